@@ -1,0 +1,32 @@
+# Two commands on a fresh machine: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DEMO   ?= demo
+RUNDIR ?= runs/demo
+
+.PHONY: run test venv lint demo clean bench
+
+$(BIN)/tamis: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(BIN)/tamis
+
+# Build the generated demo corpus and run the default recipe on it.
+run: venv
+	$(BIN)/tamis demo $(DEMO) --docs 20000
+	$(BIN)/tamis run --input $(DEMO) --output $(RUNDIR) --overwrite
+
+# Set up and run the whole test suite (what .ci/run calls).
+test: venv
+	$(BIN)/ruff check tamis tests bench
+	$(BIN)/python -m pytest -q
+
+lint: venv
+	$(BIN)/ruff check tamis tests bench
+
+clean:
+	rm -rf $(VENV) $(DEMO) runs build *.egg-info

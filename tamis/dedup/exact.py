@@ -1,0 +1,218 @@
+"""Exact deduplication across the corpus: whole documents, or lines (CCNet-style).
+
+Each unit (a document, or a non-blank line) is hashed with xxh3-128 over its normalised form
+(:func:`tamis.text.normalize_for_hash`). The first occurrence in input order wins: input
+order is (task index, position in the task), which does not depend on the number of workers.
+
+Memory: the resolve pass holds about 32 bytes per unit of one partition. When the units of
+the whole corpus would need more than ``memory_budget_mb``, they are first split by hash
+prefix into partitions that each fit, and every partition is resolved on its own, in
+parallel.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import math
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import xxhash
+
+from tamis.dedup.base import GlobalStage, PassTask
+from tamis.dedup.idstore import IdLookup, IdWriter
+from tamis.document import Document
+from tamis.errors import ConfigError
+from tamis.io.atomic import write_bytes_atomic
+from tamis.registry import register
+from tamis.steps.base import TaskContext, param
+from tamis.text import iter_lines_with_ends, normalize_for_hash
+
+UNITS = ("document", "line")
+BYTES_PER_UNIT = 32
+
+
+def _save_array(path: Path, array: np.ndarray) -> None:
+    write_bytes_atomic(path, np.ascontiguousarray(array).tobytes())
+
+
+def _load_array(path: Path, dtype: str, width: int = 1) -> np.ndarray:
+    data = np.fromfile(path, dtype=dtype)
+    return data.reshape(-1, width) if width > 1 else data
+
+
+@register("exact_dedup")
+class ExactDedup(GlobalStage):
+    """Drop documents (or lines) whose normalised text appeared earlier in the corpus."""
+
+    unit: str = param("document", "what is compared: 'document' or 'line' (CCNet-style line dedup)")
+    min_line_chars: int = param(0, "line unit: lines shorter than this (normalised) are never removed")
+    memory_budget_mb: int = param(1024, "memory for the resolve pass; above it units are partitioned by hash prefix")
+
+    def __post_init__(self) -> None:
+        if self.unit not in UNITS:
+            msg = f"exact_dedup: unit must be one of {', '.join(UNITS)}, got {self.unit!r}"
+            raise ConfigError(msg)
+
+    # ------------------------------------------------------------------ pass 1: hash
+
+    def collect(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
+        assert ctx.scratch_dir is not None
+        hashes = bytearray()
+        ids = IdWriter()
+        line_docs: list[int] = []
+        digest = xxhash.xxh3_128_digest
+        by_line = self.unit == "line"
+        for position, doc in enumerate(docs):
+            ids.add(doc.id)
+            if by_line:
+                for content, _ in iter_lines_with_ends(doc.text):
+                    key = normalize_for_hash(content)
+                    if key and len(key) >= self.min_line_chars:
+                        hashes += digest(key.encode("utf-8", "surrogatepass"))
+                        line_docs.append(position)
+            else:
+                hashes += digest(normalize_for_hash(doc.text).encode("utf-8", "surrogatepass"))
+            yield doc
+        task = ctx.task_index
+        write_bytes_atomic(ctx.scratch_dir / f"keys-{task:05d}.bin", bytes(hashes))
+        if by_line:
+            _save_array(ctx.scratch_dir / f"units-{task:05d}.u32", np.asarray(line_docs, dtype=np.uint32))
+        ids.save(ctx.scratch_dir / f"ids-{task:05d}")
+
+    # ------------------------------------------------------------------ global passes
+
+    def global_passes(self, scratch: Path, n_tasks: int) -> Iterator[list[PassTask]]:
+        total_units = sum((scratch / f"keys-{t:05d}.bin").stat().st_size // 16 for t in range(n_tasks))
+        partitions = max(1, math.ceil(total_units * BYTES_PER_UNIT / (self.memory_budget_mb << 20)))
+        (scratch / "partitions").write_text(str(partitions))
+        if partitions > 1:
+            yield [
+                PassTask(f"partition-{t:05d}", functools.partial(_partition_task, str(scratch), t, partitions))
+                for t in range(n_tasks)
+            ]
+        yield [
+            PassTask(f"resolve-{p:04d}", functools.partial(_resolve_partition, str(scratch), p, partitions, n_tasks))
+            for p in range(partitions)
+        ]
+
+    # ------------------------------------------------------------------ pass 3: apply
+
+    def apply(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
+        assert ctx.scratch_dir is not None
+        duplicates = _load_task_duplicates(ctx.scratch_dir, ctx.task_index)
+        keepers = IdLookup(ctx.scratch_dir)
+        step_id = self.step_id
+        try:
+            if self.unit == "document":
+                for position, doc in enumerate(docs):
+                    keeper = duplicates.get(position)
+                    if keeper is None:
+                        yield doc
+                    else:
+                        ctx.reject(doc, f"{step_id}:duplicate", duplicate_of=keepers.get(*keeper))
+            else:
+                yield from self._apply_lines(docs, ctx, duplicates, keepers)
+        finally:
+            keepers.close()
+
+    def _apply_lines(
+        self,
+        docs: Iterable[Document],
+        ctx: TaskContext,
+        duplicates: dict[int, tuple[int, int]],
+        keepers: IdLookup,
+    ) -> Iterator[Document]:
+        step_id = self.step_id
+        unit_docs = _load_array(ctx.scratch_dir / f"units-{ctx.task_index:05d}.u32", "<u4")  # type: ignore[operator]
+        unit = 0
+        for doc in docs:
+            kept: list[str] = []
+            removed = 0
+            first_keeper: tuple[int, int] | None = None
+            for content, end in iter_lines_with_ends(doc.text):
+                key = normalize_for_hash(content)
+                if key and len(key) >= self.min_line_chars:
+                    keeper = duplicates.get(unit)
+                    unit += 1
+                    if keeper is not None:
+                        removed += 1
+                        first_keeper = first_keeper or keeper
+                        continue
+                kept.append(content + end)
+            if not removed:
+                yield doc
+                continue
+            new_text = "".join(kept)
+            if not new_text.strip():
+                k_task, k_unit = first_keeper  # type: ignore[misc]
+                k_doc = int(_load_array(ctx.scratch_dir / f"units-{k_task:05d}.u32", "<u4")[k_unit]) if k_task != ctx.task_index else int(unit_docs[k_unit])  # type: ignore[operator]
+                ctx.reject(doc, f"{step_id}:all_lines_duplicate", detail=f"{removed} lines seen earlier", duplicate_of=keepers.get(k_task, k_doc))
+                continue
+            if doc.text and doc.text[-1] not in "\r\n":
+                new_text = new_text.rstrip("\r\n")
+            doc.text = new_text
+            doc.metadata[f"{step_id}_removed_lines"] = removed
+            ctx.modified(step_id, unit="lines", count=removed)
+            yield doc
+
+
+# ---------------------------------------------------------------------- pass functions
+
+
+def _partition_task(scratch: str, task: int, partitions: int) -> None:
+    root = Path(scratch)
+    keys = _load_array(root / f"keys-{task:05d}.bin", "<u8", 2)
+    part = keys[:, 0] % np.uint64(partitions)
+    ordinals = np.arange(len(keys), dtype=np.uint64)
+    for p in range(partitions):
+        mask = part == p
+        _save_array(root / f"part-{p:04d}-{task:05d}.keys", keys[mask])
+        _save_array(root / f"part-{p:04d}-{task:05d}.ords", ordinals[mask])
+
+
+def _resolve_partition(scratch: str, partition: int, partitions: int, n_tasks: int) -> None:
+    """First occurrence of every key in (task, ordinal) order; writes each task's duplicates."""
+    root = Path(scratch)
+    key_parts, task_parts, ord_parts = [], [], []
+    for t in range(n_tasks):
+        if partitions == 1:
+            keys = _load_array(root / f"keys-{t:05d}.bin", "<u8", 2)
+            ords = np.arange(len(keys), dtype=np.uint64)
+        else:
+            keys = _load_array(root / f"part-{partition:04d}-{t:05d}.keys", "<u8", 2)
+            ords = _load_array(root / f"part-{partition:04d}-{t:05d}.ords", "<u8")
+        key_parts.append(keys)
+        ord_parts.append(ords)
+        task_parts.append(np.full(len(keys), t, dtype=np.uint32))
+    if not key_parts or sum(len(k) for k in key_parts) == 0:
+        return
+    keys = np.concatenate(key_parts)
+    tasks = np.concatenate(task_parts)
+    ords = np.concatenate(ord_parts)
+    # Stable sort by key: inside a run of equal keys, input order is preserved, so the first
+    # element of each run is the keeper.
+    order = np.lexsort((keys[:, 1], keys[:, 0]))
+    sorted_keys = keys[order]
+    new_run = np.ones(len(order), dtype=bool)
+    new_run[1:] = np.any(sorted_keys[1:] != sorted_keys[:-1], axis=1)
+    run_start = np.maximum.accumulate(np.where(new_run, np.arange(len(order)), 0))
+    dup = ~new_run
+    dup_idx = order[dup]
+    keeper_idx = order[run_start[dup]]
+    dup_tasks = tasks[dup_idx]
+    for t in np.unique(dup_tasks):
+        sel = dup_tasks == t
+        rows = np.stack([ords[dup_idx[sel]], tasks[keeper_idx[sel]].astype(np.uint64), ords[keeper_idx[sel]]], axis=1)
+        _save_array(root / f"dups-{partition:04d}-{int(t):05d}.bin", rows.astype(np.uint64))
+
+
+def _load_task_duplicates(scratch: Path, task: int) -> dict[int, tuple[int, int]]:
+    duplicates: dict[int, tuple[int, int]] = {}
+    for path in sorted(glob.glob(str(scratch / f"dups-*-{task:05d}.bin"))):
+        rows = _load_array(Path(path), "<u8", 3)
+        for ordinal, k_task, k_ord in rows.tolist():
+            duplicates[ordinal] = (k_task, k_ord)
+    return duplicates

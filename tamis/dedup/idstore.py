@@ -1,0 +1,69 @@
+"""A compact per-task list of document ids: one blob of UTF-8 plus an offsets array.
+
+Stages need ids only to name the keeper of a duplicate (``duplicate_of``); the offsets file
+is memory-mapped, so looking up a few ids reads a few pages, not the whole list.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tamis.io.atomic import write_bytes_atomic
+
+
+class IdWriter:
+    def __init__(self) -> None:
+        self._blob = bytearray()
+        self._offsets: list[int] = [0]
+
+    def add(self, doc_id: str) -> None:
+        self._blob += doc_id.encode("utf-8", "surrogatepass")
+        self._offsets.append(len(self._blob))
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def save(self, stem: Path) -> None:
+        write_bytes_atomic(stem.with_suffix(".ids"), bytes(self._blob))
+        offsets = np.asarray(self._offsets, dtype=np.uint64)
+        write_bytes_atomic(stem.with_suffix(".off"), offsets.tobytes())
+
+
+class IdReader:
+    def __init__(self, stem: Path) -> None:
+        self._blob_path = stem.with_suffix(".ids")
+        self._offsets = np.memmap(stem.with_suffix(".off"), dtype=np.uint64, mode="r")
+        self._fh = open(self._blob_path, "rb")  # noqa: SIM115 - closed in close()
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def get(self, index: int) -> str:
+        start, end = int(self._offsets[index]), int(self._offsets[index + 1])
+        self._fh.seek(start)
+        return self._fh.read(end - start).decode("utf-8", "surrogatepass")
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class IdLookup:
+    """Lazily opened readers for many tasks' id files under one scratch folder."""
+
+    def __init__(self, scratch: Path, pattern: str = "ids-{task:05d}") -> None:
+        self._scratch = scratch
+        self._pattern = pattern
+        self._readers: dict[int, IdReader] = {}
+
+    def get(self, task: int, index: int) -> str:
+        reader = self._readers.get(task)
+        if reader is None:
+            reader = self._readers[task] = IdReader(self._scratch / self._pattern.format(task=task))
+        return reader.get(index)
+
+    def close(self) -> None:
+        for reader in self._readers.values():
+            reader.close()
+        self._readers.clear()

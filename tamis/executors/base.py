@@ -1,0 +1,173 @@
+"""Executors run lists of independent task calls; the driver here decides what to run.
+
+An executor implements one method, ``map(calls, label)``: run every ``(name, fn, args)``
+call, in any order and in parallel, and return ``{name: result}`` for the ones that
+succeeded and ``{name: error text}`` for the ones that failed. Steps never see it.
+
+The driver (:func:`execute`) walks the plan: for each segment, its tasks; then, if the
+segment ends in a global stage, the stage's rounds; finally it merges the task markers into
+``stats.json``. A call whose marker exists is not submitted again, which is all ``--resume``
+needs.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import platform
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from tamis import __version__
+from tamis.errors import TaskError
+from tamis.executors.tasks import RunPlan, run_pass_task, run_segment_task, segment_marker_name
+from tamis.io.atomic import write_bytes_atomic
+from tamis.io.readers import InputTask
+from tamis.stats import TaskStats
+
+Call = tuple[str, Callable[..., Any], tuple[Any, ...]]
+
+
+class Executor(Protocol):
+    name: str
+    workers: int
+
+    def map(self, calls: list[Call], label: str) -> tuple[dict[str, Any], dict[str, str]]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class RunOutcome:
+    stats: dict[str, Any]
+    failed: dict[str, str] = field(default_factory=dict)
+    input_errors: int = 0
+
+
+def _load_marker(path: Path) -> dict[str, Any] | None:
+    try:
+        return orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+
+
+def execute(
+    plan: RunPlan,
+    tasks: list[InputTask],
+    executor: Executor,
+    *,
+    limit: int | None = None,
+    step_ids: list[str] | None = None,
+) -> RunOutcome:
+    started = time.time()
+    timings: dict[str, float] = {}
+    failed: dict[str, str] = {}
+    for seg_index, segment in enumerate(plan.segments):
+        t0 = time.perf_counter()
+        calls: list[Call] = []
+        if seg_index == 0 and limit is not None:
+            # --limit: the first N documents in input order, so tasks run one after another.
+            remaining = limit
+            for task in tasks:
+                name = segment_marker_name(0, task.index)
+                marker = _load_marker(plan.marker(name))
+                if marker is None:
+                    _, fail = executor.map([(name, run_segment_task, (plan, 0, task, remaining))], "read")
+                    failed.update(fail)
+                    marker = _load_marker(plan.marker(name))
+                if marker is not None:
+                    remaining -= marker["stats"]["read"]
+        else:
+            for task in tasks:
+                name = segment_marker_name(seg_index, task.index)
+                if not plan.marker(name).exists():
+                    calls.append((name, run_segment_task, (plan, seg_index, task, None)))
+            label = "read" if seg_index == 0 else f"segment {seg_index}"
+            _, fail = executor.map(calls, label)
+            failed.update(fail)
+        if failed:
+            break
+        timings[f"segment{seg_index}"] = round(time.perf_counter() - t0, 3)
+        stage = segment.stage
+        if stage is None:
+            continue
+        t0 = time.perf_counter()
+        scratch = plan.stage_dir(seg_index)
+        scratch.mkdir(parents=True, exist_ok=True)
+        for round_index, round_tasks in enumerate(stage.global_passes(scratch, len(tasks))):
+            calls = []
+            for pass_task in round_tasks:
+                name = f"stage{seg_index}-{pass_task.name}"
+                if not plan.marker(name).exists():
+                    calls.append((name, run_pass_task, (plan, name, pass_task.fn)))
+            _, fail = executor.map(calls, f"{stage.step_id} round {round_index + 1}")
+            failed.update(fail)
+            if failed:
+                break
+        if failed:
+            break
+        timings[f"stage{seg_index}-{stage.step_id}"] = round(time.perf_counter() - t0, 3)
+
+    stats = TaskStats()
+    input_errors = 0
+    for seg_index in range(len(plan.segments)):
+        for task in tasks:
+            marker = _load_marker(plan.marker(segment_marker_name(seg_index, task.index)))
+            if marker is not None:
+                stats.merge(TaskStats.from_dict(marker["stats"]))
+                input_errors += marker["errors"]
+    _merge_errors(plan.root, len(plan.segments), tasks)
+    summary = stats.to_dict()
+    summary["steps"] = step_ids or []
+    summary["tamis_version"] = __version__
+    summary["config_fingerprint"] = plan.fingerprint
+    summary["input_errors"] = input_errors
+    summary["run"] = {
+        "executor": executor.name,
+        "workers": executor.workers,
+        "tasks": len(tasks),
+        "started": started,
+        "seconds": round(time.time() - started, 3),
+        "timings": timings,
+        "host": socket.gethostname(),
+        "python": platform.python_version(),
+        "failed_tasks": sorted(failed),
+    }
+    if not failed:
+        write_bytes_atomic(plan.root / "stats.json", orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+    return RunOutcome(summary, failed, input_errors)
+
+
+def _merge_errors(root: Path, n_segments: int, tasks: list[InputTask]) -> None:
+    """``errors.jsonl``: every input error, in input order."""
+    parts = []
+    for seg in range(n_segments):
+        for task in tasks:
+            path = root / "errors" / f"seg{seg}-task{task.index:05d}.jsonl"
+            if path.exists():
+                parts.append(path.read_bytes())
+    if parts or (root / "errors.jsonl").exists():
+        write_bytes_atomic(root / "errors.jsonl", b"".join(parts))
+
+
+def failed_summary(failed: dict[str, str]) -> str:
+    lines = [f"{len(failed)} task(s) failed:"]
+    for name in sorted(failed)[:10]:
+        lines.append(f"  {name}: {failed[name].strip().splitlines()[-1] if failed[name].strip() else 'unknown error'}")
+    if len(failed) > 10:
+        lines.append(f"  ... and {len(failed) - 10} more (see {os.path.join('OUT', '_markers')})")
+    return "\n".join(lines)
+
+
+def clear_stale_markers(root: Path) -> None:
+    for path in glob.glob(str(root / "_markers" / "*.json")):
+        os.unlink(path)
+
+
+__all__ = ["Executor", "RunOutcome", "TaskError", "execute", "failed_summary"]

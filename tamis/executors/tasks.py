@@ -1,0 +1,213 @@
+"""The work of one task, the same whichever executor runs it.
+
+A task function reads its source (input files for the first segment, the previous stage's
+spill otherwise), applies the previous stage's decisions, runs the segment's steps, and
+writes either the next stage's spill or the final output shards, plus its rejects and input
+errors. Its completion marker is written last, atomically, with the task's counters: a task
+with a marker is finished; any other task is redone from scratch on ``--resume``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tamis.document import Document
+from tamis.errors import InputError, TaskError
+from tamis.io.atomic import write_bytes_atomic
+from tamis.io.readers import BadRecord, InputTask, ReaderOptions, read_task
+from tamis.io.writers import ShardWriter, document_record
+from tamis.pipeline import Segment
+from tamis.stats import TaskStats
+from tamis.steps.base import Step, TaskContext
+
+
+@dataclass
+class RunPlan:
+    """Everything a worker needs, picklable (steps are dataclasses)."""
+
+    run_dir: str
+    fingerprint: str
+    segments: list[Segment]
+    reader: ReaderOptions
+    fmt: str
+    compression: str
+    compression_level: int | None
+    shard_bytes: int
+    strict: bool
+
+    @property
+    def root(self) -> Path:
+        return Path(self.run_dir)
+
+    @property
+    def dedup_dir(self) -> Path:
+        return self.root / "dedup" / self.fingerprint
+
+    def stage_dir(self, segment: int) -> Path:
+        stage = self.segments[segment].stage
+        assert stage is not None
+        return self.dedup_dir / f"stage{segment}-{stage.step_id}"
+
+    def spill_dir(self, segment: int) -> Path:
+        return self.dedup_dir / f"spill{segment}"
+
+    def marker(self, name: str) -> Path:
+        return self.root / "_markers" / f"{name}.json"
+
+
+def segment_marker_name(segment: int, task: int) -> str:
+    return f"seg{segment}-task{task:05d}"
+
+
+_PREPARED: dict[bytes, Step] = {}
+
+
+def _prepared(step: Step) -> Step:
+    """One set-up instance per process for each distinct step config (models load once)."""
+    key = orjson.dumps({"cls": type(step).__qualname__, **step.params()}, default=str, option=orjson.OPT_SORT_KEYS)
+    cached = _PREPARED.get(key)
+    if cached is None:
+        step.setup()
+        cached = _PREPARED[key] = step
+    return cached
+
+
+def _clean_task_outputs(plan: RunPlan, segment: int, task: int) -> None:
+    """A redone task starts from nothing: remove whatever an earlier attempt left."""
+    patterns = [str(plan.root / "rejects" / f"part-{task:05d}-s{segment}-*"), str(plan.root / "errors" / f"seg{segment}-task{task:05d}.jsonl*")]
+    if plan.segments[segment].stage is not None:
+        patterns.append(str(plan.spill_dir(segment) / f"{task:05d}-*"))
+    else:
+        patterns.append(str(plan.root / "output" / f"part-{task:05d}-*"))
+    for pattern in patterns:
+        for path in glob.glob(pattern):
+            os.unlink(path)
+
+
+def _read_source(
+    plan: RunPlan, segment: int, task: InputTask, ctx: TaskContext, errors: list[dict[str, Any]], max_docs: int | None
+) -> Iterator[Document]:
+    if segment > 0:
+        yield from read_spill(plan.spill_dir(segment - 1), task.index)
+        return
+    stats = ctx.stats
+    count = 0
+    for item in read_task(task, plan.reader):
+        if max_docs is not None and count >= max_docs:
+            return
+        if isinstance(item, BadRecord):
+            err = item.error
+            errors.append({"path": err.path, "line": err.line, "reason": err.reason, "message": err.message, "id": item.doc.id if item.doc else None})
+            if plan.strict:
+                raise TaskError(f"input error (--strict): {err}")
+            if item.doc is not None:
+                count += 1
+                stats.observe_read(item.doc.text)
+                ctx.reject(item.doc, err.reason, detail=err.message)
+            continue
+        count += 1
+        stats.observe_read(item.text)
+        yield item
+
+
+def read_spill(directory: Path, task: int) -> Iterator[Document]:
+    import zstandard
+
+    for path in sorted(glob.glob(str(directory / f"{task:05d}-*.jsonl.zst"))):
+        with open(path, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as fh:
+            pending = b""
+            while True:
+                block = fh.read(1 << 20)
+                if not block:
+                    break
+                lines = (pending + block).split(b"\n")
+                pending = lines.pop()
+                for line in lines:
+                    record = orjson.loads(line)
+                    yield Document(record["id"], record["text"], record["metadata"])
+            if pending:
+                record = orjson.loads(pending)
+                yield Document(record["id"], record["text"], record["metadata"])
+
+
+def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int | None = None) -> dict[str, Any]:
+    """Run one task of one segment to completion and write its marker; returns its stats."""
+    started = time.perf_counter()
+    _clean_task_outputs(plan, segment, task.index)
+    seg: Segment = plan.segments[segment]
+    rejects = ShardWriter(
+        plan.root / "rejects",
+        f"part-{task.index:05d}-s{segment}",
+        fmt=plan.fmt,
+        compression=plan.compression,
+        level=plan.compression_level,
+        max_bytes=plan.shard_bytes,
+        rejects=True,
+    )
+    stats = TaskStats()
+    errors: list[dict[str, Any]] = []
+    scratch = None
+    if seg.stage is not None:
+        scratch = plan.stage_dir(segment)
+        scratch.mkdir(parents=True, exist_ok=True)
+    ctx = TaskContext(task.index, stats=stats, reject_sink=rejects.write, scratch_dir=scratch)
+    if seg.stage is not None:
+        sink = ShardWriter(plan.spill_dir(segment), f"{task.index:05d}", fmt="jsonl", compression="zstd", level=1, max_bytes=1 << 62)
+    else:
+        sink = ShardWriter(
+            plan.root / "output",
+            f"part-{task.index:05d}",
+            fmt=plan.fmt,
+            compression=plan.compression,
+            level=plan.compression_level,
+            max_bytes=plan.shard_bytes,
+        )
+    try:
+        docs: Iterable[Document] = _read_source(plan, segment, task, ctx, errors, max_docs)
+        if segment > 0:
+            previous = plan.segments[segment - 1].stage
+            assert previous is not None
+            apply_ctx = TaskContext(task.index, stats=stats, reject_sink=rejects.write, scratch_dir=plan.stage_dir(segment - 1))
+            docs = _prepared(previous).apply(docs, apply_ctx)
+        for step in seg.steps:
+            docs = _prepared(step).run(docs, ctx)
+        if seg.stage is not None:
+            docs = _prepared(seg.stage).collect(docs, ctx)
+            for doc in docs:
+                sink.write(document_record(doc))
+        else:
+            for doc in docs:
+                stats.observe_kept(doc.text, doc.metadata.get("language"))
+                sink.write(document_record(doc))
+        sink.close()
+        rejects.close()
+    except InputError as exc:
+        sink.abort()
+        rejects.abort()
+        raise TaskError(str(exc)) from exc
+    except BaseException:
+        sink.abort()
+        rejects.abort()
+        raise
+    if errors:
+        blob = b"".join(orjson.dumps(e) + b"\n" for e in errors)
+        write_bytes_atomic(plan.root / "errors" / f"seg{segment}-task{task.index:05d}.jsonl", blob)
+    result = {"stats": stats.to_dict(), "errors": len(errors), "seconds": time.perf_counter() - started}
+    write_bytes_atomic(plan.marker(segment_marker_name(segment, task.index)), orjson.dumps(result))
+    return result
+
+
+def run_pass_task(plan: RunPlan, marker_name: str, fn: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    fn()
+    result = {"seconds": time.perf_counter() - started}
+    write_bytes_atomic(plan.marker(marker_name), orjson.dumps(result))
+    return result

@@ -1,0 +1,56 @@
+"""Atomic files: write beside the target under a temporary name, fsync, rename.
+
+A reader of the run directory therefore sees a shard or a marker whole or not at all;
+``--resume`` deletes the leftovers (``*.tmp-*``) of tasks that were killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+TMP_MARK = ".tmp-"
+
+
+def temp_name(path: Path) -> Path:
+    return path.with_name(f"{path.name}{TMP_MARK}{os.getpid()}")
+
+
+def commit(tmp: Path, final: Path) -> None:
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
+
+
+@contextlib.contextmanager
+def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_name(path)
+    try:
+        with open(tmp, mode) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    with atomic_open(path, "wb") as fh:
+        fh.write(data)
+
+
+def remove_partial_files(root: Path) -> int:
+    """Delete temporary files left by killed writers under ``root``; returns how many."""
+    removed = 0
+    if root.exists():
+        for tmp in root.rglob(f"*{TMP_MARK}*"):
+            if tmp.is_file():
+                tmp.unlink()
+                removed += 1
+    return removed

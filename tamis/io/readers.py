@@ -1,0 +1,462 @@
+"""Readers: turn input files into documents, and bad input into clear, located rejects.
+
+Input order is the order of the ``--input`` arguments, folders and globs sorted, then record
+order inside each file. The split into tasks depends on the input alone (files, and byte
+ranges of large uncompressed JSONL files), never on the number of workers, so the output is
+the same whatever ``--workers`` is.
+
+A reader yields :class:`Document` for good records and :class:`BadRecord` for bad ones; a
+bad record keeps the raw input it came from (decoded with escapes where it is not UTF-8),
+so the rejects hold it whole. A problem that has no record (a truncated gzip, an empty
+file) is a ``BadRecord`` with ``doc=None``: it goes to ``errors.jsonl`` only.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import os
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tamis.document import Document
+from tamis.errors import ConfigError, InputError
+
+
+@dataclass(frozen=True)
+class ReaderOptions:
+    text_field: str = "text"
+    id_field: str = "id"
+    encoding: str = "utf-8"  # or "auto": detect legacy encodings
+    max_doc_bytes: int = 16 << 20
+    chunk_bytes: int = 128 << 20  # large plain JSONL files are split into ranges of this size
+    text_batch_files: int = 512  # plain-text files are read this many to a task
+
+
+@dataclass(frozen=True)
+class InputTask:
+    """One unit of reading: a file, a byte range of a file, or a batch of small text files."""
+
+    index: int
+    format: str
+    files: tuple[str, ...]
+    start: int = 0
+    end: int | None = None
+
+    def describe(self) -> str:
+        if len(self.files) > 1:
+            return f"{self.files[0]} (+{len(self.files) - 1} files)"
+        if self.end is not None:
+            return f"{self.files[0]}[{self.start}:{self.end}]"
+        return self.files[0]
+
+
+@dataclass
+class BadRecord:
+    error: InputError
+    doc: Document | None = None
+
+
+ReadResult = Document | BadRecord
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    name: str
+    suffixes: tuple[str, ...]
+    read: Callable[[InputTask, ReaderOptions], Iterator[ReadResult]]
+    # Split one file into (start, end) ranges; None = the whole file is one task.
+    split: Callable[[str, ReaderOptions], list[tuple[int, int]] | None] | None = None
+    batch_small_files: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+FORMATS: dict[str, FormatSpec] = {}
+
+
+def register_format(spec: FormatSpec) -> FormatSpec:
+    FORMATS[spec.name] = spec
+    return spec
+
+
+def detect_format(path: str) -> str | None:
+    name = path.lower()
+    best: tuple[int, str] | None = None
+    for spec in FORMATS.values():
+        for suffix in spec.suffixes:
+            if name.endswith(suffix) and (best is None or len(suffix) > best[0]):
+                best = (len(suffix), spec.name)
+    return best[1] if best else None
+
+
+def expand_inputs(inputs: list[str]) -> list[str]:
+    """Paths in input order: arguments as given, folders and globs expanded and sorted."""
+    files: list[str] = []
+    for item in inputs:
+        if any(ch in item for ch in "*?["):
+            matches = sorted(glob.glob(item, recursive=True))
+            if not matches:
+                msg = f"--input {item!r} matches no file"
+                raise ConfigError(msg)
+            for match in matches:
+                files.extend(_walk(match))
+        elif os.path.isdir(item):
+            files.extend(_walk(item))
+        elif os.path.exists(item):
+            files.append(item)
+        else:
+            msg = f"input not found: {item}"
+            raise ConfigError(msg)
+    return files
+
+
+def _walk(path: str) -> list[str]:
+    if not os.path.isdir(path):
+        return [path]
+    found = []
+    for root, dirs, names in os.walk(path):
+        dirs.sort()
+        found.extend(os.path.join(root, n) for n in sorted(names) if not n.startswith("."))
+    return sorted(found)
+
+
+def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | None = None) -> list[InputTask]:
+    """The deterministic task list for ``inputs``."""
+    _ensure_formats()
+    tasks: list[InputTask] = []
+    batch: list[str] = []
+    batch_format = ""
+
+    def flush_batch() -> None:
+        nonlocal batch
+        if batch:
+            tasks.append(InputTask(len(tasks), batch_format, tuple(batch)))
+            batch = []
+
+    for path in expand_inputs(inputs):
+        fmt = input_format or detect_format(path)
+        if fmt is None:
+            if len(inputs) == 1 and os.path.isfile(inputs[0]):
+                msg = f"cannot tell the format of {path}; name it .jsonl[.gz|.zst], .parquet, .txt, .warc[.gz], .wet[.gz] or .html, or pass --input-format"
+                raise ConfigError(msg)
+            continue  # unknown files inside folders are skipped (README, checksums ...)
+        if fmt not in FORMATS:
+            msg = f"unknown input format {fmt!r}; choose from: {', '.join(sorted(FORMATS))}"
+            raise ConfigError(msg)
+        spec = FORMATS[fmt]
+        if spec.batch_small_files:
+            if batch and (batch_format != fmt or len(batch) >= options.text_batch_files):
+                flush_batch()
+            batch_format = fmt
+            batch.append(path)
+            continue
+        flush_batch()
+        ranges = spec.split(path, options) if spec.split else None
+        if ranges:
+            for start, end in ranges:
+                tasks.append(InputTask(len(tasks), fmt, (path,), start, end))
+        else:
+            tasks.append(InputTask(len(tasks), fmt, (path,)))
+    flush_batch()
+    return tasks
+
+
+def read_task(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
+    _ensure_formats()
+    return FORMATS[task.format].read(task, options)
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def decode_text(raw: bytes, encoding: str, *, path: str, line: int | None) -> tuple[str, str | None]:
+    """Decode ``raw``; returns (text, detected encoding if not UTF-8).
+
+    Raises ``InputError(reason="reader:invalid_utf8")`` in strict mode.
+    """
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        if encoding == "auto":
+            from charset_normalizer import from_bytes
+
+            best = from_bytes(raw).best()
+            if best is not None:
+                return str(best), best.encoding
+        msg = f"invalid UTF-8 at byte {exc.start} ({raw[exc.start : exc.start + 4]!r}); use encoding: auto to detect legacy encodings"
+        raise InputError(msg, path=path, line=line, reason="reader:invalid_utf8") from None
+
+
+def escaped(raw: bytes) -> str:
+    """Undecodable bytes kept visible (``\\xff``) so a reject still holds the whole input."""
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def derived_id(path: str, line: int | None) -> str:
+    return f"{path}:{line}" if line is not None else path
+
+
+def _too_large(doc: Document, size: int, options: ReaderOptions, path: str, line: int | None) -> BadRecord:
+    msg = f"document of {size:,} bytes is larger than max_doc_bytes={options.max_doc_bytes:,}"
+    return BadRecord(InputError(msg, path=path, line=line, reason="reader:too_large"), doc)
+
+
+# --------------------------------------------------------------------------- JSONL
+
+
+class _TruncatedInput(Exception):
+    pass
+
+
+def _open_binary(path: str) -> Any:
+    lower = path.lower()
+    if lower.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if lower.endswith(".zst") or lower.endswith(".zstd"):
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)  # noqa: SIM115
+    return open(path, "rb")  # noqa: SIM115
+
+
+def _iter_raw_lines(fh: Any) -> Iterator[bytes]:
+    """Lines of a binary stream (``\\n``-terminated; ``\\r`` is stripped with the JSON)."""
+    pending = b""
+    while True:
+        try:
+            block = fh.read(1 << 20)
+        except (EOFError, OSError, zlib.error) as exc:
+            if pending:
+                yield pending
+            raise _TruncatedInput(str(exc) or type(exc).__name__) from exc
+        except Exception as exc:  # zstandard.ZstdError and friends
+            if pending:
+                yield pending
+            raise _TruncatedInput(str(exc) or type(exc).__name__) from exc
+        if not block:
+            break
+        lines = (pending + block).split(b"\n")
+        pending = lines.pop()
+        yield from lines
+    if pending:
+        yield pending
+
+
+def _split_jsonl(path: str, options: ReaderOptions) -> list[tuple[int, int]] | None:
+    lower = path.lower()
+    if lower.endswith((".gz", ".zst", ".zstd")):
+        return None
+    size = os.path.getsize(path)
+    if size <= options.chunk_bytes:
+        return None
+    return [(start, min(start + options.chunk_bytes, size)) for start in range(0, size, options.chunk_bytes)]
+
+
+def _count_newlines(path: str, end: int) -> int:
+    count = 0
+    with open(path, "rb") as fh:
+        remaining = end
+        while remaining > 0:
+            block = fh.read(min(remaining, 16 << 20))
+            if not block:
+                break
+            count += block.count(b"\n")
+            remaining -= len(block)
+    return count
+
+
+def _ranged_lines(path: str, start: int, end: int) -> Iterator[bytes]:
+    """Lines that *start* inside [start, end) of an uncompressed file."""
+    with open(path, "rb") as fh:
+        if start > 0:
+            fh.seek(start - 1)
+            if fh.read(1) != b"\n":
+                fh.readline()  # the line in progress belongs to the previous range
+        while fh.tell() < end:
+            line = fh.readline()
+            if not line:
+                break
+            yield line[:-1] if line.endswith(b"\n") else line
+
+
+def read_jsonl(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
+    path = task.files[0]
+    if task.end is not None:
+        line_no = _count_newlines(path, task.start) if task.start else 0
+        lines: Iterator[bytes] = _ranged_lines(path, task.start, task.end)
+        fh = None
+    else:
+        line_no = 0
+        try:
+            fh = _open_binary(path)
+        except OSError as exc:
+            yield BadRecord(InputError(f"cannot open: {exc}", path=path, reason="reader:unreadable_file"))
+            return
+        lines = _iter_raw_lines(fh)
+    seen_any = False
+    text_field, id_field = options.text_field, options.id_field
+    try:
+        for raw in lines:
+            line_no += 1
+            if raw.endswith(b"\r"):
+                raw = raw[:-1]
+            if not raw.strip():
+                continue
+            seen_any = True
+            yield _parse_json_record(raw, path, line_no, options, text_field, id_field)
+    except _TruncatedInput as exc:
+        msg = f"compressed stream is truncated or corrupt after line {line_no}: {exc}; the records before it were read"
+        yield BadRecord(InputError(msg, path=path, line=line_no + 1, reason="reader:truncated"))
+        return
+    finally:
+        if fh is not None:
+            fh.close()
+    if not seen_any and task.start == 0:
+        yield BadRecord(InputError("file is empty (no records)", path=path, reason="reader:empty_file"))
+
+
+def _parse_json_record(
+    raw: bytes, path: str, line_no: int, options: ReaderOptions, text_field: str, id_field: str
+) -> ReadResult:
+    source = {"path": path, "line": line_no}
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as uexc:
+            if options.encoding == "auto":
+                try:
+                    text, _ = decode_text(raw, "auto", path=path, line=line_no)
+                    record = orjson.loads(text)
+                except (InputError, orjson.JSONDecodeError):
+                    record = None
+                if isinstance(record, dict):
+                    return _record_to_doc(record, raw, source, path, line_no, options, text_field, id_field)
+            doc = Document(derived_id(path, line_no), escaped(raw), {"source": source})
+            msg = f"invalid UTF-8 at byte {uexc.start} of the line"
+            return BadRecord(InputError(msg, path=path, line=line_no, reason="reader:invalid_utf8"), doc)
+        doc = Document(derived_id(path, line_no), escaped(raw), {"source": source})
+        return BadRecord(InputError(f"malformed JSON: {exc}", path=path, line=line_no, reason="reader:invalid_json"), doc)
+    if not isinstance(record, dict):
+        doc = Document(derived_id(path, line_no), escaped(raw), {"source": source})
+        msg = f"a JSON line must be an object, got {type(record).__name__}"
+        return BadRecord(InputError(msg, path=path, line=line_no, reason="reader:invalid_json"), doc)
+    return _record_to_doc(record, raw, source, path, line_no, options, text_field, id_field)
+
+
+def _record_to_doc(
+    record: dict[str, Any],
+    raw: bytes,
+    source: dict[str, Any],
+    path: str,
+    line_no: int,
+    options: ReaderOptions,
+    text_field: str,
+    id_field: str,
+) -> ReadResult:
+    text = record.pop(text_field, None)
+    doc_id = record.pop(id_field, None)
+    if doc_id is None or doc_id == "":
+        doc_id = derived_id(path, line_no)
+    elif not isinstance(doc_id, str):
+        doc_id = str(doc_id)
+    metadata = record.pop("metadata", None)
+    metadata = dict(metadata) if isinstance(metadata, dict) else ({"metadata": metadata} if metadata is not None else {})
+    metadata.update(record)
+    metadata["source"] = source
+    if not isinstance(text, str):
+        what = "has no" if text is None else f"has a non-string ({type(text).__name__})"
+        doc = Document(doc_id, "" if text is None else escaped(orjson.dumps(text)), metadata)
+        msg = f"record {what} {text_field!r} field"
+        return BadRecord(InputError(msg, path=path, line=line_no, reason="reader:missing_text"), doc)
+    doc = Document(doc_id, text, metadata)
+    if len(raw) > options.max_doc_bytes or len(text) > options.max_doc_bytes // 4:
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > options.max_doc_bytes:
+            return _too_large(doc, size, options, path, line_no)
+    if not text.strip():
+        return BadRecord(InputError("document text is empty", path=path, line=line_no, reason="reader:empty"), doc)
+    return doc
+
+
+# --------------------------------------------------------------------------- plain text
+
+
+def read_text_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
+    for path in task.files:
+        doc_id = Path(path).name.split(".")[0] if Path(path).name.split(".")[0] else Path(path).name
+        source = {"path": path, "line": None}
+        try:
+            raw = _open_binary(path).read()
+        except (OSError, EOFError, zlib.error) as exc:
+            yield BadRecord(InputError(f"cannot read: {exc}", path=path, reason="reader:unreadable_file"))
+            continue
+        try:
+            text, detected = decode_text(raw, options.encoding, path=path, line=None)
+        except InputError as err:
+            yield BadRecord(err, Document(doc_id, escaped(raw), {"source": source}))
+            continue
+        metadata: dict[str, Any] = {"source": source}
+        if detected:
+            metadata["encoding"] = detected
+        doc = Document(doc_id, text, metadata)
+        if len(raw) > options.max_doc_bytes:
+            yield _too_large(doc, len(raw), options, path, None)
+        elif not text.strip():
+            yield BadRecord(InputError("file is empty", path=path, reason="reader:empty"), doc)
+        else:
+            yield doc
+
+
+# --------------------------------------------------------------------------- Parquet
+
+
+def read_parquet(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
+    import pyarrow.parquet as pq
+
+    path = task.files[0]
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several unrelated types
+        yield BadRecord(InputError(f"not a readable Parquet file: {exc}", path=path, reason="reader:unreadable_file"))
+        return
+    if options.text_field not in parquet.schema_arrow.names:
+        msg = f"no column {options.text_field!r} (columns: {', '.join(parquet.schema_arrow.names)})"
+        yield BadRecord(InputError(msg, path=path, reason="reader:missing_text"))
+        return
+    row = 0
+    seen_any = False
+    try:
+        for batch in parquet.iter_batches(batch_size=4096):
+            for record in batch.to_pylist():
+                row += 1
+                seen_any = True
+                yield _record_to_doc(record, b"", {"path": path, "line": row}, path, row, options, options.text_field, options.id_field)
+    except Exception as exc:  # noqa: BLE001
+        yield BadRecord(InputError(f"Parquet data is corrupt after row {row}: {exc}", path=path, line=row + 1, reason="reader:truncated"))
+        return
+    if not seen_any:
+        yield BadRecord(InputError("file is empty (no rows)", path=path, reason="reader:empty_file"))
+
+
+register_format(FormatSpec("jsonl", (".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson", ".json", ".json.gz", ".jsonl.zstd", ".ndjson.gz"), read_jsonl, _split_jsonl))
+register_format(FormatSpec("parquet", (".parquet",), read_parquet))
+register_format(FormatSpec("text", (".txt", ".txt.gz", ".md"), read_text_files, batch_small_files=True))
+
+_formats_loaded = False
+
+
+def _ensure_formats() -> None:
+    """Import the other reader modules (WARC, HTML ...) so their formats are registered."""
+    global _formats_loaded
+    if not _formats_loaded:
+        from tamis.registry import _load_builtin_steps
+
+        _load_builtin_steps()
+        _formats_loaded = True

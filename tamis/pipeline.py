@@ -1,0 +1,210 @@
+"""Run configuration: YAML or flags in, a validated, fingerprinted plan out.
+
+A config names steps by their registry name (``{step: gopher_quality, max_words: 5000}``);
+nothing in a config is ever imported or evaluated. Unknown keys, unknown steps and unknown
+step parameters are refused with the list of what is valid, before any work starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+
+from tamis.dedup.base import GlobalStage
+from tamis.errors import ConfigError
+from tamis.io.readers import ReaderOptions
+from tamis.io.writers import COMPRESSIONS, FORMATS
+from tamis.recipes import RECIPES, recipe
+from tamis.registry import get_step_class
+from tamis.steps.base import Step
+
+EXECUTORS = ("local", "ray")
+
+
+@dataclass
+class RunConfig:
+    input: list[str] = field(default_factory=list)
+    output: str | None = None
+    executor: str = "local"
+    workers: int | None = None
+    ray_address: str | None = None
+    format: str = "jsonl"
+    compression: str = "gzip"
+    compression_level: int | None = None
+    shard_size_mb: int = 256
+    input_format: str | None = None
+    reader: dict[str, Any] = field(default_factory=dict)
+    recipe: str = "default"
+    steps: list[dict[str, Any]] | None = None
+    strict: bool = False
+    limit: int | None = None
+    report: bool = True
+
+    def reader_options(self) -> ReaderOptions:
+        known = {f.name for f in dataclasses.fields(ReaderOptions)}
+        unknown = set(self.reader) - known
+        if unknown:
+            msg = f"unknown reader option(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(known))}"
+            raise ConfigError(msg)
+        options = ReaderOptions(**self.reader)
+        if options.encoding not in ("utf-8", "auto"):
+            msg = f"reader.encoding must be 'utf-8' or 'auto', got {options.encoding!r}"
+            raise ConfigError(msg)
+        return options
+
+    def step_configs(self) -> list[dict[str, Any]]:
+        if self.steps is not None:
+            return self.steps
+        if self.recipe not in RECIPES:
+            msg = f"unknown recipe {self.recipe!r}; choose from: {', '.join(RECIPES)}"
+            raise ConfigError(msg)
+        return recipe(self.recipe)
+
+    def validate(self) -> None:
+        if not self.input:
+            raise ConfigError("no input: give --input PATH (or 'input:' in the config)")
+        if not self.output:
+            raise ConfigError("no output: give --output DIR (or 'output:' in the config)")
+        if self.executor not in EXECUTORS:
+            msg = f"unknown executor {self.executor!r}; choose from: {', '.join(EXECUTORS)}"
+            raise ConfigError(msg)
+        if self.format not in FORMATS:
+            msg = f"unknown format {self.format!r}; choose from: {', '.join(FORMATS)}"
+            raise ConfigError(msg)
+        if self.compression not in COMPRESSIONS:
+            msg = f"unknown compression {self.compression!r}; choose from: {', '.join(COMPRESSIONS)}"
+            raise ConfigError(msg)
+        if self.workers is not None and self.workers < 1:
+            raise ConfigError("--workers must be at least 1")
+        if self.limit is not None and self.limit < 0:
+            raise ConfigError("--limit must be positive")
+        self.reader_options()
+
+    def fingerprint_source(self) -> dict[str, Any]:
+        """What decides the output: everything but where, how fast and on what it runs."""
+        return {
+            "input": list(self.input),
+            "input_format": self.input_format,
+            "reader": dataclasses.asdict(self.reader_options()),
+            "steps": [step_params(s) for s in build_steps(self.step_configs())],
+            "format": self.format,
+            "compression": self.compression,
+            "compression_level": self.compression_level,
+            "shard_size_mb": self.shard_size_mb,
+            "limit": self.limit,
+            "strict": self.strict,
+        }
+
+    def fingerprint(self) -> str:
+        blob = orjson.dumps(self.fingerprint_source(), option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def resolved(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["steps"] = [step_params(s) for s in build_steps(self.step_configs())]
+        data.pop("recipe")
+        data["reader"] = dataclasses.asdict(self.reader_options())
+        return data
+
+
+CONFIG_KEYS = {f.name for f in dataclasses.fields(RunConfig)}
+
+
+def step_params(step: Step) -> dict[str, Any]:
+    return {"step": step.name, **step.params()}
+
+
+def build_steps(configs: list[dict[str, Any]]) -> list[Step]:
+    steps: list[Step] = []
+    seen_ids: set[str] = set()
+    for position, config in enumerate(configs, 1):
+        if not isinstance(config, dict) or "step" not in config:
+            msg = f"steps[{position}] must be a mapping with a 'step' key, got {config!r}"
+            raise ConfigError(msg)
+        params = dict(config)
+        name = params.pop("step")
+        cls = get_step_class(name)
+        valid = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(params) - valid
+        if unknown:
+            msg = f"step {name!r} has no parameter(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(valid))}"
+            raise ConfigError(msg)
+        try:
+            step = cls(**params)
+        except (TypeError, ValueError) as exc:
+            msg = f"step {name!r}: {exc}"
+            raise ConfigError(msg) from exc
+        if step.step_id in seen_ids:
+            msg = f"two steps have the id {step.step_id!r}; give one of them another 'id:'"
+            raise ConfigError(msg)
+        seen_ids.add(step.step_id)
+        steps.append(step)
+    return steps
+
+
+def load_config_file(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except OSError as exc:
+        msg = f"cannot read config {path}: {exc}"
+        raise ConfigError(msg) from exc
+    except yaml.YAMLError as exc:
+        msg = f"config {path} is not valid YAML: {exc}"
+        raise ConfigError(msg) from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        msg = f"config {path} must be a mapping at the top level"
+        raise ConfigError(msg)
+    unknown = set(data) - CONFIG_KEYS
+    if unknown:
+        msg = f"config {path}: unknown key(s) {', '.join(sorted(unknown))}; valid keys: {', '.join(sorted(CONFIG_KEYS))}"
+        raise ConfigError(msg)
+    if isinstance(data.get("input"), str):
+        data["input"] = [data["input"]]
+    base = Path(path).parent
+    # Relative paths in a config are relative to the config file, as users expect.
+    if "input" in data:
+        data["input"] = [p if Path(p).is_absolute() else str(base / p) for p in data["input"]]
+    if data.get("output") and not Path(data["output"]).is_absolute():
+        data["output"] = str(base / data["output"])
+    return data
+
+
+def make_config(file_values: dict[str, Any], overrides: dict[str, Any]) -> RunConfig:
+    """File values, then flags (flags win)."""
+    values = {**file_values, **{k: v for k, v in overrides.items() if v is not None}}
+    try:
+        config = RunConfig(**values)
+    except TypeError as exc:
+        raise ConfigError(str(exc)) from exc
+    config.validate()
+    return config
+
+
+@dataclass
+class Segment:
+    """Steps run per task between two global stages; ``stage`` ends the segment (or None)."""
+
+    steps: list[Step]
+    stage: GlobalStage | None
+
+
+def split_segments(steps: list[Step]) -> list[Segment]:
+    segments: list[Segment] = []
+    current: list[Step] = []
+    for step in steps:
+        if isinstance(step, GlobalStage):
+            segments.append(Segment(current, step))
+            current = []
+        else:
+            current.append(step)
+    segments.append(Segment(current, None))
+    return segments

@@ -1,0 +1,127 @@
+"""One entry point for a whole run, used by the CLI, the tests and the benches."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tamis.errors import ConfigError, StorageError
+from tamis.executors.base import Executor, RunOutcome, execute
+from tamis.executors.tasks import RunPlan
+from tamis.io.atomic import remove_partial_files, write_bytes_atomic
+from tamis.io.readers import plan_tasks
+from tamis.pipeline import RunConfig, build_steps, split_segments
+
+RUN_ENTRIES = {"output", "rejects", "_markers", "dedup", "errors", "errors.jsonl", "stats.json", "config.resolved.yaml", "report.html"}
+OBJECT_STORE_SCHEMES = ("s3://", "gs://", "gcs://", "az://", "abfs://", "abfss://", "hf://", "http://", "https://")
+
+
+def check_output_location(output: str) -> None:
+    if output.startswith(OBJECT_STORE_SCHEMES):
+        msg = (
+            f"output {output!r} is an object store. tamis commits shards and completion markers by "
+            "atomic rename, which object stores do not have; write the run to a POSIX or shared "
+            "filesystem (local disk, NFS, Lustre, a FUSE mount with rename) and copy it afterwards"
+        )
+        raise StorageError(msg)
+
+
+def prepare_run_dir(config: RunConfig, *, resume: bool, overwrite: bool) -> Path:
+    assert config.output is not None
+    check_output_location(config.output)
+    root = Path(config.output)
+    resolved_path = root / "config.resolved.yaml"
+    fingerprint = config.fingerprint()
+    if root.exists() and any(root.iterdir()):
+        if resume:
+            if not resolved_path.exists():
+                msg = f"--resume: {root} is not a tamis run directory (no config.resolved.yaml)"
+                raise ConfigError(msg)
+            previous = yaml.safe_load(resolved_path.read_text(encoding="utf-8")) or {}
+            if previous.get("fingerprint") != fingerprint:
+                msg = (
+                    f"--resume: the config changed since {root} was started (fingerprint "
+                    f"{previous.get('fingerprint')} -> {fingerprint}); use --overwrite to start again"
+                )
+                raise ConfigError(msg)
+            remove_partial_files(root)
+            (root / "stats.json").unlink(missing_ok=True)
+            return root
+        if not overwrite:
+            msg = f"output {root} is not empty: use --resume to continue that run or --overwrite to replace it"
+            raise ConfigError(msg)
+        unknown = sorted(p.name for p in root.iterdir() if p.name not in RUN_ENTRIES)
+        if unknown:
+            msg = f"--overwrite: {root} holds files tamis did not write ({', '.join(unknown[:5])}); refusing to delete them"
+            raise ConfigError(msg)
+        for entry in root.iterdir():
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    root.mkdir(parents=True, exist_ok=True)
+    resolved = {"fingerprint": fingerprint, **config.resolved()}
+    write_bytes_atomic(resolved_path, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True).encode())
+    return root
+
+
+def make_executor(config: RunConfig, *, progress: bool = False) -> Executor:
+    if config.executor == "ray":
+        from tamis.executors.ray import RayExecutor
+
+        return RayExecutor(config.workers, address=config.ray_address, progress=progress)
+    from tamis.executors.local import LocalExecutor
+
+    return LocalExecutor(config.workers, progress=progress)
+
+
+def build_plan(config: RunConfig, root: Path) -> tuple[RunPlan, list[Any]]:
+    steps = build_steps(config.step_configs())
+    plan = RunPlan(
+        run_dir=str(root),
+        fingerprint=config.fingerprint(),
+        segments=split_segments(steps),
+        reader=config.reader_options(),
+        fmt=config.format,
+        compression=config.compression,
+        compression_level=config.compression_level,
+        shard_bytes=config.shard_size_mb << 20,
+        strict=config.strict,
+    )
+    return plan, steps
+
+
+def run(
+    config: RunConfig,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = False,
+    executor: Executor | None = None,
+) -> RunOutcome:
+    """Validate, prepare ``OUT/``, run every task and stage, write ``stats.json``."""
+    config.validate()
+    tasks = plan_tasks(config.input, config.reader_options(), config.input_format)
+    root = prepare_run_dir(config, resume=resume, overwrite=overwrite)
+    plan, steps = build_plan(config, root)
+    own_executor = executor is None
+    executor = executor or make_executor(config, progress=progress)
+    try:
+        outcome = execute(plan, tasks, executor, limit=config.limit, step_ids=[s.step_id for s in steps])
+    finally:
+        if own_executor:
+            executor.close()
+    if config.report and not outcome.failed:
+        write_report_if_available(root)
+    return outcome
+
+
+def write_report_if_available(root: Path) -> None:
+    try:
+        from tamis.report import write_report  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    write_report(root)

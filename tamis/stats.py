@@ -1,0 +1,105 @@
+"""Counters every task keeps, merged into ``OUT/stats.json`` at the end of a run.
+
+All counters are plain integers keyed by strings, so merging tasks is addition and two runs
+of the same config produce the same numbers (anything that varies between identical runs
+lives under the ``run`` key of ``stats.json``, never here).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _length_bucket(n: int) -> str:
+    """Power-of-two bucket label: 0, 1, 2-3, 4-7, ... (as the lower bound)."""
+    return str(0 if n == 0 else 1 << (n.bit_length() - 1))
+
+
+@dataclass
+class TaskStats:
+    read: int = 0
+    kept: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    modified: Counter[str] = field(default_factory=Counter)
+    removed_units: Counter[str] = field(default_factory=Counter)
+    # language -> {"kept_docs", "kept_bytes", "kept_words", "rejected_docs", ...}
+    languages: dict[str, Counter[str]] = field(default_factory=dict)
+    # histogram name -> {bucket lower bound: count}
+    histograms: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def observe_read(self, text: str) -> None:
+        self.read += 1
+        n = len(text.encode("utf-8", "surrogatepass"))
+        self.bytes_in += n
+        self.histogram("chars_read", len(text))
+
+    def observe_kept(self, text: str, language: str | None) -> None:
+        self.kept += 1
+        n = len(text.encode("utf-8", "surrogatepass"))
+        self.bytes_out += n
+        self.histogram("chars_kept", len(text))
+        self._language(language, "kept", text, n)
+
+    def observe_rejected(self, reason: str, text: str, language: str | None) -> None:
+        self.rejected[reason] += 1
+        self._language(language, "rejected", text, len(text.encode("utf-8", "surrogatepass")))
+
+    def histogram(self, name: str, value: int) -> None:
+        self.histograms.setdefault(name, Counter())[_length_bucket(value)] += 1
+
+    def _language(self, language: str | None, kind: str, text: str, n_bytes: int) -> None:
+        counter = self.languages.setdefault(language or "unknown", Counter())
+        counter[f"{kind}_docs"] += 1
+        counter[f"{kind}_bytes"] += n_bytes
+        counter[f"{kind}_words"] += len(text.split())
+
+    def merge(self, other: TaskStats) -> None:
+        self.read += other.read
+        self.kept += other.kept
+        self.bytes_in += other.bytes_in
+        self.bytes_out += other.bytes_out
+        self.rejected.update(other.rejected)
+        self.modified.update(other.modified)
+        self.removed_units.update(other.removed_units)
+        for lang, counter in other.languages.items():
+            self.languages.setdefault(lang, Counter()).update(counter)
+        for name, counter in other.histograms.items():
+            self.histograms.setdefault(name, Counter()).update(counter)
+
+    def to_dict(self) -> dict[str, Any]:
+        def ordered(c: Counter[str]) -> dict[str, int]:
+            return {k: c[k] for k in sorted(c)}
+
+        return {
+            "read": self.read,
+            "kept": self.kept,
+            "rejected": ordered(self.rejected),
+            "rejected_total": sum(self.rejected.values()),
+            "modified": ordered(self.modified),
+            "removed_units": ordered(self.removed_units),
+            "bytes_in": self.bytes_in,
+            "bytes_out": self.bytes_out,
+            "languages": {k: ordered(self.languages[k]) for k in sorted(self.languages)},
+            "histograms": {
+                k: {b: self.histograms[k][b] for b in sorted(self.histograms[k], key=int)}
+                for k in sorted(self.histograms)
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TaskStats:
+        return cls(
+            read=data["read"],
+            kept=data["kept"],
+            bytes_in=data["bytes_in"],
+            bytes_out=data["bytes_out"],
+            rejected=Counter(data["rejected"]),
+            modified=Counter(data["modified"]),
+            removed_units=Counter(data["removed_units"]),
+            languages={k: Counter(v) for k, v in data["languages"].items()},
+            histograms={k: Counter(v) for k, v in data["histograms"].items()},
+        )

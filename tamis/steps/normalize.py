@@ -1,0 +1,61 @@
+"""Normalisation of the text that is written out (comparison always uses its own form).
+
+Every hash-based step compares :func:`tamis.text.normalize_for_hash` forms, so duplicates are
+found whatever this step does. This step changes the *output* text, and by default only in
+ways no reader would notice: Unicode NFC (the same letters, canonically encoded) and removal
+of control characters other than tab and line ends. Folding typographic apostrophes and
+no-break spaces is available but off: French typography uses them on purpose.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+
+from tamis.document import Document
+from tamis.registry import register
+from tamis.steps.base import Step, TaskContext, param
+from tamis.text import APOSTROPHES
+
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff\ufffe]")
+_SPACE_RE = re.compile(r"[\u00a0\u2000-\u200a\u202f\u205f\u3000]")
+_TRAILING_WS_RE = re.compile(r"[ \t\u00a0\u202f]+(?=\r\n|\n|\r|$)")
+
+
+@register("normalize")
+class Normalize(Step):
+    """Canonical Unicode and clean characters in the output text."""
+
+    nfc: bool = param(True, "apply Unicode NFC")
+    strip_control: bool = param(True, "remove control characters (keeps tab, \\n, \\r) and stray BOMs")
+    apostrophes: bool = param(False, "replace typographic apostrophes (’ ‘ ʼ ...) with '")
+    spaces: bool = param(False, "replace no-break and other exotic spaces with a plain space")
+    trailing_whitespace: bool = param(False, "remove spaces at the end of each line")
+
+    def normalize(self, text: str) -> str:
+        if self.nfc and not text.isascii() and not unicodedata.is_normalized("NFC", text):
+            text = unicodedata.normalize("NFC", text)
+        if self.strip_control:
+            text = _CONTROL_RE.sub("", text)
+        if self.apostrophes and not text.isascii():
+            for apostrophe in APOSTROPHES:
+                if apostrophe in text:
+                    text = text.replace(apostrophe, "'")
+        if self.spaces and not text.isascii():
+            text = _SPACE_RE.sub(" ", text)
+        if self.trailing_whitespace:
+            text = _TRAILING_WS_RE.sub("", text)
+        return text
+
+    def run(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
+        step_id = self.step_id
+        for doc in docs:
+            new_text = self.normalize(doc.text)
+            if new_text != doc.text:
+                doc.text = new_text
+                ctx.modified(step_id)
+            if not new_text.strip():
+                ctx.reject(doc, f"{step_id}:empty_after_normalize")
+                continue
+            yield doc

@@ -1,0 +1,83 @@
+"""Repair of in-document repetition: a repeated line is kept once, at its first place.
+
+Scraped pages often carry the same paragraph twice (a template that renders the body twice,
+an infinite-scroll fragment appended again). Dropping such a page loses its text; keeping it
+teaches a model to repeat itself. This step keeps the first occurrence of every line and
+removes later verbatim repeats (compared in normalised form: case, Unicode form, whitespace,
+apostrophes).
+
+Rules:
+- A line is one paragraph in scraped text (one paragraph per line is how the readers and the
+  HTML extractor emit text), so line and paragraph repetition are the same repair here.
+- Lines shorter than ``min_chars`` normalised characters are never removed: "Share", "***",
+  "Oui" or a table cell repeat legitimately and are too short to tell boilerplate from
+  content. The Gopher repetition filter still sees them.
+- Blank lines that only separated a removed line from the text before it go with it, and the
+  text keeps its original final line end (or lack of one).
+- A document of two or more non-blank lines that are all the same is rejected
+  (``repetition:all_lines_identical``), not silently "repaired" into one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from tamis.document import Document
+from tamis.registry import register
+from tamis.steps.base import Step, TaskContext, param
+from tamis.text import iter_lines_with_ends, normalize_for_hash
+
+
+def repair_repetition(text: str, min_chars: int) -> tuple[str, int, bool]:
+    """Returns (repaired text, number of lines removed, every non-blank line identical)."""
+    seen: set[str] = set()
+    kept: list[str] = []
+    removed = 0
+    distinct_keys: set[str] = set()
+    non_blank = 0
+    pending_blank: list[str] = []
+    for content, end in iter_lines_with_ends(text):
+        key = normalize_for_hash(content)
+        if not key:
+            pending_blank.append(content + end)
+            continue
+        non_blank += 1
+        distinct_keys.add(key)
+        if key in seen and len(key) >= min_chars:
+            removed += 1
+            pending_blank = [] if kept else pending_blank
+            continue
+        seen.add(key)
+        kept.extend(pending_blank)
+        pending_blank = []
+        kept.append(content + end)
+    kept.extend(pending_blank)
+    all_identical = non_blank >= 2 and len(distinct_keys) == 1
+    if not removed:
+        return text, 0, all_identical
+    repaired = "".join(kept)
+    if text[-1] not in "\r\n":
+        repaired = repaired.rstrip("\r\n")
+    return repaired, removed, all_identical
+
+
+@register("repetition")
+class RepetitionRepair(Step):
+    """Keep each repeated line once; reject pages made of one line repeated."""
+
+    min_chars: int = param(30, "lines shorter than this (normalised characters) are never removed")
+    reject_identical: bool = param(True, "reject documents whose non-blank lines are all the same")
+
+    def run(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
+        step_id = self.step_id
+        for doc in docs:
+            repaired, removed, all_identical = repair_repetition(doc.text, self.min_chars)
+            if all_identical and self.reject_identical:
+                lines = sum(1 for c, _ in iter_lines_with_ends(doc.text) if c.strip())
+                ctx.reject(doc, f"{step_id}:all_lines_identical", detail=f"{lines} lines, all the same")
+                continue
+            if removed:
+                doc.text = repaired
+                doc.metadata[f"{step_id}_removed"] = removed
+                ctx.modified(step_id, unit="lines", count=removed)
+            yield doc
