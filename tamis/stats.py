@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+SAMPLES_PER_KIND = 5
+
+
 def _length_bucket(n: int) -> str:
     """Power-of-two bucket label: 0, 1, 2-3, 4-7, ... (as the lower bound)."""
     return str(0 if n == 0 else 1 << (n.bit_length() - 1))
@@ -30,6 +33,14 @@ class TaskStats:
     languages: dict[str, Counter[str]] = field(default_factory=dict)
     # histogram name -> {bucket lower bound: count}
     histograms: dict[str, Counter[str]] = field(default_factory=dict)
+    # sample kind -> the first few examples (JSON-able dicts), in input order
+    samples: dict[str, list[Any]] = field(default_factory=dict)
+
+    def sample(self, kind: str, payload: Any) -> None:
+        """Keep a few examples of ``kind`` for the report (the first ones in input order)."""
+        kept = self.samples.setdefault(kind, [])
+        if len(kept) < SAMPLES_PER_KIND:
+            kept.append(payload)
 
     def observe_read(self, text: str) -> None:
         self.read += 1
@@ -69,6 +80,9 @@ class TaskStats:
             self.languages.setdefault(lang, Counter()).update(counter)
         for name, counter in other.histograms.items():
             self.histograms.setdefault(name, Counter()).update(counter)
+        for kind, payloads in other.samples.items():
+            kept = self.samples.setdefault(kind, [])
+            kept.extend(payloads[: max(0, SAMPLES_PER_KIND - len(kept))])
 
     def to_dict(self) -> dict[str, Any]:
         def ordered(c: Counter[str]) -> dict[str, int]:
@@ -88,6 +102,7 @@ class TaskStats:
                 k: {b: self.histograms[k][b] for b in sorted(self.histograms[k], key=int)}
                 for k in sorted(self.histograms)
             },
+            "samples": {k: self.samples[k] for k in sorted(self.samples)},
         }
 
     @classmethod
@@ -102,4 +117,5 @@ class TaskStats:
             removed_units=Counter(data["removed_units"]),
             languages={k: Counter(v) for k, v in data["languages"].items()},
             histograms={k: Counter(v) for k, v in data["histograms"].items()},
+            samples={k: list(v) for k, v in data.get("samples", {}).items()},
         )

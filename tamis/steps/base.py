@@ -71,6 +71,10 @@ class TaskContext:
             }
         )
 
+    def sample(self, kind: str, payload: Any) -> None:
+        """Offer an example for the report (kept if it is among the first few of its kind)."""
+        self.stats.sample(kind, payload)
+
     def modified(self, step_id: str, *, unit: str | None = None, count: int = 0) -> None:
         """Record that ``step_id`` changed one document (and removed ``count`` ``unit``s)."""
         self.stats.modified[step_id] += 1

@@ -28,8 +28,14 @@ from tamis.steps.base import Step, TaskContext, param
 from tamis.text import iter_lines_with_ends, normalize_for_hash
 
 
-def repair_repetition(text: str, min_chars: int) -> tuple[str, int, bool]:
-    """Returns (repaired text, number of lines removed, every non-blank line identical)."""
+SAMPLE_LINE_CHARS = 240
+
+
+def repair_repetition(text: str, min_chars: int, marks: list[tuple[str, bool]] | None = None) -> tuple[str, int, bool]:
+    """Returns (repaired text, number of lines removed, every non-blank line identical).
+
+    If ``marks`` is a list, it receives ``(line, removed)`` for every non-blank line.
+    """
     seen: set[str] = set()
     kept: list[str] = []
     removed = 0
@@ -45,8 +51,12 @@ def repair_repetition(text: str, min_chars: int) -> tuple[str, int, bool]:
         distinct_keys.add(key)
         if key in seen and len(key) >= min_chars:
             removed += 1
+            if marks is not None:
+                marks.append((content, True))
             pending_blank = [] if kept else pending_blank
             continue
+        if marks is not None:
+            marks.append((content, False))
         seen.add(key)
         kept.extend(pending_blank)
         pending_blank = []
@@ -71,7 +81,8 @@ class RepetitionRepair(Step):
     def run(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
         step_id = self.step_id
         for doc in docs:
-            repaired, removed, all_identical = repair_repetition(doc.text, self.min_chars)
+            marks: list[tuple[str, bool]] = []
+            repaired, removed, all_identical = repair_repetition(doc.text, self.min_chars, marks)
             if all_identical and self.reject_identical:
                 lines = sum(1 for c, _ in iter_lines_with_ends(doc.text) if c.strip())
                 ctx.reject(doc, f"{step_id}:all_lines_identical", detail=f"{lines} lines, all the same")
@@ -80,4 +91,8 @@ class RepetitionRepair(Step):
                 doc.text = repaired
                 doc.metadata[f"{step_id}_removed"] = removed
                 ctx.modified(step_id, unit="lines", count=removed)
+                ctx.sample(
+                    f"{step_id}:repaired",
+                    {"id": doc.id, "lines": [{"text": line[:SAMPLE_LINE_CHARS], "removed": gone} for line, gone in marks]},
+                )
             yield doc
