@@ -4,8 +4,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from tamis.document import Document  # noqa: E402
-from tamis.errors import ConfigError, InputError, RetryableError, StorageError, TamisError, TaskError  # noqa: E402
+from tamis.document import Document
+from tamis.errors import ConfigError, InputError, RetryableError, StorageError, TamisError, TaskError
 
 __all__ = [
     "ConfigError",

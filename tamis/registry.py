@@ -23,7 +23,7 @@ _PACKAGES = ("tamis.steps", "tamis.dedup", "tamis.io")
 S = TypeVar("S", bound="type[Step]")
 
 
-def register(name: str):  # noqa: ANN201 - decorator
+def register(name: str):
     """Class decorator: make a step available to configs under ``name``."""
 
     def deco(cls: S) -> S:

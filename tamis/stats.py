@@ -11,7 +11,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-
 SAMPLES_PER_KIND = 5
 
 

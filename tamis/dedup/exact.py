@@ -148,8 +148,9 @@ class ExactDedup(GlobalStage):
             new_text = "".join(kept)
             if not new_text.strip():
                 k_task, k_unit = first_keeper  # type: ignore[misc]
-                k_doc = int(_load_array(ctx.scratch_dir / f"units-{k_task:05d}.u32", "<u4")[k_unit]) if k_task != ctx.task_index else int(unit_docs[k_unit])  # type: ignore[operator]
-                ctx.reject(doc, f"{step_id}:all_lines_duplicate", detail=f"{removed} lines seen earlier", duplicate_of=keepers.get(k_task, k_doc))
+                k_units = unit_docs if k_task == ctx.task_index else _load_array(ctx.scratch_dir / f"units-{k_task:05d}.u32", "<u4")  # type: ignore[operator]
+                keeper_id = keepers.get(k_task, int(k_units[k_unit]))
+                ctx.reject(doc, f"{step_id}:all_lines_duplicate", detail=f"{removed} lines seen earlier", duplicate_of=keeper_id)
                 continue
             if doc.text and doc.text[-1] not in "\r\n":
                 new_text = new_text.rstrip("\r\n")

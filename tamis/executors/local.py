@@ -53,7 +53,7 @@ class LocalExecutor:
             return results, failed
         bar = _progress(len(calls), label, self.progress)
         try:
-            if self.workers == 1 or len(calls) == 1 and self._pool is None:
+            if self.workers == 1 or (len(calls) == 1 and self._pool is None):
                 for name, fn, args in calls:
                     try:
                         results[name] = fn(*args)

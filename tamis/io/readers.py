@@ -220,8 +220,8 @@ def _open_binary(path: str) -> Any:
     if lower.endswith(".zst") or lower.endswith(".zstd"):
         import zstandard
 
-        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)  # noqa: SIM115
-    return open(path, "rb")  # noqa: SIM115
+        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
+    return open(path, "rb")
 
 
 def _iter_raw_lines(fh: Any) -> Iterator[bytes]:
@@ -445,7 +445,8 @@ def read_parquet(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult
         yield BadRecord(InputError("file is empty (no rows)", path=path, reason="reader:empty_file"))
 
 
-register_format(FormatSpec("jsonl", (".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson", ".json", ".json.gz", ".jsonl.zstd", ".ndjson.gz"), read_jsonl, _split_jsonl))
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.zstd", ".ndjson", ".ndjson.gz", ".json", ".json.gz")
+register_format(FormatSpec("jsonl", JSONL_SUFFIXES, read_jsonl, _split_jsonl))
 register_format(FormatSpec("parquet", (".parquet",), read_parquet))
 register_format(FormatSpec("text", (".txt", ".txt.gz", ".md"), read_text_files, batch_small_files=True))
 

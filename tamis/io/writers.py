@@ -9,6 +9,7 @@ column (its keys differ between steps, and Parquet wants one schema); in JSONL i
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 from pathlib import Path
@@ -203,10 +204,8 @@ class ShardWriter:
 
     def abort(self) -> None:
         if self._sink is not None:
-            try:
+            with contextlib.suppress(Exception):  # best effort on the way out
                 self._sink.close()
-            except Exception:  # noqa: BLE001 - best effort on the way out
-                pass
         for tmp in [p for p, _ in self._pending] + ([self._tmp] if self._tmp else []):
             tmp.unlink(missing_ok=True)
 

@@ -102,7 +102,7 @@ class Step:
         """The parameters as given in a config (for fingerprints and ``--dry-run``)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
-    def setup(self) -> None:  # noqa: B027 - optional hook
+    def setup(self) -> None:
         """Load models or tables; called once per process before the first ``run``."""
 
     def run(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:

@@ -27,7 +27,6 @@ from tamis.registry import register
 from tamis.steps.base import Step, TaskContext, param
 from tamis.text import iter_lines_with_ends, normalize_for_hash
 
-
 SAMPLE_LINE_CHARS = 240
 
 
