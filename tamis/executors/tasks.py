@@ -23,6 +23,7 @@ from tamis.document import Document
 from tamis.errors import InputError, TaskError
 from tamis.io.atomic import write_bytes_atomic
 from tamis.io.readers import BadRecord, InputTask, ReaderOptions, read_task
+from tamis.io.streams import iter_stream_lines
 from tamis.io.writers import ShardWriter, document_record
 from tamis.pipeline import Segment
 from tamis.stats import TaskStats
@@ -123,18 +124,8 @@ def read_spill(directory: Path, task: int) -> Iterator[Document]:
 
     for path in sorted(glob.glob(str(directory / f"{task:05d}-*.jsonl.zst"))):
         with open(path, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as fh:
-            pending = b""
-            while True:
-                block = fh.read(1 << 20)
-                if not block:
-                    break
-                lines = (pending + block).split(b"\n")
-                pending = lines.pop()
-                for line in lines:
-                    record = orjson.loads(line)
-                    yield Document(record["id"], record["text"], record["metadata"])
-            if pending:
-                record = orjson.loads(pending)
+            for line in iter_stream_lines(fh):
+                record = orjson.loads(line)
                 yield Document(record["id"], record["text"], record["metadata"])
 
 

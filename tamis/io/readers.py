@@ -26,6 +26,7 @@ import orjson
 
 from tamis.document import Document
 from tamis.errors import ConfigError, InputError
+from tamis.io.streams import StreamBroken, iter_stream_lines
 
 
 @dataclass(frozen=True)
@@ -209,10 +210,6 @@ def _too_large(doc: Document, size: int, options: ReaderOptions, path: str, line
 # --------------------------------------------------------------------------- JSONL
 
 
-class _TruncatedInput(Exception):
-    pass
-
-
 def _open_binary(path: str) -> Any:
     lower = path.lower()
     if lower.endswith(".gz"):
@@ -222,29 +219,6 @@ def _open_binary(path: str) -> Any:
 
         return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
     return open(path, "rb")
-
-
-def _iter_raw_lines(fh: Any) -> Iterator[bytes]:
-    """Lines of a binary stream (``\\n``-terminated; ``\\r`` is stripped with the JSON)."""
-    pending = b""
-    while True:
-        try:
-            block = fh.read(1 << 20)
-        except (EOFError, OSError, zlib.error) as exc:
-            if pending:
-                yield pending
-            raise _TruncatedInput(str(exc) or type(exc).__name__) from exc
-        except Exception as exc:  # zstandard.ZstdError and friends
-            if pending:
-                yield pending
-            raise _TruncatedInput(str(exc) or type(exc).__name__) from exc
-        if not block:
-            break
-        lines = (pending + block).split(b"\n")
-        pending = lines.pop()
-        yield from lines
-    if pending:
-        yield pending
 
 
 def _split_jsonl(path: str, options: ReaderOptions) -> list[tuple[int, int]] | None:
@@ -270,13 +244,22 @@ def _count_newlines(path: str, end: int) -> int:
     return count
 
 
-def _ranged_lines(path: str, start: int, end: int) -> Iterator[bytes]:
-    """Lines that *start* inside [start, end) of an uncompressed file."""
+def _aligned_start(path: str, start: int) -> int:
+    """The offset of the first line that *starts* at or after ``start``."""
+    if start == 0:
+        return 0
     with open(path, "rb") as fh:
-        if start > 0:
-            fh.seek(start - 1)
-            if fh.read(1) != b"\n":
-                fh.readline()  # the line in progress belongs to the previous range
+        fh.seek(start - 1)
+        if fh.read(1) == b"\n":
+            return start
+        fh.readline()  # the line in progress belongs to the previous range
+        return fh.tell()
+
+
+def _ranged_lines(path: str, start: int, end: int) -> Iterator[bytes]:
+    """Lines that start inside [start, end) of an uncompressed file (``start`` aligned)."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
         while fh.tell() < end:
             line = fh.readline()
             if not line:
@@ -287,8 +270,9 @@ def _ranged_lines(path: str, start: int, end: int) -> Iterator[bytes]:
 def read_jsonl(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
     path = task.files[0]
     if task.end is not None:
-        line_no = _count_newlines(path, task.start) if task.start else 0
-        lines: Iterator[bytes] = _ranged_lines(path, task.start, task.end)
+        start = _aligned_start(path, task.start)
+        line_no = _count_newlines(path, start) if start else 0
+        lines: Iterator[bytes] = _ranged_lines(path, start, task.end)
         fh = None
     else:
         line_no = 0
@@ -297,7 +281,7 @@ def read_jsonl(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
         except OSError as exc:
             yield BadRecord(InputError(f"cannot open: {exc}", path=path, reason="reader:unreadable_file"))
             return
-        lines = _iter_raw_lines(fh)
+        lines = iter_stream_lines(fh)
     seen_any = False
     text_field, id_field = options.text_field, options.id_field
     try:
@@ -309,9 +293,13 @@ def read_jsonl(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
                 continue
             seen_any = True
             yield _parse_json_record(raw, path, line_no, options, text_field, id_field)
-    except _TruncatedInput as exc:
+    except StreamBroken as exc:
         msg = f"compressed stream is truncated or corrupt after line {line_no}: {exc}; the records before it were read"
-        yield BadRecord(InputError(msg, path=path, line=line_no + 1, reason="reader:truncated"))
+        fragment = None
+        if exc.fragment.strip():
+            fragment = Document(derived_id(path, line_no + 1), escaped(exc.fragment), {"source": {"path": path, "line": line_no + 1}})
+            msg += "; the incomplete record at the cut is kept in the rejects"
+        yield BadRecord(InputError(msg, path=path, line=line_no + 1, reason="reader:truncated"), fragment)
         return
     finally:
         if fh is not None:

@@ -1,0 +1,187 @@
+"""Readers: every format, configurable fields, and bad input that is reported, never lost."""
+
+import gzip
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+from runutil import assert_accounting, kept, rejected, run_recipe, write_jsonl
+
+from tamis.cli import main
+from tamis.io.readers import BadRecord, ReaderOptions, plan_tasks, read_task
+
+STEPS = [{"step": "normalize"}]  # no dedup: every readable record must come out
+
+
+def docs(n: int, prefix: str = "d") -> list[dict]:
+    return [{"id": f"{prefix}{i}", "text": f"Document number {i} says something different from the others."} for i in range(n)]
+
+
+def errors(out: Path) -> list[dict]:
+    path = out / "errors.jsonl"
+    return [orjson.loads(line) for line in path.read_bytes().splitlines()] if path.exists() else []
+
+
+def test_jsonl_plain_gzip_zstd_parquet_and_text_all_read(tmp_path: Path):
+    write_jsonl(tmp_path / "a.jsonl", docs(3, "a"))
+    write_jsonl(tmp_path / "b.jsonl.gz", docs(3, "b"), gz=True)
+    (tmp_path / "c.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(b"".join(orjson.dumps(d) + b"\n" for d in docs(3, "c"))))
+    pq.write_table(pa.Table.from_pylist(docs(3, "p")), tmp_path / "d.parquet")
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "page-one.txt").write_text("A plain text page with a few words in it.", encoding="utf-8")
+    out = tmp_path / "run"
+    run_recipe([tmp_path / "a.jsonl", tmp_path / "b.jsonl.gz", tmp_path / "c.jsonl.zst", tmp_path / "d.parquet", tmp_path / "pages"], out, STEPS)
+    ids = [d["id"] for d in kept(out)]
+    assert ids == [f"{p}{i}" for p in "abcp" for i in range(3)] + ["page-one"]
+    first = kept(out)[0]
+    assert first["metadata"]["source"] == {"path": str(tmp_path / "a.jsonl"), "line": 1}
+
+
+def test_field_names_are_configurable_and_extra_fields_become_metadata(tmp_path: Path):
+    write_jsonl(tmp_path / "x.jsonl", [{"content": "Some text that is long enough.", "doc_id": 7, "url": "https://example.org/a"}])
+    out = tmp_path / "run"
+    run_recipe([tmp_path / "x.jsonl"], out, STEPS, reader={"text_field": "content", "id_field": "doc_id"})
+    (doc,) = kept(out)
+    assert doc["id"] == "7"
+    assert doc["metadata"]["url"] == "https://example.org/a"
+
+
+def test_record_without_id_gets_one_from_its_position(tmp_path: Path):
+    path = write_jsonl(tmp_path / "noid.jsonl", [{"text": "first text here"}, {"text": "second text here"}])
+    out = tmp_path / "run"
+    run_recipe([path], out, STEPS)
+    assert [d["id"] for d in kept(out)] == [f"{path}:1", f"{path}:2"]
+
+
+def test_bad_records_are_rejected_with_file_and_line_and_the_rest_is_kept(tmp_path: Path):
+    good = [orjson.dumps(d) for d in docs(4)]
+    lines = [
+        good[0],
+        b'{"id": "broken", "text": "unterminated',  # line 2: malformed JSON
+        good[1],
+        b'{"id": "latin1", "text": "caf\xe9"}',  # line 4: invalid UTF-8
+        b'{"id": "notext", "body": "wrong field"}',  # line 5: no text
+        b'{"id": "empty", "text": "   "}',  # line 6: empty
+        good[2],
+        b"[1, 2, 3]",  # line 8: not an object
+        good[3],
+    ]
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    out = tmp_path / "run"
+    outcome = run_recipe([path], out, STEPS)
+    assert outcome.input_errors == 5
+    assert [d["id"] for d in kept(out)] == ["d0", "d1", "d2", "d3"]
+    reasons = {r["id"]: r["reason"] for r in rejected(out)}
+    assert reasons == {
+        f"{path}:2": "reader:invalid_json",
+        f"{path}:4": "reader:invalid_utf8",
+        "notext": "reader:missing_text",
+        "empty": "reader:empty",
+        f"{path}:8": "reader:invalid_json",
+    }
+    located = {(e["line"], e["reason"]) for e in errors(out)}
+    assert located == {(2, "reader:invalid_json"), (4, "reader:invalid_utf8"), (5, "reader:missing_text"), (6, "reader:empty"), (8, "reader:invalid_json")}
+    assert all(e["path"] == str(path) for e in errors(out))
+    # The undecodable line is kept whole in the rejects, its bad byte escaped, not dropped.
+    latin = next(r for r in rejected(out) if r["reason"] == "reader:invalid_utf8")
+    assert "caf\\xe9" in latin["text"]
+    assert_accounting(out, ["d0", "d1", "d2", "d3", f"{path}:2", f"{path}:4", "notext", "empty", f"{path}:8"])
+
+
+def test_encoding_auto_reads_legacy_encodings(tmp_path: Path):
+    path = tmp_path / "legacy.txt"
+    path.write_bytes("Le café de la gare est ouvert tous les jours de la semaine, même le dimanche matin.".encode("cp1252"))
+    out = tmp_path / "run"
+    run_recipe([path], out, STEPS, reader={"encoding": "auto"})
+    (doc,) = kept(out)
+    assert "café" in doc["text"]
+    assert doc["metadata"]["encoding"]
+    strict = tmp_path / "strict"
+    run_recipe([path], strict, STEPS)
+    assert [r["reason"] for r in rejected(strict)] == ["reader:invalid_utf8"]
+
+
+def test_truncated_gzip_keeps_what_was_readable_and_says_where(tmp_path: Path):
+    blob = gzip.compress(b"".join(orjson.dumps(d) + b"\n" for d in docs(2000)))
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(blob[: len(blob) * 2 // 3])
+    good = write_jsonl(tmp_path / "z-after.jsonl", docs(2, "z"))
+    out = tmp_path / "run"
+    outcome = run_recipe([path, good], out, STEPS)
+    assert not outcome.failed and outcome.input_errors == 1
+    (err,) = errors(out)
+    assert err["reason"] == "reader:truncated" and err["path"] == str(path)
+    assert "truncated" in err["message"]
+    ids = [d["id"] for d in kept(out)]
+    n_read = len(ids) - 2
+    assert n_read > 100 and ids[:n_read] == [f"d{i}" for i in range(n_read)]
+    assert ids[-2:] == ["z0", "z1"]
+    assert err["line"] == n_read + 1 or err["line"] == n_read + 2  # the line being read when the stream broke
+
+
+def test_empty_file_is_reported(tmp_path: Path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    other = write_jsonl(tmp_path / "other.jsonl", docs(1))
+    out = tmp_path / "run"
+    outcome = run_recipe([empty, other], out, STEPS)
+    assert outcome.input_errors == 1
+    assert errors(out)[0]["reason"] == "reader:empty_file"
+    assert [d["id"] for d in kept(out)] == ["d0"]
+
+
+def test_a_50_mb_document_is_rejected_whole_as_too_large(tmp_path: Path):
+    big_text = ("Une phrase assez longue qui se répète pour remplir le document. " * 800_000)[: 50 * 1024 * 1024]
+    path = write_jsonl(tmp_path / "big.jsonl", [docs(1)[0], {"id": "huge", "text": big_text}, {"id": "after", "text": "still read after the huge one"}])
+    out = tmp_path / "run"
+    outcome = run_recipe([path], out, STEPS)
+    assert outcome.input_errors == 1
+    assert [d["id"] for d in kept(out)] == ["d0", "after"]
+    (reject,) = rejected(out)
+    assert reject["reason"] == "reader:too_large" and reject["id"] == "huge"
+    assert len(reject["text"]) == len(big_text)
+    assert errors(out)[0]["line"] == 2
+
+
+def test_strict_stops_at_the_first_input_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(orjson.dumps(docs(1)[0]) + b"\n{not json\n")
+    code = main(["run", "--input", str(path), "--output", str(tmp_path / "run"), "--strict", "--no-report", "-q"])
+    assert code == 3
+    assert f"{path}:2" in capsys.readouterr().err
+
+
+def test_byte_ranges_of_a_large_file_read_every_line_once(tmp_path: Path):
+    records = docs(5000)
+    path = write_jsonl(tmp_path / "big.jsonl", records)
+    options = ReaderOptions(chunk_bytes=8192)
+    tasks = plan_tasks([str(path)], options)
+    assert len(tasks) > 10
+    seen = []
+    for task in tasks:
+        for item in read_task(task, options):
+            assert not isinstance(item, BadRecord)
+            seen.append((item.id, item.metadata["source"]["line"]))
+    assert seen == [(f"d{i}", i + 1) for i in range(5000)]
+
+
+def test_crlf_jsonl_is_read(tmp_path: Path):
+    path = tmp_path / "crlf.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(d) + b"\r\n" for d in docs(3)))
+    out = tmp_path / "run"
+    run_recipe([path], out, STEPS)
+    assert [d["id"] for d in kept(out)] == ["d0", "d1", "d2"]
+
+
+def test_input_order_is_arguments_then_sorted_folders(tmp_path: Path):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for name in ["b.jsonl", "a.jsonl"]:
+        write_jsonl(folder / name, docs(1, name[0]))
+    first = write_jsonl(tmp_path / "z.jsonl", docs(1, "z"))
+    tasks = plan_tasks([str(first), str(folder)], ReaderOptions())
+    assert [Path(t.files[0]).name for t in tasks] == ["z.jsonl", "a.jsonl", "b.jsonl"]

@@ -1,0 +1,81 @@
+"""The motivating case: a French article whose paragraphs 2-5 were scraped twice."""
+
+from pathlib import Path
+
+from runutil import kept, load_stats, rejected, run_recipe
+
+from tamis.steps.repetition import repair_repetition
+
+# Written for this test, in the shape of ../shared/seed: 5 paragraphs, then 2-5 again,
+# typographic apostrophes, a no-break space before a colon, no final newline.
+PARAGRAPHS = [
+    "Le marché couvert de Saint-Aubin a rouvert ses portes samedi, après deux ans de travaux qui ont coûté près de 4 millions d’euros.",
+    "Les commerçants, installés depuis l’automne sous des halles provisoires, ont retrouvé leurs étals rénovés avec un soulagement visible.",
+    "La municipalité a choisi de conserver la charpente d’origine, classée en 1998, et d’ajouter une verrière au-dessus de l’allée centrale.",
+    "Selon l’adjointe chargée du commerce\u00a0: « la fréquentation du premier week-end dépasse déjà celle d’avant la fermeture ».",
+    "Un parking à vélos de 120 places et une navette gratuite depuis la gare complètent l’aménagement du quartier.",
+]
+SEED_SHAPED = "\n".join(PARAGRAPHS + PARAGRAPHS[1:])
+
+
+def test_seed_shaped_document_keeps_its_five_distinct_paragraphs():
+    repaired, removed, identical = repair_repetition(SEED_SHAPED, min_chars=30)
+    assert repaired == "\n".join(PARAGRAPHS)  # characters unchanged, first-seen order, same joiner
+    assert removed == 4
+    assert not identical
+
+
+def test_seed_shaped_run_end_to_end(tmp_path: Path):
+    src = tmp_path / "000_article.txt"
+    src.write_text(SEED_SHAPED, encoding="utf-8")
+    out = tmp_path / "run"
+    outcome = run_recipe([src], out)
+    assert not outcome.failed
+    docs = kept(out)
+    assert len(docs) == 1
+    assert docs[0]["id"] == "000_article"
+    assert docs[0]["text"] == "\n".join(PARAGRAPHS)
+    assert docs[0]["metadata"]["repetition_removed"] == 4
+    stats = load_stats(out)
+    assert (stats["read"], stats["kept"], stats["rejected_total"]) == (1, 1, 0)
+    assert stats["removed_units"] == {"repetition.lines": 4}
+    assert stats["modified"]["repetition"] == 1
+    sample = stats["samples"]["repetition:repaired"][0]
+    assert [line["removed"] for line in sample["lines"]] == [False] * 5 + [True] * 4
+
+
+def test_final_line_end_and_crlf_are_preserved():
+    text = "first long paragraph of the page here\r\nsecond long paragraph of the page\r\nfirst long paragraph of the page here\r\n"
+    repaired, removed, _ = repair_repetition(text, min_chars=10)
+    assert removed == 1
+    assert repaired == "first long paragraph of the page here\r\nsecond long paragraph of the page\r\n"
+
+
+def test_blank_line_separated_paragraphs_lose_their_separator_too():
+    a, b = "A first paragraph long enough to count.", "A second paragraph long enough to count."
+    repaired, removed, _ = repair_repetition(f"{a}\n\n{b}\n\n{a}\n\n{b}", min_chars=10)
+    assert (repaired, removed) == (f"{a}\n\n{b}", 2)
+
+
+def test_short_lines_are_never_removed():
+    text = "Oui\nA real sentence that is long enough to be judged.\nOui\nNon"
+    repaired, removed, _ = repair_repetition(text, min_chars=30)
+    assert (repaired, removed) == (text, 0)
+
+
+def test_repeats_are_compared_after_normalisation():
+    line = "L’équipe a gagné le match de dimanche soir."
+    variant = "l'équipe  a gagné le match de DIMANCHE soir."
+    repaired, removed, _ = repair_repetition(f"{line}\n{variant}", min_chars=10)
+    assert (repaired, removed) == (line, 1)
+
+
+def test_page_of_one_repeated_line_is_rejected_not_repaired(tmp_path: Path):
+    src = tmp_path / "spam.txt"
+    src.write_text("\n".join(["Abonnez-vous à notre lettre d’information !"] * 6), encoding="utf-8")
+    out = tmp_path / "run"
+    run_recipe([src], out)
+    assert kept(out) == []
+    (reject,) = rejected(out)
+    assert reject["reason"] == "repetition:all_lines_identical"
+    assert reject["text"] == src.read_text(encoding="utf-8")  # kept whole
