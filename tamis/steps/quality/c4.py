@@ -1,0 +1,150 @@
+"""C4's rules (Raffel et al. 2020, "Exploring the Limits of Transfer Learning", section 2.2).
+
+Line rules (a line that breaks one does not count, and is removed in ``remove_lines`` mode):
+- a word longer than 1,000 characters;
+- no terminal punctuation (``. ? ! " '``) or an ellipsis at the end (off by default, see below);
+- fewer than 3 words;
+- the word "javascript";
+- a policy phrase ("terms of use", "privacy policy", "cookie policy", "uses cookies",
+  "use of cookies", "use cookies").
+
+Document rules: "lorem ipsum" or a curly bracket in a counted line, and fewer than 5
+sentences in the counted lines. Wikipedia citation marks (``[1]``, ``[edit]``,
+``[citation needed]``) are ignored.
+
+Two ways to use it:
+- default, as FineWeb used it (Penedo et al. 2024): a verdict on the whole document, the text
+  unchanged, and no terminal-punctuation rule (FineWeb found it removed too much);
+- ``remove_lines: true`` and ``terminal_punct: true``: C4 as published, which also removes the
+  lines that break a line rule (counted under ``modified``, unit ``lines``).
+
+Sentences are counted as spaCy's sentencizer counts them (which the reference runs): a new
+sentence starts at the first word after a ``.``, ``!`` or ``?`` that is a word of its own
+(not the period of ``Mr.``, ``U.S.`` or ``3.5``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from tamis.document import Document
+from tamis.registry import register
+from tamis.steps.base import Rejection, TaskContext, param
+from tamis.steps.quality.base import QualityFilter
+from tamis.steps.quality.words import word_class, word_regex
+
+_CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
+_END_PUNCTUATION = (".", "?", "!", '"', "'")
+_POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
+_SENTENCE_ENDS = frozenset(".!?。！？")
+
+
+def count_sentences(words: list[str]) -> int:
+    """Sentences in one line's words (spaCy sentencizer rule)."""
+    sentences = 1 if words else 0
+    after_end = False
+    for word in words:
+        if word in _SENTENCE_ENDS:
+            after_end = True
+        elif after_end and not word_class(word)[0]:
+            sentences += 1
+            after_end = False
+    return sentences
+
+
+@register("c4_quality")
+class C4Quality(QualityFilter):
+    """C4's rules: sentences, curly brackets, lorem ipsum, javascript and policy lines (document verdict by default)."""
+
+    THRESHOLDS = ("min_num_sentences", "min_words_per_line", "max_word_length")
+
+    remove_lines: bool = param(False, "remove the lines that break a line rule, as C4 did (default: judge the document only, as FineWeb)")
+    terminal_punct: bool = param(False, "lines must end with terminal punctuation (C4: true; FineWeb: false)")
+    min_num_sentences: int = param(5, "fewer sentences in the counted lines is rejected (C4: 5); 0 turns it off")
+    min_words_per_line: int = param(3, "lines with fewer words do not count (C4: 3)")
+    max_word_length: int = param(1000, "lines with a longer word do not count (C4: 1000)")
+    remove_citations: bool = param(True, "ignore Wikipedia citation marks [1], [edit], [citation needed]")
+    lorem_ipsum: bool = param(True, "reject documents containing 'lorem ipsum'")
+    javascript: bool = param(True, "lines mentioning 'javascript' do not count")
+    curly_bracket: bool = param(True, "reject documents containing a curly bracket")
+    policy: bool = param(True, "lines with a cookie or terms-of-use phrase do not count")
+
+    def measure(self, doc: Document) -> tuple[dict[str, Any], list[str]]:
+        """(signals, kept lines)."""
+        stats = self.stats(doc)
+        t = self.thresholds(stats.language)
+        regex = word_regex(stats.settings)
+        removed = {"long_word": 0, "no_terminal_punct": 0, "few_words": 0, "javascript": 0, "policy": 0}
+        kept: list[str] = []
+        sentences = 0
+        doc_rule: str | None = None
+        for raw in stats.splitlines:
+            line = raw.strip()
+            words = line.split()
+            if t["max_word_length"] > 0 and any(len(w) > t["max_word_length"] for w in words):
+                removed["long_word"] += 1
+                continue
+            if self.remove_citations and "[" in line:
+                line = _CITATION.sub("", line)
+            if self.terminal_punct and (not line.endswith(_END_PUNCTUATION) or line.endswith("...")):
+                removed["no_terminal_punct"] += 1
+                continue
+            if len(words) < t["min_words_per_line"]:
+                removed["few_words"] += 1
+                continue
+            lower = line.lower()
+            if self.lorem_ipsum and "lorem ipsum" in lower:
+                doc_rule = "lorem_ipsum"
+                break
+            if self.javascript and "javascript" in lower:
+                removed["javascript"] += 1
+                continue
+            if self.curly_bracket and "{" in line:
+                doc_rule = "curly_bracket"
+                break
+            if self.policy and any(p in lower for p in _POLICY):
+                removed["policy"] += 1
+                continue
+            if t["min_num_sentences"] > 0:
+                sentences += count_sentences(regex.findall(line))
+            kept.append(line)
+        signals: dict[str, Any] = {
+            "lines": len(stats.splitlines),
+            "lines_kept": len(kept),
+            "sentences": sentences,
+            "lines_removed": {k: v for k, v in removed.items() if v},
+        }
+        if doc_rule:
+            signals["document_rule"] = doc_rule
+        return signals, kept
+
+    def score(self, doc: Document) -> dict[str, Any]:
+        return self.measure(doc)[0]
+
+    def decide(self, signals: dict[str, Any], doc: Document) -> Rejection | None:
+        if signals.get("document_rule"):
+            return Rejection(signals["document_rule"])
+        minimum = self.thresholds(self.doc_language(doc))["min_num_sentences"]
+        if minimum > 0 and signals["sentences"] < minimum:
+            return Rejection("too_few_sentences", signals["sentences"], minimum)
+        return None
+
+    def run(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
+        step_id = self.step_id
+        for doc in docs:
+            signals, kept = self.measure(doc)
+            if self.record_signals:
+                doc.metadata.setdefault("signals", {})[step_id] = signals
+            rejection = self.decide(signals, doc)
+            if rejection is not None:
+                ctx.reject(doc, f"{step_id}:{rejection.rule}", detail=rejection.detail())
+                continue
+            if self.remove_lines:
+                removed = signals["lines"] - signals["lines_kept"]
+                new_text = "\n".join(kept)
+                if new_text != doc.text:
+                    doc.text = new_text
+                    ctx.modified(step_id, unit="lines", count=removed)
+            yield doc

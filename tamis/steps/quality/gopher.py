@@ -1,0 +1,185 @@
+"""Gopher's quality and repetition rules (Rae et al. 2021, "Scaling Language Models", A.1.1).
+
+Quality (section A.1.1), a document is removed when:
+- it has fewer than 50 or more than 100,000 words (words made only of punctuation do not count);
+- its mean word length is outside 3..10 characters;
+- its symbol-to-word ratio is above 0.1, for the hash symbol or for the ellipsis;
+- more than 90 % of its lines start with a bullet point or more than 30 % end with an ellipsis;
+- fewer than 80 % of its words hold an alphabetic character;
+- it holds fewer than two of the stop words "the, be, to, of, and, that, have, with"
+  (matched case-sensitively, as the reference implementation, datatrove, does).
+
+Repetition (Table A1), a document is removed when:
+- duplicate line fraction > 0.30, duplicate paragraph fraction > 0.30;
+- duplicate line character fraction > 0.20, duplicate paragraph character fraction > 0.20;
+- top 2-, 3-, 4-gram character fraction > 0.20, 0.18, 0.16;
+- duplicate 5- to 10-gram character fraction > 0.15, 0.14, 0.13, 0.12, 0.11, 0.10.
+
+Lines are split on runs of ``\\n``, paragraphs on two or more ``\\n``; character fractions are
+over the length of the whole text. Rules are checked in the reference's order and the
+first broken one is the reason (``gopher_repetition:dup_line_frac``). Other languages: see
+:mod:`tamis.steps.quality.languages`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tamis.document import Document
+from tamis.registry import register
+from tamis.steps.base import Rejection, param
+from tamis.steps.quality.base import QualityFilter
+from tamis.steps.quality.ngrams import NgramIndex, duplicate_ngram_chars, top_ngram_chars
+from tamis.steps.quality.words import word_class
+
+_PARAGRAPH_BREAK = re.compile(r"\n{2,}")
+_LINE_BREAK = re.compile(r"\n+")
+
+
+def _duplicates(items: list[str]) -> tuple[int, int]:
+    """(number of repeated items, their characters): every occurrence after the first counts."""
+    unique = set(items)
+    return len(items) - len(unique), sum(map(len, items)) - sum(map(len, unique))
+
+
+@register("gopher_quality")
+class GopherQuality(QualityFilter):
+    """Gopher's quality rules: word count and length, symbols, bullets, alphabetic words, stop words."""
+
+    THRESHOLDS = ("min_doc_words", "max_doc_words", "min_avg_word_length", "max_avg_word_length", "max_symbol_word_ratio",
+                  "max_bullet_lines_ratio", "max_ellipsis_lines_ratio", "min_alpha_words_ratio", "min_stop_words")
+
+    min_doc_words: int = param(50, "fewer words is rejected (Gopher: 50)")
+    max_doc_words: int = param(100_000, "more words is rejected (Gopher: 100,000)")
+    min_avg_word_length: float = param(3, "lower mean word length is rejected (Gopher: 3)")
+    max_avg_word_length: float = param(10, "higher mean word length is rejected (Gopher: 10)")
+    max_symbol_word_ratio: float = param(0.1, "more '#' or ellipses per word is rejected (Gopher: 0.1)")
+    max_bullet_lines_ratio: float = param(0.9, "a larger share of lines starting with a bullet is rejected (Gopher: 0.9)")
+    max_ellipsis_lines_ratio: float = param(0.3, "a larger share of lines ending with an ellipsis is rejected (Gopher: 0.3)")
+    min_alpha_words_ratio: float = param(0.8, "a smaller share of words holding a letter is rejected (Gopher: 0.8)")
+    min_stop_words: int = param(2, "fewer distinct stop words of the language is rejected (Gopher: 2); 0 turns it off")
+
+    def score(self, doc: Document) -> dict[str, Any]:
+        stats = self.stats(doc)
+        text = doc.text
+        words = stats.words
+        n_tokens = len(words)
+        n_words = 0
+        word_chars = 0
+        alpha_words = 0
+        for word in words:
+            symbol, alpha = word_class(word)
+            if not symbol:
+                n_words += 1
+                word_chars += len(word)
+            alpha_words += alpha
+        lines = stats.splitlines
+        n_lines = max(len(lines), 1)
+        bullets = sum(1 for line in lines if line.lstrip().startswith(("•", "-")))
+        ellipsis_lines = sum(1 for line in lines if line.rstrip().endswith(("...", "…")))
+        stop_words = stats.settings.stop_words
+        found = stop_words.intersection(words)
+        if "’" in text:  # l’ and d’ count as l' and d'
+            found = found | stop_words.intersection(w.replace("’", "'") for w in words if "’" in w)
+        denominator = max(n_tokens, 1)
+        return {
+            "words": n_words,
+            "avg_word_length": word_chars / n_words if n_words else 0.0,
+            "hash_ratio": text.count("#") / denominator,
+            "ellipsis_ratio": (text.count("...") + text.count("…")) / denominator,
+            "bullet_lines_ratio": bullets / n_lines,
+            "ellipsis_lines_ratio": ellipsis_lines / n_lines,
+            "alpha_words_ratio": alpha_words / denominator,
+            "stop_words": len(found),
+        }
+
+    def decide(self, signals: dict[str, Any], doc: Document) -> Rejection | None:
+        language = self.doc_language(doc)
+        t = self.thresholds(language)
+        words = signals["words"]
+        if t["min_doc_words"] and words < t["min_doc_words"]:
+            return Rejection("short_doc", words, t["min_doc_words"])
+        if t["max_doc_words"] and words > t["max_doc_words"]:
+            return Rejection("long_doc", words, t["max_doc_words"])
+        avg = signals["avg_word_length"]
+        if t["min_avg_word_length"] and avg < t["min_avg_word_length"]:
+            return Rejection("short_words", avg, t["min_avg_word_length"])
+        if t["max_avg_word_length"] and avg > t["max_avg_word_length"]:
+            return Rejection("long_words", avg, t["max_avg_word_length"])
+        if t["max_symbol_word_ratio"]:
+            if signals["hash_ratio"] > t["max_symbol_word_ratio"]:
+                return Rejection("hash_ratio", signals["hash_ratio"], t["max_symbol_word_ratio"])
+            if signals["ellipsis_ratio"] > t["max_symbol_word_ratio"]:
+                return Rejection("ellipsis_ratio", signals["ellipsis_ratio"], t["max_symbol_word_ratio"])
+        if t["max_bullet_lines_ratio"] and signals["bullet_lines_ratio"] > t["max_bullet_lines_ratio"]:
+            return Rejection("bullet_lines", signals["bullet_lines_ratio"], t["max_bullet_lines_ratio"])
+        if t["max_ellipsis_lines_ratio"] and signals["ellipsis_lines_ratio"] > t["max_ellipsis_lines_ratio"]:
+            return Rejection("ellipsis_lines", signals["ellipsis_lines_ratio"], t["max_ellipsis_lines_ratio"])
+        if t["min_alpha_words_ratio"] and signals["alpha_words_ratio"] < t["min_alpha_words_ratio"]:
+            return Rejection("alpha_words", signals["alpha_words_ratio"], t["min_alpha_words_ratio"])
+        has_list = bool(self.stats(doc).settings.stop_words)
+        if has_list and t["min_stop_words"] and signals["stop_words"] < t["min_stop_words"]:
+            return Rejection("stop_words", signals["stop_words"], t["min_stop_words"])
+        return None
+
+
+@register("gopher_repetition")
+class GopherRepetition(QualityFilter):
+    """Gopher's repetition rules: duplicate lines and paragraphs, top and duplicate n-grams."""
+
+    THRESHOLDS = ("dup_line_frac", "dup_para_frac", "dup_line_char_frac", "dup_para_char_frac", "top_n_grams", "dup_n_grams")
+
+    dup_para_frac: float = param(0.30, "share of paragraphs that repeat an earlier one (Gopher: 0.30)")
+    dup_para_char_frac: float = param(0.20, "share of characters in repeated paragraphs (Gopher: 0.20)")
+    dup_line_frac: float = param(0.30, "share of lines that repeat an earlier one (Gopher: 0.30)")
+    dup_line_char_frac: float = param(0.20, "share of characters in repeated lines (Gopher: 0.20)")
+    top_n_grams: list = param([[2, 0.20], [3, 0.18], [4, 0.16]], "[n, max share of characters in the most frequent n-gram]")
+    dup_n_grams: list = param([[5, 0.15], [6, 0.14], [7, 0.13], [8, 0.12], [9, 0.11], [10, 0.10]],
+                              "[n, max share of characters in repeated n-grams]")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("top_n_grams", "dup_n_grams"):
+            pairs = getattr(self, name)
+            if not isinstance(pairs, list | tuple) or not all(isinstance(p, list | tuple) and len(p) == 2 for p in pairs):
+                msg = f"{name} must be a list of [n, fraction] pairs, got {pairs!r}"
+                raise ValueError(msg)
+
+    def score(self, doc: Document) -> dict[str, Any]:
+        text = doc.text
+        if not text:
+            return {"chars": 0}
+        length = len(text)
+        paragraphs = _PARAGRAPH_BREAK.split(text.strip())
+        para_dups, para_chars = _duplicates(paragraphs)
+        lines = _LINE_BREAK.split(text)
+        line_dups, line_chars = _duplicates(lines)
+        signals: dict[str, Any] = {
+            "chars": length,
+            "dup_para_frac": para_dups / len(paragraphs),
+            "dup_para_char_frac": para_chars / length,
+            "dup_line_frac": line_dups / len(lines),
+            "dup_line_char_frac": line_chars / length,
+        }
+        index = NgramIndex(self.stats(doc).words)
+        t = self.thresholds(self.doc_language(doc))
+        for n, _ in t["top_n_grams"]:
+            signals[f"top_{n}_gram"] = top_ngram_chars(index, int(n)) / length
+        for n, _ in t["dup_n_grams"]:
+            signals[f"dup_{n}_gram"] = duplicate_ngram_chars(index, int(n)) / length
+        return signals
+
+    def decide(self, signals: dict[str, Any], doc: Document) -> Rejection | None:
+        if not signals["chars"]:
+            return Rejection("empty")
+        t = self.thresholds(self.doc_language(doc))
+        for rule in ("dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac"):
+            if t[rule] and signals[rule] > t[rule]:
+                return Rejection(rule, signals[rule], t[rule])
+        for kind, pairs in (("top", t["top_n_grams"]), ("dup", t["dup_n_grams"])):
+            for n, limit in pairs:
+                key = f"{kind}_{n}_gram"
+                if signals[key] > limit:
+                    return Rejection(key, signals[key], limit)
+        return None

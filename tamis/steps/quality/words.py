@@ -1,0 +1,144 @@
+"""Word segmentation and the per-document statistics the quality filters share.
+
+Words are cut the way the reference implementation (datatrove, which runs spaCy's rule-based
+tokenizer for these languages) cuts them, with one compiled regular expression per language:
+
+- punctuation is a word of its own (``"end."`` is ``end`` and ``.``); runs of periods or
+  hyphens (``...``, ``---``) are one word; ``well-known`` is ``well``, ``-``, ``known``;
+- URLs, e-mail addresses, initialisms (``U.S.``, ``e.g.``) and numbers with inner separators
+  (``3.5``, ``1,000``, ``10:30``) stay whole;
+- English clitics are split off: ``don't`` is ``do`` + ``n't``, ``John's`` is ``John`` + ``'s``;
+- French and Italian elisions are split after the apostrophe: ``l’armée`` is ``l’`` + ``armée``
+  and ``d’élite`` is ``d’`` + ``élite`` (2 words each, as spaCy and so FineWeb-2 count them;
+  FineWeb-2's French stop-word list holds ``l'`` and ``d'`` for that reason). Stop words are
+  matched with typographic apostrophes folded to ``'``. ``aujourd’hui`` stays one word.
+
+Statistics (lines, words, word classes) are computed once per document text and language and
+cached by text identity, so several filters running one after the other on the same document
+share them while each step stays independent: a step that changes ``doc.text`` makes a new
+string, which misses the cache.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from functools import cache
+from typing import Any
+
+from tamis.steps.quality.languages import LanguageSettings, settings_for
+
+_URL = r"(?:https?://|www\.)[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}»]"
+_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+_INITIALISM = r"(?:[^\W\d_]\.){2,}"
+_NUMBER = r"\d+(?:[.,:/]\d+)+"
+_PUNCT_RUN = r"\.{2,}|-{2,}"
+_SYMBOL = r"[^\w\s]"
+
+_ENGLISH_CLITICS = (
+    r"\w+(?=[nN]['’][tT]\b)",  # "do" of "don't"
+    r"[nN]['’][tT]\b",
+    r"\w+(?=['’](?:[sSdDmM]|[rR][eE]|[vV][eE]|[lL][lL])\b)",  # "John" of "John's"
+    r"['’](?:[sSdDmM]|[rR][eE]|[vV][eE]|[lL][lL])\b",
+    r"\w+(?:['’]\w+)*",
+)
+_ELISIONS = (
+    r"(?i:aujourd|prud|presqu|quelqu)['’]\w+",  # words that keep their apostrophe
+    r"[^\W\d_]+['’](?=\w)",  # l’ d’ qu’ jusqu’ dell’ ...
+    r"\w+",
+)
+_PLAIN = (r"\w+(?:['’]\w+)*",)
+
+
+_REGEXES: dict[str, re.Pattern[str]] = {}
+
+
+def word_regex(settings: LanguageSettings) -> re.Pattern[str]:
+    """The tokenizer of one language (compiled once per process)."""
+    regex = _REGEXES.get(settings.code)
+    if regex is None:
+        regex = _REGEXES[settings.code] = _compile_word_regex(settings)
+    return regex
+
+
+def _compile_word_regex(settings: LanguageSettings) -> re.Pattern[str]:
+    words = {"english": _ENGLISH_CLITICS, "elision": _ELISIONS}.get(settings.apostrophes, _PLAIN)
+    parts = [_URL, _EMAIL]
+    if settings.abbreviations:
+        names = "|".join(sorted((re.escape(a) for a in settings.abbreviations), key=len, reverse=True))
+        parts.append(rf"(?<!\w)(?:{names})\.(?!\w)")
+    parts += [_INITIALISM, _NUMBER, *words, _PUNCT_RUN, _SYMBOL]
+    return re.compile("|".join(parts))
+
+
+def split_words(text: str, language: str | None = "en") -> list[str]:
+    """The words of ``text`` for ``language`` (see the module docstring)."""
+    return word_regex(settings_for(language)).findall(text)
+
+
+def _is_symbol_char(char: str) -> bool:
+    return char in string.punctuation or unicodedata.category(char)[0] in "PC"
+
+
+@cache
+def _word_class(word: str) -> tuple[bool, bool]:
+    """(made only of punctuation/symbols, holds a letter) for one word."""
+    return all(_is_symbol_char(c) for c in word), any(c.isalpha() for c in word)
+
+
+_WORD_CLASS_CACHE_LIMIT = 200_000
+
+
+def word_class(word: str) -> tuple[bool, bool]:
+    # The cache of word classes is bounded: web text has an open vocabulary.
+    if _word_class.cache_info().currsize > _WORD_CLASS_CACHE_LIMIT:
+        _word_class.cache_clear()
+    return _word_class(word)
+
+
+class TextStats:
+    """Lazily computed views of one text, shared by the filters that run on it."""
+
+    __slots__ = ("_cache", "language", "settings", "text")
+
+    def __init__(self, text: str, language: str | None) -> None:
+        self.text = text
+        self.language = language
+        self.settings = settings_for(language)
+        self._cache: dict[str, Any] = {}
+
+    def _get(self, key: str, compute: Any) -> Any:
+        value = self._cache.get(key)
+        if value is None:
+            value = self._cache[key] = compute()
+        return value
+
+    @property
+    def words(self) -> list[str]:
+        return self._get("words", lambda: word_regex(self.settings).findall(self.text))
+
+    @property
+    def splitlines(self) -> list[str]:
+        """``str.splitlines`` lines (what Gopher's line rules and C4 read)."""
+        return self._get("splitlines", self.text.splitlines)
+
+    @property
+    def nonblank_lines(self) -> list[str]:
+        """Lines split on ``\\n`` only, blank ones dropped (what FineWeb's rules read)."""
+        return self._get("nonblank_lines", lambda: [line for line in self.text.split("\n") if line.strip()])
+
+
+_STATS: list[TextStats] = []
+_STATS_SLOTS = 4
+
+
+def text_stats(text: str, language: str | None) -> TextStats:
+    """The shared statistics of ``text`` (cached by text identity and language)."""
+    for stats in _STATS:
+        if stats.text is text and stats.language == language:
+            return stats
+    stats = TextStats(text, language)
+    _STATS.insert(0, stats)
+    del _STATS[_STATS_SLOTS:]
+    return stats
