@@ -32,6 +32,8 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_config: bool = True) ->
     if with_config:
         p.add_argument("config", nargs="?", help="a YAML recipe: {input, output, executor, workers, steps: [...]}")
     p.add_argument("--input", "-i", nargs="+", metavar="PATH", help="input files, folders or globs (in this order)")
+    if with_config:
+        p.add_argument("--recipe", help="a named recipe when the config gives no steps: default, foundation")
     p.add_argument("--output", "-o", metavar="OUT", help="run directory")
     p.add_argument("--workers", "-w", type=int, help="worker processes (default: all cores)")
     p.add_argument("--executor", choices=["local", "ray"], help="where tasks run (default: local)")
@@ -93,6 +95,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "limit": args.limit,
         "strict": True if args.strict else None,
         "report": False if args.no_report else None,
+        "recipe": getattr(args, "recipe", None),
     }
     return {**out, "_reader": reader}
 

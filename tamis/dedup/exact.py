@@ -50,8 +50,12 @@ class ExactDedup(GlobalStage):
     unit: str = param("document", "what is compared: 'document' or 'line' (CCNet-style line dedup)")
     min_line_chars: int = param(0, "line unit: lines shorter than this (normalised) are never removed")
     memory_budget_mb: int = param(1024, "memory for the resolve pass; above it units are partitioned by hash prefix")
+    partitions: int = param(0, "number of hash partitions for the resolve pass (0: derived from memory_budget_mb)")
 
     def __post_init__(self) -> None:
+        if self.memory_budget_mb < 1 or self.partitions < 0:
+            msg = "exact_dedup: memory_budget_mb must be >= 1 and partitions >= 0"
+            raise ConfigError(msg)
         if self.unit not in UNITS:
             msg = f"exact_dedup: unit must be one of {', '.join(UNITS)}, got {self.unit!r}"
             raise ConfigError(msg)
@@ -86,7 +90,7 @@ class ExactDedup(GlobalStage):
 
     def global_passes(self, scratch: Path, n_tasks: int) -> Iterator[list[PassTask]]:
         total_units = sum((scratch / f"keys-{t:05d}.bin").stat().st_size // 16 for t in range(n_tasks))
-        partitions = max(1, math.ceil(total_units * BYTES_PER_UNIT / (self.memory_budget_mb << 20)))
+        partitions = self.partitions or max(1, math.ceil(total_units * BYTES_PER_UNIT / (self.memory_budget_mb << 20)))
         (scratch / "partitions").write_text(str(partitions))
         if partitions > 1:
             yield [
