@@ -15,6 +15,7 @@ FOUNDATION: list[dict[str, Any]] = [
 
 # The default recipe of `tamis run` when no config names steps.
 DEFAULT: list[dict[str, Any]] = [
+    {"step": "extract"},
     {"step": "normalize"},
     {"step": "repetition"},
     {"step": "language"},

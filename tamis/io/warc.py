@@ -34,7 +34,7 @@ from tamis.io.readers import BadRecord, FormatSpec, InputTask, ReaderOptions, Re
 _READ_BLOCK = 1 << 20
 _MAX_HEADER_BYTES = 64 << 10
 _GZIP_MAGIC = b"\x1f\x8b\x08"
-_WARC_START = re.compile(rb"(?:^|\r?\n)(WARC/1\.[01]\r?\n)")
+_WARC_START = re.compile(rb"(?:^|(?<=\n))WARC/1\.[01]\r?\n")
 _CHARSET_RE = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 
 
@@ -151,9 +151,6 @@ class _Buffer:
             if isinstance(item, _Break):
                 self.brk = item
                 return False
-            if self.pos > (4 << 20):
-                del self.data[: self.pos]
-                self.pos = 0
             self.data += item
             return True
         self.eof = True
@@ -166,13 +163,19 @@ class _Buffer:
                 hit = self.data.find(needle, start)
             else:
                 match = needle.search(self.data, start)
-                hit = match.start(1) if match else -1
+                hit = match.start() if match else -1
             if hit >= 0:
                 return hit
             if limit is not None and len(self.data) - self.pos > limit:
                 return -1
             if not self.fill():
                 return -1
+
+    def compact(self) -> None:
+        """Drop consumed bytes (only between records, when no index into ``data`` is held)."""
+        if self.pos > (4 << 20):
+            del self.data[: self.pos]
+            self.pos = 0
 
     def ensure(self, end: int) -> bool:
         while len(self.data) < end:
@@ -206,6 +209,7 @@ def iter_records(path: str) -> Iterator[WarcRecord | FramingError]:
     buf = _Buffer(_iter_chunks(path))
     number = 0
     while True:
+        buf.compact()
         start = buf.find(_WARC_START, buf.pos)
         if start < 0:
             junk = len(buf.data) - buf.pos
@@ -226,7 +230,11 @@ def iter_records(path: str) -> Iterator[WarcRecord | FramingError]:
         header_end = buf.find(b"\r\n\r\n", start, limit=_MAX_HEADER_BYTES)
         if header_end < 0:
             buf.pos = start + 1
-            reason = "reader:truncated" if buf.brk is not None or buf.eof else "reader:bad_record"
+            if buf.brk is not None:
+                yield FramingError(number, f"{buf.brk.message}; record {number} is incomplete (in its header)", "reader:truncated")
+                buf.resume_after_break()
+                continue
+            reason = "reader:truncated" if buf.eof else "reader:bad_record"
             yield FramingError(number, "WARC header has no end (cut short or not a WARC file)", reason)
             continue
         headers = _parse_headers(bytes(buf.data[start:header_end]))
@@ -260,6 +268,7 @@ def iter_records(path: str) -> Iterator[WarcRecord | FramingError]:
         if buf.brk is not None:
             message = f"{buf.brk.message}; record {number} is incomplete ({len(block):,} of {length:,} bytes)"
             yield FramingError(number, message, "reader:truncated", headers, block)
+            buf.resume_after_break()
         else:
             message = f"Content-Length says {length:,} bytes but the file ends after {len(block):,}"
             yield FramingError(number, message, "reader:truncated", headers, block)

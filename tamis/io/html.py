@@ -1,0 +1,53 @@
+"""Plain HTML files (``.html``, ``.htm``, ``.html.gz``, ``.htm.gz``): one page per file.
+
+The page is decoded like a WARC payload (BOM, ``<meta charset>``, UTF-8, then a guess) and
+marked ``metadata["content_format"] = "html"`` for the ``extract`` step. The document id is
+the file's path as given (stable across runs); small files are read many to a task.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+from tamis.document import Document
+from tamis.errors import InputError
+from tamis.io.readers import BadRecord, FormatSpec, InputTask, ReaderOptions, ReadResult, register_format
+
+
+def read_html_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
+    from tamis.steps.extract_html import declared_language, decode_html
+
+    for path in task.files:
+        source = {"path": path, "line": None}
+        try:
+            if path.lower().endswith(".gz"):
+                with gzip.open(path, "rb") as fh:
+                    raw = fh.read(options.max_doc_bytes + 1)
+            else:
+                with open(path, "rb") as fh:
+                    raw = fh.read(options.max_doc_bytes + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            yield BadRecord(InputError(f"cannot read: {exc}", path=path, reason="reader:unreadable_file"))
+            continue
+        if len(raw) > options.max_doc_bytes:
+            msg = f"page is larger than max_doc_bytes={options.max_doc_bytes:,} (kept its first bytes in the reject)"
+            doc = Document(path, raw[: options.max_doc_bytes].decode("utf-8", "backslashreplace"), {"source": source})
+            yield BadRecord(InputError(msg, path=path, reason="reader:too_large"), doc)
+            continue
+        text, encoding = decode_html(raw)
+        metadata: dict[str, Any] = {"source": source, "encoding": encoding}
+        language = declared_language(text)
+        if language:
+            metadata["declared_language"] = language
+        metadata["content_format"] = "html"
+        doc = Document(path, text, metadata)
+        if not text.strip():
+            yield BadRecord(InputError("file is empty", path=path, reason="reader:empty"), doc)
+        else:
+            yield doc
+
+
+register_format(FormatSpec("html", (".html", ".htm", ".html.gz", ".htm.gz"), read_html_files, batch_small_files=True))

@@ -1,0 +1,110 @@
+"""``extract``: HTML pages → their main text, one paragraph per line.
+
+Only documents marked ``metadata["content_format"] == "html"`` (WARC responses, .html files)
+are touched; every other document passes through unchanged, so the step can head the
+default recipe without changing JSONL corpora.
+
+Rejections: ``extract:too_large`` (more than ``max_chars`` characters of HTML),
+``extract:binary`` (the body is not text: more than ``max_binary_share`` control or
+replacement characters in its first 8 KiB), ``extract:timeout`` (the page took longer than
+``timeout_s``; the child process doing the work is killed and replaced), ``extract:error``
+(the extractor raised), ``extract:empty`` (no main text found).
+
+Limits and their sources: trafilatura itself refuses pages over 20 MB (its ``MAX_FILE_SIZE``);
+Common Crawl truncates payloads at 1 MiB, so ``max_chars`` = 10 M characters only refuses
+pathological pages. Extraction takes ~20 ms per page on average (``bench/bench_extract.py``),
+so a 5 s limit is 250 times the mean and only stops runaway pages.
+
+The extractor default (``trafilatura``, with its fallbacks) is the one that scored best in
+``bench/bench_extract.py``; ``resiliparse`` is ~10× faster and less precise.
+"""
+
+from __future__ import annotations
+
+import atexit
+from collections.abc import Iterable, Iterator
+
+from tamis.document import Document
+from tamis.errors import ConfigError
+from tamis.registry import register
+from tamis.steps.base import Step, TaskContext, param
+from tamis.steps.extract_html import EXTRACTORS, binary_share, extract_main_text
+
+_TIMEOUT_DETAIL = "no result within {:g} s; the extraction worker was killed and replaced"
+
+
+@register("extract")
+class Extract(Step):
+    """Turn HTML pages (from WARC or .html inputs) into their main text; other documents pass."""
+
+    extractor: str = param("trafilatura", f"main-text extractor: {', '.join(EXTRACTORS)}")
+    timeout_s: float = param(5.0, "per-page time limit in seconds (a slower page is rejected as extract:timeout)")
+    max_chars: int = param(10_000_000, "pages with more HTML characters are rejected as extract:too_large")
+    max_binary_share: float = param(0.1, "pages whose first 8 KiB hold more control/replacement characters are extract:binary")
+    min_chars: int = param(1, "extracted text shorter than this is rejected as extract:empty")
+    isolate: bool = param(True, "extract in a child process that is killed on timeout (False: in-process, no time limit)")
+
+    def __post_init__(self) -> None:
+        if self.extractor not in EXTRACTORS:
+            msg = f"extract: unknown extractor {self.extractor!r}; choose from: {', '.join(EXTRACTORS)}"
+            raise ConfigError(msg)
+        if self.timeout_s <= 0:
+            raise ConfigError("extract: timeout_s must be positive")
+        self._worker = None
+
+    def _extract(self, html: str) -> str:
+        if not self.isolate:
+            try:
+                return extract_main_text(html, self.extractor)
+            except Exception as exc:  # noqa: BLE001 - one bad page is a reject, not a failed task
+                raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
+        if self._worker is None:
+            from tamis.steps.extract_worker import IsolatedExtractor
+
+            self._worker = IsolatedExtractor(self.extractor, self.timeout_s)
+            atexit.register(self._worker.close)
+        return self._worker.extract(html)
+
+    def __getstate__(self) -> dict[str, object]:
+        # A running child process does not travel to other workers; each starts its own.
+        state = dict(self.__dict__)
+        state["_worker"] = None
+        return state
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
+    def run(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
+        from tamis.steps.extract_worker import ExtractTimeout, WorkerFailure
+
+        step_id = self.step_id
+        for doc in docs:
+            if doc.metadata.get("content_format") != "html":
+                yield doc
+                continue
+            html = doc.text
+            if len(html) > self.max_chars:
+                ctx.reject(doc, f"{step_id}:too_large", detail=f"{len(html):,} characters of HTML (limit {self.max_chars:,})")
+                continue
+            share = binary_share(html)
+            if share > self.max_binary_share:
+                ctx.reject(doc, f"{step_id}:binary", detail=f"{share:.0%} control or undecodable characters (limit {self.max_binary_share:.0%})")
+                continue
+            try:
+                text = self._extract(html)
+            except ExtractTimeout:
+                ctx.reject(doc, f"{step_id}:timeout", detail=_TIMEOUT_DETAIL.format(self.timeout_s))
+                continue
+            except (WorkerFailure, RuntimeError, TypeError) as exc:
+                ctx.reject(doc, f"{step_id}:error", detail=str(exc)[:500])
+                continue
+            if len(text.strip()) < self.min_chars:
+                ctx.reject(doc, f"{step_id}:empty", detail=f"no main text found by {self.extractor}")
+                continue
+            doc.text = text
+            doc.metadata["content_format"] = "text"
+            doc.metadata["extractor"] = self.extractor
+            ctx.modified(step_id)
+            yield doc

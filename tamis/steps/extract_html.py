@@ -1,0 +1,143 @@
+"""HTML helpers for the ``extract`` step: decoding, declared language, binary check, extractors.
+
+Decoding follows the order a browser uses (WHATWG "encoding sniffing", simplified): a byte
+order mark, then the HTTP ``charset``, then a ``<meta charset>`` in the first 4 KiB, then
+UTF-8 if the bytes are valid UTF-8, then charset_normalizer's guess. ``iso-8859-1``,
+``latin-1`` and ``us-ascii`` labels are read as windows-1252, as WHATWG specifies (pages that
+say latin-1 use the 0x80-0x9F punctuation of windows-1252 all the time).
+
+The extractors are named functions ``html -> text`` (one paragraph per line). The default and
+the other choices are measured in ``bench/bench_extract.py``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Callable
+
+_META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
+_HTML_LANG_RE = re.compile(r"""<html\b[^>]*?\blang\s*=\s*["']?\s*([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)""", re.IGNORECASE)
+_META_LANG_RE = re.compile(
+    r"""<meta[^>]+http-equiv\s*=\s*["']?content-language["']?[^>]*content\s*=\s*["']?\s*([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)""",
+    re.IGNORECASE,
+)
+_WHATWG_ALIASES = {"iso-8859-1": "cp1252", "iso8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "ascii": "cp1252", "us-ascii": "cp1252"}
+_BLANK_LINES_RE = re.compile(r"[ \t]*\n(?:[ \t]*\n)+")
+_TRAILING_RE = re.compile(r"[ \t]+\n")
+
+
+def _codec(label: str | None) -> str | None:
+    if not label:
+        return None
+    label = label.strip().strip("\"'").lower()
+    label = _WHATWG_ALIASES.get(label, label)
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        return None
+    return "cp1252" if name in ("latin-1", "iso8859-1", "ascii") else name
+
+
+def decode_html(body: bytes, http_charset: str | None = None) -> tuple[str, str]:
+    """Decode an HTML page; returns (text, the encoding used)."""
+    for bom, name in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if body.startswith(bom):
+            return body[len(bom) :].decode(name, "replace"), name
+    candidates = [_codec(http_charset)]
+    match = _META_CHARSET_RE.search(body[:4096])
+    if match:
+        candidates.append(_codec(match.group(1).decode("ascii", "ignore")))
+    for name in candidates:
+        if name and not name.startswith("utf-16"):
+            try:
+                return body.decode(name), name
+            except UnicodeDecodeError:
+                continue  # a wrong label: guess below
+    try:
+        return body.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    if b"\x00" not in body[:8192]:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(body[: 256 << 10]).best()
+        if best is not None and best.encoding:
+            name = _codec(best.encoding) or "cp1252"
+            return body.decode(name, "replace"), name
+    # Not text (or hopeless): keep it visible; the binary check rejects it.
+    return body.decode("utf-8", "replace"), "binary"
+
+
+def declared_language(html: str, content_language: str | None = None) -> str | None:
+    """The language the page says it is in: ``<html lang>``, a meta tag, or the HTTP header."""
+    head = html[: 64 << 10]
+    for regex in (_HTML_LANG_RE, _META_LANG_RE):
+        match = regex.search(head)
+        if match:
+            return match.group(1).lower().replace("_", "-")
+    if content_language:
+        first = content_language.split(",")[0].strip()
+        if re.fullmatch(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*", first):
+            return first.lower()
+    return None
+
+
+def binary_share(text: str, sample: int = 8192) -> float:
+    """Share of control and replacement characters at the start of ``text`` (0 for real HTML)."""
+    head = text[:sample]
+    if not head:
+        return 0.0
+    bad = sum(1 for ch in head if (ch < " " and ch not in "\t\n\r\f") or ch == "\ufffd")
+    return bad / len(head)
+
+
+def tidy_paragraphs(text: str) -> str:
+    """One paragraph per line: no blank lines, no trailing spaces."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _TRAILING_RE.sub("\n", text)
+    text = _BLANK_LINES_RE.sub("\n", text)
+    return text.strip()
+
+
+# --------------------------------------------------------------------------- extractors
+
+
+def _trafilatura(html: str, *, fast: bool) -> str:
+    import trafilatura
+
+    result = trafilatura.extract(html, fast=fast, include_comments=False, include_tables=True, include_formatting=False)
+    return result or ""
+
+
+def extract_trafilatura(html: str) -> str:
+    """trafilatura with its fallback extractors (readability, jusText) compared."""
+    return _trafilatura(html, fast=False)
+
+
+def extract_trafilatura_fast(html: str) -> str:
+    """trafilatura's own algorithm only (no fallback)."""
+    return _trafilatura(html, fast=True)
+
+
+def extract_resiliparse(html: str) -> str:
+    """resiliparse's main-content heuristics (fast, C++)."""
+    from resiliparse.extract.html2text import extract_plain_text
+
+    return extract_plain_text(html, main_content=True)
+
+
+EXTRACTORS: dict[str, Callable[[str], str]] = {
+    "trafilatura": extract_trafilatura,
+    "trafilatura_fast": extract_trafilatura_fast,
+    "resiliparse": extract_resiliparse,
+}
+
+
+def extract_main_text(html: str, method: str) -> str:
+    return tidy_paragraphs(EXTRACTORS[method](html))
+
+
+def warm_up(method: str) -> None:
+    """Import the extractor's modules (done once, before the first timed page)."""
+    EXTRACTORS[method]("<html><body><p>warm up</p></body></html>")
