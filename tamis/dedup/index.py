@@ -1,0 +1,161 @@
+"""Per-document sketch files, and the saved LSH index for incremental dedup (``--against``).
+
+Each source of documents (one input task, or a saved index) is four files with one stem:
+
+* ``<stem>.keys``  n x bands uint64 band keys (row = document, input order)
+* ``<stem>.counts`` n uint32 shingle counts (0 = no words: never a candidate)
+* ``<stem>.fps``    the shingle fingerprints (uint32, shingle order), document after document
+* ``<stem>.ids`` / ``<stem>.off``  the document ids (:mod:`tamis.dedup.idstore`)
+
+A saved index is a folder holding ``index.*`` files of that layout plus ``meta.json`` (the
+parameters that must match for its band keys to be comparable). Only the documents a run kept
+go in; saving over an index that the run read with ``against`` keeps its documents too.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+from tamis.dedup.idstore import IdReader
+from tamis.errors import ConfigError
+
+INDEX_STEM = "index"
+META_FIELDS = ("num_perm", "bands", "rows", "ngram", "char_ngrams", "seed")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One task's (or the index's) sketch files and where its documents start globally."""
+
+    stem: str
+    start: int
+    size: int
+
+    def path(self, suffix: str) -> Path:
+        return Path(self.stem + suffix)
+
+
+def task_stem(scratch: Path, task: int) -> str:
+    return str(scratch / f"sketch-{task:05d}")
+
+
+def index_stem(folder: str | Path) -> str:
+    return str(Path(folder) / INDEX_STEM)
+
+
+def read_meta(folder: str | Path) -> dict:
+    path = Path(folder) / "meta.json"
+    try:
+        return orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        msg = f"minhash: against={folder!s} is not a saved minhash index (no meta.json); create one with save_index / --save-index"
+        raise ConfigError(msg) from None
+    except orjson.JSONDecodeError as exc:
+        msg = f"minhash: {path} is not valid JSON ({exc})"
+        raise ConfigError(msg) from None
+
+
+def check_meta(folder: str | Path, expected: dict) -> int:
+    """Raise a ConfigError unless the index was built with ``expected`` parameters; returns its size."""
+    meta = read_meta(folder)
+    wrong = [f"{k}: index {meta.get(k)!r}, run {expected[k]!r}" for k in META_FIELDS if meta.get(k) != expected[k]]
+    if wrong:
+        msg = f"minhash: the index at {folder} was built with other parameters ({'; '.join(wrong)})"
+        raise ConfigError(msg)
+    return int(meta["documents"])
+
+
+class FingerprintReader:
+    """Reads the fingerprints of chosen documents with ``pread`` (no mapping, so memory stays
+    at what is asked for)."""
+
+    def __init__(self, sources: list[Source]) -> None:
+        self._sources = sources
+        self._starts = np.asarray([s.start for s in sources], dtype=np.int64)
+        self._offsets: dict[int, np.ndarray] = {}
+        self._fds: dict[int, int] = {}
+
+    def _source_offsets(self, k: int) -> np.ndarray:
+        off = self._offsets.get(k)
+        if off is None:
+            counts = np.fromfile(self._sources[k].path(".counts"), dtype="<u4")
+            off = self._offsets[k] = np.r_[0, np.cumsum(counts, dtype=np.int64)]
+            self._fds[k] = os.open(self._sources[k].path(".fps"), os.O_RDONLY)
+        return off
+
+    def gather(self, docs: np.ndarray) -> tuple[bytes, np.ndarray]:
+        """Fingerprints of ``docs`` (global indices) concatenated, and their int64 offsets."""
+        which = np.searchsorted(self._starts, docs, side="right") - 1
+        parts: list[bytes] = []
+        offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+        total = 0
+        for i, (doc, k) in enumerate(zip(docs.tolist(), which.tolist(), strict=True)):
+            off = self._source_offsets(k)
+            local = doc - self._sources[k].start
+            lo, hi = int(off[local]), int(off[local + 1])
+            if hi > lo:
+                parts.append(os.pread(self._fds[k], (hi - lo) * 4, lo * 4))
+            total += hi - lo
+            offsets[i + 1] = total
+        return b"".join(parts), offsets
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+
+
+def save_index(folder: str, meta: dict, sources: list[Source], keep: np.ndarray, bands: int) -> int:
+    """Write the kept documents of ``sources`` (``keep``: bool per global index) as an index
+    folder, atomically (a temporary folder renamed over the old one). Returns its size."""
+    target = Path(folder)
+    tmp = target.with_name(target.name + ".tmp-minhash")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    stem = Path(index_stem(tmp))
+    saved = 0
+    with (
+        open(stem.with_suffix(".keys"), "wb") as keys_out,
+        open(stem.with_suffix(".counts"), "wb") as counts_out,
+        open(stem.with_suffix(".fps"), "wb") as fps_out,
+        open(stem.with_suffix(".ids"), "wb") as ids_out,
+    ):
+        id_offsets = [0]
+        for source in sources:
+            mask = keep[source.start : source.start + source.size]
+            if not mask.any():
+                continue
+            counts = np.fromfile(source.path(".counts"), dtype="<u4")
+            keys = np.fromfile(source.path(".keys"), dtype="<u8").reshape(-1, bands)
+            fps = np.fromfile(source.path(".fps"), dtype="<u4")
+            keys_out.write(keys[mask].tobytes())
+            counts_out.write(counts[mask].tobytes())
+            fps_out.write(fps[np.repeat(mask, counts)].tobytes())
+            reader = IdReader(Path(source.stem))
+            try:
+                for local in np.flatnonzero(mask).tolist():
+                    raw = reader.get(local).encode("utf-8", "surrogatepass")
+                    ids_out.write(raw)
+                    id_offsets.append(id_offsets[-1] + len(raw))
+            finally:
+                reader.close()
+            saved += int(mask.sum())
+    np.asarray(id_offsets, dtype="<u8").tofile(stem.with_suffix(".off"))
+    (tmp / "meta.json").write_bytes(orjson.dumps({**meta, "documents": saved}, option=orjson.OPT_INDENT_2))
+    if target.exists():
+        old = target.with_name(target.name + ".old-minhash")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, target)
+    return saved

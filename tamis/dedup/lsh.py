@@ -1,0 +1,85 @@
+"""MinHash-LSH arithmetic: banding from a threshold, permutations, bucketing a band into edges.
+
+Banding. A pair with Jaccard s shares at least one of b bands of r rows with probability
+``1 - (1 - s^r)^b`` (Leskovec, Rajaraman & Ullman, *Mining of Massive Datasets*, ch. 3.4).
+Candidates are verified afterwards (exact Jaccard on shingles), so false positives cost only
+time and false negatives are lost for good: :func:`choose_banding` picks the most rows per band
+(fewest false candidates) whose curve still gives a pair exactly at the threshold at least a
+``TARGET_RECALL`` chance. For t=0.8 and 128 permutations that is 21 bands x 6 rows (P=0.998 at
+0.8), where datasketch's error-weighted optimum, 9 x 13 (midpoint 0.845), finds only 88% of the
+true pairs (measured in /work/shared/peer-baselines.md).
+
+Bucketing. Inside one band, documents with the same band key form a bucket. Rather than all
+pairs of a bucket (quadratic), each member is linked to the bucket's first member (a star) and
+to its predecessor (a chain), both in input order: the chain keeps every near pair reachable
+even when the first member is itself not similar enough to pass verification.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+TARGET_RECALL = 0.99
+
+
+def candidate_probability(similarity: float | np.ndarray, bands: int, rows: int) -> float | np.ndarray:
+    return 1.0 - (1.0 - np.power(similarity, rows)) ** bands
+
+
+def choose_banding(threshold: float, num_perm: int, target_recall: float = TARGET_RECALL) -> tuple[int, int]:
+    """(bands, rows) with bands*rows <= num_perm: the largest ``rows`` whose candidate
+    probability at ``threshold`` is still >= ``target_recall``."""
+    best = (num_perm, 1)
+    for rows in range(1, num_perm + 1):
+        bands = num_perm // rows
+        if candidate_probability(threshold, bands, rows) >= target_recall:
+            best = (bands, rows)
+    return best
+
+
+def permutations(seed: int, perms: int) -> tuple[bytes, bytes]:
+    """The multipliers (odd) and offsets of the ``perms`` hash permutations, from ``seed``."""
+    rng = np.random.Generator(np.random.PCG64(seed))
+    a = rng.integers(0, 1 << 32, size=perms, dtype=np.uint64).astype(np.uint32) | np.uint32(1)
+    b = rng.integers(0, 1 << 32, size=perms, dtype=np.uint64).astype(np.uint32)
+    return a.astype("<u4").tobytes(), b.astype("<u4").tobytes()
+
+
+def bucket_edges(keys: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """Edges (later doc, earlier doc) of one band. ``docs`` must be increasing (input order)."""
+    if len(keys) < 2:
+        return np.empty((0, 2), dtype=np.uint32)
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    sorted_docs = docs[order]
+    same = sorted_keys[1:] == sorted_keys[:-1]  # row k+1 is in the same bucket as row k
+    if not same.any():
+        return np.empty((0, 2), dtype=np.uint32)
+    starts = np.ones(len(order), dtype=bool)
+    starts[1:] = ~same
+    first = np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))
+    later = np.flatnonzero(~starts)
+    chain = np.stack([sorted_docs[later], sorted_docs[later - 1]], axis=1)
+    far = later[first[later] != later - 1]  # the star edge differs from the chain edge
+    star = np.stack([sorted_docs[far], sorted_docs[first[far]]], axis=1)
+    return np.concatenate([chain, star]).astype(np.uint32)
+
+
+def s_curve(bands: int, rows: int, points: tuple[float, ...] = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)) -> list[tuple[float, float]]:
+    return [(s, float(candidate_probability(s, bands, rows))) for s in points]
+
+
+def native():
+    """The compiled hot path, or the (slow) Python reference when the extension is missing."""
+    try:
+        from tamis._native import _minhash
+
+        return _minhash
+    except ImportError:  # pragma: no cover - only on a broken install
+        from tamis.dedup import reference
+
+        log.warning("tamis._native._minhash is not built (pip install -e . builds it); using the slow Python reference")
+        return reference

@@ -1,0 +1,469 @@
+"""Near-duplicate removal with MinHash-LSH, verified on exact Jaccard, clustered at any scale.
+
+Passes (each a step the executor runs over shards; files under ``OUT/dedup/<fingerprint>/``):
+
+1. ``collect`` (per task): text -> NFC -> casefold -> ``\\w+`` words -> word ``ngram``-shingles
+   (or character n-grams) -> 64-bit shingle ids -> MinHash (``num_perm`` permutations) -> one
+   64-bit key per band. Written per task: band keys, shingle fingerprints (the high 32 bits of
+   each shingle id, for verification), document ids. All of it in C (tamis/_native/minhash.c);
+   per core it is bounded by walking the code points and one multiply-add-min per shingle and
+   permutation (AVX2 when the CPU has it).
+2. ``bucket`` (one task per group of bands): sort each band's keys; link bucket members
+   (see :mod:`tamis.dedup.lsh`).
+3. ``verify`` (one task per partition of edges): exact Jaccard of the two documents'
+   fingerprint sets; edges under ``threshold`` are dropped. Fingerprints are 32 bits, so two
+   different shingles collide with probability 2^-32: Jaccard is exact up to ~1e-4 for
+   documents of thousands of shingles.
+4. ``cluster``: connected components of the verified edges (:mod:`tamis.dedup.cluster`), on one
+   task, or sharded in large-star/small-star rounds when ``cluster_shards`` > 1 or the labels
+   (4 bytes per document) would not fit ``memory_budget_mb``.
+5. ``resolve`` (one task per partition of components): the keeper rule below; writes, for each
+   input task, which of its documents are duplicates and which head a cluster.
+6. ``apply`` (per task): reject ``minhash:duplicate`` (``duplicate_of`` = keeper id, ``detail``
+   = the verified Jaccard), annotate keepers with ``cluster_id`` (own id) and ``cluster_size``.
+
+Keeper rule (deterministic: the same kept set whatever the workers, tasks or executor): the
+keeper of a component is its earliest document in input order (task index, then position;
+documents of an ``against`` index come before all of them). A member is removed only if its
+own verified Jaccard with the keeper is >= ``threshold``. Members that are not (chains: A~B,
+B~C, A and C apart) are resolved again among themselves: the earliest of them becomes the
+keeper of a sub-cluster, and so on. After ``MAX_PIVOT_ROUNDS`` the remaining members are kept
+(never removed on weaker evidence). With ``verify=false`` no Jaccard is computed: every
+candidate edge counts, and every component member is removed in favour of the keeper (what the
+peers do).
+
+Defaults: threshold 0.8 and word 5-grams follow the MinHash near-duplicate setups of
+Lee et al., *Deduplicating Training Data Makes Language Models Better* (ACL 2022, §4.1) and
+Penedo et al., *The FineWeb Datasets* (2024, §3.4); 128 permutations as datasketch/datatrove;
+the banding is chosen for recall because candidates are verified (:mod:`tamis.dedup.lsh`).
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import math
+import os
+import unicodedata
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+from tamis.dedup import cluster as clustering
+from tamis.dedup.base import GlobalStage, PassTask
+from tamis.dedup.idstore import IdReader, IdWriter
+from tamis.dedup.index import FingerprintReader, Source, check_meta, index_stem, save_index, task_stem
+from tamis.dedup.lsh import bucket_edges, choose_banding, native, permutations
+from tamis.document import Document
+from tamis.errors import ConfigError
+from tamis.io.atomic import write_bytes_atomic
+from tamis.registry import register
+from tamis.steps.base import TaskContext, param
+
+BATCH_DOCS = 256
+MAX_PIVOT_ROUNDS = 64
+VERIFY_CHUNK = 1 << 18  # candidate pairs verified per batch
+DUPLICATE, HEAD = 0, 1
+
+
+def normalize_for_shingles(text: str) -> str:
+    """NFC then casefold: the normalisation both the stage and the accuracy bench's truth use."""
+    return unicodedata.normalize("NFC", text).casefold()
+
+
+@register("minhash")
+class MinHashDedup(GlobalStage):
+    """Remove near-duplicate documents (MinHash-LSH, verified on exact Jaccard of shingles)."""
+
+    threshold: float = param(0.8, "Jaccard similarity of shingle sets at or above which a document is a near duplicate")
+    num_perm: int = param(128, "number of MinHash permutations (upper bound on bands x rows)")
+    bands: int = param(0, "LSH bands; 0 = derived from threshold and num_perm (see tamis.dedup.lsh)")
+    rows: int = param(0, "rows per band; 0 = derived from threshold and num_perm")
+    ngram: int = param(5, "shingle length: words (or characters with char_ngrams)")
+    char_ngrams: bool = param(False, "shingle characters instead of words (for languages written without spaces)")
+    seed: int = param(1, "seed of the hash permutations")
+    verify: bool = param(True, "check candidates by exact Jaccard of their shingles (drops false positives, resolves chains)")
+    against: str | None = param(None, "saved index folder: also remove documents that duplicate an indexed document")
+    save_index: str | None = param(None, "folder to save this run's index (kept documents) for later `against` runs")
+    cluster_shards: int = param(0, "clustering: 0 = one task unless labels exceed memory_budget_mb; N > 1 = N-way sharded star rounds")
+    partitions: int = param(0, "parallel tasks of the bucket/verify/resolve passes (0 = one per input task, at most 16)")
+    memory_budget_mb: int = param(1024, "memory one clustering task may use")
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold <= 1.0:
+            msg = f"minhash: threshold must be in (0, 1], got {self.threshold}"
+            raise ConfigError(msg)
+        if self.num_perm < 1 or self.ngram < 1:
+            msg = "minhash: num_perm and ngram must be >= 1"
+            raise ConfigError(msg)
+        if (self.bands > 0) != (self.rows > 0):
+            msg = "minhash: give both bands and rows, or neither"
+            raise ConfigError(msg)
+        if self.bands and self.bands * self.rows > self.num_perm:
+            msg = f"minhash: bands x rows ({self.bands} x {self.rows}) exceeds num_perm ({self.num_perm})"
+            raise ConfigError(msg)
+        if self.against is not None:
+            self.against = os.path.abspath(self.against)
+            check_meta(self.against, self.index_meta())
+        if self.save_index is not None:
+            self.save_index = os.path.abspath(self.save_index)
+
+    # ------------------------------------------------------------------ parameters
+
+    @property
+    def banding(self) -> tuple[int, int]:
+        return (self.bands, self.rows) if self.bands else choose_banding(self.threshold, self.num_perm)
+
+    def index_meta(self) -> dict:
+        bands, rows = self.banding
+        return {"num_perm": self.num_perm, "bands": bands, "rows": rows, "ngram": self.ngram, "char_ngrams": self.char_ngrams, "seed": self.seed}
+
+    # ------------------------------------------------------------------ pass 1: sketch
+
+    def collect(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
+        assert ctx.scratch_dir is not None
+        bands, rows = self.banding
+        a, b = permutations(self.seed, bands * rows)
+        sketch = native().sketch
+        stem = task_stem(ctx.scratch_dir, ctx.task_index)
+        ids = IdWriter()
+        outputs = {suffix: open(stem + suffix + ".partial", "wb") for suffix in (".keys", ".counts", ".fps")}  # noqa: SIM115 - closed below
+        try:
+            batch: list[str] = []
+            for doc in docs:
+                ids.add(doc.id)
+                batch.append(normalize_for_shingles(doc.text))
+                if len(batch) >= BATCH_DOCS:
+                    self._write_sketch(sketch(batch, self.ngram, int(self.char_ngrams), a, b, bands, rows), outputs)
+                    batch = []
+                yield doc
+            if batch:
+                self._write_sketch(sketch(batch, self.ngram, int(self.char_ngrams), a, b, bands, rows), outputs)
+        finally:
+            for fh in outputs.values():
+                fh.close()
+        for suffix in outputs:
+            os.replace(stem + suffix + ".partial", stem + suffix)
+        ids.save(Path(stem))
+
+    @staticmethod
+    def _write_sketch(result: tuple[bytes, bytes, bytes], outputs: dict) -> None:
+        keys, counts, fps = result
+        outputs[".keys"].write(keys)
+        outputs[".counts"].write(counts)
+        outputs[".fps"].write(fps)
+
+    # ------------------------------------------------------------------ global passes
+
+    def global_passes(self, scratch: Path, n_tasks: int) -> Iterator[list[PassTask]]:
+        bands, _ = self.banding
+        root = str(scratch)
+        sources = self._sources(scratch, n_tasks)
+        n_docs = sources[-1].start + sources[-1].size if sources else 0
+        layout = {"sources": [[s.stem, s.start, s.size] for s in sources], "documents": n_docs, "bands": bands}
+        write_bytes_atomic(scratch / "layout.json", orjson.dumps(layout))
+        parts = self.partitions or max(1, min(16, n_tasks))
+
+        groups = min(bands, parts)
+        yield [PassTask(f"bucket-{g:04d}", functools.partial(_bucket_task, root, g, groups)) for g in range(groups)]
+        yield [PassTask(f"verify-{p:04d}", functools.partial(_verify_task, root, p, parts, self.threshold, self.verify)) for p in range(parts)]
+
+        edge_files = [str(scratch / f"edges-{p:04d}.u32") for p in range(parts)]
+        shards = self.cluster_shards
+        if shards <= 1 and n_docs * 4 > self.memory_budget_mb << 20:
+            shards = max(2, math.ceil(n_docs * 8 / (self.memory_budget_mb << 20)))
+        if shards <= 1:
+            yield [PassTask("cluster", functools.partial(_cluster_task, root, n_docs, edge_files))]
+            membership = ("labels", 0, 1)
+        else:
+            round_index = 0
+            max_rounds = 4 * (max(1, n_docs).bit_length() + 2) ** 2
+            while True:
+                yield [
+                    PassTask(f"star{round_index:03d}-{p:04d}", functools.partial(clustering.star_round, root, round_index, p, shards, edge_files))
+                    for p in range(shards)
+                ]
+                # Flags describe each round's input; a large-star round (even) whose input is a
+                # star forest changed nothing: that input is the answer.
+                if round_index % 2 == 0 and clustering.round_converged(root, round_index, shards):
+                    break
+                round_index += 1
+                if round_index > max_rounds:
+                    msg = f"minhash: sharded clustering did not converge in {max_rounds} rounds"
+                    raise RuntimeError(msg)
+            membership = ("stars", round_index, shards)
+        yield [
+            PassTask(
+                f"resolve-{p:04d}",
+                functools.partial(_resolve_task, root, p, parts, membership, edge_files, self.threshold, self.verify),
+            )
+            for p in range(parts)
+        ]
+        if self.save_index:
+            yield [PassTask("save-index", functools.partial(_save_index_task, root, parts, self.save_index, self.index_meta()))]
+
+    def _sources(self, scratch: Path, n_tasks: int) -> list[Source]:
+        sources: list[Source] = []
+        start = 0
+        if self.against:
+            size = check_meta(self.against, self.index_meta())
+            sources.append(Source(index_stem(self.against), 0, size))
+            start = size
+        for t in range(n_tasks):
+            stem = task_stem(scratch, t)
+            size = os.path.getsize(stem + ".counts") // 4
+            sources.append(Source(stem, start, size))
+            start += size
+        return sources
+
+    # ------------------------------------------------------------------ apply
+
+    def apply(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
+        assert ctx.scratch_dir is not None
+        scratch = ctx.scratch_dir
+        sources = _load_sources(scratch)
+        decisions = _load_decisions(scratch, ctx.task_index)
+        names = _KeeperNames(sources)
+        step_id = self.step_id
+        try:
+            for position, doc in enumerate(docs):
+                decision = decisions.get(position)
+                if decision is None:
+                    yield doc
+                    continue
+                kind, keeper, value = decision
+                if kind == HEAD:
+                    doc.metadata["cluster_id"] = doc.id
+                    doc.metadata["cluster_size"] = value
+                    yield doc
+                else:
+                    where = "indexed document" if self.against and keeper < sources[0].size else "document"
+                    ctx.reject(doc, f"{step_id}:duplicate", detail=f"jaccard={value / 1e6:.4f} with {where}", duplicate_of=names.get(keeper))
+        finally:
+            names.close()
+
+
+# ---------------------------------------------------------------------- pass functions
+
+
+def _load_sources(scratch: Path) -> list[Source]:
+    layout = orjson.loads((scratch / "layout.json").read_bytes())
+    return [Source(stem, start, size) for stem, start, size in layout["sources"]]
+
+
+class _KeeperNames:
+    """Global document index -> id, across tasks and the index."""
+
+    def __init__(self, sources: list[Source]) -> None:
+        self._sources = sources
+        self._starts = np.asarray([s.start for s in sources], dtype=np.int64)
+        self._readers: dict[int, IdReader] = {}
+
+    def get(self, doc: int) -> str:
+        k = int(np.searchsorted(self._starts, doc, side="right") - 1)
+        reader = self._readers.get(k)
+        if reader is None:
+            reader = self._readers[k] = IdReader(Path(self._sources[k].stem))
+        return reader.get(doc - self._sources[k].start)
+
+    def close(self) -> None:
+        for reader in self._readers.values():
+            reader.close()
+
+
+def _bucket_task(scratch: str, group: int, groups: int) -> None:
+    """Edges of the bands ``group``, ``group + groups``, ... over all documents."""
+    root = Path(scratch)
+    layout = orjson.loads((root / "layout.json").read_bytes())
+    bands = layout["bands"]
+    sources = [Source(stem, start, size) for stem, start, size in layout["sources"]]
+    out = root / f"cand-{group:04d}.u32"
+    with open(str(out) + ".partial", "wb") as fh:
+        for band in range(group, bands, groups):
+            keys_parts, doc_parts = [], []
+            for source in sources:
+                counts = np.fromfile(source.path(".counts"), dtype="<u4")
+                keys = _read_band(source.path(".keys"), bands, band, len(counts))
+                has_words = counts > 0
+                keys_parts.append(keys[has_words])
+                doc_parts.append((np.flatnonzero(has_words) + source.start).astype(np.uint32))
+            if keys_parts:
+                fh.write(bucket_edges(np.concatenate(keys_parts), np.concatenate(doc_parts)).astype("<u4").tobytes())
+    os.replace(str(out) + ".partial", out)
+
+
+def _read_band(path: Path, bands: int, band: int, n: int, chunk_rows: int = 1 << 16) -> np.ndarray:
+    """One column of an n x bands uint64 file, read in chunks (bounded memory)."""
+    out = np.empty(n, dtype=np.uint64)
+    for start in range(0, n, chunk_rows):
+        rows = min(chunk_rows, n - start)
+        block = np.fromfile(path, dtype="<u8", count=rows * bands, offset=start * bands * 8).reshape(rows, bands)
+        out[start : start + rows] = block[:, band]
+    return out
+
+
+def _verify_task(scratch: str, partition: int, partitions: int, threshold: float, verify: bool) -> None:
+    """Distinct candidate edges whose later document falls in ``partition``; with ``verify``,
+    only those with exact Jaccard >= threshold."""
+    root = Path(scratch)
+    files = sorted(Path(p) for p in glob.glob(str(root / "cand-*.u32")))
+    parts = [chunk[chunk[:, 0] % partitions == partition] for chunk in clustering.iter_edge_chunks(files)]
+    edges = np.concatenate(parts) if parts else np.empty((0, 2), dtype=np.uint32)
+    edges = clustering._unique_rows(edges)
+    out = root / f"edges-{partition:04d}.u32"
+    if not verify or len(edges) == 0:
+        write_bytes_atomic(out, np.ascontiguousarray(edges, dtype="<u4").tobytes())
+        return
+    reader = FingerprintReader(_load_sources(root))
+    try:
+        kept = []
+        for start in range(0, len(edges), VERIFY_CHUNK):
+            chunk = edges[start : start + VERIFY_CHUNK]
+            sims = _jaccard(reader, chunk[:, 0], chunk[:, 1])
+            kept.append(chunk[sims >= threshold])
+    finally:
+        reader.close()
+    write_bytes_atomic(out, np.ascontiguousarray(np.concatenate(kept), dtype="<u4").tobytes())
+
+
+def _jaccard(reader: FingerprintReader, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    docs, inverse = np.unique(np.concatenate([left, right]), return_inverse=True)
+    fps, offsets = reader.gather(docs)
+    n = len(left)
+    li = inverse[:n].astype("<i8")
+    ri = inverse[n:].astype("<i8")
+    return np.frombuffer(native().jaccard_pairs(fps, offsets.astype("<i8").tobytes(), li.tobytes(), ri.tobytes()), dtype="<f8")
+
+
+def _cluster_task(scratch: str, n_docs: int, edge_files: list[str]) -> None:
+    labels = clustering.components(n_docs, [Path(p) for p in edge_files])
+    write_bytes_atomic(Path(scratch) / "labels.u32", labels.astype("<u4").tobytes())
+
+
+def _members(scratch: str, partition: int, partitions: int, membership: tuple, edge_files: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(member, root) of every non-singleton component whose root falls in ``partition``."""
+    kind, round_index, shards = membership
+    if kind == "labels":
+        labels = np.fromfile(Path(scratch) / "labels.u32", dtype="<u4")
+        members = np.flatnonzero(labels != np.arange(len(labels), dtype=np.uint32)).astype(np.uint32)
+        roots = labels[members]
+        sel = roots % partitions == partition
+        return members[sel], roots[sel]
+    return clustering.star_members(scratch, round_index, shards, partition, partitions, edge_files)
+
+
+def _resolve_task(scratch: str, partition: int, partitions: int, membership: tuple, edge_files: list[str], threshold: float, verify: bool) -> None:
+    """Apply the keeper rule to the components of ``partition`` and write per-task decisions."""
+    root = Path(scratch)
+    members, roots = _members(scratch, partition, partitions, membership, edge_files)
+    sources = _load_sources(root)
+    # Every component: its root plus its members, as (group, doc) with the group = the root.
+    unique_roots = np.unique(roots)
+    group = np.concatenate([roots, unique_roots]).astype(np.int64)
+    doc = np.concatenate([members, unique_roots]).astype(np.int64)
+    dup_doc, dup_keeper, dup_sim = [], [], []
+    head_doc, head_size = [], []
+    reader = FingerprintReader(sources)
+    try:
+        for _ in range(MAX_PIVOT_ROUNDS):
+            if len(doc) == 0:
+                break
+            order = np.lexsort((doc, group))
+            group, doc = group[order], doc[order]
+            first = np.r_[True, group[1:] != group[:-1]]
+            group_index = np.cumsum(first) - 1
+            pivot_of = doc[first][group_index]
+            rest = ~first
+            if verify:
+                sims = np.ones(int(rest.sum()))
+                left, right = doc[rest], pivot_of[rest]
+                for start in range(0, len(left), VERIFY_CHUNK):
+                    sims[start : start + VERIFY_CHUNK] = _jaccard(reader, left[start : start + VERIFY_CHUNK], right[start : start + VERIFY_CHUNK])
+            else:
+                sims = np.ones(int(rest.sum()))
+            removed = sims >= threshold
+            dup_doc.append(doc[rest][removed])
+            dup_keeper.append(pivot_of[rest][removed])
+            dup_sim.append(sims[removed])
+            # A pivot heads a cluster of itself plus the members it removed.
+            sizes = np.bincount(group_index[rest][removed], minlength=int(first.sum())) + 1
+            head_doc.append(doc[first][sizes > 1])
+            head_size.append(sizes[sizes > 1])
+            # Members that did not match their pivot form a new sub-cluster among themselves;
+            # its group key is unchanged, its next pivot is the earliest of them.
+            left_over = np.flatnonzero(rest)[~removed]
+            doc, group = doc[left_over], group[left_over]
+            if len(doc) == 0:
+                break
+            singles = np.r_[True, group[1:] != group[:-1]] & np.r_[group[:-1] != group[1:], True]
+            doc, group = doc[~singles], group[~singles]
+    finally:
+        reader.close()
+    _write_decisions(root, partition, sources, dup_doc, dup_keeper, dup_sim, head_doc, head_size)
+
+
+def _cat(parts: list[np.ndarray], dtype: str) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype) if parts else np.empty(0, dtype=dtype)
+
+
+def _write_decisions(
+    root: Path,
+    partition: int,
+    sources: list[Source],
+    dup_doc: list[np.ndarray],
+    dup_keeper: list[np.ndarray],
+    dup_sim: list[np.ndarray],
+    head_doc: list[np.ndarray],
+    head_size: list[np.ndarray],
+) -> None:
+    """Rows (position in task, kind, keeper global index, value) per input task; value is the
+    Jaccard x 1e6 for a duplicate and the cluster size for a head."""
+    dups = _cat(dup_doc, "i8")
+    heads = _cat(head_doc, "i8")
+    similarity = np.round(_cat(dup_sim, "f8") * 1e6).astype("i8")
+    rows = np.concatenate(
+        [
+            np.stack([dups, np.full(len(dups), DUPLICATE), _cat(dup_keeper, "i8"), similarity], axis=1),
+            np.stack([heads, np.full(len(heads), HEAD), heads, _cat(head_size, "i8")], axis=1),
+        ]
+    ).astype("<i8")
+    starts = np.asarray([s.start for s in sources], dtype=np.int64)
+    which = np.searchsorted(starts, rows[:, 0], side="right") - 1
+    first_task = 1 if len(sources) and Path(sources[0].stem).name == "index" else 0
+    for k in range(first_task, len(sources)):
+        sel = rows[which == k]
+        if len(sel) == 0:
+            continue
+        sel = sel.copy()
+        sel[:, 0] -= sources[k].start
+        write_bytes_atomic(root / f"decisions-{partition:04d}-{k - first_task:05d}.i64", sel.tobytes())
+
+
+def _load_decisions(scratch: Path, task: int) -> dict[int, tuple[int, int, int]]:
+    decisions: dict[int, tuple[int, int, int]] = {}
+    for path in sorted(glob.glob(str(scratch / f"decisions-*-{task:05d}.i64"))):
+        for position, kind, keeper, value in np.fromfile(path, dtype="<i8").reshape(-1, 4).tolist():
+            decisions[position] = (kind, keeper, value)
+    return decisions
+
+
+def _save_index_task(scratch: str, partitions: int, folder: str, meta: dict) -> None:
+    root = Path(scratch)
+    layout = orjson.loads((root / "layout.json").read_bytes())
+    sources = _load_sources(root)
+    keep = np.ones(layout["documents"], dtype=bool)
+    for source in sources:
+        counts = np.fromfile(source.path(".counts"), dtype="<u4")
+        keep[source.start : source.start + source.size] &= counts > 0
+    first_task = 1 if sources and Path(sources[0].stem).name == "index" else 0
+    for path in glob.glob(str(root / "decisions-*.i64")):
+        task = int(Path(path).stem.rsplit("-", 1)[1])
+        rows = np.fromfile(path, dtype="<i8").reshape(-1, 4)
+        dups = rows[rows[:, 1] == DUPLICATE, 0] + sources[task + first_task].start
+        keep[dups] = False
+    save_index(folder, meta, sources, keep, layout["bands"])
+
+
+__all__ = ["MinHashDedup", "normalize_for_shingles"]

@@ -1,0 +1,136 @@
+"""Plain-Python twin of the compiled hot path (tamis/_native/minhash.c).
+
+Slow (a few hundred documents per second) and kept for two reasons: the tests check that the C
+extension gives bit-identical results, and it documents the definitions in readable form. It
+is also the fallback when the extension could not be built.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+MASK64 = (1 << 64) - 1
+FNV_OFFSET = 0xCBF29CE484222325
+FNV_PRIME = 0x100000001B3
+GOLDEN = 0x9E3779B97F4A7C15
+BAND_MULT = 0xFF51AFD7ED558CCD
+WORD = re.compile(r"\w+")
+
+
+def mix64(z: int) -> int:
+    """splitmix64's finaliser."""
+    z ^= z >> 30
+    z = (z * 0xBF58476D1CE4E5B9) & MASK64
+    z ^= z >> 27
+    z = (z * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
+def rotl64(x: int, r: int) -> int:
+    return ((x << r) | (x >> (64 - r))) & MASK64
+
+
+def word_hash(word: str) -> int:
+    h = FNV_OFFSET
+    for ch in word:
+        h = ((h ^ ord(ch)) * FNV_PRIME) & MASK64
+    return mix64(h)
+
+
+def text_units(text: str, char_mode: bool) -> list[int]:
+    """Hashes of the words of ``text`` (already NFC + casefolded), or of the code points of the
+    words joined by single spaces in char mode."""
+    words = WORD.findall(text)
+    if not char_mode:
+        return [word_hash(w) for w in words]
+    joined = " ".join(words)
+    return [mix64(FNV_OFFSET ^ ord(ch)) for ch in joined]
+
+
+def combine(units: Sequence[int]) -> int:
+    h = GOLDEN
+    for u in units:
+        h = (rotl64(h ^ u, 27) * FNV_PRIME) & MASK64
+    return mix64(h)
+
+
+def shingle_ids(text: str, ngram: int, char_mode: bool = False) -> list[int]:
+    """64-bit ids of the shingles of ``text`` in order (a text shorter than ``ngram`` units is
+    one shingle; a text without words has none)."""
+    units = text_units(text, char_mode)
+    if not units:
+        return []
+    if len(units) < ngram:
+        return [combine(units)]
+    return [combine(units[s : s + ngram]) for s in range(len(units) - ngram + 1)]
+
+
+def fingerprints(text: str, ngram: int, char_mode: bool = False) -> list[int]:
+    return [s >> 32 for s in shingle_ids(text, ngram, char_mode)]
+
+
+def band_key(mins: Sequence[int]) -> int:
+    h = GOLDEN
+    for v in mins:
+        h = (rotl64(h ^ v, 29) * BAND_MULT) & MASK64
+    return mix64(h)
+
+
+def sketch(texts: Sequence[str], ngram: int, char_mode: int, a: bytes, b: bytes, bands: int, rows: int) -> tuple[bytes, bytes, bytes]:
+    """Same contract as the C ``sketch``."""
+    perms = bands * rows
+    a_vals = np.frombuffer(a, dtype="<u4")[:perms].tolist()
+    b_vals = np.frombuffer(b, dtype="<u4")[:perms].tolist()
+    keys: list[int] = []
+    counts: list[int] = []
+    fps: list[int] = []
+    for text in texts:
+        doc_fps = fingerprints(text, ngram, bool(char_mode))
+        counts.append(len(doc_fps))
+        fps.extend(doc_fps)
+        if not doc_fps:
+            keys.extend([0] * bands)
+            continue
+        mins = [min(((ai * x + bi) & 0xFFFFFFFF) for x in doc_fps) for ai, bi in zip(a_vals, b_vals, strict=True)]
+        keys.extend(band_key(mins[j * rows : (j + 1) * rows]) for j in range(bands))
+    return (
+        np.asarray(keys, dtype="<u8").tobytes(),
+        np.asarray(counts, dtype="<u4").tobytes(),
+        np.asarray(fps, dtype="<u4").tobytes(),
+    )
+
+
+def jaccard_pairs(fps: bytes, offsets: bytes, left: bytes, right: bytes) -> bytes:
+    values = np.frombuffer(fps, dtype="<u4")
+    off = np.frombuffer(offsets, dtype="<i8")
+    sets = [set(values[off[k] : off[k + 1]].tolist()) for k in range(len(off) - 1)]
+    out = []
+    for i, j in zip(np.frombuffer(left, dtype="<i8").tolist(), np.frombuffer(right, dtype="<i8").tolist(), strict=True):
+        union = len(sets[i] | sets[j])
+        out.append(len(sets[i] & sets[j]) / union if union else 0.0)
+    return np.asarray(out, dtype="<f8").tobytes()
+
+
+def union_edges(parent: np.ndarray, edges: bytes) -> None:
+    pairs = np.frombuffer(edges, dtype="<u4").reshape(-1, 2).tolist()
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = int(parent[x])
+        return x
+
+    for u, v in pairs:
+        ru, rv = find(u), find(v)
+        if ru < rv:
+            parent[rv] = ru
+        elif rv < ru:
+            parent[ru] = rv
+
+
+def flatten(parent: np.ndarray) -> None:
+    for i in range(len(parent)):
+        parent[i] = parent[parent[i]]
