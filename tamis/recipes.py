@@ -24,6 +24,7 @@ DEFAULT: list[dict[str, Any]] = [
     {"step": "c4_quality"},
     {"step": "fineweb_quality"},
     {"step": "exact_dedup"},
+    {"step": "minhash"},
     {"step": "pii"},
 ]
 
