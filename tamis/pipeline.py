@@ -45,6 +45,7 @@ class RunConfig:
     strict: bool = False
     limit: int | None = None
     report: bool = True
+    keep_text: bool = True  # False: kept records carry id and metadata only (text null)
 
     def reader_options(self) -> ReaderOptions:
         known = {f.name for f in dataclasses.fields(ReaderOptions)}
@@ -99,6 +100,7 @@ class RunConfig:
             "shard_size_mb": self.shard_size_mb,
             "limit": self.limit,
             "strict": self.strict,
+            "keep_text": self.keep_text,
         }
 
     def fingerprint(self) -> str:

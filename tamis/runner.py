@@ -90,6 +90,7 @@ def build_plan(config: RunConfig, root: Path) -> tuple[RunPlan, list[Any]]:
         compression_level=config.compression_level,
         shard_bytes=config.shard_size_mb << 20,
         strict=config.strict,
+        keep_text=config.keep_text,
     )
     return plan, steps
 

@@ -14,6 +14,11 @@ from typing import Any
 SAMPLES_PER_KIND = 5
 
 
+def utf8_len(text: str) -> int:
+    """Bytes of ``text`` in UTF-8; O(1) for ASCII strings (CPython knows they are ASCII)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
 def _length_bucket(n: int) -> str:
     """Power-of-two bucket label: 0, 1, 2-3, 4-7, ... (as the lower bound)."""
     return str(0 if n == 0 else 1 << (n.bit_length() - 1))
@@ -26,6 +31,7 @@ class TaskStats:
     bytes_in: int = 0
     bytes_out: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+    rejected_bytes: Counter[str] = field(default_factory=Counter)  # by reason: the report's byte funnel
     modified: Counter[str] = field(default_factory=Counter)
     removed_units: Counter[str] = field(default_factory=Counter)
     # language -> {"kept_docs", "kept_bytes", "kept_words", "rejected_docs", ...}
@@ -43,20 +49,22 @@ class TaskStats:
 
     def observe_read(self, text: str) -> None:
         self.read += 1
-        n = len(text.encode("utf-8", "surrogatepass"))
+        n = utf8_len(text)
         self.bytes_in += n
         self.histogram("chars_read", len(text))
 
     def observe_kept(self, text: str, language: str | None) -> None:
         self.kept += 1
-        n = len(text.encode("utf-8", "surrogatepass"))
+        n = utf8_len(text)
         self.bytes_out += n
         self.histogram("chars_kept", len(text))
         self._language(language, "kept", text, n)
 
     def observe_rejected(self, reason: str, text: str, language: str | None) -> None:
         self.rejected[reason] += 1
-        self._language(language, "rejected", text, len(text.encode("utf-8", "surrogatepass")))
+        n = utf8_len(text)
+        self.rejected_bytes[reason] += n
+        self._language(language, "rejected", text, n)
 
     def histogram(self, name: str, value: int) -> None:
         self.histograms.setdefault(name, Counter())[_length_bucket(value)] += 1
@@ -73,6 +81,7 @@ class TaskStats:
         self.bytes_in += other.bytes_in
         self.bytes_out += other.bytes_out
         self.rejected.update(other.rejected)
+        self.rejected_bytes.update(other.rejected_bytes)
         self.modified.update(other.modified)
         self.removed_units.update(other.removed_units)
         for lang, counter in other.languages.items():
@@ -92,6 +101,7 @@ class TaskStats:
             "kept": self.kept,
             "rejected": ordered(self.rejected),
             "rejected_total": sum(self.rejected.values()),
+            "rejected_bytes": ordered(self.rejected_bytes),
             "modified": ordered(self.modified),
             "removed_units": ordered(self.removed_units),
             "bytes_in": self.bytes_in,
@@ -112,6 +122,7 @@ class TaskStats:
             bytes_in=data["bytes_in"],
             bytes_out=data["bytes_out"],
             rejected=Counter(data["rejected"]),
+            rejected_bytes=Counter(data.get("rejected_bytes", {})),
             modified=Counter(data["modified"]),
             removed_units=Counter(data["removed_units"]),
             languages={k: Counter(v) for k, v in data["languages"].items()},

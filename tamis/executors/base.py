@@ -87,7 +87,11 @@ def execute(
             for task in tasks:
                 name = segment_marker_name(seg_index, task.index)
                 if not plan.marker(name).exists():
-                    calls.append((name, run_segment_task, (plan, seg_index, task, None)))
+                    max_docs = None
+                    if plan.replays_input(seg_index):  # read exactly what the first segment read
+                        first = _load_marker(plan.marker(segment_marker_name(0, task.index)))
+                        max_docs = first["stats"]["read"] if first else None
+                    calls.append((name, run_segment_task, (plan, seg_index, task, max_docs)))
             label = "read" if seg_index == 0 else f"segment {seg_index}"
             _, fail = executor.map(calls, label)
             failed.update(fail)

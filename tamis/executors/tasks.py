@@ -43,6 +43,15 @@ class RunPlan:
     compression_level: int | None
     shard_bytes: int
     strict: bool
+    keep_text: bool = True
+
+    def replays_input(self, segment: int) -> bool:
+        """Segment ``segment`` re-reads the input instead of a spill.
+
+        When a stage is the first step, the documents it saw are exactly what the reader
+        yields, so reading the input again is cheaper than writing and reading a spill.
+        """
+        return segment == 1 and not self.segments[0].steps
 
     @property
     def root(self) -> Path:
@@ -86,6 +95,7 @@ def _clean_task_outputs(plan: RunPlan, segment: int, task: int) -> None:
     patterns = [str(plan.root / "rejects" / f"part-{task:05d}-s{segment}-*"), str(plan.root / "errors" / f"seg{segment}-task{task:05d}.jsonl*")]
     if plan.segments[segment].stage is not None:
         patterns.append(str(plan.spill_dir(segment) / f"{task:05d}-*"))
+        patterns.append(str(plan.stage_dir(segment) / f"*-{task:05d}.*"))
     else:
         patterns.append(str(plan.root / "output" / f"part-{task:05d}-*"))
     for pattern in patterns:
@@ -96,7 +106,8 @@ def _clean_task_outputs(plan: RunPlan, segment: int, task: int) -> None:
 def _read_source(
     plan: RunPlan, segment: int, task: InputTask, ctx: TaskContext, errors: list[dict[str, Any]], max_docs: int | None
 ) -> Iterator[Document]:
-    if segment > 0:
+    replay = plan.replays_input(segment)
+    if segment > 0 and not replay:
         yield from read_spill(plan.spill_dir(segment - 1), task.index)
         return
     stats = ctx.stats
@@ -104,6 +115,13 @@ def _read_source(
     for item in read_task(task, plan.reader):
         if max_docs is not None and count >= max_docs:
             return
+        if replay:  # the first segment already counted and rejected everything read
+            if isinstance(item, BadRecord):
+                count += item.doc is not None
+                continue
+            count += 1
+            yield item
+            continue
         if isinstance(item, BadRecord):
             err = item.error
             errors.append({"path": err.path, "line": err.line, "reason": err.reason, "message": err.message, "id": item.doc.id if item.doc else None})
@@ -150,6 +168,7 @@ def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int
         scratch = plan.stage_dir(segment)
         scratch.mkdir(parents=True, exist_ok=True)
     ctx = TaskContext(task.index, stats=stats, reject_sink=rejects.write, scratch_dir=scratch)
+    spill = seg.stage is not None and not plan.replays_input(segment + 1)
     if seg.stage is not None:
         sink = ShardWriter(plan.spill_dir(segment), f"{task.index:05d}", fmt="jsonl", compression="zstd", level=1, max_bytes=1 << 62)
     else:
@@ -172,12 +191,20 @@ def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int
             docs = _prepared(step).run(docs, ctx)
         if seg.stage is not None:
             docs = _prepared(seg.stage).collect(docs, ctx)
-            for doc in docs:
-                sink.write(document_record(doc))
+            if spill:
+                for doc in docs:
+                    sink.write(document_record(doc))
+            else:
+                for _ in docs:
+                    pass
         else:
+            keep_text = plan.keep_text
             for doc in docs:
                 stats.observe_kept(doc.text, doc.metadata.get("language"))
-                sink.write(document_record(doc))
+                record = document_record(doc)
+                if not keep_text:
+                    record["text"] = None
+                sink.write(record)
         sink.close()
         rejects.close()
     except InputError as exc:
