@@ -1,0 +1,265 @@
+"""MinHash near-duplicate stage: compiled vs reference, keeper rule, determinism, saved index."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from runutil import assert_accounting, kept, load_stats, rejected, run_recipe, write_jsonl
+
+from tamis._native import _minhash as compiled
+from tamis.dedup import reference
+from tamis.dedup.lsh import bucket_edges, candidate_probability, choose_banding, permutations
+from tamis.dedup.minhash import MinHashDedup
+from tamis.errors import ConfigError
+
+ALPHABET = "ab cdé_ΩΣ中文\u0301 \n,.-1234 xÉßİ\U0001f600"
+
+
+def _vocab(prefix: str, n: int) -> list[str]:
+    return [f"{prefix}{i}" for i in range(n)]
+
+
+def _edit(words: list[str], positions: list[int], tag: str) -> list[str]:
+    out = list(words)
+    for k, p in enumerate(positions):
+        out[p] = f"{tag}{k}"
+    return out
+
+
+# ---------------------------------------------------------------------- compiled == reference
+
+
+@pytest.mark.parametrize("char_mode", [0, 1])
+@pytest.mark.parametrize("ngram", [1, 3, 5])
+def test_compiled_sketch_is_bit_identical_to_the_reference(char_mode: int, ngram: int):
+    rng = random.Random(ngram * 10 + char_mode)
+    texts = ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 80))) for _ in range(150)]
+    texts += ["", "one", "a b c d e f g", "  ,,, ", "x" * 500]
+    a, b = permutations(7, 4 * 5)
+    assert compiled.sketch(texts, ngram, char_mode, a, b, 4, 5) == reference.sketch(texts, ngram, char_mode, a, b, 4, 5)
+
+
+def test_compiled_jaccard_and_union_find_match_the_reference():
+    rng = np.random.default_rng(3)
+    sizes = rng.integers(0, 40, size=30)
+    offsets = np.r_[0, np.cumsum(sizes)].astype("<i8")
+    fps = rng.integers(0, 50, size=int(offsets[-1]), dtype=np.uint32)  # small range: real overlaps and repeats
+    left = rng.integers(0, 30, size=200).astype("<i8")
+    right = rng.integers(0, 30, size=200).astype("<i8")
+    args = (fps.tobytes(), offsets.tobytes(), left.tobytes(), right.tobytes())
+    assert compiled.jaccard_pairs(*args) == reference.jaccard_pairs(*args)
+
+    edges = rng.integers(0, 500, size=(400, 2), dtype=np.uint32).astype("<u4").tobytes()
+    fast, slow = np.arange(500, dtype=np.uint32), np.arange(500, dtype=np.uint32)
+    compiled.union_edges(fast, edges)
+    compiled.flatten(fast)
+    reference.union_edges(slow, edges)
+    reference.flatten(slow)
+    assert np.array_equal(fast, slow)
+    assert np.all(fast <= np.arange(500))  # labels are the smallest member
+
+
+def test_banding_favours_recall_and_bucket_edges_link_every_member():
+    assert choose_banding(0.8, 128) == (21, 6)
+    assert candidate_probability(0.8, 21, 6) >= 0.99
+    keys = np.asarray([5, 7, 5, 9, 5, 7], dtype=np.uint64)
+    docs = np.arange(6, dtype=np.uint32)
+    edges = {tuple(e) for e in bucket_edges(keys, docs).tolist()}
+    # bucket 5 = {0, 2, 4}: chain 2-0, 4-2 and star 4-0; bucket 7 = {1, 5}; 9 alone.
+    assert edges == {(2, 0), (4, 2), (4, 0), (5, 1)}
+
+
+# ---------------------------------------------------------------------- the stage
+
+
+def _corpus(seed: int = 0) -> list[dict]:
+    """Families of near copies (one word changed out of 120: J >= 0.84 between any two members)
+    plus unrelated documents."""
+    rng = random.Random(seed)
+    records = []
+    for fam in range(12):
+        base = _vocab(f"f{fam}w", 120)
+        rng.shuffle(base)
+        records.append({"id": f"fam{fam}-orig", "text": " ".join(base)})
+        for copy in range(rng.randint(0, 3)):
+            positions = [rng.randrange(120)]
+            records.append({"id": f"fam{fam}-copy{copy}", "text": " ".join(_edit(base, positions, f"e{copy}x")).upper()})
+    for k in range(20):
+        records.append({"id": f"solo{k}", "text": " ".join(rng.sample(_vocab(f"s{k}w", 300), 150))})
+    rng.shuffle(records)
+    return records
+
+
+def _kept_ids(out: Path) -> list[str]:
+    return [d["id"] for d in kept(out)]
+
+
+def test_identical_and_near_documents_cluster_unrelated_do_not(tmp_path: Path):
+    records = _corpus()
+    src = write_jsonl(tmp_path / "in.jsonl", records)
+    out = tmp_path / "run"
+    run_recipe([src], out, [{"step": "minhash"}], workers=1)
+    assert_accounting(out, [r["id"] for r in records])
+    order = [r["id"] for r in records]
+    families: dict[str, list[str]] = {}
+    for rid in order:
+        if rid.startswith("fam"):
+            families.setdefault(rid.split("-")[0], []).append(rid)
+    expected_kept = {members[0] for members in families.values()} | {rid for rid in order if rid.startswith("solo")}
+    assert set(_kept_ids(out)) == expected_kept
+    for record in rejected(out):
+        fam = record["id"].split("-")[0]
+        assert record["reason"] == "minhash:duplicate"
+        assert record["duplicate_of"] == families[fam][0]  # the earliest member in input order
+        assert record["detail"].startswith("jaccard=")
+    for doc in kept(out):
+        size = len(families.get(doc["id"].split("-")[0], [doc["id"]]))
+        if size > 1:
+            assert doc["metadata"]["cluster_id"] == doc["id"]
+            assert doc["metadata"]["cluster_size"] == size
+        else:
+            assert "cluster_size" not in doc["metadata"]
+    assert load_stats(out)["rejected"] == {"minhash:duplicate": len(records) - len(expected_kept)}
+
+
+def test_chained_members_are_removed_only_if_similar_to_their_own_keeper(tmp_path: Path):
+    # 5-grams over 200 distinct words: k spread-out substitutions give J = (196-5k)/(196+5k).
+    base = _vocab("w", 200)
+    spots = [20, 60, 100, 140, 180, 40]
+    a = base
+    b = _edit(base, spots[:2], "b")  # J(a,b) = 0.903
+    c = _edit(b, spots[2:5], "c")  # J(b,c) = 0.858, J(a,c) = 0.774 < 0.8
+    d = _edit(c, spots[5:], "d")  # J(c,d) = 0.951, J(a,d) = 0.735
+    records = [{"id": k, "text": " ".join(v)} for k, v in (("A", a), ("B", b), ("C", c), ("D", d))]
+    records.append({"id": "E", "text": " ".join(_vocab("z", 200))})
+    out = tmp_path / "run"
+    run_recipe([write_jsonl(tmp_path / "in.jsonl", records)], out, [{"step": "minhash"}], workers=1)
+    assert {r["id"]: r["duplicate_of"] for r in rejected(out)} == {"B": "A", "D": "C"}
+    meta = {d["id"]: (d["metadata"].get("cluster_id"), d["metadata"].get("cluster_size")) for d in kept(out)}
+    assert meta == {"A": ("A", 2), "C": ("C", 2), "E": (None, None)}
+    assert_accounting(out, ["A", "B", "C", "D", "E"])
+
+    # Without verification every component member goes to the component's keeper (peers' behaviour).
+    out2 = tmp_path / "noverify"
+    run_recipe([write_jsonl(tmp_path / "in.jsonl", records)], out2, [{"step": "minhash", "verify": False}], workers=1)
+    assert {r["id"]: r["duplicate_of"] for r in rejected(out2)} == {"B": "A", "C": "A", "D": "A"}
+
+
+def _split(records: list[dict], tmp_path: Path, parts: int) -> list[Path]:
+    size = -(-len(records) // parts)
+    return [write_jsonl(tmp_path / f"part{k}.jsonl", records[k * size : (k + 1) * size]) for k in range(parts)]
+
+
+def test_kept_set_is_the_same_for_workers_tasks_and_sharded_clustering(tmp_path: Path):
+    records = _corpus(seed=5)
+    runs = {
+        "one-task": ([write_jsonl(tmp_path / "all.jsonl", records)], {}, 1),
+        "four-tasks": (_split(records, tmp_path, 4), {}, 1),
+        "four-tasks-2-workers": (_split(records, tmp_path, 4), {}, 2),
+        "sharded": (_split(records, tmp_path, 4), {"cluster_shards": 3, "partitions": 2}, 2),
+    }
+    results = {}
+    for name, (files, params, workers) in runs.items():
+        out = tmp_path / name
+        run_recipe(files, out, [{"step": "minhash", **params}], workers=workers)
+        assert_accounting(out, [r["id"] for r in records])
+        results[name] = (
+            _kept_ids(out),
+            sorted((r["id"], r["duplicate_of"]) for r in rejected(out)),
+            sorted((d["id"], d["metadata"].get("cluster_size")) for d in kept(out)),
+        )
+    assert len(list((tmp_path / "sharded" / "_markers").glob("stage0-star*"))) >= 3
+    first = results["one-task"]
+    assert first[1], "the corpus has near duplicates"
+    for name, result in results.items():
+        assert result == first, name
+
+
+def test_sharded_star_rounds_give_the_union_find_components(tmp_path: Path):
+    from tamis.dedup import cluster
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    # Long chains (worst case for label propagation) plus random edges.
+    chain = np.stack([np.arange(1, 800), np.arange(0, 799)], axis=1)
+    rand = rng.integers(800, n, size=(1500, 2))
+    edges = np.concatenate([chain, rand]).astype("<u4")
+    seed = tmp_path / "edges.u32"
+    edges.tofile(seed)
+    labels = cluster.components(n, [seed])
+    shards = 4
+    round_index = 0
+    while True:
+        for p in range(shards):
+            cluster.star_round(str(tmp_path), round_index, p, shards, [str(seed)])
+        if round_index % 2 == 0 and cluster.round_converged(str(tmp_path), round_index, shards):
+            break
+        round_index += 1
+        assert round_index < 200
+    sharded = np.arange(n, dtype=np.uint32)
+    for p in range(shards):
+        members, roots = cluster.star_members(str(tmp_path), round_index, shards, p, shards, [str(seed)])
+        sharded[members] = roots
+    assert np.array_equal(sharded, labels)
+
+
+def test_against_index_removes_documents_seen_in_an_earlier_run(tmp_path: Path):
+    old = [{"id": f"old{k}", "text": " ".join(_vocab(f"o{k}w", 150))} for k in range(5)]
+    index = tmp_path / "index"
+    first = tmp_path / "first"
+    run_recipe([write_jsonl(tmp_path / "old.jsonl", old)], first, [{"step": "minhash", "save_index": str(index)}], workers=1)
+    assert (index / "meta.json").exists()
+
+    near_old2 = _edit(_vocab("o2w", 150), [70], "new")
+    new = [
+        {"id": "n0", "text": " ".join(near_old2)},
+        {"id": "n1", "text": " ".join(_vocab("fresh", 150))},
+        {"id": "n2", "text": " ".join(_edit(_vocab("fresh", 150), [30], "q"))},
+    ]
+    second = tmp_path / "second"
+    index2 = tmp_path / "index2"
+    run_recipe([write_jsonl(tmp_path / "new.jsonl", new)], second, [{"step": "minhash", "against": str(index), "save_index": str(index2)}], workers=1)
+    dups = {r["id"]: (r["duplicate_of"], r["detail"]) for r in rejected(second)}
+    assert set(dups) == {"n0", "n2"}
+    assert dups["n0"][0] == "old2" and "indexed document" in dups["n0"][1]
+    assert dups["n2"][0] == "n1" and "indexed document" not in dups["n2"][1]
+    assert _kept_ids(second) == ["n1"]
+    assert_accounting(second, ["n0", "n1", "n2"])
+    # The new index holds the old documents plus what the second run kept.
+    assert '"documents": 6' in (index2 / "meta.json").read_text()
+
+
+def test_bad_parameters_and_indexes_give_clear_errors(tmp_path: Path):
+    with pytest.raises(ConfigError, match="not a saved minhash index"):
+        MinHashDedup(against=str(tmp_path / "missing"))
+    with pytest.raises(ConfigError, match="threshold"):
+        MinHashDedup(threshold=1.5)
+    with pytest.raises(ConfigError, match="exceeds num_perm"):
+        MinHashDedup(bands=20, rows=10)
+    index = tmp_path / "index"
+    run_recipe(
+        [write_jsonl(tmp_path / "a.jsonl", [{"id": "a", "text": "some words here and there"}])],
+        tmp_path / "run",
+        [{"step": "minhash", "save_index": str(index)}],
+        workers=1,
+    )
+    with pytest.raises(ConfigError, match="other parameters"):
+        MinHashDedup(against=str(index), ngram=3)
+
+
+def test_char_ngrams_find_near_duplicates_without_spaces(tmp_path: Path):
+    rng = random.Random(2)
+    han = [chr(0x4E00 + rng.randrange(2000)) for _ in range(400)]
+    near = list(han)
+    near[200] = "。"
+    records = [{"id": "x", "text": "".join(han)}, {"id": "y", "text": "".join(near)}, {"id": "z", "text": "".join(reversed(han))}]
+    out = tmp_path / "run"
+    # Without spaces the whole text is one \w+ word: word shingles cannot see the edit ...
+    run_recipe([write_jsonl(tmp_path / "in.jsonl", records)], out, [{"step": "minhash"}], workers=1)
+    assert rejected(out) == []
+    # ... character 5-grams can.
+    run_recipe([write_jsonl(tmp_path / "in.jsonl", records)], out, [{"step": "minhash", "char_ngrams": True}], workers=1)
+    assert {r["id"]: r["duplicate_of"] for r in rejected(out)} == {"y": "x"}
