@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DEMO   ?= demo
 RUNDIR ?= runs/demo
 
-.PHONY: run test venv lint demo clean bench
+.PHONY: run test venv lint demo clean bench browser
 
 $(BIN)/tamis: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,14 @@ run: venv
 	$(BIN)/tamis demo $(DEMO) --docs 20000
 	$(BIN)/tamis run --input $(DEMO) --output $(RUNDIR) --overwrite
 
+# Headless Chromium for the report's browser test (Debian's package; installing needs root, as on
+# CI). If it cannot be installed, that one test is skipped and says why.
+browser:
+	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; } \
+		|| echo "make browser: could not install chromium; the report's browser test will be skipped"
+
 # Set up and run the whole test suite (what .ci/run calls).
-test: venv
+test: venv browser
 	$(BIN)/ruff check tamis tests bench
 	$(BIN)/python -m pytest -q
 

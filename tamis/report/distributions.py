@@ -1,0 +1,256 @@
+"""Before/after distributions of document length, language score and every recorded signal.
+
+"Before" a step means every document that reached it (it carries the step's signals: the
+Filter base class records them before deciding); "after" means those the step let through.
+Thresholds come from the resolved config (a numeric parameter named for the signal:
+``min_<signal>``, ``max_<signal>``, ``<signal>_min``/``_max``/``_threshold``) and from the
+rejects' details (``rule=value (threshold T)``, written by ``Rejection.detail``), so a filter
+whose parameter names differ from its signal names still gets its line drawn.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tamis.report.funnel import rule_of, step_of
+from tamis.report.sample import Findings, Observation
+
+LINEAR_BINS = 24
+MAX_INTEGER_BINS = 40
+DETAIL_RE = re.compile(r"^(?P<rule>[\w.]+)=(?P<value>\S+) \(threshold (?P<threshold>[^)]+)\)$")
+AFFIXES = ("min_", "max_")
+SUFFIXES = ("_min", "_max", "_threshold")
+
+
+@dataclass
+class Bin:
+    lo: float
+    hi: float
+    label: str
+
+
+@dataclass
+class Distribution:
+    title: str
+    key: str  # unique, for anchors and tests
+    bins: list[Bin]
+    before: list[float]
+    after: list[float]
+    thresholds: list[tuple[float, str]] = field(default_factory=list)
+    sampled_docs: int | None = None  # documents read from the shards; None = exact counts from stats.json
+    estimated: bool = False  # True when those documents are a sample, weighted to the run's counts
+    before_label: str = "before"
+    after_label: str = "after"
+    note: str = ""
+
+    @property
+    def before_total(self) -> float:
+        return sum(self.before)
+
+    @property
+    def after_total(self) -> float:
+        return sum(self.after)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _fmt(x: float) -> str:
+    if x == int(x) and abs(x) < 1e15:
+        return f"{int(x):,}"
+    return f"{x:.3g}"
+
+
+def make_bins(values: list[float], extra: Iterable[float] = ()) -> list[Bin]:
+    """Bins that suit the values: one per integer for small counts, powers of two for long
+    tails (lengths, word counts), equal widths otherwise. Thresholds stay inside the range."""
+    if not values:
+        return []
+    points = sorted(values)
+    lo, hi = points[0], points[-1]
+    for t in extra:
+        lo, hi = min(lo, t), max(hi, t)
+    if all(v == int(v) for v in points) and hi - lo < MAX_INTEGER_BINS:
+        return [Bin(v, v + 1, _fmt(v)) for v in range(int(lo), int(hi) + 1)]
+    median = points[len(points) // 2]
+    p99 = points[min(len(points) - 1, int(len(points) * 0.99))]
+    if lo >= 0 and hi >= 64 and p99 > 20 * (median + 1):
+        bins = [Bin(0, 1, "0")]
+        edge = 1
+        while edge <= hi:
+            bins.append(Bin(edge, edge * 2, f"{_fmt(edge)}–{_fmt(edge * 2 - 1)}"))
+            edge *= 2
+        return bins
+    if hi == lo:
+        return [Bin(lo, lo, _fmt(lo))]
+    if all(v == int(v) for v in points):
+        step = math.ceil((hi - lo + 1) / LINEAR_BINS)
+        starts = range(int(lo), int(hi) + 1, step)
+        return [Bin(a, a + step, f"{_fmt(a)}–{_fmt(a + step - 1)}") for a in starts]
+    width = (hi - lo) / LINEAR_BINS
+    return [Bin(lo + i * width, lo + (i + 1) * width, f"{lo + i * width:.3g}–{lo + (i + 1) * width:.3g}") for i in range(LINEAR_BINS)]
+
+
+def bin_index(bins: list[Bin], value: float) -> int:
+    # bins are sorted and contiguous; the last bin is closed on the right
+    lo_edges = [b.lo for b in bins]
+    i = bisect.bisect_right(lo_edges, value) - 1
+    return max(0, min(i, len(bins) - 1))
+
+
+def step_params(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Resolved parameters by step id."""
+    out: dict[str, dict[str, Any]] = {}
+    for entry in config.get("steps") or []:
+        if isinstance(entry, dict) and entry.get("step"):
+            out[str(entry.get("id") or entry["step"])] = entry
+    return out
+
+
+def _core(name: str) -> str:
+    for prefix in AFFIXES:
+        if name.startswith(prefix):
+            name = name[len(prefix) :]
+    for suffix in SUFFIXES:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    return name
+
+
+def config_thresholds(params: dict[str, Any], signal: str) -> list[tuple[float, str]]:
+    found = []
+    for name, value in params.items():
+        number = _number(value)
+        if number is None or name in {"id", "step"} or name == signal:
+            continue
+        if _core(name) == signal and name != signal:
+            found.append((number, f"{name} = {_fmt(number)}"))
+    return found
+
+
+def detail_thresholds(samples: dict[str, list[dict[str, Any]]], step: str, signal: str) -> list[tuple[float, str]]:
+    found: dict[float, str] = {}
+    for reason, records in samples.items():
+        if step_of(reason) != step:
+            continue
+        for record in records:
+            match = DETAIL_RE.match(str(record.get("detail") or ""))
+            if not match:
+                continue
+            rule = match["rule"]
+            if rule != signal and signal not in rule_of(reason) and rule not in signal:
+                continue
+            threshold = _threshold_number(match["threshold"])
+            if threshold is not None:
+                found.setdefault(threshold, f"{rule_of(reason)} threshold {_fmt(threshold)}")
+    return sorted(found.items())
+
+
+def _threshold_number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _weighted(obs: list[tuple[float, Observation]], bins: list[Bin], keep: Any) -> list[float]:
+    counts = [0.0] * len(bins)
+    for value, o in obs:
+        if keep(o):
+            counts[bin_index(bins, value)] += o.weight
+    return counts
+
+
+def signal_distributions(findings: Findings, config: dict[str, Any], step_order: list[str]) -> list[Distribution]:
+    by_key: dict[tuple[str, str], list[tuple[float, Observation]]] = {}
+    for o in findings.observations:
+        for step, signals in o.signals.items():
+            if not isinstance(signals, dict):
+                continue
+            for name, raw in signals.items():
+                value = _number(raw)
+                if value is not None:
+                    by_key.setdefault((str(step), str(name)), []).append((value, o))
+    params = step_params(config)
+    order = {s: i for i, s in enumerate(step_order)}
+    dists = []
+    for step, signal in sorted(by_key, key=lambda k: (order.get(k[0], len(order)), k[0], k[1])):
+        obs = by_key[(step, signal)]
+        thresholds = config_thresholds(params.get(step, {}), signal)
+        seen = {t for t, _ in thresholds}
+        thresholds += [(t, label) for t, label in detail_thresholds(findings.samples, step, signal) if t not in seen]
+        bins = make_bins([v for v, _ in obs], (t for t, _ in thresholds))
+        prefix = f"{step}:"
+        dists.append(
+            Distribution(
+                title=f"{step} · {signal}",
+                key=f"signal-{step}-{signal}",
+                bins=bins,
+                before=_weighted(obs, bins, lambda o: True),
+                after=_weighted(obs, bins, lambda o, p=prefix: not (o.outcome or "").startswith(p)),
+                thresholds=thresholds,
+                sampled_docs=len(obs),
+                estimated=findings.sampled,
+                before_label=f"reached {step}",
+                after_label=f"passed {step}",
+            )
+        )
+    return dists
+
+
+def language_score_distribution(findings: Findings, config: dict[str, Any]) -> Distribution | None:
+    obs = [(o.language_score, o) for o in findings.observations if o.language_score is not None]
+    if not obs:
+        return None
+    lang_steps = [(sid, p) for sid, p in step_params(config).items() if "lang" in str(p.get("step", ""))]
+    thresholds: list[tuple[float, str]] = []
+    step = lang_steps[0][0] if lang_steps else None
+    for _, p in lang_steps[:1]:
+        for name, value in p.items():
+            number = _number(value)
+            if number is not None and "score" in name:
+                thresholds.append((number, f"{name} = {_fmt(number)}"))
+    values = [(float(v), o) for v, o in obs]
+    bins = make_bins([v for v, _ in values], (t for t, _ in thresholds))
+    prefix = f"{step}:" if step else None
+    return Distribution(
+        title="language score",
+        key="language-score",
+        bins=bins,
+        before=_weighted(values, bins, lambda o: True),
+        after=_weighted(values, bins, lambda o: not (prefix and (o.outcome or "").startswith(prefix))),
+        thresholds=thresholds,
+        sampled_docs=len(values),
+        estimated=findings.sampled,
+        before_label=f"reached {step}" if step else "scored",
+        after_label=f"passed {step}" if step else "scored",
+    )
+
+
+def length_distribution(stats: dict[str, Any]) -> Distribution | None:
+    """Document length in characters, read vs kept: exact counts from stats.json."""
+    hist = stats.get("histograms", {})
+    read, kept = hist.get("chars_read", {}), hist.get("chars_kept", {})
+    edges = sorted({int(k) for k in read} | {int(k) for k in kept})
+    if not edges:
+        return None
+    bins = [Bin(e, max(e * 2, 1), "0" if e == 0 else (_fmt(e) if e == 1 else f"{_fmt(e)}–{_fmt(e * 2 - 1)}")) for e in edges]
+    return Distribution(
+        title="document length (characters)",
+        key="length",
+        bins=bins,
+        before=[float(read.get(str(e), 0)) for e in edges],
+        after=[float(kept.get(str(e), 0)) for e in edges],
+        before_label="read",
+        after_label="kept",
+        note="Counted for every document during the run (stats.json histograms chars_read and chars_kept).",
+    )
