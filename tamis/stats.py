@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from tamis.text import count_words
+
 SAMPLES_PER_KIND = 5
 
 
@@ -73,7 +75,7 @@ class TaskStats:
         counter = self.languages.setdefault(language or "unknown", Counter())
         counter[f"{kind}_docs"] += 1
         counter[f"{kind}_bytes"] += n_bytes
-        counter[f"{kind}_words"] += len(text.split())
+        counter[f"{kind}_words"] += count_words(text)
 
     def merge(self, other: TaskStats) -> None:
         self.read += other.read

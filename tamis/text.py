@@ -4,10 +4,10 @@ Line ends: ``\\r\\n``, ``\\n`` and a lone ``\\r`` all end a line (and nothing el
 feeds, no U+2028), so the repetition repair, the line filters and line-level dedup agree on
 what a line is.
 
-Normalisation *for comparison* (never for the text written out): Unicode NFC, typographic
-apostrophes folded to ``'``, every run of Unicode whitespace (this includes the no-break
+Normalisation *for comparison* (never for the text written out): Unicode NFC, case folding,
+typographic apostrophes folded to ``'``, every run of Unicode whitespace (this includes the no-break
 space U+00A0 and the narrow no-break space U+202F French uses before ``:;!?``) collapsed to
-one space, trimmed, and case-folded.
+one space, and trimmed.
 """
 
 from __future__ import annotations
@@ -47,11 +47,41 @@ def iter_lines_with_ends(text: str) -> Iterator[tuple[str, str]]:
 
 
 def normalize_for_hash(text: str) -> str:
-    """The comparison form of ``text`` (see the module docstring)."""
-    if not text.isascii():
-        if not unicodedata.is_normalized("NFC", text):
+    """The comparison form of ``text`` (see the module docstring). Plain-Python reference of
+    :func:`normalized_utf8`."""
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    text = text.casefold()  # before the apostrophes: folding can produce one (ŉ → ʼn)
+    for apostrophe in APOSTROPHES:
+        if apostrophe in text:
+            text = text.replace(apostrophe, "'")
+    return " ".join(text.split())
+
+
+def _normalized_utf8_reference(text: str) -> bytes:
+    return normalize_for_hash(text).encode("utf-8", "surrogatepass")
+
+
+def _count_words_reference(text: str) -> int:
+    return len(text.split())
+
+
+try:
+    from tamis._native._text import count_words as _count_words_native
+    from tamis._native._text import fold_spaces_utf8 as _fold_spaces_utf8
+except ImportError:  # pragma: no cover - the extension is built on install; this keeps a broken build usable
+    normalized_utf8 = _normalized_utf8_reference
+    count_words = _count_words_reference
+else:
+
+    def normalized_utf8(text: str) -> bytes:
+        """``normalize_for_hash(text)`` as UTF-8 bytes, what every hash-based step hashes.
+
+        NFC and case folding run in CPython's C code; collapsing whitespace, folding
+        apostrophes and encoding happen in one compiled pass (no list of words is built).
+        """
+        if not text.isascii() and not unicodedata.is_normalized("NFC", text):
             text = unicodedata.normalize("NFC", text)
-        for apostrophe in APOSTROPHES:
-            if apostrophe in text:
-                text = text.replace(apostrophe, "'")
-    return " ".join(text.casefold().split())
+        return _fold_spaces_utf8(text.casefold())
+
+    count_words = _count_words_native

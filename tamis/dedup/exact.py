@@ -28,7 +28,7 @@ from tamis.errors import ConfigError
 from tamis.io.atomic import write_bytes_atomic
 from tamis.registry import register
 from tamis.steps.base import TaskContext, param
-from tamis.text import iter_lines_with_ends, normalize_for_hash
+from tamis.text import iter_lines_with_ends, normalized_utf8
 
 UNITS = ("document", "line")
 BYTES_PER_UNIT = 32
@@ -73,12 +73,12 @@ class ExactDedup(GlobalStage):
             ids.add(doc.id)
             if by_line:
                 for content, _ in iter_lines_with_ends(doc.text):
-                    key = normalize_for_hash(content)
+                    key = normalized_utf8(content)
                     if key and len(key) >= self.min_line_chars:
-                        hashes += digest(key.encode("utf-8", "surrogatepass"))
+                        hashes += digest(key)
                         line_docs.append(position)
             else:
-                hashes += digest(normalize_for_hash(doc.text).encode("utf-8", "surrogatepass"))
+                hashes += digest(normalized_utf8(doc.text))
             yield doc
         task = ctx.task_index
         write_bytes_atomic(ctx.scratch_dir / f"keys-{task:05d}.bin", bytes(hashes))
@@ -137,7 +137,7 @@ class ExactDedup(GlobalStage):
             removed = 0
             first_keeper: tuple[int, int] | None = None
             for content, end in iter_lines_with_ends(doc.text):
-                key = normalize_for_hash(content)
+                key = normalized_utf8(content)
                 if key and len(key) >= self.min_line_chars:
                     keeper = duplicates.get(unit)
                     unit += 1

@@ -256,15 +256,36 @@ def _aligned_start(path: str, start: int) -> int:
         return fh.tell()
 
 
+class _RangeReader:
+    """A file object that ends after ``length`` bytes (for byte-range tasks)."""
+
+    def __init__(self, fh: Any, length: int) -> None:
+        self._fh = fh
+        self._left = length
+
+    def read(self, n: int) -> bytes:
+        if self._left <= 0:
+            return b""
+        block = self._fh.read(min(n, self._left))
+        self._left -= len(block)
+        return block
+
+
 def _ranged_lines(path: str, start: int, end: int) -> Iterator[bytes]:
     """Lines that start inside [start, end) of an uncompressed file (``start`` aligned)."""
     with open(path, "rb") as fh:
         fh.seek(start)
-        while fh.tell() < end:
-            line = fh.readline()
-            if not line:
-                break
-            yield line[:-1] if line.endswith(b"\n") else line
+        previous: bytes | None = None
+        for line in iter_stream_lines(_RangeReader(fh, end - start)):
+            if previous is not None:
+                yield previous
+            previous = line
+        if previous is not None:
+            fh.seek(end - 1)
+            if fh.read(1) != b"\n":  # the range cut the last line: read it to its end
+                rest = fh.readline()
+                previous += rest[:-1] if rest.endswith(b"\n") else rest
+            yield previous
 
 
 def read_jsonl(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:

@@ -1,0 +1,40 @@
+"""The compiled text primitives agree with their plain-Python references."""
+
+import random
+
+import pytest
+
+from tamis import text
+from tamis.text import _count_words_reference, _normalized_utf8_reference, count_words, normalized_utf8
+
+SAMPLES = [
+    "",
+    "   ",
+    "Hello  World",
+    "L’armée\u00a0française : c’est\u202fvrai !",
+    "Straße ΣΊΣΥΦΟΣ ǅemal ﬁn",  # full case folding: ß → ss, final sigma, ligatures
+    "e\u0301cole  \t\r\n  \u2028 tab\u3000ideographic\u0085next",
+    "lone \ud800 surrogate",
+    "`back` and \u00b4acute\u00b4 and \uff07fullwidth\uff07",
+    "\x1c\x1d\x1e\x1f separators",
+    "emoji 🎉 and CJK 中文字",
+]
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_native_matches_reference_on_hand_picked_text(sample: str):
+    assert normalized_utf8(sample) == _normalized_utf8_reference(sample)
+    assert count_words(sample) == _count_words_reference(sample)
+
+
+def test_native_matches_reference_on_random_unicode():
+    rng = random.Random(3)
+    alphabet = [chr(c) for c in range(0x20, 0x250)] + [" ", "\t", "\n", "\u00a0", "\u2019", "\u202f", "\u0301", "ß", "İ", "\u3000"]
+    for _ in range(2000):
+        sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+        assert normalized_utf8(sample) == _normalized_utf8_reference(sample), repr(sample)
+        assert count_words(sample) == _count_words_reference(sample), repr(sample)
+
+
+def test_the_compiled_module_is_in_use():
+    assert text.normalized_utf8 is not text._normalized_utf8_reference
