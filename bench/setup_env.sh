@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The peers, in a virtual environment of their own (.bench-venv): datatrove needs spaCy and
+# pins packages tamis does not want in its own environment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${BENCH_VENV:-.bench-venv}
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+fi
+"$VENV/bin/python" -m pip install --quiet -e . \
+  "datatrove[processing]==0.10.1" "spacy>=3.8" datasketch==2.0.0 rensa==0.5.0 scipy pyinstrument
+echo "$VENV ready"
