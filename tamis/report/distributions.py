@@ -126,13 +126,23 @@ def _core(name: str) -> str:
 
 
 def config_thresholds(params: dict[str, Any], signal: str) -> list[tuple[float, str]]:
+    """Numeric parameters that bound ``signal``: named for it (``dup_line_frac``), with a
+    bound prefix or suffix (``min_words``, ``min_doc_words``), or a list of ``[n, limit]``
+    pairs whose name has ``n`` in it (``top_n_grams`` holds the limit of ``top_2_gram``)."""
     found = []
     for name, value in params.items():
-        number = _number(value)
-        if number is None or name in {"id", "step"} or name == signal:
+        if name in {"id", "step"}:
             continue
-        if _core(name) == signal and name != signal:
-            found.append((number, f"{name} = {_fmt(number)}"))
+        number = _number(value)
+        if number is not None:
+            core = _core(name)
+            if signal in (name, core) or core.endswith("_" + signal):
+                found.append((number, f"{name} = {_fmt(number)}"))
+        elif isinstance(value, list) and "_n_" in name:
+            for pair in value:
+                is_pair = isinstance(pair, list | tuple) and len(pair) == 2 and _number(pair[1]) is not None
+                if is_pair and name.replace("_n_", f"_{pair[0]}_").removesuffix("s") == signal:
+                    found.append((float(pair[1]), f"{name}[{pair[0]}] = {_fmt(float(pair[1]))}"))
     return found
 
 

@@ -45,6 +45,7 @@ class Cluster:
     keeper: str
     size: int
     members: list[str]
+    rank: int = 0  # order of first appearance among the rejects of its step
     keeper_record: dict[str, Any] | None = None
     member_records: list[dict[str, Any]] = field(default_factory=list)
 
@@ -101,7 +102,8 @@ def collect(root: Path, stats: dict[str, Any], *, kept_budget: int = 20_000, per
     rejected_seen: Counter[str] = Counter()
     rejected_sampled: Counter[str] = Counter()
     samples: dict[str, list[dict[str, Any]]] = {}
-    members: dict[str, dict[str, list[str]]] = {}  # step -> keeper -> first member ids
+    # step -> keeper -> first member ids (dict order = order of first appearance in the rejects)
+    members: dict[str, dict[str, list[str]]] = {}
     member_counts: dict[str, Counter[str]] = {}
     for shard in list_shards(root / "rejects"):
         for tail, source in iter_reject_tails(shard):
@@ -157,11 +159,14 @@ def _weigh(observations: list[Observation], stats: dict[str, Any], kept_sampled:
 
 
 def _largest_clusters(root: Path, member_counts: dict[str, Counter[str]], members: dict[str, dict[str, list[str]]]) -> list[Cluster]:
+    # Among clusters of equal size, the first seen win: their keepers come early in the output,
+    # so looking them up stops early instead of decompressing every shard.
     clusters = []
     for step, counts in member_counts.items():
-        for keeper, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:LARGEST_CLUSTERS]:
-            clusters.append(Cluster(step, keeper, n + 1, members[step][keeper]))
-    clusters.sort(key=lambda c: (-c.size, c.step, c.keeper))
+        first_seen = {keeper: rank for rank, keeper in enumerate(members[step])}
+        for keeper, n in sorted(counts.items(), key=lambda kv: (-kv[1], first_seen[kv[0]]))[:LARGEST_CLUSTERS]:
+            clusters.append(Cluster(step, keeper, n + 1, members[step][keeper], rank=first_seen[keeper]))
+    clusters.sort(key=lambda c: (-c.size, c.rank, c.step))
     clusters = clusters[:LARGEST_CLUSTERS]
     keeper_ids = {c.keeper for c in clusters}
     member_ids = {m for c in clusters for m in c.members}

@@ -25,6 +25,7 @@ import orjson
 
 SHARD_SUFFIXES = (".jsonl.gz", ".jsonl.zst", ".jsonl", ".parquet")
 BLOCK_BYTES = 4 << 20
+SMALL_BLOCK_BYTES = 256 << 10  # for reads that stop after a few records: decompress little more than needed
 REASON_KEY = b',"reason":'
 
 
@@ -35,15 +36,15 @@ def list_shards(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.name.endswith(SHARD_SUFFIXES))
 
 
-def iter_lines(path: Path) -> Iterator[bytes]:
+def iter_lines(path: Path, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes]:
     """The non-empty lines of a JSONL shard, decompressed block by block."""
-    for block in iter_blocks(path):
+    for block in iter_blocks(path, block_bytes):
         for line in block.split(b"\n"):
             if line:
                 yield line
 
 
-def iter_blocks(path: Path) -> Iterator[bytes]:
+def iter_blocks(path: Path, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes]:
     """A JSONL shard decompressed in blocks of whole lines (each block ends at a line end)."""
     name = path.name
     with open(path, "rb") as raw:
@@ -53,7 +54,7 @@ def iter_blocks(path: Path) -> Iterator[bytes]:
             def read_block() -> bytes:
                 nonlocal inflate
                 while True:
-                    compressed = raw.read(BLOCK_BYTES)
+                    compressed = raw.read(block_bytes)
                     if not compressed:
                         return inflate.flush()
                     out = inflate.decompress(compressed)
@@ -71,12 +72,12 @@ def iter_blocks(path: Path) -> Iterator[bytes]:
             reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
 
             def read_block() -> bytes:
-                return reader.read(BLOCK_BYTES)
+                return reader.read(block_bytes)
 
         else:
 
             def read_block() -> bytes:
-                return raw.read(BLOCK_BYTES)
+                return raw.read(block_bytes)
 
         pending = b""
         while True:
@@ -128,7 +129,7 @@ def iter_records(path: Path, limit: int | None = None) -> Iterator[dict[str, Any
             yield _decode_metadata(row)
         return
     seen = 0
-    for line in iter_lines(path):
+    for line in iter_lines(path, SMALL_BLOCK_BYTES if limit is not None else BLOCK_BYTES):
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError:
@@ -198,14 +199,18 @@ def find_records(folder: Path, ids: set[str]) -> dict[str, dict[str, Any]]:
                         return found
             continue
         for block in iter_blocks(shard):
-            if not any(needle in block for key, needle in needles.items() if key not in found):
-                continue
-            for line in block.split(b"\n"):
-                if not any(needle in line for key, needle in needles.items() if key not in found):
-                    continue
-                record = parse_line(line)
-                if record is not None and record.get("id") in ids:
-                    found.setdefault(record["id"], record)
-                    if len(found) == len(ids):
-                        return found
+            for key, needle in needles.items():
+                at = block.find(needle) if key not in found else -1
+                while at >= 0:
+                    # the line around the match: parse it, keep it if the id is its own
+                    start = block.rfind(b"\n", 0, at) + 1
+                    end = block.find(b"\n", at)
+                    end = len(block) if end < 0 else end
+                    record = parse_line(block[start:end])
+                    if record is not None and record.get("id") == key:
+                        found[key] = record
+                        break
+                    at = block.find(needle, end)
+            if len(found) == len(ids):
+                return found
     return found
