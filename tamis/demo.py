@@ -1,7 +1,7 @@
 """The demo corpus: generated text, in seven languages, with the dirt tamis exists to remove.
 
 Nothing here is copied from anywhere: sentences are assembled at random from small
-hand-written word banks (subject, verb, object, complement) per language, so the text has
+hand-written word banks (determiners, nouns, verbs, adjectives ...) per language, so the text has
 real stop words and punctuation and passes quality filters, while every document is
 different. Into that clean base the generator plants, at fixed rates:
 
@@ -22,68 +22,94 @@ from pathlib import Path
 
 import orjson
 
+# Word banks written for tamis: determiners, nouns, verbs, adjectives, prepositions, adverbs and
+# connectors per language. Words are drawn one at a time, so long word sequences rarely repeat
+# inside a page (as in real prose, and unlike a phrase-level template that Gopher's duplicate
+# n-gram rules would rightly reject).
 BANKS: dict[str, dict[str, list[str]]] = {
     "en": {
-        "s": ["The city council", "A local farmer", "The new library", "Our neighbour", "The river", "The small company", "A group of students", "The old bridge"],
-        "v": ["has opened", "described", "is preparing", "will discuss", "wanted to change", "has rebuilt", "carefully studied", "presented"],
-        "o": ["a plan for the harbour", "the results of the season", "a report on the roads", "the history of the valley", "a garden behind the school", "the budget for next year"],
-        "c": ["after a long debate", "with the help of volunteers", "in the spring", "for the whole town", "before the winter", "despite the rain"],
-        "j": ["and", "but", "so", "while", "because"],
+        "D": "the a this our their every".split(),
+        "N": "council farmer library neighbour river company student bridge harbour season report road valley garden school budget market museum train village doctor forest storm concert newspaper bakery".split(),
+        "V": "opened described prepared discussed changed rebuilt studied presented visited repaired announced welcomed painted measured planned".split(),
+        "A": "old new small quiet busy famous local green narrow public modern careful early".split(),
+        "P": "in near behind for with after before across under".split(),
+        "R": "yesterday quickly again slowly today finally recently together".split(),
+        "C": "and but so while because although".split(),
     },
     "fr": {
-        "s": ["Le conseil municipal", "Une agricultrice du village", "La nouvelle médiathèque", "Notre voisin", "La rivière", "La petite entreprise", "Un groupe d’étudiants", "Le vieux pont"],
-        "v": ["a présenté", "a décrit", "prépare", "va discuter", "voulait changer", "a reconstruit", "a étudié avec soin", "a ouvert"],
-        "o": ["un projet pour le port", "les résultats de la saison", "un rapport sur les routes", "l’histoire de la vallée", "un jardin derrière l’école", "le budget de l’année prochaine"],
-        "c": ["après un long débat", "avec l’aide des bénévoles", "au printemps", "pour toute la ville", "avant l’hiver", "malgré la pluie"],
-        "j": ["et", "mais", "donc", "alors que", "parce que"],
+        "D": "le la un une ce cette notre leur chaque".split(),
+        "N": "conseil agricultrice médiathèque voisin rivière entreprise étudiant pont port saison rapport route vallée jardin école budget marché musée train village médecin forêt orage concert journal boulangerie".split(),
+        "V": "a ouvert a décrit prépare a discuté a changé a reconstruit étudie a présenté a visité répare annonce accueille peint mesure organise".split(),
+        "A": "ancien nouveau petit calme animé célèbre local vert étroit public moderne attentif".split(),
+        "P": "dans près de derrière pour avec après avant sous".split(),
+        "R": "hier rapidement encore lentement aujourd’hui enfin récemment ensemble".split(),
+        "C": "et mais donc alors que parce que bien que".split(),
     },
     "de": {
-        "s": ["Der Stadtrat", "Eine Bäuerin aus dem Dorf", "Die neue Bibliothek", "Unser Nachbar", "Der Fluss", "Die kleine Firma", "Eine Gruppe von Studenten", "Die alte Brücke"],
-        "v": ["hat vorgestellt", "beschrieb", "bereitet vor", "wird besprechen", "wollte ändern", "hat wieder aufgebaut", "untersuchte genau", "hat eröffnet"],
-        "o": ["einen Plan für den Hafen", "die Ergebnisse der Saison", "einen Bericht über die Straßen", "die Geschichte des Tals", "einen Garten hinter der Schule", "den Haushalt für das nächste Jahr"],
-        "c": ["nach einer langen Debatte", "mit der Hilfe von Freiwilligen", "im Frühling", "für die ganze Stadt", "vor dem Winter", "trotz des Regens"],
-        "j": ["und", "aber", "also", "während", "weil"],
+        "D": "der die das ein eine unser jeder dieser".split(),
+        "N": "Rat Bäuerin Bibliothek Nachbar Fluss Firma Student Brücke Hafen Saison Bericht Straße Tal Garten Schule Haushalt Markt Museum Zug Dorf Ärztin Wald Sturm Konzert Zeitung Bäckerei".split(),
+        "V": "eröffnete beschrieb bereitete besprach änderte baute studierte präsentierte besuchte reparierte verkündete begrüßte malte maß plante".split(),
+        "A": "alte neue kleine ruhige belebte berühmte lokale grüne schmale öffentliche moderne sorgfältige".split(),
+        "P": "in neben hinter für mit nach vor über unter".split(),
+        "R": "gestern schnell wieder langsam heute endlich kürzlich gemeinsam".split(),
+        "C": "und aber also während weil obwohl".split(),
     },
     "es": {
-        "s": ["El ayuntamiento", "Una agricultora del pueblo", "La nueva biblioteca", "Nuestro vecino", "El río", "La pequeña empresa", "Un grupo de estudiantes", "El viejo puente"],
-        "v": ["ha presentado", "describió", "está preparando", "va a discutir", "quería cambiar", "ha reconstruido", "estudió con cuidado", "ha abierto"],
-        "o": ["un plan para el puerto", "los resultados de la temporada", "un informe sobre las carreteras", "la historia del valle", "un jardín detrás de la escuela", "el presupuesto del año próximo"],
-        "c": ["después de un largo debate", "con la ayuda de voluntarios", "en primavera", "para toda la ciudad", "antes del invierno", "a pesar de la lluvia"],
-        "j": ["y", "pero", "así que", "mientras", "porque"],
+        "D": "el la un una este esta nuestro cada".split(),
+        "N": "consejo agricultora biblioteca vecino río empresa estudiante puente puerto temporada informe carretera valle jardín escuela presupuesto mercado museo tren pueblo médica bosque tormenta concierto periódico panadería".split(),
+        "V": "abrió describió preparó discutió cambió reconstruyó estudió presentó visitó reparó anunció recibió pintó midió planificó".split(),
+        "A": "antiguo nuevo pequeño tranquilo animado famoso local verde estrecho público moderno cuidadoso".split(),
+        "P": "en cerca de detrás de para con después de antes de bajo".split(),
+        "R": "ayer rápidamente otra vez despacio hoy finalmente recientemente juntos".split(),
+        "C": "y pero así que mientras porque aunque".split(),
     },
     "it": {
-        "s": ["Il consiglio comunale", "Una contadina del paese", "La nuova biblioteca", "Il nostro vicino", "Il fiume", "La piccola azienda", "Un gruppo di studenti", "Il vecchio ponte"],
-        "v": ["ha presentato", "ha descritto", "sta preparando", "discuterà", "voleva cambiare", "ha ricostruito", "ha studiato con cura", "ha aperto"],
-        "o": ["un piano per il porto", "i risultati della stagione", "una relazione sulle strade", "la storia della valle", "un giardino dietro la scuola", "il bilancio del prossimo anno"],
-        "c": ["dopo un lungo dibattito", "con l’aiuto dei volontari", "in primavera", "per tutta la città", "prima dell’inverno", "nonostante la pioggia"],
-        "j": ["e", "ma", "quindi", "mentre", "perché"],
+        "D": "il la un una questo questa il nostro ogni".split(),
+        "N": "consiglio contadina biblioteca vicino fiume azienda studente ponte porto stagione relazione strada valle giardino scuola bilancio mercato museo treno paese medica foresta temporale concerto giornale panetteria".split(),
+        "V": "ha aperto ha descritto prepara ha discusso ha cambiato ha ricostruito studia ha presentato ha visitato ripara annuncia accoglie dipinge misura organizza".split(),
+        "A": "antico nuovo piccolo tranquillo vivace famoso locale verde stretto pubblico moderno attento".split(),
+        "P": "in vicino a dietro per con dopo prima di sotto".split(),
+        "R": "ieri rapidamente ancora lentamente oggi finalmente recentemente insieme".split(),
+        "C": "e ma quindi mentre perché sebbene".split(),
     },
     "pt": {
-        "s": ["A câmara municipal", "Uma agricultora da aldeia", "A nova biblioteca", "O nosso vizinho", "O rio", "A pequena empresa", "Um grupo de estudantes", "A velha ponte"],
-        "v": ["apresentou", "descreveu", "está a preparar", "vai discutir", "queria mudar", "reconstruiu", "estudou com cuidado", "abriu"],
-        "o": ["um plano para o porto", "os resultados da época", "um relatório sobre as estradas", "a história do vale", "um jardim atrás da escola", "o orçamento do próximo ano"],
-        "c": ["depois de um longo debate", "com a ajuda de voluntários", "na primavera", "para toda a cidade", "antes do inverno", "apesar da chuva"],
-        "j": ["e", "mas", "por isso", "enquanto", "porque"],
+        "D": "o a um uma este esta o nosso cada".split(),
+        "N": "conselho agricultora biblioteca vizinho rio empresa estudante ponte porto época relatório estrada vale jardim escola orçamento mercado museu comboio aldeia médica floresta tempestade concerto jornal padaria".split(),
+        "V": "abriu descreveu preparou discutiu mudou reconstruiu estudou apresentou visitou reparou anunciou recebeu pintou mediu planeou".split(),
+        "A": "antigo novo pequeno calmo animado famoso local verde estreito público moderno cuidadoso".split(),
+        "P": "em perto de atrás de para com depois de antes de sob".split(),
+        "R": "ontem rapidamente novamente devagar hoje finalmente recentemente juntos".split(),
+        "C": "e mas por isso enquanto porque embora".split(),
     },
     "nl": {
-        "s": ["De gemeenteraad", "Een boerin uit het dorp", "De nieuwe bibliotheek", "Onze buurman", "De rivier", "Het kleine bedrijf", "Een groep studenten", "De oude brug"],
-        "v": ["heeft voorgesteld", "beschreef", "bereidt voor", "zal bespreken", "wilde veranderen", "heeft herbouwd", "bestudeerde zorgvuldig", "heeft geopend"],
-        "o": ["een plan voor de haven", "de resultaten van het seizoen", "een rapport over de wegen", "de geschiedenis van het dal", "een tuin achter de school", "de begroting voor volgend jaar"],
-        "c": ["na een lang debat", "met de hulp van vrijwilligers", "in de lente", "voor de hele stad", "voor de winter", "ondanks de regen"],
-        "j": ["en", "maar", "dus", "terwijl", "omdat"],
+        "D": "de het een deze onze elke hun".split(),
+        "N": "raad boerin bibliotheek buurman rivier bedrijf student brug haven seizoen rapport weg dal tuin school begroting markt museum trein dorp arts bos storm concert krant bakkerij".split(),
+        "V": "opende beschreef bereidde besprak veranderde herbouwde bestudeerde presenteerde bezocht repareerde kondigde verwelkomde schilderde mat plande".split(),
+        "A": "oude nieuwe kleine rustige drukke beroemde lokale groene smalle openbare moderne zorgvuldige".split(),
+        "P": "in naast achter voor met na vóór onder".split(),
+        "R": "gisteren snel opnieuw langzaam vandaag eindelijk onlangs samen".split(),
+        "C": "en maar dus terwijl omdat hoewel".split(),
     },
 }
 LANGUAGE_WEIGHTS = {"en": 40, "fr": 20, "de": 12, "es": 10, "it": 7, "pt": 6, "nl": 5}
 
 
+def _clause(rng: random.Random, b: dict[str, list[str]]) -> str:
+    c = rng.choice
+    words = [c(b["D"]), c(b["A"]), c(b["N"]), c(b["V"]), c(b["D"]), c(b["N"]), c(b["P"]), c(b["D"]), c(b["N"])]
+    if rng.random() < 0.5:
+        words.append(c(b["R"]))
+    return " ".join(words)
+
+
 def sentence(rng: random.Random, lang: str) -> str:
     b = BANKS[lang]
-    first = f"{rng.choice(b['s'])} {rng.choice(b['v'])} {rng.choice(b['o'])} {rng.choice(b['c'])}"
+    text = _clause(rng, b)
     if rng.random() < 0.5:
-        second = f"{rng.choice(b['s']).lower()} {rng.choice(b['v'])} {rng.choice(b['o'])}"
-        first = f"{first}, {rng.choice(b['j'])} {second}"
-    number = rng.randrange(2, 9999)
-    return f"{first} ({number})." if rng.random() < 0.3 else f"{first}."
+        text = f"{text}, {rng.choice(b['C'])} {_clause(rng, b)}"
+    if rng.random() < 0.2:
+        text = f"{text} ({rng.randrange(2, 9999)})"
+    return text[0].upper() + text[1:] + "."
 
 
 def paragraph(rng: random.Random, lang: str) -> str:
@@ -91,7 +117,7 @@ def paragraph(rng: random.Random, lang: str) -> str:
 
 
 def clean_document(rng: random.Random, lang: str) -> str:
-    return "\n".join(paragraph(rng, lang) for _ in range(rng.randint(3, 8)))
+    return "\n".join(paragraph(rng, lang) for _ in range(rng.randint(3, 6)))
 
 
 def near_duplicate(rng: random.Random, text: str, rate: float) -> str:
