@@ -40,6 +40,8 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_config: bool = True) ->
     p.add_argument("--ray-address", help="address of a running Ray cluster (default: start one locally)")
     p.add_argument("--format", choices=["jsonl", "parquet"], help="output format (default: jsonl)")
     p.add_argument("--compression", choices=["gzip", "zstd", "none"], help="JSONL codec (default: gzip)")
+    p.add_argument("--compression-level", type=int, help="codec level (default: gzip 6, zstd 3)")
+    p.add_argument("--shard-size-mb", type=int, help="start a new output shard after this many MB of records (default: 256)")
     p.add_argument("--input-format", help="force the input format (jsonl, parquet, text, warc, wet, html)")
     p.add_argument("--text-field", help="JSON/Parquet field holding the text (default: text)")
     p.add_argument("--id-field", help="JSON/Parquet field holding the id (default: id)")
@@ -91,6 +93,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "ray_address": args.ray_address,
         "format": args.format,
         "compression": args.compression,
+        "compression_level": args.compression_level,
+        "shard_size_mb": args.shard_size_mb,
         "input_format": args.input_format,
         "limit": args.limit,
         "strict": True if args.strict else None,
