@@ -47,7 +47,6 @@ static inline uint64_t combine(const uint64_t *units, Py_ssize_t n) {
     return mix64(h);
 }
 
-static inline int is_word(Py_UCS4 c) { return c == '_' || Py_UNICODE_ISALNUM(c); }
 
 typedef struct {
     uint64_t *data;
@@ -82,6 +81,44 @@ static int u32vec_reserve(u32vec *v, Py_ssize_t extra) {
     return 0;
 }
 
+/* Word characters among the first 256 code points (filled at import from Py_UNICODE_ISALNUM). */
+static unsigned char LATIN1_WORD[256];
+
+static void init_tables(void) {
+    for (Py_UCS4 c = 0; c < 256; c++) LATIN1_WORD[c] = c == '_' || Py_UNICODE_ISALNUM(c);
+}
+
+#define IS_WORD(c) ((c) < 256 ? LATIN1_WORD[c] : Py_UNICODE_ISALNUM(c))
+
+/* One loop per storage kind (the compiler specialises each), so reading a code point is a plain
+ * load. The hashes depend on the code points only, never on the kind. */
+#define UNITS_LOOP(TYPE)                                                                              \
+    do {                                                                                              \
+        const TYPE *p = (const TYPE *)data;                                                           \
+        while (i < n) {                                                                               \
+            Py_UCS4 c = p[i];                                                                         \
+            if (!IS_WORD(c)) {                                                                        \
+                i++;                                                                                  \
+                continue;                                                                             \
+            }                                                                                         \
+            if (char_mode) {                                                                          \
+                if (words && u64vec_push(units, mix64(FNV_OFFSET ^ (uint64_t)' ')) < 0) return -1;    \
+                while (i < n && IS_WORD(c = p[i])) {                                                  \
+                    if (u64vec_push(units, mix64(FNV_OFFSET ^ (uint64_t)c)) < 0) return -1;           \
+                    i++;                                                                              \
+                }                                                                                     \
+            } else {                                                                                  \
+                uint64_t h = FNV_OFFSET;                                                              \
+                while (i < n && IS_WORD(c = p[i])) {                                                  \
+                    h = (h ^ (uint64_t)c) * FNV_PRIME;                                                \
+                    i++;                                                                              \
+                }                                                                                     \
+                if (u64vec_push(units, mix64(h)) < 0) return -1;                                      \
+            }                                                                                         \
+            words++;                                                                                  \
+        }                                                                                             \
+    } while (0)
+
 /* Hashes of the units of one text: words (char_mode 0) or code points of the words joined by
  * single spaces (char_mode 1). */
 static int text_units(PyObject *text, int char_mode, u64vec *units) {
@@ -91,28 +128,9 @@ static int text_units(PyObject *text, int char_mode, u64vec *units) {
     units->len = 0;
     Py_ssize_t i = 0;
     int words = 0;
-    while (i < n) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (!is_word(c)) {
-            i++;
-            continue;
-        }
-        if (char_mode) {
-            if (words && u64vec_push(units, mix64(FNV_OFFSET ^ (uint64_t)' ')) < 0) return -1;
-            while (i < n && is_word(c = PyUnicode_READ(kind, data, i))) {
-                if (u64vec_push(units, mix64(FNV_OFFSET ^ (uint64_t)c)) < 0) return -1;
-                i++;
-            }
-        } else {
-            uint64_t h = FNV_OFFSET;
-            while (i < n && is_word(c = PyUnicode_READ(kind, data, i))) {
-                h = (h ^ (uint64_t)c) * FNV_PRIME;
-                i++;
-            }
-            if (u64vec_push(units, mix64(h)) < 0) return -1;
-        }
-        words++;
-    }
+    if (kind == PyUnicode_1BYTE_KIND) UNITS_LOOP(Py_UCS1);
+    else if (kind == PyUnicode_2BYTE_KIND) UNITS_LOOP(Py_UCS2);
+    else UNITS_LOOP(Py_UCS4);
     return 0;
 }
 
@@ -214,15 +232,50 @@ done:
 
 /* ------------------------------------------------------------------ exact Jaccard */
 
-static int cmp_u32(const void *x, const void *y) {
-    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
-    return (a > b) - (a < b);
+/* LSD radix sort, 4 passes of 8 bits (an even count: the result ends in v); insertion sort for
+ * short inputs. qsort was 70% of verification time. */
+static void sort_u32(uint32_t *v, uint32_t *tmp, Py_ssize_t n) {
+    if (n < 64) {
+        for (Py_ssize_t i = 1; i < n; i++) {
+            uint32_t x = v[i];
+            Py_ssize_t j = i;
+            while (j > 0 && v[j - 1] > x) {
+                v[j] = v[j - 1];
+                j--;
+            }
+            v[j] = x;
+        }
+        return;
+    }
+    Py_ssize_t count[4][256];
+    memset(count, 0, sizeof(count));
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t x = v[i];
+        count[0][x & 255]++;
+        count[1][(x >> 8) & 255]++;
+        count[2][(x >> 16) & 255]++;
+        count[3][x >> 24]++;
+    }
+    uint32_t *src = v, *dst = tmp;
+    for (int pass = 0; pass < 4; pass++) {
+        Py_ssize_t sum = 0;
+        for (int d = 0; d < 256; d++) {
+            Py_ssize_t c = count[pass][d];
+            count[pass][d] = sum;
+            sum += c;
+        }
+        int shift = 8 * pass;
+        for (Py_ssize_t i = 0; i < n; i++) dst[count[pass][(src[i] >> shift) & 255]++] = src[i];
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
 }
 
 /* Sort and deduplicate in place; returns the new length. */
-static Py_ssize_t sort_unique(uint32_t *v, Py_ssize_t n) {
+static Py_ssize_t sort_unique(uint32_t *v, uint32_t *tmp, Py_ssize_t n) {
     if (n < 2) return n;
-    qsort(v, (size_t)n, sizeof(uint32_t), cmp_u32);
+    sort_u32(v, tmp, n);
     Py_ssize_t w = 1;
     for (Py_ssize_t k = 1; k < n; k++)
         if (v[k] != v[w - 1]) v[w++] = v[k];
@@ -236,7 +289,7 @@ static PyObject *jaccard_pairs(PyObject *self, PyObject *args) {
     Py_buffer fbuf, obuf, lbuf, rbuf;
     if (!PyArg_ParseTuple(args, "y*y*y*y*", &fbuf, &obuf, &lbuf, &rbuf)) return NULL;
     PyObject *result = NULL;
-    uint32_t *sets = NULL;
+    uint32_t *sets = NULL, *tmp = NULL;
     Py_ssize_t *sizes = NULL;
     Py_ssize_t ndocs = obuf.len / 8 - 1, npairs = lbuf.len / 8;
     const int64_t *off = obuf.buf, *left = lbuf.buf, *right = rbuf.buf;
@@ -251,7 +304,14 @@ static PyObject *jaccard_pairs(PyObject *self, PyObject *args) {
         goto done;
     }
     memcpy(sets, fbuf.buf, (size_t)fbuf.len);
-    for (Py_ssize_t k = 0; k < ndocs; k++) sizes[k] = sort_unique(sets + off[k], off[k + 1] - off[k]);
+    Py_ssize_t longest = 1;
+    for (Py_ssize_t k = 0; k < ndocs; k++) longest = off[k + 1] - off[k] > longest ? off[k + 1] - off[k] : longest;
+    tmp = malloc((size_t)longest * sizeof(uint32_t));
+    if (!tmp) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < ndocs; k++) sizes[k] = sort_unique(sets + off[k], tmp, off[k + 1] - off[k]);
     result = PyBytes_FromStringAndSize(NULL, npairs * 8);
     if (!result) goto done;
     double *sim = (double *)PyBytes_AS_STRING(result);
@@ -264,16 +324,18 @@ static PyObject *jaccard_pairs(PyObject *self, PyObject *args) {
         }
         const uint32_t *x = sets + off[i], *y = sets + off[j];
         Py_ssize_t nx = sizes[i], ny = sizes[j], a = 0, b = 0, inter = 0;
-        while (a < nx && b < ny) {
-            if (x[a] < y[b]) a++;
-            else if (x[a] > y[b]) b++;
-            else { inter++; a++; b++; }
+        while (a < nx && b < ny) { /* branch-free merge: the comparisons are coin flips */
+            uint32_t xa = x[a], yb = y[b];
+            inter += xa == yb;
+            a += xa <= yb;
+            b += yb <= xa;
         }
         Py_ssize_t uni = nx + ny - inter;
         sim[p] = uni ? (double)inter / (double)uni : 0.0;
     }
 done:
     free(sets);
+    free(tmp);
     free(sizes);
     PyBuffer_Release(&fbuf);
     PyBuffer_Release(&obuf);
@@ -340,4 +402,7 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_minhash", "Compiled hot path of tamis's minhash stage.", -1, methods};
 
-PyMODINIT_FUNC PyInit__minhash(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__minhash(void) {
+    init_tables();
+    return PyModule_Create(&module);
+}

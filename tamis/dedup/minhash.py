@@ -40,6 +40,7 @@ the banding is chosen for recall because candidates are verified (:mod:`tamis.de
 
 from __future__ import annotations
 
+import bisect
 import functools
 import glob
 import math
@@ -53,7 +54,7 @@ import orjson
 
 from tamis.dedup import cluster as clustering
 from tamis.dedup.base import GlobalStage, PassTask
-from tamis.dedup.idstore import IdReader, IdWriter
+from tamis.dedup.idstore import IdWriter
 from tamis.dedup.index import FingerprintReader, Source, check_meta, index_stem, save_index, task_stem
 from tamis.dedup.lsh import bucket_edges, choose_banding, native, permutations
 from tamis.document import Document
@@ -254,23 +255,30 @@ def _load_sources(scratch: Path) -> list[Source]:
 
 
 class _KeeperNames:
-    """Global document index -> id, across tasks and the index."""
+    """Global document index -> id, across tasks and the index (offsets read once per source,
+    ids fetched with ``pread``)."""
 
     def __init__(self, sources: list[Source]) -> None:
         self._sources = sources
-        self._starts = np.asarray([s.start for s in sources], dtype=np.int64)
-        self._readers: dict[int, IdReader] = {}
+        self._starts = [s.start for s in sources]
+        self._offsets: dict[int, np.ndarray] = {}
+        self._fds: dict[int, int] = {}
 
     def get(self, doc: int) -> str:
-        k = int(np.searchsorted(self._starts, doc, side="right") - 1)
-        reader = self._readers.get(k)
-        if reader is None:
-            reader = self._readers[k] = IdReader(Path(self._sources[k].stem))
-        return reader.get(doc - self._sources[k].start)
+        k = bisect.bisect_right(self._starts, doc) - 1
+        offsets = self._offsets.get(k)
+        if offsets is None:
+            stem = Path(self._sources[k].stem)
+            offsets = self._offsets[k] = np.fromfile(stem.with_suffix(".off"), dtype="<u8")
+            self._fds[k] = os.open(stem.with_suffix(".ids"), os.O_RDONLY)
+        local = doc - self._starts[k]
+        start, end = int(offsets[local]), int(offsets[local + 1])
+        return os.pread(self._fds[k], end - start, start).decode("utf-8", "surrogatepass")
 
     def close(self) -> None:
-        for reader in self._readers.values():
-            reader.close()
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
 
 
 def _bucket_task(scratch: str, group: int, groups: int) -> None:
@@ -315,17 +323,59 @@ def _verify_task(scratch: str, partition: int, partitions: int, threshold: float
     out = root / f"edges-{partition:04d}.u32"
     if not verify or len(edges) == 0:
         write_bytes_atomic(out, np.ascontiguousarray(edges, dtype="<u4").tobytes())
+        write_bytes_atomic(out.with_suffix(".f64"), b"")
         return
     reader = FingerprintReader(_load_sources(root))
     try:
-        kept = []
+        kept, kept_sims = [], []
         for start in range(0, len(edges), VERIFY_CHUNK):
             chunk = edges[start : start + VERIFY_CHUNK]
             sims = _jaccard(reader, chunk[:, 0], chunk[:, 1])
-            kept.append(chunk[sims >= threshold])
+            ok = sims >= threshold
+            kept.append(chunk[ok])
+            kept_sims.append(sims[ok])
     finally:
         reader.close()
     write_bytes_atomic(out, np.ascontiguousarray(np.concatenate(kept), dtype="<u4").tobytes())
+    # The similarities go along, so that resolving reuses them instead of computing them again.
+    write_bytes_atomic(out.with_suffix(".f64"), np.concatenate(kept_sims).astype("<f8").tobytes())
+
+
+def _known_similarities(edge_files: list[str], docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Verified edges between documents of ``docs`` (sorted): packed keys (later << 32 | earlier),
+    sorted, and their Jaccard."""
+    keys, sims = [], []
+    for name in edge_files:
+        path = Path(name)
+        sim_path = path.with_suffix(".f64")
+        if not sim_path.exists() or sim_path.stat().st_size == 0:
+            continue
+        edges = np.fromfile(path, dtype="<u4").reshape(-1, 2)
+        values = np.fromfile(sim_path, dtype="<f8")
+        inside = np.isin(edges[:, 0], docs) & np.isin(edges[:, 1], docs)
+        keys.append((edges[inside, 0].astype(np.uint64) << np.uint64(32)) | edges[inside, 1].astype(np.uint64))
+        sims.append(values[inside])
+    if not keys:
+        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.float64)
+    packed, values = np.concatenate(keys), np.concatenate(sims)
+    order = np.argsort(packed)
+    return packed[order], values[order]
+
+
+def _similarities(reader: FingerprintReader, known: tuple[np.ndarray, np.ndarray], left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Jaccard of (left, right) pairs (left later than right): from ``known`` where verified, else computed."""
+    known_keys, known_sims = known
+    sims = np.full(len(left), np.nan)
+    if len(known_keys):
+        packed = (left.astype(np.uint64) << np.uint64(32)) | right.astype(np.uint64)
+        at = np.minimum(np.searchsorted(known_keys, packed), len(known_keys) - 1)
+        hit = known_keys[at] == packed
+        sims[hit] = known_sims[at[hit]]
+    todo = np.flatnonzero(np.isnan(sims))
+    for start in range(0, len(todo), VERIFY_CHUNK):
+        rows = todo[start : start + VERIFY_CHUNK]
+        sims[rows] = _jaccard(reader, left[rows], right[rows])
+    return sims
 
 
 def _jaccard(reader: FingerprintReader, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -365,6 +415,7 @@ def _resolve_task(scratch: str, partition: int, partitions: int, membership: tup
     doc = np.concatenate([members, unique_roots]).astype(np.int64)
     dup_doc, dup_keeper, dup_sim = [], [], []
     head_doc, head_size = [], []
+    known = _known_similarities(edge_files, np.unique(doc)) if verify else None
     reader = FingerprintReader(sources)
     try:
         for _ in range(MAX_PIVOT_ROUNDS):
@@ -377,10 +428,7 @@ def _resolve_task(scratch: str, partition: int, partitions: int, membership: tup
             pivot_of = doc[first][group_index]
             rest = ~first
             if verify:
-                sims = np.ones(int(rest.sum()))
-                left, right = doc[rest], pivot_of[rest]
-                for start in range(0, len(left), VERIFY_CHUNK):
-                    sims[start : start + VERIFY_CHUNK] = _jaccard(reader, left[start : start + VERIFY_CHUNK], right[start : start + VERIFY_CHUNK])
+                sims = _similarities(reader, known, doc[rest], pivot_of[rest])
             else:
                 sims = np.ones(int(rest.sum()))
             removed = sims >= threshold
