@@ -43,7 +43,11 @@ _ROFF_ESCAPES = re.compile(r"\\f(\[[^\]]*\]|\(..|.)|\\\*(\(..|\[[^\]]*\]|.)|\\s[
 _ROFF_SPECIAL = re.compile(r"\\\((..)")
 _SPECIALS = {"em": "—", "en": "–", "bu": "•", "aq": "'", "dq": '"', "lq": "“", "rq": "”", "co": "©", "oq": "‘", "cq": "’", "hy": "-", "mi": "-"}
 _MACRO = re.compile(r"^[.'](\w+)\s*(.*)$")
-_SKIP_MACROS = {"TH", "so", "de", "ds", "nr", "ie", "if", "el", "ig", "ft", "ps", "ss", "in", "ti", "ta", "ne", "sp", "br", "PD", "TP", "LP", "PP", "P", "IP", "RS", "RE", "nf", "fi", "ad", "na", "hy", "nh", "ll", "ce", "bp"}
+_SKIP_MACROS = {
+    "TH", "so", "de", "ds", "nr", "ie", "if", "el", "ig", "ft", "ps", "ss",
+    "in", "ti", "ta", "ne", "sp", "br", "PD", "TP", "LP", "PP", "P", "IP",
+    "RS", "RE", "nf", "fi", "ad", "na", "hy", "nh", "ll", "ce", "bp",
+}  # fmt: skip
 
 
 def _decode(raw: bytes) -> str:
