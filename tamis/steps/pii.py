@@ -39,7 +39,7 @@ PHONE_RE = re.compile(
     )(?![\w€£¥$%]|[.,]\d|\s?(?:€|\$|£|%|EUR|USD|euros?\b|dollars?\b))""",
     re.X,
 )
-_VERSION_CONTEXT = re.compile(r"(?:version|ver\.?|v|release|build|firmware|update|mise à jour)\s*$", re.I)
+_VERSION_CONTEXT = re.compile(r"\b(?:version|ver\.?|v|release|build|firmware|update|mise à jour)\s*$", re.I)
 _DATE_SHAPE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
 _CURRENCY_BEFORE = re.compile(r"(?:[$€£¥]|EUR|USD)\s?$")
 

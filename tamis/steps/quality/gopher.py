@@ -15,8 +15,9 @@ Repetition (Table A1), a document is removed when:
 - top 2-, 3-, 4-gram character fraction > 0.20, 0.18, 0.16;
 - duplicate 5- to 10-gram character fraction > 0.15, 0.14, 0.13, 0.12, 0.11, 0.10.
 
-Lines are split on runs of ``\\n``, paragraphs on two or more ``\\n``; character fractions are
-over the length of the whole text. Rules are checked in the reference's order and the
+Lines are split on runs of ``\\n`` (a final line end does not open an empty line: a 9-line
+page with 4 repeated lines has a duplicate line fraction of 4/9 with or without it), paragraphs
+on two or more ``\\n``; character fractions are over the length of the whole text. Rules are checked in the reference's order and the
 first broken one is the reason (``gopher_repetition:dup_line_frac``). Other languages: see
 :mod:`tamis.steps.quality.languages`.
 """
@@ -153,7 +154,8 @@ class GopherRepetition(QualityFilter):
         length = len(text)
         paragraphs = _PARAGRAPH_BREAK.split(text.strip())
         para_dups, para_chars = _duplicates(paragraphs)
-        lines = _LINE_BREAK.split(text)
+        # A leading or trailing line end does not open an empty line (the reference counts one).
+        lines = [line for line in _LINE_BREAK.split(text) if line] or [""]
         line_dups, line_chars = _duplicates(lines)
         signals: dict[str, Any] = {
             "chars": length,

@@ -1,0 +1,79 @@
+"""C4's rules, as a document verdict (FineWeb's use) and with C4's line removal."""
+
+from __future__ import annotations
+
+from quality_docs import ENGLISH_ARTICLE, FRENCH_ARTICLE, reasons, run_step
+
+from tamis.steps.quality.c4 import C4Quality, count_sentences
+from tamis.steps.quality.words import split_words
+
+
+def test_articles_pass():
+    for text, language in ((ENGLISH_ARTICLE, "en"), (FRENCH_ARTICLE, "fr")):
+        kept, ctx = run_step(C4Quality(), [text], language)
+        assert len(kept) == 1, reasons(ctx)
+        assert kept[0].text == text
+        assert kept[0].metadata["signals"]["c4_quality"]["sentences"] >= 8
+
+
+def test_sentence_count_ignores_abbreviations_and_numbers():
+    assert count_sentences(split_words("Mr. Brown paid 3.50 dollars. He left! Why? Nobody knows.", "en")) == 4
+    assert count_sentences(split_words("M. Dupont est arrivé. Il pleuvait.", "fr")) == 2
+    assert count_sentences(split_words("Une seule phrase sans point final", "fr")) == 1
+    assert count_sentences([]) == 0
+
+
+def test_too_few_sentences():
+    text = "Le train est arrivé à l’heure ce matin.\nLes voyageurs étaient contents du service."
+    _, ctx = run_step(C4Quality(), [text], "fr")
+    assert reasons(ctx) == ["c4_quality:too_few_sentences"]
+
+
+def test_curly_bracket_and_lorem_ipsum():
+    _, ctx = run_step(C4Quality(), [ENGLISH_ARTICLE + "function show() { return the value of the field; }\n"], "en")
+    assert reasons(ctx) == ["c4_quality:curly_bracket"]
+    _, ctx = run_step(C4Quality(), ["Lorem ipsum dolor sit amet, consectetur adipiscing elit.\n" + ENGLISH_ARTICLE], "en")
+    assert reasons(ctx) == ["c4_quality:lorem_ipsum"]
+
+
+def test_bracket_in_a_line_that_does_not_count_is_ignored():
+    # A one-word line does not count (fewer than 3 words), so its bracket does not either.
+    kept, _ = run_step(C4Quality(), [ENGLISH_ARTICLE + "{menu}\n"], "en")
+    assert len(kept) == 1
+
+
+def test_javascript_and_policy_lines_do_not_count():
+    lines = [
+        "Please enable JavaScript in your browser to see the comments below.",
+        "This site uses cookies to measure the audience, see our cookie policy.",
+        "By reading on you accept the terms of use of the newspaper group.",
+        "The pier will reopen next spring. The mayor said so. The boats are waiting.",
+    ]
+    _, ctx = run_step(C4Quality(), ["\n".join(lines)], "en")
+    assert reasons(ctx) == ["c4_quality:too_few_sentences"]
+    signals = ctx.rejected_records[0]["metadata"]["signals"]["c4_quality"]
+    assert signals["lines_removed"] == {"javascript": 1, "policy": 2}
+    assert signals["sentences"] == 3
+
+
+def test_terminal_punctuation_rule_is_off_by_default_and_available():
+    text = ENGLISH_ARTICLE + "Share this story with your friends\nRead more stories about the town\n"
+    kept, _ = run_step(C4Quality(), [text], "en")
+    assert kept[0].text == text
+    kept, ctx = run_step(C4Quality(terminal_punct=True, remove_lines=True), [text], "en")
+    assert kept[0].text == ENGLISH_ARTICLE.strip()
+    assert ctx.stats.modified["c4_quality"] == 1
+    assert ctx.stats.removed_units["c4_quality.lines"] == 2
+
+
+def test_line_removal_counts_nothing_when_nothing_changes():
+    text = ENGLISH_ARTICLE.strip()
+    kept, ctx = run_step(C4Quality(remove_lines=True), [text], "en")
+    assert kept[0].text == text
+    assert ctx.stats.modified["c4_quality"] == 0
+
+
+def test_wikipedia_citations_do_not_hide_terminal_punctuation():
+    text = "\n".join(line.rstrip() + "[1]" for line in ENGLISH_ARTICLE.splitlines())
+    kept, ctx = run_step(C4Quality(terminal_punct=True), [text], "en")
+    assert len(kept) == 1, reasons(ctx)

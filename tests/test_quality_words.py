@@ -1,0 +1,103 @@
+"""Word segmentation, shared statistics, n-gram measures and per-language thresholds."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from tamis.steps.quality.gopher import GopherQuality, GopherRepetition
+from tamis.steps.quality.languages import SETTINGS, SUPPORTED_LANGUAGES, settings_for
+from tamis.steps.quality.ngrams import (
+    NgramIndex,
+    duplicate_ngram_chars,
+    duplicate_ngram_chars_reference,
+    top_ngram_chars,
+    top_ngram_chars_reference,
+)
+from tamis.steps.quality.words import split_words, text_stats
+
+
+def test_french_elisions_are_two_words():
+    assert split_words("l’armée d’élite", "fr") == ["l’", "armée", "d’", "élite"]
+    assert split_words("qu'il lorsqu’elle", "fr") == ["qu'", "il", "lorsqu’", "elle"]
+
+
+def test_french_words_that_keep_their_apostrophe():
+    assert split_words("aujourd’hui", "fr") == ["aujourd’hui"]
+
+
+def test_english_clitics_are_split_like_the_reference():
+    assert split_words("Don't stop John's car", "en") == ["Do", "n't", "stop", "John", "'s", "car"]
+
+
+def test_punctuation_urls_numbers_and_initialisms():
+    words = split_words("See https://example.org/a?b=1, the U.S. paid $3.50 (well-known)... Mr. Brown", "en")
+    assert words == ["See", "https://example.org/a?b=1", ",", "the", "U.S.", "paid", "$", "3.50", "(", "well", "-",
+                     "known", ")", "...", "Mr.", "Brown"]
+
+
+def test_abbreviation_periods_follow_the_language():
+    assert split_words("M. Dupont", "fr") == ["M.", "Dupont"]
+    assert split_words("M. Dupont", "en") == ["M", ".", "Dupont"]
+
+
+def test_unknown_language_uses_the_generic_rules():
+    assert settings_for("sw").stop_words == frozenset()
+    assert split_words("l'armée", "sw") == ["l'armée"]
+
+
+def test_every_supported_language_has_stop_words():
+    assert set(SUPPORTED_LANGUAGES) >= {"en", "fr", "de", "es", "it", "pt", "nl"}
+    for code in SUPPORTED_LANGUAGES:
+        assert len(SETTINGS[code].stop_words) >= 8
+
+
+def test_text_stats_are_shared_by_identity_and_language():
+    text = "Un texte court. Une deuxième phrase."
+    first = text_stats(text, "fr")
+    assert text_stats(text, "fr") is first
+    assert text_stats(text, "en") is not first
+    copy = "".join(["Un texte court.", " Une deuxième phrase."])
+    assert copy == text and copy is not text
+    assert text_stats(copy, "fr") is not first
+
+
+def _random_words(rng: random.Random, n: int, vocab: int) -> list[str]:
+    pool = ["a", "bb", "ccc", "dddd", "e", "ff", "le", "chat", "et", "the"][:vocab] + [f"w{i}" for i in range(vocab)]
+    return [rng.choice(pool[:vocab]) for _ in range(n)]
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_fast_ngram_measures_match_the_reference(seed):
+    rng = random.Random(seed)
+    words = _random_words(rng, rng.randint(0, 300), rng.randint(1, 10))
+    if seed % 5 == 0:  # a block repeated: overlapping and jumping repeats
+        words = words[:40] * 3 + words[40:]
+    index = NgramIndex(words)
+    for n in (2, 3, 4):
+        assert top_ngram_chars(index, n) == top_ngram_chars_reference(words, n)
+    for n in range(5, 11):
+        assert duplicate_ngram_chars(index, n) == duplicate_ngram_chars_reference(words, n)
+
+
+def test_top_ngram_ties_go_to_the_first_seen():
+    words = ["aa", "b", "c", "dddd", "aa", "b", "c", "dddd"]
+    # "aa b", "b c", "c dddd" all occur twice; the first one seen counts.
+    assert top_ngram_chars(NgramIndex(words), 2) == len("aa b") * 2
+
+
+def test_per_language_thresholds_replace_defaults_only():
+    step = GopherRepetition()
+    assert step.thresholds("en")["dup_line_frac"] == 0.30
+    assert step.thresholds("fr")["dup_line_frac"] == SETTINGS["fr"].thresholds["dup_line_frac"]
+    assert step.thresholds("sw")["dup_line_frac"] == 0.30
+    explicit = GopherRepetition(dup_line_frac=0.5)
+    assert explicit.thresholds("fr")["dup_line_frac"] == 0.5
+    off = GopherQuality(per_language=False)
+    assert off.thresholds("es")["min_avg_word_length"] == 3
+
+
+def test_bad_ngram_config_is_a_clear_error():
+    with pytest.raises(ValueError, match="top_n_grams"):
+        GopherRepetition(top_n_grams=[2, 0.2])
