@@ -10,12 +10,13 @@ whose parameter names differ from its signal names still gets its line drawn.
 
 from __future__ import annotations
 
-import bisect
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from tamis.report.funnel import rule_of, step_of
 from tamis.report.sample import Findings, Observation
@@ -47,6 +48,7 @@ class Distribution:
     before_label: str = "before"
     after_label: str = "after"
     note: str = ""
+    step: str | None = None  # the step whose signal this is
 
     @property
     def before_total(self) -> float:
@@ -69,19 +71,20 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
-def make_bins(values: list[float], extra: Iterable[float] = ()) -> list[Bin]:
+def make_bins(values: Sequence[float] | np.ndarray, extra: Iterable[float] = ()) -> list[Bin]:
     """Bins that suit the values: one per integer for small counts, powers of two for long
     tails (lengths, word counts), equal widths otherwise. Thresholds stay inside the range."""
-    if not values:
+    points = np.sort(np.asarray(values, dtype=np.float64))
+    if not len(points):
         return []
-    points = sorted(values)
-    lo, hi = points[0], points[-1]
+    lo, hi = float(points[0]), float(points[-1])
     for t in extra:
         lo, hi = min(lo, t), max(hi, t)
-    if all(v == int(v) for v in points) and hi - lo < MAX_INTEGER_BINS:
+    integers = bool(np.all(points == np.floor(points))) and lo == math.floor(lo) and hi == math.floor(hi)
+    if integers and hi - lo < MAX_INTEGER_BINS:
         return [Bin(v, v + 1, _fmt(v)) for v in range(int(lo), int(hi) + 1)]
-    median = points[len(points) // 2]
-    p99 = points[min(len(points) - 1, int(len(points) * 0.99))]
+    median = float(points[len(points) // 2])
+    p99 = float(points[min(len(points) - 1, int(len(points) * 0.99))])
     if lo >= 0 and hi >= 64 and p99 > 20 * (median + 1):
         bins = [Bin(0, 1, "0")]
         edge = 1
@@ -91,19 +94,12 @@ def make_bins(values: list[float], extra: Iterable[float] = ()) -> list[Bin]:
         return bins
     if hi == lo:
         return [Bin(lo, lo, _fmt(lo))]
-    if all(v == int(v) for v in points):
+    if integers:
         step = math.ceil((hi - lo + 1) / LINEAR_BINS)
         starts = range(int(lo), int(hi) + 1, step)
         return [Bin(a, a + step, f"{_fmt(a)}–{_fmt(a + step - 1)}") for a in starts]
     width = (hi - lo) / LINEAR_BINS
     return [Bin(lo + i * width, lo + (i + 1) * width, f"{lo + i * width:.3g}–{lo + (i + 1) * width:.3g}") for i in range(LINEAR_BINS)]
-
-
-def bin_index(bins: list[Bin], value: float) -> int:
-    # bins are sorted and contiguous; the last bin is closed on the right
-    lo_edges = [b.lo for b in bins]
-    i = bisect.bisect_right(lo_edges, value) - 1
-    return max(0, min(i, len(bins) - 1))
 
 
 def step_params(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -160,7 +156,7 @@ def detail_thresholds(samples: dict[str, list[dict[str, Any]]], step: str, signa
                 continue
             threshold = _threshold_number(match["threshold"])
             if threshold is not None:
-                found.setdefault(threshold, f"{rule_of(reason)} threshold {_fmt(threshold)}")
+                found.setdefault(threshold, f"{_fmt(threshold)} (in rejects' details)")
     return sorted(found.items())
 
 
@@ -172,43 +168,60 @@ def _threshold_number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _weighted(obs: list[tuple[float, Observation]], bins: list[Bin], keep: Any) -> list[float]:
-    counts = [0.0] * len(bins)
-    for value, o in obs:
-        if keep(o):
-            counts[bin_index(bins, value)] += o.weight
-    return counts
+class _Sample:
+    """The sampled documents as arrays: weights, and the step that rejected each ('' = kept)."""
+
+    def __init__(self, observations: list[Observation]) -> None:
+        self.weights = np.array([o.weight for o in observations], dtype=np.float64)
+        self.rejected_by = np.array([step_of(o.outcome) if o.outcome else "" for o in observations], dtype=object)
+
+    def counts(self, values: np.ndarray, rows: np.ndarray, bins: list[Bin], passed_step: str | None = None) -> list[float]:
+        """Weighted documents per bin; with ``passed_step``, only those that step let through."""
+        edges = np.array([b.lo for b in bins], dtype=np.float64)
+        where = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(bins) - 1)
+        weights = self.weights[rows]
+        if passed_step is not None:
+            weights = weights * (self.rejected_by[rows] != passed_step)
+        return np.bincount(where, weights=weights, minlength=len(bins)).tolist()
 
 
 def signal_distributions(findings: Findings, config: dict[str, Any], step_order: list[str]) -> list[Distribution]:
-    by_key: dict[tuple[str, str], list[tuple[float, Observation]]] = {}
-    for o in findings.observations:
+    by_key: dict[tuple[str, str], tuple[list[float], list[int]]] = {}
+    for row, o in enumerate(findings.observations):
         for step, signals in o.signals.items():
             if not isinstance(signals, dict):
                 continue
             for name, raw in signals.items():
-                value = _number(raw)
-                if value is not None:
-                    by_key.setdefault((str(step), str(name)), []).append((value, o))
+                if type(raw) is int or type(raw) is float:  # not bool, not str
+                    values, rows = by_key.setdefault((step, name), ([], []))
+                    values.append(raw)
+                    rows.append(row)
+    sample = _Sample(findings.observations)
     params = step_params(config)
     order = {s: i for i, s in enumerate(step_order)}
     dists = []
-    for step, signal in sorted(by_key, key=lambda k: (order.get(k[0], len(order)), k[0], k[1])):
-        obs = by_key[(step, signal)]
+    for step, signal in sorted(by_key, key=lambda k: (order.get(k[0], len(order)), str(k[0]), str(k[1]))):
+        raw_values, raw_rows = by_key[(step, signal)]
+        values = np.array(raw_values, dtype=np.float64)
+        rows = np.array(raw_rows, dtype=np.int64)
+        finite = np.isfinite(values)
+        values, rows = values[finite], rows[finite]
+        if not len(values):
+            continue
         thresholds = config_thresholds(params.get(step, {}), signal)
         seen = {t for t, _ in thresholds}
         thresholds += [(t, label) for t, label in detail_thresholds(findings.samples, step, signal) if t not in seen]
-        bins = make_bins([v for v, _ in obs], (t for t, _ in thresholds))
-        prefix = f"{step}:"
+        bins = make_bins(values, (t for t, _ in thresholds))
         dists.append(
             Distribution(
                 title=f"{step} · {signal}",
+                step=step,
                 key=f"signal-{step}-{signal}",
                 bins=bins,
-                before=_weighted(obs, bins, lambda o: True),
-                after=_weighted(obs, bins, lambda o, p=prefix: not (o.outcome or "").startswith(p)),
+                before=sample.counts(values, rows, bins),
+                after=sample.counts(values, rows, bins, passed_step=step),
                 thresholds=thresholds,
-                sampled_docs=len(obs),
+                sampled_docs=len(values),
                 estimated=findings.sampled,
                 before_label=f"reached {step}",
                 after_label=f"passed {step}",
@@ -218,8 +231,7 @@ def signal_distributions(findings: Findings, config: dict[str, Any], step_order:
 
 
 def language_score_distribution(findings: Findings, config: dict[str, Any]) -> Distribution | None:
-    obs = [(o.language_score, o) for o in findings.observations if o.language_score is not None]
-    if not obs:
+    if not any(o.language_score is not None for o in findings.observations):
         return None
     lang_steps = [(sid, p) for sid, p in step_params(config).items() if "lang" in str(p.get("step", ""))]
     thresholds: list[tuple[float, str]] = []
@@ -229,15 +241,16 @@ def language_score_distribution(findings: Findings, config: dict[str, Any]) -> D
             number = _number(value)
             if number is not None and "score" in name:
                 thresholds.append((number, f"{name} = {_fmt(number)}"))
-    values = [(float(v), o) for v, o in obs]
-    bins = make_bins([v for v, _ in values], (t for t, _ in thresholds))
-    prefix = f"{step}:" if step else None
+    rows = np.array([i for i, o in enumerate(findings.observations) if o.language_score is not None], dtype=np.int64)
+    values = np.array([findings.observations[i].language_score for i in rows], dtype=np.float64)
+    bins = make_bins(values, (t for t, _ in thresholds))
+    sample = _Sample(findings.observations)
     return Distribution(
         title="language score",
         key="language-score",
         bins=bins,
-        before=_weighted(values, bins, lambda o: True),
-        after=_weighted(values, bins, lambda o: not (prefix and (o.outcome or "").startswith(prefix))),
+        before=sample.counts(values, rows, bins),
+        after=sample.counts(values, rows, bins, passed_step=step),
         thresholds=thresholds,
         sampled_docs=len(values),
         estimated=findings.sampled,

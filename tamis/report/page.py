@@ -22,6 +22,7 @@ from tamis.report.svg import BLUE, GREY, ORANGE, FunnelBar, Series, columns_svg,
 FIRST_LINES = 4
 LINE_CHARS = 200
 REPAIR_SAMPLES_SHOWN = 2
+LANGUAGES_CHARTED = 12
 CHART_IN_GRID = 520  # SVG width of the charts shown two to a row: text stays about 11 px
 
 SECTIONS = [
@@ -70,6 +71,7 @@ svg .tick { font-size: 11px; fill: var(--muted); }
 svg .strong { fill: var(--ink); font-weight: 600; }
 .grid2 { display:grid; grid-template-columns: repeat(auto-fit, minmax(420px,1fr)); gap: 14px 24px; }
 figure { margin: 0; }
+.grid2 > .span { grid-column: 1 / -1; margin-bottom: 0; }
 figcaption { font-weight:600; }
 details { margin:.2em 0 .8em; }
 summary { cursor:pointer; color:var(--blue); }
@@ -315,13 +317,13 @@ def _languages(stats: dict[str, Any]) -> str:
     for r in rows:
         cells = "".join(_td_stat(f"languages|{r.language}|{f}", getattr(r, f)) for f in fields)
         body.append(f"<tr><th scope='row'>{escape(r.language)}</th>{cells}<td class='n'>{r.kept_share:.1%}</td></tr>")
-    shown = rows[:20]
+    shown = rows[:LANGUAGES_CHARTED]
     bars = [FunnelBar(r.language, r.kept_docs, r.rejected_docs, f"{r.kept_docs:,} kept · {r.rejected_docs:,} removed") for r in shown]
     svg = funnel_svg(bars, "Documents per language", "Blue: kept documents, orange: removed documents, per language (largest first).")
     return (
         '<section id="languages" aria-labelledby="h-languages"><h2 id="h-languages">Languages</h2>'
         f"{note}<figure>{svg}<figcaption class='note'>Kept (blue) and removed (orange) documents per language"
-        f"{' (20 largest)' if len(rows) > 20 else ''}.</figcaption></figure>"
+        f"{f' ({LANGUAGES_CHARTED} largest)' if len(rows) > LANGUAGES_CHARTED else ''}.</figcaption></figure>"
         "<table><caption>Per language (words are whitespace-separated tokens)</caption>"
         f"<tr><th scope='col'>language</th>{head}<th scope='col' class='n'>kept share</th></tr>{''.join(body)}</table></section>"
     )
@@ -345,7 +347,10 @@ def _distribution_figure(dist: Distribution) -> str:
         source = f"estimated from a sample of {dist.sampled_docs:,} documents (each weighted by the number of documents it stands for)"
     else:
         source = f"all {dist.sampled_docs:,} documents that carry this value"
-    desc = f"Share of documents per bin, {dist.before_label} versus {dist.after_label}; {source}."
+    desc = (
+        f"Documents per bin, {dist.before_label} (outline) and {dist.after_label} (filled), "
+        f"as shares of the documents counted as '{dist.before_label}'; {source}."
+    )
     if dist.thresholds:
         desc += " Thresholds: " + "; ".join(label for _, label in dist.thresholds) + "."
     svg = columns_svg(
@@ -389,7 +394,12 @@ def _distributions(run: RunView) -> str:
         else:
             parts.append("<p class='note' id='language-score'>No document carries a <code>language_score</code>: no language identification ran.</p>")
         signals = signal_distributions(findings, run.config, list(run.stats.get("steps", [])))
-        parts.extend(_distribution_figure(d) for d in signals)
+        step = None
+        for d in signals:
+            if d.step != step:
+                step = d.step
+                parts.append(f"<h3 class='span'>Signals of <code>{escape(step)}</code></h3>")
+            parts.append(_distribution_figure(d))
         if not signals:
             parts.append("<p class='note'>No filter recorded signals (<code>metadata.signals</code>) in this run.</p>")
         if findings.sampled:

@@ -5,7 +5,7 @@ Cost is bounded so that the report stays a small fraction of the run:
 - Kept documents: the first ``kept_budget / n_shards`` records of every output shard.
 - Rejects: every reject's ``reason`` and ``duplicate_of`` (cheap, see :mod:`tamis.report.shards`)
   so that the duplicate clusters are complete; whole records only for the first
-  ``per_reason`` rejects of each reason.
+  ``reject_budget / reasons`` rejects of each reason.
 
 Distributions drawn from such a sample weigh each sampled document by how many documents of
 its kind (kept, or rejected for that reason) it stands for, known exactly from ``stats.json``;
@@ -80,7 +80,11 @@ def _signals(meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return signals if isinstance(signals, dict) else {}
 
 
-def collect(root: Path, stats: dict[str, Any], *, kept_budget: int = 20_000, per_reason: int = 2_000) -> Findings:
+def collect(root: Path, stats: dict[str, Any], *, kept_budget: int = 20_000, reject_budget: int = 20_000, per_reason: int | None = None) -> Findings:
+    """Read the run's shards within budget: about ``kept_budget`` kept documents and
+    ``reject_budget`` whole rejects (split evenly between reasons unless ``per_reason``)."""
+    if per_reason is None:
+        per_reason = max(SAMPLE_DOCS_PER_REASON, math.ceil(reject_budget / max(1, len(stats.get("rejected", {})))))
     observations: list[Observation] = []
     kept_cluster_sizes: Counter[int] = Counter()
     kept_languages: Counter[str] = Counter()

@@ -27,6 +27,7 @@ SHARD_SUFFIXES = (".jsonl.gz", ".jsonl.zst", ".jsonl", ".parquet")
 BLOCK_BYTES = 4 << 20
 SMALL_BLOCK_BYTES = 256 << 10  # for reads that stop after a few records: decompress little more than needed
 REASON_KEY = b',"reason":'
+FIND_MAX_BYTES = 2 << 30
 
 
 def list_shards(folder: Path) -> list[Path]:
@@ -180,9 +181,11 @@ def parse_line(source: bytes | dict[str, Any]) -> dict[str, Any] | None:
     return _decode_metadata(record) if isinstance(record, dict) else None
 
 
-def find_records(folder: Path, ids: set[str]) -> dict[str, dict[str, Any]]:
+def find_records(folder: Path, ids: set[str], max_bytes: int = FIND_MAX_BYTES) -> dict[str, dict[str, Any]]:
     """The records of ``folder``'s shards whose id is in ``ids``, scanning in order and stopping
-    as soon as all are found (keepers come first in input order, so this usually ends early).
+    as soon as all are found (keepers come first in input order, so this usually ends early)
+    or after ``max_bytes`` of decompressed JSONL (the report's time stays bounded; a record not
+    found is shown as such).
 
     A line is parsed only when its raw bytes contain one of the ids.
     """
@@ -190,6 +193,7 @@ def find_records(folder: Path, ids: set[str]) -> dict[str, dict[str, Any]]:
     if not ids:
         return found
     needles = {i: orjson.dumps(i) for i in ids}
+    scanned = 0
     for shard in list_shards(folder):
         if shard.name.endswith(".parquet"):
             for row in _parquet_rows(shard, None, None):
@@ -199,6 +203,9 @@ def find_records(folder: Path, ids: set[str]) -> dict[str, dict[str, Any]]:
                         return found
             continue
         for block in iter_blocks(shard):
+            scanned += len(block)
+            if scanned > max_bytes:
+                return found
             for key, needle in needles.items():
                 at = block.find(needle) if key not in found else -1
                 while at >= 0:

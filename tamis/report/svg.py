@@ -66,16 +66,19 @@ def columns_svg(
     desc: str,
     markers: list[tuple[float, str]] | None = None,
     width: int = WIDTH,
-    y_label: str = "share of documents",
+    y_label: str = "share of documents",  # of the first series' documents
     as_share: bool = True,
 ) -> str:
     """Vertical bars per bin, series drawn on top of each other (later ones narrower), and
     ``markers`` as dashed vertical lines at fractional bin positions (0 = left of the first bin)."""
-    height, left, right, top, bottom = 230, 56, 16, 26, 46
+    markers = markers or []
+    # one text row above the plot per threshold, so that close thresholds keep readable labels
+    height, left, right, top, bottom = 218 + 13 * max(len(markers), 1), 56, 16, 13 + 13 * max(len(markers), 1), 46
     plot_w, plot_h = width - left - right, height - top - bottom
     n = max(len(labels), 1)
-    totals = [sum(s.values) or 1.0 for s in series]
-    scaled = [[v / totals[i] if as_share else v for v in s.values] for i, s in enumerate(series)]
+    # shares are of the first series' total, so a subset (kept, passed) draws inside its whole
+    total = sum(series[0].values) if series else 0.0
+    scaled = [[v / (total or 1.0) if as_share else v for v in s.values] for s in series]
     peak = max((max(vals, default=0.0) for vals in scaled), default=0.0) or 1.0
     slot = plot_w / n
     parts = [_open(width, height, title, desc)]
@@ -101,12 +104,13 @@ def columns_svg(
     for i in range(0, n, step):
         x = left + (i + 0.5) * slot
         parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 15}" text-anchor="middle" class="tick">{escape(_short(labels[i], 14))}</text>')
-    for pos, label in markers or []:
+    for k, (pos, label) in enumerate(markers):
         x = left + max(0.0, min(pos, n)) * slot
-        parts.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{top + plot_h}" stroke="{INK}" stroke-width="2" stroke-dasharray="6 4"/>')
-        anchor = "end" if x > left + plot_w * 0.7 else "start"
+        y_text = 12 + 13 * k
+        parts.append(f'<line x1="{x:.1f}" y1="{y_text + 2}" x2="{x:.1f}" y2="{top + plot_h}" stroke="{INK}" stroke-width="2" stroke-dasharray="6 4"/>')
+        anchor = "end" if x > left + plot_w * 0.6 else "start"
         dx = -4 if anchor == "end" else 4
-        parts.append(f'<text x="{x + dx:.1f}" y="{top - 8}" text-anchor="{anchor}" class="tick strong">{escape(_short(label, 40))}</text>')
+        parts.append(f'<text x="{x + dx:.1f}" y="{y_text}" text-anchor="{anchor}" class="tick strong">{escape(_short(label, 44))}</text>')
     legend_x = left
     for s in series:
         swatch = f'fill="{s.color}"' if s.filled else f'fill="{s.color}" fill-opacity="0.35" stroke="{s.color}"'
