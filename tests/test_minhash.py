@@ -15,7 +15,7 @@ from tamis.dedup.lsh import bucket_edges, candidate_probability, choose_banding,
 from tamis.dedup.minhash import MinHashDedup
 from tamis.errors import ConfigError
 
-ALPHABET = "ab cdé_ΩΣ中文\u0301 \n,.-1234 xÉßİ\U0001f600"
+ALPHABET = "ab cdé_ΩΣ中文\u0301 \n,.-1234 xÉßİ\U0001f600AZq"
 
 
 def _vocab(prefix: str, n: int) -> list[str]:
@@ -40,6 +40,19 @@ def test_compiled_sketch_is_bit_identical_to_the_reference(char_mode: int, ngram
     texts += ["", "one", "a b c d e f g", "  ,,, ", "x" * 500]
     a, b = permutations(7, 4 * 5)
     assert compiled.sketch(texts, ngram, char_mode, a, b, 4, 5) == reference.sketch(texts, ngram, char_mode, a, b, 4, 5)
+
+
+def test_ascii_fast_path_equals_full_nfc_casefold():
+    import unicodedata
+
+    from tamis.dedup.minhash import normalize_for_shingles
+
+    texts = ["Hello WORLD Foo_Bar 42", "ÉCOLE e\u0301cole STRASSE straße", "plain ascii text", "MiXeD İstanbul ǅ"]
+    a, b = permutations(1, 12)
+    for char_mode in (0, 1):
+        fast = compiled.sketch([normalize_for_shingles(t) for t in texts], 2, char_mode, a, b, 3, 4)
+        full = reference.sketch([unicodedata.normalize("NFC", t).casefold() for t in texts], 2, char_mode, a, b, 3, 4)
+        assert fast == full
 
 
 def test_compiled_jaccard_and_union_find_match_the_reference():

@@ -8,12 +8,14 @@
  * Every function here has a plain-Python twin in tamis/dedup/reference.py; the tests check that
  * both give bit-identical results. Keep the two in step.
  *
- * Definitions (the text arrives already NFC-normalised and casefolded):
+ * Definitions (the text arrives NFC-normalised and casefolded, or pure ASCII: ASCII letters are
+ * folded here, A-Z -> a-z, which is what casefold does to them):
  *   word        maximal run of code points c with Py_UNICODE_ISALNUM(c) or c == '_' (Python's \w)
  *   word hash   FNV-1a-64 over the code points, then the splitmix64 finaliser
  *   shingle     `ngram` consecutive words (a document with fewer words is one shingle of all
  *               of them); char mode: `ngram` consecutive code points of the words joined by ' '
- *   shingle id  64-bit; its high 32 bits are the shingle's fingerprint (stored for exact Jaccard)
+ *   shingle id  64-bit; its high 32 bits are the shingle's fingerprint; a document's fingerprints
+ *               are returned as a set: sorted ascending, without repeats (merge-ready for Jaccard)
  *   minhash     perm i of fingerprint x: (a_i * x + b_i) mod 2^32, a_i odd; signature = minima
  *   band key    64-bit mix of the `rows` minima of the band
  */
@@ -88,6 +90,9 @@ static void init_tables(void) {
     for (Py_UCS4 c = 0; c < 256; c++) LATIN1_WORD[c] = c == '_' || Py_UNICODE_ISALNUM(c);
 }
 
+/* ASCII letters are folded here (A-Z -> a-z: what casefold does to them), so ASCII text may skip
+ * the Python-side casefold. */
+#define FOLD(c) ((c) >= 'A' && (c) <= 'Z' ? (c) + 32 : (c))
 #define IS_WORD(c) ((c) < 256 ? LATIN1_WORD[c] : Py_UNICODE_ISALNUM(c))
 
 /* One loop per storage kind (the compiler specialises each), so reading a code point is a plain
@@ -104,13 +109,13 @@ static void init_tables(void) {
             if (char_mode) {                                                                          \
                 if (words && u64vec_push(units, mix64(FNV_OFFSET ^ (uint64_t)' ')) < 0) return -1;    \
                 while (i < n && IS_WORD(c = p[i])) {                                                  \
-                    if (u64vec_push(units, mix64(FNV_OFFSET ^ (uint64_t)c)) < 0) return -1;           \
+                    if (u64vec_push(units, mix64(FNV_OFFSET ^ (uint64_t)FOLD(c))) < 0) return -1;           \
                     i++;                                                                              \
                 }                                                                                     \
             } else {                                                                                  \
                 uint64_t h = FNV_OFFSET;                                                              \
                 while (i < n && IS_WORD(c = p[i])) {                                                  \
-                    h = (h ^ (uint64_t)c) * FNV_PRIME;                                                \
+                    h = (h ^ (uint64_t)FOLD(c)) * FNV_PRIME;                                          \
                     i++;                                                                              \
                 }                                                                                     \
                 if (u64vec_push(units, mix64(h)) < 0) return -1;                                      \
@@ -156,82 +161,6 @@ static inline uint64_t band_key(const uint32_t *mins, int rows) {
     return mix64(h);
 }
 
-/* sketch(texts, ngram, char_mode, a, b, bands, rows)
- *   -> (band_keys: bytes, n*bands uint64; counts: bytes, n uint32; fingerprints: bytes, uint32)
- * a, b: buffers of bands*rows uint32 (a odd). counts[i] = number of shingles of text i (0: no
- * words; its band keys are 0 and must be ignored). Fingerprints are in shingle order. */
-static PyObject *sketch(PyObject *self, PyObject *args) {
-    PyObject *texts;
-    int ngram, char_mode, bands, rows;
-    Py_buffer abuf, bbuf;
-    if (!PyArg_ParseTuple(args, "O!iiy*y*ii", &PyList_Type, &texts, &ngram, &char_mode, &abuf, &bbuf, &bands, &rows)) return NULL;
-    PyObject *result = NULL;
-    int perms = bands * rows;
-    Py_ssize_t n = PyList_GET_SIZE(texts);
-    u64vec units = {0};
-    u32vec fps = {0};
-    uint32_t *mins = NULL;
-    PyObject *keys_obj = NULL, *counts_obj = NULL;
-    if (ngram < 1 || bands < 1 || rows < 1 || abuf.len < (Py_ssize_t)perms * 4 || bbuf.len < (Py_ssize_t)perms * 4) {
-        PyErr_SetString(PyExc_ValueError, "sketch: bad ngram/bands/rows or permutation buffers too short");
-        goto done;
-    }
-    keys_obj = PyBytes_FromStringAndSize(NULL, n * bands * 8);
-    counts_obj = PyBytes_FromStringAndSize(NULL, n * 4);
-    mins = malloc((size_t)perms * sizeof(uint32_t));
-    if (!keys_obj || !counts_obj || !mins) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    uint64_t *keys = (uint64_t *)PyBytes_AS_STRING(keys_obj);
-    uint32_t *counts = (uint32_t *)PyBytes_AS_STRING(counts_obj);
-    const uint32_t *a = abuf.buf, *b = bbuf.buf;
-    for (Py_ssize_t d = 0; d < n; d++) {
-        PyObject *text = PyList_GET_ITEM(texts, d);
-        if (!PyUnicode_Check(text)) {
-            PyErr_SetString(PyExc_TypeError, "sketch: texts must be str");
-            goto done;
-        }
-        if (text_units(text, char_mode, &units) < 0) {
-            PyErr_NoMemory();
-            goto done;
-        }
-        Py_ssize_t nu = units.len;
-        Py_ssize_t ns = nu == 0 ? 0 : (nu < ngram ? 1 : nu - ngram + 1);
-        if (u32vec_reserve(&fps, ns) < 0) {
-            PyErr_NoMemory();
-            goto done;
-        }
-        uint32_t *out = fps.data + fps.len;
-        Py_ssize_t width = nu < ngram ? nu : ngram;
-        for (Py_ssize_t s = 0; s < ns; s++) out[s] = (uint32_t)(combine(units.data + s, width) >> 32);
-        counts[d] = (uint32_t)ns;
-        uint64_t *doc_keys = keys + d * bands;
-        if (ns == 0) {
-            memset(doc_keys, 0, (size_t)bands * 8);
-        } else {
-            memset(mins, 0xff, (size_t)perms * sizeof(uint32_t));
-            minhash_update(out, ns, a, b, mins, perms);
-            for (int j = 0; j < bands; j++) doc_keys[j] = band_key(mins + j * rows, rows);
-        }
-        fps.len += ns;
-    }
-    PyObject *fp_obj = PyBytes_FromStringAndSize((const char *)fps.data, fps.len * 4);
-    if (fp_obj) result = PyTuple_Pack(3, keys_obj, counts_obj, fp_obj);
-    Py_XDECREF(fp_obj);
-done:
-    Py_XDECREF(keys_obj);
-    Py_XDECREF(counts_obj);
-    free(mins);
-    free(units.data);
-    free(fps.data);
-    PyBuffer_Release(&abuf);
-    PyBuffer_Release(&bbuf);
-    return result;
-}
-
-/* ------------------------------------------------------------------ exact Jaccard */
-
 /* LSD radix sort, 4 passes of 8 bits (an even count: the result ends in v); insertion sort for
  * short inputs. qsort was 70% of verification time. */
 static void sort_u32(uint32_t *v, uint32_t *tmp, Py_ssize_t n) {
@@ -275,12 +204,103 @@ static void sort_u32(uint32_t *v, uint32_t *tmp, Py_ssize_t n) {
 /* Sort and deduplicate in place; returns the new length. */
 static Py_ssize_t sort_unique(uint32_t *v, uint32_t *tmp, Py_ssize_t n) {
     if (n < 2) return n;
+    Py_ssize_t k = 1;
+    while (k < n && v[k - 1] < v[k]) k++;
+    if (k == n) return n; /* already a set (fingerprints are stored that way) */
     sort_u32(v, tmp, n);
     Py_ssize_t w = 1;
     for (Py_ssize_t k = 1; k < n; k++)
         if (v[k] != v[w - 1]) v[w++] = v[k];
     return w;
 }
+
+/* sketch(texts, ngram, char_mode, a, b, bands, rows)
+ *   -> (band_keys: bytes, n*bands uint64; counts: bytes, n uint32; fingerprints: bytes, uint32)
+ * a, b: buffers of bands*rows uint32 (a odd). counts[i] = number of shingles of text i (0: no
+ * words; its band keys are 0 and must be ignored). Fingerprints are in shingle order. */
+static PyObject *sketch(PyObject *self, PyObject *args) {
+    PyObject *texts;
+    int ngram, char_mode, bands, rows;
+    Py_buffer abuf, bbuf;
+    if (!PyArg_ParseTuple(args, "O!iiy*y*ii", &PyList_Type, &texts, &ngram, &char_mode, &abuf, &bbuf, &bands, &rows)) return NULL;
+    PyObject *result = NULL;
+    int perms = bands * rows;
+    Py_ssize_t n = PyList_GET_SIZE(texts);
+    u64vec units = {0};
+    u32vec fps = {0};
+    uint32_t *mins = NULL, *tmp = NULL;
+    Py_ssize_t tmp_cap = 0;
+    PyObject *keys_obj = NULL, *counts_obj = NULL;
+    if (ngram < 1 || bands < 1 || rows < 1 || abuf.len < (Py_ssize_t)perms * 4 || bbuf.len < (Py_ssize_t)perms * 4) {
+        PyErr_SetString(PyExc_ValueError, "sketch: bad ngram/bands/rows or permutation buffers too short");
+        goto done;
+    }
+    keys_obj = PyBytes_FromStringAndSize(NULL, n * bands * 8);
+    counts_obj = PyBytes_FromStringAndSize(NULL, n * 4);
+    mins = malloc((size_t)perms * sizeof(uint32_t));
+    if (!keys_obj || !counts_obj || !mins) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    uint64_t *keys = (uint64_t *)PyBytes_AS_STRING(keys_obj);
+    uint32_t *counts = (uint32_t *)PyBytes_AS_STRING(counts_obj);
+    const uint32_t *a = abuf.buf, *b = bbuf.buf;
+    for (Py_ssize_t d = 0; d < n; d++) {
+        PyObject *text = PyList_GET_ITEM(texts, d);
+        if (!PyUnicode_Check(text)) {
+            PyErr_SetString(PyExc_TypeError, "sketch: texts must be str");
+            goto done;
+        }
+        if (text_units(text, char_mode, &units) < 0) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        Py_ssize_t nu = units.len;
+        Py_ssize_t ns = nu == 0 ? 0 : (nu < ngram ? 1 : nu - ngram + 1);
+        if (u32vec_reserve(&fps, ns) < 0) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        uint32_t *out = fps.data + fps.len;
+        Py_ssize_t width = nu < ngram ? nu : ngram;
+        for (Py_ssize_t s = 0; s < ns; s++) out[s] = (uint32_t)(combine(units.data + s, width) >> 32);
+        if (ns > tmp_cap) {
+            free(tmp);
+            tmp_cap = ns * 2;
+            tmp = malloc((size_t)tmp_cap * sizeof(uint32_t));
+            if (!tmp) {
+                PyErr_NoMemory();
+                goto done;
+            }
+        }
+        ns = sort_unique(out, tmp, ns); /* the document's shingle set: fewer MinHash updates, merge-ready */
+        counts[d] = (uint32_t)ns;
+        uint64_t *doc_keys = keys + d * bands;
+        if (ns == 0) {
+            memset(doc_keys, 0, (size_t)bands * 8);
+        } else {
+            memset(mins, 0xff, (size_t)perms * sizeof(uint32_t));
+            minhash_update(out, ns, a, b, mins, perms);
+            for (int j = 0; j < bands; j++) doc_keys[j] = band_key(mins + j * rows, rows);
+        }
+        fps.len += ns;
+    }
+    PyObject *fp_obj = PyBytes_FromStringAndSize((const char *)fps.data, fps.len * 4);
+    if (fp_obj) result = PyTuple_Pack(3, keys_obj, counts_obj, fp_obj);
+    Py_XDECREF(fp_obj);
+done:
+    Py_XDECREF(keys_obj);
+    Py_XDECREF(counts_obj);
+    free(mins);
+    free(tmp);
+    free(units.data);
+    free(fps.data);
+    PyBuffer_Release(&abuf);
+    PyBuffer_Release(&bbuf);
+    return result;
+}
+
+/* ------------------------------------------------------------------ exact Jaccard */
 
 /* jaccard_pairs(fingerprints, offsets, left, right) -> bytes of float64
  * fingerprints: uint32 buffer holding several documents' fingerprints (any order, repeats

@@ -70,7 +70,11 @@ DUPLICATE, HEAD = 0, 1
 
 
 def normalize_for_shingles(text: str) -> str:
-    """NFC then casefold: the normalisation both the stage and the accuracy bench's truth use."""
+    """NFC then casefold: the normalisation both the stage and the accuracy bench's truth use.
+    Pure ASCII text is already NFC and the C tokeniser folds its letters itself (casefold of
+    ASCII is lower-casing), so it is passed as is: a tenth of the stage's CPU time on English."""
+    if text.isascii():
+        return text
     return unicodedata.normalize("NFC", text).casefold()
 
 

@@ -33,10 +33,17 @@ def rotl64(x: int, r: int) -> int:
     return ((x << r) | (x >> (64 - r))) & MASK64
 
 
+def fold(ch: str) -> int:
+    """The code point, with ASCII A-Z folded to a-z (the C side does this so that ASCII text can
+    skip the Python casefold; on casefolded text it changes nothing)."""
+    c = ord(ch)
+    return c + 32 if 65 <= c <= 90 else c
+
+
 def word_hash(word: str) -> int:
     h = FNV_OFFSET
     for ch in word:
-        h = ((h ^ ord(ch)) * FNV_PRIME) & MASK64
+        h = ((h ^ fold(ch)) * FNV_PRIME) & MASK64
     return mix64(h)
 
 
@@ -47,7 +54,7 @@ def text_units(text: str, char_mode: bool) -> list[int]:
     if not char_mode:
         return [word_hash(w) for w in words]
     joined = " ".join(words)
-    return [mix64(FNV_OFFSET ^ ord(ch)) for ch in joined]
+    return [mix64(FNV_OFFSET ^ fold(ch)) for ch in joined]
 
 
 def combine(units: Sequence[int]) -> int:
@@ -69,7 +76,8 @@ def shingle_ids(text: str, ngram: int, char_mode: bool = False) -> list[int]:
 
 
 def fingerprints(text: str, ngram: int, char_mode: bool = False) -> list[int]:
-    return [s >> 32 for s in shingle_ids(text, ngram, char_mode)]
+    """The document's shingle set: high 32 bits of each shingle id, sorted, without repeats."""
+    return sorted({s >> 32 for s in shingle_ids(text, ngram, char_mode)})
 
 
 def band_key(mins: Sequence[int]) -> int:
