@@ -38,8 +38,8 @@ def test_punctuation_urls_numbers_and_initialisms():
 
 
 def test_abbreviation_periods_follow_the_language():
-    assert split_words("M. Dupont", "fr") == ["M.", "Dupont"]
-    assert split_words("M. Dupont", "en") == ["M", ".", "Dupont"]
+    assert split_words("Mme. Dupont", "fr") == ["Mme.", "Dupont"]
+    assert split_words("Mme. Dupont", "en") == ["Mme", ".", "Dupont"]
 
 
 def test_unknown_language_uses_the_generic_rules():

@@ -3,10 +3,15 @@
 Words are cut the way the reference implementation (datatrove, which runs spaCy's rule-based
 tokenizer for these languages) cuts them, with one compiled regular expression per language:
 
-- punctuation is a word of its own (``"end."`` is ``end`` and ``.``); runs of periods or
-  hyphens (``...``, ``---``) are one word; ``well-known`` is ``well``, ``-``, ``known``;
-- URLs, e-mail addresses, initialisms (``U.S.``, ``e.g.``) and numbers with inner separators
-  (``3.5``, ``1,000``, ``10:30``) stay whole;
+- punctuation at the edge of a word is a word of its own (``"end."`` is ``end`` and ``.``);
+  runs of periods or hyphens (``...``, ``---``) are one word;
+- punctuation inside a word keeps it whole (``example.com``, ``3.5``, ``1,000``, ``AT&T``,
+  ``snake_case``) except where spaCy splits: a hyphen before a letter (``well-known`` is
+  ``well``, ``-``, ``known``), a comma between letters, ``: < > = /`` before a letter, a
+  period before a capital, an ellipsis;
+- hyphens, slashes and ``@`` stay on the edge of a word (``--verbose``, ``/usr``, a line-end
+  ``hyphen‐``), a period stays after a lone capital (``J.``) and after the language's common
+  abbreviations (``Mr.``, ``Mme.``); URLs, e-mail addresses and initialisms stay whole;
 - English clitics are split off: ``don't`` is ``do`` + ``n't``, ``John's`` is ``John`` + ``'s``;
 - French and Italian elisions are split after the apostrophe: ``l’armée`` is ``l’`` + ``armée``
   and ``d’élite`` is ``d’`` + ``élite`` (2 words each, as spaCy and so FineWeb-2 count them;
@@ -32,23 +37,54 @@ from tamis.steps.quality.languages import LanguageSettings, settings_for
 _URL = r"(?:https?://|www\.)[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}»]"
 _EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 _INITIALISM = r"(?:[^\W\d_]\.){2,}"
-_NUMBER = r"\d+(?:[.,:/]\d+)+"
 _PUNCT_RUN = r"\.{2,}|-{2,}"
-_SYMBOL = r"[^\w\s]"
+_SYMBOL = r"[^\w\s]|_"
+
+_UPPER = "A-ZÀ-ÖØ-Þ"
+# Punctuation between two word characters keeps them one word ("X=(x1", "example.com",
+# "AT&T", "A-1"), except where the reference splits: a hyphen or dash before a letter
+# (well - known) or between digits (1 - 2), a comma between letters, ":<>=/" before a letter,
+# a period before a capital, and ellipses.
+_GLUE_PARTS = (
+    r"(?<![^\W_])[-:<>=/]",  # after a symbol, these never split
+    r"-(?![^\W\d_])(?!(?<=\d-)\d)",
+    r"(?<![^\W\d_]),|,(?![^\W\d_])",
+    r"[:<>=/](?![^\W\d_])",
+    rf"\.(?![{_UPPER}.])",
+    r"[^\w\s\-–—~,:<>=/.…'’]|_",
+)
+_GLUE = "(?:" + "|".join(_GLUE_PARTS) + r"|['’])+"
+_GLUE_NO_APOSTROPHE = "(?:" + "|".join(_GLUE_PARTS) + ")+"
+# Symbols the reference never splits off the edge of a word stay on it: hyphens, slashes, "@"
+# (command-line options -name and --verbose, /path, a line-end hyphen "hyphen‐"), and a period
+# after a lone capital (initials: J. Smith).
+_EDGE = r"[-‐/@^|\\~]"
+_LEAD = rf"(?<!\S)(?:{_EDGE}|\.(?!\.))+(?=\w)"
+_TRAIL = rf"{_EDGE}+(?!\S)"
+_INITIAL = rf"(?:{_LEAD})?(?<![{_UPPER}])[{_UPPER}]\.(?![\w.])"
+
+
+def _word(glue: str) -> str:
+    # Underscores glue inside a word (snake_case) but are split off its edges (___).
+    return rf"(?:{_LEAD})?[^\W_]+(?:{glue}[^\W_]+)*(?:{_TRAIL})?"
+
 
 _ENGLISH_CLITICS = (
+    r"(?i:and/or)\b",
     r"\w+(?=[nN]['’][tT]\b)",  # "do" of "don't"
     r"[nN]['’][tT]\b",
     r"\w+(?=['’](?:[sSdDmM]|[rR][eE]|[vV][eE]|[lL][lL])\b)",  # "John" of "John's"
     r"['’](?:[sSdDmM]|[rR][eE]|[vV][eE]|[lL][lL])\b",
-    r"\w+(?:['’]\w+)*",
+    _INITIAL,
+    _word(_GLUE),
 )
 _ELISIONS = (
     r"(?i:aujourd|prud|presqu|quelqu)['’]\w+",  # words that keep their apostrophe
     r"[^\W\d_]+['’](?=\w)",  # l’ d’ qu’ jusqu’ dell’ ...
-    r"\w+",
+    _INITIAL,
+    _word(_GLUE_NO_APOSTROPHE),
 )
-_PLAIN = (r"\w+(?:['’]\w+)*",)
+_PLAIN = (_INITIAL, _word(_GLUE))
 
 
 _REGEXES: dict[str, re.Pattern[str]] = {}
@@ -68,7 +104,7 @@ def _compile_word_regex(settings: LanguageSettings) -> re.Pattern[str]:
     if settings.abbreviations:
         names = "|".join(sorted((re.escape(a) for a in settings.abbreviations), key=len, reverse=True))
         parts.append(rf"(?<!\w)(?:{names})\.(?!\w)")
-    parts += [_INITIALISM, _NUMBER, *words, _PUNCT_RUN, _SYMBOL]
+    parts += [_INITIALISM, *words, _PUNCT_RUN, _SYMBOL]
     return re.compile("|".join(parts))
 
 
