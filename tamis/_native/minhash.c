@@ -307,7 +307,8 @@ done:
  * allowed), document k at [offsets[k], offsets[k+1]); left/right: int64 document indices. */
 static PyObject *jaccard_pairs(PyObject *self, PyObject *args) {
     Py_buffer fbuf, obuf, lbuf, rbuf;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*", &fbuf, &obuf, &lbuf, &rbuf)) return NULL;
+    double threshold = 0.0;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*|d", &fbuf, &obuf, &lbuf, &rbuf, &threshold)) return NULL;
     PyObject *result = NULL;
     uint32_t *sets = NULL, *tmp = NULL;
     Py_ssize_t *sizes = NULL;
@@ -317,21 +318,34 @@ static PyObject *jaccard_pairs(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "jaccard_pairs: inconsistent buffers");
         goto done;
     }
-    sets = malloc((size_t)(fbuf.len ? fbuf.len : 4));
     sizes = malloc((size_t)(ndocs + 1) * sizeof(Py_ssize_t));
-    if (!sets || !sizes) {
+    if (!sizes) {
         PyErr_NoMemory();
         goto done;
     }
-    memcpy(sets, fbuf.buf, (size_t)fbuf.len);
+    /* Stored fingerprints are already sets (sorted, no repeats): use them in place. Anything
+     * else is copied and made into sets first. */
+    const uint32_t *input = fbuf.buf;
+    int all_sets = 1;
     Py_ssize_t longest = 1;
-    for (Py_ssize_t k = 0; k < ndocs; k++) longest = off[k + 1] - off[k] > longest ? off[k + 1] - off[k] : longest;
-    tmp = malloc((size_t)longest * sizeof(uint32_t));
-    if (!tmp) {
-        PyErr_NoMemory();
-        goto done;
+    for (Py_ssize_t k = 0; k < ndocs; k++) {
+        Py_ssize_t len = off[k + 1] - off[k];
+        longest = len > longest ? len : longest;
+        sizes[k] = len;
+        for (Py_ssize_t q = off[k] + 1; all_sets && q < off[k + 1]; q++) all_sets = input[q - 1] < input[q];
     }
-    for (Py_ssize_t k = 0; k < ndocs; k++) sizes[k] = sort_unique(sets + off[k], tmp, off[k + 1] - off[k]);
+    const uint32_t *sets_view = input;
+    if (!all_sets) {
+        sets = malloc((size_t)(fbuf.len ? fbuf.len : 4));
+        tmp = malloc((size_t)longest * sizeof(uint32_t));
+        if (!sets || !tmp) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        memcpy(sets, fbuf.buf, (size_t)fbuf.len);
+        for (Py_ssize_t k = 0; k < ndocs; k++) sizes[k] = sort_unique(sets + off[k], tmp, off[k + 1] - off[k]);
+        sets_view = sets;
+    }
     result = PyBytes_FromStringAndSize(NULL, npairs * 8);
     if (!result) goto done;
     double *sim = (double *)PyBytes_AS_STRING(result);
@@ -342,16 +356,31 @@ static PyObject *jaccard_pairs(PyObject *self, PyObject *args) {
             PyErr_SetString(PyExc_IndexError, "jaccard_pairs: document index out of range");
             goto done;
         }
-        const uint32_t *x = sets + off[i], *y = sets + off[j];
+        const uint32_t *x = sets_view + off[i], *y = sets_view + off[j];
         Py_ssize_t nx = sizes[i], ny = sizes[j], a = 0, b = 0, inter = 0;
-        while (a < nx && b < ny) { /* branch-free merge: the comparisons are coin flips */
-            uint32_t xa = x[a], yb = y[b];
-            inter += xa == yb;
-            a += xa <= yb;
-            b += yb <= xa;
+        /* J >= t  <=>  inter >= t (nx + ny) / (1 + t). With a threshold, stop as soon as the
+         * intersection cannot reach it any more (most failing candidates stop early) and report
+         * the upper bound reached, which is below t. The margin keeps every pair that passes. */
+        double need = threshold > 0 ? threshold * (double)(nx + ny) / (1.0 + threshold) - 1e-9 : -1.0;
+        int cut = 0;
+        while (a < nx && b < ny) {
+            Py_ssize_t stop = a + 64 < nx ? a + 64 : nx;
+            while (a < stop && b < ny) { /* branch-free merge: the comparisons are coin flips */
+                uint32_t xa = x[a], yb = y[b];
+                inter += xa == yb;
+                a += xa <= yb;
+                b += yb <= xa;
+            }
+            Py_ssize_t rest = nx - a < ny - b ? nx - a : ny - b;
+            if ((double)(inter + rest) < need) {
+                inter += rest;
+                cut = 1;
+                break;
+            }
         }
         Py_ssize_t uni = nx + ny - inter;
         sim[p] = uni ? (double)inter / (double)uni : 0.0;
+        if (cut && sim[p] >= threshold) sim[p] = 0.0; /* cannot happen; never report a pass */
     }
 done:
     free(sets);
@@ -401,6 +430,31 @@ done:
     return result;
 }
 
+/* connected(parent, edges) -> bytes: 1 where both ends of the edge are already in one set. */
+static PyObject *connected(PyObject *self, PyObject *args) {
+    Py_buffer pbuf, ebuf;
+    if (!PyArg_ParseTuple(args, "w*y*", &pbuf, &ebuf)) return NULL;
+    uint32_t *parent = pbuf.buf;
+    const uint32_t *e = ebuf.buf;
+    Py_ssize_t n = pbuf.len / 4, m = ebuf.len / 8;
+    PyObject *result = PyBytes_FromStringAndSize(NULL, m);
+    if (result) {
+        char *out = PyBytes_AS_STRING(result);
+        for (Py_ssize_t k = 0; k < m; k++) {
+            uint32_t u = e[2 * k], v = e[2 * k + 1];
+            if ((Py_ssize_t)u >= n || (Py_ssize_t)v >= n) {
+                Py_CLEAR(result);
+                PyErr_SetString(PyExc_IndexError, "connected: node out of range");
+                break;
+            }
+            out[k] = find_root(parent, u) == find_root(parent, v);
+        }
+    }
+    PyBuffer_Release(&pbuf);
+    PyBuffer_Release(&ebuf);
+    return result;
+}
+
 /* flatten(parent): every entry becomes its set's root (one pass, since parent[i] <= i). */
 static PyObject *flatten(PyObject *self, PyObject *args) {
     Py_buffer pbuf;
@@ -416,6 +470,7 @@ static PyMethodDef methods[] = {
     {"sketch", sketch, METH_VARARGS, "Band keys, shingle counts and fingerprints of a list of normalised texts."},
     {"jaccard_pairs", jaccard_pairs, METH_VARARGS, "Exact Jaccard of fingerprint sets for pairs of documents."},
     {"union_edges", union_edges, METH_VARARGS, "Union-find over a buffer of uint32 edges (root = smallest member)."},
+    {"connected", connected, METH_VARARGS, "Per edge: are both ends already in one set?"},
     {"flatten", flatten, METH_VARARGS, "Point every node at its root."},
     {NULL, NULL, 0, NULL},
 };

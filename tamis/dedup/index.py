@@ -89,6 +89,17 @@ class FingerprintReader:
             self._fds[k] = os.open(self._sources[k].path(".fps"), os.O_RDONLY)
         return off
 
+    def sizes(self, docs: np.ndarray) -> np.ndarray:
+        """Number of distinct shingles of each of ``docs`` (global indices)."""
+        which = np.searchsorted(self._starts, docs, side="right") - 1
+        out = np.zeros(len(docs), dtype=np.int64)
+        for k in np.unique(which).tolist():
+            sel = which == k
+            off = self._source_offsets(k)
+            local = docs[sel].astype(np.int64) - self._sources[k].start
+            out[sel] = off[local + 1] - off[local]
+        return out
+
     def gather(self, docs: np.ndarray) -> tuple[bytes, np.ndarray]:
         """Fingerprints of ``docs`` (global indices) concatenated, and their int64 offsets."""
         which = np.searchsorted(self._starts, docs, side="right") - 1

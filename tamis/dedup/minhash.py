@@ -65,7 +65,9 @@ from tamis.steps.base import TaskContext, param
 
 BATCH_DOCS = 256
 MAX_PIVOT_ROUNDS = 64
-VERIFY_CHUNK = 1 << 18  # candidate pairs verified per batch
+VERIFY_CHUNK = 1 << 18  # pairs whose similarity is computed in one batch
+PRELOAD_MB = 256  # fingerprint sets a verify/resolve task reads once and keeps
+SKIP_CHUNK = 1 << 14  # candidate edges checked for being already connected, then verified, per batch
 DUPLICATE, HEAD = 0, 1
 
 
@@ -317,32 +319,53 @@ def _read_band(path: Path, bands: int, band: int, n: int, chunk_rows: int = 1 <<
 
 
 def _verify_task(scratch: str, partition: int, partitions: int, threshold: float, verify: bool) -> None:
-    """Distinct candidate edges whose later document falls in ``partition``; with ``verify``,
-    only those with exact Jaccard >= threshold."""
+    """The candidate edges whose earlier document falls in ``partition``, kept if their exact
+    Jaccard is >= threshold (all of them without ``verify``).
+
+    Only connectivity matters downstream (components, then the keeper rule computes the
+    similarities it needs), so an edge whose two documents are already joined by verified edges
+    is not verified at all. Edges are taken in decreasing number of bands they collided in, so
+    the near-certain ones join the components first and most weak candidates inside a family
+    of copies are skipped: the result is exactly the components of all verified candidates."""
     root = Path(scratch)
     files = sorted(Path(p) for p in glob.glob(str(root / "cand-*.u32")))
-    parts = [chunk[chunk[:, 0] % partitions == partition] for chunk in clustering.iter_edge_chunks(files)]
+    parts = [chunk[chunk[:, 1] % partitions == partition] for chunk in clustering.iter_edge_chunks(files)]
     edges = np.concatenate(parts) if parts else np.empty((0, 2), dtype=np.uint32)
-    edges = clustering._unique_rows(edges)
+    packed = (edges[:, 0].astype(np.uint64) << np.uint64(32)) | edges[:, 1].astype(np.uint64)
+    packed, collisions = np.unique(packed, return_counts=True)
+    packed = packed[np.lexsort((packed, -collisions))]
+    edges = np.stack([(packed >> np.uint64(32)).astype(np.uint32), (packed & np.uint64(0xFFFFFFFF)).astype(np.uint32)], axis=1)
     out = root / f"edges-{partition:04d}.u32"
     if not verify or len(edges) == 0:
         write_bytes_atomic(out, np.ascontiguousarray(edges, dtype="<u4").tobytes())
         write_bytes_atomic(out.with_suffix(".f64"), b"")
         return
+    uf = native()
+    docs = np.unique(edges)
+    local = np.searchsorted(docs, edges).astype("<u4")
+    parent = np.arange(len(docs), dtype=np.uint32)
     reader = FingerprintReader(_load_sources(root))
+    scorer = _PairScorer(reader)
+    scorer.preload(docs)
+    kept, kept_sims = [], []
     try:
-        kept, kept_sims = [], []
-        for start in range(0, len(edges), VERIFY_CHUNK):
-            chunk = edges[start : start + VERIFY_CHUNK]
-            sims = _jaccard(reader, chunk[:, 0], chunk[:, 1])
+        for start in range(0, len(edges), SKIP_CHUNK):
+            chunk, chunk_local = edges[start : start + SKIP_CHUNK], local[start : start + SKIP_CHUNK]
+            todo = ~np.frombuffer(uf.connected(parent, np.ascontiguousarray(chunk_local)), dtype=bool)
+            if not todo.any():
+                continue
+            chunk, chunk_local = chunk[todo], chunk_local[todo]
+            sims = scorer.score(chunk[:, 0], chunk[:, 1], threshold)
             ok = sims >= threshold
+            uf.union_edges(parent, np.ascontiguousarray(chunk_local[ok]))
             kept.append(chunk[ok])
             kept_sims.append(sims[ok])
     finally:
         reader.close()
-    write_bytes_atomic(out, np.ascontiguousarray(np.concatenate(kept), dtype="<u4").tobytes())
+    kept_edges = np.concatenate(kept) if kept else np.empty((0, 2), dtype=np.uint32)
+    write_bytes_atomic(out, np.ascontiguousarray(kept_edges, dtype="<u4").tobytes())
     # The similarities go along, so that resolving reuses them instead of computing them again.
-    write_bytes_atomic(out.with_suffix(".f64"), np.concatenate(kept_sims).astype("<f8").tobytes())
+    write_bytes_atomic(out.with_suffix(".f64"), (np.concatenate(kept_sims) if kept_sims else np.empty(0)).astype("<f8").tobytes())
 
 
 def _known_similarities(edge_files: list[str], docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -366,7 +389,7 @@ def _known_similarities(edge_files: list[str], docs: np.ndarray) -> tuple[np.nda
     return packed[order], values[order]
 
 
-def _similarities(reader: FingerprintReader, known: tuple[np.ndarray, np.ndarray], left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def _similarities(scorer: _PairScorer, known: tuple[np.ndarray, np.ndarray], left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Jaccard of (left, right) pairs (left later than right): from ``known`` where verified, else computed."""
     known_keys, known_sims = known
     sims = np.full(len(left), np.nan)
@@ -378,17 +401,57 @@ def _similarities(reader: FingerprintReader, known: tuple[np.ndarray, np.ndarray
     todo = np.flatnonzero(np.isnan(sims))
     for start in range(0, len(todo), VERIFY_CHUNK):
         rows = todo[start : start + VERIFY_CHUNK]
-        sims[rows] = _jaccard(reader, left[rows], right[rows])
+        sims[rows] = scorer.score(left[rows], right[rows])
     return sims
 
 
-def _jaccard(reader: FingerprintReader, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    docs, inverse = np.unique(np.concatenate([left, right]), return_inverse=True)
-    fps, offsets = reader.gather(docs)
-    n = len(left)
-    li = inverse[:n].astype("<i8")
-    ri = inverse[n:].astype("<i8")
-    return np.frombuffer(native().jaccard_pairs(fps, offsets.astype("<i8").tobytes(), li.tobytes(), ri.tobytes()), dtype="<f8")
+class _PairScorer:
+    """Jaccard of document pairs from their stored fingerprint sets.
+
+    ``preload`` reads the sets of the given documents once (one ``pread`` each) when they fit
+    ``PRELOAD_MB``; pairs among them are then scored without reading again. Other pairs read
+    what they need per call."""
+
+    def __init__(self, reader: FingerprintReader) -> None:
+        self._reader = reader
+        self._docs = np.empty(0, dtype=np.int64)
+        self._fps = b""
+        self._offsets = np.zeros(1, dtype="<i8")
+
+    def preload(self, docs: np.ndarray) -> None:
+        docs = np.unique(docs)
+        if int(self._reader.sizes(docs).sum()) * 4 <= PRELOAD_MB << 20:
+            self._fps, offsets = self._reader.gather(docs)
+            self._offsets = offsets.astype("<i8")
+            self._docs = docs.astype(np.int64)
+
+    def score(self, left: np.ndarray, right: np.ndarray, threshold: float = 0.0) -> np.ndarray:
+        """Jaccard per pair. Below ``threshold`` the value may be an upper bound instead
+        (J <= smaller / larger set size: such pairs are not even read)."""
+        sims = np.zeros(len(left))
+        if len(left) == 0:
+            return sims
+        a, b = self._reader.sizes(left), self._reader.sizes(right)
+        small, large = np.minimum(a, b), np.maximum(a, b)
+        sims[:] = np.where(large > 0, small / np.maximum(large, 1), 0.0)
+        todo = np.flatnonzero(sims >= threshold) if threshold > 0 else np.arange(len(left))
+        if len(todo) == 0:
+            return sims
+        left, right = left[todo].astype(np.int64), right[todo].astype(np.int64)
+        li, ri = np.searchsorted(self._docs, left), np.searchsorted(self._docs, right)
+        loaded = len(self._docs) > 0 and bool(np.all(self._docs[np.minimum(li, len(self._docs) - 1)] == left)) and bool(
+            np.all(self._docs[np.minimum(ri, len(self._docs) - 1)] == right)
+        )
+        if loaded:
+            fps, offsets = self._fps, self._offsets
+        else:
+            docs, inverse = np.unique(np.concatenate([left, right]), return_inverse=True)
+            fps, offsets = self._reader.gather(docs)
+            offsets = offsets.astype("<i8")
+            li, ri = inverse[: len(left)], inverse[len(left) :]
+        computed = native().jaccard_pairs(fps, offsets.tobytes(), li.astype("<i8").tobytes(), ri.astype("<i8").tobytes(), threshold)
+        sims[todo] = np.frombuffer(computed, dtype="<f8")
+        return sims
 
 
 def _cluster_task(scratch: str, n_docs: int, edge_files: list[str]) -> None:
@@ -421,6 +484,7 @@ def _resolve_task(scratch: str, partition: int, partitions: int, membership: tup
     head_doc, head_size = [], []
     known = _known_similarities(edge_files, np.unique(doc)) if verify else None
     reader = FingerprintReader(sources)
+    scorer = _PairScorer(reader)  # most similarities are known from verification: no preload
     try:
         for _ in range(MAX_PIVOT_ROUNDS):
             if len(doc) == 0:
@@ -432,7 +496,7 @@ def _resolve_task(scratch: str, partition: int, partitions: int, membership: tup
             pivot_of = doc[first][group_index]
             rest = ~first
             if verify:
-                sims = _similarities(reader, known, doc[rest], pivot_of[rest])
+                sims = _similarities(scorer, known, doc[rest], pivot_of[rest])
             else:
                 sims = np.ones(int(rest.sum()))
             removed = sims >= threshold

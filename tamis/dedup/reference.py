@@ -111,7 +111,9 @@ def sketch(texts: Sequence[str], ngram: int, char_mode: int, a: bytes, b: bytes,
     )
 
 
-def jaccard_pairs(fps: bytes, offsets: bytes, left: bytes, right: bytes) -> bytes:
+def jaccard_pairs(fps: bytes, offsets: bytes, left: bytes, right: bytes, threshold: float = 0.0) -> bytes:
+    """Exact Jaccard per pair. (The C version may stop early below ``threshold`` and return an
+    upper bound under it instead; both agree on which pairs reach it.)"""
     values = np.frombuffer(fps, dtype="<u4")
     off = np.frombuffer(offsets, dtype="<i8")
     sets = [set(values[off[k] : off[k + 1]].tolist()) for k in range(len(off) - 1)]
@@ -122,14 +124,23 @@ def jaccard_pairs(fps: bytes, offsets: bytes, left: bytes, right: bytes) -> byte
     return np.asarray(out, dtype="<f8").tobytes()
 
 
+def _find(parent: np.ndarray, x: int) -> int:
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = int(parent[x])
+    return x
+
+
+def connected(parent: np.ndarray, edges: bytes) -> bytes:
+    pairs = np.frombuffer(edges, dtype="<u4").reshape(-1, 2).tolist()
+    return bytes(int(_find(parent, u) == _find(parent, v)) for u, v in pairs)
+
+
 def union_edges(parent: np.ndarray, edges: bytes) -> None:
     pairs = np.frombuffer(edges, dtype="<u4").reshape(-1, 2).tolist()
 
     def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = int(parent[x])
-        return x
+        return _find(parent, x)
 
     for u, v in pairs:
         ru, rv = find(u), find(v)
