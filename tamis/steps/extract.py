@@ -15,8 +15,9 @@ Common Crawl truncates payloads at 1 MiB, so ``max_chars`` = 10 M characters onl
 pathological pages. Extraction takes ~20 ms per page on average (``bench/bench_extract.py``),
 so a 5 s limit is 250 times the mean and only stops runaway pages.
 
-The extractor default (``trafilatura``, with its fallbacks) is the one that scored best in
-``bench/bench_extract.py``; ``resiliparse`` is ~10× faster and less precise.
+The extractor default (``trafilatura``, with its fallbacks, then the short-furniture-line
+filter of :mod:`tamis.steps.extract_html`) is the one that scored best in
+``bench/bench_extract.py``; ``resiliparse`` is ~10× faster and much less precise.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from tamis.document import Document
 from tamis.errors import ConfigError
 from tamis.registry import register
 from tamis.steps.base import Step, TaskContext, param
-from tamis.steps.extract_html import EXTRACTORS, binary_share, extract_main_text
+from tamis.steps.extract_html import EXTRACTORS, binary_share, drop_boilerplate_lines, extract_main_text
 
 _TIMEOUT_DETAIL = "no result within {:g} s; the extraction worker was killed and replaced"
 
@@ -42,6 +43,7 @@ class Extract(Step):
     max_chars: int = param(10_000_000, "pages with more HTML characters are rejected as extract:too_large")
     max_binary_share: float = param(0.1, "pages whose first 8 KiB hold more control/replacement characters are extract:binary")
     min_chars: int = param(1, "extracted text shorter than this is rejected as extract:empty")
+    drop_boilerplate: bool = param(True, "drop short furniture lines (copyright, share, newsletter, cookie ...) the extractor left in")
     isolate: bool = param(True, "extract in a child process that is killed on timeout (False: in-process, no time limit)")
 
     def __post_init__(self) -> None:
@@ -100,11 +102,14 @@ class Extract(Step):
             except (WorkerFailure, RuntimeError, TypeError) as exc:
                 ctx.reject(doc, f"{step_id}:error", detail=str(exc)[:500])
                 continue
+            dropped = 0
+            if self.drop_boilerplate:
+                text, dropped = drop_boilerplate_lines(text)
             if len(text.strip()) < self.min_chars:
                 ctx.reject(doc, f"{step_id}:empty", detail=f"no main text found by {self.extractor}")
                 continue
             doc.text = text
             doc.metadata["content_format"] = "text"
             doc.metadata["extractor"] = self.extractor
-            ctx.modified(step_id)
+            ctx.modified(step_id, unit="boilerplate_lines", count=dropped)
             yield doc

@@ -1,0 +1,255 @@
+"""The extract step: main text out of HTML, other documents untouched, hostile pages contained."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+from runutil import assert_accounting, kept, load_stats, rejected, run_recipe
+from test_warc import page, write_warc
+
+from tamis.document import Document
+from tamis.pipeline import RunConfig
+from tamis.recipes import recipe
+from tamis.runner import run
+from tamis.steps.base import TaskContext
+from tamis.steps.extract import Extract
+from tamis.steps.extract_html import binary_share, declared_language, decode_html, drop_boilerplate_lines, tidy_paragraphs
+from tamis.steps.extract_worker import ExtractTimeout, IsolatedExtractor
+
+
+def html_doc(doc_id: str, html: str) -> Document:
+    return Document(doc_id, html, {"content_format": "html"})
+
+
+def run_step(step: Extract, docs: list[Document]) -> tuple[list[Document], list[dict]]:
+    ctx = TaskContext(0)
+    out = list(step.run(docs, ctx))
+    return out, ctx.rejected_records
+
+
+def slow_on_marker(html: str, method: str) -> str:
+    """A stand-in extractor for the timeout tests: never returns on a page marked SLOW."""
+    if "SLOW" in html:
+        time.sleep(60)
+    return f"{method}:{len(html)}"
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def test_decoding_honours_http_then_meta_then_utf8_then_guess():
+    text = "Où l’on mange des crêpes — à Noël."
+    html = f"<html><body><p>{text}</p></body></html>"
+    assert decode_html(html.encode("cp1252"), "windows-1252") == (html, "cp1252")
+    meta = f"<html><head><meta charset='ISO-8859-1'></head><body><p>{text}</p></body></html>"
+    decoded, encoding = decode_html(meta.encode("cp1252"))
+    assert encoding == "cp1252" and text in decoded  # latin-1 labels read as windows-1252 (WHATWG)
+    assert decode_html(html.encode("utf-8"), "iso-8859-1") == (html, "cp1252") or text not in decode_html(html.encode(), "iso-8859-1")[0]
+    assert decode_html(html.encode("utf-8")) == (html, "utf-8")
+    paragraph = "<p>Les élèves étaient très fâchés contre leur maître, qui préférait les hôtels.</p>"
+    unlabelled = ("<html><body>" + paragraph * 20 + "</body></html>").encode("latin-1")
+    guessed, encoding = decode_html(unlabelled)
+    assert "élèves étaient très fâchés" in guessed
+    assert decode_html(b"\xff\xfe" + html.encode("utf-16-le"))[0] == html
+
+
+def test_a_wrong_label_falls_back_to_the_bytes():
+    html = "<html><body><p>Déjà vu, naïve façade.</p></body></html>"
+    decoded, encoding = decode_html(html.encode("utf-8"), "us-ascii")
+    # cp1252 decodes any byte, so the label wins; what matters is no exception and no loss of text.
+    assert encoding in ("cp1252", "utf-8") and "vu" in decoded
+    decoded, encoding = decode_html(html.encode("utf-8"), "no-such-charset")
+    assert (decoded, encoding) == (html, "utf-8")
+
+
+def test_declared_language_and_binary_share():
+    assert declared_language("<!doctype html><html class='x' lang='fr-FR'><body>") == "fr-fr"
+    assert declared_language("<html><head><meta http-equiv='Content-Language' content='de'>") == "de"
+    assert declared_language("<html><body>", "en-US, en") == "en-us"
+    assert declared_language("<html><body>") is None
+    assert binary_share("<html><body>plain</body></html>") == 0.0
+    assert binary_share(bytes(range(256)).decode("utf-8", "replace")) > 0.3
+
+
+def test_tidy_paragraphs_gives_one_paragraph_per_line():
+    assert tidy_paragraphs("  A para.  \n\n\n B para.\r\n\r\nC\n") == "A para.\n B para.\nC"
+
+
+def test_short_furniture_lines_are_dropped_and_long_lines_kept():
+    long_line = "The council said the new cookie factory would open next spring, bringing two hundred jobs to the town."
+    furniture = ["Share this article", "© 2019 Example Media. All rights reserved.", "Sign up for our newsletter"]
+    text = "\n".join(["Article title", long_line, *furniture, "Last line."])
+    cleaned, dropped = drop_boilerplate_lines(text)
+    assert cleaned == "\n".join(["Article title", long_line, "Last line."])
+    assert dropped == 3
+    assert drop_boilerplate_lines("Nothing to drop here.") == ("Nothing to drop here.", 0)
+
+
+# --------------------------------------------------------------------------- the step
+
+
+@pytest.mark.parametrize("isolate", [False, True])
+def test_html_becomes_main_text_and_other_documents_pass_untouched(isolate: bool):
+    plain = Document("j1", "Plain JSONL text <p>with a tag-like thing</p>.", {"source": {"path": "a.jsonl", "line": 1}})
+    before = (plain.text, dict(plain.metadata))
+    step = Extract(isolate=isolate)
+    try:
+        out, rejects = run_step(step, [html_doc("h1", page(1)), plain, html_doc("h2", page(2, para="Second."))])
+    finally:
+        step.close()
+    assert rejects == []
+    assert [d.id for d in out] == ["h1", "j1", "h2"]
+    assert (out[1].text, out[1].metadata) == before
+    lines = out[0].text.split("\n")
+    assert any(line.startswith("Hello. This first paragraph of article 1") for line in lines)
+    assert any(line.startswith("The second paragraph of article 1") for line in lines)
+    assert "Impressum" not in out[0].text and "Contact" not in out[0].text
+    assert out[0].metadata["content_format"] == "text"
+
+
+def test_unknown_extractor_is_a_config_error():
+    from tamis.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown extractor"):
+        Extract(extractor="nope")
+
+
+def test_resiliparse_extractor_also_works():
+    out, rejects = run_step(Extract(extractor="resiliparse", isolate=False), [html_doc("h", page(3))])
+    assert rejects == [] and "second paragraph of article 3" in out[0].text
+
+
+def test_hostile_pages_are_rejected_with_reasons_not_tracebacks():
+    nested = "<html><body>" + "<div>" * 50_000 + "<p>deep text</p>" + "</div>" * 50_000 + "</body></html>"
+    binary = bytes(range(256)) * 64
+    latin = page(4, lang="fr", para="Ça coûte très cher, l’été.").encode("iso-8859-1", "replace")
+    docs = [
+        html_doc("big", "<html><body>" + "<p>word word word</p>" * 200_000 + "</body></html>"),
+        html_doc("binary", decode_html(binary)[0]),
+        html_doc("nested", nested),
+        html_doc("empty", "<html><body><script>var x = 1;</script></body></html>"),
+        html_doc("latin", decode_html(latin, "ISO-8859-1")[0]),
+    ]
+    step = Extract(max_chars=1_000_000, timeout_s=20)
+    started = time.monotonic()
+    try:
+        out, rejects = run_step(step, docs)
+    finally:
+        step.close()
+    assert time.monotonic() - started < 30
+    reasons = {r["id"]: r["reason"] for r in rejects}
+    assert reasons["big"] == "extract:too_large"
+    assert reasons["binary"] == "extract:binary"
+    assert reasons["empty"] == "extract:empty"
+    # The nested page either yields its text or is rejected with a reason; it never stalls or crashes.
+    assert "nested" in reasons or any(d.id == "nested" for d in out)
+    assert reasons.get("nested", "extract:empty") in ("extract:empty", "extract:error", "extract:timeout")
+    latin_doc = next(d for d in out if d.id == "latin")
+    assert "Ça coûte très cher" in latin_doc.text
+    assert len(out) + len(rejects) == len(docs)
+
+
+def test_worker_is_killed_on_timeout_and_the_next_page_goes_on():
+    worker = IsolatedExtractor("m", timeout_s=1.0, target="test_extract:slow_on_marker")
+    try:
+        assert worker.extract("fast one") == "m:8"
+        started = time.monotonic()
+        with pytest.raises(ExtractTimeout):
+            worker.extract("SLOW page")
+        assert time.monotonic() - started < 5
+        assert worker.extract("fast two") == "m:8"
+        assert worker.restarts == 1
+    finally:
+        worker.close()
+
+
+def test_timeout_rejects_the_page_and_keeps_the_rest():
+    big_page = page(5, para="Filler sentence for a page that takes a while. " * 4000)
+    step = Extract(timeout_s=0.001)
+    try:
+        out, rejects = run_step(step, [html_doc("slow", big_page)])
+        assert [r["reason"] for r in rejects] == ["extract:timeout"]
+        assert "killed" in rejects[0]["detail"]
+        step.timeout_s = 30
+        assert step._worker is not None
+        step._worker.timeout_s = 30
+        out, rejects = run_step(step, [html_doc("next", page(6))])
+        assert rejects == [] and "article 6" in out[0].text
+    finally:
+        step.close()
+
+
+def _extract_in_pool_worker(html: str) -> str:
+    step = Extract(timeout_s=20)
+    try:
+        out, _ = run_step(step, [html_doc("p", html)])
+        return out[0].text
+    finally:
+        step.close()
+
+
+def test_isolated_extraction_works_inside_a_forkserver_pool_worker():
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        text = pool.submit(_extract_in_pool_worker, page(7)).result(timeout=120)
+    assert "second paragraph of article 7" in text
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_warc_runs_on_two_local_workers_and_on_ray_with_the_same_output(tmp_path: Path):
+    """Extraction children start from local pool workers and from Ray workers alike (a private Ray instance)."""
+    pytest.importorskip("ray")
+    (tmp_path / "in").mkdir()
+    for n in range(2):
+        pages = [(f"http://example.com/{n}/{i}", page(i, para=f"File {n} story {i}.").encode(), "text/html") for i in range(3)]
+        write_warc(tmp_path / "in" / f"crawl-{n}.warc.gz", pages)
+    outputs = {}
+    for executor in ("local", "ray"):
+        out = tmp_path / executor
+        config = RunConfig(
+            input=[str(tmp_path / "in")],
+            output=str(out),
+            executor=executor,
+            workers=2,
+            steps=[{"step": "extract"}],
+            report=False,
+        )
+        assert not run(config).failed
+        outputs[executor] = sorted((r["id"], r["text"]) for r in kept(out))
+    assert len(outputs["local"]) == 6
+    assert outputs["ray"] == outputs["local"]
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def test_default_recipe_starts_with_extract_and_runs_a_warc(tmp_path: Path):
+    assert recipe("default")[0] == {"step": "extract"}
+    assert {"step": "extract"} not in recipe("foundation")
+    path = tmp_path / "crawl.warc.gz"
+    pages = [(f"http://example.com/{i}", page(i, para=f"Story {i} is unique.").encode(), "text/html") for i in range(3)]
+    pages.append(("http://example.com/bin", bytes(range(256)) * 40, "text/html"))
+    write_warc(path, pages)
+    out = tmp_path / "run"
+    run_recipe([path], out, [{"step": "extract"}, {"step": "normalize"}, {"step": "exact_dedup"}])
+    assert [r["metadata"]["url"] for r in kept(out)] == [f"http://example.com/{i}" for i in range(3)]
+    assert [r["reason"] for r in rejected(out)] == ["extract:binary"]
+    assert load_stats(out)["read"] == 4
+    assert_accounting(out, [r["id"] for r in kept(out)] + [r["id"] for r in rejected(out)])
+
+
+def test_html_files_are_read_and_extracted(tmp_path: Path):
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "one.html").write_bytes(page(1, lang="de").encode("utf-8"))
+    (tmp_path / "pages" / "two.htm").write_bytes(page(2, para="Trop cher, l’été.").encode("cp1252"))
+    out = tmp_path / "run"
+    run_recipe([tmp_path / "pages"], out, [{"step": "extract"}])
+    records = kept(out)
+    assert [Path(r["id"]).name for r in records] == ["one.html", "two.htm"]
+    assert records[0]["metadata"]["declared_language"] == "de"
+    assert "Trop cher, l’été." in records[1]["text"]
