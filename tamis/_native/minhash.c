@@ -40,12 +40,14 @@ static inline uint64_t mix64(uint64_t z) {
 
 static inline uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
 
-/* Shingle id from the hashes of its units (words or code points), in order. */
+/* Shingle id from the hashes of its units, in order: each unit times an odd constant of its
+ * position (independent multiplies, so they run in parallel), xor-ed, then mixed. */
+#define MAX_NGRAM 64
+static uint64_t POSITION[MAX_NGRAM];
+
 static inline uint64_t combine(const uint64_t *units, Py_ssize_t n) {
-    uint64_t h = GOLDEN;
-    for (Py_ssize_t k = 0; k < n; k++) {
-        h = rotl64(h ^ units[k], 27) * FNV_PRIME;
-    }
+    uint64_t h = GOLDEN ^ (uint64_t)n;
+    for (Py_ssize_t k = 0; k < n; k++) h ^= units[k] * POSITION[k];
     return mix64(h);
 }
 
@@ -87,6 +89,7 @@ static int u32vec_reserve(u32vec *v, Py_ssize_t extra) {
 static unsigned char LATIN1_WORD[256];
 
 static void init_tables(void) {
+    for (int k = 0; k < MAX_NGRAM; k++) POSITION[k] = mix64(GOLDEN * (uint64_t)(k + 1)) | 1;
     for (Py_UCS4 c = 0; c < 256; c++) LATIN1_WORD[c] = c == '_' || Py_UNICODE_ISALNUM(c);
 }
 
@@ -231,8 +234,8 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
     uint32_t *mins = NULL, *tmp = NULL;
     Py_ssize_t tmp_cap = 0;
     PyObject *keys_obj = NULL, *counts_obj = NULL;
-    if (ngram < 1 || bands < 1 || rows < 1 || abuf.len < (Py_ssize_t)perms * 4 || bbuf.len < (Py_ssize_t)perms * 4) {
-        PyErr_SetString(PyExc_ValueError, "sketch: bad ngram/bands/rows or permutation buffers too short");
+    if (ngram < 1 || ngram > MAX_NGRAM || bands < 1 || rows < 1 || abuf.len < (Py_ssize_t)perms * 4 || bbuf.len < (Py_ssize_t)perms * 4) {
+        PyErr_SetString(PyExc_ValueError, "sketch: bad ngram (1..64), bands or rows, or permutation buffers too short");
         goto done;
     }
     keys_obj = PyBytes_FromStringAndSize(NULL, n * bands * 8);

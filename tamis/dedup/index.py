@@ -14,8 +14,10 @@ go in; saving over an index that the run read with ``against`` keeps its documen
 
 from __future__ import annotations
 
+import mmap
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,54 +74,61 @@ def check_meta(folder: str | Path, expected: dict) -> int:
 
 
 class FingerprintReader:
-    """Reads the fingerprints of chosen documents with ``pread`` (no mapping, so memory stays
-    at what is asked for)."""
+    """Reads the fingerprint sets of chosen documents from the per-source files (memory-mapped
+    read-only: only the pages of the documents asked for are touched, and they are file pages
+    the kernel can drop)."""
 
     def __init__(self, sources: list[Source]) -> None:
         self._sources = sources
         self._starts = np.asarray([s.start for s in sources], dtype=np.int64)
         self._offsets: dict[int, np.ndarray] = {}
-        self._fds: dict[int, int] = {}
+        self._maps: dict[int, mmap.mmap | None] = {}
 
     def _source_offsets(self, k: int) -> np.ndarray:
         off = self._offsets.get(k)
         if off is None:
             counts = np.fromfile(self._sources[k].path(".counts"), dtype="<u4")
             off = self._offsets[k] = np.r_[0, np.cumsum(counts, dtype=np.int64)]
-            self._fds[k] = os.open(self._sources[k].path(".fps"), os.O_RDONLY)
+            with open(self._sources[k].path(".fps"), "rb") as fh:
+                self._maps[k] = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if off[-1] else None
         return off
+
+    def _ranges(self, docs: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per source: positions in ``docs``, and the [lo, hi) fingerprint range of each."""
+        which = np.searchsorted(self._starts, docs, side="right") - 1
+        for k in np.unique(which).tolist():
+            sel = np.flatnonzero(which == k)
+            off = self._source_offsets(k)
+            local = docs[sel].astype(np.int64) - self._sources[k].start
+            yield k, sel, off[local], off[local + 1]
 
     def sizes(self, docs: np.ndarray) -> np.ndarray:
         """Number of distinct shingles of each of ``docs`` (global indices)."""
-        which = np.searchsorted(self._starts, docs, side="right") - 1
         out = np.zeros(len(docs), dtype=np.int64)
-        for k in np.unique(which).tolist():
-            sel = which == k
-            off = self._source_offsets(k)
-            local = docs[sel].astype(np.int64) - self._sources[k].start
-            out[sel] = off[local + 1] - off[local]
+        for _, sel, lo, hi in self._ranges(docs):
+            out[sel] = hi - lo
         return out
 
     def gather(self, docs: np.ndarray) -> tuple[bytes, np.ndarray]:
-        """Fingerprints of ``docs`` (global indices) concatenated, and their int64 offsets."""
-        which = np.searchsorted(self._starts, docs, side="right") - 1
-        parts: list[bytes] = []
-        offsets = np.zeros(len(docs) + 1, dtype=np.int64)
-        total = 0
-        for i, (doc, k) in enumerate(zip(docs.tolist(), which.tolist(), strict=True)):
-            off = self._source_offsets(k)
-            local = doc - self._sources[k].start
-            lo, hi = int(off[local]), int(off[local + 1])
-            if hi > lo:
-                parts.append(os.pread(self._fds[k], (hi - lo) * 4, lo * 4))
-            total += hi - lo
-            offsets[i + 1] = total
-        return b"".join(parts), offsets
+        """Fingerprints of ``docs`` (global indices) concatenated in that order, and their int64
+        offsets."""
+        lengths = np.zeros(len(docs), dtype=np.int64)
+        los = np.zeros(len(docs), dtype=np.int64)
+        source = np.zeros(len(docs), dtype=np.int64)
+        for k, sel, lo, hi in self._ranges(docs):
+            lengths[sel], los[sel], source[sel] = hi - lo, lo, k
+        views = {k: memoryview(m) for k, m in self._maps.items() if m is not None}
+        parts = [views[k][lo * 4 : (lo + n) * 4] for k, lo, n in zip(source.tolist(), los.tolist(), lengths.tolist(), strict=True) if n]
+        blob = b"".join(parts)
+        for view in views.values():
+            view.release()
+        return blob, np.r_[0, np.cumsum(lengths)].astype(np.int64)
 
     def close(self) -> None:
-        for fd in self._fds.values():
-            os.close(fd)
-        self._fds.clear()
+        for m in self._maps.values():
+            if m is not None:
+                m.close()
+        self._maps.clear()
 
 
 def save_index(folder: str, meta: dict, sources: list[Source], keep: np.ndarray, bands: int) -> int:

@@ -102,8 +102,8 @@ class MinHashDedup(GlobalStage):
         if not 0.0 < self.threshold <= 1.0:
             msg = f"minhash: threshold must be in (0, 1], got {self.threshold}"
             raise ConfigError(msg)
-        if self.num_perm < 1 or self.ngram < 1:
-            msg = "minhash: num_perm and ngram must be >= 1"
+        if self.num_perm < 1 or not 1 <= self.ngram <= 64:
+            msg = "minhash: num_perm must be >= 1 and ngram between 1 and 64"
             raise ConfigError(msg)
         if (self.bands > 0) != (self.rows > 0):
             msg = "minhash: give both bands and rows, or neither"

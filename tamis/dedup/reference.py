@@ -57,10 +57,15 @@ def text_units(text: str, char_mode: bool) -> list[int]:
     return [mix64(FNV_OFFSET ^ fold(ch)) for ch in joined]
 
 
+MAX_NGRAM = 64
+POSITION = [mix64((GOLDEN * (k + 1)) & MASK64) | 1 for k in range(MAX_NGRAM)]
+
+
 def combine(units: Sequence[int]) -> int:
-    h = GOLDEN
-    for u in units:
-        h = (rotl64(h ^ u, 27) * FNV_PRIME) & MASK64
+    """Shingle id: each unit times an odd constant of its position, xor-ed, then mixed."""
+    h = GOLDEN ^ len(units)
+    for k, u in enumerate(units):
+        h ^= (u * POSITION[k]) & MASK64
     return mix64(h)
 
 
