@@ -11,7 +11,7 @@ import yaml
 from tamis.errors import ConfigError, StorageError
 from tamis.executors.base import Executor, RunOutcome, execute
 from tamis.executors.tasks import RunPlan
-from tamis.io.atomic import remove_partial_files, write_bytes_atomic
+from tamis.io.atomic import TMP_MARK, remove_partial_files, write_bytes_atomic
 from tamis.io.readers import plan_tasks
 from tamis.pipeline import RunConfig, build_steps, split_segments
 
@@ -53,7 +53,8 @@ def prepare_run_dir(config: RunConfig, *, resume: bool, overwrite: bool) -> Path
         if not overwrite:
             msg = f"output {root} is not empty: use --resume to continue that run or --overwrite to replace it"
             raise ConfigError(msg)
-        unknown = sorted(p.name for p in root.iterdir() if p.name not in RUN_ENTRIES)
+        # A run killed while writing a top-level file leaves ``<entry>.tmp-<pid>``: still ours.
+        unknown = sorted(p.name for p in root.iterdir() if p.name.split(TMP_MARK)[0] not in RUN_ENTRIES)
         if unknown:
             msg = f"--overwrite: {root} holds files tamis did not write ({', '.join(unknown[:5])}); refusing to delete them"
             raise ConfigError(msg)

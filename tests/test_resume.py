@@ -27,8 +27,6 @@ from conftest import assert_nothing_lost, snapshot_run
 
 from tamis.io.atomic import TMP_MARK
 
-pytestmark = pytest.mark.slow
-
 N_DOCS = 12_000
 N_FILES = 12  # + one file of bad records: 13 tasks
 RUN_TIMEOUT = 180
@@ -130,22 +128,30 @@ def _assert_same_as_reference(out: Path, crash_case: tuple[Path, list[str], dict
     assert _partial_files(out) == []
 
 
-def test_local_run_killed_twice_resumes_to_the_same_output(crash_case, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_local_run_killed_three_times_resumes_to_the_same_output(crash_case, tmp_path: Path) -> None:
     config = crash_case[0]
     out, log = tmp_path / "out", tmp_path / "run.log"
     flags = ("-w", "2")
-    # Kill 1: in the first segment, some input tasks done, others half written.
-    _kill_group_when(_start(_command(config, out, *flags), log), lambda: len(_markers(out, "seg0-")) >= 3, log)
-    assert not (out / "stats.json").exists()
-    done_before = _markers(out)
-    # Kill 2: in the last segment, after both dedup stages ran their global passes.
-    resumed = _start(_command(config, out, *flags, "--resume"), log)
-    _kill_group_when(resumed, lambda: len(_markers(out, "seg2-")) >= 2, log)
-    assert any(name.startswith("stage1-") for name in _markers(out))
-    # A task finished before a kill is never redone: its marker is the very same file.
-    now = _markers(out)
-    assert {name: now.get(name) for name in done_before} == done_before
-    done_before = now
+    kill_points = [
+        lambda: len(_markers(out, "seg0-")) >= 3,  # reading: some input tasks done, others half written
+        lambda: len(_markers(out, "stage1-")) >= 1,  # inside minhash's global rounds
+        lambda: len(_markers(out, "seg2-")) >= 2,  # writing the output, after both dedup stages
+    ]
+    done_before: dict[str, tuple[int, int]] = {}
+    partial_after_kill = []
+    for attempt, kill_point in enumerate(kill_points):
+        resume = ("--resume",) if attempt else ()
+        _kill_group_when(_start(_command(config, out, *flags, *resume), log), kill_point, log)
+        assert not (out / "stats.json").exists()
+        partial_after_kill.append(len(_partial_files(out)))
+        # A task finished before a kill is never redone: its marker is the very same file.
+        now = _markers(out)
+        assert {name: now.get(name) for name in done_before} == done_before
+        assert len(now) > len(done_before)
+        done_before = now
+    # Kills landed while tasks were writing: half-written shards were there to clean up.
+    assert any(partial_after_kill), partial_after_kill
     _finish(_command(config, out, *flags, "--resume"), log)
     now = _markers(out)
     assert {name: now.get(name) for name in done_before} == done_before
@@ -153,6 +159,7 @@ def test_local_run_killed_twice_resumes_to_the_same_output(crash_case, tmp_path:
 
 
 @pytest.mark.ray
+@pytest.mark.slow
 def test_ray_driver_killed_resumes_to_the_same_output(ray_cluster, crash_case, tmp_path: Path) -> None:
     config = crash_case[0]
     out, log = tmp_path / "out", tmp_path / "run.log"
@@ -170,6 +177,7 @@ def test_ray_driver_killed_resumes_to_the_same_output(ray_cluster, crash_case, t
 
 
 @pytest.mark.ray
+@pytest.mark.slow
 def test_ray_retries_a_task_whose_worker_is_killed(ray_cluster, crash_case, tmp_path: Path) -> None:
     config = crash_case[0]
     out, log = tmp_path / "out", tmp_path / "run.log"
@@ -197,3 +205,63 @@ def test_ray_retries_a_task_whose_worker_is_killed(ray_cluster, crash_case, tmp_
     assert proc.wait(timeout=RUN_TIMEOUT) == EXIT_DONE_WITH_INPUT_ERRORS, log.read_text(errors="replace")[-3000:]
     assert (out / "_markers" / f"{killed_mid_task}.json").exists()  # Ray ran it again, to the end
     _assert_same_as_reference(out, crash_case)
+
+
+# ---------------------------------------------------------------------------- what the driver checks
+
+
+class _NodeWithItsOwnDisk:
+    """An executor whose tasks run fine but write to another disk than the driver's, like
+    cluster nodes that do not share the run directory."""
+
+    name = "elsewhere"
+    workers = 1
+
+    def __init__(self, other_disk: Path) -> None:
+        self.other_disk = other_disk
+
+    def map(self, calls, label):
+        import dataclasses
+
+        results = {}
+        for name, fn, args in calls:
+            plan, *rest = args
+            results[name] = fn(dataclasses.replace(plan, run_dir=str(self.other_disk)), *rest)
+        return results, {}
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_task_done_where_the_driver_cannot_see_it_is_a_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import write_generated_corpus
+
+    import tamis.executors.base
+    from tamis.pipeline import RunConfig
+    from tamis.recipes import recipe
+    from tamis.runner import run
+
+    monkeypatch.setattr(tamis.executors.base, "MARKER_VISIBILITY_WAIT_S", 0.0)
+    write_generated_corpus(tmp_path / "in", 50, 2)
+    config = RunConfig(input=[str(tmp_path / "in")], output=str(tmp_path / "out"), steps=recipe("foundation"), report=False)
+    outcome = run(config, executor=_NodeWithItsOwnDisk(tmp_path / "node-disk"))
+    assert sorted(outcome.failed) == ["seg0-task00000", "seg0-task00001", "seg0-task00002"]
+    assert all("filesystem that the driver and every worker share" in text for text in outcome.failed.values())
+    assert not (tmp_path / "out" / "stats.json").exists()  # no stats that silently miss documents
+
+
+def test_overwrite_takes_back_a_directory_left_by_a_run_killed_at_its_start(tmp_path: Path) -> None:
+    from conftest import write_generated_corpus
+
+    from tamis.cli import main
+
+    write_generated_corpus(tmp_path / "in", 20, 1)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / f"config.resolved.yaml{TMP_MARK}4242").write_text("fingerprint: half-writ")
+    assert main(["run", "-i", str(tmp_path / "in"), "-o", str(out), "-q", "--no-report", "--recipe", "foundation", "--overwrite"]) == 1
+    assert (out / "stats.json").exists()
+    assert _partial_files(out) == []
+    (out / "notes.txt").write_text("mine")  # a file tamis did not write is still never deleted
+    assert main(["run", "-i", str(tmp_path / "in"), "-o", str(out), "-q", "--no-report", "--recipe", "foundation", "--overwrite"]) == 2
+    assert (out / "notes.txt").read_text() == "mine"

@@ -12,6 +12,7 @@ needs.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import platform
@@ -32,6 +33,7 @@ from tamis.io.readers import InputTask
 from tamis.stats import TaskStats
 
 Call = tuple[str, Callable[..., Any], tuple[Any, ...]]
+MARKER_VISIBILITY_WAIT_S = 30.0
 
 
 class Executor(Protocol):
@@ -78,7 +80,7 @@ def execute(
                 name = segment_marker_name(0, task.index)
                 marker = _load_marker(plan.marker(name))
                 if marker is None:
-                    _, fail = executor.map([(name, run_segment_task, (plan, 0, task, remaining))], "read")
+                    fail = _run_calls(executor, plan, [(name, run_segment_task, (plan, 0, task, remaining))], "read")
                     failed.update(fail)
                     marker = _load_marker(plan.marker(name))
                 if marker is not None:
@@ -93,7 +95,7 @@ def execute(
                         max_docs = first["stats"]["read"] if first else None
                     calls.append((name, run_segment_task, (plan, seg_index, task, max_docs)))
             label = "read" if seg_index == 0 else f"segment {seg_index}"
-            _, fail = executor.map(calls, label)
+            fail = _run_calls(executor, plan, calls, label)
             failed.update(fail)
         if failed:
             break
@@ -110,7 +112,7 @@ def execute(
                 name = f"stage{seg_index}-{pass_task.name}"
                 if not plan.marker(name).exists():
                     calls.append((name, run_pass_task, (plan, name, pass_task.fn)))
-            _, fail = executor.map(calls, f"{stage.step_id} round {round_index + 1}")
+            fail = _run_calls(executor, plan, calls, f"{stage.step_id} round {round_index + 1}")
             failed.update(fail)
             if failed:
                 break
@@ -146,6 +148,31 @@ def execute(
     if not failed:
         write_bytes_atomic(plan.root / "stats.json", orjson.dumps(summary, option=orjson.OPT_INDENT_2))
     return RunOutcome(summary, failed, input_errors)
+
+
+def _run_calls(executor: Executor, plan: RunPlan, calls: list[Call], label: str) -> dict[str, str]:
+    """``executor.map``, plus one check: every call that succeeded has a marker the driver sees.
+
+    Each call's name is its marker's name. A task that finished on a worker whose run directory
+    is not the driver's (cluster nodes without a shared filesystem) leaves no marker here;
+    counting it as done would drop its documents from ``stats.json`` without a word. Network
+    filesystems may cache a missing name briefly, so the check waits a little before failing.
+    """
+    results, failed = executor.map(calls, label)
+    missing = [name for name in results if not plan.marker(name).exists()]
+    waited = 0.0
+    while missing and waited < MARKER_VISIBILITY_WAIT_S:
+        time.sleep(0.5)
+        waited += 0.5
+        with contextlib.suppress(FileNotFoundError):
+            os.listdir(plan.root / "_markers")  # a directory read refreshes cached lookups on NFS
+        missing = [name for name in missing if not plan.marker(name).exists()]
+    for name in missing:
+        failed[name] = (
+            f"it finished, but its completion marker {plan.marker(name)} is not visible to the driver: the run "
+            "directory must be on a filesystem that the driver and every worker share (see the README)"
+        )
+    return failed
 
 
 def _merge_errors(root: Path, n_segments: int, tasks: list[InputTask]) -> None:
