@@ -66,6 +66,13 @@ def test_a_wrong_label_falls_back_to_the_bytes():
     assert (decoded, encoding) == (html, "utf-8")
 
 
+def test_a_page_with_a_few_stray_bytes_keeps_its_label():
+    body = "<html><head><meta charset='utf-8'></head><body><p>Schöne Grüße aus Köln, überall.</p>".encode() + b"<p>caf\xe9</p>" * 2
+    decoded, encoding = decode_html(body + ("<p>" + "Mehr Text. " * 300 + "</p></body></html>").encode())
+    assert encoding == "utf-8"
+    assert "Schöne Grüße aus Köln" in decoded and decoded.count("\ufffd") == 2
+
+
 def test_declared_language_and_binary_share():
     assert declared_language("<!doctype html><html class='x' lang='fr-FR'><body>") == "fr-fr"
     assert declared_language("<html><head><meta http-equiv='Content-Language' content='de'>") == "de"
