@@ -6,14 +6,15 @@ default recipe without changing JSONL corpora.
 
 Rejections: ``extract:too_large`` (more than ``max_chars`` characters of HTML),
 ``extract:binary`` (the body is not text: more than ``max_binary_share`` control or
-replacement characters in its first 8 KiB), ``extract:timeout`` (the page took longer than
+replacement characters in its first 8192 characters), ``extract:timeout`` (the page took longer than
 ``timeout_s``; the child process doing the work is killed and replaced), ``extract:error``
 (the extractor raised), ``extract:empty`` (no main text found).
 
 Limits and their sources: trafilatura itself refuses pages over 20 MB (its ``MAX_FILE_SIZE``);
 Common Crawl truncates payloads at 1 MiB, so ``max_chars`` = 10 M characters only refuses
-pathological pages. Extraction takes ~20 ms per page on average (``bench/bench_extract.py``),
-so a 5 s limit is 250 times the mean and only stops runaway pages.
+pathological pages. Extraction takes 25-55 ms per page on average (``bench/bench_extract.py``:
+18-38 pages/s on one core), so a 5 s limit is about 100 times the mean and only stops runaway
+pages.
 
 The extractor default (``trafilatura``, with its fallbacks, then the short-furniture-line
 filter of :mod:`tamis.steps.extract_html`) is the one that scored best in
@@ -41,7 +42,7 @@ class Extract(Step):
     extractor: str = param("trafilatura", f"main-text extractor: {', '.join(EXTRACTORS)}")
     timeout_s: float = param(5.0, "per-page time limit in seconds (a slower page is rejected as extract:timeout)")
     max_chars: int = param(10_000_000, "pages with more HTML characters are rejected as extract:too_large")
-    max_binary_share: float = param(0.1, "pages whose first 8 KiB hold more control/replacement characters are extract:binary")
+    max_binary_share: float = param(0.1, "pages whose first 8192 characters hold a larger share of control/replacement characters are extract:binary")
     min_chars: int = param(1, "extracted text shorter than this is rejected as extract:empty")
     drop_boilerplate: bool = param(True, "drop short furniture lines (copyright, share, newsletter, cookie ...) the extractor left in")
     isolate: bool = param(True, "extract in a child process that is killed on timeout (False: in-process, no time limit)")
