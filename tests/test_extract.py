@@ -83,7 +83,7 @@ def test_declared_language_and_binary_share():
 
 
 def test_tidy_paragraphs_gives_one_paragraph_per_line():
-    assert tidy_paragraphs("  A para.  \n\n\n B para.\r\n\r\nC\n") == "A para.\n B para.\nC"
+    assert tidy_paragraphs("  A para.  \n\n\n B para.\r\n \t\r\nC\n") == "A para.\nB para.\nC"
 
 
 def test_short_furniture_lines_are_dropped_and_long_lines_kept():

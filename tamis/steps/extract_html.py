@@ -23,8 +23,6 @@ _META_LANG_RE = re.compile(
     re.IGNORECASE,
 )
 _WHATWG_ALIASES = {"iso-8859-1": "cp1252", "iso8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "ascii": "cp1252", "us-ascii": "cp1252"}
-_BLANK_LINES_RE = re.compile(r"[ \t]*\n(?:[ \t]*\n)+")
-_TRAILING_RE = re.compile(r"[ \t]+\n")
 
 
 def _codec(label: str | None) -> str | None:
@@ -100,11 +98,9 @@ def binary_share(text: str, sample: int = 8192) -> float:
 
 
 def tidy_paragraphs(text: str) -> str:
-    """One paragraph per line: no blank lines, no trailing spaces."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _TRAILING_RE.sub("\n", text)
-    text = _BLANK_LINES_RE.sub("\n", text)
-    return text.strip()
+    """One paragraph per line: no blank lines, no indentation, no trailing spaces."""
+    lines = (line.strip(" \t") for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 # Short lines that are page furniture, not article text: copyright and legal lines, newsletter
