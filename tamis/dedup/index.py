@@ -96,7 +96,7 @@ class FingerprintReader:
     def _ranges(self, docs: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
         """Per source: positions in ``docs``, and the [lo, hi) fingerprint range of each."""
         which = np.searchsorted(self._starts, docs, side="right") - 1
-        for k in np.unique(which).tolist():
+        for k in np.flatnonzero(np.bincount(which)).tolist():
             sel = np.flatnonzero(which == k)
             off = self._source_offsets(k)
             local = docs[sel].astype(np.int64) - self._sources[k].start

@@ -341,7 +341,7 @@ def _verify_task(scratch: str, partition: int, partitions: int, threshold: float
         write_bytes_atomic(out.with_suffix(".f64"), b"")
         return
     uf = native()
-    docs = np.unique(edges)
+    docs = clustering.unique_sorted(edges.ravel())
     local = np.searchsorted(docs, edges).astype("<u4")
     parent = np.arange(len(docs), dtype=np.uint32)
     reader = FingerprintReader(_load_sources(root))
@@ -419,7 +419,7 @@ class _PairScorer:
         self._offsets = np.zeros(1, dtype="<i8")
 
     def preload(self, docs: np.ndarray) -> None:
-        docs = np.unique(docs)
+        docs = clustering.unique_sorted(docs)
         if int(self._reader.sizes(docs).sum()) * 4 <= PRELOAD_MB << 20:
             self._fps, offsets = self._reader.gather(docs)
             self._offsets = offsets.astype("<i8")
@@ -477,12 +477,12 @@ def _resolve_task(scratch: str, partition: int, partitions: int, membership: tup
     members, roots = _members(scratch, partition, partitions, membership, edge_files)
     sources = _load_sources(root)
     # Every component: its root plus its members, as (group, doc) with the group = the root.
-    unique_roots = np.unique(roots)
+    unique_roots = clustering.unique_sorted(roots)
     group = np.concatenate([roots, unique_roots]).astype(np.int64)
     doc = np.concatenate([members, unique_roots]).astype(np.int64)
     dup_doc, dup_keeper, dup_sim = [], [], []
     head_doc, head_size = [], []
-    known = _known_similarities(edge_files, np.unique(doc)) if verify else None
+    known = _known_similarities(edge_files, clustering.unique_sorted(doc)) if verify else None
     reader = FingerprintReader(sources)
     scorer = _PairScorer(reader)  # most similarities are known from verification: no preload
     try:
