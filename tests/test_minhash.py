@@ -276,3 +276,20 @@ def test_char_ngrams_find_near_duplicates_without_spaces(tmp_path: Path):
     # ... character 5-grams can.
     run_recipe([write_jsonl(tmp_path / "in.jsonl", records)], out, [{"step": "minhash", "char_ngrams": True}], workers=1)
     assert {r["id"]: r["duplicate_of"] for r in rejected(out)} == {"y": "x"}
+
+
+def test_cli_dedup_saves_an_index_and_a_later_run_dedups_against_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    from tamis.cli import main
+
+    words = _vocab("c", 120)
+    first = write_jsonl(tmp_path / "first.jsonl", [{"id": "a", "text": " ".join(words)}, {"id": "a2", "text": " ".join(_edit(words, [60], "x")).upper()}])
+    second = write_jsonl(tmp_path / "second.jsonl", [{"id": "b", "text": " ".join(_edit(words, [10], "y"))}, {"id": "c", "text": " ".join(_vocab("d", 120))}])
+    index = tmp_path / "lsh-index"
+    assert main(["dedup", "-i", str(first), "-o", str(tmp_path / "r1"), "-w", "1", "--threshold", "0.8", "--save-index", str(index)]) == 0
+    assert {r["id"]: r["reason"] for r in rejected(tmp_path / "r1")} == {"a2": "minhash:duplicate"}
+    assert main(["dedup", "-i", str(second), "-o", str(tmp_path / "r2"), "-w", "1", "--against", str(index)]) == 0
+    assert {r["id"]: r["duplicate_of"] for r in rejected(tmp_path / "r2")} == {"b": "a"}
+    assert _kept_ids(tmp_path / "r2") == ["c"]
+    capsys.readouterr()
+    assert main(["dedup", "-i", str(second), "-o", str(tmp_path / "r3"), "--against", str(tmp_path / "nope")]) == 2
+    assert "not a saved minhash index" in capsys.readouterr().err
