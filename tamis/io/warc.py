@@ -389,6 +389,8 @@ def read_warc(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
             meta["content_type"] = content_type
             if status is not None:
                 meta["http_status"] = status
+            if "warc-truncated" in headers:  # the crawler kept only the start of the page
+                meta["warc_truncated"] = headers["warc-truncated"]
             doc_id = _record_id(headers, path, item.number)
             if len(body) > options.max_doc_bytes:
                 doc = Document(doc_id, escaped(body[: options.max_doc_bytes]), meta)
