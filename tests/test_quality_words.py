@@ -101,3 +101,18 @@ def test_per_language_thresholds_replace_defaults_only():
 def test_bad_ngram_config_is_a_clear_error():
     with pytest.raises(ValueError, match="top_n_grams"):
         GopherRepetition(top_n_grams=[2, 0.2])
+
+
+def test_chunked_tokenizer_equals_the_whole_text_regex():
+    from tamis.steps.quality.languages import settings_for
+    from tamis.steps.quality.words import tokenize, word_regex
+
+    rng = random.Random(7)
+    pieces = ["word", "l’armée", "don't", "U.S.", "Mr.", "A.", "3.5", "1,000", "well-known", "--verbose", "/usr/bin",
+              "x=(y1,", "and/or", "...", "end.", "(yes)", "«non»", "a@b.org", "https://x.org/a.", "snake_case", "___",
+              "hyphen‐", "#tag", "$5", "10%", "C++", "…", "—", "Élise,", "ok!", "why?", "(1)", "word)", "é"]
+    for language in ("en", "fr", "de", "sw"):
+        regex = word_regex(settings_for(language))
+        for _ in range(200):
+            text = "".join(rng.choice(pieces) + rng.choice([" ", "\n", "  ", "\t", "", ","]) for _ in range(12))
+            assert tokenize(text, regex) == regex.findall(text), text

@@ -33,7 +33,7 @@ from tamis.document import Document
 from tamis.registry import register
 from tamis.steps.base import Rejection, TaskContext, param
 from tamis.steps.quality.base import QualityFilter
-from tamis.steps.quality.words import word_class, word_regex
+from tamis.steps.quality.words import tokenize, word_class, word_regex
 
 _CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 _END_PUNCTUATION = (".", "?", "!", '"', "'")
@@ -108,7 +108,7 @@ class C4Quality(QualityFilter):
                 removed["policy"] += 1
                 continue
             if t["min_num_sentences"] > 0:
-                sentences += count_sentences(regex.findall(line))
+                sentences += count_sentences(tokenize(line, regex))
             kept.append(line)
         signals: dict[str, Any] = {
             "lines": len(stats.splitlines),

@@ -25,6 +25,7 @@ first broken one is the reason (``gopher_repetition:dup_line_frac``). Other lang
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 from tamis.document import Document
@@ -69,12 +70,14 @@ class GopherQuality(QualityFilter):
         n_words = 0
         word_chars = 0
         alpha_words = 0
-        for word in words:
+        # Classify each distinct word once (Counter counts in C).
+        for word, count in Counter(words).items():
             symbol, alpha = word_class(word)
             if not symbol:
-                n_words += 1
-                word_chars += len(word)
-            alpha_words += alpha
+                n_words += count
+                word_chars += len(word) * count
+            if alpha:
+                alpha_words += count
         lines = stats.splitlines
         n_lines = max(len(lines), 1)
         bullets = sum(1 for line in lines if line.lstrip().startswith(("•", "-")))

@@ -10,8 +10,9 @@
 The fast versions hash each n-gram to one 64-bit integer (a polynomial over per-document
 word ids, built n-gram size by n-gram size with numpy) and count with a sort. Two different
 n-grams may in theory share a hash (about one chance in 10^9 for a 100,000-word document).
-Most documents repeat no 5-gram at all, which one sort proves, and then no longer n-gram
-repeats either; only documents with repeats run the sequential scan. The ``*_reference``
+Most documents repeat no 5-gram at all, which one pass proves, and then no longer n-gram
+repeats either; for the others the sequential scan visits only the positions of n-grams that
+occur more than once. The ``*_reference``
 functions are the plain definitions, kept to test the fast ones against.
 """
 
@@ -30,8 +31,8 @@ class NgramIndex:
     __slots__ = ("_keys", "_unique", "cumlen", "ids", "n_words")
 
     def __init__(self, words: list[str]) -> None:
-        vocab: dict[str, int] = {}
-        self.ids = np.fromiter((vocab.setdefault(w, len(vocab)) for w in words), dtype=np.uint64, count=len(words))
+        vocab = {word: i for i, word in enumerate(dict.fromkeys(words))}
+        self.ids = np.fromiter(map(vocab.__getitem__, words), dtype=np.uint64, count=len(words))
         self.n_words = len(words)
         self.cumlen = np.zeros(len(words) + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=len(words)), out=self.cumlen[1:])
@@ -75,25 +76,24 @@ def top_ngram_chars(index: NgramIndex, n: int) -> int:
 def duplicate_ngram_chars(index: NgramIndex, n: int) -> int:
     if index.n_words < n or index.all_unique(n):
         return 0
-    keys = index.keys(n)
-    # Before the first repeated n-gram the scan only adds to `seen`: do that in bulk.
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    repeats = np.flatnonzero(first[inverse] != np.arange(len(keys)))
-    start = int(repeats[0])
-    key_list = keys.tolist()
-    seen = set(key_list[:start])
-    cumlen = index.cumlen.tolist()
+    _, inverse, counts = np.unique(index.keys(n), return_inverse=True, return_counts=True)
+    # Only positions whose n-gram occurs more than once can be "already seen"; the scan steps
+    # over the others one by one without effect, so visit only these, in order, and honour
+    # the jumps (a position inside a jumped-over repeat is never visited).
+    positions = np.flatnonzero(counts[inverse] > 1)
+    cumlen = index.cumlen
+    chars = (cumlen[positions + n] - cumlen[positions]).tolist()
+    seen: set[int] = set()
     repeated = 0
-    idx = start
-    limit = len(key_list)
-    while idx < limit:
-        key = key_list[idx]
+    next_free = 0
+    for position, key, length in zip(positions.tolist(), inverse[positions].tolist(), chars, strict=True):
+        if position < next_free:
+            continue
         if key in seen:
-            repeated += cumlen[idx + n] - cumlen[idx]
-            idx += n
+            repeated += length
+            next_free = position + n
         else:
             seen.add(key)
-            idx += 1
     return repeated
 
 

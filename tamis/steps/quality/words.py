@@ -29,7 +29,6 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
-from functools import cache
 from typing import Any
 
 from tamis.steps.quality.languages import LanguageSettings, settings_for
@@ -108,29 +107,52 @@ def _compile_word_regex(settings: LanguageSettings) -> re.Pattern[str]:
     return re.compile("|".join(parts))
 
 
+_SIMPLE_TRAILING = frozenset(",;:!?)")
+
+
+def tokenize(text: str, regex: re.Pattern[str]) -> list[str]:
+    """``regex.findall(text)``, faster: plain words skip the regular expression.
+
+    No rule reaches across whitespace, so each whitespace-separated chunk is cut alone; a chunk
+    of letters and digits only is one word, and one followed by a comma, semicolon, colon,
+    ``!``, ``?`` or ``)`` is two (most chunks are one of those). The equivalence with
+    ``findall`` on the whole text is tested.
+    """
+    words: list[str] = []
+    append = words.append
+    findall = regex.findall
+    for chunk in text.split():
+        if chunk.isalnum():
+            append(chunk)
+        elif chunk[-1] in _SIMPLE_TRAILING and chunk[:-1].isalnum():
+            append(chunk[:-1])
+            append(chunk[-1])
+        else:
+            words.extend(findall(chunk))
+    return words
+
+
 def split_words(text: str, language: str | None = "en") -> list[str]:
     """The words of ``text`` for ``language`` (see the module docstring)."""
-    return word_regex(settings_for(language)).findall(text)
+    return tokenize(text, word_regex(settings_for(language)))
 
 
 def _is_symbol_char(char: str) -> bool:
     return char in string.punctuation or unicodedata.category(char)[0] in "PC"
 
 
-@cache
-def _word_class(word: str) -> tuple[bool, bool]:
-    """(made only of punctuation/symbols, holds a letter) for one word."""
-    return all(_is_symbol_char(c) for c in word), any(c.isalpha() for c in word)
-
-
+_WORD_CLASSES: dict[str, tuple[bool, bool]] = {}
 _WORD_CLASS_CACHE_LIMIT = 200_000
 
 
 def word_class(word: str) -> tuple[bool, bool]:
-    # The cache of word classes is bounded: web text has an open vocabulary.
-    if _word_class.cache_info().currsize > _WORD_CLASS_CACHE_LIMIT:
-        _word_class.cache_clear()
-    return _word_class(word)
+    """(made only of punctuation/symbols, holds a letter) for one word (memoised)."""
+    found = _WORD_CLASSES.get(word)
+    if found is None:
+        if len(_WORD_CLASSES) > _WORD_CLASS_CACHE_LIMIT:  # web text has an open vocabulary
+            _WORD_CLASSES.clear()
+        found = _WORD_CLASSES[word] = (all(_is_symbol_char(c) for c in word), any(c.isalpha() for c in word))
+    return found
 
 
 class TextStats:
@@ -152,7 +174,7 @@ class TextStats:
 
     @property
     def words(self) -> list[str]:
-        return self._get("words", lambda: word_regex(self.settings).findall(self.text))
+        return self._get("words", lambda: tokenize(self.text, word_regex(self.settings)))
 
     @property
     def splitlines(self) -> list[str]:
