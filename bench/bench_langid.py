@@ -10,7 +10,7 @@ Translated man pages keep some English (option names, untranslated paragraphs), 
 identifier reaches 100 %; the comparison is what matters.
 
 Each candidate runs in a fresh process so its memory (the resident set after loading the model
-and identifying everything, minus the interpreter's) is its own. Accuracy is measured on the
+and identifying everything, minus the resident set before loading it) is its own. Accuracy is measured on the
 whole text and on the first 200 characters (short snippets are where identifiers differ most).
 """
 
@@ -98,9 +98,17 @@ def load(candidate: str):
     raise ValueError(msg)
 
 
+def resident_mb() -> float:
+    """This process's resident set now (VmRSS), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def measure(candidate: str, pages: int) -> dict:
     docs = labelled_docs(pages)
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base_rss = resident_mb()
     start = time.perf_counter()
     detect = load(candidate)
     load_s = time.perf_counter() - start
@@ -108,7 +116,7 @@ def measure(candidate: str, pages: int) -> dict:
     full = [detect(text) for _, text in docs]
     full_s = time.perf_counter() - start
     snippets = [detect(text[:200]) for _, text in docs]
-    rss_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_rss) / 1024
+    rss_mb = resident_mb() - base_rss
     truth = [language for language, _ in docs]
     chars = sum(len(text) for _, text in docs)
     return {

@@ -42,6 +42,19 @@ def test_abbreviation_periods_follow_the_language():
     assert split_words("Mme. Dupont", "en") == ["Mme", ".", "Dupont"]
 
 
+def test_hyphens_follow_the_language():
+    text = "Proxy-Konfiguration well-known peut-être 32-bit 1-2"
+    assert split_words(text, "en") == ["Proxy", "-", "Konfiguration", "well", "-", "known", "peut", "-", "être", "32", "-",
+                                       "bit", "1", "-", "2"]
+    assert split_words(text, "fr") == ["Proxy", "-", "Konfiguration", "well", "-", "known", "peut", "-", "être", "32-bit",
+                                       "1", "-", "2"]
+    assert split_words(text, "it")[:2] == ["Proxy-Konfiguration", "well"]
+    assert split_words(text, "de") == ["Proxy-Konfiguration", "well-known", "peut-être", "32-bit", "1", "-", "2"]
+    assert split_words(text, "nl") == ["Proxy-Konfiguration", "well-known", "peut-être", "32-bit", "1-2"]
+    assert split_words("x/y", "nl") == ["x/y"]
+    assert split_words("x/y", "pt") == ["x", "/", "y"]
+
+
 def test_unknown_language_uses_the_generic_rules():
     assert settings_for("sw").stop_words == frozenset()
     assert split_words("l'armée", "sw") == ["l'armée"]
@@ -110,7 +123,7 @@ def test_chunked_tokenizer_equals_the_whole_text_regex():
     rng = random.Random(7)
     pieces = ["word", "l’armée", "don't", "U.S.", "Mr.", "A.", "3.5", "1,000", "well-known", "--verbose", "/usr/bin",
               "x=(y1,", "and/or", "...", "end.", "(yes)", "«non»", "a@b.org", "https://x.org/a.", "snake_case", "___",
-              "hyphen‐", "#tag", "$5", "10%", "C++", "…", "—", "Élise,", "ok!", "why?", "(1)", "word)", "é"]
+              "hyphen‐", "#tag", "$5", "Proxy-Konfig", "[--dry-run]", "x/y", "1-2", "peut-être", "10%", "C++", "…", "—", "Élise,", "ok!", "why?", "(1)", "word)", "é"]
     for language in ("en", "fr", "de", "sw"):
         regex = word_regex(settings_for(language))
         for _ in range(200):

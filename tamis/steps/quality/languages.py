@@ -37,6 +37,11 @@ class LanguageSettings:
     apostrophes: str = "plain"
     # Abbreviations that end with a period which does not end a sentence.
     abbreviations: tuple[str, ...] = ()
+    # Where a hyphen inside a word splits it (as spaCy's rules for the language do): one of
+    # "before_letter", "between_letters", "between_lowercase", "digits_only", "never".
+    hyphens: str = "before_letter"
+    # Whether "/" before a letter splits a word (x / y), as it does everywhere but in Dutch.
+    slash_splits: bool = True
 
 
 SETTINGS: dict[str, LanguageSettings] = {
@@ -63,6 +68,7 @@ SETTINGS: dict[str, LanguageSettings] = {
             "new_line_ratio": 0.185,
         },
         apostrophes="elision",
+        hyphens="between_letters",
         abbreviations=("M", "MM", "Mme", "Mlle", "Dr", "St", "Ste", "etc", "cf", "av", "janv", "févr", "avr",
                        "juill", "sept", "oct", "nov", "déc", "p", "pp", "vol", "No"),
     ),
@@ -80,6 +86,7 @@ SETTINGS: dict[str, LanguageSettings] = {
             "line_punct_thr": 0.0,
             "new_line_ratio": 0.152,
         },
+        hyphens="digits_only",
         abbreviations=("Dr", "Prof", "Hr", "Fr", "Nr", "Str", "bzw", "ca", "usw", "vgl", "Jh", "Abs", "Abb", "Jan",
                        "Feb", "Aug", "Sept", "Okt", "Nov", "Dez", "St"),
     ),
@@ -97,6 +104,7 @@ SETTINGS: dict[str, LanguageSettings] = {
             "line_punct_thr": 0.3,
             "new_line_ratio": 0.171,
         },
+        hyphens="never",
         abbreviations=("Sr", "Sra", "Srta", "Dr", "Dra", "Av", "Avda", "Prof", "Ud", "Uds", "aprox", "etc", "pág"),
     ),
     "it": LanguageSettings(
@@ -114,6 +122,7 @@ SETTINGS: dict[str, LanguageSettings] = {
             "new_line_ratio": 0.2,
         },
         apostrophes="elision",
+        hyphens="between_lowercase",
         abbreviations=("Sig", "Dott", "Prof", "Avv", "Ing", "art", "pag", "ecc", "etc", "sett"),
     ),
     "pt": LanguageSettings(
@@ -130,6 +139,7 @@ SETTINGS: dict[str, LanguageSettings] = {
             "line_punct_thr": 0.154,
             "new_line_ratio": 0.23,
         },
+        hyphens="never",
         abbreviations=("Sr", "Sra", "Dr", "Dra", "Av", "Prof", "art", "pág", "etc", "tel"),
     ),
     "nl": LanguageSettings(
@@ -146,6 +156,8 @@ SETTINGS: dict[str, LanguageSettings] = {
             "line_punct_thr": 0.238,
             "new_line_ratio": 0.194,
         },
+        hyphens="never",
+        slash_splits=False,
         abbreviations=("dhr", "mevr", "mw", "dr", "prof", "bijv", "bv", "enz", "nr", "ca", "jan", "feb", "aug",
                        "sept", "okt", "nov", "dec"),
     ),

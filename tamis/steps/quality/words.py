@@ -40,25 +40,51 @@ _PUNCT_RUN = r"\.{2,}|-{2,}"
 _SYMBOL = r"[^\w\s]|_"
 
 _UPPER = "A-ZÀ-ÖØ-Þ"
-# Punctuation between two word characters keeps them one word ("X=(x1", "example.com",
-# "AT&T", "A-1"), except where the reference splits: a hyphen or dash before a letter
-# (well - known) or between digits (1 - 2), a comma between letters, ":<>=/" before a letter,
-# a period before a capital, and ellipses.
-_GLUE_PARTS = (
-    r"(?<![^\W_])[-:<>=/]",  # after a symbol, these never split
-    r"-(?![^\W\d_])(?!(?<=\d-)\d)",
-    r"(?<![^\W\d_]),|,(?![^\W\d_])",
-    r"[:<>=/](?![^\W\d_])",
-    rf"\.(?![{_UPPER}.])",
-    r"[^\w\s\-–—~,:<>=/.…'’]|_",
-)
-_GLUE = "(?:" + "|".join(_GLUE_PARTS) + r"|['’])+"
-_GLUE_NO_APOSTROPHE = "(?:" + "|".join(_GLUE_PARTS) + ")+"
+_LOWER = "a-zß-öø-ÿ"
+_LETTER = r"[^\W\d_]"
+_NOT_DIGIT_RANGE = r"(?!(?<=\d-)\d)"
+# When a hyphen between two word characters splits them, per language (spaCy's rules differ):
+_HYPHEN_GLUE = {
+    # English and the generic rules: before a letter (well - known, 32 - bit), and 1 - 2.
+    "before_letter": rf"-(?!{_LETTER}){_NOT_DIGIT_RANGE}",
+    # French: between two letters (peut - être) and 1 - 2; 32-bit stays.
+    "between_letters": rf"(?:(?<!{_LETTER})-|-(?!{_LETTER})){_NOT_DIGIT_RANGE}",
+    # Italian: between two lower-case letters; Proxy-Konfiguration stays.
+    "between_lowercase": rf"(?:(?<![{_LOWER}])-|-(?![{_LOWER}])){_NOT_DIGIT_RANGE}",
+    # German: only in digit ranges (1 - 2); compounds stay whole.
+    "digits_only": rf"-{_NOT_DIGIT_RANGE}",
+    # Spanish, Portuguese, Dutch: never.
+    "never": "-",
+}
+
+
+def _glue(settings: LanguageSettings) -> str:
+    """Punctuation that keeps the word characters around it one word, for one language.
+
+    Punctuation between two word characters keeps them together ("X=(x1", "example.com",
+    "AT&T") except where the reference splits: a hyphen (see ``_HYPHEN_GLUE``), a dash, a comma
+    between letters, ``: < > = /`` before a letter (Dutch keeps ``/``), a period before a
+    capital, an ellipsis; and an apostrophe where the language splits elisions.
+    """
+    slash = "" if settings.slash_splits else "/"
+    parts = [
+        r"(?<![^\W_])[-:<>=/]",  # after a symbol, these never split
+        _HYPHEN_GLUE[settings.hyphens],
+        rf"(?<!{_LETTER}),|,(?!{_LETTER})",
+        rf"[:<>={'/' if settings.slash_splits else ''}](?!{_LETTER})",
+        rf"\.(?![{_UPPER}.])",
+        rf"[^\w\s\-–—~,:<>=/.…'’]|_{'|' + slash if slash else ''}",
+    ]
+    if settings.apostrophes != "elision":
+        parts.append("['’]")
+    return "(?:" + "|".join(parts) + ")+"
+
+
 # Symbols the reference never splits off the edge of a word stay on it: hyphens, slashes, "@"
 # (command-line options -name and --verbose, /path, a line-end hyphen "hyphen‐"), and a period
 # after a lone capital (initials: J. Smith).
 _EDGE = r"[-‐/@^|\\~]"
-_LEAD = rf"(?<!\S)(?:{_EDGE}|\.(?!\.))+(?=\w)"
+_LEAD = rf"(?<![^\s(\[{{\"'«“‘])(?:{_EDGE}|\.(?!\.))+(?=\w)"
 _TRAIL = rf"{_EDGE}+(?!\S)"
 _INITIAL = rf"(?:{_LEAD})?(?<![{_UPPER}])[{_UPPER}]\.(?![\w.])"
 
@@ -74,16 +100,11 @@ _ENGLISH_CLITICS = (
     r"[nN]['’][tT]\b",
     r"\w+(?=['’](?:[sSdDmM]|[rR][eE]|[vV][eE]|[lL][lL])\b)",  # "John" of "John's"
     r"['’](?:[sSdDmM]|[rR][eE]|[vV][eE]|[lL][lL])\b",
-    _INITIAL,
-    _word(_GLUE),
 )
 _ELISIONS = (
     r"(?i:aujourd|prud|presqu|quelqu)['’]\w+",  # words that keep their apostrophe
     r"[^\W\d_]+['’](?=\w)",  # l’ d’ qu’ jusqu’ dell’ ...
-    _INITIAL,
-    _word(_GLUE_NO_APOSTROPHE),
 )
-_PLAIN = (_INITIAL, _word(_GLUE))
 
 
 _REGEXES: dict[str, re.Pattern[str]] = {}
@@ -98,7 +119,7 @@ def word_regex(settings: LanguageSettings) -> re.Pattern[str]:
 
 
 def _compile_word_regex(settings: LanguageSettings) -> re.Pattern[str]:
-    words = {"english": _ENGLISH_CLITICS, "elision": _ELISIONS}.get(settings.apostrophes, _PLAIN)
+    words = [*{"english": _ENGLISH_CLITICS, "elision": _ELISIONS}.get(settings.apostrophes, ()), _INITIAL, _word(_glue(settings))]
     parts = [_URL, _EMAIL]
     if settings.abbreviations:
         names = "|".join(sorted((re.escape(a) for a in settings.abbreviations), key=len, reverse=True))
