@@ -123,7 +123,8 @@ def test_chunked_tokenizer_equals_the_whole_text_regex():
     rng = random.Random(7)
     pieces = ["word", "l’armée", "don't", "U.S.", "Mr.", "A.", "3.5", "1,000", "well-known", "--verbose", "/usr/bin",
               "x=(y1,", "and/or", "...", "end.", "(yes)", "«non»", "a@b.org", "https://x.org/a.", "snake_case", "___",
-              "hyphen‐", "#tag", "$5", "Proxy-Konfig", "[--dry-run]", "x/y", "1-2", "peut-être", "10%", "C++", "…", "—", "Élise,", "ok!", "why?", "(1)", "word)", "é"]
+              "hyphen‐", "#tag", "$5",
+              "Proxy-Konfig", "[--dry-run]", "x/y", "1-2", "peut-être", "10%", "C++", "…", "—", "Élise,", "ok!", "why?", "(1)", "word)", "é"]
     for language in ("en", "fr", "de", "sw"):
         regex = word_regex(settings_for(language))
         for _ in range(200):
