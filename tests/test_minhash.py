@@ -293,3 +293,11 @@ def test_cli_dedup_saves_an_index_and_a_later_run_dedups_against_it(tmp_path: Pa
     capsys.readouterr()
     assert main(["dedup", "-i", str(second), "-o", str(tmp_path / "r3"), "--against", str(tmp_path / "nope")]) == 2
     assert "not a saved minhash index" in capsys.readouterr().err
+
+
+def test_documents_without_words_are_kept_and_never_clustered(tmp_path: Path):
+    records = [{"id": "e1", "text": "— …"}, {"id": "e2", "text": "!!! ..."}, {"id": "e3", "text": "!!! ..."}, {"id": "w", "text": "just words"}]
+    out = tmp_path / "run"
+    run_recipe([write_jsonl(tmp_path / "in.jsonl", records)], out, [{"step": "minhash"}], workers=1)
+    assert _kept_ids(out) == ["e1", "e2", "e3", "w"]
+    assert_accounting(out, [r["id"] for r in records])
