@@ -14,7 +14,6 @@ go in; saving over an index that the run read with ``against`` keeps its documen
 
 from __future__ import annotations
 
-import mmap
 import os
 import shutil
 from collections.abc import Iterator
@@ -74,23 +73,25 @@ def check_meta(folder: str | Path, expected: dict) -> int:
 
 
 class FingerprintReader:
-    """Reads the fingerprint sets of chosen documents from the per-source files (memory-mapped
-    read-only: only the pages of the documents asked for are touched, and they are file pages
-    the kernel can drop)."""
+    """Reads the fingerprint sets of chosen documents with ``pread``.
+
+    Not a memory map: touching a mapped file makes the kernel map the pages around each touched
+    one too (fault-around), and they count as resident memory of the process; reading scattered
+    documents through a map showed the whole files as resident. ``pread`` costs a system call
+    per document and keeps memory at what is asked for."""
 
     def __init__(self, sources: list[Source]) -> None:
         self._sources = sources
         self._starts = np.asarray([s.start for s in sources], dtype=np.int64)
         self._offsets: dict[int, np.ndarray] = {}
-        self._maps: dict[int, mmap.mmap | None] = {}
+        self._fds: dict[int, int] = {}
 
     def _source_offsets(self, k: int) -> np.ndarray:
         off = self._offsets.get(k)
         if off is None:
             counts = np.fromfile(self._sources[k].path(".counts"), dtype="<u4")
             off = self._offsets[k] = np.r_[0, np.cumsum(counts, dtype=np.int64)]
-            with open(self._sources[k].path(".fps"), "rb") as fh:
-                self._maps[k] = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if off[-1] else None
+            self._fds[k] = os.open(self._sources[k].path(".fps"), os.O_RDONLY)
         return off
 
     def _ranges(self, docs: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
@@ -117,18 +118,15 @@ class FingerprintReader:
         source = np.zeros(len(docs), dtype=np.int64)
         for k, sel, lo, hi in self._ranges(docs):
             lengths[sel], los[sel], source[sel] = hi - lo, lo, k
-        views = {k: memoryview(m) for k, m in self._maps.items() if m is not None}
-        parts = [views[k][lo * 4 : (lo + n) * 4] for k, lo, n in zip(source.tolist(), los.tolist(), lengths.tolist(), strict=True) if n]
-        blob = b"".join(parts)
-        for view in views.values():
-            view.release()
-        return blob, np.r_[0, np.cumsum(lengths)].astype(np.int64)
+        fds = self._fds
+        pread = os.pread
+        parts = [pread(fds[k], n * 4, lo * 4) for k, lo, n in zip(source.tolist(), los.tolist(), lengths.tolist(), strict=True) if n]
+        return b"".join(parts), np.r_[0, np.cumsum(lengths)].astype(np.int64)
 
     def close(self) -> None:
-        for m in self._maps.values():
-            if m is not None:
-                m.close()
-        self._maps.clear()
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
 
 
 def save_index(folder: str, meta: dict, sources: list[Source], keep: np.ndarray, bands: int) -> int:
