@@ -38,6 +38,11 @@ def slow_on_marker(html: str, method: str) -> str:
     return f"{method}:{len(html)}"
 
 
+def echo(html: str, method: str) -> str:
+    """A stand-in extractor whose answers are as large as its pages (both pipes fill up)."""
+    return html
+
+
 # --------------------------------------------------------------------------- decoding
 
 
@@ -103,7 +108,7 @@ def test_short_furniture_lines_are_dropped_and_long_lines_kept():
 def test_html_becomes_main_text_and_other_documents_pass_untouched(isolate: bool):
     plain = Document("j1", "Plain JSONL text <p>with a tag-like thing</p>.", {"source": {"path": "a.jsonl", "line": 1}})
     before = (plain.text, dict(plain.metadata))
-    step = Extract(isolate=isolate)
+    step = Extract(isolate=isolate, batch_pages=2)  # windows [h1, j1] and [h2]: order kept across them
     try:
         out, rejects = run_step(step, [html_doc("h1", page(1)), plain, html_doc("h2", page(2, para="Second."))])
     finally:
@@ -170,6 +175,28 @@ def test_worker_is_killed_on_timeout_and_the_next_page_goes_on():
         assert time.monotonic() - started < 5
         assert worker.extract("fast two") == "m:8"
         assert worker.restarts == 1
+    finally:
+        worker.close()
+
+
+def test_a_batch_goes_on_after_a_timeout_in_its_middle():
+    worker = IsolatedExtractor("m", timeout_s=1.0, target="test_extract:slow_on_marker")
+    try:
+        results = worker.extract_many(["a", "SLOW", "bcd", "SLOW again", "ef"])
+        assert results[0] == "m:1" and results[2] == "m:3" and results[4] == "m:2"
+        assert isinstance(results[1], ExtractTimeout) and isinstance(results[3], ExtractTimeout)
+        assert worker.restarts == 2
+        bad = worker.extract_many(["\ud800 lone surrogate", "ok"])
+        assert isinstance(bad[0], TypeError) and bad[1] == "m:2"
+    finally:
+        worker.close()
+
+
+def test_large_pages_and_answers_in_one_batch_do_not_block_the_pipes():
+    worker = IsolatedExtractor("m", timeout_s=20.0, target="test_extract:echo")
+    pages = [f"<p>{i}</p>" + "x" * 300_000 for i in range(12)]
+    try:
+        assert worker.extract_many(pages) == pages
     finally:
         worker.close()
 

@@ -46,6 +46,7 @@ class Extract(Step):
     min_chars: int = param(1, "extracted text shorter than this is rejected as extract:empty")
     drop_boilerplate: bool = param(True, "drop short furniture lines (copyright, share, newsletter, cookie ...) the extractor left in")
     isolate: bool = param(True, "extract in a child process that is killed on timeout (False: in-process, no time limit)")
+    batch_pages: int = param(32, "pages sent to the extraction worker at a time (it never waits for its next page)")
 
     def __post_init__(self) -> None:
         if self.extractor not in EXTRACTORS:
@@ -53,20 +54,32 @@ class Extract(Step):
             raise ConfigError(msg)
         if self.timeout_s <= 0:
             raise ConfigError("extract: timeout_s must be positive")
+        if self.batch_pages < 1:
+            raise ConfigError("extract: batch_pages must be at least 1")
         self._worker = None
 
-    def _extract(self, html: str) -> str:
+    def _extract_many(self, pages: list[str]) -> list[str | Exception]:
+        """Each page's text or the exception for that page (see IsolatedExtractor.extract_many)."""
         if not self.isolate:
-            try:
-                return extract_main_text(html, self.extractor)
-            except Exception as exc:  # noqa: BLE001 - one bad page is a reject, not a failed task
-                raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
+            results: list[str | Exception] = []
+            for html in pages:
+                try:
+                    results.append(extract_main_text(html, self.extractor))
+                except Exception as exc:  # noqa: BLE001 - one bad page is a reject, not a failed task
+                    results.append(RuntimeError(f"{type(exc).__name__}: {exc}"))
+            return results
         if self._worker is None:
             from tamis.steps.extract_worker import IsolatedExtractor
 
             self._worker = IsolatedExtractor(self.extractor, self.timeout_s)
             atexit.register(self._worker.close)
-        return self._worker.extract(html)
+        return self._worker.extract_many(pages)
+
+    def _extract(self, html: str) -> str:
+        result = self._extract_many([html])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     def __getstate__(self) -> dict[str, object]:
         # A running child process does not travel to other workers; each starts its own.
@@ -80,28 +93,54 @@ class Extract(Step):
             self._worker = None
 
     def run(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
-        from tamis.steps.extract_worker import ExtractTimeout, WorkerFailure
+        window: list[Document] = []
+        for doc in docs:
+            window.append(doc)
+            if len(window) >= self.batch_pages:
+                yield from self._run_window(window, ctx)
+                window = []
+        yield from self._run_window(window, ctx)
+
+    def _precheck(self, doc: Document) -> tuple[str, str] | None:
+        """(rule, detail) if the page is refused before extraction."""
+        html = doc.text
+        if len(html) > self.max_chars:
+            return "too_large", f"{len(html):,} characters of HTML (limit {self.max_chars:,})"
+        share = binary_share(html)
+        if share > self.max_binary_share:
+            return "binary", f"{share:.0%} control or undecodable characters (limit {self.max_binary_share:.0%})"
+        return None
+
+    def _run_window(self, window: list[Document], ctx: TaskContext) -> Iterator[Document]:
+        """Extract the window's pages in one batch, then emit every document in input order."""
+        from tamis.steps.extract_worker import ExtractTimeout
 
         step_id = self.step_id
-        for doc in docs:
+        refused: dict[int, tuple[str, str]] = {}
+        to_extract: list[int] = []
+        for position, doc in enumerate(window):
             if doc.metadata.get("content_format") != "html":
-                yield doc
                 continue
-            html = doc.text
-            if len(html) > self.max_chars:
-                ctx.reject(doc, f"{step_id}:too_large", detail=f"{len(html):,} characters of HTML (limit {self.max_chars:,})")
+            problem = self._precheck(doc)
+            if problem is None:
+                to_extract.append(position)
+            else:
+                refused[position] = problem
+        results = dict(zip(to_extract, self._extract_many([window[i].text for i in to_extract]), strict=True)) if to_extract else {}
+        for position, doc in enumerate(window):
+            if position in refused:
+                rule, detail = refused[position]
+                ctx.reject(doc, f"{step_id}:{rule}", detail=detail)
                 continue
-            share = binary_share(html)
-            if share > self.max_binary_share:
-                ctx.reject(doc, f"{step_id}:binary", detail=f"{share:.0%} control or undecodable characters (limit {self.max_binary_share:.0%})")
+            if position not in results:
+                yield doc  # not HTML: untouched
                 continue
-            try:
-                text = self._extract(html)
-            except ExtractTimeout:
+            text = results[position]
+            if isinstance(text, ExtractTimeout):
                 ctx.reject(doc, f"{step_id}:timeout", detail=_TIMEOUT_DETAIL.format(self.timeout_s))
                 continue
-            except (WorkerFailure, RuntimeError, TypeError) as exc:
-                ctx.reject(doc, f"{step_id}:error", detail=str(exc)[:500])
+            if isinstance(text, Exception):
+                ctx.reject(doc, f"{step_id}:error", detail=(str(text) or type(text).__name__)[:500])
                 continue
             dropped = 0
             if self.drop_boilerplate:

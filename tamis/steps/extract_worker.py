@@ -3,13 +3,14 @@
 A signal cannot interrupt a parser's C code (lxml, resiliparse), so the per-page time limit
 needs a separate process: :class:`IsolatedExtractor` starts ``python -m
 tamis.steps.extract_worker`` with pipes (``subprocess``, not ``multiprocessing``: it works from
-a daemonic ProcessPoolExecutor worker and from a Ray worker alike), sends one page at a time
-and waits for the answer with a deadline. A page that passes the deadline gets the child
+a daemonic ProcessPoolExecutor worker and from a Ray worker alike), sends it pages and waits
+for each answer with a deadline. A page that passes the deadline gets the child
 killed; the next page starts a fresh child, so the rest of the task goes on. The child's
 start-up (importing the extractor) is not charged to any page.
 
 Frames are a 4-byte big-endian length followed by an orjson body. A round trip costs tens of
-microseconds, small beside the milliseconds of an extraction, so pages are not batched.
+microseconds; pages still go in batches, written by a thread while the answers are read, so
+the child never waits for its next page and the parent's reading overlaps the extraction.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import select
 import struct
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
@@ -64,6 +66,15 @@ def _read_exact(fd: int, size: int, deadline: float | None) -> bytes:
         chunks.append(chunk)
         remaining -= len(chunk)
     return b"".join(chunks)
+
+
+def _write_frames(fd: int, frames: list[bytes]) -> None:
+    """The writer thread: send every frame; stop quietly when the child is gone."""
+    try:
+        for frame in frames:
+            _write_frame(fd, frame)
+    except OSError:
+        pass  # BrokenPipeError after a kill: the reader side decides what happened
 
 
 def _read_frame(fd: int, deadline: float | None) -> bytes:
@@ -111,29 +122,75 @@ class IsolatedExtractor:
             if stream is not None:
                 stream.close()
 
-    def extract(self, html: str) -> str:
-        """The page's text; raises ExtractTimeout, WorkerFailure, or RuntimeError (extractor error)."""
-        if self.proc is None or self.proc.poll() is not None:
-            if self.proc is not None:
-                self._kill(self.proc)
-                self.restarts += 1
-            self.proc = self._start()
-        proc = self.proc
-        assert proc.stdin is not None and proc.stdout is not None
-        request = orjson.dumps(html)  # JSONEncodeError (lone surrogates) is the page's fault
-        try:
-            _write_frame(proc.stdin.fileno(), request)
-            answer = orjson.loads(_read_frame(proc.stdout.fileno(), time.monotonic() + self.timeout_s))
-        except (ExtractTimeout, WorkerFailure, BrokenPipeError, orjson.JSONDecodeError) as exc:
-            self._kill(proc)
+    def _ensure_started(self) -> subprocess.Popen[bytes]:
+        if self.proc is not None and self.proc.poll() is not None:
+            self._kill(self.proc)  # it died between batches
             self.proc = None
             self.restarts += 1
-            if isinstance(exc, ExtractTimeout):
-                raise
-            raise WorkerFailure(str(exc) or type(exc).__name__) from None
-        if "error" in answer:
-            raise RuntimeError(answer["error"])
-        return answer["text"]
+        if self.proc is None:
+            self.proc = self._start()
+        return self.proc
+
+    def _abandon(self, proc: subprocess.Popen[bytes], writer: threading.Thread) -> None:
+        """Kill the child after a timeout or a crash; the writer thread ends on the broken pipe."""
+        proc.kill()
+        writer.join()
+        self._kill(proc)
+        self.proc = None
+        self.restarts += 1
+
+    def extract_many(self, pages: list[str]) -> list[str | Exception]:
+        """Each page's text, or the exception for that page (ExtractTimeout, WorkerFailure,
+        RuntimeError for an extractor error, TypeError for text that cannot be sent).
+
+        Pages are written to the child by a thread while the answers are read here, so the
+        child always has the next page waiting (reading and decoding overlap extraction). The
+        clock of a page starts when the answer before it has arrived.
+        """
+        results: list[str | Exception | None] = [None] * len(pages)
+        requests: list[bytes | None] = []
+        for index, html in enumerate(pages):
+            try:
+                requests.append(orjson.dumps(html))
+            except TypeError as exc:  # lone surrogates: the page's fault, not the worker's
+                requests.append(None)
+                results[index] = exc
+        todo = [i for i, request in enumerate(requests) if request is not None]
+        while todo:
+            proc = self._ensure_started()
+            assert proc.stdin is not None and proc.stdout is not None
+            frames = [requests[i] for i in todo]
+            writer = threading.Thread(target=_write_frames, args=(proc.stdin.fileno(), frames), daemon=True)
+            writer.start()
+            out_fd = proc.stdout.fileno()
+            done = 0
+            failed: Exception | None = None
+            for index in todo:
+                try:
+                    answer = orjson.loads(_read_frame(out_fd, time.monotonic() + self.timeout_s))
+                except ExtractTimeout as exc:
+                    failed = exc
+                except (WorkerFailure, orjson.JSONDecodeError) as exc:
+                    failed = WorkerFailure(str(exc) or type(exc).__name__)
+                if failed is not None:
+                    results[index] = failed
+                    done += 1
+                    break
+                results[index] = RuntimeError(answer["error"]) if "error" in answer else answer["text"]
+                done += 1
+            if failed is not None:
+                self._abandon(proc, writer)
+            else:
+                writer.join()
+            todo = todo[done:]
+        return [r if r is not None else WorkerFailure("no answer") for r in results]
+
+    def extract(self, html: str) -> str:
+        """One page's text; raises what :meth:`extract_many` would return for it."""
+        result = self.extract_many([html])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     def close(self) -> None:
         if self.proc is not None:
