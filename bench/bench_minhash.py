@@ -496,9 +496,9 @@ def section_memory(args: argparse.Namespace) -> None:
     stop.set()
     sampler.join()
     wall = time.perf_counter() - wall
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     read, kept, rejected, *_ = stdout.split()
-    print(f"  read {int(read):,}  kept {int(kept):,}  removed {int(rejected):,}   wall {wall:.0f} s  cpu {usage.ru_utime + usage.ru_stime:.0f} s")
+    stats = orjson.loads((out / "stats.json").read_bytes())
+    print(f"  read {int(read):,}  kept {int(kept):,}  removed {int(rejected):,}   wall {wall:.0f} s  timings {stats['run']['timings']}")
     print(f"  peak RSS summed over the process tree: {peak / 2**20:,.0f} MiB ({samples} samples every 50 ms)")
 
 
