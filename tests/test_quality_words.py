@@ -46,8 +46,9 @@ def test_hyphens_follow_the_language():
     text = "Proxy-Konfiguration well-known peut-être 32-bit 1-2"
     assert split_words(text, "en") == ["Proxy", "-", "Konfiguration", "well", "-", "known", "peut", "-", "être", "32", "-",
                                        "bit", "1", "-", "2"]
-    assert split_words(text, "fr") == ["Proxy", "-", "Konfiguration", "well", "-", "known", "peut", "-", "être", "32-bit",
-                                       "1", "-", "2"]
+    assert split_words(text, "fr") == ["Proxy-Konfiguration", "well-known", "peut-être", "32-bit", "1", "-", "2"]
+    assert split_words("Pouvez-vous venir ? A-t-il dit grand-mère", "fr") == ["Pouvez", "-vous", "venir", "?", "A", "-t", "-il",
+                                                                             "dit", "grand-mère"]
     assert split_words(text, "it")[:2] == ["Proxy-Konfiguration", "well"]
     assert split_words(text, "de") == ["Proxy-Konfiguration", "well-known", "peut-être", "32-bit", "1", "-", "2"]
     assert split_words(text, "nl") == ["Proxy-Konfiguration", "well-known", "peut-être", "32-bit", "1-2"]
@@ -124,7 +125,8 @@ def test_chunked_tokenizer_equals_the_whole_text_regex():
     pieces = ["word", "l’armée", "don't", "U.S.", "Mr.", "A.", "3.5", "1,000", "well-known", "--verbose", "/usr/bin",
               "x=(y1,", "and/or", "...", "end.", "(yes)", "«non»", "a@b.org", "https://x.org/a.", "snake_case", "___",
               "hyphen‐", "#tag", "$5",
-              "Proxy-Konfig", "[--dry-run]", "x/y", "1-2", "peut-être", "10%", "C++", "…", "—", "Élise,", "ok!", "why?", "(1)", "word)", "é"]
+              "Proxy-Konfig", "[--dry-run]", "x/y", "1-2",
+              "peut-être", "dis-moi", "a-t-il", "10%", "C++", "…", "—", "Élise,", "ok!", "why?", "(1)", "word)", "é"]
     for language in ("en", "fr", "de", "sw"):
         regex = word_regex(settings_for(language))
         for _ in range(200):

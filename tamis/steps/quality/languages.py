@@ -38,7 +38,7 @@ class LanguageSettings:
     # Abbreviations that end with a period which does not end a sentence.
     abbreviations: tuple[str, ...] = ()
     # Where a hyphen inside a word splits it (as spaCy's rules for the language do): one of
-    # "before_letter", "between_letters", "between_lowercase", "digits_only", "never".
+    # "before_letter", "french", "between_lowercase", "digits_only", "never".
     hyphens: str = "before_letter"
     # Whether "/" before a letter splits a word (x / y), as it does everywhere but in Dutch.
     slash_splits: bool = True
@@ -68,7 +68,7 @@ SETTINGS: dict[str, LanguageSettings] = {
             "new_line_ratio": 0.185,
         },
         apostrophes="elision",
-        hyphens="between_letters",
+        hyphens="french",
         abbreviations=("M", "MM", "Mme", "Mlle", "Dr", "St", "Ste", "etc", "cf", "av", "janv", "févr", "avr",
                        "juill", "sept", "oct", "nov", "déc", "p", "pp", "vol", "No"),
     ),

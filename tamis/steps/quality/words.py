@@ -43,12 +43,15 @@ _UPPER = "A-ZÀ-ÖØ-Þ"
 _LOWER = "a-zß-öø-ÿ"
 _LETTER = r"[^\W\d_]"
 _NOT_DIGIT_RANGE = r"(?!(?<=\d-)\d)"
+_FRENCH_PRONOUNS = r"(?:je|tu|il|elle|on|nous|vous|ils|elles|moi|toi|lui|leur|eux|le|la|les|en|y|ce|t)\b"
 # When a hyphen between two word characters splits them, per language (spaCy's rules differ):
 _HYPHEN_GLUE = {
     # English and the generic rules: before a letter (well - known, 32 - bit), and 1 - 2.
     "before_letter": rf"-(?!{_LETTER}){_NOT_DIGIT_RANGE}",
-    # French: between two letters (peut - être) and 1 - 2; 32-bit stays.
-    "between_letters": rf"(?:(?<!{_LETTER})-|-(?!{_LETTER})){_NOT_DIGIT_RANGE}",
+    # French: compounds stay whole (grand-mère, peut-être, Saint-Étienne: spaCy keeps the ones
+    # in its lexicon, which is most of them); an inverted pronoun is split off with its hyphen
+    # (pouvez -vous, a -t -il); 1 - 2.
+    "french": rf"-(?!{_FRENCH_PRONOUNS}){_NOT_DIGIT_RANGE}",
     # Italian: between two lower-case letters; Proxy-Konfiguration stays.
     "between_lowercase": rf"(?:(?<![{_LOWER}])-|-(?![{_LOWER}])){_NOT_DIGIT_RANGE}",
     # German: only in digit ranges (1 - 2); compounds stay whole.
@@ -120,6 +123,8 @@ def word_regex(settings: LanguageSettings) -> re.Pattern[str]:
 
 def _compile_word_regex(settings: LanguageSettings) -> re.Pattern[str]:
     words = [*{"english": _ENGLISH_CLITICS, "elision": _ELISIONS}.get(settings.apostrophes, ()), _INITIAL, _word(_glue(settings))]
+    if settings.hyphens == "french":
+        words.insert(0, rf"(?<=\w)-{_FRENCH_PRONOUNS}")
     parts = [_URL, _EMAIL]
     if settings.abbreviations:
         names = "|".join(sorted((re.escape(a) for a in settings.abbreviations), key=len, reverse=True))
