@@ -6,7 +6,8 @@
    make of each file, the ``extract`` step's text next to Common Crawl's own WET text (4-token
    shingle overlap), and ``tamis run`` with the default recipe on the WARC file.
 2. Parser choice: the WARC file repeated ``--copies`` times (one gzip member per record, as in
-   the crawl) is read by tamis's framing, fastwarc and warcio; records/s on one core, then the
+   the crawl) is read by tamis's framing, fastwarc (``pip install fastwarc``; a comparison only)
+   and warcio; records/s on one core, then the
    same file damaged (a gzip member cut short in the middle, and at the end; one wrong
    Content-Length) to show what each parser still returns.
 """
@@ -66,7 +67,10 @@ def count_tamis(path: Path) -> tuple[int, int]:
 
 
 def count_fastwarc(path: Path) -> tuple[int, str]:
-    from fastwarc.warc import ArchiveIterator
+    try:
+        from fastwarc.warc import ArchiveIterator
+    except ImportError:
+        return 0, "fastwarc is not installed (pip install fastwarc) - not compared"
 
     good = 0
     try:
