@@ -111,11 +111,14 @@ def test_task_errors_are_reported_once_not_retried(ray_cluster, tmp_path: Path) 
 
     executor = RayExecutor(2, address=ray_cluster.address)
     try:
-        results, failed = executor.map([("bad", fail, (str(attempts),)), ("good", pow, (2, 10))], "test")
+        results, failed = executor.map([("bad", fail, (str(attempts),)), ("good", pow, (2, 10)), ("bug", divmod, (1, 0))], "test")
     finally:
         executor.close()
     assert results == {"good": 1024}
-    assert failed == {"bad": "input error (--strict): bad record at line 3"}
+    assert failed["bad"] == "input error (--strict): bad record at line 3"
+    # Any other exception comes with the worker's traceback, last line first in the summary.
+    assert failed["bug"].splitlines()[-1] == "ZeroDivisionError: integer division or modulo by zero"
+    assert "\x1b[" not in failed["bug"]
     assert attempts.read_text() == "x"  # an exception in the task is not retried
 
 

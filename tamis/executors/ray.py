@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import sys
-import traceback
 from collections import Counter
 from typing import Any
 
@@ -39,6 +39,7 @@ MAX_RETRIES = 3
 # does not need Ray's default of 30 % of RAM in /dev/shm.
 LOCAL_OBJECT_STORE_BYTES = 256 << 20
 _IMMUTABLE_SCALARS = (str, bytes, int, float, bool, type(None))
+_ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # Ray colours the task name in error texts
 
 
 def import_ray() -> Any:
@@ -173,7 +174,10 @@ class RayExecutor:
             while queue and len(pending) < limit:
                 submit()
             while pending:
-                done, _ = ray.wait(list(pending), num_returns=1, fetch_local=False)
+                ray.wait(list(pending), num_returns=1, fetch_local=False)
+                # Then everything that is finished by now, in one call: one wait per task would
+                # cost O(tasks²) on large runs.
+                done, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0, fetch_local=False)
                 for ref in done:
                     name = pending.pop(ref)
                     try:
@@ -222,12 +226,11 @@ def _progress(total: int, label: str, enabled: bool) -> Any:
 
 
 def _describe_task_error(exc: Any) -> str:
+    """A TaskError's own message; anything else with the remote traceback Ray carries in ``str``."""
     cause = getattr(exc, "cause", None)
     if isinstance(cause, TaskError):
         return str(cause)
-    if isinstance(cause, BaseException):
-        return "".join(traceback.format_exception(cause)).strip() or str(exc)
-    return str(exc)
+    return _ANSI_COLOUR.sub("", str(exc)).strip() or repr(cause)
 
 
 def _last_line(text: str) -> str:
