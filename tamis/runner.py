@@ -53,7 +53,7 @@ def prepare_run_dir(config: RunConfig, *, resume: bool, overwrite: bool) -> Path
         if not overwrite:
             msg = f"output {root} is not empty: use --resume to continue that run or --overwrite to replace it"
             raise ConfigError(msg)
-        # A run killed while writing a top-level file leaves ``<entry>.tmp-<pid>``: still ours.
+        # A run killed while writing a top-level file leaves ``<entry>.tmp-...``: still ours.
         unknown = sorted(p.name for p in root.iterdir() if p.name.split(TMP_MARK)[0] not in RUN_ENTRIES)
         if unknown:
             msg = f"--overwrite: {root} holds files tamis did not write ({', '.join(unknown[:5])}); refusing to delete them"

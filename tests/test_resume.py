@@ -265,3 +265,11 @@ def test_overwrite_takes_back_a_directory_left_by_a_run_killed_at_its_start(tmp_
     (out / "notes.txt").write_text("mine")  # a file tamis did not write is still never deleted
     assert main(["run", "-i", str(tmp_path / "in"), "-o", str(out), "-q", "--no-report", "--recipe", "foundation", "--overwrite"]) == 2
     assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_two_processes_with_the_same_pid_never_share_a_temporary_name() -> None:
+    """Cluster nodes in containers often give a task and its retry the same pid."""
+    script = "import os; os.getpid = lambda: 7; from pathlib import Path; from tamis.io.atomic import temp_name; print(temp_name(Path('/run/m.json')))"
+    names = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.strip() for _ in range(2)}
+    assert len(names) == 2
+    assert all(name.startswith(f"/run/m.json{TMP_MARK}7-") for name in names)

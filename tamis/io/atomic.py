@@ -8,15 +8,29 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 TMP_MARK = ".tmp-"
+# Temporary names must differ between any two processes that may write the same file at once:
+# on a cluster that is a task and its retry on another node (after a network partition, say),
+# where the two pids can well be equal (one pid namespace per container). So: pid + a token
+# drawn once per process, re-drawn in forked children.
+_PROCESS_TOKEN = secrets.token_hex(4)
+
+
+def _new_token() -> None:
+    global _PROCESS_TOKEN
+    _PROCESS_TOKEN = secrets.token_hex(4)
+
+
+os.register_at_fork(after_in_child=_new_token)
 
 
 def temp_name(path: Path) -> Path:
-    return path.with_name(f"{path.name}{TMP_MARK}{os.getpid()}")
+    return path.with_name(f"{path.name}{TMP_MARK}{os.getpid()}-{_PROCESS_TOKEN}")
 
 
 def commit(tmp: Path, final: Path) -> None:
