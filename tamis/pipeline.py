@@ -75,6 +75,9 @@ class RunConfig:
         if self.executor not in EXECUTORS:
             msg = f"unknown executor {self.executor!r}; choose from: {', '.join(EXECUTORS)}"
             raise ConfigError(msg)
+        if self.ray_address and self.executor != "ray":
+            msg = f"a Ray address ({self.ray_address}) is given but the executor is {self.executor!r}: add --executor ray"
+            raise ConfigError(msg)
         if self.format not in FORMATS:
             msg = f"unknown format {self.format!r}; choose from: {', '.join(FORMATS)}"
             raise ConfigError(msg)

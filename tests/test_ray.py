@@ -158,3 +158,11 @@ def test_unreachable_cluster_is_a_clear_error(tmp_path: Path, capsys: pytest.Cap
     assert code == 2
     assert f"cannot connect to the Ray cluster at '{address}'" in err
     assert "Traceback" not in err
+
+
+def test_a_ray_address_without_the_ray_executor_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "in.jsonl").write_text('{"id": "a", "text": "hello"}\n')
+    code = main(["run", "-i", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out"), "-q", "--ray-address", "10.0.0.1:6379"])
+    assert code == 2
+    assert "add --executor ray" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
