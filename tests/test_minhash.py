@@ -64,6 +64,23 @@ def test_compiled_jaccard_and_union_find_match_the_reference():
     right = rng.integers(0, 30, size=200).astype("<i8")
     args = (fps.tobytes(), offsets.tobytes(), left.tobytes(), right.tobytes())
     assert compiled.jaccard_pairs(*args) == reference.jaccard_pairs(*args)
+    # Stored sets (sorted, no repeats) are used in place; with a threshold, pairs below it may
+    # report an upper bound, but the same pairs pass.
+    base = rng.integers(0, 1 << 32, size=600, dtype=np.uint64).astype(np.uint32)
+    # Large overlapping sets, so the merge runs long enough to stop early.
+    sets = []
+    for _ in range(30):
+        extra = rng.integers(0, 1 << 32, size=int(rng.integers(0, 200)), dtype=np.uint64).astype(np.uint32)
+        sets.append(np.unique(np.r_[base[: rng.integers(300, 600)], extra]))
+    set_offsets = np.r_[0, np.cumsum([len(x) for x in sets])].astype("<i8")
+    set_args = (np.concatenate(sets).astype("<u4").tobytes(), set_offsets.tobytes(), left.tobytes(), right.tobytes())
+    exact = np.frombuffer(reference.jaccard_pairs(*set_args), dtype="<f8")
+    assert np.array_equal(np.frombuffer(compiled.jaccard_pairs(*set_args), dtype="<f8"), exact)
+    bounded = np.frombuffer(compiled.jaccard_pairs(*set_args, 0.8), dtype="<f8")
+    assert np.array_equal(bounded >= 0.8, exact >= 0.8)
+    assert np.array_equal(bounded[exact >= 0.8], exact[exact >= 0.8])
+    assert 0 < int((exact >= 0.8).sum()) < len(exact) and np.any(bounded != exact)  # both kinds occur
+    assert np.all(bounded >= exact - 1e-12)
 
     edges = rng.integers(0, 500, size=(400, 2), dtype=np.uint32).astype("<u4").tobytes()
     fast, slow = np.arange(500, dtype=np.uint32), np.arange(500, dtype=np.uint32)
@@ -261,6 +278,8 @@ def test_bad_parameters_and_indexes_give_clear_errors(tmp_path: Path):
     )
     with pytest.raises(ConfigError, match="other parameters"):
         MinHashDedup(against=str(index), ngram=3)
+    with pytest.raises(ConfigError, match="must differ"):
+        MinHashDedup(against=str(index), save_index=str(index))
 
 
 def test_char_ngrams_find_near_duplicates_without_spaces(tmp_path: Path):

@@ -116,6 +116,10 @@ class MinHashDedup(GlobalStage):
             check_meta(self.against, self.index_meta())
         if self.save_index is not None:
             self.save_index = os.path.abspath(self.save_index)
+            if self.save_index == self.against:
+                # The run reads the index until its last pass (ids of the documents it matched).
+                msg = f"minhash: save_index must differ from against ({self.against}); save to a new folder and switch to it after the run"
+                raise ConfigError(msg)
 
     # ------------------------------------------------------------------ parameters
 
