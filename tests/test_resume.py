@@ -134,14 +134,19 @@ def test_local_run_killed_three_times_resumes_to_the_same_output(crash_case, tmp
     out, log = tmp_path / "out", tmp_path / "run.log"
     flags = ("-w", "2")
     kill_points = [
-        lambda: len(_markers(out, "seg0-")) >= 3,  # reading: some input tasks done, others half written
-        lambda: len(_markers(out, "stage1-")) >= 1,  # inside minhash's global rounds
-        lambda: len(_markers(out, "seg2-")) >= 2,  # writing the output, after both dedup stages
+        ("seg0-", 3),  # reading: some input tasks done, others half written
+        ("stage1-", 1),  # inside minhash's global rounds
+        ("seg2-", 2),  # writing the output, after both dedup stages
     ]
     done_before: dict[str, tuple[int, int]] = {}
     partial_after_kill = []
-    for attempt, kill_point in enumerate(kill_points):
+    for attempt, (prefix, count) in enumerate(kill_points):
         resume = ("--resume",) if attempt else ()
+
+        def kill_point(prefix: str = prefix, count: int = count, at_start: int = len(done_before)) -> bool:
+            # There, and only once this attempt has finished something of its own.
+            return len(_markers(out, prefix)) >= count and len(_markers(out)) > at_start
+
         _kill_group_when(_start(_command(config, out, *flags, *resume), log), kill_point, log)
         assert not (out / "stats.json").exists()
         partial_after_kill.append(len(_partial_files(out)))
