@@ -236,7 +236,10 @@ def test_sharded_star_rounds_give_the_union_find_components(tmp_path: Path):
     assert np.array_equal(sharded, labels)
 
 
-def test_against_index_removes_documents_seen_in_an_earlier_run(tmp_path: Path):
+def test_against_index_removes_documents_seen_in_an_earlier_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from tamis.dedup import index as index_module
+
+    monkeypatch.setattr(index_module, "SAVE_CHUNK", 2)  # saving reads in chunks: cross their edges
     old = [{"id": f"old{k}", "text": " ".join(_vocab(f"o{k}w", 150))} for k in range(5)]
     index = tmp_path / "index"
     first = tmp_path / "first"

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from tamis.dedup.idstore import IdReader
 from tamis.errors import ConfigError
 
 INDEX_STEM = "index"
+SAVE_CHUNK = 1 << 16  # documents per read when saving an index
 META_FIELDS = ("num_perm", "bands", "rows", "ngram", "char_ngrams", "seed")
 
 
@@ -151,19 +151,27 @@ def save_index(folder: str, meta: dict, sources: list[Source], keep: np.ndarray,
             if not mask.any():
                 continue
             counts = np.fromfile(source.path(".counts"), dtype="<u4")
-            keys = np.fromfile(source.path(".keys"), dtype="<u8").reshape(-1, bands)
-            fps = np.fromfile(source.path(".fps"), dtype="<u4")
-            keys_out.write(keys[mask].tobytes())
-            counts_out.write(counts[mask].tobytes())
-            fps_out.write(fps[np.repeat(mask, counts)].tobytes())
-            reader = IdReader(Path(source.stem))
-            try:
-                for local in np.flatnonzero(mask).tolist():
-                    raw = reader.get(local).encode("utf-8", "surrogatepass")
-                    ids_out.write(raw)
-                    id_offsets.append(id_offsets[-1] + len(raw))
-            finally:
-                reader.close()
+            fp_off = np.r_[0, np.cumsum(counts, dtype=np.int64)]
+            id_off = np.fromfile(source.path(".off"), dtype="<u8").astype(np.int64)
+            with open(source.path(".ids"), "rb") as ids_in:
+                # In chunks of documents: memory stays bounded whatever the source's size.
+                for lo in range(0, source.size, SAVE_CHUNK):
+                    hi = min(lo + SAVE_CHUNK, source.size)
+                    part = mask[lo:hi]
+                    if not part.any():
+                        continue
+                    keys = np.fromfile(source.path(".keys"), dtype="<u8", count=(hi - lo) * bands, offset=lo * bands * 8).reshape(-1, bands)
+                    fps = np.fromfile(source.path(".fps"), dtype="<u4", count=int(fp_off[hi] - fp_off[lo]), offset=int(fp_off[lo]) * 4)
+                    keys_out.write(keys[part].tobytes())
+                    counts_out.write(counts[lo:hi][part].tobytes())
+                    fps_out.write(fps[np.repeat(part, counts[lo:hi])].tobytes())
+                    ids_in.seek(int(id_off[lo]))
+                    blob = ids_in.read(int(id_off[hi] - id_off[lo]))
+                    base = int(id_off[lo])
+                    for local in (np.flatnonzero(part) + lo).tolist():
+                        raw = blob[int(id_off[local]) - base : int(id_off[local + 1]) - base]
+                        ids_out.write(raw)
+                        id_offsets.append(id_offsets[-1] + len(raw))
             saved += int(mask.sum())
     np.asarray(id_offsets, dtype="<u8").tofile(stem.with_suffix(".off"))
     (tmp / "meta.json").write_bytes(orjson.dumps({**meta, "documents": saved}, option=orjson.OPT_INDENT_2))
