@@ -69,6 +69,7 @@ VERIFY_CHUNK = 1 << 18  # pairs whose similarity is computed in one batch
 PRELOAD_MB = 256  # fingerprint sets a verify/resolve task reads once and keeps
 SKIP_CHUNK = 1 << 14  # candidate edges checked for being already connected, then verified, per batch
 DUPLICATE, HEAD = 0, 1
+MAX_DOCS = 1 << 32  # documents are numbered with uint32 in edges and labels
 
 
 def normalize_for_shingles(text: str) -> str:
@@ -173,6 +174,9 @@ class MinHashDedup(GlobalStage):
         root = str(scratch)
         sources = self._sources(scratch, n_tasks)
         n_docs = sources[-1].start + sources[-1].size if sources else 0
+        if n_docs >= MAX_DOCS:
+            msg = f"minhash: {n_docs:,} documents (with the index); one run handles at most {MAX_DOCS - 1:,} (32-bit document numbers): split the input"
+            raise ConfigError(msg)
         layout = {"sources": [[s.stem, s.start, s.size] for s in sources], "documents": n_docs, "bands": bands}
         write_bytes_atomic(scratch / "layout.json", orjson.dumps(layout))
         parts = self.partitions or max(1, min(16, n_tasks))
