@@ -54,7 +54,6 @@ import orjson
 
 from tamis.dedup import cluster as clustering
 from tamis.dedup.base import GlobalStage, PassTask
-from tamis.dedup.idstore import IdWriter
 from tamis.dedup.index import FingerprintReader, Source, check_meta, index_stem, save_index, task_stem
 from tamis.dedup.lsh import bucket_edges, choose_banding, native, permutations
 from tamis.document import Document
@@ -140,12 +139,12 @@ class MinHashDedup(GlobalStage):
         a, b = permutations(self.seed, bands * rows)
         sketch = native().sketch
         stem = task_stem(ctx.scratch_dir, ctx.task_index)
-        ids = IdWriter()
+        ids: list[str] = []
         outputs = {suffix: open(stem + suffix + ".partial", "wb") for suffix in (".keys", ".counts", ".fps")}  # noqa: SIM115 - closed below
         try:
             batch: list[str] = []
             for doc in docs:
-                ids.add(doc.id)
+                ids.append(doc.id)
                 batch.append(normalize_for_shingles(doc.text))
                 if len(batch) >= BATCH_DOCS:
                     self._write_sketch(sketch(batch, self.ngram, int(self.char_ngrams), a, b, bands, rows), outputs)
@@ -158,7 +157,7 @@ class MinHashDedup(GlobalStage):
                 fh.close()
         for suffix in outputs:
             os.replace(stem + suffix + ".partial", stem + suffix)
-        ids.save(Path(stem))
+        _save_ids(Path(stem), ids)
 
     @staticmethod
     def _write_sketch(result: tuple[bytes, bytes, bytes], outputs: dict) -> None:
@@ -261,6 +260,16 @@ class MinHashDedup(GlobalStage):
 
 
 # ---------------------------------------------------------------------- pass functions
+
+
+def _save_ids(stem: Path, ids: list[str]) -> None:
+    """The task's ids in :mod:`tamis.dedup.idstore`'s layout (UTF-8 blob + uint64 offsets),
+    encoded in one go at the end of the task (a method call per document cost 5% of collect)."""
+    raw = [i.encode("utf-8", "surrogatepass") for i in ids]
+    offsets = np.zeros(len(raw) + 1, dtype="<u8")
+    np.cumsum(np.fromiter(map(len, raw), dtype=np.int64, count=len(raw)), out=offsets[1:])
+    write_bytes_atomic(stem.with_suffix(".ids"), b"".join(raw))
+    write_bytes_atomic(stem.with_suffix(".off"), offsets.tobytes())
 
 
 def _load_sources(scratch: Path) -> list[Source]:
