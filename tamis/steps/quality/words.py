@@ -36,7 +36,7 @@ from tamis.steps.quality.languages import LanguageSettings, settings_for
 _URL = r"(?:https?://|www\.)[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}»]"
 _EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 _INITIALISM = r"(?:[^\W\d_]\.){2,}"
-_PUNCT_RUN = r"\.{2,}|-{2,}"
+_PUNCT_RUN = r"\.{2,}|[-|]{2,}"  # "...", "---", and table rules like "|---|---|"
 _SYMBOL = r"[^\w\s]|_"
 
 _UPPER = "A-ZÀ-ÖØ-Þ"
@@ -48,10 +48,11 @@ _FRENCH_PRONOUNS = r"(?:je|tu|il|elle|on|nous|vous|ils|elles|moi|toi|lui|leur|eu
 _HYPHEN_GLUE = {
     # English and the generic rules: before a letter (well - known, 32 - bit), and 1 - 2.
     "before_letter": rf"-(?!{_LETTER}){_NOT_DIGIT_RANGE}",
-    # French: compounds stay whole (grand-mère, peut-être, Saint-Étienne: spaCy keeps the ones
-    # in its lexicon, which is most of them); an inverted pronoun is split off with its hyphen
-    # (pouvez -vous, a -t -il); 1 - 2.
-    "french": rf"-(?!{_FRENCH_PRONOUNS}){_NOT_DIGIT_RANGE}",
+    # French: between two letters (well - known, Clermont - Ferrand) and 1 - 2; 32-bit stays,
+    # and an inverted pronoun is split off with its hyphen (pouvez -vous, a -t -il). spaCy also
+    # keeps the compounds of its French lexicon whole (grand-mère); tamis does not ship that
+    # lexicon (see the README for what it changes).
+    "french": rf"(?:(?<!{_LETTER})-|-(?!{_LETTER})){_NOT_DIGIT_RANGE}",
     # Italian: between two lower-case letters; Proxy-Konfiguration stays.
     "between_lowercase": rf"(?:(?<![{_LOWER}])-|-(?![{_LOWER}])){_NOT_DIGIT_RANGE}",
     # German: only in digit ranges (1 - 2); compounds stay whole.
