@@ -150,3 +150,27 @@ def test_duplicate_ngrams():
 def test_empty_document():
     _, ctx = run_step(GopherRepetition(), [""], "en")
     assert reasons(ctx) == ["gopher_repetition:empty"]
+
+
+@pytest.mark.parametrize(
+    ("language", "short", "bullet"),
+    [
+        ("en", "The pier will reopen in the spring, and the boats are waiting for it.",
+         "- a stall of the weekly market with fish and bread for the town"),
+        ("fr", "La ligne rouvre lundi et les voyageurs sont déjà contents du train.",
+         "• un étal du marché de la place avec du pain et des fromages de la région"),
+    ],
+)
+def test_short_and_bullet_documents_in_both_languages(language, short, bullet):
+    _, ctx = run_step(GopherQuality(), [short], language)
+    assert reasons(ctx) == ["gopher_quality:short_doc"]
+    _, ctx = run_step(GopherQuality(), ["\n".join([bullet] * 12)], language)
+    assert reasons(ctx) == ["gopher_quality:bullet_lines"]
+
+
+def test_language_comes_from_metadata_then_parameter_then_default():
+    # French text judged with English stop words fails; with the document's language it passes.
+    assert reasons(run_step(GopherQuality(), [FRENCH_ARTICLE])[1]) == ["gopher_quality:stop_words"]
+    assert not reasons(run_step(GopherQuality(), [FRENCH_ARTICLE], "fr")[1])
+    assert not reasons(run_step(GopherQuality(language="fr"), [FRENCH_ARTICLE])[1])
+    assert not reasons(run_step(GopherQuality(default_language="fr"), [FRENCH_ARTICLE])[1])
