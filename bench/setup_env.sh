@@ -9,5 +9,8 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
 fi
 "$VENV/bin/python" -m pip install --quiet -e . \
-  "datatrove[processing]==0.10.1" "spacy>=3.8" datasketch==2.0.0 rensa==0.5.0 scipy pyinstrument
+  "datatrove[processing]==0.10.1" "spacy>=3.8" datasketch==2.0.0 rensa==0.5.0 scipy pyinstrument \
+  lingua-language-detector pycld2 fastwarc
+# fasttext-predict (a tamis dependency) must win over the fasttext wheel spaCy may bring.
+"$VENV/bin/python" -m pip install --quiet --force-reinstall --no-deps fasttext-predict
 echo "$VENV ready"
