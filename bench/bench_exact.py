@@ -118,7 +118,8 @@ def main() -> int:
         for codec in ("gzip", "zstd"):
             seconds, stats = tamis_run(path, 1, out, keep_text=True, compression=codec)
             label = {"gzip": "gzip level 6", "zstd": "zstd level 3"}[codec]
-            print(f"{f'tamis exact_dedup + kept docs as {label}, 1 worker':<44} {seconds:7.1f} s  {mb / seconds:7.1f} MB/s  ratio {mb / seconds / floor_mbs:.2f} of floor")
+            name = f"tamis exact_dedup + kept docs as {label}, 1 worker"
+            print(f"{name:<44} {seconds:7.1f} s  {mb / seconds:7.1f} MB/s  ratio {mb / seconds / floor_mbs:.2f} of floor")
     shutil.rmtree(out, ignore_errors=True)
     return 0
 

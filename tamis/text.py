@@ -74,14 +74,22 @@ except ImportError:  # pragma: no cover - the extension is built on install; thi
     count_words = _count_words_reference
 else:
 
+    try:
+        _fold_spaces_utf8("", True)
+        _FOLD_IN_C = True
+    except NotImplementedError:  # pragma: no cover - CPython >= 3.13 hides the folding table
+        _FOLD_IN_C = False
+
     def normalized_utf8(text: str) -> bytes:
         """``normalize_for_hash(text)`` as UTF-8 bytes, what every hash-based step hashes.
 
-        NFC and case folding run in CPython's C code; collapsing whitespace, folding
-        apostrophes and encoding happen in one compiled pass (no list of words is built).
+        NFC runs in CPython's C code; case folding, collapsing whitespace, folding apostrophes
+        and encoding happen in one compiled pass (no folded copy, no list of words).
         """
         if not text.isascii() and not unicodedata.is_normalized("NFC", text):
             text = unicodedata.normalize("NFC", text)
+        if _FOLD_IN_C:
+            return _fold_spaces_utf8(text, True)
         return _fold_spaces_utf8(text.casefold())
 
     count_words = _count_words_native

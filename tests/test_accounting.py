@@ -5,7 +5,8 @@ from pathlib import Path
 
 from runutil import assert_accounting, kept, load_stats, rejected, run_recipe, write_jsonl
 
-WORDS = "le la les un une des port gare ville rivière pont école jardin the a of river bridge school garden town market budget report".split()
+WORDS = ["le", "la", "les", "un", "une", "des", "port", "gare", "ville", "rivière", "pont", "école", "jardin"]
+WORDS += ["the", "a", "of", "river", "bridge", "school", "garden", "town", "market", "budget", "report"]
 
 
 def planted_corpus(tmp_path: Path, n_docs: int = 100_000, n_files: int = 4) -> tuple[list[Path], list[str], dict[str, int]]:

@@ -12,7 +12,8 @@ datasets = pytest.importorskip("datasets")
 def test_output_loads_with_load_dataset(tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    records = [{"id": f"d{i}", "text": f"Texte numéro {i}.\nUne deuxième ligne assez longue pour être comptée.\n" * (1 + i % 2), "url": f"https://example.org/{i}"} for i in range(50)]
+    line = "Une deuxième ligne assez longue pour être comptée."
+    records = [{"id": f"d{i}", "text": f"Texte numéro {i}.\n{line}\n" * (1 + i % 2), "url": f"https://example.org/{i}"} for i in range(50)]
     records += [{"id": f"copy{i}", "text": records[i]["text"], "url": None} for i in range(10)]
     src = write_jsonl(tmp_path / "in.jsonl", records)
     out = tmp_path / "run"

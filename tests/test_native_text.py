@@ -29,8 +29,12 @@ def test_native_matches_reference_on_hand_picked_text(sample: str):
 
 def test_native_matches_reference_on_random_unicode():
     rng = random.Random(3)
-    alphabet = [chr(c) for c in range(0x20, 0x250)] + [" ", "\t", "\n", "\u00a0", "\u2019", "\u202f", "\u0301", "ß", "İ", "\u3000"]
-    for _ in range(2000):
+    # Latin, Greek, Cyrillic, Cherokee (folds to upper case), Latin Extended Additional (ẞ),
+    # ligatures (fold to several letters), and the spaces and apostrophes tamis folds.
+    ranges = [(0x20, 0x250), (0x370, 0x530), (0x13A0, 0x13F6), (0x1E00, 0x1F00), (0xFB00, 0xFB07)]
+    alphabet = [chr(c) for lo, hi in ranges for c in range(lo, hi)]
+    alphabet += [" ", "\t", "\n", "\u00a0", "\u2019", "\u202f", "\u0301", "ß", "İ", "ŉ", "\u3000", "\U0001d400", "\U00010400"]
+    for _ in range(5000):
         sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
         assert normalized_utf8(sample) == _normalized_utf8_reference(sample), repr(sample)
         assert count_words(sample) == _count_words_reference(sample), repr(sample)

@@ -155,10 +155,11 @@ def test_strict_stops_at_the_first_input_error(tmp_path: Path, capsys: pytest.Ca
     assert f"{path}:2" in capsys.readouterr().err
 
 
-def test_byte_ranges_of_a_large_file_read_every_line_once(tmp_path: Path):
+@pytest.mark.parametrize("chunk_bytes", [8192, 50, 7])  # ranges larger and smaller than a line
+def test_byte_ranges_of_a_large_file_read_every_line_once(tmp_path: Path, chunk_bytes: int):
     records = docs(5000)
     path = write_jsonl(tmp_path / "big.jsonl", records)
-    options = ReaderOptions(chunk_bytes=8192)
+    options = ReaderOptions(chunk_bytes=chunk_bytes)
     tasks = plan_tasks([str(path)], options)
     assert len(tasks) > 10
     seen = []

@@ -8,6 +8,11 @@
  *                        uses) turned into one space, leading/trailing whitespace removed, and
  *                        typographic apostrophes replaced by '. Lone surrogates are encoded as
  *                        with "surrogatepass", so no input can fail.
+ *   fold_spaces_utf8(s, casefold=True)
+ *                        the same, case-folding s on the way (full Unicode case folding, as
+ *                        str.casefold does), so no folded copy of the text is built. Needs
+ *                        CPython's _PyUnicode_ToFoldedFull (3.11, 3.12); elsewhere it raises
+ *                        NotImplementedError and the caller folds in Python first.
  *   count_words(s)       the number of maximal runs of non-whitespace, i.e. len(s.split()).
  */
 #define PY_SSIZE_T_CLEAN
@@ -20,54 +25,86 @@ static inline int is_apostrophe(Py_UCS4 c) {
 
 static inline int is_space(Py_UCS4 c) { return Py_UNICODE_ISSPACE(c); }
 
-static PyObject *fold_spaces_utf8(PyObject *self, PyObject *arg) {
-    if (!PyUnicode_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "fold_spaces_utf8() expects a str");
+static inline Py_ssize_t put_utf8(unsigned char *buf, Py_ssize_t len, Py_UCS4 c) {
+    if (c < 0x80) {
+        buf[len++] = (unsigned char)c;
+    } else if (c < 0x800) {
+        buf[len++] = (unsigned char)(0xC0 | (c >> 6));
+        buf[len++] = (unsigned char)(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+        buf[len++] = (unsigned char)(0xE0 | (c >> 12));
+        buf[len++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+        buf[len++] = (unsigned char)(0x80 | (c & 0x3F));
+    } else {
+        buf[len++] = (unsigned char)(0xF0 | (c >> 18));
+        buf[len++] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+        buf[len++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+        buf[len++] = (unsigned char)(0x80 | (c & 0x3F));
+    }
+    return len;
+}
+
+#if PY_VERSION_HEX < 0x030D0000
+#define HAVE_FOLD 1
+#else
+#define HAVE_FOLD 0
+#endif
+
+static PyObject *fold_spaces_utf8(PyObject *self, PyObject *args) {
+    PyObject *arg;
+    int casefold = 0;
+    if (!PyArg_ParseTuple(args, "U|p:fold_spaces_utf8", &arg, &casefold)) return NULL;
+#if !HAVE_FOLD
+    if (casefold) {
+        PyErr_SetString(PyExc_NotImplementedError, "case folding in C needs CPython < 3.13");
         return NULL;
     }
+#endif
     Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
     int kind = PyUnicode_KIND(arg);
     const void *data = PyUnicode_DATA(arg);
-    /* Worst case 4 bytes per code point (spaces only shrink). */
-    PyObject *out = PyBytes_FromStringAndSize(NULL, n * 4 + 1);
+    /* Full case folding turns one code point into at most 3, each at most 4 bytes in UTF-8. */
+    Py_ssize_t per_char = casefold ? 12 : 4;
+    if (n > (PY_SSIZE_T_MAX - 1) / per_char) return PyErr_NoMemory();
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n * per_char + 1);
     if (out == NULL) return NULL;
     unsigned char *buf = (unsigned char *)PyBytes_AS_STRING(out);
     Py_ssize_t len = 0;
     int pending_space = 0, any = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        Py_UCS4 folded[3];
+        int n_folded = 1;
         if (c < 128) {
-            if (c == ' ' || (c >= 9 && c <= 13) || (c >= 28 && c <= 31)) {
+            if (_Py_ascii_whitespace[c]) {
                 pending_space = any;
                 continue;
             }
-            if (c == '`') c = '\'';
+            if (casefold && c >= 'A' && c <= 'Z') c += 32;
+            folded[0] = c == '`' ? '\'' : c;
         } else if (is_space(c)) {
             pending_space = any;
             continue;
-        } else if (is_apostrophe(c)) {
-            c = '\'';
+        } else {
+#if HAVE_FOLD
+            if (casefold) {
+                n_folded = _PyUnicode_ToFoldedFull(c, folded);
+            } else {
+                folded[0] = c;
+            }
+#else
+            folded[0] = c;
+#endif
+            for (int k = 0; k < n_folded; k++) {
+                if (is_apostrophe(folded[k])) folded[k] = '\'';
+            }
         }
         if (pending_space) {
             buf[len++] = ' ';
             pending_space = 0;
         }
         any = 1;
-        if (c < 0x80) {
-            buf[len++] = (unsigned char)c;
-        } else if (c < 0x800) {
-            buf[len++] = (unsigned char)(0xC0 | (c >> 6));
-            buf[len++] = (unsigned char)(0x80 | (c & 0x3F));
-        } else if (c < 0x10000) {
-            buf[len++] = (unsigned char)(0xE0 | (c >> 12));
-            buf[len++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
-            buf[len++] = (unsigned char)(0x80 | (c & 0x3F));
-        } else {
-            buf[len++] = (unsigned char)(0xF0 | (c >> 18));
-            buf[len++] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
-            buf[len++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
-            buf[len++] = (unsigned char)(0x80 | (c & 0x3F));
-        }
+        for (int k = 0; k < n_folded; k++) len = put_utf8(buf, len, folded[k]);
     }
     if (_PyBytes_Resize(&out, len) < 0) return NULL;
     return out;
@@ -84,7 +121,7 @@ static PyObject *count_words(PyObject *self, PyObject *arg) {
     int in_word = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        int space = c < 128 ? (c == ' ' || (c >= 9 && c <= 13) || (c >= 28 && c <= 31)) : is_space(c);
+        int space = c < 128 ? _Py_ascii_whitespace[c] : is_space(c);
         if (space) {
             in_word = 0;
         } else if (!in_word) {
@@ -96,7 +133,7 @@ static PyObject *count_words(PyObject *self, PyObject *arg) {
 }
 
 static PyMethodDef methods[] = {
-    {"fold_spaces_utf8", fold_spaces_utf8, METH_O, "UTF-8 of s with whitespace runs collapsed and apostrophes folded."},
+    {"fold_spaces_utf8", fold_spaces_utf8, METH_VARARGS, "UTF-8 of s with whitespace runs collapsed and apostrophes folded (and case folded)."},
     {"count_words", count_words, METH_O, "len(s.split()) without building the list."},
     {NULL, NULL, 0, NULL},
 };
