@@ -51,6 +51,10 @@ def import_ray() -> Any:
     return ray
 
 
+def _ray_imported() -> bool:
+    return "ray" in sys.modules
+
+
 def _run_call(fn: Any, *args: Any) -> Any:
     """The body of every Ray task: one call, exactly as the local executor would make it."""
     return fn(*args)
@@ -75,6 +79,11 @@ class RayExecutor:
         progress: bool = False,
         max_retries: int = MAX_RETRIES,
     ) -> None:
+        if address is None and not _ray_imported():
+            # A private local instance: no usage report, and every Ray process listens on
+            # loopback only (Ray reads these at import, so they are set before it).
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         ray = import_ray()
         self._ray = ray
         self.progress = progress
@@ -114,12 +123,13 @@ class RayExecutor:
             return
         from tamis.executors.local import default_workers
 
-        # A private instance for this run: no dashboard, no usage report, only `workers` CPUs.
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        # A private instance for this run: no dashboard, no usage report, only `workers` CPUs,
+        # and on loopback: nothing but this machine needs to reach it.
         ray.init(
             num_cpus=workers or default_workers(),
             include_dashboard=False,
             object_store_memory=LOCAL_OBJECT_STORE_BYTES,
+            _node_ip_address="127.0.0.1",
             **quiet,
         )
 
