@@ -135,10 +135,18 @@ class Filter(Step):
     def decide(self, signals: dict[str, Any], doc: Document) -> Rejection | None:
         raise NotImplementedError
 
+    def annotate(self, doc: Document, signals: dict[str, Any]) -> None:
+        """Write what every later step should see (e.g. ``language``) into the metadata.
+
+        Called for every document, kept or not, before signals are recorded; by default the
+        signals only go to ``metadata["signals"]`` when ``record_signals`` is on.
+        """
+
     def run(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
         step_id = self.step_id
         for doc in docs:
             signals = self.score(doc)
+            self.annotate(doc, signals)
             if self.record_signals:
                 doc.metadata.setdefault("signals", {})[step_id] = signals
             rejection = self.decide(signals, doc)

@@ -15,14 +15,13 @@ the quality filters have settings for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from tamis.document import Document
 from tamis.errors import ConfigError
 from tamis.registry import register
-from tamis.steps.base import Filter, Rejection, TaskContext, param
+from tamis.steps.base import Filter, Rejection, param
 from tamis.steps.quality.languages import SUPPORTED_LANGUAGES
 
 _LABEL_PREFIX = "__label__"
@@ -104,16 +103,7 @@ class LanguageId(Filter):
             return Rejection("low_score", signals["score"], self.min_score)
         return None
 
-    def run(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
-        step_id = self.step_id
-        for doc in docs:
-            signals = self.score(doc)
-            doc.metadata["language"] = signals["language"]
-            doc.metadata["language_score"] = signals["score"]
-            if self.record_signals:
-                doc.metadata.setdefault("signals", {})[step_id] = signals
-            rejection = self.decide(signals, doc)
-            if rejection is None:
-                yield doc
-            else:
-                ctx.reject(doc, f"{step_id}:{rejection.rule}", detail=rejection.detail())
+    def annotate(self, doc: Document, signals: dict[str, Any]) -> None:
+        # Always recorded, kept or rejected: the stats, the report and later steps read them.
+        doc.metadata["language"] = signals["language"]
+        doc.metadata["language_score"] = signals["score"]
