@@ -53,6 +53,17 @@ def decode(data: bytes) -> str:
     return data.decode("utf-8", "replace")
 
 
+def render_man_page(path: Path) -> str | None:
+    """A man page as ``man`` shows it (80 columns, no formatting), or None if it is too short."""
+    env = dict(os.environ, MANWIDTH="80", LC_ALL="C.UTF-8", MAN_KEEP_FORMATTING="")
+    try:
+        result = subprocess.run(["man", "-l", "-P", "cat", str(path)], capture_output=True, env=env, check=False, stdin=subprocess.DEVNULL, timeout=20)
+    except subprocess.TimeoutExpired:
+        return None
+    text = decode(result.stdout)
+    return text if len(text.split()) >= 20 else None
+
+
 def scrapinghub_docs() -> list[tuple[str, str]]:
     truth = json.loads((CORPUS / "scrapinghub-aeb" / "ground-truth.json").read_text(encoding="utf-8"))
     return [(f"aeb/{key}", value["articleBody"]) for key, value in sorted(truth.items()) if value.get("articleBody")]
@@ -101,18 +112,12 @@ def man_docs(limit_per_language: int) -> list[tuple[str, str]]:
         # Only the translated sets the filters have settings for (the others would be left out).
         if folder.is_dir() and folder.name.split("_")[0] in ("fr", "de", "es", "it", "pt", "nl"):
             sets[folder.name] = sorted(folder.glob("man*/*.gz"))
-    env = dict(os.environ, MANWIDTH="80", LC_ALL="C.UTF-8", MAN_KEEP_FORMATTING="")
     docs = []
     for name, pages in sets.items():
         step = max(1, len(pages) // limit_per_language)
         for path in pages[::step][:limit_per_language]:
-            try:
-                result = subprocess.run(["man", "-l", "-P", "cat", str(path)], capture_output=True, env=env, check=False,
-                                        stdin=subprocess.DEVNULL, timeout=20)
-            except subprocess.TimeoutExpired:
-                continue
-            text = decode(result.stdout)
-            if len(text.split()) >= 20:
+            text = render_man_page(path)
+            if text is not None:
                 docs.append((f"man/{name}/{path.name}", text))
     CACHE.mkdir(parents=True, exist_ok=True)
     cached.write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_filters import CACHE, LICENSES, MAN_ROOT, decode
+from bench_filters import CACHE, LICENSES, MAN_ROOT, decode, render_man_page
 
 CANDIDATES = ("fasttext-lid176-ftz", "lingua-high", "lingua-low", "pycld2")
 
@@ -41,19 +40,13 @@ def labelled_docs(pages: int) -> list[tuple[str, str]]:
     for folder in sorted(MAN_ROOT.iterdir()):
         if folder.is_dir() and not folder.name.startswith("man"):
             sets[folder.name] = sorted(folder.glob("man*/*.gz"))
-    env = dict(os.environ, MANWIDTH="80", LC_ALL="C.UTF-8")
     docs = []
     for name, files in sets.items():
         language = name.split("_")[0]
         step = max(1, len(files) // pages)
         for path in files[::step][:pages]:
-            try:
-                result = subprocess.run(["man", "-l", "-P", "cat", str(path)], capture_output=True, env=env, check=False,
-                                        stdin=subprocess.DEVNULL, timeout=20)
-            except subprocess.TimeoutExpired:
-                continue
-            text = decode(result.stdout)
-            if len(text.split()) >= 20:
+            text = render_man_page(path)
+            if text is not None:
                 docs.append((language, text))
     docs += [("en", decode(p.read_bytes())) for p in sorted(LICENSES.iterdir()) if p.is_file()]
     CACHE.mkdir(parents=True, exist_ok=True)
