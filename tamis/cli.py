@@ -131,8 +131,8 @@ def _print_summary(stats: dict[str, Any], root: Path, seconds: float) -> None:
         for step, n in stats["modified"].items():
             removed = ", ".join(f"{v:,} {k.split('.', 1)[1]} removed" for k, v in units.items() if k.split(".")[0] == step)
             print(f"    {step:<40} {n:>10,}" + (f"  ({removed})" if removed else ""))
-    langs = {k: v.get("kept_docs", 0) for k, v in stats.get("languages", {}).items()}
-    if len(langs) > 1 or "unknown" not in langs:
+    langs = {k: v.get("kept_docs", 0) for k, v in stats.get("languages", {}).items() if v.get("kept_docs", 0)}
+    if langs and (len(langs) > 1 or "unknown" not in langs):
         top = sorted(langs.items(), key=lambda kv: -kv[1])[:8]
         print("  languages kept: " + ", ".join(f"{k} {v:,}" for k, v in top))
     if stats.get("input_errors"):
