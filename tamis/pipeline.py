@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 import yaml
 
+from tamis import __version__
 from tamis.dedup.base import GlobalStage
 from tamis.errors import ConfigError
 from tamis.io.readers import ReaderOptions
@@ -96,7 +97,8 @@ class RunConfig:
             "input": list(self.input),
             "input_format": self.input_format,
             "reader": dataclasses.asdict(self.reader_options()),
-            "steps": [step_params(s) for s in build_steps(self.step_configs())],
+            "steps": [{**step_params(s), **s.fingerprint_extra()} for s in build_steps(self.step_configs())],
+            "tamis_version": __version__,  # a new version may decide differently: no mixed runs
             "format": self.format,
             "compression": self.compression,
             "compression_level": self.compression_level,

@@ -80,3 +80,14 @@ def test_url_filter_in_a_run_accounts_for_every_document(tmp_path: Path):
     assert [r["id"] for r in kept(out)] == ["d1", "d3"]
     assert sorted(r["reason"] for r in rejected(out)) == ["url_filter:domain", "url_filter:substring"]
     assert_accounting(out, [r["id"] for r in records])
+
+
+def test_editing_the_block_list_changes_the_run_fingerprint(tmp_path):
+    from tamis.pipeline import RunConfig
+
+    blocklist = tmp_path / "block.txt"
+    blocklist.write_text("spam.example\n", encoding="utf-8")
+    config = RunConfig(input=["x"], output="o", steps=[{"step": "url_filter", "blocklist": str(blocklist)}])
+    before = config.fingerprint()
+    blocklist.write_text("spam.example\nads.example\n", encoding="utf-8")
+    assert config.fingerprint() != before

@@ -102,6 +102,11 @@ class Step:
         """The parameters as given in a config (for fingerprints and ``--dry-run``)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
+    def fingerprint_extra(self) -> dict[str, Any]:
+        """What else decides this step's output besides its parameters (the contents of a
+        file it reads, say), so that ``--resume`` refuses a run whose inputs changed."""
+        return {}
+
     def setup(self) -> None:
         """Load models or tables; called once per process before the first ``run``."""
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from tamis.document import Document
@@ -82,6 +83,10 @@ class UrlFilter(Step):
         if not self._domains and not self._substrings:
             raise ConfigError("url_filter: the block-list is empty (give blocklist: FILE or rules: [...])")
         self._substring_re = re.compile("|".join(map(re.escape, sorted(set(self._substrings), key=len, reverse=True)))) if self._substrings else None
+
+    def fingerprint_extra(self) -> dict[str, Any]:
+        # The block-list file's rules, not its name: editing the file changes the run.
+        return {"domains": sorted(self._domains), "substrings": sorted(set(self._substrings))}
 
     def match(self, url: str) -> tuple[str, str] | None:
         """(kind, rule) of the first rule that blocks ``url``, or None."""
