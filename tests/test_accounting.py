@@ -64,3 +64,23 @@ def test_duplicates_point_at_a_kept_document(tmp_path: Path):
     kept_ids = {d["id"] for d in kept(out)}
     dups = [r for r in rejected(out) if r["reason"] == "exact_dedup:duplicate"]
     assert dups and all(r["duplicate_of"] in kept_ids for r in dups)
+
+
+def test_the_full_default_recipe_on_the_demo_corpus(tmp_path: Path):
+    """The one test that runs the default recipe as it is (the others pin the foundation one)."""
+    from tamis.demo import generate, write_demo_corpus
+    from tamis.recipes import recipe
+
+    write_demo_corpus(tmp_path / "demo", n_docs=1500, seed=5)
+    out = tmp_path / "run"
+    outcome = run_recipe([tmp_path / "demo"], out, recipe("default"))
+    assert not outcome.failed
+    assert_accounting(out, [r["id"] for r in generate(1500, seed=5)])
+    stats = load_stats(out)
+    assert stats["steps"] == [s["step"] for s in recipe("default")]
+    planted_copies = sum(r["planted"] == "exact_duplicate" for r in generate(1500, seed=5))
+    dedup = stats["rejected"].get("exact_dedup:duplicate", 0) + stats["rejected"].get("minhash:duplicate", 0)
+    assert dedup >= planted_copies * 0.9  # copies of pages that a filter removed first are not counted here
+    assert stats["modified"]["repetition"] > 0
+    assert {"en", "fr", "de"} <= {lang for lang, c in stats["languages"].items() if c.get("kept_docs")}
+    assert all(d["metadata"]["language"] in {"en", "fr", "de", "es", "it", "pt", "nl"} for d in kept(out))
