@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -251,6 +252,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except TamisError as exc:
         print(f"tamis: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:  # the disk, not the data: full, read-only, permissions
+        print(f"tamis: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # a bug: say so in one line; TAMIS_DEBUG=1 shows the traceback
+        if os.environ.get("TAMIS_DEBUG"):
+            raise
+        print(f"tamis: internal error: {type(exc).__name__}: {exc} (rerun with TAMIS_DEBUG=1 for the traceback, and report it)", file=sys.stderr)
         return EXIT_FAILED
     parser.print_help()
     return EXIT_USAGE

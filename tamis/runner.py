@@ -33,6 +33,9 @@ def prepare_run_dir(config: RunConfig, *, resume: bool, overwrite: bool) -> Path
     assert config.output is not None
     check_output_location(config.output)
     root = Path(config.output)
+    if root.exists() and not root.is_dir():
+        msg = f"output {root} exists and is not a directory"
+        raise ConfigError(msg)
     resolved_path = root / "config.resolved.yaml"
     fingerprint = config.fingerprint()
     if root.exists() and any(root.iterdir()):
@@ -63,7 +66,11 @@ def prepare_run_dir(config: RunConfig, *, resume: bool, overwrite: bool) -> Path
                 shutil.rmtree(entry)
             else:
                 entry.unlink()
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"cannot create the run directory {root}: {exc.strerror or exc}"
+        raise StorageError(msg) from exc
     resolved = {"fingerprint": fingerprint, **config.resolved()}
     write_bytes_atomic(resolved_path, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True).encode())
     return root

@@ -132,3 +132,19 @@ def test_every_output_codec_round_trips(tmp_path: Path):
     with gzip.open(tmp_path / "gzip" / "output" / "part-00000-0000.jsonl.gz") as fh:
         first = orjson.loads(fh.readline())
     assert set(first) == {"id", "text", "metadata"}
+
+
+def test_unusable_outputs_and_inputs_are_clear_errors_not_tracebacks(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    src = corpus(tmp_path)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    assert run_cli("run", "--input", str(src), "--output", str(a_file)) == 2
+    assert "is not a directory" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert run_cli("run", "--input", str(tmp_path / "empty"), "--output", str(tmp_path / "o")) == 2
+    assert "no readable input" in capsys.readouterr().err
+    blocked = tmp_path / "read-only"
+    blocked.write_text("")  # a file where a parent folder should be
+    assert run_cli("run", "--input", str(src), "--output", str(blocked / "run")) == 2
+    err = capsys.readouterr().err
+    assert "cannot create the run directory" in err and "Traceback" not in err

@@ -166,6 +166,9 @@ def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | No
         else:
             tasks.append(InputTask(len(tasks), fmt, (path,)))
     flush_batch()
+    if not tasks:
+        msg = f"no readable input in {', '.join(inputs)} (JSONL, Parquet, text, WARC/WET or HTML files)"
+        raise ConfigError(msg)
     return tasks
 
 
