@@ -60,3 +60,22 @@ def test_list_like_page():
 def test_empty_document():
     _, ctx = run_step(FineWebQuality(), ["\n  \n"], "en")
     assert reasons(ctx) == ["fineweb_quality:empty"]
+
+
+def test_crlf_line_ends_give_the_same_signals_as_lf():
+    """One definition of a line end: a page saved with CRLF is measured like the same page with LF."""
+    from tamis.document import Document
+    from tamis.registry import get_step_class
+
+    text = "\n".join(
+        [
+            "The harbour reopened on Monday after two years of works.",
+            "Fishermen say the new quay is longer and safer than the old one.",
+            "The town council will discuss the parking fees next month.",
+        ]
+    )
+    for name in ("fineweb_quality", "c4_quality", "gopher_quality", "gopher_repetition"):
+        step = get_step_class(name)()
+        lf = step.score(Document("lf", text, {"language": "en"}))
+        crlf = step.score(Document("crlf", text.replace("\n", "\r\n"), {"language": "en"}))
+        assert lf == crlf, name

@@ -34,6 +34,7 @@ from tamis.steps.base import Rejection, param
 from tamis.steps.quality.base import QualityFilter
 from tamis.steps.quality.ngrams import NgramIndex, duplicate_ngram_chars, top_ngram_chars
 from tamis.steps.quality.words import word_class
+from tamis.text import LINE_END_RE
 
 _PARAGRAPH_BREAK = re.compile(r"\n{2,}")
 _LINE_BREAK = re.compile(r"\n+")
@@ -154,6 +155,8 @@ class GopherRepetition(QualityFilter):
         text = doc.text
         if not text:
             return {"chars": 0}
+        if "\r" in text:  # tamis's one definition of a line end: \r\n and \r count as \n
+            text = LINE_END_RE.sub("\n", text)
         length = len(text)
         paragraphs = _PARAGRAPH_BREAK.split(text.strip())
         para_dups, para_chars = _duplicates(paragraphs)

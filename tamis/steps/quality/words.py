@@ -32,6 +32,7 @@ import unicodedata
 from typing import Any
 
 from tamis.steps.quality.languages import LanguageSettings, settings_for
+from tamis.text import split_lines
 
 _URL = r"(?:https?://|www\.)[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}»]"
 _EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
@@ -205,13 +206,16 @@ class TextStats:
 
     @property
     def splitlines(self) -> list[str]:
-        """``str.splitlines`` lines (what Gopher's line rules and C4 read)."""
-        return self._get("splitlines", self.text.splitlines)
+        """Lines by tamis's one definition of a line end (``\\n``, ``\\r\\n``, ``\\r``), what
+        Gopher's line rules and C4 read. The references use ``str.splitlines`` (Gopher, C4) and
+        ``split("\\n")`` (FineWeb); on ``\\n`` text all three agree, and on ``\\r\\n`` text this
+        one does not leave a ``\\r`` at the end of every line for the punctuation rules to trip on."""
+        return self._get("splitlines", lambda: split_lines(self.text))
 
     @property
     def nonblank_lines(self) -> list[str]:
-        """Lines split on ``\\n`` only, blank ones dropped (what FineWeb's rules read)."""
-        return self._get("nonblank_lines", lambda: [line for line in self.text.split("\n") if line.strip()])
+        """The same lines, blank ones dropped (what FineWeb's rules read)."""
+        return self._get("nonblank_lines", lambda: [line for line in self.splitlines if line.strip()])
 
 
 _STATS: list[TextStats] = []
