@@ -32,10 +32,12 @@ def test_jsonl_plain_gzip_zstd_parquet_and_text_all_read(tmp_path: Path):
     pq.write_table(pa.Table.from_pylist(docs(3, "p")), tmp_path / "d.parquet")
     (tmp_path / "pages").mkdir()
     (tmp_path / "pages" / "page-one.txt").write_text("A plain text page with a few words in it.", encoding="utf-8")
+    with gzip.open(tmp_path / "pages" / "release.v2.txt.gz", "wt", encoding="utf-8") as fh:
+        fh.write("A compressed page whose name has dots in it.")
     out = tmp_path / "run"
     run_recipe([tmp_path / "a.jsonl", tmp_path / "b.jsonl.gz", tmp_path / "c.jsonl.zst", tmp_path / "d.parquet", tmp_path / "pages"], out, STEPS)
     ids = [d["id"] for d in kept(out)]
-    assert ids == [f"{p}{i}" for p in "abcp" for i in range(3)] + ["page-one"]
+    assert ids == [f"{p}{i}" for p in "abcp" for i in range(3)] + ["page-one", "release.v2"]
     first = kept(out)[0]
     assert first["metadata"]["source"] == {"path": str(tmp_path / "a.jsonl"), "line": 1}
 

@@ -412,9 +412,17 @@ def _record_to_doc(
 # --------------------------------------------------------------------------- plain text
 
 
+def _strip_suffix(name: str, suffixes: tuple[str, ...]) -> str:
+    """``page.v2.txt.gz`` → ``page.v2``: the file name without its (longest) format suffix."""
+    for suffix in sorted(suffixes, key=len, reverse=True):
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def read_text_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
     for path in task.files:
-        doc_id = Path(path).name.split(".")[0] if Path(path).name.split(".")[0] else Path(path).name
+        doc_id = _strip_suffix(Path(path).name, FORMATS["text"].suffixes)
         source = {"path": path, "line": None}
         try:
             raw = _open_binary(path).read()
