@@ -11,14 +11,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from tamis.text import count_words
+from tamis.text import count_words, utf8_length
 
 SAMPLES_PER_KIND = 5
 
 
-def utf8_len(text: str) -> int:
-    """Bytes of ``text`` in UTF-8; O(1) for ASCII strings (CPython knows they are ASCII)."""
-    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+utf8_len = utf8_length  # bytes of a text in UTF-8, counted without encoding it
 
 
 def _length_bucket(n: int) -> str:

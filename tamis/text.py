@@ -66,12 +66,18 @@ def _count_words_reference(text: str) -> int:
     return len(text.split())
 
 
+def _utf8_length_reference(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
 try:
     from tamis._native._text import count_words as _count_words_native
     from tamis._native._text import fold_spaces_utf8 as _fold_spaces_utf8
+    from tamis._native._text import utf8_length as _utf8_length_native
 except ImportError:  # pragma: no cover - the extension is built on install; this keeps a broken build usable
     normalized_utf8 = _normalized_utf8_reference
     count_words = _count_words_reference
+    utf8_length = _utf8_length_reference
 else:
 
     try:
@@ -93,3 +99,4 @@ else:
         return _fold_spaces_utf8(text.casefold())
 
     count_words = _count_words_native
+    utf8_length = _utf8_length_native

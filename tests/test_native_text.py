@@ -5,7 +5,7 @@ import random
 import pytest
 
 from tamis import text
-from tamis.text import _count_words_reference, _normalized_utf8_reference, count_words, normalized_utf8
+from tamis.text import _count_words_reference, _normalized_utf8_reference, _utf8_length_reference, count_words, normalized_utf8, utf8_length
 
 SAMPLES = [
     "",
@@ -25,6 +25,7 @@ SAMPLES = [
 def test_native_matches_reference_on_hand_picked_text(sample: str):
     assert normalized_utf8(sample) == _normalized_utf8_reference(sample)
     assert count_words(sample) == _count_words_reference(sample)
+    assert utf8_length(sample) == _utf8_length_reference(sample)
 
 
 def test_native_matches_reference_on_random_unicode():
@@ -38,6 +39,7 @@ def test_native_matches_reference_on_random_unicode():
         sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
         assert normalized_utf8(sample) == _normalized_utf8_reference(sample), repr(sample)
         assert count_words(sample) == _count_words_reference(sample), repr(sample)
+        assert utf8_length(sample) == _utf8_length_reference(sample), repr(sample)
 
 
 def test_the_compiled_module_is_in_use():

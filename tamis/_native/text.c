@@ -14,6 +14,7 @@
  *                        CPython's _PyUnicode_ToFoldedFull (3.11, 3.12); elsewhere it raises
  *                        NotImplementedError and the caller folds in Python first.
  *   count_words(s)       the number of maximal runs of non-whitespace, i.e. len(s.split()).
+ *   utf8_length(s)       len(s.encode("utf-8", "surrogatepass")) without encoding.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -132,7 +133,24 @@ static PyObject *count_words(PyObject *self, PyObject *arg) {
     return PyLong_FromSsize_t(words);
 }
 
+static PyObject *utf8_length(PyObject *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "utf8_length() expects a str");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg), bytes = n;
+    int kind = PyUnicode_KIND(arg);
+    const void *data = PyUnicode_DATA(arg);
+    if (PyUnicode_IS_ASCII(arg)) return PyLong_FromSsize_t(n);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        bytes += (c >= 0x80) + (c >= 0x800) + (c >= 0x10000);
+    }
+    return PyLong_FromSsize_t(bytes);
+}
+
 static PyMethodDef methods[] = {
+    {"utf8_length", utf8_length, METH_O, "Bytes of s in UTF-8 (surrogates count 3), without encoding."},
     {"fold_spaces_utf8", fold_spaces_utf8, METH_VARARGS, "UTF-8 of s with whitespace runs collapsed and apostrophes folded (and case folded)."},
     {"count_words", count_words, METH_O, "len(s.split()) without building the list."},
     {NULL, NULL, 0, NULL},

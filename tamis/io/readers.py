@@ -404,7 +404,7 @@ def _record_to_doc(
         size = len(text.encode("utf-8", "surrogatepass"))
         if size > options.max_doc_bytes:
             return _too_large(doc, size, options, path, line_no)
-    if not text.strip():
+    if not text or text.isspace():  # isspace stops at the first letter; strip() would copy
         return BadRecord(InputError("document text is empty", path=path, line=line_no, reason="reader:empty"), doc)
     return doc
 

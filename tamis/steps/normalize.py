@@ -55,7 +55,7 @@ class Normalize(Step):
             if new_text != doc.text:
                 doc.text = new_text
                 ctx.modified(step_id)
-            if not new_text.strip():
+            if not new_text or new_text.isspace():
                 ctx.reject(doc, f"{step_id}:empty_after_normalize")
                 continue
             yield doc
