@@ -19,9 +19,9 @@ SAMPLES_PER_KIND = 5
 utf8_len = utf8_length  # bytes of a text in UTF-8, counted without encoding it
 
 
-def _length_bucket(n: int) -> str:
-    """Power-of-two bucket label: 0, 1, 2-3, 4-7, ... (as the lower bound)."""
-    return str(0 if n == 0 else 1 << (n.bit_length() - 1))
+def _length_bucket(n: int) -> int:
+    """Power-of-two bucket: 0, 1, 2-3, 4-7, ... (as the lower bound)."""
+    return 0 if n == 0 else 1 << (n.bit_length() - 1)
 
 
 @dataclass
@@ -36,8 +36,8 @@ class TaskStats:
     removed_units: Counter[str] = field(default_factory=Counter)
     # language -> {"kept_docs", "kept_bytes", "kept_words", "rejected_docs", ...}
     languages: dict[str, Counter[str]] = field(default_factory=dict)
-    # histogram name -> {bucket lower bound: count}
-    histograms: dict[str, Counter[str]] = field(default_factory=dict)
+    # histogram name -> {bucket lower bound: count} (int keys here, strings in stats.json)
+    histograms: dict[str, Counter[int]] = field(default_factory=dict)
     # sample kind -> the first few examples (JSON-able dicts), in input order
     samples: dict[str, list[Any]] = field(default_factory=dict)
 
@@ -108,7 +108,7 @@ class TaskStats:
             "bytes_out": self.bytes_out,
             "languages": {k: ordered(self.languages[k]) for k in sorted(self.languages)},
             "histograms": {
-                k: {b: self.histograms[k][b] for b in sorted(self.histograms[k], key=int)}
+                k: {str(b): self.histograms[k][b] for b in sorted(self.histograms[k])}
                 for k in sorted(self.histograms)
             },
             "samples": {k: self.samples[k] for k in sorted(self.samples)},
@@ -126,6 +126,6 @@ class TaskStats:
             modified=Counter(data["modified"]),
             removed_units=Counter(data["removed_units"]),
             languages={k: Counter(v) for k, v in data["languages"].items()},
-            histograms={k: Counter(v) for k, v in data["histograms"].items()},
+            histograms={k: Counter({int(b): n for b, n in v.items()}) for k, v in data["histograms"].items()},
             samples={k: list(v) for k, v in data.get("samples", {}).items()},
         )
