@@ -42,5 +42,16 @@ def test_native_matches_reference_on_random_unicode():
         assert utf8_length(sample) == _utf8_length_reference(sample), repr(sample)
 
 
+def test_one_byte_strings_take_the_table_path_and_still_match():
+    # Only code points below 256: CPython stores these strings one byte per character, the
+    # case the compiled code handles with precomputed tables (ß → ss, µ → μ, ´ → ').
+    rng = random.Random(5)
+    alphabet = [chr(c) for c in range(256)]
+    for _ in range(3000):
+        sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80)))
+        assert normalized_utf8(sample) == _normalized_utf8_reference(sample), repr(sample)
+        assert count_words(sample) == _count_words_reference(sample), repr(sample)
+
+
 def test_the_compiled_module_is_in_use():
     assert text.normalized_utf8 is not text._normalized_utf8_reference

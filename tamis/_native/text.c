@@ -51,6 +51,64 @@ static inline Py_ssize_t put_utf8(unsigned char *buf, Py_ssize_t len, Py_UCS4 c)
 #define HAVE_FOLD 0
 #endif
 
+/* For one-byte strings: the UTF-8 of each code point once folded (case folding and
+ * apostrophes), computed at import from the same rules as the general loop below. */
+static unsigned char latin1_fold_utf8[256][8];
+static unsigned char latin1_fold_len[256];
+static unsigned char latin1_plain_utf8[256][4];
+static unsigned char latin1_plain_len[256];
+static int latin1_is_space[256];
+
+static void init_latin1_fold(void) {
+    for (int c = 0; c < 256; c++) {
+        latin1_is_space[c] = Py_UNICODE_ISSPACE((Py_UCS4)c) != 0;
+        Py_UCS4 folded[3];
+        int n_folded = 1;
+        folded[0] = (Py_UCS4)c;
+#if PY_VERSION_HEX < 0x030D0000
+        if (c >= 128) n_folded = _PyUnicode_ToFoldedFull((Py_UCS4)c, folded);
+#endif
+        if (c < 128 && c >= 'A' && c <= 'Z') folded[0] = (Py_UCS4)(c + 32);
+        Py_ssize_t len = 0;
+        for (int k = 0; k < n_folded; k++) {
+            Py_UCS4 f = is_apostrophe(folded[k]) ? '\'' : folded[k];
+            len = put_utf8(latin1_fold_utf8[c], len, f);
+        }
+        latin1_fold_len[c] = (unsigned char)len;
+        Py_UCS4 plain = is_apostrophe((Py_UCS4)c) ? '\'' : (Py_UCS4)c;
+        latin1_plain_len[c] = (unsigned char)put_utf8(latin1_plain_utf8[c], 0, plain);
+    }
+}
+
+/* The one-byte case of fold_spaces_utf8: a table lookup per character, one byte for ASCII. */
+static Py_ssize_t fold_latin1(const Py_UCS1 *p, Py_ssize_t n, int casefold, unsigned char *buf) {
+    unsigned char (*table)[8] = casefold ? latin1_fold_utf8 : NULL;
+    Py_ssize_t len = 0;
+    int pending_space = 0, any = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS1 c = p[i];
+        if (latin1_is_space[c]) {
+            pending_space = any;
+            continue;
+        }
+        if (pending_space) {
+            buf[len++] = ' ';
+            pending_space = 0;
+        }
+        any = 1;
+        if (c < 128) {
+            buf[len++] = table ? table[c][0] : latin1_plain_utf8[c][0];
+            continue;
+        }
+        const unsigned char *src = table ? table[c] : latin1_plain_utf8[c];
+        unsigned char m = table ? latin1_fold_len[c] : latin1_plain_len[c];
+        buf[len] = src[0];
+        buf[len + 1] = src[1];
+        len += m;
+    }
+    return len;
+}
+
 static PyObject *fold_spaces_utf8(PyObject *self, PyObject *args) {
     PyObject *arg;
     int casefold = 0;
@@ -65,12 +123,18 @@ static PyObject *fold_spaces_utf8(PyObject *self, PyObject *args) {
     int kind = PyUnicode_KIND(arg);
     const void *data = PyUnicode_DATA(arg);
     /* Full case folding turns one code point into at most 3, each at most 4 bytes in UTF-8. */
-    Py_ssize_t per_char = casefold ? 12 : 4;
+    /* One-byte strings fold to at most 2 UTF-8 bytes per character (ß → ss, µ → μ). */
+    Py_ssize_t per_char = kind == PyUnicode_1BYTE_KIND ? 2 : (casefold ? 12 : 4);
     if (n > (PY_SSIZE_T_MAX - 1) / per_char) return PyErr_NoMemory();
     PyObject *out = PyBytes_FromStringAndSize(NULL, n * per_char + 1);
     if (out == NULL) return NULL;
     unsigned char *buf = (unsigned char *)PyBytes_AS_STRING(out);
     Py_ssize_t len = 0;
+    if (kind == PyUnicode_1BYTE_KIND) {
+        len = fold_latin1((const Py_UCS1 *)data, n, casefold, buf);
+        if (_PyBytes_Resize(&out, len) < 0) return NULL;
+        return out;
+    }
     int pending_space = 0, any = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
@@ -178,5 +242,6 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_text", "Compiled te
 
 PyMODINIT_FUNC PyInit__text(void) {
     init_latin1_space();
+    init_latin1_fold();
     return PyModule_Create(&module);
 }
