@@ -67,10 +67,16 @@ class TaskStats:
         self._language(language, "rejected", text, n)
 
     def histogram(self, name: str, value: int) -> None:
-        self.histograms.setdefault(name, Counter())[_length_bucket(value)] += 1
+        counter = self.histograms.get(name)
+        if counter is None:  # not setdefault: that would build a Counter for every document
+            counter = self.histograms[name] = Counter()
+        counter[_length_bucket(value)] += 1
 
     def _language(self, language: str | None, kind: str, text: str, n_bytes: int) -> None:
-        counter = self.languages.setdefault(language or "unknown", Counter())
+        key = language or "unknown"
+        counter = self.languages.get(key)
+        if counter is None:
+            counter = self.languages[key] = Counter()
         counter[f"{kind}_docs"] += 1
         counter[f"{kind}_bytes"] += n_bytes
         counter[f"{kind}_words"] += count_words(text)

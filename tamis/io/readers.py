@@ -390,9 +390,13 @@ def _record_to_doc(
         doc_id = derived_id(path, line_no)
     elif not isinstance(doc_id, str):
         doc_id = str(doc_id)
-    metadata = record.pop("metadata", None)
-    metadata = dict(metadata) if isinstance(metadata, dict) else ({"metadata": metadata} if metadata is not None else {})
-    metadata.update(record)
+    nested = record.pop("metadata", None)
+    if nested is None:
+        metadata = record  # the other fields are the metadata (the record dict is ours)
+    elif isinstance(nested, dict):
+        metadata = {**nested, **record}
+    else:
+        metadata = {"metadata": nested, **record}
     metadata["source"] = source
     if not isinstance(text, str):
         what = "has no" if text is None else f"has a non-string ({type(text).__name__})"
