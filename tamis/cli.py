@@ -160,9 +160,9 @@ def cmd_run(args: argparse.Namespace, *, dedup: bool = False) -> int:
         file_values["steps"] = steps
     config = _config_from_args(args, file_values)
     if args.dry_run:
-        resolved = {"fingerprint": config.fingerprint(), **config.resolved()}
+        built = build_steps(config.step_configs())  # builds (so validates) every step
+        resolved = {"fingerprint": config.fingerprint(built), **config.resolved(built)}
         print(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), end="")
-        build_steps(config.step_configs())
         return EXIT_OK
     import time
 

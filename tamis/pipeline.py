@@ -91,13 +91,17 @@ class RunConfig:
             raise ConfigError("--limit must be positive")
         self.reader_options()
 
-    def fingerprint_source(self) -> dict[str, Any]:
-        """What decides the output: everything but where, how fast and on what it runs."""
+    def fingerprint_source(self, steps: list[Step] | None = None) -> dict[str, Any]:
+        """What decides the output: everything but where, how fast and on what it runs.
+
+        ``steps`` are this config's built steps, when the caller already has them.
+        """
+        steps = build_steps(self.step_configs()) if steps is None else steps
         return {
             "input": list(self.input),
             "input_format": self.input_format,
             "reader": dataclasses.asdict(self.reader_options()),
-            "steps": [{**step_params(s), **s.fingerprint_extra()} for s in build_steps(self.step_configs())],
+            "steps": [{**step_params(s), **s.fingerprint_extra()} for s in steps],
             "tamis_version": __version__,  # a new version may decide differently: no mixed runs
             "format": self.format,
             "compression": self.compression,
@@ -108,13 +112,14 @@ class RunConfig:
             "keep_text": self.keep_text,
         }
 
-    def fingerprint(self) -> str:
-        blob = orjson.dumps(self.fingerprint_source(), option=orjson.OPT_SORT_KEYS)
+    def fingerprint(self, steps: list[Step] | None = None) -> str:
+        blob = orjson.dumps(self.fingerprint_source(steps), option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(blob).hexdigest()[:16]
 
-    def resolved(self) -> dict[str, Any]:
+    def resolved(self, steps: list[Step] | None = None) -> dict[str, Any]:
+        steps = build_steps(self.step_configs()) if steps is None else steps
         data = dataclasses.asdict(self)
-        data["steps"] = [step_params(s) for s in build_steps(self.step_configs())]
+        data["steps"] = [step_params(s) for s in steps]
         data.pop("recipe")
         data["reader"] = dataclasses.asdict(self.reader_options())
         return data

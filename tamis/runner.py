@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -14,6 +13,7 @@ from tamis.executors.tasks import RunPlan
 from tamis.io.atomic import TMP_MARK, remove_partial_files, write_bytes_atomic
 from tamis.io.readers import plan_tasks
 from tamis.pipeline import RunConfig, build_steps, split_segments
+from tamis.steps.base import Step
 
 RUN_ENTRIES = {"output", "rejects", "_markers", "dedup", "errors", "errors.jsonl", "stats.json", "config.resolved.yaml", "report.html"}
 OBJECT_STORE_SCHEMES = ("s3://", "gs://", "gcs://", "az://", "abfs://", "abfss://", "hf://", "http://", "https://")
@@ -29,7 +29,7 @@ def check_output_location(output: str) -> None:
         raise StorageError(msg)
 
 
-def prepare_run_dir(config: RunConfig, *, resume: bool, overwrite: bool) -> Path:
+def prepare_run_dir(config: RunConfig, steps: list[Step], *, resume: bool, overwrite: bool) -> Path:
     assert config.output is not None
     check_output_location(config.output)
     root = Path(config.output)
@@ -37,7 +37,7 @@ def prepare_run_dir(config: RunConfig, *, resume: bool, overwrite: bool) -> Path
         msg = f"output {root} exists and is not a directory"
         raise ConfigError(msg)
     resolved_path = root / "config.resolved.yaml"
-    fingerprint = config.fingerprint()
+    fingerprint = config.fingerprint(steps)
     if root.exists() and any(root.iterdir()):
         if resume:
             if not resolved_path.exists():
@@ -71,7 +71,7 @@ def prepare_run_dir(config: RunConfig, *, resume: bool, overwrite: bool) -> Path
     except OSError as exc:
         msg = f"cannot create the run directory {root}: {exc.strerror or exc}"
         raise StorageError(msg) from exc
-    resolved = {"fingerprint": fingerprint, **config.resolved()}
+    resolved = {"fingerprint": fingerprint, **config.resolved(steps)}
     write_bytes_atomic(resolved_path, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True).encode())
     return root
 
@@ -86,11 +86,10 @@ def make_executor(config: RunConfig, *, progress: bool = False) -> Executor:
     return LocalExecutor(config.workers, progress=progress)
 
 
-def build_plan(config: RunConfig, root: Path) -> tuple[RunPlan, list[Any]]:
-    steps = build_steps(config.step_configs())
-    plan = RunPlan(
+def build_plan(config: RunConfig, root: Path, steps: list[Step]) -> RunPlan:
+    return RunPlan(
         run_dir=str(root),
-        fingerprint=config.fingerprint(),
+        fingerprint=config.fingerprint(steps),
         segments=split_segments(steps),
         reader=config.reader_options(),
         fmt=config.format,
@@ -100,7 +99,6 @@ def build_plan(config: RunConfig, root: Path) -> tuple[RunPlan, list[Any]]:
         strict=config.strict,
         keep_text=config.keep_text,
     )
-    return plan, steps
 
 
 def run(
@@ -114,8 +112,9 @@ def run(
     """Validate, prepare ``OUT/``, run every task and stage, write ``stats.json``."""
     config.validate()
     tasks = plan_tasks(config.input, config.reader_options(), config.input_format)
-    root = prepare_run_dir(config, resume=resume, overwrite=overwrite)
-    plan, steps = build_plan(config, root)
+    steps = build_steps(config.step_configs())  # once: some steps read files when built
+    root = prepare_run_dir(config, steps, resume=resume, overwrite=overwrite)
+    plan = build_plan(config, root, steps)
     own_executor = executor is None
     executor = executor or make_executor(config, progress=progress)
     try:

@@ -1,6 +1,7 @@
 """Counters every task keeps, merged into ``OUT/stats.json`` at the end of a run.
 
-All counters are plain integers keyed by strings, so merging tasks is addition and two runs
+All counters are plain integers (keyed by strings; histogram buckets by int until written),
+so merging tasks is addition and two runs
 of the same config produce the same numbers (anything that varies between identical runs
 lives under the ``run`` key of ``stats.json``, never here).
 """
@@ -14,9 +15,6 @@ from typing import Any
 from tamis.text import count_words, utf8_length
 
 SAMPLES_PER_KIND = 5
-
-
-utf8_len = utf8_length  # bytes of a text in UTF-8, counted without encoding it
 
 
 def _length_bucket(n: int) -> int:
@@ -49,20 +47,20 @@ class TaskStats:
 
     def observe_read(self, text: str) -> None:
         self.read += 1
-        n = utf8_len(text)
+        n = utf8_length(text)
         self.bytes_in += n
         self.histogram("chars_read", len(text))
 
     def observe_kept(self, text: str, language: str | None) -> None:
         self.kept += 1
-        n = utf8_len(text)
+        n = utf8_length(text)
         self.bytes_out += n
         self.histogram("chars_kept", len(text))
         self._language(language, "kept", text, n)
 
     def observe_rejected(self, reason: str, text: str, language: str | None) -> None:
         self.rejected[reason] += 1
-        n = utf8_len(text)
+        n = utf8_length(text)
         self.rejected_bytes[reason] += n
         self._language(language, "rejected", text, n)
 

@@ -23,7 +23,7 @@ from tamis.document import Document
 from tamis.errors import InputError, TaskError
 from tamis.io.atomic import write_bytes_atomic
 from tamis.io.readers import BadRecord, InputTask, ReaderOptions, read_task
-from tamis.io.streams import iter_stream_lines
+from tamis.io.runfiles import iter_shard
 from tamis.io.writers import ShardWriter, document_record
 from tamis.pipeline import Segment
 from tamis.stats import TaskStats
@@ -138,13 +138,9 @@ def _read_source(
 
 
 def read_spill(directory: Path, task: int) -> Iterator[Document]:
-    import zstandard
-
     for path in sorted(glob.glob(str(directory / f"{task:05d}-*.jsonl.zst"))):
-        with open(path, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as fh:
-            for line in iter_stream_lines(fh):
-                record = orjson.loads(line)
-                yield Document(record["id"], record["text"], record["metadata"])
+        for record in iter_shard(Path(path)):
+            yield Document(record["id"], record["text"], record["metadata"])
 
 
 def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int | None = None) -> dict[str, Any]:

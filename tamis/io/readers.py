@@ -28,6 +28,7 @@ import orjson
 from tamis.document import Document
 from tamis.errors import ConfigError, InputError
 from tamis.io.streams import StreamBroken, iter_stream_lines
+from tamis.text import utf8_length
 
 
 @dataclass(frozen=True)
@@ -405,7 +406,7 @@ def _record_to_doc(
         return BadRecord(InputError(msg, path=path, line=line_no, reason="reader:missing_text"), doc)
     doc = Document(doc_id, text, metadata)
     if len(raw) > options.max_doc_bytes or len(text) > options.max_doc_bytes // 4:
-        size = len(text.encode("utf-8", "surrogatepass"))
+        size = utf8_length(text)
         if size > options.max_doc_bytes:
             return _too_large(doc, size, options, path, line_no)
     if not text or text.isspace():  # isspace stops at the first letter; strip() would copy
