@@ -46,23 +46,29 @@ class TaskStats:
             kept.append(payload)
 
     def observe_read(self, text: str) -> None:
+        self.observe_read_counts(len(text), utf8_length(text))
+
+    def observe_read_counts(self, chars: int, n_bytes: int) -> None:
+        """:meth:`observe_read` for a text measured elsewhere (the compiled JSONL scanner)."""
         self.read += 1
-        n = utf8_length(text)
-        self.bytes_in += n
-        self.histogram("chars_read", len(text))
+        self.bytes_in += n_bytes
+        self.histogram("chars_read", chars)
 
     def observe_kept(self, text: str, language: str | None) -> None:
+        self.observe_kept_counts(len(text), utf8_length(text), count_words(text), language)
+
+    def observe_kept_counts(self, chars: int, n_bytes: int, words: int, language: str | None) -> None:
+        """:meth:`observe_kept` for a text measured elsewhere (the compiled JSONL scanner)."""
         self.kept += 1
-        n = utf8_length(text)
-        self.bytes_out += n
-        self.histogram("chars_kept", len(text))
-        self._language(language, "kept", text, n)
+        self.bytes_out += n_bytes
+        self.histogram("chars_kept", chars)
+        self._language(language, "kept", n_bytes, words)
 
     def observe_rejected(self, reason: str, text: str, language: str | None) -> None:
         self.rejected[reason] += 1
         n = utf8_length(text)
         self.rejected_bytes[reason] += n
-        self._language(language, "rejected", text, n)
+        self._language(language, "rejected", n, count_words(text))
 
     def histogram(self, name: str, value: int) -> None:
         counter = self.histograms.get(name)
@@ -70,14 +76,14 @@ class TaskStats:
             counter = self.histograms[name] = Counter()
         counter[_length_bucket(value)] += 1
 
-    def _language(self, language: str | None, kind: str, text: str, n_bytes: int) -> None:
+    def _language(self, language: str | None, kind: str, n_bytes: int, words: int) -> None:
         key = language or "unknown"
         counter = self.languages.get(key)
         if counter is None:
             counter = self.languages[key] = Counter()
         counter[f"{kind}_docs"] += 1
         counter[f"{kind}_bytes"] += n_bytes
-        counter[f"{kind}_words"] += count_words(text)
+        counter[f"{kind}_words"] += words
 
     def merge(self, other: TaskStats) -> None:
         self.read += other.read

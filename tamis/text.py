@@ -12,6 +12,7 @@ one space, and trimmed.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -56,6 +57,39 @@ def normalize_for_hash(text: str) -> str:
         if apostrophe in text:
             text = text.replace(apostrophe, "'")
     return " ".join(text.split())
+
+
+NFC_TABLE_LIMIT = 0x20000  # the Basic and Supplementary Multilingual Planes
+
+
+@functools.cache
+def nfc_unstable_bitmap() -> bytes:
+    """Bit ``c`` set when code point ``c`` may change, or change a neighbour, under NFC.
+
+    A text made only of code points whose bit is clear is already NFC (the quick check of
+    UAX #15: every character NFC_QC=Yes with combining class 0). Set: combining marks,
+    characters NFC replaces (NFC_QC=No), the second halves of canonical pairs NFC composes
+    (NFC_QC=Maybe) and the Hangul vowel and trailing jamo. The compiled JSONL scanner leaves
+    texts with any of them to :func:`normalized_utf8`. About 70 ms, once per process.
+    """
+    bits = bytearray(NFC_TABLE_LIMIT // 8)
+
+    def mark(c: int) -> None:
+        if c < NFC_TABLE_LIMIT:
+            bits[c >> 3] |= 1 << (c & 7)
+
+    for c in range(NFC_TABLE_LIMIT):
+        ch = chr(c)
+        if c >= 0x300 and (unicodedata.combining(ch) or unicodedata.normalize("NFC", ch) != ch):
+            mark(c)
+        decomposition = unicodedata.decomposition(ch)
+        if decomposition and decomposition[0] != "<":
+            parts = decomposition.split()
+            if len(parts) == 2:
+                mark(int(parts[1], 16))
+    for c in [*range(0x1161, 0x1176), *range(0x11A8, 0x11C3)]:  # Hangul V and T jamo compose algorithmically
+        mark(c)
+    return bytes(bits)
 
 
 def _normalized_utf8_reference(text: str) -> bytes:

@@ -16,40 +16,11 @@
  *   count_words(s)       the number of maximal runs of non-whitespace, i.e. len(s.split()).
  *   utf8_length(s)       len(s.encode("utf-8", "surrogatepass")) without encoding.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "unicode_core.h"
+
 #include <string.h>
 
-static inline int is_apostrophe(Py_UCS4 c) {
-    return c == 0x2019 || c == 0x2018 || c == 0x02BC || c == 0x2032 || c == 0xFF07 || c == 0x0060 || c == 0x00B4;
-}
-
 static inline int is_space(Py_UCS4 c) { return Py_UNICODE_ISSPACE(c); }
-
-static inline Py_ssize_t put_utf8(unsigned char *buf, Py_ssize_t len, Py_UCS4 c) {
-    if (c < 0x80) {
-        buf[len++] = (unsigned char)c;
-    } else if (c < 0x800) {
-        buf[len++] = (unsigned char)(0xC0 | (c >> 6));
-        buf[len++] = (unsigned char)(0x80 | (c & 0x3F));
-    } else if (c < 0x10000) {
-        buf[len++] = (unsigned char)(0xE0 | (c >> 12));
-        buf[len++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
-        buf[len++] = (unsigned char)(0x80 | (c & 0x3F));
-    } else {
-        buf[len++] = (unsigned char)(0xF0 | (c >> 18));
-        buf[len++] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
-        buf[len++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
-        buf[len++] = (unsigned char)(0x80 | (c & 0x3F));
-    }
-    return len;
-}
-
-#if PY_VERSION_HEX < 0x030D0000
-#define HAVE_FOLD 1
-#else
-#define HAVE_FOLD 0
-#endif
 
 /* For one-byte strings: the UTF-8 of each code point once folded (case folding and
  * apostrophes), computed at import from the same rules as the general loop below. */
@@ -151,17 +122,10 @@ static PyObject *fold_spaces_utf8(PyObject *self, PyObject *args) {
             pending_space = any;
             continue;
         } else {
-#if HAVE_FOLD
             if (casefold) {
-                n_folded = _PyUnicode_ToFoldedFull(c, folded);
+                n_folded = fold_cp(c, folded);
             } else {
-                folded[0] = c;
-            }
-#else
-            folded[0] = c;
-#endif
-            for (int k = 0; k < n_folded; k++) {
-                if (is_apostrophe(folded[k])) folded[k] = '\'';
+                folded[0] = is_apostrophe(c) ? '\'' : c;
             }
         }
         if (pending_space) {
@@ -241,6 +205,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_text", "Compiled text primitives.", -1, methods};
 
 PyMODINIT_FUNC PyInit__text(void) {
+    if (init_unicode_core() < 0) return NULL;
     init_latin1_space();
     init_latin1_fold();
     return PyModule_Create(&module);

@@ -12,6 +12,10 @@ A stage runs in three moves the executor knows how to schedule:
 3. ``apply(docs, ctx)`` — per task again: read the decisions for this task and reject or
    annotate documents.
 
+A stage whose collect needs only ``(id, normalized_utf8(text))`` per document (exact document
+dedup) also offers :meth:`GlobalStage.key_collector`; when such a stage is the first step, the
+executor may then feed it from the compiled JSONL scanner without building documents.
+
 Scratch lives under ``OUT/dedup/<config fingerprint>/<stage>/``, so a changed config never
 reads stale files. Every ``PassTask`` has a stable name, which is also its completion marker.
 """
@@ -21,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tamis.document import Document
 from tamis.steps.base import Step, TaskContext
@@ -37,12 +41,32 @@ class PassTask:
     fn: Callable[[], Any]
 
 
+class KeyCollector(Protocol):
+    """Takes what a key-only collect needs, one document at a time, in input order."""
+
+    def add(self, doc_id: str, key: bytes) -> None: ...
+
+    def close(self) -> None:
+        """Write the task's files (called once, after the last document)."""
+
+
 @dataclass(kw_only=True)
 class GlobalStage(Step):
     """Base of steps that need a global view (dedup)."""
 
     def collect(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
         raise NotImplementedError
+
+    def key_collector(self, ctx: TaskContext) -> KeyCollector | None:
+        """A collector fed ``(id, normalized_utf8(text))`` pairs that does all ``collect``
+        does, or None when the stage needs whole documents (the default)."""
+        return None
+
+    def apply_reads_kept_text(self) -> bool:
+        """Whether ``apply`` reads the text of the documents it keeps. A stage that does not
+        (it decides from what it collected) lets a run that writes no text (``keep_text:
+        false``) skip decoding the texts of kept documents."""
+        return True
 
     def global_passes(self, scratch: Path, n_tasks: int) -> Iterator[list[PassTask]]:
         raise NotImplementedError

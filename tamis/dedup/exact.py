@@ -64,27 +64,39 @@ class ExactDedup(GlobalStage):
 
     def collect(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
         assert ctx.scratch_dir is not None
+        if self.unit == "document":
+            collector = _DocumentKeys(ctx.scratch_dir, ctx.task_index)
+            add = collector.add
+            for doc in docs:
+                add(doc.id, normalized_utf8(doc.text))
+                yield doc
+            collector.close()
+            return
         hashes = bytearray()
         ids = IdWriter()
         line_docs: list[int] = []
         digest = xxhash.xxh3_128_digest
-        by_line = self.unit == "line"
         for position, doc in enumerate(docs):
             ids.add(doc.id)
-            if by_line:
-                for content, _ in iter_lines_with_ends(doc.text):
-                    key = normalized_utf8(content)
-                    if key and len(key) >= self.min_line_chars:
-                        hashes += digest(key)
-                        line_docs.append(position)
-            else:
-                hashes += digest(normalized_utf8(doc.text))
+            for content, _ in iter_lines_with_ends(doc.text):
+                key = normalized_utf8(content)
+                if key and len(key) >= self.min_line_chars:
+                    hashes += digest(key)
+                    line_docs.append(position)
             yield doc
         task = ctx.task_index
         write_bytes_atomic(ctx.scratch_dir / f"keys-{task:05d}.bin", bytes(hashes))
-        if by_line:
-            _save_array(ctx.scratch_dir / f"units-{task:05d}.u32", np.asarray(line_docs, dtype=np.uint32))
+        _save_array(ctx.scratch_dir / f"units-{task:05d}.u32", np.asarray(line_docs, dtype=np.uint32))
         ids.save(ctx.scratch_dir / f"ids-{task:05d}")
+
+    def apply_reads_kept_text(self) -> bool:
+        return self.unit != "document"
+
+    def key_collector(self, ctx: TaskContext) -> _DocumentKeys | None:
+        if self.unit != "document":
+            return None
+        assert ctx.scratch_dir is not None
+        return _DocumentKeys(ctx.scratch_dir, ctx.task_index)
 
     # ------------------------------------------------------------------ global passes
 
@@ -162,6 +174,25 @@ class ExactDedup(GlobalStage):
             doc.metadata[f"{step_id}_removed_lines"] = removed
             ctx.modified(step_id, unit="lines", count=removed)
             yield doc
+
+
+class _DocumentKeys:
+    """Pass 1 of document dedup for one task: the xxh3-128 of each key, and the ids."""
+
+    def __init__(self, scratch: Path, task: int) -> None:
+        self._scratch = scratch
+        self._task = task
+        self._hashes = bytearray()
+        self._ids = IdWriter()
+        self._digest = xxhash.xxh3_128_digest
+
+    def add(self, doc_id: str, key: bytes) -> None:
+        self._ids.add(doc_id)
+        self._hashes += self._digest(key)
+
+    def close(self) -> None:
+        write_bytes_atomic(self._scratch / f"keys-{self._task:05d}.bin", bytes(self._hashes))
+        self._ids.save(self._scratch / f"ids-{self._task:05d}")
 
 
 # ---------------------------------------------------------------------- pass functions

@@ -234,6 +234,9 @@ class MinHashDedup(GlobalStage):
 
     # ------------------------------------------------------------------ apply
 
+    def apply_reads_kept_text(self) -> bool:
+        return False  # decisions come from the clusters; kept documents only gain metadata
+
     def apply(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
         assert ctx.scratch_dir is not None
         scratch = ctx.scratch_dir

@@ -22,12 +22,23 @@ import orjson
 from tamis.document import Document
 from tamis.errors import InputError, TaskError
 from tamis.io.atomic import write_bytes_atomic
-from tamis.io.readers import BadRecord, InputTask, ReaderOptions, read_task
+from tamis.io.readers import (
+    BadRecord,
+    InputTask,
+    LazyTextDocument,
+    ReaderOptions,
+    ReadResult,
+    has_jsonl_scanner,
+    read_task,
+    scan_jsonl,
+    scan_jsonl_textless,
+)
 from tamis.io.runfiles import iter_shard
 from tamis.io.writers import ShardWriter, document_record
 from tamis.pipeline import Segment
 from tamis.stats import TaskStats
 from tamis.steps.base import Step, TaskContext
+from tamis.text import normalized_utf8
 
 
 @dataclass
@@ -104,15 +115,22 @@ def _clean_task_outputs(plan: RunPlan, segment: int, task: int) -> None:
 
 
 def _read_source(
-    plan: RunPlan, segment: int, task: InputTask, ctx: TaskContext, errors: list[dict[str, Any]], max_docs: int | None
+    plan: RunPlan,
+    segment: int,
+    task: InputTask,
+    ctx: TaskContext,
+    errors: list[dict[str, Any]],
+    max_docs: int | None,
+    *,
+    textless: bool = False,
 ) -> Iterator[Document]:
     replay = plan.replays_input(segment)
     if segment > 0 and not replay:
         yield from read_spill(plan.spill_dir(segment - 1), task.index)
         return
-    stats = ctx.stats
     count = 0
-    for item in read_task(task, plan.reader):
+    items = scan_jsonl_textless(task, plan.reader) if textless else read_task(task, plan.reader)
+    for item in items:
         if max_docs is not None and count >= max_docs:
             return
         if replay:  # the first segment already counted and rejected everything read
@@ -122,19 +140,50 @@ def _read_source(
             count += 1
             yield item
             continue
-        if isinstance(item, BadRecord):
-            err = item.error
-            errors.append({"path": err.path, "line": err.line, "reason": err.reason, "message": err.message, "id": item.doc.id if item.doc else None})
-            if plan.strict:
-                raise TaskError(f"input error (--strict): {err}")
-            if item.doc is not None:
-                count += 1
-                stats.observe_read(item.doc.text)
-                ctx.reject(item.doc, err.reason, detail=err.message)
+        counted, doc = _admit(plan, item, ctx, errors)
+        count += counted
+        if doc is not None:
+            yield doc
+
+
+def _admit(plan: RunPlan, item: ReadResult, ctx: TaskContext, errors: list[dict[str, Any]]) -> tuple[bool, Document | None]:
+    """Count one reader result of the first segment: a good document is returned to go on;
+    a bad record is listed in the errors and, when it holds a record, rejected whole.
+    Returns (whether it counts as a record read, the document to go on with)."""
+    if isinstance(item, BadRecord):
+        err = item.error
+        errors.append({"path": err.path, "line": err.line, "reason": err.reason, "message": err.message, "id": item.doc.id if item.doc else None})
+        if plan.strict:
+            raise TaskError(f"input error (--strict): {err}")
+        if item.doc is None:
+            return False, None
+        ctx.stats.observe_read(item.doc.text)
+        ctx.reject(item.doc, err.reason, detail=err.message)
+        return True, None
+    ctx.stats.observe_read(item.text)
+    return True, item
+
+
+def _read_keys(
+    plan: RunPlan, task: InputTask, ctx: TaskContext, errors: list[dict[str, Any]], max_docs: int | None
+) -> Iterator[tuple[str, bytes]]:
+    """``(id, normalized_utf8(text))`` of the task's documents, for a first segment whose only
+    work is a key-only stage: common JSONL records come from the compiled scanner, the rest
+    are read, counted and rejected exactly as :func:`_read_source` does."""
+    count = 0
+    observe = ctx.stats.observe_read_counts
+    for item in scan_jsonl(task, plan.reader, fold=True):
+        if max_docs is not None and count >= max_docs:
+            return
+        if type(item) is tuple:
+            count += 1
+            observe(item[2], item[3])
+            yield item[0], item[1]  # type: ignore[misc]
             continue
-        count += 1
-        stats.observe_read(item.text)
-        yield item
+        counted, doc = _admit(plan, item, ctx, errors)  # type: ignore[arg-type]
+        count += counted
+        if doc is not None:
+            yield doc.id, normalized_utf8(doc.text)
 
 
 def read_spill(directory: Path, task: int) -> Iterator[Document]:
@@ -164,7 +213,6 @@ def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int
         scratch = plan.stage_dir(segment)
         scratch.mkdir(parents=True, exist_ok=True)
     ctx = TaskContext(task.index, stats=stats, reject_sink=rejects.write, scratch_dir=scratch)
-    spill = seg.stage is not None and not plan.replays_input(segment + 1)
     if seg.stage is not None:
         sink = ShardWriter(plan.spill_dir(segment), f"{task.index:05d}", fmt="jsonl", compression="zstd", level=1, max_bytes=1 << 62)
     else:
@@ -177,30 +225,16 @@ def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int
             max_bytes=plan.shard_bytes,
         )
     try:
-        docs: Iterable[Document] = _read_source(plan, segment, task, ctx, errors, max_docs)
-        if segment > 0:
-            previous = plan.segments[segment - 1].stage
-            assert previous is not None
-            apply_ctx = TaskContext(task.index, stats=stats, reject_sink=rejects.write, scratch_dir=plan.stage_dir(segment - 1))
-            docs = _prepared(previous).apply(docs, apply_ctx)
-        for step in seg.steps:
-            docs = _prepared(step).run(docs, ctx)
-        if seg.stage is not None:
-            docs = _prepared(seg.stage).collect(docs, ctx)
-            if spill:
-                for doc in docs:
-                    sink.write(document_record(doc))
-            else:
-                for _ in docs:
-                    pass
+        collector = None
+        if segment == 0 and not seg.steps and seg.stage is not None and task.format == "jsonl" and has_jsonl_scanner():
+            collector = _prepared(seg.stage).key_collector(ctx)
+        if collector is not None:
+            add = collector.add
+            for doc_id, key in _read_keys(plan, task, ctx, errors, max_docs):
+                add(doc_id, key)
+            collector.close()
         else:
-            keep_text = plan.keep_text
-            for doc in docs:
-                stats.observe_kept(doc.text, doc.metadata.get("language"))
-                record = document_record(doc)
-                if not keep_text:
-                    record["text"] = None
-                sink.write(record)
+            _run_documents(plan, segment, task, ctx, stats, rejects, sink, errors, max_docs)
         sink.close()
         rejects.close()
     except InputError as exc:
@@ -218,6 +252,62 @@ def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int
     write_bytes_atomic(plan.marker(segment_marker_name(segment, task.index)), orjson.dumps(result))
     return result
 
+
+def _run_documents(
+    plan: RunPlan,
+    segment: int,
+    task: InputTask,
+    ctx: TaskContext,
+    stats: TaskStats,
+    rejects: ShardWriter,
+    sink: ShardWriter,
+    errors: list[dict[str, Any]],
+    max_docs: int | None,
+) -> None:
+    """The ordinary flow of a task: documents from the source, through the previous stage's
+    decisions and this segment's steps, into the next stage's collect or the output."""
+    seg = plan.segments[segment]
+    spill = seg.stage is not None and not plan.replays_input(segment + 1)
+    previous = _prepared(plan.segments[segment - 1].stage) if segment > 0 else None  # type: ignore[arg-type]
+    # Nothing reads the text of a kept document: the previous stage decides from what it
+    # collected, no step follows, and the output has no text. Texts are then decoded only
+    # for the documents rejected (which are written whole).
+    textless = (
+        previous is not None
+        and not previous.apply_reads_kept_text()
+        and plan.replays_input(segment)
+        and not plan.keep_text
+        and not seg.steps
+        and seg.stage is None
+        and task.format == "jsonl"
+        and has_jsonl_scanner()
+    )
+    docs: Iterable[Document] = _read_source(plan, segment, task, ctx, errors, max_docs, textless=textless)
+    if previous is not None:
+        apply_ctx = TaskContext(task.index, stats=stats, reject_sink=rejects.write, scratch_dir=plan.stage_dir(segment - 1))
+        docs = previous.apply(docs, apply_ctx)  # type: ignore[attr-defined]
+    for step in seg.steps:
+        docs = _prepared(step).run(docs, ctx)
+    if seg.stage is not None:
+        docs = _prepared(seg.stage).collect(docs, ctx)
+        if spill:
+            for doc in docs:
+                sink.write(document_record(doc))
+        else:
+            for _ in docs:
+                pass
+    else:
+        keep_text = plan.keep_text
+        for doc in docs:
+            if keep_text:
+                stats.observe_kept(doc.text, doc.metadata.get("language"))
+                sink.write(document_record(doc))
+                continue
+            if type(doc) is LazyTextDocument and doc.text_pending:
+                stats.observe_kept_counts(*doc.counts, doc.metadata.get("language"))
+            else:
+                stats.observe_kept(doc.text, doc.metadata.get("language"))
+            sink.write({"id": doc.id, "text": None, "metadata": doc.metadata})
 
 def run_pass_task(plan: RunPlan, marker_name: str, fn: Any) -> dict[str, Any]:
     started = time.perf_counter()

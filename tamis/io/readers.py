@@ -306,6 +306,127 @@ def _ranged_lines(path: str, start: int, end: int) -> Iterator[bytes]:
 
 
 def read_jsonl(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
+    return _jsonl_records(task, options, _parse_json_record)
+
+
+# What the compiled scanner returns for a record it read: (id, key, chars, utf8 bytes,
+# words, text start, text end), the id derived from the position where the record has none.
+Scanned = tuple[str, bytes | None, int, int, int, int, int]
+
+
+def scan_jsonl(task: InputTask, options: ReaderOptions, *, fold: bool) -> Iterator[Scanned | ReadResult]:
+    """The records of a JSONL task, measured without decoding their text into Python objects.
+
+    Each common record comes as a :data:`Scanned` tuple from the compiled scanner (with
+    ``fold``, its key is ``normalized_utf8(text)``); any record the scanner is not sure of
+    goes through :func:`read_jsonl`'s parser and comes as a Document or BadRecord, so the two
+    paths cannot disagree about what a record is. Needs :func:`has_jsonl_scanner`.
+    """
+    from tamis._native._jsonl import scan_record
+
+    _load_nfc_table()
+    text_b, id_b, max_bytes = options.text_field.encode(), options.id_field.encode(), options.max_doc_bytes
+
+    def parse(raw: bytes, path: str, line_no: int, options: ReaderOptions, text_field: str, id_field: str) -> Scanned | ReadResult:
+        found = scan_record(raw, text_b, id_b, max_bytes, fold)
+        if found is None:
+            return _parse_json_record(raw, path, line_no, options, text_field, id_field)
+        if found[0] is None:
+            return (derived_id(path, line_no), *found[1:])
+        return found
+
+    return _jsonl_records(task, options, parse)
+
+
+_TEXT_SLOT = Document.__dict__["text"]  # the slot under Document.text, for the lazy subclass
+
+
+class LazyTextDocument(Document):
+    """A JSONL document whose text is decoded from its line only when something reads it.
+
+    Read where nothing needs the text of a kept document (an output without text after a
+    stage that decides on what it collected): a kept document never decodes its text, a
+    rejected one is written whole, so it decodes it then. ``counts`` is (chars, UTF-8 bytes,
+    words) of the text, measured by the scanner, for the statistics.
+    """
+
+    __slots__ = ("_line", "_span", "counts")
+
+    def __init__(self, doc_id: str, metadata: dict[str, Any], line: bytes, span: tuple[int, int], counts: tuple[int, int, int]) -> None:
+        self.id = doc_id
+        self.metadata = metadata
+        self._line: bytes | None = line
+        self._span = span
+        self.counts = counts
+
+    @property  # type: ignore[override]
+    def text(self) -> str:
+        line = self._line
+        if line is not None:
+            start, end = self._span
+            _TEXT_SLOT.__set__(self, orjson.loads(line[start:end]))
+            self._line = None
+        return _TEXT_SLOT.__get__(self)
+
+    @text.setter
+    def text(self, value: str) -> None:
+        _TEXT_SLOT.__set__(self, value)
+        self._line = None
+
+    @property
+    def text_pending(self) -> bool:
+        """True while the text has not been decoded (``counts`` then describes it)."""
+        return self._line is not None
+
+
+def scan_jsonl_textless(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
+    """The records of a JSONL task as :class:`LazyTextDocument` s: the scanner measures each
+    text and finds where it is, only the rest of the record is parsed. Records the scanner
+    is not sure of are read by :func:`read_jsonl`'s parser, whole."""
+    from tamis._native._jsonl import scan_record
+
+    text_b, id_b, max_bytes = options.text_field.encode(), options.id_field.encode(), options.max_doc_bytes
+
+    def parse(raw: bytes, path: str, line_no: int, options: ReaderOptions, text_field: str, id_field: str) -> ReadResult:
+        found = scan_record(raw, text_b, id_b, max_bytes, False)
+        if found is None:
+            return _parse_json_record(raw, path, line_no, options, text_field, id_field)
+        doc_id, _, chars, n_bytes, words, start, end = found
+        record = orjson.loads(raw[:start] + b"null" + raw[end:])
+        del record[text_field]
+        record.pop(id_field, None)
+        metadata = _metadata_of(record, {"path": path, "line": line_no})
+        return LazyTextDocument(doc_id or derived_id(path, line_no), metadata, raw, (start, end), (chars, n_bytes, words))
+
+    return _jsonl_records(task, options, parse)
+
+
+def has_jsonl_scanner() -> bool:
+    """Whether the compiled scanner is built (and not turned off with TAMIS_JSONL_SCANNER=0,
+    which makes every run read JSONL the plain way, for comparison or debugging)."""
+    if os.environ.get("TAMIS_JSONL_SCANNER") == "0":
+        return False
+    try:
+        from tamis._native import _jsonl  # noqa: F401
+    except ImportError:  # pragma: no cover - the extension is built on install
+        return False
+    return True
+
+
+_nfc_loaded = False
+
+
+def _load_nfc_table() -> None:
+    global _nfc_loaded
+    if not _nfc_loaded:
+        from tamis._native._jsonl import set_nfc_unsafe
+        from tamis.text import nfc_unstable_bitmap
+
+        set_nfc_unsafe(nfc_unstable_bitmap())
+        _nfc_loaded = True
+
+
+def _jsonl_records(task: InputTask, options: ReaderOptions, parse: Callable[..., Any]) -> Iterator[Any]:
     path = task.files[0]
     if task.end is not None:
         line_no = task.first_line - 1
@@ -329,7 +450,7 @@ def read_jsonl(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
             if not raw.strip():
                 continue
             seen_any = True
-            yield _parse_json_record(raw, path, line_no, options, text_field, id_field)
+            yield parse(raw, path, line_no, options, text_field, id_field)
     except StreamBroken as exc:
         msg = f"compressed stream is truncated or corrupt after line {line_no}: {exc}; the records before it were read"
         fragment = None
@@ -375,6 +496,20 @@ def _parse_json_record(
     return _record_to_doc(record, raw, source, path, line_no, options, text_field, id_field)
 
 
+def _metadata_of(record: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
+    """A record's fields other than its text and id (the record dict is ours to reuse), with
+    a nested ``metadata`` object merged in, and where it came from."""
+    nested = record.pop("metadata", None)
+    if nested is None:
+        metadata = record
+    elif isinstance(nested, dict):
+        metadata = {**nested, **record}
+    else:
+        metadata = {"metadata": nested, **record}
+    metadata["source"] = source
+    return metadata
+
+
 def _record_to_doc(
     record: dict[str, Any],
     raw: bytes,
@@ -391,14 +526,7 @@ def _record_to_doc(
         doc_id = derived_id(path, line_no)
     elif not isinstance(doc_id, str):
         doc_id = str(doc_id)
-    nested = record.pop("metadata", None)
-    if nested is None:
-        metadata = record  # the other fields are the metadata (the record dict is ours)
-    elif isinstance(nested, dict):
-        metadata = {**nested, **record}
-    else:
-        metadata = {"metadata": nested, **record}
-    metadata["source"] = source
+    metadata = _metadata_of(record, source)
     if not isinstance(text, str):
         what = "has no" if text is None else f"has a non-string ({type(text).__name__})"
         doc = Document(doc_id, "" if text is None else escaped(orjson.dumps(text)), metadata)

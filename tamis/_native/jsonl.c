@@ -1,0 +1,569 @@
+/* A compiled reader for the common JSONL record: validates the line, finds the text and id
+ * fields, and measures (and optionally normalises) the text without building Python objects
+ * for it. The plain-Python path (orjson, tamis.io.readers, tamis.text.normalized_utf8) is the
+ * reference; tests/test_native_jsonl.py checks both agree.
+ *
+ *   scan_record(line, text_field, id_field, max_bytes, fold)
+ *       -> (id, key, chars, utf8_bytes, words, text_start, text_end) or None
+ *
+ * ``None`` means "not the common case, ask the reference": anything the scanner is not sure
+ * to read exactly as orjson would (invalid JSON or UTF-8, escaped keys, a repeated text or id
+ * key, lone surrogates, numbers orjson may refuse, a non-string text, an id that is neither a
+ * plain string nor a small integer, an empty or over-sized text, and, when folding, a code
+ * point that could change under NFC). A caller that gets ``None`` parses the line the
+ * ordinary way, so ``None`` is always safe and a tuple is always exact:
+ *   id          the id as str, or None when absent, null or "" (the reader derives one);
+ *   key         with fold: normalised_utf8(text) (NFC, case folded, apostrophes, spaces);
+ *               without: None;
+ *   chars       len(text); utf8_bytes: len(text.encode()); words: len(text.split());
+ *   text_start, text_end
+ *               the byte span of the text value in the line, quotes included, so a caller
+ *               can replace it (e.g. by null) and parse the small rest.
+ *
+ *   set_nfc_unsafe(bitmap)
+ *       the code points below 8 * len(bitmap) that are not NFC-stable on their own (canonical
+ *       combining class != 0, NFC_QC No or Maybe), computed from unicodedata by tamis.text.
+ *       Code points above the bitmap, or every one >= U+0300 before it is set, count as unsafe.
+ */
+#include "unicode_core.h"
+
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#define MAX_DEPTH 128
+#define MAX_NUMBER_CHARS 40
+
+static unsigned char *nfc_unsafe;
+static Py_ssize_t nfc_limit;
+
+/* One lookup per BMP code point in the folding loop: its single folded code point (or
+ * INFO_MANY), whether it is a space, whether NFC may change it. */
+#define INFO_CP 0x1FFFFFu
+#define INFO_MANY 0x1FFFFFu
+#define INFO_SPACE (1u << 24)
+#define INFO_UNSAFE (1u << 25)
+static uint32_t *bmp_info;
+
+static int init_bmp_info(void) {
+    bmp_info = (uint32_t *)malloc(sizeof(uint32_t) * 0x10000);
+    if (bmp_info == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_UCS4 c = 0; c < 0x10000; c++) {
+        uint32_t f = fold_bmp[c];
+        uint32_t info = f == FOLD_MANY ? INFO_MANY : f;
+        if (is_space_cp(c)) info |= INFO_SPACE;
+        if (c >= 0x300) info |= INFO_UNSAFE; /* until set_nfc_unsafe says otherwise */
+        bmp_info[c] = info;
+    }
+    return 0;
+}
+
+static inline int cp_nfc_unsafe(Py_UCS4 c) {
+    if (c < 0x300) return 0;
+    if ((Py_ssize_t)c >= nfc_limit) return 1;
+    return (nfc_unsafe[c >> 3] >> (c & 7)) & 1;
+}
+
+typedef struct {
+    const unsigned char *p;
+    const unsigned char *end;
+} Cursor;
+
+/* Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF), as orjson and
+ * Python's decoder read it; returns the sequence length, 0 when invalid. */
+static inline int decode_utf8(const unsigned char *p, const unsigned char *end, Py_UCS4 *cp) {
+    unsigned char c = p[0];
+    if (c < 0xC2) return 0;
+    if (c < 0xE0) {
+        if (end - p < 2 || (p[1] & 0xC0) != 0x80) return 0;
+        *cp = ((Py_UCS4)(c & 0x1F) << 6) | (p[1] & 0x3F);
+        return 2;
+    }
+    if (c < 0xF0) {
+        if (end - p < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return 0;
+        Py_UCS4 v = ((Py_UCS4)(c & 0x0F) << 12) | ((Py_UCS4)(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+        if (v < 0x800 || (v >= 0xD800 && v < 0xE000)) return 0;
+        *cp = v;
+        return 3;
+    }
+    if (c < 0xF5) {
+        if (end - p < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80) return 0;
+        Py_UCS4 v = ((Py_UCS4)(c & 0x07) << 18) | ((Py_UCS4)(p[1] & 0x3F) << 12) | ((Py_UCS4)(p[2] & 0x3F) << 6) | (p[3] & 0x3F);
+        if (v < 0x10000 || v > 0x10FFFF) return 0;
+        *cp = v;
+        return 4;
+    }
+    return 0;
+}
+
+static inline int hex4(const unsigned char *p, Py_UCS4 *out) {
+    Py_UCS4 v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned char c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9') v |= (Py_UCS4)(c - '0');
+        else if (c >= 'a' && c <= 'f') v |= (Py_UCS4)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F') v |= (Py_UCS4)(c - 'A' + 10);
+        else return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* One escape after the backslash at p; returns the bytes it takes (0: refuse) and its code
+ * point. A surrogate pair is one escape; a lone surrogate is refused. */
+static inline int decode_escape(const unsigned char *p, const unsigned char *end, Py_UCS4 *cp) {
+    if (end - p < 2) return 0;
+    switch (p[1]) {
+    case '"': *cp = '"'; return 2;
+    case '\\': *cp = '\\'; return 2;
+    case '/': *cp = '/'; return 2;
+    case 'b': *cp = 0x08; return 2;
+    case 'f': *cp = 0x0C; return 2;
+    case 'n': *cp = 0x0A; return 2;
+    case 'r': *cp = 0x0D; return 2;
+    case 't': *cp = 0x09; return 2;
+    case 'u': break;
+    default: return 0;
+    }
+    Py_UCS4 hi;
+    if (end - p < 6 || !hex4(p + 2, &hi)) return 0;
+    if (hi < 0xD800 || hi >= 0xE000) {
+        *cp = hi;
+        return 6;
+    }
+    if (hi >= 0xDC00) return 0;
+    Py_UCS4 lo;
+    if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || !hex4(p + 8, &lo) || lo < 0xDC00 || lo >= 0xE000) return 0;
+    *cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+    return 12;
+}
+
+static inline void skip_ws(Cursor *s) {
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r')) s->p++;
+}
+
+/* A string at s->p (its opening quote): checked and skipped. *escaped tells whether it had
+ * any escape. Returns 0, or -1 to refuse. */
+static int skip_string(Cursor *s, int *escaped) {
+    const unsigned char *p = s->p + 1, *end = s->end;
+    *escaped = 0;
+    while (p < end) {
+        unsigned char c = *p;
+        if (c == '"') {
+            s->p = p + 1;
+            return 0;
+        }
+        if (c == '\\') {
+            Py_UCS4 cp;
+            int n = decode_escape(p, end, &cp);
+            if (!n) return -1;
+            *escaped = 1;
+            p += n;
+        } else if (c < 0x20) {
+            return -1;
+        } else if (c < 0x80) {
+            p++;
+        } else {
+            Py_UCS4 cp;
+            int n = decode_utf8(p, end, &cp);
+            if (!n) return -1;
+            p += n;
+        }
+    }
+    return -1;
+}
+
+/* A JSON number; refuses the ones orjson may not read as written (overflowing exponents,
+ * very long literals). *integer tells whether it had neither fraction nor exponent. */
+static int skip_number(Cursor *s, int *integer) {
+    const unsigned char *start = s->p, *p = s->p, *end = s->end;
+    *integer = 1;
+    if (p < end && *p == '-') p++;
+    if (p >= end) return -1;
+    if (*p == '0') {
+        p++;
+    } else if (*p >= '1' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9') p++;
+    } else {
+        return -1;
+    }
+    if (p < end && *p == '.') {
+        *integer = 0;
+        p++;
+        if (p >= end || *p < '0' || *p > '9') return -1;
+        while (p < end && *p >= '0' && *p <= '9') p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        *integer = 0;
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) p++;
+        const unsigned char *digits = p;
+        while (p < end && *p >= '0' && *p <= '9') p++;
+        if (p == digits || p - digits > 2) return -1;
+    }
+    if (p - start > MAX_NUMBER_CHARS) return -1;
+    s->p = p;
+    return 0;
+}
+
+static int skip_value(Cursor *s, int depth);
+
+static int skip_literal(Cursor *s, const char *word, size_t n) {
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0) return -1;
+    s->p += n;
+    return 0;
+}
+
+static int skip_container(Cursor *s, int depth, unsigned char close) {
+    if (depth > MAX_DEPTH) return -1;
+    s->p++;
+    skip_ws(s);
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        return 0;
+    }
+    for (;;) {
+        if (close == '}') {
+            int escaped;
+            if (s->p >= s->end || *s->p != '"' || skip_string(s, &escaped) < 0) return -1;
+            skip_ws(s);
+            if (s->p >= s->end || *s->p != ':') return -1;
+            s->p++;
+            skip_ws(s);
+        }
+        if (skip_value(s, depth + 1) < 0) return -1;
+        skip_ws(s);
+        if (s->p >= s->end) return -1;
+        if (*s->p == ',') {
+            s->p++;
+            skip_ws(s);
+            continue;
+        }
+        if (*s->p == close) {
+            s->p++;
+            return 0;
+        }
+        return -1;
+    }
+}
+
+static int skip_value(Cursor *s, int depth) {
+    if (s->p >= s->end) return -1;
+    int flag;
+    switch (*s->p) {
+    case '"': return skip_string(s, &flag);
+    case '{': return skip_container(s, depth, '}');
+    case '[': return skip_container(s, depth, ']');
+    case 't': return skip_literal(s, "true", 4);
+    case 'f': return skip_literal(s, "false", 5);
+    case 'n': return skip_literal(s, "null", 4);
+    default: return skip_number(s, &flag);
+    }
+}
+
+typedef struct {
+    Py_ssize_t chars, bytes, words;
+    unsigned char *out; /* folded UTF-8, or NULL when not folding */
+    Py_ssize_t out_len;
+} TextScan;
+
+/* Bytes that stand for themselves inside a JSON string and need no decoding: printable
+ * ASCII (the space included) other than the quote and the backslash. The NUL after every
+ * bytes object's data is not one of them, so runs of them stop at the end of the line. */
+static unsigned char simple_ascii[256];
+static unsigned char ascii_fold[128];
+
+static void init_ascii_tables(void) {
+    for (int c = 0; c < 256; c++) simple_ascii[c] = c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
+    for (int c = 0; c < 128; c++) ascii_fold[c] = (unsigned char)((c >= 'A' && c <= 'Z') ? c + 32 : (c == '`' ? '\'' : c));
+}
+
+/* The end of the run of simple bytes that starts at p (16 bytes at a time where SSE2 is). */
+static inline const unsigned char *simple_run_end(const unsigned char *p, const unsigned char *end) {
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    const __m128i control = _mm_set1_epi8(0x1F), high = _mm_set1_epi8(0x7F);
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)p);
+        __m128i stop = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
+        stop = _mm_or_si128(stop, _mm_cmpeq_epi8(_mm_min_epu8(v, control), v)); /* v <= 0x1F */
+        stop = _mm_or_si128(stop, _mm_cmpeq_epi8(_mm_max_epu8(v, high), v));   /* v >= 0x7F */
+        int mask = _mm_movemask_epi8(stop);
+        if (mask) return p + __builtin_ctz((unsigned)mask);
+        p += 16;
+    }
+#endif
+    while (simple_ascii[*p]) p++;
+    return p;
+}
+
+/* Measures (and folds into out + *len) the simple bytes [a, b). Loops without branches
+ * that the compiler vectorises; spaces are collapsed by a serial loop only in the rare run
+ * that has two in a row or starts with one after a space. */
+static inline void scan_simple_run(const unsigned char *a, const unsigned char *b, unsigned char *out, Py_ssize_t *len, Py_ssize_t *words,
+                                   unsigned *prev_space) {
+    Py_ssize_t n = b - a, starts = *prev_space && a[0] != ' ', doubles = 0;
+    for (Py_ssize_t i = 1; i < n; i++) {
+        starts += (a[i - 1] == ' ') & (a[i] != ' ');
+        doubles += (a[i - 1] == ' ') & (a[i] == ' ');
+    }
+    *words += starts;
+    if (out != NULL) {
+        unsigned char *o = out + *len;
+        if (doubles == 0 && !(*prev_space && a[0] == ' ')) {
+            for (Py_ssize_t i = 0; i < n; i++) {
+                unsigned char c = a[i];
+                unsigned char lower = (unsigned char)(c | (((unsigned char)(c - 'A') < 26) << 5));
+                o[i] = c == '`' ? '\'' : lower;
+            }
+            *len += n;
+        } else {
+            unsigned prev = *prev_space;
+            Py_ssize_t k = 0;
+            for (Py_ssize_t i = 0; i < n; i++) {
+                unsigned space = a[i] == ' ';
+                o[k] = ascii_fold[a[i]];
+                k += !(space & prev);
+                prev = space;
+            }
+            *len += k;
+        }
+    }
+    *prev_space = a[n - 1] == ' ';
+}
+
+/* The text string at s->p: decoded, measured and (with ts->out) folded as normalized_utf8
+ * does. Returns 0, or -1 to refuse.
+ *
+ * Spaces are written as they come unless the previous code point was a space (or nothing
+ * was written yet), and a final one is dropped at the end: the same output as collapsing
+ * and trimming, with no branch per byte in the ASCII loop (word ends are unpredictable). */
+static int scan_text(Cursor *s, TextScan *ts) {
+    const unsigned char *p = s->p + 1, *end = s->end;
+    unsigned char *out = ts->out;
+    Py_ssize_t chars = 0, bytes = 0, words = 0, len = 0;
+    unsigned prev_space = 1; /* the previous code point was a space, or there was none */
+    for (;;) {
+        const unsigned char *run = p;
+        p = simple_run_end(p, end);
+        if (p != run) {
+            scan_simple_run(run, p, out, &len, &words, &prev_space);
+            chars += p - run;
+            bytes += p - run;
+        }
+        if (p >= end) return -1;
+        unsigned char c = *p;
+        const unsigned char *start_of_cp = p;
+        Py_UCS4 cp;
+        if (c == '"') break;
+        if (c == '\\') {
+            int n = decode_escape(p, end, &cp);
+            if (!n) return -1;
+            p += n;
+        } else if (c < 0x80) {
+            return -1; /* a raw control character */
+        } else {
+            int n = decode_utf8(p, end, &cp);
+            if (!n) return -1;
+            p += n;
+        }
+        chars++;
+        bytes += 1 + (cp >= 0x80) + (cp >= 0x800) + (cp >= 0x10000);
+        uint32_t info = cp < 0x10000 ? bmp_info[cp] : (cp_nfc_unsafe(cp) ? INFO_UNSAFE : 0);
+        if (info & INFO_SPACE) {
+            if (out) {
+                out[len] = ' ';
+                len += !prev_space;
+            }
+            prev_space = 1;
+            continue;
+        }
+        words += prev_space;
+        prev_space = 0;
+        if (!out) continue;
+        if (info & INFO_UNSAFE) return -1;
+        if (cp < 0x80) {
+            out[len++] = ascii_fold[cp];
+            continue;
+        }
+        if (cp < 0x10000) {
+            Py_UCS4 f = info & INFO_CP;
+            if (f == cp && c >= 0x80) { /* unchanged and written as such in the line: copy its bytes */
+                Py_ssize_t n = p - start_of_cp;
+                memcpy(out + len, start_of_cp, (size_t)n);
+                len += n;
+                continue;
+            }
+            if (f != INFO_MANY) {
+                len = put_utf8(out, len, f);
+                continue;
+            }
+        }
+        Py_UCS4 folded[3];
+        int n = fold_cp(cp, folded);
+        if (n == 0) return -1;
+        for (int k = 0; k < n; k++) len = put_utf8(out, len, folded[k]);
+    }
+    if (len > 0 && out[len - 1] == ' ') len--;
+    s->p = p + 1;
+    ts->chars = chars;
+    ts->bytes = bytes;
+    ts->words = words;
+    ts->out_len = len;
+    return 0;
+}
+
+static inline int key_is(const unsigned char *key, Py_ssize_t n, const char *name, Py_ssize_t name_len) {
+    return n == name_len && memcmp(key, name, (size_t)n) == 0;
+}
+
+static PyObject *scan_record(PyObject *self, PyObject *args) {
+    PyObject *line_obj;
+    Py_buffer text_field, id_field;
+    Py_ssize_t max_bytes;
+    int fold;
+    /* bytes only: its data always ends with a NUL, the sentinel the ASCII runs stop at. */
+    if (!PyArg_ParseTuple(args, "Sy*y*np:scan_record", &line_obj, &text_field, &id_field, &max_bytes, &fold)) return NULL;
+    PyObject *result = NULL, *key = NULL, *id = NULL;
+    const unsigned char *base = (const unsigned char *)PyBytes_AS_STRING(line_obj);
+    struct {
+        Py_ssize_t len;
+    } line = {PyBytes_GET_SIZE(line_obj)};
+    Cursor s = {base, base + line.len};
+    TextScan ts = {0, 0, 0, NULL, 0};
+    const unsigned char *text_at = NULL, *text_end = NULL, *id_at = NULL, *id_end = NULL;
+    int id_quoted = 0, seen_text = 0, seen_id = 0;
+
+    if (line.len > max_bytes) goto refuse; /* the reference measures it and rejects or keeps it */
+    if (fold) {
+        /* Case folding grows a code point's UTF-8 at most threefold (2-byte ΐ → 6 bytes). */
+        key = PyBytes_FromStringAndSize(NULL, 3 * line.len + 16);
+        if (key == NULL) goto done;
+        ts.out = (unsigned char *)PyBytes_AS_STRING(key);
+    }
+    skip_ws(&s);
+    if (s.p >= s.end || *s.p != '{') goto refuse;
+    s.p++;
+    skip_ws(&s);
+    if (s.p < s.end && *s.p == '}') {
+        s.p++;
+    } else {
+        for (;;) {
+            int escaped;
+            if (s.p >= s.end || *s.p != '"') goto refuse;
+            const unsigned char *k = s.p + 1;
+            if (skip_string(&s, &escaped) < 0) goto refuse;
+            Py_ssize_t klen = (s.p - 1) - k;
+            if (escaped) goto refuse; /* an escaped key could spell either field */
+            skip_ws(&s);
+            if (s.p >= s.end || *s.p != ':') goto refuse;
+            s.p++;
+            skip_ws(&s);
+            if (s.p >= s.end) goto refuse;
+            if (key_is(k, klen, text_field.buf, text_field.len)) {
+                if (seen_text || *s.p != '"') goto refuse;
+                seen_text = 1;
+                text_at = s.p;
+                if (scan_text(&s, &ts) < 0) goto refuse;
+                text_end = s.p;
+            } else if (key_is(k, klen, id_field.buf, id_field.len)) {
+                if (seen_id) goto refuse;
+                seen_id = 1;
+                id_at = s.p;
+                if (*s.p == '"') {
+                    if (skip_string(&s, &escaped) < 0 || escaped) goto refuse;
+                    id_quoted = 1;
+                } else if (*s.p == 'n') {
+                    if (skip_literal(&s, "null", 4) < 0) goto refuse;
+                    id_at = NULL;
+                } else {
+                    int integer;
+                    if (skip_number(&s, &integer) < 0 || !integer) goto refuse;
+                    if (s.p - id_at > 18 || (*id_at == '-' && id_at[1] == '0')) goto refuse;
+                }
+                id_end = s.p;
+            } else if (skip_value(&s, 1) < 0) {
+                goto refuse;
+            }
+            skip_ws(&s);
+            if (s.p >= s.end) goto refuse;
+            if (*s.p == ',') {
+                s.p++;
+                skip_ws(&s);
+                continue;
+            }
+            if (*s.p == '}') {
+                s.p++;
+                break;
+            }
+            goto refuse;
+        }
+    }
+    skip_ws(&s);
+    if (s.p != s.end || !seen_text) goto refuse;
+    if (ts.words == 0 || ts.bytes > max_bytes) goto refuse; /* empty, blank or too large: the reference rejects it */
+    if (id_at != NULL) {
+        const unsigned char *from = id_at + id_quoted, *to = id_end - id_quoted;
+        if (to > from) {
+            id = PyUnicode_DecodeUTF8((const char *)from, to - from, "strict");
+            if (id == NULL) goto done;
+        }
+    }
+    if (id == NULL) id = Py_NewRef(Py_None);
+    if (key != NULL) {
+        if (_PyBytes_Resize(&key, ts.out_len) < 0) goto done;
+    } else {
+        key = Py_NewRef(Py_None);
+    }
+    result = Py_BuildValue("(OOnnnnn)", id, key, ts.chars, ts.bytes, ts.words, (Py_ssize_t)(text_at - base), (Py_ssize_t)(text_end - base));
+    goto done;
+refuse:
+    result = Py_NewRef(Py_None);
+done:
+    Py_XDECREF(key);
+    Py_XDECREF(id);
+    PyBuffer_Release(&text_field);
+    PyBuffer_Release(&id_field);
+    return result;
+}
+
+static PyObject *set_nfc_unsafe(PyObject *self, PyObject *arg) {
+    Py_buffer bitmap;
+    if (PyObject_GetBuffer(arg, &bitmap, PyBUF_SIMPLE) < 0) return NULL;
+    unsigned char *copy = (unsigned char *)malloc((size_t)bitmap.len + 1);
+    if (copy == NULL) {
+        PyBuffer_Release(&bitmap);
+        return PyErr_NoMemory();
+    }
+    memcpy(copy, bitmap.buf, (size_t)bitmap.len);
+    unsigned char *old = nfc_unsafe;
+    nfc_unsafe = copy;
+    nfc_limit = bitmap.len * 8;
+    free(old);
+    for (Py_UCS4 c = 0x300; c < 0x10000; c++) {
+        int unsafe = cp_nfc_unsafe(c);
+        bmp_info[c] = unsafe ? (bmp_info[c] | INFO_UNSAFE) : (bmp_info[c] & ~INFO_UNSAFE);
+    }
+    PyBuffer_Release(&bitmap);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"scan_record", scan_record, METH_VARARGS, "Validate one JSONL record and measure (and fold) its text; None when unsure."},
+    {"set_nfc_unsafe", set_nfc_unsafe, METH_O, "The bitmap of code points that are not NFC-stable on their own."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_jsonl", "Compiled JSONL record scanner.", -1, methods};
+
+PyMODINIT_FUNC PyInit__jsonl(void) {
+    if (init_unicode_core() < 0) return NULL;
+    init_ascii_tables();
+    if (init_bmp_info() < 0) return NULL;
+    return PyModule_Create(&module);
+}

@@ -1,0 +1,221 @@
+"""The compiled JSONL scanner agrees with the plain path (orjson + the reader + normalized_utf8).
+
+The scanner may always decline (None); whenever it answers, every figure must be exactly what
+the plain path computes. Runs with the scanner and without it (TAMIS_JSONL_SCANNER=0) must
+write the same files.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import unicodedata
+from pathlib import Path
+
+import orjson
+import pytest
+from runutil import load_stats, run_recipe
+
+from tamis.io.readers import derived_id
+from tamis.text import NFC_TABLE_LIMIT, _count_words_reference, _normalized_utf8_reference, nfc_unstable_bitmap
+
+_jsonl = pytest.importorskip("tamis._native._jsonl")
+_jsonl.set_nfc_unsafe(nfc_unstable_bitmap())
+
+MAX = 1 << 20
+
+
+def scan(line: bytes, fold: bool = True, max_bytes: int = MAX):
+    return _jsonl.scan_record(line, b"text", b"id", max_bytes, fold)
+
+
+def check_against_reference(line: bytes, fold: bool) -> bool:
+    """Asserts the scanner's answer matches the reference; returns whether it answered."""
+    found = scan(line, fold)
+    if found is None:
+        return False
+    record = orjson.loads(line)  # an answer implies orjson reads the line
+    assert isinstance(record, dict)
+    text = record["text"]
+    doc_id, key, chars, n_bytes, words, start, end = found
+    raw_id = record.get("id")
+    assert doc_id == (None if raw_id in (None, "") else str(raw_id))
+    assert chars == len(text)
+    assert n_bytes == len(text.encode("utf-8"))
+    assert words == _count_words_reference(text) > 0
+    assert orjson.loads(line[start:end]) == text
+    assert key == (_normalized_utf8_reference(text) if fold else None)
+    return True
+
+
+ALPHABET = (
+    [chr(c) for c in range(0x20, 0x7F)] * 4
+    + [" "] * 40
+    + [chr(c) for c in range(0xA0, 0x250)]
+    + [chr(c) for c in range(0x370, 0x530)]
+    + [chr(c) for c in range(0x4E00, 0x4E40)]
+    + list("\n\t\r\u00a0\u202f\u2019\u2018`´ßİŉﬁǅΐ\u0301\u0308\u3000\u2028\u1680\u2000\u1161\uac00\x00\x1f\x7f\u0085")
+    + ["\U0001f389", "\U00010400", "\U0001d400", "\U00020000"]
+)
+
+
+def dump(record: dict, *, ascii_only: bool = False, indent: int | None = None) -> bytes:
+    """JSON as other writers produce it (big integers, escapes, spaces); one line."""
+    return json.dumps(record, ensure_ascii=ascii_only, indent=indent).replace("\n", " ").encode()
+
+
+def random_text(rng: random.Random) -> str:
+    return "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 80)))
+
+
+def random_record(rng: random.Random) -> dict:
+    record: dict = {}
+    fields = ["text", "id", "url", "meta", "n"]
+    rng.shuffle(fields)
+    for name in fields:
+        roll = rng.random()
+        if name == "text":
+            record["text"] = random_text(rng) if roll < 0.9 else rng.choice([None, 5, ["x"], ""])
+        elif name == "id":
+            if roll < 0.8:
+                record["id"] = rng.choice([f"doc-{rng.randint(0, 999)}", rng.randint(-(10**20), 10**20), None, "", "é\u2019"])
+        elif name == "meta":
+            record["meta"] = {"a": [1, 2.5, -3e10, True, None, {"b": "x\"y\\z"}], "c": random_text(rng)}
+        elif roll < 0.5:
+            record[name] = rng.choice([0, -1, 1.5e-7, 12345678901234567890, "s", False])
+    return record
+
+
+@pytest.mark.parametrize("fold", [True, False])
+def test_scanner_matches_the_reference_on_random_records(fold: bool):
+    rng = random.Random(11)
+    answered = 0
+    for _ in range(4000):
+        record = random_record(rng)
+        roll = rng.random()
+        line = dump(record, ascii_only=roll < 0.2, indent=2 if roll > 0.8 else None)
+        answered += check_against_reference(line, fold)
+    assert answered > 2000  # the common case is taken
+
+
+def test_scanner_never_answers_for_a_line_orjson_refuses():
+    rng = random.Random(12)
+    for _ in range(4000):
+        line = bytearray(dump(random_record(rng)))
+        for _ in range(rng.randint(1, 3)):  # damage it: flip, drop or insert a byte
+            at = rng.randrange(len(line))
+            kind = rng.random()
+            if kind < 0.4:
+                line[at] = rng.randrange(256)
+            elif kind < 0.7:
+                del line[at]
+            else:
+                line.insert(at, rng.choice(b'"\\{}[],:\x00\xff\xc3 0e-'))
+        line_b = bytes(line)
+        try:
+            orjson.loads(line_b)
+        except orjson.JSONDecodeError:
+            assert scan(line_b) is None, line_b
+            continue
+        check_against_reference(line_b, True)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"text": "a", "text": "b"}',  # a repeated key: orjson keeps the last
+        b'{"te\\u0078t": "a"}',  # an escaped key
+        b'{"text": "\\ud800 lone"}',
+        b'{"text": "\\udc00 lone"}',
+        b'{"text": "x", "n": 1e400}',  # orjson refuses infinities
+        b'{"text": "x", "n": NaN}',
+        b'{"text": "x"} trailing',
+        b'{"text": "x",}',
+        b'{"text": "tab\there"}',  # a raw control character
+        b'{"text": "\xff invalid utf-8"}',
+        b'{"text": "\xed\xa0\x80 encoded surrogate"}',
+        b'{"text": "\xc0\xaf overlong"}',
+        b'{"text": 5}',
+        b'{"text": null}',
+        b'{"text": "   "}',
+        b'{"text": ""}',
+        b'{"id": 1.5, "text": "x"}',
+        b'{"id": true, "text": "x"}',
+        b'{"id": "a\\"b", "text": "x"}',
+        b'{"id": -0, "text": "x"}',
+        b'{"other": "x"}',
+        b'["text", "x"]',
+        b'{"text": "e\xcc\x81"}',  # e + combining acute: NFC composes it
+        b'{"text": "\xe1\x84\x80\xe1\x85\xa1"}',  # Hangul L + V jamo: NFC composes them
+        b'{"a": ' + b"[" * 200 + b"1" + b"]" * 200 + b', "text": "x"}',  # deeper than the scanner follows
+    ],
+)
+def test_scanner_declines_what_it_cannot_be_sure_of(line: bytes):
+    assert scan(line) is None
+
+
+def test_scanner_declines_texts_over_the_size_limit():
+    line = orjson.dumps({"text": "word " * 100})
+    assert scan(line, max_bytes=len(line)) is not None
+    assert scan(line, max_bytes=499) is None
+
+
+def test_scanner_reads_ids_as_the_reader_does():
+    assert scan(b'{"id": 42, "text": "x"}')[0] == "42"
+    assert scan(b'{"id": -7, "text": "x"}')[0] == "-7"
+    assert scan(b'{"id": null, "text": "x"}')[0] is None
+    assert scan(b'{"id": "", "text": "x"}')[0] is None
+    assert scan(b'{"text": "x"}')[0] is None
+    assert derived_id("f.jsonl", 3) == "f.jsonl:3"
+
+
+def test_nfc_table_leaves_only_code_points_that_nfc_keeps_with_any_neighbour():
+    bits = nfc_unstable_bitmap()
+    stable = [c for c in range(NFC_TABLE_LIMIT) if not (bits[c >> 3] >> (c & 7)) & 1 and not 0xD800 <= c < 0xE000]
+    # Starters that compose with a following mark or jamo, and a few common letters.
+    neighbours = ["e", "a", "\u1100", "\uac00", "\u0b47", "\u0dd9", "\u3099", "\u0627", "\u05d0"]
+    for c in stable:
+        ch = chr(c)
+        assert unicodedata.is_normalized("NFC", ch), hex(c)
+        for left in neighbours:
+            pair = left + ch
+            if all(not (bits[ord(x) >> 3] >> (ord(x) & 7)) & 1 for x in pair):
+                assert unicodedata.is_normalized("NFC", pair), (hex(ord(left)), hex(c))
+
+
+def _mixed_corpus(path: Path) -> list[str]:
+    rng = random.Random(13)
+    lines = []
+    texts = [random_text(rng) or "filler" for _ in range(60)]
+    for i in range(600):
+        record = random_record(rng)
+        if rng.random() < 0.4:
+            record["text"] = rng.choice(texts)  # duplicates, some only after normalisation
+            if rng.random() < 0.5:
+                record["text"] = record["text"].upper().replace(" ", "  \u00a0")
+        record["id"] = f"r{i}" if rng.random() < 0.9 else None
+        lines.append(dump(record))
+    lines[17] = b'{"id": "broken", "text": "no end'
+    lines[99] = b'{"id": "bad-utf8", "text": "\xff"}'
+    lines[250] = b""
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return lines
+
+
+@pytest.mark.parametrize("keep_text", [True, False])
+def test_runs_with_and_without_the_scanner_write_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_text: bool):
+    source = tmp_path / "in.jsonl"
+    _mixed_corpus(source)
+    outputs = {}
+    for scanner in ("1", "0"):
+        monkeypatch.setenv("TAMIS_JSONL_SCANNER", scanner)
+        out = tmp_path / f"out{scanner}"
+        run_recipe([source], out, [{"step": "exact_dedup"}], workers=1, keep_text=keep_text, compression="none", reader={"chunk_bytes": 20_000})
+        stats = load_stats(out)
+        stats.pop("run")
+        files = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted((out / "output").glob("*")) + sorted((out / "rejects").glob("*"))}
+        outputs[scanner] = (stats, files, (out / "errors.jsonl").read_bytes())
+    assert outputs["1"] == outputs["0"]
+    stats = outputs["1"][0]
+    assert stats["read"] == stats["kept"] + stats["rejected_total"] == 599
+    assert stats["rejected"]["exact_dedup:duplicate"] > 50
