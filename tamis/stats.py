@@ -15,11 +15,8 @@ from typing import Any
 from tamis.text import count_words, utf8_length
 
 SAMPLES_PER_KIND = 5
-
-
-def _length_bucket(n: int) -> int:
-    """Power-of-two bucket: 0, 1, 2-3, 4-7, ... (as the lower bound)."""
-    return 0 if n == 0 else 1 << (n.bit_length() - 1)
+_KEPT_KEYS = ("kept_docs", "kept_bytes", "kept_words")
+_REJECTED_KEYS = ("rejected_docs", "rejected_bytes", "rejected_words")
 
 
 @dataclass
@@ -62,28 +59,29 @@ class TaskStats:
         self.kept += 1
         self.bytes_out += n_bytes
         self.histogram("chars_kept", chars)
-        self._language(language, "kept", n_bytes, words)
+        self._language(language, _KEPT_KEYS, n_bytes, words)
 
     def observe_rejected(self, reason: str, text: str, language: str | None) -> None:
         self.rejected[reason] += 1
         n = utf8_length(text)
         self.rejected_bytes[reason] += n
-        self._language(language, "rejected", n, count_words(text))
+        self._language(language, _REJECTED_KEYS, n, count_words(text))
 
     def histogram(self, name: str, value: int) -> None:
         counter = self.histograms.get(name)
         if counter is None:  # not setdefault: that would build a Counter for every document
             counter = self.histograms[name] = Counter()
-        counter[_length_bucket(value)] += 1
+        counter[1 << (value.bit_length() - 1) if value else 0] += 1  # power-of-two buckets: 0, 1, 2-3, 4-7 ...
 
-    def _language(self, language: str | None, kind: str, n_bytes: int, words: int) -> None:
+    def _language(self, language: str | None, keys: tuple[str, str, str], n_bytes: int, words: int) -> None:
         key = language or "unknown"
         counter = self.languages.get(key)
         if counter is None:
             counter = self.languages[key] = Counter()
-        counter[f"{kind}_docs"] += 1
-        counter[f"{kind}_bytes"] += n_bytes
-        counter[f"{kind}_words"] += words
+        docs, n_bytes_key, words_key = keys
+        counter[docs] += 1
+        counter[n_bytes_key] += n_bytes
+        counter[words_key] += words
 
     def merge(self, other: TaskStats) -> None:
         self.read += other.read

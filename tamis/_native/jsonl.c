@@ -20,6 +20,9 @@
  *               the byte span of the text value in the line, quotes included, so a caller
  *               can replace it (e.g. by null) and parse the small rest.
  *
+ *   count_newlines(buffer) -> int
+ *       bytes.count(b"\n") without its byte-at-a-time loop (planning reads every large file once).
+ *
  *   set_nfc_unsafe(bitmap)
  *       the code points below 8 * len(bitmap) that are not NFC-stable on their own (canonical
  *       combining class != 0, NFC_QC No or Maybe), computed from unicodedata by tamis.text.
@@ -553,7 +556,27 @@ static PyObject *set_nfc_unsafe(PyObject *self, PyObject *arg) {
     Py_RETURN_NONE;
 }
 
+/* The number of '\n' bytes in a buffer (16 at a time where SSE2 is): plans byte-range tasks. */
+static PyObject *count_newlines(PyObject *self, PyObject *arg) {
+    Py_buffer buf;
+    if (PyObject_GetBuffer(arg, &buf, PyBUF_SIMPLE) < 0) return NULL;
+    const unsigned char *p = (const unsigned char *)buf.buf, *end = p + buf.len;
+    Py_ssize_t count = 0;
+#ifdef __SSE2__
+    const __m128i newline = _mm_set1_epi8('\n');
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)p);
+        count += __builtin_popcount((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, newline)));
+        p += 16;
+    }
+#endif
+    while (p < end) count += *p++ == '\n';
+    PyBuffer_Release(&buf);
+    return PyLong_FromSsize_t(count);
+}
+
 static PyMethodDef methods[] = {
+    {"count_newlines", count_newlines, METH_O, "The number of newline bytes in a buffer."},
     {"scan_record", scan_record, METH_VARARGS, "Validate one JSONL record and measure (and fold) its text; None when unsure."},
     {"set_nfc_unsafe", set_nfc_unsafe, METH_O, "The bitmap of code points that are not NFC-stable on their own."},
     {NULL, NULL, 0, NULL},

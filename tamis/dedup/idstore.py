@@ -1,7 +1,6 @@
 """A compact per-task list of document ids: one blob of UTF-8 plus an offsets array.
 
-Stages need ids only to name the keeper of a duplicate (``duplicate_of``); the offsets file
-is memory-mapped, so looking up a few ids reads a few pages, not the whole list.
+Stages need ids only to name the keeper of a duplicate (``duplicate_of``).
 """
 
 from __future__ import annotations
@@ -32,21 +31,31 @@ class IdWriter:
 
 
 class IdReader:
+    """The ids of one task, read whole on first use (a task's ids are a few megabytes at
+    most; reading them once beats a seek per lookup when a task has many duplicates)."""
+
     def __init__(self, stem: Path) -> None:
-        self._blob_path = stem.with_suffix(".ids")
-        self._offsets = np.memmap(stem.with_suffix(".off"), dtype=np.uint64, mode="r")
-        self._fh = open(self._blob_path, "rb")  # noqa: SIM115 - closed in close()
+        self._stem = stem
+        self._blob: bytes | None = None
+        self._offsets: list[int] = []
+
+    def _load(self) -> bytes:
+        if self._blob is None:
+            self._blob = self._stem.with_suffix(".ids").read_bytes()
+            self._offsets = np.fromfile(self._stem.with_suffix(".off"), dtype=np.uint64).tolist()
+        return self._blob
 
     def __len__(self) -> int:
+        self._load()
         return len(self._offsets) - 1
 
     def get(self, index: int) -> str:
-        start, end = int(self._offsets[index]), int(self._offsets[index + 1])
-        self._fh.seek(start)
-        return self._fh.read(end - start).decode("utf-8", "surrogatepass")
+        blob = self._load()
+        return blob[self._offsets[index] : self._offsets[index + 1]].decode("utf-8", "surrogatepass")
 
     def close(self) -> None:
-        self._fh.close()
+        self._blob = None
+        self._offsets = []
 
 
 class IdLookup:

@@ -247,17 +247,27 @@ def _split_jsonl(path: str, options: ReaderOptions) -> list[tuple[int, int, int]
     return ranges
 
 
+try:
+    from tamis._native._jsonl import count_newlines as _count_newline_bytes
+except ImportError:  # pragma: no cover - the extension is built on install
+
+    def _count_newline_bytes(buffer: Any) -> int:
+        return bytes(buffer).count(b"\n")
+
+
 def _count_newlines(path: str, start: int, end: int) -> int:
     count = 0
-    with open(path, "rb") as fh:
+    block = bytearray(16 << 20)  # one buffer, refilled: no fresh pages to fault in per block
+    view = memoryview(block)
+    with open(path, "rb", buffering=0) as fh:
         fh.seek(start)
         remaining = end - start
         while remaining > 0:
-            block = fh.read(min(remaining, 16 << 20))
-            if not block:
+            n = fh.readinto(view[: min(remaining, len(block))])
+            if not n:
                 break
-            count += block.count(b"\n")
-            remaining -= len(block)
+            count += _count_newline_bytes(view[:n])
+            remaining -= n
     return count
 
 
@@ -447,7 +457,7 @@ def _jsonl_records(task: InputTask, options: ReaderOptions, parse: Callable[...,
             line_no += 1
             if raw.endswith(b"\r"):
                 raw = raw[:-1]
-            if not raw.strip():
+            if not raw or raw.isspace():  # not strip(): that copies every line
                 continue
             seen_any = True
             yield parse(raw, path, line_no, options, text_field, id_field)
