@@ -73,8 +73,8 @@ class TaskStats:
             counter = self.histograms[name] = Counter()
         counter[1 << (value.bit_length() - 1) if value else 0] += 1  # power-of-two buckets: 0, 1, 2-3, 4-7 ...
 
-    def _language(self, language: str | None, keys: tuple[str, str, str], n_bytes: int, words: int) -> None:
-        key = language or "unknown"
+    def _language(self, language: Any, keys: tuple[str, str, str], n_bytes: int, words: int) -> None:
+        key = language if isinstance(language, str) and language else "unknown"  # an input field may hold anything
         counter = self.languages.get(key)
         if counter is None:
             counter = self.languages[key] = Counter()

@@ -16,7 +16,9 @@ import orjson
 import pytest
 from runutil import load_stats, run_recipe
 
-from tamis.io.readers import derived_id
+from tamis.document import Document
+from tamis.io.readers import TEXTLESS_RESERVED, ReaderOptions, _parse_json_record, derived_id
+from tamis.io.writers import dumps
 from tamis.text import NFC_TABLE_LIMIT, _count_words_reference, _normalized_utf8_reference, nfc_unstable_bitmap
 
 _jsonl = pytest.importorskip("tamis._native._jsonl")
@@ -26,7 +28,11 @@ MAX = 1 << 20
 
 
 def scan(line: bytes, fold: bool = True, max_bytes: int = MAX):
-    return _jsonl.scan_record(line, b"text", b"id", max_bytes, fold)
+    return _jsonl.scan_record(line, b"text", b"id", max_bytes, fold, PATH_JSON, 7, TEXTLESS_RESERVED)
+
+
+PATH = "in/part.jsonl"
+PATH_JSON = orjson.dumps(PATH)
 
 
 def check_against_reference(line: bytes, fold: bool) -> bool:
@@ -37,7 +43,7 @@ def check_against_reference(line: bytes, fold: bool) -> bool:
     record = orjson.loads(line)  # an answer implies orjson reads the line
     assert isinstance(record, dict)
     text = record["text"]
-    doc_id, key, chars, n_bytes, words, start, end = found
+    doc_id, key, chars, n_bytes, words, start, end, textless = found
     raw_id = record.get("id")
     assert doc_id == (None if raw_id in (None, "") else str(raw_id))
     assert chars == len(text)
@@ -45,6 +51,10 @@ def check_against_reference(line: bytes, fold: bool) -> bool:
     assert words == _count_words_reference(text) > 0
     assert orjson.loads(line[start:end]) == text
     assert key == (_normalized_utf8_reference(text) if fold else None)
+    if textless is not None:  # byte for byte the writer's line for the reader's document
+        doc = _parse_json_record(line, PATH, 7, ReaderOptions(), "text", "id")
+        assert isinstance(doc, Document)
+        assert textless == dumps({"id": doc.id, "text": None, "metadata": doc.metadata})
     return True
 
 
@@ -59,9 +69,10 @@ ALPHABET = (
 )
 
 
-def dump(record: dict, *, ascii_only: bool = False, indent: int | None = None) -> bytes:
+def dump(record: dict, *, ascii_only: bool = False, indent: int | None = None, compact: bool = False) -> bytes:
     """JSON as other writers produce it (big integers, escapes, spaces); one line."""
-    return json.dumps(record, ensure_ascii=ascii_only, indent=indent).replace("\n", " ").encode()
+    separators = (",", ":") if compact else None
+    return json.dumps(record, ensure_ascii=ascii_only, indent=indent, separators=separators).replace("\n", " ").encode()
 
 
 def random_text(rng: random.Random) -> str:
@@ -70,7 +81,7 @@ def random_text(rng: random.Random) -> str:
 
 def random_record(rng: random.Random) -> dict:
     record: dict = {}
-    fields = ["text", "id", "url", "meta", "n"]
+    fields = ["text", "id", "url", "meta", "n", rng.choice(["language", "source", "metadata", "other"])]
     rng.shuffle(fields)
     for name in fields:
         roll = rng.random()
@@ -80,22 +91,35 @@ def random_record(rng: random.Random) -> dict:
             if roll < 0.8:
                 record["id"] = rng.choice([f"doc-{rng.randint(0, 999)}", rng.randint(-(10**20), 10**20), None, "", "é\u2019"])
         elif name == "meta":
-            record["meta"] = {"a": [1, 2.5, -3e10, True, None, {"b": "x\"y\\z"}], "c": random_text(rng)}
+            record["meta"] = rng.choice(
+                [
+                    {"a": [1, 2.5, -3e10, True, None, {"b": "x\"y\\z"}], "c": random_text(rng)},
+                    {"a": [1, -2, 10**18, {"b": "x/y", "c": [False]}], "d": random_text(rng)},
+                    [],
+                    {},
+                ]
+            )
+        elif name in ("language", "source", "metadata"):
+            if roll < 0.3:
+                record[name] = rng.choice(["fr", {"k": 1}, None, 3])
         elif roll < 0.5:
-            record[name] = rng.choice([0, -1, 1.5e-7, 12345678901234567890, "s", False])
+            record[name] = rng.choice([0, -1, 1.5e-7, 12345678901234567890, "s", False, "\x01\x08\x1f\u2028"])
     return record
 
 
 @pytest.mark.parametrize("fold", [True, False])
 def test_scanner_matches_the_reference_on_random_records(fold: bool):
     rng = random.Random(11)
-    answered = 0
+    answered = copied = 0
     for _ in range(4000):
         record = random_record(rng)
         roll = rng.random()
-        line = dump(record, ascii_only=roll < 0.2, indent=2 if roll > 0.8 else None)
+        line = dump(record, ascii_only=roll < 0.2, indent=2 if roll > 0.8 else None, compact=0.4 < roll < 0.8)
         answered += check_against_reference(line, fold)
-    assert answered > 2000  # the common case is taken
+        found = scan(line, fold)
+        copied += found is not None and found[7] is not None
+    assert answered > 1500  # the common case is taken
+    assert copied > 150
 
 
 def test_scanner_never_answers_for_a_line_orjson_refuses():
@@ -152,6 +176,32 @@ def test_scanner_never_answers_for_a_line_orjson_refuses():
 )
 def test_scanner_declines_what_it_cannot_be_sure_of(line: bytes):
     assert scan(line) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "copied"),
+    [
+        (b'{"id":"a","text":"x","url":"u","n":[1,-2,{"b":null}]}', True),
+        (b'{"text":"x","id":12}', True),
+        (b'{"text":"x"}', True),
+        (b'{"text":"x","c":"\\u001f\\n\\"\\\\"}', True),  # escapes as orjson writes them
+        (b'{"text":"x", "url":"u"}', False),  # a space between tokens
+        (b'{"text":"x","url":"\\u00e9"}', False),  # an escape orjson does not write
+        (b'{"text":"x","url":"a\\/b"}', False),
+        (b'{"text":"x","n":1.0}', False),  # floats are written back in orjson's own form
+        (b'{"text":"x","n":123456789012345678901}', False),
+        (b'{"text":"x","m":{"a":1,"a":2}}', False),  # a repeated key: orjson keeps the last
+        (b'{"text":"x","u":1,"u":2}', False),
+        (b'{"text":"x","metadata":{"a":1}}', False),
+        (b'{"text":"x","source":"s"}', False),
+        (b'{"text":"x","language":"fr"}', False),
+    ],
+)
+def test_textless_lines_are_copied_only_when_they_match_the_writer(line: bytes, copied: bool):
+    found = scan(line, False)
+    assert found is not None
+    assert (found[7] is not None) == copied
+    check_against_reference(line, False)
 
 
 def test_scanner_declines_texts_over_the_size_limit():

@@ -3,8 +3,8 @@
  * for it. The plain-Python path (orjson, tamis.io.readers, tamis.text.normalized_utf8) is the
  * reference; tests/test_native_jsonl.py checks both agree.
  *
- *   scan_record(line, text_field, id_field, max_bytes, fold)
- *       -> (id, key, chars, utf8_bytes, words, text_start, text_end) or None
+ *   scan_record(line, text_field, id_field, max_bytes, fold[, path_json, line_no, reserved])
+ *       -> (id, key, chars, utf8_bytes, words, text_start, text_end, textless) or None
  *
  * ``None`` means "not the common case, ask the reference": anything the scanner is not sure
  * to read exactly as orjson would (invalid JSON or UTF-8, escaped keys, a repeated text or id
@@ -18,7 +18,12 @@
  *   chars       len(text); utf8_bytes: len(text.encode()); words: len(text.split());
  *   text_start, text_end
  *               the byte span of the text value in the line, quotes included, so a caller
- *               can replace it (e.g. by null) and parse the small rest.
+ *               can replace it (e.g. by null) and parse the small rest;
+ *   textless    with path_json (the JSON of the file's path) and line_no: the line the
+ *               writer writes for this record with its text dropped, byte for byte what
+ *               orjson.dumps({"id", "text": None, "metadata"}) gives, when the record is
+ *               written as orjson writes (compact, integers, orjson's escapes, no repeated
+ *               key) and has none of the NUL-separated ``reserved`` keys; else None.
  *
  *   count_newlines(buffer) -> int
  *       bytes.count(b"\n") without its byte-at-a-time loop (planning reads every large file once).
@@ -74,7 +79,13 @@ static inline int cp_nfc_unsafe(Py_UCS4 c) {
 typedef struct {
     const unsigned char *p;
     const unsigned char *end;
+    /* Still true when every byte skipped so far is as orjson.dumps writes it: no space
+     * between tokens, escapes only in orjson's forms, integers only, no repeated keys.
+     * Such bytes can be copied into an output line instead of parsed and written again. */
+    int canonical;
 } Cursor;
+
+#define MAX_KEYS 32
 
 /* Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF), as orjson and
  * Python's decoder read it; returns the sequence length, 0 when invalid. */
@@ -147,7 +158,25 @@ static inline int decode_escape(const unsigned char *p, const unsigned char *end
 }
 
 static inline void skip_ws(Cursor *s) {
+    const unsigned char *start = s->p;
     while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r')) s->p++;
+    if (s->p != start) s->canonical = 0;
+}
+
+static inline int is_lower_hex(unsigned char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+/* Whether the escape at p is written as orjson writes it: the two-character forms for
+ * " \ \b \f \n \r \t, \u00xx (lower case) for the other control characters, nothing else. */
+static inline int canonical_escape(const unsigned char *p) {
+    switch (p[1]) {
+    case '"': case '\\': case 'b': case 'f': case 'n': case 'r': case 't': return 1;
+    case 'u': {
+        if (p[2] != '0' || p[3] != '0' || (p[4] != '0' && p[4] != '1') || !is_lower_hex(p[5])) return 0;
+        int v = (p[4] - '0') * 16 + (p[5] <= '9' ? p[5] - '0' : p[5] - 'a' + 10);
+        return v != 0x08 && v != 0x09 && v != 0x0A && v != 0x0C && v != 0x0D;
+    }
+    default: return 0;
+    }
 }
 
 /* A string at s->p (its opening quote): checked and skipped. *escaped tells whether it had
@@ -165,6 +194,7 @@ static int skip_string(Cursor *s, int *escaped) {
             Py_UCS4 cp;
             int n = decode_escape(p, end, &cp);
             if (!n) return -1;
+            if (!canonical_escape(p)) s->canonical = 0;
             *escaped = 1;
             p += n;
         } else if (c < 0x20) {
@@ -210,8 +240,35 @@ static int skip_number(Cursor *s, int *integer) {
         if (p == digits || p - digits > 2) return -1;
     }
     if (p - start > MAX_NUMBER_CHARS) return -1;
+    /* orjson writes back the same digits for integers that fit 64 bits, not "-0", and
+     * floats in its own shortest form: only the first kind is copied as it is. */
+    if (!*integer || p - start > 18 || (start[0] == '-' && start[1] == '0')) s->canonical = 0;
     s->p = p;
     return 0;
+}
+
+typedef struct {
+    const unsigned char *at;
+    Py_ssize_t len;
+} Span;
+
+/* Records key k among the n keys of an object seen so far; a repeated key (orjson keeps
+ * the last) or too many to compare make the object not canonical. */
+static inline void note_key(Cursor *s, Span *keys, int *n, const unsigned char *k, Py_ssize_t len) {
+    if (!s->canonical) return;
+    if (*n >= MAX_KEYS) {
+        s->canonical = 0;
+        return;
+    }
+    for (int i = 0; i < *n; i++) {
+        if (keys[i].len == len && memcmp(keys[i].at, k, (size_t)len) == 0) {
+            s->canonical = 0;
+            return;
+        }
+    }
+    keys[*n].at = k;
+    keys[*n].len = len;
+    (*n)++;
 }
 
 static int skip_value(Cursor *s, int depth);
@@ -230,10 +287,14 @@ static int skip_container(Cursor *s, int depth, unsigned char close) {
         s->p++;
         return 0;
     }
+    Span keys[MAX_KEYS];
+    int n_keys = 0;
     for (;;) {
         if (close == '}') {
             int escaped;
+            const unsigned char *k = s->p + 1;
             if (s->p >= s->end || *s->p != '"' || skip_string(s, &escaped) < 0) return -1;
+            note_key(s, keys, &n_keys, k, (s->p - 1) - k);
             skip_ws(s);
             if (s->p >= s->end || *s->p != ':') return -1;
             s->p++;
@@ -425,76 +486,96 @@ static inline int key_is(const unsigned char *key, Py_ssize_t n, const char *nam
     return n == name_len && memcmp(key, name, (size_t)n) == 0;
 }
 
-static PyObject *scan_record(PyObject *self, PyObject *args) {
-    PyObject *line_obj;
-    Py_buffer text_field, id_field;
+typedef struct {
+    const char *text, *id;
+    Py_ssize_t text_len, id_len;
+    const char *reserved; /* NUL-separated names that stop a line from being copied */
+    Py_ssize_t reserved_len;
     Py_ssize_t max_bytes;
-    int fold;
-    /* bytes only: its data always ends with a NUL, the sentinel the ASCII runs stop at. */
-    if (!PyArg_ParseTuple(args, "Sy*y*np:scan_record", &line_obj, &text_field, &id_field, &max_bytes, &fold)) return NULL;
-    PyObject *result = NULL, *key = NULL, *id = NULL;
-    const unsigned char *base = (const unsigned char *)PyBytes_AS_STRING(line_obj);
-    struct {
-        Py_ssize_t len;
-    } line = {PyBytes_GET_SIZE(line_obj)};
-    Cursor s = {base, base + line.len};
-    TextScan ts = {0, 0, 0, NULL, 0};
-    const unsigned char *text_at = NULL, *text_end = NULL, *id_at = NULL, *id_end = NULL;
-    int id_quoted = 0, seen_text = 0, seen_id = 0;
+} Fields;
 
-    if (line.len > max_bytes) goto refuse; /* the reference measures it and rejects or keeps it */
-    if (fold) {
-        /* Case folding grows a code point's UTF-8 at most threefold (2-byte ΐ → 6 bytes). */
-        key = PyBytes_FromStringAndSize(NULL, 3 * line.len + 16);
-        if (key == NULL) goto done;
-        ts.out = (unsigned char *)PyBytes_AS_STRING(key);
+typedef struct {
+    TextScan ts;
+    const unsigned char *text_at, *text_end, *id_at, *id_end;
+    int id_quoted;
+    int copyable; /* canonical, and no reserved key: the other members can be copied */
+    Span members[MAX_KEYS]; /* the members other than text and id, "key":value each */
+    int n_members;
+} LineScan;
+
+static int is_reserved(const Fields *f, const unsigned char *k, Py_ssize_t len) {
+    const char *name = f->reserved, *stop = f->reserved + f->reserved_len;
+    while (name < stop) {
+        Py_ssize_t n = (Py_ssize_t)strlen(name);
+        if (n == len && memcmp(name, k, (size_t)len) == 0) return 1;
+        name += n + 1;
     }
+    return 0;
+}
+
+/* Scans one line; 0 when it is a record the scanner is sure of, -1 to refuse it. */
+static int scan_line(const unsigned char *base, Py_ssize_t len, const Fields *f, LineScan *o) {
+    Cursor s = {base, base + len, 1};
+    Span keys[MAX_KEYS];
+    int n_keys = 0, seen_text = 0, seen_id = 0;
+    o->text_at = o->text_end = o->id_at = o->id_end = NULL;
+    o->id_quoted = 0;
+    o->n_members = 0;
+    if (len > f->max_bytes) return -1; /* the reference measures it and rejects or keeps it */
     skip_ws(&s);
-    if (s.p >= s.end || *s.p != '{') goto refuse;
+    if (s.p >= s.end || *s.p != '{') return -1;
     s.p++;
     skip_ws(&s);
+    int reserved = 0;
     if (s.p < s.end && *s.p == '}') {
         s.p++;
     } else {
         for (;;) {
             int escaped;
-            if (s.p >= s.end || *s.p != '"') goto refuse;
-            const unsigned char *k = s.p + 1;
-            if (skip_string(&s, &escaped) < 0) goto refuse;
+            if (s.p >= s.end || *s.p != '"') return -1;
+            const unsigned char *member = s.p, *k = s.p + 1;
+            if (skip_string(&s, &escaped) < 0) return -1;
             Py_ssize_t klen = (s.p - 1) - k;
-            if (escaped) goto refuse; /* an escaped key could spell either field */
+            if (escaped) return -1; /* an escaped key could spell either field */
             skip_ws(&s);
-            if (s.p >= s.end || *s.p != ':') goto refuse;
+            if (s.p >= s.end || *s.p != ':') return -1;
             s.p++;
             skip_ws(&s);
-            if (s.p >= s.end) goto refuse;
-            if (key_is(k, klen, text_field.buf, text_field.len)) {
-                if (seen_text || *s.p != '"') goto refuse;
+            if (s.p >= s.end) return -1;
+            if (key_is(k, klen, f->text, f->text_len)) {
+                if (seen_text || *s.p != '"') return -1;
                 seen_text = 1;
-                text_at = s.p;
-                if (scan_text(&s, &ts) < 0) goto refuse;
-                text_end = s.p;
-            } else if (key_is(k, klen, id_field.buf, id_field.len)) {
-                if (seen_id) goto refuse;
+                o->text_at = s.p;
+                if (scan_text(&s, &o->ts) < 0) return -1;
+                o->text_end = s.p;
+            } else if (key_is(k, klen, f->id, f->id_len)) {
+                if (seen_id) return -1;
                 seen_id = 1;
-                id_at = s.p;
+                o->id_at = s.p;
                 if (*s.p == '"') {
-                    if (skip_string(&s, &escaped) < 0 || escaped) goto refuse;
-                    id_quoted = 1;
+                    if (skip_string(&s, &escaped) < 0 || escaped) return -1;
+                    o->id_quoted = 1;
                 } else if (*s.p == 'n') {
-                    if (skip_literal(&s, "null", 4) < 0) goto refuse;
-                    id_at = NULL;
+                    if (skip_literal(&s, "null", 4) < 0) return -1;
+                    o->id_at = NULL;
                 } else {
                     int integer;
-                    if (skip_number(&s, &integer) < 0 || !integer) goto refuse;
-                    if (s.p - id_at > 18 || (*id_at == '-' && id_at[1] == '0')) goto refuse;
+                    if (skip_number(&s, &integer) < 0 || !integer) return -1;
+                    if (s.p - o->id_at > 18 || (*o->id_at == '-' && o->id_at[1] == '0')) return -1;
                 }
-                id_end = s.p;
-            } else if (skip_value(&s, 1) < 0) {
-                goto refuse;
+                o->id_end = s.p;
+            } else {
+                note_key(&s, keys, &n_keys, k, klen);
+                reserved |= is_reserved(f, k, klen);
+                if (skip_value(&s, 1) < 0) return -1;
+                if (o->n_members < MAX_KEYS) {
+                    o->members[o->n_members].at = member;
+                    o->members[o->n_members].len = s.p - member;
+                    o->n_members++;
+                }
             }
             skip_ws(&s);
-            if (s.p >= s.end) goto refuse;
+            if (s.p >= s.end) return -1;
             if (*s.p == ',') {
                 s.p++;
                 skip_ws(&s);
@@ -504,14 +585,87 @@ static PyObject *scan_record(PyObject *self, PyObject *args) {
                 s.p++;
                 break;
             }
-            goto refuse;
+            return -1;
         }
     }
     skip_ws(&s);
-    if (s.p != s.end || !seen_text) goto refuse;
-    if (ts.words == 0 || ts.bytes > max_bytes) goto refuse; /* empty, blank or too large: the reference rejects it */
-    if (id_at != NULL) {
-        const unsigned char *from = id_at + id_quoted, *to = id_end - id_quoted;
+    if (s.p != s.end || !seen_text) return -1;
+    if (o->ts.words == 0 || o->ts.bytes > f->max_bytes) return -1; /* empty, blank or too large: the reference rejects it */
+    o->copyable = s.canonical && !reserved;
+    return 0;
+}
+
+static inline unsigned char *put_bytes(unsigned char *out, const void *src, Py_ssize_t n) {
+    memcpy(out, src, (size_t)n);
+    return out + n;
+}
+
+/* The output line the writer would write for this record with its text dropped:
+ * {"id":…,"text":null,"metadata":{<other members>,"source":{"path":…,"line":N}}}\n */
+static PyObject *textless_line(const LineScan *o, const char *path_json, Py_ssize_t path_len, long long line_no) {
+    char number[24];
+    int number_len = snprintf(number, sizeof number, "%lld", line_no);
+    Py_ssize_t size = 64 + 2 * path_len + 2 * number_len + (o->id_at ? o->id_end - o->id_at : 0);
+    for (int i = 0; i < o->n_members; i++) size += o->members[i].len + 1;
+    PyObject *line = PyBytes_FromStringAndSize(NULL, size);
+    if (line == NULL) return NULL;
+    unsigned char *start = (unsigned char *)PyBytes_AS_STRING(line), *out = start;
+    out = put_bytes(out, "{\"id\":", 6);
+    const unsigned char *from = o->id_at ? o->id_at + o->id_quoted : NULL, *to = o->id_at ? o->id_end - o->id_quoted : NULL;
+    if (from != NULL && to > from) {
+        *out++ = '"';
+        out = put_bytes(out, from, to - from);
+        *out++ = '"';
+    } else { /* the id derived from the position: "<path>:<line>" */
+        out = put_bytes(out, path_json, path_len - 1);
+        *out++ = ':';
+        out = put_bytes(out, number, number_len);
+        *out++ = '"';
+    }
+    out = put_bytes(out, ",\"text\":null,\"metadata\":{", 25);
+    for (int i = 0; i < o->n_members; i++) {
+        out = put_bytes(out, o->members[i].at, o->members[i].len);
+        *out++ = ',';
+    }
+    out = put_bytes(out, "\"source\":{\"path\":", 17);
+    out = put_bytes(out, path_json, path_len);
+    out = put_bytes(out, ",\"line\":", 8);
+    out = put_bytes(out, number, number_len);
+    out = put_bytes(out, "}}}\n", 4);
+    if (_PyBytes_Resize(&line, out - start) < 0) return NULL;
+    return line;
+}
+
+static PyObject *scan_record(PyObject *self, PyObject *args) {
+    PyObject *line_obj;
+    Py_buffer text_field, id_field;
+    Py_ssize_t max_bytes;
+    int fold;
+    const char *path_json = NULL, *reserved = "";
+    Py_ssize_t path_len = 0, reserved_len = 0;
+    long long line_no = 0;
+    /* bytes only: its data always ends with a NUL, the sentinel the ASCII runs stop at. */
+    if (!PyArg_ParseTuple(args, "Sy*y*np|z#Ly#:scan_record", &line_obj, &text_field, &id_field, &max_bytes, &fold, &path_json, &path_len,
+                          &line_no, &reserved, &reserved_len))
+        return NULL;
+    PyObject *result = NULL, *key = NULL, *id = NULL, *copy = NULL;
+    const unsigned char *base = (const unsigned char *)PyBytes_AS_STRING(line_obj);
+    Py_ssize_t len = PyBytes_GET_SIZE(line_obj);
+    Fields f = {text_field.buf, id_field.buf, text_field.len, id_field.len, reserved, reserved_len, max_bytes};
+    LineScan o;
+    memset(&o.ts, 0, sizeof o.ts);
+    if (fold) {
+        /* Case folding grows a code point's UTF-8 at most threefold (2-byte ΐ → 6 bytes). */
+        key = PyBytes_FromStringAndSize(NULL, 3 * len + 16);
+        if (key == NULL) goto done;
+        o.ts.out = (unsigned char *)PyBytes_AS_STRING(key);
+    }
+    if (scan_line(base, len, &f, &o) < 0) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    if (o.id_at != NULL) {
+        const unsigned char *from = o.id_at + o.id_quoted, *to = o.id_end - o.id_quoted;
         if (to > from) {
             id = PyUnicode_DecodeUTF8((const char *)from, to - from, "strict");
             if (id == NULL) goto done;
@@ -519,17 +673,22 @@ static PyObject *scan_record(PyObject *self, PyObject *args) {
     }
     if (id == NULL) id = Py_NewRef(Py_None);
     if (key != NULL) {
-        if (_PyBytes_Resize(&key, ts.out_len) < 0) goto done;
+        if (_PyBytes_Resize(&key, o.ts.out_len) < 0) goto done;
     } else {
         key = Py_NewRef(Py_None);
     }
-    result = Py_BuildValue("(OOnnnnn)", id, key, ts.chars, ts.bytes, ts.words, (Py_ssize_t)(text_at - base), (Py_ssize_t)(text_end - base));
-    goto done;
-refuse:
-    result = Py_NewRef(Py_None);
+    if (path_json != NULL && o.copyable) {
+        copy = textless_line(&o, path_json, path_len, line_no);
+        if (copy == NULL) goto done;
+    } else {
+        copy = Py_NewRef(Py_None);
+    }
+    result = Py_BuildValue("(OOnnnnnO)", id, key, o.ts.chars, o.ts.bytes, o.ts.words, (Py_ssize_t)(o.text_at - base), (Py_ssize_t)(o.text_end - base),
+                           copy);
 done:
     Py_XDECREF(key);
     Py_XDECREF(id);
+    Py_XDECREF(copy);
     PyBuffer_Release(&text_field);
     PyBuffer_Release(&id_field);
     return result;

@@ -304,6 +304,11 @@ def _run_documents(
                 sink.write(document_record(doc))
                 continue
             if type(doc) is LazyTextDocument and doc.text_pending:
+                line = doc.textless_line
+                if line is not None and plan.fmt == "jsonl":  # its record, copied (no language key: TEXTLESS_RESERVED)
+                    stats.observe_kept_counts(*doc.counts, None)
+                    sink.write_line(line)
+                    continue
                 stats.observe_kept_counts(*doc.counts, doc.metadata.get("language"))
             else:
                 stats.observe_kept(doc.text, doc.metadata.get("language"))

@@ -320,8 +320,9 @@ def read_jsonl(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
 
 
 # What the compiled scanner returns for a record it read: (id, key, chars, utf8 bytes,
-# words, text start, text end), the id derived from the position where the record has none.
-Scanned = tuple[str, bytes | None, int, int, int, int, int]
+# words, text start, text end, output line without text), the id derived from the position
+# where the record has none.
+Scanned = tuple[str, bytes | None, int, int, int, int, int, bytes | None]
 
 
 def scan_jsonl(task: InputTask, options: ReaderOptions, *, fold: bool) -> Iterator[Scanned | ReadResult]:
@@ -348,65 +349,100 @@ def scan_jsonl(task: InputTask, options: ReaderOptions, *, fold: bool) -> Iterat
     return _jsonl_records(task, options, parse)
 
 
-_TEXT_SLOT = Document.__dict__["text"]  # the slot under Document.text, for the lazy subclass
+_TEXT_SLOT = Document.__dict__["text"]  # the slots under Document's fields, for the lazy subclass
+_METADATA_SLOT = Document.__dict__["metadata"]
+# Top-level keys that keep a record from being copied into the output as it is: a nested
+# metadata object is merged and a source key replaced (the writer's line differs), and the
+# statistics read the language.
+TEXTLESS_RESERVED = b"metadata\0source\0language"
 
 
 class LazyTextDocument(Document):
-    """A JSONL document whose text is decoded from its line only when something reads it.
+    """A JSONL document decoded from its line only as far as something reads it.
 
     Read where nothing needs the text of a kept document (an output without text after a
-    stage that decides on what it collected): a kept document never decodes its text, a
-    rejected one is written whole, so it decodes it then. ``counts`` is (chars, UTF-8 bytes,
-    words) of the text, measured by the scanner, for the statistics.
+    stage that decides from what it collected): a kept document never decodes its text, and
+    where its record is written as orjson writes, its output line is copied from the input
+    (``textless_line``) without parsing the metadata either. A rejected document is written
+    whole, so it decodes both then. ``counts`` is (chars, UTF-8 bytes, words) of the text,
+    measured by the scanner, for the statistics.
     """
 
-    __slots__ = ("_line", "_span", "counts")
+    __slots__ = ("_fields", "_line", "_meta_pending", "_source", "_span", "_text_pending", "counts", "textless_line")
 
-    def __init__(self, doc_id: str, metadata: dict[str, Any], line: bytes, span: tuple[int, int], counts: tuple[int, int, int]) -> None:
+    def __init__(
+        self,
+        doc_id: str,
+        line: bytes,
+        span: tuple[int, int],
+        counts: tuple[int, int, int],
+        source: dict[str, Any],
+        textless_line: bytes | None,
+        options: ReaderOptions,
+    ) -> None:
         self.id = doc_id
-        self.metadata = metadata
-        self._line: bytes | None = line
+        self._line = line
         self._span = span
         self.counts = counts
+        self._source = source
+        self.textless_line = textless_line
+        self._text_pending = self._meta_pending = True
+        self._fields = options
 
     @property  # type: ignore[override]
     def text(self) -> str:
-        line = self._line
-        if line is not None:
+        if self._text_pending:
             start, end = self._span
-            _TEXT_SLOT.__set__(self, orjson.loads(line[start:end]))
-            self._line = None
+            _TEXT_SLOT.__set__(self, orjson.loads(self._line[start:end]))
+            self._text_pending = False
         return _TEXT_SLOT.__get__(self)
 
     @text.setter
     def text(self, value: str) -> None:
         _TEXT_SLOT.__set__(self, value)
-        self._line = None
+        self._text_pending = False
+
+    @property  # type: ignore[override]
+    def metadata(self) -> dict[str, Any]:
+        if self._meta_pending:
+            start, end = self._span
+            line = self._line
+            record = orjson.loads(line[:start] + b"null" + line[end:])
+            del record[self._fields.text_field]
+            record.pop(self._fields.id_field, None)
+            _METADATA_SLOT.__set__(self, _metadata_of(record, self._source))
+            self._meta_pending = False
+            self.textless_line = None  # the caller may change the metadata
+        return _METADATA_SLOT.__get__(self)
+
+    @metadata.setter
+    def metadata(self, value: dict[str, Any]) -> None:
+        _METADATA_SLOT.__set__(self, value)
+        self._meta_pending = False
+        self.textless_line = None
 
     @property
     def text_pending(self) -> bool:
         """True while the text has not been decoded (``counts`` then describes it)."""
-        return self._line is not None
+        return self._text_pending
 
 
 def scan_jsonl_textless(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
     """The records of a JSONL task as :class:`LazyTextDocument` s: the scanner measures each
-    text and finds where it is, only the rest of the record is parsed. Records the scanner
-    is not sure of are read by :func:`read_jsonl`'s parser, whole."""
+    text, finds where it is and, where it can, makes the output line without text. Records
+    the scanner is not sure of are read by :func:`read_jsonl`'s parser, whole."""
     from tamis._native._jsonl import scan_record
 
     text_b, id_b, max_bytes = options.text_field.encode(), options.id_field.encode(), options.max_doc_bytes
+    path_json = orjson.dumps(task.files[0])
 
     def parse(raw: bytes, path: str, line_no: int, options: ReaderOptions, text_field: str, id_field: str) -> ReadResult:
-        found = scan_record(raw, text_b, id_b, max_bytes, False)
+        found = scan_record(raw, text_b, id_b, max_bytes, False, path_json, line_no, TEXTLESS_RESERVED)
         if found is None:
             return _parse_json_record(raw, path, line_no, options, text_field, id_field)
-        doc_id, _, chars, n_bytes, words, start, end = found
-        record = orjson.loads(raw[:start] + b"null" + raw[end:])
-        del record[text_field]
-        record.pop(id_field, None)
-        metadata = _metadata_of(record, {"path": path, "line": line_no})
-        return LazyTextDocument(doc_id or derived_id(path, line_no), metadata, raw, (start, end), (chars, n_bytes, words))
+        doc_id, _, chars, n_bytes, words, start, end, line = found
+        source = {"path": path, "line": line_no}
+        return LazyTextDocument(doc_id or derived_id(path, line_no), raw, (start, end), (chars, n_bytes, words), source, line, options)
 
     return _jsonl_records(task, options, parse)
 

@@ -55,7 +55,9 @@ class _JsonlSink:
         self._buf = io.BytesIO()
 
     def write(self, record: dict[str, Any]) -> int:
-        line = dumps(record)
+        return self.write_line(dumps(record))
+
+    def write_line(self, line: bytes) -> int:
         self._buf.write(line)
         if self._buf.tell() >= 1 << 20:
             self.flush()
@@ -185,6 +187,16 @@ class ShardWriter:
         if self._sink is None:
             self._open()
         self._bytes += self._sink.write(record)
+        self.records += 1
+        if self._bytes >= self.max_bytes:
+            self._finish_shard()
+
+    def write_line(self, line: bytes) -> None:
+        """A record already serialised as ``dumps`` would (JSONL shards only)."""
+        if self._sink is None:
+            self._open()
+        assert self.fmt == "jsonl"
+        self._bytes += self._sink.write_line(line)
         self.records += 1
         if self._bytes >= self.max_bytes:
             self._finish_shard()
