@@ -9,6 +9,7 @@ lives under the ``run`` key of ``stats.json``, never here).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,12 @@ class TaskStats:
     def observe_read(self, text: str) -> None:
         self.observe_read_counts(len(text), utf8_length(text))
 
+    def observe_read_many(self, chars: list[int], n_bytes: list[int]) -> None:
+        """:meth:`observe_read` for many texts measured elsewhere (the compiled JSONL scanner)."""
+        self.read += len(chars)
+        self.bytes_in += sum(n_bytes)
+        self._histogram_many("chars_read", chars)
+
     def observe_read_counts(self, chars: int, n_bytes: int) -> None:
         """:meth:`observe_read` for a text measured elsewhere (the compiled JSONL scanner)."""
         self.read += 1
@@ -61,6 +68,16 @@ class TaskStats:
         self.histogram("chars_kept", chars)
         self._language(language, _KEPT_KEYS, n_bytes, words)
 
+    def observe_kept_many(self, counts: list[tuple[int, int, int]], language: str | None) -> None:
+        """:meth:`observe_kept_counts` for many texts of one language: (chars, UTF-8 bytes, words) each."""
+        if not counts:
+            return
+        chars, n_bytes, words = zip(*counts, strict=True)
+        self.kept += len(counts)
+        self.bytes_out += sum(n_bytes)
+        self._histogram_many("chars_kept", chars)
+        self._language(language, _KEPT_KEYS, sum(n_bytes), sum(words), docs=len(counts))
+
     def observe_rejected(self, reason: str, text: str, language: str | None) -> None:
         self.rejected[reason] += 1
         n = utf8_length(text)
@@ -73,13 +90,20 @@ class TaskStats:
             counter = self.histograms[name] = Counter()
         counter[1 << (value.bit_length() - 1) if value else 0] += 1  # power-of-two buckets: 0, 1, 2-3, 4-7 ...
 
-    def _language(self, language: Any, keys: tuple[str, str, str], n_bytes: int, words: int) -> None:
+    def _histogram_many(self, name: str, values: Iterable[int]) -> None:
+        counter = self.histograms.get(name)
+        if counter is None:
+            counter = self.histograms[name] = Counter()
+        for bits, count in Counter(map(int.bit_length, values)).items():
+            counter[1 << (bits - 1) if bits else 0] += count
+
+    def _language(self, language: Any, keys: tuple[str, str, str], n_bytes: int, words: int, docs: int = 1) -> None:
         key = language if isinstance(language, str) and language else "unknown"  # an input field may hold anything
         counter = self.languages.get(key)
         if counter is None:
             counter = self.languages[key] = Counter()
-        docs, n_bytes_key, words_key = keys
-        counter[docs] += 1
+        docs_key, n_bytes_key, words_key = keys
+        counter[docs_key] += docs
         counter[n_bytes_key] += n_bytes
         counter[words_key] += words
 

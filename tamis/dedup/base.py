@@ -42,9 +42,9 @@ class PassTask:
 
 
 class KeyCollector(Protocol):
-    """Takes what a key-only collect needs, one document at a time, in input order."""
+    """Takes what a key-only collect needs, in input order, many documents at a time."""
 
-    def add(self, doc_id: str, key: bytes) -> None: ...
+    def add_many(self, doc_ids: list[str], keys: list[bytes]) -> None: ...
 
     def close(self) -> None:
         """Write the task's files (called once, after the last document)."""
@@ -58,7 +58,7 @@ class GlobalStage(Step):
         raise NotImplementedError
 
     def key_collector(self, ctx: TaskContext) -> KeyCollector | None:
-        """A collector fed ``(id, normalized_utf8(text))`` pairs that does all ``collect``
+        """A collector fed the ids and ``normalized_utf8(text)`` keys of the documents that does all ``collect``
         does, or None when the stage needs whole documents (the default)."""
         return None
 

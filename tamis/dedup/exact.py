@@ -190,6 +190,10 @@ class _DocumentKeys:
         self._ids.add(doc_id)
         self._hashes += self._digest(key)
 
+    def add_many(self, doc_ids: list[str], keys: list[bytes]) -> None:
+        self._ids.extend(doc_ids)
+        self._hashes += b"".join(map(self._digest, keys))
+
     def close(self) -> None:
         write_bytes_atomic(self._scratch / f"keys-{self._task:05d}.bin", bytes(self._hashes))
         self._ids.save(self._scratch / f"ids-{self._task:05d}")

@@ -5,6 +5,7 @@ Stages need ids only to name the keeper of a duplicate (``duplicate_of``).
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,12 @@ class IdWriter:
     def add(self, doc_id: str) -> None:
         self._blob += doc_id.encode("utf-8", "surrogatepass")
         self._offsets.append(len(self._blob))
+
+    def extend(self, doc_ids: list[str]) -> None:
+        encoded = [doc_id.encode("utf-8", "surrogatepass") for doc_id in doc_ids]
+        ends = itertools.accumulate(map(len, encoded), initial=len(self._blob))
+        self._offsets.extend(itertools.islice(ends, 1, None))  # the first is the current end, already there
+        self._blob += b"".join(encoded)
 
     def __len__(self) -> int:
         return len(self._offsets) - 1

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from tamis.dedup.base import KeyCollector
 from tamis.document import Document
 from tamis.errors import InputError, TaskError
 from tamis.io.atomic import write_bytes_atomic
@@ -28,10 +29,13 @@ from tamis.io.readers import (
     LazyTextDocument,
     ReaderOptions,
     ReadResult,
+    derived_id,
     has_jsonl_scanner,
+    jsonl_line_batches,
+    parse_jsonl_line,
     read_task,
-    scan_jsonl,
     scan_jsonl_textless,
+    scan_keys,
 )
 from tamis.io.runfiles import iter_shard
 from tamis.io.writers import ShardWriter, document_record
@@ -164,26 +168,34 @@ def _admit(plan: RunPlan, item: ReadResult, ctx: TaskContext, errors: list[dict[
     return True, item
 
 
-def _read_keys(
-    plan: RunPlan, task: InputTask, ctx: TaskContext, errors: list[dict[str, Any]], max_docs: int | None
-) -> Iterator[tuple[str, bytes]]:
-    """``(id, normalized_utf8(text))`` of the task's documents, for a first segment whose only
-    work is a key-only stage: common JSONL records come from the compiled scanner, the rest
-    are read, counted and rejected exactly as :func:`_read_source` does."""
-    count = 0
-    observe = ctx.stats.observe_read_counts
-    for item in scan_jsonl(task, plan.reader, fold=True):
-        if max_docs is not None and count >= max_docs:
-            return
-        if type(item) is tuple:
-            count += 1
-            observe(item[2], item[3])
-            yield item[0], item[1]  # type: ignore[misc]
+def _collect_keys(plan: RunPlan, task: InputTask, ctx: TaskContext, errors: list[dict[str, Any]], collector: KeyCollector) -> None:
+    """A first segment whose only work is a key-only stage: the compiled scanner hashes lines
+    a batch at a time, and the lines it declines are read, counted and rejected exactly as
+    :func:`_read_source` does."""
+    path, options, stats = task.files[0], plan.reader, ctx.stats
+    for batch in jsonl_line_batches(task, options):
+        if isinstance(batch, BadRecord):
+            _admit(plan, batch, ctx, errors)
             continue
-        counted, doc = _admit(plan, item, ctx, errors)  # type: ignore[arg-type]
-        count += counted
-        if doc is not None:
-            yield doc.id, normalized_utf8(doc.text)
+        ids, keys, chars, sizes = scan_keys([raw for _, raw in batch], options)
+        declined = [i for i, key in enumerate(keys) if key is None]
+        for i, doc_id in enumerate(ids):
+            if doc_id is None and keys[i] is not None:
+                ids[i] = derived_id(path, batch[i][0])
+        if declined:
+            for i in declined:
+                line_no, raw = batch[i]
+                _, doc = _admit(plan, parse_jsonl_line(raw, path, line_no, options), ctx, errors)
+                if doc is not None:  # counted by _admit
+                    ids[i], keys[i] = doc.id, normalized_utf8(doc.text)
+            scanned = [key is not None for key in keys]
+            for i in declined:
+                scanned[i] = False
+            stats.observe_read_many([c for c, ok in zip(chars, scanned, strict=True) if ok], [b for b, ok in zip(sizes, scanned, strict=True) if ok])
+            collector.add_many([d for d, k in zip(ids, keys, strict=True) if k is not None], [k for k in keys if k is not None])  # type: ignore[misc]
+        else:
+            stats.observe_read_many(chars, sizes)
+            collector.add_many(ids, keys)  # type: ignore[arg-type]
 
 
 def read_spill(directory: Path, task: int) -> Iterator[Document]:
@@ -226,12 +238,10 @@ def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int
         )
     try:
         collector = None
-        if segment == 0 and not seg.steps and seg.stage is not None and task.format == "jsonl" and has_jsonl_scanner():
+        if segment == 0 and not seg.steps and seg.stage is not None and task.format == "jsonl" and max_docs is None and has_jsonl_scanner():
             collector = _prepared(seg.stage).key_collector(ctx)
         if collector is not None:
-            add = collector.add
-            for doc_id, key in _read_keys(plan, task, ctx, errors, max_docs):
-                add(doc_id, key)
+            _collect_keys(plan, task, ctx, errors, collector)
             collector.close()
         else:
             _run_documents(plan, segment, task, ctx, stats, rejects, sink, errors, max_docs)
@@ -296,23 +306,41 @@ def _run_documents(
         else:
             for _ in docs:
                 pass
-    else:
-        keep_text = plan.keep_text
+    elif plan.keep_text:
         for doc in docs:
-            if keep_text:
-                stats.observe_kept(doc.text, doc.metadata.get("language"))
-                sink.write(document_record(doc))
+            stats.observe_kept(doc.text, doc.metadata.get("language"))
+            sink.write(document_record(doc))
+    else:
+        _write_textless(plan, docs, stats, sink)
+
+
+def _write_textless(plan: RunPlan, docs: Iterable[Document], stats: TaskStats, sink: ShardWriter) -> None:
+    """Kept documents without their text. A document read lazily whose output line the
+    scanner made is copied as it is (lines go out a batch at a time, counted at the end)."""
+    copy_lines = plan.fmt == "jsonl"
+    lines: list[bytes] = []
+    counts: list[tuple[int, int, int]] = []
+    for doc in docs:
+        if type(doc) is LazyTextDocument and doc.text_pending:
+            line = doc.textless_line
+            if line is not None and copy_lines:  # no language key in it: TEXTLESS_RESERVED
+                lines.append(line)
+                counts.append(doc.counts)
+                if len(lines) >= 4096:
+                    sink.write_lines(lines)
+                    lines = []
                 continue
-            if type(doc) is LazyTextDocument and doc.text_pending:
-                line = doc.textless_line
-                if line is not None and plan.fmt == "jsonl":  # its record, copied (no language key: TEXTLESS_RESERVED)
-                    stats.observe_kept_counts(*doc.counts, None)
-                    sink.write_line(line)
-                    continue
-                stats.observe_kept_counts(*doc.counts, doc.metadata.get("language"))
-            else:
-                stats.observe_kept(doc.text, doc.metadata.get("language"))
-            sink.write({"id": doc.id, "text": None, "metadata": doc.metadata})
+            stats.observe_kept_counts(*doc.counts, doc.metadata.get("language"))
+        else:
+            stats.observe_kept(doc.text, doc.metadata.get("language"))
+        if lines:
+            sink.write_lines(lines)
+            lines = []
+        sink.write({"id": doc.id, "text": None, "metadata": doc.metadata})
+    if lines:
+        sink.write_lines(lines)
+    stats.observe_kept_many(counts, None)
+
 
 def run_pass_task(plan: RunPlan, marker_name: str, fn: Any) -> dict[str, Any]:
     started = time.perf_counter()

@@ -319,34 +319,45 @@ def read_jsonl(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
     return _jsonl_records(task, options, _parse_json_record)
 
 
-# What the compiled scanner returns for a record it read: (id, key, chars, utf8 bytes,
-# words, text start, text end, output line without text), the id derived from the position
-# where the record has none.
-Scanned = tuple[str, bytes | None, int, int, int, int, int, bytes | None]
+def jsonl_line_batches(task: InputTask, options: ReaderOptions, size: int = 1024) -> Iterator[list[tuple[int, bytes]] | BadRecord]:
+    """The task's non-blank lines as (line number, bytes), in lists of up to ``size``, framed
+    exactly as :func:`read_jsonl` frames them; a problem of the file itself (truncation, an
+    empty file) comes between the lists, in its place, as a BadRecord."""
+    batch: list[tuple[int, bytes]] = []
+    for item in _jsonl_records(task, options, _numbered_line):
+        if type(item) is tuple:
+            batch.append(item)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+            continue
+        if batch:
+            yield batch
+            batch = []
+        yield item
+    if batch:
+        yield batch
 
 
-def scan_jsonl(task: InputTask, options: ReaderOptions, *, fold: bool) -> Iterator[Scanned | ReadResult]:
-    """The records of a JSONL task, measured without decoding their text into Python objects.
+def _numbered_line(raw: bytes, path: str, line_no: int, *_: Any) -> tuple[int, bytes]:
+    return line_no, raw
 
-    Each common record comes as a :data:`Scanned` tuple from the compiled scanner (with
-    ``fold``, its key is ``normalized_utf8(text)``); any record the scanner is not sure of
-    goes through :func:`read_jsonl`'s parser and comes as a Document or BadRecord, so the two
-    paths cannot disagree about what a record is. Needs :func:`has_jsonl_scanner`.
-    """
-    from tamis._native._jsonl import scan_record
+
+def scan_keys(lines: list[bytes], options: ReaderOptions) -> tuple[list[str | None], list[bytes | None], list[int], list[int]]:
+    """For each line (ids, normalized_utf8(text), chars, UTF-8 bytes), from the compiled
+    scanner, in one call; a line it is not sure of has key None and is for
+    :func:`read_jsonl`'s parser (so the two cannot disagree on what a record is). An id of
+    None on a scanned line means the record has none (derive it from the position). Needs
+    :func:`has_jsonl_scanner`."""
+    from tamis._native._jsonl import scan_keys as scan
 
     _load_nfc_table()
-    text_b, id_b, max_bytes = options.text_field.encode(), options.id_field.encode(), options.max_doc_bytes
+    return scan(lines, options.text_field.encode(), options.id_field.encode(), options.max_doc_bytes)
 
-    def parse(raw: bytes, path: str, line_no: int, options: ReaderOptions, text_field: str, id_field: str) -> Scanned | ReadResult:
-        found = scan_record(raw, text_b, id_b, max_bytes, fold)
-        if found is None:
-            return _parse_json_record(raw, path, line_no, options, text_field, id_field)
-        if found[0] is None:
-            return (derived_id(path, line_no), *found[1:])
-        return found
 
-    return _jsonl_records(task, options, parse)
+def parse_jsonl_line(raw: bytes, path: str, line_no: int, options: ReaderOptions) -> ReadResult:
+    """One line the way :func:`read_jsonl` reads it."""
+    return _parse_json_record(raw, path, line_no, options, options.text_field, options.id_field)
 
 
 _TEXT_SLOT = Document.__dict__["text"]  # the slots under Document's fields, for the lazy subclass

@@ -191,15 +191,21 @@ class ShardWriter:
         if self._bytes >= self.max_bytes:
             self._finish_shard()
 
-    def write_line(self, line: bytes) -> None:
-        """A record already serialised as ``dumps`` would (JSONL shards only)."""
-        if self._sink is None:
-            self._open()
+    def write_lines(self, lines: list[bytes]) -> None:
+        """Records already serialised as ``dumps`` would, in order (JSONL shards only)."""
         assert self.fmt == "jsonl"
-        self._bytes += self._sink.write_line(line)
-        self.records += 1
-        if self._bytes >= self.max_bytes:
-            self._finish_shard()
+        total = sum(map(len, lines))
+        if self._sink is not None and self._bytes + total < self.max_bytes:
+            self._bytes += self._sink.write_line(b"".join(lines))  # all in this shard
+            self.records += len(lines)
+            return
+        for line in lines:  # a shard ends among them (or none is open yet)
+            if self._sink is None:
+                self._open()
+            self._bytes += self._sink.write_line(line)
+            self.records += 1
+            if self._bytes >= self.max_bytes:
+                self._finish_shard()
 
     def close(self) -> list[Path]:
         """Finish the last shard and rename every shard to its final name."""
