@@ -7,6 +7,7 @@ write the same files.
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 import unicodedata
@@ -17,7 +18,8 @@ import pytest
 from runutil import load_stats, run_recipe
 
 from tamis.document import Document
-from tamis.io.readers import TEXTLESS_RESERVED, ReaderOptions, _parse_json_record, derived_id
+from tamis.io.jsonl_fast import TEXTLESS_RESERVED
+from tamis.io.readers import ReaderOptions, _parse_json_record, derived_id
 from tamis.io.writers import dumps
 from tamis.text import NFC_TABLE_LIMIT, _count_words_reference, _normalized_utf8_reference, nfc_unstable_bitmap
 
@@ -233,7 +235,9 @@ def test_nfc_table_leaves_only_code_points_that_nfc_keeps_with_any_neighbour():
                 assert unicodedata.is_normalized("NFC", pair), (hex(ord(left)), hex(c))
 
 
-def _mixed_corpus(path: Path) -> list[str]:
+def _mixed_corpus(folder: Path) -> list[Path]:
+    """Plain JSONL split into byte ranges (CRLF and blank lines, no final newline), a
+    truncated gzip, an empty file: every framing case the scanner must frame as the reader."""
     rng = random.Random(13)
     lines = []
     texts = [random_text(rng) or "filler" for _ in range(60)]
@@ -244,28 +248,37 @@ def _mixed_corpus(path: Path) -> list[str]:
             if rng.random() < 0.5:
                 record["text"] = record["text"].upper().replace(" ", "  \u00a0")
         record["id"] = f"r{i}" if rng.random() < 0.9 else None
-        lines.append(dump(record))
+        lines.append(dump(record, compact=rng.random() < 0.7))
     lines[17] = b'{"id": "broken", "text": "no end'
     lines[99] = b'{"id": "bad-utf8", "text": "\xff"}'
     lines[250] = b""
-    path.write_bytes(b"\n".join(lines) + b"\n")
-    return lines
+    lines[251] = b"  \r"
+    lines[300] += b"\r"
+    plain = folder / "a.jsonl"
+    plain.write_bytes(b"\n".join(lines[:400]))  # no final newline
+    packed = gzip.compress(b"\n".join(lines[400:]) + b"\n")
+    (folder / "b.jsonl.gz").write_bytes(packed[: len(packed) * 2 // 3])  # cut inside the stream
+    (folder / "c.jsonl").write_bytes(b"\n \n")
+    return [plain, folder / "b.jsonl.gz", folder / "c.jsonl"]
 
 
 @pytest.mark.parametrize("keep_text", [True, False])
 def test_runs_with_and_without_the_scanner_write_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_text: bool):
-    source = tmp_path / "in.jsonl"
-    _mixed_corpus(source)
+    inputs = _mixed_corpus(tmp_path)
     outputs = {}
     for scanner in ("1", "0"):
         monkeypatch.setenv("TAMIS_JSONL_SCANNER", scanner)
         out = tmp_path / f"out{scanner}"
-        run_recipe([source], out, [{"step": "exact_dedup"}], workers=1, keep_text=keep_text, compression="none", reader={"chunk_bytes": 20_000})
+        run_recipe(inputs, out, [{"step": "exact_dedup"}], workers=1, keep_text=keep_text, compression="none", reader={"chunk_bytes": 20_000})
         stats = load_stats(out)
         stats.pop("run")
         files = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted((out / "output").glob("*")) + sorted((out / "rejects").glob("*"))}
         outputs[scanner] = (stats, files, (out / "errors.jsonl").read_bytes())
+        sidecars = list(out.glob("dedup/*/textless/*.lines"))
+        assert bool(sidecars) == (scanner == "1" and not keep_text)  # the second pass read them, not the input
     assert outputs["1"] == outputs["0"]
     stats = outputs["1"][0]
-    assert stats["read"] == stats["kept"] + stats["rejected_total"] == 599
+    assert stats["read"] == stats["kept"] + stats["rejected_total"]
     assert stats["rejected"]["exact_dedup:duplicate"] > 50
+    assert stats["rejected"]["reader:truncated"] == 1
+    assert stats["kept"] > 300

@@ -25,9 +25,9 @@
  *               written as orjson writes (compact, integers, orjson's escapes, no repeated
  *               key) and has none of the NUL-separated ``reserved`` keys; else None.
  *
- *   scan_keys(lines, text_field, id_field, max_bytes) -> (ids, keys, chars, utf8_bytes)
- *       the same with fold over a list of lines, in one call (no Python between lines):
- *       four lists aligned with ``lines``; a declined line has None as key and id.
+ *   scan_block(buffer, start, limit, first_line, text_field, id_field, max_bytes, fold, path_json, reserved)
+ *       frames the lines of a block as the reader does and scans each: no Python between
+ *       lines at all (see the function for what it returns).
  *
  *   count_newlines(buffer) -> int
  *       bytes.count(b"\n") without its byte-at-a-time loop (planning reads every large file once).
@@ -698,65 +698,114 @@ done:
     return result;
 }
 
-/* scan_keys(lines, text_field, id_field, max_bytes) -> (ids, keys, chars, utf8_bytes):
- * scan_record with fold over a list of lines in one call, as four lists aligned with the
- * lines. A line the scanner declines has None as its key (its id is None too). */
-static PyObject *scan_keys(PyObject *self, PyObject *args) {
-    PyObject *lines;
+static inline int blank_byte(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0x0B || c == 0x0C; }
+
+/* scan_block(buffer, start, limit, first_line, text_field, id_field, max_bytes, fold, path_json, reserved)
+ *   -> (newlines, numbers, ids, keys, textless)
+ * Every '\n'-terminated line of buffer[start:limit] (limit just after a '\n'), framed as the
+ * reader frames lines: one trailing '\r' dropped, blank lines (bytes.isspace) skipped. For
+ * each other line, in order: ids/keys/textless as scan_record gives them (key only with fold,
+ * textless only with path_json), and NUMBERS int64 in ``numbers``: line number, start and
+ * length in buffer, chars, UTF-8 bytes, words, and the text value's span in the line (quotes
+ * included); chars is -1 for a line the scanner declines. */
+#define NUMBERS 8
+static PyObject *scan_block(PyObject *self, PyObject *args) {
+    PyObject *buffer;
+    Py_ssize_t start, limit, max_bytes, path_len = 0, reserved_len = 0;
+    long long line_no;
     Py_buffer text_field, id_field;
-    Py_ssize_t max_bytes;
-    if (!PyArg_ParseTuple(args, "O!y*y*n:scan_keys", &PyList_Type, &lines, &text_field, &id_field, &max_bytes)) return NULL;
-    Py_ssize_t n = PyList_GET_SIZE(lines);
-    PyObject *ids = PyList_New(n), *keys = PyList_New(n), *chars = PyList_New(n), *sizes = PyList_New(n), *result = NULL;
-    if (ids == NULL || keys == NULL || chars == NULL || sizes == NULL) goto done;
-    Fields f = {text_field.buf, id_field.buf, text_field.len, id_field.len, "", 0, max_bytes};
+    int fold;
+    const char *path_json = NULL, *reserved = "";
+    if (!PyArg_ParseTuple(args, "SnnLy*y*npz#y#:scan_block", &buffer, &start, &limit, &line_no, &text_field, &id_field, &max_bytes, &fold, &path_json,
+                          &path_len, &reserved, &reserved_len))
+        return NULL;
+    PyObject *ids = PyList_New(0), *keys = PyList_New(0), *textless = PyList_New(0), *numbers = NULL, *result = NULL;
+    long long *nums = NULL;
+    Py_ssize_t n_docs = 0, cap = 0, newlines = 0;
+    const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(buffer);
+    if (start < 0 || limit < start || limit > PyBytes_GET_SIZE(buffer)) {
+        PyErr_SetString(PyExc_ValueError, "scan_block(): start or limit out of range");
+        goto done;
+    }
+    if (ids == NULL || keys == NULL || textless == NULL) goto done;
+    Fields f = {text_field.buf, id_field.buf, text_field.len, id_field.len, reserved, reserved_len, max_bytes};
     LineScan o;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *line = PyList_GET_ITEM(lines, i);
-        if (!PyBytes_Check(line)) {
-            PyErr_SetString(PyExc_TypeError, "scan_keys() expects a list of bytes");
-            goto done;
-        }
-        const unsigned char *base = (const unsigned char *)PyBytes_AS_STRING(line);
-        Py_ssize_t len = PyBytes_GET_SIZE(line);
-        PyObject *key = PyBytes_FromStringAndSize(NULL, 3 * len + 16);
-        if (key == NULL) goto done;
-        memset(&o.ts, 0, sizeof o.ts);
-        o.ts.out = (unsigned char *)PyBytes_AS_STRING(key);
-        PyObject *id = NULL;
-        if (scan_line(base, len, &f, &o) < 0) {
-            Py_DECREF(key);
-            PyList_SET_ITEM(ids, i, Py_NewRef(Py_None));
-            PyList_SET_ITEM(keys, i, Py_NewRef(Py_None));
-            PyList_SET_ITEM(chars, i, PyLong_FromLong(0));
-            PyList_SET_ITEM(sizes, i, PyLong_FromLong(0));
+    const unsigned char *p = data + start, *stop = data + limit;
+    while (p < stop) {
+        const unsigned char *nl = memchr(p, '\n', (size_t)(stop - p));
+        if (nl == NULL) break; /* limit is just after a newline: nothing is left here */
+        Py_ssize_t len = nl - p;
+        if (len > 0 && p[len - 1] == '\r') len--;
+        line_no++;
+        newlines++;
+        Py_ssize_t k = 0;
+        while (k < len && blank_byte(p[k])) k++;
+        if (k == len) {
+            p = nl + 1;
             continue;
         }
-        if (_PyBytes_Resize(&key, o.ts.out_len) < 0) goto done;
-        PyList_SET_ITEM(keys, i, key);
-        if (o.id_at != NULL && o.id_end - o.id_quoted > o.id_at + o.id_quoted) {
-            id = PyUnicode_DecodeUTF8((const char *)o.id_at + o.id_quoted, (o.id_end - o.id_quoted) - (o.id_at + o.id_quoted), "strict");
-            if (id == NULL) goto done;
-        } else {
+        if (n_docs == cap) {
+            cap = cap ? 2 * cap : 1024;
+            long long *grown = (long long *)realloc(nums, sizeof(long long) * NUMBERS * (size_t)cap);
+            if (grown == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            nums = grown;
+        }
+        long long *row = nums + NUMBERS * n_docs;
+        row[0] = line_no;
+        row[1] = p - data;
+        row[2] = len;
+        PyObject *key = NULL, *id = NULL, *copy = NULL;
+        memset(&o.ts, 0, sizeof o.ts);
+        if (fold) {
+            key = PyBytes_FromStringAndSize(NULL, 3 * len + 16);
+            if (key == NULL) goto done;
+            o.ts.out = (unsigned char *)PyBytes_AS_STRING(key);
+        }
+        if (scan_line(p, len, &f, &o) < 0) {
+            Py_XDECREF(key);
+            row[3] = -1;
+            row[4] = row[5] = row[6] = row[7] = 0;
+            key = Py_NewRef(Py_None);
             id = Py_NewRef(Py_None);
+            copy = Py_NewRef(Py_None);
+        } else {
+            row[3] = o.ts.chars;
+            row[4] = o.ts.bytes;
+            row[5] = o.ts.words;
+            row[6] = o.text_at - p;
+            row[7] = o.text_end - p;
+            if (key != NULL) {
+                if (_PyBytes_Resize(&key, o.ts.out_len) < 0) goto done;
+            } else {
+                key = Py_NewRef(Py_None);
+            }
+            if (o.id_at != NULL && o.id_end - o.id_quoted > o.id_at + o.id_quoted) {
+                id = PyUnicode_DecodeUTF8((const char *)o.id_at + o.id_quoted, (o.id_end - o.id_quoted) - (o.id_at + o.id_quoted), "strict");
+            } else {
+                id = Py_NewRef(Py_None);
+            }
+            copy = (path_json != NULL && o.copyable) ? textless_line(&o, path_json, path_len, line_no) : Py_NewRef(Py_None);
         }
-        PyList_SET_ITEM(ids, i, id);
-        PyObject *c = PyLong_FromSsize_t(o.ts.chars), *b = PyLong_FromSsize_t(o.ts.bytes);
-        if (c == NULL || b == NULL) {
-            Py_XDECREF(c);
-            Py_XDECREF(b);
-            goto done;
-        }
-        PyList_SET_ITEM(chars, i, c);
-        PyList_SET_ITEM(sizes, i, b);
+        int failed = id == NULL || copy == NULL || PyList_Append(keys, key) < 0 || PyList_Append(ids, id) < 0 || PyList_Append(textless, copy) < 0;
+        Py_XDECREF(key);
+        Py_XDECREF(id);
+        Py_XDECREF(copy);
+        if (failed) goto done;
+        n_docs++;
+        p = nl + 1;
     }
-    result = PyTuple_Pack(4, ids, keys, chars, sizes);
+    numbers = PyBytes_FromStringAndSize((const char *)nums, (Py_ssize_t)(sizeof(long long) * NUMBERS * (size_t)n_docs));
+    if (numbers == NULL) goto done;
+    result = Py_BuildValue("(nOOOO)", newlines, numbers, ids, keys, textless);
 done:
-    /* PyList_New fills with NULL; a list left part-filled after an error is still freed safely. */
+    free(nums);
+    Py_XDECREF(numbers);
     Py_XDECREF(ids);
     Py_XDECREF(keys);
-    Py_XDECREF(chars);
-    Py_XDECREF(sizes);
+    Py_XDECREF(textless);
     PyBuffer_Release(&text_field);
     PyBuffer_Release(&id_field);
     return result;
@@ -803,7 +852,7 @@ static PyObject *count_newlines(PyObject *self, PyObject *arg) {
 }
 
 static PyMethodDef methods[] = {
-    {"scan_keys", scan_keys, METH_VARARGS, "scan_record with fold over a list of lines: (ids, keys, chars, utf8_bytes)."},
+    {"scan_block", scan_block, METH_VARARGS, "Frame and scan every line of a block: (newlines, numbers, ids, keys, textless)."},
     {"count_newlines", count_newlines, METH_O, "The number of newline bytes in a buffer."},
     {"scan_record", scan_record, METH_VARARGS, "Validate one JSONL record and measure (and fold) its text; None when unsure."},
     {"set_nfc_unsafe", set_nfc_unsafe, METH_O, "The bitmap of code points that are not NFC-stable on their own."},

@@ -60,6 +60,15 @@ class IdReader:
         blob = self._load()
         return blob[self._offsets[index] : self._offsets[index + 1]].decode("utf-8", "surrogatepass")
 
+    def all(self) -> list[str]:
+        """Every id, in order (one decode of the whole blob where it is ASCII)."""
+        blob = self._load()
+        offsets = self._offsets
+        if blob.isascii():
+            text = blob.decode("ascii")
+            return [text[a:b] for a, b in itertools.pairwise(offsets)]
+        return [blob[a:b].decode("utf-8", "surrogatepass") for a, b in itertools.pairwise(offsets)]
+
     def close(self) -> None:
         self._blob = None
         self._offsets = []

@@ -17,32 +17,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 
 from tamis.dedup.base import KeyCollector
 from tamis.document import Document
 from tamis.errors import InputError, TaskError
 from tamis.io.atomic import write_bytes_atomic
-from tamis.io.readers import (
-    BadRecord,
-    InputTask,
+from tamis.io.jsonl_fast import (
+    UNKNOWN,
     LazyTextDocument,
-    ReaderOptions,
-    ReadResult,
-    derived_id,
+    TextlessSidecar,
+    declined_line,
     has_jsonl_scanner,
-    jsonl_line_batches,
-    parse_jsonl_line,
-    read_task,
+    is_seekable,
+    jsonl_blocks,
+    read_sidecar,
+    scan_block,
     scan_jsonl_textless,
-    scan_keys,
 )
+from tamis.io.readers import BadRecord, InputTask, ReaderOptions, ReadResult, derived_id, metadata_of, read_task
 from tamis.io.runfiles import iter_shard
-from tamis.io.writers import ShardWriter, document_record
+from tamis.io.writers import ShardWriter, document_record, dumps
 from tamis.pipeline import Segment
 from tamis.stats import TaskStats
 from tamis.steps.base import Step, TaskContext
-from tamis.text import normalized_utf8
+from tamis.text import count_words, normalized_utf8, utf8_length
 
 
 @dataclass
@@ -84,6 +84,19 @@ class RunPlan:
     def spill_dir(self, segment: int) -> Path:
         return self.dedup_dir / f"spill{segment}"
 
+    @property
+    def sidecar_dir(self) -> Path:
+        return self.dedup_dir / "textless"
+
+    def textless_replay(self) -> bool:
+        """Nothing reads the text of a document the second segment keeps: the first segment's
+        stage decides from what it collected, the second segment has no steps of its own,
+        and the output has no text. Texts are then decoded only for rejected documents."""
+        if len(self.segments) < 2 or self.keep_text or not self.replays_input(1):
+            return False
+        stage, last = self.segments[0].stage, self.segments[1]
+        return stage is not None and not stage.apply_reads_kept_text() and not last.steps and last.stage is None
+
     def marker(self, name: str) -> Path:
         return self.root / "_markers" / f"{name}.json"
 
@@ -110,6 +123,7 @@ def _clean_task_outputs(plan: RunPlan, segment: int, task: int) -> None:
     patterns = [str(plan.root / "rejects" / f"part-{task:05d}-s{segment}-*"), str(plan.root / "errors" / f"seg{segment}-task{task:05d}.jsonl*")]
     if plan.segments[segment].stage is not None:
         patterns.append(str(plan.spill_dir(segment) / f"{task:05d}-*"))
+        patterns.append(str(plan.sidecar_dir / f"{task:05d}.*"))
         patterns.append(str(plan.stage_dir(segment) / f"*-{task:05d}.*"))
     else:
         patterns.append(str(plan.root / "output" / f"part-{task:05d}-*"))
@@ -168,34 +182,63 @@ def _admit(plan: RunPlan, item: ReadResult, ctx: TaskContext, errors: list[dict[
     return True, item
 
 
-def _collect_keys(plan: RunPlan, task: InputTask, ctx: TaskContext, errors: list[dict[str, Any]], collector: KeyCollector) -> None:
-    """A first segment whose only work is a key-only stage: the compiled scanner hashes lines
-    a batch at a time, and the lines it declines are read, counted and rejected exactly as
-    :func:`_read_source` does."""
+def _collect_keys(
+    plan: RunPlan, task: InputTask, ctx: TaskContext, errors: list[dict[str, Any]], collector: KeyCollector, sidecar: TextlessSidecar | None
+) -> None:
+    """A first segment whose only work is a key-only stage: the compiled scanner frames and
+    hashes a block of lines at a time; the lines it declines are read, counted and rejected
+    exactly as :func:`_read_source` does. With a sidecar, each document's output line
+    without text is kept for the second segment too."""
     path, options, stats = task.files[0], plan.reader, ctx.stats
-    for batch in jsonl_line_batches(task, options):
-        if isinstance(batch, BadRecord):
-            _admit(plan, batch, ctx, errors)
+    path_json = orjson.dumps(path) if sidecar is not None else None
+    for block in jsonl_blocks(task, options):
+        if isinstance(block, BadRecord):
+            _admit(plan, block, ctx, errors)
             continue
-        ids, keys, chars, sizes = scan_keys([raw for _, raw in batch], options)
-        declined = [i for i, key in enumerate(keys) if key is None]
-        for i, doc_id in enumerate(ids):
-            if doc_id is None and keys[i] is not None:
-                ids[i] = derived_id(path, batch[i][0])
-        if declined:
-            for i in declined:
-                line_no, raw = batch[i]
-                _, doc = _admit(plan, parse_jsonl_line(raw, path, line_no, options), ctx, errors)
-                if doc is not None:  # counted by _admit
-                    ids[i], keys[i] = doc.id, normalized_utf8(doc.text)
-            scanned = [key is not None for key in keys]
-            for i in declined:
-                scanned[i] = False
-            stats.observe_read_many([c for c, ok in zip(chars, scanned, strict=True) if ok], [b for b, ok in zip(sizes, scanned, strict=True) if ok])
-            collector.add_many([d for d, k in zip(ids, keys, strict=True) if k is not None], [k for k in keys if k is not None])  # type: ignore[misc]
+        _, numbers, ids, keys, lines = scan_block(block, options, fold=True, path_json=path_json)
+        scanned = numbers[:, 3] >= 0
+        stats.observe_read_many(numbers[scanned, 3].tolist(), numbers[scanned, 4].tolist())
+        valid = scanned.copy()
+        # (chars, bytes, words, offset in the file, length) of each line, for the sidecar
+        table = numbers[:, [3, 4, 5, 1, 2]].copy() if sidecar is not None else None
+        languages: dict[int, Any] = {}
+        for i in [i for i, doc_id in enumerate(ids) if doc_id is None]:
+            if scanned[i]:
+                ids[i] = derived_id(path, int(numbers[i, 0]))
+        for i in np.flatnonzero(~scanned).tolist():
+            _, doc = _admit(plan, declined_line(block, numbers[i], path, options), ctx, errors)
+            if doc is not None:  # counted by _admit
+                valid[i] = True
+                ids[i], keys[i] = doc.id, normalized_utf8(doc.text)
+                if table is not None:
+                    lines[i] = dumps({"id": doc.id, "text": None, "metadata": doc.metadata})
+                    table[i, :3] = (len(doc.text), utf8_length(doc.text), count_words(doc.text))
+                    languages[i] = doc.metadata.get("language")
+        if table is not None:
+            for i in [i for i, line in enumerate(lines) if line is None and scanned[i]]:
+                metadata = _line_metadata(block, numbers[i].tolist(), path, options)  # a record the scanner could not copy
+                lines[i] = dumps({"id": ids[i], "text": None, "metadata": metadata})
+                languages[i] = metadata.get("language")
+        if valid.all():
+            collector.add_many(ids, keys)
         else:
-            stats.observe_read_many(chars, sizes)
-            collector.add_many(ids, keys)  # type: ignore[arg-type]
+            collector.add_many([d for d, ok in zip(ids, valid, strict=True) if ok], [k for k, ok in zip(keys, valid, strict=True) if ok])
+        if sidecar is not None and table is not None:
+            assert block.offset is not None
+            table[:, 3] += block.offset - block.start
+            kept = np.flatnonzero(valid).tolist()
+            order = {i: n for n, i in enumerate(kept)}
+            named = {order[i]: lang for i, lang in languages.items() if lang is not None and i in order}
+            sidecar.add_many([ids[i] for i in kept], [lines[i] for i in kept], table[kept], named)
+
+
+def _line_metadata(block: Any, row: list[int], path: str, options: ReaderOptions) -> dict[str, Any]:
+    line_no, start, length, _, _, _, text_start, text_end = row
+    raw = block.data[start : start + length]
+    record = orjson.loads(raw[:text_start] + b"null" + raw[text_end:])
+    del record[options.text_field]
+    record.pop(options.id_field, None)
+    return metadata_of(record, {"path": path, "line": line_no})
 
 
 def read_spill(directory: Path, task: int) -> Iterator[Document]:
@@ -241,8 +284,11 @@ def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int
         if segment == 0 and not seg.steps and seg.stage is not None and task.format == "jsonl" and max_docs is None and has_jsonl_scanner():
             collector = _prepared(seg.stage).key_collector(ctx)
         if collector is not None:
-            _collect_keys(plan, task, ctx, errors, collector)
+            sidecar = TextlessSidecar(plan.sidecar_dir, task.index) if plan.textless_replay() and is_seekable(task) else None
+            _collect_keys(plan, task, ctx, errors, collector, sidecar)
             collector.close()
+            if sidecar is not None:
+                sidecar.close()
         else:
             _run_documents(plan, segment, task, ctx, stats, rejects, sink, errors, max_docs)
         sink.close()
@@ -279,20 +325,12 @@ def _run_documents(
     seg = plan.segments[segment]
     spill = seg.stage is not None and not plan.replays_input(segment + 1)
     previous = _prepared(plan.segments[segment - 1].stage) if segment > 0 else None  # type: ignore[arg-type]
-    # Nothing reads the text of a kept document: the previous stage decides from what it
-    # collected, no step follows, and the output has no text. Texts are then decoded only
-    # for the documents rejected (which are written whole).
-    textless = (
-        previous is not None
-        and not previous.apply_reads_kept_text()
-        and plan.replays_input(segment)
-        and not plan.keep_text
-        and not seg.steps
-        and seg.stage is None
-        and task.format == "jsonl"
-        and has_jsonl_scanner()
-    )
-    docs: Iterable[Document] = _read_source(plan, segment, task, ctx, errors, max_docs, textless=textless)
+    textless = segment == 1 and plan.textless_replay() and task.format == "jsonl" and has_jsonl_scanner()
+    docs: Iterable[Document]
+    if textless and TextlessSidecar.exists(plan.sidecar_dir, task.index):
+        docs = read_sidecar(plan.sidecar_dir, task, plan.reader)
+    else:
+        docs = _read_source(plan, segment, task, ctx, errors, max_docs, textless=textless)
     if previous is not None:
         apply_ctx = TaskContext(task.index, stats=stats, reject_sink=rejects.write, scratch_dir=plan.stage_dir(segment - 1))
         docs = previous.apply(docs, apply_ctx)  # type: ignore[attr-defined]
@@ -315,28 +353,35 @@ def _run_documents(
 
 
 def _write_textless(plan: RunPlan, docs: Iterable[Document], stats: TaskStats, sink: ShardWriter) -> None:
-    """Kept documents without their text. A document read lazily whose output line the
-    scanner made is copied as it is (lines go out a batch at a time, counted at the end)."""
+    """Kept documents without their text. A lazily read document whose output line is known
+    is written as that line (lines go out a batch at a time, and are counted at the end)."""
     copy_lines = plan.fmt == "jsonl"
     lines: list[bytes] = []
     counts: list[tuple[int, int, int]] = []
     for doc in docs:
+        line = None
         if type(doc) is LazyTextDocument and doc.text_pending:
-            line = doc.textless_line
-            if line is not None and copy_lines:  # no language key in it: TEXTLESS_RESERVED
+            language = doc.language
+            if language is UNKNOWN:
+                language = doc.metadata.get("language")
+            line = doc.textless_line if copy_lines else None
+            if line is not None and language is None:
                 lines.append(line)
                 counts.append(doc.counts)
                 if len(lines) >= 4096:
                     sink.write_lines(lines)
                     lines = []
                 continue
-            stats.observe_kept_counts(*doc.counts, doc.metadata.get("language"))
+            stats.observe_kept_counts(*doc.counts, language)
         else:
             stats.observe_kept(doc.text, doc.metadata.get("language"))
         if lines:
             sink.write_lines(lines)
             lines = []
-        sink.write({"id": doc.id, "text": None, "metadata": doc.metadata})
+        if line is not None:
+            sink.write_lines([line])
+        else:
+            sink.write({"id": doc.id, "text": None, "metadata": doc.metadata})
     if lines:
         sink.write_lines(lines)
     stats.observe_kept_many(counts, None)

@@ -216,7 +216,7 @@ def _too_large(doc: Document, size: int, options: ReaderOptions, path: str, line
 # --------------------------------------------------------------------------- JSONL
 
 
-def _open_binary(path: str) -> Any:
+def open_binary(path: str) -> Any:
     lower = path.lower()
     if lower.endswith(".gz"):
         return gzip.open(path, "rb")
@@ -248,10 +248,10 @@ def _split_jsonl(path: str, options: ReaderOptions) -> list[tuple[int, int, int]
 
 
 try:
-    from tamis._native._jsonl import count_newlines as _count_newline_bytes
+    from tamis._native._jsonl import count_newlines as count_newline_bytes
 except ImportError:  # pragma: no cover - the extension is built on install
 
-    def _count_newline_bytes(buffer: Any) -> int:
+    def count_newline_bytes(buffer: Any) -> int:
         return bytes(buffer).count(b"\n")
 
 
@@ -266,7 +266,7 @@ def _count_newlines(path: str, start: int, end: int) -> int:
             n = fh.readinto(view[: min(remaining, len(block))])
             if not n:
                 break
-            count += _count_newline_bytes(view[:n])
+            count += count_newline_bytes(view[:n])
             remaining -= n
     return count
 
@@ -319,170 +319,6 @@ def read_jsonl(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
     return _jsonl_records(task, options, _parse_json_record)
 
 
-def jsonl_line_batches(task: InputTask, options: ReaderOptions, size: int = 1024) -> Iterator[list[tuple[int, bytes]] | BadRecord]:
-    """The task's non-blank lines as (line number, bytes), in lists of up to ``size``, framed
-    exactly as :func:`read_jsonl` frames them; a problem of the file itself (truncation, an
-    empty file) comes between the lists, in its place, as a BadRecord."""
-    batch: list[tuple[int, bytes]] = []
-    for item in _jsonl_records(task, options, _numbered_line):
-        if type(item) is tuple:
-            batch.append(item)
-            if len(batch) >= size:
-                yield batch
-                batch = []
-            continue
-        if batch:
-            yield batch
-            batch = []
-        yield item
-    if batch:
-        yield batch
-
-
-def _numbered_line(raw: bytes, path: str, line_no: int, *_: Any) -> tuple[int, bytes]:
-    return line_no, raw
-
-
-def scan_keys(lines: list[bytes], options: ReaderOptions) -> tuple[list[str | None], list[bytes | None], list[int], list[int]]:
-    """For each line (ids, normalized_utf8(text), chars, UTF-8 bytes), from the compiled
-    scanner, in one call; a line it is not sure of has key None and is for
-    :func:`read_jsonl`'s parser (so the two cannot disagree on what a record is). An id of
-    None on a scanned line means the record has none (derive it from the position). Needs
-    :func:`has_jsonl_scanner`."""
-    from tamis._native._jsonl import scan_keys as scan
-
-    _load_nfc_table()
-    return scan(lines, options.text_field.encode(), options.id_field.encode(), options.max_doc_bytes)
-
-
-def parse_jsonl_line(raw: bytes, path: str, line_no: int, options: ReaderOptions) -> ReadResult:
-    """One line the way :func:`read_jsonl` reads it."""
-    return _parse_json_record(raw, path, line_no, options, options.text_field, options.id_field)
-
-
-_TEXT_SLOT = Document.__dict__["text"]  # the slots under Document's fields, for the lazy subclass
-_METADATA_SLOT = Document.__dict__["metadata"]
-# Top-level keys that keep a record from being copied into the output as it is: a nested
-# metadata object is merged and a source key replaced (the writer's line differs), and the
-# statistics read the language.
-TEXTLESS_RESERVED = b"metadata\0source\0language"
-
-
-class LazyTextDocument(Document):
-    """A JSONL document decoded from its line only as far as something reads it.
-
-    Read where nothing needs the text of a kept document (an output without text after a
-    stage that decides from what it collected): a kept document never decodes its text, and
-    where its record is written as orjson writes, its output line is copied from the input
-    (``textless_line``) without parsing the metadata either. A rejected document is written
-    whole, so it decodes both then. ``counts`` is (chars, UTF-8 bytes, words) of the text,
-    measured by the scanner, for the statistics.
-    """
-
-    __slots__ = ("_fields", "_line", "_meta_pending", "_source", "_span", "_text_pending", "counts", "textless_line")
-
-    def __init__(
-        self,
-        doc_id: str,
-        line: bytes,
-        span: tuple[int, int],
-        counts: tuple[int, int, int],
-        source: dict[str, Any],
-        textless_line: bytes | None,
-        options: ReaderOptions,
-    ) -> None:
-        self.id = doc_id
-        self._line = line
-        self._span = span
-        self.counts = counts
-        self._source = source
-        self.textless_line = textless_line
-        self._text_pending = self._meta_pending = True
-        self._fields = options
-
-    @property  # type: ignore[override]
-    def text(self) -> str:
-        if self._text_pending:
-            start, end = self._span
-            _TEXT_SLOT.__set__(self, orjson.loads(self._line[start:end]))
-            self._text_pending = False
-        return _TEXT_SLOT.__get__(self)
-
-    @text.setter
-    def text(self, value: str) -> None:
-        _TEXT_SLOT.__set__(self, value)
-        self._text_pending = False
-
-    @property  # type: ignore[override]
-    def metadata(self) -> dict[str, Any]:
-        if self._meta_pending:
-            start, end = self._span
-            line = self._line
-            record = orjson.loads(line[:start] + b"null" + line[end:])
-            del record[self._fields.text_field]
-            record.pop(self._fields.id_field, None)
-            _METADATA_SLOT.__set__(self, _metadata_of(record, self._source))
-            self._meta_pending = False
-            self.textless_line = None  # the caller may change the metadata
-        return _METADATA_SLOT.__get__(self)
-
-    @metadata.setter
-    def metadata(self, value: dict[str, Any]) -> None:
-        _METADATA_SLOT.__set__(self, value)
-        self._meta_pending = False
-        self.textless_line = None
-
-    @property
-    def text_pending(self) -> bool:
-        """True while the text has not been decoded (``counts`` then describes it)."""
-        return self._text_pending
-
-
-def scan_jsonl_textless(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
-    """The records of a JSONL task as :class:`LazyTextDocument` s: the scanner measures each
-    text, finds where it is and, where it can, makes the output line without text. Records
-    the scanner is not sure of are read by :func:`read_jsonl`'s parser, whole."""
-    from tamis._native._jsonl import scan_record
-
-    text_b, id_b, max_bytes = options.text_field.encode(), options.id_field.encode(), options.max_doc_bytes
-    path_json = orjson.dumps(task.files[0])
-
-    def parse(raw: bytes, path: str, line_no: int, options: ReaderOptions, text_field: str, id_field: str) -> ReadResult:
-        found = scan_record(raw, text_b, id_b, max_bytes, False, path_json, line_no, TEXTLESS_RESERVED)
-        if found is None:
-            return _parse_json_record(raw, path, line_no, options, text_field, id_field)
-        doc_id, _, chars, n_bytes, words, start, end, line = found
-        source = {"path": path, "line": line_no}
-        return LazyTextDocument(doc_id or derived_id(path, line_no), raw, (start, end), (chars, n_bytes, words), source, line, options)
-
-    return _jsonl_records(task, options, parse)
-
-
-def has_jsonl_scanner() -> bool:
-    """Whether the compiled scanner is built (and not turned off with TAMIS_JSONL_SCANNER=0,
-    which makes every run read JSONL the plain way, for comparison or debugging)."""
-    if os.environ.get("TAMIS_JSONL_SCANNER") == "0":
-        return False
-    try:
-        from tamis._native import _jsonl  # noqa: F401
-    except ImportError:  # pragma: no cover - the extension is built on install
-        return False
-    return True
-
-
-_nfc_loaded = False
-
-
-def _load_nfc_table() -> None:
-    global _nfc_loaded
-    if not _nfc_loaded:
-        from tamis._native._jsonl import set_nfc_unsafe
-        from tamis.text import nfc_unstable_bitmap
-
-        set_nfc_unsafe(nfc_unstable_bitmap())
-        _nfc_loaded = True
-
-
 def _jsonl_records(task: InputTask, options: ReaderOptions, parse: Callable[..., Any]) -> Iterator[Any]:
     path = task.files[0]
     if task.end is not None:
@@ -492,9 +328,9 @@ def _jsonl_records(task: InputTask, options: ReaderOptions, parse: Callable[...,
     else:
         line_no = 0
         try:
-            fh = _open_binary(path)
+            fh = open_binary(path)
         except OSError as exc:
-            yield BadRecord(InputError(f"cannot open: {exc}", path=path, reason="reader:unreadable_file"))
+            yield open_failed(path, exc)
             return
         lines = iter_stream_lines(fh)
     seen_any = False
@@ -509,18 +345,37 @@ def _jsonl_records(task: InputTask, options: ReaderOptions, parse: Callable[...,
             seen_any = True
             yield parse(raw, path, line_no, options, text_field, id_field)
     except StreamBroken as exc:
-        msg = f"compressed stream is truncated or corrupt after line {line_no}: {exc}; the records before it were read"
-        fragment = None
-        if exc.fragment.strip():
-            fragment = Document(derived_id(path, line_no + 1), escaped(exc.fragment), {"source": {"path": path, "line": line_no + 1}})
-            msg += "; the incomplete record at the cut is kept in the rejects"
-        yield BadRecord(InputError(msg, path=path, line=line_no + 1, reason="reader:truncated"), fragment)
+        yield truncated_stream(path, line_no, exc)
         return
     finally:
         if fh is not None:
             fh.close()
     if not seen_any and task.start == 0:
-        yield BadRecord(InputError("file is empty (no records)", path=path, reason="reader:empty_file"))
+        yield empty_file(path)
+
+
+def truncated_stream(path: str, lines_read: int, exc: StreamBroken) -> BadRecord:
+    """The error for a compressed stream that breaks after ``lines_read`` lines."""
+    msg = f"compressed stream is truncated or corrupt after line {lines_read}: {exc}; the records before it were read"
+    fragment = None
+    if exc.fragment.strip():
+        line = lines_read + 1
+        fragment = Document(derived_id(path, line), escaped(exc.fragment), {"source": {"path": path, "line": line}})
+        msg += "; the incomplete record at the cut is kept in the rejects"
+    return BadRecord(InputError(msg, path=path, line=lines_read + 1, reason="reader:truncated"), fragment)
+
+
+def empty_file(path: str) -> BadRecord:
+    return BadRecord(InputError("file is empty (no records)", path=path, reason="reader:empty_file"))
+
+
+def open_failed(path: str, exc: OSError) -> BadRecord:
+    return BadRecord(InputError(f"cannot open: {exc}", path=path, reason="reader:unreadable_file"))
+
+
+def parse_jsonl_line(raw: bytes, path: str, line_no: int, options: ReaderOptions) -> ReadResult:
+    """One line the way :func:`read_jsonl` reads it."""
+    return _parse_json_record(raw, path, line_no, options, options.text_field, options.id_field)
 
 
 def _parse_json_record(
@@ -553,7 +408,7 @@ def _parse_json_record(
     return _record_to_doc(record, raw, source, path, line_no, options, text_field, id_field)
 
 
-def _metadata_of(record: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
+def metadata_of(record: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
     """A record's fields other than its text and id (the record dict is ours to reuse), with
     a nested ``metadata`` object merged in, and where it came from."""
     nested = record.pop("metadata", None)
@@ -583,7 +438,7 @@ def _record_to_doc(
         doc_id = derived_id(path, line_no)
     elif not isinstance(doc_id, str):
         doc_id = str(doc_id)
-    metadata = _metadata_of(record, source)
+    metadata = metadata_of(record, source)
     if not isinstance(text, str):
         what = "has no" if text is None else f"has a non-string ({type(text).__name__})"
         doc = Document(doc_id, "" if text is None else escaped(orjson.dumps(text)), metadata)
@@ -615,7 +470,7 @@ def read_text_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadRes
         doc_id = _strip_suffix(Path(path).name, FORMATS["text"].suffixes)
         source = {"path": path, "line": None}
         try:
-            raw = _open_binary(path).read()
+            raw = open_binary(path).read()
         except (OSError, EOFError, zlib.error) as exc:
             yield BadRecord(InputError(f"cannot read: {exc}", path=path, reason="reader:unreadable_file"))
             continue

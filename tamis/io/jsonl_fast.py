@@ -1,0 +1,381 @@
+"""Compiled paths for JSONL input, taken where the plain reader would do more than is needed.
+
+The plain reader (:func:`tamis.io.readers.read_jsonl`: orjson, one Document per record) is
+the reference. The compiled scanner (``tamis/_native/jsonl.c``) frames lines, validates each
+record and measures its text without building Python objects for it; any record it is not
+sure of goes through the reference parser, so the two paths cannot disagree about what a
+record is (``tests/test_native_jsonl.py`` runs both and compares what they write). Two
+places use it:
+
+* the first pass of a stage that needs only ``(id, normalized_utf8(text))`` per document
+  (exact document dedup): :func:`jsonl_blocks` + :func:`scan_block`, no Python per line;
+* the second pass of a run that writes no text (``keep_text: false``) after such a stage:
+  documents whose text is decoded only if they are rejected (:class:`LazyTextDocument`),
+  read either again from the input (:func:`scan_jsonl_textless`) or, for uncompressed input,
+  from what the first pass left for it (:class:`TextlessSidecar`): each kept record's output
+  line, made by the scanner where the record is written as orjson writes, so the second pass
+  neither reads nor parses the input except for the rejected documents.
+
+``TAMIS_JSONL_SCANNER=0`` turns all of it off (every run then reads JSONL the plain way).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from tamis.dedup.idstore import IdReader, IdWriter
+from tamis.document import Document
+from tamis.io.atomic import write_bytes_atomic
+from tamis.io.readers import (
+    BadRecord,
+    InputTask,
+    ReaderOptions,
+    ReadResult,
+    _parse_json_record,
+    count_newline_bytes,
+    derived_id,
+    empty_file,
+    metadata_of,
+    open_binary,
+    open_failed,
+    truncated_stream,
+)
+from tamis.io.streams import StreamBroken
+
+BLOCK = 8 << 20
+COMPRESSED = (".gz", ".zst", ".zstd")
+# Top-level keys that keep a record from being copied into the output as it is: a nested
+# metadata object is merged and a source key replaced (the writer's line differs), and the
+# statistics read the language.
+TEXTLESS_RESERVED = b"metadata\0source\0language"
+
+
+def has_jsonl_scanner() -> bool:
+    """Whether the compiled scanner is built and not turned off (TAMIS_JSONL_SCANNER=0)."""
+    if os.environ.get("TAMIS_JSONL_SCANNER") == "0":
+        return False
+    try:
+        from tamis._native import _jsonl  # noqa: F401
+    except ImportError:  # pragma: no cover - the extension is built on install
+        return False
+    return True
+
+
+def is_seekable(task: InputTask) -> bool:
+    """Uncompressed JSONL: a record can be read again from its byte offset."""
+    return not task.files[0].lower().endswith(COMPRESSED)
+
+
+_nfc_loaded = False
+
+
+def _load_nfc_table() -> None:
+    global _nfc_loaded
+    if not _nfc_loaded:
+        from tamis._native._jsonl import set_nfc_unsafe
+        from tamis.text import nfc_unstable_bitmap
+
+        set_nfc_unsafe(nfc_unstable_bitmap())
+        _nfc_loaded = True
+
+
+# --------------------------------------------------------------------------- framing
+
+
+class Block:
+    """Complete lines of a task: ``data[start:limit]``, the number of its first line, and
+    where ``data[start]`` is in the file (None for a compressed stream)."""
+
+    __slots__ = ("data", "first_line", "limit", "offset", "start")
+
+    def __init__(self, data: bytes, start: int, limit: int, first_line: int, offset: int | None) -> None:
+        self.data, self.start, self.limit, self.first_line, self.offset = data, start, limit, first_line, offset
+
+
+def jsonl_blocks(task: InputTask, options: ReaderOptions) -> Iterator[Block | BadRecord]:
+    """The task's lines a block at a time, framed as :func:`tamis.io.readers.read_jsonl`
+    frames them (byte ranges own the lines that start in them; a file's last line may lack
+    its newline); a broken stream or an empty file comes as a BadRecord in its place. A
+    block always ends with a newline (one is added after a last line that has none).
+
+    A line cut between two reads is glued on its own (a small block) rather than by
+    copying the next read whole."""
+    path = task.files[0]
+    try:
+        fh = open_binary(path) if task.end is None else open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        yield open_failed(path, exc)
+        return
+    seekable = is_seekable(task)
+    line = task.first_line if task.end is not None else 1
+    offset = task.start  # of the first byte not yet handed out (pending's first byte)
+    any_record = False
+
+    def block(data: bytes, start: int, limit: int) -> Block:
+        nonlocal line, offset, any_record
+        found = Block(data, start, limit, line, offset if seekable else None)
+        line += count_newline_bytes(memoryview(data)[start:limit])
+        offset += limit - start
+        # Every byte of data is handed out in some block, so a non-space byte anywhere in
+        # it means a non-blank line; isspace() stops at the first one (no copy).
+        any_record = any_record or not data.isspace()
+        return found
+
+    try:
+        if task.end is not None:
+            fh.seek(task.start)
+        remaining = None if task.end is None else task.end - task.start
+        read = getattr(fh, "read1", fh.read)
+        pending = b""
+        while remaining is None or remaining > 0:
+            try:
+                chunk = read(BLOCK if remaining is None else min(BLOCK, remaining))
+            except Exception as exc:  # noqa: BLE001 - any decompression failure is a broken stream
+                yield truncated_stream(path, line - 1, StreamBroken(exc, pending))
+                return
+            if not chunk:
+                break
+            if remaining is not None:
+                remaining -= len(chunk)
+            first = chunk.find(b"\n") + 1
+            if first == 0:  # no line ends in this read
+                pending += chunk
+                continue
+            start = 0
+            if pending:  # the line cut by the previous read, glued to its end
+                head = pending + chunk[:first]
+                pending = b""
+                yield block(head, 0, len(head))
+                start = first
+            limit = chunk.rfind(b"\n") + 1
+            if limit > start:
+                yield block(chunk, start, limit)
+            pending = chunk[limit:]
+        if task.end is not None and pending:
+            pending += fh.readline()  # the range cut its last line: it is this range's to read
+        if pending:
+            data = pending if pending.endswith(b"\n") else pending + b"\n"
+            yield block(data, 0, len(data))
+    finally:
+        fh.close()
+    if not any_record and task.start == 0:
+        yield empty_file(path)
+
+
+def scan_block(block: Block, options: ReaderOptions, *, fold: bool, path_json: bytes | None = None) -> tuple[Any, ...]:
+    """The compiled scan of every line of ``block``: (newlines, numbers, ids, keys, textless);
+    ``numbers`` is an int64 array of (line, start, length, chars, UTF-8 bytes, words, text
+    start, text end) rows (the text's span within the line), chars -1 for a line left to the
+    reference parser. See ``scan_block`` in jsonl.c."""
+    from tamis._native._jsonl import scan_block as scan
+
+    _load_nfc_table()
+    found = scan(
+        block.data,
+        block.start,
+        block.limit,
+        block.first_line - 1,
+        options.text_field.encode(),
+        options.id_field.encode(),
+        options.max_doc_bytes,
+        fold,
+        path_json,
+        TEXTLESS_RESERVED,
+    )
+    newlines, numbers, ids, keys, textless = found
+    return newlines, np.frombuffer(numbers, dtype=np.int64).reshape(-1, 8), ids, keys, textless
+
+
+def declined_line(block: Block, row: Any, path: str, options: ReaderOptions) -> ReadResult:
+    """The record of a line the scanner left to the reference parser, read by it (``row``:
+    the line's row of :func:`scan_block`'s numbers)."""
+    line_no, start, length = int(row[0]), int(row[1]), int(row[2])
+    return _parse_json_record(block.data[start : start + length], path, line_no, options, options.text_field, options.id_field)
+
+
+# --------------------------------------------------------------------------- lazy documents
+
+_TEXT_SLOT = Document.__dict__["text"]  # the slots under Document's fields, for the lazy subclass
+_METADATA_SLOT = Document.__dict__["metadata"]
+UNKNOWN = object()  # a LazyTextDocument's language before its metadata is read
+
+
+class LazyTextDocument(Document):
+    """A JSONL document decoded only as far as something reads it.
+
+    Made where nothing needs the text of a kept document: a kept document never decodes its
+    text, and where its output line is known (``textless_line``) its metadata is not parsed
+    either. A rejected document is written whole, so it decodes both then. ``counts`` is
+    (chars, UTF-8 bytes, words) of the text, for the statistics; ``language`` is the
+    metadata's language where known without parsing it (None: none), else UNKNOWN.
+    """
+
+    __slots__ = ("_meta_pending", "_origin", "_text_pending", "_where", "counts", "language", "textless_line")
+
+    def __init__(self, doc_id: str, origin: Any, where: Any, counts: tuple[int, int, int], textless_line: bytes | None, language: Any) -> None:
+        self.id = doc_id
+        self._origin = origin
+        self._where = where
+        self.counts = counts
+        self.textless_line = textless_line
+        self.language = language
+        self._text_pending = self._meta_pending = True
+
+    @property  # type: ignore[override]
+    def text(self) -> str:
+        if self._text_pending:
+            _TEXT_SLOT.__set__(self, self._origin.text(self._where))
+            self._text_pending = False
+        return _TEXT_SLOT.__get__(self)
+
+    @text.setter
+    def text(self, value: str) -> None:
+        _TEXT_SLOT.__set__(self, value)
+        self._text_pending = False
+
+    @property  # type: ignore[override]
+    def metadata(self) -> dict[str, Any]:
+        if self._meta_pending:
+            _METADATA_SLOT.__set__(self, self._origin.metadata(self._where))
+            self._meta_pending = False
+            self.textless_line = None  # the caller may change the metadata
+        return _METADATA_SLOT.__get__(self)
+
+    @metadata.setter
+    def metadata(self, value: dict[str, Any]) -> None:
+        _METADATA_SLOT.__set__(self, value)
+        self._meta_pending = False
+        self.textless_line = None
+
+    @property
+    def text_pending(self) -> bool:
+        """True while the text has not been decoded (``counts`` then describes it)."""
+        return self._text_pending
+
+
+class _FromLine:
+    """Decodes a lazy document from its input line: where = (line, text start, text end, source)."""
+
+    def __init__(self, options: ReaderOptions) -> None:
+        self._options = options
+
+    def text(self, where: tuple[bytes, int, int, dict[str, Any]]) -> str:
+        line, start, end, _ = where
+        return orjson.loads(line[start:end])
+
+    def metadata(self, where: tuple[bytes, int, int, dict[str, Any]]) -> dict[str, Any]:
+        line, start, end, source = where
+        record = orjson.loads(line[:start] + b"null" + line[end:])
+        del record[self._options.text_field]
+        record.pop(self._options.id_field, None)
+        return metadata_of(record, source)
+
+
+def scan_jsonl_textless(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
+    """The task's records as :class:`LazyTextDocument` s, read again from the input: the
+    scanner measures each text and, where it can, makes the output line without text.
+    Records it is not sure of are read by the reference parser, whole."""
+    path = task.files[0]
+    path_json = orjson.dumps(path)
+    origin = _FromLine(options)
+    for block in jsonl_blocks(task, options):
+        if isinstance(block, BadRecord):
+            continue  # the first pass counted and rejected it
+        _, numbers, ids, _, textless = scan_block(block, options, fold=False, path_json=path_json)
+        data = block.data
+        for row, doc_id, line in zip(numbers.tolist(), ids, textless, strict=True):
+            line_no, start, length, chars, n_bytes, words, text_start, text_end = row
+            raw = data[start : start + length]
+            if chars < 0:
+                yield _parse_json_record(raw, path, line_no, options, options.text_field, options.id_field)
+                continue
+            where = (raw, text_start, text_end, {"path": path, "line": line_no})
+            language = None if line is not None else UNKNOWN  # a copied line has no language key
+            yield LazyTextDocument(doc_id or derived_id(path, line_no), origin, where, (chars, n_bytes, words), line, language)
+
+
+# --------------------------------------------------------------------------- the sidecar
+
+
+class TextlessSidecar:
+    """What the first pass leaves for a second pass that writes no text, per task: each
+    document's output line without text, (chars, bytes, words), its byte range in the input
+    (to read it again if it is rejected), its language where the metadata has one, its id.
+    """
+
+    def __init__(self, directory: Path, task: int) -> None:
+        self._stem = directory / f"{task:05d}"
+        self._lines: list[bytes] = []
+        self._numbers: list[np.ndarray] = []
+        self._languages: dict[int, Any] = {}
+        self._ids = IdWriter()
+        self._count = 0
+
+    def add_many(self, ids: list[str], lines: list[bytes], numbers: np.ndarray, languages: dict[int, Any]) -> None:
+        """``numbers``: rows of (chars, bytes, words, offset, length), one per document."""
+        self._ids.extend(ids)
+        self._lines.extend(lines)
+        self._numbers.append(numbers)
+        for i, language in languages.items():
+            self._languages[self._count + i] = language
+        self._count += len(ids)
+
+    def close(self) -> None:
+        self._stem.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(self._stem.with_suffix(".lines"), b"".join(self._lines))
+        numbers = np.concatenate(self._numbers) if self._numbers else np.zeros((0, 5), dtype=np.int64)
+        write_bytes_atomic(self._stem.with_suffix(".numbers"), np.ascontiguousarray(numbers, dtype=np.int64).tobytes())
+        write_bytes_atomic(self._stem.with_suffix(".languages"), orjson.dumps({str(k): v for k, v in self._languages.items()}))
+        self._ids.save(self._stem)
+
+    @staticmethod
+    def exists(directory: Path, task: int) -> bool:
+        return (directory / f"{task:05d}.ids").exists() and (directory / f"{task:05d}.languages").exists()
+
+
+class _FromSidecar:
+    """Decodes a lazy document from the sidecar and the input: where = (index, output line)."""
+
+    def __init__(self, path: str, options: ReaderOptions, offsets: list[int], lengths: list[int]) -> None:
+        self._path = path
+        self._options = options
+        self._offsets = offsets
+        self._lengths = lengths
+        self._fd: int | None = None
+
+    def text(self, where: tuple[int, bytes]) -> str:
+        if self._fd is None:
+            self._fd = os.open(self._path, os.O_RDONLY)
+        index = where[0]
+        raw = os.pread(self._fd, self._lengths[index], self._offsets[index])
+        return orjson.loads(raw)[self._options.text_field]
+
+    def metadata(self, where: tuple[int, bytes]) -> dict[str, Any]:
+        return orjson.loads(where[1])["metadata"]
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def read_sidecar(directory: Path, task: InputTask, options: ReaderOptions) -> Iterator[Document]:
+    """The documents of ``task`` as the first pass left them (see :class:`TextlessSidecar`)."""
+    stem = directory / f"{task.index:05d}"
+    lines = stem.with_suffix(".lines").read_bytes().splitlines(keepends=True)
+    numbers = np.fromfile(stem.with_suffix(".numbers"), dtype=np.int64).reshape(-1, 5)
+    counts = list(zip(numbers[:, 0].tolist(), numbers[:, 1].tolist(), numbers[:, 2].tolist(), strict=True))
+    languages = {int(k): v for k, v in orjson.loads(stem.with_suffix(".languages").read_bytes()).items()}
+    ids = IdReader(stem).all()
+    origin = _FromSidecar(task.files[0], options, numbers[:, 3].tolist(), numbers[:, 4].tolist())
+    try:
+        for i, line in enumerate(lines):
+            yield LazyTextDocument(ids[i], origin, (i, line), counts[i], line, languages.get(i))
+    finally:
+        origin.close()
