@@ -16,6 +16,7 @@ from __future__ import annotations
 import glob
 import gzip
 import itertools
+import mmap
 import os
 import zlib
 from collections.abc import Callable, Iterator
@@ -256,18 +257,36 @@ except ImportError:  # pragma: no cover - the extension is built on install
 
 
 def _count_newlines(path: str, start: int, end: int) -> int:
+    """Newlines in ``[start, end)`` of a file, mapped rather than copied where it can be."""
+    if end <= start:
+        return 0
+    with open(path, "rb", buffering=0) as fh:
+        aligned = start - start % mmap.ALLOCATIONGRANULARITY
+        try:
+            flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+            mapped = mmap.mmap(fh.fileno(), end - aligned, offset=aligned, flags=flags, prot=mmap.PROT_READ)
+        except (OSError, ValueError, AttributeError):  # not mappable (a pipe, an odd filesystem, no mmap flags)
+            return _count_newlines_read(fh, start, end)
+        with mapped:
+            view = memoryview(mapped)
+            try:
+                return count_newline_bytes(view[start - aligned :])
+            finally:
+                view.release()
+
+
+def _count_newlines_read(fh: Any, start: int, end: int) -> int:
     count = 0
     block = bytearray(16 << 20)  # one buffer, refilled: no fresh pages to fault in per block
     view = memoryview(block)
-    with open(path, "rb", buffering=0) as fh:
-        fh.seek(start)
-        remaining = end - start
-        while remaining > 0:
-            n = fh.readinto(view[: min(remaining, len(block))])
-            if not n:
-                break
-            count += count_newline_bytes(view[:n])
-            remaining -= n
+    fh.seek(start)
+    remaining = end - start
+    while remaining > 0:
+        n = fh.readinto(view[: min(remaining, len(block))])
+        if not n:
+            break
+        count += count_newline_bytes(view[:n])
+        remaining -= n
     return count
 
 
