@@ -162,15 +162,28 @@ def test_chained_members_are_removed_only_if_similar_to_their_own_keeper(tmp_pat
     a = base
     b = _edit(base, spots[:2], "b")  # J(a,b) = 0.903
     c = _edit(b, spots[2:5], "c")  # J(b,c) = 0.858, J(a,c) = 0.774 < 0.8
-    d = _edit(c, spots[5:], "d")  # J(c,d) = 0.951, J(a,d) = 0.735
+    d = _edit(c, spots[5:], "d")  # J(c,d) = 0.951, J(b,d) = 0.815, J(a,d) = 0.735
     records = [{"id": k, "text": " ".join(v)} for k, v in (("A", a), ("B", b), ("C", c), ("D", d))]
     records.append({"id": "E", "text": " ".join(_vocab("z", 200))})
     out = tmp_path / "run"
     run_recipe([write_jsonl(tmp_path / "in.jsonl", records)], out, [{"step": "minhash"}], workers=1)
-    assert {r["id"]: r["duplicate_of"] for r in rejected(out)} == {"B": "A", "D": "C"}
+    # C is the best star centre (B and D near it and near each other: 3 true pairs; A's star
+    # would hold 1). A is near B but not near C, so it is not removed in C's favour: kept.
+    assert {r["id"]: r["duplicate_of"] for r in rejected(out)} == {"B": "C", "D": "C"}
     meta = {d["id"]: (d["metadata"].get("cluster_id"), d["metadata"].get("cluster_size")) for d in kept(out)}
-    assert meta == {"A": ("A", 2), "C": ("C", 2), "E": (None, None)}
+    assert meta == {"A": (None, None), "C": ("C", 3), "E": (None, None)}
     assert_accounting(out, ["A", "B", "C", "D", "E"])
+
+    # A chain without a triangle: B2's star (A2, C2) scores 2 true pairs - 1 false (A2-C2) = 1,
+    # as do A2's and C2's (one true pair each); the tie goes to the earliest, A2. C2 is not
+    # near A2, so it is not removed: it stays, alone.
+    a2 = _vocab("v", 200)
+    b2 = _edit(a2, spots[:2], "b")  # J = 0.903
+    c2 = _edit(b2, spots[2:5], "c")  # J(b,c) = 0.858, J(a,c) = 0.774
+    chain = [{"id": k, "text": " ".join(v)} for k, v in (("A2", a2), ("B2", b2), ("C2", c2))]
+    out3 = tmp_path / "chain"
+    run_recipe([write_jsonl(tmp_path / "chain.jsonl", chain)], out3, [{"step": "minhash"}], workers=1)
+    assert {r["id"]: r["duplicate_of"] for r in rejected(out3)} == {"B2": "A2"}
 
     # Without verification every component member goes to the component's keeper (peers' behaviour).
     out2 = tmp_path / "noverify"
@@ -323,3 +336,49 @@ def test_documents_without_words_are_kept_and_never_clustered(tmp_path: Path):
     run_recipe([write_jsonl(tmp_path / "in.jsonl", records)], out, [{"step": "minhash"}], workers=1)
     assert _kept_ids(out) == ["e1", "e2", "e3", "w"]
     assert_accounting(out, [r["id"] for r in records])
+
+
+def _star_scores_reference(doc, group, edges):
+    """Plain-Python star scores: for each doc, true minus false pairs of its star."""
+    pos = {d: i for i, d in enumerate(doc)}
+    adj = {i: set() for i in range(len(doc))}
+    for a, b in edges:
+        ia, ib = pos.get(a), pos.get(b)
+        if ia is None or ib is None or group[ia] != group[ib]:
+            continue
+        adj[ia].add(ib)
+        adj[ib].add(ia)
+    scores = []
+    for i in range(len(doc)):
+        k = len(adj[i])
+        links = sum(len(adj[j] & adj[i]) for j in adj[i]) // 2
+        scores.append(k + 2 * links - k * (k - 1) // 2)
+    return scores
+
+
+def test_star_scores_match_the_reference_on_random_graphs():
+    import numpy as np
+
+    from tamis.dedup.minhash import star_scores
+
+    rng = np.random.default_rng(4)
+    for trial in range(40):
+        n = int(rng.integers(1, 60))
+        doc = rng.permutation(np.arange(1000))[:n].astype(np.int64)
+        group = rng.integers(0, 3, size=n).astype(np.int64)
+        m = int(rng.integers(0, 4 * n + 1))
+        pairs = {tuple(sorted(map(int, rng.choice(1000, 2, replace=False)))) for _ in range(m)}
+        pairs |= {tuple(sorted(map(int, rng.choice(doc, 2, replace=False)))) for _ in range(m) if n > 1}
+        edges = sorted((b, a) for a, b in pairs)  # (later, earlier) as the verified edge files hold them
+        keys = np.asarray(sorted((b << 32) | a for b, a in edges), dtype=np.uint64)
+        expected = _star_scores_reference(doc.tolist(), group.tolist(), edges)
+        assert star_scores(doc, group, keys).tolist() == expected, trial
+        if trial % 5 == 0:  # over the wedge budget: scored by degree alone
+            degree = np.zeros(n, dtype=np.int64)
+            pos = {d: i for i, d in enumerate(doc.tolist())}
+            for a, b in edges:
+                if a in pos and b in pos and group[pos[a]] == group[pos[b]]:
+                    degree[pos[a]] += 1
+                    degree[pos[b]] += 1
+            got = star_scores(doc, group, keys, wedge_budget=0).tolist()
+            assert got in (degree.tolist(), expected)  # expected: no wedge to check at all

@@ -22,15 +22,23 @@ Passes (each a step the executor runs over shards; files under ``OUT/dedup/<fing
 6. ``apply`` (per task): reject ``minhash:duplicate`` (``duplicate_of`` = keeper id, ``detail``
    = the verified Jaccard), annotate keepers with ``cluster_id`` (own id) and ``cluster_size``.
 
-Keeper rule (deterministic: the same kept set whatever the workers, tasks or executor): the
-keeper of a component is its earliest document in input order (task index, then position;
-documents of an ``against`` index come before all of them). A member is removed only if its
-own verified Jaccard with the keeper is >= ``threshold``. Members that are not (chains: A~B,
-B~C, A and C apart) are resolved again among themselves: the earliest of them becomes the
-keeper of a sub-cluster, and so on. After ``MAX_PIVOT_ROUNDS`` the remaining members are kept
-(never removed on weaker evidence). With ``verify=false`` no Jaccard is computed: every
-candidate edge counts, and every component member is removed in favour of the keeper (what the
-peers do).
+Keeper rule (deterministic: the same kept set whatever the workers, tasks or executor). A
+component's keeper is the member whose cluster would be the most coherent: a keeper's
+cluster is a star (the keeper and the members near it), and each member is scored by the true
+minus the false pairs its star would hold, over the verified edges (``k + 2t - k(k-1)/2`` for
+``k`` verified neighbours of which ``t`` pairs are neighbours too: :func:`star_scores`). Ties
+go to the earliest in input order (task index, then position); documents of an ``against``
+index come before all others (they are kept already). A member is removed only if its own
+verified Jaccard with the keeper is >= ``threshold``. Members that are not (chains: A~B, B~C,
+A and C apart) are resolved again among themselves the same way, and so on. After
+``MAX_PIVOT_ROUNDS`` the remaining members are kept (never removed on weaker evidence). With
+``verify=false`` no Jaccard is computed: every candidate edge counts, and every component
+member is removed in favour of the earliest (what the peers do).
+
+Why scored keepers rather than the earliest document: in a chain the earliest member is often
+the weakest centre, and its star leaves the others to sub-clusters that split true pairs; on
+the accuracy bench the earliest-keeper rule gave cluster pairs P 0.967 / R 0.944, the scored
+one P 0.962 / R 0.969 (and documents with a duplicate F1 0.984 -> 0.988).
 
 Defaults: threshold 0.8 and word 5-grams follow the MinHash near-duplicate setups of
 Lee et al., *Deduplicating Training Data Makes Language Models Better* (ACL 2022, §4.1) and
@@ -66,6 +74,7 @@ BATCH_DOCS = 256
 MAX_PIVOT_ROUNDS = 64
 VERIFY_CHUNK = 1 << 18  # pairs whose similarity is computed in one batch
 PRELOAD_MB = 256  # fingerprint sets a verify/resolve task reads once and keeps
+WEDGE_BUDGET = 2_000_000  # pairs of edges a resolve round may check for triangles (~100 MB)
 SKIP_CHUNK = 1 << 14  # candidate edges checked for being already connected, then verified, per batch
 DUPLICATE, HEAD = 0, 1
 MAX_DOCS = 1 << 32  # documents are numbered with uint32 in edges and labels
@@ -506,17 +515,22 @@ def _resolve_task(scratch: str, partition: int, partitions: int, membership: tup
     reader = FingerprintReader(sources)
     scorer = _PairScorer(reader)  # most similarities are known from verification: no preload
     try:
+        n_indexed = sources[0].size if sources and Path(sources[0].stem).name == "index" else 0
         for _ in range(MAX_PIVOT_ROUNDS):
             if len(doc) == 0:
                 break
-            order = np.lexsort((doc, group))
+            score = star_scores(doc, group, known[0]) if verify else np.zeros(len(doc), dtype=np.int64)
+            # The pivot of each group: an indexed document if it has one (those are kept
+            # already), else the best star centre, ties to the earliest in input order.
+            order = np.lexsort((doc, -score, doc >= n_indexed, group))
             group, doc = group[order], doc[order]
             first = np.r_[True, group[1:] != group[:-1]]
             group_index = np.cumsum(first) - 1
             pivot_of = doc[first][group_index]
             rest = ~first
             if verify:
-                sims = _similarities(scorer, known, doc[rest], pivot_of[rest])
+                members, pivots = doc[rest], pivot_of[rest]
+                sims = _similarities(scorer, known, np.maximum(members, pivots), np.minimum(members, pivots))
             else:
                 sims = np.ones(int(rest.sum()))
             removed = sims >= threshold
@@ -538,6 +552,59 @@ def _resolve_task(scratch: str, partition: int, partitions: int, membership: tup
     finally:
         reader.close()
     _write_decisions(root, partition, sources, dup_doc, dup_keeper, dup_sim, head_doc, head_size)
+
+
+def star_scores(doc: np.ndarray, group: np.ndarray, known_keys: np.ndarray, wedge_budget: int = WEDGE_BUDGET) -> np.ndarray:
+    """How good each document is as the keeper of its group, judged on the verified edges.
+
+    A keeper's cluster is a star: the keeper and the members near it. Its pairs are the true
+    ones (members near each other, or near the keeper) and the false ones (members of the
+    star that are not near each other). The score is true minus false pairs:
+    ``k + 2t - k(k-1)/2`` for a document with ``k`` verified neighbours in its group, ``t`` of
+    whose pairs are verified neighbours too (triangles through it). Triangles are counted
+    with the usual orientation (each edge from the lower-ranked end), all in numpy; a round
+    whose wedges exceed ``wedge_budget`` is scored by degree alone (memory stays bounded).
+    """
+    n = len(doc)
+    scores = np.zeros(n, dtype=np.int64)
+    if len(known_keys) == 0 or n == 0:
+        return scores
+    by_doc = np.argsort(doc, kind="stable")
+    sorted_docs = doc[by_doc]
+    later = (known_keys >> np.uint64(32)).astype(np.int64)
+    earlier = (known_keys & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    at_l = np.minimum(np.searchsorted(sorted_docs, later), n - 1)
+    at_e = np.minimum(np.searchsorted(sorted_docs, earlier), n - 1)
+    inside = (sorted_docs[at_l] == later) & (sorted_docs[at_e] == earlier)
+    u, v = by_doc[at_l[inside]], by_doc[at_e[inside]]
+    same = group[u] == group[v]
+    u, v = u[same], v[same]
+    degree = np.bincount(u, minlength=n) + np.bincount(v, minlength=n)
+    # Orient every edge from its lower-ranked end (degree, then position): each triangle is
+    # then found once, as two out-edges of its lowest vertex closed by the third edge.
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.lexsort((np.arange(n), degree))] = np.arange(n)
+    low = np.where(rank[u] < rank[v], u, v)
+    high = np.where(rank[u] < rank[v], v, u)
+    order = np.argsort(low, kind="stable")
+    low, high = low[order], high[order]
+    out = np.bincount(low, minlength=n)
+    per_edge = out[low] - 1 - (np.arange(len(low)) - (np.cumsum(out) - out)[low])  # later out-edges of the same vertex
+    wedges = int(per_edge.sum())
+    triangles = np.zeros(n, dtype=np.int64)
+    if 0 < wedges <= wedge_budget:
+        first = np.repeat(np.arange(len(low)), per_edge)
+        second = first + 1 + (np.arange(wedges) - np.repeat(np.cumsum(per_edge) - per_edge, per_edge))
+        p, q = high[first], high[second]
+        closing = np.minimum(p, q) * n + np.maximum(p, q)
+        edge_keys = np.sort(np.minimum(u, v) * n + np.maximum(u, v))
+        at = np.minimum(np.searchsorted(edge_keys, closing), len(edge_keys) - 1)
+        closed = edge_keys[at] == closing
+        for ends in (low[first][closed], p[closed], q[closed]):
+            triangles += np.bincount(ends, minlength=n)
+    elif wedges > wedge_budget:
+        return degree
+    return degree + 2 * triangles - degree * (degree - 1) // 2
 
 
 def _cat(parts: list[np.ndarray], dtype: str) -> np.ndarray:
