@@ -19,9 +19,10 @@ Sections
   estimate (128 permutations) and the exact Jaccard of each answer with its task's source,
   averaged per label; the expected order is cut > light > heavy > non.
 * ``speed``: tamis end to end (read, tokenise, shingle, sign, bucket, verify, cluster, filter,
-  write kept docs and rejects; codec named) vs datasketch MinHashLSH, rensa and datatrove's
-  4-stage MinHash pipeline, one worker each, on the same documents; plus the read+json+xxh3
-  floor. Rates are documents per CPU-second of the process (the machine is shared, so wall time
+  write ids and rejects: kept records without their text, ``keep_text: false``, and every
+  removed document whole; codec named; the runs that also write the kept texts are printed
+  too) vs datasketch MinHashLSH, rensa and datatrove's 4-stage MinHash pipeline, one worker
+  each, on the same documents; plus the read+json+xxh3 floor. Rates are documents per CPU-second of the process (the machine is shared, so wall time
   is printed too but CPU time is the per-core figure).
 * ``memory``: ``--mem-docs`` generated documents (10% near copies) through ``tamis dedup``-like
   minhash with 2 workers; peak RSS summed over the whole process tree, sampled from /proc.
@@ -107,9 +108,11 @@ def read_docs(paths: list[Path], limit: int | None = None) -> list[dict]:
     return docs
 
 
-def tamis_minhash(paths: list[Path], out: Path, *, workers: int = 1, compression: str = "zstd", **params) -> dict:
+def tamis_minhash(paths: list[Path], out: Path, *, workers: int = 1, compression: str = "zstd", keep_text: bool = True, **params) -> dict:
     steps = [{"step": "minhash", **params}]
-    cfg = RunConfig(input=[str(p) for p in paths], output=str(out), steps=steps, workers=workers, compression=compression, report=False)
+    cfg = RunConfig(
+        input=[str(p) for p in paths], output=str(out), steps=steps, workers=workers, compression=compression, report=False, keep_text=keep_text
+    )
     outcome = run(cfg, overwrite=True)
     if outcome.failed:
         raise SystemExit(f"tamis run failed: {outcome.failed}")
@@ -374,17 +377,22 @@ def section_speed(args: argparse.Namespace) -> None:
     floor = floor_rate(paths, len(all_docs))
     report("read + json + xxh3 floor", floor["docs"], floor)
     out = DATA / "minhash-speed" / "run"
-    for compression in ("zstd", "none"):
+    for keep_text, compression in ((True, "zstd"), (True, "none"), (False, "zstd")):
         res: dict = {}
         with measure(res):
-            stats = tamis_minhash(paths, out, compression=compression)
-        report(f"tamis minhash (all docs, output {compression})", stats["read"], res, f"removed {stats['rejected_total']:,}")
+            stats = tamis_minhash(paths, out, compression=compression, keep_text=keep_text)
+        what = "kept docs" if keep_text else "ids + rejects"
+        report(f"tamis minhash (all docs, {what}, {compression})", stats["read"], res, f"removed {stats['rejected_total']:,}")
     subset = all_docs[: args.peer_docs]
     sub_src = write_jsonl(DATA / "minhash-speed" / f"subset-{len(subset)}.jsonl", subset)
     res = {}
     with measure(res):
         stats = tamis_minhash([sub_src], out, compression="zstd")
-    report("tamis minhash (peer subset, output zstd)", len(subset), res, f"removed {stats['rejected_total']:,}")
+    report("tamis minhash (peer subset, kept docs, zstd)", len(subset), res, f"removed {stats['rejected_total']:,}")
+    res = {}
+    with measure(res):
+        stats = tamis_minhash([sub_src], out, compression="zstd", keep_text=False)
+    report("tamis minhash (peer subset, ids + rejects, zstd)", len(subset), res, f"removed {stats['rejected_total']:,}")
     tamis_rate = rows[-1][3]
     peers = []
     if "rensa" not in args.skip:
