@@ -32,11 +32,12 @@ from tamis.io.jsonl_fast import (
     has_jsonl_scanner,
     is_seekable,
     jsonl_blocks,
+    line_metadata,
     read_sidecar,
     scan_block,
     scan_jsonl_textless,
 )
-from tamis.io.readers import BadRecord, InputTask, ReaderOptions, ReadResult, derived_id, metadata_of, read_task
+from tamis.io.readers import BadRecord, InputTask, ReaderOptions, ReadResult, derived_id, read_task
 from tamis.io.runfiles import iter_shard
 from tamis.io.writers import ShardWriter, document_record, dumps
 from tamis.pipeline import Segment
@@ -216,7 +217,9 @@ def _collect_keys(
                     languages[i] = doc.metadata.get("language")
         if table is not None:
             for i in [i for i, line in enumerate(lines) if line is None and scanned[i]]:
-                metadata = _line_metadata(block, numbers[i].tolist(), path, options)  # a record the scanner could not copy
+                line_no, start, length, _, _, _, text_start, text_end = numbers[i].tolist()  # a record the scanner could not copy
+                raw = block.data[start : start + length]
+                metadata = line_metadata(raw, text_start, text_end, {"path": path, "line": line_no}, options)
                 lines[i] = dumps({"id": ids[i], "text": None, "metadata": metadata})
                 languages[i] = metadata.get("language")
         if valid.all():
@@ -230,15 +233,6 @@ def _collect_keys(
             order = {i: n for n, i in enumerate(kept)}
             named = {order[i]: lang for i, lang in languages.items() if lang is not None and i in order}
             sidecar.add_many([ids[i] for i in kept], [lines[i] for i in kept], table[kept], named)
-
-
-def _line_metadata(block: Any, row: list[int], path: str, options: ReaderOptions) -> dict[str, Any]:
-    line_no, start, length, _, _, _, text_start, text_end = row
-    raw = block.data[start : start + length]
-    record = orjson.loads(raw[:text_start] + b"null" + raw[text_end:])
-    del record[options.text_field]
-    record.pop(options.id_field, None)
-    return metadata_of(record, {"path": path, "line": line_no})
 
 
 def read_spill(directory: Path, task: int) -> Iterator[Document]:

@@ -270,11 +270,15 @@ class _FromLine:
         return orjson.loads(line[start:end])
 
     def metadata(self, where: tuple[bytes, int, int, dict[str, Any]]) -> dict[str, Any]:
-        line, start, end, source = where
-        record = orjson.loads(line[:start] + b"null" + line[end:])
-        del record[self._options.text_field]
-        record.pop(self._options.id_field, None)
-        return metadata_of(record, source)
+        return line_metadata(*where, self._options)
+
+
+def line_metadata(line: bytes, text_start: int, text_end: int, source: dict[str, Any], options: ReaderOptions) -> dict[str, Any]:
+    """A scanned record's metadata, as the reader builds it, parsing all but its text."""
+    record = orjson.loads(line[:text_start] + b"null" + line[text_end:])
+    del record[options.text_field]
+    record.pop(options.id_field, None)
+    return metadata_of(record, source)
 
 
 def scan_jsonl_textless(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
@@ -336,7 +340,7 @@ class TextlessSidecar:
 
     @staticmethod
     def exists(directory: Path, task: int) -> bool:
-        return (directory / f"{task:05d}.ids").exists() and (directory / f"{task:05d}.languages").exists()
+        return (directory / f"{task:05d}.off").exists()  # the last file close() writes
 
 
 class _FromSidecar:
