@@ -648,6 +648,23 @@ static PyObject *textless_line(const LineScan *o, const char *path_json, Py_ssiz
     return line;
 }
 
+/* A buffer for a line's folded text, its length bounded by the line's: case folding grows a
+ * code point's UTF-8 at most threefold (2-byte ΐ → 6 bytes). */
+static PyObject *start_key(LineScan *o, Py_ssize_t len) {
+    PyObject *key = PyBytes_FromStringAndSize(NULL, 3 * len + 16);
+    if (key != NULL) o->ts.out = (unsigned char *)PyBytes_AS_STRING(key);
+    return key;
+}
+
+/* The scanned record's id as a new str, or None where it has none (absent, null or ""). */
+static PyObject *scanned_id(const LineScan *o) {
+    if (o->id_at != NULL) {
+        const unsigned char *from = o->id_at + o->id_quoted, *to = o->id_end - o->id_quoted;
+        if (to > from) return PyUnicode_DecodeUTF8((const char *)from, to - from, "strict");
+    }
+    return Py_NewRef(Py_None);
+}
+
 static PyObject *scan_record(PyObject *self, PyObject *args) {
     PyObject *line_obj;
     Py_buffer text_field, id_field;
@@ -666,24 +683,12 @@ static PyObject *scan_record(PyObject *self, PyObject *args) {
     Fields f = {text_field.buf, id_field.buf, text_field.len, id_field.len, reserved, reserved_len, max_bytes};
     LineScan o;
     memset(&o.ts, 0, sizeof o.ts);
-    if (fold) {
-        /* Case folding grows a code point's UTF-8 at most threefold (2-byte ΐ → 6 bytes). */
-        key = PyBytes_FromStringAndSize(NULL, 3 * len + 16);
-        if (key == NULL) goto done;
-        o.ts.out = (unsigned char *)PyBytes_AS_STRING(key);
-    }
+    if (fold && (key = start_key(&o, len)) == NULL) goto done;
     if (scan_line(base, len, &f, &o) < 0) {
         result = Py_NewRef(Py_None);
         goto done;
     }
-    if (o.id_at != NULL) {
-        const unsigned char *from = o.id_at + o.id_quoted, *to = o.id_end - o.id_quoted;
-        if (to > from) {
-            id = PyUnicode_DecodeUTF8((const char *)from, to - from, "strict");
-            if (id == NULL) goto done;
-        }
-    }
-    if (id == NULL) id = Py_NewRef(Py_None);
+    if ((id = scanned_id(&o)) == NULL) goto done;
     if (key != NULL) {
         if (_PyBytes_Resize(&key, o.ts.out_len) < 0) goto done;
     } else {
@@ -767,11 +772,7 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
         row[2] = len;
         PyObject *key = NULL, *id = NULL, *copy = NULL;
         memset(&o.ts, 0, sizeof o.ts);
-        if (fold) {
-            key = PyBytes_FromStringAndSize(NULL, 3 * len + 16);
-            if (key == NULL) goto done;
-            o.ts.out = (unsigned char *)PyBytes_AS_STRING(key);
-        }
+        if (fold && (key = start_key(&o, len)) == NULL) goto done;
         if (scan_line(p, len, &f, &o) < 0) {
             Py_XDECREF(key);
             row[3] = -1;
@@ -790,11 +791,7 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
             } else {
                 key = Py_NewRef(Py_None);
             }
-            if (o.id_at != NULL && o.id_end - o.id_quoted > o.id_at + o.id_quoted) {
-                id = PyUnicode_DecodeUTF8((const char *)o.id_at + o.id_quoted, (o.id_end - o.id_quoted) - (o.id_at + o.id_quoted), "strict");
-            } else {
-                id = Py_NewRef(Py_None);
-            }
+            id = scanned_id(&o);
             copy = (path_json != NULL && o.copyable) ? textless_line(&o, path_json, path_len, line_no) : Py_NewRef(Py_None);
         }
         int failed = id == NULL || copy == NULL || PyList_Append(keys, key) < 0 || PyList_Append(ids, id) < 0 || PyList_Append(textless, copy) < 0;

@@ -186,26 +186,24 @@ class ShardWriter:
     def write(self, record: dict[str, Any]) -> None:
         if self._sink is None:
             self._open()
-        self._bytes += self._sink.write(record)
-        self.records += 1
-        if self._bytes >= self.max_bytes:
-            self._finish_shard()
+        self._wrote(self._sink.write(record), 1)
 
     def write_lines(self, lines: list[bytes]) -> None:
         """Records already serialised as ``dumps`` would, in order (JSONL shards only)."""
         assert self.fmt == "jsonl"
-        total = sum(map(len, lines))
-        if self._sink is not None and self._bytes + total < self.max_bytes:
-            self._bytes += self._sink.write_line(b"".join(lines))  # all in this shard
-            self.records += len(lines)
+        if self._sink is not None and self._bytes + sum(map(len, lines)) < self.max_bytes:
+            self._wrote(self._sink.write_line(b"".join(lines)), len(lines))  # all in this shard
             return
         for line in lines:  # a shard ends among them (or none is open yet)
             if self._sink is None:
                 self._open()
-            self._bytes += self._sink.write_line(line)
-            self.records += 1
-            if self._bytes >= self.max_bytes:
-                self._finish_shard()
+            self._wrote(self._sink.write_line(line), 1)
+
+    def _wrote(self, n_bytes: int, records: int) -> None:
+        self._bytes += n_bytes
+        self.records += records
+        if self._bytes >= self.max_bytes:
+            self._finish_shard()
 
     def close(self) -> list[Path]:
         """Finish the last shard and rename every shard to its final name."""
