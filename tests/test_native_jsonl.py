@@ -262,14 +262,15 @@ def _mixed_corpus(folder: Path) -> list[Path]:
     return [plain, folder / "b.jsonl.gz", folder / "c.jsonl"]
 
 
-@pytest.mark.parametrize("keep_text", [True, False])
-def test_runs_with_and_without_the_scanner_write_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_text: bool):
+@pytest.mark.parametrize(("keep_text", "max_doc_bytes"), [(True, 1 << 20), (False, 1 << 20), (False, 120)])
+def test_runs_with_and_without_the_scanner_write_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_text: bool, max_doc_bytes: int):
     inputs = _mixed_corpus(tmp_path)
     outputs = {}
+    reader = {"chunk_bytes": 20_000, "max_doc_bytes": max_doc_bytes}  # 120: many records too large
     for scanner in ("1", "0"):
         monkeypatch.setenv("TAMIS_JSONL_SCANNER", scanner)
         out = tmp_path / f"out{scanner}"
-        run_recipe(inputs, out, [{"step": "exact_dedup"}], workers=1, keep_text=keep_text, compression="none", reader={"chunk_bytes": 20_000})
+        run_recipe(inputs, out, [{"step": "exact_dedup"}], workers=1, keep_text=keep_text, compression="none", reader=reader)
         stats = load_stats(out)
         stats.pop("run")
         files = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted((out / "output").glob("*")) + sorted((out / "rejects").glob("*"))}
@@ -279,6 +280,7 @@ def test_runs_with_and_without_the_scanner_write_the_same(tmp_path: Path, monkey
     assert outputs["1"] == outputs["0"]
     stats = outputs["1"][0]
     assert stats["read"] == stats["kept"] + stats["rejected_total"]
-    assert stats["rejected"]["exact_dedup:duplicate"] > 50
+    assert stats["rejected"]["exact_dedup:duplicate"] > 20
     assert stats["rejected"]["reader:truncated"] == 1
-    assert stats["kept"] > 300
+    assert stats["kept"] > 200
+    assert ("reader:too_large" in stats["rejected"]) == (max_doc_bytes == 120)
