@@ -417,9 +417,19 @@ static int scan_text(Cursor *s, TextScan *ts) {
     Py_ssize_t chars = 0, bytes = 0, words = 0, len = 0;
     unsigned prev_space = 1; /* the previous code point was a space, or there was none */
     for (;;) {
-        const unsigned char *run = p;
-        p = simple_run_end(p, end);
-        if (p != run) {
+        if (*p == ' ' && !simple_ascii[p[1]]) {
+            /* A lone space between non-ASCII words (Cyrillic, Greek, CJK): no run to scan. */
+            p++;
+            chars++;
+            bytes++;
+            if (out) {
+                out[len] = ' ';
+                len += !prev_space;
+            }
+            prev_space = 1;
+        } else if (simple_ascii[*p]) {
+            const unsigned char *run = p;
+            p = simple_run_end(p, end);
             scan_simple_run(run, p, out, &len, &words, &prev_space);
             chars += p - run;
             bytes += p - run;
