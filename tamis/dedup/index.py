@@ -24,6 +24,7 @@ import numpy as np
 import orjson
 
 from tamis.errors import ConfigError
+from tamis.io.atomic import temp_name
 
 INDEX_STEM = "index"
 SAVE_CHUNK = 1 << 16  # documents per read when saving an index
@@ -133,10 +134,24 @@ def save_index(folder: str, meta: dict, sources: list[Source], keep: np.ndarray,
     """Write the kept documents of ``sources`` (``keep``: bool per global index) as an index
     folder, atomically (a temporary folder renamed over the old one). Returns its size."""
     target = Path(folder)
-    tmp = target.with_name(target.name + ".tmp-minhash")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    tmp = temp_name(target)  # this process's own: two runs saving at once never share it
     tmp.mkdir(parents=True)
+    try:
+        saved = _write_index(tmp, meta, sources, keep, bands)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if target.exists():
+        old = temp_name(target.with_name(target.name + ".old"))
+        os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, target)
+    return saved
+
+
+def _write_index(tmp: Path, meta: dict, sources: list[Source], keep: np.ndarray, bands: int) -> int:
     stem = Path(index_stem(tmp))
     saved = 0
     with (
@@ -175,13 +190,4 @@ def save_index(folder: str, meta: dict, sources: list[Source], keep: np.ndarray,
             saved += int(mask.sum())
     np.asarray(id_offsets, dtype="<u8").tofile(stem.with_suffix(".off"))
     (tmp / "meta.json").write_bytes(orjson.dumps({**meta, "documents": saved}, option=orjson.OPT_INDENT_2))
-    if target.exists():
-        old = target.with_name(target.name + ".old-minhash")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(target, old)
-        os.replace(tmp, target)
-        shutil.rmtree(old)
-    else:
-        os.replace(tmp, target)
     return saved
