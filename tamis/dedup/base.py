@@ -58,8 +58,8 @@ class GlobalStage(Step):
         raise NotImplementedError
 
     def key_collector(self, ctx: TaskContext) -> KeyCollector | None:
-        """A collector fed the ids and ``normalized_utf8(text)`` keys of the documents that does all ``collect``
-        does, or None when the stage needs whole documents (the default)."""
+        """A collector that does all ``collect`` does when fed each document's id and its
+        ``normalized_utf8(text)`` key, or None when the stage needs whole documents (the default)."""
         return None
 
     def apply_reads_kept_text(self) -> bool:

@@ -335,10 +335,6 @@ def _ranged_lines(path: str, start: int, end: int) -> Iterator[bytes]:
 
 
 def read_jsonl(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
-    return _jsonl_records(task, options, _parse_json_record)
-
-
-def _jsonl_records(task: InputTask, options: ReaderOptions, parse: Callable[..., Any]) -> Iterator[Any]:
     path = task.files[0]
     if task.end is not None:
         line_no = task.first_line - 1
@@ -362,7 +358,7 @@ def _jsonl_records(task: InputTask, options: ReaderOptions, parse: Callable[...,
             if not raw or raw.isspace():  # not strip(): that copies every line
                 continue
             seen_any = True
-            yield parse(raw, path, line_no, options, text_field, id_field)
+            yield _parse_json_record(raw, path, line_no, options, text_field, id_field)
     except StreamBroken as exc:
         yield truncated_stream(path, line_no, exc)
         return
@@ -390,11 +386,6 @@ def empty_file(path: str) -> BadRecord:
 
 def open_failed(path: str, exc: OSError) -> BadRecord:
     return BadRecord(InputError(f"cannot open: {exc}", path=path, reason="reader:unreadable_file"))
-
-
-def parse_jsonl_line(raw: bytes, path: str, line_no: int, options: ReaderOptions) -> ReadResult:
-    """One line the way :func:`read_jsonl` reads it."""
-    return _parse_json_record(raw, path, line_no, options, options.text_field, options.id_field)
 
 
 def _parse_json_record(
