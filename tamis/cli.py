@@ -54,6 +54,11 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_config: bool = True) ->
     p.add_argument("--strict", action="store_true", help="stop at the first input error")
     p.add_argument("--dry-run", action="store_true", help="validate and print the resolved pipeline, run nothing")
     p.add_argument("--no-report", action="store_true", help="do not write OUT/report.html")
+    p.add_argument(
+        "--no-text",
+        action="store_true",
+        help="write kept records without their text (id and metadata; rejects stay whole): what to keep, decided fastest",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
@@ -100,6 +105,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "limit": args.limit,
         "strict": True if args.strict else None,
         "report": False if args.no_report else None,
+        "keep_text": False if args.no_text else None,
         "recipe": getattr(args, "recipe", None),
     }
     return {**out, "_reader": reader}

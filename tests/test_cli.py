@@ -6,7 +6,7 @@ from pathlib import Path
 import orjson
 import pytest
 import yaml
-from runutil import kept, load_stats, write_jsonl
+from runutil import kept, load_stats, rejected, write_jsonl
 
 from tamis.cli import main
 
@@ -148,3 +148,16 @@ def test_unusable_outputs_and_inputs_are_clear_errors_not_tracebacks(tmp_path: P
     assert run_cli("run", "--input", str(src), "--output", str(blocked / "run")) == 2
     err = capsys.readouterr().err
     assert "cannot create the run directory" in err and "Traceback" not in err
+
+
+def test_no_text_writes_ids_and_metadata_and_whole_rejects(tmp_path: Path):
+    src, out = corpus(tmp_path), tmp_path / "out"
+    yaml_path = tmp_path / "dedup.yaml"
+    yaml_path.write_text(yaml.safe_dump({"steps": [{"step": "exact_dedup"}]}))
+    assert main(["run", str(yaml_path), "--input", str(src), "--output", str(out), "--workers", "1", "--no-text", "--no-report", "-q"]) == 0
+    records = kept(out)
+    assert [r["id"] for r in records] == ["d0", "d1", "d2", "d3", "d4"]
+    assert all(r["text"] is None and r["metadata"]["source"]["path"] == str(src) for r in records)
+    rejects = rejected(out)
+    assert len(rejects) == 15 and all(r["text"].startswith("Un texte") for r in rejects)
+    assert load_stats(out)["kept"] == 5
