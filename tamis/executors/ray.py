@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import secrets
 import socket
 import sys
 from collections import Counter
@@ -84,6 +85,12 @@ class RayExecutor:
             # loopback only (Ray reads these at import, so they are set before it).
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
             os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+            # Its processes share a token of their own, held in the environment they inherit,
+            # so Ray neither writes one under ~/.ray nor warns about making it (a token or an
+            # auth mode the user set is left as it is).
+            if not os.environ.get("RAY_AUTH_TOKEN") and os.environ.get("RAY_AUTH_MODE", "token") == "token":
+                os.environ["RAY_AUTH_MODE"] = "token"
+                os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
         ray = import_ray()
         self._ray = ray
         self.progress = progress
