@@ -284,3 +284,15 @@ def test_runs_with_and_without_the_scanner_write_the_same(tmp_path: Path, monkey
     assert stats["rejected"]["reader:truncated"] == 1
     assert stats["kept"] > 200
     assert ("reader:too_large" in stats["rejected"]) == (max_doc_bytes == 120)
+
+
+def test_long_ascii_runs_fold_as_the_reference():
+    # Long stretches of plain ASCII take the 16-bytes-at-a-time path: words, single and double
+    # spaces, capitals, backquotes, punctuation, with now and then a character that ends it.
+    rng = random.Random(14)
+    pieces = ["Word", "the", "QUICK", "`quoted`", "a-b", "x.y,", "Zz", "  ", " ", " ", " ", "é", "\u2019", "\\n", "\t"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) if rng.random() < 0.3 else rng.choice(pieces[:7]) + " " for _ in range(rng.randint(1, 40)))
+        line = json.dumps({"id": "x", "text": text}).encode()
+        check_against_reference(line, True)
+        check_against_reference(line, False)

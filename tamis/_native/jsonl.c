@@ -405,6 +405,49 @@ static inline void scan_simple_run(const unsigned char *a, const unsigned char *
     *prev_space = a[n - 1] == ' ';
 }
 
+/* Whole 16-byte chunks of simple bytes with no two spaces in a row, measured and folded 16
+ * at a time (SSE2): word starts counted from the space mask, upper case and backquotes
+ * folded with compares and blends, the chunk stored as it is. Stops before the first chunk
+ * that holds a stop byte or a double space (the run loop below handles it); returns how many
+ * bytes it took. Out always has 16 bytes of room past any write. */
+static inline Py_ssize_t simple_chunks(const unsigned char *p, const unsigned char *end, unsigned char *out, Py_ssize_t *len, Py_ssize_t *words,
+                                       unsigned *prev_space) {
+    Py_ssize_t taken = 0;
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    const __m128i control = _mm_set1_epi8(0x1F), high = _mm_set1_epi8(0x7F), space = _mm_set1_epi8(' ');
+    const __m128i below_a = _mm_set1_epi8('A' - 1), above_z = _mm_set1_epi8('Z' + 1), case_bit = _mm_set1_epi8(0x20);
+    const __m128i backquote = _mm_set1_epi8('`'), apostrophe = _mm_set1_epi8('\'');
+    unsigned prev = *prev_space;
+    Py_ssize_t w = 0, n = *len;
+    while (end - (p + taken) >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + taken));
+        __m128i stop = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
+        stop = _mm_or_si128(stop, _mm_cmpeq_epi8(_mm_min_epu8(v, control), v));
+        stop = _mm_or_si128(stop, _mm_cmpeq_epi8(_mm_max_epu8(v, high), v));
+        if (_mm_movemask_epi8(stop)) break;
+        unsigned spaces = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, space));
+        unsigned before = ((spaces << 1) | prev) & 0xFFFF; /* bit i: byte i-1 was a space */
+        if (spaces & before) break;                       /* two spaces in a row: collapse below */
+        w += __builtin_popcount(~spaces & before & 0xFFFF);
+        prev = spaces >> 15;
+        if (out != NULL) {
+            __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(v, below_a), _mm_cmpgt_epi8(above_z, v));
+            __m128i folded = _mm_or_si128(v, _mm_and_si128(upper, case_bit));
+            __m128i quotes = _mm_cmpeq_epi8(v, backquote);
+            folded = _mm_or_si128(_mm_andnot_si128(quotes, folded), _mm_and_si128(quotes, apostrophe));
+            _mm_storeu_si128((__m128i *)(out + n), folded);
+            n += 16;
+        }
+        taken += 16;
+    }
+    *prev_space = prev;
+    *words += w;
+    *len = n;
+#endif
+    return taken;
+}
+
 /* The text string at s->p: decoded, measured and (with ts->out) folded as normalized_utf8
  * does. Returns 0, or -1 to refuse.
  *
@@ -428,11 +471,17 @@ static int scan_text(Cursor *s, TextScan *ts) {
             }
             prev_space = 1;
         } else if (simple_ascii[*p]) {
+            Py_ssize_t fast = simple_chunks(p, end, out, &len, &words, &prev_space);
+            p += fast;
+            chars += fast;
+            bytes += fast;
             const unsigned char *run = p;
             p = simple_run_end(p, end);
-            scan_simple_run(run, p, out, &len, &words, &prev_space);
-            chars += p - run;
-            bytes += p - run;
+            if (p != run) {
+                scan_simple_run(run, p, out, &len, &words, &prev_space);
+                chars += p - run;
+                bytes += p - run;
+            }
         }
         if (p >= end) return -1;
         unsigned char c = *p;
