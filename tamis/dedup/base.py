@@ -68,6 +68,13 @@ class GlobalStage(Step):
         false``) skip decoding the texts of kept documents."""
         return True
 
+    def positional_rejects(self, ctx: TaskContext) -> dict[int, tuple[str, str | None, str | None]] | None:
+        """For a stage whose ``apply`` only rejects documents by their position in the task
+        and leaves the others unchanged: ``{position: (reason, detail, duplicate_of)}``, so
+        the executor may apply it without building the kept documents. None (the default):
+        ``apply`` must see every document."""
+        return None
+
     def global_passes(self, scratch: Path, n_tasks: int) -> Iterator[list[PassTask]]:
         raise NotImplementedError
 

@@ -118,19 +118,32 @@ class ExactDedup(GlobalStage):
 
     def apply(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
         assert ctx.scratch_dir is not None
+        if self.unit == "document":
+            rejects = self.positional_rejects(ctx)
+            assert rejects is not None
+            for position, doc in enumerate(docs):
+                found = rejects.get(position)
+                if found is None:
+                    yield doc
+                else:
+                    reason, detail, keeper = found
+                    ctx.reject(doc, reason, detail=detail, duplicate_of=keeper)
+            return
         duplicates = _load_task_duplicates(ctx.scratch_dir, ctx.task_index)
         keepers = IdLookup(ctx.scratch_dir)
-        step_id = self.step_id
         try:
-            if self.unit == "document":
-                for position, doc in enumerate(docs):
-                    keeper = duplicates.get(position)
-                    if keeper is None:
-                        yield doc
-                    else:
-                        ctx.reject(doc, f"{step_id}:duplicate", duplicate_of=keepers.get(*keeper))
-            else:
-                yield from self._apply_lines(docs, ctx, duplicates, keepers)
+            yield from self._apply_lines(docs, ctx, duplicates, keepers)
+        finally:
+            keepers.close()
+
+    def positional_rejects(self, ctx: TaskContext) -> dict[int, tuple[str, str | None, str | None]] | None:
+        if self.unit != "document":
+            return None
+        assert ctx.scratch_dir is not None
+        keepers = IdLookup(ctx.scratch_dir)
+        try:
+            reason = f"{self.step_id}:duplicate"
+            return {position: (reason, None, keepers.get(*keeper)) for position, keeper in _load_task_duplicates(ctx.scratch_dir, ctx.task_index).items()}
         finally:
             keepers.close()
 

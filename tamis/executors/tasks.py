@@ -27,6 +27,7 @@ from tamis.io.atomic import write_bytes_atomic
 from tamis.io.jsonl_fast import (
     UNKNOWN,
     LazyTextDocument,
+    SidecarReader,
     TextlessSidecar,
     declined_line,
     has_jsonl_scanner,
@@ -322,6 +323,11 @@ def _run_documents(
     textless = segment == 1 and plan.textless_replay() and task.format == "jsonl" and has_jsonl_scanner()
     docs: Iterable[Document]
     if textless and TextlessSidecar.exists(plan.sidecar_dir, task.index):
+        apply_ctx = TaskContext(task.index, stats=stats, reject_sink=rejects.write, scratch_dir=plan.stage_dir(segment - 1))
+        decided = previous.positional_rejects(apply_ctx) if previous is not None and plan.fmt == "jsonl" else None  # type: ignore[attr-defined]
+        if decided is not None:
+            _write_decided(plan, task, decided, apply_ctx, stats, sink)
+            return
         docs = read_sidecar(plan.sidecar_dir, task, plan.reader)
     else:
         docs = _read_source(plan, segment, task, ctx, errors, max_docs, textless=textless)
@@ -344,6 +350,38 @@ def _run_documents(
             sink.write(document_record(doc))
     else:
         _write_textless(plan, docs, stats, sink)
+
+
+def _write_decided(
+    plan: RunPlan, task: InputTask, decided: dict[int, tuple[str, str | None, str | None]], ctx: TaskContext, stats: TaskStats, sink: ShardWriter
+) -> None:
+    """The last segment of a run that writes no text, after a stage that rejects by position
+    alone: the kept documents are their sidecar lines, written in bulk and counted from the
+    sidecar's numbers; only the rejected ones are decoded (they are written whole)."""
+    sidecar = SidecarReader(plan.sidecar_dir, task, plan.reader)
+    try:
+        n = len(sidecar.lines)
+        removed = sorted(decided)
+        if removed and removed[-1] >= n:
+            msg = f"task {task.index}: a decision for document {removed[-1]} of {n}: the first pass's files do not match"
+            raise TaskError(msg)
+        for position in removed:
+            reason, detail, keeper = decided[position]
+            ctx.reject(sidecar.document(position), reason, detail=detail, duplicate_of=keeper)
+        keep = np.ones(n, dtype=bool)
+        keep[removed] = False
+        plain = keep.copy()
+        for i, language in sidecar.languages.items():
+            if keep[i]:
+                plain[i] = False
+                stats.observe_kept_counts(*sidecar.numbers[i, :3].tolist(), language)
+        numbers = sidecar.numbers[plain]
+        stats.observe_kept_many(list(zip(numbers[:, 0].tolist(), numbers[:, 1].tolist(), numbers[:, 2].tolist(), strict=True)), None)
+        lines, kept = sidecar.lines, np.flatnonzero(keep).tolist()
+        for start in range(0, len(kept), 4096):
+            sink.write_lines([lines[i] for i in kept[start : start + 4096]])
+    finally:
+        sidecar.close()
 
 
 def _write_textless(plan: RunPlan, docs: Iterable[Document], stats: TaskStats, sink: ShardWriter) -> None:

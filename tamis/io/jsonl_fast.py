@@ -369,17 +369,38 @@ class _FromSidecar:
             self._fd = None
 
 
+class SidecarReader:
+    """What the first pass left for one task (see :class:`TextlessSidecar`), read back."""
+
+    def __init__(self, directory: Path, task: InputTask, options: ReaderOptions) -> None:
+        stem = directory / f"{task.index:05d}"
+        self.lines = stem.with_suffix(".lines").read_bytes().splitlines(keepends=True)
+        # Rows of (chars, UTF-8 bytes, words, offset, length), one per document.
+        self.numbers = np.fromfile(stem.with_suffix(".numbers"), dtype=np.int64).reshape(-1, 5)
+        self.languages = {int(k): v for k, v in orjson.loads(stem.with_suffix(".languages").read_bytes()).items()}
+        self.ids = IdReader(stem).all()
+        self._origin = _FromSidecar(task.files[0], options, self.numbers[:, 3].tolist(), self.numbers[:, 4].tolist())
+
+    def documents(self) -> Iterator[LazyTextDocument]:
+        """Every document, lazily decoded: kept ones are written as their line."""
+        counts = list(zip(*(self.numbers[:, k].tolist() for k in range(3)), strict=True))
+        ids, languages, origin = self.ids, self.languages, self._origin
+        for i, line in enumerate(self.lines):
+            yield LazyTextDocument(ids[i], origin, (i, line), counts[i], line, languages.get(i))
+
+    def document(self, index: int) -> Document:
+        """Document ``index`` decoded whole (text read again from the input)."""
+        where = (index, self.lines[index])
+        return Document(self.ids[index], self._origin.text(where), self._origin.metadata(where))
+
+    def close(self) -> None:
+        self._origin.close()
+
+
 def read_sidecar(directory: Path, task: InputTask, options: ReaderOptions) -> Iterator[Document]:
     """The documents of ``task`` as the first pass left them (see :class:`TextlessSidecar`)."""
-    stem = directory / f"{task.index:05d}"
-    lines = stem.with_suffix(".lines").read_bytes().splitlines(keepends=True)
-    numbers = np.fromfile(stem.with_suffix(".numbers"), dtype=np.int64).reshape(-1, 5)
-    counts = list(zip(numbers[:, 0].tolist(), numbers[:, 1].tolist(), numbers[:, 2].tolist(), strict=True))
-    languages = {int(k): v for k, v in orjson.loads(stem.with_suffix(".languages").read_bytes()).items()}
-    ids = IdReader(stem).all()
-    origin = _FromSidecar(task.files[0], options, numbers[:, 3].tolist(), numbers[:, 4].tolist())
+    sidecar = SidecarReader(directory, task, options)
     try:
-        for i, line in enumerate(lines):
-            yield LazyTextDocument(ids[i], origin, (i, line), counts[i], line, languages.get(i))
+        yield from sidecar.documents()
     finally:
-        origin.close()
+        sidecar.close()
