@@ -20,19 +20,15 @@
 
 #include <string.h>
 
-static inline int is_space(Py_UCS4 c) { return Py_UNICODE_ISSPACE(c); }
-
 /* For one-byte strings: the UTF-8 of each code point once folded (case folding and
  * apostrophes), computed at import from the same rules as the general loop below. */
 static unsigned char latin1_fold_utf8[256][8];
 static unsigned char latin1_fold_len[256];
 static unsigned char latin1_plain_utf8[256][4];
 static unsigned char latin1_plain_len[256];
-static int latin1_is_space[256];
 
 static void init_latin1_fold(void) {
     for (int c = 0; c < 256; c++) {
-        latin1_is_space[c] = Py_UNICODE_ISSPACE((Py_UCS4)c) != 0;
         Py_UCS4 folded[3];
         int n_folded = 1;
         folded[0] = (Py_UCS4)c;
@@ -58,7 +54,7 @@ static Py_ssize_t fold_latin1(const Py_UCS1 *p, Py_ssize_t n, int casefold, unsi
     int pending_space = 0, any = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS1 c = p[i];
-        if (latin1_is_space[c]) {
+        if (space_table[c]) {
             pending_space = any;
             continue;
         }
@@ -118,7 +114,7 @@ static PyObject *fold_spaces_utf8(PyObject *self, PyObject *args) {
             }
             if (casefold && c >= 'A' && c <= 'Z') c += 32;
             folded[0] = c == '`' ? '\'' : c;
-        } else if (is_space(c)) {
+        } else if (is_space_cp(c)) {
             pending_space = any;
             continue;
         } else {
@@ -139,13 +135,6 @@ static PyObject *fold_spaces_utf8(PyObject *self, PyObject *args) {
     return out;
 }
 
-/* Whitespace as str.split() sees it, for the 256 code points of a one-byte string. */
-static unsigned char latin1_space[256];
-
-static void init_latin1_space(void) {
-    for (int c = 0; c < 256; c++) latin1_space[c] = (unsigned char)(Py_UNICODE_ISSPACE((Py_UCS4)c) != 0);
-}
-
 static PyObject *count_words(PyObject *self, PyObject *arg) {
     if (!PyUnicode_Check(arg)) {
         PyErr_SetString(PyExc_TypeError, "count_words() expects a str");
@@ -159,7 +148,7 @@ static PyObject *count_words(PyObject *self, PyObject *arg) {
         const Py_UCS1 *p = (const Py_UCS1 *)data;
         unsigned prev_space = 1;
         for (Py_ssize_t i = 0; i < n; i++) {
-            unsigned space = latin1_space[p[i]];
+            unsigned space = space_table[p[i]];
             words += prev_space & (space ^ 1u);
             prev_space = space;
         }
@@ -168,7 +157,7 @@ static PyObject *count_words(PyObject *self, PyObject *arg) {
     int in_word = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        int space = c < 256 ? latin1_space[c] : is_space(c);
+        int space = is_space_cp(c);
         if (space) {
             in_word = 0;
         } else if (!in_word) {
@@ -206,7 +195,6 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_text", "Compiled te
 
 PyMODINIT_FUNC PyInit__text(void) {
     if (init_unicode_core() < 0) return NULL;
-    init_latin1_space();
     init_latin1_fold();
     return PyModule_Create(&module);
 }
