@@ -352,17 +352,22 @@ static void init_ascii_tables(void) {
 }
 
 /* The end of the run of simple bytes that starts at p (16 bytes at a time where SSE2 is). */
+#ifdef __SSE2__
+/* One bit per byte of v that is not simple: the quote, the backslash, a control character
+ * (<= 0x1F), DEL or any byte of a multibyte sequence (>= 0x7F). */
+static inline unsigned stop_bits(__m128i v) {
+    __m128i stop = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+    stop = _mm_or_si128(stop, _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v));
+    stop = _mm_or_si128(stop, _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x7F)), v));
+    return (unsigned)_mm_movemask_epi8(stop);
+}
+#endif
+
 static inline const unsigned char *simple_run_end(const unsigned char *p, const unsigned char *end) {
 #ifdef __SSE2__
-    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
-    const __m128i control = _mm_set1_epi8(0x1F), high = _mm_set1_epi8(0x7F);
     while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)p);
-        __m128i stop = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
-        stop = _mm_or_si128(stop, _mm_cmpeq_epi8(_mm_min_epu8(v, control), v)); /* v <= 0x1F */
-        stop = _mm_or_si128(stop, _mm_cmpeq_epi8(_mm_max_epu8(v, high), v));   /* v >= 0x7F */
-        int mask = _mm_movemask_epi8(stop);
-        if (mask) return p + __builtin_ctz((unsigned)mask);
+        unsigned mask = stop_bits(_mm_loadu_si128((const __m128i *)p));
+        if (mask) return p + __builtin_ctz(mask);
         p += 16;
     }
 #endif
@@ -414,18 +419,14 @@ static inline Py_ssize_t simple_chunks(const unsigned char *p, const unsigned ch
                                        unsigned *prev_space) {
     Py_ssize_t taken = 0;
 #ifdef __SSE2__
-    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
-    const __m128i control = _mm_set1_epi8(0x1F), high = _mm_set1_epi8(0x7F), space = _mm_set1_epi8(' ');
+    const __m128i space = _mm_set1_epi8(' ');
     const __m128i below_a = _mm_set1_epi8('A' - 1), above_z = _mm_set1_epi8('Z' + 1), case_bit = _mm_set1_epi8(0x20);
     const __m128i backquote = _mm_set1_epi8('`'), apostrophe = _mm_set1_epi8('\'');
     unsigned prev = *prev_space;
     Py_ssize_t w = 0, n = *len;
     while (end - (p + taken) >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(p + taken));
-        __m128i stop = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
-        stop = _mm_or_si128(stop, _mm_cmpeq_epi8(_mm_min_epu8(v, control), v));
-        stop = _mm_or_si128(stop, _mm_cmpeq_epi8(_mm_max_epu8(v, high), v));
-        if (_mm_movemask_epi8(stop)) break;
+        if (stop_bits(v)) break;
         unsigned spaces = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, space));
         unsigned before = ((spaces << 1) | prev) & 0xFFFF; /* bit i: byte i-1 was a space */
         if (spaces & before) break;                       /* two spaces in a row: collapse below */
