@@ -44,19 +44,15 @@ class TaskStats:
             kept.append(payload)
 
     def observe_read(self, text: str) -> None:
-        self.observe_read_counts(len(text), utf8_length(text))
+        self.read += 1
+        self.bytes_in += utf8_length(text)
+        self.histogram("chars_read", len(text))
 
     def observe_read_many(self, chars: list[int], n_bytes: list[int]) -> None:
         """:meth:`observe_read` for many texts measured elsewhere (the compiled JSONL scanner)."""
         self.read += len(chars)
         self.bytes_in += sum(n_bytes)
         self._histogram_many("chars_read", chars)
-
-    def observe_read_counts(self, chars: int, n_bytes: int) -> None:
-        """:meth:`observe_read` for a text measured elsewhere (the compiled JSONL scanner)."""
-        self.read += 1
-        self.bytes_in += n_bytes
-        self.histogram("chars_read", chars)
 
     def observe_kept(self, text: str, language: str | None) -> None:
         self.observe_kept_counts(len(text), utf8_length(text), count_words(text), language)

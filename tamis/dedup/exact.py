@@ -64,8 +64,8 @@ class ExactDedup(GlobalStage):
 
     def collect(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
         assert ctx.scratch_dir is not None
-        if self.unit == "document":
-            collector = _DocumentKeys(ctx.scratch_dir, ctx.task_index)
+        collector = self.key_collector(ctx)
+        if collector is not None:
             add = collector.add
             for doc in docs:
                 add(doc.id, normalized_utf8(doc.text))

@@ -41,6 +41,7 @@ from tamis.io.readers import (
     count_newline_bytes,
     derived_id,
     empty_file,
+    is_compressed,
     metadata_of,
     open_binary,
     open_failed,
@@ -49,7 +50,6 @@ from tamis.io.readers import (
 from tamis.io.streams import StreamBroken
 
 BLOCK = 8 << 20
-COMPRESSED = (".gz", ".zst", ".zstd")
 # Top-level keys that keep a record from being copied into the output as it is: a nested
 # metadata object is merged and a source key replaced (the writer's line differs), and the
 # statistics read the language.
@@ -69,7 +69,7 @@ def has_jsonl_scanner() -> bool:
 
 def is_seekable(task: InputTask) -> bool:
     """Uncompressed JSONL: a record can be read again from its byte offset."""
-    return not task.files[0].lower().endswith(COMPRESSED)
+    return not is_compressed(task.files[0])
 
 
 _nfc_loaded = False

@@ -217,11 +217,19 @@ def _too_large(doc: Document, size: int, options: ReaderOptions, path: str, line
 # --------------------------------------------------------------------------- JSONL
 
 
+ZSTD_SUFFIXES = (".zst", ".zstd")
+
+
+def is_compressed(path: str) -> bool:
+    """A gzip or zstd file: read as a stream, never split into byte ranges or seeked into."""
+    return path.lower().endswith((".gz", *ZSTD_SUFFIXES))
+
+
 def open_binary(path: str) -> Any:
     lower = path.lower()
     if lower.endswith(".gz"):
         return gzip.open(path, "rb")
-    if lower.endswith(".zst") or lower.endswith(".zstd"):
+    if lower.endswith(ZSTD_SUFFIXES):
         import zstandard
 
         return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
@@ -231,8 +239,7 @@ def open_binary(path: str) -> Any:
 def _split_jsonl(path: str, options: ReaderOptions) -> list[tuple[int, int, int]] | None:
     """Ranges of about ``chunk_bytes`` that start and end at line starts, with the number of
     their first line (counted once here, in one pass, rather than by every task)."""
-    lower = path.lower()
-    if lower.endswith((".gz", ".zst", ".zstd")):
+    if is_compressed(path):
         return None
     size = os.path.getsize(path)
     if size <= options.chunk_bytes:
