@@ -211,23 +211,36 @@ def signal_distributions(findings: Findings, config: dict[str, Any], step_order:
         thresholds = config_thresholds(params.get(step, {}), signal)
         seen = {t for t, _ in thresholds}
         thresholds += [(t, label) for t, label in detail_thresholds(findings.samples, step, signal) if t not in seen]
-        bins = make_bins(values, (t for t, _ in thresholds))
-        dists.append(
-            Distribution(
-                title=f"{step} · {signal}",
-                step=step,
-                key=f"signal-{step}-{signal}",
-                bins=bins,
-                before=sample.counts(values, rows, bins),
-                after=sample.counts(values, rows, bins, passed_step=step),
-                thresholds=thresholds,
-                sampled_docs=len(values),
-                estimated=findings.sampled,
-                before_label=f"reached {step}",
-                after_label=f"passed {step}",
-            )
-        )
+        dists.append(_sampled(f"{step} · {signal}", f"signal-{step}-{signal}", step, values, rows, thresholds, sample, findings))
     return dists
+
+
+def _sampled(
+    title: str,
+    key: str,
+    step: str | None,
+    values: np.ndarray,
+    rows: np.ndarray,
+    thresholds: list[tuple[float, str]],
+    sample: _Sample,
+    findings: Findings,
+) -> Distribution:
+    """A distribution of values measured on the sampled documents (``rows``): all those that
+    reached ``step``, and those that passed it."""
+    bins = make_bins(values, (t for t, _ in thresholds))
+    return Distribution(
+        title=title,
+        step=step,
+        key=key,
+        bins=bins,
+        before=sample.counts(values, rows, bins),
+        after=sample.counts(values, rows, bins, passed_step=step),
+        thresholds=thresholds,
+        sampled_docs=len(values),
+        estimated=findings.sampled,
+        before_label=f"reached {step}" if step else "scored",
+        after_label=f"passed {step}" if step else "scored",
+    )
 
 
 def language_score_distribution(findings: Findings, config: dict[str, Any]) -> Distribution | None:
@@ -243,20 +256,7 @@ def language_score_distribution(findings: Findings, config: dict[str, Any]) -> D
                 thresholds.append((number, f"{name} = {_fmt(number)}"))
     rows = np.array([i for i, o in enumerate(findings.observations) if o.language_score is not None], dtype=np.int64)
     values = np.array([findings.observations[i].language_score for i in rows], dtype=np.float64)
-    bins = make_bins(values, (t for t, _ in thresholds))
-    sample = _Sample(findings.observations)
-    return Distribution(
-        title="language score",
-        key="language-score",
-        bins=bins,
-        before=sample.counts(values, rows, bins),
-        after=sample.counts(values, rows, bins, passed_step=step),
-        thresholds=thresholds,
-        sampled_docs=len(values),
-        estimated=findings.sampled,
-        before_label=f"reached {step}" if step else "scored",
-        after_label=f"passed {step}" if step else "scored",
-    )
+    return _sampled("language score", "language-score", step, values, rows, thresholds, _Sample(findings.observations), findings)
 
 
 def length_distribution(stats: dict[str, Any]) -> Distribution | None:
