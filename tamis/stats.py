@@ -9,7 +9,7 @@ lives under the ``run`` key of ``stats.json``, never here).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,15 +64,14 @@ class TaskStats:
         self.histogram("chars_kept", chars)
         self._language(language, _KEPT_KEYS, n_bytes, words)
 
-    def observe_kept_many(self, counts: list[tuple[int, int, int]], language: str | None) -> None:
-        """:meth:`observe_kept_counts` for many texts of one language: (chars, UTF-8 bytes, words) each."""
-        if not counts:
+    def observe_kept_many(self, chars: Sequence[int], n_bytes: Sequence[int], words: Sequence[int], language: str | None) -> None:
+        """:meth:`observe_kept_counts` for many texts of one language, given as columns."""
+        if not len(chars):
             return
-        chars, n_bytes, words = zip(*counts, strict=True)
-        self.kept += len(counts)
+        self.kept += len(chars)
         self.bytes_out += sum(n_bytes)
         self._histogram_many("chars_kept", chars)
-        self._language(language, _KEPT_KEYS, sum(n_bytes), sum(words), docs=len(counts))
+        self._language(language, _KEPT_KEYS, sum(n_bytes), sum(words), docs=len(chars))
 
     def observe_rejected(self, reason: str, text: str, language: str | None) -> None:
         self.rejected[reason] += 1

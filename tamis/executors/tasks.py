@@ -376,7 +376,7 @@ def _write_decided(
                 plain[i] = False
                 stats.observe_kept_counts(*sidecar.numbers[i, :3].tolist(), language)
         numbers = sidecar.numbers[plain]
-        stats.observe_kept_many(list(zip(numbers[:, 0].tolist(), numbers[:, 1].tolist(), numbers[:, 2].tolist(), strict=True)), None)
+        stats.observe_kept_many(numbers[:, 0].tolist(), numbers[:, 1].tolist(), numbers[:, 2].tolist(), None)
         lines, kept = sidecar.lines, np.flatnonzero(keep).tolist()
         for start in range(0, len(kept), 4096):
             sink.write_lines([lines[i] for i in kept[start : start + 4096]])
@@ -416,7 +416,8 @@ def _write_textless(plan: RunPlan, docs: Iterable[Document], stats: TaskStats, s
             sink.write({"id": doc.id, "text": None, "metadata": doc.metadata})
     if lines:
         sink.write_lines(lines)
-    stats.observe_kept_many(counts, None)
+    if counts:
+        stats.observe_kept_many(*zip(*counts, strict=True), None)
 
 
 def run_pass_task(plan: RunPlan, marker_name: str, fn: Any) -> dict[str, Any]:
