@@ -28,7 +28,7 @@ import orjson
 
 from tamis.document import Document
 from tamis.errors import ConfigError, InputError
-from tamis.io.streams import StreamBroken, iter_stream_lines
+from tamis.io.streams import StreamBroken, ZstdFrames, iter_stream_lines
 from tamis.text import utf8_length
 
 
@@ -230,9 +230,7 @@ def open_binary(path: str) -> Any:
     if lower.endswith(".gz"):
         return gzip.open(path, "rb")
     if lower.endswith(ZSTD_SUFFIXES):
-        import zstandard
-
-        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
+        return ZstdFrames(open(path, "rb"))
     return open(path, "rb")
 
 
