@@ -84,3 +84,47 @@ def test_dedup_no_text_parquet(tmp_path: Path):
     assert sorted(r["id"] for r in out) == [f"d{i}" for i in range(5)]
     assert all(r["text"] is None for r in out)
     assert [r["id"] for r in rejected(tmp_path / "out")] == ["dup"]
+
+
+# ---------------------------------------------------------------- 2, 3: resume on changed input, overlaps
+
+
+def test_resume_refuses_a_changed_input(tmp_path: Path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    write_jsonl(src / "b.jsonl", texts(4, "b"))
+    out = tmp_path / "out"
+    args = ["run", "-i", str(src), "-o", str(out), "--recipe", "foundation", "--no-report", "-q", "-w", "1"]
+    assert main(args) == 0
+    write_jsonl(src / "a.jsonl", texts(3, "a"))  # sorts first: every task index would shift
+    assert main([*args, "--resume"]) == 2
+    assert "input changed" in capsys.readouterr().err
+    (src / "a.jsonl").unlink()
+    assert main([*args, "--resume"]) == 0  # the same files again: resumable
+    write_jsonl(src / "b.jsonl", texts(5, "b"))  # same name, new content
+    assert main([*args, "--resume"]) == 2
+
+
+@pytest.mark.parametrize("layout", ["output_is_input", "output_inside_input", "input_inside_output"])
+def test_overlapping_input_and_output_refused(tmp_path: Path, layout: str, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    write_jsonl(data / "a.jsonl", texts(3))
+    run_recipe([data], tmp_path / "R", STEPS)
+    inp, out = {
+        "output_is_input": (data, data),
+        "output_inside_input": (data, data / "clean"),
+        "input_inside_output": (tmp_path / "R" / "output", tmp_path / "R"),
+    }[layout]
+    before = sorted(p.name for p in (tmp_path / "R" / "output").iterdir())
+    for extra in ([], ["--dry-run"]):
+        assert main(["run", "-i", str(inp), "-o", str(out), "--overwrite", "--no-report", "-q", *extra]) == 2
+        assert "choose an output folder outside every input" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "R" / "output").iterdir()) == before
+    assert (data / "a.jsonl").exists() and not (data / "clean").exists()
+
+
+def test_resume_with_overwrite_is_a_usage_error(tmp_path: Path, capsys):
+    src = write_jsonl(tmp_path / "a.jsonl", texts(2))
+    assert main(["run", "-i", str(src), "-o", str(tmp_path / "o"), "--resume", "--overwrite", "-q"]) == 2
+    assert "contradict" in capsys.readouterr().err
