@@ -128,3 +128,60 @@ def test_resume_with_overwrite_is_a_usage_error(tmp_path: Path, capsys):
     src = write_jsonl(tmp_path / "a.jsonl", texts(2))
     assert main(["run", "-i", str(src), "-o", str(tmp_path / "o"), "--resume", "--overwrite", "-q"]) == 2
     assert "contradict" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- 13, 14, 16: ids, BOM, dotted fields
+
+
+def test_ids_keep_their_json_text(tmp_path: Path):
+    raw = (
+        b'{"id": 12345678901234567890123, "text": "A record whose id is a very long integer."}\n'
+        b'{"id": 1.50, "text": "A record whose id is a number written with a decimal point."}\n'
+        b'{"id": 7, "text": "A record whose id is a small integer, seven."}\n'
+        b'{"id": true, "text": "A record whose id is a JSON boolean value."}\n'
+    )
+    (tmp_path / "a.jsonl").write_bytes(raw)
+    for steps in (STEPS, [{"step": "exact_dedup"}]):  # the reference reader and the compiled scanner
+        out = tmp_path / f"out{len(steps)}{steps[0]['step']}"
+        run_recipe([tmp_path / "a.jsonl"], out, steps)
+        assert [r["id"] for r in kept(out)] == ["12345678901234567890123", "1.50", "7", "true"]
+
+
+def test_text_file_ids_are_relative_to_the_input_folder(tmp_path: Path):
+    for sub in ("a", "b"):
+        (tmp_path / "in" / sub).mkdir(parents=True)
+        (tmp_path / "in" / sub / "readme.txt").write_text(f"The readme of folder {sub}, which says something of its own.")
+    (tmp_path / "in" / "top.txt").write_text("A page at the top of the input folder, with words.")
+    run_recipe([tmp_path / "in"], tmp_path / "out", STEPS)
+    assert sorted(r["id"] for r in kept(tmp_path / "out")) == ["a/readme", "b/readme", "top"]
+
+
+def test_utf8_bom_at_the_start_of_a_jsonl_file_is_skipped(tmp_path: Path):
+    records = texts(3)
+    (tmp_path / "a.jsonl").write_bytes(b"\xef\xbb\xbf" + lines(records))
+    (tmp_path / "t.txt").write_bytes("\ufeffA text file written by a tool that adds a byte-order mark.".encode())
+    for steps in (STEPS, [{"step": "exact_dedup"}]):
+        out = tmp_path / f"out-{steps[0]['step']}"
+        run_recipe([tmp_path / "a.jsonl", tmp_path / "t.txt"], out, steps)
+        assert [r["id"] for r in kept(out)] == ["d0", "d1", "d2", "t"]
+        assert not errors(out)
+        assert not kept(out)[3]["text"].startswith("\ufeff")
+
+
+def test_dotted_text_and_id_fields(tmp_path: Path):
+    records = [{"meta": {"key": f"k{i}"}, "doc": {"body": r["text"], "lang": "en"}} for i, r in enumerate(texts(3))]
+    write_jsonl(tmp_path / "a.jsonl", records)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist([{"meta": {"key": "p0"}, "doc": {"body": "A Parquet row with a nested text column in it."}}]), tmp_path / "b.parquet")
+    for steps in (STEPS, [{"step": "exact_dedup"}]):
+        out = tmp_path / f"out-{steps[0]['step']}"
+        run_recipe([tmp_path / "a.jsonl", tmp_path / "b.parquet"], out, steps, reader={"text_field": "doc.body", "id_field": "meta.key"})
+        got = kept(out)
+        assert [r["id"] for r in got] == ["k0", "k1", "k2", "p0"]
+        assert got[0]["text"] == records[0]["doc"]["body"]
+        assert got[0]["metadata"]["doc"] == {"lang": "en"}  # the text is not kept twice
+    flags = ["--text-field", "doc.body", "--id-field", "meta.key", "--recipe", "foundation", "--no-report", "-q"]
+    assert main(["run", "-i", str(tmp_path / "a.jsonl"), "-o", str(tmp_path / "cli"), *flags]) == 0
+    assert [r["id"] for r in kept(tmp_path / "cli")] == ["k0", "k1", "k2"]
