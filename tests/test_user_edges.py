@@ -185,3 +185,24 @@ def test_dotted_text_and_id_fields(tmp_path: Path):
     flags = ["--text-field", "doc.body", "--id-field", "meta.key", "--recipe", "foundation", "--no-report", "-q"]
     assert main(["run", "-i", str(tmp_path / "a.jsonl"), "-o", str(tmp_path / "cli"), *flags]) == 0
     assert [r["id"] for r in kept(tmp_path / "cli")] == ["k0", "k1", "k2"]
+
+
+# ---------------------------------------------------------------- 6, 7: odd file names, dangling links
+
+
+def test_undecodable_file_name_and_dangling_link_are_input_errors(tmp_path: Path):
+    import os
+
+    src = tmp_path / "in"
+    src.mkdir()
+    write_jsonl(src / "ok.jsonl", texts(3))
+    with open(os.path.join(os.fsencode(src), b"caf\xe9.jsonl"), "wb") as fh:
+        fh.write(lines(texts(2, "x")))
+    os.symlink(tmp_path / "nowhere.jsonl", src / "broken.jsonl")
+    out = tmp_path / "out"
+    args = ["run", "-i", str(src), "-o", str(out), "--recipe", "foundation", "--no-report", "-q", "-w", "2"]
+    assert main(args) == 1  # done, with input errors
+    assert [r["id"] for r in kept(out)] == ["d0", "d1", "d2"]
+    found = {Path(e["path"]).name: e["reason"] for e in errors(out)}
+    assert found == {"broken.jsonl": "reader:unreadable_file", "caf\\xe9.jsonl": "reader:unreadable_file"}
+    assert main([*args, "--resume"]) == 1  # and a resume does not trip over them either

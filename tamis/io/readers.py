@@ -159,9 +159,17 @@ def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | No
         fmt = input_format or detect_format(path)
         if fmt is None:
             if len(inputs) == 1 and os.path.isfile(inputs[0]):
-                msg = f"cannot tell the format of {path}; name it .jsonl[.gz|.zst], .parquet, .txt, .warc[.gz], .wet[.gz] or .html, or pass --input-format"
+                msg = (
+                    f"cannot tell the format of {display_path(path)}; name it .jsonl[.gz|.zst], .parquet, .txt, "
+                    ".warc[.gz], .wet[.gz] or .html, or pass --input-format"
+                )
                 raise ConfigError(msg)
             continue  # unknown files inside folders are skipped (README, checksums ...)
+        problem = _unreadable_name(path)
+        if problem is not None:  # an input error like any other: listed, and the rest goes on
+            flush_batch()
+            tasks.append(InputTask(len(tasks), UNREADABLE, (display_path(path), problem)))
+            continue
         if fmt not in FORMATS:
             msg = f"unknown input format {fmt!r}; choose from: {', '.join(sorted(FORMATS))}"
             raise ConfigError(msg)
@@ -189,7 +197,40 @@ def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | No
 
 def read_task(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
     _ensure_formats()
+    if task.format == UNREADABLE:
+        return _read_unreadable(task)
     return FORMATS[task.format].read(task, options)
+
+
+# A file found in the input that cannot be read under its name: a task of its own that yields
+# one located error (files = (the name as text, the reason)); nothing else ever opens it.
+UNREADABLE = "unreadable"
+
+
+def display_path(path: str) -> str:
+    """A path as valid UTF-8 text: undecodable bytes of a file name shown as ``\\xe9``."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    return path
+
+
+def _unreadable_name(path: str) -> str | None:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the file name is not valid UTF-8; rename the file (its contents were not read)"
+    if not os.path.exists(path):
+        if os.path.islink(path):
+            return f"a broken symbolic link (to {os.readlink(path)!r})"
+        return "the file disappeared after the input was listed"
+    return None
+
+
+def _read_unreadable(task: InputTask) -> Iterator[ReadResult]:
+    path, problem = task.files
+    yield BadRecord(InputError(f"cannot read: {problem}", path=path, reason="reader:unreadable_file"))
 
 
 # --------------------------------------------------------------------------- decoding
