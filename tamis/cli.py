@@ -165,7 +165,12 @@ def cmd_run(args: argparse.Namespace, *, dedup: bool = False) -> int:
             steps.append(minhash)
         file_values["steps"] = steps
     config = _config_from_args(args, file_values)
+    if args.resume and args.overwrite:
+        raise ConfigError("--resume and --overwrite contradict each other: --resume continues a run, --overwrite replaces it")
     if args.dry_run:
+        from tamis.runner import check_no_overlap
+
+        check_no_overlap(config)
         built = build_steps(config.step_configs())  # builds (so validates) every step
         resolved = {"fingerprint": config.fingerprint(built), **config.resolved(built)}
         print(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), end="")

@@ -96,7 +96,7 @@ class _ParquetSink:
             if key == "metadata":
                 value = orjson.dumps(value).decode()
             column.append(value)
-        size = len(record["text"]) + 64
+        size = len(record.get("text") or "") + 64  # the text is None in a run that writes none
         self._pending += size
         if self._pending >= 32 << 20:
             self.flush()

@@ -110,8 +110,18 @@ class Step:
     def setup(self) -> None:
         """Load models or tables; called once per process before the first ``run``."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A step travels to workers (and is copied) as its parameters only: whatever it loaded
+        # in ``setup`` (a fastText model, a child process) or built in ``__post_init__`` is
+        # rebuilt where it is used, never pickled, whichever process set it up first.
+        return (_rebuild_step, (type(self), self.params()))
+
     def run(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
         raise NotImplementedError
+
+
+def _rebuild_step(cls: type[Step], params: dict[str, Any]) -> Step:
+    return cls(**params)
 
 
 class Rejection(NamedTuple):
