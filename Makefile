@@ -17,7 +17,7 @@ venv: $(BIN)/tamis
 
 # Build the generated demo corpus and run the default recipe on it.
 run: venv
-	$(BIN)/tamis demo $(DEMO) --docs 10000
+	$(BIN)/tamis demo $(DEMO) --docs 10000 --overwrite
 	$(BIN)/tamis run --input $(DEMO) --output $(RUNDIR) --overwrite
 
 # Headless Chromium for the report's browser test (Debian's package; installing needs root, as on

@@ -206,3 +206,64 @@ def test_undecodable_file_name_and_dangling_link_are_input_errors(tmp_path: Path
     found = {Path(e["path"]).name: e["reason"] for e in errors(out)}
     assert found == {"broken.jsonl": "reader:unreadable_file", "caf\\xe9.jsonl": "reader:unreadable_file"}
     assert main([*args, "--resume"]) == 1  # and a resume does not trip over them either
+
+
+# ---------------------------------------------------------------- 8: every parameter checked at load
+
+
+@pytest.mark.parametrize(
+    ("recipe_text", "flags", "named"),
+    [
+        ("steps:\n  - step: repetition\n    min_chars: thirty\n", [], "min_chars = 'thirty'"),
+        ('workers: "2"\n', [], "workers = '2'"),
+        ("", ["--compression-level", "42"], "compression_level = 42"),
+        ("", ["--compression", "zstd", "--compression-level", "99"], "compression_level = 99"),
+        ("", ["--shard-size-mb", "0"], "shard_size_mb = 0"),
+        ("", ["--max-doc-bytes", "-5"], "max_doc_bytes = -5"),
+        ("", ["--workers", "0"], "workers = 0"),
+        ("steps:\n  - step: language\n    allow: [en, xx]\n", [], "unknown language code(s) xx"),
+        ("steps:\n  - step: gopher_quality\n    default_language: klingon\n", [], "default_language = 'klingon'"),
+        ("steps:\n  - step: minhash\n    threshold: 1.5\n", [], "threshold = 1.5"),
+        ("steps:\n  - step: gopher_quality\n    max_symbol_word_ratio: -0.1\n", [], "max_symbol_word_ratio = -0.1"),
+        ("steps:\n  - step: normalize\n    nfc: 'yes'\n", [], "nfc = 'yes'"),
+        ("reader:\n  encoding: latin-1\n", [], "encoding = 'latin-1'"),
+    ],
+)
+def test_wrong_types_and_ranges_are_usage_errors_before_any_work(tmp_path: Path, capsys, recipe_text: str, flags: list[str], named: str):
+    src = write_jsonl(tmp_path / "a.jsonl", texts(2))
+    config = tmp_path / "recipe.yaml"
+    config.write_text(f"input: [{src}]\noutput: {tmp_path / 'out'}\n" + recipe_text)
+    for extra in ([], ["--dry-run"]):
+        assert main(["run", str(config), *flags, "-q", "--no-report", *extra]) == 2
+        err = capsys.readouterr().err
+        assert named in err and "not allowed" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_every_step_builds_with_its_defaults_and_the_recipes_validate():
+    from tamis.pipeline import build_steps
+    from tamis.recipes import RECIPES, recipe
+    from tamis.registry import all_steps
+
+    for name in RECIPES:
+        build_steps(recipe(name))
+    for name in all_steps():
+        if name != "url_filter":  # needs a block-list
+            build_steps([{"step": name}])
+
+
+def test_demo_refuses_a_non_empty_folder_and_bad_counts(tmp_path: Path, capsys):
+    target = tmp_path / "demo"
+    target.mkdir()
+    (target / "mine.txt").write_text("not the demo's")
+    assert main(["demo", str(target), "--docs", "40"]) == 2
+    assert main(["demo", str(target), "--docs", "40", "--overwrite"]) == 2  # a file the demo did not write
+    assert (target / "mine.txt").read_text() == "not the demo's"
+    fresh = tmp_path / "fresh"
+    assert main(["demo", str(fresh), "--docs", "40"]) == 0
+    assert main(["demo", str(fresh), "--docs", "40"]) == 2
+    assert main(["demo", str(fresh), "--docs", "60", "--overwrite"]) == 0
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", str(tmp_path / "neg"), "--docs", "-3"])
+    assert exc.value.code == 2
+    assert "--docs" in capsys.readouterr().err

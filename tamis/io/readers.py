@@ -36,10 +36,10 @@ from tamis.text import utf8_length
 class ReaderOptions:
     text_field: str = "text"
     id_field: str = "id"
-    encoding: str = "utf-8"  # or "auto": detect legacy encodings
-    max_doc_bytes: int = 16 << 20
-    chunk_bytes: int = 128 << 20  # large plain JSONL files are split into ranges of this size
-    text_batch_files: int = 512  # plain-text files are read this many to a task
+    encoding: str = field(default="utf-8", metadata={"choices": ("utf-8", "auto")})  # auto: detect legacy encodings
+    max_doc_bytes: int = field(default=16 << 20, metadata={"min": 1})
+    chunk_bytes: int = field(default=128 << 20, metadata={"min": 1})  # large plain JSONL files are split into ranges of this size
+    text_batch_files: int = field(default=512, metadata={"min": 1})  # plain-text files are read this many to a task
 
 
 @dataclass(frozen=True)

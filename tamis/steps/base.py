@@ -26,11 +26,27 @@ from tamis.stats import TaskStats
 RejectSink = Callable[[dict[str, Any]], None]
 
 
-def param(default: Any, help: str) -> Any:  # noqa: A002 - mirrors argparse's name
-    """A step parameter with its documentation (shown by ``tamis steps``)."""
+def param(
+    default: Any,
+    help: str,  # noqa: A002 - mirrors argparse's name
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    choices: tuple[Any, ...] | None = None,
+) -> Any:
+    """A step parameter with its documentation (shown by ``tamis steps``) and, optionally, its
+    allowed range or values, checked when the config is loaded (:mod:`tamis.validation`;
+    without a range, the conventions there apply)."""
+    metadata: dict[str, Any] = {"help": help}
+    if minimum is not None:
+        metadata["min"] = minimum
+    if maximum is not None:
+        metadata["max"] = maximum
+    if choices is not None:
+        metadata["choices"] = tuple(choices)
     if isinstance(default, list | dict | set):
-        return dataclasses.field(default_factory=lambda: type(default)(default), metadata={"help": help})
-    return dataclasses.field(default=default, metadata={"help": help})
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 class TaskContext:
