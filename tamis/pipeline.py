@@ -19,8 +19,8 @@ import yaml
 from tamis import __version__
 from tamis.dedup.base import GlobalStage
 from tamis.errors import ConfigError
+from tamis.io.outputs import output_format
 from tamis.io.readers import ReaderOptions
-from tamis.io.writers import COMPRESSIONS, FORMATS
 from tamis.recipes import RECIPES, recipe
 from tamis.registry import get_step_class
 from tamis.steps.base import Step
@@ -79,12 +79,7 @@ class RunConfig:
         if self.ray_address and self.executor != "ray":
             msg = f"a Ray address ({self.ray_address}) is given but the executor is {self.executor!r}: add --executor ray"
             raise ConfigError(msg)
-        if self.format not in FORMATS:
-            msg = f"unknown format {self.format!r}; choose from: {', '.join(FORMATS)}"
-            raise ConfigError(msg)
-        if self.compression not in COMPRESSIONS:
-            msg = f"unknown compression {self.compression!r}; choose from: {', '.join(COMPRESSIONS)}"
-            raise ConfigError(msg)
+        output_format(self.format, self.compression, self.compression_level)  # names the choices when unknown
         if self.workers is not None and self.workers < 1:
             raise ConfigError("--workers must be at least 1")
         if self.limit is not None and self.limit < 0:
