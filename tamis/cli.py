@@ -20,6 +20,7 @@ import yaml
 
 from tamis import __version__
 from tamis.errors import ConfigError, StorageError, TamisError
+from tamis.registry import compression_names, executor_names, input_format_names, output_format_names
 
 EXIT_OK, EXIT_INPUT_ERRORS, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_TERMINATED, EXIT_BROKEN_PIPE = 143, 141  # 128 + SIGTERM, 128 + SIGPIPE, as the shell reports them
@@ -69,13 +70,13 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_config: bool = True) ->
         p.add_argument("--recipe", help="a named recipe when the config gives no steps: default, foundation")
     p.add_argument("--output", "-o", metavar="OUT", help="run directory")
     p.add_argument("--workers", "-w", type=int, help="worker processes (default: all cores)")
-    p.add_argument("--executor", choices=["local", "ray"], help="where tasks run (default: local)")
+    p.add_argument("--executor", choices=executor_names(), help="where tasks run (default: local)")
     p.add_argument("--ray-address", help="address of a running Ray cluster (default: start one locally)")
-    p.add_argument("--format", choices=["jsonl", "parquet"], help="output format (default: jsonl)")
-    p.add_argument("--compression", choices=["gzip", "zstd", "none"], help="JSONL codec (default: gzip)")
+    p.add_argument("--format", choices=output_format_names(), help="output format (default: jsonl)")
+    p.add_argument("--compression", choices=compression_names(), help="JSONL codec (default: gzip)")
     p.add_argument("--compression-level", type=int, help="codec level (default: gzip 6, zstd 3)")
     p.add_argument("--shard-size-mb", type=int, help="start a new output shard after this many MB of records (default: 256)")
-    p.add_argument("--input-format", help="force the input format (jsonl, parquet, text, warc, wet, html)")
+    p.add_argument("--input-format", choices=input_format_names(), help="force the input format (default: from each file's name)")
     p.add_argument("--text-field", help="JSON/Parquet field holding the text (default: text)")
     p.add_argument("--id-field", help="JSON/Parquet field holding the id (default: id)")
     p.add_argument("--encoding", choices=["utf-8", "auto"], help="input decoding: strict UTF-8 or auto-detect")

@@ -19,10 +19,10 @@ import yaml
 from tamis import __version__
 from tamis.dedup.base import GlobalStage
 from tamis.errors import ConfigError
+from tamis.io.outputs import output_format
 from tamis.io.readers import ReaderOptions
-from tamis.io.writers import COMPRESSIONS, FORMATS
 from tamis.recipes import RECIPES, recipe
-from tamis.registry import get_step_class
+from tamis.registry import get_step_class, input_format_names
 from tamis.steps.base import Step
 from tamis.validation import check_fields
 
@@ -37,8 +37,8 @@ class RunConfig:
     executor: str = "local"
     workers: int | None = field(default=None, metadata={"min": 1})
     ray_address: str | None = None
-    format: str = field(default="jsonl", metadata={"choices": FORMATS})
-    compression: str = field(default="gzip", metadata={"choices": COMPRESSIONS})
+    format: str = "jsonl"  # choices: the output registry (validate)
+    compression: str = "gzip"  # choices: what the output format takes (validate)
     compression_level: int | None = field(default=None, metadata={"min": None})  # range by codec: validate()
     shard_size_mb: int = field(default=256, metadata={"min": 1})
     input_format: str | None = None
@@ -46,7 +46,7 @@ class RunConfig:
     recipe: str = "default"
     steps: list[dict[str, Any]] | None = None
     strict: bool = False
-    limit: int | None = None
+    limit: int | None = field(default=None, metadata={"min": 0})
     report: bool = True
     keep_text: bool = True  # False: kept records carry id and metadata only (text null)
 
@@ -80,25 +80,15 @@ class RunConfig:
         if self.ray_address and self.executor != "ray":
             msg = f"a Ray address ({self.ray_address}) is given but the executor is {self.executor!r}: add --executor ray"
             raise ConfigError(msg)
-        if self.format not in FORMATS:
-            msg = f"unknown format {self.format!r}; choose from: {', '.join(FORMATS)}"
-            raise ConfigError(msg)
-        if self.compression not in COMPRESSIONS:
-            msg = f"unknown compression {self.compression!r}; choose from: {', '.join(COMPRESSIONS)}"
-            raise ConfigError(msg)
+        output_format(self.format, self.compression, self.compression_level)  # names the choices when unknown
         if self.compression_level is not None and self.compression in CODEC_LEVELS:
             low, high = CODEC_LEVELS[self.compression]
             if not low <= self.compression_level <= high:
                 msg = f"config: compression_level = {self.compression_level!r} is not allowed: {self.compression} levels are {low} to {high}"
                 raise ConfigError(msg)
-        if self.input_format is not None:
-            from tamis.io.readers import FORMATS as INPUT_FORMATS
-            from tamis.io.readers import _ensure_formats
-
-            _ensure_formats()
-            if self.input_format not in INPUT_FORMATS:
-                msg = f"config: input_format = {self.input_format!r} is not allowed: choose from {', '.join(sorted(INPUT_FORMATS))}"
-                raise ConfigError(msg)
+        if self.input_format is not None and self.input_format not in input_format_names():
+            msg = f"config: input_format = {self.input_format!r} is not allowed: choose from {', '.join(input_format_names())}"
+            raise ConfigError(msg)
         self.reader_options()
 
     def fingerprint_source(self, steps: list[Step] | None = None) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import yaml
 
 from tamis.errors import ConfigError, StorageError
 from tamis.executors.base import Executor, RunOutcome, execute
-from tamis.executors.tasks import RunPlan
+from tamis.executors.plan import RunPlan
 from tamis.io.atomic import TMP_MARK, remove_partial_files, write_bytes_atomic
 from tamis.io.readers import InputTask, plan_tasks
 from tamis.pipeline import RunConfig, build_steps, split_segments

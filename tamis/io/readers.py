@@ -83,6 +83,8 @@ class FormatSpec:
     split: Callable[[str, ReaderOptions], list[tuple[int, int, int]] | None] | None = None
     batch_small_files: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # "module:Class" of a tamis.io.sources.Source subclass with fast paths (None: the reader)
+    source: str | None = None
 
 
 FORMATS: dict[str, FormatSpec] = {}
@@ -654,7 +656,7 @@ def read_parquet(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult
 
 
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.zstd", ".ndjson", ".ndjson.gz", ".json", ".json.gz")
-register_format(FormatSpec("jsonl", JSONL_SUFFIXES, read_jsonl, _split_jsonl))
+register_format(FormatSpec("jsonl", JSONL_SUFFIXES, read_jsonl, _split_jsonl, source="tamis.io.jsonl_fast:JsonlSource"))
 register_format(FormatSpec("parquet", (".parquet",), read_parquet))
 register_format(FormatSpec("text", (".txt", ".txt.gz", ".md"), read_text_files, batch_small_files=True))
 
@@ -665,7 +667,7 @@ def _ensure_formats() -> None:
     """Import the other reader modules (WARC, HTML ...) so their formats are registered."""
     global _formats_loaded
     if not _formats_loaded:
-        from tamis.registry import _load_builtin_steps
+        from tamis.registry import load_builtins
 
-        _load_builtin_steps()
+        load_builtins()
         _formats_loaded = True
