@@ -24,6 +24,7 @@ from tamis.registry import compression_names, executor_names, input_format_names
 
 EXIT_OK, EXIT_INPUT_ERRORS, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_TERMINATED, EXIT_BROKEN_PIPE = 143, 141  # 128 + SIGTERM, 128 + SIGPIPE, as the shell reports them
+STRICT_MARK = "input error (--strict):"  # how a task stopped by --strict says so (executors/tasks.py)
 
 
 class Terminated(KeyboardInterrupt):
@@ -176,9 +177,35 @@ def _print_summary(stats: dict[str, Any], root: Path, seconds: float) -> None:
     if langs and (len(langs) > 1 or "unknown" not in langs):
         top = sorted(langs.items(), key=lambda kv: -kv[1])[:8]
         print("  languages kept: " + ", ".join(f"{k} {v:,}" for k, v in top))
+    duplicates = stats.get("duplicate_ids") or {}
+    if duplicates.get("count"):
+        shown = ", ".join(map(repr, duplicates.get("examples", [])))
+        print(f"  ids given to more than one input record: {duplicates['count']:,} (e.g. {shown}); both copies are kept as given")
     if stats.get("input_errors"):
         print(f"  input errors: {stats['input_errors']:,} (see {root / 'errors.jsonl'})")
+        for line in first_input_errors(root / "errors.jsonl"):
+            print(f"    {line}")
     print(f"  output: {root / 'output'}   rejects: {root / 'rejects'}   stats: {root / 'stats.json'}")
+
+
+def first_input_errors(path: Path, count: int = 5) -> list[str]:
+    """``file:line: message`` for the first few input errors, as compilers print them."""
+    lines: list[str] = []
+    try:
+        with open(path, "rb") as fh:
+            for raw in fh:
+                if len(lines) >= count:
+                    lines.append("...")
+                    break
+                error = orjson.loads(raw)
+                where = error.get("path") or "?"
+                if error.get("line") is not None:
+                    where += f":{error['line']}"
+                message = str(error.get("message") or error.get("reason"))
+                lines.append(f"{where}: {message[:200]}")
+    except (OSError, orjson.JSONDecodeError):
+        pass
+    return lines
 
 
 def cmd_run(args: argparse.Namespace, *, dedup: bool = False) -> int:
@@ -214,6 +241,11 @@ def cmd_run(args: argparse.Namespace, *, dedup: bool = False) -> int:
     started = time.perf_counter()
     outcome = run(config, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet and sys.stderr.isatty())
     root = Path(config.output)
+    strict_stops = [m for _, m in sorted(outcome.failed.items()) if STRICT_MARK in m]
+    if strict_stops and len(strict_stops) == len(outcome.failed):
+        first = strict_stops[0].strip().splitlines()[-1]
+        print(f"tamis: stopped at the first input error (--strict): {first.split(STRICT_MARK, 1)[1].strip()}", file=sys.stderr)
+        return EXIT_INPUT_ERRORS
     if outcome.failed:
         from tamis.executors.base import failed_summary
 

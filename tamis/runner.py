@@ -19,7 +19,7 @@ from tamis.io.readers import InputTask, plan_tasks
 from tamis.pipeline import RunConfig, build_steps, split_segments
 from tamis.steps.base import Step
 
-RUN_ENTRIES = {"output", "rejects", "_markers", "dedup", "errors", "errors.jsonl", "stats.json", "config.resolved.yaml", "report.html"}
+RUN_ENTRIES = {"output", "rejects", "_markers", "dedup", "errors", "errors.jsonl", "stats.json", "config.resolved.yaml", "report.html", "README.md"}
 OBJECT_STORE_SCHEMES = ("s3://", "gs://", "gcs://", "az://", "abfs://", "abfss://", "hf://", "http://", "https://")
 
 
@@ -201,6 +201,10 @@ def run(
         raise
     if own_executor:
         executor.close()
+    if not outcome.failed:
+        from tamis.io.card import add_card
+
+        add_card(root, outcome.stats)  # README.md: load_dataset(OUT) works; counts repeated ids
     if config.report and not outcome.failed:
         write_report_if_available(root)
     return outcome

@@ -267,3 +267,50 @@ def test_demo_refuses_a_non_empty_folder_and_bad_counts(tmp_path: Path, capsys):
         main(["demo", str(tmp_path / "neg"), "--docs", "-3"])
     assert exc.value.code == 2
     assert "--docs" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- 12: one schema, a dataset card; 13: repeated ids
+
+
+def test_load_dataset_on_a_run_over_mixed_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    datasets = pytest.importorskip("datasets")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "in"
+    (src / "pages").mkdir(parents=True)
+    body = "A sentence of the corpus with enough words in it to pass, number {}."
+    write_jsonl(src / "a.jsonl", [{"id": f"a{i}", "text": body.format(i), "url": f"https://x.org/{i}", "tags": ["x"]} for i in range(30)])
+    write_jsonl(src / "b.jsonl", [{"id": f"b{i}", "text": body.format(i), "score": 0.5} for i in range(3)])  # copies of a0-a2
+    pq.write_table(pa.Table.from_pylist([{"id": f"p{i}", "text": f"A Parquet row, row {i}, that says its own thing."} for i in range(5)]), src / "c.parquet")
+    for i in range(3):
+        (src / "pages" / f"t{i}.txt").write_text(f"A text page, page {i}, with words of its own.")
+    write_jsonl(src / "d.jsonl", [{"id": "a5", "text": "The same id as another record, but a text of its own."}])
+    out = tmp_path / "out"
+    run_recipe([src], out, [{"step": "normalize"}, {"step": "exact_dedup"}], shard_size_mb=1)
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\n") and "config_name: kept" in card and "config_name: rejects" in card
+    kept_ds = datasets.load_dataset(str(out), split="train", cache_dir=str(tmp_path / "c1"))
+    assert len(kept_ds) == 30 + 5 + 3 + 1
+    assert set(kept_ds.column_names) == {"id", "text", "metadata"}
+    assert {"url", "tags", "source"} <= set(kept_ds.features["metadata"])
+    rejects_ds = datasets.load_dataset(str(out), "rejects", split="train", cache_dir=str(tmp_path / "c2"))
+    assert sorted(rejects_ds["duplicate_of"]) == ["a0", "a1", "a2"]
+    stats = load_stats(out)
+    assert stats["duplicate_ids"] == {"count": 1, "examples": ["a5"]}
+    assert "a5" in card
+
+
+# ---------------------------------------------------------------- messages
+
+
+def test_console_names_the_first_input_errors_and_strict_stops_with_exit_1(tmp_path: Path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(lines(texts(5)) + b'{"id": "x", "text": \n' + lines(texts(2, "z")))
+    assert main(["run", "-i", str(bad), "-o", str(tmp_path / "out"), "--recipe", "foundation", "--no-report", "-q"]) == 1
+    assert f"{bad}:6: malformed JSON" in capsys.readouterr().out
+    assert main(["run", "-i", str(bad), "-o", str(tmp_path / "strict"), "--recipe", "foundation", "--no-report", "-q", "--strict"]) == 1
+    err = capsys.readouterr().err
+    assert "--strict" in err and f"{bad}:6:" in err and "--resume" not in err
