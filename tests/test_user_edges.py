@@ -314,3 +314,18 @@ def test_console_names_the_first_input_errors_and_strict_stops_with_exit_1(tmp_p
     assert main(["run", "-i", str(bad), "-o", str(tmp_path / "strict"), "--recipe", "foundation", "--no-report", "-q", "--strict"]) == 1
     err = capsys.readouterr().err
     assert "--strict" in err and f"{bad}:6:" in err and "--resume" not in err
+
+
+def test_a_copy_differing_only_by_invisible_characters_is_an_exact_duplicate(tmp_path: Path):
+    from tamis.text import normalize_for_hash, normalized_utf8
+
+    original = "Le conseil a ouvert la nouvelle médiathèque du village hier matin."
+    disguised = "Le\u200b conseil a ouvert la \u200dnouvelle\u2060 médiathèque du \u202evillage\u202c hier matin.\ufeff\u200e"
+    assert normalize_for_hash(disguised) == normalize_for_hash(original)
+    assert normalized_utf8(disguised) == normalized_utf8(original) == normalize_for_hash(original).encode()
+    write_jsonl(tmp_path / "a.jsonl", [{"id": "o", "text": original}, {"id": "c", "text": disguised}])
+    for steps in ([{"step": "exact_dedup"}], [{"step": "normalize"}, {"step": "exact_dedup"}]):  # scanner, then reference path
+        out = tmp_path / f"out{len(steps)}"
+        run_recipe([tmp_path / "a.jsonl"], out, steps)
+        assert [r["id"] for r in kept(out)] == ["o"]
+        assert [(r["id"], r["duplicate_of"]) for r in rejected(out)] == [("c", "o")]
