@@ -329,3 +329,39 @@ def test_a_copy_differing_only_by_invisible_characters_is_an_exact_duplicate(tmp
         run_recipe([tmp_path / "a.jsonl"], out, steps)
         assert [r["id"] for r in kept(out)] == ["o"]
         assert [(r["id"], r["duplicate_of"]) for r in rejected(out)] == [("c", "o")]
+
+
+# ---------------------------------------------------------------- 15: encoding auto
+
+
+SHORT_WESTERN = {
+    "fr": ["crème", "Où est la gare ?", "Une fête à côté du château."],
+    "de": ["Bär", "Schöne Grüße aus München", "Die Größe der Straße."],
+    "es": ["año", "¿Qué tal? Mañana.", "El niño comió en España."],
+}
+
+
+@pytest.mark.parametrize("codec", ["latin-1", "cp1252"])
+def test_encoding_auto_reads_short_western_records_in_their_code_page(tmp_path: Path, codec: str):
+    raw = b""
+    expected = []
+    for language, phrases in SHORT_WESTERN.items():
+        for i, phrase in enumerate(phrases):
+            raw += orjson.dumps({"id": f"{language}{i}"})[:-1] + b', "text": "' + phrase.encode(codec) + b'"}\n'
+            expected.append(phrase)
+    (tmp_path / "legacy.jsonl").write_bytes(raw)
+    (tmp_path / "page.txt").write_bytes("Une crème brûlée, s'il vous plaît.".encode(codec))
+    out = tmp_path / "out"
+    run_recipe([tmp_path / "legacy.jsonl", tmp_path / "page.txt"], out, STEPS, reader={"encoding": "auto"})
+    got = kept(out)
+    assert [r["text"] for r in got] == [*expected, "Une crème brûlée, s'il vous plaît."]
+    assert {r["metadata"]["encoding"] for r in got} == {"cp1252"}
+
+
+def test_encoding_auto_prefers_the_declared_language_family(tmp_path: Path):
+    phrase = "Zażółć gęślą"
+    raw = b'{"id": "pl", "lang": "pl", "text": "' + phrase.encode("cp1250") + b'"}\n'
+    (tmp_path / "a.jsonl").write_bytes(raw)
+    run_recipe([tmp_path / "a.jsonl"], tmp_path / "out", STEPS, reader={"encoding": "auto"})
+    (doc,) = kept(tmp_path / "out")
+    assert doc["text"] == phrase and doc["metadata"]["encoding"] == "cp1250"
