@@ -365,3 +365,21 @@ def test_encoding_auto_prefers_the_declared_language_family(tmp_path: Path):
     run_recipe([tmp_path / "a.jsonl"], tmp_path / "out", STEPS, reader={"encoding": "auto"})
     (doc,) = kept(tmp_path / "out")
     assert doc["text"] == phrase and doc["metadata"]["encoding"] == "cp1250"
+
+
+def test_every_command_help_lists_defaults_and_exit_codes(capsys):
+    import argparse
+
+    from tamis.cli import build_parser
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            takes_value = action.option_strings and action.nargs != 0 and not isinstance(action, argparse._HelpAction)
+            if takes_value:
+                assert "default" in (action.help or ""), f"tamis {name} {action.option_strings[0]}: no default in its help"
+        with pytest.raises(SystemExit):
+            main([name, "--help"])
+        shown = capsys.readouterr().out
+        assert "exit codes:" in shown and "143" in shown and "130" in shown
