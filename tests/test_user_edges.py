@@ -383,3 +383,19 @@ def test_every_command_help_lists_defaults_and_exit_codes(capsys):
             main([name, "--help"])
         shown = capsys.readouterr().out
         assert "exit codes:" in shown and "143" in shown and "130" in shown
+
+
+def test_progress_counts_documents_and_names_what_runs_for_a_single_file(tmp_path: Path, capsys):
+    import re
+
+    from tamis.pipeline import RunConfig
+    from tamis.runner import run
+
+    src = write_jsonl(tmp_path / "one.jsonl", texts(300) + texts(20))
+    config = RunConfig(input=[str(src)], output=str(tmp_path / "out"), steps=[{"step": "normalize"}, {"step": "exact_dedup"}], report=False, workers=2)
+    run(config, progress=True)
+    shown = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", capsys.readouterr().err.replace("\r", "\n"))
+    assert re.search(r"reading, exact_dedup: collecting: 320 docs .*MB", shown), shown
+    assert "exact_dedup: resolving" in shown and re.search(r"exact_dedup: applying: 320 docs", shown)
+    assert "segment" not in shown and "round" not in shown and " task" not in shown
+    assert not (tmp_path / "out" / "_progress").exists()
