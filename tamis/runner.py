@@ -195,9 +195,12 @@ def run(
     executor = executor or make_executor(config, progress=progress)
     try:
         outcome = execute(plan, tasks, executor, limit=config.limit, step_ids=[s.step_id for s in steps])
-    finally:
+    except BaseException:  # an interrupt (Ctrl-C, SIGTERM) or a bug: stop the workers now
         if own_executor:
-            executor.close()
+            getattr(executor, "abort", executor.close)()
+        raise
+    if own_executor:
+        executor.close()
     if config.report and not outcome.failed:
         write_report_if_available(root)
     return outcome
