@@ -140,11 +140,11 @@ def build_input(folder: Path, megabytes: float, seed: int = 0) -> Path:
     return path
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+def timed(cmd: list[str], *, one_thread: bool = True) -> tuple[float, float, str]:
     """(wall seconds, child CPU seconds, stdout) of one subprocess."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.run(cmd, env={**os.environ, **ONE_THREAD, **(env or {})}, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, env={**os.environ, **(ONE_THREAD if one_thread else {})}, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in (0, 1):
@@ -165,9 +165,11 @@ def main() -> int:
     tamis = str(Path(sys.executable).with_name("tamis"))
     tokenizer = work / f"tokenizer-{args.vocab}-{data.stem}.json"
     if not tokenizer.exists():
-        wall, _, out = timed([tamis, "tokenizer", "train", "--input", str(data), "--vocab-size", str(args.vocab), "--output", str(tokenizer)], env={"RAYON_NUM_THREADS": ""})
+        train = [tamis, "tokenizer", "train", "--input", str(data), "--vocab-size", str(args.vocab), "--output", str(tokenizer)]
+        wall, _, out = timed(train, one_thread=False)
         print(f"trained in {wall:.1f} s: {out.strip()}")
-    n_docs = sum(1 for _ in open(data, encoding="utf-8"))
+    with open(data, encoding="utf-8") as fh:
+        n_docs = sum(1 for _ in fh)
     mb = data.stat().st_size / 1e6
     print(f"input: {n_docs:,} documents, {mb:.1f} MB JSONL ({data}); tokenizer {tokenizer.name}")
 
@@ -188,7 +190,8 @@ def main() -> int:
             cmd = [tamis, "tokenize", "--input", str(data), "--output", str(out_dir), "--tokenizer", str(tokenizer), "--eos", EOS]
             rows["tamis tokenize"].append(timed([*cmd, "--format", args.format, "--workers", "1", "--overwrite", "-q"])[:2])
             dt_out = tmp / f"dt-out-{run}"
-            rows["datatrove DocumentTokenizer"].append(timed([BENCH_PYTHON, "-c", DATATROVE_TOKENIZE, str(dt_in), str(tokenizer), str(dt_out), str(tmp / f"dt-logs-{run}")])[:2])
+            datatrove = [BENCH_PYTHON, "-c", DATATROVE_TOKENIZE, str(dt_in), str(tokenizer), str(dt_out), str(tmp / f"dt-logs-{run}")]
+            rows["datatrove DocumentTokenizer"].append(timed(datatrove)[:2])
         stats = json.loads((tmp / "tamis" / "stats.json").read_text())
         assert stats["tokens"]["tokens"] == tokens + stats["written"], "tamis wrote another token count than the raw encode (+ one EOS per document)"
         print(f"\n{tokens:,} tokens (+ {stats['written']:,} EOS), {args.runs} runs each, median; one worker, one encode thread")

@@ -213,6 +213,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     root = Path(args.run_dir)
     if not (root / "stats.json").exists():
         raise ConfigError(f"{root} has no stats.json: is it a finished tamis run?")
+    if _is_tokdir(root):
+        from tamis.tokenize.report import write_tokens_report
+
+        print(write_tokens_report(root))
+        return EXIT_OK
     kwargs: dict[str, Any] = {}
     if args.against:
         kwargs["against"] = Path(args.against)
@@ -277,6 +282,13 @@ def add_tokenize_parsers(sub: Any) -> None:
     train_p.add_argument("--input-format", help="force the input format (jsonl, parquet, text)")
     train_p.add_argument("--text-field", help="JSON/Parquet field holding the text (default: text)")
     train_p.add_argument("--workers", "-w", type=int, help="trainer threads (default: all cores)")
+
+
+def _is_tokdir(root: Path) -> bool:
+    try:
+        return orjson.loads((root / "stats.json").read_bytes()).get("command") == "tokenize"
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        return False
 
 
 def _tokenize_reader(args: argparse.Namespace) -> dict[str, Any]:

@@ -315,6 +315,16 @@ def test_long_documents_are_cut_only_where_the_tokens_do_not_change(tokenizer_fi
     assert cut_points("語" * 100_000) == []
 
 
+def test_special_token_text_inside_a_document_stays_text(tmp_path, tokenizer_file, tokenizer):
+    data = tmp_path / "in.jsonl"
+    text = f"before {EOS} after {BOS}"
+    data.write_text(json.dumps({"id": "x", "text": text}) + "\n", encoding="utf-8")
+    out = tmp_path / "tok"
+    tokenize(TokenizeConfig(input=[str(data)], output=str(out), tokenizer=tokenizer_file, format="memmap", eos=EOS))
+    (doc,) = read_memmap(_shards(out)[0], tokenizer.token_to_id(EOS))
+    assert _decode_all([doc], tokenizer, None, tokenizer.token_to_id(EOS)) == [text]
+
+
 def test_no_cut_for_a_pre_tokenizer_that_would_change_tokens(tmp_path):
     from tokenizers import Tokenizer, models, pre_tokenizers
 

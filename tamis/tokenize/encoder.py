@@ -133,7 +133,11 @@ class Encoder:
 
     @cached_property
     def tokenizer(self) -> Any:
-        return load_tokenizer(self.path)
+        tokenizer = load_tokenizer(self.path)
+        # A text that contains "<|endoftext|>" is tokenized as the text it is: a special id
+        # inside a document would end it early for every reader that splits on EOS.
+        tokenizer.encode_special_tokens = True
+        return tokenizer
 
     @cached_property
     def bos_id(self) -> int | None:

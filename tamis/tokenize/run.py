@@ -32,7 +32,7 @@ from tamis.io.readers import InputTask, ReaderOptions, plan_tasks
 from tamis.stats import TaskStats
 from tamis.tokenize.encoder import Encoder, file_sha256, single_threaded
 from tamis.tokenize.formats import FORMATS, token_dtype
-from tamis.tokenize.tasks import TokenCounts, TokenizePlan, encode_marker_name, encode_task, write_marker_name, write_shard_task
+from tamis.tokenize.tasks import TokenCounts, TokenizePlan, encode_marker_name, encode_task, share_encoder, write_marker_name, write_shard_task
 
 DEFAULT_SHARD_TOKENS = 1 << 29  # Dolma's 512 Mi tokens per file
 OWN_ENTRIES = {"rejects", "errors", "errors.jsonl", "_markers", "_work", "stats.json", "config.resolved.yaml", "report.html"}
@@ -257,6 +257,7 @@ def tokenize(
             "eos_id": encoder.eos_id,
         },
     )
+    share_encoder(plan, encoder)
     own_executor = executor is None
     executor = executor or make_executor(config, progress=progress)
     timings: dict[str, float] = {}

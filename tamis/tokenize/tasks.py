@@ -183,6 +183,11 @@ def _encoder(plan: TokenizePlan) -> Encoder:
     return encoder
 
 
+def share_encoder(plan: TokenizePlan, encoder: Encoder) -> None:
+    """Tasks run in this process (one worker) use the tokenizer the driver already loaded."""
+    _ENCODERS[(plan.tokenizer, plan.bos, plan.eos)] = encoder
+
+
 def _clean_task_outputs(plan: TokenizePlan, task: int) -> None:
     patterns = [str(plan.root / "rejects" / f"part-{task:05d}-*"), str(plan.root / "errors" / f"task{task:05d}.jsonl*"), str(plan.spill(task, "*"))]
     for pattern in patterns:
