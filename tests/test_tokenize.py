@@ -359,3 +359,14 @@ def test_a_run_directory_as_input_means_its_kept_documents(tmp_path, tokenizer_f
     assert stats["read"] == 1 and stats["written"] == 1
     assert list(stats["tokens"]["by_source"]) == [str(run_dir / "output" / "part-00000-0.jsonl.gz")]
     assert list(stats["tokens"]["by_language"]) == ["en"]
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_ray_executor_writes_the_same_bytes(ray_cluster, tmp_path, corpus, tokenizer_file):
+    common = {"format": "megatron", "eos": EOS, "shard_tokens": 2500, "workers": 2}
+    _tokenize(corpus, tokenizer_file, tmp_path / "local", **common)
+    outcome = _tokenize(corpus, tokenizer_file, tmp_path / "ray", executor="ray", ray_address=ray_cluster.address, **common)
+    assert not outcome.failed and outcome.stats["run"]["executor"] == "ray"
+    local = {p.name: p.read_bytes() for p in (tmp_path / "local").glob("tokens-*")}
+    assert local and local == {p.name: p.read_bytes() for p in (tmp_path / "ray").glob("tokens-*")}
