@@ -370,3 +370,19 @@ def test_ray_executor_writes_the_same_bytes(ray_cluster, tmp_path, corpus, token
     assert not outcome.failed and outcome.stats["run"]["executor"] == "ray"
     local = {p.name: p.read_bytes() for p in (tmp_path / "local").glob("tokens-*")}
     assert local and local == {p.name: p.read_bytes() for p in (tmp_path / "ray").glob("tokens-*")}
+
+
+def test_parquet_input_and_the_train_command(tmp_path, corpus, tokenizer_file, tokenizer):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    texts = _texts(corpus)[:30]
+    pq.write_table(pa.table({"id": [f"p{i}" for i in range(len(texts))], "text": texts}), tmp_path / "docs.parquet")
+    out = tmp_path / "tok"
+    assert main(["tokenize", "-i", str(tmp_path / "docs.parquet"), "-o", str(out), "-t", tokenizer_file, "--format", "megatron", "--eos", EOS, "-q"]) == 0
+    docs = [d for prefix in _shards(out) for d in read_megatron(prefix)]
+    assert Counter(_decode_all(docs, tokenizer, None, tokenizer.token_to_id(EOS))) == Counter(texts)
+    trained = tmp_path / "trained.json"
+    assert main(["tokenizer", "train", "-i", str(tmp_path / "docs.parquet"), "--vocab-size", "300", "-o", str(trained), "--special-tokens", "<s>", "</s>"]) == 0
+    encoder = Encoder(str(trained), bos="<s>", eos="</s>")
+    assert encoder.vocab_size <= 300 and encoder.bos_id is not None and encoder.cuts_long_texts

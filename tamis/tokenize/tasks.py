@@ -229,7 +229,7 @@ class _Spill:
                 out.write(raw[_ranges(starts[docs], lengths[docs])].tobytes())
         del raw
         np.save(self.plan.spill(self.task, "keys.npy"), keys[order])
-        np.save(self.plan.spill(self.task, "lengths.npy"), lengths[order])
+        np.save(self.plan.spill(self.task, "ends.npy"), np.cumsum(lengths[order]))  # a shard reads only its range
         os.unlink(self.raw_path)
         return len(lengths), int(lengths.sum())
 
@@ -348,16 +348,17 @@ def write_shard_task(plan: TokenizePlan, shard: int, n_shards: int, tasks: list[
     """Write output shard ``shard`` of ``n_shards`` from every task's spill; then its marker."""
     started = time.perf_counter()
     low, high = shard_key_bounds(shard, n_shards)
-    pieces = []  # (task, first document, tokens before it, keys, lengths) of the shard's range in each spill
+    pieces = []  # (task, tokens before the range, keys, lengths) of the shard's range in each spill
     for task in tasks:
         keys = np.load(plan.spill(task, "keys.npy"), mmap_mode="r")
-        lengths = np.load(plan.spill(task, "lengths.npy"))
         a = int(np.searchsorted(keys, np.uint64(low), side="left"))
         b = len(keys) if high is None else int(np.searchsorted(keys, np.uint64(high), side="left"))
         if b > a:
-            pieces.append((task, int(lengths[:a].sum()), np.asarray(keys[a:b]), lengths[a:b]))
+            ends = np.load(plan.spill(task, "ends.npy"), mmap_mode="r")
+            before = int(ends[a - 1]) if a else 0
+            pieces.append((task, before, np.asarray(keys[a:b]), np.diff(np.asarray(ends[a:b]), prepend=before)))
     all_keys = np.concatenate([p[2] for p in pieces]) if pieces else np.zeros(0, np.uint64)
-    all_lengths = np.concatenate([p[3] for p in pieces]) if pieces else np.zeros(0, np.int64)
+    all_lengths = np.concatenate([p[3] for p in pieces]).astype(np.int64) if pieces else np.zeros(0, np.int64)
     owner = np.concatenate([np.full(len(p[2]), i, dtype=np.int32) for i, p in enumerate(pieces)]) if pieces else np.zeros(0, np.int32)
     order = np.argsort(all_keys, kind="stable")  # ties: task order, then position (stable)
     lengths = all_lengths[order]
