@@ -302,7 +302,10 @@ def test_stats_tokens_per_language_source_and_histogram(tmp_path, corpus, tokeni
     assert "Tokens per language" in html and f"{tokens['tokens']:,}" in html
 
 
-def test_long_documents_are_cut_only_where_the_tokens_do_not_change(tokenizer_file, tokenizer):
+def test_long_documents_are_cut_only_where_the_tokens_do_not_change(tokenizer_file, tokenizer, monkeypatch):
+    from tamis.tokenize import encoder as encoder_module
+
+    monkeypatch.setattr(encoder_module, "PIECE_CHARS", 4096)  # many pieces from a small text
     encoder = Encoder(tokenizer_file)
     assert encoder.cuts_long_texts
     long_text = " ".join(TEXTS[k] for k in sorted(TEXTS)) * 400  # ~200,000 characters
