@@ -19,7 +19,7 @@ import pytest
 
 from tamis.cli import main
 from tamis.errors import ConfigError
-from tamis.io.runfiles import iter_records
+from tamis.io.outputs import iter_records
 from tamis.tokenize import run as tokenize_run
 from tamis.tokenize import tasks as tokenize_tasks
 from tamis.tokenize.encoder import Encoder, cut_points

@@ -29,8 +29,8 @@ import orjson
 from tamis.document import Document
 from tamis.errors import InputError, TaskError
 from tamis.io.atomic import write_bytes_atomic
+from tamis.io.outputs import ShardWriter, rejects_format
 from tamis.io.readers import BadRecord, InputTask, ReaderOptions, read_task
-from tamis.io.writers import ShardWriter
 from tamis.stats import TaskStats
 from tamis.steps.base import TaskContext
 from tamis.tokenize.encoder import Encoder, single_threaded
@@ -263,7 +263,7 @@ def encode_task(plan: TokenizePlan, task: InputTask) -> dict[str, Any]:
     single_threaded()
     _clean_task_outputs(plan, task.index)
     encoder = _encoder(plan)
-    rejects = ShardWriter(plan.root / "rejects", f"part-{task.index:05d}", fmt="jsonl", compression="gzip", level=None, max_bytes=256 << 20, rejects=True)
+    rejects = ShardWriter(plan.root / "rejects", f"part-{task.index:05d}", rejects_format("gzip"), rejects=True)
     stats = TaskStats()
     counts = TokenCounts()
     ctx = TaskContext(task.index, stats=stats, reject_sink=rejects.write)
