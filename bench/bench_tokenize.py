@@ -192,6 +192,10 @@ def main() -> int:
             dt_out = tmp / f"dt-out-{run}"
             datatrove = [BENCH_PYTHON, "-c", DATATROVE_TOKENIZE, str(dt_in), str(tokenizer), str(dt_out), str(tmp / f"dt-logs-{run}")]
             rows["datatrove DocumentTokenizer"].append(timed(datatrove)[:2])
+        # What one thread means: the same encode with the tokenizer's own thread pool left alone.
+        wall, cpu, out = timed([BENCH_PYTHON, "-c", RAW_ENCODE, str(tokenizer), str(data)], one_thread=False)
+        pooled = json.loads(out)["encode_batch"]
+        print(f"raw encode_batch with the tokenizer's default thread pool: {pooled['cpu'] / pooled['seconds']:.2f} cores busy (the rows below: one)")
         stats = json.loads((tmp / "tamis" / "stats.json").read_text())
         assert stats["tokens"]["tokens"] == tokens + stats["written"], "tamis wrote another token count than the raw encode (+ one EOS per document)"
         print(f"\n{tokens:,} tokens (+ {stats['written']:,} EOS), {args.runs} runs each, median; one worker, one encode thread")

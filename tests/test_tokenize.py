@@ -389,3 +389,19 @@ def test_parquet_input_and_the_train_command(tmp_path, corpus, tokenizer_file, t
     assert main(["tokenizer", "train", "-i", str(tmp_path / "docs.parquet"), "--vocab-size", "300", "-o", str(trained), "--special-tokens", "<s>", "</s>"]) == 0
     encoder = Encoder(str(trained), bos="<s>", eos="</s>")
     assert encoder.vocab_size <= 300 and encoder.bos_id is not None and encoder.cuts_long_texts
+
+
+def test_a_text_the_tokenizer_refuses_is_a_reject_and_the_batch_goes_on(tmp_path):
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    tok = Tokenizer(models.WordLevel(vocab={"a": 0, "b": 1, "<eos>": 2}, unk_token="[UNK]"))  # [UNK] missing: unknown words raise
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    path = tmp_path / "wordlevel.json"
+    tok.save(str(path))
+    data = tmp_path / "in.jsonl"
+    data.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(["a b", "a zz", "b b a"])), encoding="utf-8")
+    out = tmp_path / "tok"
+    stats = tokenize(TokenizeConfig(input=[str(data)], output=str(out), tokenizer=str(path), eos="<eos>")).stats
+    assert stats["written"] == 2 and stats["rejected"] == {"tokenize:encode_error": 1}
+    assert [r["id"] for r in iter_records(out, "rejects")] == ["1"]
+    assert sorted(d.tolist() for d in read_megatron(_shards(out)[0])) == [[0, 1, 2], [1, 1, 0, 2]]
