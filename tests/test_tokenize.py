@@ -405,3 +405,12 @@ def test_a_text_the_tokenizer_refuses_is_a_reject_and_the_batch_goes_on(tmp_path
     assert stats["written"] == 2 and stats["rejected"] == {"tokenize:encode_error": 1}
     assert [r["id"] for r in iter_records(out, "rejects")] == ["1"]
     assert sorted(d.tolist() for d in read_megatron(_shards(out)[0])) == [[0, 1, 2], [1, 1, 0, 2]]
+
+
+def test_small_gather_chunks_write_the_same_bytes(tmp_path, corpus, tokenizer_file, monkeypatch):
+    common = {"format": "megatron", "eos": EOS, "shard_tokens": 4000, "workers": 1}
+    _tokenize(corpus, tokenizer_file, tmp_path / "default", **common)
+    monkeypatch.setattr(tokenize_tasks, "GATHER_TOKENS", 37)  # many chunks, each mixing spills, documents across chunk ends
+    _tokenize(corpus, tokenizer_file, tmp_path / "small", **common)
+    default = {p.name: p.read_bytes() for p in (tmp_path / "default").glob("tokens-*")}
+    assert len(default) >= 4 and default == {p.name: p.read_bytes() for p in (tmp_path / "small").glob("tokens-*")}

@@ -372,8 +372,9 @@ def write_shard_task(plan: TokenizePlan, shard: int, n_shards: int, tasks: list[
             chunk_owners = owners[chunk]
             out = np.empty(int(chunk_lengths.sum()), dtype=np.dtype(plan.dtype))
             out_starts = np.cumsum(chunk_lengths) - chunk_lengths
-            for i in np.unique(chunk_owners).tolist():
-                mine = chunk_owners == i
+            grouped = np.argsort(chunk_owners, kind="stable")  # by spill, each in chunk order
+            for mine in np.split(grouped, np.flatnonzero(np.diff(chunk_owners[grouped])) + 1):
+                i = int(chunk_owners[mine[0]])
                 n = int(chunk_lengths[mine].sum())
                 # This spill's documents come in its own (key) order: one contiguous read.
                 src = sources[i][cursors[i] : cursors[i] + n]
