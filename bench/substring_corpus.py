@@ -205,6 +205,7 @@ def check(planted: Planted, kept: dict[str, dict[str, Any]], rejected: dict[str,
             result.unique_lines += 1
             if line not in out_lines:
                 result.unique_damaged += 1
+    later_bytes: dict[int, int] = {}  # record index -> bytes of the later copies it holds
     for span, places in planted.spans.items():
         first, *later = places
         result.first_copies += 1
@@ -213,34 +214,19 @@ def check(planted: Planted, kept: dict[str, dict[str, Any]], rejected: dict[str,
             result.first_kept += 1
         for target, _ in later:
             result.later_copies += 1
-            size = len(span.encode())
-            result.later_bytes += size
+            later_bytes[target] = later_bytes.get(target, 0) + len(span.encode())
             out = kept.get(planted.records[target]["id"])
-            if out is None:
+            if out is None or span not in out["text"]:
                 result.later_removed += 1
-                result.later_bytes_removed += size
-                continue
-            if span not in out["text"]:
-                result.later_removed += 1
-            # bytes of the span gone: the longest piece of it still present counts as left
-            left = _longest_piece_left(span, out["text"])
-            result.later_bytes_removed += size - left
+    # bytes: what left each document (the base text is unique, so only repeats can go), up to
+    # the bytes of the later copies it held
+    for target, size in later_bytes.items():
+        result.later_bytes += size
+        record = planted.records[target]
+        out = kept.get(record["id"])
+        gone = len(record["text"].encode()) - (len(out["text"].encode()) if out is not None else 0)
+        result.later_bytes_removed += min(size, gone)
     return result
-
-
-def _longest_piece_left(span: str, text: str) -> int:
-    """UTF-8 bytes of the longest line-piece of ``span`` (split at line breaks) still in ``text``."""
-    best = 0
-    for piece in span.split("\n"):
-        lo, hi = 0, len(piece)
-        while lo < hi:  # longest prefix of the piece present
-            mid = (lo + hi + 1) // 2
-            if piece[:mid] in text:
-                lo = mid
-            else:
-                hi = mid - 1
-        best += len(piece[:lo].encode()) if lo >= 8 else 0
-    return best
 
 
 def available(script: str) -> bool:
