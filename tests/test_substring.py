@@ -180,7 +180,7 @@ def test_planted_spans_in_three_scripts(tmp_path: Path, planted: sc.Planted, sha
 
 def test_many_shards_give_the_same_result_as_one(tmp_path: Path, planted: sc.Planted) -> None:
     one, one_rej, _ = _run(tmp_path, planted.records, "one", shard_mb=256)
-    many, many_rej, _ = _run(tmp_path, planted.records, "many", shard_mb=0.01)
+    many, many_rej, _ = _run(tmp_path, planted.records, "many", shard_mb=0.02)
     assert {i: r["text"] for i, r in one.items()} == {i: r["text"] for i, r in many.items()}
     assert {i: (r["reason"], r["duplicate_of"]) for i, r in one_rej.items()} == {i: (r["reason"], r["duplicate_of"]) for i, r in many_rej.items()}
 
@@ -235,3 +235,34 @@ def test_too_short_and_the_only_kept_copy(tmp_path: Path) -> None:
     # `shared` (removed from `again`): it is kept
     assert kept_docs["holder"]["text"] == shared
     assert shared not in kept_docs["again"]["text"]
+
+
+@pytest.mark.parametrize(("shard_mb", "seed"), [(256, 0), (0.004, 1), (0.002, 2)])
+def test_removed_ranges_equal_brute_force(tmp_path: Path, shard_mb: float, seed: int) -> None:
+    """Every byte in a k-gram seen earlier (anywhere before, in input order), and only those:
+    the stage's ranges, over one or many shards, against a dictionary of every k-gram."""
+    from tamis.dedup.substring import _load_task_decisions
+
+    rng = random.Random(seed)
+    pieces = [" ".join(rng.choice(["ab", "cd", "éf", "日本", "ру", "x"]) for _ in range(rng.randint(5, 30))) for _ in range(40)]
+    records = []
+    for i in range(120):
+        text = " ".join(rng.choice(pieces) if rng.random() < 0.3 else f"w{rng.randrange(10**6)}" for _ in range(rng.randint(3, 25)))
+        records.append({"id": f"r{i}", "text": text})
+    k = 24
+    _, _, out = _run(tmp_path, records, "brute", files=3, min_bytes=k, anchor_bytes=8, min_chars=0, shard_mb=shard_mb, max_providers=10_000)
+    corpus = b"".join(r["text"].encode() + b"\xff" for r in records)
+    expected_flags = ref.mark_groups(corpus, k)
+    starts = np.cumsum([0] + [len(r["text"].encode()) + 1 for r in records])
+    expected: dict[int, list[tuple[int, int]]] = {}
+    for a, b in ref.cover(expected_flags, k, 0, len(corpus)):
+        doc = int(np.searchsorted(starts, a, side="right")) - 1
+        expected.setdefault(doc, []).append((a - int(starts[doc]), b - int(starts[doc])))
+    scratch = next(out.glob("dedup/*/*/shards.json")).parent
+    got: dict[int, list[tuple[int, int]]] = {}
+    per_file = -(-len(records) // 3)
+    for task in range(3):
+        for position, ranges in _load_task_decisions(scratch, task).ranges.items():
+            got[task * per_file + position] = sorted(ranges)
+    assert got == expected
+    assert len(expected) > 20

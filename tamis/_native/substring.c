@@ -199,6 +199,8 @@ static PyObject *py_mark_groups(PyObject *self, PyObject *args) {
         }
         Py_ssize_t j = i + 1;
         while (j < n) {
+            /* the suffixes are scattered over the text: ask for the next ones early */
+            if (j + 8 < n) __builtin_prefetch(t + sa_at(sa, width, j + 8));
             int64_t p2 = sa_at(sa, width, j);
             if (p2 + k <= n && memcmp(t + p, t + p2, (size_t)k) == 0) j++;
             else break;

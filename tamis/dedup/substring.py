@@ -135,15 +135,11 @@ class SubstringDedup(GlobalStage):
         anchors = total * 2 / (self.window + 1)
         partitions = max(1, math.ceil(anchors * ANCHOR_ROW_BYTES / (self.memory_budget_mb << 20)))
         root = str(scratch)
-        if len(shards) > 1:
-            yield [
-                PassTask(f"anchors-{s:05d}", functools.partial(_anchor_task, root, s, self.anchor_bytes, self.window, partitions))
-                for s in range(len(shards))
-            ]
-            yield [
-                PassTask(f"join-{p:04d}", functools.partial(_join_task, root, p, len(shards), self.max_providers))
-                for p in range(partitions)
-            ]
+        yield [
+            PassTask(f"anchors-{s:05d}", functools.partial(_anchor_task, root, s, self.anchor_bytes, self.window, partitions))
+            for s in range(len(shards))
+        ]
+        yield [PassTask(f"join-{p:04d}", functools.partial(_join_task, root, p, len(shards), self.max_providers)) for p in range(partitions)]
         yield [
             PassTask(f"scan-{s:05d}", functools.partial(_scan_task, root, s, self.min_bytes, self.anchor_bytes))
             for s in range(len(shards))
@@ -250,9 +246,10 @@ def _anchor_task(scratch: str, shard: int, q: int, w: int, partitions: int) -> N
 
 
 def _join_task(scratch: str, partition: int, n_shards: int, max_providers: int) -> None:
-    """For each anchor hash in several shards: each later shard asks for the first
-    ``max_providers`` occurrences in earlier shards. Writes ``req-<partition>-<shard>.bin``
-    rows (provider shard, provider offset)."""
+    """Anchor hashes seen more than once. For each shard writes ``own-<partition>-<shard>.bin``
+    (its anchor offsets whose hash it holds twice or an earlier shard holds: where its repeats
+    can be) and ``req-<partition>-<shard>.bin`` (provider shard, provider offset: the first
+    ``max_providers`` occurrences in earlier shards of the hashes it holds)."""
     root = Path(scratch)
     hashes, shards, offsets = [], [], []
     for s in range(n_shards):
@@ -265,29 +262,44 @@ def _join_task(scratch: str, partition: int, n_shards: int, max_providers: int) 
         return
     order = np.argsort(h, kind="stable")  # stable: inside one hash, (shard, offset) order stays
     h, sh, off = h[order], np.concatenate(shards)[order], np.concatenate(offsets)[order]
+    del order, hashes, shards, offsets
     n = len(h)
     new_run = np.ones(n, dtype=bool)
     new_run[1:] = h[1:] != h[:-1]
-    run_start = np.maximum.accumulate(np.where(new_run, np.arange(n), 0))
     starts_idx = np.flatnonzero(new_run)
     ends_idx = np.append(starts_idx[1:], n)
+    run_start = np.repeat(starts_idx, ends_idx - starts_idx)
     run_end = np.repeat(ends_idx, ends_idx - starts_idx)
-    # one requester per (hash, shard): its first row
+    # (hash, shard) groups: contiguous, as rows are in (hash, shard, offset) order
     first_of_shard = new_run.copy()
     first_of_shard[1:] |= sh[1:] != sh[:-1]
-    reps = np.flatnonzero(first_of_shard & (sh != sh[run_start]))  # shards after the hash's first shard
+    g_starts = np.flatnonzero(first_of_shard)
+    g_sizes = np.diff(np.append(g_starts, n))
+    group_size = np.repeat(g_sizes, g_sizes)
+    later_shard = sh != sh[run_start]
+    own = (group_size > 1) | later_shard
+    by_shard = np.argsort(sh[own], kind="stable")
+    own_shard, own_off = sh[own][by_shard], off[own][by_shard]
+    bounds = np.searchsorted(own_shard, np.arange(n_shards + 1, dtype=np.uint64))
+    for s in range(n_shards):
+        if bounds[s + 1] > bounds[s]:
+            write_bytes_atomic(root / f"own-{partition:04d}-{s:05d}.bin", np.ascontiguousarray(own_off[bounds[s] : bounds[s + 1]]).tobytes())
+    # one requester per (hash, later shard): its first row
+    reps = np.flatnonzero(first_of_shard & later_shard)
     req_shard, prov_shard, prov_off = [], [], []
     for m in range(max_providers):
         provider = run_start[reps] + m
         valid = provider < run_end[reps]
+        if not valid.any():
+            break
         r = reps[valid]
         pv = provider[valid]
         ok = sh[pv] < sh[r]
         req_shard.append(sh[r][ok])
         prov_shard.append(sh[pv][ok])
         prov_off.append(off[pv][ok])
-        if not valid.any():
-            break
+    if not req_shard:
+        return
     requester = np.concatenate(req_shard)
     rows = np.stack([np.concatenate(prov_shard), np.concatenate(prov_off)], axis=1)
     by_requester = np.argsort(requester, kind="stable")
@@ -298,58 +310,72 @@ def _join_task(scratch: str, partition: int, n_shards: int, max_providers: int) 
             write_bytes_atomic(root / f"req-{partition:04d}-{s:05d}.bin", np.ascontiguousarray(rows[bounds[s] : bounds[s + 1]]).tobytes())
 
 
-def _candidate_windows(root: Path, shard: int, rows: list[list[int]], k: int, q: int) -> list[tuple[int, int, int, bytes]]:
+def _merged_windows(info: _Shard, anchors: np.ndarray, k: int, q: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every k-gram holding one of the anchors lies in ``[anchor - (k - q), anchor + k)``,
+    clipped to its document; overlapping windows merged. Returns (lo, hi, doc), sorted."""
+    offs = np.unique(anchors)
+    doc = info.doc_of(offs)
+    lo = np.maximum(offs - (k - q), info.starts[doc])
+    hi = np.minimum(offs + k, info.ends[doc])
+    keep = hi - lo >= k
+    lo, hi, doc = lo[keep], hi[keep], doc[keep]
+    if len(lo) == 0:
+        return lo, hi, doc
+    order = np.argsort(lo, kind="stable")
+    lo, hi, doc = lo[order], hi[order], doc[order]
+    # documents are separated by one byte, so merged windows never span two of them
+    reach = np.maximum.accumulate(hi)
+    new = np.ones(len(lo), dtype=bool)
+    new[1:] = lo[1:] > reach[:-1]
+    group = np.cumsum(new) - 1
+    m_hi = np.zeros(int(new.sum()), dtype=np.int64)
+    np.maximum.at(m_hi, group, hi)
+    return lo[new], m_hi, doc[new]
+
+
+def _read_rows(root: Path, pattern: str, width: int) -> np.ndarray:
+    parts = [np.fromfile(path, dtype=np.uint64).reshape(-1, width) for path in sorted(glob.glob(str(root / pattern)))]
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros((0, width), dtype=np.int64)
+
+
+def _window_bytes(info: _Shard, lo: np.ndarray, hi: np.ndarray) -> list[bytes]:
+    with open(info.path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        base = info.byte_lo
+        return [mm[base + a : base + b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True)]
+
+
+def _provider_windows(root: Path, shard: int, rows: list[list[int]], k: int, q: int) -> list[tuple[int, int, int, bytes]]:
     """The text of earlier shards around the anchors this shard shares with them, merged and
     deduplicated by content, in input order: ``(shard, doc, offset, bytes)``."""
-    parts = [np.fromfile(path, dtype=np.uint64).reshape(-1, 2) for path in sorted(glob.glob(str(root / f"req-*-{shard:05d}.bin")))]
-    if not parts:
-        return []
-    req = np.concatenate(parts).astype(np.int64)
+    req = _read_rows(root, f"req-*-{shard:05d}.bin", 2)
     windows: list[tuple[int, int, int, bytes]] = []
     seen: set[int] = set()
     for provider in np.unique(req[:, 0]).tolist():
         info = _Shard(root, rows[provider])
-        offs = np.unique(req[req[:, 0] == provider, 1])
-        doc = info.doc_of(offs)
-        lo = np.maximum(offs - (k - q), info.starts[doc])
-        hi = np.minimum(offs + k, info.ends[doc])
-        keep = hi - lo >= k
-        lo, hi, doc = lo[keep], hi[keep], doc[keep]
-        if len(lo) == 0:
-            continue
-        order = np.argsort(lo, kind="stable")
-        lo, hi, doc = lo[order], hi[order], doc[order]
-        # merge overlapping windows (they are inside one document: documents are separated)
-        reach = np.maximum.accumulate(hi)
-        new = np.ones(len(lo), dtype=bool)
-        new[1:] = lo[1:] > reach[:-1]
-        group = np.cumsum(new) - 1
-        m_lo = lo[new]
-        m_hi = np.zeros(len(m_lo), dtype=np.int64)
-        np.maximum.at(m_hi, group, hi)
-        m_doc = doc[new]
-        with open(info.path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            base = info.byte_lo
-            for a, b, d in zip(m_lo.tolist(), m_hi.tolist(), m_doc.tolist(), strict=True):
-                data = mm[base + a : base + b]
-                digest = xxhash.xxh3_64_intdigest(data)
-                if digest in seen:
-                    continue
+        lo, hi, doc = _merged_windows(info, req[req[:, 0] == provider, 1], k, q)
+        for a, d, data in zip(lo.tolist(), doc.tolist(), _window_bytes(info, lo, hi), strict=True):
+            digest = xxhash.xxh3_64_intdigest(data)
+            if digest not in seen:  # the same boilerplate from many places: once is enough
                 seen.add(digest)
                 windows.append((provider, d, a, data))
     return windows
 
 
 def _scan_task(scratch: str, shard: int, k: int, q: int) -> None:
+    """Find this shard's k-grams seen earlier. The suffix array is built over the candidate
+    regions only: the shard's windows around anchors seen more than once (a k-gram that occurs
+    twice holds such an anchor in every copy), after the windows of earlier shards."""
     from pydivsufsort import divsufsort
 
     native = _native()
     root = Path(scratch)
     rows = _load_shards(root)
     info = _Shard(root, rows[shard])
-    text = info.read()
-    windows = _candidate_windows(root, shard, rows, k, q)
-    budget = max(len(text) // 4, 4 << 20)
+    own_lo, own_hi, own_doc = _merged_windows(info, _read_rows(root, f"own-*-{shard:05d}.bin", 1)[:, 0], k, q)
+    own = b"".join(data + SEPARATOR for data in _window_bytes(info, own_lo, own_hi))
+    own_start = np.cumsum(np.append(0, own_hi - own_lo + 1)).astype(np.int64)  # in `own`
+    windows = _provider_windows(root, shard, rows, k, q)
+    budget = max((info.byte_hi - info.byte_lo) // 4, 4 << 20)
     chunks: list[list[tuple[int, int, int, bytes]]] = [[]]
     size = 0
     for window in windows:
@@ -359,59 +385,76 @@ def _scan_task(scratch: str, shard: int, k: int, q: int) -> None:
         chunks[-1].append(window)
         size += len(window[3]) + 1
 
-    flags_text: np.ndarray | None = None
+    def own_place(u: int) -> tuple[int, int]:
+        """(doc, offset in the shard) of a position of `own`."""
+        i = int(np.searchsorted(own_start, u, side="right")) - 1
+        return int(own_doc[i]), int(own_lo[i]) + u - int(own_start[i])
+
+    flags_own = np.zeros(len(own), dtype=np.uint8)
     protected: set[tuple[int, int]] = set()
-    # per document: (first removed position, source shard, source doc, source offset)
+    # per document: (first removed offset, source shard, source doc, source offset)
     first_dup: dict[int, tuple[int, int, int, int]] = {}
-    for chunk in chunks:
+    for chunk in chunks if own else []:
         prefix = b"".join(w[3] + SEPARATOR for w in chunk)
         boundary = len(prefix)
-        corpus = prefix + text if prefix else text
+        corpus = prefix + own if prefix else own
         del prefix
         sa = divsufsort(corpus)
         flags = np.zeros(len(corpus), dtype=np.uint8)
         native.mark_groups(corpus, sa, k, flags)
         w_start = np.cumsum([0] + [len(w[3]) + 1 for w in chunk], dtype=np.int64)
         if chunk:
-            # earlier-shard positions that are the first copy of something in this shard
+            # earlier-shard positions that are the first copy of something here
             hit = np.frombuffer(native.flagged_ranges(flags, 2, 2, w_start[:-1], w_start[1:] - 1), dtype=np.int64)
             protected.update((chunk[i][0], chunk[i][1]) for i in hit.tolist())
-        starts = info.starts + boundary
-        ends = info.ends + boundary
-        firsts = np.frombuffer(native.first_flagged(flags, 1, starts, ends), dtype=np.int64)
+        firsts = np.frombuffer(native.first_flagged(flags, 1, own_start[:-1] + boundary, own_start[1:] - 1 + boundary), dtype=np.int64)
         group_first: dict[int, int] = {}
-        for d in np.flatnonzero(firsts >= 0).tolist():
-            pos = int(firsts[d]) - boundary
-            known = first_dup.get(d)
+        for i in np.flatnonzero(firsts >= 0).tolist():
+            doc, pos = own_place(int(firsts[i]) - boundary)
+            known = first_dup.get(doc)
             if known is not None and known[0] < pos:
                 continue
-            lo, hi = native.group_bounds(corpus, sa, int(firsts[d]), k)
+            lo, hi = native.group_bounds(corpus, sa, int(firsts[i]), k)
             src = group_first.get(lo)
             if src is None:
                 src = group_first[lo] = int(sa[lo:hi].min())
             if src < boundary:
-                i = int(np.searchsorted(w_start, src, side="right")) - 1
-                found = (pos, chunk[i][0], chunk[i][1], chunk[i][2] + src - int(w_start[i]))
+                j = int(np.searchsorted(w_start, src, side="right")) - 1
+                found = (pos, chunk[j][0], chunk[j][1], chunk[j][2] + src - int(w_start[j]))
             else:
-                found = (pos, shard, int(info.doc_of(np.asarray([src - boundary]))[0]), src - boundary)
+                found = (pos, shard, *own_place(src - boundary))
             # the same position may be seen in several chunks: the earliest source wins
             if known is None or found < known:
-                first_dup[d] = found
+                first_dup[doc] = found
         del sa, corpus
-        if flags_text is None:
-            flags_text = flags[boundary:] if boundary == 0 else flags[boundary:].copy()
-        else:
-            flags_text |= flags[boundary:]
+        flags_own |= flags[boundary:]
         del flags
-    assert flags_text is not None
-    local = np.frombuffer(native.flagged_ranges(flags_text, 3, 2, info.starts, info.ends), dtype=np.int64)
-    protected.update((shard, int(d)) for d in local.tolist())
-    cover = np.frombuffer(native.cover(flags_text, k, 0, len(text)), dtype=np.int64)
+    local = np.frombuffer(native.flagged_ranges(flags_own, 3, 2, own_start[:-1], own_start[1:] - 1), dtype=np.int64)
+    protected.update((shard, int(own_doc[i])) for i in local.tolist())
+    pairs = np.frombuffer(native.cover(flags_own, k, 0, len(own)), dtype=np.int64).reshape(-1, 2)
+    # back to shard offsets (a range never leaves its window), then merge across windows
+    which = np.searchsorted(own_start, pairs[:, 0], side="right") - 1
+    shift = own_lo[which] - own_start[which]
+    cover = _merge_ranges(pairs[:, 0] + shift, pairs[:, 1] + shift)
     write_bytes_atomic(root / f"cover-{shard:05d}.i64", cover.tobytes())
     sources = np.asarray([(d, s, sd) for d, (_, s, sd, _) in sorted(first_dup.items())], dtype=np.int64).reshape(-1, 3)
     write_bytes_atomic(root / f"source-{shard:05d}.i64", sources.tobytes())
     guard = np.asarray(sorted(protected), dtype=np.int64).reshape(-1, 2)
     write_bytes_atomic(root / f"protect-{shard:05d}.i64", guard.tobytes())
+
+
+def _merge_ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    if len(lo) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    order = np.argsort(lo, kind="stable")
+    lo, hi = lo[order], hi[order]
+    reach = np.maximum.accumulate(hi)
+    new = np.ones(len(lo), dtype=bool)
+    new[1:] = lo[1:] > reach[:-1]
+    group = np.cumsum(new) - 1
+    m_hi = np.zeros(int(new.sum()), dtype=np.int64)
+    np.maximum.at(m_hi, group, hi)
+    return np.ascontiguousarray(np.stack([lo[new], m_hi], axis=1))
 
 
 class _TaskDecisions:
