@@ -189,7 +189,7 @@ def tamis_run(path: Path, out: Path, shard_mb: int, workers: int) -> dict:
 
 
 def check_output(path: Path, plan_path: Path, out: Path, sample: int = 3000) -> dict:
-    from tamis.io.runfiles import iter_records
+    from tamis.io.outputs import iter_records
 
     plan = orjson.loads(plan_path.read_bytes())
     spans = plan["spans"]

@@ -61,10 +61,10 @@ import orjson
 import xxhash
 
 from tamis.dedup.base import GlobalStage, PassTask
-from tamis.dedup.idstore import IdLookup, IdWriter
 from tamis.document import Document
 from tamis.errors import ConfigError
 from tamis.io.atomic import atomic_open, write_bytes_atomic
+from tamis.io.idstore import IdLookup, IdWriter
 from tamis.registry import register
 from tamis.steps.base import TaskContext, param
 
@@ -84,12 +84,12 @@ def _native():  # type: ignore[no-untyped-def]
 class SubstringDedup(GlobalStage):
     """Remove every span of >= min_bytes seen earlier in the corpus (keeps the first copy)."""
 
-    min_bytes: int = param(100, "shortest repeated span removed, in bytes of UTF-8 (Lee et al.: 100)")
-    min_chars: int = param(200, "a document cut shorter than this (characters) is rejected as too_short")
-    shard_mb: float = param(256.0, "text per suffix array (MiB of UTF-8); peak memory of a pass is about 9x this")
-    anchor_bytes: int = param(32, "length of the winnowing anchors that find repeats across shards")
-    max_providers: int = param(16, "earlier occurrences of one anchor looked up across shards")
-    memory_budget_mb: int = param(1024, "memory of one join pass; above it anchors are partitioned by hash")
+    min_bytes: int = param(100, "shortest repeated span removed, in bytes of UTF-8 (Lee et al.: 100)", minimum=8)
+    min_chars: int = param(200, "a document cut shorter than this (characters) is rejected as too_short", minimum=0)
+    shard_mb: float = param(256.0, "text per suffix array (MiB of UTF-8); peak memory of a pass is about 9x this", minimum=0.0001)
+    anchor_bytes: int = param(32, "length of the winnowing anchors that find repeats (< min_bytes)", minimum=4)
+    max_providers: int = param(16, "earlier occurrences of one anchor looked up across shards", minimum=1)
+    memory_budget_mb: int = param(1024, "memory of one join pass; above it anchors are partitioned by hash", minimum=1)
 
     def __post_init__(self) -> None:
         if self.min_bytes < 8:
