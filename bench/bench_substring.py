@@ -161,14 +161,18 @@ def divsufsort_seconds(texts: list[bytes], shard_bytes: int) -> tuple[float, int
     return total, pieces
 
 
-def tamis_run(path: Path, out: Path, shard_mb: int, workers: int) -> dict:
+def tamis_run(path: Path | list[Path], out: Path, shard_mb: int, workers: int, steps: list[dict] | None = None) -> dict:
     if out.exists():
         shutil.rmtree(out)
     recipe = out.parent / f"{out.name}.yaml"
-    recipe.write_text(
-        f"input: [{path}]\noutput: {out}\nworkers: {workers}\nreport: false\nsteps:\n  - step: substring_dedup\n    shard_mb: {shard_mb}\n",
-        encoding="utf-8",
-    )
+    config = {
+        "input": [str(p) for p in path] if isinstance(path, list) else [str(path)],
+        "output": str(out),
+        "workers": workers,
+        "report": False,
+        "steps": steps if steps is not None else [{"step": "substring_dedup", "shard_mb": shard_mb}],
+    }
+    recipe.write_bytes(orjson.dumps(config))  # JSON is YAML
     tamis = Path(sys.executable).with_name("tamis")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -217,13 +221,42 @@ def check_output(path: Path, plan_path: Path, out: Path, sample: int = 3000) -> 
     return sc.check(planted, kept, rejected).summary()
 
 
+def recipe_cost(workers: int) -> None:
+    """Where the stage belongs: the default recipe with and without it (CPU seconds), on the
+    real-text corpus of bench/corpus.py (man pages, Debian copyright files, fortunes, with
+    planted near copies: text the quality filters mostly keep, with real boilerplate)."""
+    from corpus import build_corpus as real_corpus
+
+    from tamis.recipes import recipe
+
+    path = real_corpus(copies=5_000, shards=2)
+    print(f"corpus: {', '.join(map(str, path))} ({sum(p.stat().st_size for p in path) / 1e6:,.0f} MB)")
+    default = recipe("default")
+    at = next(i for i, step in enumerate(default) if step["step"] == "pii")
+    variants = {"default recipe": default, "default + substring_dedup (after minhash, before pii)": [*default[:at], {"step": "substring_dedup"}, *default[at:]]}
+    base = None
+    for label, steps in variants.items():
+        run = tamis_run(path, DATA / "substring-recipe", 256, workers, steps)
+        base = base or run["cpu"]
+        stats = run["stats"]
+        print(
+            f"{label:<56} CPU {run['cpu']:7.1f} s ({run['cpu'] / base:.2f}x)  kept {stats['kept']:,}  "
+            f"bytes out {stats['bytes_out']:,}  substring removed {stats['removed_units'].get('substring_dedup.spans', 0):,} spans"
+        )
+    shutil.rmtree(DATA / "substring-recipe", ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mb", type=int, default=1024, help="MB of document text (UTF-8)")
     parser.add_argument("--shard-mb", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--no-check", action="store_true", help="skip checking the planted spans in the output")
+    parser.add_argument("--recipe-cost", action="store_true", help="only: the default recipe with and without the stage")
     args = parser.parse_args()
+    if args.recipe_cost:
+        recipe_cost(args.workers)
+        return 0
     path, plan_path = build_corpus(args.size_mb)
     plan = orjson.loads(plan_path.read_bytes())
     text_mb = plan["text_bytes"] / 1e6

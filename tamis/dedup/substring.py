@@ -409,7 +409,10 @@ def _scan_task(scratch: str, shard: int, k: int, q: int) -> None:
             protected.update((chunk[i][0], chunk[i][1]) for i in hit.tolist())
         firsts = np.frombuffer(native.first_flagged(flags, 1, own_start[:-1] + boundary, own_start[1:] - 1 + boundary), dtype=np.int64)
         group_first: dict[int, int] = {}
-        for i in np.flatnonzero(firsts >= 0).tolist():
+        hit = np.flatnonzero(firsts >= 0)
+        # windows are in shard order: a document's first window with a hit holds its first removed byte
+        _, first_window = np.unique(own_doc[hit], return_index=True)
+        for i in hit[first_window].tolist():
             doc, pos = own_place(int(firsts[i]) - boundary)
             known = first_dup.get(doc)
             if known is not None and known[0] < pos:
