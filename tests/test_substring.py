@@ -266,3 +266,24 @@ def test_removed_ranges_equal_brute_force(tmp_path: Path, shard_mb: float, seed:
             got[task * per_file + position] = sorted(ranges)
     assert got == expected
     assert len(expected) > 20
+
+
+def test_hostile_documents(tmp_path: Path) -> None:
+    rng = random.Random(11)
+    para = _para(rng, 30)
+    records = [
+        {"id": "empty", "text": ""},
+        {"id": "one-char", "text": "a" * 300_000},
+        {"id": "crlf", "text": "first unique line here\r\n" + para + "\r\n" + _para(rng) + "\r\nlast"},
+        {"id": "crlf-copy", "text": _para(rng) + "\r\n" + para + "\r\nend line that is unique too " + _para(rng, 10)},
+    ]
+    kept_docs, _rejected, _ = _run(tmp_path, records, "hostile", files=1)
+    # every window but the first starts one byte after an identical one: only the first byte
+    # is in no window seen earlier (and the document holds a first copy: it is not too_short)
+    assert kept_docs["one-char"]["text"] == "a"
+    copy = kept_docs["crlf-copy"]["text"]
+    assert para not in copy and "\r\n\r\n" not in copy and copy.count("\r\n") == 1
+    # a lone surrogate (possible in a Python str) is one character to the cut rules
+    text = "lone \ud800 surrogate " + para
+    raw = text.encode("utf-8", "surrogatepass")
+    assert apply_cuts(text, plan_cuts(text, raw, [(len(raw) - len(para.encode()) - 1, len(raw))], fragment_bytes=100)) == "lone \ud800 surrogate"
