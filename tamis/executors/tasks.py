@@ -44,6 +44,7 @@ from tamis.io.writers import ShardWriter, document_record, dumps
 from tamis.pipeline import Segment
 from tamis.stats import TaskStats
 from tamis.steps.base import Step, TaskContext
+from tamis.steps.watchdog import guard
 from tamis.text import count_words, normalized_utf8, utf8_length
 
 
@@ -262,7 +263,7 @@ def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int
     if seg.stage is not None:
         scratch = plan.stage_dir(segment)
         scratch.mkdir(parents=True, exist_ok=True)
-    ctx = TaskContext(task.index, stats=stats, reject_sink=rejects.write, scratch_dir=scratch)
+    ctx = TaskContext(task.index, stats=stats, reject_sink=rejects.write, scratch_dir=scratch, errors=errors)
     if seg.stage is not None:
         sink = ShardWriter(plan.spill_dir(segment), f"{task.index:05d}", fmt="jsonl", compression="zstd", level=1, max_bytes=1 << 62)
     else:
@@ -335,7 +336,7 @@ def _run_documents(
         apply_ctx = TaskContext(task.index, stats=stats, reject_sink=rejects.write, scratch_dir=plan.stage_dir(segment - 1))
         docs = previous.apply(docs, apply_ctx)  # type: ignore[attr-defined]
     for step in seg.steps:
-        docs = _prepared(step).run(docs, ctx)
+        docs = guard(_prepared(step), docs, ctx)
     if seg.stage is not None:
         docs = _prepared(seg.stage).collect(docs, ctx)
         if spill:
