@@ -18,6 +18,7 @@ import yaml
 
 from tamis import __version__
 from tamis.errors import ConfigError, StorageError, TamisError
+from tamis.registry import compression_names, executor_names, input_format_names, output_format_names
 
 EXIT_OK, EXIT_INPUT_ERRORS, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -29,6 +30,16 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _add_run_options(p: argparse.ArgumentParser, *, with_config: bool = True) -> None:
     if with_config:
         p.add_argument("config", nargs="?", help="a YAML recipe: {input, output, executor, workers, steps: [...]}")
@@ -37,13 +48,13 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_config: bool = True) ->
         p.add_argument("--recipe", help="a named recipe when the config gives no steps: default, foundation")
     p.add_argument("--output", "-o", metavar="OUT", help="run directory")
     p.add_argument("--workers", "-w", type=int, help="worker processes (default: all cores)")
-    p.add_argument("--executor", choices=["local", "ray"], help="where tasks run (default: local)")
+    p.add_argument("--executor", choices=executor_names(), help="where tasks run (default: local)")
     p.add_argument("--ray-address", help="address of a running Ray cluster (default: start one locally)")
-    p.add_argument("--format", choices=["jsonl", "parquet"], help="output format (default: jsonl)")
-    p.add_argument("--compression", choices=["gzip", "zstd", "none"], help="JSONL codec (default: gzip)")
+    p.add_argument("--format", choices=output_format_names(), help="output format (default: jsonl)")
+    p.add_argument("--compression", choices=compression_names(), help="JSONL codec (default: gzip)")
     p.add_argument("--compression-level", type=int, help="codec level (default: gzip 6, zstd 3)")
     p.add_argument("--shard-size-mb", type=int, help="start a new output shard after this many MB of records (default: 256)")
-    p.add_argument("--input-format", help="force the input format (jsonl, parquet, text, warc, wet, html)")
+    p.add_argument("--input-format", choices=input_format_names(), help="force the input format (default: from each file's name)")
     p.add_argument("--text-field", help="JSON/Parquet field holding the text (default: text)")
     p.add_argument("--id-field", help="JSON/Parquet field holding the id (default: id)")
     p.add_argument("--encoding", choices=["utf-8", "auto"], help="input decoding: strict UTF-8 or auto-detect")
@@ -81,8 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     report_p.add_argument("--open", action="store_true", help="open the report in a browser")
     demo_p = sub.add_parser("demo", help="write the generated demo corpus")
     demo_p.add_argument("directory")
-    demo_p.add_argument("--docs", type=int, default=20000, help="number of documents")
-    demo_p.add_argument("--seed", type=int, default=0)
+    demo_p.add_argument("--docs", type=_positive_int, default=20000, help="number of documents")
+    demo_p.add_argument("--seed", type=int, default=0, help="random seed (the same seed writes the same corpus)")
+    demo_p.add_argument("--overwrite", action="store_true", help="replace the demo corpus in a non-empty DIRECTORY")
     return parser
 
 
@@ -165,7 +177,12 @@ def cmd_run(args: argparse.Namespace, *, dedup: bool = False) -> int:
             steps.append(minhash)
         file_values["steps"] = steps
     config = _config_from_args(args, file_values)
+    if args.resume and args.overwrite:
+        raise ConfigError("--resume and --overwrite contradict each other: --resume continues a run, --overwrite replaces it")
     if args.dry_run:
+        from tamis.runner import check_no_overlap
+
+        check_no_overlap(config)
         built = build_steps(config.step_configs())  # builds (so validates) every step
         resolved = {"fingerprint": config.fingerprint(built), **config.resolved(built)}
         print(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), end="")
@@ -227,7 +244,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from tamis.demo import write_demo_corpus
 
-    paths = write_demo_corpus(Path(args.directory), n_docs=args.docs, seed=args.seed)
+    paths = write_demo_corpus(Path(args.directory), n_docs=args.docs, seed=args.seed, overwrite=args.overwrite)
     for p in paths:
         print(p)
     return EXIT_OK
