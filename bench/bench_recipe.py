@@ -116,7 +116,8 @@ stages = {
 report = {}
 for name, pipeline in stages.items():
     started = time.perf_counter()
-    LocalPipelineExecutor(pipeline=pipeline, tasks=1, workers=1, logging_dir=str(work / "logs" / name), skip_completed=False).run()
+    tasks = config.num_buckets if name == "minhash_buckets" else 1  # datatrove requires one task per bucket there; still one worker
+    LocalPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=1, logging_dir=str(work / "logs" / name), skip_completed=False).run()
     report[name] = {"seconds": time.perf_counter() - started, "steps": []}
     stats_file = work / "logs" / name / "stats.json"
     if stats_file.exists():
