@@ -227,6 +227,28 @@ def test_every_reader_is_linear(tmp_path: Path, fmt: str, shape: str) -> None:
     assert_linear(read, lambda n: make(max(n, 256) * 8), max_chars=2_000_000)
 
 
+HTML_SHAPES = {
+    "unclosed_meta_tags": lambda n: "<meta " * n,
+    "unclosed_html_tags": lambda n: "<html " * n,
+    "one_endless_tag": lambda n: "<meta http-equiv=content-language " + "x " * n,
+    "repeated_equiv": lambda n: "<meta " + "http-equiv=content-language " * n,
+}
+
+
+@pytest.mark.parametrize("shape", sorted(HTML_SHAPES))
+def test_html_decoding_is_linear(shape: str) -> None:
+    """The charset and language sniffing that every HTML page and WARC record goes through."""
+    from tamis.io.htmldecode import declared_language, decode_html
+
+    make = HTML_SHAPES[shape]
+
+    def sniff(text: str) -> None:
+        decoded, _ = decode_html(text.encode("utf-8"))
+        declared_language(decoded)
+
+    assert_linear(sniff, lambda n: make(max(n, 64) * 4), max_chars=400_000)
+
+
 # --------------------------------------------------------------------------- the watchdog
 
 
