@@ -6,7 +6,8 @@ UTF-8 if the bytes are valid UTF-8, then charset_normalizer's guess. ``iso-8859-
 ``latin-1`` and ``us-ascii`` labels are read as windows-1252, as WHATWG specifies (pages that
 say latin-1 use the 0x80-0x9F punctuation of windows-1252 all the time).
 
-The extractors are named functions ``html -> text`` (one paragraph per line). The default and
+The extractors are named functions ``html -> Extraction`` (text with one paragraph per line,
+the page's title/url/date, and which path produced the text). The default and
 the other choices are measured in ``bench/bench_extract.py``.
 """
 
@@ -15,6 +16,10 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Callable
+
+from tamis.extract import Extraction, extract_fast, extract_hybrid
+from tamis.extract.hybrid import trafilatura_or_fast
+from tamis.extract.metadata import page_metadata
 
 _META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 _HTML_LANG_RE = re.compile(r"""<html\b[^>]*?\blang\s*=\s*["']?\s*([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)""", re.IGNORECASE)
@@ -140,41 +145,43 @@ def drop_boilerplate_lines(text: str, max_words: int = BOILERPLATE_MAX_WORDS) ->
 
 
 # --------------------------------------------------------------------------- extractors
+# Each extractor maps HTML to an Extraction (text, metadata, which path produced it).
 
 
-def _trafilatura(html: str, *, fast: bool) -> str:
-    import trafilatura
-
-    result = trafilatura.extract(html, fast=fast, include_comments=False, include_tables=True, include_formatting=False)
-    return result or ""
-
-
-def extract_trafilatura(html: str) -> str:
-    """trafilatura with its fallback extractors (readability, jusText) compared."""
-    return _trafilatura(html, fast=False)
+def extract_trafilatura(html: str) -> Extraction:
+    """trafilatura with its fallback extractors (readability, jusText) compared; when it finds
+    nothing (pages nested deeper than lxml's 255 levels come back empty), tamis's fast path."""
+    return trafilatura_or_fast(html, fast=False)
 
 
-def extract_trafilatura_fast(html: str) -> str:
-    """trafilatura's own algorithm only (no fallback)."""
-    return _trafilatura(html, fast=True)
+def extract_trafilatura_fast(html: str) -> Extraction:
+    """trafilatura's own algorithm only (no fallback), then the fast path when it finds nothing."""
+    return trafilatura_or_fast(html, fast=True)
 
 
-def extract_resiliparse(html: str) -> str:
-    """resiliparse's main-content heuristics (fast, C++)."""
+def extract_resiliparse(html: str) -> Extraction:
+    """resiliparse's main-content heuristics alone (fast, C++)."""
     from resiliparse.extract.html2text import extract_plain_text
+    from resiliparse.parse.html import HTMLTree
 
-    return extract_plain_text(html, main_content=True)
+    tree = HTMLTree.parse(html)
+    return Extraction(extract_plain_text(tree, main_content=True), True, page_metadata(tree), "resiliparse")
 
 
-EXTRACTORS: dict[str, Callable[[str], str]] = {
+EXTRACTORS: dict[str, Callable[[str], Extraction]] = {
     "trafilatura": extract_trafilatura,
     "trafilatura_fast": extract_trafilatura_fast,
     "resiliparse": extract_resiliparse,
+    "tamis": extract_hybrid,
+    "tamis_fast": extract_fast,
 }
 
 
-def extract_main_text(html: str, method: str) -> str:
-    return tidy_paragraphs(EXTRACTORS[method](html))
+def extract_main_text(html: str, method: str) -> dict[str, object]:
+    """The worker's answer for one page: ``text`` (one paragraph per line), the page's stated
+    ``metadata`` (title, url, date) and the ``path`` that produced the text."""
+    result = EXTRACTORS[method](html)
+    return {"text": tidy_paragraphs(result.text), "metadata": result.metadata, "path": result.method}
 
 
 def warm_up(method: str) -> None:
