@@ -6,10 +6,10 @@ at 255 levels of nesting and returns nothing for deeper pages, which lexbor pars
 
 from __future__ import annotations
 
-from tamis.extract.fast import Extraction, extract_fast
+from resiliparse.parse.html import HTMLTree
 
-# Metadata lives in the head: parsing this much of a page finds it without a second full parse.
-_HEAD_CHARS = 64 << 10
+from tamis.extract.fast import Extraction, extract_fast, is_deep
+from tamis.extract.metadata import page_metadata
 
 
 def _trafilatura(html: str, *, fast: bool = False) -> str:
@@ -23,7 +23,10 @@ def _trafilatura(html: str, *, fast: bool = False) -> str:
 
 
 def extract_hybrid(html: str) -> Extraction:
-    fast = extract_fast(html)
+    tree = HTMLTree.parse(html)
+    if is_deep(tree):
+        return extract_fast(tree)  # lxml cannot hold it: trafilatura would only lose time
+    fast = extract_fast(tree)
     if fast.confident:
         return fast
     text = _trafilatura(html)
@@ -34,13 +37,12 @@ def extract_hybrid(html: str) -> Extraction:
 
 def trafilatura_or_fast(html: str, *, fast: bool = False) -> Extraction:
     """trafilatura first; the fast path when trafilatura finds nothing (deep nesting, odd markup)."""
-    text = _trafilatura(html, fast=fast)
-    if text.strip():
-        from resiliparse.parse.html import HTMLTree
-
-        from tamis.extract.metadata import page_metadata
-
-        return Extraction(text, True, page_metadata(HTMLTree.parse(html[:_HEAD_CHARS])), "trafilatura")
-    result = extract_fast(html)
-    result.method = "fast (trafilatura found nothing)"
+    tree = HTMLTree.parse(html)
+    if not is_deep(tree):
+        text = _trafilatura(html, fast=fast)
+        if text.strip():
+            return Extraction(text, True, page_metadata(tree), "trafilatura")
+    result = extract_fast(tree)
+    if "deep" not in result.method:
+        result.method = f"{result.method} (trafilatura found nothing)"
     return result
