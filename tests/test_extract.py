@@ -294,7 +294,7 @@ def test_html_files_are_read_and_extracted(tmp_path: Path):
 PARAGRAPHS = [
     "The river authority opened the new flood barrier on Tuesday, after four years of building work and two delays caused by winter storms.",
     "Engineers said the barrier can hold back a surge two metres higher than the one that flooded the old town in 2013, when hundreds of homes were damaged.",
-    "Residents who had campaigned for the project gathered on the bank to watch the gates close for the first time, and some of them brought their children along.",
+    "Residents who had campaigned for the project gathered on the bank to watch the gates close for the first time, and some brought their children.",
     "The authority will test the gates every month during the storm season and publish the results on its public notice board at the town hall.",
 ]
 # Long enough that the fast path trusts itself (a clear body of long, link-poor paragraphs).
