@@ -38,9 +38,9 @@ GOOD_LINK_DENSITY = 0.3
 # Confidence: the page has a clear body of text when at least this many long lines hold at least
 # this many characters and this share of the extracted text (chosen on the development half of
 # trafilatura-eval, checked on its held-out half and on scrapinghub-aeb; bench/bench_extract.py).
-CONFIDENT_CHARS = 1500
-CONFIDENT_LINES = 4
-CONFIDENT_SHARE = 0.85
+CONFIDENT_CHARS = 1000
+CONFIDENT_LINES = 1
+CONFIDENT_SHARE = 0.9
 
 # resiliparse's main-content pass takes time quadratic in the nesting depth (2 s at 5,000 levels,
 # minutes at 50,000) and lxml, under trafilatura, gives up at 255 levels. A page with an element
