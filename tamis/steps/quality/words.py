@@ -29,9 +29,11 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
+from functools import cache
 from typing import Any
 
 from tamis.steps.quality.languages import LanguageSettings, settings_for
+from tamis.steps.quality.segmenters import grapheme_clusters, segment
 from tamis.text import split_lines
 
 _URL = r"(?:https?://|www\.)[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}»]"
@@ -94,9 +96,29 @@ _TRAIL = rf"{_EDGE}+(?!\S)"
 _INITIAL = rf"(?:{_LEAD})?(?<![{_UPPER}])[{_UPPER}]\.(?![\w.])"
 
 
+@cache
+def combining_marks() -> str:
+    """A character class body holding every combining mark (categories Mn, Mc, Me), as ranges."""
+    ranges: list[str] = []
+    start = previous = -2
+    for code in range(0x300, 0x1F000):
+        if unicodedata.category(chr(code))[0] != "M":
+            continue
+        if code != previous + 1:
+            if start >= 0:
+                ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(previous))}")
+            start = code
+        previous = code
+    ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(previous))}")
+    return "".join(ranges)
+
+
 def _word(glue: str) -> str:
-    # Underscores glue inside a word (snake_case) but are split off its edges (___).
-    return rf"(?:{_LEAD})?[^\W_]+(?:{glue}[^\W_]+)*(?:{_TRAIL})?"
+    # Underscores glue inside a word (snake_case) but are split off its edges (___). Combining
+    # marks (Devanagari vowel signs, Arabic harakat, Hebrew points, Thai vowels) are not \w in
+    # Python, but belong to the word they follow: पिछले is one word, not पिछल + े.
+    letters = rf"[^\W_](?:[^\W_]|[{combining_marks()}])*"
+    return rf"(?:{_LEAD})?{letters}(?:{glue}{letters})*(?:{_TRAIL})?"
 
 
 _ENGLISH_CLITICS = (
@@ -160,9 +182,23 @@ def tokenize(text: str, regex: re.Pattern[str]) -> list[str]:
     return words
 
 
+def words_for(text: str, settings: LanguageSettings) -> list[str]:
+    """The words of ``text`` by the rules of one language: its segmenter where it has one
+    (Chinese, Japanese, Korean, Thai: :mod:`tamis.steps.quality.segmenters`), else the
+    rule-based tokenizer; grapheme clusters for the unspaced scripts without a segmenter."""
+    if settings.segmenter is None:
+        return tokenize(text, word_regex(settings))
+    if settings.segmenter == "clusters":
+        words: list[str] = []
+        for word in tokenize(text, word_regex(settings)):
+            words.extend(grapheme_clusters(word) if not word.isascii() else (word,))
+        return words
+    return segment(text, settings.segmenter)
+
+
 def split_words(text: str, language: str | None = "en") -> list[str]:
     """The words of ``text`` for ``language`` (see the module docstring)."""
-    return tokenize(text, word_regex(settings_for(language)))
+    return words_for(text, settings_for(language))
 
 
 def _is_symbol_char(char: str) -> bool:
@@ -202,7 +238,7 @@ class TextStats:
 
     @property
     def words(self) -> list[str]:
-        return self._get("words", lambda: tokenize(self.text, word_regex(self.settings)))
+        return self._get("words", lambda: words_for(self.text, self.settings))
 
     @property
     def splitlines(self) -> list[str]:
