@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tamis.steps.quality.language_table import LANGUAGES  # noqa: E402
+from tamis.steps.quality.language_table import LANGUAGES
 
 STOP_WORDS = 16
 VOCABULARY = 20_000

@@ -3,8 +3,9 @@
 Every language that fastText's lid.176 model (the ``language`` step) reports is listed with the
 script family it is written in; a language without settings of its own falls back to its
 family's settings (:mod:`tamis.steps.quality.languages`). ``LANGUAGES`` are the languages with
-settings of their own: the 53 of the 60 languages with the most web text that have a frequency list to take stop words from (Common Crawl's language statistics, the
-ranking FineWeb-2 reports its largest subsets by).
+settings of their own: 53 of the 60 languages with the most web
+text (Common Crawl's language statistics, the ranking FineWeb-2 reports its largest subsets by),
+those with a word-frequency list to take stop words from.
 
 Families (what each means for the quality rules):
 - ``latin``, ``cyrillic``, ``greek``, ``armenian``, ``georgian``, ``hebrew``, ``arabic``,

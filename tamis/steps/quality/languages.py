@@ -210,6 +210,12 @@ def _family_settings(code: str, script: str) -> LanguageSettings:
     )
 
 
+# Where a hyphen splits a word, as spaCy's tokenizer for the language (which FineWeb-2 counts words
+# with) splits it: languages whose spaCy punctuation rules drop the hyphen infix keep hyphenated
+# words whole; the others follow spaCy's default rule (between two letters).
+_HYPHENS_NEVER = frozenset({"hu", "sv", "da", "ro", "ca", "id", "ms", "no", "sr", "fi"})
+
+
 def _derived_settings(code: str) -> LanguageSettings:
     """A language of ``LANGUAGES`` without FineWeb-2 values: its derived data, its family's rules."""
     script = script_of(code)
@@ -225,6 +231,7 @@ def _derived_settings(code: str) -> LanguageSettings:
     return LanguageSettings(
         code=code, stop_words=frozenset(data.get("stop_words", ())), thresholds=thresholds, script=script,
         segmenter=SEGMENTER_OF_FAMILY.get(script), name=LANGUAGES[code], source="derived",
+        hyphens="never" if code in _HYPHENS_NEVER else "between_letters",
     )
 
 

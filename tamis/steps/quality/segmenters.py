@@ -30,7 +30,7 @@ from tamis.errors import ConfigError
 _KIWI_NUMBERS = re.compile(r"[0-9,]{20,}")
 
 
-def _require(module: str, package: str):  # noqa: ANN202 - returns a module
+def _require(module: str, package: str):
     import importlib
 
     try:

@@ -56,6 +56,8 @@ _HYPHEN_GLUE = {
     # keeps the compounds of its French lexicon whole (grand-mère); tamis does not ship that
     # lexicon (see the README for what it changes).
     "french": rf"(?:(?<!{_LETTER})-|-(?!{_LETTER})){_NOT_DIGIT_RANGE}",
+    # spaCy's default rule (Russian, Ukrainian, Czech, Turkish, Polish ...): between two letters.
+    "between_letters": rf"(?:(?<!{_LETTER})-|-(?!{_LETTER})){_NOT_DIGIT_RANGE}",
     # Italian: between two lower-case letters; Proxy-Konfiguration stays.
     "between_lowercase": rf"(?:(?<![{_LOWER}])-|-(?![{_LOWER}])){_NOT_DIGIT_RANGE}",
     # German: only in digit ranges (1 - 2); compounds stay whole.
