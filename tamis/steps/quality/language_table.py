@@ -13,7 +13,7 @@ Families (what each means for the quality rules):
   written with spaces between words; words are cut by the rule-based tokenizer, with combining
   marks (vowel signs, harakat, nikud) kept inside the word;
 - ``han`` (Chinese), ``kana`` (Japanese), ``thai``: written without spaces; words come from a
-  dictionary segmenter (rjieba, MeCab with UniDic-lite, PyThaiNLP's newmm);
+  dictionary segmenter (rjieba, SudachiPy, PyThaiNLP's newmm);
 - ``hangul``: written with spaces between phrases (eojeol) that hold several morphemes; words
   are Kiwi's morphemes, as FineWeb-2 counts them;
 - ``clusters`` (Lao, Khmer, Myanmar, Tibetan): written without spaces and with no segmenter in
@@ -46,7 +46,7 @@ SCRIPT_OF: dict[str, str] = {code: family for family, codes in _FAMILIES.items()
 UNSPACED = frozenset({"han", "kana", "thai", "clusters"})
 
 # The segmenter of each family that has one (see tamis.steps.quality.segmenters).
-SEGMENTER_OF_FAMILY = {"han": "jieba", "kana": "mecab", "hangul": "kiwi", "thai": "newmm", "clusters": "clusters"}
+SEGMENTER_OF_FAMILY = {"han": "jieba", "kana": "sudachi", "hangul": "kiwi", "thai": "newmm", "clusters": "clusters"}
 
 
 def script_of(code: str | None) -> str:

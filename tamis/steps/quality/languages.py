@@ -69,6 +69,9 @@ class LanguageSettings:
     script: str = "latin"
     segmenter: str | None = None
     name: str = ""
+    # After which characters a word's final period stays on it (spaCy's default rule keeps it after
+    # an upper-case letter: "upper"; Hungarian's also after a digit: "upper_digit"); "" splits it.
+    period_kept_after: str = ""
     # Where the values come from: "papers", "fineweb-2", "derived", "script family".
     source: str = "script family"
 
@@ -214,6 +217,8 @@ def _family_settings(code: str, script: str) -> LanguageSettings:
 # with) splits it: languages whose spaCy punctuation rules drop the hyphen infix keep hyphenated
 # words whole; the others follow spaCy's default rule (between two letters).
 _HYPHENS_NEVER = frozenset({"hu", "sv", "da", "ro", "ca", "id", "ms", "no", "sr", "fi"})
+# Languages whose spaCy rules keep "x/y" one word.
+_SLASH_KEPT = frozenset({"hu"})
 
 
 def _derived_settings(code: str) -> LanguageSettings:
@@ -232,6 +237,8 @@ def _derived_settings(code: str) -> LanguageSettings:
         code=code, stop_words=frozenset(data.get("stop_words", ())), thresholds=thresholds, script=script,
         segmenter=SEGMENTER_OF_FAMILY.get(script), name=LANGUAGES[code], source="derived",
         hyphens="never" if code in _HYPHENS_NEVER else "between_letters",
+        period_kept_after="upper_digit" if code == "hu" else "",
+        slash_splits=code not in _SLASH_KEPT,
     )
 
 

@@ -4,9 +4,14 @@ Chosen by measuring the field's libraries on this machine (``bench/bench_languag
 --segmenters``, Debian man pages, docs/s per core):
 
 - Chinese: ``rjieba`` (jieba-rs, the Rust port of jieba: jieba's dictionary and algorithm,
-  the segmenter FineWeb-2 runs for Chinese through spaCy, about 50x faster than jieba in Python);
-- Japanese: ``fugashi`` (MeCab) with ``unidic-lite`` (UniDic short units; 3x SudachiPy, which
-  spaCy's Japanese and so FineWeb-2 runs; Janome, in pure Python, is slower still);
+  the segmenter FineWeb-2 runs for Chinese through spaCy, about 15x faster than jieba in Python).
+  jieba-rs keeps runs like ``ignore-garbage`` or ``www.gnu.org`` whole where jieba cuts them
+  (letter-digit runs, symbol runs, every other character alone); tamis cuts them as jieba does;
+- Japanese: ``sudachipy`` with ``sudachidict-core``, split mode A (what spaCy's Japanese and so
+  FineWeb-2 runs: the same words on the bench's pages). MeCab through ``fugashi`` with
+  ``unidic-lite`` was 1.4-3x faster but cuts loanwords apart (アセン|ブラ for アセンブラ) and
+  moved the alpha-word ratio of 1 page in 20 across Gopher's threshold; Janome, in pure
+  Python, is slower than both;
 - Korean: ``kiwipiepy`` (Kiwi's morphemes, what FineWeb-2 counts as Korean words; its model
   ships in the ``kiwipiepy_model`` wheel);
 - Thai: PyThaiNLP's ``newmm-safe`` (dictionary maximal matching, the one FineWeb-2 runs; its
@@ -40,20 +45,57 @@ def _require(module: str, package: str):
         raise ConfigError(msg) from exc
 
 
+# jieba (in Python) cuts what is not Chinese into ASCII letter-digit runs (a decimal and a percent
+# sign kept), runs of the symbols it reads inside words (+ # & . _ % -) and single characters;
+# jieba-rs keeps such a token whole.
+_JIEBA_NON_HAN = re.compile(r"[a-zA-Z0-9]+(?:\.\d+)?%?|[+#&._%\-]+|\S")
+_HAN = re.compile(r"[\u4e00-\u9fd5]")
+
+
 @cache
 def _jieba() -> Callable[[str], list[str]]:
     rjieba = _require("rjieba", "rjieba")
-    return rjieba.cut
+
+    def cut(text: str) -> list[str]:
+        words: list[str] = []
+        for token in rjieba.cut(text):
+            if (token.isalnum() and token.isascii()) or _HAN.search(token):
+                words.append(token)
+            else:
+                words.extend(_JIEBA_NON_HAN.findall(token))
+        return words
+
+    return cut
+
+
+# SudachiPy refuses an input of more than 49,149 UTF-8 bytes: longer texts go in pieces.
+_SUDACHI_CHUNK_BYTES = 40_000
+
+
+def _byte_chunks(text: str, limit: int) -> list[str]:
+    """``text`` cut into pieces of at most ``limit`` UTF-8 bytes (4 bytes per character at most)."""
+    chunks, start, step = [], 0, limit // 4
+    while start < len(text):
+        end = start + step
+        while end < len(text) and len(text[start : end + step].encode("utf-8")) <= limit:
+            end += step
+        chunks.append(text[start:end])
+        start = end
+    return chunks
 
 
 @cache
-def _mecab() -> Callable[[str], list[str]]:
-    fugashi = _require("fugashi", "fugashi")
-    _require("unidic_lite", "unidic-lite")
-    tagger = fugashi.Tagger()
+def _sudachi() -> Callable[[str], list[str]]:
+    _require("sudachipy", "sudachipy")
+    _require("sudachidict_core", "sudachidict-core")
+    from sudachipy import Dictionary, SplitMode
+
+    tokenizer = Dictionary(dict="core").create(SplitMode.A)
 
     def cut(text: str) -> list[str]:
-        return [word.surface for word in tagger(text)]
+        if len(text) * 4 <= _SUDACHI_CHUNK_BYTES:
+            return [m.surface() for m in tokenizer.tokenize(text)]
+        return [m.surface() for chunk in _byte_chunks(text, _SUDACHI_CHUNK_BYTES) for m in tokenizer.tokenize(chunk)]
 
     return cut
 
@@ -96,14 +138,14 @@ def grapheme_clusters(word: str) -> list[str]:
 
 _SEGMENTERS: dict[str, Callable[[], Callable[[str], list[str]]]] = {
     "jieba": _jieba,
-    "mecab": _mecab,
+    "sudachi": _sudachi,
     "kiwi": _kiwi,
     "newmm": _newmm,
 }
 
 
 def segmenter(name: str) -> Callable[[str], list[str]]:
-    """The segmenting function ``name`` (``jieba``, ``mecab``, ``kiwi``, ``newmm``), loaded once."""
+    """The segmenting function ``name`` (``jieba``, ``sudachi``, ``kiwi``, ``newmm``), loaded once."""
     return _SEGMENTERS[name]()
 
 

@@ -115,6 +115,23 @@ def combining_marks() -> str:
     return "".join(ranges)
 
 
+@cache
+def upper_case_letters() -> str:
+    """A character class body holding the upper-case letters (category Lu) below U+2000, as ranges."""
+    ranges: list[str] = []
+    start = previous = -2
+    for code in range(0x41, 0x2000):
+        if unicodedata.category(chr(code)) != "Lu":
+            continue
+        if code != previous + 1:
+            if start >= 0:
+                ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(previous))}")
+            start = code
+        previous = code
+    ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(previous))}")
+    return "".join(ranges)
+
+
 def _word(glue: str) -> str:
     # Underscores glue inside a word (snake_case) but are split off its edges (___). Combining
     # marks (Devanagari vowel signs, Arabic harakat, Hebrew points, Thai vowels) are not \w in
@@ -155,6 +172,11 @@ def _compile_word_regex(settings: LanguageSettings) -> re.Pattern[str]:
     if settings.abbreviations:
         names = "|".join(sorted((re.escape(a) for a in settings.abbreviations), key=len, reverse=True))
         parts.append(rf"(?<!\w)(?:{names})\.(?!\w)")
+    if settings.period_kept_after:
+        # spaCy's default suffix rule splits a final period only after a lower-case letter, a
+        # digit or a symbol: "FILE." stays one word (Hungarian's rule also keeps "3.").
+        after = upper_case_letters() + ("0-9" if "digit" in settings.period_kept_after else "")
+        parts.append(rf"{_word(_glue(settings))[:-len(f'(?:{_TRAIL})?')]}(?<=[{after}])\.(?!\S)")
     parts += [_INITIALISM, *words, _PUNCT_RUN, _SYMBOL]
     return re.compile("|".join(parts))
 
