@@ -305,7 +305,7 @@ def speed(corpus: dict[str, list[dict]], work: Path, languages: list[str]) -> No
     try:
         from sudachipy import Dictionary, SplitMode
 
-        sudachi = Dictionary(dict="core").create()
+        sudachi = Dictionary(dict="core").tokenizer()
 
         def sudachi_words(text: str) -> list[str]:  # SudachiPy refuses inputs over 49,149 bytes
             return [m.surface() for i in range(0, len(text), 10000) for m in sudachi.tokenize(text[i : i + 10000], SplitMode.A)]

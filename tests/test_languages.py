@@ -115,3 +115,24 @@ def test_minhash_finds_near_copies_of_unspaced_pages_and_can_dedup_per_language(
     run_recipe([source], tmp_path / "per", [{"step": "minhash", "per_language": True}], workers=1)
     assert {r["id"]: r["duplicate_of"] for r in rejected(tmp_path / "per")} == {"b": "a"}
     assert {r["id"] for r in kept(tmp_path / "per")} == {"a", "c"}
+
+
+def test_words_follow_the_reference_tokenizer_of_each_language():
+    # Chinese: what is not Han is cut as jieba cuts it (letter-digit runs, symbol runs, single characters).
+    assert split_words("使用 --ignore-garbage 选项 www.gnu.org 3.5 50%", "zh") == [
+        "使用", "--", "ignore", "-", "garbage", "选项", "www", ".", "gnu", ".", "org", "3.5", "50%",
+    ]
+    # Japanese: SudachiPy's short units keep loanwords whole.
+    assert "アセンブラ" in split_words("アセンブラの使い方", "ja")
+    # Polish: a run of leading hyphens and an ellipsis fall apart, a lone option stays.
+    assert split_words("--help -n ...", "pl") == ["-", "-", "help", "-n", ".", ".", "."]
+    # spaCy's default rule for Russian: a hyphen between two letters splits.
+    assert split_words("из-за", "ru") == ["из", "-", "за"]
+    # Hungarian keeps compounds, an ordinal's period and x/y whole.
+    assert split_words("e-mail 3. és/vagy", "hu") == ["e-mail", "3.", "és/vagy"]
+
+
+def test_long_japanese_text_is_segmented_in_pieces_sudachi_accepts():
+    text = "日本語の文章です。" * 6000  # 162 kB of UTF-8, over SudachiPy's 49,149-byte limit
+    words = split_words(text, "ja")
+    assert "".join(words) == text

@@ -236,7 +236,7 @@ def _derived_settings(code: str) -> LanguageSettings:
     return LanguageSettings(
         code=code, stop_words=frozenset(data.get("stop_words", ())), thresholds=thresholds, script=script,
         segmenter=SEGMENTER_OF_FAMILY.get(script), name=LANGUAGES[code], source="derived",
-        hyphens="never" if code in _HYPHENS_NEVER else "between_letters",
+        hyphens="never" if code in _HYPHENS_NEVER else "always" if code == "pl" else "between_letters",
         period_kept_after="upper_digit" if code == "hu" else "",
         slash_splits=code not in _SLASH_KEPT,
     )

@@ -90,7 +90,10 @@ def _sudachi() -> Callable[[str], list[str]]:
     _require("sudachidict_core", "sudachidict-core")
     from sudachipy import Dictionary, SplitMode
 
-    tokenizer = Dictionary(dict="core").create(SplitMode.A)
+    dictionary = Dictionary(dict="core")
+    # SudachiPy 0.7 renamed create() to tokenizer().
+    make = getattr(dictionary, "tokenizer", None) or dictionary.create
+    tokenizer = make(mode=SplitMode.A)
 
     def cut(text: str) -> list[str]:
         if len(text) * 4 <= _SUDACHI_CHUNK_BYTES:

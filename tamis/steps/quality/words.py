@@ -64,6 +64,9 @@ _HYPHEN_GLUE = {
     "digits_only": rf"-{_NOT_DIGIT_RANGE}",
     # Spanish, Portuguese, Dutch: never.
     "never": "-",
+    # Polish: every hyphen is a word of its own (spaCy's hyphen infix); between words as "never",
+    # then split by _split_hyphen_runs.
+    "always": rf"(?:(?<!{_LETTER})-|-(?!{_LETTER})){_NOT_DIGIT_RANGE}",
 }
 
 
@@ -206,12 +209,30 @@ def tokenize(text: str, regex: re.Pattern[str]) -> list[str]:
     return words
 
 
+def _split_hyphen_runs(words: list[str]) -> list[str]:
+    """Polish: spaCy's hyphen infix splits a hyphen that follows another character, so a run of
+    leading hyphens falls apart (--help is -, -, help; -n stays) and so does an ellipsis."""
+    out: list[str] = []
+    for word in words:
+        if word.startswith("--"):
+            core = word.lstrip("-")
+            out.extend("-" * (len(word) - len(core)))
+            if core:
+                out.append(core)
+        elif len(word) > 1 and not word.strip("."):
+            out.extend(word)
+        else:
+            out.append(word)
+    return out
+
+
 def words_for(text: str, settings: LanguageSettings) -> list[str]:
     """The words of ``text`` by the rules of one language: its segmenter where it has one
     (Chinese, Japanese, Korean, Thai: :mod:`tamis.steps.quality.segmenters`), else the
     rule-based tokenizer; grapheme clusters for the unspaced scripts without a segmenter."""
     if settings.segmenter is None:
-        return tokenize(text, word_regex(settings))
+        words = tokenize(text, word_regex(settings))
+        return _split_hyphen_runs(words) if settings.hyphens == "always" else words
     if settings.segmenter == "clusters":
         words: list[str] = []
         for word in tokenize(text, word_regex(settings)):
