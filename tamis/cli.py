@@ -297,7 +297,19 @@ def cmd_steps(args: argparse.Namespace) -> int:
             default = f.default if f.default is not dataclasses.MISSING else (f.default_factory() if f.default_factory is not dataclasses.MISSING else None)  # type: ignore[misc]
             help_text = f.metadata.get("help", "")
             print(f"    {f.name} = {orjson.dumps(default, default=str).decode()}    {help_text}")
+    if not args.name or args.name == "language":
+        _print_languages()
     return EXIT_OK
+
+
+def _print_languages() -> None:
+    """The languages whose quality settings are their own (the others use their script family's)."""
+    from tamis.steps.quality.languages import languages_table
+
+    rows = languages_table()
+    print(f"\nlanguages with their own settings ({len(rows)}; any other language uses its script family's):")
+    for code, name, script, source, stop_words in rows:
+        print(f"    {code:<4} {name:<12} {script:<9} {source:<10} {stop_words:>3} stop words")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
