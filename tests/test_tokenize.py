@@ -347,6 +347,8 @@ def test_cli_usage_errors_exit_2(tmp_path, corpus, tokenizer_file, capsys):
     assert main(["tokenizer", "train", "--input", str(corpus[0]), "--vocab-size", "10", "--output", str(tmp_path / "t.json")]) == 2
     assert main(["tokenize", "--input", str(corpus[0]), "--output", str(out), "--tokenizer", tokenizer_file, "--eos", EOS, "-q"]) == 0
     assert "[OK]" in capsys.readouterr().out
+    (out / "report.html").unlink()
+    assert main(["report", str(out)]) == 0 and "Tokens per language" in (out / "report.html").read_text(encoding="utf-8")
 
 
 def test_a_run_directory_as_input_means_its_kept_documents(tmp_path, tokenizer_file):
