@@ -214,7 +214,7 @@ class _Spill:
         self.positions.append(positions)
 
     def finish(self) -> tuple[int, int]:
-        """Sort by shuffle key into ``tokens``/``keys``/``lengths``; returns (documents, tokens)."""
+        """Sort by shuffle key into ``tokens``/``keys.npy``/``ends.npy``; returns (documents, tokens)."""
         self._raw.close()
         lengths = np.concatenate(self.lengths) if self.lengths else np.zeros(0, np.int64)
         positions = np.concatenate(self.positions) if self.positions else np.zeros(0, np.int64)
