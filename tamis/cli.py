@@ -371,7 +371,7 @@ def add_tokenize_parsers(sub: Any) -> None:
     tok_p.add_argument("--eos", metavar="TOKEN", help="append this special token after each document (default: none)")
     tok_p.add_argument("--bos", metavar="TOKEN", help="prepend this special token before each document (default: none)")
     tok_p.add_argument("--shuffle-seed", type=int, default=0, metavar="N", help="seed of the global document shuffle (default: 0)")
-    tok_p.add_argument("--shard-tokens", type=int, default=1 << 29, metavar="N", help="about this many tokens per shard (default: 536870912)")
+    tok_p.add_argument("--shard-tokens", type=int, default=1 << 29, metavar="N", help="tokens per shard, cut between documents (default: 536870912)")
     tok_p.add_argument("--name", default="tokens", help="shard file name prefix: NAME-00000-of-00004.bin ... (default: tokens)")
     tok_p.add_argument("--workers", "-w", type=int, metavar="N", help="worker processes, one core each (default: all cores)")
     tok_p.add_argument("--executor", choices=["local", "ray"], default="local", help="where tasks run (default: local)")
