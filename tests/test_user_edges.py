@@ -288,16 +288,19 @@ def test_load_dataset_on_a_run_over_mixed_inputs(tmp_path: Path, monkeypatch: py
     for i in range(3):
         (src / "pages" / f"t{i}.txt").write_text(f"A text page, page {i}, with words of its own.")
     write_jsonl(src / "d.jsonl", [{"id": "a5", "text": "The same id as another record, but a text of its own."}])
+    tricky = 'A text that looks like JSON: ","metadata":{"x":1},"reason":"no" and more words.'
+    write_jsonl(src / "e.jsonl", [{"id": f"q{i}", "text": tricky, "reason": "a user field", "metadata": {"reason": 1}} for i in range(2)])
     out = tmp_path / "out"
     run_recipe([src], out, [{"step": "normalize"}, {"step": "exact_dedup"}], shard_size_mb=1)
     card = (out / "README.md").read_text()
     assert card.startswith("---\n") and "config_name: kept" in card and "config_name: rejects" in card
     kept_ds = datasets.load_dataset(str(out), split="train", cache_dir=str(tmp_path / "c1"))
-    assert len(kept_ds) == 30 + 5 + 3 + 1
+    assert len(kept_ds) == 30 + 5 + 3 + 1 + 1
     assert set(kept_ds.column_names) == {"id", "text", "metadata"}
     assert {"url", "tags", "source"} <= set(kept_ds.features["metadata"])
     rejects_ds = datasets.load_dataset(str(out), "rejects", split="train", cache_dir=str(tmp_path / "c2"))
-    assert sorted(rejects_ds["duplicate_of"]) == ["a0", "a1", "a2"]
+    assert sorted(rejects_ds["duplicate_of"]) == ["a0", "a1", "a2", "q0"]
+    assert kept_ds.filter(lambda r: r["id"] == "q0")[0]["text"] == tricky
     stats = load_stats(out)
     assert stats["duplicate_ids"] == {"count": 1, "examples": ["a5"]}
     assert "a5" in card
