@@ -47,6 +47,13 @@ def _quiet_broken_pipe() -> int:
 
 
 class _Parser(argparse.ArgumentParser):
+    """Every tamis command (sub-commands included) shows the exit codes and each option's default."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("epilog", EXIT_CODES_HELP)
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # argparse exits 2 too; keep its message short
         self.print_usage(sys.stderr)
         print(f"tamis: error: {message}", file=sys.stderr)
@@ -109,7 +116,17 @@ EXIT_CODES_HELP = """exit codes:
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps the exit-code table as written; every option's help says its default."""
+    """Keeps the exit-code table as written; every option's help says its default (an option
+    whose help does not is given ``(default: X)``, ``(default: none)`` or ``(required)``)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        takes_value = action.option_strings and action.nargs != 0
+        if not takes_value or "default" in text or action.default is argparse.SUPPRESS:
+            return text
+        if action.required:
+            return f"{text} (required)"
+        return f"{text} (default: %(default)s)" if action.default is not None else f"{text} (default: none)"
 
 
 def _sub(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:

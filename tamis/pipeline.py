@@ -72,6 +72,13 @@ class RunConfig:
             setattr(self, name, value)
         if not self.input:
             raise ConfigError("no input: give --input PATH (or 'input:' in the config)")
+        for path in [*self.input, self.output or ""]:
+            try:
+                path.encode("utf-8")
+            except UnicodeEncodeError:  # fingerprints, markers and records hold paths as UTF-8 text
+                shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                msg = f"the path {shown} is not valid UTF-8: rename it (files with such names inside an input folder are reported and skipped)"
+                raise ConfigError(msg) from None
         if not self.output:
             raise ConfigError("no output: give --output DIR (or 'output:' in the config)")
         if self.executor not in EXECUTORS:
