@@ -30,6 +30,16 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _add_run_options(p: argparse.ArgumentParser, *, with_config: bool = True) -> None:
     if with_config:
         p.add_argument("config", nargs="?", help="a YAML recipe: {input, output, executor, workers, steps: [...]}")
@@ -82,8 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     report_p.add_argument("--open", action="store_true", help="open the report in a browser")
     demo_p = sub.add_parser("demo", help="write the generated demo corpus")
     demo_p.add_argument("directory")
-    demo_p.add_argument("--docs", type=int, default=20000, help="number of documents")
-    demo_p.add_argument("--seed", type=int, default=0)
+    demo_p.add_argument("--docs", type=_positive_int, default=20000, help="number of documents")
+    demo_p.add_argument("--seed", type=int, default=0, help="random seed (the same seed writes the same corpus)")
+    demo_p.add_argument("--overwrite", action="store_true", help="replace the demo corpus in a non-empty DIRECTORY")
     return parser
 
 
@@ -166,7 +177,12 @@ def cmd_run(args: argparse.Namespace, *, dedup: bool = False) -> int:
             steps.append(minhash)
         file_values["steps"] = steps
     config = _config_from_args(args, file_values)
+    if args.resume and args.overwrite:
+        raise ConfigError("--resume and --overwrite contradict each other: --resume continues a run, --overwrite replaces it")
     if args.dry_run:
+        from tamis.runner import check_no_overlap
+
+        check_no_overlap(config)
         built = build_steps(config.step_configs())  # builds (so validates) every step
         resolved = {"fingerprint": config.fingerprint(built), **config.resolved(built)}
         print(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), end="")
@@ -228,7 +244,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from tamis.demo import write_demo_corpus
 
-    paths = write_demo_corpus(Path(args.directory), n_docs=args.docs, seed=args.seed)
+    paths = write_demo_corpus(Path(args.directory), n_docs=args.docs, seed=args.seed, overwrite=args.overwrite)
     for p in paths:
         print(p)
     return EXIT_OK

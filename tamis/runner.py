@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import glob
+import hashlib
+import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -11,7 +15,7 @@ from tamis.errors import ConfigError, StorageError
 from tamis.executors.base import Executor, RunOutcome, execute
 from tamis.executors.plan import RunPlan
 from tamis.io.atomic import TMP_MARK, remove_partial_files, write_bytes_atomic
-from tamis.io.readers import plan_tasks
+from tamis.io.readers import InputTask, plan_tasks
 from tamis.pipeline import RunConfig, build_steps, split_segments
 from tamis.steps.base import Step
 
@@ -29,15 +33,77 @@ def check_output_location(output: str) -> None:
         raise StorageError(msg)
 
 
-def prepare_run_dir(config: RunConfig, steps: list[Step], *, resume: bool, overwrite: bool) -> Path:
+def _input_roots(inputs: list[str]) -> list[str]:
+    """What the run reads, as real paths: each argument, or what a glob matches now."""
+    roots: list[str] = []
+    for item in inputs:
+        if any(ch in item for ch in "*?["):
+            roots.extend(glob.glob(item, recursive=True))
+            if "**" in item:  # a recursive glob reaches whatever lands under its fixed part later
+                fixed = item.split("**", 1)[0]
+                roots.append(os.path.dirname(fixed) or ".")
+        else:
+            roots.append(item)
+    return [os.path.realpath(r) for r in roots]
+
+
+def check_no_overlap(config: RunConfig) -> None:
+    """Refuse a run directory that is, holds or lies inside an input: ``--overwrite`` would
+    delete the input, and a later run would read its own shards and markers as input."""
+    if not config.output or config.output.startswith(OBJECT_STORE_SCHEMES):
+        return
+    out = Path(os.path.realpath(config.output))
+    for root in _input_roots(config.input):
+        inp = Path(root)
+        if out == inp or out.is_relative_to(inp) or inp.is_relative_to(out):
+            where = "is" if out == inp else "is inside" if out.is_relative_to(inp) else "contains"
+            msg = f"the output {config.output} {where} the input {root}: choose an output folder outside every input"
+            raise ConfigError(msg)
+
+
+def input_fingerprint(tasks: list[InputTask]) -> str:
+    """The resolved input: every file read, in order, with its size and modification time.
+
+    ``--resume`` refuses a run whose input changed: a file added that sorts first would shift
+    every task's index, so finished tasks would be skipped for the wrong files.
+    """
+    digest = hashlib.sha256()
+    for path, size, mtime in input_listing(tasks):
+        digest.update(f"{path!a}\0{size}\0{mtime}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def input_listing(tasks: list[InputTask]) -> list[tuple[str, int | None, int | None]]:
+    listing = []
+    seen: set[str] = set()
+    for task in tasks:
+        for path in task.files:
+            if path in seen:  # a file split into byte ranges is listed once
+                continue
+            seen.add(path)
+            try:
+                st = os.stat(path)
+                listing.append((path, st.st_size, st.st_mtime_ns))
+            except OSError:  # a dangling link: reported when read, listed as absent here
+                listing.append((path, None, None))
+    return listing
+
+
+def prepare_run_dir(
+    config: RunConfig, steps: list[Step], *, resume: bool, overwrite: bool, tasks: list[InputTask] | None = None
+) -> Path:
     assert config.output is not None
     check_output_location(config.output)
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite contradict each other: --resume continues a run, --overwrite replaces it")
+    check_no_overlap(config)
     root = Path(config.output)
     if root.exists() and not root.is_dir():
         msg = f"output {root} exists and is not a directory"
         raise ConfigError(msg)
     resolved_path = root / "config.resolved.yaml"
     fingerprint = config.fingerprint(steps)
+    inputs = input_fingerprint(tasks) if tasks is not None else None
     if root.exists() and any(root.iterdir()):
         if resume:
             if not resolved_path.exists():
@@ -48,6 +114,13 @@ def prepare_run_dir(config: RunConfig, steps: list[Step], *, resume: bool, overw
                 msg = (
                     f"--resume: the config changed since {root} was started (fingerprint "
                     f"{previous.get('fingerprint')} -> {fingerprint}); use --overwrite to start again"
+                )
+                raise ConfigError(msg)
+            if inputs is not None and previous.get("input_fingerprint") not in (None, inputs):
+                msg = (
+                    f"--resume: the input changed since {root} was started (files added, removed or modified: "
+                    f"input fingerprint {previous.get('input_fingerprint')} -> {inputs}); finished tasks would not "
+                    "match their files. Use --overwrite to start again"
                 )
                 raise ConfigError(msg)
             remove_partial_files(root)
@@ -71,7 +144,10 @@ def prepare_run_dir(config: RunConfig, steps: list[Step], *, resume: bool, overw
     except OSError as exc:
         msg = f"cannot create the run directory {root}: {exc.strerror or exc}"
         raise StorageError(msg) from exc
-    resolved = {"fingerprint": fingerprint, **config.resolved(steps)}
+    resolved: dict[str, Any] = {"fingerprint": fingerprint}
+    if inputs is not None:
+        resolved["input_fingerprint"] = inputs
+    resolved.update(config.resolved(steps))
     write_bytes_atomic(resolved_path, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True).encode())
     return root
 
@@ -113,7 +189,7 @@ def run(
     config.validate()
     tasks = plan_tasks(config.input, config.reader_options(), config.input_format)
     steps = build_steps(config.step_configs())  # once: some steps read files when built
-    root = prepare_run_dir(config, steps, resume=resume, overwrite=overwrite)
+    root = prepare_run_dir(config, steps, resume=resume, overwrite=overwrite, tasks=tasks)
     plan = build_plan(config, root, steps)
     own_executor = executor is None
     executor = executor or make_executor(config, progress=progress)
