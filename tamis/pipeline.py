@@ -27,7 +27,7 @@ from tamis.steps.base import Step
 from tamis.validation import check_fields
 
 EXECUTORS = ("local", "ray")
-CODEC_LEVELS = {"gzip": (1, 9), "zstd": (-7, 22)}  # what gzip and zstandard accept (0 is their default)
+CODEC_LEVELS = {"gzip": (0, 9), "zstd": (-7, 22)}  # gzip 0-3: ISA-L's levels, 4-9: zlib's (io/outputs.py); zstd 0: its default
 
 
 @dataclass

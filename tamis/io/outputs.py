@@ -249,13 +249,6 @@ class JsonlOutput(OutputFormat):
     help = "one JSON object per line; gzip, zstd or none"
     suffixes = (".jsonl.gz", ".jsonl.zst", ".jsonl")
 
-    def __init__(self, compression: str = "gzip", level: int | None = None) -> None:
-        super().__init__(compression, level)
-        bounds = {"gzip": (0, 9), "zstd": (1, 22)}.get(compression)
-        if level is not None and bounds is not None and not bounds[0] <= level <= bounds[1]:
-            msg = f"{compression} level must be {bounds[0]}-{bounds[1]}, not {level}"
-            raise ConfigError(msg)
-
     def suffix(self) -> str:
         return {"gzip": ".jsonl.gz", "zstd": ".jsonl.zst", "none": ".jsonl"}[self.compression]
 
