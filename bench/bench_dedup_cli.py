@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -54,10 +55,19 @@ print(json.dumps({{"docs": len(docs), "removed": res.get("removed"), "kept": res
 """
 
 
+CPU: list[float] = [0.0]  # CPU seconds (user + sys) of the last command, its children included
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _children_cpu()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)  # exit 1 = input errors, still a run
     wall = time.perf_counter() - start
+    CPU[0] = _children_cpu() - cpu
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return wall, proc.stdout
@@ -93,10 +103,15 @@ def main() -> int:
     print(f"corpus: {n_docs:,} documents, {size / 1e6:,.0f} MB JSONL in {len(paths)} shards ({paths[0].parent})")
     work = DATA / "dedup-cli"
     rows: list[tuple[str, int, float, str]] = []
+    cpu_rates: list[float] = []
+    print("  (wall: the figure compared; cpu: user + sys of the process tree, which a busy machine inflates less)")
 
     def report(name: str, docs: int, wall: float, note: str = "") -> None:
         rows.append((name, docs, wall, note))
-        print(f"  {name:<58} {docs:>8,} docs  wall {wall:7.1f} s  {docs / wall:>9,.0f} docs/s  {note}", flush=True)
+        cpu = CPU[0]
+        cpu_rates.append(docs / cpu if cpu else float("nan"))
+        rates = f"wall {wall:7.1f} s  {docs / wall:>9,.0f} docs/s  cpu {cpu:7.1f} s  {docs / cpu:>9,.0f} docs/cpu-s"
+        print(f"  {name:<58} {docs:>8,} docs  {rates}  {note}", flush=True)
 
     wall, stats = run_tamis(args.tamis, paths, work / "tamis-default", [])
     report("tamis dedup --threshold 0.8 (defaults: gzip, kept texts)", stats["read"], wall, f"removed {stats['rejected_total']:,}")
@@ -115,11 +130,11 @@ def main() -> int:
     if "datatrove" not in skip:
         wall, res = run_peer("datatrove", paths, args.datatrove_docs)
         report("datatrove 4 MinHash stages 14x8 (prefix, tasks=1)", res["docs"], wall, f"kept {res['kept']:,}")
-    tamis_rate = rows[0][1] / rows[0][2]
-    print("  ratios (tamis dedup defaults, docs/s, wall, start-up included):")
-    for name, docs, wall, _ in rows[1:]:
+    tamis_rate, tamis_cpu_rate = rows[0][1] / rows[0][2], cpu_rates[0]
+    print("  ratios (tamis dedup defaults; docs/s, wall, start-up included; per CPU second in brackets):")
+    for (name, docs, wall, _), cpu_rate in zip(rows[1:], cpu_rates[1:], strict=True):
         if not name.startswith(" "):
-            print(f"    tamis / {name.split()[0]:<11} {tamis_rate / (docs / wall):6.2f}x")
+            print(f"    tamis / {name.split()[0]:<11} {tamis_rate / (docs / wall):6.2f}x  ({tamis_cpu_rate / cpu_rate:.2f}x)")
     print("  per-step time of the default run (stats.json run.steps, summed over tasks):")
     for row in default_steps:
         cpu = "" if row["cpu_s"] is None else f"cpu {row['cpu_s']:7.2f} s"
