@@ -18,7 +18,8 @@ import yaml
 
 from tamis import __version__
 from tamis.errors import ConfigError, StorageError, TamisError
-from tamis.registry import compression_names, executor_names, input_format_names, output_format_names
+from tamis.io.readers import input_format_names
+from tamis.registry import compression_names, executor_names, output_format_names
 
 EXIT_OK, EXIT_INPUT_ERRORS, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
