@@ -20,14 +20,13 @@ from tamis import __version__
 from tamis.dedup.base import GlobalStage
 from tamis.errors import ConfigError
 from tamis.io.outputs import output_format
-from tamis.io.readers import ReaderOptions
+from tamis.io.readers import ReaderOptions, input_format_names
 from tamis.recipes import RECIPES, recipe
-from tamis.registry import get_step_class, input_format_names
+from tamis.registry import EXECUTORS, get_step_class
 from tamis.steps.base import Step
 from tamis.validation import check_fields
 
-EXECUTORS = ("local", "ray")
-CODEC_LEVELS = {"gzip": (1, 9), "zstd": (-7, 22)}  # what gzip and zstandard accept (0 is their default)
+CODEC_LEVELS = {"gzip": (0, 9), "zstd": (-7, 22)}  # gzip 0-3: ISA-L's levels, 4-9: zlib's (io/outputs.py); zstd 0: its default
 
 
 @dataclass
