@@ -60,6 +60,12 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_config: bool = True) ->
         help="write kept records without their text (id and metadata; rejects stay whole): what to keep, decided fastest",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--storage-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an fsspec option for s3://, gs:// ... inputs and outputs (repeatable; e.g. profile=prod, anon=true); never written anywhere",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,7 +127,17 @@ def _config_from_args(args: argparse.Namespace, file_values: dict[str, Any]) -> 
     return make_config(file_values, overrides)
 
 
-def _print_summary(stats: dict[str, Any], root: Path, seconds: float) -> None:
+class _RunLocation(str):
+    """A run directory as printed: a folder or a store URL, joined with ``/`` (never Path,
+    which would fold ``s3://`` into ``s3:/``)."""
+
+    __slots__ = ()
+
+    def __truediv__(self, name: str) -> str:
+        return f"{self.rstrip('/')}/{name}" if "://" in self else os.path.join(self, name)
+
+
+def _print_summary(stats: dict[str, Any], root: Any, seconds: float) -> None:
     read, kept, rejected = stats["read"], stats["kept"], stats["rejected_total"]
     ok = "OK" if read == kept + rejected else "MISMATCH"
     print(f"tamis {__version__} — {root}")
@@ -173,8 +189,11 @@ def cmd_run(args: argparse.Namespace, *, dedup: bool = False) -> int:
     import time
 
     started = time.perf_counter()
-    outcome = run(config, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet and sys.stderr.isatty())
-    root = Path(config.output)
+    from tamis.io.storage import parse_storage_options
+
+    options = parse_storage_options(args.storage_option)
+    outcome = run(config, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet and sys.stderr.isatty(), storage_options=options)
+    root = _RunLocation(config.output)
     if outcome.failed:
         from tamis.executors.base import failed_summary
 

@@ -4,29 +4,46 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from tamis.errors import ConfigError, StorageError
 from tamis.executors.base import Executor, RunOutcome, execute
 from tamis.executors.tasks import RunPlan
+from tamis.io import remote_run, storage
 from tamis.io.atomic import TMP_MARK, remove_partial_files, write_bytes_atomic
 from tamis.io.readers import plan_tasks
 from tamis.pipeline import RunConfig, build_steps, split_segments
 from tamis.steps.base import Step
 
 RUN_ENTRIES = {"output", "rejects", "_markers", "dedup", "errors", "errors.jsonl", "stats.json", "config.resolved.yaml", "report.html"}
-OBJECT_STORE_SCHEMES = ("s3://", "gs://", "gcs://", "az://", "abfs://", "abfss://", "hf://", "http://", "https://")
+READ_ONLY_SCHEMES = ("http", "https")
 
 
 def check_output_location(output: str) -> None:
-    if output.startswith(OBJECT_STORE_SCHEMES):
-        msg = (
-            f"output {output!r} is an object store. tamis commits shards and completion markers by "
-            "atomic rename, which object stores do not have; write the run to a POSIX or shared "
-            "filesystem (local disk, NFS, Lustre, a FUSE mount with rename) and copy it afterwards"
-        )
+    """A run directory is a path, or a URL of a store fsspec can write (s3://, gs:// ...)."""
+    if storage.protocol_of(output) in READ_ONLY_SCHEMES:
+        msg = f"output {storage.describe(output)!r}: {storage.protocol_of(output)}:// is read-only; write the run to a folder or an object store (s3://, gs://)"
         raise StorageError(msg)
+
+
+def _resolved_yaml(config: RunConfig, steps: list[Step]) -> bytes:
+    resolved = {"fingerprint": config.fingerprint(steps), **config.resolved(steps)}
+    return yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True).encode()
+
+
+def prepare_remote_run(config: RunConfig, steps: list[Step], *, resume: bool, overwrite: bool) -> Path:
+    """The run directory on an object store: checked like a folder; returns its staging copy."""
+    assert config.output is not None
+    return remote_run.prepare(
+        config.output,
+        _resolved_yaml(config, steps),
+        config.fingerprint(steps),
+        resume=resume,
+        overwrite=overwrite,
+        known_entries=RUN_ENTRIES,
+    )
 
 
 def prepare_run_dir(config: RunConfig, steps: list[Step], *, resume: bool, overwrite: bool) -> Path:
@@ -71,8 +88,7 @@ def prepare_run_dir(config: RunConfig, steps: list[Step], *, resume: bool, overw
     except OSError as exc:
         msg = f"cannot create the run directory {root}: {exc.strerror or exc}"
         raise StorageError(msg) from exc
-    resolved = {"fingerprint": fingerprint, **config.resolved(steps)}
-    write_bytes_atomic(resolved_path, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True).encode())
+    write_bytes_atomic(resolved_path, _resolved_yaml(config, steps))
     return root
 
 
@@ -108,22 +124,48 @@ def run(
     overwrite: bool = False,
     progress: bool = False,
     executor: Executor | None = None,
+    storage_options: dict[str, Any] | None = None,
 ) -> RunOutcome:
-    """Validate, prepare ``OUT/``, run every task and stage, write ``stats.json``."""
+    """Validate, prepare ``OUT/``, run every task and stage, write ``stats.json``.
+
+    ``storage_options`` (``--storage-option``) configure the object stores of the inputs
+    and of the output; they are held in memory only."""
     config.validate()
+    assert config.output is not None
+    storage.configure(storage_options)
     tasks = plan_tasks(config.input, config.reader_options(), config.input_format)
     steps = build_steps(config.step_configs())  # once: some steps read files when built
-    root = prepare_run_dir(config, steps, resume=resume, overwrite=overwrite)
+    remote = config.output if storage.is_remote(config.output) else None
+    if remote is not None:
+        check_output_location(remote)
+        root = prepare_remote_run(config, steps, resume=resume, overwrite=overwrite)
+    else:
+        root = prepare_run_dir(config, steps, resume=resume, overwrite=overwrite)
     plan = build_plan(config, root, steps)
-    own_executor = executor is None
-    executor = executor or make_executor(config, progress=progress)
+    plan.remote = remote
+    plan.storage_options = storage.current_options()
     try:
-        outcome = execute(plan, tasks, executor, limit=config.limit, step_ids=[s.step_id for s in steps])
+        own_executor = executor is None
+        executor = executor or make_executor(config, progress=progress)
+        try:
+            outcome = execute(plan, tasks, executor, limit=config.limit, step_ids=[s.step_id for s in steps])
+        finally:
+            if own_executor:
+                executor.close()
+        if remote is not None and not outcome.failed:
+            remote_run.publish(remote, root, "errors.jsonl")
+            remote_run.publish(remote, root, "stats.json")  # the run's own "finished" mark, after its parts
+        if config.report and not outcome.failed:
+            if remote is not None:
+                remote_run.stage_outputs(remote, root)
+            write_report_if_available(root)
+            if remote is not None:
+                remote_run.publish(remote, root, "report.html")
+        if remote is not None and not outcome.failed:
+            remote_run.finish(remote, root)
     finally:
-        if own_executor:
-            executor.close()
-    if config.report and not outcome.failed:
-        write_report_if_available(root)
+        if remote is not None:
+            remote_run.discard_staging(root)
     return outcome
 
 

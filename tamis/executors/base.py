@@ -27,6 +27,7 @@ import orjson
 
 from tamis import __version__
 from tamis.errors import TaskError
+from tamis.executors import staging
 from tamis.executors.tasks import RunPlan, run_pass_task, run_segment_task, segment_marker_name
 from tamis.io.atomic import write_bytes_atomic
 from tamis.io.readers import InputTask
@@ -106,7 +107,7 @@ def execute(
         t0 = time.perf_counter()
         scratch = plan.stage_dir(seg_index)
         scratch.mkdir(parents=True, exist_ok=True)
-        for round_index, round_tasks in enumerate(stage.global_passes(scratch, len(tasks))):
+        for round_index, round_tasks in enumerate(staging.driver_rounds(plan, seg_index, stage.global_passes(scratch, len(tasks)))):
             calls = []
             for pass_task in round_tasks:
                 name = f"stage{seg_index}-{pass_task.name}"
@@ -120,6 +121,7 @@ def execute(
             break
         timings[f"stage{seg_index}-{stage.step_id}"] = round(time.perf_counter() - t0, 3)
 
+    staging.before_summary(plan)
     stats = TaskStats()
     input_errors = 0
     for seg_index in range(len(plan.segments)):
@@ -159,6 +161,7 @@ def _run_calls(executor: Executor, plan: RunPlan, calls: list[Call], label: str)
     filesystems may cache a missing name briefly, so the check waits a little before failing.
     """
     results, failed = executor.map(calls, label)
+    staging.after_calls(plan, list(results))
     missing = [name for name in results if not plan.marker(name).exists()]
     waited = 0.0
     while missing and waited < MARKER_VISIBILITY_WAIT_S:

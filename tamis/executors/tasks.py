@@ -13,7 +13,7 @@ import glob
 import os
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import orjson
 from tamis.dedup.base import KeyCollector
 from tamis.document import Document
 from tamis.errors import InputError, TaskError
+from tamis.executors import staging
 from tamis.io.atomic import write_bytes_atomic
 from tamis.io.jsonl_fast import (
     UNKNOWN,
@@ -61,6 +62,10 @@ class RunPlan:
     shard_bytes: int
     strict: bool
     keep_text: bool = True
+    # A run directory on an object store: its URL (``run_dir`` is then this machine's
+    # staging copy) and the --storage-option values, which never leave memory.
+    remote: str | None = None
+    storage_options: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def replays_input(self, segment: int) -> bool:
         """Segment ``segment`` re-reads the input instead of a spill.
@@ -246,6 +251,7 @@ def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int
     """Run one task of one segment to completion and write its marker; returns its stats."""
     started = time.perf_counter()
     _clean_task_outputs(plan, segment, task.index)
+    staged = staging.before_segment_task(plan, segment, task.index)
     seg: Segment = plan.segments[segment]
     rejects = ShardWriter(
         plan.root / "rejects",
@@ -300,7 +306,7 @@ def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int
         blob = b"".join(orjson.dumps(e) + b"\n" for e in errors)
         write_bytes_atomic(plan.root / "errors" / f"seg{segment}-task{task.index:05d}.jsonl", blob)
     result = {"stats": stats.to_dict(), "errors": len(errors), "seconds": time.perf_counter() - started}
-    write_bytes_atomic(plan.marker(segment_marker_name(segment, task.index)), orjson.dumps(result))
+    staging.commit_segment_task(plan, segment, task.index, segment_marker_name(segment, task.index), result, staged)
     return result
 
 
@@ -422,7 +428,8 @@ def _write_textless(plan: RunPlan, docs: Iterable[Document], stats: TaskStats, s
 
 def run_pass_task(plan: RunPlan, marker_name: str, fn: Any) -> dict[str, Any]:
     started = time.perf_counter()
+    staged = staging.before_pass(plan)
     fn()
     result = {"seconds": time.perf_counter() - started}
-    write_bytes_atomic(plan.marker(marker_name), orjson.dumps(result))
+    staging.commit_pass(plan, marker_name, result, staged)
     return result
