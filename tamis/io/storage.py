@@ -108,6 +108,11 @@ def configure(options: dict[str, Any] | None) -> None:
         _FILESYSTEMS.clear()
 
 
+def reset() -> None:
+    """Forget the filesystems built so far (their endpoints came from the environment then)."""
+    _FILESYSTEMS.clear()
+
+
 def current_options() -> dict[str, Any]:
     return dict(_OPTIONS)
 
