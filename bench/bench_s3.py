@@ -37,7 +37,28 @@ from typing import Any
 
 import orjson
 
-WORDS = "the river of hills and a quiet town where people read books about history science music water light stone road".split()
+WORDS = [
+    "the",
+    "river",
+    "of",
+    "hills",
+    "and",
+    "a",
+    "quiet",
+    "town",
+    "where",
+    "people",
+    "read",
+    "books",
+    "about",
+    "history",
+    "science",
+    "music",
+    "water",
+    "light",
+    "stone",
+    "road",
+]
 
 
 def make_jsonl(size: int, seed: int) -> bytes:
@@ -59,9 +80,7 @@ def start_moto() -> Any:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     _, port = server.get_host_and_port()
-    os.environ.update(
-        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
-    )
+    os.environ.update(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
     return server
 
 
@@ -163,7 +182,8 @@ def main() -> None:
             client.put_object(Bucket=bucket, Key=name, Body=blob)
             (local / "in" / Path(name).name).write_bytes(blob)
             keys.append((name, len(blob)))
-    print(f"{len(keys)} objects, {sum(s for _, s in keys) / 1e6:,.0f} MB stored ({args.mb} MB uncompressed each); endpoint {os.environ.get('AWS_ENDPOINT_URL')}")
+    stored = sum(s for _, s in keys) / 1e6
+    print(f"{len(keys)} objects, {stored:,.0f} MB stored ({args.mb} MB uncompressed each); endpoint {os.environ.get('AWS_ENDPOINT_URL')}")
 
     methods = {
         "boto3 get_object (stream)": lambda key: read_boto3_stream(client, bucket, key),
@@ -198,8 +218,9 @@ def main() -> None:
         local_times, remote_times = [], []
         for round_index in range(2):
             remote_out = f"s3://{bucket}/bench/runs/r{round_index}"
-            local_times.append(run_cli(["--input", str(local / "in"), "--output", str(out_local), "--recipe", "foundation", "-w", "1", "-q", "--overwrite", "--no-report"]))
-            remote_times.append(run_cli(["--input", url_in, "--output", remote_out, "--recipe", "foundation", "-w", "1", "-q", "--no-report"]))
+            common = ["--recipe", "foundation", "-w", "1", "-q", "--no-report"]
+            local_times.append(run_cli(["--input", str(local / "in"), "--output", str(out_local), "--overwrite", *common]))
+            remote_times.append(run_cli(["--input", url_in, "--output", remote_out, *common]))
         lt, rt = min(local_times), min(remote_times)
         print("\nthe whole command, tamis run --recipe foundation -w 1 (best of 2, wall time with start-up):")
         print(f"  input and run directory on local disk   {lt:7.1f} s")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,9 @@ def run(
     plan = build_plan(config, root, steps)
     plan.remote = remote
     plan.storage_options = storage.current_options()
+    if remote is not None:
+        plan.session = secrets.token_hex(8)
+        remote_run.mark_driver(root, plan.session)
     try:
         own_executor = executor is None
         executor = executor or make_executor(config, progress=progress)

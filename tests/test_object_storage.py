@@ -31,9 +31,9 @@ import pytest
 pytest.importorskip("s3fs")
 pytest.importorskip("moto.server")
 
-from conftest import assert_nothing_lost, snapshot_run, write_generated_corpus  # noqa: E402
+from conftest import assert_nothing_lost, snapshot_run, write_generated_corpus
 
-from tamis.io import storage  # noqa: E402
+from tamis.io import storage
 
 RUN_TIMEOUT = 240
 EXIT_DONE = 0
@@ -174,7 +174,7 @@ def test_part_size_keeps_any_object_under_the_part_limit() -> None:
     for size in (0, 1, 5 << 20, 200 << 30, 5 << 40):
         part = storage.part_size(size)
         assert part >= 16 << 20
-        assert -(-size // part) <= 9_000 < 10_000
+        assert -(-size // part) <= 9_000  # S3 allows 10,000 parts
 
 
 def test_markers_are_created_once(s3: Any, bucket: str) -> None:
@@ -240,16 +240,16 @@ def test_storage_options_parse_and_configure_s3() -> None:
 def _write_inputs(directory: Path) -> list[str]:
     """Generated JSONL (gzip) with duplicates and near duplicates and three bad records, one
     plain JSONL file large enough to be read in byte ranges, and a folder of text pages."""
-    ids = write_generated_corpus(directory, 3_000, 6, seed=11)
+    ids = write_generated_corpus(directory, 1_500, 6, seed=11)
     plain = directory / "z-plain.jsonl"
-    records = [{"id": f"plain-{i}", "text": f"Plain record number {i} about the river and the hills, written for the range reader. " * 3} for i in range(4_000)]
-    records += [{"id": f"plain-dup-{i}", "text": records[i]["text"]} for i in range(0, 4_000, 97)]
+    records = [{"id": f"plain-{i}", "text": f"Plain record number {i} about the river and the hills, written for the range reader. " * 3} for i in range(2_000)]
+    records += [{"id": f"plain-dup-{i}", "text": records[i]["text"]} for i in range(0, 2_000, 97)]
     plain.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
     pages = directory / "pages"
     pages.mkdir()
-    for i in range(30):
+    for i in range(16):
         (pages / f"page-{i:03d}.txt").write_text(f"A page of plain text, number {i}, with enough words to be a document.\n" * (1 + i % 3))
-    return [*ids, *(r["id"] for r in records), *(f"page-{i:03d}" for i in range(30))]
+    return [*ids, *(r["id"] for r in records), *(f"page-{i:03d}" for i in range(16))]
 
 
 def _config(inputs: list[str]) -> dict[str, Any]:
@@ -259,7 +259,7 @@ def _config(inputs: list[str]) -> dict[str, Any]:
         "shard_size_mb": 1,
         "report": False,
         "steps": steps,
-        "reader": {"chunk_bytes": 256 << 10, "text_batch_files": 8},
+        "reader": {"chunk_bytes": 128 << 10, "text_batch_files": 8},
     }
 
 

@@ -50,7 +50,7 @@ def before_segment_task(plan: RunPlan, segment: int, task: int) -> remote_run.Sn
     if segment > 0:
         dedup = _rel(plan, plan.dedup_dir)
         wanted = (f"{dedup}/stage{segment - 1}-", f"{dedup}/spill{segment - 1}/{task:05d}-", f"{dedup}/textless/{task:05d}.")
-        remote_run.sync_down(plan.remote, plan.root, lambda rel: rel.startswith(wanted))
+        remote_run.sync_down(plan.remote, plan.root, lambda rel: rel.startswith(wanted), list_markers=_must_list(plan))
     if plan.segments[segment].stage is None:
         return {}
     return remote_run.snapshot(plan.root, plan.stage_dir(segment))
@@ -67,16 +67,21 @@ def commit_segment_task(plan: RunPlan, segment: int, task: int, name: str, resul
     remote_run.commit(plan.remote, plan.root, name, result, files)
 
 
-def _pass_scratch(plan: RunPlan, rel: str) -> bool:
-    dedup = _rel(plan, plan.dedup_dir)
-    return rel.startswith(f"{dedup}/stage")
+def _must_list(plan: RunPlan) -> bool:
+    """Workers beside the driver find every marker staged; others list the store's."""
+    return not remote_run.staged_by_driver(plan.root, plan.session)
+
+
+def _pass_scratch(plan: RunPlan) -> str:
+    return _rel(plan, plan.dedup_dir) + "/stage"
 
 
 def before_pass(plan: RunPlan) -> remote_run.Snapshot | None:
     if plan.remote is None:
         return None
     storage.configure(plan.storage_options)
-    remote_run.sync_down(plan.remote, plan.root, lambda rel: _pass_scratch(plan, rel))
+    prefix = _pass_scratch(plan)
+    remote_run.sync_down(plan.remote, plan.root, lambda rel: rel.startswith(prefix), list_markers=_must_list(plan))
     return remote_run.snapshot(plan.root, plan.dedup_dir)
 
 
@@ -84,7 +89,8 @@ def commit_pass(plan: RunPlan, name: str, result: dict[str, Any], before: remote
     if plan.remote is None or before is None:
         write_bytes_atomic(plan.marker(name), orjson.dumps(result))
         return
-    files = [rel for rel in remote_run.changed_since(before, remote_run.snapshot(plan.root, plan.dedup_dir)) if _pass_scratch(plan, rel)]
+    prefix = _pass_scratch(plan)
+    files = [rel for rel in remote_run.changed_since(before, remote_run.snapshot(plan.root, plan.dedup_dir)) if rel.startswith(prefix)]
     remote_run.commit(plan.remote, plan.root, name, result, files)
 
 
@@ -99,7 +105,7 @@ def driver_rounds(plan: RunPlan, segment: int, rounds: Iterator[list[PassTask]])
     prefix = _rel(plan, plan.stage_dir(segment)) + "/"
     index = 0
     while True:
-        remote_run.sync_down(plan.remote, plan.root, lambda rel: rel.startswith(prefix))
+        remote_run.sync_down(plan.remote, plan.root, lambda rel: rel.startswith(prefix), list_markers=False)  # staged after each round
         before = remote_run.snapshot(plan.root, plan.stage_dir(segment))
         try:
             round_tasks = next(rounds)
@@ -122,4 +128,4 @@ def after_calls(plan: RunPlan, names: list[str]) -> None:
 def before_summary(plan: RunPlan) -> None:
     """The driver stages every task's input-error file before merging them."""
     if plan.remote is not None:
-        remote_run.sync_down(plan.remote, plan.root, lambda rel: rel.startswith("errors/"))
+        remote_run.sync_down(plan.remote, plan.root, lambda rel: rel.startswith("errors/"), list_markers=False)

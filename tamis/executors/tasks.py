@@ -66,6 +66,7 @@ class RunPlan:
     # staging copy) and the --storage-option values, which never leave memory.
     remote: str | None = None
     storage_options: dict[str, Any] = field(default_factory=dict, repr=False)
+    session: str | None = None  # this driver's token in its staging folder (tamis.io.remote_run)
 
     def replays_input(self, segment: int) -> bool:
         """Segment ``segment`` re-reads the input instead of a spill.

@@ -33,7 +33,8 @@ import glob
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ from tamis.io.atomic import TMP_MARK, write_bytes_atomic
 MARKERS = "_markers"
 RUN_FILES = ("config.resolved.yaml", "errors.jsonl", "stats.json", "report.html")
 STAGING_ENV = "TAMIS_STAGING_DIR"
+UPLOAD_THREADS = 8
 
 
 def staging_dir(url: str) -> Path:
@@ -93,20 +95,41 @@ def marker_files(marker: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return files if isinstance(files, dict) else {}
 
 
-def _local_markers(root: Path) -> Iterator[dict[str, Any]]:
-    for path in sorted(glob.glob(str(root / MARKERS / "*.json"))):
-        try:
-            yield orjson.loads(Path(path).read_bytes())
-        except (OSError, orjson.JSONDecodeError):
-            continue
+# Markers are never rewritten once created, so each is parsed once per process.
+_PARSED: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
 
 
 def listed_files(root: Path) -> dict[str, dict[str, Any]]:
     """Every file a (staged) marker lists: the committed content of the run."""
     listed: dict[str, dict[str, Any]] = {}
-    for marker in _local_markers(root):
-        listed.update(marker_files(marker))
+    for path in sorted(glob.glob(str(root / MARKERS / "*.json"))):
+        try:
+            key = (path, os.stat(path).st_ino)
+            files = _PARSED.get(key)
+            if files is None:
+                files = _PARSED[key] = marker_files(orjson.loads(Path(path).read_bytes()))
+        except (OSError, orjson.JSONDecodeError):
+            continue
+        listed.update(files)
     return listed
+
+
+DRIVER_MARK = ".driver-session"  # local only: "this staging folder is the driver's, and current"
+
+
+def mark_driver(root: Path, session: str) -> None:
+    write_bytes_atomic(root / MARKERS / DRIVER_MARK, session.encode())
+
+
+def staged_by_driver(root: Path, session: str | None) -> bool:
+    """Whether this machine's staging folder is the driver's for this very run: the driver
+    stages every marker before it submits work that needs it, so no listing is needed."""
+    if not session:
+        return False
+    try:
+        return (root / MARKERS / DRIVER_MARK).read_bytes() == session.encode()
+    except OSError:
+        return False
 
 
 def pull_markers(remote: str, root: Path, names: list[str] | None = None) -> None:
@@ -132,12 +155,18 @@ def commit(remote: str, root: Path, name: str, result: dict[str, Any], files: li
     Returns the marker as committed: an earlier attempt's if it was created first."""
     import xxhash
 
-    listing: dict[str, dict[str, Any]] = {}
-    for rel in sorted(set(files)):
+    def upload(rel: str) -> dict[str, Any]:
         local = root / rel
         digest = xxhash.xxh3_128()
         storage.upload_file(str(local), storage.join(remote, rel), on_block=digest.update)
-        listing[rel] = {"size": local.stat().st_size, "xxh3_128": digest.hexdigest()}
+        return {"size": local.stat().st_size, "xxh3_128": digest.hexdigest()}
+
+    names = sorted(set(files))
+    if len(names) > 1:  # small files are a request each: several in flight
+        with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
+            listing = dict(zip(names, pool.map(upload, names), strict=True))
+    else:
+        listing = {rel: upload(rel) for rel in names}
     marker = {**result, "files": listing}
     data = orjson.dumps(marker)
     url = storage.join(remote, MARKERS, f"{name}.json")
@@ -151,10 +180,12 @@ def commit(remote: str, root: Path, name: str, result: dict[str, Any], files: li
     return marker
 
 
-def sync_down(remote: str, root: Path, wanted: Callable[[str], bool]) -> int:
+def sync_down(remote: str, root: Path, wanted: Callable[[str], bool], *, list_markers: bool = True) -> int:
     """Stage every committed file ``wanted`` accepts that is not staged yet; returns how many
-    were downloaded. Only files a marker lists are ever fetched."""
-    pull_markers(remote, root)
+    were downloaded. Only files a marker lists are ever fetched. ``list_markers``: list the
+    store's markers first (not needed where the driver has staged them already)."""
+    if list_markers:
+        pull_markers(remote, root)
     fetched = 0
     for rel, info in listed_files(root).items():
         if not wanted(rel):
