@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_p.add_argument("run_dir", metavar="OUT")
     report_p.add_argument("--against", metavar="OUT_B", help="compare with another run")
     report_p.add_argument("--open", action="store_true", help="open the report in a browser")
+    report_p.add_argument("--storage-option", action="append", metavar="KEY=VALUE", help="an fsspec option when OUT is on an object store")
     demo_p = sub.add_parser("demo", help="write the generated demo corpus")
     demo_p.add_argument("directory")
     demo_p.add_argument("--docs", type=int, default=20000, help="number of documents")
@@ -228,6 +229,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     except ImportError:
         print("tamis: the report module is not available in this build", file=sys.stderr)
         return EXIT_FAILED
+    if "://" in args.run_dir:  # a run directory on an object store
+        from tamis.io import remote_run, storage
+
+        storage.configure(storage.parse_storage_options(args.storage_option))
+        print(remote_run.write_report(args.run_dir, args.against))
+        return EXIT_OK
     root = Path(args.run_dir)
     if not (root / "stats.json").exists():
         raise ConfigError(f"{root} has no stats.json: is it a finished tamis run?")

@@ -348,6 +348,10 @@ def test_s3_to_s3_run_equals_the_local_run(s3: Any, run_case: dict[str, Any], tm
         if key.endswith(".gz"):
             body = gzip.decompress(body)
         assert SECRET.encode() not in body, f"the storage option's secret was written into {key}"
+    # The report of a finished run on the store, written there.
+    report = subprocess.run([sys.executable, "-m", "tamis.cli", "report", url], capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False)
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert b"</html>" in s3.get_object(Bucket=run_case["bucket"], Key="runs/whole/report.html")["Body"].read()
     # A non-empty run directory needs --resume or --overwrite, as on disk; --overwrite takes it back.
     _run(_command(run_case["config"], url), log, expect=2)
     _run(_command(run_case["config"], url, "--overwrite"), log)
@@ -423,3 +427,65 @@ def test_sigterm_or_sigint_halfway_leaves_no_incomplete_object(s3: Any, run_case
     _assert_every_object_whole(s3, bucket, prefix)
     _run(_command(run_case["config"], url, "--resume"), log)
     _assert_same_as_local(s3, run_case, prefix, tmp_path)
+
+
+def _become_node(staging: str) -> None:
+    """Initializer of a simulated cluster node: a staging folder no other process shares."""
+    os.environ["TAMIS_STAGING_DIR"] = staging
+
+
+class NodesWithoutSharedDisk:
+    """An executor whose calls run on two processes ("nodes") that share nothing with each other
+    or the driver but the store: each has its own staging folder. Calls alternate between
+    them, so a task's input comes from work the other node did."""
+
+    name = "nodes-without-shared-disk"
+    workers = 2
+
+    def __init__(self, base: Path) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("spawn")
+        self.nodes = [ProcessPoolExecutor(1, mp_context=context, initializer=_become_node, initargs=(str(base / f"node{i}"),)) for i in range(2)]
+        self.turn = 0
+
+    def map(self, calls: list[Any], label: str) -> tuple[dict[str, Any], dict[str, str]]:
+        futures = {}
+        for name, fn, args in calls:
+            futures[name] = self.nodes[self.turn % 2].submit(fn, *args)
+            self.turn += 1
+        results, failed = {}, {}
+        for name, future in futures.items():
+            try:
+                results[name] = future.result()
+            except Exception as exc:  # noqa: BLE001 - reported as the task's failure
+                failed[name] = f"{type(exc).__name__}: {exc}"
+        return results, failed
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.shutdown()
+
+
+@pytest.mark.slow
+def test_nodes_without_a_shared_filesystem_see_the_run_through_the_store(
+    s3: Any, run_case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tamis.pipeline import load_config_file, make_config
+    from tamis.runner import run
+
+    prefix = "runs/nodes"
+    monkeypatch.setenv("TAMIS_STAGING_DIR", str(tmp_path / "driver"))
+    config = make_config(load_config_file(str(run_case["config"])), {"output": f"s3://{run_case['bucket']}/{prefix}"})
+    executor = NodesWithoutSharedDisk(tmp_path)
+    try:
+        outcome = run(config, executor=executor)
+    finally:
+        executor.close()
+    assert not outcome.failed, outcome.failed
+    _assert_same_as_local(s3, run_case, prefix, tmp_path)
+    for node in ("node0", "node1"):  # both nodes worked, each in its own folder
+        staged = [p for p in (tmp_path / node).rglob("*") if p.is_file()]
+        assert any("/_markers/" in str(p) for p in staged), node
+    assert not list((tmp_path / "driver").rglob("*.json"))  # the driver's staging copy is gone

@@ -65,6 +65,10 @@ def commit_segment_task(plan: RunPlan, segment: int, task: int, name: str, resul
     if plan.segments[segment].stage is not None:
         files += remote_run.changed_since(before, remote_run.snapshot(plan.root, plan.stage_dir(segment)))
     remote_run.commit(plan.remote, plan.root, name, result, files)
+    if _must_list(plan):  # a node other than the driver's: no later task reads its shards here
+        for rel in files:
+            if rel.startswith(("output/", "rejects/")):
+                (plan.root / rel).unlink(missing_ok=True)
 
 
 def _must_list(plan: RunPlan) -> bool:

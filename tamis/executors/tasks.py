@@ -78,6 +78,10 @@ class RunPlan:
 
     @property
     def root(self) -> Path:
+        if self.remote is not None:  # each machine stages a store's run in a folder of its own
+            from tamis.io.remote_run import staging_dir
+
+            return staging_dir(self.remote)
         return Path(self.run_dir)
 
     @property

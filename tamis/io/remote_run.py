@@ -29,6 +29,7 @@ whole) cannot carry over. Instead:
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import os
 import shutil
@@ -50,11 +51,16 @@ UPLOAD_THREADS = 8
 
 
 def staging_dir(url: str) -> Path:
-    """Where this machine stages the run ``url`` (the same path on every node)."""
+    """Where this machine stages the run ``url``: each machine has its own (nothing is shared
+    but the store), chosen by its own ``$TAMIS_STAGING_DIR`` or temporary folder."""
+    return _staging_dir(url.rstrip("/"), os.environ.get(STAGING_ENV) or tempfile.gettempdir())
+
+
+@functools.lru_cache(maxsize=64)
+def _staging_dir(url: str, base: str) -> Path:
     import xxhash
 
-    base = os.environ.get(STAGING_ENV) or tempfile.gettempdir()
-    return Path(base) / "tamis-staging" / xxhash.xxh3_64_hexdigest(url.rstrip("/").encode())
+    return Path(base) / "tamis-staging" / xxhash.xxh3_64_hexdigest(url.encode())
 
 
 def _is_scratch_name(name: str) -> bool:
@@ -308,3 +314,30 @@ def finish(remote: str, root: Path) -> None:
 def discard_staging(root: Path) -> None:
     if not os.environ.get("TAMIS_KEEP_STAGING"):
         shutil.rmtree(root, ignore_errors=True)
+
+
+def write_report(remote: str, against: str | None = None) -> str:
+    """``tamis report s3://...``: stage the finished run's committed files, write the report,
+    upload it; returns its URL."""
+    from tamis.errors import ConfigError
+    from tamis.report import write_report as write_local_report  # type: ignore[attr-defined]
+
+    root = staging_dir(remote)
+    shutil.rmtree(root, ignore_errors=True)
+    try:
+        for name in ("stats.json", "config.resolved.yaml"):
+            try:
+                data = storage.read_bytes(storage.join(remote, name))
+            except FileNotFoundError:
+                if name == "stats.json":
+                    msg = f"{storage.describe(remote)} has no stats.json: is it a finished tamis run?"
+                    raise ConfigError(msg) from None
+                continue
+            write_bytes_atomic(root / name, data)
+        stage_outputs(remote, root)
+        kwargs: dict[str, Any] = {"against": Path(against)} if against else {}
+        write_local_report(root, **kwargs)
+        publish(remote, root, "report.html")
+    finally:
+        discard_staging(root)
+    return storage.join(remote, "report.html")
