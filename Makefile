@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DEMO   ?= demo
 RUNDIR ?= runs/demo
 
-.PHONY: run test venv lint demo clean bench browser
+.PHONY: run test venv lint demo clean bench browser smoke
 
 $(BIN)/tamis: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ venv: $(BIN)/tamis
 
 # Build the generated demo corpus and run the default recipe on it.
 run: venv
-	$(BIN)/tamis demo $(DEMO) --docs 10000
+	$(BIN)/tamis demo $(DEMO) --docs 10000 --overwrite
 	$(BIN)/tamis run --input $(DEMO) --output $(RUNDIR) --overwrite
 
 # Headless Chromium for the report's browser test (Debian's package; installing needs root, as on
@@ -26,13 +26,19 @@ browser:
 	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; } \
 		|| echo "make browser: could not install chromium; the report's browser test will be skipped"
 
-# Set up and run the whole test suite (what .ci/run calls).
+# Set up and run the whole test suite (what .ci/run calls), then the no-extras smoke run:
+# tamis installed as users get it (`pip install .`, no extras) into a second environment,
+# one default-recipe run over every reader (.ci/smoke_noextras.sh).
 test: venv browser
 	$(BIN)/ruff check tamis tests bench
 	$(BIN)/python -m pytest -q
+	bash .ci/smoke_noextras.sh
+
+smoke:
+	bash .ci/smoke_noextras.sh
 
 lint: venv
 	$(BIN)/ruff check tamis tests bench
 
 clean:
-	rm -rf $(VENV) $(DEMO) runs build *.egg-info
+	rm -rf $(VENV) .venv-noextras $(DEMO) runs build *.egg-info

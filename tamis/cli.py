@@ -7,8 +7,10 @@ config error, before any work; 3 some tasks failed; 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,8 +20,29 @@ import yaml
 
 from tamis import __version__
 from tamis.errors import ConfigError, StorageError, TamisError
+from tamis.registry import compression_names, executor_names, input_format_names, output_format_names
 
 EXIT_OK, EXIT_INPUT_ERRORS, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_TERMINATED, EXIT_BROKEN_PIPE = 143, 141  # 128 + SIGTERM, 128 + SIGPIPE, as the shell reports them
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``), raised where the program is, like Ctrl-C: the same
+    clean stop (workers killed, partial files left for ``--resume`` to remove)."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one stop is enough; a second must not interrupt it
+    raise Terminated
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of our output went away (``tamis ... | head``): stop quietly, as Unix tools
+    do. Python would otherwise complain again when it flushes stdout at exit."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_BROKEN_PIPE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,6 +50,16 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         print(f"tamis: error: {message}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _add_run_options(p: argparse.ArgumentParser, *, with_config: bool = True) -> None:
@@ -37,13 +70,13 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_config: bool = True) ->
         p.add_argument("--recipe", help="a named recipe when the config gives no steps: default, foundation")
     p.add_argument("--output", "-o", metavar="OUT", help="run directory")
     p.add_argument("--workers", "-w", type=int, help="worker processes (default: all cores)")
-    p.add_argument("--executor", choices=["local", "ray"], help="where tasks run (default: local)")
+    p.add_argument("--executor", choices=executor_names(), help="where tasks run (default: local)")
     p.add_argument("--ray-address", help="address of a running Ray cluster (default: start one locally)")
-    p.add_argument("--format", choices=["jsonl", "parquet"], help="output format (default: jsonl)")
-    p.add_argument("--compression", choices=["gzip", "zstd", "none"], help="JSONL codec (default: gzip)")
+    p.add_argument("--format", choices=output_format_names(), help="output format (default: jsonl)")
+    p.add_argument("--compression", choices=compression_names(), help="JSONL codec (default: gzip)")
     p.add_argument("--compression-level", type=int, help="codec level (default: gzip 6, zstd 3)")
     p.add_argument("--shard-size-mb", type=int, help="start a new output shard after this many MB of records (default: 256)")
-    p.add_argument("--input-format", help="force the input format (jsonl, parquet, text, warc, wet, html)")
+    p.add_argument("--input-format", choices=input_format_names(), help="force the input format (default: from each file's name)")
     p.add_argument("--text-field", help="JSON/Parquet field holding the text (default: text)")
     p.add_argument("--id-field", help="JSON/Parquet field holding the id (default: id)")
     p.add_argument("--encoding", choices=["utf-8", "auto"], help="input decoding: strict UTF-8 or auto-detect")
@@ -88,8 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     report_p.add_argument("--storage-option", action="append", metavar="KEY=VALUE", help="an fsspec option when OUT is on an object store")
     demo_p = sub.add_parser("demo", help="write the generated demo corpus")
     demo_p.add_argument("directory")
-    demo_p.add_argument("--docs", type=int, default=20000, help="number of documents")
-    demo_p.add_argument("--seed", type=int, default=0)
+    demo_p.add_argument("--docs", type=_positive_int, default=20000, help="number of documents")
+    demo_p.add_argument("--seed", type=int, default=0, help="random seed (the same seed writes the same corpus)")
+    demo_p.add_argument("--overwrite", action="store_true", help="replace the demo corpus in a non-empty DIRECTORY")
+    add_tokenize_parsers(sub)
     return parser
 
 
@@ -182,7 +217,12 @@ def cmd_run(args: argparse.Namespace, *, dedup: bool = False) -> int:
             steps.append(minhash)
         file_values["steps"] = steps
     config = _config_from_args(args, file_values)
+    if args.resume and args.overwrite:
+        raise ConfigError("--resume and --overwrite contradict each other: --resume continues a run, --overwrite replaces it")
     if args.dry_run:
+        from tamis.runner import check_no_overlap
+
+        check_no_overlap(config)
         built = build_steps(config.step_configs())  # builds (so validates) every step
         resolved = {"fingerprint": config.fingerprint(built), **config.resolved(built)}
         print(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), end="")
@@ -238,6 +278,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     root = Path(args.run_dir)
     if not (root / "stats.json").exists():
         raise ConfigError(f"{root} has no stats.json: is it a finished tamis run?")
+    if _is_tokdir(root):
+        from tamis.tokenize.report import write_tokens_report
+
+        print(write_tokens_report(root))
+        return EXIT_OK
     kwargs: dict[str, Any] = {}
     if args.against:
         kwargs["against"] = Path(args.against)
@@ -253,10 +298,143 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from tamis.demo import write_demo_corpus
 
-    paths = write_demo_corpus(Path(args.directory), n_docs=args.docs, seed=args.seed)
+    paths = write_demo_corpus(Path(args.directory), n_docs=args.docs, seed=args.seed, overwrite=args.overwrite)
     for p in paths:
         print(p)
     return EXIT_OK
+
+
+# --------------------------------------------------------------------------- tamis tokenize
+
+
+def add_tokenize_parsers(sub: Any) -> None:
+    """``tamis tokenize`` and ``tamis tokenizer train``."""
+    tok_p = sub.add_parser(
+        "tokenize",
+        help="encode documents into shuffled token shards (Megatron, datatrove, memmap)",
+        description="Encode documents with a tokenizer.json into shuffled, training-ready token shards in TOKDIR.",
+    )
+    tok_p.add_argument("--input", "-i", nargs="+", metavar="PATH", help="a run directory (its output/), JSONL, Parquet or text files, folders, globs")
+    tok_p.add_argument("--output", "-o", metavar="TOKDIR", help="directory for the shards, stats.json and the report")
+    tok_p.add_argument("--tokenizer", "-t", metavar="FILE", help="a Hugging Face tokenizers file (tokenizer.json); nothing is downloaded")
+    tok_p.add_argument("--format", choices=["megatron", "datatrove", "memmap"], default="megatron", help="shard format (default: megatron)")
+    tok_p.add_argument("--eos", metavar="TOKEN", help="append this special token after each document")
+    tok_p.add_argument("--bos", metavar="TOKEN", help="prepend this special token before each document")
+    tok_p.add_argument("--shuffle-seed", type=int, default=0, help="seed of the global document shuffle (default: 0)")
+    tok_p.add_argument("--shard-tokens", type=int, default=1 << 29, help="about this many tokens per shard (default: 536870912)")
+    tok_p.add_argument("--name", default="tokens", help="shard file name prefix: NAME-00000-of-00004.bin ... (default: tokens)")
+    tok_p.add_argument("--workers", "-w", type=int, help="worker processes, one core each (default: all cores)")
+    tok_p.add_argument("--executor", choices=["local", "ray"], default="local", help="where tasks run (default: local)")
+    tok_p.add_argument("--ray-address", help="address of a running Ray cluster (default: start one locally)")
+    tok_p.add_argument("--input-format", help="force the input format (jsonl, parquet, text)")
+    tok_p.add_argument("--text-field", help="JSON/Parquet field holding the text (default: text)")
+    tok_p.add_argument("--id-field", help="JSON/Parquet field holding the id (default: id)")
+    tok_p.add_argument("--max-doc-bytes", type=int, help="reject larger documents as reader:too_large")
+    tok_p.add_argument("--resume", action="store_true", help="continue: redo only unfinished tasks")
+    tok_p.add_argument("--overwrite", action="store_true", help="replace an existing TOKDIR")
+    tok_p.add_argument("--strict", action="store_true", help="stop at the first input error")
+    tok_p.add_argument("--no-report", action="store_true", help="do not write TOKDIR/report.html")
+    tok_p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    trainer_p = sub.add_parser("tokenizer", help="tokenizer tools: train", description="Tokenizer tools.")
+    trainer_sub = trainer_p.add_subparsers(dest="tokenizer_command", metavar="ACTION", parser_class=_Parser)
+    train_p = trainer_sub.add_parser("train", help="train a byte-level BPE tokenizer on a corpus", description="Train a byte-level BPE tokenizer.")
+    train_p.add_argument("--input", "-i", nargs="+", metavar="PATH", required=True, help="a run directory (its output/), JSONL, Parquet or text files")
+    train_p.add_argument("--vocab-size", type=int, required=True, help="vocabulary size, special tokens included")
+    train_p.add_argument("--output", "-o", required=True, metavar="FILE", help="the tokenizer.json to write")
+    train_p.add_argument("--special-tokens", nargs="*", metavar="TOKEN", help="special tokens (default: <|endoftext|>)")
+    train_p.add_argument("--min-frequency", type=int, default=2, help="a merge needs a pair seen this often (default: 2)")
+    train_p.add_argument("--limit", type=int, help="train on the first N documents only")
+    train_p.add_argument("--input-format", help="force the input format (jsonl, parquet, text)")
+    train_p.add_argument("--text-field", help="JSON/Parquet field holding the text (default: text)")
+    train_p.add_argument("--workers", "-w", type=int, help="trainer threads (default: all cores)")
+
+
+def _is_tokdir(root: Path) -> bool:
+    try:
+        return orjson.loads((root / "stats.json").read_bytes()).get("command") == "tokenize"
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        return False
+
+
+def _tokenize_reader(args: argparse.Namespace) -> dict[str, Any]:
+    pairs = (("text_field", "text_field"), ("id_field", "id_field"), ("max_doc_bytes", "max_doc_bytes"))
+    return {key: getattr(args, flag) for flag, key in pairs if getattr(args, flag, None) is not None}
+
+
+def cmd_tokenize(args: argparse.Namespace) -> int:
+    import time
+
+    from tamis.tokenize.run import TokenizeConfig, tokenize
+
+    config = TokenizeConfig(
+        input=args.input or [],
+        output=args.output,
+        tokenizer=args.tokenizer,
+        format=args.format,
+        eos=args.eos,
+        bos=args.bos,
+        shuffle_seed=args.shuffle_seed,
+        shard_tokens=args.shard_tokens,
+        name=args.name,
+        executor=args.executor,
+        workers=args.workers,
+        ray_address=args.ray_address,
+        input_format=args.input_format,
+        reader=_tokenize_reader(args),
+        strict=args.strict,
+        report=not args.no_report,
+    )
+    started = time.perf_counter()
+    outcome = tokenize(config, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet and sys.stderr.isatty())
+    root = Path(args.output)
+    if outcome.failed:
+        from tamis.executors.base import failed_summary
+
+        print(failed_summary(outcome.failed), file=sys.stderr)
+        print(f"tamis: tokenize incomplete; fix the cause and rerun with --resume (only unfinished tasks are redone): {root}", file=sys.stderr)
+        return EXIT_FAILED
+    stats, seconds = outcome.stats, time.perf_counter() - started
+    read, written, rejected = stats["read"], stats["written"], stats["rejected_total"]
+    tokens = stats["tokens"]
+    print(f"tamis {__version__} tokenize — {root}")
+    print(f"  read {read:,} = written {written:,} + rejected {rejected:,}   [{'OK' if read == written + rejected else 'MISMATCH'}]")
+    rate = tokens["tokens"] / max(seconds, 1e-9)
+    print(f"  tokens {tokens['tokens']:,} in {len(tokens['shards'])} {tokens['format']} shard(s), {tokens['dtype']}   ({seconds:.1f} s, {rate:,.0f} tokens/s)")
+    for reason, n in sorted(stats["rejected"].items(), key=lambda kv: -kv[1]):
+        print(f"    {reason:<40} {n:>10,}")
+    if stats.get("input_errors"):
+        print(f"  input errors: {stats['input_errors']:,} (see {root / 'errors.jsonl'})")
+    return EXIT_INPUT_ERRORS if outcome.input_errors else EXIT_OK
+
+
+def cmd_tokenizer(args: argparse.Namespace) -> int:
+    if args.tokenizer_command != "train":
+        raise ConfigError("tamis tokenizer: give an action: train")
+    from tamis.io.readers import ReaderOptions
+    from tamis.tokenize.run import resolve_inputs
+    from tamis.tokenize.train import train_tokenizer
+
+    reader = ReaderOptions(text_field=args.text_field) if args.text_field else None
+    result = train_tokenizer(
+        resolve_inputs(args.input),
+        args.output,
+        args.vocab_size,
+        special_tokens=args.special_tokens,
+        min_frequency=args.min_frequency,
+        input_format=args.input_format,
+        reader=reader,
+        limit=args.limit,
+        threads=args.workers,
+    )
+    skipped = f", {result.skipped:,} bad records skipped" if result.skipped else ""
+    print(f"{result.path}: byte-level BPE, {result.vocab_size:,} tokens, trained on {result.documents:,} documents{skipped}")
+    return EXIT_OK
+
+
+def threading_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -265,6 +443,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if threading_main() else None
+    try:
+        return _dispatch(parser, args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
@@ -276,12 +463,20 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_report(args)
         if args.command == "demo":
             return cmd_demo(args)
+        if args.command == "tokenize":
+            return cmd_tokenize(args)
+        if args.command == "tokenizer":
+            return cmd_tokenizer(args)
     except (ConfigError, StorageError) as exc:
         print(f"tamis: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("tamis: interrupted; rerun with --resume to continue", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        with contextlib.suppress(OSError):
+            print(f"tamis: {what}; rerun with --resume to continue", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except TamisError as exc:
         print(f"tamis: error: {exc}", file=sys.stderr)
         return EXIT_FAILED

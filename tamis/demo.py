@@ -180,11 +180,40 @@ def generate(n_docs: int, seed: int = 0) -> list[dict[str, str]]:
     return records
 
 
-def write_demo_corpus(directory: Path, n_docs: int = 20000, seed: int = 0, shards: int = 4) -> list[Path]:
-    """Write the corpus under ``directory``: JSONL.gz shards, one Parquet shard, text files."""
+def write_demo_corpus(directory: Path, n_docs: int = 20000, seed: int = 0, shards: int = 4, *, overwrite: bool = False) -> list[Path]:
+    """Write the corpus under ``directory``: JSONL.gz shards, one Parquet shard, text files.
+
+    A folder that already holds files is refused unless ``overwrite`` (then only the demo's
+    own files are replaced: another corpus's files would otherwise mix with it).
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from tamis.errors import ConfigError
+
+    if n_docs < 1:
+        msg = f"--docs must be at least 1, got {n_docs}"
+        raise ConfigError(msg)
+    if directory.exists() and not directory.is_dir():
+        msg = f"{directory} exists and is not a folder"
+        raise ConfigError(msg)
+    if directory.exists() and any(directory.iterdir()):
+        if not overwrite:
+            msg = f"{directory} is not empty: choose an empty or new folder, or pass --overwrite to replace the demo corpus there"
+            raise ConfigError(msg)
+        import re
+        import shutil
+
+        ours = re.compile(r"a-web-\d+\.jsonl\.gz|b-web\.parquet|c-pages")
+        foreign = sorted(p.name for p in directory.iterdir() if not ours.fullmatch(p.name))
+        if foreign:
+            msg = f"--overwrite: {directory} holds files the demo did not write ({', '.join(foreign[:5])}); refusing to mix them with the demo corpus"
+            raise ConfigError(msg)
+        for old in directory.iterdir():
+            if old.is_dir():
+                shutil.rmtree(old)
+            else:
+                old.unlink()
     directory.mkdir(parents=True, exist_ok=True)
     records = generate(n_docs, seed)
     n_text = min(50, len(records) // 20)

@@ -19,13 +19,15 @@ import yaml
 from tamis import __version__
 from tamis.dedup.base import GlobalStage
 from tamis.errors import ConfigError
+from tamis.io.outputs import output_format
 from tamis.io.readers import ReaderOptions
-from tamis.io.writers import COMPRESSIONS, FORMATS
 from tamis.recipes import RECIPES, recipe
-from tamis.registry import get_step_class
+from tamis.registry import get_step_class, input_format_names
 from tamis.steps.base import Step
+from tamis.validation import check_fields
 
 EXECUTORS = ("local", "ray")
+CODEC_LEVELS = {"gzip": (1, 9), "zstd": (-7, 22)}  # what gzip and zstandard accept (0 is their default)
 
 
 @dataclass
@@ -33,18 +35,18 @@ class RunConfig:
     input: list[str] = field(default_factory=list)
     output: str | None = None
     executor: str = "local"
-    workers: int | None = None
+    workers: int | None = field(default=None, metadata={"min": 1})
     ray_address: str | None = None
-    format: str = "jsonl"
-    compression: str = "gzip"
-    compression_level: int | None = None
-    shard_size_mb: int = 256
+    format: str = "jsonl"  # choices: the output registry (validate)
+    compression: str = "gzip"  # choices: what the output format takes (validate)
+    compression_level: int | None = field(default=None, metadata={"min": None})  # range by codec: validate()
+    shard_size_mb: int = field(default=256, metadata={"min": 1})
     input_format: str | None = None
     reader: dict[str, Any] = field(default_factory=dict)
     recipe: str = "default"
     steps: list[dict[str, Any]] | None = None
     strict: bool = False
-    limit: int | None = None
+    limit: int | None = field(default=None, metadata={"min": 0})
     report: bool = True
     keep_text: bool = True  # False: kept records carry id and metadata only (text null)
 
@@ -54,11 +56,7 @@ class RunConfig:
         if unknown:
             msg = f"unknown reader option(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(known))}"
             raise ConfigError(msg)
-        options = ReaderOptions(**self.reader)
-        if options.encoding not in ("utf-8", "auto"):
-            msg = f"reader.encoding must be 'utf-8' or 'auto', got {options.encoding!r}"
-            raise ConfigError(msg)
-        return options
+        return ReaderOptions(**check_fields("reader", ReaderOptions, self.reader))
 
     def step_configs(self) -> list[dict[str, Any]]:
         if self.steps is not None:
@@ -69,6 +67,9 @@ class RunConfig:
         return recipe(self.recipe)
 
     def validate(self) -> None:
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for name, value in check_fields("config", RunConfig, values).items():
+            setattr(self, name, value)
         if not self.input:
             raise ConfigError("no input: give --input PATH (or 'input:' in the config)")
         if not self.output:
@@ -79,16 +80,15 @@ class RunConfig:
         if self.ray_address and self.executor != "ray":
             msg = f"a Ray address ({self.ray_address}) is given but the executor is {self.executor!r}: add --executor ray"
             raise ConfigError(msg)
-        if self.format not in FORMATS:
-            msg = f"unknown format {self.format!r}; choose from: {', '.join(FORMATS)}"
+        output_format(self.format, self.compression, self.compression_level)  # names the choices when unknown
+        if self.compression_level is not None and self.compression in CODEC_LEVELS:
+            low, high = CODEC_LEVELS[self.compression]
+            if not low <= self.compression_level <= high:
+                msg = f"config: compression_level = {self.compression_level!r} is not allowed: {self.compression} levels are {low} to {high}"
+                raise ConfigError(msg)
+        if self.input_format is not None and self.input_format not in input_format_names():
+            msg = f"config: input_format = {self.input_format!r} is not allowed: choose from {', '.join(input_format_names())}"
             raise ConfigError(msg)
-        if self.compression not in COMPRESSIONS:
-            msg = f"unknown compression {self.compression!r}; choose from: {', '.join(COMPRESSIONS)}"
-            raise ConfigError(msg)
-        if self.workers is not None and self.workers < 1:
-            raise ConfigError("--workers must be at least 1")
-        if self.limit is not None and self.limit < 0:
-            raise ConfigError("--limit must be positive")
         self.reader_options()
 
     def fingerprint_source(self, steps: list[Step] | None = None) -> dict[str, Any]:
@@ -147,6 +147,7 @@ def build_steps(configs: list[dict[str, Any]]) -> list[Step]:
         if unknown:
             msg = f"step {name!r} has no parameter(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(valid))}"
             raise ConfigError(msg)
+        params = check_fields(f"step {name!r}", cls, params)
         try:
             step = cls(**params)
         except (TypeError, ValueError) as exc:

@@ -1,8 +1,11 @@
-"""Steps are named in configs, never imported: this registry maps names to classes.
+"""Everything a config or the command line names is looked up here, never imported.
 
-Every module under ``tamis.steps``, ``tamis.dedup`` and ``tamis.io`` is imported once on the
-first lookup, so a new step needs only its ``@register("name")`` decorator. Heavy optional
-dependencies are imported inside the steps, never at module top, so this stays cheap.
+Steps register with ``@register("name")``; input formats (``tamis.io.readers.register_format``)
+and output formats (``tamis.io.outputs.register_output``) keep their own tables. Every module
+under ``tamis.steps``, ``tamis.dedup`` and ``tamis.io`` is imported once by
+:func:`load_builtins` (on the first lookup of any of them), so a new step or format needs only
+its registration. Heavy optional dependencies are imported inside the steps, never at module
+top, so this stays cheap. The CLI's choices come from the functions at the end.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ def register(name: str):
     return deco
 
 
-def _load_builtin_steps() -> None:
+def load_builtins() -> None:
+    """Import every built-in module once, so every registration has run."""
     global _LOADED
     if _LOADED:
         return
@@ -49,7 +53,7 @@ def _load_builtin_steps() -> None:
 
 
 def get_step_class(name: str) -> type[Step]:
-    _load_builtin_steps()
+    load_builtins()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -59,5 +63,35 @@ def get_step_class(name: str) -> type[Step]:
 
 
 def all_steps() -> dict[str, type[Step]]:
-    _load_builtin_steps()
+    load_builtins()
     return dict(sorted(_REGISTRY.items()))
+
+
+def input_format_names() -> list[str]:
+    """Every input format a reader is registered for (``--input-format``)."""
+    load_builtins()
+    from tamis.io.readers import FORMATS
+
+    return sorted(FORMATS)
+
+
+def output_format_names() -> list[str]:
+    """Every registered output format (``--format``)."""
+    load_builtins()
+    from tamis.io.outputs import output_names
+
+    return output_names()
+
+
+def compression_names() -> list[str]:
+    """The codecs output formats take (``--compression``)."""
+    load_builtins()
+    from tamis.io.outputs import COMPRESSIONS
+
+    return list(COMPRESSIONS)
+
+
+def executor_names() -> list[str]:
+    from tamis.pipeline import EXECUTORS
+
+    return list(EXECUTORS)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import glob
+import hashlib
+import os
 import secrets
 import shutil
 from pathlib import Path
@@ -11,10 +14,10 @@ import yaml
 
 from tamis.errors import ConfigError, StorageError
 from tamis.executors.base import Executor, RunOutcome, execute
-from tamis.executors.tasks import RunPlan
+from tamis.executors.plan import RunPlan
 from tamis.io import remote_run, storage
 from tamis.io.atomic import TMP_MARK, remove_partial_files, write_bytes_atomic
-from tamis.io.readers import plan_tasks
+from tamis.io.readers import InputTask, plan_tasks
 from tamis.pipeline import RunConfig, build_steps, split_segments
 from tamis.steps.base import Step
 
@@ -29,45 +32,89 @@ def check_output_location(output: str) -> None:
         raise StorageError(msg)
 
 
-def _resolved_yaml(config: RunConfig, steps: list[Step]) -> bytes:
-    resolved = {"fingerprint": config.fingerprint(steps), **config.resolved(steps)}
-    return yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True).encode()
+def _input_roots(inputs: list[str]) -> list[str]:
+    """What the run reads, as real paths: each argument, or what a glob matches now."""
+    roots: list[str] = []
+    for item in inputs:
+        if storage.is_remote(item):
+            continue  # an object store cannot hold a local run directory
+        if any(ch in item for ch in "*?["):
+            roots.extend(glob.glob(item, recursive=True))
+            if "**" in item:  # a recursive glob reaches whatever lands under its fixed part later
+                fixed = item.split("**", 1)[0]
+                roots.append(os.path.dirname(fixed) or ".")
+        else:
+            roots.append(item)
+    return [os.path.realpath(r) for r in roots]
 
 
-def prepare_remote_run(config: RunConfig, steps: list[Step], *, resume: bool, overwrite: bool) -> Path:
-    """The run directory on an object store: checked like a folder; returns its staging copy."""
-    assert config.output is not None
-    return remote_run.prepare(
-        config.output,
-        _resolved_yaml(config, steps),
-        config.fingerprint(steps),
-        resume=resume,
-        overwrite=overwrite,
-        known_entries=RUN_ENTRIES,
-    )
+def check_no_overlap(config: RunConfig) -> None:
+    """Refuse a run directory that is, holds or lies inside an input: ``--overwrite`` would
+    delete the input, and a later run would read its own shards and markers as input."""
+    if not config.output or storage.is_remote(config.output):
+        return  # a store's run directory is below its own prefix: compared in remote_run
+    out = Path(os.path.realpath(config.output))
+    for root in _input_roots(config.input):
+        inp = Path(root)
+        if out == inp or out.is_relative_to(inp) or inp.is_relative_to(out):
+            where = "is" if out == inp else "is inside" if out.is_relative_to(inp) else "contains"
+            msg = f"the output {config.output} {where} the input {root}: choose an output folder outside every input"
+            raise ConfigError(msg)
 
 
-def prepare_run_dir(config: RunConfig, steps: list[Step], *, resume: bool, overwrite: bool) -> Path:
+def input_fingerprint(tasks: list[InputTask]) -> str:
+    """The resolved input: every file read, in order, with its size and modification time.
+
+    ``--resume`` refuses a run whose input changed: a file added that sorts first would shift
+    every task's index, so finished tasks would be skipped for the wrong files.
+    """
+    digest = hashlib.sha256()
+    for path, size, mtime in input_listing(tasks):
+        digest.update(f"{path!a}\0{size}\0{mtime}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def input_listing(tasks: list[InputTask]) -> list[tuple[str, int | None, int | None]]:
+    listing = []
+    seen: set[str] = set()
+    for task in tasks:
+        for path in task.files:
+            if path in seen:  # a file split into byte ranges is listed once
+                continue
+            seen.add(path)
+            if storage.is_remote(path):  # size and ETag (or modification time) from the listing
+                listing.append(storage.identity(path))
+                continue
+            try:
+                st = os.stat(path)
+                listing.append((path, st.st_size, st.st_mtime_ns))
+            except OSError:  # a dangling link: reported when read, listed as absent here
+                listing.append((path, None, None))
+    return listing
+
+
+def prepare_run_dir(
+    config: RunConfig, steps: list[Step], *, resume: bool, overwrite: bool, tasks: list[InputTask] | None = None
+) -> Path:
     assert config.output is not None
     check_output_location(config.output)
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite contradict each other: --resume continues a run, --overwrite replaces it")
+    check_no_overlap(config)
     root = Path(config.output)
     if root.exists() and not root.is_dir():
         msg = f"output {root} exists and is not a directory"
         raise ConfigError(msg)
     resolved_path = root / "config.resolved.yaml"
     fingerprint = config.fingerprint(steps)
+    inputs = input_fingerprint(tasks) if tasks is not None else None
     if root.exists() and any(root.iterdir()):
         if resume:
             if not resolved_path.exists():
                 msg = f"--resume: {root} is not a tamis run directory (no config.resolved.yaml)"
                 raise ConfigError(msg)
             previous = yaml.safe_load(resolved_path.read_text(encoding="utf-8")) or {}
-            if previous.get("fingerprint") != fingerprint:
-                msg = (
-                    f"--resume: the config changed since {root} was started (fingerprint "
-                    f"{previous.get('fingerprint')} -> {fingerprint}); use --overwrite to start again"
-                )
-                raise ConfigError(msg)
+            check_resumable(previous, str(root), fingerprint, inputs)
             remove_partial_files(root)
             (root / "stats.json").unlink(missing_ok=True)
             return root
@@ -89,8 +136,50 @@ def prepare_run_dir(config: RunConfig, steps: list[Step], *, resume: bool, overw
     except OSError as exc:
         msg = f"cannot create the run directory {root}: {exc.strerror or exc}"
         raise StorageError(msg) from exc
-    write_bytes_atomic(resolved_path, _resolved_yaml(config, steps))
+    write_bytes_atomic(resolved_path, _resolved_yaml(config, steps, inputs))
     return root
+
+
+def check_resumable(previous: dict[str, Any], shown: str, fingerprint: str, inputs: str | None) -> None:
+    """``--resume`` continues only the very same run: same config, same input files."""
+    if previous.get("fingerprint") != fingerprint:
+        msg = (
+            f"--resume: the config changed since {shown} was started (fingerprint "
+            f"{previous.get('fingerprint')} -> {fingerprint}); use --overwrite to start again"
+        )
+        raise ConfigError(msg)
+    if inputs is not None and previous.get("input_fingerprint") not in (None, inputs):
+        msg = (
+            f"--resume: the input changed since {shown} was started (files added, removed or modified: "
+            f"input fingerprint {previous.get('input_fingerprint')} -> {inputs}); finished tasks would not "
+            "match their files. Use --overwrite to start again"
+        )
+        raise ConfigError(msg)
+
+
+def _resolved_yaml(config: RunConfig, steps: list[Step], inputs: str | None) -> bytes:
+    resolved: dict[str, Any] = {"fingerprint": config.fingerprint(steps)}
+    if inputs is not None:
+        resolved["input_fingerprint"] = inputs
+    resolved.update(config.resolved(steps))
+    return yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True).encode()
+
+
+def prepare_remote_run(config: RunConfig, steps: list[Step], *, resume: bool, overwrite: bool, tasks: list[InputTask]) -> Path:
+    """The run directory on an object store: checked like a folder; returns its staging copy."""
+    assert config.output is not None
+    check_output_location(config.output)
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite contradict each other: --resume continues a run, --overwrite replaces it")
+    fingerprint, inputs = config.fingerprint(steps), input_fingerprint(tasks)
+    return remote_run.prepare(
+        config.output,
+        _resolved_yaml(config, steps, inputs),
+        lambda previous: check_resumable(previous, storage.describe(config.output or ""), fingerprint, inputs),
+        resume=resume,
+        overwrite=overwrite,
+        known_entries=RUN_ENTRIES,
+    )
 
 
 def make_executor(config: RunConfig, *, progress: bool = False) -> Executor:
@@ -129,8 +218,8 @@ def run(
 ) -> RunOutcome:
     """Validate, prepare ``OUT/``, run every task and stage, write ``stats.json``.
 
-    ``storage_options`` (``--storage-option``) configure the object stores of the inputs
-    and of the output; they are held in memory only."""
+    ``storage_options`` (``--storage-option``) configure the object stores of the inputs and
+    of the output; they are held in memory only (never in the config, a marker or a log)."""
     config.validate()
     assert config.output is not None
     storage.configure(storage_options)
@@ -138,10 +227,9 @@ def run(
     steps = build_steps(config.step_configs())  # once: some steps read files when built
     remote = config.output if storage.is_remote(config.output) else None
     if remote is not None:
-        check_output_location(remote)
-        root = prepare_remote_run(config, steps, resume=resume, overwrite=overwrite)
+        root = prepare_remote_run(config, steps, resume=resume, overwrite=overwrite, tasks=tasks)
     else:
-        root = prepare_run_dir(config, steps, resume=resume, overwrite=overwrite)
+        root = prepare_run_dir(config, steps, resume=resume, overwrite=overwrite, tasks=tasks)
     plan = build_plan(config, root, steps)
     plan.remote = remote
     plan.storage_options = storage.current_options()
@@ -153,9 +241,12 @@ def run(
         executor = executor or make_executor(config, progress=progress)
         try:
             outcome = execute(plan, tasks, executor, limit=config.limit, step_ids=[s.step_id for s in steps])
-        finally:
+        except BaseException:  # an interrupt (Ctrl-C, SIGTERM) or a bug: stop the workers now
             if own_executor:
-                executor.close()
+                getattr(executor, "abort", executor.close)()
+            raise
+        if own_executor:
+            executor.close()
         if remote is not None and not outcome.failed:
             remote_run.publish(remote, root, "errors.jsonl")
             remote_run.publish(remote, root, "stats.json")  # the run's own "finished" mark, after its parts

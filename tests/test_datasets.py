@@ -1,4 +1,5 @@
-"""The outputs load with Hugging Face datasets, JSONL and Parquet, with one schema."""
+"""The outputs load with Hugging Face datasets, JSONL and Parquet, with one schema; rejects are
+JSONL whatever the output format."""
 
 from pathlib import Path
 
@@ -25,6 +26,7 @@ def test_output_loads_with_load_dataset(tmp_path: Path, fmt: str, monkeypatch: p
     assert ds.column_names == ["id", "text", "metadata"]
     assert ds[0]["id"] == "d0"
     rejects = sorted(str(p) for p in (out / "rejects").iterdir())
-    rej = datasets.load_dataset(builder, data_files=rejects, split="train", cache_dir=str(tmp_path / "cache2"))
+    assert all(".jsonl" in name for name in rejects)
+    rej = datasets.load_dataset("json", data_files=rejects, split="train", cache_dir=str(tmp_path / "cache2"))
     assert rej.column_names == ["id", "text", "metadata", "reason", "detail", "duplicate_of"]
     assert sorted(rej["duplicate_of"]) == sorted(f"d{i}" for i in range(10))

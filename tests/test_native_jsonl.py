@@ -19,8 +19,8 @@ from runutil import load_stats, run_recipe
 
 from tamis.document import Document
 from tamis.io.jsonl_fast import TEXTLESS_RESERVED
+from tamis.io.outputs import dumps
 from tamis.io.readers import ReaderOptions, _parse_json_record, derived_id
-from tamis.io.writers import dumps
 from tamis.text import NFC_TABLE_LIMIT, _count_words_reference, _normalized_utf8_reference, nfc_unstable_bitmap
 
 _jsonl = pytest.importorskip("tamis._native._jsonl")

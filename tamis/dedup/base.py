@@ -12,9 +12,16 @@ A stage runs in three moves the executor knows how to schedule:
 3. ``apply(docs, ctx)`` — per task again: read the decisions for this task and reject or
    annotate documents.
 
+Most stages decide by position: document *i* of a task is rejected (reason, detail, keeper)
+or annotated (metadata added), the others pass unchanged. Such a stage implements only
+:meth:`GlobalStage.decisions`; the base class applies them with one loop, and an input
+source or output that can do better with positions (write the kept records in bulk without
+decoding them) is handed the :class:`Decisions` themselves. A stage that changes documents
+(line dedup) overrides ``apply`` and returns None from ``decisions``.
+
 A stage whose collect needs only ``(id, normalized_utf8(text))`` per document (exact document
-dedup) also offers :meth:`GlobalStage.key_collector`; when such a stage is the first step, the
-executor may then feed it from the compiled JSONL scanner without building documents.
+dedup) also offers :meth:`GlobalStage.key_collector`; when such a stage is the first step, an
+input source with a fast path (the compiled JSONL scanner) feeds it without building documents.
 
 Scratch lives under ``OUT/dedup/<config fingerprint>/<stage>/``, so a changed config never
 reads stale files. Every ``PassTask`` has a stable name, which is also its completion marker.
@@ -23,11 +30,12 @@ reads stale files. Every ``PassTask`` has a stable name, which is also its compl
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from tamis.document import Document
+from tamis.errors import TaskError
 from tamis.steps.base import Step, TaskContext
 
 
@@ -50,6 +58,41 @@ class KeyCollector(Protocol):
         """Write the task's files (called once, after the last document)."""
 
 
+@dataclass
+class Decisions:
+    """A stage's decisions for one task, by position in the task: ``rejects[i] = (reason,
+    detail, duplicate_of)``, ``annotations[i]`` = metadata to add; any other position is kept
+    unchanged."""
+
+    rejects: dict[int, tuple[str, str | None, str | None]] = field(default_factory=dict)
+    annotations: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def check(self, n_documents: int, task: int) -> None:
+        """Decisions about positions past the task's end mean the files do not match."""
+        last = max(max(self.rejects, default=-1), max(self.annotations, default=-1))
+        if last >= n_documents:
+            msg = f"task {task}: a decision for document {last} of {n_documents}: the first pass's files do not match"
+            raise TaskError(msg)
+
+    def apply(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
+        """The one loop that applies decisions to documents in task order."""
+        rejects, annotations = self.rejects, self.annotations
+        if not rejects and not annotations:
+            yield from docs
+            return
+        reject = ctx.reject
+        for position, doc in enumerate(docs):
+            found = rejects.get(position)
+            if found is not None:
+                reason, detail, keeper = found
+                reject(doc, reason, detail=detail, duplicate_of=keeper)
+                continue
+            extra = annotations.get(position)
+            if extra is not None:
+                doc.metadata.update(extra)
+            yield doc
+
+
 @dataclass(kw_only=True)
 class GlobalStage(Step):
     """Base of steps that need a global view (dedup)."""
@@ -62,24 +105,25 @@ class GlobalStage(Step):
         ``normalized_utf8(text)`` key, or None when the stage needs whole documents (the default)."""
         return None
 
-    def apply_reads_kept_text(self) -> bool:
-        """Whether ``apply`` reads the text of the documents it keeps. A stage that does not
-        (it decides from what it collected) lets a run that writes no text (``keep_text:
-        false``) skip decoding the texts of kept documents."""
-        return True
+    def decides_by_position(self) -> bool:
+        """Whether :meth:`decisions` says all ``apply`` does (known before the stage runs, so
+        a first pass can keep what a positional second pass needs). Such a stage never reads
+        the text of the documents it keeps."""
+        return False
 
-    def positional_rejects(self, ctx: TaskContext) -> dict[int, tuple[str, str | None, str | None]] | None:
-        """For a stage whose ``apply`` only rejects documents by their position in the task
-        and leaves the others unchanged: ``{position: (reason, detail, duplicate_of)}``, so
-        the executor may apply it without building the kept documents. None (the default):
-        ``apply`` must see every document."""
+    def decisions(self, ctx: TaskContext) -> Decisions | None:
+        """This task's decisions by position (after the global passes), or None when
+        ``apply`` must see the documents."""
         return None
 
     def global_passes(self, scratch: Path, n_tasks: int) -> Iterator[list[PassTask]]:
         raise NotImplementedError
 
     def apply(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
-        raise NotImplementedError
+        decided = self.decisions(ctx)
+        if decided is None:
+            raise NotImplementedError(f"{self.name}: implement decisions() or apply()")
+        return decided.apply(docs, ctx)
 
     def run(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
         msg = f"{self.name} is a global stage: run it through an executor, not as a plain step"

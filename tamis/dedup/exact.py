@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 import xxhash
 
-from tamis.dedup.base import GlobalStage, PassTask
-from tamis.dedup.idstore import IdLookup, IdWriter
+from tamis.dedup.base import Decisions, GlobalStage, PassTask
 from tamis.document import Document
 from tamis.errors import ConfigError
 from tamis.io.atomic import write_bytes_atomic
+from tamis.io.idstore import IdLookup, IdWriter
 from tamis.registry import register
 from tamis.steps.base import TaskContext, param
 from tamis.text import iter_lines_with_ends, normalized_utf8
@@ -89,9 +89,6 @@ class ExactDedup(GlobalStage):
         _save_array(ctx.scratch_dir / f"units-{task:05d}.u32", np.asarray(line_docs, dtype=np.uint32))
         ids.save(ctx.scratch_dir / f"ids-{task:05d}")
 
-    def apply_reads_kept_text(self) -> bool:
-        return self.unit != "document"
-
     def key_collector(self, ctx: TaskContext) -> _DocumentKeys | None:
         if self.unit != "document":
             return None
@@ -116,34 +113,32 @@ class ExactDedup(GlobalStage):
 
     # ------------------------------------------------------------------ pass 3: apply
 
-    def apply(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
-        assert ctx.scratch_dir is not None
-        if self.unit == "document":
-            rejects = self.positional_rejects(ctx)
-            assert rejects is not None
-            for position, doc in enumerate(docs):
-                found = rejects.get(position)
-                if found is None:
-                    yield doc
-                else:
-                    reason, detail, keeper = found
-                    ctx.reject(doc, reason, detail=detail, duplicate_of=keeper)
-            return
-        duplicates = _load_task_duplicates(ctx.scratch_dir, ctx.task_index)
-        keepers = IdLookup(ctx.scratch_dir)
-        try:
-            yield from self._apply_lines(docs, ctx, duplicates, keepers)
-        finally:
-            keepers.close()
+    def decides_by_position(self) -> bool:
+        return self.unit == "document"
 
-    def positional_rejects(self, ctx: TaskContext) -> dict[int, tuple[str, str | None, str | None]] | None:
+    def decisions(self, ctx: TaskContext) -> Decisions | None:
         if self.unit != "document":
             return None
         assert ctx.scratch_dir is not None
         keepers = IdLookup(ctx.scratch_dir)
         try:
             reason = f"{self.step_id}:duplicate"
-            return {position: (reason, None, keepers.get(*keeper)) for position, keeper in _load_task_duplicates(ctx.scratch_dir, ctx.task_index).items()}
+            found = _load_task_duplicates(ctx.scratch_dir, ctx.task_index)
+            return Decisions(rejects={position: (reason, None, keepers.get(*keeper)) for position, keeper in found.items()})
+        finally:
+            keepers.close()
+
+    def apply(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
+        if self.unit == "document":
+            return super().apply(docs, ctx)
+        return self._apply_line_unit(docs, ctx)
+
+    def _apply_line_unit(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
+        assert ctx.scratch_dir is not None
+        duplicates = _load_task_duplicates(ctx.scratch_dir, ctx.task_index)
+        keepers = IdLookup(ctx.scratch_dir)
+        try:
+            yield from self._apply_lines(docs, ctx, duplicates, keepers)
         finally:
             keepers.close()
 

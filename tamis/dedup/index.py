@@ -5,7 +5,7 @@ Each source of documents (one input task, or a saved index) is four files with o
 * ``<stem>.keys``  n x bands uint64 band keys (row = document, input order)
 * ``<stem>.counts`` n uint32 shingle counts (0 = no words: never a candidate)
 * ``<stem>.fps``    the shingle fingerprints (uint32, shingle order), document after document
-* ``<stem>.ids`` / ``<stem>.off``  the document ids (:mod:`tamis.dedup.idstore`)
+* ``<stem>.ids`` / ``<stem>.off``  the document ids (:mod:`tamis.io.idstore`)
 
 A saved index is a folder holding ``index.*`` files of that layout plus ``meta.json`` (the
 parameters that must match for its band keys to be comparable). Only the documents a run kept

@@ -48,7 +48,6 @@ the banding is chosen for recall because candidates are verified (:mod:`tamis.de
 
 from __future__ import annotations
 
-import bisect
 import functools
 import glob
 import math
@@ -61,12 +60,13 @@ import numpy as np
 import orjson
 
 from tamis.dedup import cluster as clustering
-from tamis.dedup.base import GlobalStage, PassTask
+from tamis.dedup.base import Decisions, GlobalStage, PassTask
 from tamis.dedup.index import FingerprintReader, Source, check_meta, index_stem, save_index, task_stem
 from tamis.dedup.lsh import bucket_edges, choose_banding, native, permutations
 from tamis.document import Document
 from tamis.errors import ConfigError
 from tamis.io.atomic import write_bytes_atomic
+from tamis.io.idstore import IdsByNumber, save_ids
 from tamis.registry import register
 from tamis.steps.base import TaskContext, param
 
@@ -166,7 +166,7 @@ class MinHashDedup(GlobalStage):
                 fh.close()
         for suffix in outputs:
             os.replace(stem + suffix + ".partial", stem + suffix)
-        _save_ids(Path(stem), ids)
+        save_ids(Path(stem), ids)
 
     @staticmethod
     def _write_sketch(result: tuple[bytes, bytes, bytes], outputs: dict) -> None:
@@ -243,77 +243,33 @@ class MinHashDedup(GlobalStage):
 
     # ------------------------------------------------------------------ apply
 
-    def apply_reads_kept_text(self) -> bool:
-        return False  # decisions come from the clusters; kept documents only gain metadata
+    def decides_by_position(self) -> bool:
+        return True  # decisions come from the clusters; kept documents only gain metadata
 
-    def apply(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
+    def decisions(self, ctx: TaskContext) -> Decisions:
         assert ctx.scratch_dir is not None
-        scratch = ctx.scratch_dir
-        sources = _load_sources(scratch)
-        decisions = _load_decisions(scratch, ctx.task_index)
-        names = _KeeperNames(sources)
-        step_id = self.step_id
+        sources = _load_sources(ctx.scratch_dir)
+        names = IdsByNumber([(s.stem, s.start) for s in sources])
+        reason = f"{self.step_id}:duplicate"
+        decided = Decisions()
         try:
-            for position, doc in enumerate(docs):
-                decision = decisions.get(position)
-                if decision is None:
-                    yield doc
-                    continue
-                kind, keeper, value = decision
-                if kind == HEAD:
-                    doc.metadata["cluster_id"] = doc.id
-                    doc.metadata["cluster_size"] = value
-                    yield doc
+            for position, (kind, keeper, value) in sorted(_load_decisions(ctx.scratch_dir, ctx.task_index).items()):
+                if kind == HEAD:  # the head of a cluster is its own keeper: cluster_id is its id
+                    decided.annotations[position] = {"cluster_id": names.get(keeper), "cluster_size": value}
                 else:
                     where = "indexed document" if self.against and keeper < sources[0].size else "document"
-                    ctx.reject(doc, f"{step_id}:duplicate", detail=f"jaccard={value / 1e6:.4f} with {where}", duplicate_of=names.get(keeper))
+                    decided.rejects[position] = (reason, f"jaccard={value / 1e6:.4f} with {where}", names.get(keeper))
         finally:
             names.close()
+        return decided
 
 
 # ---------------------------------------------------------------------- pass functions
 
 
-def _save_ids(stem: Path, ids: list[str]) -> None:
-    """The task's ids in :mod:`tamis.dedup.idstore`'s layout (UTF-8 blob + uint64 offsets),
-    encoded in one go at the end of the task (a method call per document cost 5% of collect)."""
-    raw = [i.encode("utf-8", "surrogatepass") for i in ids]
-    offsets = np.zeros(len(raw) + 1, dtype="<u8")
-    np.cumsum(np.fromiter(map(len, raw), dtype=np.int64, count=len(raw)), out=offsets[1:])
-    write_bytes_atomic(stem.with_suffix(".ids"), b"".join(raw))
-    write_bytes_atomic(stem.with_suffix(".off"), offsets.tobytes())
-
-
 def _load_sources(scratch: Path) -> list[Source]:
     layout = orjson.loads((scratch / "layout.json").read_bytes())
     return [Source(stem, start, size) for stem, start, size in layout["sources"]]
-
-
-class _KeeperNames:
-    """Global document index -> id, across tasks and the index (offsets read once per source,
-    ids fetched with ``pread``)."""
-
-    def __init__(self, sources: list[Source]) -> None:
-        self._sources = sources
-        self._starts = [s.start for s in sources]
-        self._offsets: dict[int, np.ndarray] = {}
-        self._fds: dict[int, int] = {}
-
-    def get(self, doc: int) -> str:
-        k = bisect.bisect_right(self._starts, doc) - 1
-        offsets = self._offsets.get(k)
-        if offsets is None:
-            stem = Path(self._sources[k].stem)
-            offsets = self._offsets[k] = np.fromfile(stem.with_suffix(".off"), dtype="<u8")
-            self._fds[k] = os.open(stem.with_suffix(".ids"), os.O_RDONLY)
-        local = doc - self._starts[k]
-        start, end = int(offsets[local]), int(offsets[local + 1])
-        return os.pread(self._fds[k], end - start, start).decode("utf-8", "surrogatepass")
-
-    def close(self) -> None:
-        for fd in self._fds.values():
-            os.close(fd)
-        self._fds.clear()
 
 
 def _bucket_task(scratch: str, group: int, groups: int) -> None:

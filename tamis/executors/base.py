@@ -28,7 +28,9 @@ import orjson
 from tamis import __version__
 from tamis.errors import TaskError
 from tamis.executors import staging
-from tamis.executors.tasks import RunPlan, run_pass_task, run_segment_task, segment_marker_name
+from tamis.executors.plan import RunPlan, segment_marker_name
+from tamis.executors.tasks import run_pass_task, run_segment_task
+from tamis.executors.timing import merge_rows
 from tamis.io.atomic import write_bytes_atomic
 from tamis.io.readers import InputTask
 from tamis.stats import TaskStats
@@ -124,12 +126,18 @@ def execute(
     staging.before_summary(plan)
     stats = TaskStats()
     input_errors = 0
-    for seg_index in range(len(plan.segments)):
+    step_rows: list[dict[str, Any]] = []
+    for seg_index, segment in enumerate(plan.segments):
         for task in tasks:
             marker = _load_marker(plan.marker(segment_marker_name(seg_index, task.index)))
             if marker is not None:
                 stats.merge(TaskStats.from_dict(marker["stats"]))
                 input_errors += marker["errors"]
+                merge_rows(step_rows, marker.get("steps", []))
+        passes = f"stage{seg_index}-{segment.stage.step_id}" if segment.stage is not None else None
+        if segment.stage is not None and passes in timings:
+            # the global passes: wall time of the rounds (their tasks run in parallel)
+            step_rows.append({"step": f"{segment.stage.step_id}.passes", "docs_in": None, "docs_out": None, "wall_s": timings[passes], "cpu_s": None})
     _merge_errors(plan.root, len(plan.segments), tasks)
     summary = stats.to_dict()
     summary["steps"] = step_ids or []
@@ -143,6 +151,7 @@ def execute(
         "started": started,
         "seconds": round(time.time() - started, 3),
         "timings": timings,
+        "steps": step_rows,
         "host": socket.gethostname(),
         "python": platform.python_version(),
         "failed_tasks": sorted(failed),

@@ -18,7 +18,7 @@ from tamis.io.atomic import write_bytes_atomic
 
 if TYPE_CHECKING:
     from tamis.dedup.base import PassTask
-    from tamis.executors.tasks import RunPlan
+    from tamis.executors.plan import RunPlan
 
 
 def _rel(plan: RunPlan, path: Any) -> str:

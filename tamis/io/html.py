@@ -17,7 +17,7 @@ from tamis.io.readers import BadRecord, FormatSpec, InputTask, ReaderOptions, Re
 
 
 def read_html_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
-    from tamis.steps.extract_html import declared_language, decode_html
+    from tamis.io.htmldecode import declared_language, decode_html
 
     for path in task.files:
         source = {"path": path, "line": None}

@@ -16,23 +16,26 @@ places use it:
   line, made by the scanner where the record is written as orjson writes, so the second pass
   neither reads nor parses the input except for the rejected documents.
 
+All of it is reached through :class:`JsonlSource`, the JSONL format's source
+(:mod:`tamis.io.sources`); nothing outside this module knows about it.
 ``TAMIS_JSONL_SCANNER=0`` turns all of it off (every run then reads JSONL the plain way).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
 
-from tamis.dedup.idstore import IdReader, IdWriter
 from tamis.document import Document
 from tamis.io import storage
 from tamis.io.atomic import write_bytes_atomic
+from tamis.io.idstore import IdReader, IdWriter
+from tamis.io.outputs import dumps
 from tamis.io.readers import (
     BadRecord,
     InputTask,
@@ -48,7 +51,21 @@ from tamis.io.readers import (
     open_failed,
     truncated_stream,
 )
+from tamis.io.sources import Admit, Source
 from tamis.io.streams import StreamBroken
+from tamis.text import count_words, normalized_utf8, utf8_length
+
+if TYPE_CHECKING:
+    from tamis.dedup.base import Decisions, KeyCollector
+    from tamis.io.outputs import ShardWriter
+    from tamis.stats import TaskStats
+    from tamis.steps.base import TaskContext
+
+if TYPE_CHECKING:
+    from tamis.dedup.base import Decisions, KeyCollector
+    from tamis.io.outputs import ShardWriter
+    from tamis.stats import TaskStats
+    from tamis.steps.base import TaskContext
 
 BLOCK = 8 << 20
 # Top-level keys that keep a record from being copied into the output as it is: a nested
@@ -405,3 +422,153 @@ def read_sidecar(directory: Path, task: InputTask, options: ReaderOptions) -> It
         yield from sidecar.documents()
     finally:
         sidecar.close()
+
+
+# --------------------------------------------------------------------------- the source
+
+
+class JsonlSource(Source):
+    """JSONL input: the reference reader, and the compiled paths where they apply."""
+
+    def _fast(self) -> bool:
+        return has_jsonl_scanner()
+
+    def collect_keys(self, collector: KeyCollector, admit: Admit, stats: TaskStats, leave_for: Path | None) -> bool:
+        """The compiled scanner frames and hashes a block of lines at a time; the lines it
+        declines are read, counted and rejected by ``admit`` exactly as the reference path
+        does. With ``leave_for`` (uncompressed input only: the sidecar reads rejected texts
+        again by offset), each document's output line without text is kept in a sidecar."""
+        if not self._fast():
+            return False
+        task, options = self.task, self.options
+        sidecar = TextlessSidecar(leave_for, task.index) if leave_for is not None and is_seekable(task) else None
+        path = task.files[0]
+        path_json = orjson.dumps(path) if sidecar is not None else None
+        for block in jsonl_blocks(task, options):
+            if isinstance(block, BadRecord):
+                admit(block)
+                continue
+            _, numbers, ids, keys, lines = scan_block(block, options, fold=True, path_json=path_json)
+            scanned = numbers[:, 3] >= 0
+            stats.observe_read_many(numbers[scanned, 3].tolist(), numbers[scanned, 4].tolist())
+            valid = scanned.copy()
+            # (chars, bytes, words, offset in the file, length) of each line, for the sidecar
+            table = numbers[:, [3, 4, 5, 1, 2]].copy() if sidecar is not None else None
+            languages: dict[int, Any] = {}
+            for i in [i for i, doc_id in enumerate(ids) if doc_id is None]:
+                if scanned[i]:
+                    ids[i] = derived_id(path, int(numbers[i, 0]))
+            for i in np.flatnonzero(~scanned).tolist():
+                _, doc = admit(declined_line(block, numbers[i], path, options))
+                if doc is not None:  # counted by admit
+                    valid[i] = True
+                    ids[i], keys[i] = doc.id, normalized_utf8(doc.text)
+                    if table is not None:
+                        lines[i] = _dumps_textless(doc.id, doc.metadata)
+                        table[i, :3] = (len(doc.text), utf8_length(doc.text), count_words(doc.text))
+                        languages[i] = doc.metadata.get("language")
+            if table is not None:
+                for i in [i for i, line in enumerate(lines) if line is None and scanned[i]]:
+                    line_no, start, length, _, _, _, text_start, text_end = numbers[i].tolist()  # a record the scanner could not copy
+                    raw = block.data[start : start + length]
+                    metadata = line_metadata(raw, text_start, text_end, {"path": path, "line": line_no}, options)
+                    lines[i] = _dumps_textless(ids[i], metadata)
+                    languages[i] = metadata.get("language")
+            if valid.all():
+                collector.add_many(ids, keys)
+            else:
+                collector.add_many([d for d, ok in zip(ids, valid, strict=True) if ok], [k for k, ok in zip(keys, valid, strict=True) if ok])
+            if sidecar is not None and table is not None:
+                assert block.offset is not None
+                table[:, 3] += block.offset - block.start
+                kept = np.flatnonzero(valid).tolist()
+                order = {i: n for n, i in enumerate(kept)}
+                named = {order[i]: lang for i, lang in languages.items() if lang is not None and i in order}
+                sidecar.add_many([ids[i] for i in kept], [lines[i] for i in kept], table[kept], named)
+        collector.close()
+        if sidecar is not None:
+            sidecar.close()
+        return True
+
+    def replay_without_text(self, leave_for: Path) -> Iterator[ReadResult] | None:
+        if not self._fast():
+            return None
+        if TextlessSidecar.exists(leave_for, self.task.index):
+            return read_sidecar(leave_for, self.task, self.options)
+        return scan_jsonl_textless(self.task, self.options)
+
+    def write_decided(self, decisions: Decisions, ctx: TaskContext, leave_for: Path, writer: ShardWriter) -> bool:
+        """The kept documents are their sidecar lines, written in bulk and counted from the
+        sidecar's numbers; only rejected and annotated ones are decoded (rejects are written
+        whole, an annotation changes the metadata)."""
+        if not self._fast() or not TextlessSidecar.exists(leave_for, self.task.index):
+            return False
+        stats = ctx.stats
+        sidecar = SidecarReader(leave_for, self.task, self.options)
+        try:
+            n = len(sidecar.lines)
+            decisions.check(n, self.task.index)
+            for position in sorted(decisions.rejects):
+                reason, detail, keeper = decisions.rejects[position]
+                ctx.reject(sidecar.document(position), reason, detail=detail, duplicate_of=keeper)
+            keep = np.ones(n, dtype=bool)
+            keep[list(decisions.rejects)] = False
+            lines = list(sidecar.lines)
+            for position, extra in decisions.annotations.items():
+                if keep[position]:
+                    metadata = orjson.loads(lines[position])["metadata"]
+                    metadata.update(extra)
+                    lines[position] = _dumps_textless(sidecar.ids[position], metadata)
+                    if metadata.get("language") is not None:
+                        sidecar.languages[position] = metadata["language"]
+            plain = keep.copy()
+            for i, language in sidecar.languages.items():
+                if keep[i]:
+                    plain[i] = False
+                    stats.observe_kept_counts(*sidecar.numbers[i, :3].tolist(), language)
+            numbers = sidecar.numbers[plain]
+            stats.observe_kept_many(numbers[:, 0].tolist(), numbers[:, 1].tolist(), numbers[:, 2].tolist(), None)
+            kept = np.flatnonzero(keep).tolist()
+            for start in range(0, len(kept), 4096):
+                writer.write_lines([lines[i] for i in kept[start : start + 4096]])
+        finally:
+            sidecar.close()
+        return True
+
+    def write_kept_without_text(self, docs: Iterable[Document], stats: TaskStats, writer: ShardWriter) -> None:
+        """A lazily read document whose output line is known is written as that line (lines
+        go out a batch at a time, and are counted at the end)."""
+        lines: list[bytes] = []
+        counts: list[tuple[int, int, int]] = []
+        for doc in docs:
+            line = None
+            if type(doc) is LazyTextDocument and doc.text_pending:
+                language = doc.language
+                if language is UNKNOWN:
+                    language = doc.metadata.get("language")
+                line = doc.textless_line
+                if line is not None and language is None:
+                    lines.append(line)
+                    counts.append(doc.counts)
+                    if len(lines) >= 4096:
+                        writer.write_lines(lines)
+                        lines = []
+                    continue
+                stats.observe_kept_counts(*doc.counts, language)
+            else:
+                stats.observe_kept(doc.text, doc.metadata.get("language"))
+            if lines:
+                writer.write_lines(lines)
+                lines = []
+            if line is not None:
+                writer.write_lines([line])
+            else:
+                writer.write({"id": doc.id, "text": None, "metadata": doc.metadata})
+        if lines:
+            writer.write_lines(lines)
+        if counts:
+            stats.observe_kept_many(*zip(*counts, strict=True), None)
+
+
+def _dumps_textless(doc_id: str, metadata: dict[str, Any]) -> bytes:
+    return dumps({"id": doc_id, "text": None, "metadata": metadata})

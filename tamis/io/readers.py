@@ -29,7 +29,7 @@ import orjson
 from tamis.document import Document
 from tamis.errors import ConfigError, InputError
 from tamis.io import storage
-from tamis.io.streams import StreamBroken, iter_stream_lines
+from tamis.io.streams import StreamBroken, ZstdFrames, iter_stream_lines
 from tamis.text import utf8_length
 
 
@@ -37,10 +37,10 @@ from tamis.text import utf8_length
 class ReaderOptions:
     text_field: str = "text"
     id_field: str = "id"
-    encoding: str = "utf-8"  # or "auto": detect legacy encodings
-    max_doc_bytes: int = 16 << 20
-    chunk_bytes: int = 128 << 20  # large plain JSONL files are split into ranges of this size
-    text_batch_files: int = 512  # plain-text files are read this many to a task
+    encoding: str = field(default="utf-8", metadata={"choices": ("utf-8", "auto")})  # auto: detect legacy encodings
+    max_doc_bytes: int = field(default=16 << 20, metadata={"min": 1})
+    chunk_bytes: int = field(default=128 << 20, metadata={"min": 1})  # large plain JSONL files are split into ranges of this size
+    text_batch_files: int = field(default=512, metadata={"min": 1})  # plain-text files are read this many to a task
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,10 @@ class InputTask:
     start: int = 0
     end: int | None = None
     first_line: int = 1  # line number of the first line at ``start`` (byte-range tasks)
+    roots: tuple[str, ...] = ()  # the --input argument each file was found under (ids are relative to it)
+
+    def root_of(self, position: int) -> str | None:
+        return self.roots[position] if position < len(self.roots) else None
 
     def describe(self) -> str:
         if len(self.files) > 1:
@@ -80,6 +84,8 @@ class FormatSpec:
     split: Callable[[str, ReaderOptions], list[tuple[int, int, int]] | None] | None = None
     batch_small_files: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # "module:Class" of a tamis.io.sources.Source subclass with fast paths (None: the reader)
+    source: str | None = None
 
 
 FORMATS: dict[str, FormatSpec] = {}
@@ -102,10 +108,16 @@ def detect_format(path: str) -> str | None:
 
 def expand_inputs(inputs: list[str]) -> list[str]:
     """Paths in input order: arguments as given, folders and globs expanded and sorted."""
-    files: list[str] = []
+    return [path for path, _ in expand_inputs_with_roots(inputs)]
+
+
+def expand_inputs_with_roots(inputs: list[str]) -> list[tuple[str, str]]:
+    """(path, root) in input order; the root is the folder a path is named relative to: the
+    folder given, the folder a glob matched, or a file's own folder."""
+    files: list[tuple[str, str]] = []
     for item in inputs:
         if storage.is_remote(item):  # s3://bucket/prefix/, gs://..., hf://datasets/...: listed by the store
-            files.extend(storage.expand_remote(item))
+            files.extend(storage.expand_remote_with_roots(item))
             continue
         if any(ch in item for ch in "*?["):
             matches = sorted(glob.glob(item, recursive=True))
@@ -113,11 +125,12 @@ def expand_inputs(inputs: list[str]) -> list[str]:
                 msg = f"--input {item!r} matches no file"
                 raise ConfigError(msg)
             for match in matches:
-                files.extend(_walk(match))
+                root = match if os.path.isdir(match) else os.path.dirname(match)
+                files.extend((path, root) for path in _walk(match))
         elif os.path.isdir(item):
-            files.extend(_walk(item))
-        elif os.path.exists(item):
-            files.append(item)
+            files.extend((path, item) for path in _walk(item))
+        elif os.path.lexists(item):
+            files.append((item, os.path.dirname(item)))
         else:
             msg = f"input not found: {item}"
             raise ConfigError(msg)
@@ -139,21 +152,30 @@ def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | No
     _ensure_formats()
     tasks: list[InputTask] = []
     batch: list[str] = []
+    batch_roots: list[str] = []
     batch_format = ""
 
     def flush_batch() -> None:
-        nonlocal batch
+        nonlocal batch, batch_roots
         if batch:
-            tasks.append(InputTask(len(tasks), batch_format, tuple(batch)))
-            batch = []
+            tasks.append(InputTask(len(tasks), batch_format, tuple(batch), roots=tuple(batch_roots)))
+            batch, batch_roots = [], []
 
-    for path in expand_inputs(inputs):
+    for path, root in expand_inputs_with_roots(inputs):
         fmt = input_format or detect_format(path)
         if fmt is None:
             if len(inputs) == 1 and (path == inputs[0] if storage.is_remote(path) else os.path.isfile(inputs[0])):
-                msg = f"cannot tell the format of {path}; name it .jsonl[.gz|.zst], .parquet, .txt, .warc[.gz], .wet[.gz] or .html, or pass --input-format"
+                msg = (
+                    f"cannot tell the format of {display_path(path)}; name it .jsonl[.gz|.zst], .parquet, .txt, "
+                    ".warc[.gz], .wet[.gz] or .html, or pass --input-format"
+                )
                 raise ConfigError(msg)
             continue  # unknown files inside folders are skipped (README, checksums ...)
+        problem = _unreadable_name(path)
+        if problem is not None:  # an input error like any other: listed, and the rest goes on
+            flush_batch()
+            tasks.append(InputTask(len(tasks), UNREADABLE, (display_path(path), problem)))
+            continue
         if fmt not in FORMATS:
             msg = f"unknown input format {fmt!r}; choose from: {', '.join(sorted(FORMATS))}"
             raise ConfigError(msg)
@@ -163,14 +185,15 @@ def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | No
                 flush_batch()
             batch_format = fmt
             batch.append(path)
+            batch_roots.append(root)
             continue
         flush_batch()
         ranges = spec.split(path, options) if spec.split else None
         if ranges:
             for start, end, first_line in ranges:
-                tasks.append(InputTask(len(tasks), fmt, (path,), start, end, first_line))
+                tasks.append(InputTask(len(tasks), fmt, (path,), start, end, first_line, roots=(root,)))
         else:
-            tasks.append(InputTask(len(tasks), fmt, (path,)))
+            tasks.append(InputTask(len(tasks), fmt, (path,), roots=(root,)))
     flush_batch()
     if not tasks:
         msg = f"no readable input in {', '.join(inputs)} (JSONL, Parquet, text, WARC/WET or HTML files)"
@@ -180,7 +203,42 @@ def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | No
 
 def read_task(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
     _ensure_formats()
+    if task.format == UNREADABLE:
+        return _read_unreadable(task)
     return FORMATS[task.format].read(task, options)
+
+
+# A file found in the input that cannot be read under its name: a task of its own that yields
+# one located error (files = (the name as text, the reason)); nothing else ever opens it.
+UNREADABLE = "unreadable"
+
+
+def display_path(path: str) -> str:
+    """A path as valid UTF-8 text: undecodable bytes of a file name shown as ``\\xe9``."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    return path
+
+
+def _unreadable_name(path: str) -> str | None:
+    if storage.is_remote(path):
+        return None  # listed by the store a moment ago: a missing object fails its task's open
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the file name is not valid UTF-8; rename the file (its contents were not read)"
+    if not os.path.exists(path):
+        if os.path.islink(path):
+            return f"a broken symbolic link (to {os.readlink(path)!r})"
+        return "the file disappeared after the input was listed"
+    return None
+
+
+def _read_unreadable(task: InputTask) -> Iterator[ReadResult]:
+    path, problem = task.files
+    yield BadRecord(InputError(f"cannot read: {problem}", path=path, reason="reader:unreadable_file"))
 
 
 # --------------------------------------------------------------------------- decoding
@@ -222,6 +280,7 @@ def _too_large(doc: Document, size: int, options: ReaderOptions, path: str, line
 
 
 ZSTD_SUFFIXES = (".zst", ".zstd")
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def is_compressed(path: str) -> bool:
@@ -235,9 +294,7 @@ def open_binary(path: str) -> Any:
     if lower.endswith(".gz"):
         return gzip.open(storage.open_input(path), "rb") if storage.is_remote(path) else gzip.open(path, "rb")
     if lower.endswith(ZSTD_SUFFIXES):
-        import zstandard
-
-        return zstandard.ZstdDecompressor().stream_reader(storage.open_input(path), closefd=True)
+        return ZstdFrames(storage.open_input(path))
     return storage.open_input(path)
 
 
@@ -407,6 +464,8 @@ def _parse_json_record(
     raw: bytes, path: str, line_no: int, options: ReaderOptions, text_field: str, id_field: str
 ) -> ReadResult:
     source = {"path": path, "line": line_no}
+    if raw.startswith(UTF8_BOM):  # written by some Windows tools at the start of a file
+        raw = raw[3:]
     try:
         record = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -447,6 +506,51 @@ def metadata_of(record: dict[str, Any], source: dict[str, Any]) -> dict[str, Any
     return metadata
 
 
+_MISSING = object()
+
+
+def take_field(record: dict[str, Any], name: str) -> Any:
+    """Remove and return ``record[name]``; a dotted name (``doc.body``) that is not itself a key
+    is a path through nested objects. The value stays out of the metadata either way."""
+    value = record.pop(name, _MISSING)
+    if value is not _MISSING:
+        return value
+    if "." not in name:
+        return None
+    *parents, leaf = name.split(".")
+    holder: Any = record
+    for part in parents:
+        holder = holder.get(part) if isinstance(holder, dict) else None
+    return holder.pop(leaf, None) if isinstance(holder, dict) else None
+
+
+def field_json_text(raw: bytes, name: str) -> str | None:
+    """The JSON text of a number in a record line, exactly as written (``1.50``, a 23-digit
+    integer that a float would round), for ids; None if it cannot be found."""
+    import json
+
+    try:
+        record = json.loads(raw, parse_float=str, parse_int=str, parse_constant=str)
+    except ValueError:
+        return None
+    value = take_field(record, name) if isinstance(record, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def id_text(value: Any, raw: bytes, id_field: str) -> str:
+    """A record's id as text: strings as they are, other JSON values as their JSON text
+    (integers exactly as written, never through a float)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and raw:
+        exact = field_json_text(raw, id_field)
+        if exact is not None:
+            return exact
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
 def _record_to_doc(
     record: dict[str, Any],
     raw: bytes,
@@ -457,12 +561,12 @@ def _record_to_doc(
     text_field: str,
     id_field: str,
 ) -> ReadResult:
-    text = record.pop(text_field, None)
-    doc_id = record.pop(id_field, None)
+    text = take_field(record, text_field)
+    doc_id = take_field(record, id_field)
     if doc_id is None or doc_id == "":
         doc_id = derived_id(path, line_no)
     elif not isinstance(doc_id, str):
-        doc_id = str(doc_id)
+        doc_id = id_text(doc_id, raw, id_field)
     metadata = metadata_of(record, source)
     if not isinstance(text, str):
         what = "has no" if text is None else f"has a non-string ({type(text).__name__})"
@@ -490,15 +594,29 @@ def _strip_suffix(name: str, suffixes: tuple[str, ...]) -> str:
     return name
 
 
+def relative_id(path: str, root: str | None, suffixes: tuple[str, ...]) -> str:
+    """A file's id: its path relative to the input folder it was found in, without its format
+    suffix (``a/readme.txt`` → ``a/readme``), so that files of the same name in two folders
+    keep distinct ids."""
+    relative = os.path.relpath(path, root) if root else Path(path).name
+    if relative.startswith(".."):  # a root that is not above the path (should not happen)
+        relative = Path(path).name
+    head, _, name = relative.replace(os.sep, "/").rpartition("/")
+    name = _strip_suffix(name, suffixes)
+    return f"{head}/{name}" if head else name
+
+
 def read_text_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
-    for path in task.files:
-        doc_id = _strip_suffix(Path(path).name, FORMATS["text"].suffixes)
+    for position, path in enumerate(task.files):
+        doc_id = relative_id(path, task.root_of(position), FORMATS["text"].suffixes)
         source = {"path": path, "line": None}
         try:
             raw = open_binary(path).read()
         except (OSError, EOFError, zlib.error) as exc:
             yield BadRecord(InputError(f"cannot read: {exc}", path=path, reason="reader:unreadable_file"))
             continue
+        if raw.startswith(UTF8_BOM):
+            raw = raw[3:]
         try:
             text, detected = decode_text(raw, options.encoding, path=path, line=None)
         except InputError as err:
@@ -528,7 +646,7 @@ def read_parquet(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several unrelated types
         yield BadRecord(InputError(f"not a readable Parquet file: {exc}", path=path, reason="reader:unreadable_file"))
         return
-    if options.text_field not in parquet.schema_arrow.names:
+    if options.text_field not in parquet.schema_arrow.names and options.text_field.split(".")[0] not in parquet.schema_arrow.names:
         msg = f"no column {options.text_field!r} (columns: {', '.join(parquet.schema_arrow.names)})"
         yield BadRecord(InputError(msg, path=path, reason="reader:missing_text"))
         return
@@ -548,7 +666,7 @@ def read_parquet(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult
 
 
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.zstd", ".ndjson", ".ndjson.gz", ".json", ".json.gz")
-register_format(FormatSpec("jsonl", JSONL_SUFFIXES, read_jsonl, _split_jsonl))
+register_format(FormatSpec("jsonl", JSONL_SUFFIXES, read_jsonl, _split_jsonl, source="tamis.io.jsonl_fast:JsonlSource"))
 register_format(FormatSpec("parquet", (".parquet",), read_parquet))
 register_format(FormatSpec("text", (".txt", ".txt.gz", ".md"), read_text_files, batch_small_files=True))
 
@@ -559,7 +677,7 @@ def _ensure_formats() -> None:
     """Import the other reader modules (WARC, HTML ...) so their formats are registered."""
     global _formats_loaded
     if not _formats_loaded:
-        from tamis.registry import _load_builtin_steps
+        from tamis.registry import load_builtins
 
-        _load_builtin_steps()
+        load_builtins()
         _formats_loaded = True

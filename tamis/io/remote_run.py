@@ -231,7 +231,9 @@ def clean_remote(remote: str, root: Path) -> int:
     return len(doomed)
 
 
-def prepare(remote: str, resolved_yaml: bytes, fingerprint: str, *, resume: bool, overwrite: bool, known_entries: set[str]) -> Path:
+def prepare(
+    remote: str, resolved_yaml: bytes, check_previous: Callable[[dict[str, Any]], None], *, resume: bool, overwrite: bool, known_entries: set[str]
+) -> Path:
     """Check the store's run directory as the local code checks a folder, and stage it.
 
     Returns the staging folder (empty but for the markers and the resolved config)."""
@@ -261,12 +263,7 @@ def prepare(remote: str, resolved_yaml: bytes, fingerprint: str, *, resume: bool
                 msg = f"--resume: {shown} is not a tamis run directory (no config.resolved.yaml)"
                 raise ConfigError(msg)
             previous = yaml.safe_load(storage.read_bytes(storage.join(remote, "config.resolved.yaml"))) or {}
-            if previous.get("fingerprint") != fingerprint:
-                msg = (
-                    f"--resume: the config changed since {shown} was started (fingerprint "
-                    f"{previous.get('fingerprint')} -> {fingerprint}); use --overwrite to start again"
-                )
-                raise ConfigError(msg)
+            check_previous(previous)
             pull_markers(remote, root)
             storage.delete([storage.join(remote, "stats.json")] if "stats.json" in names else [])
             clean_remote(remote, root)

@@ -243,6 +243,12 @@ def _has_glob(path: str) -> bool:
 def expand_remote(item: str) -> list[str]:
     """The object URLs an ``--input`` URL names: itself, everything below it, or its glob
     matches (and everything below a matched prefix), sorted, hidden names skipped."""
+    return [url for url, _ in expand_remote_with_roots(item)]
+
+
+def expand_remote_with_roots(item: str) -> list[tuple[str, str]]:
+    """(url, root) pairs, as :func:`tamis.io.readers.expand_inputs_with_roots` gives for local
+    paths: the root is the prefix given, the prefix a glob matched, or an object's parent."""
     fs = filesystem(item)
     if _has_glob(item):
         try:
@@ -252,17 +258,22 @@ def expand_remote(item: str) -> list[str]:
         if not matches:
             msg = f"--input {item!r} matches no object"
             raise ConfigError(msg)
-        files: list[str] = []
+        pairs: list[tuple[str, str]] = []
         for match in matches:
-            files.extend(expand_remote(with_protocol(item, match)) if fs.isdir(match) else [with_protocol(item, match)])
-        return [f for f in files if not f.endswith("/") and not is_hidden(f)]
+            url = with_protocol(item, match)
+            if fs.isdir(match):
+                pairs.extend((found, url.rstrip("/")) for found in expand_remote(url))
+            else:
+                pairs.append((url, url.rsplit("/", 1)[0]))
+        return [(url, root) for url, root in pairs if not url.endswith("/") and not is_hidden(url)]
     try:
         if not item.endswith("/") and fs.isfile(fs._strip_protocol(item)):
-            return [item]
+            return [(item, item.rsplit("/", 1)[0])]
         listed = list_files(item)
     except (OSError, ValueError) as exc:
         raise _input_error(item, exc) from exc
-    files = [url for url, _ in listed if not is_hidden(url[len(item.rstrip("/")) :])]
+    root = item.rstrip("/")
+    files = [(url, root) for url, _ in listed if not is_hidden(url[len(root) :])]
     if not files:
         msg = f"input not found: {item} (no object at or below it)"
         raise ConfigError(msg)
@@ -279,6 +290,17 @@ def size(path: str) -> int:
     if not is_remote(path):
         return os.path.getsize(local_path(path))
     return int(filesystem(path).size(path))
+
+
+def identity(url: str) -> tuple[str, int | None, str | None]:
+    """(url, size, version) of an object, for the input fingerprint: the ETag where the store
+    gives one, else its modification time (from the cached listing when there is one)."""
+    try:
+        info = filesystem(url).info(url)
+    except OSError:
+        return (url, None, None)
+    version = info.get("ETag") or info.get("etag") or info.get("LastModified") or info.get("mtime") or info.get("updated")
+    return (url, int(info.get("size") or 0), None if version is None else str(version))
 
 
 def exists(path: str) -> bool:

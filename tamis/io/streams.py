@@ -46,3 +46,60 @@ def iter_stream_lines(fh: Any, block_size: int = BLOCK) -> Iterator[bytes]:
             parts.append(tail)
     if parts:
         yield b"".join(parts)
+
+
+class ZstdFrames:
+    """A ``.zst`` stream read frame after frame, that says when the last frame is cut short.
+
+    ``zstandard``'s stream reader returns end-of-file at the cut of a truncated frame, so the
+    records after it would be lost without a word; here a frame that has begun and not ended
+    when the input runs out raises ``EOFError`` (a :class:`StreamBroken` to the line splitter,
+    hence ``reader:truncated`` as for gzip). Input is fed in small blocks so one block's output
+    stays bounded.
+    """
+
+    INPUT_BLOCK = 1 << 17
+
+    def __init__(self, raw: Any) -> None:
+        import zstandard
+
+        self._raw = raw
+        self._dctx = zstandard.ZstdDecompressor()
+        self._frame: Any = None  # the decompressor of the frame in progress
+        self._pending = b""  # input read past the end of the last frame
+        self._fed = 0  # compressed bytes given to the frame in progress
+
+    def read(self, size: int = -1) -> bytes:
+        """Everything left when ``size`` < 0; otherwise the next decompressed block."""
+        if size < 0:
+            return b"".join(iter(self.read1, b""))
+        return self.read1(size)
+
+    def read1(self, size: int = -1) -> bytes:
+        while True:
+            block = self._pending or self._raw.read(self.INPUT_BLOCK)
+            self._pending = b""
+            if not block:
+                if self._frame is not None and self._fed:
+                    msg = "zstd stream ends inside a frame (the file is truncated)"
+                    raise EOFError(msg)
+                return b""
+            if self._frame is None:
+                self._frame = self._dctx.decompressobj()
+                self._fed = 0
+            self._fed += len(block)
+            out = self._frame.decompress(block)
+            if self._frame.eof:
+                self._pending = self._frame.unused_data
+                self._frame = None
+            if out:
+                return out
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self) -> ZstdFrames:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -372,7 +372,7 @@ def _framing_bad_record(item: FramingError, path: str) -> BadRecord:
 
 
 def read_warc(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
-    from tamis.steps.extract_html import declared_language, decode_html
+    from tamis.io.htmldecode import declared_language, decode_html
 
     path = task.files[0]
     try:

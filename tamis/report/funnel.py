@@ -93,6 +93,24 @@ def build_funnel(stats: dict[str, Any]) -> Funnel:
 
 
 @dataclass
+class StepTime:
+    """One row of ``stats["run"]["steps"]``: a step (or phase: ``read``, ``<stage>.collect``,
+    ``<stage>.passes``, ``<stage>.apply``, ``spill``, ``write``) summed over tasks."""
+
+    step: str
+    docs_in: int | None
+    docs_out: int | None
+    wall_s: float
+    cpu_s: float | None
+
+
+def step_times(stats: dict[str, Any]) -> list[StepTime]:
+    """Per-step documents and time, in pipeline order (empty for runs that predate them)."""
+    rows = stats.get("run", {}).get("steps") or []
+    return [StepTime(str(r["step"]), r.get("docs_in"), r.get("docs_out"), float(r.get("wall_s") or 0.0), r.get("cpu_s")) for r in rows]
+
+
+@dataclass
 class LanguageRow:
     language: str
     kept_docs: int

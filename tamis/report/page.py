@@ -15,7 +15,7 @@ from typing import Any
 
 from tamis.report.distributions import Distribution, length_distribution, signal_distributions
 from tamis.report.distributions import language_score_distribution as score_distribution
-from tamis.report.funnel import Funnel, FunnelRow, build_funnel, language_rows, rule_of, step_of
+from tamis.report.funnel import Funnel, FunnelRow, build_funnel, language_rows, rule_of, step_of, step_times
 from tamis.report.sample import Cluster, Findings
 from tamis.report.svg import BLUE, GREY, ORANGE, FunnelBar, Series, columns_svg, funnel_svg
 
@@ -244,7 +244,32 @@ def _funnel_section(run: RunView, funnel: Funnel) -> str:
         '<section id="funnel" aria-labelledby="h-funnel"><h2 id="h-funnel">Funnel</h2>'
         f"<figure>{svg}<figcaption class='note'>Documents remaining after each step, in pipeline order; "
         "the table below holds the same numbers.</figcaption></figure>"
-        f"<table><caption>Removed by each step and rule (reasons are <code>step:rule</code>)</caption>{''.join(rows)}</table>{edited}</section>"
+        f"<table><caption>Removed by each step and rule (reasons are <code>step:rule</code>)</caption>{''.join(rows)}</table>{edited}"
+        f"{_step_times_table(s)}</section>"
+    )
+
+
+def _step_times_table(stats: dict[str, Any]) -> str:
+    """Where the time went: documents in and out and wall/CPU seconds of each step, summed over
+    tasks (so with several workers the sum exceeds the run's wall time)."""
+    times = step_times(stats)
+    if not times:
+        return ""
+    total = sum(t.wall_s for t in times) or 1.0
+    rows = [
+        "<tr><th scope='col'>Step</th><th scope='col' class='n'>Documents in</th><th scope='col' class='n'>Documents out</th>"
+        "<th scope='col' class='n'>Wall s</th><th scope='col' class='n'>CPU s</th><th scope='col' class='n'>Share of time</th></tr>"
+    ]
+    for t in times:
+        cpu = "—" if t.cpu_s is None else f"{t.cpu_s:,.2f}"
+        rows.append(
+            f"<tr><td>{escape(t.step)}</td><td class='n'>{_n(t.docs_in)}</td><td class='n'>{_n(t.docs_out)}</td>"
+            f"<td class='n'>{t.wall_s:,.2f}</td><td class='n'>{cpu}</td><td class='n'>{_pct(t.wall_s, total)}</td></tr>"
+        )
+    return (
+        "<table><caption>Time per step, summed over tasks (a step's time excludes the steps before it; "
+        "<code>passes</code>: a dedup stage's global rounds; CPU is estimated from a sample of calls)</caption>"
+        f"{''.join(rows)}</table>"
     )
 
 

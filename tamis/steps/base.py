@@ -26,11 +26,27 @@ from tamis.stats import TaskStats
 RejectSink = Callable[[dict[str, Any]], None]
 
 
-def param(default: Any, help: str) -> Any:  # noqa: A002 - mirrors argparse's name
-    """A step parameter with its documentation (shown by ``tamis steps``)."""
+def param(
+    default: Any,
+    help: str,  # noqa: A002 - mirrors argparse's name
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    choices: tuple[Any, ...] | None = None,
+) -> Any:
+    """A step parameter with its documentation (shown by ``tamis steps``) and, optionally, its
+    allowed range or values, checked when the config is loaded (:mod:`tamis.validation`;
+    without a range, the conventions there apply)."""
+    metadata: dict[str, Any] = {"help": help}
+    if minimum is not None:
+        metadata["min"] = minimum
+    if maximum is not None:
+        metadata["max"] = maximum
+    if choices is not None:
+        metadata["choices"] = tuple(choices)
     if isinstance(default, list | dict | set):
-        return dataclasses.field(default_factory=lambda: type(default)(default), metadata={"help": help})
-    return dataclasses.field(default=default, metadata={"help": help})
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 class TaskContext:
@@ -110,8 +126,18 @@ class Step:
     def setup(self) -> None:
         """Load models or tables; called once per process before the first ``run``."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A step travels to workers (and is copied) as its parameters only: whatever it loaded
+        # in ``setup`` (a fastText model, a child process) or built in ``__post_init__`` is
+        # rebuilt where it is used, never pickled, whichever process set it up first.
+        return (_rebuild_step, (type(self), self.params()))
+
     def run(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
         raise NotImplementedError
+
+
+def _rebuild_step(cls: type[Step], params: dict[str, Any]) -> Step:
+    return cls(**params)
 
 
 class Rejection(NamedTuple):

@@ -1,11 +1,15 @@
-"""A compact per-task list of document ids: one blob of UTF-8 plus an offsets array.
+"""A compact per-task list of document ids: one blob of UTF-8 (``<stem>.ids``) plus an
+array of uint64 offsets (``<stem>.off``, one more than there are ids).
 
-Stages need ids only to name the keeper of a duplicate (``duplicate_of``).
+Stages need ids only to name the keeper of a duplicate (``duplicate_of``); the JSONL
+sidecar keeps its ids the same way. This module is the only one that knows the layout.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
+import os
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +39,16 @@ class IdWriter:
         write_bytes_atomic(stem.with_suffix(".ids"), bytes(self._blob))
         offsets = np.asarray(self._offsets, dtype=np.uint64)
         write_bytes_atomic(stem.with_suffix(".off"), offsets.tobytes())
+
+
+def save_ids(stem: Path, ids: list[str]) -> None:
+    """All of a task's ids at once (what :class:`IdWriter` writes), encoded in one go: a
+    method call per document cost 5% of the minhash collect."""
+    raw = [i.encode("utf-8", "surrogatepass") for i in ids]
+    offsets = np.zeros(len(raw) + 1, dtype="<u8")
+    np.cumsum(np.fromiter(map(len, raw), dtype=np.int64, count=len(raw)), out=offsets[1:])
+    write_bytes_atomic(stem.with_suffix(".ids"), b"".join(raw))
+    write_bytes_atomic(stem.with_suffix(".off"), offsets.tobytes())
 
 
 class IdReader:
@@ -92,3 +106,31 @@ class IdLookup:
         for reader in self._readers.values():
             reader.close()
         self._readers.clear()
+
+
+class IdsByNumber:
+    """Ids by a global document number over several id files laid end to end: ``sources``
+    are (stem, first number) in order. Offsets are read once per file and each id is fetched
+    with ``pread`` (a run names few keepers, from anywhere in the corpus)."""
+
+    def __init__(self, sources: list[tuple[str, int]]) -> None:
+        self._stems = [stem for stem, _ in sources]
+        self._starts = [start for _, start in sources]
+        self._offsets: dict[int, np.ndarray] = {}
+        self._fds: dict[int, int] = {}
+
+    def get(self, number: int) -> str:
+        k = bisect.bisect_right(self._starts, number) - 1
+        offsets = self._offsets.get(k)
+        if offsets is None:
+            stem = Path(self._stems[k])
+            offsets = self._offsets[k] = np.fromfile(stem.with_suffix(".off"), dtype="<u8")
+            self._fds[k] = os.open(stem.with_suffix(".ids"), os.O_RDONLY)
+        local = number - self._starts[k]
+        start, end = int(offsets[local]), int(offsets[local + 1])
+        return os.pread(self._fds[k], end - start, start).decode("utf-8", "surrogatepass")
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()

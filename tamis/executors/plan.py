@@ -1,0 +1,79 @@
+"""What a run is, for every worker: the segments, the reader and output settings, and where
+each file of the run directory goes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tamis.io.readers import ReaderOptions
+from tamis.pipeline import Segment
+
+
+@dataclass
+class RunPlan:
+    """Everything a worker needs, picklable (steps are dataclasses)."""
+
+    run_dir: str
+    fingerprint: str
+    segments: list[Segment]
+    reader: ReaderOptions
+    fmt: str
+    compression: str
+    compression_level: int | None
+    shard_bytes: int
+    strict: bool
+    keep_text: bool = True
+    # A run directory on an object store: its URL (``root`` is then this machine's staging
+    # copy, tamis.io.remote_run) and the --storage-option values, which never leave memory.
+    remote: str | None = None
+    storage_options: dict[str, Any] = field(default_factory=dict, repr=False)
+    session: str | None = None  # the driver's token in its staging folder
+
+    def replays_input(self, segment: int) -> bool:
+        """Segment ``segment`` re-reads the input instead of a spill: when a stage is the
+        first step, the documents it saw are exactly what the reader yields, and reading the
+        input again is cheaper than writing and reading a spill."""
+        return segment == 1 and not self.segments[0].steps
+
+    def replays_without_text(self) -> bool:
+        """Nothing reads the text of a document the last segment keeps: it replays the input
+        after a stage that decides by position, has no steps of its own, and the output has
+        no text. Texts are then decoded only for rejected and annotated documents."""
+        if len(self.segments) != 2 or self.keep_text or not self.replays_input(1) or self.segments[1].steps:
+            return False
+        stage = self.segments[0].stage
+        return stage is not None and stage.decides_by_position()
+
+    @property
+    def root(self) -> Path:
+        if self.remote is not None:  # each machine stages a store's run in a folder of its own
+            from tamis.io.remote_run import staging_dir
+
+            return staging_dir(self.remote)
+        return Path(self.run_dir)
+
+    @property
+    def dedup_dir(self) -> Path:
+        return self.root / "dedup" / self.fingerprint
+
+    def stage_dir(self, segment: int) -> Path:
+        stage = self.segments[segment].stage
+        assert stage is not None
+        return self.dedup_dir / f"stage{segment}-{stage.step_id}"
+
+    def spill_dir(self, segment: int) -> Path:
+        return self.dedup_dir / f"spill{segment}"
+
+    @property
+    def sidecar_dir(self) -> Path:
+        """What a first pass leaves for a second pass that writes no text (source-defined)."""
+        return self.dedup_dir / "textless"
+
+    def marker(self, name: str) -> Path:
+        return self.root / "_markers" / f"{name}.json"
+
+
+def segment_marker_name(segment: int, task: int) -> str:
+    return f"seg{segment}-task{task:05d}"

@@ -1,0 +1,87 @@
+"""Decoding HTML bytes into text, and the language a page declares.
+
+Shared by the readers that hold HTML (``tamis/io/html.py``, ``tamis/io/warc.py``) and the
+``extract`` step, so it lives with the readers: the readers never import a step.
+
+Decoding follows the order a browser uses (WHATWG "encoding sniffing", simplified): a byte
+order mark, then the HTTP ``charset``, then a ``<meta charset>`` in the first 4 KiB, then
+UTF-8 if the bytes are valid UTF-8, then charset_normalizer's guess. ``iso-8859-1``,
+``latin-1`` and ``us-ascii`` labels are read as windows-1252, as WHATWG specifies (pages that
+say latin-1 use the 0x80-0x9F punctuation of windows-1252 all the time).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+_META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
+_HTML_LANG_RE = re.compile(r"""<html\b[^>]*?\blang\s*=\s*["']?\s*([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)""", re.IGNORECASE)
+_META_LANG_RE = re.compile(
+    r"""<meta[^>]+http-equiv\s*=\s*["']?content-language["']?[^>]*content\s*=\s*["']?\s*([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)""",
+    re.IGNORECASE,
+)
+_WHATWG_ALIASES = {"iso-8859-1": "cp1252", "iso8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "ascii": "cp1252", "us-ascii": "cp1252"}
+
+
+def _codec(label: str | None) -> str | None:
+    if not label:
+        return None
+    label = label.strip().strip("\"'").lower()
+    label = _WHATWG_ALIASES.get(label, label)
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        return None
+    return "cp1252" if name in ("latin-1", "iso8859-1", "ascii") else name
+
+
+def decode_html(body: bytes, http_charset: str | None = None) -> tuple[str, str]:
+    """Decode an HTML page; returns (text, the encoding used)."""
+    for bom, name in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if body.startswith(bom):
+            return body[len(bom) :].decode(name, "replace"), name
+    candidates = [_codec(http_charset)]
+    match = _META_CHARSET_RE.search(body[:4096])
+    if match:
+        candidates.append(_codec(match.group(1).decode("ascii", "ignore")))
+    for name in [*candidates, "utf-8"]:
+        if name and not name.startswith("utf-16"):
+            try:
+                return body.decode(name), name
+            except UnicodeDecodeError:
+                # A few stray bytes in a page that is otherwise what it says (common on the
+                # web: UTF-8 pages with one pasted latin-1 word) keep the label; more mean
+                # the label is wrong, and the bytes are guessed below.
+                text = body.decode(name, "replace")
+                if text.count("\ufffd") <= max(2, len(text) // 1000):
+                    return text, name
+    if b"\x00" not in body[:8192]:
+        from charset_normalizer import from_bytes
+
+        matches = from_bytes(body[: 256 << 10])
+        best = matches.best()
+        if best is not None and best.encoding:
+            name = _codec(best.encoding) or "cp1252"
+            # Latin-script guesses often tie (cp1250 = cp1252 = cp1257 on French text); on a
+            # tie, windows-1252 wins: it is the web's most common legacy encoding.
+            tied = {m.encoding for m in matches if m.chaos <= best.chaos and m.coherence >= best.coherence}
+            if name != "cp1252" and "cp1252" in tied:
+                name = "cp1252"
+            return body.decode(name, "replace"), name
+    # Not text (or hopeless): keep it visible; the binary check rejects it.
+    return body.decode("utf-8", "replace"), "binary"
+
+
+def declared_language(html: str, content_language: str | None = None) -> str | None:
+    """The language the page says it is in: ``<html lang>``, a meta tag, or the HTTP header."""
+    head = html[: 64 << 10]
+    for regex in (_HTML_LANG_RE, _META_LANG_RE):
+        match = regex.search(head)
+        if match:
+            return match.group(1).lower().replace("_", "-")
+    if content_language:
+        first = content_language.split(",")[0].strip()
+        if re.fullmatch(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*", first):
+            return first.lower()
+    return None

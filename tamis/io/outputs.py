@@ -1,0 +1,491 @@
+"""Output formats: a registry of classes that write, list and read back a run's shards.
+
+Every shard a run writes (kept documents, rejects, stage spills) goes through one
+:class:`OutputFormat`; the report, ``runfiles`` and the tests read shards back through the
+same classes, so a new format is one registered class (``@register_output``) and nothing
+else learns about it. A format says:
+
+* how a shard is named (``suffix``) and which codecs it takes (``compressions``);
+* how a record is written (``open_sink(path).write(record)``) and how records already
+  serialised as JSON lines are written in bulk (``write_lines``; a format that stores
+  something else parses them, see :class:`Sink`);
+* how a finished shard is read back (``read``: records as dicts, ``metadata`` an object).
+
+Shards are named ``part-<task>-<shard>.<ext>``, written under a temporary name and renamed
+when complete (:mod:`tamis.io.atomic`), so a killed task never leaves a half shard that
+looks finished; :func:`list_shards` is the one place that lists finished shards. Every record
+has the same keys in every run: ``id``, ``text``, ``metadata`` and, for rejects, ``reason``,
+``detail`` and ``duplicate_of`` (null where absent). Rejects are always JSONL (the run's codec
+where JSONL takes it, else gzip), whatever the output format: one well-defined format that
+every tool reads and the report scans without parsing texts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import orjson
+
+from tamis.errors import ConfigError
+from tamis.io.atomic import commit, temp_name
+
+COMPRESSIONS = ("gzip", "zstd", "none")
+REJECT_KEYS = ("reason", "detail", "duplicate_of")
+BLOCK_BYTES = 4 << 20
+
+
+def dumps(record: dict[str, Any]) -> bytes:
+    """One JSON line. Lone surrogates (from undecodable input) are escaped, never lost."""
+    try:
+        return orjson.dumps(record) + b"\n"
+    except TypeError:
+        import json
+
+        return json.dumps(record, ensure_ascii=True, default=str).encode("ascii") + b"\n"
+
+
+def document_record(doc: Any) -> dict[str, Any]:
+    return {"id": doc.id, "text": doc.text, "metadata": doc.metadata}
+
+
+def decode_metadata(record: dict[str, Any]) -> dict[str, Any]:
+    """``metadata`` as an object, whatever the format stored (Parquet: a JSON string)."""
+    meta = record.get("metadata")
+    if isinstance(meta, str | bytes):
+        try:
+            meta = orjson.loads(meta)
+        except orjson.JSONDecodeError:
+            meta = {}
+    record["metadata"] = meta if isinstance(meta, dict) else {}
+    return record
+
+
+# --------------------------------------------------------------------------- the interface
+
+
+class Sink:
+    """An open shard. ``write`` returns the (uncompressed) bytes it added, which the
+    :class:`ShardWriter` counts against its shard size."""
+
+    def write(self, record: dict[str, Any]) -> int:
+        raise NotImplementedError
+
+    def write_lines(self, lines: list[bytes]) -> int:
+        """Records already serialised by :func:`dumps`, in order (the bulk path of a pass
+        that knows its records' lines without building them). A format that does not store
+        JSON lines gets them parsed, one record at a time."""
+        return sum(self.write(orjson.loads(line)) for line in lines)
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class OutputFormat:
+    """One output format. Subclasses set ``name``, ``help``, ``compressions`` and implement
+    ``suffix``, ``open_sink`` and ``read``; ``@register_output`` makes them a choice of
+    ``--format`` and of recipes."""
+
+    name: ClassVar[str]
+    help: ClassVar[str] = ""
+    compressions: ClassVar[tuple[str, ...]] = COMPRESSIONS
+    suffixes: ClassVar[tuple[str, ...]] = ()  # every suffix its shards may have, for listing
+
+    def __init__(self, compression: str = "gzip", level: int | None = None) -> None:
+        if compression not in self.compressions:
+            msg = f"output format {self.name!r} takes compression {', '.join(self.compressions)}, not {compression!r}"
+            raise ConfigError(msg)
+        self.compression = compression
+        self.level = level
+
+    def suffix(self) -> str:
+        raise NotImplementedError
+
+    def open_sink(self, path: Path, *, rejects: bool) -> Sink:
+        raise NotImplementedError
+
+    @classmethod
+    def read(cls, path: Path, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """The records of a finished shard, in order (at most ``limit``), metadata decoded."""
+        raise NotImplementedError
+
+    @classmethod
+    def owns(cls, name: str) -> bool:
+        return name.endswith(cls.suffixes)
+
+
+_OUTPUTS: dict[str, type[OutputFormat]] = {}
+F = TypeVar("F", bound=type[OutputFormat])
+
+
+def register_output(cls: F) -> F:
+    """Class decorator: make an output format available under ``cls.name``."""
+    if cls.name in _OUTPUTS and _OUTPUTS[cls.name] is not cls:
+        msg = f"output format {cls.name!r} is registered twice"
+        raise TypeError(msg)
+    _OUTPUTS[cls.name] = cls
+    return cls
+
+
+def output_names() -> list[str]:
+    return list(_OUTPUTS)
+
+
+def output_format(name: str, compression: str = "gzip", level: int | None = None) -> OutputFormat:
+    """An instance of the format ``name`` (a ConfigError naming the choices otherwise)."""
+    cls = _OUTPUTS.get(name)
+    if cls is None:
+        msg = f"unknown output format {name!r}; choose from: {', '.join(_OUTPUTS)}"
+        raise ConfigError(msg)
+    return cls(compression, level)
+
+
+def rejects_format(compression: str, level: int | None = None) -> OutputFormat:
+    """Rejects are JSONL whatever the output format: the run's codec where JSONL takes it."""
+    return JsonlOutput(compression if compression in JsonlOutput.compressions else "gzip", level)
+
+
+def format_of(path: Path) -> type[OutputFormat]:
+    """The registered format that writes shards named like ``path`` (longest suffix wins)."""
+    best: tuple[int, type[OutputFormat]] | None = None
+    for cls in _OUTPUTS.values():
+        for suffix in cls.suffixes:
+            if path.name.endswith(suffix) and (best is None or len(suffix) > best[0]):
+                best = (len(suffix), cls)
+    if best is None:
+        msg = f"{path}: not a shard of any output format ({', '.join(_OUTPUTS)})"
+        raise ConfigError(msg)
+    return best[1]
+
+
+def list_shards(folder: Path) -> list[Path]:
+    """Finished shards of ``folder`` in name order (task order): files named ``part-*`` with
+    a registered format's suffix; temporary files are skipped. The one listing of shards."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        name = path.name
+        if name.startswith(".") or ".tmp-" in name or not path.is_file():
+            continue
+        if any(cls.owns(name) for cls in _OUTPUTS.values()):
+            found.append(path)
+    return sorted(found)
+
+
+def read_shard(path: Path, limit: int | None = None) -> Iterator[dict[str, Any]]:
+    """The records of one finished shard, whatever format wrote it."""
+    return format_of(path).read(path, limit)
+
+
+def iter_records(root: Path, which: str = "output") -> Iterator[dict[str, Any]]:
+    """Every record of ``root/which`` (``output`` or ``rejects``), in shard order."""
+    for path in list_shards(root / which):
+        yield from read_shard(path)
+
+
+# --------------------------------------------------------------------------- JSONL
+
+
+class _JsonlSink(Sink):
+    def __init__(self, path: Path, compression: str, level: int | None) -> None:
+        self._raw = open(path, "wb")  # noqa: SIM115 - closed in close()
+        if compression == "gzip":
+            self._fh: Any = gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=level or 6, mtime=0)
+        elif compression == "zstd":
+            import zstandard
+
+            self._fh = zstandard.ZstdCompressor(level=level or 3).stream_writer(self._raw, closefd=False)
+        else:
+            self._fh = self._raw
+        self._buf = io.BytesIO()
+
+    def write(self, record: dict[str, Any]) -> int:
+        return self._write_line(dumps(record))
+
+    def write_lines(self, lines: list[bytes]) -> int:
+        return self._write_line(b"".join(lines))
+
+    def _write_line(self, line: bytes) -> int:
+        self._buf.write(line)
+        if self._buf.tell() >= 1 << 20:
+            self.flush()
+        return len(line)
+
+    def flush(self) -> None:
+        self._fh.write(self._buf.getvalue())
+        self._buf = io.BytesIO()
+
+    def close(self) -> None:
+        self.flush()
+        if self._fh is not self._raw:
+            self._fh.close()
+        self._raw.close()
+
+
+@register_output
+class JsonlOutput(OutputFormat):
+    name = "jsonl"
+    help = "one JSON object per line; gzip, zstd or none"
+    suffixes = (".jsonl.gz", ".jsonl.zst", ".jsonl")
+
+    def suffix(self) -> str:
+        return {"gzip": ".jsonl.gz", "zstd": ".jsonl.zst", "none": ".jsonl"}[self.compression]
+
+    def open_sink(self, path: Path, *, rejects: bool) -> Sink:
+        return _JsonlSink(path, self.compression, self.level)
+
+    @classmethod
+    def read(cls, path: Path, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        if limit is not None and limit <= 0:
+            return
+        seen = 0
+        for line in cls.lines(path, 256 << 10 if limit is not None else BLOCK_BYTES):
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if not isinstance(record, dict):
+                continue
+            yield decode_metadata(record)
+            seen += 1
+            if limit is not None and seen >= limit:
+                return
+
+    @classmethod
+    def lines(cls, path: Path, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes]:
+        """The non-empty lines of a shard, decompressed block by block."""
+        for block in cls.blocks(path, block_bytes):
+            for line in block.split(b"\n"):
+                if line.strip():
+                    yield line
+
+    @classmethod
+    def blocks(cls, path: Path, block_bytes: int = BLOCK_BYTES) -> Iterator[bytes]:
+        """A shard decompressed in blocks of whole lines (each block ends at a line end; a
+        gzip line iterator costs several times more per line)."""
+        with open(path, "rb") as raw:
+            read_block = _block_reader(raw, path.name, block_bytes)
+            pending = b""
+            while True:
+                block = read_block()
+                if not block:
+                    break
+                cut = block.rfind(b"\n")
+                if cut < 0:
+                    pending += block
+                    continue
+                yield pending + block[: cut + 1]
+                pending = block[cut + 1 :]
+            if pending.strip():
+                yield pending
+
+
+def _block_reader(raw: Any, name: str, block_bytes: int) -> Any:
+    if name.endswith(".gz"):
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+        def read_gzip() -> bytes:
+            nonlocal inflate
+            while True:
+                compressed = raw.read(block_bytes)
+                if not compressed:
+                    return inflate.flush()
+                out = inflate.decompress(compressed)
+                if inflate.eof and inflate.unused_data:
+                    # concatenated gzip members: start a new one with what is left
+                    rest = inflate.unused_data
+                    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                    out += inflate.decompress(rest)
+                if out:
+                    return out
+
+        return read_gzip
+    if name.endswith(".zst"):
+        import zstandard
+
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        return lambda: reader.read(block_bytes)
+    return lambda: raw.read(block_bytes)
+
+
+# --------------------------------------------------------------------------- Parquet
+
+
+class _ParquetSink(Sink):
+    def __init__(self, path: Path, compression: str, level: int | None, rejects: bool) -> None:
+        import pyarrow as pa
+
+        self._pa = pa
+        fields = [pa.field("id", pa.string()), pa.field("text", pa.string()), pa.field("metadata", pa.string())]
+        if rejects:
+            fields += [pa.field(k, pa.string()) for k in REJECT_KEYS]
+        self._schema = pa.schema(fields)
+        self._path = path
+        self._codec = {"gzip": "gzip", "zstd": "zstd", "none": "none"}[compression]
+        self._level = level
+        self._rows: dict[str, list[Any]] = {f.name: [] for f in fields}
+        self._writer: Any = None
+        self._pending = 0
+
+    def write(self, record: dict[str, Any]) -> int:
+        for key, column in self._rows.items():
+            value = record.get(key)
+            if key == "metadata":
+                value = orjson.dumps(value).decode()
+            column.append(value)
+        size = len(record["text"] or "") + 64
+        self._pending += size
+        if self._pending >= 32 << 20:
+            self.flush()
+        return size
+
+    def flush(self) -> None:
+        if not self._rows["id"]:
+            return
+        import pyarrow.parquet as pq
+
+        table = self._pa.Table.from_pydict(self._rows, schema=self._schema)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._path, self._schema, compression=self._codec, compression_level=self._level)
+        self._writer.write_table(table)
+        self._rows = {k: [] for k in self._rows}
+        self._pending = 0
+
+    def close(self) -> None:
+        self.flush()
+        if self._writer is None:  # an empty shard still has a schema
+            import pyarrow.parquet as pq
+
+            pq.write_table(self._schema.empty_table(), self._path, compression=self._codec)
+        else:
+            self._writer.close()
+
+
+@register_output
+class ParquetOutput(OutputFormat):
+    name = "parquet"
+    help = "Parquet (metadata as a JSON string column); gzip, zstd or none column codec"
+    suffixes = (".parquet",)
+
+    def suffix(self) -> str:
+        return ".parquet"
+
+    def open_sink(self, path: Path, *, rejects: bool) -> Sink:
+        return _ParquetSink(path, self.compression, self.level, rejects)
+
+    @classmethod
+    def read(cls, path: Path, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        for row in parquet_rows(path, None, limit):
+            yield decode_metadata(row)
+
+
+def parquet_rows(path: Path, columns: list[str] | None, limit: int | None) -> Iterator[dict[str, Any]]:
+    """Rows of a Parquet shard as stored (``metadata`` a string), only ``columns`` if given."""
+    import pyarrow.parquet as pq
+
+    shard = pq.ParquetFile(path)
+    names = set(shard.schema_arrow.names)
+    wanted = [c for c in columns if c in names] if columns else None
+    seen = 0
+    for batch in shard.iter_batches(batch_size=4096, columns=wanted):
+        for row in batch.to_pylist():
+            if limit is not None and seen >= limit:
+                return
+            seen += 1
+            yield row
+
+
+# --------------------------------------------------------------------------- the writer
+
+
+class ShardWriter:
+    """Writes records into ``<stem>-<n><suffix>`` shards of one output format, each of at
+    most ``max_bytes`` (uncompressed).
+
+    Nothing is visible under the final names until ``close()``; a writer that is never closed
+    leaves only ``*.tmp-*`` files, which ``--resume`` removes.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        stem: str,
+        output: OutputFormat,
+        *,
+        max_bytes: int = 256 << 20,
+        rejects: bool = False,
+        write_empty: bool = False,
+    ) -> None:
+        self.directory = directory
+        self.stem = stem
+        self.output = output
+        self.max_bytes = max_bytes
+        self.rejects = rejects
+        self.write_empty = write_empty
+        self.records = 0
+        self._shard = 0
+        self._sink: Sink | None = None
+        self._tmp: Path | None = None
+        self._final: Path | None = None
+        self._bytes = 0
+        self._pending: list[tuple[Path, Path]] = []
+
+    def _open(self) -> Sink:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._final = self.directory / f"{self.stem}-{self._shard:04d}{self.output.suffix()}"
+        self._tmp = temp_name(self._final)
+        self._sink = self.output.open_sink(self._tmp, rejects=self.rejects)
+        self._bytes = 0
+        return self._sink
+
+    def _finish_shard(self) -> None:
+        assert self._sink is not None and self._tmp is not None and self._final is not None
+        self._sink.close()
+        self._pending.append((self._tmp, self._final))
+        self._sink = None
+        self._shard += 1
+
+    def write(self, record: dict[str, Any]) -> None:
+        sink = self._sink or self._open()
+        self._wrote(sink.write(record), 1)
+
+    def write_lines(self, lines: list[bytes]) -> None:
+        """Records already serialised as :func:`dumps` would, in order: the bulk path."""
+        if self._sink is not None and self._bytes + sum(map(len, lines)) < self.max_bytes:
+            self._wrote(self._sink.write_lines(lines), len(lines))  # all in this shard
+            return
+        for line in lines:  # a shard ends among them (or none is open yet)
+            sink = self._sink or self._open()
+            self._wrote(sink.write_lines([line]), 1)
+
+    def _wrote(self, n_bytes: int, records: int) -> None:
+        self._bytes += n_bytes
+        self.records += records
+        if self._bytes >= self.max_bytes:
+            self._finish_shard()
+
+    def close(self) -> list[Path]:
+        """Finish the last shard and rename every shard to its final name."""
+        if self._sink is None and not self._pending and self.write_empty:
+            self._open()
+        if self._sink is not None:
+            self._finish_shard()
+        finals = []
+        for tmp, final in self._pending:
+            commit(tmp, final)
+            finals.append(final)
+        self._pending = []
+        return finals
+
+    def abort(self) -> None:
+        if self._sink is not None:
+            with contextlib.suppress(Exception):  # best effort on the way out
+                self._sink.close()
+        for tmp in [p for p, _ in self._pending] + ([self._tmp] if self._tmp else []):
+            tmp.unlink(missing_ok=True)
