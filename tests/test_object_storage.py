@@ -249,7 +249,7 @@ def _write_inputs(directory: Path) -> list[str]:
     pages.mkdir()
     for i in range(16):
         (pages / f"page-{i:03d}.txt").write_text(f"A page of plain text, number {i}, with enough words to be a document.\n" * (1 + i % 3))
-    return [*ids, *(r["id"] for r in records), *(f"page-{i:03d}" for i in range(16))]
+    return [*ids, *(r["id"] for r in records), *(f"pages/page-{i:03d}" for i in range(16))]
 
 
 def _config(inputs: list[str]) -> dict[str, Any]:
