@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -78,6 +79,27 @@ def _must_list(plan: RunPlan) -> bool:
 
 def _pass_scratch(plan: RunPlan) -> str:
     return _rel(plan, plan.dedup_dir) + "/stage"
+
+
+def localize(plan: RunPlan, fn: Any) -> Any:
+    """A pass built by the driver names files in the driver's staging folder; on a machine
+    whose staging folder is elsewhere, the same call with those paths moved to its own."""
+    import functools
+
+    here, there = str(plan.root), plan.run_dir
+    if plan.remote is None or here == there or not isinstance(fn, functools.partial):
+        return fn
+
+    def move(value: Any) -> Any:
+        if isinstance(value, str) and (value == there or value.startswith(there + "/")):
+            return here + value[len(there) :]
+        if isinstance(value, Path):
+            return Path(move(str(value)))
+        if isinstance(value, list | tuple):
+            return type(value)(move(v) for v in value)
+        return value
+
+    return functools.partial(localize(plan, fn.func), *(move(a) for a in fn.args), **{k: move(v) for k, v in fn.keywords.items()})
 
 
 def before_pass(plan: RunPlan) -> remote_run.Snapshot | None:

@@ -212,7 +212,7 @@ def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int
 def run_pass_task(plan: RunPlan, marker_name: str, fn: Any) -> dict[str, Any]:
     started = time.perf_counter()
     staged = staging.before_pass(plan)
-    fn()
+    staging.localize(plan, fn)()
     result = {"seconds": time.perf_counter() - started}
     staging.commit_pass(plan, marker_name, result, staged)
     return result
