@@ -247,11 +247,10 @@ def prepare(
         raise ConfigError(msg)
     try:
         entries = remote_entries(remote)
-    except PermissionError as exc:
-        msg = f"output {shown}: access denied ({exc}); check the credentials (AWS_* variables, profile, --storage-option)"
-        raise StorageError(msg) from exc
-    except OSError as exc:
-        msg = f"output {shown}: cannot list it ({type(exc).__name__}: {exc})"
+    except ConfigError:
+        raise
+    except Exception as exc:
+        msg = f"output {shown}: cannot list it: {storage.explain(exc)}"
         raise StorageError(msg) from exc
     root = staging_dir(remote)
     shutil.rmtree(root, ignore_errors=True)  # a cache: the store is the truth

@@ -253,7 +253,7 @@ def expand_remote_with_roots(item: str) -> list[tuple[str, str]]:
     if _has_glob(item):
         try:
             matches = sorted(fs.glob(fs._strip_protocol(item)))
-        except (FileNotFoundError, OSError) as exc:
+        except Exception as exc:
             raise _input_error(item, exc) from exc
         if not matches:
             msg = f"--input {item!r} matches no object"
@@ -270,7 +270,7 @@ def expand_remote_with_roots(item: str) -> list[tuple[str, str]]:
         if not item.endswith("/") and fs.isfile(fs._strip_protocol(item)):
             return [(item, item.rsplit("/", 1)[0])]
         listed = list_files(item)
-    except (OSError, ValueError) as exc:
+    except Exception as exc:
         raise _input_error(item, exc) from exc
     root = item.rstrip("/")
     files = [(url, root) for url, _ in listed if not is_hidden(url[len(root) :])]
@@ -280,10 +280,23 @@ def expand_remote_with_roots(item: str) -> list[tuple[str, str]]:
     return files
 
 
-def _input_error(item: str, exc: BaseException) -> ConfigError:
+def explain(exc: BaseException) -> str:
+    """One line for a store that cannot be used: no credentials, access denied, unreachable."""
+    name = type(exc).__name__
+    if name in ("NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError") or "credentials" in str(exc).lower():
+        return (
+            f"no usable credentials ({name}): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, an instance role, "
+            "or --storage-option anon=true for a public bucket"
+        )
     if isinstance(exc, PermissionError):
-        return ConfigError(f"--input {item}: access denied ({exc}); check the credentials (AWS_* variables, profile, --storage-option)")
-    return ConfigError(f"--input {item}: cannot list it ({type(exc).__name__}: {exc})")
+        return f"access denied ({exc}); check the credentials (AWS_* variables, profile, --storage-option)"
+    if name in ("EndpointConnectionError", "ConnectTimeoutError", "ClientConnectorError") or isinstance(exc, ConnectionError):
+        return f"cannot reach the store ({name}: {exc}); check AWS_ENDPOINT_URL and the network"
+    return f"{name}: {exc}"
+
+
+def _input_error(item: str, exc: BaseException) -> ConfigError:
+    return ConfigError(f"--input {describe(item)}: cannot list it: {explain(exc)}")
 
 
 def size(path: str) -> int:
