@@ -9,8 +9,7 @@ every object, one task at a time, in rounds that alternate the methods:
 - ``boto3 get_object``: one GET, the body streamed in 8 MiB reads (what a single reader can get);
 - ``boto3 download_fileobj``: the transfer manager (8 MiB ranged GETs on 10 threads) into memory;
 - ``fsspec defaults``: ``s3fs.open(url).read(65536)`` in a loop (the small-buffer pattern);
-- ``tamis open_input``: the bytes as tamis's readers get them (16 MiB ranged GETs, the next one
-  fetched in the background, retried);
+- ``tamis open_input``: the bytes as tamis's readers get them (64 MiB ranged GETs, retried);
 - ``tamis read_task``: a whole task as the pipeline reads it: bytes, decompression, framing,
   JSON, documents.
 

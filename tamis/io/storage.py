@@ -6,8 +6,8 @@ goes through fsspec (``pip install 'tamis[s3]'`` or ``'tamis[gcs]'`` for the bac
 - **listing**: a prefix is read like a folder (every key below it, recursively, in key order,
   which is a local sorted listing's order; zero-byte ``dir/`` keys and hidden names skipped);
   globs (``*``, ``?``, ``[..]``, ``**``) are expanded by the store and sorted.
-- **reading**: big sequential reads (16 MiB ranged requests, the next one fetched while the
-  current one is consumed), and a read that fails mid-way on a transient error (throttling,
+- **reading**: big sequential reads (64 MiB ranged requests: per-request costs dominate smaller
+  ones, ``bench/bench_s3.py``), and a read that fails mid-way on a transient error (throttling,
   503, a dropped connection) is re-opened at its offset after an exponential back-off; the
   client's own retries (botocore's adaptive mode for S3) come first.
 - **writing**: :func:`upload_file` streams a finished local file to its final key. A store
@@ -45,7 +45,7 @@ from tamis.errors import ConfigError, StorageError
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 GLOB_CHARS = "*?["
-READ_BLOCK = 16 << 20
+READ_BLOCK = 64 << 20  # one ranged GET per block; fsspec's default readers ask for far less
 MIN_PART = 16 << 20
 MAX_PARTS = 9_000  # S3's limit is 10,000: keep a margin
 RETRY_ATTEMPTS = 6
@@ -358,8 +358,9 @@ def retrying(fn: Callable[[], Any], what: str, attempts: int = RETRY_ATTEMPTS) -
 class RetryingReader(io.RawIOBase):
     """A seekable binary reader of one object that reopens at its offset on transient errors.
 
-    Underneath, fsspec's file with a 16 MiB block and the ``background`` cache: each block is
-    one ranged GET, and the next one is fetched while this one is consumed.
+    Underneath, fsspec's file with a 64 MiB block and the ``readahead`` cache: each block is
+    one ranged GET. (fsspec's ``background`` cache, which fetches the next block in a thread,
+    measured slower here: its thread competes with the parser for the interpreter.)
     """
 
     def __init__(self, url: str, block_size: int = READ_BLOCK) -> None:
@@ -374,10 +375,7 @@ class RetryingReader(io.RawIOBase):
 
     def _open(self) -> None:
         def attempt() -> Any:
-            try:
-                return self._fs.open(self._url, "rb", block_size=self._block_size, cache_type="background")
-            except ValueError:  # an fsspec without that cache
-                return self._fs.open(self._url, "rb", block_size=self._block_size, cache_type="readahead")
+            return self._fs.open(self._url, "rb", block_size=self._block_size, cache_type="readahead")
 
         self._fh = retrying(attempt, self._url)
         if self._pos:
