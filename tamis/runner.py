@@ -21,7 +21,8 @@ from tamis.io.readers import InputTask, plan_tasks
 from tamis.pipeline import RunConfig, build_steps, split_segments
 from tamis.steps.base import Step
 
-RUN_ENTRIES = {"output", "rejects", "_markers", "dedup", "errors", "errors.jsonl", "stats.json", "config.resolved.yaml", "report.html"}
+RUN_ENTRIES = {"output", "rejects", "_markers", "_progress", "dedup", "errors", "errors.jsonl", "stats.json"}
+RUN_ENTRIES |= {"config.resolved.yaml", "report.html", "README.md"}
 READ_ONLY_SCHEMES = ("http", "https")
 
 
@@ -192,7 +193,7 @@ def make_executor(config: RunConfig, *, progress: bool = False) -> Executor:
     return LocalExecutor(config.workers, progress=progress)
 
 
-def build_plan(config: RunConfig, root: Path, steps: list[Step]) -> RunPlan:
+def build_plan(config: RunConfig, root: Path, steps: list[Step], *, progress: bool = False) -> RunPlan:
     return RunPlan(
         run_dir=str(root),
         fingerprint=config.fingerprint(steps),
@@ -204,6 +205,7 @@ def build_plan(config: RunConfig, root: Path, steps: list[Step]) -> RunPlan:
         shard_bytes=config.shard_size_mb << 20,
         strict=config.strict,
         keep_text=config.keep_text,
+        progress=progress,
     )
 
 
@@ -230,7 +232,7 @@ def run(
         root = prepare_remote_run(config, steps, resume=resume, overwrite=overwrite, tasks=tasks)
     else:
         root = prepare_run_dir(config, steps, resume=resume, overwrite=overwrite, tasks=tasks)
-    plan = build_plan(config, root, steps)
+    plan = build_plan(config, root, steps, progress=progress)
     plan.remote = remote
     plan.storage_options = storage.current_options()
     if remote is not None:
@@ -238,7 +240,7 @@ def run(
         remote_run.mark_driver(root, plan.session)
     try:
         own_executor = executor is None
-        executor = executor or make_executor(config, progress=progress)
+        executor = executor or make_executor(config)  # the bars are the driver's (documents, not tasks)
         try:
             outcome = execute(plan, tasks, executor, limit=config.limit, step_ids=[s.step_id for s in steps])
         except BaseException:  # an interrupt (Ctrl-C, SIGTERM) or a bug: stop the workers now
@@ -247,9 +249,13 @@ def run(
             raise
         if own_executor:
             executor.close()
+        if not outcome.failed:
+            from tamis.io.card import add_card
+
+            add_card(root, outcome.stats)  # README.md: load_dataset(OUT) works; counts repeated ids
         if remote is not None and not outcome.failed:
-            remote_run.publish(remote, root, "errors.jsonl")
-            remote_run.publish(remote, root, "stats.json")  # the run's own "finished" mark, after its parts
+            for name in ("errors.jsonl", "README.md", "stats.json"):  # stats.json last: the run's "finished" mark
+                remote_run.publish(remote, root, name)
         if config.report and not outcome.failed:
             if remote is not None:
                 remote_run.stage_outputs(remote, root)

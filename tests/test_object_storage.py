@@ -329,7 +329,7 @@ def _assert_same_as_local(s3: Any, case: dict[str, Any], prefix: str, tmp_path: 
         if key.startswith(f"{prefix}/_markers/"):
             marker = orjson.loads((local / key[len(prefix) + 1 :]).read_bytes())
             listed.update({rel: info["size"] for rel, info in marker.get("files", {}).items()})
-    own = {"config.resolved.yaml", "stats.json", "errors.jsonl", "report.html"}
+    own = {"config.resolved.yaml", "stats.json", "errors.jsonl", "report.html", "README.md"}
     for key, size in keys.items():
         rel = key[len(prefix) + 1 :]
         if not rel.startswith("_markers/") and rel not in own:

@@ -25,6 +25,7 @@ class RunPlan:
     shard_bytes: int
     strict: bool
     keep_text: bool = True
+    progress: bool = False  # tasks report documents and bytes for the driver's bar (executors/progress.py)
     # A run directory on an object store: its URL (``root`` is then this machine's staging
     # copy, tamis.io.remote_run) and the --storage-option values, which never leave memory.
     remote: str | None = None

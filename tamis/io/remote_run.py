@@ -45,7 +45,7 @@ from tamis.io import storage
 from tamis.io.atomic import TMP_MARK, write_bytes_atomic
 
 MARKERS = "_markers"
-RUN_FILES = ("config.resolved.yaml", "errors.jsonl", "stats.json", "report.html")
+RUN_FILES = ("config.resolved.yaml", "errors.jsonl", "README.md", "stats.json", "report.html")
 STAGING_ENV = "TAMIS_STAGING_DIR"
 UPLOAD_THREADS = 8
 
