@@ -191,8 +191,8 @@ def load_config_file(path: str) -> dict[str, Any]:
     base = Path(path).parent
     # Relative paths in a config are relative to the config file, as users expect.
     if "input" in data:
-        data["input"] = [p if Path(p).is_absolute() else str(base / p) for p in data["input"]]
-    if data.get("output") and not Path(data["output"]).is_absolute():
+        data["input"] = [p if Path(p).is_absolute() or "://" in p else str(base / p) for p in data["input"]]
+    if data.get("output") and not Path(data["output"]).is_absolute() and "://" not in data["output"]:
         data["output"] = str(base / data["output"])
     return data
 
