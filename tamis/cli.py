@@ -297,7 +297,19 @@ def cmd_steps(args: argparse.Namespace) -> int:
             default = f.default if f.default is not dataclasses.MISSING else (f.default_factory() if f.default_factory is not dataclasses.MISSING else None)  # type: ignore[misc]
             help_text = f.metadata.get("help", "")
             print(f"    {f.name} = {orjson.dumps(default, default=str).decode()}    {help_text}")
+    if not args.name or args.name == "language":
+        _print_languages()
     return EXIT_OK
+
+
+def _print_languages() -> None:
+    """The languages whose quality settings are their own (the others use their script family's)."""
+    from tamis.steps.quality.languages import languages_table
+
+    rows = languages_table()
+    print(f"\nlanguages with their own settings ({len(rows)}; any other language uses its script family's):")
+    for code, name, script, source, stop_words in rows:
+        print(f"    {code:<4} {name:<12} {script:<9} {source:<10} {stop_words:>3} stop words")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -359,7 +371,7 @@ def add_tokenize_parsers(sub: Any) -> None:
     tok_p.add_argument("--eos", metavar="TOKEN", help="append this special token after each document (default: none)")
     tok_p.add_argument("--bos", metavar="TOKEN", help="prepend this special token before each document (default: none)")
     tok_p.add_argument("--shuffle-seed", type=int, default=0, metavar="N", help="seed of the global document shuffle (default: 0)")
-    tok_p.add_argument("--shard-tokens", type=int, default=1 << 29, metavar="N", help="about this many tokens per shard (default: 536870912)")
+    tok_p.add_argument("--shard-tokens", type=int, default=1 << 29, metavar="N", help="tokens per shard, cut between documents (default: 536870912)")
     tok_p.add_argument("--name", default="tokens", help="shard file name prefix: NAME-00000-of-00004.bin ... (default: tokens)")
     tok_p.add_argument("--workers", "-w", type=int, metavar="N", help="worker processes, one core each (default: all cores)")
     tok_p.add_argument("--executor", choices=["local", "ray"], default="local", help="where tasks run (default: local)")
