@@ -16,8 +16,9 @@ words, written once as one JSONL file that both sides read.
   (``filter_no_terminal_punct=False``, as FineWeb) → FineWebQualityFilter → JsonlWriter (gzip);
   then MinHash: signatures, buckets, clusters, filter (5-grams, 14 bands x 8 rows) → JsonlWriter.
 
-Prints docs/s per core of each, the ratio, and per-step times of both runs (tamis: its
-``stats.json`` step times; datatrove: its executors' stats).
+Prints docs/s per core of each (wall time, one worker), the ratio of wall times and of CPU
+times (on a shared machine the CPU ratio is the steadier one), and per-step times of both runs
+(tamis: its ``stats.json`` step times; datatrove: its executors' stats).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -45,15 +47,20 @@ def man_documents(limit: int, seed: int) -> list[dict]:
     return sorted(docs[:limit], key=lambda d: d["id"])
 
 
-def run_tamis(docs_path: Path, out: Path) -> tuple[float, dict]:
+def child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_tamis(docs_path: Path, out: Path) -> tuple[float, float, dict]:
     script = Path(sys.executable).with_name("tamis")
     command = [str(script) if script.exists() else "tamis", "run", "--input", str(docs_path), "--output", str(out), "--workers", "1"]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), child_cpu()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, child_cpu() - cpu
     if done.returncode not in (0, 1):
         sys.exit(f"tamis run failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return wall, json.loads((out / "stats.json").read_text())
+    return wall, cpu, json.loads((out / "stats.json").read_text())
 
 
 def tamis_step_times(stats: dict) -> list[tuple[str, float]]:
@@ -128,18 +135,18 @@ print("REPORT " + json.dumps(report))
 '''
 
 
-def run_datatrove(python: str, docs_path: Path, work: Path, model_path: str) -> tuple[float, dict]:
+def run_datatrove(python: str, docs_path: Path, work: Path, model_path: str) -> tuple[float, float, dict]:
     (work / "in").mkdir(parents=True)
     shutil.copy(docs_path, work / "in" / "docs.jsonl")
     driver = work / "driver.py"
     driver.write_text(DATATROVE_DRIVER)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), child_cpu()
     done = subprocess.run([python, str(driver), str(work), model_path, ",".join(SEVEN)], capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, child_cpu() - cpu
     lines = [line for line in done.stdout.splitlines() if line.startswith("REPORT ")]
     if done.returncode != 0 or not lines:
         sys.exit(f"datatrove failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return wall, json.loads(lines[-1].removeprefix("REPORT "))
+    return wall, cpu, json.loads(lines[-1].removeprefix("REPORT "))
 
 
 def main() -> int:
@@ -161,21 +168,21 @@ def main() -> int:
                 fh.write(json.dumps(doc, ensure_ascii=False) + "\n")
         size = docs_path.stat().st_size / 1e6
         print(f"{len(docs)} man pages ({size:.1f} MB), one JSONL file; one worker each, wall time with start-up")
-        tamis_wall, stats = run_tamis(docs_path, root / "tamis-out")
+        tamis_wall, tamis_cpu, stats = run_tamis(docs_path, root / "tamis-out")
         print(f"tamis run (default recipe):  {tamis_wall:7.2f} s  {len(docs) / tamis_wall:8.1f} docs/s per core  "
-              f"(kept {stats['kept']}, rejected {stats['rejected_total']})")
+              f"(CPU {tamis_cpu:.2f} s; kept {stats['kept']}, rejected {stats['rejected_total']})")
         for name, seconds in tamis_step_times(stats):
             print(f"    {name:28s} {seconds:7.2f} s")
         if args.skip_datatrove:
             return 0
-        dt_wall, report = run_datatrove(args.datatrove_python, docs_path, root / "datatrove", str(bundled_model_path()))
-        print(f"datatrove FineWeb pipeline:  {dt_wall:7.2f} s  {len(docs) / dt_wall:8.1f} docs/s per core")
+        dt_wall, dt_cpu, report = run_datatrove(args.datatrove_python, docs_path, root / "datatrove", str(bundled_model_path()))
+        print(f"datatrove FineWeb pipeline:  {dt_wall:7.2f} s  {len(docs) / dt_wall:8.1f} docs/s per core  (CPU {dt_cpu:.2f} s)")
         for stage, data in report.items():
             print(f"    {stage:28s} {data['seconds']:7.2f} s")
             for step_name, total, _ in data["steps"]:
                 if isinstance(total, int | float):
                     print(f"        {step_name:36s} {total:7.2f} s")
-        print(f"ratio (datatrove time / tamis time): {dt_wall / tamis_wall:.1f}x")
+        print(f"ratio (datatrove time / tamis time): {dt_wall / tamis_wall:.1f}x wall, {dt_cpu / tamis_cpu:.1f}x CPU")
     return 0
 
 

@@ -110,7 +110,7 @@ class Step:
     times_itself: ClassVar[bool] = False
     id: str | None = param(None, "id used in stats and reject reasons (default: the step name)")
     max_doc_seconds: float = param(
-        30.0, "time budget of this step per document; past it the document is rejected as <id>:timeout (0: none; not dedup stages)", minimum=0
+        30.0, "CPU seconds this step may spend on one document; past it the document is rejected as <id>:timeout (0: none; not dedup stages)", minimum=0
     )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

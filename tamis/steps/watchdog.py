@@ -2,20 +2,21 @@
 
 Every pattern and loop in tamis is linear in its input (tests/test_hostile.py), so no document
 should come near the budget; this is for what nobody foresaw (a library's quadratic corner, a
-user's own step). A step gets ``max_doc_seconds`` (30 s by default) of its own time for each
+user's own step). A step gets ``max_doc_seconds`` (30 s by default) of its own CPU time for each
 document: the time it spends pulling its input (which is the upstream steps' work) does not
-count. A document that runs past it is rejected with ``<step id>:timeout``, listed in
+count, and neither does the machine's load (a wall-clock budget would cut different documents
+on a busy machine than on an idle one, and runs must be identical). A document that runs past it is rejected with ``<step id>:timeout``, listed in
 ``errors.jsonl``, and the step goes on with the next document.
 
-How: ``signal.setitimer`` arms a real-time timer while the step's own code runs, and the
-``SIGALRM`` handler raises :class:`StepTimeout` inside it. Python runs signal handlers between
+How: ``signal.setitimer(ITIMER_PROF)`` arms a CPU-time timer while the step's own code runs,
+and the ``SIGPROF`` handler raises :class:`StepTimeout` inside it. Python runs signal handlers between
 bytecodes, and the regular-expression engine checks for signals while it matches, so a
 backtracking pattern is cut too; a call into other C code that never returns to Python is cut
 when it does. The exception ends the step's generator, so the step is started again on the
 rest of its input (steps keep no state between documents that matters to their verdicts).
 
 Where no timer can be used (not the main thread of a process, no ``setitimer`` on the
-platform, ``SIGALRM`` already used by the host program), steps run unguarded. A step that
+platform, ``SIGPROF`` already used by the host program, e.g. a profiler), steps run unguarded. A step that
 limits its own time per document (``extract``: a child process it kills) sets
 ``times_itself`` and is not guarded twice.
 """
@@ -38,7 +39,7 @@ class StepTimeout(BaseException):
 
 
 class _Timer:
-    """The process's one real-time timer, owned by at most one guarded step at a time."""
+    """The process's CPU-time timer, owned by at most one guarded step at a time."""
 
     def __init__(self) -> None:
         self.armed = False
@@ -48,20 +49,20 @@ class _Timer:
         if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
             return False
         if self.installed is None:
-            current = signal.getsignal(signal.SIGALRM)
+            current = signal.getsignal(signal.SIGPROF)
             self.installed = current in (signal.SIG_DFL, signal.SIG_IGN, None) or current == _on_alarm
             if self.installed:
-                signal.signal(signal.SIGALRM, _on_alarm)
+                signal.signal(signal.SIGPROF, _on_alarm)
         return self.installed
 
     def start(self, seconds: float) -> None:
         self.armed = True
-        signal.setitimer(signal.ITIMER_REAL, seconds)
+        signal.setitimer(signal.ITIMER_PROF, seconds)
 
     def stop(self) -> None:
         # Disarm before cancelling: a signal already pending is then ignored by the handler.
         self.armed = False
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(signal.ITIMER_PROF, 0)
 
 
 _TIMER = _Timer()
