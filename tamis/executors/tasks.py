@@ -30,7 +30,7 @@ from tamis.executors.plan import RunPlan, segment_marker_name
 from tamis.executors.progress import reporting
 from tamis.executors.timing import StepClock
 from tamis.io.atomic import write_bytes_atomic
-from tamis.io.outputs import JsonlOutput, ShardWriter, document_record, list_shards, output_format, read_shard, rejects_format
+from tamis.io.outputs import ShardWriter, document_record, list_shards, output_format, read_shard, rejects_format
 from tamis.io.readers import BadRecord, InputTask, ReadResult
 from tamis.io.sources import Source, source_for
 from tamis.pipeline import Segment
@@ -38,7 +38,7 @@ from tamis.stats import TaskStats
 from tamis.steps.base import Step, TaskContext
 from tamis.steps.watchdog import guard
 
-SPILL = JsonlOutput("zstd", 1)  # stage spills: read back by the next segment only
+SPILL = output_format("jsonl", "zstd", 1)  # stage spills: read back by the next segment only
 
 
 _PREPARED: dict[bytes, Step] = {}
