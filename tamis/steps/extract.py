@@ -54,6 +54,10 @@ class Extract(Step):
     isolate: bool = param(True, "extract in a child process that is killed on timeout (False: in-process, no time limit)")
     batch_pages: int = param(32, "pages sent to the extraction worker at a time (it never waits for its next page)")
 
+    @property
+    def times_itself(self) -> bool:  # type: ignore[override]  # the child process has its own per-page limit (timeout_s)
+        return self.isolate
+
     def __post_init__(self) -> None:
         if self.extractor not in EXTRACTORS:
             msg = f"extract: unknown extractor {self.extractor!r}; choose from: {', '.join(EXTRACTORS)}"
