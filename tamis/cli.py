@@ -24,6 +24,7 @@ from tamis.registry import compression_names, executor_names, input_format_names
 
 EXIT_OK, EXIT_INPUT_ERRORS, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_TERMINATED, EXIT_BROKEN_PIPE = 143, 141  # 128 + SIGTERM, 128 + SIGPIPE, as the shell reports them
+STRICT_MARK = "input error (--strict):"  # how a task stopped by --strict says so (executors/tasks.py)
 
 
 class Terminated(KeyboardInterrupt):
@@ -65,10 +66,10 @@ def _positive_int(text: str) -> int:
 def _add_run_options(p: argparse.ArgumentParser, *, with_config: bool = True) -> None:
     if with_config:
         p.add_argument("config", nargs="?", help="a YAML recipe: {input, output, executor, workers, steps: [...]}")
-    p.add_argument("--input", "-i", nargs="+", metavar="PATH", help="input files, folders or globs (in this order)")
+    p.add_argument("--input", "-i", nargs="+", metavar="PATH", help="input files, folders or globs, in this order (default: the config's input)")
     if with_config:
-        p.add_argument("--recipe", help="a named recipe when the config gives no steps: default, foundation")
-    p.add_argument("--output", "-o", metavar="OUT", help="run directory")
+        p.add_argument("--recipe", help="a named recipe when the config gives no steps: default, foundation (default: default)")
+    p.add_argument("--output", "-o", metavar="OUT", help="run directory, not overlapping any input (default: the config's output)")
     p.add_argument("--workers", "-w", type=int, help="worker processes (default: all cores)")
     p.add_argument("--executor", choices=executor_names(), help="where tasks run (default: local)")
     p.add_argument("--ray-address", help="address of a running Ray cluster (default: start one locally)")
@@ -79,9 +80,9 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_config: bool = True) ->
     p.add_argument("--input-format", choices=input_format_names(), help="force the input format (default: from each file's name)")
     p.add_argument("--text-field", help="JSON/Parquet field holding the text (default: text)")
     p.add_argument("--id-field", help="JSON/Parquet field holding the id (default: id)")
-    p.add_argument("--encoding", choices=["utf-8", "auto"], help="input decoding: strict UTF-8 or auto-detect")
-    p.add_argument("--max-doc-bytes", type=int, help="reject larger documents as reader:too_large")
-    p.add_argument("--limit", type=int, help="process only the first N documents")
+    p.add_argument("--encoding", choices=["utf-8", "auto"], help="input decoding: strict UTF-8, or auto-detect legacy encodings (default: utf-8)")
+    p.add_argument("--max-doc-bytes", type=int, help="reject larger documents as reader:too_large (default: 16777216, 16 MiB)")
+    p.add_argument("--limit", type=int, help="process only the first N documents in input order (default: all)")
     p.add_argument("--resume", action="store_true", help="continue a run: redo only unfinished tasks")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     p.add_argument("--strict", action="store_true", help="stop at the first input error")
@@ -95,27 +96,52 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_config: bool = True) ->
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
+EXIT_CODES_HELP = """exit codes:
+  0    done
+  1    done, with input errors (listed in OUT/errors.jsonl; the first ones are printed);
+       with --strict: stopped at the first input error
+  2    usage or config error, before any work (a wrong flag or parameter, a non-empty OUT
+       without --resume/--overwrite, --resume with a changed config or input, overlapping
+       input and output)
+  3    some tasks failed (rerun with --resume: only unfinished tasks are redone)
+  130  interrupted (Ctrl-C); 143 terminated (SIGTERM): rerun with --resume
+  141  the output pipe was closed (tamis ... | head)"""
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the exit-code table as written; every option's help says its default."""
+
+
+def _sub(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    return sub.add_parser(name, epilog=EXIT_CODES_HELP, formatter_class=_HelpFormatter, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="tamis", description="Turn raw web-scraped text into a clean, deduplicated corpus.")
+    parser = _Parser(
+        prog="tamis",
+        description="Turn raw web-scraped text into a clean, deduplicated corpus.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=_HelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"tamis {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    run_p = sub.add_parser("run", help="run a recipe (the default one, or CONFIG.yaml)", description="Run a pipeline.")
+    run_p = _sub(sub, "run", help="run a recipe (the default one, or CONFIG.yaml)", description="Run a pipeline.")
     _add_run_options(run_p)
-    dedup_p = sub.add_parser("dedup", help="deduplicate: exact, then near-duplicate (MinHash-LSH)", description="Deduplicate a corpus.")
+    dedup_p = _sub(sub, "dedup", help="deduplicate: exact, then near-duplicate (MinHash-LSH)", description="Deduplicate a corpus.")
     _add_run_options(dedup_p, with_config=False)
-    dedup_p.add_argument("--threshold", type=float, default=0.8, help="Jaccard similarity threshold for near duplicates")
-    dedup_p.add_argument("--against", metavar="INDEX", help="also remove documents that duplicate this saved LSH index")
-    dedup_p.add_argument("--save-index", metavar="INDEX", help="save this run's LSH index for later --against runs")
-    steps_p = sub.add_parser("steps", help="list every step with its parameters and defaults")
-    steps_p.add_argument("name", nargs="?", help="show only this step")
-    report_p = sub.add_parser("report", help="write OUT/report.html for a run directory")
-    report_p.add_argument("run_dir", metavar="OUT")
-    report_p.add_argument("--against", metavar="OUT_B", help="compare with another run")
+    dedup_p.add_argument("--threshold", type=float, default=0.8, help="Jaccard similarity threshold for near duplicates (default: 0.8)")
+    dedup_p.add_argument("--against", metavar="INDEX", help="also remove documents that duplicate this saved LSH index (default: none)")
+    dedup_p.add_argument("--save-index", metavar="INDEX", help="save this run's LSH index for later --against runs (default: not saved)")
+    steps_p = _sub(sub, "steps", help="list every step with its parameters and defaults")
+    steps_p.add_argument("name", nargs="?", help="show only this step (default: every step)")
+    report_p = _sub(sub, "report", help="write OUT/report.html for a run directory")
+    report_p.add_argument("run_dir", metavar="OUT", help="a finished run directory")
+    report_p.add_argument("--against", metavar="OUT_B", help="compare with another run (default: none)")
     report_p.add_argument("--open", action="store_true", help="open the report in a browser")
-    demo_p = sub.add_parser("demo", help="write the generated demo corpus")
-    demo_p.add_argument("directory")
-    demo_p.add_argument("--docs", type=_positive_int, default=20000, help="number of documents")
-    demo_p.add_argument("--seed", type=int, default=0, help="random seed (the same seed writes the same corpus)")
+    demo_p = _sub(sub, "demo", help="write the generated demo corpus")
+    demo_p.add_argument("directory", help="where to write it (new or empty, unless --overwrite)")
+    demo_p.add_argument("--docs", type=_positive_int, default=20000, help="number of documents (default: 20000)")
+    demo_p.add_argument("--seed", type=int, default=0, help="random seed: the same seed writes the same corpus (default: 0)")
     demo_p.add_argument("--overwrite", action="store_true", help="replace the demo corpus in a non-empty DIRECTORY")
     add_tokenize_parsers(sub)
     return parser
@@ -177,9 +203,35 @@ def _print_summary(stats: dict[str, Any], root: Path, seconds: float) -> None:
     if langs and (len(langs) > 1 or "unknown" not in langs):
         top = sorted(langs.items(), key=lambda kv: -kv[1])[:8]
         print("  languages kept: " + ", ".join(f"{k} {v:,}" for k, v in top))
+    duplicates = stats.get("duplicate_ids") or {}
+    if duplicates.get("count"):
+        shown = ", ".join(map(repr, duplicates.get("examples", [])))
+        print(f"  ids given to more than one input record: {duplicates['count']:,} (e.g. {shown}); both copies are kept as given")
     if stats.get("input_errors"):
         print(f"  input errors: {stats['input_errors']:,} (see {root / 'errors.jsonl'})")
+        for line in first_input_errors(root / "errors.jsonl"):
+            print(f"    {line}")
     print(f"  output: {root / 'output'}   rejects: {root / 'rejects'}   stats: {root / 'stats.json'}")
+
+
+def first_input_errors(path: Path, count: int = 5) -> list[str]:
+    """``file:line: message`` for the first few input errors, as compilers print them."""
+    lines: list[str] = []
+    try:
+        with open(path, "rb") as fh:
+            for raw in fh:
+                if len(lines) >= count:
+                    lines.append("...")
+                    break
+                error = orjson.loads(raw)
+                where = error.get("path") or "?"
+                if error.get("line") is not None:
+                    where += f":{error['line']}"
+                message = str(error.get("message") or error.get("reason"))
+                lines.append(f"{where}: {message[:200]}")
+    except (OSError, orjson.JSONDecodeError):
+        pass
+    return lines
 
 
 def cmd_run(args: argparse.Namespace, *, dedup: bool = False) -> int:
@@ -215,6 +267,11 @@ def cmd_run(args: argparse.Namespace, *, dedup: bool = False) -> int:
     started = time.perf_counter()
     outcome = run(config, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet and sys.stderr.isatty())
     root = Path(config.output)
+    strict_stops = [m for _, m in sorted(outcome.failed.items()) if STRICT_MARK in m]
+    if strict_stops and len(strict_stops) == len(outcome.failed):
+        first = strict_stops[0].strip().splitlines()[-1]
+        print(f"tamis: stopped at the first input error (--strict): {first.split(STRICT_MARK, 1)[1].strip()}", file=sys.stderr)
+        return EXIT_INPUT_ERRORS
     if outcome.failed:
         from tamis.executors.base import failed_summary
 
@@ -306,10 +363,10 @@ def add_tokenize_parsers(sub: Any) -> None:
     tok_p.add_argument("--format", choices=["megatron", "datatrove", "memmap"], default="megatron", help="shard format (default: megatron)")
     tok_p.add_argument("--eos", metavar="TOKEN", help="append this special token after each document")
     tok_p.add_argument("--bos", metavar="TOKEN", help="prepend this special token before each document")
-    tok_p.add_argument("--shuffle-seed", type=int, default=0, help="seed of the global document shuffle (default: 0)")
-    tok_p.add_argument("--shard-tokens", type=int, default=1 << 29, help="about this many tokens per shard (default: 536870912)")
+    tok_p.add_argument("--shuffle-seed", type=int, default=0, metavar="N", help="seed of the global document shuffle (default: 0)")
+    tok_p.add_argument("--shard-tokens", type=int, default=1 << 29, metavar="N", help="about this many tokens per shard (default: 536870912)")
     tok_p.add_argument("--name", default="tokens", help="shard file name prefix: NAME-00000-of-00004.bin ... (default: tokens)")
-    tok_p.add_argument("--workers", "-w", type=int, help="worker processes, one core each (default: all cores)")
+    tok_p.add_argument("--workers", "-w", type=int, metavar="N", help="worker processes, one core each (default: all cores)")
     tok_p.add_argument("--executor", choices=["local", "ray"], default="local", help="where tasks run (default: local)")
     tok_p.add_argument("--ray-address", help="address of a running Ray cluster (default: start one locally)")
     tok_p.add_argument("--input-format", help="force the input format (jsonl, parquet, text)")

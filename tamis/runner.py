@@ -19,7 +19,8 @@ from tamis.io.readers import InputTask, plan_tasks
 from tamis.pipeline import RunConfig, build_steps, split_segments
 from tamis.steps.base import Step
 
-RUN_ENTRIES = {"output", "rejects", "_markers", "dedup", "errors", "errors.jsonl", "stats.json", "config.resolved.yaml", "report.html"}
+RUN_ENTRIES = {"output", "rejects", "_markers", "_progress", "dedup", "errors", "errors.jsonl", "stats.json"}
+RUN_ENTRIES |= {"config.resolved.yaml", "report.html", "README.md"}
 OBJECT_STORE_SCHEMES = ("s3://", "gs://", "gcs://", "az://", "abfs://", "abfss://", "hf://", "http://", "https://")
 
 
@@ -162,7 +163,7 @@ def make_executor(config: RunConfig, *, progress: bool = False) -> Executor:
     return LocalExecutor(config.workers, progress=progress)
 
 
-def build_plan(config: RunConfig, root: Path, steps: list[Step]) -> RunPlan:
+def build_plan(config: RunConfig, root: Path, steps: list[Step], *, progress: bool = False) -> RunPlan:
     return RunPlan(
         run_dir=str(root),
         fingerprint=config.fingerprint(steps),
@@ -174,6 +175,7 @@ def build_plan(config: RunConfig, root: Path, steps: list[Step]) -> RunPlan:
         shard_bytes=config.shard_size_mb << 20,
         strict=config.strict,
         keep_text=config.keep_text,
+        progress=progress,
     )
 
 
@@ -190,9 +192,9 @@ def run(
     tasks = plan_tasks(config.input, config.reader_options(), config.input_format)
     steps = build_steps(config.step_configs())  # once: some steps read files when built
     root = prepare_run_dir(config, steps, resume=resume, overwrite=overwrite, tasks=tasks)
-    plan = build_plan(config, root, steps)
+    plan = build_plan(config, root, steps, progress=progress)
     own_executor = executor is None
-    executor = executor or make_executor(config, progress=progress)
+    executor = executor or make_executor(config)  # the bars are the driver's (documents, not tasks)
     try:
         outcome = execute(plan, tasks, executor, limit=config.limit, step_ids=[s.step_id for s in steps])
     except BaseException:  # an interrupt (Ctrl-C, SIGTERM) or a bug: stop the workers now
@@ -201,6 +203,10 @@ def run(
         raise
     if own_executor:
         executor.close()
+    if not outcome.failed:
+        from tamis.io.card import add_card
+
+        add_card(root, outcome.stats)  # README.md: load_dataset(OUT) works; counts repeated ids
     if config.report and not outcome.failed:
         write_report_if_available(root)
     return outcome

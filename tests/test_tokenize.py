@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import struct
 from collections import Counter
 from pathlib import Path
@@ -414,3 +415,29 @@ def test_small_gather_chunks_write_the_same_bytes(tmp_path, corpus, tokenizer_fi
     _tokenize(corpus, tokenizer_file, tmp_path / "small", **common)
     default = {p.name: p.read_bytes() for p in (tmp_path / "default").glob("tokens-*")}
     assert len(default) >= 4 and default == {p.name: p.read_bytes() for p in (tmp_path / "small").glob("tokens-*")}
+
+
+THREADS_AFTER_ENCODE = """
+import os, sys
+from tamis.tokenize.encoder import Encoder, single_threaded
+if sys.argv[2] == "one":
+    single_threaded()
+encoder = Encoder(sys.argv[1])
+encoder.tokenizer
+before = len(os.listdir("/proc/self/task"))
+encoder.encode(["some text to encode, in a batch big enough to go parallel"] * 2000)
+print(len(os.listdir("/proc/self/task")) - before)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
+def test_one_worker_encodes_on_its_own_thread(tokenizer_file):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("RAYON_NUM_THREADS", "TOKENIZERS_PARALLELISM", "RAYON_RS_NUM_CPUS")}
+    run = [sys.executable, "-c", THREADS_AFTER_ENCODE, tokenizer_file]
+    one = subprocess.run([*run, "one"], capture_output=True, text=True, env=env, check=True, timeout=60)
+    pool = subprocess.run([*run, "pool"], capture_output=True, text=True, env=env, check=True, timeout=60)
+    assert int(one.stdout) == 0  # no thread pool started
+    assert int(pool.stdout) >= 1  # the control: left alone, the tokenizer starts its pool

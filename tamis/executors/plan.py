@@ -24,6 +24,7 @@ class RunPlan:
     shard_bytes: int
     strict: bool
     keep_text: bool = True
+    progress: bool = False  # tasks report documents and bytes for the driver's bar (executors/progress.py)
 
     def replays_input(self, segment: int) -> bool:
         """Segment ``segment`` re-reads the input instead of a spill: when a stage is the

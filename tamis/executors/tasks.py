@@ -13,6 +13,7 @@ writes through output formats (:mod:`tamis.io.outputs`).
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import time
@@ -25,6 +26,7 @@ import orjson
 from tamis.document import Document
 from tamis.errors import InputError, TaskError
 from tamis.executors.plan import RunPlan, segment_marker_name
+from tamis.executors.progress import reporting
 from tamis.executors.timing import StepClock
 from tamis.io.atomic import write_bytes_atomic
 from tamis.io.outputs import JsonlOutput, ShardWriter, document_record, list_shards, output_format, read_shard, rejects_format
@@ -186,7 +188,9 @@ def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int
     _clean_task_outputs(plan, segment, task.index)
     work = _Task(plan, segment, task, max_docs)
     try:
-        work.run()
+        counts = functools.partial(_progress_counts, work, segment)
+        with reporting(plan.root, segment_marker_name(segment, task.index), counts, plan.progress):
+            work.run()
         work.sink.close()
         work.rejects.close()
     except InputError as exc:
@@ -205,6 +209,17 @@ def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int
     result = {"stats": work.stats.to_dict(), "errors": len(work.errors), "seconds": wall / 1e9, "steps": work.clock.rows(consumer, wall, cpu)}
     write_bytes_atomic(plan.marker(segment_marker_name(segment, task.index)), orjson.dumps(result))
     return result
+
+
+def _progress_counts(work: _Task, segment: int) -> tuple[int, int]:
+    """Documents and bytes a task has handled so far: read (first segment), or taken from
+    its source (the documents the first timed level, the source, has yielded)."""
+    stats = work.stats
+    if segment == 0:
+        return stats.read, stats.bytes_in
+    levels = getattr(work.clock, "_levels", None) or []
+    done = stats.kept + sum(stats.rejected.values())
+    return max(done, levels[0].out if levels else 0), stats.bytes_out + sum(stats.rejected_bytes.values())
 
 
 def run_pass_task(plan: RunPlan, marker_name: str, fn: Any) -> dict[str, Any]:

@@ -238,8 +238,9 @@ def _read_unreadable(task: InputTask) -> Iterator[ReadResult]:
 # --------------------------------------------------------------------------- decoding
 
 
-def decode_text(raw: bytes, encoding: str, *, path: str, line: int | None) -> tuple[str, str | None]:
-    """Decode ``raw``; returns (text, detected encoding if not UTF-8).
+def decode_text(raw: bytes, encoding: str, *, path: str, line: int | None, language: str | None = None) -> tuple[str, str | None]:
+    """Decode ``raw``; returns (text, detected encoding if not UTF-8). With ``auto``, the
+    encodings of ``language``'s family come first (:mod:`tamis.io.encodings`).
 
     Raises ``InputError(reason="reader:invalid_utf8")`` in strict mode.
     """
@@ -247,11 +248,11 @@ def decode_text(raw: bytes, encoding: str, *, path: str, line: int | None) -> tu
         return raw.decode("utf-8"), None
     except UnicodeDecodeError as exc:
         if encoding == "auto":
-            from charset_normalizer import from_bytes
+            from tamis.io.encodings import guess
 
-            best = from_bytes(raw).best()
-            if best is not None:
-                return str(best), best.encoding
+            found = guess(raw, language)
+            if found is not None:
+                return found
         msg = f"invalid UTF-8 at byte {exc.start} ({raw[exc.start : exc.start + 4]!r}); use encoding: auto to detect legacy encodings"
         raise InputError(msg, path=path, line=line, reason="reader:invalid_utf8") from None
 
@@ -463,13 +464,20 @@ def _parse_json_record(
             raw.decode("utf-8")
         except UnicodeDecodeError as uexc:
             if options.encoding == "auto":
+                from tamis.io.encodings import language_hint
+
+                detected = None
                 try:
-                    text, _ = decode_text(raw, "auto", path=path, line=line_no)
+                    text, detected = decode_text(raw, "auto", path=path, line=line_no, language=language_hint(raw))
                     record = orjson.loads(text)
                 except (InputError, orjson.JSONDecodeError):
                     record = None
                 if isinstance(record, dict):
-                    return _record_to_doc(record, raw, source, path, line_no, options, text_field, id_field)
+                    result = _record_to_doc(record, raw, source, path, line_no, options, text_field, id_field)
+                    target = result if isinstance(result, Document) else result.doc
+                    if target is not None and detected:
+                        target.metadata["encoding"] = detected  # what the bytes were read as
+                    return result
             doc = Document(derived_id(path, line_no), escaped(raw), {"source": source})
             msg = f"invalid UTF-8 at byte {uexc.start} of the line"
             return BadRecord(InputError(msg, path=path, line=line_no, reason="reader:invalid_utf8"), doc)

@@ -1,0 +1,191 @@
+"""The run's dataset card: ``OUT/README.md``, so that ``datasets.load_dataset(OUT)`` just works.
+
+Hugging Face ``datasets`` reads each data file with its own inferred schema and casts the
+others to the first one's: a shard whose ``detail`` column is all null, or whose ``metadata``
+lacks a key another shard has (a run over JSONL and text files, say), fails that cast. The card
+declares, in its YAML header, two configurations, ``kept`` (the default: ``output/``) and
+``rejects``, their data files, and their features: the union of every shard's schema
+(missing struct fields and all-null columns then load as nulls). The same pass over the
+shards counts the ids that occur more than once (two input records with one id are both kept,
+as they were given, and reported).
+
+Reading every shard back costs a pass over the run's output (Arrow's JSON reader, in C); a
+schema that cannot be unified (a metadata key that is a number in one record and a string in
+another) leaves that configuration without declared features, and says so in the card.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tamis.io.outputs import list_shards
+
+CARD = "README.md"
+DATASETS_BUILDERS = {".parquet": "parquet", ".jsonl": "json", ".jsonl.gz": "json", ".jsonl.zst": "json"}
+ARROW_DTYPES = {"double": "float64", "float": "float32", "halffloat": "float16"}
+
+
+@dataclass
+class Folder:
+    """What the card says about one folder of shards."""
+
+    name: str
+    pattern: str | None = None  # the data-files glob, None when no loader reads these shards
+    features: list[dict[str, Any]] | None = None
+    rows: int = 0
+    problem: str | None = None
+    ids: list[Any] = field(default_factory=list)  # Arrow arrays of ids, for the duplicate count
+
+
+def _builder_suffix(path: Path) -> str | None:
+    for suffix in sorted(DATASETS_BUILDERS, key=len, reverse=True):
+        if path.name.endswith(suffix):
+            return suffix
+    return None
+
+
+def _json_tables(path: Path) -> Iterator[Any]:
+    """A JSONL shard as Arrow record batches (its whole schema, as Arrow infers it)."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    compression = "gzip" if path.name.endswith(".gz") else "zstd" if path.name.endswith(".zst") else None
+    with pa.input_stream(str(path), compression=compression) as stream:
+        # One block per shard: a schema inferred block by block could differ inside a file.
+        table = pj.read_json(stream, read_options=pj.ReadOptions(block_size=64 << 20))
+    yield table
+
+
+def _schema_and_ids(path: Path, suffix: str) -> tuple[Any, Any, int]:
+    import pyarrow.parquet as pq
+
+    if suffix == ".parquet":
+        parquet = pq.ParquetFile(path)
+        ids = parquet.read(columns=["id"]).column("id") if "id" in parquet.schema_arrow.names else None
+        return parquet.schema_arrow, ids, parquet.metadata.num_rows
+    (table,) = _json_tables(path)
+    return table.schema, table.column("id") if "id" in table.column_names else None, table.num_rows
+
+
+def describe_folder(root: Path, name: str) -> Folder:
+    import pyarrow as pa
+
+    folder = Folder(name)
+    shards = list_shards(root / name)
+    suffixes = {_builder_suffix(p) for p in shards}
+    if not shards or None in suffixes or len({DATASETS_BUILDERS[s] for s in suffixes if s}) != 1:
+        return folder  # nothing there, or shards no datasets loader reads
+    folder.pattern = f"{name}/part-*" + (next(iter(suffixes)) if len(suffixes) == 1 else "")
+    schemas = []
+    for path in shards:
+        try:
+            schema, ids, rows = _schema_and_ids(path, _builder_suffix(path) or "")
+        except (pa.ArrowInvalid, OSError) as exc:
+            folder.problem = f"{path.name} could not be read back: {exc}"
+            return folder
+        schemas.append(schema)
+        folder.rows += rows
+        if ids is not None:
+            folder.ids.append(ids)
+    try:
+        unified = pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        folder.problem = f"the shards' schemas differ in a way no type covers: {exc}"
+        return folder
+    folder.features = [_feature(f.name, f.type) for f in unified]
+    return folder
+
+
+def _dtype(arrow_type: Any) -> Any:
+    import pyarrow as pa
+
+    if pa.types.is_struct(arrow_type):
+        return {"struct": [_feature(arrow_type.field(i).name, arrow_type.field(i).type) for i in range(arrow_type.num_fields)]}
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        inner = _dtype(arrow_type.value_type)
+        return {"list": inner.get("dtype", inner)}
+    name = str(arrow_type)
+    return {"dtype": ARROW_DTYPES.get(name, name)}
+
+
+def _feature(name: str, arrow_type: Any) -> dict[str, Any]:
+    return {"name": name, **_dtype(arrow_type)}
+
+
+def duplicate_ids(folders: list[Folder], examples: int = 5) -> tuple[int, list[str]]:
+    """How many ids occur more than once across the folders (each such id counted once), and
+    a few of them."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrays = [chunk for f in folders for ids in f.ids for chunk in (ids.chunks if hasattr(ids, "chunks") else [ids])]
+    arrays = [a.cast(pa.string()) for a in arrays if len(a)]
+    if not arrays:
+        return 0, []
+    counts = pc.value_counts(pa.chunked_array(arrays, type=pa.string()))
+    repeated = counts.filter(pc.greater(counts.field("counts"), 1))
+    return len(repeated), [str(v) for v in repeated.field("values")[:examples].to_pylist()]
+
+
+def write_card(root: Path, stats: dict[str, Any]) -> dict[str, Any]:
+    """Write ``root/README.md``; returns what it found (``duplicate_ids``) for ``stats.json``."""
+    from tamis.io.atomic import write_bytes_atomic
+
+    folders = [describe_folder(root, "output"), describe_folder(root, "rejects")]
+    configs, infos = [], []
+    for config_name, folder in zip(("kept", "rejects"), folders, strict=True):
+        if folder.pattern is None:
+            continue
+        entry: dict[str, Any] = {"config_name": config_name}
+        if config_name == "kept":
+            entry["default"] = True
+        entry["data_files"] = [{"split": "train", "path": folder.pattern}]
+        configs.append(entry)
+        if folder.features is not None:
+            infos.append({"config_name": config_name, "features": folder.features, "splits": [{"name": "train", "num_examples": folder.rows}]})
+    n_duplicates, examples = duplicate_ids(folders)
+    header = yaml.safe_dump({"configs": configs, "dataset_info": infos}, sort_keys=False, allow_unicode=True)
+    body = [
+        "# tamis run",
+        "",
+        f"Written by tamis {stats.get('tamis_version', '')} (config fingerprint `{stats.get('config_fingerprint', '')}`).",
+        "",
+        f"- `kept` (default): {stats.get('kept', 0):,} documents in `output/` (`id`, `text`, `metadata`).",
+        f"- `rejects`: {stats.get('rejected_total', 0):,} documents in `rejects/`, each with `reason`, `detail` and `duplicate_of`.",
+        f"- read: {stats.get('read', 0):,} = kept + rejected. Input errors: `errors.jsonl`; counts: `stats.json`; report: `report.html`.",
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        'kept = load_dataset("OUT", split="train")  # OUT: this folder',
+        'rejects = load_dataset("OUT", "rejects", split="train")',
+        "```",
+    ]
+    for folder in folders:
+        if folder.problem:
+            body += ["", f"Note: `{folder.name}/` has no declared features: {folder.problem}."]
+    if n_duplicates:
+        body += ["", f"Note: {n_duplicates:,} id(s) occur more than once in the input (e.g. {', '.join(map(repr, examples))})."]
+    text = f"---\n{header}---\n\n" + "\n".join(body) + "\n"
+    write_bytes_atomic(root / CARD, text.encode("utf-8"))
+    return {"count": n_duplicates, "examples": examples}
+
+
+def add_card(root: Path, stats: dict[str, Any]) -> None:
+    """Write the card and record the duplicate ids in ``stats`` and ``stats.json``."""
+    import orjson
+
+    from tamis.io.atomic import write_bytes_atomic
+
+    found = write_card(root, stats)
+    stats["duplicate_ids"] = found
+    path = root / "stats.json"
+    with contextlib.suppress(FileNotFoundError):
+        on_disk = orjson.loads(path.read_bytes())
+        on_disk["duplicate_ids"] = found
+        write_bytes_atomic(path, orjson.dumps(on_disk, option=orjson.OPT_INDENT_2))
