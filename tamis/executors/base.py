@@ -99,8 +99,8 @@ def execute(
                         max_docs = first["stats"]["read"] if first else None
                     calls.append((name, run_segment_task, (plan, seg_index, task, max_docs)))
             previous = plan.segments[seg_index - 1].stage if seg_index else None
-            step_ids = [s.step_id for s in segment.steps]
-            label = segment_label(seg_index, previous.step_id if previous else None, step_ids, segment.stage.step_id if segment.stage else None)
+            segment_steps = [s.step_id for s in segment.steps]
+            label = segment_label(seg_index, previous.step_id if previous else None, segment_steps, segment.stage.step_id if segment.stage else None)
             fail = _run_calls(executor, plan, calls, label)
             failed.update(fail)
         if failed:

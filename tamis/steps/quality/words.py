@@ -37,7 +37,9 @@ from tamis.steps.quality.segmenters import grapheme_clusters, segment
 from tamis.text import split_lines
 
 _URL = r"(?:https?://|www\.)[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}»]"
-_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+# A local part has at most 64 characters (RFC 5321): bounding it bounds the scan for "@" that
+# this alternative makes at every position, which unbounded costs n²/2 on a long run of [\w.+-].
+_EMAIL = r"[\w.+-]{1,64}+@[\w-]++(?:\.[\w-]++)+"
 _INITIALISM = r"(?:[^\W\d_]\.){2,}"
 _PUNCT_RUN = r"\.{2,}|[-|]{2,}"  # "...", "---", and table rules like "|---|---|"
 _SYMBOL = r"[^\w\s]|_"
@@ -89,15 +91,18 @@ def _glue(settings: LanguageSettings) -> str:
     ]
     if settings.apostrophes != "elision":
         parts.append("['’]")
-    return "(?:" + "|".join(parts) + ")+"
+    # Possessive: several alternatives accept the same character (a "-" after a symbol and before
+    # a non-letter), so a backtracking "+" would try every way to split a run of them: 2^n steps
+    # for "8X" + "-" * n. Giving back glue never helps: glue and words share no character.
+    return "(?:" + "|".join(parts) + ")++"
 
 
 # Symbols the reference never splits off the edge of a word stay on it: hyphens, slashes, "@"
 # (command-line options -name and --verbose, /path, a line-end hyphen "hyphen‐"), and a period
 # after a lone capital (initials: J. Smith).
 _EDGE = r"[-‐/@^|\\~]"
-_LEAD = rf"(?<![^\s(\[{{\"'«“‘])(?:{_EDGE}|\.(?!\.))+(?=\w)"
-_TRAIL = rf"{_EDGE}+(?!\S)"
+_LEAD = rf"(?<![^\s(\[{{\"'«“‘])(?:{_EDGE}|\.(?!\.))++(?=\w)"
+_TRAIL = rf"{_EDGE}++(?!\S)"
 _INITIAL = rf"(?:{_LEAD})?(?<![{_UPPER}])[{_UPPER}]\.(?![\w.])"
 
 
@@ -136,23 +141,28 @@ def upper_case_letters() -> str:
 
 
 def _word(glue: str) -> str:
-    # Underscores glue inside a word (snake_case) but are split off its edges (___). Combining
-    # marks (Devanagari vowel signs, Arabic harakat, Hebrew points, Thai vowels) are not \w in
-    # Python, but belong to the word they follow: पिछले is one word, not पिछल + े.
-    letters = rf"[^\W_](?:[^\W_]|[{combining_marks()}])*"
-    return rf"(?:{_LEAD})?{letters}(?:{glue}{letters})*(?:{_TRAIL})?"
+    # Underscores glue inside a word (snake_case) but are split off its edges (___).
+    # Every quantifier is possessive (the match never gives back what it took), so a failing
+    # attempt costs at most one scan of the characters it looked at, never a search over splits.
+    # Combining marks (Devanagari vowel signs, Arabic harakat, Hebrew points, Thai vowels) are not
+    # \w in Python but belong to the word they follow: पिछले is one word, not पिछल + े (marks and
+    # word characters share no character, so each run has one reading).
+    letters = rf"[^\W_]++(?:[{combining_marks()}]++[^\W_]*+)*+"
+    return rf"(?:{_LEAD})?{letters}(?:{glue}{letters})*+(?:{_TRAIL})?"
 
 
+# A host word starts where its run of word characters starts ((?<!\w)): tried inside a long
+# run ("_" * n, whose "_" are words of their own), the scan to the run's end would cost n²/2.
 _ENGLISH_CLITICS = (
     r"(?i:and/or)\b",
-    r"\w+(?=[nN]['’][tT]\b)",  # "do" of "don't"
+    r"(?<!\w)\w+(?=[nN]['’][tT]\b)",  # "do" of "don't"
     r"[nN]['’][tT]\b",
-    r"\w+(?=['’](?:[sSdDmM]|[rR][eE]|[vV][eE]|[lL][lL])\b)",  # "John" of "John's"
+    r"(?<!\w)\w++(?=['’](?:[sSdDmM]|[rR][eE]|[vV][eE]|[lL][lL])\b)",  # "John" of "John's"
     r"['’](?:[sSdDmM]|[rR][eE]|[vV][eE]|[lL][lL])\b",
 )
 _ELISIONS = (
     r"(?i:aujourd|prud|presqu|quelqu)['’]\w+",  # words that keep their apostrophe
-    r"[^\W\d_]+['’](?=\w)",  # l’ d’ qu’ jusqu’ dell’ ...
+    r"(?<![^\W\d_])[^\W\d_]++['’](?=\w)",  # l’ d’ qu’ jusqu’ dell’ ... (from the start of its letters, as above)
 )
 
 
