@@ -103,14 +103,32 @@ def _sudachi() -> Callable[[str], list[str]]:
     return cut
 
 
+# Kiwi's time grows faster than the length of a run without spaces (20,000 "-" take 20x as long
+# as 5,000): a run longer than any Korean phrase (eojeol) is cut by the rule-based tokenizer
+# instead, and Kiwi reads the text line by line.
+KIWI_MAX_RUN = 64
+_LONG_RUN = re.compile(rf"\S{{{KIWI_MAX_RUN + 1},}}")
+
+
 @cache
 def _kiwi() -> Callable[[str], list[str]]:
     kiwipiepy = _require("kiwipiepy", "kiwipiepy")
     kiwi = kiwipiepy.Kiwi()
 
-    def cut(text: str) -> list[str]:
-        text = _KIWI_NUMBERS.sub("", text)
-        return [text[token.start : token.end] for token in kiwi.tokenize(text)]
+    def tokens(piece: str) -> list[str]:
+        piece = _KIWI_NUMBERS.sub("", piece)
+        return [piece[token.start : token.end] for token in kiwi.tokenize(piece)] if piece.strip() else []
+
+    def cut(text: str, fallback: Callable[[str], list[str]]) -> list[str]:
+        words: list[str] = []
+        for line in text.split("\n"):
+            start = 0
+            for run in _LONG_RUN.finditer(line):
+                words += tokens(line[start : run.start()])
+                words += fallback(run.group())
+                start = run.end()
+            words += tokens(line[start:])
+        return words
 
     return cut
 
@@ -152,10 +170,12 @@ def segmenter(name: str) -> Callable[[str], list[str]]:
     return _SEGMENTERS[name]()
 
 
-def segment(text: str, name: str) -> list[str]:
-    """The words of ``text`` by segmenter ``name``: whitespace dropped, as the references do."""
+def segment(text: str, name: str, fallback: Callable[[str], list[str]]) -> list[str]:
+    """The words of ``text`` by segmenter ``name``: whitespace dropped, as the references do.
+    ``fallback`` (the rule-based tokenizer) cuts what a segmenter must not be given."""
+    cut = segmenter(name)
     words = []
-    for word in segmenter(name)(text):
+    for word in cut(text, fallback) if name == "kiwi" else cut(text):
         word = word.strip()
         if word:
             words.append(word)

@@ -248,7 +248,8 @@ def words_for(text: str, settings: LanguageSettings) -> list[str]:
         for word in tokenize(text, word_regex(settings)):
             words.extend(grapheme_clusters(word) if not word.isascii() else (word,))
         return words
-    return segment(text, settings.segmenter)
+    regex = word_regex(settings)
+    return segment(text, settings.segmenter, lambda piece: tokenize(piece, regex))
 
 
 def split_words(text: str, language: str | None = "en") -> list[str]:
