@@ -136,3 +136,10 @@ def test_long_japanese_text_is_segmented_in_pieces_sudachi_accepts():
     text = "日本語の文章です。" * 6000  # 162 kB of UTF-8, over SudachiPy's 49,149-byte limit
     words = split_words(text, "ja")
     assert "".join(words) == text
+
+
+def test_segmenters_are_never_given_runs_that_stall_them():
+    # Kiwi's time grows faster than a run without spaces: such runs go to the rule-based tokenizer.
+    assert split_words("-" * 100_000, "ko") == ["-" * 100_000]
+    assert len(split_words("a-" * 20_000, "ko")) == 39_999
+    assert split_words("한국어 " + "x" * 70 + " 끝", "ko")[-2:] == ["x" * 70, "끝"]

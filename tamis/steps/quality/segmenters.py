@@ -29,6 +29,7 @@ import unicodedata
 from collections.abc import Callable
 from functools import cache
 
+from tamis.dedup.shingles import UNSPACED_CHARS
 from tamis.errors import ConfigError
 
 # Kiwi is very slow on long runs of digits and commas (datatrove strips them the same way).
@@ -114,9 +115,12 @@ def _kiwi() -> Callable[[str], list[str]]:
     kiwipiepy = _require("kiwipiepy", "kiwipiepy")
     kiwi = kiwipiepy.Kiwi()
 
-    def cut(text: str) -> list[str]:
-        text = _KIWI_NUMBERS.sub("", text)
-        return [text[token.start : token.end] for token in kiwi.tokenize(text)]
+    def tokens(piece: str) -> list[str]:
+        piece = _KIWI_NUMBERS.sub("", piece)
+        return [piece[token.start : token.end] for token in kiwi.tokenize(piece)] if piece.strip() else []
+
+    def cut(text: str) -> list[str]:  # line by line: Kiwi's cost grows with the length of what it reads
+        return [word for line in text.split("\n") for word in tokens(line)]
 
     return cut
 
@@ -158,13 +162,50 @@ def segmenter(name: str) -> Callable[[str], list[str]]:
     return _SEGMENTERS[name]()
 
 
-def segment(text: str, name: str) -> list[str]:
-    """The words of ``text`` by segmenter ``name``: whitespace dropped, as the references do."""
-    words = []
-    for word in segmenter(name)(text):
-        word = word.strip()
-        if word:
-            words.append(word)
+# The segmenters' time grows faster than the length of some runs without spaces (SudachiPy on
+# "-12-12...", Kiwi on "-----" or on Hangul without spaces: 4x the run, 8-20x the time). A run
+# longer than any word that holds no character of an unspaced script (Korean: any run that
+# long; Korean puts spaces between phrases) is cut by the rule-based tokenizer instead.
+MAX_RUN = 64
+_LONG_RUNS = {
+    "kiwi": re.compile(rf"\S{{{MAX_RUN + 1},}}"),
+    "other": re.compile(rf"[^\s{UNSPACED_CHARS}]{{{MAX_RUN + 1},}}"),
+}
+
+
+# Within what is left, a segmenter reads pieces of at most this many characters, cut after a line
+# end, a space or a full stop where there is one (SudachiPy on "12\xa0" * n grows faster than n).
+MAX_PIECE = 2000
+_PIECE_ENDS = ("\n", " ", "\u3000", "\xa0", "。", "．", ".")
+
+
+def _pieces(text: str) -> list[str]:
+    pieces, start = [], 0
+    while len(text) - start > MAX_PIECE:
+        end = start + MAX_PIECE
+        cut = max(text.rfind(mark, start, end) for mark in _PIECE_ENDS)
+        end = cut + 1 if cut > start else end
+        pieces.append(text[start:end])
+        start = end
+    pieces.append(text[start:])
+    return pieces
+
+
+def _cut(cut: Callable[[str], list[str]], text: str) -> list[str]:
+    return [word for piece in _pieces(text) for word in map(str.strip, cut(piece)) if word]
+
+
+def segment(text: str, name: str, fallback: Callable[[str], list[str]]) -> list[str]:
+    """The words of ``text`` by segmenter ``name``: whitespace dropped, as the references do.
+    ``fallback`` (the rule-based tokenizer) cuts the long runs a segmenter must not be given."""
+    cut = segmenter(name)
+    words: list[str] = []
+    start = 0
+    for run in _LONG_RUNS["kiwi" if name == "kiwi" else "other"].finditer(text):
+        words += _cut(cut, text[start : run.start()])
+        words += fallback(run.group())
+        start = run.end()
+    words += _cut(cut, text[start:])
     return words
 
 

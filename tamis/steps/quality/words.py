@@ -141,12 +141,13 @@ def upper_case_letters() -> str:
 
 
 def _word(glue: str) -> str:
-    # Underscores glue inside a word (snake_case) but are split off its edges (___). Combining
-    # marks (Devanagari vowel signs, Arabic harakat, Hebrew points, Thai vowels) are not \w in
-    # Python, but belong to the word they follow: पिछले is one word, not पिछल + े.
+    # Underscores glue inside a word (snake_case) but are split off its edges (___).
     # Every quantifier is possessive (the match never gives back what it took), so a failing
     # attempt costs at most one scan of the characters it looked at, never a search over splits.
-    letters = rf"[^\W_](?:[^\W_]|[{combining_marks()}])*+"
+    # Combining marks (Devanagari vowel signs, Arabic harakat, Hebrew points, Thai vowels) are not
+    # \w in Python but belong to the word they follow: पिछले is one word, not पिछल + े (marks and
+    # word characters share no character, so each run has one reading).
+    letters = rf"[^\W_]++(?:[{combining_marks()}]++[^\W_]*+)*+"
     return rf"(?:{_LEAD})?{letters}(?:{glue}{letters})*+(?:{_TRAIL})?"
 
 
@@ -247,7 +248,8 @@ def words_for(text: str, settings: LanguageSettings) -> list[str]:
         for word in tokenize(text, word_regex(settings)):
             words.extend(grapheme_clusters(word) if not word.isascii() else (word,))
         return words
-    return segment(text, settings.segmenter)
+    regex = word_regex(settings)
+    return segment(text, settings.segmenter, lambda piece: tokenize(piece, regex))
 
 
 def split_words(text: str, language: str | None = "en") -> list[str]:
