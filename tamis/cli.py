@@ -20,7 +20,8 @@ import yaml
 
 from tamis import __version__
 from tamis.errors import ConfigError, StorageError, TamisError
-from tamis.registry import compression_names, executor_names, input_format_names, output_format_names
+from tamis.io.readers import input_format_names
+from tamis.registry import compression_names, executor_names, output_format_names
 
 EXIT_OK, EXIT_INPUT_ERRORS, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_TERMINATED, EXIT_BROKEN_PIPE = 143, 141  # 128 + SIGTERM, 128 + SIGPIPE, as the shell reports them
@@ -47,6 +48,13 @@ def _quiet_broken_pipe() -> int:
 
 
 class _Parser(argparse.ArgumentParser):
+    """Every tamis command (sub-commands included) shows the exit codes and each option's default."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("epilog", EXIT_CODES_HELP)
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # argparse exits 2 too; keep its message short
         self.print_usage(sys.stderr)
         print(f"tamis: error: {message}", file=sys.stderr)
@@ -75,7 +83,7 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_config: bool = True) ->
     p.add_argument("--ray-address", help="address of a running Ray cluster (default: start one locally)")
     p.add_argument("--format", choices=output_format_names(), help="output format (default: jsonl)")
     p.add_argument("--compression", choices=compression_names(), help="JSONL codec (default: gzip)")
-    p.add_argument("--compression-level", type=int, help="codec level (default: gzip 6, zstd 3)")
+    p.add_argument("--compression-level", type=int, help="codec level (default: gzip 3 = ISA-L igzip, 0-3 ISA-L, 4-9 zlib; zstd 3)")
     p.add_argument("--shard-size-mb", type=int, help="start a new output shard after this many MB of records (default: 256)")
     p.add_argument("--input-format", choices=input_format_names(), help="force the input format (default: from each file's name)")
     p.add_argument("--text-field", help="JSON/Parquet field holding the text (default: text)")
@@ -115,7 +123,17 @@ EXIT_CODES_HELP = """exit codes:
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps the exit-code table as written; every option's help says its default."""
+    """Keeps the exit-code table as written; every option's help says its default (an option
+    whose help does not is given ``(default: X)``, ``(default: none)`` or ``(required)``)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        takes_value = action.option_strings and action.nargs != 0
+        if not takes_value or "default" in text or action.default is argparse.SUPPRESS:
+            return text
+        if action.required:
+            return f"{text} (required)"
+        return f"{text} (default: %(default)s)" if action.default is not None else f"{text} (default: none)"
 
 
 def _sub(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:

@@ -135,7 +135,8 @@ class _Task:
                 lambda: self.sink.records,
             ):
                 return
-        docs: Iterable[Document] = self.clock.wrap("read" if segment == 0 else "read again", self._documents(without_text))
+        source = "read" if segment == 0 else "read again" if plan.replays_input(segment) else f"read spill {segment - 1}"
+        docs: Iterable[Document] = self.clock.wrap(source, self._documents(without_text))
         if previous is not None:
             docs = self.clock.wrap(f"{previous.step_id}.apply", _prepared(previous).apply(docs, self.context(plan.stage_dir(segment - 1))))
         for step in seg.steps:
@@ -208,7 +209,7 @@ def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int
         blob = b"".join(orjson.dumps(e) + b"\n" for e in work.errors)
         write_bytes_atomic(plan.root / "errors" / f"seg{segment}-task{task.index:05d}.jsonl", blob)
     wall, cpu = time.perf_counter_ns() - started, time.thread_time_ns() - cpu_started
-    consumer = "write" if work.seg.stage is None else "spill"
+    consumer = "write" if work.seg.stage is None else f"spill {segment}"
     result = {"stats": work.stats.to_dict(), "errors": len(work.errors), "seconds": wall / 1e9, "steps": work.clock.rows(consumer, wall, cpu)}
     staging.commit_segment_task(plan, segment, task.index, segment_marker_name(segment, task.index), result, staged)
     return result

@@ -681,6 +681,12 @@ register_format(FormatSpec("text", (".txt", ".txt.gz", ".md"), read_text_files, 
 _formats_loaded = False
 
 
+def input_format_names() -> list[str]:
+    """Every input format a reader is registered for (``--input-format``)."""
+    _ensure_formats()
+    return sorted(FORMATS)
+
+
 def _ensure_formats() -> None:
     """Import the other reader modules (WARC, HTML ...) so their formats are registered."""
     global _formats_loaded
