@@ -106,7 +106,7 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_config: bool = True) ->
         "--storage-option",
         action="append",
         metavar="KEY=VALUE",
-        help="an fsspec option for s3://, gs:// ... inputs and outputs (repeatable; e.g. profile=prod, anon=true); never written anywhere",
+        help="an fsspec option for s3://, gs:// ... inputs and outputs (repeatable; e.g. profile=prod, anon=true); never written anywhere (default: none)",
     )
 
 
@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_p.add_argument("run_dir", metavar="OUT", help="a finished run directory")
     report_p.add_argument("--against", metavar="OUT_B", help="compare with another run (default: none)")
     report_p.add_argument("--open", action="store_true", help="open the report in a browser")
-    report_p.add_argument("--storage-option", action="append", metavar="KEY=VALUE", help="an fsspec option when OUT is on an object store")
+    report_p.add_argument("--storage-option", action="append", metavar="KEY=VALUE", help="an fsspec option when OUT is on an object store (default: none)")
     demo_p = _sub(sub, "demo", help="write the generated demo corpus")
     demo_p.add_argument("directory", help="where to write it (new or empty, unless --overwrite)")
     demo_p.add_argument("--docs", type=_positive_int, default=20000, help="number of documents (default: 20000)")
