@@ -5,7 +5,8 @@ feeds, no U+2028), so the repetition repair, the line filters and line-level ded
 what a line is.
 
 Normalisation *for comparison* (never for the text written out): Unicode NFC, case folding,
-typographic apostrophes folded to ``'``, every run of Unicode whitespace (this includes the no-break
+typographic apostrophes folded to ``'``, zero-width and bidirectional control characters
+removed (:data:`IGNORABLE`), every run of Unicode whitespace (this includes the no-break
 space U+00A0 and the narrow no-break space U+202F French uses before ``:;!?``) collapsed to
 one space, and trimmed.
 """
@@ -22,6 +23,16 @@ LINE_END_RE = re.compile(r"\r\n|\n|\r")
 # Characters that mean "apostrophe" in scraped text: right/left single quotes, modifier
 # letter apostrophe, prime, fullwidth apostrophe, grave and acute accents used as quotes.
 APOSTROPHES = ("\u2019", "\u2018", "\u02bc", "\u2032", "\uff07", "\u0060", "\u00b4")
+
+
+# Invisible characters that carry no text, dropped from the comparison form: zero-width
+# space, non-joiner, joiner, word joiner and invisible operators, BOM / zero-width no-break
+# space, Mongolian vowel separator, and the bidirectional controls. is_ignorable() in
+# tamis/_native/unicode_core.h is the same set.
+IGNORABLE = frozenset(
+    [*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2065), *range(0x2066, 0x206A), 0xFEFF, 0x061C, 0x180E]
+)
+_DROP_IGNORABLE = dict.fromkeys(IGNORABLE)
 
 
 def split_lines(text: str) -> list[str]:
@@ -56,6 +67,8 @@ def normalize_for_hash(text: str) -> str:
     for apostrophe in APOSTROPHES:
         if apostrophe in text:
             text = text.replace(apostrophe, "'")
+    if not text.isascii():
+        text = text.translate(_DROP_IGNORABLE)
     return " ".join(text.split())
 
 

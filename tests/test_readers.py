@@ -153,7 +153,7 @@ def test_strict_stops_at_the_first_input_error(tmp_path: Path, capsys: pytest.Ca
     path = tmp_path / "bad.jsonl"
     path.write_bytes(orjson.dumps(docs(1)[0]) + b"\n{not json\n")
     code = main(["run", "--input", str(path), "--output", str(tmp_path / "run"), "--strict", "--no-report", "-q"])
-    assert code == 3
+    assert code == 1  # done, with input errors: --strict stopped at the first one (issue 12)
     assert f"{path}:2" in capsys.readouterr().err
 
 

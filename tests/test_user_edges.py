@@ -267,3 +267,151 @@ def test_demo_refuses_a_non_empty_folder_and_bad_counts(tmp_path: Path, capsys):
         main(["demo", str(tmp_path / "neg"), "--docs", "-3"])
     assert exc.value.code == 2
     assert "--docs" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- 12: one schema, a dataset card; 13: repeated ids
+
+
+def test_load_dataset_on_a_run_over_mixed_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    datasets = pytest.importorskip("datasets")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "in"
+    (src / "pages").mkdir(parents=True)
+    body = "A sentence of the corpus with enough words in it to pass, number {}."
+    write_jsonl(src / "a.jsonl", [{"id": f"a{i}", "text": body.format(i), "url": f"https://x.org/{i}", "tags": ["x"]} for i in range(30)])
+    write_jsonl(src / "b.jsonl", [{"id": f"b{i}", "text": body.format(i), "score": 0.5} for i in range(3)])  # copies of a0-a2
+    pq.write_table(pa.Table.from_pylist([{"id": f"p{i}", "text": f"A Parquet row, row {i}, that says its own thing."} for i in range(5)]), src / "c.parquet")
+    for i in range(3):
+        (src / "pages" / f"t{i}.txt").write_text(f"A text page, page {i}, with words of its own.")
+    write_jsonl(src / "d.jsonl", [{"id": "a5", "text": "The same id as another record, but a text of its own."}])
+    tricky = 'A text that looks like JSON: ","metadata":{"x":1},"reason":"no" and more words.'
+    write_jsonl(src / "e.jsonl", [{"id": f"q{i}", "text": tricky, "reason": "a user field", "metadata": {"reason": 1}} for i in range(2)])
+    out = tmp_path / "out"
+    run_recipe([src], out, [{"step": "normalize"}, {"step": "exact_dedup"}], shard_size_mb=1)
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\n") and "config_name: kept" in card and "config_name: rejects" in card
+    kept_ds = datasets.load_dataset(str(out), split="train", cache_dir=str(tmp_path / "c1"))
+    assert len(kept_ds) == 30 + 5 + 3 + 1 + 1
+    assert set(kept_ds.column_names) == {"id", "text", "metadata"}
+    assert {"url", "tags", "source"} <= set(kept_ds.features["metadata"])
+    rejects_ds = datasets.load_dataset(str(out), "rejects", split="train", cache_dir=str(tmp_path / "c2"))
+    assert sorted(rejects_ds["duplicate_of"]) == ["a0", "a1", "a2", "q0"]
+    assert kept_ds.filter(lambda r: r["id"] == "q0")[0]["text"] == tricky
+    stats = load_stats(out)
+    assert stats["duplicate_ids"] == {"count": 1, "examples": ["a5"]}
+    assert "a5" in card
+
+
+# ---------------------------------------------------------------- messages
+
+
+def test_console_names_the_first_input_errors_and_strict_stops_with_exit_1(tmp_path: Path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(lines(texts(5)) + b'{"id": "x", "text": \n' + lines(texts(2, "z")))
+    assert main(["run", "-i", str(bad), "-o", str(tmp_path / "out"), "--recipe", "foundation", "--no-report", "-q"]) == 1
+    assert f"{bad}:6: malformed JSON" in capsys.readouterr().out
+    assert main(["run", "-i", str(bad), "-o", str(tmp_path / "strict"), "--recipe", "foundation", "--no-report", "-q", "--strict"]) == 1
+    err = capsys.readouterr().err
+    assert "--strict" in err and f"{bad}:6:" in err and "--resume" not in err
+
+
+def test_a_copy_differing_only_by_invisible_characters_is_an_exact_duplicate(tmp_path: Path):
+    from tamis.text import normalize_for_hash, normalized_utf8
+
+    original = "Le conseil a ouvert la nouvelle médiathèque du village hier matin."
+    disguised = "Le\u200b conseil a ouvert la \u200dnouvelle\u2060 médiathèque du \u202evillage\u202c hier matin.\ufeff\u200e"
+    assert normalize_for_hash(disguised) == normalize_for_hash(original)
+    assert normalized_utf8(disguised) == normalized_utf8(original) == normalize_for_hash(original).encode()
+    write_jsonl(tmp_path / "a.jsonl", [{"id": "o", "text": original}, {"id": "c", "text": disguised}])
+    for steps in ([{"step": "exact_dedup"}], [{"step": "normalize"}, {"step": "exact_dedup"}]):  # scanner, then reference path
+        out = tmp_path / f"out{len(steps)}"
+        run_recipe([tmp_path / "a.jsonl"], out, steps)
+        assert [r["id"] for r in kept(out)] == ["o"]
+        assert [(r["id"], r["duplicate_of"]) for r in rejected(out)] == [("c", "o")]
+
+
+# ---------------------------------------------------------------- 15: encoding auto
+
+
+SHORT_WESTERN = {
+    "fr": ["crème", "Où est la gare ?", "Une fête à côté du château."],
+    "de": ["Bär", "Schöne Grüße aus München", "Die Größe der Straße."],
+    "es": ["año", "¿Qué tal? Mañana.", "El niño comió en España."],
+}
+
+
+@pytest.mark.parametrize("codec", ["latin-1", "cp1252"])
+def test_encoding_auto_reads_short_western_records_in_their_code_page(tmp_path: Path, codec: str):
+    raw = b""
+    expected = []
+    for language, phrases in SHORT_WESTERN.items():
+        for i, phrase in enumerate(phrases):
+            raw += orjson.dumps({"id": f"{language}{i}"})[:-1] + b', "text": "' + phrase.encode(codec) + b'"}\n'
+            expected.append(phrase)
+    (tmp_path / "legacy.jsonl").write_bytes(raw)
+    (tmp_path / "page.txt").write_bytes("Une crème brûlée, s'il vous plaît.".encode(codec))
+    out = tmp_path / "out"
+    run_recipe([tmp_path / "legacy.jsonl", tmp_path / "page.txt"], out, STEPS, reader={"encoding": "auto"})
+    got = kept(out)
+    assert [r["text"] for r in got] == [*expected, "Une crème brûlée, s'il vous plaît."]
+    assert {r["metadata"]["encoding"] for r in got} == {"cp1252"}
+
+
+def test_encoding_auto_prefers_the_declared_language_family(tmp_path: Path):
+    phrase = "Zażółć gęślą"
+    raw = b'{"id": "pl", "lang": "pl", "text": "' + phrase.encode("cp1250") + b'"}\n'
+    (tmp_path / "a.jsonl").write_bytes(raw)
+    run_recipe([tmp_path / "a.jsonl"], tmp_path / "out", STEPS, reader={"encoding": "auto"})
+    (doc,) = kept(tmp_path / "out")
+    assert doc["text"] == phrase and doc["metadata"]["encoding"] == "cp1250"
+
+
+def test_every_command_help_lists_defaults_and_exit_codes(capsys):
+    import argparse
+
+    from tamis.cli import build_parser
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            takes_value = action.option_strings and action.nargs != 0 and not isinstance(action, argparse._HelpAction)
+            if takes_value:
+                shown = command.formatter_class(name)._get_help_string(action) or ""
+                assert "default" in shown or "(required)" in shown, f"tamis {name} {action.option_strings[0]}: no default in its help"
+        if name == "tokenizer":
+            continue  # a group of commands (tokenizer train)
+        with pytest.raises(SystemExit):
+            main([name, "--help"])
+        shown = capsys.readouterr().out
+        assert "exit codes:" in shown and "143" in shown and "130" in shown
+
+
+def test_progress_counts_documents_and_names_what_runs_for_a_single_file(tmp_path: Path, capsys):
+    import re
+
+    from tamis.pipeline import RunConfig
+    from tamis.runner import run
+
+    src = write_jsonl(tmp_path / "one.jsonl", texts(300) + texts(20))
+    config = RunConfig(input=[str(src)], output=str(tmp_path / "out"), steps=[{"step": "normalize"}, {"step": "exact_dedup"}], report=False, workers=2)
+    run(config, progress=True)
+    shown = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", capsys.readouterr().err.replace("\r", "\n"))
+    assert re.search(r"reading, exact_dedup: collecting: 320 docs .*MB", shown), shown
+    assert "exact_dedup: resolving" in shown and re.search(r"exact_dedup: applying: 320 docs", shown)
+    assert "segment" not in shown and "round" not in shown and " task" not in shown
+    assert not (tmp_path / "out" / "_progress").exists()
+
+
+def test_an_input_argument_whose_name_is_not_utf8_is_a_usage_error(tmp_path: Path, capsys):
+    import os
+
+    name = os.path.join(os.fsencode(tmp_path), b"caf\xe9.jsonl")
+    with open(name, "wb") as fh:
+        fh.write(lines(texts(2)))
+    assert main(["run", "-i", os.fsdecode(name), "-o", str(tmp_path / "out"), "-q", "--no-report"]) == 2
+    assert "caf\\xe9.jsonl is not valid UTF-8" in capsys.readouterr().err

@@ -69,6 +69,7 @@ static int init_bmp_info(void) {
         uint32_t info = f == FOLD_MANY ? INFO_MANY : f;
         if (is_space_cp(c)) info |= INFO_SPACE;
         if (c >= 0x300) info |= INFO_UNSAFE; /* until set_nfc_unsafe says otherwise */
+        if (is_ignorable(c)) info |= INFO_UNSAFE; /* dropped from the key: left to the reference */
         bmp_info[c] = info;
     }
     return 0;
@@ -891,6 +892,7 @@ static PyObject *set_nfc_unsafe(PyObject *self, PyObject *arg) {
     free(old);
     for (Py_UCS4 c = 0x300; c < 0x10000; c++) {
         int unsafe = cp_nfc_unsafe(c);
+        unsafe = unsafe || is_ignorable((Py_UCS4)c); /* dropped from the key: left to the reference */
         bmp_info[c] = unsafe ? (bmp_info[c] | INFO_UNSAFE) : (bmp_info[c] & ~INFO_UNSAFE);
     }
     PyBuffer_Release(&bitmap);

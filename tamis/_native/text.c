@@ -117,6 +117,8 @@ static PyObject *fold_spaces_utf8(PyObject *self, PyObject *args) {
         } else if (is_space_cp(c)) {
             pending_space = any;
             continue;
+        } else if (is_ignorable(c)) {
+            continue;
         } else {
             if (casefold) {
                 n_folded = fold_cp(c, folded);

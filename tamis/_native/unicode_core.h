@@ -22,6 +22,16 @@ static inline int is_apostrophe(Py_UCS4 c) {
     return c == 0x2019 || c == 0x2018 || c == 0x02BC || c == 0x2032 || c == 0xFF07 || c == 0x0060 || c == 0x00B4;
 }
 
+/* Invisible characters that carry no text, dropped from the comparison form (so a copy that
+ * differs only by them is an exact duplicate): zero-width space, non-joiner and joiner, word
+ * joiner and the invisible operators, the byte-order mark / zero-width no-break space, the
+ * Mongolian vowel separator, and the bidirectional controls (marks, embeddings, overrides,
+ * isolates). The same set as IGNORABLE in tamis/text.py. */
+static inline int is_ignorable(Py_UCS4 c) {
+    return (c >= 0x200B && c <= 0x200F) || (c >= 0x202A && c <= 0x202E) || (c >= 0x2060 && c <= 0x2064) || (c >= 0x2066 && c <= 0x2069) ||
+           c == 0xFEFF || c == 0x061C || c == 0x180E;
+}
+
 static inline Py_ssize_t put_utf8(unsigned char *buf, Py_ssize_t len, Py_UCS4 c) {
     if (c < 0x80) {
         buf[len++] = (unsigned char)c;

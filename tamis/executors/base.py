@@ -27,7 +27,9 @@ import orjson
 
 from tamis import __version__
 from tamis.errors import TaskError
+from tamis.executors import staging
 from tamis.executors.plan import RunPlan, segment_marker_name
+from tamis.executors.progress import Bar, pass_label, remove_folder, segment_label
 from tamis.executors.tasks import run_pass_task, run_segment_task
 from tamis.executors.timing import merge_rows
 from tamis.io.atomic import write_bytes_atomic
@@ -82,7 +84,8 @@ def execute(
                 name = segment_marker_name(0, task.index)
                 marker = _load_marker(plan.marker(name))
                 if marker is None:
-                    fail = _run_calls(executor, plan, [(name, run_segment_task, (plan, 0, task, remaining))], "read")
+                    label = segment_label(0, None, [s.step_id for s in segment.steps], segment.stage.step_id if segment.stage else None)
+                    fail = _run_calls(executor, plan, [(name, run_segment_task, (plan, 0, task, remaining))], label)
                     failed.update(fail)
                     marker = _load_marker(plan.marker(name))
                 if marker is not None:
@@ -96,7 +99,9 @@ def execute(
                         first = _load_marker(plan.marker(segment_marker_name(0, task.index)))
                         max_docs = first["stats"]["read"] if first else None
                     calls.append((name, run_segment_task, (plan, seg_index, task, max_docs)))
-            label = "read" if seg_index == 0 else f"segment {seg_index}"
+            previous = plan.segments[seg_index - 1].stage if seg_index else None
+            segment_steps = [s.step_id for s in segment.steps]
+            label = segment_label(seg_index, previous.step_id if previous else None, segment_steps, segment.stage.step_id if segment.stage else None)
             fail = _run_calls(executor, plan, calls, label)
             failed.update(fail)
         if failed:
@@ -108,13 +113,13 @@ def execute(
         t0 = time.perf_counter()
         scratch = plan.stage_dir(seg_index)
         scratch.mkdir(parents=True, exist_ok=True)
-        for round_index, round_tasks in enumerate(stage.global_passes(scratch, len(tasks))):
+        for round_tasks in staging.driver_rounds(plan, seg_index, stage.global_passes(scratch, len(tasks))):
             calls = []
             for pass_task in round_tasks:
                 name = f"stage{seg_index}-{pass_task.name}"
                 if not plan.marker(name).exists():
                     calls.append((name, run_pass_task, (plan, name, pass_task.fn)))
-            fail = _run_calls(executor, plan, calls, f"{stage.step_id} round {round_index + 1}")
+            fail = _run_calls(executor, plan, calls, pass_label(stage.step_id, [c[0].split("-", 1)[1] for c in calls]), documents=False)
             failed.update(fail)
             if failed:
                 break
@@ -122,6 +127,7 @@ def execute(
             break
         timings[f"stage{seg_index}-{stage.step_id}"] = round(time.perf_counter() - t0, 3)
 
+    staging.before_summary(plan)
     stats = TaskStats()
     input_errors = 0
     step_rows: list[dict[str, Any]] = []
@@ -156,10 +162,11 @@ def execute(
     }
     if not failed:
         write_bytes_atomic(plan.root / "stats.json", orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+    remove_folder(plan.root)
     return RunOutcome(summary, failed, input_errors)
 
 
-def _run_calls(executor: Executor, plan: RunPlan, calls: list[Call], label: str) -> dict[str, str]:
+def _run_calls(executor: Executor, plan: RunPlan, calls: list[Call], label: str, *, documents: bool = True) -> dict[str, str]:
     """``executor.map``, plus one check: every call that succeeded has a marker the driver sees.
 
     Each call's name is its marker's name. A task that finished on a worker whose run directory
@@ -167,7 +174,12 @@ def _run_calls(executor: Executor, plan: RunPlan, calls: list[Call], label: str)
     counting it as done would drop its documents from ``stats.json`` without a word. Network
     filesystems may cache a missing name briefly, so the check waits a little before failing.
     """
-    results, failed = executor.map(calls, label)
+    bar = Bar(plan.root, label, [name for name, _, _ in calls], documents=documents, enabled=plan.progress)
+    try:
+        results, failed = executor.map(calls, label)
+    finally:
+        bar.close()
+    staging.after_calls(plan, list(results))
     missing = [name for name in results if not plan.marker(name).exists()]
     waited = 0.0
     while missing and waited < MARKER_VISIBILITY_WAIT_S:

@@ -13,6 +13,7 @@ writes through output formats (:mod:`tamis.io.outputs`).
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import time
@@ -24,7 +25,9 @@ import orjson
 
 from tamis.document import Document
 from tamis.errors import InputError, TaskError
+from tamis.executors import staging
 from tamis.executors.plan import RunPlan, segment_marker_name
+from tamis.executors.progress import reporting
 from tamis.executors.timing import StepClock
 from tamis.io.atomic import write_bytes_atomic
 from tamis.io.outputs import JsonlOutput, ShardWriter, document_record, list_shards, output_format, read_shard, rejects_format
@@ -33,6 +36,7 @@ from tamis.io.sources import Source, source_for
 from tamis.pipeline import Segment
 from tamis.stats import TaskStats
 from tamis.steps.base import Step, TaskContext
+from tamis.steps.watchdog import guard
 
 SPILL = JsonlOutput("zstd", 1)  # stage spills: read back by the next segment only
 
@@ -82,7 +86,7 @@ class _Task:
         else:
             output = output_format(plan.fmt, plan.compression, plan.compression_level)
             self.sink = ShardWriter(plan.root / "output", f"part-{task.index:05d}", output, max_bytes=plan.shard_bytes)
-        self.ctx = TaskContext(task.index, stats=self.stats, reject_sink=self.rejects.write, scratch_dir=scratch)
+        self.ctx = TaskContext(task.index, stats=self.stats, reject_sink=self.rejects.write, scratch_dir=scratch, errors=self.errors)
         self.source: Source = source_for(task, plan.reader)
 
     def context(self, scratch: Path) -> TaskContext:
@@ -131,11 +135,12 @@ class _Task:
                 lambda: self.sink.records,
             ):
                 return
-        docs: Iterable[Document] = self.clock.wrap("read" if segment == 0 else "read again", self._documents(without_text))
+        source = "read" if segment == 0 else "read again" if plan.replays_input(segment) else f"read spill {segment - 1}"
+        docs: Iterable[Document] = self.clock.wrap(source, self._documents(without_text))
         if previous is not None:
             docs = self.clock.wrap(f"{previous.step_id}.apply", _prepared(previous).apply(docs, self.context(plan.stage_dir(segment - 1))))
         for step in seg.steps:
-            docs = self.clock.wrap(step.step_id, _prepared(step).run(docs, self.ctx))
+            docs = self.clock.wrap(step.step_id, guard(_prepared(step), docs, self.ctx))
         if seg.stage is not None:
             docs = self.clock.wrap(f"{seg.stage.step_id}.collect", _prepared(seg.stage).collect(docs, self.ctx))
             if plan.replays_input(segment + 1):
@@ -184,9 +189,12 @@ def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int
     """Run one task of one segment to completion and write its marker; returns its stats."""
     started, cpu_started = time.perf_counter_ns(), time.thread_time_ns()
     _clean_task_outputs(plan, segment, task.index)
+    staged = staging.before_segment_task(plan, segment, task.index)
     work = _Task(plan, segment, task, max_docs)
     try:
-        work.run()
+        counts = functools.partial(_progress_counts, work, segment)
+        with reporting(plan.root, segment_marker_name(segment, task.index), counts, plan.progress):
+            work.run()
         work.sink.close()
         work.rejects.close()
     except InputError as exc:
@@ -201,15 +209,27 @@ def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int
         blob = b"".join(orjson.dumps(e) + b"\n" for e in work.errors)
         write_bytes_atomic(plan.root / "errors" / f"seg{segment}-task{task.index:05d}.jsonl", blob)
     wall, cpu = time.perf_counter_ns() - started, time.thread_time_ns() - cpu_started
-    consumer = "write" if work.seg.stage is None else "spill"
+    consumer = "write" if work.seg.stage is None else f"spill {segment}"
     result = {"stats": work.stats.to_dict(), "errors": len(work.errors), "seconds": wall / 1e9, "steps": work.clock.rows(consumer, wall, cpu)}
-    write_bytes_atomic(plan.marker(segment_marker_name(segment, task.index)), orjson.dumps(result))
+    staging.commit_segment_task(plan, segment, task.index, segment_marker_name(segment, task.index), result, staged)
     return result
+
+
+def _progress_counts(work: _Task, segment: int) -> tuple[int, int]:
+    """Documents and bytes a task has handled so far: read (first segment), or taken from
+    its source (the documents the first timed level, the source, has yielded)."""
+    stats = work.stats
+    if segment == 0:
+        return stats.read, stats.bytes_in
+    levels = getattr(work.clock, "_levels", None) or []
+    done = stats.kept + sum(stats.rejected.values())
+    return max(done, levels[0].out if levels else 0), stats.bytes_out + sum(stats.rejected_bytes.values())
 
 
 def run_pass_task(plan: RunPlan, marker_name: str, fn: Any) -> dict[str, Any]:
     started = time.perf_counter()
-    fn()
+    staged = staging.before_pass(plan)
+    staging.localize(plan, fn)()
     result = {"seconds": time.perf_counter() - started}
-    write_bytes_atomic(plan.marker(marker_name), orjson.dumps(result))
+    staging.commit_pass(plan, marker_name, result, staged)
     return result

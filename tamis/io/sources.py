@@ -75,8 +75,8 @@ class Source:
 
 def source_for(task: InputTask, options: ReaderOptions) -> Source:
     """The source of ``task``'s format (``FormatSpec.source``: ``"module:Class"``)."""
-    spec = FORMATS[task.format]
-    if spec.source is None:
+    spec = FORMATS.get(task.format)  # None: a file that cannot be read under its name (readers.UNREADABLE)
+    if spec is None or spec.source is None:
         return Source(task, options)
     module, _, name = spec.source.partition(":")
     cls: Any = getattr(importlib.import_module(module), name)

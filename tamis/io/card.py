@@ -1,0 +1,239 @@
+"""The run's dataset card: ``OUT/README.md``, so that ``datasets.load_dataset(OUT)`` just works.
+
+Hugging Face ``datasets`` reads each data file with its own inferred schema and casts the
+others to the first one's: a shard whose ``detail`` column is all null, or whose ``metadata``
+lacks a key another shard has (a run over JSONL and text files, say), fails that cast. The card
+declares, in its YAML header, two configurations, ``kept`` (the default: ``output/``) and
+``rejects``, their data files, and their features: the union of every shard's schema
+(missing struct fields and all-null columns then load as nulls). The same pass over the
+shards counts the ids that occur more than once (two input records with one id are both kept,
+as they were given, and reported).
+
+Reading every shard back costs a decompression of the run's output: the text is never parsed
+(each line's ``id`` and ``metadata`` are found by position, as tamis writes them) and only the
+metadata objects go through Arrow's JSON reader, which infers what ``datasets`` will; a
+schema that cannot be unified (a metadata key that is a number in one record and a string in
+another) leaves that configuration without declared features, and says so in the card.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tamis.io.outputs import list_shards
+
+CARD = "README.md"
+DATASETS_BUILDERS = {".parquet": "parquet", ".jsonl": "json", ".jsonl.gz": "json", ".jsonl.zst": "json"}
+ARROW_DTYPES = {"double": "float64", "float": "float32", "halffloat": "float16"}
+
+
+@dataclass
+class Folder:
+    """What the card says about one folder of shards."""
+
+    name: str
+    pattern: str | None = None  # the data-files glob, None when no loader reads these shards
+    features: list[dict[str, Any]] | None = None
+    rows: int = 0
+    problem: str | None = None
+    ids: list[Any] = field(default_factory=list)  # Arrow arrays of ids, for the duplicate count
+
+
+def _builder_suffix(path: Path) -> str | None:
+    for suffix in sorted(DATASETS_BUILDERS, key=len, reverse=True):
+        if path.name.endswith(suffix):
+            return suffix
+    return None
+
+
+ID_PREFIX, TEXT_KEY, METADATA_KEY = b'{"id":', b',"text":', b',"metadata":'
+REJECT_TAIL = b',"reason":'
+STRING_COLUMNS = ("reason", "detail", "duplicate_of")
+
+
+def _split_record(line: bytes, rejects: bool) -> tuple[bytes, bytes] | None:
+    """(id JSON, metadata JSON) of a shard line as tamis writes it (keys ``id``, ``text``,
+    ``metadata`` [, ``reason``, ``detail``, ``duplicate_of``] in that order, serialised so that
+    a quote inside a string is always escaped), found without parsing the text: no string can
+    hold a bare ``,"metadata":``, and no later string a bare ``,"reason":``. None if the
+    line is laid out otherwise."""
+    if not line.startswith(ID_PREFIX):
+        return None
+    text_at = line.find(TEXT_KEY)
+    meta_at = line.find(METADATA_KEY, text_at)
+    if text_at < 0 or meta_at < 0:
+        return None
+    end = line.rfind(REJECT_TAIL) if rejects else len(line.rstrip()) - 1
+    if end <= meta_at:
+        return None
+    return line[len(ID_PREFIX) : text_at], line[meta_at + len(METADATA_KEY) : end]
+
+
+def _jsonl_schema_and_ids(path: Path, rejects: bool) -> tuple[Any, Any, int]:
+    """A JSONL shard's schema (``metadata`` inferred by Arrow's JSON reader, as ``datasets``
+    infers it, from the metadata objects alone) and its ids, without parsing any text."""
+    import orjson
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    from tamis.io.outputs import JsonlOutput
+
+    ids: list[bytes] = []
+    metas: list[bytes] = []
+    for line in JsonlOutput.lines(path):
+        found = _split_record(line, rejects)
+        if found is None:  # not laid out as expected: parse this one whole
+            record = orjson.loads(line)
+            found = (orjson.dumps(record.get("id")), orjson.dumps(record.get("metadata") or {}))
+        ids.append(found[0])
+        metas.append(b'{"m":' + found[1] + b"}")
+    fields = [pa.field("id", pa.string()), pa.field("text", pa.string())]
+    if metas:
+        blob = b"\n".join(metas)
+        table = pj.read_json(pa.BufferReader(blob), read_options=pj.ReadOptions(block_size=max(1 << 20, len(blob) + 1)))
+        fields.append(table.schema.field("m").with_name("metadata"))
+    else:
+        fields.append(pa.field("metadata", pa.struct([])))
+    if rejects:
+        fields += [pa.field(name, pa.string()) for name in STRING_COLUMNS]
+    return pa.schema(fields), pa.array(ids, type=pa.binary()), len(ids)
+
+
+def _schema_and_ids(path: Path, suffix: str, rejects: bool) -> tuple[Any, Any, int]:
+    """The shard's schema, its ids (as JSON text: a string id is its quoted form), its rows."""
+    import orjson
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if suffix == ".parquet":
+        parquet = pq.ParquetFile(path)
+        ids = None
+        if "id" in parquet.schema_arrow.names:
+            values = parquet.read(columns=["id"]).column("id").to_pylist()
+            ids = pa.array([orjson.dumps(v) for v in values], type=pa.binary())
+        return parquet.schema_arrow, ids, parquet.metadata.num_rows
+    return _jsonl_schema_and_ids(path, rejects)
+
+
+def describe_folder(root: Path, name: str) -> Folder:
+    import pyarrow as pa
+
+    folder = Folder(name)
+    shards = list_shards(root / name)
+    suffixes = {_builder_suffix(p) for p in shards}
+    if not shards or None in suffixes or len({DATASETS_BUILDERS[s] for s in suffixes if s}) != 1:
+        return folder  # nothing there, or shards no datasets loader reads
+    folder.pattern = f"{name}/part-*" + (next(iter(suffixes)) if len(suffixes) == 1 else "")
+    schemas = []
+    for path in shards:
+        try:
+            schema, ids, rows = _schema_and_ids(path, _builder_suffix(path) or "", name == "rejects")
+        except (pa.ArrowInvalid, OSError, ValueError) as exc:
+            folder.problem = f"{path.name} could not be read back: {exc}"
+            return folder
+        schemas.append(schema)
+        folder.rows += rows
+        if ids is not None:
+            folder.ids.append(ids)
+    try:
+        unified = pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        folder.problem = f"the shards' schemas differ in a way no type covers: {exc}"
+        return folder
+    folder.features = [_feature(f.name, f.type) for f in unified]
+    return folder
+
+
+def _dtype(arrow_type: Any) -> Any:
+    import pyarrow as pa
+
+    if pa.types.is_struct(arrow_type):
+        return {"struct": [_feature(arrow_type.field(i).name, arrow_type.field(i).type) for i in range(arrow_type.num_fields)]}
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        inner = _dtype(arrow_type.value_type)
+        return {"list": inner.get("dtype", inner)}
+    name = str(arrow_type)
+    return {"dtype": ARROW_DTYPES.get(name, name)}
+
+
+def _feature(name: str, arrow_type: Any) -> dict[str, Any]:
+    return {"name": name, **_dtype(arrow_type)}
+
+
+def duplicate_ids(folders: list[Folder], examples: int = 5) -> tuple[int, list[str]]:
+    """How many ids occur more than once across the folders (each such id counted once), and
+    a few of them."""
+    import orjson
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrays = [ids for f in folders for ids in f.ids if len(ids)]
+    if not arrays:
+        return 0, []
+    counts = pc.value_counts(pa.chunked_array(arrays, type=pa.binary()))
+    repeated = counts.filter(pc.greater(counts.field("counts"), 1))
+    shown = [orjson.loads(v) for v in repeated.field("values")[:examples].to_pylist()]
+    return len(repeated), [str(v) for v in shown]
+
+
+def write_card(root: Path, stats: dict[str, Any]) -> dict[str, Any]:
+    """Write ``root/README.md``; returns what it found (``duplicate_ids``) for ``stats.json``."""
+    from tamis.io.atomic import write_bytes_atomic
+
+    folders = [describe_folder(root, "output"), describe_folder(root, "rejects")]
+    configs, infos = [], []
+    for config_name, folder in zip(("kept", "rejects"), folders, strict=True):
+        if folder.pattern is None:
+            continue
+        entry: dict[str, Any] = {"config_name": config_name}
+        if config_name == "kept":
+            entry["default"] = True
+        entry["data_files"] = [{"split": "train", "path": folder.pattern}]
+        configs.append(entry)
+        if folder.features is not None:
+            infos.append({"config_name": config_name, "features": folder.features, "splits": [{"name": "train", "num_examples": folder.rows}]})
+    n_duplicates, examples = duplicate_ids(folders)
+    header = yaml.safe_dump({"configs": configs, "dataset_info": infos}, sort_keys=False, allow_unicode=True)
+    body = [
+        "# tamis run",
+        "",
+        f"Written by tamis {stats.get('tamis_version', '')} (config fingerprint `{stats.get('config_fingerprint', '')}`).",
+        "",
+        f"- `kept` (default): {stats.get('kept', 0):,} documents in `output/` (`id`, `text`, `metadata`).",
+        f"- `rejects`: {stats.get('rejected_total', 0):,} documents in `rejects/`, each with `reason`, `detail` and `duplicate_of`.",
+        f"- read: {stats.get('read', 0):,} = kept + rejected. Input errors: `errors.jsonl`; counts: `stats.json`; report: `report.html`.",
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        'kept = load_dataset("OUT", split="train")  # OUT: this folder',
+        'rejects = load_dataset("OUT", "rejects", split="train")',
+        "```",
+    ]
+    for folder in folders:
+        if folder.problem:
+            body += ["", f"Note: `{folder.name}/` has no declared features: {folder.problem}."]
+    if n_duplicates:
+        body += ["", f"Note: {n_duplicates:,} id(s) occur more than once in the input (e.g. {', '.join(map(repr, examples))})."]
+    text = f"---\n{header}---\n\n" + "\n".join(body) + "\n"
+    write_bytes_atomic(root / CARD, text.encode("utf-8"))
+    return {"count": n_duplicates, "examples": examples}
+
+
+def add_card(root: Path, stats: dict[str, Any]) -> None:
+    """Write the card and record the duplicate ids in ``stats`` and ``stats.json``."""
+    import orjson
+
+    from tamis.io.atomic import write_bytes_atomic
+
+    found = write_card(root, stats)
+    stats["duplicate_ids"] = found
+    path = root / "stats.json"
+    with contextlib.suppress(FileNotFoundError):
+        on_disk = orjson.loads(path.read_bytes())
+        on_disk["duplicate_ids"] = found
+        write_bytes_atomic(path, orjson.dumps(on_disk, option=orjson.OPT_INDENT_2))
