@@ -69,14 +69,13 @@ def _jieba() -> Callable[[str], list[str]]:
     return cut
 
 
-# SudachiPy refuses an input of more than 49,149 UTF-8 bytes: longer texts go in pieces.
-# Sudachi's lattice grows faster than linearly on a long run it has no word for (",,12" * 10,000
-# took 0.42 s, * 40,000 characters 7.6 s, one 40 kB chunk at a time), so it gets pieces of at most
-# 4,096 characters (at most 16 kB, well under that limit), cut after a line end, a space or a Japanese full
-# stop where the piece's second half has one: a real sentence is never cut, a run without any
-# boundary is cut blindly (it holds no word longer than that anyway).
-_SUDACHI_PIECE_CHARS = 4096
-_PIECE_BOUNDARIES = ("\n", "。", " ", "、")
+# SudachiPy refuses an input of more than 49,149 UTF-8 bytes, and its lattice grows faster than
+# linearly on a long run it has no word for (",,12" * 10,000 took 0.42 s, * 40,000 characters
+# 7.6 s): every segmenter reads pieces of at most MAX_PIECE characters (at most 8 kB), cut after
+# a line end, a space or a full stop where the piece's second half has one (a real sentence is
+# never cut; a run without any boundary is cut blindly: it holds no word that long anyway).
+MAX_PIECE = 2000
+_PIECE_BOUNDARIES = ("\n", "。", " ", "、", "\u3000", "\xa0", ".")
 
 
 def _bounded_pieces(text: str, limit: int) -> list[str]:
@@ -102,10 +101,8 @@ def _sudachi() -> Callable[[str], list[str]]:
     make = getattr(dictionary, "tokenizer", None) or dictionary.create
     tokenizer = make(mode=SplitMode.A)
 
-    def cut(text: str) -> list[str]:
-        if len(text) <= _SUDACHI_PIECE_CHARS:
-            return [m.surface() for m in tokenizer.tokenize(text)]
-        return [m.surface() for piece in _bounded_pieces(text, _SUDACHI_PIECE_CHARS) for m in tokenizer.tokenize(piece)]
+    def cut(text: str) -> list[str]:  # segment() gives it pieces of at most MAX_PIECE characters
+        return [m.surface() for m in tokenizer.tokenize(text)]
 
     return cut
 
@@ -173,26 +170,8 @@ _LONG_RUNS = {
 }
 
 
-# Within what is left, a segmenter reads pieces of at most this many characters, cut after a line
-# end, a space or a full stop where there is one (SudachiPy on "12\xa0" * n grows faster than n).
-MAX_PIECE = 2000
-_PIECE_ENDS = ("\n", " ", "\u3000", "\xa0", "。", "．", ".")
-
-
-def _pieces(text: str) -> list[str]:
-    pieces, start = [], 0
-    while len(text) - start > MAX_PIECE:
-        end = start + MAX_PIECE
-        cut = max(text.rfind(mark, start, end) for mark in _PIECE_ENDS)
-        end = cut + 1 if cut > start else end
-        pieces.append(text[start:end])
-        start = end
-    pieces.append(text[start:])
-    return pieces
-
-
 def _cut(cut: Callable[[str], list[str]], text: str) -> list[str]:
-    return [word for piece in _pieces(text) for word in map(str.strip, cut(piece)) if word]
+    return [word for piece in _bounded_pieces(text, MAX_PIECE) for word in map(str.strip, cut(piece)) if word]
 
 
 def segment(text: str, name: str, fallback: Callable[[str], list[str]]) -> list[str]:
