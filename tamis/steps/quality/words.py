@@ -106,13 +106,12 @@ _TRAIL = rf"{_EDGE}++(?!\S)"
 _INITIAL = rf"(?:{_LEAD})?(?<![{_UPPER}])[{_UPPER}]\.(?![\w.])"
 
 
-@cache
-def combining_marks() -> str:
-    """A character class body holding every combining mark (categories Mn, Mc, Me), as ranges."""
+def _class_ranges(first: int, stop: int, wanted) -> str:
+    """A character class body holding the code points in [first, stop) that ``wanted`` accepts, as ranges."""
     ranges: list[str] = []
     start = previous = -2
-    for code in range(0x300, 0x1F000):
-        if unicodedata.category(chr(code))[0] != "M":
+    for code in range(first, stop):
+        if not wanted(code):
             continue
         if code != previous + 1:
             if start >= 0:
@@ -121,23 +120,18 @@ def combining_marks() -> str:
         previous = code
     ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(previous))}")
     return "".join(ranges)
+
+
+@cache
+def combining_marks() -> str:
+    """A character class body holding every combining mark (categories Mn, Mc, Me), as ranges."""
+    return _class_ranges(0x300, 0x1F000, lambda code: unicodedata.category(chr(code))[0] == "M")
 
 
 @cache
 def upper_case_letters() -> str:
     """A character class body holding the upper-case letters (category Lu) below U+2000, as ranges."""
-    ranges: list[str] = []
-    start = previous = -2
-    for code in range(0x41, 0x2000):
-        if unicodedata.category(chr(code)) != "Lu":
-            continue
-        if code != previous + 1:
-            if start >= 0:
-                ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(previous))}")
-            start = code
-        previous = code
-    ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(previous))}")
-    return "".join(ranges)
+    return _class_ranges(0x41, 0x2000, lambda code: unicodedata.category(chr(code)) == "Lu")
 
 
 def _word(glue: str) -> str:
