@@ -6,7 +6,6 @@ import glob
 import hashlib
 import os
 import secrets
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from tamis.errors import ConfigError, StorageError
 from tamis.executors.base import Executor, RunOutcome, execute
 from tamis.executors.plan import RunPlan
 from tamis.io import remote_run, storage
-from tamis.io.atomic import TMP_MARK, remove_partial_files, write_bytes_atomic
+from tamis.io.atomic import make_directory, remove_partial_files, replace_directory, write_bytes_atomic
 from tamis.io.readers import InputTask, plan_tasks
 from tamis.pipeline import RunConfig, build_steps, split_segments
 from tamis.steps.base import Step
@@ -122,21 +121,8 @@ def prepare_run_dir(
         if not overwrite:
             msg = f"output {root} is not empty: use --resume to continue that run or --overwrite to replace it"
             raise ConfigError(msg)
-        # A run killed while writing a top-level file leaves ``<entry>.tmp-...``: still ours.
-        unknown = sorted(p.name for p in root.iterdir() if p.name.split(TMP_MARK)[0] not in RUN_ENTRIES)
-        if unknown:
-            msg = f"--overwrite: {root} holds files tamis did not write ({', '.join(unknown[:5])}); refusing to delete them"
-            raise ConfigError(msg)
-        for entry in root.iterdir():
-            if entry.is_dir():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        msg = f"cannot create the run directory {root}: {exc.strerror or exc}"
-        raise StorageError(msg) from exc
+        replace_directory(root, lambda name: name in RUN_ENTRIES)
+    make_directory(root, "run directory")
     write_bytes_atomic(resolved_path, _resolved_yaml(config, steps, inputs))
     return root
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -68,3 +69,33 @@ def remove_partial_files(root: Path) -> int:
                 tmp.unlink()
                 removed += 1
     return removed
+
+
+def replace_directory(root: Path, is_ours: Callable[[str], bool]) -> None:
+    """``--overwrite``: empty ``root``, refusing when it holds a file tamis did not write.
+
+    ``is_ours`` judges an entry's name; a writer killed while writing leaves
+    ``<name>.tmp-...``, which is judged by ``<name>``.
+    """
+    from tamis.errors import ConfigError
+
+    unknown = sorted(p.name for p in root.iterdir() if not is_ours(p.name.split(TMP_MARK)[0]))
+    if unknown:
+        msg = f"--overwrite: {root} holds files tamis did not write ({', '.join(unknown[:5])}); refusing to delete them"
+        raise ConfigError(msg)
+    for entry in root.iterdir():
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def make_directory(root: Path, what: str) -> None:
+    """Create ``root`` (and its parents); a failure is a StorageError naming ``what`` it is."""
+    from tamis.errors import StorageError
+
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"cannot create the {what} {root}: {exc.strerror or exc}"
+        raise StorageError(msg) from exc

@@ -26,7 +26,7 @@ import yaml
 from tamis import __version__
 from tamis.errors import ConfigError, StorageError
 from tamis.executors.base import Call, Executor
-from tamis.io.atomic import TMP_MARK, remove_partial_files, write_bytes_atomic
+from tamis.io.atomic import make_directory, remove_partial_files, replace_directory, write_bytes_atomic
 from tamis.io.readers import InputTask, ReaderOptions, plan_tasks
 from tamis.stats import TaskStats
 from tamis.tokenize.encoder import Encoder, file_sha256, single_threaded
@@ -176,20 +176,8 @@ def prepare_output(config: TokenizeConfig, fingerprint: str, *, resume: bool, ov
         if not overwrite:
             msg = f"output {root} is not empty: use --resume to continue that run or --overwrite to replace it"
             raise ConfigError(msg)
-        unknown = sorted(p.name for p in root.iterdir() if p.name.split(TMP_MARK)[0] not in OWN_ENTRIES and not SHARD_FILE.match(p.name.split(TMP_MARK)[0]))
-        if unknown:
-            msg = f"--overwrite: {root} holds files tamis did not write ({', '.join(unknown[:5])}); refusing to delete them"
-            raise ConfigError(msg)
-        for entry in root.iterdir():
-            if entry.is_dir():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        msg = f"cannot create the output directory {root}: {exc.strerror or exc}"
-        raise StorageError(msg) from exc
+        replace_directory(root, lambda name: name in OWN_ENTRIES or SHARD_FILE.match(name) is not None)
+    make_directory(root, "output directory")
     resolved = {"command": "tokenize", "fingerprint": fingerprint, **dataclasses.asdict(config)}
     resolved["reader"] = dataclasses.asdict(config.reader_options())
     write_bytes_atomic(resolved_path, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True).encode())
