@@ -7,7 +7,8 @@ RUNDIR ?= runs/demo
 
 .PHONY: run test venv lint demo clean bench browser smoke
 
-$(BIN)/tamis: pyproject.toml
+# The C extensions are built in place by the editable install: a changed source rebuilds them.
+$(BIN)/tamis: pyproject.toml $(wildcard tamis/_native/*.c tamis/_native/*.h)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
