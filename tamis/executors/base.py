@@ -63,6 +63,25 @@ def _load_marker(path: Path) -> dict[str, Any] | None:
         return None
 
 
+
+def run_info(
+    executor: Executor, tasks: int, started: float, timings: dict[str, float], failed: Any, steps: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """``stats.json["run"]``: everything that varies between two identical runs."""
+    info: dict[str, Any] = {
+        "executor": executor.name,
+        "workers": executor.workers,
+        "tasks": tasks,
+        "started": started,
+        "seconds": round(time.time() - started, 3),
+        "timings": timings,
+    }
+    if steps is not None:
+        info["steps"] = steps
+    info |= {"host": socket.gethostname(), "python": platform.python_version(), "failed_tasks": sorted(failed)}
+    return info
+
+
 def execute(
     plan: RunPlan,
     tasks: list[InputTask],
@@ -148,18 +167,7 @@ def execute(
     summary["tamis_version"] = __version__
     summary["config_fingerprint"] = plan.fingerprint
     summary["input_errors"] = input_errors
-    summary["run"] = {
-        "executor": executor.name,
-        "workers": executor.workers,
-        "tasks": len(tasks),
-        "started": started,
-        "seconds": round(time.time() - started, 3),
-        "timings": timings,
-        "steps": step_rows,
-        "host": socket.gethostname(),
-        "python": platform.python_version(),
-        "failed_tasks": sorted(failed),
-    }
+    summary["run"] = run_info(executor, len(tasks), started, timings, failed, steps=step_rows)
     if not failed:
         write_bytes_atomic(plan.root / "stats.json", orjson.dumps(summary, option=orjson.OPT_INDENT_2))
     remove_folder(plan.root)

@@ -11,10 +11,8 @@ import contextlib
 import dataclasses
 import hashlib
 import os
-import platform
 import re
 import shutil
-import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +23,7 @@ import yaml
 
 from tamis import __version__
 from tamis.errors import ConfigError, StorageError
-from tamis.executors.base import Call, Executor
+from tamis.executors.base import Call, Executor, run_info
 from tamis.io.atomic import make_directory, remove_partial_files, replace_directory, write_bytes_atomic
 from tamis.io.readers import InputTask, ReaderOptions, plan_tasks
 from tamis.stats import TaskStats
@@ -346,15 +344,5 @@ def _summary(
     summary["tamis_version"] = __version__
     summary["config_fingerprint"] = plan.fingerprint
     summary["input_errors"] = input_errors
-    summary["run"] = {
-        "executor": executor.name,
-        "workers": executor.workers,
-        "tasks": len(tasks),
-        "started": started,
-        "seconds": round(time.time() - started, 3),
-        "timings": timings,
-        "host": socket.gethostname(),
-        "python": platform.python_version(),
-        "failed_tasks": sorted(failed),
-    }
+    summary["run"] = run_info(executor, len(tasks), started, timings, failed)
     return summary, input_errors
