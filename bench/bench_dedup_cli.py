@@ -1,6 +1,6 @@
 """`tamis dedup` as a user runs it, beside rensa, datasketch and datatrove, in one run.
 
-    /work/bench-venv/bin/python bench/bench_dedup_cli.py [--copies 75000] [--tamis .venv/bin/tamis]
+    .bench-venv/bin/python bench/bench_dedup_cli.py [--copies 75000] [--tamis .venv/bin/tamis]
 
 Runs under a Python that has the peers (rensa, datasketch, datatrove: ``bench/setup_env.sh``);
 tamis itself is the ``tamis`` command of this checkout's virtual environment, run as a

@@ -1,6 +1,6 @@
 """The default recipe as users run it against datatrove's FineWeb pipeline, same documents.
 
-    .venv/bin/python bench/bench_recipe.py [--docs 1130] [--datatrove-python /work/bench-venv/bin/python]
+    .venv/bin/python bench/bench_recipe.py [--docs 1130] [--datatrove-python .bench-venv/bin/python]
 
 Documents: this machine's man pages (every language folder under /usr/share/man, roff turned
 into text by bench/corpus.py's stripper), a seeded sample of ``--docs`` of them with at least 30
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import shutil
@@ -153,7 +154,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=1130)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--datatrove-python", default="/work/bench-venv/bin/python")
+    parser.add_argument("--datatrove-python", default=os.environ.get("BENCH_VENV", ".bench-venv") + "/bin/python")  # bench/setup_env.sh
     parser.add_argument("--skip-datatrove", action="store_true")
     args = parser.parse_args()
 

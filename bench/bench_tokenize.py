@@ -40,7 +40,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SHARED = ROOT.parent / "shared" / "corpus"
-BENCH_PYTHON = os.environ.get("BENCH_PYTHON", "/work/bench-venv/bin/python")
+BENCH_PYTHON = os.environ.get("BENCH_PYTHON", os.environ.get("BENCH_VENV", ".bench-venv") + "/bin/python")  # bench/setup_env.sh
 EOS = "<|endoftext|>"
 ONE_THREAD = {"RAYON_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 
