@@ -45,9 +45,11 @@ def alive(pid: int) -> bool:
 
 
 def start_run(tmp_path: Path, command: str = "run") -> tuple[subprocess.Popen, Path]:
+    # Enough documents that the run is still going when the test signals it, on an idle machine too
+    # (with 300 a fast machine could finish in the moment between "workers started" and the signal).
     demo, out = tmp_path / "demo", tmp_path / "out"
     if not demo.exists():
-        subprocess.run([*TAMIS, "demo", str(demo), "--docs", "300"], check=True, capture_output=True)
+        subprocess.run([*TAMIS, "demo", str(demo), "--docs", "2000"], check=True, capture_output=True)
     proc = subprocess.Popen(
         [*TAMIS, command, "-i", str(demo), "-o", str(out), "--workers", "2", "--no-report", "--overwrite"],
         stdout=subprocess.PIPE,
