@@ -13,6 +13,14 @@ from pathlib import Path
 import pytest
 
 TAMIS = [sys.executable, "-m", "tamis.cli"]
+# A foreground job starts with Ctrl-C at its default action. A child inherits an ignored SIGINT
+# (and Python then keeps ignoring it, as it should in a background job), so the runs these tests
+# interrupt set it back before tamis starts, whatever the test process's disposition is.
+FOREGROUND = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.executable, [sys.executable, '-m', 'tamis.cli', *sys.argv[1:]])",
+]
 
 
 def descendants(pid: int) -> set[int]:
@@ -45,13 +53,11 @@ def alive(pid: int) -> bool:
 
 
 def start_run(tmp_path: Path, command: str = "run") -> tuple[subprocess.Popen, Path]:
-    # Enough documents that the run is still going when the test signals it, on an idle machine too
-    # (with 300 a fast machine could finish in the moment between "workers started" and the signal).
     demo, out = tmp_path / "demo", tmp_path / "out"
     if not demo.exists():
-        subprocess.run([*TAMIS, "demo", str(demo), "--docs", "2000"], check=True, capture_output=True)
+        subprocess.run([*TAMIS, "demo", str(demo), "--docs", "300"], check=True, capture_output=True)
     proc = subprocess.Popen(
-        [*TAMIS, command, "-i", str(demo), "-o", str(out), "--workers", "2", "--no-report", "--overwrite"],
+        [*FOREGROUND, command, "-i", str(demo), "-o", str(out), "--workers", "2", "--no-report", "--overwrite"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,  # its own process group, as a shell job has
