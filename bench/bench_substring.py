@@ -229,7 +229,7 @@ def recipe_cost(workers: int) -> None:
 
     from tamis.recipes import recipe
 
-    path = real_corpus(copies=5_000, shards=2)
+    path = real_corpus(copies=1_000, shards=2, max_base=4_000)
     print(f"corpus: {', '.join(map(str, path))} ({sum(p.stat().st_size for p in path) / 1e6:,.0f} MB)")
     default = recipe("default")
     at = next(i for i, step in enumerate(default) if step["step"] == "pii")

@@ -20,7 +20,8 @@ import yaml
 
 from tamis import __version__
 from tamis.errors import ConfigError, StorageError, TamisError
-from tamis.registry import compression_names, executor_names, input_format_names, output_format_names
+from tamis.io.readers import input_format_names
+from tamis.registry import compression_names, executor_names, output_format_names
 
 EXIT_OK, EXIT_INPUT_ERRORS, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_TERMINATED, EXIT_BROKEN_PIPE = 143, 141  # 128 + SIGTERM, 128 + SIGPIPE, as the shell reports them
@@ -47,6 +48,13 @@ def _quiet_broken_pipe() -> int:
 
 
 class _Parser(argparse.ArgumentParser):
+    """Every tamis command (sub-commands included) shows the exit codes and each option's default."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("epilog", EXIT_CODES_HELP)
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # argparse exits 2 too; keep its message short
         self.print_usage(sys.stderr)
         print(f"tamis: error: {message}", file=sys.stderr)
@@ -75,7 +83,7 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_config: bool = True) ->
     p.add_argument("--ray-address", help="address of a running Ray cluster (default: start one locally)")
     p.add_argument("--format", choices=output_format_names(), help="output format (default: jsonl)")
     p.add_argument("--compression", choices=compression_names(), help="JSONL codec (default: gzip)")
-    p.add_argument("--compression-level", type=int, help="codec level (default: gzip 6, zstd 3)")
+    p.add_argument("--compression-level", type=int, help="codec level (default: gzip 3 = ISA-L igzip, 0-3 ISA-L, 4-9 zlib; zstd 3)")
     p.add_argument("--shard-size-mb", type=int, help="start a new output shard after this many MB of records (default: 256)")
     p.add_argument("--input-format", choices=input_format_names(), help="force the input format (default: from each file's name)")
     p.add_argument("--text-field", help="JSON/Parquet field holding the text (default: text)")
@@ -94,6 +102,12 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_config: bool = True) ->
         help="write kept records without their text (id and metadata; rejects stay whole): what to keep, decided fastest",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--storage-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="an fsspec option for s3://, gs:// ... inputs and outputs (repeatable; e.g. profile=prod, anon=true); never written anywhere",
+    )
 
 
 EXIT_CODES_HELP = """exit codes:
@@ -109,7 +123,17 @@ EXIT_CODES_HELP = """exit codes:
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps the exit-code table as written; every option's help says its default."""
+    """Keeps the exit-code table as written; every option's help says its default (an option
+    whose help does not is given ``(default: X)``, ``(default: none)`` or ``(required)``)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        takes_value = action.option_strings and action.nargs != 0
+        if not takes_value or "default" in text or action.default is argparse.SUPPRESS:
+            return text
+        if action.required:
+            return f"{text} (required)"
+        return f"{text} (default: %(default)s)" if action.default is not None else f"{text} (default: none)"
 
 
 def _sub(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
@@ -138,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_p.add_argument("run_dir", metavar="OUT", help="a finished run directory")
     report_p.add_argument("--against", metavar="OUT_B", help="compare with another run (default: none)")
     report_p.add_argument("--open", action="store_true", help="open the report in a browser")
+    report_p.add_argument("--storage-option", action="append", metavar="KEY=VALUE", help="an fsspec option when OUT is on an object store")
     demo_p = _sub(sub, "demo", help="write the generated demo corpus")
     demo_p.add_argument("directory", help="where to write it (new or empty, unless --overwrite)")
     demo_p.add_argument("--docs", type=_positive_int, default=20000, help="number of documents (default: 20000)")
@@ -182,7 +207,17 @@ def _config_from_args(args: argparse.Namespace, file_values: dict[str, Any]) -> 
     return make_config(file_values, overrides)
 
 
-def _print_summary(stats: dict[str, Any], root: Path, seconds: float) -> None:
+class _RunLocation(str):
+    """A run directory as printed: a folder or a store URL, joined with ``/`` (never Path,
+    which would fold ``s3://`` into ``s3:/``)."""
+
+    __slots__ = ()
+
+    def __truediv__(self, name: str) -> str:
+        return f"{self.rstrip('/')}/{name}" if "://" in self else os.path.join(self, name)
+
+
+def _print_summary(stats: dict[str, Any], root: Any, seconds: float) -> None:
     read, kept, rejected = stats["read"], stats["kept"], stats["rejected_total"]
     ok = "OK" if read == kept + rejected else "MISMATCH"
     print(f"tamis {__version__} — {root}")
@@ -265,8 +300,11 @@ def cmd_run(args: argparse.Namespace, *, dedup: bool = False) -> int:
     import time
 
     started = time.perf_counter()
-    outcome = run(config, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet and sys.stderr.isatty())
-    root = Path(config.output)
+    from tamis.io.storage import parse_storage_options
+
+    options = parse_storage_options(args.storage_option)
+    outcome = run(config, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet and sys.stderr.isatty(), storage_options=options)
+    root = _RunLocation(config.output)
     strict_stops = [m for _, m in sorted(outcome.failed.items()) if STRICT_MARK in m]
     if strict_stops and len(strict_stops) == len(outcome.failed):
         first = strict_stops[0].strip().splitlines()[-1]
@@ -297,7 +335,19 @@ def cmd_steps(args: argparse.Namespace) -> int:
             default = f.default if f.default is not dataclasses.MISSING else (f.default_factory() if f.default_factory is not dataclasses.MISSING else None)  # type: ignore[misc]
             help_text = f.metadata.get("help", "")
             print(f"    {f.name} = {orjson.dumps(default, default=str).decode()}    {help_text}")
+    if not args.name or args.name == "language":
+        _print_languages()
     return EXIT_OK
+
+
+def _print_languages() -> None:
+    """The languages whose quality settings are their own (the others use their script family's)."""
+    from tamis.steps.quality.languages import languages_table
+
+    rows = languages_table()
+    print(f"\nlanguages with their own settings ({len(rows)}; any other language uses its script family's):")
+    for code, name, script, source, stop_words in rows:
+        print(f"    {code:<4} {name:<12} {script:<9} {source:<10} {stop_words:>3} stop words")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -306,6 +356,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     except ImportError:
         print("tamis: the report module is not available in this build", file=sys.stderr)
         return EXIT_FAILED
+    if "://" in args.run_dir:  # a run directory on an object store
+        from tamis.io import remote_run, storage
+
+        storage.configure(storage.parse_storage_options(args.storage_option))
+        print(remote_run.write_report(args.run_dir, args.against))
+        return EXIT_OK
     root = Path(args.run_dir)
     if not (root / "stats.json").exists():
         raise ConfigError(f"{root} has no stats.json: is it a finished tamis run?")

@@ -20,14 +20,13 @@ from tamis import __version__
 from tamis.dedup.base import GlobalStage
 from tamis.errors import ConfigError
 from tamis.io.outputs import output_format
-from tamis.io.readers import ReaderOptions
+from tamis.io.readers import ReaderOptions, input_format_names
 from tamis.recipes import RECIPES, recipe
-from tamis.registry import get_step_class, input_format_names
+from tamis.registry import EXECUTORS, get_step_class
 from tamis.steps.base import Step
 from tamis.validation import check_fields
 
-EXECUTORS = ("local", "ray")
-CODEC_LEVELS = {"gzip": (1, 9), "zstd": (-7, 22)}  # what gzip and zstandard accept (0 is their default)
+CODEC_LEVELS = {"gzip": (0, 9), "zstd": (-7, 22)}  # gzip 0-3: ISA-L's levels, 4-9: zlib's (io/outputs.py); zstd 0: its default
 
 
 @dataclass
@@ -72,6 +71,13 @@ class RunConfig:
             setattr(self, name, value)
         if not self.input:
             raise ConfigError("no input: give --input PATH (or 'input:' in the config)")
+        for path in [*self.input, self.output or ""]:
+            try:
+                path.encode("utf-8")
+            except UnicodeEncodeError:  # fingerprints, markers and records hold paths as UTF-8 text
+                shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                msg = f"the path {shown} is not valid UTF-8: rename it (files with such names inside an input folder are reported and skipped)"
+                raise ConfigError(msg) from None
         if not self.output:
             raise ConfigError("no output: give --output DIR (or 'output:' in the config)")
         if self.executor not in EXECUTORS:
@@ -185,8 +191,8 @@ def load_config_file(path: str) -> dict[str, Any]:
     base = Path(path).parent
     # Relative paths in a config are relative to the config file, as users expect.
     if "input" in data:
-        data["input"] = [p if Path(p).is_absolute() else str(base / p) for p in data["input"]]
-    if data.get("output") and not Path(data["output"]).is_absolute():
+        data["input"] = [p if Path(p).is_absolute() or "://" in p else str(base / p) for p in data["input"]]
+    if data.get("output") and not Path(data["output"]).is_absolute() and "://" not in data["output"]:
         data["output"] = str(base / data["output"])
     return data
 

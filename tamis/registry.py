@@ -5,7 +5,8 @@ and output formats (``tamis.io.outputs.register_output``) keep their own tables.
 under ``tamis.steps``, ``tamis.dedup`` and ``tamis.io`` is imported once by
 :func:`load_builtins` (on the first lookup of any of them), so a new step or format needs only
 its registration. Heavy optional dependencies are imported inside the steps, never at module
-top, so this stays cheap. The CLI's choices come from the functions at the end.
+top, so this stays cheap. The CLI's choices come from the functions at the end (input formats:
+``tamis.io.readers.input_format_names``, next to the table it reads).
 """
 
 from __future__ import annotations
@@ -67,14 +68,6 @@ def all_steps() -> dict[str, type[Step]]:
     return dict(sorted(_REGISTRY.items()))
 
 
-def input_format_names() -> list[str]:
-    """Every input format a reader is registered for (``--input-format``)."""
-    load_builtins()
-    from tamis.io.readers import FORMATS
-
-    return sorted(FORMATS)
-
-
 def output_format_names() -> list[str]:
     """Every registered output format (``--format``)."""
     load_builtins()
@@ -91,7 +84,9 @@ def compression_names() -> list[str]:
     return list(COMPRESSIONS)
 
 
-def executor_names() -> list[str]:
-    from tamis.pipeline import EXECUTORS
+EXECUTORS = ("local", "ray")  # tamis/executors/local.py, tamis/executors/ray.py (runner.make_executor)
 
+
+def executor_names() -> list[str]:
+    """The executors (``--executor``)."""
     return list(EXECUTORS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import secrets
 import shutil
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import yaml
 from tamis.errors import ConfigError, StorageError
 from tamis.executors.base import Executor, RunOutcome, execute
 from tamis.executors.plan import RunPlan
+from tamis.io import remote_run, storage
 from tamis.io.atomic import TMP_MARK, remove_partial_files, write_bytes_atomic
 from tamis.io.readers import InputTask, plan_tasks
 from tamis.pipeline import RunConfig, build_steps, split_segments
@@ -21,16 +23,13 @@ from tamis.steps.base import Step
 
 RUN_ENTRIES = {"output", "rejects", "_markers", "_progress", "dedup", "errors", "errors.jsonl", "stats.json"}
 RUN_ENTRIES |= {"config.resolved.yaml", "report.html", "README.md"}
-OBJECT_STORE_SCHEMES = ("s3://", "gs://", "gcs://", "az://", "abfs://", "abfss://", "hf://", "http://", "https://")
+READ_ONLY_SCHEMES = ("http", "https")
 
 
 def check_output_location(output: str) -> None:
-    if output.startswith(OBJECT_STORE_SCHEMES):
-        msg = (
-            f"output {output!r} is an object store. tamis commits shards and completion markers by "
-            "atomic rename, which object stores do not have; write the run to a POSIX or shared "
-            "filesystem (local disk, NFS, Lustre, a FUSE mount with rename) and copy it afterwards"
-        )
+    """A run directory is a path, or a URL of a store fsspec can write (s3://, gs:// ...)."""
+    if storage.protocol_of(output) in READ_ONLY_SCHEMES:
+        msg = f"output {storage.describe(output)!r}: {storage.protocol_of(output)}:// is read-only; write the run to a folder or an object store (s3://, gs://)"
         raise StorageError(msg)
 
 
@@ -38,6 +37,8 @@ def _input_roots(inputs: list[str]) -> list[str]:
     """What the run reads, as real paths: each argument, or what a glob matches now."""
     roots: list[str] = []
     for item in inputs:
+        if storage.is_remote(item):
+            continue  # an object store cannot hold a local run directory
         if any(ch in item for ch in "*?["):
             roots.extend(glob.glob(item, recursive=True))
             if "**" in item:  # a recursive glob reaches whatever lands under its fixed part later
@@ -51,8 +52,8 @@ def _input_roots(inputs: list[str]) -> list[str]:
 def check_no_overlap(config: RunConfig) -> None:
     """Refuse a run directory that is, holds or lies inside an input: ``--overwrite`` would
     delete the input, and a later run would read its own shards and markers as input."""
-    if not config.output or config.output.startswith(OBJECT_STORE_SCHEMES):
-        return
+    if not config.output or storage.is_remote(config.output):
+        return  # a store's run directory is below its own prefix: compared in remote_run
     out = Path(os.path.realpath(config.output))
     for root in _input_roots(config.input):
         inp = Path(root)
@@ -82,6 +83,9 @@ def input_listing(tasks: list[InputTask]) -> list[tuple[str, int | None, int | N
             if path in seen:  # a file split into byte ranges is listed once
                 continue
             seen.add(path)
+            if storage.is_remote(path):  # size and ETag (or modification time) from the listing
+                listing.append(storage.identity(path))
+                continue
             try:
                 st = os.stat(path)
                 listing.append((path, st.st_size, st.st_mtime_ns))
@@ -111,19 +115,7 @@ def prepare_run_dir(
                 msg = f"--resume: {root} is not a tamis run directory (no config.resolved.yaml)"
                 raise ConfigError(msg)
             previous = yaml.safe_load(resolved_path.read_text(encoding="utf-8")) or {}
-            if previous.get("fingerprint") != fingerprint:
-                msg = (
-                    f"--resume: the config changed since {root} was started (fingerprint "
-                    f"{previous.get('fingerprint')} -> {fingerprint}); use --overwrite to start again"
-                )
-                raise ConfigError(msg)
-            if inputs is not None and previous.get("input_fingerprint") not in (None, inputs):
-                msg = (
-                    f"--resume: the input changed since {root} was started (files added, removed or modified: "
-                    f"input fingerprint {previous.get('input_fingerprint')} -> {inputs}); finished tasks would not "
-                    "match their files. Use --overwrite to start again"
-                )
-                raise ConfigError(msg)
+            check_resumable(previous, str(root), fingerprint, inputs)
             remove_partial_files(root)
             (root / "stats.json").unlink(missing_ok=True)
             return root
@@ -145,12 +137,50 @@ def prepare_run_dir(
     except OSError as exc:
         msg = f"cannot create the run directory {root}: {exc.strerror or exc}"
         raise StorageError(msg) from exc
-    resolved: dict[str, Any] = {"fingerprint": fingerprint}
+    write_bytes_atomic(resolved_path, _resolved_yaml(config, steps, inputs))
+    return root
+
+
+def check_resumable(previous: dict[str, Any], shown: str, fingerprint: str, inputs: str | None) -> None:
+    """``--resume`` continues only the very same run: same config, same input files."""
+    if previous.get("fingerprint") != fingerprint:
+        msg = (
+            f"--resume: the config changed since {shown} was started (fingerprint "
+            f"{previous.get('fingerprint')} -> {fingerprint}); use --overwrite to start again"
+        )
+        raise ConfigError(msg)
+    if inputs is not None and previous.get("input_fingerprint") not in (None, inputs):
+        msg = (
+            f"--resume: the input changed since {shown} was started (files added, removed or modified: "
+            f"input fingerprint {previous.get('input_fingerprint')} -> {inputs}); finished tasks would not "
+            "match their files. Use --overwrite to start again"
+        )
+        raise ConfigError(msg)
+
+
+def _resolved_yaml(config: RunConfig, steps: list[Step], inputs: str | None) -> bytes:
+    resolved: dict[str, Any] = {"fingerprint": config.fingerprint(steps)}
     if inputs is not None:
         resolved["input_fingerprint"] = inputs
     resolved.update(config.resolved(steps))
-    write_bytes_atomic(resolved_path, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True).encode())
-    return root
+    return yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True).encode()
+
+
+def prepare_remote_run(config: RunConfig, steps: list[Step], *, resume: bool, overwrite: bool, tasks: list[InputTask]) -> Path:
+    """The run directory on an object store: checked like a folder; returns its staging copy."""
+    assert config.output is not None
+    check_output_location(config.output)
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite contradict each other: --resume continues a run, --overwrite replaces it")
+    fingerprint, inputs = config.fingerprint(steps), input_fingerprint(tasks)
+    return remote_run.prepare(
+        config.output,
+        _resolved_yaml(config, steps, inputs),
+        lambda previous: check_resumable(previous, storage.describe(config.output or ""), fingerprint, inputs),
+        resume=resume,
+        overwrite=overwrite,
+        known_entries=RUN_ENTRIES,
+    )
 
 
 def make_executor(config: RunConfig, *, progress: bool = False) -> Executor:
@@ -186,29 +216,57 @@ def run(
     overwrite: bool = False,
     progress: bool = False,
     executor: Executor | None = None,
+    storage_options: dict[str, Any] | None = None,
 ) -> RunOutcome:
-    """Validate, prepare ``OUT/``, run every task and stage, write ``stats.json``."""
+    """Validate, prepare ``OUT/``, run every task and stage, write ``stats.json``.
+
+    ``storage_options`` (``--storage-option``) configure the object stores of the inputs and
+    of the output; they are held in memory only (never in the config, a marker or a log)."""
     config.validate()
+    assert config.output is not None
+    storage.configure(storage_options)
     tasks = plan_tasks(config.input, config.reader_options(), config.input_format)
     steps = build_steps(config.step_configs())  # once: some steps read files when built
-    root = prepare_run_dir(config, steps, resume=resume, overwrite=overwrite, tasks=tasks)
+    remote = config.output if storage.is_remote(config.output) else None
+    if remote is not None:
+        root = prepare_remote_run(config, steps, resume=resume, overwrite=overwrite, tasks=tasks)
+    else:
+        root = prepare_run_dir(config, steps, resume=resume, overwrite=overwrite, tasks=tasks)
     plan = build_plan(config, root, steps, progress=progress)
-    own_executor = executor is None
-    executor = executor or make_executor(config)  # the bars are the driver's (documents, not tasks)
+    plan.remote = remote
+    plan.storage_options = storage.current_options()
+    if remote is not None:
+        plan.session = secrets.token_hex(8)
+        remote_run.mark_driver(root, plan.session)
     try:
-        outcome = execute(plan, tasks, executor, limit=config.limit, step_ids=[s.step_id for s in steps])
-    except BaseException:  # an interrupt (Ctrl-C, SIGTERM) or a bug: stop the workers now
+        own_executor = executor is None
+        executor = executor or make_executor(config)  # the bars are the driver's (documents, not tasks)
+        try:
+            outcome = execute(plan, tasks, executor, limit=config.limit, step_ids=[s.step_id for s in steps])
+        except BaseException:  # an interrupt (Ctrl-C, SIGTERM) or a bug: stop the workers now
+            if own_executor:
+                getattr(executor, "abort", executor.close)()
+            raise
         if own_executor:
-            getattr(executor, "abort", executor.close)()
-        raise
-    if own_executor:
-        executor.close()
-    if not outcome.failed:
-        from tamis.io.card import add_card
+            executor.close()
+        if not outcome.failed:
+            from tamis.io.card import add_card
 
-        add_card(root, outcome.stats)  # README.md: load_dataset(OUT) works; counts repeated ids
-    if config.report and not outcome.failed:
-        write_report_if_available(root)
+            add_card(root, outcome.stats)  # README.md: load_dataset(OUT) works; counts repeated ids
+        if remote is not None and not outcome.failed:
+            for name in ("errors.jsonl", "README.md", "stats.json"):  # stats.json last: the run's "finished" mark
+                remote_run.publish(remote, root, name)
+        if config.report and not outcome.failed:
+            if remote is not None:
+                remote_run.stage_outputs(remote, root)
+            write_report_if_available(root)
+            if remote is not None:
+                remote_run.publish(remote, root, "report.html")
+        if remote is not None and not outcome.failed:
+            remote_run.finish(remote, root)
+    finally:
+        if remote is not None:
+            remote_run.discard_staging(root)
     return outcome
 
 

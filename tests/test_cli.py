@@ -108,8 +108,8 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit) as exc:
         main(["run", "--workers", "many"])
     assert exc.value.code == 2
-    assert run_cli("run", "--input", str(corpus(tmp_path)), "--output", "s3://bucket/run") == 2
-    assert "atomic rename" in capsys.readouterr().err
+    assert run_cli("run", "--input", str(corpus(tmp_path)), "--output", "https://example.org/run") == 2  # read-only scheme
+    assert "read-only" in capsys.readouterr().err
 
 
 def test_steps_lists_parameters_with_defaults(capsys: pytest.CaptureFixture[str]):

@@ -69,7 +69,8 @@ from tamis.registry import register
 from tamis.steps.base import TaskContext, param
 
 SEPARATOR = b"\xff"
-ANCHOR_ROW_BYTES = 48  # an anchor in the join pass: hash, shard, offset, sort order, run tables
+ANCHOR_ROW_BYTES = 96  # peak bytes per anchor in the join pass: inputs, sort order, sorted copies, run tables
+JOIN_SHARD_FACTOR = 4  # a join pass holds at most this many shards' worth of anchors
 MAX_SNAP_CHARS = 64  # a cut end moves at most this far to reach a word boundary
 LINE_BREAKS = "\n\r"
 
@@ -89,7 +90,7 @@ class SubstringDedup(GlobalStage):
     shard_mb: float = param(256.0, "text per suffix array (MiB of UTF-8); peak memory of a pass is about 9x this", minimum=0.0001)
     anchor_bytes: int = param(32, "length of the winnowing anchors that find repeats (< min_bytes)", minimum=4)
     max_providers: int = param(16, "earlier occurrences of one anchor looked up across shards", minimum=1)
-    memory_budget_mb: int = param(1024, "memory of one join pass; above it anchors are partitioned by hash", minimum=1)
+    memory_budget_mb: int = param(1024, "memory of one join pass (at most 4x shard_mb); above it anchors are partitioned by hash", minimum=1)
 
     def __post_init__(self) -> None:
         if self.min_bytes < 8:
@@ -133,7 +134,9 @@ class SubstringDedup(GlobalStage):
             return
         total = sum(s[4] - s[3] for s in shards)
         anchors = total * 2 / (self.window + 1)
-        partitions = max(1, math.ceil(anchors * ANCHOR_ROW_BYTES / (self.memory_budget_mb << 20)))
+        # the join's memory follows the shard size too, so a pass never needs more than the scan
+        budget = min(self.memory_budget_mb << 20, JOIN_SHARD_FACTOR * int(self.shard_mb * (1 << 20)))
+        partitions = max(1, math.ceil(anchors * ANCHOR_ROW_BYTES / max(budget, 1 << 20)))
         root = str(scratch)
         yield [
             PassTask(f"anchors-{s:05d}", functools.partial(_anchor_task, root, s, self.anchor_bytes, self.window, partitions))

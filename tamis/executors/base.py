@@ -27,6 +27,7 @@ import orjson
 
 from tamis import __version__
 from tamis.errors import TaskError
+from tamis.executors import staging
 from tamis.executors.plan import RunPlan, segment_marker_name
 from tamis.executors.progress import Bar, pass_label, remove_folder, segment_label
 from tamis.executors.tasks import run_pass_task, run_segment_task
@@ -112,7 +113,7 @@ def execute(
         t0 = time.perf_counter()
         scratch = plan.stage_dir(seg_index)
         scratch.mkdir(parents=True, exist_ok=True)
-        for round_tasks in stage.global_passes(scratch, len(tasks)):
+        for round_tasks in staging.driver_rounds(plan, seg_index, stage.global_passes(scratch, len(tasks))):
             calls = []
             for pass_task in round_tasks:
                 name = f"stage{seg_index}-{pass_task.name}"
@@ -126,6 +127,7 @@ def execute(
             break
         timings[f"stage{seg_index}-{stage.step_id}"] = round(time.perf_counter() - t0, 3)
 
+    staging.before_summary(plan)
     stats = TaskStats()
     input_errors = 0
     step_rows: list[dict[str, Any]] = []
@@ -177,6 +179,7 @@ def _run_calls(executor: Executor, plan: RunPlan, calls: list[Call], label: str,
         results, failed = executor.map(calls, label)
     finally:
         bar.close()
+    staging.after_calls(plan, list(results))
     missing = [name for name in results if not plan.marker(name).exists()]
     waited = 0.0
     while missing and waited < MARKER_VISIBILITY_WAIT_S:

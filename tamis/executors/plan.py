@@ -3,8 +3,9 @@ each file of the run directory goes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tamis.io.readers import ReaderOptions
 from tamis.pipeline import Segment
@@ -25,6 +26,11 @@ class RunPlan:
     strict: bool
     keep_text: bool = True
     progress: bool = False  # tasks report documents and bytes for the driver's bar (executors/progress.py)
+    # A run directory on an object store: its URL (``root`` is then this machine's staging
+    # copy, tamis.io.remote_run) and the --storage-option values, which never leave memory.
+    remote: str | None = None
+    storage_options: dict[str, Any] = field(default_factory=dict, repr=False)
+    session: str | None = None  # the driver's token in its staging folder
 
     def replays_input(self, segment: int) -> bool:
         """Segment ``segment`` re-reads the input instead of a spill: when a stage is the
@@ -43,6 +49,10 @@ class RunPlan:
 
     @property
     def root(self) -> Path:
+        if self.remote is not None:  # each machine stages a store's run in a folder of its own
+            from tamis.io.remote_run import staging_dir
+
+            return staging_dir(self.remote)
         return Path(self.run_dir)
 
     @property

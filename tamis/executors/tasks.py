@@ -25,6 +25,7 @@ import orjson
 
 from tamis.document import Document
 from tamis.errors import InputError, TaskError
+from tamis.executors import staging
 from tamis.executors.plan import RunPlan, segment_marker_name
 from tamis.executors.progress import reporting
 from tamis.executors.timing import StepClock
@@ -134,7 +135,8 @@ class _Task:
                 lambda: self.sink.records,
             ):
                 return
-        docs: Iterable[Document] = self.clock.wrap("read" if segment == 0 else "read again", self._documents(without_text))
+        source = "read" if segment == 0 else "read again" if plan.replays_input(segment) else f"read spill {segment - 1}"
+        docs: Iterable[Document] = self.clock.wrap(source, self._documents(without_text))
         if previous is not None:
             docs = self.clock.wrap(f"{previous.step_id}.apply", _prepared(previous).apply(docs, self.context(plan.stage_dir(segment - 1))))
         for step in seg.steps:
@@ -187,6 +189,7 @@ def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int
     """Run one task of one segment to completion and write its marker; returns its stats."""
     started, cpu_started = time.perf_counter_ns(), time.thread_time_ns()
     _clean_task_outputs(plan, segment, task.index)
+    staged = staging.before_segment_task(plan, segment, task.index)
     work = _Task(plan, segment, task, max_docs)
     try:
         counts = functools.partial(_progress_counts, work, segment)
@@ -206,9 +209,9 @@ def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int
         blob = b"".join(orjson.dumps(e) + b"\n" for e in work.errors)
         write_bytes_atomic(plan.root / "errors" / f"seg{segment}-task{task.index:05d}.jsonl", blob)
     wall, cpu = time.perf_counter_ns() - started, time.thread_time_ns() - cpu_started
-    consumer = "write" if work.seg.stage is None else "spill"
+    consumer = "write" if work.seg.stage is None else f"spill {segment}"
     result = {"stats": work.stats.to_dict(), "errors": len(work.errors), "seconds": wall / 1e9, "steps": work.clock.rows(consumer, wall, cpu)}
-    write_bytes_atomic(plan.marker(segment_marker_name(segment, task.index)), orjson.dumps(result))
+    staging.commit_segment_task(plan, segment, task.index, segment_marker_name(segment, task.index), result, staged)
     return result
 
 
@@ -225,7 +228,8 @@ def _progress_counts(work: _Task, segment: int) -> tuple[int, int]:
 
 def run_pass_task(plan: RunPlan, marker_name: str, fn: Any) -> dict[str, Any]:
     started = time.perf_counter()
-    fn()
+    staged = staging.before_pass(plan)
+    staging.localize(plan, fn)()
     result = {"seconds": time.perf_counter() - started}
-    write_bytes_atomic(plan.marker(marker_name), orjson.dumps(result))
+    staging.commit_pass(plan, marker_name, result, staged)
     return result

@@ -9,7 +9,9 @@ declares, in its YAML header, two configurations, ``kept`` (the default: ``outpu
 shards counts the ids that occur more than once (two input records with one id are both kept,
 as they were given, and reported).
 
-Reading every shard back costs a pass over the run's output (Arrow's JSON reader, in C); a
+Reading every shard back costs a decompression of the run's output: the text is never parsed
+(each line's ``id`` and ``metadata`` are found by position, as tamis writes them) and only the
+metadata objects go through Arrow's JSON reader, which infers what ``datasets`` will; a
 schema that cannot be unified (a metadata key that is a number in one record and a string in
 another) leaves that configuration without declared features, and says so in the card.
 """
@@ -17,7 +19,6 @@ another) leaves that configuration without declared features, and says so in the
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,27 +51,73 @@ def _builder_suffix(path: Path) -> str | None:
     return None
 
 
-def _json_tables(path: Path) -> Iterator[Any]:
-    """A JSONL shard as Arrow record batches (its whole schema, as Arrow infers it)."""
+ID_PREFIX, TEXT_KEY, METADATA_KEY = b'{"id":', b',"text":', b',"metadata":'
+REJECT_TAIL = b',"reason":'
+STRING_COLUMNS = ("reason", "detail", "duplicate_of")
+
+
+def _split_record(line: bytes, rejects: bool) -> tuple[bytes, bytes] | None:
+    """(id JSON, metadata JSON) of a shard line as tamis writes it (keys ``id``, ``text``,
+    ``metadata`` [, ``reason``, ``detail``, ``duplicate_of``] in that order, serialised so that
+    a quote inside a string is always escaped), found without parsing the text: no string can
+    hold a bare ``,"metadata":``, and no later string a bare ``,"reason":``. None if the
+    line is laid out otherwise."""
+    if not line.startswith(ID_PREFIX):
+        return None
+    text_at = line.find(TEXT_KEY)
+    meta_at = line.find(METADATA_KEY, text_at)
+    if text_at < 0 or meta_at < 0:
+        return None
+    end = line.rfind(REJECT_TAIL) if rejects else len(line.rstrip()) - 1
+    if end <= meta_at:
+        return None
+    return line[len(ID_PREFIX) : text_at], line[meta_at + len(METADATA_KEY) : end]
+
+
+def _jsonl_schema_and_ids(path: Path, rejects: bool) -> tuple[Any, Any, int]:
+    """A JSONL shard's schema (``metadata`` inferred by Arrow's JSON reader, as ``datasets``
+    infers it, from the metadata objects alone) and its ids, without parsing any text."""
+    import orjson
     import pyarrow as pa
     import pyarrow.json as pj
 
-    compression = "gzip" if path.name.endswith(".gz") else "zstd" if path.name.endswith(".zst") else None
-    with pa.input_stream(str(path), compression=compression) as stream:
-        # One block per shard: a schema inferred block by block could differ inside a file.
-        table = pj.read_json(stream, read_options=pj.ReadOptions(block_size=64 << 20))
-    yield table
+    from tamis.io.outputs import JsonlOutput
+
+    ids: list[bytes] = []
+    metas: list[bytes] = []
+    for line in JsonlOutput.lines(path):
+        found = _split_record(line, rejects)
+        if found is None:  # not laid out as expected: parse this one whole
+            record = orjson.loads(line)
+            found = (orjson.dumps(record.get("id")), orjson.dumps(record.get("metadata") or {}))
+        ids.append(found[0])
+        metas.append(b'{"m":' + found[1] + b"}")
+    fields = [pa.field("id", pa.string()), pa.field("text", pa.string())]
+    if metas:
+        blob = b"\n".join(metas)
+        table = pj.read_json(pa.BufferReader(blob), read_options=pj.ReadOptions(block_size=max(1 << 20, len(blob) + 1)))
+        fields.append(table.schema.field("m").with_name("metadata"))
+    else:
+        fields.append(pa.field("metadata", pa.struct([])))
+    if rejects:
+        fields += [pa.field(name, pa.string()) for name in STRING_COLUMNS]
+    return pa.schema(fields), pa.array(ids, type=pa.binary()), len(ids)
 
 
-def _schema_and_ids(path: Path, suffix: str) -> tuple[Any, Any, int]:
+def _schema_and_ids(path: Path, suffix: str, rejects: bool) -> tuple[Any, Any, int]:
+    """The shard's schema, its ids (as JSON text: a string id is its quoted form), its rows."""
+    import orjson
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     if suffix == ".parquet":
         parquet = pq.ParquetFile(path)
-        ids = parquet.read(columns=["id"]).column("id") if "id" in parquet.schema_arrow.names else None
+        ids = None
+        if "id" in parquet.schema_arrow.names:
+            values = parquet.read(columns=["id"]).column("id").to_pylist()
+            ids = pa.array([orjson.dumps(v) for v in values], type=pa.binary())
         return parquet.schema_arrow, ids, parquet.metadata.num_rows
-    (table,) = _json_tables(path)
-    return table.schema, table.column("id") if "id" in table.column_names else None, table.num_rows
+    return _jsonl_schema_and_ids(path, rejects)
 
 
 def describe_folder(root: Path, name: str) -> Folder:
@@ -85,8 +132,8 @@ def describe_folder(root: Path, name: str) -> Folder:
     schemas = []
     for path in shards:
         try:
-            schema, ids, rows = _schema_and_ids(path, _builder_suffix(path) or "")
-        except (pa.ArrowInvalid, OSError) as exc:
+            schema, ids, rows = _schema_and_ids(path, _builder_suffix(path) or "", name == "rejects")
+        except (pa.ArrowInvalid, OSError, ValueError) as exc:
             folder.problem = f"{path.name} could not be read back: {exc}"
             return folder
         schemas.append(schema)
@@ -121,16 +168,17 @@ def _feature(name: str, arrow_type: Any) -> dict[str, Any]:
 def duplicate_ids(folders: list[Folder], examples: int = 5) -> tuple[int, list[str]]:
     """How many ids occur more than once across the folders (each such id counted once), and
     a few of them."""
+    import orjson
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arrays = [chunk for f in folders for ids in f.ids for chunk in (ids.chunks if hasattr(ids, "chunks") else [ids])]
-    arrays = [a.cast(pa.string()) for a in arrays if len(a)]
+    arrays = [ids for f in folders for ids in f.ids if len(ids)]
     if not arrays:
         return 0, []
-    counts = pc.value_counts(pa.chunked_array(arrays, type=pa.string()))
+    counts = pc.value_counts(pa.chunked_array(arrays, type=pa.binary()))
     repeated = counts.filter(pc.greater(counts.field("counts"), 1))
-    return len(repeated), [str(v) for v in repeated.field("values")[:examples].to_pylist()]
+    shown = [orjson.loads(v) for v in repeated.field("values")[:examples].to_pylist()]
+    return len(repeated), [str(v) for v in shown]
 
 
 def write_card(root: Path, stats: dict[str, Any]) -> dict[str, Any]:

@@ -7,14 +7,13 @@ the file's path as given (stable across runs); small files are read many to a ta
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from collections.abc import Iterator
 from typing import Any
 
 from tamis.document import Document
 from tamis.errors import InputError
-from tamis.io.readers import BadRecord, FormatSpec, InputTask, ReaderOptions, ReadResult, register_format
+from tamis.io.readers import BadRecord, FormatSpec, InputTask, ReaderOptions, ReadResult, open_binary, register_format
 
 
 def read_html_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
@@ -23,12 +22,8 @@ def read_html_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadRes
     for path in task.files:
         source = {"path": path, "line": None}
         try:
-            if path.lower().endswith(".gz"):
-                with gzip.open(path, "rb") as fh:
-                    raw = fh.read(options.max_doc_bytes + 1)
-            else:
-                with open(path, "rb") as fh:
-                    raw = fh.read(options.max_doc_bytes + 1)
+            with open_binary(path) as fh:  # .gz or plain, a file or an object
+                raw = fh.read(options.max_doc_bytes + 1)
         except (OSError, EOFError, zlib.error) as exc:
             yield BadRecord(InputError(f"cannot read: {exc}", path=path, reason="reader:unreadable_file"))
             continue

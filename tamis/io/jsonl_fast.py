@@ -32,6 +32,7 @@ import numpy as np
 import orjson
 
 from tamis.document import Document
+from tamis.io import storage
 from tamis.io.atomic import write_bytes_atomic
 from tamis.io.idstore import IdReader, IdWriter
 from tamis.io.outputs import dumps
@@ -85,8 +86,8 @@ def has_jsonl_scanner() -> bool:
 
 
 def is_seekable(task: InputTask) -> bool:
-    """Uncompressed JSONL: a record can be read again from its byte offset."""
-    return not is_compressed(task.files[0])
+    """Uncompressed JSONL on a filesystem: a record can be read again from its byte offset."""
+    return not is_compressed(task.files[0]) and not storage.is_remote(task.files[0])
 
 
 _nfc_loaded = False
@@ -125,7 +126,7 @@ def jsonl_blocks(task: InputTask, options: ReaderOptions) -> Iterator[Block | Ba
     copying the next read whole."""
     path = task.files[0]
     try:
-        fh = open_binary(path) if task.end is None else open(path, "rb")  # noqa: SIM115 - closed below
+        fh = open_binary(path) if task.end is None else storage.open_input(path)
     except OSError as exc:
         yield open_failed(path, exc)
         return

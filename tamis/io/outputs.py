@@ -192,11 +192,26 @@ def iter_records(root: Path, which: str = "output") -> Iterator[dict[str, Any]]:
 # --------------------------------------------------------------------------- JSONL
 
 
+# gzip levels 0-3 are ISA-L's (python-isal's igzip: the same gzip format, several times
+# zlib's speed); 4-9 are zlib's. The README's table says what each costs.
+GZIP_LEVEL = 3
+
+
+def gzip_writer(raw: Any, level: int | None) -> Any:
+    """A gzip stream over ``raw`` (no timestamp: identical runs write identical files)."""
+    level = GZIP_LEVEL if level is None else level
+    if level <= 3:
+        from isal import igzip
+
+        return igzip.IGzipFile(fileobj=raw, mode="wb", compresslevel=level, mtime=0)
+    return gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=level, mtime=0)
+
+
 class _JsonlSink(Sink):
     def __init__(self, path: Path, compression: str, level: int | None) -> None:
         self._raw = open(path, "wb")  # noqa: SIM115 - closed in close()
         if compression == "gzip":
-            self._fh: Any = gzip.GzipFile(fileobj=self._raw, mode="wb", compresslevel=level or 6, mtime=0)
+            self._fh: Any = gzip_writer(self._raw, level)
         elif compression == "zstd":
             import zstandard
 

@@ -28,6 +28,7 @@ import orjson
 
 from tamis.document import Document
 from tamis.errors import ConfigError, InputError
+from tamis.io import storage
 from tamis.io.streams import StreamBroken, ZstdFrames, iter_stream_lines
 from tamis.text import utf8_length
 
@@ -115,6 +116,9 @@ def expand_inputs_with_roots(inputs: list[str]) -> list[tuple[str, str]]:
     folder given, the folder a glob matched, or a file's own folder."""
     files: list[tuple[str, str]] = []
     for item in inputs:
+        if storage.is_remote(item):  # s3://bucket/prefix/, gs://..., hf://datasets/...: listed by the store
+            files.extend(storage.expand_remote_with_roots(item))
+            continue
         if any(ch in item for ch in "*?["):
             matches = sorted(glob.glob(item, recursive=True))
             if not matches:
@@ -160,7 +164,7 @@ def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | No
     for path, root in expand_inputs_with_roots(inputs):
         fmt = input_format or detect_format(path)
         if fmt is None:
-            if len(inputs) == 1 and os.path.isfile(inputs[0]):
+            if len(inputs) == 1 and (path == inputs[0] if storage.is_remote(path) else os.path.isfile(inputs[0])):
                 msg = (
                     f"cannot tell the format of {display_path(path)}; name it .jsonl[.gz|.zst], .parquet, .txt, "
                     ".warc[.gz], .wet[.gz] or .html, or pass --input-format"
@@ -219,6 +223,8 @@ def display_path(path: str) -> str:
 
 
 def _unreadable_name(path: str) -> str | None:
+    if storage.is_remote(path):
+        return None  # listed by the store a moment ago: a missing object fails its task's open
     try:
         path.encode("utf-8")
     except UnicodeEncodeError:
@@ -284,12 +290,13 @@ def is_compressed(path: str) -> bool:
 
 
 def open_binary(path: str) -> Any:
+    """The decompressed bytes of a file, or of an object (``s3://...``: big buffered reads, retried)."""
     lower = path.lower()
     if lower.endswith(".gz"):
-        return gzip.open(path, "rb")
+        return gzip.open(storage.open_input(path), "rb") if storage.is_remote(path) else gzip.open(path, "rb")
     if lower.endswith(ZSTD_SUFFIXES):
-        return ZstdFrames(open(path, "rb"))
-    return open(path, "rb")
+        return ZstdFrames(storage.open_input(path))
+    return storage.open_input(path)
 
 
 def _split_jsonl(path: str, options: ReaderOptions) -> list[tuple[int, int, int]] | None:
@@ -297,7 +304,7 @@ def _split_jsonl(path: str, options: ReaderOptions) -> list[tuple[int, int, int]
     their first line (counted once here, in one pass, rather than by every task)."""
     if is_compressed(path):
         return None
-    size = os.path.getsize(path)
+    size = storage.size(path)
     if size <= options.chunk_bytes:
         return None
     starts = sorted({_aligned_start(path, b) for b in range(0, size, options.chunk_bytes)} - {size})
@@ -323,6 +330,9 @@ def _count_newlines(path: str, start: int, end: int) -> int:
     """Newlines in ``[start, end)`` of a file, mapped rather than copied where it can be."""
     if end <= start:
         return 0
+    if storage.is_remote(path):
+        with storage.open_input(path) as fh:
+            return _count_newlines_read(fh, start, end)
     with open(path, "rb", buffering=0) as fh:
         aligned = start - start % mmap.ALLOCATIONGRANULARITY
         try:
@@ -357,7 +367,7 @@ def _aligned_start(path: str, start: int) -> int:
     """The offset of the first line that *starts* at or after ``start``."""
     if start == 0:
         return 0
-    with open(path, "rb") as fh:
+    with storage.open_input(path) as fh:
         fh.seek(start - 1)
         if fh.read(1) == b"\n":
             return start
@@ -382,7 +392,7 @@ class _RangeReader:
 
 def _ranged_lines(path: str, start: int, end: int) -> Iterator[bytes]:
     """Lines that start inside [start, end) of an uncompressed file (``start`` aligned)."""
-    with open(path, "rb") as fh:
+    with storage.open_input(path) as fh:
         fh.seek(start)
         previous: bytes | None = None
         for line in iter_stream_lines(_RangeReader(fh, end - start)):
@@ -640,7 +650,7 @@ def read_parquet(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult
 
     path = task.files[0]
     try:
-        parquet = pq.ParquetFile(path)
+        parquet = pq.ParquetFile(storage.open_input(path) if storage.is_remote(path) else path)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several unrelated types
         yield BadRecord(InputError(f"not a readable Parquet file: {exc}", path=path, reason="reader:unreadable_file"))
         return
@@ -669,6 +679,12 @@ register_format(FormatSpec("parquet", (".parquet",), read_parquet))
 register_format(FormatSpec("text", (".txt", ".txt.gz", ".md"), read_text_files, batch_small_files=True))
 
 _formats_loaded = False
+
+
+def input_format_names() -> list[str]:
+    """Every input format a reader is registered for (``--input-format``)."""
+    _ensure_formats()
+    return sorted(FORMATS)
 
 
 def _ensure_formats() -> None:

@@ -32,6 +32,7 @@ from typing import Any
 
 from tamis.document import Document
 from tamis.errors import InputError
+from tamis.io import storage
 from tamis.io.readers import BadRecord, FormatSpec, InputTask, ReaderOptions, ReadResult, escaped, register_format
 
 _READ_BLOCK = 1 << 20
@@ -69,7 +70,7 @@ class FramingError:
 
 def _iter_chunks(path: str) -> Iterator[bytes | _Break]:
     """Decompressed bytes of ``path`` (gzip members one after the other, or plain)."""
-    with open(path, "rb") as fh:
+    with storage.open_input(path) as fh:
         head = fh.read(_READ_BLOCK)
         if not head.startswith(_GZIP_MAGIC[:2]):
             while head:
