@@ -1,27 +1,34 @@
 """Extraction quality and speed: tamis's ``extract`` step against trafilatura and resiliparse.
 
-    .venv/bin/python bench/bench_extract.py [--extractor trafilatura] [--corpus ../shared/corpus]
+    .venv/bin/python bench/bench_extract.py [--corpus ../shared/corpus] [--extractors trafilatura tamis tamis_fast]
 
 1. The article-extraction-benchmark metric (scrapinghub-aeb, its SOURCE.md) is checked first:
    scored on ``peer-output/*.json`` it must give the published P/R/F1 to 3 decimals.
-2. Quality: every page of trafilatura-eval (990 annotated pages; snippet rule of its SOURCE.md:
-   whitespace-normalised substring match, totals over the corpus) and scrapinghub-aeb (181
-   pages; 4-token shingles, per-document normalised) goes through the real tamis path — the
-   html reader, then the ``extract`` step with its killable child worker — and through
-   trafilatura (the upstream evaluation's settings) and resiliparse, run here on the same pages.
-   French pages are scored separately.
-3. Speed: pages per second on one core, wall clock, for tamis (reading + extraction, the child
-   process included) and for the two extractors called directly on the same pages.
+2. Every evaluation page is written to a folder of ``.html`` files, and each contender runs over it
+   as its user runs it, as a subprocess, start-up included, one after the other in this one run:
+   ``tamis run`` (one worker, a recipe of the ``extract`` step alone, for each tamis extractor:
+   the default ``trafilatura``, ``tamis`` = fast path + trafilatura where unsure, ``tamis_fast`` =
+   trafilatura disabled), a script calling ``trafilatura.extract`` (the upstream evaluation's
+   settings) and one calling resiliparse's ``extract_plain_text(main_content=True)``. Quality is
+   scored on what each wrote (tamis: its output shards; a rejected page counts as empty).
+3. Quality per set: precision, recall, F1 on all pages and on two fixed halves (the development
+   half used to choose the fast path's thresholds, and the held-out half), French pages of
+   trafilatura-eval separately; for ``tamis`` the share of pages sent to trafilatura.
+4. Speed per set: pages per CPU second of the whole process tree (the per-core figure; tamis's
+   extraction child included) and pages per wall second, with the ratio to trafilatura.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import os
 import re
+import resource
 import statistics
+import subprocess
 import sys
 import tarfile
 import tempfile
@@ -33,9 +40,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tamis.io.html import read_html_files  # noqa: E402
-from tamis.io.readers import BadRecord, InputTask, ReaderOptions  # noqa: E402
-from tamis.steps.base import TaskContext  # noqa: E402
 from tamis.steps.extract import Extract  # noqa: E402
 
 # Published figures (trafilatura-eval/eval_baseline.json; scrapinghub-aeb/SOURCE.md table).
@@ -155,78 +159,95 @@ def aeb_peer_outputs(corpus: Path) -> dict[str, dict[str, str]]:
 
 # --------------------------------------------------------------------------- runners
 
-
-def _child_cpu(pid: int) -> float:
-    """CPU seconds (user + system) a child process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def run_tamis(files: dict[str, Path], extractor: str) -> tuple[dict[str, str | None], tuple[float, float], dict[str, int]]:
-    """Read the pages with the html reader and run the extract step (isolated child): wall and CPU seconds."""
-    keys = list(files)
-    by_path = {str(files[k]): k for k in keys}
-    step = Extract(extractor=extractor)
-    ctx = TaskContext(0)
-    outputs: dict[str, str | None] = dict.fromkeys(keys)
-    step._extract("<html><body><p>start the worker before the clock</p></body></html>")
-    assert step._worker is not None and step._worker.proc is not None
-    pid = step._worker.proc.pid
-    started, cpu_started, child_started = time.perf_counter(), time.process_time(), _child_cpu(pid)
-    docs = [item for item in read_html_files(InputTask(0, "html", tuple(by_path)), ReaderOptions()) if not isinstance(item, BadRecord)]
-    for doc in step.run(docs, ctx):
-        outputs[by_path[doc.id]] = doc.text
-    seconds = time.perf_counter() - started
-    if step._worker.restarts:
-        print("  (the extraction worker was restarted: its CPU time before that is not counted)")
-    cpu = time.process_time() - cpu_started + (_child_cpu(step._worker.proc.pid) - child_started if step._worker.proc else 0.0)
-    step.close()
-    reasons = Counter(r["reason"] for r in ctx.rejected_records)
-    return outputs, (seconds, cpu), dict(reasons)
+PEER_SCRIPTS = {
+    "trafilatura": """
+import json, pathlib, sys, trafilatura
+out = {}
+for path in sorted(pathlib.Path(sys.argv[1]).glob("*.html")):
+    try:
+        out[path.name] = trafilatura.extract(path.read_bytes(), fast=False, include_comments=False, include_tables=True, include_formatting=False)
+    except Exception:
+        out[path.name] = None
+pathlib.Path(sys.argv[2]).write_text(json.dumps(out))
+""",
+    "resiliparse": """
+import json, pathlib, sys
+from resiliparse.extract.html2text import extract_plain_text
+from resiliparse.parse.encoding import bytes_to_str, detect_encoding
+out = {}
+for path in sorted(pathlib.Path(sys.argv[1]).glob("*.html")):
+    raw = path.read_bytes()
+    out[path.name] = extract_plain_text(bytes_to_str(raw, detect_encoding(raw)), main_content=True)
+pathlib.Path(sys.argv[2]).write_text(json.dumps(out))
+""",
+}
 
 
-def run_trafilatura(files: dict[str, Path]) -> tuple[dict[str, str | None], tuple[float, float]]:
-    import trafilatura
-
-    pages = {k: _read(p) for k, p in files.items()}
-    outputs: dict[str, str | None] = {}
-    started, cpu_started = time.perf_counter(), time.process_time()
-    for key, raw in pages.items():
-        try:
-            outputs[key] = trafilatura.extract(raw, fast=False, include_comments=False, include_tables=True, include_formatting=False)
-        except Exception:  # noqa: BLE001 - a crash counts as a miss, as upstream scores it
-            outputs[key] = None
-    return outputs, (time.perf_counter() - started, time.process_time() - cpu_started)
+def _timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
+    """Run a command to its end: (wall seconds, CPU seconds of it and every process it reaped)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def run_resiliparse(files: dict[str, Path]) -> tuple[dict[str, str | None], tuple[float, float]]:
-    from resiliparse.extract.html2text import extract_plain_text
-    from resiliparse.parse.encoding import bytes_to_str, detect_encoding
+def write_pages(files: dict[str, Path], folder: Path) -> dict[str, str]:
+    """The pages as ``NNNN.html`` files (raw bytes); returns file name -> page key."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = {}
+    for number, (key, path) in enumerate(files.items()):
+        name = f"{number:05d}.html"
+        (folder / name).write_bytes(_read(path))
+        names[name] = key
+    return names
 
-    pages = {k: _read(p) for k, p in files.items()}
-    outputs: dict[str, str | None] = {}
-    started, cpu_started = time.perf_counter(), time.process_time()
-    for key, raw in pages.items():
-        outputs[key] = extract_plain_text(bytes_to_str(raw, detect_encoding(raw)), main_content=True)
-    return outputs, (time.perf_counter() - started, time.process_time() - cpu_started)
+
+def run_tamis(folder: Path, names: dict[str, str], extractor: str, workdir: Path) -> tuple[dict[str, str | None], tuple[float, float], Counter[str]]:
+    """``tamis run`` with the extract step alone, one worker; outputs by page key, times, path counts."""
+    config = workdir / f"extract-{extractor}.yaml"
+    config.write_text(f"steps:\n  - step: extract\n    extractor: {extractor}\n", encoding="utf-8")
+    out_dir = workdir / f"run-{extractor}"
+    tamis = str(Path(sys.executable).with_name("tamis"))
+    seconds = _timed([tamis, "run", str(config), "-i", str(folder), "-o", str(out_dir), "-w", "1", "--no-report", "--quiet", "--overwrite"], workdir)
+    outputs: dict[str, str | None] = dict.fromkeys(names.values())
+    paths: Counter[str] = Counter()
+    for shard in sorted((out_dir / "output").glob("*.jsonl.gz")):
+        with gzip.open(shard, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                record = json.loads(line)
+                outputs[names[Path(record["id"]).name]] = record["text"]
+                paths[record.get("metadata", {}).get("extract_path", extractor)] += 1
+    return outputs, seconds, paths
+
+
+def run_peer(folder: Path, names: dict[str, str], peer: str, workdir: Path) -> tuple[dict[str, str | None], tuple[float, float]]:
+    result = workdir / f"{peer}.json"
+    seconds = _timed([sys.executable, "-c", PEER_SCRIPTS[peer], str(folder), str(result)], workdir)
+    raw = json.loads(result.read_text(encoding="utf-8"))
+    return {names[name]: text for name, text in raw.items()}, seconds
 
 
 def _read(path: Path) -> bytes:
     return gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
 
 
+def halves(keys: list[str]) -> tuple[set[str], set[str]]:
+    """A fixed split of a set's pages: (development half, held-out half), by a hash of the key."""
+    development = {key for key in keys if hashlib.md5(key.encode()).digest()[0] % 2 == 0}
+    return development, set(keys) - development
+
+
 # --------------------------------------------------------------------------- report
-
-
-def _row(name: str, scores: tuple[float, float, float], extra: str = "") -> str:
-    p, r, f = scores
-    return f"  {name:<38} P {p:.4f}  R {r:.4f}  F1 {f:.4f}  {extra}"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
-    parser.add_argument("--extractor", default="trafilatura", help="tamis extractor to score (default: the step's default)")
+    parser.add_argument("--extractors", nargs="+", default=["trafilatura", "tamis", "tamis_fast"], help="tamis extractors to run (the first is the default)")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "tamis-bench-extract")
     args = parser.parse_args()
     import trafilatura
@@ -248,53 +269,49 @@ def main() -> int:
         print("  the metric does not reproduce the published figures: stopping")
         return 1
 
-    # 2 + 3. Quality and speed on the same runs.
     items, teval_files, french = load_teval(args.corpus, args.workdir)
-    results: dict[str, dict[str, Any]] = {}
-    for corpus_name, files in (("trafilatura-eval", teval_files), ("scrapinghub-aeb", aeb_files)):
-        tamis_out, tamis_s, reasons = run_tamis(files, args.extractor)
-        traf_out, traf_s = run_trafilatura(files)
-        resi_out, resi_s = run_resiliparse(files)
-        results[corpus_name] = {
-            "pages": len(files),
-            "runs": {
-                f"tamis extract ({args.extractor})": (tamis_out, tamis_s),
-                "trafilatura (fallback), run here": (traf_out, traf_s),
-                "resiliparse, run here": (resi_out, resi_s),
-            },
-            "rejects": reasons,
-        }
+    sets = {
+        "trafilatura-eval": (teval_files, lambda keys, outputs: teval_score({k: items[k] for k in keys}, outputs)),
+        "scrapinghub-aeb": (aeb_files, lambda keys, outputs: aeb_score({k: truth[k] for k in keys}, outputs)),
+    }
+    for set_name, (files, score) in sets.items():
+        folder = args.workdir / f"pages-{set_name}"
+        names = write_pages(files, folder)
+        runs: dict[str, tuple[dict[str, str | None], tuple[float, float]]] = {}
+        shares = {}
+        for extractor in args.extractors:
+            label = f"tamis {extractor}" + (" (default)" if extractor == Extract().extractor else "")
+            outputs, seconds, paths = run_tamis(folder, names, extractor, args.workdir)
+            runs[label] = (outputs, seconds)
+            shares[label] = paths
+        runs["trafilatura.extract"] = run_peer(folder, names, "trafilatura", args.workdir)
+        runs["resiliparse extract_plain_text"] = run_peer(folder, names, "resiliparse", args.workdir)
 
-    teval = results["trafilatura-eval"]
-    print(f"\n[2a] trafilatura-eval: {teval['pages']} pages, snippet rule (upstream eval_common.py)")
-    for name, value in TEVAL_PUBLISHED.items():
-        print(f"  {name:<38} F1 {value:.4f}  (published)")
-    for name, (outputs, _) in teval["runs"].items():
-        print(_row(name, teval_score(items, outputs)))
-    print(f"  tamis rejects: {teval['rejects'] or 'none'}")
-    french_items = {u: items[u] for u in french}
-    print(f"\n[2b] trafilatura-eval, French pages only ({len(french_items)} pages)")
-    for name, (outputs, _) in teval["runs"].items():
-        print(_row(name, teval_score(french_items, outputs)))
-
-    aeb = results["scrapinghub-aeb"]
-    print(f"\n[2c] scrapinghub-aeb: {aeb['pages']} pages, 4-shingle metric (evaluate.py)")
-    for name, (f, p, r) in AEB_PUBLISHED.items():
-        print(f"  {name:<38} P {p:.3f}   R {r:.3f}   F1 {f:.3f}   (published)")
-    for name, (outputs, _) in aeb["runs"].items():
-        print(_row(name, aeb_score(truth, outputs)))
-    print(f"  tamis rejects: {aeb['rejects'] or 'none'}")
-    print("  French pages: none in this set (its languages are en, pt, it, de, ru, ko, ja, id)")
-
-    print("\n[3] speed on one core (pages/s; tamis = html reader + extract step, its child worker's CPU included)")
-    print("    per CPU second is the per-core figure; wall clock is shown too (it suffers when the machine is shared)")
-    for corpus_name, result in results.items():
-        runs = result["runs"]
-        tamis_wall, tamis_cpu = runs[f"tamis extract ({args.extractor})"][1]
-        print(f"  {corpus_name}:")
-        for name, (_, (wall, cpu)) in runs.items():
-            per_cpu, per_wall = result["pages"] / cpu, result["pages"] / wall
-            print(f"    {name:<38} {per_cpu:7.1f} pages/CPU-s (tamis / this {cpu / tamis_cpu:.2f})   {per_wall:7.1f} pages/s wall ({wall / tamis_wall:.2f})")
+        keys = list(files)
+        development, held_out = halves(keys)
+        print(f"\n[2] {set_name}: {len(keys)} pages (development half {len(development)}, held-out half {len(held_out)})")
+        if set_name == "trafilatura-eval":
+            for name, value in TEVAL_PUBLISHED.items():
+                print(f"  {name:<38} F1 {value:.4f}  (published)")
+        else:
+            for name, (f, p, r) in AEB_PUBLISHED.items():
+                print(f"  {name:<38} P {p:.3f}   R {r:.3f}   F1 {f:.3f}   (published)")
+        header = f"{'precision':>9} {'recall':>7} {'F1':>7} {'F1 dev':>7} {'F1 held':>7}   {'pages/CPU-s':>11} {'pages/s wall':>12}"
+        print(f"  {'':<32} {header}  per core vs trafilatura")
+        traf_cpu = runs["trafilatura.extract"][1][1]
+        for label, (outputs, (wall, cpu)) in runs.items():
+            p, r, f = score(keys, outputs)
+            f_dev, f_held = score(development, outputs)[2], score(held_out, outputs)[2]
+            speed = f"{len(keys) / cpu:11.1f} {len(keys) / wall:12.1f}  {traf_cpu / cpu:8.2f}x"
+            print(f"  {label:<32} {p:9.4f} {r:7.4f} {f:7.4f} {f_dev:7.4f} {f_held:7.4f}   {speed}")
+        if set_name == "trafilatura-eval":
+            print(f"  French pages only ({len(french)}):")
+            for label, (outputs, _) in runs.items():
+                print(f"    {label:<30} F1 {score(list(french), outputs)[2]:.4f}")
+        for label, paths in shares.items():
+            if paths and set(paths) != {label.split()[1]}:
+                total = sum(paths.values())
+                print(f"  {label}: paths taken: " + ", ".join(f"{path} {count / total:.1%}" for path, count in paths.most_common()))
     return 0
 
 

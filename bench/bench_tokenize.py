@@ -82,7 +82,7 @@ import glob, json, sys
 import numpy as np
 from datatrove.utils.dataset import DatatroveFileDataset
 from tokenizers import Tokenizer
-tok_dir, tokenizer, texts_path, eos = sys.argv[1:5]
+tok_dir, tokenizer, texts_path, eos, datatrove_dir = sys.argv[1:6]
 tok = Tokenizer.from_file(tokenizer)
 eos_id = tok.token_to_id(eos)
 texts = sorted(json.loads(line)["text"] for line in open(texts_path, encoding="utf-8"))
@@ -105,7 +105,21 @@ for path in sorted(glob.glob(tok_dir + "/*.ds")):
     files += 1
     tokens_read += len(flat)
 ok = sorted(decoded) == texts
-print(json.dumps({"files": files, "documents": len(decoded), "texts": len(texts), "exact": ok, "tokens_read_by_dataset": tokens_read}))
+
+
+def documents(folder):
+    docs = []
+    for path in sorted(glob.glob(folder + "/**/*.ds", recursive=True)):
+        token_size = int(open(path + ".metadata").read().splitlines()[0].rsplit("|", 1)[1])
+        whole = np.fromfile(path, dtype="<u2" if token_size == 2 else "<u4")
+        ends = np.fromfile(path + ".index", dtype="<u8").astype(np.int64)
+        docs.extend(whole[a:b].tobytes() for a, b in zip([0, *ends[:-1].tolist()], ends.tolist()))
+    return sorted(docs)
+
+
+same = documents(tok_dir) == documents(datatrove_dir)  # the same token sequences, datatrove's and ours
+result = {"files": files, "documents": len(decoded), "texts": len(texts), "exact": ok, "tokens_read_by_dataset": tokens_read}
+print(json.dumps({**result, "same_documents_as_datatrove": same}))
 """
 
 
@@ -213,10 +227,10 @@ def main() -> int:
         d_cpu = statistics.median(c for _, c in rows["datatrove DocumentTokenizer"])
         print(f"tamis tokenize is {d_wall / t_wall:.2f}x datatrove's speed (wall, start-up included, both one core); {d_cpu / t_cpu:.2f}x in CPU time")
         if args.format == "datatrove":
-            _, _, out = timed([BENCH_PYTHON, "-c", DATATROVE_READ_BACK, str(tmp / "tamis"), str(tokenizer), str(data), EOS])
+            _, _, out = timed([BENCH_PYTHON, "-c", DATATROVE_READ_BACK, str(tmp / "tamis"), str(tokenizer), str(data), EOS, str(tmp / "dt-out-0")])
             check = json.loads(out)
             print(f"read back with datatrove's DatatroveFileDataset: {check}")
-            if not check["exact"] or check["documents"] != n_docs:
+            if not check["exact"] or check["documents"] != n_docs or not check["same_documents_as_datatrove"]:
                 return 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -314,7 +314,19 @@ def cmd_steps(args: argparse.Namespace) -> int:
             default = f.default if f.default is not dataclasses.MISSING else (f.default_factory() if f.default_factory is not dataclasses.MISSING else None)  # type: ignore[misc]
             help_text = f.metadata.get("help", "")
             print(f"    {f.name} = {orjson.dumps(default, default=str).decode()}    {help_text}")
+    if not args.name or args.name == "language":
+        _print_languages()
     return EXIT_OK
+
+
+def _print_languages() -> None:
+    """The languages whose quality settings are their own (the others use their script family's)."""
+    from tamis.steps.quality.languages import languages_table
+
+    rows = languages_table()
+    print(f"\nlanguages with their own settings ({len(rows)}; any other language uses its script family's):")
+    for code, name, script, source, stop_words in rows:
+        print(f"    {code:<4} {name:<12} {script:<9} {source:<10} {stop_words:>3} stop words")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -357,42 +369,58 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def add_tokenize_parsers(sub: Any) -> None:
     """``tamis tokenize`` and ``tamis tokenizer train``."""
-    tok_p = sub.add_parser(
+    tok_p = _sub(
+        sub,
         "tokenize",
         help="encode documents into shuffled token shards (Megatron, datatrove, memmap)",
         description="Encode documents with a tokenizer.json into shuffled, training-ready token shards in TOKDIR.",
     )
-    tok_p.add_argument("--input", "-i", nargs="+", metavar="PATH", help="a run directory (its output/), JSONL, Parquet or text files, folders, globs")
-    tok_p.add_argument("--output", "-o", metavar="TOKDIR", help="directory for the shards, stats.json and the report")
-    tok_p.add_argument("--tokenizer", "-t", metavar="FILE", help="a Hugging Face tokenizers file (tokenizer.json); nothing is downloaded")
+    tok_p.add_argument(
+        "--input", "-i", nargs="+", metavar="PATH",
+        help="a run directory (its output/), JSONL, Parquet or text files, globs (required, no default)",
+    )
+    tok_p.add_argument("--output", "-o", metavar="TOKDIR", help="directory for the shards, stats.json and the report (required, no default)")
+    tok_p.add_argument(
+        "--tokenizer", "-t", metavar="FILE",
+        help="a Hugging Face tokenizers file (tokenizer.json); nothing is downloaded (required, no default)",
+    )
     tok_p.add_argument("--format", choices=["megatron", "datatrove", "memmap"], default="megatron", help="shard format (default: megatron)")
-    tok_p.add_argument("--eos", metavar="TOKEN", help="append this special token after each document")
-    tok_p.add_argument("--bos", metavar="TOKEN", help="prepend this special token before each document")
-    tok_p.add_argument("--shuffle-seed", type=int, default=0, help="seed of the global document shuffle (default: 0)")
-    tok_p.add_argument("--shard-tokens", type=int, default=1 << 29, help="about this many tokens per shard (default: 536870912)")
+    tok_p.add_argument("--eos", metavar="TOKEN", help="append this special token after each document (default: none)")
+    tok_p.add_argument("--bos", metavar="TOKEN", help="prepend this special token before each document (default: none)")
+    tok_p.add_argument("--shuffle-seed", type=int, default=0, metavar="N", help="seed of the global document shuffle (default: 0)")
+    tok_p.add_argument("--shard-tokens", type=int, default=1 << 29, metavar="N", help="tokens per shard, cut between documents (default: 536870912)")
     tok_p.add_argument("--name", default="tokens", help="shard file name prefix: NAME-00000-of-00004.bin ... (default: tokens)")
-    tok_p.add_argument("--workers", "-w", type=int, help="worker processes, one core each (default: all cores)")
+    tok_p.add_argument("--workers", "-w", type=int, metavar="N", help="worker processes, one core each (default: all cores)")
     tok_p.add_argument("--executor", choices=["local", "ray"], default="local", help="where tasks run (default: local)")
     tok_p.add_argument("--ray-address", help="address of a running Ray cluster (default: start one locally)")
-    tok_p.add_argument("--input-format", help="force the input format (jsonl, parquet, text)")
+    tok_p.add_argument("--input-format", help="force the input format (jsonl, parquet, text) (default: from each file's name)")
     tok_p.add_argument("--text-field", help="JSON/Parquet field holding the text (default: text)")
     tok_p.add_argument("--id-field", help="JSON/Parquet field holding the id (default: id)")
-    tok_p.add_argument("--max-doc-bytes", type=int, help="reject larger documents as reader:too_large")
+    tok_p.add_argument("--max-doc-bytes", type=int, help="reject larger documents as reader:too_large (default: 16777216, 16 MiB)")
     tok_p.add_argument("--resume", action="store_true", help="continue: redo only unfinished tasks")
     tok_p.add_argument("--overwrite", action="store_true", help="replace an existing TOKDIR")
     tok_p.add_argument("--strict", action="store_true", help="stop at the first input error")
     tok_p.add_argument("--no-report", action="store_true", help="do not write TOKDIR/report.html")
     tok_p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    trainer_p = sub.add_parser("tokenizer", help="tokenizer tools: train", description="Tokenizer tools.")
+    trainer_p = _sub(sub, "tokenizer", help="tokenizer tools: train", description="Tokenizer tools.")
     trainer_sub = trainer_p.add_subparsers(dest="tokenizer_command", metavar="ACTION", parser_class=_Parser)
-    train_p = trainer_sub.add_parser("train", help="train a byte-level BPE tokenizer on a corpus", description="Train a byte-level BPE tokenizer.")
-    train_p.add_argument("--input", "-i", nargs="+", metavar="PATH", required=True, help="a run directory (its output/), JSONL, Parquet or text files")
-    train_p.add_argument("--vocab-size", type=int, required=True, help="vocabulary size, special tokens included")
-    train_p.add_argument("--output", "-o", required=True, metavar="FILE", help="the tokenizer.json to write")
+    train_p = trainer_sub.add_parser(
+        "train",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=_HelpFormatter,
+        help="train a byte-level BPE tokenizer on a corpus",
+        description="Train a byte-level BPE tokenizer.",
+    )
+    train_p.add_argument(
+        "--input", "-i", nargs="+", metavar="PATH", required=True,
+        help="a run directory (its output/), JSONL, Parquet or text files (required, no default)",
+    )
+    train_p.add_argument("--vocab-size", type=int, required=True, help="vocabulary size, special tokens included (required, no default)")
+    train_p.add_argument("--output", "-o", required=True, metavar="FILE", help="the tokenizer.json to write (required, no default)")
     train_p.add_argument("--special-tokens", nargs="*", metavar="TOKEN", help="special tokens (default: <|endoftext|>)")
     train_p.add_argument("--min-frequency", type=int, default=2, help="a merge needs a pair seen this often (default: 2)")
-    train_p.add_argument("--limit", type=int, help="train on the first N documents only")
-    train_p.add_argument("--input-format", help="force the input format (jsonl, parquet, text)")
+    train_p.add_argument("--limit", type=int, help="train on the first N documents only (default: all)")
+    train_p.add_argument("--input-format", help="force the input format (jsonl, parquet, text) (default: from each file's name)")
     train_p.add_argument("--text-field", help="JSON/Parquet field holding the text (default: text)")
     train_p.add_argument("--workers", "-w", type=int, help="trainer threads (default: all cores)")
 

@@ -157,9 +157,9 @@ def test_hostile_pages_are_rejected_with_reasons_not_tracebacks():
     assert reasons["big"] == "extract:too_large"
     assert reasons["binary"] == "extract:binary"
     assert reasons["empty"] == "extract:empty"
-    # The nested page either yields its text or is rejected with a reason; it never stalls or crashes.
-    assert "nested" in reasons or any(d.id == "nested" for d in out)
-    assert reasons.get("nested", "extract:empty") in ("extract:empty", "extract:error", "extract:timeout")
+    # Nested 50,000 deep: lxml (under trafilatura) gives up, the fast path still finds the text.
+    assert "nested" not in reasons
+    assert next(d for d in out if d.id == "nested").text == "deep text"
     latin_doc = next(d for d in out if d.id == "latin")
     assert "Ça coûte très cher" in latin_doc.text
     assert len(out) + len(rejects) == len(docs)
@@ -287,3 +287,99 @@ def test_html_files_are_read_and_extracted(tmp_path: Path):
     assert [Path(r["id"]).name for r in records] == ["one.html", "two.htm"]
     assert records[0]["metadata"]["declared_language"] == "de"
     assert "Trop cher, l’été." in records[1]["text"]
+
+
+# --------------------------------------------------------------------------- tamis's own extractor
+
+PARAGRAPHS = [
+    "The river authority opened the new flood barrier on Tuesday, after four years of building work and two delays caused by winter storms.",
+    "Engineers said the barrier can hold back a surge two metres higher than the one that flooded the old town in 2013, when hundreds of homes were damaged.",
+    "Residents who had campaigned for the project gathered on the bank to watch the gates close for the first time, and some brought their children.",
+    "The authority will test the gates every month during the storm season and publish the results on its public notice board at the town hall.",
+]
+# Long enough that the fast path trusts itself (a clear body of long, link-poor paragraphs).
+PARAGRAPHS = [f"{text} {text.replace('The ', 'Then the ', 1)} {text.replace('The ', 'And the ', 1)}" for text in PARAGRAPHS]
+
+
+def article_page(*, depth: int = 0) -> str:
+    body = (
+        "<h2>How the gates work</h2>"
+        + "".join(f"<p>{text}</p>" for text in PARAGRAPHS[:2])
+        + "<ul><li>Two steel gates of forty tonnes each, built in the town</li><li>A pumping station for the side canal and the harbour</li>"
+        + "<li>A new footbridge over the barrier for walkers and cyclists</li></ul>"
+        + "<table><tr><td>Cost</td><td>12 million</td></tr></table>"
+        + "".join(f"<p>{text}</p>" for text in PARAGRAPHS[2:])
+    )
+    article = "<div>" * depth + f"<article><h1>Flood barrier opens</h1>{body}</article>" + "</div>" * depth
+    return (
+        "<!doctype html><html lang='en'><head><title>Flood barrier opens | Town News</title>"
+        "<link rel='canonical' href='https://news.example.org/2024/barrier'>"
+        "<meta property='article:published_time' content='2024-03-05T09:00:00Z'></head><body>"
+        "<nav><ul><li><a href='/'>Home</a></li><li><a href='/sport'>Sport</a></li><li><a href='/weather'>Weather</a></li></ul></nav>"
+        "<div class='cookie-notice' role='dialog'><p>We use cookies to improve your experience. Accept all cookies?</p></div>"
+        f"<main>{article}</main>"
+        "<aside><h3>Most read</h3><ul><li><a href='/a'>A story about something else entirely</a></li></ul></aside>"
+        "<footer><p>Town News, 1 Market Square. All rights reserved.</p></footer>"
+        "</body></html>"
+    )
+
+
+@pytest.mark.parametrize("extractor", ["tamis", "tamis_fast"])
+def test_tamis_extractor_keeps_the_article_as_lines_and_drops_the_furniture(extractor: str):
+    out, rejects = run_step(Extract(extractor=extractor, isolate=False), [html_doc("p", article_page())])
+    assert rejects == []
+    lines = out[0].text.split("\n")
+    for text in PARAGRAPHS:
+        assert text in lines  # one paragraph per line
+    assert "How the gates work" in lines  # headings as their own lines
+    # Not asserted: the list items. resiliparse's main-content pass drops short lists inside an
+    # article (a known recall loss of the fast path, listed in docs/ARCHITECTURE.md).
+    assert any("Cost" in line and "12 million" in line for line in lines)  # table text
+    for furniture in ("Home", "Sport", "cookies", "Most read", "A story about", "Market Square", "Flood barrier opens"):
+        assert furniture not in out[0].text
+    meta = out[0].metadata
+    assert meta["title"] == "Flood barrier opens | Town News"
+    assert meta["url"] == "https://news.example.org/2024/barrier"
+    assert meta["date"] == "2024-03-05T09:00:00Z"
+
+
+def test_crawl_metadata_is_kept_and_the_stated_date_goes_beside_it():
+    doc = Document("w", article_page(), {"content_format": "html", "url": "https://crawl.example/x", "date": "2025-01-01T00:00:00Z"})
+    out, _ = run_step(Extract(extractor="tamis_fast", isolate=False), [doc])
+    meta = out[0].metadata
+    assert meta["url"] == "https://crawl.example/x" and meta["date"] == "2025-01-01T00:00:00Z"
+    assert meta["published"] == "2024-03-05T09:00:00Z"
+
+
+@pytest.mark.parametrize("extractor", ["trafilatura", "tamis", "tamis_fast"])
+@pytest.mark.parametrize("depth", [300, 5000])
+def test_deeply_nested_pages_keep_their_text(extractor: str, depth: int):
+    """Issue 12 item 17: trafilatura (lxml) returns nothing below ~255 levels; the page must not be lost."""
+    out, rejects = run_step(Extract(extractor=extractor, isolate=False), [html_doc("deep", article_page(depth=depth))])
+    assert rejects == []
+    for text in PARAGRAPHS:
+        assert text in out[0].text
+    assert "deep page" in out[0].metadata.get("extract_path", "deep page")
+
+
+def test_hybrid_asks_trafilatura_only_when_the_fast_path_is_unsure():
+    from tamis.extract import extract_fast, extract_hybrid
+
+    assert extract_fast(article_page()).confident and extract_hybrid(article_page()).method == "fast"
+    short_page = "<html><body><div><p>Opening hours: 9 to 5.</p><p>Closed on Sundays and public holidays.</p></div></body></html>"
+    assert not extract_fast(short_page).confident
+    assert extract_hybrid(short_page).method == "trafilatura"
+
+
+def test_fast_path_is_linear_on_hostile_pages():
+    from tamis.extract import extract_fast
+
+    started = time.monotonic()
+    huge = extract_fast("<html><body><p>" + "word " * 4_000_000 + "</p></body></html>")  # one 20 MB element
+    assert len(huge.text) > 19_000_000
+    assert extract_fast("no markup at all, just a sentence.").text == "no markup at all, just a sentence."
+    assert extract_fast("").text == ""
+    assert extract_fast("<p>" * 100_000).text == ""
+    assert extract_fast("<a href='x'>" * 50_000 + "tail text").text.endswith("tail text")
+    assert extract_fast("<html><body>" + "<div>" * 50_000 + "<p>deep text</p>" + "</div>" * 50_000).text == "deep text"
+    assert time.monotonic() - started < 20

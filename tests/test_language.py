@@ -25,9 +25,11 @@ def test_identifies_and_records_language():
     assert not ctx.rejected_records
 
 
-def test_default_allow_list_is_the_languages_with_settings():
-    assert LanguageId().allow == list(SUPPORTED_LANGUAGES)
-    kept, ctx = run_step(LanguageId(), [FINNISH])
+def test_default_allows_every_language_and_a_list_narrows_it():
+    assert LanguageId().allow == ["*"]
+    kept, _ = run_step(LanguageId(), [FINNISH])
+    assert kept[0].metadata["language"] == "fi"
+    kept, ctx = run_step(LanguageId(allow=list(SUPPORTED_LANGUAGES[:7])), [FINNISH])
     assert not kept
     assert reasons(ctx) == ["language:not_allowed"]
     assert ctx.rejected_records[0]["metadata"]["language"] == "fi"
@@ -51,7 +53,7 @@ def test_low_score():
 
 def test_text_without_letters_has_no_language():
     _, ctx = run_step(LanguageId(), ["12 34 56 -- !!"])
-    assert reasons(ctx) == ["language:not_allowed"]
+    assert reasons(ctx) == ["language:low_score"]
     assert ctx.rejected_records[0]["metadata"]["language"] is None
 
 

@@ -305,10 +305,10 @@ def test_char_ngrams_find_near_duplicates_without_spaces(tmp_path: Path):
     near[200] = "。"
     records = [{"id": "x", "text": "".join(han)}, {"id": "y", "text": "".join(near)}, {"id": "z", "text": "".join(reversed(han))}]
     out = tmp_path / "run"
-    # Without spaces the whole text is one \w+ word: word shingles cannot see the edit ...
+    # By default every Han character is a unit of its own (word shingles would see one word) ...
     run_recipe([write_jsonl(tmp_path / "in.jsonl", records)], out, [{"step": "minhash"}], workers=1)
-    assert rejected(out) == []
-    # ... character 5-grams can.
+    assert {r["id"]: r["duplicate_of"] for r in rejected(out)} == {"y": "x"}
+    # ... and character 5-grams over the whole text do the same.
     run_recipe([write_jsonl(tmp_path / "in.jsonl", records)], out, [{"step": "minhash", "char_ngrams": True}], workers=1)
     assert {r["id"]: r["duplicate_of"] for r in rejected(out)} == {"y": "x"}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import struct
 from collections import Counter
 from pathlib import Path
@@ -346,6 +347,8 @@ def test_cli_usage_errors_exit_2(tmp_path, corpus, tokenizer_file, capsys):
     assert main(["tokenizer", "train", "--input", str(corpus[0]), "--vocab-size", "10", "--output", str(tmp_path / "t.json")]) == 2
     assert main(["tokenize", "--input", str(corpus[0]), "--output", str(out), "--tokenizer", tokenizer_file, "--eos", EOS, "-q"]) == 0
     assert "[OK]" in capsys.readouterr().out
+    (out / "report.html").unlink()
+    assert main(["report", str(out)]) == 0 and "Tokens per language" in (out / "report.html").read_text(encoding="utf-8")
 
 
 def test_a_run_directory_as_input_means_its_kept_documents(tmp_path, tokenizer_file):
@@ -414,3 +417,59 @@ def test_small_gather_chunks_write_the_same_bytes(tmp_path, corpus, tokenizer_fi
     _tokenize(corpus, tokenizer_file, tmp_path / "small", **common)
     default = {p.name: p.read_bytes() for p in (tmp_path / "default").glob("tokens-*")}
     assert len(default) >= 4 and default == {p.name: p.read_bytes() for p in (tmp_path / "small").glob("tokens-*")}
+
+
+THREADS_AFTER_ENCODE = """
+import os, sys
+from tamis.tokenize.encoder import Encoder, single_threaded
+if sys.argv[2] == "one":
+    single_threaded()
+encoder = Encoder(sys.argv[1])
+encoder.tokenizer
+before = len(os.listdir("/proc/self/task"))
+encoder.encode(["some text to encode, in a batch big enough to go parallel"] * 2000)
+print(len(os.listdir("/proc/self/task")) - before)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
+def test_one_worker_encodes_on_its_own_thread(tokenizer_file):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("RAYON_NUM_THREADS", "TOKENIZERS_PARALLELISM", "RAYON_RS_NUM_CPUS")}
+    run = [sys.executable, "-c", THREADS_AFTER_ENCODE, tokenizer_file]
+    one = subprocess.run([*run, "one"], capture_output=True, text=True, env=env, check=True, timeout=60)
+    pool = subprocess.run([*run, "pool"], capture_output=True, text=True, env=env, check=True, timeout=60)
+    assert int(one.stdout) == 0  # no thread pool started
+    assert int(pool.stdout) >= 1  # the control: left alone, the tokenizer starts its pool
+
+
+def test_shards_are_cut_every_shard_tokens_in_the_global_order(tmp_path, corpus, tokenizer_file):
+    n = 700
+    out = tmp_path / "tok"
+    stats = _tokenize(corpus, tokenizer_file, out, format="datatrove", eos=EOS, shard_tokens=n, workers=2).stats
+    shards = [read_datatrove(prefix) for prefix in _shards(out)]
+    assert len(shards) >= stats["tokens"]["tokens"] // n - 2 and all(shards)
+    # Shards in order are the global shuffled order; a document belongs to shard floor(start / n)
+    # (shards a long document would leave empty are skipped): consecutive documents share a shard
+    # exactly when their starts fall in the same n-token slice.
+    start = 0
+    previous = None
+    for index, shard in enumerate(shards):
+        for position, doc in enumerate(shard):
+            if previous is not None:
+                same_shard = position > 0
+                assert same_shard == (previous // n == start // n), (index, position)
+            previous = start
+            start += len(doc)
+    assert start == stats["tokens"]["tokens"]
+
+
+def test_cuts_do_not_depend_on_the_bucket_size(tmp_path, corpus, tokenizer_file, monkeypatch):
+    common = {"format": "megatron", "eos": EOS, "shard_tokens": 900, "workers": 1}
+    _tokenize(corpus, tokenizer_file, tmp_path / "fine", **common)
+    monkeypatch.setattr(tokenize_tasks, "BUCKET_BITS", 2)  # 4 buckets: every cut sorts a bucket of many documents from every task
+    _tokenize(corpus, tokenizer_file, tmp_path / "coarse", **common)
+    fine = {p.name: p.read_bytes() for p in (tmp_path / "fine").glob("tokens-*")}
+    assert len(fine) >= 5 and fine == {p.name: p.read_bytes() for p in (tmp_path / "coarse").glob("tokens-*")}

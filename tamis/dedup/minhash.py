@@ -2,8 +2,9 @@
 
 Passes (each a step the executor runs over shards; files under ``OUT/dedup/<fingerprint>/``):
 
-1. ``collect`` (per task): text -> NFC -> casefold -> ``\\w+`` words -> word ``ngram``-shingles
-   (or character n-grams) -> 64-bit shingle ids -> MinHash (``num_perm`` permutations) -> one
+1. ``collect`` (per task): text -> NFC -> casefold -> ``\\w+`` words, each character of a script
+   written without spaces a unit of its own (:mod:`tamis.dedup.shingles`) -> ``ngram``-shingles
+   (or character n-grams with ``char_ngrams``) -> 64-bit shingle ids -> MinHash (``num_perm`` permutations) -> one
    64-bit key per band. Written per task: band keys, shingle fingerprints (the high 32 bits of
    each shingle id, for verification), document ids. All of it in C (tamis/_native/minhash.c);
    per core it is bounded by walking the code points and one multiply-add-min per shingle and
@@ -58,11 +59,13 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+import xxhash
 
 from tamis.dedup import cluster as clustering
 from tamis.dedup.base import Decisions, GlobalStage, PassTask
 from tamis.dedup.index import FingerprintReader, Source, check_meta, index_stem, save_index, task_stem
 from tamis.dedup.lsh import bucket_edges, choose_banding, native, permutations
+from tamis.dedup.shingles import shingle_text
 from tamis.document import Document
 from tamis.errors import ConfigError
 from tamis.io.atomic import write_bytes_atomic
@@ -89,6 +92,11 @@ def normalize_for_shingles(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
 
 
+def _word_units(text: str) -> str:
+    """The normalised text with every character of an unspaced script a word of its own."""
+    return shingle_text(normalize_for_shingles(text))
+
+
 @register("minhash")
 class MinHashDedup(GlobalStage):
     """Remove near-duplicate documents (MinHash-LSH, verified on exact Jaccard of shingles)."""
@@ -100,6 +108,7 @@ class MinHashDedup(GlobalStage):
     ngram: int = param(5, "shingle length: words (or characters with char_ngrams)")
     char_ngrams: bool = param(False, "shingle characters instead of words (for languages written without spaces)")
     seed: int = param(1, "seed of the hash permutations")
+    per_language: bool = param(False, "only documents of the same metadata['language'] can be duplicates (FineWeb-2 dedups each language on its own)")
     verify: bool = param(True, "check candidates by exact Jaccard of their shingles (drops false positives, resolves chains)")
     against: str | None = param(None, "saved index folder: also remove documents that duplicate an indexed document")
     save_index: str | None = param(None, "folder to save this run's index (kept documents) for later `against` runs")
@@ -138,7 +147,8 @@ class MinHashDedup(GlobalStage):
 
     def index_meta(self) -> dict:
         bands, rows = self.banding
-        return {"num_perm": self.num_perm, "bands": bands, "rows": rows, "ngram": self.ngram, "char_ngrams": self.char_ngrams, "seed": self.seed}
+        return {"num_perm": self.num_perm, "bands": bands, "rows": rows, "ngram": self.ngram, "char_ngrams": self.char_ngrams, "seed": self.seed,
+                "units": "unspaced-chars", "per_language": self.per_language}
 
     # ------------------------------------------------------------------ pass 1: sketch
 
@@ -150,23 +160,36 @@ class MinHashDedup(GlobalStage):
         stem = task_stem(ctx.scratch_dir, ctx.task_index)
         ids: list[str] = []
         outputs = {suffix: open(stem + suffix + ".partial", "wb") for suffix in (".keys", ".counts", ".fps")}  # noqa: SIM115 - closed below
+        prepare = normalize_for_shingles if self.char_ngrams else _word_units
         try:
             batch: list[str] = []
+            languages: list[str] = []
             for doc in docs:
                 ids.append(doc.id)
-                batch.append(normalize_for_shingles(doc.text))
+                batch.append(prepare(doc.text))
+                if self.per_language:
+                    languages.append(str(doc.metadata.get("language") or ""))
                 if len(batch) >= BATCH_DOCS:
-                    self._write_sketch(sketch(batch, self.ngram, int(self.char_ngrams), a, b, bands, rows), outputs)
-                    batch = []
+                    self._write_sketch(self._sketch(sketch, batch, languages, a, b), outputs)
+                    batch, languages = [], []
                 yield doc
             if batch:
-                self._write_sketch(sketch(batch, self.ngram, int(self.char_ngrams), a, b, bands, rows), outputs)
+                self._write_sketch(self._sketch(sketch, batch, languages, a, b), outputs)
         finally:
             for fh in outputs.values():
                 fh.close()
         for suffix in outputs:
             os.replace(stem + suffix + ".partial", stem + suffix)
         save_ids(Path(stem), ids)
+
+    def _sketch(self, sketch, batch: list[str], languages: list[str], a: np.ndarray, b: np.ndarray) -> tuple[bytes, bytes, bytes]:
+        bands, rows = self.banding
+        keys, counts, fps = sketch(batch, self.ngram, int(self.char_ngrams), a, b, bands, rows)
+        if self.per_language:
+            # Band keys of different languages never meet in a bucket: each is mixed with its language.
+            salts = np.array([xxhash.xxh64_intdigest(language.encode()) for language in languages], dtype=np.uint64)
+            keys = (np.frombuffer(keys, dtype=np.uint64).reshape(len(batch), bands) ^ salts[:, None]).tobytes()
+        return keys, counts, fps
 
     @staticmethod
     def _write_sketch(result: tuple[bytes, bytes, bytes], outputs: dict) -> None:

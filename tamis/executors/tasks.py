@@ -35,6 +35,7 @@ from tamis.io.sources import Source, source_for
 from tamis.pipeline import Segment
 from tamis.stats import TaskStats
 from tamis.steps.base import Step, TaskContext
+from tamis.steps.watchdog import guard
 
 SPILL = JsonlOutput("zstd", 1)  # stage spills: read back by the next segment only
 
@@ -84,7 +85,7 @@ class _Task:
         else:
             output = output_format(plan.fmt, plan.compression, plan.compression_level)
             self.sink = ShardWriter(plan.root / "output", f"part-{task.index:05d}", output, max_bytes=plan.shard_bytes)
-        self.ctx = TaskContext(task.index, stats=self.stats, reject_sink=self.rejects.write, scratch_dir=scratch)
+        self.ctx = TaskContext(task.index, stats=self.stats, reject_sink=self.rejects.write, scratch_dir=scratch, errors=self.errors)
         self.source: Source = source_for(task, plan.reader)
 
     def context(self, scratch: Path) -> TaskContext:
@@ -137,7 +138,7 @@ class _Task:
         if previous is not None:
             docs = self.clock.wrap(f"{previous.step_id}.apply", _prepared(previous).apply(docs, self.context(plan.stage_dir(segment - 1))))
         for step in seg.steps:
-            docs = self.clock.wrap(step.step_id, _prepared(step).run(docs, self.ctx))
+            docs = self.clock.wrap(step.step_id, guard(_prepared(step), docs, self.ctx))
         if seg.stage is not None:
             docs = self.clock.wrap(f"{seg.stage.step_id}.collect", _prepared(seg.stage).collect(docs, self.ctx))
             if plan.replays_input(segment + 1):

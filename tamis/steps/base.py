@@ -59,8 +59,11 @@ class TaskContext:
         stats: TaskStats | None = None,
         reject_sink: RejectSink | None = None,
         scratch_dir: Path | None = None,
+        errors: list[dict[str, Any]] | None = None,
     ) -> None:
         self.task_index = task_index
+        # Entries for errors.jsonl ({path, line, reason, message, id}): input errors, timeouts.
+        self.errors: list[dict[str, Any]] = errors if errors is not None else []
         self.stats = stats if stats is not None else TaskStats()
         self.rejected_records: list[dict[str, Any]] = []
         self._sink = reject_sink if reject_sink is not None else self.rejected_records.append
@@ -103,7 +106,12 @@ class Step:
     """Base of every pipeline step. Subclasses are dataclasses registered by name."""
 
     name: ClassVar[str] = "step"
+    # True for a step that limits its own time per document (the watchdog then leaves it alone).
+    times_itself: ClassVar[bool] = False
     id: str | None = param(None, "id used in stats and reject reasons (default: the step name)")
+    max_doc_seconds: float = param(
+        30.0, "time budget of this step per document; past it the document is rejected as <id>:timeout (0: none; not dedup stages)", minimum=0
+    )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # Every step is a keyword-only dataclass: its fields are its config parameters.

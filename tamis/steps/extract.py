@@ -18,13 +18,19 @@ pages.
 
 The extractor default (``trafilatura``, with its fallbacks, then the short-furniture-line
 filter of :mod:`tamis.steps.extract_html`) is the one that scored best in
-``bench/bench_extract.py``; ``resiliparse`` is ~10× faster and much less precise.
+``bench/bench_extract.py``. When trafilatura finds nothing (pages nested deeper than lxml's 255
+levels come back empty) the page goes through tamis's own fast path (:mod:`tamis.extract`) instead
+of being lost; ``metadata["extract_path"]`` says so. ``tamis`` (the fast path where it is sure,
+trafilatura elsewhere) and ``tamis_fast`` (no trafilatura) are quicker and less accurate; their
+figures and the share of pages sent to trafilatura are printed by the bench. The page's own
+title, canonical URL and date go into ``metadata`` where the input did not already say them.
 """
 
 from __future__ import annotations
 
 import atexit
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from tamis.document import Document
 from tamis.errors import ConfigError
@@ -48,6 +54,10 @@ class Extract(Step):
     isolate: bool = param(True, "extract in a child process that is killed on timeout (False: in-process, no time limit)")
     batch_pages: int = param(32, "pages sent to the extraction worker at a time (it never waits for its next page)")
 
+    @property
+    def times_itself(self) -> bool:  # type: ignore[override]  # the child process has its own per-page limit (timeout_s)
+        return self.isolate
+
     def __post_init__(self) -> None:
         if self.extractor not in EXTRACTORS:
             msg = f"extract: unknown extractor {self.extractor!r}; choose from: {', '.join(EXTRACTORS)}"
@@ -58,10 +68,10 @@ class Extract(Step):
             raise ConfigError("extract: batch_pages must be at least 1")
         self._worker = None
 
-    def _extract_many(self, pages: list[str]) -> list[str | Exception]:
+    def _extract_many(self, pages: list[str]) -> list[str | dict[str, Any] | Exception]:
         """Each page's text or the exception for that page (see IsolatedExtractor.extract_many)."""
         if not self.isolate:
-            results: list[str | Exception] = []
+            results: list[str | dict[str, Any] | Exception] = []
             for html in pages:
                 try:
                     results.append(extract_main_text(html, self.extractor))
@@ -79,7 +89,7 @@ class Extract(Step):
         result = self._extract_many([html])[0]
         if isinstance(result, Exception):
             raise result
-        return result
+        return result["text"] if isinstance(result, dict) else result
 
     def __getstate__(self) -> dict[str, object]:
         # A running child process does not travel to other workers; each starts its own.
@@ -142,6 +152,10 @@ class Extract(Step):
             if isinstance(text, Exception):
                 ctx.reject(doc, f"{step_id}:error", detail=(str(text) or type(text).__name__)[:500])
                 continue
+            found: dict[str, Any] = {}
+            if isinstance(text, dict):
+                found = text
+                text = found["text"]
             dropped = 0
             if self.drop_boilerplate:
                 text, dropped = drop_boilerplate_lines(text)
@@ -151,5 +165,15 @@ class Extract(Step):
             doc.text = text
             doc.metadata["content_format"] = "text"
             doc.metadata["extractor"] = self.extractor
+            if found.get("path") and found["path"] != self.extractor:
+                doc.metadata["extract_path"] = found["path"]  # e.g. the fast path where trafilatura found nothing
+            for key, value in (found.get("metadata") or {}).items():
+                # What the crawl recorded (WARC target URI and date) stays; the page's own
+                # statement is added where the crawl said nothing, and a stated publication
+                # date is kept beside the crawl date.
+                if key == "date" and "date" in doc.metadata and doc.metadata["date"] != value:
+                    doc.metadata["published"] = value
+                else:
+                    doc.metadata.setdefault(key, value)
             ctx.modified(step_id, unit="boilerplate_lines", count=dropped)
             yield doc

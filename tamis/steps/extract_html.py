@@ -3,7 +3,8 @@
 Decoding and the declared language live in :mod:`tamis.io.htmldecode` (the readers use them
 too) and are re-exported here.
 
-The extractors are named functions ``html -> text`` (one paragraph per line). The default and
+The extractors are named functions ``html -> Extraction`` (text with one paragraph per line,
+the page's title/url/date, and which path produced the text). The default and
 the other choices are measured in ``bench/bench_extract.py``.
 """
 
@@ -12,6 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from tamis.extract import Extraction, extract_fast, extract_hybrid
+from tamis.extract.hybrid import trafilatura_or_fast
+from tamis.extract.metadata import page_metadata
 from tamis.io.htmldecode import declared_language, decode_html  # noqa: F401 - re-exported for the extract step
 
 
@@ -67,41 +71,43 @@ def drop_boilerplate_lines(text: str, max_words: int = BOILERPLATE_MAX_WORDS) ->
 
 
 # --------------------------------------------------------------------------- extractors
+# Each extractor maps HTML to an Extraction (text, metadata, which path produced it).
 
 
-def _trafilatura(html: str, *, fast: bool) -> str:
-    import trafilatura
-
-    result = trafilatura.extract(html, fast=fast, include_comments=False, include_tables=True, include_formatting=False)
-    return result or ""
-
-
-def extract_trafilatura(html: str) -> str:
-    """trafilatura with its fallback extractors (readability, jusText) compared."""
-    return _trafilatura(html, fast=False)
+def extract_trafilatura(html: str) -> Extraction:
+    """trafilatura with its fallback extractors (readability, jusText) compared; when it finds
+    nothing (pages nested deeper than lxml's 255 levels come back empty), tamis's fast path."""
+    return trafilatura_or_fast(html, fast=False)
 
 
-def extract_trafilatura_fast(html: str) -> str:
-    """trafilatura's own algorithm only (no fallback)."""
-    return _trafilatura(html, fast=True)
+def extract_trafilatura_fast(html: str) -> Extraction:
+    """trafilatura's own algorithm only (no fallback), then the fast path when it finds nothing."""
+    return trafilatura_or_fast(html, fast=True)
 
 
-def extract_resiliparse(html: str) -> str:
-    """resiliparse's main-content heuristics (fast, C++)."""
+def extract_resiliparse(html: str) -> Extraction:
+    """resiliparse's main-content heuristics alone (fast, C++)."""
     from resiliparse.extract.html2text import extract_plain_text
+    from resiliparse.parse.html import HTMLTree
 
-    return extract_plain_text(html, main_content=True)
+    tree = HTMLTree.parse(html)
+    return Extraction(extract_plain_text(tree, main_content=True), True, page_metadata(tree), "resiliparse")
 
 
-EXTRACTORS: dict[str, Callable[[str], str]] = {
+EXTRACTORS: dict[str, Callable[[str], Extraction]] = {
     "trafilatura": extract_trafilatura,
     "trafilatura_fast": extract_trafilatura_fast,
     "resiliparse": extract_resiliparse,
+    "tamis": extract_hybrid,
+    "tamis_fast": extract_fast,
 }
 
 
-def extract_main_text(html: str, method: str) -> str:
-    return tidy_paragraphs(EXTRACTORS[method](html))
+def extract_main_text(html: str, method: str) -> dict[str, object]:
+    """The worker's answer for one page: ``text`` (one paragraph per line), the page's stated
+    ``metadata`` (title, url, date) and the ``path`` that produced the text."""
+    result = EXTRACTORS[method](html)
+    return {"text": tidy_paragraphs(result.text), "metadata": result.metadata, "path": result.method}
 
 
 def warm_up(method: str) -> None:

@@ -83,7 +83,7 @@ def _read_frame(fd: int, deadline: float | None) -> bytes:
 
 
 class IsolatedExtractor:
-    """Runs ``target(html, method) -> str`` in a child process with a per-page deadline."""
+    """Runs ``target(html, method) -> str | dict`` in a child process with a per-page deadline."""
 
     def __init__(self, method: str, timeout_s: float, target: str = DEFAULT_TARGET) -> None:
         self.method = method
@@ -139,15 +139,15 @@ class IsolatedExtractor:
         self.proc = None
         self.restarts += 1
 
-    def extract_many(self, pages: list[str]) -> list[str | Exception]:
-        """Each page's text, or the exception for that page (ExtractTimeout, WorkerFailure,
+    def extract_many(self, pages: list[str]) -> list[str | dict[str, Any] | Exception]:
+        """Each page's text (or the extractor's dict answer: text, metadata, path), or the exception for that page (ExtractTimeout, WorkerFailure,
         RuntimeError for an extractor error, TypeError for text that cannot be sent).
 
         Pages are written to the child by a thread while the answers are read here, so the
         child always has the next page waiting (reading and decoding overlap extraction). The
         clock of a page starts when the answer before it has arrived.
         """
-        results: list[str | Exception | None] = [None] * len(pages)
+        results: list[str | dict[str, Any] | Exception | None] = [None] * len(pages)
         requests: list[bytes | None] = []
         for index, html in enumerate(pages):
             try:
@@ -176,7 +176,10 @@ class IsolatedExtractor:
                     results[index] = failed
                     done += 1
                     break
-                results[index] = RuntimeError(answer["error"]) if "error" in answer else answer["text"]
+                if "error" in answer:
+                    results[index] = RuntimeError(answer["error"])
+                else:
+                    results[index] = answer["text"] if len(answer) == 1 else answer
                 done += 1
             if failed is not None:
                 self._abandon(proc, writer)
@@ -185,8 +188,8 @@ class IsolatedExtractor:
             todo = todo[done:]
         return [r if r is not None else WorkerFailure("no answer") for r in results]
 
-    def extract(self, html: str) -> str:
-        """One page's text; raises what :meth:`extract_many` would return for it."""
+    def extract(self, html: str) -> str | dict[str, Any]:
+        """One page's answer; raises what :meth:`extract_many` would return for it."""
         result = self.extract_many([html])[0]
         if isinstance(result, Exception):
             raise result
@@ -219,7 +222,9 @@ def _serve(target: str, method: str) -> None:
         except WorkerFailure:
             return  # the parent closed the pipe
         try:
-            answer = {"text": func(html, method)}
+            result = func(html, method)
+            # An extractor answers its text, or a dict with "text" and what it knows about the page.
+            answer = result if isinstance(result, dict) else {"text": result}
         except RecursionError:
             answer = {"error": "RecursionError: the page is nested too deeply"}
         except Exception as exc:  # noqa: BLE001 - one bad page must not end the worker

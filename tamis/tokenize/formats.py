@@ -1,8 +1,10 @@
 """Token shard formats: the files trainers read directly.
 
-Each writer streams the tokens of one shard (documents in their final order) and writes its
-index when closed, every file under a temporary name renamed into place at the end, so a
-reader of TOKDIR never sees a half-written shard.
+Formats are classes registered by name (``@register_token_format``): a new one is one class
+(its suffixes, dtype rule and index files). :class:`ShardFiles` streams the tokens of one shard
+(documents in their final order) and writes the format's index files when closed, every file
+under a temporary name renamed into place at the end, so a reader of TOKDIR never sees a
+half-written shard.
 
 - ``megatron`` — Megatron-LM's indexed dataset (``megatron/core/datasets/indexed_dataset.py``):
   ``<name>.bin`` holds the tokens; ``<name>.idx`` is ``MMIDIDX\\x00\\x00``, version (<Q, 1),
@@ -25,29 +27,93 @@ import math
 import os
 import struct
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, ClassVar, TypeVar
 
 import numpy as np
 import orjson
 
 from tamis.io.atomic import temp_name
 
-FORMATS = ("megatron", "datatrove", "memmap")
 MEGATRON_MAGIC = b"MMIDIDX\x00\x00"
 MEGATRON_VERSION = 1
 MEGATRON_DTYPE_CODES = {np.dtype(np.uint16): 8, np.dtype(np.int32): 4}
 MEGATRON_UINT16_LIMIT = 65_500  # Megatron: uint16 when the vocabulary is smaller than this
 
 
-def token_dtype(fmt: str, vocab_size: int) -> np.dtype:
-    """The narrowest dtype each format's readers accept for ids below ``vocab_size``."""
-    if fmt == "megatron":
+class TokenFormat:
+    """One shard format: its files (the tokens file first), its dtype rule and its index.
+
+    A subclass registered with :func:`register_token_format` is a choice of ``--format``; the
+    tokens file is written by :class:`ShardFiles`, the other files by :meth:`index_files`."""
+
+    name: ClassVar[str]
+    suffixes: ClassVar[tuple[str, ...]]
+
+    @staticmethod
+    def dtype(vocab_size: int) -> np.dtype:
+        return np.dtype(np.uint16) if vocab_size <= 1 << 16 else np.dtype(np.uint32)
+
+    @staticmethod
+    def index_files(lengths: np.ndarray, dtype: np.dtype, count: int, info: dict[str, Any]) -> list[bytes]:
+        """The bytes of every file after the tokens file, in ``suffixes`` order."""
+        raise NotImplementedError
+
+
+TOKEN_FORMATS: dict[str, type[TokenFormat]] = {}
+T = TypeVar("T", bound=type[TokenFormat])
+
+
+def register_token_format(cls: T) -> T:
+    TOKEN_FORMATS[cls.name] = cls
+    return cls
+
+
+@register_token_format
+class Megatron(TokenFormat):
+    name = "megatron"
+    suffixes = (".bin", ".idx")
+
+    @staticmethod
+    def dtype(vocab_size: int) -> np.dtype:
         return np.dtype(np.uint16) if vocab_size < MEGATRON_UINT16_LIMIT else np.dtype(np.int32)
-    return np.dtype(np.uint16) if vocab_size <= 1 << 16 else np.dtype(np.uint32)
+
+    @staticmethod
+    def index_files(lengths: np.ndarray, dtype: np.dtype, count: int, info: dict[str, Any]) -> list[bytes]:
+        return [megatron_index(lengths, dtype)]
+
+
+@register_token_format
+class Datatrove(TokenFormat):
+    name = "datatrove"
+    suffixes = (".ds", ".ds.index", ".ds.metadata")
+
+    @staticmethod
+    def index_files(lengths: np.ndarray, dtype: np.dtype, count: int, info: dict[str, Any]) -> list[bytes]:
+        metadata = "\n".join([f"{info['tokenizer']}|{np.dtype(dtype).itemsize}", str(count), humanized_count(count)])
+        return [np.cumsum(lengths, dtype=np.uint64).astype("<u8").tobytes(), metadata.encode()]
+
+
+@register_token_format
+class Memmap(TokenFormat):
+    name = "memmap"
+    suffixes = (".npy", ".json")
+
+    @staticmethod
+    def index_files(lengths: np.ndarray, dtype: np.dtype, count: int, info: dict[str, Any]) -> list[bytes]:
+        sidecar = {"format": "memmap", "dtype": np.dtype(dtype).name, "byteorder": "little", "tokens": count, "documents": len(lengths), **info}
+        return [orjson.dumps(sidecar, option=orjson.OPT_INDENT_2)]
+
+
+FORMATS = tuple(TOKEN_FORMATS)
+
+
+def token_dtype(fmt: str, vocab_size: int) -> np.dtype:
+    """The narrowest dtype the format's readers accept for ids below ``vocab_size``."""
+    return TOKEN_FORMATS[fmt].dtype(vocab_size)
 
 
 def shard_suffixes(fmt: str) -> tuple[str, ...]:
-    return {"megatron": (".bin", ".idx"), "datatrove": (".ds", ".ds.index", ".ds.metadata"), "memmap": (".npy", ".json")}[fmt]
+    return TOKEN_FORMATS[fmt].suffixes
 
 
 def humanized_count(value: int) -> str:
@@ -96,23 +162,8 @@ class ShardFiles:
         self._tokens.flush()
         os.fsync(self._tokens.fileno())
         self._tokens.close()
-        if self.fmt == "megatron":
-            self._write(self.temps[1], megatron_index(lengths, self.dtype))
-        elif self.fmt == "datatrove":
-            self._write(self.temps[1], np.cumsum(lengths, dtype=np.uint64).astype("<u8").tobytes())
-            tokenizer = self.info["tokenizer"]
-            text = "\n".join([f"{tokenizer}|{self.dtype.itemsize}", str(self.count), humanized_count(self.count)])
-            self._write(self.temps[2], text.encode())
-        else:
-            sidecar = {
-                "format": "memmap",
-                "dtype": self.dtype.name,
-                "byteorder": "little",
-                "tokens": self.count,
-                "documents": len(lengths),
-                **self.info,
-            }
-            self._write(self.temps[1], orjson.dumps(sidecar, option=orjson.OPT_INDENT_2))
+        for tmp, data in zip(self.temps[1:], TOKEN_FORMATS[self.fmt].index_files(lengths, self.dtype, self.count, self.info), strict=True):
+            self._write(tmp, data)
         for tmp, final in zip(self.temps, self.finals, strict=True):
             os.replace(tmp, final)
         return self.finals

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import math
 import os
 import platform
 import re
@@ -32,7 +31,16 @@ from tamis.io.readers import InputTask, ReaderOptions, plan_tasks
 from tamis.stats import TaskStats
 from tamis.tokenize.encoder import Encoder, file_sha256, single_threaded
 from tamis.tokenize.formats import FORMATS, token_dtype
-from tamis.tokenize.tasks import TokenCounts, TokenizePlan, encode_marker_name, encode_task, share_encoder, write_marker_name, write_shard_task
+from tamis.tokenize.tasks import (
+    TokenCounts,
+    TokenizePlan,
+    encode_marker_name,
+    encode_task,
+    shard_cuts,
+    share_encoder,
+    write_marker_name,
+    write_shard_task,
+)
 
 DEFAULT_SHARD_TOKENS = 1 << 29  # Dolma's 512 Mi tokens per file
 OWN_ENTRIES = {"rejects", "errors", "errors.jsonl", "_markers", "_work", "stats.json", "config.resolved.yaml", "report.html"}
@@ -271,10 +279,11 @@ def tokenize(
             t0 = time.perf_counter()
             markers = [_load_marker(plan.marker(encode_marker_name(t.index))) for t in tasks]
             total = sum(m["tokens"]["tokens"] for m in markers if m)
-            n_shards = math.ceil(total / config.shard_tokens) if total else 0
             task_ids = [t.index for t in tasks]
+            cuts = _shard_cuts(plan, task_ids, config.shard_tokens) if total else []
+            n_shards = len(cuts)
             calls = [
-                (write_marker_name(s, n_shards), write_shard_task, (plan, s, n_shards, task_ids))
+                (write_marker_name(s, n_shards), write_shard_task, (plan, s, cuts, task_ids))
                 for s in range(n_shards)
                 if not plan.marker(write_marker_name(s, n_shards)).exists()
             ]
@@ -293,6 +302,18 @@ def tokenize(
 
             write_tokens_report(root)
     return TokenizeOutcome(summary, failed, input_errors)
+
+
+def _shard_cuts(plan: TokenizePlan, task_ids: list[int], shard_tokens: int) -> list[int]:
+    """Where the shards start in the key order: computed once, kept as a marker for --resume
+    (the spills it is computed from are gone once every shard is written)."""
+    path = plan.marker("shard-cuts")
+    saved = _load_marker(path)
+    if saved is not None:
+        return [int(c) for c in saved["cuts"]]
+    cuts = shard_cuts(plan, task_ids, shard_tokens)
+    write_bytes_atomic(path, orjson.dumps({"cuts": [str(c) for c in cuts]}))  # strings: keys exceed JSON's safe integers
+    return cuts
 
 
 def _summary(

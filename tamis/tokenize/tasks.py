@@ -4,12 +4,12 @@
    spill of the task's kept documents sorted by their shuffle key — a seeded hash of
    (task, position), so the order depends on the input and the seed only. Rejects and input
    errors are written as ``tamis run`` writes them. The marker carries the counts.
-2. ``write`` (one per output shard, once every encode task is done): shard ``s`` of ``S``
-   holds the documents whose key falls in the ``s``-th ``S``-th of the key range, in key
-   order: a global shuffle decided while writing. In each spill those documents are one
-   contiguous, key-sorted range, so a shard is a merge of sequential reads, never random
-   reads of a finished file. ``S`` comes from the total token count, so neither the split
-   nor the order depends on the number of workers.
+2. ``write`` (one per output shard, once every encode task is done): the global order is the
+   key order, and shards are its consecutive ranges cut every ``shard_tokens`` tokens
+   (:func:`shard_cuts`): a global shuffle decided while writing. In each spill a shard's
+   documents are one contiguous, key-sorted range, so a shard is a merge of sequential reads,
+   never random reads of a finished file. Neither the cuts nor the order depend on the number
+   of workers.
 """
 
 from __future__ import annotations
@@ -100,11 +100,62 @@ def shuffle_keys(seed: int, task: int, positions: np.ndarray) -> np.ndarray:
         return _mix(base + (positions.astype(np.uint64) + np.uint64(1)) * _GOLDEN)
 
 
-def shard_key_bounds(shard: int, n_shards: int) -> tuple[int, int | None]:
-    """Keys ``k`` with ``floor(k * n_shards / 2**64) == shard``: ``[low, high)`` (high None: no limit)."""
-    low = -((-shard << 64) // n_shards)
-    high = -((-(shard + 1) << 64) // n_shards) if shard + 1 < n_shards else None
-    return low, high
+BUCKET_BITS = 16  # shard cuts are found by counting tokens per key bucket, then sorting one bucket
+
+
+def _spill_range(plan: TokenizePlan, task: int, low: int, high: int | None) -> tuple[int, int]:
+    """The documents of a task's (key-sorted) spill whose key is in ``[low, high)``."""
+    keys = np.load(plan.spill(task, "keys.npy"), mmap_mode="r")
+    a = int(np.searchsorted(keys, np.uint64(low), side="left"))
+    b = len(keys) if high is None or high >= 1 << 64 else int(np.searchsorted(keys, np.uint64(high), side="left"))
+    return a, b
+
+
+def shard_cuts(plan: TokenizePlan, tasks: list[int], shard_tokens: int) -> list[int]:
+    """The lowest key of each shard (the first is 0; shard ``s`` ends where ``s + 1`` begins).
+
+    Shards are consecutive ranges of the global key order, cut so that a document belongs to
+    shard ``floor(start / shard_tokens)``, ``start`` being the tokens before it in that order:
+    shards of ``shard_tokens`` tokens, give or take one document. The global order is never
+    built: tokens are counted per bucket of the key's top bits in every spill, and only the
+    bucket holding a cut is gathered and sorted. Same input, same seed: same cuts."""
+    n_buckets = 1 << BUCKET_BITS
+    shift = np.uint64(64 - BUCKET_BITS)
+    per_bucket = np.zeros(n_buckets, dtype=np.int64)
+    for task in tasks:
+        keys = np.load(plan.spill(task, "keys.npy"), mmap_mode="r")
+        if len(keys):
+            ends = np.load(plan.spill(task, "ends.npy"), mmap_mode="r")
+            lengths = np.diff(np.asarray(ends), prepend=0)
+            per_bucket += np.bincount((np.asarray(keys) >> shift).astype(np.int64), weights=lengths, minlength=n_buckets).astype(np.int64)
+    before_bucket = np.concatenate([[0], np.cumsum(per_bucket)])  # tokens in the buckets before b
+    total = int(before_bucket[-1])
+    cuts = [0]
+    for target in range(shard_tokens, total, shard_tokens):
+        bucket = int(np.searchsorted(before_bucket, target, side="right")) - 1  # the bucket where the target falls
+        low, high = bucket << (64 - BUCKET_BITS), (bucket + 1) << (64 - BUCKET_BITS)
+        keys_in, lengths_in = [], []
+        for task in tasks:
+            a, b = _spill_range(plan, task, low, high)
+            if b > a:
+                keys = np.load(plan.spill(task, "keys.npy"), mmap_mode="r")
+                ends = np.load(plan.spill(task, "ends.npy"), mmap_mode="r")
+                keys_in.append(np.asarray(keys[a:b]))
+                lengths_in.append(np.diff(np.asarray(ends[a:b]), prepend=int(ends[a - 1]) if a else 0))
+        keys_b = np.concatenate(keys_in)
+        order = np.argsort(keys_b, kind="stable")
+        lengths_b = np.concatenate(lengths_in)[order]
+        starts = int(before_bucket[bucket]) + np.cumsum(lengths_b) - lengths_b
+        first = int(np.searchsorted(starts, target, side="left"))  # the first document starting at or after the target
+        if first < len(starts):
+            cut = int(keys_b[order][first])
+        elif int(before_bucket[bucket + 1]) < total:
+            cut = high  # the next document is in a later bucket
+        else:
+            continue  # the document at the target is the last one: no shard after it
+        if cut > cuts[-1]:  # a document longer than a shard leaves no empty shard behind it
+            cuts.append(cut)
+    return cuts
 
 
 @dataclass
@@ -214,7 +265,7 @@ class _Spill:
         self.positions.append(positions)
 
     def finish(self) -> tuple[int, int]:
-        """Sort by shuffle key into ``tokens``/``keys``/``lengths``; returns (documents, tokens)."""
+        """Sort by shuffle key into ``tokens``/``keys.npy``/``ends.npy``; returns (documents, tokens)."""
         self._raw.close()
         lengths = np.concatenate(self.lengths) if self.lengths else np.zeros(0, np.int64)
         positions = np.concatenate(self.positions) if self.positions else np.zeros(0, np.int64)
@@ -344,16 +395,16 @@ def encode_task(plan: TokenizePlan, task: InputTask) -> dict[str, Any]:
     return result
 
 
-def write_shard_task(plan: TokenizePlan, shard: int, n_shards: int, tasks: list[int]) -> dict[str, Any]:
-    """Write output shard ``shard`` of ``n_shards`` from every task's spill; then its marker."""
+def write_shard_task(plan: TokenizePlan, shard: int, cuts: list[int], tasks: list[int]) -> dict[str, Any]:
+    """Write output shard ``shard`` (keys ``cuts[shard]`` to the next cut) from every task's spill; then its marker."""
     started = time.perf_counter()
-    low, high = shard_key_bounds(shard, n_shards)
+    n_shards = len(cuts)
+    low, high = cuts[shard], (cuts[shard + 1] if shard + 1 < n_shards else None)
     pieces = []  # (task, tokens before the range, keys, lengths) of the shard's range in each spill
     for task in tasks:
-        keys = np.load(plan.spill(task, "keys.npy"), mmap_mode="r")
-        a = int(np.searchsorted(keys, np.uint64(low), side="left"))
-        b = len(keys) if high is None else int(np.searchsorted(keys, np.uint64(high), side="left"))
+        a, b = _spill_range(plan, task, low, high)
         if b > a:
+            keys = np.load(plan.spill(task, "keys.npy"), mmap_mode="r")
             ends = np.load(plan.spill(task, "ends.npy"), mmap_mode="r")
             before = int(ends[a - 1]) if a else 0
             pieces.append((task, before, np.asarray(keys[a:b]), np.diff(np.asarray(ends[a:b]), prepend=before)))

@@ -32,7 +32,7 @@ from tamis.document import Document
 from tamis.registry import register
 from tamis.steps.base import Rejection, param
 from tamis.steps.quality.base import QualityFilter
-from tamis.steps.quality.ngrams import NgramIndex, duplicate_ngram_chars, top_ngram_chars
+from tamis.steps.quality.ngrams import ngram_stats
 from tamis.steps.quality.words import word_class
 from tamis.text import LINE_END_RE
 
@@ -170,12 +170,13 @@ class GopherRepetition(QualityFilter):
             "dup_line_frac": line_dups / len(lines),
             "dup_line_char_frac": line_chars / length,
         }
-        index = NgramIndex(self.stats(doc).words)
         t = self.thresholds(self.doc_language(doc))
-        for n, _ in t["top_n_grams"]:
-            signals[f"top_{n}_gram"] = top_ngram_chars(index, int(n)) / length
-        for n, _ in t["dup_n_grams"]:
-            signals[f"dup_{n}_gram"] = duplicate_ngram_chars(index, int(n)) / length
+        top_ns, dup_ns = [int(n) for n, _ in t["top_n_grams"]], [int(n) for n, _ in t["dup_n_grams"]]
+        top, dup = ngram_stats(self.stats(doc).words, top_ns, dup_ns)
+        for n, chars in zip(top_ns, top, strict=True):
+            signals[f"top_{n}_gram"] = chars / length
+        for n, chars in zip(dup_ns, dup, strict=True):
+            signals[f"dup_{n}_gram"] = chars / length
         return signals
 
     def decide(self, signals: dict[str, Any], doc: Document) -> Rejection | None:

@@ -1,25 +1,47 @@
 """Per-language settings of the quality filters: stop words, thresholds, tokenizer rules.
 
-English uses the published values of the papers (Gopher, Rae et al. 2021, Table A1 and
-section A.1.1; C4, Raffel et al. 2020, section 2.2; FineWeb, Penedo et al. 2024, as set in
-datatrove's filter defaults).
+Every language the ``language`` step can report gets settings; where they come from:
 
-French, German, Spanish, Italian, Portuguese and Dutch use the values FineWeb-2 (Penedo et
-al. 2025) tuned for each language and published in the ``configs/{fra,deu,spa,ita,por,nld}_Latn.yml``
-files of the huggingface/fineweb-2 repository: its stop-word lists (the most frequent
-function words of the language, which is what Gopher's eight English words are) and its
-thresholds. Only the thresholds FineWeb-2 changed are listed; every other threshold keeps
-the English value.
+1. English: the published values of the papers (Gopher, Rae et al. 2021, Table A1 and section
+   A.1.1; C4, Raffel et al. 2020, section 2.2; FineWeb, Penedo et al. 2024, as set in
+   datatrove's filter defaults).
+2. French, German, Spanish, Italian, Portuguese and Dutch: the values FineWeb-2 (Penedo et al.
+   2025) tuned for each language and published in the ``configs/{fra,deu,spa,ita,por,nld}_Latn.yml``
+   files of the huggingface/fineweb-2 repository (stop words and thresholds).
+3. 46 more languages (``LANGUAGES`` in :mod:`tamis.steps.quality.language_table`, 53 in all):
+   FineWeb-2's files for them could not be read where tamis was built, so their values are
+   derived by ``bench/derive_language_data.py`` (method and sources there, output in
+   :mod:`tamis.steps.quality.language_data`): stop words are the 16 most frequent words of the
+   language (wordfreq's lists; the Thai National Corpus list for Thai; stopwords-iso for the
+   few wordfreq lacks), and the word-length bounds are Gopher's English 3..10 scaled by the
+   language's mean word length over English's. Every other threshold is its script family's.
+4. Any other language: the settings of its script family (below), no stop-word rule.
 
-Any other language: the generic tokenizer, the English thresholds, and no stop-word rule
-(there is no list to count against). The ``language`` step's default allow-list holds only
-the languages below, so such documents are only filtered when a user allows them.
+Script families (:mod:`tamis.steps.quality.language_table`) and what each rule does there:
+- words (``split_words``): spaced scripts are cut by the rule-based tokenizer, combining marks
+  kept inside words; Chinese, Japanese, Korean and Thai by a segmenter; Lao, Khmer, Myanmar and
+  Tibetan into grapheme clusters.
+- Gopher quality: word count, mean word length and alphabetic-word share count segmenter words
+  (so a Chinese sentence is many words, not one); for unspaced scripts without a segmenter the
+  word-length bounds are off. Symbol ratios count ``#`` and ellipses (``...``, ``…``) per word.
+- Gopher repetition: n-grams are n segmenter words; line and paragraph rules are script-blind.
+- FineWeb quality: terminal punctuation is every sentence mark of every script (``. ! ?``,
+  ``。！？``, ``।``, ``؟``, ``۔`` ...); for unspaced scripts a "short line" is scaled to the
+  same number of words as English's 30 characters (``short_line_length``), since a Chinese
+  line of 30 characters holds about 17 words.
+- C4 quality: words per line are whitespace-separated, as the reference counts them, so for
+  unspaced scripts any non-blank line counts (``min_words_per_line`` 1); sentences end at
+  ``. ! ?`` and ``。！？``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
+
+from tamis.steps.quality.language_data import DERIVED, ENGLISH_MEAN_WORD_LENGTH
+from tamis.steps.quality.language_table import LANGUAGES, SEGMENTER_OF_FAMILY, UNSPACED, script_of
 
 # Gopher's stop words (Rae et al. 2021, A.1.1): a document must hold at least two of them.
 GOPHER_STOP_WORDS_EN = ("the", "be", "to", "of", "and", "that", "have", "with")
@@ -42,6 +64,16 @@ class LanguageSettings:
     hyphens: str = "before_letter"
     # Whether "/" before a letter splits a word (x / y), as it does everywhere but in Dutch.
     slash_splits: bool = True
+    # Script family (tamis.steps.quality.language_table) and the segmenter that cuts its words
+    # (None: the rule-based tokenizer).
+    script: str = "latin"
+    segmenter: str | None = None
+    name: str = ""
+    # After which characters a word's final period stays on it (spaCy's default rule keeps it after
+    # an upper-case letter: "upper"; Hungarian's also after a digit: "upper_digit"); "" splits it.
+    period_kept_after: str = ""
+    # Where the values come from: "papers", "fineweb-2", "derived", "script family".
+    source: str = "script family"
 
 
 SETTINGS: dict[str, LanguageSettings] = {
@@ -163,14 +195,80 @@ SETTINGS: dict[str, LanguageSettings] = {
     ),
 }
 
+# What each family changes from the English thresholds (see the module docstring).
+_ENGLISH_SHORT_LINE = 30
+FAMILY_THRESHOLDS: dict[str, dict[str, Any]] = {
+    "han": {"short_line_length": 9, "min_words_per_line": 1},
+    "kana": {"short_line_length": 9, "min_words_per_line": 1},
+    "thai": {"short_line_length": 23, "min_words_per_line": 1},
+    # One word is one grapheme cluster: no word-length bound applies; 10 clusters are a short line.
+    "clusters": {"short_line_length": 10, "min_words_per_line": 1, "min_avg_word_length": 0, "max_avg_word_length": 0},
+}
+
+
+def _family_settings(code: str, script: str) -> LanguageSettings:
+    return LanguageSettings(
+        code=code, stop_words=frozenset(), thresholds=dict(FAMILY_THRESHOLDS.get(script, {})), script=script,
+        segmenter=SEGMENTER_OF_FAMILY.get(script),
+    )
+
+
+# Where a hyphen splits a word, as spaCy's tokenizer for the language (which FineWeb-2 counts words
+# with) splits it: languages whose spaCy punctuation rules drop the hyphen infix keep hyphenated
+# words whole; the others follow spaCy's default rule (between two letters).
+_HYPHENS_NEVER = frozenset({"hu", "sv", "da", "ro", "ca", "id", "ms", "no", "sr", "fi"})
+# Languages whose spaCy rules keep "x/y" one word.
+_SLASH_KEPT = frozenset({"hu"})
+
+
+def _derived_settings(code: str) -> LanguageSettings:
+    """A language of ``LANGUAGES`` without FineWeb-2 values: its derived data, its family's rules."""
+    script = script_of(code)
+    data = DERIVED.get(code, {})
+    thresholds = dict(FAMILY_THRESHOLDS.get(script, {}))
+    mean = data.get("mean_word_length")
+    if mean and script != "clusters":
+        scale = mean / ENGLISH_MEAN_WORD_LENGTH
+        thresholds["min_avg_word_length"] = round(3 * scale, 1)
+        thresholds["max_avg_word_length"] = round(10 * scale, 1)
+        if script in UNSPACED:  # as many words as English's 30 characters (words + spaces)
+            thresholds["short_line_length"] = round(_ENGLISH_SHORT_LINE * mean / (ENGLISH_MEAN_WORD_LENGTH + 1))
+    return LanguageSettings(
+        code=code, stop_words=frozenset(data.get("stop_words", ())), thresholds=thresholds, script=script,
+        segmenter=SEGMENTER_OF_FAMILY.get(script), name=LANGUAGES[code], source="derived",
+        hyphens="never" if code in _HYPHENS_NEVER else "always" if code == "pl" else "between_letters",
+        period_kept_after="upper_digit" if code == "hu" else "",
+        slash_splits=code not in _SLASH_KEPT,
+    )
+
+
+for _code, _name in LANGUAGES.items():
+    if _code in SETTINGS:
+        _source = "papers" if _code == "en" else "fineweb-2"
+        SETTINGS[_code] = dataclasses.replace(SETTINGS[_code], name=_name, source=_source)
+    else:
+        SETTINGS[_code] = _derived_settings(_code)
+
 SUPPORTED_LANGUAGES: tuple[str, ...] = tuple(SETTINGS)
 
-# Languages without settings: the generic tokenizer, English thresholds, no stop-word rule.
+# A language without a code (no letters in the text): the generic tokenizer, English
+# thresholds, no stop-word rule.
 GENERIC = LanguageSettings(code="*", stop_words=frozenset())
+_FAMILY_CACHE: dict[str, LanguageSettings] = {}
 
 
 def settings_for(language: str | None) -> LanguageSettings:
-    """The settings of ``language`` (an ISO 639-1 code), or the generic ones."""
+    """The settings of ``language`` (an ISO 639-1 code where one exists): its own, else its script family's."""
     if language is None:
         return GENERIC
-    return SETTINGS.get(language, GENERIC)
+    found = SETTINGS.get(language)
+    if found is None:
+        found = _FAMILY_CACHE.get(language)
+        if found is None:
+            found = _FAMILY_CACHE[language] = _family_settings(language, script_of(language))
+    return found
+
+
+def languages_table() -> list[tuple[str, str, str, str, int]]:
+    """(code, name, script, source of values, number of stop words) of every language with settings."""
+    return [(s.code, s.name, s.script, s.source, len(s.stop_words)) for s in SETTINGS.values()]

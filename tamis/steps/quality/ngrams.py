@@ -1,5 +1,10 @@
 """Word n-gram repetition measures of Gopher (Rae et al. 2021, Table A1), two ways.
 
+What the filter calls is :func:`ngram_stats` (every n of one document in one call), compiled in
+``tamis/_native/words.c`` with exact word ids and exact n-gram comparison; the numpy functions
+below are its fallback where the extension is not built, and the ``*_reference`` functions the
+plain definitions both are tested against.
+
 - :func:`top_ngram_chars`: the characters covered by the most frequent n-gram, counted as
   (its length with one space between words) × (its count); among equally frequent n-grams,
   the one seen first (as the reference implementation's ``Counter.most_common`` picks).
@@ -7,7 +12,7 @@
   characters (words joined without spaces) and the scan jumps past it, so overlapping
   repeats are not counted twice.
 
-The fast versions hash each n-gram to one 64-bit integer (a polynomial over per-document
+The numpy versions hash each n-gram to one 64-bit integer (a polynomial over per-document
 word ids, built n-gram size by n-gram size with numpy) and count with a sort. Two different
 n-grams may in theory share a hash (about one chance in 10^9 for a 100,000-word document).
 Most documents repeat no 5-gram at all, which one pass proves, and then no longer n-gram
@@ -118,3 +123,25 @@ def duplicate_ngram_chars_reference(words: list[str], n: int) -> int:
             seen.add(gram)
             idx += 1
     return repeated
+
+
+def ngram_stats_numpy(words: list[str], top_ns: list[int], dup_ns: list[int]) -> tuple[list[int], list[int]]:
+    """The numpy version of :func:`ngram_stats` (used where the extension is not built)."""
+    index = NgramIndex(words)
+    return [top_ngram_chars(index, n) for n in top_ns], [duplicate_ngram_chars(index, n) for n in dup_ns]
+
+
+try:
+    from tamis._native._words import ngram_stats as _ngram_stats_native
+except ImportError:  # pragma: no cover - the extension is built on install; this keeps a broken build usable
+    _ngram_stats_native = None
+
+
+def ngram_stats(words: list[str], top_ns: list[int], dup_ns: list[int]) -> tuple[list[int], list[int]]:
+    """(top n-gram characters for each n of ``top_ns``, duplicate n-gram characters for each n of
+    ``dup_ns``): Gopher's n-gram measures of one document, in one call. Compiled
+    (``tamis/_native/words.c``: exact word ids, exact n-gram comparison, one linear pass per n);
+    tests compare it with the ``*_reference`` definitions above."""
+    if _ngram_stats_native is None:
+        return ngram_stats_numpy(words, top_ns, dup_ns)
+    return _ngram_stats_native(words, top_ns, dup_ns)

@@ -29,13 +29,17 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
+from functools import cache
 from typing import Any
 
 from tamis.steps.quality.languages import LanguageSettings, settings_for
+from tamis.steps.quality.segmenters import grapheme_clusters, segment
 from tamis.text import split_lines
 
 _URL = r"(?:https?://|www\.)[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}»]"
-_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+# A local part has at most 64 characters (RFC 5321): bounding it bounds the scan for "@" that
+# this alternative makes at every position, which unbounded costs n²/2 on a long run of [\w.+-].
+_EMAIL = r"[\w.+-]{1,64}+@[\w-]++(?:\.[\w-]++)+"
 _INITIALISM = r"(?:[^\W\d_]\.){2,}"
 _PUNCT_RUN = r"\.{2,}|[-|]{2,}"  # "...", "---", and table rules like "|---|---|"
 _SYMBOL = r"[^\w\s]|_"
@@ -54,12 +58,17 @@ _HYPHEN_GLUE = {
     # keeps the compounds of its French lexicon whole (grand-mère); tamis does not ship that
     # lexicon (see the README for what it changes).
     "french": rf"(?:(?<!{_LETTER})-|-(?!{_LETTER})){_NOT_DIGIT_RANGE}",
+    # spaCy's default rule (Russian, Ukrainian, Czech, Turkish, Polish ...): between two letters.
+    "between_letters": rf"(?:(?<!{_LETTER})-|-(?!{_LETTER})){_NOT_DIGIT_RANGE}",
     # Italian: between two lower-case letters; Proxy-Konfiguration stays.
     "between_lowercase": rf"(?:(?<![{_LOWER}])-|-(?![{_LOWER}])){_NOT_DIGIT_RANGE}",
     # German: only in digit ranges (1 - 2); compounds stay whole.
     "digits_only": rf"-{_NOT_DIGIT_RANGE}",
     # Spanish, Portuguese, Dutch: never.
     "never": "-",
+    # Polish: every hyphen is a word of its own (spaCy's hyphen infix); between words as "never",
+    # then split by _split_hyphen_runs.
+    "always": rf"(?:(?<!{_LETTER})-|-(?!{_LETTER})){_NOT_DIGIT_RANGE}",
 }
 
 
@@ -82,33 +91,77 @@ def _glue(settings: LanguageSettings) -> str:
     ]
     if settings.apostrophes != "elision":
         parts.append("['’]")
-    return "(?:" + "|".join(parts) + ")+"
+    # Possessive: several alternatives accept the same character (a "-" after a symbol and before
+    # a non-letter), so a backtracking "+" would try every way to split a run of them: 2^n steps
+    # for "8X" + "-" * n. Giving back glue never helps: glue and words share no character.
+    return "(?:" + "|".join(parts) + ")++"
 
 
 # Symbols the reference never splits off the edge of a word stay on it: hyphens, slashes, "@"
 # (command-line options -name and --verbose, /path, a line-end hyphen "hyphen‐"), and a period
 # after a lone capital (initials: J. Smith).
 _EDGE = r"[-‐/@^|\\~]"
-_LEAD = rf"(?<![^\s(\[{{\"'«“‘])(?:{_EDGE}|\.(?!\.))+(?=\w)"
-_TRAIL = rf"{_EDGE}+(?!\S)"
+_LEAD = rf"(?<![^\s(\[{{\"'«“‘])(?:{_EDGE}|\.(?!\.))++(?=\w)"
+_TRAIL = rf"{_EDGE}++(?!\S)"
 _INITIAL = rf"(?:{_LEAD})?(?<![{_UPPER}])[{_UPPER}]\.(?![\w.])"
 
 
+@cache
+def combining_marks() -> str:
+    """A character class body holding every combining mark (categories Mn, Mc, Me), as ranges."""
+    ranges: list[str] = []
+    start = previous = -2
+    for code in range(0x300, 0x1F000):
+        if unicodedata.category(chr(code))[0] != "M":
+            continue
+        if code != previous + 1:
+            if start >= 0:
+                ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(previous))}")
+            start = code
+        previous = code
+    ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(previous))}")
+    return "".join(ranges)
+
+
+@cache
+def upper_case_letters() -> str:
+    """A character class body holding the upper-case letters (category Lu) below U+2000, as ranges."""
+    ranges: list[str] = []
+    start = previous = -2
+    for code in range(0x41, 0x2000):
+        if unicodedata.category(chr(code)) != "Lu":
+            continue
+        if code != previous + 1:
+            if start >= 0:
+                ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(previous))}")
+            start = code
+        previous = code
+    ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(previous))}")
+    return "".join(ranges)
+
+
 def _word(glue: str) -> str:
-    # Underscores glue inside a word (snake_case) but are split off its edges (___).
-    return rf"(?:{_LEAD})?[^\W_]+(?:{glue}[^\W_]+)*(?:{_TRAIL})?"
+    # Underscores glue inside a word (snake_case) but are split off its edges (___). Combining
+    # marks (Devanagari vowel signs, Arabic harakat, Hebrew points, Thai vowels) are not \w in
+    # Python, but belong to the word they follow: पिछले is one word, not पिछल + े.
+    # Every quantifier is possessive (the match never gives back what it took), so a failing
+    # attempt costs at most one scan of the characters it looked at, never a search over splits.
+    letters = rf"[^\W_](?:[^\W_]|[{combining_marks()}])*+"
+    return rf"(?:{_LEAD})?{letters}(?:{glue}{letters})*+(?:{_TRAIL})?"
 
 
+# A host word starts where its run of word characters starts ((?<!\w)): tried inside a long
+# run ("_" * n, whose "_" are words of their own), the scan to the run's end would cost n²/2.
 _ENGLISH_CLITICS = (
     r"(?i:and/or)\b",
-    r"\w+(?=[nN]['’][tT]\b)",  # "do" of "don't"
+    r"(?<!\w)\w+(?=[nN]['’][tT]\b)",  # "do" of "don't"
     r"[nN]['’][tT]\b",
-    r"\w+(?=['’](?:[sSdDmM]|[rR][eE]|[vV][eE]|[lL][lL])\b)",  # "John" of "John's"
+    r"(?<!\w)\w++(?=['’](?:[sSdDmM]|[rR][eE]|[vV][eE]|[lL][lL])\b)",  # "John" of "John's"
     r"['’](?:[sSdDmM]|[rR][eE]|[vV][eE]|[lL][lL])\b",
 )
 _ELISIONS = (
     r"(?i:aujourd|prud|presqu|quelqu)['’]\w+",  # words that keep their apostrophe
-    r"[^\W\d_]+['’](?=\w)",  # l’ d’ qu’ jusqu’ dell’ ...
+    r"(?<![^\W\d_])[^\W\d_]++['’](?=\w)",  # l’ d’ qu’ jusqu’ dell’ ... (from the start of its letters, as above)
 )
 
 
@@ -131,6 +184,11 @@ def _compile_word_regex(settings: LanguageSettings) -> re.Pattern[str]:
     if settings.abbreviations:
         names = "|".join(sorted((re.escape(a) for a in settings.abbreviations), key=len, reverse=True))
         parts.append(rf"(?<!\w)(?:{names})\.(?!\w)")
+    if settings.period_kept_after:
+        # spaCy's default suffix rule splits a final period only after a lower-case letter, a
+        # digit or a symbol: "FILE." stays one word (Hungarian's rule also keeps "3.").
+        after = upper_case_letters() + ("0-9" if "digit" in settings.period_kept_after else "")
+        parts.append(rf"{_word(_glue(settings))[:-len(f'(?:{_TRAIL})?')]}(?<=[{after}])\.(?!\S)")
     parts += [_INITIALISM, *words, _PUNCT_RUN, _SYMBOL]
     return re.compile("|".join(parts))
 
@@ -160,9 +218,41 @@ def tokenize(text: str, regex: re.Pattern[str]) -> list[str]:
     return words
 
 
+def _split_hyphen_runs(words: list[str]) -> list[str]:
+    """Polish: spaCy's hyphen infix splits a hyphen that follows another character, so a run of
+    leading hyphens falls apart (--help is -, -, help; -n stays) and so does an ellipsis."""
+    out: list[str] = []
+    for word in words:
+        if word.startswith("--"):
+            core = word.lstrip("-")
+            out.extend("-" * (len(word) - len(core)))
+            if core:
+                out.append(core)
+        elif len(word) > 1 and not word.strip("."):
+            out.extend(word)
+        else:
+            out.append(word)
+    return out
+
+
+def words_for(text: str, settings: LanguageSettings) -> list[str]:
+    """The words of ``text`` by the rules of one language: its segmenter where it has one
+    (Chinese, Japanese, Korean, Thai: :mod:`tamis.steps.quality.segmenters`), else the
+    rule-based tokenizer; grapheme clusters for the unspaced scripts without a segmenter."""
+    if settings.segmenter is None:
+        words = tokenize(text, word_regex(settings))
+        return _split_hyphen_runs(words) if settings.hyphens == "always" else words
+    if settings.segmenter == "clusters":
+        words: list[str] = []
+        for word in tokenize(text, word_regex(settings)):
+            words.extend(grapheme_clusters(word) if not word.isascii() else (word,))
+        return words
+    return segment(text, settings.segmenter)
+
+
 def split_words(text: str, language: str | None = "en") -> list[str]:
     """The words of ``text`` for ``language`` (see the module docstring)."""
-    return tokenize(text, word_regex(settings_for(language)))
+    return words_for(text, settings_for(language))
 
 
 def _is_symbol_char(char: str) -> bool:
@@ -202,7 +292,7 @@ class TextStats:
 
     @property
     def words(self) -> list[str]:
-        return self._get("words", lambda: tokenize(self.text, word_regex(self.settings)))
+        return self._get("words", lambda: words_for(self.text, self.settings))
 
     @property
     def splitlines(self) -> list[str]:

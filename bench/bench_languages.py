@@ -1,0 +1,375 @@
+"""Every language: tamis against datatrove run with the same per-language configuration.
+
+Three measurements on real text, Debian's translated man pages (``/usr/share/man/<lang>/``,
+from the ``manpages-xx`` packages: ``apt-get install manpages-ja manpages-zh manpages-ru ...``),
+each rendered to plain text with groff, kept when fastText's language ID agrees with the folder:
+
+1. ``agreement``: for each language, every page goes through tamis's Gopher quality, Gopher
+   repetition and FineWeb quality filters, and through datatrove 0.10.1's filters of the same
+   name (the filters FineWeb-2 runs) given the same thresholds and stop words tamis resolves for
+   that language and datatrove's word tokenizer for it (spaCy, spaCy + jieba, spaCy + SudachiPy,
+   Kiwi, PyThaiNLP: what FineWeb-2 runs). Printed: the share of pages on which both keep, or
+   both reject, per filter and language (target >= 97 %).
+2. ``dedup``: Chinese, Japanese and French pages with near copies (1 % of characters edited:
+   substituted, deleted or inserted), run through ``tamis dedup`` with its defaults as a
+   subprocess; recall (planted copies found) and precision (removed pages that are a planted
+   copy, or whose shingle Jaccard with their keeper is >= the threshold) per language.
+3. ``speed``: docs/s per core of word segmentation per language (tamis's segmenters and the
+   alternatives measured to choose them), and of ``tamis run`` (default recipe, 1 worker, a
+   subprocess, wall time with start-up) per language.
+
+Run: ``.venv/bin/python bench/bench_languages.py`` (the peer side runs in the bench venv:
+``--peer-python /work/bench-venv/bin/python``, default ``$BENCH_VENV/bin/python`` or
+``.bench-venv/bin/python``; it needs ``pip install jieba sudachipy sudachidict-core kiwipiepy
+pythainlp`` there, datatrove's tokenizers for these languages).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MAN = Path("/usr/share/man")
+# bench language -> man page folder
+FOLDERS = {
+    "ja": "ja", "zh": "zh_CN", "ko": "ko", "ru": "ru", "uk": "uk", "sr": "sr", "tr": "tr", "pl": "pl", "cs": "cs",
+    "hu": "hu", "de": "de", "fr": "fr", "es": "es", "nl": "nl", "sv": "sv", "vi": "vi",
+}
+DEFAULT_LANGUAGES = "ja,zh,ko,ru,uk,sr,tr,pl,cs,hu,de,fr,es,sv"
+# datatrove's code for a language where its two-letter code picks another tokenizer than FineWeb-2
+# ran: "zh" resolves to spaCy's multi-language tokenizer (no segmentation), FineWeb-2's cmn_Hani to jieba.
+FINEWEB2_CODE = {"zh": "cmn_Hani"}
+FILTERS = ("gopher_quality", "gopher_repetition", "fineweb_quality")
+
+
+# ---------------------------------------------------------------------------------------- corpus
+
+
+def render(path: Path) -> str:
+    """A man page as plain text: no line wrapping, no header and footer, no indentation."""
+    raw = subprocess.run(
+        f"zcat -f '{path}' | preconv 2>/dev/null | groff -man -Tutf8 -rLL=3000n -rHY=0 -P-cbou 2>/dev/null",
+        shell=True, capture_output=True, timeout=60, check=False,
+    ).stdout.decode("utf-8", "replace")
+    lines = [line.strip() for line in raw.splitlines()]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    body = lines[1:-1]  # the NAME(1) header and the footer line
+    text = "\n".join(body).strip()
+    return re.sub(r"\n{3,}", "\n\n", text)
+
+
+def build_corpus(languages: list[str], pages: int, work: Path) -> dict[str, list[dict]]:
+    sys.path.insert(0, str(ROOT))
+    from tamis.steps.language import FastTextIdentifier
+
+    identifier = FastTextIdentifier()
+    corpus: dict[str, list[dict]] = {}
+    for language in languages:
+        cached = work / "corpus" / f"{language}.jsonl"
+        if cached.exists():
+            corpus[language] = [json.loads(line) for line in cached.read_text(encoding="utf-8").splitlines()]
+            continue
+        docs = []
+        for path in sorted((MAN / FOLDERS[language]).glob("man*/*")):
+            if len(docs) >= pages:
+                break
+            if path.is_symlink() or not path.is_file():
+                continue
+            text = render(path)
+            if len(text) < 300:
+                continue
+            found, _score = identifier.predict(text)
+            if found != language:
+                continue
+            docs.append({"id": f"{language}/{path.name}", "text": text, "metadata": {"language": language}})
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
+        corpus[language] = docs
+    return corpus
+
+
+# ------------------------------------------------------------------------------------- agreement
+
+
+def tamis_side(corpus: dict[str, list[dict]]) -> tuple[dict, dict]:
+    """(decisions per language, filter and page; the configuration each filter resolved)."""
+    sys.path.insert(0, str(ROOT))
+    from tamis.document import Document
+    from tamis.registry import get_step_class
+    from tamis.steps.quality.languages import settings_for
+
+    filters = {name: get_step_class(name)() for name in FILTERS}
+    for step in filters.values():
+        step.setup()
+    decisions: dict = {}
+    configs: dict = {}
+    for language, docs in corpus.items():
+        configs[language] = {name: step.thresholds(language) for name, step in filters.items()}
+        configs[language]["stop_words"] = sorted(settings_for(language).stop_words)
+        per_filter: dict = {name: {} for name in filters}
+        for record in docs:
+            for name, step in filters.items():
+                doc = Document(record["id"], record["text"], dict(record["metadata"]))
+                rejection = step.decide(step.score(doc), doc)
+                per_filter[name][record["id"]] = rejection.rule if rejection else None
+        decisions[language] = per_filter
+    return decisions, configs
+
+
+def datatrove_side(corpus_dir: Path, configs: dict) -> dict:
+    """Runs in the peer venv: datatrove's filters with the configuration tamis resolved."""
+    from datatrove.data import Document
+    from datatrove.pipeline.filters import FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
+    from datatrove.utils import word_tokenizers
+
+    # datatrove asks Kiwi for its "sbg" model, which current kiwipiepy_model wheels no longer ship:
+    # both sides use Kiwi's default model.
+    word_tokenizers.KiwiTokenizer.__init__.__defaults__ = (None,)
+
+    decisions: dict = {}
+    for language, config in configs.items():
+        code = FINEWEB2_CODE.get(language, language)
+        q, r, f = config["gopher_quality"], config["gopher_repetition"], config["fineweb_quality"]
+        stop_words = config["stop_words"]
+        filters = {
+            "gopher_quality": GopherQualityFilter(
+                min_doc_words=q["min_doc_words"], max_doc_words=q["max_doc_words"], min_avg_word_length=q["min_avg_word_length"],
+                max_avg_word_length=q["max_avg_word_length"], max_symbol_word_ratio=q["max_symbol_word_ratio"],
+                max_bullet_lines_ratio=q["max_bullet_lines_ratio"], max_ellipsis_lines_ratio=q["max_ellipsis_lines_ratio"],
+                max_non_alpha_words_ratio=q["min_alpha_words_ratio"], min_stop_words=q["min_stop_words"] if stop_words else 0,
+                stop_words=stop_words, language=code,
+            ),
+            "gopher_repetition": GopherRepetitionFilter(
+                dup_line_frac=r["dup_line_frac"], dup_para_frac=r["dup_para_frac"], dup_line_char_frac=r["dup_line_char_frac"],
+                dup_para_char_frac=r["dup_para_char_frac"], top_n_grams=tuple(map(tuple, r["top_n_grams"])),
+                dup_n_grams=tuple(map(tuple, r["dup_n_grams"])), language=code,
+            ),
+            "fineweb_quality": FineWebQualityFilter(
+                line_punct_thr=f["line_punct_thr"], short_line_thr=f["short_line_thr"], short_line_length=f["short_line_length"],
+                char_duplicates_ratio=f["char_duplicates_ratio"], new_line_ratio=f["new_line_ratio"], language=code,
+            ),
+        }
+        per_filter: dict = {name: {} for name in filters}
+        for line in (corpus_dir / f"{language}.jsonl").read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            for name, step in filters.items():
+                result = step.filter(Document(text=record["text"], id=record["id"]))
+                kept = result is True or (isinstance(result, tuple) and result[0])
+                per_filter[name][record["id"]] = None if kept else (result[1] if isinstance(result, tuple) else "rejected")
+        decisions[language] = per_filter
+    return decisions
+
+
+def agreement(corpus: dict[str, list[dict]], work: Path, peer_python: str) -> bool:
+    ours, configs = tamis_side(corpus)
+    (work / "configs.json").write_text(json.dumps(configs, ensure_ascii=False), encoding="utf-8")
+    subprocess.run([peer_python, __file__, "--side", "datatrove", "--work", str(work)], check=True)
+    theirs = json.loads((work / "datatrove.json").read_text(encoding="utf-8"))
+    print("\n== agreement with datatrove 0.10.1 (same thresholds and stop words; its tokenizer per language) ==")
+    print(f"{'lang':<5}{'pages':>6}  " + "  ".join(f"{name:>26}" for name in FILTERS))
+    all_ok = True
+    examples = []
+    for language, docs in corpus.items():
+        cells = []
+        for name in FILTERS:
+            a, b = ours[language][name], theirs[language][name]
+            same = sum((a[d["id"]] is None) == (b[d["id"]] is None) for d in docs)
+            kept_ours = sum(a[d["id"]] is None for d in docs)
+            kept_theirs = sum(b[d["id"]] is None for d in docs)
+            share = same / len(docs) if docs else 1.0
+            all_ok &= share >= 0.97
+            cells.append(f"{100 * share:6.1f} % (kept {kept_ours:>3}/{kept_theirs:>3})")
+            examples += [(language, name, d["id"], a[d["id"]], b[d["id"]]) for d in docs if (a[d["id"]] is None) != (b[d["id"]] is None)]
+        print(f"{language:<5}{len(docs):>6}  " + "  ".join(f"{c:>26}" for c in cells))
+    print("(kept tamis/datatrove)")
+    for language, name, doc_id, a, b in examples[: int(os.environ.get("BENCH_SHOW_DIFFERENCES", "20"))]:
+        print(f"  differs: {language} {name} {doc_id}: tamis {a or 'kept'}, datatrove {b or 'kept'}")
+    print("agreement >= 97 % for every filter and language:", "yes" if all_ok else "NO")
+    return all_ok
+
+
+# ----------------------------------------------------------------------------------------- dedup
+
+
+def edit(text: str, share: float, rng: random.Random, span: tuple[int, int] = (1, 1)) -> str:
+    """``text`` with ``share`` of its characters edited, in spans of ``span`` characters (a
+    typo is a span of 1, a reworded phrase a span of 10 to 40): each span substituted, deleted or
+    replaced by an insertion, with characters drawn from the text itself so the edits stay in
+    its script."""
+    chars = list(text)
+    pool = [c for c in text if not c.isspace()] or ["x"]
+    budget = max(1, round(len(chars) * share))
+    while budget > 0 and chars:
+        length = min(rng.randint(*span), budget)
+        budget -= length
+        i = rng.randrange(len(chars))
+        kind = rng.randrange(3)
+        if kind == 0:
+            chars[i : i + length] = [rng.choice(pool) for _ in range(len(chars[i : i + length]))]
+        elif kind == 1 and len(chars) > length:
+            del chars[i : i + length]
+        else:
+            chars[i:i] = [rng.choice(pool) for _ in range(length)]
+    return "".join(chars)
+
+
+EDIT_MODELS = {"typos": (1, 1), "phrases": (10, 40)}
+
+
+def dedup(corpus: dict[str, list[dict]], work: Path, languages: list[str]) -> None:
+    sys.path.insert(0, str(ROOT))
+    from tamis.dedup.minhash import normalize_for_shingles
+    from tamis.dedup.shingles import shingle_units_reference
+
+    def shingles(text: str) -> set[tuple[str, ...]]:
+        units = shingle_units_reference(normalize_for_shingles(text))
+        return {tuple(units[i : i + 5]) for i in range(max(len(units) - 4, 1))}
+
+    print("\n== tamis dedup (defaults) on pages with near copies (1 % of characters edited) ==")
+    print("edits: 'typos' = single characters at random places; 'phrases' = spans of 10-40 characters")
+    print(f"{'lang':<5}{'edits':<9}{'pages':>6}{'copies':>8}{'found':>7}{'removed':>9}{'recall':>8}{'precision':>10}")
+    rng = random.Random(16)
+    for language, model in ((language, model) for model in EDIT_MODELS for language in languages):
+        docs = [d for d in corpus[language] if len(d["text"]) >= 500]
+        records = [{"id": d["id"], "text": d["text"]} for d in docs]
+        planted: dict[str, str] = {}
+        for d in docs[::2]:
+            copy_id = d["id"] + "#copy"
+            records.append({"id": copy_id, "text": edit(d["text"], 0.01, rng, EDIT_MODELS[model])})
+            planted[copy_id] = d["id"]
+        rng.shuffle(records)
+        folder = work / "dedup" / f"{language}-{model}"
+        folder.mkdir(parents=True, exist_ok=True)
+        source = folder / "in.jsonl"
+        source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+        out = folder / "out"
+        subprocess.run([str(ROOT / ".venv/bin/tamis"), "dedup", "-i", str(source), "-o", str(out), "--overwrite", "--quiet", "--no-report"],
+                       check=True, capture_output=True)
+        removed = {}
+        for part in sorted((out / "rejects").glob("*.jsonl.gz")):
+            with gzip.open(part, "rt", encoding="utf-8") as fh:
+                for line in fh:
+                    row = json.loads(line)
+                    removed[row["id"]] = row.get("duplicate_of")
+        texts = {r["id"]: r["text"] for r in records}
+        found = sum(1 for copy_id, original in planted.items() if removed.get(copy_id) == original or removed.get(original) == copy_id)
+        correct = 0
+        for doc_id, keeper in removed.items():
+            if planted.get(doc_id) == keeper or planted.get(keeper or "") == doc_id:
+                correct += 1
+            elif keeper in texts:
+                a, b = shingles(texts[doc_id]), shingles(texts[keeper])
+                correct += len(a & b) / len(a | b) >= 0.8
+        recall = found / len(planted) if planted else 1.0
+        precision = correct / len(removed) if removed else 1.0
+        print(f"{language:<5}{model:<9}{len(docs):>6}{len(planted):>8}{found:>7}{len(removed):>9}{recall:>8.3f}{precision:>10.3f}")
+
+
+# ----------------------------------------------------------------------------------------- speed
+
+
+def _rate(function, docs: list[str], repeat: int = 1) -> float:
+    function(docs[0])
+    started = time.process_time()
+    for _ in range(repeat):
+        for text in docs:
+            function(text)
+    return repeat * len(docs) / (time.process_time() - started)
+
+
+def speed(corpus: dict[str, list[dict]], work: Path, languages: list[str]) -> None:
+    sys.path.insert(0, str(ROOT))
+    from tamis.steps.quality.words import split_words
+
+    print("\n== word segmentation, docs/s per core (CPU time, in-process, after loading) ==")
+    alternatives: dict[str, dict] = {}
+    try:
+        import jieba
+
+        jieba.setLogLevel(60)
+        alternatives.setdefault("zh", {})["jieba (Python)"] = jieba.lcut
+    except ImportError:
+        pass
+    try:
+        from sudachipy import Dictionary, SplitMode
+
+        sudachi = Dictionary(dict="core").tokenizer()
+
+        def sudachi_words(text: str) -> list[str]:  # SudachiPy refuses inputs over 49,149 bytes
+            return [m.surface() for i in range(0, len(text), 10000) for m in sudachi.tokenize(text[i : i + 10000], SplitMode.A)]
+
+        alternatives.setdefault("ja", {})["sudachipy A"] = sudachi_words
+    except ImportError:
+        pass
+    try:
+        from janome.tokenizer import Tokenizer as Janome
+
+        janome = Janome()
+        alternatives.setdefault("ja", {})["janome"] = lambda t: list(janome.tokenize(t, wakati=True))
+    except ImportError:
+        pass
+    for language in languages:
+        docs = [d["text"] for d in corpus[language]]
+        if not docs:
+            continue
+        mchars = sum(map(len, docs)) / 1e6
+        rate = _rate(lambda t, language=language: split_words(t, language), docs)
+        print(f"{language:<4} tamis split_words    {rate:9.1f} docs/s  {rate * mchars / len(docs):6.2f} Mchar/s  ({len(docs)} pages)")
+        for name, function in alternatives.get(language, {}).items():
+            other = _rate(function, docs)
+            print(f"{language:<4} {name:<20} {other:9.1f} docs/s  {other * mchars / len(docs):6.2f} Mchar/s")
+    print("\n== tamis run, default recipe, 1 worker, subprocess wall time (start-up included), docs/s per core ==")
+    for language in languages:
+        source = work / "corpus" / f"{language}.jsonl"
+        out = work / "speed" / language
+        started = time.perf_counter()
+        subprocess.run([str(ROOT / ".venv/bin/tamis"), "run", "-i", str(source), "-o", str(out), "-w", "1", "--overwrite", "--quiet", "--no-report"],
+                       check=True, capture_output=True)
+        wall = time.perf_counter() - started
+        stats = json.loads((out / "stats.json").read_text())
+        print(f"{language:<4} {stats['read']:>5} pages  {wall:6.2f} s  {stats['read'] / wall:7.1f} docs/s  kept {stats['kept']:>4}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--languages", default=DEFAULT_LANGUAGES)
+    parser.add_argument("--pages", type=int, default=80, help="pages per language (at most)")
+    parser.add_argument("--work", default="/tmp/tamis-bench-languages")
+    parser.add_argument("--part", default="all", choices=("all", "agreement", "dedup", "speed"))
+    venv = os.environ.get("BENCH_VENV", str(ROOT / ".bench-venv"))
+    parser.add_argument("--peer-python", default=f"{venv}/bin/python")
+    parser.add_argument("--side", default="tamis", choices=("tamis", "datatrove"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    work = Path(args.work)
+    if args.side == "datatrove":
+        configs = json.loads((work / "configs.json").read_text(encoding="utf-8"))
+        result = datatrove_side(work / "corpus", configs)
+        (work / "datatrove.json").write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+        return
+    languages = args.languages.split(",")
+    corpus = build_corpus(languages, args.pages, work)
+    print("pages per language:", ", ".join(f"{k} {len(v)}" for k, v in corpus.items()))
+    ok = True
+    if args.part in ("all", "agreement"):
+        ok = agreement(corpus, work, args.peer_python)
+    if args.part in ("all", "dedup"):
+        dedup(corpus, work, [lang for lang in ("zh", "ja", "fr") if lang in corpus])
+    if args.part in ("all", "speed"):
+        speed(corpus, work, [lang for lang in ("zh", "ja", "ko", "ru", "fr") if lang in corpus])
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

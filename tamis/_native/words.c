@@ -1,0 +1,215 @@
+/* Gopher's word n-gram repetition measures, compiled: one pass over the words per n-gram size.
+ *
+ * ngram_stats(words, top_ns, dup_ns) -> (top_chars, dup_chars), both lists of ints, one per n:
+ *
+ * - top_chars[k]: the characters covered by the most frequent top_ns[k]-gram, counted as (its
+ *   length with one space between words) x (its count); among equally frequent n-grams, the one
+ *   seen first (what Counter.most_common picks in the reference);
+ * - dup_chars[k]: a left-to-right scan; a dup_ns[k]-gram already seen adds its characters (words
+ *   joined without spaces) and the scan jumps past it, so overlapping repeats count once.
+ *
+ * The plain definitions are tamis.steps.quality.ngrams.*_reference; tests compare the two.
+ * Words get exact ids (a hash table on the str objects: Python's cached str hash, then
+ * equality), n-grams are compared exactly (their ids), so no collision can change a result.
+ * Every table is open addressing sized to twice the items, so the work is linear in the number
+ * of words for each n, whatever the words.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EMPTY (-1)
+
+static size_t table_size(Py_ssize_t items) {
+    size_t size = 16;
+    while (size < (size_t)items * 2) size <<= 1;
+    return size;
+}
+
+static inline uint64_t mix(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+/* Word ids (first-seen order) and cumulative lengths in code points. */
+static int word_ids(PyObject *words, Py_ssize_t n, int32_t *ids, int64_t *cumlen) {
+    size_t size = table_size(n), mask = size - 1;
+    Py_ssize_t *slots = malloc(size * sizeof(Py_ssize_t)); /* index of a word holding the id */
+    Py_hash_t *hashes = malloc(size * sizeof(Py_hash_t));
+    int32_t *slot_ids = malloc(size * sizeof(int32_t));
+    if (!slots || !hashes || !slot_ids) {
+        free(slots); free(hashes); free(slot_ids);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (size_t s = 0; s < size; s++) slots[s] = EMPTY;
+    int32_t next_id = 0;
+    cumlen[0] = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *word = PyList_GET_ITEM(words, i);
+        if (!PyUnicode_Check(word)) {
+            PyErr_SetString(PyExc_TypeError, "words must be str");
+            goto fail;
+        }
+        Py_hash_t h = PyObject_Hash(word);
+        if (h == -1) goto fail;
+        size_t s = (size_t)mix((uint64_t)h) & mask;
+        for (;;) {
+            if (slots[s] == EMPTY) {
+                slots[s] = i; hashes[s] = h; slot_ids[s] = next_id;
+                ids[i] = next_id++;
+                break;
+            }
+            if (hashes[s] == h) {
+                PyObject *other = PyList_GET_ITEM(words, slots[s]);
+                int equal = other == word ? 1 : PyUnicode_Compare(other, word) == 0;
+                if (equal == 0 && PyErr_Occurred()) goto fail;
+                if (equal) { ids[i] = slot_ids[s]; break; }
+            }
+            s = (s + 1) & mask;
+        }
+        cumlen[i + 1] = cumlen[i] + PyUnicode_GET_LENGTH(word);
+    }
+    free(slots); free(hashes); free(slot_ids);
+    return 0;
+fail:
+    free(slots); free(hashes); free(slot_ids);
+    return -1;
+}
+
+static inline int same_gram(const int32_t *ids, Py_ssize_t a, Py_ssize_t b, int n) {
+    return a == b || memcmp(ids + a, ids + b, (size_t)n * sizeof(int32_t)) == 0;
+}
+
+/* The slot of the n-gram at `pos` in a table of first positions: its own slot if it was seen
+ * (found = 1), else the empty slot where it goes (found = 0). */
+static inline size_t find_slot(const Py_ssize_t *slots, const uint64_t *slot_keys, size_t mask, const uint64_t *keys,
+                               const int32_t *ids, Py_ssize_t pos, int n, int *found) {
+    uint64_t key = keys[pos];
+    size_t s = (size_t)mix(key) & mask;
+    while (slots[s] != EMPTY) {
+        if (slot_keys[s] == key && same_gram(ids, slots[s], pos, n)) { *found = 1; return s; }
+        s = (s + 1) & mask;
+    }
+    *found = 0;
+    return s;
+}
+
+static int64_t top_chars(const uint64_t *keys, const int32_t *ids, const int64_t *cumlen, Py_ssize_t m, int n,
+                         Py_ssize_t *slots, uint64_t *slot_keys, int64_t *counts, size_t size) {
+    size_t mask = size - 1;
+    for (size_t s = 0; s < size; s++) slots[s] = EMPTY;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        int found;
+        size_t s = find_slot(slots, slot_keys, mask, keys, ids, i, n, &found);
+        if (found) counts[s]++;
+        else { slots[s] = i; slot_keys[s] = keys[i]; counts[s] = 1; }
+    }
+    int64_t best = 0;
+    Py_ssize_t first = 0;
+    for (size_t s = 0; s < size; s++) {
+        if (slots[s] == EMPTY) continue;
+        if (counts[s] > best || (counts[s] == best && slots[s] < first)) { best = counts[s]; first = slots[s]; }
+    }
+    return (cumlen[first + n] - cumlen[first] + n - 1) * best;
+}
+
+static int64_t dup_chars(const uint64_t *keys, const int32_t *ids, const int64_t *cumlen, Py_ssize_t m, int n,
+                         Py_ssize_t *slots, uint64_t *slot_keys, size_t size) {
+    size_t mask = size - 1;
+    for (size_t s = 0; s < size; s++) slots[s] = EMPTY;
+    int64_t repeated = 0;
+    Py_ssize_t i = 0;
+    while (i < m) {
+        int found;
+        size_t s = find_slot(slots, slot_keys, mask, keys, ids, i, n, &found);
+        if (found) {
+            repeated += cumlen[i + n] - cumlen[i];
+            i += n;
+        } else {
+            slots[s] = i; slot_keys[s] = keys[i];
+            i += 1;
+        }
+    }
+    return repeated;
+}
+
+static int read_sizes(PyObject *seq, const char *what, int **out, Py_ssize_t *count) {
+    PyObject *fast = PySequence_Fast(seq, what);
+    if (!fast) return -1;
+    *count = PySequence_Fast_GET_SIZE(fast);
+    *out = malloc((size_t)(*count ? *count : 1) * sizeof(int));
+    if (!*out) { Py_DECREF(fast); PyErr_NoMemory(); return -1; }
+    for (Py_ssize_t k = 0; k < *count; k++) {
+        long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(fast, k));
+        if (v == -1 && PyErr_Occurred()) { Py_DECREF(fast); return -1; }
+        if (v < 1 || v > 1000) { Py_DECREF(fast); PyErr_Format(PyExc_ValueError, "%s: n must be in 1..1000, got %ld", what, v); return -1; }
+        (*out)[k] = (int)v;
+    }
+    Py_DECREF(fast);
+    return 0;
+}
+
+static PyObject *ngram_stats(PyObject *self, PyObject *args) {
+    PyObject *words, *top_seq, *dup_seq;
+    if (!PyArg_ParseTuple(args, "O!OO", &PyList_Type, &words, &top_seq, &dup_seq)) return NULL;
+    int *top_ns = NULL, *dup_ns = NULL;
+    Py_ssize_t n_top = 0, n_dup = 0;
+    PyObject *result = NULL, *top_list = NULL, *dup_list = NULL;
+    int32_t *ids = NULL; int64_t *cumlen = NULL, *counts = NULL; uint64_t *keys = NULL, *slot_keys = NULL; Py_ssize_t *slots = NULL;
+    if (read_sizes(top_seq, "top_ns", &top_ns, &n_top) < 0 || read_sizes(dup_seq, "dup_ns", &dup_ns, &n_dup) < 0) goto done;
+    Py_ssize_t n = PyList_GET_SIZE(words);
+    int64_t *top_out = calloc((size_t)n_top + 1, sizeof(int64_t)), *dup_out = calloc((size_t)n_dup + 1, sizeof(int64_t));
+    size_t size = table_size(n);
+    ids = malloc(((size_t)n + 1) * sizeof(int32_t));
+    cumlen = malloc(((size_t)n + 1) * sizeof(int64_t));
+    keys = malloc(((size_t)n + 1) * sizeof(uint64_t));
+    slots = malloc(size * sizeof(Py_ssize_t));
+    slot_keys = malloc(size * sizeof(uint64_t));
+    counts = malloc(size * sizeof(int64_t));
+    if (!top_out || !dup_out || !ids || !cumlen || !keys || !slots || !slot_keys || !counts) { PyErr_NoMemory(); goto free_outs; }
+    if (word_ids(words, n, ids, cumlen) < 0) goto free_outs;
+    int max_n = 0;
+    for (Py_ssize_t k = 0; k < n_top; k++) if (top_ns[k] > max_n) max_n = top_ns[k];
+    for (Py_ssize_t k = 0; k < n_dup; k++) if (dup_ns[k] > max_n) max_n = dup_ns[k];
+    /* keys[i] for the n-gram at i, built n by n: key_n[i] = key_{n-1}[i] * M + ids[i + n - 1]. */
+    for (Py_ssize_t i = 0; i < n; i++) keys[i] = (uint64_t)ids[i];
+    for (int g = 1; g <= max_n && g <= n; g++) {
+        if (g > 1)
+            for (Py_ssize_t i = 0; i + g <= n; i++) keys[i] = keys[i] * 0x9E3779B97F4A7C15ULL + (uint64_t)ids[i + g - 1];
+        Py_ssize_t m = n - g + 1;
+        for (Py_ssize_t k = 0; k < n_top; k++)
+            if (top_ns[k] == g) top_out[k] = top_chars(keys, ids, cumlen, m, g, slots, slot_keys, counts, size);
+        for (Py_ssize_t k = 0; k < n_dup; k++)
+            if (dup_ns[k] == g) dup_out[k] = dup_chars(keys, ids, cumlen, m, g, slots, slot_keys, size);
+    }
+    top_list = PyList_New(n_top);
+    dup_list = PyList_New(n_dup);
+    if (top_list && dup_list) {
+        for (Py_ssize_t k = 0; k < n_top; k++) PyList_SET_ITEM(top_list, k, PyLong_FromLongLong(top_out[k]));
+        for (Py_ssize_t k = 0; k < n_dup; k++) PyList_SET_ITEM(dup_list, k, PyLong_FromLongLong(dup_out[k]));
+        result = PyTuple_Pack(2, top_list, dup_list);
+    }
+free_outs:
+    free(top_out); free(dup_out);
+done:
+    Py_XDECREF(top_list); Py_XDECREF(dup_list);
+    free(top_ns); free(dup_ns); free(ids); free(cumlen); free(keys); free(slots); free(slot_keys); free(counts);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"ngram_stats", ngram_stats, METH_VARARGS,
+     "ngram_stats(words, top_ns, dup_ns) -> (top n-gram characters per n, duplicate n-gram characters per n)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_words", "Gopher's word n-gram statistics, compiled.", -1, methods};
+
+PyMODINIT_FUNC PyInit__words(void) { return PyModule_Create(&module); }

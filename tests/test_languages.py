@@ -1,0 +1,138 @@
+"""Every language: per-language settings, script families, words by script, shingles by script."""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import pytest
+from quality_docs import run_step
+from runutil import kept, rejected, run_recipe, write_jsonl
+
+from tamis.dedup.shingles import has_unspaced, shingle_text, shingle_units_reference
+from tamis.steps.quality.fineweb import FineWebQuality
+from tamis.steps.quality.gopher import GopherQuality
+from tamis.steps.quality.language_table import LANGUAGES, SCRIPT_OF, script_of
+from tamis.steps.quality.languages import SETTINGS, languages_table, settings_for
+from tamis.steps.quality.segmenters import grapheme_clusters
+from tamis.steps.quality.words import split_words
+
+# A Chinese news-style paragraph (written for this test), and its sentences, one per line.
+CHINESE = (
+    "市政府星期二宣布，将在明年春天开始修复老城区的石桥。这座桥建于一百多年前，是当地居民每天上班和上学的必经之路。\n"
+    "工程预计需要两年时间，费用由市财政和省里的专项资金共同承担。施工期间，附近的两条公交线路将临时改道。\n"
+    "不少居民表示支持这项工程，但也希望政府能够提前公布详细的交通安排，以减少对日常生活的影响。\n"
+    "负责项目的工程师说，修复工作会尽量保留桥梁原有的风貌，并使用与原来相近的石材。\n"
+)
+
+
+def test_fifty_languages_have_their_own_settings_and_the_rest_a_family():
+    assert len(SETTINGS) >= 50
+    assert {code for code, *_ in languages_table()} == set(LANGUAGES)
+    for code, settings in SETTINGS.items():
+        assert len(settings.stop_words) >= 8, code
+        assert settings.script == script_of(code)
+    # A language of the model without settings of its own takes its script family's.
+    assert settings_for("km").script == "clusters"
+    assert settings_for("km").thresholds["min_avg_word_length"] == 0
+    assert settings_for("yue").segmenter == "jieba"
+    assert settings_for("tt").script == "cyrillic"
+    assert settings_for("yo").script == "latin" and settings_for("yo").stop_words == frozenset()
+
+
+def test_word_length_bounds_follow_the_languages_mean_word_length():
+    zh, fi, en = settings_for("zh").thresholds, settings_for("fi").thresholds, settings_for("en").thresholds
+    assert zh["max_avg_word_length"] < 5 < fi["max_avg_word_length"]
+    assert "max_avg_word_length" not in en  # English keeps Gopher's published values
+    assert zh["short_line_length"] < 30  # a short Chinese line holds fewer characters
+
+
+def test_every_lid_language_has_a_family():
+    families = set(SCRIPT_OF.values())
+    assert {"han", "kana", "hangul", "thai", "indic", "arabic", "cyrillic", "clusters"} <= families
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "words"),
+    [
+        ("hi", "पिछले साल की बात है", ["पिछले", "साल", "की", "बात", "है"]),
+        ("ar", "الْعَرَبِيَّة لغة جميلة.", ["الْعَرَبِيَّة", "لغة", "جميلة", "."]),
+        ("he", "שָׁלוֹם עוֹלָם", ["שָׁלוֹם", "עוֹלָם"]),
+        ("ta", "தமிழ் மொழி", ["தமிழ்", "மொழி"]),
+    ],
+)
+def test_combining_marks_stay_inside_words(language: str, text: str, words: list[str]):
+    assert split_words(text, language) == words
+
+
+def test_segmenters_cut_unspaced_scripts_into_words():
+    zh = split_words("中文分词是自然语言处理的基础。", "zh")
+    assert zh[:3] == ["中文", "分词", "是"] and zh[-1] == "。"
+    ja = split_words("日本語の文章を単語に分割します。", "ja")
+    assert "の" in ja and ja[-1] == "。" and len(ja) >= 8
+    ko = split_words("한국어 형태소 분석기입니다.", "ko")
+    assert ko[0] == "한국어" and len(ko) >= 4
+    th = split_words("ภาษาไทยเขียนติดกันไม่มีช่องว่าง", "th")
+    assert "".join(th) == "ภาษาไทยเขียนติดกันไม่มีช่องว่าง" and len(th) >= 4
+    # Lao has no segmenter: grapheme clusters (a letter with its marks)
+    assert grapheme_clusters("ກິ່ງ") == ["ກິ່", "ງ"]
+    assert split_words("ກິ່ງ hello", "lo") == ["ກິ່", "ງ", "hello"]
+
+
+def test_chinese_prose_passes_the_quality_rules_that_counted_sentences_as_words():
+    kept_docs, ctx = run_step(GopherQuality(), [CHINESE], "zh")
+    assert kept_docs, ctx.rejected_records
+    kept_docs, ctx = run_step(FineWebQuality(), [CHINESE], "zh")
+    assert kept_docs, ctx.rejected_records
+
+
+def test_shingle_units_by_script_match_the_reference():
+    rng = random.Random(5)
+    alphabet = "ab中文日本語ひらがなカタカナภาษาไทย한국어 ,.\n_-é"
+    for _ in range(300):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(40)))
+        assert re.findall(r"\w+", shingle_text(text)) == shingle_units_reference(text), text
+    assert shingle_text("plain ascii") == "plain ascii"
+    assert not has_unspaced("Привет, мир") and has_unspaced("日本")
+    assert shingle_units_reference("用 Python 写") == ["用", "Python", "写"]
+
+
+def _edited(text: str, every: int) -> str:
+    return "".join("X" if i % every == every // 2 else c for i, c in enumerate(text))
+
+
+def test_minhash_finds_near_copies_of_unspaced_pages_and_can_dedup_per_language(tmp_path: Path):
+    base = CHINESE * 2 + "附录：" + "".join(chr(0x4E00 + (i * 37) % 5000) for i in range(300))
+    records = [
+        {"id": "a", "text": base, "metadata": {"language": "zh"}},
+        {"id": "b", "text": _edited(base, 100), "metadata": {"language": "zh"}},  # 1 % of characters edited
+        {"id": "c", "text": base, "metadata": {"language": "ja"}},
+    ]
+    source = write_jsonl(tmp_path / "in.jsonl", records)
+    run_recipe([source], tmp_path / "all", [{"step": "minhash"}], workers=1)
+    assert {r["id"]: r["duplicate_of"] for r in rejected(tmp_path / "all")} == {"b": "a", "c": "a"}
+    run_recipe([source], tmp_path / "per", [{"step": "minhash", "per_language": True}], workers=1)
+    assert {r["id"]: r["duplicate_of"] for r in rejected(tmp_path / "per")} == {"b": "a"}
+    assert {r["id"] for r in kept(tmp_path / "per")} == {"a", "c"}
+
+
+def test_words_follow_the_reference_tokenizer_of_each_language():
+    # Chinese: what is not Han is cut as jieba cuts it (letter-digit runs, symbol runs, single characters).
+    assert split_words("使用 --ignore-garbage 选项 www.gnu.org 3.5 50%", "zh") == [
+        "使用", "--", "ignore", "-", "garbage", "选项", "www", ".", "gnu", ".", "org", "3.5", "50%",
+    ]
+    # Japanese: SudachiPy's short units keep loanwords whole.
+    assert "アセンブラ" in split_words("アセンブラの使い方", "ja")
+    # Polish: a run of leading hyphens and an ellipsis fall apart, a lone option stays.
+    assert split_words("--help -n ...", "pl") == ["-", "-", "help", "-n", ".", ".", "."]
+    # spaCy's default rule for Russian: a hyphen between two letters splits.
+    assert split_words("из-за", "ru") == ["из", "-", "за"]
+    # Hungarian keeps compounds, an ordinal's period and x/y whole.
+    assert split_words("e-mail 3. és/vagy", "hu") == ["e-mail", "3.", "és/vagy"]
+
+
+def test_long_japanese_text_is_segmented_in_pieces_sudachi_accepts():
+    text = "日本語の文章です。" * 6000  # 162 kB of UTF-8, over SudachiPy's 49,149-byte limit
+    words = split_words(text, "ja")
+    assert "".join(words) == text
