@@ -324,16 +324,9 @@ def _merged_windows(info: _Shard, anchors: np.ndarray, k: int, q: int) -> tuple[
     lo, hi, doc = lo[keep], hi[keep], doc[keep]
     if len(lo) == 0:
         return lo, hi, doc
-    order = np.argsort(lo, kind="stable")
-    lo, hi, doc = lo[order], hi[order], doc[order]
     # documents are separated by one byte, so merged windows never span two of them
-    reach = np.maximum.accumulate(hi)
-    new = np.ones(len(lo), dtype=bool)
-    new[1:] = lo[1:] > reach[:-1]
-    group = np.cumsum(new) - 1
-    m_hi = np.zeros(int(new.sum()), dtype=np.int64)
-    np.maximum.at(m_hi, group, hi)
-    return lo[new], m_hi, doc[new]
+    order, first, m_hi = _union(lo, hi)
+    return lo[order][first], m_hi, doc[order][first]
 
 
 def _read_rows(root: Path, pattern: str, width: int) -> np.ndarray:
@@ -452,15 +445,21 @@ def _scan_task(scratch: str, shard: int, k: int, q: int) -> None:
 def _merge_ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     if len(lo) == 0:
         return np.zeros((0, 2), dtype=np.int64)
+    order, first, m_hi = _union(lo, hi)
+    return np.ascontiguousarray(np.stack([lo[order][first], m_hi], axis=1))
+
+
+def _union(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Overlapping ranges ``[lo, hi)`` merged: (the stable order by ``lo``, which of the sorted
+    ranges start a merged one, each merged range's end)."""
     order = np.argsort(lo, kind="stable")
     lo, hi = lo[order], hi[order]
     reach = np.maximum.accumulate(hi)
-    new = np.ones(len(lo), dtype=bool)
-    new[1:] = lo[1:] > reach[:-1]
-    group = np.cumsum(new) - 1
-    m_hi = np.zeros(int(new.sum()), dtype=np.int64)
-    np.maximum.at(m_hi, group, hi)
-    return np.ascontiguousarray(np.stack([lo[new], m_hi], axis=1))
+    first = np.ones(len(lo), dtype=bool)
+    first[1:] = lo[1:] > reach[:-1]
+    m_hi = np.zeros(int(first.sum()), dtype=np.int64)
+    np.maximum.at(m_hi, np.cumsum(first) - 1, hi)
+    return order, first, m_hi
 
 
 class _TaskDecisions:

@@ -7,18 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tamis.dedup.reference import MASK64, mix64  # splitmix64's finaliser, as minhash's twin has it
+
 SEPARATOR = 0xFF
 HASH_BASE = 0x100000001B3
-MASK64 = (1 << 64) - 1
 INVALID = MASK64
-
-
-def mix64(z: int) -> int:
-    z ^= z >> 30
-    z = (z * 0xBF58476D1CE4E5B9) & MASK64
-    z ^= z >> 27
-    z = (z * 0x94D049BB133111EB) & MASK64
-    return z ^ (z >> 31)
 
 
 def qgram_hash(text: bytes, pos: int, q: int) -> int:
