@@ -64,6 +64,20 @@ def _load_marker(path: Path) -> dict[str, Any] | None:
 
 
 
+def markers_not_visible(marker: Callable[[str], Path], folder: Path, names: list[str]) -> list[str]:
+    """The calls among ``names`` whose marker the driver still cannot see after waiting up to
+    MARKER_VISIBILITY_WAIT_S (a shared filesystem may show another node's file late)."""
+    missing = [name for name in names if not marker(name).exists()]
+    waited = 0.0
+    while missing and waited < MARKER_VISIBILITY_WAIT_S:
+        time.sleep(0.5)
+        waited += 0.5
+        with contextlib.suppress(FileNotFoundError):
+            os.listdir(folder)  # a directory read refreshes cached lookups on NFS
+        missing = [name for name in missing if not marker(name).exists()]
+    return missing
+
+
 def run_info(
     executor: Executor, tasks: int, started: float, timings: dict[str, float], failed: Any, steps: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
@@ -188,14 +202,7 @@ def _run_calls(executor: Executor, plan: RunPlan, calls: list[Call], label: str,
     finally:
         bar.close()
     staging.after_calls(plan, list(results))
-    missing = [name for name in results if not plan.marker(name).exists()]
-    waited = 0.0
-    while missing and waited < MARKER_VISIBILITY_WAIT_S:
-        time.sleep(0.5)
-        waited += 0.5
-        with contextlib.suppress(FileNotFoundError):
-            os.listdir(plan.root / "_markers")  # a directory read refreshes cached lookups on NFS
-        missing = [name for name in missing if not plan.marker(name).exists()]
+    missing = markers_not_visible(plan.marker, plan.root / "_markers", list(results))
     for name in missing:
         failed[name] = (
             f"it finished, but its completion marker {plan.marker(name)} is not visible to the driver: the run "

@@ -7,10 +7,8 @@ redoing only unmarked tasks, and ``read = written + rejected`` checked at the en
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
-import os
 import re
 import shutil
 import time
@@ -23,7 +21,7 @@ import yaml
 
 from tamis import __version__
 from tamis.errors import ConfigError, StorageError
-from tamis.executors.base import Call, Executor, run_info
+from tamis.executors.base import Call, Executor, markers_not_visible, run_info
 from tamis.io.atomic import make_directory, remove_partial_files, replace_directory, write_bytes_atomic
 from tamis.io.readers import InputTask, ReaderOptions, plan_tasks
 from tamis.stats import TaskStats
@@ -42,7 +40,6 @@ from tamis.tokenize.tasks import (
 
 DEFAULT_SHARD_TOKENS = 1 << 29  # Dolma's 512 Mi tokens per file
 OWN_ENTRIES = {"rejects", "errors", "errors.jsonl", "_markers", "_work", "stats.json", "config.resolved.yaml", "report.html"}
-MARKER_VISIBILITY_WAIT_S = 30.0
 SHARD_FILE = re.compile(r"^.+-\d{5}-of-\d{5}\.(?:bin|idx|ds|ds\.index|ds\.metadata|npy|json)$")  # what --overwrite may delete
 
 
@@ -203,15 +200,7 @@ def _run_calls(executor: Executor, plan: TokenizePlan, calls: list[Call], label:
     """``executor.map``; a call that succeeded without a marker the driver can see failed
     (a worker whose TOKDIR is not the driver's)."""
     results, failed = executor.map(calls, label)
-    missing = [name for name in results if not plan.marker(name).exists()]
-    waited = 0.0
-    while missing and waited < MARKER_VISIBILITY_WAIT_S:
-        time.sleep(0.5)
-        waited += 0.5
-        with contextlib.suppress(FileNotFoundError):
-            os.listdir(plan.root / "_markers")  # refreshes cached lookups on NFS
-        missing = [name for name in missing if not plan.marker(name).exists()]
-    for name in missing:
+    for name in markers_not_visible(plan.marker, plan.root / "_markers", list(results)):
         failed[name] = f"it finished, but its marker {plan.marker(name)} is not visible to the driver: TOKDIR must be on a filesystem every worker shares"
     return failed
 
