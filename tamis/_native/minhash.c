@@ -98,6 +98,15 @@ static void init_tables(void) {
 #define FOLD(c) ((c) >= 'A' && (c) <= 'Z' ? (c) + 32 : (c))
 #define IS_WORD(c) ((c) < 256 ? LATIN1_WORD[c] : Py_UNICODE_ISALNUM(c))
 
+/* Unit mode 2: a code point of a script written without spaces (tamis.dedup.shingles, which
+ * hands its set over with set_unspaced) is a unit of its own, as if shingle_text had put spaces
+ * around it: the same units without a copy of the text. */
+#define CODE_POINTS 0x110000
+static unsigned char UNSPACED_BITS[CODE_POINTS / 8];
+static Py_UCS4 UNSPACED_MIN = CODE_POINTS;
+static int UNSPACED_SET = 0;
+#define IS_UNSPACED(c) ((c) >= UNSPACED_MIN && ((UNSPACED_BITS[(c) >> 3] >> ((c) & 7)) & 1))
+
 /* One loop per storage kind (the compiler specialises each), so reading a code point is a plain
  * load. The hashes depend on the code points only, never on the kind. */
 #define UNITS_LOOP(TYPE)                                                                              \
@@ -109,15 +118,18 @@ static void init_tables(void) {
                 i++;                                                                                  \
                 continue;                                                                             \
             }                                                                                         \
-            if (char_mode) {                                                                          \
+            if (char_mode == 1) {                                                                     \
                 if (words && u64vec_push(units, mix64(FNV_OFFSET ^ (uint64_t)' ')) < 0) return -1;    \
                 while (i < n && IS_WORD(c = p[i])) {                                                  \
                     if (u64vec_push(units, mix64(FNV_OFFSET ^ (uint64_t)FOLD(c))) < 0) return -1;           \
                     i++;                                                                              \
                 }                                                                                     \
+            } else if (char_mode == 2 && IS_UNSPACED(c)) {                                            \
+                if (u64vec_push(units, mix64((FNV_OFFSET ^ (uint64_t)FOLD(c)) * FNV_PRIME)) < 0) return -1; \
+                i++;                                                                                  \
             } else {                                                                                  \
                 uint64_t h = FNV_OFFSET;                                                              \
-                while (i < n && IS_WORD(c = p[i])) {                                                  \
+                while (i < n && IS_WORD(c = p[i]) && !(char_mode == 2 && IS_UNSPACED(c))) {           \
                     h = (h ^ (uint64_t)FOLD(c)) * FNV_PRIME;                                          \
                     i++;                                                                              \
                 }                                                                                     \
@@ -127,8 +139,8 @@ static void init_tables(void) {
         }                                                                                             \
     } while (0)
 
-/* Hashes of the units of one text: words (char_mode 0) or code points of the words joined by
- * single spaces (char_mode 1). */
+/* Hashes of the units of one text: words (char_mode 0), code points of the words joined by
+ * single spaces (char_mode 1), or words with each unspaced-script code point a word (char_mode 2). */
 static int text_units(PyObject *text, int char_mode, u64vec *units) {
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
@@ -234,7 +246,11 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
     uint32_t *mins = NULL, *tmp = NULL;
     Py_ssize_t tmp_cap = 0;
     PyObject *keys_obj = NULL, *counts_obj = NULL;
-    if (ngram < 1 || ngram > MAX_NGRAM || bands < 1 || rows < 1 || abuf.len < (Py_ssize_t)perms * 4 || bbuf.len < (Py_ssize_t)perms * 4) {
+    if (char_mode == 2 && !UNSPACED_SET) {
+        PyErr_SetString(PyExc_RuntimeError, "sketch: unit mode 2 needs set_unspaced() first");
+        goto done;
+    }
+    if (char_mode < 0 || char_mode > 2 || ngram < 1 || ngram > MAX_NGRAM || bands < 1 || rows < 1 || abuf.len < (Py_ssize_t)perms * 4 || bbuf.len < (Py_ssize_t)perms * 4) {
         PyErr_SetString(PyExc_ValueError, "sketch: bad ngram (1..64), bands or rows, or permutation buffers too short");
         goto done;
     }
@@ -469,7 +485,29 @@ static PyObject *flatten(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* set_unspaced(bitmap): bit c set for every code point c of a script written without spaces. */
+static PyObject *set_unspaced(PyObject *self, PyObject *arg) {
+    Py_buffer buf;
+    if (PyObject_GetBuffer(arg, &buf, PyBUF_SIMPLE) < 0) return NULL;
+    if (buf.len != CODE_POINTS / 8) {
+        PyBuffer_Release(&buf);
+        PyErr_SetString(PyExc_ValueError, "set_unspaced: the bitmap must have one bit per code point (139264 bytes)");
+        return NULL;
+    }
+    memcpy(UNSPACED_BITS, buf.buf, CODE_POINTS / 8);
+    PyBuffer_Release(&buf);
+    UNSPACED_MIN = CODE_POINTS;
+    for (Py_UCS4 c = 0; c < CODE_POINTS; c++)
+        if ((UNSPACED_BITS[c >> 3] >> (c & 7)) & 1) {
+            UNSPACED_MIN = c;
+            break;
+        }
+    UNSPACED_SET = 1;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"set_unspaced", set_unspaced, METH_O, "Set the code points that are units of their own in unit mode 2."},
     {"sketch", sketch, METH_VARARGS, "Band keys, shingle counts and fingerprints of a list of normalised texts."},
     {"jaccard_pairs", jaccard_pairs, METH_VARARGS, "Exact Jaccard of fingerprint sets for pairs of documents."},
     {"union_edges", union_edges, METH_VARARGS, "Union-find over a buffer of uint32 edges (root = smallest member)."},

@@ -40,9 +40,8 @@ from tamis.dedup import exact as exact_module
 from tamis.dedup.base import Decisions, GlobalStage, PassTask
 from tamis.dedup.exact import ExactDedup
 from tamis.dedup.index import task_stem
-from tamis.dedup.lsh import native, permutations
+from tamis.dedup.lsh import permutations
 from tamis.dedup.minhash import BATCH_DOCS, MinHashDedup, normalize_for_shingles
-from tamis.dedup.shingles import shingle_text
 from tamis.document import Document
 from tamis.io.atomic import write_bytes_atomic
 from tamis.io.idstore import IdReader, IdWriter, save_ids
@@ -115,10 +114,10 @@ class FusedDedup(GlobalStage):
         minhash = self.minhash
         bands, rows = minhash.banding
         a, b = permutations(minhash.seed, bands * rows)
-        sketch = native().sketch
+        sketch = minhash._sketcher()
         stem = str(minhash_dir / f"{PRE}-{task:05d}")
         outputs = {suffix: open(stem + suffix + ".partial", "wb") for suffix in (".keys", ".counts", ".fps")}  # noqa: SIM115 - closed below
-        prepare = normalize_for_shingles if minhash.char_ngrams else _word_units
+        prepare = normalize_for_shingles
         normalize = self.normalize.normalize if self.normalize is not None else None
         per_language = minhash.per_language
         digest = xxhash.xxh3_128_digest
@@ -216,10 +215,6 @@ def _normalized(step: Normalize, docs: Iterable[Document], ctx: TaskContext) -> 
             doc.text = new_text
             ctx.modified(step_id)
         yield doc
-
-
-def _word_units(text: str) -> str:
-    return shingle_text(normalize_for_shingles(text))
 
 
 def _dirs(scratch: Path) -> tuple[Path, Path]:

@@ -65,7 +65,7 @@ from tamis.dedup import cluster as clustering
 from tamis.dedup.base import Decisions, GlobalStage, PassTask
 from tamis.dedup.index import FingerprintReader, Source, check_meta, index_stem, save_index, task_stem
 from tamis.dedup.lsh import bucket_edges, choose_banding, native, permutations
-from tamis.dedup.shingles import shingle_text
+from tamis.dedup.shingles import UNSPACED_CHARS
 from tamis.document import Document
 from tamis.errors import ConfigError
 from tamis.io.atomic import write_bytes_atomic
@@ -92,9 +92,30 @@ def normalize_for_shingles(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
 
 
-def _word_units(text: str) -> str:
-    """The normalised text with every character of an unspaced script a word of its own."""
-    return shingle_text(normalize_for_shingles(text))
+@functools.cache
+def unspaced_bitmap() -> bytes:
+    """One bit per code point, set for the characters :mod:`tamis.dedup.shingles` makes units of
+    their own (its ``UNSPACED_CHARS``, a regex class body of single characters and ranges)."""
+    bits = np.zeros(0x110000, dtype=bool)
+    chars, k = UNSPACED_CHARS, 0
+    while k < len(chars):
+        if k + 2 < len(chars) and chars[k + 1] == "-":
+            bits[ord(chars[k]) : ord(chars[k + 2]) + 1] = True
+            k += 3
+        else:
+            bits[ord(chars[k])] = True
+            k += 1
+    return np.packbits(bits, bitorder="little").tobytes()
+
+
+def sketch_units(char_ngrams: bool) -> tuple[object, int]:
+    """The compiled (or reference) ``sketch`` and its unit mode: 1 characters, 2 words with each
+    character of an unspaced script a unit (texts need only :func:`normalize_for_shingles`)."""
+    module = native()
+    if char_ngrams:
+        return module.sketch, 1
+    module.set_unspaced(unspaced_bitmap())
+    return module.sketch, 2
 
 
 @register("minhash")
@@ -156,11 +177,11 @@ class MinHashDedup(GlobalStage):
         assert ctx.scratch_dir is not None
         bands, rows = self.banding
         a, b = permutations(self.seed, bands * rows)
-        sketch = native().sketch
+        sketch = self._sketcher()
         stem = task_stem(ctx.scratch_dir, ctx.task_index)
         ids: list[str] = []
         outputs = {suffix: open(stem + suffix + ".partial", "wb") for suffix in (".keys", ".counts", ".fps")}  # noqa: SIM115 - closed below
-        prepare = normalize_for_shingles if self.char_ngrams else _word_units
+        prepare = normalize_for_shingles
         try:
             batch: list[str] = []
             languages: list[str] = []
@@ -181,6 +202,11 @@ class MinHashDedup(GlobalStage):
         for suffix in outputs:
             os.replace(stem + suffix + ".partial", stem + suffix)
         save_ids(Path(stem), ids)
+
+    def _sketcher(self):
+        """``sketch(texts)`` for this stage's settings, texts given by :func:`normalize_for_shingles`."""
+        sketch, mode = sketch_units(self.char_ngrams)
+        return lambda batch, ngram, _char, a, b, bands, rows: sketch(batch, ngram, mode, a, b, bands, rows)
 
     def _sketch(self, sketch, batch: list[str], languages: list[str], a: np.ndarray, b: np.ndarray) -> tuple[bytes, bytes, bytes]:
         bands, rows = self.banding
