@@ -47,7 +47,7 @@ from tamis.io.atomic import write_bytes_atomic
 from tamis.io.idstore import IdReader, IdWriter, save_ids
 from tamis.steps.base import Step, TaskContext
 from tamis.steps.normalize import Normalize
-from tamis.text import normalized_utf8
+from tamis.text import normalized_utf8, normalized_utf8_of_nfc
 
 PRE = "pre"  # minhash/pre-<task>.*: sketches of every document normalize kept, before exact dedup
 
@@ -117,8 +117,10 @@ class FusedDedup(GlobalStage):
         sketch = minhash._sketcher()
         stem = str(minhash_dir / f"{PRE}-{task:05d}")
         outputs = {suffix: open(stem + suffix + ".partial", "wb") for suffix in (".keys", ".counts", ".fps")}  # noqa: SIM115 - closed below
-        prepare = normalize_for_shingles
         normalize = self.normalize.normalize if self.normalize is not None else None
+        nfc = self.normalize is not None and self.normalize.nfc  # its output is NFC: not checked again
+        prepare = _casefold if nfc else normalize_for_shingles
+        key_of = normalized_utf8_of_nfc if nfc else normalized_utf8
         per_language = minhash.per_language
         digest = xxhash.xxh3_128_digest
         seen: set[bytes] = set()
@@ -137,7 +139,7 @@ class FusedDedup(GlobalStage):
                         yield doc
                         continue
                 ids.add(doc.id)
-                key = digest(normalized_utf8(text))
+                key = digest(key_of(text))
                 hashes.append(key)
                 if key in seen:
                     batch.append("")  # an exact duplicate inside the task: dropped before minhash, never signed
@@ -215,6 +217,11 @@ def _normalized(step: Normalize, docs: Iterable[Document], ctx: TaskContext) -> 
             doc.text = new_text
             ctx.modified(step_id)
         yield doc
+
+
+def _casefold(text: str) -> str:
+    """:func:`normalize_for_shingles` of a text already in NFC."""
+    return text if text.isascii() else text.casefold()
 
 
 def _dirs(scratch: Path) -> tuple[Path, Path]:

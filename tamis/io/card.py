@@ -101,7 +101,18 @@ def _jsonl_schema_and_ids(path: Path, rejects: bool) -> tuple[Any, Any, int]:
         fields.append(pa.field("metadata", pa.struct([])))
     if rejects:
         fields += [pa.field(name, pa.string()) for name in STRING_COLUMNS]
-    return pa.schema(fields), pa.array(ids, type=pa.binary()), len(ids)
+    return pa.schema(fields), _binary_array(ids), len(ids)
+
+
+def _binary_array(values: list[bytes]) -> Any:
+    """``pa.array(values, type=pa.binary())`` built from two buffers: pa.array on a list first
+    asks whether pandas is installed, and importing it cost more than reading the shard."""
+    import numpy as np
+    import pyarrow as pa
+
+    offsets = np.zeros(len(values) + 1, dtype=np.int32)
+    np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)), out=offsets[1:])
+    return pa.Array.from_buffers(pa.binary(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(values))])
 
 
 def _schema_and_ids(path: Path, suffix: str, rejects: bool) -> tuple[Any, Any, int]:
@@ -115,7 +126,7 @@ def _schema_and_ids(path: Path, suffix: str, rejects: bool) -> tuple[Any, Any, i
         ids = None
         if "id" in parquet.schema_arrow.names:
             values = parquet.read(columns=["id"]).column("id").to_pylist()
-            ids = pa.array([orjson.dumps(v) for v in values], type=pa.binary())
+            ids = _binary_array([orjson.dumps(v) for v in values])
         return parquet.schema_arrow, ids, parquet.metadata.num_rows
     return _jsonl_schema_and_ids(path, rejects)
 

@@ -303,7 +303,11 @@ class JsonlOutput(OutputFormat):
 
 def _block_reader(raw: Any, name: str, block_bytes: int) -> Any:
     if name.endswith(".gz"):
-        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        # ISA-L's inflate (python-isal, already what writes gzip here): the same stream, about
+        # three times zlib's speed; the card and the report read every output shard back.
+        from isal import isal_zlib
+
+        inflate = isal_zlib.decompressobj(16 + zlib.MAX_WBITS)
 
         def read_gzip() -> bytes:
             nonlocal inflate
@@ -315,7 +319,7 @@ def _block_reader(raw: Any, name: str, block_bytes: int) -> Any:
                 if inflate.eof and inflate.unused_data:
                     # concatenated gzip members: start a new one with what is left
                     rest = inflate.unused_data
-                    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                    inflate = isal_zlib.decompressobj(16 + zlib.MAX_WBITS)
                     out += inflate.decompress(rest)
                 if out:
                     return out
