@@ -141,7 +141,66 @@ static int UNSPACED_SET = 0;
 
 /* Hashes of the units of one text: words (char_mode 0), code points of the words joined by
  * single spaces (char_mode 1), or words with each unspaced-script code point a word (char_mode 2). */
+/* Mode bit 4: the text is NFC but not casefolded; each code point is folded here as str.casefold
+ * folds it (CPython's own table: one code point may become up to three), and the folded code
+ * points go through the same rules as above, one at a time. */
+#define FOLD_IN_C 4
+#if PY_VERSION_HEX < 0x030D0000
+#define HAVE_FOLD 1
+#else
+#define HAVE_FOLD 0
+#endif
+
+static int folded_units(PyObject *text, int char_mode, u64vec *units) {
+#if HAVE_FOLD
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int in_word = 0, words = 0;
+    uint64_t h = FNV_OFFSET;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 raw = PyUnicode_READ(kind, data, i), folded[3];
+        int m = 1;
+        if (raw < 128) folded[0] = FOLD(raw);
+        else m = _PyUnicode_ToFoldedFull(raw, folded);
+        for (int k = 0; k < m; k++) {
+            Py_UCS4 c = folded[k];
+            if (!IS_WORD(c)) {
+                if (in_word && char_mode != 1 && u64vec_push(units, mix64(h)) < 0) return -1;
+                in_word = 0;
+            } else if (char_mode == 1) {
+                if (!in_word) {
+                    if (words && u64vec_push(units, mix64(FNV_OFFSET ^ (uint64_t)' ')) < 0) return -1;
+                    words++;
+                    in_word = 1;
+                }
+                if (u64vec_push(units, mix64(FNV_OFFSET ^ (uint64_t)c)) < 0) return -1;
+            } else if (char_mode == 2 && IS_UNSPACED(c)) {
+                if (in_word && u64vec_push(units, mix64(h)) < 0) return -1;
+                in_word = 0;
+                if (u64vec_push(units, mix64((FNV_OFFSET ^ (uint64_t)c) * FNV_PRIME)) < 0) return -1;
+            } else {
+                if (!in_word) {
+                    h = FNV_OFFSET;
+                    in_word = 1;
+                }
+                h = (h ^ (uint64_t)c) * FNV_PRIME;
+            }
+        }
+    }
+    if (in_word && char_mode != 1 && u64vec_push(units, mix64(h)) < 0) return -1;
+    return 0;
+#else
+    return -2;
+#endif
+}
+
 static int text_units(PyObject *text, int char_mode, u64vec *units) {
+    if ((char_mode & FOLD_IN_C) && !PyUnicode_IS_ASCII(text)) {
+        units->len = 0;
+        return folded_units(text, char_mode & 3, units);
+    }
+    char_mode &= 3;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
@@ -246,11 +305,15 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
     uint32_t *mins = NULL, *tmp = NULL;
     Py_ssize_t tmp_cap = 0;
     PyObject *keys_obj = NULL, *counts_obj = NULL;
-    if (char_mode == 2 && !UNSPACED_SET) {
+    if (char_mode < 0 || char_mode > (FOLD_IN_C | 2) || (char_mode & 3) == 3) {
+        PyErr_SetString(PyExc_ValueError, "sketch: unit mode must be 0, 1 or 2, plus 4 to fold case in C");
+        goto done;
+    }
+    if ((char_mode & 3) == 2 && !UNSPACED_SET) {
         PyErr_SetString(PyExc_RuntimeError, "sketch: unit mode 2 needs set_unspaced() first");
         goto done;
     }
-    if (char_mode < 0 || char_mode > 2 || ngram < 1 || ngram > MAX_NGRAM || bands < 1 || rows < 1 || abuf.len < (Py_ssize_t)perms * 4 || bbuf.len < (Py_ssize_t)perms * 4) {
+    if (ngram < 1 || ngram > MAX_NGRAM || bands < 1 || rows < 1 || abuf.len < (Py_ssize_t)perms * 4 || bbuf.len < (Py_ssize_t)perms * 4) {
         PyErr_SetString(PyExc_ValueError, "sketch: bad ngram (1..64), bands or rows, or permutation buffers too short");
         goto done;
     }
@@ -270,8 +333,10 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
             PyErr_SetString(PyExc_TypeError, "sketch: texts must be str");
             goto done;
         }
-        if (text_units(text, char_mode, &units) < 0) {
-            PyErr_NoMemory();
+        int status = text_units(text, char_mode, &units);
+        if (status < 0) {
+            if (status == -2) PyErr_SetString(PyExc_NotImplementedError, "sketch: case folding in C needs CPython < 3.13");
+            else PyErr_NoMemory();
             goto done;
         }
         Py_ssize_t nu = units.len;

@@ -41,7 +41,7 @@ from tamis.dedup.base import Decisions, GlobalStage, PassTask
 from tamis.dedup.exact import ExactDedup
 from tamis.dedup.index import task_stem
 from tamis.dedup.lsh import permutations
-from tamis.dedup.minhash import BATCH_DOCS, MinHashDedup, normalize_for_shingles
+from tamis.dedup.minhash import BATCH_DOCS, MinHashDedup
 from tamis.document import Document
 from tamis.io.atomic import write_bytes_atomic
 from tamis.io.idstore import IdReader, IdWriter, save_ids
@@ -114,12 +114,11 @@ class FusedDedup(GlobalStage):
         minhash = self.minhash
         bands, rows = minhash.banding
         a, b = permutations(minhash.seed, bands * rows)
-        sketch = minhash._sketcher()
         stem = str(minhash_dir / f"{PRE}-{task:05d}")
         outputs = {suffix: open(stem + suffix + ".partial", "wb") for suffix in (".keys", ".counts", ".fps")}  # noqa: SIM115 - closed below
         normalize = self.normalize.normalize if self.normalize is not None else None
         nfc = self.normalize is not None and self.normalize.nfc  # its output is NFC: not checked again
-        prepare = _casefold if nfc else normalize_for_shingles
+        sketch, prepare = minhash._sketcher(nfc_given=nfc)
         key_of = normalized_utf8_of_nfc if nfc else normalized_utf8
         per_language = minhash.per_language
         digest = xxhash.xxh3_128_digest
@@ -219,11 +218,6 @@ def _normalized(step: Normalize, docs: Iterable[Document], ctx: TaskContext) -> 
         yield doc
 
 
-def _casefold(text: str) -> str:
-    """:func:`normalize_for_shingles` of a text already in NFC."""
-    return text if text.isascii() else text.casefold()
-
-
 def _dirs(scratch: Path) -> tuple[Path, Path]:
     exact_dir, minhash_dir = scratch / "exact", scratch / "minhash"
     exact_dir.mkdir(parents=True, exist_ok=True)
@@ -249,6 +243,14 @@ def _keep_exact_survivors(scratch: str, task: int) -> None:
     stem = task_stem(minhash_dir, task)
     write_bytes_atomic(Path(stem + ".keys"), keys.reshape(n, bands)[keep].tobytes() if n else b"")
     write_bytes_atomic(Path(stem + ".counts"), counts[keep].tobytes())
-    write_bytes_atomic(Path(stem + ".fps"), fps[np.repeat(keep, counts)].tobytes())
+    # The kept documents' fingerprints are the spans between dropped documents: written span by
+    # span (a mask over every fingerprint of the task cost more than the rest of the round).
+    ends = np.cumsum(counts, dtype=np.int64)
+    spans, start = [], 0
+    for dropped in np.flatnonzero(~keep).tolist():
+        spans.append(fps[start : ends[dropped] - counts[dropped]])
+        start = int(ends[dropped])
+    spans.append(fps[start:])
+    write_bytes_atomic(Path(stem + ".fps"), b"".join(span.tobytes() for span in spans) if len(spans) > 1 else fps.tobytes())
     ids = IdReader(exact_dir / f"ids-{task:05d}").all()
     save_ids(Path(stem), [doc_id for doc_id, kept in zip(ids, keep.tolist(), strict=True) if kept])

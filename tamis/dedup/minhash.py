@@ -54,7 +54,7 @@ import glob
 import math
 import os
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -108,14 +108,42 @@ def unspaced_bitmap() -> bytes:
     return np.packbits(bits, bitorder="little").tobytes()
 
 
-def sketch_units(char_ngrams: bool) -> tuple[object, int]:
-    """The compiled (or reference) ``sketch`` and its unit mode: 1 characters, 2 words with each
-    character of an unspaced script a unit (texts need only :func:`normalize_for_shingles`)."""
+def sketch_units(char_ngrams: bool, *, nfc_given: bool = False) -> tuple[Callable[..., tuple[bytes, bytes, bytes]], int, Callable[[str], str]]:
+    """The compiled (or reference) ``sketch``, its unit mode and what a text needs before it.
+
+    Mode 1: characters; 2: words with each character of an unspaced script a unit; plus 4 when
+    the sketch folds case itself (then texts need only NFC, or nothing when ``nfc_given``):
+    the same units as :func:`normalize_for_shingles` then the sketch, without the copies."""
     module = native()
-    if char_ngrams:
-        return module.sketch, 1
-    module.set_unspaced(unspaced_bitmap())
-    return module.sketch, 2
+    mode = 1 if char_ngrams else 2
+    if mode == 2:
+        module.set_unspaced(unspaced_bitmap())
+    if _folds_in_c(module):
+        return module.sketch, mode | 4, (_as_is if nfc_given else _nfc)
+    return module.sketch, mode, (_casefold if nfc_given else normalize_for_shingles)
+
+
+def _folds_in_c(module: object) -> bool:
+    try:
+        a = np.ones(1, dtype="<u4").tobytes()
+        module.sketch(["\u00c9"], 1, 4, a, a, 1, 1)  # type: ignore[attr-defined]
+    except NotImplementedError:  # CPython >= 3.13 hides its case-folding table
+        return False
+    return True
+
+
+def _as_is(text: str) -> str:
+    return text
+
+
+def _nfc(text: str) -> str:
+    if text.isascii() or unicodedata.is_normalized("NFC", text):
+        return text
+    return unicodedata.normalize("NFC", text)
+
+
+def _casefold(text: str) -> str:
+    return text if text.isascii() else text.casefold()
 
 
 @register("minhash")
@@ -177,11 +205,10 @@ class MinHashDedup(GlobalStage):
         assert ctx.scratch_dir is not None
         bands, rows = self.banding
         a, b = permutations(self.seed, bands * rows)
-        sketch = self._sketcher()
+        sketch, prepare = self._sketcher()
         stem = task_stem(ctx.scratch_dir, ctx.task_index)
         ids: list[str] = []
         outputs = {suffix: open(stem + suffix + ".partial", "wb") for suffix in (".keys", ".counts", ".fps")}  # noqa: SIM115 - closed below
-        prepare = normalize_for_shingles
         try:
             batch: list[str] = []
             languages: list[str] = []
@@ -203,10 +230,11 @@ class MinHashDedup(GlobalStage):
             os.replace(stem + suffix + ".partial", stem + suffix)
         save_ids(Path(stem), ids)
 
-    def _sketcher(self):
-        """``sketch(texts)`` for this stage's settings, texts given by :func:`normalize_for_shingles`."""
-        sketch, mode = sketch_units(self.char_ngrams)
-        return lambda batch, ngram, _char, a, b, bands, rows: sketch(batch, ngram, mode, a, b, bands, rows)
+    def _sketcher(self, *, nfc_given: bool = False) -> tuple[Callable[..., tuple[bytes, bytes, bytes]], Callable[[str], str]]:
+        """``sketch`` for this stage's settings and what each text needs before it (see
+        :func:`sketch_units`)."""
+        sketch, mode, prepare = sketch_units(self.char_ngrams, nfc_given=nfc_given)
+        return (lambda batch, ngram, _char, a, b, bands, rows: sketch(batch, ngram, mode, a, b, bands, rows)), prepare
 
     def _sketch(self, sketch, batch: list[str], languages: list[str], a: np.ndarray, b: np.ndarray) -> tuple[bytes, bytes, bytes]:
         bands, rows = self.banding

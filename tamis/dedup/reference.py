@@ -94,13 +94,17 @@ def band_key(mins: Sequence[int]) -> int:
 
 def sketch(texts: Sequence[str], ngram: int, char_mode: int, a: bytes, b: bytes, bands: int, rows: int) -> tuple[bytes, bytes, bytes]:
     """Same contract as the C ``sketch`` (char_mode 0: words, 1: characters, 2: words with each
-    character of an unspaced script a unit, :func:`tamis.dedup.shingles.shingle_text`)."""
+    character of an unspaced script a unit, :func:`tamis.dedup.shingles.shingle_text`; plus 4:
+    texts are casefolded first)."""
     perms = bands * rows
     a_vals = np.frombuffer(a, dtype="<u4")[:perms].tolist()
     b_vals = np.frombuffer(b, dtype="<u4")[:perms].tolist()
     keys: list[int] = []
     counts: list[int] = []
     fps: list[int] = []
+    if char_mode & 4:  # texts in NFC, folded here
+        texts = [t.casefold() for t in texts]
+        char_mode &= 3
     if char_mode == 2:  # words, each character of an unspaced script a word of its own
         from tamis.dedup.shingles import shingle_text
 
