@@ -85,18 +85,37 @@ static int u32vec_reserve(u32vec *v, Py_ssize_t extra) {
     return 0;
 }
 
-/* Word characters among the first 256 code points (filled at import from Py_UNICODE_ISALNUM). */
+/* Word characters among the first 256 code points and, as bits, in the Basic Multilingual Plane
+ * (filled at import from Py_UNICODE_ISALNUM: one load instead of two Unicode database lookups). */
 static unsigned char LATIN1_WORD[256];
+static unsigned char WORD_BMP[0x10000 / 8];
+
+#if PY_VERSION_HEX < 0x030D0000
+#define HAVE_FOLD 1
+/* str.casefold of each BMP code point that folds to one code point; FOLD_MANY: it folds to
+ * several (ß -> ss), looked up in full then. */
+#define FOLD_MANY 0xFFFFFFFFu
+static uint32_t FOLD_BMP[0x10000];
+#else
+#define HAVE_FOLD 0
+#endif
 
 static void init_tables(void) {
     for (int k = 0; k < MAX_NGRAM; k++) POSITION[k] = mix64(GOLDEN * (uint64_t)(k + 1)) | 1;
     for (Py_UCS4 c = 0; c < 256; c++) LATIN1_WORD[c] = c == '_' || Py_UNICODE_ISALNUM(c);
+    for (Py_UCS4 c = 0; c < 0x10000; c++) {
+        if (c == '_' || Py_UNICODE_ISALNUM(c)) WORD_BMP[c >> 3] |= (unsigned char)(1u << (c & 7));
+#if HAVE_FOLD
+        Py_UCS4 folded[3];
+        FOLD_BMP[c] = _PyUnicode_ToFoldedFull(c, folded) == 1 ? folded[0] : FOLD_MANY;
+#endif
+    }
 }
 
 /* ASCII letters are folded here (A-Z -> a-z: what casefold does to them), so ASCII text may skip
  * the Python-side casefold. */
 #define FOLD(c) ((c) >= 'A' && (c) <= 'Z' ? (c) + 32 : (c))
-#define IS_WORD(c) ((c) < 256 ? LATIN1_WORD[c] : Py_UNICODE_ISALNUM(c))
+#define IS_WORD(c) ((c) < 256 ? LATIN1_WORD[c] : (c) < 0x10000 ? (WORD_BMP[(c) >> 3] >> ((c) & 7)) & 1 : Py_UNICODE_ISALNUM(c))
 
 /* Unit mode 2: a code point of a script written without spaces (tamis.dedup.shingles, which
  * hands its set over with set_unspaced) is a unit of its own, as if shingle_text had put spaces
@@ -145,11 +164,6 @@ static int UNSPACED_SET = 0;
  * folds it (CPython's own table: one code point may become up to three), and the folded code
  * points go through the same rules as above, one at a time. */
 #define FOLD_IN_C 4
-#if PY_VERSION_HEX < 0x030D0000
-#define HAVE_FOLD 1
-#else
-#define HAVE_FOLD 0
-#endif
 
 static int folded_units(PyObject *text, int char_mode, u64vec *units) {
 #if HAVE_FOLD
@@ -162,6 +176,7 @@ static int folded_units(PyObject *text, int char_mode, u64vec *units) {
         Py_UCS4 raw = PyUnicode_READ(kind, data, i), folded[3];
         int m = 1;
         if (raw < 128) folded[0] = FOLD(raw);
+        else if (raw < 0x10000 && FOLD_BMP[raw] != FOLD_MANY) folded[0] = FOLD_BMP[raw];
         else m = _PyUnicode_ToFoldedFull(raw, folded);
         for (int k = 0; k < m; k++) {
             Py_UCS4 c = folded[k];
