@@ -225,6 +225,15 @@ def _dirs(scratch: Path) -> tuple[Path, Path]:
     return exact_dir, minhash_dir
 
 
+def _write_scratch(path: str, data: bytes) -> None:
+    """A scratch file under its name once complete, as the minhash collect writes its own (not
+    synced: the pass's marker, written after, is what a resumed run trusts, and these are
+    rewritten whole whenever the pass runs again)."""
+    with open(path + ".partial", "wb") as fh:
+        fh.write(data)
+    os.replace(path + ".partial", path)
+
+
 def _keep_exact_survivors(scratch: str, task: int) -> None:
     """The minhash stage's files of one task, as its own collect would have written them after
     exact dedup: the sketches and ids of the documents exact dedup kept."""
@@ -241,8 +250,8 @@ def _keep_exact_survivors(scratch: str, task: int) -> None:
     bands = len(keys) // n if n else 0
     fps = np.fromfile(str(pre) + ".fps", dtype="<u4")
     stem = task_stem(minhash_dir, task)
-    write_bytes_atomic(Path(stem + ".keys"), keys.reshape(n, bands)[keep].tobytes() if n else b"")
-    write_bytes_atomic(Path(stem + ".counts"), counts[keep].tobytes())
+    _write_scratch(stem + ".keys", keys.reshape(n, bands)[keep].tobytes() if n else b"")
+    _write_scratch(stem + ".counts", counts[keep].tobytes())
     # The kept documents' fingerprints are the spans between dropped documents: written span by
     # span (a mask over every fingerprint of the task cost more than the rest of the round).
     ends = np.cumsum(counts, dtype=np.int64)
@@ -251,6 +260,6 @@ def _keep_exact_survivors(scratch: str, task: int) -> None:
         spans.append(fps[start : ends[dropped] - counts[dropped]])
         start = int(ends[dropped])
     spans.append(fps[start:])
-    write_bytes_atomic(Path(stem + ".fps"), b"".join(span.tobytes() for span in spans) if len(spans) > 1 else fps.tobytes())
+    _write_scratch(stem + ".fps", b"".join(span.tobytes() for span in spans) if len(spans) > 1 else fps.tobytes())
     ids = IdReader(exact_dir / f"ids-{task:05d}").all()
     save_ids(Path(stem), [doc_id for doc_id, kept in zip(ids, keep.tolist(), strict=True) if kept])
