@@ -122,7 +122,6 @@ def _binary_array(values: list[bytes]) -> Any:
 def _schema_and_ids(path: Path, suffix: str, rejects: bool) -> tuple[Any, Any, int]:
     """The shard's schema, its ids (as JSON text: a string id is its quoted form), its rows."""
     import orjson
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     if suffix == ".parquet":

@@ -18,7 +18,6 @@ from tamis.extract.hybrid import trafilatura_or_fast
 from tamis.extract.metadata import page_metadata
 from tamis.io.htmldecode import declared_language, decode_html  # noqa: F401 - re-exported for the extract step
 
-
 # Control characters other than tab, newline, form feed and carriage return, and U+FFFD (what
 # a decoder writes for bytes it could not read).
 _BINARY_CHAR_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f\ufffd]")
