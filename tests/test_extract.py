@@ -87,6 +87,25 @@ def test_declared_language_and_binary_share():
     assert binary_share(bytes(range(256)).decode("utf-8", "replace")) > 0.3
 
 
+def binary_share_reference(text: str, sample: int = 8192) -> float:
+    """The plain-Python definition binary_share's regex must match."""
+    head = text[:sample]
+    bad = sum(1 for ch in head if (ch < " " and ch not in "\t\n\r\f") or ch == "\ufffd")
+    return bad / len(head) if head else 0.0
+
+
+def test_binary_share_matches_its_python_reference():
+    import random
+
+    rng = random.Random(15)
+    alphabet = [chr(c) for c in range(0x21)] + ["\x7f", "\ufffd", "\ufeff", "é", "a", "<", " "]
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 60)))
+        assert binary_share(text) == binary_share_reference(text), repr(text)
+    page = "\x00\x01" * 5000 + "tail"
+    assert binary_share(page) == binary_share_reference(page) == 1.0  # only the first 8192 characters count
+
+
 def test_tidy_paragraphs_gives_one_paragraph_per_line():
     assert tidy_paragraphs("  A para.  \n\n\n B para.\r\n \t\r\nC\n") == "A para.\nB para.\nC"
 
