@@ -1,14 +1,15 @@
 """Extraction quality and speed: tamis's ``extract`` step against trafilatura and resiliparse.
 
-    .venv/bin/python bench/bench_extract.py [--corpus ../shared/corpus] [--extractors trafilatura tamis tamis_fast]
+    .venv/bin/python bench/bench_extract.py [--corpus ../shared/corpus] [--extractors tamis trafilatura tamis_quick tamis_fast]
 
 1. The article-extraction-benchmark metric (scrapinghub-aeb, its SOURCE.md) is checked first:
    scored on ``peer-output/*.json`` it must give the published P/R/F1 to 3 decimals.
 2. Every evaluation page is written to a folder of ``.html`` files, and each contender runs over it
    as its user runs it, as a subprocess, start-up included, one after the other in this one run:
    ``tamis run`` (one worker, a recipe of the ``extract`` step alone, for each tamis extractor:
-   the default ``trafilatura``, ``tamis`` = fast path + trafilatura where unsure, ``tamis_fast`` =
-   trafilatura disabled), a script calling ``trafilatura.extract`` (the upstream evaluation's
+   the default ``tamis`` = fast path where the page's body is nearly all long paragraphs, trafilatura
+   elsewhere; ``trafilatura`` = every page through trafilatura; ``tamis_quick`` = fast path
+   wherever it is confident; ``tamis_fast`` = trafilatura disabled), a script calling ``trafilatura.extract`` (the upstream evaluation's
    settings) and one calling resiliparse's ``extract_plain_text(main_content=True)``. Quality is
    scored on what each wrote (tamis: its output shards; a rejected page counts as empty).
 3. Quality per set: precision, recall, F1 on all pages and on two fixed halves (the development
@@ -250,7 +251,7 @@ def halves(keys: list[str]) -> tuple[set[str], set[str]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
-    parser.add_argument("--extractors", nargs="+", default=["trafilatura", "tamis", "tamis_fast"], help="tamis extractors to run (the first is the default)")
+    parser.add_argument("--extractors", nargs="+", default=["tamis", "trafilatura", "tamis_quick", "tamis_fast"], help="tamis extractors to run")
     parser.add_argument("--repeat", type=int, default=2, help="rounds of every contender (alternating order); each keeps its fastest")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "tamis-bench-extract")
     args = parser.parse_args()
