@@ -16,6 +16,7 @@ import orjson
 
 from tamis.io import remote_run, storage
 from tamis.io.atomic import write_bytes_atomic
+from tamis.io.shardnotes import NOTES_DIR
 
 if TYPE_CHECKING:
     from tamis.dedup.base import PassTask
@@ -29,11 +30,13 @@ def _rel(plan: RunPlan, path: Any) -> str:
 def segment_task_files(plan: RunPlan, segment: int, task: int) -> list[str]:
     """The files one task of one segment writes (the same patterns it cleans before it runs)."""
     root = plan.root
+    notes = root / NOTES_DIR  # the shards' notes for the card and the report (tamis.io.shardnotes)
     patterns = [root / "rejects" / f"part-{task:05d}-s{segment}-*", root / "errors" / f"seg{segment}-task{task:05d}.jsonl"]
+    patterns.append(notes / "rejects" / f"part-{task:05d}-s{segment}-*")
     if plan.segments[segment].stage is not None:
         patterns += [plan.spill_dir(segment) / f"{task:05d}-*", plan.sidecar_dir / f"{task:05d}.*"]
     else:
-        patterns.append(root / "output" / f"part-{task:05d}-*")
+        patterns += [root / "output" / f"part-{task:05d}-*", notes / "output" / f"part-{task:05d}-*"]
     found = []
     for pattern in patterns:
         for path in glob.glob(str(pattern)):
@@ -68,7 +71,7 @@ def commit_segment_task(plan: RunPlan, segment: int, task: int, name: str, resul
     remote_run.commit(plan.remote, plan.root, name, result, files)
     if _must_list(plan):  # a node other than the driver's: no later task reads its shards here
         for rel in files:
-            if rel.startswith(("output/", "rejects/")):
+            if rel.startswith(("output/", "rejects/", f"{NOTES_DIR}/")):
                 (plan.root / rel).unlink(missing_ok=True)
 
 

@@ -9,7 +9,9 @@ declares, in its YAML header, two configurations, ``kept`` (the default: ``outpu
 shards counts the ids that occur more than once (two input records with one id are both kept,
 as they were given, and reported).
 
-Reading every shard back costs a decompression of the run's output: the text is never parsed
+All of this comes from the notes the writer commits beside each shard
+(:mod:`tamis.io.shardnotes`: ids, rows, schema), so the card costs no read of the output. A
+shard without valid notes (older runs, other tools) is read back: the text is never parsed
 (each line's ``id`` and ``metadata`` are found by position, as tamis writes them) and only the
 metadata objects go through Arrow's JSON reader, which infers what ``datasets`` will; a
 schema that cannot be unified (a metadata key that is a number in one record and a string in
@@ -26,6 +28,7 @@ from typing import Any
 import yaml
 
 from tamis.io.outputs import list_shards
+from tamis.io.shardnotes import binary_array, metadata_schema, read_notes, split_record
 
 CARD = "README.md"
 DATASETS_BUILDERS = {".parquet": "parquet", ".jsonl": "json", ".jsonl.gz": "json", ".jsonl.zst": "json"}
@@ -37,7 +40,7 @@ class Folder:
     """What the card says about one folder of shards."""
 
     name: str
-    pattern: str | None = None  # the data-files glob, None when no loader reads these shards
+    pattern: str | list[str] | None = None  # the data-files glob(s), None when no loader reads these shards
     features: list[dict[str, Any]] | None = None
     rows: int = 0
     problem: str | None = None
@@ -51,85 +54,42 @@ def _builder_suffix(path: Path) -> str | None:
     return None
 
 
-ID_PREFIX, TEXT_KEY, METADATA_KEY = b'{"id":', b',"text":', b',"metadata":'
-REJECT_TAIL = b',"reason":'
-STRING_COLUMNS = ("reason", "detail", "duplicate_of")
-
-
-def _split_record(line: bytes, rejects: bool) -> tuple[bytes, bytes] | None:
-    """(id JSON, metadata JSON) of a shard line as tamis writes it (keys ``id``, ``text``,
-    ``metadata`` [, ``reason``, ``detail``, ``duplicate_of``] in that order, serialised so that
-    a quote inside a string is always escaped), found without parsing the text: no string can
-    hold a bare ``,"metadata":``, and no later string a bare ``,"reason":``. None if the
-    line is laid out otherwise."""
-    if not line.startswith(ID_PREFIX):
-        return None
-    text_at = line.find(TEXT_KEY)
-    meta_at = line.find(METADATA_KEY, text_at)
-    if text_at < 0 or meta_at < 0:
-        return None
-    end = line.rfind(REJECT_TAIL) if rejects else len(line.rstrip()) - 1
-    if end <= meta_at:
-        return None
-    return line[len(ID_PREFIX) : text_at], line[meta_at + len(METADATA_KEY) : end]
-
-
 def _jsonl_schema_and_ids(path: Path, rejects: bool) -> tuple[Any, Any, int]:
     """A JSONL shard's schema (``metadata`` inferred by Arrow's JSON reader, as ``datasets``
     infers it, from the metadata objects alone) and its ids, without parsing any text."""
     import orjson
-    import pyarrow as pa
-    import pyarrow.json as pj
 
     from tamis.io.outputs import JsonlOutput
 
     ids: list[bytes] = []
-    metas: list[bytes] = []
+    metas: dict[bytes, None] = {}  # distinct objects, in order: inference only unions what it sees
     for line in JsonlOutput.lines(path):
-        found = _split_record(line, rejects)
+        found = split_record(line, rejects)
         if found is None:  # not laid out as expected: parse this one whole
             record = orjson.loads(line)
             found = (orjson.dumps(record.get("id")), orjson.dumps(record.get("metadata") or {}))
         ids.append(found[0])
-        metas.append(b'{"m":' + found[1] + b"}")
-    fields = [pa.field("id", pa.string()), pa.field("text", pa.string())]
-    if metas:
-        blob = b"\n".join(metas)
-        table = pj.read_json(pa.BufferReader(blob), read_options=pj.ReadOptions(block_size=max(1 << 20, len(blob) + 1)))
-        fields.append(table.schema.field("m").with_name("metadata"))
-    else:
-        fields.append(pa.field("metadata", pa.struct([])))
-    if rejects:
-        fields += [pa.field(name, pa.string()) for name in STRING_COLUMNS]
-    return pa.schema(fields), _binary_array(ids), len(ids)
-
-
-def _binary_array(values: list[bytes]) -> Any:
-    """``pa.array(values, type=pa.binary())`` built from its buffers: ``pa.array`` on a Python
-    list imports pandas to ask whether the list is a pandas object (about 0.4 s of every run)."""
-    import itertools
-    from array import array
-
-    import pyarrow as pa
-
-    data = b"".join(values)
-    if len(data) >= 1 << 31:  # past 32-bit offsets: let Arrow chunk it
-        return pa.array(values, type=pa.binary())
-    offsets = array("i", itertools.accumulate((len(v) for v in values), initial=0))
-    return pa.Array.from_buffers(pa.binary(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+        metas[found[1]] = None
+    return metadata_schema(list(metas), rejects), binary_array(ids), len(ids)
 
 
 def _schema_and_ids(path: Path, suffix: str, rejects: bool) -> tuple[Any, Any, int]:
-    """The shard's schema, its ids (as JSON text: a string id is its quoted form), its rows."""
+    """The shard's schema, its ids (as JSON text: a string id is its quoted form), its rows:
+    from the notes its writer committed beside it where they describe it, else read back."""
     import orjson
     import pyarrow.parquet as pq
 
+    notes = read_notes(path, rejects=rejects)
+    if notes is not None:
+        schema = pq.read_schema(path) if suffix == ".parquet" else notes.schema()
+        if schema is not None:
+            return schema, notes.ids, notes.rows
     if suffix == ".parquet":
         parquet = pq.ParquetFile(path)
         ids = None
         if "id" in parquet.schema_arrow.names:
             values = parquet.read(columns=["id"]).column("id").to_pylist()
-            ids = _binary_array([orjson.dumps(v) for v in values])
+            ids = binary_array([orjson.dumps(v) for v in values])
         return parquet.schema_arrow, ids, parquet.metadata.num_rows
     return _jsonl_schema_and_ids(path, rejects)
 
@@ -142,7 +102,9 @@ def describe_folder(root: Path, name: str) -> Folder:
     suffixes = {_builder_suffix(p) for p in shards}
     if not shards or None in suffixes or len({DATASETS_BUILDERS[s] for s in suffixes if s}) != 1:
         return folder  # nothing there, or shards no datasets loader reads
-    folder.pattern = f"{name}/part-*" + (next(iter(suffixes)) if len(suffixes) == 1 else "")
+    # One glob per suffix, never a bare ``part-*``: only what a loader reads.
+    patterns = [f"{name}/part-*{suffix}" for suffix in sorted(s for s in suffixes if s)]
+    folder.pattern = patterns[0] if len(patterns) == 1 else patterns
     schemas = []
     for path in shards:
         try:

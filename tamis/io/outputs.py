@@ -34,10 +34,12 @@ import orjson
 
 from tamis.errors import ConfigError
 from tamis.io.atomic import commit, temp_name
+from tamis.io.shardnotes import ShardNotes
 
 COMPRESSIONS = ("gzip", "zstd", "none")
 REJECT_KEYS = ("reason", "detail", "duplicate_of")
 BLOCK_BYTES = 4 << 20
+NOTED_FOLDERS = ("output", "rejects")
 
 
 def dumps(record: dict[str, Any]) -> bytes:
@@ -441,6 +443,7 @@ class ShardWriter:
         max_bytes: int = 256 << 20,
         rejects: bool = False,
         write_empty: bool = False,
+        notes: bool | None = None,
     ) -> None:
         self.directory = directory
         self.stem = stem
@@ -455,6 +458,11 @@ class ShardWriter:
         self._final: Path | None = None
         self._bytes = 0
         self._pending: list[tuple[Path, Path]] = []
+        # The card's and the report's notes (tamis.io.shardnotes), by default for the run's
+        # own output/ and rejects/ folders (not for stage spills, which nothing describes).
+        self.notes = directory.name in NOTED_FOLDERS if notes is None else notes
+        self._notes: ShardNotes | None = None
+        self._pending_notes: list[ShardNotes | None] = []
 
     def _open(self) -> Sink:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -462,26 +470,34 @@ class ShardWriter:
         self._tmp = temp_name(self._final)
         self._sink = self.output.open_sink(self._tmp, rejects=self.rejects)
         self._bytes = 0
+        self._notes = ShardNotes(rejects=self.rejects, json_lines=isinstance(self.output, JsonlOutput)) if self.notes else None
         return self._sink
 
     def _finish_shard(self) -> None:
         assert self._sink is not None and self._tmp is not None and self._final is not None
         self._sink.close()
         self._pending.append((self._tmp, self._final))
+        self._pending_notes.append(self._notes)
         self._sink = None
         self._shard += 1
 
     def write(self, record: dict[str, Any]) -> None:
         sink = self._sink or self._open()
+        if self._notes is not None:
+            self._notes.add_record(record)
         self._wrote(sink.write(record), 1)
 
     def write_lines(self, lines: list[bytes]) -> None:
         """Records already serialised as :func:`dumps` would, in order: the bulk path."""
         if self._sink is not None and self._bytes + sum(map(len, lines)) < self.max_bytes:
+            if self._notes is not None:
+                self._notes.add_lines(lines)
             self._wrote(self._sink.write_lines(lines), len(lines))  # all in this shard
             return
         for line in lines:  # a shard ends among them (or none is open yet)
             sink = self._sink or self._open()
+            if self._notes is not None:
+                self._notes.add_lines([line])
             self._wrote(sink.write_lines([line]), 1)
 
     def _wrote(self, n_bytes: int, records: int) -> None:
@@ -497,10 +513,12 @@ class ShardWriter:
         if self._sink is not None:
             self._finish_shard()
         finals = []
-        for tmp, final in self._pending:
+        for (tmp, final), notes in zip(self._pending, self._pending_notes, strict=True):
+            if notes is not None:  # committed first: a shard is never newer than its notes
+                notes.save(tmp, final)
             commit(tmp, final)
             finals.append(final)
-        self._pending = []
+        self._pending, self._pending_notes = [], []
         return finals
 
     def abort(self) -> None:

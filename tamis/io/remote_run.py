@@ -292,7 +292,7 @@ def publish(remote: str, root: Path, rel: str) -> None:
 def stage_outputs(remote: str, root: Path) -> None:
     """Make the staged ``output/`` and ``rejects/`` exactly the committed shards (the report
     reads them): fetch what other machines wrote, drop what no marker lists."""
-    sync_down(remote, root, lambda rel: rel.startswith(("output/", "rejects/")))
+    sync_down(remote, root, lambda rel: rel.startswith(("output/", "rejects/", "_notes/")))  # _notes: tamis.io.shardnotes
     listed = listed_files(root)
     for folder in ("output", "rejects"):
         for rel in snapshot(root, root / folder):

@@ -185,7 +185,7 @@ def _summary(run: RunView, funnel: Funnel) -> str:
     return (
         '<section id="summary" aria-labelledby="h-summary"><h2 id="h-summary">Summary</h2>'
         f'<p class="accounting{"" if holds else " bad"}" id="accounting">Accounting: read '
-        f'<strong>{_n(funnel.read)}</strong> = kept <strong>{_n(funnel.kept)}</strong> + rejected '
+        f"<strong>{_n(funnel.read)}</strong> = kept <strong>{_n(funnel.kept)}</strong> + rejected "
         f"<strong>{_n(rejected_total)}</strong> — {escape(verdict)}.</p>"
         f'<div class="cards">{card_html}</div>'
         f'<p class="note">Bytes are UTF-8 bytes of the text. Exact values: read {_n(funnel.bytes_in)} B, kept {_n(funnel.bytes_out)} B.</p>'

@@ -3,9 +3,11 @@
 Cost is bounded so that the report stays a small fraction of the run:
 
 - Kept documents: the first ``kept_budget / n_shards`` records of every output shard.
-- Rejects: every reject's ``reason`` and ``duplicate_of`` (cheap, see :mod:`tamis.report.shards`)
-  so that the duplicate clusters are complete; whole records only for the first
-  ``reject_budget / reasons`` rejects of each reason.
+- Rejects: every reject's ``reason`` and ``duplicate_of`` (from the shards' notes where the
+  writer left them, else from each line's tail: see :mod:`tamis.report.shards`) so that the
+  duplicate clusters are complete; whole records only for the first
+  ``reject_budget / reasons`` rejects of each reason (a noted shard is decompressed only as far
+  as the last of those).
 
 Distributions drawn from such a sample weigh each sampled document by how many documents of
 its kind (kept, or rejected for that reason) it stands for, known exactly from ``stats.json``;
@@ -17,12 +19,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tamis.report.funnel import step_of
-from tamis.report.shards import find_records, iter_records, iter_reject_tails, list_shards, parse_line
+from tamis.report.shards import find_records, iter_records, iter_reject_tails, list_shards, noted_rejects, parse_line
 
 SAMPLE_DOCS_PER_REASON = 3
 LARGEST_CLUSTERS = 5
@@ -65,9 +68,7 @@ class Findings:
 
     @property
     def sampled(self) -> bool:
-        return self.kept_sampled < self.kept_total or any(
-            self.rejected_sampled[r] < self.rejected_seen[r] for r in self.rejected_seen
-        )
+        return self.kept_sampled < self.kept_total or any(self.rejected_sampled[r] < self.rejected_seen[r] for r in self.rejected_seen)
 
 
 def _language_score(meta: dict[str, Any]) -> float | None:
@@ -109,29 +110,50 @@ def collect(root: Path, stats: dict[str, Any], *, kept_budget: int = 20_000, rej
     # step -> keeper -> first member ids (dict order = order of first appearance in the rejects)
     members: dict[str, dict[str, list[str]]] = {}
     member_counts: dict[str, Counter[str]] = {}
+
+    def take(reason: str, keeper: Any, member_id: Callable[[], Any], record: dict[str, Any] | None) -> None:
+        """One reject seen (``record``: whole, if it is among its reason's sampled ones;
+        ``member_id()`` its id, asked only when shown)."""
+        rejected_seen[reason] += 1
+        if keeper:
+            step = step_of(reason)
+            member_counts.setdefault(step, Counter())[keeper] += 1
+            shown = members.setdefault(step, {}).setdefault(keeper, [])
+            if len(shown) < MEMBERS_SHOWN and (value := member_id()) is not None:
+                shown.append(str(value))
+        if record is None:
+            return
+        rejected_sampled[reason] += 1
+        meta = record["metadata"]
+        observations.append(Observation(_signals(meta), _language_score(meta), reason))
+        if len(samples.setdefault(reason, [])) < SAMPLE_DOCS_PER_REASON:
+            samples[reason].append(record)
+
     for shard in list_shards(root / "rejects"):
+        noted = noted_rejects(shard)
+        if noted is not None:  # reasons, keepers and ids from the notes; whole records as needed
+            notes, lines = noted
+            try:
+                reasons, keepers, ids = notes.column_values("reason"), notes.column_values("duplicate_of"), notes.column_values("id")
+                for row, (raw_reason, keeper, member_id) in enumerate(zip(reasons, keepers, ids, strict=True)):
+                    reason = str(raw_reason)
+                    record = None
+                    if rejected_sampled[reason] < per_reason:
+                        line = lines.line(row)
+                        record = parse_line(line) if line is not None else None
+                    take(reason, keeper, lambda member_id=member_id: member_id, record)
+            finally:
+                lines.close()
+            continue
         for tail, source in iter_reject_tails(shard):
             reason = str(tail["reason"])
-            rejected_seen[reason] += 1
             keeper = tail.get("duplicate_of")
-            record = None
-            if rejected_sampled[reason] < per_reason:
-                record = parse_line(source)
-            if keeper:
-                step = step_of(reason)
-                member_counts.setdefault(step, Counter())[keeper] += 1
-                shown = members.setdefault(step, {}).setdefault(keeper, [])
-                if len(shown) < MEMBERS_SHOWN:
-                    member_id = record["id"] if record else (parse_line(source) or {}).get("id")
-                    if member_id is not None:
-                        shown.append(str(member_id))
-            if record is None:
-                continue
-            rejected_sampled[reason] += 1
-            meta = record["metadata"]
-            observations.append(Observation(_signals(meta), _language_score(meta), reason))
-            if len(samples.setdefault(reason, [])) < SAMPLE_DOCS_PER_REASON:
-                samples[reason].append(record)
+            record = parse_line(source) if rejected_sampled[reason] < per_reason else None
+
+            def line_id(record: dict[str, Any] | None = record, source: Any = source) -> Any:
+                return record["id"] if record else (parse_line(source) or {}).get("id")
+
+            take(reason, keeper, line_id, record)
 
     _weigh(observations, stats, kept_sampled, rejected_sampled)
     cluster_sizes = {step: Counter(n + 1 for n in counts.values()) for step, counts in member_counts.items()}

@@ -9,6 +9,11 @@ The report must cost a small fraction of the run, so it reads shards in two ways
   ``metadata``), and a JSON string escapes its quotes, so the last ``,"reason":`` of a line is
   the record's own key: the tail is parsed without parsing the text (rejects are always JSONL).
 
+Where the writer committed a shard's notes (:mod:`tamis.io.shardnotes`: every record's id and,
+for rejects, its ``reason`` and ``duplicate_of``), those answer instead: a reject shard is then
+decompressed only as far as its last whole record wanted, and a lookup by id reads only the
+shards that hold the ids, only up to the last of them.
+
 Shards are listed and read through :mod:`tamis.io.outputs` (the one shard reader).
 """
 
@@ -21,6 +26,7 @@ from typing import Any
 import orjson
 
 from tamis.io.outputs import JsonlOutput, decode_metadata, list_shards, read_shard
+from tamis.io.shardnotes import Notes, read_notes
 
 SMALL_BLOCK_BYTES = 256 << 10  # for reads that stop after a few records: decompress little more than needed
 REASON_KEY = b',"reason":'
@@ -58,6 +64,34 @@ def iter_reject_tails(path: Path) -> Iterator[tuple[dict[str, Any], bytes | dict
         yield {"reason": tail.get("reason"), "detail": tail.get("detail"), "duplicate_of": tail.get("duplicate_of")}, line
 
 
+def noted_rejects(path: Path) -> tuple[Notes, ShardLines] | None:
+    """A JSONL reject shard's notes and its lines to be read on demand, or None where the
+    shard has no valid notes (then :func:`iter_reject_tails` reads it)."""
+    if not JsonlOutput.owns(path.name):
+        return None
+    notes = read_notes(path, rejects=True)
+    return None if notes is None else (notes, ShardLines(path))
+
+
+class ShardLines:
+    """The lines of a JSONL shard by position, decompressed only up to the last one asked for
+    (positions must be asked in increasing order). Close it to stop early."""
+
+    def __init__(self, path: Path, block_bytes: int = SMALL_BLOCK_BYTES) -> None:
+        self._lines = JsonlOutput.lines(path, block_bytes)
+        self._next = 0
+
+    def line(self, position: int) -> bytes | None:
+        for line in self._lines:
+            self._next += 1
+            if self._next > position:
+                return line
+        return None
+
+    def close(self) -> None:
+        self._lines.close()
+
+
 def parse_line(source: bytes | dict[str, Any]) -> dict[str, Any] | None:
     """A whole record from what :func:`iter_reject_tails` yielded."""
     if isinstance(source, dict):
@@ -83,6 +117,21 @@ def find_records(folder: Path, ids: set[str], max_bytes: int = FIND_MAX_BYTES) -
     needles = {i: orjson.dumps(i) for i in ids}
     scanned = 0
     for shard in list_shards(folder):
+        notes = read_notes(shard) if JsonlOutput.owns(shard.name) else None
+        if notes is not None:  # only the positions of the wanted ids, only this far
+            wanted = [(row, value) for row, raw in enumerate(notes.ids.to_pylist()) if (value := orjson.loads(raw)) in ids and value not in found]
+            lines = ShardLines(shard)
+            try:
+                for row, value in wanted:
+                    line = lines.line(row)
+                    record = parse_line(line) if line is not None else None
+                    if record is not None and record.get("id") == value:
+                        found.setdefault(value, record)
+            finally:
+                lines.close()
+            if len(found) == len(ids):
+                return found
+            continue
         if not JsonlOutput.owns(shard.name):
             for row in read_shard(shard):
                 if row.get("id") in ids and row["id"] not in found:

@@ -43,8 +43,7 @@ def funnel_svg(bars: list[FunnelBar], title: str, desc: str, width: int = WIDTH)
         parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{w_keep:.1f}" height="{row_h - 10}" fill="{BLUE}"/>')
         if b.removed:
             parts.append(
-                f'<rect x="{label_w + w_keep:.1f}" y="{y + 4}" width="{max(w_gone, 1.5):.1f}" height="{row_h - 10}" '
-                f'fill="{ORANGE}" fill-opacity="0.75"/>'
+                f'<rect x="{label_w + w_keep:.1f}" y="{y + 4}" width="{max(w_gone, 1.5):.1f}" height="{row_h - 10}" fill="{ORANGE}" fill-opacity="0.75"/>'
             )
         parts.append(f'<text x="{label_w + plot_w + 8}" y="{y + 18}" class="val">{escape(b.caption)}</text>')
     parts.append("</svg>")

@@ -1,0 +1,208 @@
+"""What the dataset card and the report need to know of a shard, noted while it is written.
+
+After a run, the card (:mod:`tamis.io.card`) needs every shard's row count, its schema and its
+ids (to count repeated ids), and the report needs every reject's ``reason`` and
+``duplicate_of`` (its duplicate clusters). Reading all of that back means decompressing the
+whole output once more (about 15 % of a ``tamis dedup`` run). Instead, the
+:class:`~tamis.io.outputs.ShardWriter` notes it as it writes, and commits it beside the shard,
+as ``OUT/_notes/<folder>/<shard name>.notes`` (an Arrow IPC file), just before it commits the
+shard:
+
+- ``id`` (each record's id as JSON text, the form the card compares) and, for rejects,
+  ``reason`` and ``duplicate_of`` (JSON text too), one row per record, in shard order;
+- in the schema metadata: the shard's size in bytes (a note whose size differs from the
+  shard's describes another file and is ignored), its row count and, for JSON lines, the
+  shard's Arrow schema, inferred by Arrow's JSON reader from the distinct metadata objects
+  (the same types and field order as from all of them: inference only unions what it sees).
+
+Notes are never inside ``output/`` or ``rejects/``, which users and ``datasets`` glob whole.
+A task's notes are committed to an object store with its shards (its marker lists them). A
+shard without valid notes (older runs, other tools, a crash between the two commits, notes
+of an earlier attempt: their recorded size differs) is read back as before: notes only ever
+save time.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+NOTES_DIR, NOTES_SUFFIX = "_notes", ".notes"
+VERSION = 1
+META_KEY = b"tamis.shard"
+ID_PREFIX, TEXT_KEY, METADATA_KEY = b'{"id":', b',"text":', b',"metadata":'
+REJECT_TAIL = b',"reason":'
+STRING_COLUMNS = ("reason", "detail", "duplicate_of")
+
+
+def notes_path(shard: Path) -> Path:
+    """``OUT/_notes/<folder>/<shard name>.notes``: outside the shard folders, which users and
+    loaders glob whole."""
+    return shard.parent.parent / NOTES_DIR / shard.parent.name / (shard.name + NOTES_SUFFIX)
+
+
+def split_record(line: bytes, rejects: bool) -> tuple[bytes, bytes] | None:
+    """(id JSON, metadata JSON) of a shard line as tamis writes it (keys ``id``, ``text``,
+    ``metadata`` [, ``reason``, ``detail``, ``duplicate_of``] in that order, serialised so that
+    a quote inside a string is always escaped), found without parsing the text: no string can
+    hold a bare ``,"metadata":``, and no later string a bare ``,"reason":``. None if the
+    line is laid out otherwise."""
+    if not line.startswith(ID_PREFIX):
+        return None
+    text_at = line.find(TEXT_KEY)
+    meta_at = line.find(METADATA_KEY, text_at)
+    if text_at < 0 or meta_at < 0:
+        return None
+    end = line.rfind(REJECT_TAIL) if rejects else len(line.rstrip()) - 1
+    if end <= meta_at:
+        return None
+    return line[len(ID_PREFIX) : text_at], line[meta_at + len(METADATA_KEY) : end]
+
+
+def metadata_schema(metas: list[bytes], rejects: bool) -> Any:
+    """The Arrow schema ``datasets`` infers for JSON lines whose metadata objects (JSON text,
+    one per record) are ``metas``: ``id``, ``text``, ``metadata`` [, the reject columns]."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    fields = [pa.field("id", pa.string()), pa.field("text", pa.string())]
+    if metas:
+        blob = b"\n".join(b'{"m":' + m + b"}" for m in metas)
+        table = pj.read_json(pa.BufferReader(blob), read_options=pj.ReadOptions(block_size=max(1 << 20, len(blob) + 1)))
+        fields.append(table.schema.field("m").with_name("metadata"))
+    else:
+        fields.append(pa.field("metadata", pa.struct([])))
+    if rejects:
+        fields += [pa.field(name, pa.string()) for name in STRING_COLUMNS]
+    return pa.schema(fields)
+
+
+def binary_array(values: list[bytes]) -> Any:
+    """``pa.array(values, type=pa.binary())`` built from its buffers: ``pa.array`` on a Python
+    list imports pandas to ask whether the list is a pandas object (about 0.4 s of every run)."""
+    import itertools
+    from array import array
+
+    import pyarrow as pa
+
+    data = b"".join(values)
+    if len(data) >= 1 << 31:  # past 32-bit offsets: let Arrow chunk it
+        return pa.array(values, type=pa.binary())
+    offsets = array("i", itertools.accumulate((len(v) for v in values), initial=0))
+    return pa.Array.from_buffers(pa.binary(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+class ShardNotes:
+    """Collects the notes of one shard while it is written. ``json_lines``: the shard is JSON
+    lines (its schema is inferred from the metadata; a Parquet shard carries its own)."""
+
+    def __init__(self, *, rejects: bool, json_lines: bool) -> None:
+        self.rejects = rejects
+        self.json_lines = json_lines
+        self.ids: list[bytes] = []
+        self.metas: dict[bytes, None] = {}  # distinct metadata JSON, in order of first appearance
+        self.reasons: list[bytes] = []
+        self.keepers: list[bytes] = []
+
+    def add_record(self, record: dict[str, Any]) -> None:
+        self.ids.append(orjson.dumps(record.get("id")))
+        if self.json_lines:
+            self.metas[orjson.dumps(record.get("metadata"))] = None
+        if self.rejects:
+            self.reasons.append(orjson.dumps(record.get("reason")))
+            self.keepers.append(orjson.dumps(record.get("duplicate_of")))
+
+    def add_lines(self, lines: list[bytes]) -> None:
+        """Records already serialised as JSON lines (found by position, as the card reads
+        them; a line laid out otherwise is parsed whole)."""
+        for line in lines:
+            found = split_record(line, self.rejects)
+            if found is None:
+                self.add_record(orjson.loads(line))
+                continue
+            self.ids.append(found[0])
+            if self.json_lines:
+                self.metas[found[1]] = None
+            if self.rejects:
+                tail = orjson.loads(b"{" + line[line.rfind(REJECT_TAIL) + 1 :])
+                self.reasons.append(orjson.dumps(tail.get("reason")))
+                self.keepers.append(orjson.dumps(tail.get("duplicate_of")))
+
+    def save(self, shard_tmp: Path, final: Path) -> None:
+        """Commit the notes of the finished (not yet renamed) shard ``shard_tmp`` as
+        ``final``'s notes."""
+        import pyarrow as pa
+
+        from tamis.io.atomic import atomic_open
+
+        info: dict[str, Any] = {"version": VERSION, "shard_bytes": shard_tmp.stat().st_size, "rows": len(self.ids)}
+        info.update(rejects=self.rejects, json_lines=self.json_lines)
+        if self.json_lines:
+            try:
+                schema = metadata_schema(list(self.metas), self.rejects)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                schema = None  # metadata no one type covers: the card reads the shard and says why
+            info["schema"] = None if schema is None else base64.b64encode(schema.serialize().to_pybytes()).decode()
+        columns = {"id": binary_array(self.ids)}
+        if self.rejects:
+            columns["reason"] = binary_array(self.reasons)
+            columns["duplicate_of"] = binary_array(self.keepers)
+        table = pa.table(columns).replace_schema_metadata({META_KEY: orjson.dumps(info)})
+        options = pa.ipc.IpcWriteOptions(compression="zstd" if pa.Codec.is_available("zstd") else None)
+        with atomic_open(notes_path(final)) as fh, pa.ipc.new_file(fh, table.schema, options=options) as writer:
+            writer.write_table(table)
+
+
+class Notes:
+    """A shard's committed notes, read back."""
+
+    def __init__(self, info: dict[str, Any], table: Any) -> None:
+        self.info = info
+        self.table = table
+
+    @property
+    def rows(self) -> int:
+        return int(self.info["rows"])
+
+    @property
+    def ids(self) -> Any:
+        """The ids as an Arrow binary array of JSON texts."""
+        return self.table.column("id").combine_chunks()
+
+    def schema(self) -> Any:
+        """The shard's Arrow schema, or None where the note has none (Parquet: read the footer;
+        JSON lines whose metadata no type covers: read the shard to say why)."""
+        import pyarrow as pa
+
+        encoded = self.info.get("schema")
+        if encoded is None:
+            return None
+        return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(encoded)))
+
+    def column_values(self, name: str) -> list[Any]:
+        """A JSON-text column decoded to Python values."""
+        return [orjson.loads(v) for v in self.table.column(name).to_pylist()]
+
+
+def read_notes(shard: Path, *, rejects: bool | None = None) -> Notes | None:
+    """The notes of ``shard`` if they exist and describe it (same size, same kind), else None."""
+    import pyarrow as pa
+
+    path = notes_path(shard)
+    try:
+        size = shard.stat().st_size
+        with pa.memory_map(str(path)) as source:
+            table = pa.ipc.open_file(source).read_all()
+        info = orjson.loads((table.schema.metadata or {})[META_KEY])
+    except (OSError, KeyError, ValueError, pa.ArrowException):
+        return None
+    if not isinstance(info, dict) or info.get("version") != VERSION or info.get("shard_bytes") != size:
+        return None
+    if rejects is not None and bool(info.get("rejects")) != rejects:
+        return None
+    if table.num_rows != info.get("rows") or (info.get("rejects") and "reason" not in table.column_names):
+        return None
+    return Notes(info, table)
