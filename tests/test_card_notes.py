@@ -1,0 +1,164 @@
+"""The shards' notes (tamis.io.shardnotes) give the card and the report exactly what reading
+the shards back gives, and are ignored wherever they do not describe the shard."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from runutil import load_stats, run_recipe, write_jsonl
+
+from tamis.cli import main
+from tamis.io.card import describe_folder, duplicate_ids, write_card
+from tamis.io.outputs import ShardWriter, dumps, list_shards, output_format, read_shard
+from tamis.io.shardnotes import NOTES_DIR, notes_path, read_notes
+from tamis.report.sample import collect
+
+
+def _inputs(tmp_path: Path) -> list[Path]:
+    """Metadata of many shapes (nested, null, lists, int then float, date-like strings,
+    keys first seen late), exact copies (rejects with keepers) and a repeated id."""
+    src = tmp_path / "in"
+    src.mkdir()
+    base = "Words of document {} that make it long enough to be kept by every step of the run, {}."
+    a = [{"id": f"a{i}", "text": base.format(i, "a"), "url": f"https://x.org/{i}", "n": i, "when": f"2024-01-{1 + i % 28:02d}T10:00:00"} for i in range(120)]
+    b = [
+        {"id": f"b{i}", "text": base.format(i % 40 if i < 60 else 1000 + i, "a"), "tags": ["x", str(i)], "n": i + 0.5, "deep": {"k": [1, 2], "v": None}}
+        for i in range(90)
+    ]
+    c = [{"id": "a7", "text": "A text of its own under an id that is used twice in the input."}]
+    c += [{"id": f"c{i}", "text": base.format(i, "c"), "late_key": {"z": True}} for i in range(30)]
+    return [write_jsonl(src / "a.jsonl", a), write_jsonl(src / "b.jsonl", b), write_jsonl(src / "c.jsonl", c)]
+
+
+def _card_view(out: Path) -> tuple[Any, ...]:
+    folders = [describe_folder(out, "output"), describe_folder(out, "rejects")]
+    described = tuple((f.pattern, f.features, f.rows, f.problem) for f in folders)
+    return described, duplicate_ids(folders)
+
+
+def _report_view(out: Path) -> Any:
+    found = collect(out, load_stats(out), kept_budget=50, reject_budget=40)
+    obs = [(o.signals, o.language_score, o.outcome, o.weight) for o in found.observations]
+    largest = [(c.step, c.keeper, c.size, c.members, c.keeper_record, c.member_records) for c in found.largest]
+    return (obs, found.rejected_seen, found.rejected_sampled, found.samples, found.cluster_sizes, largest, found.kept_languages)
+
+
+def _drop_notes(out: Path) -> None:
+    shutil.rmtree(out / NOTES_DIR)
+
+
+def _assert_notes_equal_read_back(out: Path) -> None:
+    shards = list_shards(out / "output") + list_shards(out / "rejects")
+    assert len(list_shards(out / "output")) >= 2 and list_shards(out / "rejects")
+    for path in shards:  # every shard noted, row for row
+        notes, records = read_notes(path), list(read_shard(path))
+        assert notes is not None and notes.rows == len(records)
+        assert notes.column_values("id") == [r["id"] for r in records]
+        if path.parent.name == "rejects":
+            assert notes.column_values("reason") == [r["reason"] for r in records]
+            assert notes.column_values("duplicate_of") == [r["duplicate_of"] for r in records]
+    assert {p.name for p in (out / "output").iterdir()} == {p.name for p in list_shards(out / "output")}
+    card, stats = (out / "README.md").read_text(), load_stats(out)
+    assert stats["duplicate_ids"] == {"count": 1, "examples": ["a7"]}
+    noted, report_noted = _card_view(out), _report_view(out)
+    assert noted[0][0][1] is not None and noted[0][0][2] == stats["kept"]  # features declared, rows counted
+
+    _drop_notes(out)
+    assert _card_view(out) == noted
+    assert write_card(out, stats) == stats["duplicate_ids"] and (out / "README.md").read_text() == card
+    assert _report_view(out) == report_noted
+
+
+@pytest.mark.parametrize(("fmt", "workers"), [("jsonl", 2), ("parquet", 1)])
+def test_notes_give_what_reading_the_shards_back_gives(tmp_path: Path, fmt: str, workers: int):
+    out = tmp_path / "out"
+    run_recipe(_inputs(tmp_path), out, [{"step": "normalize"}, {"step": "exact_dedup"}], format=fmt, workers=workers)
+    _assert_notes_equal_read_back(out)
+
+
+def test_notes_of_the_dedup_command(tmp_path: Path):
+    """``tamis dedup`` (the fused stage, kept lines written in bulk) with its defaults."""
+    out = tmp_path / "out"
+    inputs = _inputs(tmp_path)
+    assert main(["dedup", "-i", *map(str, inputs), "-o", str(out), "--threshold", "0.8", "-w", "1", "-q"]) == 0
+    assert (out / "report.html").is_file()
+    _assert_notes_equal_read_back(out)
+
+
+def test_notes_that_do_not_describe_the_shard_are_ignored(tmp_path: Path):
+    out = tmp_path / "out"
+    run_recipe(_inputs(tmp_path), out, [{"step": "exact_dedup"}])
+    shard = list_shards(out / "output")[0]
+    lines = gzip.decompress(shard.read_bytes()).splitlines(keepends=True)
+    shard.write_bytes(gzip.compress(b"".join(lines[1:])))  # another file under the same name
+    assert read_notes(shard) is None
+    truth = _card_view(out)
+    assert truth[0][0][2] == load_stats(out)["kept"] - 1
+    notes_path(list_shards(out / "output")[1]).write_bytes(b"not arrow")  # unreadable notes
+    assert _card_view(out) == truth
+    _drop_notes(out)
+    assert _card_view(out) == truth
+
+
+def test_metadata_no_type_covers_is_reported_as_when_read_back(tmp_path: Path):
+    src = write_jsonl(tmp_path / "a.jsonl", [{"id": f"d{i}", "text": f"Document number {i} with words.", "x": i if i % 2 else f"s{i}"} for i in range(6)])
+    out = tmp_path / "out"
+    run_recipe([src], out, [{"step": "normalize"}])
+    noted = _card_view(out)
+    assert noted[0][0][3] is not None and noted[0][0][1] is None  # no features, a reason given
+    _drop_notes(out)
+    assert _card_view(out) == noted
+
+
+def test_resumed_run_keeps_notes_matching_its_shards(tmp_path: Path):
+    inputs = _inputs(tmp_path)
+    out = tmp_path / "out"
+    run_recipe(inputs, out, [{"step": "exact_dedup"}])
+    before = _card_view(out)
+    # a task that reruns rewrites its shards and their notes
+    for marker in (out / "_markers").glob("seg0-task00001*"):
+        marker.unlink()
+    from tamis.pipeline import RunConfig
+    from tamis.runner import run
+
+    cfg = RunConfig(input=[str(p) for p in inputs], output=str(out), steps=[{"step": "exact_dedup"}], report=False)
+    run(cfg, resume=True)
+    assert all(read_notes(p) is not None for p in list_shards(out / "output"))
+    assert _card_view(out) == before
+    ids = [orjson.loads(v) for p in list_shards(out / "output") for v in read_notes(p).ids.to_pylist()]
+    assert len(ids) == load_stats(out)["kept"]
+
+
+@pytest.mark.parametrize("rejects", [False, True])
+def test_lines_written_in_bulk_are_noted_as_records_are(tmp_path: Path, rejects: bool):
+    """The bulk path (records already serialised) notes what the record path notes, including
+    a line laid out otherwise (parsed whole) and texts that look like the keys it looks for."""
+    tricky = 'a text with ,"metadata":{"x":1},"reason":"no" inside'
+    records: list[dict[str, Any]] = [
+        {"id": f"r{i}", "text": tricky if i % 3 else f"text {i}", "metadata": {"n": i, "s": [str(i)]} if i % 2 else {"t": "2024-02-03"}} for i in range(50)
+    ]
+    if rejects:
+        for i, record in enumerate(records):
+            record.update(reason=f"step:{i % 2}", detail=None, duplicate_of=f"r{i - 1}" if i else None)
+    views = []
+    for bulk in (False, True):
+        writer = ShardWriter(tmp_path / f"b{bulk}" / ("rejects" if rejects else "output"), "part-00000", output_format("jsonl"), rejects=rejects)
+        if bulk:
+            lines = [dumps(r) for r in records]
+            lines[5] = orjson.dumps(dict(reversed(list(records[5].items())))) + b"\n"  # keys in another order
+            writer.write_lines(lines[:20])
+            writer.write_lines(lines[20:])
+        else:
+            for record in records:
+                writer.write(record)
+        (shard,) = writer.close()
+        notes = read_notes(shard, rejects=rejects)
+        assert notes is not None
+        views.append((notes.table.to_pydict(), notes.schema(), notes.rows))
+    assert views[0] == views[1]
+    assert views[0][2] == 50
