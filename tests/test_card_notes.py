@@ -14,9 +14,10 @@ from runutil import load_stats, run_recipe, write_jsonl
 
 from tamis.cli import main
 from tamis.io.card import describe_folder, duplicate_ids, write_card
-from tamis.io.outputs import ShardWriter, dumps, list_shards, output_format, read_shard
+from tamis.io.outputs import JsonlOutput, ShardWriter, dumps, list_shards, output_format, read_shard
 from tamis.io.shardnotes import NOTES_DIR, notes_path, read_notes
 from tamis.report.sample import collect
+from tamis.report.shards import ShardLines
 
 
 def _inputs(tmp_path: Path) -> list[Path]:
@@ -162,3 +163,16 @@ def test_lines_written_in_bulk_are_noted_as_records_are(tmp_path: Path, rejects:
         views.append((notes.table.to_pydict(), notes.schema(), notes.rows))
     assert views[0] == views[1]
     assert views[0][2] == 50
+
+
+def test_shard_lines_by_position_across_blocks(tmp_path: Path):
+    writer = ShardWriter(tmp_path / "output", "part-00000", output_format("jsonl"))
+    for i in range(300):
+        writer.write({"id": f"r{i}", "text": "x" * (i % 37), "metadata": {}})
+    (shard,) = writer.close()
+    every = list(JsonlOutput.lines(shard))
+    for wanted in ([0, 1, 2], [5, 17, 18, 150, 299], [299], [298, 299, 300]):
+        lines = ShardLines(shard, block_bytes=512)
+        got = [lines.line(p) for p in wanted]
+        lines.close()
+        assert got == [every[p] if p < len(every) else None for p in wanted]

@@ -75,21 +75,31 @@ def noted_rejects(path: Path) -> tuple[Notes, ShardLines] | None:
 
 class ShardLines:
     """The lines of a JSONL shard by position, decompressed only up to the last one asked for
-    (positions must be asked in increasing order). Close it to stop early."""
+    (positions must be asked in increasing order); a block holding no wanted line is counted,
+    never split. Lines are positions in the shard as its writer wrote them (one record a line,
+    no blank lines), which is what its notes number. Close it to stop early."""
 
     def __init__(self, path: Path, block_bytes: int = SMALL_BLOCK_BYTES) -> None:
-        self._lines = JsonlOutput.lines(path, block_bytes)
-        self._next = 0
+        self._blocks = JsonlOutput.blocks(path, block_bytes)
+        self._start = 0  # the position of self._lines[0]
+        self._lines: list[bytes] = []
 
     def line(self, position: int) -> bytes | None:
-        for line in self._lines:
-            self._next += 1
-            if self._next > position:
-                return line
-        return None
+        while position >= self._start + len(self._lines):
+            self._start += len(self._lines)
+            self._lines = []
+            block = next(self._blocks, None)
+            if block is None:
+                return None
+            n = block.count(b"\n") + (not block.endswith(b"\n"))
+            if position < self._start + n:
+                self._lines = block.split(b"\n")[:n]
+            else:
+                self._start += n
+        return self._lines[position - self._start]
 
     def close(self) -> None:
-        self._lines.close()
+        self._blocks.close()
 
 
 def parse_line(source: bytes | dict[str, Any]) -> dict[str, Any] | None:
