@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from tamis.report.funnel import step_of
-from tamis.report.shards import find_records, iter_records, iter_reject_tails, list_shards, noted_rejects, parse_line
+from tamis.report.shards import find_records, iter_metadata, iter_reject_tails, list_shards, noted_rejects, parse_line, parse_metadata
 
 SAMPLE_DOCS_PER_REASON = 3
 LARGEST_CLUSTERS = 5
@@ -94,7 +94,7 @@ def collect(root: Path, stats: dict[str, Any], *, kept_budget: int = 20_000, rej
     per_shard = math.ceil(kept_budget / len(output_shards)) if output_shards else 0
     kept_sampled = 0
     for shard in output_shards:
-        for record in iter_records(shard, per_shard):
+        for record in iter_metadata(shard, per_shard):  # only the metadata is looked at
             meta = record["metadata"]
             kept_sampled += 1
             observations.append(Observation(_signals(meta), _language_score(meta), None))
@@ -140,7 +140,8 @@ def collect(root: Path, stats: dict[str, Any], *, kept_budget: int = 20_000, rej
                     record = None
                     if rejected_sampled[reason] < per_reason:
                         line = lines.line(row)
-                        record = parse_line(line) if line is not None else None
+                        if line is not None:  # whole only if shown, else the metadata is all that is read
+                            record = parse_line(line) if len(samples.get(reason, ())) < SAMPLE_DOCS_PER_REASON else parse_metadata(line, rejects=True)
                     take(reason, keeper, lambda member_id=member_id: member_id, record)
             finally:
                 lines.close()

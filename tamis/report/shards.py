@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 from tamis.io.outputs import JsonlOutput, decode_metadata, list_shards, read_shard
-from tamis.io.shardnotes import Notes, read_notes
+from tamis.io.shardnotes import Notes, read_notes, split_record
 
 SMALL_BLOCK_BYTES = 256 << 10  # for reads that stop after a few records: decompress little more than needed
 REASON_KEY = b',"reason":'
@@ -62,6 +62,39 @@ def iter_reject_tails(path: Path) -> Iterator[tuple[dict[str, Any], bytes | dict
                 continue
             tail = full
         yield {"reason": tail.get("reason"), "detail": tail.get("detail"), "duplicate_of": tail.get("duplicate_of")}, line
+
+
+def parse_metadata(line: bytes, rejects: bool) -> dict[str, Any] | None:
+    """``{"metadata": ...}`` of a JSONL line as :func:`parse_line` would give it, parsing the
+    metadata alone where the line is laid out as tamis writes it (not the text)."""
+    found = split_record(line, rejects)
+    if found is not None:
+        try:
+            return decode_metadata({"metadata": orjson.loads(found[1])})
+        except orjson.JSONDecodeError:
+            pass
+    record = parse_line(line)
+    return None if record is None else {"metadata": record["metadata"]}
+
+
+def iter_metadata(path: Path, limit: int) -> Iterator[dict[str, Any]]:
+    """``{"metadata": ...}`` of the first ``limit`` records of a shard: what
+    ``iter_records(path, limit)`` gives, but only the metadata parsed (JSONL)."""
+    if not JsonlOutput.owns(path.name):
+        for record in read_shard(path, limit):
+            yield {"metadata": record["metadata"]}
+        return
+    if limit <= 0:
+        return
+    seen = 0
+    for line in JsonlOutput.lines(path, SMALL_BLOCK_BYTES):
+        record = parse_metadata(line, rejects=False)
+        if record is None:
+            continue
+        yield record
+        seen += 1
+        if seen >= limit:
+            return
 
 
 def noted_rejects(path: Path) -> tuple[Notes, ShardLines] | None:
