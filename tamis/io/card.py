@@ -181,16 +181,23 @@ def _feature(name: str, arrow_type: Any) -> dict[str, Any]:
 def duplicate_ids(folders: list[Folder], examples: int = 5) -> tuple[int, list[str]]:
     """How many ids occur more than once across the folders (each such id counted once), and
     a few of them."""
+    import numpy as np
     import orjson
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     arrays = [ids for f in folders for ids in f.ids if len(ids)]
     if not arrays:
         return 0, []
-    counts = pc.value_counts(pa.chunked_array(arrays, type=pa.binary()))
-    repeated = counts.filter(pc.greater(counts.field("counts"), 1))
-    shown = [orjson.loads(v) for v in repeated.field("values")[:examples].to_pylist()]
+    # The counts are read from their buffer: pyarrow.compute and to_numpy import pandas
+    # (about 0.4 s of every run).
+    counts = pa.chunked_array(arrays, type=pa.binary()).value_counts()  # in first-seen order
+    column = counts.field("counts")
+    if column.null_count:  # pragma: no cover - value_counts never writes a null count
+        msg = "null id counts"
+        raise ValueError(msg)
+    values = np.frombuffer(column.buffers()[1], dtype=np.int64)[column.offset : column.offset + len(column)]
+    repeated = np.flatnonzero(values > 1)
+    shown = [orjson.loads(counts.field("values")[int(i)].as_py()) for i in repeated[:examples]]
     return len(repeated), [str(v) for v in shown]
 
 
