@@ -9,7 +9,8 @@ from pathlib import Path
 
 import orjson
 
-from tamis.io.card import binary_array, duplicate_ids
+from tamis.io.card import _binary_array as binary_array
+from tamis.io.card import duplicate_ids
 
 _RUN_AND_LIST_MODULES = """
 import sys

@@ -74,20 +74,6 @@ def _split_record(line: bytes, rejects: bool) -> tuple[bytes, bytes] | None:
     return line[len(ID_PREFIX) : text_at], line[meta_at + len(METADATA_KEY) : end]
 
 
-def binary_array(values: list[bytes]) -> Any:
-    """``pa.array(values, type=pa.binary())``, built from its buffers: ``pa.array`` on a Python
-    list imports pandas to rule out a pandas object (about 0.4 s of every run's start-up)."""
-    import numpy as np
-    import pyarrow as pa
-
-    offsets = np.zeros(len(values) + 1, dtype=np.int64)
-    np.cumsum([len(v) for v in values], out=offsets[1:])
-    if offsets[-1] >= 2**31:  # more than 32-bit offsets address: let Arrow decide (it raises)
-        return pa.array(values, type=pa.binary())
-    buffers = [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(b"".join(values))]
-    return pa.Array.from_buffers(pa.binary(), len(values), buffers)
-
-
 def _jsonl_schema_and_ids(path: Path, rejects: bool) -> tuple[Any, Any, int]:
     """A JSONL shard's schema (``metadata`` inferred by Arrow's JSON reader, as ``datasets``
     infers it, from the metadata objects alone) and its ids, without parsing any text."""
@@ -115,7 +101,22 @@ def _jsonl_schema_and_ids(path: Path, rejects: bool) -> tuple[Any, Any, int]:
         fields.append(pa.field("metadata", pa.struct([])))
     if rejects:
         fields += [pa.field(name, pa.string()) for name in STRING_COLUMNS]
-    return pa.schema(fields), binary_array(ids), len(ids)
+    return pa.schema(fields), _binary_array(ids), len(ids)
+
+
+def _binary_array(values: list[bytes]) -> Any:
+    """``pa.array(values, type=pa.binary())`` built from its buffers: ``pa.array`` on a Python
+    list imports pandas to ask whether the list is a pandas object (about 0.4 s of every run)."""
+    import itertools
+    from array import array
+
+    import pyarrow as pa
+
+    data = b"".join(values)
+    if len(data) >= 1 << 31:  # past 32-bit offsets: let Arrow chunk it
+        return pa.array(values, type=pa.binary())
+    offsets = array("i", itertools.accumulate((len(v) for v in values), initial=0))
+    return pa.Array.from_buffers(pa.binary(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 def _schema_and_ids(path: Path, suffix: str, rejects: bool) -> tuple[Any, Any, int]:
@@ -128,7 +129,7 @@ def _schema_and_ids(path: Path, suffix: str, rejects: bool) -> tuple[Any, Any, i
         ids = None
         if "id" in parquet.schema_arrow.names:
             values = parquet.read(columns=["id"]).column("id").to_pylist()
-            ids = binary_array([orjson.dumps(v) for v in values])
+            ids = _binary_array([orjson.dumps(v) for v in values])
         return parquet.schema_arrow, ids, parquet.metadata.num_rows
     return _jsonl_schema_and_ids(path, rejects)
 
@@ -181,23 +182,19 @@ def _feature(name: str, arrow_type: Any) -> dict[str, Any]:
 def duplicate_ids(folders: list[Folder], examples: int = 5) -> tuple[int, list[str]]:
     """How many ids occur more than once across the folders (each such id counted once), and
     a few of them."""
-    import numpy as np
     import orjson
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     arrays = [ids for f in folders for ids in f.ids if len(ids)]
     if not arrays:
         return 0, []
-    # The counts are read from their buffer: pyarrow.compute and to_numpy import pandas
-    # (about 0.4 s of every run).
-    counts = pa.chunked_array(arrays, type=pa.binary()).value_counts()  # in first-seen order
-    column = counts.field("counts")
-    if column.null_count:  # pragma: no cover - value_counts never writes a null count
-        msg = "null id counts"
-        raise ValueError(msg)
-    values = np.frombuffer(column.buffers()[1], dtype=np.int64)[column.offset : column.offset + len(column)]
-    repeated = np.flatnonzero(values > 1)
-    shown = [orjson.loads(counts.field("values")[int(i)].as_py()) for i in repeated[:examples]]
+    counts = pc.value_counts(pa.chunked_array(arrays, type=pa.binary()))
+    # Compared with an array of ones, not the literal 1: a Python scalar argument makes pyarrow
+    # import pandas (about 0.4 s of every run).
+    ones = pc.divide(counts.field("counts"), counts.field("counts"))
+    repeated = counts.filter(pc.greater(counts.field("counts"), ones))
+    shown = [orjson.loads(v) for v in repeated.field("values")[:examples].to_pylist()]
     return len(repeated), [str(v) for v in shown]
 
 
