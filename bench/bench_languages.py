@@ -51,7 +51,7 @@ FOLDERS = {
 # The language-score measurement adds languages whose FineWeb-2 threshold is below FineWeb's 0.65
 # (Danish 0.3, Swedish 0.629) or near it (Indonesian 0.685), and a few more Latin-script folders.
 LANGSCORE_EXTRA = "da,it,fi,ro,id,pt"
-DEFAULT_LANGUAGES = "ja,zh,ko,ru,uk,sr,tr,pl,cs,hu,de,fr,es,sv,nl,vi"
+DEFAULT_LANGUAGES = "ja,zh,ko,ru,uk,sr,tr,pl,cs,hu,de,fr,es,sv,nl"
 FILTERS = ("gopher_quality", "gopher_repetition", "fineweb_quality")
 
 

@@ -10,7 +10,7 @@ import pytest
 from quality_docs import run_step
 from runutil import kept, rejected, run_recipe, write_jsonl
 
-from tamis.dedup.shingles import has_unspaced, shingle_text, shingle_units_reference
+from tamis.dedup.shingles import has_unspaced, line_length, shingle_text, shingle_units_reference, utf8_line_length
 from tamis.steps.language import LanguageId
 from tamis.steps.quality.fineweb import FineWebQuality
 from tamis.steps.quality.gopher import GopherQuality
@@ -19,6 +19,7 @@ from tamis.steps.quality.language_table import SCRIPT_OF, script_of
 from tamis.steps.quality.languages import SETTINGS, language_score_threshold, languages_table, settings_for
 from tamis.steps.quality.segmenters import grapheme_clusters
 from tamis.steps.quality.words import split_words
+from tamis.steps.repetition import repair_repetition
 
 # A Chinese news-style paragraph (written for this test), and its sentences, one per line.
 CHINESE = (
@@ -190,3 +191,16 @@ def test_segmenters_are_never_given_runs_that_stall_them():
     assert split_words("-" * 100_000, "ko") == ["-" * 100_000]
     assert len(split_words("a-" * 20_000, "ko")) == 39_999
     assert split_words("한국어 " + "x" * 70 + " 끝", "ko")[-2:] == ["x" * 70, "끝"]
+
+
+def test_line_lengths_count_chinese_and_japanese_characters_by_the_text_they_hold():
+    assert line_length("share this") == 10
+    assert line_length("这座桥建于一百多年前。") == 31  # 10 ideographs x 3 + the full stop
+    assert line_length("Привет") == 6 and utf8_line_length("Привет".encode()) == 6  # characters, not bytes
+    assert utf8_line_length("桥".encode()) == 3
+    # A repeated Chinese sentence is repaired; a repeated short Latin line of as many characters is not.
+    sentence = "这座桥建于一百多年前。"
+    repaired, removed, _ = repair_repetition(f"{sentence}\n其他内容在这里。\n{sentence}\n", 30)
+    assert removed == 1 and repaired.count(sentence) == 1
+    short = "Share this"
+    assert repair_repetition(f"{short}\nother text here\n{short}\n", 30)[1] == 0

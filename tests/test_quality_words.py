@@ -46,7 +46,8 @@ def test_hyphens_follow_the_language():
     text = "Proxy-Konfiguration well-known peut-être 32-bit 1-2"
     assert split_words(text, "en") == ["Proxy", "-", "Konfiguration", "well", "-", "known", "peut", "-", "être", "32", "-",
                                        "bit", "1", "-", "2"]
-    assert split_words(text, "fr") == ["Proxy", "-", "Konfiguration", "well", "-", "known", "peut", "-", "être", "32-bit",
+    # peut-être is one of spaCy's French special tokens (its lexicon's compounds)
+    assert split_words(text, "fr") == ["Proxy", "-", "Konfiguration", "well", "-", "known", "peut-être", "32-bit",
                                        "1", "-", "2"]
     assert split_words("Pouvez-vous venir ? A-t-il dit", "fr") == ["Pouvez", "-vous", "venir", "?", "A", "-t", "-il", "dit"]
     assert split_words(text, "it")[:2] == ["Proxy-Konfiguration", "well"]

@@ -1,4 +1,5 @@
-"""Shingle units by script: words where a script puts spaces between words, characters where it does not.
+"""Units by script: shingle units (words where a script puts spaces between words, characters
+where it does not) and the length of a line key (what "a short line" is in each script).
 
 MinHash shingles are ``ngram`` consecutive units. In text written with spaces a unit is a word
 (``\\w+``); Chinese, Japanese, Thai, Lao, Khmer, Myanmar and Tibetan put no spaces between
@@ -27,6 +28,29 @@ UNSPACED_CHARS = (
     "\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f"
 )
 _UNSPACED = re.compile(f"[{UNSPACED_CHARS}]")
+
+
+# Chinese and Japanese characters (ideographs, kana): one holds about as much text as three
+# characters of a spaced script (a 9-character Chinese line holds as many words as a 30-character
+# English one: FineWeb's short line, as languages.py scales it).
+HAN_KANA_WEIGHT = 3
+_HAN_KANA = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f]")
+
+
+def line_length(key: str) -> int:
+    """The length of a line key measured in characters of a spaced script: each Chinese or
+    Japanese character counts ``HAN_KANA_WEIGHT`` times, so "lines shorter than N characters are
+    never removed" (``repetition``'s ``min_chars``, ``exact_dedup``'s ``min_line_chars``) spares
+    short lines, not whole Chinese sentences. Thai, Lao, Khmer, Myanmar and Tibetan words are
+    about as long as Latin ones in characters, and count one per character."""
+    if key.isascii():
+        return len(key)
+    return len(key) + (HAN_KANA_WEIGHT - 1) * len(_HAN_KANA.findall(key))
+
+
+def utf8_line_length(key: bytes) -> int:
+    """:func:`line_length` of a UTF-8 encoded key."""
+    return len(key) if key.isascii() else line_length(key.decode("utf-8"))
 
 
 def has_unspaced(text: str) -> bool:

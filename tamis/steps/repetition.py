@@ -11,7 +11,9 @@ Rules:
   HTML extractor emit text), so line and paragraph repetition are the same repair here.
 - Lines shorter than ``min_chars`` normalised characters are never removed: "Share", "***",
   "Oui" or a table cell repeat legitimately and are too short to tell boilerplate from
-  content. The Gopher repetition filter still sees them.
+  content. The Gopher repetition filter still sees them. A Chinese or Japanese character
+  counts as three (:func:`tamis.dedup.shingles.line_length`): a 10-character Chinese sentence
+  is as long as a 30-character English one, not a short line.
 - Blank lines that only separated a removed line from the text before it go with it, and the
   text keeps its original final line end (or lack of one).
 - A document of two or more non-blank lines that are all the same is rejected
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from tamis.dedup.shingles import line_length
 from tamis.document import Document
 from tamis.registry import register
 from tamis.steps.base import Step, TaskContext, param
@@ -48,7 +51,7 @@ def repair_repetition(text: str, min_chars: int, marks: list[tuple[str, bool]] |
             continue
         non_blank += 1
         distinct_keys.add(key)
-        if key in seen and len(key) >= min_chars:
+        if key in seen and line_length(key) >= min_chars:
             removed += 1
             if marks is not None:
                 marks.append((content, True))
@@ -74,7 +77,7 @@ def repair_repetition(text: str, min_chars: int, marks: list[tuple[str, bool]] |
 class RepetitionRepair(Step):
     """Keep each repeated line once; reject pages made of one line repeated."""
 
-    min_chars: int = param(30, "lines shorter than this (normalised characters) are never removed")
+    min_chars: int = param(30, "lines shorter than this (normalised characters; a Chinese or Japanese one counts 3) are never removed")
     reject_identical: bool = param(True, "reject documents whose non-blank lines are all the same")
 
     def run(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:

@@ -49,6 +49,7 @@ from typing import Any
 
 from tamis.steps.quality.language_data import DERIVED, ENGLISH_MEAN_WORD_LENGTH, FINEWEB2
 from tamis.steps.quality.language_table import LANGUAGES, SEGMENTER_OF_FAMILY, UNSPACED, script_of
+from tamis.steps.quality.spacy_rules import PERIOD_KEPT_AFTER, SPACY_LANGUAGE
 
 # Gopher's stop words (Rae et al. 2021, A.1.1): a document must hold at least two of them.
 GOPHER_STOP_WORDS_EN = ("the", "be", "to", "of", "and", "that", "have", "with")
@@ -184,7 +185,7 @@ def _tokenizer_rules(code: str) -> dict[str, Any]:
     """How spaCy's tokenizer for ``code`` (what FineWeb-2 counts words with) treats hyphens, slashes and final periods."""
     return {
         "hyphens": "never" if code in _HYPHENS_NEVER else "always" if code == "pl" else "between_letters",
-        "period_kept_after": "upper_digit" if code == "hu" else "",
+        "period_kept_after": PERIOD_KEPT_AFTER.get(SPACY_LANGUAGE.get(code, ""), ""),
         "slash_splits": code not in _SLASH_KEPT,
     }
 
@@ -206,7 +207,7 @@ def _fineweb2_settings(code: str, data: dict[str, Any]) -> LanguageSettings:
         "fineweb2_subset": data["subset"], "fineweb2_language_score": data["language_score"],
     }
     if hand_written is not None:
-        return dataclasses.replace(hand_written, **common)
+        return dataclasses.replace(hand_written, **common, period_kept_after=_tokenizer_rules(code)["period_kept_after"])
     return LanguageSettings(code=code, script=script, segmenter=SEGMENTER_OF_FAMILY.get(script), **common, **_tokenizer_rules(code))
 
 

@@ -34,13 +34,17 @@ from typing import Any
 
 from tamis.steps.quality.languages import LanguageSettings, settings_for
 from tamis.steps.quality.segmenters import grapheme_clusters, segment
+from tamis.steps.quality.spacy_rules import SPACY_LANGUAGE, SPECIAL_TOKENS
 from tamis.text import split_lines
 
 _URL = r"(?:https?://|www\.)[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}»]"
 # A local part has at most 64 characters (RFC 5321): bounding it bounds the scan for "@" that
 # this alternative makes at every position, which unbounded costs n²/2 on a long run of [\w.+-].
 _EMAIL = r"[\w.+-]{1,64}+@[\w-]++(?:\.[\w-]++)+"
-_INITIALISM = r"(?:[^\W\d_]\.){2,}"
+# spaCy's suffix rule keeps the final period of "U.S." (after a capital) and splits that of "e.g."
+# (after a lower-case letter: "e.g" + "."; English lists "e.g." among its special tokens).
+_INITIALISM_END = "(?<=[{upper}]\\.)"
+_INITIALISM = r"(?:[^\W\d_]\.){2,}+"
 _PUNCT_RUN = r"\.{2,}|[-|]{2,}"  # "...", "---", and table rules like "|---|---|"
 _SYMBOL = r"[^\w\s]|_"
 
@@ -128,6 +132,25 @@ def combining_marks() -> str:
     return _class_ranges(0x300, 0x1F000, lambda code: unicodedata.category(chr(code))[0] == "M")
 
 
+# Non-ASCII punctuation and symbols that spaCy's rules split off a word's edge (its LIST_PUNCT,
+# LIST_QUOTES, LIST_ELLIPSES and currency lists; symbols of category So are split too, as its
+# LIST_ICONS does). spaCy keeps every other one inside the word it touches (⟨https://...⟩,
+# ±5, a×b), and so does tamis: they are word characters here (``glued_symbols``).
+_SPACY_SPLIT_NON_ASCII = "¡£¥§«´·»¿،؛؟٪۔।฿–—‘’‚“”„…₠₡₢₣₤₥₦₧₨₩₪₫€₭₮₯₰₱₲₳₴₵₶₷₸₹₺₻₼₽₾₿〈〉⟦⟧、。〈〉《》「」『』【】〔〕﷼！（），：；？～"
+
+
+@cache
+def glued_symbols() -> str:
+    """A character class body: the non-ASCII punctuation and symbols spaCy leaves inside words, as ranges."""
+    split = frozenset(_SPACY_SPLIT_NON_ASCII)
+
+    def glued(code: int) -> bool:
+        category = unicodedata.category(chr(code))
+        return category[0] in "PS" and category != "So" and chr(code) not in split
+
+    return _class_ranges(0x80, 0x30000, glued)
+
+
 @cache
 def upper_case_letters() -> str:
     """A character class body holding the upper-case letters (category Lu) below U+2000, as ranges."""
@@ -141,7 +164,7 @@ def _word(glue: str) -> str:
     # Combining marks (Devanagari vowel signs, Arabic harakat, Hebrew points, Thai vowels) are not
     # \w in Python but belong to the word they follow: पिछले is one word, not पिछल + े (marks and
     # word characters share no character, so each run has one reading).
-    letters = rf"[^\W_]++(?:[{combining_marks()}]++[^\W_]*+)*+"
+    letters = rf"(?:[^\W_]|[{glued_symbols()}])++(?:[{combining_marks()}]++(?:[^\W_]|[{glued_symbols()}])*+)*+"
     return rf"(?:{_LEAD})?{letters}(?:{glue}{letters})*+(?:{_TRAIL})?"
 
 
@@ -175,41 +198,78 @@ def _compile_word_regex(settings: LanguageSettings) -> re.Pattern[str]:
     words = [*{"english": _ENGLISH_CLITICS, "elision": _ELISIONS}.get(settings.apostrophes, ()), _INITIAL, _word(_glue(settings))]
     if settings.hyphens == "french":
         words.insert(0, rf"(?<=\w)-{_FRENCH_PRONOUNS}")
-    parts = [_URL, _EMAIL]
+    parts = [_URL]
     if settings.abbreviations:
         names = "|".join(sorted((re.escape(a) for a in settings.abbreviations), key=len, reverse=True))
         parts.append(rf"(?<!\w)(?:{names})\.(?!\w)")
     if settings.period_kept_after:
         # spaCy's default suffix rule splits a final period only after a lower-case letter, a
         # digit or a symbol: "FILE." stays one word (Hungarian's rule also keeps "3.").
-        after = upper_case_letters() + ("0-9" if "digit" in settings.period_kept_after else "")
+        after = (upper_case_letters() if "upper" in settings.period_kept_after else "") + (
+            "0-9" if "digit" in settings.period_kept_after else "")
         parts.append(rf"{_word(_glue(settings))[:-len(f'(?:{_TRAIL})?')]}(?<=[{after}])\.(?!\S)")
-    parts += [_INITIALISM, *words, _PUNCT_RUN, _SYMBOL]
+    # A final period after a symbol spaCy keeps in words stays too (its suffix rule splits a period
+    # only after a lower-case letter, a digit or punctuation it knows): "⟨...org⟩." is one word.
+    parts.append(rf"{_word(_glue(settings))[:-len(f'(?:{_TRAIL})?')]}(?<=[{glued_symbols()}])\.(?!\S)")
+    parts += [_INITIALISM + _INITIALISM_END.format(upper=upper_case_letters()), *words, _PUNCT_RUN, _SYMBOL]
     return re.compile("|".join(parts))
 
 
 _SIMPLE_TRAILING = frozenset(",;:!?)")
 
 
-def tokenize(text: str, regex: re.Pattern[str]) -> list[str]:
-    """``regex.findall(text)``, faster: plain words skip the regular expression.
+_NO_SPECIALS: frozenset[str] = frozenset()
+# Longest special token merged (in characters): bounds the merge's work per word.
+_MAX_SPECIAL = 16
+
+
+@cache
+def special_tokens(code: str) -> frozenset[str]:
+    """spaCy's one-token special cases holding punctuation for the language (``z.``, ``см.``, ``8)``, ``):``)."""
+    spacy_language = SPACY_LANGUAGE.get(code)
+    if spacy_language is None:
+        return _NO_SPECIALS
+    return frozenset(token for token in SPECIAL_TOKENS.get(spacy_language, ()) if len(token) <= _MAX_SPECIAL)
+
+
+def _merge_specials(words: list[str], specials: frozenset[str]) -> list[str]:
+    """Adjacent words of one chunk whose concatenation is a special token become that token (the
+    longest one starting at each word), as spaCy's special-case matcher merges them."""
+    out: list[str] = []
+    i, n = 0, len(words)
+    while i < n:
+        best, text, j = i + 1, words[i], i + 1
+        while j < n and len(text) + len(words[j]) <= _MAX_SPECIAL:
+            text += words[j]
+            j += 1
+            if text in specials:
+                best = j
+        out.append(words[i] if best == i + 1 else "".join(words[i:best]))
+        i = best
+    return out
+
+
+def tokenize(text: str, regex: re.Pattern[str], specials: frozenset[str] = _NO_SPECIALS) -> list[str]:
+    """``regex.findall(text)`` with ``specials`` merged, faster: plain words skip the regular expression.
 
     No rule reaches across whitespace, so each whitespace-separated chunk is cut alone; a chunk
     of letters and digits only is one word, and one followed by a comma, semicolon, colon,
-    ``!``, ``?`` or ``)`` is two (most chunks are one of those). The equivalence with
-    ``findall`` on the whole text is tested.
+    ``!``, ``?`` or ``)`` is two (most chunks are one of those). A chunk that is a special token
+    is one word; inside a chunk, words that make a special token together are merged. The
+    equivalence with ``findall`` on the whole text (and the merge) is tested.
     """
     words: list[str] = []
     append = words.append
     findall = regex.findall
     for chunk in text.split():
-        if chunk.isalnum():
+        if chunk.isalnum() or chunk in specials:
             append(chunk)
         elif chunk[-1] in _SIMPLE_TRAILING and chunk[:-1].isalnum():
             append(chunk[:-1])
             append(chunk[-1])
         else:
-            words.extend(findall(chunk))
+            found = findall(chunk)
+            words.extend(_merge_specials(found, specials) if specials and len(found) > 1 else found)
     return words
 
 
@@ -235,7 +295,7 @@ def words_for(text: str, settings: LanguageSettings) -> list[str]:
     (Chinese, Japanese, Korean, Thai: :mod:`tamis.steps.quality.segmenters`), else the
     rule-based tokenizer; grapheme clusters for the unspaced scripts without a segmenter."""
     if settings.segmenter is None:
-        words = tokenize(text, word_regex(settings))
+        words = tokenize(text, word_regex(settings), special_tokens(settings.code))
         return _split_hyphen_runs(words) if settings.hyphens == "always" else words
     if settings.segmenter == "clusters":
         words: list[str] = []
