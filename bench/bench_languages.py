@@ -359,6 +359,20 @@ def speed(corpus: dict[str, list[dict]], work: Path, languages: list[str]) -> No
         alternatives.setdefault("ja", {})["janome"] = lambda t: list(janome.tokenize(t, wakati=True))
     except ImportError:
         pass
+    try:  # Korean: Kiwi's other models, and MeCab-ko (pip install python-mecab-ko), the fast alternative
+        from kiwipiepy import Kiwi
+
+        for model in ("none", "largest"):
+            kiwi = Kiwi(model_type=model)
+            alternatives.setdefault("ko", {})[f"kiwi model {model}"] = lambda t, kiwi=kiwi: [x.form for x in kiwi.tokenize(t)]
+    except ImportError:
+        pass
+    try:
+        import mecab
+
+        alternatives.setdefault("ko", {})["python-mecab-ko"] = mecab.MeCab().morphs
+    except ImportError:
+        pass
     for language in languages:
         docs = [d["text"] for d in corpus[language]]
         if not docs:

@@ -11,6 +11,10 @@ per language, the data those rules need from spaCy itself (MIT licence):
   letters with a period (``a.`` ... ``z.``, spaCy's base exceptions, which Polish and Turkish do
   not use) and emoticons (``8)``, ``):``). spaCy keeps each whole wherever it occurs between
   spaces or next to punctuation it splits off.
+- ``INFIXES``: the ASCII punctuation spaCy's infix rules split between two letters (German
+  splits brackets and quotes there: ``DATEI(en`` is three words).
+- ``TOKEN_MATCH``: spaCy's token_match pattern (French keeps the hyphenated compounds of its
+  lexicon's prefixes whole, ``sous-répertoire``, ``Jean-Pierre``; Hungarian, Turkish).
 - ``PERIOD_KEPT_AFTER``: after what a word's final period stays on it (spaCy's suffix rules:
   German, Hungarian, Serbian and Turkish keep it after a digit, ``22.`` an ordinal; Hungarian
   also after two capitals).
@@ -47,6 +51,32 @@ def spacy_code_of_languages() -> dict[str, str]:
     return codes
 
 
+def token_match_of(spacy_code: str) -> str | None:
+    """The pattern of the language's token_match (French, Hungarian, Turkish: words kept whole, e.g.
+    French hyphenated compounds of its lexicon's prefixes), if it has one."""
+    import spacy
+    from spacy.lang.char_classes import ALPHA, ALPHA_LOWER, ALPHA_UPPER
+
+    match = getattr(spacy.blank(spacy_code).tokenizer, "token_match", None)
+    pattern = getattr(getattr(match, "__self__", None), "pattern", None)
+    if not isinstance(pattern, str):
+        return None
+    # spaCy spells its letter classes out (a few kB each, repeated per alternative); inside a
+    # character class of these patterns (case-insensitive) \w stands for them (it also admits
+    # digits and "_", which do not occur in the words these patterns are for).
+    for letters in sorted((ALPHA, ALPHA_LOWER, ALPHA_UPPER), key=len, reverse=True):
+        pattern = pattern.replace(letters, "\\w")
+    return pattern
+
+
+def infixes_of(spacy_code: str) -> str:
+    """The ASCII punctuation that the language's infix rules split between two letters (German: brackets, quotes)."""
+    import spacy
+
+    nlp = spacy.blank(spacy_code)
+    return "".join(c for c in "!\"#$%&'()*+,./:;<=>?@[\\]^_`{|}~" if [t.text for t in nlp(f"ab{c}cd")] == ["ab", c, "cd"])
+
+
 def rules_of(spacy_code: str) -> tuple[list[str], str]:
     import spacy
 
@@ -69,10 +99,16 @@ def main() -> None:
     codes = spacy_code_of_languages()
     specials: dict[str, list[str]] = {}
     period: dict[str, str] = {}
+    token_match: dict[str, str] = {}
+    infixes: dict[str, str] = {}
     for spacy_code in sorted(set(codes.values())):
         found, after = rules_of(spacy_code)
         if found:
             specials[spacy_code] = found
+            infixes[spacy_code] = infixes_of(spacy_code)
+            pattern = token_match_of(spacy_code)
+            if pattern:
+                token_match[spacy_code] = pattern
         if after:
             period[spacy_code] = after
     codes = {code: spacy_code for code, spacy_code in sorted(codes.items()) if spacy_code in specials or spacy_code in period}
@@ -83,7 +119,11 @@ def main() -> None:
         "# tamis language -> the spaCy language FineWeb-2 (datatrove) tokenizes it with\n"
         f"SPACY_LANGUAGE: dict[str, str] = {pprint.pformat(codes, width=156, compact=True)}\n\n"
         f"SPECIAL_TOKENS: dict[str, list[str]] = {pprint.pformat(specials, width=156, compact=True)}\n\n"
-        f"PERIOD_KEPT_AFTER: dict[str, str] = {pprint.pformat(period, width=156, compact=True)}\n",
+        f"PERIOD_KEPT_AFTER: dict[str, str] = {pprint.pformat(period, width=156, compact=True)}\n\n"
+        "# ASCII punctuation the language's infix rules split between two letters\n"
+        f"INFIXES: dict[str, str] = {pprint.pformat(infixes, width=156, compact=True)}\n\n"
+        "# spaCy's token_match: a chunk (its edge punctuation aside) this pattern matches is one word\n"
+        f"TOKEN_MATCH: dict[str, str] = {pprint.pformat(token_match, width=156, compact=True)}\n",
         encoding="utf-8",
     )
     print(f"wrote {out}: {len(codes)} languages, special tokens of {len(specials)} spaCy languages, final-period rules of {len(period)}")

@@ -143,7 +143,11 @@ def test_shingle_units_by_script_match_the_reference():
         assert re.findall(r"\w+", shingle_text(text)) == shingle_units_reference(text), text
     assert shingle_text("plain ascii") == "plain ascii"
     assert not has_unspaced("Привет, мир") and has_unspaced("日本")
-    assert shingle_units_reference("用 Python 写") == ["用", "Python", "写"]
+    # A Chinese page is shingled by characters throughout, its Latin words too; an English page with
+    # a Chinese name keeps its words.
+    assert shingle_units_reference("用 Python 写") == ["用", "P", "y", "t", "h", "o", "n", "写"]
+    english = "The bridge over the river was built by 李 a century ago and still carries traffic"
+    assert shingle_units_reference(english)[:3] == ["The", "bridge", "over"] and "李" in shingle_units_reference(english)
 
 
 def _edited(text: str, every: int) -> str:

@@ -148,7 +148,7 @@ class MinHashDedup(GlobalStage):
     def index_meta(self) -> dict:
         bands, rows = self.banding
         return {"num_perm": self.num_perm, "bands": bands, "rows": rows, "ngram": self.ngram, "char_ngrams": self.char_ngrams, "seed": self.seed,
-                "units": "unspaced-chars", "per_language": self.per_language}
+                "units": "unspaced-documents", "per_language": self.per_language}
 
     # ------------------------------------------------------------------ pass 1: sketch
 

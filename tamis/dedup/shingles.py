@@ -5,12 +5,20 @@ MinHash shingles are ``ngram`` consecutive units. In text written with spaces a 
 (``\\w+``); Chinese, Japanese, Thai, Lao, Khmer, Myanmar and Tibetan put no spaces between
 words, so a whole sentence would be one "word" and a 5-word shingle would span five sentences:
 near copies of such pages share almost no shingle. There every character is a unit, so the
-shingles are character 5-grams (a Latin word inside a Chinese page stays one unit).
+shingles are character 5-grams.
 
-The unit is chosen per character by its script, not per document by its detected language: two
-copies of a page always get the same units whatever language ID said of either, so signatures
-stay comparable inside a language and across languages (the hash of a shingle does not depend
-on the document). Korean puts spaces between phrases and keeps word shingles.
+The unit is chosen per document from its text, not from its detected language, so two copies of
+a page get the same units whatever language ID said of either:
+- a document written mostly in such a script (at least ``UNSPACED_DOCUMENT_SHARE`` of its word
+  characters are) is shingled by characters throughout, its Latin words included: a Chinese
+  man page is half option names, and with word units there a one-character typo every hundred
+  characters breaks a third of the shingles of its Latin half (a near copy fell under the
+  threshold); with character units it breaks about 5 % everywhere;
+- any other document keeps word units, and only the characters of an unspaced script in it
+  (a Chinese name in an English page) are units of their own.
+Inside a language every document makes the same choice, so signatures stay comparable; copies
+straddling the share would need an edit of a tenth of their text to differ. Korean puts spaces
+between phrases and keeps word shingles.
 
 The compiled tokenizer cuts words at non-word characters, so giving each such character a
 space of its own makes it a unit there (the C code is unchanged; a document without these
@@ -57,23 +65,38 @@ def has_unspaced(text: str) -> bool:
     return not text.isascii() and _UNSPACED.search(text) is not None
 
 
+# Share of a document's word characters in an unspaced script from which all of it is shingled by characters.
+UNSPACED_DOCUMENT_SHARE = 0.1
+_WORD_CHAR = re.compile(r"\w")
+
+
+def mostly_unspaced(text: str) -> bool:
+    """Whether ``text`` is shingled by characters throughout (see the module docstring)."""
+    unspaced = len(_UNSPACED.findall(text))
+    return unspaced > 0 and unspaced >= UNSPACED_DOCUMENT_SHARE * len(_WORD_CHAR.findall(text))
+
+
 def shingle_text(text: str) -> str:
-    """``text`` with a space around every character of an unspaced script (see the module docstring)."""
+    """``text`` with a space around every character that is a unit of its own (see the module docstring)."""
     if not has_unspaced(text):
         return text
+    if mostly_unspaced(text):
+        return _WORD_CHAR.sub(r" \g<0> ", text)
     return _UNSPACED.sub(r" \g<0> ", text)
 
 
 def shingle_units_reference(text: str) -> list[str]:
-    """The units, by definition: runs of word characters, each unspaced-script character alone."""
+    """The units, by definition: runs of word characters, each unspaced-script character alone;
+    every word character alone in a document written mostly in an unspaced script."""
     units: list[str] = []
     current: list[str] = []
+    every_char = has_unspaced(text) and mostly_unspaced(text)
     for char in text:
-        if _UNSPACED.match(char):
+        if _UNSPACED.match(char) or (every_char and (char.isalnum() or char == "_")):
             if current:
                 units.append("".join(current))
                 current = []
-            if char.isalnum():
+            if char.isalnum() or char == "_":
                 units.append(char)
         elif char.isalnum() or char == "_":
             current.append(char)

@@ -29,12 +29,13 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 from tamis.steps.quality.languages import LanguageSettings, settings_for
 from tamis.steps.quality.segmenters import grapheme_clusters, segment
-from tamis.steps.quality.spacy_rules import SPACY_LANGUAGE, SPECIAL_TOKENS
+from tamis.steps.quality.spacy_rules import INFIXES, SPACY_LANGUAGE, SPECIAL_TOKENS, TOKEN_MATCH
 from tamis.text import split_lines
 
 _URL = r"(?:https?://|www\.)[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}»]"
@@ -85,13 +86,16 @@ def _glue(settings: LanguageSettings) -> str:
     capital, an ellipsis; and an apostrophe where the language splits elisions.
     """
     slash = "" if settings.slash_splits else "/"
+    # Punctuation the language's infix rules split between two letters (German: brackets, quotes).
+    infixes = INFIXES.get(SPACY_LANGUAGE.get(settings.code, ""), "")
+    infix_guard = rf"(?!(?<={_LETTER})[{re.escape(infixes)}](?={_LETTER}))" if infixes else ""
     parts = [
         r"(?<![^\W_])[-:<>=/]",  # after a symbol, these never split
         _HYPHEN_GLUE[settings.hyphens],
         rf"(?<!{_LETTER}),|,(?!{_LETTER})",
         rf"[:<>={'/' if settings.slash_splits else ''}](?!{_LETTER})",
         rf"\.(?![{_UPPER}.])",
-        rf"[^\w\s\-–—~,:<>=/.…'’]|_{'|' + slash if slash else ''}",
+        rf"{infix_guard}[^\w\s\-–—~,:<>=/.…'’]|_{'|' + slash if slash else ''}",
     ]
     if settings.apostrophes != "elision":
         parts.append("['’]")
@@ -232,6 +236,18 @@ def special_tokens(code: str) -> frozenset[str]:
     return frozenset(token for token in SPECIAL_TOKENS.get(spacy_language, ()) if len(token) <= _MAX_SPECIAL)
 
 
+@cache
+def token_match(code: str) -> Callable[[str], Any] | None:
+    """spaCy's token_match of the language (French: the hyphenated compounds of its lexicon), compiled once."""
+    pattern = TOKEN_MATCH.get(SPACY_LANGUAGE.get(code, ""))
+    return re.compile(pattern).match if pattern else None
+
+
+# What spaCy strips off a chunk's edges before it tries token_match.
+_PREFIX_CHARS = "!\"#$%&'()*+,:;<=>?[]`{}¡£¥§«´·»¿…‘’‚“”„"
+_SUFFIX_CHARS = "!\"#&'()*,.:;<>?[]`{}¡«´·»¿…‘’‚“”„"
+
+
 def _merge_specials(words: list[str], specials: frozenset[str]) -> list[str]:
     """Adjacent words of one chunk whose concatenation is a special token become that token (the
     longest one starting at each word), as spaCy's special-case matcher merges them."""
@@ -249,14 +265,17 @@ def _merge_specials(words: list[str], specials: frozenset[str]) -> list[str]:
     return out
 
 
-def tokenize(text: str, regex: re.Pattern[str], specials: frozenset[str] = _NO_SPECIALS) -> list[str]:
+def tokenize(
+    text: str, regex: re.Pattern[str], specials: frozenset[str] = _NO_SPECIALS, whole: Callable[[str], Any] | None = None,
+) -> list[str]:
     """``regex.findall(text)`` with ``specials`` merged, faster: plain words skip the regular expression.
 
     No rule reaches across whitespace, so each whitespace-separated chunk is cut alone; a chunk
     of letters and digits only is one word, and one followed by a comma, semicolon, colon,
     ``!``, ``?`` or ``)`` is two (most chunks are one of those). A chunk that is a special token
-    is one word; inside a chunk, words that make a special token together are merged. The
-    equivalence with ``findall`` on the whole text (and the merge) is tested.
+    is one word; inside a chunk, words that make a special token together are merged. A chunk
+    whose core (edge punctuation aside) ``whole`` matches is one word with its edges cut as usual
+    (spaCy's token_match). The equivalence with ``findall`` on the whole text (and the merge) is tested.
     """
     words: list[str] = []
     append = words.append
@@ -268,6 +287,18 @@ def tokenize(text: str, regex: re.Pattern[str], specials: frozenset[str] = _NO_S
             append(chunk[:-1])
             append(chunk[-1])
         else:
+            if whole is not None:
+                if whole(chunk):  # spaCy tries token_match on the chunk first, then on what stripping leaves
+                    append(chunk)
+                    continue
+                core = chunk.lstrip(_PREFIX_CHARS)
+                lead = len(chunk) - len(core)
+                core = core.rstrip(_SUFFIX_CHARS)
+                if core and whole(core):
+                    words.extend(findall(chunk[:lead]))
+                    append(core)
+                    words.extend(findall(chunk[lead + len(core) :]))
+                    continue
             found = findall(chunk)
             words.extend(_merge_specials(found, specials) if specials and len(found) > 1 else found)
     return words
@@ -295,7 +326,7 @@ def words_for(text: str, settings: LanguageSettings) -> list[str]:
     (Chinese, Japanese, Korean, Thai: :mod:`tamis.steps.quality.segmenters`), else the
     rule-based tokenizer; grapheme clusters for the unspaced scripts without a segmenter."""
     if settings.segmenter is None:
-        words = tokenize(text, word_regex(settings), special_tokens(settings.code))
+        words = tokenize(text, word_regex(settings), special_tokens(settings.code), token_match(settings.code))
         return _split_hyphen_runs(words) if settings.hyphens == "always" else words
     if settings.segmenter == "clusters":
         words: list[str] = []
