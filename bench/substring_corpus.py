@@ -6,7 +6,7 @@ Text: the man pages installed on this machine (``bench/corpus.py``'s roff stripp
 script: Latin (English, German, French, Spanish, Italian, Portuguese, Dutch, Polish ...),
 Cyrillic (Russian, Ukrainian), CJK (Chinese, Japanese). Lines of at least 40 characters whose
 letters are mostly of the script; a line is used only if none of its 100-byte windows occurred
-in an earlier line (man pages repeat their licence lines: those are real repeats, not ours).
+in an earlier line or twice in itself (man pages repeat their licence lines: those are real repeats, not ours).
 
 Planting: documents are 6-14 unique lines of one script. Spans are other unique lines (one, or
 two joined), each planted into 2-4 documents: as a line of its own at a random place, or
@@ -85,8 +85,12 @@ def real_lines(script: str, limit_bytes: int, seed: int = 0) -> list[str]:
             if len(line) < MIN_LINE_CHARS or line in exact or not _mostly(line, script):
                 continue
             data = line.encode("utf-8")
-            windows = {hash(data[i : i + WINDOW]) for i in range(max(1, len(data) - WINDOW + 1))}
-            if windows & seen:
+            count = max(1, len(data) - WINDOW + 1)
+            windows = {hash(data[i : i + WINDOW]) for i in range(count)}
+            # a line that repeats a window inside itself (a rule of dashes, an option list
+            # written twice) holds a repeat of its own: its "first copy" would rightly lose
+            # the second occurrence, so it cannot serve as unique text or as a planted span
+            if len(windows) < count or windows & seen:
                 continue
             seen |= windows
             exact.add(line)

@@ -101,13 +101,27 @@ def _jsonl_schema_and_ids(path: Path, rejects: bool) -> tuple[Any, Any, int]:
         fields.append(pa.field("metadata", pa.struct([])))
     if rejects:
         fields += [pa.field(name, pa.string()) for name in STRING_COLUMNS]
-    return pa.schema(fields), pa.array(ids, type=pa.binary()), len(ids)
+    return pa.schema(fields), _binary_array(ids), len(ids)
+
+
+def _binary_array(values: list[bytes]) -> Any:
+    """``pa.array(values, type=pa.binary())`` built from its buffers: ``pa.array`` on a Python
+    list imports pandas to ask whether the list is a pandas object (about 0.4 s of every run)."""
+    import itertools
+    from array import array
+
+    import pyarrow as pa
+
+    data = b"".join(values)
+    if len(data) >= 1 << 31:  # past 32-bit offsets: let Arrow chunk it
+        return pa.array(values, type=pa.binary())
+    offsets = array("i", itertools.accumulate((len(v) for v in values), initial=0))
+    return pa.Array.from_buffers(pa.binary(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 def _schema_and_ids(path: Path, suffix: str, rejects: bool) -> tuple[Any, Any, int]:
     """The shard's schema, its ids (as JSON text: a string id is its quoted form), its rows."""
     import orjson
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     if suffix == ".parquet":
@@ -115,7 +129,7 @@ def _schema_and_ids(path: Path, suffix: str, rejects: bool) -> tuple[Any, Any, i
         ids = None
         if "id" in parquet.schema_arrow.names:
             values = parquet.read(columns=["id"]).column("id").to_pylist()
-            ids = pa.array([orjson.dumps(v) for v in values], type=pa.binary())
+            ids = _binary_array([orjson.dumps(v) for v in values])
         return parquet.schema_arrow, ids, parquet.metadata.num_rows
     return _jsonl_schema_and_ids(path, rejects)
 
@@ -176,7 +190,10 @@ def duplicate_ids(folders: list[Folder], examples: int = 5) -> tuple[int, list[s
     if not arrays:
         return 0, []
     counts = pc.value_counts(pa.chunked_array(arrays, type=pa.binary()))
-    repeated = counts.filter(pc.greater(counts.field("counts"), 1))
+    # Compared with an array of ones, not the literal 1: a Python scalar argument makes pyarrow
+    # import pandas (about 0.4 s of every run).
+    ones = pc.divide(counts.field("counts"), counts.field("counts"))
+    repeated = counts.filter(pc.greater(counts.field("counts"), ones))
     shown = [orjson.loads(v) for v in repeated.field("values")[:examples].to_pylist()]
     return len(repeated), [str(v) for v in shown]
 

@@ -18,14 +18,19 @@ from tamis.extract.hybrid import trafilatura_or_fast
 from tamis.extract.metadata import page_metadata
 from tamis.io.htmldecode import declared_language, decode_html  # noqa: F401 - re-exported for the extract step
 
+# Control characters other than tab, newline, form feed and carriage return, and U+FFFD (what
+# a decoder writes for bytes it could not read).
+_BINARY_CHAR_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f\ufffd]")
+
 
 def binary_share(text: str, sample: int = 8192) -> float:
     """Share of control and replacement characters at the start of ``text`` (0 for real HTML)."""
     head = text[:sample]
     if not head:
         return 0.0
-    bad = sum(1 for ch in head if (ch < " " and ch not in "\t\n\r\f") or ch == "\ufffd")
-    return bad / len(head)
+    # The regex counts in C: a character loop in Python cost 0.5 ms a page, a tenth of the fast
+    # extractor's time.
+    return len(_BINARY_CHAR_RE.findall(head)) / len(head)
 
 
 def tidy_paragraphs(text: str) -> str:
