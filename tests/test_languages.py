@@ -176,8 +176,10 @@ def test_words_follow_the_reference_tokenizer_of_each_language():
     ]
     # Japanese: SudachiPy's short units keep loanwords whole.
     assert "アセンブラ" in split_words("アセンブラの使い方", "ja")
-    # Polish: a run of leading hyphens and an ellipsis fall apart, a lone option stays.
-    assert split_words("--help -n ...", "pl") == ["-", "-", "help", "-n", ".", ".", "."]
+    # Polish (as spaCy 3 cuts it): every hyphen inside a word, a period before a digit and after an initial split; "..." stays.
+    assert split_words("--help -n ... a.. 8-bit 1.21 S.", "pl") == [
+        "-", "-", "help", "-n", "...", "a", ".", ".", "8", "-", "bit", "1", ".", "21", "S", ".",
+    ]
     # spaCy's default rule for Russian: a hyphen between two letters splits.
     assert split_words("из-за", "ru") == ["из", "-", "за"]
     # Hungarian keeps compounds, an ordinal's period and x/y whole.
@@ -208,3 +210,16 @@ def test_line_lengths_count_chinese_and_japanese_characters_by_the_text_they_hol
     assert removed == 1 and repaired.count(sentence) == 1
     short = "Share this"
     assert repair_repetition(f"{short}\nother text here\n{short}\n", 30)[1] == 0
+
+
+def test_words_follow_spacys_rules_of_each_language():
+    # Expected lists are what spaCy 3 (spacy.blank(code), what datatrove runs for FineWeb-2) gives.
+    german = "Siehe ⟨https://www.gnu.org/licenses/gpl-3.0.html⟩. z. B. 1. Inc. ls(1)): e.g. U.S. ⟨debian-l10n-german@lists.debian.org⟩."
+    assert split_words(german, "de") == [
+        "Siehe", "⟨https://www.gnu.org", "/", "licenses", "/", "gpl-3.0.html⟩.", "z.", "B.", "1.", "Inc.", "ls(1", ")", "):",
+        "e.g.", "U.S.", "⟨debian-l10n-german@lists.debian.org⟩.",
+    ]
+    assert split_words("-O[Dateiname] DATEI(en)", "de") == ["-O", "[", "Dateiname", "]", "DATEI", "(", "en", ")"]
+    assert split_words("см. e.g. l. 8): x", "ru") == ["см.", "e.g", ".", "l.", "8)", ":", "x"]
+    french = "Voir sous-répertoires, Jean-Pierre (nom-du-paquet) well-known"
+    assert split_words(french, "fr") == ["Voir", "sous-répertoires", ",", "Jean-Pierre", "(", "nom-du-paquet", ")", "well", "-", "known"]

@@ -71,9 +71,9 @@ _HYPHEN_GLUE = {
     "digits_only": rf"-{_NOT_DIGIT_RANGE}",
     # Spanish, Portuguese, Dutch: never.
     "never": "-",
-    # Polish: every hyphen is a word of its own (spaCy's hyphen infix); between words as "never",
-    # then split by _split_hyphen_runs.
-    "always": rf"(?:(?<!{_LETTER})-|-(?!{_LETTER})){_NOT_DIGIT_RANGE}",
+    # Polish: every hyphen inside a word is a word of its own (spaCy's Polish hyphen infix: 8 - bit,
+    # UTF - 8); a run of leading hyphens is split by _split_hyphen_runs.
+    "always": "(?!)",
 }
 
 
@@ -94,7 +94,8 @@ def _glue(settings: LanguageSettings) -> str:
         _HYPHEN_GLUE[settings.hyphens],
         rf"(?<!{_LETTER}),|,(?!{_LETTER})",
         rf"[:<>={'/' if settings.slash_splits else ''}](?!{_LETTER})",
-        rf"\.(?![{_UPPER}.])",
+        # Polish's infix rules also split a period between a letter or digit and a digit (1 . 21).
+        rf"\.(?![{_UPPER}.{'0-9' if settings.hyphens == 'always' else ''}])",
         rf"{infix_guard}[^\w\s\-–—~,:<>=/.…'’]|_{'|' + slash if slash else ''}",
     ]
     if settings.apostrophes != "elision":
@@ -199,7 +200,9 @@ def word_regex(settings: LanguageSettings) -> re.Pattern[str]:
 
 
 def _compile_word_regex(settings: LanguageSettings) -> re.Pattern[str]:
-    words = [*{"english": _ENGLISH_CLITICS, "elision": _ELISIONS}.get(settings.apostrophes, ()), _INITIAL, _word(_glue(settings))]
+    # Polish's suffix rules split the period of an initial (S .): it lists no single letters as special cases.
+    initial = [] if settings.hyphens == "always" else [_INITIAL]
+    words = [*{"english": _ENGLISH_CLITICS, "elision": _ELISIONS}.get(settings.apostrophes, ()), *initial, _word(_glue(settings))]
     if settings.hyphens == "french":
         words.insert(0, rf"(?<=\w)-{_FRENCH_PRONOUNS}")
     parts = [_URL]
@@ -306,7 +309,8 @@ def tokenize(
 
 def _split_hyphen_runs(words: list[str]) -> list[str]:
     """Polish: spaCy's hyphen infix splits a hyphen that follows another character, so a run of
-    leading hyphens falls apart (--help is -, -, help; -n stays) and so does an ellipsis."""
+    leading hyphens falls apart (--help is -, -, help; -n stays) and so does a run of periods
+    other than "..."."""
     out: list[str] = []
     for word in words:
         if word.startswith("--"):
@@ -314,7 +318,7 @@ def _split_hyphen_runs(words: list[str]) -> list[str]:
             out.extend("-" * (len(word) - len(core)))
             if core:
                 out.append(core)
-        elif len(word) > 1 and not word.strip("."):
+        elif len(word) > 1 and word != "..." and not word.strip("."):  # "..." is one of spaCy's special cases
             out.extend(word)
         else:
             out.append(word)
