@@ -13,6 +13,8 @@ per language, the data those rules need from spaCy itself (MIT licence):
   spaces or next to punctuation it splits off.
 - ``INFIXES``: the ASCII punctuation spaCy's infix rules split between two letters (German
   splits brackets and quotes there: ``DATEI(en`` is three words).
+- ``EDGES``: the ASCII symbols spaCy keeps on a word's start and end (its prefix and suffix
+  rules do not split them: ``--root=``, ``100%``; Hungarian also ``$HOME``, ``^X``).
 - ``TOKEN_MATCH``: spaCy's token_match pattern (French keeps the hyphenated compounds of its
   lexicon's prefixes whole, ``sous-répertoire``, ``Jean-Pierre``; Hungarian, Turkish).
 - ``PERIOD_KEPT_AFTER``: after what a word's final period stays on it (spaCy's suffix rules:
@@ -77,6 +79,20 @@ def infixes_of(spacy_code: str) -> str:
     return "".join(c for c in "!\"#$%&'()*+,./:;<=>?@[\\]^_`{|}~" if [t.text for t in nlp(f"ab{c}cd")] == ["ab", c, "cd"])
 
 
+# ASCII symbols a word may keep on its edges (the period, apostrophe and underscore have rules of their own).
+EDGE_CANDIDATES = "-/@\\^|~$%+=&*#<>!?"
+
+
+def edges_of(spacy_code: str) -> tuple[str, str]:
+    """(symbols spaCy keeps at a word's start, at its end): those its prefix and suffix rules do not split off."""
+    import spacy
+
+    nlp = spacy.blank(spacy_code)
+    lead = "".join(c for c in EDGE_CANDIDATES if [t.text for t in nlp(f"{c}ab")] == [f"{c}ab"])
+    trail = "".join(c for c in EDGE_CANDIDATES if [t.text for t in nlp(f"ab{c}")] == [f"ab{c}"])
+    return lead, trail
+
+
 def rules_of(spacy_code: str) -> tuple[list[str], str]:
     import spacy
 
@@ -101,11 +117,13 @@ def main() -> None:
     period: dict[str, str] = {}
     token_match: dict[str, str] = {}
     infixes: dict[str, str] = {}
+    edges: dict[str, tuple[str, str]] = {}
     for spacy_code in sorted(set(codes.values())):
         found, after = rules_of(spacy_code)
         if found:
             specials[spacy_code] = found
             infixes[spacy_code] = infixes_of(spacy_code)
+            edges[spacy_code] = edges_of(spacy_code)
             pattern = token_match_of(spacy_code)
             if pattern:
                 token_match[spacy_code] = pattern
@@ -122,6 +140,8 @@ def main() -> None:
         f"PERIOD_KEPT_AFTER: dict[str, str] = {pprint.pformat(period, width=156, compact=True)}\n\n"
         "# ASCII punctuation the language's infix rules split between two letters\n"
         f"INFIXES: dict[str, str] = {pprint.pformat(infixes, width=156, compact=True)}\n\n"
+        "# ASCII symbols spaCy keeps on a word's (start, end): its prefix and suffix rules do not split them off\n"
+        f"EDGES: dict[str, tuple[str, str]] = {pprint.pformat(edges, width=156, compact=True)}\n\n"
         "# spaCy's token_match: a chunk (its edge punctuation aside) this pattern matches is one word\n"
         f"TOKEN_MATCH: dict[str, str] = {pprint.pformat(token_match, width=156, compact=True)}\n",
         encoding="utf-8",

@@ -35,7 +35,7 @@ from typing import Any
 
 from tamis.steps.quality.languages import LanguageSettings, settings_for
 from tamis.steps.quality.segmenters import grapheme_clusters, segment
-from tamis.steps.quality.spacy_rules import INFIXES, SPACY_LANGUAGE, SPECIAL_TOKENS, TOKEN_MATCH
+from tamis.steps.quality.spacy_rules import EDGES, INFIXES, SPACY_LANGUAGE, SPECIAL_TOKENS, TOKEN_MATCH
 from tamis.text import split_lines
 
 _URL = r"(?:https?://|www\.)[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}»]"
@@ -109,10 +109,21 @@ def _glue(settings: LanguageSettings) -> str:
 # Symbols the reference never splits off the edge of a word stay on it: hyphens, slashes, "@"
 # (command-line options -name and --verbose, /path, a line-end hyphen "hyphen‐"), and a period
 # after a lone capital (initials: J. Smith).
-_EDGE = r"[-‐/@^|\\~]"
-_LEAD = rf"(?<![^\s(\[{{\"'«“‘])(?:{_EDGE}|\.(?!\.))++(?=\w)"
-_TRAIL = rf"{_EDGE}++(?!\S)"
-_INITIAL = rf"(?:{_LEAD})?(?<![{_UPPER}])[{_UPPER}]\.(?![\w.])"
+# Per language, the symbols spaCy keeps at a word's start and end (spaCy_rules.EDGES: its prefix
+# and suffix rules do not split them; by default "--root=" and "100%" stay whole).
+_EDGE = "-‐/@^|\\~"
+
+
+def _edges(settings: LanguageSettings) -> tuple[str, str]:
+    """(lead, trail) patterns of the symbols kept on a word's edges in the language."""
+    lead, trail = EDGES.get(SPACY_LANGUAGE.get(settings.code, ""), (_EDGE, _EDGE))
+    lead, trail = re.escape(lead + "‐"), re.escape(trail + "‐")
+    # a "%" after a digit is split (spaCy's unit suffixes: 100 %)
+    return rf"(?<![^\s(\[{{\"'«“‘])(?:[{lead}]|\.(?!\.))++(?=\w)", rf"(?!(?<=\d)%)[{trail}]++(?!\S)"
+
+
+def _initial(lead: str) -> str:
+    return rf"(?:{lead})?(?<![{_UPPER}])[{_UPPER}]\.(?![\w.])"
 
 
 def _class_ranges(first: int, stop: int, wanted) -> str:
@@ -162,7 +173,7 @@ def upper_case_letters() -> str:
     return _class_ranges(0x41, 0x2000, lambda code: unicodedata.category(chr(code)) == "Lu")
 
 
-def _word(glue: str) -> str:
+def _word(glue: str, lead: str, trail: str | None) -> str:
     # Underscores glue inside a word (snake_case) but are split off its edges (___).
     # Every quantifier is possessive (the match never gives back what it took), so a failing
     # attempt costs at most one scan of the characters it looked at, never a search over splits.
@@ -170,7 +181,7 @@ def _word(glue: str) -> str:
     # \w in Python but belong to the word they follow: पिछले is one word, not पिछल + े (marks and
     # word characters share no character, so each run has one reading).
     letters = rf"(?:[^\W_]|[{glued_symbols()}])++(?:[{combining_marks()}]++(?:[^\W_]|[{glued_symbols()}])*+)*+"
-    return rf"(?:{_LEAD})?{letters}(?:{glue}{letters})*+(?:{_TRAIL})?"
+    return rf"(?:{lead})?{letters}(?:{glue}{letters})*+" + (rf"(?:{trail})?" if trail else "")
 
 
 # A host word starts where its run of word characters starts ((?<!\w)): tried inside a long
@@ -200,9 +211,10 @@ def word_regex(settings: LanguageSettings) -> re.Pattern[str]:
 
 
 def _compile_word_regex(settings: LanguageSettings) -> re.Pattern[str]:
+    lead, trail = _edges(settings)
     # Polish's suffix rules split the period of an initial (S .): it lists no single letters as special cases.
-    initial = [] if settings.hyphens == "always" else [_INITIAL]
-    words = [*{"english": _ENGLISH_CLITICS, "elision": _ELISIONS}.get(settings.apostrophes, ()), *initial, _word(_glue(settings))]
+    initial = [] if settings.hyphens == "always" else [_initial(lead)]
+    words = [*{"english": _ENGLISH_CLITICS, "elision": _ELISIONS}.get(settings.apostrophes, ()), *initial, _word(_glue(settings), lead, trail)]
     if settings.hyphens == "french":
         words.insert(0, rf"(?<=\w)-{_FRENCH_PRONOUNS}")
     parts = [_URL]
@@ -214,10 +226,10 @@ def _compile_word_regex(settings: LanguageSettings) -> re.Pattern[str]:
         # digit or a symbol: "FILE." stays one word (Hungarian's rule also keeps "3.").
         after = (upper_case_letters() if "upper" in settings.period_kept_after else "") + (
             "0-9" if "digit" in settings.period_kept_after else "")
-        parts.append(rf"{_word(_glue(settings))[:-len(f'(?:{_TRAIL})?')]}(?<=[{after}])\.(?!\S)")
+        parts.append(rf"{_word(_glue(settings), lead, None)}(?<=[{after}])\.(?!\S)")
     # A final period after a symbol spaCy keeps in words stays too (its suffix rule splits a period
     # only after a lower-case letter, a digit or punctuation it knows): "⟨...org⟩." is one word.
-    parts.append(rf"{_word(_glue(settings))[:-len(f'(?:{_TRAIL})?')]}(?<=[{glued_symbols()}])\.(?!\S)")
+    parts.append(rf"{_word(_glue(settings), lead, None)}(?<=[{glued_symbols()}])\.(?!\S)")
     parts += [_INITIALISM + _INITIALISM_END.format(upper=upper_case_letters()), *words, _PUNCT_RUN, _SYMBOL]
     return re.compile("|".join(parts))
 
