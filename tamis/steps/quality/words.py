@@ -173,7 +173,7 @@ def upper_case_letters() -> str:
     return _class_ranges(0x41, 0x2000, lambda code: unicodedata.category(chr(code)) == "Lu")
 
 
-def _word(glue: str, lead: str, trail: str | None) -> str:
+def _word(glue: str, lead: str, trail: str, period_after: str) -> str:
     # Underscores glue inside a word (snake_case) but are split off its edges (___).
     # Every quantifier is possessive (the match never gives back what it took), so a failing
     # attempt costs at most one scan of the characters it looked at, never a search over splits.
@@ -181,7 +181,8 @@ def _word(glue: str, lead: str, trail: str | None) -> str:
     # \w in Python but belong to the word they follow: पिछले is one word, not पिछल + े (marks and
     # word characters share no character, so each run has one reading).
     letters = rf"(?:[^\W_]|[{glued_symbols()}])++(?:[{combining_marks()}]++(?:[^\W_]|[{glued_symbols()}])*+)*+"
-    return rf"(?:{lead})?{letters}(?:{glue}{letters})*+" + (rf"(?:{trail})?" if trail else "")
+    # A final period stays on the word after the characters of ``period_after`` (one lookbehind, no second scan).
+    return rf"(?:{lead})?{letters}(?:{glue}{letters})*+(?:(?<=[{period_after}])\.(?!\S))?(?:{trail})?"
 
 
 # A host word starts where its run of word characters starts ((?<!\w)): tried inside a long
@@ -212,24 +213,25 @@ def word_regex(settings: LanguageSettings) -> re.Pattern[str]:
 
 def _compile_word_regex(settings: LanguageSettings) -> re.Pattern[str]:
     lead, trail = _edges(settings)
+    # spaCy's default suffix rule splits a final period only after a lower-case letter, a digit or
+    # punctuation it knows: it stays after a symbol spaCy keeps in words ("⟨...org⟩." is one word),
+    # and where the language's rules say so after a capital or a digit ("FILE.", Hungarian and
+    # German "3.").
+    period_after = glued_symbols()
+    if "upper" in settings.period_kept_after:
+        period_after += upper_case_letters()
+    if "digit" in settings.period_kept_after:
+        period_after += "0-9"
     # Polish's suffix rules split the period of an initial (S .): it lists no single letters as special cases.
     initial = [] if settings.hyphens == "always" else [_initial(lead)]
-    words = [*{"english": _ENGLISH_CLITICS, "elision": _ELISIONS}.get(settings.apostrophes, ()), *initial, _word(_glue(settings), lead, trail)]
+    words = [*{"english": _ENGLISH_CLITICS, "elision": _ELISIONS}.get(settings.apostrophes, ()), *initial,
+             _word(_glue(settings), lead, trail, period_after)]
     if settings.hyphens == "french":
         words.insert(0, rf"(?<=\w)-{_FRENCH_PRONOUNS}")
     parts = [_URL]
     if settings.abbreviations:
         names = "|".join(sorted((re.escape(a) for a in settings.abbreviations), key=len, reverse=True))
         parts.append(rf"(?<!\w)(?:{names})\.(?!\w)")
-    if settings.period_kept_after:
-        # spaCy's default suffix rule splits a final period only after a lower-case letter, a
-        # digit or a symbol: "FILE." stays one word (Hungarian's rule also keeps "3.").
-        after = (upper_case_letters() if "upper" in settings.period_kept_after else "") + (
-            "0-9" if "digit" in settings.period_kept_after else "")
-        parts.append(rf"{_word(_glue(settings), lead, None)}(?<=[{after}])\.(?!\S)")
-    # A final period after a symbol spaCy keeps in words stays too (its suffix rule splits a period
-    # only after a lower-case letter, a digit or punctuation it knows): "⟨...org⟩." is one word.
-    parts.append(rf"{_word(_glue(settings), lead, None)}(?<=[{glued_symbols()}])\.(?!\S)")
     parts += [_INITIALISM + _INITIALISM_END.format(upper=upper_case_letters()), *words, _PUNCT_RUN, _SYMBOL]
     return re.compile("|".join(parts))
 
@@ -251,11 +253,34 @@ def special_tokens(code: str) -> frozenset[str]:
     return frozenset(token for token in SPECIAL_TOKENS.get(spacy_language, ()) if len(token) <= _MAX_SPECIAL)
 
 
+# Characters without which a language's token_match cannot match (French: its compounds and
+# elisions; Hungarian and Turkish: numbers): a chunk without any skips the long pattern.
+_TOKEN_MATCH_NEEDS = {"fr": r"[^\W\d_][-'’‐][^\W\d_]", "hu": r"\d", "tr": r"\d|'"}
+
+
 @cache
 def token_match(code: str) -> Callable[[str], Any] | None:
     """spaCy's token_match of the language (French: the hyphenated compounds of its lexicon), compiled once."""
-    pattern = TOKEN_MATCH.get(SPACY_LANGUAGE.get(code, ""))
-    return re.compile(pattern).match if pattern else None
+    spacy_language = SPACY_LANGUAGE.get(code, "")
+    pattern = TOKEN_MATCH.get(spacy_language)
+    if not pattern:
+        return None
+    match = re.compile(pattern).match
+    needs = _TOKEN_MATCH_NEEDS.get(spacy_language)
+    if needs is None:
+        return match
+    gate = re.compile(needs).search
+    seen: dict[str, bool] = {}  # chunks repeat (l'utilisateur, d'un): each is matched once
+
+    def whole(chunk: str) -> bool:
+        found = seen.get(chunk)
+        if found is None:
+            if len(seen) > _WORD_CLASS_CACHE_LIMIT:
+                seen.clear()
+            found = seen[chunk] = gate(chunk) is not None and match(chunk) is not None
+        return found
+
+    return whole
 
 
 # What spaCy strips off a chunk's edges before it tries token_match.
