@@ -12,7 +12,9 @@ Every figure is wall time of a whole process, start-up included, one worker:
 
 * ``tamis dedup --threshold 0.8`` with its defaults (normalize -> exact -> minhash, kept texts
   and whole rejects, gzip) — the figure the README reports first;
-* the same with other settings, labelled (``--compression zstd``, ``--no-text``);
+* the same with other settings, labelled (``--compression zstd``, ``--no-text``), and with
+  ``--check-apart`` the three steps run apart (``TAMIS_FUSE_DEDUP=0``, what ``tamis dedup``
+  did before the fused stage) with every id's fate compared;
 * rensa (``RMinHash`` 117 permutations, LSH 9 x 13) fed by a Python shingler, reading the
   same JSONL, writing nothing; datasketch (128 permutations, 9 x 13) on a prefix of the
   corpus; datatrove's four MinHash stages (14 x 8, one task each) on a smaller prefix — the two
@@ -73,11 +75,25 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str
     return wall, proc.stdout
 
 
-def run_tamis(tamis: str, paths: list[Path], out: Path, extra: list[str]) -> tuple[float, dict]:
+def run_tamis(tamis: str, paths: list[Path], out: Path, extra: list[str], env: dict[str, str] | None = None) -> tuple[float, dict]:
     shutil.rmtree(out, ignore_errors=True)
     cmd = [tamis, "dedup", "--input", *map(str, paths), "--output", str(out), "--threshold", "0.8", "--workers", "1", *extra]
-    wall, _ = timed(cmd)
+    wall, _ = timed(cmd, env=env)
     return wall, json.loads((out / "stats.json").read_text())
+
+
+def decisions(out: Path) -> dict[str, tuple]:
+    """Every id of a run with where it went: kept, or (reason, duplicate_of)."""
+    import gzip
+
+    found: dict[str, tuple] = {}
+    for folder in ("output", "rejects"):
+        for path in sorted((out / folder).glob("part-*")):
+            with gzip.open(path, "rb") as fh:
+                for line in fh:
+                    record = json.loads(line)
+                    found[record["id"]] = ("kept",) if folder == "output" else (record.get("reason"), record.get("duplicate_of"))
+    return found
 
 
 def run_peer(which: str, paths: list[Path], limit: int | None) -> tuple[float, dict]:
@@ -94,6 +110,7 @@ def main() -> int:
     parser.add_argument("--datasketch-docs", type=int, default=20_000)
     parser.add_argument("--datatrove-docs", type=int, default=2_000)
     parser.add_argument("--skip", default="", help="comma-separated: settings,rensa,datasketch,datatrove")
+    parser.add_argument("--check-apart", action="store_true", help="also run the three steps apart (TAMIS_FUSE_DEDUP=0) and compare every id's fate")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     paths = build_corpus(args.copies, args.shards)
@@ -121,6 +138,12 @@ def main() -> int:
         for label, extra in settings:
             wall, stats = run_tamis(args.tamis, paths, work / "tamis-setting", extra)
             report(f"  other setting: tamis dedup ... {label}", stats["read"], wall, f"removed {stats['rejected_total']:,}")
+    if args.check_apart:
+        wall, stats = run_tamis(args.tamis, paths, work / "tamis-apart", [], env={**os.environ, "TAMIS_FUSE_DEDUP": "0"})
+        report("  other setting: the three steps apart (TAMIS_FUSE_DEDUP=0)", stats["read"], wall, f"removed {stats['rejected_total']:,}")
+        fused, apart = decisions(work / "tamis-default"), decisions(work / "tamis-apart")
+        differ = sum(fused.get(k) != apart.get(k) for k in set(fused) | set(apart))
+        print(f"    fused vs apart: {len(fused):,} ids, {differ:,} with another fate (kept / reason / duplicate_of)", flush=True)
     if "rensa" not in skip:
         wall, res = run_peer("rensa", paths, None)
         report("rensa 117 perms 9x13 (Python shingler, no output)", res["docs"], wall, f"removed {res['removed']:,}")

@@ -217,9 +217,11 @@ class Segment:
 
 
 def split_segments(steps: list[Step]) -> list[Segment]:
+    from tamis.dedup.fused import fuse_dedup_steps  # normalize -> exact -> minhash as one stage: the input read once
+
     segments: list[Segment] = []
     current: list[Step] = []
-    for step in steps:
+    for step in fuse_dedup_steps(steps):
         if isinstance(step, GlobalStage):
             segments.append(Segment(current, step))
             current = []

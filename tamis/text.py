@@ -122,7 +122,7 @@ try:
     from tamis._native._text import fold_spaces_utf8 as _fold_spaces_utf8
     from tamis._native._text import utf8_length as _utf8_length_native
 except ImportError:  # pragma: no cover - the extension is built on install; this keeps a broken build usable
-    normalized_utf8 = _normalized_utf8_reference
+    normalized_utf8 = normalized_utf8_of_nfc = _normalized_utf8_reference
     count_words = _count_words_reference
     utf8_length = _utf8_length_reference
 else:
@@ -141,6 +141,13 @@ else:
         """
         if not text.isascii() and not unicodedata.is_normalized("NFC", text):
             text = unicodedata.normalize("NFC", text)
+        if _FOLD_IN_C:
+            return _fold_spaces_utf8(text, True)
+        return _fold_spaces_utf8(text.casefold())
+
+    def normalized_utf8_of_nfc(text: str) -> bytes:
+        """:func:`normalized_utf8` of a text already in NFC (the normalize step's output):
+        the same bytes without checking NFC again."""
         if _FOLD_IN_C:
             return _fold_spaces_utf8(text, True)
         return _fold_spaces_utf8(text.casefold())

@@ -85,7 +85,8 @@ def test_every_path_writes_what_the_reference_writes(tmp_path: Path, monkeypatch
             assert got["files"] == previous, label  # the same bytes with and without the scanner
 
 
-def test_per_step_rows_account_for_every_document(tmp_path: Path):
+def test_per_step_rows_account_for_every_document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("TAMIS_FUSE_DEDUP", "0")  # the stages apart: each has its own rows
     inputs = _corpus(tmp_path)
     out = tmp_path / "run"
     run_recipe(inputs, out, [{"step": "normalize"}, {"step": "repetition"}, {"step": "exact_dedup"}, {"step": "minhash"}], workers=1, compression="none")
@@ -100,3 +101,18 @@ def test_per_step_rows_account_for_every_document(tmp_path: Path):
     assert {"exact_dedup.passes", "minhash.passes", "minhash.collect"} <= set(rows)
     for row in stats["run"]["steps"]:
         assert row["wall_s"] >= 0 and (row["cpu_s"] is None or row["cpu_s"] >= 0), row
+
+
+def test_per_step_rows_of_the_fused_dedup_stage(tmp_path: Path):
+    """exact_dedup then minhash run as one stage: one collect, passes and apply row, and the
+    apply row accounts for both stages' rejects."""
+    inputs = _corpus(tmp_path)
+    out = tmp_path / "run"
+    run_recipe(inputs, out, [{"step": "normalize"}, {"step": "repetition"}, {"step": "exact_dedup"}, {"step": "minhash"}], workers=1, compression="none")
+    stats = orjson.loads((out / "stats.json").read_bytes())
+    rows = {r["step"]: r for r in stats["run"]["steps"]}
+    assert list(rows)[:4] == ["read", "normalize", "repetition", "exact_dedup+minhash.collect"]
+    apply = rows["exact_dedup+minhash.apply"]
+    assert apply["docs_in"] - apply["docs_out"] == stats["rejected"]["exact_dedup:duplicate"] + stats["rejected"].get("minhash:duplicate", 0)
+    assert rows["write"]["docs_out"] == stats["kept"]
+    assert "exact_dedup+minhash.passes" in rows and not any(step.startswith("minhash.") for step in rows)

@@ -87,6 +87,25 @@ def test_declared_language_and_binary_share():
     assert binary_share(bytes(range(256)).decode("utf-8", "replace")) > 0.3
 
 
+def binary_share_reference(text: str, sample: int = 8192) -> float:
+    """The plain-Python definition binary_share's regex must match."""
+    head = text[:sample]
+    bad = sum(1 for ch in head if (ch < " " and ch not in "\t\n\r\f") or ch == "\ufffd")
+    return bad / len(head) if head else 0.0
+
+
+def test_binary_share_matches_its_python_reference():
+    import random
+
+    rng = random.Random(15)
+    alphabet = [chr(c) for c in range(0x21)] + ["\x7f", "\ufffd", "\ufeff", "é", "a", "<", " "]
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 60)))
+        assert binary_share(text) == binary_share_reference(text), repr(text)
+    page = "\x00\x01" * 5000 + "tail"
+    assert binary_share(page) == binary_share_reference(page) == 1.0  # only the first 8192 characters count
+
+
 def test_tidy_paragraphs_gives_one_paragraph_per_line():
     assert tidy_paragraphs("  A para.  \n\n\n B para.\r\n \t\r\nC\n") == "A para.\nB para.\nC"
 
@@ -324,7 +343,7 @@ def article_page(*, depth: int = 0) -> str:
     )
 
 
-@pytest.mark.parametrize("extractor", ["tamis", "tamis_fast"])
+@pytest.mark.parametrize("extractor", ["tamis", "tamis_quick", "tamis_fast"])
 def test_tamis_extractor_keeps_the_article_as_lines_and_drops_the_furniture(extractor: str):
     out, rejects = run_step(Extract(extractor=extractor, isolate=False), [html_doc("p", article_page())])
     assert rejects == []
@@ -351,7 +370,7 @@ def test_crawl_metadata_is_kept_and_the_stated_date_goes_beside_it():
     assert meta["published"] == "2024-03-05T09:00:00Z"
 
 
-@pytest.mark.parametrize("extractor", ["trafilatura", "tamis", "tamis_fast"])
+@pytest.mark.parametrize("extractor", ["trafilatura", "tamis", "tamis_quick", "tamis_fast"])
 @pytest.mark.parametrize("depth", [300, 5000])
 def test_deeply_nested_pages_keep_their_text(extractor: str, depth: int):
     """Issue 12 item 17: trafilatura (lxml) returns nothing below ~255 levels; the page must not be lost."""
@@ -364,11 +383,23 @@ def test_deeply_nested_pages_keep_their_text(extractor: str, depth: int):
 
 def test_hybrid_asks_trafilatura_only_when_the_fast_path_is_unsure():
     from tamis.extract import extract_fast, extract_hybrid
+    from tamis.extract.hybrid import CAREFUL_LONG_SHARE
 
-    assert extract_fast(article_page()).confident and extract_hybrid(article_page()).method == "fast"
+    # tamis_quick: the fast path wherever it is confident.
+    assert extract_fast(article_page()).confident and extract_hybrid(article_page(), min_long_share=0.0).method == "fast"
+    # tamis (the default) also wants the body nearly all long paragraphs: short lines inside the
+    # article (a recipe's steps) send it to trafilatura, a page of paragraphs alone does not.
+    steps = "".join(f"<p>Step {n}: stir for {n} minutes.</p>" for n in range(1, 4))
+    listy = article_page().replace("<table>", f"{steps}<table>")
+    assert extract_fast(listy).confident and extract_fast(listy).long_share < CAREFUL_LONG_SHARE
+    assert extract_hybrid(listy).method == "trafilatura"
+    assert extract_hybrid(listy, min_long_share=0.0).method == "fast"
+    paragraphs_only = "<html><body><article>" + "".join(f"<p>{text}</p>" for text in PARAGRAPHS) + "</article></body></html>"
+    assert extract_fast(paragraphs_only).long_share == 1.0
+    assert extract_hybrid(paragraphs_only).method == "fast"
     short_page = "<html><body><div><p>Opening hours: 9 to 5.</p><p>Closed on Sundays and public holidays.</p></div></body></html>"
     assert not extract_fast(short_page).confident
-    assert extract_hybrid(short_page).method == "trafilatura"
+    assert extract_hybrid(short_page).method == extract_hybrid(short_page, min_long_share=0.0).method == "trafilatura"
 
 
 def test_fast_path_is_linear_on_hostile_pages():

@@ -42,6 +42,35 @@ def test_compiled_sketch_is_bit_identical_to_the_reference(char_mode: int, ngram
     assert compiled.sketch(texts, ngram, char_mode, a, b, 4, 5) == reference.sketch(texts, ngram, char_mode, a, b, 4, 5)
 
 
+@pytest.mark.parametrize("mode", [2, 4, 5, 6])
+def test_unit_modes_and_folding_in_c_are_bit_identical_to_the_reference(mode: int):
+    """Mode 2 (unspaced-script characters as units) and bit 4 (the sketch folds case itself)
+    give what the reference gives: shingle_text, then casefold, then the plain rules."""
+    import unicodedata
+
+    from tamis.dedup.minhash import unspaced_bitmap
+
+    compiled.set_unspaced(unspaced_bitmap())
+    rng = random.Random(mode)
+    alphabet = ALPHABET + "日本語のテキストภาษาไทยក្ខ ŉǅΣς ﬃั"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for _ in range(200)]
+    texts += ["", "STRASSE straße İstanbul ŉ", "中文 mixed 文字 𠀀𠀁 end", "x_y 日_本", "ÀÉÎ ÕÜ ẞ"]
+    texts = [unicodedata.normalize("NFC", t) for t in texts]
+    a, b = permutations(5, 4 * 5)
+    for ngram in (1, 3, 5):
+        assert compiled.sketch(texts, ngram, mode, a, b, 4, 5) == reference.sketch(texts, ngram, mode, a, b, 4, 5)
+    if mode & 4:  # folding in C is folding first
+        folded = [t.casefold() for t in texts]
+        assert compiled.sketch(texts, 3, mode, a, b, 4, 5) == compiled.sketch(folded, 3, mode & 3, a, b, 4, 5)
+
+
+def test_sketch_rejects_unknown_unit_modes():
+    a, b = permutations(1, 4)
+    for mode in (-1, 3, 7, 8):
+        with pytest.raises(ValueError):
+            compiled.sketch(["x"], 1, mode, a, b, 2, 2)
+
+
 def test_ascii_fast_path_equals_full_nfc_casefold():
     import unicodedata
 

@@ -133,10 +133,11 @@ def test_local_run_killed_three_times_resumes_to_the_same_output(crash_case, tmp
     config = crash_case[0]
     out, log = tmp_path / "out", tmp_path / "run.log"
     flags = ("-w", "2")
+    # exact_dedup and minhash run as one stage (tamis/dedup/fused.py): segment 0 ends with it.
     kill_points = [
         ("seg0-", 3),  # reading: some input tasks done, others half written
-        ("stage1-", 1),  # inside minhash's global rounds
-        ("seg2-", 2),  # writing the output, after both dedup stages
+        ("stage0-minhash-", 1),  # inside minhash's global rounds (after exact dedup's)
+        ("seg1-", 2),  # writing the output, after both dedup stages
     ]
     done_before: dict[str, tuple[int, int]] = {}
     partial_after_kill = []

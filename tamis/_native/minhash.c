@@ -85,18 +85,46 @@ static int u32vec_reserve(u32vec *v, Py_ssize_t extra) {
     return 0;
 }
 
-/* Word characters among the first 256 code points (filled at import from Py_UNICODE_ISALNUM). */
+/* Word characters among the first 256 code points and, as bits, in the Basic Multilingual Plane
+ * (filled at import from Py_UNICODE_ISALNUM: one load instead of two Unicode database lookups). */
 static unsigned char LATIN1_WORD[256];
+static unsigned char WORD_BMP[0x10000 / 8];
+
+#if PY_VERSION_HEX < 0x030D0000
+#define HAVE_FOLD 1
+/* str.casefold of each BMP code point that folds to one code point; FOLD_MANY: it folds to
+ * several (ß -> ss), looked up in full then. */
+#define FOLD_MANY 0xFFFFFFFFu
+static uint32_t FOLD_BMP[0x10000];
+#else
+#define HAVE_FOLD 0
+#endif
 
 static void init_tables(void) {
     for (int k = 0; k < MAX_NGRAM; k++) POSITION[k] = mix64(GOLDEN * (uint64_t)(k + 1)) | 1;
     for (Py_UCS4 c = 0; c < 256; c++) LATIN1_WORD[c] = c == '_' || Py_UNICODE_ISALNUM(c);
+    for (Py_UCS4 c = 0; c < 0x10000; c++) {
+        if (c == '_' || Py_UNICODE_ISALNUM(c)) WORD_BMP[c >> 3] |= (unsigned char)(1u << (c & 7));
+#if HAVE_FOLD
+        Py_UCS4 folded[3];
+        FOLD_BMP[c] = _PyUnicode_ToFoldedFull(c, folded) == 1 ? folded[0] : FOLD_MANY;
+#endif
+    }
 }
 
 /* ASCII letters are folded here (A-Z -> a-z: what casefold does to them), so ASCII text may skip
  * the Python-side casefold. */
 #define FOLD(c) ((c) >= 'A' && (c) <= 'Z' ? (c) + 32 : (c))
-#define IS_WORD(c) ((c) < 256 ? LATIN1_WORD[c] : Py_UNICODE_ISALNUM(c))
+#define IS_WORD(c) ((c) < 256 ? LATIN1_WORD[c] : (c) < 0x10000 ? (WORD_BMP[(c) >> 3] >> ((c) & 7)) & 1 : Py_UNICODE_ISALNUM(c))
+
+/* Unit mode 2: a code point of a script written without spaces (tamis.dedup.shingles, which
+ * hands its set over with set_unspaced) is a unit of its own, as if shingle_text had put spaces
+ * around it: the same units without a copy of the text. */
+#define CODE_POINTS 0x110000
+static unsigned char UNSPACED_BITS[CODE_POINTS / 8];
+static Py_UCS4 UNSPACED_MIN = CODE_POINTS;
+static int UNSPACED_SET = 0;
+#define IS_UNSPACED(c) ((c) >= UNSPACED_MIN && ((UNSPACED_BITS[(c) >> 3] >> ((c) & 7)) & 1))
 
 /* One loop per storage kind (the compiler specialises each), so reading a code point is a plain
  * load. The hashes depend on the code points only, never on the kind. */
@@ -109,15 +137,18 @@ static void init_tables(void) {
                 i++;                                                                                  \
                 continue;                                                                             \
             }                                                                                         \
-            if (char_mode) {                                                                          \
+            if (char_mode == 1) {                                                                     \
                 if (words && u64vec_push(units, mix64(FNV_OFFSET ^ (uint64_t)' ')) < 0) return -1;    \
                 while (i < n && IS_WORD(c = p[i])) {                                                  \
                     if (u64vec_push(units, mix64(FNV_OFFSET ^ (uint64_t)FOLD(c))) < 0) return -1;           \
                     i++;                                                                              \
                 }                                                                                     \
+            } else if (char_mode == 2 && IS_UNSPACED(c)) {                                            \
+                if (u64vec_push(units, mix64((FNV_OFFSET ^ (uint64_t)FOLD(c)) * FNV_PRIME)) < 0) return -1; \
+                i++;                                                                                  \
             } else {                                                                                  \
                 uint64_t h = FNV_OFFSET;                                                              \
-                while (i < n && IS_WORD(c = p[i])) {                                                  \
+                while (i < n && IS_WORD(c = p[i]) && !(char_mode == 2 && IS_UNSPACED(c))) {           \
                     h = (h ^ (uint64_t)FOLD(c)) * FNV_PRIME;                                          \
                     i++;                                                                              \
                 }                                                                                     \
@@ -127,9 +158,64 @@ static void init_tables(void) {
         }                                                                                             \
     } while (0)
 
-/* Hashes of the units of one text: words (char_mode 0) or code points of the words joined by
- * single spaces (char_mode 1). */
+/* Hashes of the units of one text: words (char_mode 0), code points of the words joined by
+ * single spaces (char_mode 1), or words with each unspaced-script code point a word (char_mode 2). */
+/* Mode bit 4: the text is NFC but not casefolded; each code point is folded here as str.casefold
+ * folds it (CPython's own table: one code point may become up to three), and the folded code
+ * points go through the same rules as above, one at a time. */
+#define FOLD_IN_C 4
+
+static int folded_units(PyObject *text, int char_mode, u64vec *units) {
+#if HAVE_FOLD
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int in_word = 0, words = 0;
+    uint64_t h = FNV_OFFSET;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 raw = PyUnicode_READ(kind, data, i), folded[3];
+        int m = 1;
+        if (raw < 128) folded[0] = FOLD(raw);
+        else if (raw < 0x10000 && FOLD_BMP[raw] != FOLD_MANY) folded[0] = FOLD_BMP[raw];
+        else m = _PyUnicode_ToFoldedFull(raw, folded);
+        for (int k = 0; k < m; k++) {
+            Py_UCS4 c = folded[k];
+            if (!IS_WORD(c)) {
+                if (in_word && char_mode != 1 && u64vec_push(units, mix64(h)) < 0) return -1;
+                in_word = 0;
+            } else if (char_mode == 1) {
+                if (!in_word) {
+                    if (words && u64vec_push(units, mix64(FNV_OFFSET ^ (uint64_t)' ')) < 0) return -1;
+                    words++;
+                    in_word = 1;
+                }
+                if (u64vec_push(units, mix64(FNV_OFFSET ^ (uint64_t)c)) < 0) return -1;
+            } else if (char_mode == 2 && IS_UNSPACED(c)) {
+                if (in_word && u64vec_push(units, mix64(h)) < 0) return -1;
+                in_word = 0;
+                if (u64vec_push(units, mix64((FNV_OFFSET ^ (uint64_t)c) * FNV_PRIME)) < 0) return -1;
+            } else {
+                if (!in_word) {
+                    h = FNV_OFFSET;
+                    in_word = 1;
+                }
+                h = (h ^ (uint64_t)c) * FNV_PRIME;
+            }
+        }
+    }
+    if (in_word && char_mode != 1 && u64vec_push(units, mix64(h)) < 0) return -1;
+    return 0;
+#else
+    return -2;
+#endif
+}
+
 static int text_units(PyObject *text, int char_mode, u64vec *units) {
+    if ((char_mode & FOLD_IN_C) && !PyUnicode_IS_ASCII(text)) {
+        units->len = 0;
+        return folded_units(text, char_mode & 3, units);
+    }
+    char_mode &= 3;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
@@ -234,6 +320,14 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
     uint32_t *mins = NULL, *tmp = NULL;
     Py_ssize_t tmp_cap = 0;
     PyObject *keys_obj = NULL, *counts_obj = NULL;
+    if (char_mode < 0 || char_mode > (FOLD_IN_C | 2) || (char_mode & 3) == 3) {
+        PyErr_SetString(PyExc_ValueError, "sketch: unit mode must be 0, 1 or 2, plus 4 to fold case in C");
+        goto done;
+    }
+    if ((char_mode & 3) == 2 && !UNSPACED_SET) {
+        PyErr_SetString(PyExc_RuntimeError, "sketch: unit mode 2 needs set_unspaced() first");
+        goto done;
+    }
     if (ngram < 1 || ngram > MAX_NGRAM || bands < 1 || rows < 1 || abuf.len < (Py_ssize_t)perms * 4 || bbuf.len < (Py_ssize_t)perms * 4) {
         PyErr_SetString(PyExc_ValueError, "sketch: bad ngram (1..64), bands or rows, or permutation buffers too short");
         goto done;
@@ -254,8 +348,10 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
             PyErr_SetString(PyExc_TypeError, "sketch: texts must be str");
             goto done;
         }
-        if (text_units(text, char_mode, &units) < 0) {
-            PyErr_NoMemory();
+        int status = text_units(text, char_mode, &units);
+        if (status < 0) {
+            if (status == -2) PyErr_SetString(PyExc_NotImplementedError, "sketch: case folding in C needs CPython < 3.13");
+            else PyErr_NoMemory();
             goto done;
         }
         Py_ssize_t nu = units.len;
@@ -469,7 +565,29 @@ static PyObject *flatten(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* set_unspaced(bitmap): bit c set for every code point c of a script written without spaces. */
+static PyObject *set_unspaced(PyObject *self, PyObject *arg) {
+    Py_buffer buf;
+    if (PyObject_GetBuffer(arg, &buf, PyBUF_SIMPLE) < 0) return NULL;
+    if (buf.len != CODE_POINTS / 8) {
+        PyBuffer_Release(&buf);
+        PyErr_SetString(PyExc_ValueError, "set_unspaced: the bitmap must have one bit per code point (139264 bytes)");
+        return NULL;
+    }
+    memcpy(UNSPACED_BITS, buf.buf, CODE_POINTS / 8);
+    PyBuffer_Release(&buf);
+    UNSPACED_MIN = CODE_POINTS;
+    for (Py_UCS4 c = 0; c < CODE_POINTS; c++)
+        if ((UNSPACED_BITS[c >> 3] >> (c & 7)) & 1) {
+            UNSPACED_MIN = c;
+            break;
+        }
+    UNSPACED_SET = 1;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"set_unspaced", set_unspaced, METH_O, "Set the code points that are units of their own in unit mode 2."},
     {"sketch", sketch, METH_VARARGS, "Band keys, shingle counts and fingerprints of a list of normalised texts."},
     {"jaccard_pairs", jaccard_pairs, METH_VARARGS, "Exact Jaccard of fingerprint sets for pairs of documents."},
     {"union_edges", union_edges, METH_VARARGS, "Union-find over a buffer of uint32 edges (root = smallest member)."},

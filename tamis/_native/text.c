@@ -186,7 +186,42 @@ static PyObject *utf8_length(PyObject *self, PyObject *arg) {
     return PyLong_FromSsize_t(bytes);
 }
 
+/* The control characters the normalize step removes: C0 controls but tab, \n and \r; DEL; a
+ * stray BOM (U+FEFF) and the non-character U+FFFE (tamis.steps.normalize._CONTROL_RE). */
+static inline int is_stripped_control(Py_UCS4 c) {
+    return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f || c == 0xfeff || c == 0xfffe;
+}
+
+/* strip_controls(s): s without those characters; s itself (no copy) when it has none. */
+static PyObject *strip_controls(PyObject *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "strip_controls() expects a str");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg), found = 0;
+    int kind = PyUnicode_KIND(arg);
+    const void *data = PyUnicode_DATA(arg);
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *p = (const Py_UCS1 *)data;
+        for (Py_ssize_t i = 0; i < n; i++) found += p[i] < 0x20 ? (p[i] != '\t' && p[i] != '\n' && p[i] != '\r') : p[i] == 0x7f;
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) found += is_stripped_control(PyUnicode_READ(kind, data, i));
+    }
+    if (!found) return Py_NewRef(arg);
+    Py_UCS4 *kept = PyMem_Malloc((size_t)(n - found) * sizeof(Py_UCS4) + 1);
+    if (!kept) return PyErr_NoMemory();
+    Py_ssize_t len = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (!is_stripped_control(c)) kept[len++] = c;
+    }
+    PyObject *out = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, kept, len);
+    PyMem_Free(kept);
+    return out;
+}
+
 static PyMethodDef methods[] = {
+    {"strip_controls", strip_controls, METH_O, "s without the control characters the normalize step removes (s itself when none)."},
     {"utf8_length", utf8_length, METH_O, "Bytes of s in UTF-8 (surrogates count 3), without encoding."},
     {"fold_spaces_utf8", fold_spaces_utf8, METH_VARARGS, "UTF-8 of s with whitespace runs collapsed and apostrophes folded (and case folded)."},
     {"count_words", count_words, METH_O, "len(s.split()) without building the list."},

@@ -119,10 +119,20 @@ class FingerprintReader:
         source = np.zeros(len(docs), dtype=np.int64)
         for k, sel, lo, hi in self._ranges(docs):
             lengths[sel], los[sel], source[sel] = hi - lo, lo, k
+        offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+        # Documents next to each other in a file (most of them: callers ask in sorted order) are
+        # read with one pread per run, not one per document.
+        some = lengths > 0
+        source, los, lengths = source[some], los[some], lengths[some]
+        if not len(lengths):
+            return b"", offsets
+        new_run = np.r_[True, (source[1:] != source[:-1]) | (los[1:] != los[:-1] + lengths[:-1])]
+        firsts = np.flatnonzero(new_run)
+        run_lengths = np.add.reduceat(lengths, firsts)
         fds = self._fds
         pread = os.pread
-        parts = [pread(fds[k], n * 4, lo * 4) for k, lo, n in zip(source.tolist(), los.tolist(), lengths.tolist(), strict=True) if n]
-        return b"".join(parts), np.r_[0, np.cumsum(lengths)].astype(np.int64)
+        parts = [pread(fds[k], n * 4, lo * 4) for k, lo, n in zip(source[firsts].tolist(), los[firsts].tolist(), run_lengths.tolist(), strict=True)]
+        return b"".join(parts), offsets
 
     def close(self) -> None:
         for fd in self._fds.values():

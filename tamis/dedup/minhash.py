@@ -54,7 +54,7 @@ import glob
 import math
 import os
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +65,7 @@ from tamis.dedup import cluster as clustering
 from tamis.dedup.base import Decisions, GlobalStage, PassTask
 from tamis.dedup.index import FingerprintReader, Source, check_meta, index_stem, save_index, task_stem
 from tamis.dedup.lsh import bucket_edges, choose_banding, native, permutations
-from tamis.dedup.shingles import shingle_text
+from tamis.dedup.shingles import UNSPACED_CHARS
 from tamis.document import Document
 from tamis.errors import ConfigError
 from tamis.io.atomic import write_bytes_atomic
@@ -92,9 +92,58 @@ def normalize_for_shingles(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
 
 
-def _word_units(text: str) -> str:
-    """The normalised text with every character of an unspaced script a word of its own."""
-    return shingle_text(normalize_for_shingles(text))
+@functools.cache
+def unspaced_bitmap() -> bytes:
+    """One bit per code point, set for the characters :mod:`tamis.dedup.shingles` makes units of
+    their own (its ``UNSPACED_CHARS``, a regex class body of single characters and ranges)."""
+    bits = np.zeros(0x110000, dtype=bool)
+    chars, k = UNSPACED_CHARS, 0
+    while k < len(chars):
+        if k + 2 < len(chars) and chars[k + 1] == "-":
+            bits[ord(chars[k]) : ord(chars[k + 2]) + 1] = True
+            k += 3
+        else:
+            bits[ord(chars[k])] = True
+            k += 1
+    return np.packbits(bits, bitorder="little").tobytes()
+
+
+def sketch_units(char_ngrams: bool, *, nfc_given: bool = False) -> tuple[Callable[..., tuple[bytes, bytes, bytes]], int, Callable[[str], str]]:
+    """The compiled (or reference) ``sketch``, its unit mode and what a text needs before it.
+
+    Mode 1: characters; 2: words with each character of an unspaced script a unit; plus 4 when
+    the sketch folds case itself (then texts need only NFC, or nothing when ``nfc_given``):
+    the same units as :func:`normalize_for_shingles` then the sketch, without the copies."""
+    module = native()
+    mode = 1 if char_ngrams else 2
+    if mode == 2:
+        module.set_unspaced(unspaced_bitmap())
+    if _folds_in_c(module):
+        return module.sketch, mode | 4, (_as_is if nfc_given else _nfc)
+    return module.sketch, mode, (_casefold if nfc_given else normalize_for_shingles)
+
+
+def _folds_in_c(module: object) -> bool:
+    try:
+        a = np.ones(1, dtype="<u4").tobytes()
+        module.sketch(["\u00c9"], 1, 4, a, a, 1, 1)  # type: ignore[attr-defined]
+    except NotImplementedError:  # CPython >= 3.13 hides its case-folding table
+        return False
+    return True
+
+
+def _as_is(text: str) -> str:
+    return text
+
+
+def _nfc(text: str) -> str:
+    if text.isascii() or unicodedata.is_normalized("NFC", text):
+        return text
+    return unicodedata.normalize("NFC", text)
+
+
+def _casefold(text: str) -> str:
+    return text if text.isascii() else text.casefold()
 
 
 @register("minhash")
@@ -156,11 +205,10 @@ class MinHashDedup(GlobalStage):
         assert ctx.scratch_dir is not None
         bands, rows = self.banding
         a, b = permutations(self.seed, bands * rows)
-        sketch = native().sketch
+        sketch, prepare = self._sketcher()
         stem = task_stem(ctx.scratch_dir, ctx.task_index)
         ids: list[str] = []
         outputs = {suffix: open(stem + suffix + ".partial", "wb") for suffix in (".keys", ".counts", ".fps")}  # noqa: SIM115 - closed below
-        prepare = normalize_for_shingles if self.char_ngrams else _word_units
         try:
             batch: list[str] = []
             languages: list[str] = []
@@ -181,6 +229,12 @@ class MinHashDedup(GlobalStage):
         for suffix in outputs:
             os.replace(stem + suffix + ".partial", stem + suffix)
         save_ids(Path(stem), ids)
+
+    def _sketcher(self, *, nfc_given: bool = False) -> tuple[Callable[..., tuple[bytes, bytes, bytes]], Callable[[str], str]]:
+        """``sketch`` for this stage's settings and what each text needs before it (see
+        :func:`sketch_units`)."""
+        sketch, mode, prepare = sketch_units(self.char_ngrams, nfc_given=nfc_given)
+        return (lambda batch, ngram, _char, a, b, bands, rows: sketch(batch, ngram, mode, a, b, bands, rows)), prepare
 
     def _sketch(self, sketch, batch: list[str], languages: list[str], a: np.ndarray, b: np.ndarray) -> tuple[bytes, bytes, bytes]:
         bands, rows = self.banding

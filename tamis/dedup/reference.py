@@ -93,13 +93,23 @@ def band_key(mins: Sequence[int]) -> int:
 
 
 def sketch(texts: Sequence[str], ngram: int, char_mode: int, a: bytes, b: bytes, bands: int, rows: int) -> tuple[bytes, bytes, bytes]:
-    """Same contract as the C ``sketch``."""
+    """Same contract as the C ``sketch`` (char_mode 0: words, 1: characters, 2: words with each
+    character of an unspaced script a unit, :func:`tamis.dedup.shingles.shingle_text`; plus 4:
+    texts are casefolded first)."""
     perms = bands * rows
     a_vals = np.frombuffer(a, dtype="<u4")[:perms].tolist()
     b_vals = np.frombuffer(b, dtype="<u4")[:perms].tolist()
     keys: list[int] = []
     counts: list[int] = []
     fps: list[int] = []
+    if char_mode & 4:  # texts in NFC, folded here
+        texts = [t.casefold() for t in texts]
+        char_mode &= 3
+    if char_mode == 2:  # words, each character of an unspaced script a word of its own
+        from tamis.dedup.shingles import shingle_text
+
+        texts = [shingle_text(t) for t in texts]
+        char_mode = 0
     for text in texts:
         doc_fps = fingerprints(text, ngram, bool(char_mode))
         counts.append(len(doc_fps))
@@ -114,6 +124,10 @@ def sketch(texts: Sequence[str], ngram: int, char_mode: int, a: bytes, b: bytes,
         np.asarray(counts, dtype="<u4").tobytes(),
         np.asarray(fps, dtype="<u4").tobytes(),
     )
+
+
+def set_unspaced(bitmap: bytes) -> None:
+    """The C side's table of unspaced code points; the reference reads tamis.dedup.shingles itself."""
 
 
 def jaccard_pairs(fps: bytes, offsets: bytes, left: bytes, right: bytes, threshold: float = 0.0) -> bytes:

@@ -11,6 +11,26 @@
   result is not empty, so a page trafilatura cannot parse (nesting deeper than lxml allows) still
   gives its text.
 * :mod:`tamis.extract.metadata` reads title, canonical URL and publication date from the head.
+
+Why the step's default is still trafilatura (measured in ``bench/bench_extract.py`` and, per
+page in one process, on the same two sets; CPU ms per page, trafilatura-eval / scrapinghub-aeb):
+trafilatura with its fallbacks 44 / 37, trafilatura ``fast=True`` 33 / 22, the fast path 4.9 / 4.6.
+Three times trafilatura's pages per core, start-up included, leaves room beside the fast path and
+``tamis run``'s fixed cost for trafilatura on about 15 % of trafilatura-eval's pages and on almost
+none of the article benchmark's, while the fast path alone scores F1 0.899 / 0.943 against
+trafilatura's 0.926 / 0.959. The pages where it loses are spread thin (260 of 990 pages lose a
+snippet or two, 137 gain one) and no page-level signal picks them out well (the best, the long
+lines' share of the text, separates them with an AUC of 0.64 / 0.66): the confidence rule sends
+28 % / 24 % of pages to trafilatura for 0.919 / 0.957; sending small pages too (trafilatura's cost
+grows with the page) passes it only when 72 % / 64 % of pages go to trafilatura, at 0.77 / 0.71 of
+its cost. Measured on
+the development half and dropped: splitting the long lines into clusters and keeping the largest
+(-0.01 to -0.04), putting back lines resiliparse's main-content pass removed inside the span
+(-0.013 / -0.005), other link-density limits (0.3, 0.7), keeping ``h1`` (-0.001 / -0.007), extending
+the span over neighbouring list items and headings (+-0.0005), trafilatura on the page with
+scripts, styles and furniture removed by lexbor (no faster: 32.5 against 33.0 ms) and trafilatura
+on the lexbor element holding 80 % of the long paragraphs' text (-0.036 on the article benchmark,
+and slower).
 """
 
 from tamis.extract.fast import Extraction, extract_fast

@@ -78,6 +78,7 @@ class Extraction:
     confident: bool
     metadata: dict[str, str] = field(default_factory=dict)
     method: str = "fast"
+    long_share: float = 0.0  # share of the text in long, link-poor lines (the hybrids' second test)
 
 
 def _remove_furniture(body, body_chars: int) -> None:
@@ -123,11 +124,16 @@ def select_lines(lines: list[Line]) -> list[Line]:
     return lines[first : long_positions[-1] + 1]
 
 
+def long_share(lines: list[Line]) -> float:
+    """Share of the lines' characters that stand in long lines."""
+    total = sum(len(line.text) for line in lines) or 1
+    return sum(len(line.text) for line in lines if line.long) / total
+
+
 def is_confident(lines: list[Line]) -> bool:
     long_chars = sum(len(line.text) for line in lines if line.long)
     long_count = sum(1 for line in lines if line.long)
-    total = sum(len(line.text) for line in lines) or 1
-    return long_count >= CONFIDENT_LINES and long_chars >= CONFIDENT_CHARS and long_chars / total >= CONFIDENT_SHARE
+    return long_count >= CONFIDENT_LINES and long_chars >= CONFIDENT_CHARS and long_share(lines) >= CONFIDENT_SHARE
 
 
 def is_deep(tree: HTMLTree) -> bool:
@@ -157,4 +163,4 @@ def extract_fast(html: str | HTMLTree) -> Extraction:
         # Nothing looked like a main block: the page's visible text is better than nothing
         # (a list page, a page of short lines); the hybrid asks trafilatura first.
         return Extraction(visible_text(tree), False, metadata)
-    return Extraction("\n".join(line.text for line in chosen), is_confident(chosen), metadata)
+    return Extraction("\n".join(line.text for line in chosen), is_confident(chosen), metadata, long_share=long_share(chosen))

@@ -13,16 +13,18 @@ replacement characters in its first 8192 characters), ``extract:timeout`` (the p
 Limits and their sources: trafilatura itself refuses pages over 20 MB (its ``MAX_FILE_SIZE``);
 Common Crawl truncates payloads at 1 MiB, so ``max_chars`` = 10 M characters only refuses
 pathological pages. Extraction takes 25-55 ms per page on average (``bench/bench_extract.py``:
-18-38 pages/s on one core), so a 5 s limit is about 100 times the mean and only stops runaway
+about 20 pages/s on one core with the default), so a 5 s limit is about 100 times the mean and only stops runaway
 pages.
 
-The extractor default (``trafilatura``, with its fallbacks, then the short-furniture-line
-filter of :mod:`tamis.steps.extract_html`) is the one that scored best in
-``bench/bench_extract.py``. When trafilatura finds nothing (pages nested deeper than lxml's 255
-levels come back empty) the page goes through tamis's own fast path (:mod:`tamis.extract`) instead
-of being lost; ``metadata["extract_path"]`` says so. ``tamis`` (the fast path where it is sure,
-trafilatura elsewhere) and ``tamis_fast`` (no trafilatura) are quicker and less accurate; their
-figures and the share of pages sent to trafilatura are printed by the bench. The page's own
+The extractor default (``tamis``: tamis's fast path on pages whose body is nearly all long,
+link-poor paragraphs, trafilatura with its fallbacks on the others, then the short-furniture-line
+filter of :mod:`tamis.steps.extract_html`) scored best in ``bench/bench_extract.py``, above
+trafilatura alone on both evaluation sets. When trafilatura finds nothing (pages nested deeper
+than lxml's 255 levels come back empty) the page keeps the fast path's text instead of being lost;
+``metadata["extract_path"]`` says which path produced the text. ``trafilatura`` (every page
+through trafilatura), ``tamis_quick`` (the fast path wherever it is confident) and ``tamis_fast``
+(no trafilatura) are the other choices; their figures and the share of pages sent to trafilatura
+are printed by the bench. The page's own
 title, canonical URL and date go into ``metadata`` where the input did not already say them.
 """
 
@@ -45,7 +47,7 @@ _TIMEOUT_DETAIL = "no result within {:g} s; the extraction worker was killed and
 class Extract(Step):
     """Turn HTML pages (from WARC or .html inputs) into their main text; other documents pass."""
 
-    extractor: str = param("trafilatura", f"main-text extractor: {', '.join(EXTRACTORS)}")
+    extractor: str = param("tamis", f"main-text extractor: {', '.join(EXTRACTORS)}")
     timeout_s: float = param(5.0, "per-page time limit in seconds (a slower page is rejected as extract:timeout)")
     max_chars: int = param(10_000_000, "pages with more HTML characters are rejected as extract:too_large")
     max_binary_share: float = param(0.1, "pages whose first 8192 characters hold a larger share of control/replacement characters are extract:binary")

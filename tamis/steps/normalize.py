@@ -19,6 +19,17 @@ from tamis.steps.base import Step, TaskContext, param
 from tamis.text import APOSTROPHES
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff\ufffe]")
+
+
+def strip_controls_reference(text: str) -> str:
+    """The control characters this step removes, removed (plain-Python twin of the compiled one)."""
+    return _CONTROL_RE.sub("", text)
+
+
+try:  # one compiled scan, no copy when nothing is removed: the regex was most of the step's time
+    from tamis._native._text import strip_controls
+except ImportError:  # pragma: no cover - the extension is built on install
+    strip_controls = strip_controls_reference
 _SPACE_RE = re.compile(r"[\u00a0\u2000-\u200a\u202f\u205f\u3000]")
 # From the start of a run of spaces only: tried at every position of a long run that no line end
 # follows, the scan to the run's end would cost n²/2 (a match from inside a run implies one from
@@ -40,7 +51,7 @@ class Normalize(Step):
         if self.nfc and not text.isascii() and not unicodedata.is_normalized("NFC", text):
             text = unicodedata.normalize("NFC", text)
         if self.strip_control:
-            text = _CONTROL_RE.sub("", text)
+            text = strip_controls(text)
         if self.apostrophes and not text.isascii():
             for apostrophe in APOSTROPHES:
                 if apostrophe in text:

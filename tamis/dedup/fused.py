@@ -1,0 +1,265 @@
+"""``normalize`` -> ``exact_dedup`` -> ``minhash`` run as one stage: the input read once to decide.
+
+What ``tamis dedup`` runs by default, and what any pipeline gets whose steps contain, in this
+order, an optional ``normalize``, ``exact_dedup`` on whole documents and ``minhash``
+(:func:`fuse_dedup_steps`, called where the step list is cut into segments). Run one after
+the other, the three steps cost three passes over the corpus, two of them over spills of
+every document (written compressed, read back, parsed again). Fused:
+
+1. ``collect`` (per task, one read of the input): each document's output text (``normalize``),
+   then from that text its exact key (xxh3-128 of :func:`tamis.text.normalized_utf8`) and its
+   MinHash sketch, in the same loop. A document whose key already appeared earlier in the same
+   task is an exact duplicate whatever the other tasks hold, so it is not signed. Written:
+   ``exact/`` (the exact stage's own files) and ``minhash/pre-<task>.*`` (sketches of every
+   document that survived ``normalize``).
+2. global passes: the exact stage's rounds on ``exact/``; then one round that keeps, per
+   task, the sketches of the documents exact dedup kept (``minhash/sketch-<task>.*``: what the
+   minhash stage's own collect would have written after exact dedup); then the minhash
+   stage's rounds on ``minhash/``. Both stages therefore decide exactly as when run apart:
+   same numbering, same keepers, same reasons.
+3. ``apply`` (per task, the input read again): each document normalised again (counted as
+   ``normalize`` modifications), then the three stages' decisions, mapped to positions in
+   the task, applied by :class:`tamis.dedup.base.Decisions`.
+
+No document is spilled between the stages. ``TAMIS_FUSE_DEDUP=0`` keeps the steps apart (the
+reference the tests compare this stage with).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import xxhash
+
+from tamis.dedup import exact as exact_module
+from tamis.dedup.base import Decisions, GlobalStage, PassTask
+from tamis.dedup.exact import ExactDedup
+from tamis.dedup.index import task_stem
+from tamis.dedup.lsh import permutations
+from tamis.dedup.minhash import BATCH_DOCS, MinHashDedup
+from tamis.document import Document
+from tamis.io.atomic import write_bytes_atomic
+from tamis.io.idstore import IdReader, IdWriter, save_ids
+from tamis.steps.base import Step, TaskContext
+from tamis.steps.normalize import Normalize
+from tamis.text import normalized_utf8, normalized_utf8_of_nfc
+
+PRE = "pre"  # minhash/pre-<task>.*: sketches of every document normalize kept, before exact dedup
+
+
+def fusion_enabled() -> bool:
+    return os.environ.get("TAMIS_FUSE_DEDUP") != "0"
+
+
+def fuse_dedup_steps(steps: list[Step]) -> list[Step]:
+    """``steps`` with each run of [normalize,] exact_dedup (documents), minhash replaced by one
+    :class:`FusedDedup` (the same decisions, fewer passes over the corpus)."""
+    if not fusion_enabled():
+        return steps
+    out: list[Step] = []
+    i = 0
+    while i < len(steps):
+        step = steps[i]
+        normalize = step if type(step) is Normalize else None
+        at = i + (normalize is not None)
+        if (
+            at + 1 < len(steps)
+            and type(steps[at]) is ExactDedup
+            and steps[at].unit == "document"  # type: ignore[attr-defined]
+            and type(steps[at + 1]) is MinHashDedup
+        ):
+            out.append(FusedDedup(normalize=normalize, exact=steps[at], minhash=steps[at + 1]))  # type: ignore[arg-type]
+            i = at + 2
+            continue
+        out.append(step)
+        i += 1
+    return out
+
+
+class FusedDedup(GlobalStage):
+    """normalize, exact_dedup and minhash in one stage (not a step users name: the planner
+    builds it from those steps)."""
+
+    name: ClassVar[str] = "dedup"
+    normalize: Normalize | None = None
+    exact: ExactDedup | None = None
+    minhash: MinHashDedup | None = None
+
+    def __post_init__(self) -> None:
+        if self.exact is None or self.minhash is None:
+            msg = "FusedDedup needs its exact and minhash stages"
+            raise TypeError(msg)
+
+    @property
+    def step_id(self) -> str:
+        parts = [s.step_id for s in (self.normalize, self.exact, self.minhash) if s is not None]
+        return "+".join(parts)
+
+    def setup(self) -> None:
+        for step in (self.normalize, self.exact, self.minhash):
+            if step is not None:
+                step.setup()
+
+    # ------------------------------------------------------------------ pass 1
+
+    def collect(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
+        assert ctx.scratch_dir is not None and self.exact is not None and self.minhash is not None
+        exact_dir, minhash_dir = _dirs(ctx.scratch_dir)
+        task = ctx.task_index
+        minhash = self.minhash
+        bands, rows = minhash.banding
+        a, b = permutations(minhash.seed, bands * rows)
+        stem = str(minhash_dir / f"{PRE}-{task:05d}")
+        outputs = {suffix: open(stem + suffix + ".partial", "wb") for suffix in (".keys", ".counts", ".fps")}  # noqa: SIM115 - closed below
+        normalize = self.normalize.normalize if self.normalize is not None else None
+        nfc = self.normalize is not None and self.normalize.nfc  # its output is NFC: not checked again
+        sketch, prepare = minhash._sketcher(nfc_given=nfc)
+        key_of = normalized_utf8_of_nfc if nfc else normalized_utf8
+        per_language = minhash.per_language
+        digest = xxhash.xxh3_128_digest
+        seen: set[bytes] = set()
+        hashes: list[bytes] = []
+        ids = IdWriter()
+        empties: list[int] = []
+        batch: list[str] = []
+        languages: list[str] = []
+        try:
+            for position, doc in enumerate(docs):
+                text = doc.text
+                if normalize is not None:
+                    text = normalize(text)
+                    if not text or text.isspace():
+                        empties.append(position)
+                        yield doc
+                        continue
+                ids.add(doc.id)
+                key = digest(key_of(text))
+                hashes.append(key)
+                if key in seen:
+                    batch.append("")  # an exact duplicate inside the task: dropped before minhash, never signed
+                else:
+                    seen.add(key)
+                    batch.append(prepare(text))
+                if per_language:
+                    languages.append(str(doc.metadata.get("language") or ""))
+                if len(batch) >= BATCH_DOCS:
+                    minhash._write_sketch(minhash._sketch(sketch, batch, languages, a, b), outputs)
+                    batch, languages = [], []
+                yield doc
+            if batch:
+                minhash._write_sketch(minhash._sketch(sketch, batch, languages, a, b), outputs)
+        finally:
+            for fh in outputs.values():
+                fh.close()
+        for suffix in outputs:
+            os.replace(stem + suffix + ".partial", stem + suffix)
+        write_bytes_atomic(ctx.scratch_dir / f"empty-{task:05d}.u32", np.asarray(empties, dtype="<u4").tobytes())
+        write_bytes_atomic(exact_dir / f"keys-{task:05d}.bin", b"".join(hashes))
+        ids.save(exact_dir / f"ids-{task:05d}")
+
+    # ------------------------------------------------------------------ global passes
+
+    def global_passes(self, scratch: Path, n_tasks: int) -> Iterator[list[PassTask]]:
+        assert self.exact is not None and self.minhash is not None
+        exact_dir, minhash_dir = _dirs(scratch)
+        for round_tasks in self.exact.global_passes(exact_dir, n_tasks):
+            yield [PassTask(f"exact-{p.name}", p.fn) for p in round_tasks]
+        yield [PassTask(f"keep-{t:05d}", functools.partial(_keep_exact_survivors, str(scratch), t)) for t in range(n_tasks)]
+        for round_tasks in self.minhash.global_passes(minhash_dir, n_tasks):
+            yield [PassTask(f"minhash-{p.name}", p.fn) for p in round_tasks]
+
+    # ------------------------------------------------------------------ apply
+
+    def decisions(self, ctx: TaskContext) -> Decisions:
+        """The three stages' decisions for this task, by position among all its documents."""
+        assert ctx.scratch_dir is not None and self.exact is not None and self.minhash is not None
+        exact_dir, minhash_dir = _dirs(ctx.scratch_dir)
+        task = ctx.task_index
+        empties = np.fromfile(ctx.scratch_dir / f"empty-{task:05d}.u32", dtype="<u4")
+        n_normalized = (exact_dir / f"keys-{task:05d}.bin").stat().st_size // 16
+        # Position (in the task) of the k-th document that normalize kept, then exact dedup.
+        after_normalize = np.delete(np.arange(n_normalized + len(empties)), empties.astype(np.int64))
+        exact = self.exact.decisions(TaskContext(task, stats=ctx.stats, scratch_dir=exact_dir))
+        near = self.minhash.decisions(TaskContext(task, stats=ctx.stats, scratch_dir=minhash_dir))
+        assert exact is not None
+        after_exact = after_normalize[np.delete(np.arange(n_normalized), np.fromiter(exact.rejects, dtype=np.int64, count=len(exact.rejects)))]
+        decided = Decisions()
+        if len(empties):
+            reason = f"{self.normalize.step_id if self.normalize else 'normalize'}:empty_after_normalize"
+            decided.rejects.update((int(p), (reason, None, None)) for p in empties.tolist())
+        position = after_normalize.tolist()
+        decided.rejects.update((position[k], found) for k, found in exact.rejects.items())
+        position = after_exact.tolist()
+        decided.rejects.update((position[k], found) for k, found in near.rejects.items())
+        decided.annotations.update((position[k], extra) for k, extra in near.annotations.items())
+        return decided
+
+    def apply(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
+        decided = self.decisions(ctx)
+        if self.normalize is None:
+            return decided.apply(docs, ctx)
+        return decided.apply(_normalized(self.normalize, docs, ctx), ctx)
+
+
+def _normalized(step: Normalize, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
+    """The documents as ``normalize`` leaves them (its emptiness rejects are decided by position)."""
+    normalize, step_id = step.normalize, step.step_id
+    for doc in docs:
+        text = doc.text
+        new_text = normalize(text)
+        if new_text is not text and new_text != text:
+            doc.text = new_text
+            ctx.modified(step_id)
+        yield doc
+
+
+def _dirs(scratch: Path) -> tuple[Path, Path]:
+    exact_dir, minhash_dir = scratch / "exact", scratch / "minhash"
+    exact_dir.mkdir(parents=True, exist_ok=True)
+    minhash_dir.mkdir(parents=True, exist_ok=True)
+    return exact_dir, minhash_dir
+
+
+def _write_scratch(path: str, data: bytes) -> None:
+    """A scratch file under its name once complete, as the minhash collect writes its own (not
+    synced: the pass's marker, written after, is what a resumed run trusts, and these are
+    rewritten whole whenever the pass runs again)."""
+    with open(path + ".partial", "wb") as fh:
+        fh.write(data)
+    os.replace(path + ".partial", path)
+
+
+def _keep_exact_survivors(scratch: str, task: int) -> None:
+    """The minhash stage's files of one task, as its own collect would have written them after
+    exact dedup: the sketches and ids of the documents exact dedup kept."""
+    root = Path(scratch)
+    exact_dir, minhash_dir = root / "exact", root / "minhash"
+    pre = minhash_dir / f"{PRE}-{task:05d}"
+    counts = np.fromfile(str(pre) + ".counts", dtype="<u4")
+    n = len(counts)
+    keep = np.ones(n, dtype=bool)
+    duplicates = exact_module._load_task_duplicates(exact_dir, task)
+    if duplicates:
+        keep[np.fromiter(duplicates, dtype=np.int64, count=len(duplicates))] = False
+    keys = np.fromfile(str(pre) + ".keys", dtype="<u8")
+    bands = len(keys) // n if n else 0
+    fps = np.fromfile(str(pre) + ".fps", dtype="<u4")
+    stem = task_stem(minhash_dir, task)
+    _write_scratch(stem + ".keys", keys.reshape(n, bands)[keep].tobytes() if n else b"")
+    _write_scratch(stem + ".counts", counts[keep].tobytes())
+    # The kept documents' fingerprints are the spans between dropped documents: written span by
+    # span (a mask over every fingerprint of the task cost more than the rest of the round).
+    ends = np.cumsum(counts, dtype=np.int64)
+    spans, start = [], 0
+    for dropped in np.flatnonzero(~keep).tolist():
+        spans.append(fps[start : ends[dropped] - counts[dropped]])
+        start = int(ends[dropped])
+    spans.append(fps[start:])
+    _write_scratch(stem + ".fps", b"".join(span.tobytes() for span in spans) if len(spans) > 1 else fps.tobytes())
+    ids = IdReader(exact_dir / f"ids-{task:05d}").all()
+    save_ids(Path(stem), [doc_id for doc_id, kept in zip(ids, keep.tolist(), strict=True) if kept])

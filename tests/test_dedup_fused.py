@@ -1,0 +1,150 @@
+"""normalize -> exact_dedup -> minhash fused into one stage: the same run as the three steps apart."""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from pathlib import Path
+
+import pytest
+from runutil import assert_accounting, kept, load_stats, rejected, run_recipe, write_jsonl
+
+from tamis.dedup.exact import ExactDedup
+from tamis.dedup.fused import FusedDedup, fuse_dedup_steps
+from tamis.dedup.minhash import MinHashDedup
+from tamis.pipeline import build_steps, split_segments
+from tamis.steps.normalize import Normalize, strip_controls, strip_controls_reference
+
+DEDUP_STEPS = [{"step": "normalize"}, {"step": "exact_dedup"}, {"step": "minhash", "threshold": 0.8}]
+
+
+def _corpus(seed: int) -> list[dict]:
+    """Originals, exact and near copies (also across files), texts that normalize changes or
+    empties, unspaced scripts and case that only folding equates."""
+    rng = random.Random(seed)
+    vocab = [f"w{i}" for i in range(400)] + ["straße", "İstanbul", "ÉCOLE", "e\u0301cole", "ŉ", "ΣΊΣΥΦΟΣ"]
+    bases = [" ".join(rng.choice(vocab) for _ in range(rng.randint(30, 90))) for _ in range(40)]
+    bases += ["日本語のテキストです" * 6 + str(k) for k in range(3)] + ["ภาษาไทยข้อความ" * 5]
+    texts = list(bases)
+    for _ in range(120):
+        base = rng.choice(bases)
+        kind = rng.randrange(7)
+        if kind == 0:
+            texts.append(base)
+        elif kind == 1:
+            texts.append(base.upper())
+        elif kind == 2:
+            words = base.split()
+            words[rng.randrange(len(words))] = "edited"
+            texts.append(" ".join(words))
+        elif kind == 3:
+            texts.append("\x01" + base + "\x7f\ufeff")
+        elif kind == 4:
+            texts.append(unicodedata.normalize("NFD", base))
+        elif kind == 5:
+            texts.append(base.replace(" ", "\x0b", 3))
+        else:
+            texts.append(base + " tail")
+    texts += ["\x01\x02", "\ufeff \x07", "   x", "ß " * 40, "SS " * 40]
+    rng.shuffle(texts)
+    return [{"id": f"d{i}", "text": t, "lang": "xx"} for i, t in enumerate(texts)]
+
+
+def _run(tmp_path: Path, name: str, inputs: list[Path], monkeypatch: pytest.MonkeyPatch, fused: bool, **config) -> Path:
+    monkeypatch.setenv("TAMIS_FUSE_DEDUP", "1" if fused else "0")
+    out = tmp_path / name
+    run_recipe(inputs, out, steps=DEDUP_STEPS, **config)
+    return out
+
+
+def _by_id(records: list[dict]) -> dict[str, dict]:
+    return {r["id"]: r for r in records}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_fused_stage_writes_what_the_three_steps_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int):
+    records = _corpus(seed)
+    half = len(records) // 2
+    inputs = [write_jsonl(tmp_path / "a.jsonl", records[:half]), write_jsonl(tmp_path / "b.jsonl", records[half:])]
+    apart = _run(tmp_path, "apart", inputs, monkeypatch, fused=False)
+    fused = _run(tmp_path, "fused", inputs, monkeypatch, fused=True)
+    assert _by_id(kept(fused)) == _by_id(kept(apart))
+    assert _by_id(rejected(fused)) == _by_id(rejected(apart))
+    stats_apart, stats_fused = load_stats(apart), load_stats(fused)
+    for key in ("read", "kept", "rejected", "rejected_bytes", "modified", "bytes_in", "bytes_out", "languages", "histograms", "steps"):
+        assert stats_fused[key] == stats_apart[key], key
+    reasons = stats_fused["rejected"]
+    assert reasons.get("normalize:empty_after_normalize") and reasons.get("exact_dedup:duplicate") and reasons.get("minhash:duplicate")
+    assert_accounting(fused, [r["id"] for r in records])
+    phases = [row["step"] for row in stats_fused["run"]["steps"]]
+    assert "read again" in phases and not any(p.startswith("read spill") for p in phases)  # no document spills
+
+
+def test_fused_stage_with_several_workers_and_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    records = _corpus(3)
+    third = len(records) // 3
+    inputs = [write_jsonl(tmp_path / f"{k}.jsonl", records[k * third : (k + 1) * third if k < 2 else None]) for k in range(3)]
+    apart = _run(tmp_path, "apart", inputs, monkeypatch, fused=False)
+    fused = _run(tmp_path, "fused", inputs, monkeypatch, fused=True, workers=2)
+    assert _by_id(kept(fused)) == _by_id(kept(apart))
+    assert _by_id(rejected(fused)) == _by_id(rejected(apart))
+    # A resumed run redoes nothing and keeps the result.
+    from tamis.pipeline import RunConfig
+    from tamis.runner import run
+
+    again = run(RunConfig(input=[str(p) for p in inputs], output=str(fused), steps=DEDUP_STEPS, report=False, workers=2), resume=True)
+    assert not again.failed
+    assert _by_id(kept(fused)) == _by_id(kept(apart))
+
+
+def test_fusion_takes_only_the_documented_sequence(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("TAMIS_FUSE_DEDUP", "1")
+    steps = build_steps(DEDUP_STEPS)
+    fused = fuse_dedup_steps(steps)
+    assert len(fused) == 1 and isinstance(fused[0], FusedDedup)
+    assert fused[0].step_id == "normalize+exact_dedup+minhash"
+    assert isinstance(fuse_dedup_steps(steps[1:])[0], FusedDedup)  # normalize is optional
+    segments = split_segments(steps)
+    assert len(segments) == 2 and not segments[0].steps and isinstance(segments[0].stage, FusedDedup)
+    line_unit = build_steps([{"step": "exact_dedup", "unit": "line"}, {"step": "minhash"}])
+    assert [type(s) for s in fuse_dedup_steps(line_unit)] == [ExactDedup, MinHashDedup]
+    reordered = build_steps([{"step": "normalize"}, {"step": "minhash"}, {"step": "exact_dedup"}])
+    assert [type(s) for s in fuse_dedup_steps(reordered)] == [Normalize, MinHashDedup, ExactDedup]
+    monkeypatch.setenv("TAMIS_FUSE_DEDUP", "0")
+    assert fuse_dedup_steps(steps) == steps
+
+
+def test_fused_stage_pickles_as_its_parts():
+    import pickle
+
+    stage = fuse_dedup_steps(build_steps(DEDUP_STEPS))[0]
+    copy = pickle.loads(pickle.dumps(stage))
+    assert isinstance(copy, FusedDedup) and copy.params() == stage.params()
+
+
+def test_compiled_strip_controls_equals_the_regex():
+    rng = random.Random(5)
+    alphabet = ["a", "\x00", "\t", "\n", "\r", "\x0b", "\x0c", "\x1f", "\x7f", "\x80", "\ufeff", "\ufffe", "é", "日", "\U00020000", "\x1c", " "]
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(14)))
+        assert strip_controls(text) == strip_controls_reference(text), repr(text)
+    plain = "nothing to strip here é 日"
+    assert strip_controls(plain) is plain
+
+
+def test_fused_stage_saves_and_uses_the_same_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    records = _corpus(4)
+    half = len(records) // 2
+    first, second = write_jsonl(tmp_path / "first.jsonl", records[:half]), write_jsonl(tmp_path / "second.jsonl", records[half:])
+    saved = {}
+    for fused in (False, True):
+        monkeypatch.setenv("TAMIS_FUSE_DEDUP", "1" if fused else "0")
+        index = tmp_path / f"index-{fused}"
+        steps = [*DEDUP_STEPS[:2], {**DEDUP_STEPS[2], "save_index": str(index)}]
+        run_recipe([first], tmp_path / f"save-{fused}", steps=steps)
+        saved[fused] = {p.name: p.read_bytes() for p in sorted(index.iterdir())}
+        steps = [*DEDUP_STEPS[:2], {**DEDUP_STEPS[2], "against": str(index)}]
+        run_recipe([second], tmp_path / f"against-{fused}", steps=steps)
+    assert saved[True] == saved[False]
+    assert _by_id(kept(tmp_path / "against-True")) == _by_id(kept(tmp_path / "against-False"))
+    assert _by_id(rejected(tmp_path / "against-True")) == _by_id(rejected(tmp_path / "against-False"))
