@@ -76,6 +76,15 @@ def mostly_unspaced(text: str) -> bool:
     return unspaced > 0 and unspaced >= UNSPACED_DOCUMENT_SHARE * len(_WORD_CHAR.findall(text))
 
 
+def spread_mostly_unspaced(text: str) -> str:
+    """``text`` with a space around every word character when it is written mostly in an unspaced
+    script, else ``text``: what the compiled sketch (which makes each unspaced-script character a
+    unit itself) needs to shingle such a document by characters throughout."""
+    if has_unspaced(text) and mostly_unspaced(text):
+        return _WORD_CHAR.sub(r" \g<0> ", text)
+    return text
+
+
 def shingle_text(text: str) -> str:
     """``text`` with a space around every character that is a unit of its own (see the module docstring)."""
     if not has_unspaced(text):
