@@ -223,3 +223,12 @@ def test_words_follow_spacys_rules_of_each_language():
     assert split_words("см. e.g. l. 8): x", "ru") == ["см.", "e.g", ".", "l.", "8)", ":", "x"]
     french = "Voir sous-répertoires, Jean-Pierre (nom-du-paquet) well-known"
     assert split_words(french, "fr") == ["Voir", "sous-répertoires", ",", "Jean-Pierre", "(", "nom-du-paquet", ")", "well", "-", "known"]
+
+
+def test_the_sketch_shingles_a_mostly_unspaced_document_by_characters():
+    from tamis.dedup.minhash import sketch_units
+
+    _sketch, _mode, prepare = sketch_units(False)
+    assert re.findall(r"\w+", prepare("用 Python 写")) == ["用", "P", "y", "t", "h", "o", "n", "写"]
+    english = "The bridge over the river was built by 李 a century ago and still carries traffic"
+    assert prepare(english) == english  # the sketch itself makes 李 a unit
