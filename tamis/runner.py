@@ -21,7 +21,7 @@ from tamis.pipeline import RunConfig, build_steps, split_segments
 from tamis.steps.base import Step
 
 RUN_ENTRIES = {"output", "rejects", "_markers", "_progress", "dedup", "errors", "errors.jsonl", "stats.json"}
-RUN_ENTRIES |= {"config.resolved.yaml", "report.html", "README.md"}
+RUN_ENTRIES |= {"config.resolved.yaml", "report.html", "README.md", "_notes"}  # _notes: tamis.io.shardnotes
 READ_ONLY_SCHEMES = ("http", "https")
 
 

@@ -176,3 +176,12 @@ def test_shard_lines_by_position_across_blocks(tmp_path: Path):
         got = [lines.line(p) for p in wanted]
         lines.close()
         assert got == [every[p] if p < len(every) else None for p in wanted]
+
+
+def test_overwrite_takes_a_run_with_notes_back(tmp_path: Path):
+    inputs = _inputs(tmp_path)
+    out = tmp_path / "out"
+    args = ["dedup", "-i", *map(str, inputs), "-o", str(out), "--no-report", "-q", "-w", "1"]
+    assert main(args) == 0 and (out / NOTES_DIR / "output").is_dir()
+    assert main([*args, "--overwrite"]) == 0
+    assert all(read_notes(p) is not None for p in list_shards(out / "output"))
