@@ -130,3 +130,21 @@ def test_compiled_strip_controls_equals_the_regex():
         assert strip_controls(text) == strip_controls_reference(text), repr(text)
     plain = "nothing to strip here é 日"
     assert strip_controls(plain) is plain
+
+
+def test_fused_stage_saves_and_uses_the_same_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    records = _corpus(4)
+    half = len(records) // 2
+    first, second = write_jsonl(tmp_path / "first.jsonl", records[:half]), write_jsonl(tmp_path / "second.jsonl", records[half:])
+    saved = {}
+    for fused in (False, True):
+        monkeypatch.setenv("TAMIS_FUSE_DEDUP", "1" if fused else "0")
+        index = tmp_path / f"index-{fused}"
+        steps = [*DEDUP_STEPS[:2], {**DEDUP_STEPS[2], "save_index": str(index)}]
+        run_recipe([first], tmp_path / f"save-{fused}", steps=steps)
+        saved[fused] = {p.name: p.read_bytes() for p in sorted(index.iterdir())}
+        steps = [*DEDUP_STEPS[:2], {**DEDUP_STEPS[2], "against": str(index)}]
+        run_recipe([second], tmp_path / f"against-{fused}", steps=steps)
+    assert saved[True] == saved[False]
+    assert _by_id(kept(tmp_path / "against-True")) == _by_id(kept(tmp_path / "against-False"))
+    assert _by_id(rejected(tmp_path / "against-True")) == _by_id(rejected(tmp_path / "against-False"))
