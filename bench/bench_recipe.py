@@ -16,9 +16,14 @@ words, written once as one JSONL file that both sides read.
   (``filter_no_terminal_punct=False``, as FineWeb) → FineWebQualityFilter → JsonlWriter (gzip);
   then MinHash: signatures, buckets, clusters, filter (5-grams, 14 bands x 8 rows) → JsonlWriter.
 
-Prints docs/s per core of each (wall time, one worker), the ratio of wall times and of CPU
-times (on a shared machine the CPU ratio is the steadier one), and per-step times of both runs
-(tamis: its ``stats.json`` step times; datatrove: its executors' stats).
+Prints docs/s per core of each (wall time, one worker; and per CPU second), the ratio of wall
+times and of CPU times (on a shared machine the CPU ratio is the steadier one), and per-step
+times of both runs (tamis: its ``stats.json`` step times, wall and CPU; datatrove: its
+executors' stats). Then, labelled as another setting, ``tamis run`` with the language step
+narrowed to the seven languages the datatrove pipeline keeps (the default keeps every
+language, so it segments Chinese, Japanese and Korean pages datatrove drops), and the floors
+no design of the recipe removes, measured in-process: fastText's predict on every document
+(both pipelines run it on whole texts) and each word segmenter's one-time load.
 """
 
 from __future__ import annotations
@@ -53,9 +58,10 @@ def child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_tamis(docs_path: Path, out: Path) -> tuple[float, float, dict]:
+def run_tamis(docs_path: Path, out: Path, config: Path | None = None) -> tuple[float, float, dict]:
     script = Path(sys.executable).with_name("tamis")
-    command = [str(script) if script.exists() else "tamis", "run", "--input", str(docs_path), "--output", str(out), "--workers", "1"]
+    command = [str(script) if script.exists() else "tamis", "run", *([str(config)] if config else []),
+               "--input", str(docs_path), "--output", str(out), "--workers", "1"]
     started, cpu = time.perf_counter(), child_cpu()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     wall, cpu = time.perf_counter() - started, child_cpu() - cpu
@@ -64,26 +70,45 @@ def run_tamis(docs_path: Path, out: Path) -> tuple[float, float, dict]:
     return wall, cpu, json.loads((out / "stats.json").read_text())
 
 
-def tamis_step_times(stats: dict) -> list[tuple[str, float]]:
-    """(step, seconds) from stats.json, whichever shape this version writes."""
+def tamis_step_times(stats: dict) -> list[tuple[str, float, float | None]]:
+    """(step, wall seconds, CPU seconds or None) from stats.json's run.steps."""
     rows = []
-    run = stats.get("run", {})
-    for key in ("steps", "step_times", "timings"):
-        found = run.get(key) or stats.get(key) if key != "steps" else run.get(key)
-        if isinstance(found, dict):
-            for name, value in found.items():
-                seconds = value.get("wall", value.get("seconds")) if isinstance(value, dict) else value
-                if isinstance(seconds, int | float):
-                    rows.append((name, float(seconds)))
-        elif isinstance(found, list):
-            for value in found:
-                if isinstance(value, dict) and "step" in value:
-                    seconds = value.get("wall", value.get("seconds", value.get("wall_s")))
-                    if isinstance(seconds, int | float):
-                        rows.append((value["step"], float(seconds)))
-        if rows:
-            break
+    for value in stats.get("run", {}).get("steps", []):
+        if isinstance(value, dict) and "step" in value and isinstance(value.get("wall_s"), int | float):
+            cpu = value.get("cpu_s")
+            rows.append((value["step"], float(value["wall_s"]), float(cpu) if isinstance(cpu, int | float) else None))
     return rows
+
+
+def print_tamis(label: str, n_docs: int, wall: float, cpu: float, stats: dict) -> None:
+    print(f"{label:29s}{wall:7.2f} s  {n_docs / wall:8.1f} docs/s per core  (CPU {cpu:.2f} s, {n_docs / cpu:.1f} docs per CPU s; "
+          f"kept {stats['kept']}, rejected {stats['rejected_total']})")
+    print(f"    {'step':28s} {'wall':>7s}   {'CPU':>7s}")
+    for name, seconds, cpu_seconds in tamis_step_times(stats):
+        print(f"    {name:28s} {seconds:7.2f} s {'' if cpu_seconds is None else f'{cpu_seconds:7.2f} s'}")
+
+
+def floors(docs: list[dict]) -> dict[str, float]:
+    """CPU seconds, in this process, of what every run of the default recipe on ``docs`` pays
+    whatever the rest costs: the language model's load and predict on each whole text (what
+    datatrove's LanguageFilter also runs), and the one-time load of each word segmenter the
+    documents' languages need."""
+    from tamis.steps.language import FastTextIdentifier
+    from tamis.steps.quality.languages import settings_for
+    from tamis.steps.quality.segmenters import segmenter
+
+    found: dict[str, float] = {}
+    started = time.process_time()
+    identifier = FastTextIdentifier()
+    found["lid.176 load"] = time.process_time() - started
+    started = time.process_time()
+    languages = [identifier.predict(doc["text"]) for doc in docs]
+    found["lid.176 predict, every whole text"] = time.process_time() - started
+    for name in sorted({settings_for(code).segmenter for code, score in languages if score >= 0.65} - {None, "clusters"}):
+        started = time.process_time()
+        segmenter(name)("한국어 日本語 中文 ภาษาไทย")  # the first call finishes a lazy load (Kiwi)
+        found[f"{name} segmenter load"] = time.process_time() - started
+    return found
 
 
 DATATROVE_DRIVER = r'''
@@ -158,6 +183,7 @@ def main() -> int:
     parser.add_argument("--skip-datatrove", action="store_true")
     args = parser.parse_args()
 
+    from tamis.recipes import recipe
     from tamis.steps.language import bundled_model_path
 
     docs = man_documents(args.docs, args.seed)
@@ -170,20 +196,38 @@ def main() -> int:
         size = docs_path.stat().st_size / 1e6
         print(f"{len(docs)} man pages ({size:.1f} MB), one JSONL file; one worker each, wall time with start-up")
         tamis_wall, tamis_cpu, stats = run_tamis(docs_path, root / "tamis-out")
-        print(f"tamis run (default recipe):  {tamis_wall:7.2f} s  {len(docs) / tamis_wall:8.1f} docs/s per core  "
-              f"(CPU {tamis_cpu:.2f} s; kept {stats['kept']}, rejected {stats['rejected_total']})")
-        for name, seconds in tamis_step_times(stats):
-            print(f"    {name:28s} {seconds:7.2f} s")
-        if args.skip_datatrove:
-            return 0
-        dt_wall, dt_cpu, report = run_datatrove(args.datatrove_python, docs_path, root / "datatrove", str(bundled_model_path()))
-        print(f"datatrove FineWeb pipeline:  {dt_wall:7.2f} s  {len(docs) / dt_wall:8.1f} docs/s per core  (CPU {dt_cpu:.2f} s)")
-        for stage, data in report.items():
-            print(f"    {stage:28s} {data['seconds']:7.2f} s")
-            for step_name, total, _ in data["steps"]:
-                if isinstance(total, int | float):
-                    print(f"        {step_name:36s} {total:7.2f} s")
-        print(f"ratio (datatrove time / tamis time): {dt_wall / tamis_wall:.1f}x wall, {dt_cpu / tamis_cpu:.1f}x CPU")
+        print_tamis("tamis run (default recipe):", len(docs), tamis_wall, tamis_cpu, stats)
+        if not args.skip_datatrove:
+            dt_wall, dt_cpu, report = run_datatrove(args.datatrove_python, docs_path, root / "datatrove", str(bundled_model_path()))
+            print(f"datatrove FineWeb pipeline:  {dt_wall:7.2f} s  {len(docs) / dt_wall:8.1f} docs/s per core  "
+                  f"(CPU {dt_cpu:.2f} s, {len(docs) / dt_cpu:.1f} docs per CPU s)")
+            for stage, data in report.items():
+                print(f"    {stage:28s} {data['seconds']:7.2f} s")
+                for step_name, total, _ in data["steps"]:
+                    if isinstance(total, int | float):
+                        print(f"        {step_name:36s} {total:7.2f} s")
+            print(f"ratio (datatrove time / tamis time): {dt_wall / tamis_wall:.1f}x wall, {dt_cpu / tamis_cpu:.1f}x CPU")
+
+        print("\nanother setting (labelled): the default recipe, language step narrowed to datatrove's seven languages")
+        steps = recipe("default")
+        for step in steps:
+            if step["step"] == "language":
+                step["allow"] = SEVEN
+        config = root / "seven.yaml"
+        config.write_text(json.dumps({"steps": steps}))  # JSON is YAML
+        seven_wall, seven_cpu, seven_stats = run_tamis(docs_path, root / "tamis-seven", config)
+        print_tamis("tamis run, seven languages:", len(docs), seven_wall, seven_cpu, seven_stats)
+        if not args.skip_datatrove:
+            print(f"ratio (datatrove time / tamis time): {dt_wall / seven_wall:.1f}x wall, {dt_cpu / seven_cpu:.1f}x CPU")
+
+        print("\nfloors, CPU seconds in-process (paid whatever the rest of the recipe costs):")
+        found = floors(docs)
+        for name, seconds in found.items():
+            print(f"    {name:40s} {seconds:6.2f} s")
+        if not args.skip_datatrove:
+            lid = found["lid.176 load"] + found["lid.176 predict, every whole text"]
+            print(f"language ID alone is {lid / dt_cpu:.0%} of datatrove's CPU: with whole-text language ID no tamis run "
+                  f"can be more than {dt_cpu / lid:.1f}x faster in CPU (before start-up and segmenter loads)")
     return 0
 
 

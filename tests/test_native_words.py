@@ -1,12 +1,18 @@
-"""The compiled n-gram statistics (tamis/_native/words.c) against the plain definitions."""
+"""The compiled word statistics (tamis/_native/words.c: n-grams, word-class totals) against the plain definitions."""
 
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tamis._native._words import word_totals as _word_totals_native
 
+from tamis.steps.quality.gopher import word_totals, word_totals_reference
 from tamis.steps.quality.ngrams import duplicate_ngram_chars_reference, ngram_stats, ngram_stats_numpy, top_ngram_chars_reference
+from tamis.steps.quality.words import split_words
 
 TOP, DUP = [2, 3, 4], [5, 6, 7, 8, 9, 10]
 
@@ -46,3 +52,37 @@ def test_bad_arguments_are_clear_errors() -> None:
         ngram_stats(["a", 3], [2], [])  # type: ignore[list-item]
     with pytest.raises(ValueError, match="n must be"):
         ngram_stats(["a"], [0], [])
+
+
+# Words from every kind of character the classes tell apart: letters (Latin, CJK, a combining
+# accent, a letter-like number), digits, ASCII and Unicode punctuation, symbols, controls, a
+# surrogate and an unassigned code point.
+_CHARS = "aZé日ⅫÑ\u0301٣1.-#…’«\u00a0\x00\u200b\ud800\U0001F600\U000E0001\uffff_~$"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.text(alphabet=_CHARS, max_size=6), max_size=40))
+def test_compiled_word_totals_match_the_reference(words: list[str]) -> None:
+    assert word_totals(words) == word_totals_reference(words)
+
+
+def test_compiled_word_totals_match_the_reference_on_real_words() -> None:
+    english_and_french = Path(__file__).with_name("quality_docs.py").read_text(encoding="utf-8")
+    others = {
+        "zh": "市政府星期二宣布，将在明年春天开始修复老城区的石桥。这座桥建于一百多年前！",
+        "ru": "Мост через реку закроют на ремонт в понедельник — на два года (по данным мэрии).",
+        "ar": "أعلنت البلدية يوم الثلاثاء أنها ستبدأ ترميم الجسر القديم في الربيع المقبل.",
+        "hi": "पिछले साल की बात है: नगर निगम ने पुल की मरम्मत की घोषणा की।",
+    }
+    for language, text in [("en", english_and_french), ("fr", english_and_french), *others.items()]:
+        words = split_words(text, language)
+        assert words and word_totals(words) == word_totals_reference(words)
+
+
+def test_word_totals_asks_a_new_char_class_afresh() -> None:
+    words = ["ab", "..", "日"]
+    assert word_totals(words) == (2, 3, 2)
+    assert _word_totals_native(words, lambda char: 3) == (0, 0, 3)  # every character a symbol and a letter
+    assert word_totals(words) == (2, 3, 2)
+    with pytest.raises(TypeError):
+        word_totals(["a", 3])  # type: ignore[list-item]

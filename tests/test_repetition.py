@@ -2,9 +2,12 @@
 
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from runutil import kept, load_stats, rejected, run_recipe
 
 from tamis.steps.repetition import repair_repetition
+from tamis.text import normalize_for_hash
 
 # Written for this test, in the shape of ../shared/seed: 5 paragraphs, then 2-5 again,
 # typographic apostrophes, a no-break space before a colon, no final newline.
@@ -79,3 +82,25 @@ def test_page_of_one_repeated_line_is_rejected_not_repaired(tmp_path: Path):
     (reject,) = rejected(out)
     assert reject["reason"] == "repetition:all_lines_identical"
     assert reject["text"] == src.read_text(encoding="utf-8")  # kept whole
+
+
+_LINES = ["aaa", "AAA", "a  a", "", "  ", "Ab’c", "ab'c", "é", "e\u0301", "x" * 31, "X" * 31, "\u200b", "ǅ", "Ǆ" * 16, "ǆ" * 16]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(_LINES), max_size=12),
+    st.lists(st.sampled_from(["\n", "\r\n", "\r", "\n\n", "\r\r\n"]), min_size=12, max_size=12),
+    st.integers(0, 32),
+    st.booleans(),
+)
+def test_compiled_comparison_keys_repair_as_the_python_reference(lines, ends, min_chars, final_end):
+    # The step compares lines by normalized_utf8 (compiled; min_chars counts characters, not
+    # UTF-8 bytes); the reference compares normalize_for_hash strings.
+    text = "".join(line + end for line, end in zip(lines, ends, strict=False))
+    if not final_end:
+        text = text.rstrip("\r\n")
+    marks, reference_marks = [], []
+    got = repair_repetition(text, min_chars, marks)
+    assert got == repair_repetition(text, min_chars, reference_marks, key_of=normalize_for_hash)
+    assert marks == reference_marks

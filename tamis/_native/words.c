@@ -1,4 +1,5 @@
-/* Gopher's word n-gram repetition measures, compiled: one pass over the words per n-gram size.
+/* Gopher's word statistics, compiled: the n-gram repetition measures (one pass over the words
+ * per n-gram size) and the word-class totals of the quality rules (word_totals, below).
  *
  * ngram_stats(words, top_ns, dup_ns) -> (top_chars, dup_chars), both lists of ints, one per n:
  *
@@ -204,12 +205,81 @@ done:
     return result;
 }
 
+/* word_totals(words, char_class) -> (words, word_chars, alpha_words): Gopher's word counts.
+ *
+ * A word made only of symbol characters does not count as a word (nor do its characters); a
+ * word holding a letter is an alphabetic word. What a character is comes from the Python
+ * function char_class(c) -> int (bit 0: symbol, bit 1: letter), the plain definition
+ * (tamis.steps.quality.words.char_class), asked once per distinct code point per process and
+ * remembered here; the plain-Python totals are tamis.steps.quality.gopher.word_totals_reference,
+ * which tests compare with this. Linear in the characters of the words. */
+#define MAX_CODE_POINT 0x110000
+#define KNOWN 4
+static unsigned char *char_flags = NULL;  /* KNOWN | class bits, 0 = not asked yet */
+static PyObject *flags_source = NULL;     /* the char_class the table holds answers of */
+
+static int ask_class(PyObject *classify, Py_UCS4 ch) {
+    PyObject *c = PyUnicode_FromOrdinal((int)ch);
+    if (!c) return -1;
+    PyObject *answer = PyObject_CallOneArg(classify, c);
+    Py_DECREF(c);
+    if (!answer) return -1;
+    long v = PyLong_AsLong(answer);
+    Py_DECREF(answer);
+    if (v == -1 && PyErr_Occurred()) return -1;
+    char_flags[ch] = (unsigned char)(KNOWN | (v & 3));
+    return char_flags[ch];
+}
+
+static PyObject *word_totals(PyObject *self, PyObject *args) {
+    PyObject *words, *classify;
+    if (!PyArg_ParseTuple(args, "O!O", &PyList_Type, &words, &classify)) return NULL;
+    if (!PyCallable_Check(classify)) { PyErr_SetString(PyExc_TypeError, "char_class must be callable"); return NULL; }
+    if (!char_flags) {
+        char_flags = calloc(MAX_CODE_POINT, 1);
+        if (!char_flags) return PyErr_NoMemory();
+    }
+    if (classify != flags_source) {  /* another definition: forget the answers of the old one */
+        memset(char_flags, 0, MAX_CODE_POINT);
+        Py_XDECREF(flags_source);
+        Py_INCREF(classify);
+        flags_source = classify;
+    }
+    long long n_words = 0, word_chars = 0, alpha_words = 0;
+    Py_ssize_t n = PyList_GET_SIZE(words);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *word = PyList_GET_ITEM(words, i);
+        if (!PyUnicode_Check(word)) { PyErr_SetString(PyExc_TypeError, "words must be str"); return NULL; }
+        Py_ssize_t len = PyUnicode_GET_LENGTH(word);
+        int kind = PyUnicode_KIND(word);
+        const void *data = PyUnicode_DATA(word);
+        int symbol = 1, alpha = 0;
+        for (Py_ssize_t k = 0; k < len && (symbol || !alpha); k++) {
+            Py_UCS4 ch = PyUnicode_READ(kind, data, k);
+            int flags = char_flags[ch];
+            if (!flags) {  /* Python runs: hold the word, whatever char_class does to the list */
+                Py_INCREF(word);
+                flags = ask_class(classify, ch);
+                Py_DECREF(word);
+                if (flags < 0) return NULL;
+            }
+            symbol &= flags & 1;
+            alpha |= (flags >> 1) & 1;
+        }
+        if (!symbol) { n_words++; word_chars += len; }
+        alpha_words += alpha;
+    }
+    return Py_BuildValue("(LLL)", n_words, word_chars, alpha_words);
+}
+
 static PyMethodDef methods[] = {
     {"ngram_stats", ngram_stats, METH_VARARGS,
      "ngram_stats(words, top_ns, dup_ns) -> (top n-gram characters per n, duplicate n-gram characters per n)"},
+    {"word_totals", word_totals, METH_VARARGS,
+     "word_totals(words, char_class) -> (words not made only of symbols, their characters, words holding a letter)"},
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_words", "Gopher's word n-gram statistics, compiled.", -1, methods};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_words", "Gopher's word statistics (n-grams, word classes), compiled.", -1, methods};
 
 PyMODINIT_FUNC PyInit__words(void) { return PyModule_Create(&module); }

@@ -22,49 +22,76 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 
 from tamis.dedup.shingles import line_length
 from tamis.document import Document
 from tamis.registry import register
 from tamis.steps.base import Step, TaskContext, param
-from tamis.text import iter_lines_with_ends, normalize_for_hash
+from tamis.text import iter_lines_with_ends, normalized_utf8
 
 SAMPLE_LINE_CHARS = 240
 
 
-def repair_repetition(text: str, min_chars: int, marks: list[tuple[str, bool]] | None = None) -> tuple[str, int, bool]:
+_LINE_PARTS = re.compile(r"(\r\n|\n|\r)")  # LINE_END_RE, captured: contents and line ends alternate
+
+
+def _key_chars(key: str | bytes) -> int:
+    """:func:`line_length` of a comparison key (UTF-8 bytes from :func:`normalized_utf8`, or a str)."""
+    if isinstance(key, str):
+        return line_length(key)
+    if key.isascii():
+        return len(key)
+    return line_length(key.decode("utf-8", "surrogatepass"))
+
+
+def repair_repetition(
+    text: str,
+    min_chars: int,
+    marks: list[tuple[str, bool]] | None = None,
+    key_of: Callable[[str], str | bytes] = normalized_utf8,
+) -> tuple[str, int, bool]:
     """Returns (repaired text, number of lines removed, every non-blank line identical).
 
-    If ``marks`` is a list, it receives ``(line, removed)`` for every non-blank line.
+    If ``marks`` is a list, it receives ``(line, removed)`` for every non-blank line. Lines are
+    compared by ``key_of``: the compiled :func:`normalized_utf8` (the UTF-8 of
+    :func:`normalize_for_hash`, which tests pass here as the plain-Python reference).
     """
-    seen: set[str] = set()
+    if not text:
+        return text, 0, False
+    parts = _LINE_PARTS.split(text)  # [content, end, content, end, ..., content]
+    parts.append("")
+    if parts[-2] == "":  # a final line end opens no empty last line (as iter_lines_with_ends)
+        del parts[-2:]
+    seen: set[str | bytes] = set()
     kept: list[str] = []
     removed = 0
-    distinct_keys: set[str] = set()
     non_blank = 0
     pending_blank: list[str] = []
-    for content, end in iter_lines_with_ends(text):
-        key = normalize_for_hash(content)
+    for index in range(0, len(parts) - 1, 2):
+        content, end = parts[index], parts[index + 1]
+        key = key_of(content)
         if not key:
             pending_blank.append(content + end)
             continue
         non_blank += 1
-        distinct_keys.add(key)
-        if key in seen and line_length(key) >= min_chars:
-            removed += 1
-            if marks is not None:
-                marks.append((content, True))
-            pending_blank = [] if kept else pending_blank
-            continue
+        if key in seen:
+            if _key_chars(key) >= min_chars:
+                removed += 1
+                if marks is not None:
+                    marks.append((content, True))
+                pending_blank = [] if kept else pending_blank
+                continue
+        else:
+            seen.add(key)
         if marks is not None:
             marks.append((content, False))
-        seen.add(key)
         kept.extend(pending_blank)
         pending_blank = []
         kept.append(content + end)
     kept.extend(pending_blank)
-    all_identical = non_blank >= 2 and len(distinct_keys) == 1
+    all_identical = non_blank >= 2 and len(seen) == 1
     if not removed:
         return text, 0, all_identical
     repaired = "".join(kept)

