@@ -30,6 +30,8 @@ import yaml
 from tamis.io.outputs import list_shards
 from tamis.io.shardnotes import binary_array, metadata_schema, read_notes, split_record
 
+_binary_array = binary_array  # its former name here (tests/test_run_startup.py imports it)
+
 CARD = "README.md"
 DATASETS_BUILDERS = {".parquet": "parquet", ".jsonl": "json", ".jsonl.gz": "json", ".jsonl.zst": "json"}
 ARROW_DTYPES = {"double": "float64", "float": "float32", "halffloat": "float16"}
