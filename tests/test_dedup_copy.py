@@ -23,8 +23,7 @@ UNCOPYABLE = (
     b"\x7f",  # an escaped id, a raw DEL: left to the reference reader
     b'"score"',
     b'"big"',
-    b'"metadata"',
-    b'"source"',
+    b'"top"',  # a top-level key over a nested metadata key
     b'"language"',
     b"dup-key",
     b"nested-",
@@ -82,8 +81,9 @@ def _corpus(seed: int) -> list[bytes]:
         {"tags": ["a", "é", {"deep": [1, -2, "\u2028"]}], "url": "https://example.com/a/b?c=d"},
         {"score": 0.5},  # a float: orjson writes its own form
         {"big": 2**70},  # past 64 bits
-        {"metadata": {"inner": 1}, "top": 2},  # nested metadata is merged
-        {"source": "crawl"},  # replaced by the reader's source
+        {"metadata": {"inner": 1, "source": "nested", "deep": {"x": ["é"]}}, "top": 2},  # merged, source in place
+        {"source": "crawl", "after": 1},  # replaced by the reader's source, in place
+        {"metadata": {"top": 1}, "top": 2},  # a top-level key over a nested one
         {"language": "fr"},
     ]
     lines: list[bytes] = []

@@ -197,8 +197,15 @@ def test_scanner_declines_what_it_cannot_be_sure_of(line: bytes):
         (b'{"text":"x","n":123456789012345678901}', False),
         (b'{"text":"x","m":{"a":1,"a":2}}', False),  # a repeated key: orjson keeps the last
         (b'{"text":"x","u":1,"u":2}', False),
-        (b'{"text":"x","metadata":{"a":1}}', False),
-        (b'{"text":"x","source":"s"}', False),
+        # A nested metadata object merged and a source key replaced in place, as the reader does.
+        (b'{"text":"x","metadata":{"a":1}}', True),
+        (b'{"text":"x","metadata":{"source":"s","a":{"b":[1]}},"c":2}', True),
+        (b'{"text":"x","source":"s","m":1}', True),
+        (b'{"text":"x", "metadata": {"x": "\\u00e9"}, "source": 3}', True),
+        (b'{"text":"x","metadata":{"a":1},"a":2}', False),  # a top-level key takes a nested one's place
+        (b'{"text":"x","metadata":"s"}', False),  # not an object: kept under its name
+        (b'{"text":"x","metadata":null}', False),
+        (b'{"text":"x","metadata":{"language":"fr"}}', False),
         (b'{"text":"x","language":"fr"}', False),
     ],
 )

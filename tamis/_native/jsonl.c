@@ -588,7 +588,12 @@ typedef struct {
     int copyable; /* canonical, and no reserved key: the other members can be copied */
     int fixable;  /* no reserved key, and put_canonical writes the members as orjson would */
     Span members[MAX_KEYS]; /* the members other than text and id, "key":value each */
+    Span member_keys[MAX_KEYS]; /* their keys, without quotes */
     int n_members;
+    /* A nested "metadata" object, which the reader merges: its members come first in the
+     * document's metadata, then the top-level ones (none may repeat one of its keys). */
+    Span nested[MAX_KEYS], nested_keys[MAX_KEYS];
+    int n_nested, has_nested;
 } LineScan;
 
 static int is_reserved(const Fields *f, const unsigned char *k, Py_ssize_t len) {
@@ -601,6 +606,53 @@ static int is_reserved(const Fields *f, const unsigned char *k, Py_ssize_t len) 
     return 0;
 }
 
+/* The members of a nested "metadata" object at s->p (its '{'), recorded in o->nested.
+ * Returns 0, or -1 to refuse the line. */
+static int scan_nested(Cursor *s, const Fields *f, LineScan *o, int *reserved) {
+    Span keys[MAX_KEYS];
+    int n_keys = 0;
+    s->p++;
+    skip_ws(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        return 0;
+    }
+    for (;;) {
+        int escaped;
+        if (s->p >= s->end || *s->p != '"') return -1;
+        const unsigned char *member = s->p, *k = s->p + 1;
+        if (skip_string(s, &escaped) < 0) return -1;
+        Py_ssize_t klen = (s->p - 1) - k;
+        if (escaped) s->canonical = s->fixable = 0; /* it could spell "source" or a top-level key */
+        note_key(s, keys, &n_keys, k, klen);
+        *reserved |= is_reserved(f, k, klen);
+        skip_ws(s);
+        if (s->p >= s->end || *s->p != ':') return -1;
+        s->p++;
+        skip_ws(s);
+        if (skip_value(s, 2) < 0) return -1;
+        if (o->n_nested < MAX_KEYS) {
+            o->nested[o->n_nested].at = member;
+            o->nested[o->n_nested].len = s->p - member;
+            o->nested_keys[o->n_nested].at = k;
+            o->nested_keys[o->n_nested].len = klen;
+            o->n_nested++;
+        }
+        skip_ws(s);
+        if (s->p >= s->end) return -1;
+        if (*s->p == ',') {
+            s->p++;
+            skip_ws(s);
+            continue;
+        }
+        if (*s->p == '}') {
+            s->p++;
+            return 0;
+        }
+        return -1;
+    }
+}
+
 /* Scans one line; 0 when it is a record the scanner is sure of, -1 to refuse it. */
 static int scan_line(const unsigned char *base, Py_ssize_t len, const Fields *f, LineScan *o) {
     Cursor s = {base, base + len, 1, 1};
@@ -608,7 +660,7 @@ static int scan_line(const unsigned char *base, Py_ssize_t len, const Fields *f,
     int n_keys = 0, seen_text = 0, seen_id = 0;
     o->text_at = o->text_end = o->id_at = o->id_end = NULL;
     o->id_quoted = 0;
-    o->n_members = 0;
+    o->n_members = o->n_nested = o->has_nested = 0;
     if (len > f->max_bytes) return -1; /* the reference measures it and rejects or keeps it */
     skip_ws(&s);
     if (s.p >= s.end || *s.p != '{') return -1;
@@ -652,13 +704,20 @@ static int scan_line(const unsigned char *base, Py_ssize_t len, const Fields *f,
                     if (s.p - o->id_at > 18 || (*o->id_at == '-' && o->id_at[1] == '0')) return -1;
                 }
                 o->id_end = s.p;
+            } else if (key_is(k, klen, "metadata", 8) && *s.p == '{' && !o->has_nested) {
+                note_key(&s, keys, &n_keys, k, klen);
+                o->has_nested = 1;
+                if (scan_nested(&s, f, o, &reserved) < 0) return -1;
             } else {
                 note_key(&s, keys, &n_keys, k, klen);
-                reserved |= is_reserved(f, k, klen);
+                /* a second "metadata", or one that is not an object: the reader's own case */
+                reserved |= is_reserved(f, k, klen) || key_is(k, klen, "metadata", 8);
                 if (skip_value(&s, 1) < 0) return -1;
                 if (o->n_members < MAX_KEYS) {
                     o->members[o->n_members].at = member;
                     o->members[o->n_members].len = s.p - member;
+                    o->member_keys[o->n_members].at = k;
+                    o->member_keys[o->n_members].len = klen;
                     o->n_members++;
                 }
             }
@@ -679,6 +738,12 @@ static int scan_line(const unsigned char *base, Py_ssize_t len, const Fields *f,
     skip_ws(&s);
     if (s.p != s.end || !seen_text) return -1;
     if (o->ts.words == 0 || o->ts.bytes > f->max_bytes) return -1; /* empty, blank or too large: the reference rejects it */
+    /* A top-level key that repeats a nested one takes its place in the merged metadata: left
+     * to the reader. (Past MAX_KEYS members note_key has already cleared both flags.) */
+    for (int i = 0; i < o->n_members && !reserved; i++)
+        for (int j = 0; j < o->n_nested; j++)
+            if (o->member_keys[i].len == o->nested_keys[j].len && memcmp(o->member_keys[i].at, o->nested_keys[j].at, (size_t)o->nested_keys[j].len) == 0)
+                reserved = 1;
     o->copyable = s.canonical && !reserved;
     o->fixable = s.fixable && !reserved;
     return 0;
@@ -747,6 +812,15 @@ static unsigned char *put_canonical(unsigned char *out, const unsigned char *p, 
     return out;
 }
 
+static unsigned char *put_source(unsigned char *out, const char *path_json, Py_ssize_t path_len, const char *number, int number_len) {
+    out = put_bytes(out, "\"source\":{\"path\":", 17);
+    out = put_bytes(out, path_json, path_len);
+    out = put_bytes(out, ",\"line\":", 8);
+    out = put_bytes(out, number, number_len);
+    *out++ = '}';
+    return out;
+}
+
 /* The output line the writer would write for this record with its text dropped:
  * {"id":…,"text":null,"metadata":{<other members>,"source":{"path":…,"line":N}}}\n
  * or, with_text (only for a record whose text is canonical too), with the text's bytes
@@ -758,6 +832,7 @@ static PyObject *output_line(const LineScan *o, const char *path_json, Py_ssize_
     Py_ssize_t text_len = with_text ? o->text_end - o->text_at : 4;
     Py_ssize_t size = 64 + text_len + 2 * path_len + 2 * number_len + (o->id_at ? o->id_end - o->id_at : 0);
     for (int i = 0; i < o->n_members; i++) size += o->members[i].len + 1;
+    for (int i = 0; i < o->n_nested; i++) size += o->nested[i].len + 1;
     PyObject *line = PyBytes_FromStringAndSize(NULL, size);
     if (line == NULL) return NULL;
     unsigned char *start = (unsigned char *)PyBytes_AS_STRING(line), *out = start;
@@ -782,19 +857,30 @@ static PyObject *output_line(const LineScan *o, const char *path_json, Py_ssize_
         out = put_bytes(out, "null", 4);
     }
     out = put_bytes(out, ",\"metadata\":{", 13);
-    for (int i = 0; i < o->n_members; i++) {
-        if (exact) {
-            out = put_bytes(out, o->members[i].at, o->members[i].len);
-        } else {
-            out = put_canonical(out, o->members[i].at, o->members[i].at + o->members[i].len);
+    /* The nested metadata's members, then the others; a "source" member is replaced where it
+     * stands (the reader assigns metadata["source"]), else the source comes last. */
+    int wrote_source = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const Span *list = pass ? o->members : o->nested, *keys = pass ? o->member_keys : o->nested_keys;
+        int n = pass ? o->n_members : o->n_nested;
+        for (int i = 0; i < n; i++) {
+            if (keys[i].len == 6 && memcmp(keys[i].at, "source", 6) == 0) {
+                out = put_source(out, path_json, path_len, number, number_len);
+                wrote_source = 1;
+            } else if (exact) {
+                out = put_bytes(out, list[i].at, list[i].len);
+            } else {
+                out = put_canonical(out, list[i].at, list[i].at + list[i].len);
+            }
+            *out++ = ',';
         }
-        *out++ = ',';
     }
-    out = put_bytes(out, "\"source\":{\"path\":", 17);
-    out = put_bytes(out, path_json, path_len);
-    out = put_bytes(out, ",\"line\":", 8);
-    out = put_bytes(out, number, number_len);
-    out = put_bytes(out, "}}}\n", 4);
+    if (wrote_source) {
+        out--; /* the comma after the last member */
+    } else {
+        out = put_source(out, path_json, path_len, number, number_len);
+    }
+    out = put_bytes(out, "}}\n", 3);
     if (_PyBytes_Resize(&line, out - start) < 0) return NULL;
     return line;
 }

@@ -67,10 +67,10 @@ if TYPE_CHECKING:
     from tamis.steps.base import TaskContext
 
 BLOCK = 8 << 20
-# Top-level keys that keep a record from being copied into the output as it is: a nested
-# metadata object is merged and a source key replaced (the writer's line differs), and the
-# statistics read the language.
-TEXTLESS_RESERVED = b"metadata\0source\0language"
+# Keys (top level or in a nested metadata object) that keep a record from being copied into
+# the output: the statistics read the language. (The scanner merges a nested metadata object
+# and replaces a source key itself, as the reader does.)
+TEXTLESS_RESERVED = b"language"
 
 
 def has_jsonl_scanner() -> bool:
