@@ -5,11 +5,14 @@ from the ``manpages-xx`` packages: ``apt-get install manpages-ja manpages-zh man
 each rendered to plain text with groff, kept when fastText's language ID agrees with the folder:
 
 1. ``agreement``: for each language, every page goes through tamis's Gopher quality, Gopher
-   repetition and FineWeb quality filters, and through datatrove 0.10.1's filters of the same
-   name (the filters FineWeb-2 runs) given the same thresholds and stop words tamis resolves for
-   that language and datatrove's word tokenizer for it (spaCy, spaCy + jieba, spaCy + SudachiPy,
-   Kiwi, PyThaiNLP: what FineWeb-2 runs). Printed: the share of pages on which both keep, or
-   both reject, per filter and language (target >= 97 %).
+   repetition and FineWeb quality filters with their defaults, and through datatrove 0.10.1's
+   filters of the same name built as FineWeb-2's ``fineweb-2-pipeline.py`` builds them from the
+   language's ``configs/{subset}.yml`` (``--fineweb2``, a checkout of huggingface/fineweb-2),
+   the subset (``fra_Latn``, ``cmn_Hani`` ...) as datatrove's language, which picks FineWeb-2's
+   word tokenizer (spaCy, spaCy + jieba, spaCy + SudachiPy, Kiwi, PyThaiNLP). Printed: the share
+   of pages on which both keep, or both reject, per filter and language (target >= 97 %).
+0. ``langscore``: lid.176's probability on every rendered page of each folder, and what
+   FineWeb's 0.65, FineWeb-2's (GlotLID) threshold and tamis's rule would keep.
 2. ``dedup``: Chinese, Japanese and French pages with near copies (1 % of characters edited:
    substituted, deleted or inserted), run through ``tamis dedup`` with its defaults as a
    subprocess; recall (planted copies found) and precision (removed pages that are a planted
@@ -42,12 +45,13 @@ MAN = Path("/usr/share/man")
 # bench language -> man page folder
 FOLDERS = {
     "ja": "ja", "zh": "zh_CN", "ko": "ko", "ru": "ru", "uk": "uk", "sr": "sr", "tr": "tr", "pl": "pl", "cs": "cs",
-    "hu": "hu", "de": "de", "fr": "fr", "es": "es", "nl": "nl", "sv": "sv", "vi": "vi",
+    "hu": "hu", "de": "de", "fr": "fr", "es": "es", "nl": "nl", "sv": "sv", "vi": "vi", "da": "da", "it": "it",
+    "fi": "fi", "ro": "ro", "id": "id", "pt": "pt_BR",
 }
-DEFAULT_LANGUAGES = "ja,zh,ko,ru,uk,sr,tr,pl,cs,hu,de,fr,es,sv"
-# datatrove's code for a language where its two-letter code picks another tokenizer than FineWeb-2
-# ran: "zh" resolves to spaCy's multi-language tokenizer (no segmentation), FineWeb-2's cmn_Hani to jieba.
-FINEWEB2_CODE = {"zh": "cmn_Hani"}
+# The language-score measurement adds languages whose FineWeb-2 threshold is below FineWeb's 0.65
+# (Danish 0.3, Swedish 0.629) or near it (Indonesian 0.685), and a few more Latin-script folders.
+LANGSCORE_EXTRA = "da,it,fi,ro,id,pt"
+DEFAULT_LANGUAGES = "ja,zh,ko,ru,uk,sr,tr,pl,cs,hu,de,fr,es,sv,nl"
 FILTERS = ("gopher_quality", "gopher_repetition", "fineweb_quality")
 
 
@@ -79,9 +83,14 @@ def build_corpus(languages: list[str], pages: int, work: Path) -> dict[str, list
     for language in languages:
         cached = work / "corpus" / f"{language}.jsonl"
         if cached.exists():
-            corpus[language] = [json.loads(line) for line in cached.read_text(encoding="utf-8").splitlines()]
-            continue
+            docs = [json.loads(line) for line in cached.read_text(encoding="utf-8").splitlines()]
+            if len(docs) >= pages or (work / "corpus" / f"{language}.complete").exists():
+                corpus[language] = docs[:pages]
+                continue
         docs = []
+        # Every rendered page's fastText label and score, the folder's language or not (the
+        # language-score measurement reads them).
+        scores = []
         for path in sorted((MAN / FOLDERS[language]).glob("man*/*")):
             if len(docs) >= pages:
                 break
@@ -90,21 +99,54 @@ def build_corpus(languages: list[str], pages: int, work: Path) -> dict[str, list
             text = render(path)
             if len(text) < 300:
                 continue
-            found, _score = identifier.predict(text)
+            found, score = identifier.predict(text)
+            scores.append({"folder": language, "page": path.name, "label": found, "score": score, "chars": len(text)})
             if found != language:
                 continue
             docs.append({"id": f"{language}/{path.name}", "text": text, "metadata": {"language": language}})
         cached.parent.mkdir(parents=True, exist_ok=True)
         cached.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
+        (work / "corpus" / f"{language}.scores.jsonl").write_text("".join(json.dumps(r) + "\n" for r in scores), encoding="utf-8")
+        if len(docs) < pages:  # the folder has no more pages
+            (work / "corpus" / f"{language}.complete").touch()
         corpus[language] = docs
     return corpus
+
+
+# ------------------------------------------------------------------------------------ langscore
+
+
+def langscore(languages: list[str], pages: int, work: Path) -> None:
+    """What each language-score rule keeps of the pages whose language lid.176 gets right."""
+    sys.path.insert(0, str(ROOT))
+    from tamis.steps.quality.languages import LID176_MIN_SCORE, language_score_threshold, settings_for
+
+    build_corpus(languages, pages, work)
+    print("\n== lid.176 language score on real pages (man pages whose label is the folder's language) ==")
+    print("kept share at FineWeb's 0.65 | at FineWeb-2's GlotLID threshold as is | at tamis's rule (min of both)")
+    print(f"{'lang':<5}{'pages':>6}{'labelled':>9}{'median':>8}{'p10':>6}  {'0.65':>6}  {'FW-2 thr':>9}  {'tamis':>12}")
+    for language in languages:
+        rows = [json.loads(line) for line in (work / "corpus" / f"{language}.scores.jsonl").read_text().splitlines()]
+        right = sorted(r["score"] for r in rows if r["label"] == language)
+        if not right:
+            continue
+        fineweb2 = settings_for(language).fineweb2_language_score
+        ours = language_score_threshold(language)
+
+        def share(threshold: float, right: list[float] = right) -> float:
+            return sum(score >= threshold for score in right) / len(right)
+
+        fw2 = f"{share(fineweb2):5.1%} ({fineweb2})" if fineweb2 is not None else "-"
+        print(f"{language:<5}{len(rows):>6}{len(right):>9}{right[len(right) // 2]:>8.3f}{right[len(right) // 10]:>6.2f}  "
+              f"{share(LID176_MIN_SCORE):6.1%}  {fw2:>9}  {share(ours):6.1%} ({ours})")
 
 
 # ------------------------------------------------------------------------------------- agreement
 
 
 def tamis_side(corpus: dict[str, list[dict]]) -> tuple[dict, dict]:
-    """(decisions per language, filter and page; the configuration each filter resolved)."""
+    """(decisions per language, filter and page by tamis's filters with their defaults; the
+    FineWeb-2 subset of each language)."""
     sys.path.insert(0, str(ROOT))
     from tamis.document import Document
     from tamis.registry import get_step_class
@@ -114,10 +156,9 @@ def tamis_side(corpus: dict[str, list[dict]]) -> tuple[dict, dict]:
     for step in filters.values():
         step.setup()
     decisions: dict = {}
-    configs: dict = {}
+    subsets: dict = {}
     for language, docs in corpus.items():
-        configs[language] = {name: step.thresholds(language) for name, step in filters.items()}
-        configs[language]["stop_words"] = sorted(settings_for(language).stop_words)
+        subsets[language] = settings_for(language).fineweb2_subset
         per_filter: dict = {name: {} for name in filters}
         for record in docs:
             for name, step in filters.items():
@@ -125,11 +166,14 @@ def tamis_side(corpus: dict[str, list[dict]]) -> tuple[dict, dict]:
                 rejection = step.decide(step.score(doc), doc)
                 per_filter[name][record["id"]] = rejection.rule if rejection else None
         decisions[language] = per_filter
-    return decisions, configs
+    return decisions, subsets
 
 
-def datatrove_side(corpus_dir: Path, configs: dict) -> dict:
-    """Runs in the peer venv: datatrove's filters with the configuration tamis resolved."""
+def datatrove_side(corpus_dir: Path, subsets: dict, fineweb2: Path) -> dict:
+    """Runs in the peer venv: datatrove's filters built as fineweb-2-pipeline.py builds them, from
+    FineWeb-2's configs/{subset}.yml of the language, with the subset as datatrove's language
+    (which picks FineWeb-2's word tokenizer for it)."""
+    import yaml
     from datatrove.data import Document
     from datatrove.pipeline.filters import FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
     from datatrove.utils import word_tokenizers
@@ -139,26 +183,20 @@ def datatrove_side(corpus_dir: Path, configs: dict) -> dict:
     word_tokenizers.KiwiTokenizer.__init__.__defaults__ = (None,)
 
     decisions: dict = {}
-    for language, config in configs.items():
-        code = FINEWEB2_CODE.get(language, language)
-        q, r, f = config["gopher_quality"], config["gopher_repetition"], config["fineweb_quality"]
-        stop_words = config["stop_words"]
+    for language, subset in subsets.items():
+        config = yaml.safe_load((fineweb2 / "configs" / f"{subset}.yml").read_text(encoding="utf-8"))
         filters = {
-            "gopher_quality": GopherQualityFilter(
-                min_doc_words=q["min_doc_words"], max_doc_words=q["max_doc_words"], min_avg_word_length=q["min_avg_word_length"],
-                max_avg_word_length=q["max_avg_word_length"], max_symbol_word_ratio=q["max_symbol_word_ratio"],
-                max_bullet_lines_ratio=q["max_bullet_lines_ratio"], max_ellipsis_lines_ratio=q["max_ellipsis_lines_ratio"],
-                max_non_alpha_words_ratio=q["min_alpha_words_ratio"], min_stop_words=q["min_stop_words"] if stop_words else 0,
-                stop_words=stop_words, language=code,
-            ),
             "gopher_repetition": GopherRepetitionFilter(
-                dup_line_frac=r["dup_line_frac"], dup_para_frac=r["dup_para_frac"], dup_line_char_frac=r["dup_line_char_frac"],
-                dup_para_char_frac=r["dup_para_char_frac"], top_n_grams=tuple(map(tuple, r["top_n_grams"])),
-                dup_n_grams=tuple(map(tuple, r["dup_n_grams"])), language=code,
+                language=subset, dup_para_frac=0, dup_line_char_frac=0, dup_para_char_frac=0, dup_line_frac=config["dup_line_frac"],
+                top_n_grams=config["top_n_grams"], dup_n_grams=config["dup_n_grams"],
             ),
             "fineweb_quality": FineWebQualityFilter(
-                line_punct_thr=f["line_punct_thr"], short_line_thr=f["short_line_thr"], short_line_length=f["short_line_length"],
-                char_duplicates_ratio=f["char_duplicates_ratio"], new_line_ratio=f["new_line_ratio"], language=code,
+                language=subset, short_line_thr=999, char_duplicates_ratio=0.1, line_punct_thr=config["line_punct_thr"],
+                new_line_ratio=config["new_line_ratio"],
+            ),
+            "gopher_quality": GopherQualityFilter(
+                language=subset, max_avg_word_length=config["max_avg_word_length"], min_avg_word_length=config["min_avg_word_length"],
+                stop_words=config["stopwords"], max_non_alpha_words_ratio=config["max_non_alpha_words_ratio"], min_stop_words=2,
             ),
         }
         per_filter: dict = {name: {} for name in filters}
@@ -172,12 +210,13 @@ def datatrove_side(corpus_dir: Path, configs: dict) -> dict:
     return decisions
 
 
-def agreement(corpus: dict[str, list[dict]], work: Path, peer_python: str) -> bool:
-    ours, configs = tamis_side(corpus)
-    (work / "configs.json").write_text(json.dumps(configs, ensure_ascii=False), encoding="utf-8")
-    subprocess.run([peer_python, __file__, "--side", "datatrove", "--work", str(work)], check=True)
+def agreement(corpus: dict[str, list[dict]], work: Path, peer_python: str, fineweb2: Path) -> bool:
+    ours, subsets = tamis_side(corpus)
+    (work / "subsets.json").write_text(json.dumps(subsets), encoding="utf-8")
+    subprocess.run([peer_python, __file__, "--side", "datatrove", "--work", str(work), "--fineweb2", str(fineweb2)], check=True)
     theirs = json.loads((work / "datatrove.json").read_text(encoding="utf-8"))
-    print("\n== agreement with datatrove 0.10.1 (same thresholds and stop words; its tokenizer per language) ==")
+    print("\n== agreement: tamis's filters with their defaults vs datatrove 0.10.1 run as FineWeb-2 ran it (configs/{subset}.yml) ==")
+    print("subsets: " + ", ".join(f"{k} {v}" for k, v in subsets.items()))
     print(f"{'lang':<5}{'pages':>6}  " + "  ".join(f"{name:>26}" for name in FILTERS))
     all_ok = True
     examples = []
@@ -320,6 +359,20 @@ def speed(corpus: dict[str, list[dict]], work: Path, languages: list[str]) -> No
         alternatives.setdefault("ja", {})["janome"] = lambda t: list(janome.tokenize(t, wakati=True))
     except ImportError:
         pass
+    try:  # Korean: Kiwi's other models, and MeCab-ko (pip install python-mecab-ko), the fast alternative
+        from kiwipiepy import Kiwi
+
+        for model in ("none", "largest"):
+            kiwi = Kiwi(model_type=model)
+            alternatives.setdefault("ko", {})[f"kiwi model {model}"] = lambda t, kiwi=kiwi: [x.form for x in kiwi.tokenize(t)]
+    except ImportError:
+        pass
+    try:
+        import mecab
+
+        alternatives.setdefault("ko", {})["python-mecab-ko"] = mecab.MeCab().morphs
+    except ImportError:
+        pass
     for language in languages:
         docs = [d["text"] for d in corpus[language]]
         if not docs:
@@ -345,25 +398,28 @@ def speed(corpus: dict[str, list[dict]], work: Path, languages: list[str]) -> No
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--languages", default=DEFAULT_LANGUAGES)
-    parser.add_argument("--pages", type=int, default=80, help="pages per language (at most)")
-    parser.add_argument("--work", default="/tmp/tamis-bench-languages")
-    parser.add_argument("--part", default="all", choices=("all", "agreement", "dedup", "speed"))
+    parser.add_argument("--pages", type=int, default=120, help="pages per language (at most)")
+    parser.add_argument("--work", default="/tmp/tamis-bench-languages-120")
+    parser.add_argument("--part", default="all", choices=("all", "corpus", "langscore", "agreement", "dedup", "speed"))
     venv = os.environ.get("BENCH_VENV", str(ROOT / ".bench-venv"))
     parser.add_argument("--peer-python", default=f"{venv}/bin/python")
+    parser.add_argument("--fineweb2", default="/work/fineweb2", help="a checkout of the huggingface/fineweb-2 repository (its configs/)")
     parser.add_argument("--side", default="tamis", choices=("tamis", "datatrove"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = Path(args.work)
     if args.side == "datatrove":
-        configs = json.loads((work / "configs.json").read_text(encoding="utf-8"))
-        result = datatrove_side(work / "corpus", configs)
+        subsets = json.loads((work / "subsets.json").read_text(encoding="utf-8"))
+        result = datatrove_side(work / "corpus", subsets, Path(args.fineweb2))
         (work / "datatrove.json").write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
         return
     languages = args.languages.split(",")
     corpus = build_corpus(languages, args.pages, work)
     print("pages per language:", ", ".join(f"{k} {len(v)}" for k, v in corpus.items()))
     ok = True
+    if args.part in ("all", "langscore"):
+        langscore(languages + [lang for lang in LANGSCORE_EXTRA.split(",") if lang not in languages], args.pages, work)
     if args.part in ("all", "agreement"):
-        ok = agreement(corpus, work, args.peer_python)
+        ok = agreement(corpus, work, args.peer_python, Path(args.fineweb2))
     if args.part in ("all", "dedup"):
         dedup(corpus, work, [lang for lang in ("zh", "ja", "fr") if lang in corpus])
     if args.part in ("all", "speed"):

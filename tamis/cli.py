@@ -345,9 +345,10 @@ def _print_languages() -> None:
     from tamis.steps.quality.languages import languages_table
 
     rows = languages_table()
-    print(f"\nlanguages with their own settings ({len(rows)}; any other language uses its script family's):")
-    for code, name, script, source, stop_words in rows:
-        print(f"    {code:<4} {name:<12} {script:<9} {source:<10} {stop_words:>3} stop words")
+    print(f"\nlanguages with their own settings ({len(rows)}, largest web text first; any other language uses its script family's;"
+          " fineweb-2: the values of FineWeb-2's configs/<subset>.yml):")
+    for code, name, script, source, stop_words, min_score in rows:
+        print(f"    {code:<4} {name[:24]:<24} {script:<9} {source:<10} {stop_words:>3} stop words  min language score {min_score}")
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -10,13 +10,16 @@ import pytest
 from quality_docs import run_step
 from runutil import kept, rejected, run_recipe, write_jsonl
 
-from tamis.dedup.shingles import has_unspaced, shingle_text, shingle_units_reference
+from tamis.dedup.shingles import has_unspaced, line_length, shingle_text, shingle_units_reference, utf8_line_length
+from tamis.steps.language import LanguageId
 from tamis.steps.quality.fineweb import FineWebQuality
 from tamis.steps.quality.gopher import GopherQuality
-from tamis.steps.quality.language_table import LANGUAGES, SCRIPT_OF, script_of
-from tamis.steps.quality.languages import SETTINGS, languages_table, settings_for
+from tamis.steps.quality.language_data import FINEWEB2
+from tamis.steps.quality.language_table import SCRIPT_OF, script_of
+from tamis.steps.quality.languages import SETTINGS, language_score_threshold, languages_table, settings_for
 from tamis.steps.quality.segmenters import grapheme_clusters
 from tamis.steps.quality.words import split_words
+from tamis.steps.repetition import repair_repetition
 
 # A Chinese news-style paragraph (written for this test), and its sentences, one per line.
 CHINESE = (
@@ -27,25 +30,70 @@ CHINESE = (
 )
 
 
-def test_fifty_languages_have_their_own_settings_and_the_rest_a_family():
-    assert len(SETTINGS) >= 50
-    assert {code for code, *_ in languages_table()} == set(LANGUAGES)
+def test_fifty_languages_with_the_most_web_text_have_fineweb2_settings_and_the_rest_a_family():
+    assert {code for code, *_ in languages_table()} == set(SETTINGS)
+    largest = list(FINEWEB2)[:50]  # by FineWeb-2's web text, largest first
+    assert largest[:4] == ["ru", "zh", "de", "ja"]
+    for code in largest:
+        assert SETTINGS[code].source == "fineweb-2", code
     for code, settings in SETTINGS.items():
-        assert len(settings.stop_words) >= 8, code
         assert settings.script == script_of(code)
-    # A language of the model without settings of its own takes its script family's.
-    assert settings_for("km").script == "clusters"
-    assert settings_for("km").thresholds["min_avg_word_length"] == 0
-    assert settings_for("yue").segmenter == "jieba"
+        if settings.script != "clusters":
+            assert len(settings.stop_words) >= 8, code
+    # A language of the model without a FineWeb-2 configuration takes its script family's.
+    assert settings_for("ug").script == "arabic" and settings_for("ug").source == "script family"
+    assert settings_for("ug").stop_words == frozenset()
+    assert settings_for("sh").script == "latin" and settings_for("sh").stop_words == frozenset()
+    # Lao, Khmer ...: tamis's words are grapheme clusters, which FineWeb-2's word-length bounds
+    # and stop words (its segmenters' words) do not describe.
+    assert settings_for("km").script == "clusters" and settings_for("km").source == "fineweb-2"
+    assert settings_for("km").thresholds["min_avg_word_length"] == 0 and not settings_for("km").stop_words
+    assert settings_for("wuu").segmenter == "jieba"
     assert settings_for("tt").script == "cyrillic"
-    assert settings_for("yo").script == "latin" and settings_for("yo").stop_words == frozenset()
 
 
-def test_word_length_bounds_follow_the_languages_mean_word_length():
-    zh, fi, en = settings_for("zh").thresholds, settings_for("fi").thresholds, settings_for("en").thresholds
-    assert zh["max_avg_word_length"] < 5 < fi["max_avg_word_length"]
-    assert "max_avg_word_length" not in en  # English keeps Gopher's published values
-    assert zh["short_line_length"] < 30  # a short Chinese line holds fewer characters
+def _fineweb2_config(subset: str) -> dict:
+    """FineWeb-2's configs/{subset}.yml, as published (copied here for the languages tested)."""
+    return {
+        # configs/fra_Latn.yml
+        "fra_Latn": {"dup_line_frac": 0.264, "top_n_grams": [[2, 0.161], [3, 0.149], [4, 0.134]], "language_score": 0.824,
+                     "line_punct_thr": 0.1, "max_avg_word_length": 11, "min_avg_word_length": 2,
+                     "max_non_alpha_words_ratio": 0.812, "new_line_ratio": 0.185, "stopwords_head": ["de", "la", "le", "et"]},
+        # configs/cmn_Hani.yml
+        "cmn_Hani": {"dup_line_frac": 0.287, "top_n_grams": [[2, 0.256], [3, 0.201], [4, 0.171]], "language_score": 0.692,
+                     "line_punct_thr": 0.106, "max_avg_word_length": 5, "min_avg_word_length": 1,
+                     "max_non_alpha_words_ratio": 0.735, "new_line_ratio": 0.178, "stopwords_head": ["的", "年", "在", "月"]},
+        # configs/dan_Latn.yml
+        "dan_Latn": {"language_score": 0.3},
+    }[subset]
+
+
+@pytest.mark.parametrize(("code", "subset"), [("fr", "fra_Latn"), ("zh", "cmn_Hani")])
+def test_values_are_fineweb2s_published_ones(code: str, subset: str):
+    settings, config = settings_for(code), _fineweb2_config(subset)
+    assert settings.fineweb2_subset == subset and settings.fineweb2_language_score == config["language_score"]
+    t = settings.thresholds
+    assert t["dup_line_frac"] == config["dup_line_frac"] and t["top_n_grams"] == config["top_n_grams"]
+    assert t["line_punct_thr"] == config["line_punct_thr"] and t["new_line_ratio"] == config["new_line_ratio"]
+    assert (t["min_avg_word_length"], t["max_avg_word_length"]) == (config["min_avg_word_length"], config["max_avg_word_length"])
+    assert t["min_alpha_words_ratio"] == config["max_non_alpha_words_ratio"]
+    assert set(config["stopwords_head"]) <= settings.stop_words
+    # FineWeb-2's pipeline settings, the same for every language
+    assert t["char_duplicates_ratio"] == 0.1 and t["dup_para_frac"] == 0 and t["short_line_thr"] == 1.0
+    assert "max_avg_word_length" not in settings_for("en").thresholds  # English keeps Gopher's published values
+
+
+def test_language_score_thresholds_per_language():
+    # FineWeb's 0.65 for lid.176, lowered where FineWeb-2's is lower (languages hard to tell apart)
+    assert language_score_threshold("fr") == 0.65 and language_score_threshold("en") == 0.65
+    assert language_score_threshold("da") == _fineweb2_config("dan_Latn")["language_score"]
+    assert language_score_threshold("ug") == 0.65  # no configuration
+    step = LanguageId()
+    step.setup()
+    assert step.decide({"language": "da", "score": 0.5}, None) is None
+    assert step.decide({"language": "fr", "score": 0.5}, None).rule == "low_score"
+    assert LanguageId(min_score=0.2).decide({"language": "fr", "score": 0.5}, None) is None
+    assert LanguageId(per_language=False).decide({"language": "da", "score": 0.5}, None).rule == "low_score"
 
 
 def test_every_lid_language_has_a_family():
@@ -95,7 +143,11 @@ def test_shingle_units_by_script_match_the_reference():
         assert re.findall(r"\w+", shingle_text(text)) == shingle_units_reference(text), text
     assert shingle_text("plain ascii") == "plain ascii"
     assert not has_unspaced("Привет, мир") and has_unspaced("日本")
-    assert shingle_units_reference("用 Python 写") == ["用", "Python", "写"]
+    # A Chinese page is shingled by characters throughout, its Latin words too; an English page with
+    # a Chinese name keeps its words.
+    assert shingle_units_reference("用 Python 写") == ["用", "P", "y", "t", "h", "o", "n", "写"]
+    english = "The bridge over the river was built by 李 a century ago and still carries traffic"
+    assert shingle_units_reference(english)[:3] == ["The", "bridge", "over"] and "李" in shingle_units_reference(english)
 
 
 def _edited(text: str, every: int) -> str:
@@ -124,8 +176,10 @@ def test_words_follow_the_reference_tokenizer_of_each_language():
     ]
     # Japanese: SudachiPy's short units keep loanwords whole.
     assert "アセンブラ" in split_words("アセンブラの使い方", "ja")
-    # Polish: a run of leading hyphens and an ellipsis fall apart, a lone option stays.
-    assert split_words("--help -n ...", "pl") == ["-", "-", "help", "-n", ".", ".", "."]
+    # Polish (as spaCy 3 cuts it): every hyphen inside a word, a period before a digit and after an initial split; "..." stays.
+    assert split_words("--help -n ... a.. 8-bit 1.21 S.", "pl") == [
+        "-", "-", "help", "-n", "...", "a", ".", ".", "8", "-", "bit", "1", ".", "21", "S", ".",
+    ]
     # spaCy's default rule for Russian: a hyphen between two letters splits.
     assert split_words("из-за", "ru") == ["из", "-", "за"]
     # Hungarian keeps compounds, an ordinal's period and x/y whole.
@@ -143,3 +197,38 @@ def test_segmenters_are_never_given_runs_that_stall_them():
     assert split_words("-" * 100_000, "ko") == ["-" * 100_000]
     assert len(split_words("a-" * 20_000, "ko")) == 39_999
     assert split_words("한국어 " + "x" * 70 + " 끝", "ko")[-2:] == ["x" * 70, "끝"]
+
+
+def test_line_lengths_count_chinese_and_japanese_characters_by_the_text_they_hold():
+    assert line_length("share this") == 10
+    assert line_length("这座桥建于一百多年前。") == 31  # 10 ideographs x 3 + the full stop
+    assert line_length("Привет") == 6 and utf8_line_length("Привет".encode()) == 6  # characters, not bytes
+    assert utf8_line_length("桥".encode()) == 3
+    # A repeated Chinese sentence is repaired; a repeated short Latin line of as many characters is not.
+    sentence = "这座桥建于一百多年前。"
+    repaired, removed, _ = repair_repetition(f"{sentence}\n其他内容在这里。\n{sentence}\n", 30)
+    assert removed == 1 and repaired.count(sentence) == 1
+    short = "Share this"
+    assert repair_repetition(f"{short}\nother text here\n{short}\n", 30)[1] == 0
+
+
+def test_words_follow_spacys_rules_of_each_language():
+    # Expected lists are what spaCy 3 (spacy.blank(code), what datatrove runs for FineWeb-2) gives.
+    german = "Siehe ⟨https://www.gnu.org/licenses/gpl-3.0.html⟩. z. B. 1. Inc. ls(1)): e.g. U.S. ⟨debian-l10n-german@lists.debian.org⟩."
+    assert split_words(german, "de") == [
+        "Siehe", "⟨https://www.gnu.org", "/", "licenses", "/", "gpl-3.0.html⟩.", "z.", "B.", "1.", "Inc.", "ls(1", ")", "):",
+        "e.g.", "U.S.", "⟨debian-l10n-german@lists.debian.org⟩.",
+    ]
+    assert split_words("-O[Dateiname] DATEI(en)", "de") == ["-O", "[", "Dateiname", "]", "DATEI", "(", "en", ")"]
+    assert split_words("см. e.g. l. 8): x", "ru") == ["см.", "e.g", ".", "l.", "8)", ":", "x"]
+    french = "Voir sous-répertoires, Jean-Pierre (nom-du-paquet) well-known"
+    assert split_words(french, "fr") == ["Voir", "sous-répertoires", ",", "Jean-Pierre", "(", "nom-du-paquet", ")", "well", "-", "known"]
+
+
+def test_the_sketch_shingles_a_mostly_unspaced_document_by_characters():
+    from tamis.dedup.minhash import sketch_units
+
+    _sketch, _mode, prepare = sketch_units(False)
+    assert re.findall(r"\w+", prepare("用 Python 写")) == ["用", "P", "y", "t", "h", "o", "n", "写"]
+    english = "The bridge over the river was built by 李 a century ago and still carries traffic"
+    assert prepare(english) == english  # the sketch itself makes 李 a unit

@@ -46,7 +46,8 @@ def test_hyphens_follow_the_language():
     text = "Proxy-Konfiguration well-known peut-être 32-bit 1-2"
     assert split_words(text, "en") == ["Proxy", "-", "Konfiguration", "well", "-", "known", "peut", "-", "être", "32", "-",
                                        "bit", "1", "-", "2"]
-    assert split_words(text, "fr") == ["Proxy", "-", "Konfiguration", "well", "-", "known", "peut", "-", "être", "32-bit",
+    # peut-être is one of spaCy's French special tokens (its lexicon's compounds)
+    assert split_words(text, "fr") == ["Proxy", "-", "Konfiguration", "well", "-", "known", "peut-être", "32-bit",
                                        "1", "-", "2"]
     assert split_words("Pouvez-vous venir ? A-t-il dit", "fr") == ["Pouvez", "-vous", "venir", "?", "A", "-t", "-il", "dit"]
     assert split_words(text, "it")[:2] == ["Proxy-Konfiguration", "well"]
@@ -57,14 +58,14 @@ def test_hyphens_follow_the_language():
 
 
 def test_unknown_language_uses_the_generic_rules():
-    assert settings_for("yo").stop_words == frozenset()
-    assert split_words("l'armée", "yo") == ["l'armée"]
+    assert settings_for("ug").stop_words == frozenset()  # Uyghur: no FineWeb-2 configuration
+    assert split_words("l'armée", "ug") == ["l'armée"]
 
 
 def test_every_supported_language_has_stop_words():
     assert set(SUPPORTED_LANGUAGES) >= {"en", "fr", "de", "es", "it", "pt", "nl"}
     for code in SUPPORTED_LANGUAGES:
-        assert len(SETTINGS[code].stop_words) >= 8
+        assert len(SETTINGS[code].stop_words) >= 8 or SETTINGS[code].script == "clusters"
 
 
 def test_text_stats_are_shared_by_identity_and_language():
@@ -105,7 +106,7 @@ def test_per_language_thresholds_replace_defaults_only():
     step = GopherRepetition()
     assert step.thresholds("en")["dup_line_frac"] == 0.30
     assert step.thresholds("fr")["dup_line_frac"] == SETTINGS["fr"].thresholds["dup_line_frac"]
-    assert step.thresholds("sw")["dup_line_frac"] == 0.30
+    assert step.thresholds("ug")["dup_line_frac"] == 0.30  # no FineWeb-2 configuration: the defaults
     explicit = GopherRepetition(dup_line_frac=0.5)
     assert explicit.thresholds("fr")["dup_line_frac"] == 0.5
     off = GopherQuality(per_language=False)

@@ -22,6 +22,7 @@ import numpy as np
 import xxhash
 
 from tamis.dedup.base import Decisions, GlobalStage, PassTask
+from tamis.dedup.shingles import utf8_line_length
 from tamis.document import Document
 from tamis.errors import ConfigError
 from tamis.io.atomic import write_bytes_atomic
@@ -48,7 +49,7 @@ class ExactDedup(GlobalStage):
     """Drop documents (or lines) whose normalised text appeared earlier in the corpus."""
 
     unit: str = param("document", "what is compared: 'document' or 'line' (CCNet-style line dedup)")
-    min_line_chars: int = param(0, "line unit: lines shorter than this (normalised) are never removed")
+    min_line_chars: int = param(0, "line unit: lines shorter than this (normalised characters; a Chinese or Japanese one counts 3) are never removed")
     memory_budget_mb: int = param(1024, "memory for the resolve pass; above it units are partitioned by hash prefix")
     partitions: int = param(0, "number of hash partitions for the resolve pass (0: derived from memory_budget_mb)")
 
@@ -80,7 +81,7 @@ class ExactDedup(GlobalStage):
             ids.add(doc.id)
             for content, _ in iter_lines_with_ends(doc.text):
                 key = normalized_utf8(content)
-                if key and len(key) >= self.min_line_chars:
+                if key and (not self.min_line_chars or utf8_line_length(key) >= self.min_line_chars):
                     hashes += digest(key)
                     line_docs.append(position)
             yield doc
@@ -158,7 +159,7 @@ class ExactDedup(GlobalStage):
             first_keeper: tuple[int, int] | None = None
             for content, end in iter_lines_with_ends(doc.text):
                 key = normalized_utf8(content)
-                if key and len(key) >= self.min_line_chars:
+                if key and (not self.min_line_chars or utf8_line_length(key) >= self.min_line_chars):
                     keeper = duplicates.get(unit)
                     unit += 1
                     if keeper is not None:

@@ -65,7 +65,7 @@ from tamis.dedup import cluster as clustering
 from tamis.dedup.base import Decisions, GlobalStage, PassTask
 from tamis.dedup.index import FingerprintReader, Source, check_meta, index_stem, save_index, task_stem
 from tamis.dedup.lsh import bucket_edges, choose_banding, native, permutations
-from tamis.dedup.shingles import UNSPACED_CHARS
+from tamis.dedup.shingles import UNSPACED_CHARS, spread_mostly_unspaced
 from tamis.document import Document
 from tamis.errors import ConfigError
 from tamis.io.atomic import write_bytes_atomic
@@ -119,8 +119,13 @@ def sketch_units(char_ngrams: bool, *, nfc_given: bool = False) -> tuple[Callabl
     if mode == 2:
         module.set_unspaced(unspaced_bitmap())
     if _folds_in_c(module):
-        return module.sketch, mode | 4, (_as_is if nfc_given else _nfc)
-    return module.sketch, mode, (_casefold if nfc_given else normalize_for_shingles)
+        sketch, mode, prepare = module.sketch, mode | 4, (_as_is if nfc_given else _nfc)
+    else:
+        sketch, prepare = module.sketch, (_casefold if nfc_given else normalize_for_shingles)
+    if not char_ngrams:  # a document written mostly in an unspaced script: every character a unit (dedup/shingles.py)
+        prepared = prepare
+        prepare = lambda text: spread_mostly_unspaced(prepared(text))  # noqa: E731
+    return sketch, mode, prepare
 
 
 def _folds_in_c(module: object) -> bool:
@@ -197,7 +202,7 @@ class MinHashDedup(GlobalStage):
     def index_meta(self) -> dict:
         bands, rows = self.banding
         return {"num_perm": self.num_perm, "bands": bands, "rows": rows, "ngram": self.ngram, "char_ngrams": self.char_ngrams, "seed": self.seed,
-                "units": "unspaced-chars", "per_language": self.per_language}
+                "units": "unspaced-documents", "per_language": self.per_language}
 
     # ------------------------------------------------------------------ pass 1: sketch
 

@@ -94,7 +94,7 @@ def band_key(mins: Sequence[int]) -> int:
 
 def sketch(texts: Sequence[str], ngram: int, char_mode: int, a: bytes, b: bytes, bands: int, rows: int) -> tuple[bytes, bytes, bytes]:
     """Same contract as the C ``sketch`` (char_mode 0: words, 1: characters, 2: words with each
-    character of an unspaced script a unit, :func:`tamis.dedup.shingles.shingle_text`; plus 4:
+    character of an unspaced script a unit; plus 4:
     texts are casefolded first)."""
     perms = bands * rows
     a_vals = np.frombuffer(a, dtype="<u4")[:perms].tolist()
@@ -106,9 +106,15 @@ def sketch(texts: Sequence[str], ngram: int, char_mode: int, a: bytes, b: bytes,
         texts = [t.casefold() for t in texts]
         char_mode &= 3
     if char_mode == 2:  # words, each character of an unspaced script a word of its own
-        from tamis.dedup.shingles import shingle_text
+        import re
 
-        texts = [shingle_text(t) for t in texts]
+        from tamis.dedup.shingles import UNSPACED_CHARS, has_unspaced
+
+        # only the per-character rule: the per-document one (a document written mostly in an
+        # unspaced script is spread throughout) is the caller's preparation
+        # (shingles.spread_mostly_unspaced, applied before the compiled sketch as before this one)
+        unspaced = re.compile(f"[{UNSPACED_CHARS}]")
+        texts = [unspaced.sub(r" \g<0> ", t) if has_unspaced(t) else t for t in texts]
         char_mode = 0
     for text in texts:
         doc_fps = fingerprints(text, ngram, bool(char_mode))

