@@ -10,10 +10,11 @@ places use it:
 * the first pass of a stage that needs only ``(id, normalized_utf8(text))`` per document
   (exact document dedup): :func:`jsonl_blocks` + :func:`scan_block`, no Python per line;
 * the last pass after a stage that applies by position, writing texts
-  (:meth:`JsonlSource.write_decided_texts`): a kept record whose bytes are what the writer
-  would write for it, but for the ``source`` it gains (orjson's escapes and key order, the
-  text untouched by the stage) is written as its input line's bytes with that field added,
-  and a rejected one with its reason fields appended; no Document, no parse, no dumps;
+  (:meth:`JsonlSource.write_decided_texts`): the scanner makes a record's output line from
+  its bytes (copied where they are as orjson writes them, else written again without the
+  whitespace and with orjson's escapes; a nested metadata object merged and the ``source``
+  set as the reader does), and a kept record whose text the stage leaves as it is goes out as
+  that line, a rejected one with its reason fields appended; no Document, no parse, no dumps;
 * the second pass of a run that writes no text (``keep_text: false``) after such a stage:
   documents whose text is decoded only if they are rejected (:class:`LazyTextDocument`),
   read either again from the input (:func:`scan_jsonl_textless`) or, for uncompressed input,
