@@ -86,11 +86,10 @@ def spread_mostly_unspaced(text: str) -> str:
 
 
 def shingle_text(text: str) -> str:
-    """``text`` with a space around every character that is a unit of its own (see the module docstring)."""
+    """``text`` with a space around every character of an unspaced script (what the compiled
+    sketch's unit mode 2 does itself; :func:`spread_mostly_unspaced` comes before it)."""
     if not has_unspaced(text):
         return text
-    if mostly_unspaced(text):
-        return _WORD_CHAR.sub(r" \g<0> ", text)
     return _UNSPACED.sub(r" \g<0> ", text)
 
 

@@ -13,7 +13,7 @@ replacement characters in its first 8192 characters), ``extract:timeout`` (the p
 Limits and their sources: trafilatura itself refuses pages over 20 MB (its ``MAX_FILE_SIZE``);
 Common Crawl truncates payloads at 1 MiB, so ``max_chars`` = 10 M characters only refuses
 pathological pages. Extraction takes 25-55 ms per page on average (``bench/bench_extract.py``:
-about 20 pages/s on one core with the default), so a 5 s limit is about 100 times the mean and only stops runaway
+20-26 pages/s on one core with the default), so a 5 s limit is about 100 times the mean and only stops runaway
 pages.
 
 The extractor default (``tamis``: tamis's fast path on pages whose body is nearly all long,

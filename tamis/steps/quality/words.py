@@ -255,6 +255,7 @@ def special_tokens(code: str) -> frozenset[str]:
 
 # Characters without which a language's token_match cannot match (French: its compounds and
 # elisions; Hungarian and Turkish: numbers): a chunk without any skips the long pattern.
+_MAX_TOKEN_MATCH = 64
 _TOKEN_MATCH_NEEDS = {"fr": r"[^\W\d_][-'’‐][^\W\d_]", "hu": r"\d", "tr": r"\d|'"}
 
 
@@ -273,6 +274,8 @@ def token_match(code: str) -> Callable[[str], Any] | None:
     seen: dict[str, bool] = {}  # chunks repeat (l'utilisateur, d'un): each is matched once
 
     def whole(chunk: str) -> bool:
+        if len(chunk) > _MAX_TOKEN_MATCH:  # no compound is that long: bounds the memo and the ~300 alternatives' scans
+            return False
         found = seen.get(chunk)
         if found is None:
             if len(seen) > _WORD_CLASS_CACHE_LIMIT:
