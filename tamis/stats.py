@@ -74,10 +74,13 @@ class TaskStats:
         self._language(language, _KEPT_KEYS, sum(n_bytes), sum(words), docs=len(chars))
 
     def observe_rejected(self, reason: str, text: str, language: str | None) -> None:
+        self.observe_rejected_counts(reason, utf8_length(text), count_words(text), language)
+
+    def observe_rejected_counts(self, reason: str, n_bytes: int, words: int, language: str | None) -> None:
+        """:meth:`observe_rejected` for a text measured elsewhere (the compiled JSONL scanner)."""
         self.rejected[reason] += 1
-        n = utf8_length(text)
-        self.rejected_bytes[reason] += n
-        self._language(language, _REJECTED_KEYS, n, count_words(text))
+        self.rejected_bytes[reason] += n_bytes
+        self._language(language, _REJECTED_KEYS, n_bytes, words)
 
     def histogram(self, name: str, value: int) -> None:
         counter = self.histograms.get(name)

@@ -187,15 +187,25 @@ def test_scanner_declines_what_it_cannot_be_sure_of(line: bytes):
         (b'{"text":"x","id":12}', True),
         (b'{"text":"x"}', True),
         (b'{"text":"x","c":"\\u001f\\n\\"\\\\"}', True),  # escapes as orjson writes them
-        (b'{"text":"x", "url":"u"}', False),  # a space between tokens
-        (b'{"text":"x","url":"\\u00e9"}', False),  # an escape orjson does not write
-        (b'{"text":"x","url":"a\\/b"}', False),
+        # Spaces between tokens and escapes orjson does not write: the members written again
+        # as orjson writes them (put_canonical in jsonl.c).
+        (b'{"text":"x", "url" : "u" ,"t":[1, {"a": "b"}]}', True),
+        (b'{"text":"x","url":"\\u00e9\\uD83D\\ude00\\u0022\\u001F"}', True),
+        (b'{"text":"x","url":"a\\/b"}', True),
+        (b'{"text":"x","m":{"\\u0061":1,"a":2}}', False),  # an escaped key may repeat another
         (b'{"text":"x","n":1.0}', False),  # floats are written back in orjson's own form
         (b'{"text":"x","n":123456789012345678901}', False),
         (b'{"text":"x","m":{"a":1,"a":2}}', False),  # a repeated key: orjson keeps the last
         (b'{"text":"x","u":1,"u":2}', False),
-        (b'{"text":"x","metadata":{"a":1}}', False),
-        (b'{"text":"x","source":"s"}', False),
+        # A nested metadata object merged and a source key replaced in place, as the reader does.
+        (b'{"text":"x","metadata":{"a":1}}', True),
+        (b'{"text":"x","metadata":{"source":"s","a":{"b":[1]}},"c":2}', True),
+        (b'{"text":"x","source":"s","m":1}', True),
+        (b'{"text":"x", "metadata": {"x": "\\u00e9"}, "source": 3}', True),
+        (b'{"text":"x","metadata":{"a":1},"a":2}', False),  # a top-level key takes a nested one's place
+        (b'{"text":"x","metadata":"s"}', False),  # not an object: kept under its name
+        (b'{"text":"x","metadata":null}', False),
+        (b'{"text":"x","metadata":{"language":"fr"}}', False),
         (b'{"text":"x","language":"fr"}', False),
     ],
 )

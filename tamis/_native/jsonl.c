@@ -23,11 +23,15 @@
  *               writer writes for this record with its text dropped, byte for byte what
  *               orjson.dumps({"id", "text": None, "metadata"}) gives, when the record is
  *               written as orjson writes (compact, integers, orjson's escapes, no repeated
- *               key) and has none of the NUL-separated ``reserved`` keys; else None.
+ *               key) or differs from that only in whitespace between tokens and the form of
+ *               string escapes (then written again as orjson writes them, put_canonical),
+ *               and has none of the NUL-separated ``reserved`` keys; else None.
  *
- *   scan_block(buffer, start, limit, first_line, text_field, id_field, max_bytes, fold, path_json, reserved)
+ *   scan_block(buffer, start, limit, first_line, text_field, id_field, max_bytes, fold, path_json, reserved[, with_text])
  *       frames the lines of a block as the reader does and scans each: no Python between
- *       lines at all (see the function for what it returns).
+ *       lines at all (see the function for what it returns); with_text gives each record's
+ *       whole output line (text included, its bytes copied or, where only its escapes differ
+ *       from orjson's, written again), so a pass that keeps it writes no parsed record.
  *
  *   count_newlines(buffer) -> int
  *       bytes.count(b"\n") without its byte-at-a-time loop (planning reads every large file once).
@@ -88,6 +92,11 @@ typedef struct {
      * between tokens, escapes only in orjson's forms, integers only, no repeated keys.
      * Such bytes can be copied into an output line instead of parsed and written again. */
     int canonical;
+    /* Still true when put_canonical can write every byte skipped so far as orjson.dumps
+     * would: what only whitespace between tokens or the form of string escapes keeps from
+     * being canonical. Numbers orjson writes otherwise (floats, long integers, -0), repeated
+     * keys and escaped keys in nested objects clear it. */
+    int fixable;
 } Cursor;
 
 #define MAX_KEYS 32
@@ -247,7 +256,7 @@ static int skip_number(Cursor *s, int *integer) {
     if (p - start > MAX_NUMBER_CHARS) return -1;
     /* orjson writes back the same digits for integers that fit 64 bits, not "-0", and
      * floats in its own shortest form: only the first kind is copied as it is. */
-    if (!*integer || p - start > 18 || (start[0] == '-' && start[1] == '0')) s->canonical = 0;
+    if (!*integer || p - start > 18 || (start[0] == '-' && start[1] == '0')) s->canonical = s->fixable = 0;
     s->p = p;
     return 0;
 }
@@ -260,14 +269,14 @@ typedef struct {
 /* Records key k among the n keys of an object seen so far; a repeated key (orjson keeps
  * the last) or too many to compare make the object not canonical. */
 static inline void note_key(Cursor *s, Span *keys, int *n, const unsigned char *k, Py_ssize_t len) {
-    if (!s->canonical) return;
+    if (!s->canonical && !s->fixable) return;
     if (*n >= MAX_KEYS) {
-        s->canonical = 0;
+        s->canonical = s->fixable = 0;
         return;
     }
     for (int i = 0; i < *n; i++) {
         if (keys[i].len == len && memcmp(keys[i].at, k, (size_t)len) == 0) {
-            s->canonical = 0;
+            s->canonical = s->fixable = 0;
             return;
         }
     }
@@ -299,6 +308,7 @@ static int skip_container(Cursor *s, int depth, unsigned char close) {
             int escaped;
             const unsigned char *k = s->p + 1;
             if (s->p >= s->end || *s->p != '"' || skip_string(s, &escaped) < 0) return -1;
+            if (escaped) s->fixable = 0; /* two spellings of one key would not compare equal */
             note_key(s, keys, &n_keys, k, (s->p - 1) - k);
             skip_ws(s);
             if (s->p >= s->end || *s->p != ':') return -1;
@@ -339,6 +349,7 @@ typedef struct {
     Py_ssize_t chars, bytes, words;
     unsigned char *out; /* folded UTF-8, or NULL when not folding */
     Py_ssize_t out_len;
+    int canonical; /* every escape in orjson's form: the value's bytes are what orjson writes */
 } TextScan;
 
 /* Bytes that stand for themselves inside a JSON string and need no decoding: printable
@@ -461,6 +472,7 @@ static int scan_text(Cursor *s, TextScan *ts) {
     unsigned char *out = ts->out;
     Py_ssize_t chars = 0, bytes = 0, words = 0, len = 0;
     unsigned prev_space = 1; /* the previous code point was a space, or there was none */
+    int canonical = 1;
     for (;;) {
         if (*p == ' ' && !simple_ascii[p[1]]) {
             /* A lone space between non-ASCII words (Cyrillic, Greek, CJK): no run to scan. */
@@ -493,6 +505,7 @@ static int scan_text(Cursor *s, TextScan *ts) {
         if (c == '\\') {
             int n = decode_escape(p, end, &cp);
             if (!n) return -1;
+            canonical &= canonical_escape(p);
             p += n;
         } else if (c < 0x80) {
             return -1; /* a raw control character */
@@ -552,6 +565,7 @@ static int scan_text(Cursor *s, TextScan *ts) {
     ts->bytes = bytes;
     ts->words = words;
     ts->out_len = len;
+    ts->canonical = canonical;
     return 0;
 }
 
@@ -572,8 +586,14 @@ typedef struct {
     const unsigned char *text_at, *text_end, *id_at, *id_end;
     int id_quoted;
     int copyable; /* canonical, and no reserved key: the other members can be copied */
+    int fixable;  /* no reserved key, and put_canonical writes the members as orjson would */
     Span members[MAX_KEYS]; /* the members other than text and id, "key":value each */
+    Span member_keys[MAX_KEYS]; /* their keys, without quotes */
     int n_members;
+    /* A nested "metadata" object, which the reader merges: its members come first in the
+     * document's metadata, then the top-level ones (none may repeat one of its keys). */
+    Span nested[MAX_KEYS], nested_keys[MAX_KEYS];
+    int n_nested, has_nested;
 } LineScan;
 
 static int is_reserved(const Fields *f, const unsigned char *k, Py_ssize_t len) {
@@ -586,14 +606,61 @@ static int is_reserved(const Fields *f, const unsigned char *k, Py_ssize_t len) 
     return 0;
 }
 
+/* The members of a nested "metadata" object at s->p (its '{'), recorded in o->nested.
+ * Returns 0, or -1 to refuse the line. */
+static int scan_nested(Cursor *s, const Fields *f, LineScan *o, int *reserved) {
+    Span keys[MAX_KEYS];
+    int n_keys = 0;
+    s->p++;
+    skip_ws(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        return 0;
+    }
+    for (;;) {
+        int escaped;
+        if (s->p >= s->end || *s->p != '"') return -1;
+        const unsigned char *member = s->p, *k = s->p + 1;
+        if (skip_string(s, &escaped) < 0) return -1;
+        Py_ssize_t klen = (s->p - 1) - k;
+        if (escaped) s->canonical = s->fixable = 0; /* it could spell "source" or a top-level key */
+        note_key(s, keys, &n_keys, k, klen);
+        *reserved |= is_reserved(f, k, klen);
+        skip_ws(s);
+        if (s->p >= s->end || *s->p != ':') return -1;
+        s->p++;
+        skip_ws(s);
+        if (skip_value(s, 2) < 0) return -1;
+        if (o->n_nested < MAX_KEYS) {
+            o->nested[o->n_nested].at = member;
+            o->nested[o->n_nested].len = s->p - member;
+            o->nested_keys[o->n_nested].at = k;
+            o->nested_keys[o->n_nested].len = klen;
+            o->n_nested++;
+        }
+        skip_ws(s);
+        if (s->p >= s->end) return -1;
+        if (*s->p == ',') {
+            s->p++;
+            skip_ws(s);
+            continue;
+        }
+        if (*s->p == '}') {
+            s->p++;
+            return 0;
+        }
+        return -1;
+    }
+}
+
 /* Scans one line; 0 when it is a record the scanner is sure of, -1 to refuse it. */
 static int scan_line(const unsigned char *base, Py_ssize_t len, const Fields *f, LineScan *o) {
-    Cursor s = {base, base + len, 1};
+    Cursor s = {base, base + len, 1, 1};
     Span keys[MAX_KEYS];
     int n_keys = 0, seen_text = 0, seen_id = 0;
     o->text_at = o->text_end = o->id_at = o->id_end = NULL;
     o->id_quoted = 0;
-    o->n_members = 0;
+    o->n_members = o->n_nested = o->has_nested = 0;
     if (len > f->max_bytes) return -1; /* the reference measures it and rejects or keeps it */
     skip_ws(&s);
     if (s.p >= s.end || *s.p != '{') return -1;
@@ -637,13 +704,20 @@ static int scan_line(const unsigned char *base, Py_ssize_t len, const Fields *f,
                     if (s.p - o->id_at > 18 || (*o->id_at == '-' && o->id_at[1] == '0')) return -1;
                 }
                 o->id_end = s.p;
+            } else if (key_is(k, klen, "metadata", 8) && *s.p == '{' && !o->has_nested) {
+                note_key(&s, keys, &n_keys, k, klen);
+                o->has_nested = 1;
+                if (scan_nested(&s, f, o, &reserved) < 0) return -1;
             } else {
                 note_key(&s, keys, &n_keys, k, klen);
-                reserved |= is_reserved(f, k, klen);
+                /* a second "metadata", or one that is not an object: the reader's own case */
+                reserved |= is_reserved(f, k, klen) || key_is(k, klen, "metadata", 8);
                 if (skip_value(&s, 1) < 0) return -1;
                 if (o->n_members < MAX_KEYS) {
                     o->members[o->n_members].at = member;
                     o->members[o->n_members].len = s.p - member;
+                    o->member_keys[o->n_members].at = k;
+                    o->member_keys[o->n_members].len = klen;
                     o->n_members++;
                 }
             }
@@ -664,7 +738,14 @@ static int scan_line(const unsigned char *base, Py_ssize_t len, const Fields *f,
     skip_ws(&s);
     if (s.p != s.end || !seen_text) return -1;
     if (o->ts.words == 0 || o->ts.bytes > f->max_bytes) return -1; /* empty, blank or too large: the reference rejects it */
+    /* A top-level key that repeats a nested one takes its place in the merged metadata: left
+     * to the reader. (Past MAX_KEYS members note_key has already cleared both flags.) */
+    for (int i = 0; i < o->n_members && !reserved; i++)
+        for (int j = 0; j < o->n_nested; j++)
+            if (o->member_keys[i].len == o->nested_keys[j].len && memcmp(o->member_keys[i].at, o->nested_keys[j].at, (size_t)o->nested_keys[j].len) == 0)
+                reserved = 1;
     o->copyable = s.canonical && !reserved;
+    o->fixable = s.fixable && !reserved;
     return 0;
 }
 
@@ -673,13 +754,85 @@ static inline unsigned char *put_bytes(unsigned char *out, const void *src, Py_s
     return out + n;
 }
 
+/* One code point of a string as orjson writes it: the two-character escapes for " \\ and
+ * \b \t \n \f \r, \u00xx (lower case) for the other control characters, UTF-8 otherwise. */
+static inline unsigned char *put_json_cp(unsigned char *out, Py_UCS4 cp) {
+    static const char hex[] = "0123456789abcdef";
+    if (cp >= 0x20 && cp != '"' && cp != '\\') return out + put_utf8(out, 0, cp);
+    *out++ = '\\';
+    switch (cp) {
+    case '"': *out++ = '"'; break;
+    case '\\': *out++ = '\\'; break;
+    case 0x08: *out++ = 'b'; break;
+    case 0x09: *out++ = 't'; break;
+    case 0x0A: *out++ = 'n'; break;
+    case 0x0C: *out++ = 'f'; break;
+    case 0x0D: *out++ = 'r'; break;
+    default:
+        out = put_bytes(out, "u00", 3);
+        *out++ = (unsigned char)hex[cp >> 4];
+        *out++ = (unsigned char)hex[cp & 15];
+    }
+    return out;
+}
+
+/* JSON bytes [p, end) that the scanner read and found fixable (a member "key":value, or a
+ * value), written as orjson.dumps writes them: whitespace between tokens dropped, string
+ * escapes in orjson's forms (\u00e9 as é, \/ as /, surrogate pairs as UTF-8). Never longer
+ * than its input. */
+static unsigned char *put_canonical(unsigned char *out, const unsigned char *p, const unsigned char *end) {
+    while (p < end) {
+        unsigned char c = *p;
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            p++;
+            continue;
+        }
+        *out++ = c;
+        p++;
+        if (c != '"') continue;
+        while (p < end) { /* a string the scanner validated: raw UTF-8 and escapes */
+            c = *p;
+            if (c == '"') {
+                *out++ = '"';
+                p++;
+                break;
+            }
+            if (c != '\\') {
+                *out++ = c;
+                p++;
+                continue;
+            }
+            Py_UCS4 cp;
+            int n = decode_escape(p, end, &cp);
+            if (n == 0) return out; /* cannot happen after the scan; stops rather than loops */
+            p += n;
+            out = put_json_cp(out, cp);
+        }
+    }
+    return out;
+}
+
+static unsigned char *put_source(unsigned char *out, const char *path_json, Py_ssize_t path_len, const char *number, int number_len) {
+    out = put_bytes(out, "\"source\":{\"path\":", 17);
+    out = put_bytes(out, path_json, path_len);
+    out = put_bytes(out, ",\"line\":", 8);
+    out = put_bytes(out, number, number_len);
+    *out++ = '}';
+    return out;
+}
+
 /* The output line the writer would write for this record with its text dropped:
- * {"id":…,"text":null,"metadata":{<other members>,"source":{"path":…,"line":N}}}\n */
-static PyObject *textless_line(const LineScan *o, const char *path_json, Py_ssize_t path_len, long long line_no) {
+ * {"id":…,"text":null,"metadata":{<other members>,"source":{"path":…,"line":N}}}\n
+ * or, with_text (only for a record whose text is canonical too), with the text's bytes
+ * copied in place of null: what orjson.dumps writes for the whole document. */
+static PyObject *output_line(const LineScan *o, const char *path_json, Py_ssize_t path_len, long long line_no, int with_text) {
+    int exact = o->copyable; /* else fixable: members written again by put_canonical */
     char number[24];
     int number_len = snprintf(number, sizeof number, "%lld", line_no);
-    Py_ssize_t size = 64 + 2 * path_len + 2 * number_len + (o->id_at ? o->id_end - o->id_at : 0);
+    Py_ssize_t text_len = with_text ? o->text_end - o->text_at : 4;
+    Py_ssize_t size = 64 + text_len + 2 * path_len + 2 * number_len + (o->id_at ? o->id_end - o->id_at : 0);
     for (int i = 0; i < o->n_members; i++) size += o->members[i].len + 1;
+    for (int i = 0; i < o->n_nested; i++) size += o->nested[i].len + 1;
     PyObject *line = PyBytes_FromStringAndSize(NULL, size);
     if (line == NULL) return NULL;
     unsigned char *start = (unsigned char *)PyBytes_AS_STRING(line), *out = start;
@@ -695,16 +848,39 @@ static PyObject *textless_line(const LineScan *o, const char *path_json, Py_ssiz
         out = put_bytes(out, number, number_len);
         *out++ = '"';
     }
-    out = put_bytes(out, ",\"text\":null,\"metadata\":{", 25);
-    for (int i = 0; i < o->n_members; i++) {
-        out = put_bytes(out, o->members[i].at, o->members[i].len);
-        *out++ = ',';
+    out = put_bytes(out, ",\"text\":", 8);
+    if (with_text && o->ts.canonical) {
+        out = put_bytes(out, o->text_at, text_len);
+    } else if (with_text) {
+        out = put_canonical(out, o->text_at, o->text_end);
+    } else {
+        out = put_bytes(out, "null", 4);
     }
-    out = put_bytes(out, "\"source\":{\"path\":", 17);
-    out = put_bytes(out, path_json, path_len);
-    out = put_bytes(out, ",\"line\":", 8);
-    out = put_bytes(out, number, number_len);
-    out = put_bytes(out, "}}}\n", 4);
+    out = put_bytes(out, ",\"metadata\":{", 13);
+    /* The nested metadata's members, then the others; a "source" member is replaced where it
+     * stands (the reader assigns metadata["source"]), else the source comes last. */
+    int wrote_source = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const Span *list = pass ? o->members : o->nested, *keys = pass ? o->member_keys : o->nested_keys;
+        int n = pass ? o->n_members : o->n_nested;
+        for (int i = 0; i < n; i++) {
+            if (keys[i].len == 6 && memcmp(keys[i].at, "source", 6) == 0) {
+                out = put_source(out, path_json, path_len, number, number_len);
+                wrote_source = 1;
+            } else if (exact) {
+                out = put_bytes(out, list[i].at, list[i].len);
+            } else {
+                out = put_canonical(out, list[i].at, list[i].at + list[i].len);
+            }
+            *out++ = ',';
+        }
+    }
+    if (wrote_source) {
+        out--; /* the comma after the last member */
+    } else {
+        out = put_source(out, path_json, path_len, number, number_len);
+    }
+    out = put_bytes(out, "}}\n", 3);
     if (_PyBytes_Resize(&line, out - start) < 0) return NULL;
     return line;
 }
@@ -755,8 +931,8 @@ static PyObject *scan_record(PyObject *self, PyObject *args) {
     } else {
         key = Py_NewRef(Py_None);
     }
-    if (path_json != NULL && o.copyable) {
-        copy = textless_line(&o, path_json, path_len, line_no);
+    if (path_json != NULL && (o.copyable || o.fixable)) {
+        copy = output_line(&o, path_json, path_len, line_no, 0);
         if (copy == NULL) goto done;
     } else {
         copy = Py_NewRef(Py_None);
@@ -774,8 +950,10 @@ done:
 
 static inline int blank_byte(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0x0B || c == 0x0C; }
 
-/* scan_block(buffer, start, limit, first_line, text_field, id_field, max_bytes, fold, path_json, reserved)
+/* scan_block(buffer, start, limit, first_line, text_field, id_field, max_bytes, fold, path_json, reserved[, with_text])
  *   -> (newlines, numbers, ids, keys, textless)
+ * With with_text, ``textless`` holds each such record's whole output line instead, text
+ * included (copied where its escapes are orjson's, else written again by put_canonical).
  * Every '\n'-terminated line of buffer[start:limit] (limit just after a '\n'), framed as the
  * reader frames lines: one trailing '\r' dropped, blank lines (bytes.isspace) skipped. For
  * each other line, in order: ids/keys/textless as scan_record gives them (key only with fold,
@@ -790,8 +968,9 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
     Py_buffer text_field, id_field;
     int fold;
     const char *path_json = NULL, *reserved = "";
-    if (!PyArg_ParseTuple(args, "SnnLy*y*npz#y#:scan_block", &buffer, &start, &limit, &line_no, &text_field, &id_field, &max_bytes, &fold, &path_json,
-                          &path_len, &reserved, &reserved_len))
+    int with_text = 0;
+    if (!PyArg_ParseTuple(args, "SnnLy*y*npz#y#|p:scan_block", &buffer, &start, &limit, &line_no, &text_field, &id_field, &max_bytes, &fold, &path_json,
+                          &path_len, &reserved, &reserved_len, &with_text))
         return NULL;
     PyObject *ids = PyList_New(0), *keys = PyList_New(0), *textless = PyList_New(0), *numbers = NULL, *result = NULL;
     long long *nums = NULL;
@@ -853,7 +1032,7 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
                 key = Py_NewRef(Py_None);
             }
             id = scanned_id(&o);
-            copy = (path_json != NULL && o.copyable) ? textless_line(&o, path_json, path_len, line_no) : Py_NewRef(Py_None);
+            copy = (path_json != NULL && (o.copyable || o.fixable)) ? output_line(&o, path_json, path_len, line_no, with_text) : Py_NewRef(Py_None);
         }
         int failed = id == NULL || copy == NULL || PyList_Append(keys, key) < 0 || PyList_Append(ids, id) < 0 || PyList_Append(textless, copy) < 0;
         Py_XDECREF(key);

@@ -59,13 +59,40 @@ class KeyCollector(Protocol):
 
 
 @dataclass
+class TextRewrite:
+    """A text change applied with a stage's decisions (the fused stage's ``normalize``): ``fn``
+    on the text of every document at a position in ``changed``, counted as a modification by
+    ``step_id`` where it changes it. ``changed`` holds the positions whose text the first pass
+    saw ``fn`` change (every other text is left as it is, so a last pass can copy those
+    documents as they were read); None: not known, ``fn`` runs on every document."""
+
+    step_id: str
+    fn: Callable[[str], str]
+    changed: frozenset[int] | None = None
+
+    def touches(self, position: int) -> bool:
+        """Whether the document at ``position`` may come out of :meth:`apply` changed."""
+        return self.changed is None or position in self.changed
+
+    def apply(self, doc: Document, position: int, ctx: TaskContext) -> None:
+        if not self.touches(position):
+            return
+        text = doc.text
+        new_text = self.fn(text)
+        if new_text is not text and new_text != text:
+            doc.text = new_text
+            ctx.modified(self.step_id)
+
+
+@dataclass
 class Decisions:
     """A stage's decisions for one task, by position in the task: ``rejects[i] = (reason,
     detail, duplicate_of)``, ``annotations[i]`` = metadata to add; any other position is kept
-    unchanged."""
+    unchanged but for ``rewrite``, applied to every document (rejected ones too) first."""
 
     rejects: dict[int, tuple[str, str | None, str | None]] = field(default_factory=dict)
     annotations: dict[int, dict[str, Any]] = field(default_factory=dict)
+    rewrite: TextRewrite | None = None
 
     def check(self, n_documents: int, task: int) -> None:
         """Decisions about positions past the task's end mean the files do not match."""
@@ -76,12 +103,14 @@ class Decisions:
 
     def apply(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
         """The one loop that applies decisions to documents in task order."""
-        rejects, annotations = self.rejects, self.annotations
-        if not rejects and not annotations:
+        rejects, annotations, rewrite = self.rejects, self.annotations, self.rewrite
+        if not rejects and not annotations and rewrite is None:
             yield from docs
             return
         reject = ctx.reject
         for position, doc in enumerate(docs):
+            if rewrite is not None:
+                rewrite.apply(doc, position, ctx)
             found = rejects.get(position)
             if found is not None:
                 reason, detail, keeper = found
@@ -110,6 +139,12 @@ class GlobalStage(Step):
         a first pass can keep what a positional second pass needs). Such a stage never reads
         the text of the documents it keeps."""
         return False
+
+    def applies_by_position(self) -> bool:
+        """Whether ``apply`` is exactly ``decisions(ctx).apply(docs, ctx)`` (a text rewrite
+        included): a last pass that only writes what it applies may then hand the decisions to
+        the input source, which can write kept records as it read them (JSONL: their bytes)."""
+        return self.decides_by_position()
 
     def decisions(self, ctx: TaskContext) -> Decisions | None:
         """This task's decisions by position (after the global passes), or None when

@@ -17,9 +17,12 @@ every document (written compressed, read back, parsed again). Fused:
    minhash stage's own collect would have written after exact dedup); then the minhash
    stage's rounds on ``minhash/``. Both stages therefore decide exactly as when run apart:
    same numbering, same keepers, same reasons.
-3. ``apply`` (per task, the input read again): each document normalised again (counted as
-   ``normalize`` modifications), then the three stages' decisions, mapped to positions in
-   the task, applied by :class:`tamis.dedup.base.Decisions`.
+3. ``apply`` (per task, the input read again): the three stages' decisions, mapped to
+   positions in the task, applied by :class:`tamis.dedup.base.Decisions`, with ``normalize``
+   as their :class:`~tamis.dedup.base.TextRewrite`: collect notes the positions whose text
+   normalize changed (``changed-<task>.u32``), and only those are normalised again (counted
+   as ``normalize`` modifications). Every other document is written as it was read, which
+   lets the JSONL source copy its record's bytes (:meth:`tamis.io.sources.Source.write_decided_texts`).
 
 No document is spilled between the stages. ``TAMIS_FUSE_DEDUP=0`` keeps the steps apart (the
 reference the tests compare this stage with).
@@ -37,7 +40,7 @@ import numpy as np
 import xxhash
 
 from tamis.dedup import exact as exact_module
-from tamis.dedup.base import Decisions, GlobalStage, PassTask
+from tamis.dedup.base import Decisions, GlobalStage, PassTask, TextRewrite
 from tamis.dedup.exact import ExactDedup
 from tamis.dedup.index import task_stem
 from tamis.dedup.lsh import permutations
@@ -126,13 +129,17 @@ class FusedDedup(GlobalStage):
         hashes: list[bytes] = []
         ids = IdWriter()
         empties: list[int] = []
+        changed: list[int] = []  # positions whose text normalize changes
         batch: list[str] = []
         languages: list[str] = []
         try:
             for position, doc in enumerate(docs):
                 text = doc.text
                 if normalize is not None:
-                    text = normalize(text)
+                    new_text = normalize(text)
+                    if new_text is not text and new_text != text:
+                        changed.append(position)
+                    text = new_text
                     if not text or text.isspace():
                         empties.append(position)
                         yield doc
@@ -159,6 +166,7 @@ class FusedDedup(GlobalStage):
         for suffix in outputs:
             os.replace(stem + suffix + ".partial", stem + suffix)
         write_bytes_atomic(ctx.scratch_dir / f"empty-{task:05d}.u32", np.asarray(empties, dtype="<u4").tobytes())
+        write_bytes_atomic(ctx.scratch_dir / f"changed-{task:05d}.u32", np.asarray(changed, dtype="<u4").tobytes())
         write_bytes_atomic(exact_dir / f"keys-{task:05d}.bin", b"".join(hashes))
         ids.save(exact_dir / f"ids-{task:05d}")
 
@@ -197,25 +205,24 @@ class FusedDedup(GlobalStage):
         position = after_exact.tolist()
         decided.rejects.update((position[k], found) for k, found in near.rejects.items())
         decided.annotations.update((position[k], extra) for k, extra in near.annotations.items())
+        if self.normalize is not None:
+            decided.rewrite = TextRewrite(self.normalize.step_id, self.normalize.normalize, _changed(ctx.scratch_dir, task))
         return decided
 
+    def applies_by_position(self) -> bool:
+        return True  # decisions() holds normalize as their rewrite: apply is theirs
+
     def apply(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
-        decided = self.decisions(ctx)
-        if self.normalize is None:
-            return decided.apply(docs, ctx)
-        return decided.apply(_normalized(self.normalize, docs, ctx), ctx)
+        return self.decisions(ctx).apply(docs, ctx)
 
 
-def _normalized(step: Normalize, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
-    """The documents as ``normalize`` leaves them (its emptiness rejects are decided by position)."""
-    normalize, step_id = step.normalize, step.step_id
-    for doc in docs:
-        text = doc.text
-        new_text = normalize(text)
-        if new_text is not text and new_text != text:
-            doc.text = new_text
-            ctx.modified(step_id)
-        yield doc
+def _changed(scratch: Path, task: int) -> frozenset[int] | None:
+    """The positions whose text normalize changed in collect; None where collect left no
+    list (a run directory from before it did: every text is normalised again)."""
+    path = scratch / f"changed-{task:05d}.u32"
+    if not path.exists():
+        return None
+    return frozenset(np.fromfile(path, dtype="<u4").tolist())
 
 
 def _dirs(scratch: Path) -> tuple[Path, Path]:

@@ -135,6 +135,27 @@ class _Task:
                 lambda: self.sink.records,
             ):
                 return
+        if (
+            previous is not None
+            and not without_text
+            and plan.keep_text
+            and plan.replays_input(segment)
+            and not seg.steps
+            and seg.stage is None
+            and _prepared(previous).applies_by_position()
+        ):
+            # The last pass only applies the stage's decisions and writes: the source may do
+            # both where it reads (JSONL: kept records copied as their bytes).
+            ctx = self.context(plan.stage_dir(segment - 1))
+            decided = _prepared(previous).decisions(ctx)
+            before = self.stats.kept + sum(self.stats.rejected.values())
+            if decided is not None and self.clock.call(
+                f"{previous.step_id}.apply",
+                lambda: self.source.write_decided_texts(decided, ctx, self.sink, self.rejects, self.max_docs),
+                lambda: self.stats.kept + sum(self.stats.rejected.values()) - before,
+                lambda: self.sink.records,
+            ):
+                return
         source = "read" if segment == 0 else "read again" if plan.replays_input(segment) else f"read spill {segment - 1}"
         docs: Iterable[Document] = self.clock.wrap(source, self._documents(without_text))
         if previous is not None:

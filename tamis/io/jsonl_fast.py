@@ -9,6 +9,12 @@ places use it:
 
 * the first pass of a stage that needs only ``(id, normalized_utf8(text))`` per document
   (exact document dedup): :func:`jsonl_blocks` + :func:`scan_block`, no Python per line;
+* the last pass after a stage that applies by position, writing texts
+  (:meth:`JsonlSource.write_decided_texts`): the scanner makes a record's output line from
+  its bytes (copied where they are as orjson writes them, else written again without the
+  whitespace and with orjson's escapes; a nested metadata object merged and the ``source``
+  set as the reader does), and a kept record whose text the stage leaves as it is goes out as
+  that line, a rejected one with its reason fields appended; no Document, no parse, no dumps;
 * the second pass of a run that writes no text (``keep_text: false``) after such a stage:
   documents whose text is decoded only if they are rejected (:class:`LazyTextDocument`),
   read either again from the input (:func:`scan_jsonl_textless`) or, for uncompressed input,
@@ -35,7 +41,7 @@ from tamis.document import Document
 from tamis.io import storage
 from tamis.io.atomic import write_bytes_atomic
 from tamis.io.idstore import IdReader, IdWriter
-from tamis.io.outputs import dumps
+from tamis.io.outputs import document_record, dumps
 from tamis.io.readers import (
     BadRecord,
     InputTask,
@@ -61,17 +67,11 @@ if TYPE_CHECKING:
     from tamis.stats import TaskStats
     from tamis.steps.base import TaskContext
 
-if TYPE_CHECKING:
-    from tamis.dedup.base import Decisions, KeyCollector
-    from tamis.io.outputs import ShardWriter
-    from tamis.stats import TaskStats
-    from tamis.steps.base import TaskContext
-
 BLOCK = 8 << 20
-# Top-level keys that keep a record from being copied into the output as it is: a nested
-# metadata object is merged and a source key replaced (the writer's line differs), and the
-# statistics read the language.
-TEXTLESS_RESERVED = b"metadata\0source\0language"
+# Keys (top level or in a nested metadata object) that keep a record from being copied into
+# the output: the statistics read the language. (The scanner merges a nested metadata object
+# and replaces a source key itself, as the reader does.)
+TEXTLESS_RESERVED = b"language"
 
 
 def has_jsonl_scanner() -> bool:
@@ -186,11 +186,13 @@ def jsonl_blocks(task: InputTask, options: ReaderOptions) -> Iterator[Block | Ba
         yield empty_file(path)
 
 
-def scan_block(block: Block, options: ReaderOptions, *, fold: bool, path_json: bytes | None = None) -> tuple[Any, ...]:
+def scan_block(block: Block, options: ReaderOptions, *, fold: bool, path_json: bytes | None = None, with_text: bool = False) -> tuple[Any, ...]:
     """The compiled scan of every line of ``block``: (newlines, numbers, ids, keys, textless);
     ``numbers`` is an int64 array of (line, start, length, chars, UTF-8 bytes, words, text
     start, text end) rows (the text's span within the line), chars -1 for a line left to the
-    reference parser. See ``scan_block`` in jsonl.c."""
+    reference parser. With ``with_text``, ``textless`` holds whole output lines, text
+    included (None where the record is not written as orjson writes). See ``scan_block`` in
+    jsonl.c."""
     from tamis._native._jsonl import scan_block as scan
 
     _load_nfc_table()
@@ -205,6 +207,7 @@ def scan_block(block: Block, options: ReaderOptions, *, fold: bool, path_json: b
         fold,
         path_json,
         TEXTLESS_RESERVED,
+        with_text,
     )
     newlines, numbers, ids, keys, textless = found
     return newlines, np.frombuffer(numbers, dtype=np.int64).reshape(-1, 8), ids, keys, textless
@@ -535,6 +538,105 @@ class JsonlSource(Source):
             sidecar.close()
         return True
 
+    def write_decided_texts(self, decisions: Decisions, ctx: TaskContext, writer: ShardWriter, rejects: ShardWriter, limit: int | None) -> bool:
+        """The scanner makes each record's output line from its bytes where the record is
+        written as orjson writes it (text included, no reserved key): such a line is written as
+        it is when kept, and with the reject fields appended when rejected, counted from the
+        scanner's numbers. A record the rewrite may change, an annotated one, or one the
+        scanner declines or cannot copy is read and written the reference way, in its place."""
+        if not self._fast():
+            return False
+        task, options = self.task, self.options
+        path = task.files[0]
+        path_json = orjson.dumps(path)
+        stats = ctx.stats
+        refused, annotations, rewrite = decisions.rejects, decisions.annotations, decisions.rewrite
+        every = rewrite is not None and rewrite.changed is None  # the rewrite may change any text
+        special = set(refused) | set(annotations) | (set(rewrite.changed or ()) if rewrite is not None else set())
+        marks = np.fromiter(sorted(special), dtype=np.int64, count=len(special))
+        kept_lines: list[bytes] = []
+        kept_counts: list[np.ndarray] = []  # (chars, bytes, words) rows of the copied lines
+        position = 0
+        count = 0  # records read, as the first pass counted them (bad ones holding a record too)
+        limit = limit if limit is not None else -1
+
+        def flush() -> None:
+            nonlocal kept_lines
+            if kept_lines:
+                writer.write_lines(kept_lines)
+                kept_lines = []
+
+        for block in jsonl_blocks(task, options):
+            if limit >= 0 and count >= limit:
+                break
+            if isinstance(block, BadRecord):
+                count += block.doc is not None
+                continue  # the first pass counted and rejected it; it has no position
+            _, numbers, ids, _, lines = scan_block(block, options, fold=False, path_json=path_json, with_text=True)
+            n = len(ids)
+            at = int(np.searchsorted(marks, position))
+            if not every and (at == len(marks) or marks[at] >= position + n) and lines.count(None) == 0 and (limit < 0 or count + n <= limit):
+                kept_lines.extend(lines)  # the common block: every record copied and kept
+                kept_counts.append(numbers[:, 3:6])
+                position += n
+                count += n
+                if len(kept_lines) >= 4096:
+                    flush()
+                continue
+            data = block.data
+            copied: list[int] = []
+            for i, row in enumerate(numbers.tolist()):
+                if count == limit:
+                    break
+                count += 1
+                line = lines[i]
+                if line is not None and not every and position not in special:
+                    kept_lines.append(line)
+                    copied.append(i)
+                    position += 1
+                    continue
+                found = refused.get(position)
+                if line is not None and found is not None and not (rewrite is not None and rewrite.touches(position)):
+                    tail = _reject_tail(*found)
+                    if tail is not None:  # the whole record as ctx.reject writes it
+                        rejects.write_lines([line[:-2] + tail])
+                        stats.observe_rejected_counts(found[0], row[4], row[5], None)
+                        position += 1
+                        continue
+                line_no, start, length, chars, _, _, text_start, text_end = row
+                raw = data[start : start + length]
+                if chars < 0:
+                    item = _parse_json_record(raw, path, line_no, options, options.text_field, options.id_field)
+                    if isinstance(item, BadRecord):
+                        count -= item.doc is None  # a line with no record is not counted
+                        continue  # counted and rejected by the first pass; no position
+                    doc = item
+                else:
+                    metadata = line_metadata(raw, text_start, text_end, {"path": path, "line": line_no}, options)
+                    doc = Document(ids[i] or derived_id(path, line_no), orjson.loads(raw[text_start:text_end]), metadata)
+                if rewrite is not None:
+                    rewrite.apply(doc, position, ctx)
+                if found is not None:
+                    ctx.reject(doc, found[0], detail=found[1], duplicate_of=found[2])
+                else:
+                    extra = annotations.get(position)
+                    if extra is not None:
+                        doc.metadata.update(extra)
+                    flush()  # the copied lines before it, in order
+                    stats.observe_kept(doc.text, doc.metadata.get("language"))
+                    writer.write(document_record(doc))
+                position += 1
+            if copied:
+                kept_counts.append(numbers[copied, 3:6])
+            if len(kept_lines) >= 4096:
+                flush()
+        flush()
+        decisions.check(position, task.index)
+        if kept_counts:
+            counts = np.concatenate(kept_counts)
+            stats.observe_kept_many(counts[:, 0].tolist(), counts[:, 1].tolist(), counts[:, 2].tolist(), None)
+        return True
+
     def write_kept_without_text(self, docs: Iterable[Document], stats: TaskStats, writer: ShardWriter) -> None:
         """A lazily read document whose output line is known is written as that line (lines
         go out a batch at a time, and are counted at the end)."""
@@ -568,6 +670,16 @@ class JsonlSource(Source):
             writer.write_lines(lines)
         if counts:
             stats.observe_kept_many(*zip(*counts, strict=True), None)
+
+
+def _reject_tail(reason: str, detail: str | None, duplicate_of: str | None) -> bytes | None:
+    """What a rejected record's line has after its metadata: the reject fields as
+    :func:`tamis.io.outputs.dumps` writes them, closing the object (None: a value orjson
+    cannot write, left to the reference path)."""
+    try:
+        return b',"reason":' + orjson.dumps(reason) + b',"detail":' + orjson.dumps(detail) + b',"duplicate_of":' + orjson.dumps(duplicate_of) + b"}\n"
+    except TypeError:
+        return None
 
 
 def _dumps_textless(doc_id: str, metadata: dict[str, Any]) -> bytes:

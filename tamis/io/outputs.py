@@ -201,13 +201,14 @@ GZIP_LEVEL = 2
 
 
 def gzip_writer(raw: Any, level: int | None) -> Any:
-    """A gzip stream over ``raw`` (no timestamp: identical runs write identical files)."""
+    """A gzip stream over ``raw`` (no timestamp and no file name, which would be the shard's
+    temporary name: identical runs write identical files)."""
     level = GZIP_LEVEL if level is None else level
     if level <= 3:
         from isal import igzip
 
-        return igzip.IGzipFile(fileobj=raw, mode="wb", compresslevel=level, mtime=0)
-    return gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=level, mtime=0)
+        return igzip.IGzipFile(filename="", fileobj=raw, mode="wb", compresslevel=level, mtime=0)
+    return gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=level, mtime=0)
 
 
 class _JsonlSink(Sink):

@@ -14,7 +14,10 @@ exactly what the reference path produces (``tests/test_equivalence.py`` compares
 * :meth:`Source.write_decided` — that last pass done in bulk from what ``collect_keys``
   left: kept records written without being built;
 * :meth:`Source.write_kept_without_text` — write kept documents without their text (a
-  source's lazy documents may know their output line already).
+  source's lazy documents may know their output line already);
+* :meth:`Source.write_decided_texts` — the last pass after a stage that applies by position
+  (text output): the task read again, the decisions applied and the kept documents written,
+  where the format can, as the bytes they were read as.
 """
 
 from __future__ import annotations
@@ -64,6 +67,14 @@ class Source:
         """Apply ``decisions`` and write the kept documents without text, from what
         :meth:`collect_keys` left; rejected documents go to ``ctx.reject`` whole. False: not
         possible here (nothing was left)."""
+        return False
+
+    def write_decided_texts(self, decisions: Decisions, ctx: TaskContext, writer: ShardWriter, rejects: ShardWriter, limit: int | None) -> bool:
+        """Read the task again (its first ``limit`` records: what the first pass read), apply
+        ``decisions`` (their text rewrite included) and write the kept documents whole to
+        ``writer`` and the rejected ones to ``rejects`` (what ``decisions.apply`` then writing
+        every kept document does, counted the same way).
+        False: no fast path (the caller reads :meth:`documents`)."""
         return False
 
     def write_kept_without_text(self, docs: Iterable[Document], stats: TaskStats, writer: ShardWriter) -> None:
