@@ -411,3 +411,32 @@ def test_star_scores_match_the_reference_on_random_graphs():
                     degree[pos[b]] += 1
             got = star_scores(doc, group, keys, wedge_budget=0).tolist()
             assert got in (degree.tolist(), expected)  # expected: no wedge to check at all
+
+
+def test_spacing_by_split_and_join_equals_spacing_by_substitution():
+    """shingles spaces characters with split-and-join for speed; the definition is re.sub."""
+    import re
+
+    from tamis.dedup import shingles
+
+    rng = random.Random(7)
+    alphabet = "ab ,.\n日本語のテキストภาษาไทย_é\u0301-ក្ខ𠀀"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(3000)]
+    texts += ["", "中文", "中文 English 混合 text, 很多 words 的 page" * 3]
+    word = re.compile(r"\w")
+    unspaced = re.compile(f"[{shingles.UNSPACED_CHARS}]")
+    for text in texts:
+        expected = word.sub(r" \g<0> ", text) if shingles.has_unspaced(text) and shingles.mostly_unspaced(text) else text
+        assert shingles.spread_mostly_unspaced(text) == expected
+        assert shingles.shingle_text(text) == (unspaced.sub(r" \g<0> ", text) if shingles.has_unspaced(text) else text)
+
+
+def test_code_point_counts_by_table_equal_the_regex_counts():
+    from tamis.dedup import shingles
+
+    rng = random.Random(11)
+    alphabet = "aZ_9 ,.\n日本語のテキストภาษาไทยé\u0301ক্ষ-ក្ខ𠀀\U0001f600ⅫᲐ\ud800"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(2000)]
+    texts += ["", "".join(chr(c) for c in range(0x3000, 0x3100)), "".join(chr(c) for c in range(0x1E00, 0x2100))]
+    for text in texts:
+        assert shingles.count_unspaced_and_word_chars(text) == shingles.count_unspaced_and_word_chars_reference(text)
