@@ -106,15 +106,12 @@ def sketch(texts: Sequence[str], ngram: int, char_mode: int, a: bytes, b: bytes,
         texts = [t.casefold() for t in texts]
         char_mode &= 3
     if char_mode == 2:  # words, each character of an unspaced script a word of its own
-        import re
-
-        from tamis.dedup.shingles import UNSPACED_CHARS, has_unspaced
+        from tamis.dedup.shingles import shingle_text
 
         # only the per-character rule: the per-document one (a document written mostly in an
         # unspaced script is spread throughout) is the caller's preparation
         # (shingles.spread_mostly_unspaced, applied before the compiled sketch as before this one)
-        unspaced = re.compile(f"[{UNSPACED_CHARS}]")
-        texts = [unspaced.sub(r" \g<0> ", t) if has_unspaced(t) else t for t in texts]
+        texts = [shingle_text(t) for t in texts]
         char_mode = 0
     for text in texts:
         doc_fps = fingerprints(text, ngram, bool(char_mode))
