@@ -293,6 +293,23 @@ static int skip_literal(Cursor *s, const char *word, size_t n) {
     return 0;
 }
 
+/* After a member of an object or an element of an array: 1 when a ',' opens the next one,
+ * 0 when ``close`` ends the container (consumed), -1 for anything else. */
+static int after_member(Cursor *s, unsigned char close) {
+    skip_ws(s);
+    if (s->p >= s->end) return -1;
+    if (*s->p == ',') {
+        s->p++;
+        skip_ws(s);
+        return 1;
+    }
+    if (*s->p == close) {
+        s->p++;
+        return 0;
+    }
+    return -1;
+}
+
 static int skip_container(Cursor *s, int depth, unsigned char close) {
     if (depth > MAX_DEPTH) return -1;
     s->p++;
@@ -316,18 +333,8 @@ static int skip_container(Cursor *s, int depth, unsigned char close) {
             skip_ws(s);
         }
         if (skip_value(s, depth + 1) < 0) return -1;
-        skip_ws(s);
-        if (s->p >= s->end) return -1;
-        if (*s->p == ',') {
-            s->p++;
-            skip_ws(s);
-            continue;
-        }
-        if (*s->p == close) {
-            s->p++;
-            return 0;
-        }
-        return -1;
+        int next = after_member(s, close);
+        if (next <= 0) return next;
     }
 }
 
@@ -638,18 +645,8 @@ static int scan_nested(Cursor *s, const Fields *f, LineScan *o, int *reserved) {
             o->nested_keys[o->n_nested].len = klen;
             o->n_nested++;
         }
-        skip_ws(s);
-        if (s->p >= s->end) return -1;
-        if (*s->p == ',') {
-            s->p++;
-            skip_ws(s);
-            continue;
-        }
-        if (*s->p == '}') {
-            s->p++;
-            return 0;
-        }
-        return -1;
+        int next = after_member(s, '}');
+        if (next <= 0) return next;
     }
 }
 
@@ -721,18 +718,9 @@ static int scan_line(const unsigned char *base, Py_ssize_t len, const Fields *f,
                     o->n_members++;
                 }
             }
-            skip_ws(&s);
-            if (s.p >= s.end) return -1;
-            if (*s.p == ',') {
-                s.p++;
-                skip_ws(&s);
-                continue;
-            }
-            if (*s.p == '}') {
-                s.p++;
-                break;
-            }
-            return -1;
+            int next = after_member(&s, '}');
+            if (next < 0) return -1;
+            if (next == 0) break;
         }
     }
     skip_ws(&s);
