@@ -43,8 +43,7 @@ from tamis.dedup import exact as exact_module
 from tamis.dedup.base import Decisions, GlobalStage, PassTask, TextRewrite
 from tamis.dedup.exact import ExactDedup
 from tamis.dedup.index import task_stem
-from tamis.dedup.lsh import permutations
-from tamis.dedup.minhash import BATCH_DOCS, MinHashDedup
+from tamis.dedup.minhash import MinHashDedup, SketchSpill
 from tamis.document import Document
 from tamis.io.atomic import write_bytes_atomic
 from tamis.io.idstore import IdReader, IdWriter, save_ids
@@ -115,23 +114,18 @@ class FusedDedup(GlobalStage):
         exact_dir, minhash_dir = _dirs(ctx.scratch_dir)
         task = ctx.task_index
         minhash = self.minhash
-        bands, rows = minhash.banding
-        a, b = permutations(minhash.seed, bands * rows)
         stem = str(minhash_dir / f"{PRE}-{task:05d}")
-        outputs = {suffix: open(stem + suffix + ".partial", "wb") for suffix in (".keys", ".counts", ".fps")}  # noqa: SIM115 - closed below
         normalize = self.normalize.normalize if self.normalize is not None else None
         nfc = self.normalize is not None and self.normalize.nfc  # its output is NFC: not checked again
-        sketch, prepare = minhash._sketcher(nfc_given=nfc)
         key_of = normalized_utf8_of_nfc if nfc else normalized_utf8
-        per_language = minhash.per_language
         digest = xxhash.xxh3_128_digest
         seen: set[bytes] = set()
         hashes: list[bytes] = []
         ids = IdWriter()
         empties: list[int] = []
         changed: list[int] = []  # positions whose text normalize changes
-        batch: list[str] = []
-        languages: list[str] = []
+        spill = SketchSpill(minhash, stem, nfc_given=nfc)
+        prepare = spill.prepare
         try:
             for position, doc in enumerate(docs):
                 text = doc.text
@@ -148,23 +142,15 @@ class FusedDedup(GlobalStage):
                 key = digest(key_of(text))
                 hashes.append(key)
                 if key in seen:
-                    batch.append("")  # an exact duplicate inside the task: dropped before minhash, never signed
+                    spill.add("", doc)  # an exact duplicate inside the task: dropped before minhash, never signed
                 else:
                     seen.add(key)
-                    batch.append(prepare(text))
-                if per_language:
-                    languages.append(str(doc.metadata.get("language") or ""))
-                if len(batch) >= BATCH_DOCS:
-                    minhash._write_sketch(minhash._sketch(sketch, batch, languages, a, b), outputs)
-                    batch, languages = [], []
+                    spill.add(prepare(text), doc)
                 yield doc
-            if batch:
-                minhash._write_sketch(minhash._sketch(sketch, batch, languages, a, b), outputs)
+            spill.flush()
         finally:
-            for fh in outputs.values():
-                fh.close()
-        for suffix in outputs:
-            os.replace(stem + suffix + ".partial", stem + suffix)
+            spill.close()
+        spill.commit()
         write_bytes_atomic(ctx.scratch_dir / f"empty-{task:05d}.u32", np.asarray(empties, dtype="<u4").tobytes())
         write_bytes_atomic(ctx.scratch_dir / f"changed-{task:05d}.u32", np.asarray(changed, dtype="<u4").tobytes())
         write_bytes_atomic(exact_dir / f"keys-{task:05d}.bin", b"".join(hashes))

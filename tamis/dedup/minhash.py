@@ -151,6 +151,49 @@ def _casefold(text: str) -> str:
     return text if text.isascii() else text.casefold()
 
 
+class SketchSpill:
+    """Pass 1's sketches of one task, signed in batches of ``BATCH_DOCS`` and written to
+    ``stem``.keys/.counts/.fps (``.partial`` until :meth:`commit`): the one writer the minhash
+    stage and the fused dedup stage share."""
+
+    SUFFIXES = (".keys", ".counts", ".fps")
+
+    def __init__(self, stage: MinHashDedup, stem: str, *, nfc_given: bool = False) -> None:
+        self.stage = stage
+        self.stem = stem
+        bands, rows = stage.banding
+        self.a, self.b = permutations(stage.seed, bands * rows)
+        self.sketch, self.prepare = stage._sketcher(nfc_given=nfc_given)
+        self.batch: list[str] = []
+        self.languages: list[str] = []
+        self.outputs = {suffix: open(stem + suffix + ".partial", "wb") for suffix in self.SUFFIXES}  # noqa: SIM115 - closed by close()
+
+    def add(self, prepared: str, doc: Document) -> None:
+        """One document's text, already prepared (``""``: a document not signed)."""
+        self.batch.append(prepared)
+        if self.stage.per_language:
+            self.languages.append(str(doc.metadata.get("language") or ""))
+        if len(self.batch) >= BATCH_DOCS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.batch:
+            return
+        keys, counts, fps = self.stage._sketch(self.sketch, self.batch, self.languages, self.a, self.b)
+        self.outputs[".keys"].write(keys)
+        self.outputs[".counts"].write(counts)
+        self.outputs[".fps"].write(fps)
+        self.batch, self.languages = [], []
+
+    def close(self) -> None:
+        for fh in self.outputs.values():
+            fh.close()
+
+    def commit(self) -> None:
+        for suffix in self.SUFFIXES:
+            os.replace(self.stem + suffix + ".partial", self.stem + suffix)
+
+
 @register("minhash")
 class MinHashDedup(GlobalStage):
     """Remove near-duplicate documents (MinHash-LSH, verified on exact Jaccard of shingles)."""
@@ -208,31 +251,18 @@ class MinHashDedup(GlobalStage):
 
     def collect(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
         assert ctx.scratch_dir is not None
-        bands, rows = self.banding
-        a, b = permutations(self.seed, bands * rows)
-        sketch, prepare = self._sketcher()
         stem = task_stem(ctx.scratch_dir, ctx.task_index)
         ids: list[str] = []
-        outputs = {suffix: open(stem + suffix + ".partial", "wb") for suffix in (".keys", ".counts", ".fps")}  # noqa: SIM115 - closed below
+        spill = SketchSpill(self, stem)
         try:
-            batch: list[str] = []
-            languages: list[str] = []
             for doc in docs:
                 ids.append(doc.id)
-                batch.append(prepare(doc.text))
-                if self.per_language:
-                    languages.append(str(doc.metadata.get("language") or ""))
-                if len(batch) >= BATCH_DOCS:
-                    self._write_sketch(self._sketch(sketch, batch, languages, a, b), outputs)
-                    batch, languages = [], []
+                spill.add(spill.prepare(doc.text), doc)
                 yield doc
-            if batch:
-                self._write_sketch(self._sketch(sketch, batch, languages, a, b), outputs)
+            spill.flush()
         finally:
-            for fh in outputs.values():
-                fh.close()
-        for suffix in outputs:
-            os.replace(stem + suffix + ".partial", stem + suffix)
+            spill.close()
+        spill.commit()
         save_ids(Path(stem), ids)
 
     def _sketcher(self, *, nfc_given: bool = False) -> tuple[Callable[..., tuple[bytes, bytes, bytes]], Callable[[str], str]]:
@@ -249,13 +279,6 @@ class MinHashDedup(GlobalStage):
             salts = np.array([xxhash.xxh64_intdigest(language.encode()) for language in languages], dtype=np.uint64)
             keys = (np.frombuffer(keys, dtype=np.uint64).reshape(len(batch), bands) ^ salts[:, None]).tobytes()
         return keys, counts, fps
-
-    @staticmethod
-    def _write_sketch(result: tuple[bytes, bytes, bytes], outputs: dict) -> None:
-        keys, counts, fps = result
-        outputs[".keys"].write(keys)
-        outputs[".counts"].write(counts)
-        outputs[".fps"].write(fps)
 
     # ------------------------------------------------------------------ global passes
 
