@@ -125,6 +125,37 @@ static unsigned char UNSPACED_BITS[CODE_POINTS / 8];
 static Py_UCS4 UNSPACED_MIN = CODE_POINTS;
 static int UNSPACED_SET = 0;
 #define IS_UNSPACED(c) ((c) >= UNSPACED_MIN && ((UNSPACED_BITS[(c) >> 3] >> ((c) & 7)) & 1))
+/* Mode bit 8 (with unit mode 2): the per-document rule of tamis.dedup.shingles. A document whose
+ * unspaced-script characters are at least UNSPACED_SHARE of its word characters (counted on the
+ * text as given, before folding) has every word character as a unit of its own: the units
+ * shingles.spread_mostly_unspaced's spaces would give, decided and applied here without a
+ * Python pass or a copy. */
+#define DOCUMENT_RULE 8
+static double UNSPACED_SHARE = 0.1;
+
+#define COUNT_LOOP(TYPE)                                         \
+    do {                                                         \
+        const TYPE *p = (const TYPE *)data;                      \
+        for (Py_ssize_t i = 0; i < n; i++) {                     \
+            Py_UCS4 c = p[i];                                    \
+            word += IS_WORD(c);                                  \
+            unspaced += IS_UNSPACED(c);                          \
+        }                                                        \
+    } while (0)
+
+/* shingles.mostly_unspaced(text): exactly its counts (\w is IS_WORD, the unspaced set is
+ * UNSPACED_BITS) and its comparison, in double as Python does it. */
+static int mostly_unspaced(PyObject *text) {
+    if (PyUnicode_IS_ASCII(text)) return 0;
+    int kind = PyUnicode_KIND(text);
+    if (kind == PyUnicode_1BYTE_KIND && UNSPACED_MIN > 0xff) return 0;
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), word = 0, unspaced = 0;
+    if (kind == PyUnicode_1BYTE_KIND) COUNT_LOOP(Py_UCS1);
+    else if (kind == PyUnicode_2BYTE_KIND) COUNT_LOOP(Py_UCS2);
+    else COUNT_LOOP(Py_UCS4);
+    return unspaced > 0 && (double)unspaced >= UNSPACED_SHARE * (double)word;
+}
 
 /* One loop per storage kind (the compiler specialises each), so reading a code point is a plain
  * load. The hashes depend on the code points only, never on the kind. */
@@ -137,7 +168,10 @@ static int UNSPACED_SET = 0;
                 i++;                                                                                  \
                 continue;                                                                             \
             }                                                                                         \
-            if (char_mode == 1) {                                                                     \
+            if (every) {                                                                              \
+                if (u64vec_push(units, mix64((FNV_OFFSET ^ (uint64_t)FOLD(c)) * FNV_PRIME)) < 0) return -1; \
+                i++;                                                                                  \
+            } else if (char_mode == 1) {                                                              \
                 if (words && u64vec_push(units, mix64(FNV_OFFSET ^ (uint64_t)' ')) < 0) return -1;    \
                 while (i < n && IS_WORD(c = p[i])) {                                                  \
                     if (u64vec_push(units, mix64(FNV_OFFSET ^ (uint64_t)FOLD(c))) < 0) return -1;           \
@@ -165,7 +199,7 @@ static int UNSPACED_SET = 0;
  * points go through the same rules as above, one at a time. */
 #define FOLD_IN_C 4
 
-static int folded_units(PyObject *text, int char_mode, u64vec *units) {
+static int folded_units(PyObject *text, int char_mode, int every, u64vec *units) {
 #if HAVE_FOLD
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
@@ -178,6 +212,14 @@ static int folded_units(PyObject *text, int char_mode, u64vec *units) {
         if (raw < 128) folded[0] = FOLD(raw);
         else if (raw < 0x10000 && FOLD_BMP[raw] != FOLD_MANY) folded[0] = FOLD_BMP[raw];
         else m = _PyUnicode_ToFoldedFull(raw, folded);
+        /* Every-character document: a word character of the text stands between spaces (what
+         * spread_mostly_unspaced writes before folding), so it ends the unit before it and its
+         * folded code points form units of their own. */
+        int alone = every && IS_WORD(raw);
+        if (alone && in_word) {
+            if (u64vec_push(units, mix64(h)) < 0) return -1;
+            in_word = 0;
+        }
         for (int k = 0; k < m; k++) {
             Py_UCS4 c = folded[k];
             if (!IS_WORD(c)) {
@@ -202,6 +244,10 @@ static int folded_units(PyObject *text, int char_mode, u64vec *units) {
                 h = (h ^ (uint64_t)c) * FNV_PRIME;
             }
         }
+        if (alone && in_word) {
+            if (u64vec_push(units, mix64(h)) < 0) return -1;
+            in_word = 0;
+        }
     }
     if (in_word && char_mode != 1 && u64vec_push(units, mix64(h)) < 0) return -1;
     return 0;
@@ -211,9 +257,10 @@ static int folded_units(PyObject *text, int char_mode, u64vec *units) {
 }
 
 static int text_units(PyObject *text, int char_mode, u64vec *units) {
+    int every = (char_mode & DOCUMENT_RULE) && mostly_unspaced(text);
     if ((char_mode & FOLD_IN_C) && !PyUnicode_IS_ASCII(text)) {
         units->len = 0;
-        return folded_units(text, char_mode & 3, units);
+        return folded_units(text, char_mode & 3, every, units);
     }
     char_mode &= 3;
     int kind = PyUnicode_KIND(text);
@@ -320,8 +367,8 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
     uint32_t *mins = NULL, *tmp = NULL;
     Py_ssize_t tmp_cap = 0;
     PyObject *keys_obj = NULL, *counts_obj = NULL;
-    if (char_mode < 0 || char_mode > (FOLD_IN_C | 2) || (char_mode & 3) == 3) {
-        PyErr_SetString(PyExc_ValueError, "sketch: unit mode must be 0, 1 or 2, plus 4 to fold case in C");
+    if (char_mode < 0 || char_mode > (DOCUMENT_RULE | FOLD_IN_C | 2) || (char_mode & 3) == 3 || ((char_mode & DOCUMENT_RULE) && (char_mode & 3) != 2)) {
+        PyErr_SetString(PyExc_ValueError, "sketch: unit mode must be 0, 1 or 2, plus 4 to fold case in C, plus 8 (mode 2 only) for the per-document rule");
         goto done;
     }
     if ((char_mode & 3) == 2 && !UNSPACED_SET) {
@@ -565,10 +612,13 @@ static PyObject *flatten(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* set_unspaced(bitmap): bit c set for every code point c of a script written without spaces. */
-static PyObject *set_unspaced(PyObject *self, PyObject *arg) {
+/* set_unspaced(bitmap[, share]): bit c set for every code point c of a script written without
+ * spaces; share: shingles.UNSPACED_DOCUMENT_SHARE, the per-document rule's threshold (mode 8). */
+static PyObject *set_unspaced(PyObject *self, PyObject *args) {
     Py_buffer buf;
-    if (PyObject_GetBuffer(arg, &buf, PyBUF_SIMPLE) < 0) return NULL;
+    double share = 0.1;
+    if (!PyArg_ParseTuple(args, "y*|d:set_unspaced", &buf, &share)) return NULL;
+    UNSPACED_SHARE = share;
     if (buf.len != CODE_POINTS / 8) {
         PyBuffer_Release(&buf);
         PyErr_SetString(PyExc_ValueError, "set_unspaced: the bitmap must have one bit per code point (139264 bytes)");
@@ -587,7 +637,7 @@ static PyObject *set_unspaced(PyObject *self, PyObject *arg) {
 }
 
 static PyMethodDef methods[] = {
-    {"set_unspaced", set_unspaced, METH_O, "Set the code points that are units of their own in unit mode 2."},
+    {"set_unspaced", set_unspaced, METH_VARARGS, "Set the code points that are units of their own in unit mode 2 (and the per-document share)."},
     {"sketch", sketch, METH_VARARGS, "Band keys, shingle counts and fingerprints of a list of normalised texts."},
     {"jaccard_pairs", jaccard_pairs, METH_VARARGS, "Exact Jaccard of fingerprint sets for pairs of documents."},
     {"union_edges", union_edges, METH_VARARGS, "Union-find over a buffer of uint32 edges (root = smallest member)."},
