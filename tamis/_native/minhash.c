@@ -96,6 +96,16 @@ static unsigned char WORD_BMP[0x10000 / 8];
  * several (ß -> ss), looked up in full then. */
 #define FOLD_MANY 0xFFFFFFFFu
 static uint32_t FOLD_BMP[0x10000];
+/* FOLD_CLASS: one load per BMP code point for the folding loop: its single folded code point
+ * (F_CP bits) or F_MANY, and whether the folded and the raw code point are word characters
+ * and of an unspaced script (the unspaced bits are filled by set_unspaced). */
+#define F_CP 0x1FFFFFu
+#define F_MANY (1u << 24)
+#define F_WORD (1u << 25)
+#define F_UNSPACED (1u << 26)
+#define R_WORD (1u << 27)
+#define R_UNSPACED (1u << 28)
+static uint32_t FOLD_CLASS[0x10000];
 #else
 #define HAVE_FOLD 0
 #endif
@@ -110,6 +120,15 @@ static void init_tables(void) {
         FOLD_BMP[c] = _PyUnicode_ToFoldedFull(c, folded) == 1 ? folded[0] : FOLD_MANY;
 #endif
     }
+#if HAVE_FOLD
+    for (Py_UCS4 c = 0; c < 0x10000; c++) {
+        Py_UCS4 f = FOLD_BMP[c];
+        uint32_t e = (c == '_' || Py_UNICODE_ISALNUM(c)) ? R_WORD : 0;
+        if (f == FOLD_MANY) e |= F_MANY;
+        else e |= f | ((f == '_' || Py_UNICODE_ISALNUM(f)) ? F_WORD : 0);
+        FOLD_CLASS[c] = e;
+    }
+#endif
 }
 
 /* ASCII letters are folded here (A-Z -> a-z: what casefold does to them), so ASCII text may skip
@@ -256,7 +275,100 @@ static int folded_units(PyObject *text, int char_mode, int every, u64vec *units)
 #endif
 }
 
+#if HAVE_FOLD
+/* The entry of FOLD_CLASS for any code point (computed outside the BMP). */
+static uint32_t fold_class(Py_UCS4 c) {
+    if (c < 0x10000) return FOLD_CLASS[c];
+    Py_UCS4 folded[3];
+    uint32_t e = (IS_WORD(c) ? R_WORD : 0) | (IS_UNSPACED(c) ? R_UNSPACED : 0);
+    if (_PyUnicode_ToFoldedFull(c, folded) != 1) return e | F_MANY;
+    return e | folded[0] | (IS_WORD(folded[0]) ? F_WORD : 0) | (IS_UNSPACED(folded[0]) ? F_UNSPACED : 0);
+}
+
+/* Word units (mode 0) or words with unspaced code points alone (mode 2) of a text that is NFC
+ * but not casefolded: folded_units's rules for those modes, one table load per code point
+ * (FOLD_CLASS) and one loop per storage kind. It also counts the raw word and unspaced code
+ * points (mostly_unspaced's counts) so the per-document rule needs no pass of its own. */
+#define FLUSH_WORD()                                                         \
+    do {                                                                     \
+        if (in_word) {                                                       \
+            if (u64vec_push(units, mix64(h)) < 0) return -1;                 \
+            in_word = 0;                                                     \
+        }                                                                    \
+    } while (0)
+
+#define FOLDED_LOOP(TYPE)                                                                         \
+    do {                                                                                          \
+        const TYPE *p = (const TYPE *)data;                                                       \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                      \
+            Py_UCS4 raw = p[i];                                                                   \
+            uint32_t e = sizeof(TYPE) < 4 ? FOLD_CLASS[raw] : fold_class(raw);                    \
+            word += (e >> 27) & 1;                                                                \
+            unspaced += (e >> 28) & 1;                                                            \
+            if (e & F_MANY) {                                                                     \
+                Py_UCS4 folded[3];                                                                \
+                int m = _PyUnicode_ToFoldedFull(raw, folded), alone = every && (e & R_WORD);      \
+                if (alone) FLUSH_WORD();                                                          \
+                for (int k = 0; k < m; k++) {                                                     \
+                    Py_UCS4 c = folded[k];                                                        \
+                    if (!IS_WORD(c)) {                                                            \
+                        FLUSH_WORD();                                                             \
+                    } else if (unspaced_units && IS_UNSPACED(c)) {                                \
+                        FLUSH_WORD();                                                             \
+                        if (u64vec_push(units, mix64((FNV_OFFSET ^ (uint64_t)c) * FNV_PRIME)) < 0) return -1; \
+                    } else {                                                                      \
+                        if (!in_word) {                                                           \
+                            h = FNV_OFFSET;                                                       \
+                            in_word = 1;                                                          \
+                        }                                                                         \
+                        h = (h ^ (uint64_t)c) * FNV_PRIME;                                        \
+                    }                                                                             \
+                }                                                                                 \
+                if (alone) FLUSH_WORD();                                                          \
+            } else if (!(e & F_WORD)) {                                                           \
+                FLUSH_WORD();                                                                     \
+            } else if ((unspaced_units && (e & F_UNSPACED)) || (every && (e & R_WORD))) {         \
+                FLUSH_WORD();                                                                     \
+                if (u64vec_push(units, mix64((FNV_OFFSET ^ (uint64_t)(e & F_CP)) * FNV_PRIME)) < 0) return -1; \
+            } else {                                                                              \
+                if (!in_word) {                                                                   \
+                    h = FNV_OFFSET;                                                               \
+                    in_word = 1;                                                                  \
+                }                                                                                 \
+                h = (h ^ (uint64_t)(e & F_CP)) * FNV_PRIME;                                       \
+            }                                                                                     \
+        }                                                                                         \
+    } while (0)
+
+static int folded_word_units(PyObject *text, int char_mode, int every, u64vec *units, Py_ssize_t *word_count, Py_ssize_t *unspaced_count) {
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), word = 0, unspaced = 0;
+    int in_word = 0, unspaced_units = char_mode == 2;
+    uint64_t h = FNV_OFFSET;
+    units->len = 0;
+    if (kind == PyUnicode_1BYTE_KIND) FOLDED_LOOP(Py_UCS1);
+    else if (kind == PyUnicode_2BYTE_KIND) FOLDED_LOOP(Py_UCS2);
+    else FOLDED_LOOP(Py_UCS4);
+    FLUSH_WORD();
+    *word_count = word;
+    *unspaced_count = unspaced;
+    return 0;
+}
+#endif
+
 static int text_units(PyObject *text, int char_mode, u64vec *units) {
+#if HAVE_FOLD
+    if ((char_mode & FOLD_IN_C) && (char_mode & 3) != 1 && !PyUnicode_IS_ASCII(text)) {
+        /* Units by the word rules, counting as it goes; a document the per-document rule then
+         * takes (a tenth or so of them) is cut again with every word character alone. */
+        Py_ssize_t word, unspaced;
+        if (folded_word_units(text, char_mode & 3, 0, units, &word, &unspaced) < 0) return -1;
+        if ((char_mode & DOCUMENT_RULE) && unspaced > 0 && (double)unspaced >= UNSPACED_SHARE * (double)word)
+            return folded_word_units(text, char_mode & 3, 1, units, &word, &unspaced);
+        return 0;
+    }
+#endif
     int every = (char_mode & DOCUMENT_RULE) && mostly_unspaced(text);
     if ((char_mode & FOLD_IN_C) && !PyUnicode_IS_ASCII(text)) {
         units->len = 0;
@@ -632,6 +744,14 @@ static PyObject *set_unspaced(PyObject *self, PyObject *args) {
             UNSPACED_MIN = c;
             break;
         }
+#if HAVE_FOLD
+    for (Py_UCS4 c = 0; c < 0x10000; c++) {
+        uint32_t e = FOLD_CLASS[c] & ~(F_UNSPACED | R_UNSPACED);
+        if (IS_UNSPACED(c)) e |= R_UNSPACED;
+        if (!(e & F_MANY) && IS_UNSPACED(e & F_CP)) e |= F_UNSPACED;
+        FOLD_CLASS[c] = e;
+    }
+#endif
     UNSPACED_SET = 1;
     Py_RETURN_NONE;
 }
