@@ -409,21 +409,20 @@ static inline uint64_t band_key(const uint32_t *mins, int rows) {
     return mix64(h);
 }
 
-/* LSD radix sort, 4 passes of 8 bits (an even count: the result ends in v); insertion sort for
- * short inputs. qsort was 70% of verification time. */
-static void sort_u32(uint32_t *v, uint32_t *tmp, Py_ssize_t n) {
-    if (n < 64) {
-        for (Py_ssize_t i = 1; i < n; i++) {
-            uint32_t x = v[i];
-            Py_ssize_t j = i;
-            while (j > 0 && v[j - 1] > x) {
-                v[j] = v[j - 1];
-                j--;
-            }
-            v[j] = x;
+static void insertion_sort_u32(uint32_t *v, Py_ssize_t n) {
+    for (Py_ssize_t i = 1; i < n; i++) {
+        uint32_t x = v[i];
+        Py_ssize_t j = i;
+        while (j > 0 && v[j - 1] > x) {
+            v[j] = v[j - 1];
+            j--;
         }
-        return;
+        v[j] = x;
     }
+}
+
+/* LSD radix sort, 4 passes of 8 bits (an even count: the result ends in v). */
+static void lsd_sort_u32(uint32_t *v, uint32_t *tmp, Py_ssize_t n) {
     Py_ssize_t count[4][256];
     memset(count, 0, sizeof(count));
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -446,6 +445,37 @@ static void sort_u32(uint32_t *v, uint32_t *tmp, Py_ssize_t n) {
         uint32_t *t = src;
         src = dst;
         dst = t;
+    }
+}
+
+/* Sort ascending: insertion sort for short inputs; up to MSD_MAX values, one pass by the top
+ * byte (fingerprints are hashes: a document's ~1,000 spread over 256 buckets of a few each)
+ * then insertion sort per bucket, a bucket of more than MSD_BUCKET (repeats) by LSD radix:
+ * about 3 passes over the data instead of 5, every case linear. Larger inputs: LSD radix.
+ * qsort was 70% of verification time. */
+#define MSD_MAX 4096
+#define MSD_BUCKET 32
+static void sort_u32(uint32_t *v, uint32_t *tmp, Py_ssize_t n) {
+    if (n < 64) {
+        insertion_sort_u32(v, n);
+        return;
+    }
+    if (n > MSD_MAX) {
+        lsd_sort_u32(v, tmp, n);
+        return;
+    }
+    Py_ssize_t start[257];
+    memset(start, 0, sizeof(start));
+    for (Py_ssize_t i = 0; i < n; i++) start[(v[i] >> 24) + 1]++;
+    for (int d = 0; d < 256; d++) start[d + 1] += start[d];
+    Py_ssize_t next[256];
+    memcpy(next, start, sizeof(next));
+    for (Py_ssize_t i = 0; i < n; i++) tmp[next[v[i] >> 24]++] = v[i];
+    memcpy(v, tmp, (size_t)n * sizeof(uint32_t));
+    for (int d = 0; d < 256; d++) {
+        Py_ssize_t lo = start[d], len = start[d + 1] - lo;
+        if (len <= MSD_BUCKET) insertion_sort_u32(v + lo, len);
+        else lsd_sort_u32(v + lo, tmp, len);
     }
 }
 
