@@ -185,3 +185,20 @@ def test_overwrite_takes_a_run_with_notes_back(tmp_path: Path):
     assert main(args) == 0 and (out / NOTES_DIR / "output").is_dir()
     assert main([*args, "--overwrite"]) == 0
     assert all(read_notes(p) is not None for p in list_shards(out / "output"))
+
+
+def test_reject_values_sliced_equal_parsed() -> None:
+    # The reject tail sliced from a line is what parsing it and writing it again gives.
+    from tamis.io.outputs import dumps
+    from tamis.io.shardnotes import _reject_values
+
+    details = [None, 'a ,"duplicate_of": b', '","reason":"x', "é\n\t\\"]
+    keepers = [None, "k-1", 'q"uote ,"detail":', "日本", ""]
+    reasons = ["minhash:near_duplicate", 'r ,"detail": "x"', "ü"]
+    for reason in reasons:
+        for detail in details:
+            for keeper in keepers:
+                line = dumps({"id": "x", "text": 't ,"reason":', "metadata": {"reason": 1}, "reason": reason, "detail": detail, "duplicate_of": keeper})
+                assert _reject_values(line) == (orjson.dumps(reason), orjson.dumps(keeper))
+    odd = b'{"id":"x","text":"t","metadata":{},"reason":"r","duplicate_of":"k","detail":null}\n'  # another key order
+    assert _reject_values(odd) == (b'"r"', b'"k"')

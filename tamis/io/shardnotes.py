@@ -35,6 +35,7 @@ VERSION = 1
 META_KEY = b"tamis.shard"
 ID_PREFIX, TEXT_KEY, METADATA_KEY = b'{"id":', b',"text":', b',"metadata":'
 REJECT_TAIL = b',"reason":'
+DETAIL_KEY, KEEPER_KEY = b',"detail":', b',"duplicate_of":'
 STRING_COLUMNS = ("reason", "detail", "duplicate_of")
 
 
@@ -56,7 +57,10 @@ def split_record(line: bytes, rejects: bool) -> tuple[bytes, bytes] | None:
     meta_at = line.find(METADATA_KEY, text_at)
     if text_at < 0 or meta_at < 0:
         return None
-    end = line.rfind(REJECT_TAIL) if rejects else len(line.rstrip()) - 1
+    if rejects:
+        end = line.rfind(REJECT_TAIL)
+    else:  # tamis's lines end with "}\n": no copy of the line to strip it
+        end = len(line) - 2 if line.endswith(b"}\n") else len(line.rstrip()) - 1
     if end <= meta_at:
         return None
     return line[len(ID_PREFIX) : text_at], line[meta_at + len(METADATA_KEY) : end]
@@ -95,6 +99,23 @@ def binary_array(values: list[bytes]) -> Any:
     return pa.Array.from_buffers(pa.binary(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
+def _reject_values(line: bytes) -> tuple[bytes, bytes]:
+    """(reason, duplicate_of) of a reject line as JSON text, the form :meth:`ShardNotes.add_record`
+    notes: sliced where the tail is laid out as tamis writes it (``,"reason":R,"detail":D,
+    "duplicate_of":K}``, each value as orjson writes it: no bare ``,"detail":`` can be inside
+    R, nor a bare ``,"duplicate_of":`` inside D), else parsed."""
+    at = line.rfind(REJECT_TAIL)
+    detail_at = line.find(DETAIL_KEY, at)
+    keeper_at = line.find(KEEPER_KEY, detail_at)
+    end = len(line) - 2 if line.endswith(b"}\n") else -1
+    if at >= 0 and detail_at > at and keeper_at > detail_at and end > keeper_at:
+        reason, keeper = line[at + len(REJECT_TAIL) : detail_at], line[keeper_at + len(KEEPER_KEY) : end]
+        if reason[:1] == b'"' and (keeper == b"null" or keeper[:1] == b'"'):  # plain strings: as orjson writes them
+            return reason, keeper
+    tail = orjson.loads(b"{" + line[at + 1 :])
+    return orjson.dumps(tail.get("reason")), orjson.dumps(tail.get("duplicate_of"))
+
+
 class ShardNotes:
     """Collects the notes of one shard while it is written. ``json_lines``: the shard is JSON
     lines (its schema is inferred from the metadata; a Parquet shard carries its own)."""
@@ -118,18 +139,19 @@ class ShardNotes:
     def add_lines(self, lines: list[bytes]) -> None:
         """Records already serialised as JSON lines (found by position, as the card reads
         them; a line laid out otherwise is parsed whole)."""
+        ids, metas, rejects, json_lines = self.ids, self.metas, self.rejects, self.json_lines
         for line in lines:
-            found = split_record(line, self.rejects)
+            found = split_record(line, rejects)
             if found is None:
                 self.add_record(orjson.loads(line))
                 continue
-            self.ids.append(found[0])
-            if self.json_lines:
-                self.metas[found[1]] = None
-            if self.rejects:
-                tail = orjson.loads(b"{" + line[line.rfind(REJECT_TAIL) + 1 :])
-                self.reasons.append(orjson.dumps(tail.get("reason")))
-                self.keepers.append(orjson.dumps(tail.get("duplicate_of")))
+            ids.append(found[0])
+            if json_lines:
+                metas[found[1]] = None
+            if rejects:
+                reason, keeper = _reject_values(line)
+                self.reasons.append(reason)
+                self.keepers.append(keeper)
 
     def save(self, shard_tmp: Path, final: Path) -> None:
         """Commit the notes of the finished (not yet renamed) shard ``shard_tmp`` as
