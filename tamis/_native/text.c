@@ -76,6 +76,54 @@ static Py_ssize_t fold_latin1(const Py_UCS1 *p, Py_ssize_t n, int casefold, unsi
     return len;
 }
 
+/* For strings of two and four bytes a character, case folding on: what each BMP code point
+ * becomes in one load: KEY_SPACE (whitespace), KEY_SKIP (an ignorable character), its single
+ * folded code point (apostrophes as '), or FOLD_MANY (folded by fold_cp). The general loop's
+ * rules, tabled at import from the same functions. */
+#define KEY_SPACE 0xFFFFFFFEu
+#define KEY_SKIP 0xFFFFFFFDu
+static uint32_t *key_bmp;
+
+static int init_key_table(void) {
+    key_bmp = (uint32_t *)malloc(sizeof(uint32_t) * 0x10000);
+    if (key_bmp == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_UCS4 c = 0; c < 0x10000; c++) {
+        if (c < 128 ? _Py_ascii_whitespace[c] != 0 : is_space_cp(c)) key_bmp[c] = KEY_SPACE;
+        else if (c >= 128 && is_ignorable(c)) key_bmp[c] = KEY_SKIP;
+        else key_bmp[c] = fold_bmp[c];
+    }
+    return 0;
+}
+
+#define KEY_LOOP(TYPE)                                                              \
+    do {                                                                            \
+        const TYPE *p = (const TYPE *)data;                                         \
+        for (Py_ssize_t i = 0; i < n; i++) {                                        \
+            Py_UCS4 c = p[i];                                                       \
+            uint32_t f = sizeof(TYPE) == 2 || c < 0x10000 ? key_bmp[c] : FOLD_MANY; \
+            if (f == KEY_SPACE) {                                                   \
+                pending_space = any;                                                \
+                continue;                                                           \
+            }                                                                       \
+            if (f == KEY_SKIP) continue;                                            \
+            if (pending_space) {                                                    \
+                buf[len++] = ' ';                                                   \
+                pending_space = 0;                                                  \
+            }                                                                       \
+            any = 1;                                                                \
+            if (f != FOLD_MANY) {                                                   \
+                len = put_utf8(buf, len, f);                                        \
+            } else {                                                                \
+                Py_UCS4 folded[3];                                                  \
+                int n_folded = fold_cp(c, folded);                                  \
+                for (int k = 0; k < n_folded; k++) len = put_utf8(buf, len, folded[k]); \
+            }                                                                       \
+        }                                                                           \
+    } while (0)
+
 static PyObject *fold_spaces_utf8(PyObject *self, PyObject *args) {
     PyObject *arg;
     int casefold = 0;
@@ -103,6 +151,14 @@ static PyObject *fold_spaces_utf8(PyObject *self, PyObject *args) {
         return out;
     }
     int pending_space = 0, any = 0;
+#if HAVE_FOLD
+    if (casefold) { /* one table load per character, one loop per storage kind */
+        if (kind == PyUnicode_2BYTE_KIND) KEY_LOOP(Py_UCS2);
+        else KEY_LOOP(Py_UCS4);
+        if (_PyBytes_Resize(&out, len) < 0) return NULL;
+        return out;
+    }
+#endif
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
         Py_UCS4 folded[3];
@@ -232,6 +288,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_text", "Compiled te
 
 PyMODINIT_FUNC PyInit__text(void) {
     if (init_unicode_core() < 0) return NULL;
+    if (init_key_table() < 0) return NULL;
     init_latin1_fold();
     return PyModule_Create(&module);
 }
