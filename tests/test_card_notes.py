@@ -60,6 +60,8 @@ def _assert_notes_equal_read_back(out: Path) -> None:
         notes, records = read_notes(path), list(read_shard(path))
         assert notes is not None and notes.rows == len(records)
         assert notes.column_values("id") == [r["id"] for r in records]
+        assert notes.metadata_objects() == [r["metadata"] for r in records]  # what the report samples
+        assert notes.metadata_objects(3) == [r["metadata"] for r in records[:3]]
         if path.parent.name == "rejects":
             assert notes.column_values("reason") == [r["reason"] for r in records]
             assert notes.column_values("duplicate_of") == [r["duplicate_of"] for r in records]

@@ -8,8 +8,10 @@ whole output once more (about 15 % of a ``tamis dedup`` run). Instead, the
 as ``OUT/_notes/<folder>/<shard name>.notes`` (an Arrow IPC file), just before it commits the
 shard:
 
-- ``id`` (each record's id as JSON text, the form the card compares) and, for rejects,
-  ``reason`` and ``duplicate_of`` (JSON text too), one row per record, in shard order;
+- ``id`` (each record's id as JSON text, the form the card compares), ``metadata`` (its
+  metadata object as JSON text: the report's samples need no decompression for it) and, for
+  rejects, ``reason`` and ``duplicate_of`` (JSON text too), one row per record, in shard order
+  (notes written before ``metadata`` was noted have no such column: the shard is read);
 - in the schema metadata: the shard's size in bytes (a note whose size differs from the
   shard's describes another file and is ignored), its row count and, for JSON lines, the
   shard's Arrow schema, inferred by Arrow's JSON reader from the distinct metadata objects
@@ -99,6 +101,16 @@ def binary_array(values: list[bytes]) -> Any:
     return pa.Array.from_buffers(pa.binary(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
+def _json(value: Any) -> bytes:
+    """``value`` as JSON text, as :func:`tamis.io.outputs.dumps` writes it (lone surrogates escaped)."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        import json
+
+        return json.dumps(value, ensure_ascii=True, default=str).encode("ascii")
+
+
 def _reject_values(line: bytes) -> tuple[bytes, bytes]:
     """(reason, duplicate_of) of a reject line as JSON text, the form :meth:`ShardNotes.add_record`
     notes: sliced where the tail is laid out as tamis writes it (``,"reason":R,"detail":D,
@@ -124,14 +136,17 @@ class ShardNotes:
         self.rejects = rejects
         self.json_lines = json_lines
         self.ids: list[bytes] = []
+        self.row_metas: list[bytes] = []  # each record's metadata JSON
         self.metas: dict[bytes, None] = {}  # distinct metadata JSON, in order of first appearance
         self.reasons: list[bytes] = []
         self.keepers: list[bytes] = []
 
     def add_record(self, record: dict[str, Any]) -> None:
         self.ids.append(orjson.dumps(record.get("id")))
+        meta_json = _json(record.get("metadata"))
+        self.row_metas.append(meta_json)
         if self.json_lines:
-            self.metas[orjson.dumps(record.get("metadata"))] = None
+            self.metas[meta_json] = None
         if self.rejects:
             self.reasons.append(orjson.dumps(record.get("reason")))
             self.keepers.append(orjson.dumps(record.get("duplicate_of")))
@@ -139,13 +154,14 @@ class ShardNotes:
     def add_lines(self, lines: list[bytes]) -> None:
         """Records already serialised as JSON lines (found by position, as the card reads
         them; a line laid out otherwise is parsed whole)."""
-        ids, metas, rejects, json_lines = self.ids, self.metas, self.rejects, self.json_lines
+        ids, row_metas, metas, rejects, json_lines = self.ids, self.row_metas, self.metas, self.rejects, self.json_lines
         for line in lines:
             found = split_record(line, rejects)
             if found is None:
                 self.add_record(orjson.loads(line))
                 continue
             ids.append(found[0])
+            row_metas.append(found[1])
             if json_lines:
                 metas[found[1]] = None
             if rejects:
@@ -168,7 +184,7 @@ class ShardNotes:
             except (pa.ArrowInvalid, pa.ArrowTypeError):
                 schema = None  # metadata no one type covers: the card reads the shard and says why
             info["schema"] = None if schema is None else base64.b64encode(schema.serialize().to_pybytes()).decode()
-        columns = {"id": binary_array(self.ids)}
+        columns = {"id": binary_array(self.ids), "metadata": binary_array(self.row_metas)}
         if self.rejects:
             columns["reason"] = binary_array(self.reasons)
             columns["duplicate_of"] = binary_array(self.keepers)
@@ -203,6 +219,24 @@ class Notes:
         if encoded is None:
             return None
         return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(encoded)))
+
+    def metadata_objects(self, limit: int | None = None) -> list[dict[str, Any]] | None:
+        """The first ``limit`` records' metadata (each decoded as the report decodes a line's),
+        or None where the notes have no metadata column or a value does not decode (then the
+        shard itself is read)."""
+        if "metadata" not in self.table.column_names:
+            return None
+        column = self.table.column("metadata")
+        values = (column if limit is None else column.slice(0, limit)).to_pylist()
+        from tamis.io.outputs import decode_metadata
+
+        out = []
+        for raw in values:
+            try:
+                out.append(decode_metadata({"metadata": orjson.loads(raw)})["metadata"])
+            except orjson.JSONDecodeError:
+                return None
+        return out
 
     def column_values(self, name: str) -> list[Any]:
         """A JSON-text column decoded to Python values."""
