@@ -204,3 +204,19 @@ def test_reject_values_sliced_equal_parsed() -> None:
                 assert _reject_values(line) == (orjson.dumps(reason), orjson.dumps(keeper))
     odd = b'{"id":"x","text":"t","metadata":{},"reason":"r","duplicate_of":"k","detail":null}\n'  # another key order
     assert _reject_values(odd) == (b'"r"', b'"k"')
+
+
+def test_duplicate_ids_same_with_either_counter(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tamis.io import card
+    from tamis.io.card import Folder
+    from tamis.io.shardnotes import binary_array
+
+    values = ["a", 1, "b", "a", "", "é", 1, "é", "é", None, None, "z"] * 3 + [f"u{i}" for i in range(50)]
+    array = binary_array([orjson.dumps(v) for v in values])
+    first, second = Folder("output"), Folder("rejects")
+    first.ids.append(array.slice(0, 20))
+    second.ids += [array.slice(20), binary_array([orjson.dumps("u7")])]
+    in_python = duplicate_ids([first, second], examples=10)
+    monkeypatch.setattr(card, "PYTHON_COUNT_MAX_IDS", 0)
+    assert duplicate_ids([first, second], examples=10) == in_python
+    assert in_python[0] == 8 and in_python[1][:3] == ["a", "1", "b"]
