@@ -51,7 +51,21 @@ FOLDERS = {
 # The language-score measurement adds languages whose FineWeb-2 threshold is below FineWeb's 0.65
 # (Danish 0.3, Swedish 0.629) or near it (Indonesian 0.685), and a few more Latin-script folders.
 LANGSCORE_EXTRA = "da,it,fi,ro,id,pt"
-DEFAULT_LANGUAGES = "ja,zh,ko,ru,uk,sr,tr,pl,cs,hu,de,fr,es,sv,nl"
+DEFAULT_LANGUAGES = "ja,zh,ko,ru,uk,sr,tr,pl,cs,hu,de,fr,es,sv,nl,el,vi,fa,hi"
+# Languages with too few (or no) Debian man pages also read the translated documentation of
+# other Debian packages, fetched with ``apt-get download`` and unpacked with ``dpkg -x`` (nothing
+# is installed) under ``--docs``: GNOME's user help (Mallard pages, gnome-user-docs) and
+# LibreOffice's offline help (HTML, libreoffice-help-xx). Pages still in English (untranslated)
+# fall to the language-ID check like any other page. Persian stands for the Arabic script (GNOME's
+# help has 92 translated pages); Hebrew and Arabic help pages of gnome-user-docs, gedit and eog
+# are untranslated English, and no Thai text was found in these packages.
+DOC_SOURCES = {
+    "el": [("manpages-el", "usr/share/man/el", "man"), ("gnome-user-docs", "usr/share/help/el", "mallard"),
+           ("libreoffice-help-el", "usr/share/libreoffice/help/el/text", "html")],
+    "vi": [("gnome-user-docs", "usr/share/help/vi", "mallard"), ("libreoffice-help-vi", "usr/share/libreoffice/help/vi/text", "html")],
+    "fa": [("gnome-user-docs", "usr/share/help/fa", "mallard")],
+    "hi": [("gnome-user-docs", "usr/share/help/hi", "mallard"), ("libreoffice-help-hi", "usr/share/libreoffice/help/hi/text", "html")],
+}
 FILTERS = ("gopher_quality", "gopher_repetition", "fineweb_quality")
 
 
@@ -74,11 +88,103 @@ def render(path: Path) -> str:
     return re.sub(r"\n{3,}", "\n\n", text)
 
 
-def build_corpus(languages: list[str], pages: int, work: Path) -> dict[str, list[dict]]:
+_MALLARD_BLOCKS = frozenset(("title", "subtitle", "p", "screen", "desc", "td", "th"))
+
+
+def render_mallard(path: Path) -> str:
+    """A Mallard help page as plain text: its titles, paragraphs and table cells, one a line
+    (the <info> block with credits and licence left out)."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError:
+        return ""
+    lines: list[str] = []
+
+    def walk(element) -> None:
+        name = element.tag.rsplit("}", 1)[-1]
+        if name == "info":
+            return
+        if name in _MALLARD_BLOCKS:
+            text = " ".join("".join(element.itertext()).split())
+            if text:
+                lines.append(text)
+            return
+        for child in element:
+            walk(child)
+
+    walk(root)
+    return "\n".join(lines)
+
+
+def render_help_html(path: Path) -> str:
+    """A LibreOffice help page as plain text: the text of its display area, a line per block."""
+    from html.parser import HTMLParser
+
+    raw = path.read_text(encoding="utf-8", errors="replace")
+    start, end = raw.find('id="DisplayArea"'), raw.find("<footer")
+    if start < 0:
+        return ""
+    blocks = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "div", "br", "tr", "pre"}
+
+    class Text(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.parts: list[str] = []
+            self.skip = 0
+
+        def handle_starttag(self, tag, attrs):
+            self.skip += tag in ("script", "style")
+            if tag in blocks:
+                self.parts.append("\n")
+
+        def handle_endtag(self, tag):
+            self.skip -= tag in ("script", "style") and self.skip > 0
+            if tag in blocks:
+                self.parts.append("\n")
+
+        def handle_data(self, data):
+            if not self.skip:
+                self.parts.append(data)
+
+    parser = Text()
+    parser.feed(raw[raw.rfind("<", 0, start) : end if end > start else len(raw)])
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def debian_package(name: str, docs: Path) -> Path:
+    """``name`` unpacked under ``docs`` (apt-get download + dpkg -x, once)."""
+    target = docs / name
+    if not (target / ".complete").exists():
+        target.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["apt-get", "download", name], cwd=docs, check=True, capture_output=True)
+        deb = max(docs.glob(f"{name}_*.deb"), key=lambda p: p.stat().st_mtime)
+        subprocess.run(["dpkg", "-x", str(deb), str(target)], check=True)
+        (target / ".complete").touch()
+    return target
+
+
+def page_paths(language: str, docs: Path):
+    """(renderer, path) of every page of the language: its man pages, then its other sources."""
+    if language in FOLDERS and (MAN / FOLDERS[language]).is_dir():
+        for path in sorted((MAN / FOLDERS[language]).glob("man*/*")):
+            yield render, path
+    for package, folder, kind in DOC_SOURCES.get(language, ()):
+        root = debian_package(package, docs) / folder
+        pattern = {"man": "man*/*", "mallard": "**/*.page", "html": "**/*.html"}[kind]
+        for path in sorted(root.glob(pattern)):
+            yield {"man": render, "mallard": render_mallard, "html": render_help_html}[kind], path
+
+
+def build_corpus(languages: list[str], pages: int, work: Path, docs: Path = Path("/tmp/tamis-bench-languages-docs")) -> dict[str, list[dict]]:
     sys.path.insert(0, str(ROOT))
     from tamis.steps.language import FastTextIdentifier
 
     identifier = FastTextIdentifier()
+    docs_root = docs
+    docs_root.mkdir(parents=True, exist_ok=True)
     corpus: dict[str, list[dict]] = {}
     for language in languages:
         cached = work / "corpus" / f"{language}.jsonl"
@@ -91,19 +197,19 @@ def build_corpus(languages: list[str], pages: int, work: Path) -> dict[str, list
         # Every rendered page's fastText label and score, the folder's language or not (the
         # language-score measurement reads them).
         scores = []
-        for path in sorted((MAN / FOLDERS[language]).glob("man*/*")):
+        for renderer, path in page_paths(language, docs_root):
             if len(docs) >= pages:
                 break
             if path.is_symlink() or not path.is_file():
                 continue
-            text = render(path)
+            text = renderer(path)
             if len(text) < 300:
                 continue
             found, score = identifier.predict(text)
             scores.append({"folder": language, "page": path.name, "label": found, "score": score, "chars": len(text)})
             if found != language:
                 continue
-            docs.append({"id": f"{language}/{path.name}", "text": text, "metadata": {"language": language}})
+            docs.append({"id": f"{language}/{path.parent.name}/{path.name}", "text": text, "metadata": {"language": language}})
         cached.parent.mkdir(parents=True, exist_ok=True)
         cached.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
         (work / "corpus" / f"{language}.scores.jsonl").write_text("".join(json.dumps(r) + "\n" for r in scores), encoding="utf-8")
@@ -404,6 +510,8 @@ def main() -> None:
     venv = os.environ.get("BENCH_VENV", str(ROOT / ".bench-venv"))
     parser.add_argument("--peer-python", default=f"{venv}/bin/python")
     parser.add_argument("--fineweb2", default="/work/fineweb2", help="a checkout of the huggingface/fineweb-2 repository (its configs/)")
+    parser.add_argument("--docs", default="/tmp/tamis-bench-languages-docs",
+                        help="where the Debian packages of DOC_SOURCES are downloaded and unpacked")
     parser.add_argument("--side", default="tamis", choices=("tamis", "datatrove"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = Path(args.work)
@@ -413,7 +521,7 @@ def main() -> None:
         (work / "datatrove.json").write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
         return
     languages = args.languages.split(",")
-    corpus = build_corpus(languages, args.pages, work)
+    corpus = build_corpus(languages, args.pages, work, Path(args.docs))
     print("pages per language:", ", ".join(f"{k} {len(v)}" for k, v in corpus.items()))
     ok = True
     if args.part in ("all", "langscore"):

@@ -53,6 +53,19 @@ def spacy_code_of_languages() -> dict[str, str]:
     return codes
 
 
+def indicnlp_code_of_languages() -> dict[str, str]:
+    """tamis language code -> the language datatrove passes to Indic NLP's trivial tokenizer
+    (FineWeb-2's tokenizer for Hindi, Bengali, Tamil, Urdu ...)."""
+    from datatrove.utils._import_utils import ASSETS_PATH
+
+    from tamis.steps.quality.language_data import FINEWEB2
+
+    table = (Path(ASSETS_PATH) / "tokenizer_assignment.csv").read_text(encoding="utf-8").splitlines()
+    rows = {f"{r['code_3']}_{r['script']}": r for r in csv.DictReader(table)}
+    return {code: rows[data["subset"]]["tok_code"] or code for code, data in sorted(FINEWEB2.items())
+            if rows.get(data["subset"], {}).get("type") == "IndicNLPTokenizer"}
+
+
 def infixes_of(spacy_code: str) -> str:
     """The ASCII punctuation that the language's infix rules split between two letters (German: brackets, quotes)."""
     import spacy
@@ -174,7 +187,9 @@ def main() -> None:
         "# ASCII punctuation the language's infix rules split between two letters (the long-chunk fallback)\n"
         f"INFIXES: dict[str, str] = {pprint.pformat(infixes, width=120, compact=True)}\n\n"
         "# ASCII symbols spaCy keeps on a word's (start, end): its prefix and suffix rules do not split them off\n"
-        f"EDGES: dict[str, tuple[str, str]] = {pprint.pformat(edges, width=120, compact=True)}\n",
+        f"EDGES: dict[str, tuple[str, str]] = {pprint.pformat(edges, width=120, compact=True)}\n\n"
+        "# tamis language -> the language FineWeb-2 (datatrove) gives Indic NLP's trivial tokenizer\n"
+        f"INDICNLP_LANGUAGE: dict[str, str] = {pprint.pformat(indicnlp_code_of_languages(), width=120, compact=True)}\n",
         encoding="utf-8",
     )
     print(f"wrote {out} and {data_file} ({data_file.stat().st_size:,} bytes): {len(codes)} languages, "

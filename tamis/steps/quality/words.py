@@ -32,9 +32,10 @@ import unicodedata
 from functools import cache
 from typing import Any
 
+from tamis.steps.quality.indic_tokenizer import trivial_tokenize as indic_tokenize
 from tamis.steps.quality.languages import LanguageSettings, settings_for
 from tamis.steps.quality.segmenters import grapheme_clusters, segment
-from tamis.steps.quality.spacy_rules import EDGES, INFIXES, SPACY_LANGUAGE
+from tamis.steps.quality.spacy_rules import EDGES, INDICNLP_LANGUAGE, INFIXES, SPACY_LANGUAGE
 from tamis.steps.quality.spacy_tokenizer import SpacyTokenizer, has_rules, tokenizer_for
 from tamis.steps.quality.spacy_tokenizer import tokenize as spacy_tokenize
 from tamis.text import split_lines
@@ -282,10 +283,15 @@ def _split_hyphen_runs(words: list[str]) -> list[str]:
 
 def words_for(text: str, settings: LanguageSettings) -> list[str]:
     """The words of ``text`` by the rules of one language: its segmenter where it has one
-    (Chinese, Japanese, Korean, Thai: :mod:`tamis.steps.quality.segmenters`), spaCy's tokenizer
-    where FineWeb-2 uses spaCy's rules for it (:mod:`tamis.steps.quality.spacy_tokenizer`), else
+    (Chinese, Japanese, Korean, Thai: :mod:`tamis.steps.quality.segmenters`), Indic NLP's
+    tokenizer where FineWeb-2 uses it (Hindi, Bengali, Tamil, Urdu ...:
+    :mod:`tamis.steps.quality.indic_tokenizer`), spaCy's tokenizer where FineWeb-2 uses spaCy's
+    rules (:mod:`tamis.steps.quality.spacy_tokenizer`), else
     the rule-based regular expression; grapheme clusters for the unspaced scripts without a segmenter."""
     if settings.segmenter is None:
+        indic = INDICNLP_LANGUAGE.get(settings.code)
+        if indic is not None:
+            return indic_tokenize(text, indic)
         spacy = _spacy_tokenizer(settings.code)
         if spacy is not None:
             return spacy_tokenize(text, spacy, lambda chunk: _long_chunk_words(chunk, settings))
