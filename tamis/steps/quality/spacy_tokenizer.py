@@ -25,10 +25,107 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+try:  # the regular-expression parser, to read which characters a rule can start or end on
+    from re import _constants as _sre
+    from re import _parser as _sre_parse
+except ImportError:  # pragma: no cover (Python < 3.11)
+    import sre_constants as _sre  # type: ignore[no-redef]
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
+
 DATA = Path(__file__).with_name("spacy_rules.json.gz")
 # Longer chunks are cut by the linear fallback (the affix loop is quadratic in the chunk's length).
 MAX_CHUNK = 200
 _MEMO_LIMIT = 200_000
+
+
+class _Unknown(Exception):
+    """The analysis cannot bound the characters (a negated class, a category, an optional part)."""
+
+
+_ZERO_WIDTH = (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT)
+_MAX_CLASS = 1 << 18
+
+
+def _class_chars(items: list) -> set[str]:
+    chars: set[str] = set()
+    for op, value in items:
+        if op is _sre.LITERAL:
+            chars.add(chr(value))
+        elif op is _sre.RANGE and value[1] - value[0] < _MAX_CLASS:
+            chars.update(map(chr, range(value[0], value[1] + 1)))
+        else:
+            raise _Unknown
+    return chars
+
+
+def _edge(sequence: list, last: bool) -> set[str] | None:
+    """The characters the first (``last``: the final) character a match of ``sequence`` consumes
+    can be; None when the sequence consumes nothing (lookarounds only)."""
+    for op, value in reversed(sequence) if last else sequence:
+        if op in _ZERO_WIDTH:
+            continue
+        if op is _sre.LITERAL:
+            return {chr(value)}
+        if op is _sre.IN:
+            return _class_chars(value)
+        if op is _sre.SUBPATTERN:
+            found = _edge(list(value[-1]), last)
+        elif op is _sre.BRANCH:
+            found = set()
+            for alternative in value[1]:
+                edge = _edge(list(alternative), last)
+                if edge is None:
+                    raise _Unknown
+                found |= edge
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", _sre.MAX_REPEAT)) and value[0] >= 1:
+            found = _edge(list(value[2]), last)
+        else:
+            raise _Unknown
+        if found is None:
+            raise _Unknown
+        return found
+    return None
+
+
+def edge_chars(pattern: re.Pattern[str], last: bool) -> frozenset[str] | None:
+    """The characters every match of ``pattern`` must start (``last``: end) its consumed text
+    with, or None when that cannot be bounded (then the pattern is always tried). A chunk whose
+    first (last) character is not one of them cannot match: the search is skipped, which gives
+    the same tokens and spares the scan most words would cost (a suffix pattern is tried at every
+    position of the word)."""
+    if pattern.flags & re.IGNORECASE:
+        return None
+    try:
+        parsed = list(_sre_parse.parse(pattern.pattern, pattern.flags))
+        edge = _edge(parsed, last)
+    except (_Unknown, RecursionError):
+        return None
+    return None if edge is None else frozenset(edge)
+
+
+def infix_chars(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """Characters of which a chunk must hold one for ``pattern`` (spaCy's infixes) to match in it:
+    the first character each alternative consumes, or for a zero-width alternative (Italian's
+    split after an elided article) the last character its lookbehind reads. None if unbounded."""
+    if pattern.flags & re.IGNORECASE:
+        return None
+    try:
+        parsed = list(_sre_parse.parse(pattern.pattern, pattern.flags))
+        alternatives = parsed[0][1][1] if len(parsed) == 1 and parsed[0][0] is _sre.BRANCH else [parsed]
+        chars: set[str] = set()
+        for alternative in alternatives:
+            edge = _edge(list(alternative), last=False)
+            if edge is None:  # zero width: the character before the split point
+                behind = [value for op, value in alternative if op is _sre.ASSERT and value[0] == -1]
+                if not behind:
+                    return None
+                edge = _edge(list(behind[0][1]), last=True)
+                if edge is None:
+                    return None
+            chars |= edge
+    except (_Unknown, RecursionError, IndexError, TypeError):
+        return None
+    return frozenset(chars)
 
 
 @cache
@@ -64,6 +161,10 @@ class SpacyTokenizer:
         self._prefix = prefix.search if prefix else None
         self._suffix = suffix.search if suffix else None
         self._infix = infix.finditer if infix else None
+        # Characters a prefix must start with, a suffix end with, an infix hold (None: unbounded).
+        self._prefix_first = edge_chars(prefix, last=False) if prefix else None
+        self._suffix_last = edge_chars(suffix, last=True) if suffix else None
+        self._infix_chars = infix_chars(infix) if infix else None
         self._token_match = token_match.match if token_match else None
         self._url_match = url_match.match if url_match else None
         specials: dict[str, list[str]] = {key: [key] for key in data["specials"]}
@@ -82,15 +183,21 @@ class SpacyTokenizer:
         self._merge_firsts = frozenset(pieces[0] for pieces in self._merge)
 
     def _find_prefix(self, text: str) -> int:
-        found = self._prefix(text) if self._prefix else None
+        if self._prefix is None or (self._prefix_first is not None and text[:1] not in self._prefix_first):
+            return 0
+        found = self._prefix(text)
         return found.end() - found.start() if found else 0
 
     def _find_suffix(self, text: str) -> int:
-        found = self._suffix(text) if self._suffix else None
+        if self._suffix is None or (self._suffix_last is not None and text[-1:] not in self._suffix_last):
+            return 0
+        found = self._suffix(text)
         return found.end() - found.start() if found else 0
 
     def _has_infix(self, text: str) -> bool:
-        return self._infix is not None and next(self._infix(text), None) is not None
+        if self._infix is None or (self._infix_chars is not None and self._infix_chars.isdisjoint(text)):
+            return False
+        return next(self._infix(text), None) is not None
 
     def chunk_tokens(self, chunk: str) -> list[str]:
         """The tokens of one whitespace-free chunk (memoised), as spaCy cuts it."""
@@ -163,7 +270,7 @@ class SpacyTokenizer:
 
     def _split_infixes(self, text: str) -> list[str]:
         """spaCy's infix step of ``_attach_tokens`` (an infix at the very start is not split)."""
-        if self._infix is None:
+        if self._infix is None or (self._infix_chars is not None and self._infix_chars.isdisjoint(text)):
             return [text]
         tokens: list[str] = []
         start = 0
