@@ -160,3 +160,23 @@ def test_compiled_predict_equals_fasttext_on_generated_text(lid_models, text):
     expected = _fasttext_predict(library, text)
     _assert_same(compiled.predict(text), expected)
     _assert_same(fasttext_model.predict_reference(model, text), expected)
+
+
+def test_a_full_cache_is_emptied_and_predictions_stay_fasttexts(lid_models):
+    from tamis.steps import fasttext_model
+
+    model, _, library = lid_models
+    small = fasttext_model.CompiledPredictor(model, max_cached=40)
+    words = [f"mot{i}x{'é' * (i % 5)}" for i in range(300)]
+    for start in range(0, 300, 25):
+        text = " ".join(words[start : start + 60]) + " " + "z" * 80  # new tokens each time, and one too long to cache
+        _assert_same(small.predict(text), _fasttext_predict(library, text))
+        assert small.cache_size() <= 40
+
+
+def test_a_file_that_is_not_a_fasttext_model_is_left_to_the_library(tmp_path):
+    from tamis.steps import fasttext_model
+
+    path = tmp_path / "model.bin"
+    path.write_bytes(b"not a model at all" * 10)
+    assert fasttext_model.load(path) is None

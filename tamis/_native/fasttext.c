@@ -17,7 +17,8 @@
  *   rows: float32 bytes, (nwords + rows of n-grams) x dim, the input matrix already dequantised
  *   (alpha * centroid: the same float products fastText adds); output: float32, osz x dim;
  *   left/right: int32 bytes, the Huffman tree of the hierarchical softmax;
- *   params: (dim, minn, maxn, bucket, nwords, pruneidx_size, loss, osz), loss must be 1 (hierarchical softmax, what
+ *   params: (dim, minn, maxn, bucket, nwords, pruneidx_size, loss, osz), then optionally max_cached
+ *   (tokens the cache holds before it is emptied; the tests use a small one), loss must be 1 (hierarchical softmax, what
  *   lid.176 uses; other models are left to the fasttext library).
  * Model.predict(text: str) -> (label index, probability) or None (no row at all).
  *   The text is split like Python's str.split() followed by fastText on the joined line (what
@@ -31,7 +32,8 @@
 #include <string.h>
 
 #define CACHE_MAX_TOKEN 64          /* longer tokens are computed every time, not cached */
-#define CACHE_MAX_RECORDS (1 << 20) /* beyond this the cache is emptied (memory stays bounded) */
+#define CACHE_MAX_RECORDS (1 << 19) /* default: beyond this many tokens the cache is emptied */
+#define CACHE_MAX_IDS (1 << 23)     /* or beyond this many cached ids (32 MB): memory stays bounded */
 
 typedef struct {
     uint32_t key_off, key_len, ids_off, ids_len;
@@ -52,7 +54,7 @@ typedef struct {
     size_t prune_mask;
     /* token -> ids cache; the first n_permanent records are the dictionary */
     Record *records;
-    size_t n_records, cap_records, n_permanent;
+    size_t n_records, cap_records, n_permanent, max_cached;
     int32_t *slots; /* record index or -1 */
     size_t slot_mask;
     char *keys;
@@ -212,7 +214,7 @@ static int token_ids(Model *m, const char *token, size_t len, size_t *line_len) 
         ids_off = m->ids_len;
         if (unknown_token_ids(m, token, len) < 0) return -1;
         n = m->ids_len - ids_off;
-        if (len <= CACHE_MAX_TOKEN && m->n_records < CACHE_MAX_RECORDS) {
+        if (len <= CACHE_MAX_TOKEN && m->n_records - m->n_permanent < m->max_cached) {
             if (add_record(m, token, len, hash, ids_off, (size_t)slot) < 0) return -1;
         } else {
             scratch = 1;
@@ -304,7 +306,7 @@ static PyObject *predict_utf8(Model *m, const char *text, Py_ssize_t size) {
     const unsigned char *s = (const unsigned char *)text;
     size_t line_len = 0, i = 0, n = (size_t)size;
     int ended = 0; /* a "</s>" token ends fastText's line */
-    if (m->n_records > CACHE_MAX_RECORDS - 1 || m->ids_len > ((size_t)1 << 26)) reset_cache(m);
+    if (m->n_records - m->n_permanent >= m->max_cached || m->ids_len - m->ids_permanent > CACHE_MAX_IDS) reset_cache(m);
     while (i < n && !ended) {
         size_t step;
         while (i < n && is_separator(decode(s, i, &step))) i += step;
@@ -362,9 +364,19 @@ static void *copy_buffer(PyObject *bytes, size_t item, size_t expected, const ch
 static int Model_init(Model *m, PyObject *args, PyObject *kwds) {
     PyObject *entries, *is_label, *prune_keys, *prune_values, *rows, *output, *left, *right;
     long long pruneidx_size;
-    if (!PyArg_ParseTuple(args, "O!SSSSSSS(iiiiiLii)", &PyList_Type, &entries, &is_label, &prune_keys, &prune_values, &rows, &output, &left,
-                          &right, &m->dim, &m->minn, &m->maxn, &m->bucket, &m->nwords, &pruneidx_size, &m->loss, &m->osz))
+    Py_ssize_t max_cached = CACHE_MAX_RECORDS;
+    if (m->rows) {
+        PyErr_SetString(PyExc_RuntimeError, "Model is already initialised");
         return -1;
+    }
+    if (!PyArg_ParseTuple(args, "O!SSSSSSS(iiiiiLii)|n", &PyList_Type, &entries, &is_label, &prune_keys, &prune_values, &rows, &output, &left,
+                          &right, &m->dim, &m->minn, &m->maxn, &m->bucket, &m->nwords, &pruneidx_size, &m->loss, &m->osz, &max_cached))
+        return -1;
+    if (max_cached < 0 || max_cached > CACHE_MAX_RECORDS) {
+        PyErr_SetString(PyExc_ValueError, "max_cached: 0 to 524288 tokens");
+        return -1;
+    }
+    m->max_cached = (size_t)max_cached;
     m->pruneidx_size = pruneidx_size;
     if (m->dim <= 0 || m->osz <= 0 || m->bucket <= 0 || m->loss != 1) {
         PyErr_SetString(PyExc_ValueError, "unsupported fastText model parameters");
@@ -413,7 +425,7 @@ static int Model_init(Model *m, PyObject *args, PyObject *kwds) {
     }
     /* the cache's slots: room for CACHE_MAX_RECORDS at half load */
     size_t slots = 16;
-    while (slots < (size_t)CACHE_MAX_RECORDS * 2 || slots < (size_t)n_entries * 4) slots <<= 1;
+    while (slots < (m->max_cached + (size_t)n_entries) * 2) slots <<= 1;
     m->slot_mask = slots - 1;
     if (!(m->slots = malloc(slots * sizeof(int32_t)))) {
         PyErr_NoMemory();

@@ -299,7 +299,7 @@ def predict_reference(model: FastTextModel, text: str) -> tuple[str, float] | No
 class CompiledPredictor:
     """``predict(text) -> (label, probability) | None`` through ``tamis._native._fasttext``."""
 
-    def __init__(self, model: FastTextModel) -> None:
+    def __init__(self, model: FastTextModel, max_cached: int | None = None) -> None:
         from tamis._native import _fasttext
 
         prune_keys = np.array(list(model.pruneidx.keys()), dtype=np.int32)
@@ -309,7 +309,12 @@ class CompiledPredictor:
             list(model.entries), bytes(model.is_label), prune_keys.tobytes(), prune_values.tobytes(), model.rows.tobytes(),
             model.output.tobytes(), model.left.tobytes(), model.right.tobytes(),
             (model.dim, model.minn, model.maxn, model.bucket, model.nwords, model.pruneidx_size, model.loss, model.osz),
+            *([] if max_cached is None else [max_cached]),
         )
+
+    def cache_size(self) -> int:
+        """Tokens held in the cache beyond the dictionary."""
+        return self._model.cache_size()
 
     def predict(self, text: str) -> tuple[str, float] | None:
         found = self._model.predict(text)
