@@ -131,8 +131,21 @@ def tokenizer_data(spacy_code: str, patterns: dict[str, int]) -> dict | None:
         index = patterns.setdefault(text, len(patterns))
         return [index, compiled.flags & ~re.UNICODE]
 
+    from tamis.steps.quality.spacy_tokenizer import edge_chars, infix_chars
+
+    def chars(found) -> int | None:  # stored once in the patterns table (languages share them)
+        return None if found is None else patterns.setdefault("".join(sorted(found)), len(patterns))
+
+    def edges(function, last: bool) -> list | None:
+        found = edge_chars(function.__self__, last) if function is not None else None
+        return None if found is None else [chars(found[0]), chars(found[1])]
+
     rules = {key: [piece[ORTH] for piece in pieces] for key, pieces in tokenizer.rules.items()}
     return {
+        # what each pattern's matches must start with, end with, hold (spacy_tokenizer.edge_chars)
+        "prefix_first": edges(tokenizer.prefix_search, last=False),
+        "suffix_last": edges(tokenizer.suffix_search, last=True),
+        "infix_chars": chars(infix_chars(tokenizer.infix_finditer.__self__)) if tokenizer.infix_finditer else None,
         "prefix": pattern_of(tokenizer.prefix_search),
         "suffix": pattern_of(tokenizer.suffix_search),
         "infix": pattern_of(tokenizer.infix_finditer),

@@ -55,5 +55,16 @@ def test_one_byte_strings_take_the_table_path_and_still_match():
         assert count_words(sample) == _count_words_reference(sample), repr(sample)
 
 
+def test_ascii_text_with_runs_of_spaces_matches():
+    # the one-byte loop writes without branching: runs of every kind of ASCII space, at the
+    # ends too, and letters folded (or not) around them
+    rng = random.Random(6)
+    alphabet = ["a", "B", "z", "`", " ", "  ", "\t", "\n", "\r\n", "\x0b", "\x0c", "\x1c", "\x1f", "ß", "\xa0", "\x85", "µ", "é"]
+    for _ in range(4000):
+        sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        assert normalized_utf8(sample) == _normalized_utf8_reference(sample), repr(sample)
+        assert text._fold_spaces_utf8(sample.casefold()) == _normalized_utf8_reference(sample), repr(sample)  # folded in Python
+
+
 def test_the_compiled_module_is_in_use():
     assert text.normalized_utf8 is not text._normalized_utf8_reference

@@ -47,31 +47,45 @@ static void init_latin1_fold(void) {
     }
 }
 
-/* The one-byte case of fold_spaces_utf8: a table lookup per character, one byte for ASCII. */
+/* The one-byte case of fold_spaces_utf8, without a branch per character (a word boundary every
+ * few characters made the branchy loop mispredict): each character writes its folded bytes
+ * and a pending space whether or not they count, and the length moves by what counts. A
+ * character writes at most 2 bytes, a space only before a non-space character whose space
+ * characters wrote none: the output stays within 2 bytes a character. */
+typedef struct {
+    unsigned char b0, b1, len, space;
+} KeyBytes;
+static KeyBytes latin1_key[2][256]; /* [casefold][code point] */
+
+static void init_latin1_key(void) {
+    for (int fold = 0; fold < 2; fold++) {
+        for (int c = 0; c < 256; c++) {
+            KeyBytes k = {0, 0, 0, space_table[c]};
+            if (!k.space) {
+                const unsigned char *src = fold ? latin1_fold_utf8[c] : latin1_plain_utf8[c];
+                k.b0 = src[0];
+                k.len = fold ? latin1_fold_len[c] : latin1_plain_len[c];
+                k.b1 = k.len > 1 ? src[1] : 0;
+            }
+            latin1_key[fold][c] = k;
+        }
+    }
+}
+
 static Py_ssize_t fold_latin1(const Py_UCS1 *p, Py_ssize_t n, int casefold, unsigned char *buf) {
-    unsigned char (*table)[8] = casefold ? latin1_fold_utf8 : NULL;
+    const KeyBytes *table = latin1_key[casefold != 0];
     Py_ssize_t len = 0;
-    int pending_space = 0, any = 0;
+    unsigned pending_space = 0, any = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS1 c = p[i];
-        if (space_table[c]) {
-            pending_space = any;
-            continue;
-        }
-        if (pending_space) {
-            buf[len++] = ' ';
-            pending_space = 0;
-        }
-        any = 1;
-        if (c < 128) {
-            buf[len++] = table ? table[c][0] : latin1_plain_utf8[c][0];
-            continue;
-        }
-        const unsigned char *src = table ? table[c] : latin1_plain_utf8[c];
-        unsigned char m = table ? latin1_fold_len[c] : latin1_plain_len[c];
-        buf[len] = src[0];
-        buf[len + 1] = src[1];
-        len += m;
+        KeyBytes k = table[p[i]];
+        unsigned counts = k.space ^ 1u;
+        buf[len] = ' ';
+        len += pending_space & counts;
+        buf[len] = k.b0;
+        buf[len + 1] = k.b1;
+        len += k.len;
+        pending_space = k.space & any;
+        any |= counts;
     }
     return len;
 }
@@ -367,5 +381,6 @@ PyMODINIT_FUNC PyInit__text(void) {
     if (init_unicode_core() < 0) return NULL;
     if (init_key_table() < 0) return NULL;
     init_latin1_fold();
+    init_latin1_key();
     return PyModule_Create(&module);
 }

@@ -87,20 +87,50 @@ def _edge(sequence: list, last: bool) -> set[str] | None:
     return None
 
 
-def edge_chars(pattern: re.Pattern[str], last: bool) -> frozenset[str] | None:
-    """The characters every match of ``pattern`` must start (``last``: end) its consumed text
-    with, or None when that cannot be bounded (then the pattern is always tried). A chunk whose
-    first (last) character is not one of them cannot match: the search is skipped, which gives
-    the same tokens and spares the scan most words would cost (a suffix pattern is tried at every
-    position of the word)."""
+def _after_digit(alternative: list) -> bool:
+    """Whether an alternative starts with a lookbehind that reads only ASCII digits ((?<=[0-9]):
+    spaCy's units and currency suffixes), so it cannot match in a chunk without a digit."""
+    for op, value in alternative:
+        if op is _sre.ASSERT and value[0] == -1:
+            inner = list(value[1])
+            if len(inner) == 1 and inner[0][0] is _sre.IN:
+                try:
+                    return _class_chars(inner[0][1]) <= set("0123456789")
+                except _Unknown:
+                    return False
+            return False
+        if op not in _ZERO_WIDTH:
+            return False
+    return False
+
+
+def _alternatives(pattern: re.Pattern[str]) -> list[list]:
+    parsed = list(_sre_parse.parse(pattern.pattern, pattern.flags))
+    if len(parsed) == 1 and parsed[0][0] is _sre.BRANCH:
+        return [list(alternative) for alternative in parsed[0][1][1]]
+    return [parsed]
+
+
+def edge_chars(pattern: re.Pattern[str], last: bool) -> tuple[frozenset[str], frozenset[str]] | None:
+    """(the characters a match of ``pattern`` can start (``last``: end) its consumed text with,
+    those of its alternatives that need a digit before them) or None when that cannot be bounded
+    (then the pattern is always tried). A chunk whose first (last) character is in neither, or
+    only in the second while the chunk is all letters, cannot match: the search is skipped, which
+    gives the same tokens and spares the scan most words would cost (a suffix pattern is tried
+    at every position of the word)."""
     if pattern.flags & re.IGNORECASE:
         return None
+    anywhere: set[str] = set()
+    after_digit: set[str] = set()
     try:
-        parsed = list(_sre_parse.parse(pattern.pattern, pattern.flags))
-        edge = _edge(parsed, last)
+        for alternative in _alternatives(pattern):
+            edge = _edge(alternative, last)
+            if edge is None:
+                return None
+            (after_digit if last and _after_digit(alternative) else anywhere).update(edge)
     except (_Unknown, RecursionError):
         return None
-    return None if edge is None else frozenset(edge)
+    return frozenset(anywhere), frozenset(after_digit - anywhere)
 
 
 def infix_chars(pattern: re.Pattern[str]) -> frozenset[str] | None:
@@ -126,6 +156,10 @@ def infix_chars(pattern: re.Pattern[str]) -> frozenset[str] | None:
     except (_Unknown, RecursionError, IndexError, TypeError):
         return None
     return frozenset(chars)
+
+
+def _char_sets(stored: list[int] | None, table: list[str]) -> tuple[frozenset[str], frozenset[str]] | None:
+    return None if stored is None else (frozenset(table[stored[0]]), frozenset(table[stored[1]]))
 
 
 @cache
@@ -161,10 +195,11 @@ class SpacyTokenizer:
         self._prefix = prefix.search if prefix else None
         self._suffix = suffix.search if suffix else None
         self._infix = infix.finditer if infix else None
-        # Characters a prefix must start with, a suffix end with, an infix hold (None: unbounded).
-        self._prefix_first = edge_chars(prefix, last=False) if prefix else None
-        self._suffix_last = edge_chars(suffix, last=True) if suffix else None
-        self._infix_chars = infix_chars(infix) if infix else None
+        # Characters a prefix must start with, a suffix end with, an infix hold (None: unbounded),
+        # read from the patterns by bench/derive_spacy_rules.py (edge_chars, infix_chars).
+        self._prefix_first = _char_sets(data["prefix_first"], patterns)
+        self._suffix_last = _char_sets(data["suffix_last"], patterns)
+        self._infix_chars = None if data["infix_chars"] is None else frozenset(patterns[data["infix_chars"]])
         self._token_match = token_match.match if token_match else None
         self._url_match = url_match.match if url_match else None
         specials: dict[str, list[str]] = {key: [key] for key in data["specials"]}
@@ -183,14 +218,19 @@ class SpacyTokenizer:
         self._merge_firsts = frozenset(pieces[0] for pieces in self._merge)
 
     def _find_prefix(self, text: str) -> int:
-        if self._prefix is None or (self._prefix_first is not None and text[:1] not in self._prefix_first):
+        if self._prefix is None or (self._prefix_first is not None and text[:1] not in self._prefix_first[0]):
             return 0
         found = self._prefix(text)
         return found.end() - found.start() if found else 0
 
     def _find_suffix(self, text: str) -> int:
-        if self._suffix is None or (self._suffix_last is not None and text[-1:] not in self._suffix_last):
+        if self._suffix is None:
             return 0
+        if self._suffix_last is not None:
+            anywhere, after_digit = self._suffix_last
+            last = text[-1:]
+            if last not in anywhere and (last not in after_digit or text.isalpha()):
+                return 0
         found = self._suffix(text)
         return found.end() - found.start() if found else 0
 
