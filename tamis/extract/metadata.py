@@ -51,3 +51,49 @@ def page_metadata(tree: HTMLTree) -> dict[str, str]:
     if date:
         found["date"] = date
     return found
+
+
+def _xpath_for(selector: str) -> str:
+    """The XPath of one of the simple selectors above (``tag[attr="value"]``, ``[attr][attr2]``, ``tag[attr]``)."""
+    tag, _, rest = selector.partition("[")
+    tests = []
+    for condition in ("[" + rest).split("[")[1:]:
+        condition = condition.rstrip("]")
+        name, _, value = condition.partition("=")
+        tests.append(f"@{name}={value.replace(chr(34), chr(39))}" if value else f"@{name}")
+    return "//" + (tag or "*") + "".join(f"[{test}]" for test in tests)
+
+
+_XPATHS: dict[str, object] = {}
+
+
+def _first_lxml(root, selectors: tuple[str, ...]) -> str | None:
+    from lxml import etree
+
+    for selector in selectors:
+        xpath = _XPATHS.get(selector)
+        if xpath is None:
+            xpath = _XPATHS[selector] = etree.XPath(_xpath_for(selector) + "[1]")
+        for node in xpath(root):
+            for attribute in ("content", "href", "datetime"):
+                value = node.get(attribute)
+                if value and value.strip():
+                    return " ".join(value.split())[:_MAX]
+    return None
+
+
+def page_metadata_lxml(root) -> dict[str, str]:
+    """:func:`page_metadata` for a page parsed by lxml (the learned extractor's parser)."""
+    found: dict[str, str] = {}
+    title_node = root.find(".//title")
+    title = title_node.text if title_node is not None else None
+    title = " ".join(title.split())[:_MAX] if title and title.strip() else _first_lxml(root, _TITLE)
+    if title:
+        found["title"] = title
+    url = _first_lxml(root, _URL)
+    if url and url.startswith(("http://", "https://")):
+        found["url"] = url
+    date = _first_lxml(root, _DATE)
+    if date:
+        found["date"] = date
+    return found
