@@ -47,8 +47,8 @@ def page_blocks(raw: bytes) -> tuple[list[B.Block], np.ndarray]:
     root = B.parse(html)
     if root is None:
         return [], np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32)
-    blocks, depth = B.segment(root)
-    return blocks, B.features(blocks, depth)
+    blocks, depth, elements = B.segment(root)
+    return blocks, B.features(blocks, depth, elements)
 
 
 def load_pages(corpus: Path, cache: Path) -> dict:
@@ -151,6 +151,30 @@ def page_texts(data: dict, set_name: str, keys, probabilities: dict[str, np.ndar
     return out
 
 
+def routing_table(data: dict, keys: list[str], probabilities: dict[str, np.ndarray], keep: float, teacher: dict[str, str]) -> None:
+    """The hybrid's choice, on out-of-fold predictions: pages whose confidence (the share of their
+    characters in blocks at least CONFIDENT_MARGIN from the keep threshold) is below a limit go to
+    trafilatura (its output on the development pages, as the teacher labels use it)."""
+    from tamis.extract.learned import CONFIDENT_MARGIN
+
+    confidence = {}
+    for key in keys:
+        texts, _ = data["teval"][key]
+        p = probabilities.get(key)
+        if p is None or not len(texts):
+            confidence[key] = 0.0
+            continue
+        lengths = np.array([len(t) for t in texts], dtype=np.float64)
+        confidence[key] = float((lengths * (np.abs(p - keep) >= CONFIDENT_MARGIN)).sum() / lengths.sum())
+    learned = page_texts(data, "teval", keys, probabilities, keep)
+    items = {k: data["items"][k] for k in keys}
+    print(f"  trafilatura alone on these pages: F1 {teval_score(items, teacher)[2]:.4f}")
+    for limit in (0.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95):
+        mixed = {k: (teacher[k] if confidence[k] < limit else learned[k]) for k in keys}
+        share = sum(confidence[k] < limit for k in keys) / len(keys)
+        print(f"  hybrid, confidence below {limit:.2f} to trafilatura: {share:6.1%} of pages, F1 {teval_score(items, mixed)[2]:.4f}")
+
+
 def fit(params: dict, x, y, w):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -202,9 +226,11 @@ def main() -> int:
             p, r, f = teval_score({k: data["items"][k] for k in development_keys}, texts)
             print(f"  cv {params} keep {keep}: P {p:.4f} R {r:.4f} F1 {f:.4f}", flush=True)
             if best is None or f > best[0]:
-                best = (f, params, keep)
-    f, params, keep = best
+                best = (f, params, keep, probabilities)
+    f, params, keep, out_of_fold = best
     print(f"chosen by 5-fold cross-validation on the development half: {params} keep {keep} (cv F1 {f:.4f})")
+
+    routing_table(data, development_keys, out_of_fold, keep, teacher)
 
     x, y, w = training_rows(data, development_keys, teacher, params["teacher"])
     clf = fit(params, x, y, w)

@@ -37,7 +37,7 @@ ARTICLE = f"""<!doctype html><html><head><title>Budget approved</title>
 </body></html>"""
 
 
-def blocks_of(html: str) -> tuple[list[B.Block], int]:
+def blocks_of(html: str) -> tuple[list[B.Block], int, B.Elements]:
     return B.segment(B.parse(html))
 
 
@@ -49,7 +49,7 @@ def test_blocks_follow_the_block_elements_and_skip_scripts_and_hidden_text():
     <ul><li>one</li><li>two</li></ul><table><tr><td>cell A</td><td>cell B</td></tr></table>
     <p hidden>secret</p><div style="display: none">also secret</div><span aria-hidden="true">icon</span>
     <script>nope()</script><p>after<br>break</p></body></html>"""
-    blocks, _ = blocks_of(html)
+    blocks, _, _ = blocks_of(html)
     texts = [b.text for b in blocks]
     assert texts == ["Intro bold text", "First link para.", "tail text", "one", "two", "cell A", "cell B", "after", "break"]  # <br> ends a line
     first = blocks[1]
@@ -59,7 +59,7 @@ def test_blocks_follow_the_block_elements_and_skip_scripts_and_hidden_text():
 
 
 def test_class_and_id_hints_are_generic_words_own_and_above():
-    blocks, _ = blocks_of('<html><body><div id="sidebar"><p class="comment-body">Nice post!</p></div></body></html>')
+    blocks, _, _ = blocks_of('<html><body><div id="sidebar"><p class="comment-body">Nice post!</p></div></body></html>')
     (block,) = blocks
     assert block.hints_own & (1 << B.HINT_WORDS.index("comment"))
     assert block.hints_above & (1 << B.HINT_WORDS.index("sidebar"))
@@ -67,8 +67,8 @@ def test_class_and_id_hints_are_generic_words_own_and_above():
 
 
 def test_features_have_one_named_finite_column_each_and_are_deterministic():
-    blocks, depth = blocks_of(ARTICLE)
-    rows = B.features(blocks, depth)
+    blocks, depth, elements = blocks_of(ARTICLE)
+    rows = B.features(blocks, depth, elements)
     assert rows.shape == (len(blocks), len(B.FEATURE_NAMES)) and rows.dtype == np.float32
     assert np.isfinite(rows).all()
     again = B.features(*blocks_of(ARTICLE))
@@ -78,7 +78,7 @@ def test_features_have_one_named_finite_column_each_and_are_deterministic():
     assert nav_rows and rows[nav_rows[0], column] == 1.0
     in_main = B.FEATURE_NAMES.index("in_main")
     assert all(rows[i, in_main] == 1.0 for i, b in enumerate(blocks) if b.text in PARAGRAPHS)
-    assert B.features([], 0).shape == (0, len(B.FEATURE_NAMES))
+    assert B.features([], 0, B.Elements()).shape == (0, len(B.FEATURE_NAMES))
 
 
 def test_word_punctuation_and_digit_counts_match_a_plain_python_count():

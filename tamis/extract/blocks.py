@@ -35,7 +35,6 @@ BLOCK_TAGS = frozenset((
 ))  # fmt: skip
 # Elements whose text is never page text (scripts, styles, embedded documents, controls).
 SKIP_TAGS = ("script", "style", "template", "svg", "math", "iframe", "object", "embed", "noscript", "select", "textarea", "button", "head")
-HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
 
 # The tag of the element holding the block, one-hot.
 OWN_TAGS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "div", "blockquote", "pre", "dd", "dt", "figcaption", "caption", "span")
@@ -71,8 +70,10 @@ _DIGIT_RE = re.compile(r"\d")
 _WORD_RE = re.compile(r"\w+")
 
 # lxml.etree's parser rather than lxml.html's: lxml.html looks up a Python element class for every
-# element the walk touches (a fifth of the walk's time).
-_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True, default_doctype=False)
+# element the walk touches (a fifth of the walk's time). The page goes in as UTF-8 bytes: libxml2
+# reads a Python str through a slower path (5.8 against 2.0 ms a page on trafilatura-eval) and
+# refuses a str that carries an XML encoding declaration.
+_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True, default_doctype=False, encoding="utf-8")
 
 
 @dataclass
@@ -84,26 +85,14 @@ class Block:
     ancestors: int  # bit i: ANCESTOR_TAGS[i] above the text
     hints_own: int  # bit i: HINT_WORDS[i] in the class/id of the elements from the block element down
     hints_above: int  # bit i: HINT_WORDS[i] in the class/id of an element above the block element
-    chain: tuple[int, ...]  # ids of the open elements (for the main-container feature)
+    element: int  # pre-order id of the innermost element holding the text (see Elements)
     group: int  # id of the block element above the block's own (its siblings share it)
 
 
-@dataclass
-class Page:
-    blocks: list[Block]
-    title: str = ""
-    max_depth: int = 0
-    head: dict[str, str] = field(default_factory=dict)
-    root: object = None
-
-
-def parse(html: str | bytes):
+def parse(html: str):
     """lxml's tree of ``html`` (None when libxml2 finds no document in it)."""
-    if isinstance(html, str):
-        # libxml2 refuses str input that declares an encoding in an XML prolog; bytes it reads.
-        html = html.encode("utf-8", "surrogatepass") if html.lstrip()[:5].lower() == "<?xml" else html
     try:
-        return etree.fromstring(html, parser=_PARSER)
+        return etree.fromstring(html.encode("utf-8", "surrogatepass"), parser=_PARSER)
     except (etree.ParserError, ValueError, etree.XMLSyntaxError):
         return None
 
@@ -124,7 +113,7 @@ def _hint_bits(value: str) -> int:
 
 
 # Elements the page hides (their text is not shown to a reader), found by libxml2's XPath in C.
-_HIDDEN_XPATH = etree.XPath("//*[@hidden or @aria-hidden='true' or @style]")
+_HIDDEN_XPATH = etree.XPath("//*[@hidden or @aria-hidden='true' or contains(@style, 'none') or contains(@style, 'hidden')]")
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _ANCESTOR_BIT = {tag: 1 << i for i, tag in enumerate(ANCESTOR_TAGS)}
 
@@ -150,8 +139,17 @@ def _drop_hidden(body) -> None:
         parent.remove(element)
 
 
-def segment(root) -> tuple[list[Block], int]:
-    """The page's blocks in document order and the deepest nesting seen."""
+@dataclass
+class Elements:
+    """The page's elements by pre-order id: depth and the last id inside each (its subtree is the
+    id range [id, last]), for the main-container feature."""
+
+    depth: list[int] = field(default_factory=lambda: [0])
+    last: list[int] = field(default_factory=lambda: [0])
+
+
+def segment(root) -> tuple[list[Block], int, Elements]:
+    """The page's blocks in document order, the deepest nesting seen, and its elements."""
     body = root.find("body")
     if body is None:
         body = root
@@ -159,37 +157,38 @@ def segment(root) -> tuple[list[Block], int]:
     _drop_hidden(body)
     blocks: list[Block] = []
     parts: list[str] = []
+    has_text = False  # whether parts holds more than whitespace
     link_chars = 0
-    # One entry per open element: (id, tag, ancestor-tag bits, class/id bits above the innermost
-    # block element, class/id bits from it down).
-    stack: list[tuple[int, str, int, int, int]] = [(0, "body", 0, 0, 0)]
+    # One entry per open element: (id, ancestor-tag bits, class/id bits above the innermost block
+    # element, class/id bits from it down).
+    stack: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)]
     block_stack: list[tuple[int, str]] = [(0, "body")]
+    elements = Elements()
+    depths, lasts = elements.depth, elements.last
     in_link = 0
-    max_depth = 0
-    next_id = 0
     ancestor_bit = _ANCESTOR_BIT
     block_tags = BLOCK_TAGS
 
     def flush() -> None:
-        nonlocal link_chars
+        nonlocal link_chars, has_text
         text = " ".join("".join(parts).split())
         parts.clear()
+        has_text = False
         links = link_chars
         link_chars = 0
-        if not text:
-            return
         top = stack[-1]
-        block_tag = block_stack[-1][1]
         group = block_stack[-2][0] if len(block_stack) > 1 else 0
-        blocks.append(Block(text, block_tag, min(links, len(text)), len(stack) - 1, top[2], top[4], top[3],
-                            tuple(entry[0] for entry in stack), group))  # fmt: skip
+        blocks.append(Block(text, block_stack[-1][1], min(links, len(text)), len(stack) - 1, top[1], top[3], top[2], top[0], group))
 
     for event, element in etree.iterwalk(body, events=("start", "end")):
         tag = element.tag
         if event == "start":
             is_block = tag in block_tags
             if is_block and parts:
-                flush()
+                if has_text:
+                    flush()
+                else:
+                    parts.clear()
             top = stack[-1]
             bits = 0
             value = element.get("class")
@@ -198,36 +197,45 @@ def segment(root) -> tuple[list[Block], int]:
             value = element.get("id")
             if value:
                 bits |= _hint_bits(value)
-            next_id += 1
+            number = len(depths)
+            depths.append(len(stack))
+            lasts.append(number)
             if is_block:
-                stack.append((next_id, tag, top[2] | ancestor_bit.get(tag, 0), top[3] | top[4], bits))
-                block_stack.append((next_id, tag))
+                stack.append((number, top[1] | ancestor_bit.get(tag, 0), top[2] | top[3], bits))
+                block_stack.append((number, tag))
             else:
-                stack.append((next_id, tag, top[2] | ancestor_bit.get(tag, 0), top[3], top[4] | bits))
-            max_depth = max(max_depth, len(stack))
+                stack.append((number, top[1] | ancestor_bit.get(tag, 0), top[2], top[3] | bits))
             if tag == "a":
                 in_link += 1
             text = element.text
             if text:
                 parts.append(text)
+                if not has_text and not text.isspace():
+                    has_text = True
                 if in_link:
                     link_chars += len(text.strip())
         else:
             if tag in block_tags:
-                if parts:
+                if has_text:
                     flush()
+                elif parts:
+                    parts.clear()
                 block_stack.pop()
             elif tag == "a":
                 in_link -= 1
-            stack.pop()
+            number = stack.pop()[0]
+            lasts[number] = len(depths) - 1
             tail = element.tail
             if tail:
                 parts.append(tail)
+                if not has_text and not tail.isspace():
+                    has_text = True
                 if in_link:
                     link_chars += len(tail.strip())
-    if parts:
+    if has_text:
         flush()
-    return blocks, max_depth - 1
+    lasts[0] = len(depths) - 1
+    return blocks, max(depths), elements
 
 
 # --------------------------------------------------------------------------- features
@@ -292,7 +300,7 @@ def _bits(values: list[int], count: int) -> np.ndarray:
     return ((array[:, None] >> np.arange(count, dtype=np.uint64)) & np.uint64(1)).astype(np.float32)
 
 
-def features(blocks: list[Block], max_depth: int) -> np.ndarray:
+def features(blocks: list[Block], max_depth: int, elements: Elements) -> np.ndarray:
     """One row of FEATURE_NAMES per block (float32)."""
     n = len(blocks)
     if n == 0:
@@ -312,21 +320,26 @@ def features(blocks: list[Block], max_depth: int) -> np.ndarray:
     total = lengths.sum()
     long_chars = lengths * long
 
-    # Main container: the deepest element whose descendant blocks hold MAIN_SHARE of the long text.
-    held: dict[int, float] = {}
-    depth_of: dict[int, int] = {}
-    for block, chars in zip(blocks, long_chars, strict=True):
-        if chars:
-            for depth, element in enumerate(block.chain):
-                held[element] = held.get(element, 0.0) + chars
-                depth_of[element] = depth
-    main, main_depth = -1, 0
-    threshold = MAIN_SHARE * long_chars.sum()
-    for element, chars in held.items():
-        if chars >= threshold and depth_of[element] >= main_depth:
-            main, main_depth = element, depth_of[element]
-    in_main = np.array([1.0 if main in b.chain else 0.0 for b in blocks])
-    gap = np.array([(len(b.chain) - main_depth) / max(max_depth, 1) if main in b.chain else -1.0 for b in blocks])
+    # Main container: the deepest element whose subtree holds MAIN_SHARE of the long text. An
+    # element's subtree is the id range [id, last]; blocks are summed over it with prefix sums.
+    block_element = np.array([b.element for b in blocks], dtype=np.int64)
+    order = np.argsort(block_element, kind="stable")
+    sorted_ids = block_element[order]
+    cumulative_long = np.concatenate([[0.0], np.cumsum(long_chars[order])])
+    first_id = np.arange(len(elements.depth))
+    last_id = np.array(elements.last, dtype=np.int64)
+    held = cumulative_long[np.searchsorted(sorted_ids, last_id, "right")] - cumulative_long[np.searchsorted(sorted_ids, first_id, "left")]
+    element_depth = np.array(elements.depth, dtype=np.int64)
+    holding = np.flatnonzero(held >= MAIN_SHARE * long_chars.sum()) if long_chars.sum() else np.zeros(0, dtype=np.int64)
+    if len(holding):
+        main = holding[np.argmax(element_depth[holding])]
+        main_depth = element_depth[main]
+        inside = (block_element >= main) & (block_element <= last_id[main])
+    else:  # no long text anywhere: no main container
+        main_depth, inside = 0, np.zeros(n, dtype=bool)
+    in_main = inside.astype(np.float64)
+    block_depth = np.array([b.depth for b in blocks], dtype=np.float64)
+    gap = np.where(inside, (block_depth - main_depth) / max(max_depth, 1), -1.0)
 
     # Blocks sharing a block element (a list's items, a table's cells, an article's paragraphs).
     group_chars: dict[int, float] = {}
@@ -343,10 +356,12 @@ def features(blocks: list[Block], max_depth: int) -> np.ndarray:
     g_links = np.array([group_links[k] for k in group_keys]) / g_chars
 
     # Windows of five blocks around each block: how much long text and link text is near it.
-    kernel = np.ones(5)
-    window_chars = np.convolve(lengths, kernel, "same")
-    window_long = np.convolve(long_chars, kernel, "same") / window_chars
-    window_links = np.convolve(links, kernel, "same") / window_chars
+    def window(values: np.ndarray) -> np.ndarray:
+        return np.convolve(values, np.ones(5))[2 : n + 2]  # ("same" mode pads to 5 for shorter pages)
+
+    window_chars = window(lengths)
+    window_long = window(long_chars) / window_chars
+    window_links = window(links) / window_chars
 
     positions = np.where(long)[0]
     index = np.arange(n)
