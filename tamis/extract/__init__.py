@@ -12,6 +12,14 @@
   result is not empty, so a page trafilatura cannot parse (nesting deeper than lxml allows) still
   gives its text.
 * :mod:`tamis.extract.metadata` reads title, canonical URL and publication date from the head.
+* :mod:`tamis.extract.blocks` and :mod:`tamis.extract.learned` (``tamis_learned``) are the learned
+  alternative to the hand thresholds, as boilerpipe, dragnet and web2text do it: the page (lxml)
+  cut into text blocks, each described by general features (length, link density, punctuation,
+  tag, landmark ancestors, a generic vocabulary of class/id words, position, neighbours, membership
+  of the element holding most long text), and a 150-tree gradient-boosted classifier (arrays in
+  ``block_model.npz``; sklearn only at training time, ``bench/train_extract_model.py``, on
+  trafilatura-eval's development half) keeps the content blocks. ``tamis_learned_hybrid`` sends
+  the pages it is unsure of to trafilatura.
 
 Why no extractor here reaches both bars of issue 15 (F1 above trafilatura's and three times its
 pages per core; measured in ``bench/bench_extract.py`` and, per page in one process, on the same two
