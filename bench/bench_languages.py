@@ -51,7 +51,21 @@ FOLDERS = {
 # The language-score measurement adds languages whose FineWeb-2 threshold is below FineWeb's 0.65
 # (Danish 0.3, Swedish 0.629) or near it (Indonesian 0.685), and a few more Latin-script folders.
 LANGSCORE_EXTRA = "da,it,fi,ro,id,pt"
-DEFAULT_LANGUAGES = "ja,zh,ko,ru,uk,sr,tr,pl,cs,hu,de,fr,es,sv,nl"
+DEFAULT_LANGUAGES = "ja,zh,ko,ru,uk,sr,tr,pl,cs,hu,de,fr,es,sv,nl,el,vi,fa,hi"
+# Languages with too few (or no) Debian man pages also read the translated documentation of
+# other Debian packages, fetched with ``apt-get download`` and unpacked with ``dpkg -x`` (nothing
+# is installed) under ``--docs``: GNOME's user help (Mallard pages, gnome-user-docs) and
+# LibreOffice's offline help (HTML, libreoffice-help-xx). Pages still in English (untranslated)
+# fall to the language-ID check like any other page. Persian stands for the Arabic script (GNOME's
+# help has 92 translated pages); Hebrew and Arabic help pages of gnome-user-docs, gedit and eog
+# are untranslated English, and no Thai text was found in these packages.
+DOC_SOURCES = {
+    "el": [("manpages-el", "usr/share/man/el", "man"), ("gnome-user-docs", "usr/share/help/el", "mallard"),
+           ("libreoffice-help-el", "usr/share/libreoffice/help/el/text", "html")],
+    "vi": [("gnome-user-docs", "usr/share/help/vi", "mallard"), ("libreoffice-help-vi", "usr/share/libreoffice/help/vi/text", "html")],
+    "fa": [("gnome-user-docs", "usr/share/help/fa", "mallard")],
+    "hi": [("gnome-user-docs", "usr/share/help/hi", "mallard"), ("libreoffice-help-hi", "usr/share/libreoffice/help/hi/text", "html")],
+}
 FILTERS = ("gopher_quality", "gopher_repetition", "fineweb_quality")
 
 
@@ -74,11 +88,103 @@ def render(path: Path) -> str:
     return re.sub(r"\n{3,}", "\n\n", text)
 
 
-def build_corpus(languages: list[str], pages: int, work: Path) -> dict[str, list[dict]]:
+_MALLARD_BLOCKS = frozenset(("title", "subtitle", "p", "screen", "desc", "td", "th"))
+
+
+def render_mallard(path: Path) -> str:
+    """A Mallard help page as plain text: its titles, paragraphs and table cells, one a line
+    (the <info> block with credits and licence left out)."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError:
+        return ""
+    lines: list[str] = []
+
+    def walk(element) -> None:
+        name = element.tag.rsplit("}", 1)[-1]
+        if name == "info":
+            return
+        if name in _MALLARD_BLOCKS:
+            text = " ".join("".join(element.itertext()).split())
+            if text:
+                lines.append(text)
+            return
+        for child in element:
+            walk(child)
+
+    walk(root)
+    return "\n".join(lines)
+
+
+def render_help_html(path: Path) -> str:
+    """A LibreOffice help page as plain text: the text of its display area, a line per block."""
+    from html.parser import HTMLParser
+
+    raw = path.read_text(encoding="utf-8", errors="replace")
+    start, end = raw.find('id="DisplayArea"'), raw.find("<footer")
+    if start < 0:
+        return ""
+    blocks = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "div", "br", "tr", "pre"}
+
+    class Text(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.parts: list[str] = []
+            self.skip = 0
+
+        def handle_starttag(self, tag, attrs):
+            self.skip += tag in ("script", "style")
+            if tag in blocks:
+                self.parts.append("\n")
+
+        def handle_endtag(self, tag):
+            self.skip -= tag in ("script", "style") and self.skip > 0
+            if tag in blocks:
+                self.parts.append("\n")
+
+        def handle_data(self, data):
+            if not self.skip:
+                self.parts.append(data)
+
+    parser = Text()
+    parser.feed(raw[raw.rfind("<", 0, start) : end if end > start else len(raw)])
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def debian_package(name: str, docs: Path) -> Path:
+    """``name`` unpacked under ``docs`` (apt-get download + dpkg -x, once)."""
+    target = docs / name
+    if not (target / ".complete").exists():
+        target.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["apt-get", "download", name], cwd=docs, check=True, capture_output=True)
+        deb = max(docs.glob(f"{name}_*.deb"), key=lambda p: p.stat().st_mtime)
+        subprocess.run(["dpkg", "-x", str(deb), str(target)], check=True)
+        (target / ".complete").touch()
+    return target
+
+
+def page_paths(language: str, docs: Path):
+    """(renderer, path) of every page of the language: its man pages, then its other sources."""
+    if language in FOLDERS and (MAN / FOLDERS[language]).is_dir():
+        for path in sorted((MAN / FOLDERS[language]).glob("man*/*")):
+            yield render, path
+    for package, folder, kind in DOC_SOURCES.get(language, ()):
+        root = debian_package(package, docs) / folder
+        pattern = {"man": "man*/*", "mallard": "**/*.page", "html": "**/*.html"}[kind]
+        for path in sorted(root.glob(pattern)):
+            yield {"man": render, "mallard": render_mallard, "html": render_help_html}[kind], path
+
+
+def build_corpus(languages: list[str], pages: int, work: Path, docs: Path = Path("/tmp/tamis-bench-languages-docs")) -> dict[str, list[dict]]:
     sys.path.insert(0, str(ROOT))
     from tamis.steps.language import FastTextIdentifier
 
     identifier = FastTextIdentifier()
+    docs_root = docs
+    docs_root.mkdir(parents=True, exist_ok=True)
     corpus: dict[str, list[dict]] = {}
     for language in languages:
         cached = work / "corpus" / f"{language}.jsonl"
@@ -91,19 +197,19 @@ def build_corpus(languages: list[str], pages: int, work: Path) -> dict[str, list
         # Every rendered page's fastText label and score, the folder's language or not (the
         # language-score measurement reads them).
         scores = []
-        for path in sorted((MAN / FOLDERS[language]).glob("man*/*")):
+        for renderer, path in page_paths(language, docs_root):
             if len(docs) >= pages:
                 break
             if path.is_symlink() or not path.is_file():
                 continue
-            text = render(path)
+            text = renderer(path)
             if len(text) < 300:
                 continue
             found, score = identifier.predict(text)
             scores.append({"folder": language, "page": path.name, "label": found, "score": score, "chars": len(text)})
             if found != language:
                 continue
-            docs.append({"id": f"{language}/{path.name}", "text": text, "metadata": {"language": language}})
+            docs.append({"id": f"{language}/{path.parent.name}/{path.name}", "text": text, "metadata": {"language": language}})
         cached.parent.mkdir(parents=True, exist_ok=True)
         cached.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
         (work / "corpus" / f"{language}.scores.jsonl").write_text("".join(json.dumps(r) + "\n" for r in scores), encoding="utf-8")
@@ -278,23 +384,29 @@ def dedup(corpus: dict[str, list[dict]], work: Path, languages: list[str]) -> No
 
     print("\n== tamis dedup (defaults) on pages with near copies (1 % of characters edited) ==")
     print("edits: 'typos' = single characters at random places; 'phrases' = spans of 10-40 characters")
-    print(f"{'lang':<5}{'edits':<9}{'pages':>6}{'copies':>8}{'found':>7}{'removed':>9}{'recall':>8}{'precision':>10}")
+    print("J = mean Jaccard of a copy's shingles with its original's (tamis's units, 5-grams)")
+    print(f"{'lang':<5}{'edits':<9}{'pages':>6}{'copies':>8}{'found':>7}{'removed':>9}{'recall':>8}{'precision':>10}{'J':>7}")
     rng = random.Random(16)
-    for language, model in ((language, model) for model in EDIT_MODELS for language in languages):
+    runs = [(language, model, ()) for model in EDIT_MODELS for language in languages]
+    # French typos: word 5-grams keep J ~0.55 of an original with one typo every ~100 characters;
+    # what a lower threshold finds there, and what it costs in precision (not the default).
+    runs += [("fr", "typos", ("--threshold", threshold)) for threshold in ("0.6", "0.5") if "fr" in languages]
+    for language, model, extra in runs:
         docs = [d for d in corpus[language] if len(d["text"]) >= 500]
         records = [{"id": d["id"], "text": d["text"]} for d in docs]
         planted: dict[str, str] = {}
+        edit_rng = random.Random(f"{language}-{model}")  # the same copies for every setting
         for d in docs[::2]:
             copy_id = d["id"] + "#copy"
-            records.append({"id": copy_id, "text": edit(d["text"], 0.01, rng, EDIT_MODELS[model])})
+            records.append({"id": copy_id, "text": edit(d["text"], 0.01, edit_rng, EDIT_MODELS[model])})
             planted[copy_id] = d["id"]
         rng.shuffle(records)
-        folder = work / "dedup" / f"{language}-{model}"
+        folder = work / "dedup" / f"{language}-{model}{'-'.join(('', *extra))}"
         folder.mkdir(parents=True, exist_ok=True)
         source = folder / "in.jsonl"
         source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
         out = folder / "out"
-        subprocess.run([str(ROOT / ".venv/bin/tamis"), "dedup", "-i", str(source), "-o", str(out), "--overwrite", "--quiet", "--no-report"],
+        subprocess.run([str(ROOT / ".venv/bin/tamis"), "dedup", "-i", str(source), "-o", str(out), "--overwrite", "--quiet", "--no-report", *extra],
                        check=True, capture_output=True)
         removed = {}
         for part in sorted((out / "rejects").glob("*.jsonl.gz")):
@@ -303,6 +415,7 @@ def dedup(corpus: dict[str, list[dict]], work: Path, languages: list[str]) -> No
                     row = json.loads(line)
                     removed[row["id"]] = row.get("duplicate_of")
         texts = {r["id"]: r["text"] for r in records}
+        threshold = float(extra[1]) if extra else 0.8
         found = sum(1 for copy_id, original in planted.items() if removed.get(copy_id) == original or removed.get(original) == copy_id)
         correct = 0
         for doc_id, keeper in removed.items():
@@ -310,10 +423,13 @@ def dedup(corpus: dict[str, list[dict]], work: Path, languages: list[str]) -> No
                 correct += 1
             elif keeper in texts:
                 a, b = shingles(texts[doc_id]), shingles(texts[keeper])
-                correct += len(a & b) / len(a | b) >= 0.8
+                correct += len(a & b) / len(a | b) >= threshold
+        similarity = [len(a & b) / len(a | b) for a, b in ((shingles(texts[c]), shingles(texts[o])) for c, o in planted.items())]
         recall = found / len(planted) if planted else 1.0
         precision = correct / len(removed) if removed else 1.0
-        print(f"{language:<5}{model:<9}{len(docs):>6}{len(planted):>8}{found:>7}{len(removed):>9}{recall:>8.3f}{precision:>10.3f}")
+        mean_j = sum(similarity) / len(similarity)
+        label = f"{language:<5}{model:<9}{len(docs):>6}{len(planted):>8}{found:>7}{len(removed):>9}{recall:>8.3f}{precision:>10.3f}{mean_j:>7.2f}"
+        print(label + (f"   other setting: {' '.join(extra)}" if extra else ""))
 
 
 # ----------------------------------------------------------------------------------------- speed
@@ -404,6 +520,8 @@ def main() -> None:
     venv = os.environ.get("BENCH_VENV", str(ROOT / ".bench-venv"))
     parser.add_argument("--peer-python", default=f"{venv}/bin/python")
     parser.add_argument("--fineweb2", default="/work/fineweb2", help="a checkout of the huggingface/fineweb-2 repository (its configs/)")
+    parser.add_argument("--docs", default="/tmp/tamis-bench-languages-docs",
+                        help="where the Debian packages of DOC_SOURCES are downloaded and unpacked")
     parser.add_argument("--side", default="tamis", choices=("tamis", "datatrove"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = Path(args.work)
@@ -413,7 +531,7 @@ def main() -> None:
         (work / "datatrove.json").write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
         return
     languages = args.languages.split(",")
-    corpus = build_corpus(languages, args.pages, work)
+    corpus = build_corpus(languages, args.pages, work, Path(args.docs))
     print("pages per language:", ", ".join(f"{k} {len(v)}" for k, v in corpus.items()))
     ok = True
     if args.part in ("all", "langscore"):
@@ -423,7 +541,7 @@ def main() -> None:
     if args.part in ("all", "dedup"):
         dedup(corpus, work, [lang for lang in ("zh", "ja", "fr") if lang in corpus])
     if args.part in ("all", "speed"):
-        speed(corpus, work, [lang for lang in ("zh", "ja", "ko", "ru", "fr") if lang in corpus])
+        speed(corpus, work, [lang for lang in ("zh", "ja", "ko", "ru", "fr", "hi") if lang in corpus])
     sys.exit(0 if ok else 1)
 
 

@@ -276,9 +276,9 @@ def cmd_run(args: argparse.Namespace, *, dedup: bool = False) -> int:
     file_values = load_config_file(args.config) if getattr(args, "config", None) else {}
     if dedup:
         steps: list[dict[str, Any]] = [{"step": "normalize"}, {"step": "exact_dedup"}]
-        from tamis.registry import all_steps
+        from tamis.registry import has_step
 
-        if "minhash" in all_steps():
+        if has_step("minhash"):
             minhash: dict[str, Any] = {"step": "minhash", "threshold": args.threshold}
             if args.against:
                 minhash["against"] = args.against

@@ -1,18 +1,24 @@
 """Everything a config or the command line names is looked up here, never imported.
 
 Steps register with ``@register("name")``; input formats (``tamis.io.readers.register_format``)
-and output formats (``tamis.io.outputs.register_output``) keep their own tables. Every module
-under ``tamis.steps``, ``tamis.dedup`` and ``tamis.io`` is imported once by
-:func:`load_builtins` (on the first lookup of any of them), so a new step or format needs only
-its registration. Heavy optional dependencies are imported inside the steps, never at module
-top, so this stays cheap. The CLI's choices come from the functions at the end (input formats:
-``tamis.io.readers.input_format_names``, next to the table it reads).
+and output formats (``tamis.io.outputs.register_output``) keep their own tables, so a new step
+or format needs only its registration. Formats live under ``tamis.io``: every module there is
+imported once (:func:`load_formats`) for the CLI's choices. A step is looked up by name: only
+the module whose source registers that name is imported (found by reading the sources of
+``tamis.steps`` and ``tamis.dedup``, a few milliseconds), not every step module (the language
+tables and word rules alone take ~0.7 s to import where no bytecode is cached, which a
+``tamis dedup`` paid at every start). :func:`load_builtins` still imports everything, for the
+listings (``tamis steps``) and for names the source scan does not find. The CLI's choices come
+from the functions at the end (input formats: ``tamis.io.readers.input_format_names``, next to
+the table it reads).
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from tamis.errors import ConfigError
@@ -22,7 +28,11 @@ if TYPE_CHECKING:
 
 _REGISTRY: dict[str, type[Step]] = {}
 _LOADED = False
-_PACKAGES = ("tamis.steps", "tamis.dedup", "tamis.io")
+_STEP_PACKAGES = ("tamis.steps", "tamis.dedup")
+_FORMAT_PACKAGE = "tamis.io"
+_PACKAGES = (*_STEP_PACKAGES, _FORMAT_PACKAGE)
+_LOADED_PACKAGES: set[str] = set()
+_REGISTRATION = re.compile(rb"""@register\(\s*["']([^"'\\]+)["']\s*\)""")
 
 S = TypeVar("S", bound="type[Step]")
 
@@ -41,26 +51,71 @@ def register(name: str):
     return deco
 
 
+def _load_package(package_name: str) -> None:
+    """Import every module of one package (and its subpackages) once."""
+    if package_name in _LOADED_PACKAGES:
+        return
+    package = importlib.import_module(package_name)
+    for module in pkgutil.walk_packages(package.__path__, prefix=package_name + "."):
+        importlib.import_module(module.name)
+    _LOADED_PACKAGES.add(package_name)
+
+
 def load_builtins() -> None:
     """Import every built-in module once, so every registration has run."""
     global _LOADED
     if _LOADED:
         return
     for package_name in _PACKAGES:
-        package = importlib.import_module(package_name)
-        for module in pkgutil.walk_packages(package.__path__, prefix=package_name + "."):
-            importlib.import_module(module.name)
+        _load_package(package_name)
     _LOADED = True
 
 
+def load_formats() -> None:
+    """Import the modules that register input and output formats (all of ``tamis.io``)."""
+    _load_package(_FORMAT_PACKAGE)
+
+
+def _modules_registering(name: str) -> list[str]:
+    """The step modules whose source holds ``@register("name")`` (read, not imported)."""
+    found = []
+    wanted = name.encode()
+    for package_name in _STEP_PACKAGES:
+        package = importlib.import_module(package_name)
+        for root in package.__path__:
+            for path in sorted(Path(root).rglob("*.py")):
+                try:
+                    source = path.read_bytes()
+                except OSError:
+                    continue
+                if any(m.group(1) == wanted for m in _REGISTRATION.finditer(source)):
+                    parts = path.relative_to(root).with_suffix("").parts
+                    found.append(".".join((package_name, *parts[: -1 if parts[-1] == "__init__" else None])))
+    return found
+
+
 def get_step_class(name: str) -> type[Step]:
-    load_builtins()
+    if name not in _REGISTRY and not _LOADED:
+        for module in _modules_registering(name):
+            importlib.import_module(module)
+        if name not in _REGISTRY:  # registered some other way (or unknown): import everything
+            load_builtins()
     try:
         return _REGISTRY[name]
     except KeyError:
+        load_builtins()
         known = ", ".join(sorted(_REGISTRY))
         msg = f"unknown step {name!r}; available steps: {known}"
         raise ConfigError(msg) from None
+
+
+def has_step(name: str) -> bool:
+    """Whether a step ``name`` is registered (importing only what registers it)."""
+    try:
+        get_step_class(name)
+    except ConfigError:
+        return False
+    return True
 
 
 def all_steps() -> dict[str, type[Step]]:
@@ -70,7 +125,7 @@ def all_steps() -> dict[str, type[Step]]:
 
 def output_format_names() -> list[str]:
     """Every registered output format (``--format``)."""
-    load_builtins()
+    load_formats()
     from tamis.io.outputs import output_names
 
     return output_names()
@@ -78,7 +133,7 @@ def output_format_names() -> list[str]:
 
 def compression_names() -> list[str]:
     """The codecs output formats take (``--compression``)."""
-    load_builtins()
+    load_formats()
     from tamis.io.outputs import COMPRESSIONS
 
     return list(COMPRESSIONS)

@@ -133,6 +133,29 @@ def test_compiled_strip_controls_equals_the_regex():
     assert strip_controls(plain) is plain
 
 
+def test_compiled_default_normalisation_equals_the_plain_one():
+    """normalize_quick (one scan: NFC-stable and controls) gives what NFC then strip_controls
+    give, returns the text itself where nothing changes, and leaves NFC-unstable texts to the
+    plain path."""
+    from tamis.steps.normalize import _quick
+
+    quick = _quick()
+    assert quick is not None
+    step = Normalize()
+    rng = random.Random(9)
+    alphabet = ["a", "Z", " ", "\x00", "\t", "\n", "\r", "\x0b", "\x1f", "\x7f", "\x85", "é", "e\u0301", "\u0301", "Å", "\u212b", "\ufeff", "\ufffe",
+                "日", "\u1100\u1161", "\u1161", "가", "\U00020000", "\U0001d15e", "\U0001f600", "ß", "\u00c0", "A\u0300", "\u0344", "\u0b47\u0b3e", "\u2126"]
+    for _ in range(6000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(12)))
+        assert step.normalize(text) == step.normalize_reference(text) == strip_controls_reference(unicodedata.normalize("NFC", text)), repr(text)
+        done = quick(text)
+        if done is not None:
+            assert unicodedata.is_normalized("NFC", text)
+    plain = "nothing changes here é 日 \U0001f600"
+    assert quick(plain) is plain and step.normalize(plain) is plain
+    assert quick("e\u0301") is None and quick("\u212b") is None
+
+
 def test_fused_stage_saves_and_uses_the_same_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     records = _corpus(4)
     half = len(records) // 2

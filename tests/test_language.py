@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from quality_docs import ENGLISH_ARTICLE, FRENCH_ARTICLE, reasons, run_step
 
 from tamis.errors import ConfigError
@@ -65,3 +67,116 @@ def test_bad_parameters_are_config_errors():
     step = LanguageId(model_path="/nonexistent/model.ftz")
     with pytest.raises(ConfigError, match="not found"):
         step.setup()
+
+
+# ---------------------------------------------------- the compiled fastText predict vs fastText's
+
+_ODD_TEXTS = [
+    "", " ", "\n\n", "a", "</s>", "Hello </s> Bonjour le monde", "__label__fr __label__xx bonjour", "x\0y Das ist ein Test",
+    "tab\tsep\vvt\fff\rcr\x1cfs\x85nel\xa0nbsp\u2003em\u3000ideo\u2028ls end", "naïve café ", "日本語のテキストです。中文文本。",
+    "한국어 텍스트입니다", "ไทย ภาษา", "Ελληνικά κείμενα", "русский текст", "العربية", "😀 emoji 🇫🇷 flags", "é" * 300,
+    "x" * 70 + " " + "x" * 70, "Ünïcödé\u0301 combining", "mixed English et français und Deutsch",
+]
+
+
+@pytest.fixture(scope="module")
+def lid_models():
+    import fasttext
+
+    from tamis.steps import fasttext_model
+    from tamis.steps.language import bundled_model_path
+
+    path = bundled_model_path()
+    model = fasttext_model.read_model(path)
+    return model, fasttext_model.CompiledPredictor(model), fasttext.load_model(str(path))
+
+
+def _fasttext_predict(library_model, text: str) -> tuple[str, float]:
+    labels, probabilities = library_model.predict(" ".join(text.split()), k=1)  # what tamis fed fastText
+    return labels[0].removeprefix("__label__"), float(probabilities[0])
+
+
+def _assert_same(found, expected) -> None:
+    assert found is not None
+    assert found[0] == expected[0]
+    assert found[1] == pytest.approx(expected[1], abs=1e-6)
+
+
+def test_lid176_is_the_bundled_quantized_hierarchical_softmax_model(lid_models):
+    from tamis.steps import fasttext_model
+
+    model, _, _ = lid_models
+    assert fasttext_model.compiled_supported(model)
+    assert (model.dim, model.minn, model.maxn, model.word_ngrams, model.osz) == (16, 2, 4, 1, 176)
+    assert model.pruneidx_size > 0 and model.rows.shape == (model.nwords + model.pruneidx_size, 16)
+
+
+def test_compiled_predict_equals_fasttext_and_the_reference(lid_models):
+    from tamis.steps import fasttext_model
+
+    model, compiled, library = lid_models
+    texts = [*_ODD_TEXTS, ENGLISH_ARTICLE, FRENCH_ARTICLE, GERMAN, SPANISH, FINNISH, ENGLISH_ARTICLE * 20]
+    for text in texts:
+        expected = _fasttext_predict(library, text)
+        _assert_same(compiled.predict(text), expected)
+        _assert_same(fasttext_model.predict_reference(model, text), expected)
+        _assert_same(compiled.predict(text), expected)  # again, from the cache
+
+
+def test_identifier_uses_the_compiled_path_and_keeps_its_verdicts(lid_models):
+    from tamis.steps.language import FastTextIdentifier
+
+    _, _, library = lid_models
+    identifier = FastTextIdentifier()
+    assert identifier._compiled is not None and identifier._model is None
+    for text in [ENGLISH_ARTICLE, GERMAN, "naïve café", "</s> bonjour"]:
+        code, score = identifier.predict(text)
+        expected = _fasttext_predict(library, text)
+        assert code == expected[0] and score == pytest.approx(min(expected[1], 1.0), abs=1e-6)
+    assert identifier.predict("12 34 -- !!\n\t") == (None, 0.0)
+    assert identifier.predict("a\ud800b lone surrogate")[0] is not None  # no crash: the surrogate reads as '?'
+
+
+def test_separators_are_python_whitespace_and_nul():
+    from tamis._native import _fasttext
+
+    for code in range(0x110000):
+        assert _fasttext.is_separator(code) == (chr(code).isspace() or code == 0), hex(code)
+
+
+_PIECES = st.sampled_from(["the", "le", "der", "и", "日本", "한국", "é", "</s>", "__label__", "__label__en", "x" * 66, "\0", "-", "42"])
+_SPACES = st.sampled_from([" ", "\n", "\t", "\v", "\f", "\r", "\x1c", "\x85", "\xa0", "\u2003", "\u3000", "\u2028", "  ", ""])
+_TEXTS = st.lists(st.one_of(_PIECES, _SPACES, st.text(max_size=6)), max_size=30).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_TEXTS)
+def test_compiled_predict_equals_fasttext_on_generated_text(lid_models, text):
+    from tamis.steps import fasttext_model
+
+    model, compiled, library = lid_models
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in text):  # fastText cannot take a lone surrogate
+        return
+    expected = _fasttext_predict(library, text)
+    _assert_same(compiled.predict(text), expected)
+    _assert_same(fasttext_model.predict_reference(model, text), expected)
+
+
+def test_a_full_cache_is_emptied_and_predictions_stay_fasttexts(lid_models):
+    from tamis.steps import fasttext_model
+
+    model, _, library = lid_models
+    small = fasttext_model.CompiledPredictor(model, max_cached=40)
+    words = [f"mot{i}x{'é' * (i % 5)}" for i in range(300)]
+    for start in range(0, 300, 25):
+        text = " ".join(words[start : start + 60]) + " " + "z" * 80  # new tokens each time, and one too long to cache
+        _assert_same(small.predict(text), _fasttext_predict(library, text))
+        assert small.cache_size() <= 40
+
+
+def test_a_file_that_is_not_a_fasttext_model_is_left_to_the_library(tmp_path):
+    from tamis.steps import fasttext_model
+
+    path = tmp_path / "model.bin"
+    path.write_bytes(b"not a model at all" * 10)
+    assert fasttext_model.load(path) is None

@@ -233,9 +233,13 @@ def test_words_follow_spacys_rules_of_each_language():
 
 
 def test_the_sketch_shingles_a_mostly_unspaced_document_by_characters():
+    from tamis.dedup.lsh import permutations
     from tamis.dedup.minhash import sketch_units
 
-    _sketch, _mode, prepare = sketch_units(False)
-    assert re.findall(r"\w+", prepare("用 Python 写")) == ["用", "P", "y", "t", "h", "o", "n", "写"]
+    sketch, mode, prepare = sketch_units(False)
+    a, b = permutations(1, 20)
+    # the sketch decides per document (mode 8): the units of "用 P y t h o n 写"
+    assert sketch([prepare("用 Python 写")], 5, mode, a, b, 4, 5) == sketch(["用 P y t h o n 写"], 5, mode, a, b, 4, 5)
+    assert sketch([prepare("用 Python 写")], 5, mode, a, b, 4, 5) != sketch(["用 Python 写"], 5, mode & ~8, a, b, 4, 5)
     english = "The bridge over the river was built by 李 a century ago and still carries traffic"
     assert prepare(english) == english  # the sketch itself makes 李 a unit

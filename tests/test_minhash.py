@@ -64,9 +64,76 @@ def test_unit_modes_and_folding_in_c_are_bit_identical_to_the_reference(mode: in
         assert compiled.sketch(texts, 3, mode, a, b, 4, 5) == compiled.sketch(folded, 3, mode & 3, a, b, 4, 5)
 
 
+# Pages as they come: Chinese and Japanese man pages (option names in Latin), a Thai line, an
+# English page naming a Chinese author, folds that change the character count (ß, İ, ﬃ, ͅ).
+REAL_TEXTS = [
+    "ls - 列出目录内容\n\n概述\n       ls [选项]... [文件]...\n\n描述\n       列出 FILE 的信息（默认为当前目录）。"
+    "如果既没有指定 -cftuvSUX 中任何一个，也没有指定 --sort，则按字母排序项目。\n\n       -a, --all\n              不忽略以 . 开始的项目",
+    "GREP(1)  ユーザーコマンド\n名前\n       grep, egrep, fgrep - パターンにマッチする行を表示する\n書式\n       grep [OPTIONS] PATTERN [FILE...]\n"
+    "説明\n       grep は、FILE で指定された入力ファイル (ファイルが指定されていないか、 - の場合は標準入力) を検索します。",
+    "ภาษาไทยเป็นภาษาที่ไม่มีการเว้นวรรคระหว่างคำ ใช้ในประเทศไทย Thai script example with English words",
+    "The bridge over the river was built by 李 a century ago and still carries the traffic of the STRASSE",
+    "Straße İstanbul ﬃ ΣΑΣ ᾳͅ 日本 中文 mixed ẞ x_y 日_本 ﬁle ᾳͅβ",
+    "中文" * 3 + " an English sentence long enough that the Chinese share is under a tenth of the word characters here",
+    "中" + " an English sentence long enough that the Chinese share is under a tenth of its chars",
+    "中文中文" + "abcdefghijklmnopqrstuvwxyzabcdefghijklmn",  # 4 of 44: just under 10 %
+    "中文中文" + "abcdefghijklmnopqrstuvwxyzabcdefghijkl",  # 4 of 40: exactly 10 %
+    "",
+    " ,, ",
+    "ǅ İ ﬃ 𠀀𠀁 ៗ ๆ",
+]
+
+
+@pytest.mark.parametrize("fold_in_c", [False, True])
+def test_per_document_rule_in_c_is_bit_identical_to_spreading_first(fold_in_c: bool):
+    """Mode 8: the compiled sketch decides per document whether every word character is a unit
+    (shingles.mostly_unspaced) and applies it, with no Python pass: the same band keys,
+    counts and fingerprints as the reference, and as spread_mostly_unspaced then mode 2 (what
+    the collect ran before), on random and real texts."""
+    import unicodedata
+
+    from tamis.dedup.minhash import unspaced_bitmap
+    from tamis.dedup.shingles import UNSPACED_DOCUMENT_SHARE, spread_mostly_unspaced
+
+    compiled.set_unspaced(unspaced_bitmap(), UNSPACED_DOCUMENT_SHARE)
+    rng = random.Random(8 + fold_in_c)
+    alphabet = ALPHABET + "日本語のテキストภาษาไทยក្ខ ŉǅΣς ﬃัͅ"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for _ in range(300)]
+    latin = "The quick brown fox jumps over lazy dogs "
+    for _ in range(200):  # around the 10 % share, where the rule flips
+        texts.append("".join(rng.choice(latin) for _ in range(rng.randint(10, 60))) + "".join(rng.choice("日本語中文ภาษ") for _ in range(rng.randint(0, 8))))
+        rng.shuffle(chars := list(texts[-1]))
+        texts.append("".join(chars))
+    texts = [unicodedata.normalize("NFC", t) for t in texts + REAL_TEXTS]
+    if not fold_in_c:
+        texts = [t.casefold() for t in texts]
+    base = 2 | (4 if fold_in_c else 0)
+    a, b = permutations(9, 4 * 5)
+    for ngram in (1, 3, 5):
+        got = compiled.sketch(texts, ngram, base | 8, a, b, 4, 5)
+        assert got == reference.sketch(texts, ngram, base | 8, a, b, 4, 5)
+        assert got == compiled.sketch([spread_mostly_unspaced(t) for t in texts], ngram, base, a, b, 4, 5)
+    # the rule matters on these texts: some documents are spread, and that changes their sketch
+    spread = [t for t in texts if spread_mostly_unspaced(t) != t]
+    assert len(spread) > 50
+    assert compiled.sketch(spread, 5, base | 8, a, b, 4, 5) != compiled.sketch(spread, 5, base, a, b, 4, 5)
+
+
+def test_long_documents_sort_their_fingerprints_as_the_reference():
+    """Documents of 60 to 9,000 shingles take each path of the compiled sort (insertion, top-byte
+    buckets, buckets of repeats, LSD radix): the same sorted sets as the reference."""
+    rng = random.Random(12)
+    texts = []
+    for words, vocabulary in ((60, 1000), (300, 5000), (2000, 20000), (4000, 40), (9000, 100000), (2000, 3)):
+        vocab = [f"w{k}" for k in range(vocabulary)]
+        texts.append(" ".join(rng.choice(vocab) for _ in range(words)))
+    a, b = permutations(3, 2 * 3)
+    assert compiled.sketch(texts, 2, 0, a, b, 2, 3) == reference.sketch(texts, 2, 0, a, b, 2, 3)
+
+
 def test_sketch_rejects_unknown_unit_modes():
     a, b = permutations(1, 4)
-    for mode in (-1, 3, 7, 8):
+    for mode in (-1, 3, 7, 8, 9, 12, 13, 16):
         with pytest.raises(ValueError):
             compiled.sketch(["x"], 1, mode, a, b, 2, 2)
 

@@ -35,6 +35,8 @@ def test_native_matches_reference_on_random_unicode():
     ranges = [(0x20, 0x250), (0x370, 0x530), (0x13A0, 0x13F6), (0x1E00, 0x1F00), (0xFB00, 0xFB07)]
     alphabet = [chr(c) for lo, hi in ranges for c in range(lo, hi)]
     alphabet += [" ", "\t", "\n", "\u00a0", "\u2019", "\u202f", "\u0301", "ß", "İ", "ŉ", "\u3000", "\U0001d400", "\U00010400"]
+    # ignorable characters (dropped), CJK, and the separators str.split() sees as spaces
+    alphabet += ["\u200b", "\u200d", "\u2060", "\ufeff", "\u061c", "\u180e", "\u202a", "\u2066", "中", "文", "\x1c", "\x85", "\u2028", "\uff07", "\uff21"]
     for _ in range(5000):
         sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
         assert normalized_utf8(sample) == _normalized_utf8_reference(sample), repr(sample)

@@ -96,6 +96,16 @@ static unsigned char WORD_BMP[0x10000 / 8];
  * several (ß -> ss), looked up in full then. */
 #define FOLD_MANY 0xFFFFFFFFu
 static uint32_t FOLD_BMP[0x10000];
+/* FOLD_CLASS: one load per BMP code point for the folding loop: its single folded code point
+ * (F_CP bits) or F_MANY, and whether the folded and the raw code point are word characters
+ * and of an unspaced script (the unspaced bits are filled by set_unspaced). */
+#define F_CP 0x1FFFFFu
+#define F_MANY (1u << 24)
+#define F_WORD (1u << 25)
+#define F_UNSPACED (1u << 26)
+#define R_WORD (1u << 27)
+#define R_UNSPACED (1u << 28)
+static uint32_t FOLD_CLASS[0x10000];
 #else
 #define HAVE_FOLD 0
 #endif
@@ -110,6 +120,15 @@ static void init_tables(void) {
         FOLD_BMP[c] = _PyUnicode_ToFoldedFull(c, folded) == 1 ? folded[0] : FOLD_MANY;
 #endif
     }
+#if HAVE_FOLD
+    for (Py_UCS4 c = 0; c < 0x10000; c++) {
+        Py_UCS4 f = FOLD_BMP[c];
+        uint32_t e = (c == '_' || Py_UNICODE_ISALNUM(c)) ? R_WORD : 0;
+        if (f == FOLD_MANY) e |= F_MANY;
+        else e |= f | ((f == '_' || Py_UNICODE_ISALNUM(f)) ? F_WORD : 0);
+        FOLD_CLASS[c] = e;
+    }
+#endif
 }
 
 /* ASCII letters are folded here (A-Z -> a-z: what casefold does to them), so ASCII text may skip
@@ -125,6 +144,37 @@ static unsigned char UNSPACED_BITS[CODE_POINTS / 8];
 static Py_UCS4 UNSPACED_MIN = CODE_POINTS;
 static int UNSPACED_SET = 0;
 #define IS_UNSPACED(c) ((c) >= UNSPACED_MIN && ((UNSPACED_BITS[(c) >> 3] >> ((c) & 7)) & 1))
+/* Mode bit 8 (with unit mode 2): the per-document rule of tamis.dedup.shingles. A document whose
+ * unspaced-script characters are at least UNSPACED_SHARE of its word characters (counted on the
+ * text as given, before folding) has every word character as a unit of its own: the units
+ * shingles.spread_mostly_unspaced's spaces would give, decided and applied here without a
+ * Python pass or a copy. */
+#define DOCUMENT_RULE 8
+static double UNSPACED_SHARE = 0.1;
+
+#define COUNT_LOOP(TYPE)                                         \
+    do {                                                         \
+        const TYPE *p = (const TYPE *)data;                      \
+        for (Py_ssize_t i = 0; i < n; i++) {                     \
+            Py_UCS4 c = p[i];                                    \
+            word += IS_WORD(c);                                  \
+            unspaced += IS_UNSPACED(c);                          \
+        }                                                        \
+    } while (0)
+
+/* shingles.mostly_unspaced(text): exactly its counts (\w is IS_WORD, the unspaced set is
+ * UNSPACED_BITS) and its comparison, in double as Python does it. */
+static int mostly_unspaced(PyObject *text) {
+    if (PyUnicode_IS_ASCII(text)) return 0;
+    int kind = PyUnicode_KIND(text);
+    if (kind == PyUnicode_1BYTE_KIND && UNSPACED_MIN > 0xff) return 0;
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), word = 0, unspaced = 0;
+    if (kind == PyUnicode_1BYTE_KIND) COUNT_LOOP(Py_UCS1);
+    else if (kind == PyUnicode_2BYTE_KIND) COUNT_LOOP(Py_UCS2);
+    else COUNT_LOOP(Py_UCS4);
+    return unspaced > 0 && (double)unspaced >= UNSPACED_SHARE * (double)word;
+}
 
 /* One loop per storage kind (the compiler specialises each), so reading a code point is a plain
  * load. The hashes depend on the code points only, never on the kind. */
@@ -137,7 +187,10 @@ static int UNSPACED_SET = 0;
                 i++;                                                                                  \
                 continue;                                                                             \
             }                                                                                         \
-            if (char_mode == 1) {                                                                     \
+            if (every) {                                                                              \
+                if (u64vec_push(units, mix64((FNV_OFFSET ^ (uint64_t)FOLD(c)) * FNV_PRIME)) < 0) return -1; \
+                i++;                                                                                  \
+            } else if (char_mode == 1) {                                                              \
                 if (words && u64vec_push(units, mix64(FNV_OFFSET ^ (uint64_t)' ')) < 0) return -1;    \
                 while (i < n && IS_WORD(c = p[i])) {                                                  \
                     if (u64vec_push(units, mix64(FNV_OFFSET ^ (uint64_t)FOLD(c))) < 0) return -1;           \
@@ -165,7 +218,7 @@ static int UNSPACED_SET = 0;
  * points go through the same rules as above, one at a time. */
 #define FOLD_IN_C 4
 
-static int folded_units(PyObject *text, int char_mode, u64vec *units) {
+static int folded_units(PyObject *text, int char_mode, int every, u64vec *units) {
 #if HAVE_FOLD
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
@@ -178,6 +231,14 @@ static int folded_units(PyObject *text, int char_mode, u64vec *units) {
         if (raw < 128) folded[0] = FOLD(raw);
         else if (raw < 0x10000 && FOLD_BMP[raw] != FOLD_MANY) folded[0] = FOLD_BMP[raw];
         else m = _PyUnicode_ToFoldedFull(raw, folded);
+        /* Every-character document: a word character of the text stands between spaces (what
+         * spread_mostly_unspaced writes before folding), so it ends the unit before it and its
+         * folded code points form units of their own. */
+        int alone = every && IS_WORD(raw);
+        if (alone && in_word) {
+            if (u64vec_push(units, mix64(h)) < 0) return -1;
+            in_word = 0;
+        }
         for (int k = 0; k < m; k++) {
             Py_UCS4 c = folded[k];
             if (!IS_WORD(c)) {
@@ -202,6 +263,10 @@ static int folded_units(PyObject *text, int char_mode, u64vec *units) {
                 h = (h ^ (uint64_t)c) * FNV_PRIME;
             }
         }
+        if (alone && in_word) {
+            if (u64vec_push(units, mix64(h)) < 0) return -1;
+            in_word = 0;
+        }
     }
     if (in_word && char_mode != 1 && u64vec_push(units, mix64(h)) < 0) return -1;
     return 0;
@@ -210,10 +275,104 @@ static int folded_units(PyObject *text, int char_mode, u64vec *units) {
 #endif
 }
 
+#if HAVE_FOLD
+/* The entry of FOLD_CLASS for any code point (computed outside the BMP). */
+static uint32_t fold_class(Py_UCS4 c) {
+    if (c < 0x10000) return FOLD_CLASS[c];
+    Py_UCS4 folded[3];
+    uint32_t e = (IS_WORD(c) ? R_WORD : 0) | (IS_UNSPACED(c) ? R_UNSPACED : 0);
+    if (_PyUnicode_ToFoldedFull(c, folded) != 1) return e | F_MANY;
+    return e | folded[0] | (IS_WORD(folded[0]) ? F_WORD : 0) | (IS_UNSPACED(folded[0]) ? F_UNSPACED : 0);
+}
+
+/* Word units (mode 0) or words with unspaced code points alone (mode 2) of a text that is NFC
+ * but not casefolded: folded_units's rules for those modes, one table load per code point
+ * (FOLD_CLASS) and one loop per storage kind. It also counts the raw word and unspaced code
+ * points (mostly_unspaced's counts) so the per-document rule needs no pass of its own. */
+#define FLUSH_WORD()                                                         \
+    do {                                                                     \
+        if (in_word) {                                                       \
+            if (u64vec_push(units, mix64(h)) < 0) return -1;                 \
+            in_word = 0;                                                     \
+        }                                                                    \
+    } while (0)
+
+#define FOLDED_LOOP(TYPE)                                                                         \
+    do {                                                                                          \
+        const TYPE *p = (const TYPE *)data;                                                       \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                      \
+            Py_UCS4 raw = p[i];                                                                   \
+            uint32_t e = sizeof(TYPE) < 4 ? FOLD_CLASS[raw] : fold_class(raw);                    \
+            word += (e >> 27) & 1;                                                                \
+            unspaced += (e >> 28) & 1;                                                            \
+            if (e & F_MANY) {                                                                     \
+                Py_UCS4 folded[3];                                                                \
+                int m = _PyUnicode_ToFoldedFull(raw, folded), alone = every && (e & R_WORD);      \
+                if (alone) FLUSH_WORD();                                                          \
+                for (int k = 0; k < m; k++) {                                                     \
+                    Py_UCS4 c = folded[k];                                                        \
+                    if (!IS_WORD(c)) {                                                            \
+                        FLUSH_WORD();                                                             \
+                    } else if (unspaced_units && IS_UNSPACED(c)) {                                \
+                        FLUSH_WORD();                                                             \
+                        if (u64vec_push(units, mix64((FNV_OFFSET ^ (uint64_t)c) * FNV_PRIME)) < 0) return -1; \
+                    } else {                                                                      \
+                        if (!in_word) {                                                           \
+                            h = FNV_OFFSET;                                                       \
+                            in_word = 1;                                                          \
+                        }                                                                         \
+                        h = (h ^ (uint64_t)c) * FNV_PRIME;                                        \
+                    }                                                                             \
+                }                                                                                 \
+                if (alone) FLUSH_WORD();                                                          \
+            } else if (!(e & F_WORD)) {                                                           \
+                FLUSH_WORD();                                                                     \
+            } else if ((unspaced_units && (e & F_UNSPACED)) || (every && (e & R_WORD))) {         \
+                FLUSH_WORD();                                                                     \
+                if (u64vec_push(units, mix64((FNV_OFFSET ^ (uint64_t)(e & F_CP)) * FNV_PRIME)) < 0) return -1; \
+            } else {                                                                              \
+                if (!in_word) {                                                                   \
+                    h = FNV_OFFSET;                                                               \
+                    in_word = 1;                                                                  \
+                }                                                                                 \
+                h = (h ^ (uint64_t)(e & F_CP)) * FNV_PRIME;                                       \
+            }                                                                                     \
+        }                                                                                         \
+    } while (0)
+
+static int folded_word_units(PyObject *text, int char_mode, int every, u64vec *units, Py_ssize_t *word_count, Py_ssize_t *unspaced_count) {
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), word = 0, unspaced = 0;
+    int in_word = 0, unspaced_units = char_mode == 2;
+    uint64_t h = FNV_OFFSET;
+    units->len = 0;
+    if (kind == PyUnicode_1BYTE_KIND) FOLDED_LOOP(Py_UCS1);
+    else if (kind == PyUnicode_2BYTE_KIND) FOLDED_LOOP(Py_UCS2);
+    else FOLDED_LOOP(Py_UCS4);
+    FLUSH_WORD();
+    *word_count = word;
+    *unspaced_count = unspaced;
+    return 0;
+}
+#endif
+
 static int text_units(PyObject *text, int char_mode, u64vec *units) {
+#if HAVE_FOLD
+    if ((char_mode & FOLD_IN_C) && (char_mode & 3) != 1 && !PyUnicode_IS_ASCII(text)) {
+        /* Units by the word rules, counting as it goes; a document the per-document rule then
+         * takes (a tenth or so of them) is cut again with every word character alone. */
+        Py_ssize_t word, unspaced;
+        if (folded_word_units(text, char_mode & 3, 0, units, &word, &unspaced) < 0) return -1;
+        if ((char_mode & DOCUMENT_RULE) && unspaced > 0 && (double)unspaced >= UNSPACED_SHARE * (double)word)
+            return folded_word_units(text, char_mode & 3, 1, units, &word, &unspaced);
+        return 0;
+    }
+#endif
+    int every = (char_mode & DOCUMENT_RULE) && mostly_unspaced(text);
     if ((char_mode & FOLD_IN_C) && !PyUnicode_IS_ASCII(text)) {
         units->len = 0;
-        return folded_units(text, char_mode & 3, units);
+        return folded_units(text, char_mode & 3, every, units);
     }
     char_mode &= 3;
     int kind = PyUnicode_KIND(text);
@@ -250,21 +409,20 @@ static inline uint64_t band_key(const uint32_t *mins, int rows) {
     return mix64(h);
 }
 
-/* LSD radix sort, 4 passes of 8 bits (an even count: the result ends in v); insertion sort for
- * short inputs. qsort was 70% of verification time. */
-static void sort_u32(uint32_t *v, uint32_t *tmp, Py_ssize_t n) {
-    if (n < 64) {
-        for (Py_ssize_t i = 1; i < n; i++) {
-            uint32_t x = v[i];
-            Py_ssize_t j = i;
-            while (j > 0 && v[j - 1] > x) {
-                v[j] = v[j - 1];
-                j--;
-            }
-            v[j] = x;
+static void insertion_sort_u32(uint32_t *v, Py_ssize_t n) {
+    for (Py_ssize_t i = 1; i < n; i++) {
+        uint32_t x = v[i];
+        Py_ssize_t j = i;
+        while (j > 0 && v[j - 1] > x) {
+            v[j] = v[j - 1];
+            j--;
         }
-        return;
+        v[j] = x;
     }
+}
+
+/* LSD radix sort, 4 passes of 8 bits (an even count: the result ends in v). */
+static void lsd_sort_u32(uint32_t *v, uint32_t *tmp, Py_ssize_t n) {
     Py_ssize_t count[4][256];
     memset(count, 0, sizeof(count));
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -287,6 +445,37 @@ static void sort_u32(uint32_t *v, uint32_t *tmp, Py_ssize_t n) {
         uint32_t *t = src;
         src = dst;
         dst = t;
+    }
+}
+
+/* Sort ascending: insertion sort for short inputs; up to MSD_MAX values, one pass by the top
+ * byte (fingerprints are hashes: a document's ~1,000 spread over 256 buckets of a few each)
+ * then insertion sort per bucket, a bucket of more than MSD_BUCKET (repeats) by LSD radix:
+ * about 3 passes over the data instead of 5, every case linear. Larger inputs: LSD radix.
+ * qsort was 70% of verification time. */
+#define MSD_MAX 4096
+#define MSD_BUCKET 32
+static void sort_u32(uint32_t *v, uint32_t *tmp, Py_ssize_t n) {
+    if (n < 64) {
+        insertion_sort_u32(v, n);
+        return;
+    }
+    if (n > MSD_MAX) {
+        lsd_sort_u32(v, tmp, n);
+        return;
+    }
+    Py_ssize_t start[257];
+    memset(start, 0, sizeof(start));
+    for (Py_ssize_t i = 0; i < n; i++) start[(v[i] >> 24) + 1]++;
+    for (int d = 0; d < 256; d++) start[d + 1] += start[d];
+    Py_ssize_t next[256];
+    memcpy(next, start, sizeof(next));
+    for (Py_ssize_t i = 0; i < n; i++) tmp[next[v[i] >> 24]++] = v[i];
+    memcpy(v, tmp, (size_t)n * sizeof(uint32_t));
+    for (int d = 0; d < 256; d++) {
+        Py_ssize_t lo = start[d], len = start[d + 1] - lo;
+        if (len <= MSD_BUCKET) insertion_sort_u32(v + lo, len);
+        else lsd_sort_u32(v + lo, tmp, len);
     }
 }
 
@@ -320,8 +509,8 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
     uint32_t *mins = NULL, *tmp = NULL;
     Py_ssize_t tmp_cap = 0;
     PyObject *keys_obj = NULL, *counts_obj = NULL;
-    if (char_mode < 0 || char_mode > (FOLD_IN_C | 2) || (char_mode & 3) == 3) {
-        PyErr_SetString(PyExc_ValueError, "sketch: unit mode must be 0, 1 or 2, plus 4 to fold case in C");
+    if (char_mode < 0 || char_mode > (DOCUMENT_RULE | FOLD_IN_C | 2) || (char_mode & 3) == 3 || ((char_mode & DOCUMENT_RULE) && (char_mode & 3) != 2)) {
+        PyErr_SetString(PyExc_ValueError, "sketch: unit mode must be 0, 1 or 2, plus 4 to fold case in C, plus 8 (mode 2 only) for the per-document rule");
         goto done;
     }
     if ((char_mode & 3) == 2 && !UNSPACED_SET) {
@@ -565,10 +754,13 @@ static PyObject *flatten(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* set_unspaced(bitmap): bit c set for every code point c of a script written without spaces. */
-static PyObject *set_unspaced(PyObject *self, PyObject *arg) {
+/* set_unspaced(bitmap[, share]): bit c set for every code point c of a script written without
+ * spaces; share: shingles.UNSPACED_DOCUMENT_SHARE, the per-document rule's threshold (mode 8). */
+static PyObject *set_unspaced(PyObject *self, PyObject *args) {
     Py_buffer buf;
-    if (PyObject_GetBuffer(arg, &buf, PyBUF_SIMPLE) < 0) return NULL;
+    double share = 0.1;
+    if (!PyArg_ParseTuple(args, "y*|d:set_unspaced", &buf, &share)) return NULL;
+    UNSPACED_SHARE = share;
     if (buf.len != CODE_POINTS / 8) {
         PyBuffer_Release(&buf);
         PyErr_SetString(PyExc_ValueError, "set_unspaced: the bitmap must have one bit per code point (139264 bytes)");
@@ -582,12 +774,20 @@ static PyObject *set_unspaced(PyObject *self, PyObject *arg) {
             UNSPACED_MIN = c;
             break;
         }
+#if HAVE_FOLD
+    for (Py_UCS4 c = 0; c < 0x10000; c++) {
+        uint32_t e = FOLD_CLASS[c] & ~(F_UNSPACED | R_UNSPACED);
+        if (IS_UNSPACED(c)) e |= R_UNSPACED;
+        if (!(e & F_MANY) && IS_UNSPACED(e & F_CP)) e |= F_UNSPACED;
+        FOLD_CLASS[c] = e;
+    }
+#endif
     UNSPACED_SET = 1;
     Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
-    {"set_unspaced", set_unspaced, METH_O, "Set the code points that are units of their own in unit mode 2."},
+    {"set_unspaced", set_unspaced, METH_VARARGS, "Set the code points that are units of their own in unit mode 2 (and the per-document share)."},
     {"sketch", sketch, METH_VARARGS, "Band keys, shingle counts and fingerprints of a list of normalised texts."},
     {"jaccard_pairs", jaccard_pairs, METH_VARARGS, "Exact Jaccard of fingerprint sets for pairs of documents."},
     {"union_edges", union_edges, METH_VARARGS, "Union-find over a buffer of uint32 edges (root = smallest member)."},

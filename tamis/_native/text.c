@@ -76,6 +76,54 @@ static Py_ssize_t fold_latin1(const Py_UCS1 *p, Py_ssize_t n, int casefold, unsi
     return len;
 }
 
+/* For strings of two and four bytes a character, case folding on: what each BMP code point
+ * becomes in one load: KEY_SPACE (whitespace), KEY_SKIP (an ignorable character), its single
+ * folded code point (apostrophes as '), or FOLD_MANY (folded by fold_cp). The general loop's
+ * rules, tabled at import from the same functions. */
+#define KEY_SPACE 0xFFFFFFFEu
+#define KEY_SKIP 0xFFFFFFFDu
+static uint32_t *key_bmp;
+
+static int init_key_table(void) {
+    key_bmp = (uint32_t *)malloc(sizeof(uint32_t) * 0x10000);
+    if (key_bmp == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_UCS4 c = 0; c < 0x10000; c++) {
+        if (c < 128 ? _Py_ascii_whitespace[c] != 0 : is_space_cp(c)) key_bmp[c] = KEY_SPACE;
+        else if (c >= 128 && is_ignorable(c)) key_bmp[c] = KEY_SKIP;
+        else key_bmp[c] = fold_bmp[c];
+    }
+    return 0;
+}
+
+#define KEY_LOOP(TYPE)                                                              \
+    do {                                                                            \
+        const TYPE *p = (const TYPE *)data;                                         \
+        for (Py_ssize_t i = 0; i < n; i++) {                                        \
+            Py_UCS4 c = p[i];                                                       \
+            uint32_t f = sizeof(TYPE) == 2 || c < 0x10000 ? key_bmp[c] : FOLD_MANY; \
+            if (f == KEY_SPACE) {                                                   \
+                pending_space = any;                                                \
+                continue;                                                           \
+            }                                                                       \
+            if (f == KEY_SKIP) continue;                                            \
+            if (pending_space) {                                                    \
+                buf[len++] = ' ';                                                   \
+                pending_space = 0;                                                  \
+            }                                                                       \
+            any = 1;                                                                \
+            if (f != FOLD_MANY) {                                                   \
+                len = put_utf8(buf, len, f);                                        \
+            } else {                                                                \
+                Py_UCS4 folded[3];                                                  \
+                int n_folded = fold_cp(c, folded);                                  \
+                for (int k = 0; k < n_folded; k++) len = put_utf8(buf, len, folded[k]); \
+            }                                                                       \
+        }                                                                           \
+    } while (0)
+
 static PyObject *fold_spaces_utf8(PyObject *self, PyObject *args) {
     PyObject *arg;
     int casefold = 0;
@@ -103,6 +151,14 @@ static PyObject *fold_spaces_utf8(PyObject *self, PyObject *args) {
         return out;
     }
     int pending_space = 0, any = 0;
+#if HAVE_FOLD
+    if (casefold) { /* one table load per character, one loop per storage kind */
+        if (kind == PyUnicode_2BYTE_KIND) KEY_LOOP(Py_UCS2);
+        else KEY_LOOP(Py_UCS4);
+        if (_PyBytes_Resize(&out, len) < 0) return NULL;
+        return out;
+    }
+#endif
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
         Py_UCS4 folded[3];
@@ -220,7 +276,84 @@ static PyObject *strip_controls(PyObject *self, PyObject *arg) {
     return out;
 }
 
+/* The normalize step's default (NFC, control characters removed) without a Python pass where
+ * it can: set_nfc_unstable(bitmap) hands over tamis.text.nfc_unstable_bitmap (bit c: code point
+ * c may change or change a neighbour under NFC; none above its size is trusted), then
+ * normalize_quick(s) scans s once and returns
+ *   s itself       no control character to remove, and NFC already (no unstable code point:
+ *                  UAX #15's quick check says Yes), so nothing changes;
+ *   a new str      s without its control characters, s being NFC;
+ *   None           s holds a code point NFC may change: the caller normalises it the full way. */
+static unsigned char *nfc_unstable;
+static Py_ssize_t nfc_unstable_limit;
+
+static PyObject *set_nfc_unstable(PyObject *self, PyObject *arg) {
+    Py_buffer buf;
+    if (PyObject_GetBuffer(arg, &buf, PyBUF_SIMPLE) < 0) return NULL;
+    unsigned char *bits = PyMem_Malloc(buf.len ? (size_t)buf.len : 1);
+    if (!bits) {
+        PyBuffer_Release(&buf);
+        return PyErr_NoMemory();
+    }
+    memcpy(bits, buf.buf, (size_t)buf.len);
+    PyMem_Free(nfc_unstable);
+    nfc_unstable = bits;
+    nfc_unstable_limit = buf.len * 8;
+    PyBuffer_Release(&buf);
+    Py_RETURN_NONE;
+}
+
+static inline int is_nfc_unstable(Py_UCS4 c) {
+    return (Py_ssize_t)c >= nfc_unstable_limit || ((nfc_unstable[c >> 3] >> (c & 7)) & 1);
+}
+
+static PyObject *normalize_quick(PyObject *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "normalize_quick() expects a str");
+        return NULL;
+    }
+    if (nfc_unstable == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "normalize_quick() needs set_nfc_unstable() first");
+        return NULL;
+    }
+    if (PyUnicode_IS_ASCII(arg)) return strip_controls(self, arg); /* ASCII is NFC */
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg), found = 0;
+    int kind = PyUnicode_KIND(arg);
+    const void *data = PyUnicode_DATA(arg);
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *p = (const Py_UCS1 *)data;
+        int unstable = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_UCS1 c = p[i];
+            found += c < 0x20 ? (c != '\t' && c != '\n' && c != '\r') : c == 0x7f;
+            unstable |= c >= 0x80 && is_nfc_unstable(c);
+        }
+        if (unstable) Py_RETURN_NONE;
+    } else if (kind == PyUnicode_2BYTE_KIND) {
+        const Py_UCS2 *p = (const Py_UCS2 *)data;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_UCS2 c = p[i];
+            if (c < 0x80) {
+                found += c < 0x20 ? (c != '\t' && c != '\n' && c != '\r') : c == 0x7f;
+            } else {
+                if (is_nfc_unstable(c)) Py_RETURN_NONE;
+                found += c == 0xfeff || c == 0xfffe;
+            }
+        }
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            if (c >= 0x80 && is_nfc_unstable(c)) Py_RETURN_NONE;
+            found += is_stripped_control(c);
+        }
+    }
+    if (!found) return Py_NewRef(arg);
+    return strip_controls(self, arg);
+}
+
 static PyMethodDef methods[] = {
+    {"set_nfc_unstable", set_nfc_unstable, METH_O, "Hand over the bitmap of code points NFC may change (tamis.text.nfc_unstable_bitmap)."},
+    {"normalize_quick", normalize_quick, METH_O, "s NFC-stable: s without its control characters (s itself when none); else None."},
     {"strip_controls", strip_controls, METH_O, "s without the control characters the normalize step removes (s itself when none)."},
     {"utf8_length", utf8_length, METH_O, "Bytes of s in UTF-8 (surrogates count 3), without encoding."},
     {"fold_spaces_utf8", fold_spaces_utf8, METH_VARARGS, "UTF-8 of s with whitespace runs collapsed and apostrophes folded (and case folded)."},
@@ -232,6 +365,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_text", "Compiled te
 
 PyMODINIT_FUNC PyInit__text(void) {
     if (init_unicode_core() < 0) return NULL;
+    if (init_key_table() < 0) return NULL;
     init_latin1_fold();
     return PyModule_Create(&module);
 }

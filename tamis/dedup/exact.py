@@ -22,7 +22,7 @@ import numpy as np
 import xxhash
 
 from tamis.dedup.base import Decisions, GlobalStage, PassTask
-from tamis.dedup.shingles import utf8_line_length
+from tamis.dedup.shingles import line_key, utf8_line_length
 from tamis.document import Document
 from tamis.errors import ConfigError
 from tamis.io.atomic import write_bytes_atomic
@@ -80,7 +80,7 @@ class ExactDedup(GlobalStage):
         for position, doc in enumerate(docs):
             ids.add(doc.id)
             for content, _ in iter_lines_with_ends(doc.text):
-                key = normalized_utf8(content)
+                key = line_key(content)  # spaces between Chinese/Japanese characters ignored
                 if key and (not self.min_line_chars or utf8_line_length(key) >= self.min_line_chars):
                     hashes += digest(key)
                     line_docs.append(position)
@@ -158,7 +158,7 @@ class ExactDedup(GlobalStage):
             removed = 0
             first_keeper: tuple[int, int] | None = None
             for content, end in iter_lines_with_ends(doc.text):
-                key = normalized_utf8(content)
+                key = line_key(content)  # spaces between Chinese/Japanese characters ignored
                 if key and (not self.min_line_chars or utf8_line_length(key) >= self.min_line_chars):
                     keeper = duplicates.get(unit)
                     unit += 1

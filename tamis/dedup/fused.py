@@ -30,8 +30,10 @@ reference the tests compare this stage with).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -46,7 +48,7 @@ from tamis.dedup.index import task_stem
 from tamis.dedup.minhash import MinHashDedup, SketchSpill
 from tamis.document import Document
 from tamis.io.atomic import write_bytes_atomic
-from tamis.io.idstore import IdReader, IdWriter, save_ids
+from tamis.io.idstore import IdWriter
 from tamis.steps.base import Step, TaskContext
 from tamis.steps.normalize import Normalize
 from tamis.text import normalized_utf8, normalized_utf8_of_nfc
@@ -227,9 +229,27 @@ def _write_scratch(path: str, data: bytes) -> None:
     os.replace(path + ".partial", path)
 
 
+def _link_or_copy(source: str, target: str) -> None:
+    """``target`` as a second name of ``source`` (no bytes copied), or a copy where the
+    filesystem has no hard links; replaced whole, as :func:`_write_scratch` does."""
+    partial = target + ".partial"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(partial)
+    try:
+        os.link(source, partial)
+    except OSError:
+        shutil.copyfile(source, partial)
+    os.replace(partial, target)
+
+
 def _keep_exact_survivors(scratch: str, task: int) -> None:
     """The minhash stage's files of one task, as its own collect would have written them after
-    exact dedup: the sketches and ids of the documents exact dedup kept."""
+    exact dedup: the sketches and ids of the documents exact dedup kept.
+
+    The fingerprints are not copied: ``sketch.fps`` is a second name of ``pre.fps`` and
+    ``sketch.fpo`` says where each kept document's fingerprints start in it
+    (:func:`tamis.dedup.index.fingerprint_starts`); ids are cut from the id blob by byte spans.
+    No Python loop per document."""
     root = Path(scratch)
     exact_dir, minhash_dir = root / "exact", root / "minhash"
     pre = minhash_dir / f"{PRE}-{task:05d}"
@@ -241,18 +261,22 @@ def _keep_exact_survivors(scratch: str, task: int) -> None:
         keep[np.fromiter(duplicates, dtype=np.int64, count=len(duplicates))] = False
     keys = np.fromfile(str(pre) + ".keys", dtype="<u8")
     bands = len(keys) // n if n else 0
-    fps = np.fromfile(str(pre) + ".fps", dtype="<u4")
     stem = task_stem(minhash_dir, task)
     _write_scratch(stem + ".keys", keys.reshape(n, bands)[keep].tobytes() if n else b"")
     _write_scratch(stem + ".counts", counts[keep].tobytes())
-    # The kept documents' fingerprints are the spans between dropped documents: written span by
-    # span (a mask over every fingerprint of the task cost more than the rest of the round).
-    ends = np.cumsum(counts, dtype=np.int64)
-    spans, start = [], 0
-    for dropped in np.flatnonzero(~keep).tolist():
-        spans.append(fps[start : ends[dropped] - counts[dropped]])
-        start = int(ends[dropped])
-    spans.append(fps[start:])
-    _write_scratch(stem + ".fps", b"".join(span.tobytes() for span in spans) if len(spans) > 1 else fps.tobytes())
-    ids = IdReader(exact_dir / f"ids-{task:05d}").all()
-    save_ids(Path(stem), [doc_id for doc_id, kept in zip(ids, keep.tolist(), strict=True) if kept])
+    starts = np.zeros(n, dtype="<i8")
+    np.cumsum(counts[:-1], dtype=np.int64, out=starts[1:])
+    _write_scratch(stem + ".fpo", starts[keep].tobytes())
+    _link_or_copy(str(pre) + ".fps", stem + ".fps")
+    # The kept ids: their bytes cut from the task's id blob, offsets renumbered.
+    id_stem = exact_dir / f"ids-{task:05d}"
+    blob = np.fromfile(id_stem.with_suffix(".ids"), dtype=np.uint8)
+    offsets = np.fromfile(id_stem.with_suffix(".off"), dtype="<u8").astype(np.int64)
+    if len(offsets) != n + 1:
+        msg = f"{id_stem}: {len(offsets) - 1} ids for {n} sketches"
+        raise ValueError(msg)
+    lengths = np.diff(offsets)
+    kept_offsets = np.zeros(int(keep.sum()) + 1, dtype="<u8")
+    np.cumsum(lengths[keep], out=kept_offsets[1:])
+    write_bytes_atomic(Path(stem + ".ids"), blob[np.repeat(keep, lengths)].tobytes())
+    write_bytes_atomic(Path(stem + ".off"), kept_offsets.tobytes())

@@ -5,6 +5,10 @@ Each source of documents (one input task, or a saved index) is four files with o
 * ``<stem>.keys``  n x bands uint64 band keys (row = document, input order)
 * ``<stem>.counts`` n uint32 shingle counts (0 = no words: never a candidate)
 * ``<stem>.fps``    the shingle fingerprints (uint32, shingle order), document after document
+* ``<stem>.fpo``    optional: int64 position in ``.fps`` of each document's first fingerprint,
+  where the file also holds documents that are not in this source (the fused dedup stage links
+  the fingerprints of every document it signed and names those exact dedup kept, instead of
+  copying them); without it documents follow each other (positions: running sum of counts)
 * ``<stem>.ids`` / ``<stem>.off``  the document ids (:mod:`tamis.io.idstore`)
 
 A saved index is a folder holding ``index.*`` files of that layout plus ``meta.json`` (the
@@ -29,6 +33,32 @@ from tamis.io.atomic import temp_name
 INDEX_STEM = "index"
 SAVE_CHUNK = 1 << 16  # documents per read when saving an index
 META_FIELDS = ("num_perm", "bands", "rows", "ngram", "char_ngrams", "seed")
+
+
+def fingerprint_starts(stem: str | Path, counts: np.ndarray) -> np.ndarray:
+    """Where each document's fingerprints start in ``<stem>.fps`` (in fingerprints, int64):
+    ``<stem>.fpo`` where the file has one, else the running sum of ``counts``."""
+    fpo = Path(str(stem) + ".fpo")
+    if fpo.exists():
+        starts = np.fromfile(fpo, dtype="<i8")
+        if len(starts) != len(counts):
+            msg = f"{fpo}: {len(starts)} positions for {len(counts)} documents"
+            raise ValueError(msg)
+        return starts
+    starts = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], dtype=np.int64, out=starts[1:])
+    return starts
+
+
+def span_indices(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The indices ``starts[i] .. starts[i] + lengths[i] - 1`` of every span, concatenated."""
+    lengths = lengths.astype(np.int64)
+    total = int(lengths.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    before = np.zeros(len(lengths), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=before[1:])
+    return np.repeat(starts.astype(np.int64) - before, lengths) + np.arange(total, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -87,22 +117,24 @@ class FingerprintReader:
         self._offsets: dict[int, np.ndarray] = {}
         self._fds: dict[int, int] = {}
 
-    def _source_offsets(self, k: int) -> np.ndarray:
-        off = self._offsets.get(k)
-        if off is None:
-            counts = np.fromfile(self._sources[k].path(".counts"), dtype="<u4")
-            off = self._offsets[k] = np.r_[0, np.cumsum(counts, dtype=np.int64)]
+    def _source_spans(self, k: int) -> np.ndarray:
+        """(start, count) of every document of source ``k``, as an n x 2 int64 array."""
+        spans = self._offsets.get(k)
+        if spans is None:
+            counts = np.fromfile(self._sources[k].path(".counts"), dtype="<u4").astype(np.int64)
+            spans = self._offsets[k] = np.stack([fingerprint_starts(self._sources[k].stem, counts), counts], axis=1)
             self._fds[k] = os.open(self._sources[k].path(".fps"), os.O_RDONLY)
-        return off
+        return spans
 
     def _ranges(self, docs: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
         """Per source: positions in ``docs``, and the [lo, hi) fingerprint range of each."""
         which = np.searchsorted(self._starts, docs, side="right") - 1
         for k in np.flatnonzero(np.bincount(which)).tolist():
             sel = np.flatnonzero(which == k)
-            off = self._source_offsets(k)
+            spans = self._source_spans(k)
             local = docs[sel].astype(np.int64) - self._sources[k].start
-            yield k, sel, off[local], off[local + 1]
+            lo = spans[local, 0]
+            yield k, sel, lo, lo + spans[local, 1]
 
     def sizes(self, docs: np.ndarray) -> np.ndarray:
         """Number of distinct shingles of each of ``docs`` (global indices)."""
@@ -176,7 +208,7 @@ def _write_index(tmp: Path, meta: dict, sources: list[Source], keep: np.ndarray,
             if not mask.any():
                 continue
             counts = np.fromfile(source.path(".counts"), dtype="<u4")
-            fp_off = np.r_[0, np.cumsum(counts, dtype=np.int64)]
+            fp_start = fingerprint_starts(source.stem, counts)
             id_off = np.fromfile(source.path(".off"), dtype="<u8").astype(np.int64)
             with open(source.path(".ids"), "rb") as ids_in:
                 # In chunks of documents: memory stays bounded whatever the source's size.
@@ -186,10 +218,13 @@ def _write_index(tmp: Path, meta: dict, sources: list[Source], keep: np.ndarray,
                     if not part.any():
                         continue
                     keys = np.fromfile(source.path(".keys"), dtype="<u8", count=(hi - lo) * bands, offset=lo * bands * 8).reshape(-1, bands)
-                    fps = np.fromfile(source.path(".fps"), dtype="<u4", count=int(fp_off[hi] - fp_off[lo]), offset=int(fp_off[lo]) * 4)
+                    kept_starts, kept_counts = fp_start[lo:hi][part], counts[lo:hi][part]
+                    first = int(kept_starts[0])  # documents are in file order: one read spans the chunk's
+                    end = int((kept_starts + kept_counts).max())
+                    fps = np.fromfile(source.path(".fps"), dtype="<u4", count=end - first, offset=first * 4)
                     keys_out.write(keys[part].tobytes())
-                    counts_out.write(counts[lo:hi][part].tobytes())
-                    fps_out.write(fps[np.repeat(part, counts[lo:hi])].tobytes())
+                    counts_out.write(kept_counts.tobytes())
+                    fps_out.write(fps[span_indices(kept_starts - first, kept_counts)].tobytes())
                     ids_in.seek(int(id_off[lo]))
                     blob = ids_in.read(int(id_off[hi] - id_off[lo]))
                     base = int(id_off[lo])

@@ -65,7 +65,7 @@ from tamis.dedup import cluster as clustering
 from tamis.dedup.base import Decisions, GlobalStage, PassTask
 from tamis.dedup.index import FingerprintReader, Source, check_meta, index_stem, save_index, task_stem
 from tamis.dedup.lsh import bucket_edges, choose_banding, native, permutations
-from tamis.dedup.shingles import UNSPACED_CHARS, spread_mostly_unspaced
+from tamis.dedup.shingles import UNSPACED_CHARS, UNSPACED_DOCUMENT_SHARE
 from tamis.document import Document
 from tamis.errors import ConfigError
 from tamis.io.atomic import write_bytes_atomic
@@ -111,21 +111,19 @@ def unspaced_bitmap() -> bytes:
 def sketch_units(char_ngrams: bool, *, nfc_given: bool = False) -> tuple[Callable[..., tuple[bytes, bytes, bytes]], int, Callable[[str], str]]:
     """The compiled (or reference) ``sketch``, its unit mode and what a text needs before it.
 
-    Mode 1: characters; 2: words with each character of an unspaced script a unit; plus 4 when
-    the sketch folds case itself (then texts need only NFC, or nothing when ``nfc_given``):
-    the same units as :func:`normalize_for_shingles` then the sketch, without the copies."""
+    Mode 1: characters; 2: words with each character of an unspaced script a unit, plus 8: a
+    document written mostly in such a script has every word character a unit (the sketch
+    counts and decides per document, :func:`tamis.dedup.shingles.spread_mostly_unspaced` is
+    the definition); plus 4 when the sketch folds case itself (then texts need only NFC, or
+    nothing when ``nfc_given``): the same units as :func:`normalize_for_shingles` then the
+    sketch, without the copies."""
     module = native()
-    mode = 1 if char_ngrams else 2
-    if mode == 2:
-        module.set_unspaced(unspaced_bitmap())
+    mode = 1 if char_ngrams else 2 | 8
+    if not char_ngrams:
+        module.set_unspaced(unspaced_bitmap(), UNSPACED_DOCUMENT_SHARE)
     if _folds_in_c(module):
-        sketch, mode, prepare = module.sketch, mode | 4, (_as_is if nfc_given else _nfc)
-    else:
-        sketch, prepare = module.sketch, (_casefold if nfc_given else normalize_for_shingles)
-    if not char_ngrams:  # a document written mostly in an unspaced script: every character a unit (dedup/shingles.py)
-        prepared = prepare
-        prepare = lambda text: spread_mostly_unspaced(prepared(text))  # noqa: E731
-    return sketch, mode, prepare
+        return module.sketch, mode | 4, (_as_is if nfc_given else _nfc)
+    return module.sketch, mode, (_casefold if nfc_given else normalize_for_shingles)
 
 
 def _folds_in_c(module: object) -> bool:

@@ -94,23 +94,26 @@ def band_key(mins: Sequence[int]) -> int:
 
 def sketch(texts: Sequence[str], ngram: int, char_mode: int, a: bytes, b: bytes, bands: int, rows: int) -> tuple[bytes, bytes, bytes]:
     """Same contract as the C ``sketch`` (char_mode 0: words, 1: characters, 2: words with each
-    character of an unspaced script a unit; plus 4:
-    texts are casefolded first)."""
+    character of an unspaced script a unit; plus 4: texts are casefolded first; plus 8, with
+    mode 2: the per-document rule, :func:`tamis.dedup.shingles.spread_mostly_unspaced` on the
+    text as given, before folding)."""
     perms = bands * rows
     a_vals = np.frombuffer(a, dtype="<u4")[:perms].tolist()
     b_vals = np.frombuffer(b, dtype="<u4")[:perms].tolist()
     keys: list[int] = []
     counts: list[int] = []
     fps: list[int] = []
+    if char_mode & 8:  # a document written mostly in an unspaced script: every word character a unit
+        from tamis.dedup.shingles import spread_mostly_unspaced
+
+        texts = [spread_mostly_unspaced(t) for t in texts]
+        char_mode &= ~8
     if char_mode & 4:  # texts in NFC, folded here
         texts = [t.casefold() for t in texts]
         char_mode &= 3
     if char_mode == 2:  # words, each character of an unspaced script a word of its own
         from tamis.dedup.shingles import shingle_text
 
-        # only the per-character rule: the per-document one (a document written mostly in an
-        # unspaced script is spread throughout) is the caller's preparation
-        # (shingles.spread_mostly_unspaced, applied before the compiled sketch as before this one)
         texts = [shingle_text(t) for t in texts]
         char_mode = 0
     for text in texts:
@@ -129,7 +132,7 @@ def sketch(texts: Sequence[str], ngram: int, char_mode: int, a: bytes, b: bytes,
     )
 
 
-def set_unspaced(bitmap: bytes) -> None:
+def set_unspaced(bitmap: bytes, share: float = 0.1) -> None:
     """The C side's table of unspaced code points; the reference reads tamis.dedup.shingles itself."""
 
 

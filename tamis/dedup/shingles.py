@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import re
 
+from tamis.text import normalized_utf8
+
 # Hiragana, Katakana, CJK ideographs (with extensions and compatibility forms), Thai, Lao,
 # Tibetan, Myanmar, Khmer, Katakana phonetic extensions, half-width Katakana.
 UNSPACED_CHARS = (
@@ -59,6 +61,26 @@ def line_length(key: str) -> int:
 def utf8_line_length(key: bytes) -> int:
     """:func:`line_length` of a UTF-8 encoded key."""
     return len(key) if key.isascii() else line_length(key.decode("utf-8"))
+
+
+# What a space between two Chinese or Japanese characters separates nothing: ideographs, kana and
+# their full-width punctuation (、。「」，！？ ...). U+3000 is whitespace, folded to " " before.
+_CJK_LINE_CHARS = "\u3001-\u303f\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff65\uff66-\uff9f\U00020000-\U0003134f"
+_SPACE_IN_CJK = re.compile(f"(?<=[{_CJK_LINE_CHARS}]) (?=[{_CJK_LINE_CHARS}])")
+
+
+def line_key(line: str) -> bytes:
+    """The comparison key of a line for exact line dedup: :func:`tamis.text.normalized_utf8`
+    (NFC, case folded, whitespace runs as one space), without the spaces between two Chinese or
+    Japanese characters: they write no spaces between words, so "你好 世界" with a stray space is
+    the line "你好世界". Spaces next to a Latin word or between Korean or Thai words stay (they
+    separate words there)."""
+    key = normalized_utf8(line)
+    if b" " not in key or key.isascii():
+        return key
+    text = key.decode("utf-8", "surrogatepass")
+    spaced = _SPACE_IN_CJK.sub("", text)
+    return key if len(spaced) == len(text) else spaced.encode("utf-8", "surrogatepass")
 
 
 def has_unspaced(text: str) -> bool:

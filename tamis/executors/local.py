@@ -32,7 +32,19 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+class _NoProgress:
+    """What a hidden bar would do: nothing (tqdm costs its import and a monitor thread)."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def _progress(total: int, label: str, enabled: bool) -> Any:
+    if not enabled or total <= 1:
+        return _NoProgress()
     from tqdm import tqdm
 
     return tqdm(total=total, desc=label, unit="task", disable=not enabled or total <= 1, leave=False, file=sys.stderr)

@@ -691,7 +691,7 @@ def _ensure_formats() -> None:
     """Import the other reader modules (WARC, HTML ...) so their formats are registered."""
     global _formats_loaded
     if not _formats_loaded:
-        from tamis.registry import load_builtins
+        from tamis.registry import load_formats
 
-        load_builtins()
+        load_formats()
         _formats_loaded = True

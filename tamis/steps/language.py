@@ -43,25 +43,39 @@ def bundled_model_path() -> Path:
 
 
 class FastTextIdentifier:
-    """fastText language identification: ``predict(text) -> (code | None, probability)``."""
+    """fastText language identification: ``predict(text) -> (code | None, probability)``.
+
+    lid.176 is predicted by :mod:`tamis.steps.fasttext_model` (compiled, fastText's label and
+    probability bit for bit, about 8x faster on the bench's pages); a model it does not
+    implement goes through the fasttext library (``fasttext-predict``)."""
 
     def __init__(self, model_path: Path | None = None) -> None:
-        try:
-            import fasttext
-        except ImportError as exc:
-            msg = "the language step needs the fasttext-predict package (pip install fasttext-predict)"
-            raise ConfigError(msg) from exc
+        from tamis.steps import fasttext_model
+
         path = model_path or bundled_model_path()
         if not path.is_file():
             msg = f"language model not found at {path}"
             raise ConfigError(msg)
-        self._model = fasttext.load_model(str(path))
+        self._compiled = fasttext_model.load(path)
+        self._model = None
+        if self._compiled is None:
+            try:
+                import fasttext
+            except ImportError as exc:
+                msg = "the language step needs the fasttext-predict package (pip install fasttext-predict)"
+                raise ConfigError(msg) from exc
+            self._model = fasttext.load_model(str(path))
 
     def predict(self, text: str) -> tuple[str | None, float]:
+        if not any(c.isalpha() for c in text):  # whitespace is never a letter: the same test on the flattened text
+            return None, 0.0
+        if self._compiled is not None:
+            found = self._compiled.predict(text)  # splits as " ".join(text.split()) then fastText would
+            if found is None:
+                return None, 0.0
+            return found[0], min(found[1], 1.0)
         # fastText reads one line at a time: line ends must go.
         flat = " ".join(text.split())
-        if not any(c.isalpha() for c in flat):
-            return None, 0.0
         labels, probabilities = self._model.predict(flat, k=1)
         return labels[0].removeprefix(_LABEL_PREFIX), min(float(probabilities[0]), 1.0)
 

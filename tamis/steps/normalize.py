@@ -9,14 +9,15 @@ no-break spaces is available but off: French typography uses them on purpose.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from tamis.document import Document
 from tamis.registry import register
 from tamis.steps.base import Step, TaskContext, param
-from tamis.text import APOSTROPHES
+from tamis.text import APOSTROPHES, nfc_unstable_bitmap
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff\ufffe]")
 
@@ -27,9 +28,22 @@ def strip_controls_reference(text: str) -> str:
 
 
 try:  # one compiled scan, no copy when nothing is removed: the regex was most of the step's time
+    from tamis._native._text import normalize_quick as _normalize_quick
+    from tamis._native._text import set_nfc_unstable as _set_nfc_unstable
     from tamis._native._text import strip_controls
 except ImportError:  # pragma: no cover - the extension is built on install
     strip_controls = strip_controls_reference
+    _normalize_quick = None
+
+
+@functools.cache
+def _quick() -> Callable[[str], str | None] | None:
+    """The compiled default normalisation (NFC + controls, one scan: ``normalize_quick`` in
+    text.c), its NFC table handed over at first use; None where the extension is missing."""
+    if _normalize_quick is None:
+        return None
+    _set_nfc_unstable(nfc_unstable_bitmap())
+    return _normalize_quick
 _SPACE_RE = re.compile(r"[\u00a0\u2000-\u200a\u202f\u205f\u3000]")
 # From the start of a run of spaces only: tried at every position of a long run that no line end
 # follows, the scan to the run's end would cost n²/2 (a match from inside a run implies one from
@@ -48,10 +62,28 @@ class Normalize(Step):
     trailing_whitespace: bool = param(False, "remove spaces at the end of each line")
 
     def normalize(self, text: str) -> str:
+        quick = _quick() if self.nfc and self.strip_control else None
+        done = quick(text) if quick is not None else None  # None: NFC may change the text
+        if done is not None:
+            text = done
+        else:
+            text = self.normalize_reference_nfc_controls(text)
+        return self._normalize_options(text)
+
+    def normalize_reference_nfc_controls(self, text: str) -> str:
+        """NFC and the controls removed as configured, the plain way (the definition the
+        compiled one-scan path is tested against)."""
         if self.nfc and not text.isascii() and not unicodedata.is_normalized("NFC", text):
             text = unicodedata.normalize("NFC", text)
         if self.strip_control:
             text = strip_controls(text)
+        return text
+
+    def normalize_reference(self, text: str) -> str:
+        """:meth:`normalize` without the compiled one-scan path."""
+        return self._normalize_options(self.normalize_reference_nfc_controls(text))
+
+    def _normalize_options(self, text: str) -> str:
         if self.apostrophes and not text.isascii():
             for apostrophe in APOSTROPHES:
                 if apostrophe in text:

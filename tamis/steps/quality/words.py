@@ -29,13 +29,15 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from tamis.steps.quality.indic_tokenizer import trivial_tokenize as indic_tokenize
 from tamis.steps.quality.languages import LanguageSettings, settings_for
 from tamis.steps.quality.segmenters import grapheme_clusters, segment
-from tamis.steps.quality.spacy_rules import EDGES, INFIXES, SPACY_LANGUAGE, SPECIAL_TOKENS, TOKEN_MATCH
+from tamis.steps.quality.spacy_rules import EDGES, INDICNLP_LANGUAGE, INFIXES, SPACY_LANGUAGE
+from tamis.steps.quality.spacy_tokenizer import SpacyTokenizer, has_rules, tokenizer_for
+from tamis.steps.quality.spacy_tokenizer import tokenize as spacy_tokenize
 from tamis.text import split_lines
 
 _URL = r"(?:https?://|www\.)[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}»]"
@@ -239,111 +241,25 @@ def _compile_word_regex(settings: LanguageSettings) -> re.Pattern[str]:
 _SIMPLE_TRAILING = frozenset(",;:!?)")
 
 
-_NO_SPECIALS: frozenset[str] = frozenset()
-# Longest special token merged (in characters): bounds the merge's work per word.
-_MAX_SPECIAL = 16
-
-
-@cache
-def special_tokens(code: str) -> frozenset[str]:
-    """spaCy's one-token special cases holding punctuation for the language (``z.``, ``см.``, ``8)``, ``):``)."""
-    spacy_language = SPACY_LANGUAGE.get(code)
-    if spacy_language is None:
-        return _NO_SPECIALS
-    return frozenset(token for token in SPECIAL_TOKENS.get(spacy_language, ()) if len(token) <= _MAX_SPECIAL)
-
-
-# Characters without which a language's token_match cannot match (French: its compounds and
-# elisions; Hungarian and Turkish: numbers): a chunk without any skips the long pattern.
-_MAX_TOKEN_MATCH = 64
-_TOKEN_MATCH_NEEDS = {"fr": r"[^\W\d_][-'’‐][^\W\d_]", "hu": r"\d", "tr": r"\d|'"}
-
-
-@cache
-def token_match(code: str) -> Callable[[str], Any] | None:
-    """spaCy's token_match of the language (French: the hyphenated compounds of its lexicon), compiled once."""
-    spacy_language = SPACY_LANGUAGE.get(code, "")
-    pattern = TOKEN_MATCH.get(spacy_language)
-    if not pattern:
-        return None
-    match = re.compile(pattern).match
-    needs = _TOKEN_MATCH_NEEDS.get(spacy_language)
-    if needs is None:
-        return match
-    gate = re.compile(needs).search
-    seen: dict[str, bool] = {}  # chunks repeat (l'utilisateur, d'un): each is matched once
-
-    def whole(chunk: str) -> bool:
-        if len(chunk) > _MAX_TOKEN_MATCH:  # no compound is that long: bounds the memo and the ~300 alternatives' scans
-            return False
-        found = seen.get(chunk)
-        if found is None:
-            if len(seen) > _WORD_CLASS_CACHE_LIMIT:
-                seen.clear()
-            found = seen[chunk] = gate(chunk) is not None and match(chunk) is not None
-        return found
-
-    return whole
-
-
-# What spaCy strips off a chunk's edges before it tries token_match.
-_PREFIX_CHARS = "!\"#$%&'()*+,:;<=>?[]`{}¡£¥§«´·»¿…‘’‚“”„"
-_SUFFIX_CHARS = "!\"#&'()*,.:;<>?[]`{}¡«´·»¿…‘’‚“”„"
-
-
-def _merge_specials(words: list[str], specials: frozenset[str]) -> list[str]:
-    """Adjacent words of one chunk whose concatenation is a special token become that token (the
-    longest one starting at each word), as spaCy's special-case matcher merges them."""
-    out: list[str] = []
-    i, n = 0, len(words)
-    while i < n:
-        best, text, j = i + 1, words[i], i + 1
-        while j < n and len(text) + len(words[j]) <= _MAX_SPECIAL:
-            text += words[j]
-            j += 1
-            if text in specials:
-                best = j
-        out.append(words[i] if best == i + 1 else "".join(words[i:best]))
-        i = best
-    return out
-
-
-def tokenize(
-    text: str, regex: re.Pattern[str], specials: frozenset[str] = _NO_SPECIALS, whole: Callable[[str], Any] | None = None,
-) -> list[str]:
-    """``regex.findall(text)`` with ``specials`` merged, faster: plain words skip the regular expression.
+def tokenize(text: str, regex: re.Pattern[str]) -> list[str]:
+    """``regex.findall(text)``, faster: plain words skip the regular expression.
 
     No rule reaches across whitespace, so each whitespace-separated chunk is cut alone; a chunk
     of letters and digits only is one word, and one followed by a comma, semicolon, colon,
-    ``!``, ``?`` or ``)`` is two (most chunks are one of those). A chunk that is a special token
-    is one word; inside a chunk, words that make a special token together are merged. A chunk
-    whose core (edge punctuation aside) ``whole`` matches is one word with its edges cut as usual
-    (spaCy's token_match). The equivalence with ``findall`` on the whole text (and the merge) is tested.
+    ``!``, ``?`` or ``)`` is two (most chunks are one of those). The equivalence with
+    ``findall`` on the whole text is tested.
     """
     words: list[str] = []
     append = words.append
     findall = regex.findall
     for chunk in text.split():
-        if chunk.isalnum() or chunk in specials:
+        if chunk.isalnum():
             append(chunk)
         elif chunk[-1] in _SIMPLE_TRAILING and chunk[:-1].isalnum():
             append(chunk[:-1])
             append(chunk[-1])
         else:
-            if whole is not None:
-                if whole(chunk):  # spaCy tries token_match on the chunk first, then on what stripping leaves
-                    append(chunk)
-                    continue
-                core = chunk.lstrip(_PREFIX_CHARS)
-                lead = len(chunk) - len(core)
-                core = core.rstrip(_SUFFIX_CHARS)
-                if core and whole(core):
-                    words.extend(findall(chunk[:lead]))
-                    append(core)
-                    words.extend(findall(chunk[lead + len(core) :]))
-                    continue
-            found = findall(chunk)
-            words.extend(_merge_specials(found, specials) if specials and len(found) > 1 else found)
+            words.extend(findall(chunk))
     return words
 
 
@@ -367,10 +283,19 @@ def _split_hyphen_runs(words: list[str]) -> list[str]:
 
 def words_for(text: str, settings: LanguageSettings) -> list[str]:
     """The words of ``text`` by the rules of one language: its segmenter where it has one
-    (Chinese, Japanese, Korean, Thai: :mod:`tamis.steps.quality.segmenters`), else the
-    rule-based tokenizer; grapheme clusters for the unspaced scripts without a segmenter."""
+    (Chinese, Japanese, Korean, Thai: :mod:`tamis.steps.quality.segmenters`), Indic NLP's
+    tokenizer where FineWeb-2 uses it (Hindi, Bengali, Tamil, Urdu ...:
+    :mod:`tamis.steps.quality.indic_tokenizer`), spaCy's tokenizer where FineWeb-2 uses spaCy's
+    rules (:mod:`tamis.steps.quality.spacy_tokenizer`), else
+    the rule-based regular expression; grapheme clusters for the unspaced scripts without a segmenter."""
     if settings.segmenter is None:
-        words = tokenize(text, word_regex(settings), special_tokens(settings.code), token_match(settings.code))
+        indic = INDICNLP_LANGUAGE.get(settings.code)
+        if indic is not None:
+            return indic_tokenize(text, indic)
+        spacy = _spacy_tokenizer(settings.code)
+        if spacy is not None:
+            return spacy_tokenize(text, spacy, lambda chunk: _long_chunk_words(chunk, settings))
+        words = tokenize(text, word_regex(settings))
         return _split_hyphen_runs(words) if settings.hyphens == "always" else words
     if settings.segmenter == "clusters":
         words: list[str] = []
@@ -379,6 +304,19 @@ def words_for(text: str, settings: LanguageSettings) -> list[str]:
         return words
     regex = word_regex(settings)
     return segment(text, settings.segmenter, lambda piece: tokenize(piece, regex))
+
+
+@cache
+def _spacy_tokenizer(code: str) -> SpacyTokenizer | None:
+    spacy_language = SPACY_LANGUAGE.get(code)
+    return tokenizer_for(spacy_language) if spacy_language and has_rules(spacy_language) else None
+
+
+def _long_chunk_words(chunk: str, settings: LanguageSettings) -> list[str]:
+    """Words of a chunk too long for spaCy's quadratic affix loop: the linear regular expression
+    that approximates spaCy's rules (the same on ordinary words; a long URL stays whole in both)."""
+    words = word_regex(settings).findall(chunk)
+    return _split_hyphen_runs(words) if settings.hyphens == "always" else words
 
 
 def split_words(text: str, language: str | None = "en") -> list[str]:

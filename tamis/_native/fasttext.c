@@ -1,0 +1,517 @@
+/* fastText supervised prediction (k = 1), compiled, with a per-word cache.
+ *
+ * fastText's predict reads a line, splits it on its whitespace bytes, and for every token
+ * appends its input-matrix row ids (a dictionary word: its id and its character n-gram ids; an
+ * unknown word: its n-gram ids; "</s>" ends the line), averages those rows and walks the output
+ * layer (hierarchical softmax). Its cost is per token: each unknown word's n-grams
+ * are hashed and looked up in the pruning map again at every occurrence. Here a token's id list
+ * is computed once and kept in a cache keyed by the token's bytes, so a repeated word costs a
+ * hash and a lookup. The rows are then added in exactly fastText's order, one id after the
+ * other, in float, so the hidden vector, the score and the label are fastText's bit for bit
+ * (tests compare with fasttext's own predict and with the plain-Python reference in
+ * tamis/steps/fasttext_model.py, which documents every step).
+ *
+ * Model(entries, is_label, prune_keys, prune_values, rows, output, left, right, params)
+ *   entries: list of bytes (the dictionary, fastText's order); is_label: bytes, 1 per entry;
+ *   prune_keys/values: int32 bytes (bucket -> row offset, fastText's pruneidx);
+ *   rows: float32 bytes, (nwords + rows of n-grams) x dim, the input matrix already dequantised
+ *   (alpha * centroid: the same float products fastText adds); output: float32, osz x dim;
+ *   left/right: int32 bytes, the Huffman tree of the hierarchical softmax;
+ *   params: (dim, minn, maxn, bucket, nwords, pruneidx_size, loss, osz), then optionally max_cached
+ *   (tokens the cache holds before it is emptied; the tests use a small one), loss must be 1 (hierarchical softmax, what
+ *   lid.176 uses; other models are left to the fasttext library).
+ * Model.predict(text: str) -> (label index, probability) or None (no row at all).
+ *   The text is split like Python's str.split() followed by fastText on the joined line (what
+ *   tamis's FastTextIdentifier feeds fastText: " ".join(text.split()) + "\n").
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CACHE_MAX_TOKEN 64          /* longer tokens are computed every time, not cached */
+#define CACHE_MAX_RECORDS (1 << 19) /* default: beyond this many tokens the cache is emptied */
+#define CACHE_MAX_IDS (1 << 23)     /* or beyond this many cached ids (32 MB): memory stays bounded */
+
+typedef struct {
+    uint32_t key_off, key_len, ids_off, ids_len;
+    uint32_t hash;
+} Record;
+
+typedef struct {
+    PyObject_HEAD
+    int32_t dim, minn, maxn, bucket, nwords, loss, osz;
+    int64_t pruneidx_size;
+    int32_t eos_id;
+    float *rows;   /* dequantised input rows */
+    Py_ssize_t n_rows;
+    float *output; /* osz x dim */
+    int32_t *left, *right;
+    /* pruneidx: open addressing, keys -1 = empty */
+    int32_t *prune_keys, *prune_values;
+    size_t prune_mask;
+    /* token -> ids cache; the first n_permanent records are the dictionary */
+    Record *records;
+    size_t n_records, cap_records, n_permanent, max_cached;
+    int32_t *slots; /* record index or -1 */
+    size_t slot_mask;
+    char *keys;
+    size_t keys_len, keys_cap, keys_permanent;
+    int32_t *ids;
+    size_t ids_len, ids_cap, ids_permanent;
+    /* scratch */
+    int32_t *line_ids;
+    size_t line_cap;
+    float *hidden;
+} Model;
+
+/* fastText's hash: FNV-1a over the bytes, each sign-extended (its int8_t cast). */
+static inline uint32_t ft_hash(const char *s, size_t n) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (uint32_t)(int8_t)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static int grow(void **buffer, size_t *cap, size_t need, size_t item) {
+    if (need <= *cap) return 0;
+    size_t cap2 = *cap ? *cap : 1024;
+    while (cap2 < need) cap2 *= 2;
+    void *p = realloc(*buffer, cap2 * item);
+    if (!p) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *buffer = p;
+    *cap = cap2;
+    return 0;
+}
+
+static int push_id(Model *m, int32_t id) {
+    if (grow((void **)&m->ids, &m->ids_cap, m->ids_len + 1, sizeof(int32_t)) < 0) return -1;
+    m->ids[m->ids_len++] = id;
+    return 0;
+}
+
+/* fastText's pushHash: a bucket kept by pruning (or every bucket of an unpruned model). */
+static int push_hash(Model *m, int32_t id) {
+    if (m->pruneidx_size == 0 || id < 0) return 0;
+    if (m->pruneidx_size > 0) {
+        size_t s = ((uint32_t)id * 2654435761u) & m->prune_mask;
+        for (;;) {
+            if (m->prune_keys[s] == -1) return 0;
+            if (m->prune_keys[s] == id) break;
+            s = (s + 1) & m->prune_mask;
+        }
+        id = m->prune_values[s];
+    }
+    return push_id(m, m->nwords + id);
+}
+
+/* fastText's computeSubwords on "<" + token + ">": every n-gram of minn..maxn UTF-8 characters,
+ * but the lone "<" and ">", appended to m->ids. */
+static int compute_subwords(Model *m, const char *token, size_t len) {
+    char stack[CACHE_MAX_TOKEN + 2];
+    char *word = len + 2 <= sizeof(stack) ? stack : malloc(len + 2);
+    if (!word) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    word[0] = '<';
+    memcpy(word + 1, token, len);
+    word[len + 1] = '>';
+    size_t size = len + 2;
+    int rc = 0;
+    for (size_t i = 0; i < size && rc == 0; i++) {
+        if ((word[i] & 0xC0) == 0x80) continue;
+        size_t j = i;
+        for (int32_t n = 1; j < size && n <= m->maxn; n++) {
+            j++;
+            while (j < size && (word[j] & 0xC0) == 0x80) j++;
+            if (n >= m->minn && !(n == 1 && (i == 0 || j == size))) {
+                int32_t h = (int32_t)(ft_hash(word + i, j - i) % (uint32_t)m->bucket);
+                if (push_hash(m, h) < 0) {
+                    rc = -1;
+                    break;
+                }
+            }
+        }
+    }
+    if (word != stack) free(word);
+    return rc;
+}
+
+static int find_slot(Model *m, const char *key, size_t len, uint32_t hash, int32_t *record) {
+    size_t s = hash & m->slot_mask;
+    for (;;) {
+        int32_t r = m->slots[s];
+        if (r < 0) {
+            *record = -1;
+            return (int)s;
+        }
+        Record *rec = &m->records[r];
+        if (rec->hash == hash && rec->key_len == len && memcmp(m->keys + rec->key_off, key, len) == 0) {
+            *record = r;
+            return (int)s;
+        }
+        s = (s + 1) & m->slot_mask;
+    }
+}
+
+/* A new record for key whose ids are m->ids[ids_off:]: stored, indexed. */
+static int add_record(Model *m, const char *key, size_t len, uint32_t hash, size_t ids_off, size_t slot) {
+    if (grow((void **)&m->records, &m->cap_records, m->n_records + 1, sizeof(Record)) < 0) return -1;
+    if (grow((void **)&m->keys, &m->keys_cap, m->keys_len + len, 1) < 0) return -1;
+    memcpy(m->keys + m->keys_len, key, len);
+    Record *rec = &m->records[m->n_records];
+    rec->key_off = (uint32_t)m->keys_len;
+    rec->key_len = (uint32_t)len;
+    rec->ids_off = (uint32_t)ids_off;
+    rec->ids_len = (uint32_t)(m->ids_len - ids_off);
+    rec->hash = hash;
+    m->keys_len += len;
+    m->slots[slot] = (int32_t)m->n_records++;
+    return 0;
+}
+
+static void reset_cache(Model *m) {
+    m->n_records = m->n_permanent;
+    m->keys_len = m->keys_permanent;
+    m->ids_len = m->ids_permanent;
+    memset(m->slots, 0xff, (m->slot_mask + 1) * sizeof(int32_t));
+    for (size_t r = 0; r < m->n_records; r++) {
+        Record *rec = &m->records[r];
+        size_t s = rec->hash & m->slot_mask;
+        while (m->slots[s] >= 0) s = (s + 1) & m->slot_mask;
+        m->slots[s] = (int32_t)r;
+    }
+}
+
+static const char LABEL_PREFIX[] = "__label__";
+
+/* The ids an unknown token contributes, appended to m->ids: none for a token fastText reads as
+ * a label ("__label__..."), else its n-grams. */
+static int unknown_token_ids(Model *m, const char *token, size_t len) {
+    if (len >= sizeof(LABEL_PREFIX) - 1 && memcmp(token, LABEL_PREFIX, sizeof(LABEL_PREFIX) - 1) == 0) return 0;
+    return compute_subwords(m, token, len);
+}
+
+/* Append token's ids to the line (through the cache). */
+static int token_ids(Model *m, const char *token, size_t len, size_t *line_len) {
+    uint32_t hash = ft_hash(token, len);
+    int32_t r;
+    int slot = find_slot(m, token, len, hash, &r);
+    size_t ids_off, n;
+    int scratch = 0; /* ids computed for this occurrence only */
+    if (r >= 0) {
+        ids_off = m->records[r].ids_off;
+        n = m->records[r].ids_len;
+    } else {
+        ids_off = m->ids_len;
+        if (unknown_token_ids(m, token, len) < 0) return -1;
+        n = m->ids_len - ids_off;
+        if (len <= CACHE_MAX_TOKEN && m->n_records - m->n_permanent < m->max_cached) {
+            if (add_record(m, token, len, hash, ids_off, (size_t)slot) < 0) return -1;
+        } else {
+            scratch = 1;
+        }
+    }
+    if (grow((void **)&m->line_ids, &m->line_cap, *line_len + n, sizeof(int32_t)) < 0) return -1;
+    memcpy(m->line_ids + *line_len, m->ids + ids_off, n * sizeof(int32_t));
+    *line_len += n;
+    if (scratch) m->ids_len = ids_off;
+    return 0;
+}
+
+/* Python's str.split() separators (Py_UNICODE_ISSPACE), plus NUL, which fastText also splits on. */
+static inline int is_separator(uint32_t c) {
+    if (c < 0x80) return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f) || c == 0;
+    return c == 0x85 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f ||
+           c == 0x205f || c == 0x3000;
+}
+
+/* Decode one UTF-8 character at s[i] (valid UTF-8: Python produced it); its length in *step. */
+static inline uint32_t decode(const unsigned char *s, size_t i, size_t *step) {
+    unsigned char b = s[i];
+    if (b < 0x80) {
+        *step = 1;
+        return b;
+    }
+    if (b < 0xE0) {
+        *step = 2;
+        return ((uint32_t)(b & 0x1F) << 6) | (s[i + 1] & 0x3F);
+    }
+    if (b < 0xF0) {
+        *step = 3;
+        return ((uint32_t)(b & 0x0F) << 12) | ((uint32_t)(s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F);
+    }
+    *step = 4;
+    return ((uint32_t)(b & 0x07) << 18) | ((uint32_t)(s[i + 1] & 0x3F) << 12) | ((uint32_t)(s[i + 2] & 0x3F) << 6) | (s[i + 3] & 0x3F);
+}
+
+static inline float std_log(float x) { return (float)log((double)x + 1e-5); }
+
+static float dot_row(const Model *m, const float *hidden, int32_t row) {
+    const float *w = m->output + (size_t)row * m->dim;
+    float d = 0.0f;
+    for (int32_t j = 0; j < m->dim; j++) d += w[j] * hidden[j];
+    return d;
+}
+
+/* fastText's HierarchicalSoftmaxLoss::dfs with k = 1 (a later leaf with an equal score wins, as
+ * its heap does). */
+static void dfs(const Model *m, float threshold_log, int32_t node, float score, float *best, int32_t *label) {
+    if (score < threshold_log) return;
+    if (*label >= 0 && score < *best) return;
+    if (m->left[node] == -1 && m->right[node] == -1) {
+        *best = score;
+        *label = node;
+        return;
+    }
+    float f = dot_row(m, m->hidden, node - m->osz);
+    float e = expf(-f);
+    float denominator = 1 + e;
+    f = (float)(1.0 / (double)denominator);
+    dfs(m, threshold_log, m->left[node], score + std_log((float)(1.0 - (double)f)), best, label);
+    dfs(m, threshold_log, m->right[node], score + std_log(f), best, label);
+}
+
+static PyObject *predict_utf8(Model *m, const char *text, Py_ssize_t size);
+
+static PyObject *Model_predict(Model *m, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "predict() takes a str");
+        return NULL;
+    }
+    Py_ssize_t size;
+    PyObject *encoded = NULL; /* a text with lone surrogates: they read as '?' */
+    const char *text = PyUnicode_AsUTF8AndSize(arg, &size);
+    if (!text) {
+        if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) return NULL;
+        PyErr_Clear();
+        if (!(encoded = PyUnicode_AsEncodedString(arg, "utf-8", "replace"))) return NULL;
+        text = PyBytes_AS_STRING(encoded);
+        size = PyBytes_GET_SIZE(encoded);
+    }
+    PyObject *result = predict_utf8(m, text, size);
+    Py_XDECREF(encoded);
+    return result;
+}
+
+static PyObject *predict_utf8(Model *m, const char *text, Py_ssize_t size) {
+    const unsigned char *s = (const unsigned char *)text;
+    size_t line_len = 0, i = 0, n = (size_t)size;
+    int ended = 0; /* a "</s>" token ends fastText's line */
+    if (m->n_records - m->n_permanent >= m->max_cached || m->ids_len - m->ids_permanent > CACHE_MAX_IDS) reset_cache(m);
+    while (i < n && !ended) {
+        size_t step;
+        while (i < n && is_separator(decode(s, i, &step))) i += step;
+        if (i >= n) break;
+        size_t start = i;
+        while (i < n && !is_separator(decode(s, i, &step))) i += step;
+        size_t len = i - start;
+        if (token_ids(m, text + start, len, &line_len) < 0) return NULL;
+        if (len == 4 && memcmp(text + start, "</s>", 4) == 0) ended = 1;
+    }
+    if (!ended) { /* the line end fastText reads as "</s>" */
+        if (grow((void **)&m->line_ids, &m->line_cap, line_len + 1, sizeof(int32_t)) < 0) return NULL;
+        m->line_ids[line_len++] = m->eos_id;
+    }
+    if (line_len == 0) Py_RETURN_NONE;
+    float *hidden = m->hidden;
+    for (int32_t j = 0; j < m->dim; j++) hidden[j] = 0.0f;
+    for (size_t t = 0; t < line_len; t++) {
+        const float *row = m->rows + (size_t)m->line_ids[t] * m->dim;
+        for (int32_t j = 0; j < m->dim; j++) hidden[j] += row[j];
+    }
+    float scale = (float)(1.0 / (double)line_len);
+    for (int32_t j = 0; j < m->dim; j++) hidden[j] *= scale;
+
+    float best = 0.0f;
+    int32_t label = -1;
+    float threshold_log = std_log(0.0f);
+    dfs(m, threshold_log, 2 * m->osz - 2, 0.0f, &best, &label);
+    if (label < 0) Py_RETURN_NONE;
+    return Py_BuildValue("(if)", label, (double)expf(best));
+}
+
+static PyObject *Model_cache_size(Model *m, PyObject *Py_UNUSED(ignored)) {
+    return PyLong_FromSize_t(m->n_records - m->n_permanent);
+}
+
+static void Model_dealloc(Model *m) {
+    free(m->rows); free(m->output); free(m->left); free(m->right);
+    free(m->prune_keys); free(m->prune_values); free(m->records); free(m->slots);
+    free(m->keys); free(m->ids); free(m->line_ids); free(m->hidden);
+    Py_TYPE(m)->tp_free((PyObject *)m);
+}
+
+static void *copy_buffer(PyObject *bytes, size_t item, size_t expected, const char *what) {
+    if (!PyBytes_Check(bytes) || (size_t)PyBytes_GET_SIZE(bytes) != expected * item) {
+        PyErr_Format(PyExc_ValueError, "%s: expected %zu bytes", what, expected * item);
+        return NULL;
+    }
+    void *p = malloc(expected * item + 1);
+    if (!p) return PyErr_NoMemory();
+    memcpy(p, PyBytes_AS_STRING(bytes), expected * item);
+    return p;
+}
+
+static int Model_init(Model *m, PyObject *args, PyObject *kwds) {
+    PyObject *entries, *is_label, *prune_keys, *prune_values, *rows, *output, *left, *right;
+    long long pruneidx_size;
+    Py_ssize_t max_cached = CACHE_MAX_RECORDS;
+    if (m->rows) {
+        PyErr_SetString(PyExc_RuntimeError, "Model is already initialised");
+        return -1;
+    }
+    if (!PyArg_ParseTuple(args, "O!SSSSSSS(iiiiiLii)|n", &PyList_Type, &entries, &is_label, &prune_keys, &prune_values, &rows, &output, &left,
+                          &right, &m->dim, &m->minn, &m->maxn, &m->bucket, &m->nwords, &pruneidx_size, &m->loss, &m->osz, &max_cached))
+        return -1;
+    if (max_cached < 0 || max_cached > CACHE_MAX_RECORDS) {
+        PyErr_SetString(PyExc_ValueError, "max_cached: 0 to 524288 tokens");
+        return -1;
+    }
+    m->max_cached = (size_t)max_cached;
+    m->pruneidx_size = pruneidx_size;
+    if (m->dim <= 0 || m->osz <= 0 || m->bucket <= 0 || m->loss != 1) {
+        PyErr_SetString(PyExc_ValueError, "unsupported fastText model parameters");
+        return -1;
+    }
+    Py_ssize_t n_entries = PyList_GET_SIZE(entries);
+    if (PyBytes_GET_SIZE(is_label) != n_entries) {
+        PyErr_SetString(PyExc_ValueError, "is_label: one byte per entry");
+        return -1;
+    }
+    m->n_rows = PyBytes_GET_SIZE(rows) / (Py_ssize_t)(sizeof(float) * m->dim);
+    if (!(m->rows = copy_buffer(rows, sizeof(float) * m->dim, (size_t)m->n_rows, "rows"))) return -1;
+    if (!(m->output = copy_buffer(output, sizeof(float) * m->dim, (size_t)m->osz, "output"))) return -1;
+    size_t tree = (size_t)(2 * m->osz - 1);
+    if (!(m->left = copy_buffer(left, sizeof(int32_t), tree, "left"))) return -1;
+    if (!(m->right = copy_buffer(right, sizeof(int32_t), tree, "right"))) return -1;
+    if (!(m->hidden = malloc(sizeof(float) * m->dim))) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    /* pruneidx */
+    size_t n_prune = (size_t)PyBytes_GET_SIZE(prune_keys) / sizeof(int32_t), prune_size = 16;
+    while (prune_size < n_prune * 2) prune_size <<= 1;
+    m->prune_mask = prune_size - 1;
+    m->prune_keys = malloc(prune_size * sizeof(int32_t));
+    m->prune_values = malloc(prune_size * sizeof(int32_t));
+    if (!m->prune_keys || !m->prune_values) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memset(m->prune_keys, 0xff, prune_size * sizeof(int32_t));
+    const int32_t *keys = (const int32_t *)PyBytes_AS_STRING(prune_keys), *values = (const int32_t *)PyBytes_AS_STRING(prune_values);
+    for (size_t k = 0; k < n_prune; k++) {
+        size_t s = ((uint32_t)keys[k] * 2654435761u) & m->prune_mask;
+        while (m->prune_keys[s] != -1 && m->prune_keys[s] != keys[k]) s = (s + 1) & m->prune_mask;
+        m->prune_keys[s] = keys[k];
+        m->prune_values[s] = values[k];
+        if (values[k] < 0 || (int64_t)m->nwords + values[k] >= m->n_rows) {
+            PyErr_SetString(PyExc_ValueError, "a pruned n-gram's row beyond the input matrix");
+            return -1;
+        }
+    }
+    if (m->pruneidx_size < 0 && (int64_t)m->nwords + m->bucket > m->n_rows) {
+        PyErr_SetString(PyExc_ValueError, "the input matrix has fewer rows than words and buckets");
+        return -1;
+    }
+    /* the cache's slots: room for CACHE_MAX_RECORDS at half load */
+    size_t slots = 16;
+    while (slots < (m->max_cached + (size_t)n_entries) * 2) slots <<= 1;
+    m->slot_mask = slots - 1;
+    if (!(m->slots = malloc(slots * sizeof(int32_t)))) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memset(m->slots, 0xff, slots * sizeof(int32_t));
+    /* the dictionary: a word's ids are its own and its n-grams' (fastText's initNgrams; "</s>"
+     * has no n-grams); a label contributes nothing */
+    m->eos_id = -1;
+    const char *labels = PyBytes_AS_STRING(is_label);
+    for (Py_ssize_t e = 0; e < n_entries; e++) {
+        PyObject *word = PyList_GET_ITEM(entries, e);
+        if (!PyBytes_Check(word)) {
+            PyErr_SetString(PyExc_TypeError, "entries must be bytes");
+            return -1;
+        }
+        const char *w = PyBytes_AS_STRING(word);
+        size_t len = (size_t)PyBytes_GET_SIZE(word);
+        uint32_t hash = ft_hash(w, len);
+        int32_t r;
+        int slot = find_slot(m, w, len, hash, &r);
+        if (r >= 0) continue; /* a duplicate entry: fastText's find() returns the first */
+        size_t ids_off = m->ids_len;
+        int eos = len == 4 && memcmp(w, "</s>", 4) == 0;
+        if (!labels[e] && e < m->nwords) {
+            if (push_id(m, (int32_t)e) < 0) return -1;
+            if (eos) m->eos_id = (int32_t)e;
+            else if (m->maxn > 0 && compute_subwords(m, w, len) < 0) return -1;
+        }
+        if (add_record(m, w, len, hash, ids_off, (size_t)slot) < 0) return -1;
+    }
+    if (m->eos_id < 0) {
+        PyErr_SetString(PyExc_ValueError, "the model's dictionary has no </s>");
+        return -1;
+    }
+    for (size_t t = 0; t < m->ids_len; t++) {
+        if (m->ids[t] < 0 || m->ids[t] >= m->n_rows) {
+            PyErr_SetString(PyExc_ValueError, "a row id beyond the input matrix");
+            return -1;
+        }
+    }
+    m->n_permanent = m->n_records;
+    m->keys_permanent = m->keys_len;
+    m->ids_permanent = m->ids_len;
+    return 0;
+}
+
+static PyMethodDef Model_methods[] = {
+    {"predict", (PyCFunction)Model_predict, METH_O, "predict(text) -> (label index, probability) or None"},
+    {"cache_size", (PyCFunction)Model_cache_size, METH_NOARGS, "tokens held in the cache beyond the dictionary"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ModelType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tamis._native._fasttext.Model",
+    .tp_basicsize = sizeof(Model),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Model_init,
+    .tp_dealloc = (destructor)Model_dealloc,
+    .tp_methods = Model_methods,
+    .tp_doc = "fastText supervised predict (k = 1) with a per-token cache",
+};
+
+static PyObject *is_separator_py(PyObject *Py_UNUSED(self), PyObject *arg) {
+    long c = PyLong_AsLong(arg);
+    if (c == -1 && PyErr_Occurred()) return NULL;
+    return PyBool_FromLong(is_separator((uint32_t)c));
+}
+
+static PyMethodDef module_methods[] = {
+    {"is_separator", is_separator_py, METH_O, "is_separator(code point) -> whether predict splits there"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fasttext", "fastText predict, compiled, with a per-token cache", -1, module_methods};
+
+PyMODINIT_FUNC PyInit__fasttext(void) {
+    if (PyType_Ready(&ModelType) < 0) return NULL;
+    PyObject *mod = PyModule_Create(&module);
+    if (!mod) return NULL;
+    Py_INCREF(&ModelType);
+    if (PyModule_AddObject(mod, "Model", (PyObject *)&ModelType) < 0) {
+        Py_DECREF(&ModelType);
+        Py_DECREF(mod);
+        return NULL;
+    }
+    return mod;
+}

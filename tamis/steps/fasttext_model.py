@@ -1,0 +1,338 @@
+"""fastText supervised prediction read from the model file: the compiled path and its reference.
+
+fastText's ``predict`` costs about 2 µs per token on lid.176 (it hashes every character n-gram
+of an unknown word at every occurrence); it is the language step's whole cost. This module
+reads the model file itself (the ``.bin``/``.ftz`` format of fastText 0.9: arguments,
+dictionary, pruning map, product-quantised or dense input matrix, output matrix) and predicts
+with ``tamis._native._fasttext``, which keeps each distinct token's row ids and adds the rows in
+fastText's order, in float: the same hidden vector, label and probability as fastText's, bit for
+bit (``tests/test_language.py`` compares them with fasttext's own predict).
+
+:func:`predict_reference` is the plain-Python definition (numpy float32), step by step as
+fastText's C++ (``Dictionary::getLine``, ``computeSubwords``, ``pushHash``,
+``Model::computeHidden``, ``HierarchicalSoftmaxLoss::dfs``); the tests compare the compiled path
+with it. Only what lid.176 needs is compiled: a supervised model with hierarchical softmax and
+word n-grams of 1; :func:`load` returns ``None`` for another model and the caller keeps the
+fasttext library.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+_MAGIC = 793712314
+_LABEL_PREFIX = "__label__"
+_EOS = b"</s>"
+_LOSS_HS = 1
+_MODEL_SUPERVISED = 3
+_KSUB = 256  # centroids per sub-quantizer (fastText's ProductQuantizer)
+
+
+@dataclass
+class FastTextModel:
+    """What prediction needs from a fastText model file."""
+
+    dim: int
+    minn: int
+    maxn: int
+    bucket: int
+    word_ngrams: int
+    loss: int
+    model: int
+    entries: list[bytes]
+    is_label: list[bool]
+    nwords: int
+    pruneidx_size: int
+    pruneidx: dict[int, int]
+    rows: np.ndarray  # float32, the input matrix (dequantised: alpha * centroid, as fastText adds it)
+    output: np.ndarray  # float32, osz x dim
+    labels: list[str]  # without "__label__"
+    left: np.ndarray  # int32, the hierarchical softmax's tree
+    right: np.ndarray
+
+    @property
+    def osz(self) -> int:
+        return len(self.labels)
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data, self.at = data, 0
+
+    def take(self, fmt: str):
+        values = struct.unpack_from("<" + fmt, self.data, self.at)
+        self.at += struct.calcsize("<" + fmt)
+        return values if len(values) > 1 else values[0]
+
+    def array(self, dtype: str, count: int) -> np.ndarray:
+        array = np.frombuffer(self.data, dtype=dtype, count=count, offset=self.at)
+        self.at += array.nbytes
+        return array
+
+    def cstring(self) -> bytes:
+        end = self.data.index(b"\0", self.at)
+        word, self.at = self.data[self.at : end], end + 1
+        return word
+
+
+def _quantized_rows(reader: _Reader) -> np.ndarray:
+    """fastText's QuantMatrix, every row as addRowToVector adds it (norm * centroid, in float32)."""
+    qnorm = reader.take("?")
+    m, n = reader.take("qq")
+    codesize = reader.take("i")
+    codes = reader.array("u1", codesize)
+
+    def product_quantizer() -> tuple[int, int, int, int, np.ndarray]:
+        dim, nsubq, dsub, lastdsub = reader.take("iiii")
+        return dim, nsubq, dsub, lastdsub, reader.array("<f4", dim * _KSUB)
+
+    _dim, nsubq, dsub, lastdsub, centroids = product_quantizer()
+    norms = np.ones(m, dtype=np.float32)
+    if qnorm:
+        norm_codes = reader.array("u1", m)
+        _, _, _, _, norm_centroids = product_quantizer()
+        norms = norm_centroids[norm_codes.astype(np.int64)]  # get_centroids(0, code)[0]: dsub 1
+    codes = codes.reshape(m, nsubq).astype(np.int64)
+    rows = np.empty((m, n), dtype=np.float32)
+    for sub in range(nsubq):
+        width = lastdsub if sub == nsubq - 1 else dsub
+        if sub == nsubq - 1:
+            starts = sub * _KSUB * dsub + codes[:, sub] * lastdsub
+        else:
+            starts = (sub * _KSUB + codes[:, sub]) * dsub
+        block = centroids[starts[:, None] + np.arange(width)[None, :]]
+        rows[:, sub * dsub : sub * dsub + width] = norms[:, None] * block  # float32 products, as x += alpha * c[n]
+    return rows
+
+
+def _dense(reader: _Reader) -> np.ndarray:
+    m, n = reader.take("qq")
+    return reader.array("<f4", m * n).reshape(m, n)
+
+
+def _huffman_tree(counts: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """fastText's HierarchicalSoftmaxLoss::buildTree (labels sorted by count, as the dictionary has them)."""
+    osz = len(counts)
+    size = 2 * osz - 1
+    count = [counts[i] if i < osz else 10**15 for i in range(size)]
+    left, right = [-1] * size, [-1] * size
+    leaf, node = osz - 1, osz
+    for i in range(osz, size):
+        mini = [0, 0]
+        for j in range(2):
+            if leaf >= 0 and count[leaf] < count[node]:
+                mini[j], leaf = leaf, leaf - 1
+            else:
+                mini[j], node = node, node + 1
+        left[i], right[i] = mini
+        count[i] = count[mini[0]] + count[mini[1]]
+    return np.array(left, dtype=np.int32), np.array(right, dtype=np.int32)
+
+
+def read_model(path: Path) -> FastTextModel:
+    """Parse a fastText ``.bin``/``.ftz`` file (fastText 0.9's format, version 11 or 12)."""
+    reader = _Reader(Path(path).read_bytes())
+    magic, version = reader.take("ii")
+    if magic != _MAGIC or version > 12:
+        msg = f"{path}: not a fastText model file"
+        raise ValueError(msg)
+    dim, _ws, _epoch, _min_count, _neg, word_ngrams, loss, model, bucket, minn, maxn, _lr_update, _t = reader.take("12id")
+    if version == 11 and model == _MODEL_SUPERVISED:
+        maxn = 0  # fastText's own compatibility rule for old supervised models
+    size, nwords, nlabels = reader.take("iii")
+    _ntokens, pruneidx_size = reader.take("qq")
+    entries, counts, is_label = [], [], []
+    for _ in range(size):
+        entries.append(reader.cstring())
+        counts.append(reader.take("q"))
+        is_label.append(reader.take("b") == 1)
+    pruneidx = {}
+    for _ in range(max(pruneidx_size, 0)):
+        first, second = reader.take("ii")
+        pruneidx[first] = second
+    rows = _quantized_rows(reader) if reader.take("?") else _dense(reader)
+    qout = reader.take("?")
+    if qout:
+        output = _quantized_rows(reader)
+    else:
+        output = _dense(reader)
+    labels = [e.decode("utf-8", "replace").removeprefix(_LABEL_PREFIX) for e, lab in zip(entries, is_label, strict=True) if lab]
+    if len(labels) != nlabels:
+        msg = f"{path}: {nlabels} labels announced, {len(labels)} found"
+        raise ValueError(msg)
+    left, right = _huffman_tree([c for c, lab in zip(counts, is_label, strict=True) if lab])
+    return FastTextModel(dim, minn, maxn, bucket, word_ngrams, loss, model, entries, is_label, nwords, pruneidx_size, pruneidx,
+                         np.ascontiguousarray(rows, dtype=np.float32), np.ascontiguousarray(output, dtype=np.float32), labels, left, right)
+
+
+def compiled_supported(model: FastTextModel) -> bool:
+    """What the compiled path (and the reference) implement: lid.176's kind of model."""
+    return model.model == _MODEL_SUPERVISED and model.loss == _LOSS_HS and model.word_ngrams <= 1 and model.osz > 0
+
+
+# ------------------------------------------------------------------------------------ reference
+
+
+def _ft_hash(data: bytes) -> int:
+    """fastText's hash: FNV-1a over the bytes, each sign-extended first."""
+    h = 2166136261
+    for byte in data:
+        h ^= (byte - 256 if byte > 127 else byte) & 0xFFFFFFFF
+        h = (h * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def _push_hash(model: FastTextModel, ids: list[int], bucket_id: int) -> None:
+    if model.pruneidx_size == 0 or bucket_id < 0:
+        return
+    if model.pruneidx_size > 0:
+        if bucket_id not in model.pruneidx:
+            return
+        bucket_id = model.pruneidx[bucket_id]
+    ids.append(model.nwords + bucket_id)
+
+
+def _subwords(model: FastTextModel, word: bytes) -> list[int]:
+    """fastText's computeSubwords on ``"<" + word + ">"``."""
+    word = b"<" + word + b">"
+    ids: list[int] = []
+    for i in range(len(word)):
+        if word[i] & 0xC0 == 0x80:
+            continue
+        j, n = i, 1
+        while j < len(word) and n <= model.maxn:
+            j += 1
+            while j < len(word) and word[j] & 0xC0 == 0x80:
+                j += 1
+            if n >= model.minn and not (n == 1 and (i == 0 or j == len(word))):
+                _push_hash(model, ids, _ft_hash(word[i:j]) % model.bucket)
+            n += 1
+    return ids
+
+
+def line_ids(model: FastTextModel, text: str) -> list[int]:
+    """The input rows fastText's predict averages for ``" ".join(text.split()) + "\\n"``: its
+    getLine (tokens split on its whitespace, ``</s>`` ends the line, label tokens dropped)."""
+    index = {entry: i for i, entry in reversed(list(enumerate(model.entries)))}  # find() meets the first
+    line = (" ".join(text.split()) + "\n").encode("utf-8")
+    ids: list[int] = []
+    for token in _fasttext_tokens(line):
+        wid = index.get(token, -1)
+        is_label = model.is_label[wid] if wid >= 0 else token.startswith(_LABEL_PREFIX.encode())
+        if not is_label:
+            if wid < 0:
+                if token != _EOS:
+                    ids += _subwords(model, token)
+            else:
+                ids.append(wid)
+                if token != _EOS and model.maxn > 0:
+                    ids += _subwords(model, token)
+        if token == _EOS:
+            break
+    return ids
+
+
+def _fasttext_tokens(line: bytes) -> list[bytes]:
+    """fastText's readWord over a line: split on its seven whitespace bytes; a newline read on
+    its own is the token ``</s>``."""
+    tokens, word = [], bytearray()
+    for byte in line:
+        if byte in b" \n\r\t\v\f\0":
+            if word:
+                tokens.append(bytes(word))
+                word.clear()
+            if byte == 0x0A:
+                tokens.append(_EOS)
+        else:
+            word.append(byte)
+    if word:
+        tokens.append(bytes(word))
+    return tokens
+
+
+def _std_log(x: np.float32) -> np.float32:
+    return np.float32(math.log(float(x) + 1e-5))
+
+
+def predict_reference(model: FastTextModel, text: str) -> tuple[str, float] | None:
+    """fastText's predict with k = 1: (label, probability), or ``None`` without any row."""
+    ids = line_ids(model, text)
+    if not ids:
+        return None
+    hidden = np.zeros(model.dim, dtype=np.float32)
+    for row in ids:  # one row after the other, in float32: fastText's order
+        hidden += model.rows[row]
+    hidden *= np.float32(1.0 / len(ids))
+    best: list = [None, -1]
+
+    def dot_row(row: int) -> np.float32:
+        total = np.float32(0.0)
+        for weight, value in zip(model.output[row], hidden, strict=True):
+            total = np.float32(total + weight * value)
+        return total
+
+    threshold_log = _std_log(np.float32(0.0))
+
+    def dfs(node: int, score: np.float32) -> None:
+        if score < threshold_log or (best[1] >= 0 and score < best[0]):
+            return
+        if model.left[node] == -1 and model.right[node] == -1:
+            best[0], best[1] = score, node  # on a tie the later leaf wins, as fastText's heap
+            return
+        f = dot_row(node - model.osz)
+        f = np.float32(1.0 / float(np.float32(1.0) + np.float32(math.exp(-float(f)))))
+        dfs(int(model.left[node]), np.float32(score + _std_log(np.float32(1.0 - float(f)))))
+        dfs(int(model.right[node]), np.float32(score + _std_log(f)))
+
+    dfs(2 * model.osz - 2, np.float32(0.0))
+    return model.labels[best[1]], float(np.float32(math.exp(float(best[0]))))
+
+
+# ------------------------------------------------------------------------------------- compiled
+
+
+class CompiledPredictor:
+    """``predict(text) -> (label, probability) | None`` through ``tamis._native._fasttext``."""
+
+    def __init__(self, model: FastTextModel, max_cached: int | None = None) -> None:
+        from tamis._native import _fasttext
+
+        prune_keys = np.array(list(model.pruneidx.keys()), dtype=np.int32)
+        prune_values = np.array(list(model.pruneidx.values()), dtype=np.int32)
+        self.labels = model.labels
+        self._model = _fasttext.Model(
+            list(model.entries), bytes(model.is_label), prune_keys.tobytes(), prune_values.tobytes(), model.rows.tobytes(),
+            model.output.tobytes(), model.left.tobytes(), model.right.tobytes(),
+            (model.dim, model.minn, model.maxn, model.bucket, model.nwords, model.pruneidx_size, model.loss, model.osz),
+            *([] if max_cached is None else [max_cached]),
+        )
+
+    def cache_size(self) -> int:
+        """Tokens held in the cache beyond the dictionary."""
+        return self._model.cache_size()
+
+    def predict(self, text: str) -> tuple[str, float] | None:
+        found = self._model.predict(text)
+        if found is None:
+            return None
+        return self.labels[found[0]], found[1]
+
+
+def load(path: Path) -> CompiledPredictor | None:
+    """The compiled predictor for the model at ``path``, or ``None`` where it does not apply
+    (another kind of model, or the extension not built): the caller uses the fasttext library."""
+    try:
+        model = read_model(path)
+    except (ValueError, struct.error, IndexError):
+        return None
+    if not compiled_supported(model):
+        return None
+    try:
+        return CompiledPredictor(model)
+    except ImportError:
+        return None

@@ -1,0 +1,374 @@
+"""spaCy's rule-based tokenizer, in plain Python, on spaCy's own rule data.
+
+FineWeb-2 counts words (Gopher's word counts, average length, alphabetic share, stop words)
+with datatrove's word tokenizer, which for most languages is ``spacy.blank(code)``. This module
+runs the same algorithm (spaCy 3.8 ``Tokenizer``: ``_split_affixes``, ``_attach_tokens`` and the
+special-case matcher of ``_apply_special_cases``) on the same data, which
+``bench/derive_spacy_rules.py`` reads from spaCy into ``spacy_rules.json.gz``: per language its
+prefix, suffix and infix patterns, token_match and url_match, and its special cases. So a word
+is what spaCy makes of it, for every language spaCy has rules for, without a rule per token
+class (e-mail addresses in angle brackets, options, paths, numbers ...).
+
+Text is cut at whitespace first (as spaCy does); each chunk is tokenized alone and memoised
+(web text repeats its chunks: most are a dictionary hit). spaCy's affix loop searches the
+suffix pattern once per character it strips, quadratic in a chunk's length: chunks longer than
+``MAX_CHUNK`` characters (a long URL, a base64 blob) go to the caller's linear fallback instead.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+try:  # the regular-expression parser, to read which characters a rule can start or end on
+    from re import _constants as _sre
+    from re import _parser as _sre_parse
+except ImportError:  # pragma: no cover (Python < 3.11)
+    import sre_constants as _sre  # type: ignore[no-redef]
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
+
+DATA = Path(__file__).with_name("spacy_rules.json.gz")
+# Longer chunks are cut by the linear fallback (the affix loop is quadratic in the chunk's length).
+MAX_CHUNK = 200
+_MEMO_LIMIT = 200_000
+
+
+class _Unknown(Exception):
+    """The analysis cannot bound the characters (a negated class, a category, an optional part)."""
+
+
+_ZERO_WIDTH = (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT)
+_MAX_CLASS = 1 << 18
+
+
+def _class_chars(items: list) -> set[str]:
+    chars: set[str] = set()
+    for op, value in items:
+        if op is _sre.LITERAL:
+            chars.add(chr(value))
+        elif op is _sre.RANGE and value[1] - value[0] < _MAX_CLASS:
+            chars.update(map(chr, range(value[0], value[1] + 1)))
+        else:
+            raise _Unknown
+    return chars
+
+
+def _edge(sequence: list, last: bool) -> set[str] | None:
+    """The characters the first (``last``: the final) character a match of ``sequence`` consumes
+    can be; None when the sequence consumes nothing (lookarounds only)."""
+    for op, value in reversed(sequence) if last else sequence:
+        if op in _ZERO_WIDTH:
+            continue
+        if op is _sre.LITERAL:
+            return {chr(value)}
+        if op is _sre.IN:
+            return _class_chars(value)
+        if op is _sre.SUBPATTERN:
+            found = _edge(list(value[-1]), last)
+        elif op is _sre.BRANCH:
+            found = set()
+            for alternative in value[1]:
+                edge = _edge(list(alternative), last)
+                if edge is None:
+                    raise _Unknown
+                found |= edge
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", _sre.MAX_REPEAT)) and value[0] >= 1:
+            found = _edge(list(value[2]), last)
+        else:
+            raise _Unknown
+        if found is None:
+            raise _Unknown
+        return found
+    return None
+
+
+def _after_digit(alternative: list) -> bool:
+    """Whether an alternative starts with a lookbehind that reads only ASCII digits ((?<=[0-9]):
+    spaCy's units and currency suffixes), so it cannot match in a chunk without a digit."""
+    for op, value in alternative:
+        if op is _sre.ASSERT and value[0] == -1:
+            inner = list(value[1])
+            if len(inner) == 1 and inner[0][0] is _sre.IN:
+                try:
+                    return _class_chars(inner[0][1]) <= set("0123456789")
+                except _Unknown:
+                    return False
+            return False
+        if op not in _ZERO_WIDTH:
+            return False
+    return False
+
+
+def _alternatives(pattern: re.Pattern[str]) -> list[list]:
+    parsed = list(_sre_parse.parse(pattern.pattern, pattern.flags))
+    if len(parsed) == 1 and parsed[0][0] is _sre.BRANCH:
+        return [list(alternative) for alternative in parsed[0][1][1]]
+    return [parsed]
+
+
+def edge_chars(pattern: re.Pattern[str], last: bool) -> tuple[frozenset[str], frozenset[str]] | None:
+    """(the characters a match of ``pattern`` can start (``last``: end) its consumed text with,
+    those of its alternatives that need a digit before them) or None when that cannot be bounded
+    (then the pattern is always tried). A chunk whose first (last) character is in neither, or
+    only in the second while the chunk is all letters, cannot match: the search is skipped, which
+    gives the same tokens and spares the scan most words would cost (a suffix pattern is tried
+    at every position of the word)."""
+    if pattern.flags & re.IGNORECASE:
+        return None
+    anywhere: set[str] = set()
+    after_digit: set[str] = set()
+    try:
+        for alternative in _alternatives(pattern):
+            edge = _edge(alternative, last)
+            if edge is None:
+                return None
+            (after_digit if last and _after_digit(alternative) else anywhere).update(edge)
+    except (_Unknown, RecursionError):
+        return None
+    return frozenset(anywhere), frozenset(after_digit - anywhere)
+
+
+def infix_chars(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """Characters of which a chunk must hold one for ``pattern`` (spaCy's infixes) to match in it:
+    the first character each alternative consumes, or for a zero-width alternative (Italian's
+    split after an elided article) the last character its lookbehind reads. None if unbounded."""
+    if pattern.flags & re.IGNORECASE:
+        return None
+    try:
+        parsed = list(_sre_parse.parse(pattern.pattern, pattern.flags))
+        alternatives = parsed[0][1][1] if len(parsed) == 1 and parsed[0][0] is _sre.BRANCH else [parsed]
+        chars: set[str] = set()
+        for alternative in alternatives:
+            edge = _edge(list(alternative), last=False)
+            if edge is None:  # zero width: the character before the split point
+                behind = [value for op, value in alternative if op is _sre.ASSERT and value[0] == -1]
+                if not behind:
+                    return None
+                edge = _edge(list(behind[0][1]), last=True)
+                if edge is None:
+                    return None
+            chars |= edge
+    except (_Unknown, RecursionError, IndexError, TypeError):
+        return None
+    return frozenset(chars)
+
+
+def _char_sets(stored: list[int] | None, table: list[str]) -> tuple[frozenset[str], frozenset[str]] | None:
+    return None if stored is None else (frozenset(table[stored[0]]), frozenset(table[stored[1]]))
+
+
+@cache
+def _payload() -> dict[str, Any]:
+    return json.loads(gzip.decompress(DATA.read_bytes()))
+
+
+def has_rules(spacy_language: str) -> bool:
+    return spacy_language in _payload()["languages"]
+
+
+class SpacyTokenizer:
+    """One spaCy language's tokenizer; ``chunk_tokens`` cuts one whitespace-free chunk."""
+
+    def __init__(self, spacy_language: str) -> None:
+        payload = _payload()
+        data = payload["languages"][spacy_language]
+        patterns = payload["patterns"]
+        letters = payload["letter_classes"]
+
+        def compiled(entry: list | None, letters_as_word: bool = False) -> re.Pattern[str] | None:
+            if entry is None:
+                return None
+            index, flags = entry
+            text = re.sub("\x00(ALPHA|ALPHA_LOWER|ALPHA_UPPER)\x00", lambda m: "\\w" if letters_as_word else letters[m.group(1)], patterns[index])
+            return re.compile(text, flags)
+
+        prefix, suffix, infix = compiled(data["prefix"]), compiled(data["suffix"]), compiled(data["infix"])
+        # French's token_match repeats spaCy's letter class (3,000 characters) in ~300 case-insensitive
+        # alternatives: compiled as is it costs 7 s. Inside its character classes \w stands for
+        # it (it also admits digits and "_"; measured on the bench pages, no chunk cut differently).
+        token_match, url_match = compiled(data["token_match"], letters_as_word=True), compiled(data["url_match"])
+        self._prefix = prefix.search if prefix else None
+        self._suffix = suffix.search if suffix else None
+        self._infix = infix.finditer if infix else None
+        # Characters a prefix must start with, a suffix end with, an infix hold (None: unbounded),
+        # read from the patterns by bench/derive_spacy_rules.py (edge_chars, infix_chars).
+        self._prefix_first = _char_sets(data["prefix_first"], patterns)
+        self._suffix_last = _char_sets(data["suffix_last"], patterns)
+        self._infix_chars = None if data["infix_chars"] is None else frozenset(patterns[data["infix_chars"]])
+        self._token_match = token_match.match if token_match else None
+        self._url_match = url_match.match if url_match else None
+        specials: dict[str, list[str]] = {key: [key] for key in data["specials"]}
+        specials.update(data["split_specials"])
+        self._specials = specials
+        self._memo: dict[str, list[str]] = {}
+        # spaCy's special-case matcher: a special whose own tokenization (without special cases)
+        # is several tokens is merged back wherever those tokens follow one another in a chunk.
+        self._merge: dict[tuple[str, ...], str] = {}
+        for key in specials:
+            if not data["faster_heuristics"] or self._find_prefix(key) or self._has_infix(key) or self._find_suffix(key) or " " in key:
+                pieces = tuple(self._tokenize(key, with_specials=False))
+                if len(pieces) > 1:
+                    self._merge[pieces] = key
+        self._merge_longest = max(map(len, self._merge), default=0)
+        self._merge_firsts = frozenset(pieces[0] for pieces in self._merge)
+
+    def _find_prefix(self, text: str) -> int:
+        if self._prefix is None or (self._prefix_first is not None and text[:1] not in self._prefix_first[0]):
+            return 0
+        found = self._prefix(text)
+        return found.end() - found.start() if found else 0
+
+    def _find_suffix(self, text: str) -> int:
+        if self._suffix is None:
+            return 0
+        if self._suffix_last is not None:
+            anywhere, after_digit = self._suffix_last
+            last = text[-1:]
+            if last not in anywhere and (last not in after_digit or text.isalpha()):
+                return 0
+        found = self._suffix(text)
+        return found.end() - found.start() if found else 0
+
+    def _has_infix(self, text: str) -> bool:
+        if self._infix is None or (self._infix_chars is not None and self._infix_chars.isdisjoint(text)):
+            return False
+        return next(self._infix(text), None) is not None
+
+    def chunk_tokens(self, chunk: str) -> list[str]:
+        """The tokens of one whitespace-free chunk (memoised), as spaCy cuts it."""
+        tokens = self._memo.get(chunk)
+        if tokens is None:
+            if len(self._memo) > _MEMO_LIMIT:  # web text has an open vocabulary
+                self._memo.clear()
+            tokens = self._tokenize(chunk, with_specials=True)
+            if len(tokens) > 1 and self._merge and self._merge_firsts.intersection(tokens):
+                tokens = self._merge_specials(tokens)
+            self._memo[chunk] = tokens
+        return tokens
+
+    def _tokenize(self, chunk: str, with_specials: bool) -> list[str]:
+        specials = self._specials if with_specials else {}
+        found = specials.get(chunk)
+        if found is not None:
+            return list(found)
+        prefixes: list[str] = []
+        suffixes: list[str] = []
+        text = self._split_affixes(chunk, prefixes, suffixes, specials)
+        tokens = prefixes
+        if text:
+            found = specials.get(text)
+            if found is not None:
+                tokens.extend(found)
+            elif (self._token_match and self._token_match(text)) or (self._url_match and self._url_match(text)):
+                tokens.append(text)
+            else:
+                tokens.extend(self._split_infixes(text))
+        tokens.extend(reversed(suffixes))
+        return tokens
+
+    def _split_affixes(self, text: str, prefixes: list[str], suffixes: list[str], specials: dict[str, list[str]]) -> str:
+        """spaCy's ``_split_affixes``: strip prefixes and suffixes until none is left, a special
+        case or token_match is reached."""
+        token_match = self._token_match
+        last_size = 0
+        while text and len(text) != last_size:
+            if token_match and token_match(text):
+                break
+            if text in specials:
+                break
+            last_size = len(text)
+            pre_len = self._find_prefix(text)
+            if pre_len:
+                prefix, minus_pre = text[:pre_len], text[pre_len:]
+                if minus_pre and minus_pre in specials:
+                    prefixes.append(prefix)
+                    text = minus_pre
+                    break
+            suf_len = self._find_suffix(text[pre_len:])
+            if suf_len:
+                suffix, minus_suf = text[-suf_len:], text[:-suf_len]
+                if minus_suf and minus_suf in specials:
+                    suffixes.append(suffix)
+                    text = minus_suf
+                    break
+            if pre_len and suf_len and pre_len + suf_len <= len(text):
+                prefixes.append(prefix)
+                suffixes.append(suffix)
+                text = text[pre_len:-suf_len]
+            elif pre_len:
+                prefixes.append(prefix)
+                text = minus_pre
+            elif suf_len:
+                suffixes.append(suffix)
+                text = minus_suf
+        return text
+
+    def _split_infixes(self, text: str) -> list[str]:
+        """spaCy's infix step of ``_attach_tokens`` (an infix at the very start is not split)."""
+        if self._infix is None or (self._infix_chars is not None and self._infix_chars.isdisjoint(text)):
+            return [text]
+        tokens: list[str] = []
+        start = 0
+        for match in self._infix(text):
+            infix_start, infix_end = match.start(), match.end()
+            if infix_start == 0:
+                continue
+            if infix_start != start:
+                tokens.append(text[start:infix_start])
+            if infix_start != infix_end:
+                tokens.append(text[infix_start:infix_end])
+            start = infix_end
+        if start < len(text):
+            tokens.append(text[start:])
+        return tokens
+
+    def _merge_specials(self, tokens: list[str]) -> list[str]:
+        """spaCy's special-case matcher inside one chunk: every run of tokens that is a special
+        case's own tokenization, longest first then leftmost, becomes that special case's tokens
+        (a run is taken unless its first or last token belongs to a run taken or seen before)."""
+        n = len(tokens)
+        spans: list[tuple[int, int]] = []
+        for i in range(n):
+            if tokens[i] not in self._merge_firsts:
+                continue
+            for j in range(i + 2, min(n, i + self._merge_longest) + 1):
+                if tuple(tokens[i:j]) in self._merge:
+                    spans.append((i, j))
+        if not spans:
+            return tokens
+        spans.sort(key=lambda span: (span[0] - span[1], span[0]))
+        seen: set[int] = set()
+        taken: list[tuple[int, int]] = []
+        for start, end in spans:
+            if start not in seen and end - 1 not in seen:
+                taken.append((start, end))
+            seen.update(range(start, end))
+        out: list[str] = []
+        position = 0
+        for start, end in sorted(taken):
+            out.extend(tokens[position:start])
+            out.extend(self._specials[self._merge[tuple(tokens[start:end])]])
+            position = end
+        out.extend(tokens[position:])
+        return out
+
+
+@cache
+def tokenizer_for(spacy_language: str) -> SpacyTokenizer:
+    return SpacyTokenizer(spacy_language)
+
+
+def tokenize(text: str, tokenizer: SpacyTokenizer, fallback: Callable[[str], list[str]]) -> list[str]:
+    """The words of ``text``: each whitespace-separated chunk cut by ``tokenizer``, or by
+    ``fallback`` when it is longer than ``MAX_CHUNK`` characters."""
+    words: list[str] = []
+    extend = words.extend
+    chunk_tokens = tokenizer.chunk_tokens
+    for chunk in text.split():
+        extend(chunk_tokens(chunk) if len(chunk) <= MAX_CHUNK else fallback(chunk))
+    return words

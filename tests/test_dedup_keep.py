@@ -1,0 +1,84 @@
+"""The fused stage's keep round: sketches of exact dedup's keepers, fingerprints linked, not copied."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tamis.dedup.fused import PRE, _keep_exact_survivors
+from tamis.dedup.index import FingerprintReader, Source, fingerprint_starts, save_index, span_indices, task_stem
+from tamis.io.idstore import IdReader, save_ids
+
+
+def _pre_task(scratch: Path, task: int, counts: list[int], bands: int, dropped: list[int]) -> list[np.ndarray]:
+    rng = np.random.default_rng(task)
+    exact_dir, minhash_dir = scratch / "exact", scratch / "minhash"
+    exact_dir.mkdir(parents=True, exist_ok=True)
+    minhash_dir.mkdir(parents=True, exist_ok=True)
+    stem = str(minhash_dir / f"{PRE}-{task:05d}")
+    fps = [np.sort(rng.choice(1 << 30, size=c, replace=False)).astype("<u4") for c in counts]
+    np.asarray(counts, dtype="<u4").tofile(stem + ".counts")
+    rng.integers(0, 1 << 63, size=len(counts) * bands, dtype=np.uint64).astype("<u8").tofile(stem + ".keys")
+    (np.concatenate(fps) if fps else np.zeros(0, dtype="<u4")).tofile(stem + ".fps")
+    save_ids(exact_dir / f"ids-{task:05d}", [f"doc-{task}-{i}-é" * (1 + i % 3) for i in range(len(counts))])
+    rows = np.asarray([(d, 0, 0) for d in dropped], dtype="<u8").reshape(-1, 3)
+    rows.tofile(exact_dir / f"dups-0000-{task:05d}.bin")
+    return fps
+
+
+def test_span_indices() -> None:
+    starts, lengths = np.array([5, 0, 9, 3]), np.array([2, 0, 3, 1])
+    assert span_indices(starts, lengths).tolist() == [5, 6, 9, 10, 11, 3]
+    assert span_indices(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)).tolist() == []
+
+
+def test_keep_round_equals_a_copy_of_the_kept_documents(tmp_path: Path) -> None:
+    bands = 3
+    counts = [4, 0, 7, 2, 5, 0, 9, 1]
+    dropped = [0, 3, 4, 7]
+    fps = _pre_task(tmp_path, 0, counts, bands, dropped)
+    _keep_exact_survivors(str(tmp_path), 0)
+    kept = [i for i in range(len(counts)) if i not in dropped]
+    stem = task_stem(tmp_path / "minhash", 0)
+    kept_counts = np.fromfile(stem + ".counts", dtype="<u4")
+    assert kept_counts.tolist() == [counts[i] for i in kept]
+    pre_keys = np.fromfile(str(tmp_path / "minhash" / f"{PRE}-00000.keys"), dtype="<u8").reshape(-1, bands)
+    assert np.array_equal(np.fromfile(stem + ".keys", dtype="<u8").reshape(-1, bands), pre_keys[kept])
+    all_ids = IdReader(tmp_path / "exact" / "ids-00000").all()
+    assert IdReader(Path(stem)).all() == [all_ids[i] for i in kept]
+    starts = fingerprint_starts(stem, kept_counts)
+    assert len(starts) == len(kept)
+    # Every kept document's fingerprints, read through the reader, in any order and grouping.
+    reader = FingerprintReader([Source(stem, 0, len(kept))])
+    try:
+        order = np.array([3, 0, 2, 1, 1, 2], dtype=np.int64)
+        data, offsets = reader.gather(order)
+        got = np.frombuffer(data, dtype="<u4")
+        for n, doc in enumerate(order.tolist()):
+            assert np.array_equal(got[offsets[n] : offsets[n + 1]], fps[kept[doc]])
+        assert reader.sizes(order).tolist() == [counts[kept[d]] for d in order.tolist()]
+    finally:
+        reader.close()
+    # A saved index holds the kept documents' fingerprints end to end (no position file).
+    index = tmp_path / "index"
+    saved = save_index(str(index), {}, [Source(stem, 0, len(kept))], np.array([True, False, True, True]), bands)
+    assert saved == 3
+    assert not (index / "index.fpo").exists()
+    expected = np.concatenate([fps[kept[i]] for i in (0, 2, 3)])
+    assert np.array_equal(np.fromfile(index / "index.fps", dtype="<u4"), expected)
+
+
+def test_keep_round_runs_again_over_its_own_files(tmp_path: Path) -> None:
+    # A resumed run repeats the round: the linked file is replaced, not appended to.
+    fps = _pre_task(tmp_path, 2, [3, 5, 2], 2, [1])
+    _keep_exact_survivors(str(tmp_path), 2)
+    _keep_exact_survivors(str(tmp_path), 2)
+    stem = task_stem(tmp_path / "minhash", 2)
+    reader = FingerprintReader([Source(stem, 0, 2)])
+    try:
+        data, offsets = reader.gather(np.array([0, 1]))
+        got = np.frombuffer(data, dtype="<u4")
+        assert np.array_equal(got[offsets[0] : offsets[1]], fps[0]) and np.array_equal(got[offsets[1] : offsets[2]], fps[2])
+    finally:
+        reader.close()
