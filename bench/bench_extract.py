@@ -9,7 +9,9 @@
    ``tamis run`` (one worker, a recipe of the ``extract`` step alone, for each tamis extractor:
    the default ``tamis`` = fast path where the page's body is nearly all long paragraphs, trafilatura
    elsewhere; ``trafilatura`` = every page through trafilatura; ``tamis_quick`` = fast path
-   wherever it is confident; ``tamis_fast`` = trafilatura disabled), a script calling ``trafilatura.extract`` (the upstream evaluation's
+   wherever it is confident; ``tamis_fast`` = trafilatura disabled; ``tamis_learned`` = the learned
+   block classifier, trafilatura disabled; ``tamis_learned_hybrid`` = the classifier where it is
+   confident, trafilatura elsewhere), a script calling ``trafilatura.extract`` (the upstream evaluation's
    settings) and one calling resiliparse's ``extract_plain_text(main_content=True)``. Quality is
    scored on what each wrote (tamis: its output shards; a rejected page counts as empty).
 3. Quality per set: precision, recall, F1 on all pages and on two fixed halves (the development
@@ -251,7 +253,12 @@ def halves(keys: list[str]) -> tuple[set[str], set[str]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
-    parser.add_argument("--extractors", nargs="+", default=["tamis", "trafilatura", "tamis_quick", "tamis_fast"], help="tamis extractors to run")
+    parser.add_argument(
+        "--extractors",
+        nargs="+",
+        default=["tamis", "trafilatura", "tamis_quick", "tamis_fast", "tamis_learned", "tamis_learned_hybrid"],
+        help="tamis extractors to run",
+    )
     parser.add_argument("--repeat", type=int, default=2, help="rounds of every contender (alternating order); each keeps its fastest")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "tamis-bench-extract")
     args = parser.parse_args()

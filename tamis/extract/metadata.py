@@ -51,3 +51,58 @@ def page_metadata(tree: HTMLTree) -> dict[str, str]:
     if date:
         found["date"] = date
     return found
+
+
+def _parse_selector(selector: str) -> tuple[str, tuple[tuple[str, str | None], ...]]:
+    """``tag[attr="value"][attr2]`` -> (tag or "*", ((attr, value), (attr2, None)))."""
+    tag, _, rest = selector.partition("[")
+    tests = []
+    for condition in ("[" + rest).split("[")[1:]:
+        name, _, value = condition.rstrip("]").partition("=")
+        tests.append((name, value.strip('"') if value else None))
+    return tag or "*", tuple(tests)
+
+
+_CANDIDATES = None  # one XPath over the page for every element a selector above can name
+
+
+def _candidates(root) -> list:
+    global _CANDIDATES
+    if _CANDIDATES is None:
+        from lxml import etree
+
+        _CANDIDATES = etree.XPath("//*[self::meta or self::link or self::time or @itemprop='datePublished']")
+    return _CANDIDATES(root)
+
+
+def _first_lxml(candidates: list, selectors: tuple[str, ...]) -> str | None:
+    for selector in selectors:
+        tag, tests = _parse_selector(selector)
+        for node in candidates:
+            if tag not in ("*", node.tag):
+                continue
+            if all((node.get(name) is not None) if value is None else node.get(name) == value for name, value in tests):
+                for attribute in ("content", "href", "datetime"):
+                    value = node.get(attribute)
+                    if value and value.strip():
+                        return " ".join(value.split())[:_MAX]
+                break  # the first element a selector names decides, as in lexbor's query_selector
+    return None
+
+
+def page_metadata_lxml(root) -> dict[str, str]:
+    """:func:`page_metadata` for a page parsed by lxml (the learned extractor's parser)."""
+    found: dict[str, str] = {}
+    candidates = _candidates(root)
+    title_node = root.find(".//title")
+    title = title_node.text if title_node is not None else None
+    title = " ".join(title.split())[:_MAX] if title and title.strip() else _first_lxml(candidates, _TITLE)
+    if title:
+        found["title"] = title
+    url = _first_lxml(candidates, _URL)
+    if url and url.startswith(("http://", "https://")):
+        found["url"] = url
+    date = _first_lxml(candidates, _DATE)
+    if date:
+        found["date"] = date
+    return found

@@ -23,7 +23,9 @@ trafilatura alone on both evaluation sets. When trafilatura finds nothing (pages
 than lxml's 255 levels come back empty) the page keeps the fast path's text instead of being lost;
 ``metadata["extract_path"]`` says which path produced the text. ``trafilatura`` (every page
 through trafilatura), ``tamis_quick`` (the fast path wherever it is confident) and ``tamis_fast``
-(no trafilatura) are the other choices; their figures and the share of pages sent to trafilatura
+(no trafilatura), ``tamis_learned`` (the learned block classifier of :mod:`tamis.extract.learned`,
+no trafilatura) and ``tamis_learned_hybrid`` (that classifier, trafilatura on the pages it is
+unsure of) are the other choices; their figures and the share of pages sent to trafilatura
 are printed by the bench. The page's own
 title, canonical URL and date go into ``metadata`` where the input did not already say them.
 """

@@ -14,7 +14,8 @@ import re
 from collections.abc import Callable
 
 from tamis.extract import Extraction, extract_fast, extract_hybrid
-from tamis.extract.hybrid import trafilatura_or_fast
+from tamis.extract.hybrid import extract_learned_hybrid, trafilatura_or_fast
+from tamis.extract.learned import extract_learned
 from tamis.extract.metadata import page_metadata
 from tamis.io.htmldecode import declared_language, decode_html  # noqa: F401 - re-exported for the extract step
 
@@ -111,6 +112,8 @@ EXTRACTORS: dict[str, Callable[[str], Extraction]] = {
     "tamis": extract_hybrid,
     "tamis_quick": extract_quick,
     "tamis_fast": extract_fast,
+    "tamis_learned": extract_learned,
+    "tamis_learned_hybrid": extract_learned_hybrid,
 }
 
 

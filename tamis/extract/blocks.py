@@ -1,0 +1,392 @@
+"""A page as a list of text blocks with general features, for the learned block classifier.
+
+A *block* is the text between two block-level boundaries of the DOM (the start or end of ``p``,
+``div``, ``li``, ``h1``-``h6``, ``td`` ...), the unit boilerplate removers such as boilerpipe,
+dragnet and web2text classify. Each block carries what the page's structure says about it: its
+length and words, how much of it is link text, punctuation, the tag that holds it and the landmark
+elements above it (``nav``, ``aside``, ``footer``, ``header``, ``form``, ``article``, ``main`` ...),
+a fixed, generic vocabulary of class/id words (``nav``, ``menu``, ``comment``, ``share``,
+``article``, ``content`` ...: the words every CMS uses, none taken from the evaluation pages), its
+depth, its position, its neighbours, and whether it lies inside the element that holds most of the
+page's long, link-poor text (Readability's idea, as a feature rather than a rule).
+
+The DOM is lxml's (libxml2, C). resiliparse's lexbor tree parses as fast, but walking it from
+Python costs 10-80 us a node (measured: 14-107 ms for a page of 1,300 nodes), while lxml's
+``iterwalk`` visits a node in about 2 us. The walk is one pass over start/end events: linear in
+the page, no recursion (so no depth limit of its own), and every text operation is a C-level
+string method.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+from lxml import etree
+
+# Elements that start and end a block. Inline elements (a, span, b, em ...) stay inside one.
+# <br> too: one line per line the reader sees.
+BLOCK_TAGS = frozenset((
+    "p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "tr", "table", "thead", "tbody", "tfoot", "caption",
+    "section", "article", "main", "header", "footer", "nav", "aside", "ul", "ol", "dl", "dt", "dd", "blockquote", "pre",
+    "form", "figure", "figcaption", "address", "body", "center", "details", "summary", "fieldset", "legend", "hr", "br",
+    "menu", "dialog", "label", "option",
+))  # fmt: skip
+# Elements whose text is never page text (scripts, styles, embedded documents, controls).
+SKIP_TAGS = ("script", "style", "template", "svg", "math", "iframe", "object", "embed", "noscript", "select", "textarea", "button", "head")
+
+# The tag of the element holding the block, one-hot.
+OWN_TAGS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "div", "blockquote", "pre", "dd", "dt", "figcaption", "caption", "span")
+# Landmark and structure elements above the block, one bit each.
+ANCESTOR_TAGS = (
+    "nav", "aside", "footer", "header", "form", "article", "main", "li", "table", "ul", "ol", "figure", "section",
+    "blockquote", "a", "label", "menu", "dialog",
+)  # fmt: skip
+# Generic class/id words (substring match on the lower-cased attribute). Two groups of bits: in
+# the block's own element chain up to its block element, and anywhere above it.
+HINT_WORDS = (
+    "nav", "menu", "footer", "header", "sidebar", "side", "widget", "comment", "reply", "cookie", "consent", "share",
+    "social", "related", "recommend", "breadcrumb", "ad", "promo", "sponsor", "banner", "popup", "modal", "newsletter",
+    "subscribe", "login", "signup", "search", "tag", "categor", "meta", "byline", "author", "date", "time", "caption",
+    "credit", "copyright", "legal", "hidden", "teaser", "card", "list", "more", "title", "article", "content", "post",
+    "entry", "body", "text", "main", "story", "paragraph", "blog", "page", "column", "wrap", "container", "inner",
+)  # fmt: skip
+_HINT_RE = re.compile("|".join(sorted(HINT_WORDS, key=len, reverse=True)))
+_HINT_INDEX = {word: i for i, word in enumerate(HINT_WORDS)}
+
+# A "long" block: a paragraph rather than a label, button or byline (as in the fast path).
+LONG_CHARS = 60
+LONG_LINK_DENSITY = 0.3
+# The main container: the deepest element holding at least this share of the page's long text.
+MAIN_SHARE = 0.75
+# libxml2 stops nesting elements at 256 levels (deeper content is flattened or dropped); a page
+# this deep goes to the lexbor fast path, which parses any depth.
+DEEP = 250
+
+_SENTENCE_END_RE = re.compile(r"[.!?。！？…:»\"”)]\s*$")
+_PUNCT_RE = re.compile(r"[.,;:!?。，、；：！？]")
+_DIGIT_RE = re.compile(r"\d")
+_WORD_RE = re.compile(r"\w+")
+
+# lxml.etree's parser rather than lxml.html's: lxml.html looks up a Python element class for every
+# element the walk touches (a fifth of the walk's time). The page goes in as UTF-8 bytes: libxml2
+# reads a Python str through a slower path (5.8 against 2.0 ms a page on trafilatura-eval) and
+# refuses a str that carries an XML encoding declaration.
+_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True, default_doctype=False, encoding="utf-8")
+
+
+@dataclass
+class Block:
+    text: str
+    tag: str  # the innermost block element holding the text
+    link_chars: int
+    depth: int
+    ancestors: int  # bit i: ANCESTOR_TAGS[i] above the text
+    hints_own: int  # bit i: HINT_WORDS[i] in the class/id of the elements from the block element down
+    hints_above: int  # bit i: HINT_WORDS[i] in the class/id of an element above the block element
+    element: int  # pre-order id of the innermost element holding the text (see Elements)
+    group: int  # id of the block element above the block's own (its siblings share it)
+
+
+def parse(html: str):
+    """lxml's tree of ``html`` (None when libxml2 finds no document in it)."""
+    try:
+        return etree.fromstring(html.encode("utf-8", "surrogatepass"), parser=_PARSER)
+    except (etree.ParserError, ValueError, etree.XMLSyntaxError):
+        return None
+
+
+_hint_cache: dict[str, int] = {}
+
+
+def _hint_bits(value: str) -> int:
+    """HINT_WORDS bits of a class or id value (cached: a page repeats its class names)."""
+    bits = _hint_cache.get(value)
+    if bits is None:
+        bits = 0
+        for word in _HINT_RE.findall(value.lower()):
+            bits |= 1 << _HINT_INDEX[word]
+        if len(_hint_cache) < 100_000:
+            _hint_cache[value] = bits
+    return bits
+
+
+# Elements the page hides (their text is not shown to a reader), found by libxml2's XPath in C.
+_HIDDEN_XPATH = etree.XPath("//*[@hidden or @aria-hidden='true' or contains(@style, 'none') or contains(@style, 'hidden')]")
+_HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_ANCESTOR_BIT = {tag: 1 << i for i, tag in enumerate(ANCESTOR_TAGS)}
+
+
+def _drop_hidden(body) -> None:
+    for element in _HIDDEN_XPATH(body):
+        if element is body:
+            continue
+        style = element.get("style")
+        shown_by_attributes = element.get("hidden") is None and element.get("aria-hidden") != "true"
+        if style is not None and shown_by_attributes and _HIDDEN_STYLE_RE.search(style) is None:
+            continue
+        parent = element.getparent()
+        if parent is None:
+            continue
+        tail = element.tail
+        if tail:  # the text after a hidden element is shown: keep it
+            previous = element.getprevious()
+            if previous is not None:
+                previous.tail = (previous.tail or "") + tail
+            else:
+                parent.text = (parent.text or "") + tail
+        parent.remove(element)
+
+
+@dataclass
+class Elements:
+    """The page's elements by pre-order id: depth and the last id inside each (its subtree is the
+    id range [id, last]), for the main-container feature."""
+
+    depth: list[int] = field(default_factory=lambda: [0])
+    last: list[int] = field(default_factory=lambda: [0])
+
+
+def segment(root) -> tuple[list[Block], int, Elements]:
+    """The page's blocks in document order, the deepest nesting seen, and its elements."""
+    body = root.find("body")
+    if body is None:
+        body = root
+    etree.strip_elements(body, *SKIP_TAGS, with_tail=False)
+    _drop_hidden(body)
+    blocks: list[Block] = []
+    parts: list[str] = []
+    has_text = False  # whether parts holds more than whitespace
+    link_chars = 0
+    # One entry per open element: (id, ancestor-tag bits, class/id bits above the innermost block
+    # element, class/id bits from it down).
+    stack: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)]
+    block_stack: list[tuple[int, str]] = [(0, "body")]
+    elements = Elements()
+    depths, lasts = elements.depth, elements.last
+    in_link = 0
+    ancestor_bit = _ANCESTOR_BIT
+    block_tags = BLOCK_TAGS
+
+    def flush() -> None:
+        nonlocal link_chars, has_text
+        text = " ".join("".join(parts).split())
+        parts.clear()
+        has_text = False
+        links = link_chars
+        link_chars = 0
+        top = stack[-1]
+        group = block_stack[-2][0] if len(block_stack) > 1 else 0
+        blocks.append(Block(text, block_stack[-1][1], min(links, len(text)), len(stack) - 1, top[1], top[3], top[2], top[0], group))
+
+    for event, element in etree.iterwalk(body, events=("start", "end")):
+        tag = element.tag
+        if event == "start":
+            is_block = tag in block_tags
+            if is_block and parts:
+                if has_text:
+                    flush()
+                else:
+                    parts.clear()
+            top = stack[-1]
+            bits = 0
+            value = element.get("class")
+            if value:
+                bits = _hint_bits(value)
+            value = element.get("id")
+            if value:
+                bits |= _hint_bits(value)
+            number = len(depths)
+            depths.append(len(stack))
+            lasts.append(number)
+            if is_block:
+                stack.append((number, top[1] | ancestor_bit.get(tag, 0), top[2] | top[3], bits))
+                block_stack.append((number, tag))
+            else:
+                stack.append((number, top[1] | ancestor_bit.get(tag, 0), top[2], top[3] | bits))
+            if tag == "a":
+                in_link += 1
+            text = element.text
+            if text:
+                parts.append(text)
+                if not has_text and not text.isspace():
+                    has_text = True
+                if in_link:
+                    link_chars += len(text.strip())
+        else:
+            if tag in block_tags:
+                if has_text:
+                    flush()
+                elif parts:
+                    parts.clear()
+                block_stack.pop()
+            elif tag == "a":
+                in_link -= 1
+            number = stack.pop()[0]
+            lasts[number] = len(depths) - 1
+            tail = element.tail
+            if tail:
+                parts.append(tail)
+                if not has_text and not tail.isspace():
+                    has_text = True
+                if in_link:
+                    link_chars += len(tail.strip())
+    if has_text:
+        flush()
+    lasts[0] = len(depths) - 1
+    return blocks, max(depths), elements
+
+
+# --------------------------------------------------------------------------- features
+
+_TAG_INDEX = {tag: i for i, tag in enumerate(OWN_TAGS)}
+N_OWN = len(OWN_TAGS) + 1  # + "other"
+FEATURE_NAMES: list[str] = (
+    ["log_chars", "log_words", "link_density", "punct_per_word", "sentence_end", "digit_share", "mean_word_len", "upper_start",
+     "depth_rel"]
+    + [f"tag={t}" for t in OWN_TAGS] + ["tag=other"]
+    + [f"in={t}" for t in ANCESTOR_TAGS]
+    + [f"own~{w}" for w in HINT_WORDS]
+    + [f"above~{w}" for w in HINT_WORDS]
+    + ["position", "char_position", "in_main", "main_depth_gap", "long", "group_log_chars", "group_long_share",
+       "group_link_density", "window_long", "window_link_density", "share_of_page", "log_page_chars",
+       "after_first_long", "before_last_long", "dist_long_rel"]
+    + [f"prev_{n}" for n in ("log_chars", "link_density", "sentence_end", "long")]
+    + [f"next_{n}" for n in ("log_chars", "link_density", "sentence_end", "long")]
+)  # fmt: skip
+
+
+_CLASS_TABLE: np.ndarray | None = None
+_WORD, _PUNCT, _DIGIT = 1, 2, 4
+_PUNCTUATION = set(".,;:!?。，、；：！？")
+_SENTENCE_ENDS = set('.!?。！？…:»"”)')
+
+
+def _class_table() -> np.ndarray:
+    """Character classes of the Basic Multilingual Plane (word, punctuation, digit), built once."""
+    global _CLASS_TABLE
+    if _CLASS_TABLE is None:
+        table = np.zeros(0x10000, dtype=np.uint8)
+        for code in range(0x10000):
+            char = chr(code)
+            if char.isalnum() or char == "_":
+                table[code] = _WORD | (_DIGIT if char.isdigit() else 0)
+            elif char in _PUNCTUATION:
+                table[code] = _PUNCT
+        _CLASS_TABLE = table
+    return _CLASS_TABLE
+
+
+def _text_counts(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Words, punctuation marks and digits of each text, counted over all of them at once in numpy."""
+    joined = "\n".join(texts)
+    codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    classes = _class_table()[np.minimum(codes, 0xFFFF)]
+    classes[codes > 0xFFFF] = _WORD  # astral planes: CJK extensions, emoji ... (counted as word characters)
+    is_word = (classes & _WORD) > 0
+    starts = is_word.copy()
+    starts[1:] &= ~is_word[:-1]
+    offsets = np.zeros(len(texts), dtype=np.int64)
+    offsets[1:] = np.cumsum([len(text) + 1 for text in texts[:-1]])
+    words = np.add.reduceat(starts.astype(np.int64), offsets)
+    punct = np.add.reduceat((classes & _PUNCT > 0).astype(np.int64), offsets)
+    digits = np.add.reduceat((classes & _DIGIT > 0).astype(np.int64), offsets)
+    return words, punct, digits
+
+
+def _bits(values: list[int], count: int) -> np.ndarray:
+    array = np.array(values, dtype=np.uint64)
+    return ((array[:, None] >> np.arange(count, dtype=np.uint64)) & np.uint64(1)).astype(np.float32)
+
+
+def features(blocks: list[Block], max_depth: int, elements: Elements) -> np.ndarray:
+    """One row of FEATURE_NAMES per block (float32)."""
+    n = len(blocks)
+    if n == 0:
+        return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32)
+    texts = [b.text for b in blocks]
+    lengths = np.array([len(t) for t in texts], dtype=np.float64)
+    links = np.array([b.link_chars for b in blocks], dtype=np.float64)
+    words, punct, digits = _text_counts(texts)
+    words = np.maximum(words, 1)
+    sentence_end = np.array([1.0 if t[-1] in _SENTENCE_ENDS else 0.0 for t in texts])
+    local = np.column_stack(
+        [np.log1p(lengths), np.log1p(words), links / lengths, punct / words, sentence_end, digits / lengths,
+         np.minimum(lengths / words, 20.0), np.array([1.0 if t[0].isupper() else 0.0 for t in texts]),
+         np.array([b.depth for b in blocks]) / max(max_depth, 1)]
+    )  # fmt: skip
+    long = (lengths >= LONG_CHARS) & (links <= LONG_LINK_DENSITY * lengths)
+    total = lengths.sum()
+    long_chars = lengths * long
+
+    # Main container: the deepest element whose subtree holds MAIN_SHARE of the long text. An
+    # element's subtree is the id range [id, last]; blocks are summed over it with prefix sums.
+    block_element = np.array([b.element for b in blocks], dtype=np.int64)
+    order = np.argsort(block_element, kind="stable")
+    sorted_ids = block_element[order]
+    cumulative_long = np.concatenate([[0.0], np.cumsum(long_chars[order])])
+    first_id = np.arange(len(elements.depth))
+    last_id = np.array(elements.last, dtype=np.int64)
+    held = cumulative_long[np.searchsorted(sorted_ids, last_id, "right")] - cumulative_long[np.searchsorted(sorted_ids, first_id, "left")]
+    element_depth = np.array(elements.depth, dtype=np.int64)
+    holding = np.flatnonzero(held >= MAIN_SHARE * long_chars.sum()) if long_chars.sum() else np.zeros(0, dtype=np.int64)
+    if len(holding):
+        main = holding[np.argmax(element_depth[holding])]
+        main_depth = element_depth[main]
+        inside = (block_element >= main) & (block_element <= last_id[main])
+    else:  # no long text anywhere: no main container
+        main_depth, inside = 0, np.zeros(n, dtype=bool)
+    in_main = inside.astype(np.float64)
+    block_depth = np.array([b.depth for b in blocks], dtype=np.float64)
+    gap = np.where(inside, (block_depth - main_depth) / max(max_depth, 1), -1.0)
+
+    # Blocks sharing a block element (a list's items, a table's cells, an article's paragraphs).
+    group_chars: dict[int, float] = {}
+    group_long: dict[int, float] = {}
+    group_links: dict[int, float] = {}
+    for block, chars, lc, linkc in zip(blocks, lengths, long_chars, links, strict=True):
+        key = block.group
+        group_chars[key] = group_chars.get(key, 0.0) + chars
+        group_long[key] = group_long.get(key, 0.0) + lc
+        group_links[key] = group_links.get(key, 0.0) + linkc
+    group_keys = [b.group for b in blocks]
+    g_chars = np.array([group_chars[k] for k in group_keys])
+    g_long = np.array([group_long[k] for k in group_keys]) / g_chars
+    g_links = np.array([group_links[k] for k in group_keys]) / g_chars
+
+    # Windows of five blocks around each block: how much long text and link text is near it.
+    def window(values: np.ndarray) -> np.ndarray:
+        return np.convolve(values, np.ones(5))[2 : n + 2]  # ("same" mode pads to 5 for shorter pages)
+
+    window_chars = window(lengths)
+    window_long = window(long_chars) / window_chars
+    window_links = window(links) / window_chars
+
+    positions = np.where(long)[0]
+    index = np.arange(n)
+    if len(positions):
+        first, last = positions[0], positions[-1]
+        after = np.searchsorted(positions, index).clip(0, len(positions) - 1)
+        before = (after - 1).clip(0)
+        nearest = np.minimum(np.abs(positions[after] - index), np.abs(index - positions[before]))
+    else:
+        first, last, nearest = n, -1, np.full(n, n)
+    cumulative = (np.cumsum(lengths) - lengths) / total
+
+    own_tag = np.zeros((n, N_OWN))
+    own_tag[index, [_TAG_INDEX.get(b.tag, N_OWN - 1) for b in blocks]] = 1.0
+    ancestors = _bits([b.ancestors for b in blocks], len(ANCESTOR_TAGS))
+    hints_own = _bits([b.hints_own for b in blocks], len(HINT_WORDS))
+    hints_above = _bits([b.hints_above for b in blocks], len(HINT_WORDS))
+    page = np.column_stack(
+        [index / max(n - 1, 1), cumulative, in_main, gap, long.astype(float), np.log1p(g_chars), g_long, g_links,
+         window_long, window_links, lengths / total, np.full(n, np.log1p(total)),
+         (index >= first).astype(float), (index <= last).astype(float), np.minimum(nearest, 20) / 20]
+    )  # fmt: skip
+    neighbour = local[:, [0, 2, 4]]
+    neighbour = np.column_stack([neighbour, long.astype(float)])
+    pad = np.array([[0.0, 0.0, 0.0, 0.0]])
+    previous = np.vstack([pad, neighbour[:-1]])
+    following = np.vstack([neighbour[1:], pad])
+    return np.hstack([local, own_tag, ancestors, hints_own, hints_above, page, previous, following]).astype(np.float32)

@@ -1,0 +1,134 @@
+"""The learned block classifier: a small gradient-boosted tree ensemble over the blocks' features.
+
+The model (``block_model.npz`` beside this file) is trained by ``bench/train_extract_model.py``
+on the development half of trafilatura-eval only (its ``with``/``without`` snippets label the
+blocks that hold them) and exported as plain arrays; predicting is a few numpy gathers, so no
+machine-learning library is imported at run time. The held-out half and scrapinghub-aeb are never
+trained on (``bench/bench_extract.py`` reports them separately).
+
+Each block is kept when the model's probability is at least the threshold stored with the model
+(chosen by cross-validation on the development half). A page whose blocks the model cannot
+separate (no block kept, or too little of the kept text confidently so) is what the ``tamis``
+hybrid hands to trafilatura.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from tamis.extract import blocks as block_features
+from tamis.extract.fast import Extraction, extract_fast
+from tamis.extract.metadata import page_metadata_lxml
+
+MODEL_PATH = Path(__file__).with_name("block_model.npz")
+
+
+@dataclass(frozen=True)
+class Forest:
+    """Trees packed as (trees, nodes) arrays; a leaf points to itself so every tree takes ``depth`` steps."""
+
+    feature: np.ndarray  # int32: the feature a node tests
+    threshold: np.ndarray  # float64: go left when the value is <= threshold
+    left: np.ndarray  # int32
+    right: np.ndarray  # int32
+    value: np.ndarray  # float64: a leaf's contribution to the log-odds (learning rate included)
+    base: float  # the log-odds before any tree
+    depth: int
+    keep_threshold: float  # probability at or above which a block is kept
+    feature_names: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        # The trees laid end to end: a node's children as indices into the flat arrays, so each
+        # step of the walk is one 1-D gather per array (2-D fancy indexing cost four times more).
+        trees, nodes = self.feature.shape
+        offsets = (np.arange(trees) * nodes)[:, None]
+        flat = {
+            "offsets": offsets[:, 0].astype(np.int64),
+            "feature": self.feature.ravel().astype(np.int64),
+            "threshold": self.threshold.ravel().astype(np.float64),
+            "left": (self.left + offsets).ravel().astype(np.int64),
+            "right": (self.right + offsets).ravel().astype(np.int64),
+            "value": self.value.ravel(),
+        }
+        object.__setattr__(self, "_flat", flat)
+
+    def log_odds(self, rows: np.ndarray) -> np.ndarray:
+        count = rows.shape[0]
+        if count == 0:
+            return np.zeros(0)
+        flat = self._flat  # type: ignore[attr-defined]
+        width = rows.shape[1]
+        values = np.ascontiguousarray(rows, dtype=np.float64).ravel()  # as sklearn compares
+        row_start = (np.arange(count, dtype=np.int64) * width)[:, None]
+        node = np.broadcast_to(flat["offsets"], (count, len(flat["offsets"])))
+        for _ in range(self.depth):
+            tested = values[row_start + flat["feature"][node]]
+            node = np.where(tested <= flat["threshold"][node], flat["left"][node], flat["right"][node])
+        return self.base + flat["value"][node].sum(axis=1)
+
+    def probability(self, rows: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.log_odds(rows)))
+
+
+def save_forest(forest: Forest, path: Path) -> None:
+    np.savez_compressed(
+        path,
+        feature=forest.feature.astype(np.int32), threshold=forest.threshold, left=forest.left.astype(np.int32),
+        right=forest.right.astype(np.int32), value=forest.value, base=np.array(forest.base), depth=np.array(forest.depth),
+        keep_threshold=np.array(forest.keep_threshold), feature_names=np.array(forest.feature_names),
+    )  # fmt: skip
+
+
+def load_forest(path: Path) -> Forest:
+    with np.load(path, allow_pickle=False) as data:
+        names = tuple(str(name) for name in data["feature_names"])
+        if names != tuple(block_features.FEATURE_NAMES):
+            msg = f"{path}: the model was trained on other features than tamis.extract.blocks computes; retrain it (bench/train_extract_model.py)"
+            raise ValueError(msg)
+        return Forest(
+            data["feature"], data["threshold"], data["left"], data["right"], data["value"], float(data["base"]),
+            int(data["depth"]), float(data["keep_threshold"]), names,
+        )  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def model() -> Forest:
+    """The shipped model, loaded once per process."""
+    return load_forest(MODEL_PATH)
+
+
+# A block whose probability is this far from the keep threshold is a confident verdict; a page
+# with less than CONFIDENT_SHARE of its characters so decided is "unsure" (the hybrid's routing).
+CONFIDENT_MARGIN = 0.3
+
+
+def extract_learned(html: str) -> Extraction:
+    """The blocks the classifier keeps, one per line; the lexbor fast path where lxml cannot hold
+    the page (nested deeper than libxml2's 256 levels, or no document found) or nothing is kept."""
+    root = block_features.parse(html)
+    if root is None:
+        return _fast_instead(html, "learned: lxml found no document")
+    metadata = page_metadata_lxml(root)
+    blocks, depth, elements = block_features.segment(root)
+    if depth >= block_features.DEEP:
+        return _fast_instead(html, "learned: deeper than lxml holds")
+    forest = model()
+    probability = forest.probability(block_features.features(blocks, depth, elements))
+    kept = probability >= forest.keep_threshold
+    if not kept.any():
+        return _fast_instead(html, "learned: no block kept")
+    lengths = np.array([len(block.text) for block in blocks], dtype=np.float64)
+    sure = np.abs(probability - forest.keep_threshold) >= CONFIDENT_MARGIN
+    confidence = float((lengths * sure).sum() / lengths.sum())
+    text = "\n".join(block.text for block, keep in zip(blocks, kept, strict=True) if keep)
+    return Extraction(text, True, metadata, "learned", long_share=confidence)
+
+
+def _fast_instead(html: str, why: str) -> Extraction:
+    result = extract_fast(html)
+    result.method = f"fast ({why})"
+    return result

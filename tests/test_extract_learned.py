@@ -1,0 +1,179 @@
+"""The learned block extractor: segmentation, features, the packed-tree model, robustness."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from tamis.extract import blocks as B
+from tamis.extract.hybrid import extract_learned_hybrid
+from tamis.extract.learned import MODEL_PATH, Forest, extract_learned, load_forest, model
+from tamis.steps.extract_html import EXTRACTORS, extract_main_text
+
+PARAGRAPHS = [
+    "The committee met on Tuesday to discuss the new budget, which had been delayed for several months by the dispute.",
+    "Members agreed that the funds for the library would be doubled, while the road repairs would wait until spring.",
+    "The chair said the decision reflected what residents had asked for during the public hearings held in the autumn.",
+    "A final vote is expected next week, after the finance office has checked the figures and published its report.",
+]
+ARTICLE = f"""<!doctype html><html><head><title>Budget approved</title>
+<link rel="canonical" href="https://example.org/news/budget">
+<meta property="article:published_time" content="2024-03-05T10:00:00Z"></head>
+<body>
+<header class="site-header"><nav class="main-nav"><ul><li><a href="/">Home</a></li><li><a href="/news">News</a></li>
+<li><a href="/sport">Sport</a></li><li><a href="/weather">Weather</a></li></ul></nav></header>
+<div id="cookie-banner" class="cookie-consent">We use cookies. <a href="/privacy">Accept</a></div>
+<main><article class="post-content"><h1>Budget approved</h1>
+<h2>What changes</h2>
+{"".join(f"<p>{p}</p>" for p in PARAGRAPHS)}
+<ul><li>Library funds doubled from next year on, as the committee proposed.</li><li>Road repairs moved to the spring.</li></ul>
+<table><tr><td>Library</td><td>2.4 million</td></tr></table>
+</article></main>
+<aside class="sidebar related"><h3>Related</h3><ul><li><a href="/a">Another story</a></li><li><a href="/b">More news</a></li></ul></aside>
+<footer class="site-footer"><p>Copyright 2024 Example News. <a href="/terms">Terms</a> <a href="/about">About us</a></p></footer>
+<script>var tracking = "not text";</script><style>p {{ color: red }}</style>
+</body></html>"""
+
+
+def blocks_of(html: str) -> tuple[list[B.Block], int, B.Elements]:
+    return B.segment(B.parse(html))
+
+
+# --------------------------------------------------------------------------- segmentation
+
+
+def test_blocks_follow_the_block_elements_and_skip_scripts_and_hidden_text():
+    html = """<html><body><div>Intro <b>bold</b> text<p>First <a href="#">link</a> para.</p>tail text</div>
+    <ul><li>one</li><li>two</li></ul><table><tr><td>cell A</td><td>cell B</td></tr></table>
+    <p hidden>secret</p><div style="display: none">also secret</div><span aria-hidden="true">icon</span>
+    <script>nope()</script><p>after<br>break</p></body></html>"""
+    blocks, _, _ = blocks_of(html)
+    texts = [b.text for b in blocks]
+    assert texts == ["Intro bold text", "First link para.", "tail text", "one", "two", "cell A", "cell B", "after", "break"]  # <br> ends a line
+    first = blocks[1]
+    assert first.tag == "p" and first.link_chars == len("link")
+    assert blocks[3].tag == "li" and blocks[3].ancestors & (1 << B.ANCESTOR_TAGS.index("ul"))
+    assert all("secret" not in t and "icon" not in t and "nope" not in t for t in texts)
+
+
+def test_class_and_id_hints_are_generic_words_own_and_above():
+    blocks, _, _ = blocks_of('<html><body><div id="sidebar"><p class="comment-body">Nice post!</p></div></body></html>')
+    (block,) = blocks
+    assert block.hints_own & (1 << B.HINT_WORDS.index("comment"))
+    assert block.hints_above & (1 << B.HINT_WORDS.index("sidebar"))
+    assert not block.hints_above & (1 << B.HINT_WORDS.index("comment"))
+
+
+def test_features_have_one_named_finite_column_each_and_are_deterministic():
+    blocks, depth, elements = blocks_of(ARTICLE)
+    rows = B.features(blocks, depth, elements)
+    assert rows.shape == (len(blocks), len(B.FEATURE_NAMES)) and rows.dtype == np.float32
+    assert np.isfinite(rows).all()
+    again = B.features(*blocks_of(ARTICLE))
+    assert np.array_equal(rows, again)
+    column = B.FEATURE_NAMES.index("in=nav")
+    nav_rows = [i for i, b in enumerate(blocks) if b.text == "Home"]
+    assert nav_rows and rows[nav_rows[0], column] == 1.0
+    in_main = B.FEATURE_NAMES.index("in_main")
+    assert all(rows[i, in_main] == 1.0 for i, b in enumerate(blocks) if b.text in PARAGRAPHS)
+    assert B.features([], 0, B.Elements()).shape == (0, len(B.FEATURE_NAMES))
+
+
+def test_word_punctuation_and_digit_counts_match_a_plain_python_count():
+    texts = ["Hello, world! 42 times.", "naïve café — déjà vu?", "東京 2024年", "x", "emoji 😀 ok."]
+    words, punct, digits = B._text_counts(texts)
+    for text, w, p, d in zip(texts, words, punct, digits, strict=True):
+        is_word = [c.isalnum() or c == "_" or ord(c) > 0xFFFF for c in text]
+        starts = sum(1 for i, word in enumerate(is_word) if word and not (i and is_word[i - 1]))
+        assert (w, p, d) == (starts, sum(c in B._PUNCTUATION for c in text), sum(c.isdigit() for c in text))
+
+
+# --------------------------------------------------------------------------- model
+
+
+def test_packed_forest_walks_each_tree_to_its_leaf():
+    # Tree 0: x0 <= 1 ? (x1 <= 5 ? -1 : 2) : 3 ; tree 1 is a single leaf worth 0.5.
+    forest = Forest(
+        feature=np.array([[0, 1, 0, 0, 0], [0, 0, 0, 0, 0]], dtype=np.int32),
+        threshold=np.array([[1.0, 5.0, np.inf, np.inf, np.inf], [np.inf] * 5]),
+        left=np.array([[1, 3, 2, 3, 4], [0, 1, 2, 3, 4]], dtype=np.int32),
+        right=np.array([[2, 4, 2, 3, 4], [0, 1, 2, 3, 4]], dtype=np.int32),
+        value=np.array([[0, 0, 3.0, -1.0, 2.0], [0.5, 0, 0, 0, 0]]),
+        base=0.25, depth=2, keep_threshold=0.5, feature_names=("a", "b"),
+    )  # fmt: skip
+    rows = np.array([[0.0, 0.0], [0.0, 9.0], [7.0, 0.0]], dtype=np.float32)
+    assert forest.log_odds(rows).tolist() == [0.25 - 1 + 0.5, 0.25 + 2 + 0.5, 0.25 + 3 + 0.5]
+    assert forest.log_odds(np.zeros((0, 2), dtype=np.float32)).shape == (0,)
+
+
+def test_shipped_model_loads_and_matches_the_features(tmp_path):
+    forest = model()
+    assert forest.feature_names == tuple(B.FEATURE_NAMES)
+    assert 0.0 < forest.keep_threshold < 1.0 and forest.feature.max() < len(B.FEATURE_NAMES)
+    assert MODEL_PATH.stat().st_size < 2_000_000
+    data = dict(np.load(MODEL_PATH))
+    data["feature_names"] = data["feature_names"][:-1]
+    stale = tmp_path / "stale.npz"
+    np.savez(stale, **data)
+    with pytest.raises(ValueError, match="retrain"):
+        load_forest(stale)
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+def test_learned_extractor_keeps_the_article_and_drops_the_furniture():
+    result = extract_learned(ARTICLE)
+    assert result.method == "learned"
+    lines = result.text.split("\n")
+    for paragraph in PARAGRAPHS:
+        assert paragraph in lines  # one paragraph per line
+    for furniture in ("Home", "We use cookies.", "Another story", "Copyright 2024", "not text", "color: red"):
+        assert furniture not in result.text
+    assert result.metadata == {"title": "Budget approved", "url": "https://example.org/news/budget", "date": "2024-03-05T10:00:00Z"}
+    assert extract_learned(ARTICLE).text == result.text  # deterministic
+
+
+def test_learned_extractors_are_registered_and_answer_like_the_others():
+    assert {"tamis_learned", "tamis_learned_hybrid"} <= set(EXTRACTORS)
+    answer = extract_main_text(ARTICLE, "tamis_learned")
+    assert PARAGRAPHS[0] in answer["text"] and answer["path"] == "learned"
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "",
+        "just some text, no markup at all, but a sentence that a reader would want to keep in the corpus.",
+        "\x00\x01\x02\ufffd\ufffd binary junk \x7f" * 50,
+        "<html><body><p>lone surrogate \ud800 in the text of a paragraph that is long enough to keep.</p></body></html>",
+        '<?xml version="1.0" encoding="ISO-8859-1"?><html><body><p>An XHTML page with a prolog and some words in it.</p></body></html>',
+        "<html><body>" + "<td>" * 3000 + "unclosed cells" + "</body></html>",
+    ],
+)
+def test_hostile_inputs_give_text_or_nothing_never_an_exception(html):
+    for extract in (extract_learned, extract_learned_hybrid):
+        result = extract(html)
+        assert isinstance(result.text, str)
+    if "sentence" in html or "XHTML" in html:
+        assert "sentence" in extract_learned(html).text or "XHTML" in extract_learned(html).text
+
+
+def test_deep_nesting_goes_to_the_lexbor_path_and_keeps_the_text():
+    html = "<html><body>" + "<div>" * 5000 + "<p>Deep inside the page there is a paragraph of real text worth keeping.</p>" + "</div>" * 5000 + "</body></html>"
+    started = time.perf_counter()
+    result = extract_learned(html)
+    assert time.perf_counter() - started < 5
+    assert "Deep inside the page" in result.text and "deeper" in result.method
+    assert "Deep inside the page" in extract_learned_hybrid(html).text
+
+
+def test_a_twenty_megabyte_element_is_linear():
+    paragraph = "word " * 4_000_000  # 20 MB of text in one element
+    html = f"<html><body><p>{paragraph}</p><p>short</p></body></html>"
+    started = time.perf_counter()
+    result = extract_learned(html)
+    assert time.perf_counter() - started < 20
+    assert len(result.text) >= len(paragraph.strip())
