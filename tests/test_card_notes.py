@@ -60,6 +60,8 @@ def _assert_notes_equal_read_back(out: Path) -> None:
         notes, records = read_notes(path), list(read_shard(path))
         assert notes is not None and notes.rows == len(records)
         assert notes.column_values("id") == [r["id"] for r in records]
+        assert notes.metadata_objects() == [r["metadata"] for r in records]  # what the report samples
+        assert notes.metadata_objects(3) == [r["metadata"] for r in records[:3]]
         if path.parent.name == "rejects":
             assert notes.column_values("reason") == [r["reason"] for r in records]
             assert notes.column_values("duplicate_of") == [r["duplicate_of"] for r in records]
@@ -185,3 +187,36 @@ def test_overwrite_takes_a_run_with_notes_back(tmp_path: Path):
     assert main(args) == 0 and (out / NOTES_DIR / "output").is_dir()
     assert main([*args, "--overwrite"]) == 0
     assert all(read_notes(p) is not None for p in list_shards(out / "output"))
+
+
+def test_reject_values_sliced_equal_parsed() -> None:
+    # The reject tail sliced from a line is what parsing it and writing it again gives.
+    from tamis.io.outputs import dumps
+    from tamis.io.shardnotes import _reject_values
+
+    details = [None, 'a ,"duplicate_of": b', '","reason":"x', "é\n\t\\"]
+    keepers = [None, "k-1", 'q"uote ,"detail":', "日本", ""]
+    reasons = ["minhash:near_duplicate", 'r ,"detail": "x"', "ü"]
+    for reason in reasons:
+        for detail in details:
+            for keeper in keepers:
+                line = dumps({"id": "x", "text": 't ,"reason":', "metadata": {"reason": 1}, "reason": reason, "detail": detail, "duplicate_of": keeper})
+                assert _reject_values(line) == (orjson.dumps(reason), orjson.dumps(keeper))
+    odd = b'{"id":"x","text":"t","metadata":{},"reason":"r","duplicate_of":"k","detail":null}\n'  # another key order
+    assert _reject_values(odd) == (b'"r"', b'"k"')
+
+
+def test_duplicate_ids_same_with_either_counter(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tamis.io import card
+    from tamis.io.card import Folder
+    from tamis.io.shardnotes import binary_array
+
+    values = ["a", 1, "b", "a", "", "é", 1, "é", "é", None, None, "z"] * 3 + [f"u{i}" for i in range(50)]
+    array = binary_array([orjson.dumps(v) for v in values])
+    first, second = Folder("output"), Folder("rejects")
+    first.ids.append(array.slice(0, 20))
+    second.ids += [array.slice(20), binary_array([orjson.dumps("u7")])]
+    in_python = duplicate_ids([first, second], examples=10)
+    monkeypatch.setattr(card, "PYTHON_COUNT_MAX_IDS", 0)
+    assert duplicate_ids([first, second], examples=10) == in_python
+    assert in_python[0] == 8 and in_python[1][:3] == ["a", "1", "b"]

@@ -11,8 +11,11 @@ from tamis import registry
 
 def test_source_scan_finds_every_registered_step() -> None:
     # Every step the full import registers is found by reading the sources alone, in the
-    # module that defines it: a lookup never needs the full import.
+    # module that defines it: a lookup never needs the full import. Steps other tests register
+    # from their own modules are not tamis's and are not scanned for.
     for name, cls in registry.all_steps().items():
+        if not cls.__module__.startswith("tamis."):
+            continue
         assert registry._modules_registering(name) == [cls.__module__], name
 
 

@@ -556,6 +556,8 @@ class JsonlSource(Source):
         marks = np.fromiter(sorted(special), dtype=np.int64, count=len(special))
         kept_lines: list[bytes] = []
         kept_counts: list[np.ndarray] = []  # (chars, bytes, words) rows of the copied lines
+        reject_lines: list[bytes] = []  # copied rejects not yet written (in order, before any other reject)
+        reject_counts: list[tuple[str, int, int]] = []  # their (reason, bytes, words)
         position = 0
         count = 0  # records read, as the first pass counted them (bad ones holding a record too)
         limit = limit if limit is not None else -1
@@ -565,6 +567,14 @@ class JsonlSource(Source):
             if kept_lines:
                 writer.write_lines(kept_lines)
                 kept_lines = []
+
+        def flush_rejects() -> None:
+            nonlocal reject_lines, reject_counts
+            if reject_lines:
+                rejects.write_lines(reject_lines)
+                for reason, n_bytes, words in reject_counts:
+                    stats.observe_rejected_counts(reason, n_bytes, words, None)
+                reject_lines, reject_counts = [], []
 
         for block in jsonl_blocks(task, options):
             if limit >= 0 and count >= limit:
@@ -599,8 +609,8 @@ class JsonlSource(Source):
                 if line is not None and found is not None and not (rewrite is not None and rewrite.touches(position)):
                     tail = _reject_tail(*found)
                     if tail is not None:  # the whole record as ctx.reject writes it
-                        rejects.write_lines([line[:-2] + tail])
-                        stats.observe_rejected_counts(found[0], row[4], row[5], None)
+                        reject_lines.append(line[:-2] + tail)
+                        reject_counts.append((found[0], row[4], row[5]))
                         position += 1
                         continue
                 line_no, start, length, chars, _, _, text_start, text_end = row
@@ -617,6 +627,7 @@ class JsonlSource(Source):
                 if rewrite is not None:
                     rewrite.apply(doc, position, ctx)
                 if found is not None:
+                    flush_rejects()  # the copied rejects before it, in order
                     ctx.reject(doc, found[0], detail=found[1], duplicate_of=found[2])
                 else:
                     extra = annotations.get(position)
@@ -630,7 +641,9 @@ class JsonlSource(Source):
                 kept_counts.append(numbers[copied, 3:6])
             if len(kept_lines) >= 4096:
                 flush()
+            flush_rejects()
         flush()
+        flush_rejects()
         decisions.check(position, task.index)
         if kept_counts:
             counts = np.concatenate(kept_counts)

@@ -8,8 +8,10 @@ whole output once more (about 15 % of a ``tamis dedup`` run). Instead, the
 as ``OUT/_notes/<folder>/<shard name>.notes`` (an Arrow IPC file), just before it commits the
 shard:
 
-- ``id`` (each record's id as JSON text, the form the card compares) and, for rejects,
-  ``reason`` and ``duplicate_of`` (JSON text too), one row per record, in shard order;
+- ``id`` (each record's id as JSON text, the form the card compares), ``metadata`` (its
+  metadata object as JSON text: the report's samples need no decompression for it) and, for
+  rejects, ``reason`` and ``duplicate_of`` (JSON text too), one row per record, in shard order
+  (notes written before ``metadata`` was noted have no such column: the shard is read);
 - in the schema metadata: the shard's size in bytes (a note whose size differs from the
   shard's describes another file and is ignored), its row count and, for JSON lines, the
   shard's Arrow schema, inferred by Arrow's JSON reader from the distinct metadata objects
@@ -35,6 +37,7 @@ VERSION = 1
 META_KEY = b"tamis.shard"
 ID_PREFIX, TEXT_KEY, METADATA_KEY = b'{"id":', b',"text":', b',"metadata":'
 REJECT_TAIL = b',"reason":'
+DETAIL_KEY, KEEPER_KEY = b',"detail":', b',"duplicate_of":'
 STRING_COLUMNS = ("reason", "detail", "duplicate_of")
 
 
@@ -56,7 +59,10 @@ def split_record(line: bytes, rejects: bool) -> tuple[bytes, bytes] | None:
     meta_at = line.find(METADATA_KEY, text_at)
     if text_at < 0 or meta_at < 0:
         return None
-    end = line.rfind(REJECT_TAIL) if rejects else len(line.rstrip()) - 1
+    if rejects:
+        end = line.rfind(REJECT_TAIL)
+    else:  # tamis's lines end with "}\n": no copy of the line to strip it
+        end = len(line) - 2 if line.endswith(b"}\n") else len(line.rstrip()) - 1
     if end <= meta_at:
         return None
     return line[len(ID_PREFIX) : text_at], line[meta_at + len(METADATA_KEY) : end]
@@ -95,6 +101,33 @@ def binary_array(values: list[bytes]) -> Any:
     return pa.Array.from_buffers(pa.binary(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
+def _json(value: Any) -> bytes:
+    """``value`` as JSON text, as :func:`tamis.io.outputs.dumps` writes it (lone surrogates escaped)."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        import json
+
+        return json.dumps(value, ensure_ascii=True, default=str).encode("ascii")
+
+
+def _reject_values(line: bytes) -> tuple[bytes, bytes]:
+    """(reason, duplicate_of) of a reject line as JSON text, the form :meth:`ShardNotes.add_record`
+    notes: sliced where the tail is laid out as tamis writes it (``,"reason":R,"detail":D,
+    "duplicate_of":K}``, each value as orjson writes it: no bare ``,"detail":`` can be inside
+    R, nor a bare ``,"duplicate_of":`` inside D), else parsed."""
+    at = line.rfind(REJECT_TAIL)
+    detail_at = line.find(DETAIL_KEY, at)
+    keeper_at = line.find(KEEPER_KEY, detail_at)
+    end = len(line) - 2 if line.endswith(b"}\n") else -1
+    if at >= 0 and detail_at > at and keeper_at > detail_at and end > keeper_at:
+        reason, keeper = line[at + len(REJECT_TAIL) : detail_at], line[keeper_at + len(KEEPER_KEY) : end]
+        if reason[:1] == b'"' and (keeper == b"null" or keeper[:1] == b'"'):  # plain strings: as orjson writes them
+            return reason, keeper
+    tail = orjson.loads(b"{" + line[at + 1 :])
+    return orjson.dumps(tail.get("reason")), orjson.dumps(tail.get("duplicate_of"))
+
+
 class ShardNotes:
     """Collects the notes of one shard while it is written. ``json_lines``: the shard is JSON
     lines (its schema is inferred from the metadata; a Parquet shard carries its own)."""
@@ -103,14 +136,17 @@ class ShardNotes:
         self.rejects = rejects
         self.json_lines = json_lines
         self.ids: list[bytes] = []
+        self.row_metas: list[bytes] = []  # each record's metadata JSON
         self.metas: dict[bytes, None] = {}  # distinct metadata JSON, in order of first appearance
         self.reasons: list[bytes] = []
         self.keepers: list[bytes] = []
 
     def add_record(self, record: dict[str, Any]) -> None:
         self.ids.append(orjson.dumps(record.get("id")))
+        meta_json = _json(record.get("metadata"))
+        self.row_metas.append(meta_json)
         if self.json_lines:
-            self.metas[orjson.dumps(record.get("metadata"))] = None
+            self.metas[meta_json] = None
         if self.rejects:
             self.reasons.append(orjson.dumps(record.get("reason")))
             self.keepers.append(orjson.dumps(record.get("duplicate_of")))
@@ -118,18 +154,20 @@ class ShardNotes:
     def add_lines(self, lines: list[bytes]) -> None:
         """Records already serialised as JSON lines (found by position, as the card reads
         them; a line laid out otherwise is parsed whole)."""
+        ids, row_metas, metas, rejects, json_lines = self.ids, self.row_metas, self.metas, self.rejects, self.json_lines
         for line in lines:
-            found = split_record(line, self.rejects)
+            found = split_record(line, rejects)
             if found is None:
                 self.add_record(orjson.loads(line))
                 continue
-            self.ids.append(found[0])
-            if self.json_lines:
-                self.metas[found[1]] = None
-            if self.rejects:
-                tail = orjson.loads(b"{" + line[line.rfind(REJECT_TAIL) + 1 :])
-                self.reasons.append(orjson.dumps(tail.get("reason")))
-                self.keepers.append(orjson.dumps(tail.get("duplicate_of")))
+            ids.append(found[0])
+            row_metas.append(found[1])
+            if json_lines:
+                metas[found[1]] = None
+            if rejects:
+                reason, keeper = _reject_values(line)
+                self.reasons.append(reason)
+                self.keepers.append(keeper)
 
     def save(self, shard_tmp: Path, final: Path) -> None:
         """Commit the notes of the finished (not yet renamed) shard ``shard_tmp`` as
@@ -146,7 +184,7 @@ class ShardNotes:
             except (pa.ArrowInvalid, pa.ArrowTypeError):
                 schema = None  # metadata no one type covers: the card reads the shard and says why
             info["schema"] = None if schema is None else base64.b64encode(schema.serialize().to_pybytes()).decode()
-        columns = {"id": binary_array(self.ids)}
+        columns = {"id": binary_array(self.ids), "metadata": binary_array(self.row_metas)}
         if self.rejects:
             columns["reason"] = binary_array(self.reasons)
             columns["duplicate_of"] = binary_array(self.keepers)
@@ -181,6 +219,24 @@ class Notes:
         if encoded is None:
             return None
         return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(encoded)))
+
+    def metadata_objects(self, limit: int | None = None) -> list[dict[str, Any]] | None:
+        """The first ``limit`` records' metadata (each decoded as the report decodes a line's),
+        or None where the notes have no metadata column or a value does not decode (then the
+        shard itself is read)."""
+        if "metadata" not in self.table.column_names:
+            return None
+        column = self.table.column("metadata")
+        values = (column if limit is None else column.slice(0, limit)).to_pylist()
+        from tamis.io.outputs import decode_metadata
+
+        out = []
+        for raw in values:
+            try:
+                out.append(decode_metadata({"metadata": orjson.loads(raw)})["metadata"])
+            except orjson.JSONDecodeError:
+                return None
+        return out
 
     def column_values(self, name: str) -> list[Any]:
         """A JSON-text column decoded to Python values."""

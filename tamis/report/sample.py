@@ -135,13 +135,17 @@ def collect(root: Path, stats: dict[str, Any], *, kept_budget: int = 20_000, rej
             notes, lines = noted
             try:
                 reasons, keepers, ids = notes.column_values("reason"), notes.column_values("duplicate_of"), notes.column_values("id")
+                metas = notes.metadata_objects()  # the sampled rejects' metadata without decompressing
                 for row, (raw_reason, keeper, member_id) in enumerate(zip(reasons, keepers, ids, strict=True)):
                     reason = str(raw_reason)
                     record = None
                     if rejected_sampled[reason] < per_reason:
-                        line = lines.line(row)
-                        if line is not None:  # whole only if shown, else the metadata is all that is read
-                            record = parse_line(line) if len(samples.get(reason, ())) < SAMPLE_DOCS_PER_REASON else parse_metadata(line, rejects=True)
+                        if metas is not None and len(samples.get(reason, ())) >= SAMPLE_DOCS_PER_REASON:
+                            record = {"metadata": metas[row]}
+                        else:
+                            line = lines.line(row)
+                            if line is not None:  # whole only if shown, else the metadata is all that is read
+                                record = parse_line(line) if len(samples.get(reason, ())) < SAMPLE_DOCS_PER_REASON else parse_metadata(line, rejects=True)
                     take(reason, keeper, lambda member_id=member_id: member_id, record)
             finally:
                 lines.close()

@@ -86,6 +86,12 @@ def iter_metadata(path: Path, limit: int) -> Iterator[dict[str, Any]]:
         return
     if limit <= 0:
         return
+    notes = read_notes(path, rejects=False)
+    noted = notes.metadata_objects(limit) if notes is not None else None
+    if noted is not None:  # from the notes: the shard is not decompressed
+        for meta in noted:
+            yield {"metadata": meta}
+        return
     seen = 0
     for line in JsonlOutput.lines(path, SMALL_BLOCK_BYTES):
         record = parse_metadata(line, rejects=False)
