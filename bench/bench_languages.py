@@ -2,7 +2,10 @@
 
 Three measurements on real text, Debian's translated man pages (``/usr/share/man/<lang>/``,
 from the ``manpages-xx`` packages: ``apt-get install manpages-ja manpages-zh manpages-ru ...``),
-each rendered to plain text with groff, kept when fastText's language ID agrees with the folder:
+each rendered to plain text with groff, and for Greek, Vietnamese, Persian and Hindi also the
+translated help of other Debian packages (``DOC_SOURCES``: gnome-user-docs, libreoffice-help-xx,
+manpages-el, fetched with ``apt-get download`` into ``--docs``), kept when fastText's language
+ID agrees with the folder:
 
 1. ``agreement``: for each language, every page goes through tamis's Gopher quality, Gopher
    repetition and FineWeb quality filters with their defaults, and through datatrove 0.10.1's
@@ -24,7 +27,7 @@ each rendered to plain text with groff, kept when fastText's language ID agrees 
 Run: ``.venv/bin/python bench/bench_languages.py`` (the peer side runs in the bench venv:
 ``--peer-python /work/bench-venv/bin/python``, default ``$BENCH_VENV/bin/python`` or
 ``.bench-venv/bin/python``; it needs ``pip install jieba sudachipy sudachidict-core kiwipiepy
-pythainlp`` there, datatrove's tokenizers for these languages).
+pythainlp pyvi indic-nlp-library`` there, datatrove's tokenizers for these languages).
 """
 
 from __future__ import annotations
