@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from resiliparse.parse.html import HTMLTree
 
 # The conventions publishers use (Open Graph, schema.org microdata, Dublin Core, <time>), in the
@@ -39,15 +41,20 @@ def _first(tree: HTMLTree, selectors: tuple[str, ...]) -> str | None:
 
 def page_metadata(tree: HTMLTree) -> dict[str, str]:
     """``title``, ``url`` and ``date`` where the page states them (missing keys: not stated)."""
+    return _stated(tree.title, lambda selectors: _first(tree, selectors))
+
+
+def _stated(title: str | None, first: Callable[[tuple[str, ...]], str | None]) -> dict[str, str]:
+    """The metadata from the ``<title>`` text and ``first``, which finds the first value the
+    page gives for a list of selectors (one function per parser)."""
     found: dict[str, str] = {}
-    title = tree.title
-    title = " ".join(title.split())[:_MAX] if title and title.strip() else _first(tree, _TITLE)
+    title = " ".join(title.split())[:_MAX] if title and title.strip() else first(_TITLE)
     if title:
         found["title"] = title
-    url = _first(tree, _URL)
+    url = first(_URL)
     if url and url.startswith(("http://", "https://")):
         found["url"] = url
-    date = _first(tree, _DATE)
+    date = first(_DATE)
     if date:
         found["date"] = date
     return found
@@ -92,17 +99,6 @@ def _first_lxml(candidates: list, selectors: tuple[str, ...]) -> str | None:
 
 def page_metadata_lxml(root) -> dict[str, str]:
     """:func:`page_metadata` for a page parsed by lxml (the learned extractor's parser)."""
-    found: dict[str, str] = {}
     candidates = _candidates(root)
     title_node = root.find(".//title")
-    title = title_node.text if title_node is not None else None
-    title = " ".join(title.split())[:_MAX] if title and title.strip() else _first_lxml(candidates, _TITLE)
-    if title:
-        found["title"] = title
-    url = _first_lxml(candidates, _URL)
-    if url and url.startswith(("http://", "https://")):
-        found["url"] = url
-    date = _first_lxml(candidates, _DATE)
-    if date:
-        found["date"] = date
-    return found
+    return _stated(title_node.text if title_node is not None else None, lambda selectors: _first_lxml(candidates, selectors))
