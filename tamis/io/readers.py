@@ -16,7 +16,6 @@ from __future__ import annotations
 import glob
 import gzip
 import itertools
-import mmap
 import os
 import zlib
 from collections.abc import Callable, Iterator
@@ -314,7 +313,8 @@ def _split_jsonl(path: str, options: ReaderOptions) -> list[tuple[int, int, int]
     for start, end in itertools.pairwise(bounds):
         if start < end:
             ranges.append((start, end, line))
-            line += _count_newlines(path, start, end)
+            if end < size:  # the last range's lines number no range after it: not counted
+                line += _count_newlines(path, start, end)
     return ranges
 
 
@@ -327,30 +327,18 @@ except ImportError:  # pragma: no cover - the extension is built on install
 
 
 def _count_newlines(path: str, start: int, end: int) -> int:
-    """Newlines in ``[start, end)`` of a file, mapped rather than copied where it can be."""
+    """Newlines in ``[start, end)`` of a file. Plain reads into one reused buffer: as fast as
+    a mapping when the file is cached, and unlike ``MAP_POPULATE`` it never faults in (or
+    holds) the whole range at once (profiled: 0.7 s of a ``tamis dedup`` start on 590 MB)."""
     if end <= start:
         return 0
-    if storage.is_remote(path):
-        with storage.open_input(path) as fh:
-            return _count_newlines_read(fh, start, end)
-    with open(path, "rb", buffering=0) as fh:
-        aligned = start - start % mmap.ALLOCATIONGRANULARITY
-        try:
-            flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
-            mapped = mmap.mmap(fh.fileno(), end - aligned, offset=aligned, flags=flags, prot=mmap.PROT_READ)
-        except (OSError, ValueError, AttributeError):  # not mappable (a pipe, an odd filesystem, no mmap flags)
-            return _count_newlines_read(fh, start, end)
-        with mapped:
-            view = memoryview(mapped)
-            try:
-                return count_newline_bytes(view[start - aligned :])
-            finally:
-                view.release()
+    with storage.open_input(path) if storage.is_remote(path) else open(path, "rb", buffering=0) as fh:
+        return _count_newlines_read(fh, start, end)
 
 
 def _count_newlines_read(fh: Any, start: int, end: int) -> int:
     count = 0
-    block = bytearray(16 << 20)  # one buffer, refilled: no fresh pages to fault in per block
+    block = bytearray(1 << 20)  # one buffer, refilled: stays in cache, no fresh pages to fault in
     view = memoryview(block)
     fh.seek(start)
     remaining = end - start
