@@ -228,19 +228,34 @@ class Notes:
             return None
         column = self.table.column("metadata")
         values = (column if limit is None else column.slice(0, limit)).to_pylist()
-        from tamis.io.outputs import decode_metadata
-
         out = []
         for raw in values:
-            try:
-                out.append(decode_metadata({"metadata": orjson.loads(raw)})["metadata"])
-            except orjson.JSONDecodeError:
+            meta = decode_metadata_text(raw)
+            if meta is None:
                 return None
+            out.append(meta)
         return out
+
+    def metadata_texts(self) -> list[bytes] | None:
+        """Every record's metadata as stored (JSON text), for a reader that decodes only the
+        rows it samples (:func:`decode_metadata_text`); None where the notes have no metadata."""
+        if "metadata" not in self.table.column_names:
+            return None
+        return self.table.column("metadata").to_pylist()
 
     def column_values(self, name: str) -> list[Any]:
         """A JSON-text column decoded to Python values."""
         return [orjson.loads(v) for v in self.table.column(name).to_pylist()]
+
+
+def decode_metadata_text(raw: bytes | str) -> dict[str, Any] | None:
+    """One stored metadata value decoded as the report decodes a line's (None: not JSON)."""
+    from tamis.io.outputs import decode_metadata
+
+    try:
+        return decode_metadata({"metadata": orjson.loads(raw)})["metadata"]
+    except orjson.JSONDecodeError:
+        return None
 
 
 def read_notes(shard: Path, *, rejects: bool | None = None) -> Notes | None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tamis.io.shardnotes import decode_metadata_text
 from tamis.report.funnel import step_of
 from tamis.report.shards import find_records, iter_metadata, iter_reject_tails, list_shards, noted_rejects, parse_line, parse_metadata
 
@@ -135,13 +136,18 @@ def collect(root: Path, stats: dict[str, Any], *, kept_budget: int = 20_000, rej
             notes, lines = noted
             try:
                 reasons, keepers, ids = notes.column_values("reason"), notes.column_values("duplicate_of"), notes.column_values("id")
-                metas = notes.metadata_objects()  # the sampled rejects' metadata without decompressing
+                # The sampled rejects' metadata without decompressing, decoded only for the
+                # rows sampled (a reason past its budget is only counted).
+                metas = notes.metadata_texts()
                 for row, (raw_reason, keeper, member_id) in enumerate(zip(reasons, keepers, ids, strict=True)):
                     reason = str(raw_reason)
                     record = None
                     if rejected_sampled[reason] < per_reason:
+                        meta = None
                         if metas is not None and len(samples.get(reason, ())) >= SAMPLE_DOCS_PER_REASON:
-                            record = {"metadata": metas[row]}
+                            meta = decode_metadata_text(metas[row])
+                        if meta is not None:
+                            record = {"metadata": meta}
                         else:
                             line = lines.line(row)
                             if line is not None:  # whole only if shown, else the metadata is all that is read
