@@ -57,11 +57,9 @@ def test_threaded_gzip_raises_the_threads_error(monkeypatch: pytest.MonkeyPatch)
 
 def test_thread_count_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TAMIS_GZIP_THREADS", raising=False)
-    monkeypatch.delenv("TAMIS_GZIP_THREAD", raising=False)
     assert gzip_threads() == 1
-    monkeypatch.setenv("TAMIS_GZIP_THREAD", "0")
+    monkeypatch.setenv("TAMIS_GZIP_THREADS", "0")
     assert gzip_threads() == 0
-    monkeypatch.delenv("TAMIS_GZIP_THREAD")
     monkeypatch.setenv("TAMIS_GZIP_THREADS", "many")
     with pytest.raises(ConfigError, match="TAMIS_GZIP_THREADS"):
         gzip_threads()

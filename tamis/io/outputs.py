@@ -206,9 +206,7 @@ GZIP_BLOCK_BYTES = 1 << 20
 
 def gzip_threads() -> int:
     """How many threads deflate ISA-L gzip output beside the worker: ``TAMIS_GZIP_THREADS``
-    (default 1; ``0``: in the worker itself). ``TAMIS_GZIP_THREAD=0`` (the older switch) is 0."""
-    if os.environ.get("TAMIS_GZIP_THREAD") == "0":
-        return 0
+    (default 1; ``0``: in the worker itself)."""
     value = os.environ.get("TAMIS_GZIP_THREADS", "1")
     try:
         return max(0, int(value))
