@@ -185,7 +185,11 @@ def test_block_texts_are_the_texts_orjson_reads():
 
     rng = random.Random(5)
     lines = [dump(random_record(rng), ascii_only=rng.random() < 0.5) for _ in range(1500)]
-    lines += [b'{"id":"s","text":"\\ud83d\\ude00 \\u0000 a\\"b\\\\c\\/\\b\\f\\n\\r\\t \\u00e9\\u2019"}', b'{"text":"plain, no escape \xc3\xa9"}', b'{"text":"\\n"}']
+    lines += [
+        b'{"id":"s","text":"\\ud83d\\ude00 \\u0000 a\\"b\\\\c\\/\\b\\f\\n\\r\\t \\u00e9\\u2019"}',
+        b'{"text":"plain, no escape \xc3\xa9"}',
+        b'{"text":"\\n"}',
+    ]
     data = b"\n".join(lines) + b"\n"
     block = Block(data, 0, len(data), 1, 0)
     _, numbers, _, _, _ = scan_block(block, ReaderOptions(), fold=False)
@@ -210,7 +214,8 @@ def test_fused_collect_reads_blocks_and_documents_alike(tmp_path: Path, monkeypa
     for scanner in ("1", "0"):
         monkeypatch.setenv("TAMIS_JSONL_SCANNER", scanner)
         outs[scanner] = _run(tmp_path, f"scanner{scanner}", inputs, monkeypatch, fused=True)
-    scratch = {k: sorted(p for p in (out / "dedup").rglob("*") if p.is_file() and p.suffix in (".u32", ".bin", ".keys", ".counts", ".fps", ".ids", ".off")) for k, out in outs.items()}
+    suffixes = (".u32", ".bin", ".keys", ".counts", ".fps", ".ids", ".off")
+    scratch = {k: sorted(p for p in (out / "dedup").rglob("*") if p.is_file() and p.suffix in suffixes) for k, out in outs.items()}
     assert [p.relative_to(outs["1"]) for p in scratch["1"]] == [p.relative_to(outs["0"]) for p in scratch["0"]]
     assert len(scratch["1"]) > 8
     for fast, plain in zip(scratch["1"], scratch["0"], strict=True):
