@@ -266,8 +266,9 @@ def vietnamese_words(text: str) -> list[str]:
     for match in _NOT_SPACE.finditer(text):
         parts = chunk_syllables(match.group())
         gaps.append(text[position : match.start()])
-        gaps.extend("" for _ in range(len(parts) - 1))
-        syllables.extend(parts)
+        if len(parts) > 1:
+            gaps += [""] * (len(parts) - 1)
+        syllables += parts
         position = match.end()
     if not syllables:
         return []
@@ -281,6 +282,6 @@ def vietnamese_words(text: str) -> list[str]:
             words.append(word)
             word = syllables[k]
     words.append(word)
-    # datatrove strips each word and drops empty ones; a word starts and ends with a syllable,
-    # so stripping changes nothing but is kept for what strip() counts as whitespace beyond \s.
-    return [w.strip() for w in words if w.strip()]
+    # datatrove strips each word and drops empty ones: a word starts and ends with a syllable,
+    # which holds no whitespace, so there is nothing to strip.
+    return words
