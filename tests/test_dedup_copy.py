@@ -233,13 +233,13 @@ def test_copy_path_with_limit_workers_gzip_and_resume(tmp_path: Path, monkeypatc
     [
         {},
         {"source": {"path": "a.jsonl", "line": 3}},
-        {"a": "x,\"metadata\":{}", "b": [1, {"c": None}]},
+        {"a": 'x,"metadata":{}', "b": [1, {"c": None}]},
         {"cluster_size": 2},  # a key the annotation sets: left to the reference path
         {"deep": {"cluster_id": "z"}},  # the key at another depth: left to the reference path too
         {"ü": "日本語 😀", "n": -0.5},
     ],
 )
-@pytest.mark.parametrize("extra", [{"cluster_id": "doc\"1\\u00e9", "cluster_size": 3}, {"cluster_id": "ü"}, {}, {"language": "en"}, {"bad": "\ud800"}])
+@pytest.mark.parametrize("extra", [{"cluster_id": 'doc"1\\u00e9', "cluster_size": 3}, {"cluster_id": "ü"}, {}, {"language": "en"}, {"bad": "\ud800"}])
 def test_annotated_line_is_what_update_then_dumps_writes(metadata: dict, extra: dict):
     """A keeper's copied line with its annotation spliced into the metadata is byte for byte
     the line the reference path writes (parse, ``metadata.update``, ``dumps``), or None."""
