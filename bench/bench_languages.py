@@ -447,7 +447,7 @@ def _rate(function, docs: list[str], repeat: int = 1) -> float:
     return repeat * len(docs) / (time.process_time() - started)
 
 
-def speed(corpus: dict[str, list[dict]], work: Path, languages: list[str]) -> None:
+def speed(corpus: dict[str, list[dict]], work: Path, languages: list[str], peer_python: str | None = None) -> None:
     sys.path.insert(0, str(ROOT))
     from tamis.steps.quality.words import split_words
 
@@ -492,6 +492,16 @@ def speed(corpus: dict[str, list[dict]], work: Path, languages: list[str]) -> No
         alternatives.setdefault("ko", {})["python-mecab-ko"] = mecab.MeCab().morphs
     except ImportError:
         pass
+    if "vi" in languages:  # what joining syllables into words costs: the syllables alone, as tamis cut them before
+        from tamis.steps.quality.languages import settings_for
+        from tamis.steps.quality.words import tokenize, word_regex
+
+        syllable_regex = word_regex(settings_for("vi"))
+        alternatives.setdefault("vi", {})["syllables only"] = lambda t: tokenize(t, syllable_regex)
+    peer_rates = {}
+    if "vi" in languages and peer_python and Path(peer_python).exists():  # pyvi and datatrove run in the peer venv
+        result = subprocess.run([peer_python, __file__, "--side", "vi-speed", "--work", str(work)], check=True, capture_output=True, text=True)
+        peer_rates = json.loads(result.stdout.strip().splitlines()[-1])
     for language in languages:
         docs = [d["text"] for d in corpus[language]]
         if not docs:
@@ -502,6 +512,8 @@ def speed(corpus: dict[str, list[dict]], work: Path, languages: list[str]) -> No
         for name, function in alternatives.get(language, {}).items():
             other = _rate(function, docs)
             print(f"{language:<4} {name:<20} {other:9.1f} docs/s  {other * mchars / len(docs):6.2f} Mchar/s")
+        for name, other in (peer_rates if language == "vi" else {}).items():
+            print(f"{language:<4} {name:<20} {other:9.1f} docs/s  {other * mchars / len(docs):6.2f} Mchar/s  (peer venv)")
     print("\n== tamis run, default recipe, 1 worker, subprocess wall time (start-up included), docs/s per core ==")
     for language in languages:
         source = work / "corpus" / f"{language}.jsonl"
@@ -512,6 +524,16 @@ def speed(corpus: dict[str, list[dict]], work: Path, languages: list[str]) -> No
         wall = time.perf_counter() - started
         stats = json.loads((out / "stats.json").read_text())
         print(f"{language:<4} {stats['read']:>5} pages  {wall:6.2f} s  {stats['read'] / wall:7.1f} docs/s  kept {stats['kept']:>4}")
+
+
+def vi_speed_side(work: Path) -> dict[str, float]:
+    """Runs in the peer venv: docs/s per core of pyvi and of datatrove's Vietnamese word tokenizer."""
+    from datatrove.utils.word_tokenizers import load_word_tokenizer
+    from pyvi.ViTokenizer import ViTokenizer
+
+    docs = [json.loads(line)["text"] for line in (work / "corpus" / "vi.jsonl").read_text(encoding="utf-8").splitlines()]
+    words = load_word_tokenizer("vie_Latn")
+    return {"pyvi tokenize": _rate(ViTokenizer.tokenize, docs), "datatrove (spaCy+pyvi)": _rate(words.word_tokenize, docs)}
 
 
 def main() -> None:
@@ -525,13 +547,16 @@ def main() -> None:
     parser.add_argument("--fineweb2", default="/work/fineweb2", help="a checkout of the huggingface/fineweb-2 repository (its configs/)")
     parser.add_argument("--docs", default="/tmp/tamis-bench-languages-docs",
                         help="where the Debian packages of DOC_SOURCES are downloaded and unpacked")
-    parser.add_argument("--side", default="tamis", choices=("tamis", "datatrove"), help=argparse.SUPPRESS)
+    parser.add_argument("--side", default="tamis", choices=("tamis", "datatrove", "vi-speed"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = Path(args.work)
     if args.side == "datatrove":
         subsets = json.loads((work / "subsets.json").read_text(encoding="utf-8"))
         result = datatrove_side(work / "corpus", subsets, Path(args.fineweb2))
         (work / "datatrove.json").write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+        return
+    if args.side == "vi-speed":
+        print(json.dumps(vi_speed_side(work)))
         return
     languages = args.languages.split(",")
     corpus = build_corpus(languages, args.pages, work, Path(args.docs))
@@ -544,7 +569,7 @@ def main() -> None:
     if args.part in ("all", "dedup"):
         dedup(corpus, work, [lang for lang in ("zh", "ja", "fr") if lang in corpus])
     if args.part in ("all", "speed"):
-        speed(corpus, work, [lang for lang in ("zh", "ja", "ko", "ru", "fr", "hi") if lang in corpus])
+        speed(corpus, work, [lang for lang in ("zh", "ja", "ko", "ru", "fr", "hi", "vi") if lang in corpus], args.peer_python)
     sys.exit(0 if ok else 1)
 
 

@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from tamis.steps.base import TaskContext
 
 BLOCK = 8 << 20
+TEXT_KEY, METADATA_KEY = b',"text":', b',"metadata":'  # as an output line lays them out (see _annotated_line)
 # Keys (top level or in a nested metadata object) that keep a record from being copied into
 # the output: the statistics read the language. (The scanner merges a nested metadata object
 # and replaces a source key itself, as the reader does.)
@@ -622,7 +623,16 @@ class JsonlSource(Source):
                     position += 1
                     continue
                 found = refused.get(position)
-                if line is not None and found is not None and not (rewrite is not None and rewrite.touches(position)):
+                untouched = not (rewrite is not None and rewrite.touches(position))
+                if line is not None and found is None and untouched:
+                    extra = annotations.get(position)
+                    spliced = _annotated_line(line, extra) if extra is not None else None
+                    if spliced is not None:  # a cluster's keeper: its metadata gains the annotation in place
+                        kept_lines.append(spliced)
+                        copied.append(i)
+                        position += 1
+                        continue
+                if line is not None and found is not None and untouched:
                     tail = _reject_tail(*found)
                     if tail is not None:  # the whole record as ctx.reject writes it
                         reject_lines.append(line[:-2] + tail)
@@ -699,6 +709,37 @@ class JsonlSource(Source):
             writer.write_lines(lines)
         if counts:
             stats.observe_kept_many(*zip(*counts, strict=True), None)
+
+
+def _annotated_line(line: bytes, extra: dict[str, Any]) -> bytes | None:
+    """A copied output line (``{"id":..,"text":..,"metadata":{..}}`` as orjson writes it) with
+    ``extra`` merged into its metadata as ``metadata.update(extra)`` then :func:`dumps` would
+    write it: new keys appended in order. None where that is not sure (a key already in the
+    metadata, at any depth; a value orjson cannot write; ``language``, which the statistics
+    read): the caller takes the reference path."""
+    if not line.endswith(b"}}\n") or "language" in extra:
+        return None
+    text_at = line.find(TEXT_KEY)
+    meta_at = line.find(METADATA_KEY, text_at) if text_at >= 0 else -1
+    if meta_at < 0:
+        return None
+    meta = line[meta_at + len(METADATA_KEY) : -2]  # the metadata object: no bare ``,"metadata":`` in a string before it
+    items = []
+    for key, value in extra.items():
+        if not isinstance(key, str):
+            return None
+        try:
+            name = orjson.dumps(key)
+            items.append(name + b":" + orjson.dumps(value))
+        except TypeError:
+            return None
+        if name + b":" in meta:  # a quote in a string is escaped: a bare "key": is a key somewhere
+            return None
+    if not items:
+        return line
+    joined = b",".join(items)
+    body = b"{" + joined + b"}" if meta == b"{}" else meta[:-1] + b"," + joined + b"}"
+    return line[: meta_at + len(METADATA_KEY)] + body + b"}\n"
 
 
 def _reject_tail(reason: str, detail: str | None, duplicate_of: str | None) -> bytes | None:
