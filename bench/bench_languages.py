@@ -466,6 +466,82 @@ def dedup(corpus: dict[str, list[dict]], work: Path, languages: list[str]) -> No
         print(label + (f"   other setting: {' '.join(extra)}" if extra else ""))
 
 
+# ----------------------------------------------------------------------------------------- mixed
+
+
+def _rows(folder: Path) -> list[dict]:
+    rows = []
+    for part in sorted(folder.glob("*.jsonl*")):
+        opener = gzip.open if part.suffix == ".gz" else open
+        with opener(part, "rt", encoding="utf-8") as fh:
+            rows += [json.loads(line) for line in fh if line.strip()]
+    return rows
+
+
+def mixed(corpus: dict[str, list[dict]], work: Path, per_language: int = 30) -> bool:
+    """Every language at once, as a user would run them: ``per_language`` pages of each bench
+    language in one shuffled file, with a near copy (phrases reworded, 1 % of characters) of
+    every fourth page, through ``tamis run`` (default recipe) and ``tamis dedup`` (defaults) as
+    subprocesses. Checked: both exit 0; read = kept + rejected and each id once across output
+    and rejects; the language step labels each page with its folder's language; per language,
+    kept and rejected pages and their reasons, and the planted copies ``tamis dedup`` removes."""
+    rng = random.Random(16)
+    records, planted = [], {}
+    for docs in corpus.values():
+        for index, d in enumerate(docs[:per_language]):
+            records.append({"id": d["id"], "text": d["text"]})
+            if index % 4 == 0 and len(d["text"]) >= 500:
+                copy_id = d["id"] + "#copy"
+                records.append({"id": copy_id, "text": edit(d["text"], 0.01, rng, EDIT_MODELS["phrases"])})
+                planted[copy_id] = d["id"]
+    rng.shuffle(records)
+    folder = work / "mixed"
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / "in.jsonl"
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    ids = [r["id"] for r in records]
+    ok = True
+    print(f"\n== every language at once: {len(records)} pages of {len(corpus)} languages ({len(planted)} near copies) ==")
+    for command in ("run", "dedup"):
+        out = folder / command
+        started = time.perf_counter()
+        result = subprocess.run([str(ROOT / ".venv/bin/tamis"), command, "-i", str(source), "-o", str(out), "--overwrite", "--quiet", "--no-report"],
+                                capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - started
+        if result.returncode != 0:
+            print(f"tamis {command}: exit {result.returncode}\n{result.stderr[-2000:]}")
+            ok = False
+            continue
+        stats = json.loads((out / "stats.json").read_text())
+        kept, rejected = _rows(out / "output"), _rows(out / "rejects")
+        seen = [r["id"] for r in kept + rejected]
+        accounted = stats["read"] == len(ids) == stats["kept"] + stats["rejected_total"] == len(seen) and sorted(seen) == sorted(ids)
+        ok &= accounted
+        print(f"tamis {command}: {wall:.1f} s, read {stats['read']} = kept {stats['kept']} + rejected {stats['rejected_total']}; "
+              f"each id once in output + rejects: {'yes' if accounted else 'NO'}")
+        reasons: dict[str, dict[str, int]] = {}
+        kept_by: dict[str, int] = {}
+        for row in kept:
+            kept_by[row["id"].split("/")[0]] = kept_by.get(row["id"].split("/")[0], 0) + 1
+        for row in rejected:
+            rule = row.get("reason") or "?"
+            per = reasons.setdefault(row["id"].split("/")[0], {})
+            per[rule] = per.get(rule, 0) + 1
+        if command == "run":
+            wrong = [(r["id"], (r.get("metadata") or {}).get("language")) for r in kept if (r.get("metadata") or {}).get("language") != r["id"].split("/")[0]]
+            ok &= not wrong
+            print(f"  kept pages whose language is not their folder's: {len(wrong)} {wrong[:5]}")
+        removed = {r["id"]: r.get("duplicate_of") for r in rejected}
+        for language in corpus:
+            copies = [c for c in planted if c.startswith(language + "/")]
+            found = sum(removed.get(c) == planted[c] or removed.get(planted[c]) == c for c in copies)
+            top = ", ".join(f"{rule} {n}" for rule, n in sorted(reasons.get(language, {}).items(), key=lambda kv: -kv[1])[:3])
+            extra = f"  copies removed {found}/{len(copies)}" if command == "dedup" else ""
+            print(f"  {language:<4} kept {kept_by.get(language, 0):>3}  rejected {sum(reasons.get(language, {}).values()):>3}  {top}{extra}")
+    print("every language at once: runs clean and accounted:", "yes" if ok else "NO")
+    return ok
+
+
 # ----------------------------------------------------------------------------------------- speed
 
 
@@ -572,7 +648,7 @@ def main() -> None:
     parser.add_argument("--languages", default=DEFAULT_LANGUAGES)
     parser.add_argument("--pages", type=int, default=120, help="pages per language (at most)")
     parser.add_argument("--work", default="/tmp/tamis-bench-languages-120")
-    parser.add_argument("--part", default="all", choices=("all", "corpus", "langscore", "agreement", "dedup", "speed"))
+    parser.add_argument("--part", default="all", choices=("all", "corpus", "langscore", "agreement", "dedup", "mixed", "speed"))
     venv = os.environ.get("BENCH_VENV", str(ROOT / ".bench-venv"))
     parser.add_argument("--peer-python", default=f"{venv}/bin/python")
     parser.add_argument("--fineweb2", default="/work/fineweb2", help="a checkout of the huggingface/fineweb-2 repository (its configs/)")
@@ -601,6 +677,8 @@ def main() -> None:
         ok = agreement(corpus, work, args.peer_python, Path(args.fineweb2))
     if args.part in ("all", "dedup"):
         dedup(corpus, work, [lang for lang in ("zh", "ja", "fr") if lang in corpus])
+    if args.part in ("all", "mixed"):
+        ok &= mixed(corpus, work)
     if args.part in ("all", "speed"):
         speed(corpus, work, [lang for lang in ("zh", "ja", "ko", "ru", "fr", "hi", "vi") if lang in corpus], args.peer_python)
     sys.exit(0 if ok else 1)
