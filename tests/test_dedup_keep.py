@@ -82,3 +82,40 @@ def test_keep_round_runs_again_over_its_own_files(tmp_path: Path) -> None:
         assert np.array_equal(got[offsets[0] : offsets[1]], fps[0]) and np.array_equal(got[offsets[1] : offsets[2]], fps[2])
     finally:
         reader.close()
+
+
+def test_ids_by_number_get_many_is_get(tmp_path: Path, monkeypatch):
+    """Keepers' ids fetched together (one read per file) are the ids fetched one by one,
+    across files, in any order, repeated, and past the one-read limit."""
+    from tamis.io import idstore
+
+    sources = []
+    start = 0
+    for task, size in enumerate([5, 0, 40, 7]):
+        stem = tmp_path / f"ids-{task}"
+        save_ids(stem, [f"t{task}-{i}-" + "é" * (i % 4) + "\ud800" * (i == 3) for i in range(size)])
+        sources.append((str(stem), start))
+        start += size
+    rng = np.random.default_rng(0)
+    numbers = rng.integers(0, start, size=200)
+    reader = idstore.IdsByNumber(sources)
+    expected = [reader.get(int(n)) for n in numbers]
+    assert reader.get_many(numbers) == expected
+    assert reader.get_many([]) == []
+    monkeypatch.setattr(idstore, "WHOLE_READ_BYTES", 8)  # every file past the limit: read id by id
+    assert reader.get_many(numbers) == expected
+    reader.close()
+
+
+def test_decision_rows_are_the_decisions_dict(tmp_path: Path):
+    """The minhash apply's decision rows (an array) hold what the reference dict holds:
+    sorted by position, the last file's row where a position is written twice."""
+    from tamis.dedup.minhash import _decision_rows, _load_decisions
+
+    rng = np.random.default_rng(1)
+    for partition in range(3):
+        rows = np.stack([rng.choice(50, size=20, replace=False), rng.integers(0, 2, 20), rng.integers(0, 999, 20), rng.integers(0, 10**6, 20)], axis=1)
+        rows.astype("<i8").tofile(tmp_path / f"decisions-{partition:04d}-00002.i64")
+    expected = sorted(_load_decisions(tmp_path, 2).items())
+    assert [(p, (k, keeper, v)) for p, k, keeper, v in _decision_rows(tmp_path, 2).tolist()] == expected
+    assert _decision_rows(tmp_path, 3).shape == (0, 4)

@@ -355,15 +355,20 @@ class MinHashDedup(GlobalStage):
         names = IdsByNumber([(s.stem, s.start) for s in sources])
         reason = f"{self.step_id}:duplicate"
         decided = Decisions()
+        rows = _decision_rows(ctx.scratch_dir, ctx.task_index)
         try:
-            for position, (kind, keeper, value) in sorted(_load_decisions(ctx.scratch_dir, ctx.task_index).items()):
-                if kind == HEAD:  # the head of a cluster is its own keeper: cluster_id is its id
-                    decided.annotations[position] = {"cluster_id": names.get(keeper), "cluster_size": value}
-                else:
-                    where = "indexed document" if self.against and keeper < sources[0].size else "document"
-                    decided.rejects[position] = (reason, f"jaccard={value / 1e6:.4f} with {where}", names.get(keeper))
+            # Each keeper's id read once, all of a file's at once (a cluster names its keeper many times).
+            unique_keepers, which = np.unique(rows[:, 2], return_inverse=True)
+            keeper_ids = names.get_many(unique_keepers)
         finally:
             names.close()
+        indexed = sources[0].size if self.against else 0
+        for (position, kind, keeper, value), k in zip(rows.tolist(), which.tolist(), strict=True):
+            if kind == HEAD:  # the head of a cluster is its own keeper: cluster_id is its id
+                decided.annotations[position] = {"cluster_id": keeper_ids[k], "cluster_size": value}
+            else:
+                where = "indexed document" if keeper < indexed else "document"
+                decided.rejects[position] = (reason, f"jaccard={value / 1e6:.4f} with {where}", keeper_ids[k])
         return decided
 
 
@@ -701,6 +706,18 @@ def _write_decisions(
         sel = sel.copy()
         sel[:, 0] -= sources[k].start
         write_bytes_atomic(root / f"decisions-{partition:04d}-{k - first_task:05d}.i64", sel.tobytes())
+
+
+def _decision_rows(scratch: Path, task: int) -> np.ndarray:
+    """:func:`_load_decisions` as an n x 4 int64 array (position, kind, keeper, value), sorted
+    by position; a position written twice keeps its last row, as the dict does."""
+    parts = [np.fromfile(path, dtype="<i8").reshape(-1, 4) for path in sorted(glob.glob(str(scratch / f"decisions-*-{task:05d}.i64")))]
+    rows = np.concatenate(parts) if parts else np.empty((0, 4), dtype=np.int64)
+    if not len(rows):
+        return rows.astype(np.int64)
+    # The last row of each position: unique over the reversed rows keeps first occurrences.
+    _, last = np.unique(rows[::-1, 0], return_index=True)
+    return rows[len(rows) - 1 - last].astype(np.int64)
 
 
 def _load_decisions(scratch: Path, task: int) -> dict[int, tuple[int, int, int]]:
