@@ -119,3 +119,34 @@ def test_decision_rows_are_the_decisions_dict(tmp_path: Path):
     expected = sorted(_load_decisions(tmp_path, 2).items())
     assert [(p, (k, keeper, v)) for p, k, keeper, v in _decision_rows(tmp_path, 2).tolist()] == expected
     assert _decision_rows(tmp_path, 3).shape == (0, 4)
+
+
+def test_preloaded_sets_are_checked_once_and_scored_the_same(tmp_path: Path):
+    """The verify pass checks a preloaded buffer for sets once (_are_sets) and then tells
+    jaccard_pairs to skip its own check: the scores are those of the checking call and of the
+    Python reference; a buffer that is not sets is found as such."""
+    from tamis.dedup import reference
+    from tamis.dedup.lsh import native
+    from tamis.dedup.minhash import _are_sets
+
+    rng = np.random.default_rng(3)
+    docs = [np.unique(rng.integers(0, 400, size=int(rng.integers(0, 60)))).astype("<u4") for _ in range(40)]
+    docs += [docs[5][:-1].copy(), docs[5].copy(), np.zeros(0, dtype="<u4")]
+    fps = np.concatenate(docs)
+    offsets = np.r_[0, np.cumsum([len(d) for d in docs])].astype("<i8")
+    assert _are_sets(fps, offsets)
+    left, right = rng.integers(0, len(docs), size=300).astype("<i8"), rng.integers(0, len(docs), size=300).astype("<i8")
+    args = (fps.tobytes(), offsets.tobytes(), left.tobytes(), right.tobytes())
+    for threshold in (0.0, 0.5):
+        checked = np.frombuffer(native().jaccard_pairs(*args, threshold), dtype="<f8")
+        trusted = np.frombuffer(native().jaccard_pairs(*args, threshold, True), dtype="<f8")
+        assert np.array_equal(checked, trusted)
+    expected = np.frombuffer(reference.jaccard_pairs(*args), dtype="<f8")
+    assert np.allclose(np.frombuffer(native().jaccard_pairs(*args, 0.0, True), dtype="<f8"), expected)
+    unsorted = fps.copy()
+    k = int(offsets[3])
+    unsorted[k], unsorted[k + 1] = unsorted[k + 1], unsorted[k]  # inside document 3 (of >= 2 fingerprints)
+    assert len(docs[3]) < 2 or not _are_sets(unsorted, offsets)
+    repeated = np.concatenate([docs[0], docs[0]])  # one document holding a repeat
+    assert len(docs[0]) == 0 or not _are_sets(repeated, np.asarray([0, len(repeated)], dtype="<i8"))
+    assert _are_sets(np.zeros(0, dtype="<u4"), np.zeros(1, dtype="<i8"))

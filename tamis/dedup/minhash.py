@@ -508,8 +508,9 @@ class _PairScorer:
     def __init__(self, reader: FingerprintReader) -> None:
         self._reader = reader
         self._docs = np.empty(0, dtype=np.int64)
-        self._fps = b""
+        self._fps: bytes | bytearray = b""
         self._offsets = np.zeros(1, dtype="<i8")
+        self._sets = False  # whether every preloaded document's fingerprints are a set (checked once)
 
     def preload(self, docs: np.ndarray) -> None:
         docs = clustering.unique_sorted(docs)
@@ -517,6 +518,7 @@ class _PairScorer:
             self._fps, offsets = self._reader.gather(docs)
             self._offsets = offsets.astype("<i8")
             self._docs = docs.astype(np.int64)
+            self._sets = _are_sets(np.frombuffer(self._fps, dtype="<u4"), self._offsets)
 
     def score(self, left: np.ndarray, right: np.ndarray, threshold: float = 0.0) -> np.ndarray:
         """Jaccard per pair. Below ``threshold`` the value may be an upper bound instead
@@ -535,16 +537,29 @@ class _PairScorer:
         loaded = len(self._docs) > 0 and bool(np.all(self._docs[np.minimum(li, len(self._docs) - 1)] == left)) and bool(
             np.all(self._docs[np.minimum(ri, len(self._docs) - 1)] == right)
         )
+        sets = False
         if loaded:
-            fps, offsets = self._fps, self._offsets
+            fps, offsets, sets = self._fps, self._offsets, self._sets
         else:
             docs, inverse = np.unique(np.concatenate([left, right]), return_inverse=True)
             fps, offsets = self._reader.gather(docs)
             offsets = offsets.astype("<i8")
             li, ri = inverse[: len(left)], inverse[len(left) :]
-        computed = native().jaccard_pairs(fps, offsets.tobytes(), li.astype("<i8").tobytes(), ri.astype("<i8").tobytes(), threshold)
+        computed = native().jaccard_pairs(fps, offsets.tobytes(), li.astype("<i8").tobytes(), ri.astype("<i8").tobytes(), threshold, sets)
         sims[todo] = np.frombuffer(computed, dtype="<f8")
         return sims
+
+
+def _are_sets(fps: np.ndarray, offsets: np.ndarray) -> bool:
+    """Whether each document's fingerprints (``fps[offsets[k]:offsets[k+1]]``) are strictly
+    increasing, as the collect stores them: then ``jaccard_pairs`` need not check the whole
+    buffer again on every batch it scores."""
+    if len(fps) < 2:
+        return True
+    rising = fps[1:] > fps[:-1]
+    inner = offsets[1:-1].astype(np.int64) - 1  # the pairs that straddle two documents
+    rising[inner[(inner >= 0) & (inner < len(rising))]] = True
+    return bool(rising.all())
 
 
 def _cluster_task(scratch: str, n_docs: int, edge_files: list[str]) -> None:
