@@ -174,6 +174,17 @@ class SketchSpill:
         if len(self.batch) >= BATCH_DOCS:
             self.flush()
 
+    def add_many(self, prepared: list[str]) -> None:
+        """Many documents' texts, already prepared, for a stage without ``per_language``."""
+        assert not self.stage.per_language
+        at = 0
+        while len(self.batch) + len(prepared) - at >= BATCH_DOCS:
+            take = BATCH_DOCS - len(self.batch)
+            self.batch.extend(prepared[at : at + take])
+            at += take
+            self.flush()
+        self.batch.extend(prepared[at:])
+
     def flush(self) -> None:
         if not self.batch:
             return

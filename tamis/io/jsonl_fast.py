@@ -214,6 +214,14 @@ def scan_block(block: Block, options: ReaderOptions, *, fold: bool, path_json: b
     return newlines, np.frombuffer(numbers, dtype=np.int64).reshape(-1, 8), ids, keys, textless
 
 
+def block_texts(block: Block, numbers: Any) -> list[str | None]:
+    """The text of each line :func:`scan_block` scanned (``numbers``: its rows), as the str
+    ``orjson.loads`` gives; None for a line it declined. See ``block_texts`` in jsonl.c."""
+    from tamis._native._jsonl import block_texts as texts
+
+    return texts(block.data, np.ascontiguousarray(numbers, dtype=np.int64).tobytes())
+
+
 def declined_line(block: Block, row: Any, path: str, options: ReaderOptions) -> ReadResult:
     """The record of a line the scanner left to the reference parser, read by it (``row``:
     the line's row of :func:`scan_block`'s numbers)."""
@@ -448,11 +456,16 @@ class JsonlSource(Source):
         sidecar = TextlessSidecar(leave_for, task.index) if leave_for is not None and is_seekable(task) else None
         path = task.files[0]
         path_json = orjson.dumps(path) if sidecar is not None else None
+        # A collector that wants texts (the fused dedup collect) gets each record's text as
+        # the str orjson would give (block_texts); the scanner then folds no key.
+        wants_texts = getattr(collector, "wants_texts", False)
         for block in jsonl_blocks(task, options):
             if isinstance(block, BadRecord):
                 admit(block)
                 continue
-            _, numbers, ids, keys, lines = scan_block(block, options, fold=True, path_json=path_json)
+            _, numbers, ids, keys, lines = scan_block(block, options, fold=not wants_texts, path_json=path_json)
+            if wants_texts:
+                keys = block_texts(block, numbers)
             scanned = numbers[:, 3] >= 0
             stats.observe_read_many(numbers[scanned, 3].tolist(), numbers[scanned, 4].tolist())
             valid = scanned.copy()
@@ -466,7 +479,7 @@ class JsonlSource(Source):
                 _, doc = admit(declined_line(block, numbers[i], path, options))
                 if doc is not None:  # counted by admit
                     valid[i] = True
-                    ids[i], keys[i] = doc.id, normalized_utf8(doc.text)
+                    ids[i], keys[i] = doc.id, doc.text if wants_texts else normalized_utf8(doc.text)
                     if table is not None:
                         lines[i] = _dumps_textless(doc.id, doc.metadata)
                         table[i, :3] = (len(doc.text), utf8_length(doc.text), count_words(doc.text))
@@ -478,10 +491,13 @@ class JsonlSource(Source):
                     metadata = line_metadata(raw, text_start, text_end, {"path": path, "line": line_no}, options)
                     lines[i] = _dumps_textless(ids[i], metadata)
                     languages[i] = metadata.get("language")
-            if valid.all():
-                collector.add_many(ids, keys)
+            taken_ids, taken = ids, keys
+            if not valid.all():
+                taken_ids, taken = [d for d, ok in zip(ids, valid, strict=True) if ok], [k for k, ok in zip(keys, valid, strict=True) if ok]
+            if wants_texts:
+                collector.add_texts(taken_ids, taken)  # type: ignore[attr-defined]
             else:
-                collector.add_many([d for d, ok in zip(ids, valid, strict=True) if ok], [k for k, ok in zip(keys, valid, strict=True) if ok])
+                collector.add_many(taken_ids, taken)
             if sidecar is not None and table is not None:
                 assert block.offset is not None
                 table[:, 3] += block.offset - block.start
