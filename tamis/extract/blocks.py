@@ -460,7 +460,7 @@ try:  # the compiled walk (pip install builds it); without it, the reference run
 
     _native.configure(
         sorted(BLOCK_TAGS), SKIP_TAGS, OWN_TAGS, ANCESTOR_TAGS, HINT_WORDS, "".join(sorted(_PUNCTUATION)), "".join(sorted(_SENTENCE_ENDS)),
-        _hint_bits, _style_hides, etree._Element,
+        _hint_bits, _style_hides, etree._Element, etree.__pyx_capi__["elementFactory"],
     )  # fmt: skip
 except ImportError:  # pragma: no cover - a source checkout without the build
     _native = None
