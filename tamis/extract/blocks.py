@@ -89,10 +89,10 @@ class Block:
     group: int  # id of the block element above the block's own (its siblings share it)
 
 
-def parse(html: str):
-    """lxml's tree of ``html`` (None when libxml2 finds no document in it)."""
+def parse(html: str | bytes):
+    """lxml's tree of ``html`` (a str, or its UTF-8 bytes); None when libxml2 finds no document in it."""
     try:
-        return etree.fromstring(html.encode("utf-8", "surrogatepass"), parser=_PARSER)
+        return etree.fromstring(html if isinstance(html, bytes) else html.encode("utf-8", "surrogatepass"), parser=_PARSER)
     except (etree.ParserError, ValueError, etree.XMLSyntaxError):
         return None
 
