@@ -785,13 +785,17 @@ done:
 
 /* ------------------------------------------------------------------ exact Jaccard */
 
-/* jaccard_pairs(fingerprints, offsets, left, right) -> bytes of float64
+/* jaccard_pairs(fingerprints, offsets, left, right[, threshold, known_sets]) -> bytes of float64
  * fingerprints: uint32 buffer holding several documents' fingerprints (any order, repeats
- * allowed), document k at [offsets[k], offsets[k+1]); left/right: int64 document indices. */
+ * allowed), document k at [offsets[k], offsets[k+1]); left/right: int64 document indices.
+ * known_sets: the caller has checked that each document's fingerprints are strictly increasing
+ * (the check over the whole buffer is skipped: a verify task scores many batches against one
+ * preloaded buffer, and checked it on every batch). */
 static PyObject *jaccard_pairs(PyObject *self, PyObject *args) {
     Py_buffer fbuf, obuf, lbuf, rbuf;
     double threshold = 0.0;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*|d", &fbuf, &obuf, &lbuf, &rbuf, &threshold)) return NULL;
+    int known_sets = 0; /* the caller checked that every document's fingerprints are a set */
+    if (!PyArg_ParseTuple(args, "y*y*y*y*|dp", &fbuf, &obuf, &lbuf, &rbuf, &threshold, &known_sets)) return NULL;
     PyObject *result = NULL;
     uint32_t *sets = NULL, *tmp = NULL;
     Py_ssize_t *sizes = NULL;
@@ -809,13 +813,13 @@ static PyObject *jaccard_pairs(PyObject *self, PyObject *args) {
     /* Stored fingerprints are already sets (sorted, no repeats): use them in place. Anything
      * else is copied and made into sets first. */
     const uint32_t *input = fbuf.buf;
-    int all_sets = 1;
+    int all_sets = 1, check = !known_sets; /* checked once by a caller that scores many batches */
     Py_ssize_t longest = 1;
     for (Py_ssize_t k = 0; k < ndocs; k++) {
         Py_ssize_t len = off[k + 1] - off[k];
         longest = len > longest ? len : longest;
         sizes[k] = len;
-        for (Py_ssize_t q = off[k] + 1; all_sets && q < off[k + 1]; q++) all_sets = input[q - 1] < input[q];
+        for (Py_ssize_t q = off[k] + 1; check && all_sets && q < off[k + 1]; q++) all_sets = input[q - 1] < input[q];
     }
     const uint32_t *sets_view = input;
     if (!all_sets) {

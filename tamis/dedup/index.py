@@ -143,9 +143,11 @@ class FingerprintReader:
             out[sel] = hi - lo
         return out
 
-    def gather(self, docs: np.ndarray) -> tuple[bytes, np.ndarray]:
+    def gather(self, docs: np.ndarray, into: bytearray | None = None) -> tuple[bytearray | memoryview, np.ndarray]:
         """Fingerprints of ``docs`` (global indices) concatenated in that order, and their int64
-        offsets."""
+        offsets. With ``into`` (large enough), they are read into its start and a view of
+        that part is returned: a buffer used again costs no page faults (on a fresh 80 MB
+        buffer those cost more than the reads)."""
         lengths = np.zeros(len(docs), dtype=np.int64)
         los = np.zeros(len(docs), dtype=np.int64)
         source = np.zeros(len(docs), dtype=np.int64)
@@ -157,14 +159,25 @@ class FingerprintReader:
         some = lengths > 0
         source, los, lengths = source[some], los[some], lengths[some]
         if not len(lengths):
-            return b"", offsets
+            return bytearray(), offsets
         new_run = np.r_[True, (source[1:] != source[:-1]) | (los[1:] != los[:-1] + lengths[:-1])]
         firsts = np.flatnonzero(new_run)
         run_lengths = np.add.reduceat(lengths, firsts)
+        # Each run read straight into its place in one buffer (no joined copy of the parts).
+        total = int(offsets[-1]) * 4
+        out = into if into is not None and len(into) >= total else bytearray(total)
+        view = memoryview(out)
         fds = self._fds
-        pread = os.pread
-        parts = [pread(fds[k], n * 4, lo * 4) for k, lo, n in zip(source[firsts].tolist(), los[firsts].tolist(), run_lengths.tolist(), strict=True)]
-        return b"".join(parts), offsets
+        at = 0
+        for k, lo, n in zip(source[firsts].tolist(), los[firsts].tolist(), run_lengths.tolist(), strict=True):
+            size = n * 4
+            got = os.preadv(fds[k], [view[at : at + size]], lo * 4)
+            if got != size:
+                msg = f"{self._sources[k].path('.fps')}: {got} of {size} bytes read at {lo * 4} (file cut short?)"
+                raise OSError(msg)
+            at += size
+        view.release()
+        return (out if len(out) == total else memoryview(out)[:total]), offsets
 
     def close(self) -> None:
         for fd in self._fds.values():
