@@ -40,6 +40,9 @@ class Forest:
     depth: int
     keep_threshold: float  # probability at or above which a block is kept
     feature_names: tuple[str, ...]
+    # Page-level post-processing, chosen with the model by cross-validation (see keep_blocks).
+    smooth: float = 0.0
+    isolated_chars: int = 0
 
     def __post_init__(self) -> None:
         # The trees laid end to end: a node's children as indices into the flat arrays, so each
@@ -80,6 +83,7 @@ def save_forest(forest: Forest, path: Path) -> None:
         feature=forest.feature.astype(np.int32), threshold=forest.threshold, left=forest.left.astype(np.int32),
         right=forest.right.astype(np.int32), value=forest.value, base=np.array(forest.base), depth=np.array(forest.depth),
         keep_threshold=np.array(forest.keep_threshold), feature_names=np.array(forest.feature_names),
+        smooth=np.array(forest.smooth), isolated_chars=np.array(forest.isolated_chars),
     )  # fmt: skip
 
 
@@ -92,6 +96,8 @@ def load_forest(path: Path) -> Forest:
         return Forest(
             data["feature"], data["threshold"], data["left"], data["right"], data["value"], float(data["base"]),
             int(data["depth"]), float(data["keep_threshold"]), names,
+            smooth=float(data["smooth"]) if "smooth" in data else 0.0,
+            isolated_chars=int(data["isolated_chars"]) if "isolated_chars" in data else 0,
         )  # fmt: skip
 
 
@@ -99,6 +105,29 @@ def load_forest(path: Path) -> Forest:
 def model() -> Forest:
     """The shipped model, loaded once per process."""
     return load_forest(MODEL_PATH)
+
+
+def keep_blocks(probability: np.ndarray, lengths: np.ndarray, keep: float, smooth: float = 0.0, isolated_chars: int = 0) -> np.ndarray:
+    """Which blocks to keep, from the model's probabilities and the page around each block.
+
+    * ``smooth``: each block's probability is mixed with its two neighbours' mean at this weight
+      (a page's content comes in runs: a caption or byline amid dropped furniture is pulled down,
+      a short paragraph amid kept text is pulled up), then compared with ``keep``.
+    * ``isolated_chars``: a kept block shorter than this whose neighbours on both sides are dropped
+      (a stray label, date or caption between pieces of furniture) is dropped too.
+    Both are general (what the neighbouring blocks are), chosen by cross-validation with the model.
+    """
+    score = probability
+    if smooth > 0 and len(probability) > 1:
+        previous = np.concatenate([probability[:1], probability[:-1]])
+        following = np.concatenate([probability[1:], probability[-1:]])
+        score = (1.0 - smooth) * probability + smooth * 0.5 * (previous + following)
+    kept = score >= keep
+    if isolated_chars > 0 and len(kept):
+        previous_kept = np.concatenate([[False], kept[:-1]])
+        next_kept = np.concatenate([kept[1:], [False]])
+        kept &= ~((lengths < isolated_chars) & ~previous_kept & ~next_kept)
+    return kept
 
 
 # A block whose probability is this far from the keep threshold is a confident verdict; a page
@@ -118,10 +147,10 @@ def extract_learned(html: str) -> Extraction:
         return _fast_instead(html, "learned: deeper than lxml holds")
     forest = model()
     probability = forest.probability(block_features.features(blocks, depth, elements))
-    kept = probability >= forest.keep_threshold
+    lengths = np.array([len(block.text) for block in blocks], dtype=np.float64)
+    kept = keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars)
     if not kept.any():
         return _fast_instead(html, "learned: no block kept")
-    lengths = np.array([len(block.text) for block in blocks], dtype=np.float64)
     sure = np.abs(probability - forest.keep_threshold) >= CONFIDENT_MARGIN
     confidence = float((lengths * sure).sum() / lengths.sum())
     text = "\n".join(block.text for block, keep in zip(blocks, kept, strict=True) if keep)
