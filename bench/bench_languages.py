@@ -2,10 +2,11 @@
 
 Three measurements on real text, Debian's translated man pages (``/usr/share/man/<lang>/``,
 from the ``manpages-xx`` packages: ``apt-get install manpages-ja manpages-zh manpages-ru ...``),
-each rendered to plain text with groff, and for Greek, Vietnamese, Persian and Hindi also the
-translated help of other Debian packages (``DOC_SOURCES``: gnome-user-docs, libreoffice-help-xx,
-manpages-el, fetched with ``apt-get download`` into ``--docs``), kept when fastText's language
-ID agrees with the folder:
+each rendered to plain text with groff, and for Greek, Vietnamese, Persian, Korean, Arabic and
+Hindi also the translated documentation of other Debian packages (``DOC_SOURCES``:
+gnome-user-docs, libreoffice-help-xx, manpages-el, and debian-handbook, the Debian
+Administrator's Handbook in 26 languages, fetched with ``apt-get download`` into ``--docs``),
+kept when fastText's language ID agrees with the folder:
 
 1. ``agreement``: for each language, every page goes through tamis's Gopher quality, Gopher
    repetition and FineWeb quality filters with their defaults, and through datatrove 0.10.1's
@@ -54,19 +55,26 @@ FOLDERS = {
 # The language-score measurement adds languages whose FineWeb-2 threshold is below FineWeb's 0.65
 # (Danish 0.3, Swedish 0.629) or near it (Indonesian 0.685), and a few more Latin-script folders.
 LANGSCORE_EXTRA = "da,it,fi,ro,id,pt"
-DEFAULT_LANGUAGES = "ja,zh,ko,ru,uk,sr,tr,pl,cs,hu,de,fr,es,sv,nl,el,vi,fa,hi"
+DEFAULT_LANGUAGES = "ja,zh,ko,ru,uk,sr,tr,pl,cs,hu,de,fr,es,sv,nl,el,vi,fa,ar,hi"
 # Languages with too few (or no) Debian man pages also read the translated documentation of
 # other Debian packages, fetched with ``apt-get download`` and unpacked with ``dpkg -x`` (nothing
-# is installed) under ``--docs``: GNOME's user help (Mallard pages, gnome-user-docs) and
-# LibreOffice's offline help (HTML, libreoffice-help-xx). Pages still in English (untranslated)
-# fall to the language-ID check like any other page. Persian stands for the Arabic script (GNOME's
-# help has 92 translated pages); Hebrew and Arabic help pages of gnome-user-docs, gedit and eog
-# are untranslated English, and no Thai text was found in these packages.
+# is installed) under ``--docs``: GNOME's user help (Mallard pages, gnome-user-docs),
+# LibreOffice's offline help (HTML, libreoffice-help-xx) and the Debian Administrator's Handbook
+# (Publican HTML, debian-handbook: one page per chapter and section; its Persian, Arabic and
+# Chinese translations are near complete, Korean and Vietnamese partly). Pages still in English
+# (untranslated) fall to the language-ID check like any other page. Hebrew help pages of
+# gnome-user-docs, gedit and eog, and GIMP's Persian help (gimp-help-fa) are untranslated English,
+# and no Thai text was found in these packages.
+HANDBOOK = "usr/share/doc/debian-handbook/html"
 DOC_SOURCES = {
     "el": [("manpages-el", "usr/share/man/el", "man"), ("gnome-user-docs", "usr/share/help/el", "mallard"),
            ("libreoffice-help-el", "usr/share/libreoffice/help/el/text", "html")],
-    "vi": [("gnome-user-docs", "usr/share/help/vi", "mallard"), ("libreoffice-help-vi", "usr/share/libreoffice/help/vi/text", "html")],
-    "fa": [("gnome-user-docs", "usr/share/help/fa", "mallard")],
+    "vi": [("debian-handbook", f"{HANDBOOK}/vi-VN", "handbook"), ("gnome-user-docs", "usr/share/help/vi", "mallard"),
+           ("libreoffice-help-vi", "usr/share/libreoffice/help/vi/text", "html")],
+    "fa": [("gnome-user-docs", "usr/share/help/fa", "mallard"), ("debian-handbook", f"{HANDBOOK}/fa-IR", "handbook")],
+    "ko": [("gnome-user-docs", "usr/share/help/ko", "mallard"), ("libreoffice-help-ko", "usr/share/libreoffice/help/ko/text", "html"),
+           ("debian-handbook", f"{HANDBOOK}/ko-KR", "handbook")],
+    "ar": [("debian-handbook", f"{HANDBOOK}/ar-MA", "handbook")],
     "hi": [("gnome-user-docs", "usr/share/help/hi", "mallard"), ("libreoffice-help-hi", "usr/share/libreoffice/help/hi/text", "html")],
 }
 FILTERS = ("gopher_quality", "gopher_repetition", "fineweb_quality")
@@ -123,13 +131,26 @@ def render_mallard(path: Path) -> str:
 
 def render_help_html(path: Path) -> str:
     """A LibreOffice help page as plain text: the text of its display area, a line per block."""
+    raw = path.read_text(encoding="utf-8", errors="replace")
+    return _html_text(raw, raw.find('id="DisplayArea"'), raw.find("<footer"))
+
+
+def render_handbook_html(path: Path) -> str:
+    """A page of the Debian Administrator's Handbook (Publican's DocBook HTML) as plain text: its
+    chapter, a line per block (the navigation around it left out)."""
+    raw = path.read_text(encoding="utf-8", errors="replace")
+    found = [at for at in (raw.find(f'class="{kind}"') for kind in ("chapter", "preface", "appendix", "section")) if at >= 0]
+    start = min(found) if found else -1
+    return _html_text(raw, start, raw.find('<ul class="docnav"'), extra_blocks=("dt", "dd"))  # its tables of contents
+
+
+def _html_text(raw: str, start: int, end: int, extra_blocks: tuple[str, ...] = ()) -> str:
+    """The text of ``raw`` from the element holding ``start`` to ``end``, a line per block."""
     from html.parser import HTMLParser
 
-    raw = path.read_text(encoding="utf-8", errors="replace")
-    start, end = raw.find('id="DisplayArea"'), raw.find("<footer")
     if start < 0:
         return ""
-    blocks = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "div", "br", "tr", "pre"}
+    blocks = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "div", "br", "tr", "pre", *extra_blocks}
 
     class Text(HTMLParser):
         def __init__(self) -> None:
@@ -169,19 +190,29 @@ def debian_package(name: str, docs: Path) -> Path:
     return target
 
 
-def page_paths(language: str, docs: Path):
-    """(renderer, path) of every page of the language: its man pages, then its other sources."""
+def page_paths(language: str, docs: Path, docs_first: bool = False):
+    """(renderer, path) of every page of the language: its man pages, then its other sources
+    (``docs_first``: the other sources first)."""
+    if not docs_first:
+        yield from man_page_paths(language)
+    for package, folder, kind in DOC_SOURCES.get(language, ()):
+        root = debian_package(package, docs) / folder
+        pattern = {"man": "man*/*", "mallard": "**/*.page", "html": "**/*.html", "handbook": "*.html"}[kind]
+        for path in sorted(root.glob(pattern)):
+            yield {"man": render, "mallard": render_mallard, "html": render_help_html, "handbook": render_handbook_html}[kind], path
+    if docs_first:
+        yield from man_page_paths(language)
+
+
+def man_page_paths(language: str):
     if language in FOLDERS and (MAN / FOLDERS[language]).is_dir():
         for path in sorted((MAN / FOLDERS[language]).glob("man*/*")):
             yield render, path
-    for package, folder, kind in DOC_SOURCES.get(language, ()):
-        root = debian_package(package, docs) / folder
-        pattern = {"man": "man*/*", "mallard": "**/*.page", "html": "**/*.html"}[kind]
-        for path in sorted(root.glob(pattern)):
-            yield {"man": render, "mallard": render_mallard, "html": render_help_html}[kind], path
 
 
-def build_corpus(languages: list[str], pages: int, work: Path, docs: Path = Path("/tmp/tamis-bench-languages-docs")) -> dict[str, list[dict]]:
+def build_corpus(
+    languages: list[str], pages: int, work: Path, docs: Path = Path("/tmp/tamis-bench-languages-docs"), docs_first: bool = False
+) -> dict[str, list[dict]]:
     sys.path.insert(0, str(ROOT))
     from tamis.steps.language import FastTextIdentifier
 
@@ -200,7 +231,7 @@ def build_corpus(languages: list[str], pages: int, work: Path, docs: Path = Path
         # Every rendered page's fastText label and score, the folder's language or not (the
         # language-score measurement reads them).
         scores = []
-        for renderer, path in page_paths(language, docs_root):
+        for renderer, path in page_paths(language, docs_root, docs_first):
             if len(docs) >= pages:
                 break
             if path.is_symlink() or not path.is_file():
@@ -435,6 +466,82 @@ def dedup(corpus: dict[str, list[dict]], work: Path, languages: list[str]) -> No
         print(label + (f"   other setting: {' '.join(extra)}" if extra else ""))
 
 
+# ----------------------------------------------------------------------------------------- mixed
+
+
+def _rows(folder: Path) -> list[dict]:
+    rows = []
+    for part in sorted(folder.glob("*.jsonl*")):
+        opener = gzip.open if part.suffix == ".gz" else open
+        with opener(part, "rt", encoding="utf-8") as fh:
+            rows += [json.loads(line) for line in fh if line.strip()]
+    return rows
+
+
+def mixed(corpus: dict[str, list[dict]], work: Path, per_language: int = 30) -> bool:
+    """Every language at once, as a user would run them: ``per_language`` pages of each bench
+    language in one shuffled file, with a near copy (phrases reworded, 1 % of characters) of
+    every fourth page, through ``tamis run`` (default recipe) and ``tamis dedup`` (defaults) as
+    subprocesses. Checked: both exit 0; read = kept + rejected and each id once across output
+    and rejects; the language step labels each page with its folder's language; per language,
+    kept and rejected pages and their reasons, and the planted copies ``tamis dedup`` removes."""
+    rng = random.Random(16)
+    records, planted = [], {}
+    for docs in corpus.values():
+        for index, d in enumerate(docs[:per_language]):
+            records.append({"id": d["id"], "text": d["text"]})
+            if index % 4 == 0 and len(d["text"]) >= 500:
+                copy_id = d["id"] + "#copy"
+                records.append({"id": copy_id, "text": edit(d["text"], 0.01, rng, EDIT_MODELS["phrases"])})
+                planted[copy_id] = d["id"]
+    rng.shuffle(records)
+    folder = work / "mixed"
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / "in.jsonl"
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    ids = [r["id"] for r in records]
+    ok = True
+    print(f"\n== every language at once: {len(records)} pages of {len(corpus)} languages ({len(planted)} near copies) ==")
+    for command in ("run", "dedup"):
+        out = folder / command
+        started = time.perf_counter()
+        result = subprocess.run([str(ROOT / ".venv/bin/tamis"), command, "-i", str(source), "-o", str(out), "--overwrite", "--quiet", "--no-report"],
+                                capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - started
+        if result.returncode != 0:
+            print(f"tamis {command}: exit {result.returncode}\n{result.stderr[-2000:]}")
+            ok = False
+            continue
+        stats = json.loads((out / "stats.json").read_text())
+        kept, rejected = _rows(out / "output"), _rows(out / "rejects")
+        seen = [r["id"] for r in kept + rejected]
+        accounted = stats["read"] == len(ids) == stats["kept"] + stats["rejected_total"] == len(seen) and sorted(seen) == sorted(ids)
+        ok &= accounted
+        print(f"tamis {command}: {wall:.1f} s, read {stats['read']} = kept {stats['kept']} + rejected {stats['rejected_total']}; "
+              f"each id once in output + rejects: {'yes' if accounted else 'NO'}")
+        reasons: dict[str, dict[str, int]] = {}
+        kept_by: dict[str, int] = {}
+        for row in kept:
+            kept_by[row["id"].split("/")[0]] = kept_by.get(row["id"].split("/")[0], 0) + 1
+        for row in rejected:
+            rule = row.get("reason") or "?"
+            per = reasons.setdefault(row["id"].split("/")[0], {})
+            per[rule] = per.get(rule, 0) + 1
+        if command == "run":
+            wrong = [(r["id"], (r.get("metadata") or {}).get("language")) for r in kept if (r.get("metadata") or {}).get("language") != r["id"].split("/")[0]]
+            ok &= not wrong
+            print(f"  kept pages whose language is not their folder's: {len(wrong)} {wrong[:5]}")
+        removed = {r["id"]: r.get("duplicate_of") for r in rejected}
+        for language in corpus:
+            copies = [c for c in planted if c.startswith(language + "/")]
+            found = sum(removed.get(c) == planted[c] or removed.get(planted[c]) == c for c in copies)
+            top = ", ".join(f"{rule} {n}" for rule, n in sorted(reasons.get(language, {}).items(), key=lambda kv: -kv[1])[:3])
+            extra = f"  copies removed {found}/{len(copies)}" if command == "dedup" else ""
+            print(f"  {language:<4} kept {kept_by.get(language, 0):>3}  rejected {sum(reasons.get(language, {}).values()):>3}  {top}{extra}")
+    print("every language at once: runs clean and accounted:", "yes" if ok else "NO")
+    return ok
+
+
 # ----------------------------------------------------------------------------------------- speed
 
 
@@ -447,7 +554,7 @@ def _rate(function, docs: list[str], repeat: int = 1) -> float:
     return repeat * len(docs) / (time.process_time() - started)
 
 
-def speed(corpus: dict[str, list[dict]], work: Path, languages: list[str]) -> None:
+def speed(corpus: dict[str, list[dict]], work: Path, languages: list[str], peer_python: str | None = None) -> None:
     sys.path.insert(0, str(ROOT))
     from tamis.steps.quality.words import split_words
 
@@ -492,6 +599,16 @@ def speed(corpus: dict[str, list[dict]], work: Path, languages: list[str]) -> No
         alternatives.setdefault("ko", {})["python-mecab-ko"] = mecab.MeCab().morphs
     except ImportError:
         pass
+    if "vi" in languages:  # what joining syllables into words costs: the syllables alone, as tamis cut them before
+        from tamis.steps.quality.languages import settings_for
+        from tamis.steps.quality.words import tokenize, word_regex
+
+        syllable_regex = word_regex(settings_for("vi"))
+        alternatives.setdefault("vi", {})["syllables only"] = lambda t: tokenize(t, syllable_regex)
+    peer_rates = {}
+    if "vi" in languages and peer_python and Path(peer_python).exists():  # pyvi and datatrove run in the peer venv
+        result = subprocess.run([peer_python, __file__, "--side", "vi-speed", "--work", str(work)], check=True, capture_output=True, text=True)
+        peer_rates = json.loads(result.stdout.strip().splitlines()[-1])
     for language in languages:
         docs = [d["text"] for d in corpus[language]]
         if not docs:
@@ -502,6 +619,8 @@ def speed(corpus: dict[str, list[dict]], work: Path, languages: list[str]) -> No
         for name, function in alternatives.get(language, {}).items():
             other = _rate(function, docs)
             print(f"{language:<4} {name:<20} {other:9.1f} docs/s  {other * mchars / len(docs):6.2f} Mchar/s")
+        for name, other in (peer_rates if language == "vi" else {}).items():
+            print(f"{language:<4} {name:<20} {other:9.1f} docs/s  {other * mchars / len(docs):6.2f} Mchar/s  (peer venv)")
     print("\n== tamis run, default recipe, 1 worker, subprocess wall time (start-up included), docs/s per core ==")
     for language in languages:
         source = work / "corpus" / f"{language}.jsonl"
@@ -514,18 +633,30 @@ def speed(corpus: dict[str, list[dict]], work: Path, languages: list[str]) -> No
         print(f"{language:<4} {stats['read']:>5} pages  {wall:6.2f} s  {stats['read'] / wall:7.1f} docs/s  kept {stats['kept']:>4}")
 
 
+def vi_speed_side(work: Path) -> dict[str, float]:
+    """Runs in the peer venv: docs/s per core of pyvi and of datatrove's Vietnamese word tokenizer."""
+    from datatrove.utils.word_tokenizers import load_word_tokenizer
+    from pyvi.ViTokenizer import ViTokenizer
+
+    docs = [json.loads(line)["text"] for line in (work / "corpus" / "vi.jsonl").read_text(encoding="utf-8").splitlines()]
+    words = load_word_tokenizer("vie_Latn")
+    return {"pyvi tokenize": _rate(ViTokenizer.tokenize, docs), "datatrove (spaCy+pyvi)": _rate(words.word_tokenize, docs)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--languages", default=DEFAULT_LANGUAGES)
     parser.add_argument("--pages", type=int, default=120, help="pages per language (at most)")
     parser.add_argument("--work", default="/tmp/tamis-bench-languages-120")
-    parser.add_argument("--part", default="all", choices=("all", "corpus", "langscore", "agreement", "dedup", "speed"))
+    parser.add_argument("--part", default="all", choices=("all", "corpus", "langscore", "agreement", "dedup", "mixed", "speed"))
     venv = os.environ.get("BENCH_VENV", str(ROOT / ".bench-venv"))
     parser.add_argument("--peer-python", default=f"{venv}/bin/python")
     parser.add_argument("--fineweb2", default="/work/fineweb2", help="a checkout of the huggingface/fineweb-2 repository (its configs/)")
     parser.add_argument("--docs", default="/tmp/tamis-bench-languages-docs",
                         help="where the Debian packages of DOC_SOURCES are downloaded and unpacked")
-    parser.add_argument("--side", default="tamis", choices=("tamis", "datatrove"), help=argparse.SUPPRESS)
+    parser.add_argument("--docs-first", action="store_true",
+                        help="read DOC_SOURCES before the man pages (e.g. Vietnamese prose: --docs-first --languages vi --work ...)")
+    parser.add_argument("--side", default="tamis", choices=("tamis", "datatrove", "vi-speed"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = Path(args.work)
     if args.side == "datatrove":
@@ -533,8 +664,11 @@ def main() -> None:
         result = datatrove_side(work / "corpus", subsets, Path(args.fineweb2))
         (work / "datatrove.json").write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
         return
+    if args.side == "vi-speed":
+        print(json.dumps(vi_speed_side(work)))
+        return
     languages = args.languages.split(",")
-    corpus = build_corpus(languages, args.pages, work, Path(args.docs))
+    corpus = build_corpus(languages, args.pages, work, Path(args.docs), args.docs_first)
     print("pages per language:", ", ".join(f"{k} {len(v)}" for k, v in corpus.items()))
     ok = True
     if args.part in ("all", "langscore"):
@@ -543,8 +677,10 @@ def main() -> None:
         ok = agreement(corpus, work, args.peer_python, Path(args.fineweb2))
     if args.part in ("all", "dedup"):
         dedup(corpus, work, [lang for lang in ("zh", "ja", "fr") if lang in corpus])
+    if args.part in ("all", "mixed"):
+        ok &= mixed(corpus, work)
     if args.part in ("all", "speed"):
-        speed(corpus, work, [lang for lang in ("zh", "ja", "ko", "ru", "fr", "hi") if lang in corpus])
+        speed(corpus, work, [lang for lang in ("zh", "ja", "ko", "ru", "fr", "hi", "vi") if lang in corpus], args.peer_python)
     sys.exit(0 if ok else 1)
 
 

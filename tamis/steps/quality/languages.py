@@ -23,7 +23,9 @@ Every language the ``language`` step can report gets settings; where they come f
 
 Script families (:mod:`tamis.steps.quality.language_table`) and what each rule does there:
 - words (``split_words``): spaced scripts are cut by the rule-based tokenizer, combining marks
-  kept inside words; Chinese, Japanese, Korean and Thai by a segmenter; Lao, Khmer, Myanmar and
+  kept inside words; Vietnamese syllables are joined into words by pyvi's CRF, as FineWeb-2
+  counts them (``học sinh`` is one word: :mod:`tamis.steps.quality.vietnamese`); Chinese,
+  Japanese, Korean and Thai by a segmenter; Lao, Khmer, Myanmar and
   Tibetan into grapheme clusters. FineWeb-2 cuts those four with dictionary segmenters tamis
   does not ship, so there its word-length bounds and stop words (whole words, never a single
   cluster) do not apply: tamis turns both off.

@@ -38,6 +38,7 @@ from tamis.steps.quality.segmenters import grapheme_clusters, segment
 from tamis.steps.quality.spacy_rules import EDGES, INDICNLP_LANGUAGE, INFIXES, SPACY_LANGUAGE
 from tamis.steps.quality.spacy_tokenizer import SpacyTokenizer, has_rules, tokenizer_for
 from tamis.steps.quality.spacy_tokenizer import tokenize as spacy_tokenize
+from tamis.steps.quality.vietnamese import vietnamese_words
 from tamis.text import split_lines
 
 _URL = r"(?:https?://|www\.)[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}»]"
@@ -286,8 +287,11 @@ def words_for(text: str, settings: LanguageSettings) -> list[str]:
     (Chinese, Japanese, Korean, Thai: :mod:`tamis.steps.quality.segmenters`), Indic NLP's
     tokenizer where FineWeb-2 uses it (Hindi, Bengali, Tamil, Urdu ...:
     :mod:`tamis.steps.quality.indic_tokenizer`), spaCy's tokenizer where FineWeb-2 uses spaCy's
-    rules (:mod:`tamis.steps.quality.spacy_tokenizer`), else
+    rules (:mod:`tamis.steps.quality.spacy_tokenizer`), pyvi's CRF for Vietnamese (syllables
+    joined into words: :mod:`tamis.steps.quality.vietnamese`), else
     the rule-based regular expression; grapheme clusters for the unspaced scripts without a segmenter."""
+    if settings.code == "vi":  # FineWeb-2's only pyvi language among lid.176's labels
+        return vietnamese_words(text)
     if settings.segmenter is None:
         indic = INDICNLP_LANGUAGE.get(settings.code)
         if indic is not None:
