@@ -1,15 +1,19 @@
 """The learned block classifier: a small gradient-boosted tree ensemble over the blocks' features.
 
 The model (``block_model.npz`` beside this file) is trained by ``bench/train_extract_model.py``
-on the development half of trafilatura-eval only (its ``with``/``without`` snippets label the
-blocks that hold them) and exported as plain arrays; predicting is a few numpy gathers, so no
-machine-learning library is imported at run time. The held-out half and scrapinghub-aeb are never
-trained on (``bench/bench_extract.py`` reports them separately).
+on the DEVELOPMENT halves of both evaluation sets (the fixed hash split of ``bench_extract.py``):
+trafilatura-eval's ``with``/``without`` snippets label the blocks that hold them, and
+scrapinghub-aeb's gold article text labels every block of its pages by word 4-grams (the unit of
+its metric), so the model learns both what is page furniture and what a whole article leaves out
+(titles, bylines, captions, related links). It is exported as plain arrays, so no machine-learning
+library is imported at run time. The two held-out halves are never trained on
+(``bench/bench_extract.py`` reports them separately).
 
-Each block is kept when the model's probability is at least the threshold stored with the model
-(chosen by cross-validation on the development half). A page whose blocks the model cannot
-separate (no block kept, or too little of the kept text confidently so) is what the ``tamis``
-hybrid hands to trafilatura.
+Each block is kept when its probability, mixed with its neighbours' (``keep_blocks``), reaches the
+threshold stored with the model, and a short kept block alone between dropped ones goes too; the
+threshold and both page-level rules are chosen by cross-validation over the development pages. A
+page whose blocks the model cannot separate (no block kept, or too little of its text confidently
+so) is what ``tamis_learned_hybrid`` hands to trafilatura.
 """
 
 from __future__ import annotations
