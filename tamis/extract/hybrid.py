@@ -6,9 +6,7 @@ at 255 levels of nesting and returns nothing for deeper pages, which lexbor pars
 
 from __future__ import annotations
 
-from resiliparse.parse.html import HTMLTree
-
-from tamis.extract.fast import Extraction, extract_fast, is_deep
+from tamis.extract.fast import Extraction, extract_fast, is_deep, parse_tree
 from tamis.extract.metadata import page_metadata
 
 
@@ -35,7 +33,7 @@ CAREFUL_LONG_SHARE = 0.98
 def extract_hybrid(html: str, min_long_share: float = CAREFUL_LONG_SHARE) -> Extraction:
     """The fast path's text where it is confident and at least ``min_long_share`` of it stands in
     long lines; trafilatura's elsewhere (the fast path's again where trafilatura finds nothing)."""
-    tree = HTMLTree.parse(html)
+    tree = parse_tree(html)
     if is_deep(tree):
         return extract_fast(tree)  # lxml cannot hold it: trafilatura would only lose time
     fast = extract_fast(tree)
@@ -49,7 +47,7 @@ def extract_hybrid(html: str, min_long_share: float = CAREFUL_LONG_SHARE) -> Ext
 
 def trafilatura_or_fast(html: str, *, fast: bool = False) -> Extraction:
     """trafilatura first; the fast path when trafilatura finds nothing (deep nesting, odd markup)."""
-    tree = HTMLTree.parse(html)
+    tree = parse_tree(html)
     if not is_deep(tree):
         text = _trafilatura(html, fast=fast)
         if text.strip():
