@@ -89,10 +89,10 @@ class Block:
     group: int  # id of the block element above the block's own (its siblings share it)
 
 
-def parse(html: str):
-    """lxml's tree of ``html`` (None when libxml2 finds no document in it)."""
+def parse(html: str | bytes):
+    """lxml's tree of ``html`` (a str, or its UTF-8 bytes); None when libxml2 finds no document in it."""
     try:
-        return etree.fromstring(html.encode("utf-8", "surrogatepass"), parser=_PARSER)
+        return etree.fromstring(html if isinstance(html, bytes) else html.encode("utf-8", "surrogatepass"), parser=_PARSER)
     except (etree.ParserError, ValueError, etree.XMLSyntaxError):
         return None
 
@@ -460,7 +460,7 @@ try:  # the compiled walk (pip install builds it); without it, the reference run
 
     _native.configure(
         sorted(BLOCK_TAGS), SKIP_TAGS, OWN_TAGS, ANCESTOR_TAGS, HINT_WORDS, "".join(sorted(_PUNCTUATION)), "".join(sorted(_SENTENCE_ENDS)),
-        _hint_bits, _style_hides, etree._Element,
+        _hint_bits, _style_hides, etree._Element, etree.__pyx_capi__["elementFactory"],
     )  # fmt: skip
 except ImportError:  # pragma: no cover - a source checkout without the build
     _native = None

@@ -159,9 +159,10 @@ def keep_blocks(probability: np.ndarray, lengths: np.ndarray, keep: float, smoot
 CONFIDENT_MARGIN = 0.3
 
 
-def extract_learned(html: str) -> Extraction:
+def extract_learned(html: str | bytes) -> Extraction:
     """The blocks the classifier keeps, one per line; the lexbor fast path where lxml cannot hold
-    the page (nested deeper than libxml2's 256 levels, or no document found) or nothing is kept."""
+    the page (nested deeper than libxml2's 256 levels, or no document found) or nothing is kept.
+    ``html`` may be the page's UTF-8 bytes (what lxml parses; the extraction worker sends them)."""
     root = block_features.parse(html)
     if root is None:
         return _fast_instead(html, "learned: lxml found no document")
@@ -181,7 +182,7 @@ def extract_learned(html: str) -> Extraction:
     return Extraction(text, True, metadata, "learned", long_share=confidence)
 
 
-def _fast_instead(html: str, why: str) -> Extraction:
-    result = extract_fast(html)
+def _fast_instead(html: str | bytes, why: str) -> Extraction:
+    result = extract_fast(html.decode("utf-8", "surrogatepass") if isinstance(html, bytes) else html)
     result.method = f"fast ({why})"
     return result
