@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_extract import _norm, _read, aeb_score, halves, load_aeb, load_teval, teval_score  # noqa: E402
 
 from tamis.extract import blocks as B  # noqa: E402
-from tamis.extract.learned import CONFIDENT_MARGIN, MODEL_PATH, Forest, keep_blocks, save_forest  # noqa: E402
+from tamis.extract.learned import MODEL_PATH, Forest, keep_blocks, page_confidence, save_forest  # noqa: E402
 from tamis.io.htmldecode import decode_html  # noqa: E402
 from tamis.steps.extract import drop_boilerplate_lines  # noqa: E402
 
@@ -241,26 +241,20 @@ def score_set(data: dict, store: str, keys: list[str], outputs: dict[str, str]) 
     return teval_score({k: data["items"][k] for k in keys}, outputs)
 
 
-def page_confidence(texts: list[str], probability: np.ndarray, keep: float) -> float:
-    """The share of the page's characters in blocks the model is sure of (as extract_learned computes it)."""
-    if not texts:
-        return 0.0
-    lengths = np.array([len(t) for t in texts], dtype=np.float64)
-    return float((lengths * (np.abs(probability - keep) >= CONFIDENT_MARGIN)).sum() / lengths.sum())
-
-
 def routing_table(data: dict, keys: dict[str, list[str]], probabilities: dict, post: dict, teacher: dict, bar: dict) -> None:
     """``tamis_learned_hybrid``'s choice, on out-of-fold predictions: pages whose confidence is
     below a limit take trafilatura's text. Printed per limit: each set's F1, its margin over
     trafilatura alone and the share of pages sent (what the hybrid's speed pays for)."""
-    for limit in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9):
+    for limit in (0.5, 0.6, 0.7, 0.8, 0.9, 0.95):
         cells = []
         for store in ("teval", "aeb"):
             outputs, sent = {}, 0
             for key in keys[store]:
                 texts = data[store][key][0]
                 probability = probabilities[(store, key)]
-                if page_confidence(texts, probability, post["keep"]) < limit:
+                lengths = np.array([len(t) for t in texts], dtype=np.float64)
+                log_odds = np.log(np.clip(probability, 1e-12, 1 - 1e-12) / np.clip(1 - probability, 1e-12, 1))
+                if page_confidence(log_odds, lengths, post["keep"]) < limit:
                     outputs[key] = teacher[store][key]
                     sent += 1
                 else:
@@ -270,12 +264,7 @@ def routing_table(data: dict, keys: dict[str, list[str]], probabilities: dict, p
         print(f"  hybrid, confidence below {limit:.2f} to trafilatura (cv): " + "; ".join(cells))
 
 
-POSTS = [
-    {"keep": keep, "smooth": smooth, "isolated": isolated}
-    for keep in (0.3, 0.4, 0.5, 0.6)
-    for smooth in (0.0, 0.2, 0.35)
-    for isolated in (0, 30, 80)
-]
+POSTS = [{"keep": keep, "smooth": smooth, "isolated": isolated} for keep in (0.3, 0.4, 0.5, 0.6) for smooth in (0.0, 0.2, 0.35) for isolated in (0, 30, 80)]
 
 
 def main() -> int:
@@ -321,8 +310,7 @@ def main() -> int:
                 f1[store] = score_set(data, store, development[store], outputs)[2]
             margin = min(f1["teval"] - bar["teval"], f1["aeb"] - bar["aeb"])
             print(
-                f"  cv teacher {teacher_weight} gold {gold_weight} {post}: teval {f1['teval']:.4f} aeb {f1['aeb']:.4f} "
-                f"(margin {margin:+.4f})",
+                f"  cv teacher {teacher_weight} gold {gold_weight} {post}: teval {f1['teval']:.4f} aeb {f1['aeb']:.4f} (margin {margin:+.4f})",
                 flush=True,
             )
             if best is None or margin > best[0]:

@@ -154,9 +154,20 @@ def keep_blocks(probability: np.ndarray, lengths: np.ndarray, keep: float, smoot
     return kept
 
 
-# A block whose probability is this far from the keep threshold is a confident verdict; a page
-# with less than CONFIDENT_SHARE of its characters so decided is "unsure" (the hybrid's routing).
-CONFIDENT_MARGIN = 0.3
+# A block whose log-odds are this far from the keep threshold's (either side) is a confident
+# verdict: at the shipped threshold 0.3, a probability below 0.055 or above 0.76. In log-odds, not
+# probability, so the margin means the same whichever threshold CV picks. The share of a page's
+# characters so decided is its confidence (the hybrid's routing; bench/train_extract_model.py).
+CONFIDENT_LOG_ODDS = 2.0
+
+
+def page_confidence(log_odds: np.ndarray, lengths: np.ndarray, keep: float) -> float:
+    """The share of the page's characters in blocks whose verdict is confident."""
+    total = lengths.sum()
+    if not len(lengths) or total <= 0:
+        return 0.0
+    sure = np.abs(log_odds - np.log(keep / (1.0 - keep))) >= CONFIDENT_LOG_ODDS
+    return float((lengths * sure).sum() / total)
 
 
 def extract_learned(html: str | bytes) -> Extraction:
@@ -171,13 +182,13 @@ def extract_learned(html: str | bytes) -> Extraction:
     if page.max_depth >= block_features.DEEP:
         return _fast_instead(html, "learned: deeper than lxml holds")
     forest = model()
-    probability = forest.probability(page.features())
+    log_odds = forest.log_odds(page.features())
+    probability = 1.0 / (1.0 + np.exp(-log_odds))
     lengths = page.lengths()
     kept = keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars)
     if not kept.any():
         return _fast_instead(html, "learned: no block kept")
-    sure = np.abs(probability - forest.keep_threshold) >= CONFIDENT_MARGIN
-    confidence = float((lengths * sure).sum() / lengths.sum())
+    confidence = page_confidence(log_odds, lengths, forest.keep_threshold)
     text = "\n".join(block for block, keep in zip(page.texts, kept, strict=True) if keep)
     return Extraction(text, True, metadata, "learned", long_share=confidence)
 
