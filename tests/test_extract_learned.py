@@ -9,7 +9,7 @@ import pytest
 
 from tamis.extract import blocks as B
 from tamis.extract.hybrid import extract_learned_hybrid
-from tamis.extract.learned import MODEL_PATH, Forest, extract_learned, keep_blocks, load_forest, model, save_forest
+from tamis.extract.learned import MODEL_PATH, Forest, extract_learned, keep_blocks, load_forest, model, page_confidence, save_forest
 from tamis.steps.extract_html import EXTRACTORS, extract_main_text
 
 PARAGRAPHS = [
@@ -135,6 +135,15 @@ def test_keep_blocks_threshold_smoothing_and_isolated_short_blocks():
     assert keep_blocks(probability, lengths, 0.5, isolated_chars=15).tolist() == plain.tolist()
     assert keep_blocks(np.array([0.9]), np.array([5.0]), 0.5, smooth=0.3, isolated_chars=10).tolist() == [False]
     assert keep_blocks(np.zeros(0), np.zeros(0), 0.5, smooth=0.3, isolated_chars=10).shape == (0,)
+
+
+def test_page_confidence_is_the_share_of_characters_decided_far_from_the_threshold_in_log_odds():
+    keep = 0.3
+    at = np.log(keep / (1 - keep))
+    log_odds = np.array([at + 2.5, at - 2.5, at + 0.5, at - 1.9])
+    lengths = np.array([100.0, 50.0, 30.0, 20.0])
+    assert page_confidence(log_odds, lengths, keep) == 150 / 200  # the same margin on either side
+    assert page_confidence(np.zeros(0), np.zeros(0), keep) == 0.0
 
 
 def test_post_processing_travels_with_the_model(tmp_path):
