@@ -144,7 +144,10 @@ def test_required_chars() -> None:
     assert spacy.required_chars(r"(?i)^a-b$|^c'd$", 0) == frozenset("-'")
     assert spacy.required_chars(r"^a?b*$", 0) is None
     assert spacy.required_chars(r"(?!x)y|z", 0) == frozenset("yz")
-    assert spacy.required_chars("[\x00ALPHA\x00]+", 0) is None  # a letter class not put back in
+    # a letter class not put back in is unknown, in a class or out of one (not the letters of its name)
+    assert spacy.required_chars("[\x00ALPHA\x00]+", 0) is None
+    assert spacy.required_chars("\x00ALPHA\x00+", 0) is None
+    assert spacy.required_chars("\x00ALPHA\x00+\\.", 0) == frozenset(".")
 
 
 def test_top_level_pieces() -> None:

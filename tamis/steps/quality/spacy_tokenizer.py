@@ -200,7 +200,13 @@ def literal_escapes(text: str) -> str:
     return _ESCAPE.sub(_as_character, text)
 
 
-_MARK = "\x00"  # what stands around a letter class's name in the stored patterns
+# A letter class left out of a pattern for the analyses below stands as this one character
+# (one character wide in or out of a class; analyses read it as "unknown").
+_MARK = "\ue000"
+
+
+def _for_analysis(stored: str) -> str:
+    return re.sub("\x00(ALPHA|ALPHA_LOWER|ALPHA_UPPER)\x00", _MARK, stored)
 
 
 @cache
@@ -495,7 +501,7 @@ def required_chars(stored: str, flags: int) -> frozenset[str] | None:
     class every match consumes or looks around at; under IGNORECASE only characters without case.
     None when the pattern names none."""
     try:
-        parsed = _sre_parse.parse(stored, flags)
+        parsed = _sre_parse.parse(_for_analysis(stored), flags)
         return _required(list(parsed), bool(parsed.state.flags & re.IGNORECASE))
     except (_Unknown, RecursionError, re.error):
         return None
@@ -521,7 +527,7 @@ def end_window(stored: str, flags: int) -> tuple[int, tuple[str, ...]] | None:
     if flags & re.MULTILINE or stored.startswith("(?"):
         return None
     try:
-        parsed = _sre_parse.parse(stored, flags)
+        parsed = _sre_parse.parse(_for_analysis(stored), flags)
     except (re.error, RecursionError):
         return None
     if len(parsed) != 1 or parsed[0][0] is not _sre.BRANCH:
@@ -535,7 +541,6 @@ def end_window(stored: str, flags: int) -> tuple[int, tuple[str, ...]] | None:
     for piece, alternative in zip(pieces, alternatives, strict=True):
         if not len(alternative) or alternative[-1] != (_sre.AT, _sre.AT_END):
             return None
-        # a letter class not put back in is one character wide all the same
         width = alternative.getwidth()[1]
         if width > _WIDEST_WINDOW:
             unbounded.append(piece)
