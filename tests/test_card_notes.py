@@ -220,3 +220,40 @@ def test_duplicate_ids_same_with_either_counter(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(card, "PYTHON_COUNT_MAX_IDS", 0)
     assert duplicate_ids([first, second], examples=10) == in_python
     assert in_python[0] == 8 and in_python[1][:3] == ["a", "1", "b"]
+
+
+def _hostile_lines(seed: int) -> list[bytes]:
+    """Output lines as tamis writes them (keys, reject tails) with strings that hold every
+    delimiter the split looks for, then cut, spaced and mangled copies of them."""
+    import random
+
+    rng = random.Random(seed)
+    pieces = ['",', '\\"', "\\", '\\\\"', ',"metadata":', ',"text":', ',"reason":', ',"detail":', ',"duplicate_of":', "}\n", "{}", "é", "😀", "x", " "]
+
+    def string() -> str:
+        return "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+
+    lines = []
+    for _ in range(400):
+        metadata: Any = rng.choice([{}, {"a": string()}, {"metadata": {"metadata": string()}, "n": 1.5}, {"reason": string(), "l": [string(), None]}])
+        record: dict[str, Any] = {"id": rng.choice([string(), 7, None]), "text": rng.choice([string(), string() * 50, None]), "metadata": metadata}
+        if rng.random() < 0.5:
+            record.update(reason=string(), detail=rng.choice([None, string()]), duplicate_of=rng.choice([None, string(), 3]))
+        line = dumps(record)
+        lines.append(line)
+        cut = rng.randint(0, len(line))
+        lines.append(rng.choice([line[:cut], line[:-1], line[:-1] + b" \n", line.replace(b'"text"', b'"txt"', 1), line[cut:], b" " + line]))
+    return lines
+
+
+@pytest.mark.parametrize("rejects", [False, True])
+def test_compiled_line_split_is_the_reference(rejects: bool):
+    """The compiled split of output lines for the notes (tamis/_native/shardnotes.c) returns
+    exactly what the plain-Python reference returns, lines left to the parser included."""
+    from tamis._native._shardnotes import split_lines
+
+    from tamis.io.shardnotes import split_lines_reference
+
+    for seed in range(5):
+        lines = _hostile_lines(seed)
+        assert split_lines(lines, rejects) == split_lines_reference(lines, rejects)

@@ -226,3 +226,29 @@ def test_copy_path_with_limit_workers_gzip_and_resume(tmp_path: Path, monkeypatc
     again = run(RunConfig(input=[str(p) for p in inputs], output=str(fast), steps=FUSED, report=False, workers=2, limit=len(lines) - 20), resume=True)
     assert not again.failed
     assert _shards(fast, "output") == before
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {},
+        {"source": {"path": "a.jsonl", "line": 3}},
+        {"a": 'x,"metadata":{}', "b": [1, {"c": None}]},
+        {"cluster_size": 2},  # a key the annotation sets: left to the reference path
+        {"deep": {"cluster_id": "z"}},  # the key at another depth: left to the reference path too
+        {"ü": "日本語 😀", "n": -0.5},
+    ],
+)
+@pytest.mark.parametrize("extra", [{"cluster_id": 'doc"1\\u00e9', "cluster_size": 3}, {"cluster_id": "ü"}, {}, {"language": "en"}, {"bad": "\ud800"}])
+def test_annotated_line_is_what_update_then_dumps_writes(metadata: dict, extra: dict):
+    """A keeper's copied line with its annotation spliced into the metadata is byte for byte
+    the line the reference path writes (parse, ``metadata.update``, ``dumps``), or None."""
+    from tamis.io.jsonl_fast import _annotated_line
+
+    line = dumps({"id": 'i,"text":"d', "text": 'a ,"metadata":{} "q"\n', "metadata": metadata})
+    spliced = _annotated_line(line, extra)
+    nested_key = any(f'"{k}":' in orjson.dumps(metadata).decode() for k in extra)
+    if "language" in extra or "bad" in extra or nested_key:
+        assert spliced is None
+        return
+    assert spliced == dumps({"id": 'i,"text":"d', "text": 'a ,"metadata":{} "q"\n', "metadata": {**metadata, **extra}})

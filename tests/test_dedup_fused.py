@@ -6,6 +6,7 @@ import random
 import unicodedata
 from pathlib import Path
 
+import orjson
 import pytest
 from runutil import assert_accounting, kept, load_stats, rejected, run_recipe, write_jsonl
 
@@ -172,3 +173,52 @@ def test_fused_stage_saves_and_uses_the_same_index(tmp_path: Path, monkeypatch: 
     assert saved[True] == saved[False]
     assert _by_id(kept(tmp_path / "against-True")) == _by_id(kept(tmp_path / "against-False"))
     assert _by_id(rejected(tmp_path / "against-True")) == _by_id(rejected(tmp_path / "against-False"))
+
+
+def test_block_texts_are_the_texts_orjson_reads():
+    """The fused collect's reader: each scanned line's text decoded by block_texts equals
+    orjson's (escapes, surrogate pairs, NUL, raw non-ASCII), None where the scanner declined."""
+    from test_native_jsonl import dump, random_record
+
+    from tamis.io.jsonl_fast import Block, block_texts, scan_block
+    from tamis.io.readers import ReaderOptions
+
+    rng = random.Random(5)
+    lines = [dump(random_record(rng), ascii_only=rng.random() < 0.5) for _ in range(1500)]
+    lines += [
+        b'{"id":"s","text":"\\ud83d\\ude00 \\u0000 a\\"b\\\\c\\/\\b\\f\\n\\r\\t \\u00e9\\u2019"}',
+        b'{"text":"plain, no escape \xc3\xa9"}',
+        b'{"text":"\\n"}',
+    ]
+    data = b"\n".join(lines) + b"\n"
+    block = Block(data, 0, len(data), 1, 0)
+    _, numbers, _, _, _ = scan_block(block, ReaderOptions(), fold=False)
+    texts = block_texts(block, numbers)
+    assert len(texts) == len(lines) == len(numbers)
+    answered = 0
+    for line, row, text in zip(lines, numbers.tolist(), texts, strict=True):
+        if row[3] < 0:
+            assert text is None
+            continue
+        answered += 1
+        assert text == orjson.loads(line)["text"] and len(text) == row[3]
+    assert answered > 700 and texts[-3] == "\U0001f600 \x00 a\"b\\c/\b\f\n\r\t é\u2019"
+
+
+def test_fused_collect_reads_blocks_and_documents_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The collect fed by the JSONL scanner a block at a time and fed documents one by one
+    (TAMIS_JSONL_SCANNER=0) leave the same scratch files, hence the same run."""
+    records = _corpus(4)
+    inputs = [write_jsonl(tmp_path / "a.jsonl", records)]
+    outs = {}
+    for scanner in ("1", "0"):
+        monkeypatch.setenv("TAMIS_JSONL_SCANNER", scanner)
+        outs[scanner] = _run(tmp_path, f"scanner{scanner}", inputs, monkeypatch, fused=True)
+    suffixes = (".u32", ".bin", ".keys", ".counts", ".fps", ".ids", ".off")
+    scratch = {k: sorted(p for p in (out / "dedup").rglob("*") if p.is_file() and p.suffix in suffixes) for k, out in outs.items()}
+    assert [p.relative_to(outs["1"]) for p in scratch["1"]] == [p.relative_to(outs["0"]) for p in scratch["0"]]
+    assert len(scratch["1"]) > 8
+    for fast, plain in zip(scratch["1"], scratch["0"], strict=True):
+        assert fast.read_bytes() == plain.read_bytes(), fast.name
+    assert _by_id(kept(outs["1"])) == _by_id(kept(outs["0"]))
+    assert load_stats(outs["1"])["histograms"] == load_stats(outs["0"])["histograms"]

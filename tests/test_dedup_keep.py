@@ -82,3 +82,71 @@ def test_keep_round_runs_again_over_its_own_files(tmp_path: Path) -> None:
         assert np.array_equal(got[offsets[0] : offsets[1]], fps[0]) and np.array_equal(got[offsets[1] : offsets[2]], fps[2])
     finally:
         reader.close()
+
+
+def test_ids_by_number_get_many_is_get(tmp_path: Path, monkeypatch):
+    """Keepers' ids fetched together (one read per file) are the ids fetched one by one,
+    across files, in any order, repeated, and past the one-read limit."""
+    from tamis.io import idstore
+
+    sources = []
+    start = 0
+    for task, size in enumerate([5, 0, 40, 7]):
+        stem = tmp_path / f"ids-{task}"
+        save_ids(stem, [f"t{task}-{i}-" + "é" * (i % 4) + "\ud800" * (i == 3) for i in range(size)])
+        sources.append((str(stem), start))
+        start += size
+    rng = np.random.default_rng(0)
+    numbers = rng.integers(0, start, size=200)
+    reader = idstore.IdsByNumber(sources)
+    expected = [reader.get(int(n)) for n in numbers]
+    assert reader.get_many(numbers) == expected
+    assert reader.get_many([]) == []
+    monkeypatch.setattr(idstore, "WHOLE_READ_BYTES", 8)  # every file past the limit: read id by id
+    assert reader.get_many(numbers) == expected
+    reader.close()
+
+
+def test_decision_rows_are_the_decisions_dict(tmp_path: Path):
+    """The minhash apply's decision rows (an array) hold what the reference dict holds:
+    sorted by position, the last file's row where a position is written twice."""
+    from tamis.dedup.minhash import _decision_rows, _load_decisions
+
+    rng = np.random.default_rng(1)
+    for partition in range(3):
+        rows = np.stack([rng.choice(50, size=20, replace=False), rng.integers(0, 2, 20), rng.integers(0, 999, 20), rng.integers(0, 10**6, 20)], axis=1)
+        rows.astype("<i8").tofile(tmp_path / f"decisions-{partition:04d}-00002.i64")
+    expected = sorted(_load_decisions(tmp_path, 2).items())
+    assert [(p, (k, keeper, v)) for p, k, keeper, v in _decision_rows(tmp_path, 2).tolist()] == expected
+    assert _decision_rows(tmp_path, 3).shape == (0, 4)
+
+
+def test_preloaded_sets_are_checked_once_and_scored_the_same(tmp_path: Path):
+    """The verify pass checks a preloaded buffer for sets once (_are_sets) and then tells
+    jaccard_pairs to skip its own check: the scores are those of the checking call and of the
+    Python reference; a buffer that is not sets is found as such."""
+    from tamis.dedup import reference
+    from tamis.dedup.lsh import native
+    from tamis.dedup.minhash import _are_sets
+
+    rng = np.random.default_rng(3)
+    docs = [np.unique(rng.integers(0, 400, size=int(rng.integers(0, 60)))).astype("<u4") for _ in range(40)]
+    docs += [docs[5][:-1].copy(), docs[5].copy(), np.zeros(0, dtype="<u4")]
+    fps = np.concatenate(docs)
+    offsets = np.r_[0, np.cumsum([len(d) for d in docs])].astype("<i8")
+    assert _are_sets(fps, offsets)
+    left, right = rng.integers(0, len(docs), size=300).astype("<i8"), rng.integers(0, len(docs), size=300).astype("<i8")
+    args = (fps.tobytes(), offsets.tobytes(), left.tobytes(), right.tobytes())
+    for threshold in (0.0, 0.5):
+        checked = np.frombuffer(native().jaccard_pairs(*args, threshold), dtype="<f8")
+        trusted = np.frombuffer(native().jaccard_pairs(*args, threshold, True), dtype="<f8")
+        assert np.array_equal(checked, trusted)
+    expected = np.frombuffer(reference.jaccard_pairs(*args), dtype="<f8")
+    assert np.allclose(np.frombuffer(native().jaccard_pairs(*args, 0.0, True), dtype="<f8"), expected)
+    unsorted = fps.copy()
+    k = int(offsets[3])
+    unsorted[k], unsorted[k + 1] = unsorted[k + 1], unsorted[k]  # inside document 3 (of >= 2 fingerprints)
+    assert len(docs[3]) < 2 or not _are_sets(unsorted, offsets)
+    repeated = np.concatenate([docs[0], docs[0]])  # one document holding a repeat
+    assert len(docs[0]) == 0 or not _are_sets(repeated, np.asarray([0, len(repeated)], dtype="<i8"))
+    assert _are_sets(np.zeros(0, dtype="<u4"), np.zeros(1, dtype="<i8"))

@@ -507,3 +507,47 @@ def test_code_point_counts_by_table_equal_the_regex_counts():
     texts += ["", "".join(chr(c) for c in range(0x3000, 0x3100)), "".join(chr(c) for c in range(0x1E00, 0x2100))]
     for text in texts:
         assert shingles.count_unspaced_and_word_chars(text) == shingles.count_unspaced_and_word_chars_reference(text)
+
+
+def test_very_long_documents_sort_by_wider_buckets_as_the_reference():
+    """Over 4,096 shingles the compiled sort buckets by up to 16 top bits (counts on the heap);
+    past 2^18 shingles its buckets pass MSD_BUCKET and go to LSD radix: the same sets."""
+    rng = random.Random(13)
+    vocab = [f"v{k}" for k in range(200_000)]
+    texts = [" ".join(rng.choice(vocab) for _ in range(words)) for words in (5_000, 70_000, 300_000)]
+    a, b = permutations(4, 1)
+    assert compiled.sketch(texts, 2, 0, a, b, 1, 1) == reference.sketch(texts, 2, 0, a, b, 1, 1)
+
+
+@pytest.mark.parametrize("perms", [(1, 1), (3, 3), (4, 5), (21, 6), (16, 8), (25, 8)])
+def test_vector_and_plain_minhash_loops_give_the_same_sketches(perms: tuple[int, int]):
+    """The inner loop's SIMD variant (padded to 32 permutations) and the plain loop agree for
+    any number of permutations, on texts of every storage kind."""
+    from tamis.dedup.minhash import unspaced_bitmap
+
+    compiled.set_unspaced(unspaced_bitmap())
+    rng = random.Random(sum(perms))
+    alphabet = ALPHABET + "日本語のテキスト ŉǅΣς ﬃ"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 3000))) for _ in range(40)]
+    texts += [" ".join(f"word{rng.randrange(500)}" for _ in range(2000)), "ASCII Only Text " * 200]
+    bands, rows = perms
+    a, b = permutations(9, bands * rows)
+    try:
+        assert compiled.use_simd(False) is False
+        plain = [compiled.sketch(texts, 5, mode, a, b, bands, rows) for mode in (0, 2 | 4 | 8)]
+    finally:
+        compiled.use_simd(True)
+    assert [compiled.sketch(texts, 5, mode, a, b, bands, rows) for mode in (0, 2 | 4 | 8)] == plain
+    if bands * rows <= 20:
+        assert plain[0] == reference.sketch(texts, 5, 0, a, b, bands, rows)
+
+
+def test_word_units_are_the_reference_across_word_edges():
+    """The branch-free word loop: words at the very start and end, runs of separators, one-letter
+    words, words that cross the ASCII/non-ASCII border, folding to several code points."""
+    texts = ["a", " a", "a ", "  ", "ab  cd", "x.y,z", "ÀB c", "é", "straße X", "ǅ ŉ ß", "_ __ _a_", "a\u0301b", "Ωmega ω", "中 a 文"]
+    texts += [t * 3 for t in texts]
+    a, b = permutations(2, 4)
+    for ngram in (1, 2, 5):
+        for mode in (0, 4):
+            assert compiled.sketch(texts, ngram, mode, a, b, 2, 2) == reference.sketch(texts, ngram, mode, a, b, 2, 2), (ngram, mode)

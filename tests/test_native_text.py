@@ -68,3 +68,14 @@ def test_ascii_text_with_runs_of_spaces_matches():
 
 def test_the_compiled_module_is_in_use():
     assert text.normalized_utf8 is not text._normalized_utf8_reference
+
+
+def test_two_byte_strings_of_any_length_match():
+    """The branch-free two-byte loop folds into a buffer kept between calls (grown, and dropped
+    after a text too long to keep): short, long and very long texts, in any order."""
+    rng = random.Random(8)
+    words = ["Ωmega", "straße", "ǅemal", "L’armée", "中文字", "\u200bzero", "x", "\u00a0", "İ", "ﬁn", "e\u0301"]
+    seps = [" ", "  ", "\n", "\u3000", "\t", "", "\u2028"]
+    samples = ["".join(rng.choice(words) + rng.choice(seps) for _ in range(n)) for n in (3, 40_000, 3, 400_000, 10)]
+    for sample in samples:
+        assert normalized_utf8(sample) == _normalized_utf8_reference(sample)

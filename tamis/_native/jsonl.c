@@ -33,6 +33,10 @@
  *       whole output line (text included, its bytes copied or, where only its escapes differ
  *       from orjson's, written again), so a pass that keeps it writes no parsed record.
  *
+ *   block_texts(buffer, numbers) -> [str | None]
+ *       the text of each line scan_block scanned, as orjson.loads would give it (None where
+ *       the scanner declined the line): ids and texts of a block with no Python per record.
+ *
  *   count_newlines(buffer) -> int
  *       bytes.count(b"\n") without its byte-at-a-time loop (planning reads every large file once).
  *
@@ -1044,6 +1048,82 @@ done:
     return result;
 }
 
+/* block_texts(buffer, numbers) -> list of str (None where the scanner declined the line)
+ * The text of every line scan_block scanned, decoded from its span (numbers' columns 1, 6, 7:
+ * the line's start, the text value's span in it, quotes included): the str orjson.loads gives
+ * for it. The scanner has validated each span (UTF-8, escapes, no lone surrogate), so a span
+ * without a backslash is decoded where it lies and one with escapes is unescaped into a
+ * scratch buffer first (JSON escapes are never shorter than the UTF-8 they stand for).
+ * Lets a first pass that needs only ids and texts (the fused dedup collect) skip orjson and
+ * the Document of every record. */
+static PyObject *block_texts(PyObject *self, PyObject *args) {
+    PyObject *buffer;
+    Py_buffer nbuf;
+    if (!PyArg_ParseTuple(args, "Sy*:block_texts", &buffer, &nbuf)) return NULL;
+    const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(buffer);
+    Py_ssize_t size = PyBytes_GET_SIZE(buffer), rows = nbuf.len / (Py_ssize_t)(sizeof(long long) * NUMBERS);
+    const long long *nums = (const long long *)nbuf.buf;
+    PyObject *texts = PyList_New(rows);
+    unsigned char *scratch = NULL;
+    Py_ssize_t scratch_cap = 0;
+    if (texts == NULL) goto fail;
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        const long long *row = nums + NUMBERS * r;
+        PyObject *text;
+        if (row[3] < 0) {
+            text = Py_NewRef(Py_None);
+        } else {
+            long long from = row[1] + row[6] + 1, to = row[1] + row[7] - 1; /* inside the quotes */
+            if (from < 0 || to < from || to > size) {
+                PyErr_SetString(PyExc_ValueError, "block_texts(): a text span lies outside the buffer");
+                goto fail;
+            }
+            const unsigned char *p = data + from, *end = data + to;
+            const unsigned char *slash = memchr(p, '\\', (size_t)(end - p));
+            if (slash == NULL) {
+                text = PyUnicode_DecodeUTF8((const char *)p, end - p, "strict");
+            } else {
+                if (end - p > scratch_cap) {
+                    free(scratch);
+                    scratch_cap = (end - p) * 2;
+                    scratch = (unsigned char *)malloc((size_t)scratch_cap);
+                    if (scratch == NULL) {
+                        PyErr_NoMemory();
+                        goto fail;
+                    }
+                }
+                Py_ssize_t len = 0;
+                while (slash != NULL) {
+                    memcpy(scratch + len, p, (size_t)(slash - p));
+                    len += slash - p;
+                    Py_UCS4 cp;
+                    int n = decode_escape(slash, end, &cp);
+                    if (!n) {
+                        PyErr_SetString(PyExc_ValueError, "block_texts(): an escape the scanner did not validate");
+                        goto fail;
+                    }
+                    len = put_utf8(scratch, len, cp);
+                    p = slash + n;
+                    slash = memchr(p, '\\', (size_t)(end - p));
+                }
+                memcpy(scratch + len, p, (size_t)(end - p));
+                len += end - p;
+                text = PyUnicode_DecodeUTF8((const char *)scratch, len, "strict");
+            }
+            if (text == NULL) goto fail;
+        }
+        PyList_SET_ITEM(texts, r, text);
+    }
+    free(scratch);
+    PyBuffer_Release(&nbuf);
+    return texts;
+fail:
+    free(scratch);
+    Py_XDECREF(texts);
+    PyBuffer_Release(&nbuf);
+    return NULL;
+}
+
 static PyObject *set_nfc_unsafe(PyObject *self, PyObject *arg) {
     Py_buffer bitmap;
     if (PyObject_GetBuffer(arg, &bitmap, PyBUF_SIMPLE) < 0) return NULL;
@@ -1087,6 +1167,7 @@ static PyObject *count_newlines(PyObject *self, PyObject *arg) {
 
 static PyMethodDef methods[] = {
     {"scan_block", scan_block, METH_VARARGS, "Frame and scan every line of a block: (newlines, numbers, ids, keys, textless)."},
+    {"block_texts", block_texts, METH_VARARGS, "The text of every line scan_block scanned, as str (None where it declined)."},
     {"count_newlines", count_newlines, METH_O, "The number of newline bytes in a buffer."},
     {"scan_record", scan_record, METH_VARARGS, "Validate one JSONL record and measure (and fold) its text; None when unsure."},
     {"set_nfc_unsafe", set_nfc_unsafe, METH_O, "The bitmap of code points that are not NFC-stable on their own."},

@@ -275,6 +275,58 @@ static int folded_units(PyObject *text, int char_mode, int every, u64vec *units)
 #endif
 }
 
+/* The units are written unmixed (the FNV state of a word, or of one code point) and mixed in
+ * one pass at the end (mix_units): the same values, with no mix64 in the character loop. The
+ * vector always has room for one more unit per code point left (one_more_each), so the common
+ * case stores without a capacity check. */
+#define STORE_UNIT(value)                                                    \
+    do {                                                                     \
+        ud[ul++] = (value);                                                  \
+    } while (0)
+#define FLUSH_WORD()                                                         \
+    do {                                                                     \
+        if (in_word) {                                                       \
+            STORE_UNIT(h);                                                   \
+            in_word = 0;                                                     \
+            h = FNV_OFFSET; /* COMMON_CP's invariant outside a word */        \
+        }                                                                    \
+    } while (0)
+/* The vector's data and length live in locals (ud, ul) in the loops: stored through the
+ * struct, every unit written would make the compiler reload and store its length. */
+#define UNITS_OUT() (units->len = ul)
+#define UNITS_IN() (ud = units->data, ul = units->len)
+
+static int one_more_each(u64vec *v, Py_ssize_t left) {
+    Py_ssize_t need = v->len + left + 4;
+    if (need <= v->cap) return 0;
+    Py_ssize_t cap = v->cap ? v->cap : 1024;
+    while (cap < need) cap *= 2;
+    uint64_t *d = realloc(v->data, (size_t)cap * sizeof(uint64_t));
+    if (!d) return -1;
+    v->data = d;
+    v->cap = cap;
+    return 0;
+}
+
+static void mix_units(u64vec *v, Py_ssize_t from) {
+    for (Py_ssize_t k = from; k < v->len; k++) v->data[k] = mix64(v->data[k]);
+}
+
+/* The common code point (one folded code point, no unit of its own) without a branch: word
+ * ends are unpredictable, and a mispredicted branch per word cost more than the arithmetic.
+ * Outside a word h is FNV_OFFSET, so a word code point always continues h (no select before
+ * the multiply: the loop's dependency chain is xor, multiply, mask). A non-word code point
+ * stores h (counted only at the end of a word) and resets it. */
+#define COMMON_CP(cp, is_word)                                               \
+    do {                                                                     \
+        uint64_t w_ = (is_word), word_mask_ = 0 - w_;                        \
+        ud[ul] = h;                                                          \
+        ul += (Py_ssize_t)(in_word & (w_ ^ 1));                              \
+        uint64_t next_ = (h ^ (uint64_t)(cp)) * FNV_PRIME;                   \
+        h = (next_ & word_mask_) | (FNV_OFFSET & ~word_mask_);               \
+        in_word = w_;                                                        \
+    } while (0)
+
 #if HAVE_FOLD
 /* The entry of FOLD_CLASS for any code point (computed outside the BMP). */
 static uint32_t fold_class(Py_UCS4 c) {
@@ -289,14 +341,6 @@ static uint32_t fold_class(Py_UCS4 c) {
  * but not casefolded: folded_units's rules for those modes, one table load per code point
  * (FOLD_CLASS) and one loop per storage kind. It also counts the raw word and unspaced code
  * points (mostly_unspaced's counts) so the per-document rule needs no pass of its own. */
-#define FLUSH_WORD()                                                         \
-    do {                                                                     \
-        if (in_word) {                                                       \
-            if (u64vec_push(units, mix64(h)) < 0) return -1;                 \
-            in_word = 0;                                                     \
-        }                                                                    \
-    } while (0)
-
 #define FOLDED_LOOP(TYPE)                                                                         \
     do {                                                                                          \
         const TYPE *p = (const TYPE *)data;                                                       \
@@ -305,6 +349,13 @@ static uint32_t fold_class(Py_UCS4 c) {
             uint32_t e = sizeof(TYPE) < 4 ? FOLD_CLASS[raw] : fold_class(raw);                    \
             word += (e >> 27) & 1;                                                                \
             unspaced += (e >> 28) & 1;                                                            \
+            if (!(e & rare)) {                                                                    \
+                COMMON_CP(e & F_CP, (e >> 25) & 1);                                               \
+                continue;                                                                         \
+            }                                                                                     \
+            UNITS_OUT();                                                                          \
+            if (one_more_each(units, 4 * (n - i)) < 0) return -1;                                 \
+            UNITS_IN();                                                                           \
             if (e & F_MANY) {                                                                     \
                 Py_UCS4 folded[3];                                                                \
                 int m = _PyUnicode_ToFoldedFull(raw, folded), alone = every && (e & R_WORD);      \
@@ -315,7 +366,7 @@ static uint32_t fold_class(Py_UCS4 c) {
                         FLUSH_WORD();                                                             \
                     } else if (unspaced_units && IS_UNSPACED(c)) {                                \
                         FLUSH_WORD();                                                             \
-                        if (u64vec_push(units, mix64((FNV_OFFSET ^ (uint64_t)c) * FNV_PRIME)) < 0) return -1; \
+                        STORE_UNIT((FNV_OFFSET ^ (uint64_t)c) * FNV_PRIME);                       \
                     } else {                                                                      \
                         if (!in_word) {                                                           \
                             h = FNV_OFFSET;                                                       \
@@ -329,13 +380,9 @@ static uint32_t fold_class(Py_UCS4 c) {
                 FLUSH_WORD();                                                                     \
             } else if ((unspaced_units && (e & F_UNSPACED)) || (every && (e & R_WORD))) {         \
                 FLUSH_WORD();                                                                     \
-                if (u64vec_push(units, mix64((FNV_OFFSET ^ (uint64_t)(e & F_CP)) * FNV_PRIME)) < 0) return -1; \
+                STORE_UNIT((FNV_OFFSET ^ (uint64_t)(e & F_CP)) * FNV_PRIME);                      \
             } else {                                                                              \
-                if (!in_word) {                                                                   \
-                    h = FNV_OFFSET;                                                               \
-                    in_word = 1;                                                                  \
-                }                                                                                 \
-                h = (h ^ (uint64_t)(e & F_CP)) * FNV_PRIME;                                       \
+                COMMON_CP(e & F_CP, 1);                                                           \
             }                                                                                     \
         }                                                                                         \
     } while (0)
@@ -344,18 +391,46 @@ static int folded_word_units(PyObject *text, int char_mode, int every, u64vec *u
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text), word = 0, unspaced = 0;
-    int in_word = 0, unspaced_units = char_mode == 2;
-    uint64_t h = FNV_OFFSET;
+    uint64_t in_word = 0;
+    int unspaced_units = char_mode == 2;
+    /* What leaves the common case: several folded code points, or a unit of its own. */
+    uint32_t rare = F_MANY | (unspaced_units ? F_UNSPACED : 0) | (every ? R_WORD : 0);
+    uint64_t h = FNV_OFFSET, *ud;
+    Py_ssize_t ul;
     units->len = 0;
+    if (one_more_each(units, n) < 0) return -1;
+    UNITS_IN();
     if (kind == PyUnicode_1BYTE_KIND) FOLDED_LOOP(Py_UCS1);
     else if (kind == PyUnicode_2BYTE_KIND) FOLDED_LOOP(Py_UCS2);
     else FOLDED_LOOP(Py_UCS4);
     FLUSH_WORD();
+    UNITS_OUT();
+    mix_units(units, 0);
     *word_count = word;
     *unspaced_count = unspaced;
     return 0;
 }
 #endif
+
+/* Word units of an ASCII text (unit modes 0 and 2: no ASCII code point is of an unspaced
+ * script, checked by the caller): UNITS_LOOP's values, branch-free per byte as COMMON_CP. */
+static int ascii_word_units(PyObject *text, u64vec *units) {
+    const Py_UCS1 *p = PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    uint64_t in_word = 0, h = FNV_OFFSET, *ud;
+    Py_ssize_t ul;
+    units->len = 0;
+    if (one_more_each(units, n) < 0) return -1;
+    UNITS_IN();
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = p[i];
+        COMMON_CP(FOLD(c), LATIN1_WORD[c]);
+    }
+    FLUSH_WORD();
+    UNITS_OUT();
+    mix_units(units, 0);
+    return 0;
+}
 
 static int text_units(PyObject *text, int char_mode, u64vec *units) {
 #if HAVE_FOLD
@@ -369,6 +444,7 @@ static int text_units(PyObject *text, int char_mode, u64vec *units) {
         return 0;
     }
 #endif
+    if ((char_mode & 3) != 1 && PyUnicode_IS_ASCII(text) && UNSPACED_MIN >= 128) return ascii_word_units(text, units);
     int every = (char_mode & DOCUMENT_RULE) && mostly_unspaced(text);
     if ((char_mode & FOLD_IN_C) && !PyUnicode_IS_ASCII(text)) {
         units->len = 0;
@@ -387,21 +463,89 @@ static int text_units(PyObject *text, int char_mode, u64vec *units) {
     return 0;
 }
 
-/* The inner loop: one multiply-add-min per permutation. Cloned for AVX2 / SSE4.1 (vpmulld) and
- * dispatched at load time, so the same wheel runs anywhere and uses the wide lanes where present. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("avx2", "sse4.1", "default")))
-#endif
-static void minhash_update(const uint32_t *restrict xs, Py_ssize_t n, const uint32_t *restrict a, const uint32_t *restrict b,
-                           uint32_t *restrict mins, int perms) {
+/* The inner loop: one multiply-add-min per permutation and fingerprint. Permutations are taken
+ * PERM_BLOCK at a time (GROUP vectors of 8 lanes on AVX2, 4 on SSE4.1): their minima stay in
+ * registers for the whole fingerprint set instead of being loaded and stored once per
+ * fingerprint. a, b and mins are padded to a multiple of PERM_BLOCK (the padding lanes compute
+ * minima nobody reads). Dispatched once on the CPU's features; every variant computes the same
+ * 32-bit (a * x + b) minima as the plain loop, so every signature is the same. */
+#define GROUP 4
+#define PERM_BLOCK 32
+
+static void minhash_update_plain(const uint32_t *restrict xs, Py_ssize_t n, const uint32_t *restrict a, const uint32_t *restrict b,
+                                 uint32_t *restrict mins, int padded_perms) {
     for (Py_ssize_t k = 0; k < n; k++) {
         uint32_t x = xs[k];
-        for (int i = 0; i < perms; i++) {
+        for (int i = 0; i < padded_perms; i++) {
             uint32_t v = a[i] * x + b[i];
             mins[i] = v < mins[i] ? v : mins[i];
         }
     }
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_X86_UPDATE 1
+__attribute__((target("avx2"))) static void minhash_update_avx2(const uint32_t *restrict xs, Py_ssize_t n, const uint32_t *restrict a,
+                                                                 const uint32_t *restrict b, uint32_t *restrict mins, int padded_perms) {
+    for (int i = 0; i < padded_perms; i += PERM_BLOCK) {
+        __m256i va[GROUP], vb[GROUP], vm[GROUP];
+        for (int g = 0; g < GROUP; g++) {
+            va[g] = _mm256_loadu_si256((const __m256i *)(a + i + 8 * g));
+            vb[g] = _mm256_loadu_si256((const __m256i *)(b + i + 8 * g));
+            vm[g] = _mm256_loadu_si256((const __m256i *)(mins + i + 8 * g));
+        }
+        for (Py_ssize_t k = 0; k < n; k++) {
+            __m256i x = _mm256_set1_epi32((int)xs[k]);
+            for (int g = 0; g < GROUP; g++) vm[g] = _mm256_min_epu32(vm[g], _mm256_add_epi32(_mm256_mullo_epi32(va[g], x), vb[g]));
+        }
+        for (int g = 0; g < GROUP; g++) _mm256_storeu_si256((__m256i *)(mins + i + 8 * g), vm[g]);
+    }
+}
+
+__attribute__((target("sse4.1"))) static void minhash_update_sse41(const uint32_t *restrict xs, Py_ssize_t n, const uint32_t *restrict a,
+                                                                    const uint32_t *restrict b, uint32_t *restrict mins, int padded_perms) {
+    for (int i = 0; i < padded_perms; i += 4 * GROUP) {
+        __m128i va[GROUP], vb[GROUP], vm[GROUP];
+        for (int g = 0; g < GROUP; g++) {
+            va[g] = _mm_loadu_si128((const __m128i *)(a + i + 4 * g));
+            vb[g] = _mm_loadu_si128((const __m128i *)(b + i + 4 * g));
+            vm[g] = _mm_loadu_si128((const __m128i *)(mins + i + 4 * g));
+        }
+        for (Py_ssize_t k = 0; k < n; k++) {
+            __m128i x = _mm_set1_epi32((int)xs[k]);
+            for (int g = 0; g < GROUP; g++) vm[g] = _mm_min_epu32(vm[g], _mm_add_epi32(_mm_mullo_epi32(va[g], x), vb[g]));
+        }
+        for (int g = 0; g < GROUP; g++) _mm_storeu_si128((__m128i *)(mins + i + 4 * g), vm[g]);
+    }
+}
+#endif
+
+typedef void (*update_fn)(const uint32_t *restrict, Py_ssize_t, const uint32_t *restrict, const uint32_t *restrict, uint32_t *restrict, int);
+static update_fn minhash_update = minhash_update_plain;
+
+/* The fastest variant this CPU runs (use_simd(False) goes back to the plain loop: the tests
+ * compare the two). */
+static update_fn fastest_update(void) {
+#ifdef HAVE_X86_UPDATE
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) return minhash_update_avx2;
+    if (__builtin_cpu_supports("sse4.1")) return minhash_update_sse41;
+#endif
+    return minhash_update_plain;
+}
+
+/* use_simd(flag) -> bool: sketch's inner loop vectorised (the default) or plain; returns
+ * whether a vector variant is now in use. */
+static PyObject *use_simd(PyObject *self, PyObject *arg) {
+    int flag = PyObject_IsTrue(arg);
+    if (flag < 0) return NULL;
+    minhash_update = flag ? fastest_update() : minhash_update_plain;
+    return PyBool_FromLong(minhash_update != minhash_update_plain);
+}
+
+/* perms rounded up to minhash_update's block. */
+static inline int padded(int perms) { return (perms + PERM_BLOCK - 1) / PERM_BLOCK * PERM_BLOCK; }
 
 static inline uint64_t band_key(const uint32_t *mins, int rows) {
     uint64_t h = GOLDEN;
@@ -448,35 +592,49 @@ static void lsd_sort_u32(uint32_t *v, uint32_t *tmp, Py_ssize_t n) {
     }
 }
 
-/* Sort ascending: insertion sort for short inputs; up to MSD_MAX values, one pass by the top
- * byte (fingerprints are hashes: a document's ~1,000 spread over 256 buckets of a few each)
- * then insertion sort per bucket, a bucket of more than MSD_BUCKET (repeats) by LSD radix:
- * about 3 passes over the data instead of 5, every case linear. Larger inputs: LSD radix.
- * qsort was 70% of verification time. */
-#define MSD_MAX 4096
+/* Sort ascending: insertion sort for short inputs; otherwise one pass by the top `bits` bits
+ * (fingerprints are hashes, so with about four values a bucket: 2^bits >= n / 4, from 8 to 16
+ * bits) into tmp, insertion sort per bucket, a bucket of more than MSD_BUCKET values (repeats,
+ * or more than 2^18 values in all) by LSD radix; then back into v. About three passes over the
+ * data, every case linear. (qsort was 70% of verification time; 4-pass LSD radix for every
+ * large document was a third of the sketch's sorting.) */
 #define MSD_BUCKET 32
+#define MSD_MAX_BITS 16
+#define MSD_STACK_BITS 10
 static void sort_u32(uint32_t *v, uint32_t *tmp, Py_ssize_t n) {
     if (n < 64) {
         insertion_sort_u32(v, n);
         return;
     }
-    if (n > MSD_MAX) {
+    int bits = 8;
+    while (bits < MSD_MAX_BITS && ((Py_ssize_t)1 << (bits + 2)) < n) bits++;
+    Py_ssize_t buckets = (Py_ssize_t)1 << bits;
+    Py_ssize_t on_stack[((Py_ssize_t)1 << MSD_STACK_BITS)];
+    Py_ssize_t *pos = bits <= MSD_STACK_BITS ? on_stack : malloc((size_t)buckets * sizeof(Py_ssize_t));
+    if (pos == NULL) { /* no memory for the counts: the same order by LSD radix */
         lsd_sort_u32(v, tmp, n);
         return;
     }
-    Py_ssize_t start[257];
-    memset(start, 0, sizeof(start));
-    for (Py_ssize_t i = 0; i < n; i++) start[(v[i] >> 24) + 1]++;
-    for (int d = 0; d < 256; d++) start[d + 1] += start[d];
-    Py_ssize_t next[256];
-    memcpy(next, start, sizeof(next));
-    for (Py_ssize_t i = 0; i < n; i++) tmp[next[v[i] >> 24]++] = v[i];
-    memcpy(v, tmp, (size_t)n * sizeof(uint32_t));
-    for (int d = 0; d < 256; d++) {
-        Py_ssize_t lo = start[d], len = start[d + 1] - lo;
-        if (len <= MSD_BUCKET) insertion_sort_u32(v + lo, len);
-        else lsd_sort_u32(v + lo, tmp, len);
+    int shift = 32 - bits;
+    memset(pos, 0, (size_t)buckets * sizeof(Py_ssize_t));
+    for (Py_ssize_t i = 0; i < n; i++) pos[v[i] >> shift]++;
+    Py_ssize_t sum = 0;
+    for (Py_ssize_t d = 0; d < buckets; d++) {
+        Py_ssize_t c = pos[d];
+        pos[d] = sum;
+        sum += c;
     }
+    for (Py_ssize_t i = 0; i < n; i++) tmp[pos[v[i] >> shift]++] = v[i];
+    /* pos[d] is now the end of bucket d; v is free to serve as LSD's scratch. */
+    Py_ssize_t lo = 0;
+    for (Py_ssize_t d = 0; d < buckets; d++) {
+        Py_ssize_t hi = pos[d], len = hi - lo;
+        if (len <= MSD_BUCKET) insertion_sort_u32(tmp + lo, len);
+        else lsd_sort_u32(tmp + lo, v + lo, len);
+        lo = hi;
+    }
+    memcpy(v, tmp, (size_t)n * sizeof(uint32_t));
+    if (pos != on_stack) free(pos);
 }
 
 /* Sort and deduplicate in place; returns the new length. */
@@ -523,14 +681,22 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
     }
     keys_obj = PyBytes_FromStringAndSize(NULL, n * bands * 8);
     counts_obj = PyBytes_FromStringAndSize(NULL, n * 4);
-    mins = malloc((size_t)perms * sizeof(uint32_t));
+    int wide = padded(perms);
+    mins = malloc((size_t)wide * 3 * sizeof(uint32_t));
     if (!keys_obj || !counts_obj || !mins) {
         PyErr_NoMemory();
         goto done;
     }
     uint64_t *keys = (uint64_t *)PyBytes_AS_STRING(keys_obj);
     uint32_t *counts = (uint32_t *)PyBytes_AS_STRING(counts_obj);
-    const uint32_t *a = abuf.buf, *b = bbuf.buf;
+    /* The permutations padded for minhash_update (padding: a = 1, b = 0). */
+    uint32_t *a = mins + wide, *b = mins + 2 * wide;
+    for (int i = 0; i < wide; i++) {
+        a[i] = 1;
+        b[i] = 0;
+    }
+    memcpy(a, abuf.buf, (size_t)perms * sizeof(uint32_t));
+    memcpy(b, bbuf.buf, (size_t)perms * sizeof(uint32_t));
     for (Py_ssize_t d = 0; d < n; d++) {
         PyObject *text = PyList_GET_ITEM(texts, d);
         if (!PyUnicode_Check(text)) {
@@ -567,8 +733,8 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
         if (ns == 0) {
             memset(doc_keys, 0, (size_t)bands * 8);
         } else {
-            memset(mins, 0xff, (size_t)perms * sizeof(uint32_t));
-            minhash_update(out, ns, a, b, mins, perms);
+            memset(mins, 0xff, (size_t)wide * sizeof(uint32_t));
+            minhash_update(out, ns, a, b, mins, wide);
             for (int j = 0; j < bands; j++) doc_keys[j] = band_key(mins + j * rows, rows);
         }
         fps.len += ns;
@@ -590,13 +756,17 @@ done:
 
 /* ------------------------------------------------------------------ exact Jaccard */
 
-/* jaccard_pairs(fingerprints, offsets, left, right) -> bytes of float64
+/* jaccard_pairs(fingerprints, offsets, left, right[, threshold, known_sets]) -> bytes of float64
  * fingerprints: uint32 buffer holding several documents' fingerprints (any order, repeats
- * allowed), document k at [offsets[k], offsets[k+1]); left/right: int64 document indices. */
+ * allowed), document k at [offsets[k], offsets[k+1]); left/right: int64 document indices.
+ * known_sets: the caller has checked that each document's fingerprints are strictly increasing
+ * (the check over the whole buffer is skipped: a verify task scores many batches against one
+ * preloaded buffer, and checked it on every batch). */
 static PyObject *jaccard_pairs(PyObject *self, PyObject *args) {
     Py_buffer fbuf, obuf, lbuf, rbuf;
     double threshold = 0.0;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*|d", &fbuf, &obuf, &lbuf, &rbuf, &threshold)) return NULL;
+    int known_sets = 0; /* the caller checked that every document's fingerprints are a set */
+    if (!PyArg_ParseTuple(args, "y*y*y*y*|dp", &fbuf, &obuf, &lbuf, &rbuf, &threshold, &known_sets)) return NULL;
     PyObject *result = NULL;
     uint32_t *sets = NULL, *tmp = NULL;
     Py_ssize_t *sizes = NULL;
@@ -614,13 +784,13 @@ static PyObject *jaccard_pairs(PyObject *self, PyObject *args) {
     /* Stored fingerprints are already sets (sorted, no repeats): use them in place. Anything
      * else is copied and made into sets first. */
     const uint32_t *input = fbuf.buf;
-    int all_sets = 1;
+    int all_sets = 1, check = !known_sets; /* checked once by a caller that scores many batches */
     Py_ssize_t longest = 1;
     for (Py_ssize_t k = 0; k < ndocs; k++) {
         Py_ssize_t len = off[k + 1] - off[k];
         longest = len > longest ? len : longest;
         sizes[k] = len;
-        for (Py_ssize_t q = off[k] + 1; all_sets && q < off[k + 1]; q++) all_sets = input[q - 1] < input[q];
+        for (Py_ssize_t q = off[k] + 1; check && all_sets && q < off[k + 1]; q++) all_sets = input[q - 1] < input[q];
     }
     const uint32_t *sets_view = input;
     if (!all_sets) {
@@ -793,6 +963,7 @@ static PyMethodDef methods[] = {
     {"union_edges", union_edges, METH_VARARGS, "Union-find over a buffer of uint32 edges (root = smallest member)."},
     {"connected", connected, METH_VARARGS, "Per edge: are both ends already in one set?"},
     {"flatten", flatten, METH_VARARGS, "Point every node at its root."},
+    {"use_simd", use_simd, METH_O, "Vectorised (True, the default) or plain MinHash inner loop; returns whether a vector variant is in use."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -800,5 +971,6 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_minhash", "Compiled
 
 PyMODINIT_FUNC PyInit__minhash(void) {
     init_tables();
+    minhash_update = fastest_update();
     return PyModule_Create(&module);
 }

@@ -98,9 +98,18 @@ static Py_ssize_t fold_latin1(const Py_UCS1 *p, Py_ssize_t n, int casefold, unsi
 #define KEY_SKIP 0xFFFFFFFDu
 static uint32_t *key_bmp;
 
+/* For two-byte strings, case folding on (the common non-ASCII text), key_bmp once more as one
+ * word a code point that the loop copies out whole (KEY_UTF8_LOOP): its folded code point's
+ * UTF-8 in the low three bytes, their count in bits 24-25 (0 for whitespace), and flags for
+ * whitespace and for what leaves the branch-free case (ignorable, or FOLD_MANY). */
+#define KU_SPACE (1u << 26)
+#define KU_RARE (1u << 27)
+static uint32_t *key_utf8;
+
 static int init_key_table(void) {
     key_bmp = (uint32_t *)malloc(sizeof(uint32_t) * 0x10000);
-    if (key_bmp == NULL) {
+    key_utf8 = (uint32_t *)malloc(sizeof(uint32_t) * 0x10000);
+    if (key_bmp == NULL || key_utf8 == NULL) {
         PyErr_NoMemory();
         return -1;
     }
@@ -108,9 +117,56 @@ static int init_key_table(void) {
         if (c < 128 ? _Py_ascii_whitespace[c] != 0 : is_space_cp(c)) key_bmp[c] = KEY_SPACE;
         else if (c >= 128 && is_ignorable(c)) key_bmp[c] = KEY_SKIP;
         else key_bmp[c] = fold_bmp[c];
+        uint32_t f = key_bmp[c];
+        if (f == KEY_SPACE) {
+            key_utf8[c] = KU_SPACE;
+        } else if (f == KEY_SKIP || f == FOLD_MANY || f >= 0x10000) {
+            key_utf8[c] = KU_RARE;
+        } else {
+            unsigned char bytes[4] = {0, 0, 0, 0};
+            Py_ssize_t n = put_utf8(bytes, 0, f);
+            key_utf8[c] = (uint32_t)bytes[0] | ((uint32_t)bytes[1] << 8) | ((uint32_t)bytes[2] << 16) | ((uint32_t)n << 24);
+        }
     }
     return 0;
 }
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* KEY_LOOP for two-byte strings without a branch per code point, as fold_latin1: each code
+ * point writes a pending space and its (up to three) UTF-8 bytes whether or not they count, and
+ * the length moves by what counts; ignorable and multi-code-point folds go KEY_LOOP's way.
+ * Writes at most 4 bytes past the output's length (the buffer has 12 a code point). */
+#define HAVE_KEY_UTF8_LOOP 1
+#define SCRATCH_KEEP (16 << 20)
+static Py_ssize_t key_utf8_loop(const Py_UCS2 *p, Py_ssize_t n, unsigned char *buf) {
+    Py_ssize_t len = 0;
+    unsigned pending_space = 0, any = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = p[i];
+        uint32_t e = key_utf8[c];
+        if (e & KU_RARE) {
+            if (key_bmp[c] == KEY_SKIP) continue;
+            if (pending_space) {
+                buf[len++] = ' ';
+                pending_space = 0;
+            }
+            any = 1;
+            Py_UCS4 folded[3];
+            int n_folded = fold_cp(c, folded);
+            for (int k = 0; k < n_folded; k++) len = put_utf8(buf, len, folded[k]);
+            continue;
+        }
+        unsigned space = (e >> 26) & 1u, counts = space ^ 1u;
+        buf[len] = ' ';
+        len += pending_space & counts;
+        memcpy(buf + len, &e, 4);
+        len += (e >> 24) & 3u;
+        pending_space = space & any;
+        any |= counts;
+    }
+    return len;
+}
+#endif
 
 #define KEY_LOOP(TYPE)                                                              \
     do {                                                                            \
@@ -151,6 +207,31 @@ static PyObject *fold_spaces_utf8(PyObject *self, PyObject *args) {
     Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
     int kind = PyUnicode_KIND(arg);
     const void *data = PyUnicode_DATA(arg);
+#if HAVE_FOLD && defined(HAVE_KEY_UTF8_LOOP)
+    if (casefold && kind == PyUnicode_2BYTE_KIND) {
+        /* Folded into a scratch buffer kept between calls (the GIL is held), then copied out at
+         * its length: no 12-bytes-a-character allocation per text, and a buffer that stays in
+         * cache. */
+        static unsigned char *scratch = NULL;
+        static Py_ssize_t scratch_cap = 0;
+        if (n > (PY_SSIZE_T_MAX - 16) / 12) return PyErr_NoMemory();
+        if (12 * n + 16 > scratch_cap) {
+            Py_ssize_t cap = 12 * n + 16 > 2 * scratch_cap ? 12 * n + 16 : 2 * scratch_cap;
+            unsigned char *grown = (unsigned char *)realloc(scratch, (size_t)cap);
+            if (grown == NULL) return PyErr_NoMemory();
+            scratch = grown;
+            scratch_cap = cap;
+        }
+        Py_ssize_t len = key_utf8_loop((const Py_UCS2 *)data, n, scratch);
+        PyObject *key = PyBytes_FromStringAndSize((const char *)scratch, len);
+        if (scratch_cap > SCRATCH_KEEP) { /* a very long text's buffer is not kept */
+            free(scratch);
+            scratch = NULL;
+            scratch_cap = 0;
+        }
+        return key;
+    }
+#endif
     /* Full case folding turns one code point into at most 3, each at most 4 bytes in UTF-8. */
     /* One-byte strings fold to at most 2 UTF-8 bytes per character (ß → ss, µ → μ). */
     Py_ssize_t per_char = kind == PyUnicode_1BYTE_KIND ? 2 : (casefold ? 12 : 4);
@@ -167,8 +248,13 @@ static PyObject *fold_spaces_utf8(PyObject *self, PyObject *args) {
     int pending_space = 0, any = 0;
 #if HAVE_FOLD
     if (casefold) { /* one table load per character, one loop per storage kind */
+#ifdef HAVE_KEY_UTF8_LOOP
+        if (kind == PyUnicode_2BYTE_KIND) len = key_utf8_loop((const Py_UCS2 *)data, n, buf);
+        else KEY_LOOP(Py_UCS4);
+#else
         if (kind == PyUnicode_2BYTE_KIND) KEY_LOOP(Py_UCS2);
         else KEY_LOOP(Py_UCS4);
+#endif
         if (_PyBytes_Resize(&out, len) < 0) return NULL;
         return out;
     }

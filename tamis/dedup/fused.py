@@ -112,51 +112,25 @@ class FusedDedup(GlobalStage):
     # ------------------------------------------------------------------ pass 1
 
     def collect(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
-        assert ctx.scratch_dir is not None and self.exact is not None and self.minhash is not None
-        exact_dir, minhash_dir = _dirs(ctx.scratch_dir)
-        task = ctx.task_index
-        minhash = self.minhash
-        stem = str(minhash_dir / f"{PRE}-{task:05d}")
-        normalize = self.normalize.normalize if self.normalize is not None else None
-        nfc = self.normalize is not None and self.normalize.nfc  # its output is NFC: not checked again
-        key_of = normalized_utf8_of_nfc if nfc else normalized_utf8
-        digest = xxhash.xxh3_128_digest
-        seen: set[bytes] = set()
-        hashes: list[bytes] = []
-        ids = IdWriter()
-        empties: list[int] = []
-        changed: list[int] = []  # positions whose text normalize changes
-        spill = SketchSpill(minhash, stem, nfc_given=nfc)
-        prepare = spill.prepare
+        first_pass = _FirstPass(self, ctx)
         try:
-            for position, doc in enumerate(docs):
-                text = doc.text
-                if normalize is not None:
-                    new_text = normalize(text)
-                    if new_text is not text and new_text != text:
-                        changed.append(position)
-                    text = new_text
-                    if not text or text.isspace():
-                        empties.append(position)
-                        yield doc
-                        continue
-                ids.add(doc.id)
-                key = digest(key_of(text))
-                hashes.append(key)
-                if key in seen:
-                    spill.add("", doc)  # an exact duplicate inside the task: dropped before minhash, never signed
-                else:
-                    seen.add(key)
-                    spill.add(prepare(text), doc)
+            add = first_pass.add
+            for doc in docs:
+                add(doc.id, doc.text, doc)
                 yield doc
-            spill.flush()
-        finally:
-            spill.close()
-        spill.commit()
-        write_bytes_atomic(ctx.scratch_dir / f"empty-{task:05d}.u32", np.asarray(empties, dtype="<u4").tobytes())
-        write_bytes_atomic(ctx.scratch_dir / f"changed-{task:05d}.u32", np.asarray(changed, dtype="<u4").tobytes())
-        write_bytes_atomic(exact_dir / f"keys-{task:05d}.bin", b"".join(hashes))
-        ids.save(exact_dir / f"ids-{task:05d}")
+        except BaseException:
+            first_pass.abandon()
+            raise
+        first_pass.close()
+
+    def key_collector(self, ctx: TaskContext) -> _FirstPass | None:
+        """The first pass fed a block of (id, text) at a time by a source that reads them
+        without building documents (the JSONL scanner: ``JsonlSource.collect_keys``), or None
+        where the minhash stage reads the metadata (``per_language``)."""
+        assert self.minhash is not None
+        if self.minhash.per_language:
+            return None
+        return _FirstPass(self, ctx)
 
     # ------------------------------------------------------------------ global passes
 
@@ -202,6 +176,119 @@ class FusedDedup(GlobalStage):
 
     def apply(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
         return self.decisions(ctx).apply(docs, ctx)
+
+
+class _FirstPass:
+    """One task's collect: each document's output text (``normalize``), its exact key and,
+    for the first of each key in the task, its MinHash sketch; written by :meth:`close`.
+
+    Fed one document at a time (:meth:`add`, the documents' path) or a block of ids and texts
+    at a time (:meth:`add_texts`, by a source that reads them without building documents:
+    ``wants_texts``). Nothing is opened before the first document, so a source that turns the
+    block path down leaves nothing behind."""
+
+    wants_texts: ClassVar[bool] = True
+
+    def __init__(self, stage: FusedDedup, ctx: TaskContext) -> None:
+        assert ctx.scratch_dir is not None and stage.exact is not None and stage.minhash is not None
+        self.stage, self.ctx = stage, ctx
+        self.normalize = stage.normalize.normalize if stage.normalize is not None else None
+        self.nfc = stage.normalize is not None and stage.normalize.nfc  # its output is NFC: not checked again
+        self.seen: set[bytes] = set()
+        self.hashes: list[bytes] = []
+        self.ids = IdWriter()
+        self.empties: list[int] = []
+        self.changed: list[int] = []  # positions whose text normalize changes
+        self.position = 0
+        self.spill: SketchSpill | None = None
+
+    def _open(self) -> SketchSpill:
+        assert self.ctx.scratch_dir is not None and self.stage.minhash is not None
+        _, minhash_dir = _dirs(self.ctx.scratch_dir)
+        self.spill = SketchSpill(self.stage.minhash, str(minhash_dir / f"{PRE}-{self.ctx.task_index:05d}"), nfc_given=self.nfc)
+        return self.spill
+
+    def add(self, doc_id: str, text: str, doc: Document | None = None) -> None:
+        """One document (``doc``: for the minhash stage's ``per_language``)."""
+        spill = self.spill or self._open()
+        position = self.position
+        self.position += 1
+        normalize = self.normalize
+        if normalize is not None:
+            new_text = normalize(text)
+            if new_text is not text and new_text != text:
+                self.changed.append(position)
+            text = new_text
+            if not text or text.isspace():
+                self.empties.append(position)
+                return
+        self.ids.add(doc_id)
+        key = xxhash.xxh3_128_digest(normalized_utf8_of_nfc(text) if self.nfc else normalized_utf8(text))
+        self.hashes.append(key)
+        if key in self.seen:
+            spill.add("", doc)  # an exact duplicate inside the task: dropped before minhash, never signed
+        else:
+            self.seen.add(key)
+            spill.add(spill.prepare(text), doc)
+
+    def add_texts(self, doc_ids: list[str], texts: list[str]) -> None:
+        """Many documents, in input order: what :meth:`add` does for each, with the loop
+        kept to what differs per document (no Document, no metadata)."""
+        spill = self.spill or self._open()
+        normalize, prepare = self.normalize, spill.prepare
+        key_of = normalized_utf8_of_nfc if self.nfc else normalized_utf8
+        digest = xxhash.xxh3_128_digest
+        seen, hashes, changed, empties = self.seen, self.hashes, self.changed, self.empties
+        kept_ids: list[str] = []
+        prepared: list[str] = []
+        position = self.position
+        for doc_id, text in zip(doc_ids, texts, strict=True):
+            if normalize is not None:
+                new_text = normalize(text)
+                if new_text is not text and new_text != text:
+                    changed.append(position)
+                text = new_text
+                if not text or text.isspace():
+                    empties.append(position)
+                    position += 1
+                    continue
+            position += 1
+            kept_ids.append(doc_id)
+            key = digest(key_of(text))
+            hashes.append(key)
+            if key in seen:
+                prepared.append("")  # an exact duplicate inside the task: never signed
+            else:
+                seen.add(key)
+                prepared.append(prepare(text))
+        self.position = position
+        self.ids.extend(kept_ids)
+        spill.add_many(prepared)
+
+    def add_many(self, doc_ids: list[str], keys: list[bytes]) -> None:  # pragma: no cover - wants_texts
+        msg = "the fused dedup collect needs texts, not keys (add_texts)"
+        raise TypeError(msg)
+
+    def abandon(self) -> None:
+        if self.spill is not None:
+            self.spill.close()
+
+    def close(self) -> None:
+        """Write the task's files (after the last document)."""
+        ctx = self.ctx
+        assert ctx.scratch_dir is not None
+        exact_dir, _ = _dirs(ctx.scratch_dir)
+        task = ctx.task_index
+        spill = self.spill or self._open()  # a task with no document still leaves its files
+        try:
+            spill.flush()
+        finally:
+            spill.close()
+        spill.commit()
+        write_bytes_atomic(ctx.scratch_dir / f"empty-{task:05d}.u32", np.asarray(self.empties, dtype="<u4").tobytes())
+        write_bytes_atomic(ctx.scratch_dir / f"changed-{task:05d}.u32", np.asarray(self.changed, dtype="<u4").tobytes())
+        write_bytes_atomic(exact_dir / f"keys-{task:05d}.bin", b"".join(self.hashes))
+        self.ids.save(exact_dir / f"ids-{task:05d}")
 
 
 def _changed(scratch: Path, task: int) -> frozenset[int] | None:

@@ -143,7 +143,7 @@ class FingerprintReader:
             out[sel] = hi - lo
         return out
 
-    def gather(self, docs: np.ndarray) -> tuple[bytes, np.ndarray]:
+    def gather(self, docs: np.ndarray) -> tuple[bytearray, np.ndarray]:
         """Fingerprints of ``docs`` (global indices) concatenated in that order, and their int64
         offsets."""
         lengths = np.zeros(len(docs), dtype=np.int64)
@@ -161,10 +161,20 @@ class FingerprintReader:
         new_run = np.r_[True, (source[1:] != source[:-1]) | (los[1:] != los[:-1] + lengths[:-1])]
         firsts = np.flatnonzero(new_run)
         run_lengths = np.add.reduceat(lengths, firsts)
+        # Each run read straight into its place in one buffer (no joined copy of the parts).
+        out = bytearray(int(offsets[-1]) * 4)
+        view = memoryview(out)
         fds = self._fds
-        pread = os.pread
-        parts = [pread(fds[k], n * 4, lo * 4) for k, lo, n in zip(source[firsts].tolist(), los[firsts].tolist(), run_lengths.tolist(), strict=True)]
-        return b"".join(parts), offsets
+        at = 0
+        for k, lo, n in zip(source[firsts].tolist(), los[firsts].tolist(), run_lengths.tolist(), strict=True):
+            size = n * 4
+            got = os.preadv(fds[k], [view[at : at + size]], lo * 4)
+            if got != size:
+                msg = f"{self._sources[k].path('.fps')}: {got} of {size} bytes read at {lo * 4} (file cut short?)"
+                raise OSError(msg)
+            at += size
+        view.release()
+        return out, offsets
 
     def close(self) -> None:
         for fd in self._fds.values():

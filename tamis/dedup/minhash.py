@@ -174,6 +174,17 @@ class SketchSpill:
         if len(self.batch) >= BATCH_DOCS:
             self.flush()
 
+    def add_many(self, prepared: list[str]) -> None:
+        """Many documents' texts, already prepared, for a stage without ``per_language``."""
+        assert not self.stage.per_language
+        at = 0
+        while len(self.batch) + len(prepared) - at >= BATCH_DOCS:
+            take = BATCH_DOCS - len(self.batch)
+            self.batch.extend(prepared[at : at + take])
+            at += take
+            self.flush()
+        self.batch.extend(prepared[at:])
+
     def flush(self) -> None:
         if not self.batch:
             return
@@ -355,15 +366,20 @@ class MinHashDedup(GlobalStage):
         names = IdsByNumber([(s.stem, s.start) for s in sources])
         reason = f"{self.step_id}:duplicate"
         decided = Decisions()
+        rows = _decision_rows(ctx.scratch_dir, ctx.task_index)
         try:
-            for position, (kind, keeper, value) in sorted(_load_decisions(ctx.scratch_dir, ctx.task_index).items()):
-                if kind == HEAD:  # the head of a cluster is its own keeper: cluster_id is its id
-                    decided.annotations[position] = {"cluster_id": names.get(keeper), "cluster_size": value}
-                else:
-                    where = "indexed document" if self.against and keeper < sources[0].size else "document"
-                    decided.rejects[position] = (reason, f"jaccard={value / 1e6:.4f} with {where}", names.get(keeper))
+            # Each keeper's id read once, all of a file's at once (a cluster names its keeper many times).
+            unique_keepers, which = np.unique(rows[:, 2], return_inverse=True)
+            keeper_ids = names.get_many(unique_keepers)
         finally:
             names.close()
+        indexed = sources[0].size if self.against else 0
+        for (position, kind, keeper, value), k in zip(rows.tolist(), which.tolist(), strict=True):
+            if kind == HEAD:  # the head of a cluster is its own keeper: cluster_id is its id
+                decided.annotations[position] = {"cluster_id": keeper_ids[k], "cluster_size": value}
+            else:
+                where = "indexed document" if keeper < indexed else "document"
+                decided.rejects[position] = (reason, f"jaccard={value / 1e6:.4f} with {where}", keeper_ids[k])
         return decided
 
 
@@ -503,8 +519,9 @@ class _PairScorer:
     def __init__(self, reader: FingerprintReader) -> None:
         self._reader = reader
         self._docs = np.empty(0, dtype=np.int64)
-        self._fps = b""
+        self._fps: bytes | bytearray = b""
         self._offsets = np.zeros(1, dtype="<i8")
+        self._sets = False  # whether every preloaded document's fingerprints are a set (checked once)
 
     def preload(self, docs: np.ndarray) -> None:
         docs = clustering.unique_sorted(docs)
@@ -512,6 +529,7 @@ class _PairScorer:
             self._fps, offsets = self._reader.gather(docs)
             self._offsets = offsets.astype("<i8")
             self._docs = docs.astype(np.int64)
+            self._sets = _are_sets(np.frombuffer(self._fps, dtype="<u4"), self._offsets)
 
     def score(self, left: np.ndarray, right: np.ndarray, threshold: float = 0.0) -> np.ndarray:
         """Jaccard per pair. Below ``threshold`` the value may be an upper bound instead
@@ -530,16 +548,29 @@ class _PairScorer:
         loaded = len(self._docs) > 0 and bool(np.all(self._docs[np.minimum(li, len(self._docs) - 1)] == left)) and bool(
             np.all(self._docs[np.minimum(ri, len(self._docs) - 1)] == right)
         )
+        sets = False
         if loaded:
-            fps, offsets = self._fps, self._offsets
+            fps, offsets, sets = self._fps, self._offsets, self._sets
         else:
             docs, inverse = np.unique(np.concatenate([left, right]), return_inverse=True)
             fps, offsets = self._reader.gather(docs)
             offsets = offsets.astype("<i8")
             li, ri = inverse[: len(left)], inverse[len(left) :]
-        computed = native().jaccard_pairs(fps, offsets.tobytes(), li.astype("<i8").tobytes(), ri.astype("<i8").tobytes(), threshold)
+        computed = native().jaccard_pairs(fps, offsets.tobytes(), li.astype("<i8").tobytes(), ri.astype("<i8").tobytes(), threshold, sets)
         sims[todo] = np.frombuffer(computed, dtype="<f8")
         return sims
+
+
+def _are_sets(fps: np.ndarray, offsets: np.ndarray) -> bool:
+    """Whether each document's fingerprints (``fps[offsets[k]:offsets[k+1]]``) are strictly
+    increasing, as the collect stores them: then ``jaccard_pairs`` need not check the whole
+    buffer again on every batch it scores."""
+    if len(fps) < 2:
+        return True
+    rising = fps[1:] > fps[:-1]
+    inner = offsets[1:-1].astype(np.int64) - 1  # the pairs that straddle two documents
+    rising[inner[(inner >= 0) & (inner < len(rising))]] = True
+    return bool(rising.all())
 
 
 def _cluster_task(scratch: str, n_docs: int, edge_files: list[str]) -> None:
@@ -701,6 +732,18 @@ def _write_decisions(
         sel = sel.copy()
         sel[:, 0] -= sources[k].start
         write_bytes_atomic(root / f"decisions-{partition:04d}-{k - first_task:05d}.i64", sel.tobytes())
+
+
+def _decision_rows(scratch: Path, task: int) -> np.ndarray:
+    """:func:`_load_decisions` as an n x 4 int64 array (position, kind, keeper, value), sorted
+    by position; a position written twice keeps its last row, as the dict does."""
+    parts = [np.fromfile(path, dtype="<i8").reshape(-1, 4) for path in sorted(glob.glob(str(scratch / f"decisions-*-{task:05d}.i64")))]
+    rows = np.concatenate(parts) if parts else np.empty((0, 4), dtype=np.int64)
+    if not len(rows):
+        return rows.astype(np.int64)
+    # The last row of each position: unique over the reversed rows keeps first occurrences.
+    _, last = np.unique(rows[::-1, 0], return_index=True)
+    return rows[len(rows) - 1 - last].astype(np.int64)
 
 
 def _load_decisions(scratch: Path, task: int) -> dict[int, tuple[int, int, int]]:

@@ -136,7 +136,7 @@ def set_unspaced(bitmap: bytes, share: float = 0.1) -> None:
     """The C side's table of unspaced code points; the reference reads tamis.dedup.shingles itself."""
 
 
-def jaccard_pairs(fps: bytes, offsets: bytes, left: bytes, right: bytes, threshold: float = 0.0) -> bytes:
+def jaccard_pairs(fps: bytes, offsets: bytes, left: bytes, right: bytes, threshold: float = 0.0, known_sets: bool = False) -> bytes:
     """Exact Jaccard per pair. (The C version may stop early below ``threshold`` and return an
     upper bound under it instead; both agree on which pairs reach it.)"""
     values = np.frombuffer(fps, dtype="<u4")

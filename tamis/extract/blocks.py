@@ -295,26 +295,92 @@ def _text_counts(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return words, punct, digits
 
 
-def _bits(values: list[int], count: int) -> np.ndarray:
-    array = np.array(values, dtype=np.uint64)
+def _bits(values: np.ndarray, count: int) -> np.ndarray:
+    array = values.astype(np.uint64)
     return ((array[:, None] >> np.arange(count, dtype=np.uint64)) & np.uint64(1)).astype(np.float32)
 
 
+# The per-block values features() starts from, one int64 column each (the compiled walk's rows).
+COLUMNS = ("tag", "link_chars", "depth", "ancestors", "hints_own", "hints_above", "element", "group", "length", "words",
+           "punct", "digits", "upper_start", "sentence_end")  # fmt: skip
+(_C_TAG, _C_LINK_CHARS, _C_DEPTH, _C_ANCESTORS, _C_HINTS_OWN, _C_HINTS_ABOVE, _C_ELEMENT, _C_GROUP, _C_LENGTH, _C_WORDS,
+ _C_PUNCT, _C_DIGITS, _C_UPPER_START, _C_SENTENCE_END) = range(len(COLUMNS))  # fmt: skip
+
+
+@dataclass
+class PageBlocks:
+    """A page's blocks as columns: what :func:`features` needs, from either walk."""
+
+    texts: list[str]
+    columns: np.ndarray  # int64, (blocks, len(COLUMNS))
+    max_depth: int
+    element_depth: np.ndarray  # int64, per pre-order element id
+    element_last: np.ndarray  # int64, the last id inside each element
+
+    @classmethod
+    def from_blocks(cls, blocks: list[Block], max_depth: int, elements: Elements) -> PageBlocks:
+        """The reference: the columns of :func:`segment`'s blocks, text counts in numpy."""
+        texts = [b.text for b in blocks]
+        columns = np.zeros((len(blocks), len(COLUMNS)), dtype=np.int64)
+        if blocks:
+            words, punct, digits = _text_counts(texts)
+            columns[:, _C_TAG] = [_TAG_INDEX.get(b.tag, N_OWN - 1) for b in blocks]
+            for column, name in ((_C_LINK_CHARS, "link_chars"), (_C_DEPTH, "depth"), (_C_ANCESTORS, "ancestors"), (_C_HINTS_OWN, "hints_own"),
+                                 (_C_HINTS_ABOVE, "hints_above"), (_C_ELEMENT, "element"), (_C_GROUP, "group")):  # fmt: skip
+                columns[:, column] = [getattr(b, name) for b in blocks]
+            columns[:, _C_LENGTH] = [len(t) for t in texts]
+            columns[:, _C_WORDS] = words
+            columns[:, _C_PUNCT] = punct
+            columns[:, _C_DIGITS] = digits
+            columns[:, _C_UPPER_START] = [t[0].isupper() for t in texts]
+            columns[:, _C_SENTENCE_END] = [t[-1] in _SENTENCE_ENDS for t in texts]
+        return cls(texts, columns, max_depth, np.array(elements.depth, dtype=np.int64), np.array(elements.last, dtype=np.int64))
+
+    def features(self) -> np.ndarray:
+        return _features(self)
+
+    def lengths(self) -> np.ndarray:
+        """Each block's text length in characters (float64)."""
+        return self.columns[:, _C_LENGTH].astype(np.float64)
+
+
+def page_blocks(root) -> PageBlocks:
+    """The page's blocks: the compiled walk where it is built and can decide, else the reference
+    (:func:`segment`); both give the same texts and columns (tests/test_extract_blocks_native.py)."""
+    if _native is not None:
+        body = root.find("body")
+        if body is None:
+            body = root
+        found = _native.segment(body)
+        if found is not None:
+            texts, columns, depth, last, max_depth = found
+            return PageBlocks(
+                texts, np.frombuffer(columns, dtype=np.int64).reshape(len(texts), len(COLUMNS)), max_depth,
+                np.frombuffer(depth, dtype=np.int64), np.frombuffer(last, dtype=np.int64),
+            )  # fmt: skip
+    return PageBlocks.from_blocks(*segment(root))
+
+
 def features(blocks: list[Block], max_depth: int, elements: Elements) -> np.ndarray:
-    """One row of FEATURE_NAMES per block (float32)."""
-    n = len(blocks)
+    """One row of FEATURE_NAMES per block (float32), from :func:`segment`'s blocks."""
+    return _features(PageBlocks.from_blocks(blocks, max_depth, elements))
+
+
+def _features(page: PageBlocks) -> np.ndarray:
+    columns = page.columns
+    n = len(columns)
     if n == 0:
         return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32)
-    texts = [b.text for b in blocks]
-    lengths = np.array([len(t) for t in texts], dtype=np.float64)
-    links = np.array([b.link_chars for b in blocks], dtype=np.float64)
-    words, punct, digits = _text_counts(texts)
-    words = np.maximum(words, 1)
-    sentence_end = np.array([1.0 if t[-1] in _SENTENCE_ENDS else 0.0 for t in texts])
+    max_depth = page.max_depth
+    lengths = columns[:, _C_LENGTH].astype(np.float64)
+    links = columns[:, _C_LINK_CHARS].astype(np.float64)
+    words = np.maximum(columns[:, _C_WORDS], 1)
+    punct, digits = columns[:, _C_PUNCT], columns[:, _C_DIGITS]
+    depth = columns[:, _C_DEPTH]
     local = np.column_stack(
-        [np.log1p(lengths), np.log1p(words), links / lengths, punct / words, sentence_end, digits / lengths,
-         np.minimum(lengths / words, 20.0), np.array([1.0 if t[0].isupper() else 0.0 for t in texts]),
-         np.array([b.depth for b in blocks]) / max(max_depth, 1)]
+        [np.log1p(lengths), np.log1p(words), links / lengths, punct / words, columns[:, _C_SENTENCE_END].astype(np.float64),
+         digits / lengths, np.minimum(lengths / words, 20.0), columns[:, _C_UPPER_START].astype(np.float64),
+         depth / max(max_depth, 1)]
     )  # fmt: skip
     long = (lengths >= LONG_CHARS) & (links <= LONG_LINK_DENSITY * lengths)
     total = lengths.sum()
@@ -322,14 +388,14 @@ def features(blocks: list[Block], max_depth: int, elements: Elements) -> np.ndar
 
     # Main container: the deepest element whose subtree holds MAIN_SHARE of the long text. An
     # element's subtree is the id range [id, last]; blocks are summed over it with prefix sums.
-    block_element = np.array([b.element for b in blocks], dtype=np.int64)
+    block_element = columns[:, _C_ELEMENT]
     order = np.argsort(block_element, kind="stable")
     sorted_ids = block_element[order]
     cumulative_long = np.concatenate([[0.0], np.cumsum(long_chars[order])])
-    first_id = np.arange(len(elements.depth))
-    last_id = np.array(elements.last, dtype=np.int64)
+    first_id = np.arange(len(page.element_depth))
+    last_id = page.element_last
     held = cumulative_long[np.searchsorted(sorted_ids, last_id, "right")] - cumulative_long[np.searchsorted(sorted_ids, first_id, "left")]
-    element_depth = np.array(elements.depth, dtype=np.int64)
+    element_depth = page.element_depth
     holding = np.flatnonzero(held >= MAIN_SHARE * long_chars.sum()) if long_chars.sum() else np.zeros(0, dtype=np.int64)
     if len(holding):
         main = holding[np.argmax(element_depth[holding])]
@@ -338,22 +404,15 @@ def features(blocks: list[Block], max_depth: int, elements: Elements) -> np.ndar
     else:  # no long text anywhere: no main container
         main_depth, inside = 0, np.zeros(n, dtype=bool)
     in_main = inside.astype(np.float64)
-    block_depth = np.array([b.depth for b in blocks], dtype=np.float64)
+    block_depth = depth.astype(np.float64)
     gap = np.where(inside, (block_depth - main_depth) / max(max_depth, 1), -1.0)
 
-    # Blocks sharing a block element (a list's items, a table's cells, an article's paragraphs).
-    group_chars: dict[int, float] = {}
-    group_long: dict[int, float] = {}
-    group_links: dict[int, float] = {}
-    for block, chars, lc, linkc in zip(blocks, lengths, long_chars, links, strict=True):
-        key = block.group
-        group_chars[key] = group_chars.get(key, 0.0) + chars
-        group_long[key] = group_long.get(key, 0.0) + lc
-        group_links[key] = group_links.get(key, 0.0) + linkc
-    group_keys = [b.group for b in blocks]
-    g_chars = np.array([group_chars[k] for k in group_keys])
-    g_long = np.array([group_long[k] for k in group_keys]) / g_chars
-    g_links = np.array([group_links[k] for k in group_keys]) / g_chars
+    # Blocks sharing a block element (a list's items, a table's cells, an article's paragraphs):
+    # sums per group, added in block order.
+    _, group = np.unique(columns[:, _C_GROUP], return_inverse=True)
+    g_chars = np.bincount(group, weights=lengths)[group]
+    g_long = np.bincount(group, weights=long_chars)[group] / g_chars
+    g_links = np.bincount(group, weights=links)[group] / g_chars
 
     # Windows of five blocks around each block: how much long text and link text is near it.
     def window(values: np.ndarray) -> np.ndarray:
@@ -375,11 +434,11 @@ def features(blocks: list[Block], max_depth: int, elements: Elements) -> np.ndar
     cumulative = (np.cumsum(lengths) - lengths) / total
 
     own_tag = np.zeros((n, N_OWN))
-    own_tag[index, [_TAG_INDEX.get(b.tag, N_OWN - 1) for b in blocks]] = 1.0
-    ancestors = _bits([b.ancestors for b in blocks], len(ANCESTOR_TAGS))
-    hints_own = _bits([b.hints_own for b in blocks], len(HINT_WORDS))
-    hints_above = _bits([b.hints_above for b in blocks], len(HINT_WORDS))
-    page = np.column_stack(
+    own_tag[index, columns[:, _C_TAG]] = 1.0
+    ancestors = _bits(columns[:, _C_ANCESTORS], len(ANCESTOR_TAGS))
+    hints_own = _bits(columns[:, _C_HINTS_OWN], len(HINT_WORDS))
+    hints_above = _bits(columns[:, _C_HINTS_ABOVE], len(HINT_WORDS))
+    page_columns = np.column_stack(
         [index / max(n - 1, 1), cumulative, in_main, gap, long.astype(float), np.log1p(g_chars), g_long, g_links,
          window_long, window_links, lengths / total, np.full(n, np.log1p(total)),
          (index >= first).astype(float), (index <= last).astype(float), np.minimum(nearest, 20) / 20]
@@ -389,4 +448,19 @@ def features(blocks: list[Block], max_depth: int, elements: Elements) -> np.ndar
     pad = np.array([[0.0, 0.0, 0.0, 0.0]])
     previous = np.vstack([pad, neighbour[:-1]])
     following = np.vstack([neighbour[1:], pad])
-    return np.hstack([local, own_tag, ancestors, hints_own, hints_above, page, previous, following]).astype(np.float32)
+    return np.hstack([local, own_tag, ancestors, hints_own, hints_above, page_columns, previous, following]).astype(np.float32)
+
+
+def _style_hides(style: str) -> bool:
+    return _HIDDEN_STYLE_RE.search(style) is not None
+
+
+try:  # the compiled walk (pip install builds it); without it, the reference runs
+    from tamis._native import _blocks as _native
+
+    _native.configure(
+        sorted(BLOCK_TAGS), SKIP_TAGS, OWN_TAGS, ANCESTOR_TAGS, HINT_WORDS, "".join(sorted(_PUNCTUATION)), "".join(sorted(_SENTENCE_ENDS)),
+        _hint_bits, _style_hides, etree._Element,
+    )  # fmt: skip
+except ImportError:  # pragma: no cover - a source checkout without the build
+    _native = None

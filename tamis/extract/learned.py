@@ -26,6 +26,11 @@ from tamis.extract.metadata import page_metadata_lxml
 
 MODEL_PATH = Path(__file__).with_name("block_model.npz")
 
+try:  # the compiled tree walk (pip install builds it); without it, numpy's gathers
+    from tamis._native import _blocks as _native
+except ImportError:  # pragma: no cover - a source checkout without the build
+    _native = None
+
 
 @dataclass(frozen=True)
 class Forest:
@@ -57,6 +62,21 @@ class Forest:
         object.__setattr__(self, "_flat", flat)
 
     def log_odds(self, rows: np.ndarray) -> np.ndarray:
+        count = rows.shape[0]
+        if count == 0:
+            return np.zeros(0)
+        flat = self._flat  # type: ignore[attr-defined]
+        if _native is not None and rows.dtype == np.float32:
+            # The same walk in C (one pass over rows and trees); the sum over trees stays numpy's.
+            leaves = _native.leaf_values(
+                np.ascontiguousarray(rows), rows.shape[1], flat["feature"], flat["threshold"], flat["left"], flat["right"],
+                flat["value"], flat["offsets"], self.depth,
+            )  # fmt: skip
+            return self.base + np.frombuffer(leaves, dtype=np.float64).reshape(count, len(flat["offsets"])).sum(axis=1)
+        return self.log_odds_reference(rows)
+
+    def log_odds_reference(self, rows: np.ndarray) -> np.ndarray:
+        """The trees walked with numpy gathers (the compiled walk's reference)."""
         count = rows.shape[0]
         if count == 0:
             return np.zeros(0)
@@ -113,18 +133,18 @@ def extract_learned(html: str) -> Extraction:
     if root is None:
         return _fast_instead(html, "learned: lxml found no document")
     metadata = page_metadata_lxml(root)
-    blocks, depth, elements = block_features.segment(root)
-    if depth >= block_features.DEEP:
+    page = block_features.page_blocks(root)
+    if page.max_depth >= block_features.DEEP:
         return _fast_instead(html, "learned: deeper than lxml holds")
     forest = model()
-    probability = forest.probability(block_features.features(blocks, depth, elements))
+    probability = forest.probability(page.features())
     kept = probability >= forest.keep_threshold
     if not kept.any():
         return _fast_instead(html, "learned: no block kept")
-    lengths = np.array([len(block.text) for block in blocks], dtype=np.float64)
+    lengths = page.lengths()
     sure = np.abs(probability - forest.keep_threshold) >= CONFIDENT_MARGIN
     confidence = float((lengths * sure).sum() / lengths.sum())
-    text = "\n".join(block.text for block, keep in zip(blocks, kept, strict=True) if keep)
+    text = "\n".join(block for block, keep in zip(page.texts, kept, strict=True) if keep)
     return Extraction(text, True, metadata, "learned", long_share=confidence)
 
 

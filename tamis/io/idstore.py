@@ -10,11 +10,14 @@ from __future__ import annotations
 import bisect
 import itertools
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from tamis.io.atomic import write_bytes_atomic
+
+WHOLE_READ_BYTES = 64 << 20  # IdsByNumber.get_many reads a file's wanted span at once up to this
 
 
 class IdWriter:
@@ -129,6 +132,33 @@ class IdsByNumber:
         local = number - self._starts[k]
         start, end = int(offsets[local]), int(offsets[local + 1])
         return os.pread(self._fds[k], end - start, start).decode("utf-8", "surrogatepass")
+
+    def get_many(self, numbers: Sequence[int]) -> list[str]:
+        """``[self.get(n) for n in numbers]``, one read per file: the span of a file's id blob
+        that holds the wanted ids (at most WHOLE_READ_BYTES, else one ``pread`` per id)."""
+        wanted = np.asarray(numbers, dtype=np.int64)
+        out: list[str] = [""] * len(wanted)
+        if not len(wanted):
+            return out
+        which = np.searchsorted(np.asarray(self._starts, dtype=np.int64), wanted, side="right") - 1
+        for k in np.unique(which).tolist():
+            sel = np.flatnonzero(which == k)
+            local = wanted[sel] - self._starts[k]
+            offsets = self._offsets.get(k)
+            if offsets is None:
+                stem = Path(self._stems[k])
+                offsets = self._offsets[k] = np.fromfile(stem.with_suffix(".off"), dtype="<u8")
+                self._fds[k] = os.open(stem.with_suffix(".ids"), os.O_RDONLY)
+            starts, ends = offsets[local].astype(np.int64), offsets[local + 1].astype(np.int64)
+            lo, hi = int(starts.min()), int(ends.max())
+            if hi - lo > WHOLE_READ_BYTES:
+                for i, number in zip(sel.tolist(), wanted[sel].tolist(), strict=True):
+                    out[i] = self.get(number)
+                continue
+            blob = os.pread(self._fds[k], hi - lo, lo)
+            for i, a, b in zip(sel.tolist(), (starts - lo).tolist(), (ends - lo).tolist(), strict=True):
+                out[i] = blob[a:b].decode("utf-8", "surrogatepass")
+        return out
 
     def close(self) -> None:
         for fd in self._fds.values():

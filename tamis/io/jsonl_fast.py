@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from tamis.steps.base import TaskContext
 
 BLOCK = 8 << 20
+TEXT_KEY, METADATA_KEY = b',"text":', b',"metadata":'  # as an output line lays them out (see _annotated_line)
 # Keys (top level or in a nested metadata object) that keep a record from being copied into
 # the output: the statistics read the language. (The scanner merges a nested metadata object
 # and replaces a source key itself, as the reader does.)
@@ -211,6 +212,14 @@ def scan_block(block: Block, options: ReaderOptions, *, fold: bool, path_json: b
     )
     newlines, numbers, ids, keys, textless = found
     return newlines, np.frombuffer(numbers, dtype=np.int64).reshape(-1, 8), ids, keys, textless
+
+
+def block_texts(block: Block, numbers: Any) -> list[str | None]:
+    """The text of each line :func:`scan_block` scanned (``numbers``: its rows), as the str
+    ``orjson.loads`` gives; None for a line it declined. See ``block_texts`` in jsonl.c."""
+    from tamis._native._jsonl import block_texts as texts
+
+    return texts(block.data, np.ascontiguousarray(numbers, dtype=np.int64).tobytes())
 
 
 def declined_line(block: Block, row: Any, path: str, options: ReaderOptions) -> ReadResult:
@@ -447,11 +456,16 @@ class JsonlSource(Source):
         sidecar = TextlessSidecar(leave_for, task.index) if leave_for is not None and is_seekable(task) else None
         path = task.files[0]
         path_json = orjson.dumps(path) if sidecar is not None else None
+        # A collector that wants texts (the fused dedup collect) gets each record's text as
+        # the str orjson would give (block_texts); the scanner then folds no key.
+        wants_texts = getattr(collector, "wants_texts", False)
         for block in jsonl_blocks(task, options):
             if isinstance(block, BadRecord):
                 admit(block)
                 continue
-            _, numbers, ids, keys, lines = scan_block(block, options, fold=True, path_json=path_json)
+            _, numbers, ids, keys, lines = scan_block(block, options, fold=not wants_texts, path_json=path_json)
+            if wants_texts:
+                keys = block_texts(block, numbers)
             scanned = numbers[:, 3] >= 0
             stats.observe_read_many(numbers[scanned, 3].tolist(), numbers[scanned, 4].tolist())
             valid = scanned.copy()
@@ -465,7 +479,7 @@ class JsonlSource(Source):
                 _, doc = admit(declined_line(block, numbers[i], path, options))
                 if doc is not None:  # counted by admit
                     valid[i] = True
-                    ids[i], keys[i] = doc.id, normalized_utf8(doc.text)
+                    ids[i], keys[i] = doc.id, doc.text if wants_texts else normalized_utf8(doc.text)
                     if table is not None:
                         lines[i] = _dumps_textless(doc.id, doc.metadata)
                         table[i, :3] = (len(doc.text), utf8_length(doc.text), count_words(doc.text))
@@ -477,10 +491,13 @@ class JsonlSource(Source):
                     metadata = line_metadata(raw, text_start, text_end, {"path": path, "line": line_no}, options)
                     lines[i] = _dumps_textless(ids[i], metadata)
                     languages[i] = metadata.get("language")
-            if valid.all():
-                collector.add_many(ids, keys)
+            taken_ids, taken = ids, keys
+            if not valid.all():
+                taken_ids, taken = [d for d, ok in zip(ids, valid, strict=True) if ok], [k for k, ok in zip(keys, valid, strict=True) if ok]
+            if wants_texts:
+                collector.add_texts(taken_ids, taken)  # type: ignore[attr-defined]
             else:
-                collector.add_many([d for d, ok in zip(ids, valid, strict=True) if ok], [k for k, ok in zip(keys, valid, strict=True) if ok])
+                collector.add_many(taken_ids, taken)
             if sidecar is not None and table is not None:
                 assert block.offset is not None
                 table[:, 3] += block.offset - block.start
@@ -606,7 +623,16 @@ class JsonlSource(Source):
                     position += 1
                     continue
                 found = refused.get(position)
-                if line is not None and found is not None and not (rewrite is not None and rewrite.touches(position)):
+                untouched = not (rewrite is not None and rewrite.touches(position))
+                if line is not None and found is None and untouched:
+                    extra = annotations.get(position)
+                    spliced = _annotated_line(line, extra) if extra is not None else None
+                    if spliced is not None:  # a cluster's keeper: its metadata gains the annotation in place
+                        kept_lines.append(spliced)
+                        copied.append(i)
+                        position += 1
+                        continue
+                if line is not None and found is not None and untouched:
                     tail = _reject_tail(*found)
                     if tail is not None:  # the whole record as ctx.reject writes it
                         reject_lines.append(line[:-2] + tail)
@@ -683,6 +709,37 @@ class JsonlSource(Source):
             writer.write_lines(lines)
         if counts:
             stats.observe_kept_many(*zip(*counts, strict=True), None)
+
+
+def _annotated_line(line: bytes, extra: dict[str, Any]) -> bytes | None:
+    """A copied output line (``{"id":..,"text":..,"metadata":{..}}`` as orjson writes it) with
+    ``extra`` merged into its metadata as ``metadata.update(extra)`` then :func:`dumps` would
+    write it: new keys appended in order. None where that is not sure (a key already in the
+    metadata, at any depth; a value orjson cannot write; ``language``, which the statistics
+    read): the caller takes the reference path."""
+    if not line.endswith(b"}}\n") or "language" in extra:
+        return None
+    text_at = line.find(TEXT_KEY)
+    meta_at = line.find(METADATA_KEY, text_at) if text_at >= 0 else -1
+    if meta_at < 0:
+        return None
+    meta = line[meta_at + len(METADATA_KEY) : -2]  # the metadata object: no bare ``,"metadata":`` in a string before it
+    items = []
+    for key, value in extra.items():
+        if not isinstance(key, str):
+            return None
+        try:
+            name = orjson.dumps(key)
+            items.append(name + b":" + orjson.dumps(value))
+        except TypeError:
+            return None
+        if name + b":" in meta:  # a quote in a string is escaped: a bare "key": is a key somewhere
+            return None
+    if not items:
+        return line
+    joined = b",".join(items)
+    body = b"{" + joined + b"}" if meta == b"{}" else meta[:-1] + b"," + joined + b"}"
+    return line[: meta_at + len(METADATA_KEY)] + body + b"}\n"
 
 
 def _reject_tail(reason: str, detail: str | None, duplicate_of: str | None) -> bytes | None:

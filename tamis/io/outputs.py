@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import io
 import os
 import zlib
 from collections.abc import Iterator
@@ -40,6 +39,7 @@ from tamis.io.shardnotes import ShardNotes
 COMPRESSIONS = ("gzip", "zstd", "none")
 REJECT_KEYS = ("reason", "detail", "duplicate_of")
 BLOCK_BYTES = 4 << 20
+FLUSH_BYTES = 1 << 20  # a JSONL sink hands its codec at least this much at a time
 NOTED_FOLDERS = ("output", "rejects")
 
 
@@ -250,23 +250,32 @@ class _JsonlSink(Sink):
             self._fh = zstandard.ZstdCompressor(level=level or 3).stream_writer(self._raw, closefd=False)
         else:
             self._fh = self._raw
-        self._buf = io.BytesIO()
+        # Lines waiting to be written, joined once when they pass FLUSH_BYTES (one copy; a
+        # BytesIO in between copied each byte twice more).
+        self._parts: list[bytes] = []
+        self._pending = 0
 
     def write(self, record: dict[str, Any]) -> int:
-        return self._write_line(dumps(record))
-
-    def write_lines(self, lines: list[bytes]) -> int:
-        return self._write_line(b"".join(lines))
-
-    def _write_line(self, line: bytes) -> int:
-        self._buf.write(line)
-        if self._buf.tell() >= 1 << 20:
-            self.flush()
+        line = dumps(record)
+        self._parts.append(line)
+        self._add(len(line))
         return len(line)
 
+    def write_lines(self, lines: list[bytes]) -> int:
+        size = sum(map(len, lines))
+        self._parts.extend(lines)
+        self._add(size)
+        return size
+
+    def _add(self, size: int) -> None:
+        self._pending += size
+        if self._pending >= FLUSH_BYTES:
+            self.flush()
+
     def flush(self) -> None:
-        self._fh.write(self._buf.getvalue())
-        self._buf = io.BytesIO()
+        if self._parts:
+            self._fh.write(self._parts[0] if len(self._parts) == 1 else b"".join(self._parts))
+            self._parts, self._pending = [], 0
 
     def close(self) -> None:
         self.flush()

@@ -111,11 +111,8 @@ def _json(value: Any) -> bytes:
         return json.dumps(value, ensure_ascii=True, default=str).encode("ascii")
 
 
-def _reject_values(line: bytes) -> tuple[bytes, bytes]:
-    """(reason, duplicate_of) of a reject line as JSON text, the form :meth:`ShardNotes.add_record`
-    notes: sliced where the tail is laid out as tamis writes it (``,"reason":R,"detail":D,
-    "duplicate_of":K}``, each value as orjson writes it: no bare ``,"detail":`` can be inside
-    R, nor a bare ``,"duplicate_of":`` inside D), else parsed."""
+def _sliced_reject_values(line: bytes) -> tuple[bytes, bytes] | None:
+    """(reason, duplicate_of) sliced from a reject line laid out as tamis writes it, else None."""
     at = line.rfind(REJECT_TAIL)
     detail_at = line.find(DETAIL_KEY, at)
     keeper_at = line.find(KEEPER_KEY, detail_at)
@@ -124,8 +121,51 @@ def _reject_values(line: bytes) -> tuple[bytes, bytes]:
         reason, keeper = line[at + len(REJECT_TAIL) : detail_at], line[keeper_at + len(KEEPER_KEY) : end]
         if reason[:1] == b'"' and (keeper == b"null" or keeper[:1] == b'"'):  # plain strings: as orjson writes them
             return reason, keeper
+    return None
+
+
+def _reject_values(line: bytes) -> tuple[bytes, bytes]:
+    """(reason, duplicate_of) of a reject line as JSON text, the form :meth:`ShardNotes.add_record`
+    notes: sliced where the tail is laid out as tamis writes it (``,"reason":R,"detail":D,
+    "duplicate_of":K}``, each value as orjson writes it: no bare ``,"detail":`` can be inside
+    R, nor a bare ``,"duplicate_of":`` inside D), else parsed."""
+    found = _sliced_reject_values(line)
+    if found is not None:
+        return found
+    at = line.rfind(REJECT_TAIL)
     tail = orjson.loads(b"{" + line[at + 1 :])
     return orjson.dumps(tail.get("reason")), orjson.dumps(tail.get("duplicate_of"))
+
+
+def split_lines_reference(lines: list[bytes], rejects: bool) -> tuple[list, list, list | None, list | None, list[int]]:
+    """(ids, metas, reasons, keepers, left) of ``lines``: the JSON text slices
+    :func:`split_record` and :func:`_reject_values` find without parsing, and the indices of the
+    lines they cannot (their slots None; reasons and keepers None unless ``rejects``). What the
+    compiled ``split_lines`` returns (``tests/test_card_notes.py`` compares them)."""
+    n = len(lines)
+    ids: list = [None] * n
+    metas: list = [None] * n
+    reasons: list | None = [None] * n if rejects else None
+    keepers: list | None = [None] * n if rejects else None
+    left: list[int] = []
+    for i, line in enumerate(lines):
+        found = split_record(line, rejects) if isinstance(line, bytes) else None
+        tail = _sliced_reject_values(line) if found is not None and rejects else None
+        if found is None or (rejects and tail is None):
+            left.append(i)
+            continue
+        ids[i], metas[i] = found
+        if reasons is not None and keepers is not None and tail is not None:
+            reasons[i], keepers[i] = tail
+    return ids, metas, reasons, keepers, left
+
+
+def _split_lines(lines: list[bytes], rejects: bool) -> tuple[list, list, list | None, list | None, list[int]]:
+    try:
+        from tamis._native._shardnotes import split_lines
+    except ImportError:  # pragma: no cover - the extension is built on install
+        return split_lines_reference(lines, rejects)
+    return split_lines(lines, rejects)
 
 
 class ShardNotes:
@@ -153,21 +193,46 @@ class ShardNotes:
 
     def add_lines(self, lines: list[bytes]) -> None:
         """Records already serialised as JSON lines (found by position, as the card reads
-        them; a line laid out otherwise is parsed whole)."""
-        ids, row_metas, metas, rejects, json_lines = self.ids, self.row_metas, self.metas, self.rejects, self.json_lines
-        for line in lines:
-            found = split_record(line, rejects)
-            if found is None:
-                self.add_record(orjson.loads(line))
+        them; a line laid out otherwise is parsed whole). The split is compiled
+        (``tamis/_native/shardnotes.c``) where built; :func:`split_lines_reference` is the
+        plain one, and lines either leaves are noted the reference way, in their place."""
+        ids, metas, reasons, keepers, left = _split_lines(lines, self.rejects)
+        if not left:
+            self.ids.extend(ids)
+            self.row_metas.extend(metas)
+            if self.json_lines:
+                self.metas.update(dict.fromkeys(metas))
+            if self.rejects:
+                self.reasons.extend(reasons)
+                self.keepers.extend(keepers)
+            return
+        refer = set(left)
+        for i, line in enumerate(lines):
+            if i in refer:
+                self._add_line(line)
                 continue
-            ids.append(found[0])
-            row_metas.append(found[1])
-            if json_lines:
-                metas[found[1]] = None
-            if rejects:
-                reason, keeper = _reject_values(line)
-                self.reasons.append(reason)
-                self.keepers.append(keeper)
+            self.ids.append(ids[i])
+            self.row_metas.append(metas[i])
+            if self.json_lines:
+                self.metas[metas[i]] = None
+            if self.rejects:
+                self.reasons.append(reasons[i])
+                self.keepers.append(keepers[i])
+
+    def _add_line(self, line: bytes) -> None:
+        """One line noted the reference way."""
+        found = split_record(line, self.rejects)
+        if found is None:
+            self.add_record(orjson.loads(line))
+            return
+        self.ids.append(found[0])
+        self.row_metas.append(found[1])
+        if self.json_lines:
+            self.metas[found[1]] = None
+        if self.rejects:
+            reason, keeper = _reject_values(line)
+            self.reasons.append(reason)
+            self.keepers.append(keeper)
 
     def save(self, shard_tmp: Path, final: Path) -> None:
         """Commit the notes of the finished (not yet renamed) shard ``shard_tmp`` as

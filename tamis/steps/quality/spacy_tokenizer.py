@@ -162,6 +162,47 @@ def _char_sets(stored: list[int] | None, table: list[str]) -> tuple[frozenset[st
     return None if stored is None else (frozenset(table[stored[0]]), frozenset(table[stored[1]]))
 
 
+def _with_letters(text: str, letters: dict[str, str], letters_as_word: bool = False, unescape: bool = False) -> str:
+    """A stored pattern with spaCy's letter classes put back in (stored once, not in every pattern);
+    with ``unescape``, its ``\\uXXXX`` escapes of non-ASCII characters written as the characters
+    (:func:`literal_escapes`: the same pattern, parsed several times faster)."""
+    if unescape:
+        text = literal_escapes(text)
+
+    def letter_class(found: re.Match[str]) -> str:
+        if letters_as_word:
+            return "\\w"
+        body = letters[found.group(1)]
+        return literal_escapes(body) if unescape else body
+
+    return re.sub("\x00(ALPHA|ALPHA_LOWER|ALPHA_UPPER)\x00", letter_class, text)
+
+
+_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|.)", re.DOTALL)
+
+
+def _as_character(found: re.Match[str]) -> str:
+    code = found.group(1) or found.group(2)
+    if code is None:  # another escape (\\, \], \d ...): kept
+        return found.group(0)
+    value = int(code, 16)
+    # Non-ASCII characters are never special in a pattern; surrogates and spaces stay escaped.
+    if 128 <= value <= 0x10FFFF and not 0xD800 <= value < 0xE000 and not chr(value).isspace():
+        return chr(value)
+    return found.group(0)
+
+
+@cache
+def literal_escapes(text: str) -> str:
+    """``text`` (a pattern) with each ``\\uXXXX`` / ``\\UXXXXXXXX`` escape of a non-ASCII, non-space
+    character replaced by the character: the parser reads the same literal (spaCy writes its letter
+    classes as thousands of such escapes, the larger part of what compiling them costs)."""
+    return _ESCAPE.sub(_as_character, text)
+
+
+_MARK = "\x00"  # what stands around a letter class's name in the stored patterns
+
+
 @cache
 def _payload() -> dict[str, Any]:
     return json.loads(gzip.decompress(DATA.read_bytes()))
@@ -171,8 +212,13 @@ def has_rules(spacy_language: str) -> bool:
     return spacy_language in _payload()["languages"]
 
 
-class SpacyTokenizer:
-    """One spaCy language's tokenizer; ``chunk_tokens`` cuts one whitespace-free chunk."""
+class SpacyTokenizerReference:
+    """One spaCy language's tokenizer; ``chunk_tokens`` cuts one whitespace-free chunk.
+
+    The plain algorithm: each rule's pattern searched as spaCy searches it. :class:`SpacyTokenizer`
+    (what the quality filters use) gives the same tokens with cheaper searches; tests compare the two."""
+
+    _UNESCAPE = False  # the patterns compiled from their text as stored
 
     def __init__(self, spacy_language: str) -> None:
         payload = _payload()
@@ -184,8 +230,7 @@ class SpacyTokenizer:
             if entry is None:
                 return None
             index, flags = entry
-            text = re.sub("\x00(ALPHA|ALPHA_LOWER|ALPHA_UPPER)\x00", lambda m: "\\w" if letters_as_word else letters[m.group(1)], patterns[index])
-            return re.compile(text, flags)
+            return re.compile(_with_letters(patterns[index], letters, letters_as_word, self._UNESCAPE), flags)
 
         prefix, suffix, infix = compiled(data["prefix"]), compiled(data["suffix"]), compiled(data["infix"])
         # French's token_match repeats spaCy's letter class (3,000 characters) in ~300 case-insensitive
@@ -206,6 +251,7 @@ class SpacyTokenizer:
         specials.update(data["split_specials"])
         self._specials = specials
         self._memo: dict[str, list[str]] = {}
+        self._faster_searches(data, patterns, letters)
         # spaCy's special-case matcher: a special whose own tokenization (without special cases)
         # is several tokens is merged back wherever those tokens follow one another in a chunk.
         self._merge: dict[tuple[str, ...], str] = {}
@@ -216,6 +262,9 @@ class SpacyTokenizer:
                     self._merge[pieces] = key
         self._merge_longest = max(map(len, self._merge), default=0)
         self._merge_firsts = frozenset(pieces[0] for pieces in self._merge)
+
+    def _faster_searches(self, data: dict[str, Any], patterns: list[str], letters: dict[str, str]) -> None:
+        """Hook: :class:`SpacyTokenizer` replaces the searches by equivalent cheaper ones."""
 
     def _find_prefix(self, text: str) -> int:
         if self._prefix is None or (self._prefix_first is not None and text[:1] not in self._prefix_first[0]):
@@ -356,6 +405,259 @@ class SpacyTokenizer:
             position = end
         out.extend(tokens[position:])
         return out
+
+
+def top_level_pieces(text: str) -> list[str]:
+    """A pattern's text cut at its top-level ``|`` (escapes, classes and groups read past)."""
+    pieces: list[str] = []
+    depth = start = i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == "[":
+            i += 1 + (text.startswith("^", i + 1))
+            i += text.startswith("]", i)  # a "]" first in a class is a literal
+            while i < len(text) and text[i] != "]":
+                i += 2 if text[i] == "\\" else 1
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            pieces.append(text[start:i])
+            start = i + 1
+        i += 1
+    pieces.append(text[start:])
+    return pieces
+
+
+def _uncased(char: str) -> bool:
+    return not char.isalpha() and char.lower() == char == char.upper() == char.casefold()
+
+
+def _required(items: list, ignore_case: bool) -> frozenset[str] | None:
+    """Characters of which every match of the sequence ``items`` reads at least one (the fewest
+    found), or None when no such set is known."""
+    best: frozenset[str] | None = None
+    for op, value in items:
+        found = _required_item(op, value, ignore_case)
+        if found is not None and (best is None or len(found) < len(best)):
+            best = found
+    return best
+
+
+def _required_item(op: Any, value: Any, ignore_case: bool) -> frozenset[str] | None:
+    if op is _sre.LITERAL:
+        char = chr(value)
+        return frozenset(char) if char != _MARK and (not ignore_case or _uncased(char)) else None
+    if op is _sre.IN:
+        try:
+            chars = _class_chars(value)
+        except _Unknown:
+            return None
+        if not chars or _MARK in chars:  # a letter class not put back in: its characters are not these
+            return None
+        return frozenset(chars) if not ignore_case or all(map(_uncased, chars)) else None
+    if op is _sre.SUBPATTERN:
+        _group, add_flags, del_flags, inner = value
+        inner_case = (ignore_case or bool(add_flags & re.IGNORECASE)) and not del_flags & re.IGNORECASE
+        return _required(list(inner), inner_case)
+    if op is _sre.BRANCH:
+        union: set[str] = set()
+        for alternative in value[1]:
+            found = _required(list(alternative), ignore_case)
+            if found is None:
+                return None
+            union |= found
+        return frozenset(union)
+    if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", _sre.MAX_REPEAT)) and value[0] >= 1:
+        return _required(list(value[2]), ignore_case)
+    if op is _sre.ASSERT:  # a lookaround reads characters of the same string
+        return _required(list(value[1]), ignore_case)
+    return None
+
+
+@cache
+def required_chars(stored: str, flags: int) -> frozenset[str] | None:
+    """Characters of which a string must hold one for the pattern ``stored`` (as stored: spaCy's
+    letter classes not put back in, they count as unknown) to match anywhere in it: a literal or
+    class every match consumes or looks around at; under IGNORECASE only characters without case.
+    None when the pattern names none."""
+    try:
+        parsed = _sre_parse.parse(stored, flags)
+        return _required(list(parsed), bool(parsed.state.flags & re.IGNORECASE))
+    except (_Unknown, RecursionError, re.error):
+        return None
+
+
+def _when_holding(chars: frozenset[str] | None, function: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``function``, skipped (None) for a text holding none of ``chars``."""
+    if not chars:
+        return function
+    if len(chars) == 1:
+        (char,) = chars
+        return lambda text: function(text) if char in text else None
+    return lambda text: None if chars.isdisjoint(text) else function(text)
+
+
+_WIDEST_WINDOW = 64
+
+
+@cache
+def end_window(stored: str, flags: int) -> tuple[int, tuple[str, ...]] | None:
+    """For a suffix pattern ``stored`` whose every top-level alternative ends in ``$``: (the widest
+    match of its alternatives of bounded width, the text of the others); None otherwise."""
+    if flags & re.MULTILINE or stored.startswith("(?"):
+        return None
+    try:
+        parsed = _sre_parse.parse(stored, flags)
+    except (re.error, RecursionError):
+        return None
+    if len(parsed) != 1 or parsed[0][0] is not _sre.BRANCH:
+        return None
+    alternatives = parsed[0][1][1]
+    pieces = top_level_pieces(stored)
+    if len(pieces) != len(alternatives):
+        return None
+    widest = 0
+    unbounded: list[str] = []
+    for piece, alternative in zip(pieces, alternatives, strict=True):
+        if not len(alternative) or alternative[-1] != (_sre.AT, _sre.AT_END):
+            return None
+        # a letter class not put back in is one character wide all the same
+        width = alternative.getwidth()[1]
+        if width > _WIDEST_WINDOW:
+            unbounded.append(piece)
+        else:
+            widest = max(widest, width)
+    return widest, tuple(unbounded)
+
+
+def end_window_search(pattern: re.Pattern[str], stored: str, letters: dict[str, str]) -> Callable[[str], re.Match[str] | None] | None:
+    """``pattern.search`` for a suffix pattern (``stored``: its text as stored, before the letter
+    classes go in), searching only where a match can start; None when that cannot be bounded.
+
+    spaCy joins suffixes as ``piece1$|piece2$|...``: every match ends at the end of the text, so
+    the leftmost match starts at the smallest position from which some piece matches to the end.
+    A piece at most ``w`` characters wide can only start in the text's last ``w``; ``search`` from
+    there (lookbehinds still read what comes before) finds the leftmost such match. The few
+    unbounded pieces (``\\.\\.+$``) are searched alone over the whole text, and the earlier of
+    the two matches is the one a full search returns. A text holding a newline (which ``$`` may
+    match before) takes the full search."""
+    window = end_window(stored, pattern.flags)
+    if window is None:
+        return None
+    widest, unbounded = window
+    full = pattern.search
+    margin = widest + 1
+    if not unbounded:
+        def search(text: str) -> re.Match[str] | None:
+            if "\n" in text:
+                return full(text)
+            return full(text, len(text) - margin) if len(text) > margin else full(text)
+        return search
+    wide_text = "|".join(unbounded)
+    wide = _when_holding(required_chars(wide_text, pattern.flags),
+                         re.compile(_with_letters(wide_text, letters, unescape=True), pattern.flags).search)
+
+    def search_both(text: str) -> re.Match[str] | None:
+        if "\n" in text or len(text) <= margin:
+            return full(text)
+        found = full(text, len(text) - margin)
+        other = wide(text)
+        return other if other is not None and (found is None or other.start() < found.start()) else found
+    return search_both
+
+
+class SpacyTokenizer(SpacyTokenizerReference):
+    """:class:`SpacyTokenizerReference` with cheaper searches that find the same matches: the
+    suffix pattern searched only where a suffix can start (:func:`end_window_search`), and
+    ``token_match`` / ``url_match`` skipped for a text that holds none of the characters every
+    match of theirs reads (:func:`required_chars`: a URL holds a ``.``). Its patterns are compiled
+    from text whose escaped letters are written out (:func:`literal_escapes`), which parses faster."""
+
+    _UNESCAPE = True
+
+    def _faster_searches(self, data: dict[str, Any], patterns: list[str], letters: dict[str, str]) -> None:
+        if self._suffix is not None:
+            windowed = end_window_search(self._suffix.__self__, patterns[data["suffix"][0]], letters)
+            if windowed is not None:
+                self._suffix = windowed
+        for name, entry in (("_token_match", data["token_match"]), ("_url_match", data["url_match"])):
+            match = getattr(self, name)
+            if match is not None:
+                setattr(self, name, _when_holding(required_chars(patterns[entry[0]], entry[1]), match))
+        wide = _WIDE_OPEN
+        self._no_prefix = wide if self._prefix is None else None if self._prefix_first is None else self._prefix_first[0]
+        self._no_suffix = (wide, wide) if self._suffix is None else self._suffix_last
+        self._no_infix = wide if self._infix is None else self._infix_chars
+
+        self._cuts: dict[str, list[str]] = {}
+
+    def _tokenize(self, chunk: str, with_specials: bool) -> list[str]:
+        if with_specials:
+            return list(self._cut(chunk, self._specials, self._cuts))
+        return self._cut(chunk, {}, {})
+
+    def _cut(self, text: str, specials: dict[str, list[str]], memo: dict[str, list[str]]) -> list[str]:
+        """The reference's ``_tokenize(text)``, one round of the affix loop at a time: after a
+        round strips a prefix and/or a suffix, the loop goes on exactly as a new loop on what is
+        left would (its state is only the text), so that rest is cut by this same function,
+        memoised (``word.`` reuses ``word``)."""
+        found = memo.get(text)
+        if found is None:
+            if len(memo) > _MEMO_LIMIT:
+                memo.clear()
+            found = memo[text] = self._cut_once(text, specials, memo)
+        return found
+
+    def _cut_once(self, text: str, specials: dict[str, list[str]], memo: dict[str, list[str]]) -> list[str]:
+        special = specials.get(text)
+        if special is not None:
+            return list(special)
+        if not text:
+            return []
+        # A text that no prefix can start, no suffix end and no infix cut (the same character
+        # tests as _find_prefix, _find_suffix and _split_infixes) is one token: the loop strips
+        # nothing, and token_match, url_match and the infix step all leave it whole.
+        starts, ends, inner = self._no_prefix, self._no_suffix, self._no_infix
+        if (starts is not None and ends is not None and inner is not None
+                and (starts is _WIDE_OPEN or text[0] not in starts)
+                and (ends[0] is _WIDE_OPEN or (text[-1] not in ends[0] and (text[-1] not in ends[1] or text.isalpha())))
+                and (inner is _WIDE_OPEN or inner.isdisjoint(text))):
+            return [text]
+        if self._token_match and self._token_match(text):
+            return [text]
+        pre_len = self._find_prefix(text)
+        if pre_len:
+            minus_pre = text[pre_len:]
+            if minus_pre and minus_pre in specials:
+                return [text[:pre_len], *specials[minus_pre]]
+        suf_len = self._find_suffix(text[pre_len:])
+        if suf_len:
+            minus_suf = text[:-suf_len]
+            if minus_suf and minus_suf in specials:
+                return [*specials[minus_suf], text[-suf_len:]]
+        if pre_len and suf_len and pre_len + suf_len <= len(text):
+            rest = text[pre_len:-suf_len]
+            return [text[:pre_len], *(self._cut(rest, specials, memo) if rest else ()), text[-suf_len:]]
+        if pre_len:
+            rest = text[pre_len:]
+            return [text[:pre_len], *(self._cut(rest, specials, memo) if rest else ())]
+        if suf_len:
+            rest = text[:-suf_len]
+            return [*(self._cut(rest, specials, memo) if rest else ()), text[-suf_len:]]
+        # nothing stripped: the loop ends on the whole text (token_match already said no)
+        if self._url_match and self._url_match(text):
+            return [text]
+        return self._split_infixes(text)
+
+
+# Stands for "no rule of this kind": every character passes the tests above (its own object:
+# an empty frozenset from the rule data is the same object as any other empty frozenset).
+_WIDE_OPEN: Any = object()
 
 
 @cache

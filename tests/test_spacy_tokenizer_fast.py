@@ -1,0 +1,147 @@
+"""The word splitter the quality filters use (``SpacyTokenizer``: windowed suffix search, searches
+skipped by required characters, one affix round at a time with the rest memoised, patterns
+compiled from unescaped text) cuts every chunk exactly as the plain algorithm
+(``SpacyTokenizerReference``), for every language in ``spacy_rules.json.gz``.
+
+Texts: each language's own special cases wrapped in the punctuation its rules strip, generated
+hostile chunks drawn from the characters its rules test (hypothesis), and, where this machine
+has them, real translations of that language from the system's gettext catalogs
+(``bench/check_spacy_tokenizer.py`` runs the full comparison over every catalog and man page).
+"""
+
+from __future__ import annotations
+
+import gettext
+import random
+import re
+from functools import cache
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tamis.steps.quality import spacy_tokenizer as spacy
+from tamis.steps.quality.spacy_tokenizer import SpacyTokenizer, SpacyTokenizerReference
+
+LANGUAGES = sorted(spacy._payload()["languages"])
+LOCALE = Path("/usr/share/locale")
+# languages without catalogs of their own read a neighbour's real text through their own rules
+NEIGHBOUR = {"dsb": "cs", "hsb": "pl", "la": "it", "lb": "de", "lij": "it", "tn": "en", "xx": "fr", "nb": "no"}
+WRAPPERS = ("{}", "({})", "{}.", "{},", '"{}"', "«{}»", "{}...", "[{}]:", "'{}'", "{}!?", "¿{}?", "-{}-", "{}'s", "{}%", "${}", "{}.)")
+
+
+@cache
+def pair(language: str) -> tuple[SpacyTokenizerReference, SpacyTokenizer]:
+    return SpacyTokenizerReference(language), SpacyTokenizer(language)
+
+
+def assert_same(language: str, chunks: list[str]) -> None:
+    reference, fast = pair(language)
+    for chunk in chunks:
+        assert fast.chunk_tokens(chunk) == reference.chunk_tokens(chunk), (language, chunk)
+
+
+@cache
+def catalog_chunks(language: str, limit: int = 1500) -> list[str]:
+    """Up to ``limit`` distinct whitespace chunks of the language's translated messages, if any."""
+    code = NEIGHBOUR.get(language, language)
+    chunks: dict[str, None] = {}
+    for folder in sorted(LOCALE.glob(f"{code}*/LC_MESSAGES")) if LOCALE.is_dir() else []:
+        if re.split("[_@.]", folder.parent.name)[0] != code:
+            continue
+        for path in sorted(folder.glob("*.mo"))[:40]:
+            try:
+                with path.open("rb") as handle:
+                    messages = gettext.GNUTranslations(handle)._catalog  # type: ignore[attr-defined]
+            except (OSError, UnicodeDecodeError, KeyError, ValueError, IndexError):
+                continue
+            for text in messages.values():
+                for chunk in str(text).split():
+                    chunks.setdefault(chunk)
+            if len(chunks) >= limit:
+                return list(chunks)[:limit]
+    return list(chunks)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_special_cases_in_punctuation(language: str) -> None:
+    reference, _ = pair(language)
+    keys = sorted(reference._specials)
+    sample = random.Random(language).sample(keys, min(len(keys), 100))
+    assert_same(language, [wrapper.format(key) for key in sample for wrapper in WRAPPERS if " " not in key])
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_real_text(language: str) -> None:
+    chunks = catalog_chunks(language)
+    if not chunks:
+        pytest.skip(f"no gettext catalogs for {language} on this machine")
+    assert_same(language, [chunk for chunk in chunks if len(chunk) <= spacy.MAX_CHUNK])
+
+
+@cache
+def alphabet(language: str) -> str:
+    """The characters the language's rules test, with letters, digits and common punctuation."""
+    reference, _ = pair(language)
+    chars = set("aZéß9.0-'’/:@#%$&*+=_,;!?()[]{}<>\"«»…–—")
+    for found in (reference._prefix_first, reference._suffix_last):
+        if found is not None:
+            chars.update(*found)
+    if reference._infix_chars is not None:
+        chars.update(reference._infix_chars)
+    return "".join(sorted(chars))
+
+
+def chunks_of(language: str) -> st.SearchStrategy[str]:
+    letters = st.text(alphabet=alphabet(language), min_size=1, max_size=24)
+    specials = st.sampled_from(sorted(key for key in pair(language)[0]._specials if " " not in key) or ["a"])
+    return st.lists(st.one_of(letters, specials), min_size=1, max_size=4).map("".join)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_generated_chunks(language: str) -> None:
+    @settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(chunks_of(language))
+    def check(chunk: str) -> None:
+        if chunk.split() == [chunk]:
+            assert_same(language, [chunk])
+
+    check()
+
+
+def test_searches_find_the_same_matches() -> None:
+    # the windowed suffix search and the required-character skips, each against its plain search
+    tokenizer, reference = pair("en")[1], pair("en")[0]
+    for text in ["word.", "a..", "x" * 90 + "...", "9km", "(a)", "e.g.", "10%", "'s", "www.example.com", "a" * 70 + "''"]:
+        plain, fast = reference._suffix(text), tokenizer._suffix(text)
+        assert (plain and plain.span()) == (fast and fast.span()), text
+        assert bool(reference._url_match(text)) == bool(tokenizer._url_match(text)), text
+
+
+def test_unescaped_patterns_parse_the_same() -> None:
+    from re import _parser as parser
+
+    payload = spacy._payload()
+    for language in ("en", "fr", "ru", "id", "el"):
+        data = payload["languages"][language]
+        for kind in ("prefix", "suffix", "infix", "url_match"):
+            if data[kind] is None:
+                continue
+            index, flags = data[kind]
+            plain = spacy._with_letters(payload["patterns"][index], payload["letter_classes"])
+            unescaped = spacy._with_letters(payload["patterns"][index], payload["letter_classes"], unescape=True)
+            assert unescaped != plain and len(unescaped) < len(plain)
+            assert str(parser.parse(unescaped, flags)) == str(parser.parse(plain, flags))
+
+
+def test_required_chars() -> None:
+    assert spacy.required_chars(r"^(?:\S+@)?(?:\w+\.)+[a-z]{2,}$", 0) == frozenset(".")
+    assert spacy.required_chars(r"(?i)^a-b$|^c'd$", 0) == frozenset("-'")
+    assert spacy.required_chars(r"^a?b*$", 0) is None
+    assert spacy.required_chars(r"(?!x)y|z", 0) == frozenset("yz")
+    assert spacy.required_chars("[\x00ALPHA\x00]+", 0) is None  # a letter class not put back in
+
+
+def test_top_level_pieces() -> None:
+    assert spacy.top_level_pieces(r"a$|(b|c)$|[|]$|\|$|[]|]$") == ["a$", "(b|c)$", "[|]$", r"\|$", "[]|]$"]
