@@ -150,3 +150,39 @@ def test_preloaded_sets_are_checked_once_and_scored_the_same(tmp_path: Path):
     repeated = np.concatenate([docs[0], docs[0]])  # one document holding a repeat
     assert len(docs[0]) == 0 or not _are_sets(repeated, np.asarray([0, len(repeated)], dtype="<i8"))
     assert _are_sets(np.zeros(0, dtype="<u4"), np.zeros(1, dtype="<i8"))
+
+
+def test_gather_into_a_reused_buffer_reads_the_same(tmp_path: Path):
+    """Fingerprints read into a buffer used again (larger than needed, or too small: then a
+    new one) are the bytes read into a fresh one; the verify pass's spare buffer is handed
+    back, taken again when large enough, and dropped by the next round."""
+    from tamis.dedup import minhash
+
+    fps = [_pre_task(tmp_path, t, [5, 0, 9, 3, 12], 2, [])[0] for t in range(2)]
+    assert fps
+    sources = [Source(str(tmp_path / "minhash" / f"{PRE}-{t:05d}"), 5 * t, 5) for t in range(2)]
+    reader = FingerprintReader(sources)
+    docs = np.asarray([0, 2, 3, 6, 7, 9], dtype=np.int64)
+    fresh, offsets = reader.gather(docs)
+    for into in (bytearray(b"\xff" * (len(fresh) + 64)), bytearray(8)):
+        got, got_offsets = reader.gather(docs, into)
+        assert bytes(got) == bytes(fresh) and np.array_equal(got_offsets, offsets)
+    reader.close()
+    buffer = minhash._take_buffer(100)
+    minhash._give_back_buffer(buffer)
+    assert minhash._take_buffer(90) is buffer
+    minhash._give_back_buffer(buffer)
+    assert minhash._take_buffer(len(buffer) + 1) is not buffer
+    minhash._give_back_buffer(buffer)
+    minhash._cluster_task(str(tmp_path), 0, [])
+    assert not minhash._spare_buffer
+
+
+def test_in_sorted_is_isin():
+    from tamis.dedup.minhash import _in_sorted
+
+    rng = np.random.default_rng(4)
+    for n in (0, 1, 50):
+        table = np.unique(rng.integers(0, 200, size=n)).astype(np.int64)
+        values = rng.integers(0, 220, size=300).astype("<u4")
+        assert np.array_equal(_in_sorted(values, table), np.isin(values, table))

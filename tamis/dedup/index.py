@@ -143,9 +143,11 @@ class FingerprintReader:
             out[sel] = hi - lo
         return out
 
-    def gather(self, docs: np.ndarray) -> tuple[bytearray, np.ndarray]:
+    def gather(self, docs: np.ndarray, into: bytearray | None = None) -> tuple[bytearray | memoryview, np.ndarray]:
         """Fingerprints of ``docs`` (global indices) concatenated in that order, and their int64
-        offsets."""
+        offsets. With ``into`` (large enough), they are read into its start and a view of
+        that part is returned: a buffer used again costs no page faults (on a fresh 80 MB
+        buffer those cost more than the reads)."""
         lengths = np.zeros(len(docs), dtype=np.int64)
         los = np.zeros(len(docs), dtype=np.int64)
         source = np.zeros(len(docs), dtype=np.int64)
@@ -157,12 +159,13 @@ class FingerprintReader:
         some = lengths > 0
         source, los, lengths = source[some], los[some], lengths[some]
         if not len(lengths):
-            return b"", offsets
+            return bytearray(), offsets
         new_run = np.r_[True, (source[1:] != source[:-1]) | (los[1:] != los[:-1] + lengths[:-1])]
         firsts = np.flatnonzero(new_run)
         run_lengths = np.add.reduceat(lengths, firsts)
         # Each run read straight into its place in one buffer (no joined copy of the parts).
-        out = bytearray(int(offsets[-1]) * 4)
+        total = int(offsets[-1]) * 4
+        out = into if into is not None and len(into) >= total else bytearray(total)
         view = memoryview(out)
         fds = self._fds
         at = 0
@@ -174,7 +177,7 @@ class FingerprintReader:
                 raise OSError(msg)
             at += size
         view.release()
-        return out, offsets
+        return (out if len(out) == total else memoryview(out)[:total]), offsets
 
     def close(self) -> None:
         for fd in self._fds.values():

@@ -108,6 +108,11 @@ def unspaced_bitmap() -> bytes:
     return np.packbits(bits, bitorder="little").tobytes()
 
 
+# choose_banding evaluates the candidate probability of every split; the banding is read once
+# per batch of 256 documents in the first pass.
+_choose_banding = functools.lru_cache(maxsize=64)(choose_banding)
+
+
 def sketch_units(char_ngrams: bool, *, nfc_given: bool = False) -> tuple[Callable[..., tuple[bytes, bytes, bytes]], int, Callable[[str], str]]:
     """The compiled (or reference) ``sketch``, its unit mode and what a text needs before it.
 
@@ -249,7 +254,7 @@ class MinHashDedup(GlobalStage):
 
     @property
     def banding(self) -> tuple[int, int]:
-        return (self.bands, self.rows) if self.bands else choose_banding(self.threshold, self.num_perm)
+        return (self.bands, self.rows) if self.bands else _choose_banding(self.threshold, self.num_perm)
 
     def index_meta(self) -> dict:
         bands, rows = self.banding
@@ -465,6 +470,7 @@ def _verify_task(scratch: str, partition: int, partitions: int, threshold: float
             kept.append(chunk[ok])
             kept_sims.append(sims[ok])
     finally:
+        scorer.close()
         reader.close()
     kept_edges = np.concatenate(kept) if kept else np.empty((0, 2), dtype=np.uint32)
     write_bytes_atomic(out, np.ascontiguousarray(kept_edges, dtype="<u4").tobytes())
@@ -483,7 +489,7 @@ def _known_similarities(edge_files: list[str], docs: np.ndarray) -> tuple[np.nda
             continue
         edges = np.fromfile(path, dtype="<u4").reshape(-1, 2)
         values = np.fromfile(sim_path, dtype="<f8")
-        inside = np.isin(edges[:, 0], docs) & np.isin(edges[:, 1], docs)
+        inside = _in_sorted(edges[:, 0], docs) & _in_sorted(edges[:, 1], docs)
         keys.append((edges[inside, 0].astype(np.uint64) << np.uint64(32)) | edges[inside, 1].astype(np.uint64))
         sims.append(values[inside])
     if not keys:
@@ -491,6 +497,15 @@ def _known_similarities(edge_files: list[str], docs: np.ndarray) -> tuple[np.nda
     packed, values = np.concatenate(keys), np.concatenate(sims)
     order = np.argsort(packed)
     return packed[order], values[order]
+
+
+def _in_sorted(values: np.ndarray, sorted_unique: np.ndarray) -> np.ndarray:
+    """``np.isin(values, sorted_unique)`` for a sorted array of distinct values, by binary
+    search (isin sorted both sides again on every call: a third of the resolve round)."""
+    if not len(sorted_unique):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_unique, values), len(sorted_unique) - 1)
+    return sorted_unique[at] == values
 
 
 def _similarities(scorer: _PairScorer, known: tuple[np.ndarray, np.ndarray], left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -509,6 +524,28 @@ def _similarities(scorer: _PairScorer, known: tuple[np.ndarray, np.ndarray], lef
     return sims
 
 
+_spare_buffer: list[bytearray] = []  # one preload buffer kept between the verify tasks of a process
+
+
+def _take_buffer(size: int) -> bytearray:
+    """A buffer of at least ``size`` bytes: the one the previous verify task of this process
+    handed back if large enough (the tasks of a round run one after the other in a worker;
+    touching a fresh 80 MB buffer's pages cost more than reading the fingerprints into it),
+    else a new one. At most PRELOAD_MB is kept; the next round's tasks drop it."""
+    while _spare_buffer:
+        buffer = _spare_buffer.pop()
+        if len(buffer) >= size:
+            return buffer
+    # A quarter more, for the next task's slightly larger set (pages never written are never faulted in).
+    return bytearray(max(size, min(size + size // 4, PRELOAD_MB << 20)))
+
+
+def _give_back_buffer(buffer: bytearray) -> None:
+    _spare_buffer.clear()
+    if len(buffer) <= PRELOAD_MB << 20:
+        _spare_buffer.append(buffer)
+
+
 class _PairScorer:
     """Jaccard of document pairs from their stored fingerprint sets.
 
@@ -522,11 +559,21 @@ class _PairScorer:
         self._fps: bytes | bytearray = b""
         self._offsets = np.zeros(1, dtype="<i8")
         self._sets = False  # whether every preloaded document's fingerprints are a set (checked once)
+        self._buffer: bytearray | None = None  # what _fps is read into, handed back by close()
+
+    def close(self) -> None:
+        """Hand the preload buffer back for the next task of this process."""
+        self._fps = b""
+        if self._buffer is not None:
+            _give_back_buffer(self._buffer)
+            self._buffer = None
 
     def preload(self, docs: np.ndarray) -> None:
         docs = clustering.unique_sorted(docs)
-        if int(self._reader.sizes(docs).sum()) * 4 <= PRELOAD_MB << 20:
-            self._fps, offsets = self._reader.gather(docs)
+        size = int(self._reader.sizes(docs).sum()) * 4
+        if size <= PRELOAD_MB << 20:
+            self._buffer = _take_buffer(size)
+            self._fps, offsets = self._reader.gather(docs, self._buffer)
             self._offsets = offsets.astype("<i8")
             self._docs = docs.astype(np.int64)
             self._sets = _are_sets(np.frombuffer(self._fps, dtype="<u4"), self._offsets)
@@ -574,6 +621,7 @@ def _are_sets(fps: np.ndarray, offsets: np.ndarray) -> bool:
 
 
 def _cluster_task(scratch: str, n_docs: int, edge_files: list[str]) -> None:
+    _spare_buffer.clear()  # the verify round is over: its preload buffer is not needed again
     labels = clustering.components(n_docs, [Path(p) for p in edge_files])
     write_bytes_atomic(Path(scratch) / "labels.u32", labels.astype("<u4").tobytes())
 
@@ -592,6 +640,7 @@ def _members(scratch: str, partition: int, partitions: int, membership: tuple, e
 
 def _resolve_task(scratch: str, partition: int, partitions: int, membership: tuple, edge_files: list[str], threshold: float, verify: bool) -> None:
     """Apply the keeper rule to the components of ``partition`` and write per-task decisions."""
+    _spare_buffer.clear()  # (sharded clustering has no _cluster_task to drop it)
     root = Path(scratch)
     members, roots = _members(scratch, partition, partitions, membership, edge_files)
     sources = _load_sources(root)

@@ -527,6 +527,8 @@ class ShardWriter:
 
     def write_lines(self, lines: list[bytes]) -> None:
         """Records already serialised as :func:`dumps` would, in order: the bulk path."""
+        if self._sink is None and lines:
+            self._open()  # the first lines of a shard go in bulk too
         if self._sink is not None and self._bytes + sum(map(len, lines)) < self.max_bytes:
             if self._notes is not None:
                 self._notes.add_lines(lines)

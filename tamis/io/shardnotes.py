@@ -160,12 +160,22 @@ def split_lines_reference(lines: list[bytes], rejects: bool) -> tuple[list, list
     return ids, metas, reasons, keepers, left
 
 
-def _split_lines(lines: list[bytes], rejects: bool) -> tuple[list, list, list | None, list | None, list[int]]:
+def _load_split_lines() -> Any:
     try:
         from tamis._native._shardnotes import split_lines
     except ImportError:  # pragma: no cover - the extension is built on install
-        return split_lines_reference(lines, rejects)
-    return split_lines(lines, rejects)
+        return split_lines_reference
+    return split_lines
+
+
+_split_lines_impl: Any = None
+
+
+def _split_lines(lines: list[bytes], rejects: bool) -> tuple[list, list, list | None, list | None, list[int]]:
+    global _split_lines_impl
+    if _split_lines_impl is None:  # looked up once (an import statement per call costs on small batches)
+        _split_lines_impl = _load_split_lines()
+    return _split_lines_impl(lines, rejects)
 
 
 class ShardNotes:
