@@ -15,8 +15,9 @@
    settings) and one calling resiliparse's ``extract_plain_text(main_content=True)``. Quality is
    scored on what each wrote (tamis: its output shards; a rejected page counts as empty).
 3. Quality per set: precision, recall, F1 on all pages and on two fixed halves (the development
-   half used to choose the fast path's thresholds, and the held-out half), French pages of
-   trafilatura-eval separately; for ``tamis`` the share of pages sent to trafilatura.
+   half used to choose the fast path's thresholds and to train the learned block classifier, on
+   BOTH sets, and the held-out half: the fair figure), French pages of trafilatura-eval
+   separately; for the hybrids the share of pages sent to trafilatura.
 4. Speed per set: pages per CPU second of the whole process tree (the per-core figure; tamis's
    extraction child included) and pages per wall second, with the ratio to trafilatura; each
    contender's fastest of ``--repeat`` rounds (alternating order), since on a shared machine a
@@ -325,6 +326,7 @@ def main() -> int:
                 print(f"  {name:<38} P {p:.3f}   R {r:.3f}   F1 {f:.3f}   (published)")
         header = f"{'precision':>9} {'recall':>7} {'F1':>7} {'F1 dev':>7} {'F1 held':>7}   {'pages/CPU-s':>11} {'pages/s wall':>12}"
         print(f"  {'':<32} {header}  per core vs trafilatura")
+        print(f"  {'':<32} (F1 dev: pages tamis_learned* was trained on; F1 held: pages no tamis extractor was fitted on)")
         traf_cpu = runs["trafilatura.extract"][1][1]
         for label, (outputs, (wall, cpu)) in runs.items():
             p, r, f = score(keys, outputs)

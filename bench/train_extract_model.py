@@ -1,29 +1,38 @@
 """Train tamis's block classifier (``tamis/extract/block_model.npz``) and say how well it does.
 
-    .venv/bin/python bench/train_extract_model.py [--corpus ../shared/corpus] [--write]
+    .venv/bin/python bench/train_extract_model.py [--corpus ../shared/corpus] [--write] [--quick]
 
 (needs scikit-learn, at training time only: ``pip install scikit-learn``; tamis predicts from the
 exported arrays and never imports it.)
 
 1. Every page of trafilatura-eval and scrapinghub-aeb is decoded as the ``extract`` step decodes it
    and cut into blocks with their features (:mod:`tamis.extract.blocks`).
-2. Labels, on trafilatura-eval's DEVELOPMENT half only (the fixed hash split of bench_extract.py):
-   a block holding one of the page's ``with`` snippets (or held by one) is content, a block holding
-   one of its ``without`` snippets is not. With ``--teacher-weight`` > 0 the other blocks of those
-   pages get trafilatura's verdict (in its output or not) at that weight.
-3. Hyper-parameters (trees, depth, learning rate, keep threshold, teacher weight) are chosen by
-   5-fold cross-validation over the development pages (folds by page), scored with the
-   trafilatura-eval metric on the text the kept blocks make.
-4. The chosen model is trained on the whole development half, exported as arrays, checked to give
-   sklearn's own probabilities, and scored on the held-out half and on scrapinghub-aeb, which it
-   never saw. ``--write`` saves it.
+2. Both sets are split in two by the fixed hash of ``bench_extract.halves``; only the DEVELOPMENT
+   halves are trained on. Labels:
+   * trafilatura-eval: a block holding one of the page's ``with`` snippets (or held by one) is
+     content, a block holding one of its ``without`` snippets is not; the blocks no snippet names
+     get trafilatura's verdict (in its output or not) as a weak label, at a weight chosen below.
+   * scrapinghub-aeb: the gold ``articleBody`` is the page's whole main text, so every block is
+     labelled: content when most of its word 4-grams are in the gold text (a block too short for
+     a 4-gram: when its words appear there and it stands inside the gold span), not content when
+     none or few are, unlabelled in between.
+3. Hyper-parameters (teacher weight, keep threshold, neighbour smoothing, the short-block rule) are
+   chosen by 5-fold cross-validation over the development pages of both sets (folds by page),
+   scored with each set's own metric on the text the kept blocks make, after the ``extract``
+   step's boilerplate-line filter. The criterion is the smaller of the two margins over
+   trafilatura on the same pages, so neither set is traded for the other.
+4. The chosen model is trained on both development halves, exported as arrays, checked to give
+   sklearn's own probabilities, and scored on the two held-out halves (the fair figures) and on
+   each whole set (which includes the training pages; labelled so). ``--write`` saves it.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import pickle
+import re
 import sys
 import tempfile
 import time
@@ -38,8 +47,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_extract import _norm, _read, aeb_score, halves, load_aeb, load_teval, teval_score  # noqa: E402
 
 from tamis.extract import blocks as B  # noqa: E402
-from tamis.extract.learned import MODEL_PATH, Forest, save_forest  # noqa: E402
+from tamis.extract.learned import MODEL_PATH, Forest, keep_blocks, page_confidence, save_forest  # noqa: E402
 from tamis.io.htmldecode import decode_html  # noqa: E402
+from tamis.steps.extract import drop_boilerplate_lines  # noqa: E402
 
 
 def page_blocks(raw: bytes) -> tuple[list[B.Block], np.ndarray]:
@@ -65,19 +75,28 @@ def load_pages(corpus: Path, cache: Path) -> dict:
     return data
 
 
-def teacher_texts(corpus: Path, keys: list[str], cache: Path) -> dict[str, str]:
-    """trafilatura's output on the development pages (the teacher labels' source)."""
+def trafilatura_texts(corpus: Path, cache: Path) -> dict[str, dict[str, str]]:
+    """trafilatura's output on every page of both sets, as the ``trafilatura`` extractor calls it
+    (the weak labels' source on the development half, and the bar to pass on every half)."""
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
     import trafilatura
 
-    _, files, _ = load_teval(corpus, cache.parent / "teval")
-    out = {}
-    for key in keys:
-        html, _ = decode_html(_read(files[key]))
-        out[key] = _norm(trafilatura.extract(html, include_comments=False, include_tables=True) or "")
+    _, teval_files, _ = load_teval(corpus, cache.parent / "teval")
+    _, aeb_files = load_aeb(corpus)
+    out: dict[str, dict[str, str]] = {"teval": {}, "aeb": {}}
+    for name, files in (("teval", teval_files), ("aeb", aeb_files)):
+        for key, path in files.items():
+            html, _ = decode_html(_read(path))
+            try:
+                out[name][key] = trafilatura.extract(html, include_comments=False, include_tables=True) or ""
+            except Exception:  # noqa: BLE001 - a page trafilatura cannot read counts as empty
+                out[name][key] = ""
     cache.write_bytes(pickle.dumps(out))
     return out
+
+
+# --------------------------------------------------------------------------- labels
 
 
 def snippet_labels(texts: list[str], item: dict) -> np.ndarray:
@@ -96,28 +115,76 @@ def snippet_labels(texts: list[str], item: dict) -> np.ndarray:
     return labels
 
 
-def training_rows(data: dict, keys: list[str], teacher: dict[str, str] | None, teacher_weight: float):
-    xs, ys, ws = [], [], []
-    for key in keys:
-        texts, rows = data["teval"][key]
-        if not texts:
-            continue
+_TOKEN_RE = re.compile(r"\w+")
+
+
+def gold_labels(texts: list[str], gold: str) -> np.ndarray:
+    """1 content, 0 not content, -1 unlabelled, for each block of a page whose whole main text is
+    known (scrapinghub-aeb's ``articleBody``), by the benchmark's own unit, word 4-grams."""
+    gold_tokens = _TOKEN_RE.findall(gold)
+    gold_grams = {tuple(gold_tokens[i : i + 4]) for i in range(len(gold_tokens) - 3)}
+    gold_joined = f" {' '.join(gold_tokens)} "
+    labels = np.full(len(texts), -1, dtype=np.int8)
+    short_found = []
+    for i, text in enumerate(texts):
+        tokens = _TOKEN_RE.findall(text)
+        if not tokens:
+            continue  # no words: no effect on the metric, nothing to learn
+        if len(tokens) >= 4:
+            grams = [tuple(tokens[j : j + 4]) for j in range(len(tokens) - 3)]
+            share = sum(gram in gold_grams for gram in grams) / len(grams)
+            labels[i] = 1 if share >= 0.5 else (0 if share <= 0.1 else -1)
+        elif f" {' '.join(tokens)} " in gold_joined:
+            short_found.append(i)
+        else:
+            labels[i] = 0
+    long_content = np.flatnonzero(labels == 1)
+    if len(long_content):
+        first, last = long_content[0], long_content[-1]
+        for i in short_found:  # a short line found in the gold text counts only inside its span
+            labels[i] = 1 if first <= i <= last else -1
+    return labels
+
+
+def teacher_guess(texts: list[str], reference: str) -> np.ndarray:
+    normed = _norm(reference)
+    return np.array([1.0 if _norm(t) in normed else 0.0 for t in texts])
+
+
+def page_rows(data: dict, store: str, key: str, teacher: dict, teacher_weight: float, gold_weight: float):
+    """(rows, labels, weights) of one development page, the unlabelled blocks left out."""
+    texts, rows = data[store][key]
+    if not texts:
+        return None
+    if store == "aeb":
+        labels = gold_labels(texts, data["truth"][key]).astype(np.float64)
+        weights = np.where(labels >= 0, gold_weight, 0.0)
+    else:
         labels = snippet_labels(texts, data["items"][key]).astype(np.float64)
         weights = np.where(labels >= 0, 1.0, 0.0)
-        if teacher is not None and teacher_weight > 0:
-            reference = teacher.get(key, "")
-            guess = np.array([1.0 if _norm(t) in reference else 0.0 for t in texts])
+        if teacher_weight > 0:
             unlabelled = labels < 0
-            labels = np.where(unlabelled, guess, labels)
+            labels = np.where(unlabelled, teacher_guess(texts, teacher["teval"].get(key, "")), labels)
             weights = np.where(unlabelled, teacher_weight, weights)
-        chosen = weights > 0
-        xs.append(rows[chosen])
-        ys.append(labels[chosen])
-        ws.append(weights[chosen])
+    chosen = weights > 0
+    return rows[chosen], labels[chosen], weights[chosen]
+
+
+def training_rows(data: dict, pages: list[tuple[str, str]], teacher: dict, teacher_weight: float, gold_weight: float):
+    xs, ys, ws = [], [], []
+    for store, key in pages:
+        got = page_rows(data, store, key, teacher, teacher_weight, gold_weight)
+        if got is not None:
+            xs.append(got[0])
+            ys.append(got[1])
+            ws.append(got[2])
     return np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
 
 
-def export(clf, keep_threshold: float) -> Forest:
+# --------------------------------------------------------------------------- model
+
+
+def export(clf, post: dict) -> Forest:
     """sklearn's HistGradientBoostingClassifier as packed arrays (leaves point to themselves)."""
     trees = [predictors[0].nodes for predictors in clf._predictors]
     nodes = max(len(tree) for tree in trees)
@@ -139,40 +206,10 @@ def export(clf, keep_threshold: float) -> Forest:
         value[t, :n] = np.where(inner, 0.0, tree["value"])
         depth = max(depth, int(tree["depth"].max()))
     base = float(np.ravel(clf._baseline_prediction)[0])
-    return Forest(feature, threshold, left, right, value, base, depth, keep_threshold, tuple(B.FEATURE_NAMES))
-
-
-def page_texts(data: dict, set_name: str, keys, probabilities: dict[str, np.ndarray], keep: float) -> dict[str, str]:
-    out = {}
-    for key in keys:
-        texts, _ = data[set_name][key]
-        p = probabilities.get(key)
-        out[key] = "\n".join(t for t, q in zip(texts, p, strict=True) if q >= keep) if p is not None and len(texts) else ""
-    return out
-
-
-def routing_table(data: dict, keys: list[str], probabilities: dict[str, np.ndarray], keep: float, teacher: dict[str, str]) -> None:
-    """The hybrid's choice, on out-of-fold predictions: pages whose confidence (the share of their
-    characters in blocks at least CONFIDENT_MARGIN from the keep threshold) is below a limit go to
-    trafilatura (its output on the development pages, as the teacher labels use it)."""
-    from tamis.extract.learned import CONFIDENT_MARGIN
-
-    confidence = {}
-    for key in keys:
-        texts, _ = data["teval"][key]
-        p = probabilities.get(key)
-        if p is None or not len(texts):
-            confidence[key] = 0.0
-            continue
-        lengths = np.array([len(t) for t in texts], dtype=np.float64)
-        confidence[key] = float((lengths * (np.abs(p - keep) >= CONFIDENT_MARGIN)).sum() / lengths.sum())
-    learned = page_texts(data, "teval", keys, probabilities, keep)
-    items = {k: data["items"][k] for k in keys}
-    print(f"  trafilatura alone on these pages: F1 {teval_score(items, teacher)[2]:.4f}")
-    for limit in (0.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95):
-        mixed = {k: (teacher[k] if confidence[k] < limit else learned[k]) for k in keys}
-        share = sum(confidence[k] < limit for k in keys) / len(keys)
-        print(f"  hybrid, confidence below {limit:.2f} to trafilatura: {share:6.1%} of pages, F1 {teval_score(items, mixed)[2]:.4f}")
+    return Forest(
+        feature, threshold, left, right, value, base, depth, post["keep"], tuple(B.FEATURE_NAMES),
+        smooth=post["smooth"], isolated_chars=post["isolated"],
+    )  # fmt: skip
 
 
 def fit(params: dict, x, y, w):
@@ -186,69 +223,122 @@ def fit(params: dict, x, y, w):
     return clf
 
 
+# --------------------------------------------------------------------------- scoring
+
+
+def page_text(texts: list[str], probability: np.ndarray, post: dict) -> str:
+    """What the ``extract`` step writes for the page: the kept blocks, then its boilerplate-line filter."""
+    if not texts:
+        return ""
+    lengths = np.array([len(t) for t in texts], dtype=np.float64)
+    kept = keep_blocks(probability, lengths, post["keep"], post["smooth"], post["isolated"])
+    return drop_boilerplate_lines("\n".join(t for t, k in zip(texts, kept, strict=True) if k))[0]
+
+
+def score_set(data: dict, store: str, keys: list[str], outputs: dict[str, str]) -> tuple[float, float, float]:
+    if store == "aeb":
+        return aeb_score({k: data["truth"][k] for k in keys}, outputs)
+    return teval_score({k: data["items"][k] for k in keys}, outputs)
+
+
+def routing_table(data: dict, keys: dict[str, list[str]], probabilities: dict, post: dict, teacher: dict, bar: dict) -> None:
+    """``tamis_learned_hybrid``'s choice, on out-of-fold predictions: pages whose confidence is
+    below a limit take trafilatura's text. Printed per limit: each set's F1, its margin over
+    trafilatura alone and the share of pages sent (what the hybrid's speed pays for)."""
+    for limit in (0.5, 0.6, 0.7, 0.8, 0.9, 0.95):
+        cells = []
+        for store in ("teval", "aeb"):
+            outputs, sent = {}, 0
+            for key in keys[store]:
+                texts = data[store][key][0]
+                probability = probabilities[(store, key)]
+                lengths = np.array([len(t) for t in texts], dtype=np.float64)
+                log_odds = np.log(np.clip(probability, 1e-12, 1 - 1e-12) / np.clip(1 - probability, 1e-12, 1))
+                if page_confidence(log_odds, lengths, post["keep"]) < limit:
+                    outputs[key] = teacher[store][key]
+                    sent += 1
+                else:
+                    outputs[key] = page_text(texts, probability, post)
+            f1 = score_set(data, store, keys[store], outputs)[2]
+            cells.append(f"{store} F1 {f1:.4f} ({f1 - bar[store]:+.4f}), {sent / len(keys[store]):5.1%} to trafilatura")
+        print(f"  hybrid, confidence below {limit:.2f} to trafilatura (cv): " + "; ".join(cells))
+
+
+POSTS = [{"keep": keep, "smooth": smooth, "isolated": isolated} for keep in (0.3, 0.4, 0.5, 0.6) for smooth in (0.0, 0.2, 0.35) for isolated in (0, 30, 80)]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "tamis-train-extract")
     parser.add_argument("--write", action="store_true", help=f"save the chosen model as {MODEL_PATH.relative_to(ROOT)}")
-    parser.add_argument("--quick", action="store_true", help="a small hyper-parameter grid")
-    parser.add_argument("--teacher", type=float, nargs="+", help="teacher weights to try (default: the grid's)")
+    parser.add_argument("--teacher", type=float, nargs="+", default=[0.0, 0.1, 0.3, 1.0], help="teacher weights to try")
+    parser.add_argument("--gold", type=float, nargs="+", default=[0.0, 1.0], help="weights of the AEB gold labels to try (0: trafilatura-eval alone)")
+    parser.add_argument("--trees", type=int, default=150)
+    parser.add_argument("--depth", type=int, default=3)
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     started = time.perf_counter()
     data = load_pages(args.corpus, args.workdir / "pages.pkl")
-    print(f"pages and features: {time.perf_counter() - started:.0f} s", flush=True)
-    development, held_out = halves(list(data["teval"]))
-    development_keys = sorted(development)
-    teacher = teacher_texts(args.corpus, development_keys, args.workdir / "teacher.pkl")
+    teacher = trafilatura_texts(args.corpus, args.workdir / "trafilatura.pkl")
+    print(f"pages, features and trafilatura's output: {time.perf_counter() - started:.0f} s", flush=True)
+    splits = {store: halves(list(data[store])) for store in ("teval", "aeb")}
+    development = {store: sorted(splits[store][0]) for store in splits}
+    held_out = {store: sorted(splits[store][1]) for store in splits}
+    pages = [(store, key) for store in ("teval", "aeb") for key in development[store]]
+    folds = [pages[i::5] for i in range(5)]
+    bar = {store: score_set(data, store, development[store], teacher[store])[2] for store in ("teval", "aeb")}
+    print(f"trafilatura on the development halves: teval F1 {bar['teval']:.4f}, aeb F1 {bar['aeb']:.4f}")
 
-    folds = [development_keys[i::5] for i in range(5)]
-    grid = {
-        "trees": [150] if args.quick else [100, 250],
-        "depth": [3] if args.quick else [3, 5],
-        "rate": [0.1],
-        "teacher": args.teacher or ([0.0, 0.3] if args.quick else [0.0, 0.1, 0.3, 1.0]),
-    }
-    keeps = [0.3, 0.4, 0.5, 0.6, 0.7]
     best = None
-    for trees, depth, rate, teacher_weight in itertools.product(grid["trees"], grid["depth"], grid["rate"], grid["teacher"]):
-        params = {"trees": trees, "depth": depth, "rate": rate, "teacher": teacher_weight}
-        probabilities: dict[str, np.ndarray] = {}
+    params = {"trees": args.trees, "depth": args.depth, "rate": 0.1}
+    for teacher_weight, gold_weight in itertools.product(args.teacher, args.gold):
+        probabilities: dict[tuple[str, str], np.ndarray] = {}
         for fold in folds:
-            train_keys = [k for k in development_keys if k not in set(fold)]
-            x, y, w = training_rows(data, train_keys, teacher, teacher_weight)
+            held = set(fold)
+            train = [page for page in pages if page not in held and (gold_weight > 0 or page[0] == "teval")]
+            x, y, w = training_rows(data, train, teacher, teacher_weight, gold_weight)
             clf = fit(params, x, y, w)
-            for key in fold:
-                rows = data["teval"][key][1]
-                probabilities[key] = clf.predict_proba(rows)[:, 1] if len(rows) else np.zeros(0)
-        for keep in keeps:
-            texts = page_texts(data, "teval", development_keys, probabilities, keep)
-            p, r, f = teval_score({k: data["items"][k] for k in development_keys}, texts)
-            print(f"  cv {params} keep {keep}: P {p:.4f} R {r:.4f} F1 {f:.4f}", flush=True)
-            if best is None or f > best[0]:
-                best = (f, params, keep, probabilities)
-    f, params, keep, out_of_fold = best
-    print(f"chosen by 5-fold cross-validation on the development half: {params} keep {keep} (cv F1 {f:.4f})")
+            for store, key in fold:
+                rows = data[store][key][1]
+                probabilities[(store, key)] = clf.predict_proba(rows)[:, 1] if len(rows) else np.zeros(0)
+        for post in POSTS:
+            f1 = {}
+            for store in ("teval", "aeb"):
+                outputs = {k: page_text(data[store][k][0], probabilities[(store, k)], post) for k in development[store]}
+                f1[store] = score_set(data, store, development[store], outputs)[2]
+            margin = min(f1["teval"] - bar["teval"], f1["aeb"] - bar["aeb"])
+            print(
+                f"  cv teacher {teacher_weight} gold {gold_weight} {post}: teval {f1['teval']:.4f} aeb {f1['aeb']:.4f} (margin {margin:+.4f})",
+                flush=True,
+            )
+            if best is None or margin > best[0]:
+                best = (margin, teacher_weight, gold_weight, post, probabilities)
+    margin, teacher_weight, gold_weight, post, out_of_fold = best
+    print(f"chosen by 5-fold cross-validation on both development halves: teacher {teacher_weight} gold {gold_weight} {post} (margin {margin:+.4f})")
+    routing_table(data, development, out_of_fold, post, teacher, bar)
 
-    routing_table(data, development_keys, out_of_fold, keep, teacher)
-
-    x, y, w = training_rows(data, development_keys, teacher, params["teacher"])
+    train = [page for page in pages if gold_weight > 0 or page[0] == "teval"]
+    x, y, w = training_rows(data, train, teacher, teacher_weight, gold_weight)
     clf = fit(params, x, y, w)
-    forest = export(clf, keep)
-    sample = np.vstack([data["teval"][k][1] for k in sorted(held_out)[:50] if len(data["teval"][k][1])])
+    forest = export(clf, post)
+    sample = np.vstack([data["teval"][k][1] for k in held_out["teval"][:50] if len(data["teval"][k][1])])
     difference = np.abs(forest.probability(sample) - clf.predict_proba(sample)[:, 1]).max()
     print(f"exported arrays vs sklearn: largest probability difference {difference:.2e} over {len(sample)} blocks")
     assert difference < 1e-6
 
-    for set_name, keys, score in (
-        ("trafilatura-eval held-out half", sorted(held_out), lambda ks, out: teval_score({k: data["items"][k] for k in ks}, out)),
-        ("trafilatura-eval development half (trained on)", development_keys, lambda ks, out: teval_score({k: data["items"][k] for k in ks}, out)),
-        ("scrapinghub-aeb (never trained on)", sorted(data["aeb"]), lambda ks, out: aeb_score({k: data["truth"][k] for k in ks}, out)),
+    print(f"{'':<58} {'P':>6} {'R':>6} {'F1':>6}   trafilatura P/R/F1")
+    for store, label, keys in (
+        ("teval", "trafilatura-eval held-out half", held_out["teval"]),
+        ("aeb", "scrapinghub-aeb held-out half", held_out["aeb"]),
+        ("teval", "trafilatura-eval whole set (includes training pages)", sorted(data["teval"])),
+        ("aeb", "scrapinghub-aeb whole set (includes training pages)", sorted(data["aeb"])),
     ):
-        store = "aeb" if "aeb" in set_name else "teval"
-        probabilities = {k: forest.probability(data[store][k][1]) for k in keys}
-        p, r, f1 = score(keys, page_texts(data, store, keys, probabilities, keep))
-        print(f"  {set_name:<48} P {p:.4f} R {r:.4f} F1 {f1:.4f}")
+        outputs = {k: page_text(data[store][k][0], forest.probability(data[store][k][1]), post) for k in keys}
+        p, r, f1 = score_set(data, store, keys, outputs)
+        tp, tr, tf = score_set(data, store, keys, teacher[store])
+        print(f"  {label:<56} {p:.4f} {r:.4f} {f1:.4f}   {tp:.4f} {tr:.4f} {tf:.4f}")
     if args.write:
         save_forest(forest, MODEL_PATH)
         print(f"wrote {MODEL_PATH} ({MODEL_PATH.stat().st_size} bytes, {forest.feature.shape[0]} trees of depth <= {forest.depth})")

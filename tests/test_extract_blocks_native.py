@@ -1,6 +1,7 @@
 """The compiled block walk (tamis/_native/blocks.c) against the plain-Python reference
-(tamis.extract.blocks.segment + features): the same texts and the same feature bytes on real
-pages, on random markup and on hostile pages; the compiled tree walk against numpy's."""
+(tamis.extract.blocks.segment + features_reference): the same texts and the same feature bytes
+on real pages, on random markup and on hostile pages; the metadata candidates against the XPath;
+the compiled tree walk against numpy's."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from tamis.extract import blocks as B
 from tamis.extract import learned as L
+from tamis.extract import metadata as M
 
 pytestmark = pytest.mark.skipif(B._native is None, reason="tamis._native._blocks is not built")
 
@@ -22,8 +24,11 @@ AEB = next((p for p in (ROOT.parent / "shared", ROOT.parents[1] / "shared") if p
 
 
 def _both(html: str) -> tuple[B.PageBlocks, B.PageBlocks, bool]:
-    """(reference, compiled, whether the compiled walk decided itself) for one page."""
-    reference = B.PageBlocks.from_blocks(*B.segment(B.parse(html)))
+    """(reference, compiled, whether the compiled walk decided itself) for one page. The
+    reference's features are checked here against the plain definition, features_reference."""
+    segmented = B.segment(B.parse(html))
+    reference = B.PageBlocks.from_blocks(*segmented)
+    assert reference.features().tobytes() == B.features_reference(*segmented).tobytes()
     root = B.parse(html)
     body = root.find("body")
     decided = B._native.segment(root if body is None else body) is not None
@@ -57,6 +62,38 @@ def test_real_pages_give_the_same_blocks_and_feature_bytes():
         html = gzip.decompress(path.read_bytes()).decode("utf-8", "replace")
         compiled = assert_same(html)
         assert compiled is not None and len(compiled.texts) > 5, path.name
+
+
+def assert_same_candidates(html: str) -> list:
+    root = B.parse(html)
+    if root is None:
+        return []
+    compiled, reference = B._native.metadata_candidates(root), M._candidates_reference(root)
+    assert compiled is not None
+    assert len(compiled) == len(reference) and all(a is b for a, b in zip(compiled, reference, strict=True))
+    return compiled
+
+
+@pytest.mark.skipif(not AEB.is_dir(), reason="../shared/corpus not present")
+def test_real_pages_give_the_same_metadata_candidates():
+    found = 0
+    for path in sorted(AEB.glob("*.html.gz"))[:30]:
+        found += len(assert_same_candidates(gzip.decompress(path.read_bytes()).decode("utf-8", "replace")))
+    assert found > 100
+
+
+def test_metadata_candidates_on_odd_pages():
+    page = (
+        "<html><head><meta property='og:title' content='T'><link rel=canonical href='http://x/'></head><body>"
+        "<span itemprop='datePublished' content='2020-01-01'>a</span><div itemprop='datepublished'>no</div>"
+        "<p itemprop='datePublished&#x20;'>no</p><b itemprop='date&#80;ublished'>yes</b><time datetime='2021'>t</time>"
+        "<div><div><meta name=date content='2019'></div></div></body></html><meta name='after'>"
+    )
+    tags = [element.tag for element in assert_same_candidates(page)]
+    assert tags == ["meta", "link", "span", "b", "time", "meta", "meta"]
+    for html in HOSTILE.values():
+        assert_same_candidates(html)
+    assert M.page_metadata_lxml(B.parse(page)) == {"title": "T", "url": "http://x/", "date": "2019"}  # meta name=date ranks above itemprop
 
 
 def test_features_are_todays_on_a_fixed_page():

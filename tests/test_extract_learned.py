@@ -9,7 +9,7 @@ import pytest
 
 from tamis.extract import blocks as B
 from tamis.extract.hybrid import extract_learned_hybrid
-from tamis.extract.learned import MODEL_PATH, Forest, extract_learned, load_forest, model
+from tamis.extract.learned import MODEL_PATH, Forest, extract_learned, keep_blocks, load_forest, model, page_confidence, save_forest
 from tamis.steps.extract_html import EXTRACTORS, extract_main_text
 
 PARAGRAPHS = [
@@ -119,6 +119,69 @@ def test_shipped_model_loads_and_matches_the_features(tmp_path):
     np.savez(stale, **data)
     with pytest.raises(ValueError, match="retrain"):
         load_forest(stale)
+
+
+def test_keep_blocks_threshold_smoothing_and_isolated_short_blocks():
+    probability = np.array([0.9, 0.45, 0.9, 0.1, 0.6, 0.1, 0.2])
+    lengths = np.array([300.0, 40.0, 300.0, 20.0, 15.0, 30.0, 500.0])
+    plain = keep_blocks(probability, lengths, 0.5)
+    assert plain.tolist() == [True, False, True, False, True, False, False]  # the threshold alone
+    # Smoothing: the 0.45 block between two 0.9 blocks rises to 0.5*0.45 + 0.5*0.9 = 0.675; the 0.6
+    # block between two 0.1 blocks falls to 0.35; the first block's missing neighbour is itself.
+    smoothed = keep_blocks(probability, lengths, 0.5, smooth=0.5)
+    assert smoothed.tolist() == [True, True, True, False, False, False, False]
+    # A kept block shorter than isolated_chars with both neighbours dropped goes; a long one stays.
+    assert keep_blocks(probability, lengths, 0.5, isolated_chars=16).tolist() == [True, False, True, False, False, False, False]
+    assert keep_blocks(probability, lengths, 0.5, isolated_chars=15).tolist() == plain.tolist()
+    assert keep_blocks(np.array([0.9]), np.array([5.0]), 0.5, smooth=0.3, isolated_chars=10).tolist() == [False]
+    assert keep_blocks(np.zeros(0), np.zeros(0), 0.5, smooth=0.3, isolated_chars=10).shape == (0,)
+
+
+def test_page_confidence_is_the_share_of_characters_decided_far_from_the_threshold_in_log_odds():
+    keep = 0.3
+    at = np.log(keep / (1 - keep))
+    log_odds = np.array([at + 2.5, at - 2.5, at + 0.5, at - 1.9])
+    lengths = np.array([100.0, 50.0, 30.0, 20.0])
+    assert page_confidence(log_odds, lengths, keep) == 150 / 200  # the same margin on either side
+    assert page_confidence(np.zeros(0), np.zeros(0), keep) == 0.0
+
+
+def test_post_processing_travels_with_the_model(tmp_path):
+    shipped = model()
+    assert 0.0 <= shipped.smooth < 1.0 and shipped.isolated_chars >= 0
+    copy = tmp_path / "model.npz"
+    save_forest(shipped, copy)
+    again = load_forest(copy)
+    assert (again.keep_threshold, again.smooth, again.isolated_chars) == (shipped.keep_threshold, shipped.smooth, shipped.isolated_chars)
+    rows = B.features(*blocks_of(ARTICLE))
+    assert np.array_equal(again.probability(rows), shipped.probability(rows))
+    # A model saved before these fields existed still loads, with no post-processing.
+    data = {k: v for k, v in np.load(MODEL_PATH).items() if k not in ("smooth", "isolated_chars")}
+    old = tmp_path / "old.npz"
+    np.savez(old, **data)
+    assert (load_forest(old).smooth, load_forest(old).isolated_chars) == (0.0, 0)
+
+
+def test_gold_text_labels_blocks_by_word_four_grams():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from train_extract_model import gold_labels
+
+    gold = "The council approved the budget on Tuesday after a long debate.\nResidents welcomed the news of the library."
+    texts = [
+        "Home",  # short, not in the gold text
+        "News",  # short, not in it either
+        "The council approved the budget on Tuesday after a long debate.",  # content
+        "Residents",  # short, in the gold text and inside its span
+        "Residents welcomed the news of the library.",  # content
+        "Subscribe to our newsletter for more stories like this one",  # furniture
+        "the library",  # short, in the gold text but after its span: unlabelled
+        "The council approved the budget. Share this story with your friends on social media now",  # partly: unlabelled
+        "---",  # no words
+    ]
+    assert gold_labels(texts, gold).tolist() == [0, 0, 1, 1, 1, 0, -1, -1, -1]
 
 
 # --------------------------------------------------------------------------- extraction

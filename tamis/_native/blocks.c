@@ -113,6 +113,8 @@ static Py_UCS4 sentence_ends[32];
 static int sentence_end_count = 0;
 static int configured = 0;
 static PyTypeObject *element_type = NULL; /* lxml.etree._Element */
+typedef PyObject *(*element_factory_fn)(void *doc, xml_node *node);
+static element_factory_fn element_factory = NULL; /* lxml's public C API: the proxy of a node */
 
 enum { CLASS_WORD = 1, CLASS_PUNCT = 2, CLASS_DIGIT = 4 };
 
@@ -178,11 +180,18 @@ static void build_classes(PyObject *punctuation) {
 }
 
 static PyObject *configure(PyObject *self, PyObject *args) {
-    PyObject *block, *skip, *own, *ancestor, *hints, *punctuation, *ends, *fallback, *style, *type;
-    if (!PyArg_ParseTuple(args, "OOOOOUUOOO!", &block, &skip, &own, &ancestor, &hints, &punctuation, &ends, &fallback, &style,
-                          &PyType_Type, &type))
+    PyObject *block, *skip, *own, *ancestor, *hints, *punctuation, *ends, *fallback, *style, *type, *factory;
+    if (!PyArg_ParseTuple(args, "OOOOOUUOOO!O", &block, &skip, &own, &ancestor, &hints, &punctuation, &ends, &fallback, &style,
+                          &PyType_Type, &type, &factory))
         return NULL;
     if (configured) Py_RETURN_NONE; /* the tables are the module's constants: once per process */
+    /* lxml.etree.__pyx_capi__["elementFactory"]: checked by its signature string */
+    if (!PyCapsule_IsValid(factory, "struct LxmlElement *(struct LxmlDocument *, xmlNode *)")) {
+        PyErr_SetString(PyExc_TypeError, "configure() needs lxml's elementFactory capsule");
+        return NULL;
+    }
+    element_factory = (element_factory_fn)PyCapsule_GetPointer(factory, "struct LxmlElement *(struct LxmlDocument *, xmlNode *)");
+    if (!element_factory) return NULL;
     if (add_tags(block, 0) || add_tags(skip, 1) || add_tags(own, 2) || add_tags(ancestor, 3)) return NULL;
     tag_info *a = tag_slot("a", 1);
     if (!a) return PyErr_NoMemory();
@@ -732,6 +741,83 @@ static PyObject *segment(PyObject *self, PyObject *element) {
     return result;
 }
 
+/* ------------------------------------------------------------------ metadata candidates */
+
+static int is_metadata_candidate(xml_node *node) {
+    if (node->ns != NULL) return 0;
+    const char *name = (const char *)node->name;
+    if (strcmp(name, "meta") == 0 || strcmp(name, "link") == 0 || strcmp(name, "time") == 0) return 1;
+    for (xml_attr *attr = node->properties; attr; attr = attr->next) {
+        if (attr->ns != NULL || strcmp((const char *)attr->name, "itemprop") != 0) continue;
+        /* XPath's string value of the attribute: its text children joined */
+        const char *want = "datePublished";
+        size_t at = 0, want_len = strlen(want);
+        for (xml_node *c = attr->children; c; c = c->next) {
+            if (c->type != TEXT_NODE) return -1; /* not plain text: XPath decides */
+            if (!c->content) continue;
+            size_t len = strlen((const char *)c->content);
+            if (at + len > want_len || memcmp(want + at, c->content, len) != 0) return 0;
+            at += len;
+        }
+        return at == want_len;
+    }
+    return 0;
+}
+
+/* metadata_candidates(element) -> list or None: the elements of the element's document, in document
+ * order, that tamis.extract.metadata's candidate XPath selects (any meta, link or time element,
+ * or an element with itemprop="datePublished"), without XPath's per-node evaluation; None when
+ * an itemprop value is not plain text (the XPath decides then). */
+static PyObject *metadata_candidates(PyObject *self, PyObject *element) {
+    if (!configured || element_factory == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "tamis._native._blocks.configure() was not called");
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(element, element_type)) {
+        PyErr_SetString(PyExc_TypeError, "metadata_candidates() takes an lxml element");
+        return NULL;
+    }
+    lxml_element *proxy = (lxml_element *)element;
+    xml_node *root = proxy->c_node;
+    if (root == NULL || root->_private != (void *)element || root->doc == NULL) {
+        PyErr_SetString(PyExc_TypeError, "metadata_candidates() takes an lxml element (and an lxml with its public element layout)");
+        return NULL;
+    }
+    PyObject *found = PyList_New(0);
+    if (!found) return NULL;
+    /* pre-order over every element of the document: first child, else next sibling, else up */
+    xml_node *top = (xml_node *)root->doc; /* struct _xmlDoc starts as struct _xmlNode does */
+    xml_node *node = top->children;
+    while (node) {
+        if (node->type == ELEMENT_NODE) {
+            int candidate = is_metadata_candidate(node);
+            if (candidate < 0) {
+                Py_DECREF(found);
+                Py_RETURN_NONE;
+            }
+            if (candidate) {
+                PyObject *item = element_factory(proxy->doc, node);
+                if (!item || PyList_Append(found, item)) {
+                    Py_XDECREF(item);
+                    Py_DECREF(found);
+                    return NULL;
+                }
+                Py_DECREF(item);
+            }
+            if (node->children) {
+                node = node->children;
+                continue;
+            }
+        }
+        while (node && node->next == NULL) {
+            node = node->parent;
+            if (node == top) node = NULL;
+        }
+        if (node) node = node->next;
+    }
+    return found;
+}
+
 /* ------------------------------------------------------------------ the forest */
 
 /* leaf_values(rows, feature, threshold, left, right, value, offsets, depth) -> bytes of float64
@@ -791,6 +877,7 @@ done:
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS, "Set the tag, class/id word and character tables (once per process)."},
     {"segment", segment, METH_O, "The page's blocks and their columns from lxml's tree, or None where the reference must decide."},
+    {"metadata_candidates", metadata_candidates, METH_O, "The elements tamis.extract.metadata's candidate XPath selects, in document order (None: let the XPath decide)."},
     {"class_table", class_table, METH_NOARGS, "The word/punctuation/digit class of each BMP code point."},
     {"leaf_values", leaf_values, METH_VARARGS, "Each tree's leaf value for each feature row."},
     {NULL, NULL, 0, NULL},

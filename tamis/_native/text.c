@@ -387,6 +387,17 @@ static PyObject *strip_controls(PyObject *self, PyObject *arg) {
 static unsigned char *nfc_unstable;
 static Py_ssize_t nfc_unstable_limit;
 
+static inline int is_nfc_unstable(Py_UCS4 c) {
+    return (Py_ssize_t)c >= nfc_unstable_limit || ((nfc_unstable[c >> 3] >> (c & 7)) & 1);
+}
+
+/* For two-byte strings: one byte per BMP code point, QUICK_STRIP for a control character the
+ * step removes, QUICK_UNSTABLE for one NFC may change (filled by set_nfc_unstable), so the
+ * check is one load and no branch per code point. */
+#define QUICK_STRIP 1
+#define QUICK_UNSTABLE 2
+static unsigned char quick_class[0x10000];
+
 static PyObject *set_nfc_unstable(PyObject *self, PyObject *arg) {
     Py_buffer buf;
     if (PyObject_GetBuffer(arg, &buf, PyBUF_SIMPLE) < 0) return NULL;
@@ -400,11 +411,9 @@ static PyObject *set_nfc_unstable(PyObject *self, PyObject *arg) {
     nfc_unstable = bits;
     nfc_unstable_limit = buf.len * 8;
     PyBuffer_Release(&buf);
+    for (Py_UCS4 c = 0; c < 0x10000; c++)
+        quick_class[c] = (unsigned char)((is_stripped_control(c) ? QUICK_STRIP : 0) | (c >= 0x80 && is_nfc_unstable(c) ? QUICK_UNSTABLE : 0));
     Py_RETURN_NONE;
-}
-
-static inline int is_nfc_unstable(Py_UCS4 c) {
-    return (Py_ssize_t)c >= nfc_unstable_limit || ((nfc_unstable[c >> 3] >> (c & 7)) & 1);
 }
 
 static PyObject *normalize_quick(PyObject *self, PyObject *arg) {
@@ -431,15 +440,13 @@ static PyObject *normalize_quick(PyObject *self, PyObject *arg) {
         if (unstable) Py_RETURN_NONE;
     } else if (kind == PyUnicode_2BYTE_KIND) {
         const Py_UCS2 *p = (const Py_UCS2 *)data;
+        unsigned seen = 0;
         for (Py_ssize_t i = 0; i < n; i++) {
-            Py_UCS2 c = p[i];
-            if (c < 0x80) {
-                found += c < 0x20 ? (c != '\t' && c != '\n' && c != '\r') : c == 0x7f;
-            } else {
-                if (is_nfc_unstable(c)) Py_RETURN_NONE;
-                found += c == 0xfeff || c == 0xfffe;
-            }
+            unsigned cls = quick_class[p[i]];
+            found += cls & QUICK_STRIP;
+            seen |= cls;
         }
+        if (seen & QUICK_UNSTABLE) Py_RETURN_NONE;
     } else {
         for (Py_ssize_t i = 0; i < n; i++) {
             Py_UCS4 c = PyUnicode_READ(kind, data, i);

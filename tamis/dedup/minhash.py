@@ -108,6 +108,11 @@ def unspaced_bitmap() -> bytes:
     return np.packbits(bits, bitorder="little").tobytes()
 
 
+# choose_banding evaluates the candidate probability of every split; the banding is read once
+# per batch of 256 documents in the first pass.
+_choose_banding = functools.lru_cache(maxsize=64)(choose_banding)
+
+
 def sketch_units(char_ngrams: bool, *, nfc_given: bool = False) -> tuple[Callable[..., tuple[bytes, bytes, bytes]], int, Callable[[str], str]]:
     """The compiled (or reference) ``sketch``, its unit mode and what a text needs before it.
 
@@ -249,7 +254,7 @@ class MinHashDedup(GlobalStage):
 
     @property
     def banding(self) -> tuple[int, int]:
-        return (self.bands, self.rows) if self.bands else choose_banding(self.threshold, self.num_perm)
+        return (self.bands, self.rows) if self.bands else _choose_banding(self.threshold, self.num_perm)
 
     def index_meta(self) -> dict:
         bands, rows = self.banding

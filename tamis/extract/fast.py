@@ -146,9 +146,17 @@ def visible_text(tree: HTMLTree) -> str:
     return extract_plain_text(tree, main_content=False, preserve_formatting=True, list_bullets=False, alt_texts=False)
 
 
+def parse_tree(html: str) -> HTMLTree:
+    """lexbor's tree of ``html``; a lone surrogate (which lexbor's UTF-8 encoder refuses) becomes U+FFFD."""
+    try:
+        return HTMLTree.parse(html)
+    except UnicodeEncodeError:
+        return HTMLTree.parse(html.encode("utf-8", "replace").decode("utf-8"))
+
+
 def extract_fast(html: str | HTMLTree) -> Extraction:
     """Main text of ``html`` without trafilatura (see the module docstring)."""
-    tree = HTMLTree.parse(html) if isinstance(html, str) else html
+    tree = parse_tree(html) if isinstance(html, str) else html
     metadata = page_metadata(tree)
     body = tree.body
     if body is None:

@@ -1,15 +1,19 @@
 """The learned block classifier: a small gradient-boosted tree ensemble over the blocks' features.
 
 The model (``block_model.npz`` beside this file) is trained by ``bench/train_extract_model.py``
-on the development half of trafilatura-eval only (its ``with``/``without`` snippets label the
-blocks that hold them) and exported as plain arrays; predicting is a few numpy gathers, so no
-machine-learning library is imported at run time. The held-out half and scrapinghub-aeb are never
-trained on (``bench/bench_extract.py`` reports them separately).
+on the DEVELOPMENT halves of both evaluation sets (the fixed hash split of ``bench_extract.py``):
+trafilatura-eval's ``with``/``without`` snippets label the blocks that hold them, and
+scrapinghub-aeb's gold article text labels every block of its pages by word 4-grams (the unit of
+its metric), so the model learns both what is page furniture and what a whole article leaves out
+(titles, bylines, captions, related links). It is exported as plain arrays, so no machine-learning
+library is imported at run time. The two held-out halves are never trained on
+(``bench/bench_extract.py`` reports them separately).
 
-Each block is kept when the model's probability is at least the threshold stored with the model
-(chosen by cross-validation on the development half). A page whose blocks the model cannot
-separate (no block kept, or too little of the kept text confidently so) is what the ``tamis``
-hybrid hands to trafilatura.
+Each block is kept when its probability, mixed with its neighbours' (``keep_blocks``), reaches the
+threshold stored with the model, and a short kept block alone between dropped ones goes too; the
+threshold and both page-level rules are chosen by cross-validation over the development pages. A
+page whose blocks the model cannot separate (no block kept, or too little of its text confidently
+so) is what ``tamis_learned_hybrid`` hands to trafilatura.
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ class Forest:
     depth: int
     keep_threshold: float  # probability at or above which a block is kept
     feature_names: tuple[str, ...]
+    # Page-level post-processing, chosen with the model by cross-validation (see keep_blocks).
+    smooth: float = 0.0
+    isolated_chars: int = 0
 
     def __post_init__(self) -> None:
         # The trees laid end to end: a node's children as indices into the flat arrays, so each
@@ -100,6 +107,7 @@ def save_forest(forest: Forest, path: Path) -> None:
         feature=forest.feature.astype(np.int32), threshold=forest.threshold, left=forest.left.astype(np.int32),
         right=forest.right.astype(np.int32), value=forest.value, base=np.array(forest.base), depth=np.array(forest.depth),
         keep_threshold=np.array(forest.keep_threshold), feature_names=np.array(forest.feature_names),
+        smooth=np.array(forest.smooth), isolated_chars=np.array(forest.isolated_chars),
     )  # fmt: skip
 
 
@@ -112,6 +120,8 @@ def load_forest(path: Path) -> Forest:
         return Forest(
             data["feature"], data["threshold"], data["left"], data["right"], data["value"], float(data["base"]),
             int(data["depth"]), float(data["keep_threshold"]), names,
+            smooth=float(data["smooth"]) if "smooth" in data else 0.0,
+            isolated_chars=int(data["isolated_chars"]) if "isolated_chars" in data else 0,
         )  # fmt: skip
 
 
@@ -121,14 +131,49 @@ def model() -> Forest:
     return load_forest(MODEL_PATH)
 
 
-# A block whose probability is this far from the keep threshold is a confident verdict; a page
-# with less than CONFIDENT_SHARE of its characters so decided is "unsure" (the hybrid's routing).
-CONFIDENT_MARGIN = 0.3
+def keep_blocks(probability: np.ndarray, lengths: np.ndarray, keep: float, smooth: float = 0.0, isolated_chars: int = 0) -> np.ndarray:
+    """Which blocks to keep, from the model's probabilities and the page around each block.
+
+    * ``smooth``: each block's probability is mixed with its two neighbours' mean at this weight
+      (a page's content comes in runs: a caption or byline amid dropped furniture is pulled down,
+      a short paragraph amid kept text is pulled up), then compared with ``keep``.
+    * ``isolated_chars``: a kept block shorter than this whose neighbours on both sides are dropped
+      (a stray label, date or caption between pieces of furniture) is dropped too.
+    Both are general (what the neighbouring blocks are), chosen by cross-validation with the model.
+    """
+    score = probability
+    if smooth > 0 and len(probability) > 1:
+        previous = np.concatenate([probability[:1], probability[:-1]])
+        following = np.concatenate([probability[1:], probability[-1:]])
+        score = (1.0 - smooth) * probability + smooth * 0.5 * (previous + following)
+    kept = score >= keep
+    if isolated_chars > 0 and len(kept):
+        previous_kept = np.concatenate([[False], kept[:-1]])
+        next_kept = np.concatenate([kept[1:], [False]])
+        kept &= ~((lengths < isolated_chars) & ~previous_kept & ~next_kept)
+    return kept
 
 
-def extract_learned(html: str) -> Extraction:
+# A block whose log-odds are this far from the keep threshold's (either side) is a confident
+# verdict: at the shipped threshold 0.3, a probability below 0.055 or above 0.76. In log-odds, not
+# probability, so the margin means the same whichever threshold CV picks. The share of a page's
+# characters so decided is its confidence (the hybrid's routing; bench/train_extract_model.py).
+CONFIDENT_LOG_ODDS = 2.0
+
+
+def page_confidence(log_odds: np.ndarray, lengths: np.ndarray, keep: float) -> float:
+    """The share of the page's characters in blocks whose verdict is confident."""
+    total = lengths.sum()
+    if not len(lengths) or total <= 0:
+        return 0.0
+    sure = np.abs(log_odds - np.log(keep / (1.0 - keep))) >= CONFIDENT_LOG_ODDS
+    return float((lengths * sure).sum() / total)
+
+
+def extract_learned(html: str | bytes) -> Extraction:
     """The blocks the classifier keeps, one per line; the lexbor fast path where lxml cannot hold
-    the page (nested deeper than libxml2's 256 levels, or no document found) or nothing is kept."""
+    the page (nested deeper than libxml2's 256 levels, or no document found) or nothing is kept.
+    ``html`` may be the page's UTF-8 bytes (what lxml parses; the extraction worker sends them)."""
     root = block_features.parse(html)
     if root is None:
         return _fast_instead(html, "learned: lxml found no document")
@@ -137,18 +182,18 @@ def extract_learned(html: str) -> Extraction:
     if page.max_depth >= block_features.DEEP:
         return _fast_instead(html, "learned: deeper than lxml holds")
     forest = model()
-    probability = forest.probability(page.features())
-    kept = probability >= forest.keep_threshold
+    log_odds = forest.log_odds(page.features())
+    probability = 1.0 / (1.0 + np.exp(-log_odds))
+    lengths = page.lengths()
+    kept = keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars)
     if not kept.any():
         return _fast_instead(html, "learned: no block kept")
-    lengths = page.lengths()
-    sure = np.abs(probability - forest.keep_threshold) >= CONFIDENT_MARGIN
-    confidence = float((lengths * sure).sum() / lengths.sum())
+    confidence = page_confidence(log_odds, lengths, forest.keep_threshold)
     text = "\n".join(block for block, keep in zip(page.texts, kept, strict=True) if keep)
     return Extraction(text, True, metadata, "learned", long_share=confidence)
 
 
-def _fast_instead(html: str, why: str) -> Extraction:
-    result = extract_fast(html)
+def _fast_instead(html: str | bytes, why: str) -> Extraction:
+    result = extract_fast(html.decode("utf-8", "surrogatepass") if isinstance(html, bytes) else html)
     result.method = f"fast ({why})"
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 from resiliparse.parse.html import HTMLTree
 
@@ -60,6 +61,7 @@ def _stated(title: str | None, first: Callable[[tuple[str, ...]], str | None]) -
     return found
 
 
+@cache
 def _parse_selector(selector: str) -> tuple[str, tuple[tuple[str, str | None], ...]]:
     """``tag[attr="value"][attr2]`` -> (tag or "*", ((attr, value), (attr2, None)))."""
     tag, _, rest = selector.partition("[")
@@ -74,6 +76,16 @@ _CANDIDATES = None  # one XPath over the page for every element a selector above
 
 
 def _candidates(root) -> list:
+    from tamis.extract.blocks import _native  # the compiled walk: the same elements, 40x faster than the XPath
+
+    if _native is not None:
+        found = _native.metadata_candidates(root)
+        if found is not None:
+            return found
+    return _candidates_reference(root)
+
+
+def _candidates_reference(root) -> list:
     global _CANDIDATES
     if _CANDIDATES is None:
         from lxml import etree

@@ -117,10 +117,22 @@ EXTRACTORS: dict[str, Callable[[str], Extraction]] = {
 }
 
 
-def extract_main_text(html: str, method: str) -> dict[str, object]:
+# Extractors that parse a page's UTF-8 bytes themselves (lxml reads bytes): the extraction
+# worker hands them the bytes it received instead of decoding them to a str first.
+UTF8_EXTRACTORS = frozenset({"tamis_learned"})
+
+
+def takes_utf8(method: str) -> bool:
+    return method in UTF8_EXTRACTORS
+
+
+def extract_main_text(html: str | bytes, method: str) -> dict[str, object]:
     """The worker's answer for one page: ``text`` (one paragraph per line), the page's stated
-    ``metadata`` (title, url, date) and the ``path`` that produced the text."""
-    result = EXTRACTORS[method](html)
+    ``metadata`` (title, url, date) and the ``path`` that produced the text. ``html`` may be
+    UTF-8 bytes for the extractors in UTF8_EXTRACTORS."""
+    if isinstance(html, bytes) and method not in UTF8_EXTRACTORS:
+        html = html.decode("utf-8")
+    result = EXTRACTORS[method](html)  # type: ignore[arg-type]
     return {"text": tidy_paragraphs(result.text), "metadata": result.metadata, "path": result.method}
 
 

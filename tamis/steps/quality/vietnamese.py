@@ -215,10 +215,12 @@ def _long_chunk_syllables(chunk: str) -> list[str]:
 
 
 def chunk_syllables(chunk: str) -> list[str]:
-    """pyvi's syllables of one chunk without whitespace (memoised)."""
+    """pyvi's syllables of one chunk without whitespace (memoised, the long ones aside)."""
+    if len(chunk) > _MAX_CHUNK:
+        return _long_chunk_syllables(chunk)
     found = _CHUNKS.get(chunk)
     if found is None:
-        found = _SYLLABLE.findall(chunk) if len(chunk) <= _MAX_CHUNK else _long_chunk_syllables(chunk)
+        found = _SYLLABLE.findall(chunk)
         if len(_CHUNKS) > _MEMO_LIMIT:
             _CHUNKS.clear()
         _CHUNKS[chunk] = found
