@@ -855,9 +855,10 @@ static PyObject *leaf_values(PyObject *self, PyObject *args) {
     result = PyBytes_FromStringAndSize(NULL, count * trees * (Py_ssize_t)sizeof(double));
     if (!result) goto done;
     double *out = (double *)PyBytes_AS_STRING(result);
-    for (Py_ssize_t i = 0; i < count; i++) {
-        const float *row = x + i * width;
-        for (Py_ssize_t k = 0; k < trees; k++) {
+    /* tree by tree: one tree's nodes stay in the first-level cache while every row walks it */
+    for (Py_ssize_t k = 0; k < trees; k++) {
+        for (Py_ssize_t i = 0; i < count; i++) {
+            const float *row = x + i * width;
             int64_t node = o[k];
             for (int d = 0; d < depth; d++) node = (double)row[f[node]] <= t[node] ? l[node] : r[node];
             out[i * trees + k] = v[node];
