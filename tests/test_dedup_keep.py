@@ -176,3 +176,13 @@ def test_gather_into_a_reused_buffer_reads_the_same(tmp_path: Path):
     minhash._give_back_buffer(buffer)
     minhash._cluster_task(str(tmp_path), 0, [])
     assert not minhash._spare_buffer
+
+
+def test_in_sorted_is_isin():
+    from tamis.dedup.minhash import _in_sorted
+
+    rng = np.random.default_rng(4)
+    for n in (0, 1, 50):
+        table = np.unique(rng.integers(0, 200, size=n)).astype(np.int64)
+        values = rng.integers(0, 220, size=300).astype("<u4")
+        assert np.array_equal(_in_sorted(values, table), np.isin(values, table))

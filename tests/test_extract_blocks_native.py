@@ -1,6 +1,7 @@
 """The compiled block walk (tamis/_native/blocks.c) against the plain-Python reference
-(tamis.extract.blocks.segment + features): the same texts and the same feature bytes on real
-pages, on random markup and on hostile pages; the compiled tree walk against numpy's."""
+(tamis.extract.blocks.segment + features_reference): the same texts and the same feature bytes
+on real pages, on random markup and on hostile pages; the metadata candidates against the XPath;
+the compiled tree walk against numpy's."""
 
 from __future__ import annotations
 
@@ -23,8 +24,11 @@ AEB = next((p for p in (ROOT.parent / "shared", ROOT.parents[1] / "shared") if p
 
 
 def _both(html: str) -> tuple[B.PageBlocks, B.PageBlocks, bool]:
-    """(reference, compiled, whether the compiled walk decided itself) for one page."""
-    reference = B.PageBlocks.from_blocks(*B.segment(B.parse(html)))
+    """(reference, compiled, whether the compiled walk decided itself) for one page. The
+    reference's features are checked here against the plain definition, features_reference."""
+    segmented = B.segment(B.parse(html))
+    reference = B.PageBlocks.from_blocks(*segmented)
+    assert reference.features().tobytes() == B.features_reference(*segmented).tobytes()
     root = B.parse(html)
     body = root.find("body")
     decided = B._native.segment(root if body is None else body) is not None

@@ -637,6 +637,32 @@ static void sort_u32(uint32_t *v, uint32_t *tmp, Py_ssize_t n) {
     if (pos != on_stack) free(pos);
 }
 
+/* The fingerprint (high 32 bits of combine) of each of ns shingles of `width` units. The
+ * common widths get a loop whose inner one the compiler unrolls (a constant trip count); the
+ * value is combine's either way. */
+#define FIXED_WIDTH(W)                                                            \
+    case W:                                                                       \
+        for (Py_ssize_t s = 0; s < ns; s++) {                                     \
+            uint64_t h = GOLDEN ^ (uint64_t)(W);                                  \
+            for (Py_ssize_t k = 0; k < (W); k++) h ^= units[s + k] * POSITION[k]; \
+            out[s] = (uint32_t)(mix64(h) >> 32);                                  \
+        }                                                                         \
+        return;
+static void shingle_fingerprints(const uint64_t *units, Py_ssize_t ns, Py_ssize_t width, uint32_t *out) {
+    switch (width) {
+        FIXED_WIDTH(1)
+        FIXED_WIDTH(2)
+        FIXED_WIDTH(3)
+        FIXED_WIDTH(4)
+        FIXED_WIDTH(5)
+        FIXED_WIDTH(6)
+        FIXED_WIDTH(7)
+        FIXED_WIDTH(8)
+    default:
+        for (Py_ssize_t s = 0; s < ns; s++) out[s] = (uint32_t)(combine(units + s, width) >> 32);
+    }
+}
+
 /* Sort and deduplicate in place; returns the new length. */
 static Py_ssize_t sort_unique(uint32_t *v, uint32_t *tmp, Py_ssize_t n) {
     if (n < 2) return n;
@@ -645,8 +671,11 @@ static Py_ssize_t sort_unique(uint32_t *v, uint32_t *tmp, Py_ssize_t n) {
     if (k == n) return n; /* already a set (fingerprints are stored that way) */
     sort_u32(v, tmp, n);
     Py_ssize_t w = 1;
-    for (Py_ssize_t k = 1; k < n; k++)
-        if (v[k] != v[w - 1]) v[w++] = v[k];
+    for (Py_ssize_t k = 1; k < n; k++) { /* no branch: a repeat is written and not counted */
+        uint32_t x = v[k];
+        v[w] = x;
+        w += x != v[w - 1];
+    }
     return w;
 }
 
@@ -717,7 +746,7 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
         }
         uint32_t *out = fps.data + fps.len;
         Py_ssize_t width = nu < ngram ? nu : ngram;
-        for (Py_ssize_t s = 0; s < ns; s++) out[s] = (uint32_t)(combine(units.data + s, width) >> 32);
+        shingle_fingerprints(units.data, ns, width, out);
         if (ns > tmp_cap) {
             free(tmp);
             tmp_cap = ns * 2;

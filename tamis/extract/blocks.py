@@ -295,11 +295,6 @@ def _text_counts(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return words, punct, digits
 
 
-def _bits(values: np.ndarray, count: int) -> np.ndarray:
-    array = values.astype(np.uint64)
-    return ((array[:, None] >> np.arange(count, dtype=np.uint64)) & np.uint64(1)).astype(np.float32)
-
-
 # The per-block values features() starts from, one int64 column each (the compiled walk's rows).
 COLUMNS = ("tag", "link_chars", "depth", "ancestors", "hints_own", "hints_above", "element", "group", "length", "words",
            "punct", "digits", "upper_start", "sentence_end")  # fmt: skip
@@ -366,21 +361,133 @@ def features(blocks: list[Block], max_depth: int, elements: Elements) -> np.ndar
     return _features(PageBlocks.from_blocks(blocks, max_depth, elements))
 
 
+# Where each group of FEATURE_NAMES starts: the rows are written column by column into one
+# float32 array (a float64 value stored into float32 rounds as the reference's final astype did).
+N_LOCAL = 9
+_OWN_AT = N_LOCAL
+_ANC_AT = _OWN_AT + N_OWN
+_HOWN_AT = _ANC_AT + len(ANCESTOR_TAGS)
+_HABOVE_AT = _HOWN_AT + len(HINT_WORDS)
+_PAGE_AT = _HABOVE_AT + len(HINT_WORDS)
+_PREV_AT = _PAGE_AT + 15
+_NEXT_AT = _PREV_AT + 4
+_SHIFT_ANC = np.arange(len(ANCESTOR_TAGS), dtype=np.int64)
+_SHIFT_HINT = np.arange(len(HINT_WORDS), dtype=np.int64)
+
+
 def _features(page: PageBlocks) -> np.ndarray:
+    """FEATURE_NAMES for each block, written into one float32 array (no stacking of float64 columns)."""
     columns = page.columns
     n = len(columns)
+    out = np.zeros((n, len(FEATURE_NAMES)), dtype=np.float32)
     if n == 0:
-        return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32)
+        return out
     max_depth = page.max_depth
     lengths = columns[:, _C_LENGTH].astype(np.float64)
     links = columns[:, _C_LINK_CHARS].astype(np.float64)
     words = np.maximum(columns[:, _C_WORDS], 1)
-    punct, digits = columns[:, _C_PUNCT], columns[:, _C_DIGITS]
     depth = columns[:, _C_DEPTH]
+    log_chars = np.log1p(lengths)
+    link_density = links / lengths
+    sentence_end = columns[:, _C_SENTENCE_END]
+    out[:, 0] = log_chars
+    out[:, 1] = np.log1p(words)
+    out[:, 2] = link_density
+    out[:, 3] = columns[:, _C_PUNCT] / words
+    out[:, 4] = sentence_end
+    out[:, 5] = columns[:, _C_DIGITS] / lengths
+    out[:, 6] = np.minimum(lengths / words, 20.0)
+    out[:, 7] = columns[:, _C_UPPER_START]
+    out[:, 8] = depth / max(max_depth, 1)
+    index = np.arange(n)
+    out[index, _OWN_AT + columns[:, _C_TAG]] = 1.0
+    out[:, _ANC_AT:_HOWN_AT] = (columns[:, _C_ANCESTORS, None] >> _SHIFT_ANC) & 1
+    out[:, _HOWN_AT:_HABOVE_AT] = (columns[:, _C_HINTS_OWN, None] >> _SHIFT_HINT) & 1
+    out[:, _HABOVE_AT:_PAGE_AT] = (columns[:, _C_HINTS_ABOVE, None] >> _SHIFT_HINT) & 1
+
+    long = (lengths >= LONG_CHARS) & (links <= LONG_LINK_DENSITY * lengths)
+    total = lengths.sum()
+    long_chars = lengths * long
+    block_element = columns[:, _C_ELEMENT]
+    order = np.argsort(block_element, kind="stable")
+    sorted_ids = block_element[order]
+    cumulative_long = np.concatenate([[0.0], np.cumsum(long_chars[order])])
+    last_id = page.element_last
+    first_id = np.arange(len(last_id))
+    held = cumulative_long[np.searchsorted(sorted_ids, last_id, "right")] - cumulative_long[np.searchsorted(sorted_ids, first_id, "left")]
+    element_depth = page.element_depth
+    long_total = long_chars.sum()
+    holding = np.flatnonzero(held >= MAIN_SHARE * long_total) if long_total else np.zeros(0, dtype=np.int64)
+    p = _PAGE_AT
+    if len(holding):
+        main = holding[np.argmax(element_depth[holding])]
+        main_depth = element_depth[main]
+        inside = (block_element >= main) & (block_element <= last_id[main])
+        out[:, p + 2] = inside
+        out[:, p + 3] = np.where(inside, (depth - main_depth) / max(max_depth, 1), -1.0)
+    else:
+        out[:, p + 3] = -1.0
+    _, group = np.unique(columns[:, _C_GROUP], return_inverse=True)
+    g_chars = np.bincount(group, weights=lengths)[group]
+    out[:, p + 5] = np.log1p(g_chars)
+    out[:, p + 6] = np.bincount(group, weights=long_chars)[group] / g_chars
+    out[:, p + 7] = np.bincount(group, weights=links)[group] / g_chars
+    ones = np.ones(5)
+    window_chars = np.convolve(lengths, ones)[2 : n + 2]
+    out[:, p + 8] = np.convolve(long_chars, ones)[2 : n + 2] / window_chars
+    out[:, p + 9] = np.convolve(links, ones)[2 : n + 2] / window_chars
+    positions = np.flatnonzero(long)
+    if len(positions):
+        first, last = positions[0], positions[-1]
+        after = np.searchsorted(positions, index).clip(0, len(positions) - 1)
+        before = (after - 1).clip(0)
+        nearest = np.minimum(np.abs(positions[after] - index), np.abs(index - positions[before]))
+    else:
+        first, last, nearest = n, -1, np.full(n, n)
+    out[:, p] = index / max(n - 1, 1)
+    out[:, p + 1] = (np.cumsum(lengths) - lengths) / total
+    out[:, p + 4] = long
+    out[:, p + 10] = lengths / total
+    out[:, p + 11] = np.log1p(total)
+    out[first:, p + 12] = 1.0
+    out[: last + 1, p + 13] = 1.0
+    out[:, p + 14] = np.minimum(nearest, 20) / 20
+    # neighbours: log_chars, link_density, sentence_end, long of the block before / after
+    out[1:, _PREV_AT] = out[:-1, 0]
+    out[1:, _PREV_AT + 1] = out[:-1, 2]
+    out[1:, _PREV_AT + 2] = out[:-1, 4]
+    out[1:, _PREV_AT + 3] = out[:-1, p + 4]
+    out[:-1, _NEXT_AT] = out[1:, 0]
+    out[:-1, _NEXT_AT + 1] = out[1:, 2]
+    out[:-1, _NEXT_AT + 2] = out[1:, 4]
+    out[:-1, _NEXT_AT + 3] = out[1:, p + 4]
+    return out
+
+
+# --------------------------------------------------------------------------- reference
+
+
+def _bits_reference(values: list[int], count: int) -> np.ndarray:
+    array = np.array(values, dtype=np.uint64)
+    return ((array[:, None] >> np.arange(count, dtype=np.uint64)) & np.uint64(1)).astype(np.float32)
+
+
+def features_reference(blocks: list[Block], max_depth: int, elements: Elements) -> np.ndarray:
+    """The plain definition of every feature, as first written (numpy columns stacked, per-block
+    Python loops): what :func:`features` and the compiled walk are tested against."""
+    n = len(blocks)
+    if n == 0:
+        return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32)
+    texts = [b.text for b in blocks]
+    lengths = np.array([len(t) for t in texts], dtype=np.float64)
+    links = np.array([b.link_chars for b in blocks], dtype=np.float64)
+    words, punct, digits = _text_counts(texts)
+    words = np.maximum(words, 1)
+    sentence_end = np.array([1.0 if t[-1] in _SENTENCE_ENDS else 0.0 for t in texts])
     local = np.column_stack(
-        [np.log1p(lengths), np.log1p(words), links / lengths, punct / words, columns[:, _C_SENTENCE_END].astype(np.float64),
-         digits / lengths, np.minimum(lengths / words, 20.0), columns[:, _C_UPPER_START].astype(np.float64),
-         depth / max(max_depth, 1)]
+        [np.log1p(lengths), np.log1p(words), links / lengths, punct / words, sentence_end, digits / lengths,
+         np.minimum(lengths / words, 20.0), np.array([1.0 if t[0].isupper() else 0.0 for t in texts]),
+         np.array([b.depth for b in blocks]) / max(max_depth, 1)]
     )  # fmt: skip
     long = (lengths >= LONG_CHARS) & (links <= LONG_LINK_DENSITY * lengths)
     total = lengths.sum()
@@ -388,14 +495,14 @@ def _features(page: PageBlocks) -> np.ndarray:
 
     # Main container: the deepest element whose subtree holds MAIN_SHARE of the long text. An
     # element's subtree is the id range [id, last]; blocks are summed over it with prefix sums.
-    block_element = columns[:, _C_ELEMENT]
+    block_element = np.array([b.element for b in blocks], dtype=np.int64)
     order = np.argsort(block_element, kind="stable")
     sorted_ids = block_element[order]
     cumulative_long = np.concatenate([[0.0], np.cumsum(long_chars[order])])
-    first_id = np.arange(len(page.element_depth))
-    last_id = page.element_last
+    first_id = np.arange(len(elements.depth))
+    last_id = np.array(elements.last, dtype=np.int64)
     held = cumulative_long[np.searchsorted(sorted_ids, last_id, "right")] - cumulative_long[np.searchsorted(sorted_ids, first_id, "left")]
-    element_depth = page.element_depth
+    element_depth = np.array(elements.depth, dtype=np.int64)
     holding = np.flatnonzero(held >= MAIN_SHARE * long_chars.sum()) if long_chars.sum() else np.zeros(0, dtype=np.int64)
     if len(holding):
         main = holding[np.argmax(element_depth[holding])]
@@ -404,15 +511,22 @@ def _features(page: PageBlocks) -> np.ndarray:
     else:  # no long text anywhere: no main container
         main_depth, inside = 0, np.zeros(n, dtype=bool)
     in_main = inside.astype(np.float64)
-    block_depth = depth.astype(np.float64)
+    block_depth = np.array([b.depth for b in blocks], dtype=np.float64)
     gap = np.where(inside, (block_depth - main_depth) / max(max_depth, 1), -1.0)
 
-    # Blocks sharing a block element (a list's items, a table's cells, an article's paragraphs):
-    # sums per group, added in block order.
-    _, group = np.unique(columns[:, _C_GROUP], return_inverse=True)
-    g_chars = np.bincount(group, weights=lengths)[group]
-    g_long = np.bincount(group, weights=long_chars)[group] / g_chars
-    g_links = np.bincount(group, weights=links)[group] / g_chars
+    # Blocks sharing a block element (a list's items, a table's cells, an article's paragraphs).
+    group_chars: dict[int, float] = {}
+    group_long: dict[int, float] = {}
+    group_links: dict[int, float] = {}
+    for block, chars, lc, linkc in zip(blocks, lengths, long_chars, links, strict=True):
+        key = block.group
+        group_chars[key] = group_chars.get(key, 0.0) + chars
+        group_long[key] = group_long.get(key, 0.0) + lc
+        group_links[key] = group_links.get(key, 0.0) + linkc
+    group_keys = [b.group for b in blocks]
+    g_chars = np.array([group_chars[k] for k in group_keys])
+    g_long = np.array([group_long[k] for k in group_keys]) / g_chars
+    g_links = np.array([group_links[k] for k in group_keys]) / g_chars
 
     # Windows of five blocks around each block: how much long text and link text is near it.
     def window(values: np.ndarray) -> np.ndarray:
@@ -434,11 +548,11 @@ def _features(page: PageBlocks) -> np.ndarray:
     cumulative = (np.cumsum(lengths) - lengths) / total
 
     own_tag = np.zeros((n, N_OWN))
-    own_tag[index, columns[:, _C_TAG]] = 1.0
-    ancestors = _bits(columns[:, _C_ANCESTORS], len(ANCESTOR_TAGS))
-    hints_own = _bits(columns[:, _C_HINTS_OWN], len(HINT_WORDS))
-    hints_above = _bits(columns[:, _C_HINTS_ABOVE], len(HINT_WORDS))
-    page_columns = np.column_stack(
+    own_tag[index, [_TAG_INDEX.get(b.tag, N_OWN - 1) for b in blocks]] = 1.0
+    ancestors = _bits_reference([b.ancestors for b in blocks], len(ANCESTOR_TAGS))
+    hints_own = _bits_reference([b.hints_own for b in blocks], len(HINT_WORDS))
+    hints_above = _bits_reference([b.hints_above for b in blocks], len(HINT_WORDS))
+    page = np.column_stack(
         [index / max(n - 1, 1), cumulative, in_main, gap, long.astype(float), np.log1p(g_chars), g_long, g_links,
          window_long, window_links, lengths / total, np.full(n, np.log1p(total)),
          (index >= first).astype(float), (index <= last).astype(float), np.minimum(nearest, 20) / 20]
@@ -448,7 +562,7 @@ def _features(page: PageBlocks) -> np.ndarray:
     pad = np.array([[0.0, 0.0, 0.0, 0.0]])
     previous = np.vstack([pad, neighbour[:-1]])
     following = np.vstack([neighbour[1:], pad])
-    return np.hstack([local, own_tag, ancestors, hints_own, hints_above, page_columns, previous, following]).astype(np.float32)
+    return np.hstack([local, own_tag, ancestors, hints_own, hints_above, page, previous, following]).astype(np.float32)
 
 
 def _style_hides(style: str) -> bool:
