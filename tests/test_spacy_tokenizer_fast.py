@@ -70,6 +70,10 @@ def test_special_cases_in_punctuation(language: str) -> None:
     keys = sorted(reference._specials)
     sample = random.Random(language).sample(keys, min(len(keys), 100))
     assert_same(language, [wrapper.format(key) for key in sample for wrapper in WRAPPERS if " " not in key])
+    # two special cases in one chunk, joined by what the rules split on: runs the special-case
+    # matcher has to find inside a chunk (looked up by run text in SpacyTokenizer)
+    pairs = [a + joint + b for a, b in zip(sample, reversed(sample), strict=True) for joint in ("", "-", "/", ".", ",", "(") if " " not in a + b]
+    assert_same(language, pairs[:400])
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -140,7 +144,10 @@ def test_required_chars() -> None:
     assert spacy.required_chars(r"(?i)^a-b$|^c'd$", 0) == frozenset("-'")
     assert spacy.required_chars(r"^a?b*$", 0) is None
     assert spacy.required_chars(r"(?!x)y|z", 0) == frozenset("yz")
-    assert spacy.required_chars("[\x00ALPHA\x00]+", 0) is None  # a letter class not put back in
+    # a letter class not put back in is unknown, in a class or out of one (not the letters of its name)
+    assert spacy.required_chars("[\x00ALPHA\x00]+", 0) is None
+    assert spacy.required_chars("\x00ALPHA\x00+", 0) is None
+    assert spacy.required_chars("\x00ALPHA\x00+\\.", 0) == frozenset(".")
 
 
 def test_top_level_pieces() -> None:

@@ -200,7 +200,13 @@ def literal_escapes(text: str) -> str:
     return _ESCAPE.sub(_as_character, text)
 
 
-_MARK = "\x00"  # what stands around a letter class's name in the stored patterns
+# A letter class left out of a pattern for the analyses below stands as this one character
+# (one character wide in or out of a class; analyses read it as "unknown").
+_MARK = "\ue000"
+
+
+def _for_analysis(stored: str) -> str:
+    return re.sub("\x00(ALPHA|ALPHA_LOWER|ALPHA_UPPER)\x00", _MARK, stored)
 
 
 @cache
@@ -252,11 +258,14 @@ class SpacyTokenizerReference:
         self._specials = specials
         self._memo: dict[str, list[str]] = {}
         self._faster_searches(data, patterns, letters)
+        self._build_merge(data["faster_heuristics"])
+
+    def _build_merge(self, faster_heuristics: bool) -> None:
         # spaCy's special-case matcher: a special whose own tokenization (without special cases)
         # is several tokens is merged back wherever those tokens follow one another in a chunk.
         self._merge: dict[tuple[str, ...], str] = {}
-        for key in specials:
-            if not data["faster_heuristics"] or self._find_prefix(key) or self._has_infix(key) or self._find_suffix(key) or " " in key:
+        for key in self._specials:
+            if not faster_heuristics or self._find_prefix(key) or self._has_infix(key) or self._find_suffix(key) or " " in key:
                 pieces = tuple(self._tokenize(key, with_specials=False))
                 if len(pieces) > 1:
                     self._merge[pieces] = key
@@ -376,21 +385,27 @@ class SpacyTokenizerReference:
             tokens.append(text[start:])
         return tokens
 
-    def _merge_specials(self, tokens: list[str]) -> list[str]:
-        """spaCy's special-case matcher inside one chunk: every run of tokens that is a special
-        case's own tokenization, longest first then leftmost, becomes that special case's tokens
-        (a run is taken unless its first or last token belongs to a run taken or seen before)."""
+    def _merge_spans(self, tokens: list[str]) -> dict[tuple[int, int], str]:
+        """{(start, end): special case} for every run tokens[start:end] that is a special case's own tokenization."""
         n = len(tokens)
-        spans: list[tuple[int, int]] = []
+        spans: dict[tuple[int, int], str] = {}
         for i in range(n):
             if tokens[i] not in self._merge_firsts:
                 continue
             for j in range(i + 2, min(n, i + self._merge_longest) + 1):
-                if tuple(tokens[i:j]) in self._merge:
-                    spans.append((i, j))
-        if not spans:
+                key = self._merge.get(tuple(tokens[i:j]))
+                if key is not None:
+                    spans[i, j] = key
+        return spans
+
+    def _merge_specials(self, tokens: list[str]) -> list[str]:
+        """spaCy's special-case matcher inside one chunk: every run of tokens that is a special
+        case's own tokenization, longest first then leftmost, becomes that special case's tokens
+        (a run is taken unless its first or last token belongs to a run taken or seen before)."""
+        found = self._merge_spans(tokens)
+        if not found:
             return tokens
-        spans.sort(key=lambda span: (span[0] - span[1], span[0]))
+        spans = sorted(found, key=lambda span: (span[0] - span[1], span[0]))
         seen: set[int] = set()
         taken: list[tuple[int, int]] = []
         for start, end in spans:
@@ -401,7 +416,7 @@ class SpacyTokenizerReference:
         position = 0
         for start, end in sorted(taken):
             out.extend(tokens[position:start])
-            out.extend(self._specials[self._merge[tuple(tokens[start:end])]])
+            out.extend(self._specials[found[start, end]])
             position = end
         out.extend(tokens[position:])
         return out
@@ -486,7 +501,7 @@ def required_chars(stored: str, flags: int) -> frozenset[str] | None:
     class every match consumes or looks around at; under IGNORECASE only characters without case.
     None when the pattern names none."""
     try:
-        parsed = _sre_parse.parse(stored, flags)
+        parsed = _sre_parse.parse(_for_analysis(stored), flags)
         return _required(list(parsed), bool(parsed.state.flags & re.IGNORECASE))
     except (_Unknown, RecursionError, re.error):
         return None
@@ -512,7 +527,7 @@ def end_window(stored: str, flags: int) -> tuple[int, tuple[str, ...]] | None:
     if flags & re.MULTILINE or stored.startswith("(?"):
         return None
     try:
-        parsed = _sre_parse.parse(stored, flags)
+        parsed = _sre_parse.parse(_for_analysis(stored), flags)
     except (re.error, RecursionError):
         return None
     if len(parsed) != 1 or parsed[0][0] is not _sre.BRANCH:
@@ -526,7 +541,6 @@ def end_window(stored: str, flags: int) -> tuple[int, tuple[str, ...]] | None:
     for piece, alternative in zip(pieces, alternatives, strict=True):
         if not len(alternative) or alternative[-1] != (_sre.AT, _sre.AT_END):
             return None
-        # a letter class not put back in is one character wide all the same
         width = alternative.getwidth()[1]
         if width > _WIDEST_WINDOW:
             unbounded.append(piece)
@@ -595,6 +609,50 @@ class SpacyTokenizer(SpacyTokenizerReference):
         self._no_infix = wide if self._infix is None else self._infix_chars
 
         self._cuts: dict[str, list[str]] = {}
+
+    def _build_merge(self, faster_heuristics: bool) -> None:
+        # Not built ahead (Indonesian has 16,000 special cases, each cut once to build it): a run
+        # of tokens is a special case's own tokenization only if the run's text is that special
+        # case, so each run of two tokens or more is looked up by its text, and a special case's
+        # pieces are cut the first time a run spells it.
+        self._faster_heuristics = faster_heuristics
+        self._longest_special = max((len(key) for key in self._specials if " " not in key), default=0)
+        self._pieces: dict[str, tuple[str, ...] | None] = {}
+
+    def _pieces_of(self, key: str) -> tuple[str, ...] | None:
+        """The special case's own tokenization if the matcher uses it (several pieces), else None."""
+        if key not in self._pieces:
+            pieces: tuple[str, ...] | None = None
+            if not self._faster_heuristics or self._find_prefix(key) or self._has_infix(key) or self._find_suffix(key) or " " in key:
+                pieces = tuple(self._tokenize(key, with_specials=False))
+            self._pieces[key] = pieces if pieces is not None and len(pieces) > 1 else None
+        return self._pieces[key]
+
+    def _merge_spans(self, tokens: list[str]) -> dict[tuple[int, int], str]:
+        spans: dict[tuple[int, int], str] = {}
+        specials, longest = self._specials, self._longest_special
+        for i in range(len(tokens) - 1):
+            key = tokens[i]
+            for j in range(i + 1, len(tokens)):
+                key += tokens[j]
+                if len(key) > longest:
+                    break
+                if key in specials:
+                    pieces = self._pieces_of(key)
+                    if pieces is not None and len(pieces) == j + 1 - i and tuple(tokens[i:j + 1]) == pieces:
+                        spans[i, j + 1] = key
+        return spans
+
+    def chunk_tokens(self, chunk: str) -> list[str]:
+        tokens = self._memo.get(chunk)
+        if tokens is None:
+            if len(self._memo) > _MEMO_LIMIT:
+                self._memo.clear()
+            tokens = self._tokenize(chunk, with_specials=True)
+            if len(tokens) > 1 and self._longest_special:
+                tokens = self._merge_specials(tokens)
+            self._memo[chunk] = tokens
+        return tokens
 
     def _tokenize(self, chunk: str, with_specials: bool) -> list[str]:
         if with_specials:
@@ -671,6 +729,11 @@ def tokenize(text: str, tokenizer: SpacyTokenizer, fallback: Callable[[str], lis
     words: list[str] = []
     extend = words.extend
     chunk_tokens = tokenizer.chunk_tokens
+    known = tokenizer._memo.get  # most chunks were cut before: read the memo without a call per chunk
     for chunk in text.split():
-        extend(chunk_tokens(chunk) if len(chunk) <= MAX_CHUNK else fallback(chunk))
+        if len(chunk) <= MAX_CHUNK:
+            tokens = known(chunk)
+            extend(chunk_tokens(chunk) if tokens is None else tokens)
+        else:
+            extend(fallback(chunk))
     return words

@@ -80,6 +80,9 @@ class _Model:
         (self.bb, self.bi), (self.ib, self.ii) = data["transitions"]
         self.bigrams = frozenset(data["bigrams"])
         self.trigrams = frozenset(data["trigrams"])
+        # The syllables that start an n-gram: most pairs are ruled out without building their key.
+        self.bigram_starts = frozenset(gram.split(" ")[0] for gram in self.bigrams)
+        self.trigram_starts = frozenset(gram.split(" ")[0] for gram in self.trigrams)
         state = self.state
         zero = (0.0, 0.0)
         self.bias = state.get("bias", zero)
@@ -125,8 +128,13 @@ class _Model:
         info = [self.syllable(s) for s in syllables]
         bigrams, trigrams = self.bigrams, self.trigrams
         # bigram[k]: syllables k, k+1 are a listed bigram; trigram[k]: k, k+1, k+2 a trigram.
-        bigram = [" ".join((syllables[k], syllables[k + 1])).lower() in bigrams for k in range(n - 1)]
-        trigram = [" ".join((syllables[k], syllables[k + 1], syllables[k + 2])).lower() in trigrams for k in range(n - 2)]
+        # pyvi lower-cases the joined n-gram; that is joining the lower-cased syllables, since no
+        # casing rule (Greek final sigma included) looks across the space between them.
+        lower = [s.lower() for s in syllables]
+        starts = self.bigram_starts
+        bigram = [lower[k] in starts and f"{lower[k]} {lower[k + 1]}" in bigrams for k in range(n - 1)]
+        starts = self.trigram_starts
+        trigram = [lower[k] in starts and f"{lower[k]} {lower[k + 1]} {lower[k + 2]}" in trigrams for k in range(n - 2)]
         left_bigram, left_trigram = self.left_bigram, self.left_trigram
         right_bigram, right_trigram = self.right_bigram, self.right_trigram
         bb, bi, ib, ii = self.bb, self.bi, self.ib, self.ii
