@@ -194,6 +194,7 @@ class _FirstPass:
         self.stage, self.ctx = stage, ctx
         self.normalize = stage.normalize.normalize if stage.normalize is not None else None
         self.nfc = stage.normalize is not None and stage.normalize.nfc  # its output is NFC: not checked again
+        self.key_of = normalized_utf8_of_nfc if self.nfc else normalized_utf8
         self.seen: set[bytes] = set()
         self.hashes: list[bytes] = []
         self.ids = IdWriter()
@@ -208,11 +209,10 @@ class _FirstPass:
         self.spill = SketchSpill(self.stage.minhash, str(minhash_dir / f"{PRE}-{self.ctx.task_index:05d}"), nfc_given=self.nfc)
         return self.spill
 
-    def add(self, doc_id: str, text: str, doc: Document | None = None) -> None:
-        """One document (``doc``: for the minhash stage's ``per_language``)."""
-        spill = self.spill or self._open()
-        position = self.position
-        self.position += 1
+    def _admit(self, text: str, position: int) -> str | None:
+        """What one document leaves in the task's lists: None where normalize empties it (no
+        id, no key, no sketch), else its exact key is kept and the text to sign is returned
+        ("" for an exact duplicate inside the task: dropped before minhash, never signed)."""
         normalize = self.normalize
         if normalize is not None:
             new_text = normalize(text)
@@ -221,46 +221,38 @@ class _FirstPass:
             text = new_text
             if not text or text.isspace():
                 self.empties.append(position)
-                return
-        self.ids.add(doc_id)
-        key = xxhash.xxh3_128_digest(normalized_utf8_of_nfc(text) if self.nfc else normalized_utf8(text))
+                return None
+        key = xxhash.xxh3_128_digest(self.key_of(text))
         self.hashes.append(key)
         if key in self.seen:
-            spill.add("", doc)  # an exact duplicate inside the task: dropped before minhash, never signed
-        else:
-            self.seen.add(key)
-            spill.add(spill.prepare(text), doc)
+            return ""
+        self.seen.add(key)
+        assert self.spill is not None
+        return self.spill.prepare(text)
+
+    def add(self, doc_id: str, text: str, doc: Document | None = None) -> None:
+        """One document (``doc``: for the minhash stage's ``per_language``)."""
+        spill = self.spill or self._open()
+        prepared = self._admit(text, self.position)
+        self.position += 1
+        if prepared is not None:
+            self.ids.add(doc_id)
+            spill.add(prepared, doc)
 
     def add_texts(self, doc_ids: list[str], texts: list[str]) -> None:
-        """Many documents, in input order: what :meth:`add` does for each, with the loop
-        kept to what differs per document (no Document, no metadata)."""
+        """Many documents, in input order: what :meth:`add` does for each, without a
+        Document or metadata, and the ids and texts to sign handed over once per block."""
         spill = self.spill or self._open()
-        normalize, prepare = self.normalize, spill.prepare
-        key_of = normalized_utf8_of_nfc if self.nfc else normalized_utf8
-        digest = xxhash.xxh3_128_digest
-        seen, hashes, changed, empties = self.seen, self.hashes, self.changed, self.empties
+        admit = self._admit
         kept_ids: list[str] = []
         prepared: list[str] = []
         position = self.position
         for doc_id, text in zip(doc_ids, texts, strict=True):
-            if normalize is not None:
-                new_text = normalize(text)
-                if new_text is not text and new_text != text:
-                    changed.append(position)
-                text = new_text
-                if not text or text.isspace():
-                    empties.append(position)
-                    position += 1
-                    continue
+            signed = admit(text, position)
             position += 1
-            kept_ids.append(doc_id)
-            key = digest(key_of(text))
-            hashes.append(key)
-            if key in seen:
-                prepared.append("")  # an exact duplicate inside the task: never signed
-            else:
-                seen.add(key)
-                prepared.append(prepare(text))
+            if signed is not None:
+                kept_ids.append(doc_id)
+                prepared.append(signed)
         self.position = position
         self.ids.extend(kept_ids)
         spill.add_many(prepared)
