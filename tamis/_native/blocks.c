@@ -258,13 +258,20 @@ static int ucs4_reserve(ucs4_buf *b, size_t extra) {
     return 0;
 }
 
+/* An array's storage at twice its capacity (initial elements the first time), *cap updated;
+ * NULL where memory runs out, the array then left as it was. */
+static void *grow(void *data, size_t *cap, size_t size, size_t initial) {
+    size_t n = *cap ? *cap * 2 : initial;
+    void *grown = realloc(data, n * size);
+    if (grown) *cap = n;
+    return grown;
+}
+
 static int i64_push(i64_buf *b, int64_t value) {
     if (b->len == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        int64_t *data = realloc(b->data, cap * sizeof(int64_t));
+        int64_t *data = grow(b->data, &b->cap, sizeof(int64_t), 256);
         if (!data) return -1;
         b->data = data;
-        b->cap = cap;
     }
     b->data[b->len++] = value;
     return 0;
@@ -576,11 +583,9 @@ static int boundary(walker *w) {
 
 static int push_stack(walker *w, open_element e) {
     if (w->stack_len == w->stack_cap) {
-        size_t cap = w->stack_cap ? w->stack_cap * 2 : 64;
-        open_element *data = realloc(w->stack, cap * sizeof(open_element));
+        open_element *data = grow(w->stack, &w->stack_cap, sizeof(open_element), 64);
         if (!data) { PyErr_NoMemory(); return -1; }
         w->stack = data;
-        w->stack_cap = cap;
     }
     w->stack[w->stack_len++] = e;
     return 0;
@@ -588,11 +593,9 @@ static int push_stack(walker *w, open_element e) {
 
 static int push_block(walker *w, open_block b) {
     if (w->blocks_len == w->blocks_cap) {
-        size_t cap = w->blocks_cap ? w->blocks_cap * 2 : 64;
-        open_block *data = realloc(w->blocks, cap * sizeof(open_block));
+        open_block *data = grow(w->blocks, &w->blocks_cap, sizeof(open_block), 64);
         if (!data) { PyErr_NoMemory(); return -1; }
         w->blocks = data;
-        w->blocks_cap = cap;
     }
     w->blocks[w->blocks_len++] = b;
     return 0;
@@ -651,11 +654,9 @@ static int walk(walker *w, xml_node *root) {
 #define PUSH_OPEN(n)                                                                        \
     do {                                                                                    \
         if (open_len == open_cap) {                                                         \
-            size_t cap = open_cap ? open_cap * 2 : 64;                                      \
-            xml_node **data = realloc(open, cap * sizeof(xml_node *));                      \
+            xml_node **data = grow(open, &open_cap, sizeof(xml_node *), 64);                \
             if (!data) { free(open); PyErr_NoMemory(); return -1; }                         \
             open = data;                                                                    \
-            open_cap = cap;                                                                 \
         }                                                                                   \
         open[open_len++] = (n);                                                             \
     } while (0)
