@@ -36,6 +36,11 @@ except ImportError:  # pragma: no cover - a source checkout without the build
     _native = None
 
 
+def probability_of(log_odds: np.ndarray) -> np.ndarray:
+    """The logistic function: a block's probability from the ensemble's log-odds."""
+    return 1.0 / (1.0 + np.exp(-log_odds))
+
+
 @dataclass(frozen=True)
 class Forest:
     """Trees packed as (trees, nodes) arrays; a leaf points to itself so every tree takes ``depth`` steps."""
@@ -98,7 +103,7 @@ class Forest:
         return self.base + flat["value"][node].sum(axis=1)
 
     def probability(self, rows: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-self.log_odds(rows)))
+        return probability_of(self.log_odds(rows))
 
 
 def save_forest(forest: Forest, path: Path) -> None:
@@ -183,7 +188,7 @@ def extract_learned(html: str | bytes) -> Extraction:
         return _fast_instead(html, "learned: deeper than lxml holds")
     forest = model()
     log_odds = forest.log_odds(page.features())
-    probability = 1.0 / (1.0 + np.exp(-log_odds))
+    probability = probability_of(log_odds)
     lengths = page.lengths()
     kept = keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars)
     if not kept.any():
