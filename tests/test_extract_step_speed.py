@@ -7,6 +7,11 @@ import re
 import sys
 from re import _parser
 
+import numpy as np
+import pytest
+
+from tamis.extract import learned
+from tamis.extract.learned import Forest
 from tamis.steps.extract_html import (
     _CASE_FOLD,
     BOILERPLATE_KEYWORDS,
@@ -81,3 +86,92 @@ def test_drop_boilerplate_lines_is_linear_on_many_hits():
     assert drop_boilerplate_lines(one_line) == (one_line, 0)
     many_lines = "\n".join(["log in"] * 100_000 + ["the article"])
     assert drop_boilerplate_lines(many_lines) == ("the article", 100_000)
+
+
+# --------------------------------------------------------------------------- the learned model's walk
+
+
+def _random_forest(rng: np.random.Generator, trees: int, depth: int, width: int) -> Forest:
+    """Trees with leaves at every depth (a leaf points to itself), thresholds float32 cannot hold."""
+    nodes = 2 ** (depth + 1) - 1
+    feature = np.zeros((trees, nodes), dtype=np.int32)
+    threshold = np.zeros((trees, nodes))
+    left = np.zeros((trees, nodes), dtype=np.int32)
+    right = np.zeros((trees, nodes), dtype=np.int32)
+    value = np.zeros((trees, nodes))
+    for tree in range(trees):
+        used = 1
+
+        def grow(node: int, level: int, tree: int = tree) -> None:
+            nonlocal used
+            value[tree, node] = rng.normal()
+            if level == depth or rng.random() < 0.2:
+                left[tree, node] = right[tree, node] = node
+                feature[tree, node] = rng.integers(width)  # never decides: both ways lead here
+                return
+            feature[tree, node] = rng.integers(width)
+            threshold[tree, node] = rng.choice([rng.normal(), 0.1, 1 / 3, 1e300, -1e300, 0.0, np.float32(0.5)])
+            left[tree, node], right[tree, node] = used, used + 1
+            used += 2
+            grow(int(left[tree, node]), level + 1)
+            grow(int(right[tree, node]), level + 1)
+
+        grow(0, 0)
+    names = tuple(f"f{i}" for i in range(width))
+    return Forest(feature, threshold, left, right, value, 0.25, depth, 0.3, names)
+
+
+def _hard_rows(rng: np.random.Generator, forest: Forest, count: int) -> np.ndarray:
+    """Rows on, just above and just below the thresholds, and NaN, infinities, zeros of both signs."""
+    width = len(forest.feature_names)
+    with np.errstate(over="ignore"):
+        thresholds = forest.threshold.ravel().astype(np.float32)
+    rows = rng.normal(size=(count, width)).astype(np.float32)
+    picks = rng.choice(thresholds, size=(count, width))
+    nudged = np.nextafter(picks, rng.choice(np.array([-np.inf, np.inf], dtype=np.float32), size=(count, width)))
+    chosen = rng.integers(0, 4, size=(count, width))
+    rows = np.where(chosen == 1, picks, np.where(chosen == 2, nudged, rows))
+    specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1 / 3], dtype=np.float32)
+    mask = rng.random((count, width)) < 0.1
+    rows[mask] = rng.choice(specials, size=mask.sum())
+    return np.ascontiguousarray(rows, dtype=np.float32)
+
+
+@pytest.mark.skipif(learned._forest is None, reason="the compiled walk is not built")
+@pytest.mark.parametrize("depth", [1, 3, 5, 7])
+def test_complete_tree_walk_is_the_reference_walk_to_the_bit(depth):
+    rng = np.random.default_rng(depth)
+    forest = _random_forest(rng, trees=40, depth=depth, width=9)
+    for count in (0, 1, 3, 4, 5, 33, 200):
+        rows = _hard_rows(rng, forest, count)
+        expected = forest.log_odds_reference(rows)
+        assert np.array_equal(forest.log_odds(rows), expected)
+        assert forest.log_odds(rows).tobytes() == expected.tobytes()  # same bits, signed zeros included
+
+
+@pytest.mark.skipif(learned._forest is None, reason="the compiled walk is not built")
+def test_shipped_model_walk_matches_the_reference_and_the_pointer_walk():
+    forest = learned.model()
+    rng = np.random.default_rng(15)
+    rows = _hard_rows(rng, forest, 500)
+    expected = forest.log_odds_reference(rows)
+    assert forest.log_odds(rows).tobytes() == expected.tobytes()
+    flat = forest._flat
+    if learned._native is not None:
+        pointer = learned._native.leaf_values(
+            rows, rows.shape[1], flat["feature"], flat["threshold"], flat["left"], flat["right"], flat["value"], flat["offsets"], forest.depth
+        )
+        complete = forest._complete
+        assert learned._forest.leaf_values(rows, rows.shape[1], *complete, forest.depth) == pointer
+
+
+def test_complete_tree_walk_refuses_inconsistent_arrays():
+    if learned._forest is None:
+        pytest.skip("the compiled walk is not built")
+    forest = learned.model()
+    feature, threshold, leaf = forest._complete
+    rows = np.zeros((2, len(forest.feature_names)), dtype=np.float32)
+    with pytest.raises(ValueError):
+        learned._forest.leaf_values(rows, rows.shape[1], feature[:-1], threshold, leaf, forest.depth)
+    with pytest.raises(ValueError):
+        learned._forest.leaf_values(rows, rows.shape[1] - 100, feature, threshold, leaf, forest.depth)  # features out of range
