@@ -10,7 +10,7 @@ from re import _parser
 import numpy as np
 import pytest
 
-from tamis.extract import learned
+from tamis.extract import blocks, learned, metadata
 from tamis.extract.learned import Forest
 from tamis.steps.extract_html import (
     _CASE_FOLD,
@@ -175,3 +175,29 @@ def test_complete_tree_walk_refuses_inconsistent_arrays():
         learned._forest.leaf_values(rows, rows.shape[1], feature[:-1], threshold, leaf, forest.depth)
     with pytest.raises(ValueError):
         learned._forest.leaf_values(rows, rows.shape[1] - 100, feature, threshold, leaf, forest.depth)  # features out of range
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<html><head><title>Head title</title></head><body><p>x</p></body></html>",
+        "<html><head><meta charset='utf-8'><noscript><title>Nested</title></noscript><title>Second</title></head></html>",
+        "<html><body><svg><title>In svg</title></svg><p>text</p></body><title>Late</title></html>",
+        "<html><body><p>No title at all</p></body></html>",
+        "<title>Bare</title><p>text",
+        "<html><head><title></title><title>Two</title></head></html>",
+        "<html><head><TITLE>Upper</TITLE></head></html>",
+        "<html><body><svg:title>prefixed</svg:title><title>Plain</title></body></html>",
+        "<div>" * 3000 + "<title>Deep</title>" + "</div>" * 3000,
+    ],
+)
+def test_first_title_is_what_elementpath_finds(html):
+    root = blocks.parse(html)
+    expected = root.find(".//title")
+    titles = metadata._FIRST_TITLE(root)
+    assert (titles[0] if titles else None) is expected
+    found = metadata.page_metadata_lxml(root)
+    assert found.get("title") == (" ".join(expected.text.split()) if expected is not None and expected.text and expected.text.strip() else found.get("title"))
