@@ -107,7 +107,7 @@ def run_stream_task(plan: RunPlan, task: InputTask) -> dict[str, Any]:
                 lambda: first.source.stream_first_seen(
                     seen, collector, first.admit, first.stats, second.ctx, second.sink, second.rejects, f"{stage.step_id}:duplicate"
                 ),
-                lambda: first.stats.read,
+                first._settled,  # the documents decided (read, less the reader's rejects), as an apply row counts them
                 lambda: second.sink.records,
             )
         for writer in writers:
