@@ -22,7 +22,6 @@ import numpy as np
 import xxhash
 
 from tamis.dedup.base import Decisions, GlobalStage, PassTask
-from tamis.dedup.shingles import line_key, utf8_line_length
 from tamis.document import Document
 from tamis.errors import ConfigError
 from tamis.io.atomic import write_bytes_atomic
@@ -75,6 +74,8 @@ class ExactDedup(GlobalStage):
                 yield doc
             collector.close()
             return
+        from tamis.dedup.shingles import line_key, utf8_line_length  # line unit only (its tables cost an import)
+
         hashes = bytearray()
         ids = IdWriter()
         line_docs: list[int] = []
@@ -160,6 +161,8 @@ class ExactDedup(GlobalStage):
         duplicates: dict[int, tuple[int, int]],
         keepers: IdLookup,
     ) -> Iterator[Document]:
+        from tamis.dedup.shingles import line_key, utf8_line_length
+
         step_id = self.step_id
         unit_docs = _load_array(ctx.scratch_dir / f"units-{ctx.task_index:05d}.u32", "<u4")  # type: ignore[operator]
         unit = 0
