@@ -27,8 +27,6 @@ save time.
 from __future__ import annotations
 
 import base64
-import functools
-import re
 from pathlib import Path
 from typing import Any
 
@@ -325,12 +323,6 @@ class Notes:
         return [orjson.loads(v) for v in self.table.column(name).to_pylist()]
 
 
-@functools.cache
-def _may_hold(keys: tuple[bytes, ...]) -> re.Pattern[bytes]:
-    """Any of ``keys`` or a backslash (an escape could spell a key): one compiled scan."""
-    return re.compile(b"|".join([re.escape(b"\\"), *map(re.escape, keys)]))
-
-
 def decode_metadata_text(raw: bytes | str, only: tuple[bytes, ...] | None = None) -> dict[str, Any] | None:
     """One stored metadata value decoded as the report decodes a line's (None: not JSON).
 
@@ -338,8 +330,14 @@ def decode_metadata_text(raw: bytes | str, only: tuple[bytes, ...] | None = None
     none of them appears and no escape could spell one is given as ``{}`` without decoding
     (what the caller would find in it is nothing either way): the report samples tens of
     thousands of metadata values, most of them without any key it reads."""
-    if only is not None and _may_hold(only).search(raw.encode() if isinstance(raw, str) else raw) is None:
-        return {}
+    if only is not None:
+        data = raw.encode() if isinstance(raw, str) else raw
+        if b"\\" not in data:  # an escape could spell a key
+            for key in only:
+                if key in data:
+                    break
+            else:
+                return {}
     from tamis.io.outputs import decode_metadata
 
     try:
