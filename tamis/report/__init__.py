@@ -15,6 +15,7 @@ import orjson
 import yaml
 
 from tamis.errors import ConfigError
+from tamis.gcpause import gc_paused
 from tamis.io.atomic import write_bytes_atomic
 from tamis.report.page import RunView, render
 from tamis.report.sample import collect
@@ -51,9 +52,10 @@ def write_report(root: Path, against: Path | None = None) -> Path:
     """Write ``root/report.html`` (comparing with the run ``against`` if given); return its path."""
     root = Path(root)
     started = time.perf_counter()
-    run = load_run(root)
-    other = load_run(Path(against), read_shards=False) if against is not None else None
-    html = render(run, other, generated_in=time.perf_counter() - started)
+    with gc_paused():  # tens of thousands of sampled records, no cycles among them
+        run = load_run(root)
+        other = load_run(Path(against), read_shards=False) if against is not None else None
+        html = render(run, other, generated_in=time.perf_counter() - started)
     path = root / "report.html"
     write_bytes_atomic(path, html.encode("utf-8"))
     return path
