@@ -31,7 +31,7 @@ from tamis.errors import InputError, TaskError
 from tamis.executors import staging
 from tamis.executors.plan import RunPlan, segment_marker_name
 from tamis.executors.progress import reporting
-from tamis.executors.tasks import _clean_task_outputs, _prepared, _Task
+from tamis.executors.tasks import _clean_task_outputs, _prepared, _Task, _without_gc
 from tamis.io.atomic import write_bytes_atomic
 from tamis.io.readers import InputTask
 from tamis.io.sources import source_for
@@ -104,8 +104,16 @@ def run_stream_task(plan: RunPlan, task: InputTask) -> dict[str, Any]:
         with reporting(plan.root, segment_marker_name(1, task.index), lambda: (first.stats.read, first.stats.bytes_in), plan.progress):
             first.clock.call(
                 name,
-                lambda: first.source.stream_first_seen(
-                    seen, collector, first.admit, first.stats, second.ctx, second.sink, second.rejects, f"{stage.step_id}:duplicate"
+                lambda: _without_gc(
+                    first.source.stream_first_seen,
+                    seen,
+                    collector,
+                    first.admit,
+                    first.stats,
+                    second.ctx,
+                    second.sink,
+                    second.rejects,
+                    f"{stage.step_id}:duplicate",
                 ),
                 first._settled,  # the documents decided (read, less the reader's rejects), as an apply row counts them
                 lambda: second.sink.records,
