@@ -1,12 +1,15 @@
 """`tamis dedup` as a user runs it, beside rensa, datasketch and datatrove, in one run.
 
-    .bench-venv/bin/python bench/bench_dedup_cli.py [--copies 75000] [--tamis .venv/bin/tamis]
+    .bench-venv/bin/python bench/bench_dedup_cli.py [--corpus manpages|short] [--copies N] [--tamis .venv/bin/tamis]
 
 Runs under a Python that has the peers (rensa, datasketch, datatrove: ``bench/setup_env.sh``);
 tamis itself is the ``tamis`` command of this checkout's virtual environment, run as a
 subprocess. Corpus: real text from this machine (man pages, Debian copyright files, fortunes)
 plus planted copies (``bench/corpus.py``, the method of the peer baselines), about 100k
-documents in 4 JSONL shards.
+documents in 4 JSONL shards, 5.7 kB each on average. ``--corpus short``: a second corpus of
+shorter documents (~102k of 2.9 kB on average: the same sources plus /usr/share/doc changelogs
+and READMEs, cut at paragraph boundaries, with planted copies; ``bench/corpus_short.py``),
+where per-document costs weigh more, as on web text.
 
 Every figure is wall time of a whole process, start-up included, one worker:
 
@@ -37,6 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import DATA, build_corpus
+from corpus_short import build_short_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -104,7 +108,8 @@ def run_peer(which: str, paths: list[Path], limit: int | None) -> tuple[float, d
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--copies", type=int, default=75_000, help="planted copies (bench/corpus.py); 75,000 gives ~102k documents")
+    parser.add_argument("--corpus", choices=("manpages", "short"), default="manpages", help="manpages: 5.7 kB a document; short: 2.9 kB")
+    parser.add_argument("--copies", type=int, default=None, help="planted copies; default 75,000 (manpages, ~103k documents) or 46,000 (short, ~102k)")
     parser.add_argument("--shards", type=int, default=4)
     parser.add_argument("--tamis", default=str(ROOT / ".venv" / "bin" / "tamis"))
     parser.add_argument("--datasketch-docs", type=int, default=20_000)
@@ -113,7 +118,10 @@ def main() -> int:
     parser.add_argument("--check-apart", action="store_true", help="also run the three steps apart (TAMIS_FUSE_DEDUP=0) and compare every id's fate")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
-    paths = build_corpus(args.copies, args.shards)
+    if args.corpus == "short":
+        paths = build_short_corpus(46_000 if args.copies is None else args.copies, args.shards)
+    else:
+        paths = build_corpus(75_000 if args.copies is None else args.copies, args.shards)
     size = sum(p.stat().st_size for p in paths)
     n_docs = sum(p.read_bytes().count(b"\n") for p in paths)
     print(f"bench_dedup_cli  python {sys.version.split()[0]}  cores {os.cpu_count()}  load {os.getloadavg()[0]:.1f}")

@@ -257,3 +257,24 @@ def test_compiled_line_split_is_the_reference(rejects: bool):
     for seed in range(5):
         lines = _hostile_lines(seed)
         assert split_lines(lines, rejects) == split_lines_reference(lines, rejects)
+
+
+def test_metadata_decoded_only_for_keys_read_gives_what_full_decoding_gives() -> None:
+    """decode_metadata_text(raw, only): where it skips decoding, the keys asked for are absent
+    from the full decode too (escapes, nested keys, key-like values, not-JSON and non-objects)."""
+    from tamis.io.shardnotes import decode_metadata_text
+    from tamis.report.sample import READ_KEYS
+
+    texts = [
+        b"{}", b"null", b"[1,2]", b'{"source":"x","planted":"edit0.01"}', b'{"language":"en"}',
+        b'{"\\u006canguage":"fr"}', b'{"a":{"language":"de"}}', b'{"note":"language"}', b'{"note":"\\"language\\""}',
+        b'{"signals":{"x":1},"language_score":0.5}', b'{"cluster_size":3,"cluster_id":"k"}', b"not json", '{"lang":"é"}',
+    ]  # fmt: skip
+    for raw in texts:
+        full = decode_metadata_text(raw)
+        quick = decode_metadata_text(raw, READ_KEYS)
+        if quick == {}:
+            assert full is None or not any(key.strip(b'"').decode() in full for key in READ_KEYS), raw
+        else:
+            assert quick == full, raw
+    assert decode_metadata_text(b'{"\\u006canguage":"fr"}', READ_KEYS) == {"language": "fr"}  # an escape is decoded

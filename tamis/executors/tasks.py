@@ -29,6 +29,7 @@ from tamis.executors import staging
 from tamis.executors.plan import RunPlan, segment_marker_name
 from tamis.executors.progress import reporting
 from tamis.executors.timing import StepClock
+from tamis.gcpause import gc_paused
 from tamis.io.atomic import write_bytes_atomic
 from tamis.io.outputs import ShardWriter, document_record, list_shards, output_format, read_shard, rejects_format
 from tamis.io.readers import BadRecord, InputTask, ReadResult
@@ -117,20 +118,19 @@ class _Task:
         if segment == 0 and not seg.steps and seg.stage is not None and self.max_docs is None:
             collector = _prepared(seg.stage).key_collector(self.ctx)
             leave_for = plan.sidecar_dir if plan.replays_without_text() else None
-            if collector is not None and self.clock.call(
-                f"{seg.stage.step_id}.collect", lambda: self.source.collect_keys(collector, self.admit, self.stats, leave_for), self._settled, self._settled
-            ):
+            collect = functools.partial(self.source.collect_keys, collector, self.admit, self.stats, leave_for)
+            if collector is not None and self.clock.call(f"{seg.stage.step_id}.collect", lambda: _without_gc(collect), self._settled, self._settled):
                 return
         previous = plan.segments[segment - 1].stage if segment > 0 else None
         without_text = segment == 1 and plan.replays_without_text()
         if without_text:
             assert previous is not None
             ctx = self.context(plan.stage_dir(0))
-            decisions = _prepared(previous).decisions(ctx)
+            decisions = _without_gc(_prepared(previous).decisions, ctx)
             before = self.stats.kept + sum(self.stats.rejected.values())
             if self.clock.call(
                 f"{previous.step_id}.apply",
-                lambda: self.source.write_decided(decisions, ctx, plan.sidecar_dir, self.sink),
+                lambda: _without_gc(self.source.write_decided, decisions, ctx, plan.sidecar_dir, self.sink),
                 lambda: self.sink.records + sum(self.stats.rejected.values()) - before,
                 lambda: self.sink.records,
             ):
@@ -147,11 +147,11 @@ class _Task:
             # The last pass only applies the stage's decisions and writes: the source may do
             # both where it reads (JSONL: kept records copied as their bytes).
             ctx = self.context(plan.stage_dir(segment - 1))
-            decided = _prepared(previous).decisions(ctx)
+            decided = _without_gc(_prepared(previous).decisions, ctx)
             before = self.stats.kept + sum(self.stats.rejected.values())
             if decided is not None and self.clock.call(
                 f"{previous.step_id}.apply",
-                lambda: self.source.write_decided_texts(decided, ctx, self.sink, self.rejects, self.max_docs),
+                lambda: _without_gc(self.source.write_decided_texts, decided, ctx, self.sink, self.rejects, self.max_docs),
                 lambda: self.stats.kept + sum(self.stats.rejected.values()) - before,
                 lambda: self.sink.records,
             ):
@@ -204,6 +204,13 @@ class _Task:
             count += counted
             if doc is not None:
                 yield doc
+
+
+def _without_gc(fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` with cyclic GC paused: a dedup stage's bulk first pass or apply, which
+    makes no reference cycles (:mod:`tamis.gcpause`)."""
+    with gc_paused():
+        return fn(*args)
 
 
 def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int | None = None) -> dict[str, Any]:

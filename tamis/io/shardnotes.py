@@ -295,17 +295,17 @@ class Notes:
             return None
         return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(encoded)))
 
-    def metadata_objects(self, limit: int | None = None) -> list[dict[str, Any]] | None:
+    def metadata_objects(self, limit: int | None = None, only: tuple[bytes, ...] | None = None) -> list[dict[str, Any]] | None:
         """The first ``limit`` records' metadata (each decoded as the report decodes a line's),
         or None where the notes have no metadata column or a value does not decode (then the
-        shard itself is read)."""
+        shard itself is read). ``only``: see :func:`decode_metadata_text`."""
         if "metadata" not in self.table.column_names:
             return None
         column = self.table.column("metadata")
         values = (column if limit is None else column.slice(0, limit)).to_pylist()
         out = []
         for raw in values:
-            meta = decode_metadata_text(raw)
+            meta = decode_metadata_text(raw, only)
             if meta is None:
                 return None
             out.append(meta)
@@ -323,8 +323,21 @@ class Notes:
         return [orjson.loads(v) for v in self.table.column(name).to_pylist()]
 
 
-def decode_metadata_text(raw: bytes | str) -> dict[str, Any] | None:
-    """One stored metadata value decoded as the report decodes a line's (None: not JSON)."""
+def decode_metadata_text(raw: bytes | str, only: tuple[bytes, ...] | None = None) -> dict[str, Any] | None:
+    """One stored metadata value decoded as the report decodes a line's (None: not JSON).
+
+    ``only``: the keys the caller reads, as JSON strings (``b'"language"'``). A value in which
+    none of them appears and no escape could spell one is given as ``{}`` without decoding
+    (what the caller would find in it is nothing either way): the report samples tens of
+    thousands of metadata values, most of them without any key it reads."""
+    if only is not None:
+        data = raw.encode() if isinstance(raw, str) else raw
+        if b"\\" not in data:  # an escape could spell a key
+            for key in only:
+                if key in data:
+                    break
+            else:
+                return {}
     from tamis.io.outputs import decode_metadata
 
     try:

@@ -29,6 +29,9 @@ from tamis.report.funnel import step_of
 from tamis.report.shards import find_records, iter_metadata, iter_reject_tails, list_shards, noted_rejects, parse_line, parse_metadata
 
 SAMPLE_DOCS_PER_REASON = 3
+# The metadata keys the report reads (JSON strings): sampled metadata holding none of them is
+# not decoded (:func:`tamis.io.shardnotes.decode_metadata_text`).
+READ_KEYS = (b'"signals"', b'"language_score"', b'"language"', b'"cluster_size"')
 LARGEST_CLUSTERS = 5
 MEMBERS_SHOWN = 2
 
@@ -95,7 +98,7 @@ def collect(root: Path, stats: dict[str, Any], *, kept_budget: int = 20_000, rej
     per_shard = math.ceil(kept_budget / len(output_shards)) if output_shards else 0
     kept_sampled = 0
     for shard in output_shards:
-        for record in iter_metadata(shard, per_shard):  # only the metadata is looked at
+        for record in iter_metadata(shard, per_shard, READ_KEYS):  # only the metadata is looked at
             meta = record["metadata"]
             kept_sampled += 1
             observations.append(Observation(_signals(meta), _language_score(meta), None))
@@ -112,14 +115,23 @@ def collect(root: Path, stats: dict[str, Any], *, kept_budget: int = 20_000, rej
     members: dict[str, dict[str, list[str]]] = {}
     member_counts: dict[str, Counter[str]] = {}
 
+    steps: dict[str, tuple[Counter[str], dict[str, list[str]]]] = {}  # reason -> its step's counts and members
+
     def take(reason: str, keeper: Any, member_id: Callable[[], Any], record: dict[str, Any] | None) -> None:
         """One reject seen (``record``: whole, if it is among its reason's sampled ones;
-        ``member_id()`` its id, asked only when shown)."""
+        ``member_id()`` its id, asked only when shown). Called once per reject: the step's
+        tables are looked up once per reason."""
         rejected_seen[reason] += 1
         if keeper:
-            step = step_of(reason)
-            member_counts.setdefault(step, Counter())[keeper] += 1
-            shown = members.setdefault(step, {}).setdefault(keeper, [])
+            tables = steps.get(reason)
+            if tables is None:
+                step = step_of(reason)
+                tables = steps[reason] = (member_counts.setdefault(step, Counter()), members.setdefault(step, {}))
+            counts, shown_of = tables
+            counts[keeper] += 1
+            shown = shown_of.get(keeper)
+            if shown is None:
+                shown = shown_of[keeper] = []
             if len(shown) < MEMBERS_SHOWN and (value := member_id()) is not None:
                 shown.append(str(value))
         if record is None:
@@ -145,7 +157,7 @@ def collect(root: Path, stats: dict[str, Any], *, kept_budget: int = 20_000, rej
                     if rejected_sampled[reason] < per_reason:
                         meta = None
                         if metas is not None and len(samples.get(reason, ())) >= SAMPLE_DOCS_PER_REASON:
-                            meta = decode_metadata_text(metas[row])
+                            meta = decode_metadata_text(metas[row], READ_KEYS)
                         if meta is not None:
                             record = {"metadata": meta}
                         else:

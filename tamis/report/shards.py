@@ -77,9 +77,11 @@ def parse_metadata(line: bytes, rejects: bool) -> dict[str, Any] | None:
     return None if record is None else {"metadata": record["metadata"]}
 
 
-def iter_metadata(path: Path, limit: int) -> Iterator[dict[str, Any]]:
+def iter_metadata(path: Path, limit: int, only: tuple[bytes, ...] | None = None) -> Iterator[dict[str, Any]]:
     """``{"metadata": ...}`` of the first ``limit`` records of a shard: what
-    ``iter_records(path, limit)`` gives, but only the metadata parsed (JSONL)."""
+    ``iter_records(path, limit)`` gives, but only the metadata parsed (JSONL). ``only``: the
+    keys the caller reads; from the notes, a metadata value holding none of them is given as
+    ``{}`` undecoded (:func:`tamis.io.shardnotes.decode_metadata_text`)."""
     if not JsonlOutput.owns(path.name):
         for record in read_shard(path, limit):
             yield {"metadata": record["metadata"]}
@@ -87,7 +89,7 @@ def iter_metadata(path: Path, limit: int) -> Iterator[dict[str, Any]]:
     if limit <= 0:
         return
     notes = read_notes(path, rejects=False)
-    noted = notes.metadata_objects(limit) if notes is not None else None
+    noted = notes.metadata_objects(limit, only) if notes is not None else None
     if noted is not None:  # from the notes: the shard is not decompressed
         for meta in noted:
             yield {"metadata": meta}
