@@ -40,6 +40,7 @@ from tamis.io.sources import source_for
 if TYPE_CHECKING:
     from tamis.dedup.exact import FirstSeen
 
+
 def streamable(plan: RunPlan, tasks: list[InputTask], executor: Any, limit: int | None) -> bool:
     """Whether the run's plan and executor allow the one-pass dedup (see the module)."""
     if os.environ.get("TAMIS_EXACT_STREAM") == "0" or limit is not None or plan.remote is not None or not tasks:
