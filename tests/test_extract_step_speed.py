@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import random
 import re
+import signal
 import sys
+import threading
+import time
 from re import _parser
 
 import numpy as np
 import pytest
 
-from tamis.extract import learned
+from tamis.extract import blocks, learned, metadata
 from tamis.extract.learned import Forest
 from tamis.steps.extract_html import (
     _CASE_FOLD,
@@ -19,6 +23,7 @@ from tamis.steps.extract_html import (
     drop_boilerplate_lines,
     drop_boilerplate_lines_reference,
 )
+from tamis.steps.extract_worker import ExtractTimeout, IsolatedExtractor, WorkerFailure, _fork_is_safe, _ForkedChild
 
 
 def _literal_head(alternative) -> str:
@@ -175,3 +180,135 @@ def test_complete_tree_walk_refuses_inconsistent_arrays():
         learned._forest.leaf_values(rows, rows.shape[1], feature[:-1], threshold, leaf, forest.depth)
     with pytest.raises(ValueError):
         learned._forest.leaf_values(rows, rows.shape[1] - 100, feature, threshold, leaf, forest.depth)  # features out of range
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<html><head><title>Head title</title></head><body><p>x</p></body></html>",
+        "<html><head><meta charset='utf-8'><noscript><title>Nested</title></noscript><title>Second</title></head></html>",
+        "<html><body><svg><title>In svg</title></svg><p>text</p></body><title>Late</title></html>",
+        "<html><body><p>No title at all</p></body></html>",
+        "<title>Bare</title><p>text",
+        "<html><head><title></title><title>Two</title></head></html>",
+        "<html><head><TITLE>Upper</TITLE></head></html>",
+        "<html><body><svg:title>prefixed</svg:title><title>Plain</title></body></html>",
+        "<div>" * 3000 + "<title>Deep</title>" + "</div>" * 3000,
+    ],
+)
+def test_first_title_is_what_elementpath_finds(html):
+    root = blocks.parse(html)
+    expected = root.find(".//title")
+    titles = metadata._FIRST_TITLE(root)
+    assert (titles[0] if titles else None) is expected
+    found = metadata.page_metadata_lxml(root)
+    assert found.get("title") == (" ".join(expected.text.split()) if expected is not None and expected.text and expected.text.strip() else found.get("title"))
+
+
+# --------------------------------------------------------------------------- the extraction child
+
+
+def slow_on_marker(html: str, method: str) -> str:
+    """A stand-in extractor: never returns on a page marked SLOW."""
+    if "SLOW" in html:
+        time.sleep(60)
+    return f"{method}:{len(html)}"
+
+
+def echo(html: str, method: str) -> str:
+    return html
+
+
+_PAGES = [
+    "<html><head><title>One</title><meta property='article:published_time' content='2024-05-01'></head><body>"
+    "<nav><a href='/'>Home</a> <a href='/a'>About</a></nav><article><h1>A headline</h1>"
+    + "<p>The first paragraph of the article says something long enough to count as text, with words.</p>" * 6
+    + "</article><footer>© 2024 Example</footer></body></html>",
+    "<html><body>" + "<div>" * 3000 + "<p>deep text that is long enough to be kept by any extractor here</p>" + "</div>" * 3000 + "</body></html>",
+    "<html><body><p>Ça coûte très cher, l’été. " * 30 + "</p><ul><li>one</li><li>two</li></ul></body></html>",
+    "not html at all, just a line of text",
+]
+
+
+@pytest.mark.parametrize("extractor", ["tamis_learned", "tamis_fast", "tamis"])
+def test_forked_and_started_children_answer_the_same(extractor):
+    answers = {}
+    for start in ("fork", "exec"):
+        worker = IsolatedExtractor(extractor, timeout_s=60, start=start)
+        try:
+            answers[start] = worker.extract_many(_PAGES)
+            assert isinstance(worker.proc, _ForkedChild) == (start == "fork")
+        finally:
+            worker.close()
+    assert answers["fork"] == answers["exec"]
+    assert all(not isinstance(answer, Exception) for answer in answers["fork"])
+
+
+@pytest.mark.parametrize("start", ["fork", "exec"])
+def test_timeouts_kill_the_child_and_the_batch_goes_on(start):
+    worker = IsolatedExtractor("m", timeout_s=1.0, target="test_extract_step_speed:slow_on_marker", start=start)
+    try:
+        started = time.monotonic()
+        results = worker.extract_many(["a", "SLOW", "bcd", "SLOW again", "ef"])
+        assert time.monotonic() - started < 10
+        assert results[0] == "m:1" and results[2] == "m:3" and results[4] == "m:2"
+        assert isinstance(results[1], ExtractTimeout) and isinstance(results[3], ExtractTimeout)
+        assert worker.restarts == 2
+    finally:
+        worker.close()
+
+
+@pytest.mark.parametrize("start", ["fork", "exec"])
+def test_large_pages_pass_both_ways_without_blocking(start):
+    worker = IsolatedExtractor("m", timeout_s=20.0, target="test_extract_step_speed:echo", start=start)
+    pages = [f"<p>{i}</p>" + "x" * 300_000 for i in range(8)]
+    try:
+        assert worker.extract_many(pages) == pages
+    finally:
+        worker.close()
+
+
+def test_a_forked_child_that_dies_is_replaced_and_a_bad_target_is_a_clear_failure():
+    worker = IsolatedExtractor("m", timeout_s=5.0, target="test_extract_step_speed:echo", start="fork")
+    try:
+        assert worker.extract("one") == "one"
+        os.kill(worker.proc.pid, signal.SIGKILL)
+        worker.proc.wait()
+        assert worker.extract("two") == "two"
+        assert worker.restarts == 1
+    finally:
+        worker.close()
+    broken = IsolatedExtractor("m", timeout_s=5.0, target="test_extract_step_speed:no_such_function", start="fork")
+    with pytest.raises(WorkerFailure, match="did not start: AttributeError"):
+        broken.extract("page")
+
+
+def test_fork_only_where_no_other_python_thread_runs():
+    foreign = [t for t in threading.enumerate() if t is not threading.current_thread() and not t.name.startswith(("tamis-progress", "tamis-driver-watch"))]
+    expected = sys.platform.startswith("linux") and not foreign  # another test may have left a library's thread
+    assert _fork_is_safe() == expected
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, name="someone-else")
+    other.start()
+    try:
+        assert not _fork_is_safe()
+        worker = IsolatedExtractor("m", timeout_s=5.0, target="test_extract_step_speed:echo")
+        try:
+            assert worker.extract("page") == "page"
+            assert not isinstance(worker.proc, _ForkedChild)  # started afresh instead
+        finally:
+            worker.close()
+    finally:
+        stop.set()
+        other.join()
+    stop.clear()
+    ours = threading.Thread(target=stop.wait, name="tamis-progress-bar")  # tamis's own idle thread
+    ours.start()
+    try:
+        assert _fork_is_safe() == expected
+    finally:
+        stop.set()
+        ours.join()
