@@ -83,7 +83,7 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_config: bool = True) ->
     p.add_argument("--ray-address", help="address of a running Ray cluster (default: start one locally)")
     p.add_argument("--format", choices=output_format_names(), help="output format (default: jsonl)")
     p.add_argument("--compression", choices=compression_names(), help="JSONL codec (default: gzip)")
-    p.add_argument("--compression-level", type=int, help="codec level (default: gzip 3 = ISA-L igzip, 0-3 ISA-L, 4-9 zlib; zstd 3)")
+    p.add_argument("--compression-level", type=int, help="codec level (default: gzip 2 = ISA-L igzip, 0-3 ISA-L, 4-9 zlib; zstd 3)")
     p.add_argument("--shard-size-mb", type=int, help="start a new output shard after this many MB of records (default: 256)")
     p.add_argument("--input-format", choices=input_format_names(), help="force the input format (default: from each file's name)")
     p.add_argument("--text-field", help="JSON/Parquet field holding the text (default: text)")

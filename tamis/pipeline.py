@@ -217,11 +217,13 @@ class Segment:
 
 
 def split_segments(steps: list[Step]) -> list[Segment]:
-    from tamis.dedup.fused import fuse_dedup_steps  # normalize -> exact -> minhash as one stage: the input read once
+    if any(step.name == "minhash" for step in steps):  # the fusion needs one (its import costs ~0.1 s)
+        from tamis.dedup.fused import fuse_dedup_steps  # normalize -> exact -> minhash as one stage: the input read once
 
+        steps = fuse_dedup_steps(steps)
     segments: list[Segment] = []
     current: list[Step] = []
-    for step in fuse_dedup_steps(steps):
+    for step in steps:
         if isinstance(step, GlobalStage):
             segments.append(Segment(current, step))
             current = []

@@ -15,6 +15,7 @@ the table it reads).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 import re
@@ -78,8 +79,14 @@ def load_formats() -> None:
 
 def _modules_registering(name: str) -> list[str]:
     """The step modules whose source holds ``@register("name")`` (read, not imported)."""
-    found = []
-    wanted = name.encode()
+    return _registrations().get(name, [])
+
+
+@functools.cache
+def _registrations() -> dict[str, list[str]]:
+    """Each name registered in the step packages' sources, with the modules registering it: the
+    sources read once per process, not once per step a recipe names."""
+    found: dict[str, list[str]] = {}
     for package_name in _STEP_PACKAGES:
         package = importlib.import_module(package_name)
         for root in package.__path__:
@@ -88,9 +95,10 @@ def _modules_registering(name: str) -> list[str]:
                     source = path.read_bytes()
                 except OSError:
                     continue
-                if any(m.group(1) == wanted for m in _REGISTRATION.finditer(source)):
-                    parts = path.relative_to(root).with_suffix("").parts
-                    found.append(".".join((package_name, *parts[: -1 if parts[-1] == "__init__" else None])))
+                parts = path.relative_to(root).with_suffix("").parts
+                module = ".".join((package_name, *parts[: -1 if parts[-1] == "__init__" else None]))
+                for name in dict.fromkeys(m.group(1).decode("utf-8", "replace") for m in _REGISTRATION.finditer(source)):
+                    found.setdefault(name, []).append(module)
     return found
 
 

@@ -56,7 +56,15 @@ def _run(inputs: list[Path], out: Path, steps: list[dict[str, Any]], **config: A
 
 
 def _apply_counts(rows: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
-    return {r["step"]: (r["docs_in"], r["docs_out"]) for r in rows if r["step"].endswith(".apply")}
+    """Documents each stage decided and kept: its apply rows, and the rows of tasks that
+    exact dedup decided in one pass (``.stream``, tamis.executors.stream)."""
+    counts: dict[str, tuple[int, int]] = {}
+    for r in rows:
+        stage, _, phase = r["step"].rpartition(".")
+        if phase in ("apply", "stream"):
+            docs_in, docs_out = counts.get(stage, (0, 0))
+            counts[stage] = (docs_in + r["docs_in"], docs_out + r["docs_out"])
+    return counts
 
 
 @pytest.mark.slow

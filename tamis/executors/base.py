@@ -27,7 +27,7 @@ import orjson
 
 from tamis import __version__
 from tamis.errors import TaskError
-from tamis.executors import staging
+from tamis.executors import staging, stream
 from tamis.executors.plan import RunPlan, segment_marker_name
 from tamis.executors.progress import Bar, pass_label, remove_folder, segment_label
 from tamis.executors.tasks import run_pass_task, run_segment_task
@@ -107,7 +107,13 @@ def execute(
     started = time.time()
     timings: dict[str, float] = {}
     failed: dict[str, str] = {}
+    if stream.streamable(plan, tasks, executor, limit):  # exact dedup in one pass, where it can be
+        t0 = time.perf_counter()
+        failed.update(stream.stream_tasks(plan, tasks, executor, _run_calls))
+        timings["stream"] = round(time.perf_counter() - t0, 3)
     for seg_index, segment in enumerate(plan.segments):
+        if failed:
+            break
         t0 = time.perf_counter()
         calls: list[Call] = []
         if seg_index == 0 and limit is not None:
@@ -141,8 +147,8 @@ def execute(
             break
         timings[f"segment{seg_index}"] = round(time.perf_counter() - t0, 3)
         stage = segment.stage
-        if stage is None:
-            continue
+        if stage is None or (tasks and all(plan.marker(segment_marker_name(seg_index + 1, t.index)).exists() for t in tasks)):
+            continue  # no stage, or every task it decides for is done (streamed): no passes
         t0 = time.perf_counter()
         scratch = plan.stage_dir(seg_index)
         scratch.mkdir(parents=True, exist_ok=True)

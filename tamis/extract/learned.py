@@ -34,6 +34,12 @@ try:  # the compiled tree walk (pip install builds it); without it, numpy's gath
     from tamis._native import _blocks as _native
 except ImportError:  # pragma: no cover - a source checkout without the build
     _native = None
+try:  # the branch-free walk over complete trees (three times the pointer walk's speed)
+    from tamis._native import _forest
+except ImportError:  # pragma: no cover - a source checkout without the build
+    _forest = None
+
+COMPLETE_MAX_DEPTH = 12  # deeper trees keep the pointer walk (a complete tree has 2^depth leaves)
 
 
 def probability_of(log_odds: np.ndarray) -> np.ndarray:
@@ -72,11 +78,16 @@ class Forest:
             "value": self.value.ravel(),
         }
         object.__setattr__(self, "_flat", flat)
+        object.__setattr__(self, "_complete", complete_trees(self.feature, self.threshold, self.left, self.right, self.value, self.depth))
 
     def log_odds(self, rows: np.ndarray) -> np.ndarray:
         count = rows.shape[0]
         if count == 0:
             return np.zeros(0)
+        complete = self._complete  # type: ignore[attr-defined]
+        if _forest is not None and complete is not None and rows.dtype == np.float32:
+            leaves = _forest.leaf_values(np.ascontiguousarray(rows), rows.shape[1], complete[0], complete[1], complete[2], self.depth)
+            return self.base + np.frombuffer(leaves, dtype=np.float64).reshape(count, self.feature.shape[0]).sum(axis=1)
         flat = self._flat  # type: ignore[attr-defined]
         if _native is not None and rows.dtype == np.float32:
             # The same walk in C (one pass over rows and trees); the sum over trees stays numpy's.
@@ -104,6 +115,34 @@ class Forest:
 
     def probability(self, rows: np.ndarray) -> np.ndarray:
         return probability_of(self.log_odds(rows))
+
+
+def complete_trees(
+    feature: np.ndarray, threshold: np.ndarray, left: np.ndarray, right: np.ndarray, value: np.ndarray, depth: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Each tree as a complete binary tree of ``depth`` levels: (feature int32 and threshold of
+    the 2^depth - 1 inner nodes, value float64 of the 2^depth leaves), node n's children at 2n+1
+    and 2n+2. Slot s holds the node the pointer walk stands on after the same turns, so a leaf
+    reached early (it points to itself) fills every slot below it and the walk ends on the same
+    value. The threshold is the largest float32 <= the float64 one: a float32 feature is <= one
+    exactly when it is <= the other. None for trees too deep to lay out so."""
+    if not 1 <= depth <= COMPLETE_MAX_DEPTH:
+        return None
+    inner = (1 << depth) - 1
+    trees = np.arange(feature.shape[0])[:, None]
+    node = np.zeros((feature.shape[0], 2 * inner + 1), dtype=np.int64)  # the root is each tree's node 0
+    for slot in range(inner):
+        node[:, 2 * slot + 1] = left[trees[:, 0], node[:, slot]]
+        node[:, 2 * slot + 2] = right[trees[:, 0], node[:, slot]]
+    wide = threshold[trees, node[:, :inner]].astype(np.float64)
+    with np.errstate(over="ignore"):
+        narrow = wide.astype(np.float32)  # rounded to nearest (beyond float32's range: infinity) ...
+    narrow = np.where(narrow.astype(np.float64) > wide, np.nextafter(narrow, np.float32(-np.inf)), narrow)  # ... then down
+    return (
+        np.ascontiguousarray(feature[trees, node[:, :inner]], dtype=np.int32),
+        np.ascontiguousarray(narrow, dtype=np.float32),
+        np.ascontiguousarray(value[trees, node[:, inner:]], dtype=np.float64),
+    )
 
 
 def save_forest(forest: Forest, path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 
+from lxml import etree
 from resiliparse.parse.html import HTMLTree
 
 # The conventions publishers use (Open Graph, schema.org microdata, Dublin Core, <time>), in the
@@ -73,6 +74,7 @@ def _parse_selector(selector: str) -> tuple[str, tuple[tuple[str, str | None], .
 
 
 _CANDIDATES = None  # one XPath over the page for every element a selector above can name
+_FIRST_TITLE = etree.XPath("descendant::title[1]")
 
 
 def _candidates(root) -> list:
@@ -88,8 +90,6 @@ def _candidates(root) -> list:
 def _candidates_reference(root) -> list:
     global _CANDIDATES
     if _CANDIDATES is None:
-        from lxml import etree
-
         _CANDIDATES = etree.XPath("//*[self::meta or self::link or self::time or @itemprop='datePublished']")
     return _CANDIDATES(root)
 
@@ -112,5 +112,8 @@ def _first_lxml(candidates: list, selectors: tuple[str, ...]) -> str | None:
 def page_metadata_lxml(root) -> dict[str, str]:
     """:func:`page_metadata` for a page parsed by lxml (the learned extractor's parser)."""
     candidates = _candidates(root)
-    title_node = root.find(".//title")
+    # The first <title> below the root in document order, as root.find(".//title") finds it:
+    # libxml2's XPath stops at the first match (4 us), ElementPath's ".//" costs 0.1 ms a page.
+    titles = _FIRST_TITLE(root)
+    title_node = titles[0] if titles else None
     return _stated(title_node.text if title_node is not None else None, lambda selectors: _first_lxml(candidates, selectors))

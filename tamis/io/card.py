@@ -75,18 +75,26 @@ def _jsonl_schema_and_ids(path: Path, rejects: bool) -> tuple[Any, Any, int]:
     return metadata_schema(list(metas), rejects), binary_array(ids), len(ids)
 
 
+def _parquet() -> Any:
+    """pyarrow.parquet, imported only for Parquet shards (it pulls in pyarrow.fs and ssl: ~40 ms
+    of a JSONL run's start)."""
+    import pyarrow.parquet as pq
+
+    return pq
+
+
 def _schema_and_ids(path: Path, suffix: str, rejects: bool) -> tuple[Any, Any, int]:
     """The shard's schema, its ids (as JSON text: a string id is its quoted form), its rows:
     from the notes its writer committed beside it where they describe it, else read back."""
     import orjson
-    import pyarrow.parquet as pq
 
     notes = read_notes(path, rejects=rejects)
     if notes is not None:
-        schema = pq.read_schema(path) if suffix == ".parquet" else notes.schema()
+        schema = notes.schema() if suffix != ".parquet" else _parquet().read_schema(path)
         if schema is not None:
             return schema, notes.ids, notes.rows
     if suffix == ".parquet":
+        pq = _parquet()
         parquet = pq.ParquetFile(path)
         ids = None
         if "id" in parquet.schema_arrow.names:

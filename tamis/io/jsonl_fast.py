@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
+import xxhash
 
 from tamis.document import Document
 from tamis.io import storage
@@ -63,6 +64,7 @@ from tamis.text import count_words, normalized_utf8, utf8_length
 
 if TYPE_CHECKING:
     from tamis.dedup.base import Decisions, KeyCollector
+    from tamis.dedup.exact import FirstSeen
     from tamis.io.outputs import ShardWriter
     from tamis.stats import TaskStats
     from tamis.steps.base import TaskContext
@@ -675,6 +677,125 @@ class JsonlSource(Source):
             counts = np.concatenate(kept_counts)
             stats.observe_kept_many(counts[:, 0].tolist(), counts[:, 1].tolist(), counts[:, 2].tolist(), None)
         return True
+
+    def streams_first_seen(self) -> bool:
+        return self._fast()
+
+    def stream_first_seen(
+        self, seen: FirstSeen, collector: Any, admit: Admit, read_stats: TaskStats, ctx: TaskContext, writer: ShardWriter, rejects: ShardWriter, reason: str
+    ) -> None:
+        """One scan per block gives what both passes take from it: the folded key (hashed
+        here, decided against ``seen``) and the record's whole output line, which is written
+        as it is when kept and with the reject fields appended when it is a duplicate.
+        Declined lines are read by the reference parser through ``admit`` (as
+        :meth:`collect_keys` does) and written the reference way, as are records the scanner
+        cannot copy (as :meth:`write_decided_texts` does)."""
+        task, options = self.task, self.options
+        path = task.files[0]
+        path_json = orjson.dumps(path)
+        stats = ctx.stats
+        keepers = seen.keepers
+        find = keepers.get
+        digest = xxhash.xxh3_128_digest
+        kept_lines: list[bytes] = []
+        kept_counts: list[np.ndarray] = []  # (chars, bytes, words) rows of the copied lines
+        reject_lines: list[bytes] = []  # copied duplicates not yet written (in order, before any other reject)
+        reject_counts: list[tuple[int, int]] = []  # their (bytes, words)
+
+        def flush() -> None:
+            nonlocal kept_lines
+            if kept_lines:
+                writer.write_lines(kept_lines)
+                kept_lines = []
+
+        def flush_rejects() -> None:
+            nonlocal reject_lines, reject_counts
+            if reject_lines:
+                rejects.write_lines(reject_lines)
+                for n_bytes, words in reject_counts:
+                    stats.observe_rejected_counts(reason, n_bytes, words, None)
+                reject_lines, reject_counts = [], []
+
+        for block in jsonl_blocks(task, options):
+            if isinstance(block, BadRecord):
+                admit(block)
+                continue
+            _, numbers, ids, keys, lines = scan_block(block, options, fold=True, path_json=path_json, with_text=True)
+            scanned = numbers[:, 3] >= 0
+            everything = bool(scanned.all())
+            counted = numbers if everything else numbers[scanned]
+            read_stats.observe_read_many(counted[:, 3].tolist(), counted[:, 4].tolist())
+            for i in [i for i, doc_id in enumerate(ids) if doc_id is None]:
+                if scanned[i]:
+                    ids[i] = derived_id(path, int(numbers[i, 0]))
+            read: dict[int, Document] = {}  # the declined lines' documents, read by the reference parser
+            order: Iterable[int] = range(len(ids))
+            if not everything:
+                valid = scanned.copy()
+                for i in np.flatnonzero(~scanned).tolist():
+                    _, doc = admit(declined_line(block, numbers[i], path, options))
+                    if doc is not None:  # counted by admit
+                        valid[i] = True
+                        ids[i], keys[i] = doc.id, normalized_utf8(doc.text)
+                        read[i] = doc
+                order = np.flatnonzero(valid).tolist()
+            if everything:
+                digests = list(map(digest, keys))
+                collector.add_digests(ids, digests)
+            else:
+                digests = [digest(keys[i]) for i in order]
+                collector.add_digests([ids[i] for i in order], digests)
+            duplicates: dict[int, str] = {}
+            for i, key in zip(order, digests, strict=True):
+                keeper = find(key)
+                if keeper is None:
+                    keepers[key] = ids[i]
+                else:
+                    duplicates[i] = keeper
+            if everything and not duplicates and lines.count(None) == 0:
+                kept_lines.extend(lines)  # the common block: every record copied and kept
+                kept_counts.append(numbers[:, 3:6])
+                if len(kept_lines) >= 4096:
+                    flush()
+                continue
+            copied: list[int] = []
+            for i in order:
+                line = lines[i]
+                keeper = duplicates.get(i)
+                if keeper is None and line is not None:
+                    kept_lines.append(line)
+                    copied.append(i)
+                    continue
+                if keeper is not None and line is not None:
+                    tail = _reject_tail(reason, None, keeper)
+                    if tail is not None:  # the whole record as ctx.reject writes it
+                        reject_lines.append(line[:-2] + tail)
+                        reject_counts.append((int(numbers[i, 4]), int(numbers[i, 5])))
+                        continue
+                doc = read.get(i)
+                if doc is None:  # scanned, but its line is not copied: read the reference way
+                    line_no, start, length, _, _, _, text_start, text_end = numbers[i].tolist()
+                    raw = block.data[start : start + length]
+                    metadata = line_metadata(raw, text_start, text_end, {"path": path, "line": line_no}, options)
+                    doc = Document(ids[i], orjson.loads(raw[text_start:text_end]), metadata)
+                if keeper is not None:
+                    flush_rejects()  # the copied duplicates before it, in order
+                    ctx.reject(doc, reason, duplicate_of=keeper)
+                else:
+                    flush()  # the copied lines before it, in order
+                    stats.observe_kept(doc.text, doc.metadata.get("language"))
+                    writer.write(document_record(doc))
+            if copied:
+                kept_counts.append(numbers[copied, 3:6])
+            if len(kept_lines) >= 4096:
+                flush()
+            flush_rejects()
+        flush()
+        flush_rejects()
+        collector.close()
+        if kept_counts:
+            counts = np.concatenate(kept_counts)
+            stats.observe_kept_many(counts[:, 0].tolist(), counts[:, 1].tolist(), counts[:, 2].tolist(), None)
 
     def write_kept_without_text(self, docs: Iterable[Document], stats: TaskStats, writer: ShardWriter) -> None:
         """A lazily read document whose output line is known is written as that line (lines

@@ -17,7 +17,9 @@ exactly what the reference path produces (``tests/test_equivalence.py`` compares
   source's lazy documents may know their output line already);
 * :meth:`Source.write_decided_texts` — the last pass after a stage that applies by position
   (text output): the task read again, the decisions applied and the kept documents written,
-  where the format can, as the bytes they were read as.
+  where the format can, as the bytes they were read as;
+* :meth:`Source.stream_first_seen` — exact document dedup in one pass (read, hash, decide,
+  write), for runs whose tasks one process reads in order (:mod:`tamis.executors.stream`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from tamis.io.readers import FORMATS, InputTask, ReaderOptions, ReadResult, read
 
 if TYPE_CHECKING:
     from tamis.dedup.base import Decisions, KeyCollector
+    from tamis.dedup.exact import FirstSeen
     from tamis.io.outputs import ShardWriter
     from tamis.stats import TaskStats
     from tamis.steps.base import TaskContext
@@ -76,6 +79,19 @@ class Source:
         every kept document does, counted the same way).
         False: no fast path (the caller reads :meth:`documents`)."""
         return False
+
+    def streams_first_seen(self) -> bool:
+        """Whether :meth:`stream_first_seen` is offered (no: the two passes run)."""
+        return False
+
+    def stream_first_seen(
+        self, seen: FirstSeen, collector: Any, admit: Admit, read_stats: TaskStats, ctx: TaskContext, writer: ShardWriter, rejects: ShardWriter, reason: str
+    ) -> None:
+        """Exact document dedup of the task in one pass: what ``collect_keys`` (``collector``,
+        ``admit``, ``read_stats``) then ``write_decided_texts`` (``ctx``, ``writer``, ``rejects``) do, with
+        each document decided as it is read: kept if its key is not in ``seen`` (then added),
+        else rejected with ``reason`` as a duplicate of the keeper ``seen`` names."""
+        raise NotImplementedError
 
     def write_kept_without_text(self, docs: Iterable[Document], stats: TaskStats, writer: ShardWriter) -> None:
         """Write kept documents as records with ``text: null`` and count them as kept."""

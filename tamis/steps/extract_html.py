@@ -63,9 +63,51 @@ BOILERPLATE_LINE_RE = re.compile(
 )
 BOILERPLATE_MAX_WORDS = 12
 
+# A literal that every alternative of BOILERPLATE_LINE_RE contains (lower-case), so a line holding
+# none of them cannot match: the furniture regex runs only on the few short lines that hold one.
+# Python's re has no fast scan for a case-insensitive alternation (it tries all of it at every
+# position: 40 us per short line), while a case-sensitive alternation of literals over the
+# lower-cased line is several times cheaper. tests/test_extract_step_speed.py checks that each
+# alternative holds one of these.
+BOILERPLATE_KEYWORDS = (
+    "copyright", "©", "all rights reserved", "alle rechte vorbehalten", "tous droits réservés", "todos los derechos",
+    "newsletter", "subscri", "sign", "abonn", "inscrivez", "error", "try again later", "share ", "teilen", "partager",
+    "follow us", "folgen sie uns", "suivez-nous", "cookie", "datenschutz", "privacy policy", "impressum",
+    "mentions légales", "terms of ", "advertisement", "anzeige", "publicité", "werbung", "read more", "weiterlesen",
+    "lire la suite", "mehr zum thema", "related ", "you may also like", "recommended for you", "log", "anmelden",
+    "se connecter", "regist", "comment", "kommentare", "leave a reply", "thank", "vielen dank", "merci",
+)  # fmt: skip
+_KEYWORD_RE = re.compile("|".join(re.escape(keyword) for keyword in BOILERPLATE_KEYWORDS))
+# re.IGNORECASE also equates these with ASCII letters, which str.lower() does not (U+0130 even
+# lower-cases to two characters); folded first, a line the regex matches always holds a keyword.
+_CASE_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+
+
+def _folded(line: str) -> str:
+    if line.isascii() or not ("\u0130" in line or "\u0131" in line or "\u017f" in line):
+        return line.lower()
+    return line.translate(_CASE_FOLD).lower()
+
 
 def drop_boilerplate_lines(text: str, max_words: int = BOILERPLATE_MAX_WORDS) -> tuple[str, int]:
-    """``text`` without short furniture lines; returns (text, number of lines dropped)."""
+    """``text`` without short furniture lines; returns (text, number of lines dropped).
+
+    The same lines as :func:`drop_boilerplate_lines_reference`, five times faster: words are
+    counted only up to ``max_words`` (split stops there), and the furniture regex runs only on
+    short lines that hold one of its keywords."""
+    kept = []
+    dropped = 0
+    for line in text.split("\n"):
+        # split(None, n) has at most n + 1 parts, n + 1 exactly when there are more than n words.
+        if len(line.split(None, max_words)) <= max_words and _KEYWORD_RE.search(_folded(line)) and BOILERPLATE_LINE_RE.search(line):
+            dropped += 1
+            continue
+        kept.append(line)
+    return ("\n".join(kept), dropped) if dropped else (text, 0)
+
+
+def drop_boilerplate_lines_reference(text: str, max_words: int = BOILERPLATE_MAX_WORDS) -> tuple[str, int]:
+    """Every line tested with the regex (the definition :func:`drop_boilerplate_lines` must match)."""
     kept = []
     dropped = 0
     for line in text.split("\n"):

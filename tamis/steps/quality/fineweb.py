@@ -9,36 +9,18 @@ Computed over the non-blank lines (split on ``\\n``), a document is removed when
 
 Thresholds are datatrove's ``FineWebQualityFilter`` defaults, the values FineWeb ran with.
 Terminal punctuation is any sentence-ending mark of any script (``.``, ``!``, ``?``, ``。``,
-``।``, ``؟`` ...), found once per process from the Unicode character names.
+``।``, ``؟`` ...), found from the Unicode character names (:func:`tamis.text.terminal_punctuation`).
 """
 
 from __future__ import annotations
 
-import sys
-import unicodedata
-from functools import cache
 from typing import Any
 
 from tamis.document import Document
 from tamis.registry import register
 from tamis.steps.base import Rejection, param
 from tamis.steps.quality.base import QualityFilter
-
-_TERMINAL_NAMES = ("FULL STOP", "QUESTION MARK", "EXCLAMATION MARK", "DANDA", "EXCLAMATION QUESTION", "QUESTION EXCLAMATION")
-
-
-@cache
-def terminal_punctuation() -> tuple[str, ...]:
-    """Every punctuation character whose name says it ends a sentence (no inverted marks)."""
-    found = []
-    for code in range(min(sys.maxunicode, 0x1FFFF) + 1):
-        char = chr(code)
-        if unicodedata.category(char)[0] != "P":
-            continue
-        name = unicodedata.name(char, "")
-        if any(part in name for part in _TERMINAL_NAMES) and "INVERTED" not in name:
-            found.append(char)
-    return tuple(found)
+from tamis.text import terminal_punctuation
 
 
 @register("fineweb_quality")

@@ -25,6 +25,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from tamis.steps.quality.regex_code import compile_pattern
+
 try:  # the regular-expression parser, to read which characters a rule can start or end on
     from re import _constants as _sre
     from re import _parser as _sre_parse
@@ -236,7 +238,7 @@ class SpacyTokenizerReference:
             if entry is None:
                 return None
             index, flags = entry
-            return re.compile(_with_letters(patterns[index], letters, letters_as_word, self._UNESCAPE), flags)
+            return compile_pattern(_with_letters(patterns[index], letters, letters_as_word, self._UNESCAPE), flags)
 
         prefix, suffix, infix = compiled(data["prefix"]), compiled(data["suffix"]), compiled(data["infix"])
         # French's token_match repeats spaCy's letter class (3,000 characters) in ~300 case-insensitive
@@ -574,7 +576,7 @@ def end_window_search(pattern: re.Pattern[str], stored: str, letters: dict[str, 
         return search
     wide_text = "|".join(unbounded)
     wide = _when_holding(required_chars(wide_text, pattern.flags),
-                         re.compile(_with_letters(wide_text, letters, unescape=True), pattern.flags).search)
+                         compile_pattern(_with_letters(wide_text, letters, unescape=True), pattern.flags).search)
 
     def search_both(text: str) -> re.Match[str] | None:
         if "\n" in text or len(text) <= margin:

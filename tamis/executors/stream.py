@@ -1,0 +1,142 @@
+"""Exact document dedup in one pass, for runs whose tasks one process reads in input order.
+
+The plan of ``tamis run`` with ``exact_dedup`` as its only step is two segments around a
+stage: every task collects its keys, the global passes find each key's first occurrence,
+then every task reads its input again to write what was kept. When one process runs every
+task one after another in input order (the local executor with one worker, or a run of one
+task), the first occurrence of a key is simply the first one read, so each document can be
+decided as it is read and its record written at once: one read of the input instead of two,
+and the output's compression overlaps the whole read instead of the second pass only.
+
+What it writes is what the two passes write, file for file: each task's output shards, its
+rejects (bad records under ``-s0``, duplicates under ``-s1``), its errors, its keys and ids
+(the collect's files), and both segments' markers with the same counts. So ``--resume``
+works across the two ways: a resumed run streams on from the finished tasks' keys
+(:meth:`FirstSeen.load`), or, when it cannot stream, runs the passes and the second segment
+for the tasks left, which decides them exactly as the stream would have. The stream also
+hands over to the passes when its table of keys reaches the stage's ``memory_budget_mb``.
+
+``TAMIS_EXACT_STREAM=0`` turns it off (the two passes always run), for comparisons.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import orjson
+
+from tamis.errors import InputError, TaskError
+from tamis.executors import staging
+from tamis.executors.plan import RunPlan, segment_marker_name
+from tamis.executors.progress import reporting
+from tamis.executors.tasks import _clean_task_outputs, _prepared, _Task, _without_gc
+from tamis.io.atomic import write_bytes_atomic
+from tamis.io.readers import InputTask
+from tamis.io.sources import source_for
+
+_SEEN: dict[str, Any] = {}  # run directory -> the FirstSeen table of the run streaming there
+
+
+def streamable(plan: RunPlan, tasks: list[InputTask], executor: Any, limit: int | None) -> bool:
+    """Whether the run's plan and executor allow the one-pass dedup (see the module)."""
+    if os.environ.get("TAMIS_EXACT_STREAM") == "0" or limit is not None or plan.remote is not None or not tasks:
+        return False
+    if getattr(executor, "name", None) != "local" or not (executor.workers == 1 or (len(tasks) == 1 and getattr(executor, "_pool", None) is None)):
+        return False  # tasks must run here, one after another, in input order
+    if len(plan.segments) != 2 or not plan.keep_text:
+        return False
+    first, second = plan.segments
+    stage = first.stage
+    if stage is None or first.steps or second.steps or second.stage is not None:
+        return False
+    return bool(getattr(stage, "streams_first_seen", lambda: False)())
+
+
+def _done(plan: RunPlan, segment: int, task: InputTask) -> bool:
+    return plan.marker(segment_marker_name(segment, task.index)).exists()
+
+
+def stream_tasks(plan: RunPlan, tasks: list[InputTask], executor: Any, run_calls: Any) -> dict[str, str]:
+    """Stream the tasks in order, as far as they can be; returns the failed calls. Tasks left
+    unstreamed (a format without the one-pass path, the table full, a half-finished earlier
+    run) are left to the ordinary segments and passes, which skip the finished ones."""
+    stage = _prepared(plan.segments[0].stage)
+    scratch = plan.stage_dir(0)
+    seen = stage.first_seen()
+    _SEEN[plan.run_dir] = seen
+    try:
+        for task in tasks:
+            first, second = _done(plan, 0, task), _done(plan, 1, task)
+            if first and second:
+                if seen.next_task != task.index:
+                    return {}  # finished out of order: the passes decide the rest
+                seen.load(scratch, task.index)
+                continue
+            if first or seen.full() or seen.next_task != task.index or not source_for(task, plan.reader).streams_first_seen():
+                return {}
+            name = segment_marker_name(1, task.index)
+            label = f"{stage.step_id} (one pass), task {task.index + 1}/{len(tasks)}"
+            failed = run_calls(executor, plan, [(name, run_stream_task, (plan, task))], label)
+            if failed:
+                return failed
+        return {}
+    finally:
+        del _SEEN[plan.run_dir]
+
+
+def run_stream_task(plan: RunPlan, task: InputTask) -> dict[str, Any]:
+    """One task streamed: both segments' work and markers (the first segment's first)."""
+    seen = _SEEN[plan.run_dir]
+    if seen.next_task != task.index:
+        msg = f"task {task.index} cannot be streamed before task {seen.next_task}"
+        raise TaskError(msg)
+    started, cpu_started = time.perf_counter_ns(), time.thread_time_ns()
+    for segment in (0, 1):
+        _clean_task_outputs(plan, segment, task.index)
+    first, second = _Task(plan, 0, task, None), _Task(plan, 1, task, None)
+    stage = _prepared(plan.segments[0].stage)
+    collector = stage.key_collector(first.ctx)
+    writers = (first.sink, first.rejects, second.sink, second.rejects)
+    name = f"{stage.step_id}.stream"
+    try:
+        with reporting(plan.root, segment_marker_name(1, task.index), lambda: (first.stats.read, first.stats.bytes_in), plan.progress):
+            first.clock.call(
+                name,
+                lambda: _without_gc(
+                    first.source.stream_first_seen,
+                    seen,
+                    collector,
+                    first.admit,
+                    first.stats,
+                    second.ctx,
+                    second.sink,
+                    second.rejects,
+                    f"{stage.step_id}:duplicate",
+                ),
+                first._settled,  # the documents decided (read, less the reader's rejects), as an apply row counts them
+                lambda: second.sink.records,
+            )
+        for writer in writers:
+            writer.close()
+    except InputError as exc:
+        for writer in writers:
+            writer.abort()
+        raise TaskError(str(exc)) from exc
+    except BaseException:
+        for writer in writers:
+            writer.abort()
+        raise
+    if first.errors:
+        blob = b"".join(orjson.dumps(e) + b"\n" for e in first.errors)
+        write_bytes_atomic(plan.root / "errors" / f"seg0-task{task.index:05d}.jsonl", blob)
+    wall, cpu = time.perf_counter_ns() - started, time.thread_time_ns() - cpu_started
+    results = (
+        {"stats": first.stats.to_dict(), "errors": len(first.errors), "seconds": wall / 1e9, "steps": []},
+        {"stats": second.stats.to_dict(), "errors": 0, "seconds": 0.0, "steps": first.clock.rows("write", wall, cpu)},
+    )
+    for segment, result in enumerate(results):
+        staging.commit_segment_task(plan, segment, task.index, segment_marker_name(segment, task.index), result, None)
+    seen.next_task = task.index + 1
+    return results[1]

@@ -1,0 +1,312 @@
+"""The extract step's fast paths give exactly what their plain references give."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import sys
+import threading
+import time
+from re import _parser
+
+import numpy as np
+import pytest
+
+from tamis.extract import blocks, learned, metadata
+from tamis.extract.learned import Forest
+from tamis.steps.extract_html import (
+    _CASE_FOLD,
+    BOILERPLATE_KEYWORDS,
+    BOILERPLATE_LINE_RE,
+    drop_boilerplate_lines,
+    drop_boilerplate_lines_reference,
+)
+from tamis.steps.extract_worker import ExtractTimeout, IsolatedExtractor, WorkerFailure, _fork_is_safe, _ForkedChild
+
+
+def _literal_head(alternative) -> str:
+    """The literal characters an alternative of the regex starts with."""
+    head = []
+    for op, value in alternative.data:
+        if op is not _parser.LITERAL:
+            break
+        head.append(chr(value))
+    return "".join(head).lower()
+
+
+def test_every_alternative_of_the_furniture_regex_holds_a_keyword():
+    ((op, group),) = _parser.parse(BOILERPLATE_LINE_RE.pattern, BOILERPLATE_LINE_RE.flags).data
+    assert op is _parser.SUBPATTERN
+    ((branch, (_, alternatives)),) = group[-1].data
+    assert branch is _parser.BRANCH and len(alternatives) > 40
+    for alternative in alternatives:
+        head = _literal_head(alternative)
+        assert any(keyword in head for keyword in BOILERPLATE_KEYWORDS), f"no keyword for the alternative starting {head!r}"
+
+
+def test_case_folding_finds_every_character_the_regex_takes_for_a_keyword_letter():
+    every_character = "".join(chr(code) for code in range(sys.maxunicode + 1) if not 0xD800 <= code <= 0xDFFF)
+    letters = sorted(set("".join(BOILERPLATE_KEYWORDS)))
+    any_letter = "[" + "".join(re.escape(letter) for letter in letters) + "]"
+    taken = re.findall(any_letter, every_character, re.IGNORECASE)
+    assert len(taken) > len(letters)  # upper-case forms at least
+    for same in taken:
+        for letter in letters:
+            if re.fullmatch(re.escape(letter), same, re.IGNORECASE):
+                assert same.translate(_CASE_FOLD).lower() == letter, (letter, same)
+
+
+_FRAGMENTS = [
+    "Share this article", "SHARE ON", "share", "Sign up", "SIGNING UP", "log in", "Login", "LOG  IN", "© 2024",
+    "Copyright", "All Rights Reserved", "cookie", "COOKIES", "ſubſcribe", "newſletter", "regİster", "regıster",
+    "\u212aommentare", "Thanks for reading", "Thank you", "Mentions LÉGALES", "publicité", "PUBLICITÉ", "related posts",
+    "Related stories", "terms of use", "Terms of Service", "read more", "Weiterlesen", "merci", "the", "quick", "fox",
+    "İstanbul", "ı", "ſ", "word", "a", "\t", "  ", "é", "ß", "Ω",
+]  # fmt: skip
+
+
+def _random_text(rng: random.Random) -> str:
+    lines = []
+    for _ in range(rng.randrange(0, 12)):
+        words = rng.randrange(0, 20)
+        lines.append(" ".join(rng.choice(_FRAGMENTS) for _ in range(words)))
+    return "\n".join(lines)
+
+
+def test_drop_boilerplate_lines_matches_its_reference():
+    rng = random.Random(715)
+    for _ in range(3000):
+        text = _random_text(rng)
+        assert drop_boilerplate_lines(text) == drop_boilerplate_lines_reference(text), repr(text)
+        assert drop_boilerplate_lines(text, 3) == drop_boilerplate_lines_reference(text, 3), repr(text)
+    for text in ("", "\n", "\n\n", "cookie", "cookie\n", "\ncookie", "x\ncookie\ncookie\ny", "İ" * 50 + "\nlog in"):
+        assert drop_boilerplate_lines(text) == drop_boilerplate_lines_reference(text), repr(text)
+
+
+def test_drop_boilerplate_lines_is_linear_on_many_hits():
+    # A megabyte of keywords on one line (word counting stops at max_words) and on many short lines.
+    one_line = "cookie log in " * 80_000
+    assert drop_boilerplate_lines(one_line) == (one_line, 0)
+    many_lines = "\n".join(["log in"] * 100_000 + ["the article"])
+    assert drop_boilerplate_lines(many_lines) == ("the article", 100_000)
+
+
+# --------------------------------------------------------------------------- the learned model's walk
+
+
+def _random_forest(rng: np.random.Generator, trees: int, depth: int, width: int) -> Forest:
+    """Trees with leaves at every depth (a leaf points to itself), thresholds float32 cannot hold."""
+    nodes = 2 ** (depth + 1) - 1
+    feature = np.zeros((trees, nodes), dtype=np.int32)
+    threshold = np.zeros((trees, nodes))
+    left = np.zeros((trees, nodes), dtype=np.int32)
+    right = np.zeros((trees, nodes), dtype=np.int32)
+    value = np.zeros((trees, nodes))
+    for tree in range(trees):
+        used = 1
+
+        def grow(node: int, level: int, tree: int = tree) -> None:
+            nonlocal used
+            value[tree, node] = rng.normal()
+            if level == depth or rng.random() < 0.2:
+                left[tree, node] = right[tree, node] = node
+                feature[tree, node] = rng.integers(width)  # never decides: both ways lead here
+                return
+            feature[tree, node] = rng.integers(width)
+            threshold[tree, node] = rng.choice([rng.normal(), 0.1, 1 / 3, 1e300, -1e300, 0.0, np.float32(0.5)])
+            left[tree, node], right[tree, node] = used, used + 1
+            used += 2
+            grow(int(left[tree, node]), level + 1)
+            grow(int(right[tree, node]), level + 1)
+
+        grow(0, 0)
+    names = tuple(f"f{i}" for i in range(width))
+    return Forest(feature, threshold, left, right, value, 0.25, depth, 0.3, names)
+
+
+def _hard_rows(rng: np.random.Generator, forest: Forest, count: int) -> np.ndarray:
+    """Rows on, just above and just below the thresholds, and NaN, infinities, zeros of both signs."""
+    width = len(forest.feature_names)
+    with np.errstate(over="ignore"):
+        thresholds = forest.threshold.ravel().astype(np.float32)
+    rows = rng.normal(size=(count, width)).astype(np.float32)
+    picks = rng.choice(thresholds, size=(count, width))
+    nudged = np.nextafter(picks, rng.choice(np.array([-np.inf, np.inf], dtype=np.float32), size=(count, width)))
+    chosen = rng.integers(0, 4, size=(count, width))
+    rows = np.where(chosen == 1, picks, np.where(chosen == 2, nudged, rows))
+    specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1 / 3], dtype=np.float32)
+    mask = rng.random((count, width)) < 0.1
+    rows[mask] = rng.choice(specials, size=mask.sum())
+    return np.ascontiguousarray(rows, dtype=np.float32)
+
+
+@pytest.mark.skipif(learned._forest is None, reason="the compiled walk is not built")
+@pytest.mark.parametrize("depth", [1, 3, 5, 7])
+def test_complete_tree_walk_is_the_reference_walk_to_the_bit(depth):
+    rng = np.random.default_rng(depth)
+    forest = _random_forest(rng, trees=40, depth=depth, width=9)
+    for count in (0, 1, 3, 4, 5, 33, 200):
+        rows = _hard_rows(rng, forest, count)
+        expected = forest.log_odds_reference(rows)
+        assert np.array_equal(forest.log_odds(rows), expected)
+        assert forest.log_odds(rows).tobytes() == expected.tobytes()  # same bits, signed zeros included
+
+
+@pytest.mark.skipif(learned._forest is None, reason="the compiled walk is not built")
+def test_shipped_model_walk_matches_the_reference_and_the_pointer_walk():
+    forest = learned.model()
+    rng = np.random.default_rng(15)
+    rows = _hard_rows(rng, forest, 500)
+    expected = forest.log_odds_reference(rows)
+    assert forest.log_odds(rows).tobytes() == expected.tobytes()
+    flat = forest._flat
+    if learned._native is not None:
+        pointer = learned._native.leaf_values(
+            rows, rows.shape[1], flat["feature"], flat["threshold"], flat["left"], flat["right"], flat["value"], flat["offsets"], forest.depth
+        )
+        complete = forest._complete
+        assert learned._forest.leaf_values(rows, rows.shape[1], *complete, forest.depth) == pointer
+
+
+def test_complete_tree_walk_refuses_inconsistent_arrays():
+    if learned._forest is None:
+        pytest.skip("the compiled walk is not built")
+    forest = learned.model()
+    feature, threshold, leaf = forest._complete
+    rows = np.zeros((2, len(forest.feature_names)), dtype=np.float32)
+    with pytest.raises(ValueError):
+        learned._forest.leaf_values(rows, rows.shape[1], feature[:-1], threshold, leaf, forest.depth)
+    with pytest.raises(ValueError):
+        learned._forest.leaf_values(rows, rows.shape[1] - 100, feature, threshold, leaf, forest.depth)  # features out of range
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<html><head><title>Head title</title></head><body><p>x</p></body></html>",
+        "<html><head><meta charset='utf-8'><noscript><title>Nested</title></noscript><title>Second</title></head></html>",
+        "<html><body><svg><title>In svg</title></svg><p>text</p></body><title>Late</title></html>",
+        "<html><body><p>No title at all</p></body></html>",
+        "<title>Bare</title><p>text",
+        "<html><head><title></title><title>Two</title></head></html>",
+        "<html><head><TITLE>Upper</TITLE></head></html>",
+        "<html><body><svg:title>prefixed</svg:title><title>Plain</title></body></html>",
+        "<div>" * 3000 + "<title>Deep</title>" + "</div>" * 3000,
+    ],
+)
+def test_first_title_is_what_elementpath_finds(html):
+    root = blocks.parse(html)
+    expected = root.find(".//title")
+    titles = metadata._FIRST_TITLE(root)
+    assert (titles[0] if titles else None) is expected
+    found = metadata.page_metadata_lxml(root)
+    assert found.get("title") == (" ".join(expected.text.split()) if expected is not None and expected.text and expected.text.strip() else found.get("title"))
+
+
+# --------------------------------------------------------------------------- the extraction child
+
+
+def slow_on_marker(html: str, method: str) -> str:
+    """A stand-in extractor: never returns on a page marked SLOW."""
+    if "SLOW" in html:
+        time.sleep(60)
+    return f"{method}:{len(html)}"
+
+
+def echo(html: str, method: str) -> str:
+    return html
+
+
+_PAGES = [
+    "<html><head><title>One</title><meta property='article:published_time' content='2024-05-01'></head><body>"
+    "<nav><a href='/'>Home</a> <a href='/a'>About</a></nav><article><h1>A headline</h1>"
+    + "<p>The first paragraph of the article says something long enough to count as text, with words.</p>" * 6
+    + "</article><footer>© 2024 Example</footer></body></html>",
+    "<html><body>" + "<div>" * 3000 + "<p>deep text that is long enough to be kept by any extractor here</p>" + "</div>" * 3000 + "</body></html>",
+    "<html><body><p>Ça coûte très cher, l’été. " * 30 + "</p><ul><li>one</li><li>two</li></ul></body></html>",
+    "not html at all, just a line of text",
+]
+
+
+@pytest.mark.parametrize("extractor", ["tamis_learned", "tamis_fast", "tamis"])
+def test_forked_and_started_children_answer_the_same(extractor):
+    answers = {}
+    for start in ("fork", "exec"):
+        worker = IsolatedExtractor(extractor, timeout_s=60, start=start)
+        try:
+            answers[start] = worker.extract_many(_PAGES)
+            assert isinstance(worker.proc, _ForkedChild) == (start == "fork")
+        finally:
+            worker.close()
+    assert answers["fork"] == answers["exec"]
+    assert all(not isinstance(answer, Exception) for answer in answers["fork"])
+
+
+@pytest.mark.parametrize("start", ["fork", "exec"])
+def test_timeouts_kill_the_child_and_the_batch_goes_on(start):
+    worker = IsolatedExtractor("m", timeout_s=1.0, target="test_extract_step_speed:slow_on_marker", start=start)
+    try:
+        started = time.monotonic()
+        results = worker.extract_many(["a", "SLOW", "bcd", "SLOW again", "ef"])
+        assert time.monotonic() - started < 10
+        assert results[0] == "m:1" and results[2] == "m:3" and results[4] == "m:2"
+        assert isinstance(results[1], ExtractTimeout) and isinstance(results[3], ExtractTimeout)
+        assert worker.restarts == 2
+    finally:
+        worker.close()
+
+
+@pytest.mark.parametrize("start", ["fork", "exec"])
+def test_large_pages_pass_both_ways_without_blocking(start):
+    worker = IsolatedExtractor("m", timeout_s=20.0, target="test_extract_step_speed:echo", start=start)
+    pages = [f"<p>{i}</p>" + "x" * 300_000 for i in range(8)]
+    try:
+        assert worker.extract_many(pages) == pages
+    finally:
+        worker.close()
+
+
+def test_a_forked_child_that_dies_is_replaced_and_a_bad_target_is_a_clear_failure():
+    worker = IsolatedExtractor("m", timeout_s=5.0, target="test_extract_step_speed:echo", start="fork")
+    try:
+        assert worker.extract("one") == "one"
+        os.kill(worker.proc.pid, signal.SIGKILL)
+        worker.proc.wait()
+        assert worker.extract("two") == "two"
+        assert worker.restarts == 1
+    finally:
+        worker.close()
+    broken = IsolatedExtractor("m", timeout_s=5.0, target="test_extract_step_speed:no_such_function", start="fork")
+    with pytest.raises(WorkerFailure, match="did not start: AttributeError"):
+        broken.extract("page")
+
+
+def test_fork_only_where_no_other_python_thread_runs():
+    assert _fork_is_safe() == sys.platform.startswith("linux")
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, name="someone-else")
+    other.start()
+    try:
+        assert not _fork_is_safe()
+        worker = IsolatedExtractor("m", timeout_s=5.0, target="test_extract_step_speed:echo")
+        try:
+            assert worker.extract("page") == "page"
+            assert not isinstance(worker.proc, _ForkedChild)  # started afresh instead
+        finally:
+            worker.close()
+    finally:
+        stop.set()
+        other.join()
+    stop.clear()
+    ours = threading.Thread(target=stop.wait, name="tamis-progress-bar")  # tamis's own idle thread
+    ours.start()
+    try:
+        assert _fork_is_safe() == sys.platform.startswith("linux")
+    finally:
+        stop.set()
+        ours.join()
