@@ -161,3 +161,11 @@ def test_a_full_table_hands_over_to_the_passes(tmp_path: Path, monkeypatch: pyte
     assert one["files"] == two["files"] and one["stats"] == two["stats"]
     assert "exact_dedup.stream" in one["steps"] and "exact_dedup.apply" in one["steps"]  # some tasks each way
     assert_accounting(tmp_path / "one", [r["id"] for r in rows])
+    # One task (no byte ranges): the table fills within it; the task's partial output is
+    # removed, nothing of it is marked, and the passes do the whole run.
+    for mode in ("0", "1"):
+        monkeypatch.setenv("TAMIS_EXACT_STREAM", mode)
+        run_recipe([path], tmp_path / f"whole{mode}", steps, workers=1)
+    one, two = _snapshot(tmp_path / "whole1"), _snapshot(tmp_path / "whole0")
+    assert one["files"] == two["files"] and one["stats"] == two["stats"]
+    assert "exact_dedup.stream" not in one["steps"] and "exact_dedup.passes" in one["steps"]

@@ -226,6 +226,10 @@ class _DocumentKeys:
         self._ids.save(self._scratch / f"ids-{self._task:05d}")
 
 
+class TableFull(Exception):
+    """FirstSeen's table reached the stage's memory budget in the middle of a task."""
+
+
 class FirstSeen:
     """Exact document dedup decided while reading: the keeper's id of every key seen so far.
 
@@ -245,6 +249,11 @@ class FirstSeen:
     def full(self) -> bool:
         """Whether the table has reached the stage's memory budget (the passes then take over)."""
         return len(self.keepers) * BYTES_PER_SEEN >= self._budget
+
+    def check(self) -> None:
+        """Raise TableFull once the table is full (checked as a task goes, a block at a time)."""
+        if self.full():
+            raise TableFull
 
     def load(self, scratch: Path, task: int) -> None:
         """The keys of a task that finished earlier (its collect files), in its order."""

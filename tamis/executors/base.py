@@ -109,7 +109,7 @@ def execute(
     failed: dict[str, str] = {}
     if stream.streamable(plan, tasks, executor, limit):  # exact dedup in one pass, where it can be
         t0 = time.perf_counter()
-        failed.update(stream.stream_tasks(plan, tasks, executor, _run_calls))
+        failed.update(stream.stream_tasks(plan, tasks))
         timings["stream"] = round(time.perf_counter() - t0, 3)
     for seg_index, segment in enumerate(plan.segments):
         if failed:

@@ -47,6 +47,7 @@ def _progress(total: int, label: str, enabled: bool) -> Any:
         return _NoProgress()
     from tqdm import tqdm
 
+    tqdm.monitor_interval = 0  # no monitor thread: it would keep the extract step from forking its child
     return tqdm(total=total, desc=label, unit="task", disable=not enabled or total <= 1, leave=False, file=sys.stderr)
 
 

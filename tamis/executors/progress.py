@@ -100,6 +100,7 @@ class Bar:
             return
         from tqdm import tqdm
 
+        tqdm.monitor_interval = 0  # our own thread refreshes the bar; tqdm's monitor thread would also keep the extract step from forking its child
         if documents:
             self._bar = tqdm(desc=label, unit=" docs", unit_scale=True, leave=False, file=sys.stderr, dynamic_ncols=True)
         else:

@@ -14,7 +14,8 @@ rejects (bad records under ``-s0``, duplicates under ``-s1``), its errors, its k
 works across the two ways: a resumed run streams on from the finished tasks' keys
 (:meth:`FirstSeen.load`), or, when it cannot stream, runs the passes and the second segment
 for the tasks left, which decides them exactly as the stream would have. The stream also
-hands over to the passes when its table of keys reaches the stage's ``memory_budget_mb``.
+hands over to the passes when its table of keys reaches the stage's ``memory_budget_mb`` (between tasks, or within one: that
+task's partial output is then removed and the passes redo it).
 
 ``TAMIS_EXACT_STREAM=0`` turns it off (the two passes always run), for comparisons.
 """
@@ -23,28 +24,29 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from tamis.errors import InputError, TaskError
 from tamis.executors import staging
 from tamis.executors.plan import RunPlan, segment_marker_name
-from tamis.executors.progress import reporting
+from tamis.executors.progress import Bar, reporting
 from tamis.executors.tasks import _clean_task_outputs, _prepared, _Task, _without_gc
 from tamis.io.atomic import write_bytes_atomic
 from tamis.io.readers import InputTask
 from tamis.io.sources import source_for
 
-_SEEN: dict[str, Any] = {}  # run directory -> the FirstSeen table of the run streaming there
+if TYPE_CHECKING:
+    from tamis.dedup.exact import FirstSeen
 
 
 def streamable(plan: RunPlan, tasks: list[InputTask], executor: Any, limit: int | None) -> bool:
     """Whether the run's plan and executor allow the one-pass dedup (see the module)."""
     if os.environ.get("TAMIS_EXACT_STREAM") == "0" or limit is not None or plan.remote is not None or not tasks:
         return False
-    if getattr(executor, "name", None) != "local" or not (executor.workers == 1 or (len(tasks) == 1 and getattr(executor, "_pool", None) is None)):
-        return False  # tasks must run here, one after another, in input order
+    if getattr(executor, "name", None) != "local" or (executor.workers != 1 and len(tasks) != 1):
+        return False  # more workers would run more tasks at once: the passes let them
     if len(plan.segments) != 2 or not plan.keep_text:
         return False
     first, second = plan.segments
@@ -58,43 +60,50 @@ def _done(plan: RunPlan, segment: int, task: InputTask) -> bool:
     return plan.marker(segment_marker_name(segment, task.index)).exists()
 
 
-def stream_tasks(plan: RunPlan, tasks: list[InputTask], executor: Any, run_calls: Any) -> dict[str, str]:
-    """Stream the tasks in order, as far as they can be; returns the failed calls. Tasks left
-    unstreamed (a format without the one-pass path, the table full, a half-finished earlier
-    run) are left to the ordinary segments and passes, which skip the finished ones."""
+def stream_tasks(plan: RunPlan, tasks: list[InputTask]) -> dict[str, str]:
+    """Stream the tasks in order, here, as far as they can be; returns the failed task (its
+    marker's name and the error), if one failed. Tasks left unstreamed (a format without the
+    one-pass path, the table full, a half-finished earlier run) are left to the ordinary
+    segments and passes, which skip the finished ones."""
     stage = _prepared(plan.segments[0].stage)
     scratch = plan.stage_dir(0)
     seen = stage.first_seen()
-    _SEEN[plan.run_dir] = seen
-    try:
-        for task in tasks:
-            first, second = _done(plan, 0, task), _done(plan, 1, task)
-            if first and second:
-                if seen.next_task != task.index:
-                    return {}  # finished out of order: the passes decide the rest
-                seen.load(scratch, task.index)
-                continue
-            if first or seen.full() or seen.next_task != task.index or not source_for(task, plan.reader).streams_first_seen():
-                return {}
-            name = segment_marker_name(1, task.index)
-            label = f"{stage.step_id} (one pass), task {task.index + 1}/{len(tasks)}"
-            failed = run_calls(executor, plan, [(name, run_stream_task, (plan, task))], label)
-            if failed:
-                return failed
-        return {}
-    finally:
-        del _SEEN[plan.run_dir]
+    for task in tasks:
+        first, second = _done(plan, 0, task), _done(plan, 1, task)
+        if first and second:
+            if seen.next_task != task.index:
+                return {}  # finished out of order: the passes decide the rest
+            seen.load(scratch, task.index)
+            continue
+        if first or seen.full() or seen.next_task != task.index or not source_for(task, plan.reader).streams_first_seen():
+            return {}
+        name = segment_marker_name(1, task.index)
+        bar = Bar(plan.root, f"{stage.step_id} (one pass), task {task.index + 1}/{len(tasks)}", [name], documents=True, enabled=plan.progress)
+        try:
+            streamed = run_stream_task(plan, task, seen)
+        except Exception as exc:  # noqa: BLE001 - reported as the local executor reports a failed task
+            from tamis.executors.local import _describe
+
+            return {name: _describe(exc)}
+        finally:
+            bar.close()
+        if not streamed:
+            return {}
+    return {}
 
 
-def run_stream_task(plan: RunPlan, task: InputTask) -> dict[str, Any]:
-    """One task streamed: both segments' work and markers (the first segment's first)."""
-    seen = _SEEN[plan.run_dir]
+def run_stream_task(plan: RunPlan, task: InputTask, seen: FirstSeen) -> bool:
+    """One task streamed: both segments' work and markers (the first segment's first). False
+    when the table of keys filled up during the task: what it wrote is removed, no marker is
+    written, and the passes take this task over with the rest."""
     if seen.next_task != task.index:
         msg = f"task {task.index} cannot be streamed before task {seen.next_task}"
         raise TaskError(msg)
     started, cpu_started = time.perf_counter_ns(), time.thread_time_ns()
     for segment in (0, 1):
         _clean_task_outputs(plan, segment, task.index)
+    from tamis.dedup.exact import TableFull  # numpy and xxhash: imported only when a run streams
+
     first, second = _Task(plan, 0, task, None), _Task(plan, 1, task, None)
     stage = _prepared(plan.segments[0].stage)
     collector = stage.key_collector(first.ctx)
@@ -120,6 +129,12 @@ def run_stream_task(plan: RunPlan, task: InputTask) -> dict[str, Any]:
             )
         for writer in writers:
             writer.close()
+    except TableFull:
+        for writer in writers:
+            writer.abort()
+        for segment in (0, 1):
+            _clean_task_outputs(plan, segment, task.index)
+        return False
     except InputError as exc:
         for writer in writers:
             writer.abort()
@@ -139,4 +154,4 @@ def run_stream_task(plan: RunPlan, task: InputTask) -> dict[str, Any]:
     for segment, result in enumerate(results):
         staging.commit_segment_task(plan, segment, task.index, segment_marker_name(segment, task.index), result, None)
     seen.next_task = task.index + 1
-    return results[1]
+    return True

@@ -752,6 +752,7 @@ class JsonlSource(Source):
                     keepers[key] = ids[i]
                 else:
                     duplicates[i] = keeper
+            seen.check()  # a full table stops the task here: the passes take it over
             if everything and not duplicates and lines.count(None) == 0:
                 kept_lines.extend(lines)  # the common block: every record copied and kept
                 kept_counts.append(numbers[:, 3:6])
