@@ -224,13 +224,15 @@ def test_fused_collect_reads_blocks_and_documents_alike(tmp_path: Path, monkeypa
     assert load_stats(outs["1"])["histograms"] == load_stats(outs["0"])["histograms"]
 
 
-@pytest.mark.parametrize("fused", [True, False])
-def test_sketches_signed_in_a_helper_thread_are_the_same_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fused: bool):
-    """The first pass signing its batches in a helper thread (small batches here, several in
-    flight) and in the calling thread leave byte-identical scratch files and the same run."""
+@pytest.mark.parametrize(("fused", "batch_chars"), [(True, 1 << 30), (True, 900), (False, 900)])
+def test_sketches_signed_in_a_helper_thread_are_the_same_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fused: bool, batch_chars: int):
+    """The first pass signing its batches in a helper thread (small batches here, cut by
+    documents or by characters, several in flight) and in the calling thread leave
+    byte-identical scratch files and the same run."""
     import tamis.dedup.minhash as minhash_module
 
     monkeypatch.setattr(minhash_module, "THREAD_BATCH_DOCS", 7)
+    monkeypatch.setattr(minhash_module, "THREAD_BATCH_CHARS", batch_chars)
     monkeypatch.setattr(minhash_module, "SKETCH_AHEAD", 3)
     inputs = [write_jsonl(tmp_path / "a.jsonl", _corpus(5)), write_jsonl(tmp_path / "b.jsonl", _corpus(6))]
     outs = {}

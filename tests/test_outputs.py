@@ -114,3 +114,33 @@ def test_gzip_sink_blocks_hold_every_line_in_order(tmp_path: Path, monkeypatch: 
         files.append(shard.read_bytes())
         assert gzip.decompress(files[-1]) == expected
     assert files[0] == files[1]
+
+
+def test_gzip_blocks_ahead_raise_the_writers_error() -> None:
+    # The worker hands gzip blocks over up to 32 ahead; an error of the writer behind (a full
+    # disk) is raised by a later write or by close, never lost.
+    class Full:
+        def __init__(self) -> None:
+            self.blocks: list[bytes] = []
+
+        def write(self, block: bytes) -> int:
+            if len(self.blocks) == 3:
+                raise OSError(28, "No space left on device")
+            self.blocks.append(block)
+            return len(block)
+
+    target = Full()
+    ahead = outputs._AheadWriter(target, 4)
+    with pytest.raises(OSError, match="No space"):
+        for i in range(100):
+            ahead.write(b"%d" % i)
+        ahead.close()
+    with pytest.raises(OSError, match="No space"):
+        ahead.close()
+    assert target.blocks == [b"0", b"1", b"2"]
+    fine = Full()
+    ahead = outputs._AheadWriter(fine, 2)
+    for block in (b"a", b"b", b"c"):
+        ahead.write(block)
+    ahead.close()
+    assert fine.blocks == [b"a", b"b", b"c"]

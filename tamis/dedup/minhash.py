@@ -49,8 +49,10 @@ the banding is chosen for recall because candidates are verified (:mod:`tamis.de
 
 from __future__ import annotations
 
+import bisect
 import functools
 import glob
+import itertools
 import math
 import os
 import unicodedata
@@ -76,7 +78,8 @@ from tamis.registry import register
 from tamis.steps.base import TaskContext, param
 
 BATCH_DOCS = 256
-THREAD_BATCH_DOCS = 2048  # the batch signed in the helper thread (SketchSpill)
+THREAD_BATCH_DOCS = 2048  # the batch signed in the helper thread (SketchSpill) ...
+THREAD_BATCH_CHARS = 8 << 20  # ... or fewer documents holding this many characters: memory stays bounded
 SKETCH_AHEAD = 2  # batches a first pass may have in its helper thread, not yet written
 MAX_PIVOT_ROUNDS = 64
 VERIFY_CHUNK = 1 << 18  # pairs whose similarity is computed in one batch
@@ -196,33 +199,39 @@ class SketchSpill:
         # interval (5 ms) each time while the calling thread runs: larger batches, fewer waits.
         # Documents are signed one by one, so the files do not depend on where batches end.
         self.batch_docs = THREAD_BATCH_DOCS if self._pool is not None else BATCH_DOCS
+        self.batch_chars = 0  # characters in self.batch (a threaded batch ends at THREAD_BATCH_CHARS too)
         self._pending: deque[Future[tuple[bytes, bytes, bytes]]] = deque()
 
     def add(self, prepared: str, doc: Document) -> None:
         """One document's text, already prepared (``""``: a document not signed)."""
         self.batch.append(prepared)
+        self.batch_chars += len(prepared)
         if self.stage.per_language:
             self.languages.append(str(doc.metadata.get("language") or ""))
-        if len(self.batch) >= self.batch_docs:
+        if len(self.batch) >= self.batch_docs or (self._pool is not None and self.batch_chars >= THREAD_BATCH_CHARS):
             self.flush()
 
     def add_many(self, prepared: list[str]) -> None:
         """Many documents' texts, already prepared, for a stage without ``per_language``."""
         assert not self.stage.per_language
         at = 0
-        while len(self.batch) + len(prepared) - at >= self.batch_docs:
-            take = self.batch_docs - len(self.batch)
-            self.batch.extend(prepared[at : at + take])
-            at += take
-            self.flush()
-        self.batch.extend(prepared[at:])
+        while at < len(prepared):
+            chunk = prepared[at : at + self.batch_docs - len(self.batch)]
+            if self._pool is not None:  # cut where the batch reaches its characters
+                ends = list(itertools.accumulate(map(len, chunk), initial=self.batch_chars))[1:]
+                chunk = chunk[: bisect.bisect_left(ends, THREAD_BATCH_CHARS) + 1]
+                self.batch_chars = ends[len(chunk) - 1]
+            self.batch.extend(chunk)
+            at += len(chunk)
+            if len(self.batch) >= self.batch_docs or (self._pool is not None and self.batch_chars >= THREAD_BATCH_CHARS):
+                self.flush()
 
     def flush(self) -> None:
         """Sign the batch gathered so far (handed over whole: never touched again here)."""
         if not self.batch:
             return
         batch, languages = self.batch, self.languages
-        self.batch, self.languages = [], []
+        self.batch, self.languages, self.batch_chars = [], [], 0
         if self._pool is None:
             self._write(self.stage._sketch(self.sketch, batch, languages, self.a, self.b))
             return
