@@ -16,7 +16,8 @@ exported arrays and never imports it.)
      labelled: content when most of its word 4-grams are in the gold text (a block too short for
      a 4-gram: when its words appear there and it stands inside the gold span), not content when
      none or few are, unlabelled in between.
-3. Hyper-parameters (teacher weight, keep threshold, neighbour smoothing, the short-block rule) are
+3. Hyper-parameters (teacher weight, AEB weight, keep threshold, neighbour smoothing, the short-block
+   rule, the tail cut after the article) are
    chosen by 5-fold cross-validation over the development pages of both sets (folds by page),
    scored with each set's own metric on the text the kept blocks make, after the ``extract``
    step's boilerplate-line filter. The criterion is the smaller of the two margins over
@@ -52,26 +53,35 @@ from tamis.io.htmldecode import decode_html  # noqa: E402
 from tamis.steps.extract import drop_boilerplate_lines  # noqa: E402
 
 
-def page_blocks(raw: bytes) -> tuple[list[B.Block], np.ndarray]:
+def page_blocks(raw: bytes) -> B.PageBlocks | None:
+    """The page's blocks as the ``extract`` step cuts them (the compiled walk where built)."""
     html, _ = decode_html(raw)
     root = B.parse(html)
     if root is None:
-        return [], np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32)
-    blocks, depth, elements = B.segment(root)
-    return blocks, B.features(blocks, depth, elements)
+        return None
+    return B.page_blocks(root)
 
 
 def load_pages(corpus: Path, cache: Path) -> dict:
+    """Every page's block texts and feature rows. The cache holds the blocks (cutting is the slow
+    part), not the features: they are computed again on each load, so a feature change needs no
+    new cache."""
     if cache.is_file():
-        return pickle.loads(cache.read_bytes())
-    items, teval_files, _ = load_teval(corpus, cache.parent / "teval")
-    truth, aeb_files = load_aeb(corpus)
-    data: dict = {"teval": {}, "aeb": {}, "items": items, "truth": truth}
-    for name, files in (("teval", teval_files), ("aeb", aeb_files)):
-        for key, path in files.items():
-            blocks, rows = page_blocks(_read(path))
-            data[name][key] = ([b.text for b in blocks], rows)
-    cache.write_bytes(pickle.dumps(data))
+        data = pickle.loads(cache.read_bytes())
+    else:
+        items, teval_files, _ = load_teval(corpus, cache.parent / "teval")
+        truth, aeb_files = load_aeb(corpus)
+        data = {"teval": {}, "aeb": {}, "items": items, "truth": truth}
+        for name, files in (("teval", teval_files), ("aeb", aeb_files)):
+            for key, path in files.items():
+                data[name][key] = page_blocks(_read(path))
+        cache.write_bytes(pickle.dumps(data))
+    for name in ("teval", "aeb"):
+        for key, page in data[name].items():
+            if page is None or not page.texts:
+                data[name][key] = ([], np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32))
+            else:
+                data[name][key] = (page.texts, page.features())
     return data
 
 
@@ -208,7 +218,7 @@ def export(clf, post: dict) -> Forest:
     base = float(np.ravel(clf._baseline_prediction)[0])
     return Forest(
         feature, threshold, left, right, value, base, depth, post["keep"], tuple(B.FEATURE_NAMES),
-        smooth=post["smooth"], isolated_chars=post["isolated"],
+        smooth=post["smooth"], isolated_chars=post["isolated"], tail_gap=post["tail"],
     )  # fmt: skip
 
 
@@ -231,7 +241,7 @@ def page_text(texts: list[str], probability: np.ndarray, post: dict) -> str:
     if not texts:
         return ""
     lengths = np.array([len(t) for t in texts], dtype=np.float64)
-    kept = keep_blocks(probability, lengths, post["keep"], post["smooth"], post["isolated"])
+    kept = keep_blocks(probability, lengths, post["keep"], post["smooth"], post["isolated"], post["tail"])
     return drop_boilerplate_lines("\n".join(t for t, k in zip(texts, kept, strict=True) if k))[0]
 
 
@@ -264,7 +274,10 @@ def routing_table(data: dict, keys: dict[str, list[str]], probabilities: dict, p
         print(f"  hybrid, confidence below {limit:.2f} to trafilatura (cv): " + "; ".join(cells))
 
 
-POSTS = [{"keep": keep, "smooth": smooth, "isolated": isolated} for keep in (0.3, 0.4, 0.5, 0.6) for smooth in (0.0, 0.2, 0.35) for isolated in (0, 30, 80)]
+POSTS = [
+    {"keep": keep, "smooth": smooth, "isolated": isolated, "tail": tail}
+    for keep in (0.3, 0.4, 0.5) for smooth in (0.0, 0.2, 0.35) for isolated in (0, 80) for tail in (0, 8, 12, 16)
+]  # fmt: skip
 
 
 def main() -> int:
@@ -280,7 +293,7 @@ def main() -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     started = time.perf_counter()
-    data = load_pages(args.corpus, args.workdir / "pages.pkl")
+    data = load_pages(args.corpus, args.workdir / "blocks.pkl")
     teacher = trafilatura_texts(args.corpus, args.workdir / "trafilatura.pkl")
     print(f"pages, features and trafilatura's output: {time.perf_counter() - started:.0f} s", flush=True)
     splits = {store: halves(list(data[store])) for store in ("teval", "aeb")}

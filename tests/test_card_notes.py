@@ -278,3 +278,16 @@ def test_metadata_decoded_only_for_keys_read_gives_what_full_decoding_gives() ->
         else:
             assert quick == full, raw
     assert decode_metadata_text(b'{"\\u006canguage":"fr"}', READ_KEYS) == {"language": "fr"}  # an escape is decoded
+
+
+def test_noted_ids_wanted_by_text_are_those_decoding_finds() -> None:
+    """find_records' row selection from noted ids: as decoding every id would select, escapes
+    (of wanted and unwanted ids), non-ASCII ids and ids already found included."""
+    from tamis.report.shards import _wanted_rows
+
+    ids = {"a", "é", 'q"uote', "tab\there", "x/y"}
+    raws = [b'"a"', b'"b"', b'"\\u00e9"', '"é"'.encode(), b'"q\\"uote"', b'"tab\\there"', b'"x\\/y"', b'"\\u0062"', b'"a"', b"12", b'"x/y"']
+    by_text = {orjson.dumps(i): i for i in ids}
+    for found in ({}, {"a": {}}):
+        expected = [(row, value) for row, raw in enumerate(raws) if (value := orjson.loads(raw)) in ids and value not in found]
+        assert _wanted_rows(raws, by_text, ids, found) == expected

@@ -222,3 +222,27 @@ def test_fused_collect_reads_blocks_and_documents_alike(tmp_path: Path, monkeypa
         assert fast.read_bytes() == plain.read_bytes(), fast.name
     assert _by_id(kept(outs["1"])) == _by_id(kept(outs["0"]))
     assert load_stats(outs["1"])["histograms"] == load_stats(outs["0"])["histograms"]
+
+
+@pytest.mark.parametrize(("fused", "batch_chars"), [(True, 1 << 30), (True, 900), (False, 900)])
+def test_sketches_signed_in_a_helper_thread_are_the_same_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fused: bool, batch_chars: int):
+    """The first pass signing its batches in a helper thread (small batches here, cut by
+    documents or by characters, several in flight) and in the calling thread leave
+    byte-identical scratch files and the same run."""
+    import tamis.dedup.minhash as minhash_module
+
+    monkeypatch.setattr(minhash_module, "THREAD_BATCH_DOCS", 7)
+    monkeypatch.setattr(minhash_module, "THREAD_BATCH_CHARS", batch_chars)
+    monkeypatch.setattr(minhash_module, "SKETCH_AHEAD", 3)
+    inputs = [write_jsonl(tmp_path / "a.jsonl", _corpus(5)), write_jsonl(tmp_path / "b.jsonl", _corpus(6))]
+    outs = {}
+    for thread in ("1", "0"):
+        monkeypatch.setenv("TAMIS_SKETCH_THREAD", thread)
+        outs[thread] = _run(tmp_path, f"thread{thread}", inputs, monkeypatch, fused=fused)
+    scratch = {k: sorted(p for p in (out / "dedup").rglob("*") if p.is_file() and p.suffix in (".keys", ".counts", ".fps")) for k, out in outs.items()}
+    assert len(scratch["1"]) >= 6
+    assert [p.relative_to(outs["1"]) for p in scratch["1"]] == [p.relative_to(outs["0"]) for p in scratch["0"]]
+    for threaded, plain in zip(scratch["1"], scratch["0"], strict=True):
+        assert threaded.read_bytes() == plain.read_bytes(), threaded.name
+    assert _by_id(kept(outs["1"])) == _by_id(kept(outs["0"]))
+    assert _by_id(rejected(outs["1"])) == _by_id(rejected(outs["0"]))

@@ -137,6 +137,73 @@ def test_keep_blocks_threshold_smoothing_and_isolated_short_blocks():
     assert keep_blocks(np.zeros(0), np.zeros(0), 0.5, smooth=0.3, isolated_chars=10).shape == (0,)
 
 
+def test_keep_blocks_tail_gap_drops_the_stretches_after_the_article():
+    kept_probability = 0.9
+    dropped = 0.1
+    # title | gap 1 | article (3 blocks) | gap 2 | teaser | gap 3 | teaser, comment
+    probability = np.array([kept_probability, dropped, kept_probability, kept_probability, kept_probability, dropped, dropped,
+                            kept_probability, dropped, dropped, dropped, kept_probability, kept_probability])  # fmt: skip
+    lengths = np.array([40.0, 10, 400, 300, 500, 20, 20, 150, 10, 10, 10, 200, 100])
+    plain = keep_blocks(probability, lengths, 0.5)
+    assert keep_blocks(probability, lengths, 0.5, tail_gap=0).tolist() == plain.tolist()
+    # gap >= 2 splits after the article: both later stretches go; the title before it stays
+    cut = keep_blocks(probability, lengths, 0.5, tail_gap=2)
+    assert np.flatnonzero(cut).tolist() == [0, 2, 3, 4]
+    # gap >= 3 splits only before the last stretch: the teaser after two dropped blocks stays
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, tail_gap=3)).tolist() == [0, 2, 3, 4, 7]
+    # gap >= 1 splits the title off; it comes before the article, so it stays
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, tail_gap=1)).tolist() == [0, 2, 3, 4]
+    # the largest stretch is chosen by kept characters, not by block count
+    assert np.flatnonzero(keep_blocks(np.array([0.9, 0.9, 0.1, 0.1, 0.9]), np.array([10.0, 10, 5, 5, 900]), 0.5, tail_gap=2)).tolist() == [0, 1, 4]
+    assert keep_blocks(np.full(3, 0.1), np.ones(3), 0.5, tail_gap=2).tolist() == [False] * 3
+
+
+def test_main_run_is_the_maximum_sum_stretch():
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        scores = rng.integers(-50, 50, size=int(rng.integers(1, 12))).astype(np.float64)
+        start, end = B.main_run(scores)
+        sums = {(i, j): scores[i:j].sum() for i in range(len(scores)) for j in range(i + 1, len(scores) + 1)}
+        best = max(sums.values())
+        if best <= 0:
+            assert (start, end) == (0, 0)
+        else:
+            assert scores[start:end].sum() == best
+            # the first end reaching the best sum, then the latest start
+            assert end == min(j for (i, j), value in sums.items() if value == best)
+            assert start == max(i for (i, j), value in sums.items() if value == best and j == end)
+
+
+TEASERS = (
+    "<html><body><div class='top'><a href='/'>Home</a> <a href='/a'>World</a> <a href='/b'>Sport</a></div>"
+    "<div><h1>A headline for the story</h1>"
+    + "".join(f"<p>Paragraph {i} of the story, which runs on for a good many words so that it is long enough.</p>" for i in range(6))
+    + "</div><div class='more'>"
+    + "".join(f"<div><h3><a href='/s{i}'>Another story number {i}</a></h3><p>Its short summary line {i}.</p></div>" for i in range(5))
+    + "</div></body></html>"
+)
+
+
+def test_structure_features_place_blocks_against_the_main_run_and_see_repeated_containers():
+    blocks, depth, elements = blocks_of(TEASERS)
+    rows = B.features(blocks, depth, elements)
+    names = B.FEATURE_NAMES
+    texts = [b.text for b in blocks]
+    first_paragraph = texts.index(next(t for t in texts if t.startswith("Paragraph 0")))
+    last_paragraph = texts.index(next(t for t in texts if t.startswith("Paragraph 5")))
+    teaser = texts.index("Another story number 2")
+    column = {name: rows[:, names.index(name)] for name in names[-6:]}
+    assert column["run_before"][0] == 1.0 and column["run_after"][0] == 0.0  # the menu
+    assert column["run_before"][first_paragraph] == 0.0 and column["run_after"][last_paragraph] == 0.0
+    assert column["run_after"][teaser] == 1.0 and column["run_distance"][teaser] > column["run_distance"][last_paragraph + 1]
+    # each teaser's blocks sit in one of five like containers under one parent
+    assert column["parent_log_groups"][teaser] == pytest.approx(np.log1p(5))
+    assert column["group_log_blocks"][teaser] == pytest.approx(np.log1p(2))
+    assert column["group_log_blocks"][first_paragraph] == pytest.approx(np.log1p(7))
+    assert column["parent_link_density"][teaser] > 0.3 > column["parent_link_density"][first_paragraph]
+    assert np.array_equal(rows, B.features_reference(blocks, depth, elements))
+
+
 def test_page_confidence_is_the_share_of_characters_decided_far_from_the_threshold_in_log_odds():
     keep = 0.3
     at = np.log(keep / (1 - keep))
@@ -152,14 +219,16 @@ def test_post_processing_travels_with_the_model(tmp_path):
     copy = tmp_path / "model.npz"
     save_forest(shipped, copy)
     again = load_forest(copy)
-    assert (again.keep_threshold, again.smooth, again.isolated_chars) == (shipped.keep_threshold, shipped.smooth, shipped.isolated_chars)
+    assert (again.keep_threshold, again.smooth, again.isolated_chars, again.tail_gap) == (
+        shipped.keep_threshold, shipped.smooth, shipped.isolated_chars, shipped.tail_gap,
+    )  # fmt: skip
     rows = B.features(*blocks_of(ARTICLE))
     assert np.array_equal(again.probability(rows), shipped.probability(rows))
     # A model saved before these fields existed still loads, with no post-processing.
-    data = {k: v for k, v in np.load(MODEL_PATH).items() if k not in ("smooth", "isolated_chars")}
+    data = {k: v for k, v in np.load(MODEL_PATH).items() if k not in ("smooth", "isolated_chars", "tail_gap")}
     old = tmp_path / "old.npz"
     np.savez(old, **data)
-    assert (load_forest(old).smooth, load_forest(old).isolated_chars) == (0.0, 0)
+    assert (load_forest(old).smooth, load_forest(old).isolated_chars, load_forest(old).tail_gap) == (0.0, 0, 0)
 
 
 def test_gold_text_labels_blocks_by_word_four_grams():

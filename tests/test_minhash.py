@@ -131,6 +131,22 @@ def test_long_documents_sort_their_fingerprints_as_the_reference():
     assert compiled.sketch(texts, 2, 0, a, b, 2, 3) == reference.sketch(texts, 2, 0, a, b, 2, 3)
 
 
+def test_unsorted_fingerprints_of_every_shape_sort_as_the_reference():
+    """jaccard_pairs makes sets of unsorted fingerprints with the compiled sort: hashes (a few
+    per top-bits bucket), a narrow range or many repeats (buckets past MSD_BUCKET: LSD radix),
+    on each side of every size limit."""
+    rng = np.random.default_rng(5)
+    parts = []
+    for n in (63, 64, 65, 257, 1000, 4095, 4097, 6000):
+        parts.append(rng.integers(0, 1 << 32, size=n, dtype=np.uint64).astype(np.uint32))  # hashes
+        parts.append(rng.integers(0, 5000, size=n, dtype=np.uint32))  # one top-bits bucket
+        parts.append(np.repeat(rng.integers(0, 1 << 32, size=max(1, n // 40), dtype=np.uint64).astype(np.uint32), 40)[:n])  # repeats
+    offsets = np.r_[0, np.cumsum([len(p) for p in parts])].astype("<i8")
+    pairs = np.array([(i, j) for i in range(len(parts)) for j in range(i, min(len(parts), i + 4))], dtype="<i8")
+    args = (np.concatenate(parts).tobytes(), offsets.tobytes(), pairs[:, 0].copy().tobytes(), pairs[:, 1].copy().tobytes())
+    assert compiled.jaccard_pairs(*args) == reference.jaccard_pairs(*args)
+
+
 def test_sketch_rejects_unknown_unit_modes():
     a, b = permutations(1, 4)
     for mode in (-1, 3, 7, 8, 9, 12, 13, 16):

@@ -727,22 +727,29 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
     memcpy(a, abuf.buf, (size_t)perms * sizeof(uint32_t));
     memcpy(b, bbuf.buf, (size_t)perms * sizeof(uint32_t));
     for (Py_ssize_t d = 0; d < n; d++) {
-        PyObject *text = PyList_GET_ITEM(texts, d);
-        if (!PyUnicode_Check(text)) {
+        if (!PyUnicode_Check(PyList_GET_ITEM(texts, d))) {
             PyErr_SetString(PyExc_TypeError, "sketch: texts must be str");
             goto done;
         }
+    }
+    /* The loop runs without the GIL: it reads only the (immutable) texts of a list its caller
+     * hands over and no longer touches, static tables and its own buffers, so the first pass
+     * can sketch one batch in a helper thread while the main thread reads and hashes the next
+     * (SketchSpill). Errors are raised once the GIL is back. */
+    int failure = 0; /* 1: no memory; 2: no case folding in C */
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t d = 0; d < n; d++) {
+        PyObject *text = PyList_GET_ITEM(texts, d);
         int status = text_units(text, char_mode, &units);
         if (status < 0) {
-            if (status == -2) PyErr_SetString(PyExc_NotImplementedError, "sketch: case folding in C needs CPython < 3.13");
-            else PyErr_NoMemory();
-            goto done;
+            failure = status == -2 ? 2 : 1;
+            break;
         }
         Py_ssize_t nu = units.len;
         Py_ssize_t ns = nu == 0 ? 0 : (nu < ngram ? 1 : nu - ngram + 1);
         if (u32vec_reserve(&fps, ns) < 0) {
-            PyErr_NoMemory();
-            goto done;
+            failure = 1;
+            break;
         }
         uint32_t *out = fps.data + fps.len;
         Py_ssize_t width = nu < ngram ? nu : ngram;
@@ -752,8 +759,8 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
             tmp_cap = ns * 2;
             tmp = malloc((size_t)tmp_cap * sizeof(uint32_t));
             if (!tmp) {
-                PyErr_NoMemory();
-                goto done;
+                failure = 1;
+                break;
             }
         }
         ns = sort_unique(out, tmp, ns); /* the document's shingle set: fewer MinHash updates, merge-ready */
@@ -767,6 +774,12 @@ static PyObject *sketch(PyObject *self, PyObject *args) {
             for (int j = 0; j < bands; j++) doc_keys[j] = band_key(mins + j * rows, rows);
         }
         fps.len += ns;
+    }
+    Py_END_ALLOW_THREADS
+    if (failure) {
+        if (failure == 2) PyErr_SetString(PyExc_NotImplementedError, "sketch: case folding in C needs CPython < 3.13");
+        else PyErr_NoMemory();
+        goto done;
     }
     PyObject *fp_obj = PyBytes_FromStringAndSize((const char *)fps.data, fps.len * 4);
     if (fp_obj) result = PyTuple_Pack(3, keys_obj, counts_obj, fp_obj);

@@ -273,7 +273,7 @@ class _FirstPass:
         task = ctx.task_index
         spill = self.spill or self._open()  # a task with no document still leaves its files
         try:
-            spill.flush()
+            spill.finish()
         finally:
             spill.close()
         spill.commit()

@@ -49,12 +49,16 @@ the banding is chosen for recall because candidates are verified (:mod:`tamis.de
 
 from __future__ import annotations
 
+import bisect
 import functools
 import glob
+import itertools
 import math
 import os
 import unicodedata
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +78,9 @@ from tamis.registry import register
 from tamis.steps.base import TaskContext, param
 
 BATCH_DOCS = 256
+THREAD_BATCH_DOCS = 2048  # the batch signed in the helper thread (SketchSpill) ...
+THREAD_BATCH_CHARS = 8 << 20  # ... or fewer documents holding this many characters: memory stays bounded
+SKETCH_AHEAD = 2  # batches a first pass may have in its helper thread, not yet written
 MAX_PIVOT_ROUNDS = 64
 VERIFY_CHUNK = 1 << 18  # pairs whose similarity is computed in one batch
 PRELOAD_MB = 256  # fingerprint sets a verify/resolve task reads once and keeps
@@ -154,10 +161,27 @@ def _casefold(text: str) -> str:
     return text if text.isascii() else text.casefold()
 
 
+def sketch_in_thread() -> bool:
+    """Whether the first pass signs its batches in a helper thread: where the process may use
+    two CPUs or more (on one, the helper only adds switches). ``TAMIS_SKETCH_THREAD=0``: in
+    the calling thread (the reference the tests compare it with); ``=1``: in a helper always."""
+    setting = os.environ.get("TAMIS_SKETCH_THREAD")
+    if setting in ("0", "1"):
+        return setting == "1"
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    return len(usable) >= 2
+
+
 class SketchSpill:
-    """Pass 1's sketches of one task, signed in batches of ``BATCH_DOCS`` and written to
+    """Pass 1's sketches of one task, signed in batches and written to
     ``stem``.keys/.counts/.fps (``.partial`` until :meth:`commit`): the one writer the minhash
-    stage and the fused dedup stage share."""
+    stage and the fused dedup stage share.
+
+    A batch is signed in a helper thread (the compiled ``sketch`` releases the GIL) while the
+    calling thread reads, normalises and hashes the next ones, at most ``SKETCH_AHEAD``
+    batches ahead; results are written in submission order, so the files are the same bytes
+    as when signed in the calling thread. One worker then keeps a second core busy for the
+    sketch's share of the first pass, as its gzip writer does for deflate."""
 
     SUFFIXES = (".keys", ".counts", ".fps")
 
@@ -170,36 +194,69 @@ class SketchSpill:
         self.batch: list[str] = []
         self.languages: list[str] = []
         self.outputs = {suffix: open(stem + suffix + ".partial", "wb") for suffix in self.SUFFIXES}  # noqa: SIM115 - closed by close()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="tamis-sketch") if sketch_in_thread() else None
+        # The helper takes the GIL back to start and to end a batch, waiting up to the switch
+        # interval (5 ms) each time while the calling thread runs: larger batches, fewer waits.
+        # Documents are signed one by one, so the files do not depend on where batches end.
+        self.batch_docs = THREAD_BATCH_DOCS if self._pool is not None else BATCH_DOCS
+        self.batch_chars = 0  # characters in self.batch (a threaded batch ends at THREAD_BATCH_CHARS too)
+        self._pending: deque[Future[tuple[bytes, bytes, bytes]]] = deque()
 
     def add(self, prepared: str, doc: Document) -> None:
         """One document's text, already prepared (``""``: a document not signed)."""
         self.batch.append(prepared)
+        self.batch_chars += len(prepared)
         if self.stage.per_language:
             self.languages.append(str(doc.metadata.get("language") or ""))
-        if len(self.batch) >= BATCH_DOCS:
+        if len(self.batch) >= self.batch_docs or (self._pool is not None and self.batch_chars >= THREAD_BATCH_CHARS):
             self.flush()
 
     def add_many(self, prepared: list[str]) -> None:
         """Many documents' texts, already prepared, for a stage without ``per_language``."""
         assert not self.stage.per_language
         at = 0
-        while len(self.batch) + len(prepared) - at >= BATCH_DOCS:
-            take = BATCH_DOCS - len(self.batch)
-            self.batch.extend(prepared[at : at + take])
-            at += take
-            self.flush()
-        self.batch.extend(prepared[at:])
+        while at < len(prepared):
+            chunk = prepared[at : at + self.batch_docs - len(self.batch)]
+            if self._pool is not None:  # cut where the batch reaches its characters
+                ends = list(itertools.accumulate(map(len, chunk), initial=self.batch_chars))[1:]
+                chunk = chunk[: bisect.bisect_left(ends, THREAD_BATCH_CHARS) + 1]
+                self.batch_chars = ends[len(chunk) - 1]
+            self.batch.extend(chunk)
+            at += len(chunk)
+            if len(self.batch) >= self.batch_docs or (self._pool is not None and self.batch_chars >= THREAD_BATCH_CHARS):
+                self.flush()
 
     def flush(self) -> None:
+        """Sign the batch gathered so far (handed over whole: never touched again here)."""
         if not self.batch:
             return
-        keys, counts, fps = self.stage._sketch(self.sketch, self.batch, self.languages, self.a, self.b)
+        batch, languages = self.batch, self.languages
+        self.batch, self.languages, self.batch_chars = [], [], 0
+        if self._pool is None:
+            self._write(self.stage._sketch(self.sketch, batch, languages, self.a, self.b))
+            return
+        self._pending.append(self._pool.submit(self.stage._sketch, self.sketch, batch, languages, self.a, self.b))
+        while len(self._pending) > SKETCH_AHEAD:
+            self._write(self._pending.popleft().result())
+
+    def finish(self) -> None:
+        """Sign what is left and write every batch still in flight (after the last document)."""
+        self.flush()
+        while self._pending:
+            self._write(self._pending.popleft().result())
+
+    def _write(self, signed: tuple[bytes, bytes, bytes]) -> None:
+        keys, counts, fps = signed
         self.outputs[".keys"].write(keys)
         self.outputs[".counts"].write(counts)
         self.outputs[".fps"].write(fps)
-        self.batch, self.languages = [], []
 
     def close(self) -> None:
+        """Stop the helper (batches not yet written are dropped: :meth:`finish` writes them)
+        and close the files."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pending.clear()
         for fh in self.outputs.values():
             fh.close()
 
@@ -273,7 +330,7 @@ class MinHashDedup(GlobalStage):
                 ids.append(doc.id)
                 spill.add(spill.prepare(doc.text), doc)
                 yield doc
-            spill.flush()
+            spill.finish()
         finally:
             spill.close()
         spill.commit()

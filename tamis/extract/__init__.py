@@ -16,26 +16,32 @@
   alternative to the hand thresholds, as boilerpipe, dragnet and web2text do it: the page (lxml)
   cut into text blocks, each described by general features (length, link density, punctuation,
   tag, landmark ancestors, a generic vocabulary of class/id words, position, neighbours, membership
-  of the element holding most long text), and a 300-tree depth-5 gradient-boosted classifier
-  (arrays in ``block_model.npz``; sklearn only at training time, ``bench/train_extract_model.py``)
-  keeps the content blocks, its probability smoothed with the neighbours' and a short kept block
-  alone between dropped ones removed. It is trained on the development halves of BOTH sets:
-  trafilatura-eval's snippets label the blocks they name, scrapinghub-aeb's gold article text
-  labels every block by word 4-grams (keeping exactly those blocks scores 0.991 on AEB), every
-  choice by 5-fold CV on the smaller margin over trafilatura. ``tamis_learned_hybrid`` sends
-  the pages it is unsure of (under 0.8 of the characters decided 2 log-odds from the threshold)
-  to trafilatura. Held-out halves (never trained on; trafilatura 0.9283 / 0.9609):
-  ``tamis_learned`` 0.9297 / 0.9404, the hybrid 0.9337 / 0.9520 with 16 % / 11 % of pages sent to
-  trafilatura (the previous model, trained on trafilatura-eval alone: 0.9291 / 0.9124). The AEB
-  gap is precision (0.898 against 0.945): on its held-out pages most wrongly kept words stand
-  after the article (related stories, teasers, comments written as ``p``/``li`` paragraphs).
-  Measured on the development halves and dropped (CV margin; the chosen model -0.0008):
-  trafilatura's own output as weak labels for the blocks no snippet names (weight 0.1: -0.0040,
-  it pulls trafilatura-eval down to 0.919 again), AEB labels at weight 0.3 (-0.0033), a smaller
-  model (150 trees of depth 3: -0.0015), a second-stage model over the neighbours' probabilities
-  (stacking: -0.0057) and keeping only the largest run of kept blocks (trades one set for the
-  other: -0.0061 / +0.0009). Neither learned extractor meets both bars on both held-out halves,
-  so the default stays ``tamis``.
+  of the element holding most long text; since feature version 2 also where the block stands
+  against the page's main run of text - the maximum-sum stretch of long, link-poor blocks - and
+  how many like containers sit beside its own, with their link density: a list of teasers), and a
+  300-tree depth-5 gradient-boosted classifier (arrays in ``block_model.npz``; sklearn only at
+  training time, ``bench/train_extract_model.py``) keeps the content blocks, its probability
+  smoothed with the neighbours', a short kept block alone between dropped ones removed, and the
+  kept stretches that follow the article past 12 dropped blocks cut off. It is trained on the
+  development halves of BOTH sets: trafilatura-eval's snippets label the blocks they name,
+  scrapinghub-aeb's gold article text labels every block by word 4-grams (keeping exactly those
+  blocks scores 0.991 on AEB), every choice by 5-fold CV on the smaller margin over trafilatura
+  (+0.0037: 0.9274 / 0.9622 against 0.9237 / 0.9583). ``tamis_learned_hybrid`` sends the pages it
+  is unsure of (under 0.8 of the characters decided 2 log-odds from the threshold) to
+  trafilatura. Held-out halves (never trained on; trafilatura 0.9283 / 0.9609): ``tamis_learned``
+  0.9317 / 0.9468 (session 6's model 0.9297 / 0.9404). The AEB gap is precision (0.911 against
+  0.945; related stories and teasers next to the article, which session 6 found rarer in the
+  AEB development half than in its held-out half, so CV overstates AEB: 0.962 against 0.947).
+  Measured on the development halves and dropped (CV margin): trafilatura's own output as weak
+  labels for the blocks no snippet names (weight 0.1: -0.0040), AEB labels at weight 0.3
+  (-0.0033) or 3 (-0.0022), a smaller model (150 trees of depth 3: -0.0015), a second-stage model
+  over the neighbours' probabilities (stacking: -0.0057), keeping only the largest run of kept
+  blocks on both sides (trades one set for the other: -0.0061 / +0.0009; cutting only after the
+  article, past 8-16 dropped blocks, is what the model keeps), and six more page-level structure
+  features (the run's share of the page, characters to the run, long text after the block, a
+  group's mean block length, the parent's characters and long share: CV on AEB -0.011, as values
+  that tell one page from another let the trees learn the training pages). Neither learned
+  extractor meets both bars on both held-out halves, so the default stays ``tamis``.
 
 Why no extractor here reaches both bars of issue 15 (F1 above trafilatura's and three times its
 pages per core; measured in ``bench/bench_extract.py`` and, per page in one process, on the same two

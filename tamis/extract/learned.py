@@ -10,8 +10,9 @@ library is imported at run time. The two held-out halves are never trained on
 (``bench/bench_extract.py`` reports them separately).
 
 Each block is kept when its probability, mixed with its neighbours' (``keep_blocks``), reaches the
-threshold stored with the model, and a short kept block alone between dropped ones goes too; the
-threshold and both page-level rules are chosen by cross-validation over the development pages. A
+threshold stored with the model, a short kept block alone between dropped ones goes too, and what
+is kept after the article past a run of dropped blocks (teasers, related stories) goes; the
+threshold and the page-level rules are chosen by cross-validation over the development pages. A
 page whose blocks the model cannot separate (no block kept, or too little of its text confidently
 so) is what ``tamis_learned_hybrid`` hands to trafilatura.
 """
@@ -63,6 +64,7 @@ class Forest:
     # Page-level post-processing, chosen with the model by cross-validation (see keep_blocks).
     smooth: float = 0.0
     isolated_chars: int = 0
+    tail_gap: int = 0
 
     def __post_init__(self) -> None:
         # The trees laid end to end: a node's children as indices into the flat arrays, so each
@@ -151,7 +153,7 @@ def save_forest(forest: Forest, path: Path) -> None:
         feature=forest.feature.astype(np.int32), threshold=forest.threshold, left=forest.left.astype(np.int32),
         right=forest.right.astype(np.int32), value=forest.value, base=np.array(forest.base), depth=np.array(forest.depth),
         keep_threshold=np.array(forest.keep_threshold), feature_names=np.array(forest.feature_names),
-        smooth=np.array(forest.smooth), isolated_chars=np.array(forest.isolated_chars),
+        smooth=np.array(forest.smooth), isolated_chars=np.array(forest.isolated_chars), tail_gap=np.array(forest.tail_gap),
     )  # fmt: skip
 
 
@@ -166,6 +168,7 @@ def load_forest(path: Path) -> Forest:
             int(data["depth"]), float(data["keep_threshold"]), names,
             smooth=float(data["smooth"]) if "smooth" in data else 0.0,
             isolated_chars=int(data["isolated_chars"]) if "isolated_chars" in data else 0,
+            tail_gap=int(data["tail_gap"]) if "tail_gap" in data else 0,
         )  # fmt: skip
 
 
@@ -175,7 +178,7 @@ def model() -> Forest:
     return load_forest(MODEL_PATH)
 
 
-def keep_blocks(probability: np.ndarray, lengths: np.ndarray, keep: float, smooth: float = 0.0, isolated_chars: int = 0) -> np.ndarray:
+def keep_blocks(probability: np.ndarray, lengths: np.ndarray, keep: float, smooth: float = 0.0, isolated_chars: int = 0, tail_gap: int = 0) -> np.ndarray:
     """Which blocks to keep, from the model's probabilities and the page around each block.
 
     * ``smooth``: each block's probability is mixed with its two neighbours' mean at this weight
@@ -183,7 +186,11 @@ def keep_blocks(probability: np.ndarray, lengths: np.ndarray, keep: float, smoot
       a short paragraph amid kept text is pulled up), then compared with ``keep``.
     * ``isolated_chars``: a kept block shorter than this whose neighbours on both sides are dropped
       (a stray label, date or caption between pieces of furniture) is dropped too.
-    Both are general (what the neighbouring blocks are), chosen by cross-validation with the model.
+    * ``tail_gap``: the kept blocks fall into stretches wherever at least this many dropped blocks
+      lie between two kept ones; the stretches after the one holding the most kept characters (the
+      article) are dropped (what follows an article across a run of furniture is mostly teasers,
+      related stories and comments; what precedes it, a title and a lead, stays).
+    All are general (what the neighbouring blocks are), chosen by cross-validation with the model.
     """
     score = probability
     if smooth > 0 and len(probability) > 1:
@@ -195,6 +202,11 @@ def keep_blocks(probability: np.ndarray, lengths: np.ndarray, keep: float, smoot
         previous_kept = np.concatenate([[False], kept[:-1]])
         next_kept = np.concatenate([kept[1:], [False]])
         kept &= ~((lengths < isolated_chars) & ~previous_kept & ~next_kept)
+    if tail_gap > 0 and kept.any():
+        where = np.flatnonzero(kept)
+        stretch = np.concatenate([[0], np.cumsum(np.diff(where) - 1 >= tail_gap)])
+        article = int(np.argmax(np.bincount(stretch, weights=lengths[where])))
+        kept[where[stretch > article]] = False
     return kept
 
 
@@ -229,7 +241,7 @@ def extract_learned(html: str | bytes) -> Extraction:
     log_odds = forest.log_odds(page.features())
     probability = probability_of(log_odds)
     lengths = page.lengths()
-    kept = keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars)
+    kept = keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap)
     if not kept.any():
         return _fast_instead(html, "learned: no block kept")
     confidence = page_confidence(log_odds, lengths, forest.keep_threshold)

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from tamis.io.shardnotes import decode_metadata_text
 from tamis.report.funnel import step_of
@@ -117,25 +118,26 @@ def collect(root: Path, stats: dict[str, Any], *, kept_budget: int = 20_000, rej
 
     steps: dict[str, tuple[Counter[str], dict[str, list[str]]]] = {}  # reason -> its step's counts and members
 
-    def take(reason: str, keeper: Any, member_id: Callable[[], Any], record: dict[str, Any] | None) -> None:
-        """One reject seen (``record``: whole, if it is among its reason's sampled ones;
-        ``member_id()`` its id, asked only when shown). Called once per reject: the step's
-        tables are looked up once per reason."""
+    def seen(reason: str, keeper: Any) -> list[str] | None:
+        """Count one reject; where it names a keeper, the member ids shown for that keeper
+        (the caller appends this one's while fewer than MEMBERS_SHOWN). Called once per
+        reject: the step's tables are looked up once per reason."""
         rejected_seen[reason] += 1
-        if keeper:
-            tables = steps.get(reason)
-            if tables is None:
-                step = step_of(reason)
-                tables = steps[reason] = (member_counts.setdefault(step, Counter()), members.setdefault(step, {}))
-            counts, shown_of = tables
-            counts[keeper] += 1
-            shown = shown_of.get(keeper)
-            if shown is None:
-                shown = shown_of[keeper] = []
-            if len(shown) < MEMBERS_SHOWN and (value := member_id()) is not None:
-                shown.append(str(value))
-        if record is None:
-            return
+        if not keeper:
+            return None
+        tables = steps.get(reason)
+        if tables is None:
+            step = step_of(reason)
+            tables = steps[reason] = (member_counts.setdefault(step, Counter()), members.setdefault(step, {}))
+        counts, shown_of = tables
+        counts[keeper] += 1
+        shown = shown_of.get(keeper)
+        if shown is None:
+            shown = shown_of[keeper] = []
+        return shown
+
+    def sampled(reason: str, record: dict[str, Any]) -> None:
+        """One reject among its reason's sampled ones (``record``: whole, or its metadata)."""
         rejected_sampled[reason] += 1
         meta = record["metadata"]
         observations.append(Observation(_signals(meta), _language_score(meta), reason))
@@ -147,11 +149,12 @@ def collect(root: Path, stats: dict[str, Any], *, kept_budget: int = 20_000, rej
         if noted is not None:  # reasons, keepers and ids from the notes; whole records as needed
             notes, lines = noted
             try:
-                reasons, keepers, ids = notes.column_values("reason"), notes.column_values("duplicate_of"), notes.column_values("id")
+                reasons, keepers = notes.column_values("reason"), notes.column_values("duplicate_of")
+                raw_ids = notes.ids.to_pylist()  # JSON texts, decoded only for the members shown
                 # The sampled rejects' metadata without decompressing, decoded only for the
                 # rows sampled (a reason past its budget is only counted).
                 metas = notes.metadata_texts()
-                for row, (raw_reason, keeper, member_id) in enumerate(zip(reasons, keepers, ids, strict=True)):
+                for row, (raw_reason, keeper, raw_id) in enumerate(zip(reasons, keepers, raw_ids, strict=True)):
                     reason = str(raw_reason)
                     record = None
                     if rejected_sampled[reason] < per_reason:
@@ -164,19 +167,24 @@ def collect(root: Path, stats: dict[str, Any], *, kept_budget: int = 20_000, rej
                             line = lines.line(row)
                             if line is not None:  # whole only if shown, else the metadata is all that is read
                                 record = parse_line(line) if len(samples.get(reason, ())) < SAMPLE_DOCS_PER_REASON else parse_metadata(line, rejects=True)
-                    take(reason, keeper, lambda member_id=member_id: member_id, record)
+                    shown = seen(reason, keeper)
+                    if shown is not None and len(shown) < MEMBERS_SHOWN and (value := orjson.loads(raw_id)) is not None:
+                        shown.append(str(value))
+                    if record is not None:
+                        sampled(reason, record)
             finally:
                 lines.close()
             continue
         for tail, source in iter_reject_tails(shard):
             reason = str(tail["reason"])
-            keeper = tail.get("duplicate_of")
             record = parse_line(source) if rejected_sampled[reason] < per_reason else None
-
-            def line_id(record: dict[str, Any] | None = record, source: Any = source) -> Any:
-                return record["id"] if record else (parse_line(source) or {}).get("id")
-
-            take(reason, keeper, line_id, record)
+            shown = seen(reason, tail.get("duplicate_of"))
+            if shown is not None and len(shown) < MEMBERS_SHOWN:
+                value = record["id"] if record else (parse_line(source) or {}).get("id")
+                if value is not None:
+                    shown.append(str(value))
+            if record is not None:
+                sampled(reason, record)
 
     _weigh(observations, stats, kept_sampled, rejected_sampled)
     cluster_sizes = {step: Counter(n + 1 for n in counts.values()) for step, counts in member_counts.items()}

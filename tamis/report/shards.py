@@ -154,6 +154,15 @@ def parse_line(source: bytes | dict[str, Any]) -> dict[str, Any] | None:
     return decode_metadata(record) if isinstance(record, dict) else None
 
 
+def _wanted_rows(raw_ids: list[bytes], by_text: dict[bytes, str], ids: set[str], found: dict[str, Any]) -> list[tuple[int, str]]:
+    """(row, id) of the noted ids (JSON texts) that are in ``ids`` and not yet ``found``, in
+    row order. Without an escape a JSON string names a wanted id exactly when it is the text
+    orjson writes for it (``by_text``): only texts holding a backslash are decoded."""
+    wanted = [(row, by_text[raw]) for row, raw in enumerate(raw_ids) if raw in by_text]
+    wanted += [(row, value) for row, raw in enumerate(raw_ids) if b"\\" in raw and raw not in by_text and (value := orjson.loads(raw)) in ids]
+    return sorted((row, value) for row, value in wanted if value not in found)
+
+
 def find_records(folder: Path, ids: set[str], max_bytes: int = FIND_MAX_BYTES) -> dict[str, dict[str, Any]]:
     """The records of ``folder``'s shards whose id is in ``ids``, scanning in order and stopping
     as soon as all are found (keepers come first in input order, so this usually ends early)
@@ -166,11 +175,12 @@ def find_records(folder: Path, ids: set[str], max_bytes: int = FIND_MAX_BYTES) -
     if not ids:
         return found
     needles = {i: orjson.dumps(i) for i in ids}
+    by_text = {text: i for i, text in needles.items()}
     scanned = 0
     for shard in list_shards(folder):
         notes = read_notes(shard) if JsonlOutput.owns(shard.name) else None
         if notes is not None:  # only the positions of the wanted ids, only this far
-            wanted = [(row, value) for row, raw in enumerate(notes.ids.to_pylist()) if (value := orjson.loads(raw)) in ids and value not in found]
+            wanted = _wanted_rows(notes.ids.to_pylist(), by_text, ids, found)
             lines = ShardLines(shard)
             try:
                 for row, value in wanted:

@@ -24,13 +24,29 @@ from tamis.io.htmldecode import declared_language, decode_html  # noqa: F401 - r
 _BINARY_CHAR_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f\ufffd]")
 
 
+# The control characters of _BINARY_CHAR_RE as UTF-8 bytes (each is one byte, and no byte of a
+# longer UTF-8 sequence is below 0x80) and U+FFFD's three bytes.
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20)])
+_REPLACEMENT_UTF8 = "\ufffd".encode()
+
+
 def binary_share(text: str, sample: int = 8192) -> float:
     """Share of control and replacement characters at the start of ``text`` (0 for real HTML)."""
     head = text[:sample]
     if not head:
         return 0.0
-    # The regex counts in C: a character loop in Python cost 0.5 ms a page, a tenth of the fast
-    # extractor's time.
+    # Counted on the UTF-8 bytes, by bytes.translate and bytes.count (C loops at memory speed):
+    # the regex (binary_share_reference) scans at 7 ns a character, 0.06 ms a page.
+    data = head.encode("utf-8", "surrogatepass")
+    bad = len(data) - len(data.translate(None, _CONTROL_BYTES)) + data.count(_REPLACEMENT_UTF8)
+    return bad / len(head)
+
+
+def binary_share_reference(text: str, sample: int = 8192) -> float:
+    """:func:`binary_share` by the regex that defines it."""
+    head = text[:sample]
+    if not head:
+        return 0.0
     return len(_BINARY_CHAR_RE.findall(head)) / len(head)
 
 
