@@ -573,27 +573,10 @@ class JsonlSource(Source):
         every = rewrite is not None and rewrite.changed is None  # the rewrite may change any text
         special = set(refused) | set(annotations) | (set(rewrite.changed or ()) if rewrite is not None else set())
         marks = np.fromiter(sorted(special), dtype=np.int64, count=len(special))
-        kept_lines: list[bytes] = []
-        kept_counts: list[np.ndarray] = []  # (chars, bytes, words) rows of the copied lines
-        reject_lines: list[bytes] = []  # copied rejects not yet written (in order, before any other reject)
-        reject_counts: list[tuple[str, int, int]] = []  # their (reason, bytes, words)
+        copies = _CopiedLines(writer, rejects, stats)
         position = 0
         count = 0  # records read, as the first pass counted them (bad ones holding a record too)
         limit = limit if limit is not None else -1
-
-        def flush() -> None:
-            nonlocal kept_lines
-            if kept_lines:
-                writer.write_lines(kept_lines)
-                kept_lines = []
-
-        def flush_rejects() -> None:
-            nonlocal reject_lines, reject_counts
-            if reject_lines:
-                rejects.write_lines(reject_lines)
-                for reason, n_bytes, words in reject_counts:
-                    stats.observe_rejected_counts(reason, n_bytes, words, None)
-                reject_lines, reject_counts = [], []
 
         for block in jsonl_blocks(task, options):
             if limit >= 0 and count >= limit:
@@ -605,12 +588,9 @@ class JsonlSource(Source):
             n = len(ids)
             at = int(np.searchsorted(marks, position))
             if not every and (at == len(marks) or marks[at] >= position + n) and lines.count(None) == 0 and (limit < 0 or count + n <= limit):
-                kept_lines.extend(lines)  # the common block: every record copied and kept
-                kept_counts.append(numbers[:, 3:6])
+                copies.keep_block(lines, numbers)  # the common block: every record copied and kept
                 position += n
                 count += n
-                if len(kept_lines) >= 4096:
-                    flush()
                 continue
             data = block.data
             copied: list[int] = []
@@ -620,7 +600,7 @@ class JsonlSource(Source):
                 count += 1
                 line = lines[i]
                 if line is not None and not every and position not in special:
-                    kept_lines.append(line)
+                    copies.keep(line)
                     copied.append(i)
                     position += 1
                     continue
@@ -630,15 +610,14 @@ class JsonlSource(Source):
                     extra = annotations.get(position)
                     spliced = _annotated_line(line, extra) if extra is not None else None
                     if spliced is not None:  # a cluster's keeper: its metadata gains the annotation in place
-                        kept_lines.append(spliced)
+                        copies.keep(spliced)
                         copied.append(i)
                         position += 1
                         continue
                 if line is not None and found is not None and untouched:
                     tail = _reject_tail(*found)
                     if tail is not None:  # the whole record as ctx.reject writes it
-                        reject_lines.append(line[:-2] + tail)
-                        reject_counts.append((found[0], row[4], row[5]))
+                        copies.reject(line[:-2] + tail, found[0], row[4], row[5])
                         position += 1
                         continue
                 line_no, start, length, chars, _, _, text_start, text_end = row
@@ -655,27 +634,19 @@ class JsonlSource(Source):
                 if rewrite is not None:
                     rewrite.apply(doc, position, ctx)
                 if found is not None:
-                    flush_rejects()  # the copied rejects before it, in order
+                    copies.flush_rejects()  # the copied rejects before it, in order
                     ctx.reject(doc, found[0], detail=found[1], duplicate_of=found[2])
                 else:
                     extra = annotations.get(position)
                     if extra is not None:
                         doc.metadata.update(extra)
-                    flush()  # the copied lines before it, in order
+                    copies.flush()  # the copied lines before it, in order
                     stats.observe_kept(doc.text, doc.metadata.get("language"))
                     writer.write(document_record(doc))
                 position += 1
-            if copied:
-                kept_counts.append(numbers[copied, 3:6])
-            if len(kept_lines) >= 4096:
-                flush()
-            flush_rejects()
-        flush()
-        flush_rejects()
+            copies.end_block(numbers, copied)
+        copies.close()
         decisions.check(position, task.index)
-        if kept_counts:
-            counts = np.concatenate(kept_counts)
-            stats.observe_kept_many(counts[:, 0].tolist(), counts[:, 1].tolist(), counts[:, 2].tolist(), None)
         return True
 
     def streams_first_seen(self) -> bool:
@@ -697,24 +668,7 @@ class JsonlSource(Source):
         keepers = seen.keepers
         find = keepers.get
         digest = xxhash.xxh3_128_digest
-        kept_lines: list[bytes] = []
-        kept_counts: list[np.ndarray] = []  # (chars, bytes, words) rows of the copied lines
-        reject_lines: list[bytes] = []  # copied duplicates not yet written (in order, before any other reject)
-        reject_counts: list[tuple[int, int]] = []  # their (bytes, words)
-
-        def flush() -> None:
-            nonlocal kept_lines
-            if kept_lines:
-                writer.write_lines(kept_lines)
-                kept_lines = []
-
-        def flush_rejects() -> None:
-            nonlocal reject_lines, reject_counts
-            if reject_lines:
-                rejects.write_lines(reject_lines)
-                for n_bytes, words in reject_counts:
-                    stats.observe_rejected_counts(reason, n_bytes, words, None)
-                reject_lines, reject_counts = [], []
+        copies = _CopiedLines(writer, rejects, stats)
 
         for block in jsonl_blocks(task, options):
             if isinstance(block, BadRecord):
@@ -754,24 +708,20 @@ class JsonlSource(Source):
                     duplicates[i] = keeper
             seen.check()  # a full table stops the task here: the passes take it over
             if everything and not duplicates and lines.count(None) == 0:
-                kept_lines.extend(lines)  # the common block: every record copied and kept
-                kept_counts.append(numbers[:, 3:6])
-                if len(kept_lines) >= 4096:
-                    flush()
+                copies.keep_block(lines, numbers)  # the common block: every record copied and kept
                 continue
             copied: list[int] = []
             for i in order:
                 line = lines[i]
                 keeper = duplicates.get(i)
                 if keeper is None and line is not None:
-                    kept_lines.append(line)
+                    copies.keep(line)
                     copied.append(i)
                     continue
                 if keeper is not None and line is not None:
                     tail = _reject_tail(reason, None, keeper)
                     if tail is not None:  # the whole record as ctx.reject writes it
-                        reject_lines.append(line[:-2] + tail)
-                        reject_counts.append((int(numbers[i, 4]), int(numbers[i, 5])))
+                        copies.reject(line[:-2] + tail, reason, int(numbers[i, 4]), int(numbers[i, 5]))
                         continue
                 doc = read.get(i)
                 if doc is None:  # scanned, but its line is not copied: read the reference way
@@ -780,23 +730,15 @@ class JsonlSource(Source):
                     metadata = line_metadata(raw, text_start, text_end, {"path": path, "line": line_no}, options)
                     doc = Document(ids[i], orjson.loads(raw[text_start:text_end]), metadata)
                 if keeper is not None:
-                    flush_rejects()  # the copied duplicates before it, in order
+                    copies.flush_rejects()  # the copied duplicates before it, in order
                     ctx.reject(doc, reason, duplicate_of=keeper)
                 else:
-                    flush()  # the copied lines before it, in order
+                    copies.flush()  # the copied lines before it, in order
                     stats.observe_kept(doc.text, doc.metadata.get("language"))
                     writer.write(document_record(doc))
-            if copied:
-                kept_counts.append(numbers[copied, 3:6])
-            if len(kept_lines) >= 4096:
-                flush()
-            flush_rejects()
-        flush()
-        flush_rejects()
+            copies.end_block(numbers, copied)
+        copies.close()
         collector.close()
-        if kept_counts:
-            counts = np.concatenate(kept_counts)
-            stats.observe_kept_many(counts[:, 0].tolist(), counts[:, 1].tolist(), counts[:, 2].tolist(), None)
 
     def write_kept_without_text(self, docs: Iterable[Document], stats: TaskStats, writer: ShardWriter) -> None:
         """A lazily read document whose output line is known is written as that line (lines
@@ -831,6 +773,64 @@ class JsonlSource(Source):
             writer.write_lines(lines)
         if counts:
             stats.observe_kept_many(*zip(*counts, strict=True), None)
+
+
+class _CopiedLines:
+    """The output lines a pass copies from its input as they are: kept lines and whole rejects,
+    each written a batch at a time and in order with the records the pass writes the reference
+    way (which call :meth:`flush` / :meth:`flush_rejects` first); the kept ones counted in one
+    call at the end from the scanner's (chars, bytes, words) columns."""
+
+    BATCH = 4096
+
+    def __init__(self, writer: ShardWriter, rejects: ShardWriter, stats: TaskStats) -> None:
+        self._writer, self._rejects, self._stats = writer, rejects, stats
+        self._kept: list[bytes] = []
+        self._kept_counts: list[np.ndarray] = []  # (chars, bytes, words) rows of the kept lines
+        self._rejected: list[bytes] = []  # copied rejects not yet written
+        self._reject_counts: list[tuple[str, int, int]] = []  # their (reason, bytes, words)
+
+    def keep_block(self, lines: list[bytes], numbers: np.ndarray) -> None:
+        """A whole block's lines, every record kept as it is."""
+        self._kept.extend(lines)
+        self._kept_counts.append(numbers[:, 3:6])
+        if len(self._kept) >= self.BATCH:
+            self.flush()
+
+    def keep(self, line: bytes) -> None:
+        """One kept line; its counts come with :meth:`end_block`."""
+        self._kept.append(line)
+
+    def reject(self, line: bytes, reason: str, n_bytes: int, words: int) -> None:
+        self._rejected.append(line)
+        self._reject_counts.append((reason, n_bytes, words))
+
+    def end_block(self, numbers: np.ndarray, copied: list[int]) -> None:
+        """After a block taken record by record: counts of the rows it kept by :meth:`keep`."""
+        if copied:
+            self._kept_counts.append(numbers[copied, 3:6])
+        if len(self._kept) >= self.BATCH:
+            self.flush()
+        self.flush_rejects()
+
+    def flush(self) -> None:
+        if self._kept:
+            self._writer.write_lines(self._kept)
+            self._kept = []
+
+    def flush_rejects(self) -> None:
+        if self._rejected:
+            self._rejects.write_lines(self._rejected)
+            for reason, n_bytes, words in self._reject_counts:
+                self._stats.observe_rejected_counts(reason, n_bytes, words, None)
+            self._rejected, self._reject_counts = [], []
+
+    def close(self) -> None:
+        self.flush()
+        self.flush_rejects()
+        if self._kept_counts:
+            counts = np.concatenate(self._kept_counts)
+            self._stats.observe_kept_many(counts[:, 0].tolist(), counts[:, 1].tolist(), counts[:, 2].tolist(), None)
 
 
 def _annotated_line(line: bytes, extra: dict[str, Any]) -> bytes | None:
