@@ -179,15 +179,20 @@ def build_corpus(copies: int = 75_000, shards: int = 4, seed: int = 0, max_base:
         base = rng.sample(base, max_base)
     docs = base + plant_copies(base, copies, seed + 1)
     rng.shuffle(docs)
-    folder.mkdir(parents=True, exist_ok=True)
-    size = -(-len(docs) // shards)
+    write_shards(docs, paths)
+    return paths
+
+
+def write_shards(docs: list[dict], paths: list[Path]) -> None:
+    """``docs`` as JSONL, split evenly over ``paths`` in order, each file written whole or not at all."""
+    paths[0].parent.mkdir(parents=True, exist_ok=True)
+    size = -(-len(docs) // len(paths))
     for k, path in enumerate(paths):
         tmp = path.with_suffix(".partial")
         with open(tmp, "w", encoding="utf-8") as fh:
             for doc in docs[k * size : (k + 1) * size]:
                 fh.write(json.dumps(doc, ensure_ascii=False) + "\n")
         os.replace(tmp, path)
-    return paths
 
 
 def eval_subset(paths: list[Path], base_docs: int, seed: int = 0) -> list[dict]:

@@ -22,13 +22,12 @@ from __future__ import annotations
 import argparse
 import glob
 import gzip
-import json
 import os
 import random
 from collections.abc import Iterator
 from pathlib import Path
 
-from corpus import DATA, MIN_WORDS, _decode, copyright_files, fortunes, man_pages, plant_copies
+from corpus import DATA, MIN_WORDS, _decode, copyright_files, fortunes, man_pages, plant_copies, write_shards
 
 PIECE_CHARS = (1_000, 6_000)
 MAX_PIECES_PER_TEXT = 12  # a long manual gives at most this many documents (variety over volume)
@@ -91,14 +90,7 @@ def build_short_corpus(copies: int = 46_000, shards: int = 4, seed: int = 0) -> 
     base = base_pieces(seed)
     docs = base + plant_copies(base, copies, seed + 1)
     random.Random(seed).shuffle(docs)
-    folder.mkdir(parents=True, exist_ok=True)
-    size = -(-len(docs) // shards)
-    for k, path in enumerate(paths):
-        tmp = path.with_suffix(".partial")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for doc in docs[k * size : (k + 1) * size]:
-                fh.write(json.dumps(doc, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
+    write_shards(docs, paths)
     return paths
 
 
