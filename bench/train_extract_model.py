@@ -197,6 +197,8 @@ def page_rows(data: dict, store: str, key: str, teacher: dict, teacher_weight: f
         gold = data["truth" if store == "aeb" else "extra_truth"][key]
         labels = gold_labels(texts, gold).astype(np.float64)
         weights = np.where(labels >= 0, gold_weight if store == "aeb" else extra_weight, 0.0)
+        if store == "extra" and data.get("extra_negatives_only"):
+            weights[labels == 1] = 0.0  # Readability keeps captions, bylines, ...: only what it drops is taken
     else:
         labels = snippet_labels(texts, data["items"][key]).astype(np.float64)
         weights = np.where(labels >= 0, 1.0, 0.0)
@@ -322,6 +324,9 @@ def main() -> int:
         help="Mozilla Readability's test-pages folder: extra training pages (never scored), sites of the evaluation sets left out",
     )  # fmt: skip
     parser.add_argument("--extra-weight", type=float, nargs="+", default=[0.0, 0.5, 1.0], help="weights of the Readability pages' labels to try")
+    parser.add_argument(
+        "--extra-negatives-only", action="store_true", help="learn only the blocks Readability leaves out of its article (not its content verdicts)"
+    )
     parser.add_argument("--trees", type=int, default=150)
     parser.add_argument("--depth", type=int, default=3)
     parser.add_argument("--rate", type=float, default=0.1, help="the boosting's learning rate")
@@ -336,6 +341,7 @@ def main() -> int:
     if args.extra_readability is not None:
         data["extra"], data["extra_truth"] = load_extra(args.corpus, args.extra_readability, args.workdir / "readability.pkl")
         extra_weights = args.extra_weight
+        data["extra_negatives_only"] = args.extra_negatives_only
         rows = sum(len(rows) for _, rows in data["extra"].values())
         print(f"readability training pages: {len(data['extra'])} ({rows:,} blocks)")
     print(f"pages, features and trafilatura's output: {time.perf_counter() - started:.0f} s", flush=True)
