@@ -291,3 +291,81 @@ def test_noted_ids_wanted_by_text_are_those_decoding_finds() -> None:
     for found in ({}, {"a": {}}):
         expected = [(row, value) for row, raw in enumerate(raws) if (value := orjson.loads(raw)) in ids and value not in found]
         assert _wanted_rows(raws, by_text, ids, found) == expected
+
+
+def _metadata_texts(seed: int) -> list[bytes]:
+    """Metadata JSON texts with integers of every length and sign, floats, exponents, digits
+    and escapes inside strings, date-like strings, nesting; then cut and mangled copies."""
+    import random
+
+    rng = random.Random(seed)
+
+    def value(depth: int) -> Any:
+        kind = rng.randrange(9 if depth < 3 else 6)
+        if kind == 0:
+            return rng.choice([0, -1, 7, 10**17, 10**18 - 1, -(10**18) + 1, 10**18, 2**63 - 1, -(2**63), 10**25])
+        if kind == 1:
+            return rng.choice([0.5, -2.25, 1e300, 3.0])
+        if kind == 2:
+            return rng.choice(["", "12", "2024-01-05T10:00:00", "a\\\"9\"", "x\\", "\u00e9 1", '"-3"'])
+        if kind == 3:
+            return rng.choice([None, True, False])
+        if kind in (4, 5):
+            return rng.randrange(10**6)
+        if kind == 6:
+            return [value(depth + 1) for _ in range(rng.randrange(3))]
+        return {rng.choice(["line", "n", "when", "7", "source"]): value(depth + 1) for _ in range(rng.randrange(3))}
+
+    texts = []
+    for _ in range(300):
+        import json
+
+        metadata = {"source": {"path": "in.jsonl", "line": rng.randrange(10**9)}, "v": value(0)}
+        meta = json.dumps(metadata, separators=(",", ":"), ensure_ascii=rng.random() < 0.5).encode()
+        texts.append(meta)
+        cut = rng.randrange(len(meta) + 1)
+        texts.append(rng.choice([meta[:cut], meta[cut:], meta.replace(b"1", b"-", 1), b"1e5-2.", b"--", b'"\\']))
+    return texts
+
+
+def test_compiled_metadata_shapes_are_the_reference():
+    """The compiled shapes of metadata texts (integers written as 0, in shardnotes.c) are the
+    plain-Python reference's, on valid and broken texts alike."""
+    from tamis._native._shardnotes import metadata_shapes
+
+    from tamis.io.shardnotes import metadata_shapes_reference
+
+    for seed in range(4):
+        texts = _metadata_texts(seed)
+        assert metadata_shapes(texts) == metadata_shapes_reference(texts)
+    assert metadata_shapes([b'{"a":12,"b":"34","c":-5,"d":1.5}', b'{"a":99,"b":"34","c":0,"d":1.5}', None]) == [b'{"a":0,"b":"34","c":0,"d":1.5}', None]
+
+
+def test_schema_from_metadata_shapes_is_the_schema_from_every_text():
+    """What the notes rest on: Arrow infers from the distinct shapes the schema it infers from
+    all the texts (or fails on both)."""
+    import pyarrow as pa
+
+    from tamis.io.shardnotes import metadata_schema, metadata_shapes_reference
+
+    groups = []
+    for seed in range(6):
+        texts = [t for t in _metadata_texts(seed)[::2] if b"1e300" not in t or seed % 2]  # valid ones
+        if seed >= 3:  # one type per field: a schema exists
+            texts = [t for t in texts if b'"v":{' not in t and b'"v":[' not in t and b'"v":"' not in t and b'"v":true' not in t and b'"v":false' not in t]
+        groups.append(texts)
+    ints = [b'{"line":%d,"v":%d}' % (i, v) for i, v in enumerate([0, -1, 10**17, 10**18 - 1, -(10**18) + 1, 10**18, 2**63 - 1, -(2**63)])]
+    groups += [ints, ints[:5], [*ints[:5], b'{"line":9,"v":10000000000000000000000000}']]
+    groups.append([b'{"when":"2024-01-05T10:00:00","n":3}', b'{"when":"2024-02-05T10:00:00","n":4}'])  # a timestamp
+    groups.append([b'{"when":"2024-01-05T10:00:00","n":3}', b'{"when":"12","n":-4}'])  # a string
+    for texts in groups:
+        for rejects in (False, True):
+            try:
+                expected: Any = metadata_schema(texts, rejects)
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                expected = type(exc)
+            try:
+                got: Any = metadata_schema(metadata_shapes_reference(texts), rejects)
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                got = type(exc)
+            assert got == expected

@@ -160,6 +160,75 @@ def split_lines_reference(lines: list[bytes], rejects: bool) -> tuple[list, list
     return ids, metas, reasons, keepers, left
 
 
+def _shape_reference(meta: bytes) -> bytes:
+    """One metadata text's shape (see :func:`metadata_shapes_reference`)."""
+    out, i, n = bytearray(), 0, len(meta)
+    while i < n:
+        c = meta[i]
+        if c == 0x22:  # a string, kept whole through its closing quote (or to the end)
+            j = i + 1
+            while j < n and meta[j] != 0x22:
+                j += 2 if meta[j] == 0x5C else 1
+            j = j + 1 if j < n else n
+            out += meta[i:j]
+            i = j
+        elif c == 0x2D or 0x30 <= c <= 0x39:  # a number
+            d = j = i + (c == 0x2D)
+            while j < n and 0x30 <= meta[j] <= 0x39:
+                j += 1
+            more = j < n and meta[j] in b".eE"
+            if not more and 1 <= j - d <= 18:
+                out += b"0"
+                i = j
+                continue
+            while j < n and (0x30 <= meta[j] <= 0x39 or meta[j] in b".eE+-"):
+                j += 1
+            out += meta[i:j]
+            i = j
+        else:
+            out.append(c)
+            i += 1
+    return bytes(out)
+
+
+def metadata_shapes_reference(metas: list[Any]) -> list[Any]:
+    """The distinct shapes of metadata JSON texts, in order of first appearance: each text
+    with every integer of at most 18 digits (a minus sign allowed) written as ``0``, strings
+    and other numbers kept whole. Arrow's JSON reader infers int64 for any such integer, so
+    the shapes infer the schema all the texts infer (a handful of shapes where every record's
+    metadata differs, by its source line at least). An item that is not bytes is given back
+    as it is. What the compiled ``metadata_shapes`` returns (``tests/test_card_notes.py``)."""
+    found: dict[Any, None] = {}
+    out: list[Any] = []
+    for meta in metas:
+        if not isinstance(meta, bytes):
+            out.append(meta)
+            continue
+        shape = _shape_reference(meta)
+        if shape not in found:
+            found[shape] = None
+            out.append(shape)
+    return out
+
+
+def _load_metadata_shapes() -> Any:
+    try:
+        from tamis._native._shardnotes import metadata_shapes
+    except ImportError:  # pragma: no cover - the extension is built on install
+        return metadata_shapes_reference
+    return metadata_shapes
+
+
+_metadata_shapes_impl: Any = None
+
+
+def _metadata_shapes(metas: list[Any]) -> list[Any]:
+    global _metadata_shapes_impl
+    if _metadata_shapes_impl is None:
+        _metadata_shapes_impl = _load_metadata_shapes()
+    return _metadata_shapes_impl(metas)
+
+
 def _load_split_lines() -> Any:
     try:
         from tamis._native._shardnotes import split_lines
@@ -187,7 +256,8 @@ class ShardNotes:
         self.json_lines = json_lines
         self.ids: list[bytes] = []
         self.row_metas: list[bytes] = []  # each record's metadata JSON
-        self.metas: dict[bytes, None] = {}  # distinct metadata JSON, in order of first appearance
+        # Distinct metadata JSON (or its shape: metadata_shapes_reference), in order of first appearance.
+        self.metas: dict[bytes, None] = {}
         self.reasons: list[bytes] = []
         self.keepers: list[bytes] = []
 
@@ -210,8 +280,8 @@ class ShardNotes:
         if not left:
             self.ids.extend(ids)
             self.row_metas.extend(metas)
-            if self.json_lines:
-                self.metas.update(dict.fromkeys(metas))
+            if self.json_lines:  # the schema is inferred from the distinct shapes
+                self.metas.update(dict.fromkeys(_metadata_shapes(metas)))
             if self.rejects:
                 self.reasons.extend(reasons)
                 self.keepers.extend(keepers)
