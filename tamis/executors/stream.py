@@ -17,8 +17,8 @@ for the tasks left, which decides them exactly as the stream would have. The str
 hands over to the passes when its table of keys reaches the stage's ``memory_budget_mb`` (between tasks, or within one: that
 task's partial output is then removed and the passes redo it).
 
-Each task's close (the rest of its gzip stream, its shards' notes, the fsyncs, the renames,
-its errors and both markers) runs in a thread of its own while the next task streams: the
+Each task's close (its keys and ids, the rest of its gzip stream, its shards' notes, the
+fsyncs, the renames, its errors and both markers) runs in a thread of its own while the next task streams: the
 profile of a 1 GB run (16 tasks) had the read wait there ~1/6 of the time. Tasks still commit
 one at a time in input order (a task's close starts only after the previous one has
 finished), so a crash leaves what it left before: whole committed tasks, markers last, and a
@@ -210,6 +210,7 @@ def run_stream_task(plan: RunPlan, task: InputTask, seen: FirstSeen, closer: _Cl
         written: its time is the stream's plus this close's (the close's own thread's CPU)."""
         close_started, close_cpu = time.perf_counter_ns(), time.thread_time_ns()
         try:
+            collector.close()  # the task's keys and ids, which a resume loads: before its markers
             for writer in writers:
                 writer.close()
         except InputError as exc:
