@@ -248,15 +248,38 @@ def _hostile_lines(seed: int) -> list[bytes]:
 
 @pytest.mark.parametrize("rejects", [False, True])
 def test_compiled_line_split_is_the_reference(rejects: bool):
-    """The compiled split of output lines for the notes (tamis/_native/shardnotes.c) returns
-    exactly what the plain-Python reference returns, lines left to the parser included."""
-    from tamis._native._shardnotes import split_lines
+    """The compiled split of output lines into the notes' column buffers
+    (tamis/_native/shardnotes.c) appends exactly what the plain-Python reference appends and
+    stops at the same lines (those left to the parser); then ShardNotes, going on past each
+    stop the reference way, notes every line as one line at a time would."""
+    from tamis._native._shardnotes import split_into
 
-    from tamis.io.shardnotes import split_lines_reference
+    from tamis.io.shardnotes import ShardNotes, split_into_reference
 
     for seed in range(5):
         lines = _hostile_lines(seed)
-        assert split_lines(lines, rejects) == split_lines_reference(lines, rejects)
+        got = tuple(bytearray(8) for _ in range(8))
+        want = tuple(bytearray(8) for _ in range(8))
+        at = stops = 0
+        while at < len(lines):
+            stop = split_into(lines, at, rejects, got)
+            assert stop == split_into_reference(lines, at, rejects, want) and got == want
+            at, stops = stop + 1, stops + 1
+        assert stops > 50 and len(got[1]) > 8 * 100  # lines of both kinds
+        records = []  # the lines a shard could hold (JSON objects), mangled or not
+        for line in lines:
+            try:
+                if isinstance(orjson.loads(line), dict):
+                    records.append(line)
+            except orjson.JSONDecodeError:
+                pass
+        bulk, single = ShardNotes(rejects=rejects, json_lines=True), ShardNotes(rejects=rejects, json_lines=True)
+        bulk.add_lines(records)
+        for line in records:
+            single._add_line(line)
+        for name in ("ids", "metas", "reasons", "keepers"):
+            assert getattr(bulk, name).values() == getattr(single, name).values()
+        assert len(bulk.ids) == len(records) > 400
 
 
 def test_metadata_decoded_only_for_keys_read_gives_what_full_decoding_gives() -> None:
@@ -333,12 +356,25 @@ def test_compiled_metadata_shapes_are_the_reference():
     plain-Python reference's, on valid and broken texts alike."""
     from tamis._native._shardnotes import metadata_shapes
 
-    from tamis.io.shardnotes import metadata_shapes_reference
+    from tamis.io.shardnotes import _Column, metadata_shapes_column_reference, metadata_shapes_reference
+
+    def column(texts: list[bytes]) -> _Column:
+        found = _Column()
+        for text in texts:
+            found.append(text)
+        return found
 
     for seed in range(4):
         texts = _metadata_texts(seed)
-        assert metadata_shapes(texts) == metadata_shapes_reference(texts)
-    assert metadata_shapes([b'{"a":12,"b":"34","c":-5,"d":1.5}', b'{"a":99,"b":"34","c":0,"d":1.5}', None]) == [b'{"a":0,"b":"34","c":0,"d":1.5}', None]
+        values = column(texts)
+        shapes = metadata_shapes(values.data, values.offsets)
+        assert shapes == metadata_shapes_column_reference(values.data, values.offsets) == metadata_shapes_reference(texts)
+        assert len(shapes) < len(texts) // 2
+    values = column([b'{"a":12,"b":"34","c":-5,"d":1.5}', b'{"a":99,"b":"34","c":0,"d":1.5}'])
+    assert metadata_shapes(values.data, values.offsets) == [b'{"a":0,"b":"34","c":0,"d":1.5}']
+    assert metadata_shapes(b"", bytes(8)) == []
+    with pytest.raises(ValueError, match="offsets"):
+        metadata_shapes(b"abc", bytes(8) + (9).to_bytes(8, "little"))
 
 
 def test_schema_from_metadata_shapes_is_the_schema_from_every_text():
