@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 from collections.abc import Callable
 from functools import cache
@@ -618,10 +619,14 @@ class SpacyTokenizer(SpacyTokenizerReference):
 
     _UNESCAPE = True
 
-    def __init__(self, spacy_language: str) -> None:
+    def __init__(self, spacy_language: str, compiled: bool | None = None) -> None:
         super().__init__(spacy_language)
-        # The same algorithm compiled (tamis/_native/spacy_split.c), on these very searches and memos.
-        self._native = self._compiled() if _Splitter is not None else None
+        # The same algorithm compiled (tamis/_native/spacy_split.c), on these very searches and
+        # memos; ``compiled=False`` keeps to the Python path (what tests compare it with), and so
+        # does TAMIS_SPACY_COMPILED=0 by default (for side-by-side benchmarks).
+        if compiled is None:
+            compiled = os.environ.get("TAMIS_SPACY_COMPILED", "1") != "0"
+        self._native = self._compiled() if compiled and _Splitter is not None else None
 
     def _faster_searches(self, data: dict[str, Any], patterns: list[str], letters: dict[str, str]) -> None:
         # The searches' parts are kept for the compiled splitter, which runs the same tests.
