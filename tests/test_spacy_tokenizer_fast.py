@@ -174,7 +174,7 @@ def long_chunk_words(chunk: str) -> list[str]:
     return ["<long>", chunk[:3], str(len(chunk))]
 
 
-@pytest.mark.parametrize("language", ["en", "fr", "de", "pt", "it", "nl", "es"])
+@pytest.mark.parametrize("language", ["en", "fr", "de", "it", "pt"])
 def test_compiled_tokenize_matches_the_python_loop(language: str) -> None:
     """Whole texts (hostile chunks, every kind of whitespace, chunks over MAX_CHUNK that go to
     the fallback): the compiled ``tokenize`` gives the Python loop's words."""
@@ -182,7 +182,7 @@ def test_compiled_tokenize_matches_the_python_loop(language: str) -> None:
     chunk = st.one_of(chunks_of(language), st.text(alphabet=alphabet(language), min_size=spacy.MAX_CHUNK - 2, max_size=spacy.MAX_CHUNK + 3))
     texts = st.lists(st.tuples(st.sampled_from(SPACES), chunk), max_size=12).map(lambda parts: "".join(a + b for a, b in parts))
 
-    @settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(texts, st.sampled_from(SPACES))
     def check(text: str, end: str) -> None:
         text += end
