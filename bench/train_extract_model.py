@@ -1,6 +1,7 @@
 """Train tamis's block classifier (``tamis/extract/block_model.npz``) and say how well it does.
 
-    .venv/bin/python bench/train_extract_model.py [--corpus ../shared/corpus] [--write] [--quick]
+    .venv/bin/python bench/train_extract_model.py [--corpus ../shared/corpus] [--write]
+        [--extra-readability DIR --extra-weight W ...]
 
 (needs scikit-learn, at training time only: ``pip install scikit-learn``; tamis predicts from the
 exported arrays and never imports it.)
@@ -16,7 +17,12 @@ exported arrays and never imports it.)
      labelled: content when most of its word 4-grams are in the gold text (a block too short for
      a 4-gram: when its words appear there and it stands inside the gold span), not content when
      none or few are, unlabelled in between.
-3. Hyper-parameters (teacher weight, AEB weight, keep threshold, neighbour smoothing, the short-block
+   * ``--extra-readability DIR`` (Mozilla Readability's test pages, ``bench/readability_pages.py``):
+     extra TRAINING pages only, never scored; synthetic fixtures and every page whose site is in
+     either evaluation set are left out; each block is labelled against Readability's expected
+     article as an AEB block is against its ``articleBody``, at a weight chosen below. They are in
+     the training rows of every cross-validation fold.
+3. Hyper-parameters (teacher weight, AEB weight, Readability pages' weight, keep threshold, neighbour smoothing, the short-block
    rule, the tail cut after the article) are
    chosen by 5-fold cross-validation over the development pages of both sets (folds by page),
    scored with each set's own metric on the text the kept blocks make, after the ``extract``
@@ -46,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_extract import _norm, _read, aeb_score, halves, load_aeb, load_teval, teval_score  # noqa: E402
+from readability_pages import evaluation_sites, load_readability  # noqa: E402
 
 from tamis.extract import blocks as B  # noqa: E402
 from tamis.extract.learned import MODEL_PATH, Forest, keep_blocks, page_confidence, save_forest  # noqa: E402
@@ -83,6 +90,26 @@ def load_pages(corpus: Path, cache: Path) -> dict:
             else:
                 data[name][key] = (page.texts, page.features())
     return data
+
+
+def load_extra(corpus: Path, folder: Path, cache: Path) -> tuple[dict, dict[str, str]]:
+    """Readability's real pages, cut into blocks as the evaluation pages are: ({name: (texts,
+    rows)}, {name: gold text})."""
+    if cache.is_file():
+        blocks, gold = pickle.loads(cache.read_bytes())
+    else:
+        pages, skipped = load_readability(folder, evaluation_sites(corpus))
+        print(f"readability pages: {len(pages)} kept, {len(skipped)} left out:")
+        for name, why in skipped:
+            print(f"    {name}: {why}")
+        blocks = {page.name: page_blocks(page.raw) for page in pages}
+        gold = {page.name: page.gold for page in pages}
+        cache.write_bytes(pickle.dumps((blocks, gold)))
+    extra = {}
+    for name, page in blocks.items():
+        if page is not None and page.texts:
+            extra[name] = (page.texts, page.features())
+    return extra, gold
 
 
 def trafilatura_texts(corpus: Path, cache: Path) -> dict[str, dict[str, str]]:
@@ -161,14 +188,15 @@ def teacher_guess(texts: list[str], reference: str) -> np.ndarray:
     return np.array([1.0 if _norm(t) in normed else 0.0 for t in texts])
 
 
-def page_rows(data: dict, store: str, key: str, teacher: dict, teacher_weight: float, gold_weight: float):
-    """(rows, labels, weights) of one development page, the unlabelled blocks left out."""
+def page_rows(data: dict, store: str, key: str, teacher: dict, teacher_weight: float, gold_weight: float, extra_weight: float = 0.0):
+    """(rows, labels, weights) of one training page, the unlabelled blocks left out."""
     texts, rows = data[store][key]
     if not texts:
         return None
-    if store == "aeb":
-        labels = gold_labels(texts, data["truth"][key]).astype(np.float64)
-        weights = np.where(labels >= 0, gold_weight, 0.0)
+    if store in ("aeb", "extra"):
+        gold = data["truth" if store == "aeb" else "extra_truth"][key]
+        labels = gold_labels(texts, gold).astype(np.float64)
+        weights = np.where(labels >= 0, gold_weight if store == "aeb" else extra_weight, 0.0)
     else:
         labels = snippet_labels(texts, data["items"][key]).astype(np.float64)
         weights = np.where(labels >= 0, 1.0, 0.0)
@@ -180,10 +208,12 @@ def page_rows(data: dict, store: str, key: str, teacher: dict, teacher_weight: f
     return rows[chosen], labels[chosen], weights[chosen]
 
 
-def training_rows(data: dict, pages: list[tuple[str, str]], teacher: dict, teacher_weight: float, gold_weight: float):
+def training_rows(data: dict, pages: list[tuple[str, str]], teacher: dict, teacher_weight: float, gold_weight: float, extra_weight: float = 0.0):
     xs, ys, ws = [], [], []
+    if extra_weight > 0:
+        pages = pages + [("extra", key) for key in sorted(data["extra"])]
     for store, key in pages:
-        got = page_rows(data, store, key, teacher, teacher_weight, gold_weight)
+        got = page_rows(data, store, key, teacher, teacher_weight, gold_weight, extra_weight)
         if got is not None:
             xs.append(got[0])
             ys.append(got[1])
@@ -287,14 +317,27 @@ def main() -> int:
     parser.add_argument("--write", action="store_true", help=f"save the chosen model as {MODEL_PATH.relative_to(ROOT)}")
     parser.add_argument("--teacher", type=float, nargs="+", default=[0.0, 0.1, 0.3, 1.0], help="teacher weights to try")
     parser.add_argument("--gold", type=float, nargs="+", default=[0.0, 1.0], help="weights of the AEB gold labels to try (0: trafilatura-eval alone)")
+    parser.add_argument(
+        "--extra-readability", type=Path, default=None, metavar="DIR",
+        help="Mozilla Readability's test-pages folder: extra training pages (never scored), sites of the evaluation sets left out",
+    )  # fmt: skip
+    parser.add_argument("--extra-weight", type=float, nargs="+", default=[0.0, 0.5, 1.0], help="weights of the Readability pages' labels to try")
     parser.add_argument("--trees", type=int, default=150)
     parser.add_argument("--depth", type=int, default=3)
+    parser.add_argument("--rate", type=float, default=0.1, help="the boosting's learning rate")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     started = time.perf_counter()
     data = load_pages(args.corpus, args.workdir / "blocks.pkl")
     teacher = trafilatura_texts(args.corpus, args.workdir / "trafilatura.pkl")
+    data["extra"], data["extra_truth"] = ({}, {})
+    extra_weights = [0.0]
+    if args.extra_readability is not None:
+        data["extra"], data["extra_truth"] = load_extra(args.corpus, args.extra_readability, args.workdir / "readability.pkl")
+        extra_weights = args.extra_weight
+        rows = sum(len(rows) for _, rows in data["extra"].values())
+        print(f"readability training pages: {len(data['extra'])} ({rows:,} blocks)")
     print(f"pages, features and trafilatura's output: {time.perf_counter() - started:.0f} s", flush=True)
     splits = {store: halves(list(data[store])) for store in ("teval", "aeb")}
     development = {store: sorted(splits[store][0]) for store in splits}
@@ -305,17 +348,18 @@ def main() -> int:
     print(f"trafilatura on the development halves: teval F1 {bar['teval']:.4f}, aeb F1 {bar['aeb']:.4f}")
 
     best = None
-    params = {"trees": args.trees, "depth": args.depth, "rate": 0.1}
-    for teacher_weight, gold_weight in itertools.product(args.teacher, args.gold):
+    params = {"trees": args.trees, "depth": args.depth, "rate": args.rate}
+    for teacher_weight, gold_weight, extra_weight in itertools.product(args.teacher, args.gold, extra_weights):
         probabilities: dict[tuple[str, str], np.ndarray] = {}
         for fold in folds:
             held = set(fold)
             train = [page for page in pages if page not in held and (gold_weight > 0 or page[0] == "teval")]
-            x, y, w = training_rows(data, train, teacher, teacher_weight, gold_weight)
+            x, y, w = training_rows(data, train, teacher, teacher_weight, gold_weight, extra_weight)
             clf = fit(params, x, y, w)
             for store, key in fold:
                 rows = data[store][key][1]
                 probabilities[(store, key)] = clf.predict_proba(rows)[:, 1] if len(rows) else np.zeros(0)
+        setting_best = None
         for post in POSTS:
             f1 = {}
             for store in ("teval", "aeb"):
@@ -323,17 +367,29 @@ def main() -> int:
                 f1[store] = score_set(data, store, development[store], outputs)[2]
             margin = min(f1["teval"] - bar["teval"], f1["aeb"] - bar["aeb"])
             print(
-                f"  cv teacher {teacher_weight} gold {gold_weight} {post}: teval {f1['teval']:.4f} aeb {f1['aeb']:.4f} (margin {margin:+.4f})",
+                f"  cv teacher {teacher_weight} gold {gold_weight} extra {extra_weight} {post}: "
+                f"teval {f1['teval']:.4f} aeb {f1['aeb']:.4f} (margin {margin:+.4f})",
                 flush=True,
             )
+            if setting_best is None or margin > setting_best[0]:
+                setting_best = (margin, post, f1)
             if best is None or margin > best[0]:
-                best = (margin, teacher_weight, gold_weight, post, probabilities)
-    margin, teacher_weight, gold_weight, post, out_of_fold = best
-    print(f"chosen by 5-fold cross-validation on both development halves: teacher {teacher_weight} gold {gold_weight} {post} (margin {margin:+.4f})")
+                best = (margin, teacher_weight, gold_weight, extra_weight, post, probabilities, f1)
+        margin_here, post_here, f1_here = setting_best
+        print(
+            f"best for teacher {teacher_weight} gold {gold_weight} extra {extra_weight}: {post_here} "
+            f"teval {f1_here['teval']:.4f} aeb {f1_here['aeb']:.4f} (margin {margin_here:+.4f})",
+            flush=True,
+        )
+    margin, teacher_weight, gold_weight, extra_weight, post, out_of_fold, best_f1 = best
+    print(
+        f"chosen by 5-fold cross-validation on both development halves: teacher {teacher_weight} gold {gold_weight} "
+        f"extra {extra_weight} {post} (margin {margin:+.4f}; cv teval {best_f1['teval']:.4f} aeb {best_f1['aeb']:.4f})"
+    )
     routing_table(data, development, out_of_fold, post, teacher, bar)
 
     train = [page for page in pages if gold_weight > 0 or page[0] == "teval"]
-    x, y, w = training_rows(data, train, teacher, teacher_weight, gold_weight)
+    x, y, w = training_rows(data, train, teacher, teacher_weight, gold_weight, extra_weight)
     clf = fit(params, x, y, w)
     forest = export(clf, post)
     sample = np.vstack([data["teval"][k][1] for k in held_out["teval"][:50] if len(data["teval"][k][1])])

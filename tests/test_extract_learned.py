@@ -253,6 +253,37 @@ def test_gold_text_labels_blocks_by_word_four_grams():
     assert gold_labels(texts, gold).tolist() == [0, 0, 1, 1, 1, 0, -1, -1, -1]
 
 
+def test_readability_training_pages_skip_fixtures_and_evaluation_sites(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from readability_pages import gold_text, load_readability, registered_domain
+
+    assert registered_domain("http://money.cnn.com/2016/x.html") == "cnn.com"
+    assert registered_domain("https://www.bbc.co.uk/news") == "bbc.co.uk"
+    assert registered_domain("https://www1.folha.uol.com.br/esporte/") == "uol.com.br"
+    assert gold_text("<div><h1>Title</h1><p>One <b>bold</b> line.</p><p>Two</p></div>").split("\n") == ["Title", "One bold line.", "Two"]
+    article = "<p>" + "A long paragraph of the article itself, written out in full. " * 10 + "</p>"
+    padding = "<!-- " + "x" * 9000 + " -->"
+
+    def page(name: str, head: str, size_padding: str = padding) -> None:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "source.html").write_text(f"<html><head>{head}</head><body>{size_padding}{article}</body></html>")
+        (folder / "expected.html").write_text(f"<div>{article}</div>")
+
+    page("kept-1", '<meta content="https://blog.example.net/post" property="og:url">')
+    page("tiny", "", size_padding="")  # a hand-written fixture: skipped
+    page("news-1", '<link rel="canonical" href="https://www.news.co.uk/a">')  # same registered domain as an eval page
+    page("brand", '<link rel="canonical" href="https://brand.de/a">')  # same brand as brand.com
+    page("nytimes-3", "")  # no address: the folder's name says the site
+    kept, skipped = load_readability(tmp_path, {"news.co.uk", "brand.com", "nytimes.com"})
+    assert [(p.name, p.site) for p in kept] == [("kept-1", "example.net")]
+    assert "article itself" in kept[0].gold and kept[0].raw.startswith(b"<html>")
+    assert sorted(name for name, _ in skipped) == ["brand", "news-1", "nytimes-3", "tiny"]
+
+
 # --------------------------------------------------------------------------- extraction
 
 

@@ -300,7 +300,9 @@ def test_timeouts_kill_the_child_and_the_batch_goes_on(start):
     try:
         started = time.monotonic()
         results = worker.extract_many(["a", "SLOW", "bcd", "SLOW again", "ef"])
-        assert time.monotonic() - started < 10
+        # Two 1 s time-outs and three child starts (each a fresh interpreter with "exec"): a
+        # hang would never end, a busy machine (two test processes, other jobs) takes ~10 s.
+        assert time.monotonic() - started < 30
         assert results[0] == "m:1" and results[2] == "m:3" and results[4] == "m:2"
         assert isinstance(results[1], ExtractTimeout) and isinstance(results[3], ExtractTimeout)
         assert worker.restarts == 2

@@ -65,6 +65,7 @@ import numpy as np
 import orjson
 import xxhash
 
+from tamis.cpus import process_cpu_share
 from tamis.dedup import cluster as clustering
 from tamis.dedup.base import Decisions, GlobalStage, PassTask
 from tamis.dedup.index import FingerprintReader, Source, check_meta, index_stem, save_index, task_stem
@@ -162,14 +163,14 @@ def _casefold(text: str) -> str:
 
 
 def sketch_in_thread() -> bool:
-    """Whether the first pass signs its batches in a helper thread: where the process may use
-    two CPUs or more (on one, the helper only adds switches). ``TAMIS_SKETCH_THREAD=0``: in
-    the calling thread (the reference the tests compare it with); ``=1``: in a helper always."""
+    """Whether the first pass signs its batches in a helper thread: where the process's CPU
+    share is two or more (on one, the helper only adds switches; with N workers on N cores
+    each worker's share is one, see :mod:`tamis.cpus`). ``TAMIS_SKETCH_THREAD=0``: in the
+    calling thread (the reference the tests compare it with); ``=1``: in a helper always."""
     setting = os.environ.get("TAMIS_SKETCH_THREAD")
     if setting in ("0", "1"):
         return setting == "1"
-    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
-    return len(usable) >= 2
+    return process_cpu_share() >= 2
 
 
 class SketchSpill:

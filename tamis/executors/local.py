@@ -21,15 +21,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from tamis.cpus import PROCESS_CPUS_ENV, usable_cpus, worker_share
 from tamis.errors import TaskError
 from tamis.executors.base import Call
 
 
 def default_workers() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+    return usable_cpus()
 
 
 class _NoProgress:
@@ -65,7 +63,8 @@ class LocalExecutor:
             # The server imports the task code once; every worker forked from it starts with
             # it loaded instead of importing numpy and tamis again (about 0.3 s each).
             context.set_forkserver_preload(["tamis.executors.tasks"])
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),))
+            init_args = (os.getpid(), worker_share(self.workers))
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=_worker_init, initargs=init_args)
         return self._pool
 
     def map(self, calls: list[Call], label: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -165,8 +164,9 @@ def _interrupts_deferred() -> Iterator[None]:
             signal.raise_signal(received[0])
 
 
-def _worker_init(driver_pid: int) -> None:
-    """In each pool worker: leave Ctrl-C to the driver, and die with it.
+def _worker_init(driver_pid: int, cpu_share: int) -> None:
+    """In each pool worker: leave Ctrl-C to the driver, die with it, and know its CPU share
+    (steps that would start a helper thread ask :func:`tamis.cpus.process_cpu_share`).
 
     The terminal sends SIGINT to the whole process group; the driver alone decides what
     happens (it kills the workers), so no worker prints a KeyboardInterrupt traceback.
@@ -175,6 +175,7 @@ def _worker_init(driver_pid: int) -> None:
     driver dies without a word (SIGKILL, out of memory) nothing would ever end them. So each
     worker watches the driver itself and exits when it is gone.
     """
+    os.environ[PROCESS_CPUS_ENV] = str(cpu_share)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with, args=(driver_pid,), name="tamis-driver-watch", daemon=True).start()
 

@@ -29,6 +29,7 @@ import sys
 from collections import Counter
 from typing import Any
 
+from tamis.cpus import PROCESS_CPUS_ENV
 from tamis.errors import ConfigError, TaskError
 from tamis.executors.base import Call
 
@@ -57,7 +58,9 @@ def _ray_imported() -> bool:
 
 
 def _run_call(fn: Any, *args: Any) -> Any:
-    """The body of every Ray task: one call, exactly as the local executor would make it."""
+    """The body of every Ray task: one call, exactly as the local executor would make it.
+    Each task reserves one CPU (``num_cpus=1`` below), so that is its share."""
+    os.environ[PROCESS_CPUS_ENV] = "1"
     return fn(*args)
 
 
