@@ -29,10 +29,12 @@ browser:
 
 # Set up and run the whole test suite (what .ci/run calls), then the no-extras smoke run:
 # tamis installed as users get it (`pip install .`, no extras) into a second environment,
-# one default-recipe run over every reader (.ci/smoke_noextras.sh).
+# one default-recipe run over every reader (.ci/smoke_noextras.sh). The suite runs in two
+# processes (pytest-xdist; the tests that use the Ray cluster share one, see tests/conftest.py):
+# CI has two cores, and most tests wait on one subprocess at a time.
 test: venv browser
 	$(BIN)/ruff check tamis tests bench
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 	bash .ci/smoke_noextras.sh
 
 smoke:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 
 from tamis import __version__
 from tamis.errors import ConfigError, StorageError, TamisError
@@ -290,12 +289,12 @@ def cmd_run(args: argparse.Namespace, *, dedup: bool = False) -> int:
     if args.resume and args.overwrite:
         raise ConfigError("--resume and --overwrite contradict each other: --resume continues a run, --overwrite replaces it")
     if args.dry_run:
-        from tamis.runner import check_no_overlap
+        from tamis.runner import check_no_overlap, dump_yaml
 
         check_no_overlap(config)
         built = build_steps(config.step_configs())  # builds (so validates) every step
         resolved = {"fingerprint": config.fingerprint(built), **config.resolved(built)}
-        print(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), end="")
+        print(dump_yaml(resolved), end="")
         return EXIT_OK
     import time
 

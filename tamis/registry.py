@@ -2,8 +2,11 @@
 
 Steps register with ``@register("name")``; input formats (``tamis.io.readers.register_format``)
 and output formats (``tamis.io.outputs.register_output``) keep their own tables, so a new step
-or format needs only its registration. Formats live under ``tamis.io``: every module there is
-imported once (:func:`load_formats`) for the CLI's choices. A step is looked up by name: only
+or format needs only its registration. Formats live under ``tamis.io``: the modules there whose
+source registers one (``register_format(`` or ``@register_output``, read, not imported) are
+imported once (:func:`load_formats`) for the CLI's choices; the others (the dataset card, id
+stores, remote runs: numpy, concurrent.futures ...) wait until a run uses them, which every
+``tamis run`` paid at start when all of ``tamis.io`` was imported. A step is looked up by name: only
 the module whose source registers that name is imported (found by reading the sources of
 ``tamis.steps`` and ``tamis.dedup``, a few milliseconds), not every step module (the language
 tables and word rules alone take ~0.7 s to import where no bytecode is cached, which a
@@ -34,6 +37,7 @@ _FORMAT_PACKAGE = "tamis.io"
 _PACKAGES = (*_STEP_PACKAGES, _FORMAT_PACKAGE)
 _LOADED_PACKAGES: set[str] = set()
 _REGISTRATION = re.compile(rb"""@register\(\s*["']([^"'\\]+)["']\s*\)""")
+_FORMAT_REGISTRATION = re.compile(rb"^\s*(?:@register_output\b|register_format\()", re.MULTILINE)
 
 S = TypeVar("S", bound="type[Step]")
 
@@ -73,8 +77,31 @@ def load_builtins() -> None:
 
 
 def load_formats() -> None:
-    """Import the modules that register input and output formats (all of ``tamis.io``)."""
-    _load_package(_FORMAT_PACKAGE)
+    """Import the modules of ``tamis.io`` that register input or output formats (found by
+    reading their sources, as steps are); a registration the scan cannot see is still found
+    by :func:`load_builtins`, which imports everything."""
+    if _FORMAT_PACKAGE in _LOADED_PACKAGES:
+        return
+    for module in _format_modules():
+        importlib.import_module(module)
+
+
+@functools.cache
+def _format_modules() -> list[str]:
+    """The modules of ``tamis.io`` (subpackages included) whose source registers a format at
+    the start of a line (a call or a class decorator, not a mention in a docstring)."""
+    package = importlib.import_module(_FORMAT_PACKAGE)
+    found = []
+    for root in package.__path__:
+        for path in sorted(Path(root).rglob("*.py")):
+            try:
+                source = path.read_bytes()
+            except OSError:
+                continue
+            if _FORMAT_REGISTRATION.search(source):
+                parts = path.relative_to(root).with_suffix("").parts
+                found.append(".".join((_FORMAT_PACKAGE, *parts[: -1 if parts[-1] == "__init__" else None])))
+    return found
 
 
 def _modules_registering(name: str) -> list[str]:

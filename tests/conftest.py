@@ -162,6 +162,14 @@ def ray_cluster() -> Iterator[RayCluster]:
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test` runs 2 processes), every test that uses the Ray cluster
+    runs in one worker, so the session starts one cluster, not one per worker."""
+    for item in items:
+        if "ray_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("ray"))
+
+
 # ---------------------------------------------------------------------------- generated corpus
 
 

@@ -248,15 +248,38 @@ def _hostile_lines(seed: int) -> list[bytes]:
 
 @pytest.mark.parametrize("rejects", [False, True])
 def test_compiled_line_split_is_the_reference(rejects: bool):
-    """The compiled split of output lines for the notes (tamis/_native/shardnotes.c) returns
-    exactly what the plain-Python reference returns, lines left to the parser included."""
-    from tamis._native._shardnotes import split_lines
+    """The compiled split of output lines into the notes' column buffers
+    (tamis/_native/shardnotes.c) appends exactly what the plain-Python reference appends and
+    stops at the same lines (those left to the parser); then ShardNotes, going on past each
+    stop the reference way, notes every line as one line at a time would."""
+    from tamis._native._shardnotes import split_into
 
-    from tamis.io.shardnotes import split_lines_reference
+    from tamis.io.shardnotes import ShardNotes, split_into_reference
 
     for seed in range(5):
         lines = _hostile_lines(seed)
-        assert split_lines(lines, rejects) == split_lines_reference(lines, rejects)
+        got = tuple(bytearray(8) for _ in range(8))
+        want = tuple(bytearray(8) for _ in range(8))
+        at = stops = 0
+        while at < len(lines):
+            stop = split_into(lines, at, rejects, got)
+            assert stop == split_into_reference(lines, at, rejects, want) and got == want
+            at, stops = stop + 1, stops + 1
+        assert stops > 50 and len(got[1]) > 8 * 100  # lines of both kinds
+        records = []  # the lines a shard could hold (JSON objects), mangled or not
+        for line in lines:
+            try:
+                if isinstance(orjson.loads(line), dict):
+                    records.append(line)
+            except orjson.JSONDecodeError:
+                pass
+        bulk, single = ShardNotes(rejects=rejects, json_lines=True), ShardNotes(rejects=rejects, json_lines=True)
+        bulk.add_lines(records)
+        for line in records:
+            single._add_line(line)
+        for name in ("ids", "metas", "reasons", "keepers"):
+            assert getattr(bulk, name).values() == getattr(single, name).values()
+        assert len(bulk.ids) == len(records) > 400
 
 
 def test_metadata_decoded_only_for_keys_read_gives_what_full_decoding_gives() -> None:
@@ -291,3 +314,94 @@ def test_noted_ids_wanted_by_text_are_those_decoding_finds() -> None:
     for found in ({}, {"a": {}}):
         expected = [(row, value) for row, raw in enumerate(raws) if (value := orjson.loads(raw)) in ids and value not in found]
         assert _wanted_rows(raws, by_text, ids, found) == expected
+
+
+def _metadata_texts(seed: int) -> list[bytes]:
+    """Metadata JSON texts with integers of every length and sign, floats, exponents, digits
+    and escapes inside strings, date-like strings, nesting; then cut and mangled copies."""
+    import random
+
+    rng = random.Random(seed)
+
+    def value(depth: int) -> Any:
+        kind = rng.randrange(9 if depth < 3 else 6)
+        if kind == 0:
+            return rng.choice([0, -1, 7, 10**17, 10**18 - 1, -(10**18) + 1, 10**18, 2**63 - 1, -(2**63), 10**25])
+        if kind == 1:
+            return rng.choice([0.5, -2.25, 1e300, 3.0])
+        if kind == 2:
+            return rng.choice(["", "12", "2024-01-05T10:00:00", 'a\\"9"', "x\\", "\u00e9 1", '"-3"'])
+        if kind == 3:
+            return rng.choice([None, True, False])
+        if kind in (4, 5):
+            return rng.randrange(10**6)
+        if kind == 6:
+            return [value(depth + 1) for _ in range(rng.randrange(3))]
+        return {rng.choice(["line", "n", "when", "7", "source"]): value(depth + 1) for _ in range(rng.randrange(3))}
+
+    texts = []
+    for _ in range(300):
+        import json
+
+        metadata = {"source": {"path": "in.jsonl", "line": rng.randrange(10**9)}, "v": value(0)}
+        meta = json.dumps(metadata, separators=(",", ":"), ensure_ascii=rng.random() < 0.5).encode()
+        texts.append(meta)
+        cut = rng.randrange(len(meta) + 1)
+        texts.append(rng.choice([meta[:cut], meta[cut:], meta.replace(b"1", b"-", 1), b"1e5-2.", b"--", b'"\\']))
+    return texts
+
+
+def test_compiled_metadata_shapes_are_the_reference():
+    """The compiled shapes of metadata texts (integers written as 0, in shardnotes.c) are the
+    plain-Python reference's, on valid and broken texts alike."""
+    from tamis._native._shardnotes import metadata_shapes
+
+    from tamis.io.shardnotes import _Column, metadata_shapes_column_reference, metadata_shapes_reference
+
+    def column(texts: list[bytes]) -> _Column:
+        found = _Column()
+        for text in texts:
+            found.append(text)
+        return found
+
+    for seed in range(4):
+        texts = _metadata_texts(seed)
+        values = column(texts)
+        shapes = metadata_shapes(values.data, values.offsets)
+        assert shapes == metadata_shapes_column_reference(values.data, values.offsets) == metadata_shapes_reference(texts)
+        assert len(shapes) < len(texts) // 2
+    values = column([b'{"a":12,"b":"34","c":-5,"d":1.5}', b'{"a":99,"b":"34","c":0,"d":1.5}'])
+    assert metadata_shapes(values.data, values.offsets) == [b'{"a":0,"b":"34","c":0,"d":1.5}']
+    assert metadata_shapes(b"", bytes(8)) == []
+    with pytest.raises(ValueError, match="offsets"):
+        metadata_shapes(b"abc", bytes(8) + (9).to_bytes(8, "little"))
+
+
+def test_schema_from_metadata_shapes_is_the_schema_from_every_text():
+    """What the notes rest on: Arrow infers from the distinct shapes the schema it infers from
+    all the texts (or fails on both)."""
+    import pyarrow as pa
+
+    from tamis.io.shardnotes import metadata_schema, metadata_shapes_reference
+
+    groups = []
+    for seed in range(6):
+        texts = [t for t in _metadata_texts(seed)[::2] if b"1e300" not in t or seed % 2]  # valid ones
+        if seed >= 3:  # one type per field: a schema exists
+            texts = [t for t in texts if b'"v":{' not in t and b'"v":[' not in t and b'"v":"' not in t and b'"v":true' not in t and b'"v":false' not in t]
+        groups.append(texts)
+    ints = [b'{"line":%d,"v":%d}' % (i, v) for i, v in enumerate([0, -1, 10**17, 10**18 - 1, -(10**18) + 1, 10**18, 2**63 - 1, -(2**63)])]
+    groups += [ints, ints[:5], [*ints[:5], b'{"line":9,"v":10000000000000000000000000}']]
+    groups.append([b'{"when":"2024-01-05T10:00:00","n":3}', b'{"when":"2024-02-05T10:00:00","n":4}'])  # a timestamp
+    groups.append([b'{"when":"2024-01-05T10:00:00","n":3}', b'{"when":"12","n":-4}'])  # a string
+    for texts in groups:
+        for rejects in (False, True):
+            try:
+                expected: Any = metadata_schema(texts, rejects)
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                expected = type(exc)
+            try:
+                got: Any = metadata_schema(metadata_shapes_reference(texts), rejects)
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                got = type(exc)
+            assert got == expected

@@ -169,3 +169,32 @@ def test_a_full_table_hands_over_to_the_passes(tmp_path: Path, monkeypatch: pyte
     one, two = _snapshot(tmp_path / "whole1"), _snapshot(tmp_path / "whole0")
     assert one["files"] == two["files"] and one["stats"] == two["stats"]
     assert "exact_dedup.stream" not in one["steps"] and "exact_dedup.passes" in one["steps"]
+
+
+def test_a_failed_close_stops_the_commits_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Tasks close in a background thread while the next one streams: a close that fails
+    leaves the tasks before it committed, nothing of it or of any later task marked (the
+    task after it, already streamed, is aborted), and a resume finishes as one run would."""
+    from tamis.io import outputs
+
+    inputs = _inputs(tmp_path / "in")
+    reference = _run(inputs, tmp_path / "whole", monkeypatch, stream=False)
+    real_commit = outputs.commit
+
+    def failing_commit(tmp: Path, final: Path) -> None:
+        if final.parent.name == "output" and final.name.startswith("part-00002-"):
+            raise OSError(28, "No space left on device")
+        real_commit(tmp, final)
+
+    monkeypatch.setattr(outputs, "commit", failing_commit)
+    out = tmp_path / "run"
+    monkeypatch.setenv("TAMIS_EXACT_STREAM", "1")
+    outcome = run_recipe(inputs, out, [{"step": "exact_dedup"}], workers=1, reader=READER)
+    assert list(outcome.failed) == [segment_marker_name(1, 2)] and "No space left on device" in outcome.failed[segment_marker_name(1, 2)]
+    marked = sorted(int(p.stem.rsplit("task", 1)[1]) for p in (out / "_markers").glob("seg1-task*.json"))
+    assert marked == [0, 1]
+    assert not list((out / "output").glob("part-00003-*")) and not list((out / "output").glob("*.tmp-*"))
+    monkeypatch.setattr(outputs, "commit", real_commit)
+    got = _resume(inputs, out, monkeypatch, stream=True)
+    assert got["files"] == reference["files"] and got["stats"] == reference["stats"]
+    assert "exact_dedup.stream" in got["steps"]

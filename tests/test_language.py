@@ -180,3 +180,36 @@ def test_a_file_that_is_not_a_fasttext_model_is_left_to_the_library(tmp_path):
     path = tmp_path / "model.bin"
     path.write_bytes(b"not a model at all" * 10)
     assert fasttext_model.load(path) is None
+
+
+@pytest.mark.parametrize(("dsub", "lastdsub", "qnorm"), [(2, 2, True), (3, 1, True), (4, 2, False), (5, 5, False)])
+def test_dequantized_rows_equal_fasttexts_add_code_row_by_row(dsub, lastdsub, qnorm):
+    """The one-gather dequantisation equals fastText's ProductQuantizer::addcode, written row by
+    row (the last sub-quantizer has its own width), bit for bit in float32."""
+    import struct
+
+    import numpy as np
+
+    from tamis.steps import fasttext_model
+
+    rng = np.random.default_rng(dsub * 10 + lastdsub)
+    m, nsubq, ksub = 37, 4, fasttext_model._KSUB
+    dim = dsub * (nsubq - 1) + lastdsub
+    codes = rng.integers(0, ksub, size=m * nsubq, dtype=np.uint8)
+    centroids = rng.standard_normal(dim * ksub).astype(np.float32)
+    norm_codes = rng.integers(0, ksub, size=m, dtype=np.uint8)
+    norm_centroids = rng.standard_normal(ksub).astype(np.float32)
+    blob = struct.pack("<?qqi", qnorm, m, dim, m * nsubq) + codes.tobytes()
+    blob += struct.pack("<iiii", dim, nsubq, dsub, lastdsub) + centroids.tobytes()
+    if qnorm:
+        blob += norm_codes.tobytes() + struct.pack("<iiii", 1, 1, 1, 1) + norm_centroids.tobytes()
+    rows = fasttext_model._quantized_rows(fasttext_model._Reader(blob))
+    for i in range(m):
+        alpha = norm_centroids[norm_codes[i]] if qnorm else np.float32(1.0)
+        expected = np.zeros(dim, dtype=np.float32)
+        for sub in range(nsubq):
+            code = int(codes[i * nsubq + sub])
+            start = sub * ksub * dsub + code * lastdsub if sub == nsubq - 1 else (sub * ksub + code) * dsub
+            for k in range(lastdsub if sub == nsubq - 1 else dsub):
+                expected[sub * dsub + k] += alpha * centroids[start + k]
+        assert rows[i].tobytes() == expected.tobytes()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from quality_docs import ENGLISH_ARTICLE, FRENCH_ARTICLE, reasons, run_step
 
-from tamis.steps.quality.c4 import C4Quality, count_sentences
-from tamis.steps.quality.words import split_words
+from tamis.steps.quality.c4 import C4Quality, count_sentences, line_sentences
+from tamis.steps.quality.words import settings_for, split_words, tokenize, word_regex
 
 
 def test_articles_pass():
@@ -21,6 +21,15 @@ def test_sentence_count_ignores_abbreviations_and_numbers():
     assert count_sentences(split_words("M. Dupont est arrivé. Il pleuvait.", "fr")) == 2
     assert count_sentences(split_words("Une seule phrase sans point final", "fr")) == 1
     assert count_sentences([]) == 0
+
+
+def test_line_sentences_equal_count_sentences_of_the_cut_line():
+    lines = ["plain words only here", "-- ** -- ##", "", "   ", "--verbose, -v  print more", "see e.g. the file.", "end. . . start",
+             "Mr. Brown left.", "3.5 is a number", "他来了。她走了！", "¿Qué? ¡Sí!", "a.b.c", "... (see below)", "x ! y ? z", "word\u00a0word"]
+    for language in ("en", "fr", "de", "zh", None):
+        regex = word_regex(settings_for(language))
+        for line in lines:
+            assert line_sentences(line, regex) == count_sentences(tokenize(line, regex)), (language, line)
 
 
 def test_too_few_sentences():

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from runutil import kept, load_stats, rejected, run_recipe
 
-from tamis.steps.repetition import repair_repetition
+from tamis.steps.repetition import lines_with_ends, lines_with_ends_reference, repair_repetition
 from tamis.text import normalize_for_hash
 
 # Written for this test, in the shape of ../shared/seed: 5 paragraphs, then 2-5 again,
@@ -84,7 +84,8 @@ def test_page_of_one_repeated_line_is_rejected_not_repaired(tmp_path: Path):
     assert reject["text"] == src.read_text(encoding="utf-8")  # kept whole
 
 
-_LINES = ["aaa", "AAA", "a  a", "", "  ", "Ab’c", "ab'c", "é", "e\u0301", "x" * 31, "X" * 31, "\u200b", "ǅ", "Ǆ" * 16, "ǆ" * 16]
+_LINES = ["aaa", "AAA", "a  a", "", "  ", "Ab’c", "ab'c", "é", "e\u0301", "x" * 31, "X" * 31, "\u200b", "ǅ", "Ǆ" * 16, "ǆ" * 16,
+          "x\x0by" * 11, "a\u2028b\x85c\x1c" * 8]  # characters str.splitlines breaks at but a line end here is not
 
 
 @settings(max_examples=300, deadline=None)
@@ -104,3 +105,5 @@ def test_compiled_comparison_keys_repair_as_the_python_reference(lines, ends, mi
     got = repair_repetition(text, min_chars, marks)
     assert got == repair_repetition(text, min_chars, reference_marks, key_of=normalize_for_hash)
     assert marks == reference_marks
+    assert lines_with_ends(text) == lines_with_ends_reference(text)
+    assert "".join(lines_with_ends(text)) == text

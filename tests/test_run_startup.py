@@ -53,3 +53,16 @@ def test_binary_array_and_duplicate_ids_count_across_shards_in_first_seen_order(
     second.ids += [array.slice(4), binary_array([orjson.dumps("b")])]
     assert duplicate_ids([first, second]) == (4, ["a", "1", "b", "é"])
     assert duplicate_ids([Folder("output")]) == (0, [])
+
+
+def test_the_command_line_is_parsed_without_importing_what_only_a_run_uses() -> None:
+    # The format choices come from the tamis.io modules that register formats (found by reading
+    # the sources); the dataset card, id store and remote-run modules (numpy, pyarrow,
+    # concurrent.futures) wait until a run uses them.
+    code = ("import sys; from tamis.cli import build_parser; from tamis.registry import output_format_names; "
+            "from tamis.io.readers import input_format_names; build_parser().parse_args(['run', '--format', 'jsonl']); "
+            "print(output_format_names(), input_format_names()); print(' '.join(sorted(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    names, modules = done.stdout.splitlines()
+    assert names == "['jsonl', 'parquet'] ['html', 'jsonl', 'parquet', 'text', 'warc', 'wet']"
+    assert not set(modules.split()) & {"numpy", "pyarrow", "yaml", "tamis.io.card", "tamis.io.idstore", "tamis.io.remote_run"}

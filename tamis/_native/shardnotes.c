@@ -1,14 +1,15 @@
-/* The shard notes' per-line split (tamis.io.shardnotes.split_lines_reference), compiled.
+/* The shard notes' per-line split (tamis.io.shardnotes.split_into_reference), compiled.
  *
  * For each output line as tamis writes it ({"id":I,"text":T,"metadata":M[,"reason":R,
  * "detail":D,"duplicate_of":K]}\n) the notes keep I and M (and R, K for rejects) as JSON text.
  * The reference finds M's start with bytes.find over the whole text; here the text string is
  * skipped with memchr for its closing quote (a quote inside a JSON string is always escaped),
  * which is the same first occurrence (see skip_string). Any line laid out otherwise is left to
- * the reference: its slot holds None and its index is listed.
+ * the reference, in its place (split_into stops there).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 #include <string.h>
 
 static const char ID_PREFIX[] = "{\"id\":";
@@ -54,100 +55,239 @@ static Py_ssize_t skip_string(const char *s, Py_ssize_t n, Py_ssize_t text_at) {
     return text_at;
 }
 
-static int set_slice(PyObject *list, Py_ssize_t i, const char *s, Py_ssize_t a, Py_ssize_t b) {
-    PyObject *v = PyBytes_FromStringAndSize(s + a, b > a ? b - a : 0); /* an empty slice, as Python cuts it */
-    if (v == NULL) return -1;
-    return PyList_SetItem(list, i, v); /* drops the None the slot held */
-}
-
-static PyObject *new_nones(Py_ssize_t n) {
-    PyObject *list = PyList_New(n);
-    if (list == NULL) return NULL;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_INCREF(Py_None);
-        PyList_SET_ITEM(list, i, Py_None);
+/* The spans of one line's id, metadata (and reason, duplicate_of) JSON texts, as
+ * split_record and _sliced_reject_values find them; -1 where the line is left to the
+ * reference (laid out otherwise). */
+static int split_one(const char *s, Py_ssize_t len, int rejects, Py_ssize_t span[8]) {
+    span[4] = span[5] = span[6] = span[7] = 0;
+    if (len < LEN(ID_PREFIX) || memcmp(s, ID_PREFIX, (size_t)LEN(ID_PREFIX)) != 0) return -1;
+    Py_ssize_t text_at = find_from(s, len, TEXT_KEY, LEN(TEXT_KEY), 0);
+    if (text_at < 0) return -1;
+    Py_ssize_t meta_at = find_from(s, len, METADATA_KEY, LEN(METADATA_KEY), skip_string(s, len, text_at));
+    if (meta_at < 0) return -1;
+    int closed = len >= 2 && s[len - 2] == '}' && s[len - 1] == '\n';
+    Py_ssize_t end, at = -1;
+    if (rejects) {
+        end = at = rfind(s, len, REJECT_TAIL, LEN(REJECT_TAIL));
+    } else if (closed) {
+        end = len - 2;
+    } else { /* the last byte before trailing ASCII whitespace (bytes.rstrip) */
+        Py_ssize_t k = len;
+        while (k > 0 && (s[k - 1] == ' ' || (s[k - 1] >= '\t' && s[k - 1] <= '\r'))) k--;
+        end = k - 1;
     }
-    return list;
+    if (end <= meta_at) return -1;
+    span[0] = LEN(ID_PREFIX), span[1] = text_at;
+    span[2] = meta_at + LEN(METADATA_KEY), span[3] = end;
+    if (rejects) {
+        Py_ssize_t detail_at = find_from(s, len, DETAIL_KEY, LEN(DETAIL_KEY), at);
+        Py_ssize_t keeper_at = detail_at < 0 ? -1 : find_from(s, len, KEEPER_KEY, LEN(KEEPER_KEY), detail_at);
+        Py_ssize_t tail_end = closed ? len - 2 : -1;
+        if (!(detail_at > at && keeper_at > detail_at && tail_end > keeper_at)) return -1;
+        span[4] = at + LEN(REJECT_TAIL), span[5] = detail_at;
+        span[6] = keeper_at + LEN(KEEPER_KEY), span[7] = tail_end;
+        if (span[5] <= span[4] || s[span[4]] != '"') return -1;
+        Py_ssize_t kl = span[7] - span[6];
+        int null = kl == 4 && memcmp(s + span[6], "null", 4) == 0;
+        if (!null && (kl < 1 || s[span[6]] != '"')) return -1;
+    }
+    for (int k = 0; k < 8; k += 2) {
+        if (span[k + 1] < span[k]) span[k + 1] = span[k]; /* an empty slice, as Python cuts it */
+    }
+    return 0;
 }
 
-/* split_lines(lines, rejects) -> (ids, metas, reasons, keepers, left): JSON text slices of
- * each line (reasons/keepers None unless rejects); `left` lists the indices of lines left to
- * the reference (their slots hold None). */
-static PyObject *split_lines(PyObject *self, PyObject *args) {
-    PyObject *lines;
+/* split_into(lines, start, rejects, columns) -> the index of the first line from `start` on
+ * that is not split here (len(lines) when none): the reference notes it, then calls again
+ * past it. `columns` holds a (data, offsets) pair of bytearrays per column (id, metadata,
+ * and for rejects reason, duplicate_of): each line's slice is appended to data and data's
+ * new length to offsets as a native int64 (Arrow's offsets, widened), so no object is made
+ * per line. */
+static PyObject *split_into(PyObject *self, PyObject *args) {
+    PyObject *lines, *columns;
+    Py_ssize_t start;
     int rejects;
-    if (!PyArg_ParseTuple(args, "O!p", &PyList_Type, &lines, &rejects)) return NULL;
+    if (!PyArg_ParseTuple(args, "O!npO!", &PyList_Type, &lines, &start, &rejects, &PyTuple_Type, &columns)) return NULL;
+    int ncol = rejects ? 4 : 2;
+    if (PyTuple_GET_SIZE(columns) < 2 * ncol) {
+        PyErr_SetString(PyExc_ValueError, "split_into: a (data, offsets) pair of bytearrays per column");
+        return NULL;
+    }
+    PyObject *bufs[8];
+    for (int k = 0; k < 2 * ncol; k++) {
+        bufs[k] = PyTuple_GET_ITEM(columns, k);
+        if (!PyByteArray_Check(bufs[k])) {
+            PyErr_SetString(PyExc_TypeError, "split_into: columns must be bytearrays");
+            return NULL;
+        }
+    }
     Py_ssize_t n = PyList_GET_SIZE(lines);
-    PyObject *ids = new_nones(n), *metas = new_nones(n);
-    PyObject *reasons = rejects ? new_nones(n) : (Py_INCREF(Py_None), Py_None);
-    PyObject *keepers = rejects ? new_nones(n) : (Py_INCREF(Py_None), Py_None);
-    PyObject *left = PyList_New(0);
-    if (!ids || !metas || !reasons || !keepers || !left) goto fail;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *item = PyList_GET_ITEM(lines, i);
-        if (!PyBytes_Check(item)) goto refer;
-        const char *s = PyBytes_AS_STRING(item);
-        Py_ssize_t len = PyBytes_GET_SIZE(item);
-        if (len < LEN(ID_PREFIX) || memcmp(s, ID_PREFIX, (size_t)LEN(ID_PREFIX)) != 0) goto refer;
-        Py_ssize_t text_at = find_from(s, len, TEXT_KEY, LEN(TEXT_KEY), 0);
-        if (text_at < 0) goto refer;
-        Py_ssize_t meta_at = find_from(s, len, METADATA_KEY, LEN(METADATA_KEY), skip_string(s, len, text_at));
-        if (meta_at < 0) goto refer;
-        int closed = len >= 2 && s[len - 2] == '}' && s[len - 1] == '\n';
-        Py_ssize_t end, at = -1;
-        if (rejects) {
-            end = at = rfind(s, len, REJECT_TAIL, LEN(REJECT_TAIL));
-        } else {
-            if (closed) {
-                end = len - 2;
-            } else { /* the last byte before trailing ASCII whitespace (bytes.rstrip) */
-                Py_ssize_t k = len;
-                while (k > 0 && (s[k - 1] == ' ' || (s[k - 1] >= '\t' && s[k - 1] <= '\r'))) k--;
-                end = k - 1;
+    if (start < 0) start = 0;
+    if (start >= n) return PyLong_FromSsize_t(n);
+    Py_ssize_t *spans = PyMem_Malloc(sizeof(Py_ssize_t) * 8 * (size_t)(n - start));
+    if (spans == NULL) return PyErr_NoMemory();
+    Py_ssize_t stop = start, grow[4] = {0, 0, 0, 0};
+    for (; stop < n; stop++) { /* the spans of the lines split here, and each column's growth */
+        PyObject *item = PyList_GET_ITEM(lines, stop);
+        if (!PyBytes_Check(item)) break;
+        Py_ssize_t *span = spans + 8 * (stop - start);
+        if (split_one(PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item), rejects, span) < 0) break;
+        for (int c = 0; c < ncol; c++) grow[c] += span[2 * c + 1] - span[2 * c];
+    }
+    Py_ssize_t count = stop - start;
+    for (int c = 0; c < ncol && count > 0; c++) {
+        PyObject *data = bufs[2 * c], *offsets = bufs[2 * c + 1];
+        Py_ssize_t used = PyByteArray_GET_SIZE(data), olen = PyByteArray_GET_SIZE(offsets);
+        if (PyByteArray_Resize(data, used + grow[c]) < 0 || PyByteArray_Resize(offsets, olen + count * (Py_ssize_t)sizeof(int64_t)) < 0) {
+            PyMem_Free(spans);
+            return NULL;
+        }
+        char *out = PyByteArray_AS_STRING(data);
+        char *ends = PyByteArray_AS_STRING(offsets) + olen;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            PyObject *item = PyList_GET_ITEM(lines, start + i);
+            Py_ssize_t a = spans[8 * i + 2 * c], b = spans[8 * i + 2 * c + 1];
+            memcpy(out + used, PyBytes_AS_STRING(item) + a, (size_t)(b - a));
+            used += b - a;
+            int64_t end = (int64_t)used;
+            memcpy(ends + i * (Py_ssize_t)sizeof(int64_t), &end, sizeof(int64_t));
+        }
+    }
+    PyMem_Free(spans);
+    return PyLong_FromSsize_t(stop);
+}
+
+/* ------------------------------------------------------------------ metadata shapes
+ *
+ * The card's schema of a JSON-lines shard is what Arrow's JSON reader infers from the
+ * records' metadata objects. Every record's metadata differs (its source line at least), so
+ * the notes used to hand Arrow all of them, shard after shard (~7 % of a one-pass exact dedup).
+ * Arrow infers int64 for every integer literal that fits in 64 bits, whatever its value, so a
+ * metadata object with each such integer (at most 18 digits, a minus sign allowed) written as
+ * 0 infers the same type: its "shape". Strings are kept whole (a string's content decides
+ * whether Arrow reads a timestamp), as are numbers with a fraction or an exponent and longer
+ * integers. The schema is then inferred from the distinct shapes, a handful per shard.
+ * metadata_shapes_reference in tamis/io/shardnotes.py is the plain version. */
+
+/* The shape of s[0:n] written to out (at most n bytes); returns its length. */
+static Py_ssize_t shape_of(const char *s, Py_ssize_t n, char *out) {
+    Py_ssize_t i = 0, o = 0;
+    while (i < n) {
+        char c = s[i];
+        if (c == '"') { /* a string, copied through its closing quote (or to the end) */
+            Py_ssize_t j = i + 1;
+            while (j < n && s[j] != '"') j += s[j] == '\\' ? 2 : 1;
+            j = j < n ? j + 1 : n;
+            memcpy(out + o, s + i, (size_t)(j - i));
+            o += j - i;
+            i = j;
+            continue;
+        }
+        if (c == '-' || (c >= '0' && c <= '9')) {
+            Py_ssize_t d = i + (c == '-'), j = d;
+            while (j < n && s[j] >= '0' && s[j] <= '9') j++;
+            int more = j < n && (s[j] == '.' || s[j] == 'e' || s[j] == 'E');
+            if (!more && j - d >= 1 && j - d <= 18) {
+                out[o++] = '0';
+                i = j;
+                continue;
             }
+            while (j < n && ((s[j] >= '0' && s[j] <= '9') || s[j] == '.' || s[j] == 'e' || s[j] == 'E' || s[j] == '+' || s[j] == '-')) j++;
+            if (j == i) j = i + 1;
+            memcpy(out + o, s + i, (size_t)(j - i));
+            o += j - i;
+            i = j;
+            continue;
         }
-        if (end <= meta_at) goto refer;
-        Py_ssize_t reason_a = 0, reason_b = 0, keeper_a = 0, keeper_b = 0;
-        if (rejects) {
-            Py_ssize_t detail_at = find_from(s, len, DETAIL_KEY, LEN(DETAIL_KEY), at);
-            Py_ssize_t keeper_at = detail_at < 0 ? -1 : find_from(s, len, KEEPER_KEY, LEN(KEEPER_KEY), detail_at);
-            Py_ssize_t tail_end = closed ? len - 2 : -1;
-            if (!(detail_at > at && keeper_at > detail_at && tail_end > keeper_at)) goto refer;
-            reason_a = at + LEN(REJECT_TAIL), reason_b = detail_at;
-            keeper_a = keeper_at + LEN(KEEPER_KEY), keeper_b = tail_end;
-            if (reason_b <= reason_a || s[reason_a] != '"') goto refer;
-            Py_ssize_t kl = keeper_b - keeper_a;
-            int null = kl == 4 && memcmp(s + keeper_a, "null", 4) == 0;
-            if (!null && (kl < 1 || s[keeper_a] != '"')) goto refer;
-        }
-        if (set_slice(ids, i, s, LEN(ID_PREFIX), text_at) < 0) goto fail;
-        if (set_slice(metas, i, s, meta_at + LEN(METADATA_KEY), end) < 0) goto fail;
-        if (rejects) {
-            if (set_slice(reasons, i, s, reason_a, reason_b) < 0) goto fail;
-            if (set_slice(keepers, i, s, keeper_a, keeper_b) < 0) goto fail;
-        }
-        continue;
-    refer: {
-        PyObject *index = PyLong_FromSsize_t(i);
-        if (index == NULL || PyList_Append(left, index) < 0) {
-            Py_XDECREF(index);
+        out[o++] = c;
+        i++;
+    }
+    return o;
+}
+
+static uint64_t fnv1a(const char *s, Py_ssize_t n) {
+    uint64_t h = 1469598103934665603ULL;
+    for (Py_ssize_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* metadata_shapes(data, offsets) -> list of the distinct shapes of the column's values
+ * (data[offsets[i]:offsets[i+1]], native int64 offsets as split_into writes them), in order
+ * of first appearance. */
+static PyObject *metadata_shapes(PyObject *self, PyObject *args) {
+    Py_buffer data, offsets;
+    if (!PyArg_ParseTuple(args, "y*y*", &data, &offsets)) return NULL;
+    const char *base = data.buf;
+    const char *raw = offsets.buf;
+    Py_ssize_t n = offsets.len / (Py_ssize_t)sizeof(int64_t) - 1, cap = 16, longest = 0;
+    PyObject **slots = NULL, *found = NULL;
+    uint64_t *hashes = NULL;
+    char *buf = NULL;
+    if (n < 0) n = 0;
+    int64_t prev = 0, cur;
+    for (Py_ssize_t i = 0; i <= n; i++) { /* offsets must rise within data */
+        memcpy(&cur, raw + i * (Py_ssize_t)sizeof(int64_t), sizeof(int64_t));
+        if ((i == 0 && cur != 0) || cur < prev || cur > (int64_t)data.len) {
+            PyErr_SetString(PyExc_ValueError, "metadata_shapes: offsets out of order or past the data");
             goto fail;
         }
-        Py_DECREF(index);
+        if (i > 0 && cur - prev > longest) longest = (Py_ssize_t)(cur - prev);
+        prev = cur;
     }
+    while (cap < 2 * n + 16) cap <<= 1;
+    slots = PyMem_Calloc((size_t)cap, sizeof(PyObject *)); /* distinct shapes, by hash */
+    hashes = PyMem_Calloc((size_t)cap, sizeof(uint64_t));
+    buf = PyMem_Malloc((size_t)longest + 1);
+    found = PyList_New(0);
+    if (slots == NULL || hashes == NULL || buf == NULL || found == NULL) {
+        if (found != NULL) PyErr_NoMemory();
+        goto fail;
     }
-    return Py_BuildValue("(NNNNN)", ids, metas, reasons, keepers, left);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t a, b;
+        memcpy(&a, raw + i * (Py_ssize_t)sizeof(int64_t), sizeof(int64_t));
+        memcpy(&b, raw + (i + 1) * (Py_ssize_t)sizeof(int64_t), sizeof(int64_t));
+        Py_ssize_t len = shape_of(base + a, (Py_ssize_t)(b - a), buf);
+        uint64_t h = fnv1a(buf, len);
+        size_t at = (size_t)h & (size_t)(cap - 1);
+        int known = 0;
+        while (slots[at] != NULL) {
+            if (hashes[at] == h && PyBytes_GET_SIZE(slots[at]) == len && memcmp(PyBytes_AS_STRING(slots[at]), buf, (size_t)len) == 0) {
+                known = 1;
+                break;
+            }
+            at = (at + 1) & (size_t)(cap - 1);
+        }
+        if (known) continue;
+        PyObject *shape = PyBytes_FromStringAndSize(buf, len);
+        if (shape == NULL) goto fail;
+        if (PyList_Append(found, shape) < 0) {
+            Py_DECREF(shape);
+            goto fail;
+        }
+        slots[at] = shape; /* borrowed: the list holds it */
+        hashes[at] = h;
+        Py_DECREF(shape);
+    }
+    PyMem_Free(slots);
+    PyMem_Free(hashes);
+    PyMem_Free(buf);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&offsets);
+    return found;
 fail:
-    Py_XDECREF(ids);
-    Py_XDECREF(metas);
-    Py_XDECREF(reasons);
-    Py_XDECREF(keepers);
-    Py_XDECREF(left);
+    PyMem_Free(slots);
+    PyMem_Free(hashes);
+    PyMem_Free(buf);
+    Py_XDECREF(found);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&offsets);
     return NULL;
 }
 
 static PyMethodDef methods[] = {
-    {"split_lines", split_lines, METH_VARARGS, "Per line: id, metadata (and reason, duplicate_of) JSON slices; indices left to the reference."},
+    {"split_into", split_into, METH_VARARGS, "Append each line's id, metadata (and reason, duplicate_of) JSON slices to column buffers; the first line left to the reference."},
+    {"metadata_shapes", metadata_shapes, METH_VARARGS, "The distinct shapes (integers written as 0) of a column's metadata JSON texts, in order."},
     {NULL, NULL, 0, NULL},
 };
 

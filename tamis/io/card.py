@@ -163,13 +163,16 @@ def duplicate_ids(folders: list[Folder], examples: int = 5) -> tuple[int, list[s
     if not arrays:
         return 0, []
     if sum(len(a) for a in arrays) <= PYTHON_COUNT_MAX_IDS:
-        # A dict counts a run's ids in milliseconds; pyarrow.compute alone takes ~0.2 s to
-        # import. Dicts keep first-seen order, as value_counts does.
-        seen: dict[bytes, int] = {}
+        # A Counter (its update counts in C) takes a run's ids in a fraction of a second;
+        # pyarrow.compute alone takes ~0.2 s to import. It keeps first-seen order, as
+        # value_counts does; with no id repeated (the usual case) nothing is walked again.
+        from collections import Counter
+
+        seen: Counter[bytes] = Counter()
         for array in arrays:
-            for value in array.to_pylist():
-                seen[value] = seen.get(value, 0) + 1
-        repeated_values = [v for v, n in seen.items() if n > 1]
+            seen.update(array.to_pylist())
+        total = sum(len(a) for a in arrays)
+        repeated_values = [] if len(seen) == total else [v for v, n in seen.items() if n > 1]
         return len(repeated_values), [str(orjson.loads(v)) for v in repeated_values[:examples]]
     import pyarrow as pa
     import pyarrow.compute as pc

@@ -737,8 +737,7 @@ class JsonlSource(Source):
                     stats.observe_kept(doc.text, doc.metadata.get("language"))
                     writer.write(document_record(doc))
             copies.end_block(numbers, copied)
-        copies.close()
-        collector.close()
+        copies.close()  # the collector is closed by the caller (the stream closes tasks in the background)
 
     def write_kept_without_text(self, docs: Iterable[Document], stats: TaskStats, writer: ShardWriter) -> None:
         """A lazily read document whose output line is known is written as that line (lines

@@ -27,6 +27,8 @@ save time.
 from __future__ import annotations
 
 import base64
+import itertools
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +103,48 @@ def binary_array(values: list[bytes]) -> Any:
     return pa.Array.from_buffers(pa.binary(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
+def column_array(data: bytearray, offsets: bytearray) -> Any:
+    """A binary Arrow array of the values ``data[offsets[i]:offsets[i + 1]]`` (native int64
+    offsets, as :class:`_Column` keeps them), built from the buffers without a Python object
+    per value (offsets narrowed to Arrow's int32 where the data allows)."""
+    import numpy as np
+    import pyarrow as pa
+
+    ends = np.frombuffer(offsets, dtype=np.int64)
+    count = len(ends) - 1
+    if len(data) >= 1 << 31:  # past 32-bit offsets: let Arrow chunk it
+        return pa.array([bytes(data[a:b]) for a, b in zip(ends[:-1].tolist(), ends[1:].tolist(), strict=True)], type=pa.binary())
+    return pa.Array.from_buffers(pa.binary(), count, [None, pa.py_buffer(ends.astype(np.int32)), pa.py_buffer(data)])
+
+
+class _Column:
+    """One notes column being collected: the values' bytes end to end, and their offsets
+    (native int64, a leading 0), appended to by the compiled split with no object per value."""
+
+    __slots__ = ("data", "offsets")
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.offsets = bytearray(_INT64.pack(0))
+
+    def append(self, value: bytes) -> None:
+        self.data += value
+        self.offsets += _INT64.pack(len(self.data))
+
+    def __len__(self) -> int:
+        return len(self.offsets) // 8 - 1
+
+    def values(self) -> list[bytes]:
+        ends = memoryview(self.offsets).cast("q")
+        return [bytes(self.data[ends[i] : ends[i + 1]]) for i in range(len(ends) - 1)]
+
+    def array(self) -> Any:
+        return column_array(self.data, self.offsets)
+
+
+_INT64 = struct.Struct("=q")
+
+
 def _json(value: Any) -> bytes:
     """``value`` as JSON text, as :func:`tamis.io.outputs.dumps` writes it (lone surrogates escaped)."""
     try:
@@ -137,45 +181,107 @@ def _reject_values(line: bytes) -> tuple[bytes, bytes]:
     return orjson.dumps(tail.get("reason")), orjson.dumps(tail.get("duplicate_of"))
 
 
-def split_lines_reference(lines: list[bytes], rejects: bool) -> tuple[list, list, list | None, list | None, list[int]]:
-    """(ids, metas, reasons, keepers, left) of ``lines``: the JSON text slices
-    :func:`split_record` and :func:`_reject_values` find without parsing, and the indices of the
-    lines they cannot (their slots None; reasons and keepers None unless ``rejects``). What the
-    compiled ``split_lines`` returns (``tests/test_card_notes.py`` compares them)."""
-    n = len(lines)
-    ids: list = [None] * n
-    metas: list = [None] * n
-    reasons: list | None = [None] * n if rejects else None
-    keepers: list | None = [None] * n if rejects else None
-    left: list[int] = []
-    for i, line in enumerate(lines):
+def split_into_reference(lines: list[bytes], start: int, rejects: bool, columns: tuple[bytearray, ...]) -> int:
+    """Append the id and metadata (and, for ``rejects``, reason and duplicate_of) JSON text
+    slices of ``lines[start:]`` that :func:`split_record` and :func:`_reject_values` find
+    without parsing to ``columns`` (a ``(data, offsets)`` pair of bytearrays per column, as
+    :class:`_Column` keeps them), up to the first line they cannot; returns its index
+    (``len(lines)`` when none). What the compiled ``split_into`` does
+    (``tests/test_card_notes.py`` compares them)."""
+    for i in range(start, len(lines)):
+        line = lines[i]
         found = split_record(line, rejects) if isinstance(line, bytes) else None
         tail = _sliced_reject_values(line) if found is not None and rejects else None
         if found is None or (rejects and tail is None):
-            left.append(i)
+            return i
+        values = (*found, *tail) if rejects and tail is not None else found
+        for k, value in enumerate(values):
+            columns[2 * k].extend(value)
+            columns[2 * k + 1].extend(_INT64.pack(len(columns[2 * k])))
+    return len(lines)
+
+
+def metadata_shapes_column_reference(data: bytes | bytearray, offsets: bytes | bytearray) -> list[bytes]:
+    """:func:`metadata_shapes_reference` of a column's values (``data`` and its native int64
+    ``offsets``, as :class:`_Column` keeps them): what the compiled ``metadata_shapes`` returns."""
+    ends = memoryview(bytes(offsets)).cast("q").tolist()
+    return metadata_shapes_reference([bytes(data[a:b]) for a, b in itertools.pairwise(ends)])
+
+
+def _shape_reference(meta: bytes) -> bytes:
+    """One metadata text's shape (see :func:`metadata_shapes_reference`)."""
+    out, i, n = bytearray(), 0, len(meta)
+    while i < n:
+        c = meta[i]
+        if c == 0x22:  # a string, kept whole through its closing quote (or to the end)
+            j = i + 1
+            while j < n and meta[j] != 0x22:
+                j += 2 if meta[j] == 0x5C else 1
+            j = j + 1 if j < n else n
+            out += meta[i:j]
+            i = j
+        elif c == 0x2D or 0x30 <= c <= 0x39:  # a number
+            d = j = i + (c == 0x2D)
+            while j < n and 0x30 <= meta[j] <= 0x39:
+                j += 1
+            more = j < n and meta[j] in b".eE"
+            if not more and 1 <= j - d <= 18:
+                out += b"0"
+                i = j
+                continue
+            while j < n and (0x30 <= meta[j] <= 0x39 or meta[j] in b".eE+-"):
+                j += 1
+            out += meta[i:j]
+            i = j
+        else:
+            out.append(c)
+            i += 1
+    return bytes(out)
+
+
+def metadata_shapes_reference(metas: list[Any]) -> list[Any]:
+    """The distinct shapes of metadata JSON texts, in order of first appearance: each text
+    with every integer of at most 18 digits (a minus sign allowed) written as ``0``, strings
+    and other numbers kept whole. Arrow's JSON reader infers int64 for any such integer, so
+    the shapes infer the schema all the texts infer (a handful of shapes where every record's
+    metadata differs, by its source line at least). An item that is not bytes is given back
+    as it is. What the compiled ``metadata_shapes`` returns (``tests/test_card_notes.py``)."""
+    found: dict[Any, None] = {}
+    out: list[Any] = []
+    for meta in metas:
+        if not isinstance(meta, bytes):
+            out.append(meta)
             continue
-        ids[i], metas[i] = found
-        if reasons is not None and keepers is not None and tail is not None:
-            reasons[i], keepers[i] = tail
-    return ids, metas, reasons, keepers, left
+        shape = _shape_reference(meta)
+        if shape not in found:
+            found[shape] = None
+            out.append(shape)
+    return out
 
 
-def _load_split_lines() -> Any:
+def _load_native() -> tuple[Any, Any]:
     try:
-        from tamis._native._shardnotes import split_lines
+        from tamis._native._shardnotes import metadata_shapes, split_into
     except ImportError:  # pragma: no cover - the extension is built on install
-        return split_lines_reference
-    return split_lines
+        return split_into_reference, metadata_shapes_column_reference
+    return split_into, metadata_shapes
 
 
-_split_lines_impl: Any = None
+_native: tuple[Any, Any] | None = None
 
 
-def _split_lines(lines: list[bytes], rejects: bool) -> tuple[list, list, list | None, list | None, list[int]]:
-    global _split_lines_impl
-    if _split_lines_impl is None:  # looked up once (an import statement per call costs on small batches)
-        _split_lines_impl = _load_split_lines()
-    return _split_lines_impl(lines, rejects)
+def _split_into(lines: list[bytes], start: int, rejects: bool, columns: tuple[bytearray, ...]) -> int:
+    global _native
+    if _native is None:  # looked up once (an import statement per call costs on small batches)
+        _native = _load_native()
+    return _native[0](lines, start, rejects, columns)
+
+
+def _column_shapes(column: _Column) -> list[bytes]:
+    global _native
+    if _native is None:
+        _native = _load_native()
+    return _native[1](column.data, column.offsets)
 
 
 class ShardNotes:
@@ -185,18 +291,14 @@ class ShardNotes:
     def __init__(self, *, rejects: bool, json_lines: bool) -> None:
         self.rejects = rejects
         self.json_lines = json_lines
-        self.ids: list[bytes] = []
-        self.row_metas: list[bytes] = []  # each record's metadata JSON
-        self.metas: dict[bytes, None] = {}  # distinct metadata JSON, in order of first appearance
-        self.reasons: list[bytes] = []
-        self.keepers: list[bytes] = []
+        # JSON text columns: each record's id and metadata (and reason, duplicate_of).
+        self.ids, self.metas, self.reasons, self.keepers = _Column(), _Column(), _Column(), _Column()
+        columns = (self.ids, self.metas, self.reasons, self.keepers) if rejects else (self.ids, self.metas)
+        self._buffers = tuple(buf for column in columns for buf in (column.data, column.offsets))
 
     def add_record(self, record: dict[str, Any]) -> None:
         self.ids.append(orjson.dumps(record.get("id")))
-        meta_json = _json(record.get("metadata"))
-        self.row_metas.append(meta_json)
-        if self.json_lines:
-            self.metas[meta_json] = None
+        self.metas.append(_json(record.get("metadata")))
         if self.rejects:
             self.reasons.append(orjson.dumps(record.get("reason")))
             self.keepers.append(orjson.dumps(record.get("duplicate_of")))
@@ -204,30 +306,14 @@ class ShardNotes:
     def add_lines(self, lines: list[bytes]) -> None:
         """Records already serialised as JSON lines (found by position, as the card reads
         them; a line laid out otherwise is parsed whole). The split is compiled
-        (``tamis/_native/shardnotes.c``) where built; :func:`split_lines_reference` is the
-        plain one, and lines either leaves are noted the reference way, in their place."""
-        ids, metas, reasons, keepers, left = _split_lines(lines, self.rejects)
-        if not left:
-            self.ids.extend(ids)
-            self.row_metas.extend(metas)
-            if self.json_lines:
-                self.metas.update(dict.fromkeys(metas))
-            if self.rejects:
-                self.reasons.extend(reasons)
-                self.keepers.extend(keepers)
-            return
-        refer = set(left)
-        for i, line in enumerate(lines):
-            if i in refer:
-                self._add_line(line)
-                continue
-            self.ids.append(ids[i])
-            self.row_metas.append(metas[i])
-            if self.json_lines:
-                self.metas[metas[i]] = None
-            if self.rejects:
-                self.reasons.append(reasons[i])
-                self.keepers.append(keepers[i])
+        (``tamis/_native/shardnotes.c``) where built, :func:`split_into_reference` the plain
+        one; a line either leaves is noted the reference way, in its place."""
+        at, n = 0, len(lines)
+        while at < n:
+            at = _split_into(lines, at, self.rejects, self._buffers)
+            if at < n:
+                self._add_line(lines[at])
+                at += 1
 
     def _add_line(self, line: bytes) -> None:
         """One line noted the reference way."""
@@ -236,9 +322,7 @@ class ShardNotes:
             self.add_record(orjson.loads(line))
             return
         self.ids.append(found[0])
-        self.row_metas.append(found[1])
-        if self.json_lines:
-            self.metas[found[1]] = None
+        self.metas.append(found[1])
         if self.rejects:
             reason, keeper = _reject_values(line)
             self.reasons.append(reason)
@@ -254,15 +338,15 @@ class ShardNotes:
         info: dict[str, Any] = {"version": VERSION, "shard_bytes": shard_tmp.stat().st_size, "rows": len(self.ids)}
         info.update(rejects=self.rejects, json_lines=self.json_lines)
         if self.json_lines:
-            try:
-                schema = metadata_schema(list(self.metas), self.rejects)
+            try:  # inferred from the distinct shapes of the metadata (metadata_shapes_reference)
+                schema = metadata_schema(_column_shapes(self.metas), self.rejects)
             except (pa.ArrowInvalid, pa.ArrowTypeError):
                 schema = None  # metadata no one type covers: the card reads the shard and says why
             info["schema"] = None if schema is None else base64.b64encode(schema.serialize().to_pybytes()).decode()
-        columns = {"id": binary_array(self.ids), "metadata": binary_array(self.row_metas)}
+        columns = {"id": self.ids.array(), "metadata": self.metas.array()}
         if self.rejects:
-            columns["reason"] = binary_array(self.reasons)
-            columns["duplicate_of"] = binary_array(self.keepers)
+            columns["reason"] = self.reasons.array()
+            columns["duplicate_of"] = self.keepers.array()
         table = pa.table(columns).replace_schema_metadata({META_KEY: orjson.dumps(info)})
         options = pa.ipc.IpcWriteOptions(compression="zstd" if pa.Codec.is_available("zstd") else None)
         with atomic_open(notes_path(final)) as fh, pa.ipc.new_file(fh, table.schema, options=options) as writer:

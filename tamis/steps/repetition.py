@@ -23,18 +23,38 @@ Rules:
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 
 from tamis.dedup.shingles import line_length
 from tamis.document import Document
 from tamis.registry import register
 from tamis.steps.base import Step, TaskContext, param
-from tamis.text import iter_lines_with_ends, normalized_utf8
+from tamis.text import iter_lines_with_ends, normalized_utf8, normalized_utf8_of_nfc
 
 SAMPLE_LINE_CHARS = 240
 
 
 _LINE_PARTS = re.compile(r"(\r\n|\n|\r)")  # LINE_END_RE, captured: contents and line ends alternate
+# What str.splitlines breaks at beyond \n, \r and \r\n (which are the only line ends here).
+_OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def lines_with_ends(text: str) -> list[str]:
+    """Each line with its end (``\r\n``, ``\n`` or ``\r``; the last may have none), as
+    :func:`lines_with_ends_reference` cuts them: ``str.splitlines(keepends=True)`` where the text
+    holds none of the other characters it breaks at (one scan), about 5x faster than the split."""
+    if _OTHER_BREAKS.search(text) is None:
+        return text.splitlines(True)
+    return lines_with_ends_reference(text)
+
+
+def lines_with_ends_reference(text: str) -> list[str]:
+    parts = _LINE_PARTS.split(text)  # [content, end, content, end, ..., content]
+    lines = [parts[i] + parts[i + 1] for i in range(0, len(parts) - 1, 2)]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
 
 
 def _key_chars(key: str | bytes) -> int:
@@ -50,30 +70,30 @@ def repair_repetition(
     text: str,
     min_chars: int,
     marks: list[tuple[str, bool]] | None = None,
-    key_of: Callable[[str], str | bytes] = normalized_utf8,
+    key_of: Callable[[str], str | bytes] | None = None,
 ) -> tuple[str, int, bool]:
     """Returns (repaired text, number of lines removed, every non-blank line identical).
 
     If ``marks`` is a list, it receives ``(line, removed)`` for every non-blank line. Lines are
-    compared by ``key_of``: the compiled :func:`normalized_utf8` (the UTF-8 of
-    :func:`normalize_for_hash`, which tests pass here as the plain-Python reference).
+    compared by ``key_of``; by default the compiled :func:`normalized_utf8` (the UTF-8 of
+    :func:`normalize_for_hash`, which tests pass here as the plain-Python reference), its NFC
+    check made once for the whole text: line ends compose with nothing and have no combining
+    class, so a text in NFC has every line in NFC (the normalize step's output always is).
     """
     if not text:
         return text, 0, False
-    parts = _LINE_PARTS.split(text)  # [content, end, content, end, ..., content]
-    parts.append("")
-    if parts[-2] == "":  # a final line end opens no empty last line (as iter_lines_with_ends)
-        del parts[-2:]
+    if key_of is None:
+        key_of = normalized_utf8_of_nfc if text.isascii() or unicodedata.is_normalized("NFC", text) else normalized_utf8
     seen: set[str | bytes] = set()
     kept: list[str] = []
     removed = 0
     non_blank = 0
     pending_blank: list[str] = []
-    for index in range(0, len(parts) - 1, 2):
-        content, end = parts[index], parts[index + 1]
+    for line in lines_with_ends(text):
+        content = line.rstrip("\r\n")  # one end at most: splitlines cut at the first
         key = key_of(content)
         if not key:
-            pending_blank.append(content + end)
+            pending_blank.append(line)
             continue
         non_blank += 1
         if key in seen:
@@ -89,7 +109,7 @@ def repair_repetition(
             marks.append((content, False))
         kept.extend(pending_blank)
         pending_blank = []
-        kept.append(content + end)
+        kept.append(line)
     kept.extend(pending_blank)
     all_identical = non_blank >= 2 and len(seen) == 1
     if not removed:

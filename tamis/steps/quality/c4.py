@@ -54,6 +54,17 @@ def count_sentences(words: list[str]) -> int:
     return sentences
 
 
+def line_sentences(line: str, regex: re.Pattern[str]) -> int:
+    """``count_sentences(tokenize(line, regex))``, without cutting the line where it holds no
+    sentence end: then no word is one, so the line is one sentence if it has a word at all,
+    which a chunk of letters and digits is (tokenize keeps it whole)."""
+    if _SENTENCE_ENDS.isdisjoint(line):
+        for chunk in line.split():
+            if chunk.isalnum():
+                return 1
+    return count_sentences(tokenize(line, regex))
+
+
 @register("c4_quality")
 class C4Quality(QualityFilter):
     """C4's rules: sentences, curly brackets, lorem ipsum, javascript and policy lines (document verdict by default)."""
@@ -108,7 +119,7 @@ class C4Quality(QualityFilter):
                 removed["policy"] += 1
                 continue
             if t["min_num_sentences"] > 0:
-                sentences += count_sentences(tokenize(line, regex))
+                sentences += line_sentences(line, regex)
             kept.append(line)
         signals: dict[str, Any] = {
             "lines": len(stats.splitlines),

@@ -26,9 +26,11 @@ string, which misses the cache.
 
 from __future__ import annotations
 
+import bisect
 import re
 import string
 import unicodedata
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
@@ -39,7 +41,7 @@ from tamis.steps.quality.spacy_rules import EDGES, INDICNLP_LANGUAGE, INFIXES, S
 from tamis.steps.quality.spacy_tokenizer import SpacyTokenizer, has_rules, tokenizer_for
 from tamis.steps.quality.spacy_tokenizer import tokenize as spacy_tokenize
 from tamis.steps.quality.vietnamese import vietnamese_words
-from tamis.text import split_lines
+from tamis.text import category_ranges, split_lines
 
 _URL = r"(?:https?://|www\.)[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}»]"
 # A local part has at most 64 characters (RFC 5321): bounding it bounds the scan for "@" that
@@ -145,10 +147,16 @@ def _class_ranges(first: int, stop: int, wanted) -> str:
     return "".join(ranges)
 
 
+def _ranges_body(ranges: Iterable[tuple[int, int]]) -> str:
+    """A character class body of (first, last) runs, written as :func:`_class_ranges` writes them."""
+    return "".join(f"{re.escape(chr(start))}-{re.escape(chr(last))}" for start, last in ranges)
+
+
 @cache
 def combining_marks() -> str:
-    """A character class body holding every combining mark (categories Mn, Mc, Me), as ranges."""
-    return _class_ranges(0x300, 0x1F000, lambda code: unicodedata.category(chr(code))[0] == "M")
+    """A character class body holding every combining mark (categories Mn, Mc, Me), as ranges
+    (from the stored Unicode tables: ``_class_ranges(0x300, 0x1F000, <category M>)``)."""
+    return _ranges_body(category_ranges("combining_marks"))
 
 
 # Non-ASCII punctuation and symbols that spaCy's rules split off a word's edge (its LIST_PUNCT,
@@ -161,13 +169,18 @@ _SPACY_SPLIT_NON_ASCII = "¡£¥§«´·»¿،؛؟٪۔।฿–—‘’‚“�
 @cache
 def glued_symbols() -> str:
     """A character class body: the non-ASCII punctuation and symbols spaCy leaves inside words, as ranges."""
-    split = frozenset(_SPACY_SPLIT_NON_ASCII)
-
-    def glued(code: int) -> bool:
-        category = unicodedata.category(chr(code))
-        return category[0] in "PS" and category != "So" and chr(code) not in split
-
-    return _class_ranges(0x80, 0x30000, glued)
+    # The stored runs of non-ASCII P/S-but-So characters, each cut where spaCy splits a character
+    # off (the same body as _class_ranges(0x80, 0x30000, <P/S, not So, not split>)).
+    split = sorted({ord(char) for char in _SPACY_SPLIT_NON_ASCII})
+    ranges: list[tuple[int, int]] = []
+    for start, last in category_ranges("punctuation_symbols"):
+        for code in split[bisect.bisect_left(split, start) : bisect.bisect_right(split, last)]:
+            if code > start:
+                ranges.append((start, code - 1))
+            start = code + 1
+        if start <= last:
+            ranges.append((start, last))
+    return _ranges_body(ranges)
 
 
 @cache
