@@ -62,9 +62,10 @@ def trafilatura_or_fast(html: str, *, fast: bool = False) -> Extraction:
 # most of the page's characters (the share in blocks whose log-odds are at least
 # learned.CONFIDENT_LOG_ODDS from the keep threshold's), trafilatura's elsewhere. Chosen on
 # out-of-fold predictions over the development halves of both sets (bench/train_extract_model.py
-# prints the table): below 0.8, 13 % / 5 % of the pages go to trafilatura and the mix scores
-# +0.0068 / +0.0002 over trafilatura alone on trafilatura-eval / scrapinghub-aeb (0.7: 5 % / 3 %,
-# +0.0023 / -0.0026; 0.9: 27 % / 18 %, +0.0058 / -0.0023).
+# prints the table): with session 8's model, below 0.8, 13 % / 5 % of the pages go to trafilatura
+# and the mix scores +0.0146 / +0.0048 over trafilatura alone on trafilatura-eval / scrapinghub-aeb
+# (0.6: 2.5 % / 0 %, +0.0087 / +0.0055; 0.7: 6 % / 3 %, +0.0120 / +0.0026; 0.9: 26 % / 19 %,
+# +0.0124 / +0.0083); the learned extractor alone: +0.0072 / +0.0055.
 LEARNED_CONFIDENCE = 0.8
 
 
