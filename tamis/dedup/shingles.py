@@ -28,6 +28,7 @@ scripts is not copied).
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from tamis.text import normalized_utf8
 
@@ -37,14 +38,24 @@ UNSPACED_CHARS = (
     "\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf"
     "\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f"
 )
-_UNSPACED = re.compile(f"[{UNSPACED_CHARS}]")
+
+
+# The patterns over these scripts' wide ranges are compiled at first use (~3 ms each: re turns
+# every code point of a range into its bitmaps), not when the module is imported by every run.
+@cache
+def _unspaced() -> re.Pattern[str]:
+    return re.compile(f"[{UNSPACED_CHARS}]")
 
 
 # Chinese and Japanese characters (ideographs, kana): one holds about as much text as three
 # characters of a spaced script (a 9-character Chinese line holds as many words as a 30-character
 # English one: FineWeb's short line, as languages.py scales it).
 HAN_KANA_WEIGHT = 3
-_HAN_KANA = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f]")
+
+
+@cache
+def _han_kana() -> re.Pattern[str]:
+    return re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f]")
 
 
 def line_length(key: str) -> int:
@@ -55,7 +66,7 @@ def line_length(key: str) -> int:
     about as long as Latin ones in characters, and count one per character."""
     if key.isascii():
         return len(key)
-    return len(key) + (HAN_KANA_WEIGHT - 1) * len(_HAN_KANA.findall(key))
+    return len(key) + (HAN_KANA_WEIGHT - 1) * len(_han_kana().findall(key))
 
 
 def utf8_line_length(key: bytes) -> int:
@@ -66,7 +77,11 @@ def utf8_line_length(key: bytes) -> int:
 # What a space between two Chinese or Japanese characters separates nothing: ideographs, kana and
 # their full-width punctuation (、。「」，！？ ...). U+3000 is whitespace, folded to " " before.
 _CJK_LINE_CHARS = "\u3001-\u303f\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff65\uff66-\uff9f\U00020000-\U0003134f"
-_SPACE_IN_CJK = re.compile(f"(?<=[{_CJK_LINE_CHARS}]) (?=[{_CJK_LINE_CHARS}])")
+
+
+@cache
+def _space_in_cjk() -> re.Pattern[str]:
+    return re.compile(f"(?<=[{_CJK_LINE_CHARS}]) (?=[{_CJK_LINE_CHARS}])")
 
 
 def line_key(line: str) -> bytes:
@@ -79,12 +94,12 @@ def line_key(line: str) -> bytes:
     if b" " not in key or key.isascii():
         return key
     text = key.decode("utf-8", "surrogatepass")
-    spaced = _SPACE_IN_CJK.sub("", text)
+    spaced = _space_in_cjk().sub("", text)
     return key if len(spaced) == len(text) else spaced.encode("utf-8", "surrogatepass")
 
 
 def has_unspaced(text: str) -> bool:
-    return not text.isascii() and _UNSPACED.search(text) is not None
+    return not text.isascii() and _unspaced().search(text) is not None
 
 
 # Share of a document's word characters in an unspaced script from which all of it is shingled by characters.
@@ -95,7 +110,11 @@ _WORD_CHAR = re.compile(r"\w")
 # side of every match -- the text ``sub(r" \g<0> ")`` gives, without a template expanded in
 # Python per match (that made the minhash collect of a Chinese page ~5x slower).
 _WORD_CHAR_SPLIT = re.compile(r"(\w)")
-_UNSPACED_SPLIT = re.compile(f"([{UNSPACED_CHARS}])")
+
+
+@cache
+def _unspaced_split() -> re.Pattern[str]:
+    return re.compile(f"([{UNSPACED_CHARS}])")
 
 
 def mostly_unspaced(text: str) -> bool:
@@ -106,7 +125,7 @@ def mostly_unspaced(text: str) -> bool:
 
 def count_unspaced_and_word_chars_reference(text: str) -> tuple[int, int]:
     """Characters of an unspaced script and word characters (``\\w``), by definition."""
-    return len(_UNSPACED.findall(text)), len(_WORD_CHAR.findall(text))
+    return len(_unspaced().findall(text)), len(_WORD_CHAR.findall(text))
 
 
 _CODE_POINT_TABLES: list = []  # [unspaced, word]: one bool per code point, built at first use
@@ -144,7 +163,7 @@ def shingle_text(text: str) -> str:
     sketch's unit mode 2 does itself; :func:`spread_mostly_unspaced` comes before it)."""
     if not has_unspaced(text):
         return text
-    return " ".join(_UNSPACED_SPLIT.split(text))
+    return " ".join(_unspaced_split().split(text))
 
 
 def shingle_units_reference(text: str) -> list[str]:
@@ -154,7 +173,7 @@ def shingle_units_reference(text: str) -> list[str]:
     current: list[str] = []
     every_char = has_unspaced(text) and mostly_unspaced(text)
     for char in text:
-        if _UNSPACED.match(char) or (every_char and (char.isalnum() or char == "_")):
+        if _unspaced().match(char) or (every_char and (char.isalnum() or char == "_")):
             if current:
                 units.append("".join(current))
                 current = []

@@ -164,10 +164,15 @@ def segmenter(name: str) -> Callable[[str], list[str]]:
 # longer than any word that holds no character of an unspaced script (Korean: any run that
 # long; Korean puts spaces between phrases) is cut by the rule-based tokenizer instead.
 MAX_RUN = 64
-_LONG_RUNS = {
-    "kiwi": re.compile(rf"\S{{{MAX_RUN + 1},}}"),
-    "other": re.compile(rf"[^\s{UNSPACED_CHARS}]{{{MAX_RUN + 1},}}"),
-}
+
+
+@cache
+def _long_runs(name: str) -> re.Pattern[str]:
+    """Compiled at the first segmented text, not at the import every run pays (the unspaced
+    scripts' ranges cost re ~3 ms to expand)."""
+    if name == "kiwi":
+        return re.compile(rf"\S{{{MAX_RUN + 1},}}")
+    return re.compile(rf"[^\s{UNSPACED_CHARS}]{{{MAX_RUN + 1},}}")
 
 
 def _cut(cut: Callable[[str], list[str]], text: str) -> list[str]:
@@ -180,7 +185,7 @@ def segment(text: str, name: str, fallback: Callable[[str], list[str]]) -> list[
     cut = segmenter(name)
     words: list[str] = []
     start = 0
-    for run in _LONG_RUNS["kiwi" if name == "kiwi" else "other"].finditer(text):
+    for run in _long_runs("kiwi" if name == "kiwi" else "other").finditer(text):
         words += _cut(cut, text[start : run.start()])
         words += fallback(run.group())
         start = run.end()
