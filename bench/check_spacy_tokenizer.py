@@ -6,10 +6,12 @@ For every language in ``spacy_rules.json.gz``: every distinct whitespace chunk (
 ``MAX_CHUNK`` characters) of the system's gettext catalogs of that language
 (/usr/share/locale/<lang>*/LC_MESSAGES/*.mo; languages without catalogs read a neighbour's) and
 of its man pages (/usr/share/man/<lang>*, roff stripped by bench/corpus.py; English: the
-untranslated sections), cut by ``SpacyTokenizerReference`` and by ``SpacyTokenizer``. Prints per
-language the chunks compared, how many are cut differently (must be 0), and the CPU seconds of
-each tokenizer's build and first pass over the chunks (every chunk new to it, the cost the
-memo does not hide).
+untranslated sections), cut by ``SpacyTokenizerReference``, by ``SpacyTokenizer``'s Python path
+and by its compiled path (``tamis/_native/spacy_split.c``); then every whole text split into
+words by the compiled ``tokenize`` and by ``tokenize_reference``. Prints per language the chunks
+compared, how many are cut differently (must be 0: either path against the reference, and
+texts whose words differ), and the CPU seconds of each tokenizer's build and first pass over
+the chunks (every chunk new to it, the cost the memo does not hide).
 """
 
 from __future__ import annotations
@@ -68,36 +70,43 @@ def main() -> int:
 
     languages = args.languages.split(",") if args.languages else sorted(spacy._payload()["languages"])
     total = differ = 0
-    times = [0.0, 0.0, 0.0, 0.0]
-    print(f"{'lang':5s} {'chunks':>8s} {'differ':>6s}   build ref / fast (CPU s)   first pass ref / fast (CPU s)")
+    times = [0.0, 0.0, 0.0, 0.0, 0.0]
+    print(f"{'lang':5s} {'chunks':>8s} {'differ':>6s}   build ref / fast (CPU s)   first pass ref / fast / compiled (CPU s)")
     for language in languages:
         code = NEIGHBOUR.get(language, language)
-        chunks = list(dict.fromkeys(chunk for text in catalog_texts(code) + man_texts(code) for chunk in text.split()
-                                    if len(chunk) <= spacy.MAX_CHUNK))
+        texts = catalog_texts(code) + man_texts(code)
+        chunks = list(dict.fromkeys(chunk for text in texts for chunk in text.split() if len(chunk) <= spacy.MAX_CHUNK))
         if args.limit:
             chunks = chunks[: args.limit]
         started = time.process_time()
         reference = spacy.SpacyTokenizerReference(language)
         built_reference = time.process_time() - started
         started = time.process_time()
-        fast = spacy.SpacyTokenizer(language)
+        fast = spacy.SpacyTokenizer(language, compiled=False)
         built_fast = time.process_time() - started
+        compiled = spacy.SpacyTokenizer(language, compiled=True)
         started = time.process_time()
         expected = [reference.chunk_tokens(chunk) for chunk in chunks]
         pass_reference = time.process_time() - started
         started = time.process_time()
         found = [fast.chunk_tokens(chunk) for chunk in chunks]
         pass_fast = time.process_time() - started
+        started = time.process_time()
+        found_compiled = [compiled._native.chunk_tokens(chunk) for chunk in chunks] if compiled._native else found
+        pass_compiled = time.process_time() - started
         wrong = [(chunk, a, b) for chunk, a, b in zip(chunks, expected, found, strict=True) if a != b]
+        wrong += [(chunk, a, b) for chunk, a, b in zip(chunks, expected, found_compiled, strict=True) if a != b]
+        whole = [text for text in texts if spacy.tokenize(text, compiled, str.split) != spacy.tokenize_reference(text, fast, str.split)]
+        wrong += [(text[:60], "(whole text)", "words differ") for text in whole]
         for chunk, a, b in wrong[:5]:
             print(f"    DIFFERS {language} {chunk!r}: reference {a} fast {b}")
         total += len(chunks)
         differ += len(wrong)
-        for k, seconds in enumerate((built_reference, built_fast, pass_reference, pass_fast)):
+        for k, seconds in enumerate((built_reference, built_fast, pass_reference, pass_fast, pass_compiled)):
             times[k] += seconds
         print(f"{language:5s} {len(chunks):8,d} {len(wrong):6d}   {built_reference:6.2f} / {built_fast:6.2f}"
-              f"               {pass_reference:6.2f} / {pass_fast:6.2f}{'' if code == language else f'   (text: {code})'}")
-    print(f"all   {total:8,d} {differ:6d}   {times[0]:6.2f} / {times[1]:6.2f}               {times[2]:6.2f} / {times[3]:6.2f}")
+              f"               {pass_reference:6.2f} / {pass_fast:6.2f} / {pass_compiled:6.2f}{'' if code == language else f'   (text: {code})'}")
+    print(f"all   {total:8,d} {differ:6d}   {times[0]:6.2f} / {times[1]:6.2f}               {times[2]:6.2f} / {times[3]:6.2f} / {times[4]:6.2f}")
     return 1 if differ else 0
 
 

@@ -174,6 +174,21 @@ def test_shipped_model_walk_matches_the_reference_and_the_pointer_walk():
         assert learned._forest.leaf_values(rows, rows.shape[1], *complete, forest.depth) == pointer
 
 
+@pytest.mark.skipif(learned._forest is None or not hasattr(learned._forest, "log_odds"), reason="the compiled sum is not built")
+@pytest.mark.parametrize("trees", [1, 7, 8, 9, 128, 129, 300, 517])
+def test_compiled_sum_over_trees_is_numpys_to_the_bit(trees):
+    # numpy's pairwise sum changes shape at 8 and 128 values; leaf values of mixed magnitude make
+    # any other order of additions round differently.
+    rng = np.random.default_rng(trees)
+    forest = _random_forest(rng, trees=trees, depth=3, width=6)
+    forest.value[:] = rng.normal(size=forest.value.shape) * 10.0 ** rng.integers(-8, 8, size=forest.value.shape)
+    forest = Forest(forest.feature, forest.threshold, forest.left, forest.right, forest.value, -0.0, 3, 0.3, forest.feature_names)
+    for count in (0, 1, 31, 32, 33, 100):
+        rows = _hard_rows(rng, forest, count)
+        assert forest.log_odds(rows).tobytes() == forest.log_odds_leaves(rows).tobytes()
+        assert forest.log_odds(rows).tobytes() == forest.log_odds_reference(rows).tobytes()
+
+
 def test_complete_tree_walk_refuses_inconsistent_arrays():
     if learned._forest is None:
         pytest.skip("the compiled walk is not built")
@@ -210,6 +225,34 @@ def test_first_title_is_what_elementpath_finds(html):
     assert (titles[0] if titles else None) is expected
     found = metadata.page_metadata_lxml(root)
     assert found.get("title") == (" ".join(expected.text.split()) if expected is not None and expected.text and expected.text.strip() else found.get("title"))
+
+
+_METADATA_PAGES = [
+    "<html><head><meta property='og:title' content='T'><link rel=canonical href='http://x/'></head><body>"
+    "<span itemprop='datePublished' content='2020-01-01'>a</span><div itemprop='datepublished'>no</div>"
+    "<p itemprop='datePublished&#x20;'>no</p><b itemprop='date&#80;ublished'>yes</b><time datetime='2021'>t</time>"
+    "<div><div><meta name=date content='2019'></div></div></body></html><meta name='after'>",
+    # blank values fall through to the next attribute, then to the next selector
+    "<head><meta property='og:title' content='  '><meta name='twitter:title' content='Tw'>"
+    "<link rel='canonical' href=''><meta property='og:url' content=' https://y/a  b '></head>",
+    # the first element a selector names decides even when its values are blank
+    "<meta property='article:published_time' content=' '><meta property='article:published_time' content='2001'>"
+    "<time datetime='\u00a0'>x</time><time datetime='1999'>y</time>",
+    "<head><title> Spaced\n title </title><meta name='DC.date.issued' content='2003-03-03'>"
+    "<meta itemprop='datePublished' href='h' datetime='d'></head><body><time DATETIME='2004'>t</time></body>",
+    "<html><head><meta property=og:title content='caf\u00e9 &amp; cr\u00e8me'><meta name=date content></head></html>",
+    "<p>no head at all</p>",
+    "<svg:meta name='date' content='ns'/><meta xml:lang='x' name='date' content='plain'>",
+    "<div>" * 300 + "<time datetime='deep'>t</time>" + "</div>" * 300,
+]
+
+
+@pytest.mark.skipif(blocks._native is None or not hasattr(blocks._native, "metadata_first"), reason="the compiled walk is not built")
+@pytest.mark.parametrize("html", _METADATA_PAGES)
+def test_compiled_metadata_is_the_python_metadata(html):
+    root = blocks.parse(html)
+    assert blocks._native.metadata_first(root, metadata._ALL_SELECTORS) is not None
+    assert metadata.page_metadata_lxml(root) == metadata.page_metadata_lxml_python(root) == metadata.page_metadata_lxml_reference(root)
 
 
 # --------------------------------------------------------------------------- the extraction child

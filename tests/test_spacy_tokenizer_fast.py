@@ -1,7 +1,8 @@
 """The word splitter the quality filters use (``SpacyTokenizer``: windowed suffix search, searches
 skipped by required characters, one affix round at a time with the rest memoised, patterns
 compiled from unescaped text) cuts every chunk exactly as the plain algorithm
-(``SpacyTokenizerReference``), for every language in ``spacy_rules.json.gz``.
+(``SpacyTokenizerReference``), for every language in ``spacy_rules.json.gz``; and so does its
+compiled path (``tamis/_native/spacy_split.c``), chunk by chunk and over whole texts.
 
 Texts: each language's own special cases wrapped in the punctuation its rules strip, generated
 hostile chunks drawn from the characters its rules test (hypothesis), and, where this machine
@@ -33,13 +34,24 @@ WRAPPERS = ("{}", "({})", "{}.", "{},", '"{}"', "«{}»", "{}...", "[{}]:", "'{}
 
 @cache
 def pair(language: str) -> tuple[SpacyTokenizerReference, SpacyTokenizer]:
-    return SpacyTokenizerReference(language), SpacyTokenizer(language)
+    return SpacyTokenizerReference(language), SpacyTokenizer(language, compiled=False)
+
+
+@cache
+def compiled(language: str) -> SpacyTokenizer:
+    """A tokenizer of its own (the compiled path shares its memos) on the compiled path."""
+    tokenizer = SpacyTokenizer(language, compiled=True)
+    assert tokenizer._native is not None, "the _spacy_split extension is not built"
+    return tokenizer
 
 
 def assert_same(language: str, chunks: list[str]) -> None:
     reference, fast = pair(language)
+    native = compiled(language)._native
     for chunk in chunks:
-        assert fast.chunk_tokens(chunk) == reference.chunk_tokens(chunk), (language, chunk)
+        expected = reference.chunk_tokens(chunk)
+        assert fast.chunk_tokens(chunk) == expected, (language, chunk)
+        assert native.chunk_tokens(chunk) == expected, ("compiled", language, chunk)
 
 
 @cache
@@ -152,3 +164,68 @@ def test_required_chars() -> None:
 
 def test_top_level_pieces() -> None:
     assert spacy.top_level_pieces(r"a$|(b|c)$|[|]$|\|$|[]|]$") == ["a$", "(b|c)$", "[|]$", r"\|$", "[]|]$"]
+
+
+# whitespace str.split() cuts at (ASCII, Unicode spaces, separators), and long runs for the fallback
+SPACES = ("\t", "\n", "\r\n", "\x0b", "\x1c", "\x85", "\xa0", "\u2028", "\u3000", "  ")
+
+
+def long_chunk_words(chunk: str) -> list[str]:
+    return ["<long>", chunk[:3], str(len(chunk))]
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "de", "it", "pt"])
+def test_compiled_tokenize_matches_the_python_loop(language: str) -> None:
+    """Whole texts (hostile chunks, every kind of whitespace, chunks over MAX_CHUNK that go to
+    the fallback): the compiled ``tokenize`` gives the Python loop's words."""
+    python_path = SpacyTokenizer(language, compiled=False)
+    chunk = st.one_of(chunks_of(language), st.text(alphabet=alphabet(language), min_size=spacy.MAX_CHUNK - 2, max_size=spacy.MAX_CHUNK + 3))
+    texts = st.lists(st.tuples(st.sampled_from(SPACES), chunk), max_size=12).map(lambda parts: "".join(a + b for a, b in parts))
+
+    @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(texts, st.sampled_from(SPACES))
+    def check(text: str, end: str) -> None:
+        text += end
+        expected = spacy.tokenize_reference(text, python_path, long_chunk_words)
+        assert spacy.tokenize(text, compiled(language), long_chunk_words) == expected
+
+    check()
+    real = " ".join(catalog_chunks(language, 400))
+    assert spacy.tokenize(real, compiled(language), long_chunk_words) == spacy.tokenize_reference(real, python_path, long_chunk_words)
+
+
+def test_compiled_tokenize_on_spacys_own_cuts() -> None:
+    """The golden samples (spaCy 3.8's own cuts, tests/test_languages_spacy.py) through both paths."""
+    import importlib.util
+
+    from tamis.steps.quality.spacy_rules import SPACY_LANGUAGE
+
+    spec = importlib.util.spec_from_file_location("spacy_cuts", Path(__file__).with_name("test_languages_spacy.py"))
+    assert spec is not None and spec.loader is not None
+    golden = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(golden)
+    for language, cuts in golden.SPACY_CUTS.items():
+        code = SPACY_LANGUAGE[language]
+        python_path = SpacyTokenizer(code, compiled=False)
+        for chunk, expected in cuts.items():
+            assert spacy.tokenize(chunk, compiled(code), long_chunk_words) == expected, (language, chunk)
+            assert spacy.tokenize_reference(chunk, python_path, long_chunk_words) == expected, (language, chunk)
+
+
+def test_compiled_splitter_errors_and_worst_case() -> None:
+    native = compiled("en")._native
+
+    def failing(chunk: str) -> list[str]:
+        raise ValueError(chunk[:5])
+
+    with pytest.raises(ValueError, match="xxxxx"):
+        native.tokenize("ok " + "x" * (spacy.MAX_CHUNK + 1), failing)
+    with pytest.raises(TypeError):
+        native.tokenize(b"bytes", long_chunk_words)
+    with pytest.raises(TypeError):
+        native.chunk_tokens(3)
+    # a fallback may return any iterable
+    assert native.tokenize("a " + "y" * 300, lambda chunk: iter((chunk[:2],))) == ["a", "yy"]
+    # every chunk at the quadratic affix loop's bound, all punctuation: bounded work per chunk
+    text = " ".join(["." * spacy.MAX_CHUNK, "(" * spacy.MAX_CHUNK, ")" * spacy.MAX_CHUNK, "-." * (spacy.MAX_CHUNK // 2)] * 50)
+    assert native.tokenize(text, long_chunk_words) == spacy.tokenize_reference(text, SpacyTokenizer("en", compiled=False), long_chunk_words)

@@ -819,6 +819,163 @@ static PyObject *metadata_candidates(PyObject *self, PyObject *element) {
     return found;
 }
 
+/* An attribute's value as a str (None when absent); *bail set when it is not plain text or
+ * not UTF-8 (the Python path decides then). */
+static PyObject *attribute_str(xml_node *node, const char *name, int *bail) {
+    const xmlChar *value;
+    char *owned;
+    int r = attribute(node, name, &value, &owned);
+    if (r) {
+        free(owned);
+        if (r == BAIL) *bail = 1;
+        return NULL;
+    }
+    if (!value) {
+        free(owned);
+        Py_RETURN_NONE;
+    }
+    PyObject *text = PyUnicode_DecodeUTF8((const char *)value, (Py_ssize_t)strlen((const char *)value), NULL);
+    free(owned);
+    if (!text) {
+        PyErr_Clear();
+        *bail = 1;
+    }
+    return text;
+}
+
+/* Whether a candidate element satisfies one selector (tag, ((name, value or None), ...)). */
+static int selector_matches(xml_node *node, PyObject *selector, int *bail) {
+    PyObject *tag = PyTuple_GET_ITEM(selector, 0), *tests = PyTuple_GET_ITEM(selector, 1);
+    const char *want = PyUnicode_AsUTF8(tag);
+    if (!want) return -1;
+    if (strcmp(want, "*") != 0 && strcmp(want, (const char *)node->name) != 0) return 0;
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(tests); k++) {
+        PyObject *test = PyTuple_GET_ITEM(tests, k);
+        const char *name = PyUnicode_AsUTF8(PyTuple_GET_ITEM(test, 0));
+        if (!name) return -1;
+        const xmlChar *value;
+        char *owned;
+        int r = attribute(node, name, &value, &owned);
+        if (r) {
+            free(owned);
+            if (r == BAIL) *bail = 1;
+            return r == BAIL ? 0 : -1;
+        }
+        PyObject *expected = PyTuple_GET_ITEM(test, 1);
+        int ok;
+        if (expected == Py_None) {
+            ok = value != NULL;
+        } else {
+            Py_ssize_t size;
+            const char *bytes = PyUnicode_AsUTF8AndSize(expected, &size);
+            if (!bytes) { free(owned); return -1; }
+            ok = value != NULL && strlen((const char *)value) == (size_t)size && memcmp(value, bytes, (size_t)size) == 0;
+        }
+        free(owned);
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
+/* metadata_first(element, selectors) -> list or None: for each selector (tag or "*", ((attribute,
+ * value or None), ...)) the first element of the document, among metadata_candidates' elements
+ * and in the same order, that it names, as the tuple of its content, href and datetime attributes
+ * (each None when absent), or None where no element matches. One walk in C instead of an lxml
+ * proxy and a .tag / .get call per candidate and selector. None overall where an attribute is not
+ * plain UTF-8 text: the Python path decides then. */
+static PyObject *metadata_first(PyObject *self, PyObject *args) {
+    PyObject *element, *selectors;
+    if (!PyArg_ParseTuple(args, "OO!", &element, &PyTuple_Type, &selectors)) return NULL;
+    if (!configured) {
+        PyErr_SetString(PyExc_RuntimeError, "tamis._native._blocks.configure() was not called");
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(element, element_type)) {
+        PyErr_SetString(PyExc_TypeError, "metadata_first() takes an lxml element");
+        return NULL;
+    }
+    Py_ssize_t count = PyTuple_GET_SIZE(selectors);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *selector = PyTuple_GET_ITEM(selectors, i);
+        if (!PyTuple_Check(selector) || PyTuple_GET_SIZE(selector) != 2 || !PyUnicode_Check(PyTuple_GET_ITEM(selector, 0)) ||
+            !PyTuple_Check(PyTuple_GET_ITEM(selector, 1))) {
+            PyErr_SetString(PyExc_TypeError, "metadata_first(): a selector is (tag, ((name, value or None), ...))");
+            return NULL;
+        }
+        PyObject *tests = PyTuple_GET_ITEM(selector, 1);
+        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(tests); k++) {
+            PyObject *test = PyTuple_GET_ITEM(tests, k);
+            if (!PyTuple_Check(test) || PyTuple_GET_SIZE(test) != 2 || !PyUnicode_Check(PyTuple_GET_ITEM(test, 0)) ||
+                (PyTuple_GET_ITEM(test, 1) != Py_None && !PyUnicode_Check(PyTuple_GET_ITEM(test, 1)))) {
+                PyErr_SetString(PyExc_TypeError, "metadata_first(): a test is (name, value or None)");
+                return NULL;
+            }
+        }
+    }
+    lxml_element *proxy = (lxml_element *)element;
+    xml_node *root = proxy->c_node;
+    if (root == NULL || root->_private != (void *)element || root->doc == NULL) {
+        PyErr_SetString(PyExc_TypeError, "metadata_first() takes an lxml element (and an lxml with its public element layout)");
+        return NULL;
+    }
+    PyObject *found = PyList_New(count);
+    if (!found) return NULL;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_INCREF(Py_None);
+        PyList_SET_ITEM(found, i, Py_None);
+    }
+    Py_ssize_t left = count;
+    int bail = 0;
+    xml_node *top = (xml_node *)root->doc;
+    xml_node *node = top->children;
+    while (node && left) {
+        if (node->type == ELEMENT_NODE) {
+            int candidate = is_metadata_candidate(node);
+            if (candidate < 0) goto bail_out;
+            if (candidate) {
+                for (Py_ssize_t i = 0; i < count; i++) {
+                    if (PyList_GET_ITEM(found, i) != Py_None) continue;
+                    int match = selector_matches(node, PyTuple_GET_ITEM(selectors, i), &bail);
+                    if (bail) goto bail_out;
+                    if (match < 0) goto error;
+                    if (!match) continue;
+                    PyObject *values[3];
+                    static const char *names[3] = {"content", "href", "datetime"};
+                    for (int k = 0; k < 3; k++) {
+                        values[k] = attribute_str(node, names[k], &bail);
+                        if (!values[k]) {
+                            for (int j = 0; j < k; j++) Py_DECREF(values[j]);
+                            if (bail) goto bail_out;
+                            goto error;
+                        }
+                    }
+                    PyObject *triple = PyTuple_Pack(3, values[0], values[1], values[2]);
+                    for (int k = 0; k < 3; k++) Py_DECREF(values[k]);
+                    if (!triple) goto error;
+                    PyList_SetItem(found, i, triple); /* steals triple, releases the None */
+                    left--;
+                }
+            }
+            if (node->children) {
+                node = node->children;
+                continue;
+            }
+        }
+        while (node && node->next == NULL) {
+            node = node->parent;
+            if (node == top) node = NULL;
+        }
+        if (node) node = node->next;
+    }
+    return found;
+bail_out:
+    Py_DECREF(found);
+    Py_RETURN_NONE;
+error:
+    Py_DECREF(found);
+    return NULL;
+}
+
 /* ------------------------------------------------------------------ the forest */
 
 /* leaf_values(rows, feature, threshold, left, right, value, offsets, depth) -> bytes of float64
@@ -880,6 +1037,7 @@ static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS, "Set the tag, class/id word and character tables (once per process)."},
     {"segment", segment, METH_O, "The page's blocks and their columns from lxml's tree, or None where the reference must decide."},
     {"metadata_candidates", metadata_candidates, METH_O, "The elements tamis.extract.metadata's candidate XPath selects, in document order (None: let the XPath decide)."},
+    {"metadata_first", metadata_first, METH_VARARGS, "For each selector, the content/href/datetime of the first candidate element it names (None: let Python decide)."},
     {"class_table", class_table, METH_NOARGS, "The word/punctuation/digit class of each BMP code point."},
     {"leaf_values", leaf_values, METH_VARARGS, "Each tree's leaf value for each feature row."},
     {NULL, NULL, 0, NULL},

@@ -88,8 +88,11 @@ class Forest:
             return np.zeros(0)
         complete = self._complete  # type: ignore[attr-defined]
         if _forest is not None and complete is not None and rows.dtype == np.float32:
-            leaves = _forest.leaf_values(np.ascontiguousarray(rows), rows.shape[1], complete[0], complete[1], complete[2], self.depth)
-            return self.base + np.frombuffer(leaves, dtype=np.float64).reshape(count, self.feature.shape[0]).sum(axis=1)
+            if hasattr(_forest, "log_odds"):
+                # The sum over trees too, in C as numpy sums (pairwise): no rows x trees array per page.
+                total = _forest.log_odds(np.ascontiguousarray(rows), rows.shape[1], complete[0], complete[1], complete[2], self.depth, self.base)
+                return np.frombuffer(total, dtype=np.float64)
+            return self.log_odds_leaves(rows)
         flat = self._flat  # type: ignore[attr-defined]
         if _native is not None and rows.dtype == np.float32:
             # The same walk in C (one pass over rows and trees); the sum over trees stays numpy's.
@@ -99,6 +102,12 @@ class Forest:
             )  # fmt: skip
             return self.base + np.frombuffer(leaves, dtype=np.float64).reshape(count, len(flat["offsets"])).sum(axis=1)
         return self.log_odds_reference(rows)
+
+    def log_odds_leaves(self, rows: np.ndarray) -> np.ndarray:
+        """The complete trees' leaves from C, summed by numpy (what the compiled sum must equal)."""
+        complete = self._complete  # type: ignore[attr-defined]
+        leaves = _forest.leaf_values(np.ascontiguousarray(rows), rows.shape[1], complete[0], complete[1], complete[2], self.depth)
+        return self.base + np.frombuffer(leaves, dtype=np.float64).reshape(rows.shape[0], self.feature.shape[0]).sum(axis=1)
 
     def log_odds_reference(self, rows: np.ndarray) -> np.ndarray:
         """The trees walked with numpy gathers (the compiled walk's reference)."""

@@ -109,11 +109,53 @@ def _first_lxml(candidates: list, selectors: tuple[str, ...]) -> str | None:
     return None
 
 
+_GROUPS = (_TITLE, _URL, _DATE)
+_ALL_SELECTORS = tuple(_parse_selector(selector) for group in _GROUPS for selector in group)
+
+
+def _first_of_triples(triples: list, selectors: tuple[str, ...]) -> str | None:
+    """:func:`_first_lxml` from the compiled walk's answer: each selector's first element as its
+    (content, href, datetime), None where no element matches."""
+    start = 0
+    for group in _GROUPS:
+        if group is selectors:
+            break
+        start += len(group)
+    for triple in triples[start : start + len(selectors)]:
+        if triple is None:
+            continue
+        for value in triple:
+            if value and value.strip():
+                return " ".join(value.split())[:_MAX]
+    return None
+
+
 def page_metadata_lxml(root) -> dict[str, str]:
-    """:func:`page_metadata` for a page parsed by lxml (the learned extractor's parser)."""
+    """:func:`page_metadata` for a page parsed by lxml (the learned extractor's parser): the
+    selectors answered by one compiled walk where it can, else by the candidates' elements."""
+    from tamis.extract.blocks import _native
+
+    triples = _native.metadata_first(root, _ALL_SELECTORS) if _native is not None and hasattr(_native, "metadata_first") else None
+    if triples is None:
+        return page_metadata_lxml_python(root)
+    titles = _FIRST_TITLE(root)
+    title_node = titles[0] if titles else None
+    return _stated(title_node.text if title_node is not None else None, lambda selectors: _first_of_triples(triples, selectors))
+
+
+def page_metadata_lxml_python(root) -> dict[str, str]:
+    """:func:`page_metadata_lxml` by the candidates' lxml elements (the compiled walk's reference)."""
     candidates = _candidates(root)
     # The first <title> below the root in document order, as root.find(".//title") finds it:
     # libxml2's XPath stops at the first match (4 us), ElementPath's ".//" costs 0.1 ms a page.
+    titles = _FIRST_TITLE(root)
+    title_node = titles[0] if titles else None
+    return _stated(title_node.text if title_node is not None else None, lambda selectors: _first_lxml(candidates, selectors))
+
+
+def page_metadata_lxml_reference(root) -> dict[str, str]:
+    """:func:`page_metadata_lxml` by XPath and lxml elements alone (no compiled walk)."""
+    candidates = _candidates_reference(root)
     titles = _FIRST_TITLE(root)
     title_node = titles[0] if titles else None
     return _stated(title_node.text if title_node is not None else None, lambda selectors: _first_lxml(candidates, selectors))

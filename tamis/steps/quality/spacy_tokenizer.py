@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 from collections.abc import Callable
 from functools import cache
@@ -33,6 +34,11 @@ try:  # the regular-expression parser, to read which characters a rule can start
 except ImportError:  # pragma: no cover (Python < 3.11)
     import sre_constants as _sre  # type: ignore[no-redef]
     import sre_parse as _sre_parse  # type: ignore[no-redef]
+
+try:
+    from tamis._native._spacy_split import Splitter as _Splitter
+except ImportError:  # pragma: no cover - the extension is built on install; this keeps a broken build usable
+    _Splitter = None
 
 DATA = Path(__file__).with_name("spacy_rules.json.gz")
 # Longer chunks are cut by the linear fallback (the affix loop is quadratic in the chunk's length).
@@ -509,6 +515,14 @@ def required_chars(stored: str, flags: int) -> frozenset[str] | None:
         return None
 
 
+def _min_width(stored: str, flags: int) -> int:
+    """The narrowest match of the pattern ``stored`` (a letter class counts one character); 0 if unknown."""
+    try:
+        return _sre_parse.parse(_for_analysis(stored), flags).getwidth()[0]
+    except (re.error, RecursionError):
+        return 0
+
+
 def _when_holding(chars: frozenset[str] | None, function: Callable[[str], Any]) -> Callable[[str], Any]:
     """``function``, skipped (None) for a text holding none of ``chars``."""
     if not chars:
@@ -551,6 +565,25 @@ def end_window(stored: str, flags: int) -> tuple[int, tuple[str, ...]] | None:
     return widest, tuple(unbounded)
 
 
+WindowParts = tuple[Callable[..., "re.Match[str] | None"], int, "Callable[[str], re.Match[str] | None] | None", "frozenset[str] | None"]
+
+
+def end_window_parts(pattern: re.Pattern[str], stored: str, letters: dict[str, str]) -> WindowParts | None:
+    """What :func:`end_window_search` searches with: (``pattern.search``, the margin before the
+    end where a bounded piece can start, the unbounded pieces' search or None, the characters
+    that search needs or None); None when that cannot be bounded. The compiled splitter
+    (``tamis._native._spacy_split``) runs the same search from these."""
+    window = end_window(stored, pattern.flags)
+    if window is None:
+        return None
+    widest, unbounded = window
+    if not unbounded:
+        return pattern.search, widest + 1, None, None
+    wide_text = "|".join(unbounded)
+    wide = compile_pattern(_with_letters(wide_text, letters, unescape=True), pattern.flags).search
+    return pattern.search, widest + 1, wide, required_chars(wide_text, pattern.flags)
+
+
 def end_window_search(pattern: re.Pattern[str], stored: str, letters: dict[str, str]) -> Callable[[str], re.Match[str] | None] | None:
     """``pattern.search`` for a suffix pattern (``stored``: its text as stored, before the letter
     classes go in), searching only where a match can start; None when that cannot be bounded.
@@ -562,21 +595,19 @@ def end_window_search(pattern: re.Pattern[str], stored: str, letters: dict[str, 
     unbounded pieces (``\\.\\.+$``) are searched alone over the whole text, and the earlier of
     the two matches is the one a full search returns. A text holding a newline (which ``$`` may
     match before) takes the full search."""
-    window = end_window(stored, pattern.flags)
-    if window is None:
-        return None
-    widest, unbounded = window
-    full = pattern.search
-    margin = widest + 1
-    if not unbounded:
+    parts = end_window_parts(pattern, stored, letters)
+    return None if parts is None else _window_search(parts)
+
+
+def _window_search(parts: WindowParts) -> Callable[[str], re.Match[str] | None]:
+    full, margin, wide_search, wide_chars = parts
+    if wide_search is None:
         def search(text: str) -> re.Match[str] | None:
             if "\n" in text:
                 return full(text)
             return full(text, len(text) - margin) if len(text) > margin else full(text)
         return search
-    wide_text = "|".join(unbounded)
-    wide = _when_holding(required_chars(wide_text, pattern.flags),
-                         compile_pattern(_with_letters(wide_text, letters, unescape=True), pattern.flags).search)
+    wide = _when_holding(wide_chars, wide_search)
 
     def search_both(text: str) -> re.Match[str] | None:
         if "\n" in text or len(text) <= margin:
@@ -596,15 +627,31 @@ class SpacyTokenizer(SpacyTokenizerReference):
 
     _UNESCAPE = True
 
+    def __init__(self, spacy_language: str, compiled: bool | None = None) -> None:
+        super().__init__(spacy_language)
+        # The same algorithm compiled (tamis/_native/spacy_split.c), on these very searches and
+        # memos; ``compiled=False`` keeps to the Python path (what tests compare it with), and so
+        # does TAMIS_SPACY_COMPILED=0 by default (for side-by-side benchmarks).
+        if compiled is None:
+            compiled = os.environ.get("TAMIS_SPACY_COMPILED", "1") != "0"
+        self._native = self._compiled() if compiled and _Splitter is not None else None
+
     def _faster_searches(self, data: dict[str, Any], patterns: list[str], letters: dict[str, str]) -> None:
+        # The searches' parts are kept for the compiled splitter, which runs the same tests.
+        self._suffix_parts: WindowParts | None = None
         if self._suffix is not None:
-            windowed = end_window_search(self._suffix.__self__, patterns[data["suffix"][0]], letters)
-            if windowed is not None:
-                self._suffix = windowed
+            self._suffix_parts = end_window_parts(self._suffix.__self__, patterns[data["suffix"][0]], letters)
+            if self._suffix_parts is not None:
+                self._suffix = _window_search(self._suffix_parts)
+        # Whether every infix match consumes a character (no empty match): then the compiled
+        # splitter tries the infix pattern only where an infix character stands.
+        self._infix_consumes = data["infix"] is not None and _min_width(patterns[data["infix"][0]], data["infix"][1]) >= 1
+        self._match_parts: dict[str, tuple[Callable[[str], Any], frozenset[str] | None]] = {}
         for name, entry in (("_token_match", data["token_match"]), ("_url_match", data["url_match"])):
             match = getattr(self, name)
             if match is not None:
-                setattr(self, name, _when_holding(required_chars(patterns[entry[0]], entry[1]), match))
+                self._match_parts[name] = match, required_chars(patterns[entry[0]], entry[1])
+                setattr(self, name, _when_holding(self._match_parts[name][1], match))
         wide = _WIDE_OPEN
         self._no_prefix = wide if self._prefix is None else None if self._prefix_first is None else self._prefix_first[0]
         self._no_suffix = (wide, wide) if self._suffix is None else self._suffix_last
@@ -620,6 +667,26 @@ class SpacyTokenizer(SpacyTokenizerReference):
         self._faster_heuristics = faster_heuristics
         self._longest_special = max((len(key) for key in self._specials if " " not in key), default=0)
         self._pieces: dict[str, tuple[str, ...] | None] = {}
+
+    def _compiled(self) -> Any:
+        """The compiled splitter over this tokenizer's rules, searches and memos."""
+
+        def chars(found: frozenset[str] | None) -> str | None:
+            return None if found is None else "".join(sorted(found))
+
+        full = margin = wide = wide_chars = None
+        if self._suffix is not None:
+            full, margin, wide, wide_chars = self._suffix_parts or (self._suffix, -1, None, None)
+        token_match, token_chars = self._match_parts.get("_token_match", (None, None))
+        url_match, url_chars = self._match_parts.get("_url_match", (None, None))
+        anywhere, after_digit = self._suffix_last or (None, None)
+        return _Splitter(
+            self._specials, self._memo, self._cuts,
+            self._prefix, chars(self._prefix_first[0]) if self._prefix_first is not None else None,
+            full, margin if margin is not None else -1, wide, chars(wide_chars), chars(anywhere), chars(after_digit),
+            self._infix, self._infix.__self__.match if self._infix_consumes and self._infix is not None else None,
+            chars(self._infix_chars), token_match, chars(token_chars), url_match, chars(url_chars),
+            self._merge_specials if self._longest_special else None, self._longest_special, _MEMO_LIMIT, MAX_CHUNK)
 
     def _pieces_of(self, key: str) -> tuple[str, ...] | None:
         """The special case's own tokenization if the matcher uses it (several pieces), else None."""
@@ -727,7 +794,16 @@ def tokenizer_for(spacy_language: str) -> SpacyTokenizer:
 
 def tokenize(text: str, tokenizer: SpacyTokenizer, fallback: Callable[[str], list[str]]) -> list[str]:
     """The words of ``text``: each whitespace-separated chunk cut by ``tokenizer``, or by
-    ``fallback`` when it is longer than ``MAX_CHUNK`` characters."""
+    ``fallback`` when it is longer than ``MAX_CHUNK`` characters (compiled:
+    :func:`tokenize_reference` is the same in Python; tests compare the two)."""
+    native = tokenizer._native
+    if native is not None:
+        return native.tokenize(text, fallback)
+    return tokenize_reference(text, tokenizer, fallback)
+
+
+def tokenize_reference(text: str, tokenizer: SpacyTokenizer, fallback: Callable[[str], list[str]]) -> list[str]:
+    """:func:`tokenize` in Python: ``SpacyTokenizer.chunk_tokens`` on each chunk."""
     words: list[str] = []
     extend = words.extend
     chunk_tokens = tokenizer.chunk_tokens

@@ -1,0 +1,134 @@
+"""The compiled spaCy-algorithm word splitter against its Python path, as users run the recipe.
+
+    .venv/bin/python bench/bench_spacy_split.py [--docs 1130] [--rounds 2]
+
+The documents are bench_recipe.py's: man pages of seven languages, one JSONL file. Each round
+runs ``tamis run`` twice as a subprocess, one worker, wall time with start-up:
+
+- once with the splitter's Python path (``TAMIS_SPACY_COMPILED=0``);
+- once with the compiled path (the default).
+
+The order alternates from one round to the next. Two settings are run:
+
+- the default recipe narrowed to datatrove's seven languages (bench_recipe's labelled setting,
+  where word splitting was the largest single item);
+- the default recipe.
+
+Prints each run's wall and CPU seconds and the per-step CPU of the steps that split words
+(gopher_repetition, gopher_quality, c4_quality, fineweb_quality). It then checks that the two
+paths reach the same verdicts: the decompressed output and reject records (ids, reasons and
+every signal the filters write) must be identical, as sorted lines. The exit status is 1 if
+they differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import gzip
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WORD_STEPS = ("gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality")
+
+
+def child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(docs: Path, out: Path, config: Path | None, compiled: bool) -> tuple[float, float, dict]:
+    script = Path(sys.executable).with_name("tamis")
+    command = [str(script) if script.exists() else "tamis", "run", *([str(config)] if config else []),
+               "--input", str(docs), "--output", str(out), "--workers", "1"]
+    env = {**os.environ, "TAMIS_SPACY_COMPILED": "1" if compiled else "0"}
+    started, cpu = time.perf_counter(), child_cpu()
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    wall, cpu = time.perf_counter() - started, child_cpu() - cpu
+    if done.returncode not in (0, 1):
+        sys.exit(f"tamis run failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return wall, cpu, json.loads((out / "stats.json").read_text())
+
+
+def records(out: Path) -> list[bytes]:
+    """Every output and reject record of a run, decompressed, as sorted lines."""
+    lines: list[bytes] = []
+    for folder in ("output", "rejects"):
+        for path in sorted((out / folder).glob("*")):
+            raw = path.read_bytes()
+            lines.extend((gzip.decompress(raw) if path.suffix == ".gz" else raw).splitlines())
+    return sorted(lines)
+
+
+def word_step_cpu(stats: dict) -> dict[str, float]:
+    steps = stats.get("run", {}).get("steps", [])
+    return {step["step"]: float(step.get("cpu_s") or 0.0) for step in steps if isinstance(step, dict) and step.get("step") in WORD_STEPS}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--docs", type=int, default=1130)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(HERE))
+    from bench_recipe import SEVEN, man_documents
+
+    import tamis
+    from tamis.recipes import recipe
+
+    compileall.compile_dir(str(Path(tamis.__file__).parent), quiet=1)  # as pip compiles an installed package
+    docs = man_documents(args.docs, args.seed)
+    differ = 0
+    with tempfile.TemporaryDirectory(prefix="tamis-spacy-split-") as tmp:
+        root = Path(tmp)
+        docs_path = root / "docs.jsonl"
+        docs_path.write_text("".join(json.dumps(doc, ensure_ascii=False) + "\n" for doc in docs), encoding="utf-8")
+        steps = recipe("default")
+        for step in steps:
+            if step["step"] == "language":
+                step["allow"] = SEVEN
+        seven = root / "seven.yaml"
+        seven.write_text(json.dumps({"steps": steps}))  # JSON is YAML
+        print(f"{len(docs)} man pages, one JSONL file; tamis run, one worker, wall time with start-up")
+        for label, config in (("seven languages (labelled setting)", seven), ("default recipe", None)):
+            print(f"\n{label}")
+            print(f"    {'path':9s} {'wall':>7s} {'CPU':>7s}   " + "  ".join(f"{name:>17s}" for name in WORD_STEPS) + "   (step CPU s)")
+            totals: dict[bool, list[float]] = {False: [0.0, 0.0], True: [0.0, 0.0]}
+            outputs: dict[bool, list[bytes]] = {}
+            for round_ in range(args.rounds):
+                for compiled in (False, True) if round_ % 2 == 0 else (True, False):
+                    out = root / f"out-{label[:5]}-{round_}-{int(compiled)}"
+                    wall, cpu, stats = run(docs_path, out, config, compiled)
+                    totals[compiled][0] += wall
+                    totals[compiled][1] += cpu
+                    steps_cpu = word_step_cpu(stats)
+                    print(f"    {'compiled' if compiled else 'python':9s} {wall:7.2f} {cpu:7.2f}   "
+                          + "  ".join(f"{steps_cpu.get(name, 0.0):17.2f}" for name in WORD_STEPS))
+                    found = records(out)
+                    if compiled not in outputs:
+                        outputs[compiled] = found
+                    elif outputs[compiled] != found:
+                        print("    (this path's records changed between rounds)")
+            same = outputs[False] == outputs[True]
+            differ += not same
+            python_wall, python_cpu = totals[False]
+            compiled_wall, compiled_cpu = totals[True]
+            print(f"    mean: python {python_wall / args.rounds:.2f} s wall, {python_cpu / args.rounds:.2f} s CPU; "
+                  f"compiled {compiled_wall / args.rounds:.2f} s wall, {compiled_cpu / args.rounds:.2f} s CPU "
+                  f"({python_wall / compiled_wall:.2f}x wall, {python_cpu / compiled_cpu:.2f}x CPU)")
+            print(f"    verdicts: {len(outputs[True])} output + reject records, "
+                  f"{'identical' if same else 'DIFFERENT'} between the two paths")
+    return 1 if differ else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,642 @@
+/* spaCy's tokenizer algorithm (tamis.steps.quality.spacy_tokenizer.SpacyTokenizer), compiled.
+ *
+ * Splitter(...).tokenize(text, fallback) -> list of str: the words of ``text`` exactly as the
+ * Python module's ``tokenize_reference(text, tokenizer, fallback)`` gives them. The same
+ * algorithm step for step (whitespace chunks, the chunk memo, the per-round affix cut with its
+ * memo, special cases, token_match / url_match, the infix split); what stays Python is what
+ * the rules are made of: the regular expressions (the same compiled ``re`` objects the Python
+ * path searches, called from here) and the special-case matcher inside a chunk (the tokenizer's
+ * ``_merge_specials``, called for a new chunk of two tokens or more). The character tests that
+ * let the Python path skip a search (a prefix's first characters, a suffix's last ones, an
+ * infix's, the characters a token_match / url_match needs) are read into one flag table per
+ * splitter at construction, so each test is a table lookup instead of a set lookup on a new
+ * one-character string.
+ *
+ * Work per chunk: linear scans for the flags plus the searches the Python path runs; a chunk
+ * longer than max_chunk goes to ``fallback`` (the affix loop is quadratic in a chunk's length).
+ * The memo dicts are the Python tokenizer's own (shared, cleared at the same limit).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    F_PREFIX = 1,     /* a prefix match can start with it */
+    F_SUFFIX = 2,     /* a suffix match can end with it */
+    F_SUFFIX_DIGIT = 4, /* ... but only after a digit (skipped when the text is all letters) */
+    F_INFIX = 8,      /* an infix match can need it */
+    F_TOKEN = 16,     /* token_match needs one of these */
+    F_URL = 32,       /* url_match needs one of these */
+    F_WIDE = 64,      /* the suffix's unbounded pieces need one of these */
+};
+
+static PyObject *str_span, *str_start;  /* interned method names */
+
+typedef struct {
+    Py_UCS4 code;
+    uint8_t flags;
+} astral_flag;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *specials, *memo, *cuts;        /* dicts */
+    PyObject *prefix_search;                 /* callable or NULL */
+    int prefix_test;                         /* test the first character before searching */
+    PyObject *suffix_full;                   /* callable or NULL */
+    Py_ssize_t suffix_margin;                /* -1: not windowed, suffix_full(text) */
+    PyObject *suffix_wide;                   /* callable or NULL */
+    int suffix_test, wide_test;
+    PyObject *infix_finditer;
+    PyObject *infix_match;                   /* pattern.match, or NULL: see split_infixes */
+    int infix_test;
+    PyObject *token_match, *url_match;
+    int token_test, url_test;
+    int one_token_test;                      /* all three edge tests bounded (the fast one-token check) */
+    PyObject *merge;                         /* callable or NULL */
+    Py_ssize_t longest_special;              /* the longest special case without a space */
+    Py_ssize_t memo_limit, max_chunk;
+    uint8_t bmp[65536];
+    astral_flag *astral;
+    Py_ssize_t n_astral;
+} Splitter;
+
+static uint8_t flags_of(const Splitter *s, Py_UCS4 c) {
+    if (c < 65536) return s->bmp[c];
+    Py_ssize_t lo = 0, hi = s->n_astral;
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        if (s->astral[mid].code < c) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < s->n_astral && s->astral[lo].code == c ? s->astral[lo].flags : 0;
+}
+
+static int astral_cmp(const void *a, const void *b) {
+    Py_UCS4 x = ((const astral_flag *)a)->code, y = ((const astral_flag *)b)->code;
+    return x < y ? -1 : x > y;
+}
+
+/* Adds ``flag`` to every character of ``chars`` (a str). Returns 1 if it held any, 0 if empty or None, -1 on error. */
+static int add_flags(Splitter *s, PyObject *chars, uint8_t flag) {
+    if (chars == Py_None) return 0;
+    if (!PyUnicode_Check(chars)) {
+        PyErr_SetString(PyExc_TypeError, "character sets must be str or None");
+        return -1;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(chars);
+    int kind = PyUnicode_KIND(chars);
+    const void *data = PyUnicode_DATA(chars);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c < 65536) {
+            s->bmp[c] |= flag;
+            continue;
+        }
+        Py_ssize_t j;
+        for (j = 0; j < s->n_astral && s->astral[j].code != c; j++) {}
+        if (j == s->n_astral) {
+            astral_flag *grown = realloc(s->astral, (size_t)(s->n_astral + 1) * sizeof(astral_flag));
+            if (!grown) { PyErr_NoMemory(); return -1; }
+            s->astral = grown;
+            s->astral[j].code = c;
+            s->astral[j].flags = 0;
+            s->n_astral++;
+        }
+        s->astral[j].flags |= flag;
+    }
+    return n > 0;
+}
+
+static PyObject *optional(PyObject *value) {
+    if (value == Py_None) return NULL;
+    Py_INCREF(value);
+    return value;
+}
+
+static void Splitter_dealloc(Splitter *s) {
+    Py_XDECREF(s->specials); Py_XDECREF(s->memo); Py_XDECREF(s->cuts);
+    Py_XDECREF(s->prefix_search); Py_XDECREF(s->suffix_full); Py_XDECREF(s->suffix_wide);
+    Py_XDECREF(s->infix_finditer); Py_XDECREF(s->infix_match); Py_XDECREF(s->token_match); Py_XDECREF(s->url_match);
+    Py_XDECREF(s->merge);
+    free(s->astral);
+    Py_TYPE(s)->tp_free((PyObject *)s);
+}
+
+/* Splitter(specials, memo, cuts,
+ *          prefix_search, prefix_first,
+ *          suffix_full, suffix_margin, suffix_wide, wide_chars, suffix_any, suffix_after_digit,
+ *          infix_finditer, infix_match, infix_chars, token_match, token_chars, url_match, url_chars,
+ *          merge, longest_special, memo_limit, max_chunk)
+ * Character sets are str (or None: unbounded, never skip the search). A None search is "no rule". */
+static int Splitter_init(Splitter *s, PyObject *args, PyObject *kwds) {
+    PyObject *specials, *memo, *cuts, *prefix_search, *prefix_first, *suffix_full, *suffix_wide, *wide_chars;
+    PyObject *suffix_any, *suffix_digit, *infix_finditer, *infix_match, *infix_chars, *token_match, *token_chars;
+    PyObject *url_match, *url_chars, *merge;
+    Py_ssize_t margin, longest_special, memo_limit, max_chunk;
+    (void)kwds;
+    if (!PyArg_ParseTuple(args, "O!O!O!OOOnOOOOOOOOOOOOnnn", &PyDict_Type, &specials, &PyDict_Type, &memo, &PyDict_Type, &cuts,
+                          &prefix_search, &prefix_first, &suffix_full, &margin, &suffix_wide, &wide_chars,
+                          &suffix_any, &suffix_digit, &infix_finditer, &infix_match, &infix_chars, &token_match, &token_chars,
+                          &url_match, &url_chars, &merge, &longest_special, &memo_limit, &max_chunk))
+        return -1;
+    Py_INCREF(specials); Py_INCREF(memo); Py_INCREF(cuts);
+    s->specials = specials; s->memo = memo; s->cuts = cuts;
+    s->prefix_search = optional(prefix_search);
+    s->suffix_full = optional(suffix_full);
+    s->suffix_margin = margin;
+    s->suffix_wide = optional(suffix_wide);
+    s->infix_finditer = optional(infix_finditer);
+    s->infix_match = optional(infix_match);
+    s->token_match = optional(token_match);
+    s->url_match = optional(url_match);
+    s->merge = optional(merge);
+    s->longest_special = longest_special;
+    s->memo_limit = memo_limit;
+    s->max_chunk = max_chunk;
+    memset(s->bmp, 0, sizeof s->bmp);
+    int found;
+    if ((found = add_flags(s, prefix_first, F_PREFIX)) < 0) return -1;
+    s->prefix_test = prefix_first != Py_None;
+    if (add_flags(s, suffix_any, F_SUFFIX) < 0 || add_flags(s, suffix_digit, F_SUFFIX_DIGIT) < 0) return -1;
+    s->suffix_test = suffix_any != Py_None;
+    if (add_flags(s, infix_chars, F_INFIX) < 0) return -1;
+    s->infix_test = infix_chars != Py_None;
+    if (!s->infix_test) Py_CLEAR(s->infix_match);  /* the candidates need the characters */
+    /* a required set that is empty or None means "always search" (tamis's _when_holding) */
+    if ((found = add_flags(s, token_chars, F_TOKEN)) < 0) return -1;
+    s->token_test = found;
+    if ((found = add_flags(s, url_chars, F_URL)) < 0) return -1;
+    s->url_test = found;
+    if ((found = add_flags(s, wide_chars, F_WIDE)) < 0) return -1;
+    s->wide_test = found;
+    qsort(s->astral, (size_t)s->n_astral, sizeof(astral_flag), astral_cmp);
+    s->one_token_test = (!s->prefix_search || s->prefix_test) && (!s->suffix_full || s->suffix_test)
+                        && (!s->infix_finditer || s->infix_test);
+    return 0;
+}
+
+static PyObject *one_token(PyObject *text) {
+    PyObject *list = PyList_New(1);
+    if (list == NULL) return NULL;
+    Py_INCREF(text);
+    PyList_SET_ITEM(list, 0, text);
+    return list;
+}
+
+/* Whether any character of text[start:end] has ``flag``. */
+static int any_flag(const Splitter *s, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, uint8_t flag) {
+    for (Py_ssize_t i = start; i < end; i++)
+        if (flags_of(s, PyUnicode_READ(kind, data, i)) & flag) return 1;
+    return 0;
+}
+
+static int all_alpha(int kind, const void *data, Py_ssize_t start, Py_ssize_t end) {
+    if (end <= start) return 0;
+    for (Py_ssize_t i = start; i < end; i++)
+        if (!Py_UNICODE_ISALPHA(PyUnicode_READ(kind, data, i))) return 0;
+    return 1;
+}
+
+/* The width of a match object (end - start); 0 for None; -1 on error. */
+static Py_ssize_t match_width(PyObject *match) {
+    if (match == NULL) return -1;
+    if (match == Py_None) { Py_DECREF(match); return 0; }
+    PyObject *span = PyObject_CallMethodNoArgs(match, str_span);
+    Py_DECREF(match);
+    if (span == NULL) return -1;
+    Py_ssize_t a = PyLong_AsSsize_t(PyTuple_GET_ITEM(span, 0)), b = PyLong_AsSsize_t(PyTuple_GET_ITEM(span, 1));
+    Py_DECREF(span);
+    if (PyErr_Occurred()) return -1;
+    return b - a;
+}
+
+/* Truth of a match call (token_match / url_match); -1 on error. */
+static int matches(PyObject *callable, PyObject *text) {
+    PyObject *found = PyObject_CallOneArg(callable, text);
+    if (found == NULL) return -1;
+    int truth = found != Py_None;
+    Py_DECREF(found);
+    return truth;
+}
+
+static int gated_match(const Splitter *s, PyObject *callable, int test, uint8_t flag, PyObject *text) {
+    if (callable == NULL) return 0;
+    if (test && !any_flag(s, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, PyUnicode_GET_LENGTH(text), flag)) return 0;
+    return matches(callable, text);
+}
+
+/* _find_prefix: the prefix's width at the start of ``text`` (non-empty), 0 if none. */
+static Py_ssize_t find_prefix(const Splitter *s, PyObject *text) {
+    if (s->prefix_search == NULL) return 0;
+    if (s->prefix_test && !(flags_of(s, PyUnicode_READ_CHAR(text, 0)) & F_PREFIX)) return 0;
+    return match_width(PyObject_CallOneArg(s->prefix_search, text));
+}
+
+/* The start of a match object, or -1 for None; -2 on error. */
+static Py_ssize_t match_start(PyObject *match) {
+    if (match == Py_None) return -1;
+    PyObject *start = PyObject_CallMethodNoArgs(match, str_start);
+    if (start == NULL) return -2;
+    Py_ssize_t value = PyLong_AsSsize_t(start);
+    Py_DECREF(start);
+    return value == -1 && PyErr_Occurred() ? -2 : value;
+}
+
+/* The suffix search (end_window_search's ``search`` / ``search_both``): a new reference to the match or None. */
+static PyObject *suffix_search(const Splitter *s, PyObject *text) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (s->suffix_margin < 0 || n <= s->suffix_margin)
+        return PyObject_CallOneArg(s->suffix_full, text);
+    if (PyUnicode_FindChar(text, '\n', 0, n, 1) >= 0)
+        return PyObject_CallOneArg(s->suffix_full, text);
+    PyObject *position = PyLong_FromSsize_t(n - s->suffix_margin);
+    if (position == NULL) return NULL;
+    PyObject *call_args[2] = {text, position};
+    PyObject *found = PyObject_Vectorcall(s->suffix_full, call_args, 2, NULL);
+    Py_DECREF(position);
+    if (found == NULL || s->suffix_wide == NULL) return found;
+    if (s->wide_test && !any_flag(s, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, n, F_WIDE)) return found;
+    PyObject *other = PyObject_CallOneArg(s->suffix_wide, text);
+    if (other == NULL) { Py_DECREF(found); return NULL; }
+    Py_ssize_t other_start = match_start(other), found_start = match_start(found);
+    if (other_start == -2 || found_start == -2) { Py_DECREF(found); Py_DECREF(other); return NULL; }
+    if (other_start >= 0 && (found_start < 0 || other_start < found_start)) {
+        Py_DECREF(found);
+        return other;
+    }
+    Py_DECREF(other);
+    return found;
+}
+
+/* _find_suffix(text[start:]): ``rest`` is that slice. */
+static Py_ssize_t find_suffix(const Splitter *s, PyObject *rest) {
+    if (s->suffix_full == NULL) return 0;
+    if (s->suffix_test) {
+        Py_ssize_t n = PyUnicode_GET_LENGTH(rest);
+        if (n == 0) return 0;  /* "" is in no character set */
+        int kind = PyUnicode_KIND(rest);
+        const void *data = PyUnicode_DATA(rest);
+        uint8_t last = flags_of(s, PyUnicode_READ(kind, data, n - 1));
+        if (!(last & F_SUFFIX) && (!(last & F_SUFFIX_DIGIT) || all_alpha(kind, data, 0, n))) return 0;
+    }
+    return match_width(suffix_search(s, rest));
+}
+
+/* Appends the items of ``items`` (a list) to ``out``; -1 on error. */
+static int extend(PyObject *out, PyObject *items) {
+    Py_ssize_t end = PyList_GET_SIZE(out);
+    return PyList_SetSlice(out, end, end, items);  /* one resize, one copy */
+}
+
+static int append_slice(PyObject *out, PyObject *text, Py_ssize_t start, Py_ssize_t end) {
+    PyObject *piece = PyUnicode_Substring(text, start, end);
+    if (piece == NULL) return -1;
+    int rc = PyList_Append(out, piece);
+    Py_DECREF(piece);
+    return rc;
+}
+
+/* _split_infixes where every match of the infix pattern consumes a character (its narrowest
+ * alternative is one character wide, so no match is empty) and that first character is one of
+ * the infix characters: then a match can only start at such a character, and finditer's
+ * leftmost non-overlapping matches are found by ``pattern.match(text, p)`` at those positions
+ * only, in order, each search going on from the end of the last match (the searches read the
+ * text before ``p`` as finditer's do: ``pos`` is not a slice, lookbehinds see it). finditer
+ * would run the pattern's alternatives at every position. A new list. */
+static PyObject *split_infixes_at_candidates(const Splitter *s, PyObject *text) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), start = 0, p = 0;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    PyObject *tokens = PyList_New(0);
+    if (tokens == NULL) return NULL;
+    while (p < n) {
+        if (!(flags_of(s, PyUnicode_READ(kind, data, p)) & F_INFIX)) { p++; continue; }
+        PyObject *position = PyLong_FromSsize_t(p);
+        if (position == NULL) goto fail;
+        PyObject *call_args[2] = {text, position};
+        PyObject *match = PyObject_Vectorcall(s->infix_match, call_args, 2, NULL);
+        Py_DECREF(position);
+        if (match == NULL) goto fail;
+        if (match == Py_None) { Py_DECREF(match); p++; continue; }
+        PyObject *span = PyObject_CallMethodNoArgs(match, str_span);
+        Py_DECREF(match);
+        if (span == NULL) goto fail;
+        Py_ssize_t infix_end = PyLong_AsSsize_t(PyTuple_GET_ITEM(span, 1));
+        Py_DECREF(span);
+        if (infix_end == -1 && PyErr_Occurred()) goto fail;
+        if (infix_end <= p) {  /* cannot be (no empty match): refuse rather than loop */
+            PyErr_SetString(PyExc_RuntimeError, "an infix match consumed nothing");
+            goto fail;
+        }
+        if (p != 0) {  /* an infix at the very start is not split */
+            if (p != start && append_slice(tokens, text, start, p) < 0) goto fail;
+            if (append_slice(tokens, text, p, infix_end) < 0) goto fail;
+            start = infix_end;
+        }
+        p = infix_end;
+    }
+    if (start < n && append_slice(tokens, text, start, n) < 0) goto fail;
+    return tokens;
+fail:
+    Py_DECREF(tokens);
+    return NULL;
+}
+
+/* _split_infixes: a new list. */
+static PyObject *split_infixes(const Splitter *s, PyObject *text) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (s->infix_finditer == NULL
+        || (s->infix_test && !any_flag(s, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, n, F_INFIX)))
+        return one_token(text);
+    if (s->infix_match != NULL) return split_infixes_at_candidates(s, text);
+    PyObject *tokens = PyList_New(0), *iterator = NULL, *match = NULL;
+    if (tokens == NULL) return NULL;
+    iterator = PyObject_CallOneArg(s->infix_finditer, text);
+    if (iterator == NULL) goto fail;
+    Py_ssize_t start = 0;
+    while ((match = PyIter_Next(iterator)) != NULL) {
+        PyObject *span = PyObject_CallMethodNoArgs(match, str_span);
+        Py_CLEAR(match);
+        if (span == NULL) goto fail;
+        Py_ssize_t infix_start = PyLong_AsSsize_t(PyTuple_GET_ITEM(span, 0));
+        Py_ssize_t infix_end = PyLong_AsSsize_t(PyTuple_GET_ITEM(span, 1));
+        Py_DECREF(span);
+        if (PyErr_Occurred()) goto fail;
+        if (infix_start == 0) continue;
+        if (infix_start != start && append_slice(tokens, text, start, infix_start) < 0) goto fail;
+        if (infix_start != infix_end && append_slice(tokens, text, infix_start, infix_end) < 0) goto fail;
+        start = infix_end;
+    }
+    if (PyErr_Occurred()) goto fail;
+    Py_CLEAR(iterator);
+    if (start < n && append_slice(tokens, text, start, n) < 0) goto fail;
+    return tokens;
+fail:
+    Py_XDECREF(iterator);
+    Py_XDECREF(match);
+    Py_DECREF(tokens);
+    return NULL;
+}
+
+static PyObject *cut(Splitter *s, PyObject *text, PyObject *specials, PyObject *memo);
+
+/* [*head, *(cut(text[start:end]) if non-empty), *tail] where head / tail are slices of ``text``
+ * (empty when their bounds are equal): the three shapes of an affix round. */
+static PyObject *round_result(Splitter *s, PyObject *text, Py_ssize_t pre_len, Py_ssize_t start, Py_ssize_t end,
+                              Py_ssize_t n, PyObject *specials, PyObject *memo) {
+    PyObject *out = PyList_New(0);
+    if (out == NULL) return NULL;
+    if (pre_len && append_slice(out, text, 0, pre_len) < 0) goto fail;
+    if (end > start) {
+        PyObject *rest = PyUnicode_Substring(text, start, end);
+        if (rest == NULL) goto fail;
+        PyObject *inner = cut(s, rest, specials, memo);
+        Py_DECREF(rest);
+        if (inner == NULL) goto fail;
+        int rc = extend(out, inner);
+        Py_DECREF(inner);
+        if (rc < 0) goto fail;
+    }
+    if (end < n && append_slice(out, text, end, n) < 0) goto fail;
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
+/* Looks ``key`` (a new reference, consumed) up in ``specials``: a borrowed value or NULL;
+ * *error set on a lookup error. */
+static PyObject *special_of(PyObject *specials, PyObject *key, int *error) {
+    if (key == NULL) { *error = 1; return NULL; }
+    PyObject *found = PyDict_GetItemWithError(specials, key);
+    Py_DECREF(key);
+    if (found == NULL && PyErr_Occurred()) *error = 1;
+    return found;
+}
+
+/* _cut_once's first test: no prefix can start ``text`` (non-empty), no suffix end it, no infix
+ * cut it, so the affix loop strips nothing and token_match, url_match and the infix step all
+ * leave it whole: one token (unless it is a special case, looked up before). */
+static int plainly_one_token(const Splitter *s, PyObject *text, Py_ssize_t n) {
+    if (!s->one_token_test) return 0;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    uint8_t last = flags_of(s, PyUnicode_READ(kind, data, n - 1));
+    return (!s->prefix_search || !(flags_of(s, PyUnicode_READ(kind, data, 0)) & F_PREFIX))
+           && (!s->suffix_full || (!(last & F_SUFFIX) && (!(last & F_SUFFIX_DIGIT) || all_alpha(kind, data, 0, n))))
+           && (!s->infix_finditer || !any_flag(s, kind, data, 0, n, F_INFIX));
+}
+
+/* SpacyTokenizer._cut_once: a new list. */
+static PyObject *cut_once(Splitter *s, PyObject *text, PyObject *specials, PyObject *memo) {
+    PyObject *special = PyDict_GetItemWithError(specials, text);
+    if (special != NULL) return PySequence_List(special);
+    if (PyErr_Occurred()) return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n == 0) return PyList_New(0);
+    if (plainly_one_token(s, text, n)) return one_token(text);
+    int found = gated_match(s, s->token_match, s->token_test, F_TOKEN, text);
+    if (found < 0) return NULL;
+    if (found) return one_token(text);
+    Py_ssize_t pre_len = find_prefix(s, text);
+    if (pre_len < 0) return NULL;
+    int error = 0;
+    if (pre_len && pre_len < n) {
+        PyObject *hit = special_of(specials, PyUnicode_Substring(text, pre_len, n), &error);
+        if (error) return NULL;
+        if (hit != NULL) {
+            PyObject *out = PyList_New(0);
+            if (out == NULL || append_slice(out, text, 0, pre_len) < 0 || extend(out, hit) < 0) { Py_XDECREF(out); return NULL; }
+            return out;
+        }
+    }
+    Py_ssize_t suf_len;
+    {
+        PyObject *rest = PyUnicode_Substring(text, pre_len, n);
+        if (rest == NULL) return NULL;
+        suf_len = find_suffix(s, rest);
+        Py_DECREF(rest);
+        if (suf_len < 0) return NULL;
+    }
+    if (suf_len && suf_len < n) {
+        PyObject *hit = special_of(specials, PyUnicode_Substring(text, 0, n - suf_len), &error);
+        if (error) return NULL;
+        if (hit != NULL) {
+            PyObject *out = PySequence_List(hit);
+            if (out == NULL || append_slice(out, text, n - suf_len, n) < 0) { Py_XDECREF(out); return NULL; }
+            return out;
+        }
+    }
+    if (pre_len && suf_len && pre_len + suf_len <= n)
+        return round_result(s, text, pre_len, pre_len, n - suf_len, n, specials, memo);
+    if (pre_len) return round_result(s, text, pre_len, pre_len, n, n, specials, memo);
+    if (suf_len) return round_result(s, text, 0, 0, n - suf_len, n, specials, memo);
+    found = gated_match(s, s->url_match, s->url_test, F_URL, text);
+    if (found < 0) return NULL;
+    if (found) return one_token(text);
+    return split_infixes(s, text);
+}
+
+/* SpacyTokenizer._cut: a new reference to the memoised list. */
+static PyObject *cut(Splitter *s, PyObject *text, PyObject *specials, PyObject *memo) {
+    PyObject *found = PyDict_GetItemWithError(memo, text);
+    if (found != NULL) { Py_INCREF(found); return found; }
+    if (PyErr_Occurred()) return NULL;
+    if (PyDict_GET_SIZE(memo) > s->memo_limit) PyDict_Clear(memo);
+    found = cut_once(s, text, specials, memo);
+    if (found == NULL) return NULL;
+    if (PyDict_SetItem(memo, text, found) < 0) { Py_DECREF(found); return NULL; }
+    return found;
+}
+
+/* Whether a run of two tokens or more spells a special case (at most longest_special
+ * characters): only then can the special-case matcher (_merge_specials, whose every span is
+ * such a run) change the tokens, so only then is it called. -1 on error. */
+static int spells_special(const Splitter *s, PyObject *tokens) {
+    Py_ssize_t n = PyList_GET_SIZE(tokens);
+    for (Py_ssize_t i = 0; i + 1 < n; i++) {
+        PyObject *first = PyList_GET_ITEM(tokens, i);
+        Py_ssize_t length = PyUnicode_GET_LENGTH(first);
+        PyObject *key = NULL;
+        for (Py_ssize_t j = i + 1; j < n; j++) {
+            PyObject *next = PyList_GET_ITEM(tokens, j);
+            length += PyUnicode_GET_LENGTH(next);
+            if (length > s->longest_special) break;
+            PyObject *joined = PyUnicode_Concat(key ? key : first, next);
+            Py_XDECREF(key);
+            key = joined;
+            if (key == NULL) return -1;
+            int found = PyDict_Contains(s->specials, key);
+            if (found) { Py_DECREF(key); return found; }
+        }
+        Py_XDECREF(key);
+    }
+    return 0;
+}
+
+/* SpacyTokenizer.chunk_tokens: a new reference. */
+static PyObject *chunk_tokens(Splitter *s, PyObject *chunk) {
+    PyObject *tokens = PyDict_GetItemWithError(s->memo, chunk);
+    if (tokens != NULL) { Py_INCREF(tokens); return tokens; }
+    if (PyErr_Occurred()) return NULL;
+    if (PyDict_GET_SIZE(s->memo) > s->memo_limit) PyDict_Clear(s->memo);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(chunk);
+    if (n > 0 && plainly_one_token(s, chunk, n)) {
+        /* what _cut would give (and keep in its memo, which only spares work): one token */
+        int special = PyDict_Contains(s->specials, chunk);
+        if (special < 0) return NULL;
+        if (!special) {
+            tokens = one_token(chunk);
+            if (tokens == NULL || PyDict_SetItem(s->memo, chunk, tokens) < 0) { Py_XDECREF(tokens); return NULL; }
+            return tokens;
+        }
+    }
+    PyObject *cuts = cut(s, chunk, s->specials, s->cuts);
+    if (cuts == NULL) return NULL;
+    tokens = PySequence_List(cuts);  /* _tokenize's list(...): the memoised cut is never handed out */
+    Py_DECREF(cuts);
+    if (tokens == NULL) return NULL;
+    int runs = PyList_GET_SIZE(tokens) > 1 && s->merge != NULL ? spells_special(s, tokens) : 0;
+    if (runs < 0) { Py_DECREF(tokens); return NULL; }
+    if (runs) {
+        PyObject *merged = PyObject_CallOneArg(s->merge, tokens);
+        Py_DECREF(tokens);
+        if (merged == NULL) return NULL;
+        tokens = merged;
+    }
+    if (PyDict_SetItem(s->memo, chunk, tokens) < 0) { Py_DECREF(tokens); return NULL; }
+    return tokens;
+}
+
+static PyObject *Splitter_chunk_tokens(Splitter *s, PyObject *chunk) {
+    if (!PyUnicode_Check(chunk)) {
+        PyErr_SetString(PyExc_TypeError, "chunk must be str");
+        return NULL;
+    }
+    return chunk_tokens(s, chunk);
+}
+
+static PyObject *tokenize_words(Splitter *s, PyObject *text, PyObject *fallback, PyObject *words);
+
+/* tokenize(text, fallback): each whitespace chunk (str.split()'s) cut, or fallback(chunk) for a long one. */
+static PyObject *Splitter_tokenize(Splitter *s, PyObject *args) {
+    PyObject *text, *fallback;
+    if (!PyArg_ParseTuple(args, "UO:tokenize", &text, &fallback)) return NULL;
+    PyObject *words = PyList_New(0);
+    if (words == NULL) return NULL;
+    /* Cyclic GC paused for the call (as tamis.gcpause does around bulk work): each new chunk
+     * allocates lists for the memos, and a collection every 700 of them walked the growing
+     * memos again and again (a fifth of this function's time on the bench); refcounting frees
+     * everything made here (no cycles), and collection resumes, and catches up, after. */
+    int gc_was_enabled = PyGC_Disable();
+    PyObject *result = tokenize_words(s, text, fallback, words);
+    if (gc_was_enabled) PyGC_Enable();
+    if (result == NULL) Py_DECREF(words);
+    return result;
+}
+
+/* The loop of tokenize: appends to ``words`` and returns it, or NULL on error. */
+static PyObject *tokenize_words(Splitter *s, PyObject *text, PyObject *fallback, PyObject *words) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), i = 0;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    while (i < n) {
+        while (i < n && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) i++;
+        if (i == n) break;
+        Py_ssize_t start = i;
+        while (i < n && !Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) i++;
+        PyObject *chunk = PyUnicode_Substring(text, start, i);
+        if (chunk == NULL) return NULL;
+        PyObject *tokens = i - start <= s->max_chunk ? chunk_tokens(s, chunk) : PyObject_CallOneArg(fallback, chunk);
+        Py_DECREF(chunk);
+        if (tokens == NULL) return NULL;
+        int rc;
+        if (PyList_CheckExact(tokens)) rc = extend(words, tokens);
+        else {  /* a fallback may return any iterable */
+            PyObject *result = PyObject_CallMethod(words, "extend", "O", tokens);
+            rc = result == NULL ? -1 : 0;
+            Py_XDECREF(result);
+        }
+        Py_DECREF(tokens);
+        if (rc < 0) return NULL;
+    }
+    return words;
+}
+
+static PyMethodDef Splitter_methods[] = {
+    {"tokenize", (PyCFunction)Splitter_tokenize, METH_VARARGS, "tokenize(text, fallback) -> the words of text"},
+    {"chunk_tokens", (PyCFunction)Splitter_chunk_tokens, METH_O, "chunk_tokens(chunk) -> the tokens of one whitespace-free chunk"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject SplitterType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tamis._native._spacy_split.Splitter",
+    .tp_basicsize = sizeof(Splitter),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "spaCy's tokenizer algorithm over one language's rules (see the module source).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Splitter_init,
+    .tp_dealloc = (destructor)Splitter_dealloc,
+    .tp_methods = Splitter_methods,
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_spacy_split", "spaCy's tokenizer algorithm, compiled.", -1, NULL};
+
+PyMODINIT_FUNC PyInit__spacy_split(void) {
+    if (PyType_Ready(&SplitterType) < 0) return NULL;
+    str_span = PyUnicode_InternFromString("span");
+    str_start = PyUnicode_InternFromString("start");
+    if (str_span == NULL || str_start == NULL) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    Py_INCREF(&SplitterType);
+    if (PyModule_AddObject(m, "Splitter", (PyObject *)&SplitterType) < 0) {
+        Py_DECREF(&SplitterType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
