@@ -49,6 +49,7 @@ typedef struct {
     PyObject *suffix_wide;                   /* callable or NULL */
     int suffix_test, wide_test;
     PyObject *infix_finditer;
+    PyObject *infix_match;                   /* pattern.match, or NULL: see split_infixes */
     int infix_test;
     PyObject *token_match, *url_match;
     int token_test, url_test;
@@ -117,7 +118,7 @@ static PyObject *optional(PyObject *value) {
 static void Splitter_dealloc(Splitter *s) {
     Py_XDECREF(s->specials); Py_XDECREF(s->memo); Py_XDECREF(s->cuts);
     Py_XDECREF(s->prefix_search); Py_XDECREF(s->suffix_full); Py_XDECREF(s->suffix_wide);
-    Py_XDECREF(s->infix_finditer); Py_XDECREF(s->token_match); Py_XDECREF(s->url_match);
+    Py_XDECREF(s->infix_finditer); Py_XDECREF(s->infix_match); Py_XDECREF(s->token_match); Py_XDECREF(s->url_match);
     Py_XDECREF(s->merge);
     free(s->astral);
     Py_TYPE(s)->tp_free((PyObject *)s);
@@ -126,18 +127,18 @@ static void Splitter_dealloc(Splitter *s) {
 /* Splitter(specials, memo, cuts,
  *          prefix_search, prefix_first,
  *          suffix_full, suffix_margin, suffix_wide, wide_chars, suffix_any, suffix_after_digit,
- *          infix_finditer, infix_chars, token_match, token_chars, url_match, url_chars,
+ *          infix_finditer, infix_match, infix_chars, token_match, token_chars, url_match, url_chars,
  *          merge, longest_special, memo_limit, max_chunk)
  * Character sets are str (or None: unbounded, never skip the search). A None search is "no rule". */
 static int Splitter_init(Splitter *s, PyObject *args, PyObject *kwds) {
     PyObject *specials, *memo, *cuts, *prefix_search, *prefix_first, *suffix_full, *suffix_wide, *wide_chars;
-    PyObject *suffix_any, *suffix_digit, *infix_finditer, *infix_chars, *token_match, *token_chars;
+    PyObject *suffix_any, *suffix_digit, *infix_finditer, *infix_match, *infix_chars, *token_match, *token_chars;
     PyObject *url_match, *url_chars, *merge;
     Py_ssize_t margin, longest_special, memo_limit, max_chunk;
     (void)kwds;
-    if (!PyArg_ParseTuple(args, "O!O!O!OOOnOOOOOOOOOOOnnn", &PyDict_Type, &specials, &PyDict_Type, &memo, &PyDict_Type, &cuts,
+    if (!PyArg_ParseTuple(args, "O!O!O!OOOnOOOOOOOOOOOOnnn", &PyDict_Type, &specials, &PyDict_Type, &memo, &PyDict_Type, &cuts,
                           &prefix_search, &prefix_first, &suffix_full, &margin, &suffix_wide, &wide_chars,
-                          &suffix_any, &suffix_digit, &infix_finditer, &infix_chars, &token_match, &token_chars,
+                          &suffix_any, &suffix_digit, &infix_finditer, &infix_match, &infix_chars, &token_match, &token_chars,
                           &url_match, &url_chars, &merge, &longest_special, &memo_limit, &max_chunk))
         return -1;
     Py_INCREF(specials); Py_INCREF(memo); Py_INCREF(cuts);
@@ -147,6 +148,7 @@ static int Splitter_init(Splitter *s, PyObject *args, PyObject *kwds) {
     s->suffix_margin = margin;
     s->suffix_wide = optional(suffix_wide);
     s->infix_finditer = optional(infix_finditer);
+    s->infix_match = optional(infix_match);
     s->token_match = optional(token_match);
     s->url_match = optional(url_match);
     s->merge = optional(merge);
@@ -161,6 +163,7 @@ static int Splitter_init(Splitter *s, PyObject *args, PyObject *kwds) {
     s->suffix_test = suffix_any != Py_None;
     if (add_flags(s, infix_chars, F_INFIX) < 0) return -1;
     s->infix_test = infix_chars != Py_None;
+    if (!s->infix_test) Py_CLEAR(s->infix_match);  /* the candidates need the characters */
     /* a required set that is empty or None means "always search" (tamis's _when_holding) */
     if ((found = add_flags(s, token_chars, F_TOKEN)) < 0) return -1;
     s->token_test = found;
@@ -295,12 +298,59 @@ static int append_slice(PyObject *out, PyObject *text, Py_ssize_t start, Py_ssiz
     return rc;
 }
 
+/* _split_infixes where every match of the infix pattern consumes a character (its narrowest
+ * alternative is one character wide, so no match is empty) and that first character is one of
+ * the infix characters: then a match can only start at such a character, and finditer's
+ * leftmost non-overlapping matches are found by ``pattern.match(text, p)`` at those positions
+ * only, in order, each search going on from the end of the last match (the searches read the
+ * text before ``p`` as finditer's do: ``pos`` is not a slice, lookbehinds see it). finditer
+ * would run the pattern's alternatives at every position. A new list. */
+static PyObject *split_infixes_at_candidates(const Splitter *s, PyObject *text) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), start = 0, p = 0;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    PyObject *tokens = PyList_New(0);
+    if (tokens == NULL) return NULL;
+    while (p < n) {
+        if (!(flags_of(s, PyUnicode_READ(kind, data, p)) & F_INFIX)) { p++; continue; }
+        PyObject *position = PyLong_FromSsize_t(p);
+        if (position == NULL) goto fail;
+        PyObject *call_args[2] = {text, position};
+        PyObject *match = PyObject_Vectorcall(s->infix_match, call_args, 2, NULL);
+        Py_DECREF(position);
+        if (match == NULL) goto fail;
+        if (match == Py_None) { Py_DECREF(match); p++; continue; }
+        PyObject *span = PyObject_CallMethodNoArgs(match, str_span);
+        Py_DECREF(match);
+        if (span == NULL) goto fail;
+        Py_ssize_t infix_end = PyLong_AsSsize_t(PyTuple_GET_ITEM(span, 1));
+        Py_DECREF(span);
+        if (infix_end == -1 && PyErr_Occurred()) goto fail;
+        if (infix_end <= p) {  /* cannot be (no empty match): refuse rather than loop */
+            PyErr_SetString(PyExc_RuntimeError, "an infix match consumed nothing");
+            goto fail;
+        }
+        if (p != 0) {  /* an infix at the very start is not split */
+            if (p != start && append_slice(tokens, text, start, p) < 0) goto fail;
+            if (append_slice(tokens, text, p, infix_end) < 0) goto fail;
+            start = infix_end;
+        }
+        p = infix_end;
+    }
+    if (start < n && append_slice(tokens, text, start, n) < 0) goto fail;
+    return tokens;
+fail:
+    Py_DECREF(tokens);
+    return NULL;
+}
+
 /* _split_infixes: a new list. */
 static PyObject *split_infixes(const Splitter *s, PyObject *text) {
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     if (s->infix_finditer == NULL
         || (s->infix_test && !any_flag(s, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, n, F_INFIX)))
         return one_token(text);
+    if (s->infix_match != NULL) return split_infixes_at_candidates(s, text);
     PyObject *tokens = PyList_New(0), *iterator = NULL, *match = NULL;
     if (tokens == NULL) return NULL;
     iterator = PyObject_CallOneArg(s->infix_finditer, text);

@@ -515,6 +515,14 @@ def required_chars(stored: str, flags: int) -> frozenset[str] | None:
         return None
 
 
+def _min_width(stored: str, flags: int) -> int:
+    """The narrowest match of the pattern ``stored`` (a letter class counts one character); 0 if unknown."""
+    try:
+        return _sre_parse.parse(_for_analysis(stored), flags).getwidth()[0]
+    except (re.error, RecursionError):
+        return 0
+
+
 def _when_holding(chars: frozenset[str] | None, function: Callable[[str], Any]) -> Callable[[str], Any]:
     """``function``, skipped (None) for a text holding none of ``chars``."""
     if not chars:
@@ -635,6 +643,9 @@ class SpacyTokenizer(SpacyTokenizerReference):
             self._suffix_parts = end_window_parts(self._suffix.__self__, patterns[data["suffix"][0]], letters)
             if self._suffix_parts is not None:
                 self._suffix = _window_search(self._suffix_parts)
+        # Whether every infix match consumes a character (no empty match): then the compiled
+        # splitter tries the infix pattern only where an infix character stands.
+        self._infix_consumes = data["infix"] is not None and _min_width(patterns[data["infix"][0]], data["infix"][1]) >= 1
         self._match_parts: dict[str, tuple[Callable[[str], Any], frozenset[str] | None]] = {}
         for name, entry in (("_token_match", data["token_match"]), ("_url_match", data["url_match"])):
             match = getattr(self, name)
@@ -673,7 +684,8 @@ class SpacyTokenizer(SpacyTokenizerReference):
             self._specials, self._memo, self._cuts,
             self._prefix, chars(self._prefix_first[0]) if self._prefix_first is not None else None,
             full, margin if margin is not None else -1, wide, chars(wide_chars), chars(anywhere), chars(after_digit),
-            self._infix, chars(self._infix_chars), token_match, chars(token_chars), url_match, chars(url_chars),
+            self._infix, self._infix.__self__.match if self._infix_consumes and self._infix is not None else None,
+            chars(self._infix_chars), token_match, chars(token_chars), url_match, chars(url_chars),
             self._merge_specials if self._longest_special else None, self._longest_special, _MEMO_LIMIT, MAX_CHUNK)
 
     def _pieces_of(self, key: str) -> tuple[str, ...] | None:
