@@ -22,6 +22,7 @@ import functools
 import importlib
 import pkgutil
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -90,18 +91,7 @@ def load_formats() -> None:
 def _format_modules() -> list[str]:
     """The modules of ``tamis.io`` (subpackages included) whose source registers a format at
     the start of a line (a call or a class decorator, not a mention in a docstring)."""
-    package = importlib.import_module(_FORMAT_PACKAGE)
-    found = []
-    for root in package.__path__:
-        for path in sorted(Path(root).rglob("*.py")):
-            try:
-                source = path.read_bytes()
-            except OSError:
-                continue
-            if _FORMAT_REGISTRATION.search(source):
-                parts = path.relative_to(root).with_suffix("").parts
-                found.append(".".join((_FORMAT_PACKAGE, *parts[: -1 if parts[-1] == "__init__" else None])))
-    return found
+    return [module for module, source in _package_sources(_FORMAT_PACKAGE) if _FORMAT_REGISTRATION.search(source)]
 
 
 def _modules_registering(name: str) -> list[str]:
@@ -115,18 +105,24 @@ def _registrations() -> dict[str, list[str]]:
     sources read once per process, not once per step a recipe names."""
     found: dict[str, list[str]] = {}
     for package_name in _STEP_PACKAGES:
-        package = importlib.import_module(package_name)
-        for root in package.__path__:
-            for path in sorted(Path(root).rglob("*.py")):
-                try:
-                    source = path.read_bytes()
-                except OSError:
-                    continue
-                parts = path.relative_to(root).with_suffix("").parts
-                module = ".".join((package_name, *parts[: -1 if parts[-1] == "__init__" else None]))
-                for name in dict.fromkeys(m.group(1).decode("utf-8", "replace") for m in _REGISTRATION.finditer(source)):
-                    found.setdefault(name, []).append(module)
+        for module, source in _package_sources(package_name):
+            for name in dict.fromkeys(m.group(1).decode("utf-8", "replace") for m in _REGISTRATION.finditer(source)):
+                found.setdefault(name, []).append(module)
     return found
+
+
+def _package_sources(package_name: str) -> Iterator[tuple[str, bytes]]:
+    """Each module of a package (subpackages included, in path order) with its source bytes,
+    read, not imported; a file that cannot be read is left out."""
+    package = importlib.import_module(package_name)
+    for root in package.__path__:
+        for path in sorted(Path(root).rglob("*.py")):
+            try:
+                source = path.read_bytes()
+            except OSError:
+                continue
+            parts = path.relative_to(root).with_suffix("").parts
+            yield ".".join((package_name, *parts[: -1 if parts[-1] == "__init__" else None])), source
 
 
 def get_step_class(name: str) -> type[Step]:

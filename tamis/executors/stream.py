@@ -30,10 +30,11 @@ already streamed, is aborted rather than committed, and the run reports the fail
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -150,6 +151,20 @@ def _stream_in_order(plan: RunPlan, tasks: list[InputTask], closer: _Closer) -> 
     return {}
 
 
+@contextlib.contextmanager
+def _aborted_on_error(abort: Callable[[], None]) -> Iterator[None]:
+    """Any error inside aborts the task's writers (nothing half-written is committed); a bad
+    input line becomes the task's error, with its file and line, as in the passes."""
+    try:
+        yield
+    except InputError as exc:
+        abort()
+        raise TaskError(str(exc)) from exc
+    except BaseException:
+        abort()
+        raise
+
+
 def run_stream_task(plan: RunPlan, task: InputTask, seen: FirstSeen, closer: _Closer | None = None) -> bool:
     """One task streamed: both segments' work and markers (the first segment's first). False
     when the table of keys filled up during the task: what it wrote is removed, no marker is
@@ -175,7 +190,8 @@ def run_stream_task(plan: RunPlan, task: InputTask, seen: FirstSeen, closer: _Cl
             writer.abort()
 
     try:
-        with reporting(plan.root, segment_marker_name(1, task.index), lambda: (first.stats.read, first.stats.bytes_in), plan.progress):
+        progress = reporting(plan.root, segment_marker_name(1, task.index), lambda: (first.stats.read, first.stats.bytes_in), plan.progress)
+        with _aborted_on_error(abort), progress:
             first.clock.call(
                 name,
                 lambda: _without_gc(
@@ -193,32 +209,19 @@ def run_stream_task(plan: RunPlan, task: InputTask, seen: FirstSeen, closer: _Cl
                 lambda: second.sink.records,
             )
     except TableFull:
-        abort()
         for segment in (0, 1):
             _clean_task_outputs(plan, segment, task.index)
         return False
-    except InputError as exc:
-        abort()
-        raise TaskError(str(exc)) from exc
-    except BaseException:
-        abort()
-        raise
     streamed_wall, streamed_cpu = time.perf_counter_ns() - started, time.thread_time_ns() - cpu_started
 
     def close() -> None:
         """The task's writers closed (shards and notes committed), its errors and markers
         written: its time is the stream's plus this close's (the close's own thread's CPU)."""
         close_started, close_cpu = time.perf_counter_ns(), time.thread_time_ns()
-        try:
+        with _aborted_on_error(abort):
             collector.close()  # the task's keys and ids, which a resume loads: before its markers
             for writer in writers:
                 writer.close()
-        except InputError as exc:
-            abort()
-            raise TaskError(str(exc)) from exc
-        except BaseException:
-            abort()
-            raise
         if first.errors:
             blob = b"".join(orjson.dumps(e) + b"\n" for e in first.errors)
             write_bytes_atomic(plan.root / "errors" / f"seg0-task{task.index:05d}.jsonl", blob)
