@@ -221,7 +221,10 @@ def test_large_pages_and_answers_in_one_batch_do_not_block_the_pipes():
 
 
 def test_timeout_rejects_the_page_and_keeps_the_rest():
-    big_page = page(5, para="Filler sentence for a page that takes a while. " * 4000)
+    # ~3.8 MB: seconds of extraction, so the 1 ms limit passes before any answer can come back
+    # even when this process is descheduled for a while (a 190 kB page once came back in time
+    # with the suite in two processes, and the answer was rightly taken).
+    big_page = page(5, para="Filler sentence for a page that takes a while. " * 80_000)
     step = Extract(timeout_s=0.001)
     try:
         out, rejects = run_step(step, [html_doc("slow", big_page)])
