@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from runutil import kept, load_stats, rejected, run_recipe
 
-from tamis.steps.repetition import lines_with_ends, lines_with_ends_reference, repair_repetition
-from tamis.text import normalize_for_hash
+from tamis.steps.repetition import repair_repetition
+from tamis.text import lines_with_ends, lines_with_ends_reference, normalize_for_hash
 
 # Written for this test, in the shape of ../shared/seed: 5 paragraphs, then 2-5 again,
 # typographic apostrophes, a no-break space before a colon, no final newline.

@@ -22,7 +22,6 @@ Rules:
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 
@@ -30,31 +29,9 @@ from tamis.dedup.shingles import line_length
 from tamis.document import Document
 from tamis.registry import register
 from tamis.steps.base import Step, TaskContext, param
-from tamis.text import iter_lines_with_ends, normalized_utf8, normalized_utf8_of_nfc
+from tamis.text import iter_lines_with_ends, lines_with_ends, normalized_utf8, normalized_utf8_of_nfc
 
 SAMPLE_LINE_CHARS = 240
-
-
-_LINE_PARTS = re.compile(r"(\r\n|\n|\r)")  # LINE_END_RE, captured: contents and line ends alternate
-# What str.splitlines breaks at beyond \n, \r and \r\n (which are the only line ends here).
-_OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
-
-
-def lines_with_ends(text: str) -> list[str]:
-    """Each line with its end (``\r\n``, ``\n`` or ``\r``; the last may have none), as
-    :func:`lines_with_ends_reference` cuts them: ``str.splitlines(keepends=True)`` where the text
-    holds none of the other characters it breaks at (one scan), about 5x faster than the split."""
-    if _OTHER_BREAKS.search(text) is None:
-        return text.splitlines(True)
-    return lines_with_ends_reference(text)
-
-
-def lines_with_ends_reference(text: str) -> list[str]:
-    parts = _LINE_PARTS.split(text)  # [content, end, content, end, ..., content]
-    lines = [parts[i] + parts[i + 1] for i in range(0, len(parts) - 1, 2)]
-    if parts[-1]:
-        lines.append(parts[-1])
-    return lines
 
 
 def _key_chars(key: str | bytes) -> int:
