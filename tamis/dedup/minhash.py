@@ -209,7 +209,7 @@ class SketchSpill:
         self.batch_chars += len(prepared)
         if self.stage.per_language:
             self.languages.append(str(doc.metadata.get("language") or ""))
-        if len(self.batch) >= self.batch_docs or (self._pool is not None and self.batch_chars >= THREAD_BATCH_CHARS):
+        if self._batch_full():
             self.flush()
 
     def add_many(self, prepared: list[str]) -> None:
@@ -224,8 +224,12 @@ class SketchSpill:
                 self.batch_chars = ends[len(chunk) - 1]
             self.batch.extend(chunk)
             at += len(chunk)
-            if len(self.batch) >= self.batch_docs or (self._pool is not None and self.batch_chars >= THREAD_BATCH_CHARS):
+            if self._batch_full():
                 self.flush()
+
+    def _batch_full(self) -> bool:
+        """The batch has its documents, or (signed in the helper) its characters."""
+        return len(self.batch) >= self.batch_docs or (self._pool is not None and self.batch_chars >= THREAD_BATCH_CHARS)
 
     def flush(self) -> None:
         """Sign the batch gathered so far (handed over whole: never touched again here)."""

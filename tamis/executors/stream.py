@@ -96,15 +96,14 @@ class _Closer:
             self._thread = None
         return self.failed
 
-    def hand_over(self, name: str, close: Callable[[], None], abort: Callable[[], None]) -> bool:
-        """Close a streamed task after the one before it; False (the task aborted instead)
-        where an earlier close failed."""
+    def hand_over(self, name: str, close: Callable[[], None], abort: Callable[[], None]) -> None:
+        """Close a streamed task after the one before it; abort it instead where an earlier
+        close failed (the stream then stops: see :attr:`failed`)."""
         if self.wait():
             abort()
-            return False
+            return
         self._thread = threading.Thread(target=self._run, args=(name, close), name="tamis-stream-close", daemon=False)
         self._thread.start()
-        return True
 
 
 def stream_tasks(plan: RunPlan, tasks: list[InputTask]) -> dict[str, str]:
