@@ -742,6 +742,17 @@ static PyObject *segment(PyObject *self, PyObject *element) {
     return result;
 }
 
+/* The next node in document order after ``node``'s subtree (its next sibling, else its
+ * nearest ancestor's), NULL once the walk is back at ``top``: the pre-order walks below take
+ * first children themselves. */
+static xml_node *after_subtree(xml_node *node, xml_node *top) {
+    while (node && node->next == NULL) {
+        node = node->parent;
+        if (node == top) node = NULL;
+    }
+    return node ? node->next : NULL;
+}
+
 /* ------------------------------------------------------------------ metadata candidates */
 
 static int is_metadata_candidate(xml_node *node) {
@@ -810,11 +821,7 @@ static PyObject *metadata_candidates(PyObject *self, PyObject *element) {
                 continue;
             }
         }
-        while (node && node->next == NULL) {
-            node = node->parent;
-            if (node == top) node = NULL;
-        }
-        if (node) node = node->next;
+        node = after_subtree(node, top);
     }
     return found;
 }
@@ -961,11 +968,7 @@ static PyObject *metadata_first(PyObject *self, PyObject *args) {
                 continue;
             }
         }
-        while (node && node->next == NULL) {
-            node = node->parent;
-            if (node == top) node = NULL;
-        }
-        if (node) node = node->next;
+        node = after_subtree(node, top);
     }
     return found;
 bail_out:
