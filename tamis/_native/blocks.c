@@ -755,6 +755,28 @@ static xml_node *after_subtree(xml_node *node, xml_node *top) {
 
 /* ------------------------------------------------------------------ metadata candidates */
 
+/* ``element`` as an lxml element whose document the metadata walks may read, or NULL with the
+ * error set (``fn`` names the caller in it): configure() called, an lxml element, and lxml's
+ * public layout (the proxy's node points back at it and belongs to a document). */
+static lxml_element *document_element(PyObject *element, const char *fn) {
+    if (!configured) {
+        PyErr_SetString(PyExc_RuntimeError, "tamis._native._blocks.configure() was not called");
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(element, element_type)) {
+        PyErr_Format(PyExc_TypeError, "%s() takes an lxml element", fn);
+        return NULL;
+    }
+    lxml_element *proxy = (lxml_element *)element;
+    xml_node *root = proxy->c_node;
+    if (root == NULL || root->_private != (void *)element || root->doc == NULL) {
+        PyErr_Format(PyExc_TypeError, "%s() takes an lxml element (and an lxml with its public element layout)", fn);
+        return NULL;
+    }
+    return proxy;
+}
+
+
 static int is_metadata_candidate(xml_node *node) {
     if (node->ns != NULL) return 0;
     const char *name = (const char *)node->name;
@@ -781,20 +803,13 @@ static int is_metadata_candidate(xml_node *node) {
  * or an element with itemprop="datePublished"), without XPath's per-node evaluation; None when
  * an itemprop value is not plain text (the XPath decides then). */
 static PyObject *metadata_candidates(PyObject *self, PyObject *element) {
-    if (!configured || element_factory == NULL) {
+    lxml_element *proxy = document_element(element, "metadata_candidates");
+    if (proxy == NULL) return NULL;
+    if (element_factory == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "tamis._native._blocks.configure() was not called");
         return NULL;
     }
-    if (!PyObject_TypeCheck(element, element_type)) {
-        PyErr_SetString(PyExc_TypeError, "metadata_candidates() takes an lxml element");
-        return NULL;
-    }
-    lxml_element *proxy = (lxml_element *)element;
     xml_node *root = proxy->c_node;
-    if (root == NULL || root->_private != (void *)element || root->doc == NULL) {
-        PyErr_SetString(PyExc_TypeError, "metadata_candidates() takes an lxml element (and an lxml with its public element layout)");
-        return NULL;
-    }
     PyObject *found = PyList_New(0);
     if (!found) return NULL;
     /* pre-order over every element of the document: first child, else next sibling, else up */
@@ -893,14 +908,8 @@ static int selector_matches(xml_node *node, PyObject *selector, int *bail) {
 static PyObject *metadata_first(PyObject *self, PyObject *args) {
     PyObject *element, *selectors;
     if (!PyArg_ParseTuple(args, "OO!", &element, &PyTuple_Type, &selectors)) return NULL;
-    if (!configured) {
-        PyErr_SetString(PyExc_RuntimeError, "tamis._native._blocks.configure() was not called");
-        return NULL;
-    }
-    if (!PyObject_TypeCheck(element, element_type)) {
-        PyErr_SetString(PyExc_TypeError, "metadata_first() takes an lxml element");
-        return NULL;
-    }
+    lxml_element *proxy = document_element(element, "metadata_first");
+    if (proxy == NULL) return NULL;
     Py_ssize_t count = PyTuple_GET_SIZE(selectors);
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *selector = PyTuple_GET_ITEM(selectors, i);
@@ -919,12 +928,7 @@ static PyObject *metadata_first(PyObject *self, PyObject *args) {
             }
         }
     }
-    lxml_element *proxy = (lxml_element *)element;
     xml_node *root = proxy->c_node;
-    if (root == NULL || root->_private != (void *)element || root->doc == NULL) {
-        PyErr_SetString(PyExc_TypeError, "metadata_first() takes an lxml element (and an lxml with its public element layout)");
-        return NULL;
-    }
     PyObject *found = PyList_New(count);
     if (!found) return NULL;
     for (Py_ssize_t i = 0; i < count; i++) {
