@@ -31,9 +31,8 @@ are listed ahead (in order), so a search tries only those at each position.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 try:
     from re import _constants as _sre
@@ -68,12 +67,11 @@ class Untranslatable(Exception):
     """The pattern uses something the matcher does not reproduce exactly: keep ``re`` for it."""
 
 
-@dataclass(frozen=True)
-class Program:
+class Program(NamedTuple):
     """What ``tamis._native._spacy_split.Affix`` is built from (see :meth:`arguments`)."""
 
     code: list[int]
-    classes: list[tuple[int, int, list[int]]]  # (negated, category bits, flat sorted [lo, hi, ...])
+    classes: list[tuple[int, int, tuple[int, ...]]]  # (negated, category bits, flat sorted [lo, hi, ...])
     alternatives: list[tuple[int, int, int, int]]  # (start pc, max width or -1, begins with ^, ends with $)
     slots: int
     segment_starts: list[int]  # dispatch: the code points where the candidate list changes
@@ -131,13 +129,55 @@ def _letter_ranges(body: str) -> tuple[tuple[int, int], ...]:
     return tuple(_merge(ranges))
 
 
+_ClassSpec = tuple[int, int, tuple[int, ...]]  # (negated, category bits, flat sorted [lo, hi, ...])
+_Letters = tuple[tuple[str, str], ...]  # (private-use mark, letter class body) pairs
+
+
+def _marks(letters: _Letters) -> dict[int, tuple[tuple[int, int], ...]]:
+    return {ord(mark): _letter_ranges(body) for mark, body in letters}
+
+
+def _spec(negated: bool, categories: int, ranges: list[tuple[int, int]]) -> _ClassSpec:
+    return int(negated), categories, tuple(bound for pair in _merge(ranges) for bound in pair)
+
+
+@cache
+def _class_spec(items: tuple, letters: _Letters) -> _ClassSpec:
+    """A character class (re's parsed items) as the matcher's class. Cached: the languages'
+    patterns repeat their classes (spaCy's letter classes above all)."""
+    marks = _marks(letters)
+    negated, categories = False, 0
+    ranges: list[tuple[int, int]] = []
+    for position, (item, argument) in enumerate(items):
+        if item is _sre.NEGATE and position == 0:
+            negated = True
+        elif item is _sre.LITERAL:
+            ranges.extend(marks.get(argument, ((argument, argument),)))
+        elif item is _sre.RANGE:
+            lo, hi = argument
+            if any(lo <= mark <= hi for mark in marks):
+                raise Untranslatable("a range over a letter-class mark")
+            ranges.append((lo, hi))
+        elif item is _sre.CATEGORY and argument in _CATEGORIES:
+            categories |= _CATEGORIES[argument]
+        else:
+            raise Untranslatable(f"class item {item}")
+    return _spec(negated, categories, ranges)
+
+
+@cache
+def _letter_spec(mark: int, negated: bool, letters: _Letters) -> _ClassSpec:
+    return _spec(negated, 0, list(_marks(letters)[mark]))
+
+
 class _Compiler:
-    def __init__(self, flags: int, letters: dict[int, tuple[tuple[int, int], ...]]) -> None:
+    def __init__(self, flags: int, letters: _Letters) -> None:
         self.dotall = bool(flags & re.DOTALL)
-        self.letters = letters  # private-use mark -> the letter class's ranges
+        self.letter_key = letters
+        self.letters = _marks(letters)  # private-use mark -> the letter class's ranges
         self.code: list[int] = []
-        self.classes: list[tuple[int, int, list[int]]] = []
-        self.class_index: dict[tuple, int] = {}
+        self.classes: list[_ClassSpec] = []
+        self.class_index: dict[_ClassSpec, int] = {}
         self.slots = 0
 
     def emit(self, *words: int) -> int:
@@ -147,35 +187,14 @@ class _Compiler:
             raise Untranslatable("too large")
         return at
 
-    def klass(self, negated: bool, categories: int, ranges: list[tuple[int, int]]) -> int:
-        flat = [bound for pair in _merge(ranges) for bound in pair]
-        key = (negated, categories, tuple(flat))
-        if key not in self.class_index:
-            self.class_index[key] = len(self.classes)
-            self.classes.append((int(negated), categories, flat))
-        return self.class_index[key]
+    def klass(self, spec: _ClassSpec) -> int:
+        if spec not in self.class_index:
+            self.class_index[spec] = len(self.classes)
+            self.classes.append(spec)
+        return self.class_index[spec]
 
     def class_of(self, items: list) -> int:
-        negated, categories = False, 0
-        ranges: list[tuple[int, int]] = []
-        for position, (item, argument) in enumerate(items):
-            if item is _sre.NEGATE and position == 0:
-                negated = True
-            elif item is _sre.LITERAL:
-                if argument in self.letters:
-                    ranges.extend(self.letters[argument])
-                else:
-                    ranges.append((argument, argument))
-            elif item is _sre.RANGE:
-                lo, hi = argument
-                if any(lo <= mark <= hi for mark in self.letters):
-                    raise Untranslatable("a range over a letter-class mark")
-                ranges.append((lo, hi))
-            elif item is _sre.CATEGORY and argument in _CATEGORIES:
-                categories |= _CATEGORIES[argument]
-            else:
-                raise Untranslatable(f"class item {item}")
-        return self.klass(negated, categories, ranges)
+        return self.klass(_class_spec(tuple(items), self.letter_key))
 
     def sequence(self, items, in_look: bool) -> None:
         for op, value in items:
@@ -184,12 +203,12 @@ class _Compiler:
     def item(self, op, value, in_look: bool) -> None:
         if op is _sre.LITERAL:
             if value in self.letters:  # a class of the letter class alone (re's parser made it a literal)
-                self.emit(CLASS, self.klass(False, 0, list(self.letters[value])))
+                self.emit(CLASS, self.klass(_letter_spec(value, False, self.letter_key)))
             else:
                 self.emit(CHAR, value)
         elif op is _sre.NOT_LITERAL:
             if value in self.letters:
-                self.emit(CLASS, self.klass(True, 0, list(self.letters[value])))
+                self.emit(CLASS, self.klass(_letter_spec(value, True, self.letter_key)))
             else:
                 self.emit(NOT_CHAR, value)
         elif op is _sre.IN:
@@ -270,7 +289,7 @@ class _Compiler:
         self.code[at + 1], self.code[at + 2] = (self_next, out) if greedy else (out, self_next)
 
 
-def _first_chars(items, letters: dict[int, tuple[tuple[int, int], ...]]) -> tuple[list[tuple[int, int]] | None, bool]:
+def _first_chars(items, letters: _Letters, marks: dict[int, tuple[tuple[int, int], ...]]) -> tuple[list[tuple[int, int]] | None, bool]:
     """(code point ranges the first character a match of ``items`` consumes can be, or None when
     not known; whether a match may consume nothing)."""
     ranges: list[tuple[int, int]] = []
@@ -278,26 +297,26 @@ def _first_chars(items, letters: dict[int, tuple[tuple[int, int], ...]]) -> tupl
         if op in (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT):
             continue
         if op is _sre.LITERAL:
-            return ranges + list(letters.get(value, ((value, value),))), False
+            return ranges + list(marks.get(value, ((value, value),))), False
         if op is _sre.IN:
-            found = _class_ranges(list(value), letters)
+            found = _spec_ranges(_class_spec(tuple(value), letters))
             if found is None:
                 return None, False
-            return ranges + found, False
+            return ranges + list(found), False
         if op in (_sre.NOT_LITERAL, _sre.ANY):
             return None, False
         if op is _sre.SUBPATTERN:
-            found, nullable = _first_chars(value[-1], letters)
+            found, nullable = _first_chars(value[-1], letters, marks)
         elif op is _sre.BRANCH:
             found, nullable = [], False
             for alternative in value[1]:
-                more, empty = _first_chars(alternative, letters)
+                more, empty = _first_chars(alternative, letters, marks)
                 if more is None:
                     return None, False
                 found += more
                 nullable = nullable or empty
         elif op in _REPEATS:
-            found, nullable = _first_chars(value[2], letters)
+            found, nullable = _first_chars(value[2], letters, marks)
             nullable = nullable or value[0] == 0
         else:
             return None, False
@@ -309,79 +328,53 @@ def _first_chars(items, letters: dict[int, tuple[tuple[int, int], ...]]) -> tupl
     return ranges, True
 
 
-def _class_ranges(items: list, letters: dict[int, tuple[tuple[int, int], ...]]) -> list[tuple[int, int]] | None:
-    ranges: list[tuple[int, int]] = []
-    negated = False
-    for position, (item, argument) in enumerate(items):
-        if item is _sre.NEGATE and position == 0:
-            negated = True
-        elif item is _sre.LITERAL:
-            ranges.extend(letters.get(argument, ((argument, argument),)))
-        elif item is _sre.RANGE:
-            ranges.append(argument)
-        else:
-            return None
-    merged = _merge(ranges)
-    return _complement(merged) if negated else merged
+@cache
+def _spec_ranges(spec: _ClassSpec) -> tuple[tuple[int, int], ...] | None:
+    """The code point ranges of a class, None when it holds a category (not enumerated)."""
+    negated, categories, flat = spec
+    if categories:
+        return None
+    ranges = list(zip(flat[::2], flat[1::2], strict=True))
+    return tuple(_complement(ranges) if negated else ranges)
+
+
+# A pattern's text as tokens: an escape, a character class, a group bracket or "|", or a run of
+# anything else (re's reading of a class: "^" first negates, "]" first is a member).
+_TOKENS = re.compile(r"\\.|\[\^?\]?(?:\\.|[^\]\\])*\]|[()|]|[^\\\[()|]+|.", re.DOTALL)
 
 
 def _marks_in_classes(text: str, marks: set[str]) -> bool:
     """Whether every mark in ``text`` stands inside a character class (where the letter class's
     body goes: its letters are then members of that class, what the ranges stand for)."""
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char == "\\":
-            if text[i + 1:i + 2] in marks:
-                return False
-            i += 2
-            continue
-        if char in marks:
-            return False
-        if char == "[":
-            i += 1 + (text.startswith("^", i + 1))
-            i += text.startswith("]", i)
-            while i < len(text) and text[i] != "]":
-                i += 2 if text[i] == "\\" else 1
-        i += 1
-    return True
+    return not any(token[0] != "[" and not marks.isdisjoint(token) for token in _TOKENS.findall(text))
 
 
 def top_level_pieces(text: str) -> list[str]:
     """A pattern's text cut at its top-level ``|`` (escapes, classes and groups read past)."""
     pieces: list[str] = []
-    depth = start = i = 0
-    while i < len(text):
-        char = text[i]
-        if char == "\\":
-            i += 2
-            continue
-        if char == "[":
-            i += 1 + (text.startswith("^", i + 1))
-            i += text.startswith("]", i)  # a "]" first in a class is a literal
-            while i < len(text) and text[i] != "]":
-                i += 2 if text[i] == "\\" else 1
-        elif char == "(":
+    depth = start = 0
+    for found in _TOKENS.finditer(text):
+        token = found.group()
+        if token == "(":
             depth += 1
-        elif char == ")":
+        elif token == ")":
             depth -= 1
-        elif char == "|" and depth == 0:
-            pieces.append(text[start:i])
-            start = i + 1
-        i += 1
+        elif token == "|" and depth == 0:
+            pieces.append(text[start:found.start()])
+            start = found.end()
     pieces.append(text[start:])
     return pieces
 
 
-@dataclass(frozen=True)
-class _Fragment:
+class _Fragment(NamedTuple):
     """One top-level alternative compiled alone: its code (targets from 0, its own classes and
     memo slots, renumbered when the pattern's program is put together) and what the search
     needs to know of it."""
 
     flags: int  # the parser's flags after reading it (inline flags included)
     code: tuple[int, ...]
-    classes: tuple[tuple[int, int, list[int]], ...]
+    moves: tuple[tuple[int, int], ...]  # (position in code, what it holds: _TARGET, _CLASS or _SLOT)
+    classes: tuple[_ClassSpec, ...]
     slots: int
     max_width: int
     begins: int
@@ -394,11 +387,33 @@ class _Fragment:
 _WIDTH = {CHAR: 2, NOT_CHAR: 2, CLASS: 2, ANY: 1, ANY_ALL: 1, BOL: 1, EOL: 1, EOS: 1, SPLIT: 4, JMP: 2, LOOK: 4, MATCH: 1, SUBMATCH: 1}
 
 
+_TARGET, _CLASS, _SLOT = range(3)
+
+
+def _moves(code: list[int]) -> tuple[tuple[int, int], ...]:
+    """Where a fragment's code holds a target, a class number or a memo slot (renumbered when
+    it is placed in a pattern's program)."""
+    moves: list[tuple[int, int]] = []
+    pc = 0
+    while pc < len(code):
+        op = code[pc]
+        if op == CLASS:
+            moves.append((pc + 1, _CLASS))
+        elif op == SPLIT:
+            moves += [(pc + 1, _TARGET), (pc + 2, _TARGET)] + ([(pc + 3, _SLOT)] if code[pc + 3] >= 0 else [])
+        elif op == JMP:
+            moves.append((pc + 1, _TARGET))
+        elif op == LOOK:
+            moves.append((pc + 3, _TARGET))
+        pc += _WIDTH[op]
+    return tuple(moves)
+
+
 @cache
-def _fragment(piece: str, flags: int, letters: tuple[tuple[str, str], ...]) -> _Fragment:
+def _fragment(piece: str, flags: int, letters: _Letters) -> _Fragment:
     """``piece`` (one alternative, spaCy's letter classes as private-use marks, ``letters``
     the (mark, body) pairs) compiled. Cached: the languages' patterns share most alternatives."""
-    marks = {ord(mark): _letter_ranges(body) for mark, body in letters}
+    marks = _marks(letters)
     try:
         parsed = _sre_parse.parse(piece, flags)
     except (re.error, RecursionError) as error:
@@ -406,14 +421,14 @@ def _fragment(piece: str, flags: int, letters: tuple[tuple[str, str], ...]) -> _
     flags = parsed.state.flags
     if flags & _REFUSED_FLAGS:
         raise Untranslatable("flags")
-    compiler = _Compiler(flags, marks)
+    compiler = _Compiler(flags, letters)
     items = list(parsed)
     low, high = parsed.getwidth()
     compiler.sequence(items, in_look=False)
     compiler.emit(MATCH)
-    first, nullable = _first_chars(items, marks)
+    first, nullable = _first_chars(items, letters, marks)
     return _Fragment(
-        flags, tuple(compiler.code), tuple(compiler.classes), compiler.slots, -1 if high >= _sre.MAXREPEAT else high,
+        flags, tuple(compiler.code), _moves(compiler.code), tuple(compiler.classes), compiler.slots, -1 if high >= _sre.MAXREPEAT else high,
         int(items[:1] in ([(_sre.AT, _sre.AT_BEGINNING)], [(_sre.AT, _sre.AT_BEGINNING_STRING)])),
         int(items[-1:] == [(_sre.AT, _sre.AT_END)]),
         None if first is None else tuple(_merge(first)), nullable or low == 0)
@@ -438,8 +453,8 @@ def translate(text: str, flags: int, letters: dict[str, str] | None = None) -> P
     if "\x00" in text:
         raise Untranslatable("unknown letter class")
     code: list[int] = []
-    classes: list[tuple[int, int, list[int]]] = []
-    class_index: dict[tuple, int] = {}
+    classes: list[_ClassSpec] = []
+    class_index: dict[_ClassSpec, int] = {}
     slots = 0
     alternatives: list[tuple[int, int, int, int]] = []
     firsts: list[tuple[tuple[tuple[int, int], ...] | None, bool]] = []
@@ -451,14 +466,13 @@ def translate(text: str, flags: int, letters: dict[str, str] | None = None) -> P
         elif fragment.flags != flags:
             raise Untranslatable("inline flags")
         renumber = []
-        for negated, categories, flat in fragment.classes:
-            key = (negated, categories, tuple(flat))
-            if key not in class_index:
-                class_index[key] = len(classes)
-                classes.append((negated, categories, flat))
-            renumber.append(class_index[key])
+        for spec in fragment.classes:
+            if spec not in class_index:
+                class_index[spec] = len(classes)
+                classes.append(spec)
+            renumber.append(class_index[spec])
         base = len(code)
-        code.extend(_relocated(fragment.code, base, renumber, slots))
+        code.extend(_relocated(fragment, base, renumber, slots))
         slots += fragment.slots
         if len(code) > _MAX_CODE:
             raise Untranslatable("too large")
@@ -468,63 +482,45 @@ def translate(text: str, flags: int, letters: dict[str, str] | None = None) -> P
     return Program(code, classes, alternatives, slots, starts, segment_lists, lists, end_list)
 
 
-def _relocated(code: tuple[int, ...], base: int, classes: list[int], slot_base: int) -> list[int]:
+def _relocated(fragment: _Fragment, base: int, classes: list[int], slot_base: int) -> list[int]:
     """A fragment's code placed at ``base``: its targets, classes and memo slots renumbered."""
-    out = list(code)
-    pc = 0
-    while pc < len(out):
-        op = out[pc]
-        if op == CLASS:
-            out[pc + 1] = classes[out[pc + 1]]
-        elif op == SPLIT:
-            out[pc + 1] += base
-            out[pc + 2] += base
-            if out[pc + 3] >= 0:
-                out[pc + 3] += slot_base
-        elif op == JMP:
-            out[pc + 1] += base
-        elif op == LOOK:
-            out[pc + 3] += base
-        pc += _WIDTH[op]
+    out = list(fragment.code)
+    for at, kind in fragment.moves:
+        out[at] = out[at] + base if kind == _TARGET else classes[out[at]] if kind == _CLASS else out[at] + slot_base
     return out
 
 
 def _dispatch(firsts: list[tuple[tuple[tuple[int, int], ...] | None, bool]]) -> tuple[list[int], list[int], list[list[int]], int]:
     """Per code point segment, the alternatives (in order) whose match can start on it; an
-    alternative whose first character is not known is a candidate everywhere."""
-    bounds = {0}
-    for ranges, _nullable in firsts:
-        for lo, hi in ranges or ():
-            bounds.add(lo)
-            bounds.add(hi + 1)
-    starts = sorted(bound for bound in bounds if bound <= _MAXUNICODE)
-    members: list[list[int]] = [[] for _ in starts]
+    alternative whose first character is not known, or that may consume nothing, is a candidate
+    everywhere. One sweep over the ranges' bounds, the set of alternatives as a bit mask."""
+    everywhere = 0
+    toggles: dict[int, int] = {0: 0}
     for index, (ranges, nullable) in enumerate(firsts):
-        if ranges is None or nullable:  # a match may start on any character
-            for member in members:
-                member.append(index)
+        bit = 1 << index
+        if ranges is None or nullable:
+            everywhere |= bit
             continue
-        for lo, hi in ranges:
-            first = bisect_right(starts, lo) - 1
-            last = bisect_right(starts, hi) - 1
-            for segment in range(first, last + 1):
-                if not members[segment] or members[segment][-1] != index:
-                    members[segment].append(index)
+        for lo, hi in ranges:  # merged: disjoint and not adjacent, so no bound is toggled twice
+            toggles[lo] = toggles.get(lo, 0) ^ bit
+            if hi < _MAXUNICODE:
+                toggles[hi + 1] = toggles.get(hi + 1, 0) ^ bit
     lists: list[list[int]] = []
-    list_ids: dict[tuple[int, ...], int] = {}
+    list_ids: dict[int, int] = {}
+
+    def list_of(mask: int) -> int:
+        if mask not in list_ids:
+            list_ids[mask] = len(lists)
+            lists.append([index for index in range(mask.bit_length()) if mask >> index & 1])
+        return list_ids[mask]
+
+    starts: list[int] = []
     segment_lists: list[int] = []
-    kept_starts: list[int] = []
-    for start, member in zip(starts, members, strict=True):
-        key = tuple(member)
-        if key not in list_ids:
-            list_ids[key] = len(lists)
-            lists.append(list(key))
-        if segment_lists and segment_lists[-1] == list_ids[key]:
-            continue  # the same list as the segment before: one segment
-        kept_starts.append(start)
-        segment_lists.append(list_ids[key])
-    at_end = tuple(index for index, (ranges, nullable) in enumerate(firsts) if ranges is None or nullable)
-    if at_end not in list_ids:
-        list_ids[at_end] = len(lists)
-        lists.append(list(at_end))
-    return kept_starts, segment_lists, lists, list_ids[at_end]
+    active = 0
+    for bound in sorted(toggles):
+        active ^= toggles[bound]
+        list_id = list_of(active | everywhere)
+        if not segment_lists or segment_lists[-1] != list_id:
+            starts.append(bound)
+            segment_lists.append(list_id)
+    return starts, segment_lists, lists, list_of(everywhere)

@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from tamis.steps.quality.regex_code import compile_pattern
+from tamis.steps.quality.spacy_affix import top_level_pieces
 
 try:  # the regular-expression parser, to read which characters a rule can start or end on
     from re import _constants as _sre
@@ -430,32 +431,6 @@ class SpacyTokenizerReference:
             position = end
         out.extend(tokens[position:])
         return out
-
-
-def top_level_pieces(text: str) -> list[str]:
-    """A pattern's text cut at its top-level ``|`` (escapes, classes and groups read past)."""
-    pieces: list[str] = []
-    depth = start = i = 0
-    while i < len(text):
-        char = text[i]
-        if char == "\\":
-            i += 2
-            continue
-        if char == "[":
-            i += 1 + (text.startswith("^", i + 1))
-            i += text.startswith("]", i)  # a "]" first in a class is a literal
-            while i < len(text) and text[i] != "]":
-                i += 2 if text[i] == "\\" else 1
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            pieces.append(text[start:i])
-            start = i + 1
-        i += 1
-    pieces.append(text[start:])
-    return pieces
 
 
 def _uncased(char: str) -> bool:
