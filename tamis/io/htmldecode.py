@@ -99,7 +99,7 @@ def _decode(body: bytes, http_charset: str | None) -> tuple[str, str, bool]:
 # text gets no bytes). Bounded by bytes held, oldest first out: a recipe without the extract
 # step, or a reader far ahead of it, loses the shortcut, never memory. Encoding a 150 kB page
 # that is not all ASCII costs 0.15-0.3 ms, 3-5 % of what the learned extractor spends on it.
-_UTF8_HELD_LIMIT = 64 << 20
+_UTF8_HELD_LIMIT = 16 << 20  # the step takes 32 pages at a time: ~5 MB of typical pages
 _utf8_held: dict[int, tuple[str, bytes]] = {}
 _utf8_held_bytes = 0
 _utf8_lock = threading.Lock()  # readers and steps share one thread today; a lock keeps it safe if not
