@@ -150,9 +150,10 @@ def routes(signals: np.ndarray) -> bool:
     return bool(direction * signals[ROUTE_SIGNALS.index(name)] >= direction * limit)
 
 
-def extract_learned_hybrid(html: str) -> Extraction:
-    """The learned classifier's text; trafilatura's (with its fallbacks) on the pages the router
-    sends it and on those where the learned pass kept nothing; never empty when either found text."""
+def extract_learned_hybrid(html: str | bytes) -> Extraction:
+    """The learned classifier's text; trafilatura's on the pages the router sends it and on those
+    where the learned pass kept nothing; never empty when either found text. ``html`` may be the
+    page's UTF-8 bytes (the learned pass parses them as they are; a routed page is decoded)."""
     from tamis.extract.learned import extract_learned
 
     details: dict = {}
@@ -163,7 +164,7 @@ def extract_learned_hybrid(html: str) -> Extraction:
     # computed only when the fitted router reads one.
     if learned.method == "learned" and learned.long_share >= ROUTE_CONFIDENCE and (ROUTE_SECOND is None or not routes(route_signals(**details))):
         return learned
-    text = _trafilatura(html, fast=ROUTE_FAST)
+    text = _trafilatura(html.decode("utf-8", "replace") if isinstance(html, bytes) else html, fast=ROUTE_FAST)
     if text.strip():
         return Extraction(text, True, learned.metadata, "trafilatura")
     return learned
