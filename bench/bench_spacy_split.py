@@ -1,14 +1,17 @@
 """The compiled spaCy-algorithm word splitter against its Python path, as users run the recipe.
 
-    .venv/bin/python bench/bench_spacy_split.py [--docs 1130] [--rounds 2]
+    .venv/bin/python bench/bench_spacy_split.py [--docs 1130] [--rounds 3]
 
 The documents are bench_recipe.py's: man pages of seven languages, one JSONL file. Each round
-runs ``tamis run`` twice as a subprocess, one worker, wall time with start-up:
+runs ``tamis run`` three times as a subprocess, one worker, wall time with start-up:
 
-- once with the splitter's Python path (``TAMIS_SPACY_COMPILED=0``);
-- once with the compiled path (the default).
+- with the splitter's Python path (``TAMIS_SPACY_COMPILED=0``);
+- with the compiled control flow calling Python's ``re`` for the prefix, suffix and infix
+  searches (``TAMIS_SPACY_COMPILED=re``: session 8's compiled path);
+- with the compiled path as users run it (the default: those patterns run by the splitter's
+  own matcher, tamis/_native/spacy_affix.c).
 
-The order alternates from one round to the next. Two settings are run:
+The order rotates from one round to the next. Two settings are run:
 
 - the default recipe narrowed to datatrove's seven languages (bench_recipe's labelled setting,
   where word splitting was the largest single item);
@@ -17,8 +20,8 @@ The order alternates from one round to the next. Two settings are run:
 Prints each run's wall and CPU seconds and the per-step CPU of the steps that split words
 (gopher_repetition, gopher_quality, c4_quality, fineweb_quality). It then checks that the two
 paths reach the same verdicts: the decompressed output and reject records (ids, reasons and
-every signal the filters write) must be identical, as sorted lines. The exit status is 1 if
-they differ.
+every signal the filters write) must be identical, as sorted lines, across the three paths.
+The exit status is 1 if they differ.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import gzip
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,11 +48,14 @@ def child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run(docs: Path, out: Path, config: Path | None, compiled: bool) -> tuple[float, float, dict]:
+PATHS = {"python": "0", "re": "re", "compiled": "1"}  # label -> TAMIS_SPACY_COMPILED
+
+
+def run(docs: Path, out: Path, config: Path | None, path: str) -> tuple[float, float, dict]:
     script = Path(sys.executable).with_name("tamis")
     command = [str(script) if script.exists() else "tamis", "run", *([str(config)] if config else []),
                "--input", str(docs), "--output", str(out), "--workers", "1"]
-    env = {**os.environ, "TAMIS_SPACY_COMPILED": "1" if compiled else "0"}
+    env = {**os.environ, "TAMIS_SPACY_COMPILED": PATHS[path]}
     started, cpu = time.perf_counter(), child_cpu()
     done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     wall, cpu = time.perf_counter() - started, child_cpu() - cpu
@@ -76,7 +83,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=1130)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
     sys.path.insert(0, str(HERE))
@@ -102,31 +109,38 @@ def main() -> int:
         for label, config in (("seven languages (labelled setting)", seven), ("default recipe", None)):
             print(f"\n{label}")
             print(f"    {'path':9s} {'wall':>7s} {'CPU':>7s}   " + "  ".join(f"{name:>17s}" for name in WORD_STEPS) + "   (step CPU s)")
-            totals: dict[bool, list[float]] = {False: [0.0, 0.0], True: [0.0, 0.0]}
-            outputs: dict[bool, list[bytes]] = {}
+            totals = {path: [0.0, 0.0] for path in PATHS}
+            step_totals = {path: dict.fromkeys(WORD_STEPS, 0.0) for path in PATHS}
+            outputs: dict[str, list[bytes]] = {}
+            labels = list(PATHS)
             for round_ in range(args.rounds):
-                for compiled in (False, True) if round_ % 2 == 0 else (True, False):
-                    out = root / f"out-{label[:5]}-{round_}-{int(compiled)}"
-                    wall, cpu, stats = run(docs_path, out, config, compiled)
-                    totals[compiled][0] += wall
-                    totals[compiled][1] += cpu
+                for path in labels[round_ % 3:] + labels[:round_ % 3]:
+                    out = root / f"out-{label[:5]}-{round_}-{path}"
+                    wall, cpu, stats = run(docs_path, out, config, path)
+                    totals[path][0] += wall
+                    totals[path][1] += cpu
                     steps_cpu = word_step_cpu(stats)
-                    print(f"    {'compiled' if compiled else 'python':9s} {wall:7.2f} {cpu:7.2f}   "
+                    for name in WORD_STEPS:
+                        step_totals[path][name] += steps_cpu.get(name, 0.0)
+                    print(f"    {path:9s} {wall:7.2f} {cpu:7.2f}   "
                           + "  ".join(f"{steps_cpu.get(name, 0.0):17.2f}" for name in WORD_STEPS))
                     found = records(out)
-                    if compiled not in outputs:
-                        outputs[compiled] = found
-                    elif outputs[compiled] != found:
+                    if path not in outputs:
+                        outputs[path] = found
+                    elif outputs[path] != found:
                         print("    (this path's records changed between rounds)")
-            same = outputs[False] == outputs[True]
+                    shutil.rmtree(out)
+            same = outputs["python"] == outputs["re"] == outputs["compiled"]
             differ += not same
-            python_wall, python_cpu = totals[False]
-            compiled_wall, compiled_cpu = totals[True]
-            print(f"    mean: python {python_wall / args.rounds:.2f} s wall, {python_cpu / args.rounds:.2f} s CPU; "
-                  f"compiled {compiled_wall / args.rounds:.2f} s wall, {compiled_cpu / args.rounds:.2f} s CPU "
-                  f"({python_wall / compiled_wall:.2f}x wall, {python_cpu / compiled_cpu:.2f}x CPU)")
-            print(f"    verdicts: {len(outputs[True])} output + reject records, "
-                  f"{'identical' if same else 'DIFFERENT'} between the two paths")
+            for path in PATHS:
+                wall, cpu = (value / args.rounds for value in totals[path])
+                print(f"    mean {path:9s} {wall:6.2f} s wall {cpu:6.2f} s CPU   "
+                      + "  ".join(f"{step_totals[path][name] / args.rounds:17.2f}" for name in WORD_STEPS))
+            (python_wall, python_cpu), (re_wall, re_cpu), (compiled_wall, compiled_cpu) = (totals[path] for path in PATHS)
+            print(f"    compiled vs re: {re_wall / compiled_wall:.2f}x wall, {re_cpu / compiled_cpu:.2f}x CPU; "
+                  f"compiled vs python: {python_wall / compiled_wall:.2f}x wall, {python_cpu / compiled_cpu:.2f}x CPU")
+            print(f"    verdicts: {len(outputs['compiled'])} output + reject records, "
+                  f"{'identical' if same else 'DIFFERENT'} across the three paths")
     return 1 if differ else 0
 
 

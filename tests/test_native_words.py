@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from tamis._native._words import word_totals as _word_totals_native
 
 from tamis.steps.quality.gopher import word_totals, word_totals_reference
-from tamis.steps.quality.ngrams import duplicate_ngram_chars_reference, ngram_stats, ngram_stats_numpy, top_ngram_chars_reference
+from tamis.steps.quality.ngrams import duplicate_ngram_chars_reference, ngram_stats, top_ngram_chars_reference
+from tamis.steps.quality.ngrams_numpy import ngram_stats_numpy
 from tamis.steps.quality.words import split_words
 
 TOP, DUP = [2, 3, 4], [5, 6, 7, 8, 9, 10]

@@ -19,6 +19,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+
+#include "spacy_affix.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +57,10 @@ typedef struct {
     int token_test, url_test;
     int one_token_test;                      /* all three edge tests bounded (the fast one-token check) */
     PyObject *merge;                         /* callable or NULL */
+    /* the prefix / suffix / infix patterns as Affix programs (spacy_affix.c), each NULL where
+     * the pattern stays with re (the searches above) */
+    PyObject *prefix_affix, *suffix_affix, *infix_affix;
+    PyObject *url_affix;                     /* url_match's program (every alternative starts with ^) */
     Py_ssize_t longest_special;              /* the longest special case without a space */
     Py_ssize_t memo_limit, max_chunk;
     uint8_t bmp[65536];
@@ -120,6 +126,7 @@ static void Splitter_dealloc(Splitter *s) {
     Py_XDECREF(s->prefix_search); Py_XDECREF(s->suffix_full); Py_XDECREF(s->suffix_wide);
     Py_XDECREF(s->infix_finditer); Py_XDECREF(s->infix_match); Py_XDECREF(s->token_match); Py_XDECREF(s->url_match);
     Py_XDECREF(s->merge);
+    Py_XDECREF(s->prefix_affix); Py_XDECREF(s->suffix_affix); Py_XDECREF(s->infix_affix); Py_XDECREF(s->url_affix);
     free(s->astral);
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
@@ -128,19 +135,30 @@ static void Splitter_dealloc(Splitter *s) {
  *          prefix_search, prefix_first,
  *          suffix_full, suffix_margin, suffix_wide, wide_chars, suffix_any, suffix_after_digit,
  *          infix_finditer, infix_match, infix_chars, token_match, token_chars, url_match, url_chars,
- *          merge, longest_special, memo_limit, max_chunk)
+ *          merge, longest_special, memo_limit, max_chunk[, prefix_affix, suffix_affix, infix_affix, url_affix])
  * Character sets are str (or None: unbounded, never skip the search). A None search is "no rule". */
 static int Splitter_init(Splitter *s, PyObject *args, PyObject *kwds) {
     PyObject *specials, *memo, *cuts, *prefix_search, *prefix_first, *suffix_full, *suffix_wide, *wide_chars;
     PyObject *suffix_any, *suffix_digit, *infix_finditer, *infix_match, *infix_chars, *token_match, *token_chars;
     PyObject *url_match, *url_chars, *merge;
+    PyObject *affixes[4] = {Py_None, Py_None, Py_None, Py_None};
     Py_ssize_t margin, longest_special, memo_limit, max_chunk;
     (void)kwds;
-    if (!PyArg_ParseTuple(args, "O!O!O!OOOnOOOOOOOOOOOOnnn", &PyDict_Type, &specials, &PyDict_Type, &memo, &PyDict_Type, &cuts,
+    if (!PyArg_ParseTuple(args, "O!O!O!OOOnOOOOOOOOOOOOnnn|OOOO", &PyDict_Type, &specials, &PyDict_Type, &memo, &PyDict_Type, &cuts,
                           &prefix_search, &prefix_first, &suffix_full, &margin, &suffix_wide, &wide_chars,
                           &suffix_any, &suffix_digit, &infix_finditer, &infix_match, &infix_chars, &token_match, &token_chars,
-                          &url_match, &url_chars, &merge, &longest_special, &memo_limit, &max_chunk))
+                          &url_match, &url_chars, &merge, &longest_special, &memo_limit, &max_chunk,
+                          &affixes[0], &affixes[1], &affixes[2], &affixes[3]))
         return -1;
+    for (int i = 0; i < 4; i++)
+        if (affixes[i] != Py_None && !PyObject_TypeCheck(affixes[i], &AffixType)) {
+            PyErr_SetString(PyExc_TypeError, "prefix_affix, suffix_affix, infix_affix and url_affix must be Affix or None");
+            return -1;
+        }
+    s->prefix_affix = optional(affixes[0]);
+    s->suffix_affix = optional(affixes[1]);
+    s->infix_affix = optional(affixes[2]);
+    s->url_affix = optional(affixes[3]);
     Py_INCREF(specials); Py_INCREF(memo); Py_INCREF(cuts);
     s->specials = specials; s->memo = memo; s->cuts = cuts;
     s->prefix_search = optional(prefix_search);
@@ -221,16 +239,31 @@ static int matches(PyObject *callable, PyObject *text) {
     return truth;
 }
 
-static int gated_match(const Splitter *s, PyObject *callable, int test, uint8_t flag, PyObject *text) {
+/* token_match / url_match on ``text``, skipped when the text holds none of the characters it
+ * needs; ``affix``: the pattern's program (its every alternative anchored by ^, so a search
+ * from 0 is the match call), NULL to call the re match. */
+static int gated_match(const Splitter *s, PyObject *callable, PyObject *affix, int test, uint8_t flag, PyObject *text) {
     if (callable == NULL) return 0;
     if (test && !any_flag(s, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, PyUnicode_GET_LENGTH(text), flag)) return 0;
+    if (affix != NULL) {
+        Py_ssize_t start, end;
+        return affix_search(affix, text, 0, 0, &start, &end);
+    }
     return matches(callable, text);
+}
+
+/* The width of the program's first match in ``text`` (0 for none), -1 on error. */
+static Py_ssize_t affix_width(PyObject *affix, PyObject *text) {
+    Py_ssize_t start, end;
+    int found = affix_search(affix, text, 0, 0, &start, &end);
+    return found < 0 ? -1 : found ? end - start : 0;
 }
 
 /* _find_prefix: the prefix's width at the start of ``text`` (non-empty), 0 if none. */
 static Py_ssize_t find_prefix(const Splitter *s, PyObject *text) {
     if (s->prefix_search == NULL) return 0;
     if (s->prefix_test && !(flags_of(s, PyUnicode_READ_CHAR(text, 0)) & F_PREFIX)) return 0;
+    if (s->prefix_affix != NULL) return affix_width(s->prefix_affix, text);
     return match_width(PyObject_CallOneArg(s->prefix_search, text));
 }
 
@@ -281,6 +314,8 @@ static Py_ssize_t find_suffix(const Splitter *s, PyObject *rest) {
         uint8_t last = flags_of(s, PyUnicode_READ(kind, data, n - 1));
         if (!(last & F_SUFFIX) && (!(last & F_SUFFIX_DIGIT) || all_alpha(kind, data, 0, n))) return 0;
     }
+    /* the program tries a suffix only where one can start (the window suffix_search reads) */
+    if (s->suffix_affix != NULL) return affix_width(s->suffix_affix, rest);
     return match_width(suffix_search(s, rest));
 }
 
@@ -344,12 +379,38 @@ fail:
     return NULL;
 }
 
+/* _split_infixes over the infix program's matches (finditer's, see Affix.spans). */
+static PyObject *split_infixes_compiled(const Splitter *s, PyObject *text) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), start = 0, pos = 0, infix_start, infix_end;
+    int must_advance = 0;
+    PyObject *tokens = PyList_New(0);
+    if (tokens == NULL) return NULL;
+    while (pos <= n) {
+        int found = affix_search(s->infix_affix, text, pos, must_advance, &infix_start, &infix_end);
+        if (found < 0) goto fail;
+        if (!found) break;
+        if (infix_start != 0) {  /* an infix at the very start is not split */
+            if (infix_start != start && append_slice(tokens, text, start, infix_start) < 0) goto fail;
+            if (infix_start != infix_end && append_slice(tokens, text, infix_start, infix_end) < 0) goto fail;
+            start = infix_end;
+        }
+        must_advance = infix_start == infix_end;
+        pos = infix_end;
+    }
+    if (start < n && append_slice(tokens, text, start, n) < 0) goto fail;
+    return tokens;
+fail:
+    Py_DECREF(tokens);
+    return NULL;
+}
+
 /* _split_infixes: a new list. */
 static PyObject *split_infixes(const Splitter *s, PyObject *text) {
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     if (s->infix_finditer == NULL
         || (s->infix_test && !any_flag(s, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, n, F_INFIX)))
         return one_token(text);
+    if (s->infix_affix != NULL) return split_infixes_compiled(s, text);
     if (s->infix_match != NULL) return split_infixes_at_candidates(s, text);
     PyObject *tokens = PyList_New(0), *iterator = NULL, *match = NULL;
     if (tokens == NULL) return NULL;
@@ -437,7 +498,7 @@ static PyObject *cut_once(Splitter *s, PyObject *text, PyObject *specials, PyObj
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     if (n == 0) return PyList_New(0);
     if (plainly_one_token(s, text, n)) return one_token(text);
-    int found = gated_match(s, s->token_match, s->token_test, F_TOKEN, text);
+    int found = gated_match(s, s->token_match, NULL, s->token_test, F_TOKEN, text);
     if (found < 0) return NULL;
     if (found) return one_token(text);
     Py_ssize_t pre_len = find_prefix(s, text);
@@ -473,7 +534,7 @@ static PyObject *cut_once(Splitter *s, PyObject *text, PyObject *specials, PyObj
         return round_result(s, text, pre_len, pre_len, n - suf_len, n, specials, memo);
     if (pre_len) return round_result(s, text, pre_len, pre_len, n, n, specials, memo);
     if (suf_len) return round_result(s, text, 0, 0, n - suf_len, n, specials, memo);
-    found = gated_match(s, s->url_match, s->url_test, F_URL, text);
+    found = gated_match(s, s->url_match, s->url_affix, s->url_test, F_URL, text);
     if (found < 0) return NULL;
     if (found) return one_token(text);
     return split_infixes(s, text);
@@ -626,7 +687,7 @@ static PyTypeObject SplitterType = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_spacy_split", "spaCy's tokenizer algorithm, compiled.", -1, NULL};
 
 PyMODINIT_FUNC PyInit__spacy_split(void) {
-    if (PyType_Ready(&SplitterType) < 0) return NULL;
+    if (PyType_Ready(&SplitterType) < 0 || PyType_Ready(&AffixType) < 0) return NULL;
     str_span = PyUnicode_InternFromString("span");
     str_start = PyUnicode_InternFromString("start");
     if (str_span == NULL || str_start == NULL) return NULL;
@@ -635,6 +696,12 @@ PyMODINIT_FUNC PyInit__spacy_split(void) {
     Py_INCREF(&SplitterType);
     if (PyModule_AddObject(m, "Splitter", (PyObject *)&SplitterType) < 0) {
         Py_DECREF(&SplitterType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&AffixType);
+    if (PyModule_AddObject(m, "Affix", (PyObject *)&AffixType) < 0) {
+        Py_DECREF(&AffixType);
         Py_DECREF(m);
         return NULL;
     }

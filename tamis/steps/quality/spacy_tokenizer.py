@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from tamis.steps.quality.regex_code import compile_pattern
+from tamis.steps.quality.spacy_affix import top_level_pieces
 
 try:  # the regular-expression parser, to read which characters a rule can start or end on
     from re import _constants as _sre
@@ -37,9 +38,10 @@ except ImportError:  # pragma: no cover (Python < 3.11)
     import sre_parse as _sre_parse  # type: ignore[no-redef]
 
 try:
+    from tamis._native._spacy_split import Affix as _Affix
     from tamis._native._spacy_split import Splitter as _Splitter
 except ImportError:  # pragma: no cover - the extension is built on install; this keeps a broken build usable
-    _Splitter = None
+    _Affix = _Splitter = None
 
 DATA = Path(__file__).with_name("spacy_rules.json.gz")
 # Longer chunks are cut by the linear fallback (the affix loop is quadratic in the chunk's length).
@@ -431,32 +433,6 @@ class SpacyTokenizerReference:
         return out
 
 
-def top_level_pieces(text: str) -> list[str]:
-    """A pattern's text cut at its top-level ``|`` (escapes, classes and groups read past)."""
-    pieces: list[str] = []
-    depth = start = i = 0
-    while i < len(text):
-        char = text[i]
-        if char == "\\":
-            i += 2
-            continue
-        if char == "[":
-            i += 1 + (text.startswith("^", i + 1))
-            i += text.startswith("]", i)  # a "]" first in a class is a literal
-            while i < len(text) and text[i] != "]":
-                i += 2 if text[i] == "\\" else 1
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            pieces.append(text[start:i])
-            start = i + 1
-        i += 1
-    pieces.append(text[start:])
-    return pieces
-
-
 def _uncased(char: str) -> bool:
     return not char.isalpha() and char.lower() == char == char.upper() == char.casefold()
 
@@ -628,14 +604,20 @@ class SpacyTokenizer(SpacyTokenizerReference):
 
     _UNESCAPE = True
 
-    def __init__(self, spacy_language: str, compiled: bool | None = None) -> None:
+    def __init__(self, spacy_language: str, compiled: bool | None = None, affixes: bool | None = None) -> None:
         super().__init__(spacy_language)
-        # The same algorithm compiled (tamis/_native/spacy_split.c), on these very searches and
-        # memos; ``compiled=False`` keeps to the Python path (what tests compare it with), and so
-        # does TAMIS_SPACY_COMPILED=0 by default (for side-by-side benchmarks).
+        # The same algorithm compiled (tamis/_native/spacy_split.c), on these very memos;
+        # ``compiled=False`` keeps to the Python path (what tests compare it with), and so does
+        # TAMIS_SPACY_COMPILED=0 by default (for side-by-side benchmarks). The compiled path runs
+        # the prefix, suffix and infix patterns with its own matcher (spacy_affix: each pattern
+        # translated, re kept for one it cannot translate); ``affixes=False`` (by default
+        # TAMIS_SPACY_COMPILED=re) has it call these re searches instead.
+        setting = os.environ.get("TAMIS_SPACY_COMPILED", "1")
         if compiled is None:
-            compiled = os.environ.get("TAMIS_SPACY_COMPILED", "1") != "0"
-        self._native = self._compiled() if compiled and _Splitter is not None else None
+            compiled = setting != "0"
+        if affixes is None:
+            affixes = setting != "re"
+        self._native = self._compiled(affixes) if compiled and _Splitter is not None else None
 
     def _faster_searches(self, data: dict[str, Any], patterns: list[str], letters: dict[str, str]) -> None:
         # The searches' parts are kept for the compiled splitter, which runs the same tests.
@@ -653,6 +635,8 @@ class SpacyTokenizer(SpacyTokenizerReference):
             if match is not None:
                 self._match_parts[name] = match, required_chars(patterns[entry[0]], entry[1])
                 setattr(self, name, _when_holding(self._match_parts[name][1], match))
+        self._affix_sources = {name: None if data[name] is None else (patterns[data[name][0]], data[name][1])
+                               for name in ("prefix", "suffix", "infix", "url_match")}
         wide = _WIDE_OPEN
         self._no_prefix = wide if self._prefix is None else None if self._prefix_first is None else self._prefix_first[0]
         self._no_suffix = (wide, wide) if self._suffix is None else self._suffix_last
@@ -669,8 +653,9 @@ class SpacyTokenizer(SpacyTokenizerReference):
         self._longest_special = max((len(key) for key in self._specials if " " not in key), default=0)
         self._pieces: dict[str, tuple[str, ...] | None] = {}
 
-    def _compiled(self) -> Any:
-        """The compiled splitter over this tokenizer's rules, searches and memos."""
+    def _compiled(self, affixes: bool = True) -> Any:
+        """The compiled splitter over this tokenizer's rules, searches and memos (and with
+        ``affixes``, the prefix / suffix / infix patterns as programs for its own matcher)."""
 
         def chars(found: frozenset[str] | None) -> str | None:
             return None if found is None else "".join(sorted(found))
@@ -687,7 +672,21 @@ class SpacyTokenizer(SpacyTokenizerReference):
             full, margin if margin is not None else -1, wide, chars(wide_chars), chars(anywhere), chars(after_digit),
             self._infix, self._infix.__self__.match if self._infix_consumes and self._infix is not None else None,
             chars(self._infix_chars), token_match, chars(token_chars), url_match, chars(url_chars),
-            self._merge_specials if self._longest_special else None, self._longest_special, _MEMO_LIMIT, MAX_CHUNK)
+            self._merge_specials if self._longest_special else None, self._longest_special, _MEMO_LIMIT, MAX_CHUNK,
+            *(self._affix(name) if affixes else None for name in ("prefix", "suffix", "infix", "url_match")))
+
+    def _affix(self, name: str) -> Any:
+        """The compiled matcher's program for this language's ``name`` pattern, or None (no
+        such rule, or a pattern kept with re). url_match is called as ``pattern.match``: its
+        program stands for it only where every alternative starts with ``^`` (then a search
+        can only match at 0). token_match stays with re (compiled with ``\\w`` for the letters)."""
+        source = self._affix_sources[name]
+        if source is None or _Affix is None:
+            return None
+        program = affix_program(*source)
+        if program is None or (name == "url_match" and not all(begins for _pc, _width, begins, _ends in program.alternatives)):
+            return None
+        return _Affix(*program.arguments())
 
     def _pieces_of(self, key: str) -> tuple[str, ...] | None:
         """The special case's own tokenization if the matcher uses it (several pieces), else None."""
@@ -786,6 +785,18 @@ class SpacyTokenizer(SpacyTokenizerReference):
 # Stands for "no rule of this kind": every character passes the tests above (its own object:
 # an empty frozenset from the rule data is the same object as any other empty frozenset).
 _WIDE_OPEN: Any = object()
+
+
+@cache
+def affix_program(stored: str, flags: int) -> Any:
+    """The pattern ``stored`` (as the rule data holds it) translated for the compiled splitter's
+    matcher (:mod:`tamis.steps.quality.spacy_affix`), or None where it cannot be exactly."""
+    from tamis.steps.quality.spacy_affix import Untranslatable, translate
+
+    try:
+        return translate(literal_escapes(stored), flags, _payload()["letter_classes"])
+    except Untranslatable:
+        return None
 
 
 @cache
