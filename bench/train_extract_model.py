@@ -264,7 +264,7 @@ def fit(params: dict, x, y, w):
 
     clf = HistGradientBoostingClassifier(
         max_iter=params["trees"], max_depth=params["depth"], learning_rate=params["rate"], min_samples_leaf=params.get("leaf", 10),
-        max_features=params.get("max_features", 1.0), early_stopping=False, random_state=0,
+        max_features=params.get("max_features", 1.0), early_stopping=False, random_state=params.get("seed", 0),
     )  # fmt: skip
     clf.fit(x, y, sample_weight=w)
     return clf
@@ -390,6 +390,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=0.1, help="the boosting's learning rate")
     parser.add_argument("--leaf", type=int, default=10, help="the trees' min_samples_leaf")
     parser.add_argument("--max-features", type=float, default=1.0, help="share of the features each split may look at")
+    parser.add_argument("--seed", type=int, default=0, help="the trees' random state (matters with --max-features below 1: compare two seeds)")
     parser.add_argument("--errors", type=int, default=0, metavar="N", help="print the out-of-fold error analysis and the N longest wrong blocks")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -415,7 +416,7 @@ def main() -> int:
     print(f"trafilatura on the development halves: teval F1 {bar['teval']:.4f}, aeb F1 {bar['aeb']:.4f}")
 
     best = None
-    params = {"trees": args.trees, "depth": args.depth, "rate": args.rate, "leaf": args.leaf, "max_features": args.max_features}
+    params = {"trees": args.trees, "depth": args.depth, "rate": args.rate, "leaf": args.leaf, "max_features": args.max_features, "seed": args.seed}
     for teacher_weight, gold_weight, extra_weight in itertools.product(args.teacher, args.gold, extra_weights):
         probabilities: dict[tuple[str, str], np.ndarray] = {}
         for fold in folds:
