@@ -12,7 +12,8 @@ translated messages (/usr/share/locale/LANG/LC_MESSAGES/*.mo, the translations o
 page-sized documents at line ends; and the article bodies of ../shared/corpus/scrapinghub-aeb's
 pages written in that script (real web articles).
 
-Words: for Kiwi, tamis's configuration against ``Kiwi()`` with every built-in dictionary
+Words: for Thai, tamis's newmm (PyThaiNLP's dictionary as a sorted list instead of its trie)
+against PyThaiNLP's ``word_tokenize(engine="newmm-safe")``. For Kiwi, tamis's configuration against ``Kiwi()`` with every built-in dictionary
 (what datatrove's KiwiTokenizer, and so FineWeb-2, constructs), both through tamis's
 ``segment`` (the same pieces, long-run cuts and number stripping): documents and words that
 differ, and the most frequent differences. ``--verdicts`` then runs the default recipe
@@ -50,7 +51,9 @@ LOADS = {
         "import kiwipiepy; kiwipiepy.Kiwi(load_multi_dict=False, load_typo_dict=False).tokenize('한국어')"),
     "jieba (rjieba)": "from tamis.steps.quality.segmenters import segmenter; segmenter('jieba')('中文分词')",
     "sudachi (core, mode A)": "from tamis.steps.quality.segmenters import segmenter; segmenter('sudachi')('日本語')",
-    "newmm (pythainlp)": "from tamis.steps.quality.segmenters import segmenter; segmenter('newmm')('ภาษาไทย')",
+    "newmm: tamis (sorted word list)": "from tamis.steps.quality.segmenters import segmenter; segmenter('newmm')('ภาษาไทย')",
+    "newmm: pythainlp's default (dictionary trie)": (
+        "from pythainlp.tokenize import word_tokenize; word_tokenize('ภาษาไทย', engine='newmm-safe', keep_whitespace=False)"),
 }
 
 _TIMED = """
@@ -101,6 +104,20 @@ def real_documents(language: str, corpus: Path) -> list[dict]:
         if len(script.findall(body)) > len(body) / 3:
             docs.append({"id": f"aeb:{page_id}", "text": body})
     return docs
+
+
+def compare_thai_words(docs: list[dict]) -> None:
+    """tamis's newmm (its dictionary as a sorted word list) against PyThaiNLP's own default."""
+    from pythainlp.tokenize import word_tokenize
+
+    from tamis.steps.quality.segmenters import segmenter
+
+    cut = segmenter("newmm")
+    ours = [cut(doc["text"]) for doc in docs]
+    theirs = [word_tokenize(doc["text"], engine="newmm-safe", keep_whitespace=False) for doc in docs]
+    changed = sum(a != b for a, b in zip(ours, theirs, strict=True))
+    print(f"Thai words, PyThaiNLP's newmm-safe vs tamis's: {len(docs)} documents, {sum(map(len, theirs)):,} words; "
+          f"{changed} documents differ")
 
 
 def compare_kiwi_words(docs: list[dict]) -> None:
@@ -206,6 +223,7 @@ def main() -> int:
 
     from tamis.steps.quality import segmenters
 
+    compare_thai_words(real_documents("th", args.corpus))
     korean = real_documents("ko", args.corpus)
     compare_kiwi_words(korean)
     if args.verdicts:
