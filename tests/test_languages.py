@@ -128,6 +128,9 @@ def test_segmenters_cut_unspaced_scripts_into_words():
     assert "の" in ja and ja[-1] == "。" and len(ja) >= 8
     ko = split_words("한국어 형태소 분석기입니다.", "ko")
     assert ko[0] == "한국어" and len(ko) >= 4
+    # Kiwi loads without its multi-word dictionary (bench/bench_segmenters.py): a WikiData name
+    # is its words, not one token spanning the spaces
+    assert split_words("보스니아 헤르체고비나 공화국에 갔다.", "ko")[:3] == ["보스니아", "헤르체고비나", "공화국"]
     th = split_words("ภาษาไทยเขียนติดกันไม่มีช่องว่าง", "th")
     assert "".join(th) == "ภาษาไทยเขียนติดกันไม่มีช่องว่าง" and len(th) >= 4
     # Lao has no segmenter: grapheme clusters (a letter with its marks)

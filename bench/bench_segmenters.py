@@ -1,0 +1,235 @@
+"""Each word segmenter's one-time load, and what a cheaper configuration changes on real text.
+
+    .venv/bin/python bench/bench_segmenters.py [--repeat 3] [--verdicts]
+
+Loads: each segmenter configuration is loaded in a fresh interpreter (import, construction and
+the first call, which finishes Kiwi's lazy build), ``--repeat`` times, and the CPU seconds of the
+load alone are printed (median, and every run: the machine is shared).
+
+Real text of each language, none of it written by us: this machine's man pages
+(/usr/share/man/{ko,ja,zh_CN,zh_TW}, roff stripped by bench/corpus.py) and its programs'
+translated messages (/usr/share/locale/LANG/LC_MESSAGES/*.mo, the translations only), cut into
+page-sized documents at line ends; and the article bodies of ../shared/corpus/scrapinghub-aeb's
+pages written in that script (real web articles).
+
+Words: for Thai, tamis's newmm (PyThaiNLP's dictionary as a sorted list instead of its trie)
+against PyThaiNLP's ``word_tokenize(engine="newmm-safe")``. For Kiwi, tamis's configuration against ``Kiwi()`` with every built-in dictionary
+(what datatrove's KiwiTokenizer, and so FineWeb-2, constructs), both through tamis's
+``segment`` (the same pieces, long-run cuts and number stripping): documents and words that
+differ, and the most frequent differences. ``--verdicts`` then runs the default recipe
+(``tamis run``, one worker) on the Korean documents under both configurations and compares every
+kept and rejected id and its reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import gettext
+import glob
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+LANGUAGES = {"ko": ("ko",), "ja": ("ja",), "zh": ("zh_CN", "zh_TW"), "th": ("th",)}
+PAGE_CHARS = 3000
+SCRIPTS = {"ko": re.compile("[\uac00-\ud7a3]"), "ja": re.compile("[\u3040-\u30ff]"), "zh": re.compile("[\u4e00-\u9fff]"),
+           "th": re.compile("[\u0e00-\u0e7f]")}
+
+# What each configuration's load runs (a fresh interpreter each time). Kiwi's first tokenize
+# finishes its lazy build, so the load is construction plus one call on every segmenter.
+LOADS = {
+    "kiwi: tamis (no multi-word dictionary)": "from tamis.steps.quality.segmenters import segmenter; segmenter('kiwi')('한국어')",
+    "kiwi: Kiwi() (every dictionary, FineWeb-2's)": "import kiwipiepy; kiwipiepy.Kiwi().tokenize('한국어')",
+    "kiwi: no multi-word, no typo dictionary": (
+        "import kiwipiepy; kiwipiepy.Kiwi(load_multi_dict=False, load_typo_dict=False).tokenize('한국어')"),
+    "jieba (rjieba)": "from tamis.steps.quality.segmenters import segmenter; segmenter('jieba')('中文分词')",
+    "sudachi (core, mode A)": "from tamis.steps.quality.segmenters import segmenter; segmenter('sudachi')('日本語')",
+    "newmm: tamis (sorted word list)": "from tamis.steps.quality.segmenters import segmenter; segmenter('newmm')('ภาษาไทย')",
+    "newmm: pythainlp's default (dictionary trie)": (
+        "from pythainlp.tokenize import word_tokenize; word_tokenize('ภาษาไทย', engine='newmm-safe', keep_whitespace=False)"),
+}
+
+_TIMED = """
+import time
+started = time.process_time()
+{code}
+print(time.process_time() - started)
+"""
+
+
+def load_seconds(code: str) -> float:
+    done = subprocess.run([sys.executable, "-c", _TIMED.format(code=code)], capture_output=True, text=True, check=True)
+    return float(done.stdout.split()[-1])
+
+
+def pages(text: str, prefix: str) -> list[dict]:
+    """``text`` cut at line ends into documents of about PAGE_CHARS characters."""
+    docs, lines, size = [], [], 0
+    for line in text.split("\n"):
+        lines.append(line)
+        size += len(line) + 1
+        if size >= PAGE_CHARS:
+            docs.append({"id": f"{prefix}#{len(docs)}", "text": "\n".join(lines)})
+            lines, size = [], 0
+    if sum(map(len, lines)) > 200:
+        docs.append({"id": f"{prefix}#{len(docs)}", "text": "\n".join(lines)})
+    return docs
+
+
+def real_documents(language: str, corpus: Path) -> list[dict]:
+    sys.path.insert(0, str(HERE))
+    from corpus import man_pages
+
+    folders = LANGUAGES[language]
+    docs = [{"id": doc_id, "text": text} for doc_id, text in man_pages()
+            if doc_id.removeprefix("man:").split("/")[0] in folders]
+    for folder in folders:
+        for path in sorted(glob.glob(f"/usr/share/locale/{folder}/LC_MESSAGES/*.mo")):
+            with open(path, "rb") as handle:
+                catalog = gettext.GNUTranslations(handle)._catalog  # msgid -> translation
+            translated = [value for key, value in catalog.items() if key and isinstance(value, str)]
+            docs += pages("\n".join(translated), f"mo:{folder}/{Path(path).stem}")
+    # Web articles: the article bodies of the AEB evaluation pages written mostly in this script.
+    truth = json.loads((corpus / "scrapinghub-aeb" / "ground-truth.json").read_text(encoding="utf-8"))
+    script = SCRIPTS[language]
+    for page_id, page in sorted(truth.items()):
+        body = page.get("articleBody") or ""
+        if len(script.findall(body)) > len(body) / 3:
+            docs.append({"id": f"aeb:{page_id}", "text": body})
+    return docs
+
+
+def compare_thai_words(docs: list[dict]) -> None:
+    """tamis's newmm (its dictionary as a sorted word list) against PyThaiNLP's own default."""
+    from pythainlp.tokenize import word_tokenize
+
+    from tamis.steps.quality.segmenters import segmenter
+
+    cut = segmenter("newmm")
+    ours = [cut(doc["text"]) for doc in docs]
+    theirs = [word_tokenize(doc["text"], engine="newmm-safe", keep_whitespace=False) for doc in docs]
+    changed = sum(a != b for a, b in zip(ours, theirs, strict=True))
+    print(f"Thai words, PyThaiNLP's newmm-safe vs tamis's: {len(docs)} documents, {sum(map(len, theirs)):,} words; "
+          f"{changed} documents differ")
+
+
+def compare_kiwi_words(docs: list[dict]) -> None:
+    import kiwipiepy
+
+    from tamis.steps.quality import segmenters
+    from tamis.steps.quality.languages import settings_for
+    from tamis.steps.quality.words import words_for
+
+    korean = settings_for("ko")
+
+    def words(text: str) -> list[str]:  # what the quality steps count for a Korean page
+        return words_for(text, korean)
+
+    ours = [words(doc["text"]) for doc in docs]
+    segmenters._kiwi.cache_clear()
+    kept_options = segmenters.KIWI_OPTIONS
+    segmenters.KIWI_OPTIONS = {}
+    try:
+        theirs = [words(doc["text"]) for doc in docs]
+    finally:
+        segmenters.KIWI_OPTIONS = kept_options
+        segmenters._kiwi.cache_clear()
+    differences: Counter[tuple[str, str]] = Counter()
+    changed_docs = changed_words = 0
+    for a, b in zip(ours, theirs, strict=True):
+        if a == b:
+            continue
+        changed_docs += 1
+        for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, b, a, autojunk=False).get_opcodes():
+            if op != "equal":
+                changed_words += max(i2 - i1, j2 - j1)
+                differences[(" | ".join(b[i1:i2]), " | ".join(a[j1:j2]))] += 1
+    total = sum(map(len, theirs))
+    print(f"Korean words, Kiwi() vs tamis's Kiwi: {len(docs)} documents, {total:,} words (Kiwi()); "
+          f"{changed_docs} documents and {changed_words} words differ ({changed_words / max(total, 1):.4%})")
+    for (before, after), count in differences.most_common(12):
+        print(f"    {count:3d}x  Kiwi(): [{before}]  tamis: [{after}]")
+    del kiwipiepy
+
+
+_RUN_WITH_OPTIONS = """
+import json, sys
+from tamis.steps.quality import segmenters
+segmenters.KIWI_OPTIONS = json.loads(sys.argv[3])
+from tamis.cli import main
+try:
+    main(["run", "--input", sys.argv[1], "--output", sys.argv[2], "--workers", "1", "-q"])
+except SystemExit as exit:
+    assert exit.code in (0, 1, None), exit.code
+"""
+
+
+def verdicts(out: Path) -> dict[str, str]:
+    """id -> "kept" or the reject reason, from a run's output and rejects."""
+    import gzip
+
+    found: dict[str, str] = {}
+    for folder, kept in (("output", True), ("rejects", False)):
+        for path in sorted((out / folder).rglob("*.jsonl*")):
+            opener = gzip.open if path.suffix == ".gz" else open
+            with opener(path, "rt", encoding="utf-8") as handle:
+                for line in handle:
+                    record = json.loads(line)
+                    found[str(record["id"])] = "kept" if kept else str(record["reason"])
+    return found
+
+
+def compare_kiwi_verdicts(docs: list[dict], tamis_options: dict) -> None:
+    with tempfile.TemporaryDirectory(prefix="tamis-segmenters-") as tmp:
+        root = Path(tmp)
+        docs_path = root / "ko.jsonl"
+        docs_path.write_text("".join(json.dumps(doc, ensure_ascii=False) + "\n" for doc in docs), encoding="utf-8")
+        found = {}
+        for label, options in (("Kiwi()", {}), ("tamis", tamis_options)):
+            subprocess.run([sys.executable, "-c", _RUN_WITH_OPTIONS, str(docs_path), str(root / label), json.dumps(options)],
+                           check=True, capture_output=True)
+            found[label] = verdicts(root / label)
+    before, after = found["Kiwi()"], found["tamis"]
+    assert before.keys() == after.keys() == {doc["id"] for doc in docs}, "a run lost or repeated a document"
+    changed = sorted(key for key in before if before[key] != after[key])
+    reasons = Counter(before.values())
+    print(f"Korean verdicts, default recipe, Kiwi() vs tamis's Kiwi: {len(before)} documents "
+          f"({reasons['kept']} kept; rejects {dict(Counter(v for v in before.values() if v != 'kept').most_common(4))}); "
+          f"{len(changed)} verdicts differ")
+    for key in changed[:10]:
+        print(f"    {key}: Kiwi() {before[key]}, tamis {after[key]}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--verdicts", action="store_true", help="also run the default recipe on the Korean documents twice")
+    parser.add_argument("--skip-loads", action="store_true")
+    parser.add_argument("--corpus", type=Path, default=HERE.parent.parent / "shared" / "corpus", help="../shared/corpus")
+    args = parser.parse_args()
+
+    if not args.skip_loads:
+        print(f"segmenter loads, CPU seconds in a fresh interpreter (import + construction + first call), {args.repeat} runs")
+        for label, code in LOADS.items():
+            runs = [load_seconds(code) for _ in range(args.repeat)]
+            print(f"    {label:46s} {statistics.median(runs):5.2f} s   ({', '.join(f'{r:.2f}' for r in runs)})")
+
+    from tamis.steps.quality import segmenters
+
+    compare_thai_words(real_documents("th", args.corpus))
+    korean = real_documents("ko", args.corpus)
+    compare_kiwi_words(korean)
+    if args.verdicts:
+        compare_kiwi_verdicts(korean, segmenters.KIWI_OPTIONS)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
