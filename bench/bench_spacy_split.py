@@ -18,7 +18,11 @@ The order rotates from one round to the next. Two settings are run:
 - the default recipe.
 
 Prints each run's wall and CPU seconds and the per-step CPU of the steps that split words
-(gopher_repetition, gopher_quality, c4_quality, fineweb_quality). It then checks that the two
+(gopher_repetition, gopher_quality, c4_quality, fineweb_quality). Then the splitting alone, each
+path in a fresh subprocess (rounds alternating): every page's words cut by the spaCy-algorithm
+splitter of its man-page language (the folder's; English for the untranslated pages), the
+splitters built on first use as the recipe builds them, CPU seconds of the build and the cut
+measured in the child, and a digest of every word to check the paths agree. It then checks that the two
 paths reach the same verdicts: the decompressed output and reject records (ids, reasons and
 every signal the filters write) must be identical, as sorted lines, across the three paths.
 The exit status is 1 if they differ.
@@ -74,6 +78,36 @@ def records(out: Path) -> list[bytes]:
     return sorted(lines)
 
 
+SPLIT_ALONE = """
+import hashlib, json, sys, time
+from tamis.steps.quality import spacy_tokenizer as spacy
+docs = []
+for line in open(sys.argv[1], encoding="utf-8"):
+    doc = json.loads(line)
+    folder = doc["id"].removeprefix("man:").split("/")[0]
+    language = "en" if folder.startswith("man") else folder.split("_")[0]
+    if spacy.has_rules(language):
+        docs.append((language, doc["text"]))
+started = time.process_time()
+tokenizers = {language: spacy.tokenizer_for(language) for language, _text in docs}
+built = time.process_time()
+digest = hashlib.blake2b()
+words = 0
+for language, text in docs:
+    cut = spacy.tokenize(text, tokenizers[language], lambda chunk: [chunk])
+    words += len(cut)
+    digest.update("\\x00".join(cut).encode("utf-8", "surrogatepass"))
+print(json.dumps({"build": built - started, "cut": time.process_time() - built, "languages": len(tokenizers),
+                  "words": words, "digest": digest.hexdigest()}))
+"""
+
+
+def split_alone(docs: Path, path: str) -> dict:
+    env = {**os.environ, "TAMIS_SPACY_COMPILED": PATHS[path]}
+    done = subprocess.run([sys.executable, "-c", SPLIT_ALONE, str(docs)], capture_output=True, text=True, check=True, env=env)
+    return json.loads(done.stdout)
+
+
 def word_step_cpu(stats: dict) -> dict[str, float]:
     steps = stats.get("run", {}).get("steps", [])
     return {step["step"]: float(step.get("cpu_s") or 0.0) for step in steps if isinstance(step, dict) and step.get("step") in WORD_STEPS}
@@ -84,6 +118,7 @@ def main() -> int:
     parser.add_argument("--docs", type=int, default=1130)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--alone-only", action="store_true", help="only the word splitting alone (no tamis run)")
     args = parser.parse_args()
 
     sys.path.insert(0, str(HERE))
@@ -106,7 +141,7 @@ def main() -> int:
         seven = root / "seven.yaml"
         seven.write_text(json.dumps({"steps": steps}))  # JSON is YAML
         print(f"{len(docs)} man pages, one JSONL file; tamis run, one worker, wall time with start-up")
-        for label, config in (("seven languages (labelled setting)", seven), ("default recipe", None)):
+        for label, config in () if args.alone_only else (("seven languages (labelled setting)", seven), ("default recipe", None)):
             print(f"\n{label}")
             print(f"    {'path':9s} {'wall':>7s} {'CPU':>7s}   " + "  ".join(f"{name:>17s}" for name in WORD_STEPS) + "   (step CPU s)")
             totals = {path: [0.0, 0.0] for path in PATHS}
@@ -141,6 +176,26 @@ def main() -> int:
                   f"compiled vs python: {python_wall / compiled_wall:.2f}x wall, {python_cpu / compiled_cpu:.2f}x CPU")
             print(f"    verdicts: {len(outputs['compiled'])} output + reject records, "
                   f"{'identical' if same else 'DIFFERENT'} across the three paths")
+        print("\nword splitting alone (each path a fresh subprocess; CPU s in the child: the splitters' builds, "
+              "then every page cut by its language's)")
+        alone: dict[str, list[tuple[float, float]]] = {path: [] for path in PATHS}
+        digests: dict[str, set[str]] = {path: set() for path in PATHS}
+        labels = list(PATHS)
+        for round_ in range(args.rounds):
+            for path in labels[round_ % 3:] + labels[:round_ % 3]:
+                found = split_alone(docs_path, path)
+                alone[path].append((found["build"], found["cut"]))
+                digests[path].add(found["digest"])
+                print(f"    {path:9s} build {found['build']:5.2f} s ({found['languages']} languages)  cut {found['cut']:5.2f} s"
+                      f"   {found['words']:,} words")
+        best = {path: (min(build for build, _cut in alone[path]), min(cut for _build, cut in alone[path])) for path in PATHS}
+        for path in PATHS:
+            print(f"    min {path:9s} build {best[path][0]:5.2f} s  cut {best[path][1]:5.2f} s")
+        print(f"    cut, compiled vs re: {best['re'][1] / best['compiled'][1]:.2f}x; compiled vs python: "
+              f"{best['python'][1] / best['compiled'][1]:.2f}x (fastest runs)")
+        same_words = len(set().union(*digests.values())) == 1
+        differ += not same_words
+        print(f"    words: {'identical' if same_words else 'DIFFERENT'} across the three paths")
     return 1 if differ else 0
 
 

@@ -401,3 +401,55 @@ def test_read_capped_reads_whole_files_and_stops_past_the_limit(tmp_path):
             fh.write(data)
         with gzip.open(tmp_path / f"f{size}.gz", "rb") as fh:
             assert read_capped(fh, 300_001) == data[:300_001]
+
+
+def test_pages_read_as_utf8_reach_the_child_as_the_bytes_read(tmp_path, monkeypatch):
+    from tamis.io import htmldecode
+    from tamis.io.html import read_html_files
+    from tamis.io.readers import InputTask, ReaderOptions
+
+    monkeypatch.setattr(htmldecode, "_utf8_held", {})  # nothing left by other tests' readers
+    monkeypatch.setattr(htmldecode, "_utf8_held_bytes", 0)
+    pages = {
+        "utf8.html": "<p>café – naïve</p>".encode(),  # strict UTF-8, not ASCII: kept
+        "ascii.html": b"<p>plain</p>",  # its UTF-8 is a copy of the str's own bytes: not kept
+        "bom.html": codecs_bom() + "<p>café</p>".encode(),  # the BOM is not the text's
+        "stray.html": "<p>café</p>".encode() + b"\xff",  # one replaced byte: not the text's UTF-8
+        "latin.html": '<meta charset="iso-8859-1"><p>caf\xe9</p>'.encode("latin-1"),
+    }
+    for name, raw in pages.items():
+        (tmp_path / name).write_bytes(raw)
+    task = InputTask(0, "html", tuple(str(tmp_path / name) for name in pages))
+    docs = {os.path.basename(doc.id): doc for doc in read_html_files(task, ReaderOptions())}
+    for name, raw in pages.items():
+        text = docs[name].text
+        held = htmldecode._utf8_held.get(id(text))
+        assert (held is not None and held[0] is text and held[1] == raw) == (name == "utf8.html"), name
+        assert htmldecode.utf8_of(text) == text.encode("utf-8")
+        assert htmldecode.utf8_of(text) == text.encode("utf-8")  # handed out once, then encoded
+    assert not htmldecode._utf8_held
+    # A text the reader did not produce (an equal str, or one a step rewrote) is encoded.
+    text, _ = htmldecode.decode_html_keeping_utf8(pages["utf8.html"])
+    copy = "".join(list(text))
+    assert copy is not text and htmldecode.utf8_of(copy) == text.encode("utf-8")
+    assert htmldecode.utf8_of(text) == pages["utf8.html"]
+
+
+def test_held_utf8_is_bounded_oldest_first(monkeypatch):
+    from tamis.io import htmldecode
+
+    monkeypatch.setattr(htmldecode, "_utf8_held", {})
+    monkeypatch.setattr(htmldecode, "_utf8_held_bytes", 0)
+    monkeypatch.setattr(htmldecode, "_UTF8_HELD_LIMIT", 4000)
+    texts = [htmldecode.decode_html_keeping_utf8(("é" * 400 + str(i)).encode())[0] for i in range(10)]
+    assert htmldecode._utf8_held_bytes <= 4000 and len(htmldecode._utf8_held) == 4000 // 801
+    assert htmldecode._utf8_held_bytes == sum(len(body) for _, body in htmldecode._utf8_held.values())
+    for text in texts:  # the evicted are encoded, the held handed out: the same bytes either way
+        assert htmldecode.utf8_of(text) == text.encode("utf-8")
+    assert not htmldecode._utf8_held and htmldecode._utf8_held_bytes == 0
+
+
+def codecs_bom() -> bytes:
+    import codecs
+
+    return codecs.BOM_UTF8

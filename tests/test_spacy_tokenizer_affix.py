@@ -106,7 +106,10 @@ def test_url_match_agrees_with_re_match() -> None:
 
 
 # Generated patterns: every construct the translator takes, nested.
-ATOMS = ["a", "b", "-", r"\.", "é", "[ab]", "[^a]", "[a-c9]", r"\d", r"\w", r"\s", ".", "[^\\w.]", "\U00010400"]
+ATOMS = ["a", "b", "-", r"\.", "é", "[ab]", "[^a]", "[a-c9]", r"\d", r"\w", r"\s", r"\D", r"\W", r"[\S_]", ".",
+         "[^\\w.]", "\U00010400"]
+# re's Unicode categories: a non-ASCII decimal digit, a digit that is not decimal, separators
+TEXT = "aab-.é9 \n\U00010400\u0660²_\x85\u2028"
 
 
 def patterns() -> st.SearchStrategy[str]:
@@ -143,7 +146,7 @@ def test_generated_patterns_agree_with_re(pattern: str, seed: int) -> None:
         return
     rng = random.Random(seed)
     for _ in range(25):
-        text = "".join(rng.choice("aab-.é9 \n\U00010400") for _ in range(rng.randint(0, 8)))
+        text = "".join(rng.choice(TEXT) for _ in range(rng.randint(0, 8)))
         assert_agrees(rx, affix, text, finditer=True)
 
 

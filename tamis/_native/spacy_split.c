@@ -65,7 +65,7 @@ typedef struct {
     Py_ssize_t memo_limit, max_chunk;
     uint8_t bmp[65536];
     astral_flag *astral;
-    Py_ssize_t n_astral;
+    Py_ssize_t n_astral, astral_cap;
 } Splitter;
 
 static uint8_t flags_of(const Splitter *s, Py_UCS4 c) {
@@ -84,7 +84,9 @@ static int astral_cmp(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* Adds ``flag`` to every character of ``chars`` (a str). Returns 1 if it held any, 0 if empty or None, -1 on error. */
+/* Adds ``flag`` to every character of ``chars`` (a str). Returns 1 if it held any, 0 if empty or None, -1 on error.
+ * Astral characters are appended (duplicates too: the sets run to thousands of them, so no
+ * search per character) and sorted and merged once by finish_astral. */
 static int add_flags(Splitter *s, PyObject *chars, uint8_t flag) {
     if (chars == Py_None) return 0;
     if (!PyUnicode_Check(chars)) {
@@ -100,19 +102,29 @@ static int add_flags(Splitter *s, PyObject *chars, uint8_t flag) {
             s->bmp[c] |= flag;
             continue;
         }
-        Py_ssize_t j;
-        for (j = 0; j < s->n_astral && s->astral[j].code != c; j++) {}
-        if (j == s->n_astral) {
-            astral_flag *grown = realloc(s->astral, (size_t)(s->n_astral + 1) * sizeof(astral_flag));
+        if (s->n_astral == s->astral_cap) {
+            Py_ssize_t cap = s->astral_cap ? 2 * s->astral_cap : 256;
+            astral_flag *grown = realloc(s->astral, (size_t)cap * sizeof(astral_flag));
             if (!grown) { PyErr_NoMemory(); return -1; }
             s->astral = grown;
-            s->astral[j].code = c;
-            s->astral[j].flags = 0;
-            s->n_astral++;
+            s->astral_cap = cap;
         }
-        s->astral[j].flags |= flag;
+        s->astral[s->n_astral].code = c;
+        s->astral[s->n_astral].flags = flag;
+        s->n_astral++;
     }
     return n > 0;
+}
+
+/* Sorts the astral entries and merges each character's into one (flags or-ed): flags_of's binary search. */
+static void finish_astral(Splitter *s) {
+    qsort(s->astral, (size_t)s->n_astral, sizeof(astral_flag), astral_cmp);
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t i = 0; i < s->n_astral; i++) {
+        if (kept && s->astral[kept - 1].code == s->astral[i].code) s->astral[kept - 1].flags |= s->astral[i].flags;
+        else s->astral[kept++] = s->astral[i];
+    }
+    s->n_astral = kept;
 }
 
 static PyObject *optional(PyObject *value) {
@@ -189,7 +201,7 @@ static int Splitter_init(Splitter *s, PyObject *args, PyObject *kwds) {
     s->url_test = found;
     if ((found = add_flags(s, wide_chars, F_WIDE)) < 0) return -1;
     s->wide_test = found;
-    qsort(s->astral, (size_t)s->n_astral, sizeof(astral_flag), astral_cmp);
+    finish_astral(s);
     s->one_token_test = (!s->prefix_search || s->prefix_test) && (!s->suffix_full || s->suffix_test)
                         && (!s->infix_finditer || s->infix_test);
     return 0;

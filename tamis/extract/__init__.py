@@ -30,8 +30,9 @@
   on the smaller margin over trafilatura (+0.0055: 0.9309 / 0.9638 against 0.9237 / 0.9583;
   +0.0037 without the Readability pages, with neighbour smoothing 0.2, isolated blocks under 80
   chars dropped and a tail gap of 12). ``tamis_learned_hybrid`` sends the pages it
-  is unsure of (under 0.8 of the characters decided 2 log-odds from the threshold) to
-  trafilatura. Held-out halves (never trained on; trafilatura 0.9283 / 0.9609): ``tamis_learned``
+  is unsure of (since session 9: under 0.74 of the characters decided 2 log-odds from the
+  threshold, a rule fitted under a CPU budget by ``bench/fit_extract_router.py``, see
+  :mod:`tamis.extract.hybrid`) to trafilatura with ``fast=True``. Held-out halves (never trained on; trafilatura 0.9283 / 0.9609): ``tamis_learned``
   0.9322 / 0.9510 (session 7's model 0.9317 / 0.9468, session 6's 0.9297 / 0.9404). The AEB gap is
   precision (0.918 against 0.945, 0.911 before; related stories and teasers next to the article, which session 6 found rarer in the
   AEB development half than in its held-out half, so CV overstates AEB: 0.962 against 0.947).
@@ -54,6 +55,28 @@
   (comments make most of the AEB held-out half's false positives) costs 0.003 on
   trafilatura-eval's development half and changes nothing on AEB's. Neither learned extractor
   meets both bars on both held-out halves, so the default stays ``tamis``.
+
+Session 9, the hybrid's router and the cost of a routed page (``bench/fit_extract_router.py``):
+the block model trained 5 times for out-of-fold predictions on both development halves, each
+page's CPU measured for the learned pass and for trafilatura, the fixed costs measured as
+subprocesses (``tamis run``'s start-up, trafilatura's import and its first call: 0.5 CPU-s with its
+fallbacks, of which 0.3 is jusText's stoplist set-up, 0.26 with ``fast=True``). Routed pages now get
+trafilatura ``fast=True`` (on the routed pages of the development halves it scores higher on
+scrapinghub-aeb and a little lower on trafilatura-eval than with its fallbacks, and costs 30 %
+less), and the confidence limit is the one with the best smaller margin over trafilatura among
+those keeping 3.2 times trafilatura's modelled pages per core: 0.74 (8.8 % / 5.0 % of the pages
+routed). Measured and dropped there: a second page signal OR-ed with the confidence (kept text's
+length and share, kept stretches, text outside the main run, the tail cut's size, link density
+and long share of the kept text, the page's size; nested CV 0.0005 below confidence alone on
+scrapinghub-aeb), a logistic regression over all eleven (within the budget it routed nothing),
+the lexbor fast path instead of trafilatura on the routed pages (+0.0046 against +0.0111 on
+trafilatura-eval's development half at 0.74), and trafilatura on an lxml.html tree parsed from the
+page's bytes (same text on 391 pages, 2 % less time: not worth a second parser configuration).
+bench_extract.py (load ~7, one round), held-out halves: ``tamis_learned_hybrid`` 0.9365 / 0.9564
+against trafilatura's 0.9283 / 0.9609 at 4.86x / 3.21x its pages per core (session 8: 0.9369 /
+0.9579 at 2.79x / 2.45x). Fast enough now, it still misses scrapinghub-aeb's held-out F1 by
+0.0045: routing more pages there does not close it within the budget (confidence under 0.8 routes
+12.6 % of that half for -0.0032, at 2.8x modelled), the learned pass's precision has to.
 
 Why no extractor here reaches both bars of issue 15 (F1 above trafilatura's and three times its
 pages per core; measured in ``bench/bench_extract.py`` and, per page in one process, on the same two

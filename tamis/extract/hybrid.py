@@ -6,6 +6,8 @@ at 255 levels of nesting and returns nothing for deeper pages, which lexbor pars
 
 from __future__ import annotations
 
+import numpy as np
+
 from tamis.extract.fast import Extraction, extract_fast, is_deep, parse_tree
 from tamis.extract.metadata import page_metadata
 
@@ -58,27 +60,110 @@ def trafilatura_or_fast(html: str, *, fast: bool = False) -> Extraction:
     return result
 
 
-# The ``tamis_learned_hybrid`` extractor: the learned block classifier's text where it is sure of
-# most of the page's characters (the share in blocks whose log-odds are at least
-# learned.CONFIDENT_LOG_ODDS from the keep threshold's), trafilatura's elsewhere. Chosen on
-# out-of-fold predictions over the development halves of both sets (bench/train_extract_model.py
-# prints the table): with session 8's model, below 0.8, 13 % / 5 % of the pages go to trafilatura
-# and the mix scores +0.0146 / +0.0048 over trafilatura alone on trafilatura-eval / scrapinghub-aeb
-# (0.6: 2.5 % / 0 %, +0.0087 / +0.0055; 0.7: 6 % / 3 %, +0.0120 / +0.0026; 0.9: 26 % / 19 %,
-# +0.0124 / +0.0083); the learned extractor alone: +0.0072 / +0.0055.
-LEARNED_CONFIDENCE = 0.8
+# The ``tamis_learned_hybrid`` extractor: the learned block classifier's text, except on the pages
+# its router picks, which get trafilatura's. The router is a rule over page-level signals of the
+# learned pass (ROUTE_SIGNALS, computed by route_signals): the page's confidence under
+# ROUTE_CONFIDENCE, or optionally a second signal past a limit (ROUTE_SECOND). It is fitted by
+# bench/fit_extract_router.py on OUT-OF-FOLD predictions of the block model over the development
+# halves of both sets: among the rules whose routed pages keep each set within a CPU budget of
+# trafilatura's / 3.2 (measured per-page costs of the learned pass and of trafilatura, the start-ups
+# and what the first routed page pays once: trafilatura's import), the one with the best smaller
+# margin over trafilatura on the two sets. Measured there and dropped (session 9): a second signal
+# (the nested cross-validation of "confidence or a second signal" scored 0.0005 below confidence
+# alone on scrapinghub-aeb), and a logistic regression over all eleven signals (target:
+# trafilatura's page F1 beats the learned one's) whose best threshold within the budget routed
+# nothing. Routed pages get trafilatura with fast=True (ROUTE_FAST): without its readability and
+# jusText fallbacks it costs 30 % less a page and its first call skips jusText's 0.3 CPU-s stoplist
+# set-up, and on the same routed pages it scores higher on scrapinghub-aeb's development half
+# (+0.0072 against +0.0024 over trafilatura alone at confidence 0.8) and a little lower on
+# trafilatura-eval's (+0.0106 against +0.0138); within the budget it allows a share 3 times as large.
+# Re-run after every change of block_model.npz (the constants between the markers are rewritten):
+#   .venv/bin/python bench/fit_extract_router.py --corpus /work/shared/corpus \
+#       --extra-readability /work/extra-corpus/mozilla-readability --write
+ROUTE_SIGNALS = (
+    "confidence",  # share of the page's characters whose verdict is confident (learned.page_confidence)
+    "kept_confidence",  # the same share within the kept characters
+    "near_share",  # share of the page's characters within 1 log-odds of the threshold
+    "log_kept_chars",
+    "kept_share",  # kept characters / the page's block characters
+    "log_stretches",  # runs of consecutive kept blocks
+    "outside_main_run",  # share of the kept characters outside the largest run
+    "tail_cut",  # characters the tail cut dropped / characters kept before it
+    "kept_link_density",
+    "kept_long_share",  # share of the kept characters in long, link-poor blocks
+    "log_page_chars",
+)
+
+# ROUTER CONSTANTS (written by bench/fit_extract_router.py --write)
+ROUTE_FAST = True
+ROUTE_CONFIDENCE = 0.74
+ROUTE_SECOND: tuple[str, int, float] | None = None
+# END ROUTER CONSTANTS
 
 
-def extract_learned_hybrid(html: str, min_confidence: float = LEARNED_CONFIDENCE) -> Extraction:
-    """The learned classifier where it is confident, trafilatura (with its fallbacks) where it is not."""
+def route_signals(log_odds: np.ndarray, lengths: np.ndarray, kept: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """ROUTE_SIGNALS of one page from the learned pass's arrays (its blocks' log-odds, lengths,
+    the kept mask after every page-level rule and the feature rows)."""
+    from tamis.extract import blocks as block_features
+    from tamis.extract.learned import CONFIDENT_LOG_ODDS, keep_blocks, model, page_confidence, probability_of
+
+    forest = model()
+    threshold = np.log(forest.keep_threshold / (1.0 - forest.keep_threshold))
+    total = float(lengths.sum()) or 1.0
+    kept_lengths = lengths * kept
+    kept_chars = float(kept_lengths.sum())
+    margin = np.abs(log_odds - threshold)
+    signals = dict.fromkeys(ROUTE_SIGNALS, 0.0)
+    signals["confidence"] = page_confidence(log_odds, lengths, forest.keep_threshold)
+    signals["near_share"] = float((lengths * (margin < 1.0)).sum() / total)
+    signals["log_kept_chars"] = float(np.log1p(kept_chars))
+    signals["kept_share"] = kept_chars / total
+    signals["log_page_chars"] = float(np.log1p(lengths.sum()))
+    if kept_chars > 0:
+        signals["kept_confidence"] = float((kept_lengths * (margin >= CONFIDENT_LOG_ODDS)).sum() / kept_chars)
+        # Runs of consecutive kept blocks: a new run starts at a kept block whose predecessor is dropped.
+        starts = kept & ~np.concatenate([[False], kept[:-1]])
+        run = np.cumsum(starts) * kept
+        run_chars = np.bincount(run, weights=kept_lengths)[1:]
+        signals["log_stretches"] = float(np.log1p(len(run_chars)))
+        signals["outside_main_run"] = float(1.0 - run_chars.max() / kept_chars)
+        untrimmed = keep_blocks(probability_of(log_odds), lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, 0)
+        before = float((lengths * untrimmed).sum())
+        signals["tail_cut"] = max(0.0, before - kept_chars) / before if before > 0 else 0.0
+        names = block_features.FEATURE_NAMES
+        if len(rows):
+            link = rows[:, names.index("link_density")].astype(np.float64)
+            long = rows[:, names.index("long")].astype(np.float64)
+            signals["kept_link_density"] = float((kept_lengths * link).sum() / kept_chars)
+            signals["kept_long_share"] = float((kept_lengths * long).sum() / kept_chars)
+    return np.array([signals[name] for name in ROUTE_SIGNALS])
+
+
+def routes(signals: np.ndarray) -> bool:
+    """Whether the router sends the page to trafilatura: its confidence under ROUTE_CONFIDENCE, or
+    ROUTE_SECOND's signal at or past its limit (direction 1: at or above, -1: at or below)."""
+    if signals[0] < ROUTE_CONFIDENCE:
+        return True
+    if ROUTE_SECOND is None:
+        return False
+    name, direction, limit = ROUTE_SECOND
+    return bool(direction * signals[ROUTE_SIGNALS.index(name)] >= direction * limit)
+
+
+def extract_learned_hybrid(html: str) -> Extraction:
+    """The learned classifier's text; trafilatura's (with its fallbacks) on the pages the router
+    sends it and on those where the learned pass kept nothing; never empty when either found text."""
     from tamis.extract.learned import extract_learned
 
-    learned = extract_learned(html)
-    if learned.method == "learned" and learned.long_share >= min_confidence:
-        return learned
+    details: dict = {}
+    learned = extract_learned(html, details if ROUTE_SECOND is not None else None)
     if "deeper" in learned.method:
         return learned  # trafilatura's lxml cannot hold the page either
-    text = _trafilatura(html)
+    # The learned pass's long_share is its confidence (ROUTE_SIGNALS[0]); the other signals are
+    # computed only when the fitted router reads one.
+    if learned.method == "learned" and learned.long_share >= ROUTE_CONFIDENCE and (ROUTE_SECOND is None or not routes(route_signals(**details))):
+        return learned
+    text = _trafilatura(html, fast=ROUTE_FAST)
     if text.strip():
         return Extraction(text, True, learned.metadata, "trafilatura")
     return learned

@@ -235,10 +235,12 @@ def page_confidence(log_odds: np.ndarray, lengths: np.ndarray, keep: float) -> f
     return float((lengths * sure).sum() / total)
 
 
-def extract_learned(html: str | bytes) -> Extraction:
+def extract_learned(html: str | bytes, details: dict | None = None) -> Extraction:
     """The blocks the classifier keeps, one per line; the lexbor fast path where lxml cannot hold
     the page (nested deeper than libxml2's 256 levels, or no document found) or nothing is kept.
-    ``html`` may be the page's UTF-8 bytes (what lxml parses; the extraction worker sends them)."""
+    ``html`` may be the page's UTF-8 bytes (what lxml parses; the extraction worker sends them).
+    ``details``, when given, receives the pass's arrays (``log_odds``, ``lengths``, ``kept``,
+    ``rows``): what ``tamis_learned_hybrid``'s router reads (tamis.extract.hybrid.route_signals)."""
     root = block_features.parse(html)
     if root is None:
         return _fast_instead(html, "learned: lxml found no document")
@@ -247,12 +249,15 @@ def extract_learned(html: str | bytes) -> Extraction:
     if page.max_depth >= block_features.DEEP:
         return _fast_instead(html, "learned: deeper than lxml holds")
     forest = model()
-    log_odds = forest.log_odds(page.features())
+    rows = page.features()
+    log_odds = forest.log_odds(rows)
     probability = probability_of(log_odds)
     lengths = page.lengths()
     kept = keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap)
     if not kept.any():
         return _fast_instead(html, "learned: no block kept")
+    if details is not None:
+        details.update(log_odds=log_odds, lengths=lengths, kept=kept, rows=rows)
     confidence = page_confidence(log_odds, lengths, forest.keep_threshold)
     text = "\n".join(block for block, keep in zip(page.texts, kept, strict=True) if keep)
     return Extraction(text, True, metadata, "learned", long_share=confidence)

@@ -34,7 +34,7 @@ def read_capped(fh: Any, limit: int) -> bytes:
 
 
 def read_html_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
-    from tamis.io.htmldecode import declared_language, decode_html
+    from tamis.io.htmldecode import declared_language, decode_html_keeping_utf8
 
     for path in task.files:
         source = {"path": path, "line": None}
@@ -49,7 +49,7 @@ def read_html_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadRes
             doc = Document(path, raw[: options.max_doc_bytes].decode("utf-8", "backslashreplace"), {"source": source})
             yield BadRecord(InputError(msg, path=path, reason="reader:too_large"), doc)
             continue
-        text, encoding = decode_html(raw)
+        text, encoding = decode_html_keeping_utf8(raw)
         metadata: dict[str, Any] = {"source": source, "encoding": encoding}
         language = declared_language(text)
         if language:

@@ -372,7 +372,7 @@ def _framing_bad_record(item: FramingError, path: str) -> BadRecord:
 
 
 def read_warc(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
-    from tamis.io.htmldecode import declared_language, decode_html
+    from tamis.io.htmldecode import declared_language, decode_html_keeping_utf8
 
     path = task.files[0]
     try:
@@ -401,7 +401,7 @@ def read_warc(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
                 msg = f"page of {len(body):,} bytes is larger than max_doc_bytes={options.max_doc_bytes:,} (kept its first bytes in the reject)"
                 yield BadRecord(InputError(msg, path=path, line=item.number, reason="reader:too_large"), doc)
                 continue
-            text, encoding = decode_html(body, http_charset(content_type))
+            text, encoding = decode_html_keeping_utf8(bytes(body), http_charset(content_type))
             meta["encoding"] = encoding
             language = declared_language(text, http_headers.get("content-language"))
             if language:

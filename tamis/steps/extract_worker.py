@@ -44,6 +44,8 @@ except ImportError:  # pragma: no cover - not on Windows
 
 import orjson
 
+from tamis.io.htmldecode import utf8_of
+
 _HEADER = struct.Struct(">I")
 DEFAULT_TARGET = "tamis.steps.extract_html:extract_main_text"
 START_TIMEOUT_S = 120.0
@@ -310,7 +312,7 @@ class IsolatedExtractor:
         requests: list[bytes | None] = []
         for index, html in enumerate(pages):
             try:
-                requests.append(html.encode("utf-8"))
+                requests.append(utf8_of(html))  # the bytes the reader decoded, where it kept them
             except UnicodeEncodeError:  # lone surrogates: the page's fault, not the worker's
                 requests.append(None)
                 results[index] = TypeError("str is not valid UTF-8: surrogates not allowed")

@@ -658,7 +658,7 @@ class SpacyTokenizer(SpacyTokenizerReference):
         ``affixes``, the prefix / suffix / infix patterns as programs for its own matcher)."""
 
         def chars(found: frozenset[str] | None) -> str | None:
-            return None if found is None else "".join(sorted(found))
+            return None if found is None else "".join(found)  # read into a flag table: order is free
 
         full = margin = wide = wide_chars = None
         if self._suffix is not None:

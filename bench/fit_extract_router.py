@@ -1,0 +1,445 @@
+"""Fit ``tamis_learned_hybrid``'s router: which pages go to trafilatura, under a CPU budget.
+
+    .venv/bin/python bench/fit_extract_router.py [--corpus ../shared/corpus]
+        [--extra-readability DIR] [--speedup 3.3] [--write]
+
+(needs scikit-learn, at fitting time only, as bench/train_extract_model.py.)
+
+1. The block model is trained as ``bench/train_extract_model.py`` trains the shipped one (same
+   options; defaults: the shipped model's command), 5 times, each time without a fifth of the
+   development pages of both sets, which it then predicts: OUT-OF-FOLD probabilities, what the
+   router will meet on pages the model never saw. The page-level rules (keep threshold, smoothing,
+   tail cut) are the shipped model's.
+2. Every page is also run through trafilatura (with its fallbacks, as the hybrid calls it, and with
+   ``fast=True``), and each page's CPU time is measured in this process for the learned pass and
+   for each trafilatura call; the fixed costs (the interpreter and ``tamis run``'s start-up, and
+   what the first routed page pays once: trafilatura's import and its first call) are measured as
+   subprocesses.
+3. The router's signals (``tamis.extract.hybrid.route_signals``) of each development page, and
+   the target "trafilatura's F1 on the page beats the learned pass's" (weighted by the
+   difference), fit a logistic regression; its scores on the development pages are out-of-fold
+   again (5 folds by page), and the threshold is the one with the best smaller margin over
+   trafilatura on the two sets whose routed pages keep each set's modelled CPU within
+   trafilatura's / ``--speedup``. Printed beside it: the confidence rule it replaces, at its own
+   best threshold under the same budget.
+4. The held-out halves (never trained or fitted on) are scored last, with the shipped model and the
+   fitted router: F1 against trafilatura's, the routed share and the modelled speed-up.
+   ``--write`` stores the weights, bias and threshold in ``tamis/extract/hybrid.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_extract import _norm, _read, aeb_doc, halves, load_aeb, load_teval  # noqa: E402
+from train_extract_model import fit, load_extra, load_pages, page_text, trafilatura_texts, training_rows  # noqa: E402
+
+from tamis.extract import hybrid  # noqa: E402
+from tamis.extract.learned import keep_blocks, model  # noqa: E402
+from tamis.io.htmldecode import decode_html  # noqa: E402
+from tamis.steps.extract_html import drop_boilerplate_lines, tidy_paragraphs  # noqa: E402
+
+HYBRID_PATH = ROOT / "tamis" / "extract" / "hybrid.py"
+WARM_PAGE = "<html><body><p>warm up</p></body></html>"
+
+
+# --------------------------------------------------------------------------- per-page scores
+
+
+def page_score(store: str, data: dict, key: str, text: str) -> tuple[float, float, float, float]:
+    """What one page adds to its set's metric. trafilatura-eval: (tp, fp, fn, 0) snippet counts
+    (the set's F1 is over their sums); scrapinghub-aeb: the page's (precision, counts for P,
+    recall, counts for R) as the benchmark's evaluate.py averages them."""
+    if store == "teval":
+        item = data["items"][key]
+        normed = _norm(text)
+        tp = sum(1 for s in item["with"] if _norm(s) in normed)
+        fp = sum(1 for s in item["without"] if _norm(s) in normed)
+        return float(tp), float(fp), float(len(item["with"]) - tp), 0.0
+    tp, fp, fn = aeb_doc(data["truth"][key], text)
+    if fp == fn == 0:
+        return 1.0, 1.0, 1.0, 1.0
+    precision = 0.0 if tp == fp == 0 else tp / (tp + fp)
+    recall = 0.0 if tp == fn == 0 else tp / (tp + fn)
+    return precision, float(tp + fp > 0), recall, float(tp + fn > 0)
+
+
+def set_f1(store: str, scores: np.ndarray) -> float:
+    """The set's F1 from its pages' page_score rows."""
+    if store == "teval":
+        tp, fp, fn = scores[:, 0].sum(), scores[:, 1].sum(), scores[:, 2].sum()
+        return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    p = (scores[:, 0] * scores[:, 1]).sum() / max(scores[:, 1].sum(), 1)
+    r = (scores[:, 2] * scores[:, 3]).sum() / max(scores[:, 3].sum(), 1)
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def page_f1(store: str, score: np.ndarray) -> np.ndarray:
+    """Each page's own F1 (the router's target compares two of them)."""
+    if store == "teval":
+        tp, fp, fn = score[:, 0], score[:, 1], score[:, 2]
+        return np.where(2 * tp + fp + fn > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1e-9), 1.0)
+    p, r = score[:, 0], score[:, 2]
+    return np.where(p + r > 0, 2 * p * r / np.maximum(p + r, 1e-12), 0.0)
+
+
+# --------------------------------------------------------------------------- costs
+
+
+def _cpu_of(cmd: list[str], cwd: Path) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def fixed_costs(workdir: Path, fast: bool, rounds: int = 3) -> dict[str, float]:
+    """CPU seconds (the least of ``rounds``): ``tamis run`` of the learned extractor on one small
+    page, the trafilatura script's start-up (interpreter and import), and what the hybrid pays once
+    when it first routes a page (trafilatura's import and its first call's one-time set-up)."""
+    page_dir = workdir / "one-page"
+    page_dir.mkdir(parents=True, exist_ok=True)
+    (page_dir / "page.html").write_text("<html><body><p>" + "A paragraph of text. " * 20 + "</p></body></html>", encoding="utf-8")
+    config = workdir / "learned.yaml"
+    config.write_text("steps:\n  - step: extract\n    extractor: tamis_learned\n", encoding="utf-8")
+    tamis = str(Path(sys.executable).with_name("tamis"))
+    python = sys.executable
+    base = "import numpy, lxml.etree, tamis.extract.learned"
+    commands = {
+        "tamis_start": [tamis, "run", str(config), "-i", str(page_dir), "-o", str(workdir / "one-out"), "-w", "1", "--no-report", "--quiet", "--overwrite"],
+        "trafilatura_start": [python, "-c", "import trafilatura"],
+        "base": [python, "-c", base],
+        "routed_once": [python, "-c", f"{base}\nimport trafilatura\ntrafilatura.extract({WARM_PAGE!r}, fast={fast})"],
+    }
+    best = {name: min(_cpu_of(cmd, workdir) for _ in range(rounds)) for name, cmd in commands.items()}
+    return {"tamis_start": best["tamis_start"], "trafilatura_start": best["trafilatura_start"], "routed_once": max(0.0, best["routed_once"] - best["base"])}
+
+
+def page_costs_and_texts(corpus: Path, cache: Path) -> dict:
+    """Per page: CPU seconds of the learned pass and of trafilatura (fallbacks / fast), and
+    trafilatura's fast text (its full text comes from train_extract_model's cache)."""
+    if cache.is_file():
+        return pickle.loads(cache.read_bytes())
+    import trafilatura
+
+    from tamis.extract.learned import extract_learned
+
+    _, teval_files, _ = load_teval(corpus, cache.parent / "teval")
+    _, aeb_files = load_aeb(corpus)
+    extract_learned(WARM_PAGE)
+    trafilatura.extract(WARM_PAGE)
+    out: dict = {"teval": {}, "aeb": {}}
+    clock = time.process_time
+    for store, files in (("teval", teval_files), ("aeb", aeb_files)):
+        for key, path in files.items():
+            html, _ = decode_html(_read(path))
+            started = clock()
+            extract_learned(html)
+            learned = clock() - started
+            times, texts = {}, {}
+            for variant, fast in (("full", False), ("fast", True)):
+                started = clock()
+                try:
+                    texts[variant] = trafilatura.extract(html, fast=fast, include_comments=False, include_tables=True, include_formatting=False) or ""
+                except Exception:  # noqa: BLE001 - a page trafilatura cannot read counts as empty
+                    texts[variant] = ""
+                times[variant] = clock() - started
+            out[store][key] = {"learned": learned, "full": times["full"], "fast": times["fast"], "fast_text": texts["fast"]}
+    cache.write_bytes(pickle.dumps(out))
+    return out
+
+
+# --------------------------------------------------------------------------- out-of-fold model
+
+
+def out_of_fold(data: dict, teacher: dict, pages: list[tuple[str, str]], args, cache: Path) -> dict:
+    """Each development page's block probabilities from a model trained without its fold."""
+    if cache.is_file():
+        stored = pickle.loads(cache.read_bytes())
+        if stored["model_bytes"] == hybrid_model_bytes():
+            return stored["probabilities"]
+    params = {"trees": args.trees, "depth": args.depth, "rate": args.rate}
+    folds = [pages[i::5] for i in range(5)]  # as train_extract_model.py folds
+    probabilities = {}
+    for number, fold in enumerate(folds):
+        held = set(fold)
+        train = [page for page in pages if page not in held]
+        x, y, w = training_rows(data, train, teacher, args.teacher, args.gold, args.extra_weight)
+        clf = fit(params, x, y, w)
+        for store, key in fold:
+            rows = data[store][key][1]
+            probabilities[(store, key)] = clf.predict_proba(rows)[:, 1] if len(rows) else np.zeros(0)
+        print(f"  fold {number + 1}/5 trained ({len(x):,} blocks)", flush=True)
+    cache.write_bytes(pickle.dumps({"model_bytes": hybrid_model_bytes(), "probabilities": probabilities}))
+    return probabilities
+
+
+def hybrid_model_bytes() -> bytes:
+    from tamis.extract.learned import MODEL_PATH
+
+    return MODEL_PATH.read_bytes()
+
+
+def learned_page(texts: list[str], rows: np.ndarray, probability: np.ndarray) -> tuple[str, np.ndarray | None]:
+    """The learned text (as the step writes it) and the router's signals (None: nothing kept, the
+    hybrid routes the page whatever the router says)."""
+    forest = model()
+    if not texts:
+        return "", None
+    lengths = np.array([len(t) for t in texts], dtype=np.float64)
+    kept = keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap)
+    post = {"keep": forest.keep_threshold, "smooth": forest.smooth, "isolated": forest.isolated_chars, "tail": forest.tail_gap}
+    text = page_text(texts, probability, post)
+    if not kept.any():
+        return text, None
+    log_odds = np.log(np.clip(probability, 1e-12, 1 - 1e-12) / np.clip(1 - probability, 1e-12, 1))
+    return text, hybrid.route_signals(log_odds, lengths, kept, rows)
+
+
+def tidy(text: str) -> str:
+    """A trafilatura text as the ``extract`` step writes it."""
+    return drop_boilerplate_lines(tidy_paragraphs(text))[0]
+
+
+# --------------------------------------------------------------------------- the table of pages
+
+
+def page_table(data: dict, store: str, keys: list[str], probabilities, teacher: dict, costs: dict, variant: str) -> dict:
+    """Per page of one set: signals, scores of the learned text and of trafilatura's, costs."""
+    signals, forced, learned_scores, traf_scores, learned_cost, traf_cost, full_cost = [], [], [], [], [], [], []
+    for key in keys:
+        texts, rows = data[store][key]
+        text, page_signals = learned_page(texts, rows, probabilities(store, key))
+        forced.append(page_signals is None)
+        signals.append(np.zeros(len(hybrid.ROUTE_SIGNALS)) if page_signals is None else page_signals)
+        traf_text = teacher[store][key] if variant == "full" else costs[store][key]["fast_text"]
+        learned_scores.append(page_score(store, data, key, text))
+        traf_scores.append(page_score(store, data, key, tidy(traf_text)))
+        learned_cost.append(costs[store][key]["learned"])
+        traf_cost.append(costs[store][key][variant])
+        full_cost.append(costs[store][key]["full"])
+    return {
+        "signals": np.array(signals), "forced": np.array(forced), "learned": np.array(learned_scores), "traf": np.array(traf_scores),
+        "learned_cost": np.array(learned_cost), "traf_cost": np.array(traf_cost), "full_cost": np.array(full_cost),
+        "full_scores": np.array([page_score(store, data, key, tidy(teacher[store][key])) for key in keys]),
+        "set_pages": len(data[store]),
+    }  # fmt: skip
+
+
+def outcome(store: str, table: dict, routed: np.ndarray, fixed: dict) -> tuple[float, float, float]:
+    """(F1 of the mix, modelled speed-up over trafilatura per core on a set of the whole set's size, routed share)."""
+    routed = routed | table["forced"]
+    mixed = np.where(routed[:, None], table["traf"], table["learned"])
+    # Per-page costs scaled to the whole set's page count (what bench_extract.py runs), fixed costs once.
+    scale = table["set_pages"] / len(routed)
+    per_page = table["learned_cost"].sum() + table["traf_cost"][routed].sum()
+    tamis_cpu = fixed["tamis_start"] + scale * per_page + (fixed["routed_once"] if routed.any() else 0.0)
+    traf_cpu = fixed["trafilatura_start"] + scale * table["full_cost"].sum()
+    return set_f1(store, mixed), traf_cpu / tamis_cpu, float(routed.mean())
+
+
+Rule = tuple[float, int, int, float]  # (confidence limit, second signal's index or -1, direction, its limit)
+
+
+def routed_by(rule: Rule, signals: np.ndarray) -> np.ndarray:
+    """Pages a rule sends to trafilatura: confidence under its limit, or the second signal past its own."""
+    confidence, second, direction, limit = rule
+    routed = signals[:, 0] < confidence
+    if second >= 0:
+        routed |= direction * signals[:, second] >= direction * limit
+    return routed
+
+
+def candidate_rules(tables: dict, with_second: bool) -> list[Rule]:
+    """Confidence limits alone, or with a second signal at a limit that routes up to a fifth of the pages."""
+    rules: list[Rule] = [(float(c), -1, 1, 0.0) for c in np.round(np.arange(0.0, 0.97, 0.02), 2)]
+    if not with_second:
+        return rules
+    signals = np.vstack([t["signals"][~t["forced"]] for t in tables.values()])
+    seconds = []
+    for index in range(1, signals.shape[1]):
+        for direction in (1, -1):
+            shares = np.linspace(0.8, 0.99, 12) if direction > 0 else np.linspace(0.01, 0.2, 12)
+            seconds += [(index, direction, float(v)) for v in np.unique(np.quantile(signals[:, index], shares))]
+    return rules + [(c, *second) for c in np.round(np.arange(0.0, 0.97, 0.04), 2) for second in seconds]
+
+
+def subset(table: dict, mask: np.ndarray) -> dict:
+    return {k: (v[mask] if isinstance(v, np.ndarray) else v) for k, v in table.items()}
+
+
+def best_rule(tables: dict, rules: list[Rule], fixed: dict, speedup: float, bars: dict):
+    """The rule with the best smaller margin over trafilatura among those within budget on both sets."""
+    best = None
+    for rule in rules:
+        margins, result = [], {}
+        within = True
+        for store, table in tables.items():
+            f1, ratio, share = outcome(store, table, routed_by(rule, table["signals"]), fixed)
+            within &= ratio >= speedup
+            margins.append(f1 - bars[store])
+            result[store] = (f1, ratio, share)
+        if within and (best is None or min(margins) > best[0]):
+            best = (min(margins), rule, result)
+    return best
+
+
+def nested_cv(tables: dict, with_second: bool, fixed: dict, speedup: float) -> dict:
+    """Each development page routed by the rule chosen on the other four fifths of the pages."""
+    routed = {store: np.zeros(len(t["forced"]), dtype=bool) for store, t in tables.items()}
+    for fold in range(5):
+        masks = {store: np.arange(len(t["forced"])) % 5 != fold for store, t in tables.items()}
+        train = {store: subset(t, masks[store]) for store, t in tables.items()}
+        train_bars = {store: set_f1(store, t["full_scores"]) for store, t in train.items()}
+        found = best_rule(train, candidate_rules(train, with_second), fixed, speedup, train_bars)
+        rule = found[1] if found else (0.0, -1, 1, 0.0)
+        for store, t in tables.items():
+            routed[store][~masks[store]] = routed_by(rule, t["signals"][~masks[store]])
+    return routed
+
+
+def rule_text(rule: Rule) -> str:
+    confidence, second, direction, limit = rule
+    text = f"confidence < {confidence:.2f}"
+    if second >= 0:
+        text += f" or {hybrid.ROUTE_SIGNALS[second]} {'>=' if direction > 0 else '<='} {limit:.4f}"
+    return text
+
+
+def describe(result: dict, bars: dict) -> str:
+    return "; ".join(f"{store} F1 {f1:.4f} ({f1 - bars[store]:+.4f}) {ratio:.2f}x, {share:.1%} routed" for store, (f1, ratio, share) in result.items())
+
+
+def write_constants(rule: Rule, variant: str) -> None:
+    source = HYBRID_PATH.read_text(encoding="utf-8")
+    begin, end = "# ROUTER CONSTANTS (written by bench/fit_extract_router.py --write)\n", "# END ROUTER CONSTANTS\n"
+    head, rest = source.split(begin)
+    _, tail = rest.split(end)
+    confidence, second, direction, limit = rule
+    body = f"ROUTE_FAST = {variant == 'fast'}\nROUTE_CONFIDENCE = {confidence!r}\n"
+    if second >= 0:
+        body += f"ROUTE_SECOND: tuple[str, int, float] | None = ({hybrid.ROUTE_SIGNALS[second]!r}, {direction}, {round(limit, 6)!r})\n"
+    else:
+        body += "ROUTE_SECOND: tuple[str, int, float] | None = None\n"
+    HYBRID_PATH.write_text(head + begin + body + end + tail, encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "tamis-fit-router")
+    parser.add_argument("--extra-readability", type=Path, default=None, metavar="DIR")
+    # The shipped model's training options (bench/train_extract_model.py's command in note 8).
+    parser.add_argument("--teacher", type=float, default=0.0)
+    parser.add_argument("--gold", type=float, default=1.0)
+    parser.add_argument("--extra-weight", type=float, default=0.3)
+    parser.add_argument("--extra-negatives-only", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--trees", type=int, default=300)
+    parser.add_argument("--depth", type=int, default=5)
+    parser.add_argument("--rate", type=float, default=0.1)
+    parser.add_argument(
+        "--speedup",
+        type=float,
+        default=3.2,
+        help="the modelled per-core speed-up over trafilatura each development set must keep (3 and a margin; the model reads lower than bench_extract.py)",
+    )
+    parser.add_argument("--variant", choices=("full", "fast"), default="fast", help="trafilatura on routed pages: with its fallbacks, or fast=True")
+    parser.add_argument("--write", action="store_true", help="store the router in tamis/extract/hybrid.py")
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+    data = load_pages(args.corpus, args.workdir / "blocks.pkl")
+    teacher = trafilatura_texts(args.corpus, args.workdir / "trafilatura.pkl")
+    data["extra"], data["extra_truth"] = ({}, {})
+    if args.extra_readability is not None:
+        data["extra"], data["extra_truth"] = load_extra(args.corpus, args.extra_readability, args.workdir / "readability.pkl")
+        data["extra_negatives_only"] = args.extra_negatives_only
+    else:
+        args.extra_weight = 0.0
+    costs = page_costs_and_texts(args.corpus, args.workdir / "costs.pkl")
+    fixed = fixed_costs(args.workdir, args.variant == "fast")
+    print("fixed CPU seconds: " + ", ".join(f"{k} {v:.3f}" for k, v in fixed.items()))
+    for store in ("teval", "aeb"):
+        page = costs[store].values()
+        print(
+            f"  {store}: CPU ms a page: learned {1e3 * np.mean([c['learned'] for c in page]):.1f}, "
+            f"trafilatura {1e3 * np.mean([c['full'] for c in page]):.1f}, trafilatura fast {1e3 * np.mean([c['fast'] for c in page]):.1f}"
+        )
+    splits = {store: halves(list(data[store])) for store in ("teval", "aeb")}
+    development = {store: sorted(splits[store][0]) for store in splits}
+    held_out = {store: sorted(splits[store][1]) for store in splits}
+    pages = [(store, key) for store in ("teval", "aeb") for key in development[store]]
+    oof = out_of_fold(data, teacher, pages, args, args.workdir / "oof.pkl")
+
+    tables = {store: page_table(data, store, development[store], lambda s, k: oof[(s, k)], teacher, costs, args.variant) for store in ("teval", "aeb")}
+    bars = {store: set_f1(store, tables[store]["full_scores"]) for store in tables}
+    print(f"trafilatura on the development halves: teval {bars['teval']:.4f}, aeb {bars['aeb']:.4f}")
+    for store, table in tables.items():
+        f1, ratio, share = outcome(store, table, np.zeros(len(table["forced"]), dtype=bool), fixed)
+        print(f"  learned alone (cv) {store}: F1 {f1:.4f} ({f1 - bars[store]:+.4f}) {ratio:.2f}x, {share:.1%} routed (nothing kept)")
+
+    confidence = {store: tables[store]["signals"][:, 0] for store in tables}
+    for limit in (0.6, 0.7, 0.8, 0.9):
+        result = {store: outcome(store, tables[store], confidence[store] < limit, fixed) for store in tables}
+        print(f"  confidence below {limit:.2f}: {describe(result, bars)}")
+
+    # The rule families, compared by nested cross-validation (each fold's pages routed by the rule
+    # chosen on the other folds), then the better family's rule chosen on all development pages.
+    chosen_family = None
+    for with_second in (False, True):
+        routed = nested_cv(tables, with_second, fixed, args.speedup)
+        result = {store: outcome(store, tables[store], routed[store], fixed) for store in tables}
+        margin = min(result[store][0] - bars[store] for store in tables)
+        family = "confidence and a second signal" if with_second else "confidence alone"
+        print(f"router {family} (nested cv): {describe(result, bars)}")
+        if chosen_family is None or margin > chosen_family[0] + 0.0005:  # the second signal must earn its place
+            chosen_family = (margin, with_second)
+    found = best_rule(tables, candidate_rules(tables, chosen_family[1]), fixed, args.speedup, bars)
+    if found is None:
+        print("no rule keeps the budget")
+        return 1
+    _, rule, result = found
+    print(f"chosen on all development pages: {rule_text(rule)}: {describe(result, bars)}")
+
+    # The held-out halves: the shipped model, the chosen rule.
+    forest = model()
+
+    def shipped_probability(store: str, key: str) -> np.ndarray:
+        rows = data[store][key][1]
+        return forest.probability(rows) if len(rows) else np.zeros(0)
+
+    held_tables = {store: page_table(data, store, held_out[store], shipped_probability, teacher, costs, args.variant) for store in ("teval", "aeb")}
+    held_bars = {store: set_f1(store, held_tables[store]["full_scores"]) for store in held_tables}
+    learned_alone = {store: outcome(store, t, np.zeros(len(t["forced"]), dtype=bool), fixed) for store, t in held_tables.items()}
+    old = {store: outcome(store, t, t["signals"][:, 0] < 0.8, fixed) for store, t in held_tables.items()}
+    chosen = {store: outcome(store, t, routed_by(rule, t["signals"]), fixed) for store, t in held_tables.items()}
+    print(f"held-out halves (trafilatura {held_bars['teval']:.4f} / {held_bars['aeb']:.4f}; routed pages: trafilatura {args.variant}):")
+    print(f"  learned alone:          {describe(learned_alone, held_bars)}")
+    print(f"  confidence < 0.80:      {describe(old, held_bars)}")
+    print(f"  {rule_text(rule)}: {describe(chosen, held_bars)}")
+    if args.write:
+        write_constants(rule, args.variant)
+        print(f"wrote the router into {HYBRID_PATH.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""tamis_learned_hybrid's router: its signals, its rule, what a routed page gets, and the fitting
+script's page scores agreeing with bench_extract.py's metrics."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tamis.extract import blocks as B
+from tamis.extract import hybrid
+from tamis.extract.learned import extract_learned, model
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from test_extract_learned import ARTICLE, PARAGRAPHS
+
+
+def signal(values: np.ndarray, name: str) -> float:
+    return float(values[hybrid.ROUTE_SIGNALS.index(name)])
+
+
+def test_route_signals_read_the_kept_runs_and_the_page():
+    forest = model()
+    threshold = np.log(forest.keep_threshold / (1 - forest.keep_threshold))
+    # Six blocks: kept, kept, dropped, kept, dropped, dropped; 3 of them decided far from the threshold.
+    log_odds = threshold + np.array([5.0, 0.5, -5.0, 3.0, -0.5, -0.2])
+    lengths = np.array([100.0, 50.0, 30.0, 20.0, 10.0, 40.0])
+    kept = np.array([True, True, False, True, False, False])
+    rows = np.zeros((6, len(B.FEATURE_NAMES)), dtype=np.float32)
+    rows[:, B.FEATURE_NAMES.index("link_density")] = [0.0, 0.2, 0.9, 0.5, 0.0, 0.0]
+    rows[:, B.FEATURE_NAMES.index("long")] = [1, 0, 0, 0, 0, 0]
+    values = hybrid.route_signals(log_odds, lengths, kept, rows)
+    assert values.shape == (len(hybrid.ROUTE_SIGNALS),)
+    assert signal(values, "confidence") == pytest.approx(150 / 250)  # blocks 0, 2, 3
+    assert signal(values, "kept_confidence") == pytest.approx(120 / 170)  # blocks 0 and 3 of the kept
+    assert signal(values, "near_share") == pytest.approx(100 / 250)  # |margin| < 1: blocks 1, 4, 5
+    assert signal(values, "kept_share") == pytest.approx(170 / 250)
+    assert signal(values, "log_kept_chars") == pytest.approx(np.log1p(170))
+    assert signal(values, "log_stretches") == pytest.approx(np.log1p(2))  # runs [0, 1] and [3]
+    assert signal(values, "outside_main_run") == pytest.approx(20 / 170)
+    assert signal(values, "kept_link_density") == pytest.approx((50 * 0.2 + 20 * 0.5) / 170)
+    assert signal(values, "kept_long_share") == pytest.approx(100 / 170)
+    assert signal(values, "log_page_chars") == pytest.approx(np.log1p(250))
+    assert signal(values, "tail_cut") == 0.0  # nothing kept after the tail gap here
+
+
+def test_route_signals_of_a_page_with_nothing_kept_are_zero_not_nan():
+    values = hybrid.route_signals(np.array([-9.0, -9.0]), np.array([10.0, 20.0]), np.array([False, False]), np.zeros((2, len(B.FEATURE_NAMES))))
+    assert np.isfinite(values).all() and signal(values, "kept_share") == 0.0
+
+
+def test_the_rule_routes_low_confidence_and_the_second_signal(monkeypatch):
+    values = np.zeros(len(hybrid.ROUTE_SIGNALS))
+    monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", 0.7)
+    monkeypatch.setattr(hybrid, "ROUTE_SECOND", None)
+    values[0] = 0.69
+    assert hybrid.routes(values)
+    values[0] = 0.7
+    assert not hybrid.routes(values)
+    monkeypatch.setattr(hybrid, "ROUTE_SECOND", ("tail_cut", 1, 0.25))
+    values[hybrid.ROUTE_SIGNALS.index("tail_cut")] = 0.3
+    assert hybrid.routes(values)
+    monkeypatch.setattr(hybrid, "ROUTE_SECOND", ("kept_long_share", -1, 0.5))
+    values[hybrid.ROUTE_SIGNALS.index("kept_long_share")] = 0.6
+    assert not hybrid.routes(values)
+
+
+def test_a_confident_page_stays_learned_and_a_routed_one_gets_trafilatura(monkeypatch):
+    assert extract_learned(ARTICLE).long_share >= hybrid.ROUTE_CONFIDENCE
+    assert hybrid.extract_learned_hybrid(ARTICLE).method == "learned"
+    calls = []
+
+    def fake_trafilatura(html: str, *, fast: bool = False) -> str:
+        calls.append(fast)
+        return "trafilatura's text"
+
+    monkeypatch.setattr(hybrid, "_trafilatura", fake_trafilatura)
+    monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", 1.01)
+    routed = hybrid.extract_learned_hybrid(ARTICLE)
+    assert (routed.method, routed.text, calls) == ("trafilatura", "trafilatura's text", [hybrid.ROUTE_FAST])
+    assert routed.metadata["title"] == "Budget approved"  # the learned pass's metadata stays
+    # A second signal is read only when the fitted router has one; it routes here too.
+    monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", 0.0)
+    monkeypatch.setattr(hybrid, "ROUTE_SECOND", ("kept_share", 1, 0.0))
+    assert hybrid.extract_learned_hybrid(ARTICLE).method == "trafilatura"
+
+
+def test_a_routed_page_where_trafilatura_finds_nothing_keeps_the_learned_text(monkeypatch):
+    monkeypatch.setattr(hybrid, "_trafilatura", lambda html, fast=False: "  \n")
+    monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", 1.01)
+    result = hybrid.extract_learned_hybrid(ARTICLE)
+    assert result.method == "learned" and PARAGRAPHS[0] in result.text
+
+
+def test_the_real_trafilatura_call_on_a_routed_page(monkeypatch):
+    pytest.importorskip("trafilatura")
+    monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", 1.01)
+    result = hybrid.extract_learned_hybrid(ARTICLE)
+    assert result.method == "trafilatura" and PARAGRAPHS[1] in result.text and "Copyright 2024" not in result.text
+
+
+def test_the_fitting_scores_add_up_to_the_benchmarks_metrics():
+    """bench/fit_extract_router.py models each set's F1 from per-page rows; they must give
+    bench_extract.py's own scores for the same texts (or the router is chosen on another metric)."""
+    fit = pytest.importorskip("fit_extract_router")
+    import bench_extract
+
+    rng = np.random.default_rng(3)
+    words = [f"w{i}" for i in range(40)]
+    truth = {f"p{i}": " ".join(rng.choice(words, 60)) for i in range(12)}
+    outputs = {k: " ".join(v.split()[rng.integers(0, 20) : rng.integers(30, 60)]) + " extra words here" for k, v in truth.items()}
+    outputs["p0"] = ""
+    outputs["p1"] = truth["p1"]
+    data = {"truth": truth, "items": {k: {"with": [*v.split()[:3], "w99 w98"], "without": ["extra words", "w97"]} for k, v in truth.items()}}
+    for store, reference in (("aeb", bench_extract.aeb_score(truth, outputs)), ("teval", bench_extract.teval_score(data["items"], outputs))):
+        rows = np.array([fit.page_score(store, data, key, outputs[key]) for key in truth])
+        assert fit.set_f1(store, rows) == pytest.approx(reference[2], abs=1e-12)
