@@ -1,7 +1,8 @@
 """Train tamis's block classifier (``tamis/extract/block_model.npz``) and say how well it does.
 
     .venv/bin/python bench/train_extract_model.py [--corpus ../shared/corpus] [--write]
-        [--extra-readability DIR --extra-weight W ...]
+        [--extra-readability DIR --extra-weight W ...] [--trees N --depth D --rate R --leaf L --max-features F]
+        [--errors N]
 
 (needs scikit-learn, at training time only: ``pip install scikit-learn``; tamis predicts from the
 exported arrays and never imports it.)
@@ -27,7 +28,11 @@ exported arrays and never imports it.)
    chosen by 5-fold cross-validation over the development pages of both sets (folds by page),
    scored with each set's own metric on the text the kept blocks make, after the ``extract``
    step's boilerplate-line filter. The criterion is the smaller of the two margins over
-   trafilatura on the same pages, so neither set is traded for the other.
+   trafilatura on the same pages, so neither set is traded for the other. The trees' capacity
+   (``--trees``, ``--depth``, ``--rate``, ``--leaf``, ``--max-features``) is compared by running
+   this once per setting. ``--errors N`` prints where the chosen setting's out-of-fold errors lie
+   (kept blocks that are not content, dropped blocks that are; by place against the main run, the
+   main container, tag and landmarks, in characters) and the N longest wrong blocks.
 4. The chosen model is trained on both development halves, exported as arrays, checked to give
    sklearn's own probabilities, and scored on the two held-out halves (the fair figures) and on
    each whole set (which includes the training pages; labelled so). ``--write`` saves it.
@@ -258,8 +263,8 @@ def fit(params: dict, x, y, w):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     clf = HistGradientBoostingClassifier(
-        max_iter=params["trees"], max_depth=params["depth"], learning_rate=params["rate"], min_samples_leaf=10,
-        early_stopping=False, random_state=0,
+        max_iter=params["trees"], max_depth=params["depth"], learning_rate=params["rate"], min_samples_leaf=params.get("leaf", 10),
+        max_features=params.get("max_features", 1.0), early_stopping=False, random_state=params.get("seed", 0),
     )  # fmt: skip
     clf.fit(x, y, sample_weight=w)
     return clf
@@ -306,6 +311,59 @@ def routing_table(data: dict, keys: dict[str, list[str]], probabilities: dict, p
         print(f"  hybrid, confidence below {limit:.2f} to trafilatura (cv): " + "; ".join(cells))
 
 
+def block_labels(data: dict, store: str, key: str) -> np.ndarray:
+    texts = data[store][key][0]
+    return gold_labels(texts, data["truth"][key]) if store == "aeb" else snippet_labels(texts, data["items"][key])
+
+
+def _error_place(row: np.ndarray, at: dict[str, int]) -> dict[str, str]:
+    """Where a block stands, in the words of its features: against the main run (and how far),
+    the main container, its own tag, its landmark ancestors."""
+    distance = round(float(row[at["run_distance"]]) * B.RUN_DISTANCE_CAP)
+    side = "before" if row[at["run_before"]] else "after" if row[at["run_after"]] else "in"
+    band = "" if side == "in" else ":1-2" if distance <= 2 else ":3-8" if distance <= 8 else ":9-20" if distance <= 20 else ":21+"
+    tag = next((t for t in (*B.OWN_TAGS, "other") if row[at[f"tag={t}"]]), "other")
+    landmarks = "+".join(t for t in ("nav", "aside", "footer", "header", "form", "article", "main", "figure", "section") if row[at[f"in={t}"]])
+    return {
+        "main run": side + band, "main container": "inside" if row[at["in_main"]] else "outside", "tag": tag,
+        "landmarks": landmarks or "-", "long": "long" if row[at["long"]] else "short",
+    }  # fmt: skip
+
+
+def error_analysis(data: dict, keys: dict[str, list[str]], probabilities: dict, post: dict, examples: int) -> None:
+    """Out-of-fold errors of the chosen setting, in characters: the kept blocks that are not content
+    (precision) and the dropped blocks that are (recall), by where they stand on the page; then the
+    longest wrong blocks themselves. What a new feature or rule has to separate."""
+    from collections import Counter
+
+    at = {name: i for i, name in enumerate(B.FEATURE_NAMES)}
+    for store in ("teval", "aeb"):
+        kinds = {"kept, not content": Counter(), "dropped content": Counter()}
+        totals: Counter = Counter()
+        longest = []
+        for key in keys[store]:
+            texts, rows = data[store][key]
+            if not texts:
+                continue
+            labels = block_labels(data, store, key)
+            lengths = np.array([len(t) for t in texts], dtype=np.float64)
+            kept = keep_blocks(probabilities[(store, key)], lengths, post["keep"], post["smooth"], post["isolated"], post["tail"])
+            for i in np.flatnonzero((kept & (labels == 0)) | (~kept & (labels == 1))):
+                kind = "kept, not content" if kept[i] else "dropped content"
+                totals[kind] += lengths[i]
+                for facet, value in _error_place(rows[i], at).items():
+                    kinds[kind][(facet, value)] += lengths[i]
+                longest.append((lengths[i], kind, key, _error_place(rows[i], at)["main run"], texts[i][:90]))
+        print(f"out-of-fold errors, {store} development half (characters):")
+        for kind, counts in kinds.items():
+            print(f"  {kind}: {totals[kind]:,.0f}")
+            for facet in ("main run", "main container", "tag", "landmarks", "long"):
+                cells = sorted(((c, v) for (f, v), c in counts.items() if f == facet), reverse=True)[:8]
+                print(f"    {facet:<15} " + ", ".join(f"{v} {c / totals[kind]:.0%}" for c, v in cells))
+        for length, kind, key, side, text in sorted(longest, reverse=True)[:examples]:
+            print(f"    {length:6.0f}  {kind:<17} {side:<10} {key[:24]:<24} {text!r}")
+
+
 POSTS = [
     {"keep": keep, "smooth": smooth, "isolated": isolated, "tail": tail}
     for keep in (0.3, 0.4, 0.5) for smooth in (0.0, 0.2, 0.35) for isolated in (0, 80) for tail in (0, 8, 12, 16)
@@ -330,6 +388,10 @@ def main() -> int:
     parser.add_argument("--trees", type=int, default=150)
     parser.add_argument("--depth", type=int, default=3)
     parser.add_argument("--rate", type=float, default=0.1, help="the boosting's learning rate")
+    parser.add_argument("--leaf", type=int, default=10, help="the trees' min_samples_leaf")
+    parser.add_argument("--max-features", type=float, default=1.0, help="share of the features each split may look at")
+    parser.add_argument("--seed", type=int, default=0, help="the trees' random state (matters with --max-features below 1: compare two seeds)")
+    parser.add_argument("--errors", type=int, default=0, metavar="N", help="print the out-of-fold error analysis and the N longest wrong blocks")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -354,7 +416,7 @@ def main() -> int:
     print(f"trafilatura on the development halves: teval F1 {bar['teval']:.4f}, aeb F1 {bar['aeb']:.4f}")
 
     best = None
-    params = {"trees": args.trees, "depth": args.depth, "rate": args.rate}
+    params = {"trees": args.trees, "depth": args.depth, "rate": args.rate, "leaf": args.leaf, "max_features": args.max_features, "seed": args.seed}
     for teacher_weight, gold_weight, extra_weight in itertools.product(args.teacher, args.gold, extra_weights):
         probabilities: dict[tuple[str, str], np.ndarray] = {}
         for fold in folds:
@@ -393,6 +455,8 @@ def main() -> int:
         f"extra {extra_weight} {post} (margin {margin:+.4f}; cv teval {best_f1['teval']:.4f} aeb {best_f1['aeb']:.4f})"
     )
     routing_table(data, development, out_of_fold, post, teacher, bar)
+    if args.errors:
+        error_analysis(data, development, out_of_fold, post, args.errors)
 
     train = [page for page in pages if gold_weight > 0 or page[0] == "teval"]
     x, y, w = training_rows(data, train, teacher, teacher_weight, gold_weight, extra_weight)
