@@ -15,16 +15,25 @@
    for each trafilatura call; the fixed costs (the interpreter and ``tamis run``'s start-up, and
    what the first routed page pays once: trafilatura's import and its first call) are measured as
    subprocesses.
-3. The router's signals (``tamis.extract.hybrid.route_signals``) of each development page, and
-   the target "trafilatura's F1 on the page beats the learned pass's" (weighted by the
-   difference), fit a logistic regression; its scores on the development pages are out-of-fold
-   again (5 folds by page), and the threshold is the one with the best smaller margin over
-   trafilatura on the two sets whose routed pages keep each set's modelled CPU within
-   trafilatura's / ``--speedup``. Printed beside it: the confidence rule it replaces, at its own
-   best threshold under the same budget.
+3. Each page's router signals (``tamis.extract.hybrid.route_signals``, from the out-of-fold
+   probabilities), its F1 with the learned text and with trafilatura's, and the modelled CPU of a
+   run over a set of the whole set's size (fixed costs once, per-page costs scaled) give, for any
+   rule, each set's F1 and speed-up. Two rule families are compared by NESTED cross-validation
+   (each fifth of the development pages routed by the rule chosen on the other four fifths):
+   confidence under a limit, and confidence under a limit OR a second signal past its own (up to
+   a fifth of the pages); the second must beat the first by 0.0005 to be taken. Within the chosen
+   family the rule is the one, among those keeping both sets' modelled speed-up at ``--speedup``
+   or more, with the best smaller margin over trafilatura (as train_extract_model.py chooses).
 4. The held-out halves (never trained or fitted on) are scored last, with the shipped model and the
-   fitted router: F1 against trafilatura's, the routed share and the modelled speed-up.
-   ``--write`` stores the weights, bias and threshold in ``tamis/extract/hybrid.py``.
+   chosen rule: F1 against trafilatura's, the routed share and the modelled speed-up (beside the
+   learned pass alone and session 8's rule, confidence under 0.8).
+   ``--write`` stores the rule (and whether routed pages get ``fast=True``) between the marker
+   lines of ``tamis/extract/hybrid.py``.
+
+Caches in ``--workdir``: the pages' blocks, trafilatura's texts, the per-page costs (delete
+``costs.pkl`` after a change of the learned pass's or trafilatura's speed) and the out-of-fold
+probabilities (computed again whenever ``block_model.npz`` changes; pass the training options the
+new model was trained with).
 """
 
 from __future__ import annotations

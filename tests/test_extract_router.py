@@ -117,3 +117,15 @@ def test_the_fitting_scores_add_up_to_the_benchmarks_metrics():
     for store, reference in (("aeb", bench_extract.aeb_score(truth, outputs)), ("teval", bench_extract.teval_score(data["items"], outputs))):
         rows = np.array([fit.page_score(store, data, key, outputs[key]) for key in truth])
         assert fit.set_f1(store, rows) == pytest.approx(reference[2], abs=1e-12)
+
+
+def test_the_hybrid_takes_the_pages_utf8_bytes_as_the_worker_sends_them(monkeypatch):
+    from tamis.steps.extract_html import extract_main_text, takes_utf8
+
+    assert takes_utf8("tamis_learned_hybrid")
+    page = ARTICLE.replace("Budget approved</title>", "Budget approuvé</title>")
+    assert extract_main_text(page.encode(), "tamis_learned_hybrid") == extract_main_text(page, "tamis_learned_hybrid")
+    monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", 1.01)
+    seen = []
+    monkeypatch.setattr(hybrid, "_trafilatura", lambda html, fast=False: seen.append(html) or "routed")
+    assert hybrid.extract_learned_hybrid(page.encode()).text == "routed" and seen == [page]

@@ -453,3 +453,32 @@ def codecs_bom() -> bytes:
     import codecs
 
     return codecs.BOM_UTF8
+
+
+@pytest.mark.skipif(blocks._native is None, reason="tamis._native._blocks is not built")
+def test_remembered_hint_bits_are_the_matched_ones():
+    """The walk's class/id cache (blocks.c) against the reference's matching: values seen again,
+    values that differ only in case or by one letter, more values than the cache has slots (they
+    replace each other), values longer than it keeps, attributes in any order and repeated."""
+    rng = random.Random(15)
+    words = [*blocks.HINT_WORDS, "x", "-", " ", "NAV", "Menu", "é", "1"]
+
+    def value() -> str:
+        return "".join(rng.choice(words) for _ in range(rng.choice((1, 2, 3, 8, 40))))
+
+    pool = [value() for _ in range(300)]
+    for page in range(12):
+        parts = ["<html><body>"]
+        for n in range(500):
+            cls = rng.choice(pool) if rng.random() < 0.6 else value()
+            attrs = [f'class="{cls}"', f'id="{rng.choice(pool)}"', 'style="overflow: hidden"', 'aria-hidden="false"', 'title="t"']
+            rng.shuffle(attrs)
+            parts.append(f"<div {' '.join(attrs[: rng.randint(0, 5)])}><p>text {n} of page {page}.</p></div>")
+        parts.append("</body></html>")
+        html = "".join(parts)
+        root = blocks.parse(html)
+        reference = blocks.PageBlocks.from_blocks(*blocks.segment(blocks.parse(html)))
+        compiled = blocks.page_blocks(root)
+        assert blocks._native.segment(root.find("body")) is not None
+        assert compiled.texts == reference.texts
+        assert np.array_equal(compiled.columns, reference.columns)

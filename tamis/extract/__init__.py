@@ -86,7 +86,7 @@ those keeping 3.2 times trafilatura's modelled pages per core: 0.74 (8.8 % / 5.0
 routed). Measured and dropped there: a second page signal OR-ed with the confidence (kept text's
 length and share, kept stretches, text outside the main run, the tail cut's size, link density
 and long share of the kept text, the page's size; nested CV 0.0005 below confidence alone on
-scrapinghub-aeb), a logistic regression over all eleven (within the budget it routed nothing),
+scrapinghub-aeb), a logistic regression over all eleven (below the confidence rule by CV),
 the lexbor fast path instead of trafilatura on the routed pages (+0.0046 against +0.0111 on
 trafilatura-eval's development half at 0.74), and trafilatura on an lxml.html tree parsed from the
 page's bytes (same text on 391 pages, 2 % less time: not worth a second parser configuration).

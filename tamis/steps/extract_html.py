@@ -177,7 +177,7 @@ EXTRACTORS: dict[str, Callable[[str], Extraction]] = {
 
 # Extractors that parse a page's UTF-8 bytes themselves (lxml reads bytes): the extraction
 # worker hands them the bytes it received instead of decoding them to a str first.
-UTF8_EXTRACTORS = frozenset({"tamis_learned"})
+UTF8_EXTRACTORS = frozenset({"tamis_learned", "tamis_learned_hybrid"})
 
 
 def takes_utf8(method: str) -> bool:

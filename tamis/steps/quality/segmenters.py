@@ -15,7 +15,8 @@ Chosen by measuring the field's libraries on this machine (``bench/bench_languag
 - Korean: ``kiwipiepy`` (Kiwi's morphemes, what FineWeb-2 counts as Korean words; its model
   ships in the ``kiwipiepy_model`` wheel);
 - Thai: PyThaiNLP's ``newmm-safe`` (dictionary maximal matching, the one FineWeb-2 runs; its
-  dictionary ships in the wheel).
+  dictionary ships in the wheel), given that dictionary as a sorted word list
+  (:class:`PrefixTable`) instead of the trie it would build (same words, a fifth of the load).
 
 Lao, Khmer, Myanmar and Tibetan have no segmenter among tamis's dependencies: their words are
 grapheme clusters (a letter with the marks that follow it). Each library is imported on first
@@ -26,7 +27,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Iterable
 from functools import cache
 
 from tamis.dedup.shingles import UNSPACED_CHARS
@@ -132,13 +134,49 @@ def _kiwi() -> Callable[[str], list[str]]:
     return cut
 
 
+class PrefixTable:
+    """PyThaiNLP's dictionary ``Trie`` as newmm reads it, built without a node per character.
+
+    newmm asks its dictionary one thing, ``prefixes(text, start)``: the words that begin at
+    ``start``, shortest first. ``Trie(thai_words())`` builds ~62,000 words' nodes one character
+    at a time in Python (~0.6 CPU-s, most of newmm's load); this is the same words sorted (~0.06 s).
+    The words that begin with a piece of text are one run of the sorted list, starting where the
+    piece would be inserted, so each longer piece is one bisection from the last, and the walk
+    stops where the trie's would: where no word begins with the piece. Same words, same order:
+    the tests compare it with ``Trie.prefixes``."""
+
+    __slots__ = ("_words",)
+
+    def __init__(self, words: Iterable[str]) -> None:
+        # Trie.add strips each word; its root (the empty word) is never returned.
+        self._words = sorted({word.strip() for word in words} - {""})
+
+    def __len__(self) -> int:  # newmm reads an empty dictionary as "use the default one"
+        return len(self._words)
+
+    def prefixes(self, text: str, start: int = 0) -> list[str]:
+        found: list[str] = []
+        words, count, low = self._words, len(self._words), 0
+        for end in range(start + 1, len(text) + 1):
+            piece = text[start:end]
+            low = bisect_left(words, piece, low)  # a longer piece sorts after the shorter one
+            if low == count or not words[low].startswith(piece):
+                break
+            if len(words[low]) == len(piece):
+                found.append(piece)
+        return found
+
+
 @cache
 def _newmm() -> Callable[[str], list[str]]:
     _require("pythainlp", "pythainlp")
+    from pythainlp.corpus.common import thai_words
     from pythainlp.tokenize import word_tokenize
 
+    dictionary = PrefixTable(thai_words())  # the words word_tokenize's default trie holds
+
     def cut(text: str) -> list[str]:
-        return word_tokenize(text, engine="newmm-safe", keep_whitespace=False)
+        return word_tokenize(text, custom_dict=dictionary, engine="newmm-safe", keep_whitespace=False)
 
     return cut
 
