@@ -7,11 +7,11 @@
 2. Every evaluation page is written to a folder of ``.html`` files, and each contender runs over it
    as its user runs it, as a subprocess, start-up included, one after the other in this one run:
    ``tamis run`` (one worker, a recipe of the ``extract`` step alone, for each tamis extractor:
-   the default ``tamis`` = fast path where the page's body is nearly all long paragraphs, trafilatura
-   elsewhere; ``trafilatura`` = every page through trafilatura; ``tamis_quick`` = fast path
+   ``tamis`` = fast path where the page's body is nearly all long paragraphs, trafilatura
+   elsewhere (the default until session 9); ``trafilatura`` = every page through trafilatura; ``tamis_quick`` = fast path
    wherever it is confident; ``tamis_fast`` = trafilatura disabled; ``tamis_learned`` = the learned
-   block classifier, trafilatura disabled; ``tamis_learned_hybrid`` = the classifier where it is
-   confident, trafilatura elsewhere), a script calling ``trafilatura.extract`` (the upstream evaluation's
+   block classifier, trafilatura disabled; ``tamis_learned_hybrid`` (the default) = the classifier where it
+   is confident, trafilatura elsewhere), a script calling ``trafilatura.extract`` (the upstream evaluation's
    settings) and one calling resiliparse's ``extract_plain_text(main_content=True)``. Quality is
    scored on what each wrote (tamis: its output shards; a rejected page counts as empty).
 3. Quality per set: precision, recall, F1 on all pages and on two fixed halves (the development

@@ -16,7 +16,8 @@ Words: for Thai, tamis's newmm (PyThaiNLP's dictionary as a sorted list instead 
 against PyThaiNLP's ``word_tokenize(engine="newmm-safe")``. For Kiwi, tamis's configuration against ``Kiwi()`` with every built-in dictionary
 (what datatrove's KiwiTokenizer, and so FineWeb-2, constructs), both through tamis's
 ``segment`` (the same pieces, long-run cuts and number stripping): documents and words that
-differ, and the most frequent differences. ``--verdicts`` then runs the default recipe
+differ, and the most frequent differences; the same for Kiwi also without its default
+dictionary (measured, not taken). ``--verdicts`` then runs the default recipe
 (``tamis run``, one worker) on the Korean documents under both configurations and compares every
 kept and rejected id and its reason.
 """
@@ -49,6 +50,8 @@ LOADS = {
     "kiwi: Kiwi() (every dictionary, FineWeb-2's)": "import kiwipiepy; kiwipiepy.Kiwi().tokenize('한국어')",
     "kiwi: no multi-word, no typo dictionary": (
         "import kiwipiepy; kiwipiepy.Kiwi(load_multi_dict=False, load_typo_dict=False).tokenize('한국어')"),
+    "kiwi: no multi-word, no default dictionary": (
+        "import kiwipiepy; kiwipiepy.Kiwi(load_multi_dict=False, load_default_dict=False).tokenize('한국어')"),
     "jieba (rjieba)": "from tamis.steps.quality.segmenters import segmenter; segmenter('jieba')('中文分词')",
     "sudachi (core, mode A)": "from tamis.steps.quality.segmenters import segmenter; segmenter('sudachi')('日本語')",
     "newmm: tamis (sorted word list)": "from tamis.steps.quality.segmenters import segmenter; segmenter('newmm')('ภาษาไทย')",
@@ -120,27 +123,28 @@ def compare_thai_words(docs: list[dict]) -> None:
           f"{changed} documents differ")
 
 
-def compare_kiwi_words(docs: list[dict]) -> None:
-    import kiwipiepy
-
+def kiwi_words(docs: list[dict], options: dict) -> list[list[str]]:
+    """What the quality steps count as the words of each Korean page, Kiwi built with ``options``."""
     from tamis.steps.quality import segmenters
     from tamis.steps.quality.languages import settings_for
     from tamis.steps.quality.words import words_for
 
     korean = settings_for("ko")
-
-    def words(text: str) -> list[str]:  # what the quality steps count for a Korean page
-        return words_for(text, korean)
-
-    ours = [words(doc["text"]) for doc in docs]
-    segmenters._kiwi.cache_clear()
     kept_options = segmenters.KIWI_OPTIONS
-    segmenters.KIWI_OPTIONS = {}
+    segmenters.KIWI_OPTIONS = options
+    segmenters._kiwi.cache_clear()
     try:
-        theirs = [words(doc["text"]) for doc in docs]
+        return [words_for(doc["text"], korean) for doc in docs]
     finally:
         segmenters.KIWI_OPTIONS = kept_options
         segmenters._kiwi.cache_clear()
+
+
+def compare_kiwi_words(docs: list[dict], label: str, options: dict, shown: int = 12) -> None:
+    """tamis's Kiwi against Kiwi built with ``options``: documents and words that differ."""
+    from tamis.steps.quality import segmenters
+
+    ours, theirs = kiwi_words(docs, segmenters.KIWI_OPTIONS), kiwi_words(docs, options)
     differences: Counter[tuple[str, str]] = Counter()
     changed_docs = changed_words = 0
     for a, b in zip(ours, theirs, strict=True):
@@ -152,11 +156,10 @@ def compare_kiwi_words(docs: list[dict]) -> None:
                 changed_words += max(i2 - i1, j2 - j1)
                 differences[(" | ".join(b[i1:i2]), " | ".join(a[j1:j2]))] += 1
     total = sum(map(len, theirs))
-    print(f"Korean words, Kiwi() vs tamis's Kiwi: {len(docs)} documents, {total:,} words (Kiwi()); "
+    print(f"Korean words, {label} vs tamis's Kiwi: {len(docs)} documents, {total:,} words ({label}); "
           f"{changed_docs} documents and {changed_words} words differ ({changed_words / max(total, 1):.4%})")
-    for (before, after), count in differences.most_common(12):
-        print(f"    {count:3d}x  Kiwi(): [{before}]  tamis: [{after}]")
-    del kiwipiepy
+    for (before, after), count in differences.most_common(shown):
+        print(f"    {count:3d}x  {label}: [{before}]  tamis: [{after}]")
 
 
 _RUN_WITH_OPTIONS = """
@@ -225,7 +228,9 @@ def main() -> int:
 
     compare_thai_words(real_documents("th", args.corpus))
     korean = real_documents("ko", args.corpus)
-    compare_kiwi_words(korean)
+    compare_kiwi_words(korean, "Kiwi()", {})
+    # measured and not taken: without the default dictionary (Wikipedia and Namu proper nouns) too
+    compare_kiwi_words(korean, "no default dictionary", {"load_multi_dict": False, "load_default_dict": False}, shown=3)
     if args.verdicts:
         compare_kiwi_verdicts(korean, segmenters.KIWI_OPTIONS)
     return 0

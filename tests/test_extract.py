@@ -373,7 +373,7 @@ def test_crawl_metadata_is_kept_and_the_stated_date_goes_beside_it():
     assert meta["published"] == "2024-03-05T09:00:00Z"
 
 
-@pytest.mark.parametrize("extractor", ["trafilatura", "tamis", "tamis_quick", "tamis_fast"])
+@pytest.mark.parametrize("extractor", ["trafilatura", "tamis_learned_hybrid", "tamis_learned", "tamis", "tamis_quick", "tamis_fast"])
 @pytest.mark.parametrize("depth", [300, 5000])
 def test_deeply_nested_pages_keep_their_text(extractor: str, depth: int):
     """Issue 12 item 17: trafilatura (lxml) returns nothing below ~255 levels; the page must not be lost."""
@@ -381,7 +381,7 @@ def test_deeply_nested_pages_keep_their_text(extractor: str, depth: int):
     assert rejects == []
     for text in PARAGRAPHS:
         assert text in out[0].text
-    assert "deep page" in out[0].metadata.get("extract_path", "deep page")
+    assert "deep" in out[0].metadata.get("extract_path", "deep")  # "deep page", or the learned pass: "deeper than lxml holds"
 
 
 def test_hybrid_asks_trafilatura_only_when_the_fast_path_is_unsure():

@@ -54,7 +54,7 @@
   at weight 0.3 (shipped), +0.0020 at 1 (held-out 0.9283 / 0.9504). Dropping kept blocks whose own or enclosing class/id says ``comment``
   (comments make most of the AEB held-out half's false positives) costs 0.003 on
   trafilatura-eval's development half and changes nothing on AEB's. Neither learned extractor
-  meets both bars on both held-out halves, so the default stays ``tamis``.
+  meets both bars on both held-out halves; until session 9 the default stayed ``tamis``.
   Session 9, the AEB precision gap (``bench/train_extract_model.py --errors``: out-of-fold errors
   of the development halves): of the 10,781 characters AEB's development half keeps wrongly, 89 %
   lie inside the main run and 77 % inside the main container (photo captions, newsletter and
@@ -95,6 +95,11 @@ against trafilatura's 0.9283 / 0.9609 at 4.86x / 3.21x its pages per core (sessi
 0.9579 at 2.79x / 2.45x). Fast enough now, it still misses scrapinghub-aeb's held-out F1 by
 0.0045: routing more pages there does not close it within the budget (confidence under 0.8 routes
 12.6 % of that half for -0.0032, at 2.8x modelled), the learned pass's precision has to.
+Since session 9 ``tamis_learned_hybrid`` is the extract step's default all the same: ``tamis``
+(the previous default) keeps trafilatura's F1 on both sets but, sending 56-71 % of pages through
+trafilatura, runs at its speed, and on a crawl extraction is the pipeline's largest cost; the
+hybrid gives up 0.0045 of F1 on one set's held-out half for three to five times the pages per
+core (README, the extract step).
 
 Why no extractor here reaches both bars of issue 15 (F1 above trafilatura's and three times its
 pages per core; measured in ``bench/bench_extract.py`` and, per page in one process, on the same two

@@ -22,7 +22,7 @@ def _trafilatura(html: str, *, fast: bool = False) -> str:
     return result or ""
 
 
-# The ``tamis`` extractor (the step's default) keeps the fast path's text only where the page's body
+# The ``tamis`` extractor (the step's default until session 9) keeps the fast path's text only where the page's body
 # is nearly all long, link-poor paragraphs: at this share the fast path's pages score above
 # trafilatura's on them, so the mix beats trafilatura alone on both evaluation sets (chosen on the
 # development half of trafilatura-eval: 0.9263 against trafilatura's 0.9238; held-out half 0.9337

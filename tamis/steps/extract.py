@@ -12,21 +12,23 @@ replacement characters in its first 8192 characters), ``extract:timeout`` (the p
 
 Limits and their sources: trafilatura itself refuses pages over 20 MB (its ``MAX_FILE_SIZE``);
 Common Crawl truncates payloads at 1 MiB, so ``max_chars`` = 10 M characters only refuses
-pathological pages. Extraction takes 25-55 ms per page on average (``bench/bench_extract.py``:
-20-26 pages/s on one core with the default), so a 5 s limit is about 100 times the mean and only stops runaway
-pages.
+pathological pages. Extraction takes 5-55 ms per page on average (``bench/bench_extract.py``:
+the default runs at 3-5 times trafilatura's pages per core, trafilatura at 20-26 pages/s on one
+core), so a 5 s limit is about 100 times the slowest mean and only stops runaway pages.
 
-The extractor default (``tamis``: tamis's fast path on pages whose body is nearly all long,
-link-poor paragraphs, trafilatura with its fallbacks on the others, then the short-furniture-line
-filter of :mod:`tamis.steps.extract_html`) scored best in ``bench/bench_extract.py``, above
-trafilatura alone on both evaluation sets. When trafilatura finds nothing (pages nested deeper
-than lxml's 255 levels come back empty) the page keeps the fast path's text instead of being lost;
-``metadata["extract_path"]`` says which path produced the text. ``trafilatura`` (every page
-through trafilatura), ``tamis_quick`` (the fast path wherever it is confident) and ``tamis_fast``
-(no trafilatura), ``tamis_learned`` (the learned block classifier of :mod:`tamis.extract.learned`,
-no trafilatura) and ``tamis_learned_hybrid`` (that classifier, trafilatura on the pages it is
-unsure of) are the other choices; their figures and the share of pages sent to trafilatura
-are printed by the bench. The page's own
+The extractor default (``tamis_learned_hybrid``: the learned block classifier of
+:mod:`tamis.extract.learned`, trafilatura ``fast=True`` on the pages its router is unsure of, then
+the short-furniture-line filter of :mod:`tamis.steps.extract_html`) runs at 3-5 times
+trafilatura's pages per core for an F1 within 0.005 of trafilatura's on the article benchmark and
+above it on trafilatura-eval (held-out halves; figures in the README). Where lxml cannot hold
+the page (nested deeper than its 256 levels) the lexbor fast path writes the text, and a routed
+page that trafilatura returns empty keeps the classifier's, so no page is lost;
+``metadata["extract_path"]`` says which path produced the text. ``tamis`` (the previous default:
+tamis's fast path on pages whose body is nearly all long, link-poor paragraphs, trafilatura with
+its fallbacks on the others; about trafilatura's speed), ``trafilatura`` (every page through
+trafilatura), ``tamis_quick`` (the fast path wherever it is confident), ``tamis_fast`` (no
+trafilatura) and ``tamis_learned`` (the classifier alone, no trafilatura) are the other choices;
+their figures and the share of pages sent to trafilatura are printed by the bench. The page's own
 title, canonical URL and date go into ``metadata`` where the input did not already say them.
 """
 
@@ -53,7 +55,7 @@ _TIMEOUT_DETAIL = "no result within {:g} s; the extraction worker was killed and
 class Extract(Step):
     """Turn HTML pages (from WARC or .html inputs) into their main text; other documents pass."""
 
-    extractor: str = param("tamis", f"main-text extractor: {', '.join(EXTRACTOR_NAMES)}")
+    extractor: str = param("tamis_learned_hybrid", f"main-text extractor: {', '.join(EXTRACTOR_NAMES)}")
     timeout_s: float = param(5.0, "per-page time limit in seconds (a slower page is rejected as extract:timeout)")
     max_chars: int = param(10_000_000, "pages with more HTML characters are rejected as extract:too_large")
     max_binary_share: float = param(0.1, "pages whose first 8192 characters hold a larger share of control/replacement characters are extract:binary")

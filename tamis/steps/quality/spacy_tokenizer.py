@@ -686,7 +686,7 @@ class SpacyTokenizer(SpacyTokenizerReference):
         program = affix_program(*source)
         if program is None or (name == "url_match" and not all(begins for _pc, _width, begins, _ends in program.alternatives)):
             return None
-        return _Affix(*program.arguments())
+        return _shared_affix(*source)
 
     def _pieces_of(self, key: str) -> tuple[str, ...] | None:
         """The special case's own tokenization if the matcher uses it (several pieces), else None."""
@@ -797,6 +797,13 @@ def affix_program(stored: str, flags: int) -> Any:
         return translate(literal_escapes(stored), flags, _payload()["letter_classes"])
     except Untranslatable:
         return None
+
+
+@cache
+def _shared_affix(stored: str, flags: int) -> Any:
+    """One matcher per distinct pattern (url_match is the same in every language): its scratch
+    space (backtracking stack, memo) is only used within one call, under the GIL."""
+    return _Affix(*affix_program(stored, flags).arguments())
 
 
 @cache
