@@ -340,3 +340,24 @@ def test_a_twenty_megabyte_element_is_linear():
     result = extract_learned(html)
     assert time.perf_counter() - started < 20
     assert len(result.text) >= len(paragraph.strip())
+
+
+def test_the_cells_of_a_table_row_share_a_line():
+    """The learned extractor writes one line per kept block, but a table row reads across: its
+    kept cells (td/th holding their text) are joined by CELL_SEPARATOR, and rows stay apart."""
+    from tamis.extract import blocks as block_features
+    from tamis.extract.learned import CELL_SEPARATOR, kept_text
+
+    html = (
+        "<html><body><p>A paragraph before the table.</p><table>"
+        "<tr><th>Year</th><th>Rainfall</th></tr><tr><td>2023</td><td>812 mm</td></tr>"
+        "<tr><td><p>In a paragraph</p></td><td>kept apart</td></tr></table><p>After.</p></body></html>"
+    )
+    page = block_features.page_blocks(block_features.parse(html))
+    kept = np.ones(len(page.texts), dtype=bool)
+    lines = kept_text(page, kept).split("\n")
+    assert lines[:3] == ["A paragraph before the table.", f"Year{CELL_SEPARATOR}Rainfall", f"2023{CELL_SEPARATOR}812 mm"]
+    assert "In a paragraph" in lines and lines[-1] == "After."  # a cell holding a block element is not joined
+    dropped = kept.copy()
+    dropped[page.texts.index("2023")] = False
+    assert "812 mm" in kept_text(page, dropped).split("\n")  # a row's kept cells only

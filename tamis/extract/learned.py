@@ -259,8 +259,29 @@ def extract_learned(html: str | bytes, details: dict | None = None) -> Extractio
     if details is not None:
         details.update(log_odds=log_odds, lengths=lengths, kept=kept, rows=rows)
     confidence = page_confidence(log_odds, lengths, forest.keep_threshold)
-    text = "\n".join(block for block, keep in zip(page.texts, kept, strict=True) if keep)
-    return Extraction(text, True, metadata, "learned", long_share=confidence)
+    return Extraction(kept_text(page, kept), True, metadata, "learned", long_share=confidence)
+
+
+_CELL_TAGS = frozenset(block_features.OWN_TAGS.index(tag) for tag in ("td", "th"))
+CELL_SEPARATOR = " | "
+
+
+def kept_text(page: block_features.PageBlocks, kept: np.ndarray) -> str:
+    """The kept blocks, one per line, except that the kept cells of one table row share a line,
+    joined by ``CELL_SEPARATOR`` (a row reads across, as trafilatura writes it). A cell block is a
+    ``td``/``th`` holding its text directly; its group is its row (``tr``)."""
+    tags = page.columns[:, block_features.COLUMNS.index("tag")]
+    rows = page.columns[:, block_features.COLUMNS.index("group")]
+    lines: list[str] = []
+    previous_row = -1
+    for index in np.flatnonzero(kept).tolist():
+        row = int(rows[index]) if int(tags[index]) in _CELL_TAGS else -1
+        if row >= 0 and row == previous_row:
+            lines[-1] += CELL_SEPARATOR + page.texts[index]
+        else:
+            lines.append(page.texts[index])
+        previous_row = row
+    return "\n".join(lines)
 
 
 def _fast_instead(html: str | bytes, why: str) -> Extraction:
