@@ -112,9 +112,9 @@ def _sudachi() -> Callable[[str], list[str]]:
 # Kiwi's built-in multi-word dictionary (12 MB of WikiData names: "바티칸 시티", "보스니아
 # 헤르체고비나 공화국" read as one token) is more than half of its load: 4.0 -> 1.7 CPU-s for
 # construction and the first call, paid by every process that meets one Korean page. Without it,
-# on this machine's real Korean text (bench/bench_segmenters.py: man pages and translated
-# messages), 32 of 440k words differ, all such names cut at their spaces, and no verdict of the
-# default recipe changes. FineWeb-2 (datatrove's KiwiTokenizer) loads it, with the "sbg" model
+# on this machine's real Korean text (bench/bench_segmenters.py: man pages, translated messages,
+# the 2 Korean AEB articles), 48 of 483,737 words differ, all such names cut at their spaces, and
+# no verdict of the default recipe changes. FineWeb-2 (datatrove's KiwiTokenizer) loads it, with the "sbg" model
 # that kiwipiepy_model no longer ships, so its Korean cuts are not reproducible either way.
 KIWI_OPTIONS: dict[str, object] = {"load_multi_dict": False}
 
