@@ -1,7 +1,9 @@
-"""The ``tamis`` and ``tamis_quick`` extractors: the fast path where it is sure, trafilatura where it is not.
+"""The extractors that mix two paths, trafilatura on the pages the first is unsure of:
+``tamis_learned_hybrid`` (the extract step's default: the learned block classifier, and its
+fitted router), ``tamis`` and ``tamis_quick`` (tamis's lexbor fast path).
 
-Either way the result is never empty when one of the two found text: trafilatura's lxml tree stops
-at 255 levels of nesting and returns nothing for deeper pages, which lexbor parses whole.
+Each result is never empty when one of the two found text: trafilatura's lxml tree stops at 255
+levels of nesting and returns nothing for deeper pages, which lexbor parses whole.
 """
 
 from __future__ import annotations
