@@ -14,6 +14,10 @@ fastText's C++ (``Dictionary::getLine``, ``computeSubwords``, ``pushHash``,
 with it. Only what lid.176 needs is compiled: a supervised model with hierarchical softmax and
 word n-grams of 1; :func:`load` returns ``None`` for another model and the caller keeps the
 fasttext library.
+
+A run reads the file with :func:`read_buffers` (struct, ``array`` and the extension's
+``dequantize``): numpy is imported by the reference's :func:`read_model` only, not by the
+language step.
 """
 
 from __future__ import annotations
