@@ -540,3 +540,22 @@ def test_compiled_features_hand_odd_trees_to_numpy(monkeypatch):
     assert blocks._features_compiled(page).tobytes() == expected.tobytes()
     monkeypatch.setattr(blocks, "COMPILED_FEATURES", False)  # a feature list the C pass was not written for
     assert blocks._features_compiled(page).tobytes() == expected.tobytes()
+
+
+@pytest.mark.skipif(not _fork_is_safe(), reason="the child is not forked here")
+def test_the_first_fork_freezes_the_parents_objects_once(monkeypatch):
+    """What the step's process holds before its first fork goes to the collector's permanent
+    generation (so neither its collections nor the one at exit walk the extractor's modules), once."""
+    from tamis.steps import extract_worker
+
+    frozen = []
+    monkeypatch.setattr(extract_worker, "_frozen", False)
+    monkeypatch.setattr(extract_worker.gc, "freeze", lambda: frozen.append(os.getpid()))
+    worker = IsolatedExtractor("tamis_learned", 30.0, start="fork")
+    try:
+        assert "one paragraph" in worker.extract("<html><body><p>one paragraph of text</p></body></html>")["text"]
+        worker.close()  # the next page starts a second child
+        assert "two" in worker.extract("<html><body><p>two paragraphs</p></body></html>")["text"]
+    finally:
+        worker.close()
+    assert frozen == [os.getpid()]  # this process, once (each child freezes in its own memory)
