@@ -149,6 +149,11 @@ def test_unescaped_patterns_parse_the_same() -> None:
             unescaped = spacy._with_letters(payload["patterns"][index], payload["letter_classes"], unescape=True)
             assert unescaped != plain and len(unescaped) < len(plain)
             assert str(parser.parse(unescaped, flags)) == str(parser.parse(plain, flags))
+            # the analyses read the unescaped text's tree (parsed once for the three)
+            stored = payload["patterns"][index]
+            as_stored = parser.parse(spacy._for_analysis(stored), flags)
+            assert str(spacy._parsed_for_analysis(stored, flags)) == str(as_stored)
+            assert spacy._min_width(stored, flags) == as_stored.getwidth()[0]
 
 
 def test_required_chars() -> None:
