@@ -134,7 +134,7 @@ def jsonl_blocks(task: InputTask, options: ReaderOptions) -> Iterator[Block | Ba
         yield open_failed(path, exc)
         return
     seekable = is_seekable(task)
-    line = task.first_line if task.end is not None else 1
+    line = task.line_at_start() if task.end is not None else 1
     offset = task.start  # of the first byte not yet handed out (pending's first byte)
     any_record = False
 
@@ -185,6 +185,8 @@ def jsonl_blocks(task: InputTask, options: ReaderOptions) -> Iterator[Block | Ba
             yield block(data, 0, len(data))
     finally:
         fh.close()
+    if task.lines is not None and offset == task.end:  # every byte of the range, no more: the next range's first line
+        task.lines.note(task.end, line)
     if not any_record and task.start == 0:
         yield empty_file(path)
 
