@@ -709,9 +709,12 @@ class JsonlSource(Source):
                 else:
                     duplicates[i] = keeper
             seen.check()  # a full table stops the task here: the passes take it over
-            if everything and not duplicates and lines.count(None) == 0:
-                copies.keep_block(lines, numbers)  # the common block: every record copied and kept
-                continue
+            if everything and lines.count(None) == 0:
+                if not duplicates:
+                    copies.keep_block(lines, numbers)  # the common block: every record copied and kept
+                    continue
+                if copies.split_block(lines, numbers, duplicates, reason):  # every record copied, some rejected
+                    continue
             copied: list[int] = []
             for i in order:
                 line = lines[i]
@@ -797,6 +800,25 @@ class _CopiedLines:
         self._kept_counts.append(numbers[:, 3:6])
         if len(self._kept) >= self.BATCH:
             self.flush()
+
+    def split_block(self, lines: list[bytes], numbers: np.ndarray, duplicates: dict[int, str], reason: str) -> bool:
+        """A whole block's lines, each record copied: the duplicates (position -> keeper id,
+        in input order) as whole rejects, the rest kept, with no step per record in Python
+        but the rejects' (kept and rejected lines go to different files, so each keeps its
+        order). False, with nothing taken, where a reject's fields are not sure to be
+        written as the reference writes them (the caller then goes record by record)."""
+        tails = [_reject_tail(reason, None, keeper) for keeper in duplicates.values()]
+        if None in tails:
+            return False
+        rejected = list(duplicates)
+        kept = np.ones(len(lines), dtype=bool)
+        kept[rejected] = False
+        self.keep_block([line for line, keep in zip(lines, kept.tolist(), strict=True) if keep], numbers[kept])
+        counts = numbers[rejected, 4:6].tolist()
+        self._rejected.extend(lines[i][:-2] + tail for i, tail in zip(rejected, tails, strict=True))
+        self._reject_counts.extend((reason, n_bytes, words) for n_bytes, words in counts)
+        self.flush_rejects()
+        return True
 
     def keep(self, line: bytes) -> None:
         """One kept line; its counts come with :meth:`end_block`."""
