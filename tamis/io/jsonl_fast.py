@@ -111,12 +111,19 @@ def _load_nfc_table() -> None:
 
 class Block:
     """Complete lines of a task: ``data[start:limit]``, the number of its first line, and
-    where ``data[start]`` is in the file (None for a compressed stream)."""
+    where ``data[start]`` is in the file (None for a compressed stream). ``newlines``: its
+    newline count where :func:`scan_block` has counted it (the framing then does not)."""
 
-    __slots__ = ("data", "first_line", "limit", "offset", "start")
+    __slots__ = ("data", "first_line", "limit", "newlines", "offset", "start")
 
     def __init__(self, data: bytes, start: int, limit: int, first_line: int, offset: int | None) -> None:
         self.data, self.start, self.limit, self.first_line, self.offset = data, start, limit, first_line, offset
+        self.newlines: int | None = None
+
+    def count_newlines(self) -> int:
+        if self.newlines is None:
+            self.newlines = count_newline_bytes(memoryview(self.data)[self.start : self.limit])
+        return self.newlines
 
 
 def jsonl_blocks(task: InputTask, options: ReaderOptions) -> Iterator[Block | BadRecord]:
@@ -126,7 +133,9 @@ def jsonl_blocks(task: InputTask, options: ReaderOptions) -> Iterator[Block | Ba
     block always ends with a newline (one is added after a last line that has none).
 
     A line cut between two reads is glued on its own (a small block) rather than by
-    copying the next read whole."""
+    copying the next read whole. A block's newlines are counted when the next block is
+    made, after the caller had it: where the caller scanned it, the scan's count is taken
+    (one pass over the bytes fewer)."""
     path = task.files[0]
     try:
         fh = open_binary(path) if task.end is None else storage.open_input(path)
@@ -137,11 +146,18 @@ def jsonl_blocks(task: InputTask, options: ReaderOptions) -> Iterator[Block | Ba
     line = task.line_at_start() if task.end is not None else 1
     offset = task.start  # of the first byte not yet handed out (pending's first byte)
     any_record = False
+    previous: Block | None = None  # the block handed out last, its newlines not yet counted in ``line``
+
+    def settle() -> None:
+        nonlocal line, previous
+        if previous is not None:
+            line += previous.count_newlines()
+            previous = None
 
     def block(data: bytes, start: int, limit: int) -> Block:
-        nonlocal line, offset, any_record
-        found = Block(data, start, limit, line, offset if seekable else None)
-        line += count_newline_bytes(memoryview(data)[start:limit])
+        nonlocal offset, any_record, previous
+        settle()
+        found = previous = Block(data, start, limit, line, offset if seekable else None)
         offset += limit - start
         # Every byte of data is handed out in some block, so a non-space byte anywhere in
         # it means a non-blank line; isspace() stops at the first one (no copy).
@@ -158,6 +174,7 @@ def jsonl_blocks(task: InputTask, options: ReaderOptions) -> Iterator[Block | Ba
             try:
                 chunk = read(BLOCK if remaining is None else min(BLOCK, remaining))
             except Exception as exc:  # noqa: BLE001 - any decompression failure is a broken stream
+                settle()  # the lines before the break, counted
                 yield truncated_stream(path, line - 1, StreamBroken(exc, pending))
                 return
             if not chunk:
@@ -185,6 +202,7 @@ def jsonl_blocks(task: InputTask, options: ReaderOptions) -> Iterator[Block | Ba
             yield block(data, 0, len(data))
     finally:
         fh.close()
+    settle()
     if task.lines is not None and offset == task.end:  # every byte of the range, no more: the next range's first line
         task.lines.note(task.end, line)
     if not any_record and task.start == 0:
@@ -215,6 +233,7 @@ def scan_block(block: Block, options: ReaderOptions, *, fold: bool, path_json: b
         with_text,
     )
     newlines, numbers, ids, keys, textless = found
+    block.newlines = newlines  # the framing takes it rather than counting the block again
     return newlines, np.frombuffer(numbers, dtype=np.int64).reshape(-1, 8), ids, keys, textless
 
 
