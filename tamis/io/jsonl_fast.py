@@ -209,13 +209,16 @@ def jsonl_blocks(task: InputTask, options: ReaderOptions) -> Iterator[Block | Ba
         yield empty_file(path)
 
 
-def scan_block(block: Block, options: ReaderOptions, *, fold: bool, path_json: bytes | None = None, with_text: bool = False) -> tuple[Any, ...]:
+def scan_block(
+    block: Block, options: ReaderOptions, *, fold: bool, path_json: bytes | None = None, with_text: bool = False, digest: bool = False
+) -> tuple[Any, ...]:
     """The compiled scan of every line of ``block``: (newlines, numbers, ids, keys, textless);
     ``numbers`` is an int64 array of (line, start, length, chars, UTF-8 bytes, words, text
     start, text end) rows (the text's span within the line), chars -1 for a line left to the
     reference parser. With ``with_text``, ``textless`` holds whole output lines, text
-    included (None where the record is not written as orjson writes). See ``scan_block`` in
-    jsonl.c."""
+    included (None where the record is not written as orjson writes). With ``fold`` and
+    ``digest``, ``keys`` holds each key's xxh3-128 digest (``xxhash.xxh3_128_digest``, hashed
+    in the scan: no key is built; None for a declined line). See ``scan_block`` in jsonl.c."""
     from tamis._native._jsonl import scan_block as scan
 
     _load_nfc_table()
@@ -231,10 +234,16 @@ def scan_block(block: Block, options: ReaderOptions, *, fold: bool, path_json: b
         path_json,
         TEXTLESS_RESERVED,
         with_text,
+        digest,
     )
     newlines, numbers, ids, keys, textless = found
     block.newlines = newlines  # the framing takes it rather than counting the block again
-    return newlines, np.frombuffer(numbers, dtype=np.int64).reshape(-1, 8), ids, keys, textless
+    rows = np.frombuffer(numbers, dtype=np.int64).reshape(-1, 8)
+    if fold and digest:
+        keys = [keys[k : k + 16] for k in range(0, len(keys), 16)]
+        for i in np.flatnonzero(rows[:, 3] < 0).tolist():  # declined lines (chars -1) have no digest
+            keys[i] = None
+    return newlines, rows, ids, keys, textless
 
 
 def block_texts(block: Block, numbers: Any) -> list[str | None]:
@@ -482,11 +491,14 @@ class JsonlSource(Source):
         # A collector that wants texts (the fused dedup collect) gets each record's text as
         # the str orjson would give (block_texts); the scanner then folds no key.
         wants_texts = getattr(collector, "wants_texts", False)
+        # A collector that takes digests gets them hashed by the scan (no key is built).
+        hashed = not wants_texts and hasattr(collector, "add_digests")
+        digest = xxhash.xxh3_128_digest
         for block in jsonl_blocks(task, options):
             if isinstance(block, BadRecord):
                 admit(block)
                 continue
-            _, numbers, ids, keys, lines = scan_block(block, options, fold=not wants_texts, path_json=path_json)
+            _, numbers, ids, keys, lines = scan_block(block, options, fold=not wants_texts, path_json=path_json, digest=hashed)
             if wants_texts:
                 keys = block_texts(block, numbers)
             scanned = numbers[:, 3] >= 0
@@ -502,7 +514,7 @@ class JsonlSource(Source):
                 _, doc = admit(declined_line(block, numbers[i], path, options))
                 if doc is not None:  # counted by admit
                     valid[i] = True
-                    ids[i], keys[i] = doc.id, doc.text if wants_texts else normalized_utf8(doc.text)
+                    ids[i], keys[i] = doc.id, doc.text if wants_texts else digest(normalized_utf8(doc.text)) if hashed else normalized_utf8(doc.text)
                     if table is not None:
                         lines[i] = _dumps_textless(doc.id, doc.metadata)
                         table[i, :3] = (len(doc.text), utf8_length(doc.text), count_words(doc.text))
@@ -519,6 +531,8 @@ class JsonlSource(Source):
                 taken_ids, taken = [d for d, ok in zip(ids, valid, strict=True) if ok], [k for k, ok in zip(keys, valid, strict=True) if ok]
             if wants_texts:
                 collector.add_texts(taken_ids, taken)  # type: ignore[attr-defined]
+            elif hashed:
+                collector.add_digests(taken_ids, taken)  # type: ignore[attr-defined]
             else:
                 collector.add_many(taken_ids, taken)
             if sidecar is not None and table is not None:
@@ -695,7 +709,7 @@ class JsonlSource(Source):
             if isinstance(block, BadRecord):
                 admit(block)
                 continue
-            _, numbers, ids, keys, lines = scan_block(block, options, fold=True, path_json=path_json, with_text=True)
+            _, numbers, ids, digests, lines = scan_block(block, options, fold=True, path_json=path_json, with_text=True, digest=True)
             scanned = numbers[:, 3] >= 0
             everything = bool(scanned.all())
             counted = numbers if everything else numbers[scanned]
@@ -711,15 +725,13 @@ class JsonlSource(Source):
                     _, doc = admit(declined_line(block, numbers[i], path, options))
                     if doc is not None:  # counted by admit
                         valid[i] = True
-                        ids[i], keys[i] = doc.id, normalized_utf8(doc.text)
+                        ids[i], digests[i] = doc.id, digest(normalized_utf8(doc.text))
                         read[i] = doc
                 order = np.flatnonzero(valid).tolist()
-            if everything:
-                digests = list(map(digest, keys))
-                collector.add_digests(ids, digests)
-            else:
-                digests = [digest(keys[i]) for i in order]
+                digests = [digests[i] for i in order]
                 collector.add_digests([ids[i] for i in order], digests)
+            else:
+                collector.add_digests(ids, digests)
             duplicates: dict[int, str] = {}
             for i, key in zip(order, digests, strict=True):
                 keeper = find(key)
