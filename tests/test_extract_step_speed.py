@@ -510,6 +510,14 @@ def _page_of_blocks(rng: random.Random) -> str:
     return "".join(parts) + "</body></html>"
 
 
+@pytest.mark.skipif(blocks._native_features is None, reason="tamis._native._features is not built")
+def test_compiled_features_are_on_for_todays_features():
+    assert blocks.COMPILED_FEATURES, (
+        "FEATURE_VERSION, FEATURE_NAMES or COLUMNS changed: the features run in numpy (same values, slower) "
+        "until tamis/_native/features.c and blocks._COMPILED_FOR / _COMPILED_VERSION follow"
+    )
+
+
 @pytest.mark.skipif(not blocks.COMPILED_FEATURES, reason="tamis._native._features is not built")
 def test_compiled_features_are_the_numpy_features_to_the_bit():
     rng = random.Random(15)
