@@ -5,7 +5,6 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -229,7 +228,7 @@ def run(
     plan.remote = remote
     plan.storage_options = storage.current_options()
     if remote is not None:
-        plan.session = secrets.token_hex(8)
+        plan.session = os.urandom(8).hex()  # secrets.token_hex(8), without importing secrets at every start
         remote_run.mark_driver(root, plan.session)
     try:
         own_executor = executor is None
