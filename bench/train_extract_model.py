@@ -454,6 +454,9 @@ def main() -> int:
     parser.add_argument("--leaf", type=int, default=10, help="the trees' min_samples_leaf")
     parser.add_argument("--max-features", type=float, default=1.0, help="share of the features each split may look at")
     parser.add_argument("--seed", type=int, default=0, help="the trees' random state (matters with --max-features below 1: compare two seeds)")
+    parser.add_argument(
+        "--skip-cv", action="store_true", help="no cross-validation: train on the first setting and post-processing given (one already chosen by CV)"
+    )
     parser.add_argument("--errors", type=int, default=0, metavar="N", help="print the out-of-fold error analysis and the N longest wrong blocks")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -504,7 +507,10 @@ def main() -> int:
     params = {"trees": args.trees, "depth": args.depth, "rate": args.rate, "leaf": args.leaf, "max_features": args.max_features, "seed": args.seed}
     settings = list(itertools.product(args.teacher, args.gold, extra_weights, wceb_weights, wceb_type_choices))
     settings = [s for i, s in enumerate(settings) if s[3] > 0 or s[4] == wceb_type_choices[0] or i == 0]  # weight 0: the types do not matter
-    for teacher_weight, gold_weight, extra_weight, wceb_weight, wceb_types in settings:
+    if args.skip_cv:
+        settings, posts = settings[:1], posts[:1]
+        best = (float("nan"), settings[0], "given setting (no cv)", posts[0], None, dict.fromkeys(stores, float("nan")))
+    for teacher_weight, gold_weight, extra_weight, wceb_weight, wceb_types in [] if args.skip_cv else settings:
         data["wceb_train_types"] = set(data["wceb_types"].values()) if wceb_types == "all" else {wceb_types}
         label = f"teacher {teacher_weight} gold {gold_weight} extra {extra_weight}" + (f" wceb {wceb_weight} ({wceb_types})" if "wceb" in stores else "")
         probabilities: dict[tuple[str, str], np.ndarray] = {}
@@ -534,8 +540,9 @@ def main() -> int:
     teacher_weight, gold_weight, extra_weight, wceb_weight, wceb_types = chosen
     data["wceb_train_types"] = set(data["wceb_types"].values()) if wceb_types == "all" else {wceb_types}
     print(f"chosen by 5-fold cross-validation on the development halves: {label} {post} (margin {margin:+.4f}; cv {cells(best_f1)})")
-    routing_table(data, development, out_of_fold, post, teacher, bar)
-    if args.errors:
+    if out_of_fold is not None:
+        routing_table(data, development, out_of_fold, post, teacher, bar)
+    if args.errors and out_of_fold is not None:
         error_analysis(data, development, out_of_fold, post, args.errors)
 
     train = [page for page in pages if gold_weight > 0 or page[0] != "aeb"]
