@@ -235,17 +235,15 @@ def run(
         own_executor = executor is None
         executor = executor or make_executor(config)  # the bars are the driver's (documents, not tasks)
         try:
-            outcome = execute(plan, tasks, executor, limit=config.limit, step_ids=[s.step_id for s in steps])
+            # README.md (load_dataset(OUT) works; counts repeated ids) before stats.json, which then
+            # holds what the card found: one write of stats.json, not two.
+            outcome = execute(plan, tasks, executor, limit=config.limit, step_ids=[s.step_id for s in steps], before_stats=lambda stats: _card(root, stats))
         except BaseException:  # an interrupt (Ctrl-C, SIGTERM) or a bug: stop the workers now
             if own_executor:
                 getattr(executor, "abort", executor.close)()
             raise
         if own_executor:
             executor.close()
-        if not outcome.failed:
-            from tamis.io.card import add_card
-
-            add_card(root, outcome.stats)  # README.md: load_dataset(OUT) works; counts repeated ids
         if remote is not None and not outcome.failed:
             for name in ("errors.jsonl", "README.md", "stats.json"):  # stats.json last: the run's "finished" mark
                 remote_run.publish(remote, root, name)
@@ -261,6 +259,12 @@ def run(
         if remote is not None:
             remote_run.discard_staging(root)
     return outcome
+
+
+def _card(root: Path, stats: dict[str, Any]) -> None:
+    from tamis.io.card import write_card
+
+    stats["duplicate_ids"] = write_card(root, stats)
 
 
 def write_report_if_available(root: Path) -> None:

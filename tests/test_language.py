@@ -174,18 +174,38 @@ def test_a_full_cache_is_emptied_and_predictions_stay_fasttexts(lid_models):
         assert small.cache_size() <= 40
 
 
+def test_the_compiled_models_buffers_read_without_numpy_equal_the_references_arrays(lid_models):
+    import dataclasses
+
+    from tamis.steps import fasttext_model
+    from tamis.steps.language import bundled_model_path
+
+    model, _, _ = lid_models
+    buffers, expected = fasttext_model.read_buffers(bundled_model_path()), fasttext_model._buffers_of(model)
+    for field in dataclasses.fields(fasttext_model.ModelBuffers):
+        assert getattr(buffers, field.name) == getattr(expected, field.name), field.name
+    assert len(buffers.rows) == 4 * model.rows.size and len(buffers.prune_keys) == 4 * model.pruneidx_size
+
+
 def test_a_file_that_is_not_a_fasttext_model_is_left_to_the_library(tmp_path):
     from tamis.steps import fasttext_model
 
     path = tmp_path / "model.bin"
     path.write_bytes(b"not a model at all" * 10)
     assert fasttext_model.load(path) is None
+    from tamis.steps.language import bundled_model_path
+
+    whole = bundled_model_path().read_bytes()
+    for cut in (100, len(whole) // 2, len(whole) - 4):  # cut short: no crash, left to the library (which says why)
+        path.write_bytes(whole[:cut])
+        assert fasttext_model.load(path) is None
 
 
 @pytest.mark.parametrize(("dsub", "lastdsub", "qnorm"), [(2, 2, True), (3, 1, True), (4, 2, False), (5, 5, False)])
 def test_dequantized_rows_equal_fasttexts_add_code_row_by_row(dsub, lastdsub, qnorm):
-    """The one-gather dequantisation equals fastText's ProductQuantizer::addcode, written row by
-    row (the last sub-quantizer has its own width), bit for bit in float32."""
+    """The one-gather dequantisation and the compiled one (what a run reads lid.176 with) equal
+    fastText's ProductQuantizer::addcode, written row by row (the last sub-quantizer has its own
+    width), bit for bit in float32."""
     import struct
 
     import numpy as np
@@ -204,6 +224,7 @@ def test_dequantized_rows_equal_fasttexts_add_code_row_by_row(dsub, lastdsub, qn
     if qnorm:
         blob += norm_codes.tobytes() + struct.pack("<iiii", 1, 1, 1, 1) + norm_centroids.tobytes()
     rows = fasttext_model._quantized_rows(fasttext_model._Reader(blob))
+    assert fasttext_model._quantized_buffer(fasttext_model._Reader(blob)) == rows.tobytes()
     for i in range(m):
         alpha = norm_centroids[norm_codes[i]] if qnorm else np.float32(1.0)
         expected = np.zeros(dim, dtype=np.float32)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
 from quality_docs import ENGLISH_ARTICLE, FRENCH_ARTICLE, reasons, run_step
 
-from tamis.steps.quality.c4 import C4Quality, count_sentences, line_sentences
+from tamis.steps.quality import c4
+from tamis.steps.quality.c4 import _POLICY, C4Quality, _may_hold_policy, count_sentences, line_sentences
 from tamis.steps.quality.words import settings_for, split_words, tokenize, word_regex
 
 
@@ -26,10 +29,36 @@ def test_sentence_count_ignores_abbreviations_and_numbers():
 def test_line_sentences_equal_count_sentences_of_the_cut_line():
     lines = ["plain words only here", "-- ** -- ##", "", "   ", "--verbose, -v  print more", "see e.g. the file.", "end. . . start",
              "Mr. Brown left.", "3.5 is a number", "他来了。她走了！", "¿Qué? ¡Sí!", "a.b.c", "... (see below)", "x ! y ? z", "word\u00a0word"]
+    # Chunks met again in other states (after an end, not after one): line_sentences reads each
+    # chunk's words once and keeps their effect on the count, so the second round reads the memo.
+    lines += ["end. end. -- end.", "-- end. (see) x", "done! -- ?? ok", "Why? . Because. ?", "e.g. f.e. !x ?y", "a. -- -- b", "!!! ... !? ."]
     for language in ("en", "fr", "de", "zh", None):
         regex = word_regex(settings_for(language))
-        for line in lines:
-            assert line_sentences(line, regex) == count_sentences(tokenize(line, regex)), (language, line)
+        for _ in range(2):
+            for line in lines:
+                assert line_sentences(line, regex) == count_sentences(tokenize(line, regex)), (language, line)
+    pieces = ["end.", "Mr.", "3.5", "!", "?", "--", "x", "(a)", "e.g.", "“Ok.”", "。", "…", "U.S.", "-v,", "why?!"]
+    draw = random.Random(7)
+    regex = word_regex(settings_for("en"))
+    for _ in range(300):
+        line = " ".join(draw.choice(pieces) for _ in range(draw.randrange(1, 9)))
+        assert line_sentences(line, regex) == count_sentences(tokenize(line, regex)), line
+
+
+def test_chunk_summaries_stay_bounded(monkeypatch):
+    monkeypatch.setattr(c4, "_SUMMARY_LIMIT", 50)
+    c4._SUMMARIES.clear()
+    monkeypatch.setattr(c4, "_summarised", [0])
+    regex = word_regex(settings_for("en"))
+    line = " ".join(f"w{i}. x" for i in range(400))
+    assert line_sentences(line, regex) == count_sentences(tokenize(line, regex)) == 401
+    assert sum(map(len, c4._SUMMARIES.values())) <= 50
+
+
+def test_policy_prefilter_admits_every_phrase():
+    for phrase in _POLICY:
+        assert _may_hold_policy(f"read our {phrase} here")
+    assert not _may_hold_policy("the terms of the licence")
 
 
 def test_too_few_sentences():

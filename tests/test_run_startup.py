@@ -76,3 +76,15 @@ def test_the_extract_step_names_every_extractor_there_is() -> None:
     from tamis.steps.extract_html import EXTRACTORS
 
     assert tuple(EXTRACTORS) == EXTRACTOR_NAMES
+
+
+def test_the_language_step_loads_lid176_without_numpy() -> None:
+    # numpy's import (~0.1 s) was most of the language step's load; the model's rows are now
+    # dequantised by the extension (numpy stays with the reference reader and the dedup steps).
+    code = ("import sys; from tamis.steps.language import FastTextIdentifier; identifier = FastTextIdentifier(); "
+            "assert identifier._compiled is not None; print(identifier.predict('The bridge closes on Monday for repairs.')[0]); "
+            "print(' '.join(sorted(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    language, modules = done.stdout.splitlines()
+    assert language == "en"
+    assert not set(modules.split()) & {"numpy", "pyarrow", "fasttext"}

@@ -496,8 +496,62 @@ static PyObject *is_separator_py(PyObject *Py_UNUSED(self), PyObject *arg) {
     return PyBool_FromLong(is_separator((uint32_t)c));
 }
 
+/* dequantize(codes, centroids, norm_codes, norm_centroids, m, nsubq, dsub, lastdsub) -> bytes
+ * fastText's QuantMatrix as addRowToVector adds it, every row at once: row i's part for
+ * sub-quantizer j is alpha_i * centroid (float products, as fastText's x += alpha * c[n]), where
+ * the centroid is the one codes[i * nsubq + j] names and alpha_i is norm_centroids[norm_codes[i]]
+ * (1 without norm_codes: qnorm false). The last sub-quantizer's centroids are lastdsub wide.
+ * codes: m * nsubq bytes; centroids: float32 (native order), 256 per sub-quantizer;
+ * norm_codes: m bytes or None; norm_centroids: 256 float32 or None. The rows come back as
+ * float32 bytes, m x (dsub * (nsubq - 1) + lastdsub): what tamis/steps/fasttext_model.py's
+ * _quantized_rows computes with numpy (tests/test_language.py compares them), without numpy's
+ * import or its temporaries on every run's start. */
+static PyObject *dequantize_py(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer codes, centroids;
+    PyObject *norm_codes_obj, *norm_centroids_obj;
+    Py_ssize_t m, nsubq, dsub, lastdsub;
+    if (!PyArg_ParseTuple(args, "y*y*OOnnnn", &codes, &centroids, &norm_codes_obj, &norm_centroids_obj, &m, &nsubq, &dsub, &lastdsub))
+        return NULL;
+    PyObject *result = NULL;
+    Py_buffer norm_codes = {0}, norm_centroids = {0};
+    int qnorm = norm_codes_obj != Py_None;
+    if (qnorm && (PyObject_GetBuffer(norm_codes_obj, &norm_codes, PyBUF_SIMPLE) < 0 ||
+                  PyObject_GetBuffer(norm_centroids_obj, &norm_centroids, PyBUF_SIMPLE) < 0))
+        goto done;
+    const Py_ssize_t ksub = 256, full = nsubq - 1;
+    if (m < 0 || nsubq < 1 || dsub < 1 || lastdsub < 1 || dsub > (1 << 20) || lastdsub > (1 << 20) || nsubq > (1 << 20) ||
+        codes.len != m * nsubq || centroids.len < (Py_ssize_t)sizeof(float) * ksub * (full * dsub + lastdsub) ||
+        (qnorm && (norm_codes.len != m || norm_centroids.len < (Py_ssize_t)sizeof(float) * ksub))) {
+        PyErr_SetString(PyExc_ValueError, "dequantize: sizes that do not fit the codes and centroids");
+        goto done;
+    }
+    const Py_ssize_t n = full * dsub + lastdsub;
+    result = PyBytes_FromStringAndSize(NULL, m * n * (Py_ssize_t)sizeof(float));
+    if (!result) goto done;
+    float *out = (float *)PyBytes_AS_STRING(result);
+    const uint8_t *code = (const uint8_t *)codes.buf, *norm_code = qnorm ? (const uint8_t *)norm_codes.buf : NULL;
+    const float *cent = (const float *)centroids.buf, *norm_cent = qnorm ? (const float *)norm_centroids.buf : NULL;
+    const float *last = cent + full * ksub * dsub;
+    for (Py_ssize_t i = 0; i < m; i++, out += n, code += nsubq) {
+        const float alpha = qnorm ? norm_cent[norm_code[i]] : 1.0f;
+        for (Py_ssize_t j = 0; j < full; j++) {
+            const float *c = cent + (j * ksub + code[j]) * dsub;
+            for (Py_ssize_t k = 0; k < dsub; k++) out[j * dsub + k] = alpha * c[k];
+        }
+        const float *c = last + code[full] * lastdsub;
+        for (Py_ssize_t k = 0; k < lastdsub; k++) out[full * dsub + k] = alpha * c[k];
+    }
+done:
+    PyBuffer_Release(&codes);
+    PyBuffer_Release(&centroids);
+    if (norm_codes.obj) PyBuffer_Release(&norm_codes);
+    if (norm_centroids.obj) PyBuffer_Release(&norm_centroids);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
     {"is_separator", is_separator_py, METH_O, "is_separator(code point) -> whether predict splits there"},
+    {"dequantize", dequantize_py, METH_VARARGS, "dequantize(codes, centroids, norm_codes, norm_centroids, m, nsubq, dsub, lastdsub) -> float32 rows"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -103,7 +103,12 @@ def execute(
     *,
     limit: int | None = None,
     step_ids: list[str] | None = None,
+    before_stats: Callable[[dict[str, Any]], None] | None = None,
 ) -> RunOutcome:
+    """Run every task and stage, then write ``stats.json`` (the run's last file: a finished
+    run's mark). ``before_stats(summary)`` runs first, on a run without failures: the runner
+    writes the dataset card there and adds what it found to the summary, so ``stats.json`` is
+    written once."""
     started = time.time()
     timings: dict[str, float] = {}
     failed: dict[str, str] = {}
@@ -189,6 +194,8 @@ def execute(
     summary["input_errors"] = input_errors
     summary["run"] = run_info(executor, len(tasks), started, timings, failed, steps=step_rows)
     if not failed:
+        if before_stats is not None:
+            before_stats(summary)
         write_bytes_atomic(plan.root / "stats.json", orjson.dumps(summary, option=orjson.OPT_INDENT_2))
     remove_folder(plan.root)
     return RunOutcome(summary, failed, input_errors)

@@ -14,17 +14,24 @@ fastText's C++ (``Dictionary::getLine``, ``computeSubwords``, ``pushHash``,
 with it. Only what lid.176 needs is compiled: a supervised model with hierarchical softmax and
 word n-grams of 1; :func:`load` returns ``None`` for another model and the caller keeps the
 fasttext library.
+
+A run reads the file with :func:`read_buffers` (struct, ``array`` and the extension's
+``dequantize``): numpy is imported by the reference's :func:`read_model` only, not by the
+language step.
 """
 
 from __future__ import annotations
 
 import math
 import struct
+import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 _MAGIC = 793712314
 _LABEL_PREFIX = "__label__"
@@ -78,6 +85,8 @@ class _Reader:
         return values if len(values) > 1 else values[0]
 
     def array(self, dtype: str, count: int) -> np.ndarray:
+        import numpy as np
+
         array = np.frombuffer(self.data, dtype=dtype, count=count, offset=self.at)
         self.at += array.nbytes
         return array
@@ -85,6 +94,8 @@ class _Reader:
 
 def _quantized_rows(reader: _Reader) -> np.ndarray:
     """fastText's QuantMatrix, every row as addRowToVector adds it (norm * centroid, in float32)."""
+    import numpy as np
+
     qnorm = reader.take("?")
     m, n = reader.take("qq")
     codesize = reader.take("i")
@@ -122,6 +133,13 @@ def _dense(reader: _Reader) -> np.ndarray:
 
 def _huffman_tree(counts: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """fastText's HierarchicalSoftmaxLoss::buildTree (labels sorted by count, as the dictionary has them)."""
+    import numpy as np
+
+    left, right = _huffman_lists(counts)
+    return np.array(left, dtype=np.int32), np.array(right, dtype=np.int32)
+
+
+def _huffman_lists(counts: list[int]) -> tuple[list[int], list[int]]:
     osz = len(counts)
     size = 2 * osz - 1
     count = [counts[i] if i < osz else 10**15 for i in range(size)]
@@ -136,7 +154,7 @@ def _huffman_tree(counts: list[int]) -> tuple[np.ndarray, np.ndarray]:
                 mini[j], node = node, node + 1
         left[i], right[i] = mini
         count[i] = count[mini[0]] + count[mini[1]]
-    return np.array(left, dtype=np.int32), np.array(right, dtype=np.int32)
+    return left, right
 
 
 _ENTRY_TAIL = struct.Struct("<qb")  # after each word's NUL-terminated bytes: its count and its type
@@ -158,9 +176,9 @@ def _dictionary(reader: _Reader, size: int) -> tuple[list[bytes], list[int], lis
     return entries, counts, is_label
 
 
-def read_model(path: Path) -> FastTextModel:
-    """Parse a fastText ``.bin``/``.ftz`` file (fastText 0.9's format, version 11 or 12)."""
-    reader = _Reader(Path(path).read_bytes())
+def _read_header(reader: _Reader, path: Path) -> tuple[tuple[int, ...], list[bytes], list[int], list[bool]]:
+    """The arguments (dim, minn, maxn, bucket, word_ngrams, loss, model, nwords, nlabels,
+    pruneidx_size) and the dictionary (entries, counts, is_label), up to the pruning pairs."""
     magic, version = reader.take("ii")
     if magic != _MAGIC or version > 12:
         msg = f"{path}: not a fastText model file"
@@ -171,6 +189,25 @@ def read_model(path: Path) -> FastTextModel:
     size, nwords, nlabels = reader.take("iii")
     _ntokens, pruneidx_size = reader.take("qq")
     entries, counts, is_label = _dictionary(reader, size)
+    return (dim, minn, maxn, bucket, word_ngrams, loss, model, nwords, nlabels, pruneidx_size), entries, counts, is_label
+
+
+def _labels(path: Path, entries: list[bytes], is_label: list[bool], nlabels: int) -> list[str]:
+    labels = [e.decode("utf-8", "replace").removeprefix(_LABEL_PREFIX) for e, lab in zip(entries, is_label, strict=True) if lab]
+    if len(labels) != nlabels:
+        msg = f"{path}: {nlabels} labels announced, {len(labels)} found"
+        raise ValueError(msg)
+    return labels
+
+
+def read_model(path: Path) -> FastTextModel:
+    """Parse a fastText ``.bin``/``.ftz`` file (fastText 0.9's format, version 11 or 12) into
+    numpy arrays: what the reference predicts with (the compiled path reads :func:`read_buffers`)."""
+    import numpy as np
+
+    reader = _Reader(Path(path).read_bytes())
+    header, entries, counts, is_label = _read_header(reader, path)
+    dim, minn, maxn, bucket, word_ngrams, loss, model, nwords, nlabels, pruneidx_size = header
     # Read as one array (lid.176 has ~43,000 pairs: one struct call each was half of the model's
     # load time); FastTextModel.pruneidx makes the map where the reference needs it.
     pairs = reader.array("<i4", 2 * max(pruneidx_size, 0)).reshape(-1, 2)
@@ -180,18 +217,87 @@ def read_model(path: Path) -> FastTextModel:
         output = _quantized_rows(reader)
     else:
         output = _dense(reader)
-    labels = [e.decode("utf-8", "replace").removeprefix(_LABEL_PREFIX) for e, lab in zip(entries, is_label, strict=True) if lab]
-    if len(labels) != nlabels:
-        msg = f"{path}: {nlabels} labels announced, {len(labels)} found"
-        raise ValueError(msg)
+    labels = _labels(path, entries, is_label, nlabels)
     left, right = _huffman_tree([c for c, lab in zip(counts, is_label, strict=True) if lab])
     return FastTextModel(dim, minn, maxn, bucket, word_ngrams, loss, model, entries, is_label, nwords, pruneidx_size, pairs,
                          np.ascontiguousarray(rows, dtype=np.float32), np.ascontiguousarray(output, dtype=np.float32), labels, left, right)
 
 
-def compiled_supported(model: FastTextModel) -> bool:
+@dataclass
+class ModelBuffers:
+    """What the compiled model is built from, as bytes (native order): :func:`read_buffers`."""
+
+    params: tuple[int, int, int, int, int, int, int, int]  # dim, minn, maxn, bucket, nwords, pruneidx_size, loss, osz
+    model: int
+    word_ngrams: int
+    entries: list[bytes]
+    is_label: bytes
+    prune_keys: bytes  # int32
+    prune_values: bytes  # int32
+    rows: bytes  # float32, dequantised
+    output: bytes  # float32
+    labels: list[str]
+    left: bytes  # int32
+    right: bytes
+
+
+def _take_bytes(reader: _Reader, size: int) -> memoryview:
+    if size < 0 or reader.at + size > len(reader.data):
+        raise ValueError("a fastText model file cut short")
+    view = memoryview(reader.data)[reader.at : reader.at + size]
+    reader.at += size
+    return view
+
+
+def _quantized_buffer(reader: _Reader) -> bytes:
+    """:func:`_quantized_rows` as float32 bytes, dequantised by ``tamis._native._fasttext``."""
+    from tamis._native import _fasttext
+
+    qnorm = reader.take("?")
+    m, _n = reader.take("qq")
+    codes = _take_bytes(reader, reader.take("i"))
+    dim, nsubq, dsub, lastdsub = reader.take("iiii")
+    centroids = _take_bytes(reader, 4 * dim * _KSUB)
+    norm_codes = norm_centroids = None
+    if qnorm:
+        norm_codes = _take_bytes(reader, m)
+        norm_dim = reader.take("iiii")[0]
+        norm_centroids = _take_bytes(reader, 4 * norm_dim * _KSUB)
+    return _fasttext.dequantize(codes, centroids, norm_codes, norm_centroids, m, nsubq, dsub, lastdsub)
+
+
+def _dense_buffer(reader: _Reader) -> bytes:
+    m, n = reader.take("qq")
+    return bytes(_take_bytes(reader, 4 * m * n))
+
+
+def read_buffers(path: Path) -> ModelBuffers:
+    """:func:`read_model` for the compiled path: the same values as bytes, read with struct and
+    ``array`` and dequantised in C, without importing numpy (~0.1 s of a run's start that needs it
+    for nothing else) or numpy's temporaries. ``tests/test_language.py`` compares the two."""
+    from array import array
+
+    if sys.byteorder != "little":  # the file is little-endian; the compiled model reads native order
+        msg = "the compiled fastText reader needs a little-endian machine"
+        raise ValueError(msg)
+    reader = _Reader(Path(path).read_bytes())
+    header, entries, counts, is_label = _read_header(reader, path)
+    dim, minn, maxn, bucket, word_ngrams, loss, model, nwords, nlabels, pruneidx_size = header
+    pairs = array("i")
+    pairs.frombytes(_take_bytes(reader, 8 * max(pruneidx_size, 0)))
+    rows = _quantized_buffer(reader) if reader.take("?") else _dense_buffer(reader)
+    output = _quantized_buffer(reader) if reader.take("?") else _dense_buffer(reader)
+    labels = _labels(path, entries, is_label, nlabels)
+    left, right = _huffman_lists([c for c, lab in zip(counts, is_label, strict=True) if lab])
+    params = (dim, minn, maxn, bucket, nwords, pruneidx_size, loss, len(labels))
+    return ModelBuffers(params, model, word_ngrams, entries, bytes(is_label), pairs[0::2].tobytes(), pairs[1::2].tobytes(), rows, output,
+                        labels, array("i", left).tobytes(), array("i", right).tobytes())
+
+
+def compiled_supported(model: FastTextModel | ModelBuffers) -> bool:
     """What the compiled path (and the reference) implement: lid.176's kind of model."""
-    return model.model == _MODEL_SUPERVISED and model.loss == _LOSS_HS and model.word_ngrams <= 1 and model.osz > 0
+    loss, osz = (model.params[6], model.params[7]) if isinstance(model, ModelBuffers) else (model.loss, model.osz)
+    return model.model == _MODEL_SUPERVISED and loss == _LOSS_HS and model.word_ngrams <= 1 and osz > 0
 
 
 # ------------------------------------------------------------------------------------ reference
@@ -275,11 +381,15 @@ def _fasttext_tokens(line: bytes) -> list[bytes]:
 
 
 def _std_log(x: np.float32) -> np.float32:
+    import numpy as np
+
     return np.float32(math.log(float(x) + 1e-5))
 
 
 def predict_reference(model: FastTextModel, text: str) -> tuple[str, float] | None:
     """fastText's predict with k = 1: (label, probability), or ``None`` without any row."""
+    import numpy as np
+
     ids = line_ids(model, text)
     if not ids:
         return None
@@ -316,21 +426,19 @@ def predict_reference(model: FastTextModel, text: str) -> tuple[str, float] | No
 
 
 class CompiledPredictor:
-    """``predict(text) -> (label, probability) | None`` through ``tamis._native._fasttext``."""
+    """``predict(text) -> (label, probability) | None`` through ``tamis._native._fasttext``,
+    built from a :class:`FastTextModel` (numpy arrays) or from :func:`read_buffers`' bytes."""
 
-    def __init__(self, model: FastTextModel, max_cached: int | None = None) -> None:
+    def __init__(self, model: FastTextModel | ModelBuffers, max_cached: int | None = None) -> None:
         from tamis._native import _fasttext
 
+        buffers = model if isinstance(model, ModelBuffers) else _buffers_of(model)
+        self.labels = buffers.labels
         # The pairs in file order: the compiled map keeps a bucket's later pair, as fastText's
         # (and the reference's dict) does; no dict round trip (~8 ms of every start).
-        prune_keys = np.ascontiguousarray(model.prune_pairs[:, 0], dtype=np.int32)
-        prune_values = np.ascontiguousarray(model.prune_pairs[:, 1], dtype=np.int32)
-        self.labels = model.labels
         self._model = _fasttext.Model(
-            list(model.entries), bytes(model.is_label), prune_keys.tobytes(), prune_values.tobytes(), model.rows.tobytes(),
-            model.output.tobytes(), model.left.tobytes(), model.right.tobytes(),
-            (model.dim, model.minn, model.maxn, model.bucket, model.nwords, model.pruneidx_size, model.loss, model.osz),
-            *([] if max_cached is None else [max_cached]),
+            list(buffers.entries), buffers.is_label, buffers.prune_keys, buffers.prune_values, buffers.rows, buffers.output,
+            buffers.left, buffers.right, buffers.params, *([] if max_cached is None else [max_cached]),
         )
 
     def cache_size(self) -> int:
@@ -344,16 +452,24 @@ class CompiledPredictor:
         return self.labels[found[0]], found[1]
 
 
+def _buffers_of(model: FastTextModel) -> ModelBuffers:
+    import numpy as np
+
+    params = (model.dim, model.minn, model.maxn, model.bucket, model.nwords, model.pruneidx_size, model.loss, model.osz)
+    return ModelBuffers(
+        params, model.model, model.word_ngrams, model.entries, bytes(model.is_label),
+        np.ascontiguousarray(model.prune_pairs[:, 0], dtype=np.int32).tobytes(), np.ascontiguousarray(model.prune_pairs[:, 1], dtype=np.int32).tobytes(),
+        model.rows.tobytes(), model.output.tobytes(), model.labels, model.left.tobytes(), model.right.tobytes(),
+    )
+
+
 def load(path: Path) -> CompiledPredictor | None:
     """The compiled predictor for the model at ``path``, or ``None`` where it does not apply
     (another kind of model, or the extension not built): the caller uses the fasttext library."""
     try:
-        model = read_model(path)
-    except (ValueError, struct.error, IndexError):
-        return None
-    if not compiled_supported(model):
-        return None
-    try:
+        model = read_buffers(path)  # dequantised by the extension: no numpy on the run's path
+        if not compiled_supported(model):
+            return None
         return CompiledPredictor(model)
-    except ImportError:
+    except (ValueError, struct.error, IndexError, ImportError):  # ImportError: the extension is not built
         return None

@@ -33,12 +33,18 @@ from tamis.document import Document
 from tamis.registry import register
 from tamis.steps.base import Rejection, TaskContext, param
 from tamis.steps.quality.base import QualityFilter
-from tamis.steps.quality.words import tokenize, word_class, word_regex
+from tamis.steps.quality.words import chunk_words, word_class, word_regex
 
 _CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 _END_PUNCTUATION = (".", "?", "!", '"', "'")
 _POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
 _SENTENCE_ENDS = frozenset(".!?。！？")
+
+
+def _may_hold_policy(lower: str) -> bool:
+    """False where no phrase of _POLICY can be in ``lower``: each holds "cookie", "terms of use"
+    or "privacy policy" (three searches for the six, on the lines where none is found)."""
+    return "cookie" in lower or "terms of use" in lower or "privacy policy" in lower
 
 
 def count_sentences(words: list[str]) -> int:
@@ -54,15 +60,66 @@ def count_sentences(words: list[str]) -> int:
     return sentences
 
 
+def _chunk_summary(words: list[str]) -> tuple[bool, int, bool, int, bool]:
+    """What one chunk's words do to :func:`count_sentences`'s fold, from either state:
+    (has words, sentences added and state after, entered not after an end; the same entered
+    after an end). The fold over a line is the fold over its chunks, so composing these
+    summaries counts what the fold over the whole line's words counts."""
+    summary: list[int | bool] = [bool(words)]
+    for after_end in (False, True):
+        added = 0
+        for word in words:
+            if word in _SENTENCE_ENDS:
+                after_end = True
+            elif after_end and not word_class(word)[0]:
+                added += 1
+                after_end = False
+        summary += [added, after_end]
+    return tuple(summary)  # type: ignore[return-value]
+
+
+# Per word regex (language), each chunk's summary: lines repeat their chunks ("the", "file.",
+# "-v,"), and a lookup is far cheaper than cutting the chunk again. Web text has an open
+# vocabulary: past _SUMMARY_LIMIT summaries in all languages together, all are dropped.
+_SUMMARIES: dict[tuple[str, int], dict[str, tuple[bool, int, bool, int, bool]]] = {}
+_SUMMARY_LIMIT = 200_000
+_summarised = [0]
+
+
 def line_sentences(line: str, regex: re.Pattern[str]) -> int:
     """``count_sentences(tokenize(line, regex))``, without cutting the line where it holds no
     sentence end: then no word is one, so the line is one sentence if it has a word at all,
-    which a chunk of letters and digits is (tokenize keeps it whole)."""
+    which a chunk of letters and digits is (tokenize keeps it whole). Elsewhere each chunk's
+    words (tokenize cuts every chunk alone) are read once per process, as their effect on the
+    count (:func:`_chunk_summary`)."""
     if _SENTENCE_ENDS.isdisjoint(line):
         for chunk in line.split():
             if chunk.isalnum():
                 return 1
-    return count_sentences(tokenize(line, regex))
+    key = regex.pattern, regex.flags  # a Pattern's own hash reads its whole program at every call; its text's is kept
+    summaries = _SUMMARIES.get(key)
+    if summaries is None:
+        summaries = _SUMMARIES[key] = {}
+    sentences = 0
+    has_words = after_end = False
+    for chunk in line.split():
+        summary = summaries.get(chunk)
+        if summary is None:
+            if _summarised[0] >= _SUMMARY_LIMIT:
+                _SUMMARIES.clear()
+                _summarised[0] = 0
+                summaries = _SUMMARIES[key] = {}
+            _summarised[0] += 1
+            summary = summaries[chunk] = _chunk_summary(chunk_words(chunk, regex))
+        chunk_has_words, added_before, after_before, added_after, after_after = summary
+        if after_end:
+            sentences += added_after
+            after_end = after_after
+        else:
+            sentences += added_before
+            after_end = after_before
+        has_words = has_words or chunk_has_words
+    return sentences + 1 if has_words else 0
 
 
 @register("c4_quality")
@@ -94,7 +151,8 @@ class C4Quality(QualityFilter):
         for raw in stats.splitlines:
             line = raw.strip()
             words = line.split()
-            if t["max_word_length"] > 0 and any(len(w) > t["max_word_length"] for w in words):
+            # No word is longer than its line: most lines skip the scan.
+            if 0 < t["max_word_length"] < len(line) and any(len(w) > t["max_word_length"] for w in words):
                 removed["long_word"] += 1
                 continue
             if self.remove_citations and "[" in line:
@@ -115,7 +173,7 @@ class C4Quality(QualityFilter):
             if self.curly_bracket and "{" in line:
                 doc_rule = "curly_bracket"
                 break
-            if self.policy and any(p in lower for p in _POLICY):
+            if self.policy and _may_hold_policy(lower) and any(p in lower for p in _POLICY):
                 removed["policy"] += 1
                 continue
             if t["min_num_sentences"] > 0:
