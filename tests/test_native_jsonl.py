@@ -124,6 +124,25 @@ def test_scanner_matches_the_reference_on_random_records(fold: bool):
     assert copied > 150
 
 
+def test_block_digests_are_the_reference_hash_of_each_key():
+    """scan_block's digest mode hashes each folded key in C (vendored xxHash): each digest is
+    xxhash.xxh3_128_digest of the key the key mode gives (the reference: normalized_utf8),
+    zeros for a declined line; every other answer is the same."""
+    import xxhash
+
+    rng = random.Random(13)
+    lines = [dump(random_record(rng), ascii_only=rng.random() < 0.2) for _ in range(3000)]
+    lines += [dump({"id": "long", "text": random_text(rng) * 400}), b"", b"  ", b"{broken"]
+    data = b"\n".join(lines) + b"\n"
+    args = (data, 0, len(data), 0, b"text", b"id", MAX, True, PATH_JSON, TEXTLESS_RESERVED, True)
+    newlines, numbers, ids, keys, textless = _jsonl.scan_block(*args)
+    found = _jsonl.scan_block(*args, True)
+    assert (found[0], found[1], found[2], found[4]) == (newlines, numbers, ids, textless)
+    assert len(found[3]) == 16 * len(keys) and sum(key is None for key in keys) > 300
+    assert [found[3][16 * i : 16 * i + 16] for i in range(len(keys))] == [bytes(16) if key is None else xxhash.xxh3_128_digest(key) for key in keys]
+    assert _jsonl.scan_block(*args[:7], False, *args[8:], True)[3] == [None] * len(keys)  # no fold: no keys, no digests
+
+
 def test_scanner_never_answers_for_a_line_orjson_refuses():
     rng = random.Random(12)
     for _ in range(4000):

@@ -172,6 +172,39 @@ def test_byte_ranges_of_a_large_file_read_every_line_once(tmp_path: Path, chunk_
     assert seen == [(f"d{i}", i + 1) for i in range(5000)]
 
 
+@pytest.mark.parametrize("order", ["in order", "reversed", "pickled"])
+def test_byte_ranges_number_their_lines_whoever_counts(tmp_path: Path, order: str):
+    """Range tasks find their first line numbers when asked (not at plan time): the same
+    numbers read in order (each range's reader tells the next one's), out of order (counted
+    from the nearest number known) or after a copy to a worker (counted before it leaves);
+    blank and CRLF lines count, and the last line has no newline."""
+    import pickle
+
+    from tamis.io.jsonl_fast import jsonl_blocks
+
+    lines = [orjson.dumps(d) for d in docs(400)]
+    for i in range(0, 400, 7):
+        lines[i] += b"\r"
+    blob = b"\n".join(line + (b"\n" if i % 11 == 0 else b"") for i, line in enumerate(lines))
+    path = tmp_path / "ranges.jsonl"
+    path.write_bytes(blob)
+    options = ReaderOptions(chunk_bytes=997)
+    tasks = plan_tasks([str(path)], options)
+    assert len(tasks) > 10 and tasks[0].lines is not None
+    expected = {task.index: blob[: task.start].count(b"\n") + 1 for task in tasks}
+    if order == "reversed":
+        tasks = tasks[::-1]
+    elif order == "pickled":
+        tasks = pickle.loads(pickle.dumps(tasks))
+        assert len(tasks[0].lines._known) == len(tasks)  # counted before the copy left
+    for task in tasks:
+        blocks = list(jsonl_blocks(task, options))  # the compiled path's framing (tells the next range where it starts)
+        assert blocks[0].first_line == expected[task.index]
+        assert task.line_at_start() == expected[task.index]
+    records = [item for task in sorted(tasks, key=lambda t: t.index) for item in read_task(task, options)]
+    assert [r.metadata["source"]["line"] for r in records] == [i + 1 + (i + 10) // 11 for i in range(400)]
+
+
 def test_crlf_jsonl_is_read(tmp_path: Path):
     path = tmp_path / "crlf.jsonl"
     path.write_bytes(b"".join(orjson.dumps(d) + b"\r\n" for d in docs(3)))

@@ -27,11 +27,13 @@
  *               string escapes (then written again as orjson writes them, put_canonical),
  *               and has none of the NUL-separated ``reserved`` keys; else None.
  *
- *   scan_block(buffer, start, limit, first_line, text_field, id_field, max_bytes, fold, path_json, reserved[, with_text])
+ *   scan_block(buffer, start, limit, first_line, text_field, id_field, max_bytes, fold, path_json, reserved[, with_text, digest])
  *       frames the lines of a block as the reader does and scans each: no Python between
  *       lines at all (see the function for what it returns); with_text gives each record's
  *       whole output line (text included, its bytes copied or, where only its escapes differ
- *       from orjson's, written again), so a pass that keeps it writes no parsed record.
+ *       from orjson's, written again), so a pass that keeps it writes no parsed record;
+ *       digest (with fold) gives, instead of the keys, one bytes of 16 per line: the
+ *       xxh3-128 digest of each key (zeros for a declined line), no key built at all.
  *
  *   block_texts(buffer, numbers) -> [str | None]
  *       the text of each line scan_block scanned, as orjson.loads would give it (None where
@@ -48,6 +50,10 @@
 #include "unicode_core.h"
 
 #include <string.h>
+/* xxHash 0.8.3 (BSD-2-Clause, vendored whole, as Arrow vendors it): scan_block's digests are
+ * python-xxhash's xxh3_128_digest of each folded key, which the two-pass collect writes. */
+#define XXH_INLINE_ALL
+#include "xxhash.h"
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -951,8 +957,11 @@ done:
 
 static inline int blank_byte(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0x0B || c == 0x0C; }
 
-/* scan_block(buffer, start, limit, first_line, text_field, id_field, max_bytes, fold, path_json, reserved[, with_text])
+/* scan_block(buffer, start, limit, first_line, text_field, id_field, max_bytes, fold, path_json, reserved[, with_text, digest])
  *   -> (newlines, numbers, ids, keys, textless)
+ * With fold and digest, ``keys`` is one bytes object of 16 bytes per line in ``numbers``: the
+ * canonical (big-endian) XXH3-128 of its key, as python-xxhash's xxh3_128_digest gives, zeros
+ * for a declined line; each key is folded into one scratch buffer, reused, never a bytes.
  * With with_text, ``textless`` holds each such record's whole output line instead, text
  * included (copied where its escapes are orjson's, else written again by put_canonical).
  * Every '\n'-terminated line of buffer[start:limit] (limit just after a '\n'), framed as the
@@ -969,12 +978,15 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
     Py_buffer text_field, id_field;
     int fold;
     const char *path_json = NULL, *reserved = "";
-    int with_text = 0;
-    if (!PyArg_ParseTuple(args, "SnnLy*y*npz#y#|p:scan_block", &buffer, &start, &limit, &line_no, &text_field, &id_field, &max_bytes, &fold, &path_json,
-                          &path_len, &reserved, &reserved_len, &with_text))
+    int with_text = 0, digest = 0;
+    if (!PyArg_ParseTuple(args, "SnnLy*y*npz#y#|pp:scan_block", &buffer, &start, &limit, &line_no, &text_field, &id_field, &max_bytes, &fold, &path_json,
+                          &path_len, &reserved, &reserved_len, &with_text, &digest))
         return NULL;
+    digest = digest && fold;
     PyObject *ids = PyList_New(0), *keys = PyList_New(0), *textless = PyList_New(0), *numbers = NULL, *result = NULL;
     long long *nums = NULL;
+    unsigned char *digests = NULL, *scratch = NULL; /* with digest: 16 bytes a line; the key being folded */
+    size_t scratch_cap = 0;
     Py_ssize_t n_docs = 0, cap = 0, newlines = 0;
     const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(buffer);
     if (start < 0 || limit < start || limit > PyBytes_GET_SIZE(buffer)) {
@@ -1006,6 +1018,14 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
                 goto done;
             }
             nums = grown;
+            if (digest) {
+                unsigned char *more = (unsigned char *)realloc(digests, 16 * (size_t)cap);
+                if (more == NULL) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                digests = more;
+            }
         }
         long long *row = nums + NUMBERS * n_docs;
         row[0] = line_no;
@@ -1013,9 +1033,24 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
         row[2] = len;
         PyObject *key = NULL, *id = NULL, *copy = NULL;
         memset(&o.ts, 0, sizeof o.ts);
-        if (fold && (key = start_key(&o, len)) == NULL) goto done;
+        if (digest) {
+            size_t need = 3 * (size_t)len + 16; /* as start_key's bound */
+            if (need > scratch_cap) {
+                free(scratch);
+                scratch_cap = need > 2 * scratch_cap ? need : 2 * scratch_cap;
+                if ((scratch = (unsigned char *)malloc(scratch_cap)) == NULL) {
+                    scratch_cap = 0;
+                    PyErr_NoMemory();
+                    goto done;
+                }
+            }
+            o.ts.out = scratch;
+        } else if (fold && (key = start_key(&o, len)) == NULL) {
+            goto done;
+        }
         if (scan_line(p, len, &f, &o) < 0) {
             Py_XDECREF(key);
+            if (digest) memset(digests + 16 * n_docs, 0, 16);
             row[3] = -1;
             row[4] = row[5] = row[6] = row[7] = 0;
             key = Py_NewRef(Py_None);
@@ -1027,6 +1062,11 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
             row[5] = o.ts.words;
             row[6] = o.text_at - p;
             row[7] = o.text_end - p;
+            if (digest) {
+                XXH128_canonical_t canonical;
+                XXH128_canonicalFromHash(&canonical, XXH3_128bits(scratch, (size_t)o.ts.out_len));
+                memcpy(digests + 16 * n_docs, canonical.digest, 16);
+            }
             if (key != NULL) {
                 if (_PyBytes_Resize(&key, o.ts.out_len) < 0) goto done;
             } else {
@@ -1035,7 +1075,7 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
             id = scanned_id(&o);
             copy = (path_json != NULL && (o.copyable || o.fixable)) ? output_line(&o, path_json, path_len, line_no, with_text) : Py_NewRef(Py_None);
         }
-        int failed = id == NULL || copy == NULL || PyList_Append(keys, key) < 0 || PyList_Append(ids, id) < 0 || PyList_Append(textless, copy) < 0;
+        int failed = id == NULL || copy == NULL || (!digest && PyList_Append(keys, key) < 0) || PyList_Append(ids, id) < 0 || PyList_Append(textless, copy) < 0;
         Py_XDECREF(key);
         Py_XDECREF(id);
         Py_XDECREF(copy);
@@ -1045,9 +1085,15 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
     }
     numbers = PyBytes_FromStringAndSize((const char *)nums, (Py_ssize_t)(sizeof(long long) * NUMBERS * (size_t)n_docs));
     if (numbers == NULL) goto done;
+    if (digest) {
+        Py_SETREF(keys, PyBytes_FromStringAndSize((const char *)digests, 16 * n_docs));
+        if (keys == NULL) goto done;
+    }
     result = Py_BuildValue("(nOOOO)", newlines, numbers, ids, keys, textless);
 done:
     free(nums);
+    free(digests);
+    free(scratch);
     Py_XDECREF(numbers);
     Py_XDECREF(ids);
     Py_XDECREF(keys);

@@ -111,12 +111,19 @@ def _load_nfc_table() -> None:
 
 class Block:
     """Complete lines of a task: ``data[start:limit]``, the number of its first line, and
-    where ``data[start]`` is in the file (None for a compressed stream)."""
+    where ``data[start]`` is in the file (None for a compressed stream). ``newlines``: its
+    newline count where :func:`scan_block` has counted it (the framing then does not)."""
 
-    __slots__ = ("data", "first_line", "limit", "offset", "start")
+    __slots__ = ("data", "first_line", "limit", "newlines", "offset", "start")
 
     def __init__(self, data: bytes, start: int, limit: int, first_line: int, offset: int | None) -> None:
         self.data, self.start, self.limit, self.first_line, self.offset = data, start, limit, first_line, offset
+        self.newlines: int | None = None
+
+    def count_newlines(self) -> int:
+        if self.newlines is None:
+            self.newlines = count_newline_bytes(memoryview(self.data)[self.start : self.limit])
+        return self.newlines
 
 
 def jsonl_blocks(task: InputTask, options: ReaderOptions) -> Iterator[Block | BadRecord]:
@@ -126,7 +133,9 @@ def jsonl_blocks(task: InputTask, options: ReaderOptions) -> Iterator[Block | Ba
     block always ends with a newline (one is added after a last line that has none).
 
     A line cut between two reads is glued on its own (a small block) rather than by
-    copying the next read whole."""
+    copying the next read whole. A block's newlines are counted when the next block is
+    made, after the caller had it: where the caller scanned it, the scan's count is taken
+    (one pass over the bytes fewer)."""
     path = task.files[0]
     try:
         fh = open_binary(path) if task.end is None else storage.open_input(path)
@@ -134,14 +143,21 @@ def jsonl_blocks(task: InputTask, options: ReaderOptions) -> Iterator[Block | Ba
         yield open_failed(path, exc)
         return
     seekable = is_seekable(task)
-    line = task.first_line if task.end is not None else 1
+    line = task.line_at_start() if task.end is not None else 1
     offset = task.start  # of the first byte not yet handed out (pending's first byte)
     any_record = False
+    previous: Block | None = None  # the block handed out last, its newlines not yet counted in ``line``
+
+    def settle() -> None:
+        nonlocal line, previous
+        if previous is not None:
+            line += previous.count_newlines()
+            previous = None
 
     def block(data: bytes, start: int, limit: int) -> Block:
-        nonlocal line, offset, any_record
-        found = Block(data, start, limit, line, offset if seekable else None)
-        line += count_newline_bytes(memoryview(data)[start:limit])
+        nonlocal offset, any_record, previous
+        settle()
+        found = previous = Block(data, start, limit, line, offset if seekable else None)
         offset += limit - start
         # Every byte of data is handed out in some block, so a non-space byte anywhere in
         # it means a non-blank line; isspace() stops at the first one (no copy).
@@ -158,6 +174,7 @@ def jsonl_blocks(task: InputTask, options: ReaderOptions) -> Iterator[Block | Ba
             try:
                 chunk = read(BLOCK if remaining is None else min(BLOCK, remaining))
             except Exception as exc:  # noqa: BLE001 - any decompression failure is a broken stream
+                settle()  # the lines before the break, counted
                 yield truncated_stream(path, line - 1, StreamBroken(exc, pending))
                 return
             if not chunk:
@@ -185,17 +202,23 @@ def jsonl_blocks(task: InputTask, options: ReaderOptions) -> Iterator[Block | Ba
             yield block(data, 0, len(data))
     finally:
         fh.close()
+    settle()
+    if task.lines is not None and offset == task.end:  # every byte of the range, no more: the next range's first line
+        task.lines.note(task.end, line)
     if not any_record and task.start == 0:
         yield empty_file(path)
 
 
-def scan_block(block: Block, options: ReaderOptions, *, fold: bool, path_json: bytes | None = None, with_text: bool = False) -> tuple[Any, ...]:
+def scan_block(
+    block: Block, options: ReaderOptions, *, fold: bool, path_json: bytes | None = None, with_text: bool = False, digest: bool = False
+) -> tuple[Any, ...]:
     """The compiled scan of every line of ``block``: (newlines, numbers, ids, keys, textless);
     ``numbers`` is an int64 array of (line, start, length, chars, UTF-8 bytes, words, text
     start, text end) rows (the text's span within the line), chars -1 for a line left to the
     reference parser. With ``with_text``, ``textless`` holds whole output lines, text
-    included (None where the record is not written as orjson writes). See ``scan_block`` in
-    jsonl.c."""
+    included (None where the record is not written as orjson writes). With ``fold`` and
+    ``digest``, ``keys`` holds each key's xxh3-128 digest (``xxhash.xxh3_128_digest``, hashed
+    in the scan: no key is built; None for a declined line). See ``scan_block`` in jsonl.c."""
     from tamis._native._jsonl import scan_block as scan
 
     _load_nfc_table()
@@ -211,9 +234,16 @@ def scan_block(block: Block, options: ReaderOptions, *, fold: bool, path_json: b
         path_json,
         TEXTLESS_RESERVED,
         with_text,
+        digest,
     )
     newlines, numbers, ids, keys, textless = found
-    return newlines, np.frombuffer(numbers, dtype=np.int64).reshape(-1, 8), ids, keys, textless
+    block.newlines = newlines  # the framing takes it rather than counting the block again
+    rows = np.frombuffer(numbers, dtype=np.int64).reshape(-1, 8)
+    if fold and digest:
+        keys = [keys[k : k + 16] for k in range(0, len(keys), 16)]
+        for i in np.flatnonzero(rows[:, 3] < 0).tolist():  # declined lines (chars -1) have no digest
+            keys[i] = None
+    return newlines, rows, ids, keys, textless
 
 
 def block_texts(block: Block, numbers: Any) -> list[str | None]:
@@ -461,11 +491,14 @@ class JsonlSource(Source):
         # A collector that wants texts (the fused dedup collect) gets each record's text as
         # the str orjson would give (block_texts); the scanner then folds no key.
         wants_texts = getattr(collector, "wants_texts", False)
+        # A collector that takes digests gets them hashed by the scan (no key is built).
+        hashed = not wants_texts and hasattr(collector, "add_digests")
+        digest = xxhash.xxh3_128_digest
         for block in jsonl_blocks(task, options):
             if isinstance(block, BadRecord):
                 admit(block)
                 continue
-            _, numbers, ids, keys, lines = scan_block(block, options, fold=not wants_texts, path_json=path_json)
+            _, numbers, ids, keys, lines = scan_block(block, options, fold=not wants_texts, path_json=path_json, digest=hashed)
             if wants_texts:
                 keys = block_texts(block, numbers)
             scanned = numbers[:, 3] >= 0
@@ -481,7 +514,7 @@ class JsonlSource(Source):
                 _, doc = admit(declined_line(block, numbers[i], path, options))
                 if doc is not None:  # counted by admit
                     valid[i] = True
-                    ids[i], keys[i] = doc.id, doc.text if wants_texts else normalized_utf8(doc.text)
+                    ids[i], keys[i] = doc.id, doc.text if wants_texts else digest(normalized_utf8(doc.text)) if hashed else normalized_utf8(doc.text)
                     if table is not None:
                         lines[i] = _dumps_textless(doc.id, doc.metadata)
                         table[i, :3] = (len(doc.text), utf8_length(doc.text), count_words(doc.text))
@@ -498,6 +531,8 @@ class JsonlSource(Source):
                 taken_ids, taken = [d for d, ok in zip(ids, valid, strict=True) if ok], [k for k, ok in zip(keys, valid, strict=True) if ok]
             if wants_texts:
                 collector.add_texts(taken_ids, taken)  # type: ignore[attr-defined]
+            elif hashed:
+                collector.add_digests(taken_ids, taken)  # type: ignore[attr-defined]
             else:
                 collector.add_many(taken_ids, taken)
             if sidecar is not None and table is not None:
@@ -674,7 +709,7 @@ class JsonlSource(Source):
             if isinstance(block, BadRecord):
                 admit(block)
                 continue
-            _, numbers, ids, keys, lines = scan_block(block, options, fold=True, path_json=path_json, with_text=True)
+            _, numbers, ids, digests, lines = scan_block(block, options, fold=True, path_json=path_json, with_text=True, digest=True)
             scanned = numbers[:, 3] >= 0
             everything = bool(scanned.all())
             counted = numbers if everything else numbers[scanned]
@@ -690,15 +725,13 @@ class JsonlSource(Source):
                     _, doc = admit(declined_line(block, numbers[i], path, options))
                     if doc is not None:  # counted by admit
                         valid[i] = True
-                        ids[i], keys[i] = doc.id, normalized_utf8(doc.text)
+                        ids[i], digests[i] = doc.id, digest(normalized_utf8(doc.text))
                         read[i] = doc
                 order = np.flatnonzero(valid).tolist()
-            if everything:
-                digests = list(map(digest, keys))
-                collector.add_digests(ids, digests)
-            else:
-                digests = [digest(keys[i]) for i in order]
+                digests = [digests[i] for i in order]
                 collector.add_digests([ids[i] for i in order], digests)
+            else:
+                collector.add_digests(ids, digests)
             duplicates: dict[int, str] = {}
             for i, key in zip(order, digests, strict=True):
                 keeper = find(key)
@@ -707,9 +740,12 @@ class JsonlSource(Source):
                 else:
                     duplicates[i] = keeper
             seen.check()  # a full table stops the task here: the passes take it over
-            if everything and not duplicates and lines.count(None) == 0:
-                copies.keep_block(lines, numbers)  # the common block: every record copied and kept
-                continue
+            if everything and lines.count(None) == 0:
+                if not duplicates:
+                    copies.keep_block(lines, numbers)  # the common block: every record copied and kept
+                    continue
+                if copies.split_block(lines, numbers, duplicates, reason):  # every record copied, some rejected
+                    continue
             copied: list[int] = []
             for i in order:
                 line = lines[i]
@@ -795,6 +831,25 @@ class _CopiedLines:
         self._kept_counts.append(numbers[:, 3:6])
         if len(self._kept) >= self.BATCH:
             self.flush()
+
+    def split_block(self, lines: list[bytes], numbers: np.ndarray, duplicates: dict[int, str], reason: str) -> bool:
+        """A whole block's lines, each record copied: the duplicates (position -> keeper id,
+        in input order) as whole rejects, the rest kept, with no step per record in Python
+        but the rejects' (kept and rejected lines go to different files, so each keeps its
+        order). False, with nothing taken, where a reject's fields are not sure to be
+        written as the reference writes them (the caller then goes record by record)."""
+        tails = [_reject_tail(reason, None, keeper) for keeper in duplicates.values()]
+        if None in tails:
+            return False
+        rejected = list(duplicates)
+        kept = np.ones(len(lines), dtype=bool)
+        kept[rejected] = False
+        self.keep_block([line for line, keep in zip(lines, kept.tolist(), strict=True) if keep], numbers[kept])
+        counts = numbers[rejected, 4:6].tolist()
+        self._rejected.extend(lines[i][:-2] + tail for i, tail in zip(rejected, tails, strict=True))
+        self._reject_counts.extend((reason, n_bytes, words) for n_bytes, words in counts)
+        self.flush_rejects()
+        return True
 
     def keep(self, line: bytes) -> None:
         """One kept line; its counts come with :meth:`end_block`."""
