@@ -1,6 +1,7 @@
 """Extraction quality and speed: tamis's ``extract`` step against trafilatura and resiliparse.
 
     .venv/bin/python bench/bench_extract.py [--corpus ../shared/corpus] [--extractors tamis trafilatura tamis_quick tamis_fast]
+        [--wceb DIR]
 
 1. The article-extraction-benchmark metric (scrapinghub-aeb, its SOURCE.md) is checked first:
    scored on ``peer-output/*.json`` it must give the published P/R/F1 to 3 decimals.
@@ -18,6 +19,11 @@
    half used to choose the fast path's thresholds and to train the learned block classifier, on
    BOTH sets, and the held-out half: the fair figure), French pages of trafilatura-eval
    separately; for the hybrids the share of pages sent to trafilatura.
+   ``--wceb DIR`` adds a third set (skipped with a note when absent): the
+   web-content-extraction-benchmark's 1000 pages of 2026 from ~750 sites (``bench/wceb_pages.py``;
+   Apache-2.0, kept outside the project), its pages whose site is in either of the other sets left
+   out, scored like scrapinghub-aeb (word 4-grams against the page's ``main_content``), halves by
+   the same hash taken of the page's site, and F1 per page type (articles, the rest, each type).
 4. Speed per set: pages per CPU second of the whole process tree (the per-core figure; tamis's
    extraction child included) and pages per wall second, with the ratio to trafilatura; each
    contender's fastest of ``--repeat`` rounds (alternating order), since on a shared machine a
@@ -111,7 +117,11 @@ def aeb_doc(true: str, pred: str) -> tuple[float, float, float]:
 
 def aeb_score(truth: dict[str, str], outputs: dict[str, str | None]) -> tuple[float, float, float]:
     """(precision, recall, F1) as the benchmark's evaluate.py defines them."""
-    triples = [aeb_doc(truth[key], outputs.get(key) or "") for key in truth]
+    return aeb_from_triples([aeb_doc(truth[key], outputs.get(key) or "") for key in truth])
+
+
+def aeb_from_triples(triples: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    """aeb_score from the pages' ``aeb_doc`` triples (so that subsets need not be scored again)."""
 
     def precision(tp: float, fp: float, fn: float) -> float:
         return 1.0 if fp == fn == 0 else (0.0 if tp == fp == 0 else tp / (tp + fp))
@@ -202,13 +212,13 @@ def _timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def write_pages(files: dict[str, Path], folder: Path) -> dict[str, str]:
-    """The pages as ``NNNN.html`` files (raw bytes); returns file name -> page key."""
+def write_pages(files: dict[str, Path] | dict[str, bytes], folder: Path) -> dict[str, str]:
+    """The pages (a path, or the page's bytes) as ``NNNN.html`` files (raw bytes); returns file name -> page key."""
     folder.mkdir(parents=True, exist_ok=True)
     names = {}
-    for number, (key, path) in enumerate(files.items()):
+    for number, (key, source) in enumerate(files.items()):
         name = f"{number:05d}.html"
-        (folder / name).write_bytes(_read(path))
+        (folder / name).write_bytes(source if isinstance(source, bytes) else _read(source))
         names[name] = key
     return names
 
@@ -262,6 +272,10 @@ def main() -> int:
     )
     parser.add_argument("--repeat", type=int, default=2, help="rounds of every contender (alternating order); each keeps its fastest")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "tamis-bench-extract")
+    parser.add_argument(
+        "--wceb", type=Path, default=None, metavar="DIR",
+        help="the web-content-extraction-benchmark's 2026 pages (bench/wceb_pages.py): a third set, scored like scrapinghub-aeb",
+    )  # fmt: skip
     args = parser.parse_args()
     import trafilatura
 
@@ -287,11 +301,27 @@ def main() -> int:
         return 1
 
     items, teval_files, french = load_teval(args.corpus, args.workdir)
-    sets = {
-        "trafilatura-eval": (teval_files, lambda keys, outputs: teval_score({k: items[k] for k in keys}, outputs)),
-        "scrapinghub-aeb": (aeb_files, lambda keys, outputs: aeb_score({k: truth[k] for k in keys}, outputs)),
+    sets: dict[str, tuple[Any, Any, tuple[set[str], set[str]]]] = {
+        "trafilatura-eval": (teval_files, lambda keys, outputs: teval_score({k: items[k] for k in keys}, outputs), halves(list(teval_files))),
+        "scrapinghub-aeb": (aeb_files, lambda keys, outputs: aeb_score({k: truth[k] for k in keys}, outputs), halves(list(aeb_files))),
     }
-    for set_name, (files, score) in sets.items():
+    wceb_types: dict[str, str] = {}
+    if args.wceb is None or not (args.wceb / "ground-truth").is_dir():
+        print(f"\n(third set skipped: {'no --wceb DIR given' if args.wceb is None else f'{args.wceb} has no ground-truth/'})")
+    else:
+        from readability_pages import evaluation_sites
+        from wceb_pages import load_wceb, wceb_halves
+
+        wceb, left_out = load_wceb(args.wceb, evaluation_sites(args.corpus))
+        wceb_truth = {page.key: page.gold for page in wceb}
+        wceb_types = {page.key: page.page_type for page in wceb}
+        print(f"\nwceb2026: {len(wceb)} pages kept, {len(left_out)} left out (site in another set, or no page)")
+        sets["wceb2026"] = (
+            {page.key: page.raw for page in wceb},
+            lambda keys, outputs: aeb_score({k: wceb_truth[k] for k in keys}, outputs),
+            wceb_halves(wceb),
+        )
+    for set_name, (files, score, (development, held_out)) in sets.items():
         folder = args.workdir / f"pages-{set_name}"
         names = write_pages(files, folder)
         runs: dict[str, tuple[dict[str, str | None], tuple[float, float]]] = {}
@@ -316,11 +346,12 @@ def main() -> int:
         runs = {label: runs[label] for label, _ in contenders}
 
         keys = list(files)
-        development, held_out = halves(keys)
         print(f"\n[2] {set_name}: {len(keys)} pages (development half {len(development)}, held-out half {len(held_out)})")
         if set_name == "trafilatura-eval":
             for name, value in TEVAL_PUBLISHED.items():
                 print(f"  {name:<38} F1 {value:.4f}  (published)")
+        elif set_name == "wceb2026":
+            print("  (halves by the page's site: a site's pages all fall in one half; scored like scrapinghub-aeb)")
         else:
             for name, (f, p, r) in AEB_PUBLISHED.items():
                 print(f"  {name:<38} P {p:.3f}   R {r:.3f}   F1 {f:.3f}   (published)")
@@ -337,6 +368,21 @@ def main() -> int:
             print(f"  French pages only ({len(french)}):")
             for label, (outputs, _) in runs.items():
                 print(f"    {label:<30} F1 {score(list(french), outputs)[2]:.4f}")
+        if set_name == "wceb2026":
+            by_type: dict[str, list[str]] = {}
+            for key in keys:
+                by_type.setdefault(wceb_types[key], []).append(key)
+            groups = [("articles", by_type.get("article", [])), ("the rest", [k for k in keys if wceb_types[k] != "article"])]
+            groups += [(name, by_type[name]) for name in sorted(by_type, key=lambda n: -len(by_type[n])) if name != "article" and len(by_type[name]) >= 10]
+            print("  F1 by page type (all pages / held-out half): " + ", ".join(f"{name} {len(group)}" for name, group in groups))
+            for label, (outputs, _) in runs.items():
+                triples = {k: aeb_doc(wceb_truth[k], outputs.get(k) or "") for k in keys}
+                cells = []
+                for name, group in groups:
+                    held_group = [triples[k] for k in group if k in held_out]
+                    held_f1 = aeb_from_triples(held_group)[2] if held_group else float("nan")
+                    cells.append(f"{name} {aeb_from_triples([triples[k] for k in group])[2]:.4f}/{held_f1:.4f}")
+                print(f"    {label:<30} " + "  ".join(cells))
         for label, paths in shares.items():
             if paths and set(paths) != {label.split()[1]}:
                 total = sum(paths.values())

@@ -284,6 +284,43 @@ def test_readability_training_pages_skip_fixtures_and_evaluation_sites(tmp_path)
     assert sorted(name for name, _ in skipped) == ["brand", "news-1", "nytimes-3", "tiny"]
 
 
+def test_wceb_pages_load_decode_and_leave_out_evaluation_sites(tmp_path):
+    import gzip
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from wceb_pages import load_wceb, wceb_halves
+
+    (tmp_path / "html").mkdir()
+    (tmp_path / "ground-truth").mkdir()
+
+    def page(key: str, url: str, page_type: str, gold: str, html: bytes | None) -> None:
+        record = {"url": url, "file_id": key, "_internal": {"page_type": {"primary": page_type}}, "ground_truth": {"main_content": gold}}
+        (tmp_path / "ground-truth" / f"{key}.json").write_text(json.dumps(record), encoding="utf-8")
+        if html is not None:
+            (tmp_path / "html" / f"{key}.html.gz").write_bytes(gzip.compress(html))
+
+    latin = '<html><head><meta charset="iso-8859-1"></head><body><p>Caf\xe9 cr\xe8me</p></body></html>'.encode("latin-1")
+    page("0001", "https://www.shop.example.co.uk/item/1", "Product", "Caf\u00e9 cr\u00e8me", latin)
+    page("0002", "https://blog.example.org/post", "article", "A post.", b"<html><body><p>A post.</p></body></html>")
+    page("0003", "https://news.brand.com/a", "article", "Taken.", b"<p>Taken.</p>")  # same brand as brand.de
+    page("0004", "https://www.evalsite.com/x", "article", "Eval.", b"<p>Eval.</p>")  # a site of another set
+    page("0005", "https://example.net/y", "forum", "", b"<p>x</p>")  # no gold text
+    page("0006", "https://example.net/z", "forum", "Lost.", None)  # no page
+    page("0007", "https://blog.example.org/other", "article", "Another post.", b"<p>Another post.</p>")
+    pages, skipped = load_wceb(tmp_path, {"brand.de", "evalsite.com"})
+    assert [(p.key, p.site, p.page_type) for p in pages] == [
+        ("0001", "example.co.uk", "product"), ("0002", "example.org", "article"), ("0007", "example.org", "article")
+    ]  # fmt: skip
+    assert sorted(key for key, _ in skipped) == ["0003", "0004", "0005", "0006"]
+    assert pages[0].raw == latin and "Caf\u00e9 cr\u00e8me" in pages[0].html()  # decoded as the extract step decodes it
+    development, held_out = wceb_halves(pages)
+    assert development | held_out == {"0001", "0002", "0007"} and not development & held_out
+    assert ("0002" in development) == ("0007" in development)  # one site's pages fall in one half
+
+
 # --------------------------------------------------------------------------- extraction
 
 

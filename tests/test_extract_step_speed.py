@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from re import _parser
 
 import numpy as np
@@ -482,3 +483,103 @@ def test_remembered_hint_bits_are_the_matched_ones():
         assert blocks._native.segment(root.find("body")) is not None
         assert compiled.texts == reference.texts
         assert np.array_equal(compiled.columns, reference.columns)
+
+
+def _page_of_blocks(rng: random.Random) -> str:
+    """Markup with what the features look at: long and short paragraphs, link-heavy lists, tables,
+    nesting, a page of few blocks (the 5-block window and the main run at the edges)."""
+    words = ["word", "text,", "More", "links", "2024", "end.", "\u4e2d\u6587", "caf\u00e9", "Yes!"]
+
+    def text() -> str:
+        return " ".join(rng.choice(words) for _ in range(rng.choice([1, 3, 12, 40])))
+
+    parts = ["<html><body>"]
+    for _ in range(rng.randint(1, 40)):
+        roll = rng.random()
+        if roll < 0.35:
+            parts.append(f"<p>{text()}</p>")
+        elif roll < 0.5:
+            parts.append("<ul class='menu'>" + "".join(f"<li><a href='#'>{text()}</a></li>" for _ in range(rng.randint(1, 6))) + "</ul>")
+        elif roll < 0.6:
+            parts.append("<table><tr>" + "".join(f"<td>{text()}</td>" for _ in range(rng.randint(1, 4))) + "</tr></table>")
+        elif roll < 0.8:
+            depth = rng.randint(1, 6)
+            parts.append("<div class='content'>" * depth + f"<h2>{text()}</h2><p>{text()} <a href=x>{text()}</a></p>" + "</div>" * depth)
+        else:
+            parts.append(f"<span>{text()}</span><br>{text()}")
+    return "".join(parts) + "</body></html>"
+
+
+@pytest.mark.skipif(blocks._native_features is None, reason="tamis._native._features is not built")
+def test_compiled_features_are_on_for_todays_features():
+    assert blocks.COMPILED_FEATURES, (
+        "FEATURE_VERSION, FEATURE_NAMES or COLUMNS changed: the features run in numpy (same values, slower) "
+        "until tamis/_native/features.c and blocks._COMPILED_FOR / _COMPILED_VERSION follow"
+    )
+
+
+@pytest.mark.skipif(not blocks.COMPILED_FEATURES, reason="tamis._native._features is not built")
+def test_compiled_features_are_the_numpy_features_to_the_bit():
+    rng = random.Random(15)
+    pages = [_page_of_blocks(rng) for _ in range(300)]
+    root = Path(__file__).resolve().parents[1]
+    aeb = next((p for p in (root.parent / "shared", root.parents[1] / "shared") if p.is_dir()), root.parent / "shared") / "corpus/scrapinghub-aeb/html"
+    if aeb.is_dir():
+        pages += [gzip.decompress(path.read_bytes()) for path in sorted(aeb.glob("*.html.gz"))[:20]]
+    checked = 0
+    for html in pages:
+        root = blocks.parse(html)
+        if root is None:
+            continue
+        page = blocks.page_blocks(root)
+        assert blocks._features_compiled(page).tobytes() == blocks._features(page).tobytes(), html[:300]
+        checked += len(page.texts) > 0
+    assert checked > 250
+
+
+@pytest.mark.skipif(not blocks.COMPILED_FEATURES, reason="tamis._native._features is not built")
+def test_compiled_features_hand_odd_trees_to_numpy(monkeypatch):
+    page = blocks.page_blocks(blocks.parse("<body><div><p>one paragraph of text</p><p>two</p></div><ul><li>three</li></ul></body>"))
+    expected = blocks._features(page)
+    # An element whose depth skips a level has no parent one level up: the C pass says so and
+    # numpy's pass (the reference's own reading of such a tree) decides.
+    odd = blocks.PageBlocks(page.texts, page.columns, page.max_depth, page.element_depth * 2, page.element_last)
+    assert blocks._features_compiled(odd).tobytes() == blocks._features(odd).tobytes()
+    assert blocks._features_compiled(page).tobytes() == expected.tobytes()
+    monkeypatch.setattr(blocks, "COMPILED_FEATURES", False)  # a feature list the C pass was not written for
+    assert blocks._features_compiled(page).tobytes() == expected.tobytes()
+
+
+@pytest.mark.skipif(not _fork_is_safe(), reason="the child is not forked here")
+def test_the_first_fork_freezes_the_parents_objects_once(monkeypatch):
+    """What the step's process holds before its first fork goes to the collector's permanent
+    generation (so neither its collections nor the one at exit walk the extractor's modules), once."""
+    from tamis.steps import extract_worker
+
+    frozen = []
+    monkeypatch.setattr(extract_worker, "_frozen", False)
+    monkeypatch.setattr(extract_worker.gc, "freeze", lambda: frozen.append(os.getpid()))
+    worker = IsolatedExtractor("tamis_learned", 30.0, start="fork")
+    try:
+        assert "one paragraph" in worker.extract("<html><body><p>one paragraph of text</p></body></html>")["text"]
+        worker.close()  # the next page starts a second child
+        assert "two" in worker.extract("<html><body><p>two paragraphs</p></body></html>")["text"]
+    finally:
+        worker.close()
+    assert frozen == [os.getpid()]  # this process, once (each child freezes in its own memory)
+
+
+def test_blank_html_files_are_empty_rejects_and_others_pages(tmp_path):
+    """The reader's emptiness test (no copy of the page) says what ``not text.strip()`` says."""
+    from tamis.io.html import read_html_files
+    from tamis.io.readers import BadRecord, InputTask, ReaderOptions
+
+    pages = {"blank.html": b" \n\t\r\n", "nbsp.html": "\u00a0\u3000 \u2028".encode(), "zero.html": b"", "dot.html": b" . ", "zwsp.html": "\u200b".encode()}
+    for name, raw in pages.items():
+        (tmp_path / name).write_bytes(raw)
+    task = InputTask(0, "html", tuple(str(tmp_path / name) for name in pages))
+    empty = {}
+    for item in read_html_files(task, ReaderOptions()):
+        if isinstance(item, BadRecord):
+            empty[os.path.basename(item.error.path)] = item.error.reason
+    assert empty == {"blank.html": "reader:empty", "nbsp.html": "reader:empty", "zero.html": "reader:empty"}

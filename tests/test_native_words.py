@@ -87,3 +87,15 @@ def test_word_totals_asks_a_new_char_class_afresh() -> None:
     assert word_totals(words) == (2, 3, 2)
     with pytest.raises(TypeError):
         word_totals(["a", 3])  # type: ignore[list-item]
+
+
+def test_duplicate_scans_skip_only_ngrams_that_occur_once() -> None:
+    # The scans pass over positions whose n-gram occurs once, counted at the smallest duplicate n
+    # whatever the order the sizes come in; repeats at the edges and overlapping repeats still count.
+    rng = random.Random(11)
+    for _ in range(60):
+        words = [rng.choice("abcdef") for _ in range(rng.randrange(0, 40))]
+        for dup in ([7, 5, 10], [1, 3], [2], [6, 6], [12]):
+            top = [3, dup[0]]
+            expected = [top_ngram_chars_reference(words, n) for n in top], [duplicate_ngram_chars_reference(words, n) for n in dup]
+            assert ngram_stats(words, top, dup) == expected, (words, dup)

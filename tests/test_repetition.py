@@ -107,3 +107,23 @@ def test_compiled_comparison_keys_repair_as_the_python_reference(lines, ends, mi
     assert marks == reference_marks
     assert lines_with_ends(text) == lines_with_ends_reference(text)
     assert "".join(lines_with_ends(text)) == text
+
+
+def test_report_sample_keeps_the_first_repairs_and_every_repair_is_made():
+    # Lines are marked only while the report's sample takes repairs: the first five are sampled
+    # as before, and every later document is repaired all the same.
+    from tamis.document import Document
+    from tamis.stats import SAMPLES_PER_KIND
+    from tamis.steps.base import TaskContext
+    from tamis.steps.repetition import RepetitionRepair
+
+    texts = [SEED_SHAPED.replace("Saint-Aubin", f"Saint-Aubin-{i}") for i in range(SAMPLES_PER_KIND + 3)]
+    ctx = TaskContext(0)
+    out = list(RepetitionRepair().run([Document(id=str(i), text=t) for i, t in enumerate(texts)], ctx))
+    assert [doc.text for doc in out] == [repair_repetition(t, 30)[0] for t in texts]
+    samples = ctx.stats.samples["repetition:repaired"]
+    assert [s["id"] for s in samples] == [str(i) for i in range(SAMPLES_PER_KIND)]
+    marks: list = []
+    repair_repetition(texts[0], 30, marks)
+    assert samples[0]["lines"] == [{"text": line[:240], "removed": gone} for line, gone in marks]
+    assert ctx.stats.modified["repetition"] == len(texts)

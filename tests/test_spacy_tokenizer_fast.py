@@ -149,6 +149,11 @@ def test_unescaped_patterns_parse_the_same() -> None:
             unescaped = spacy._with_letters(payload["patterns"][index], payload["letter_classes"], unescape=True)
             assert unescaped != plain and len(unescaped) < len(plain)
             assert str(parser.parse(unescaped, flags)) == str(parser.parse(plain, flags))
+            # the analyses read the unescaped text's tree (parsed once for the three)
+            stored = payload["patterns"][index]
+            as_stored = parser.parse(spacy._for_analysis(stored), flags)
+            assert str(spacy._parsed_for_analysis(stored, flags)) == str(as_stored)
+            assert spacy._min_width(stored, flags) == as_stored.getwidth()[0]
 
 
 def test_required_chars() -> None:
@@ -229,3 +234,20 @@ def test_compiled_splitter_errors_and_worst_case() -> None:
     # every chunk at the quadratic affix loop's bound, all punctuation: bounded work per chunk
     text = " ".join(["." * spacy.MAX_CHUNK, "(" * spacy.MAX_CHUNK, ")" * spacy.MAX_CHUNK, "-." * (spacy.MAX_CHUNK // 2)] * 50)
     assert native.tokenize(text, long_chunk_words) == spacy.tokenize_reference(text, SpacyTokenizer("en", compiled=False), long_chunk_words)
+
+
+def test_compiled_front_memo_reads_chunks_in_place() -> None:
+    """The compiled splitter finds a known chunk's tokens from its characters in the text (a
+    fixed-size cache in front of the memo dict): the same chunk in texts of every str width
+    (its own str is as narrow as its characters allow), and more distinct chunks than the cache
+    holds (so entries are replaced and met again), give the Python loop's words."""
+    fresh = SpacyTokenizer("en")  # its own splitter: an empty cache
+    python_path = SpacyTokenizer("en", compiled=False)
+    words = ["don't", "end.", "(see", "U.S.", "e.g.", "x", "naïve,", "3.5%", "--verbose", "“quoted”"]
+    for widener in ("", "é", "ő", "😀"):  # text kinds: ASCII/latin-1, latin-1, UCS-2, UCS-4
+        for _ in range(2):
+            text = " ".join(words) + f" {widener}" + " ".join(reversed(words))
+            assert spacy.tokenize(text, fresh, long_chunk_words) == spacy.tokenize_reference(text, python_path, long_chunk_words)
+    draw = random.Random(3)
+    many = " ".join(f"w{draw.randrange(60_000)}{draw.choice(['', '.', ',', ')', '!'])}" for _ in range(40_000))
+    assert spacy.tokenize(many, fresh, long_chunk_words) == spacy.tokenize_reference(many, python_path, long_chunk_words)

@@ -66,7 +66,75 @@ typedef struct {
     uint8_t bmp[65536];
     astral_flag *astral;
     Py_ssize_t n_astral, astral_cap;
+    struct front_entry *front;               /* FRONT_SLOTS entries, allocated at the first tokenize */
 } Splitter;
+
+/* The front memo: a chunk's tokens found from its characters where they stand in the text, before
+ * any object is made for the chunk. The memo dict (``memo``, the Python tokenizer's) needs the
+ * chunk as a str: a copy, its hash, a lookup, a free, for every chunk of every text, most of the
+ * time of a text whose chunks are nearly all known. Here the hash is taken during the whitespace
+ * scan and a hit compares the characters in place. A fixed-size cache (FRONT_WAYS entries per
+ * set, a new chunk replacing one of them), not a second memo: a lookup reads at most FRONT_WAYS
+ * entries whatever the input, and a miss goes the dict's way and fills a slot. Entries hold the
+ * very lists the memo holds (never changed once memoised: tokenize only copies from them). */
+#define FRONT_SETS 8192
+#define FRONT_WAYS 4
+#define FRONT_SLOTS (FRONT_SETS * FRONT_WAYS)
+
+struct front_entry {
+    uint64_t hash;
+    PyObject *key;     /* the chunk (str), NULL: empty */
+    PyObject *tokens;  /* its tokens (list) */
+};
+
+#define FNV_OFFSET 1469598103934665603ULL
+#define FNV_PRIME 1099511628211ULL
+
+/* Whether ``key`` holds the characters text[start:start+n] (``data``/``kind``: the text's). */
+static int same_chars(PyObject *key, int kind, const void *data, Py_ssize_t start, Py_ssize_t n) {
+    if (PyUnicode_GET_LENGTH(key) != n) return 0;
+    int key_kind = PyUnicode_KIND(key);
+    const void *key_data = PyUnicode_DATA(key);
+    if (key_kind == kind) return memcmp(key_data, (const char *)data + start * kind, (size_t)(n * kind)) == 0;
+    /* a chunk's str is as narrow as its characters allow: a wider text may hold it */
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (PyUnicode_READ(key_kind, key_data, i) != PyUnicode_READ(kind, data, start + i)) return 0;
+    return 1;
+}
+
+/* The tokens (borrowed) of the chunk text[start:start+n] with ``hash``, or NULL if not in the front memo. */
+static PyObject *front_get(const Splitter *s, uint64_t hash, int kind, const void *data, Py_ssize_t start, Py_ssize_t n) {
+    const struct front_entry *set = s->front + (hash % FRONT_SETS) * FRONT_WAYS;
+    for (int way = 0; way < FRONT_WAYS; way++)
+        if (set[way].key != NULL && set[way].hash == hash && same_chars(set[way].key, kind, data, start, n)) return set[way].tokens;
+    return NULL;
+}
+
+/* Keeps (chunk, tokens) in the front memo: an empty way of its set, else the way the hash's top bits name. */
+static void front_put(Splitter *s, uint64_t hash, PyObject *chunk, PyObject *tokens) {
+    struct front_entry *set = s->front + (hash % FRONT_SETS) * FRONT_WAYS;
+    int way = 0;
+    while (way < FRONT_WAYS && set[way].key != NULL) way++;
+    if (way == FRONT_WAYS) way = (int)(hash >> 62);
+    struct front_entry *entry = set + way;
+    Py_XDECREF(entry->key);
+    Py_XDECREF(entry->tokens);
+    Py_INCREF(chunk);
+    Py_INCREF(tokens);
+    entry->hash = hash;
+    entry->key = chunk;
+    entry->tokens = tokens;
+}
+
+static void front_free(Splitter *s) {
+    if (s->front == NULL) return;
+    for (Py_ssize_t i = 0; i < FRONT_SLOTS; i++) {
+        Py_XDECREF(s->front[i].key);
+        Py_XDECREF(s->front[i].tokens);
+    }
+    PyMem_Free(s->front);
+    s->front = NULL;
+}
 
 static uint8_t flags_of(const Splitter *s, Py_UCS4 c) {
     if (c < 65536) return s->bmp[c];
@@ -140,6 +208,7 @@ static void Splitter_dealloc(Splitter *s) {
     Py_XDECREF(s->merge);
     Py_XDECREF(s->prefix_affix); Py_XDECREF(s->suffix_affix); Py_XDECREF(s->infix_affix); Py_XDECREF(s->url_affix);
     free(s->astral);
+    front_free(s);
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
 
@@ -655,14 +724,30 @@ static PyObject *tokenize_words(Splitter *s, PyObject *text, PyObject *fallback,
     Py_ssize_t n = PyUnicode_GET_LENGTH(text), i = 0;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
+    if (s->front == NULL) {
+        s->front = PyMem_Calloc(FRONT_SLOTS, sizeof(struct front_entry));
+        if (s->front == NULL) return PyErr_NoMemory();
+    }
     while (i < n) {
         while (i < n && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) i++;
         if (i == n) break;
         Py_ssize_t start = i;
-        while (i < n && !Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) i++;
+        uint64_t hash = FNV_OFFSET;
+        for (; i < n; i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            if (Py_UNICODE_ISSPACE(c)) break;
+            hash = (hash ^ c) * FNV_PRIME;
+        }
+        int short_chunk = i - start <= s->max_chunk;
+        PyObject *known = short_chunk ? front_get(s, hash, kind, data, start, i - start) : NULL;
+        if (known != NULL) {
+            if ((PyList_GET_SIZE(known) == 1 ? PyList_Append(words, PyList_GET_ITEM(known, 0)) : extend(words, known)) < 0) return NULL;
+            continue;
+        }
         PyObject *chunk = PyUnicode_Substring(text, start, i);
         if (chunk == NULL) return NULL;
-        PyObject *tokens = i - start <= s->max_chunk ? chunk_tokens(s, chunk) : PyObject_CallOneArg(fallback, chunk);
+        PyObject *tokens = short_chunk ? chunk_tokens(s, chunk) : PyObject_CallOneArg(fallback, chunk);
+        if (tokens != NULL && short_chunk && PyList_CheckExact(tokens)) front_put(s, hash, chunk, tokens);
         Py_DECREF(chunk);
         if (tokens == NULL) return NULL;
         int rc;

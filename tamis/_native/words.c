@@ -13,7 +13,9 @@
  * Words get exact ids (a hash table on the str objects: Python's cached str hash, then
  * equality), n-grams are compared exactly (their ids), so no collision can change a result.
  * Every table is open addressing sized to twice the items, so the work is linear in the number
- * of words for each n, whatever the words.
+ * of words for each n, whatever the words. The duplicate scans pass over the positions whose
+ * n-gram occurs once (counted once, at the smallest duplicate n): most documents repeat no
+ * 5-gram, and then none of the six scans touches a table.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -121,13 +123,34 @@ static int64_t top_chars(const uint64_t *keys, const int32_t *ids, const int64_t
     return (cumlen[first + n] - cumlen[first] + n - 1) * best;
 }
 
+/* unique[i] = 1 where the n-gram at i occurs once in the document (one counting pass). An
+ * n-gram that occurs once makes every longer one at the same place occur once too. */
+static void mark_unique(const uint64_t *keys, const int32_t *ids, Py_ssize_t m, int n,
+                        Py_ssize_t *slots, uint64_t *slot_keys, int64_t *counts, size_t size, size_t *where, uint8_t *unique) {
+    size_t mask = size - 1;
+    for (size_t s = 0; s < size; s++) slots[s] = EMPTY;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        int found;
+        size_t s = find_slot(slots, slot_keys, mask, keys, ids, i, n, &found);
+        if (found) counts[s]++;
+        else { slots[s] = i; slot_keys[s] = keys[i]; counts[s] = 1; }
+        where[i] = s;
+    }
+    for (Py_ssize_t i = 0; i < m; i++) unique[i] = counts[where[i]] == 1;
+}
+
+/* ``unique`` (or NULL): positions whose n-gram occurs once (mark_unique at this n or a smaller
+ * one). Such an n-gram is never found in the table and no later one can find it, so the scan
+ * passes over it without a lookup or an insert: the same sum, and in a document without
+ * repeats (most of them) no table work at all. */
 static int64_t dup_chars(const uint64_t *keys, const int32_t *ids, const int64_t *cumlen, Py_ssize_t m, int n,
-                         Py_ssize_t *slots, uint64_t *slot_keys, size_t size) {
+                         Py_ssize_t *slots, uint64_t *slot_keys, size_t size, const uint8_t *unique) {
     size_t mask = size - 1;
     for (size_t s = 0; s < size; s++) slots[s] = EMPTY;
     int64_t repeated = 0;
     Py_ssize_t i = 0;
     while (i < m) {
+        if (unique != NULL && unique[i]) { i++; continue; }
         int found;
         size_t s = find_slot(slots, slot_keys, mask, keys, ids, i, n, &found);
         if (found) {
@@ -164,6 +187,7 @@ static PyObject *ngram_stats(PyObject *self, PyObject *args) {
     Py_ssize_t n_top = 0, n_dup = 0;
     PyObject *result = NULL, *top_list = NULL, *dup_list = NULL;
     int32_t *ids = NULL; int64_t *cumlen = NULL, *counts = NULL; uint64_t *keys = NULL, *slot_keys = NULL; Py_ssize_t *slots = NULL;
+    size_t *where = NULL; uint8_t *unique = NULL;
     if (read_sizes(top_seq, "top_ns", &top_ns, &n_top) < 0 || read_sizes(dup_seq, "dup_ns", &dup_ns, &n_dup) < 0) goto done;
     Py_ssize_t n = PyList_GET_SIZE(words);
     int64_t *top_out = calloc((size_t)n_top + 1, sizeof(int64_t)), *dup_out = calloc((size_t)n_dup + 1, sizeof(int64_t));
@@ -174,11 +198,17 @@ static PyObject *ngram_stats(PyObject *self, PyObject *args) {
     slots = malloc(size * sizeof(Py_ssize_t));
     slot_keys = malloc(size * sizeof(uint64_t));
     counts = malloc(size * sizeof(int64_t));
-    if (!top_out || !dup_out || !ids || !cumlen || !keys || !slots || !slot_keys || !counts) { PyErr_NoMemory(); goto free_outs; }
+    where = malloc(((size_t)n + 1) * sizeof(size_t));
+    unique = malloc((size_t)n + 1);
+    if (!top_out || !dup_out || !ids || !cumlen || !keys || !slots || !slot_keys || !counts || !where || !unique) { PyErr_NoMemory(); goto free_outs; }
     if (word_ids(words, n, ids, cumlen) < 0) goto free_outs;
-    int max_n = 0;
+    int max_n = 0, min_dup = 0;
     for (Py_ssize_t k = 0; k < n_top; k++) if (top_ns[k] > max_n) max_n = top_ns[k];
-    for (Py_ssize_t k = 0; k < n_dup; k++) if (dup_ns[k] > max_n) max_n = dup_ns[k];
+    for (Py_ssize_t k = 0; k < n_dup; k++) {
+        if (dup_ns[k] > max_n) max_n = dup_ns[k];
+        if (min_dup == 0 || dup_ns[k] < min_dup) min_dup = dup_ns[k];
+    }
+    int marked = 0;  /* unique[] holds the min_dup-grams' */
     /* keys[i] for the n-gram at i, built n by n: key_n[i] = key_{n-1}[i] * M + ids[i + n - 1]. */
     for (Py_ssize_t i = 0; i < n; i++) keys[i] = (uint64_t)ids[i];
     for (int g = 1; g <= max_n && g <= n; g++) {
@@ -187,8 +217,12 @@ static PyObject *ngram_stats(PyObject *self, PyObject *args) {
         Py_ssize_t m = n - g + 1;
         for (Py_ssize_t k = 0; k < n_top; k++)
             if (top_ns[k] == g) top_out[k] = top_chars(keys, ids, cumlen, m, g, slots, slot_keys, counts, size);
+        if (g == min_dup) {
+            mark_unique(keys, ids, m, g, slots, slot_keys, counts, size, where, unique);
+            marked = 1;
+        }
         for (Py_ssize_t k = 0; k < n_dup; k++)
-            if (dup_ns[k] == g) dup_out[k] = dup_chars(keys, ids, cumlen, m, g, slots, slot_keys, size);
+            if (dup_ns[k] == g) dup_out[k] = dup_chars(keys, ids, cumlen, m, g, slots, slot_keys, size, marked ? unique : NULL);
     }
     top_list = PyList_New(n_top);
     dup_list = PyList_New(n_dup);
@@ -202,6 +236,7 @@ free_outs:
 done:
     Py_XDECREF(top_list); Py_XDECREF(dup_list);
     free(top_ns); free(dup_ns); free(ids); free(cumlen); free(keys); free(slots); free(slot_keys); free(counts);
+    free(where); free(unique);
     return result;
 }
 

@@ -344,7 +344,7 @@ class PageBlocks:
         return cls(texts, columns, max_depth, np.array(elements.depth, dtype=np.int64), np.array(elements.last, dtype=np.int64))
 
     def features(self) -> np.ndarray:
-        return _features(self)
+        return _features_compiled(self)
 
     def lengths(self) -> np.ndarray:
         """Each block's text length in characters (float64)."""
@@ -527,6 +527,61 @@ def _structure_features(out, lengths, links, long, group_ids, element_depth, gro
     parent = parent_of_group[group]
     out[:, at + 4] = np.log1p(np.bincount(parent_of_group)[parent])
     out[:, at + 5] = np.bincount(parent, weights=links)[parent] / np.bincount(parent, weights=lengths)[parent]
+
+
+try:  # the features in one compiled pass (pip install builds it); without it, numpy's
+    from tamis._native import _features as _native_features
+except ImportError:  # pragma: no cover - a source checkout without the build
+    _native_features = None
+
+# What tamis/_native/features.c computes, column by column: it is used only while FEATURE_VERSION,
+# FEATURE_NAMES and COLUMNS are these (a change to any runs :func:`_features` until the C follows;
+# tests/test_extract_step_speed.py compares the two on real pages and says when the C is off).
+_COMPILED_FOR = (
+    ("log_chars", "log_words", "link_density", "punct_per_word", "sentence_end", "digit_share", "mean_word_len", "upper_start", "depth_rel"),
+    ("position", "char_position", "in_main", "main_depth_gap", "long", "group_log_chars", "group_long_share", "group_link_density",
+     "window_long", "window_link_density", "share_of_page", "log_page_chars", "after_first_long", "before_last_long", "dist_long_rel",
+     "prev_log_chars", "prev_link_density", "prev_sentence_end", "prev_long", "next_log_chars", "next_link_density",
+     "next_sentence_end", "next_long", "run_before", "run_after", "run_distance", "group_log_blocks", "parent_log_groups",
+     "parent_link_density"),
+    ("tag", "link_chars", "depth", "ancestors", "hints_own", "hints_above", "element", "group", "length", "words", "punct", "digits",
+     "upper_start", "sentence_end"),
+)  # fmt: skip
+_COMPILED_VERSION = 2  # the FEATURE_VERSION features.c computes
+COMPILED_FEATURES = (
+    _native_features is not None
+    and FEATURE_VERSION == _COMPILED_VERSION
+    and (tuple(FEATURE_NAMES[:N_LOCAL]), tuple(FEATURE_NAMES[_PAGE_AT:]), COLUMNS) == _COMPILED_FOR
+    and len(FEATURE_NAMES) == _STRUCTURE_AT + 6
+)
+_LAYOUT = (_OWN_AT, N_OWN, _ANC_AT, len(ANCESTOR_TAGS), _HOWN_AT, _HABOVE_AT, len(HINT_WORDS), _PAGE_AT, _STRUCTURE_AT)
+# The columns whose values are log1p of what the C pass writes to its `logs` rows, in that order.
+_LOG_COLUMNS = [0, 1, _PAGE_AT + 5, _STRUCTURE_AT + 3, _STRUCTURE_AT + 4]
+_NEIGHBOUR_SOURCES = [0, 2, 4, _PAGE_AT + 4]  # log_chars, link_density, sentence_end, long
+
+
+def _features_compiled(page: PageBlocks) -> np.ndarray:
+    """:func:`_features`'s array, to the bit, from one C pass (0.05 against 0.6-0.9 ms a page):
+    the C code writes every column but the log1p ones, whose inputs numpy's log1p turns into the
+    same values as in :func:`_features`, and the neighbour columns, copied here as there."""
+    columns = page.columns
+    n = len(columns)
+    if not COMPILED_FEATURES or n == 0:
+        return _features(page)
+    out = np.zeros((n, len(FEATURE_NAMES)), dtype=np.float32)
+    logs = np.empty((len(_LOG_COLUMNS), n), dtype=np.float64)
+    done = _native_features.page_features(
+        np.ascontiguousarray(columns, dtype=np.int64), np.ascontiguousarray(page.element_depth, dtype=np.int64),
+        np.ascontiguousarray(page.element_last, dtype=np.int64), int(page.max_depth), _LAYOUT, out, logs,
+    )  # fmt: skip
+    if not done:
+        return _features(page)  # ids or depths the C pass does not reproduce: the numpy pass decides
+    with np.errstate(all="ignore"):
+        out[:, _LOG_COLUMNS] = np.log1p(logs).T
+        out[:, _PAGE_AT + 11] = np.log1p(columns[:, _C_LENGTH].astype(np.float64).sum())
+    out[1:, _PREV_AT : _PREV_AT + 4] = out[:-1, _NEIGHBOUR_SOURCES]
+    out[:-1, _NEXT_AT : _NEXT_AT + 4] = out[1:, _NEIGHBOUR_SOURCES]
+    return out
 
 
 # --------------------------------------------------------------------------- reference

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from tamis.dedup.shingles import line_length
 from tamis.document import Document
 from tamis.registry import register
+from tamis.stats import SAMPLES_PER_KIND
 from tamis.steps.base import Step, TaskContext, param
 from tamis.text import iter_lines_with_ends, lines_with_ends, normalized_utf8, normalized_utf8_of_nfc
 
@@ -106,8 +107,10 @@ class RepetitionRepair(Step):
 
     def run(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
         step_id = self.step_id
+        kind = f"{step_id}:repaired"
         for doc in docs:
-            marks: list[tuple[str, bool]] = []
+            # Lines are marked for the report's sample only while it takes one (the first few repairs).
+            marks: list[tuple[str, bool]] | None = [] if len(ctx.stats.samples.get(kind, ())) < SAMPLES_PER_KIND else None
             repaired, removed, all_identical = repair_repetition(doc.text, self.min_chars, marks)
             if all_identical and self.reject_identical:
                 lines = sum(1 for c, _ in iter_lines_with_ends(doc.text) if c.strip())
@@ -117,8 +120,6 @@ class RepetitionRepair(Step):
                 doc.text = repaired
                 doc.metadata[f"{step_id}_removed"] = removed
                 ctx.modified(step_id, unit="lines", count=removed)
-                ctx.sample(
-                    f"{step_id}:repaired",
-                    {"id": doc.id, "lines": [{"text": line[:SAMPLE_LINE_CHARS], "removed": gone} for line, gone in marks]},
-                )
+                if marks is not None:
+                    ctx.sample(kind, {"id": doc.id, "lines": [{"text": line[:SAMPLE_LINE_CHARS], "removed": gone} for line, gone in marks]})
             yield doc
