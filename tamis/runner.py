@@ -5,7 +5,6 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -154,8 +153,10 @@ def _resolved_yaml(config: RunConfig, steps: list[Step], inputs: str | None) -> 
 
 def dump_yaml(data: Any) -> str:
     """``yaml.safe_dump`` (keys in order, Unicode as is) through libyaml's emitter where PyYAML
-    has it: the same text (it is the emitter PyYAML's Python one was written after), about 8x
-    less time on a resolved config, which every run writes."""
+    has it, about 8x less time on a resolved config, which every run writes. The same text (it is
+    the emitter PyYAML's Python one was written after) but for a character beyond the Basic
+    Multilingual Plane (an emoji, say), which libyaml writes as a ``"\\U0001F44D"`` escape
+    where Python's writes it as is: both read back as the same value."""
     return yaml.dump(data, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False, allow_unicode=True)
 
 
@@ -229,7 +230,7 @@ def run(
     plan.remote = remote
     plan.storage_options = storage.current_options()
     if remote is not None:
-        plan.session = secrets.token_hex(8)
+        plan.session = os.urandom(8).hex()  # secrets.token_hex(8), without importing secrets at every start
         remote_run.mark_driver(root, plan.session)
     try:
         own_executor = executor is None

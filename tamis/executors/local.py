@@ -8,7 +8,6 @@ With one worker, tasks run in this process (no pickling, easy to profile). With 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import select
 import signal
@@ -17,13 +16,14 @@ import threading
 import time
 import traceback
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tamis.cpus import PROCESS_CPUS_ENV, usable_cpus, worker_share
 from tamis.errors import TaskError
 from tamis.executors.base import Call
+
+if TYPE_CHECKING:  # imported where a pool starts: a one-worker run needs neither (~5 ms of its start)
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 
 def default_workers() -> int:
@@ -59,6 +59,9 @@ class LocalExecutor:
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             context = multiprocessing.get_context("forkserver")
             # The server imports the task code once; every worker forked from it starts with
             # it loaded instead of importing numpy and tamis again (about 0.3 s each).
@@ -95,6 +98,9 @@ class LocalExecutor:
         return results, failed
 
     def _wait_all(self, futures: dict[Future[Any], str], pending: set[Future[Any]], results: dict[str, Any], failed: dict[str, str], bar: Any) -> None:
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:

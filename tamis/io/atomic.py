@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,13 +17,14 @@ TMP_MARK = ".tmp-"
 # Temporary names must differ between any two processes that may write the same file at once:
 # on a cluster that is a task and its retry on another node (after a network partition, say),
 # where the two pids can well be equal (one pid namespace per container). So: pid + a token
-# drawn once per process, re-drawn in forked children.
-_PROCESS_TOKEN = secrets.token_hex(4)
+# drawn once per process, re-drawn in forked children. os.urandom(4).hex() is what
+# secrets.token_hex(4) returns, without importing secrets (hmac, hashlib) at every start.
+_PROCESS_TOKEN = os.urandom(4).hex()
 
 
 def _new_token() -> None:
     global _PROCESS_TOKEN
-    _PROCESS_TOKEN = secrets.token_hex(4)
+    _PROCESS_TOKEN = os.urandom(4).hex()
 
 
 os.register_at_fork(after_in_child=_new_token)
