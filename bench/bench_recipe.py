@@ -1,6 +1,7 @@
 """The default recipe as users run it against datatrove's FineWeb pipeline, same documents.
 
     .venv/bin/python bench/bench_recipe.py [--docs 1130] [--datatrove-python .bench-venv/bin/python]
+    .venv/bin/python bench/bench_recipe.py --baseline ../base-checkout [--repeat 3] [--baseline-only]
 
 Documents: this machine's man pages (every language folder under /usr/share/man, roff turned
 into text by bench/corpus.py's stripper), a seeded sample of ``--docs`` of them with at least 30
@@ -25,6 +26,11 @@ narrowed to the seven languages the datatrove pipeline keeps (the default keeps 
 language, so it segments Chinese, Japanese and Korean pages datatrove drops), and the floors
 no design of the recipe removes, measured in-process: fastText's predict on every document
 (both pipelines run it on whole texts) and each word segmenter's one-time load.
+
+``--baseline DIR``: another checkout of tamis (say ``git worktree add DIR main``, its extensions
+built in place from a wheel of it) run first, alternating with this one, ``--repeat`` pairs in
+each setting, both as subprocesses on the same pages: CPU, wall and the word-statistics steps'
+CPU of every run, and how many output or reject records (text, reason, signals) differ.
 """
 
 from __future__ import annotations
@@ -60,12 +66,15 @@ def child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_tamis(docs_path: Path, out: Path, config: Path | None = None) -> tuple[float, float, dict]:
+def run_tamis(docs_path: Path, out: Path, config: Path | None = None, tree: str | None = None) -> tuple[float, float, dict]:
+    """One ``tamis run`` (one worker) as a subprocess; with ``tree``, the tamis of that checkout
+    (on PYTHONPATH, its extensions built in place) instead of the installed one."""
     script = Path(sys.executable).with_name("tamis")
     command = [str(script) if script.exists() else "tamis", "run", *([str(config)] if config else []),
                "--input", str(docs_path), "--output", str(out), "--workers", "1"]
+    env = None if tree is None else {**os.environ, "PYTHONPATH": tree}
     started, cpu = time.perf_counter(), child_cpu()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     wall, cpu = time.perf_counter() - started, child_cpu() - cpu
     if done.returncode not in (0, 1):
         sys.exit(f"tamis run failed ({done.returncode}):\n{done.stderr[-3000:]}")
@@ -127,6 +136,19 @@ def floors(docs: list[dict]) -> dict[str, float]:
     return found
 
 
+def seven_config(root: Path) -> Path:
+    """The default recipe with its language step narrowed to datatrove's seven languages."""
+    from tamis.recipes import recipe
+
+    steps = recipe("default")
+    for step in steps:
+        if step["step"] == "language":
+            step["allow"] = SEVEN
+    config = root / "seven.yaml"
+    config.write_text(json.dumps({"steps": steps}))  # JSON is YAML
+    return config
+
+
 def startup_floor(root: Path) -> float:
     """CPU seconds of ``tamis run`` (default recipe, one worker) on a single English document:
     interpreter, imports, model load, output and report, what every run pays."""
@@ -134,6 +156,39 @@ def startup_floor(root: Path) -> float:
     one.write_text(json.dumps({"id": "one", "text": "The bridge over the river closes on Monday for two years of repairs. " * 5}) + "\n")
     _, cpu, _ = run_tamis(one, root / "tamis-one")
     return cpu
+
+
+def output_records(out: Path) -> dict[str, tuple[str, dict]]:
+    """id -> (output or rejects, the whole record: text, reason, signals) of one run."""
+    import gzip
+
+    records = {}
+    for kind in ("output", "rejects"):
+        for path in sorted((out / kind).glob("*.jsonl.gz")):
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                for line in fh:
+                    record = json.loads(line)
+                    records[record["id"]] = (kind, record)
+    return records
+
+
+def against_baseline(docs_path: Path, root: Path, seven: Path, baseline: str, repeat: int) -> None:
+    """``repeat`` alternating pairs of runs, the baseline checkout's tamis then this one, in both
+    settings: CPU and wall of each run and the CPU of the word-statistics steps, and whether any
+    output or reject record (text, reason, signals) differs."""
+    steps = ("repetition", "gopher_repetition", "gopher_quality", "c4_quality")
+    print(f"\nagainst the baseline checkout {baseline} ({repeat} alternating pairs; CPU s of the run, wall s, steps' CPU s)")
+    for label, config in (("default", None), ("seven languages", seven)):
+        for pair in range(repeat):
+            runs = {}
+            for side, tree in (("baseline", baseline), ("this", None)):
+                out = root / f"ab-{side}-{label[:5]}-{pair}"
+                wall, cpu, stats = run_tamis(docs_path, out, config, tree)
+                step_cpu = {name: cpu_s for name, _, cpu_s in tamis_step_times(stats) if name in steps}
+                print(f"    {label:16s} {side:9s} CPU {cpu:6.2f}  wall {wall:6.2f}  " + "  ".join(f"{k} {v:.2f}" for k, v in step_cpu.items() if v is not None))
+                runs[side] = output_records(out)
+            differ = sum(1 for key in runs["baseline"].keys() | runs["this"].keys() if runs["baseline"].get(key) != runs["this"].get(key))
+            print(f"    {label:16s} records that differ (fate, text, reason, signals): {differ} of {len(runs['this'])}")
 
 
 DATATROVE_DRIVER = r'''
@@ -206,10 +261,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--datatrove-python", default=os.environ.get("BENCH_VENV", ".bench-venv") + "/bin/python")  # bench/setup_env.sh
     parser.add_argument("--skip-datatrove", action="store_true")
+    parser.add_argument("--baseline", help="another checkout of tamis (extensions built in place): its runs alternate with this one's")
+    parser.add_argument("--repeat", type=int, default=3, help="alternating pairs against --baseline")
+    parser.add_argument("--baseline-only", action="store_true", help="only the runs against --baseline")
     args = parser.parse_args()
 
     import tamis
-    from tamis.recipes import recipe
     from tamis.steps.language import bundled_model_path
 
     # An installed tamis has its bytecode compiled (pip compiles a wheel's modules, as it did
@@ -226,6 +283,11 @@ def main() -> int:
                 fh.write(json.dumps(doc, ensure_ascii=False) + "\n")
         size = docs_path.stat().st_size / 1e6
         print(f"{len(docs)} man pages ({size:.1f} MB), one JSONL file; one worker each, wall time with start-up")
+        if args.baseline:
+            compileall.compile_dir(str(Path(args.baseline) / "tamis"), quiet=1)
+            against_baseline(docs_path, root, seven_config(root), args.baseline, args.repeat)
+            if args.baseline_only:
+                return 0
         tamis_wall, tamis_cpu, stats = run_tamis(docs_path, root / "tamis-out")
         print_tamis("tamis run (default recipe):", len(docs), tamis_wall, tamis_cpu, stats)
         if not args.skip_datatrove:
@@ -240,12 +302,7 @@ def main() -> int:
             print(f"ratio (datatrove time / tamis time): {dt_wall / tamis_wall:.1f}x wall, {dt_cpu / tamis_cpu:.1f}x CPU")
 
         print("\nanother setting (labelled): the default recipe, language step narrowed to datatrove's seven languages")
-        steps = recipe("default")
-        for step in steps:
-            if step["step"] == "language":
-                step["allow"] = SEVEN
-        config = root / "seven.yaml"
-        config.write_text(json.dumps({"steps": steps}))  # JSON is YAML
+        config = seven_config(root)
         seven_wall, seven_cpu, seven_stats = run_tamis(docs_path, root / "tamis-seven", config)
         print_tamis("tamis run, seven languages:", len(docs), seven_wall, seven_cpu, seven_stats)
         if not args.skip_datatrove:

@@ -510,6 +510,14 @@ def _page_of_blocks(rng: random.Random) -> str:
     return "".join(parts) + "</body></html>"
 
 
+@pytest.mark.skipif(blocks._native_features is None, reason="tamis._native._features is not built")
+def test_compiled_features_are_on_for_todays_features():
+    assert blocks.COMPILED_FEATURES, (
+        "FEATURE_VERSION, FEATURE_NAMES or COLUMNS changed: the features run in numpy (same values, slower) "
+        "until tamis/_native/features.c and blocks._COMPILED_FOR / _COMPILED_VERSION follow"
+    )
+
+
 @pytest.mark.skipif(not blocks.COMPILED_FEATURES, reason="tamis._native._features is not built")
 def test_compiled_features_are_the_numpy_features_to_the_bit():
     rng = random.Random(15)
@@ -559,3 +567,19 @@ def test_the_first_fork_freezes_the_parents_objects_once(monkeypatch):
     finally:
         worker.close()
     assert frozen == [os.getpid()]  # this process, once (each child freezes in its own memory)
+
+
+def test_blank_html_files_are_empty_rejects_and_others_pages(tmp_path):
+    """The reader's emptiness test (no copy of the page) says what ``not text.strip()`` says."""
+    from tamis.io.html import read_html_files
+    from tamis.io.readers import BadRecord, InputTask, ReaderOptions
+
+    pages = {"blank.html": b" \n\t\r\n", "nbsp.html": "\u00a0\u3000 \u2028".encode(), "zero.html": b"", "dot.html": b" . ", "zwsp.html": "\u200b".encode()}
+    for name, raw in pages.items():
+        (tmp_path / name).write_bytes(raw)
+    task = InputTask(0, "html", tuple(str(tmp_path / name) for name in pages))
+    empty = {}
+    for item in read_html_files(task, ReaderOptions()):
+        if isinstance(item, BadRecord):
+            empty[os.path.basename(item.error.path)] = item.error.reason
+    assert empty == {"blank.html": "reader:empty", "nbsp.html": "reader:empty", "zero.html": "reader:empty"}

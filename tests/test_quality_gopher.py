@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from quality_docs import ENGLISH_ARTICLE, FRENCH_ARTICLE, FRENCH_ARTICLE_REPEATED, reasons, run_step
 
+from tamis.document import Document
 from tamis.steps.quality.gopher import GopherQuality, GopherRepetition
 from tamis.steps.repetition import RepetitionRepair
 
@@ -67,6 +70,13 @@ def test_ellipsis_lines():
     lines = [f"Read the rest of story number {i} about the town and the pier with us…" for i in range(10)]
     _, ctx = run_step(GopherQuality(max_symbol_word_ratio=0), ["\n".join(lines)], "en")
     assert reasons(ctx) == ["gopher_quality:ellipsis_lines"]
+    # the other marks, each alone in its text (each text is searched for the marks first)
+    for text, key, expected in (("\n".join(line.replace("…", "...") for line in lines), "ellipsis_lines_ratio", 1.0),
+                                ("\n".join("  • " + line for line in lines), "bullet_lines_ratio", 1.0),
+                                ("\n".join(lines).replace("…", "."), "bullet_lines_ratio", 0.0),
+                                ("\n".join(lines).replace("…", "."), "ellipsis_lines_ratio", 0.0)):
+        signals = GopherQuality(max_symbol_word_ratio=0).score(Document(id="x", text=text, metadata={"language": "en"}))
+        assert signals[key] == expected, (key, text[:40])
 
 
 def test_alphabetic_words():
@@ -174,3 +184,13 @@ def test_language_comes_from_metadata_then_parameter_then_default():
     assert not reasons(run_step(GopherQuality(), [FRENCH_ARTICLE], "fr")[1])
     assert not reasons(run_step(GopherQuality(language="fr"), [FRENCH_ARTICLE])[1])
     assert not reasons(run_step(GopherQuality(default_language="fr"), [FRENCH_ARTICLE])[1])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab \n\r\t\x0b\u2028", max_size=30))
+def test_paragraph_and_line_cuts_equal_the_regular_expressions(text):
+    from tamis.steps.quality.gopher import _LINE_BREAK, _PARAGRAPH_BREAK, lines_of, paragraphs_of
+
+    assert paragraphs_of(text) == _PARAGRAPH_BREAK.split(text)
+    assert paragraphs_of(text.strip()) == _PARAGRAPH_BREAK.split(text.strip())
+    assert lines_of(text) == ([line for line in _LINE_BREAK.split(text) if line] or [""])

@@ -534,9 +534,9 @@ try:  # the features in one compiled pass (pip install builds it); without it, n
 except ImportError:  # pragma: no cover - a source checkout without the build
     _native_features = None
 
-# What tamis/_native/features.c computes, column by column: it is used only while FEATURE_NAMES and
-# COLUMNS are these (a change to either runs :func:`_features` until the C follows;
-# tests/test_extract_step_speed.py compares the two on real pages and fails while they differ).
+# What tamis/_native/features.c computes, column by column: it is used only while FEATURE_VERSION,
+# FEATURE_NAMES and COLUMNS are these (a change to any runs :func:`_features` until the C follows;
+# tests/test_extract_step_speed.py compares the two on real pages and says when the C is off).
 _COMPILED_FOR = (
     ("log_chars", "log_words", "link_density", "punct_per_word", "sentence_end", "digit_share", "mean_word_len", "upper_start", "depth_rel"),
     ("position", "char_position", "in_main", "main_depth_gap", "long", "group_log_chars", "group_long_share", "group_link_density",
@@ -547,8 +547,10 @@ _COMPILED_FOR = (
     ("tag", "link_chars", "depth", "ancestors", "hints_own", "hints_above", "element", "group", "length", "words", "punct", "digits",
      "upper_start", "sentence_end"),
 )  # fmt: skip
+_COMPILED_VERSION = 2  # the FEATURE_VERSION features.c computes
 COMPILED_FEATURES = (
     _native_features is not None
+    and FEATURE_VERSION == _COMPILED_VERSION
     and (tuple(FEATURE_NAMES[:N_LOCAL]), tuple(FEATURE_NAMES[_PAGE_AT:]), COLUMNS) == _COMPILED_FOR
     and len(FEATURE_NAMES) == _STRUCTURE_AT + 6
 )

@@ -56,7 +56,7 @@ def read_html_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadRes
             metadata["declared_language"] = language
         metadata["content_format"] = "html"
         doc = Document(path, text, metadata)
-        if not text.strip():
+        if not text or text.isspace():  # not text.strip(): that copies the whole page to find its first letter
             yield BadRecord(InputError("file is empty", path=path, reason="reader:empty"), doc)
         else:
             yield doc

@@ -65,6 +65,22 @@ else:
         return _word_totals_native(words, char_class)
 
 
+def paragraphs_of(text: str) -> list[str]:
+    """``_PARAGRAPH_BREAK.split(text)`` (pieces between runs of two or more ``\n``), with str's
+    own split where it gives the same pieces: no run at all, or only runs of exactly two."""
+    if "\n\n" not in text:
+        return [text]
+    if "\n\n\n" not in text:
+        return text.split("\n\n")
+    return _PARAGRAPH_BREAK.split(text)
+
+
+def lines_of(text: str) -> list[str]:
+    """The non-empty pieces between runs of ``\n`` (``[""]`` if none): str's split on each
+    ``\n`` leaves an empty piece exactly where a run or the text's edge does, and they go."""
+    return [line for line in text.split("\n") if line] or [""]
+
+
 def _duplicates(items: list[str]) -> tuple[int, int]:
     """(number of repeated items, their characters): every occurrence after the first counts."""
     unique = set(items)
@@ -96,8 +112,9 @@ class GopherQuality(QualityFilter):
         n_words, word_chars, alpha_words = word_totals(words)
         lines = stats.splitlines
         n_lines = max(len(lines), 1)
-        bullets = sum(1 for line in lines if line.lstrip().startswith(("•", "-")))
-        ellipsis_lines = sum(1 for line in lines if line.rstrip().endswith(("...", "…")))
+        # A line can only start with a bullet or end with an ellipsis the text holds (one search each first).
+        bullets = sum(1 for line in lines if line.lstrip().startswith(("•", "-"))) if "-" in text or "•" in text else 0
+        ellipsis_lines = sum(1 for line in lines if line.rstrip().endswith(("...", "…"))) if "..." in text or "…" in text else 0
         stop_words = stats.settings.stop_words
         found = stop_words.intersection(words)
         if "’" in text:  # l’ and d’ count as l' and d'
@@ -173,10 +190,10 @@ class GopherRepetition(QualityFilter):
         if "\r" in text:  # tamis's one definition of a line end: \r\n and \r count as \n
             text = LINE_END_RE.sub("\n", text)
         length = len(text)
-        paragraphs = _PARAGRAPH_BREAK.split(text.strip())
+        paragraphs = paragraphs_of(text.strip())
         para_dups, para_chars = _duplicates(paragraphs)
         # A leading or trailing line end does not open an empty line (the reference counts one).
-        lines = [line for line in _LINE_BREAK.split(text) if line] or [""]
+        lines = lines_of(text)
         line_dups, line_chars = _duplicates(lines)
         signals: dict[str, Any] = {
             "chars": length,
