@@ -175,7 +175,12 @@ def main() -> int:
     print("\nper page, CPU ms (in one process, fastest of --repeat passes):")
     print(f"  {'':<42}" + "".join(f"{name:>18}" for name in names))
     print(f"  {'pages (routed to trafilatura)':<42}" + "".join(f"{f'{n} ({r})':>18}" for n, r, _ in results.values()))
-    for label in results[names[0]][2]:
+    labels = list(results[names[0]][2])
+    routed_label = "  of it: trafilatura on routed pages"
+    if routed_label in labels:  # beside the whole answer it is part of
+        labels.remove(routed_label)
+        labels.insert(labels.index("WHOLE: the child's answer") + 1, routed_label)
+    for label in labels:
         row = "".join(f"{1000 * results[name][2].get(label, 0.0) / results[name][0]:>18.3f}" for name in names)
         print(f"  {label:<42}{row}")
     startup(next(iter(sorted(folders["scrapinghub-aeb"].glob("*.html")))), args.workdir, args.repeat)

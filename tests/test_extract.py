@@ -410,7 +410,7 @@ def test_hybrid_asks_trafilatura_only_when_the_fast_path_is_unsure():
 def test_fast_path_is_linear_on_hostile_pages():
     from tamis.extract import extract_fast
 
-    started = time.monotonic()
+    started = time.process_time()  # CPU: what the page costs, whatever the neighbours' load
     huge = extract_fast("<html><body><p>" + "word " * 4_000_000 + "</p></body></html>")  # one 20 MB element
     assert len(huge.text) > 19_000_000
     assert extract_fast("no markup at all, just a sentence.").text == "no markup at all, just a sentence."
@@ -418,4 +418,4 @@ def test_fast_path_is_linear_on_hostile_pages():
     assert extract_fast("<p>" * 100_000).text == ""
     assert extract_fast("<a href='x'>" * 50_000 + "tail text").text.endswith("tail text")
     assert extract_fast("<html><body>" + "<div>" * 50_000 + "<p>deep text</p>" + "</div>" * 50_000).text == "deep text"
-    assert time.monotonic() - started < 20
+    assert time.process_time() - started < 20
