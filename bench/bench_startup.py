@@ -9,7 +9,7 @@ its defaults: gzip, report, card) as a subprocess, for this checkout and, altern
 share the machine's load. It prints each side's CPU seconds (user + sys of the process: the
 figure to compare on a shared machine; min and median) and wall seconds (median).
 
-Then, for each side, where the CPU goes (one more run in-process, ``time.process_time``):
+Then, for each side, where the CPU goes (``--phase-runs`` more runs in-process, ``time.process_time``, the least of each phase):
 inclusive times of the run's phases (a phase holds the imports it triggers) and of the first
 import of numpy, pyarrow and yaml wherever it happens. Every module is byte-compiled first, as
 pip compiles an installed package.
@@ -135,6 +135,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, help="another checkout to compare with, run alternately (default: none)")
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--phase-runs", type=int, default=3, help="in-process runs for the breakdown (min of each phase)")
     args = parser.parse_args()
     sides = {"this checkout": ROOT} | ({f"base {args.base}": args.base.resolve()} if args.base else {})
     for root in sides.values():
@@ -152,9 +153,13 @@ def main() -> None:
             cpus, walls = [c for c, _ in runs], [w for _, w in runs]
             print(f"  {name:60s} CPU min {min(cpus):.3f} s  median {statistics.median(cpus):.3f} s   wall median {statistics.median(walls):.3f} s")
         print(f"  (the interpreter alone, python -c pass: {min(interpreter_cpu() for _ in range(5)):.3f} CPU-s)")
-        breakdowns = {name: phases(root, doc, Path(tmp) / "out") for name, root in sides.items()}
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in sides}
+        for _ in range(args.phase_runs):
+            for name, root in sides.items():
+                runs[name].append(phases(root, doc, Path(tmp) / "out"))
+        breakdowns = {name: {label: min(r.get(label, float("nan")) for r in found) for label in found[0]} for name, found in runs.items()}
         labels = list(dict.fromkeys(label for found in breakdowns.values() for label in found))
-        print("\nwhere the CPU goes, in-process, inclusive (a phase holds the imports it triggers), one run each:")
+        print(f"\nwhere the CPU goes, in-process, inclusive (a phase holds the imports it triggers), min of {args.phase_runs} runs each:")
         print(f"  {'':66s}" + "".join(f"{name[:22]:>24s}" for name in sides))
         for label in labels:
             print(f"  {label:66s}" + "".join(f"{breakdowns[name].get(label, float('nan')):22.3f} s" for name in sides))

@@ -1,7 +1,7 @@
 """Fit ``tamis_learned_hybrid``'s router: which pages go to trafilatura, under a CPU budget.
 
     .venv/bin/python bench/fit_extract_router.py [--corpus ../shared/corpus]
-        [--extra-readability DIR] [--speedup 3.3] [--write]
+        [--extra-readability DIR] [--extra-wceb DIR --wceb-weight W --wceb-types T] [--speedup 3.3] [--write]
 
 (needs scikit-learn, at fitting time only, as bench/train_extract_model.py.)
 
@@ -30,6 +30,11 @@
    ``--write`` stores the rule (and whether routed pages get ``fast=True``) between the marker
    lines of ``tamis/extract/hybrid.py``.
 
+``--extra-wceb DIR`` adds the third set (``bench/wceb_pages.py``) as a third store everywhere: its
+development half in the out-of-fold training (folds by site, as train_extract_model.py; trained on
+at ``--wceb-weight``, the shipped model's option, 0 = not trained on) and in the rule's choice (the
+budget and the smallest margin then hold on all three sets), its held-out half scored last.
+
 Caches in ``--workdir``: the pages' blocks, trafilatura's texts, the per-page costs (delete
 ``costs.pkl`` after a change of the learned pass's or trafilatura's speed) and the out-of-fold
 probabilities (computed again whenever ``block_model.npz`` changes; pass the training options the
@@ -55,7 +60,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_extract import _norm, _read, aeb_doc, halves, load_aeb, load_teval  # noqa: E402
-from train_extract_model import fit, load_extra, load_pages, page_text, trafilatura_texts, training_rows  # noqa: E402
+from train_extract_model import fit, load_extra, load_pages, load_wceb_blocks, page_text, trafilatura_texts, training_rows  # noqa: E402
+from wceb_pages import load_wceb  # noqa: E402
 
 from tamis.extract import hybrid  # noqa: E402
 from tamis.extract.learned import keep_blocks, model  # noqa: E402
@@ -79,7 +85,7 @@ def page_score(store: str, data: dict, key: str, text: str) -> tuple[float, floa
         tp = sum(1 for s in item["with"] if _norm(s) in normed)
         fp = sum(1 for s in item["without"] if _norm(s) in normed)
         return float(tp), float(fp), float(len(item["with"]) - tp), 0.0
-    tp, fp, fn = aeb_doc(data["truth"][key], text)
+    tp, fp, fn = aeb_doc(data["wceb_truth" if store == "wceb" else "truth"][key], text)
     if fp == fn == 0:
         return 1.0, 1.0, 1.0, 1.0
     precision = 0.0 if tp == fp == 0 else tp / (tp + fp)
@@ -138,24 +144,31 @@ def fixed_costs(workdir: Path, fast: bool, rounds: int = 3) -> dict[str, float]:
     return {"tamis_start": best["tamis_start"], "trafilatura_start": best["trafilatura_start"], "routed_once": max(0.0, best["routed_once"] - best["base"])}
 
 
-def page_costs_and_texts(corpus: Path, cache: Path) -> dict:
+def page_costs_and_texts(corpus: Path, cache: Path, wceb: Path | None = None) -> dict:
     """Per page: CPU seconds of the learned pass and of trafilatura (fallbacks / fast), and
-    trafilatura's fast text (its full text comes from train_extract_model's cache)."""
+    trafilatura's fast text (its full text comes from train_extract_model's cache). ``wceb``: the
+    third set's pages only (their own cache)."""
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
     import trafilatura
 
     from tamis.extract.learned import extract_learned
 
-    _, teval_files, _ = load_teval(corpus, cache.parent / "teval")
-    _, aeb_files = load_aeb(corpus)
+    if wceb is None:
+        _, teval_files, _ = load_teval(corpus, cache.parent / "teval")
+        _, aeb_files = load_aeb(corpus)
+        sources = [("teval", {k: _read(p) for k, p in teval_files.items()}), ("aeb", {k: _read(p) for k, p in aeb_files.items()})]
+    else:
+        from readability_pages import evaluation_sites
+
+        sources = [("wceb", {page.key: page.raw for page in load_wceb(wceb, evaluation_sites(corpus))[0]})]
     extract_learned(WARM_PAGE)
     trafilatura.extract(WARM_PAGE)
-    out: dict = {"teval": {}, "aeb": {}}
+    out: dict = {store: {} for store, _ in sources}
     clock = time.process_time
-    for store, files in (("teval", teval_files), ("aeb", aeb_files)):
-        for key, path in files.items():
-            html, _ = decode_html(_read(path))
+    for store, files in sources:
+        for key, raw in files.items():
+            html, _ = decode_html(raw)
             started = clock()
             extract_learned(html)
             learned = clock() - started
@@ -182,12 +195,18 @@ def out_of_fold(data: dict, teacher: dict, pages: list[tuple[str, str]], args, c
         if stored["model_bytes"] == hybrid_model_bytes():
             return stored["probabilities"]
     params = {"trees": args.trees, "depth": args.depth, "rate": args.rate}
-    folds = [pages[i::5] for i in range(5)]  # as train_extract_model.py folds
+    # As train_extract_model.py folds: the two sets' pages in turn, the third set's by site.
+    plain = [page for page in pages if page[0] != "wceb"]
+    folds = [plain[i::5] for i in range(5)]
+    wceb_keys = [key for store, key in pages if store == "wceb"]
+    site_fold = {site: i % 5 for i, site in enumerate(sorted({data["wceb_sites"][k] for k in wceb_keys}))} if wceb_keys else {}
+    for key in wceb_keys:
+        folds[site_fold[data["wceb_sites"][key]]].append(("wceb", key))
     probabilities = {}
     for number, fold in enumerate(folds):
         held = set(fold)
         train = [page for page in pages if page not in held]
-        x, y, w = training_rows(data, train, teacher, args.teacher, args.gold, args.extra_weight)
+        x, y, w = training_rows(data, train, teacher, args.teacher, args.gold, args.extra_weight, args.wceb_weight)
         clf = fit(params, x, y, w)
         for store, key in fold:
             rows = data[store][key][1]
@@ -360,6 +379,9 @@ def main() -> int:
     parser.add_argument("--gold", type=float, default=1.0)
     parser.add_argument("--extra-weight", type=float, default=0.3)
     parser.add_argument("--extra-negatives-only", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--extra-wceb", type=Path, default=None, metavar="DIR", help="the third set (bench/wceb_pages.py)")
+    parser.add_argument("--wceb-weight", type=float, default=0.0, help="the shipped model's weight of the third set's labels")
+    parser.add_argument("--wceb-types", default="all", help="the shipped model's page types of the third set trained on (all, article)")
     parser.add_argument("--trees", type=int, default=300)
     parser.add_argument("--depth", type=int, default=5)
     parser.add_argument("--rate", type=float, default=0.1)
@@ -384,23 +406,32 @@ def main() -> int:
     else:
         args.extra_weight = 0.0
     costs = page_costs_and_texts(args.corpus, args.workdir / "costs.pkl")
+    stores = ["teval", "aeb"]
+    data["wceb"], data["wceb_truth"], data["wceb_types"], data["wceb_sites"], data["wceb_train_types"] = {}, {}, {}, {}, set()
+    splits = {store: halves(list(data[store])) for store in stores}
+    if args.extra_wceb is not None:
+        data["wceb"], data["wceb_truth"], data["wceb_types"], data["wceb_sites"], splits["wceb"], teacher["wceb"] = load_wceb_blocks(
+            args.corpus, args.extra_wceb, args.workdir / "wceb.pkl"
+        )
+        data["wceb_train_types"] = set(data["wceb_types"].values()) if args.wceb_types == "all" else {args.wceb_types}
+        costs.update(page_costs_and_texts(args.corpus, args.workdir / "costs-wceb.pkl", args.extra_wceb))
+        stores.append("wceb")
     fixed = fixed_costs(args.workdir, args.variant == "fast")
     print("fixed CPU seconds: " + ", ".join(f"{k} {v:.3f}" for k, v in fixed.items()))
-    for store in ("teval", "aeb"):
+    for store in stores:
         page = costs[store].values()
         print(
             f"  {store}: CPU ms a page: learned {1e3 * np.mean([c['learned'] for c in page]):.1f}, "
             f"trafilatura {1e3 * np.mean([c['full'] for c in page]):.1f}, trafilatura fast {1e3 * np.mean([c['fast'] for c in page]):.1f}"
         )
-    splits = {store: halves(list(data[store])) for store in ("teval", "aeb")}
     development = {store: sorted(splits[store][0]) for store in splits}
     held_out = {store: sorted(splits[store][1]) for store in splits}
-    pages = [(store, key) for store in ("teval", "aeb") for key in development[store]]
-    oof = out_of_fold(data, teacher, pages, args, args.workdir / "oof.pkl")
+    pages = [(store, key) for store in stores for key in development[store]]
+    oof = out_of_fold(data, teacher, pages, args, args.workdir / ("oof-wceb.pkl" if "wceb" in stores else "oof.pkl"))
 
-    tables = {store: page_table(data, store, development[store], lambda s, k: oof[(s, k)], teacher, costs, args.variant) for store in ("teval", "aeb")}
+    tables = {store: page_table(data, store, development[store], lambda s, k: oof[(s, k)], teacher, costs, args.variant) for store in stores}
     bars = {store: set_f1(store, tables[store]["full_scores"]) for store in tables}
-    print(f"trafilatura on the development halves: teval {bars['teval']:.4f}, aeb {bars['aeb']:.4f}")
+    print("trafilatura on the development halves: " + ", ".join(f"{store} {bars[store]:.4f}" for store in stores))
     for store, table in tables.items():
         f1, ratio, share = outcome(store, table, np.zeros(len(table["forced"]), dtype=bool), fixed)
         print(f"  learned alone (cv) {store}: F1 {f1:.4f} ({f1 - bars[store]:+.4f}) {ratio:.2f}x, {share:.1%} routed (nothing kept)")
@@ -435,12 +466,12 @@ def main() -> int:
         rows = data[store][key][1]
         return forest.probability(rows) if len(rows) else np.zeros(0)
 
-    held_tables = {store: page_table(data, store, held_out[store], shipped_probability, teacher, costs, args.variant) for store in ("teval", "aeb")}
+    held_tables = {store: page_table(data, store, held_out[store], shipped_probability, teacher, costs, args.variant) for store in stores}
     held_bars = {store: set_f1(store, held_tables[store]["full_scores"]) for store in held_tables}
     learned_alone = {store: outcome(store, t, np.zeros(len(t["forced"]), dtype=bool), fixed) for store, t in held_tables.items()}
     old = {store: outcome(store, t, t["signals"][:, 0] < 0.8, fixed) for store, t in held_tables.items()}
     chosen = {store: outcome(store, t, routed_by(rule, t["signals"]), fixed) for store, t in held_tables.items()}
-    print(f"held-out halves (trafilatura {held_bars['teval']:.4f} / {held_bars['aeb']:.4f}; routed pages: trafilatura {args.variant}):")
+    print(f"held-out halves (trafilatura {' / '.join(f'{held_bars[store]:.4f}' for store in stores)}; routed pages: trafilatura {args.variant}):")
     print(f"  learned alone:          {describe(learned_alone, held_bars)}")
     print(f"  confidence < 0.80:      {describe(old, held_bars)}")
     print(f"  {rule_text(rule)}: {describe(chosen, held_bars)}")

@@ -1,8 +1,8 @@
 """Train tamis's block classifier (``tamis/extract/block_model.npz``) and say how well it does.
 
     .venv/bin/python bench/train_extract_model.py [--corpus ../shared/corpus] [--write]
-        [--extra-readability DIR --extra-weight W ...] [--trees N --depth D --rate R --leaf L --max-features F]
-        [--errors N]
+        [--extra-readability DIR --extra-weight W ...] [--extra-wceb DIR --wceb-weight W ... --wceb-types all article ...]
+        [--trees N --depth D --rate R --leaf L --max-features F] [--keep P ... --tail G ...] [--errors N]
 
 (needs scikit-learn, at training time only: ``pip install scikit-learn``; tamis predicts from the
 exported arrays and never imports it.)
@@ -18,6 +18,12 @@ exported arrays and never imports it.)
      labelled: content when most of its word 4-grams are in the gold text (a block too short for
      a 4-gram: when its words appear there and it stands inside the gold span), not content when
      none or few are, unlabelled in between.
+   * ``--extra-wceb DIR`` (the web-content-extraction-benchmark's 2026 pages, ``bench/wceb_pages.py``):
+     a third evaluation set. Its DEVELOPMENT half (by site) is trained on, each block labelled
+     against the page's ``main_content`` as an AEB block is against its ``articleBody``, at a
+     weight chosen below (``--wceb-types article``: its article pages only); its held-out half is
+     never trained on. It then joins the CV criterion: the smallest margin over trafilatura across
+     the three development halves (its folds by site, so a site's pages are never on both sides).
    * ``--extra-readability DIR`` (Mozilla Readability's test pages, ``bench/readability_pages.py``):
      extra TRAINING pages only, never scored; synthetic fixtures and every page whose site is in
      either evaluation set are left out; each block is labelled against Readability's expected
@@ -58,6 +64,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_extract import _norm, _read, aeb_score, halves, load_aeb, load_teval, teval_score  # noqa: E402
 from readability_pages import evaluation_sites, load_readability  # noqa: E402
+from wceb_pages import load_wceb, wceb_halves  # noqa: E402
 
 from tamis.extract import blocks as B  # noqa: E402
 from tamis.extract.learned import MODEL_PATH, Forest, keep_blocks, page_confidence, save_forest  # noqa: E402
@@ -115,6 +122,38 @@ def load_extra(corpus: Path, folder: Path, cache: Path) -> tuple[dict, dict[str,
         if page is not None and page.texts:
             extra[name] = (page.texts, page.features())
     return extra, gold
+
+
+def load_wceb_blocks(corpus: Path, folder: Path, cache: Path) -> tuple[dict, dict[str, str], dict[str, str], dict[str, str], tuple[set, set], dict[str, str]]:
+    """The third set's pages cut into blocks: ({key: (texts, rows)}, {key: gold}, {key: page type},
+    {key: site}, (development keys, held-out keys), {key: trafilatura's text})."""
+    if cache.is_file():
+        blocks, gold, types, sites, split, teacher = pickle.loads(cache.read_bytes())
+    else:
+        import trafilatura
+
+        pages, skipped = load_wceb(folder, evaluation_sites(corpus))
+        print(f"wceb2026 pages: {len(pages)} kept, {len(skipped)} left out (site in another set, or no page)")
+        blocks, teacher = {}, {}
+        for page in pages:
+            html = page.html()
+            blocks[page.key] = page_blocks(page.raw)
+            try:
+                teacher[page.key] = trafilatura.extract(html, include_comments=False, include_tables=True) or ""
+            except Exception:  # noqa: BLE001 - a page trafilatura cannot read counts as empty
+                teacher[page.key] = ""
+        gold = {page.key: page.gold for page in pages}
+        types = {page.key: page.page_type for page in pages}
+        sites = {page.key: page.site or page.key for page in pages}
+        split = wceb_halves(pages)
+        cache.write_bytes(pickle.dumps((blocks, gold, types, sites, split, teacher)))
+    rows = {}
+    for key, page in blocks.items():
+        if page is None or not page.texts:
+            rows[key] = ([], np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32))
+        else:
+            rows[key] = (page.texts, page.features())
+    return rows, gold, types, sites, split, teacher
 
 
 def trafilatura_texts(corpus: Path, cache: Path) -> dict[str, dict[str, str]]:
@@ -193,12 +232,15 @@ def teacher_guess(texts: list[str], reference: str) -> np.ndarray:
     return np.array([1.0 if _norm(t) in normed else 0.0 for t in texts])
 
 
-def page_rows(data: dict, store: str, key: str, teacher: dict, teacher_weight: float, gold_weight: float, extra_weight: float = 0.0):
+def page_rows(data: dict, store: str, key: str, teacher: dict, teacher_weight: float, gold_weight: float, extra_weight: float = 0.0, wceb_weight: float = 0.0):
     """(rows, labels, weights) of one training page, the unlabelled blocks left out."""
     texts, rows = data[store][key]
     if not texts:
         return None
-    if store in ("aeb", "extra"):
+    if store == "wceb":
+        labels = gold_labels(texts, data["wceb_truth"][key]).astype(np.float64)
+        weights = np.where(labels >= 0, wceb_weight, 0.0)
+    elif store in ("aeb", "extra"):
         gold = data["truth" if store == "aeb" else "extra_truth"][key]
         labels = gold_labels(texts, gold).astype(np.float64)
         weights = np.where(labels >= 0, gold_weight if store == "aeb" else extra_weight, 0.0)
@@ -215,12 +257,16 @@ def page_rows(data: dict, store: str, key: str, teacher: dict, teacher_weight: f
     return rows[chosen], labels[chosen], weights[chosen]
 
 
-def training_rows(data: dict, pages: list[tuple[str, str]], teacher: dict, teacher_weight: float, gold_weight: float, extra_weight: float = 0.0):
+def training_rows(
+    data: dict, pages: list[tuple[str, str]], teacher: dict, teacher_weight: float, gold_weight: float, extra_weight: float = 0.0, wceb_weight: float = 0.0
+):
     xs, ys, ws = [], [], []
     if extra_weight > 0:
         pages = pages + [("extra", key) for key in sorted(data["extra"])]
     for store, key in pages:
-        got = page_rows(data, store, key, teacher, teacher_weight, gold_weight, extra_weight)
+        if store == "wceb" and (wceb_weight <= 0 or data["wceb_types"][key] not in data["wceb_train_types"]):
+            continue
+        got = page_rows(data, store, key, teacher, teacher_weight, gold_weight, extra_weight, wceb_weight)
         if got is not None:
             xs.append(got[0])
             ys.append(got[1])
@@ -285,6 +331,8 @@ def page_text(texts: list[str], probability: np.ndarray, post: dict) -> str:
 def score_set(data: dict, store: str, keys: list[str], outputs: dict[str, str]) -> tuple[float, float, float]:
     if store == "aeb":
         return aeb_score({k: data["truth"][k] for k in keys}, outputs)
+    if store == "wceb":
+        return aeb_score({k: data["wceb_truth"][k] for k in keys}, outputs)
     return teval_score({k: data["items"][k] for k in keys}, outputs)
 
 
@@ -294,9 +342,9 @@ def routing_table(data: dict, keys: dict[str, list[str]], probabilities: dict, p
     trafilatura alone and the share of pages sent (what the hybrid's speed pays for)."""
     for limit in (0.5, 0.6, 0.7, 0.8, 0.9, 0.95):
         cells = []
-        for store in ("teval", "aeb"):
+        for store, store_keys in keys.items():
             outputs, sent = {}, 0
-            for key in keys[store]:
+            for key in store_keys:
                 texts = data[store][key][0]
                 probability = probabilities[(store, key)]
                 lengths = np.array([len(t) for t in texts], dtype=np.float64)
@@ -306,13 +354,15 @@ def routing_table(data: dict, keys: dict[str, list[str]], probabilities: dict, p
                     sent += 1
                 else:
                     outputs[key] = page_text(texts, probability, post)
-            f1 = score_set(data, store, keys[store], outputs)[2]
-            cells.append(f"{store} F1 {f1:.4f} ({f1 - bar[store]:+.4f}), {sent / len(keys[store]):5.1%} to trafilatura")
+            f1 = score_set(data, store, store_keys, outputs)[2]
+            cells.append(f"{store} F1 {f1:.4f} ({f1 - bar[store]:+.4f}), {sent / len(store_keys):5.1%} to trafilatura")
         print(f"  hybrid, confidence below {limit:.2f} to trafilatura (cv): " + "; ".join(cells))
 
 
 def block_labels(data: dict, store: str, key: str) -> np.ndarray:
     texts = data[store][key][0]
+    if store == "wceb":
+        return gold_labels(texts, data["wceb_truth"][key])
     return gold_labels(texts, data["truth"][key]) if store == "aeb" else snippet_labels(texts, data["items"][key])
 
 
@@ -337,11 +387,11 @@ def error_analysis(data: dict, keys: dict[str, list[str]], probabilities: dict, 
     from collections import Counter
 
     at = {name: i for i, name in enumerate(B.FEATURE_NAMES)}
-    for store in ("teval", "aeb"):
+    for store, store_keys in keys.items():
         kinds = {"kept, not content": Counter(), "dropped content": Counter()}
         totals: Counter = Counter()
         longest = []
-        for key in keys[store]:
+        for key in store_keys:
             texts, rows = data[store][key]
             if not texts:
                 continue
@@ -364,10 +414,11 @@ def error_analysis(data: dict, keys: dict[str, list[str]], probabilities: dict, 
             print(f"    {length:6.0f}  {kind:<17} {side:<10} {key[:24]:<24} {text!r}")
 
 
-POSTS = [
-    {"keep": keep, "smooth": smooth, "isolated": isolated, "tail": tail}
-    for keep in (0.3, 0.4, 0.5) for smooth in (0.0, 0.2, 0.35) for isolated in (0, 80) for tail in (0, 8, 12, 16)
-]  # fmt: skip
+def post_grid(keeps, smooths, isolateds, tails) -> list[dict]:
+    return [
+        {"keep": keep, "smooth": smooth, "isolated": isolated, "tail": tail}
+        for keep in keeps for smooth in smooths for isolated in isolateds for tail in tails
+    ]  # fmt: skip
 
 
 def main() -> int:
@@ -385,12 +436,27 @@ def main() -> int:
     parser.add_argument(
         "--extra-negatives-only", action="store_true", help="learn only the blocks Readability leaves out of its article (not its content verdicts)"
     )
+    parser.add_argument(
+        "--extra-wceb", type=Path, default=None, metavar="DIR",
+        help="the web-content-extraction-benchmark's 2026 pages: a third set, its development half (by site) trained on and in the CV criterion",
+    )  # fmt: skip
+    parser.add_argument("--wceb-weight", type=float, nargs="+", default=[0.0, 0.5, 1.0], help="weights of the third set's labels to try")
+    parser.add_argument(
+        "--wceb-types", nargs="+", default=["all"], help="page types of the third set to train on, each tried: all, article (its article pages only)"
+    )
+    parser.add_argument("--keep", type=float, nargs="+", default=[0.3, 0.4, 0.5], help="keep thresholds to try")
+    parser.add_argument("--smooth", type=float, nargs="+", default=[0.0, 0.2, 0.35], help="neighbour smoothing weights to try")
+    parser.add_argument("--isolated", type=int, nargs="+", default=[0, 80], help="isolated-block lengths to try")
+    parser.add_argument("--tail", type=int, nargs="+", default=[0, 8, 12, 16], help="tail gaps to try")
     parser.add_argument("--trees", type=int, default=150)
     parser.add_argument("--depth", type=int, default=3)
     parser.add_argument("--rate", type=float, default=0.1, help="the boosting's learning rate")
     parser.add_argument("--leaf", type=int, default=10, help="the trees' min_samples_leaf")
     parser.add_argument("--max-features", type=float, default=1.0, help="share of the features each split may look at")
     parser.add_argument("--seed", type=int, default=0, help="the trees' random state (matters with --max-features below 1: compare two seeds)")
+    parser.add_argument(
+        "--skip-cv", action="store_true", help="no cross-validation: train on the first setting and post-processing given (one already chosen by CV)"
+    )
     parser.add_argument("--errors", type=int, default=0, metavar="N", help="print the out-of-fold error analysis and the N longest wrong blocks")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -406,60 +472,81 @@ def main() -> int:
         data["extra_negatives_only"] = args.extra_negatives_only
         rows = sum(len(rows) for _, rows in data["extra"].values())
         print(f"readability training pages: {len(data['extra'])} ({rows:,} blocks)")
+    stores = ["teval", "aeb"]
+    data["wceb"], data["wceb_truth"], data["wceb_types"], data["wceb_train_types"] = {}, {}, {}, set()
+    wceb_weights, wceb_type_choices, wceb_sites, wceb_split = [0.0], ["all"], {}, (set(), set())
+    if args.extra_wceb is not None:
+        data["wceb"], data["wceb_truth"], data["wceb_types"], wceb_sites, wceb_split, teacher["wceb"] = load_wceb_blocks(
+            args.corpus, args.extra_wceb, args.workdir / "wceb.pkl"
+        )
+        stores.append("wceb")
+        wceb_weights, wceb_type_choices = args.wceb_weight, args.wceb_types
+        rows = sum(len(rows) for _, rows in data["wceb"].values())
+        print(f"wceb2026 pages: {len(data['wceb'])} ({rows:,} blocks; development half {len(wceb_split[0])}, held-out half {len(wceb_split[1])})")
     print(f"pages, features and trafilatura's output: {time.perf_counter() - started:.0f} s", flush=True)
     splits = {store: halves(list(data[store])) for store in ("teval", "aeb")}
+    if "wceb" in stores:
+        splits["wceb"] = wceb_split
     development = {store: sorted(splits[store][0]) for store in splits}
     held_out = {store: sorted(splits[store][1]) for store in splits}
     pages = [(store, key) for store in ("teval", "aeb") for key in development[store]]
     folds = [pages[i::5] for i in range(5)]
-    bar = {store: score_set(data, store, development[store], teacher[store])[2] for store in ("teval", "aeb")}
-    print(f"trafilatura on the development halves: teval F1 {bar['teval']:.4f}, aeb F1 {bar['aeb']:.4f}")
+    if "wceb" in stores:  # by site: a site's pages are all in one fold
+        site_fold = {site: i % 5 for i, site in enumerate(sorted({wceb_sites[k] for k in development["wceb"]}))}
+        for key in development["wceb"]:
+            folds[site_fold[wceb_sites[key]]].append(("wceb", key))
+        pages += [("wceb", key) for key in development["wceb"]]
+    bar = {store: score_set(data, store, development[store], teacher[store])[2] for store in stores}
+    print("trafilatura on the development halves: " + ", ".join(f"{store} F1 {bar[store]:.4f}" for store in stores))
+    posts = post_grid(args.keep, args.smooth, args.isolated, args.tail)
+
+    def cells(f1: dict) -> str:
+        return " ".join(f"{store} {f1[store]:.4f}" for store in stores)
 
     best = None
     params = {"trees": args.trees, "depth": args.depth, "rate": args.rate, "leaf": args.leaf, "max_features": args.max_features, "seed": args.seed}
-    for teacher_weight, gold_weight, extra_weight in itertools.product(args.teacher, args.gold, extra_weights):
+    settings = list(itertools.product(args.teacher, args.gold, extra_weights, wceb_weights, wceb_type_choices))
+    settings = [s for i, s in enumerate(settings) if s[3] > 0 or s[4] == wceb_type_choices[0] or i == 0]  # weight 0: the types do not matter
+    if args.skip_cv:
+        settings, posts = settings[:1], posts[:1]
+        best = (float("nan"), settings[0], "given setting (no cv)", posts[0], None, dict.fromkeys(stores, float("nan")))
+    for teacher_weight, gold_weight, extra_weight, wceb_weight, wceb_types in [] if args.skip_cv else settings:
+        data["wceb_train_types"] = set(data["wceb_types"].values()) if wceb_types == "all" else {wceb_types}
+        label = f"teacher {teacher_weight} gold {gold_weight} extra {extra_weight}" + (f" wceb {wceb_weight} ({wceb_types})" if "wceb" in stores else "")
         probabilities: dict[tuple[str, str], np.ndarray] = {}
         for fold in folds:
             held = set(fold)
-            train = [page for page in pages if page not in held and (gold_weight > 0 or page[0] == "teval")]
-            x, y, w = training_rows(data, train, teacher, teacher_weight, gold_weight, extra_weight)
+            train = [page for page in pages if page not in held and (gold_weight > 0 or page[0] != "aeb")]
+            x, y, w = training_rows(data, train, teacher, teacher_weight, gold_weight, extra_weight, wceb_weight)
             clf = fit(params, x, y, w)
             for store, key in fold:
                 rows = data[store][key][1]
                 probabilities[(store, key)] = clf.predict_proba(rows)[:, 1] if len(rows) else np.zeros(0)
         setting_best = None
-        for post in POSTS:
+        for post in posts:
             f1 = {}
-            for store in ("teval", "aeb"):
+            for store in stores:
                 outputs = {k: page_text(data[store][k][0], probabilities[(store, k)], post) for k in development[store]}
                 f1[store] = score_set(data, store, development[store], outputs)[2]
-            margin = min(f1["teval"] - bar["teval"], f1["aeb"] - bar["aeb"])
-            print(
-                f"  cv teacher {teacher_weight} gold {gold_weight} extra {extra_weight} {post}: "
-                f"teval {f1['teval']:.4f} aeb {f1['aeb']:.4f} (margin {margin:+.4f})",
-                flush=True,
-            )
+            margin = min(f1[store] - bar[store] for store in stores)
+            print(f"  cv {label} {post}: {cells(f1)} (margin {margin:+.4f})", flush=True)
             if setting_best is None or margin > setting_best[0]:
                 setting_best = (margin, post, f1)
             if best is None or margin > best[0]:
-                best = (margin, teacher_weight, gold_weight, extra_weight, post, probabilities, f1)
+                best = (margin, (teacher_weight, gold_weight, extra_weight, wceb_weight, wceb_types), label, post, probabilities, f1)
         margin_here, post_here, f1_here = setting_best
-        print(
-            f"best for teacher {teacher_weight} gold {gold_weight} extra {extra_weight}: {post_here} "
-            f"teval {f1_here['teval']:.4f} aeb {f1_here['aeb']:.4f} (margin {margin_here:+.4f})",
-            flush=True,
-        )
-    margin, teacher_weight, gold_weight, extra_weight, post, out_of_fold, best_f1 = best
-    print(
-        f"chosen by 5-fold cross-validation on both development halves: teacher {teacher_weight} gold {gold_weight} "
-        f"extra {extra_weight} {post} (margin {margin:+.4f}; cv teval {best_f1['teval']:.4f} aeb {best_f1['aeb']:.4f})"
-    )
-    routing_table(data, development, out_of_fold, post, teacher, bar)
-    if args.errors:
+        print(f"best for {label}: {post_here} {cells(f1_here)} (margin {margin_here:+.4f})", flush=True)
+    margin, chosen, label, post, out_of_fold, best_f1 = best
+    teacher_weight, gold_weight, extra_weight, wceb_weight, wceb_types = chosen
+    data["wceb_train_types"] = set(data["wceb_types"].values()) if wceb_types == "all" else {wceb_types}
+    print(f"chosen by 5-fold cross-validation on the development halves: {label} {post} (margin {margin:+.4f}; cv {cells(best_f1)})")
+    if out_of_fold is not None:
+        routing_table(data, development, out_of_fold, post, teacher, bar)
+    if args.errors and out_of_fold is not None:
         error_analysis(data, development, out_of_fold, post, args.errors)
 
-    train = [page for page in pages if gold_weight > 0 or page[0] == "teval"]
-    x, y, w = training_rows(data, train, teacher, teacher_weight, gold_weight, extra_weight)
+    train = [page for page in pages if gold_weight > 0 or page[0] != "aeb"]
+    x, y, w = training_rows(data, train, teacher, teacher_weight, gold_weight, extra_weight, wceb_weight)
     clf = fit(params, x, y, w)
     forest = export(clf, post)
     sample = np.vstack([data["teval"][k][1] for k in held_out["teval"][:50] if len(data["teval"][k][1])])
@@ -467,17 +554,20 @@ def main() -> int:
     print(f"exported arrays vs sklearn: largest probability difference {difference:.2e} over {len(sample)} blocks")
     assert difference < 1e-6
 
+    names = {"teval": "trafilatura-eval", "aeb": "scrapinghub-aeb", "wceb": "wceb2026"}
+    report = [(store, f"{names[store]} held-out half", held_out[store]) for store in stores]
+    if "wceb" in stores:
+        report += [
+            ("wceb", "wceb2026 held-out half, articles", [k for k in held_out["wceb"] if data["wceb_types"][k] == "article"]),
+            ("wceb", "wceb2026 held-out half, other page types", [k for k in held_out["wceb"] if data["wceb_types"][k] != "article"]),
+        ]
+    report += [(store, f"{names[store]} whole set (includes training pages)", sorted(data[store])) for store in stores]
     print(f"{'':<58} {'P':>6} {'R':>6} {'F1':>6}   trafilatura P/R/F1")
-    for store, label, keys in (
-        ("teval", "trafilatura-eval held-out half", held_out["teval"]),
-        ("aeb", "scrapinghub-aeb held-out half", held_out["aeb"]),
-        ("teval", "trafilatura-eval whole set (includes training pages)", sorted(data["teval"])),
-        ("aeb", "scrapinghub-aeb whole set (includes training pages)", sorted(data["aeb"])),
-    ):
+    for store, title, keys in report:
         outputs = {k: page_text(data[store][k][0], forest.probability(data[store][k][1]), post) for k in keys}
         p, r, f1 = score_set(data, store, keys, outputs)
         tp, tr, tf = score_set(data, store, keys, teacher[store])
-        print(f"  {label:<56} {p:.4f} {r:.4f} {f1:.4f}   {tp:.4f} {tr:.4f} {tf:.4f}")
+        print(f"  {title:<56} {p:.4f} {r:.4f} {f1:.4f}   {tp:.4f} {tr:.4f} {tf:.4f}")
     if args.write:
         save_forest(forest, MODEL_PATH)
         print(f"wrote {MODEL_PATH} ({MODEL_PATH.stat().st_size} bytes, {forest.feature.shape[0]} trees of depth <= {forest.depth})")

@@ -153,8 +153,10 @@ def _resolved_yaml(config: RunConfig, steps: list[Step], inputs: str | None) -> 
 
 def dump_yaml(data: Any) -> str:
     """``yaml.safe_dump`` (keys in order, Unicode as is) through libyaml's emitter where PyYAML
-    has it: the same text (it is the emitter PyYAML's Python one was written after), about 8x
-    less time on a resolved config, which every run writes."""
+    has it, about 8x less time on a resolved config, which every run writes. The same text (it is
+    the emitter PyYAML's Python one was written after) but for a character beyond the Basic
+    Multilingual Plane (an emoji, say), which libyaml writes as a ``"\\U0001F44D"`` escape
+    where Python's writes it as is: both read back as the same value."""
     return yaml.dump(data, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False, allow_unicode=True)
 
 

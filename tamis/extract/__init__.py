@@ -101,6 +101,38 @@ trafilatura, runs at its speed, and on a crawl extraction is the pipeline's larg
 hybrid gives up 0.0045 of F1 on one set's held-out half for three to five times the pages per
 core (README, the extract step).
 
+Session 10, a third and larger set of real pages (``bench/wceb_pages.py``, ``bench_extract.py --wceb
+DIR``): the web-content-extraction-benchmark's 1000 pages collected in 2026 (Apache-2.0, kept outside
+the project; 450 articles, the rest forum, service, product, documentation, collection and listing
+pages), gold ``main_content`` AI-generated and human-verified, scored like scrapinghub-aeb; the 54
+pages whose site is in either other set left out (946 kept, 753 sites), halves by the same hash
+taken of the site. On main's model (one round, load ~5), held-out half / whole set:
+``tamis_learned_hybrid`` 0.7566 / 0.7695 at 2.02x trafilatura's pages per core (29.4 % of pages
+routed: the router's confidence is low on the non-article pages), ``tamis_learned`` 0.7444 / 0.7540
+at 6.74x, trafilatura 0.7679 / 0.7797, resiliparse 0.7437 / 0.7404 at 12.0x. By page type (whole
+set): articles (438) hybrid 0.9396 against trafilatura's 0.9338 (the learned pass alone 0.9356);
+the other 508 pages 0.6187 against 0.6457, every extractor low there (product 0.53-0.59, collection
+0.40-0.49, listing 0.44-0.56: what a listing's or a product page's "main content" is, is the
+annotator's call). So on new sites' articles the default holds trafilatura's F1; on other page
+types it does not, and it routes so many of them that it falls under 3x. Trained on (the third set's
+development half, by 5-fold CV with folds by site; criterion the smallest margin over trafilatura
+across the three development halves; 300 depth-5 trees, Readability negatives at 0.3 as shipped):
+not training on it reads teval 0.9312 / aeb 0.9634 / wceb 0.7621 (trafilatura 0.9237 / 0.9583 /
+0.7917; margin -0.0296); its article pages only at weight 1: 0.9221 / 0.9623 / 0.7753 (-0.0164);
+all its pages at weight 1: 0.9216 / 0.9566 / 0.7913 at keep 0.4 (-0.0022), 0.9117 / 0.9485 / 0.7960
+at keep 0.3; at weight 0.3: 0.9242 / 0.9600 / 0.7916 at keep 0.4 (-0.0001, the best smallest margin
+of the three sets), 0.9190 / 0.9527 / 0.7947 at keep 0.3. Every weight that lifts the third set
+lowers trafilatura-eval's and AEB's CV (by 0.007 / 0.003 at weight 0.3), so none is shipped by the
+issue's bars, which are on those two sets; the keep threshold that suits it rises (0.4 against
+0.3). With that weight-0.3 model, sending pages under 0.6 confidence to trafilatura (CV) reads
++0.0097 / +0.0067 / +0.0073 over trafilatura on the three development halves with 10 % / 8 % / 25 %
+of pages routed: the router, not the learned pass, is where the third set's pages are won, and at
+a cost (in-process CPU a page, trafilatura 113 ms there against 52-59 on the other sets, the learned
+pass 13 against 9; the third set's measured under load ~15); with main's router the default sends
+29 % of them and runs at 2.0x. The likely cause of the trade (not measured block by block): the
+third set's gold keeps what the other two sets' leaves out (product specifications, listing
+entries, forum replies), so like blocks are labelled both ways. No model change: the shipped model is session 8's.
+
 Why no extractor here reaches both bars of issue 15 (F1 above trafilatura's and three times its
 pages per core; measured in ``bench/bench_extract.py`` and, per page in one process, on the same two
 sets; CPU ms per page, trafilatura-eval / scrapinghub-aeb):

@@ -203,6 +203,8 @@ def write_card(root: Path, stats: dict[str, Any]) -> dict[str, Any]:
         if folder.features is not None:
             infos.append({"config_name": config_name, "features": folder.features, "splits": [{"name": "train", "num_examples": folder.rows}]})
     n_duplicates, examples = duplicate_ids(folders)
+    # PyYAML's Python emitter, not libyaml's (a few ms faster): libyaml escapes a character beyond
+    # the BMP (an emoji in a metadata key: "\U0001F44D"), and the card shows the names as they are.
     header = yaml.safe_dump({"configs": configs, "dataset_info": infos}, sort_keys=False, allow_unicode=True)
     body = [
         "# tamis run",
