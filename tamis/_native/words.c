@@ -104,8 +104,10 @@ static inline size_t find_slot(const Py_ssize_t *slots, const uint64_t *slot_key
     return s;
 }
 
-static int64_t top_chars(const uint64_t *keys, const int32_t *ids, const int64_t *cumlen, Py_ssize_t m, int n,
-                         Py_ssize_t *slots, uint64_t *slot_keys, int64_t *counts, size_t size) {
+/* Counts each distinct n-gram of the document in the table (its first position in slots[s]);
+ * where[i], when asked for, is the slot of the n-gram at i. */
+static void count_grams(const uint64_t *keys, const int32_t *ids, Py_ssize_t m, int n,
+                        Py_ssize_t *slots, uint64_t *slot_keys, int64_t *counts, size_t size, size_t *where) {
     size_t mask = size - 1;
     for (size_t s = 0; s < size; s++) slots[s] = EMPTY;
     for (Py_ssize_t i = 0; i < m; i++) {
@@ -113,7 +115,13 @@ static int64_t top_chars(const uint64_t *keys, const int32_t *ids, const int64_t
         size_t s = find_slot(slots, slot_keys, mask, keys, ids, i, n, &found);
         if (found) counts[s]++;
         else { slots[s] = i; slot_keys[s] = keys[i]; counts[s] = 1; }
+        if (where) where[i] = s;
     }
+}
+
+static int64_t top_chars(const uint64_t *keys, const int32_t *ids, const int64_t *cumlen, Py_ssize_t m, int n,
+                         Py_ssize_t *slots, uint64_t *slot_keys, int64_t *counts, size_t size) {
+    count_grams(keys, ids, m, n, slots, slot_keys, counts, size, NULL);
     int64_t best = 0;
     Py_ssize_t first = 0;
     for (size_t s = 0; s < size; s++) {
@@ -127,15 +135,7 @@ static int64_t top_chars(const uint64_t *keys, const int32_t *ids, const int64_t
  * n-gram that occurs once makes every longer one at the same place occur once too. */
 static void mark_unique(const uint64_t *keys, const int32_t *ids, Py_ssize_t m, int n,
                         Py_ssize_t *slots, uint64_t *slot_keys, int64_t *counts, size_t size, size_t *where, uint8_t *unique) {
-    size_t mask = size - 1;
-    for (size_t s = 0; s < size; s++) slots[s] = EMPTY;
-    for (Py_ssize_t i = 0; i < m; i++) {
-        int found;
-        size_t s = find_slot(slots, slot_keys, mask, keys, ids, i, n, &found);
-        if (found) counts[s]++;
-        else { slots[s] = i; slot_keys[s] = keys[i]; counts[s] = 1; }
-        where[i] = s;
-    }
+    count_grams(keys, ids, m, n, slots, slot_keys, counts, size, where);
     for (Py_ssize_t i = 0; i < m; i++) unique[i] = counts[where[i]] == 1;
 }
 

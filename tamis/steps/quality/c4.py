@@ -47,17 +47,22 @@ def _may_hold_policy(lower: str) -> bool:
     return "cookie" in lower or "terms of use" in lower or "privacy policy" in lower
 
 
-def count_sentences(words: list[str]) -> int:
-    """Sentences in one line's words (spaCy sentencizer rule)."""
-    sentences = 1 if words else 0
-    after_end = False
+def _fold(words: list[str], after_end: bool) -> tuple[int, bool]:
+    """The spaCy sentencizer rule over ``words`` entered in state ``after_end`` (just after a
+    sentence end or not): the sentences it starts, and the state it leaves."""
+    started = 0
     for word in words:
         if word in _SENTENCE_ENDS:
             after_end = True
         elif after_end and not word_class(word)[0]:
-            sentences += 1
+            started += 1
             after_end = False
-    return sentences
+    return started, after_end
+
+
+def count_sentences(words: list[str]) -> int:
+    """Sentences in one line's words (spaCy sentencizer rule)."""
+    return 1 + _fold(words, False)[0] if words else 0
 
 
 def _chunk_summary(words: list[str]) -> tuple[bool, int, bool, int, bool]:
@@ -65,17 +70,7 @@ def _chunk_summary(words: list[str]) -> tuple[bool, int, bool, int, bool]:
     (has words, sentences added and state after, entered not after an end; the same entered
     after an end). The fold over a line is the fold over its chunks, so composing these
     summaries counts what the fold over the whole line's words counts."""
-    summary: list[int | bool] = [bool(words)]
-    for after_end in (False, True):
-        added = 0
-        for word in words:
-            if word in _SENTENCE_ENDS:
-                after_end = True
-            elif after_end and not word_class(word)[0]:
-                added += 1
-                after_end = False
-        summary += [added, after_end]
-    return tuple(summary)  # type: ignore[return-value]
+    return (bool(words), *_fold(words, False), *_fold(words, True))
 
 
 # Per word regex (language), each chunk's summary: lines repeat their chunks ("the", "file.",
