@@ -37,11 +37,14 @@ class TaskStats:
     # sample kind -> the first few examples (JSON-able dicts), in input order
     samples: dict[str, list[Any]] = field(default_factory=dict)
 
+    def wants_sample(self, kind: str) -> bool:
+        """Whether :meth:`sample` would keep an example of ``kind`` now (a caller can skip building one)."""
+        return len(self.samples.get(kind, ())) < SAMPLES_PER_KIND
+
     def sample(self, kind: str, payload: Any) -> None:
         """Keep a few examples of ``kind`` for the report (the first ones in input order)."""
-        kept = self.samples.setdefault(kind, [])
-        if len(kept) < SAMPLES_PER_KIND:
-            kept.append(payload)
+        if self.wants_sample(kind):
+            self.samples.setdefault(kind, []).append(payload)
 
     def observe_read(self, text: str) -> None:
         self.read += 1

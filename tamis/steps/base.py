@@ -94,6 +94,10 @@ class TaskContext:
         """Offer an example for the report (kept if it is among the first few of its kind)."""
         self.stats.sample(kind, payload)
 
+    def wants_sample(self, kind: str) -> bool:
+        """Whether :meth:`sample` would keep an example of ``kind`` now."""
+        return self.stats.wants_sample(kind)
+
     def modified(self, step_id: str, *, unit: str | None = None, count: int = 0) -> None:
         """Record that ``step_id`` changed one document (and removed ``count`` ``unit``s)."""
         self.stats.modified[step_id] += 1

@@ -240,6 +240,14 @@ class ModelBuffers:
     left: bytes  # int32
     right: bytes
 
+    @property
+    def loss(self) -> int:
+        return self.params[6]
+
+    @property
+    def osz(self) -> int:
+        return self.params[7]
+
 
 def _take_bytes(reader: _Reader, size: int) -> memoryview:
     if size < 0 or reader.at + size > len(reader.data):
@@ -296,8 +304,7 @@ def read_buffers(path: Path) -> ModelBuffers:
 
 def compiled_supported(model: FastTextModel | ModelBuffers) -> bool:
     """What the compiled path (and the reference) implement: lid.176's kind of model."""
-    loss, osz = (model.params[6], model.params[7]) if isinstance(model, ModelBuffers) else (model.loss, model.osz)
-    return model.model == _MODEL_SUPERVISED and loss == _LOSS_HS and model.word_ngrams <= 1 and osz > 0
+    return model.model == _MODEL_SUPERVISED and model.loss == _LOSS_HS and model.word_ngrams <= 1 and model.osz > 0
 
 
 # ------------------------------------------------------------------------------------ reference

@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterable, Iterator
 from tamis.dedup.shingles import line_length
 from tamis.document import Document
 from tamis.registry import register
-from tamis.stats import SAMPLES_PER_KIND
 from tamis.steps.base import Step, TaskContext, param
 from tamis.text import iter_lines_with_ends, lines_with_ends, normalized_utf8, normalized_utf8_of_nfc
 
@@ -110,7 +109,7 @@ class RepetitionRepair(Step):
         kind = f"{step_id}:repaired"
         for doc in docs:
             # Lines are marked for the report's sample only while it takes one (the first few repairs).
-            marks: list[tuple[str, bool]] | None = [] if len(ctx.stats.samples.get(kind, ())) < SAMPLES_PER_KIND else None
+            marks: list[tuple[str, bool]] | None = [] if ctx.wants_sample(kind) else None
             repaired, removed, all_identical = repair_repetition(doc.text, self.min_chars, marks)
             if all_identical and self.reject_identical:
                 lines = sum(1 for c, _ in iter_lines_with_ends(doc.text) if c.strip())

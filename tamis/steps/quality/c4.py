@@ -33,7 +33,7 @@ from tamis.document import Document
 from tamis.registry import register
 from tamis.steps.base import Rejection, TaskContext, param
 from tamis.steps.quality.base import QualityFilter
-from tamis.steps.quality.words import chunk_words, word_class, word_regex
+from tamis.steps.quality.words import tokenize, word_class, word_regex
 
 _CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 _END_PUNCTUATION = (".", "?", "!", '"', "'")
@@ -105,7 +105,7 @@ def line_sentences(line: str, regex: re.Pattern[str]) -> int:
                 _summarised[0] = 0
                 summaries = _SUMMARIES[key] = {}
             _summarised[0] += 1
-            summary = summaries[chunk] = _chunk_summary(chunk_words(chunk, regex))
+            summary = summaries[chunk] = _chunk_summary(tokenize(chunk, regex))
         chunk_has_words, added_before, after_before, added_after, after_after = summary
         if after_end:
             sentences += added_after

@@ -277,15 +277,6 @@ def tokenize(text: str, regex: re.Pattern[str]) -> list[str]:
     return words
 
 
-def chunk_words(chunk: str, regex: re.Pattern[str]) -> list[str]:
-    """:func:`tokenize` of one whitespace-free chunk."""
-    if chunk.isalnum():
-        return [chunk]
-    if chunk[-1] in _SIMPLE_TRAILING and chunk[:-1].isalnum():
-        return [chunk[:-1], chunk[-1]]
-    return regex.findall(chunk)
-
-
 def _split_hyphen_runs(words: list[str]) -> list[str]:
     """Polish: spaCy's hyphen infix splits a hyphen that follows another character, so a run of
     leading hyphens falls apart (--help is -, -, help; -n stays) and so does a run of periods
