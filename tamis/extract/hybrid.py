@@ -95,7 +95,15 @@ ROUTE_SIGNALS = (
     "kept_link_density",
     "kept_long_share",  # share of the kept characters in long, link-poor blocks
     "log_page_chars",
+    # Pages whose content is a list of entries (products, listings, collections): the share of the
+    # page's characters in blocks whose container stands among REPEATED_GROUPS or more like
+    # containers under one parent that is not a link list (parent link density under
+    # REPEATED_LINK_DENSITY), and the share of those the learned pass dropped.
+    "repeated_share",
+    "repeated_dropped_share",
 )
+REPEATED_GROUPS = 5
+REPEATED_LINK_DENSITY = 0.5
 
 # ROUTER CONSTANTS (written by bench/fit_extract_router.py --write)
 ROUTE_FAST = True
@@ -122,6 +130,13 @@ def route_signals(log_odds: np.ndarray, lengths: np.ndarray, kept: np.ndarray, r
     signals["log_kept_chars"] = float(np.log1p(kept_chars))
     signals["kept_share"] = kept_chars / total
     signals["log_page_chars"] = float(np.log1p(lengths.sum()))
+    names = block_features.FEATURE_NAMES
+    if len(rows):
+        groups = rows[:, names.index("parent_log_groups")].astype(np.float64)
+        parent_links = rows[:, names.index("parent_link_density")].astype(np.float64)
+        repeated = (groups >= np.log1p(REPEATED_GROUPS) - 1e-6) & (parent_links < REPEATED_LINK_DENSITY)
+        signals["repeated_share"] = float((lengths * repeated).sum() / total)
+        signals["repeated_dropped_share"] = float((lengths * (repeated & ~kept)).sum() / total)
     if kept_chars > 0:
         signals["kept_confidence"] = float((kept_lengths * (margin >= CONFIDENT_LOG_ODDS)).sum() / kept_chars)
         # Runs of consecutive kept blocks: a new run starts at a kept block whose predecessor is dropped.
@@ -133,7 +148,6 @@ def route_signals(log_odds: np.ndarray, lengths: np.ndarray, kept: np.ndarray, r
         untrimmed = keep_blocks(probability_of(log_odds), lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, 0)
         before = float((lengths * untrimmed).sum())
         signals["tail_cut"] = max(0.0, before - kept_chars) / before if before > 0 else 0.0
-        names = block_features.FEATURE_NAMES
         if len(rows):
             link = rows[:, names.index("link_density")].astype(np.float64)
             long = rows[:, names.index("long")].astype(np.float64)
