@@ -152,7 +152,12 @@ held-out gap 0.0013 wider. Measured and dropped there: the second-signal family 
 entries (products, listings, collections): the share of the page's characters in blocks whose
 container stands among 5 or more like containers under a parent that is not a link list
 (``hybrid.repeated_share``) and the part of it the learned pass dropped
-(``repeated_dropped_share``); neither was chosen.
+(``repeated_dropped_share``); neither was chosen. ``bench_extract.py`` (the extract step as a
+user runs it, one round each at load ~10-20, before then after in a row; held-out halves):
+0.74: 0.9365 / 0.9563 / 0.7562 at 3.79x / 3.46x / 2.32x (8.8 / 5.0 / 29.2 % routed); 0.64:
+0.9368 / 0.9550 / 0.7568 at 5.07x / 3.85x / 2.97x (4.1 / 1.7 / 19.0 % routed; trafilatura 0.9283
+/ 0.9609 / 0.7679); the third set's articles (whole set / held-out) 0.9389 / 0.9348 against
+0.9396 / 0.9385 with 0.74 and trafilatura's 0.9338 / 0.9357.
 
 Why no extractor here reaches both bars of issue 15 (F1 above trafilatura's and three times its
 pages per core; measured in ``bench/bench_extract.py`` and, per page in one process, on the same two
