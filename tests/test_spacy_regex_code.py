@@ -42,3 +42,24 @@ def test_a_pattern_not_stored_or_refused_by_the_engine_is_compiled_by_re(monkeyp
 def test_instruction_words_round_trip() -> None:
     words = [0, 1, 2**31, 2**32 - 1, 17]
     assert regex_code.decode_code(regex_code.encode_code(words)) == words
+
+
+def test_every_language_word_regex_is_stored_and_equals_re_compile(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tamis.steps.quality import words
+    from tamis.steps.quality.languages import GENERIC, SUPPORTED_LANGUAGES, settings_for
+
+    if not regex_code._stored():
+        pytest.skip(f"no stored instructions for {regex_code.tag()}")
+    texts: dict[str, re.Pattern[str]] = {}
+
+    def checking(text: str, flags: int = 0) -> re.Pattern[str]:
+        texts[text] = regex_code.compile_pattern(text, flags)
+        return texts[text]
+
+    monkeypatch.setattr(words, "compile_pattern", checking)
+    for settings in [*(settings_for(code) for code in SUPPORTED_LANGUAGES), GENERIC]:
+        words._compile_word_regex(settings)
+    missing = [text[:60] for text in texts if regex_code.key(text, 0) not in regex_code._stored()]
+    assert not missing, f"{len(missing)} word regexes not stored (rerun bench/derive_word_regex_code.py): {missing[:2]}"
+    differ = [text[:60] for text, pattern in texts.items() if pattern != re.compile(text)]
+    assert not differ

@@ -8,7 +8,9 @@ version and stores what it hands to the regex engine (``_sre.compile``'s argumen
 instruction words, flags and groups) in ``regex_code/spacy-<python>-sre<magic>.json.gz``;
 :func:`compile_pattern` builds the pattern from them, the same pattern object ``re.compile``
 would give (patterns compare equal, instruction word for instruction word:
-``tests/test_spacy_regex_code.py`` checks every stored one). The engine validates the
+``tests/test_spacy_regex_code.py`` checks every stored one). Each language's word regex
+(:func:`tamis.steps.quality.words.word_regex`) is stored the same way, in ``words-<tag>.json.gz``
+(``bench/derive_word_regex_code.py``). The engine validates the
 instructions it is given; a pattern not stored, another Python, a missing or unreadable file
 or an engine that refuses them falls back to ``re.compile``.
 """
@@ -16,15 +18,17 @@ or an engine that refuses them falls back to ``re.compile``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import hashlib
-import json
 import re
 import sys
 from array import array
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 try:
     import _sre
@@ -66,13 +70,14 @@ def _word_type() -> str:
 
 @cache
 def _stored() -> dict[str, list[Any]]:
-    path = DATA_DIR / f"{tag()}.json.gz"
-    if _sre is None or not path.is_file():
-        return {}
-    try:
-        return json.loads(gzip.decompress(path.read_bytes()))
-    except (OSError, ValueError):
-        return {}
+    # The splitter's patterns, and the word regexes (words-<tag>: bench/derive_word_regex_code.py).
+    found: dict[str, list[Any]] = {}
+    if _sre is None:
+        return found
+    for path in (DATA_DIR / f"{tag()}.json.gz", DATA_DIR / f"words-{tag()}.json.gz"):
+        with contextlib.suppress(OSError, ValueError):  # a missing or unreadable file: compiled by re
+            found.update(orjson.loads(gzip.decompress(path.read_bytes())))
+    return found
 
 
 def compile_pattern(text: str, flags: int = 0) -> re.Pattern[str]:

@@ -18,6 +18,7 @@ suffix pattern once per character it strips, quadratic in a chunk's length: chun
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import re
 from collections.abc import Callable
@@ -29,6 +30,9 @@ import orjson
 
 from tamis.steps.quality.regex_code import compile_pattern
 from tamis.steps.quality.spacy_affix import top_level_pieces
+from tamis.steps.quality.spacy_analysis import NOT_STORED as _NOT_STORED
+from tamis.steps.quality.spacy_analysis import program_from_json as _program_from_json
+from tamis.steps.quality.spacy_analysis import stored_analysis
 
 try:  # the regular-expression parser, to read which characters a rule can start or end on
     from re import _constants as _sre
@@ -494,6 +498,14 @@ def required_chars(stored: str, flags: int) -> frozenset[str] | None:
     letter classes not put back in, they count as unknown) to match anywhere in it: a literal or
     class every match consumes or looks around at; under IGNORECASE only characters without case.
     None when the pattern names none."""
+    found = stored_analysis("required", stored, flags)
+    if found is not _NOT_STORED:
+        return None if found is None else frozenset(found)
+    return required_chars_live(stored, flags)
+
+
+def required_chars_live(stored: str, flags: int) -> frozenset[str] | None:
+    """:func:`required_chars` computed from the pattern (what the stored analyses are checked against)."""
     try:
         parsed = _parsed_for_analysis(stored, flags)
         return _required(list(parsed), bool(parsed.state.flags & re.IGNORECASE))
@@ -503,6 +515,11 @@ def required_chars(stored: str, flags: int) -> frozenset[str] | None:
 
 def _min_width(stored: str, flags: int) -> int:
     """The narrowest match of the pattern ``stored`` (a letter class counts one character); 0 if unknown."""
+    found = stored_analysis("min_width", stored, flags)
+    return _min_width_live(stored, flags) if found is _NOT_STORED else found
+
+
+def _min_width_live(stored: str, flags: int) -> int:
     try:
         return _parsed_for_analysis(stored, flags).getwidth()[0]
     except (re.error, RecursionError):
@@ -526,6 +543,14 @@ _WIDEST_WINDOW = 64
 def end_window(stored: str, flags: int) -> tuple[int, tuple[str, ...]] | None:
     """For a suffix pattern ``stored`` whose every top-level alternative ends in ``$``: (the widest
     match of its alternatives of bounded width, the text of the others); None otherwise."""
+    found = stored_analysis("end_window", stored, flags)
+    if found is not _NOT_STORED:
+        return None if found is None else (found[0], tuple(found[1]))
+    return end_window_live(stored, flags)
+
+
+def end_window_live(stored: str, flags: int) -> tuple[int, tuple[str, ...]] | None:
+    """:func:`end_window` computed from the pattern."""
     if flags & re.MULTILINE or stored.startswith("(?"):
         return None
     try:
@@ -800,6 +825,24 @@ _WIDE_OPEN: Any = object()
 def affix_program(stored: str, flags: int) -> Any:
     """The pattern ``stored`` (as the rule data holds it) translated for the compiled splitter's
     matcher (:mod:`tamis.steps.quality.spacy_affix`), or None where it cannot be exactly."""
+    found = stored_analysis("program", program_key(stored), flags)
+    if found is not _NOT_STORED:
+        return None if found is None else _program_from_json(found)
+    return affix_program_live(stored, flags)
+
+
+def program_key(stored: str) -> str:
+    """What a stored program is filed under: the pattern and the letter classes it is translated with."""
+    return f"{stored}\0{_letters_digest()}"
+
+
+@cache
+def _letters_digest() -> str:
+    return hashlib.sha256(orjson.dumps(_payload()["letter_classes"], option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def affix_program_live(stored: str, flags: int) -> Any:
+    """:func:`affix_program` translated from the pattern."""
     from tamis.steps.quality.spacy_affix import Untranslatable, translate
 
     try:

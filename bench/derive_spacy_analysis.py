@@ -1,0 +1,52 @@
+"""Write ``tamis/steps/quality/regex_code/analysis-<python>.json.gz``: the spaCy word splitter's
+pattern analyses (:mod:`tamis.steps.quality.spacy_analysis`) for every language's rules, one file
+per Python given (each runs its own ``re`` parser on this checkout's rules).
+
+    python bench/derive_spacy_analysis.py python3.11 python3.12 python3.13
+
+Each Python needs orjson importable. Rerun after ``spacy_rules.json.gz``, the analyses or the affix
+translator change (a pattern whose text or letter classes changed is simply not found and
+analysed as before; ``tests/test_spacy_analysis.py`` recomputes every stored entry, so a changed
+analysis shows there).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "tamis" / "steps" / "quality" / "regex_code"
+
+# Runs in each Python: every language's analyses computed live (spacy_analysis.live_entries).
+CHILD = r"""
+import json
+from tamis.steps.quality import spacy_analysis
+
+print(json.dumps({"tag": spacy_analysis.path().name, "entries": spacy_analysis.live_entries()}, sort_keys=True))
+"""
+
+
+def main() -> int:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for python in sys.argv[1:] or [sys.executable]:
+        done = subprocess.run([python, "-c", CHILD], capture_output=True, text=True, env=env, check=False)
+        if done.returncode != 0:
+            sys.exit(f"{python}: {done.stderr[-2000:]}")
+        found = json.loads(done.stdout)
+        path = OUT / found["tag"]
+        # mtime 0: the same rules give the same bytes
+        path.write_bytes(gzip.compress(json.dumps(found["entries"], sort_keys=True, separators=(",", ":")).encode(), 9, mtime=0))
+        counts: dict[str, int] = {}
+        for entry in found["entries"]:
+            counts[entry.split(":")[0]] = counts.get(entry.split(":")[0], 0) + 1
+        print(f"{path.relative_to(ROOT)}: {counts}, {path.stat().st_size / 1e3:.0f} kB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
