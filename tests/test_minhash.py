@@ -333,6 +333,26 @@ def test_kept_set_is_the_same_for_workers_tasks_and_sharded_clustering(tmp_path:
         assert result == first, name
 
 
+def test_verify_partitions_grouped_in_one_task_keep_the_same_edges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The verify round groups partitions into tasks by candidate count; each partition is still
+    verified on its own, so the kept edges (and every decision) are those of one task each."""
+    from tamis.dedup import minhash as minhash_module
+
+    files = _split(_corpus(seed=7), tmp_path, 4)
+    edges, decisions = {}, {}
+    for name, task_edges in (("grouped", minhash_module.VERIFY_TASK_EDGES), ("apart", 1)):
+        monkeypatch.setattr(minhash_module, "VERIFY_TASK_EDGES", task_edges)
+        out = tmp_path / name
+        run_recipe(files, out, [{"step": "minhash"}], workers=1)
+        verify_markers = sorted(p.name for p in (out / "_markers").glob("stage0-verify-*"))
+        assert len(verify_markers) == (1 if name == "grouped" else 4), verify_markers
+        edges[name] = {p.name: p.read_bytes() for p in sorted(out.glob("dedup/*/*/edges-*"))}
+        decisions[name] = sorted((r["id"], r["duplicate_of"], r["detail"]) for r in rejected(out))
+    assert len(edges["grouped"]) == 8 and any(edges["grouped"].values())
+    assert edges["grouped"] == edges["apart"]
+    assert decisions["grouped"] == decisions["apart"] and decisions["grouped"]
+
+
 def test_sharded_star_rounds_give_the_union_find_components(tmp_path: Path):
     from tamis.dedup import cluster
 

@@ -325,3 +325,63 @@ def test_long_ascii_runs_fold_as_the_reference():
         line = json.dumps({"id": "x", "text": text}).encode()
         check_against_reference(line, True)
         check_against_reference(line, False)
+
+
+@pytest.fixture(params=[0, 1, 2], ids=["scalar", "sse2", "avx2"])
+def simd_level(request: pytest.FixtureRequest):
+    """Each vector loop of the text scan in turn (a level this CPU lacks is skipped), then the best again."""
+    level = _jsonl.set_simd(request.param)
+    try:
+        if level != request.param:
+            pytest.skip(f"this CPU has no level {request.param}")
+        yield level
+    finally:
+        _jsonl.set_simd(-1)
+
+
+def test_every_vector_loop_folds_random_records_as_the_reference(simd_level: int):
+    rng = random.Random(16)
+    for _ in range(1500):
+        record = random_record(rng)
+        check_against_reference(dump(record, ascii_only=rng.random() < 0.2), True)
+    pieces = ["Word", "the", "QUICK", "`quoted`", "a-b", "  ", " ", "é", "\u2019", "\\n", "x" * 40]
+    for _ in range(1500):
+        text = "".join(rng.choice(pieces) + rng.choice(["", " "]) for _ in range(rng.randint(1, 30)))
+        check_against_reference(json.dumps({"id": "x", "text": text}).encode(), True)
+
+
+@pytest.mark.usefixtures("simd_level")
+def test_a_stop_byte_or_double_space_at_every_offset_folds_as_the_reference():
+    # The vector loops take a chunk up to its first stop byte (or second space of two):
+    # each stop at each offset of the first chunks (16 and 32 bytes), after a space or a letter.
+    stops = ["é", '\\"', "\\n", "\u2019", "  ", "\\t", "\\u00e9", "`", "\U0001f389", "Ω"]
+    for stop in stops:
+        for offset in range(70):
+            for filler in ("Ab cd", "xY Z ", " Q  r"):
+                head = (filler * 8)[:offset]
+                text = head + stop + "Tail of The line, " + head
+                line = b'{"id":"x","text":"' + text.encode() + b'"}'
+                assert check_against_reference(line, True)
+                assert check_against_reference(line, False)
+
+
+def test_first_seen_decides_as_the_python_loop():
+    rng = random.Random(15)
+    pool = [rng.randbytes(16) for _ in range(300)]
+    keepers_c: dict[bytes, str] = {pool[0]: "before"}
+    keepers_py = dict(keepers_c)
+    for block in range(5):
+        keys = [rng.choice(pool) for _ in range(rng.randint(0, 400))]
+        ids = [f"d{block}-{i}" for i in range(len(keys))]
+        expected: dict[int, str] = {}
+        for i, key in enumerate(keys):
+            keeper = keepers_py.get(key)
+            if keeper is None:
+                keepers_py[key] = ids[i]
+            else:
+                expected[i] = keeper
+        found = _jsonl.first_seen(b"".join(keys), ids, keepers_c)
+        assert found == expected and list(found) == list(expected)
+        assert keepers_c == keepers_py and list(keepers_c) == list(keepers_py)
+    with pytest.raises(ValueError):
+        _jsonl.first_seen(b"x" * 15, ["a"], {})

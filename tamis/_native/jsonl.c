@@ -448,11 +448,14 @@ static inline unsigned popcount16(unsigned x) {
     return (x + (x >> 8)) & 0x1Fu;
 }
 
-/* Whole 16-byte chunks of simple bytes with no two spaces in a row, measured and folded 16
- * at a time (SSE2): word starts counted from the space mask, upper case and backquotes
- * folded with compares and blends, the chunk stored as it is. Stops before the first chunk
- * that holds a stop byte or a double space (the run loop below handles it); returns how many
- * bytes it took. Out always has 16 bytes of room past any write. */
+/* Simple bytes with no two spaces in a row, measured and folded 16 at a time (SSE2): word
+ * starts counted from the space mask, upper case and backquotes folded with compares and
+ * blends, the chunk stored as it is. The chunk that holds the first stop byte or double space
+ * is taken up to it (its prefix's bits only; the whole chunk is stored, the length advanced
+ * by the prefix), so the run loop below sees at most the tail of a line: in prose a stop byte
+ * (an accent, an escape) comes every few dozen bytes, and the scalar loops had taken a third
+ * of the scan. Returns how many bytes it took. Out always has 16 bytes of room past any
+ * write. */
 static inline Py_ssize_t simple_chunks(const unsigned char *p, const unsigned char *end, unsigned char *out, Py_ssize_t *len, Py_ssize_t *words,
                                        unsigned *prev_space) {
     Py_ssize_t taken = 0;
@@ -464,27 +467,99 @@ static inline Py_ssize_t simple_chunks(const unsigned char *p, const unsigned ch
     Py_ssize_t w = 0, n = *len;
     while (end - (p + taken) >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(p + taken));
-        if (stop_bits(v)) break;
         unsigned spaces = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, space));
         unsigned before = ((spaces << 1) | prev) & 0xFFFF; /* bit i: byte i-1 was a space */
-        if (spaces & before) break;                       /* two spaces in a row: collapse below */
-        w += popcount16(~spaces & before & 0xFFFF);
-        prev = spaces >> 15;
+        /* bit i: byte i is a stop byte or the second of two spaces (collapsed below) */
+        unsigned cut = stop_bits(v) | (spaces & before);
+        int k = cut ? __builtin_ctz(cut) : 16;  /* the bytes taken here */
+        unsigned taken_bits = (1u << k) - 1u;   /* k <= 16: no overflow in 32 bits */
+        w += popcount16(~spaces & before & taken_bits);
+        if (k > 0) prev = (spaces >> (k - 1)) & 1u;
         if (out != NULL) {
             __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(v, below_a), _mm_cmpgt_epi8(above_z, v));
             __m128i folded = _mm_or_si128(v, _mm_and_si128(upper, case_bit));
             __m128i quotes = _mm_cmpeq_epi8(v, backquote);
             folded = _mm_or_si128(_mm_andnot_si128(quotes, folded), _mm_and_si128(quotes, apostrophe));
-            _mm_storeu_si128((__m128i *)(out + n), folded);
-            n += 16;
+            _mm_storeu_si128((__m128i *)(out + n), folded); /* bytes past the prefix are written over later */
+            n += k;
         }
-        taken += 16;
+        taken += k;
+        if (cut) break;
     }
     *prev_space = prev;
     *words += w;
     *len = n;
 #endif
     return taken;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_AVX2_PATH 1
+#include <immintrin.h>
+/* simple_chunks 32 bytes at a time, for a CPU with AVX2 (chosen at run time: the wheel is
+ * built for any x86-64). The same masks, one bit per byte in 32; a tail under 32 bytes goes
+ * through simple_chunks. */
+__attribute__((target("avx2,popcnt"))) static Py_ssize_t simple_chunks_avx2(const unsigned char *p, const unsigned char *end, unsigned char *out,
+                                                                          Py_ssize_t *len, Py_ssize_t *words, unsigned *prev_space) {
+    const __m256i space = _mm256_set1_epi8(' '), quote = _mm256_set1_epi8('"'), backslash = _mm256_set1_epi8('\\');
+    const __m256i control = _mm256_set1_epi8(0x1F), del = _mm256_set1_epi8(0x7F);
+    const __m256i below_a = _mm256_set1_epi8('A' - 1), above_z = _mm256_set1_epi8('Z' + 1), case_bit = _mm256_set1_epi8(0x20);
+    const __m256i backquote = _mm256_set1_epi8('`'), apostrophe = _mm256_set1_epi8('\'');
+    Py_ssize_t taken = 0, w = 0, n = *len;
+    uint32_t prev = *prev_space;
+    while (end - (p + taken) >= 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(p + taken));
+        __m256i stop = _mm256_or_si256(_mm256_cmpeq_epi8(v, quote), _mm256_cmpeq_epi8(v, backslash));
+        stop = _mm256_or_si256(stop, _mm256_cmpeq_epi8(_mm256_min_epu8(v, control), v));
+        stop = _mm256_or_si256(stop, _mm256_cmpeq_epi8(_mm256_max_epu8(v, del), v));
+        uint32_t spaces = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, space));
+        uint32_t before = (spaces << 1) | prev;
+        uint32_t cut = (uint32_t)_mm256_movemask_epi8(stop) | (spaces & before);
+        int k = cut ? __builtin_ctz(cut) : 32;
+        uint32_t taken_bits = k == 32 ? 0xFFFFFFFFu : (1u << k) - 1u;
+        w += __builtin_popcount(~spaces & before & taken_bits);
+        if (k > 0) prev = (spaces >> (k - 1)) & 1u;
+        if (out != NULL) {
+            __m256i upper = _mm256_and_si256(_mm256_cmpgt_epi8(v, below_a), _mm256_cmpgt_epi8(above_z, v));
+            __m256i folded = _mm256_or_si256(v, _mm256_and_si256(upper, case_bit));
+            __m256i quotes = _mm256_cmpeq_epi8(v, backquote);
+            folded = _mm256_blendv_epi8(folded, apostrophe, quotes);
+            _mm256_storeu_si256((__m256i *)(out + n), folded); /* out has room: see the callers' bounds */
+            n += k;
+        }
+        taken += k;
+        if (cut) {
+            *prev_space = prev;
+            *words += w;
+            *len = n;
+            return taken;
+        }
+    }
+    *prev_space = prev;
+    *words += w;
+    *len = n;
+    return taken + simple_chunks(p + taken, end, out, len, words, prev_space);
+}
+#endif
+
+/* Which vector loop folds the simple runs: 0 none (the scalar loops take every byte: the
+ * reference the others are tested against), 1 SSE2, 2 AVX2 where the CPU has it. */
+static int simd_level = 1;
+
+static inline Py_ssize_t fold_chunks(const unsigned char *p, const unsigned char *end, unsigned char *out, Py_ssize_t *len, Py_ssize_t *words,
+                                     unsigned *prev_space) {
+#ifdef HAVE_AVX2_PATH
+    if (simd_level >= 2) return simple_chunks_avx2(p, end, out, len, words, prev_space);
+#endif
+    return simd_level >= 1 ? simple_chunks(p, end, out, len, words, prev_space) : 0;
+}
+
+static int best_simd_level(void) {
+#ifdef HAVE_AVX2_PATH
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) return 2;
+#endif
+    return 1;
 }
 
 /* The text string at s->p: decoded, measured and (with ts->out) folded as normalized_utf8
@@ -511,7 +586,7 @@ static int scan_text(Cursor *s, TextScan *ts) {
             }
             prev_space = 1;
         } else if (simple_ascii[*p]) {
-            Py_ssize_t fast = simple_chunks(p, end, out, &len, &words, &prev_space);
+            Py_ssize_t fast = fold_chunks(p, end, out, &len, &words, &prev_space);
             p += fast;
             chars += fast;
             bytes += fast;
@@ -819,6 +894,22 @@ static unsigned char *put_canonical(unsigned char *out, const unsigned char *p, 
     return out;
 }
 
+/* The decimal digits of a line number (snprintf's "%lld" for them, without
+ * the format parsing: once per output line). Returns the length; buf holds 24 bytes. */
+static int put_decimal(char *buf, long long value) {
+    char digits[24];
+    int n = 0;
+    unsigned long long v = value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    int len = 0;
+    if (value < 0) buf[len++] = '-';
+    while (n) buf[len++] = digits[--n];
+    return len;
+}
+
 static unsigned char *put_source(unsigned char *out, const char *path_json, Py_ssize_t path_len, const char *number, int number_len) {
     out = put_bytes(out, "\"source\":{\"path\":", 17);
     out = put_bytes(out, path_json, path_len);
@@ -835,7 +926,7 @@ static unsigned char *put_source(unsigned char *out, const char *path_json, Py_s
 static PyObject *output_line(const LineScan *o, const char *path_json, Py_ssize_t path_len, long long line_no, int with_text) {
     int exact = o->copyable; /* else fixable: members written again by put_canonical */
     char number[24];
-    int number_len = snprintf(number, sizeof number, "%lld", line_no);
+    int number_len = put_decimal(number, line_no);
     Py_ssize_t text_len = with_text ? o->text_end - o->text_at : 4;
     Py_ssize_t size = 64 + text_len + 2 * path_len + 2 * number_len + (o->id_at ? o->id_end - o->id_at : 0);
     for (int i = 0; i < o->n_members; i++) size += o->members[i].len + 1;
@@ -1201,6 +1292,17 @@ static PyObject *set_nfc_unsafe(PyObject *self, PyObject *arg) {
     Py_RETURN_NONE;
 }
 
+/* set_simd(level) -> the level now in use: the vector loop the text scan uses (see
+ * simd_level), at most the best this CPU has; -1 for the best. For tests, which compare each
+ * level with the reference. */
+static PyObject *set_simd(PyObject *self, PyObject *arg) {
+    long level = PyLong_AsLong(arg);
+    if (level == -1 && PyErr_Occurred()) return NULL;
+    int best = best_simd_level();
+    simd_level = level < 0 || level > best ? best : (int)level;
+    return PyLong_FromLong(simd_level);
+}
+
 /* The number of '\n' bytes in a buffer: plans byte-range tasks. */
 static PyObject *count_newlines(PyObject *self, PyObject *arg) {
     Py_buffer buf;
@@ -1220,11 +1322,51 @@ static PyObject *count_newlines(PyObject *self, PyObject *arg) {
     return PyLong_FromSsize_t(count);
 }
 
+/* first_seen(digests, ids, keepers) -> {index: keeper id}
+ * Exact dedup's decision for a block whose every line was scanned, in order (the reference
+ * is the loop of JsonlSource.stream_first_seen it stands for): line i's key is its 16-byte
+ * digest, digests[16 * i : 16 * i + 16]; a key not in ``keepers`` (FirstSeen.keepers, which
+ * this fills) gets ids[i] as its keeper, a key already there makes i a duplicate of its
+ * keeper. A method call and a slice per document had been a tenth of the one-pass run. */
+static PyObject *first_seen(PyObject *self, PyObject *args) {
+    PyObject *digests, *ids, *keepers;
+    if (!PyArg_ParseTuple(args, "SO!O!:first_seen", &digests, &PyList_Type, &ids, &PyDict_Type, &keepers)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(ids);
+    if (PyBytes_GET_SIZE(digests) != 16 * n) {
+        PyErr_SetString(PyExc_ValueError, "first_seen(): 16 bytes of digest per id");
+        return NULL;
+    }
+    PyObject *duplicates = PyDict_New();
+    if (duplicates == NULL) return NULL;
+    const char *d = PyBytes_AS_STRING(digests);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *key = PyBytes_FromStringAndSize(d + 16 * i, 16);
+        if (key == NULL) goto fail;
+        PyObject *keeper = PyDict_GetItemWithError(keepers, key); /* borrowed */
+        int failed;
+        if (keeper == NULL) {
+            failed = PyErr_Occurred() != NULL || PyDict_SetItem(keepers, key, PyList_GET_ITEM(ids, i)) < 0;
+        } else {
+            PyObject *index = PyLong_FromSsize_t(i);
+            failed = index == NULL || PyDict_SetItem(duplicates, index, keeper) < 0;
+            Py_XDECREF(index);
+        }
+        Py_DECREF(key);
+        if (failed) goto fail;
+    }
+    return duplicates;
+fail:
+    Py_DECREF(duplicates);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
+    {"first_seen", first_seen, METH_VARARGS, "Exact dedup's first-seen decision for a block's digests: {index: keeper id}."},
     {"scan_block", scan_block, METH_VARARGS, "Frame and scan every line of a block: (newlines, numbers, ids, keys, textless)."},
     {"block_texts", block_texts, METH_VARARGS, "The text of every line scan_block scanned, as str (None where it declined)."},
     {"count_newlines", count_newlines, METH_O, "The number of newline bytes in a buffer."},
     {"scan_record", scan_record, METH_VARARGS, "Validate one JSONL record and measure (and fold) its text; None when unsure."},
+    {"set_simd", set_simd, METH_O, "The vector loop of the text scan: 0 scalar, 1 SSE2, 2 AVX2, -1 the best this CPU has."},
     {"set_nfc_unsafe", set_nfc_unsafe, METH_O, "The bitmap of code points that are not NFC-stable on their own."},
     {NULL, NULL, 0, NULL},
 };
@@ -1234,6 +1376,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_jsonl", "Compiled J
 PyMODINIT_FUNC PyInit__jsonl(void) {
     if (init_unicode_core() < 0) return NULL;
     init_ascii_tables();
+    simd_level = best_simd_level();
     if (init_bmp_info() < 0) return NULL;
     return PyModule_Create(&module);
 }

@@ -593,21 +593,24 @@ static void lsd_sort_u32(uint32_t *v, uint32_t *tmp, Py_ssize_t n) {
 }
 
 /* Sort ascending: insertion sort for short inputs; otherwise one pass by the top `bits` bits
- * (fingerprints are hashes, so with about four values a bucket: 2^bits >= n / 4, from 8 to 16
- * bits) into tmp, insertion sort per bucket, a bucket of more than MSD_BUCKET values (repeats,
- * or more than 2^18 values in all) by LSD radix; then back into v. About three passes over the
- * data, every case linear. (qsort was 70% of verification time; 4-pass LSD radix for every
- * large document was a third of the sketch's sorting.) */
+ * (fingerprints are hashes, so with about one value a bucket: 2^bits >= n, from 8 to 16 bits)
+ * into tmp, then one insertion sort over the whole of tmp where no bucket holds more than
+ * MSD_BUCKET values (each value then moves only within its bucket: at most MSD_BUCKET steps),
+ * else bucket by bucket, a bucket of more than MSD_BUCKET values (repeats, or more than 2^18
+ * values in all) by LSD radix; then back into v. About three passes over the data, every case
+ * linear. (qsort was 70% of verification time; 4-pass LSD radix for every large document was a
+ * third of the sketch's sorting; four values a bucket sorted bucket by bucket cost ~50% more
+ * than this on the bench corpus's documents: the branchy per-bucket loops mispredict.) */
 #define MSD_BUCKET 32
 #define MSD_MAX_BITS 16
-#define MSD_STACK_BITS 10
+#define MSD_STACK_BITS 12
 static void sort_u32(uint32_t *v, uint32_t *tmp, Py_ssize_t n) {
     if (n < 64) {
         insertion_sort_u32(v, n);
         return;
     }
     int bits = 8;
-    while (bits < MSD_MAX_BITS && ((Py_ssize_t)1 << (bits + 2)) < n) bits++;
+    while (bits < MSD_MAX_BITS && ((Py_ssize_t)1 << bits) < n) bits++;
     Py_ssize_t buckets = (Py_ssize_t)1 << bits;
     Py_ssize_t on_stack[((Py_ssize_t)1 << MSD_STACK_BITS)];
     Py_ssize_t *pos = bits <= MSD_STACK_BITS ? on_stack : malloc((size_t)buckets * sizeof(Py_ssize_t));
@@ -618,20 +621,24 @@ static void sort_u32(uint32_t *v, uint32_t *tmp, Py_ssize_t n) {
     int shift = 32 - bits;
     memset(pos, 0, (size_t)buckets * sizeof(Py_ssize_t));
     for (Py_ssize_t i = 0; i < n; i++) pos[v[i] >> shift]++;
-    Py_ssize_t sum = 0;
+    Py_ssize_t sum = 0, largest = 0;
     for (Py_ssize_t d = 0; d < buckets; d++) {
         Py_ssize_t c = pos[d];
+        largest = c > largest ? c : largest;
         pos[d] = sum;
         sum += c;
     }
     for (Py_ssize_t i = 0; i < n; i++) tmp[pos[v[i] >> shift]++] = v[i];
-    /* pos[d] is now the end of bucket d; v is free to serve as LSD's scratch. */
-    Py_ssize_t lo = 0;
-    for (Py_ssize_t d = 0; d < buckets; d++) {
-        Py_ssize_t hi = pos[d], len = hi - lo;
-        if (len <= MSD_BUCKET) insertion_sort_u32(tmp + lo, len);
-        else lsd_sort_u32(tmp + lo, v + lo, len);
-        lo = hi;
+    if (largest <= MSD_BUCKET) {
+        insertion_sort_u32(tmp, n);
+    } else { /* pos[d] is now the end of bucket d; v is free to serve as LSD's scratch. */
+        Py_ssize_t lo = 0;
+        for (Py_ssize_t d = 0; d < buckets; d++) {
+            Py_ssize_t hi = pos[d], len = hi - lo;
+            if (len <= MSD_BUCKET) insertion_sort_u32(tmp + lo, len);
+            else lsd_sort_u32(tmp + lo, v + lo, len);
+            lo = hi;
+        }
     }
     memcpy(v, tmp, (size_t)n * sizeof(uint32_t));
     if (pos != on_stack) free(pos);

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from tamis.dedup.lsh import native
-from tamis.io.atomic import write_bytes_atomic
+from tamis.io.atomic import write_scratch_bytes
 
 EDGE_CHUNK = 1 << 22  # edges per read: 32 MiB of uint32 pairs
 
@@ -147,11 +147,11 @@ def star_round(scratch: str, round_index: int, partition: int, partitions: int, 
     directed = _directed(out) if len(out) else np.empty((0, 2), dtype=np.uint32)
     target = directed[:, 0] % partitions
     for q in range(partitions):
-        write_bytes_atomic(
+        write_scratch_bytes(
             root / f"star{round_index + 1:03d}-to{q:04d}-from{partition:04d}.u32",
             np.ascontiguousarray(directed[target == q], dtype="<u4").tobytes(),
         )
-    write_bytes_atomic(root / f"star{round_index:03d}-flag-{partition:04d}", b"1" if is_star_forest(edges) else b"0")
+    write_scratch_bytes(root / f"star{round_index:03d}-flag-{partition:04d}", b"1" if is_star_forest(edges) else b"0")
 
 
 def round_converged(scratch: str, round_index: int, partitions: int) -> bool:

@@ -47,7 +47,7 @@ from tamis.dedup.exact import ExactDedup
 from tamis.dedup.index import task_stem
 from tamis.dedup.minhash import MinHashDedup, SketchSpill
 from tamis.document import Document
-from tamis.io.atomic import write_bytes_atomic
+from tamis.io.atomic import write_scratch_bytes
 from tamis.io.idstore import IdWriter
 from tamis.steps.base import Step, TaskContext
 from tamis.steps.normalize import Normalize
@@ -277,9 +277,9 @@ class _FirstPass:
         finally:
             spill.close()
         spill.commit()
-        write_bytes_atomic(ctx.scratch_dir / f"empty-{task:05d}.u32", np.asarray(self.empties, dtype="<u4").tobytes())
-        write_bytes_atomic(ctx.scratch_dir / f"changed-{task:05d}.u32", np.asarray(self.changed, dtype="<u4").tobytes())
-        write_bytes_atomic(exact_dir / f"keys-{task:05d}.bin", b"".join(self.hashes))
+        write_scratch_bytes(ctx.scratch_dir / f"empty-{task:05d}.u32", np.asarray(self.empties, dtype="<u4").tobytes())
+        write_scratch_bytes(ctx.scratch_dir / f"changed-{task:05d}.u32", np.asarray(self.changed, dtype="<u4").tobytes())
+        write_scratch_bytes(exact_dir / f"keys-{task:05d}.bin", b"".join(self.hashes))
         self.ids.save(exact_dir / f"ids-{task:05d}")
 
 
@@ -357,5 +357,5 @@ def _keep_exact_survivors(scratch: str, task: int) -> None:
     lengths = np.diff(offsets)
     kept_offsets = np.zeros(int(keep.sum()) + 1, dtype="<u8")
     np.cumsum(lengths[keep], out=kept_offsets[1:])
-    write_bytes_atomic(Path(stem + ".ids"), blob[np.repeat(keep, lengths)].tobytes())
-    write_bytes_atomic(Path(stem + ".off"), kept_offsets.tobytes())
+    write_scratch_bytes(Path(stem + ".ids"), blob[np.repeat(keep, lengths)].tobytes())
+    write_scratch_bytes(Path(stem + ".off"), kept_offsets.tobytes())

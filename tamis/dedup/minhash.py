@@ -73,7 +73,7 @@ from tamis.dedup.lsh import bucket_edges, choose_banding, native, permutations
 from tamis.dedup.shingles import UNSPACED_CHARS, UNSPACED_DOCUMENT_SHARE
 from tamis.document import Document
 from tamis.errors import ConfigError
-from tamis.io.atomic import write_bytes_atomic
+from tamis.io.atomic import write_scratch_bytes
 from tamis.io.idstore import IdsByNumber, save_ids
 from tamis.registry import register
 from tamis.steps.base import TaskContext, param
@@ -86,6 +86,13 @@ MAX_PIVOT_ROUNDS = 64
 VERIFY_CHUNK = 1 << 18  # pairs whose similarity is computed in one batch
 PRELOAD_MB = 256  # fingerprint sets a verify/resolve task reads once and keeps
 WEDGE_BUDGET = 2_000_000  # pairs of edges a resolve round may check for triangles (~100 MB)
+# Candidate edges (rows of the cand files, repeats included) that one verify task takes on: the
+# partitions of the verify round are grouped into tasks of about this many, each task loading
+# the candidates once and reading each candidate's fingerprints once for all its partitions
+# (every partition read all the candidate files and its own documents' fingerprints, mostly one
+# pread each: 8 tasks on ~100k documents cost ~0.5 s more CPU than one). Each partition is still
+# verified on its own, so the edges kept are the same however partitions are grouped.
+VERIFY_TASK_EDGES = 1 << 22
 SKIP_CHUNK = 1 << 14  # candidate edges checked for being already connected, then verified, per batch
 DUPLICATE, HEAD = 0, 1
 MAX_DOCS = 1 << 32  # documents are numbered with uint32 in edges and labels
@@ -367,12 +374,15 @@ class MinHashDedup(GlobalStage):
             msg = f"minhash: {n_docs:,} documents (with the index); one run handles at most {MAX_DOCS - 1:,} (32-bit document numbers): split the input"
             raise ConfigError(msg)
         layout = {"sources": [[s.stem, s.start, s.size] for s in sources], "documents": n_docs, "bands": bands}
-        write_bytes_atomic(scratch / "layout.json", orjson.dumps(layout))
+        write_scratch_bytes(scratch / "layout.json", orjson.dumps(layout))
         parts = self.partitions or max(1, min(16, n_tasks))
 
         groups = min(bands, parts)
         yield [PassTask(f"bucket-{g:04d}", functools.partial(_bucket_task, root, g, groups)) for g in range(groups)]
-        yield [PassTask(f"verify-{p:04d}", functools.partial(_verify_task, root, p, parts, self.threshold, self.verify)) for p in range(parts)]
+        yield [
+            PassTask(f"verify-{first:04d}-{last - 1:04d}", functools.partial(_verify_task, root, first, last, parts, self.threshold, self.verify))
+            for first, last in _verify_groups(scratch, parts)
+        ]
 
         edge_files = [str(scratch / f"edges-{p:04d}.u32") for p in range(parts)]
         shards = self.cluster_shards
@@ -489,7 +499,50 @@ def _read_band(path: Path, bands: int, band: int, n: int, chunk_rows: int = 1 <<
     return out
 
 
-def _verify_task(scratch: str, partition: int, partitions: int, threshold: float, verify: bool) -> None:
+def _verify_groups(scratch: Path, partitions: int) -> list[tuple[int, int]]:
+    """The verify round's tasks: consecutive partitions [first, last) holding about
+    VERIFY_TASK_EDGES candidate rows each (read after the bucket round wrote them)."""
+    rows = sum(os.path.getsize(p) // 8 for p in glob.glob(str(scratch / "cand-*.u32")))
+    tasks = max(1, min(partitions, math.ceil(rows / VERIFY_TASK_EDGES)))
+    cuts = [round(k * partitions / tasks) for k in range(tasks + 1)]
+    return list(itertools.pairwise(cuts))
+
+
+def _verify_task(scratch: str, first: int, last: int, partitions: int, threshold: float, verify: bool) -> None:
+    """:func:`_verify_partition` for each partition in [first, last), the candidates loaded once
+    and, where they fit PRELOAD_MB, the fingerprints of all their documents read once."""
+    root = Path(scratch)
+    files = sorted(Path(p) for p in glob.glob(str(root / "cand-*.u32")))
+    parts = [chunk[(chunk[:, 1] % partitions >= first) & (chunk[:, 1] % partitions < last)] for chunk in clustering.iter_edge_chunks(files)]
+    edges = np.concatenate(parts) if parts else np.empty((0, 2), dtype=np.uint32)
+    packed = (edges[:, 0].astype(np.uint64) << np.uint64(32)) | edges[:, 1].astype(np.uint64)
+    # An edge's partition is a function of the edge: its count of repeats is the same here as
+    # among its partition's candidates alone, and this order filtered by partition is the order
+    # each partition sorted its own candidates in.
+    packed, collisions = np.unique(packed, return_counts=True)
+    packed = packed[np.lexsort((packed, -collisions))]
+    edges = np.stack([(packed >> np.uint64(32)).astype(np.uint32), (packed & np.uint64(0xFFFFFFFF)).astype(np.uint32)], axis=1)
+    of_partition = edges[:, 1] % partitions
+    shared: _PairScorer | None = None
+    reader = FingerprintReader(_load_sources(root))
+    try:
+        if verify and last - first > 1 and len(edges):
+            shared = _PairScorer(reader)
+            shared.preload(edges.ravel())
+            if not shared.loaded:
+                shared.close()
+                shared = None
+        for partition in range(first, last):
+            _verify_partition(root, partition, edges[of_partition == partition], verify, threshold, reader, shared)
+    finally:
+        if shared is not None:
+            shared.close()
+        reader.close()
+
+
+def _verify_partition(
+    root: Path, partition: int, edges: np.ndarray, verify: bool, threshold: float, reader: FingerprintReader, shared: _PairScorer | None
+) -> None:
     """The candidate edges whose earlier document falls in ``partition``, kept if their exact
     Jaccard is >= threshold (all of them without ``verify``).
 
@@ -498,26 +551,18 @@ def _verify_task(scratch: str, partition: int, partitions: int, threshold: float
     is not verified at all. Edges are taken in decreasing number of bands they collided in, so
     the near-certain ones join the components first and most weak candidates inside a family
     of copies are skipped: the result is exactly the components of all verified candidates."""
-    root = Path(scratch)
-    files = sorted(Path(p) for p in glob.glob(str(root / "cand-*.u32")))
-    parts = [chunk[chunk[:, 1] % partitions == partition] for chunk in clustering.iter_edge_chunks(files)]
-    edges = np.concatenate(parts) if parts else np.empty((0, 2), dtype=np.uint32)
-    packed = (edges[:, 0].astype(np.uint64) << np.uint64(32)) | edges[:, 1].astype(np.uint64)
-    packed, collisions = np.unique(packed, return_counts=True)
-    packed = packed[np.lexsort((packed, -collisions))]
-    edges = np.stack([(packed >> np.uint64(32)).astype(np.uint32), (packed & np.uint64(0xFFFFFFFF)).astype(np.uint32)], axis=1)
     out = root / f"edges-{partition:04d}.u32"
     if not verify or len(edges) == 0:
-        write_bytes_atomic(out, np.ascontiguousarray(edges, dtype="<u4").tobytes())
-        write_bytes_atomic(out.with_suffix(".f64"), b"")
+        write_scratch_bytes(out, np.ascontiguousarray(edges, dtype="<u4").tobytes())
+        write_scratch_bytes(out.with_suffix(".f64"), b"")
         return
     uf = native()
     docs = clustering.unique_sorted(edges.ravel())
     local = np.searchsorted(docs, edges).astype("<u4")
     parent = np.arange(len(docs), dtype=np.uint32)
-    reader = FingerprintReader(_load_sources(root))
-    scorer = _PairScorer(reader)
-    scorer.preload(docs)
+    scorer = shared or _PairScorer(reader)
+    if shared is None:
+        scorer.preload(docs)
     kept, kept_sims = [], []
     try:
         for start in range(0, len(edges), SKIP_CHUNK):
@@ -532,12 +577,12 @@ def _verify_task(scratch: str, partition: int, partitions: int, threshold: float
             kept.append(chunk[ok])
             kept_sims.append(sims[ok])
     finally:
-        scorer.close()
-        reader.close()
+        if shared is None:
+            scorer.close()
     kept_edges = np.concatenate(kept) if kept else np.empty((0, 2), dtype=np.uint32)
-    write_bytes_atomic(out, np.ascontiguousarray(kept_edges, dtype="<u4").tobytes())
+    write_scratch_bytes(out, np.ascontiguousarray(kept_edges, dtype="<u4").tobytes())
     # The similarities go along, so that resolving reuses them instead of computing them again.
-    write_bytes_atomic(out.with_suffix(".f64"), (np.concatenate(kept_sims) if kept_sims else np.empty(0)).astype("<f8").tobytes())
+    write_scratch_bytes(out.with_suffix(".f64"), (np.concatenate(kept_sims) if kept_sims else np.empty(0)).astype("<f8").tobytes())
 
 
 def _known_similarities(edge_files: list[str], docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -640,6 +685,11 @@ class _PairScorer:
             self._docs = docs.astype(np.int64)
             self._sets = _are_sets(np.frombuffer(self._fps, dtype="<u4"), self._offsets)
 
+    @property
+    def loaded(self) -> bool:
+        """Whether :meth:`preload` kept the sets (they fit PRELOAD_MB)."""
+        return len(self._docs) > 0
+
     def score(self, left: np.ndarray, right: np.ndarray, threshold: float = 0.0) -> np.ndarray:
         """Jaccard per pair. Below ``threshold`` the value may be an upper bound instead
         (J <= smaller / larger set size: such pairs are not even read)."""
@@ -685,7 +735,7 @@ def _are_sets(fps: np.ndarray, offsets: np.ndarray) -> bool:
 def _cluster_task(scratch: str, n_docs: int, edge_files: list[str]) -> None:
     _spare_buffer.clear()  # the verify round is over: its preload buffer is not needed again
     labels = clustering.components(n_docs, [Path(p) for p in edge_files])
-    write_bytes_atomic(Path(scratch) / "labels.u32", labels.astype("<u4").tobytes())
+    write_scratch_bytes(Path(scratch) / "labels.u32", labels.astype("<u4").tobytes())
 
 
 def _members(scratch: str, partition: int, partitions: int, membership: tuple, edge_files: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -842,7 +892,7 @@ def _write_decisions(
             continue
         sel = sel.copy()
         sel[:, 0] -= sources[k].start
-        write_bytes_atomic(root / f"decisions-{partition:04d}-{k - first_task:05d}.i64", sel.tobytes())
+        write_scratch_bytes(root / f"decisions-{partition:04d}-{k - first_task:05d}.i64", sel.tobytes())
 
 
 def _decision_rows(scratch: Path, task: int) -> np.ndarray:

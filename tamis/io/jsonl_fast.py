@@ -210,7 +210,14 @@ def jsonl_blocks(task: InputTask, options: ReaderOptions) -> Iterator[Block | Ba
 
 
 def scan_block(
-    block: Block, options: ReaderOptions, *, fold: bool, path_json: bytes | None = None, with_text: bool = False, digest: bool = False
+    block: Block,
+    options: ReaderOptions,
+    *,
+    fold: bool,
+    path_json: bytes | None = None,
+    with_text: bool = False,
+    digest: bool = False,
+    digests_joined: bool = False,
 ) -> tuple[Any, ...]:
     """The compiled scan of every line of ``block``: (newlines, numbers, ids, keys, textless);
     ``numbers`` is an int64 array of (line, start, length, chars, UTF-8 bytes, words, text
@@ -218,7 +225,9 @@ def scan_block(
     reference parser. With ``with_text``, ``textless`` holds whole output lines, text
     included (None where the record is not written as orjson writes). With ``fold`` and
     ``digest``, ``keys`` holds each key's xxh3-128 digest (``xxhash.xxh3_128_digest``, hashed
-    in the scan: no key is built; None for a declined line). See ``scan_block`` in jsonl.c."""
+    in the scan: no key is built; None for a declined line), or with ``digests_joined`` the
+    digests as one bytes, 16 a line (zeros for a declined line: see :func:`digest_list`).
+    See ``scan_block`` in jsonl.c."""
     from tamis._native._jsonl import scan_block as scan
 
     _load_nfc_table()
@@ -239,11 +248,43 @@ def scan_block(
     newlines, numbers, ids, keys, textless = found
     block.newlines = newlines  # the framing takes it rather than counting the block again
     rows = np.frombuffer(numbers, dtype=np.int64).reshape(-1, 8)
-    if fold and digest:
-        keys = [keys[k : k + 16] for k in range(0, len(keys), 16)]
-        for i in np.flatnonzero(rows[:, 3] < 0).tolist():  # declined lines (chars -1) have no digest
-            keys[i] = None
+    if fold and digest and not digests_joined:
+        keys = digest_list(keys, rows)
     return newlines, rows, ids, keys, textless
+
+
+def digest_list(joined: bytes, rows: Any) -> list[bytes | None]:
+    """:func:`scan_block`'s joined digests one per line, None for a declined line (chars -1)."""
+    keys: list[bytes | None] = [joined[k : k + 16] for k in range(0, len(joined), 16)]
+    for i in np.flatnonzero(rows[:, 3] < 0).tolist():
+        keys[i] = None
+    return keys
+
+
+SCAN_PIECE = 1 << 20
+
+
+def _scan_pieces(blocks: Iterable[Block | BadRecord]) -> Iterator[Block | BadRecord]:
+    """Each block cut at line ends into pieces of about ``size`` bytes (a line longer than
+    that alone), numbered on from the lines before them; the block's newlines are the sum
+    of its pieces' (counted by their scans), as the framing expects. A scan holds the GIL
+    throughout: on 8 MB it kept the deflate threads, which need it between blocks, waiting
+    ~30 ms at a time, and their queue was full when the reading ended."""
+    size = SCAN_PIECE
+    for block in blocks:
+        if isinstance(block, BadRecord) or block.limit - block.start <= 2 * size:
+            yield block
+            continue
+        data, start, line, total = block.data, block.start, block.first_line, 0
+        while start < block.limit:
+            cut = data.find(b"\n", start + size - 1, block.limit) + 1 if start + size < block.limit else block.limit
+            piece = Block(data, start, cut, line, None if block.offset is None else block.offset + start - block.start)
+            yield piece
+            newlines = piece.count_newlines()
+            line += newlines
+            total += newlines
+            start = cut
+        block.newlines = total
 
 
 def block_texts(block: Block, numbers: Any) -> list[str | None]:
@@ -704,22 +745,28 @@ class JsonlSource(Source):
         find = keepers.get
         digest = xxhash.xxh3_128_digest
         copies = _CopiedLines(writer, rejects, stats)
+        from tamis._native._jsonl import first_seen
 
-        for block in jsonl_blocks(task, options):
+        for block in _scan_pieces(jsonl_blocks(task, options)):
             if isinstance(block, BadRecord):
                 admit(block)
                 continue
-            _, numbers, ids, digests, lines = scan_block(block, options, fold=True, path_json=path_json, with_text=True, digest=True)
+            _, numbers, ids, joined, lines = scan_block(block, options, fold=True, path_json=path_json, with_text=True, digest=True, digests_joined=True)
             scanned = numbers[:, 3] >= 0
             everything = bool(scanned.all())
             counted = numbers if everything else numbers[scanned]
             read_stats.observe_read_many(counted[:, 3].tolist(), counted[:, 4].tolist())
-            for i in [i for i, doc_id in enumerate(ids) if doc_id is None]:
-                if scanned[i]:
-                    ids[i] = derived_id(path, int(numbers[i, 0]))
+            if None in ids:
+                for i in [i for i, doc_id in enumerate(ids) if doc_id is None]:
+                    if scanned[i]:
+                        ids[i] = derived_id(path, int(numbers[i, 0]))
             read: dict[int, Document] = {}  # the declined lines' documents, read by the reference parser
             order: Iterable[int] = range(len(ids))
-            if not everything:
+            if everything:  # the common block: decided in C, as the loop below decides
+                collector.add_joined_digests(ids, joined)
+                duplicates = first_seen(joined, ids, keepers)
+            else:
+                digests = digest_list(joined, numbers)
                 valid = scanned.copy()
                 for i in np.flatnonzero(~scanned).tolist():
                     _, doc = admit(declined_line(block, numbers[i], path, options))
@@ -730,15 +777,13 @@ class JsonlSource(Source):
                 order = np.flatnonzero(valid).tolist()
                 digests = [digests[i] for i in order]
                 collector.add_digests([ids[i] for i in order], digests)
-            else:
-                collector.add_digests(ids, digests)
-            duplicates: dict[int, str] = {}
-            for i, key in zip(order, digests, strict=True):
-                keeper = find(key)
-                if keeper is None:
-                    keepers[key] = ids[i]
-                else:
-                    duplicates[i] = keeper
+                duplicates = {}
+                for i, key in zip(order, digests, strict=True):
+                    keeper = find(key)
+                    if keeper is None:
+                        keepers[key] = ids[i]
+                    else:
+                        duplicates[i] = keeper
             seen.check()  # a full table stops the task here: the passes take it over
             if everything and lines.count(None) == 0:
                 if not duplicates:
@@ -844,7 +889,13 @@ class _CopiedLines:
         rejected = list(duplicates)
         kept = np.ones(len(lines), dtype=bool)
         kept[rejected] = False
-        self.keep_block([line for line, keep in zip(lines, kept.tolist(), strict=True) if keep], numbers[kept])
+        kept_lines: list[bytes] = []
+        start = 0
+        for i in sorted(rejected):  # the runs between rejects, a slice each (a step per reject, not per line)
+            kept_lines += lines[start:i]
+            start = i + 1
+        kept_lines += lines[start:]
+        self.keep_block(kept_lines, numbers[kept])
         counts = numbers[rejected, 4:6].tolist()
         self._rejected.extend(lines[i][:-2] + tail for i, tail in zip(rejected, tails, strict=True))
         self._reject_counts.extend((reason, n_bytes, words) for n_bytes, words in counts)

@@ -22,8 +22,10 @@ every tool reads and the report scans without parsing texts.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import gzip
+import itertools
 import os
 import queue
 import threading
@@ -81,10 +83,11 @@ class Sink:
     def write(self, record: dict[str, Any]) -> int:
         raise NotImplementedError
 
-    def write_lines(self, lines: list[bytes]) -> int:
+    def write_lines(self, lines: list[bytes], size: int | None = None) -> int:
         """Records already serialised by :func:`dumps`, in order (the bulk path of a pass
-        that knows its records' lines without building them). A format that does not store
-        JSON lines gets them parsed, one record at a time."""
+        that knows its records' lines without building them; ``size``: their bytes, where
+        the caller has counted them). A format that does not store JSON lines gets them
+        parsed, one record at a time."""
         return sum(self.write(orjson.loads(line)) for line in lines)
 
     def close(self) -> None:
@@ -311,8 +314,9 @@ class _JsonlSink(Sink):
         self._add(len(line))
         return len(line)
 
-    def write_lines(self, lines: list[bytes]) -> int:
-        size = sum(map(len, lines))
+    def write_lines(self, lines: list[bytes], size: int | None = None) -> int:
+        if size is None:
+            size = sum(map(len, lines))
         self._parts.extend(lines)
         self._add(size)
         return size
@@ -336,13 +340,15 @@ class _JsonlSink(Sink):
         cut between lines: where each block ends changes the compressed bytes, not the file's
         content, and depends only on the lines, so identical runs still write identical files."""
         write, parts = self._blocks.write, self._parts  # type: ignore[union-attr]
-        start, size = 0, 0
-        for i, part in enumerate(parts):
-            if size + len(part) > GZIP_BLOCK_BYTES and i > start:
-                write(b"".join(parts[start:i]))
-                start, size = i, 0
-            size += len(part)
-        write(b"".join(parts[start:]))
+        # Each block is the longest run of lines from ``start`` that fits (at least one line),
+        # found by bisecting the running ends: a step per line in Python had cost ~5 % of a
+        # one-pass exact dedup.
+        ends = list(itertools.accumulate(map(len, parts)))
+        start, before = 0, 0  # the first line of the block, the bytes before it
+        while start < len(parts):
+            stop = max(bisect.bisect_right(ends, before + GZIP_BLOCK_BYTES, lo=start), start + 1)
+            write(b"".join(parts[start:stop]))
+            start, before = stop, ends[stop - 1]
 
     def close(self) -> None:
         try:
@@ -600,10 +606,11 @@ class ShardWriter:
         """Records already serialised as :func:`dumps` would, in order: the bulk path."""
         if self._sink is None and lines:
             self._open()  # the first lines of a shard go in bulk too
-        if self._sink is not None and self._bytes + sum(map(len, lines)) < self.max_bytes:
+        size = sum(map(len, lines))
+        if self._sink is not None and self._bytes + size < self.max_bytes:
             if self._notes is not None:
                 self._notes.add_lines(lines)
-            self._wrote(self._sink.write_lines(lines), len(lines))  # all in this shard
+            self._wrote(self._sink.write_lines(lines, size), len(lines))  # all in this shard
             return
         for line in lines:  # a shard ends among them (or none is open yet)
             sink = self._sink or self._open()
