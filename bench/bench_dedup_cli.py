@@ -9,7 +9,9 @@ plus planted copies (``bench/corpus.py``, the method of the peer baselines), abo
 documents in 4 JSONL shards, 5.7 kB each on average. ``--corpus short``: a second corpus of
 shorter documents (~102k of 2.9 kB on average: the same sources plus /usr/share/doc changelogs
 and READMEs, cut at paragraph boundaries, with planted copies; ``bench/corpus_short.py``),
-where per-document costs weigh more, as on web text.
+where per-document costs weigh more, as on web text. ``--corpus long``: the documents of the
+default corpus of at least 4 kB (UTF-8), originals and planted copies alike (~27k of 15 kB on
+average, ~410 MB): per-byte costs weigh more (the hidden check's documents average ~4 kB).
 
 Every figure is wall time of a whole process, start-up included, one worker:
 
@@ -79,6 +81,27 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str
     return wall, proc.stdout
 
 
+LONG_BYTES = 4000
+
+
+def long_documents(paths: list[Path], min_bytes: int) -> list[Path]:
+    """The lines of ``paths`` whose text has at least ``min_bytes`` UTF-8 bytes, in order, in as
+    many shards (cached beside them)."""
+    folder = paths[0].parent.with_name(f"{paths[0].parent.name}-long{min_bytes}")
+    out = [folder / p.name for p in paths]
+    if all(p.exists() for p in out):
+        return out
+    folder.mkdir(parents=True, exist_ok=True)
+    for source, target in zip(paths, out, strict=True):
+        tmp = target.with_suffix(".partial")
+        with open(source, "rb") as fh, open(tmp, "wb") as sink:
+            for line in fh:
+                if len(json.loads(line)["text"].encode()) >= min_bytes:
+                    sink.write(line)
+        os.replace(tmp, target)
+    return out
+
+
 def run_tamis(tamis: str, paths: list[Path], out: Path, extra: list[str], env: dict[str, str] | None = None) -> tuple[float, dict]:
     shutil.rmtree(out, ignore_errors=True)
     cmd = [tamis, "dedup", "--input", *map(str, paths), "--output", str(out), "--threshold", "0.8", "--workers", "1", *extra]
@@ -108,7 +131,7 @@ def run_peer(which: str, paths: list[Path], limit: int | None) -> tuple[float, d
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", choices=("manpages", "short"), default="manpages", help="manpages: 5.7 kB a document; short: 2.9 kB")
+    parser.add_argument("--corpus", choices=("manpages", "short", "long"), default="manpages", help="manpages: 5.7 kB a document; short: 2.9 kB; long: 15 kB")
     parser.add_argument("--copies", type=int, default=None, help="planted copies; default 75,000 (manpages, ~103k documents) or 46,000 (short, ~102k)")
     parser.add_argument("--shards", type=int, default=4)
     parser.add_argument("--tamis", default=str(ROOT / ".venv" / "bin" / "tamis"))
@@ -122,6 +145,8 @@ def main() -> int:
         paths = build_short_corpus(46_000 if args.copies is None else args.copies, args.shards)
     else:
         paths = build_corpus(75_000 if args.copies is None else args.copies, args.shards)
+        if args.corpus == "long":
+            paths = long_documents(paths, LONG_BYTES)
     size = sum(p.stat().st_size for p in paths)
     n_docs = sum(p.read_bytes().count(b"\n") for p in paths)
     print(f"bench_dedup_cli  python {sys.version.split()[0]}  cores {os.cpu_count()}  load {os.getloadavg()[0]:.1f}")

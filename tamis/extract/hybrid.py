@@ -8,6 +8,10 @@ levels of nesting and returns nothing for deeper pages, which lexbor parses whol
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 
 from tamis.extract.fast import Extraction, extract_fast, is_deep, parse_tree
@@ -18,10 +22,45 @@ def _trafilatura(html: str, *, fast: bool = False) -> str:
     import trafilatura
 
     try:
-        result = trafilatura.extract(html, fast=fast, include_comments=False, include_tables=True, include_formatting=False)
+        with _compiled_class_lookup():
+            result = trafilatura.extract(html, fast=fast, include_comments=False, include_tables=True, include_formatting=False)
     except RecursionError:
         return ""  # nested deeper than lxml's tree allows: the fast path's text stands
     return result or ""
+
+
+# trafilatura parses with one lxml.html.HTMLParser (trafilatura.utils.HTML_PARSER), whose element
+# class lookup is lxml.html's HtmlElementClassLookup: a Python method called each time lxml makes a
+# Python object for an element, 7,600 times a page on the wceb2026 pages the router sends to
+# trafilatura (its pruning walks every match's ancestors). lxml's compiled default lookup gives every
+# element the same HtmlElement class (what differs is only that form, input, select, textarea and
+# label elements are not their form-handling subclasses, which trafilatura never uses): routed pages
+# cost 4-11 % less (bench/extract_breakdown.py), and each page's text is the same
+# (bench/check_extract_identity.py; tests/test_extract.py compares the two on hand-made pages).
+# The lookup is set for the call only and lxml.html's put back after it, so trafilatura parses as
+# it always does for anything else in the process.
+_C_LOOKUP = None
+
+
+@contextmanager
+def _compiled_class_lookup() -> Iterator[None]:
+    global _C_LOOKUP
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    parser = getattr(sys.modules.get("trafilatura.utils"), "HTML_PARSER", None)
+    if type(parser) is not lxml_html.HTMLParser:  # another trafilatura's parser: leave it as it is
+        yield
+        return
+    if _C_LOOKUP is None:
+        _C_LOOKUP = etree.ElementDefaultClassLookup(
+            element=lxml_html.HtmlElement, comment=lxml_html.HtmlComment, pi=lxml_html.HtmlProcessingInstruction, entity=lxml_html.HtmlEntity
+        )
+    parser.set_element_class_lookup(_C_LOOKUP)
+    try:
+        yield
+    finally:
+        parser.set_element_class_lookup(lxml_html.HtmlElementClassLookup())  # what lxml.html.HTMLParser() sets
 
 
 # The ``tamis`` extractor (the step's default until session 9) keeps the fast path's text only where the page's body
