@@ -6,7 +6,8 @@
     .venv/bin/python bench/check_extract_identity.py --save after.json --compare before.json
 
 Each extractor runs as a user runs it (``tamis run`` with a recipe of the ``extract`` step alone,
-one worker) over every page of both evaluation sets (``bench/bench_extract.py``'s page folders),
+one worker) over every page of both evaluation sets (``bench/bench_extract.py``'s page folders)
+and, with ``--wceb DIR``, of the third set (``bench/wceb_pages.py``: its 946 pages),
 and each page's kept record (text and metadata) or reject (its rule) is hashed. ``--compare``
 prints every page whose record differs, per extractor and set, and exits 1 if any does.
 """
@@ -64,6 +65,7 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
     parser.add_argument("--extractors", nargs="+", default=list(EXTRACTORS))
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "tamis-extract-identity")
+    parser.add_argument("--wceb", type=Path, default=None, metavar="DIR", help="also the web-content-extraction-benchmark's pages (bench/wceb_pages.py)")
     parser.add_argument("--save", type=Path, required=True, help="write the per-page hashes here")
     parser.add_argument("--compare", type=Path, help="hashes saved by an earlier run to compare with")
     args = parser.parse_args()
@@ -73,8 +75,15 @@ def main() -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
     _, teval_files, _ = load_teval(args.corpus, args.workdir)
     _, aeb_files = load_aeb(args.corpus)
+    sets: list[tuple[str, dict[str, Path] | dict[str, bytes]]] = [("trafilatura-eval", teval_files), ("scrapinghub-aeb", aeb_files)]
+    if args.wceb is not None:
+        from readability_pages import evaluation_sites
+        from wceb_pages import load_wceb
+
+        wceb, _ = load_wceb(args.wceb, evaluation_sites(args.corpus))
+        sets.append(("wceb2026", {page.key: page.raw for page in wceb}))
     hashes: dict[str, dict[str, dict[str, str]]] = {}
-    for set_name, files in (("trafilatura-eval", teval_files), ("scrapinghub-aeb", aeb_files)):
+    for set_name, files in sets:
         pages = args.workdir / f"pages-{set_name}"
         write_pages(files, pages)
         for extractor in args.extractors:

@@ -1,10 +1,11 @@
 """Where the ``extract`` step's CPU goes: per page, by phase, and at start-up.
 
-    .venv/bin/python bench/extract_breakdown.py [--corpus ../shared/corpus] [--repeat 3]
+    .venv/bin/python bench/extract_breakdown.py [--corpus ../shared/corpus] [--repeat 3] [--wceb DIR]
 
 1. Per page, in one process, over every page of both evaluation sets (``bench/bench_extract.py``'s
-   folders): the default extractor's phases timed one after another on the same page (CPU ms a
-   page, the fastest of ``--repeat`` passes): lxml parse, page metadata, the block walk, the
+   folders; with ``--wceb DIR`` also the third set's, ``bench/wceb_pages.py``): the default
+   extractor's phases timed one after another on the same page (CPU ms a page, the fastest of
+   ``--repeat`` passes): lxml parse, page metadata, the block walk, the
    features, the forest, the page-level rules and confidence, the text, freeing the tree; then the
    whole answer the extraction child gives (``extract_main_text``: the learned pass, and
    trafilatura on the pages the router sends it), that part on routed pages alone, the answer's
@@ -161,13 +162,20 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "tamis-extract-breakdown")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--wceb", type=Path, default=None, metavar="DIR", help="also the web-content-extraction-benchmark's pages (bench/wceb_pages.py)")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     _, teval_files, _ = load_teval(args.corpus, args.workdir)
     _, aeb_files = load_aeb(args.corpus)
+    sets: list[tuple[str, dict[str, Path] | dict[str, bytes]]] = [("trafilatura-eval", teval_files), ("scrapinghub-aeb", aeb_files)]
+    if args.wceb is not None:
+        from readability_pages import evaluation_sites
+        from wceb_pages import load_wceb
+
+        sets.append(("wceb2026", {page.key: page.raw for page in load_wceb(args.wceb, evaluation_sites(args.corpus))[0]}))
     folders = {}
-    for name, files in (("trafilatura-eval", teval_files), ("scrapinghub-aeb", aeb_files)):
+    for name, files in sets:
         folders[name] = args.workdir / f"pages-{name}"
         write_pages(files, folders[name])
     results = {name: per_page(folder, args.repeat) for name, folder in folders.items()}

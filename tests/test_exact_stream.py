@@ -83,6 +83,13 @@ def test_one_pass_writes_what_two_passes_write(tmp_path: Path, monkeypatch: pyte
     got = _run(inputs, tmp_path / "one", monkeypatch, stream=True)
     assert got["files"] == reference["files"]
     assert got["stats"] == reference["stats"]
+    # blocks scanned in pieces of a few lines (a long line alone): line numbers, ids and decisions unchanged
+    from tamis.io import jsonl_fast
+
+    monkeypatch.setattr(jsonl_fast, "SCAN_PIECE", 300)
+    pieces = _run(inputs, tmp_path / "pieces", monkeypatch, stream=True)
+    assert pieces["files"] == reference["files"] and pieces["stats"] == reference["stats"]
+    monkeypatch.undo()
     # it did stream (every JSONL task up to the truncated gzip, which streams too), and ran no pass
     assert "exact_dedup.stream" in got["steps"] and "exact_dedup.passes" not in got["steps"]
     assert "exact_dedup.passes" in reference["steps"]

@@ -367,6 +367,30 @@ def test_tamis_extractor_keeps_the_article_as_lines_and_drops_the_furniture(extr
     assert meta["date"] == "2024-03-05T09:00:00Z"
 
 
+def test_trafilatura_reads_the_same_text_through_the_compiled_class_lookup():
+    """The routed pages' trafilatura call makes lxml.html's elements by lxml's compiled default lookup
+    (tamis.extract.hybrid._compiled_class_lookup): the same text as trafilatura with lxml.html's own
+    lookup, forms and their fields included, and the parser gets lxml.html's lookup back after it."""
+    import trafilatura
+    from lxml import html as lxml_html
+    from trafilatura.utils import HTML_PARSER
+
+    from tamis.extract.hybrid import _trafilatura
+
+    form = (
+        "<form action='/s'><label for='q'>Search the archive of the town</label><input id='q' name='q' value='barrier'>"
+        "<select name='y'><option>2023</option><option selected>2024</option></select>"
+        "<textarea name='c'>A comment typed into the form, long enough to count as text here</textarea></form>"
+    )
+    pages = [article_page(), article_page(depth=3).replace("<main>", f"<main>{form}"), f"<html><body>{form}<p>{PARAGRAPHS[0]}</p></body></html>"]
+    for html in pages:
+        for fast in (True, False):
+            expected = trafilatura.extract(html, fast=fast, include_comments=False, include_tables=True, include_formatting=False) or ""
+            assert _trafilatura(html, fast=fast) == expected
+    tree = lxml_html.fromstring(pages[2], parser=HTML_PARSER)
+    assert type(tree.find(".//form")) is lxml_html.FormElement  # lxml.html's lookup is back
+
+
 def test_crawl_metadata_is_kept_and_the_stated_date_goes_beside_it():
     doc = Document("w", article_page(), {"content_format": "html", "url": "https://crawl.example/x", "date": "2025-01-01T00:00:00Z"})
     out, _ = run_step(Extract(extractor="tamis_fast", isolate=False), [doc])

@@ -327,12 +327,36 @@ def test_long_ascii_runs_fold_as_the_reference():
         check_against_reference(line, False)
 
 
+@pytest.fixture(params=[0, 1, 2], ids=["scalar", "sse2", "avx2"])
+def simd_level(request: pytest.FixtureRequest):
+    """Each vector loop of the text scan in turn (a level this CPU lacks is skipped), then the best again."""
+    level = _jsonl.set_simd(request.param)
+    try:
+        if level != request.param:
+            pytest.skip(f"this CPU has no level {request.param}")
+        yield level
+    finally:
+        _jsonl.set_simd(-1)
+
+
+def test_every_vector_loop_folds_random_records_as_the_reference(simd_level: int):
+    rng = random.Random(16)
+    for _ in range(1500):
+        record = random_record(rng)
+        check_against_reference(dump(record, ascii_only=rng.random() < 0.2), True)
+    pieces = ["Word", "the", "QUICK", "`quoted`", "a-b", "  ", " ", "é", "\u2019", "\\n", "x" * 40]
+    for _ in range(1500):
+        text = "".join(rng.choice(pieces) + rng.choice(["", " "]) for _ in range(rng.randint(1, 30)))
+        check_against_reference(json.dumps({"id": "x", "text": text}).encode(), True)
+
+
+@pytest.mark.usefixtures("simd_level")
 def test_a_stop_byte_or_double_space_at_every_offset_folds_as_the_reference():
-    # The 16-byte loop takes a chunk up to its first stop byte (or second space of two):
-    # each stop at each offset of the first chunks, after a space or a letter.
+    # The vector loops take a chunk up to its first stop byte (or second space of two):
+    # each stop at each offset of the first chunks (16 and 32 bytes), after a space or a letter.
     stops = ["é", '\\"', "\\n", "\u2019", "  ", "\\t", "\\u00e9", "`", "\U0001f389", "Ω"]
     for stop in stops:
-        for offset in range(34):
+        for offset in range(70):
             for filler in ("Ab cd", "xY Z ", " Q  r"):
                 head = (filler * 8)[:offset]
                 text = head + stop + "Tail of The line, " + head
