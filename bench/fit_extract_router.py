@@ -414,6 +414,9 @@ def main() -> int:
     parser.add_argument("--no-held-out", action="store_true", help="do not score the held-out halves (candidates not to be shipped)")
     parser.add_argument("--variant", choices=("full", "fast"), default="fast", help="trafilatura on routed pages: with its fallbacks, or fast=True")
     parser.add_argument("--write", action="store_true", help="store the router in tamis/extract/hybrid.py")
+    parser.add_argument(
+        "--second-signal", action=argparse.BooleanOptionalAction, default=True, help="also the rule family with a second signal (the slow part of the fit)"
+    )
     parser.add_argument("--oof-only", action="store_true", help="compute (cache) the out-of-fold predictions and stop (no costs, no rule)")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -483,7 +486,7 @@ def main() -> int:
         # The rule families, compared by nested cross-validation (each fold's pages routed by the
         # rule chosen on the other folds), then the better family's rule chosen on all development pages.
         chosen_family = None
-        for with_second in (False, True):
+        for with_second in (False, True) if args.second_signal else (False,):
             routed = nested_cv(tables, folds, with_second, fixed, args.speedup)
             result = {store: outcome(store, tables[store], routed[store], fixed) for store in tables}
             margin = min(result[store][0] - bars[store] for store in tables)
