@@ -46,12 +46,15 @@ SCRIPTS = {"ko": re.compile("[\uac00-\ud7a3]"), "ja": re.compile("[\u3040-\u30ff
 # What each configuration's load runs (a fresh interpreter each time). Kiwi's first tokenize
 # finishes its lazy build, so the load is construction plus one call on every segmenter.
 LOADS = {
-    "kiwi: tamis (no multi-word dictionary)": "from tamis.steps.quality.segmenters import segmenter; segmenter('kiwi')('한국어')",
+    "kiwi: tamis (KIWI_OPTIONS)": "from tamis.steps.quality.segmenters import segmenter; segmenter('kiwi')('한국어')",
+    "kiwi: Kiwi(load_multi_dict=False)": "import kiwipiepy; kiwipiepy.Kiwi(load_multi_dict=False).tokenize('한국어')",
     "kiwi: Kiwi() (every dictionary, FineWeb-2's)": "import kiwipiepy; kiwipiepy.Kiwi().tokenize('한국어')",
     "kiwi: no multi-word, no typo dictionary": (
         "import kiwipiepy; kiwipiepy.Kiwi(load_multi_dict=False, load_typo_dict=False).tokenize('한국어')"),
     "kiwi: no multi-word, no default dictionary": (
         "import kiwipiepy; kiwipiepy.Kiwi(load_multi_dict=False, load_default_dict=False).tokenize('한국어')"),
+    "kiwi: no multi-word, one thread (num_workers=0)": (
+        "import kiwipiepy; kiwipiepy.Kiwi(load_multi_dict=False, num_workers=0).tokenize('한국어')"),
     "jieba (rjieba)": "from tamis.steps.quality.segmenters import segmenter; segmenter('jieba')('中文分词')",
     "sudachi (core, mode A)": "from tamis.steps.quality.segmenters import segmenter; segmenter('sudachi')('日本語')",
     "newmm: tamis (sorted word list)": "from tamis.steps.quality.segmenters import segmenter; segmenter('newmm')('ภาษาไทย')",
@@ -189,25 +192,26 @@ def verdicts(out: Path) -> dict[str, str]:
     return found
 
 
-def compare_kiwi_verdicts(docs: list[dict], tamis_options: dict) -> None:
+def compare_kiwi_verdicts(docs: list[dict], tamis_options: dict, label: str = "Kiwi()", options: dict | None = None) -> None:
+    """The default recipe's verdicts on ``docs`` with Kiwi built with ``options`` (``label``) and with tamis's."""
     with tempfile.TemporaryDirectory(prefix="tamis-segmenters-") as tmp:
         root = Path(tmp)
         docs_path = root / "ko.jsonl"
         docs_path.write_text("".join(json.dumps(doc, ensure_ascii=False) + "\n" for doc in docs), encoding="utf-8")
         found = {}
-        for label, options in (("Kiwi()", {}), ("tamis", tamis_options)):
-            subprocess.run([sys.executable, "-c", _RUN_WITH_OPTIONS, str(docs_path), str(root / label), json.dumps(options)],
+        for side, side_options in (("other", options or {}), ("tamis", tamis_options)):
+            subprocess.run([sys.executable, "-c", _RUN_WITH_OPTIONS, str(docs_path), str(root / side), json.dumps(side_options)],
                            check=True, capture_output=True)
-            found[label] = verdicts(root / label)
-    before, after = found["Kiwi()"], found["tamis"]
+            found[side] = verdicts(root / side)
+    before, after = found["other"], found["tamis"]
     assert before.keys() == after.keys() == {doc["id"] for doc in docs}, "a run lost or repeated a document"
     changed = sorted(key for key in before if before[key] != after[key])
     reasons = Counter(before.values())
-    print(f"Korean verdicts, default recipe, Kiwi() vs tamis's Kiwi: {len(before)} documents "
+    print(f"Korean verdicts, default recipe, {label} vs tamis's Kiwi: {len(before)} documents "
           f"({reasons['kept']} kept; rejects {dict(Counter(v for v in before.values() if v != 'kept').most_common(4))}); "
           f"{len(changed)} verdicts differ")
     for key in changed[:10]:
-        print(f"    {key}: Kiwi() {before[key]}, tamis {after[key]}")
+        print(f"    {key}: {label} {before[key]}, tamis {after[key]}")
 
 
 def main() -> int:
@@ -219,20 +223,30 @@ def main() -> int:
     args = parser.parse_args()
 
     if not args.skip_loads:
-        print(f"segmenter loads, CPU seconds in a fresh interpreter (import + construction + first call), {args.repeat} runs")
-        for label, code in LOADS.items():
-            runs = [load_seconds(code) for _ in range(args.repeat)]
-            print(f"    {label:46s} {statistics.median(runs):5.2f} s   ({', '.join(f'{r:.2f}' for r in runs)})")
+        print(f"segmenter loads, CPU seconds in a fresh interpreter (import + construction + first call), {args.repeat} rounds")
+        # Round-robin, every configuration once a round: on a shared machine the load drifts over
+        # minutes, and configurations measured one after the other read that drift as a difference
+        # (Kiwi's typo dictionary read as 0.9 s that way; 0.02 s in rounds).
+        runs: dict[str, list[float]] = {label: [] for label in LOADS}
+        for _ in range(args.repeat):
+            for label, code in LOADS.items():
+                runs[label].append(load_seconds(code))
+        for label, times in runs.items():
+            print(f"    {label:52s} {statistics.median(times):5.2f} s   ({', '.join(f'{r:.2f}' for r in times)})")
 
     from tamis.steps.quality import segmenters
 
     compare_thai_words(real_documents("th", args.corpus))
     korean = real_documents("ko", args.corpus)
     compare_kiwi_words(korean, "Kiwi()", {})
+    # measured and not taken: without the typo dictionary (no faster in rounds)
+    no_typo = {**segmenters.KIWI_OPTIONS, "load_typo_dict": False}
+    compare_kiwi_words(korean, "no typo dictionary", no_typo, shown=5)
     # measured and not taken: without the default dictionary (Wikipedia and Namu proper nouns) too
     compare_kiwi_words(korean, "no default dictionary", {"load_multi_dict": False, "load_default_dict": False}, shown=3)
     if args.verdicts:
         compare_kiwi_verdicts(korean, segmenters.KIWI_OPTIONS)
+        compare_kiwi_verdicts(korean, segmenters.KIWI_OPTIONS, "no typo dictionary", no_typo)
     return 0
 
 

@@ -1,7 +1,8 @@
 """Fit ``tamis_learned_hybrid``'s router: which pages go to trafilatura, under a CPU budget.
 
     .venv/bin/python bench/fit_extract_router.py [--corpus ../shared/corpus]
-        [--extra-readability DIR] [--extra-wceb DIR --wceb-weight W --wceb-types T] [--speedup 3.3] [--write]
+        [--extra-readability DIR] [--extra-wceb DIR --wceb-weight W --wceb-types T] [--speedup 3.3]
+        [--model NPZ] [--keep K ...] [--tail T ...] [--no-held-out] [--oof-only] [--write]
 
 (needs scikit-learn, at fitting time only, as bench/train_extract_model.py.)
 
@@ -9,7 +10,10 @@
    options; defaults: the shipped model's command), 5 times, each time without a fifth of the
    development pages of both sets, which it then predicts: OUT-OF-FOLD probabilities, what the
    router will meet on pages the model never saw. The page-level rules (keep threshold, smoothing,
-   tail cut) are the shipped model's.
+   tail cut) are the model's (``--model``: a candidate's, else the shipped one's), or each of a
+   grid given by ``--keep/--smooth/--isolated/--tail``: the router is then fitted for each, and the
+   one with the best nested-CV smallest margin is reported (a candidate is then trained with it,
+   ``train_extract_model.py --skip-cv --keep K --tail T --out NPZ``, and scored with ``--model``).
 2. Every page is also run through trafilatura (with its fallbacks, as the hybrid calls it, and with
    ``fast=True``), and each page's CPU time is measured in this process for the learned pass and
    for each trafilatura call; the fixed costs (the interpreter and ``tamis run``'s start-up, and
@@ -19,14 +23,15 @@
    probabilities), its F1 with the learned text and with trafilatura's, and the modelled CPU of a
    run over a set of the whole set's size (fixed costs once, per-page costs scaled) give, for any
    rule, each set's F1 and speed-up. Two rule families are compared by NESTED cross-validation
-   (each fifth of the development pages routed by the rule chosen on the other four fifths):
+   (each fifth of the development pages routed by the rule chosen on the other four fifths; the
+   third set's fifths by site, as the block model's folds):
    confidence under a limit, and confidence under a limit OR a second signal past its own (up to
    a fifth of the pages); the second must beat the first by 0.0005 to be taken. Within the chosen
    family the rule is the one, among those keeping both sets' modelled speed-up at ``--speedup``
    or more, with the best smaller margin over trafilatura (as train_extract_model.py chooses).
-4. The held-out halves (never trained or fitted on) are scored last, with the shipped model and the
-   chosen rule: F1 against trafilatura's, the routed share and the modelled speed-up (beside the
-   learned pass alone and session 8's rule, confidence under 0.8).
+4. The held-out halves (never trained or fitted on) are scored last (unless ``--no-held-out``), with
+   the model and the chosen rule: F1 against trafilatura's, the routed share and the modelled
+   speed-up (beside the learned pass alone and the shipped rule).
    ``--write`` stores the rule (and whether routed pages get ``fast=True``) between the marker
    lines of ``tamis/extract/hybrid.py``.
 
@@ -36,14 +41,17 @@ at ``--wceb-weight``, the shipped model's option, 0 = not trained on) and in the
 budget and the smallest margin then hold on all three sets), its held-out half scored last.
 
 Caches in ``--workdir``: the pages' blocks, trafilatura's texts, the per-page costs (delete
-``costs.pkl`` after a change of the learned pass's or trafilatura's speed) and the out-of-fold
-probabilities (computed again whenever ``block_model.npz`` changes; pass the training options the
-new model was trained with).
+``costs.pkl`` and ``costs-wceb.pkl`` after a change of the learned pass's or trafilatura's speed)
+and the out-of-fold probabilities, one file per training setting (``oof-<hash>.pkl``: the
+training options and the feature list; ``--oof-only`` fills it and stops, so that candidates'
+predictions can be computed while another fit runs).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
 import os
 import pickle
 import resource
@@ -63,8 +71,9 @@ from bench_extract import _norm, _read, aeb_doc, halves, load_aeb, load_teval  #
 from train_extract_model import fit, load_extra, load_pages, load_wceb_blocks, page_text, trafilatura_texts, training_rows  # noqa: E402
 from wceb_pages import load_wceb  # noqa: E402
 
-from tamis.extract import hybrid  # noqa: E402
-from tamis.extract.learned import keep_blocks, model  # noqa: E402
+from tamis.extract import blocks as block_features  # noqa: E402
+from tamis.extract import hybrid, learned  # noqa: E402
+from tamis.extract.learned import keep_blocks, load_forest  # noqa: E402
 from tamis.io.htmldecode import decode_html  # noqa: E402
 from tamis.steps.extract_html import drop_boilerplate_lines, tidy_paragraphs  # noqa: E402
 
@@ -188,12 +197,17 @@ def page_costs_and_texts(corpus: Path, cache: Path, wceb: Path | None = None) ->
 # --------------------------------------------------------------------------- out-of-fold model
 
 
-def out_of_fold(data: dict, teacher: dict, pages: list[tuple[str, str]], args, cache: Path) -> dict:
-    """Each development page's block probabilities from a model trained without its fold."""
+def out_of_fold(data: dict, teacher: dict, pages: list[tuple[str, str]], args, workdir: Path) -> dict:
+    """Each development page's block probabilities from a model trained without its fold. Cached
+    per training setting (the options below and the feature list), so that several candidate
+    models' out-of-fold predictions can sit side by side."""
+    setting = (
+        args.trees, args.depth, args.rate, args.teacher, args.gold, args.extra_weight, args.extra_negatives_only,
+        args.wceb_weight, args.wceb_types, tuple(block_features.FEATURE_NAMES), tuple(pages),
+    )  # fmt: skip
+    cache = workdir / f"oof-{hashlib.sha1(repr(setting).encode()).hexdigest()[:12]}.pkl"
     if cache.is_file():
-        stored = pickle.loads(cache.read_bytes())
-        if stored["model_bytes"] == hybrid_model_bytes():
-            return stored["probabilities"]
+        return pickle.loads(cache.read_bytes())
     params = {"trees": args.trees, "depth": args.depth, "rate": args.rate}
     # As train_extract_model.py folds: the two sets' pages in turn, the third set's by site.
     plain = [page for page in pages if page[0] != "wceb"]
@@ -212,20 +226,20 @@ def out_of_fold(data: dict, teacher: dict, pages: list[tuple[str, str]], args, c
             rows = data[store][key][1]
             probabilities[(store, key)] = clf.predict_proba(rows)[:, 1] if len(rows) else np.zeros(0)
         print(f"  fold {number + 1}/5 trained ({len(x):,} blocks)", flush=True)
-    cache.write_bytes(pickle.dumps({"model_bytes": hybrid_model_bytes(), "probabilities": probabilities}))
+    cache.write_bytes(pickle.dumps(probabilities))
     return probabilities
 
 
-def hybrid_model_bytes() -> bytes:
-    from tamis.extract.learned import MODEL_PATH
-
-    return MODEL_PATH.read_bytes()
+def use_forest(forest: learned.Forest) -> None:
+    """Make ``forest`` the one tamis.extract.learned.model() returns (and so route_signals reads):
+    a candidate model, or the model with other page-level post-processing."""
+    learned.model = lambda: forest
 
 
 def learned_page(texts: list[str], rows: np.ndarray, probability: np.ndarray) -> tuple[str, np.ndarray | None]:
     """The learned text (as the step writes it) and the router's signals (None: nothing kept, the
     hybrid routes the page whatever the router says)."""
-    forest = model()
+    forest = learned.model()
     if not texts:
         return "", None
     lengths = np.array([len(t) for t in texts], dtype=np.float64)
@@ -326,11 +340,12 @@ def best_rule(tables: dict, rules: list[Rule], fixed: dict, speedup: float, bars
     return best
 
 
-def nested_cv(tables: dict, with_second: bool, fixed: dict, speedup: float) -> dict:
-    """Each development page routed by the rule chosen on the other four fifths of the pages."""
+def nested_cv(tables: dict, folds: dict, with_second: bool, fixed: dict, speedup: float) -> dict:
+    """Each development page routed by the rule chosen on the other four fifths of the pages
+    (``folds``: each page's fold number, per set)."""
     routed = {store: np.zeros(len(t["forced"]), dtype=bool) for store, t in tables.items()}
     for fold in range(5):
-        masks = {store: np.arange(len(t["forced"])) % 5 != fold for store, t in tables.items()}
+        masks = {store: folds[store] != fold for store in tables}
         train = {store: subset(t, masks[store]) for store, t in tables.items()}
         train_bars = {store: set_f1(store, t["full_scores"]) for store, t in train.items()}
         found = best_rule(train, candidate_rules(train, with_second), fixed, speedup, train_bars)
@@ -388,11 +403,21 @@ def main() -> int:
     parser.add_argument(
         "--speedup",
         type=float,
-        default=3.2,
-        help="the modelled per-core speed-up over trafilatura each development set must keep (3 and a margin; the model reads lower than bench_extract.py)",
+        default=3.3,
+        help="the modelled per-core speed-up over trafilatura each development set must keep (3 and a margin: trafilatura's own speed swings between runs)",
     )
+    parser.add_argument("--model", type=Path, default=None, metavar="NPZ", help="a candidate model (train_extract_model.py --out) instead of the shipped one")
+    parser.add_argument("--keep", type=float, nargs="+", default=None, help="keep thresholds to try (default: the model's)")
+    parser.add_argument("--smooth", type=float, nargs="+", default=None, help="smoothing weights to try (default: the model's)")
+    parser.add_argument("--isolated", type=int, nargs="+", default=None, help="isolated-block lengths to try (default: the model's)")
+    parser.add_argument("--tail", type=int, nargs="+", default=None, help="tail gaps to try (default: the model's)")
+    parser.add_argument("--no-held-out", action="store_true", help="do not score the held-out halves (candidates not to be shipped)")
     parser.add_argument("--variant", choices=("full", "fast"), default="fast", help="trafilatura on routed pages: with its fallbacks, or fast=True")
     parser.add_argument("--write", action="store_true", help="store the router in tamis/extract/hybrid.py")
+    parser.add_argument(
+        "--second-signal", action=argparse.BooleanOptionalAction, default=True, help="also the rule family with a second signal (the slow part of the fit)"
+    )
+    parser.add_argument("--oof-only", action="store_true", help="compute (cache) the out-of-fold predictions and stop (no costs, no rule)")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -405,7 +430,6 @@ def main() -> int:
         data["extra_negatives_only"] = args.extra_negatives_only
     else:
         args.extra_weight = 0.0
-    costs = page_costs_and_texts(args.corpus, args.workdir / "costs.pkl")
     stores = ["teval", "aeb"]
     data["wceb"], data["wceb_truth"], data["wceb_types"], data["wceb_sites"], data["wceb_train_types"] = {}, {}, {}, {}, set()
     splits = {store: halves(list(data[store])) for store in stores}
@@ -414,8 +438,16 @@ def main() -> int:
             args.corpus, args.extra_wceb, args.workdir / "wceb.pkl"
         )
         data["wceb_train_types"] = set(data["wceb_types"].values()) if args.wceb_types == "all" else {args.wceb_types}
-        costs.update(page_costs_and_texts(args.corpus, args.workdir / "costs-wceb.pkl", args.extra_wceb))
         stores.append("wceb")
+    development = {store: sorted(splits[store][0]) for store in splits}
+    held_out = {store: sorted(splits[store][1]) for store in splits}
+    pages = [(store, key) for store in stores for key in development[store]]
+    oof = out_of_fold(data, teacher, pages, args, args.workdir)
+    if args.oof_only:
+        return 0
+    costs = page_costs_and_texts(args.corpus, args.workdir / "costs.pkl")
+    if "wceb" in stores:
+        costs.update(page_costs_and_texts(args.corpus, args.workdir / "costs-wceb.pkl", args.extra_wceb))
     fixed = fixed_costs(args.workdir, args.variant == "fast")
     print("fixed CPU seconds: " + ", ".join(f"{k} {v:.3f}" for k, v in fixed.items()))
     for store in stores:
@@ -424,57 +456,80 @@ def main() -> int:
             f"  {store}: CPU ms a page: learned {1e3 * np.mean([c['learned'] for c in page]):.1f}, "
             f"trafilatura {1e3 * np.mean([c['full'] for c in page]):.1f}, trafilatura fast {1e3 * np.mean([c['fast'] for c in page]):.1f}"
         )
-    development = {store: sorted(splits[store][0]) for store in splits}
-    held_out = {store: sorted(splits[store][1]) for store in splits}
-    pages = [(store, key) for store in stores for key in development[store]]
-    oof = out_of_fold(data, teacher, pages, args, args.workdir / ("oof-wceb.pkl" if "wceb" in stores else "oof.pkl"))
+    # The router's own cross-validation folds: pages in turn, the third set's by site (as the
+    # block model's), so that a rule is never chosen on pages of the site it then routes.
+    site_fold = {site: i % 5 for i, site in enumerate(sorted({data["wceb_sites"][k] for k in development.get("wceb", [])}))}
+    folds = {
+        store: np.array([site_fold[data["wceb_sites"][k]] for k in development[store]] if store == "wceb" else np.arange(len(development[store])) % 5)
+        for store in stores
+    }  # fmt: skip
 
-    tables = {store: page_table(data, store, development[store], lambda s, k: oof[(s, k)], teacher, costs, args.variant) for store in stores}
-    bars = {store: set_f1(store, tables[store]["full_scores"]) for store in tables}
-    print("trafilatura on the development halves: " + ", ".join(f"{store} {bars[store]:.4f}" for store in stores))
-    for store, table in tables.items():
-        f1, ratio, share = outcome(store, table, np.zeros(len(table["forced"]), dtype=bool), fixed)
-        print(f"  learned alone (cv) {store}: F1 {f1:.4f} ({f1 - bars[store]:+.4f}) {ratio:.2f}x, {share:.1%} routed (nothing kept)")
-
-    confidence = {store: tables[store]["signals"][:, 0] for store in tables}
-    for limit in (0.6, 0.7, 0.8, 0.9):
-        result = {store: outcome(store, tables[store], confidence[store] < limit, fixed) for store in tables}
-        print(f"  confidence below {limit:.2f}: {describe(result, bars)}")
-
-    # The rule families, compared by nested cross-validation (each fold's pages routed by the rule
-    # chosen on the other folds), then the better family's rule chosen on all development pages.
-    chosen_family = None
-    for with_second in (False, True):
-        routed = nested_cv(tables, with_second, fixed, args.speedup)
-        result = {store: outcome(store, tables[store], routed[store], fixed) for store in tables}
-        margin = min(result[store][0] - bars[store] for store in tables)
-        family = "confidence and a second signal" if with_second else "confidence alone"
-        print(f"router {family} (nested cv): {describe(result, bars)}")
-        if chosen_family is None or margin > chosen_family[0] + 0.0005:  # the second signal must earn its place
-            chosen_family = (margin, with_second)
-    found = best_rule(tables, candidate_rules(tables, chosen_family[1]), fixed, args.speedup, bars)
-    if found is None:
-        print("no rule keeps the budget")
+    shipped = load_forest(args.model) if args.model is not None else learned.model()
+    posts = [
+        {"keep": keep, "smooth": smooth, "isolated": isolated, "tail": tail}
+        for keep in args.keep or [shipped.keep_threshold] for smooth in args.smooth or [shipped.smooth]
+        for isolated in args.isolated or [shipped.isolated_chars] for tail in args.tail or [shipped.tail_gap]
+    ]  # fmt: skip
+    best = None
+    for post in posts:
+        use_forest(dataclasses.replace(shipped, keep_threshold=post["keep"], smooth=post["smooth"], isolated_chars=post["isolated"], tail_gap=post["tail"]))
+        print(f"post-processing {post}:", flush=True)
+        tables = {store: page_table(data, store, development[store], lambda s, k: oof[(s, k)], teacher, costs, args.variant) for store in stores}
+        bars = {store: set_f1(store, tables[store]["full_scores"]) for store in tables}
+        print("  trafilatura on the development halves: " + ", ".join(f"{store} {bars[store]:.4f}" for store in stores))
+        alone = {store: outcome(store, t, np.zeros(len(t["forced"]), dtype=bool), fixed) for store, t in tables.items()}
+        print(f"  learned alone (cv; nothing kept: routed): {describe(alone, bars)}")
+        confidence = {store: tables[store]["signals"][:, 0] for store in tables}
+        for limit in (0.6, 0.7, 0.8):
+            result = {store: outcome(store, tables[store], confidence[store] < limit, fixed) for store in tables}
+            print(f"  confidence below {limit:.2f}: {describe(result, bars)}")
+        # The rule families, compared by nested cross-validation (each fold's pages routed by the
+        # rule chosen on the other folds), then the better family's rule chosen on all development pages.
+        chosen_family = None
+        for with_second in (False, True) if args.second_signal else (False,):
+            routed = nested_cv(tables, folds, with_second, fixed, args.speedup)
+            result = {store: outcome(store, tables[store], routed[store], fixed) for store in tables}
+            margin = min(result[store][0] - bars[store] for store in tables)
+            family = "confidence and a second signal" if with_second else "confidence alone"
+            print(f"  router {family} (nested cv): {describe(result, bars)} (smallest margin {margin:+.4f})", flush=True)
+            if chosen_family is None or margin > chosen_family[0] + 0.0005:  # the second signal must earn its place
+                chosen_family = (margin, with_second, result)
+        found = best_rule(tables, candidate_rules(tables, chosen_family[1]), fixed, args.speedup, bars)
+        if found is None:
+            print("  no rule keeps the budget")
+            continue
+        _, rule, result = found
+        print(f"  chosen on all development pages: {rule_text(rule)}: {describe(result, bars)}")
+        if best is None or chosen_family[0] > best[0]:
+            best = (chosen_family[0], post, rule, chosen_family[2], bars)
+    if best is None:
+        print("no post-processing and rule keep the budget")
         return 1
-    _, rule, result = found
-    print(f"chosen on all development pages: {rule_text(rule)}: {describe(result, bars)}")
+    margin, post, rule, result, bars = best
+    print(f"best by nested cv: {post}, {rule_text(rule)}: {describe(result, bars)} (smallest margin {margin:+.4f})")
+    if args.model is not None and post != posts[0]:
+        print("  (the held-out report below uses that post-processing; retrain the model with it before shipping)")
 
-    # The held-out halves: the shipped model, the chosen rule.
-    forest = model()
+    if not args.no_held_out:
+        # The held-out halves: the model (shipped or --model) with the chosen post-processing and rule.
+        forest = dataclasses.replace(shipped, keep_threshold=post["keep"], smooth=post["smooth"], isolated_chars=post["isolated"], tail_gap=post["tail"])
+        use_forest(forest)
 
-    def shipped_probability(store: str, key: str) -> np.ndarray:
-        rows = data[store][key][1]
-        return forest.probability(rows) if len(rows) else np.zeros(0)
+        def model_probability(store: str, key: str) -> np.ndarray:
+            rows = data[store][key][1]
+            return forest.probability(rows) if len(rows) else np.zeros(0)
 
-    held_tables = {store: page_table(data, store, held_out[store], shipped_probability, teacher, costs, args.variant) for store in stores}
-    held_bars = {store: set_f1(store, held_tables[store]["full_scores"]) for store in held_tables}
-    learned_alone = {store: outcome(store, t, np.zeros(len(t["forced"]), dtype=bool), fixed) for store, t in held_tables.items()}
-    old = {store: outcome(store, t, t["signals"][:, 0] < 0.8, fixed) for store, t in held_tables.items()}
-    chosen = {store: outcome(store, t, routed_by(rule, t["signals"]), fixed) for store, t in held_tables.items()}
-    print(f"held-out halves (trafilatura {' / '.join(f'{held_bars[store]:.4f}' for store in stores)}; routed pages: trafilatura {args.variant}):")
-    print(f"  learned alone:          {describe(learned_alone, held_bars)}")
-    print(f"  confidence < 0.80:      {describe(old, held_bars)}")
-    print(f"  {rule_text(rule)}: {describe(chosen, held_bars)}")
+        held_tables = {store: page_table(data, store, held_out[store], model_probability, teacher, costs, args.variant) for store in stores}
+        held_bars = {store: set_f1(store, held_tables[store]["full_scores"]) for store in held_tables}
+        learned_alone = {store: outcome(store, t, np.zeros(len(t["forced"]), dtype=bool), fixed) for store, t in held_tables.items()}
+        shipped_rule = (hybrid.ROUTE_CONFIDENCE, -1, 1, 0.0) if hybrid.ROUTE_SECOND is None else None
+        chosen = {store: outcome(store, t, routed_by(rule, t["signals"]), fixed) for store, t in held_tables.items()}
+        print(f"held-out halves (trafilatura {' / '.join(f'{held_bars[store]:.4f}' for store in stores)}; routed pages: trafilatura {args.variant}):")
+        print(f"  learned alone:          {describe(learned_alone, held_bars)}")
+        if shipped_rule is not None:
+            old = {store: outcome(store, t, routed_by(shipped_rule, t["signals"]), fixed) for store, t in held_tables.items()}
+            print(f"  shipped {rule_text(shipped_rule)}: {describe(old, held_bars)}")
+        print(f"  {rule_text(rule)}: {describe(chosen, held_bars)}")
     if args.write:
         write_constants(rule, args.variant)
         print(f"wrote the router into {HYBRID_PATH.relative_to(ROOT)}")

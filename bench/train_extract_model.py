@@ -426,6 +426,10 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "tamis-train-extract")
     parser.add_argument("--write", action="store_true", help=f"save the chosen model as {MODEL_PATH.relative_to(ROOT)}")
+    parser.add_argument(
+        "--out", type=Path, default=None, metavar="NPZ", help="save the chosen model here instead (a candidate for fit_extract_router.py --model)"
+    )
+    parser.add_argument("--no-held-out", action="store_true", help="do not score the held-out halves (a candidate not yet chosen to ship)")
     parser.add_argument("--teacher", type=float, nargs="+", default=[0.0, 0.1, 0.3, 1.0], help="teacher weights to try")
     parser.add_argument("--gold", type=float, nargs="+", default=[0.0, 1.0], help="weights of the AEB gold labels to try (0: trafilatura-eval alone)")
     parser.add_argument(
@@ -555,8 +559,8 @@ def main() -> int:
     assert difference < 1e-6
 
     names = {"teval": "trafilatura-eval", "aeb": "scrapinghub-aeb", "wceb": "wceb2026"}
-    report = [(store, f"{names[store]} held-out half", held_out[store]) for store in stores]
-    if "wceb" in stores:
+    report = [] if args.no_held_out else [(store, f"{names[store]} held-out half", held_out[store]) for store in stores]
+    if "wceb" in stores and not args.no_held_out:
         report += [
             ("wceb", "wceb2026 held-out half, articles", [k for k in held_out["wceb"] if data["wceb_types"][k] == "article"]),
             ("wceb", "wceb2026 held-out half, other page types", [k for k in held_out["wceb"] if data["wceb_types"][k] != "article"]),
@@ -568,9 +572,10 @@ def main() -> int:
         p, r, f1 = score_set(data, store, keys, outputs)
         tp, tr, tf = score_set(data, store, keys, teacher[store])
         print(f"  {title:<56} {p:.4f} {r:.4f} {f1:.4f}   {tp:.4f} {tr:.4f} {tf:.4f}")
-    if args.write:
-        save_forest(forest, MODEL_PATH)
-        print(f"wrote {MODEL_PATH} ({MODEL_PATH.stat().st_size} bytes, {forest.feature.shape[0]} trees of depth <= {forest.depth})")
+    if args.write or args.out is not None:
+        path = args.out or MODEL_PATH
+        save_forest(forest, path)
+        print(f"wrote {path} ({path.stat().st_size} bytes, {forest.feature.shape[0]} trees of depth <= {forest.depth})")
     return 0
 
 

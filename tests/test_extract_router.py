@@ -46,6 +46,20 @@ def test_route_signals_read_the_kept_runs_and_the_page():
     assert signal(values, "tail_cut") == 0.0  # nothing kept after the tail gap here
 
 
+def test_repeated_signals_count_blocks_among_many_like_containers_that_are_not_link_lists():
+    # Five blocks: two in a parent of 6 like containers (a list of entries, kept one, dropped one),
+    # one in a parent of 6 containers that are mostly links (a menu: not counted), one in a parent
+    # of 4 (too few), one alone.
+    lengths = np.array([100.0, 60.0, 40.0, 80.0, 120.0])
+    kept = np.array([True, False, False, True, True])
+    rows = np.zeros((5, len(B.FEATURE_NAMES)), dtype=np.float32)
+    rows[:, B.FEATURE_NAMES.index("parent_log_groups")] = np.log1p([6, 6, 6, 4, 1])
+    rows[:, B.FEATURE_NAMES.index("parent_link_density")] = [0.1, 0.1, 0.8, 0.0, 0.0]
+    values = hybrid.route_signals(np.zeros(5), lengths, kept, rows)
+    assert signal(values, "repeated_share") == pytest.approx(160 / 400)
+    assert signal(values, "repeated_dropped_share") == pytest.approx(60 / 400)
+
+
 def test_route_signals_of_a_page_with_nothing_kept_are_zero_not_nan():
     values = hybrid.route_signals(np.array([-9.0, -9.0]), np.array([10.0, 20.0]), np.array([False, False]), np.zeros((2, len(B.FEATURE_NAMES))))
     assert np.isfinite(values).all() and signal(values, "kept_share") == 0.0

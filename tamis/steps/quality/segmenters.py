@@ -116,6 +116,15 @@ def _sudachi() -> Callable[[str], list[str]]:
 # the 2 Korean AEB articles), 48 of 483,737 words differ, all such names cut at their spaces, and
 # no verdict of the default recipe changes. FineWeb-2 (datatrove's KiwiTokenizer) loads it, with the "sbg" model
 # that kiwipiepy_model no longer ships, so its Korean cuts are not reproducible either way.
+# Measured and not taken (bench/bench_segmenters.py, loads in round-robin rounds, CPU-s of
+# construction + first call): without the typo dictionary (typo.dict: ~20 misspellings and chat
+# endings, 슴다 for 습니다) 2.19 against 2.21 (10 rounds: no gain; measured one configuration
+# after another, the machine's drifting load had read as 0.9 s) while 2 of 483,772 words differ
+# (함다 -> 함 | 다); num_workers=0 (one thread) 2.14 against 2.05; without the default dictionary
+# ~0.5 s less but 3,579 words of 314 of the 393 documents differ (자료형 -> 자료 | 형). The model
+# type: kiwipiepy_model 0.24 ships only the CoNg model ("none" picks it). Most of the rest is
+# Kiwi's lazy build at the first call (~1 s: the model's weights requantised, the kernel zeroing
+# the pages it allocates), which no option skips.
 KIWI_OPTIONS: dict[str, object] = {"load_multi_dict": False}
 
 
