@@ -12,15 +12,11 @@ analysis shows there).
 
 from __future__ import annotations
 
-import gzip
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "tamis" / "steps" / "quality" / "regex_code"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from derive_spacy_regex_code import OUT, ROOT, child_outputs, write_store
 
 # Runs in each Python: every language's analyses computed live (spacy_analysis.live_entries).
 CHILD = r"""
@@ -32,15 +28,9 @@ print(json.dumps({"tag": spacy_analysis.path().name, "entries": spacy_analysis.l
 
 
 def main() -> int:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    for python in sys.argv[1:] or [sys.executable]:
-        done = subprocess.run([python, "-c", CHILD], capture_output=True, text=True, env=env, check=False)
-        if done.returncode != 0:
-            sys.exit(f"{python}: {done.stderr[-2000:]}")
-        found = json.loads(done.stdout)
+    for found in child_outputs(CHILD, sys.argv[1:]):
         path = OUT / found["tag"]
-        # mtime 0: the same rules give the same bytes
-        path.write_bytes(gzip.compress(json.dumps(found["entries"], sort_keys=True, separators=(",", ":")).encode(), 9, mtime=0))
+        write_store(path, found["entries"], separators=(",", ":"))
         counts: dict[str, int] = {}
         for entry in found["entries"]:
             counts[entry.split(":")[0]] = counts.get(entry.split(":")[0], 0) + 1

@@ -16,19 +16,21 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tamis" / "steps" / "quality" / "regex_code"
 
-# Runs in each Python: builds every language's splitter with compile_pattern recording what
-# re's compiler hands to _sre.compile, checks each rebuilt pattern equals re.compile's, prints
-# {"tag": ..., "entries": {key: [flags, code, groups, groupindex, indexgroup]}}.
-CHILD = r"""
-import json, re, sys
+# The recorder each child runs first: compile_pattern stand-in that records what re's compiler
+# hands to _sre.compile, checks the rebuilt pattern equals re.compile's, and keeps
+# {key: [flags, code, groups, groupindex, indexgroup]} in ``entries``. The word regexes'
+# deriver (derive_word_regex_code.py) runs it too, with its own driver after it.
+RECORDER = r"""
+import json, re
 import _sre
 from re import _compiler
-from tamis.steps.quality import regex_code, spacy_tokenizer
+from tamis.steps.quality import regex_code
 
 entries = {}
 real = _sre.compile
@@ -48,25 +50,44 @@ def recording(text, flags=0):
     assert rebuilt == pattern == re.compile(text, flags), text[:80]
     entries[regex_code.key(text, flags)] = [final_flags, regex_code.encode_code(code), groups, groupindex, indexgroup]
     return pattern
+"""
+
+# Builds every language's splitter with the recorder as compile_pattern, prints
+# {"tag": ..., "entries": ...}.
+CHILD = (
+    RECORDER
+    + r"""
+from tamis.steps.quality import spacy_tokenizer
 
 spacy_tokenizer.compile_pattern = recording
 for language in spacy_tokenizer._payload()["languages"]:
     spacy_tokenizer.SpacyTokenizer(language)
 print(json.dumps({"tag": regex_code.tag(), "entries": entries}, sort_keys=True))
 """
+)
+
+
+def child_outputs(child: str, pythons: list[str]) -> Iterator[dict]:
+    """What ``child`` prints (one JSON object) under each Python given (this one if none), run
+    on this checkout."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for python in pythons or [sys.executable]:
+        done = subprocess.run([python, "-c", child], capture_output=True, text=True, env=env, check=False)
+        if done.returncode != 0:
+            sys.exit(f"{python}: {done.stderr[-2000:]}")
+        yield json.loads(done.stdout)
+
+
+def write_store(path: Path, entries: dict, separators: tuple[str, str] | None = None) -> None:
+    """The entries as sorted JSON, gzip level 9 with mtime 0: the same rules give the same bytes."""
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(gzip.compress(json.dumps(entries, sort_keys=True, separators=separators).encode(), 9, mtime=0))
 
 
 def main() -> int:
-    OUT.mkdir(exist_ok=True)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    for python in sys.argv[1:] or [sys.executable]:
-        done = subprocess.run([python, "-c", CHILD], capture_output=True, text=True, env=env, check=False)
-        if done.returncode != 0:
-            sys.exit(f"{python}: {done.stderr[-2000:]}")
-        found = json.loads(done.stdout)
+    for found in child_outputs(CHILD, sys.argv[1:]):
         path = OUT / f"{found['tag']}.json.gz"
-        # mtime 0: the same rules give the same bytes
-        path.write_bytes(gzip.compress(json.dumps(found["entries"], sort_keys=True).encode(), 9, mtime=0))
+        write_store(path, found["entries"])
         print(f"{path.relative_to(ROOT)}: {len(found['entries'])} patterns, {path.stat().st_size / 1e3:.0f} kB")
     return 0
 

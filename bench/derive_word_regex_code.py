@@ -12,61 +12,32 @@ Compiling one costs ``re`` ~8-13 ms (its letter classes: every character of them
 
 from __future__ import annotations
 
-import gzip
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "tamis" / "steps" / "quality" / "regex_code"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from derive_spacy_regex_code import OUT, RECORDER, ROOT, child_outputs, write_store
 
-# Runs in each Python: every language's word regex compiled by re's own compiler, what it hands
-# to _sre.compile recorded and checked (the rebuilt pattern equals re.compile's).
-CHILD = r"""
-import json, re
-import _sre
-from re import _compiler
-from tamis.steps.quality import regex_code, words
+# Runs in each Python after the recorder: every language's word regex compiled by re's own
+# compiler, recorded and checked (the rebuilt pattern equals re.compile's).
+CHILD = (
+    RECORDER
+    + r"""
+from tamis.steps.quality import words
 from tamis.steps.quality.languages import GENERIC, SUPPORTED_LANGUAGES, settings_for
-
-entries = {}
-real = _sre.compile
-
-def recording(text, flags=0):
-    seen = []
-    def spy(pattern, final_flags, code, groups, groupindex, indexgroup):
-        seen.append([final_flags, list(code), groups, dict(groupindex), list(indexgroup)])
-        return real(pattern, final_flags, code, groups, groupindex, indexgroup)
-    _sre.compile = spy
-    try:
-        pattern = _compiler.compile(text, flags)
-    finally:
-        _sre.compile = real
-    final_flags, code, groups, groupindex, indexgroup = seen[-1]
-    rebuilt = real(text, final_flags, regex_code.decode_code(regex_code.encode_code(code)), groups, groupindex, tuple(indexgroup))
-    assert rebuilt == pattern == re.compile(text, flags), text[:80]
-    entries[regex_code.key(text, flags)] = [final_flags, regex_code.encode_code(code), groups, groupindex, indexgroup]
-    return pattern
 
 words.compile_pattern = recording
 for settings in [*(settings_for(code) for code in SUPPORTED_LANGUAGES), GENERIC]:
     words._compile_word_regex(settings)
 print(json.dumps({"tag": regex_code.tag(), "entries": entries}, sort_keys=True))
 """
+)
 
 
 def main() -> int:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    for python in sys.argv[1:] or [sys.executable]:
-        done = subprocess.run([python, "-c", CHILD], capture_output=True, text=True, env=env, check=False)
-        if done.returncode != 0:
-            sys.exit(f"{python}: {done.stderr[-2000:]}")
-        found = json.loads(done.stdout)
+    for found in child_outputs(CHILD, sys.argv[1:]):
         path = OUT / f"words-{found['tag']}.json.gz"
-        # mtime 0: the same settings give the same bytes
-        path.write_bytes(gzip.compress(json.dumps(found["entries"], sort_keys=True).encode(), 9, mtime=0))
+        write_store(path, found["entries"])
         print(f"{path.relative_to(ROOT)}: {len(found['entries'])} patterns, {path.stat().st_size / 1e3:.0f} kB")
     return 0
 
