@@ -18,7 +18,7 @@ from tamis.runner import run
 from tamis.steps.base import TaskContext
 from tamis.steps.extract import Extract
 from tamis.steps.extract_html import binary_share, declared_language, decode_html, drop_boilerplate_lines, tidy_paragraphs
-from tamis.steps.extract_worker import ExtractTimeout, IsolatedExtractor
+from tamis.steps.extract_worker import WALL_CAP, ExtractTimeout, IsolatedExtractor
 
 
 def html_doc(doc_id: str, html: str) -> Document:
@@ -33,8 +33,18 @@ def run_step(step: Extract, docs: list[Document]) -> tuple[list[Document], list[
 
 def slow_on_marker(html: str, method: str) -> str:
     """A stand-in extractor for the timeout tests: never returns on a page marked SLOW."""
-    if "SLOW" in html:
-        time.sleep(60)
+    if "SLOW" in html:  # busy, as a slow parser is: the limit counts the child's CPU seconds
+        until = time.monotonic() + 60
+        while time.monotonic() < until:
+            pass
+    return f"{method}:{len(html)}"
+
+
+def nap_on_marker(html: str, method: str) -> str:
+    """A stand-in extractor that waits without using the CPU on a page marked NAP (as a child
+    descheduled on a busy machine does): NAP1 one second, NAP60 a minute."""
+    if "NAP" in html:
+        time.sleep(int(html.split("NAP")[1].split(maxsplit=1)[0]))
     return f"{method}:{len(html)}"
 
 
@@ -191,9 +201,25 @@ def test_worker_is_killed_on_timeout_and_the_next_page_goes_on():
         started = time.monotonic()
         with pytest.raises(ExtractTimeout):
             worker.extract("SLOW page")
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 15  # 1 CPU second; at most 10 s of wall (WALL_CAP)
         assert worker.extract("fast two") == "m:8"
         assert worker.restarts == 1
+    finally:
+        worker.close()
+
+
+def test_the_limit_counts_the_childs_cpu_time_with_a_wall_cap():
+    # A page that waits (a descheduled child uses no CPU) is not rejected for the time it waited;
+    # a child that never answers is still killed, at WALL_CAP times the limit.
+    worker = IsolatedExtractor("m", timeout_s=0.3, target="test_extract:nap_on_marker")
+    try:
+        assert worker.extract("NAP1 page") == "m:9"
+        assert worker.restarts == 0
+        started = time.monotonic()
+        with pytest.raises(ExtractTimeout):
+            worker.extract("NAP60 page")
+        assert 0.3 * WALL_CAP - 0.1 <= time.monotonic() - started < 30
+        assert worker.extract("after") == "m:5" and worker.restarts == 1
     finally:
         worker.close()
 

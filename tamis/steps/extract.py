@@ -6,8 +6,9 @@ default recipe without changing JSONL corpora.
 
 Rejections: ``extract:too_large`` (more than ``max_chars`` characters of HTML),
 ``extract:binary`` (the body is not text: more than ``max_binary_share`` control or
-replacement characters in its first 8192 characters), ``extract:timeout`` (the page took longer than
-``timeout_s``; the child process doing the work is killed and replaced), ``extract:error``
+replacement characters in its first 8192 characters), ``extract:timeout`` (the page took more than
+``timeout_s`` CPU seconds of the child process doing the work, or ten times that in wall time;
+the child is killed and replaced), ``extract:error``
 (the extractor raised), ``extract:empty`` (no main text found).
 
 Limits and their sources: trafilatura itself refuses pages over 20 MB (its ``MAX_FILE_SIZE``);
@@ -48,7 +49,7 @@ from tamis.steps.base import Step, TaskContext, param
 # JSONL run). tamis.steps.extract_html.EXTRACTORS holds the functions; a test keeps the two equal.
 EXTRACTOR_NAMES = ("trafilatura", "trafilatura_fast", "resiliparse", "tamis", "tamis_quick", "tamis_fast", "tamis_learned", "tamis_learned_hybrid")
 
-_TIMEOUT_DETAIL = "no result within {:g} s; the extraction worker was killed and replaced"
+_TIMEOUT_DETAIL = "no result within {:g} CPU seconds; the extraction worker was killed and replaced"
 
 
 @register("extract")
@@ -56,7 +57,9 @@ class Extract(Step):
     """Turn HTML pages (from WARC or .html inputs) into their main text; other documents pass."""
 
     extractor: str = param("tamis_learned_hybrid", f"main-text extractor: {', '.join(EXTRACTOR_NAMES)}")
-    timeout_s: float = param(5.0, "per-page time limit in seconds (a slower page is rejected as extract:timeout)")
+    timeout_s: float = param(
+        5.0, "per-page limit in CPU seconds of the extraction child, wall time at most 10x that (a slower page is rejected as extract:timeout)"
+    )
     max_chars: int = param(10_000_000, "pages with more HTML characters are rejected as extract:too_large")
     max_binary_share: float = param(0.1, "pages whose first 8192 characters hold a larger share of control/replacement characters are extract:binary")
     min_chars: int = param(1, "extracted text shorter than this is rejected as extract:empty")

@@ -7,7 +7,10 @@ own idle ones: see ``_fork_is_safe``), and otherwise starts ``python -m
 tamis.steps.extract_worker`` with pipes (``subprocess``, not ``multiprocessing``: it works from
 a daemonic ProcessPoolExecutor worker and from a Ray worker alike). It sends the child pages and
 waits for each answer with a deadline. A page that passes the deadline gets the child
-killed; the next page starts a fresh child, so the rest of the task goes on. The child's
+killed; the next page starts a fresh child, so the rest of the task goes on. The limit counts
+the child's CPU seconds (read from ``/proc``; wall seconds where there is none), with wall time
+capped at WALL_CAP times the limit: on a machine busy with other work a page gets the CPU time
+it would get on an idle one, instead of being rejected for the time it waited. The child's
 start-up (importing the extractor) is not charged to any page; forked, it costs almost nothing
 (a started child pays the interpreter and numpy/lxml again: 0.25 CPU-s for the learned
 extractor, 0.8 for trafilatura).
@@ -49,6 +52,11 @@ from tamis.io.htmldecode import utf8_of
 _HEADER = struct.Struct(">I")
 DEFAULT_TARGET = "tamis.steps.extract_html:extract_main_text"
 START_TIMEOUT_S = 120.0
+# A page's wall time is capped at this many times its limit in CPU seconds: what kills a child
+# that waits without using the CPU. Extraction never waits, so the cap only matters for a
+# machine so loaded that the child gets under a tenth of a core.
+WALL_CAP = 10.0
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 class ExtractTimeout(Exception):
@@ -76,14 +84,69 @@ def _write_frame(fd: int, payload: bytes) -> None:
             pending[0] = pending[0][written:]
 
 
-def _wait_readable(fd: int, deadline: float | None) -> None:
-    if deadline is not None:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process (every thread), from ``/proc/PID/stat``; None where
+    it cannot be read (no /proc, the process gone)."""
+    try:  # os.open/os.read: a third of what open() costs, paid once a page
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
+        try:
+            stat = os.read(fd, 4096)
+        finally:
+            os.close(fd)
+    except OSError:
+        return None
+    fields = stat[stat.rindex(b")") + 2 :].split()  # after the command name, which may hold spaces
+    try:
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime: fields 14 and 15
+    except (IndexError, ValueError):
+        return None
+
+
+class PageClock:
+    """One page's limit: ``limit_s`` CPU seconds of the child ``pid`` from now, at most
+    WALL_CAP * limit_s wall seconds; ``limit_s`` wall seconds where the child's CPU time cannot be
+    read. ``deadline`` is the wall time to wait until; :meth:`extend` moves it on at that time
+    while the child has CPU time left."""
+
+    def __init__(self, pid: int, limit_s: float) -> None:
+        self.pid = pid
+        self.limit_s = limit_s
+        self.started = time.monotonic()
+        self.deadline = self.started + limit_s
+        self.cpu_at_start = _cpu_seconds(pid)
+
+    def extend(self) -> bool:
+        """At the deadline: True, with a later deadline, if the page has used less than its limit
+        in CPU seconds and the wall cap is not reached; False (the page is over its time)."""
+        if self.cpu_at_start is None:
+            return False
+        cpu = _cpu_seconds(self.pid)
+        now = time.monotonic()
+        cap = self.started + WALL_CAP * self.limit_s
+        if cpu is None or now >= cap:
+            return False
+        left = self.limit_s - (cpu - self.cpu_at_start)
+        if left <= 0:
+            return False
+        self.deadline = min(cap, now + max(left, 1.0 / _CLOCK_TICKS))  # CPU time moves in ticks
+        return True
+
+
+def _wait_readable(fd: int, deadline: float | PageClock | None) -> None:
+    """Wait until ``fd`` can be read; ExtractTimeout at the deadline (a wall time, or a page's
+    clock, which may move its deadline on)."""
+    if deadline is None:
+        return
+    while True:
+        until = deadline if isinstance(deadline, float) else deadline.deadline
+        left = until - time.monotonic()
+        if left > 0 and select.select([fd], [], [], left)[0]:
+            return
+        if isinstance(deadline, float) or not deadline.extend():
             raise ExtractTimeout
 
 
-def _read_exact(fd: int, size: int, deadline: float | None) -> bytes:
+def _read_exact(fd: int, size: int, deadline: float | PageClock | None) -> bytes:
     chunks = []
     remaining = size
     while remaining:
@@ -115,7 +178,7 @@ class _FrameReader:
         self.fd = fd
         self.buffer = bytearray()
 
-    def read(self, deadline: float | None) -> bytes:
+    def read(self, deadline: float | PageClock | None) -> bytes:
         buffer = self.buffer
         while len(buffer) < _HEADER.size:
             self._fill(deadline)
@@ -131,7 +194,7 @@ class _FrameReader:
         buffer.clear()
         return head + _read_exact(self.fd, end - _HEADER.size - len(head), deadline)
 
-    def _fill(self, deadline: float | None) -> None:
+    def _fill(self, deadline: float | PageClock | None) -> None:
         _wait_readable(self.fd, deadline)
         chunk = os.read(self.fd, 1 << 20)
         if not chunk:
@@ -324,7 +387,8 @@ class IsolatedExtractor:
 
         Pages are written to the child by a thread while the answers are read here, so the
         child always has the next page waiting (reading and decoding overlap extraction). The
-        clock of a page starts when the answer before it has arrived.
+        clock of a page (:class:`PageClock`: CPU seconds of the child) starts when the answer
+        before it has arrived.
         """
         results: list[str | dict[str, Any] | Exception | None] = [None] * len(pages)
         requests: list[bytes | None] = []
@@ -346,7 +410,7 @@ class IsolatedExtractor:
             failed: Exception | None = None
             for index in todo:
                 try:
-                    answer = orjson.loads(reader.read(time.monotonic() + self.timeout_s))
+                    answer = orjson.loads(reader.read(PageClock(proc.pid, self.timeout_s)))
                 except ExtractTimeout as exc:
                     failed = exc
                 except (WorkerFailure, orjson.JSONDecodeError) as exc:
