@@ -122,10 +122,9 @@ def main() -> int:
     args = parser.parse_args()
 
     sys.path.insert(0, str(HERE))
-    from bench_recipe import SEVEN, man_documents
+    from bench_recipe import man_documents, seven_config
 
     import tamis
-    from tamis.recipes import recipe
 
     compileall.compile_dir(str(Path(tamis.__file__).parent), quiet=1)  # as pip compiles an installed package
     docs = man_documents(args.docs, args.seed)
@@ -134,12 +133,7 @@ def main() -> int:
         root = Path(tmp)
         docs_path = root / "docs.jsonl"
         docs_path.write_text("".join(json.dumps(doc, ensure_ascii=False) + "\n" for doc in docs), encoding="utf-8")
-        steps = recipe("default")
-        for step in steps:
-            if step["step"] == "language":
-                step["allow"] = SEVEN
-        seven = root / "seven.yaml"
-        seven.write_text(json.dumps({"steps": steps}))  # JSON is YAML
+        seven = seven_config(root)
         print(f"{len(docs)} man pages, one JSONL file; tamis run, one worker, wall time with start-up")
         for label, config in () if args.alone_only else (("seven languages (labelled setting)", seven), ("default recipe", None)):
             print(f"\n{label}")

@@ -84,12 +84,17 @@ def write_store(path: Path, entries: dict, separators: tuple[str, str] | None = 
     path.write_bytes(gzip.compress(json.dumps(entries, sort_keys=True, separators=separators).encode(), 9, mtime=0))
 
 
-def main() -> int:
-    for found in child_outputs(CHILD, sys.argv[1:]):
-        path = OUT / f"{found['tag']}.json.gz"
+def derive_regex_store(child: str, prefix: str, pythons: list[str]) -> int:
+    """Run a recording ``child`` under each Python and write ``OUT/<prefix><tag>.json.gz``."""
+    for found in child_outputs(child, pythons):
+        path = OUT / f"{prefix}{found['tag']}.json.gz"
         write_store(path, found["entries"])
         print(f"{path.relative_to(ROOT)}: {len(found['entries'])} patterns, {path.stat().st_size / 1e3:.0f} kB")
     return 0
+
+
+def main() -> int:
+    return derive_regex_store(CHILD, "", sys.argv[1:])
 
 
 if __name__ == "__main__":

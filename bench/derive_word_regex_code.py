@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from derive_spacy_regex_code import OUT, RECORDER, ROOT, child_outputs, write_store
+from derive_spacy_regex_code import RECORDER, derive_regex_store
 
 # Runs in each Python after the recorder: every language's word regex compiled by re's own
 # compiler, recorded and checked (the rebuilt pattern equals re.compile's).
@@ -35,11 +35,7 @@ print(json.dumps({"tag": regex_code.tag(), "entries": entries}, sort_keys=True))
 
 
 def main() -> int:
-    for found in child_outputs(CHILD, sys.argv[1:]):
-        path = OUT / f"words-{found['tag']}.json.gz"
-        write_store(path, found["entries"])
-        print(f"{path.relative_to(ROOT)}: {len(found['entries'])} patterns, {path.stat().st_size / 1e3:.0f} kB")
-    return 0
+    return derive_regex_store(CHILD, "words-", sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -259,17 +259,7 @@ def test_compiled_metadata_is_the_python_metadata(html):
 # --------------------------------------------------------------------------- the extraction child
 
 
-def slow_on_marker(html: str, method: str) -> str:
-    """A stand-in extractor: never returns on a page marked SLOW."""
-    if "SLOW" in html:  # busy, as a slow parser is: the limit counts the child's CPU seconds
-        until = time.monotonic() + 60
-        while time.monotonic() < until:
-            pass
-    return f"{method}:{len(html)}"
-
-
-def echo(html: str, method: str) -> str:
-    return html
+# The stand-in extractors (slow_on_marker, echo) are test_extract's: the child imports them by name.
 
 
 _PAGES = [
@@ -299,7 +289,7 @@ def test_forked_and_started_children_answer_the_same(extractor):
 
 @pytest.mark.parametrize("start", ["fork", "exec"])
 def test_timeouts_kill_the_child_and_the_batch_goes_on(start):
-    worker = IsolatedExtractor("m", timeout_s=1.0, target="test_extract_step_speed:slow_on_marker", start=start)
+    worker = IsolatedExtractor("m", timeout_s=1.0, target="test_extract:slow_on_marker", start=start)
     try:
         started = time.monotonic()
         results = worker.extract_many(["a", "SLOW", "bcd", "SLOW again", "ef"])
@@ -315,7 +305,7 @@ def test_timeouts_kill_the_child_and_the_batch_goes_on(start):
 
 @pytest.mark.parametrize("start", ["fork", "exec"])
 def test_large_pages_pass_both_ways_without_blocking(start):
-    worker = IsolatedExtractor("m", timeout_s=20.0, target="test_extract_step_speed:echo", start=start)
+    worker = IsolatedExtractor("m", timeout_s=20.0, target="test_extract:echo", start=start)
     pages = [f"<p>{i}</p>" + "x" * 300_000 for i in range(8)]
     try:
         assert worker.extract_many(pages) == pages
@@ -324,7 +314,7 @@ def test_large_pages_pass_both_ways_without_blocking(start):
 
 
 def test_a_forked_child_that_dies_is_replaced_and_a_bad_target_is_a_clear_failure():
-    worker = IsolatedExtractor("m", timeout_s=5.0, target="test_extract_step_speed:echo", start="fork")
+    worker = IsolatedExtractor("m", timeout_s=5.0, target="test_extract:echo", start="fork")
     try:
         assert worker.extract("one") == "one"
         os.kill(worker.proc.pid, signal.SIGKILL)
@@ -345,7 +335,7 @@ def test_fork_only_where_no_other_python_thread_runs():
     other.start()
     try:
         assert not _fork_is_safe()
-        worker = IsolatedExtractor("m", timeout_s=5.0, target="test_extract_step_speed:echo")
+        worker = IsolatedExtractor("m", timeout_s=5.0, target="test_extract:echo")
         try:
             assert worker.extract("page") == "page"
             assert not isinstance(worker.proc, _ForkedChild)  # started afresh instead
