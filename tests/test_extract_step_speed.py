@@ -28,7 +28,16 @@ from tamis.steps.extract_html import (
     drop_boilerplate_lines,
     drop_boilerplate_lines_reference,
 )
-from tamis.steps.extract_worker import ExtractTimeout, IsolatedExtractor, WorkerFailure, _fork_is_safe, _ForkedChild, _FrameReader, _write_frames
+from tamis.steps.extract_worker import (
+    ExtractTimeout,
+    IsolatedExtractor,
+    PageClock,
+    WorkerFailure,
+    _fork_is_safe,
+    _ForkedChild,
+    _FrameReader,
+    _write_frames,
+)
 
 
 def _literal_head(alternative) -> str:
@@ -361,13 +370,13 @@ def test_frame_reader_takes_queued_small_and_split_large_frames():
     writer.start()
     reader = _FrameReader(read_fd)
     try:
-        assert [reader.read(time.monotonic() + 10) for _ in frames] == frames
+        assert [reader.read(PageClock(None, 10)) for _ in frames] == frames
         with pytest.raises(ExtractTimeout):
-            reader.read(time.monotonic() + 0.05)  # nothing more comes: the deadline holds
+            reader.read(PageClock(None, 0.05))  # nothing more comes: the deadline holds
         writer.join()
         os.close(write_fd)
         with pytest.raises(WorkerFailure):
-            reader.read(time.monotonic() + 10)  # the writer is gone
+            reader.read(PageClock(None, 10))  # the writer is gone
     finally:
         os.close(read_fd)
 

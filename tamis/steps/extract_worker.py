@@ -105,20 +105,20 @@ def _cpu_seconds(pid: int) -> float | None:
 class PageClock:
     """One page's limit: ``limit_s`` CPU seconds of the child ``pid`` from now, at most
     WALL_CAP * limit_s wall seconds; ``limit_s`` wall seconds where the child's CPU time cannot be
-    read. ``deadline`` is the wall time to wait until; :meth:`extend` moves it on at that time
-    while the child has CPU time left."""
+    read, or with no ``pid`` (the child's start). ``deadline`` is the wall time to wait until;
+    :meth:`extend` moves it on at that time while the child has CPU time left."""
 
-    def __init__(self, pid: int, limit_s: float) -> None:
+    def __init__(self, pid: int | None, limit_s: float) -> None:
         self.pid = pid
         self.limit_s = limit_s
         self.started = time.monotonic()
         self.deadline = self.started + limit_s
-        self.cpu_at_start = _cpu_seconds(pid)
+        self.cpu_at_start = None if pid is None else _cpu_seconds(pid)
 
     def extend(self) -> bool:
         """At the deadline: True, with a later deadline, if the page has used less than its limit
         in CPU seconds and the wall cap is not reached; False (the page is over its time)."""
-        if self.cpu_at_start is None:
+        if self.pid is None or self.cpu_at_start is None:
             return False
         cpu = _cpu_seconds(self.pid)
         now = time.monotonic()
@@ -132,25 +132,24 @@ class PageClock:
         return True
 
 
-def _wait_readable(fd: int, deadline: float | PageClock | None) -> None:
-    """Wait until ``fd`` can be read; ExtractTimeout at the deadline (a wall time, or a page's
-    clock, which may move its deadline on)."""
-    if deadline is None:
+def _wait_readable(fd: int, clock: PageClock | None) -> None:
+    """Wait until ``fd`` can be read; ExtractTimeout at the clock's deadline, once it cannot move
+    it on."""
+    if clock is None:
         return
     while True:
-        until = deadline if isinstance(deadline, float) else deadline.deadline
-        left = until - time.monotonic()
+        left = clock.deadline - time.monotonic()
         if left > 0 and select.select([fd], [], [], left)[0]:
             return
-        if isinstance(deadline, float) or not deadline.extend():
+        if not clock.extend():
             raise ExtractTimeout
 
 
-def _read_exact(fd: int, size: int, deadline: float | PageClock | None) -> bytes:
+def _read_exact(fd: int, size: int, clock: PageClock | None) -> bytes:
     chunks = []
     remaining = size
     while remaining:
-        _wait_readable(fd, deadline)
+        _wait_readable(fd, clock)
         chunk = os.read(fd, min(remaining, 1 << 20))
         if not chunk:
             raise WorkerFailure("the extraction worker exited")
@@ -178,24 +177,24 @@ class _FrameReader:
         self.fd = fd
         self.buffer = bytearray()
 
-    def read(self, deadline: float | PageClock | None) -> bytes:
+    def read(self, clock: PageClock | None) -> bytes:
         buffer = self.buffer
         while len(buffer) < _HEADER.size:
-            self._fill(deadline)
+            self._fill(clock)
         (size,) = _HEADER.unpack_from(buffer)
         end = _HEADER.size + size
         if len(buffer) < end and len(buffer) < (64 << 10):
-            self._fill(deadline)  # small answers usually arrive whole
+            self._fill(clock)  # small answers usually arrive whole
         if len(buffer) >= end:
             frame = bytes(buffer[_HEADER.size : end])
             del buffer[:end]
             return frame
         head = bytes(buffer[_HEADER.size :])
         buffer.clear()
-        return head + _read_exact(self.fd, end - _HEADER.size - len(head), deadline)
+        return head + _read_exact(self.fd, end - _HEADER.size - len(head), clock)
 
-    def _fill(self, deadline: float | PageClock | None) -> None:
-        _wait_readable(self.fd, deadline)
+    def _fill(self, clock: PageClock | None) -> None:
+        _wait_readable(self.fd, clock)
         chunk = os.read(self.fd, 1 << 20)
         if not chunk:
             raise WorkerFailure("the extraction worker exited")
@@ -346,7 +345,7 @@ class IsolatedExtractor:
         _widen_pipe(proc.stdout.fileno())
         self._reader = _FrameReader(proc.stdout.fileno())
         try:
-            ready = orjson.loads(self._reader.read(time.monotonic() + START_TIMEOUT_S))
+            ready = orjson.loads(self._reader.read(PageClock(None, START_TIMEOUT_S)))
         except (ExtractTimeout, WorkerFailure) as exc:
             self._kill(proc)
             msg = f"the extraction worker did not start ({type(exc).__name__})"
