@@ -911,8 +911,13 @@ class _CopiedLines:
         kept and rejected lines go to different files, so each keeps its order). False, with
         nothing taken, where a reject's fields are not sure to be written as the reference
         writes them (the caller then goes record by record)."""
-        tails = [_reject_tail(reason, None, keeper) for keeper in duplicates.values()]
-        if None in tails:
+        head = _reject_tail(reason, None, None)  # the fields before the keeper's id, written once
+        if head is None:
+            return False
+        head = head[: -len(b"null}\n")]
+        try:
+            tails = [head + orjson.dumps(keeper) + b"}\n" for keeper in duplicates.values()]
+        except TypeError:  # an id orjson cannot write (a lone surrogate): the reference path
             return False
         rejected = list(duplicates)
         n = len(ends)
