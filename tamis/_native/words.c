@@ -307,9 +307,48 @@ static PyObject *word_totals(PyObject *self, PyObject *args) {
     return Py_BuildValue("(LLL)", n_words, word_chars, alpha_words);
 }
 
+/* line_marks(text) -> (lines, bullet lines, ellipsis lines): what Gopher's line rules count.
+ *
+ * Lines are tamis.text.split_lines(text)'s (ends: \r\n, \n, \r; a final end opens no empty last
+ * line; an empty text has none); a bullet line starts, after its leading whitespace
+ * (str.lstrip's, Py_UNICODE_ISSPACE), with "-" or U+2022; an ellipsis line ends, before its
+ * trailing whitespace, with "..." or U+2026. One pass over the text, no list of lines: the
+ * plain definition is tamis.steps.quality.gopher.line_marks_reference, which tests compare with
+ * this. */
+static PyObject *line_marks(PyObject *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) { PyErr_SetString(PyExc_TypeError, "line_marks() expects a str"); return NULL; }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg), pos = 0, lines = 0, bullets = 0, ellipses = 0;
+    int kind = PyUnicode_KIND(arg);
+    const void *data = PyUnicode_DATA(arg);
+    while (pos < n) {
+        Py_ssize_t end = pos;
+        while (end < n) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, end);
+            if (c == '\n' || c == '\r') break;
+            end++;
+        }
+        lines++;
+        Py_ssize_t first = pos, last = end;
+        while (first < end && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, first))) first++;
+        if (first < end) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, first);
+            bullets += c == '-' || c == 0x2022;
+            while (last > first && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, last - 1))) last--;
+            Py_UCS4 z = PyUnicode_READ(kind, data, last - 1);
+            ellipses += z == 0x2026 || (z == '.' && last - first >= 3 && PyUnicode_READ(kind, data, last - 2) == '.' &&
+                                        PyUnicode_READ(kind, data, last - 3) == '.');
+        }
+        if (end == n) break;
+        /* past the line end (\r\n is one): at the text's end the loop stops, so a final end opens no empty line */
+        pos = end + (PyUnicode_READ(kind, data, end) == '\r' && end + 1 < n && PyUnicode_READ(kind, data, end + 1) == '\n' ? 2 : 1);
+    }
+    return Py_BuildValue("(nnn)", lines, bullets, ellipses);
+}
+
 static PyMethodDef methods[] = {
     {"ngram_stats", ngram_stats, METH_VARARGS,
      "ngram_stats(words, top_ns, dup_ns) -> (top n-gram characters per n, duplicate n-gram characters per n)"},
+    {"line_marks", line_marks, METH_O, "line_marks(text) -> (lines, lines starting with a bullet, lines ending with an ellipsis)"},
     {"word_totals", word_totals, METH_VARARGS,
      "word_totals(words, char_class) -> (words not made only of symbols, their characters, words holding a letter)"},
     {NULL, NULL, 0, NULL},

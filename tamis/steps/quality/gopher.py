@@ -34,7 +34,7 @@ from tamis.steps.base import Rejection, param
 from tamis.steps.quality.base import QualityFilter
 from tamis.steps.quality.ngrams import ngram_stats
 from tamis.steps.quality.words import char_class, word_class
-from tamis.text import LINE_END_RE
+from tamis.text import LINE_END_RE, split_lines
 
 _PARAGRAPH_BREAK = re.compile(r"\n{2,}")
 _LINE_BREAK = re.compile(r"\n+")
@@ -63,6 +63,21 @@ else:
     def word_totals(words: list[str]) -> tuple[int, int, int]:
         """:func:`word_totals_reference`, compiled (one pass over the words' characters)."""
         return _word_totals_native(words, char_class)
+
+
+def line_marks_reference(text: str) -> tuple[int, int, int]:
+    """(lines, lines starting with a bullet, lines ending with an ellipsis) of ``text``, lines
+    as :func:`tamis.text.split_lines` cuts them: the plain definition of what the line rules count."""
+    lines = split_lines(text)
+    bullets = sum(1 for line in lines if line.lstrip().startswith(("•", "-")))
+    ellipsis_lines = sum(1 for line in lines if line.rstrip().endswith(("...", "…")))
+    return len(lines), bullets, ellipsis_lines
+
+
+try:
+    from tamis._native._words import line_marks
+except ImportError:  # pragma: no cover - the extension is built on install; this keeps a broken build usable
+    line_marks = line_marks_reference
 
 
 def paragraphs_of(text: str) -> list[str]:
@@ -110,11 +125,10 @@ class GopherQuality(QualityFilter):
         words = stats.words
         n_tokens = len(words)
         n_words, word_chars, alpha_words = word_totals(words)
-        lines = stats.splitlines
-        n_lines = max(len(lines), 1)
-        # A line can only start with a bullet or end with an ellipsis the text holds (one search each first).
-        bullets = sum(1 for line in lines if line.lstrip().startswith(("•", "-"))) if "-" in text or "•" in text else 0
-        ellipsis_lines = sum(1 for line in lines if line.rstrip().endswith(("...", "…"))) if "..." in text or "…" in text else 0
+        # Counted in one compiled pass over the text (no list of lines: most documents stop here,
+        # before a step that reads stats.splitlines).
+        n_lines, bullets, ellipsis_lines = line_marks(text)
+        n_lines = max(n_lines, 1)
         stop_words = stats.settings.stop_words
         found = stop_words.intersection(words)
         if "’" in text:  # l’ and d’ count as l' and d'
