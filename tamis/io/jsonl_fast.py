@@ -29,6 +29,7 @@ All of it is reached through :class:`JsonlSource`, the JSONL format's source
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -218,6 +219,7 @@ def scan_block(
     with_text: bool = False,
     digest: bool = False,
     digests_joined: bool = False,
+    joined: bool = False,
 ) -> tuple[Any, ...]:
     """The compiled scan of every line of ``block``: (newlines, numbers, ids, keys, textless);
     ``numbers`` is an int64 array of (line, start, length, chars, UTF-8 bytes, words, text
@@ -227,7 +229,9 @@ def scan_block(
     ``digest``, ``keys`` holds each key's xxh3-128 digest (``xxhash.xxh3_128_digest``, hashed
     in the scan: no key is built; None for a declined line), or with ``digests_joined`` the
     digests as one bytes, 16 a line (zeros for a declined line: see :func:`digest_list`).
-    See ``scan_block`` in jsonl.c."""
+    With ``joined`` (and ``path_json``), ``textless`` is instead (lines, ends): the output
+    lines end to end in one bytes and an int64 array of where each ends (an uncopied line
+    is empty: see :func:`joined_lines`). See ``scan_block`` in jsonl.c."""
     from tamis._native._jsonl import scan_block as scan
 
     _load_nfc_table()
@@ -244,13 +248,23 @@ def scan_block(
         TEXTLESS_RESERVED,
         with_text,
         digest,
+        joined,
     )
     newlines, numbers, ids, keys, textless = found
     block.newlines = newlines  # the framing takes it rather than counting the block again
     rows = np.frombuffer(numbers, dtype=np.int64).reshape(-1, 8)
     if fold and digest and not digests_joined:
         keys = digest_list(keys, rows)
+    if joined and path_json is not None:
+        textless = (textless[0], np.frombuffer(textless[1], dtype=np.int64))
     return newlines, rows, ids, keys, textless
+
+
+def joined_lines(joined: bytes, ends: Any) -> list[bytes | None]:
+    """:func:`scan_block`'s joined output lines one per line, None for an uncopied (empty)
+    one: the list ``joined=False`` gives."""
+    bounds = [0, *ends.tolist()]
+    return [joined[a:b] if b > a else None for a, b in itertools.pairwise(bounds)]
 
 
 def digest_list(joined: bytes, rows: Any) -> list[bytes | None]:
@@ -751,7 +765,11 @@ class JsonlSource(Source):
             if isinstance(block, BadRecord):
                 admit(block)
                 continue
-            _, numbers, ids, joined, lines = scan_block(block, options, fold=True, path_json=path_json, with_text=True, digest=True, digests_joined=True)
+            # the output lines come as one buffer (out, ends): a block's kept lines go to the
+            # writer as one piece, with no bytes object per line
+            _, numbers, ids, joined, (out, ends) = scan_block(
+                block, options, fold=True, path_json=path_json, with_text=True, digest=True, digests_joined=True, joined=True
+            )
             scanned = numbers[:, 3] >= 0
             everything = bool(scanned.all())
             counted = numbers if everything else numbers[scanned]
@@ -785,12 +803,13 @@ class JsonlSource(Source):
                     else:
                         duplicates[i] = keeper
             seen.check()  # a full table stops the task here: the passes take it over
-            if everything and lines.count(None) == 0:
+            if everything and (len(ends) == 0 or (ends[0] > 0 and bool((ends[1:] > ends[:-1]).all()))):  # every line copied
                 if not duplicates:
-                    copies.keep_block(lines, numbers)  # the common block: every record copied and kept
+                    copies.keep_joined(out, ends, numbers)  # the common block: every record copied and kept
                     continue
-                if copies.split_block(lines, numbers, duplicates, reason):  # every record copied, some rejected
+                if copies.split_joined(out, ends, numbers, duplicates, reason):  # every record copied, some rejected
                     continue
+            lines = joined_lines(out, ends)
             copied: list[int] = []
             for i in order:
                 line = lines[i]
@@ -877,27 +896,46 @@ class _CopiedLines:
         if len(self._kept) >= self.BATCH:
             self.flush()
 
-    def split_block(self, lines: list[bytes], numbers: np.ndarray, duplicates: dict[int, str], reason: str) -> bool:
-        """A whole block's lines, each record copied: the duplicates (position -> keeper id,
-        in input order) as whole rejects, the rest kept, with no step per record in Python
-        but the rejects' (kept and rejected lines go to different files, so each keeps its
-        order). False, with nothing taken, where a reject's fields are not sure to be
-        written as the reference writes them (the caller then goes record by record)."""
-        tails = [_reject_tail(reason, None, keeper) for keeper in duplicates.values()]
-        if None in tails:
+    def keep_joined(self, joined: bytes, ends: np.ndarray, numbers: np.ndarray) -> None:
+        """A whole block's lines end to end in one buffer (line ``i`` ending at ``ends[i]``),
+        every record kept as it is: handed to the writer as one piece, after the lines
+        waiting before it."""
+        self.flush()
+        self._writer.write_joined(joined, ends)
+        self._kept_counts.append(numbers[:, 3:6])
+
+    def split_joined(self, joined: bytes, ends: np.ndarray, numbers: np.ndarray, duplicates: dict[int, str], reason: str) -> bool:
+        """A whole block's lines end to end in one buffer, each record copied: the duplicates
+        (position -> keeper id, in input order) as whole rejects, the runs of kept lines
+        between them joined into one buffer (a slice per reject, no step per line in Python;
+        kept and rejected lines go to different files, so each keeps its order). False, with
+        nothing taken, where a reject's fields are not sure to be written as the reference
+        writes them (the caller then goes record by record)."""
+        head = _reject_tail(reason, None, None)  # the fields before the keeper's id, written once
+        if head is None:
+            return False
+        head = head[: -len(b"null}\n")]
+        try:
+            tails = [head + orjson.dumps(keeper) + b"}\n" for keeper in duplicates.values()]
+        except TypeError:  # an id orjson cannot write (a lone surrogate): the reference path
             return False
         rejected = list(duplicates)
-        kept = np.ones(len(lines), dtype=bool)
-        kept[rejected] = False
-        kept_lines: list[bytes] = []
-        start = 0
-        for i in sorted(rejected):  # the runs between rejects, a slice each (a step per reject, not per line)
-            kept_lines += lines[start:i]
+        n = len(ends)
+        line_start = np.empty_like(ends)  # where each line starts in the buffer
+        line_start[0] = 0
+        line_start[1:] = ends[:-1]
+        view, pieces, start = memoryview(joined), [], 0
+        for i in [*sorted(rejected), n]:  # the runs of kept lines between rejects, a slice each
+            if i > start:
+                pieces.append(view[int(line_start[start]) : int(ends[i - 1])])
             start = i + 1
-        kept_lines += lines[start:]
-        self.keep_block(kept_lines, numbers[kept])
+        if pieces:
+            kept = np.ones(n, dtype=bool)
+            kept[rejected] = False
+            self.keep_joined(b"".join(pieces), np.cumsum(ends[kept] - line_start[kept]), numbers[kept])
         counts = numbers[rejected, 4:6].tolist()
-        self._rejected.extend(lines[i][:-2] + tail for i, tail in zip(rejected, tails, strict=True))
+        spans = zip(line_start[rejected].tolist(), ends[rejected].tolist(), strict=True)
+        self._rejected.extend(joined[a : b - 2] + tail for (a, b), tail in zip(spans, tails, strict=True))
         self._reject_counts.extend((reason, n_bytes, words) for n_bytes, words in counts)
         self.flush_rejects()
         return True
