@@ -7,7 +7,7 @@
 Documents: this machine's man pages (every language folder under /usr/share/man, roff turned
 into text by bench/corpus.py's stripper), a seeded sample of ``--docs`` of them with at least 30
 words, written once as one JSONL file that both sides read. ``--docs 0`` takes every such page
-(21,020 here, 83 MB, 18 times the default sample): a labelled setting where the fixed costs
+(21,020 here, 87 MB of JSONL, 19 times the default sample): a labelled setting where the fixed costs
 (start-up, model and segmenter loads) amortise, so the ratio reads the per-document costs and
 says which step bounds it.
 
