@@ -156,6 +156,19 @@ def load_wceb_blocks(corpus: Path, folder: Path, cache: Path) -> tuple[dict, dic
     return rows, gold, types, sites, split, teacher
 
 
+def without_features(data: dict, names: list[str]) -> None:
+    """Set the named feature columns to zero on every page of every store (a constant column is
+    never split on, so the trees are those trained without them): the A/B of a feature group by
+    the same cross-validation, on the same code and pages. ``NAME*`` names every feature starting
+    with NAME."""
+    columns = [i for i, feature in enumerate(B.FEATURE_NAMES) for name in names if feature == name or (name.endswith("*") and feature.startswith(name[:-1]))]
+    if names and not columns:
+        raise SystemExit(f"--without {names}: no such feature")
+    for store in ("teval", "aeb", "extra", "wceb"):
+        for _, rows in data.get(store, {}).values():
+            rows[:, columns] = 0.0
+
+
 def trafilatura_texts(corpus: Path, cache: Path) -> dict[str, dict[str, str]]:
     """trafilatura's output on every page of both sets, as the ``trafilatura`` extractor calls it
     (the weak labels' source on the development half, and the bar to pass on every half)."""
@@ -461,6 +474,7 @@ def main() -> int:
     parser.add_argument(
         "--skip-cv", action="store_true", help="no cross-validation: train on the first setting and post-processing given (one already chosen by CV)"
     )
+    parser.add_argument("--without", nargs="+", default=[], metavar="FEATURE", help="zero these feature columns (NAME* a prefix): the A/B of a feature group")
     parser.add_argument("--errors", type=int, default=0, metavar="N", help="print the out-of-fold error analysis and the N longest wrong blocks")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -487,6 +501,7 @@ def main() -> int:
         wceb_weights, wceb_type_choices = args.wceb_weight, args.wceb_types
         rows = sum(len(rows) for _, rows in data["wceb"].values())
         print(f"wceb2026 pages: {len(data['wceb'])} ({rows:,} blocks; development half {len(wceb_split[0])}, held-out half {len(wceb_split[1])})")
+    without_features(data, args.without)
     print(f"pages, features and trafilatura's output: {time.perf_counter() - started:.0f} s", flush=True)
     splits = {store: halves(list(data[store])) for store in ("teval", "aeb")}
     if "wceb" in stores:
