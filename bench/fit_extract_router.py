@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/fit_extract_router.py [--corpus ../shared/corpus]
         [--extra-readability DIR] [--extra-wceb DIR --wceb-weight W --wceb-types T] [--speedup 3.3]
-        [--model NPZ] [--keep K ...] [--tail T ...] [--no-held-out] [--oof-only] [--write]
+        [--model NPZ] [--keep K ...] [--tail T ...] [--no-held-out] [--oof-only] [--write] [--without FEATURE ...]
 
 (needs scikit-learn, at fitting time only, as bench/train_extract_model.py.)
 
@@ -44,7 +44,9 @@ Caches in ``--workdir``: the pages' blocks, trafilatura's texts, the per-page co
 ``costs.pkl`` and ``costs-wceb.pkl`` after a change of the learned pass's or trafilatura's speed)
 and the out-of-fold probabilities, one file per training setting (``oof-<hash>.pkl``: the
 training options and the feature list; ``--oof-only`` fills it and stops, so that candidates'
-predictions can be computed while another fit runs).
+predictions can be computed while another fit runs). ``--without FEATURE ...`` trains without those
+feature columns (``train_extract_model.py --without``; its own out-of-fold cache): the A/B of a
+feature group through the router too.
 """
 
 from __future__ import annotations

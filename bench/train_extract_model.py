@@ -3,6 +3,7 @@
     .venv/bin/python bench/train_extract_model.py [--corpus ../shared/corpus] [--write]
         [--extra-readability DIR --extra-weight W ...] [--extra-wceb DIR --wceb-weight W ... --wceb-types all article ...]
         [--trees N --depth D --rate R --leaf L --max-features F] [--keep P ... --tail G ...] [--errors N]
+        [--without FEATURE ...]
 
 (needs scikit-learn, at training time only: ``pip install scikit-learn``; tamis predicts from the
 exported arrays and never imports it.)
@@ -39,6 +40,9 @@ exported arrays and never imports it.)
    this once per setting. ``--errors N`` prints where the chosen setting's out-of-fold errors lie
    (kept blocks that are not content, dropped blocks that are; by place against the main run, the
    main container, tag and landmarks, in characters) and the N longest wrong blocks.
+   ``--without FEATURE ...`` (``NAME*``: a prefix) zeroes those columns on every page, so a new
+   feature group is compared with the same code, pages and folds as the model without it
+   (``fit_extract_router.py --without`` takes the same list for the hybrid's nested CV).
 4. The chosen model is trained on both development halves, exported as arrays, checked to give
    sklearn's own probabilities, and scored on the two held-out halves (the fair figures) and on
    each whole set (which includes the training pages; labelled so). ``--write`` saves it.

@@ -192,7 +192,7 @@ def test_structure_features_place_blocks_against_the_main_run_and_see_repeated_c
     first_paragraph = texts.index(next(t for t in texts if t.startswith("Paragraph 0")))
     last_paragraph = texts.index(next(t for t in texts if t.startswith("Paragraph 5")))
     teaser = texts.index("Another story number 2")
-    column = {name: rows[:, names.index(name)] for name in names}
+    column = {name: rows[:, names.index(name)] for name in names[-6:]}
     assert column["run_before"][0] == 1.0 and column["run_after"][0] == 0.0  # the menu
     assert column["run_before"][first_paragraph] == 0.0 and column["run_after"][last_paragraph] == 0.0
     assert column["run_after"][teaser] == 1.0 and column["run_distance"][teaser] > column["run_distance"][last_paragraph + 1]
@@ -201,31 +201,6 @@ def test_structure_features_place_blocks_against_the_main_run_and_see_repeated_c
     assert column["group_log_blocks"][teaser] == pytest.approx(np.log1p(2))
     assert column["group_log_blocks"][first_paragraph] == pytest.approx(np.log1p(7))
     assert column["parent_link_density"][teaser] > 0.3 > column["parent_link_density"][first_paragraph]
-    assert np.array_equal(rows, B.features_reference(blocks, depth, elements))
-
-
-def test_alike_features_count_the_containers_of_look_alike_blocks_and_their_place_against_the_run():
-    blocks, depth, elements = blocks_of(TEASERS)
-    rows = B.features(blocks, depth, elements)
-    names = B.FEATURE_NAMES
-    column = {name: rows[:, names.index(name)] for name in names}
-    texts = [b.text for b in blocks]
-    paragraph = texts.index(next(t for t in texts if t.startswith("Paragraph 3")))
-    title = texts.index("Another story number 2")
-    summary = texts.index("Its short summary line 4.")
-    cap = B.ALIKE_GROUPS_CAP
-    # the six paragraphs share one container; each teaser's title and summary repeat in five
-    assert column["alike_groups"][paragraph] == pytest.approx(1 / cap)
-    assert column["alike_groups"][title] == pytest.approx(5 / cap) and column["alike_groups"][summary] == pytest.approx(5 / cap)
-    assert column["alike_link_density"][title] == 1.0 and column["alike_link_density"][summary] == 0.0
-    assert column["alike_long_share"][paragraph] == 1.0 and column["alike_long_share"][title] == 0.0
-    assert column["alike_run_share"][paragraph] == 1.0 and column["alike_run_share"][title] == 0.0
-    assert np.array_equal(rows, B.features_reference(blocks, depth, elements))
-    # more look-alike containers than the cap read as the cap
-    many = "<html><body><section>" + "".join(f"<div><p><a href='/{i}'>Item {i}</a></p></div>" for i in range(30)) + "</section></body></html>"
-    blocks, depth, elements = blocks_of(many)
-    rows = B.features(blocks, depth, elements)
-    assert rows[:, names.index("alike_groups")].tolist() == [1.0] * 30
     assert np.array_equal(rows, B.features_reference(blocks, depth, elements))
 
 
@@ -423,3 +398,21 @@ def test_the_cells_of_a_table_row_share_a_line():
     dropped = kept.copy()
     dropped[page.texts.index("2023")] = False
     assert "812 mm" in kept_text(page, dropped).split("\n")  # a row's kept cells only
+
+
+def test_training_without_a_feature_group_zeroes_exactly_those_columns():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from train_extract_model import without_features
+
+    names = B.FEATURE_NAMES
+    rows = np.ones((3, len(names)), dtype=np.float32)
+    data = {"teval": {"a": (["x", "y", "z"], rows)}, "aeb": {}}
+    without_features(data, ["link_density", "run_*"])
+    zeroed = {names[i] for i in np.flatnonzero(rows[0] == 0)}
+    assert zeroed == {"link_density", "run_before", "run_after", "run_distance"}
+    assert (rows[:, [names.index("log_chars"), names.index("parent_link_density")]] == 1).all()
+    with pytest.raises(SystemExit):
+        without_features(data, ["no_such_feature"])

@@ -28,14 +28,13 @@ enum { C_TAG, C_LINK, C_DEPTH, C_ANC, C_HOWN, C_HABOVE, C_ELEMENT, C_GROUP, C_LE
 #define LONG_LINK_DENSITY 0.3
 #define RUN_LINK_PENALTY 2.0
 #define RUN_DISTANCE_CAP 50
-#define ALIKE_GROUPS_CAP 20
 
 typedef struct {
     Py_ssize_t n, width, elements;
     const int64_t *col; /* n x N_COLUMNS */
     const int64_t *element_depth, *element_last;
     int64_t max_depth;
-    int own_at, anc_at, n_anc, hown_at, habove_at, n_hint, n_own, page_at, structure_at, alike_at;
+    int own_at, anc_at, n_anc, hown_at, habove_at, n_hint, n_own, page_at, structure_at;
     float *out;   /* n x width, zeroed by the caller */
     double *logs; /* 5 x n: log1p inputs of log_chars, log_words, group_log_chars, group_log_blocks, parent_log_groups */
 } Page;
@@ -54,67 +53,6 @@ static void free_scratch(Scratch *s) {
     free(s->lengths); free(s->links); free(s->long_chars); free(s->prefix_long); free(s->group_chars); free(s->group_long);
     free(s->group_links); free(s->parent_links); free(s->parent_lengths); free(s->scores); free(s->group_blocks);
     free(s->parent_groups); free(s->parent_of); free(s->last_at); free(s->positions); free(s->is_long); free(s->is_group);
-}
-
-/* A block's signature (tag, depth, ancestors, class/id words own and above), then its group: the
- * sort key of feature version 3's look-alikes; the block's index breaks ties (a total order). */
-typedef struct {
-    int64_t key[6];
-    Py_ssize_t index;
-} Alike;
-
-static int compare_alike(const void *a, const void *b) {
-    const Alike *x = a, *y = b;
-    for (int k = 0; k < 6; k++)
-        if (x->key[k] != y->key[k]) return x->key[k] < y->key[k] ? -1 : 1;
-    return (x->index > y->index) - (x->index < y->index);
-}
-
-/* Feature version 3 (tamis.extract.blocks._alike_features): for each signature, the groups holding
- * its blocks (distinct group ids, counted along the sorted order) and the sums of their characters,
- * link characters, long characters and characters inside the main run [run_start, run_end).
- * Every sum is of whole numbers: exact in any order. 0: out of memory. */
-static int alike_features(Page *p, const double *lengths, const double *links, const double *long_chars, Py_ssize_t run_start,
-                          Py_ssize_t run_end) {
-    const Py_ssize_t n = p->n;
-    Alike *items = malloc(n * sizeof(Alike));
-    if (!items) return 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        items[i].key[0] = COL(i, C_TAG);
-        items[i].key[1] = COL(i, C_DEPTH);
-        items[i].key[2] = COL(i, C_ANC);
-        items[i].key[3] = COL(i, C_HOWN);
-        items[i].key[4] = COL(i, C_HABOVE);
-        items[i].key[5] = COL(i, C_GROUP);
-        items[i].index = i;
-    }
-    qsort(items, n, sizeof(Alike), compare_alike);
-    const int at = p->alike_at;
-    for (Py_ssize_t a = 0; a < n;) {
-        Py_ssize_t b = a;
-        int64_t groups = 0;
-        double chars = 0.0, link = 0.0, long_sum = 0.0, run = 0.0;
-        while (b < n && memcmp(items[b].key, items[a].key, 5 * sizeof(int64_t)) == 0) {
-            const Py_ssize_t i = items[b].index;
-            if (b == a || items[b].key[5] != items[b - 1].key[5]) groups++;
-            chars += lengths[i];
-            link += links[i];
-            long_sum += long_chars[i];
-            if (i >= run_start && i < run_end) run += lengths[i];
-            b++;
-        }
-        const double capped = (double)(groups < ALIKE_GROUPS_CAP ? groups : ALIKE_GROUPS_CAP) / (double)ALIKE_GROUPS_CAP;
-        for (Py_ssize_t k = a; k < b; k++) {
-            const Py_ssize_t i = items[k].index;
-            OUT(i, at) = (float)capped;
-            OUT(i, at + 1) = (float)(link / chars);
-            OUT(i, at + 2) = (float)(long_sum / chars);
-            OUT(i, at + 3) = (float)(run / chars);
-        }
-        a = b;
-    }
-    free(items);
-    return 1;
 }
 
 /* 1: done; 0: a case for the reference; -1: out of memory. */
@@ -331,7 +269,7 @@ static int compute(Page *p) {
         p->logs[4 * n + i] = (double)s.parent_groups[parent];
         OUT(i, at + 5) = (float)(s.parent_links[parent] / s.parent_lengths[parent]);
     }
-    result = alike_features(p, lengths, links, long_chars, run_start, run_end) ? 1 : -1;
+    result = 1;
     goto done;
 reference:
     result = 0;
@@ -342,21 +280,21 @@ done:
 
 /* page_features(columns, element_depth, element_last, max_depth, layout, out, logs) -> bool.
  * columns: int64 (n, 14); element_depth/last: int64 (elements,); layout: (own_at, n_own, anc_at,
- * n_anc, hown_at, habove_at, n_hint, page_at, structure_at, alike_at); out: float32 (n, width), zeroed;
+ * n_anc, hown_at, habove_at, n_hint, page_at, structure_at); out: float32 (n, width), zeroed;
  * logs: float64 (5, n). */
 static PyObject *page_features(PyObject *self, PyObject *args) {
     Py_buffer columns, depth, last, out, logs;
     long long max_depth;
-    int own_at, n_own, anc_at, n_anc, hown_at, habove_at, n_hint, page_at, structure_at, alike_at;
-    if (!PyArg_ParseTuple(args, "y*y*y*L(iiiiiiiiii)w*w*", &columns, &depth, &last, &max_depth, &own_at, &n_own, &anc_at, &n_anc,
-                          &hown_at, &habove_at, &n_hint, &page_at, &structure_at, &alike_at, &out, &logs))
+    int own_at, n_own, anc_at, n_anc, hown_at, habove_at, n_hint, page_at, structure_at;
+    if (!PyArg_ParseTuple(args, "y*y*y*L(iiiiiiiii)w*w*", &columns, &depth, &last, &max_depth, &own_at, &n_own, &anc_at, &n_anc,
+                          &hown_at, &habove_at, &n_hint, &page_at, &structure_at, &out, &logs))
         return NULL;
     PyObject *answer = NULL;
     const Py_ssize_t n = columns.len / (Py_ssize_t)(N_COLUMNS * sizeof(int64_t));
     const Py_ssize_t elements = depth.len / (Py_ssize_t)sizeof(int64_t);
     const Py_ssize_t width = n ? out.len / (n * (Py_ssize_t)sizeof(float)) : 0;
     if (columns.len != n * N_COLUMNS * (Py_ssize_t)sizeof(int64_t) || last.len != depth.len || out.len != n * width * (Py_ssize_t)sizeof(float) ||
-        logs.len != 5 * n * (Py_ssize_t)sizeof(double) || n_anc > 64 || n_hint > 64 || structure_at + 6 > width || alike_at + 4 > width || page_at + 15 > width ||
+        logs.len != 5 * n * (Py_ssize_t)sizeof(double) || n_anc > 64 || n_hint > 64 || structure_at + 6 > width || page_at + 15 > width ||
         own_at + n_own > width || anc_at + n_anc > width || hown_at + n_hint > width || habove_at + n_hint > width) {
         PyErr_SetString(PyExc_ValueError, "page_features: buffer sizes do not match");
         goto end;
@@ -366,7 +304,7 @@ static PyObject *page_features(PyObject *self, PyObject *args) {
         goto end;
     }
     Page page = {n, width, elements, columns.buf, depth.buf, last.buf, max_depth, own_at, anc_at, n_anc, hown_at, habove_at, n_hint, n_own,
-                 page_at, structure_at, alike_at, out.buf, logs.buf};
+                 page_at, structure_at, out.buf, logs.buf};
     int done;
     Py_BEGIN_ALLOW_THREADS
     done = compute(&page);

@@ -262,17 +262,18 @@ FEATURE_NAMES: list[str] = (
     # a block and the run, the long text after a block, a group's mean block length, the parent's
     # characters and long-text share: values that tell one page from another let the trees learn
     # the training pages, and cost the development halves' CV ~0.01 F1 on scrapinghub-aeb)
+    # (session 12, measured and dropped: a block's look-alikes, the page's blocks of the same tag,
+    # depth, landmark bits and class/id words: how many block elements hold them (capped at 20),
+    # their link density, long-text share and share inside the main run. Out-of-fold F1 on the
+    # development halves, keep 0.3, tail 8, trafilatura-eval / scrapinghub-aeb / wceb2026: without
+    # 0.9309 / 0.9638 / 0.7582; all four 0.9254 / 0.9621 / 0.7588; the count alone 0.9263 / 0.9602
+    # / 0.7613; count and link density 0.9224 / 0.9653 / 0.7609: every variant lowers
+    # trafilatura-eval's CV by 0.005-0.009, bench/train_extract_model.py --without)
     + ["run_before", "run_after", "run_distance", "group_log_blocks", "parent_log_groups", "parent_link_density"]
-    # feature version 3: the block's look-alikes, the page's blocks of the same signature (tag,
-    # depth, landmark ancestors, class/id words of its own chain and above): how many block
-    # elements hold them (one article body holds its paragraphs; a list of teasers, cards or
-    # related stories repeats one container per item), and their link text, long text and share
-    # inside the main run (an article's paragraphs lie in it, a list after the article does not)
-    + ["alike_groups", "alike_link_density", "alike_long_share", "alike_run_share"]
 )  # fmt: skip
 # Bumped with every change to FEATURE_NAMES or to a feature's definition (a model stores the names
 # it was trained on; learned.load_forest refuses one trained on other features).
-FEATURE_VERSION = 3
+FEATURE_VERSION = 2
 
 
 _CLASS_TABLE: np.ndarray | None = None
@@ -390,7 +391,6 @@ _PAGE_AT = _HABOVE_AT + len(HINT_WORDS)
 _PREV_AT = _PAGE_AT + 15
 _NEXT_AT = _PREV_AT + 4
 _STRUCTURE_AT = _NEXT_AT + 4
-_ALIKE_AT = _STRUCTURE_AT + 6
 _SHIFT_ANC = np.arange(len(ANCESTOR_TAGS), dtype=np.int64)
 _SHIFT_HINT = np.arange(len(HINT_WORDS), dtype=np.int64)
 
@@ -481,8 +481,7 @@ def _features(page: PageBlocks) -> np.ndarray:
     out[:-1, _NEXT_AT + 1] = out[1:, 2]
     out[:-1, _NEXT_AT + 2] = out[1:, 4]
     out[:-1, _NEXT_AT + 3] = out[1:, p + 4]
-    start, end = _structure_features(out, lengths, links, long, group_ids, page.element_depth, group)
-    _alike_features(out, columns, lengths, links, long_chars, start, end)
+    _structure_features(out, lengths, links, long, group_ids, page.element_depth, group)
     return out
 
 
@@ -512,9 +511,8 @@ def main_run(scores: np.ndarray) -> tuple[int, int]:
     return start, end
 
 
-def _structure_features(out, lengths, links, long, group_ids, element_depth, group) -> tuple[int, int]:
-    """Feature version 2 (the _STRUCTURE_AT columns); see features_reference for the plain
-    definition. Returns the main run's [start, end)."""
+def _structure_features(out, lengths, links, long, group_ids, element_depth, group) -> None:
+    """Feature version 2 (the _STRUCTURE_AT columns); see features_reference for the plain definition."""
     at = _STRUCTURE_AT
     index = np.arange(len(lengths))
     start, end = main_run(run_scores(lengths, links, long))
@@ -536,29 +534,6 @@ def _structure_features(out, lengths, links, long, group_ids, element_depth, gro
     parent = parent_of_group[group]
     out[:, at + 4] = np.log1p(np.bincount(parent_of_group)[parent])
     out[:, at + 5] = np.bincount(parent, weights=links)[parent] / np.bincount(parent, weights=lengths)[parent]
-    return start, end
-
-
-# Feature version 3: a block's look-alikes are the page's blocks of the same SIGNATURE (these
-# columns); alike_groups counts the block elements holding them, up to ALIKE_GROUPS_CAP.
-_SIGNATURE = [_C_TAG, _C_DEPTH, _C_ANCESTORS, _C_HINTS_OWN, _C_HINTS_ABOVE]
-ALIKE_GROUPS_CAP = 20
-
-
-def _alike_features(out, columns, lengths, links, long_chars, start, end) -> None:
-    """Feature version 3 (the _ALIKE_AT columns); see _alike_reference for the plain definition."""
-    at = _ALIKE_AT
-    _, alike = np.unique(columns[:, _SIGNATURE], axis=0, return_inverse=True)
-    alike = alike.reshape(-1)
-    pairs = np.unique(np.column_stack([alike, columns[:, _C_GROUP]]), axis=0)
-    groups = np.bincount(pairs[:, 0], minlength=int(alike.max()) + 1)[alike]
-    chars = np.bincount(alike, weights=lengths)[alike]
-    in_run = np.zeros(len(lengths))
-    in_run[start:end] = lengths[start:end]
-    out[:, at] = np.minimum(groups, ALIKE_GROUPS_CAP) / ALIKE_GROUPS_CAP
-    out[:, at + 1] = np.bincount(alike, weights=links)[alike] / chars
-    out[:, at + 2] = np.bincount(alike, weights=long_chars)[alike] / chars
-    out[:, at + 3] = np.bincount(alike, weights=in_run)[alike] / chars
 
 
 try:  # the features in one compiled pass (pip install builds it); without it, numpy's
@@ -575,18 +550,18 @@ _COMPILED_FOR = (
      "window_long", "window_link_density", "share_of_page", "log_page_chars", "after_first_long", "before_last_long", "dist_long_rel",
      "prev_log_chars", "prev_link_density", "prev_sentence_end", "prev_long", "next_log_chars", "next_link_density",
      "next_sentence_end", "next_long", "run_before", "run_after", "run_distance", "group_log_blocks", "parent_log_groups",
-     "parent_link_density", "alike_groups", "alike_link_density", "alike_long_share", "alike_run_share"),
+     "parent_link_density"),
     ("tag", "link_chars", "depth", "ancestors", "hints_own", "hints_above", "element", "group", "length", "words", "punct", "digits",
      "upper_start", "sentence_end"),
 )  # fmt: skip
-_COMPILED_VERSION = 3  # the FEATURE_VERSION features.c computes
+_COMPILED_VERSION = 2  # the FEATURE_VERSION features.c computes
 COMPILED_FEATURES = (
     _native_features is not None
     and FEATURE_VERSION == _COMPILED_VERSION
     and (tuple(FEATURE_NAMES[:N_LOCAL]), tuple(FEATURE_NAMES[_PAGE_AT:]), COLUMNS) == _COMPILED_FOR
-    and len(FEATURE_NAMES) == _ALIKE_AT + 4
+    and len(FEATURE_NAMES) == _STRUCTURE_AT + 6
 )
-_LAYOUT = (_OWN_AT, N_OWN, _ANC_AT, len(ANCESTOR_TAGS), _HOWN_AT, _HABOVE_AT, len(HINT_WORDS), _PAGE_AT, _STRUCTURE_AT, _ALIKE_AT)
+_LAYOUT = (_OWN_AT, N_OWN, _ANC_AT, len(ANCESTOR_TAGS), _HOWN_AT, _HABOVE_AT, len(HINT_WORDS), _PAGE_AT, _STRUCTURE_AT)
 # The columns whose values are log1p of what the C pass writes to its `logs` rows, in that order.
 _LOG_COLUMNS = [0, 1, _PAGE_AT + 5, _STRUCTURE_AT + 3, _STRUCTURE_AT + 4]
 _NEIGHBOUR_SOURCES = [0, 2, 4, _PAGE_AT + 4]  # log_chars, link_density, sentence_end, long
@@ -714,40 +689,13 @@ def features_reference(blocks: list[Block], max_depth: int, elements: Elements) 
     pad = np.array([[0.0, 0.0, 0.0, 0.0]])
     previous = np.vstack([pad, neighbour[:-1]])
     following = np.vstack([neighbour[1:], pad])
-    structure, run = _structure_reference(blocks, lengths, links, long, elements)
-    alike = _alike_reference(blocks, lengths, links, long, run)
-    return np.hstack([local, own_tag, ancestors, hints_own, hints_above, page, previous, following, structure, alike]).astype(np.float32)
+    structure = _structure_reference(blocks, lengths, links, long, elements)
+    return np.hstack([local, own_tag, ancestors, hints_own, hints_above, page, previous, following, structure]).astype(np.float32)
 
 
-def _alike_reference(blocks: list[Block], lengths: np.ndarray, links: np.ndarray, long: np.ndarray, run: tuple[int, int]) -> np.ndarray:
-    """Feature version 3, block by block: each signature's blocks, the block elements holding
-    them, their characters, link characters, long characters and characters inside the main run
-    ([start, end); empty when the page has none)."""
-    n = len(blocks)
-    totals: dict[tuple, list[float]] = {}
-    holders: dict[tuple, set[int]] = {}
-    for i, block in enumerate(blocks):
-        key = (_TAG_INDEX.get(block.tag, N_OWN - 1), block.depth, block.ancestors, block.hints_own, block.hints_above)
-        sums = totals.setdefault(key, [0.0, 0.0, 0.0, 0.0])
-        sums[0] += lengths[i]
-        sums[1] += links[i]
-        sums[2] += lengths[i] if long[i] else 0.0
-        sums[3] += lengths[i] if run[0] <= i < run[1] else 0.0
-        holders.setdefault(key, set()).add(block.group)
-    out = np.zeros((n, 4))
-    for i, block in enumerate(blocks):
-        key = (_TAG_INDEX.get(block.tag, N_OWN - 1), block.depth, block.ancestors, block.hints_own, block.hints_above)
-        chars, link_chars, long_chars, run_chars = totals[key]
-        out[i] = [min(len(holders[key]), ALIKE_GROUPS_CAP) / ALIKE_GROUPS_CAP, link_chars / chars, long_chars / chars, run_chars / chars]
-    return out
-
-
-def _structure_reference(
-    blocks: list[Block], lengths: np.ndarray, links: np.ndarray, long: np.ndarray, elements: Elements
-) -> tuple[np.ndarray, tuple[int, int]]:
+def _structure_reference(blocks: list[Block], lengths: np.ndarray, links: np.ndarray, long: np.ndarray, elements: Elements) -> np.ndarray:
     """Feature version 2, block by block: the main run (Kadane's maximum subarray, written as a
-    loop), the block's group and the container one level above its group's element; and the
-    run's [start, end) ((0, 0) when no stretch scores above zero)."""
+    loop), the block's group and the container one level above its group's element."""
     n = len(blocks)
     out = np.zeros((n, 6))
     size = [int(x) for x in lengths]
@@ -792,7 +740,7 @@ def _structure_reference(
                 out[i, 3] = np.log1p(len(by_group[group_id]))
                 out[i, 4] = np.log1p(len(group_ids))
                 out[i, 5] = density
-    return out, ((best_start, best_end) if best > 0 else (0, 0))
+    return out
 
 
 def _style_hides(style: str) -> bool:
