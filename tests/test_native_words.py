@@ -116,3 +116,19 @@ def test_compiled_line_marks_match_the_reference(pieces: list[str]) -> None:
 
     text = "".join(pieces)
     assert line_marks(text) == line_marks_reference(text)
+
+
+_PARAGRAPH_PIECES = ["a", "b", "é", "\U0001f600", " ", "\t", "\u3000", "\n", "\n\n", "\n\n\n", "ab cd"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_PARAGRAPH_PIECES), max_size=30))
+def test_compiled_repeat_counts_match_the_reference(pieces: list[str]) -> None:
+    # Paragraphs (runs of two or more "\n" of the stripped text) and non-empty lines, their
+    # repeats and the repeats' characters, on one-, two- and four-byte strings.
+    from tamis._native._words import repeat_counts
+
+    from tamis.steps.quality.gopher import repeat_counts_reference
+
+    text = "".join(pieces)
+    assert repeat_counts(text) == repeat_counts_reference(text)

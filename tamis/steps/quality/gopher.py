@@ -102,6 +102,20 @@ def _duplicates(items: list[str]) -> tuple[int, int]:
     return len(items) - len(unique), sum(map(len, items)) - sum(map(len, unique))
 
 
+def repeat_counts_reference(text: str) -> tuple[int, int, int, int, int, int]:
+    """(paragraphs, repeated paragraphs, their characters, lines, repeated lines, their
+    characters) of ``text`` (line ends already ``\n``): what the line and paragraph rules read."""
+    paragraphs = paragraphs_of(text.strip())
+    lines = lines_of(text)
+    return (len(paragraphs), *_duplicates(paragraphs), len(lines), *_duplicates(lines))
+
+
+try:
+    from tamis._native._words import repeat_counts
+except ImportError:  # pragma: no cover - the extension is built on install; this keeps a broken build usable
+    repeat_counts = repeat_counts_reference
+
+
 @register("gopher_quality")
 class GopherQuality(QualityFilter):
     """Gopher's quality rules: word count and length, symbols, bullets, alphabetic words, stop words."""
@@ -204,16 +218,14 @@ class GopherRepetition(QualityFilter):
         if "\r" in text:  # tamis's one definition of a line end: \r\n and \r count as \n
             text = LINE_END_RE.sub("\n", text)
         length = len(text)
-        paragraphs = paragraphs_of(text.strip())
-        para_dups, para_chars = _duplicates(paragraphs)
         # A leading or trailing line end does not open an empty line (the reference counts one).
-        lines = lines_of(text)
-        line_dups, line_chars = _duplicates(lines)
+        # Counted in one compiled pass each, without a str per paragraph or line.
+        n_paragraphs, para_dups, para_chars, n_lines, line_dups, line_chars = repeat_counts(text)
         signals: dict[str, Any] = {
             "chars": length,
-            "dup_para_frac": para_dups / len(paragraphs),
+            "dup_para_frac": para_dups / n_paragraphs,
             "dup_para_char_frac": para_chars / length,
-            "dup_line_frac": line_dups / len(lines),
+            "dup_line_frac": line_dups / n_lines,
             "dup_line_char_frac": line_chars / length,
         }
         t = self.thresholds(self.doc_language(doc))
