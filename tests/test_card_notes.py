@@ -405,3 +405,74 @@ def test_schema_from_metadata_shapes_is_the_schema_from_every_text():
             except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
                 got = type(exc)
             assert got == expected
+
+
+@pytest.mark.parametrize("rejects", [False, True])
+def test_compiled_joined_split_is_the_reference(rejects: bool):
+    """split_joined_into (lines end to end in one buffer, their int64 ends) appends what the
+    reference appends and stops where it stops, and ShardNotes.add_joined notes any range
+    of the lines as add_lines notes them."""
+    import numpy as np
+    from tamis._native._shardnotes import split_joined_into
+
+    from tamis.io.shardnotes import ShardNotes, split_joined_into_reference
+
+    for seed in range(5):
+        lines = [line for line in _hostile_lines(seed) if line]
+        joined = b"".join(lines)
+        ends = np.cumsum([len(line) for line in lines]).astype(np.int64)
+        got = tuple(bytearray(8) for _ in range(8))
+        want = tuple(bytearray(8) for _ in range(8))
+        at = stops = 0
+        while at < len(lines):
+            stop = split_joined_into(joined, ends, at, len(lines), rejects, got)
+            assert stop == split_joined_into_reference(joined, ends, at, len(lines), rejects, want) and got == want
+            at, stops = stop + 1, stops + 1
+        assert stops > 50 and len(got[1]) > 8 * 100
+        records = []
+        for line in lines:
+            try:
+                if isinstance(orjson.loads(line), dict):
+                    records.append(line)
+            except orjson.JSONDecodeError:
+                pass
+        joined = b"".join(records)
+        ends = np.cumsum([len(line) for line in records]).astype(np.int64)
+        bulk, whole = ShardNotes(rejects=rejects, json_lines=True), ShardNotes(rejects=rejects, json_lines=True)
+        bulk.add_lines(records)
+        third = len(records) // 3
+        for first, stop in ((0, third), (third, third), (third, len(records))):  # an empty range too
+            whole.add_joined(memoryview(joined), ends, first, stop)
+        for name in ("ids", "metas", "reasons", "keepers"):
+            assert getattr(bulk, name).values() == getattr(whole, name).values()
+    with pytest.raises(ValueError):
+        split_joined_into(b"ab", np.array([3], dtype=np.int64), 0, 1, rejects, tuple(bytearray(8) for _ in range(8)))
+
+
+@pytest.mark.parametrize(
+    ("fmt", "compression", "rejects"), [("jsonl", "gzip", False), ("jsonl", "none", True), ("jsonl", "zstd", False), ("parquet", "zstd", False)]
+)
+def test_lines_written_joined_make_the_shards_written_line_by_line(tmp_path: Path, fmt: str, compression: str, rejects: bool):
+    """ShardWriter.write_joined (records end to end in one buffer) cuts shards where
+    write_lines cuts them and writes and notes the same records: small shards so that
+    buffers straddle shard ends."""
+    import numpy as np
+
+    records: list[dict[str, Any]] = [{"id": f"r{i}", "text": "word " * (i % 37), "metadata": {"n": i}} for i in range(400)]
+    if rejects:
+        for i, record in enumerate(records):
+            record.update(reason="step:x", detail=None, duplicate_of=f"r{i - 1}")
+    lines = [dumps(r) for r in records]
+    views = []
+    for joined in (False, True):
+        folder = tmp_path / f"j{joined}" / ("rejects" if rejects else "output")
+        writer = ShardWriter(folder, "part-00000", output_format(fmt, compression), rejects=rejects, max_bytes=3000)
+        for a, b in ((0, 3), (3, 90), (90, 91), (91, 400)):
+            if joined:
+                writer.write_joined(b"".join(lines[a:b]), np.cumsum([len(line) for line in lines[a:b]]).astype(np.int64))
+            else:
+                writer.write_lines(lines[a:b])
+        shards = writer.close()
+        assert len(shards) > 10
+        views.append([([dict(r) for r in read_shard(p)], read_notes(p, rejects=rejects).table.to_pydict()) for p in shards])
+    assert views[0] == views[1]

@@ -385,3 +385,57 @@ def test_first_seen_decides_as_the_python_loop():
         assert keepers_c == keepers_py and list(keepers_c) == list(keepers_py)
     with pytest.raises(ValueError):
         _jsonl.first_seen(b"x" * 15, ["a"], {})
+
+
+@pytest.mark.parametrize("with_text", [True, False])
+def test_joined_output_lines_are_the_list_of_lines(with_text: bool):
+    """scan_block's joined mode writes each record's output line end to end in one buffer
+    (an uncopied line empty) with every other answer the same: joined_lines of it is the
+    list the default mode gives, byte for byte, None where that has None."""
+    import numpy as np
+
+    from tamis.io.jsonl_fast import joined_lines
+
+    rng = random.Random(17)
+    lines = [dump(random_record(rng), ascii_only=rng.random() < 0.2, compact=rng.random() < 0.5) for _ in range(3000)]
+    lines += [dump({"id": "long", "text": random_text(rng) * 400, "source": {"x": 1}}), b"", b"  ", b"{broken"]
+    data = b"\n".join(lines) + b"\n"
+    for fold, digest in ((True, True), (True, False), (False, False)):
+        args = (data, 0, len(data), 4, b"text", b"id", MAX, fold, PATH_JSON, TEXTLESS_RESERVED, with_text, digest)
+        newlines, numbers, ids, keys, textless = _jsonl.scan_block(*args)
+        found = _jsonl.scan_block(*args, True)
+        assert (found[0], found[1], found[2], found[3]) == (newlines, numbers, ids, keys)
+        out, ends = found[4]
+        ends = np.frombuffer(ends, dtype=np.int64)
+        assert len(ends) == len(textless) and (len(ends) == 0 or ends[-1] == len(out))
+        assert joined_lines(out, ends) == textless
+        assert sum(line is None for line in textless) > 300 and sum(line is not None for line in textless) > 300
+    no_path = _jsonl.scan_block(data, 0, len(data), 0, b"text", b"id", MAX, True, None, TEXTLESS_RESERVED, with_text, True, True)
+    assert no_path[4] == [None] * len(no_path[2])  # nothing copied without a path: the list, as before
+
+
+def test_take_lines_is_the_reference():
+    """take_lines (the kept runs of a joined block copied in C, the rejected lines' spans) gives
+    what the plain take_lines_reference gives, for any set of rejected positions (none, all,
+    the first, the last, neighbours), and refuses what the reference refuses."""
+    import numpy as np
+
+    from tamis.io.jsonl_fast import take_lines_reference
+
+    rng = random.Random(19)
+    for _ in range(300):
+        lines = [random_text(rng).encode() + b"\n" for _ in range(rng.randint(0, 40))]
+        joined = b"".join(lines)
+        ends = np.cumsum([len(line) for line in lines]).astype(np.int64)
+        n = len(lines)
+        rejected = sorted(rng.sample(range(n), rng.choice([0, 1, n // 2, n]) if n else 0))
+        got = _jsonl.take_lines(joined, ends, rejected)
+        assert got == take_lines_reference(joined, ends, rejected)
+        kept, kept_ends, _spans = got
+        assert kept == b"".join(line for i, line in enumerate(lines) if i not in rejected)
+        assert np.frombuffer(kept_ends, dtype=np.int64).tolist() == np.cumsum([len(lines[i]) for i in range(n) if i not in rejected]).tolist()
+    ends = np.array([2, 4], dtype=np.int64)
+    for bad_ends, rejected in ((ends, [1, 1]), (ends, [2]), (ends, [1, 0]), (np.array([3, 4], dtype=np.int64) - 1, [])):
+        for take in (_jsonl.take_lines, take_lines_reference):
+            with pytest.raises(ValueError):
+                take(b"abcd", bad_ends, rejected)

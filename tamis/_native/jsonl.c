@@ -27,13 +27,14 @@
  *               string escapes (then written again as orjson writes them, put_canonical),
  *               and has none of the NUL-separated ``reserved`` keys; else None.
  *
- *   scan_block(buffer, start, limit, first_line, text_field, id_field, max_bytes, fold, path_json, reserved[, with_text, digest])
+ *   scan_block(buffer, start, limit, first_line, text_field, id_field, max_bytes, fold, path_json, reserved[, with_text, digest, joined])
  *       frames the lines of a block as the reader does and scans each: no Python between
  *       lines at all (see the function for what it returns); with_text gives each record's
  *       whole output line (text included, its bytes copied or, where only its escapes differ
  *       from orjson's, written again), so a pass that keeps it writes no parsed record;
  *       digest (with fold) gives, instead of the keys, one bytes of 16 per line: the
- *       xxh3-128 digest of each key (zeros for a declined line), no key built at all.
+ *       xxh3-128 digest of each key (zeros for a declined line), no key built at all;
+ *       joined gives the output lines end to end in one bytes instead of a bytes each.
  *
  *   block_texts(buffer, numbers) -> [str | None]
  *       the text of each line scan_block scanned, as orjson.loads would give it (None where
@@ -923,17 +924,22 @@ static unsigned char *put_source(unsigned char *out, const char *path_json, Py_s
  * {"id":…,"text":null,"metadata":{<other members>,"source":{"path":…,"line":N}}}\n
  * or, with_text (only for a record whose text is canonical too), with the text's bytes
  * copied in place of null: what orjson.dumps writes for the whole document. */
-static PyObject *output_line(const LineScan *o, const char *path_json, Py_ssize_t path_len, long long line_no, int with_text) {
+/* At least the bytes write_output_line writes for this record (put_canonical never writes
+ * more than it reads). */
+static Py_ssize_t output_line_bound(const LineScan *o, Py_ssize_t path_len, int with_text) {
+    Py_ssize_t text_len = with_text ? o->text_end - o->text_at : 4;
+    Py_ssize_t size = 64 + 48 + text_len + 2 * path_len + (o->id_at ? o->id_end - o->id_at : 0);
+    for (int i = 0; i < o->n_members; i++) size += o->members[i].len + 1;
+    for (int i = 0; i < o->n_nested; i++) size += o->nested[i].len + 1;
+    return size;
+}
+
+/* Writes the output line at out (room for output_line_bound bytes) and returns its end. */
+static unsigned char *write_output_line(unsigned char *out, const LineScan *o, const char *path_json, Py_ssize_t path_len, long long line_no, int with_text) {
     int exact = o->copyable; /* else fixable: members written again by put_canonical */
     char number[24];
     int number_len = put_decimal(number, line_no);
     Py_ssize_t text_len = with_text ? o->text_end - o->text_at : 4;
-    Py_ssize_t size = 64 + text_len + 2 * path_len + 2 * number_len + (o->id_at ? o->id_end - o->id_at : 0);
-    for (int i = 0; i < o->n_members; i++) size += o->members[i].len + 1;
-    for (int i = 0; i < o->n_nested; i++) size += o->nested[i].len + 1;
-    PyObject *line = PyBytes_FromStringAndSize(NULL, size);
-    if (line == NULL) return NULL;
-    unsigned char *start = (unsigned char *)PyBytes_AS_STRING(line), *out = start;
     out = put_bytes(out, "{\"id\":", 6);
     const unsigned char *from = o->id_at ? o->id_at + o->id_quoted : NULL, *to = o->id_at ? o->id_end - o->id_quoted : NULL;
     if (from != NULL && to > from) {
@@ -978,7 +984,14 @@ static PyObject *output_line(const LineScan *o, const char *path_json, Py_ssize_
     } else {
         out = put_source(out, path_json, path_len, number, number_len);
     }
-    out = put_bytes(out, "}}\n", 3);
+    return put_bytes(out, "}}\n", 3);
+}
+
+static PyObject *output_line(const LineScan *o, const char *path_json, Py_ssize_t path_len, long long line_no, int with_text) {
+    PyObject *line = PyBytes_FromStringAndSize(NULL, output_line_bound(o, path_len, with_text));
+    if (line == NULL) return NULL;
+    unsigned char *start = (unsigned char *)PyBytes_AS_STRING(line);
+    unsigned char *out = write_output_line(start, o, path_json, path_len, line_no, with_text);
     if (_PyBytes_Resize(&line, out - start) < 0) return NULL;
     return line;
 }
@@ -1048,13 +1061,17 @@ done:
 
 static inline int blank_byte(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0x0B || c == 0x0C; }
 
-/* scan_block(buffer, start, limit, first_line, text_field, id_field, max_bytes, fold, path_json, reserved[, with_text, digest])
+/* scan_block(buffer, start, limit, first_line, text_field, id_field, max_bytes, fold, path_json, reserved[, with_text, digest, joined])
  *   -> (newlines, numbers, ids, keys, textless)
  * With fold and digest, ``keys`` is one bytes object of 16 bytes per line in ``numbers``: the
  * canonical (big-endian) XXH3-128 of its key, as python-xxhash's xxh3_128_digest gives, zeros
  * for a declined line; each key is folded into one scratch buffer, reused, never a bytes.
  * With with_text, ``textless`` holds each such record's whole output line instead, text
  * included (copied where its escapes are orjson's, else written again by put_canonical).
+ * With joined (and path_json), ``textless`` is instead (lines, ends): the output lines end to
+ * end in one bytes, and one native int64 per line in ``numbers``, where its line ends in
+ * ``lines`` (it starts where the one before ends; an empty line is one not copied, the None
+ * of the list): a writer takes a block's lines as one piece, with no object per line.
  * Every '\n'-terminated line of buffer[start:limit] (limit just after a '\n'), framed as the
  * reader frames lines: one trailing '\r' dropped, blank lines (bytes.isspace) skipped. For
  * each other line, in order: ids/keys/textless as scan_record gives them (key only with fold,
@@ -1069,11 +1086,16 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
     Py_buffer text_field, id_field;
     int fold;
     const char *path_json = NULL, *reserved = "";
-    int with_text = 0, digest = 0;
-    if (!PyArg_ParseTuple(args, "SnnLy*y*npz#y#|pp:scan_block", &buffer, &start, &limit, &line_no, &text_field, &id_field, &max_bytes, &fold, &path_json,
-                          &path_len, &reserved, &reserved_len, &with_text, &digest))
+    int with_text = 0, digest = 0, joined = 0;
+    if (!PyArg_ParseTuple(args, "SnnLy*y*npz#y#|ppp:scan_block", &buffer, &start, &limit, &line_no, &text_field, &id_field, &max_bytes, &fold, &path_json,
+                          &path_len, &reserved, &reserved_len, &with_text, &digest, &joined))
         return NULL;
     digest = digest && fold;
+    joined = joined && path_json != NULL;
+    /* joined: the output lines end to end in one bytes (out), their ends in out_ends */
+    PyObject *out = NULL;
+    Py_ssize_t out_len = 0, out_cap = 0;
+    long long *out_ends = NULL;
     PyObject *ids = PyList_New(0), *keys = PyList_New(0), *textless = PyList_New(0), *numbers = NULL, *result = NULL;
     long long *nums = NULL;
     unsigned char *digests = NULL, *scratch = NULL; /* with digest: 16 bytes a line; the key being folded */
@@ -1109,6 +1131,14 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
                 goto done;
             }
             nums = grown;
+            if (joined) {
+                long long *more = (long long *)realloc(out_ends, sizeof(long long) * (size_t)cap);
+                if (more == NULL) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                out_ends = more;
+            }
             if (digest) {
                 unsigned char *more = (unsigned char *)realloc(digests, 16 * (size_t)cap);
                 if (more == NULL) {
@@ -1164,9 +1194,29 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
                 key = Py_NewRef(Py_None);
             }
             id = scanned_id(&o);
-            copy = (path_json != NULL && (o.copyable || o.fixable)) ? output_line(&o, path_json, path_len, line_no, with_text) : Py_NewRef(Py_None);
+            if (joined) {
+                if (o.copyable || o.fixable) {
+                    Py_ssize_t need = out_len + output_line_bound(&o, path_len, with_text);
+                    if (need > out_cap) { /* grown by half again at least: few reallocations a block */
+                        Py_ssize_t grown_cap = need > out_cap + out_cap / 2 ? need : out_cap + out_cap / 2;
+                        if (grown_cap < (limit - start) + 4096) grown_cap = (limit - start) + (limit - start) / 8 + 4096;
+                        if (out == NULL ? (out = PyBytes_FromStringAndSize(NULL, grown_cap)) == NULL : _PyBytes_Resize(&out, grown_cap) < 0) {
+                            Py_XDECREF(key);
+                            Py_XDECREF(id);
+                            goto done;
+                        }
+                        out_cap = grown_cap;
+                    }
+                    unsigned char *at = (unsigned char *)PyBytes_AS_STRING(out);
+                    out_len = write_output_line(at + out_len, &o, path_json, path_len, line_no, with_text) - at;
+                }
+                copy = Py_NewRef(Py_None);
+            } else {
+                copy = (path_json != NULL && (o.copyable || o.fixable)) ? output_line(&o, path_json, path_len, line_no, with_text) : Py_NewRef(Py_None);
+            }
         }
-        int failed = id == NULL || copy == NULL || (!digest && PyList_Append(keys, key) < 0) || PyList_Append(ids, id) < 0 || PyList_Append(textless, copy) < 0;
+        if (joined) out_ends[n_docs] = out_len; /* an uncopied line: empty (a written line never is) */
+        int failed = id == NULL || copy == NULL || (!digest && PyList_Append(keys, key) < 0) || PyList_Append(ids, id) < 0 || (!joined && PyList_Append(textless, copy) < 0);
         Py_XDECREF(key);
         Py_XDECREF(id);
         Py_XDECREF(copy);
@@ -1180,9 +1230,19 @@ static PyObject *scan_block(PyObject *self, PyObject *args) {
         Py_SETREF(keys, PyBytes_FromStringAndSize((const char *)digests, 16 * n_docs));
         if (keys == NULL) goto done;
     }
+    if (joined) { /* (lines end to end, their ends as int64) in place of the list */
+        if (out == NULL ? (out = PyBytes_FromStringAndSize(NULL, 0)) == NULL : _PyBytes_Resize(&out, out_len) < 0) goto done;
+        PyObject *ends = PyBytes_FromStringAndSize((const char *)out_ends, (Py_ssize_t)(sizeof(long long) * (size_t)n_docs));
+        if (ends == NULL) goto done;
+        Py_SETREF(textless, PyTuple_Pack(2, out, ends));
+        Py_DECREF(ends);
+        if (textless == NULL) goto done;
+    }
     result = Py_BuildValue("(nOOOO)", newlines, numbers, ids, keys, textless);
 done:
     free(nums);
+    free(out_ends);
+    Py_XDECREF(out);
     free(digests);
     free(scratch);
     Py_XDECREF(numbers);
@@ -1360,7 +1420,68 @@ fail:
     return NULL;
 }
 
+/* take_lines(joined, ends, rejected) -> (kept, kept_ends, rejected_spans)
+ * ``joined`` holds lines end to end, line i ending at the native int64 ends[i] (and starting
+ * where line i - 1 ends); ``rejected`` lists line positions in ascending order. ``kept`` is
+ * the other lines end to end (one copy per run between rejected lines), ``kept_ends`` their
+ * ends in it (int64), ``rejected_spans`` each rejected line's (start, end) in ``joined``
+ * (int64 pairs): what take_lines_reference in tamis/io/jsonl_fast.py gives. */
+static PyObject *take_lines(PyObject *self, PyObject *args) {
+    Py_buffer joined, ends_view;
+    PyObject *rejected, *kept = NULL, *kept_ends = NULL, *spans = NULL, *result = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*O!:take_lines", &joined, &ends_view, &PyList_Type, &rejected)) return NULL;
+    const long long *ends = (const long long *)ends_view.buf;
+    Py_ssize_t n = ends_view.len / (Py_ssize_t)sizeof(long long), r = PyList_GET_SIZE(rejected);
+    if (n > 0 && (ends[n - 1] != joined.len || ends[0] < 0)) goto bad;
+    for (Py_ssize_t i = 1; i < n; i++) {
+        if (ends[i] < ends[i - 1]) goto bad;
+    }
+    Py_ssize_t dropped = 0, last = -1;
+    spans = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(2 * sizeof(long long)) * r);
+    if (spans == NULL) goto done;
+    long long *span = (long long *)PyBytes_AS_STRING(spans);
+    for (Py_ssize_t k = 0; k < r; k++) {
+        Py_ssize_t i = PyLong_AsSsize_t(PyList_GET_ITEM(rejected, k));
+        if (i == -1 && PyErr_Occurred()) goto done;
+        if (i <= last || i >= n) goto bad;
+        span[2 * k] = i ? ends[i - 1] : 0;
+        span[2 * k + 1] = ends[i];
+        dropped += (Py_ssize_t)(span[2 * k + 1] - span[2 * k]);
+        last = i;
+    }
+    kept = PyBytes_FromStringAndSize(NULL, joined.len - dropped);
+    kept_ends = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)sizeof(long long) * (n - r));
+    if (kept == NULL || kept_ends == NULL) goto done;
+    char *out = PyBytes_AS_STRING(kept);
+    const char *from = (const char *)joined.buf;
+    long long *kept_end = (long long *)PyBytes_AS_STRING(kept_ends), shift = 0, at = 0;
+    Py_ssize_t next = 0, m = 0;
+    for (Py_ssize_t k = 0; k <= r; k++) { /* the run of kept lines before rejected line k (or the end) */
+        Py_ssize_t stop = k < r ? (Py_ssize_t)PyLong_AsSsize_t(PyList_GET_ITEM(rejected, k)) : n;
+        if (stop > next) {
+            long long a = next ? ends[next - 1] : 0, b = ends[stop - 1];
+            memcpy(out + at, from + a, (size_t)(b - a));
+            at += b - a;
+            for (Py_ssize_t i = next; i < stop; i++) kept_end[m++] = ends[i] - shift;
+        }
+        if (k < r) shift += span[2 * k + 1] - span[2 * k];
+        next = stop + 1;
+    }
+    result = PyTuple_Pack(3, kept, kept_ends, spans);
+    goto done;
+bad:
+    PyErr_SetString(PyExc_ValueError, "take_lines: ends must rise to len(joined), rejected positions ascend within them");
+done:
+    Py_XDECREF(kept);
+    Py_XDECREF(kept_ends);
+    Py_XDECREF(spans);
+    PyBuffer_Release(&joined);
+    PyBuffer_Release(&ends_view);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"take_lines", take_lines, METH_VARARGS, "Lines end to end less the rejected positions: (kept, kept ends, rejected spans)."},
     {"first_seen", first_seen, METH_VARARGS, "Exact dedup's first-seen decision for a block's digests: {index: keeper id}."},
     {"scan_block", scan_block, METH_VARARGS, "Frame and scan every line of a block: (newlines, numbers, ids, keys, textless)."},
     {"block_texts", block_texts, METH_VARARGS, "The text of every line scan_block scanned, as str (None where it declined)."},

@@ -97,6 +97,60 @@ static int split_one(const char *s, Py_ssize_t len, int rejects, Py_ssize_t span
     return 0;
 }
 
+/* The (data, offsets) bytearray pairs of the notes' columns (id, metadata, and for rejects
+ * reason, duplicate_of) in bufs; 0, or -1 with an error set. */
+static int column_buffers(PyObject *columns, int rejects, PyObject *bufs[8]) {
+    int ncol = rejects ? 4 : 2;
+    if (PyTuple_GET_SIZE(columns) < 2 * ncol) {
+        PyErr_SetString(PyExc_ValueError, "split_into: a (data, offsets) pair of bytearrays per column");
+        return -1;
+    }
+    for (int k = 0; k < 2 * ncol; k++) {
+        bufs[k] = PyTuple_GET_ITEM(columns, k);
+        if (!PyByteArray_Check(bufs[k])) {
+            PyErr_SetString(PyExc_TypeError, "split_into: columns must be bytearrays");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Splits the lines at[i][0:len[i]] (i < n) in order, up to the first one laid out otherwise,
+ * appending each one's slices to the columns; returns how many it split, or -1 (error set). */
+static Py_ssize_t split_lines(const char *const *at, const Py_ssize_t *len, Py_ssize_t n, int rejects, PyObject *bufs[8]) {
+    int ncol = rejects ? 4 : 2;
+    Py_ssize_t *spans = PyMem_Malloc(sizeof(Py_ssize_t) * 8 * (size_t)(n > 0 ? n : 1));
+    if (spans == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t count = 0, grow[4] = {0, 0, 0, 0};
+    for (; count < n; count++) { /* the spans of the lines split here, and each column's growth */
+        Py_ssize_t *span = spans + 8 * count;
+        if (split_one(at[count], len[count], rejects, span) < 0) break;
+        for (int c = 0; c < ncol; c++) grow[c] += span[2 * c + 1] - span[2 * c];
+    }
+    for (int c = 0; c < ncol && count > 0; c++) {
+        PyObject *data = bufs[2 * c], *offsets = bufs[2 * c + 1];
+        Py_ssize_t used = PyByteArray_GET_SIZE(data), olen = PyByteArray_GET_SIZE(offsets);
+        if (PyByteArray_Resize(data, used + grow[c]) < 0 || PyByteArray_Resize(offsets, olen + count * (Py_ssize_t)sizeof(int64_t)) < 0) {
+            PyMem_Free(spans);
+            return -1;
+        }
+        char *out = PyByteArray_AS_STRING(data);
+        char *ends = PyByteArray_AS_STRING(offsets) + olen;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            Py_ssize_t a = spans[8 * i + 2 * c], b = spans[8 * i + 2 * c + 1];
+            memcpy(out + used, at[i] + a, (size_t)(b - a));
+            used += b - a;
+            int64_t end = (int64_t)used;
+            memcpy(ends + i * (Py_ssize_t)sizeof(int64_t), &end, sizeof(int64_t));
+        }
+    }
+    PyMem_Free(spans);
+    return count;
+}
+
 /* split_into(lines, start, rejects, columns) -> the index of the first line from `start` on
  * that is not split here (len(lines) when none): the reference notes it, then calls again
  * past it. `columns` holds a (data, offsets) pair of bytearrays per column (id, metadata,
@@ -104,57 +158,74 @@ static int split_one(const char *s, Py_ssize_t len, int rejects, Py_ssize_t span
  * new length to offsets as a native int64 (Arrow's offsets, widened), so no object is made
  * per line. */
 static PyObject *split_into(PyObject *self, PyObject *args) {
-    PyObject *lines, *columns;
+    PyObject *lines, *columns, *bufs[8];
     Py_ssize_t start;
     int rejects;
     if (!PyArg_ParseTuple(args, "O!npO!", &PyList_Type, &lines, &start, &rejects, &PyTuple_Type, &columns)) return NULL;
-    int ncol = rejects ? 4 : 2;
-    if (PyTuple_GET_SIZE(columns) < 2 * ncol) {
-        PyErr_SetString(PyExc_ValueError, "split_into: a (data, offsets) pair of bytearrays per column");
-        return NULL;
-    }
-    PyObject *bufs[8];
-    for (int k = 0; k < 2 * ncol; k++) {
-        bufs[k] = PyTuple_GET_ITEM(columns, k);
-        if (!PyByteArray_Check(bufs[k])) {
-            PyErr_SetString(PyExc_TypeError, "split_into: columns must be bytearrays");
-            return NULL;
-        }
-    }
+    if (column_buffers(columns, rejects, bufs) < 0) return NULL;
     Py_ssize_t n = PyList_GET_SIZE(lines);
     if (start < 0) start = 0;
     if (start >= n) return PyLong_FromSsize_t(n);
-    Py_ssize_t *spans = PyMem_Malloc(sizeof(Py_ssize_t) * 8 * (size_t)(n - start));
-    if (spans == NULL) return PyErr_NoMemory();
-    Py_ssize_t stop = start, grow[4] = {0, 0, 0, 0};
-    for (; stop < n; stop++) { /* the spans of the lines split here, and each column's growth */
-        PyObject *item = PyList_GET_ITEM(lines, stop);
+    const char **at = PyMem_Malloc(sizeof(char *) * (size_t)(n - start));
+    Py_ssize_t *len = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)(n - start)), m = 0;
+    if (at == NULL || len == NULL) {
+        PyMem_Free(at);
+        PyMem_Free(len);
+        return PyErr_NoMemory();
+    }
+    for (; start + m < n; m++) { /* up to the first item that is not bytes */
+        PyObject *item = PyList_GET_ITEM(lines, start + m);
         if (!PyBytes_Check(item)) break;
-        Py_ssize_t *span = spans + 8 * (stop - start);
-        if (split_one(PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item), rejects, span) < 0) break;
-        for (int c = 0; c < ncol; c++) grow[c] += span[2 * c + 1] - span[2 * c];
+        at[m] = PyBytes_AS_STRING(item);
+        len[m] = PyBytes_GET_SIZE(item);
     }
-    Py_ssize_t count = stop - start;
-    for (int c = 0; c < ncol && count > 0; c++) {
-        PyObject *data = bufs[2 * c], *offsets = bufs[2 * c + 1];
-        Py_ssize_t used = PyByteArray_GET_SIZE(data), olen = PyByteArray_GET_SIZE(offsets);
-        if (PyByteArray_Resize(data, used + grow[c]) < 0 || PyByteArray_Resize(offsets, olen + count * (Py_ssize_t)sizeof(int64_t)) < 0) {
-            PyMem_Free(spans);
-            return NULL;
-        }
-        char *out = PyByteArray_AS_STRING(data);
-        char *ends = PyByteArray_AS_STRING(offsets) + olen;
-        for (Py_ssize_t i = 0; i < count; i++) {
-            PyObject *item = PyList_GET_ITEM(lines, start + i);
-            Py_ssize_t a = spans[8 * i + 2 * c], b = spans[8 * i + 2 * c + 1];
-            memcpy(out + used, PyBytes_AS_STRING(item) + a, (size_t)(b - a));
-            used += b - a;
-            int64_t end = (int64_t)used;
-            memcpy(ends + i * (Py_ssize_t)sizeof(int64_t), &end, sizeof(int64_t));
-        }
+    Py_ssize_t count = split_lines(at, len, m, rejects, bufs);
+    PyMem_Free(at);
+    PyMem_Free(len);
+    return count < 0 ? NULL : PyLong_FromSsize_t(start + count);
+}
+
+/* split_joined_into(joined, ends, first, stop, rejects, columns) -> as split_into, for lines
+ * first..stop-1 of one bytes-like ``joined`` holding lines end to end: line i ends at
+ * ends[i] (native int64; it starts at ends[i - 1], the first at 0). */
+static PyObject *split_joined_into(PyObject *self, PyObject *args) {
+    Py_buffer joined, ends_view;
+    PyObject *columns, *bufs[8], *result = NULL;
+    Py_ssize_t first, stop;
+    int rejects;
+    if (!PyArg_ParseTuple(args, "y*y*nnpO!", &joined, &ends_view, &first, &stop, &rejects, &PyTuple_Type, &columns)) return NULL;
+    const int64_t *ends = (const int64_t *)ends_view.buf;
+    Py_ssize_t n = ends_view.len / (Py_ssize_t)sizeof(int64_t), m = 0;
+    const char **at = NULL;
+    Py_ssize_t *len = NULL;
+    if (column_buffers(columns, rejects, bufs) < 0) goto done;
+    if (first < 0 || stop > n || first > stop) {
+        PyErr_SetString(PyExc_ValueError, "split_joined_into: lines out of range");
+        goto done;
     }
-    PyMem_Free(spans);
-    return PyLong_FromSsize_t(stop);
+    at = PyMem_Malloc(sizeof(char *) * (size_t)(stop - first + 1));
+    len = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)(stop - first + 1));
+    if (at == NULL || len == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = first; i < stop; i++, m++) {
+        int64_t a = i ? ends[i - 1] : 0, b = ends[i];
+        if (a < 0 || b < a || b > joined.len) {
+            PyErr_SetString(PyExc_ValueError, "split_joined_into: a line's end outside the buffer");
+            goto done;
+        }
+        at[m] = (const char *)joined.buf + a;
+        len[m] = (Py_ssize_t)(b - a);
+    }
+    Py_ssize_t count = split_lines(at, len, m, rejects, bufs);
+    if (count >= 0) result = PyLong_FromSsize_t(first + count);
+done:
+    PyMem_Free(at);
+    PyMem_Free(len);
+    PyBuffer_Release(&joined);
+    PyBuffer_Release(&ends_view);
+    return result;
 }
 
 /* ------------------------------------------------------------------ metadata shapes
@@ -287,6 +358,7 @@ fail:
 
 static PyMethodDef methods[] = {
     {"split_into", split_into, METH_VARARGS, "Append each line's id, metadata (and reason, duplicate_of) JSON slices to column buffers; the first line left to the reference."},
+    {"split_joined_into", split_joined_into, METH_VARARGS, "split_into for lines end to end in one buffer (line i ends at the int64 ends[i])."},
     {"metadata_shapes", metadata_shapes, METH_VARARGS, "The distinct shapes (integers written as 0) of a column's metadata JSON texts, in order."},
     {NULL, NULL, 0, NULL},
 };

@@ -29,6 +29,7 @@ All of it is reached through :class:`JsonlSource`, the JSONL format's source
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -218,6 +219,7 @@ def scan_block(
     with_text: bool = False,
     digest: bool = False,
     digests_joined: bool = False,
+    joined: bool = False,
 ) -> tuple[Any, ...]:
     """The compiled scan of every line of ``block``: (newlines, numbers, ids, keys, textless);
     ``numbers`` is an int64 array of (line, start, length, chars, UTF-8 bytes, words, text
@@ -227,7 +229,9 @@ def scan_block(
     ``digest``, ``keys`` holds each key's xxh3-128 digest (``xxhash.xxh3_128_digest``, hashed
     in the scan: no key is built; None for a declined line), or with ``digests_joined`` the
     digests as one bytes, 16 a line (zeros for a declined line: see :func:`digest_list`).
-    See ``scan_block`` in jsonl.c."""
+    With ``joined`` (and ``path_json``), ``textless`` is instead (lines, ends): the output
+    lines end to end in one bytes and an int64 array of where each ends (an uncopied line
+    is empty: see :func:`joined_lines`). See ``scan_block`` in jsonl.c."""
     from tamis._native._jsonl import scan_block as scan
 
     _load_nfc_table()
@@ -244,13 +248,23 @@ def scan_block(
         TEXTLESS_RESERVED,
         with_text,
         digest,
+        joined,
     )
     newlines, numbers, ids, keys, textless = found
     block.newlines = newlines  # the framing takes it rather than counting the block again
     rows = np.frombuffer(numbers, dtype=np.int64).reshape(-1, 8)
     if fold and digest and not digests_joined:
         keys = digest_list(keys, rows)
+    if joined and path_json is not None:
+        textless = (textless[0], np.frombuffer(textless[1], dtype=np.int64))
     return newlines, rows, ids, keys, textless
+
+
+def joined_lines(joined: bytes, ends: Any) -> list[bytes | None]:
+    """:func:`scan_block`'s joined output lines one per line, None for an uncopied (empty)
+    one: the list ``joined=False`` gives."""
+    bounds = [0, *ends.tolist()]
+    return [joined[a:b] if b > a else None for a, b in itertools.pairwise(bounds)]
 
 
 def digest_list(joined: bytes, rows: Any) -> list[bytes | None]:
@@ -751,7 +765,11 @@ class JsonlSource(Source):
             if isinstance(block, BadRecord):
                 admit(block)
                 continue
-            _, numbers, ids, joined, lines = scan_block(block, options, fold=True, path_json=path_json, with_text=True, digest=True, digests_joined=True)
+            # the output lines come as one buffer (out, ends): a block's kept lines go to the
+            # writer as one piece, with no bytes object per line
+            _, numbers, ids, joined, (out, ends) = scan_block(
+                block, options, fold=True, path_json=path_json, with_text=True, digest=True, digests_joined=True, joined=True
+            )
             scanned = numbers[:, 3] >= 0
             everything = bool(scanned.all())
             counted = numbers if everything else numbers[scanned]
@@ -785,12 +803,13 @@ class JsonlSource(Source):
                     else:
                         duplicates[i] = keeper
             seen.check()  # a full table stops the task here: the passes take it over
-            if everything and lines.count(None) == 0:
+            if everything and (len(ends) == 0 or (ends[0] > 0 and bool((ends[1:] > ends[:-1]).all()))):  # every line copied
                 if not duplicates:
-                    copies.keep_block(lines, numbers)  # the common block: every record copied and kept
+                    copies.keep_joined(out, ends, numbers)  # the common block: every record copied and kept
                     continue
-                if copies.split_block(lines, numbers, duplicates, reason):  # every record copied, some rejected
+                if copies.split_joined(out, ends, numbers, duplicates, reason):  # every record copied, some rejected
                     continue
+            lines = joined_lines(out, ends)
             copied: list[int] = []
             for i in order:
                 line = lines[i]
@@ -877,27 +896,38 @@ class _CopiedLines:
         if len(self._kept) >= self.BATCH:
             self.flush()
 
-    def split_block(self, lines: list[bytes], numbers: np.ndarray, duplicates: dict[int, str], reason: str) -> bool:
-        """A whole block's lines, each record copied: the duplicates (position -> keeper id,
-        in input order) as whole rejects, the rest kept, with no step per record in Python
-        but the rejects' (kept and rejected lines go to different files, so each keeps its
-        order). False, with nothing taken, where a reject's fields are not sure to be
-        written as the reference writes them (the caller then goes record by record)."""
-        tails = [_reject_tail(reason, None, keeper) for keeper in duplicates.values()]
-        if None in tails:
+    def keep_joined(self, joined: bytes, ends: np.ndarray, numbers: np.ndarray) -> None:
+        """A whole block's lines end to end in one buffer (line ``i`` ending at ``ends[i]``),
+        every record kept as it is: handed to the writer as one piece, after the lines
+        waiting before it."""
+        self.flush()
+        self._writer.write_joined(joined, ends)
+        self._kept_counts.append(numbers[:, 3:6])
+
+    def split_joined(self, joined: bytes, ends: np.ndarray, numbers: np.ndarray, duplicates: dict[int, str], reason: str) -> bool:
+        """A whole block's lines end to end in one buffer, each record copied: the duplicates
+        (position -> keeper id, in input order) as whole rejects, the runs of kept lines
+        between them joined into one buffer (a slice per reject, no step per line in Python;
+        kept and rejected lines go to different files, so each keeps its order). False, with
+        nothing taken, where a reject's fields are not sure to be written as the reference
+        writes them (the caller then goes record by record)."""
+        head = _reject_tail(reason, None, None)  # the fields before the keeper's id, written once
+        if head is None:
             return False
-        rejected = list(duplicates)
-        kept = np.ones(len(lines), dtype=bool)
-        kept[rejected] = False
-        kept_lines: list[bytes] = []
-        start = 0
-        for i in sorted(rejected):  # the runs between rejects, a slice each (a step per reject, not per line)
-            kept_lines += lines[start:i]
-            start = i + 1
-        kept_lines += lines[start:]
-        self.keep_block(kept_lines, numbers[kept])
+        head = head[: -len(b"null}\n")]
+        rejected = sorted(duplicates)
+        try:
+            tails = [head + orjson.dumps(duplicates[i]) + b"}\n" for i in rejected]
+        except TypeError:  # an id orjson cannot write (a lone surrogate): the reference path
+            return False
+        kept_lines, kept_ends, spans = _take_lines(joined, ends, rejected)
+        if kept_lines:
+            kept = np.ones(len(ends), dtype=bool)
+            kept[rejected] = False
+            self.keep_joined(kept_lines, np.frombuffer(kept_ends, dtype=np.int64), numbers[kept])
         counts = numbers[rejected, 4:6].tolist()
-        self._rejected.extend(lines[i][:-2] + tail for i, tail in zip(rejected, tails, strict=True))
+        bounds = memoryview(spans).cast("q").tolist()
+        self._rejected.extend(joined[bounds[2 * k] : bounds[2 * k + 1] - 2] + tails[k] for k in range(len(rejected)))
         self._reject_counts.extend((reason, n_bytes, words) for n_bytes, words in counts)
         self.flush_rejects()
         return True
@@ -936,6 +966,28 @@ class _CopiedLines:
         if self._kept_counts:
             counts = np.concatenate(self._kept_counts)
             self._stats.observe_kept_many(counts[:, 0].tolist(), counts[:, 1].tolist(), counts[:, 2].tolist(), None)
+
+
+def take_lines_reference(joined: bytes, ends: Any, rejected: list[int]) -> tuple[bytes, bytes, bytes]:
+    """Lines end to end (line ``i`` ending at ``ends[i]``) less the ``rejected`` positions
+    (ascending): (the kept lines end to end, their int64 ends in it, each rejected line's
+    int64 (start, end) in ``joined``). What the compiled ``take_lines`` gives."""
+    bounds = [0, *(int(end) for end in ends)]
+    rising = all(a <= b for a, b in itertools.pairwise(bounds))
+    if bounds[-1] != len(joined) or not rising or any(b <= a for a, b in itertools.pairwise([-1, *rejected, len(bounds) - 1])):
+        msg = "take_lines: ends must rise to len(joined), rejected positions ascend within them"
+        raise ValueError(msg)
+    dropped = set(rejected)
+    kept = [joined[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1) if i not in dropped]
+    kept_ends = list(itertools.accumulate(map(len, kept)))
+    spans = [x for i in rejected for x in (bounds[i], bounds[i + 1])]
+    return b"".join(kept), np.array(kept_ends, dtype=np.int64).tobytes(), np.array(spans, dtype=np.int64).tobytes()
+
+
+def _take_lines(joined: bytes, ends: Any, rejected: list[int]) -> tuple[bytes, bytes, bytes]:
+    from tamis._native._jsonl import take_lines
+
+    return take_lines(joined, ends, rejected)
 
 
 def _annotated_line(line: bytes, extra: dict[str, Any]) -> bytes | None:

@@ -321,6 +321,14 @@ class _JsonlSink(Sink):
         self._add(size)
         return size
 
+    def write_joined(self, joined: bytes | memoryview) -> int:
+        """Whole lines end to end, as one part: the gzip thread takes it as a block of its own (or joined
+        with its neighbours where they are small), cut between parts, not lines."""
+        self._parts.append(joined)
+        size = len(joined)
+        self._add(size)
+        return size
+
     def _add(self, size: int) -> None:
         self._pending += size
         if self._pending >= FLUSH_BYTES:
@@ -617,6 +625,30 @@ class ShardWriter:
             if self._notes is not None:
                 self._notes.add_lines([line])
             self._wrote(sink.write_lines([line]), 1)
+
+    def write_joined(self, joined: bytes, ends: Any) -> None:
+        """Records serialised as :func:`dumps` would, end to end in ``joined`` (record ``i``
+        ends at ``ends[i]``, an int64 numpy array; none empty), in order: :meth:`write_lines`
+        with one buffer in place of a bytes object per record. Shards end where
+        :meth:`write_lines` ends them (after the record that brings a shard to its size).
+        Another format than JSON lines (whose sizes are not the lines') takes them as lines."""
+        if not isinstance(self.output, JsonlOutput):
+            bounds = [0, *ends.tolist()]
+            self.write_lines([bytes(joined[a:b]) for a, b in itertools.pairwise(bounds)])
+            return
+        n, first, at = len(ends), 0, 0
+        while first < n:
+            sink = self._sink or self._open()
+            room = self.max_bytes - self._bytes
+            # the shard's last record: the first whose end reaches its size (else the last)
+            stop = min(int(ends.searchsorted(at + room, side="left")) + 1, n)
+            end = int(ends[stop - 1])
+            if self._notes is not None:
+                self._notes.add_joined(joined, ends, first, stop)
+            whole = first == 0 and stop == n
+            piece = joined if whole else memoryview(joined)[at:end]
+            self._wrote(sink.write_joined(piece), stop - first)  # type: ignore[attr-defined]
+            first, at = stop, end
 
     def _wrote(self, n_bytes: int, records: int) -> None:
         self._bytes += n_bytes

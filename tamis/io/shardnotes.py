@@ -194,6 +194,15 @@ def split_into_reference(lines: list[bytes], start: int, rejects: bool, columns:
     return len(lines)
 
 
+def split_joined_into_reference(joined: bytes | memoryview, ends: Any, first: int, stop: int, rejects: bool, columns: tuple[bytearray, ...]) -> int:
+    """:func:`split_into_reference` of lines ``first`` to ``stop - 1`` of ``joined``, which
+    holds lines end to end (line ``i`` ends at ``ends[i]``, native int64, and starts where
+    line ``i - 1`` ends): what the compiled ``split_joined_into`` does."""
+    bounds = memoryview(bytes(ends)).cast("q").tolist()
+    lines = [bytes(joined[bounds[i - 1] if i else 0 : bounds[i]]) for i in range(first, stop)]
+    return first + split_into_reference(lines, 0, rejects, columns)
+
+
 def metadata_shapes_column_reference(data: bytes | bytearray, offsets: bytes | bytearray) -> list[bytes]:
     """:func:`metadata_shapes_reference` of a column's values (``data`` and its native int64
     ``offsets``, as :class:`_Column` keeps them): what the compiled ``metadata_shapes`` returns."""
@@ -252,15 +261,15 @@ def metadata_shapes_reference(metas: list[Any]) -> list[Any]:
     return out
 
 
-def _load_native() -> tuple[Any, Any]:
+def _load_native() -> tuple[Any, Any, Any]:
     try:
-        from tamis._native._shardnotes import metadata_shapes, split_into
+        from tamis._native._shardnotes import metadata_shapes, split_into, split_joined_into
     except ImportError:  # pragma: no cover - the extension is built on install
-        return split_into_reference, metadata_shapes_column_reference
-    return split_into, metadata_shapes
+        return split_into_reference, metadata_shapes_column_reference, split_joined_into_reference
+    return split_into, metadata_shapes, split_joined_into
 
 
-_native: tuple[Any, Any] | None = None
+_native: tuple[Any, Any, Any] | None = None
 
 
 def _split_into(lines: list[bytes], start: int, rejects: bool, columns: tuple[bytearray, ...]) -> int:
@@ -268,6 +277,13 @@ def _split_into(lines: list[bytes], start: int, rejects: bool, columns: tuple[by
     if _native is None:  # looked up once (an import statement per call costs on small batches)
         _native = _load_native()
     return _native[0](lines, start, rejects, columns)
+
+
+def _split_joined_into(joined: bytes | memoryview, ends: Any, first: int, stop: int, rejects: bool, columns: tuple[bytearray, ...]) -> int:
+    global _native
+    if _native is None:
+        _native = _load_native()
+    return _native[2](joined, ends, first, stop, rejects, columns)
 
 
 def _column_shapes(column: _Column) -> list[bytes]:
@@ -307,6 +323,16 @@ class ShardNotes:
             if at < n:
                 self._add_line(lines[at])
                 at += 1
+
+    def add_joined(self, joined: bytes | memoryview, ends: Any, first: int, stop: int) -> None:
+        """Lines ``first`` to ``stop - 1`` of ``joined`` (lines end to end, line ``i`` ending
+        at ``ends[i]``, a native int64 array), as :meth:`add_lines` notes them: one compiled
+        split over the buffer, no bytes object per line."""
+        while first < stop:
+            first = _split_joined_into(joined, ends, first, stop, self.rejects, self._buffers)
+            if first < stop:
+                self._add_line(bytes(joined[int(ends[first - 1]) if first else 0 : int(ends[first])]))
+                first += 1
 
     def _add_line(self, line: bytes) -> None:
         """One line noted the reference way."""

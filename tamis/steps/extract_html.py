@@ -13,11 +13,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from tamis.extract import Extraction, extract_fast, extract_hybrid
-from tamis.extract.hybrid import extract_learned_hybrid, trafilatura_or_fast
-from tamis.extract.learned import extract_learned
-from tamis.extract.metadata import page_metadata
-from tamis.io.htmldecode import declared_language, decode_html  # noqa: F401 - re-exported for the extract step
+from tamis.extract.regex_seed import seed_regex_cache
+
+# Before the extractors' modules (and, through the warm-up page, trafilatura) compile their
+# patterns: they find them built in re's cache (tamis.extract.regex_seed).
+seed_regex_cache()
+
+from tamis.extract import Extraction, extract_fast, extract_hybrid  # noqa: E402
+from tamis.extract.hybrid import extract_learned_hybrid, trafilatura_or_fast  # noqa: E402
+from tamis.extract.learned import extract_learned  # noqa: E402
+from tamis.extract.metadata import page_metadata  # noqa: E402
+from tamis.io.htmldecode import declared_language, decode_html  # noqa: E402, F401 - re-exported for the extract step
 
 # Control characters other than tab, newline, form feed and carriage return, and U+FFFD (what
 # a decoder writes for bytes it could not read).
