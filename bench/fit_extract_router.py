@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/fit_extract_router.py [--corpus ../shared/corpus]
         [--extra-readability DIR] [--extra-wceb DIR --wceb-weight W --wceb-types T] [--speedup 3.3]
-        [--model NPZ] [--keep K ...] [--tail T ...] [--no-held-out] [--oof-only] [--write]
+        [--model NPZ] [--keep K ...] [--tail T ...] [--no-held-out] [--oof-only] [--write] [--without FEATURE ...]
 
 (needs scikit-learn, at fitting time only, as bench/train_extract_model.py.)
 
@@ -44,7 +44,9 @@ Caches in ``--workdir``: the pages' blocks, trafilatura's texts, the per-page co
 ``costs.pkl`` and ``costs-wceb.pkl`` after a change of the learned pass's or trafilatura's speed)
 and the out-of-fold probabilities, one file per training setting (``oof-<hash>.pkl``: the
 training options and the feature list; ``--oof-only`` fills it and stops, so that candidates'
-predictions can be computed while another fit runs).
+predictions can be computed while another fit runs). ``--without FEATURE ...`` trains without those
+feature columns (``train_extract_model.py --without``; its own out-of-fold cache): the A/B of a
+feature group through the router too.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_extract import _norm, _read, aeb_doc, halves, load_aeb, load_teval  # noqa: E402
-from train_extract_model import fit, load_extra, load_pages, load_wceb_blocks, page_text, trafilatura_texts, training_rows  # noqa: E402
+from train_extract_model import fit, load_extra, load_pages, load_wceb_blocks, page_text, trafilatura_texts, training_rows, without_features  # noqa: E402
 from wceb_pages import load_wceb  # noqa: E402
 
 from tamis.extract import blocks as block_features  # noqa: E402
@@ -203,7 +205,7 @@ def out_of_fold(data: dict, teacher: dict, pages: list[tuple[str, str]], args, w
     models' out-of-fold predictions can sit side by side."""
     setting = (
         args.trees, args.depth, args.rate, args.teacher, args.gold, args.extra_weight, args.extra_negatives_only,
-        args.wceb_weight, args.wceb_types, tuple(block_features.FEATURE_NAMES), tuple(pages),
+        args.wceb_weight, args.wceb_types, tuple(block_features.FEATURE_NAMES), tuple(pages), *(("without", *args.without) if args.without else ()),
     )  # fmt: skip
     cache = workdir / f"oof-{hashlib.sha1(repr(setting).encode()).hexdigest()[:12]}.pkl"
     if cache.is_file():
@@ -417,6 +419,7 @@ def main() -> int:
     parser.add_argument(
         "--second-signal", action=argparse.BooleanOptionalAction, default=True, help="also the rule family with a second signal (the slow part of the fit)"
     )
+    parser.add_argument("--without", nargs="+", default=[], metavar="FEATURE", help="train without these features (train_extract_model.py --without)")
     parser.add_argument("--oof-only", action="store_true", help="compute (cache) the out-of-fold predictions and stop (no costs, no rule)")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -439,6 +442,7 @@ def main() -> int:
         )
         data["wceb_train_types"] = set(data["wceb_types"].values()) if args.wceb_types == "all" else {args.wceb_types}
         stores.append("wceb")
+    without_features(data, args.without)
     development = {store: sorted(splits[store][0]) for store in splits}
     held_out = {store: sorted(splits[store][1]) for store in splits}
     pages = [(store, key) for store in stores for key in development[store]]

@@ -3,6 +3,7 @@
     .venv/bin/python bench/train_extract_model.py [--corpus ../shared/corpus] [--write]
         [--extra-readability DIR --extra-weight W ...] [--extra-wceb DIR --wceb-weight W ... --wceb-types all article ...]
         [--trees N --depth D --rate R --leaf L --max-features F] [--keep P ... --tail G ...] [--errors N]
+        [--without FEATURE ...]
 
 (needs scikit-learn, at training time only: ``pip install scikit-learn``; tamis predicts from the
 exported arrays and never imports it.)
@@ -39,6 +40,9 @@ exported arrays and never imports it.)
    this once per setting. ``--errors N`` prints where the chosen setting's out-of-fold errors lie
    (kept blocks that are not content, dropped blocks that are; by place against the main run, the
    main container, tag and landmarks, in characters) and the N longest wrong blocks.
+   ``--without FEATURE ...`` (``NAME*``: a prefix) zeroes those columns on every page, so a new
+   feature group is compared with the same code, pages and folds as the model without it
+   (``fit_extract_router.py --without`` takes the same list for the hybrid's nested CV).
 4. The chosen model is trained on both development halves, exported as arrays, checked to give
    sklearn's own probabilities, and scored on the two held-out halves (the fair figures) and on
    each whole set (which includes the training pages; labelled so). ``--write`` saves it.
@@ -154,6 +158,19 @@ def load_wceb_blocks(corpus: Path, folder: Path, cache: Path) -> tuple[dict, dic
         else:
             rows[key] = (page.texts, page.features())
     return rows, gold, types, sites, split, teacher
+
+
+def without_features(data: dict, names: list[str]) -> None:
+    """Set the named feature columns to zero on every page of every store (a constant column is
+    never split on, so the trees are those trained without them): the A/B of a feature group by
+    the same cross-validation, on the same code and pages. ``NAME*`` names every feature starting
+    with NAME."""
+    columns = [i for i, feature in enumerate(B.FEATURE_NAMES) for name in names if feature == name or (name.endswith("*") and feature.startswith(name[:-1]))]
+    if names and not columns:
+        raise SystemExit(f"--without {names}: no such feature")
+    for store in ("teval", "aeb", "extra", "wceb"):
+        for _, rows in data.get(store, {}).values():
+            rows[:, columns] = 0.0
 
 
 def trafilatura_texts(corpus: Path, cache: Path) -> dict[str, dict[str, str]]:
@@ -461,6 +478,7 @@ def main() -> int:
     parser.add_argument(
         "--skip-cv", action="store_true", help="no cross-validation: train on the first setting and post-processing given (one already chosen by CV)"
     )
+    parser.add_argument("--without", nargs="+", default=[], metavar="FEATURE", help="zero these feature columns (NAME* a prefix): the A/B of a feature group")
     parser.add_argument("--errors", type=int, default=0, metavar="N", help="print the out-of-fold error analysis and the N longest wrong blocks")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -487,6 +505,7 @@ def main() -> int:
         wceb_weights, wceb_type_choices = args.wceb_weight, args.wceb_types
         rows = sum(len(rows) for _, rows in data["wceb"].values())
         print(f"wceb2026 pages: {len(data['wceb'])} ({rows:,} blocks; development half {len(wceb_split[0])}, held-out half {len(wceb_split[1])})")
+    without_features(data, args.without)
     print(f"pages, features and trafilatura's output: {time.perf_counter() - started:.0f} s", flush=True)
     splits = {store: halves(list(data[store])) for store in ("teval", "aeb")}
     if "wceb" in stores:

@@ -54,3 +54,24 @@ def test_line_dedup_removes_lines_seen_in_earlier_documents(tmp_path: Path):
     stats = load_stats(out)
     assert stats["removed_units"]["exact_dedup.lines"] == 1
     assert stats["modified"]["exact_dedup"] == 1
+
+
+def test_id_writer_extends_as_it_adds_one_by_one():
+    """IdWriter.extend (one encode for a batch of ASCII ids, else one per id) stores the
+    bytes and offsets that add() gives id by id, lone surrogates and accents included."""
+    import random
+
+    from tamis.io.idstore import IdWriter
+
+    rng = random.Random(5)
+    for _ in range(300):
+        ids = ["".join(rng.choice("ab\u00e9\ud800z:0") for _ in range(rng.randint(0, 5))) for _ in range(rng.randint(0, 10))]
+        if rng.random() < 0.5:
+            ids = [doc_id.encode("ascii", "ignore").decode() for doc_id in ids]
+        batch, single = IdWriter(), IdWriter()
+        for writer in (batch, single):
+            writer.add("first")
+        batch.extend(ids)
+        for doc_id in ids:
+            single.add(doc_id)
+        assert (batch._blob, batch._offsets) == (single._blob, single._offsets)

@@ -398,3 +398,21 @@ def test_the_cells_of_a_table_row_share_a_line():
     dropped = kept.copy()
     dropped[page.texts.index("2023")] = False
     assert "812 mm" in kept_text(page, dropped).split("\n")  # a row's kept cells only
+
+
+def test_training_without_a_feature_group_zeroes_exactly_those_columns():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from train_extract_model import without_features
+
+    names = B.FEATURE_NAMES
+    rows = np.ones((3, len(names)), dtype=np.float32)
+    data = {"teval": {"a": (["x", "y", "z"], rows)}, "aeb": {}}
+    without_features(data, ["link_density", "run_*"])
+    zeroed = {names[i] for i in np.flatnonzero(rows[0] == 0)}
+    assert zeroed == {"link_density", "run_before", "run_after", "run_distance"}
+    assert (rows[:, [names.index("log_chars"), names.index("parent_link_density")]] == 1).all()
+    with pytest.raises(SystemExit):
+        without_features(data, ["no_such_feature"])

@@ -412,3 +412,30 @@ def test_joined_output_lines_are_the_list_of_lines(with_text: bool):
         assert sum(line is None for line in textless) > 300 and sum(line is not None for line in textless) > 300
     no_path = _jsonl.scan_block(data, 0, len(data), 0, b"text", b"id", MAX, True, None, TEXTLESS_RESERVED, with_text, True, True)
     assert no_path[4] == [None] * len(no_path[2])  # nothing copied without a path: the list, as before
+
+
+def test_take_lines_is_the_reference():
+    """take_lines (the kept runs of a joined block copied in C, the rejected lines' spans) gives
+    what the plain take_lines_reference gives, for any set of rejected positions (none, all,
+    the first, the last, neighbours), and refuses what the reference refuses."""
+    import numpy as np
+
+    from tamis.io.jsonl_fast import take_lines_reference
+
+    rng = random.Random(19)
+    for _ in range(300):
+        lines = [random_text(rng).encode() + b"\n" for _ in range(rng.randint(0, 40))]
+        joined = b"".join(lines)
+        ends = np.cumsum([len(line) for line in lines]).astype(np.int64)
+        n = len(lines)
+        rejected = sorted(rng.sample(range(n), rng.choice([0, 1, n // 2, n]) if n else 0))
+        got = _jsonl.take_lines(joined, ends, rejected)
+        assert got == take_lines_reference(joined, ends, rejected)
+        kept, kept_ends, _spans = got
+        assert kept == b"".join(line for i, line in enumerate(lines) if i not in rejected)
+        assert np.frombuffer(kept_ends, dtype=np.int64).tolist() == np.cumsum([len(lines[i]) for i in range(n) if i not in rejected]).tolist()
+    ends = np.array([2, 4], dtype=np.int64)
+    for bad_ends, rejected in ((ends, [1, 1]), (ends, [2]), (ends, [1, 0]), (np.array([3, 4], dtype=np.int64) - 1, [])):
+        for take in (_jsonl.take_lines, take_lines_reference):
+            with pytest.raises(ValueError):
+                take(b"abcd", bad_ends, rejected)

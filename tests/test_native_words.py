@@ -99,3 +99,36 @@ def test_duplicate_scans_skip_only_ngrams_that_occur_once() -> None:
             top = [3, dup[0]]
             expected = [top_ngram_chars_reference(words, n) for n in top], [duplicate_ngram_chars_reference(words, n) for n in dup]
             assert ngram_stats(words, top, dup) == expected, (words, dup)
+
+
+_LINE_PIECES = ["-", "•", "...", "…", "..", ".", " ", "\t", "\u3000", "\x1c", "\x85", "\u2028", "a", "é", "\U0001f600", "\n", "\r", "\r\n"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_LINE_PIECES), max_size=30))
+def test_compiled_line_marks_match_the_reference(pieces: list[str]) -> None:
+    # Lines, bullet lines and ellipsis lines as split_lines, lstrip and rstrip define them: every
+    # line end (a final one, \r\n, a lone \r), whitespace that is no line end (\x1c, U+0085,
+    # U+2028), and one-, two- and four-byte strings.
+    from tamis._native._words import line_marks
+
+    from tamis.steps.quality.gopher import line_marks_reference
+
+    text = "".join(pieces)
+    assert line_marks(text) == line_marks_reference(text)
+
+
+_PARAGRAPH_PIECES = ["a", "b", "é", "\U0001f600", " ", "\t", "\u3000", "\n", "\n\n", "\n\n\n", "ab cd"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_PARAGRAPH_PIECES), max_size=30))
+def test_compiled_repeat_counts_match_the_reference(pieces: list[str]) -> None:
+    # Paragraphs (runs of two or more "\n" of the stripped text) and non-empty lines, their
+    # repeats and the repeats' characters, on one-, two- and four-byte strings.
+    from tamis._native._words import repeat_counts
+
+    from tamis.steps.quality.gopher import repeat_counts_reference
+
+    text = "".join(pieces)
+    assert repeat_counts(text) == repeat_counts_reference(text)

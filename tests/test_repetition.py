@@ -109,6 +109,33 @@ def test_compiled_comparison_keys_repair_as_the_python_reference(lines, ends, mi
     assert "".join(lines_with_ends(text)) == text
 
 
+_NFC_LINES = [*_LINES, "日本語の文です" * 2, "日本語の文です" * 5, "中文", "ß" * 16, "SS" * 16, "µ" * 31, "\U0001f600" * 31, "x\t y", "ﬀ" * 15]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from(_NFC_LINES), max_size=14),
+    st.lists(st.sampled_from(["\n", "\r\n", "\r", "\n\n", "\r\r\n", "\n \n"]), min_size=14, max_size=14),
+    st.integers(0, 40),
+    st.booleans(),
+)
+def test_compiled_repair_of_nfc_text_is_the_python_loop(lines, ends, min_chars, final_end):
+    # A text in NFC without marks is repaired by tamis._native._text.repair_lines: the same
+    # text, count and verdict as the Python loop with the plain-Python keys (CJK characters
+    # counting 3 toward min_chars, one-, two- and four-byte strings, blank lines, no final end).
+    import unicodedata
+
+    from tamis.steps import repetition
+
+    text = unicodedata.normalize("NFC", "".join(line + end for line, end in zip(lines, ends, strict=False)))
+    if not final_end:
+        text = text.rstrip("\r\n")
+    reference = repair_repetition(text, min_chars, key_of=normalize_for_hash)
+    if repetition._repair_lines_native is not None:
+        assert repetition._repair_lines_native(text, min_chars) == reference
+    assert repair_repetition(text, min_chars) == reference
+
+
 def test_report_sample_keeps_the_first_repairs_and_every_repair_is_made():
     # Lines are marked only while the report's sample takes repairs: the first five are sampled
     # as before, and every later document is repaired all the same.

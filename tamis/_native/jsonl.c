@@ -1420,7 +1420,68 @@ fail:
     return NULL;
 }
 
+/* take_lines(joined, ends, rejected) -> (kept, kept_ends, rejected_spans)
+ * ``joined`` holds lines end to end, line i ending at the native int64 ends[i] (and starting
+ * where line i - 1 ends); ``rejected`` lists line positions in ascending order. ``kept`` is
+ * the other lines end to end (one copy per run between rejected lines), ``kept_ends`` their
+ * ends in it (int64), ``rejected_spans`` each rejected line's (start, end) in ``joined``
+ * (int64 pairs): what take_lines_reference in tamis/io/jsonl_fast.py gives. */
+static PyObject *take_lines(PyObject *self, PyObject *args) {
+    Py_buffer joined, ends_view;
+    PyObject *rejected, *kept = NULL, *kept_ends = NULL, *spans = NULL, *result = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*O!:take_lines", &joined, &ends_view, &PyList_Type, &rejected)) return NULL;
+    const long long *ends = (const long long *)ends_view.buf;
+    Py_ssize_t n = ends_view.len / (Py_ssize_t)sizeof(long long), r = PyList_GET_SIZE(rejected);
+    if (n > 0 && (ends[n - 1] != joined.len || ends[0] < 0)) goto bad;
+    for (Py_ssize_t i = 1; i < n; i++) {
+        if (ends[i] < ends[i - 1]) goto bad;
+    }
+    Py_ssize_t dropped = 0, last = -1;
+    spans = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(2 * sizeof(long long)) * r);
+    if (spans == NULL) goto done;
+    long long *span = (long long *)PyBytes_AS_STRING(spans);
+    for (Py_ssize_t k = 0; k < r; k++) {
+        Py_ssize_t i = PyLong_AsSsize_t(PyList_GET_ITEM(rejected, k));
+        if (i == -1 && PyErr_Occurred()) goto done;
+        if (i <= last || i >= n) goto bad;
+        span[2 * k] = i ? ends[i - 1] : 0;
+        span[2 * k + 1] = ends[i];
+        dropped += (Py_ssize_t)(span[2 * k + 1] - span[2 * k]);
+        last = i;
+    }
+    kept = PyBytes_FromStringAndSize(NULL, joined.len - dropped);
+    kept_ends = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)sizeof(long long) * (n - r));
+    if (kept == NULL || kept_ends == NULL) goto done;
+    char *out = PyBytes_AS_STRING(kept);
+    const char *from = (const char *)joined.buf;
+    long long *kept_end = (long long *)PyBytes_AS_STRING(kept_ends), shift = 0, at = 0;
+    Py_ssize_t next = 0, m = 0;
+    for (Py_ssize_t k = 0; k <= r; k++) { /* the run of kept lines before rejected line k (or the end) */
+        Py_ssize_t stop = k < r ? (Py_ssize_t)PyLong_AsSsize_t(PyList_GET_ITEM(rejected, k)) : n;
+        if (stop > next) {
+            long long a = next ? ends[next - 1] : 0, b = ends[stop - 1];
+            memcpy(out + at, from + a, (size_t)(b - a));
+            at += b - a;
+            for (Py_ssize_t i = next; i < stop; i++) kept_end[m++] = ends[i] - shift;
+        }
+        if (k < r) shift += span[2 * k + 1] - span[2 * k];
+        next = stop + 1;
+    }
+    result = PyTuple_Pack(3, kept, kept_ends, spans);
+    goto done;
+bad:
+    PyErr_SetString(PyExc_ValueError, "take_lines: ends must rise to len(joined), rejected positions ascend within them");
+done:
+    Py_XDECREF(kept);
+    Py_XDECREF(kept_ends);
+    Py_XDECREF(spans);
+    PyBuffer_Release(&joined);
+    PyBuffer_Release(&ends_view);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"take_lines", take_lines, METH_VARARGS, "Lines end to end less the rejected positions: (kept, kept ends, rejected spans)."},
     {"first_seen", first_seen, METH_VARARGS, "Exact dedup's first-seen decision for a block's digests: {index: keeper id}."},
     {"scan_block", scan_block, METH_VARARGS, "Frame and scan every line of a block: (newlines, numbers, ids, keys, textless)."},
     {"block_texts", block_texts, METH_VARARGS, "The text of every line scan_block scanned, as str (None where it declined)."},

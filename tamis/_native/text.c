@@ -15,6 +15,11 @@
  *                        NotImplementedError and the caller folds in Python first.
  *   count_words(s)       the number of maximal runs of non-whitespace, i.e. len(s.split()).
  *   utf8_length(s)       len(s.encode("utf-8", "surrogatepass")) without encoding.
+ *   repair_lines(s, min_chars)
+ *                        tamis.steps.repetition.repair_repetition(s, min_chars) for a text in
+ *                        NFC (its reference, tested against it): (repaired text, lines removed,
+ *                        every non-blank line identical), the lines' comparison keys made and
+ *                        compared in one pass without an object per line.
  */
 #include "unicode_core.h"
 
@@ -458,6 +463,213 @@ static PyObject *normalize_quick(PyObject *self, PyObject *arg) {
     return strip_controls(self, arg);
 }
 
+
+#if HAVE_FOLD
+/* The comparison key of text[start:start+n] (fold_spaces_utf8(text[start:start+n], True)) into
+ * ``buf`` (12 bytes a character + 16): its length. */
+static Py_ssize_t key_of_span(int kind, const void *text_data, Py_ssize_t start, Py_ssize_t n, unsigned char *buf) {
+    Py_ssize_t len = 0;
+    if (kind == PyUnicode_1BYTE_KIND) return fold_latin1((const Py_UCS1 *)text_data + start, n, 1, buf);
+#ifdef HAVE_KEY_UTF8_LOOP
+    if (kind == PyUnicode_2BYTE_KIND) return key_utf8_loop((const Py_UCS2 *)text_data + start, n, buf);
+#endif
+    int pending_space = 0, any = 0;
+    if (kind == PyUnicode_2BYTE_KIND) {
+        const void *data = (const Py_UCS2 *)text_data + start;
+        KEY_LOOP(Py_UCS2);
+    } else {
+        const void *data = (const Py_UCS4 *)text_data + start;
+        KEY_LOOP(Py_UCS4);
+    }
+    return len;
+}
+
+/* tamis.dedup.shingles.line_length of a key given as UTF-8: its code points, each Chinese or
+ * Japanese one (the ranges of shingles._han_kana) counting 3. */
+static Py_ssize_t key_line_length(const unsigned char *key, Py_ssize_t len) {
+    Py_ssize_t chars = 0, han_kana = 0;
+    for (Py_ssize_t i = 0; i < len;) {
+        unsigned char b = key[i];
+        Py_UCS4 c;
+        if (b < 0x80) { i += 1; chars++; continue; }
+        if (b < 0xE0) { c = ((Py_UCS4)(b & 0x1F) << 6) | (key[i + 1] & 0x3F); i += 2; }
+        else if (b < 0xF0) { c = ((Py_UCS4)(b & 0x0F) << 12) | ((Py_UCS4)(key[i + 1] & 0x3F) << 6) | (key[i + 2] & 0x3F); i += 3; }
+        else { c = ((Py_UCS4)(b & 0x07) << 18) | ((Py_UCS4)(key[i + 1] & 0x3F) << 12) | ((Py_UCS4)(key[i + 2] & 0x3F) << 6) | (key[i + 3] & 0x3F); i += 4; }
+        chars++;
+        han_kana += (c >= 0x3040 && c <= 0x30FF) || (c >= 0x31F0 && c <= 0x31FF) || (c >= 0x3400 && c <= 0x4DBF) ||
+                    (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFF66 && c <= 0xFF9F) ||
+                    (c >= 0x20000 && c <= 0x3134F);
+    }
+    return chars + 2 * han_kana;
+}
+
+typedef struct {
+    uint64_t hash;
+    Py_ssize_t offset, len; /* in the key arena; len -1: an empty slot */
+} SeenKey;
+
+typedef struct {
+    unsigned char *arena;
+    Py_ssize_t used, cap;
+    SeenKey *slots;
+    Py_ssize_t mask, count;
+} KeySet;
+
+static uint64_t key_hash(const unsigned char *key, Py_ssize_t len) {
+    uint64_t h = 1469598103934665603ULL;
+    for (Py_ssize_t i = 0; i < len; i++) h = (h ^ key[i]) * 1099511628211ULL;
+    return h ^ (h >> 29);
+}
+
+/* Adds the key (at the arena's end, ``len`` bytes) unless present: 1 if it was already there,
+ * 0 if added, -1 on memory error. The table has room for every line (sized at the start). */
+static int keyset_add(KeySet *set, Py_ssize_t len) {
+    const unsigned char *key = set->arena + set->used;
+    uint64_t h = key_hash(key, len);
+    for (Py_ssize_t i = (Py_ssize_t)(h & (uint64_t)set->mask);; i = (i + 1) & set->mask) {
+        SeenKey *slot = set->slots + i;
+        if (slot->len < 0) {
+            slot->hash = h;
+            slot->offset = set->used;
+            slot->len = len;
+            set->used += len;
+            set->count++;
+            return 0;
+        }
+        if (slot->hash == h && slot->len == len && memcmp(set->arena + slot->offset, key, (size_t)len) == 0) return 1;
+    }
+}
+
+/* Appends text[start:end] to the kept spans (joined with the previous span when they touch). */
+static int keep_span(Py_ssize_t **spans, Py_ssize_t *n_spans, Py_ssize_t *cap, Py_ssize_t start, Py_ssize_t end) {
+    if (start >= end) return 0;
+    if (*n_spans && (*spans)[2 * *n_spans - 1] == start) {
+        (*spans)[2 * *n_spans - 1] = end;
+        return 0;
+    }
+    if (*n_spans == *cap) {
+        Py_ssize_t grown = *cap ? 2 * *cap : 64;
+        Py_ssize_t *bigger = (Py_ssize_t *)PyMem_Realloc(*spans, sizeof(Py_ssize_t) * 2 * (size_t)grown);
+        if (bigger == NULL) return -1;
+        *spans = bigger;
+        *cap = grown;
+    }
+    (*spans)[2 * *n_spans] = start;
+    (*spans)[2 * *n_spans + 1] = end;
+    ++*n_spans;
+    return 0;
+}
+
+static PyObject *repair_lines(PyObject *self, PyObject *args) {
+    PyObject *text;
+    Py_ssize_t min_chars;
+    if (!PyArg_ParseTuple(args, "Un:repair_lines", &text, &min_chars)) return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    if (n == 0) return Py_BuildValue("(OnN)", text, (Py_ssize_t)0, PyBool_FromLong(0));
+    /* Every line's key fits in 12 bytes a character + 16 (the fold loops' slack): the arena
+     * holds all the distinct keys of the text, so it is sized once. */
+    Py_ssize_t lines = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        lines += c == '\n' || c == '\r';
+    }
+    Py_ssize_t table = 16;
+    while (table < 2 * lines) table *= 2;
+    KeySet set = {NULL, 0, 12 * n + 16 * (lines + 1), NULL, table - 1, 0};
+    Py_ssize_t *spans = NULL, n_spans = 0, spans_cap = 0;
+    PyObject *result = NULL;
+    set.arena = (unsigned char *)PyMem_Malloc((size_t)set.cap);
+    set.slots = (SeenKey *)PyMem_Malloc(sizeof(SeenKey) * (size_t)table);
+    if (set.arena == NULL || set.slots == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < table; i++) set.slots[i].len = -1;
+    Py_ssize_t removed = 0, non_blank = 0;
+    Py_ssize_t pending_start = -1, pending_end = -1; /* blank lines waiting (always one run of lines) */
+    Py_ssize_t pos = 0;
+    while (pos < n) {
+        Py_ssize_t end = pos;
+        while (end < n) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, end);
+            if (c == '\n' || c == '\r') break;
+            end++;
+        }
+        Py_ssize_t next = end;
+        if (next < n) {
+            next += PyUnicode_READ(kind, data, next) == '\r' && next + 1 < n && PyUnicode_READ(kind, data, next + 1) == '\n' ? 2 : 1;
+        }
+        Py_ssize_t key_len = key_of_span(kind, data, pos, end - pos, set.arena + set.used);
+        if (key_len == 0) {
+            if (pending_start < 0) pending_start = pos;
+            pending_end = next;
+        } else {
+            non_blank++;
+            int seen = keyset_add(&set, key_len);
+            /* a repeated key is the arena's last bytes, never kept: read it there */
+            if (seen && key_line_length(set.arena + set.used, key_len) >= min_chars) {
+                removed++;
+                pending_start = pending_end = -1; /* a removal follows a kept line: the blanks go */
+            } else {
+                if (pending_start >= 0 && keep_span(&spans, &n_spans, &spans_cap, pending_start, pending_end) < 0) goto nomem;
+                pending_start = pending_end = -1;
+                if (keep_span(&spans, &n_spans, &spans_cap, pos, next) < 0) goto nomem;
+            }
+        }
+        pos = next;
+    }
+    if (pending_start >= 0 && keep_span(&spans, &n_spans, &spans_cap, pending_start, pending_end) < 0) goto nomem;
+    int all_identical = non_blank >= 2 && set.count == 1;
+    if (!removed) {
+        result = Py_BuildValue("(OnN)", text, (Py_ssize_t)0, PyBool_FromLong(all_identical));
+        goto done;
+    }
+    Py_ssize_t last = n_spans ? spans[2 * n_spans - 1] : 0;
+    Py_UCS4 final = PyUnicode_READ(kind, data, n - 1);
+    if (final != '\n' && final != '\r') { /* the text had no final line end: the repair gets none */
+        while (n_spans) {
+            Py_ssize_t first = spans[2 * n_spans - 2];
+            while (last > first) {
+                Py_UCS4 c = PyUnicode_READ(kind, data, last - 1);
+                if (c != '\n' && c != '\r') break;
+                last--;
+            }
+            if (last > first) break;
+            n_spans--;
+            last = n_spans ? spans[2 * n_spans - 1] : 0;
+        }
+        if (n_spans) spans[2 * n_spans - 1] = last;
+    }
+    PyObject *pieces = PyList_New(n_spans);
+    if (pieces == NULL) goto done;
+    for (Py_ssize_t k = 0; k < n_spans; k++) {
+        PyObject *piece = PyUnicode_Substring(text, spans[2 * k], spans[2 * k + 1]);
+        if (piece == NULL) {
+            Py_DECREF(pieces);
+            goto done;
+        }
+        PyList_SET_ITEM(pieces, k, piece);
+    }
+    PyObject *empty = PyUnicode_New(0, 0);
+    PyObject *joined = empty ? PyUnicode_Join(empty, pieces) : NULL;
+    Py_XDECREF(empty);
+    Py_DECREF(pieces);
+    if (joined != NULL) {
+        result = Py_BuildValue("(NnN)", joined, removed, PyBool_FromLong(all_identical));
+    }
+    goto done;
+nomem:
+    PyErr_NoMemory();
+done:
+    PyMem_Free(set.arena);
+    PyMem_Free(set.slots);
+    PyMem_Free(spans);
+    return result;
+}
+#endif
+
 static PyMethodDef methods[] = {
     {"set_nfc_unstable", set_nfc_unstable, METH_O, "Hand over the bitmap of code points NFC may change (tamis.text.nfc_unstable_bitmap)."},
     {"normalize_quick", normalize_quick, METH_O, "s NFC-stable: s without its control characters (s itself when none); else None."},
@@ -465,6 +677,9 @@ static PyMethodDef methods[] = {
     {"utf8_length", utf8_length, METH_O, "Bytes of s in UTF-8 (surrogates count 3), without encoding."},
     {"fold_spaces_utf8", fold_spaces_utf8, METH_VARARGS, "UTF-8 of s with whitespace runs collapsed and apostrophes folded (and case folded)."},
     {"count_words", count_words, METH_O, "len(s.split()) without building the list."},
+#if HAVE_FOLD
+    {"repair_lines", repair_lines, METH_VARARGS, "repair_repetition(s, min_chars) of a text in NFC: (text, removed, all identical)."},
+#endif
     {NULL, NULL, 0, NULL},
 };
 

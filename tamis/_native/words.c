@@ -307,9 +307,118 @@ static PyObject *word_totals(PyObject *self, PyObject *args) {
     return Py_BuildValue("(LLL)", n_words, word_chars, alpha_words);
 }
 
+/* line_marks(text) -> (lines, bullet lines, ellipsis lines): what Gopher's line rules count.
+ *
+ * Lines are tamis.text.split_lines(text)'s (ends: \r\n, \n, \r; a final end opens no empty last
+ * line; an empty text has none); a bullet line starts, after its leading whitespace
+ * (str.lstrip's, Py_UNICODE_ISSPACE), with "-" or U+2022; an ellipsis line ends, before its
+ * trailing whitespace, with "..." or U+2026. One pass over the text, no list of lines: the
+ * plain definition is tamis.steps.quality.gopher.line_marks_reference, which tests compare with
+ * this. */
+static PyObject *line_marks(PyObject *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) { PyErr_SetString(PyExc_TypeError, "line_marks() expects a str"); return NULL; }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg), pos = 0, lines = 0, bullets = 0, ellipses = 0;
+    int kind = PyUnicode_KIND(arg);
+    const void *data = PyUnicode_DATA(arg);
+    while (pos < n) {
+        Py_ssize_t end = pos;
+        while (end < n) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, end);
+            if (c == '\n' || c == '\r') break;
+            end++;
+        }
+        lines++;
+        Py_ssize_t first = pos, last = end;
+        while (first < end && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, first))) first++;
+        if (first < end) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, first);
+            bullets += c == '-' || c == 0x2022;
+            while (last > first && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, last - 1))) last--;
+            Py_UCS4 z = PyUnicode_READ(kind, data, last - 1);
+            ellipses += z == 0x2026 || (z == '.' && last - first >= 3 && PyUnicode_READ(kind, data, last - 2) == '.' &&
+                                        PyUnicode_READ(kind, data, last - 3) == '.');
+        }
+        if (end == n) break;
+        /* past the line end (\r\n is one): at the text's end the loop stops, so a final end opens no empty line */
+        pos = end + (PyUnicode_READ(kind, data, end) == '\r' && end + 1 < n && PyUnicode_READ(kind, data, end + 1) == '\n' ? 2 : 1);
+    }
+    return Py_BuildValue("(nnn)", lines, bullets, ellipses);
+}
+
+/* repeat_counts(text) -> (paragraphs, repeated paragraphs, their characters, lines, repeated
+ * lines, their characters): gopher._duplicates of gopher.paragraphs_of(text.strip()) and of
+ * gopher.lines_of(text) (pieces between runs of two or more "\n" of the stripped text; the
+ * non-empty pieces between "\n", or one empty line), every occurrence after an item's first
+ * counting, items compared exactly. One pass each, spans of the text in a hash table, no str
+ * per item: gopher.repeat_counts_reference is the definition, which tests compare with this. */
+typedef struct {
+    uint64_t hash;
+    Py_ssize_t start, len; /* len -1: empty */
+} Span;
+
+static uint64_t span_hash(const char *bytes, size_t n) {
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)bytes[i]) * 1099511628211ULL;
+    return mix(h);
+}
+
+/* Adds text[start:start+len] (``width`` bytes a character): 1 if an equal span was there, 0 if added. */
+static int span_add(Span *table, size_t mask, const char *data, int width, Py_ssize_t start, Py_ssize_t len) {
+    const char *bytes = data + start * width;
+    uint64_t h = span_hash(bytes, (size_t)(len * width));
+    for (size_t s = (size_t)h & mask;; s = (s + 1) & mask) {
+        Span *slot = table + s;
+        if (slot->len < 0) { slot->hash = h; slot->start = start; slot->len = len; return 0; }
+        if (slot->hash == h && slot->len == len && memcmp(data + slot->start * width, bytes, (size_t)(len * width)) == 0) return 1;
+    }
+}
+
+static PyObject *repeat_counts(PyObject *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) { PyErr_SetString(PyExc_TypeError, "repeat_counts() expects a str"); return NULL; }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg), breaks = 0;
+    int kind = PyUnicode_KIND(arg);
+    const void *data = PyUnicode_DATA(arg);
+    for (Py_ssize_t i = 0; i < n; i++) breaks += PyUnicode_READ(kind, data, i) == '\n';
+    size_t size = table_size(breaks + 2), mask = size - 1;
+    Span *table = malloc(size * sizeof(Span));
+    if (!table) return PyErr_NoMemory();
+    /* paragraphs of text.strip() */
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, lo))) lo++;
+    while (hi > lo && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, hi - 1))) hi--;
+    for (size_t s = 0; s < size; s++) table[s].len = -1;
+    Py_ssize_t paragraphs = 0, para_dups = 0, para_chars = 0;
+    for (Py_ssize_t pos = lo;;) {
+        Py_ssize_t end = pos;  /* the next run of two or more "\n" */
+        while (end < hi && !(PyUnicode_READ(kind, data, end) == '\n' && end + 1 < hi && PyUnicode_READ(kind, data, end + 1) == '\n')) end++;
+        paragraphs++;
+        if (span_add(table, mask, data, kind, pos, end - pos)) { para_dups++; para_chars += end - pos; }
+        if (end >= hi) break;
+        while (end < hi && PyUnicode_READ(kind, data, end) == '\n') end++;
+        pos = end;
+    }
+    /* non-empty lines between "\n" */
+    for (size_t s = 0; s < size; s++) table[s].len = -1;
+    Py_ssize_t lines = 0, line_dups = 0, line_chars = 0;
+    for (Py_ssize_t pos = 0; pos < n;) {
+        Py_ssize_t end = pos;
+        while (end < n && PyUnicode_READ(kind, data, end) != '\n') end++;
+        if (end > pos) {
+            lines++;
+            if (span_add(table, mask, data, kind, pos, end - pos)) { line_dups++; line_chars += end - pos; }
+        }
+        pos = end + 1;
+    }
+    if (!lines) lines = 1;  /* [""] */
+    free(table);
+    return Py_BuildValue("(nnnnnn)", paragraphs, para_dups, para_chars, lines, line_dups, line_chars);
+}
+
 static PyMethodDef methods[] = {
     {"ngram_stats", ngram_stats, METH_VARARGS,
      "ngram_stats(words, top_ns, dup_ns) -> (top n-gram characters per n, duplicate n-gram characters per n)"},
+    {"repeat_counts", repeat_counts, METH_O, "repeat_counts(text) -> Gopher's paragraph and line counts, repeats and their characters"},
+    {"line_marks", line_marks, METH_O, "line_marks(text) -> (lines, lines starting with a bullet, lines ending with an ellipsis)"},
     {"word_totals", word_totals, METH_VARARGS,
      "word_totals(words, char_class) -> (words not made only of symbols, their characters, words holding a letter)"},
     {NULL, NULL, 0, NULL},

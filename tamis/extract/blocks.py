@@ -262,6 +262,13 @@ FEATURE_NAMES: list[str] = (
     # a block and the run, the long text after a block, a group's mean block length, the parent's
     # characters and long-text share: values that tell one page from another let the trees learn
     # the training pages, and cost the development halves' CV ~0.01 F1 on scrapinghub-aeb)
+    # (session 12, measured and dropped: a block's look-alikes, the page's blocks of the same tag,
+    # depth, landmark bits and class/id words: how many block elements hold them (capped at 20),
+    # their link density, long-text share and share inside the main run. Out-of-fold F1 on the
+    # development halves, keep 0.3, tail 8, trafilatura-eval / scrapinghub-aeb / wceb2026: without
+    # 0.9309 / 0.9638 / 0.7582; all four 0.9254 / 0.9621 / 0.7588; the count alone 0.9263 / 0.9602
+    # / 0.7613; count and link density 0.9224 / 0.9653 / 0.7609: every variant lowers
+    # trafilatura-eval's CV by 0.005-0.009, bench/train_extract_model.py --without)
     + ["run_before", "run_after", "run_distance", "group_log_blocks", "parent_log_groups", "parent_link_density"]
 )  # fmt: skip
 # Bumped with every change to FEATURE_NAMES or to a feature's definition (a model stores the names

@@ -30,6 +30,13 @@ class IdWriter:
         self._offsets.append(len(self._blob))
 
     def extend(self, doc_ids: list[str]) -> None:
+        joined = "".join(doc_ids)
+        blob = joined.encode("utf-8", "surrogatepass")
+        if len(blob) == len(joined):  # ASCII only: each id's bytes are its characters (one encode, not one per id)
+            ends = itertools.accumulate(map(len, doc_ids), initial=len(self._blob))
+            self._offsets.extend(itertools.islice(ends, 1, None))
+            self._blob += blob
+            return
         encoded = [doc_id.encode("utf-8", "surrogatepass") for doc_id in doc_ids]
         ends = itertools.accumulate(map(len, encoded), initial=len(self._blob))
         self._offsets.extend(itertools.islice(ends, 1, None))  # the first is the current end, already there

@@ -915,27 +915,19 @@ class _CopiedLines:
         if head is None:
             return False
         head = head[: -len(b"null}\n")]
+        rejected = sorted(duplicates)
         try:
-            tails = [head + orjson.dumps(keeper) + b"}\n" for keeper in duplicates.values()]
+            tails = [head + orjson.dumps(duplicates[i]) + b"}\n" for i in rejected]
         except TypeError:  # an id orjson cannot write (a lone surrogate): the reference path
             return False
-        rejected = list(duplicates)
-        n = len(ends)
-        line_start = np.empty_like(ends)  # where each line starts in the buffer
-        line_start[0] = 0
-        line_start[1:] = ends[:-1]
-        view, pieces, start = memoryview(joined), [], 0
-        for i in [*sorted(rejected), n]:  # the runs of kept lines between rejects, a slice each
-            if i > start:
-                pieces.append(view[int(line_start[start]) : int(ends[i - 1])])
-            start = i + 1
-        if pieces:
-            kept = np.ones(n, dtype=bool)
+        kept_lines, kept_ends, spans = _take_lines(joined, ends, rejected)
+        if kept_lines:
+            kept = np.ones(len(ends), dtype=bool)
             kept[rejected] = False
-            self.keep_joined(b"".join(pieces), np.cumsum(ends[kept] - line_start[kept]), numbers[kept])
+            self.keep_joined(kept_lines, np.frombuffer(kept_ends, dtype=np.int64), numbers[kept])
         counts = numbers[rejected, 4:6].tolist()
-        spans = zip(line_start[rejected].tolist(), ends[rejected].tolist(), strict=True)
-        self._rejected.extend(joined[a : b - 2] + tail for (a, b), tail in zip(spans, tails, strict=True))
+        bounds = memoryview(spans).cast("q").tolist()
+        self._rejected.extend(joined[bounds[2 * k] : bounds[2 * k + 1] - 2] + tails[k] for k in range(len(rejected)))
         self._reject_counts.extend((reason, n_bytes, words) for n_bytes, words in counts)
         self.flush_rejects()
         return True
@@ -974,6 +966,28 @@ class _CopiedLines:
         if self._kept_counts:
             counts = np.concatenate(self._kept_counts)
             self._stats.observe_kept_many(counts[:, 0].tolist(), counts[:, 1].tolist(), counts[:, 2].tolist(), None)
+
+
+def take_lines_reference(joined: bytes, ends: Any, rejected: list[int]) -> tuple[bytes, bytes, bytes]:
+    """Lines end to end (line ``i`` ending at ``ends[i]``) less the ``rejected`` positions
+    (ascending): (the kept lines end to end, their int64 ends in it, each rejected line's
+    int64 (start, end) in ``joined``). What the compiled ``take_lines`` gives."""
+    bounds = [0, *(int(end) for end in ends)]
+    rising = all(a <= b for a, b in itertools.pairwise(bounds))
+    if bounds[-1] != len(joined) or not rising or any(b <= a for a, b in itertools.pairwise([-1, *rejected, len(bounds) - 1])):
+        msg = "take_lines: ends must rise to len(joined), rejected positions ascend within them"
+        raise ValueError(msg)
+    dropped = set(rejected)
+    kept = [joined[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1) if i not in dropped]
+    kept_ends = list(itertools.accumulate(map(len, kept)))
+    spans = [x for i in rejected for x in (bounds[i], bounds[i + 1])]
+    return b"".join(kept), np.array(kept_ends, dtype=np.int64).tobytes(), np.array(spans, dtype=np.int64).tobytes()
+
+
+def _take_lines(joined: bytes, ends: Any, rejected: list[int]) -> tuple[bytes, bytes, bytes]:
+    from tamis._native._jsonl import take_lines
+
+    return take_lines(joined, ends, rejected)
 
 
 def _annotated_line(line: bytes, extra: dict[str, Any]) -> bytes | None:

@@ -43,6 +43,12 @@ def _key_chars(key: str | bytes) -> int:
     return line_length(key.decode("utf-8", "surrogatepass"))
 
 
+try:
+    from tamis._native._text import repair_lines as _repair_lines_native
+except ImportError:  # pragma: no cover - not built, or a CPython (>= 3.13) whose case folding C cannot reach
+    _repair_lines_native = None
+
+
 def repair_repetition(
     text: str,
     min_chars: int,
@@ -56,11 +62,17 @@ def repair_repetition(
     :func:`normalize_for_hash`, which tests pass here as the plain-Python reference), its NFC
     check made once for the whole text: line ends compose with nothing and have no combining
     class, so a text in NFC has every line in NFC (the normalize step's output always is).
+    A text in NFC without ``marks`` or ``key_of`` is repaired by the compiled
+    ``tamis._native._text.repair_lines``: this function's loop with the keys made and compared
+    in C, no object per line (the tests compare the two).
     """
     if not text:
         return text, 0, False
     if key_of is None:
-        key_of = normalized_utf8_of_nfc if text.isascii() or unicodedata.is_normalized("NFC", text) else normalized_utf8
+        nfc = text.isascii() or unicodedata.is_normalized("NFC", text)
+        if nfc and marks is None and _repair_lines_native is not None:
+            return _repair_lines_native(text, min_chars)
+        key_of = normalized_utf8_of_nfc if nfc else normalized_utf8
     seen: set[str | bytes] = set()
     kept: list[str] = []
     removed = 0

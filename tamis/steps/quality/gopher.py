@@ -34,7 +34,7 @@ from tamis.steps.base import Rejection, param
 from tamis.steps.quality.base import QualityFilter
 from tamis.steps.quality.ngrams import ngram_stats
 from tamis.steps.quality.words import char_class, word_class
-from tamis.text import LINE_END_RE
+from tamis.text import LINE_END_RE, split_lines
 
 _PARAGRAPH_BREAK = re.compile(r"\n{2,}")
 _LINE_BREAK = re.compile(r"\n+")
@@ -65,6 +65,21 @@ else:
         return _word_totals_native(words, char_class)
 
 
+def line_marks_reference(text: str) -> tuple[int, int, int]:
+    """(lines, lines starting with a bullet, lines ending with an ellipsis) of ``text``, lines
+    as :func:`tamis.text.split_lines` cuts them: the plain definition of what the line rules count."""
+    lines = split_lines(text)
+    bullets = sum(1 for line in lines if line.lstrip().startswith(("•", "-")))
+    ellipsis_lines = sum(1 for line in lines if line.rstrip().endswith(("...", "…")))
+    return len(lines), bullets, ellipsis_lines
+
+
+try:
+    from tamis._native._words import line_marks
+except ImportError:  # pragma: no cover - the extension is built on install; this keeps a broken build usable
+    line_marks = line_marks_reference
+
+
 def paragraphs_of(text: str) -> list[str]:
     """``_PARAGRAPH_BREAK.split(text)`` (pieces between runs of two or more ``\n``), with str's
     own split where it gives the same pieces: no run at all, or only runs of exactly two."""
@@ -85,6 +100,20 @@ def _duplicates(items: list[str]) -> tuple[int, int]:
     """(number of repeated items, their characters): every occurrence after the first counts."""
     unique = set(items)
     return len(items) - len(unique), sum(map(len, items)) - sum(map(len, unique))
+
+
+def repeat_counts_reference(text: str) -> tuple[int, int, int, int, int, int]:
+    """(paragraphs, repeated paragraphs, their characters, lines, repeated lines, their
+    characters) of ``text`` (line ends already ``\n``): what the line and paragraph rules read."""
+    paragraphs = paragraphs_of(text.strip())
+    lines = lines_of(text)
+    return (len(paragraphs), *_duplicates(paragraphs), len(lines), *_duplicates(lines))
+
+
+try:
+    from tamis._native._words import repeat_counts
+except ImportError:  # pragma: no cover - the extension is built on install; this keeps a broken build usable
+    repeat_counts = repeat_counts_reference
 
 
 @register("gopher_quality")
@@ -110,11 +139,10 @@ class GopherQuality(QualityFilter):
         words = stats.words
         n_tokens = len(words)
         n_words, word_chars, alpha_words = word_totals(words)
-        lines = stats.splitlines
-        n_lines = max(len(lines), 1)
-        # A line can only start with a bullet or end with an ellipsis the text holds (one search each first).
-        bullets = sum(1 for line in lines if line.lstrip().startswith(("•", "-"))) if "-" in text or "•" in text else 0
-        ellipsis_lines = sum(1 for line in lines if line.rstrip().endswith(("...", "…"))) if "..." in text or "…" in text else 0
+        # Counted in one compiled pass over the text (no list of lines: most documents stop here,
+        # before a step that reads stats.splitlines).
+        n_lines, bullets, ellipsis_lines = line_marks(text)
+        n_lines = max(n_lines, 1)
         stop_words = stats.settings.stop_words
         found = stop_words.intersection(words)
         if "’" in text:  # l’ and d’ count as l' and d'
@@ -190,16 +218,14 @@ class GopherRepetition(QualityFilter):
         if "\r" in text:  # tamis's one definition of a line end: \r\n and \r count as \n
             text = LINE_END_RE.sub("\n", text)
         length = len(text)
-        paragraphs = paragraphs_of(text.strip())
-        para_dups, para_chars = _duplicates(paragraphs)
         # A leading or trailing line end does not open an empty line (the reference counts one).
-        lines = lines_of(text)
-        line_dups, line_chars = _duplicates(lines)
+        # Counted in one compiled pass each, without a str per paragraph or line.
+        n_paragraphs, para_dups, para_chars, n_lines, line_dups, line_chars = repeat_counts(text)
         signals: dict[str, Any] = {
             "chars": length,
-            "dup_para_frac": para_dups / len(paragraphs),
+            "dup_para_frac": para_dups / n_paragraphs,
             "dup_para_char_frac": para_chars / length,
-            "dup_line_frac": line_dups / len(lines),
+            "dup_line_frac": line_dups / n_lines,
             "dup_line_char_frac": line_chars / length,
         }
         t = self.thresholds(self.doc_language(doc))
