@@ -222,6 +222,18 @@ def test_duplicate_ids_same_with_either_counter(monkeypatch: pytest.MonkeyPatch)
     assert in_python[0] == 8 and in_python[1][:3] == ["a", "1", "b"]
 
 
+def _object_lines(lines: list[bytes]) -> list[bytes]:
+    """The lines that parse as a JSON object: what a shard could hold, mangled or not."""
+    records = []
+    for line in lines:
+        try:
+            if isinstance(orjson.loads(line), dict):
+                records.append(line)
+        except orjson.JSONDecodeError:
+            pass
+    return records
+
+
 def _hostile_lines(seed: int) -> list[bytes]:
     """Output lines as tamis writes them (keys, reject tails) with strings that hold every
     delimiter the split looks for, then cut, spaced and mangled copies of them."""
@@ -266,13 +278,7 @@ def test_compiled_line_split_is_the_reference(rejects: bool):
             assert stop == split_into_reference(lines, at, rejects, want) and got == want
             at, stops = stop + 1, stops + 1
         assert stops > 50 and len(got[1]) > 8 * 100  # lines of both kinds
-        records = []  # the lines a shard could hold (JSON objects), mangled or not
-        for line in lines:
-            try:
-                if isinstance(orjson.loads(line), dict):
-                    records.append(line)
-            except orjson.JSONDecodeError:
-                pass
+        records = _object_lines(lines)  # the lines a shard could hold (JSON objects), mangled or not
         bulk, single = ShardNotes(rejects=rejects, json_lines=True), ShardNotes(rejects=rejects, json_lines=True)
         bulk.add_lines(records)
         for line in records:
@@ -429,13 +435,7 @@ def test_compiled_joined_split_is_the_reference(rejects: bool):
             assert stop == split_joined_into_reference(joined, ends, at, len(lines), rejects, want) and got == want
             at, stops = stop + 1, stops + 1
         assert stops > 50 and len(got[1]) > 8 * 100
-        records = []
-        for line in lines:
-            try:
-                if isinstance(orjson.loads(line), dict):
-                    records.append(line)
-            except orjson.JSONDecodeError:
-                pass
+        records = _object_lines(lines)
         joined = b"".join(records)
         ends = np.cumsum([len(line) for line in records]).astype(np.int64)
         bulk, whole = ShardNotes(rejects=rejects, json_lines=True), ShardNotes(rejects=rejects, json_lines=True)
