@@ -911,10 +911,9 @@ class _CopiedLines:
         kept and rejected lines go to different files, so each keeps its order). False, with
         nothing taken, where a reject's fields are not sure to be written as the reference
         writes them (the caller then goes record by record)."""
-        head = _reject_tail(reason, None, None)  # the fields before the keeper's id, written once
+        head = _reject_head(reason, None)  # the fields before the keeper's id, written once
         if head is None:
             return False
-        head = head[: -len(b"null}\n")]
         rejected = sorted(duplicates)
         try:
             tails = [head + orjson.dumps(duplicates[i]) + b"}\n" for i in rejected]
@@ -1021,12 +1020,24 @@ def _annotated_line(line: bytes, extra: dict[str, Any]) -> bytes | None:
     return line[: meta_at + len(METADATA_KEY)] + body + b"}\n"
 
 
+def _reject_head(reason: str, detail: str | None) -> bytes | None:
+    """A rejected record's line after its metadata, up to the value of ``duplicate_of`` (None:
+    a value orjson cannot write, left to the reference path)."""
+    try:
+        return b',"reason":' + orjson.dumps(reason) + b',"detail":' + orjson.dumps(detail) + b',"duplicate_of":'
+    except TypeError:
+        return None
+
+
 def _reject_tail(reason: str, detail: str | None, duplicate_of: str | None) -> bytes | None:
     """What a rejected record's line has after its metadata: the reject fields as
     :func:`tamis.io.outputs.dumps` writes them, closing the object (None: a value orjson
     cannot write, left to the reference path)."""
+    head = _reject_head(reason, detail)
+    if head is None:
+        return None
     try:
-        return b',"reason":' + orjson.dumps(reason) + b',"detail":' + orjson.dumps(detail) + b',"duplicate_of":' + orjson.dumps(duplicate_of) + b"}\n"
+        return head + orjson.dumps(duplicate_of) + b"}\n"
     except TypeError:
         return None
 
