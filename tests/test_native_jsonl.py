@@ -435,7 +435,8 @@ def test_take_lines_is_the_reference():
         assert kept == b"".join(line for i, line in enumerate(lines) if i not in rejected)
         assert np.frombuffer(kept_ends, dtype=np.int64).tolist() == np.cumsum([len(lines[i]) for i in range(n) if i not in rejected]).tolist()
     ends = np.array([2, 4], dtype=np.int64)
-    for bad_ends, rejected in ((ends, [1, 1]), (ends, [2]), (ends, [1, 0]), (np.array([3, 4], dtype=np.int64) - 1, [])):
+    no_line = np.array([], dtype=np.int64)  # bytes but no line ending in them
+    for bad_ends, rejected in ((ends, [1, 1]), (ends, [2]), (ends, [1, 0]), (np.array([3, 4], dtype=np.int64) - 1, []), (no_line, [])):
         for take in (_jsonl.take_lines, take_lines_reference):
             with pytest.raises(ValueError):
                 take(b"abcd", bad_ends, rejected)

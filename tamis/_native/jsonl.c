@@ -1432,7 +1432,7 @@ static PyObject *take_lines(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*y*O!:take_lines", &joined, &ends_view, &PyList_Type, &rejected)) return NULL;
     const long long *ends = (const long long *)ends_view.buf;
     Py_ssize_t n = ends_view.len / (Py_ssize_t)sizeof(long long), r = PyList_GET_SIZE(rejected);
-    if (n > 0 && (ends[n - 1] != joined.len || ends[0] < 0)) goto bad;
+    if (n > 0 ? ends[n - 1] != joined.len || ends[0] < 0 : joined.len != 0) goto bad; /* no line: nothing to take */
     for (Py_ssize_t i = 1; i < n; i++) {
         if (ends[i] < ends[i - 1]) goto bad;
     }
