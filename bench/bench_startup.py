@@ -136,6 +136,8 @@ def main() -> None:
     parser.add_argument("--base", type=Path, help="another checkout to compare with, run alternately (default: none)")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--phase-runs", type=int, default=3, help="in-process runs for the breakdown (min of each phase)")
+    parser.add_argument("--input", type=Path, help="a JSONL file to run on instead of the one English document "
+                        "(e.g. 20 of bench_recipe's man pages: the fixed costs of several languages)")
     args = parser.parse_args()
     sides = {"this checkout": ROOT} | ({f"base {args.base}": args.base.resolve()} if args.base else {})
     for root in sides.values():
@@ -143,12 +145,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tamis-startup-") as tmp:
         doc = Path(tmp) / "one.jsonl"
         doc.write_text(json.dumps({"id": "one", "text": TEXT * 6}) + "\n")
+        if args.input:
+            doc = args.input.resolve()
         figures: dict[str, list[tuple[float, float]]] = {name: [] for name in sides}
         for _ in range(args.rounds):
             for name, root in sides.items():
                 figures[name].append(one_run(root, doc, Path(tmp) / "out"))
         load = os.getloadavg()[0]
-        print(f"tamis run, default recipe, one document, --workers 1 -q, subprocess; {args.rounds} rounds alternating; load {load:.1f}")
+        what = f"{args.input.name} ({sum(1 for _ in args.input.open())} documents)" if args.input else "one document"
+        print(f"tamis run, default recipe, {what}, --workers 1 -q, subprocess; {args.rounds} rounds alternating; load {load:.1f}")
         for name, runs in figures.items():
             cpus, walls = [c for c, _ in runs], [w for _, w in runs]
             print(f"  {name:60s} CPU min {min(cpus):.3f} s  median {statistics.median(cpus):.3f} s   wall median {statistics.median(walls):.3f} s")
