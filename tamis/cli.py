@@ -541,6 +541,10 @@ def threading_main() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None and sys.argv[1:2] in (["run"], ["dedup"]):  # the process's own run: see tamis.gcpause
+        from tamis.gcpause import pause_for_set_up
+
+        pause_for_set_up()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -13,6 +13,7 @@ import yaml
 from tamis.errors import ConfigError, StorageError
 from tamis.executors.base import Executor, RunOutcome, execute
 from tamis.executors.plan import RunPlan
+from tamis.gcpause import set_up_done
 from tamis.io import remote_run, storage
 from tamis.io.atomic import make_directory, remove_partial_files, replace_directory, write_bytes_atomic
 from tamis.io.readers import InputTask, plan_tasks
@@ -221,6 +222,7 @@ def run(
     storage.configure(storage_options)
     tasks = plan_tasks(config.input, config.reader_options(), config.input_format)
     steps = build_steps(config.step_configs())  # once: some steps read files when built
+    set_up_done()  # the modules and steps: out of later collections (the command line only)
     remote = config.output if storage.is_remote(config.output) else None
     if remote is not None:
         root = prepare_remote_run(config, steps, resume=resume, overwrite=overwrite, tasks=tasks)
