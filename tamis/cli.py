@@ -541,10 +541,14 @@ def threading_main() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if argv is None and sys.argv[1:2] in (["run"], ["dedup"]):  # the process's own run: see tamis.gcpause
-        from tamis.gcpause import pause_for_set_up
+    if (sys.argv[1:] if argv is None else argv)[:1] in (["run"], ["dedup"]):
+        from tamis.steps.quality.regex_code import seed_run_patterns
 
-        pause_for_set_up()
+        seed_run_patterns()  # the patterns a run compiles, built from stored instructions
+        if argv is None:  # the process's own run: see tamis.gcpause
+            from tamis.gcpause import pause_for_set_up
+
+            pause_for_set_up()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
