@@ -41,14 +41,18 @@ def commit(tmp: Path, final: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO]:
+def atomic_open(path: Path, mode: str = "wb", *, sync: bool = True) -> Iterator[IO]:
+    """``path`` written whole or not at all (a temporary name, renamed); fsynced before the
+    rename unless ``sync`` is False (a file whose loss in a crash of the machine only costs
+    time: the shard notes, which a reader checks against their shard and otherwise ignores)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_name(path)
     try:
         with open(tmp, mode) as fh:
             yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
