@@ -89,7 +89,8 @@ tamis.runner.build_steps = timed("build the steps (imports their modules)", tami
 tamis.runner.execute = timed("execute: tasks, passes, stats.json (and card, where it runs there)", tamis.runner.execute)
 tamis.runner.write_report_if_available = timed("report.html", tamis.runner.write_report_if_available)
 try:
-    tamis.cli.main([sys.argv[3], "--input", sys.argv[1], "--output", sys.argv[2], "--workers", "1", "-q"])
+    sys.argv = ["tamis", sys.argv[3], "--input", sys.argv[1], "--output", sys.argv[2], "--workers", "1", "-q"]
+    tamis.cli.main()  # the command line's own path (argv None), as the subprocess runs take it
 except SystemExit:
     pass
 found["whole run in-process (after the interpreter's start)"] = clock() - start
