@@ -672,6 +672,67 @@ done:
     return result;
 }
 
+/* fineweb_counts(text, stops, short_length) -> (non-blank lines, those ending with a character of
+ * ``stops``, those of at most short_length characters, characters of the non-blank lines that
+ * repeat an earlier one): what FineWeb's line rules count (tamis.steps.quality.fineweb's
+ * score_reference is the plain definition; tests compare the two). Lines are
+ * tamis.text.split_lines(text)'s; a line is blank when str.strip() empties it
+ * (Py_UNICODE_ISSPACE); the other three read the line as it is. One pass, spans of the text in a
+ * hash table (as repeat_counts), no str per line. */
+static int compare_ucs4(const void *a, const void *b) {
+    Py_UCS4 x = *(const Py_UCS4 *)a, y = *(const Py_UCS4 *)b;
+    return x < y ? -1 : x > y;
+}
+
+static PyObject *fineweb_counts(PyObject *self, PyObject *args) {
+    PyObject *text, *stops_str;
+    Py_ssize_t short_length;
+    if (!PyArg_ParseTuple(args, "UUn", &text, &stops_str, &short_length)) return NULL;
+    Py_ssize_t n_stops = PyUnicode_GET_LENGTH(stops_str);
+    Py_UCS4 *stops = PyUnicode_AsUCS4Copy(stops_str);
+    if (!stops) return NULL;
+    qsort(stops, (size_t)n_stops, sizeof(Py_UCS4), compare_ucs4);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), breaks = 0;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        breaks += c == '\n' || c == '\r';
+    }
+    size_t size = table_size(breaks + 2), mask = size - 1;
+    Span *table = malloc(size * sizeof(Span));
+    if (!table) { PyMem_Free(stops); return PyErr_NoMemory(); }
+    for (size_t s = 0; s < size; s++) table[s].len = -1;
+    Py_ssize_t lines = 0, punct = 0, short_lines = 0, dup_chars = 0;
+    for (Py_ssize_t pos = 0; pos < n;) {
+        Py_ssize_t end = pos;
+        while (end < n) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, end);
+            if (c == '\n' || c == '\r') break;
+            end++;
+        }
+        Py_ssize_t first = pos;
+        while (first < end && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, first))) first++;
+        if (first < end) {
+            lines++;
+            Py_UCS4 z = PyUnicode_READ(kind, data, end - 1);
+            Py_ssize_t lo = 0, hi = n_stops;  /* binary search of the sorted stops */
+            while (lo < hi) {
+                Py_ssize_t mid = (lo + hi) / 2;
+                if (stops[mid] < z) lo = mid + 1; else hi = mid;
+            }
+            punct += lo < n_stops && stops[lo] == z;
+            short_lines += end - pos <= short_length;
+            if (span_add(table, mask, data, kind, pos, end - pos)) dup_chars += end - pos;
+        }
+        if (end == n) break;
+        pos = end + (PyUnicode_READ(kind, data, end) == '\r' && end + 1 < n && PyUnicode_READ(kind, data, end + 1) == '\n' ? 2 : 1);
+    }
+    free(table);
+    PyMem_Free(stops);
+    return Py_BuildValue("(nnnn)", lines, punct, short_lines, dup_chars);
+}
+
 static PyMethodDef methods[] = {
     {"ngram_stats", ngram_stats, METH_VARARGS,
      "ngram_stats(words, top_ns, dup_ns) -> (top n-gram characters per n, duplicate n-gram characters per n)"},
@@ -681,6 +742,8 @@ static PyMethodDef methods[] = {
      "word_totals(words, char_class) -> (words not made only of symbols, their characters, words holding a letter)"},
     {"c4_lines", c4_lines, METH_VARARGS,
      "c4_lines(text, options, max_word_length, min_words_per_line, summaries, summarise, char_class) -> C4's line counts"},
+    {"fineweb_counts", fineweb_counts, METH_VARARGS,
+     "fineweb_counts(text, stops, short_length) -> (non-blank lines, ending with a stop, short, repeated characters)"},
     {NULL, NULL, 0, NULL},
 };
 
