@@ -578,8 +578,10 @@ static PyObject *c4_lines(PyObject *self, PyObject *args) {
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    Py_UCS4 *line = PyMem_Malloc((size_t)(n + 1) * sizeof(Py_UCS4));
-    unsigned char *folded = PyMem_Malloc((size_t)(2 * n + 1));
+    /* one line's copies, grown to the longest line met (not the text's length: a long text of short lines stays small) */
+    Py_ssize_t capacity = 256;
+    Py_UCS4 *line = PyMem_Malloc((size_t)capacity * sizeof(Py_UCS4));
+    unsigned char *folded = PyMem_Malloc((size_t)(2 * capacity));
     PyObject *kept_list = (options & C4_KEEP) ? PyList_New(0) : NULL;
     PyObject *result = NULL;
     if (!line || !folded) { PyErr_NoMemory(); goto done; }
@@ -601,6 +603,14 @@ static PyObject *c4_lines(PyObject *self, PyObject *args) {
         while (first < last && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, first))) first++;
         while (last > first && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, last - 1))) last--;
         Py_ssize_t len = last - first, words = 0, longest = 0, run = 0, brackets = 0;
+        if (len > capacity) {
+            while (capacity < len) capacity *= 2;
+            Py_UCS4 *grown_line = PyMem_Realloc(line, (size_t)capacity * sizeof(Py_UCS4));
+            if (grown_line) line = grown_line;
+            unsigned char *grown_folded = PyMem_Realloc(folded, (size_t)(2 * capacity));
+            if (grown_folded) folded = grown_folded;
+            if (!grown_line || !grown_folded) { PyErr_NoMemory(); goto done; }
+        }
         for (Py_ssize_t k = 0; k < len; k++) {
             Py_UCS4 c = PyUnicode_READ(kind, data, first + k);
             line[k] = c;
