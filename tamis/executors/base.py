@@ -15,8 +15,6 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
-import platform
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -92,6 +90,9 @@ def run_info(
     }
     if steps is not None:
         info["steps"] = steps
+    import platform
+    import socket  # here, not at every start (~6 ms): only stats.json's run info asks
+
     info |= {"host": socket.gethostname(), "python": platform.python_version(), "failed_tasks": sorted(failed)}
     return info
 
