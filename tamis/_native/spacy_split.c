@@ -85,6 +85,7 @@ struct front_entry {
     uint64_t hash;
     PyObject *key;     /* the chunk (str), NULL: empty */
     PyObject *tokens;  /* its tokens (list) */
+    PyObject *single;  /* its one token (borrowed from tokens), NULL when it has another number */
 };
 
 #define FNV_OFFSET 1469598103934665603ULL
@@ -102,11 +103,11 @@ static int same_chars(PyObject *key, int kind, const void *data, Py_ssize_t star
     return 1;
 }
 
-/* The tokens (borrowed) of the chunk text[start:start+n] with ``hash``, or NULL if not in the front memo. */
-static PyObject *front_get(const Splitter *s, uint64_t hash, int kind, const void *data, Py_ssize_t start, Py_ssize_t n) {
+/* The entry of the chunk text[start:start+n] with ``hash``, or NULL if not in the front memo. */
+static const struct front_entry *front_get(const Splitter *s, uint64_t hash, int kind, const void *data, Py_ssize_t start, Py_ssize_t n) {
     const struct front_entry *set = s->front + (hash % FRONT_SETS) * FRONT_WAYS;
     for (int way = 0; way < FRONT_WAYS; way++)
-        if (set[way].key != NULL && set[way].hash == hash && same_chars(set[way].key, kind, data, start, n)) return set[way].tokens;
+        if (set[way].key != NULL && set[way].hash == hash && same_chars(set[way].key, kind, data, start, n)) return set + way;
     return NULL;
 }
 
@@ -124,6 +125,9 @@ static void front_put(Splitter *s, uint64_t hash, PyObject *chunk, PyObject *tok
     entry->hash = hash;
     entry->key = chunk;
     entry->tokens = tokens;
+    /* most chunks are one token (often the chunk itself): appended from the entry, without
+     * reading the list object and its item array (two more cache lines a chunk on a long run) */
+    entry->single = PyList_GET_SIZE(tokens) == 1 ? PyList_GET_ITEM(tokens, 0) : NULL;
 }
 
 static void front_free(Splitter *s) {
@@ -755,9 +759,9 @@ static PyObject *tokenize_words(Splitter *s, PyObject *text, PyObject *fallback,
             hash = (hash ^ c) * FNV_PRIME;
         }
         int short_chunk = i - start <= s->max_chunk;
-        PyObject *known = short_chunk ? front_get(s, hash, kind, data, start, i - start) : NULL;
+        const struct front_entry *known = short_chunk ? front_get(s, hash, kind, data, start, i - start) : NULL;
         if (known != NULL) {
-            if ((PyList_GET_SIZE(known) == 1 ? PyList_Append(words, PyList_GET_ITEM(known, 0)) : extend(words, known)) < 0) return NULL;
+            if ((known->single != NULL ? PyList_Append(words, known->single) : extend(words, known->tokens)) < 0) return NULL;
             continue;
         }
         PyObject *chunk = PyUnicode_Substring(text, start, i);

@@ -40,18 +40,22 @@ static inline uint64_t mix(uint64_t x) {
     return x;
 }
 
+/* One slot of a word table: a probe reads one 16-byte entry (not three arrays). */
+typedef struct {
+    Py_hash_t hash;
+    int32_t first; /* index of a word holding the id, EMPTY: free */
+    int32_t id;
+} WordSlot;
+
 /* Word ids (first-seen order) and cumulative lengths in code points. */
 static int word_ids(PyObject *words, Py_ssize_t n, int32_t *ids, int64_t *cumlen) {
     size_t size = table_size(n), mask = size - 1;
-    Py_ssize_t *slots = malloc(size * sizeof(Py_ssize_t)); /* index of a word holding the id */
-    Py_hash_t *hashes = malloc(size * sizeof(Py_hash_t));
-    int32_t *slot_ids = malloc(size * sizeof(int32_t));
-    if (!slots || !hashes || !slot_ids) {
-        free(slots); free(hashes); free(slot_ids);
+    WordSlot *table = malloc(size * sizeof(WordSlot));
+    if (!table) {
         PyErr_NoMemory();
         return -1;
     }
-    for (size_t s = 0; s < size; s++) slots[s] = EMPTY;
+    for (size_t s = 0; s < size; s++) table[s].first = EMPTY;
     int32_t next_id = 0;
     cumlen[0] = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -64,25 +68,26 @@ static int word_ids(PyObject *words, Py_ssize_t n, int32_t *ids, int64_t *cumlen
         if (h == -1) goto fail;
         size_t s = (size_t)mix((uint64_t)h) & mask;
         for (;;) {
-            if (slots[s] == EMPTY) {
-                slots[s] = i; hashes[s] = h; slot_ids[s] = next_id;
+            WordSlot *slot = &table[s];
+            if (slot->first == EMPTY) {
+                slot->first = (int32_t)i; slot->hash = h; slot->id = next_id;
                 ids[i] = next_id++;
                 break;
             }
-            if (hashes[s] == h) {
-                PyObject *other = PyList_GET_ITEM(words, slots[s]);
+            if (slot->hash == h) {
+                PyObject *other = PyList_GET_ITEM(words, slot->first);
                 int equal = other == word ? 1 : PyUnicode_Compare(other, word) == 0;
                 if (equal == 0 && PyErr_Occurred()) goto fail;
-                if (equal) { ids[i] = slot_ids[s]; break; }
+                if (equal) { ids[i] = slot->id; break; }
             }
             s = (s + 1) & mask;
         }
         cumlen[i + 1] = cumlen[i] + PyUnicode_GET_LENGTH(word);
     }
-    free(slots); free(hashes); free(slot_ids);
+    free(table);
     return 0;
 fail:
-    free(slots); free(hashes); free(slot_ids);
+    free(table);
     return -1;
 }
 
@@ -90,74 +95,99 @@ static inline int same_gram(const int32_t *ids, Py_ssize_t a, Py_ssize_t b, int 
     return a == b || memcmp(ids + a, ids + b, (size_t)n * sizeof(int32_t)) == 0;
 }
 
-/* The slot of the n-gram at `pos` in a table of first positions: its own slot if it was seen
- * (found = 1), else the empty slot where it goes (found = 0). */
-static inline size_t find_slot(const Py_ssize_t *slots, const uint64_t *slot_keys, size_t mask, const uint64_t *keys,
-                               const int32_t *ids, Py_ssize_t pos, int n, int *found) {
+/* One slot of an n-gram table (key, first position, count: one 16-byte read a probe). The
+ * slots taken are listed in ``used`` in the order they were taken (the n-grams' first-seen
+ * order), so a pass reads and frees only those, not the whole table (2-4x the words). */
+typedef struct {
+    uint64_t key;
+    int32_t first; /* position of the n-gram's first occurrence, EMPTY: free */
+    int32_t count;
+} GramSlot;
+
+typedef struct {
+    GramSlot *slots;
+    size_t mask;
+    int32_t *used;
+    Py_ssize_t n_used;
+} GramTable;
+
+/* Frees the slots the last pass took (the table starts, and is left, all EMPTY). */
+static void clear_table(GramTable *t) {
+    for (Py_ssize_t k = 0; k < t->n_used; k++) t->slots[t->used[k]].first = EMPTY;
+    t->n_used = 0;
+}
+
+/* The slot of the n-gram at `pos`: its own slot if it was seen (found = 1), else the empty
+ * slot where it goes (found = 0). */
+static inline size_t find_slot(const GramTable *t, const uint64_t *keys, const int32_t *ids, Py_ssize_t pos, int n, int *found) {
     uint64_t key = keys[pos];
-    size_t s = (size_t)mix(key) & mask;
-    while (slots[s] != EMPTY) {
-        if (slot_keys[s] == key && same_gram(ids, slots[s], pos, n)) { *found = 1; return s; }
-        s = (s + 1) & mask;
+    size_t s = (size_t)mix(key) & t->mask;
+    while (t->slots[s].first != EMPTY) {
+        if (t->slots[s].key == key && same_gram(ids, t->slots[s].first, pos, n)) { *found = 1; return s; }
+        s = (s + 1) & t->mask;
     }
     *found = 0;
     return s;
 }
 
-/* Counts each distinct n-gram of the document in the table (its first position in slots[s]);
+static inline void take_slot(GramTable *t, size_t s, uint64_t key, Py_ssize_t pos) {
+    t->slots[s].key = key;
+    t->slots[s].first = (int32_t)pos;
+    t->slots[s].count = 1;
+    t->used[t->n_used++] = (int32_t)s;
+}
+
+/* Counts each distinct n-gram of the document in the table (its first position in its slot);
  * where[i], when asked for, is the slot of the n-gram at i. */
-static void count_grams(const uint64_t *keys, const int32_t *ids, Py_ssize_t m, int n,
-                        Py_ssize_t *slots, uint64_t *slot_keys, int64_t *counts, size_t size, size_t *where) {
-    size_t mask = size - 1;
-    for (size_t s = 0; s < size; s++) slots[s] = EMPTY;
+static void count_grams(GramTable *t, const uint64_t *keys, const int32_t *ids, Py_ssize_t m, int n, size_t *where) {
+    clear_table(t);
     for (Py_ssize_t i = 0; i < m; i++) {
         int found;
-        size_t s = find_slot(slots, slot_keys, mask, keys, ids, i, n, &found);
-        if (found) counts[s]++;
-        else { slots[s] = i; slot_keys[s] = keys[i]; counts[s] = 1; }
+        size_t s = find_slot(t, keys, ids, i, n, &found);
+        if (found) t->slots[s].count++;
+        else take_slot(t, s, keys[i], i);
         if (where) where[i] = s;
     }
 }
 
-static int64_t top_chars(const uint64_t *keys, const int32_t *ids, const int64_t *cumlen, Py_ssize_t m, int n,
-                         Py_ssize_t *slots, uint64_t *slot_keys, int64_t *counts, size_t size) {
-    count_grams(keys, ids, m, n, slots, slot_keys, counts, size, NULL);
+static int64_t top_chars(GramTable *t, const uint64_t *keys, const int32_t *ids, const int64_t *cumlen, Py_ssize_t m, int n) {
+    count_grams(t, keys, ids, m, n, NULL);
+    /* the slots in first-seen order: a strictly larger count wins, so among equal counts the
+     * n-gram seen first (Counter.most_common's) */
     int64_t best = 0;
     Py_ssize_t first = 0;
-    for (size_t s = 0; s < size; s++) {
-        if (slots[s] == EMPTY) continue;
-        if (counts[s] > best || (counts[s] == best && slots[s] < first)) { best = counts[s]; first = slots[s]; }
+    for (Py_ssize_t k = 0; k < t->n_used; k++) {
+        const GramSlot *slot = &t->slots[t->used[k]];
+        if (slot->count > best) { best = slot->count; first = slot->first; }
     }
     return (cumlen[first + n] - cumlen[first] + n - 1) * best;
 }
 
 /* unique[i] = 1 where the n-gram at i occurs once in the document (one counting pass). An
  * n-gram that occurs once makes every longer one at the same place occur once too. */
-static void mark_unique(const uint64_t *keys, const int32_t *ids, Py_ssize_t m, int n,
-                        Py_ssize_t *slots, uint64_t *slot_keys, int64_t *counts, size_t size, size_t *where, uint8_t *unique) {
-    count_grams(keys, ids, m, n, slots, slot_keys, counts, size, where);
-    for (Py_ssize_t i = 0; i < m; i++) unique[i] = counts[where[i]] == 1;
+static void mark_unique(GramTable *t, const uint64_t *keys, const int32_t *ids, Py_ssize_t m, int n, size_t *where, uint8_t *unique) {
+    count_grams(t, keys, ids, m, n, where);
+    for (Py_ssize_t i = 0; i < m; i++) unique[i] = t->slots[where[i]].count == 1;
 }
 
 /* ``unique`` (or NULL): positions whose n-gram occurs once (mark_unique at this n or a smaller
  * one). Such an n-gram is never found in the table and no later one can find it, so the scan
  * passes over it without a lookup or an insert: the same sum, and in a document without
  * repeats (most of them) no table work at all. */
-static int64_t dup_chars(const uint64_t *keys, const int32_t *ids, const int64_t *cumlen, Py_ssize_t m, int n,
-                         Py_ssize_t *slots, uint64_t *slot_keys, size_t size, const uint8_t *unique) {
-    size_t mask = size - 1;
-    for (size_t s = 0; s < size; s++) slots[s] = EMPTY;
+static int64_t dup_chars(GramTable *t, const uint64_t *keys, const int32_t *ids, const int64_t *cumlen, Py_ssize_t m, int n,
+                         const uint8_t *unique) {
+    clear_table(t);
     int64_t repeated = 0;
     Py_ssize_t i = 0;
     while (i < m) {
         if (unique != NULL && unique[i]) { i++; continue; }
         int found;
-        size_t s = find_slot(slots, slot_keys, mask, keys, ids, i, n, &found);
+        size_t s = find_slot(t, keys, ids, i, n, &found);
         if (found) {
             repeated += cumlen[i + n] - cumlen[i];
             i += n;
         } else {
-            slots[s] = i; slot_keys[s] = keys[i];
+            take_slot(t, s, keys[i], i);
             i += 1;
         }
     }
@@ -186,21 +216,27 @@ static PyObject *ngram_stats(PyObject *self, PyObject *args) {
     int *top_ns = NULL, *dup_ns = NULL;
     Py_ssize_t n_top = 0, n_dup = 0;
     PyObject *result = NULL, *top_list = NULL, *dup_list = NULL;
-    int32_t *ids = NULL; int64_t *cumlen = NULL, *counts = NULL; uint64_t *keys = NULL, *slot_keys = NULL; Py_ssize_t *slots = NULL;
+    int32_t *ids = NULL; int64_t *cumlen = NULL; uint64_t *keys = NULL;
+    GramTable table = {NULL, 0, NULL, 0};
     size_t *where = NULL; uint8_t *unique = NULL;
     if (read_sizes(top_seq, "top_ns", &top_ns, &n_top) < 0 || read_sizes(dup_seq, "dup_ns", &dup_ns, &n_dup) < 0) goto done;
     Py_ssize_t n = PyList_GET_SIZE(words);
+    if (n >= INT32_MAX / 2) { /* positions and slots are int32 */
+        PyErr_SetString(PyExc_OverflowError, "ngram_stats: too many words");
+        goto done;
+    }
     int64_t *top_out = calloc((size_t)n_top + 1, sizeof(int64_t)), *dup_out = calloc((size_t)n_dup + 1, sizeof(int64_t));
     size_t size = table_size(n);
     ids = malloc(((size_t)n + 1) * sizeof(int32_t));
     cumlen = malloc(((size_t)n + 1) * sizeof(int64_t));
     keys = malloc(((size_t)n + 1) * sizeof(uint64_t));
-    slots = malloc(size * sizeof(Py_ssize_t));
-    slot_keys = malloc(size * sizeof(uint64_t));
-    counts = malloc(size * sizeof(int64_t));
+    table.slots = malloc(size * sizeof(GramSlot));
+    table.used = malloc(((size_t)n + 1) * sizeof(int32_t));
+    table.mask = size - 1;
     where = malloc(((size_t)n + 1) * sizeof(size_t));
     unique = malloc((size_t)n + 1);
-    if (!top_out || !dup_out || !ids || !cumlen || !keys || !slots || !slot_keys || !counts || !where || !unique) { PyErr_NoMemory(); goto free_outs; }
+    if (!top_out || !dup_out || !ids || !cumlen || !keys || !table.slots || !table.used || !where || !unique) { PyErr_NoMemory(); goto free_outs; }
+    for (size_t s = 0; s < size; s++) table.slots[s].first = EMPTY;
     if (word_ids(words, n, ids, cumlen) < 0) goto free_outs;
     int max_n = 0, min_dup = 0;
     for (Py_ssize_t k = 0; k < n_top; k++) if (top_ns[k] > max_n) max_n = top_ns[k];
@@ -216,13 +252,13 @@ static PyObject *ngram_stats(PyObject *self, PyObject *args) {
             for (Py_ssize_t i = 0; i + g <= n; i++) keys[i] = keys[i] * 0x9E3779B97F4A7C15ULL + (uint64_t)ids[i + g - 1];
         Py_ssize_t m = n - g + 1;
         for (Py_ssize_t k = 0; k < n_top; k++)
-            if (top_ns[k] == g) top_out[k] = top_chars(keys, ids, cumlen, m, g, slots, slot_keys, counts, size);
+            if (top_ns[k] == g) top_out[k] = top_chars(&table, keys, ids, cumlen, m, g);
         if (g == min_dup) {
-            mark_unique(keys, ids, m, g, slots, slot_keys, counts, size, where, unique);
+            mark_unique(&table, keys, ids, m, g, where, unique);
             marked = 1;
         }
         for (Py_ssize_t k = 0; k < n_dup; k++)
-            if (dup_ns[k] == g) dup_out[k] = dup_chars(keys, ids, cumlen, m, g, slots, slot_keys, size, marked ? unique : NULL);
+            if (dup_ns[k] == g) dup_out[k] = dup_chars(&table, keys, ids, cumlen, m, g, marked ? unique : NULL);
     }
     top_list = PyList_New(n_top);
     dup_list = PyList_New(n_dup);
@@ -235,7 +271,7 @@ free_outs:
     free(top_out); free(dup_out);
 done:
     Py_XDECREF(top_list); Py_XDECREF(dup_list);
-    free(top_ns); free(dup_ns); free(ids); free(cumlen); free(keys); free(slots); free(slot_keys); free(counts);
+    free(top_ns); free(dup_ns); free(ids); free(cumlen); free(keys); free(table.slots); free(table.used);
     free(where); free(unique);
     return result;
 }
