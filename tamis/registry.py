@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import pkgutil
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,6 +60,8 @@ def _load_package(package_name: str) -> None:
     """Import every module of one package (and its subpackages) once."""
     if package_name in _LOADED_PACKAGES:
         return
+    import pkgutil  # here: only listing every step (`tamis steps`, an unknown name) walks the packages
+
     package = importlib.import_module(package_name)
     for module in pkgutil.walk_packages(package.__path__, prefix=package_name + "."):
         importlib.import_module(module.name)
