@@ -92,7 +92,10 @@ def load_formats() -> None:
 def _format_modules() -> list[str]:
     """The modules of ``tamis.io`` (subpackages included) whose source registers a format at
     the start of a line (a call or a class decorator, not a mention in a docstring)."""
-    return [module for module, source in _package_sources(_FORMAT_PACKAGE) if _FORMAT_REGISTRATION.search(source)]
+    # The literal test first: the pattern (a line start, then spaces) is tried at every line of
+    # every source (~6 ms of every start); it can only match where one of its literals stands.
+    return [module for module, source in _package_sources(_FORMAT_PACKAGE)
+            if (b"@register_output" in source or b"register_format(" in source) and _FORMAT_REGISTRATION.search(source)]
 
 
 def _modules_registering(name: str) -> list[str]:
