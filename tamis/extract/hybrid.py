@@ -18,12 +18,12 @@ from tamis.extract.fast import Extraction, extract_fast, is_deep, parse_tree
 from tamis.extract.metadata import page_metadata
 
 
-def _trafilatura(html: str, *, fast: bool = False) -> str:
+def _trafilatura(html: str, *, fast: bool = False, precision: bool = False) -> str:
     import trafilatura
 
     try:
         with _compiled_class_lookup():
-            result = trafilatura.extract(html, fast=fast, include_comments=False, include_tables=True, include_formatting=False)
+            result = trafilatura.extract(html, fast=fast, favor_precision=precision, include_comments=False, include_tables=True, include_formatting=False)
     except RecursionError:
         return ""  # nested deeper than lxml's tree allows: the fast path's text stands
     return result or ""
@@ -152,6 +152,7 @@ REPEATED_LINK_DENSITY = 0.5
 
 # ROUTER CONSTANTS (written by bench/fit_extract_router.py --write)
 ROUTE_FAST = True
+ROUTE_PRECISION = False
 ROUTE_CONFIDENCE = 0.64
 ROUTE_SECOND: tuple[str, int, float] | None = None
 # END ROUTER CONSTANTS
@@ -226,7 +227,7 @@ def extract_learned_hybrid(html: str | bytes) -> Extraction:
     # computed only when the fitted router reads one.
     if learned.method == "learned" and learned.long_share >= ROUTE_CONFIDENCE and (ROUTE_SECOND is None or not routes(route_signals(**details))):
         return learned
-    text = _trafilatura(html.decode("utf-8", "replace") if isinstance(html, bytes) else html, fast=ROUTE_FAST)
+    text = _trafilatura(html.decode("utf-8", "replace") if isinstance(html, bytes) else html, fast=ROUTE_FAST, precision=ROUTE_PRECISION)
     if text.strip():
         return Extraction(text, True, learned.metadata, "trafilatura")
     return learned
