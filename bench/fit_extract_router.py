@@ -15,7 +15,8 @@
    one with the best nested-CV smallest margin is reported (a candidate is then trained with it,
    ``train_extract_model.py --skip-cv --keep K --tail T --out NPZ``, and scored with ``--model``).
 2. Every page is also run through trafilatura (with its fallbacks, as the hybrid calls it, and with
-   ``fast=True``), and each page's CPU time is measured in this process for the learned pass and
+   ``fast=True``; ``--variant precision``: also with ``favor_precision=True``, its own cache), and
+   each page's CPU time is measured in this process for the learned pass and
    for each trafilatura call; the fixed costs (the interpreter and ``tamis run``'s start-up, and
    what the first routed page pays once: trafilatura's import and its first call) are measured as
    subprocesses.
@@ -32,7 +33,7 @@
 4. The held-out halves (never trained or fitted on) are scored last (unless ``--no-held-out``), with
    the model and the chosen rule: F1 against trafilatura's, the routed share and the modelled
    speed-up (beside the learned pass alone and the shipped rule).
-   ``--write`` stores the rule (and whether routed pages get ``fast=True``) between the marker
+   ``--write`` stores the rule (and the trafilatura setting routed pages get: ``--variant``) between the marker
    lines of ``tamis/extract/hybrid.py``.
 
 ``--extra-wceb DIR`` adds the third set (``bench/wceb_pages.py``) as a third store everywhere: its
