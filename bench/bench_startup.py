@@ -89,7 +89,8 @@ tamis.runner.build_steps = timed("build the steps (imports their modules)", tami
 tamis.runner.execute = timed("execute: tasks, passes, stats.json (and card, where it runs there)", tamis.runner.execute)
 tamis.runner.write_report_if_available = timed("report.html", tamis.runner.write_report_if_available)
 try:
-    tamis.cli.main(["run", "--input", sys.argv[1], "--output", sys.argv[2], "--workers", "1", "-q"])
+    sys.argv = ["tamis", sys.argv[3], "--input", sys.argv[1], "--output", sys.argv[2], "--workers", "1", "-q"]
+    tamis.cli.main()  # the command line's own path (argv None), as the subprocess runs take it
 except SystemExit:
     pass
 found["whole run in-process (after the interpreter's start)"] = clock() - start
@@ -109,18 +110,18 @@ def environment(root: Path) -> dict[str, str]:
     return env
 
 
-def one_run(root: Path, doc: Path, out: Path) -> tuple[float, float]:
+def one_run(root: Path, doc: Path, out: Path, what: str = "run") -> tuple[float, float]:
     shutil.rmtree(out, ignore_errors=True)
-    command = [sys.executable, "-c", "import sys; from tamis.cli import main; sys.exit(main())", "run",
+    command = [sys.executable, "-c", "import sys; from tamis.cli import main; sys.exit(main())", what,
                "--input", str(doc), "--output", str(out), "--workers", "1", "-q"]
     started, cpu = time.perf_counter(), child_cpu()
     subprocess.run(command, env=environment(root), check=True, stdout=subprocess.DEVNULL, cwd=root)
     return child_cpu() - cpu, time.perf_counter() - started
 
 
-def phases(root: Path, doc: Path, out: Path) -> dict[str, float]:
+def phases(root: Path, doc: Path, out: Path, what: str = "run") -> dict[str, float]:
     shutil.rmtree(out, ignore_errors=True)
-    done = subprocess.run([sys.executable, "-c", PHASES_DRIVER, str(doc), str(out)], env=environment(root), check=True,
+    done = subprocess.run([sys.executable, "-c", PHASES_DRIVER, str(doc), str(out), what], env=environment(root), check=True,
                           capture_output=True, text=True, cwd=root)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -136,6 +137,9 @@ def main() -> None:
     parser.add_argument("--base", type=Path, help="another checkout to compare with, run alternately (default: none)")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--phase-runs", type=int, default=3, help="in-process runs for the breakdown (min of each phase)")
+    parser.add_argument("--input", type=Path, help="a JSONL file to run on instead of the one English document "
+                        "(e.g. 20 of bench_recipe's man pages: the fixed costs of several languages)")
+    parser.add_argument("--command", choices=("run", "dedup"), default="run", help="tamis run (the default recipe) or tamis dedup (its defaults)")
     args = parser.parse_args()
     sides = {"this checkout": ROOT} | ({f"base {args.base}": args.base.resolve()} if args.base else {})
     for root in sides.values():
@@ -143,12 +147,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tamis-startup-") as tmp:
         doc = Path(tmp) / "one.jsonl"
         doc.write_text(json.dumps({"id": "one", "text": TEXT * 6}) + "\n")
+        if args.input:
+            doc = args.input.resolve()
         figures: dict[str, list[tuple[float, float]]] = {name: [] for name in sides}
         for _ in range(args.rounds):
             for name, root in sides.items():
-                figures[name].append(one_run(root, doc, Path(tmp) / "out"))
+                figures[name].append(one_run(root, doc, Path(tmp) / "out", args.command))
         load = os.getloadavg()[0]
-        print(f"tamis run, default recipe, one document, --workers 1 -q, subprocess; {args.rounds} rounds alternating; load {load:.1f}")
+        what = f"{args.input.name} ({sum(1 for _ in args.input.open())} documents)" if args.input else "one document"
+        print(f"tamis {args.command}, its defaults, {what}, --workers 1 -q, subprocess; {args.rounds} rounds alternating; load {load:.1f}")
         for name, runs in figures.items():
             cpus, walls = [c for c, _ in runs], [w for _, w in runs]
             print(f"  {name:60s} CPU min {min(cpus):.3f} s  median {statistics.median(cpus):.3f} s   wall median {statistics.median(walls):.3f} s")
@@ -156,7 +163,7 @@ def main() -> None:
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in sides}
         for _ in range(args.phase_runs):
             for name, root in sides.items():
-                runs[name].append(phases(root, doc, Path(tmp) / "out"))
+                runs[name].append(phases(root, doc, Path(tmp) / "out", args.command))
         breakdowns = {name: {label: min(r.get(label, float("nan")) for r in found) for label in found[0]} for name, found in runs.items()}
         labels = list(dict.fromkeys(label for found in breakdowns.values() for label in found))
         print(f"\nwhere the CPU goes, in-process, inclusive (a phase holds the imports it triggers), min of {args.phase_runs} runs each:")

@@ -12,6 +12,7 @@ analysis shows there).
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -27,10 +28,15 @@ print(json.dumps({"tag": spacy_analysis.path().name, "entries": spacy_analysis.l
 """
 
 
+def as_texts(entries: dict) -> dict[str, str]:
+    """Each analysis as its own JSON text: a run parses only the entries its languages ask for."""
+    return {entry: json.dumps(value, sort_keys=True, separators=(",", ":")) for entry, value in entries.items()}
+
+
 def main() -> int:
     for found in child_outputs(CHILD, sys.argv[1:]):
         path = OUT / found["tag"]
-        write_store(path, found["entries"], separators=(",", ":"))
+        write_store(path, as_texts(found["entries"]), separators=(",", ":"))
         counts: dict[str, int] = {}
         for entry in found["entries"]:
             counts[entry.split(":")[0]] = counts.get(entry.split(":")[0], 0) + 1

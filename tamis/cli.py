@@ -541,6 +541,14 @@ def threading_main() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else argv)[:1] in (["run"], ["dedup"]):
+        from tamis.steps.quality.regex_code import seed_run_patterns
+
+        seed_run_patterns()  # the patterns a run compiles, built from stored instructions
+        if argv is None:  # the process's own run: see tamis.gcpause
+            from tamis.gcpause import pause_for_set_up
+
+            pause_for_set_up()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -552,6 +560,22 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if argv is None:  # the process's own command line: it ends when this returns
+            _before_exit()
+
+
+def _before_exit() -> None:
+    """Spare the interpreter's shutdown its cyclic collections over everything the run built.
+
+    At exit CPython clears every module and runs full collections over all live containers
+    (the modules, the steps' tables, the language model's objects: ~50,000 on the default
+    recipe), ~0.15 CPU-s of a 0.8 s run on 20 pages. Frozen objects (the permanent generation)
+    are skipped by those collections; reference counting still frees them, and atexit
+    handlers, thread joins and file flushes run as before. Only for the command line
+    (``argv`` None): a caller in-process keeps its collector as it was."""
+    import gc
+
+    gc.freeze()
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import pkgutil
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,6 +60,8 @@ def _load_package(package_name: str) -> None:
     """Import every module of one package (and its subpackages) once."""
     if package_name in _LOADED_PACKAGES:
         return
+    import pkgutil  # here: only listing every step (`tamis steps`, an unknown name) walks the packages
+
     package = importlib.import_module(package_name)
     for module in pkgutil.walk_packages(package.__path__, prefix=package_name + "."):
         importlib.import_module(module.name)
@@ -91,7 +92,10 @@ def load_formats() -> None:
 def _format_modules() -> list[str]:
     """The modules of ``tamis.io`` (subpackages included) whose source registers a format at
     the start of a line (a call or a class decorator, not a mention in a docstring)."""
-    return [module for module, source in _package_sources(_FORMAT_PACKAGE) if _FORMAT_REGISTRATION.search(source)]
+    # The literal test first: the pattern (a line start, then spaces) is tried at every line of
+    # every source (~6 ms of every start); it can only match where one of its literals stands.
+    return [module for module, source in _package_sources(_FORMAT_PACKAGE)
+            if (b"@register_output" in source or b"register_format(" in source) and _FORMAT_REGISTRATION.search(source)]
 
 
 def _modules_registering(name: str) -> list[str]:

@@ -13,7 +13,8 @@ import yaml
 from tamis.errors import ConfigError, StorageError
 from tamis.executors.base import Executor, RunOutcome, execute
 from tamis.executors.plan import RunPlan
-from tamis.io import remote_run, storage
+from tamis.gcpause import set_up_done
+from tamis.io import storage
 from tamis.io.atomic import make_directory, remove_partial_files, replace_directory, write_bytes_atomic
 from tamis.io.readers import InputTask, plan_tasks
 from tamis.pipeline import RunConfig, build_steps, split_segments
@@ -167,6 +168,8 @@ def prepare_remote_run(config: RunConfig, steps: list[Step], *, resume: bool, ov
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite contradict each other: --resume continues a run, --overwrite replaces it")
     fingerprint, inputs = config.fingerprint(steps), input_fingerprint(tasks)
+    from tamis.io import remote_run
+
     return remote_run.prepare(
         config.output,
         _resolved_yaml(config, steps, inputs),
@@ -221,8 +224,11 @@ def run(
     storage.configure(storage_options)
     tasks = plan_tasks(config.input, config.reader_options(), config.input_format)
     steps = build_steps(config.step_configs())  # once: some steps read files when built
+    set_up_done()  # the modules and steps: out of later collections (the command line only)
     remote = config.output if storage.is_remote(config.output) else None
     if remote is not None:
+        from tamis.io import remote_run  # an object store's run only (concurrent.futures, tempfile: ~0.03 s)
+
         root = prepare_remote_run(config, steps, resume=resume, overwrite=overwrite, tasks=tasks)
     else:
         root = prepare_run_dir(config, steps, resume=resume, overwrite=overwrite, tasks=tasks)

@@ -108,6 +108,20 @@ def test_notes_that_do_not_describe_the_shard_are_ignored(tmp_path: Path):
     assert _card_view(out) == truth
 
 
+def test_notes_a_crash_cut_short_or_emptied_are_ignored(tmp_path: Path):
+    # Notes are renamed whole but not fsynced (they only save time): after a crash of the machine
+    # one may be empty or cut short; read_notes refuses it and the card reads the shard instead.
+    out = tmp_path / "out"
+    run_recipe(_inputs(tmp_path), out, [{"step": "exact_dedup"}])
+    truth = _card_view(out)
+    shard = list_shards(out / "output")[0]
+    whole = notes_path(shard).read_bytes()
+    for damaged in (b"", whole[: len(whole) // 2], whole[:-8], bytes(len(whole))):
+        notes_path(shard).write_bytes(damaged)
+        assert read_notes(shard) is None
+        assert _card_view(out) == truth
+
+
 def test_metadata_no_type_covers_is_reported_as_when_read_back(tmp_path: Path):
     src = write_jsonl(tmp_path / "a.jsonl", [{"id": f"d{i}", "text": f"Document number {i} with words.", "x": i if i % 2 else f"s{i}"} for i in range(6)])
     out = tmp_path / "out"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from quality_docs import run_step
 
 from tamis.errors import ConfigError
@@ -75,3 +77,45 @@ def test_placeholders_are_configurable_and_kinds_can_be_off():
 def test_bad_placeholder_is_a_config_error():
     with pytest.raises(ConfigError, match="email_placeholder"):
         build_steps([{"step": "pii", "email_placeholder": 3}])
+
+
+# The rewritten patterns (lookbehind after the first character) and the nine-digit prefilter
+# against the plain definitions, on text made of what the patterns look at.
+_PII_ATOMS = ["0", "1", "2", "5", "9", "٣", "²", "12", "255", "256", "1234", "0612345678", ".", "..", "+", "+33", "(", ")", "(0)", " ", "  ",
+              "\t", "\n", "\u00a0", "-", "/", ",", ":", "::", "@", "a", "Z", "é", "_", "x1", "fe80", "db8", "version ", "v", "build ", "$",
+              "€", "EUR", "%", "euros", "marie.curie", "mail.example.co.uk", "a@b.cd", "2024-03-15", "10:30:00", "192.168.0.1", "+33 6 12 34 56 78",
+              "(555) 123-4567", "555.123.4567", "030 12345678", "06 12 34 56 78"]
+
+
+def _reference_redact(text: str) -> tuple[str, dict[str, int]]:
+    import re as _re
+
+    from tamis.steps import pii
+
+    saved = pii.EMAIL_RE, pii.IPV4_RE, pii._NINE_DIGITS
+    pii.EMAIL_RE, pii.IPV4_RE, pii._NINE_DIGITS = _re.compile(pii.EMAIL_REFERENCE), _re.compile(pii.IPV4_REFERENCE), _re.compile("")
+    try:
+        return Redactor("<EMAIL>", "<IP>", "<PHONE>").redact(text)
+    finally:
+        pii.EMAIL_RE, pii.IPV4_RE, pii._NINE_DIGITS = saved
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_PII_ATOMS), st.text(max_size=4)), max_size=50))
+def test_fast_patterns_equal_the_reference(atoms):
+    import re as _re
+
+    from tamis.steps import pii
+
+    text = "".join(atoms)
+    for fast, reference in ((pii.EMAIL_RE, pii.EMAIL_REFERENCE), (pii.IPV4_RE, pii.IPV4_REFERENCE)):
+        assert [m.span() for m in fast.finditer(text)] == [m.span() for m in _re.finditer(reference, text)]
+    assert Redactor("<EMAIL>", "<IP>", "<PHONE>").redact(text) == _reference_redact(text)
+
+
+def test_phone_prefilter_skips_only_texts_without_nine_digits():
+    from tamis.steps import pii
+
+    assert pii._NINE_DIGITS.search("call +33 (0)6 12-34/56.78")
+    assert not pii._NINE_DIGITS.search("version 1.2.3.4, 2024-03-15")
+    assert redact("1 2 3 4 5 6 7 8 9 0 " * 3) == _reference_redact("1 2 3 4 5 6 7 8 9 0 " * 3)[0]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from quality_docs import ENGLISH_ARTICLE, FRENCH_ARTICLE, reasons, run_step
 
 from tamis.steps.quality import c4
@@ -115,3 +117,67 @@ def test_wikipedia_citations_do_not_hide_terminal_punctuation():
     text = "\n".join(line.rstrip() + "[1]" for line in ENGLISH_ARTICLE.splitlines())
     kept, ctx = run_step(C4Quality(terminal_punct=True), [text], "en")
     assert len(kept) == 1, reasons(ctx)
+
+
+# The compiled line loop (c4_lines) against the plain definition (measure_reference), on text made
+# of the atoms its rules look at: line ends of every kind, Unicode spaces, citation marks with
+# Unicode digits, phrases in odd cases (U+0130 and the Kelvin sign lower-case into ASCII letters),
+# sentence ends of several scripts, abbreviations, symbols, brackets and long words.
+_ATOMS = ["\n", "\r\n", "\r", "\n\n", " ", "  ", "\t", "\u00a0", "\u2003", "\x1c", "\x85", "\u2028", "[1]", "[12]", "[٣]", "[edit]",
+          "[citation needed]", "[", "]", "[x]", "[[1]]", "[edi", "[citation", "lorem ipsum", "LOREM IPSUM", "lorem İpsum", "javascript",
+          "JavaScript", "java script", "terms of use", "Privacy Policy", "cookie policy", "uses cookies", "use of cookies", "use cookies",
+          "COO\u212aIE POLICY", "coo\u212aie policy", "{", "}", ".", "!", "?", "...", "…", "。", "！", "？", "Mr.", "U.S.", "e.g.", "3.5",
+          "end.", "word", "Wörter", "x", "-v,", "--help", "(see)", "«", "»", '"', "'", "“Ok.”", "ünïcode", "İ", "ß", "ﬁ", "ǅ", "Σ",
+          "a" * 12, "\u0301", "_", "--", "##", "\U0001f600", "中文", "ไทย"]
+
+
+def _c4_pair(step: C4Quality, text: str, language: str) -> tuple[tuple, tuple]:
+    from tamis.document import Document
+
+    doc = Document(id="d", text=text, metadata={"language": language})
+    signals, kept = step.measure(doc)
+    ref_signals, ref_kept = step.measure_reference(doc)
+    return (signals, kept), (ref_signals, ref_kept if step.remove_lines else None)
+
+
+_C4_STEPS = [C4Quality(), C4Quality(remove_lines=True, terminal_punct=True), C4Quality(max_word_length=10, min_words_per_line=1),
+             C4Quality(remove_citations=False, lorem_ipsum=False, curly_bracket=False, remove_lines=True),
+             C4Quality(javascript=False, policy=False, min_num_sentences=0)]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.sampled_from(_ATOMS), st.text(max_size=6)), max_size=60), st.sampled_from(["en", "fr", "de", "pl", "zh"]))
+def test_compiled_line_loop_equals_the_reference(atoms, language):
+    text = "".join(atoms)
+    for step in _C4_STEPS:
+        native, reference = _c4_pair(step, text, language)
+        assert native == reference, (step, text)
+
+
+def test_compiled_line_loop_on_long_and_repeated_lines():
+    for text in ["x" * 5000 + " a b c.", "[" * 3000 + "1" * 3000, ("Mr. Smith left. " * 400 + "\n") * 3, "a. " * 3000,
+                 "\r\n" * 2000 + "one two three. four five six.", "[citation needed] " * 500, "İ" * 1000 + " lorem ipsum"]:
+        for step in _C4_STEPS:
+            native, reference = _c4_pair(step, text, "en")
+            assert native == reference
+
+
+def test_only_two_code_points_lower_case_into_ascii():
+    # What c4_lines' folded copy assumes: outside ASCII, only U+0130 and U+212A lower-case to text holding an ASCII character.
+    into_ascii = []
+    for code in range(0x80, 0x110000):
+        low = chr(code).lower()
+        if any(c < "\x80" for c in low):
+            into_ascii.append(code)
+    assert into_ascii == [0x130, 0x212A]
+    assert chr(0x130).lower() == "i\u0307" and chr(0x212A).lower() == "k"
+
+
+def test_compiled_chunk_memo_stays_bounded(monkeypatch):
+    monkeypatch.setattr(c4, "_SUMMARY_LIMIT", 50)
+    c4._SUMMARIES.clear()
+    monkeypatch.setattr(c4, "_summarised", [0])
+    text = " ".join(f"w{i}. x" for i in range(400))
+    native, reference = _c4_pair(C4Quality(), text, "en")
+    assert native == reference and native[0]["sentences"] == 401
+    assert sum(map(len, c4._SUMMARIES.values())) <= 50

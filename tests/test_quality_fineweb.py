@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from quality_docs import ENGLISH_ARTICLE, FRENCH_ARTICLE, reasons, run_step
 
 from tamis.steps.quality.fineweb import FineWebQuality, terminal_punctuation
@@ -79,3 +81,18 @@ def test_crlf_line_ends_give_the_same_signals_as_lf():
         lf = step.score(Document("lf", text, {"language": "en"}))
         crlf = step.score(Document("crlf", text.replace("\n", "\r\n"), {"language": "en"}))
         assert lf == crlf, name
+
+
+_FINEWEB_ATOMS = ["\n", "\r\n", "\r", "\n\n", " ", "\t", "\u00a0", "\u2003", "\x1c", "\x85", "\u2028", ".", "!", "?", "。", "।", "؟", "‼", "¿",
+                  "…", "word", "a" * 31, "Same line.", "same line.", "x", "中文", "ünï", "\U0001f600"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_FINEWEB_ATOMS), st.text(max_size=5)), max_size=60), st.integers(0, 40))
+def test_compiled_line_counts_equal_the_reference(atoms, short):
+    from tamis.document import Document
+
+    text = "".join(atoms)
+    for step in (FineWebQuality(), FineWebQuality(short_line_length=short)):
+        doc = Document(id="d", text=text, metadata={"language": "en"})
+        assert step.score(doc) == step.score_reference(doc), text

@@ -90,3 +90,34 @@ def test_the_language_step_loads_lid176_without_numpy() -> None:
     language, modules = done.stdout.splitlines()
     assert language == "en"
     assert not set(modules.split()) & {"numpy", "pyarrow", "fasttext"}
+
+
+_RUN_AS_THE_COMMAND_LINE = """
+import gc, sys
+from tamis.cli import main
+sys.argv = ["tamis", "run", "--input", sys.argv[1], "--output", sys.argv[2], "--workers", "1", "-q"]
+code = main()
+print(code, gc.isenabled(), gc.get_freeze_count() > 1000)
+"""
+
+
+def test_the_command_line_freezes_what_its_set_up_built_and_collects_after_it(tmp_path: Path) -> None:
+    # tamis.gcpause: no collection while the command line imports and builds its steps, then the
+    # survivors frozen (and again before the interpreter's shutdown); collection on for the run.
+    docs = tmp_path / "docs.jsonl"
+    docs.write_bytes(b"".join(orjson.dumps({"id": f"d{i}", "text": f"Page {i}. The bridge closes on Monday, the city said."}) + b"\n" for i in range(3)))
+    done = subprocess.run([sys.executable, "-c", _RUN_AS_THE_COMMAND_LINE, str(docs), str(tmp_path / "out")],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.split()[-3:] == ["0", "True", "True"]
+
+
+def test_a_run_in_process_leaves_the_collector_as_it_was(tmp_path: Path) -> None:
+    import gc
+
+    from tamis.cli import main
+
+    docs = tmp_path / "docs.jsonl"
+    docs.write_bytes(orjson.dumps({"id": "d", "text": "The bridge closes on Monday, the city said."}) + b"\n")
+    frozen = gc.get_freeze_count()
+    assert main(["run", "--input", str(docs), "--output", str(tmp_path / "out"), "--workers", "1", "-q"]) in (0, 1)
+    assert gc.isenabled() and gc.get_freeze_count() == frozen

@@ -251,3 +251,22 @@ def test_compiled_front_memo_reads_chunks_in_place() -> None:
     draw = random.Random(3)
     many = " ".join(f"w{draw.randrange(60_000)}{draw.choice(['', '.', ',', ')', '!'])}" for _ in range(40_000))
     assert spacy.tokenize(many, fresh, long_chunk_words) == spacy.tokenize_reference(many, python_path, long_chunk_words)
+
+
+def test_compiled_memo_lists_are_left_to_refcounting() -> None:
+    """The compiled path's memoised token lists (lists of str: no reference cycle can go through
+    them) are out of the cyclic collector's view, so a long run's memos are not walked by every
+    collection; the words are still the Python loop's."""
+    import gc
+
+    fresh = SpacyTokenizer("en")
+    python_path = SpacyTokenizer("en", compiled=False)
+    text = "plain words, (quoted) don't U.S. end. --verbose x=1 e.g. naïve 3.5% " * 3
+    assert spacy.tokenize(text, fresh, long_chunk_words) == spacy.tokenize_reference(text, python_path, long_chunk_words)
+    for memo in (fresh._memo, fresh._cuts):
+        assert memo, "the splitter memoised nothing"
+        for chunk, tokens in memo.items():
+            assert not gc.is_tracked(tokens), (chunk, tokens)
+    assert any(len(tokens) > 1 for tokens in fresh._memo.values())  # cut chunks, not only whole ones
+    # the memos' lists, read again, give the same words (the lists are the same objects, unchanged)
+    assert spacy.tokenize(text, fresh, long_chunk_words) == spacy.tokenize_reference(text, python_path, long_chunk_words)

@@ -34,6 +34,8 @@
 #define CACHE_MAX_TOKEN 64          /* longer tokens are computed every time, not cached */
 #define CACHE_MAX_RECORDS (1 << 19) /* default: beyond this many tokens the cache is emptied */
 #define CACHE_MAX_IDS (1 << 23)     /* or beyond this many cached ids (32 MB): memory stays bounded */
+#define HIDDEN_DIM 16               /* lid.176's dimension: its sum has a loop of its own */
+#define PREFETCH_AHEAD 8            /* rows fetched this many ids ahead of the sum */
 
 typedef struct {
     uint32_t key_off, key_len, ids_off, ids_len;
@@ -49,9 +51,11 @@ typedef struct {
     Py_ssize_t n_rows;
     float *output; /* osz x dim */
     int32_t *left, *right;
-    /* pruneidx: open addressing, keys -1 = empty */
-    int32_t *prune_keys, *prune_values;
+    /* pruneidx: open addressing over (key, value) pairs, key -1 = empty; kept: one bit per
+     * bucket (0 <= key < bucket), set for the buckets the map holds */
+    int32_t (*prune)[2];
     size_t prune_mask;
+    uint64_t *kept;
     /* token -> ids cache; the first n_permanent records are the dictionary */
     Record *records;
     size_t n_records, cap_records, n_permanent, max_cached;
@@ -97,23 +101,30 @@ static int push_id(Model *m, int32_t id) {
     return 0;
 }
 
-/* fastText's pushHash: a bucket kept by pruning (or every bucket of an unpruned model). */
+/* fastText's pushHash: a bucket kept by pruning (or every bucket of an unpruned model). Most
+ * n-grams of a pruned model (lid.176.ftz keeps ~43,000 of 2,000,000 buckets) fall in a bucket
+ * pruning dropped: the bit map (256 kB for lid.176, where the map's keys and values are 1 MB)
+ * answers those with one read; a kept bucket's row offset comes from the map. */
 static int push_hash(Model *m, int32_t id) {
     if (m->pruneidx_size == 0 || id < 0) return 0;
     if (m->pruneidx_size > 0) {
+        if (!((m->kept[(uint32_t)id >> 6] >> ((uint32_t)id & 63)) & 1)) return 0;
         size_t s = ((uint32_t)id * 2654435761u) & m->prune_mask;
         for (;;) {
-            if (m->prune_keys[s] == -1) return 0;
-            if (m->prune_keys[s] == id) break;
+            if (m->prune[s][0] == -1) return 0;
+            if (m->prune[s][0] == id) break;
             s = (s + 1) & m->prune_mask;
         }
-        id = m->prune_values[s];
+        id = m->prune[s][1];
     }
     return push_id(m, m->nwords + id);
 }
 
 /* fastText's computeSubwords on "<" + token + ">": every n-gram of minn..maxn UTF-8 characters,
- * but the lone "<" and ">", appended to m->ids. */
+ * but the lone "<" and ">", appended to m->ids. FNV-1a reads the bytes in order, so the hash of
+ * the n-gram at i is carried from the (n-1)-gram's, one character's bytes more: each byte is
+ * hashed once per start instead of once per n-gram (fastText hashes each n-gram's string
+ * anew; the values are the same). */
 static int compute_subwords(Model *m, const char *token, size_t len) {
     char stack[CACHE_MAX_TOKEN + 2];
     char *word = len + 2 <= sizeof(stack) ? stack : malloc(len + 2);
@@ -129,11 +140,15 @@ static int compute_subwords(Model *m, const char *token, size_t len) {
     for (size_t i = 0; i < size && rc == 0; i++) {
         if ((word[i] & 0xC0) == 0x80) continue;
         size_t j = i;
+        uint32_t hash = 2166136261u; /* ft_hash(word + i, j - i) */
         for (int32_t n = 1; j < size && n <= m->maxn; n++) {
-            j++;
-            while (j < size && (word[j] & 0xC0) == 0x80) j++;
+            do {
+                hash ^= (uint32_t)(int8_t)word[j];
+                hash *= 16777619u;
+                j++;
+            } while (j < size && (word[j] & 0xC0) == 0x80);
             if (n >= m->minn && !(n == 1 && (i == 0 || j == size))) {
-                int32_t h = (int32_t)(ft_hash(word + i, j - i) % (uint32_t)m->bucket);
+                int32_t h = (int32_t)(hash % (uint32_t)m->bucket);
                 if (push_hash(m, h) < 0) {
                     rc = -1;
                     break;
@@ -200,9 +215,8 @@ static int unknown_token_ids(Model *m, const char *token, size_t len) {
     return compute_subwords(m, token, len);
 }
 
-/* Append token's ids to the line (through the cache). */
-static int token_ids(Model *m, const char *token, size_t len, size_t *line_len) {
-    uint32_t hash = ft_hash(token, len);
+/* Append token's ids to the line (through the cache); hash: ft_hash(token, len). */
+static int token_ids(Model *m, const char *token, size_t len, uint32_t hash, size_t *line_len) {
     int32_t r;
     int slot = find_slot(m, token, len, hash, &r);
     size_t ids_off, n;
@@ -233,6 +247,9 @@ static inline int is_separator(uint32_t c) {
     return c == 0x85 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f ||
            c == 0x205f || c == 0x3000;
 }
+
+/* is_separator for the ASCII characters, filled at the module's import. */
+static uint8_t ascii_separator[128];
 
 /* Decode one UTF-8 character at s[i] (valid UTF-8: Python produced it); its length in *step. */
 static inline uint32_t decode(const unsigned char *s, size_t i, size_t *step) {
@@ -312,9 +329,21 @@ static PyObject *predict_utf8(Model *m, const char *text, Py_ssize_t size) {
         while (i < n && is_separator(decode(s, i, &step))) i += step;
         if (i >= n) break;
         size_t start = i;
-        while (i < n && !is_separator(decode(s, i, &step))) i += step;
+        uint32_t hash = 2166136261u; /* ft_hash of the token, taken as it is scanned */
+        for (;;) {
+            if (s[i] < 0x80) { /* ASCII: one byte, a table's answer */
+                if (ascii_separator[s[i]]) break;
+                hash = (hash ^ s[i]) * 16777619u;
+                i++;
+            } else {
+                if (is_separator(decode(s, i, &step))) break;
+                for (size_t k = 0; k < step; k++) hash = (hash ^ (uint32_t)(int8_t)s[i + k]) * 16777619u;
+                i += step;
+            }
+            if (i >= n) break;
+        }
         size_t len = i - start;
-        if (token_ids(m, text + start, len, &line_len) < 0) return NULL;
+        if (token_ids(m, text + start, len, hash, &line_len) < 0) return NULL;
         if (len == 4 && memcmp(text + start, "</s>", 4) == 0) ended = 1;
     }
     if (!ended) { /* the line end fastText reads as "</s>" */
@@ -323,10 +352,25 @@ static PyObject *predict_utf8(Model *m, const char *text, Py_ssize_t size) {
     }
     if (line_len == 0) Py_RETURN_NONE;
     float *hidden = m->hidden;
-    for (int32_t j = 0; j < m->dim; j++) hidden[j] = 0.0f;
-    for (size_t t = 0; t < line_len; t++) {
-        const float *row = m->rows + (size_t)m->line_ids[t] * m->dim;
-        for (int32_t j = 0; j < m->dim; j++) hidden[j] += row[j];
+    if (m->dim == HIDDEN_DIM) {
+        /* lid.176's width: the sums kept in registers (not stored and reloaded through m->hidden
+         * at every row), each row's line fetched PREFETCH_AHEAD rows early (its id is known: the
+         * rows are spread over the input matrix). Each component adds the same floats in the
+         * same order as the loop below, so the sums are bit for bit the same. */
+        float sum[HIDDEN_DIM] = {0.0f};
+        const int32_t *ids = m->line_ids;
+        for (size_t t = 0; t < line_len; t++) {
+            if (t + PREFETCH_AHEAD < line_len) __builtin_prefetch(m->rows + (size_t)ids[t + PREFETCH_AHEAD] * HIDDEN_DIM);
+            const float *row = m->rows + (size_t)ids[t] * HIDDEN_DIM;
+            for (int32_t j = 0; j < HIDDEN_DIM; j++) sum[j] += row[j];
+        }
+        for (int32_t j = 0; j < HIDDEN_DIM; j++) hidden[j] = sum[j];
+    } else {
+        for (int32_t j = 0; j < m->dim; j++) hidden[j] = 0.0f;
+        for (size_t t = 0; t < line_len; t++) {
+            const float *row = m->rows + (size_t)m->line_ids[t] * m->dim;
+            for (int32_t j = 0; j < m->dim; j++) hidden[j] += row[j];
+        }
     }
     float scale = (float)(1.0 / (double)line_len);
     for (int32_t j = 0; j < m->dim; j++) hidden[j] *= scale;
@@ -345,7 +389,7 @@ static PyObject *Model_cache_size(Model *m, PyObject *Py_UNUSED(ignored)) {
 
 static void Model_dealloc(Model *m) {
     free(m->rows); free(m->output); free(m->left); free(m->right);
-    free(m->prune_keys); free(m->prune_values); free(m->records); free(m->slots);
+    free(m->prune); free(m->kept); free(m->records); free(m->slots);
     free(m->keys); free(m->ids); free(m->line_ids); free(m->hidden);
     Py_TYPE(m)->tp_free((PyObject *)m);
 }
@@ -401,19 +445,21 @@ static int Model_init(Model *m, PyObject *args, PyObject *kwds) {
     size_t n_prune = (size_t)PyBytes_GET_SIZE(prune_keys) / sizeof(int32_t), prune_size = 16;
     while (prune_size < n_prune * 2) prune_size <<= 1;
     m->prune_mask = prune_size - 1;
-    m->prune_keys = malloc(prune_size * sizeof(int32_t));
-    m->prune_values = malloc(prune_size * sizeof(int32_t));
-    if (!m->prune_keys || !m->prune_values) {
+    m->prune = malloc(prune_size * sizeof(*m->prune));
+    m->kept = m->pruneidx_size > 0 ? calloc(((size_t)m->bucket + 63) / 64, sizeof(uint64_t)) : NULL;
+    if (!m->prune || (m->pruneidx_size > 0 && !m->kept)) {
         PyErr_NoMemory();
         return -1;
     }
-    memset(m->prune_keys, 0xff, prune_size * sizeof(int32_t));
+    memset(m->prune, 0xff, prune_size * sizeof(*m->prune));
     const int32_t *keys = (const int32_t *)PyBytes_AS_STRING(prune_keys), *values = (const int32_t *)PyBytes_AS_STRING(prune_values);
     for (size_t k = 0; k < n_prune; k++) {
         size_t s = ((uint32_t)keys[k] * 2654435761u) & m->prune_mask;
-        while (m->prune_keys[s] != -1 && m->prune_keys[s] != keys[k]) s = (s + 1) & m->prune_mask;
-        m->prune_keys[s] = keys[k];
-        m->prune_values[s] = values[k];
+        while (m->prune[s][0] != -1 && m->prune[s][0] != keys[k]) s = (s + 1) & m->prune_mask;
+        m->prune[s][0] = keys[k];
+        m->prune[s][1] = values[k];
+        /* a key outside 0..bucket-1 is never asked for (push_hash's ids are hash % bucket) */
+        if (m->kept && keys[k] >= 0 && keys[k] < m->bucket) m->kept[(uint32_t)keys[k] >> 6] |= (uint64_t)1 << ((uint32_t)keys[k] & 63);
         if (values[k] < 0 || (int64_t)m->nwords + values[k] >= m->n_rows) {
             PyErr_SetString(PyExc_ValueError, "a pruned n-gram's row beyond the input matrix");
             return -1;
@@ -558,6 +604,7 @@ static PyMethodDef module_methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fasttext", "fastText predict, compiled, with a per-token cache", -1, module_methods};
 
 PyMODINIT_FUNC PyInit__fasttext(void) {
+    for (uint32_t c = 0; c < 128; c++) ascii_separator[c] = (uint8_t)is_separator(c);
     if (PyType_Ready(&ModelType) < 0) return NULL;
     PyObject *mod = PyModule_Create(&module);
     if (!mod) return NULL;

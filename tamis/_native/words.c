@@ -40,18 +40,22 @@ static inline uint64_t mix(uint64_t x) {
     return x;
 }
 
+/* One slot of a word table: a probe reads one 16-byte entry (not three arrays). */
+typedef struct {
+    Py_hash_t hash;
+    int32_t first; /* index of a word holding the id, EMPTY: free */
+    int32_t id;
+} WordSlot;
+
 /* Word ids (first-seen order) and cumulative lengths in code points. */
 static int word_ids(PyObject *words, Py_ssize_t n, int32_t *ids, int64_t *cumlen) {
     size_t size = table_size(n), mask = size - 1;
-    Py_ssize_t *slots = malloc(size * sizeof(Py_ssize_t)); /* index of a word holding the id */
-    Py_hash_t *hashes = malloc(size * sizeof(Py_hash_t));
-    int32_t *slot_ids = malloc(size * sizeof(int32_t));
-    if (!slots || !hashes || !slot_ids) {
-        free(slots); free(hashes); free(slot_ids);
+    WordSlot *table = malloc(size * sizeof(WordSlot));
+    if (!table) {
         PyErr_NoMemory();
         return -1;
     }
-    for (size_t s = 0; s < size; s++) slots[s] = EMPTY;
+    for (size_t s = 0; s < size; s++) table[s].first = EMPTY;
     int32_t next_id = 0;
     cumlen[0] = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -64,25 +68,26 @@ static int word_ids(PyObject *words, Py_ssize_t n, int32_t *ids, int64_t *cumlen
         if (h == -1) goto fail;
         size_t s = (size_t)mix((uint64_t)h) & mask;
         for (;;) {
-            if (slots[s] == EMPTY) {
-                slots[s] = i; hashes[s] = h; slot_ids[s] = next_id;
+            WordSlot *slot = &table[s];
+            if (slot->first == EMPTY) {
+                slot->first = (int32_t)i; slot->hash = h; slot->id = next_id;
                 ids[i] = next_id++;
                 break;
             }
-            if (hashes[s] == h) {
-                PyObject *other = PyList_GET_ITEM(words, slots[s]);
+            if (slot->hash == h) {
+                PyObject *other = PyList_GET_ITEM(words, slot->first);
                 int equal = other == word ? 1 : PyUnicode_Compare(other, word) == 0;
                 if (equal == 0 && PyErr_Occurred()) goto fail;
-                if (equal) { ids[i] = slot_ids[s]; break; }
+                if (equal) { ids[i] = slot->id; break; }
             }
             s = (s + 1) & mask;
         }
         cumlen[i + 1] = cumlen[i] + PyUnicode_GET_LENGTH(word);
     }
-    free(slots); free(hashes); free(slot_ids);
+    free(table);
     return 0;
 fail:
-    free(slots); free(hashes); free(slot_ids);
+    free(table);
     return -1;
 }
 
@@ -90,74 +95,99 @@ static inline int same_gram(const int32_t *ids, Py_ssize_t a, Py_ssize_t b, int 
     return a == b || memcmp(ids + a, ids + b, (size_t)n * sizeof(int32_t)) == 0;
 }
 
-/* The slot of the n-gram at `pos` in a table of first positions: its own slot if it was seen
- * (found = 1), else the empty slot where it goes (found = 0). */
-static inline size_t find_slot(const Py_ssize_t *slots, const uint64_t *slot_keys, size_t mask, const uint64_t *keys,
-                               const int32_t *ids, Py_ssize_t pos, int n, int *found) {
+/* One slot of an n-gram table (key, first position, count: one 16-byte read a probe). The
+ * slots taken are listed in ``used`` in the order they were taken (the n-grams' first-seen
+ * order), so a pass reads and frees only those, not the whole table (2-4x the words). */
+typedef struct {
+    uint64_t key;
+    int32_t first; /* position of the n-gram's first occurrence, EMPTY: free */
+    int32_t count;
+} GramSlot;
+
+typedef struct {
+    GramSlot *slots;
+    size_t mask;
+    int32_t *used;
+    Py_ssize_t n_used;
+} GramTable;
+
+/* Frees the slots the last pass took (the table starts, and is left, all EMPTY). */
+static void clear_table(GramTable *t) {
+    for (Py_ssize_t k = 0; k < t->n_used; k++) t->slots[t->used[k]].first = EMPTY;
+    t->n_used = 0;
+}
+
+/* The slot of the n-gram at `pos`: its own slot if it was seen (found = 1), else the empty
+ * slot where it goes (found = 0). */
+static inline size_t find_slot(const GramTable *t, const uint64_t *keys, const int32_t *ids, Py_ssize_t pos, int n, int *found) {
     uint64_t key = keys[pos];
-    size_t s = (size_t)mix(key) & mask;
-    while (slots[s] != EMPTY) {
-        if (slot_keys[s] == key && same_gram(ids, slots[s], pos, n)) { *found = 1; return s; }
-        s = (s + 1) & mask;
+    size_t s = (size_t)mix(key) & t->mask;
+    while (t->slots[s].first != EMPTY) {
+        if (t->slots[s].key == key && same_gram(ids, t->slots[s].first, pos, n)) { *found = 1; return s; }
+        s = (s + 1) & t->mask;
     }
     *found = 0;
     return s;
 }
 
-/* Counts each distinct n-gram of the document in the table (its first position in slots[s]);
+static inline void take_slot(GramTable *t, size_t s, uint64_t key, Py_ssize_t pos) {
+    t->slots[s].key = key;
+    t->slots[s].first = (int32_t)pos;
+    t->slots[s].count = 1;
+    t->used[t->n_used++] = (int32_t)s;
+}
+
+/* Counts each distinct n-gram of the document in the table (its first position in its slot);
  * where[i], when asked for, is the slot of the n-gram at i. */
-static void count_grams(const uint64_t *keys, const int32_t *ids, Py_ssize_t m, int n,
-                        Py_ssize_t *slots, uint64_t *slot_keys, int64_t *counts, size_t size, size_t *where) {
-    size_t mask = size - 1;
-    for (size_t s = 0; s < size; s++) slots[s] = EMPTY;
+static void count_grams(GramTable *t, const uint64_t *keys, const int32_t *ids, Py_ssize_t m, int n, size_t *where) {
+    clear_table(t);
     for (Py_ssize_t i = 0; i < m; i++) {
         int found;
-        size_t s = find_slot(slots, slot_keys, mask, keys, ids, i, n, &found);
-        if (found) counts[s]++;
-        else { slots[s] = i; slot_keys[s] = keys[i]; counts[s] = 1; }
+        size_t s = find_slot(t, keys, ids, i, n, &found);
+        if (found) t->slots[s].count++;
+        else take_slot(t, s, keys[i], i);
         if (where) where[i] = s;
     }
 }
 
-static int64_t top_chars(const uint64_t *keys, const int32_t *ids, const int64_t *cumlen, Py_ssize_t m, int n,
-                         Py_ssize_t *slots, uint64_t *slot_keys, int64_t *counts, size_t size) {
-    count_grams(keys, ids, m, n, slots, slot_keys, counts, size, NULL);
+static int64_t top_chars(GramTable *t, const uint64_t *keys, const int32_t *ids, const int64_t *cumlen, Py_ssize_t m, int n) {
+    count_grams(t, keys, ids, m, n, NULL);
+    /* the slots in first-seen order: a strictly larger count wins, so among equal counts the
+     * n-gram seen first (Counter.most_common's) */
     int64_t best = 0;
     Py_ssize_t first = 0;
-    for (size_t s = 0; s < size; s++) {
-        if (slots[s] == EMPTY) continue;
-        if (counts[s] > best || (counts[s] == best && slots[s] < first)) { best = counts[s]; first = slots[s]; }
+    for (Py_ssize_t k = 0; k < t->n_used; k++) {
+        const GramSlot *slot = &t->slots[t->used[k]];
+        if (slot->count > best) { best = slot->count; first = slot->first; }
     }
     return (cumlen[first + n] - cumlen[first] + n - 1) * best;
 }
 
 /* unique[i] = 1 where the n-gram at i occurs once in the document (one counting pass). An
  * n-gram that occurs once makes every longer one at the same place occur once too. */
-static void mark_unique(const uint64_t *keys, const int32_t *ids, Py_ssize_t m, int n,
-                        Py_ssize_t *slots, uint64_t *slot_keys, int64_t *counts, size_t size, size_t *where, uint8_t *unique) {
-    count_grams(keys, ids, m, n, slots, slot_keys, counts, size, where);
-    for (Py_ssize_t i = 0; i < m; i++) unique[i] = counts[where[i]] == 1;
+static void mark_unique(GramTable *t, const uint64_t *keys, const int32_t *ids, Py_ssize_t m, int n, size_t *where, uint8_t *unique) {
+    count_grams(t, keys, ids, m, n, where);
+    for (Py_ssize_t i = 0; i < m; i++) unique[i] = t->slots[where[i]].count == 1;
 }
 
 /* ``unique`` (or NULL): positions whose n-gram occurs once (mark_unique at this n or a smaller
  * one). Such an n-gram is never found in the table and no later one can find it, so the scan
  * passes over it without a lookup or an insert: the same sum, and in a document without
  * repeats (most of them) no table work at all. */
-static int64_t dup_chars(const uint64_t *keys, const int32_t *ids, const int64_t *cumlen, Py_ssize_t m, int n,
-                         Py_ssize_t *slots, uint64_t *slot_keys, size_t size, const uint8_t *unique) {
-    size_t mask = size - 1;
-    for (size_t s = 0; s < size; s++) slots[s] = EMPTY;
+static int64_t dup_chars(GramTable *t, const uint64_t *keys, const int32_t *ids, const int64_t *cumlen, Py_ssize_t m, int n,
+                         const uint8_t *unique) {
+    clear_table(t);
     int64_t repeated = 0;
     Py_ssize_t i = 0;
     while (i < m) {
         if (unique != NULL && unique[i]) { i++; continue; }
         int found;
-        size_t s = find_slot(slots, slot_keys, mask, keys, ids, i, n, &found);
+        size_t s = find_slot(t, keys, ids, i, n, &found);
         if (found) {
             repeated += cumlen[i + n] - cumlen[i];
             i += n;
         } else {
-            slots[s] = i; slot_keys[s] = keys[i];
+            take_slot(t, s, keys[i], i);
             i += 1;
         }
     }
@@ -186,21 +216,27 @@ static PyObject *ngram_stats(PyObject *self, PyObject *args) {
     int *top_ns = NULL, *dup_ns = NULL;
     Py_ssize_t n_top = 0, n_dup = 0;
     PyObject *result = NULL, *top_list = NULL, *dup_list = NULL;
-    int32_t *ids = NULL; int64_t *cumlen = NULL, *counts = NULL; uint64_t *keys = NULL, *slot_keys = NULL; Py_ssize_t *slots = NULL;
+    int32_t *ids = NULL; int64_t *cumlen = NULL; uint64_t *keys = NULL;
+    GramTable table = {NULL, 0, NULL, 0};
     size_t *where = NULL; uint8_t *unique = NULL;
     if (read_sizes(top_seq, "top_ns", &top_ns, &n_top) < 0 || read_sizes(dup_seq, "dup_ns", &dup_ns, &n_dup) < 0) goto done;
     Py_ssize_t n = PyList_GET_SIZE(words);
+    if (n >= INT32_MAX / 2) { /* positions and slots are int32 */
+        PyErr_SetString(PyExc_OverflowError, "ngram_stats: too many words");
+        goto done;
+    }
     int64_t *top_out = calloc((size_t)n_top + 1, sizeof(int64_t)), *dup_out = calloc((size_t)n_dup + 1, sizeof(int64_t));
     size_t size = table_size(n);
     ids = malloc(((size_t)n + 1) * sizeof(int32_t));
     cumlen = malloc(((size_t)n + 1) * sizeof(int64_t));
     keys = malloc(((size_t)n + 1) * sizeof(uint64_t));
-    slots = malloc(size * sizeof(Py_ssize_t));
-    slot_keys = malloc(size * sizeof(uint64_t));
-    counts = malloc(size * sizeof(int64_t));
+    table.slots = malloc(size * sizeof(GramSlot));
+    table.used = malloc(((size_t)n + 1) * sizeof(int32_t));
+    table.mask = size - 1;
     where = malloc(((size_t)n + 1) * sizeof(size_t));
     unique = malloc((size_t)n + 1);
-    if (!top_out || !dup_out || !ids || !cumlen || !keys || !slots || !slot_keys || !counts || !where || !unique) { PyErr_NoMemory(); goto free_outs; }
+    if (!top_out || !dup_out || !ids || !cumlen || !keys || !table.slots || !table.used || !where || !unique) { PyErr_NoMemory(); goto free_outs; }
+    for (size_t s = 0; s < size; s++) table.slots[s].first = EMPTY;
     if (word_ids(words, n, ids, cumlen) < 0) goto free_outs;
     int max_n = 0, min_dup = 0;
     for (Py_ssize_t k = 0; k < n_top; k++) if (top_ns[k] > max_n) max_n = top_ns[k];
@@ -216,13 +252,13 @@ static PyObject *ngram_stats(PyObject *self, PyObject *args) {
             for (Py_ssize_t i = 0; i + g <= n; i++) keys[i] = keys[i] * 0x9E3779B97F4A7C15ULL + (uint64_t)ids[i + g - 1];
         Py_ssize_t m = n - g + 1;
         for (Py_ssize_t k = 0; k < n_top; k++)
-            if (top_ns[k] == g) top_out[k] = top_chars(keys, ids, cumlen, m, g, slots, slot_keys, counts, size);
+            if (top_ns[k] == g) top_out[k] = top_chars(&table, keys, ids, cumlen, m, g);
         if (g == min_dup) {
-            mark_unique(keys, ids, m, g, slots, slot_keys, counts, size, where, unique);
+            mark_unique(&table, keys, ids, m, g, where, unique);
             marked = 1;
         }
         for (Py_ssize_t k = 0; k < n_dup; k++)
-            if (dup_ns[k] == g) dup_out[k] = dup_chars(keys, ids, cumlen, m, g, slots, slot_keys, size, marked ? unique : NULL);
+            if (dup_ns[k] == g) dup_out[k] = dup_chars(&table, keys, ids, cumlen, m, g, marked ? unique : NULL);
     }
     top_list = PyList_New(n_top);
     dup_list = PyList_New(n_dup);
@@ -235,7 +271,7 @@ free_outs:
     free(top_out); free(dup_out);
 done:
     Py_XDECREF(top_list); Py_XDECREF(dup_list);
-    free(top_ns); free(dup_ns); free(ids); free(cumlen); free(keys); free(slots); free(slot_keys); free(counts);
+    free(top_ns); free(dup_ns); free(ids); free(cumlen); free(keys); free(table.slots); free(table.used);
     free(where); free(unique);
     return result;
 }
@@ -414,6 +450,335 @@ static PyObject *repeat_counts(PyObject *self, PyObject *arg) {
     return Py_BuildValue("(nnnnnn)", paragraphs, para_dups, para_chars, lines, line_dups, line_chars);
 }
 
+/* c4_lines(text, options, max_word_length, min_words_per_line, summaries, summarise, char_class)
+ *   -> (lines, kept lines, sentences, (long_word, no_terminal_punct, few_words, javascript, policy),
+ *       document rule: 0 none, 1 lorem_ipsum, 2 curly_bracket, kept lines as a list or None)
+ *
+ * C4's line loop (tamis.steps.quality.c4.measure_reference is the plain definition; tests compare
+ * the two on hostile text), one pass over each line:
+ * - lines are tamis.text.split_lines(text)'s, each stripped (str.strip: Py_UNICODE_ISSPACE);
+ * - its words are str.split()'s chunks; a chunk longer than max_word_length (when 0 < it < the
+ *   line's length) drops the line;
+ * - Wikipedia citation marks (re: \[\d*]|\[edit]|\[citation needed], \d being Unicode decimal
+ *   digits as in re, leftmost and non-overlapping as re.sub) are removed;
+ * - the phrase rules read str.lower() of the line: the only code points above U+007F whose
+ *   lower case holds an ASCII character are U+0130 ("i" + U+0307) and U+212A ("k") (a test
+ *   checks every code point), and every phrase is ASCII, so each other one is one non-ASCII
+ *   byte in the folded copy the phrases are searched in;
+ * - sentences: the fold of spaCy's sentencizer rule over the line's chunks. A chunk without a
+ *   sentence end (. ! ? U+3002 U+FF01 U+FF1F) holds no word that is one; the word regex cuts
+ *   every character of a chunk into some word (its last alternative takes any one non-word
+ *   character, its word alternative any word character), so such a chunk starts a sentence
+ *   after an end exactly when a character of it is not a symbol (char_class bit 0). Other
+ *   chunks are looked up in ``summaries`` (chunk -> c4._chunk_summary tuple), and on a miss
+ *   ``summarise(chunk)`` makes (and stores) the tuple.
+ * options: bit 0 remove citations, 1 terminal punctuation rule, 2 lorem ipsum, 3 javascript,
+ * 4 curly bracket, 5 policy, 6 count sentences, 7 return the kept lines.
+ * Every scan is linear in the line: the phrases are at most 14 bytes long. */
+#define C4_CITATIONS 1
+#define C4_TERMINAL 2
+#define C4_LOREM 4
+#define C4_JAVASCRIPT 8
+#define C4_CURLY 16
+#define C4_POLICY 32
+#define C4_SENTENCES 64
+#define C4_KEEP 128
+
+static int is_sentence_end(Py_UCS4 c) { return c == '.' || c == '!' || c == '?' || c == 0x3002 || c == 0xFF01 || c == 0xFF1F; }
+
+static int holds(const unsigned char *hay, Py_ssize_t n, const char *needle) {
+    Py_ssize_t m = (Py_ssize_t)strlen(needle);
+    for (Py_ssize_t i = 0; i + m <= n; i++)
+        if (hay[i] == (unsigned char)needle[0] && memcmp(hay + i, needle, (size_t)m) == 0) return 1;
+    return 0;
+}
+
+static int class_of(PyObject *classify, Py_UCS4 ch) {
+    int flags = char_flags[ch];
+    return flags ? flags : ask_class(classify, ch);
+}
+
+/* One chunk's effect on the fold (c4._chunk_summary): 0 on success, -1 on error. */
+static int chunk_summary(const Py_UCS4 *chunk, Py_ssize_t len, PyObject *summaries, PyObject *summarise, PyObject *classify,
+                         int *added_before, int *after_before, int *added_after, int *after_after, int *has_words) {
+    int has_end = 0, plain = 0;
+    for (Py_ssize_t k = 0; k < len; k++) {
+        Py_UCS4 c = chunk[k];
+        if (is_sentence_end(c)) { has_end = 1; break; }
+        if (!plain) {
+            int flags = class_of(classify, c);
+            if (flags < 0) return -1;
+            plain = !(flags & 1);
+        }
+    }
+    if (!has_end) {
+        *has_words = 1;
+        *added_before = 0; *after_before = 0;
+        *added_after = plain; *after_after = !plain;
+        return 0;
+    }
+    PyObject *key = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, chunk, len);
+    if (!key) return -1;
+    PyObject *summary = PyDict_GetItemWithError(summaries, key);
+    if (summary) Py_INCREF(summary);
+    else if (PyErr_Occurred()) { Py_DECREF(key); return -1; }
+    else summary = PyObject_CallOneArg(summarise, key);
+    Py_DECREF(key);
+    if (!summary) return -1;
+    int ok = PyTuple_Check(summary) && PyTuple_GET_SIZE(summary) == 5;
+    long v[5] = {0};
+    for (int i = 0; ok && i < 5; i++) {
+        v[i] = PyLong_AsLong(PyTuple_GET_ITEM(summary, i));
+        if (v[i] == -1 && PyErr_Occurred()) ok = 0;
+    }
+    Py_DECREF(summary);
+    if (!ok) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "a chunk summary is a tuple of 5 ints");
+        return -1;
+    }
+    *has_words = v[0] != 0;
+    *added_before = (int)v[1]; *after_before = v[2] != 0;
+    *added_after = (int)v[3]; *after_after = v[4] != 0;
+    return 0;
+}
+
+/* Sentences in line[0:len] (c4.line_sentences): -1 on error. */
+static Py_ssize_t line_sentence_count(const Py_UCS4 *line, Py_ssize_t len, PyObject *summaries, PyObject *summarise,
+                                      PyObject *classify) {
+    Py_ssize_t sentences = 0;
+    int has_words = 0, after_end = 0;
+    for (Py_ssize_t pos = 0; pos < len;) {
+        while (pos < len && Py_UNICODE_ISSPACE(line[pos])) pos++;
+        if (pos == len) break;
+        Py_ssize_t end = pos;
+        while (end < len && !Py_UNICODE_ISSPACE(line[end])) end++;
+        int added_before, after_before, added_after, after_after, chunk_words;
+        if (chunk_summary(line + pos, end - pos, summaries, summarise, classify, &added_before, &after_before, &added_after,
+                          &after_after, &chunk_words) < 0)
+            return -1;
+        if (after_end) { sentences += added_after; after_end = after_after; }
+        else { sentences += added_before; after_end = after_before; }
+        has_words |= chunk_words;
+        pos = end;
+    }
+    return has_words ? sentences + 1 : 0;
+}
+
+/* Removes the citation marks of line[0:*len] in place. */
+static void remove_citations(Py_UCS4 *line, Py_ssize_t *len) {
+    static const Py_UCS4 edit[] = {'[', 'e', 'd', 'i', 't', ']'};
+    static const char needed[] = "[citation needed]";
+    Py_ssize_t n = *len, out = 0;
+    for (Py_ssize_t i = 0; i < n;) {
+        if (line[i] == '[') {
+            Py_ssize_t j = i + 1;
+            while (j < n && Py_UNICODE_ISDECIMAL(line[j])) j++;
+            Py_ssize_t stop = -1;
+            if (j < n && line[j] == ']') stop = j + 1;
+            else if (i + 6 <= n && memcmp(line + i, edit, sizeof edit) == 0) stop = i + 6;
+            else if (i + 17 <= n) {
+                stop = i + 17;
+                for (int k = 0; k < 17; k++)
+                    if (line[i + k] != (Py_UCS4)(unsigned char)needed[k]) { stop = -1; break; }
+            }
+            if (stop >= 0) { i = stop; continue; }
+        }
+        line[out++] = line[i++];
+    }
+    *len = out;
+}
+
+static PyObject *c4_lines(PyObject *self, PyObject *args) {
+    PyObject *text, *summaries, *summarise, *classify;
+    int options;
+    Py_ssize_t max_word_length, min_words;
+    if (!PyArg_ParseTuple(args, "UinnO!OO", &text, &options, &max_word_length, &min_words, &PyDict_Type, &summaries, &summarise,
+                          &classify))
+        return NULL;
+    if (!PyCallable_Check(classify) || !PyCallable_Check(summarise)) {
+        PyErr_SetString(PyExc_TypeError, "summarise and char_class must be callable");
+        return NULL;
+    }
+    if (!char_flags) {
+        char_flags = calloc(MAX_CODE_POINT, 1);
+        if (!char_flags) return PyErr_NoMemory();
+    }
+    if (classify != flags_source) {
+        memset(char_flags, 0, MAX_CODE_POINT);
+        Py_XDECREF(flags_source);
+        Py_INCREF(classify);
+        flags_source = classify;
+    }
+    /* the dict and the callables stay alive while Python runs (summarise may change anything) */
+    Py_INCREF(text); Py_INCREF(summaries); Py_INCREF(summarise); Py_INCREF(classify);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    /* one line's copies, grown to the longest line met (not the text's length: a long text of short lines stays small) */
+    Py_ssize_t capacity = 256;
+    Py_UCS4 *line = PyMem_Malloc((size_t)capacity * sizeof(Py_UCS4));
+    unsigned char *folded = PyMem_Malloc((size_t)(2 * capacity));
+    PyObject *kept_list = (options & C4_KEEP) ? PyList_New(0) : NULL;
+    PyObject *result = NULL;
+    if (!line || !folded) { PyErr_NoMemory(); goto done; }
+    if ((options & C4_KEEP) && !kept_list) goto done;
+    Py_ssize_t lines = 0, kept = 0, sentences = 0, removed[5] = {0, 0, 0, 0, 0};
+    int rule = 0;
+    Py_ssize_t rest = n;
+    for (Py_ssize_t pos = 0; pos < n;) {
+        Py_ssize_t end = pos;
+        while (end < n) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, end);
+            if (c == '\n' || c == '\r') break;
+            end++;
+        }
+        lines++;
+        Py_ssize_t next = end == n ? n
+                          : end + (PyUnicode_READ(kind, data, end) == '\r' && end + 1 < n && PyUnicode_READ(kind, data, end + 1) == '\n' ? 2 : 1);
+        Py_ssize_t first = pos, last = end;
+        while (first < last && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, first))) first++;
+        while (last > first && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, last - 1))) last--;
+        Py_ssize_t len = last - first, words = 0, longest = 0, run = 0, brackets = 0;
+        if (len > capacity) {
+            while (capacity < len) capacity *= 2;
+            Py_UCS4 *grown_line = PyMem_Realloc(line, (size_t)capacity * sizeof(Py_UCS4));
+            if (grown_line) line = grown_line;
+            unsigned char *grown_folded = PyMem_Realloc(folded, (size_t)(2 * capacity));
+            if (grown_folded) folded = grown_folded;
+            if (!grown_line || !grown_folded) { PyErr_NoMemory(); goto done; }
+        }
+        for (Py_ssize_t k = 0; k < len; k++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, first + k);
+            line[k] = c;
+            brackets += c == '[';
+            if (Py_UNICODE_ISSPACE(c)) run = 0;
+            else if (++run == 1) words++;
+            if (run > longest) longest = run;
+        }
+        pos = next;
+        if (0 < max_word_length && max_word_length < len && longest > max_word_length) { removed[0]++; continue; }
+        if ((options & C4_CITATIONS) && brackets) remove_citations(line, &len);
+        if (options & C4_TERMINAL) {
+            Py_UCS4 z = len ? line[len - 1] : 0;
+            int ends = z == '.' || z == '?' || z == '!' || z == '"' || z == '\'';
+            int ellipsis = len >= 3 && z == '.' && line[len - 2] == '.' && line[len - 3] == '.';
+            if (!ends || ellipsis) { removed[1]++; continue; }
+        }
+        if (words < min_words) { removed[2]++; continue; }
+        Py_ssize_t m = 0;
+        int curly = 0;
+        for (Py_ssize_t k = 0; k < len; k++) {
+            Py_UCS4 c = line[k];
+            curly |= c == '{';
+            if (c < 128) folded[m++] = (unsigned char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            else if (c == 0x212A) folded[m++] = 'k';
+            else if (c == 0x130) { folded[m++] = 'i'; folded[m++] = 0x80; }
+            else folded[m++] = 0x80;
+        }
+        if ((options & C4_LOREM) && holds(folded, m, "lorem ipsum")) { rule = 1; rest = pos; break; }
+        if ((options & C4_JAVASCRIPT) && holds(folded, m, "javascript")) { removed[3]++; continue; }
+        if ((options & C4_CURLY) && curly) { rule = 2; rest = pos; break; }
+        if ((options & C4_POLICY) &&
+            (holds(folded, m, "terms of use") || holds(folded, m, "privacy policy") || holds(folded, m, "cookie policy") ||
+             holds(folded, m, "uses cookies") || holds(folded, m, "use of cookies") || holds(folded, m, "use cookies"))) {
+            removed[4]++;
+            continue;
+        }
+        if (options & C4_SENTENCES) {
+            Py_ssize_t s = line_sentence_count(line, len, summaries, summarise, classify);
+            if (s < 0) goto done;
+            sentences += s;
+        }
+        kept++;
+        if (kept_list) {
+            PyObject *kept_line = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, line, len);
+            if (!kept_line || PyList_Append(kept_list, kept_line) < 0) { Py_XDECREF(kept_line); goto done; }
+            Py_DECREF(kept_line);
+        }
+    }
+    /* a document rule stopped the loop: the lines after it still count */
+    for (Py_ssize_t pos = rule ? rest : n; pos < n;) {
+        Py_ssize_t end = pos;
+        while (end < n) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, end);
+            if (c == '\n' || c == '\r') break;
+            end++;
+        }
+        lines++;
+        if (end == n) break;
+        pos = end + (PyUnicode_READ(kind, data, end) == '\r' && end + 1 < n && PyUnicode_READ(kind, data, end + 1) == '\n' ? 2 : 1);
+    }
+    result = Py_BuildValue("(nnn(nnnnn)iO)", lines, kept, sentences, removed[0], removed[1], removed[2], removed[3], removed[4], rule,
+                           kept_list ? kept_list : Py_None);
+done:
+    PyMem_Free(line);
+    PyMem_Free(folded);
+    Py_XDECREF(kept_list);
+    Py_DECREF(text); Py_DECREF(summaries); Py_DECREF(summarise); Py_DECREF(classify);
+    return result;
+}
+
+/* fineweb_counts(text, stops, short_length) -> (non-blank lines, those ending with a character of
+ * ``stops``, those of at most short_length characters, characters of the non-blank lines that
+ * repeat an earlier one): what FineWeb's line rules count (tamis.steps.quality.fineweb's
+ * score_reference is the plain definition; tests compare the two). Lines are
+ * tamis.text.split_lines(text)'s; a line is blank when str.strip() empties it
+ * (Py_UNICODE_ISSPACE); the other three read the line as it is. One pass, spans of the text in a
+ * hash table (as repeat_counts), no str per line. */
+static int compare_ucs4(const void *a, const void *b) {
+    Py_UCS4 x = *(const Py_UCS4 *)a, y = *(const Py_UCS4 *)b;
+    return x < y ? -1 : x > y;
+}
+
+static PyObject *fineweb_counts(PyObject *self, PyObject *args) {
+    PyObject *text, *stops_str;
+    Py_ssize_t short_length;
+    if (!PyArg_ParseTuple(args, "UUn", &text, &stops_str, &short_length)) return NULL;
+    Py_ssize_t n_stops = PyUnicode_GET_LENGTH(stops_str);
+    Py_UCS4 *stops = PyUnicode_AsUCS4Copy(stops_str);
+    if (!stops) return NULL;
+    qsort(stops, (size_t)n_stops, sizeof(Py_UCS4), compare_ucs4);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), breaks = 0;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        breaks += c == '\n' || c == '\r';
+    }
+    size_t size = table_size(breaks + 2), mask = size - 1;
+    Span *table = malloc(size * sizeof(Span));
+    if (!table) { PyMem_Free(stops); return PyErr_NoMemory(); }
+    for (size_t s = 0; s < size; s++) table[s].len = -1;
+    Py_ssize_t lines = 0, punct = 0, short_lines = 0, dup_chars = 0;
+    for (Py_ssize_t pos = 0; pos < n;) {
+        Py_ssize_t end = pos;
+        while (end < n) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, end);
+            if (c == '\n' || c == '\r') break;
+            end++;
+        }
+        Py_ssize_t first = pos;
+        while (first < end && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, first))) first++;
+        if (first < end) {
+            lines++;
+            Py_UCS4 z = PyUnicode_READ(kind, data, end - 1);
+            Py_ssize_t lo = 0, hi = n_stops;  /* binary search of the sorted stops */
+            while (lo < hi) {
+                Py_ssize_t mid = (lo + hi) / 2;
+                if (stops[mid] < z) lo = mid + 1; else hi = mid;
+            }
+            punct += lo < n_stops && stops[lo] == z;
+            short_lines += end - pos <= short_length;
+            if (span_add(table, mask, data, kind, pos, end - pos)) dup_chars += end - pos;
+        }
+        if (end == n) break;
+        pos = end + (PyUnicode_READ(kind, data, end) == '\r' && end + 1 < n && PyUnicode_READ(kind, data, end + 1) == '\n' ? 2 : 1);
+    }
+    free(table);
+    PyMem_Free(stops);
+    return Py_BuildValue("(nnnn)", lines, punct, short_lines, dup_chars);
+}
+
 static PyMethodDef methods[] = {
     {"ngram_stats", ngram_stats, METH_VARARGS,
      "ngram_stats(words, top_ns, dup_ns) -> (top n-gram characters per n, duplicate n-gram characters per n)"},
@@ -421,6 +786,10 @@ static PyMethodDef methods[] = {
     {"line_marks", line_marks, METH_O, "line_marks(text) -> (lines, lines starting with a bullet, lines ending with an ellipsis)"},
     {"word_totals", word_totals, METH_VARARGS,
      "word_totals(words, char_class) -> (words not made only of symbols, their characters, words holding a letter)"},
+    {"c4_lines", c4_lines, METH_VARARGS,
+     "c4_lines(text, options, max_word_length, min_words_per_line, summaries, summarise, char_class) -> C4's line counts"},
+    {"fineweb_counts", fineweb_counts, METH_VARARGS,
+     "fineweb_counts(text, stops, short_length) -> (non-blank lines, ending with a stop, short, repeated characters)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
-import platform
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -92,6 +90,9 @@ def run_info(
     }
     if steps is not None:
         info["steps"] = steps
+    import platform
+    import socket  # here, not at every start (~6 ms): only stats.json's run info asks
+
     info |= {"host": socket.gethostname(), "python": platform.python_version(), "failed_tasks": sorted(failed)}
     return info
 
@@ -161,7 +162,7 @@ def execute(
             calls = []
             for pass_task in round_tasks:
                 name = f"stage{seg_index}-{pass_task.name}"
-                if not plan.marker(name).exists():
+                if _load_marker(plan.marker(name)) is None:  # missing, or emptied by a crash (not fsynced)
                     calls.append((name, run_pass_task, (plan, name, pass_task.fn)))
             fail = _run_calls(executor, plan, calls, pass_label(stage.step_id, [c[0].split("-", 1)[1] for c in calls]), documents=False)
             failed.update(fail)

@@ -29,7 +29,7 @@ from tamis.executors import staging
 from tamis.executors.plan import RunPlan, segment_marker_name
 from tamis.executors.progress import reporting
 from tamis.executors.timing import StepClock
-from tamis.gcpause import gc_paused
+from tamis.gcpause import gc_paused, set_up_done
 from tamis.io.atomic import write_bytes_atomic
 from tamis.io.outputs import ShardWriter, document_record, list_shards, output_format, read_shard, rejects_format
 from tamis.io.readers import BadRecord, InputTask, ReadResult
@@ -52,6 +52,7 @@ def _prepared(step: Step) -> Any:
     if cached is None:
         step.setup()
         cached = _PREPARED[key] = step
+        set_up_done()  # its model or tables live as long as the process: out of later collections (CLI only)
     return cached
 
 

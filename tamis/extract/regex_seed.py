@@ -17,14 +17,8 @@ before; another Python, a missing file, or a ``re`` without that cache seeds not
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import gzip
-import re
 import sys
 from pathlib import Path
-
-import orjson
 
 from tamis.steps.quality import regex_code
 
@@ -47,45 +41,19 @@ def store_path() -> Path:
     return DATA_DIR / f"{tag()}.json.gz"
 
 
-def encode_entry(pattern: str | bytes, flags: int, compiled: list) -> list:
-    """One stored pattern: [kind, text, flags asked, then ``_sre.compile``'s flags, code, groups,
-    groupindex, indexgroup]; a bytes pattern's text in base64 (kind "b"), a str's as it is ("s")."""
-    final_flags, code, groups, groupindex, indexgroup = compiled
-    text = base64.b64encode(pattern).decode("ascii") if isinstance(pattern, bytes) else pattern
-    return ["b" if isinstance(pattern, bytes) else "s", text, flags, final_flags, regex_code.encode_code(code), groups, groupindex, indexgroup]
-
-
-def build(entry: list) -> tuple[tuple[type, str | bytes, int], re.Pattern]:
-    """(``re``'s cache key, the pattern) of a stored entry; raises where the engine refuses it."""
-    kind, text, flags, final_flags, code, groups, groupindex, indexgroup = entry
-    pattern: str | bytes = base64.b64decode(text) if kind == "b" else text
-    compiled = _sre.compile(pattern, final_flags, regex_code.decode_code(code), groups, groupindex, tuple(indexgroup))
-    return (type(pattern), pattern, flags), compiled
+# The entries' format, building and seeding are regex_code's (shared with a run's own patterns).
+encode_entry = regex_code.encode_entry
+build = regex_code.build_entry
 
 
 def stored_entries() -> list[list]:
-    with contextlib.suppress(OSError, ValueError):  # a missing or unreadable file: nothing stored
-        return orjson.loads(gzip.decompress(store_path().read_bytes()))
-    return []
+    return regex_code.stored_entries(store_path())
 
 
 def seed_regex_cache() -> int:
     """Put the stored patterns in ``re``'s cache (once per process); returns how many were added."""
     global _seeded
-    cache = getattr(re, "_cache", None)
-    limit = getattr(re, "_MAXCACHE", 0)
-    if _seeded or _sre is None or not isinstance(cache, dict):
+    if _seeded or _sre is None:
         return 0
     _seeded = True
-    added = 0
-    for entry in stored_entries():
-        if len(cache) >= limit - 64:  # leave room: re drops its oldest entry once the cache is full
-            break
-        try:
-            key, pattern = build(entry)
-        except (RuntimeError, TypeError, ValueError):  # instructions this engine does not take
-            continue
-        if key not in cache:
-            cache[key] = pattern
-            added += 1
-    return added
+    return regex_code.seed_cache(stored_entries())

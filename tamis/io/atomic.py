@@ -41,14 +41,18 @@ def commit(tmp: Path, final: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO]:
+def atomic_open(path: Path, mode: str = "wb", *, sync: bool = True) -> Iterator[IO]:
+    """``path`` written whole or not at all (a temporary name, renamed); fsynced before the
+    rename unless ``sync`` is False (a file whose loss in a crash of the machine only costs
+    time: the shard notes, which a reader checks against their shard and otherwise ignores)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_name(path)
     try:
         with open(tmp, mode) as fh:
             yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -65,9 +69,10 @@ def write_scratch_bytes(path: Path, data: bytes) -> None:
     :func:`write_bytes_atomic` (the same per-process temporary name, renamed), but not fsynced.
 
     Only a resumed run reads scratch files, and only those of passes whose marker says they
-    finished; the marker itself is synced (:mod:`tamis.executors.staging`). A killed process
+    finished; on a local run that marker is written this way too (:mod:`tamis.executors.staging`:
+    a lost marker reruns its pass), a task's marker is synced. A killed process
     leaves the page cache intact, so its finished files are whole. A crash of the machine may
-    lose unsynced scratch data under a synced marker, as it always could for the largest scratch
+    lose unsynced scratch data under a marker that survived, as it always could for the largest scratch
     files (the sketches and candidate edges, written unsynced since they were introduced):
     resume such a run with ``--overwrite``. The fsyncs cost ~3 ms each here, and a one-worker
     ``tamis dedup`` on 8 tasks wrote ~120 small scratch files: ~0.4 s of a 16 s run."""

@@ -368,7 +368,10 @@ class ShardNotes:
             columns["duplicate_of"] = self.keepers.array()
         table = pa.table(columns).replace_schema_metadata({META_KEY: orjson.dumps(info)})
         options = pa.ipc.IpcWriteOptions(compression="zstd" if pa.Codec.is_available("zstd") else None)
-        with atomic_open(notes_path(final)) as fh, pa.ipc.new_file(fh, table.schema, options=options) as writer:
+        # Not fsynced: notes only save time. Notes lost or cut short by a crash of the machine
+        # fail read_notes' checks (Arrow's footer, the shard's size, the row count) and the shard
+        # is read instead; their shard itself is synced. One fsync less per shard.
+        with atomic_open(notes_path(final), sync=False) as fh, pa.ipc.new_file(fh, table.schema, options=options) as writer:
             writer.write_table(table)
 
 

@@ -187,15 +187,18 @@ class _Sample:
 
 def signal_distributions(findings: Findings, config: dict[str, Any], step_order: list[str]) -> list[Distribution]:
     by_key: dict[tuple[str, str], tuple[list[float], list[int]]] = {}
+    get = by_key.get
     for row, o in enumerate(findings.observations):
         for step, signals in o.signals.items():
             if not isinstance(signals, dict):
                 continue
             for name, raw in signals.items():
                 if type(raw) is int or type(raw) is float:  # not bool, not str
-                    values, rows = by_key.setdefault((step, name), ([], []))
-                    values.append(raw)
-                    rows.append(row)
+                    found = get((step, name))
+                    if found is None:  # (setdefault would build two lists per value)
+                        found = by_key[(step, name)] = ([], [])
+                    found[0].append(raw)
+                    found[1].append(row)
     sample = _Sample(findings.observations)
     params = step_params(config)
     order = {s: i for i, s in enumerate(step_order)}

@@ -140,8 +140,6 @@ class Extract(Step):
 
     def _run_window(self, window: list[Document], ctx: TaskContext) -> Iterator[Document]:
         """Extract the window's pages in one batch, then emit every document in input order."""
-        from tamis.steps.extract_worker import ExtractTimeout
-
         step_id = self.step_id
         refused: dict[int, tuple[str, str]] = {}
         to_extract: list[int] = []
@@ -154,6 +152,8 @@ class Extract(Step):
             else:
                 refused[position] = problem
         results = dict(zip(to_extract, self._extract_many([window[i].text for i in to_extract]), strict=True)) if to_extract else {}
+        if results:  # read below only for an extracted page (a text run skips subprocess's import, ~10 ms)
+            from tamis.steps.extract_worker import ExtractTimeout
         for position, doc in enumerate(window):
             if position in refused:
                 rule, detail = refused[position]

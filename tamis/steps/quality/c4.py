@@ -33,7 +33,7 @@ from tamis.document import Document
 from tamis.registry import register
 from tamis.steps.base import Rejection, TaskContext, param
 from tamis.steps.quality.base import QualityFilter
-from tamis.steps.quality.words import tokenize, word_class, word_regex
+from tamis.steps.quality.words import char_class, tokenize, word_class, word_regex
 
 _CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 _END_PUNCTUATION = (".", "?", "!", '"', "'")
@@ -81,6 +81,26 @@ _SUMMARY_LIMIT = 200_000
 _summarised = [0]
 
 
+def _summaries_of(regex: re.Pattern[str]) -> dict[str, tuple[bool, int, bool, int, bool]]:
+    key = regex.pattern, regex.flags  # a Pattern's own hash reads its whole program at every call; its text's is kept
+    summaries = _SUMMARIES.get(key)
+    if summaries is None:
+        summaries = _SUMMARIES[key] = {}
+    return summaries
+
+
+def _summarise(chunk: str, regex: re.Pattern[str], summaries: dict) -> tuple[bool, int, bool, int, bool]:
+    """Reads one chunk's summary into ``summaries`` (the memo of ``regex``). Past the limit every
+    memo is emptied in place (the compiled line loop holds the dict it was given)."""
+    if _summarised[0] >= _SUMMARY_LIMIT:
+        for memo in _SUMMARIES.values():
+            memo.clear()
+        _summarised[0] = 0
+    _summarised[0] += 1
+    summary = summaries[chunk] = _chunk_summary(tokenize(chunk, regex))
+    return summary
+
+
 def line_sentences(line: str, regex: re.Pattern[str]) -> int:
     """``count_sentences(tokenize(line, regex))``, without cutting the line where it holds no
     sentence end: then no word is one, so the line is one sentence if it has a word at all,
@@ -91,21 +111,13 @@ def line_sentences(line: str, regex: re.Pattern[str]) -> int:
         for chunk in line.split():
             if chunk.isalnum():
                 return 1
-    key = regex.pattern, regex.flags  # a Pattern's own hash reads its whole program at every call; its text's is kept
-    summaries = _SUMMARIES.get(key)
-    if summaries is None:
-        summaries = _SUMMARIES[key] = {}
+    summaries = _summaries_of(regex)
     sentences = 0
     has_words = after_end = False
     for chunk in line.split():
         summary = summaries.get(chunk)
         if summary is None:
-            if _summarised[0] >= _SUMMARY_LIMIT:
-                _SUMMARIES.clear()
-                _summarised[0] = 0
-                summaries = _SUMMARIES[key] = {}
-            _summarised[0] += 1
-            summary = summaries[chunk] = _chunk_summary(tokenize(chunk, regex))
+            summary = _summarise(chunk, regex, summaries)
         chunk_has_words, added_before, after_before, added_after, after_after = summary
         if after_end:
             sentences += added_after
@@ -115,6 +127,15 @@ def line_sentences(line: str, regex: re.Pattern[str]) -> int:
             after_end = after_before
         has_words = has_words or chunk_has_words
     return sentences + 1 if has_words else 0
+
+
+try:
+    from tamis._native._words import c4_lines as _c4_lines
+except ImportError:  # pragma: no cover - the extension is built on install; this keeps a broken build usable
+    _c4_lines = None
+
+_LINE_RULES = ("long_word", "no_terminal_punct", "few_words", "javascript", "policy")
+_DOCUMENT_RULES = (None, "lorem_ipsum", "curly_bracket")
 
 
 @register("c4_quality")
@@ -134,8 +155,35 @@ class C4Quality(QualityFilter):
     curly_bracket: bool = param(True, "reject documents containing a curly bracket")
     policy: bool = param(True, "lines with a cookie or terms-of-use phrase do not count")
 
-    def measure(self, doc: Document) -> tuple[dict[str, Any], list[str]]:
-        """(signals, kept lines)."""
+    def measure(self, doc: Document) -> tuple[dict[str, Any], list[str] | None]:
+        """(signals, kept lines; None unless ``remove_lines``): :meth:`measure_reference`'s
+        loop, compiled (``tamis._native._words.c4_lines``: one pass a line, no str per line or
+        word; chunks holding a sentence end are summarised by :func:`_chunk_summary`, memoised)."""
+        stats = self.stats(doc)
+        t = self.thresholds(stats.language)
+        if _c4_lines is None or not isinstance(t["max_word_length"], int) or not isinstance(t["min_words_per_line"], int):
+            signals, kept = self.measure_reference(doc)
+            return signals, kept if self.remove_lines else None
+        regex = word_regex(stats.settings)
+        summaries = _summaries_of(regex)
+        switches = (self.remove_citations, self.terminal_punct, self.lorem_ipsum, self.javascript, self.curly_bracket, self.policy,
+                    t["min_num_sentences"] > 0, self.remove_lines)
+        options = sum(1 << bit for bit, on in enumerate(switches) if on)
+        lines, n_kept, sentences, removed, rule, kept = _c4_lines(
+            doc.text, options, t["max_word_length"], t["min_words_per_line"], summaries,
+            lambda chunk: _summarise(chunk, regex, summaries), char_class)
+        signals: dict[str, Any] = {
+            "lines": lines,
+            "lines_kept": n_kept,
+            "sentences": sentences,
+            "lines_removed": {name: count for name, count in zip(_LINE_RULES, removed, strict=True) if count},
+        }
+        if rule:
+            signals["document_rule"] = _DOCUMENT_RULES[rule]
+        return signals, kept
+
+    def measure_reference(self, doc: Document) -> tuple[dict[str, Any], list[str]]:
+        """(signals, kept lines): the plain definition of the rules, line by line."""
         stats = self.stats(doc)
         t = self.thresholds(stats.language)
         regex = word_regex(stats.settings)
@@ -172,7 +220,7 @@ class C4Quality(QualityFilter):
                 removed["policy"] += 1
                 continue
             if t["min_num_sentences"] > 0:
-                sentences += line_sentences(line, regex)
+                sentences += count_sentences(tokenize(line, regex))
             kept.append(line)
         signals: dict[str, Any] = {
             "lines": len(stats.splitlines),
@@ -207,7 +255,7 @@ class C4Quality(QualityFilter):
                 continue
             if self.remove_lines:
                 removed = signals["lines"] - signals["lines_kept"]
-                new_text = "\n".join(kept)
+                new_text = "\n".join(kept or ())
                 if new_text != doc.text:
                     doc.text = new_text
                     ctx.modified(step_id, unit="lines", count=removed)

@@ -14,6 +14,7 @@ Terminal punctuation is any sentence-ending mark of any script (``.``, ``!``, ``
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from tamis.document import Document
@@ -21,6 +22,17 @@ from tamis.registry import register
 from tamis.steps.base import Rejection, param
 from tamis.steps.quality.base import QualityFilter
 from tamis.text import terminal_punctuation
+
+try:
+    from tamis._native._words import fineweb_counts as _fineweb_counts
+except ImportError:  # pragma: no cover - the extension is built on install; this keeps a broken build usable
+    _fineweb_counts = None
+
+
+@functools.cache
+def _stops() -> str:
+    """The terminal punctuation marks as one str (each is one character), as fineweb_counts reads them."""
+    return "".join(terminal_punctuation())
 
 
 @register("fineweb_quality")
@@ -40,24 +52,40 @@ class FineWebQuality(QualityFilter):
         terminal_punctuation()
 
     def score(self, doc: Document) -> dict[str, Any]:
+        """:meth:`score_reference`, its line counts compiled (``tamis._native._words.fineweb_counts``:
+        one pass over the text, no str per line)."""
+        stats = self.stats(doc)
+        t = self.thresholds(stats.language)
+        short = t["short_line_length"]
+        if _fineweb_counts is None or not isinstance(short, int):
+            return self.score_reference(doc)
+        n_lines, punct_lines, short_lines, dup_chars = _fineweb_counts(doc.text, _stops(), short)
+        if not n_lines:
+            return {"lines": 0}
+        return self._signals(doc, stats.words, n_lines, punct_lines, short_lines, dup_chars)
+
+    def score_reference(self, doc: Document) -> dict[str, Any]:
+        """The plain definition over the list of non-blank lines."""
         stats = self.stats(doc)
         lines = stats.nonblank_lines
         if not lines:
             return {"lines": 0}
-        n_lines = len(lines)
         t = self.thresholds(stats.language)
         stops = terminal_punctuation()
         short = t["short_line_length"]
-        unique = set(lines)
-        dup_chars = sum(map(len, lines)) - sum(map(len, unique))
+        dup_chars = sum(map(len, lines)) - sum(map(len, set(lines)))
+        return self._signals(doc, stats.words, len(lines), sum(1 for line in lines if line.endswith(stops)),
+                             sum(1 for line in lines if len(line) <= short), dup_chars)
+
+    @staticmethod
+    def _signals(doc: Document, words: list[str], n_lines: int, punct_lines: int, short_lines: int, dup_chars: int) -> dict[str, Any]:
         body_chars = len(doc.text) - doc.text.count("\n")
-        words = len(stats.words)
         return {
             "lines": n_lines,
-            "line_punct_ratio": sum(1 for line in lines if line.endswith(stops)) / n_lines,
-            "short_line_ratio": sum(1 for line in lines if len(line) <= short) / n_lines,
+            "line_punct_ratio": punct_lines / n_lines,
+            "short_line_ratio": short_lines / n_lines,
             "char_dup_ratio": dup_chars / body_chars if body_chars else 0.0,
-            "list_ratio": doc.text.count("\n") / words if words else float(n_lines),
+            "list_ratio": doc.text.count("\n") / len(words) if words else float(n_lines),
         }
 
     def decide(self, signals: dict[str, Any], doc: Document) -> Rejection | None:

@@ -90,3 +90,73 @@ def compile_pattern(text: str, flags: int = 0) -> re.Pattern[str]:
         except (RuntimeError, TypeError, ValueError):  # instructions this engine does not take
             pass
     return re.compile(text, flags)
+
+
+# ------------------------------------------------------------------ patterns seeded in re's cache
+# Stored as [kind, text, flags asked, then _sre.compile's flags, code, groups, groupindex,
+# indexgroup]; a bytes pattern's text in base64 (kind "b"), a str's as it is ("s"). Used by
+# tamis.extract.regex_seed (the extractor's imports) and by seed_run_patterns (a run's own).
+
+
+def encode_entry(pattern: str | bytes, flags: int, compiled: list) -> list:
+    """One stored pattern for :func:`seed_cache` (``compiled``: what ``re``'s compiler handed
+    to ``_sre.compile`` for it)."""
+    final_flags, code, groups, groupindex, indexgroup = compiled
+    text = base64.b64encode(pattern).decode("ascii") if isinstance(pattern, bytes) else pattern
+    return ["b" if isinstance(pattern, bytes) else "s", text, flags, final_flags, encode_code(code), groups, groupindex, indexgroup]
+
+
+def build_entry(entry: list) -> tuple[tuple[type, str | bytes, int], re.Pattern]:
+    """(``re``'s cache key, the pattern) of a stored entry; raises where the engine refuses it."""
+    kind, text, flags, final_flags, code, groups, groupindex, indexgroup = entry
+    pattern: str | bytes = base64.b64decode(text) if kind == "b" else text
+    compiled = _sre.compile(pattern, final_flags, decode_code(code), groups, groupindex, tuple(indexgroup))
+    return (type(pattern), pattern, flags), compiled
+
+
+def stored_entries(path: Path) -> list[list]:
+    with contextlib.suppress(OSError, ValueError):  # a missing or unreadable file: nothing stored
+        return orjson.loads(gzip.decompress(path.read_bytes()))
+    return []
+
+
+def seed_cache(entries: list[list]) -> int:
+    """Put the stored patterns in ``re``'s own cache under the key ``re.compile`` looks up
+    (pattern type, text, flags), so its calls find them there; returns how many were added.
+    Each built pattern equals what ``re.compile`` gives (instructions word for word: the tests
+    check every stored one). Nothing where ``re`` keeps no such cache (another Python)."""
+    cache = getattr(re, "_cache", None)
+    limit = getattr(re, "_MAXCACHE", 0)
+    if _sre is None or not isinstance(cache, dict):
+        return 0
+    added = 0
+    for entry in entries:
+        if len(cache) >= limit - 64:  # leave room: re drops its oldest entry once the cache is full
+            break
+        try:
+            key, pattern = build_entry(entry)
+        except (RuntimeError, TypeError, ValueError):  # instructions this engine does not take
+            continue
+        if key not in cache:
+            cache[key] = pattern
+            added += 1
+    return added
+
+
+def run_store_path() -> Path:
+    """The patterns a ``tamis run`` compiles from its start to its end (its modules' imports,
+    the default recipe's steps and their set-up, PyYAML's): ``bench/derive_run_regex_code.py``."""
+    return DATA_DIR / f"run-{tag().removeprefix('spacy-')}.json.gz"
+
+
+_run_seeded = False
+
+
+def seed_run_patterns() -> int:
+    """Seed ``re``'s cache with a run's own patterns (once per process): ~110 compiles by re's
+    Python compiler, ~0.02-0.03 CPU-s of every run's start, become ~2 ms of building."""
+    global _run_seeded
+    if _run_seeded:
+        return 0
+    _run_seeded = True
+    return seed_cache(stored_entries(run_store_path()))

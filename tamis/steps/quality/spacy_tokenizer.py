@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from tamis.gcpause import gc_paused, set_up_done
 from tamis.steps.quality.regex_code import compile_pattern
 from tamis.steps.quality.spacy_affix import top_level_pieces
 from tamis.steps.quality.spacy_analysis import NOT_STORED as _NOT_STORED
@@ -860,7 +861,12 @@ def _shared_affix(stored: str, flags: int) -> Any:
 
 @cache
 def tokenizer_for(spacy_language: str) -> SpacyTokenizer:
-    return SpacyTokenizer(spacy_language)
+    # Its tables (tens of thousands of objects) live as long as the process: built with no
+    # collection walking them as they grow, then out of later ones (tamis.gcpause; the command line).
+    with gc_paused():
+        tokenizer = SpacyTokenizer(spacy_language)
+    set_up_done()
+    return tokenizer
 
 
 def tokenize(text: str, tokenizer: SpacyTokenizer, fallback: Callable[[str], list[str]]) -> list[str]:
