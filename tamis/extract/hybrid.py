@@ -130,7 +130,9 @@ def trafilatura_or_fast(html: str, *, fast: bool = False) -> Extraction:
 # +0.0029 / -0.0116 at 5.1x / 4.9x / 3.5x modelled (the fit now picks 0.58: wceb2026's trafilatura
 # costs 7.5 times the learned pass a page here, so 0.64 falls under the budget there; held-out 0.58
 # against 0.64: +0.0056 / -0.0059 / -0.0133 against +0.0055 / -0.0059 / -0.0107, 3.17x against 2.93x
-# modelled on wceb2026: fewer routed pages for less F1, not taken). Routed pages with favor_precision
+# modelled on wceb2026: fewer routed pages for less F1, not taken; measured, `tamis run` on wceb2026's 946
+# pages alternating, load 10 / 8 / 6 / 5: 40.0 / 34.4 / 32.5 / 29.9 CPU-s for 0.64 / 0.58 / 0.64 / 0.58, F1
+# whole 0.7714 -> 0.7679, held-out 0.7568 -> 0.7541, articles 0.9389 -> 0.9380). Routed pages with favor_precision
 # too (ROUTE_PRECISION; 0.84-0.89 of fast=True's CPU, paired per page): +0.0045 / +0.0059 / -0.0295,
 # not taken. The model trained on wceb2026's development half at weight 0.3: -0.0039 / -0.0014 /
 # +0.0150 (it lowers both issue sets' margins), not taken.
