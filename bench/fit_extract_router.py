@@ -15,7 +15,8 @@
    one with the best nested-CV smallest margin is reported (a candidate is then trained with it,
    ``train_extract_model.py --skip-cv --keep K --tail T --out NPZ``, and scored with ``--model``).
 2. Every page is also run through trafilatura (with its fallbacks, as the hybrid calls it, and with
-   ``fast=True``), and each page's CPU time is measured in this process for the learned pass and
+   ``fast=True``; ``--variant precision``: also with ``favor_precision=True``, its own cache), and
+   each page's CPU time is measured in this process for the learned pass and
    for each trafilatura call; the fixed costs (the interpreter and ``tamis run``'s start-up, and
    what the first routed page pays once: trafilatura's import and its first call) are measured as
    subprocesses.
@@ -32,7 +33,7 @@
 4. The held-out halves (never trained or fitted on) are scored last (unless ``--no-held-out``), with
    the model and the chosen rule: F1 against trafilatura's, the routed share and the modelled
    speed-up (beside the learned pass alone and the shipped rule).
-   ``--write`` stores the rule (and whether routed pages get ``fast=True``) between the marker
+   ``--write`` stores the rule (and the trafilatura setting routed pages get: ``--variant``) between the marker
    lines of ``tamis/extract/hybrid.py``.
 
 ``--extra-wceb DIR`` adds the third set (``bench/wceb_pages.py``) as a third store everywhere: its
@@ -133,7 +134,7 @@ def _cpu_of(cmd: list[str], cwd: Path) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def fixed_costs(workdir: Path, fast: bool, rounds: int = 3) -> dict[str, float]:
+def fixed_costs(workdir: Path, variant: str, rounds: int = 3) -> dict[str, float]:
     """CPU seconds (the least of ``rounds``): ``tamis run`` of the learned extractor on one small
     page, the trafilatura script's start-up (interpreter and import), and what the hybrid pays once
     when it first routes a page (trafilatura's import and its first call's one-time set-up)."""
@@ -149,7 +150,7 @@ def fixed_costs(workdir: Path, fast: bool, rounds: int = 3) -> dict[str, float]:
         "tamis_start": [tamis, "run", str(config), "-i", str(page_dir), "-o", str(workdir / "one-out"), "-w", "1", "--no-report", "--quiet", "--overwrite"],
         "trafilatura_start": [python, "-c", "import trafilatura"],
         "base": [python, "-c", base],
-        "routed_once": [python, "-c", f"{base}\nimport trafilatura\ntrafilatura.extract({WARM_PAGE!r}, fast={fast})"],
+        "routed_once": [python, "-c", f"{base}\nimport trafilatura\ntrafilatura.extract({WARM_PAGE!r}, **{VARIANTS[variant]!r})"],
     }
     best = {name: min(_cpu_of(cmd, workdir) for _ in range(rounds)) for name, cmd in commands.items()}
     return {"tamis_start": best["tamis_start"], "trafilatura_start": best["trafilatura_start"], "routed_once": max(0.0, best["routed_once"] - best["base"])}
@@ -192,6 +193,50 @@ def page_costs_and_texts(corpus: Path, cache: Path, wceb: Path | None = None) ->
                     texts[variant] = ""
                 times[variant] = clock() - started
             out[store][key] = {"learned": learned, "full": times["full"], "fast": times["fast"], "fast_text": texts["fast"]}
+    cache.write_bytes(pickle.dumps(out))
+    return out
+
+
+# trafilatura's settings a routed page may get (``--variant``): with its fallbacks, fast=True (no
+# readability / jusText comparison), and fast=True with favor_precision=True (its precision focus:
+# no baseline rescue and no recall escalation on short extractions, stricter pruning), 20 % less
+# CPU than fast=True on the wceb2026 pages the shipped router sends it (two alternating rounds,
+# load 7-17: 20.4 / 20.8 against 26.9 / 24.4 CPU-s over 181 pages).
+VARIANTS = {"full": {"fast": False}, "fast": {"fast": True}, "precision": {"fast": True, "favor_precision": True}}
+
+
+def variant_costs(corpus: Path, cache: Path, variant: str, wceb: Path | None = None) -> dict:
+    """Per page: CPU seconds and text of trafilatura with a VARIANTS setting that
+    page_costs_and_texts does not measure (its own cache, so the full/fast cache stays valid),
+    beside fast=True timed again on the same page in the same minutes (``fast_paired``: the
+    pair's ratio is the variant's saving whatever the load was)."""
+    if cache.is_file():
+        return pickle.loads(cache.read_bytes())
+    import trafilatura
+
+    if wceb is None:
+        _, teval_files, _ = load_teval(corpus, cache.parent / "teval")
+        _, aeb_files = load_aeb(corpus)
+        sources = [("teval", {k: _read(p) for k, p in teval_files.items()}), ("aeb", {k: _read(p) for k, p in aeb_files.items()})]
+    else:
+        from readability_pages import evaluation_sites
+
+        sources = [("wceb", {page.key: page.raw for page in load_wceb(wceb, evaluation_sites(corpus))[0]})]
+    trafilatura.extract(WARM_PAGE, **VARIANTS[variant])
+    out: dict = {store: {} for store, _ in sources}
+    clock = time.process_time
+    for store, files in sources:
+        for key, raw in files.items():
+            html, _ = decode_html(raw)
+            times, texts = {}, {}
+            for name in (variant, "fast"):
+                started = clock()
+                try:
+                    texts[name] = trafilatura.extract(html, include_comments=False, include_tables=True, include_formatting=False, **VARIANTS[name]) or ""
+                except Exception:  # noqa: BLE001 - a page trafilatura cannot read counts as empty
+                    texts[name] = ""
+                times[name] = clock() - started
+            out[store][key] = {variant: times[variant], f"{variant}_text": texts[variant], "fast_paired": times["fast"]}
     cache.write_bytes(pickle.dumps(out))
     return out
 
@@ -270,7 +315,7 @@ def page_table(data: dict, store: str, keys: list[str], probabilities, teacher: 
         text, page_signals = learned_page(texts, rows, probabilities(store, key))
         forced.append(page_signals is None)
         signals.append(np.zeros(len(hybrid.ROUTE_SIGNALS)) if page_signals is None else page_signals)
-        traf_text = teacher[store][key] if variant == "full" else costs[store][key]["fast_text"]
+        traf_text = teacher[store][key] if variant == "full" else costs[store][key][f"{variant}_text"]
         learned_scores.append(page_score(store, data, key, text))
         traf_scores.append(page_score(store, data, key, tidy(traf_text)))
         learned_cost.append(costs[store][key]["learned"])
@@ -375,7 +420,7 @@ def write_constants(rule: Rule, variant: str) -> None:
     head, rest = source.split(begin)
     _, tail = rest.split(end)
     confidence, second, direction, limit = rule
-    body = f"ROUTE_FAST = {variant == 'fast'}\nROUTE_CONFIDENCE = {confidence!r}\n"
+    body = f"ROUTE_FAST = {variant != 'full'}\nROUTE_PRECISION = {variant == 'precision'}\nROUTE_CONFIDENCE = {confidence!r}\n"
     if second >= 0:
         body += f"ROUTE_SECOND: tuple[str, int, float] | None = ({hybrid.ROUTE_SIGNALS[second]!r}, {direction}, {round(limit, 6)!r})\n"
     else:
@@ -414,7 +459,12 @@ def main() -> int:
     parser.add_argument("--isolated", type=int, nargs="+", default=None, help="isolated-block lengths to try (default: the model's)")
     parser.add_argument("--tail", type=int, nargs="+", default=None, help="tail gaps to try (default: the model's)")
     parser.add_argument("--no-held-out", action="store_true", help="do not score the held-out halves (candidates not to be shipped)")
-    parser.add_argument("--variant", choices=("full", "fast"), default="fast", help="trafilatura on routed pages: with its fallbacks, or fast=True")
+    parser.add_argument(
+        "--variant",
+        choices=tuple(VARIANTS),
+        default="fast",
+        help="trafilatura on routed pages: with its fallbacks, fast=True, or fast=True with favor_precision=True",
+    )
     parser.add_argument("--write", action="store_true", help="store the router in tamis/extract/hybrid.py")
     parser.add_argument(
         "--second-signal", action=argparse.BooleanOptionalAction, default=True, help="also the rule family with a second signal (the slow part of the fit)"
@@ -452,7 +502,16 @@ def main() -> int:
     costs = page_costs_and_texts(args.corpus, args.workdir / "costs.pkl")
     if "wceb" in stores:
         costs.update(page_costs_and_texts(args.corpus, args.workdir / "costs-wceb.pkl", args.extra_wceb))
-    fixed = fixed_costs(args.workdir, args.variant == "fast")
+    if args.variant not in ("full", "fast"):
+        for name, wceb in (("", None), ("-wceb", args.extra_wceb)):
+            if name and "wceb" not in stores:
+                continue
+            for store, pages_costs in variant_costs(args.corpus, args.workdir / f"costs-{args.variant}{name}.pkl", args.variant, wceb).items():
+                for key, got in pages_costs.items():
+                    costs[store][key].update(got)
+        paired = [(c[args.variant], c["fast_paired"]) for store in stores for c in costs[store].values()]
+        print(f"  {args.variant} against fast=True, timed in turn on each page: {sum(a for a, _ in paired) / sum(b for _, b in paired):.3f} of its CPU")
+    fixed = fixed_costs(args.workdir, args.variant)
     print("fixed CPU seconds: " + ", ".join(f"{k} {v:.3f}" for k, v in fixed.items()))
     for store in stores:
         page = costs[store].values()

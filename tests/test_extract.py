@@ -410,9 +410,11 @@ def test_trafilatura_reads_the_same_text_through_the_compiled_class_lookup():
     )
     pages = [article_page(), article_page(depth=3).replace("<main>", f"<main>{form}"), f"<html><body>{form}<p>{PARAGRAPHS[0]}</p></body></html>"]
     for html in pages:
-        for fast in (True, False):
-            expected = trafilatura.extract(html, fast=fast, include_comments=False, include_tables=True, include_formatting=False) or ""
-            assert _trafilatura(html, fast=fast) == expected
+        for fast, precision in ((True, False), (False, False), (True, True)):
+            expected = (
+                trafilatura.extract(html, fast=fast, favor_precision=precision, include_comments=False, include_tables=True, include_formatting=False) or ""
+            )
+            assert _trafilatura(html, fast=fast, precision=precision) == expected
     tree = lxml_html.fromstring(pages[2], parser=HTML_PARSER)
     assert type(tree.find(".//form")) is lxml_html.FormElement  # lxml.html's lookup is back
 

@@ -86,14 +86,14 @@ def test_a_confident_page_stays_learned_and_a_routed_one_gets_trafilatura(monkey
     assert hybrid.extract_learned_hybrid(ARTICLE).method == "learned"
     calls = []
 
-    def fake_trafilatura(html: str, *, fast: bool = False) -> str:
-        calls.append(fast)
+    def fake_trafilatura(html: str, *, fast: bool = False, precision: bool = False) -> str:
+        calls.append((fast, precision))
         return "trafilatura's text"
 
     monkeypatch.setattr(hybrid, "_trafilatura", fake_trafilatura)
     monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", 1.01)
     routed = hybrid.extract_learned_hybrid(ARTICLE)
-    assert (routed.method, routed.text, calls) == ("trafilatura", "trafilatura's text", [hybrid.ROUTE_FAST])
+    assert (routed.method, routed.text, calls) == ("trafilatura", "trafilatura's text", [(hybrid.ROUTE_FAST, hybrid.ROUTE_PRECISION)])
     assert routed.metadata["title"] == "Budget approved"  # the learned pass's metadata stays
     # A second signal is read only when the fitted router has one; it routes here too.
     monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", 0.0)
@@ -102,7 +102,7 @@ def test_a_confident_page_stays_learned_and_a_routed_one_gets_trafilatura(monkey
 
 
 def test_a_routed_page_where_trafilatura_finds_nothing_keeps_the_learned_text(monkeypatch):
-    monkeypatch.setattr(hybrid, "_trafilatura", lambda html, fast=False: "  \n")
+    monkeypatch.setattr(hybrid, "_trafilatura", lambda html, fast=False, precision=False: "  \n")
     monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", 1.01)
     result = hybrid.extract_learned_hybrid(ARTICLE)
     assert result.method == "learned" and PARAGRAPHS[0] in result.text
@@ -141,5 +141,5 @@ def test_the_hybrid_takes_the_pages_utf8_bytes_as_the_worker_sends_them(monkeypa
     assert extract_main_text(page.encode(), "tamis_learned_hybrid") == extract_main_text(page, "tamis_learned_hybrid")
     monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", 1.01)
     seen = []
-    monkeypatch.setattr(hybrid, "_trafilatura", lambda html, fast=False: seen.append(html) or "routed")
+    monkeypatch.setattr(hybrid, "_trafilatura", lambda html, fast=False, precision=False: seen.append(html) or "routed")
     assert hybrid.extract_learned_hybrid(page.encode()).text == "routed" and seen == [page]
