@@ -162,7 +162,7 @@ def execute(
             calls = []
             for pass_task in round_tasks:
                 name = f"stage{seg_index}-{pass_task.name}"
-                if not plan.marker(name).exists():
+                if _load_marker(plan.marker(name)) is None:  # missing, or emptied by a crash (not fsynced)
                     calls.append((name, run_pass_task, (plan, name, pass_task.fn)))
             fail = _run_calls(executor, plan, calls, pass_label(stage.step_id, [c[0].split("-", 1)[1] for c in calls]), documents=False)
             failed.update(fail)
