@@ -490,3 +490,33 @@ def test_lines_written_joined_make_the_shards_written_line_by_line(tmp_path: Pat
         assert len(shards) > 10
         views.append([([dict(r) for r in read_shard(p)], read_notes(p, rejects=rejects).table.to_pydict()) for p in shards])
     assert views[0] == views[1]
+
+
+def test_card_yaml_is_the_python_emitters_text() -> None:
+    """The card's header, written through libyaml where it can be, is byte for byte what
+    ``yaml.safe_dump`` (the Python emitter) writes: names of many scripts, YAML's special
+    words and signs, long lines, and the characters libyaml would escape (which fall back)."""
+    import random
+
+    import yaml
+
+    from tamis.io.card import card_yaml
+
+    rng = random.Random(7)
+    pools = [range(0x20, 0x80), range(0, 0x20), range(0x80, 0x100), range(0x100, 0x800), range(0x2000, 0x2100), range(0xE000, 0x10000), range(0x1F440, 0x1F460)]
+    special = ["y", "No", "null", "~", "1e3", "0x1f", "-", "? a", "a #b", " lead", "trail ", "", "'q'", '"d"', "a: b",
+               "!t", "&a", "*b", "|", ">", "%", "@", "a\nb", "\t", "x" * 120, " ".join(["word"] * 40), "a\x85b", "\u2028", "👍"]
+
+    def text() -> str:
+        if rng.random() < 0.3:
+            return rng.choice(special)
+        pool = rng.choice(pools)
+        return "".join(chr(rng.choice(pool)) for _ in range(rng.randint(0, 12)))
+
+    for _ in range(1000):
+        features = [{"name": text(), "dtype": rng.choice(["string", "int64", text()])} for _ in range(rng.randint(0, 5))]
+        data = {
+            "configs": [{"config_name": "kept", "default": True, "data_files": [{"split": "train", "path": text()}]}],
+            "dataset_info": [{"config_name": "kept", "features": features, "splits": [{"name": "train", "num_examples": rng.randint(0, 10**9)}]}],
+        }
+        assert card_yaml(data) == yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

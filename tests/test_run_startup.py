@@ -121,3 +121,38 @@ def test_a_run_in_process_leaves_the_collector_as_it_was(tmp_path: Path) -> None
     frozen = gc.get_freeze_count()
     assert main(["run", "--input", str(docs), "--output", str(tmp_path / "out"), "--workers", "1", "-q"]) in (0, 1)
     assert gc.isenabled() and gc.get_freeze_count() == frozen
+
+
+_RUN_AND_LIST_FSYNCS = """
+import os, sys
+synced = []
+real = os.fsync
+def fsync(fd):
+    synced.append(os.path.basename(os.readlink(f"/proc/self/fd/{fd}")).split(".tmp-")[0])
+    return real(fd)
+os.fsync = fsync
+from tamis.cli import main
+try:
+    main(["run", "--input", sys.argv[1], "--output", sys.argv[2], "--workers", "1", "-q"])
+except SystemExit as exit:
+    assert exit.code in (0, None), exit.code
+print(" ".join(synced))
+"""
+
+
+def test_a_run_syncs_what_is_read_as_valid_and_not_the_report(tmp_path: Path) -> None:
+    """The files a crash of the machine could leave empty yet read as valid (config, shards,
+    task markers, card, stats.json) are fsynced; report.html, which no program reads and
+    ``tamis report`` writes again, is renamed whole without one."""
+    if not Path("/proc/self/fd").is_dir():
+        return
+    text = "The river bridge closes on Monday for two years of repairs, the city said. " * 12
+    docs = tmp_path / "docs.jsonl"
+    docs.write_bytes(b"".join(orjson.dumps({"id": f"d{i}", "text": f"Page {i}. {text}"}) + b"\n" for i in range(3)))
+    done = subprocess.run([sys.executable, "-c", _RUN_AND_LIST_FSYNCS, str(docs), str(tmp_path / "out")], capture_output=True, text=True, check=True)
+    synced = done.stdout.split()
+    for name in ("config.resolved.yaml", "README.md", "stats.json", "seg0-task00000.json"):
+        assert name in synced, (name, synced)
+    assert any(name.startswith("part-00000") for name in synced), synced
+    assert "report.html" not in synced
+    assert (tmp_path / "out" / "report.html").stat().st_size > 0
