@@ -31,6 +31,16 @@ static size_t table_size(Py_ssize_t items) {
     return size;
 }
 
+/* Where the line starting at pos ends: the first '\n' or '\r' at or after pos, or n. */
+static inline Py_ssize_t line_end(int kind, const void *data, Py_ssize_t pos, Py_ssize_t n) {
+    while (pos < n) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, pos);
+        if (c == '\n' || c == '\r') break;
+        pos++;
+    }
+    return pos;
+}
+
 static inline uint64_t mix(uint64_t x) {
     x ^= x >> 33;
     x *= 0xff51afd7ed558ccdULL;
@@ -357,12 +367,7 @@ static PyObject *line_marks(PyObject *self, PyObject *arg) {
     int kind = PyUnicode_KIND(arg);
     const void *data = PyUnicode_DATA(arg);
     while (pos < n) {
-        Py_ssize_t end = pos;
-        while (end < n) {
-            Py_UCS4 c = PyUnicode_READ(kind, data, end);
-            if (c == '\n' || c == '\r') break;
-            end++;
-        }
+        Py_ssize_t end = line_end(kind, data, pos, n);
         lines++;
         Py_ssize_t first = pos, last = end;
         while (first < end && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, first))) first++;
@@ -626,12 +631,7 @@ static PyObject *c4_lines(PyObject *self, PyObject *args) {
     int rule = 0;
     Py_ssize_t rest = n;
     for (Py_ssize_t pos = 0; pos < n;) {
-        Py_ssize_t end = pos;
-        while (end < n) {
-            Py_UCS4 c = PyUnicode_READ(kind, data, end);
-            if (c == '\n' || c == '\r') break;
-            end++;
-        }
+        Py_ssize_t end = line_end(kind, data, pos, n);
         lines++;
         Py_ssize_t next = end == n ? n
                           : end + (PyUnicode_READ(kind, data, end) == '\r' && end + 1 < n && PyUnicode_READ(kind, data, end + 1) == '\n' ? 2 : 1);
@@ -698,12 +698,7 @@ static PyObject *c4_lines(PyObject *self, PyObject *args) {
     }
     /* a document rule stopped the loop: the lines after it still count */
     for (Py_ssize_t pos = rule ? rest : n; pos < n;) {
-        Py_ssize_t end = pos;
-        while (end < n) {
-            Py_UCS4 c = PyUnicode_READ(kind, data, end);
-            if (c == '\n' || c == '\r') break;
-            end++;
-        }
+        Py_ssize_t end = line_end(kind, data, pos, n);
         lines++;
         if (end == n) break;
         pos = end + (PyUnicode_READ(kind, data, end) == '\r' && end + 1 < n && PyUnicode_READ(kind, data, end + 1) == '\n' ? 2 : 1);
@@ -751,12 +746,7 @@ static PyObject *fineweb_counts(PyObject *self, PyObject *args) {
     for (size_t s = 0; s < size; s++) table[s].len = -1;
     Py_ssize_t lines = 0, punct = 0, short_lines = 0, dup_chars = 0;
     for (Py_ssize_t pos = 0; pos < n;) {
-        Py_ssize_t end = pos;
-        while (end < n) {
-            Py_UCS4 c = PyUnicode_READ(kind, data, end);
-            if (c == '\n' || c == '\r') break;
-            end++;
-        }
+        Py_ssize_t end = line_end(kind, data, pos, n);
         Py_ssize_t first = pos;
         while (first < end && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, first))) first++;
         if (first < end) {
