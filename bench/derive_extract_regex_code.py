@@ -28,28 +28,20 @@ OUT = ROOT / "tamis" / "extract" / "regex_code"
 # rebuild to an equal pattern.
 CHILD = r"""
 import json, re, sys
-import _sre
 from re import _compiler
 
 import tamis.cli, tamis.runner, tamis.steps.extract  # compiled before the extract path: not stored
 from tamis.extract import regex_seed
+from tamis.steps.quality import regex_code
 
 regex_seed._seeded = True  # record what the import compiles, not what the store holds
-real_sre, real_compile = _sre.compile, _compiler.compile
+real_compile = _compiler.compile
 entries = []
 
 def recording(pattern, flags=0):
-    seen = []
-    def spy(p, final_flags, code, groups, groupindex, indexgroup):
-        seen.append([final_flags, list(code), groups, dict(groupindex), list(indexgroup)])
-        return real_sre(p, final_flags, code, groups, groupindex, indexgroup)
-    _sre.compile = spy
-    try:
-        compiled = real_compile(pattern, flags)
-    finally:
-        _sre.compile = real_sre
-    if seen and not flags & re.DEBUG:
-        entry = regex_seed.encode_entry(pattern, flags, seen[-1])
+    compiled, record = regex_code.compile_recording(real_compile, pattern, flags)
+    if record is not None and not flags & re.DEBUG:
+        entry = regex_seed.encode_entry(pattern, flags, record)
         key, rebuilt = regex_seed.build(entry)
         assert rebuilt == compiled and key == (type(pattern), pattern, flags), str(pattern)[:80]
         entries.append(entry)

@@ -27,14 +27,13 @@ from derive_spacy_regex_code import OUT, ROOT, child_outputs, write_store
 # _sre.compile, and checked to rebuild to an equal pattern.
 CHILD = r"""
 import contextlib, json, os, re, sys, tempfile
-import _sre
 from re import _compiler
 
 import tamis.cli  # compiled before a run's seed could help: not stored
 from tamis.steps.quality import regex_code
 
 regex_code._run_seeded = True  # record what the run compiles, not what the store holds
-real_sre, real_compile = _sre.compile, _compiler.compile
+real_compile = _compiler.compile
 entries, seen_keys = [], set()
 PAGES = [
     "The bridge over the river closes on Monday for two years of repairs, the city said.",
@@ -57,18 +56,20 @@ def from_paths():
         frame = frame.f_back
     return False
 
-def recording(pattern, flags=0):
-    seen = []
-    def spy(p, final_flags, code, groups, groupindex, indexgroup):
-        seen.append([final_flags, list(code), groups, dict(groupindex), list(indexgroup)])
-        return real_sre(p, final_flags, code, groups, groupindex, indexgroup)
-    _sre.compile = spy
+def storable(pattern):
+    # The store is JSON read by orjson, which refuses lone surrogates (the card's pattern of
+    # characters libyaml writes differently holds a surrogate range): such a pattern is compiled
+    # by re as before, and the store stays readable.
     try:
-        compiled = real_compile(pattern, flags)
-    finally:
-        _sre.compile = real_sre
-    if seen and not flags & re.DEBUG and isinstance(pattern, str | bytes) and not from_paths():
-        entry = regex_code.encode_entry(pattern, int(flags), seen[-1])
+        pattern.encode("utf-8") if isinstance(pattern, str) else None
+    except UnicodeEncodeError:
+        return False
+    return True
+
+def recording(pattern, flags=0):
+    compiled, record = regex_code.compile_recording(real_compile, pattern, flags)
+    if record is not None and not flags & re.DEBUG and isinstance(pattern, str | bytes) and storable(pattern) and not from_paths():
+        entry = regex_code.encode_entry(pattern, int(flags), record)
         key, rebuilt = regex_code.build_entry(entry)
         assert rebuilt == compiled and key == (type(pattern), pattern, flags), str(pattern)[:80]
         if key not in seen_keys:

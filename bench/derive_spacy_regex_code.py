@@ -36,16 +36,8 @@ entries = {}
 real = _sre.compile
 
 def recording(text, flags=0):
-    seen = []
-    def spy(pattern, final_flags, code, groups, groupindex, indexgroup):
-        seen.append([final_flags, list(code), groups, dict(groupindex), list(indexgroup)])
-        return real(pattern, final_flags, code, groups, groupindex, indexgroup)
-    _sre.compile = spy
-    try:
-        pattern = _compiler.compile(text, flags)
-    finally:
-        _sre.compile = real
-    final_flags, code, groups, groupindex, indexgroup = seen[-1]
+    pattern, record = regex_code.compile_recording(_compiler.compile, text, flags)
+    final_flags, code, groups, groupindex, indexgroup = record
     rebuilt = real(text, final_flags, regex_code.decode_code(regex_code.encode_code(code)), groups, groupindex, tuple(indexgroup))
     assert rebuilt == pattern == re.compile(text, flags), text[:80]
     entries[regex_code.key(text, flags)] = [final_flags, regex_code.encode_code(code), groups, groupindex, indexgroup]

@@ -16,7 +16,10 @@ import pytest
 from tamis.steps.quality import regex_code
 
 STORED = regex_code.stored_entries(regex_code.run_store_path())
-needs_store = pytest.mark.skipif(not STORED, reason=f"no stored run patterns for this Python ({regex_code.run_store_path().name})")
+# A store that exists must load (orjson refuses lone surrogates: a pattern holding one once emptied it).
+needs_store = pytest.mark.skipif(
+    not regex_code.run_store_path().exists() and not STORED, reason=f"no stored run patterns for this Python ({regex_code.run_store_path().name})"
+)
 
 
 @needs_store

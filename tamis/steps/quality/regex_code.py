@@ -98,6 +98,26 @@ def compile_pattern(text: str, flags: int = 0) -> re.Pattern[str]:
 # tamis.extract.regex_seed (the extractor's imports) and by seed_run_patterns (a run's own).
 
 
+def compile_recording(compile_fn: Any, pattern: str | bytes, flags: int = 0) -> tuple[re.Pattern, list | None]:
+    """``compile_fn(pattern, flags)`` (re's own compiler, ``re._compiler.compile``, passed in since
+    the derive scripts replace it with their recorder) with what it hands to ``_sre.compile`` kept:
+    (the pattern, [final flags, code, groups, groupindex, indexgroup] of its last call, or None).
+    For the bench/derive_*regex_code.py scripts, which store what a run or a build compiles."""
+    seen: list[list] = []
+    real = _sre.compile
+
+    def spy(p: Any, final_flags: int, code: list[int], groups: int, groupindex: dict, indexgroup: Any) -> Any:
+        seen.append([final_flags, list(code), groups, dict(groupindex), list(indexgroup)])
+        return real(p, final_flags, code, groups, groupindex, indexgroup)
+
+    _sre.compile = spy
+    try:
+        compiled = compile_fn(pattern, flags)
+    finally:
+        _sre.compile = real
+    return compiled, seen[-1] if seen else None
+
+
 def encode_entry(pattern: str | bytes, flags: int, compiled: list) -> list:
     """One stored pattern for :func:`seed_cache` (``compiled``: what ``re``'s compiler handed
     to ``_sre.compile`` for it)."""
