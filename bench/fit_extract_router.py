@@ -156,6 +156,18 @@ def fixed_costs(workdir: Path, variant: str, rounds: int = 3) -> dict[str, float
     return {"tamis_start": best["tamis_start"], "trafilatura_start": best["trafilatura_start"], "routed_once": max(0.0, best["routed_once"] - best["base"])}
 
 
+def _page_sources(corpus: Path, cache: Path, wceb: Path | None) -> list[tuple[str, dict[str, bytes]]]:
+    """(store, {page key: raw bytes}) of the pages a cost cache covers: trafilatura-eval's and
+    AEB's, or with ``wceb`` the third set's only."""
+    if wceb is None:
+        _, teval_files, _ = load_teval(corpus, cache.parent / "teval")
+        _, aeb_files = load_aeb(corpus)
+        return [("teval", {k: _read(p) for k, p in teval_files.items()}), ("aeb", {k: _read(p) for k, p in aeb_files.items()})]
+    from readability_pages import evaluation_sites
+
+    return [("wceb", {page.key: page.raw for page in load_wceb(wceb, evaluation_sites(corpus))[0]})]
+
+
 def page_costs_and_texts(corpus: Path, cache: Path, wceb: Path | None = None) -> dict:
     """Per page: CPU seconds of the learned pass and of trafilatura (fallbacks / fast), and
     trafilatura's fast text (its full text comes from train_extract_model's cache). ``wceb``: the
@@ -166,14 +178,7 @@ def page_costs_and_texts(corpus: Path, cache: Path, wceb: Path | None = None) ->
 
     from tamis.extract.learned import extract_learned
 
-    if wceb is None:
-        _, teval_files, _ = load_teval(corpus, cache.parent / "teval")
-        _, aeb_files = load_aeb(corpus)
-        sources = [("teval", {k: _read(p) for k, p in teval_files.items()}), ("aeb", {k: _read(p) for k, p in aeb_files.items()})]
-    else:
-        from readability_pages import evaluation_sites
-
-        sources = [("wceb", {page.key: page.raw for page in load_wceb(wceb, evaluation_sites(corpus))[0]})]
+    sources = _page_sources(corpus, cache, wceb)
     extract_learned(WARM_PAGE)
     trafilatura.extract(WARM_PAGE)
     out: dict = {store: {} for store, _ in sources}
@@ -214,14 +219,7 @@ def variant_costs(corpus: Path, cache: Path, variant: str, wceb: Path | None = N
         return pickle.loads(cache.read_bytes())
     import trafilatura
 
-    if wceb is None:
-        _, teval_files, _ = load_teval(corpus, cache.parent / "teval")
-        _, aeb_files = load_aeb(corpus)
-        sources = [("teval", {k: _read(p) for k, p in teval_files.items()}), ("aeb", {k: _read(p) for k, p in aeb_files.items()})]
-    else:
-        from readability_pages import evaluation_sites
-
-        sources = [("wceb", {page.key: page.raw for page in load_wceb(wceb, evaluation_sites(corpus))[0]})]
+    sources = _page_sources(corpus, cache, wceb)
     trafilatura.extract(WARM_PAGE, **VARIANTS[variant])
     out: dict = {store: {} for store, _ in sources}
     clock = time.process_time
