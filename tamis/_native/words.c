@@ -41,6 +41,11 @@ static inline Py_ssize_t line_end(int kind, const void *data, Py_ssize_t pos, Py
     return pos;
 }
 
+/* Where the next line starts after a line ending at end < n: past its "\r\n", "\r" or "\n". */
+static inline Py_ssize_t line_next(int kind, const void *data, Py_ssize_t end, Py_ssize_t n) {
+    return end + (PyUnicode_READ(kind, data, end) == '\r' && end + 1 < n && PyUnicode_READ(kind, data, end + 1) == '\n' ? 2 : 1);
+}
+
 static inline uint64_t mix(uint64_t x) {
     x ^= x >> 33;
     x *= 0xff51afd7ed558ccdULL;
@@ -381,7 +386,7 @@ static PyObject *line_marks(PyObject *self, PyObject *arg) {
         }
         if (end == n) break;
         /* past the line end (\r\n is one): at the text's end the loop stops, so a final end opens no empty line */
-        pos = end + (PyUnicode_READ(kind, data, end) == '\r' && end + 1 < n && PyUnicode_READ(kind, data, end + 1) == '\n' ? 2 : 1);
+        pos = line_next(kind, data, end, n);
     }
     return Py_BuildValue("(nnn)", lines, bullets, ellipses);
 }
@@ -633,8 +638,7 @@ static PyObject *c4_lines(PyObject *self, PyObject *args) {
     for (Py_ssize_t pos = 0; pos < n;) {
         Py_ssize_t end = line_end(kind, data, pos, n);
         lines++;
-        Py_ssize_t next = end == n ? n
-                          : end + (PyUnicode_READ(kind, data, end) == '\r' && end + 1 < n && PyUnicode_READ(kind, data, end + 1) == '\n' ? 2 : 1);
+        Py_ssize_t next = end == n ? n : line_next(kind, data, end, n);
         Py_ssize_t first = pos, last = end;
         while (first < last && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, first))) first++;
         while (last > first && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, last - 1))) last--;
@@ -701,7 +705,7 @@ static PyObject *c4_lines(PyObject *self, PyObject *args) {
         Py_ssize_t end = line_end(kind, data, pos, n);
         lines++;
         if (end == n) break;
-        pos = end + (PyUnicode_READ(kind, data, end) == '\r' && end + 1 < n && PyUnicode_READ(kind, data, end + 1) == '\n' ? 2 : 1);
+        pos = line_next(kind, data, end, n);
     }
     result = Py_BuildValue("(nnn(nnnnn)iO)", lines, kept, sentences, removed[0], removed[1], removed[2], removed[3], removed[4], rule,
                            kept_list ? kept_list : Py_None);
@@ -762,7 +766,7 @@ static PyObject *fineweb_counts(PyObject *self, PyObject *args) {
             if (span_add(table, mask, data, kind, pos, end - pos)) dup_chars += end - pos;
         }
         if (end == n) break;
-        pos = end + (PyUnicode_READ(kind, data, end) == '\r' && end + 1 < n && PyUnicode_READ(kind, data, end + 1) == '\n' ? 2 : 1);
+        pos = line_next(kind, data, end, n);
     }
     free(table);
     PyMem_Free(stops);
