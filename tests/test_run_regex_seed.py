@@ -13,18 +13,26 @@ from re import _compiler
 import orjson
 import pytest
 
+from tamis.extract import regex_seed
 from tamis.steps.quality import regex_code
 
-STORED = regex_code.stored_entries(regex_code.run_store_path())
-# A store that exists must load (orjson refuses lone surrogates: a pattern holding one once emptied it).
-needs_store = pytest.mark.skipif(
-    not regex_code.run_store_path().exists() and not STORED, reason=f"no stored run patterns for this Python ({regex_code.run_store_path().name})"
-)
+RUN_STORE = regex_code.run_store_path()
+STORED = regex_code.stored_entries(RUN_STORE)
+needs_store = pytest.mark.skipif(not RUN_STORE.exists(), reason=f"no stored run patterns for this Python ({RUN_STORE.name})")
+# Every store of seeded patterns: a run's own and the extractor's (tamis.extract.regex_seed).
+STORES = {"run": RUN_STORE, "extract": regex_seed.store_path()}
 
 
-@needs_store
-def test_every_stored_run_pattern_equals_what_re_compiles() -> None:
-    for entry in STORED:
+@pytest.mark.parametrize("store", sorted(STORES))
+def test_every_stored_pattern_equals_what_re_compiles(store: str) -> None:
+    path = STORES[store]
+    if not path.exists():
+        pytest.skip(f"no stored {store} patterns for this Python ({path.name})")
+    entries = regex_code.stored_entries(path)
+    # A store that exists must load: orjson refuses lone surrogates, and a pattern holding some
+    # once emptied a whole store (bench/derive_run_regex_code.py leaves such patterns out).
+    assert entries, f"{path.name} does not load"
+    for entry in entries:
         (kind, text, flags), pattern = regex_code.build_entry(entry)
         assert kind is type(text)
         # Pattern equality compares the text, the flags and the engine's instructions word for word.

@@ -17,7 +17,6 @@ before; another Python, a missing file, or a ``re`` without that cache seeds not
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from tamis.steps.quality import regex_code
@@ -33,8 +32,7 @@ _seeded = False
 
 def tag() -> str:
     """The store's name for this interpreter (the instructions depend on its regex compiler)."""
-    magic = getattr(_sre, "MAGIC", 0)
-    return f"extract-{sys.implementation.name}{sys.version_info[0]}{sys.version_info[1]}-sre{magic}"
+    return f"extract-{regex_code.interpreter_tag()}"
 
 
 def store_path() -> Path:

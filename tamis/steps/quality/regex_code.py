@@ -38,10 +38,16 @@ except ImportError:  # pragma: no cover (another Python implementation): always 
 DATA_DIR = Path(__file__).with_name("regex_code")
 
 
-def tag() -> str:
-    """The stored instructions' file for this interpreter: they depend on its regex compiler."""
+def interpreter_tag() -> str:
+    """This interpreter and its regex compiler's version, as the stores' names hold them: the
+    stored instructions depend on that compiler."""
     magic = getattr(_sre, "MAGIC", 0)
-    return f"spacy-{sys.implementation.name}{sys.version_info[0]}{sys.version_info[1]}-sre{magic}"
+    return f"{sys.implementation.name}{sys.version_info[0]}{sys.version_info[1]}-sre{magic}"
+
+
+def tag() -> str:
+    """The spaCy rules' stored instructions' file for this interpreter."""
+    return f"spacy-{interpreter_tag()}"
 
 
 def key(text: str, flags: int) -> str:
@@ -166,7 +172,7 @@ def seed_cache(entries: list[list]) -> int:
 def run_store_path() -> Path:
     """The patterns a ``tamis run`` compiles from its start to its end (its modules' imports,
     the default recipe's steps and their set-up, PyYAML's): ``bench/derive_run_regex_code.py``."""
-    return DATA_DIR / f"run-{tag().removeprefix('spacy-')}.json.gz"
+    return DATA_DIR / f"run-{interpreter_tag()}.json.gz"
 
 
 _run_seeded = False
