@@ -28,7 +28,9 @@ import hashlib
 import json
 import re
 import struct
+import sys
 import zlib
+from array import array
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ from typing import Any
 import orjson
 
 from tamis.steps.quality.regex_code import compile_recording, interpreter_tag
+from tamis.steps.quality.spacy_affix import Program
 
 try:
     import _sre
@@ -93,9 +96,9 @@ def _kind(name: str) -> str:
     return name.split(":", 1)[0]
 
 
-def _read(name: str, any_interpreter: bool = False) -> Any:
-    """One member, parsed; None if the store (for this interpreter, unless ``any_interpreter``)
-    or the member is not there."""
+def _read(name: str, any_interpreter: bool = False) -> bytes | None:
+    """One member's bytes, decompressed; None if the store (for this interpreter, unless
+    ``any_interpreter``) or the member is not there."""
     if not current():
         return None
     header, start = _header()  # type: ignore[misc]
@@ -106,9 +109,9 @@ def _read(name: str, any_interpreter: bool = False) -> Any:
         data = _bytes()
         first, size = header["dictionaries"][_kind(name)]
         decompressor = zlib.decompressobj(zdict=data[start + first:start + first + size])
-        text = decompressor.decompress(data[start + place[0]:start + place[0] + place[1]])
-        return orjson.loads(text) if decompressor.eof else None
-    except (OSError, ValueError, KeyError, zlib.error):
+        found = decompressor.decompress(data[start + place[0]:start + place[0] + place[1]])
+        return found if decompressor.eof else None
+    except (OSError, KeyError, zlib.error):
         return None
 
 
@@ -118,9 +121,85 @@ def _bytes() -> bytes:
     return PATH.read_bytes()
 
 
+# Integer lists are stored as 32-bit words, not JSON: parsing a number from JSON costs ~60 ns (a
+# program holds ~5,000, French token_match's code 54,000), reading one from bytes a fraction.
+def _words(data: bytes, kind: str = "i") -> list[int]:
+    words = array(kind)
+    words.frombytes(data)
+    if sys.byteorder == "big":
+        words.byteswap()
+    return words.tolist()
+
+
+def _word_bytes(values: list[int], kind: str = "i") -> bytes:
+    words = array(kind, values)
+    if sys.byteorder == "big":
+        words.byteswap()
+    return words.tobytes()
+
+
 def member(language: str) -> dict[str, Any] | None:
     """The stored tables of one language for this interpreter, or None (built live)."""
-    return _read(f"language:{language}")
+    found = _read(f"language:{language}")
+    return None if found is None else _language_member(found)
+
+
+def _language_member(data: bytes) -> dict[str, Any] | None:
+    """A language member: its JSON, a newline, then token_match's code as words (JSON escapes
+    every newline inside its strings: the first one ends it)."""
+    text, _newline, code = data.partition(b"\n")
+    try:
+        found = orjson.loads(text)
+    except ValueError:
+        return None
+    if found.get("token_match") is not None:
+        found["token_match"][3] = _words(code, "I")
+    return found
+
+
+def _encode_language(value: dict[str, Any]) -> bytes:
+    token_match = value.get("token_match")
+    code = b"" if token_match is None else _word_bytes(token_match[3], "I")
+    if token_match is not None:
+        value = {**value, "token_match": [*token_match[:3], [], *token_match[4:]]}
+    return _text(value) + b"\n" + code
+
+
+def _program(words: list[int]) -> Program:
+    """A program from its words (:func:`_program_words`: each list after its length)."""
+    at = 0
+
+    def take(size: int) -> list[int]:
+        nonlocal at
+        at += size
+        return words[at - size:at]
+
+    code = take(take(1)[0])
+    classes = []
+    for _ in range(take(1)[0]):
+        negated, bits, size = take(3)
+        classes.append((negated, bits, tuple(take(size))))
+    alternatives = [tuple(take(4)) for _ in range(take(1)[0])]
+    slots = take(1)[0]
+    starts = take(take(1)[0])
+    segment_lists = take(take(1)[0])
+    lists = [take(take(1)[0]) for _ in range(take(1)[0])]
+    (end_list,) = take(1)
+    return Program(code, classes, alternatives, slots, starts, segment_lists, lists, end_list)  # type: ignore[arg-type]
+
+
+def _program_words(program: list[Any]) -> list[int]:
+    code, classes, alternatives, slots, starts, segment_lists, lists, end_list = program
+    words = [len(code), *code, len(classes)]
+    for negated, bits, flat in classes:
+        words += [negated, bits, len(flat), *flat]
+    words.append(len(alternatives))
+    for alternative in alternatives:
+        words += alternative
+    words += [slots, len(starts), *starts, len(segment_lists), *segment_lists, len(lists)]
+    for found in lists:
+        words += [len(found), *found]
+    return [*words, end_list]
 
 
 _AFFIX_OBJECTS: dict[str, Any] = {}
@@ -133,12 +212,10 @@ def affix(digest: str | None, affix_type: Any) -> Any:
         return None
     found = _AFFIX_OBJECTS.get(digest)
     if found is None:
-        from tamis.steps.quality.spacy_analysis import program_from_json  # the tuples the matcher reads
-
-        program = _read(f"program:{digest}")
-        if program is None:
+        stored = _read(f"program:{digest}")
+        if stored is None:
             raise LookupError(digest)
-        found = _AFFIX_OBJECTS[digest] = affix_type(*program_from_json(program).arguments())
+        found = _AFFIX_OBJECTS[digest] = affix_type(*_program(_words(stored)).arguments())
     return found
 
 
@@ -242,8 +319,12 @@ def _dictionaries(members: dict[str, Any]) -> dict[str, bytes]:
                     sets[found] = sets.get(found, 0) + 1
     programs = sorted(uses, key=lambda digest: (-uses[digest], digest))[:3]
     common_sets = sorted(sets, key=lambda found: (-sets[found], found))[:2]
-    return {"program": b"".join(_text(members[f"program:{digest}"]) for digest in programs)[-_WINDOW:],
+    return {"program": b"".join(_encode(f"program:{digest}", members[f"program:{digest}"]) for digest in programs)[-_WINDOW:],
             "language": b"".join(map(_text, reversed(common_sets)))[-_WINDOW:]}
+
+
+def _encode(name: str, value: Any) -> bytes:
+    return _encode_language(value) if _kind(name) == "language" else _word_bytes(_program_words(value))
 
 
 def encode_store(members: dict[str, Any], tags: list[str], rules_languages: list[str]) -> bytes:
@@ -260,7 +341,7 @@ def encode_store(members: dict[str, Any], tags: list[str], rules_languages: list
     dictionary_places, places = places, {}
     for name in sorted(members):
         compressor = zlib.compressobj(9, zdict=dictionaries[_kind(name)])
-        blob = compressor.compress(_text(members[name])) + compressor.flush()
+        blob = compressor.compress(_encode(name, members[name])) + compressor.flush()
         blobs.append(blob)
         places[name] = [offset, len(blob)]
         offset += len(blob)
@@ -286,9 +367,21 @@ def live_store() -> dict[str, Any]:
 
 
 def stored_store() -> dict[str, Any]:
-    """Every stored member, parsed, whichever interpreter it was derived under (what the tests
-    compare with :func:`live_store`); empty when there is no current store."""
+    """Every stored member, decoded as :func:`live_store` files it, whichever interpreter it was
+    derived under (what the tests compare with :func:`live_store`); empty when there is no
+    current store."""
+    from tamis.steps.quality.spacy_analysis import program_to_json
+
     found = _header()
     if found is None or not current():
         return {}
-    return {name: _read(name, any_interpreter=True) for name in found[0]["members"]}
+    members: dict[str, Any] = {}
+    for name in found[0]["members"]:
+        data = _read(name, any_interpreter=True)
+        if data is None:
+            members[name] = None
+        elif _kind(name) == "language":
+            members[name] = _language_member(data)
+        else:
+            members[name] = orjson.loads(orjson.dumps(program_to_json(_program(_words(data)))))
+    return members
