@@ -55,9 +55,11 @@ def test_a_splitter_from_the_tables_cuts_what_the_live_one_and_the_python_path_c
     text = TEXT + " ".join(list(stored._specials)[:3000])  # every special case met (Indonesian: 16,000)
     words = spacy.tokenize(text, stored, fallback)
     assert words == spacy.tokenize(text, live, fallback) == spacy.tokenize_reference(text, python_path, fallback)
+    assert "_completed" not in stored.__dict__  # the deferred re searches were never called
     # and each special case's own tokenization, which the special-case matcher reads, is the Python path's
     for key in list(stored._specials)[:3000]:
         assert stored._pieces_of(key) == python_path._pieces_of(key), key
+    assert "_completed" not in stored.__dict__
 
 
 def test_a_splitter_from_the_tables_builds_the_python_path_on_demand() -> None:
