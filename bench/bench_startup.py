@@ -88,13 +88,12 @@ tamis.cli.build_parser = timed("argument parser", tamis.cli.build_parser)
 tamis.runner.build_steps = timed("build the steps (imports their modules)", tamis.runner.build_steps)
 tamis.runner.execute = timed("execute: tasks, passes, stats.json (and card, where it runs there)", tamis.runner.execute)
 tamis.runner.write_report_if_available = timed("report.html", tamis.runner.write_report_if_available)
-try:
-    sys.argv = ["tamis", sys.argv[3], "--input", sys.argv[1], "--output", sys.argv[2], "--workers", "1", "-q"]
-    tamis.cli.main()  # the command line's own path (argv None), as the subprocess runs take it
-except SystemExit:
-    pass
-found["whole run in-process (after the interpreter's start)"] = clock() - start
-print(json.dumps(found))
+def whole_run():  # at exit: the command line's process ends in main (cli._end_process), after its atexit handlers
+    found["whole run in-process (after the interpreter's start)"] = clock() - start
+    print(json.dumps(found))
+import atexit; atexit.register(whole_run)
+sys.argv = ["tamis", sys.argv[3], "--input", sys.argv[1], "--output", sys.argv[2], "--workers", "1", "-q"]
+tamis.cli.main()  # the command line's own path (argv None), as the subprocess runs take it
 '''
 
 

@@ -569,12 +569,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if threading_main() else None
     try:
-        return _dispatch(parser, args)
+        code = _dispatch(parser, args)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         if argv is None:  # the process's own command line: it ends when this returns
             _before_exit()
+    if argv is None and only is not None:
+        _end_process(code)
+    return code
 
 
 def _before_exit() -> None:
@@ -589,6 +592,34 @@ def _before_exit() -> None:
     import gc
 
     gc.freeze()
+
+
+def _end_process(code: int) -> None:
+    """End a finished ``tamis run``/``dedup`` process now, without the interpreter's teardown.
+
+    After the run, every output is committed and closed; what is left of an interpreter's exit
+    is to clear every module and free every object one by one (the language tables, the
+    splitters, numpy, Arrow: 40-90 ms of a one-document run, half its end). This does what
+    ``Py_FinalizeEx`` does first, in its order, then leaves: non-daemon threads are joined and
+    their hooks run (``threading._shutdown``: concurrent.futures' workers), then the atexit
+    handlers (logging's flush, weakref finalizers such as temporary folders, multiprocessing's
+    and Ray's shutdown, an extract worker's close), then stdout and stderr are flushed. Where a
+    flush fails (a closed pipe), the interpreter ends the usual way and says so as before.
+    Only for the command line's own process (``argv`` None) after a return, never after an
+    exception; ``TAMIS_FULL_EXIT=1`` keeps the full teardown."""
+    if os.environ.get("TAMIS_FULL_EXIT"):
+        return
+    import atexit
+    import threading
+
+    threading._shutdown()  # type: ignore[attr-defined]  # what Py_FinalizeEx calls first
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(code)
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

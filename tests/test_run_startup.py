@@ -107,8 +107,11 @@ def test_the_command_line_freezes_what_its_set_up_built_and_collects_after_it(tm
     # survivors frozen (and again before the interpreter's shutdown); collection on for the run.
     docs = tmp_path / "docs.jsonl"
     docs.write_bytes(b"".join(orjson.dumps({"id": f"d{i}", "text": f"Page {i}. The bridge closes on Monday, the city said."}) + b"\n" for i in range(3)))
+    import os
+
+    # TAMIS_FULL_EXIT: main returns (to print what it left), as before cli._end_process
     done = subprocess.run([sys.executable, "-c", _RUN_AS_THE_COMMAND_LINE, str(docs), str(tmp_path / "out")],
-                          capture_output=True, text=True, check=True)
+                          capture_output=True, text=True, check=True, env=os.environ | {"TAMIS_FULL_EXIT": "1"})
     assert done.stdout.split()[-3:] == ["0", "True", "True"]
 
 
@@ -178,3 +181,31 @@ def test_a_run_or_dedup_command_line_parses_and_prints_the_same_with_only_its_ow
                 shown.append((stop.value.code, *capsys.readouterr()))
         assert shown[:3] == shown[3:]
         assert "--input" in shown[0][1]
+
+
+def test_a_finished_run_ends_without_teardown_but_with_its_atexit_handlers_exit_code_and_output(tmp_path: Path) -> None:
+    """The command line's run leaves through cli._end_process: threads joined, atexit handlers
+    run, stdout flushed (the summary, piped), the exit code kept (1: input errors), the outputs
+    the same as with the interpreter's full teardown (TAMIS_FULL_EXIT=1)."""
+    import gzip
+    import os
+
+    text = "The river bridge closes on Monday for two years of repairs, the city said. " * 12
+    docs = tmp_path / "docs.jsonl"
+    docs.write_bytes(b"".join(orjson.dumps({"id": f"d{i}", "text": f"Page {i}. {text}"}) + b"\n" for i in range(3)) + b"{not json\n")
+    code = ("import atexit, sys, threading; from tamis.cli import main\n"
+            "worker = threading.Thread(target=lambda: (__import__('time').sleep(0.2), print('thread joined', flush=True)))\n"
+            "worker.start()\n"
+            "atexit.register(print, 'atexit ran')\n"
+            "sys.exit(main())")
+    outputs = []
+    for full in ("", "1"):
+        out = tmp_path / f"out{full}"
+        env = {k: v for k, v in os.environ.items() if k != "TAMIS_FULL_EXIT"} | ({"TAMIS_FULL_EXIT": full} if full else {})
+        done = subprocess.run([sys.executable, "-c", code, "run", "--input", str(docs), "--output", str(out), "--workers", "1", "-q"],
+                              capture_output=True, text=True, env=env, check=False)
+        assert done.returncode == 1, done.stderr  # the bad line: input errors
+        assert "read 4 = kept" in done.stdout and "input errors: 1" in done.stdout
+        assert done.stdout.rstrip().endswith("atexit ran") and "thread joined" in done.stdout
+        outputs.append([gzip.decompress(p.read_bytes()) for p in sorted((out / "output").glob("*.gz")) + sorted((out / "rejects").glob("*.gz"))])
+    assert outputs[0] == outputs[1] and outputs[0]
