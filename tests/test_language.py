@@ -195,6 +195,25 @@ def test_tokens_answered_from_the_front_cache_predict_as_fasttext(lid_models):
             _assert_same(fresh.predict(text), _fasttext_predict(library, text))
 
 
+def test_the_cache_table_doubles_as_it_fills_and_predictions_stay_fasttexts(lid_models):
+    """The cache's slot table starts at the dictionary's size and doubles (every record
+    indexed again) as new tokens come: 40,000 of them double it three times; each token is
+    still found (asked again, in another order) and every prediction is fastText's."""
+    import random
+
+    from tamis.steps import fasttext_model
+
+    model, _, library = lid_models
+    grown = fasttext_model.CompiledPredictor(model)
+    words = [f"w{i}{'ß' * (i % 3)}q" for i in range(40_000)]
+    texts = [" ".join(words[start : start + 400]) for start in range(0, len(words), 400)]
+    again = list(texts)
+    random.Random(3).shuffle(again)
+    for text in texts + again[:20]:
+        _assert_same(grown.predict(text), _fasttext_predict(library, text))
+    assert grown.cache_size() == len(words)
+
+
 def test_the_compiled_models_buffers_read_without_numpy_equal_the_references_arrays(lid_models):
     import dataclasses
 
