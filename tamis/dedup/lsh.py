@@ -18,6 +18,7 @@ even when the first member is itself not similar enough to pass verification.
 from __future__ import annotations
 
 import logging
+import sys
 
 import numpy as np
 
@@ -40,8 +41,57 @@ def choose_banding(threshold: float, num_perm: int, target_recall: float = TARGE
     return best
 
 
+# numpy's first 256 draws for seed 1 (the default seed; PCG64, ``integers(0, 2**32)``), uint32
+# little-endian, base64: a draw of n values and then n more continues one stream, so these are
+# the permutations of seed 1 at every width up to 128, the default ``num_perm`` (the default
+# recipe's and ``tamis dedup``'s 21 x 6). Importing numpy.random and drawing cost ~9 ms of every
+# start; tests/test_minhash.py compares each width with numpy's draw.
+_SEED1_COUNT = 256
+_SEED1_DRAWS = (
+    "/+QiefO9BoNmqFLBu5ZR880Y7Aj2pOck0m+s0q6w2vKpcs0/oC/UT0hweN5FH19sJG3uRTNR5NPKOspBTEbBaCr60aQCLLKMYgLzFTIdDgc1MpfdLjzmwKSc"
+    "f9aawsOJSJlK0TpMaVQK1eJzqHbWyUUZuR8kLZ5NLgzaHwxwGHQLghb6gY5QIl21IGKlaTJnVSVk54SkFTTs/ZOAkvcmQ/MWEwUx5hfARZfgD03eyEd2/Ix/"
+    "x3k1fE2m7x3XlxH7ADXFv3QqL/beI5QXZNWLuQqhC0vc142KuUfI7IlX4kYZ8tK5c30gKQJQlFIpCE34LlnOayESHYTY/P9KaF6pHUSPsmxNBp2foR2idF+0"
+    "1MbW0ONcysjtnLOM1cW6BdTqx2JkbT7CIgrVbfG3PqBRh+OlQd9SCZd1A3I6Xlsk9g8hPAl1OBUupHpnI8VMJUbaKgMAN4n7ypcn/e/ND7+VQl8hOlixeQLX"
+    "XAXilHRSboJAanasKp3Jgnb4HvtylsbA8n/bDfI33iU85ImLgQ7T0bMCqxED5OuuPjZuwmYvf8mAmZPfXcMNMZ7gJo7XvGfNLbmlW9Wa+jBkyL964KHgFFnh"
+    "UTitJ/DaN5rpqkATfdyODQvXMrxk4Iuzf09LE894jikPngIJKEYuMmDrI8XQAZBgltbw9k2lXBncQDr7S7iMw7tpOt3n1RzSjP8xJSlIERdUeK2JGDfDYEqx"
+    "qDiro5uuNNjTEhjO278X+mIis/ZVZBjll8uIJnAQzgplRXJ7sHFSWEcZDOXKhQPM2iw3bDogV5Ntm+mWXJ4Q5GIFRQbahF59/t1nrDEt+3NLZEnr4YlW8yXT"
+    "qtNeKeR2yXSx4oaxwhLbDA2pHjaiRG2D3D5edvKtsIe9xN0lc+PgUDA2qqMl33RtztSguoNQIkgOEER+mcVZK1PTwFvrdfElHSon10wlMaIJYCFq1cGiwBVR"
+    "JjAQCMV2+7DCdoW++OK2LXw0eI85C3FlwfdPgH24fQHrKXWiftoyQ/UA7I22B9Nr7g8enHenHRvKVThdLcUWohoCcMQlfGNholNFBhDdrLly3jWBTcNjp3NT"
+    "zChP4GRuKmgo4na3CN7RV/tQaJvToWpuihXTI27PkmykROnbf1dAdC/3Gukti4CJ4d89g0AyhPMNwukbA/+s0r4TYV5DPsDxkSX7EMJBS2eiT6eVvBLa7tTl"
+    "nGL/Qah/0us5ZFzDdeAoLC4nqbJIlgTGRrrwIGrwNCGbKlFgtzmXESiBwWt2CNZ6Vmg8qonBdJKxwrd0L2RlOKgQJpbKfoN095H11q+p3LKtLPq57+9bkrMd"
+    "cV061BpIvBnKcvDaZJIajyFeRqF0JSmSFxy9uz0LSaMHNA=="
+)
+
+
+def _stored_permutations(seed: int, perms: int) -> tuple[bytes, bytes] | None:
+    """:func:`permutations` from the stored draws of seed 1, or None where they do not cover it."""
+    from array import array
+
+    draws = array("I")
+    if seed != 1 or draws.itemsize != 4 or not 0 <= 2 * perms <= _SEED1_COUNT:
+        return None
+    import base64
+
+    draws.frombytes(base64.b64decode("".join(_SEED1_DRAWS)))
+    if sys.byteorder == "big":  # stored little-endian; handed back little-endian
+        draws.byteswap()
+    a, b = array("I", [x | 1 for x in draws[:perms]]), draws[perms : 2 * perms]
+    if sys.byteorder == "big":
+        a.byteswap()
+        b.byteswap()
+    return a.tobytes(), b.tobytes()
+
+
 def permutations(seed: int, perms: int) -> tuple[bytes, bytes]:
     """The multipliers (odd) and offsets of the ``perms`` hash permutations, from ``seed``."""
+    stored = _stored_permutations(seed, perms)
+    if stored is not None:
+        return stored
+    return drawn_permutations(seed, perms)
+
+
+def drawn_permutations(seed: int, perms: int) -> tuple[bytes, bytes]:
+    """:func:`permutations` drawn by numpy (what the stored draws of seed 1 were taken from)."""
     rng = np.random.Generator(np.random.PCG64(seed))
     a = rng.integers(0, 1 << 32, size=perms, dtype=np.uint64).astype(np.uint32) | np.uint32(1)
     b = rng.integers(0, 1 << 32, size=perms, dtype=np.uint64).astype(np.uint32)

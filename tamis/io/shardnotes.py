@@ -79,7 +79,10 @@ def metadata_schema(metas: list[bytes], rejects: bool) -> Any:
     fields = [pa.field("id", pa.string()), pa.field("text", pa.string())]
     if metas:
         blob = b"\n".join(b'{"m":' + m + b"}" for m in metas)
-        table = pj.read_json(pa.BufferReader(blob), read_options=pj.ReadOptions(block_size=max(1 << 20, len(blob) + 1)))
+        # One block, read in this thread: Arrow's thread pool would only be woken to wait for it
+        # (its threads' start and hand-over cost a run's end more wall time than the read).
+        options = pj.ReadOptions(block_size=max(1 << 20, len(blob) + 1), use_threads=False)
+        table = pj.read_json(pa.BufferReader(blob), read_options=options)
         fields.append(table.schema.field("m").with_name("metadata"))
     else:
         fields.append(pa.field("metadata", pa.struct([])))
@@ -367,7 +370,8 @@ class ShardNotes:
             columns["reason"] = self.reasons.array()
             columns["duplicate_of"] = self.keepers.array()
         table = pa.table(columns).replace_schema_metadata({META_KEY: orjson.dumps(info)})
-        options = pa.ipc.IpcWriteOptions(compression="zstd" if pa.Codec.is_available("zstd") else None)
+        # Buffers compressed in this thread (use_threads=False): a few columns, as metadata_schema's read.
+        options = pa.ipc.IpcWriteOptions(compression="zstd" if pa.Codec.is_available("zstd") else None, use_threads=False)
         # Not fsynced: notes only save time. Notes lost or cut short by a crash of the machine
         # fail read_notes' checks (Arrow's footer, the shard's size, the row count) and the shard
         # is read instead; their shard itself is synced. One fsync less per shard.
@@ -460,7 +464,8 @@ def read_notes(shard: Path, *, rejects: bool | None = None) -> Notes | None:
     try:
         size = shard.stat().st_size
         with pa.memory_map(str(path)) as source:
-            table = pa.ipc.open_file(source).read_all()
+            # Decompressed in this thread: a shard's few columns (see ShardNotes.save).
+            table = pa.ipc.open_file(source, options=pa.ipc.IpcReadOptions(use_threads=False)).read_all()
         info = orjson.loads((table.schema.metadata or {})[META_KEY])
     except (OSError, KeyError, ValueError, pa.ArrowException):
         return None
