@@ -53,7 +53,7 @@ from tamis.steps.quality import spacy_tokenizer
 
 spacy_tokenizer.compile_pattern = recording
 for language in spacy_tokenizer._payload()["languages"]:
-    spacy_tokenizer.SpacyTokenizer(language)
+    spacy_tokenizer.SpacyTokenizer(language, tables=False)  # the live build: every pattern compiled
 print(json.dumps({"tag": regex_code.tag(), "entries": entries}, sort_keys=True))
 """
 )

@@ -26,7 +26,7 @@ CHILD = (
 from tamis.steps.quality import words
 from tamis.steps.quality.languages import GENERIC, SUPPORTED_LANGUAGES, settings_for
 
-words.compile_pattern = recording
+words.compile_word_regex = lambda text: recording(text)
 for settings in [*(settings_for(code) for code in SUPPORTED_LANGUAGES), GENERIC]:
     words._compile_word_regex(settings)
 print(json.dumps({"tag": regex_code.tag(), "entries": entries}, sort_keys=True))

@@ -288,7 +288,7 @@ def learned_page(texts: list[str], rows: np.ndarray, probability: np.ndarray) ->
     if not texts:
         return "", None
     lengths = np.array([len(t) for t in texts], dtype=np.float64)
-    kept = keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap)
+    kept = learned.drop_repeated(texts, keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap))
     post = {"keep": forest.keep_threshold, "smooth": forest.smooth, "isolated": forest.isolated_chars, "tail": forest.tail_gap}
     text = page_text(texts, probability, post)
     if not kept.any():

@@ -71,7 +71,7 @@ from readability_pages import evaluation_sites, load_readability  # noqa: E402
 from wceb_pages import load_wceb, wceb_halves  # noqa: E402
 
 from tamis.extract import blocks as B  # noqa: E402
-from tamis.extract.learned import MODEL_PATH, Forest, keep_blocks, page_confidence, save_forest  # noqa: E402
+from tamis.extract.learned import MODEL_PATH, Forest, drop_repeated, keep_blocks, page_confidence, save_forest  # noqa: E402
 from tamis.io.htmldecode import decode_html  # noqa: E402
 from tamis.steps.extract_html import drop_boilerplate_lines  # noqa: E402
 
@@ -341,7 +341,7 @@ def page_text(texts: list[str], probability: np.ndarray, post: dict) -> str:
     if not texts:
         return ""
     lengths = np.array([len(t) for t in texts], dtype=np.float64)
-    kept = keep_blocks(probability, lengths, post["keep"], post["smooth"], post["isolated"], post["tail"])
+    kept = drop_repeated(texts, keep_blocks(probability, lengths, post["keep"], post["smooth"], post["isolated"], post["tail"]))
     return drop_boilerplate_lines("\n".join(t for t, k in zip(texts, kept, strict=True) if k))[0]
 
 

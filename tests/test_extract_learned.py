@@ -9,7 +9,18 @@ import pytest
 
 from tamis.extract import blocks as B
 from tamis.extract.hybrid import extract_learned_hybrid
-from tamis.extract.learned import MODEL_PATH, Forest, extract_learned, keep_blocks, load_forest, model, page_confidence, save_forest
+from tamis.extract.learned import (
+    MODEL_PATH,
+    REPEAT_MIN_CHARS,
+    Forest,
+    drop_repeated,
+    extract_learned,
+    keep_blocks,
+    load_forest,
+    model,
+    page_confidence,
+    save_forest,
+)
 from tamis.steps.extract_html import EXTRACTORS, extract_main_text
 
 PARAGRAPHS = [
@@ -135,6 +146,55 @@ def test_keep_blocks_threshold_smoothing_and_isolated_short_blocks():
     assert keep_blocks(probability, lengths, 0.5, isolated_chars=15).tolist() == plain.tolist()
     assert keep_blocks(np.array([0.9]), np.array([5.0]), 0.5, smooth=0.3, isolated_chars=10).tolist() == [False]
     assert keep_blocks(np.zeros(0), np.zeros(0), 0.5, smooth=0.3, isolated_chars=10).shape == (0,)
+
+
+def drop_repeated_reference(texts: list[str], kept: np.ndarray, min_chars: int = REPEAT_MIN_CHARS) -> list[bool]:
+    """The rule as stated: a kept block goes when an earlier kept block has the same normalized text
+    of at least min_chars characters (quadratic, for the test only)."""
+    keys = [" ".join(t.split()).casefold() for t in texts]
+    return [
+        bool(kept[i]) and not (len(keys[i]) >= min_chars and any(kept[j] and keys[j] == keys[i] for j in range(i)))
+        for i in range(len(texts))
+    ]  # fmt: skip
+
+
+def test_drop_repeated_keeps_the_first_kept_copy_of_a_long_text():
+    caption = "A shopper looks at extension cords at the hardware store on Tuesday, in the town centre."
+    short = "See it now: the shop"
+    texts = [caption, "First paragraph " * 8, caption.upper(), f"  {caption}\n", short, short, "Last paragraph " * 8, caption]
+    kept = np.array([False, True, True, True, True, True, True, True])
+    out = drop_repeated(texts, kept)
+    # the first KEPT copy stays (the dropped block 0 does not count); case and spacing do not matter;
+    # short repeats (a list's link labels) stay
+    assert out.tolist() == [False, True, True, False, True, True, True, False]
+    assert out.tolist() == drop_repeated_reference(texts, kept)
+    assert kept.tolist() == [False, True, True, True, True, True, True, True]  # not changed in place
+    assert drop_repeated(texts, kept, min_chars=10).tolist() == drop_repeated_reference(texts, kept, 10)
+    assert drop_repeated(texts, kept, min_chars=10)[5] == False  # noqa: E712 - the short repeat goes at 10
+    nothing = np.zeros(len(texts), dtype=bool)
+    assert drop_repeated(texts, nothing).tolist() == [False] * len(texts)
+    assert drop_repeated([], np.zeros(0, dtype=bool)).shape == (0,)
+
+
+def test_drop_repeated_matches_the_reference_on_random_pages():
+    rng = np.random.default_rng(7)
+    words = ["alpha", "Beta", "gamma ", "delta\t", "EPSILON", "zeta", "x" * 30]
+    for _ in range(300):
+        n = int(rng.integers(0, 12))
+        texts = [" ".join(rng.choice(words, size=int(rng.integers(1, 12)))) for _ in range(n)]
+        texts += [texts[int(i)] for i in rng.integers(0, max(n, 1), size=int(rng.integers(0, 4)))] if n else []
+        kept = rng.random(len(texts)) < 0.7
+        for min_chars in (1, 20, REPEAT_MIN_CHARS):
+            assert drop_repeated(texts, kept, min_chars).tolist() == drop_repeated_reference(texts, kept, min_chars)
+
+
+def test_extract_learned_writes_a_repeated_caption_once():
+    caption = "The new library wing seen from the park on Monday morning, before the opening ceremony."
+    slides = "".join(f"<figure><img src='/{i}.jpg'><figcaption>{caption}</figcaption></figure>" for i in range(4))
+    html = ARTICLE.replace("<h2>What changes</h2>", f"<h2>What changes</h2>{slides}")
+    text = extract_learned(html).text
+    assert text.count(caption) <= 1
+    assert all(p in text for p in PARAGRAPHS)
 
 
 def test_keep_blocks_tail_gap_drops_the_stretches_after_the_article():

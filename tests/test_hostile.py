@@ -333,3 +333,59 @@ def test_watchdog_is_not_fooled_by_a_step_that_catches_exceptions() -> None:
     assert time.perf_counter() - started < 25
     assert [d.id for d in kept] == ["d0", "d2"]
     assert [r["reason"] for r in ctx.rejected_records] == ["sw:timeout"]
+
+
+def test_watchdog_arms_without_a_system_call_per_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Budgets are armed per document by a store, the ticks set once per guarded chain and
+    stopped when its last guard ends; a document under its budget is never cut."""
+    import signal
+
+    from tamis.steps import watchdog
+
+    calls: list[tuple[float, ...]] = []
+    real = signal.setitimer
+    monkeypatch.setattr(signal, "setitimer", lambda which, *args: calls.append(args) or real(which, *args))
+
+    class Busy(Step):
+        name = "hostile_test_busy"
+
+        def run(self, docs, ctx):  # type: ignore[no-untyped-def]
+            for doc in docs:
+                if doc.id == "d0":
+                    _spin(0.1)  # half of the inner budget: kept
+                yield doc
+
+    docs = [Document(f"d{i}", "t", {}) for i in range(500)]
+    ctx = TaskContext(0)
+    inner = watchdog.guard(Busy(id="inner", max_doc_seconds=0.2), docs, ctx)
+    kept = list(watchdog.guard(Busy(id="outer", max_doc_seconds=5.0), inner, ctx))
+    assert len(kept) == 500 and ctx.rejected_records == []
+    # Ticks set when the outer guard starts, made finer for the inner one's smaller budget, stopped
+    # when the last ends: three calls for 1,000 documents handed over.
+    assert calls == [(5.0 / 16, 5.0 / 16), (0.2 / 16, 0.2 / 16), (0.0,)]
+    assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)
+    assert watchdog._BUDGET.left == watchdog.INF and watchdog._BUDGET.guards == 0
+
+
+def test_watchdog_cuts_a_nested_step_by_its_own_budget() -> None:
+    """Two guarded steps chained: the downstream one, slow on one document, is cut by its
+    budget; the upstream one (fast) keeps every document."""
+    from tamis.steps import watchdog
+
+    class SlowOn(Step):
+        name = "hostile_test_slow_on"
+
+        def run(self, docs, ctx):  # type: ignore[no-untyped-def]
+            for doc in docs:
+                if self.id == "down" and doc.id == "d2":
+                    _spin(30)
+                yield doc
+
+    docs = [Document(f"d{i}", "t", {}) for i in range(5)]
+    ctx = TaskContext(0)
+    started = time.perf_counter()
+    up = watchdog.guard(SlowOn(id="up", max_doc_seconds=10.0), docs, ctx)
+    kept = list(watchdog.guard(SlowOn(id="down", max_doc_seconds=0.2), up, ctx))
+    assert time.perf_counter() - started < 25
+    assert [d.id for d in kept] == ["d0", "d1", "d3", "d4"]
+    assert [(r["id"], r["reason"]) for r in ctx.rejected_records] == [("d2", "down:timeout")]

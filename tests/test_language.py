@@ -193,6 +193,27 @@ def test_the_cache_table_doubles_as_it_fills_and_predictions_stay_fasttexts(lid_
     assert grown.cache_size() == len(words)
 
 
+def test_tokens_answered_from_the_front_cache_predict_as_fasttext(lid_models):
+    # Short tokens' ids are kept in a direct-mapped front cache (fasttext.c): a text seen again is
+    # answered from it, tokens at its bounds (18 / 19 bytes, many n-gram ids) and "</s>" (which
+    # ends the line, and is never kept there) must not change a prediction, nor may more distinct
+    # tokens than its 8,192 entries (collisions replace entries).
+    from tamis.steps import fasttext_model
+
+    model, _, library = lid_models
+    fresh = fasttext_model.CompiledPredictor(model)
+    texts = [
+        "the cat sat on the mat " * 3,
+        "x" * 18 + " " + "y" * 19 + " " + "é" * 9 + " " + "ü" * 10 + " internationalisation",
+        "bonjour </s> hello",
+        "hello </s> bonjour </s> hallo",
+        " ".join(f"w{i}q{'ä' * (i % 4)}" for i in range(12_000)),
+    ]
+    for _ in range(2):
+        for text in texts:
+            _assert_same(fresh.predict(text), _fasttext_predict(library, text))
+
+
 def test_the_compiled_models_buffers_read_without_numpy_equal_the_references_arrays(lid_models):
     import dataclasses
 

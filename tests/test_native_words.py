@@ -101,6 +101,22 @@ def test_duplicate_scans_skip_only_ngrams_that_occur_once() -> None:
             assert ngram_stats(words, top, dup) == expected, (words, dup)
 
 
+def test_counts_pass_over_ngrams_holding_a_unique_one_at_any_sizes() -> None:
+    # The counts go n by n, passing over n-grams that hold an (n-1)-gram seen once: whatever sizes
+    # are asked (one-grams, gaps, top sizes past the duplicate ones, repeats, all words unique or
+    # all equal), the answers are the references'.
+    rng = random.Random(29)
+    for _ in range(300):
+        alphabet = rng.choice(["ab", "abc", "abcdefgh", "abcdefghijklmnopqrstuvwxyz"])
+        words = [rng.choice(alphabet) * rng.randint(1, 2) for _ in range(rng.randrange(0, 60))]
+        if rng.random() < 0.3:
+            words = words[: rng.randint(1, 9)] * rng.randint(2, 5) + words
+        top = rng.sample(range(1, 13), rng.randint(0, 4))
+        dup = rng.sample(range(1, 13), rng.randint(0, 4))
+        expected = [top_ngram_chars_reference(words, n) for n in top], [duplicate_ngram_chars_reference(words, n) for n in dup]
+        assert ngram_stats(words, top, dup) == expected, (words, top, dup)
+
+
 _LINE_PIECES = ["-", "•", "...", "…", "..", ".", " ", "\t", "\u3000", "\x1c", "\x85", "\u2028", "a", "é", "\U0001f600", "\n", "\r", "\r\n"]
 
 

@@ -144,3 +144,44 @@ def test_gzip_blocks_ahead_raise_the_writers_error() -> None:
         ahead.write(block)
     ahead.close()
     assert fine.blocks == [b"a", b"b", b"c"]
+
+
+@pytest.mark.parametrize("rejects", [False, True])
+def test_write_serialises_once_and_notes_as_write_lines_does(tmp_path: Path, rejects: bool) -> None:
+    """ShardWriter.write on JSON lines: the same shards and notes, byte for byte, as the bulk
+    write_lines of the same records; a record orjson refuses (lone surrogates) is still written
+    (escaped, noted field by field)."""
+    from tamis.io.shardnotes import ShardNotes, notes_path
+
+    rng = random.Random(7)
+    records: list[dict[str, Any]] = []
+    for i in range(300):
+        meta = {"language": rng.choice(["en", "fr", None]), "signals": {"s": {"x": rng.random(), "n": i}}}
+        record: dict[str, Any] = {"id": f"d{i}", "text": "é" * rng.randrange(50) + "\n" * (i % 3), "metadata": meta}
+        if rejects:
+            record.update(reason=rng.choice(["a:b", "c:d"]), detail=None if i % 2 else f"x={i}", duplicate_of=None if i % 5 else f"d{i - 1}")
+        records.append(record)
+    fmt = outputs.rejects_format("gzip") if rejects else output_format("jsonl", "gzip")
+    one = ShardWriter(tmp_path / "a" / "rejects", "part", fmt, max_bytes=4000, rejects=rejects, notes=True)
+    bulk = ShardWriter(tmp_path / "b" / "rejects", "part", fmt, max_bytes=4000, rejects=rejects, notes=True)
+    for record in records:
+        one.write(record)
+        bulk.write_lines([outputs.dumps(record)])
+    shards_one, shards_bulk = one.close(), bulk.close()
+    assert len(shards_one) == len(shards_bulk) > 3
+    for a, b in zip(shards_one, shards_bulk, strict=True):
+        assert gzip.decompress(a.read_bytes()) == gzip.decompress(b.read_bytes())
+        assert notes_path(a).read_bytes() == notes_path(b).read_bytes()
+    # The reference notes (each field serialised on its own) hold the same values.
+    reference = ShardNotes(rejects=rejects, json_lines=True)
+    for record in records:
+        reference.add_record(record)
+    noted = ShardNotes(rejects=rejects, json_lines=True)
+    noted.add_lines([outputs.dumps(r) for r in records])
+    assert reference.ids.values() == noted.ids.values() and reference.metas.values() == noted.metas.values()
+    assert reference.reasons.values() == noted.reasons.values() and reference.keepers.values() == noted.keepers.values()
+    odd = ShardWriter(tmp_path / "c" / "rejects", "part", fmt, rejects=rejects, notes=True)
+    odd.write({**records[0], "text": "lone \udc80"})
+    (shard,) = odd.close()
+    assert gzip.decompress(shard.read_bytes()) == outputs.dumps({**records[0], "text": "lone \udc80"})
+    assert b"\\udc80" in gzip.decompress(shard.read_bytes()) and notes_path(shard).exists()

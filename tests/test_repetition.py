@@ -136,6 +136,26 @@ def test_compiled_repair_of_nfc_text_is_the_python_loop(lines, ends, min_chars, 
     assert repair_repetition(text, min_chars) == reference
 
 
+def test_compiled_repair_tells_apart_keys_of_every_length_around_a_hash_word():
+    # The compiled key set hashes eight bytes at a time: keys of 0 to 25 bytes (tails of every
+    # length, whole words), equal but for one byte at any place, or equal in their first words,
+    # are still told apart (the hash only places them; the bytes decide).
+    from tamis.steps import repetition
+
+    lines = []
+    for length in range(1, 26):
+        base = "".join(chr(ord("a") + (i * 7) % 26) for i in range(length))
+        lines.append(base)
+        lines.extend(base[:i] + "Z" + base[i + 1 :] for i in range(length))
+        lines.append(base + "\u00e9")
+    text = "\n".join(lines + lines[::3] + lines) + "\n"
+    reference = repair_repetition(text, 1, key_of=normalize_for_hash)
+    every = lines + lines[::3] + lines
+    assert reference[1] == len(every) - len({normalize_for_hash(line) for line in every}) > len(lines)
+    if repetition._repair_lines_native is not None:
+        assert repetition._repair_lines_native(text, 1) == reference
+
+
 def test_report_sample_keeps_the_first_repairs_and_every_repair_is_made():
     # Lines are marked only while the report's sample takes repairs: the first five are sampled
     # as before, and every later document is repaired all the same.

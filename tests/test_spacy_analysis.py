@@ -31,7 +31,7 @@ def test_a_splitter_built_from_the_stored_analyses_equals_one_built_live(monkeyp
             function.cache_clear()
         if mode == "live":
             monkeypatch.setattr(spacy_analysis, "_stored_texts", dict)
-        built = {language: spacy.SpacyTokenizer(language) for language in ("en", "fr", "de", "es", "id")}
+        built = {language: spacy.SpacyTokenizer(language, tables=False) for language in ("en", "fr", "de", "es", "id")}
         words[mode] = {language: spacy.tokenize(text, tokenizer, str.split) for language, tokenizer in built.items()}
         assert all(tokenizer._native is not None for tokenizer in built.values()) or spacy._Splitter is None
     for function in (spacy.required_chars, spacy.end_window, spacy.affix_program, spacy._shared_affix):

@@ -586,6 +586,7 @@ class ShardWriter:
         self.notes = directory.name in NOTED_FOLDERS if notes is None else notes
         self._notes: ShardNotes | None = None
         self._pending_notes: list[ShardNotes | None] = []
+        self._lines = isinstance(output, JsonlOutput)  # write: one serialisation a record
 
     def _open(self) -> Sink:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -606,6 +607,19 @@ class ShardWriter:
 
     def write(self, record: dict[str, Any]) -> None:
         sink = self._sink or self._open()
+        if self._lines:
+            # JSON lines: the record is serialised once and its notes read from the line, as
+            # write_lines notes them (add_record would serialise the metadata a second time).
+            # A record orjson refuses (lone surrogates) takes the path below: the same bytes.
+            try:
+                line = orjson.dumps(record) + b"\n"
+            except TypeError:
+                pass
+            else:
+                if self._notes is not None:
+                    self._notes.add_lines([line])
+                self._wrote(sink.write_lines([line], len(line)), 1)
+                return
         if self._notes is not None:
             self._notes.add_record(record)
         self._wrote(sink.write(record), 1)

@@ -75,20 +75,30 @@ def _word_type() -> str:
 
 
 @cache
+def _stored_file(prefix: str) -> dict[str, list[Any]]:
+    with contextlib.suppress(OSError, ValueError):  # a missing or unreadable file: compiled by re
+        return {} if _sre is None else orjson.loads(gzip.decompress((DATA_DIR / f"{prefix}{tag()}.json.gz").read_bytes()))
+    return {}
+
+
+@cache
 def _stored() -> dict[str, list[Any]]:
     # The splitter's patterns, and the word regexes (words-<tag>: bench/derive_word_regex_code.py).
-    found: dict[str, list[Any]] = {}
-    if _sre is None:
-        return found
-    for path in (DATA_DIR / f"{tag()}.json.gz", DATA_DIR / f"words-{tag()}.json.gz"):
-        with contextlib.suppress(OSError, ValueError):  # a missing or unreadable file: compiled by re
-            found.update(orjson.loads(gzip.decompress(path.read_bytes())))
-    return found
+    return {**_stored_file(""), **_stored_file("words-")}
 
 
 def compile_pattern(text: str, flags: int = 0) -> re.Pattern[str]:
     """``re.compile(text, flags)``, from the stored instructions where this Python has them."""
-    entry = _stored().get(key(text, flags))
+    return _compiled(_stored().get(key(text, flags)), text, flags)
+
+
+def compile_word_regex(text: str) -> re.Pattern[str]:
+    """:func:`compile_pattern` for a word regex: only the word regexes' file is read (a splitter
+    built from its stored tables, ``spacy_tables``, needs none of the splitter's patterns)."""
+    return _compiled(_stored_file("words-").get(key(text, 0)), text, 0)
+
+
+def _compiled(entry: list[Any] | None, text: str, flags: int) -> re.Pattern[str]:
     if entry is not None:
         final_flags, code, groups, groupindex, indexgroup = entry
         try:

@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 
 from tamis.gcpause import gc_paused, set_up_done
+from tamis.steps.quality import spacy_tables
 from tamis.steps.quality.regex_code import compile_pattern
 from tamis.steps.quality.spacy_affix import top_level_pieces
 from tamis.steps.quality.spacy_analysis import NOT_STORED as _NOT_STORED
@@ -240,7 +241,8 @@ def _payload() -> dict[str, Any]:
 
 
 def has_rules(spacy_language: str) -> bool:
-    return spacy_language in _payload()["languages"]
+    listed = spacy_tables.languages_with_rules()  # the stored tables' list: the rules stay unread
+    return spacy_language in (listed if listed is not None else _payload()["languages"])
 
 
 class SpacyTokenizerReference:
@@ -639,7 +641,22 @@ class SpacyTokenizer(SpacyTokenizerReference):
 
     _UNESCAPE = True
 
-    def __init__(self, spacy_language: str, compiled: bool | None = None, affixes: bool | None = None) -> None:
+    def __init__(self, spacy_language: str, compiled: bool | None = None, affixes: bool | None = None,
+                 tables: bool = True) -> None:
+        self._language = spacy_language
+        setting = os.environ.get("TAMIS_SPACY_COMPILED", "1")
+        if compiled is None:
+            compiled = setting != "0"
+        if affixes is None:
+            affixes = setting != "re"
+        # The compiled splitter with its own matcher, from the tables derived ahead
+        # (:mod:`tamis.steps.quality.spacy_tables`: ~1 ms instead of the live build below); the
+        # Python path's state is built only if something asks for it (:meth:`__getattr__`).
+        if compiled and affixes and tables and _Splitter is not None and _Affix is not None:
+            stored = spacy_tables.member(spacy_language)
+            if stored is not None:
+                self._from_tables(stored)
+                return
         super().__init__(spacy_language)
         # The same algorithm compiled (tamis/_native/spacy_split.c), on these very memos;
         # ``compiled=False`` keeps to the Python path (what tests compare it with), and so does
@@ -647,12 +664,55 @@ class SpacyTokenizer(SpacyTokenizerReference):
         # the prefix, suffix and infix patterns with its own matcher (spacy_affix: each pattern
         # translated, re kept for one it cannot translate); ``affixes=False`` (by default
         # TAMIS_SPACY_COMPILED=re) has it call these re searches instead.
-        setting = os.environ.get("TAMIS_SPACY_COMPILED", "1")
-        if compiled is None:
-            compiled = setting != "0"
-        if affixes is None:
-            affixes = setting != "re"
         self._native = self._compiled(affixes) if compiled and _Splitter is not None else None
+
+    def _from_tables(self, stored: dict[str, Any]) -> None:
+        """The compiled splitter built from a language's stored tables (what :meth:`_compiled`
+        hands it, computed ahead by ``spacy_tables.live_tables``). The ``re`` searches it is
+        handed stand only for "this language has such a rule": its matcher runs the programs
+        instead, so each is a :class:`_Deferred` that builds the Python path if ever called."""
+        specials: dict[str, list[str]] = {key: [key] for key in stored["specials"]}
+        specials.update(stored["split_specials"])
+        self._specials = specials
+        self._memo: dict[str, list[str]] = {}
+        self._cuts: dict[str, list[str]] = {}
+        self._pieces: dict[str, tuple[str, ...] | None] = {}
+        self._longest_special = longest = stored["longest_special"]
+        self._faster_heuristics = stored["faster_heuristics"]
+        self._affixes = affixes = [spacy_tables.affix(stored["programs"][name], _Affix) for name in spacy_tables.AFFIXES]
+        prefix, suffix, infix, url = (None if found is None else _Deferred(self, getter)
+                                      for found, getter in zip(affixes, _DEFERRED, strict=True))
+        token_match = None if stored["token_match"] is None else spacy_tables.pattern(stored["token_match"]).match
+        chars = stored["chars"]
+        self._arguments = [
+            prefix, chars["prefix_first"], suffix, stored["margin"], _Deferred(self, _wide_search) if stored["wide"] else None,
+            chars["wide_chars"], chars["suffix_any"], chars["suffix_digit"], infix,
+            _Deferred(self, _infix_match) if stored["infix_match"] else None, chars["infix_chars"],
+            token_match, chars["token_chars"], url, chars["url_chars"]]
+        self._native = _Splitter(specials, self._memo, self._cuts, *self._arguments,
+                                 self._merge_specials if longest else None, longest, _MEMO_LIMIT, MAX_CHUNK, *affixes)
+        self._plain = None
+
+    def _plain_splitter(self) -> Any:
+        """The same compiled splitter with no special case: a special case's own tokenization,
+        for the special-case matcher (:meth:`_pieces_of`) without the Python path's searches
+        (built the first time a run of tokens spells a special case)."""
+        if self._plain is None:
+            self._plain = _Splitter({}, {}, {}, *self._arguments, None, 0, _MEMO_LIMIT, MAX_CHUNK, *self._affixes)
+        return self._plain
+
+    def __getattr__(self, name: str) -> Any:
+        """Only a splitter built from the stored tables lacks attributes: those of the Python path
+        (its searches, its character tests), built live on first use (a test comparing the two
+        paths on one object, a :class:`_Deferred` search called)."""
+        own = self.__dict__
+        if name.startswith("__") or "_arguments" not in own or "_completed" in own:
+            raise AttributeError(name)
+        own["_completed"] = True
+        live = SpacyTokenizer(own["_language"], compiled=False, tables=False)
+        for key, value in live.__dict__.items():
+            own.setdefault(key, value)  # the memos, special cases and pieces stay this object's
+        return object.__getattribute__(self, name)
 
     def _faster_searches(self, data: dict[str, Any], patterns: list[str], letters: dict[str, str]) -> None:
         # The searches' parts are kept for the compiled splitter, which runs the same tests.
@@ -727,7 +787,12 @@ class SpacyTokenizer(SpacyTokenizerReference):
         """The special case's own tokenization if the matcher uses it (several pieces), else None."""
         if key not in self._pieces:
             pieces: tuple[str, ...] | None = None
-            if not self._faster_heuristics or self._find_prefix(key) or self._has_infix(key) or self._find_suffix(key) or " " in key:
+            if "_arguments" in self.__dict__:  # built from the stored tables
+                # The compiled splitter with no special case cuts what _tokenize(key, False) cuts;
+                # the tests below only spare that cut where it gives one piece (none strips or
+                # splits anything).
+                pieces = tuple(self._plain_splitter().chunk_tokens(key))
+            elif not self._faster_heuristics or self._find_prefix(key) or self._has_infix(key) or self._find_suffix(key) or " " in key:
                 pieces = tuple(self._tokenize(key, with_specials=False))
             self._pieces[key] = pieces if pieces is not None and len(pieces) > 1 else None
         return self._pieces[key]
@@ -815,6 +880,39 @@ class SpacyTokenizer(SpacyTokenizerReference):
         if self._url_match and self._url_match(text):
             return [text]
         return self._split_infixes(text)
+
+
+class _Deferred:
+    """A Python-path search handed to a compiled splitter built from the stored tables, which
+    calls its own matcher's program instead (the search marks that the rule exists): built, with
+    the whole Python path, only if it is ever called."""
+
+    __slots__ = ("_get", "_tokenizer")
+
+    def __init__(self, tokenizer: SpacyTokenizer, get: Callable[[SpacyTokenizer], Callable[..., Any]]) -> None:
+        self._tokenizer = tokenizer
+        self._get = get
+
+    def __call__(self, *args: Any) -> Any:
+        return self._get(self._tokenizer)(*args)
+
+
+def _suffix_full(tokenizer: SpacyTokenizer) -> Callable[..., Any]:
+    return tokenizer._suffix_parts[0] if tokenizer._suffix_parts is not None else tokenizer._suffix
+
+
+def _wide_search(tokenizer: SpacyTokenizer) -> Callable[..., Any]:
+    return tokenizer._suffix_parts[2]
+
+
+def _infix_match(tokenizer: SpacyTokenizer) -> Callable[..., Any]:
+    return tokenizer._infix.__self__.match
+
+
+# The searches _compiled hands the splitter for prefix, suffix, infix and url_match, in that order.
+_DEFERRED: tuple[Callable[[SpacyTokenizer], Callable[..., Any]], ...] = (
+    lambda tokenizer: tokenizer._prefix, _suffix_full, lambda tokenizer: tokenizer._infix,
+    lambda tokenizer: tokenizer._match_parts["_url_match"][0])
 
 
 # Stands for "no rule of this kind": every character passes the tests above (its own object:

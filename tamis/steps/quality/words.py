@@ -36,7 +36,7 @@ from typing import Any
 
 from tamis.steps.quality.indic_tokenizer import trivial_tokenize as indic_tokenize
 from tamis.steps.quality.languages import LanguageSettings, settings_for
-from tamis.steps.quality.regex_code import compile_pattern
+from tamis.steps.quality.regex_code import compile_word_regex
 from tamis.steps.quality.segmenters import grapheme_clusters, segment
 from tamis.steps.quality.spacy_rules import EDGES, INDICNLP_LANGUAGE, INFIXES, SPACY_LANGUAGE
 from tamis.steps.quality.spacy_tokenizer import SpacyTokenizer, has_rules, tokenizer_for
@@ -252,7 +252,7 @@ def _compile_word_regex(settings: LanguageSettings) -> re.Pattern[str]:
     parts += [_INITIALISM + _INITIALISM_END.format(upper=upper_case_letters()), *words, _PUNCT_RUN, _SYMBOL]
     # From the instructions stored ahead where this Python has them (bench/derive_word_regex_code.py):
     # re's compiler costs ~8-13 ms a language, the same pattern object either way.
-    return compile_pattern("|".join(parts))
+    return compile_word_regex("|".join(parts))
 
 
 _SIMPLE_TRAILING = frozenset(",;:!?)")
