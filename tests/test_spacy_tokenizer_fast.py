@@ -89,6 +89,15 @@ def test_special_cases_in_punctuation(language: str) -> None:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
+def test_special_cases_at_the_longest(language: str) -> None:
+    # The compiled splitter skips the special-case lookup of a piece longer than every special
+    # case: the longest ones, alone, stripped of an affix or one character too long, cut the same.
+    reference, _ = pair(language)
+    keys = sorted((key for key in reference._specials if " " not in key), key=len, reverse=True)[:30]
+    assert_same(language, [wrapper.format(key) for key in keys for wrapper in ("{}", "{}x", "x{}", "({})", "{}.", '"{}', "{}!")])
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_real_text(language: str) -> None:
     chunks = catalog_chunks(language)
     if not chunks:

@@ -62,6 +62,7 @@ typedef struct {
     PyObject *prefix_affix, *suffix_affix, *infix_affix;
     PyObject *url_affix;                     /* url_match's program (every alternative starts with ^) */
     Py_ssize_t longest_special;              /* the longest special case without a space */
+    Py_ssize_t special_bound;                /* no key of ``specials`` is longer (its keys, read at init) */
     Py_ssize_t memo_limit, max_chunk;
     uint8_t bmp[65536];
     astral_flag *astral;
@@ -256,6 +257,18 @@ static int Splitter_init(Splitter *s, PyObject *args, PyObject *kwds) {
     s->url_match = optional(url_match);
     s->merge = optional(merge);
     s->longest_special = longest_special;
+    /* A text longer than every special case is none: its lookup (a new piece's hash, a probe
+     * of the table) is skipped. The specials are complete when the splitter is built (the
+     * tokenizer never adds one after). */
+    s->special_bound = 0;
+    {
+        Py_ssize_t pos = 0;
+        PyObject *key, *value;
+        while (PyDict_Next(specials, &pos, &key, &value)) {
+            Py_ssize_t length = PyUnicode_Check(key) ? PyUnicode_GET_LENGTH(key) : PY_SSIZE_T_MAX;
+            if (length > s->special_bound) s->special_bound = length;
+        }
+    }
     s->memo_limit = memo_limit;
     s->max_chunk = max_chunk;
     memset(s->bmp, 0, sizeof s->bmp);
@@ -406,6 +419,14 @@ static Py_ssize_t find_suffix(const Splitter *s, PyObject *rest) {
 
 /* Appends the items of ``items`` (a list) to ``out``; -1 on error. */
 static int extend(PyObject *out, PyObject *items) {
+    if (PyList_CheckExact(items)) {
+        /* a memo list (a few tokens): appended item by item, no slice machinery (PyList_SetSlice
+         * takes a PySequence_Fast of the items and a general splice: 7 % of a long English run) */
+        Py_ssize_t n = PyList_GET_SIZE(items);
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (PyList_Append(out, PyList_GET_ITEM(items, i)) < 0) return -1;
+        return 0;
+    }
     Py_ssize_t end = PyList_GET_SIZE(out);
     return PyList_SetSlice(out, end, end, items);  /* one resize, one copy */
 }
@@ -577,10 +598,10 @@ static int plainly_one_token(const Splitter *s, PyObject *text, Py_ssize_t n) {
 
 /* SpacyTokenizer._cut_once: a new list. */
 static PyObject *cut_once(Splitter *s, PyObject *text, PyObject *specials, PyObject *memo) {
-    PyObject *special = PyDict_GetItemWithError(specials, text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    PyObject *special = n <= s->special_bound ? PyDict_GetItemWithError(specials, text) : NULL;
     if (special != NULL) return PySequence_List(special);
     if (PyErr_Occurred()) return NULL;
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     if (n == 0) return PyList_New(0);
     if (plainly_one_token(s, text, n)) return one_token(text);
     int found = gated_match(s, s->token_match, NULL, s->token_test, F_TOKEN, text);
@@ -589,7 +610,7 @@ static PyObject *cut_once(Splitter *s, PyObject *text, PyObject *specials, PyObj
     Py_ssize_t pre_len = find_prefix(s, text);
     if (pre_len < 0) return NULL;
     int error = 0;
-    if (pre_len && pre_len < n) {
+    if (pre_len && pre_len < n && n - pre_len <= s->special_bound) {
         PyObject *hit = special_of(specials, PyUnicode_Substring(text, pre_len, n), &error);
         if (error) return NULL;
         if (hit != NULL) {
@@ -606,7 +627,7 @@ static PyObject *cut_once(Splitter *s, PyObject *text, PyObject *specials, PyObj
         Py_DECREF(rest);
         if (suf_len < 0) return NULL;
     }
-    if (suf_len && suf_len < n) {
+    if (suf_len && suf_len < n && n - suf_len <= s->special_bound) {
         PyObject *hit = special_of(specials, PyUnicode_Substring(text, 0, n - suf_len), &error);
         if (error) return NULL;
         if (hit != NULL) {
@@ -685,7 +706,7 @@ static PyObject *chunk_tokens(Splitter *s, PyObject *chunk) {
     Py_ssize_t n = PyUnicode_GET_LENGTH(chunk);
     if (n > 0 && plainly_one_token(s, chunk, n)) {
         /* what _cut would give (and keep in its memo, which only spares work): one token */
-        int special = PyDict_Contains(s->specials, chunk);
+        int special = n <= s->special_bound ? PyDict_Contains(s->specials, chunk) : 0;
         if (special < 0) return NULL;
         if (!special) {
             tokens = one_token(chunk);
