@@ -99,13 +99,19 @@ def compile_word_regex(text: str) -> re.Pattern[str]:
 
 
 def _compiled(entry: list[Any] | None, text: str, flags: int) -> re.Pattern[str]:
-    if entry is not None:
-        final_flags, code, groups, groupindex, indexgroup = entry
-        try:
-            return _sre.compile(text, final_flags, decode_code(code), groups, groupindex, tuple(indexgroup))
-        except (RuntimeError, TypeError, ValueError):  # instructions this engine does not take
-            pass
-    return re.compile(text, flags)
+    return re.compile(text, flags) if entry is None else from_instructions(text, flags, *entry)
+
+
+def from_instructions(text: str, flags: int, final_flags: int, code: list[int] | str, groups: int,
+                      groupindex: dict[str, int], indexgroup: list) -> re.Pattern[str]:
+    """``re.compile(text, flags)`` built from what re's compiler handed ``_sre.compile`` for it
+    (``code``: its words, or :func:`encode_code`'s base64 of them); ``re.compile`` itself where
+    this engine refuses them."""
+    try:
+        words = decode_code(code) if isinstance(code, str) else code
+        return _sre.compile(text, final_flags, words, groups, groupindex, tuple(indexgroup))
+    except (RuntimeError, TypeError, ValueError):  # instructions this engine does not take
+        return re.compile(text, flags)
 
 
 # ------------------------------------------------------------------ patterns seeded in re's cache

@@ -37,13 +37,8 @@ from typing import Any
 
 import orjson
 
-from tamis.steps.quality.regex_code import compile_recording, interpreter_tag
+from tamis.steps.quality.regex_code import compile_recording, from_instructions, interpreter_tag
 from tamis.steps.quality.spacy_affix import Program
-
-try:
-    import _sre
-except ImportError:  # pragma: no cover (another Python implementation): its tag is not in a store
-    _sre = None
 
 PATH = Path(__file__).with_name("spacy_tables.bin")
 RULES = Path(__file__).with_name("spacy_rules.json.gz")
@@ -225,11 +220,7 @@ def pattern(entry: list) -> re.Pattern[str]:
     what ``re.compile(text, flags)`` gives (``re.compile`` itself if the engine refuses them).
     The code is a JSON list, not regex_code's base64: French token_match's 54,000 words parse
     from it in a third of the time."""
-    text, flags, final_flags, code, groups, groupindex, indexgroup = entry
-    try:
-        return _sre.compile(text, final_flags, code, groups, groupindex, tuple(indexgroup))
-    except (RuntimeError, TypeError, ValueError):  # instructions this engine does not take
-        return re.compile(text, flags)
+    return from_instructions(*entry)
 
 
 # ------------------------------------------------------------------ derivation (bench/derive_spacy_tables.py)
