@@ -22,6 +22,8 @@
  *                        compared in one pass without an object per line.
  */
 #include "unicode_core.h"
+#define XXH_INLINE_ALL
+#include "xxhash.h"
 
 #include <string.h>
 
@@ -515,21 +517,11 @@ typedef struct {
     Py_ssize_t mask, count;
 } KeySet;
 
-/* Eight bytes a multiply (a byte a multiply, FNV-1a, was the repair's costliest loop): only
- * where keys land in the table, never which lines are equal (keyset_add compares the bytes). */
+/* The vendored XXH3 (jsonl.c's key hash; a byte-a-multiply FNV-1a was the repair's costliest
+ * loop): only where keys land in the table, never which lines are equal (keyset_add compares
+ * the bytes). */
 static uint64_t key_hash(const unsigned char *key, Py_ssize_t len) {
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)len;
-    Py_ssize_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t word;
-        memcpy(&word, key + i, 8);
-        h = (h ^ word) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 32;
-    }
-    uint64_t tail = 0;
-    memcpy(&tail, key + i, (size_t)(len - i));
-    h = (h ^ tail) * 0xc4ceb9fe1a85ec53ULL;
-    return h ^ (h >> 29);
+    return XXH3_64bits(key, (size_t)len);
 }
 
 /* Adds the key (at the arena's end, ``len`` bytes) unless present: 1 if it was already there,
