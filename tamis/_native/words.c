@@ -162,9 +162,8 @@ static inline void take_slot(GramTable *t, size_t s, uint64_t key, Py_ssize_t po
     t->used[t->n_used++] = (int32_t)s;
 }
 
-/* Counts each distinct n-gram of the document in the table (its first position in its slot);
- * where[i], when asked for, is the slot of the n-gram at i. */
-static void count_grams(GramTable *t, const uint64_t *keys, const int32_t *ids, Py_ssize_t m, int n, size_t *where) {
+/* Counts each distinct n-gram of the document in the table (its first position in its slot). */
+static void count_grams(GramTable *t, const uint64_t *keys, const int32_t *ids, Py_ssize_t m, int n) {
     clear_table(t);
     fit_table(t, m, t->allocated);
     for (Py_ssize_t i = 0; i < m; i++) {
@@ -172,7 +171,6 @@ static void count_grams(GramTable *t, const uint64_t *keys, const int32_t *ids, 
         size_t s = find_slot(t, keys, ids, i, n, &found);
         if (found) t->slots[s].count++;
         else take_slot(t, s, keys[i], i);
-        if (where) where[i] = s;
     }
 }
 
@@ -192,7 +190,7 @@ static int64_t best_chars(const GramTable *t, const int64_t *cumlen, int n) {
 }
 
 static int64_t top_chars(GramTable *t, const uint64_t *keys, const int32_t *ids, const int64_t *cumlen, Py_ssize_t m, int n) {
-    count_grams(t, keys, ids, m, n, NULL);
+    count_grams(t, keys, ids, m, n);
     return best_chars(t, cumlen, n);
 }
 
