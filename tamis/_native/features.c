@@ -28,15 +28,13 @@ enum { C_TAG, C_LINK, C_DEPTH, C_ANC, C_HOWN, C_HABOVE, C_ELEMENT, C_GROUP, C_LE
 #define LONG_LINK_DENSITY 0.3
 #define RUN_LINK_PENALTY 2.0
 #define RUN_DISTANCE_CAP 50
-#define RUN_LENGTH_RATIO_CAP 4.0
-#define RUN_HEADINGS_CAP 3
 
 typedef struct {
     Py_ssize_t n, width, elements;
     const int64_t *col; /* n x N_COLUMNS */
     const int64_t *element_depth, *element_last;
     int64_t max_depth;
-    int own_at, anc_at, n_anc, hown_at, habove_at, n_hint, n_own, page_at, structure_at, run_at, heading_first, heading_last;
+    int own_at, anc_at, n_anc, hown_at, habove_at, n_hint, n_own, page_at, structure_at;
     float *out;   /* n x width, zeroed by the caller */
     double *logs; /* 5 x n: log1p inputs of log_chars, log_words, group_log_chars, group_log_blocks, parent_log_groups */
 } Page;
@@ -47,8 +45,7 @@ typedef struct {
 /* Scratch arrays of one page, freed together. */
 typedef struct {
     double *lengths, *links, *long_chars, *prefix_long, *group_chars, *group_long, *group_links, *parent_links, *parent_lengths, *scores;
-    double *group_run_long, *parent_run_long, *run_lengths;
-    int64_t *group_blocks, *parent_groups, *parent_of, *last_at, *positions, *headings_before;
+    int64_t *group_blocks, *parent_groups, *parent_of, *last_at, *positions;
     unsigned char *is_long, *is_group;
 } Scratch;
 
@@ -56,12 +53,6 @@ static void free_scratch(Scratch *s) {
     free(s->lengths); free(s->links); free(s->long_chars); free(s->prefix_long); free(s->group_chars); free(s->group_long);
     free(s->group_links); free(s->parent_links); free(s->parent_lengths); free(s->scores); free(s->group_blocks);
     free(s->parent_groups); free(s->parent_of); free(s->last_at); free(s->positions); free(s->is_long); free(s->is_group);
-    free(s->group_run_long); free(s->parent_run_long); free(s->run_lengths); free(s->headings_before);
-}
-
-static int compare_doubles(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* 1: done; 0: a case for the reference; -1: out of memory. */
@@ -97,11 +88,6 @@ static int compute(Page *p) {
     s.parent_of = malloc(E * sizeof(int64_t));
     s.last_at = malloc((max_element_depth + 1) * sizeof(int64_t));
     s.is_group = calloc(E, 1);
-    s.group_run_long = calloc(E, sizeof(double));
-    s.parent_run_long = calloc(E, sizeof(double));
-    s.run_lengths = malloc(n * sizeof(double));
-    s.headings_before = malloc((n + 1) * sizeof(int64_t));
-    if (!s.group_run_long || !s.parent_run_long || !s.run_lengths || !s.headings_before) goto done;
     if (!s.lengths || !s.links || !s.long_chars || !s.scores || !s.positions || !s.is_long || !s.prefix_long || !s.group_chars ||
         !s.group_long || !s.group_links || !s.parent_links || !s.parent_lengths || !s.group_blocks || !s.parent_groups ||
         !s.parent_of || !s.last_at || !s.is_group)
@@ -226,32 +212,6 @@ static int compute(Page *p) {
         }
     }
 
-    /* feature version 3: the run's long text by group and by the group's parent, its median
-     * long block, the headings before each block */
-    double run_total = 0.0, run_median = 0.0;
-    {
-        Py_ssize_t count = 0;
-        for (Py_ssize_t j = run_start; j < run_end; j++) {
-            if (!s.is_long[j]) continue;
-            const int64_t g = COL(j, C_GROUP);
-            s.group_run_long[g] += lengths[j];
-            s.parent_run_long[s.parent_of[g]] += lengths[j];
-            run_total += lengths[j];
-            s.run_lengths[count++] = lengths[j];
-        }
-        if (count) {
-            qsort(s.run_lengths, (size_t)count, sizeof(double), compare_doubles);
-            const Py_ssize_t middle = count / 2;
-            /* numpy's median of an even count: the mean of the two middle values (whole numbers: exact) */
-            run_median = count % 2 ? s.run_lengths[middle] : (s.run_lengths[middle - 1] + s.run_lengths[middle]) / 2.0;
-        }
-        s.headings_before[0] = 0;
-        for (Py_ssize_t j = 0; j < n; j++) {
-            const int64_t tag = COL(j, C_TAG);
-            s.headings_before[j + 1] = s.headings_before[j] + (tag >= p->heading_first && tag <= p->heading_last);
-        }
-    }
-
     /* page-level and neighbourhood features */
     const double position_scale = (double)(n - 1 > 1 ? n - 1 : 1);
     double before_chars = 0.0;
@@ -308,20 +268,6 @@ static int compute(Page *p) {
         p->logs[3 * n + i] = (double)s.group_blocks[g];
         p->logs[4 * n + i] = (double)s.parent_groups[parent];
         OUT(i, at + 5) = (float)(s.parent_links[parent] / s.parent_lengths[parent]);
-        /* feature version 3 (tamis.extract.blocks._run_features) */
-        if (run_end > run_start) {
-            const int r = p->run_at;
-            OUT(i, r) = (float)(s.group_run_long[g] / run_total);
-            OUT(i, r + 1) = (float)(s.parent_run_long[parent] / run_total);
-            const Py_ssize_t span = run_end - run_start - 1 > 1 ? run_end - run_start - 1 : 1;
-            OUT(i, r + 2) = i < run_start ? 0.0f : i >= run_end ? 1.0f : (float)((double)(i - run_start) / (double)span);
-            const double ratio = lengths[i] / run_median;
-            OUT(i, r + 3) = (float)(ratio < RUN_LENGTH_RATIO_CAP ? ratio : RUN_LENGTH_RATIO_CAP);
-            int64_t between = 0;
-            if (i < run_start) between = s.headings_before[run_start] - s.headings_before[i + 1];
-            else if (i >= run_end) between = s.headings_before[i] - s.headings_before[run_end];
-            OUT(i, r + 4) = (float)((double)(between < RUN_HEADINGS_CAP ? between : RUN_HEADINGS_CAP) / (double)RUN_HEADINGS_CAP);
-        }
     }
     result = 1;
     goto done;
@@ -339,16 +285,16 @@ done:
 static PyObject *page_features(PyObject *self, PyObject *args) {
     Py_buffer columns, depth, last, out, logs;
     long long max_depth;
-    int own_at, n_own, anc_at, n_anc, hown_at, habove_at, n_hint, page_at, structure_at, run_at, heading_first, heading_last;
-    if (!PyArg_ParseTuple(args, "y*y*y*L(iiiiiiiiiiii)w*w*", &columns, &depth, &last, &max_depth, &own_at, &n_own, &anc_at, &n_anc,
-                          &hown_at, &habove_at, &n_hint, &page_at, &structure_at, &run_at, &heading_first, &heading_last, &out, &logs))
+    int own_at, n_own, anc_at, n_anc, hown_at, habove_at, n_hint, page_at, structure_at;
+    if (!PyArg_ParseTuple(args, "y*y*y*L(iiiiiiiii)w*w*", &columns, &depth, &last, &max_depth, &own_at, &n_own, &anc_at, &n_anc,
+                          &hown_at, &habove_at, &n_hint, &page_at, &structure_at, &out, &logs))
         return NULL;
     PyObject *answer = NULL;
     const Py_ssize_t n = columns.len / (Py_ssize_t)(N_COLUMNS * sizeof(int64_t));
     const Py_ssize_t elements = depth.len / (Py_ssize_t)sizeof(int64_t);
     const Py_ssize_t width = n ? out.len / (n * (Py_ssize_t)sizeof(float)) : 0;
     if (columns.len != n * N_COLUMNS * (Py_ssize_t)sizeof(int64_t) || last.len != depth.len || out.len != n * width * (Py_ssize_t)sizeof(float) ||
-        logs.len != 5 * n * (Py_ssize_t)sizeof(double) || n_anc > 64 || n_hint > 64 || structure_at + 6 > width || run_at + 5 > width || page_at + 15 > width ||
+        logs.len != 5 * n * (Py_ssize_t)sizeof(double) || n_anc > 64 || n_hint > 64 || structure_at + 6 > width || page_at + 15 > width ||
         own_at + n_own > width || anc_at + n_anc > width || hown_at + n_hint > width || habove_at + n_hint > width) {
         PyErr_SetString(PyExc_ValueError, "page_features: buffer sizes do not match");
         goto end;
@@ -358,7 +304,7 @@ static PyObject *page_features(PyObject *self, PyObject *args) {
         goto end;
     }
     Page page = {n, width, elements, columns.buf, depth.buf, last.buf, max_depth, own_at, anc_at, n_anc, hown_at, habove_at, n_hint, n_own,
-                 page_at, structure_at, run_at, heading_first, heading_last, out.buf, logs.buf};
+                 page_at, structure_at, out.buf, logs.buf};
     int done;
     Py_BEGIN_ALLOW_THREADS
     done = compute(&page);

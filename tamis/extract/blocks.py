@@ -269,16 +269,21 @@ FEATURE_NAMES: list[str] = (
     # 0.9309 / 0.9638 / 0.7582; all four 0.9254 / 0.9621 / 0.7588; the count alone 0.9263 / 0.9602
     # / 0.7613; count and link density 0.9224 / 0.9653 / 0.7609: every variant lowers
     # trafilatura-eval's CV by 0.005-0.009, bench/train_extract_model.py --without)
+    # (session 15, measured and dropped, for the captions, appeals and related-link lines kept
+    # inside AEB's articles: the block against the main run's own containers, as a version 3
+    # written in numpy, the reference and features.c (commit d8b1d83): the share of the run's long
+    # text held by the block's group and by its group's parent (a caption's figure or an appeal's
+    # box holds none), its place in the run, its length over the run's median long block, the
+    # headings between it and the run. 5-fold out-of-fold F1 of the development halves, shipped
+    # training (gold 1, Readability negatives 0.3, 300 trees of depth 5, tail 8, drop_repeated),
+    # keep 0.25 / 0.3, teval / AEB / wceb2026: without 0.9302 / 0.9628 / 0.7640, 0.9309 / 0.9646 /
+    # 0.7617; all five 0.9263 / 0.9590 / 0.7576, 0.9288 / 0.9598 / 0.7547; the two shares alone
+    # 0.9307 / 0.9661 / 0.7588, 0.9301 / 0.9654 / 0.7552: AEB +0.0015 at best for wceb2026 -0.003)
     + ["run_before", "run_after", "run_distance", "group_log_blocks", "parent_log_groups", "parent_link_density"]
-    # feature version 3: the block against the main run's own containers (what share of the run's
-    # long text its group and its group's parent hold: a caption's figure, an appeal's box or a
-    # related-links list inside the article holds none), where in the run it stands, how its length
-    # compares with the run's paragraphs, and the headings between it and the run
-    + ["run_group_share", "run_parent_share", "run_position", "run_length_ratio", "run_headings_between"]
 )  # fmt: skip
 # Bumped with every change to FEATURE_NAMES or to a feature's definition (a model stores the names
 # it was trained on; learned.load_forest refuses one trained on other features).
-FEATURE_VERSION = 3
+FEATURE_VERSION = 2
 
 
 _CLASS_TABLE: np.ndarray | None = None
@@ -396,7 +401,6 @@ _PAGE_AT = _HABOVE_AT + len(HINT_WORDS)
 _PREV_AT = _PAGE_AT + 15
 _NEXT_AT = _PREV_AT + 4
 _STRUCTURE_AT = _NEXT_AT + 4
-_RUN_AT = _STRUCTURE_AT + 6
 _SHIFT_ANC = np.arange(len(ANCESTOR_TAGS), dtype=np.int64)
 _SHIFT_HINT = np.arange(len(HINT_WORDS), dtype=np.int64)
 
@@ -487,8 +491,7 @@ def _features(page: PageBlocks) -> np.ndarray:
     out[:-1, _NEXT_AT + 1] = out[1:, 2]
     out[:-1, _NEXT_AT + 2] = out[1:, 4]
     out[:-1, _NEXT_AT + 3] = out[1:, p + 4]
-    parent, run = _structure_features(out, lengths, links, long, group_ids, page.element_depth, group)
-    _run_features(out, lengths, long_chars, columns[:, _C_TAG], group, parent, run)
+    _structure_features(out, lengths, links, long, group_ids, page.element_depth, group)
     return out
 
 
@@ -518,7 +521,7 @@ def main_run(scores: np.ndarray) -> tuple[int, int]:
     return start, end
 
 
-def _structure_features(out, lengths, links, long, group_ids, element_depth, group) -> tuple[np.ndarray, tuple[int, int]]:
+def _structure_features(out, lengths, links, long, group_ids, element_depth, group) -> None:
     """Feature version 2 (the _STRUCTURE_AT columns); see features_reference for the plain definition."""
     at = _STRUCTURE_AT
     index = np.arange(len(lengths))
@@ -541,36 +544,6 @@ def _structure_features(out, lengths, links, long, group_ids, element_depth, gro
     parent = parent_of_group[group]
     out[:, at + 4] = np.log1p(np.bincount(parent_of_group)[parent])
     out[:, at + 5] = np.bincount(parent, weights=links)[parent] / np.bincount(parent, weights=lengths)[parent]
-    return parent, (start, end)
-
-
-RUN_LENGTH_RATIO_CAP = 4.0
-RUN_HEADINGS_CAP = 3
-_HEADING_TAGS = np.array([OWN_TAGS.index(f"h{level}") for level in range(1, 7)])
-
-
-def _run_features(out, lengths, long_chars, tags, group, parent, run: tuple[int, int]) -> None:
-    """Feature version 3 (the _RUN_AT columns); see _run_reference for the plain definition."""
-    at = _RUN_AT
-    n = len(lengths)
-    start, end = run
-    if end <= start:
-        return
-    in_run = np.zeros(n, dtype=bool)
-    in_run[start:end] = True
-    run_long = np.where(in_run, long_chars, 0.0)
-    total = run_long.sum()
-    out[:, at] = np.bincount(group, weights=run_long)[group] / total
-    out[:, at + 1] = np.bincount(parent, weights=run_long)[parent] / total
-    index = np.arange(n)
-    out[:, at + 2] = np.where(index < start, 0.0, np.where(index >= end, 1.0, (index - start) / max(end - start - 1, 1)))
-    run_lengths = long_chars[start:end][long_chars[start:end] > 0]
-    median = float(np.median(run_lengths))
-    out[:, at + 3] = np.minimum(lengths / median, RUN_LENGTH_RATIO_CAP)
-    heading = np.isin(tags, _HEADING_TAGS).astype(np.int64)
-    headings = np.concatenate([[0], np.cumsum(heading)])  # headings[i] = headings among blocks [0, i)
-    between = np.where(index < start, headings[start] - headings[index + 1], np.where(index >= end, headings[index] - headings[end], 0))
-    out[:, at + 4] = np.minimum(between, RUN_HEADINGS_CAP) / RUN_HEADINGS_CAP
 
 
 try:  # the features in one compiled pass (pip install builds it); without it, numpy's
@@ -587,20 +560,18 @@ _COMPILED_FOR = (
      "window_long", "window_link_density", "share_of_page", "log_page_chars", "after_first_long", "before_last_long", "dist_long_rel",
      "prev_log_chars", "prev_link_density", "prev_sentence_end", "prev_long", "next_log_chars", "next_link_density",
      "next_sentence_end", "next_long", "run_before", "run_after", "run_distance", "group_log_blocks", "parent_log_groups",
-     "parent_link_density", "run_group_share", "run_parent_share", "run_position", "run_length_ratio", "run_headings_between"),
+     "parent_link_density"),
     ("tag", "link_chars", "depth", "ancestors", "hints_own", "hints_above", "element", "group", "length", "words", "punct", "digits",
      "upper_start", "sentence_end"),
 )  # fmt: skip
-_COMPILED_VERSION = 3  # the FEATURE_VERSION features.c computes
+_COMPILED_VERSION = 2  # the FEATURE_VERSION features.c computes
 COMPILED_FEATURES = (
     _native_features is not None
     and FEATURE_VERSION == _COMPILED_VERSION
     and (tuple(FEATURE_NAMES[:N_LOCAL]), tuple(FEATURE_NAMES[_PAGE_AT:]), COLUMNS) == _COMPILED_FOR
-    and len(FEATURE_NAMES) == _RUN_AT + 5
+    and len(FEATURE_NAMES) == _STRUCTURE_AT + 6
 )
-# The headings' tag indices h1-h6 are consecutive (the C pass tests a range).
-_LAYOUT = (_OWN_AT, N_OWN, _ANC_AT, len(ANCESTOR_TAGS), _HOWN_AT, _HABOVE_AT, len(HINT_WORDS), _PAGE_AT, _STRUCTURE_AT, _RUN_AT,
-           OWN_TAGS.index("h1"), OWN_TAGS.index("h6"))  # fmt: skip
+_LAYOUT = (_OWN_AT, N_OWN, _ANC_AT, len(ANCESTOR_TAGS), _HOWN_AT, _HABOVE_AT, len(HINT_WORDS), _PAGE_AT, _STRUCTURE_AT)
 # The columns whose values are log1p of what the C pass writes to its `logs` rows, in that order.
 _LOG_COLUMNS = [0, 1, _PAGE_AT + 5, _STRUCTURE_AT + 3, _STRUCTURE_AT + 4]
 _NEIGHBOUR_SOURCES = [0, 2, 4, _PAGE_AT + 4]  # log_chars, link_density, sentence_end, long
@@ -728,17 +699,13 @@ def features_reference(blocks: list[Block], max_depth: int, elements: Elements) 
     pad = np.array([[0.0, 0.0, 0.0, 0.0]])
     previous = np.vstack([pad, neighbour[:-1]])
     following = np.vstack([neighbour[1:], pad])
-    structure, parent_of_block, run = _structure_reference(blocks, lengths, links, long, elements)
-    run_columns = _run_reference(blocks, lengths, long, parent_of_block, run)
-    return np.hstack([local, own_tag, ancestors, hints_own, hints_above, page, previous, following, structure, run_columns]).astype(np.float32)
+    structure = _structure_reference(blocks, lengths, links, long, elements)
+    return np.hstack([local, own_tag, ancestors, hints_own, hints_above, page, previous, following, structure]).astype(np.float32)
 
 
-def _structure_reference(
-    blocks: list[Block], lengths: np.ndarray, links: np.ndarray, long: np.ndarray, elements: Elements
-) -> tuple[np.ndarray, list[int], tuple[int, int]]:
+def _structure_reference(blocks: list[Block], lengths: np.ndarray, links: np.ndarray, long: np.ndarray, elements: Elements) -> np.ndarray:
     """Feature version 2, block by block: the main run (Kadane's maximum subarray, written as a
-    loop), the block's group and the container one level above its group's element. Also each
-    block's parent container (an element id) and the run's [start, end), for version 3."""
+    loop), the block's group and the container one level above its group's element."""
     n = len(blocks)
     out = np.zeros((n, 6))
     size = [int(x) for x in lengths]
@@ -783,47 +750,6 @@ def _structure_reference(
                 out[i, 3] = np.log1p(len(by_group[group_id]))
                 out[i, 4] = np.log1p(len(group_ids))
                 out[i, 5] = density
-    parent_of_block = [parent_of[block.group] if block.group > 0 else 0 for block in blocks]
-    return out, parent_of_block, ((best_start, best_end) if best > 0 else (0, 0))
-
-
-def _run_reference(blocks: list[Block], lengths: np.ndarray, long: np.ndarray, parent_of_block: list[int], run: tuple[int, int]) -> np.ndarray:
-    """Feature version 3, block by block (per-block loops over the main run)."""
-    n = len(blocks)
-    out = np.zeros((n, 5))
-    start, end = run
-    if end <= start:
-        return out
-    run_long = [float(lengths[j]) for j in range(start, end) if long[j]]
-    total = sum(run_long)
-    ordered = sorted(run_long)
-    middle = len(ordered) // 2
-    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-    group_long: dict[int, float] = {}
-    parent_long: dict[int, float] = {}
-    for j in range(start, end):
-        if long[j]:
-            group_long[blocks[j].group] = group_long.get(blocks[j].group, 0.0) + float(lengths[j])
-            parent_long[parent_of_block[j]] = parent_long.get(parent_of_block[j], 0.0) + float(lengths[j])
-    headings = {f"h{level}" for level in range(1, 7)}
-    heading_count = 0  # headings among blocks [0, i)
-    headings_before = []
-    for block in blocks:
-        headings_before.append(heading_count)
-        heading_count += block.tag in headings
-    headings_before.append(heading_count)
-    for i in range(n):
-        out[i, 0] = group_long.get(blocks[i].group, 0.0) / total
-        out[i, 1] = parent_long.get(parent_of_block[i], 0.0) / total
-        out[i, 2] = 0.0 if i < start else 1.0 if i >= end else (i - start) / max(end - start - 1, 1)
-        out[i, 3] = min(float(lengths[i]) / median, RUN_LENGTH_RATIO_CAP)
-        if i < start:  # the headings strictly between the block and the run
-            between = headings_before[start] - headings_before[i + 1]
-        elif i >= end:
-            between = headings_before[i] - headings_before[end]
-        else:
-            between = 0
-        out[i, 4] = min(between, RUN_HEADINGS_CAP) / RUN_HEADINGS_CAP
     return out
 
 
