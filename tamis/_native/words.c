@@ -13,10 +13,10 @@
  * Words get exact ids (a hash table on the str objects: Python's cached str hash, then
  * equality), n-grams are compared exactly (their ids), so no collision can change a result.
  * Every table is open addressing sized to twice the items, so the work is linear in the number
- * of words for each n, whatever the words. Positions whose n-gram occurs once are marked n by
- * n (an n-gram holding an (n-1)-gram that occurs once occurs once too: count_repeatable), so
- * each count passes over them, and so do the duplicate scans: most documents repeat no 5-gram,
- * and then none of the six scans touches a table.
+ * of words for each n, whatever the words. The positions whose n-gram may repeat are listed n
+ * by n (an n-gram holding an (n-1)-gram that occurs once occurs once too: count_repeatable), and
+ * each count and duplicate scan walks that list, not every position: most documents repeat no
+ * 5-gram, and then none of the six scans has anything to visit.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
