@@ -245,12 +245,12 @@ def test_compiled_splitter_errors_and_worst_case() -> None:
     assert native.tokenize(text, long_chunk_words) == spacy.tokenize_reference(text, SpacyTokenizer("en", compiled=False), long_chunk_words)
 
 
-def test_compiled_front_memo_reads_chunks_in_place() -> None:
-    """The compiled splitter finds a known chunk's tokens from its characters in the text (a
-    fixed-size cache in front of the memo dict): the same chunk in texts of every str width
-    (its own str is as narrow as its characters allow), and more distinct chunks than the cache
-    holds (so entries are replaced and met again), give the Python loop's words."""
-    fresh = SpacyTokenizer("en")  # its own splitter: an empty cache
+def test_compiled_chunk_memo_reads_chunks_in_place() -> None:
+    """The compiled splitter finds a known chunk's tokens from its characters in the text (its
+    chunk memo is a table keyed by characters): the same chunk in texts of every str width
+    (its own str is as narrow as its characters allow), and enough distinct chunks for the table
+    to grow several times, give the Python loop's words."""
+    fresh = SpacyTokenizer("en")  # its own splitter: an empty memo
     python_path = SpacyTokenizer("en", compiled=False)
     words = ["don't", "end.", "(see", "U.S.", "e.g.", "x", "naïve,", "3.5%", "--verbose", "“quoted”"]
     for widener in ("", "é", "ő", "😀"):  # text kinds: ASCII/latin-1, latin-1, UCS-2, UCS-4
@@ -260,6 +260,22 @@ def test_compiled_front_memo_reads_chunks_in_place() -> None:
     draw = random.Random(3)
     many = " ".join(f"w{draw.randrange(60_000)}{draw.choice(['', '.', ',', ')', '!'])}" for _ in range(40_000))
     assert spacy.tokenize(many, fresh, long_chunk_words) == spacy.tokenize_reference(many, python_path, long_chunk_words)
+
+
+def test_compiled_chunk_memo_is_cleared_at_its_limit() -> None:
+    """A splitter whose chunk memo holds at most a few dozen chunks clears it when full (as the
+    Python path clears its dict) and still gives the Python loop's words, special cases included."""
+    tokenizer = SpacyTokenizer("en")
+    assert "_arguments" in tokenizer.__dict__, "built from the stored tables"
+    small = spacy._Splitter(tokenizer._specials, {}, *tokenizer._arguments, tokenizer._merge_specials,
+                            tokenizer._longest_special, 40, spacy.MAX_CHUNK, *tokenizer._affixes)
+    python_path = SpacyTokenizer("en", compiled=False)
+    draw = random.Random(5)
+    pieces = ["don't", "U.S.", "e.g.", "(see", "end.", "3.5%", ":-)", "o'clock", "x"]
+    text = " ".join(f"{draw.choice(pieces)}{draw.randrange(30)}" if draw.random() < 0.5 else draw.choice(pieces) for _ in range(3_000))
+    for _ in range(2):
+        assert small.tokenize(text, long_chunk_words) == spacy.tokenize_reference(text, python_path, long_chunk_words)
+        assert len(small.memo()) <= 41
 
 
 def test_compiled_memo_lists_are_left_to_refcounting() -> None:
@@ -272,10 +288,11 @@ def test_compiled_memo_lists_are_left_to_refcounting() -> None:
     python_path = SpacyTokenizer("en", compiled=False)
     text = "plain words, (quoted) don't U.S. end. --verbose x=1 e.g. naïve 3.5% " * 3
     assert spacy.tokenize(text, fresh, long_chunk_words) == spacy.tokenize_reference(text, python_path, long_chunk_words)
-    for memo in (fresh._memo, fresh._cuts):
+    chunks = fresh._native.memo()  # the compiled chunk memo (a table keyed by characters)
+    for memo in (chunks, fresh._cuts):
         assert memo, "the splitter memoised nothing"
         for chunk, tokens in memo.items():
             assert not gc.is_tracked(tokens), (chunk, tokens)
-    assert any(len(tokens) > 1 for tokens in fresh._memo.values())  # cut chunks, not only whole ones
+    assert any(len(tokens) > 1 for tokens in chunks.values())  # cut chunks, not only whole ones
     # the memos' lists, read again, give the same words (the lists are the same objects, unchanged)
     assert spacy.tokenize(text, fresh, long_chunk_words) == spacy.tokenize_reference(text, python_path, long_chunk_words)
