@@ -267,7 +267,7 @@ def test_compiled_chunk_memo_is_cleared_at_its_limit() -> None:
     Python path clears its dict) and still gives the Python loop's words, special cases included."""
     tokenizer = SpacyTokenizer("en")
     assert "_arguments" in tokenizer.__dict__, "built from the stored tables"
-    small = spacy._Splitter(tokenizer._specials, {}, *tokenizer._arguments, tokenizer._merge_specials,
+    small = spacy._Splitter(tokenizer._specials, *tokenizer._arguments, tokenizer._merge_specials,
                             tokenizer._longest_special, 40, spacy.MAX_CHUNK, *tokenizer._affixes)
     python_path = SpacyTokenizer("en", compiled=False)
     draw = random.Random(5)
@@ -275,7 +275,23 @@ def test_compiled_chunk_memo_is_cleared_at_its_limit() -> None:
     text = " ".join(f"{draw.choice(pieces)}{draw.randrange(30)}" if draw.random() < 0.5 else draw.choice(pieces) for _ in range(3_000))
     for _ in range(2):
         assert small.tokenize(text, long_chunk_words) == spacy.tokenize_reference(text, python_path, long_chunk_words)
-        assert len(small.memo()) <= 41
+        assert len(small.memo()) <= 41 and len(small.cut_memo()) <= 41
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "de", "ru"])
+def test_a_splitter_copied_without_specials_cuts_what_one_built_without_them_cuts(language: str) -> None:
+    """``without_specials`` (the special-case matcher's plain splitter) copies the splitter's
+    tables instead of reading the character sets again: it cuts every chunk as a splitter built
+    from the same arguments with no special case does."""
+    tokenizer = SpacyTokenizer(language)
+    assert "_arguments" in tokenizer.__dict__, "built from the stored tables"
+    copied = tokenizer._native.without_specials()
+    built = spacy._Splitter({}, *tokenizer._arguments, None, 0, spacy._MEMO_LIMIT, spacy.MAX_CHUNK, *tokenizer._affixes)
+    chunks = [*catalog_chunks(language, 400), *(wrapper.format(word) for wrapper in WRAPPERS for word in ("don't", "U.S.", "x😀", "3.5"))]
+    for chunk in chunks:
+        assert copied.chunk_tokens(chunk) == built.chunk_tokens(chunk), (language, chunk)
+    text = " ".join(chunks)
+    assert copied.tokenize(text, long_chunk_words) == built.tokenize(text, long_chunk_words)
 
 
 def test_compiled_memo_lists_are_left_to_refcounting() -> None:
@@ -288,8 +304,8 @@ def test_compiled_memo_lists_are_left_to_refcounting() -> None:
     python_path = SpacyTokenizer("en", compiled=False)
     text = "plain words, (quoted) don't U.S. end. --verbose x=1 e.g. naïve 3.5% " * 3
     assert spacy.tokenize(text, fresh, long_chunk_words) == spacy.tokenize_reference(text, python_path, long_chunk_words)
-    chunks = fresh._native.memo()  # the compiled chunk memo (a table keyed by characters)
-    for memo in (chunks, fresh._cuts):
+    chunks = fresh._native.memo()  # the compiled memos (tables keyed by characters)
+    for memo in (chunks, fresh._native.cut_memo()):
         assert memo, "the splitter memoised nothing"
         for chunk, tokens in memo.items():
             assert not gc.is_tracked(tokens), (chunk, tokens)

@@ -16,8 +16,9 @@
  * longer than max_chunk goes to ``fallback`` (the affix loop is quadratic in a chunk's length).
  * The chunk memo and the special cases are tables keyed by characters (char_table below): a
  * chunk, or a piece of one, is looked up where it stands in the text, with no str made for it;
- * the rest-of-a-round memo (``cuts``) is the Python tokenizer's dict (shared, cleared at the
- * same limit as the chunk memo).
+ * the cut memo (what is left of a chunk after an affix round, cut) is such a table too, so a
+ * piece already cut is found before a str is made for it. Both are cleared at the limit the
+ * Python path clears its dicts at (they only spare work).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -62,12 +63,56 @@ struct char_table {
     Py_ssize_t probe_limit;    /* slots a lookup reads at most */
 };
 
+/* The words of a tokenize call, gathered as references (each a new one) and handed to the
+ * list made at the end (one allocation, no append call or list growth per word). */
+struct word_sink {
+    PyObject **items;
+    Py_ssize_t count, cap;
+};
+
+/* Room for ``more`` words; -1 on a memory error. */
+static int sink_reserve(struct word_sink *sink, Py_ssize_t more) {
+    if (sink->count + more <= sink->cap) return 0;
+    Py_ssize_t cap = sink->cap ? sink->cap : 1024;
+    while (cap < sink->count + more) cap *= 2;
+    PyObject **items = PyMem_Realloc(sink->items, (size_t)cap * sizeof(PyObject *));
+    if (items == NULL) { PyErr_NoMemory(); return -1; }
+    sink->items = items;
+    sink->cap = cap;
+    return 0;
+}
+
+static inline int sink_push(struct word_sink *sink, PyObject *word) {
+    if (sink->count == sink->cap && sink_reserve(sink, 1) < 0) return -1;
+    Py_INCREF(word);
+    sink->items[sink->count++] = word;
+    return 0;
+}
+
+/* Appends the items of ``tokens`` (a list). */
+static int sink_extend(struct word_sink *sink, PyObject *tokens) {
+    Py_ssize_t n = PyList_GET_SIZE(tokens);
+    if (sink_reserve(sink, n) < 0) return -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *word = PyList_GET_ITEM(tokens, i);
+        Py_INCREF(word);
+        sink->items[sink->count++] = word;
+    }
+    return 0;
+}
+
+/* Drops the words gathered (an error: no list is made). */
+static void sink_drop(struct word_sink *sink) {
+    for (Py_ssize_t i = 0; i < sink->count; i++) Py_DECREF(sink->items[i]);
+    sink->count = 0;
+}
+
 /* The chunk memo's probe limit: far above what a half-full table needs (a few slots) */
 #define MEMO_PROBES 32
 
 typedef struct {
     PyObject_HEAD
-    PyObject *specials, *cuts;               /* dicts */
+    PyObject *specials;                      /* a dict */
     PyObject *prefix_search;                 /* callable or NULL */
     int prefix_test;                         /* test the first character before searching */
     PyObject *suffix_full;                   /* callable or NULL */
@@ -92,7 +137,10 @@ typedef struct {
     astral_flag *astral;
     Py_ssize_t n_astral, astral_cap;
     struct char_table chunks;                /* the chunk memo: chunk -> its tokens (a list) */
+    struct char_table cuts;                  /* the cut memo (_cut's): a text -> its cut (a list) */
     struct char_table special_keys;          /* ``specials`` by characters: key -> its value */
+    struct word_sink sink;                   /* tokenize's words, kept for the next call */
+    int sink_busy;                           /* a tokenize call is using ``sink`` */
 } Splitter;
 
 #define FNV_OFFSET 1469598103934665603ULL
@@ -295,31 +343,33 @@ static PyObject *optional(PyObject *value) {
 }
 
 static void Splitter_dealloc(Splitter *s) {
-    Py_XDECREF(s->specials); Py_XDECREF(s->cuts);
+    Py_XDECREF(s->specials);
     Py_XDECREF(s->prefix_search); Py_XDECREF(s->suffix_full); Py_XDECREF(s->suffix_wide);
     Py_XDECREF(s->infix_finditer); Py_XDECREF(s->infix_match); Py_XDECREF(s->token_match); Py_XDECREF(s->url_match);
     Py_XDECREF(s->merge);
     Py_XDECREF(s->prefix_affix); Py_XDECREF(s->suffix_affix); Py_XDECREF(s->infix_affix); Py_XDECREF(s->url_affix);
     free(s->astral);
     table_free(&s->chunks);
+    table_free(&s->cuts);
     table_free(&s->special_keys);
+    PyMem_Free(s->sink.items);
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
 
-/* Splitter(specials, cuts,
+/* Splitter(specials,
  *          prefix_search, prefix_first,
  *          suffix_full, suffix_margin, suffix_wide, wide_chars, suffix_any, suffix_after_digit,
  *          infix_finditer, infix_match, infix_chars, token_match, token_chars, url_match, url_chars,
  *          merge, longest_special, memo_limit, max_chunk[, prefix_affix, suffix_affix, infix_affix, url_affix])
  * Character sets are str (or None: unbounded, never skip the search). A None search is "no rule". */
 static int Splitter_init(Splitter *s, PyObject *args, PyObject *kwds) {
-    PyObject *specials, *cuts, *prefix_search, *prefix_first, *suffix_full, *suffix_wide, *wide_chars;
+    PyObject *specials, *prefix_search, *prefix_first, *suffix_full, *suffix_wide, *wide_chars;
     PyObject *suffix_any, *suffix_digit, *infix_finditer, *infix_match, *infix_chars, *token_match, *token_chars;
     PyObject *url_match, *url_chars, *merge;
     PyObject *affixes[4] = {Py_None, Py_None, Py_None, Py_None};
     Py_ssize_t margin, longest_special, memo_limit, max_chunk;
     (void)kwds;
-    if (!PyArg_ParseTuple(args, "O!O!OOOnOOOOOOOOOOOOnnn|OOOO", &PyDict_Type, &specials, &PyDict_Type, &cuts,
+    if (!PyArg_ParseTuple(args, "O!OOOnOOOOOOOOOOOOnnn|OOOO", &PyDict_Type, &specials,
                           &prefix_search, &prefix_first, &suffix_full, &margin, &suffix_wide, &wide_chars,
                           &suffix_any, &suffix_digit, &infix_finditer, &infix_match, &infix_chars, &token_match, &token_chars,
                           &url_match, &url_chars, &merge, &longest_special, &memo_limit, &max_chunk,
@@ -338,8 +388,8 @@ static int Splitter_init(Splitter *s, PyObject *args, PyObject *kwds) {
         PyErr_SetString(PyExc_TypeError, "a Splitter is initialised once");
         return -1;
     }
-    Py_INCREF(specials); Py_INCREF(cuts);
-    s->specials = specials; s->cuts = cuts;
+    Py_INCREF(specials);
+    s->specials = specials;
     s->prefix_search = optional(prefix_search);
     s->suffix_full = optional(suffix_full);
     s->suffix_margin = margin;
@@ -354,7 +404,7 @@ static int Splitter_init(Splitter *s, PyObject *args, PyObject *kwds) {
      * of the table) is skipped. The specials are complete when the splitter is built (the
      * tokenizer never adds one after). */
     s->special_bound = 0;
-    s->chunks.probe_limit = MEMO_PROBES;
+    s->chunks.probe_limit = s->cuts.probe_limit = MEMO_PROBES;
     /* the special cases by their characters: no probe limit (the keys are the rules', fixed;
      * a lookup stops at the first empty slot of a table at most half full) */
     s->special_keys.probe_limit = PY_SSIZE_T_MAX;
@@ -650,20 +700,17 @@ fail:
     return NULL;
 }
 
-static PyObject *cut(Splitter *s, PyObject *text, PyObject *memo);
+static PyObject *cut_range(Splitter *s, PyObject *text, Py_ssize_t start, Py_ssize_t end);
 
 /* [*head, *(cut(text[start:end]) if non-empty), *tail] where head / tail are slices of ``text``
  * (empty when their bounds are equal): the three shapes of an affix round. */
 static PyObject *round_result(Splitter *s, PyObject *text, Py_ssize_t pre_len, Py_ssize_t start, Py_ssize_t end,
-                              Py_ssize_t n, PyObject *memo) {
+                              Py_ssize_t n) {
     PyObject *out = PyList_New(0);
     if (out == NULL) return NULL;
     if (pre_len && append_slice(out, text, 0, pre_len) < 0) goto fail;
     if (end > start) {
-        PyObject *rest = PyUnicode_Substring(text, start, end);
-        if (rest == NULL) goto fail;
-        PyObject *inner = cut(s, rest, memo);
-        Py_DECREF(rest);
+        PyObject *inner = cut_range(s, text, start, end);
         if (inner == NULL) goto fail;
         int rc = extend(out, inner);
         Py_DECREF(inner);
@@ -697,7 +744,7 @@ static int plainly_one_token(const Splitter *s, PyObject *text, Py_ssize_t n) {
 }
 
 /* SpacyTokenizer._cut_once: a new list. */
-static PyObject *cut_once(Splitter *s, PyObject *text, PyObject *memo) {
+static PyObject *cut_once(Splitter *s, PyObject *text) {
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
@@ -735,9 +782,9 @@ static PyObject *cut_once(Splitter *s, PyObject *text, PyObject *memo) {
         }
     }
     if (pre_len && suf_len && pre_len + suf_len <= n)
-        return round_result(s, text, pre_len, pre_len, n - suf_len, n, memo);
-    if (pre_len) return round_result(s, text, pre_len, pre_len, n, n, memo);
-    if (suf_len) return round_result(s, text, 0, 0, n - suf_len, n, memo);
+        return round_result(s, text, pre_len, pre_len, n - suf_len, n);
+    if (pre_len) return round_result(s, text, pre_len, pre_len, n, n);
+    if (suf_len) return round_result(s, text, 0, 0, n - suf_len, n);
     found = gated_match(s, s->url_match, s->url_affix, s->url_test, F_URL, text);
     if (found < 0) return NULL;
     if (found) return one_token(text);
@@ -757,16 +804,32 @@ static void untrack_if_strs(PyObject *list) {
     PyObject_GC_UnTrack(list);
 }
 
-/* SpacyTokenizer._cut: a new reference to the memoised list. */
-static PyObject *cut(Splitter *s, PyObject *text, PyObject *memo) {
-    PyObject *found = PyDict_GetItemWithError(memo, text);
-    if (found != NULL) { Py_INCREF(found); return found; }
-    if (PyErr_Occurred()) return NULL;
-    if (PyDict_GET_SIZE(memo) > s->memo_limit) PyDict_Clear(memo);
-    found = cut_once(s, text, memo);
+/* SpacyTokenizer._cut of ``text`` (``hash``: its characters'), not in the cut memo: a new
+ * reference to the memoised list. */
+static PyObject *cut_new(Splitter *s, PyObject *text, uint64_t hash) {
+    if (s->cuts.used > s->memo_limit) table_clear(&s->cuts);
+    PyObject *found = cut_once(s, text);
     if (found == NULL) return NULL;
     untrack_if_strs(found);
-    if (PyDict_SetItem(memo, text, found) < 0) { Py_DECREF(found); return NULL; }
+    if (table_add(&s->cuts, hash, text, found) < 0) { Py_DECREF(found); return NULL; }
+    return found;
+}
+
+/* SpacyTokenizer._cut(text[start:end]): a new reference to the memoised list; the piece is
+ * looked up where it stands in ``text``, and made a str only if it is new. */
+static PyObject *cut_range(Splitter *s, PyObject *text, Py_ssize_t start, Py_ssize_t end) {
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    uint64_t hash = hash_chars(kind, data, start, end - start);
+    const struct memo_entry *known = table_find(&s->cuts, hash, kind, data, start, end - start);
+    if (known != NULL) {
+        Py_INCREF(known->tokens);
+        return known->tokens;
+    }
+    PyObject *piece = PyUnicode_Substring(text, start, end);
+    if (piece == NULL) return NULL;
+    PyObject *found = cut_new(s, piece, hash);
+    Py_DECREF(piece);
     return found;
 }
 
@@ -835,10 +898,9 @@ static PyObject *new_chunk_tokens(Splitter *s, PyObject *chunk, uint64_t hash) {
     if (n > 0 && plainly_one_token(s, chunk, n) && special_at(s, PyUnicode_KIND(chunk), PyUnicode_DATA(chunk), 0, n) == NULL)
         tokens = one_token(chunk);
     else {
-        PyObject *cuts = cut(s, chunk, s->cuts);
-        if (cuts == NULL) return NULL;
-        tokens = PySequence_List(cuts);  /* _tokenize's list(...): the memoised cut is never handed out */
-        Py_DECREF(cuts);
+        /* the cut memo's very list (_tokenize's list(...) copies it: neither memo's lists are
+         * ever changed, so both keep the one list; the matcher returns a new one) */
+        tokens = cut_range(s, chunk, 0, n);
         if (tokens == NULL) return NULL;
         int runs = PyList_GET_SIZE(tokens) > 1 && s->merge != NULL ? spells_special(s, tokens) : 0;
         if (runs < 0) { Py_DECREF(tokens); return NULL; }
@@ -872,36 +934,56 @@ static PyObject *Splitter_chunk_tokens(Splitter *s, PyObject *chunk) {
     return new_chunk_tokens(s, chunk, hash);
 }
 
-/* memo() -> {chunk: tokens}: the chunk memo's entries (the very lists it keeps). */
-static PyObject *Splitter_memo(Splitter *s, PyObject *unused) {
-    (void)unused;
+/* {key: tokens}: a table's entries (the very lists it keeps). */
+static PyObject *table_dict(const struct char_table *t) {
     PyObject *memo = PyDict_New();
-    if (memo == NULL || s->chunks.slots == NULL) return memo;
-    for (size_t i = 0, size = (size_t)1 << s->chunks.bits; i < size; i++)
-        if (s->chunks.slots[i].key != NULL && PyDict_SetItem(memo, s->chunks.slots[i].key, s->chunks.slots[i].tokens) < 0) {
+    if (memo == NULL || t->slots == NULL) return memo;
+    for (size_t i = 0, size = (size_t)1 << t->bits; i < size; i++)
+        if (t->slots[i].key != NULL && PyDict_SetItem(memo, t->slots[i].key, t->slots[i].tokens) < 0) {
             Py_DECREF(memo);
             return NULL;
         }
     return memo;
 }
 
-static PyObject *tokenize_words(Splitter *s, PyObject *text, PyObject *fallback, PyObject *words);
+static PyObject *Splitter_memo(Splitter *s, PyObject *unused) {
+    (void)unused;
+    return table_dict(&s->chunks);
+}
+
+static PyObject *Splitter_cut_memo(Splitter *s, PyObject *unused) {
+    (void)unused;
+    return table_dict(&s->cuts);
+}
+
+static int tokenize_words(Splitter *s, PyObject *text, PyObject *fallback, struct word_sink *sink);
 
 /* tokenize(text, fallback): each whitespace chunk (str.split()'s) cut, or fallback(chunk) for a long one. */
 static PyObject *Splitter_tokenize(Splitter *s, PyObject *args) {
     PyObject *text, *fallback;
     if (!PyArg_ParseTuple(args, "UO:tokenize", &text, &fallback)) return NULL;
-    PyObject *words = PyList_New(0);
-    if (words == NULL) return NULL;
+    /* the splitter's sink, kept from call to call; a call made while it is in use (a fallback
+     * tokenizing with this splitter) gathers into one of its own */
+    struct word_sink own = {NULL, 0, 0};
+    struct word_sink *sink = s->sink_busy ? &own : &s->sink;
+    s->sink_busy += sink == &s->sink;
     /* Cyclic GC paused for the call (as tamis.gcpause does around bulk work): each new chunk
      * allocates lists for the memos, and a collection every 700 of them walked the growing
      * memos again and again (a fifth of this function's time on the bench); refcounting frees
      * everything made here (no cycles), and collection resumes, and catches up, after. */
     int gc_was_enabled = PyGC_Disable();
-    PyObject *result = tokenize_words(s, text, fallback, words);
+    int rc = tokenize_words(s, text, fallback, sink);
     if (gc_was_enabled) PyGC_Enable();
-    if (result == NULL) Py_DECREF(words);
-    return result;
+    PyObject *words = rc < 0 ? NULL : PyList_New(sink->count);
+    if (words == NULL) sink_drop(sink);
+    else {
+        /* the list takes the sink's references */
+        if (sink->count > 0) memcpy(((PyListObject *)words)->ob_item, sink->items, (size_t)sink->count * sizeof(PyObject *));
+        sink->count = 0;
+    }
+    if (sink == &s->sink) s->sink_busy = 0;
+    PyMem_Free(own.items);
+    return words;
 }
 
 /* Chunks scanned ahead of the one being looked up: a known chunk costs little more than two
@@ -947,8 +1029,8 @@ static inline int scan_chunk(int kind, const void *data, Py_ssize_t n, Py_ssize_
     return scan_chunk_4(data, n, at, out);
 }
 
-/* The loop of tokenize: appends to ``words`` and returns it, or NULL on error. */
-static PyObject *tokenize_words(Splitter *s, PyObject *text, PyObject *fallback, PyObject *words) {
+/* The loop of tokenize: gathers the words into ``sink``; -1 on error. */
+static int tokenize_words(Splitter *s, PyObject *text, PyObject *fallback, struct word_sink *sink) {
     Py_ssize_t n = PyUnicode_GET_LENGTH(text), at = 0;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
@@ -970,31 +1052,97 @@ static PyObject *tokenize_words(Splitter *s, PyObject *text, PyObject *fallback,
         int short_chunk = end - start <= s->max_chunk;
         const struct memo_entry *known = short_chunk ? table_find(&s->chunks, chunk_at.hash, kind, data, start, end - start) : NULL;
         if (known != NULL) {
-            if ((known->single != NULL ? PyList_Append(words, known->single) : extend(words, known->tokens)) < 0) return NULL;
+            if ((known->single != NULL ? sink_push(sink, known->single) : sink_extend(sink, known->tokens)) < 0) return -1;
             continue;
         }
         PyObject *chunk = PyUnicode_Substring(text, start, end);
-        if (chunk == NULL) return NULL;
+        if (chunk == NULL) return -1;
         PyObject *tokens = short_chunk ? new_chunk_tokens(s, chunk, chunk_at.hash) : PyObject_CallOneArg(fallback, chunk);
         Py_DECREF(chunk);
-        if (tokens == NULL) return NULL;
-        int rc;
-        if (PyList_CheckExact(tokens)) rc = extend(words, tokens);
+        if (tokens == NULL) return -1;
+        int rc = 0;
+        if (PyList_CheckExact(tokens)) rc = sink_extend(sink, tokens);
         else {  /* a fallback may return any iterable */
-            PyObject *result = PyObject_CallMethod(words, "extend", "O", tokens);
-            rc = result == NULL ? -1 : 0;
-            Py_XDECREF(result);
+            PyObject *iterator = PyObject_GetIter(tokens), *word;
+            if (iterator == NULL) rc = -1;
+            else {
+                while (rc == 0 && (word = PyIter_Next(iterator)) != NULL) {
+                    rc = sink_push(sink, word);
+                    Py_DECREF(word);
+                }
+                if (PyErr_Occurred()) rc = -1;
+                Py_DECREF(iterator);
+            }
         }
         Py_DECREF(tokens);
-        if (rc < 0) return NULL;
+        if (rc < 0) return -1;
     }
-    return words;
+    return 0;
+}
+
+static PyTypeObject SplitterType;
+
+static PyObject *held(PyObject *value) {
+    Py_XINCREF(value);
+    return value;
+}
+
+/* without_specials() -> the same splitter with no special case (and so no special-case
+ * matcher) and empty memos: what Splitter({}, <this one's searches and character sets>, None,
+ * 0, memo_limit, max_chunk, <its programs>) builds, copied from this one instead of read again
+ * (its flag tables: the character sets run to thousands of astral characters, sorted at init). */
+static PyObject *Splitter_without_specials(Splitter *s, PyObject *unused) {
+    (void)unused;
+    if (s->specials == NULL) {
+        PyErr_SetString(PyExc_ValueError, "the splitter is not initialised");
+        return NULL;
+    }
+    Splitter *plain = (Splitter *)SplitterType.tp_alloc(&SplitterType, 0);
+    if (plain == NULL) return NULL;
+    plain->specials = PyDict_New();
+    if (plain->specials == NULL) { Py_DECREF(plain); return NULL; }
+    if (s->n_astral > 0) {
+        plain->astral = malloc((size_t)s->n_astral * sizeof(astral_flag));
+        if (plain->astral == NULL) { Py_DECREF(plain); return PyErr_NoMemory(); }
+        memcpy(plain->astral, s->astral, (size_t)s->n_astral * sizeof(astral_flag));
+    }
+    plain->n_astral = plain->astral_cap = s->n_astral;
+    memcpy(plain->bmp, s->bmp, sizeof s->bmp);
+    plain->prefix_search = held(s->prefix_search);
+    plain->prefix_test = s->prefix_test;
+    plain->suffix_full = held(s->suffix_full);
+    plain->suffix_margin = s->suffix_margin;
+    plain->suffix_wide = held(s->suffix_wide);
+    plain->suffix_test = s->suffix_test;
+    plain->wide_test = s->wide_test;
+    plain->infix_finditer = held(s->infix_finditer);
+    plain->infix_match = held(s->infix_match);
+    plain->infix_test = s->infix_test;
+    plain->token_match = held(s->token_match);
+    plain->url_match = held(s->url_match);
+    plain->token_test = s->token_test;
+    plain->url_test = s->url_test;
+    plain->one_token_test = s->one_token_test;
+    plain->merge = NULL;
+    plain->prefix_affix = held(s->prefix_affix);
+    plain->suffix_affix = held(s->suffix_affix);
+    plain->infix_affix = held(s->infix_affix);
+    plain->url_affix = held(s->url_affix);
+    plain->longest_special = 0;
+    plain->special_bound = 0;
+    plain->memo_limit = s->memo_limit;
+    plain->max_chunk = s->max_chunk;
+    plain->chunks.probe_limit = plain->cuts.probe_limit = MEMO_PROBES;
+    plain->special_keys.probe_limit = PY_SSIZE_T_MAX;
+    return (PyObject *)plain;
 }
 
 static PyMethodDef Splitter_methods[] = {
     {"tokenize", (PyCFunction)Splitter_tokenize, METH_VARARGS, "tokenize(text, fallback) -> the words of text"},
     {"chunk_tokens", (PyCFunction)Splitter_chunk_tokens, METH_O, "chunk_tokens(chunk) -> the tokens of one whitespace-free chunk"},
     {"memo", (PyCFunction)Splitter_memo, METH_NOARGS, "memo() -> {chunk: tokens}, the chunk memo's entries"},
+    {"cut_memo", (PyCFunction)Splitter_cut_memo, METH_NOARGS, "cut_memo() -> {text: tokens}, the cut memo's entries"},
+    {"without_specials", (PyCFunction)Splitter_without_specials, METH_NOARGS, "without_specials() -> this splitter with no special case"},
     {NULL, NULL, 0, NULL},
 };
 
