@@ -700,26 +700,38 @@ fail:
     return NULL;
 }
 
-static PyObject *cut_range(Splitter *s, PyObject *text, Py_ssize_t start, Py_ssize_t end);
+static PyObject *cut_range(Splitter *s, PyObject *text, Py_ssize_t start, Py_ssize_t end, int plain_checked);
 
 /* [*head, *(cut(text[start:end]) if non-empty), *tail] where head / tail are slices of ``text``
- * (empty when their bounds are equal): the three shapes of an affix round. */
+ * (empty when their bounds are equal): the three shapes of an affix round; the list made at
+ * its size (no growth). */
 static PyObject *round_result(Splitter *s, PyObject *text, Py_ssize_t pre_len, Py_ssize_t start, Py_ssize_t end,
                               Py_ssize_t n) {
-    PyObject *out = PyList_New(0);
-    if (out == NULL) return NULL;
-    if (pre_len && append_slice(out, text, 0, pre_len) < 0) goto fail;
-    if (end > start) {
-        PyObject *inner = cut_range(s, text, start, end);
-        if (inner == NULL) goto fail;
-        int rc = extend(out, inner);
-        Py_DECREF(inner);
-        if (rc < 0) goto fail;
+    PyObject *inner = NULL;
+    if (end > start && (inner = cut_range(s, text, start, end, 0)) == NULL) return NULL;
+    Py_ssize_t inner_size = inner == NULL ? 0 : PyList_GET_SIZE(inner), at = 0;
+    PyObject *out = PyList_New((pre_len > 0) + inner_size + (end < n));
+    if (out == NULL) goto fail;
+    if (pre_len) {
+        PyObject *head = PyUnicode_Substring(text, 0, pre_len);
+        if (head == NULL) goto fail;
+        PyList_SET_ITEM(out, at++, head);
     }
-    if (end < n && append_slice(out, text, end, n) < 0) goto fail;
+    for (Py_ssize_t i = 0; i < inner_size; i++) {
+        PyObject *token = PyList_GET_ITEM(inner, i);
+        Py_INCREF(token);
+        PyList_SET_ITEM(out, at++, token);
+    }
+    if (end < n) {
+        PyObject *tail = PyUnicode_Substring(text, end, n);
+        if (tail == NULL) goto fail;
+        PyList_SET_ITEM(out, at++, tail);
+    }
+    Py_XDECREF(inner);
     return out;
-fail:
-    Py_DECREF(out);
+fail:  /* a list's unset items are NULL: its dealloc skips them */
+    Py_XDECREF(inner);
+    Py_XDECREF(out);
     return NULL;
 }
 
@@ -743,15 +755,16 @@ static int plainly_one_token(const Splitter *s, PyObject *text, Py_ssize_t n) {
            && (!s->infix_finditer || !any_flag(s, kind, data, 0, n, F_INFIX));
 }
 
-/* SpacyTokenizer._cut_once: a new list. */
-static PyObject *cut_once(Splitter *s, PyObject *text) {
+/* SpacyTokenizer._cut_once: a new list. ``plain_checked``: plainly_one_token(text) is known to
+ * be false (the chunk's own test, made before its cut). */
+static PyObject *cut_once(Splitter *s, PyObject *text, int plain_checked) {
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     PyObject *special = special_at(s, kind, data, 0, n);
     if (special != NULL) return PySequence_List(special);
     if (n == 0) return PyList_New(0);
-    if (plainly_one_token(s, text, n)) return one_token(text);
+    if (!plain_checked && plainly_one_token(s, text, n)) return one_token(text);
     int found = gated_match(s, s->token_match, NULL, s->token_test, F_TOKEN, text);
     if (found < 0) return NULL;
     if (found) return one_token(text);
@@ -806,9 +819,9 @@ static void untrack_if_strs(PyObject *list) {
 
 /* SpacyTokenizer._cut of ``text`` (``hash``: its characters'), not in the cut memo: a new
  * reference to the memoised list. */
-static PyObject *cut_new(Splitter *s, PyObject *text, uint64_t hash) {
+static PyObject *cut_new(Splitter *s, PyObject *text, uint64_t hash, int plain_checked) {
     if (s->cuts.used > s->memo_limit) table_clear(&s->cuts);
-    PyObject *found = cut_once(s, text);
+    PyObject *found = cut_once(s, text, plain_checked);
     if (found == NULL) return NULL;
     untrack_if_strs(found);
     if (table_add(&s->cuts, hash, text, found) < 0) { Py_DECREF(found); return NULL; }
@@ -817,7 +830,7 @@ static PyObject *cut_new(Splitter *s, PyObject *text, uint64_t hash) {
 
 /* SpacyTokenizer._cut(text[start:end]): a new reference to the memoised list; the piece is
  * looked up where it stands in ``text``, and made a str only if it is new. */
-static PyObject *cut_range(Splitter *s, PyObject *text, Py_ssize_t start, Py_ssize_t end) {
+static PyObject *cut_range(Splitter *s, PyObject *text, Py_ssize_t start, Py_ssize_t end, int plain_checked) {
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     uint64_t hash = hash_chars(kind, data, start, end - start);
@@ -828,7 +841,7 @@ static PyObject *cut_range(Splitter *s, PyObject *text, Py_ssize_t start, Py_ssi
     }
     PyObject *piece = PyUnicode_Substring(text, start, end);
     if (piece == NULL) return NULL;
-    PyObject *found = cut_new(s, piece, hash);
+    PyObject *found = cut_new(s, piece, hash, plain_checked);
     Py_DECREF(piece);
     return found;
 }
@@ -895,12 +908,13 @@ static PyObject *new_chunk_tokens(Splitter *s, PyObject *chunk, uint64_t hash) {
     Py_ssize_t n = PyUnicode_GET_LENGTH(chunk);
     PyObject *tokens;
     /* what _cut would give (and keep in its memo, which only spares work): one token, unless a special case */
-    if (n > 0 && plainly_one_token(s, chunk, n) && special_at(s, PyUnicode_KIND(chunk), PyUnicode_DATA(chunk), 0, n) == NULL)
+    int plain = n > 0 && plainly_one_token(s, chunk, n);
+    if (plain && special_at(s, PyUnicode_KIND(chunk), PyUnicode_DATA(chunk), 0, n) == NULL)
         tokens = one_token(chunk);
     else {
         /* the cut memo's very list (_tokenize's list(...) copies it: neither memo's lists are
          * ever changed, so both keep the one list; the matcher returns a new one) */
-        tokens = cut_range(s, chunk, 0, n);
+        tokens = cut_range(s, chunk, 0, n, n > 0 && !plain);
         if (tokens == NULL) return NULL;
         int runs = PyList_GET_SIZE(tokens) > 1 && s->merge != NULL ? spells_special(s, tokens) : 0;
         if (runs < 0) { Py_DECREF(tokens); return NULL; }
