@@ -294,6 +294,30 @@ def test_a_splitter_copied_without_specials_cuts_what_one_built_without_them_cut
     assert copied.tokenize(text, long_chunk_words) == built.tokenize(text, long_chunk_words)
 
 
+def test_compiled_chunk_memo_reads_a_bounded_number_of_slots() -> None:
+    """Chunks made to share one memo slot (the table's hash is not keyed: an input can be built
+    so) fill at most 32 slots from there; the others are not kept, and cut again each time
+    instead of lengthening every lookup (linear whatever the input), with the same words."""
+
+    def home(chunk: str, bits: int = 8) -> int:  # the splitter's slot: FNV-1a over code points, Fibonacci hashing
+        value = 1469598103934665603
+        for char in chunk:
+            value = ((value ^ ord(char)) * 1099511628211) % 2**64
+        return (value * 0x9E3779B97F4A7C15 % 2**64) >> (64 - bits)
+
+    draw = random.Random(11)
+    colliding: list[str] = []
+    while len(colliding) < 60:  # one in 256 of them lands on slot 0 of the first table (256 slots)
+        chunk = f"w{draw.randrange(10**9)}"
+        if home(chunk) == 0 and chunk not in colliding:
+            colliding.append(chunk)
+    fresh = SpacyTokenizer("en")
+    python_path = SpacyTokenizer("en", compiled=False)
+    text = " ".join(colliding * 3)
+    assert spacy.tokenize(text, fresh, long_chunk_words) == spacy.tokenize_reference(text, python_path, long_chunk_words)
+    assert len(fresh._native.memo()) == 32
+
+
 def test_compiled_memo_lists_are_left_to_refcounting() -> None:
     """The compiled path's memoised token lists (lists of str: no reference cycle can go through
     them) are out of the cyclic collector's view, so a long run's memos are not walked by every
