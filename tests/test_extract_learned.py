@@ -13,12 +13,14 @@ from tamis.extract.learned import (
     MODEL_PATH,
     REPEAT_MIN_CHARS,
     Forest,
+    drop_captions,
     drop_repeated,
     extract_learned,
     keep_blocks,
     load_forest,
     model,
     page_confidence,
+    post_rules,
     save_forest,
 )
 from tamis.steps.extract_html import EXTRACTORS, extract_main_text
@@ -194,6 +196,36 @@ def test_extract_learned_writes_a_repeated_caption_once():
     html = ARTICLE.replace("<h2>What changes</h2>", f"<h2>What changes</h2>{slides}")
     text = extract_learned(html).text
     assert text.count(caption) <= 1
+    assert all(p in text for p in PARAGRAPHS)
+
+
+def test_drop_captions_drops_kept_figcaptions_unless_nothing_else_is_kept():
+    caption = B.FEATURE_NAMES.index("tag=figcaption")
+    in_figure = B.FEATURE_NAMES.index("in=figure")
+    rows = np.zeros((5, len(B.FEATURE_NAMES)), dtype=np.float32)
+    rows[1, caption] = rows[1, in_figure] = 1.0
+    rows[3, caption] = rows[3, in_figure] = 1.0
+    rows[4, in_figure] = 1.0  # inside a figure but not its caption: stays
+    kept = np.array([True, True, True, False, True])
+    out = drop_captions(rows, kept)
+    assert out.tolist() == [True, False, True, False, True]
+    assert kept.tolist() == [True, True, True, False, True]  # not changed in place
+    # a page whose kept text is only captions (a photo page) keeps them
+    only = np.array([False, True, False, True, False])
+    assert drop_captions(rows, only).tolist() == only.tolist()
+    assert drop_captions(rows, np.zeros(5, dtype=bool)).tolist() == [False] * 5
+    assert drop_captions(np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32), np.zeros(0, dtype=bool)).shape == (0,)
+    # post_rules: the repeated texts first, then the captions
+    texts = ["Paragraph " * 10, "Caption of the photo " * 4, "Paragraph " * 10, "x", "y"]
+    assert post_rules(texts, rows, kept).tolist() == [True, False, False, False, True]
+
+
+def test_extract_learned_leaves_out_figure_captions():
+    caption = "The new library wing seen from the park on Monday morning, before the opening ceremony."
+    figure = f"<figure><img src='/wing.jpg' alt=''><figcaption>{caption}</figcaption></figure>"
+    html = ARTICLE.replace("<h2>What changes</h2>", f"<h2>What changes</h2>{figure}")
+    text = extract_learned(html).text
+    assert caption not in text
     assert all(p in text for p in PARAGRAPHS)
 
 
