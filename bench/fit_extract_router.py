@@ -3,6 +3,7 @@
     .venv/bin/python bench/fit_extract_router.py [--corpus ../shared/corpus]
         [--extra-readability DIR] [--extra-wceb DIR --wceb-weight W --wceb-types T] [--speedup 3.3]
         [--model NPZ] [--keep K ...] [--tail T ...] [--no-held-out] [--oof-only] [--write] [--without FEATURE ...]
+        [--post-rule NAME ... [--route-detached GAP/CHARS ...]]
 
 (needs scikit-learn, at fitting time only, as bench/train_extract_model.py.)
 
@@ -40,6 +41,15 @@
 development half in the out-of-fold training (folds by site, as train_extract_model.py; trained on
 at ``--wceb-weight``, the shipped model's option, 0 = not trained on) and in the rule's choice (the
 budget and the smallest margin then hold on all three sets), its held-out half scored last.
+
+``--post-rule NAME ...`` (after the out-of-fold predictions; no cost table needed): candidate rules over
+the kept blocks (``POST_RULES``: figure captions, landmarks, h1, short stretches detached from the
+main one, link lines at the kept text's edges; ``A+B`` applies both), each on top of the shipped
+``learned.post_rules``, scored on the development halves out of fold and then on the held-out halves
+(report only, unless ``--no-held-out``): each set's F1 and margin over trafilatura with the shipped
+router (routed pages get trafilatura's text, computed for those pages only and cached as
+``fast-texts.pkl``) and the learned pass alone; ``--route-detached GAP/CHARS ...`` adds router
+variants that also send pages keeping a detached stretch (their routed share printed).
 
 Caches in ``--workdir``: the pages' blocks, trafilatura's texts, the per-page costs (delete
 ``costs.pkl`` and ``costs-wceb.pkl`` after a change of the learned pass's or trafilatura's speed)
@@ -399,14 +409,21 @@ POST_RULES = {
     "figcaption": rule_tags(("tag=figcaption",)),
     "figure": rule_tags(("tag=figcaption", "in=figure")),
     "figure-unless-main": rule_tags(("tag=figcaption", "in=figure"), 0.5),
+    "in-aside": rule_tags(("in=aside",)),
+    "in-form": rule_tags(("in=form",)),
+    "in-nav-footer": rule_tags(("in=nav", "in=footer")),
     "h1": rule_h1(False),
     "h1-title": rule_h1(True),
     **{f"detached-{gap}-{chars}": rule_detached(gap, chars) for gap in (2, 3, 4, 6) for chars in (100, 200, 400, 800, float("inf"))},
-    **{f"detached-{side}-{gap}-{chars}": rule_detached(gap, chars, side) for side in ("after", "before") for gap in (2, 3, 4) for chars in (100, 200, 400)},
+    **{f"detached-{side}-{gap}-{chars}": rule_detached(gap, chars, side) for side in ("after", "before") for gap in (2, 3, 4) for chars in (50, 100, 200, 400)},
     **{f"edge-links-{d}-{c}": rule_edge_links(d, c) for d in (0.5, 0.8) for c in (80, 150)},
     **{f"link-lines-{d}-{c}": rule_link_lines(d, c) for d in (0.5, 0.8) for c in (80, 150)},
 }
 POST_RULE = POST_RULES["none"]
+# What the candidates stand on: the shipped rules (learned.post_rules), or (``--post-base repeated``)
+# drop_repeated alone, as before session 15's caption rule: the same comparison of that rule.
+POST_BASES = {"shipped": learned.post_rules, "repeated": lambda texts, rows, kept: learned.drop_repeated(texts, kept)}
+POST_BASE = POST_BASES["shipped"]
 
 
 def post_rule(name: str):
@@ -428,7 +445,7 @@ def learned_page(texts: list[str], rows: np.ndarray, probability: np.ndarray) ->
     if not texts:
         return "", None
     lengths = np.array([len(t) for t in texts], dtype=np.float64)
-    kept = learned.post_rules(texts, rows, keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap))
+    kept = POST_BASE(texts, rows, keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap))
     if kept.any():
         ruled = POST_RULE(texts, rows, kept)
         kept = ruled if ruled.any() else kept  # a rule never empties a page
@@ -585,7 +602,7 @@ def compare_post_rules(names: list[str], data: dict, stores: list[str], developm
 
     halves_of = {"development (oof)": (development, lambda s, k: oof[(s, k)]), "held-out": (held_out, held_probability)}
     for half, (keys, probabilities) in halves_of.items():
-        if half == "held-out" and args.no_held_out:
+        if (half == "held-out" and args.no_held_out) or (half != "held-out" and args.held_out_only):
             continue
         bars, routed, traf = {}, {}, {}
         for store in stores:
@@ -681,7 +698,7 @@ def has_detached(texts: list[str], rows: np.ndarray, probability: np.ndarray, ga
         return False
     forest = learned.model()
     lengths = np.array([len(t) for t in texts], dtype=np.float64)
-    kept = learned.post_rules(texts, rows, keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap))
+    kept = POST_BASE(texts, rows, keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap))
     if not kept.any():
         return False
     where, stretch = _stretches(kept, gap)
@@ -736,6 +753,8 @@ def main() -> int:
         "--post-rule", nargs="+", default=[], metavar="NAME",
         help="compare these candidate rules over the kept blocks (POST_RULES; A+B: both in turn) with the shipped router, and stop",
     )  # fmt: skip
+    parser.add_argument("--post-base", choices=tuple(POST_BASES), default="shipped", help="with --post-rule: the rules the candidates stand on")
+    parser.add_argument("--held-out-only", action="store_true", help="with --post-rule: only the held-out halves' report")
     parser.add_argument(
         "--route-detached", nargs="+", default=[], metavar="GAP/CHARS", type=lambda v: (int(v.split("/")[0]), float(v.split("/")[1])),
         help="with --post-rule: also route the pages that keep a stretch shorter than CHARS, GAP or more dropped blocks from the main one",
@@ -769,6 +788,8 @@ def main() -> int:
     if args.oof_only:
         return 0
     if args.post_rule:
+        global POST_BASE
+        POST_BASE = POST_BASES[args.post_base]
         compare_post_rules(args.post_rule, data, stores, development, held_out, oof, teacher, args)
         return 0
     costs = page_costs_and_texts(args.corpus, args.workdir / "costs.pkl")
