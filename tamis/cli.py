@@ -551,7 +551,22 @@ def threading_main() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+# tamis never multiplies matrices, but numpy's OpenBLAS starts a thread per core when numpy is
+# first imported (and OpenMP/MKL builds likewise): 0.1 CPU-s of every run's start-up here, and
+# idle threads in every worker. One thread each, unless the user asked for more.
+_MATH_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _single_threaded_math() -> None:
+    """Set the math libraries' thread counts to 1 where the environment does not say, before
+    anything imports numpy (workers and other children inherit them)."""
+    for name in _MATH_THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # the process's own command line (an in-process caller keeps its settings)
+        _single_threaded_math()
     first = (sys.argv[1:] if argv is None else argv)[:1]
     only = first[0] if first and first[0] in RUN_COMMANDS else None
     if only is not None:
