@@ -4,8 +4,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from tamis.document import Document
-from tamis.errors import ConfigError, InputError, RetryableError, StorageError, TamisError, TaskError
+from tamis import dataclass_store
+
+dataclass_store.install()  # before the first dataclass (tamis.document's): their code from a store
+
+from tamis.document import Document  # noqa: E402 - after the store's set-up
+from tamis.errors import ConfigError  # noqa: E402, InputError, RetryableError, StorageError, TamisError, TaskError
 
 __all__ = [
     "ConfigError",

@@ -151,6 +151,85 @@ def test_resumed_run_keeps_notes_matching_its_shards(tmp_path: Path):
     assert len(ids) == load_stats(out)["kept"]
 
 
+def _rewrite_as_version_1(out: Path) -> int:
+    """Every notes file of ``out`` written again as runs before version 2 wrote it (an Arrow
+    IPC file, the header in its schema metadata, the schema as Arrow's, base64), from the same
+    values: what a run made by the old version leaves. Returns how many."""
+    import base64
+
+    import pyarrow as pa
+
+    from tamis.io import jsontypes
+    from tamis.io.shardnotes import META_KEY, binary_array, notes_path
+
+    count = 0
+    for shard in list_shards(out / "output") + list_shards(out / "rejects"):
+        notes = read_notes(shard)
+        assert notes is not None and notes.info["version"] == 2
+        info = {key: notes.info[key] for key in ("shard_bytes", "rows", "rejects", "json_lines")}
+        info["version"] = 1
+        if notes.info["json_lines"]:
+            schema = notes.schema()
+            if isinstance(schema, list):  # typed by jsontypes (else Arrow's already)
+                schema = jsontypes.arrow_schema(schema)
+            info["schema"] = None if schema is None else base64.b64encode(schema.serialize().to_pybytes()).decode()
+        columns = {name: binary_array(values) for name, values in notes.to_pydict().items()}
+        table = pa.table(columns).replace_schema_metadata({META_KEY: orjson.dumps(info)})
+        with open(notes_path(shard), "wb") as fh, pa.ipc.new_file(fh, table.schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as writer:
+            writer.write_table(table)
+        assert notes_path(shard).read_bytes()[:6] == b"ARROW1"
+        read_back = read_notes(shard)
+        assert read_back is not None and read_back.to_pydict() == notes.to_pydict() and read_back.rows == notes.rows
+        count += 1
+    return count
+
+
+def test_notes_of_runs_before_version_2_are_read(tmp_path: Path):
+    """A run made by the old version (Arrow notes): the card and the report read its notes and
+    give what they give from version 2 notes; resumed, its finished tasks keep their old notes
+    and the card is the same."""
+    inputs = _inputs(tmp_path)
+    out = tmp_path / "out"
+    run_recipe(inputs, out, [{"step": "exact_dedup"}], workers=2)
+    card, report = _card_view(out), _report_view(out)
+    assert _rewrite_as_version_1(out) >= 3
+    assert _card_view(out) == card and _report_view(out) == report
+    for marker in (out / "_markers").glob("seg1-task00001*"):
+        marker.unlink()
+    from tamis.pipeline import RunConfig
+    from tamis.runner import run
+
+    cfg = RunConfig(input=[str(p) for p in inputs], output=str(out), steps=[{"step": "exact_dedup"}], report=False, workers=2)
+    run(cfg, resume=True)
+    versions = {read_notes(p).info["version"] for p in list_shards(out / "output") + list_shards(out / "rejects")}
+    assert versions == {1, 2}  # the rerun task's notes are new, the others old
+    assert _card_view(out) == card and _report_view(out) == report
+
+
+def test_default_jsonl_run_imports_no_pyarrow(tmp_path: Path):
+    """The default recipe on JSON lines writes its notes, card and report without pyarrow
+    (the modules loaded are listed by an atexit handler: the run ends in os._exit)."""
+    import subprocess
+    import sys
+
+    text = "Document number {} has enough plain words in it to be kept by the run. "
+    src = write_jsonl(tmp_path / "a.jsonl", [{"id": f"d{i}", "text": text.format(i) * 5} for i in range(20)])
+    out, seen = tmp_path / "out", tmp_path / "modules.json"
+    code = (
+        "import atexit, json, sys; from tamis.cli import main; "
+        f"atexit.register(lambda: open({str(seen)!r}, 'w').write(json.dumps(sorted(sys.modules)))); "
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    args = ["run", "--input", str(src), "--output", str(out), "-q", "--workers", "1"]
+    done = subprocess.run([sys.executable, "-c", code, *args], check=False, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    modules = orjson.loads(seen.read_bytes())
+    assert "tamis.io.card" in modules and "tamis.io.shardnotes" in modules
+    assert not [m for m in modules if m.split(".")[0] == "pyarrow"]
+    assert (out / "README.md").is_file() and (out / "report.html").is_file()
+    assert all(read_notes(p).info.get("fields") for p in list_shards(out / "output"))
+
+
 @pytest.mark.parametrize("rejects", [False, True])
 def test_lines_written_in_bulk_are_noted_as_records_are(tmp_path: Path, rejects: bool):
     """The bulk path (records already serialised) notes what the record path notes, including
@@ -176,7 +255,7 @@ def test_lines_written_in_bulk_are_noted_as_records_are(tmp_path: Path, rejects:
         (shard,) = writer.close()
         notes = read_notes(shard, rejects=rejects)
         assert notes is not None
-        views.append((notes.table.to_pydict(), notes.schema(), notes.rows))
+        views.append((notes.to_pydict(), notes.schema(), notes.rows))
     assert views[0] == views[1]
     assert views[0][2] == 50
 
@@ -488,7 +567,7 @@ def test_lines_written_joined_make_the_shards_written_line_by_line(tmp_path: Pat
                 writer.write_lines(lines[a:b])
         shards = writer.close()
         assert len(shards) > 10
-        views.append([([dict(r) for r in read_shard(p)], read_notes(p, rejects=rejects).table.to_pydict()) for p in shards])
+        views.append([([dict(r) for r in read_shard(p)], read_notes(p, rejects=rejects).to_pydict()) for p in shards])
     assert views[0] == views[1]
 
 

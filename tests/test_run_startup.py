@@ -209,3 +209,12 @@ def test_a_finished_run_ends_without_teardown_but_with_its_atexit_handlers_exit_
         assert done.stdout.rstrip().endswith("atexit ran") and "thread joined" in done.stdout
         outputs.append([gzip.decompress(p.read_bytes()) for p in sorted((out / "output").glob("*.gz")) + sorted((out / "rejects").glob("*.gz"))])
     assert outputs[0] == outputs[1] and outputs[0]
+
+
+def test_run_info_host_is_socket_gethostname() -> None:
+    """stats.json's host is what socket.gethostname() gives (read without importing socket)."""
+    import socket
+
+    from tamis.executors.base import _hostname
+
+    assert _hostname() == socket.gethostname()

@@ -13,14 +13,20 @@ All of this comes from the notes the writer commits beside each shard
 (:mod:`tamis.io.shardnotes`: ids, rows, schema), so the card costs no read of the output. A
 shard without valid notes (older runs, other tools) is read back: the text is never parsed
 (each line's ``id`` and ``metadata`` are found by position, as tamis writes them) and only the
-metadata objects go through Arrow's JSON reader, which infers what ``datasets`` will; a
-schema that cannot be unified (a metadata key that is a number in one record and a string in
-another) leaves that configuration without declared features, and says so in the card.
+metadata objects are typed as Arrow's JSON reader types them, which is what ``datasets`` will
+infer; a schema that cannot be unified (a metadata key that is a number in one record and a
+string in another) leaves that configuration without declared features, and says so in the card.
+
+The types come from :mod:`tamis.io.jsontypes` (plain Python) wherever it is certain of Arrow's
+answer, as it is for tamis's own metadata: a JSON-lines run's card imports no pyarrow. Parquet
+shards, notes whose schema only Arrow could infer, and unusual metadata go through pyarrow, as
+before: the same card either way.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +34,9 @@ from typing import Any
 
 import yaml
 
+from tamis.io import jsontypes
 from tamis.io.outputs import list_shards
-from tamis.io.shardnotes import binary_array, metadata_schema, read_notes, split_record
+from tamis.io.shardnotes import BinaryColumn, binary_array, metadata_schema, read_notes, schema_info, split_record
 
 _binary_array = binary_array  # its former name here (tests/test_run_startup.py imports it)
 
@@ -47,7 +54,7 @@ class Folder:
     features: list[dict[str, Any]] | None = None
     rows: int = 0
     problem: str | None = None
-    ids: list[Any] = field(default_factory=list)  # Arrow arrays of ids, for the duplicate count
+    ids: list[Any] = field(default_factory=list)  # BinaryColumns or Arrow arrays of ids, for the duplicate count
 
 
 def _builder_suffix(path: Path) -> str | None:
@@ -58,8 +65,9 @@ def _builder_suffix(path: Path) -> str | None:
 
 
 def _jsonl_schema_and_ids(path: Path, rejects: bool) -> tuple[Any, Any, int]:
-    """A JSONL shard's schema (``metadata`` inferred by Arrow's JSON reader, as ``datasets``
-    infers it, from the metadata objects alone) and its ids, without parsing any text."""
+    """A JSONL shard's schema (``metadata`` typed as Arrow's JSON reader types it, which is how
+    ``datasets`` infers it, from the metadata objects alone) and its ids, without parsing any
+    text."""
     import orjson
 
     from tamis.io.outputs import JsonlOutput
@@ -73,7 +81,10 @@ def _jsonl_schema_and_ids(path: Path, rejects: bool) -> tuple[Any, Any, int]:
             found = (orjson.dumps(record.get("id")), orjson.dumps(record.get("metadata") or {}))
         ids.append(found[0])
         metas[found[1]] = None
-    return metadata_schema(list(metas), rejects), binary_array(ids), len(ids)
+    info = schema_info(list(metas), rejects)
+    if "fields" in info:
+        return info["fields"], BinaryColumn.from_values(ids), len(ids)
+    return metadata_schema(list(metas), rejects), binary_array(ids), len(ids)  # Arrow says why
 
 
 def _parquet() -> Any:
@@ -106,8 +117,6 @@ def _schema_and_ids(path: Path, suffix: str, rejects: bool) -> tuple[Any, Any, i
 
 
 def describe_folder(root: Path, name: str) -> Folder:
-    import pyarrow as pa
-
     folder = Folder(name)
     shards = list_shards(root / name)
     suffixes = {_builder_suffix(p) for p in shards}
@@ -120,13 +129,24 @@ def describe_folder(root: Path, name: str) -> Folder:
     for path in shards:
         try:
             schema, ids, rows = _schema_and_ids(path, _builder_suffix(path) or "", name == "rejects")
-        except (pa.ArrowInvalid, OSError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # Arrow's ArrowInvalid is a ValueError
             folder.problem = f"{path.name} could not be read back: {exc}"
             return folder
         schemas.append(schema)
         folder.rows += rows
         if ids is not None:
             folder.ids.append(ids)
+    if all(isinstance(schema, list) for schema in schemas):  # typed without Arrow (jsontypes)
+        try:
+            fields = functools.reduce(jsontypes.merge_fields, schemas)
+        except jsontypes.Unsure:
+            pass  # Arrow promotes or refuses, in its words
+        else:
+            folder.features = [jsontypes.feature(name, kind) for name, kind in fields]
+            return folder
+    import pyarrow as pa
+
+    schemas = [jsontypes.arrow_schema(schema) if isinstance(schema, list) else schema for schema in schemas]
     try:
         unified = pa.unify_schemas(schemas, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
@@ -178,6 +198,7 @@ def duplicate_ids(folders: list[Folder], examples: int = 5) -> tuple[int, list[s
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    arrays = [ids.arrow() if isinstance(ids, BinaryColumn) else ids for ids in arrays]
     counts = pc.value_counts(pa.chunked_array(arrays, type=pa.binary()))
     # Compared with an array of ones, not the literal 1: a Python scalar argument makes pyarrow
     # import pandas (about 0.4 s of every run).

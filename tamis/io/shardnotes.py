@@ -5,17 +5,26 @@ ids (to count repeated ids), and the report needs every reject's ``reason`` and
 ``duplicate_of`` (its duplicate clusters). Reading all of that back means decompressing the
 whole output once more (about 15 % of a ``tamis dedup`` run). Instead, the
 :class:`~tamis.io.outputs.ShardWriter` notes it as it writes, and commits it beside the shard,
-as ``OUT/_notes/<folder>/<shard name>.notes`` (an Arrow IPC file), just before it commits the
-shard:
+as ``OUT/_notes/<folder>/<shard name>.notes``, just before it commits the shard:
 
 - ``id`` (each record's id as JSON text, the form the card compares), ``metadata`` (its
   metadata object as JSON text: the report's samples need no decompression for it) and, for
-  rejects, ``reason`` and ``duplicate_of`` (JSON text too), one row per record, in shard order
-  (notes written before ``metadata`` was noted have no such column: the shard is read);
-- in the schema metadata: the shard's size in bytes (a note whose size differs from the
-  shard's describes another file and is ignored), its row count and, for JSON lines, the
-  shard's Arrow schema, inferred by Arrow's JSON reader from the distinct metadata objects
-  (the same types and field order as from all of them: inference only unions what it sees).
+  rejects, ``reason`` and ``duplicate_of`` (JSON text too), one value per record, in shard
+  order (notes written before ``metadata`` was noted have no such column: the shard is read);
+- in the header: the shard's size in bytes (a note whose size differs from the shard's
+  describes another file and is ignored), its row count and, for JSON lines, the shard's
+  schema: the types Arrow's JSON reader infers from the distinct metadata objects (the same
+  types and field order as from all of them: inference only unions what it sees), as
+  :mod:`tamis.io.jsontypes` finds them without Arrow (``fields``), or, where only Arrow can
+  say, the Arrow schema it gives (``schema``).
+
+The file (version 2) is tamis's own: ``MAGIC``, then one deflate stream holding each column's
+offsets (``rows + 1`` little-endian int64s, from 0) followed by its bytes, then the header
+(JSON: the fields above, the columns' names and byte sizes, the stream's size), the header's
+size (little-endian uint64) and ``MAGIC`` again. Writing and reading it needs no pyarrow (its
+import was a default run's largest fixed cost after numpy's). Notes of runs made before
+(version 1, an Arrow IPC file with the same columns and the header in the schema metadata)
+are still read, through pyarrow, so a run resumed across the change keeps its notes.
 
 Notes are never inside ``output/`` or ``rejects/``, which users and ``datasets`` glob whole.
 A task's notes are committed to an object store with its shards (its marker lists them). A
@@ -29,14 +38,23 @@ from __future__ import annotations
 import base64
 import itertools
 import struct
+import sys
+import zlib
+from array import array
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from tamis.io import jsontypes
+
 NOTES_DIR, NOTES_SUFFIX = "_notes", ".notes"
-VERSION = 1
-META_KEY = b"tamis.shard"
+VERSION = 2
+ARROW_VERSION = 1  # notes written by runs before VERSION 2: an Arrow IPC file, read through pyarrow
+MAGIC = b"TAMISNT2"  # at both ends of a version 2 file
+ARROW_MAGIC = b"ARROW1"
+META_KEY = b"tamis.shard"  # the header's key in a version 1 file's schema metadata
+_FOOTER = struct.Struct("<Q")
 ID_PREFIX, TEXT_KEY, METADATA_KEY = b'{"id":', b',"text":', b',"metadata":'
 REJECT_TAIL = b',"reason":'
 DETAIL_KEY, KEEPER_KEY = b',"detail":', b',"duplicate_of":'
@@ -94,8 +112,6 @@ def metadata_schema(metas: list[bytes], rejects: bool) -> Any:
 def binary_array(values: list[bytes]) -> Any:
     """``pa.array(values, type=pa.binary())`` built from its buffers: ``pa.array`` on a Python
     list imports pandas to ask whether the list is a pandas object (about 0.4 s of every run)."""
-    from array import array
-
     return column_array(b"".join(values), array("q", itertools.accumulate(map(len, values), initial=0)))
 
 
@@ -353,68 +369,141 @@ class ShardNotes:
     def save(self, shard_tmp: Path, final: Path) -> None:
         """Commit the notes of the finished (not yet renamed) shard ``shard_tmp`` as
         ``final``'s notes."""
-        import pyarrow as pa
-
         from tamis.io.atomic import atomic_open
 
         info: dict[str, Any] = {"version": VERSION, "shard_bytes": shard_tmp.stat().st_size, "rows": len(self.ids)}
         info.update(rejects=self.rejects, json_lines=self.json_lines)
-        if self.json_lines:
-            try:  # inferred from the distinct shapes of the metadata (metadata_shapes_reference)
-                schema = metadata_schema(_column_shapes(self.metas), self.rejects)
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
-                schema = None  # metadata no one type covers: the card reads the shard and says why
-            info["schema"] = None if schema is None else base64.b64encode(schema.serialize().to_pybytes()).decode()
-        columns = {"id": self.ids.array(), "metadata": self.metas.array()}
+        if self.json_lines:  # inferred from the distinct shapes of the metadata (metadata_shapes_reference)
+            info.update(schema_info(_column_shapes(self.metas), self.rejects))
+        columns = [("id", self.ids), ("metadata", self.metas)]
         if self.rejects:
-            columns["reason"] = self.reasons.array()
-            columns["duplicate_of"] = self.keepers.array()
-        table = pa.table(columns).replace_schema_metadata({META_KEY: orjson.dumps(info)})
-        # Buffers compressed in this thread (use_threads=False): a few columns, as metadata_schema's read.
-        options = pa.ipc.IpcWriteOptions(compression="zstd" if pa.Codec.is_available("zstd") else None, use_threads=False)
+            columns += [("reason", self.reasons), ("duplicate_of", self.keepers)]
+        info["columns"] = [[name, len(column.data)] for name, column in columns]
         # Not fsynced: notes only save time. Notes lost or cut short by a crash of the machine
-        # fail read_notes' checks (Arrow's footer, the shard's size, the row count) and the shard
+        # fail read_notes' checks (the magic at the end, the sizes, the row count) and the shard
         # is read instead; their shard itself is synced. One fsync less per shard.
-        with atomic_open(notes_path(final), sync=False) as fh, pa.ipc.new_file(fh, table.schema, options=options) as writer:
-            writer.write_table(table)
+        with atomic_open(notes_path(final), sync=False) as fh:
+            fh.write(MAGIC)
+            deflate, written = _compressor(), 0
+            for _, column in columns:
+                for part in (_little_endian(column.offsets), column.data):
+                    chunk = deflate.compress(part)
+                    fh.write(chunk)
+                    written += len(chunk)
+            chunk = deflate.flush()
+            fh.write(chunk)
+            info["body_bytes"] = written + len(chunk)
+            header = orjson.dumps(info)
+            fh.write(header + _FOOTER.pack(len(header)) + MAGIC)
+
+
+def _compressor() -> Any:
+    """A deflate stream at a fast level (ISA-L's where installed, as the gzip output uses: the
+    same format, several times faster than zlib's)."""
+    try:
+        from isal import isal_zlib
+    except ImportError:  # pragma: no cover - isal is a dependency
+        return zlib.compressobj(1)
+    return isal_zlib.compressobj(1)
+
+
+def _little_endian(offsets: bytearray) -> bytes | bytearray:
+    if sys.byteorder == "little":
+        return offsets
+    swapped = array("q", bytes(offsets))  # pragma: no cover - big-endian machines
+    swapped.byteswap()
+    return swapped.tobytes()
+
+
+def schema_info(shapes: list[bytes], rejects: bool) -> dict[str, Any]:
+    """The notes' schema entry for JSON lines whose distinct metadata shapes are ``shapes``:
+    ``fields`` (:mod:`tamis.io.jsontypes`) where known without Arrow, else ``schema`` (the
+    Arrow schema Arrow infers, base64; None where no type covers the metadata: the card then
+    reads the shard and says why)."""
+    try:
+        metadata = jsontypes.infer(shapes) if shapes else ["struct", []]
+    except jsontypes.Unsure:
+        import pyarrow as pa
+
+        try:
+            schema = metadata_schema(shapes, rejects)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return {"schema": None}
+        return {"schema": base64.b64encode(schema.serialize().to_pybytes()).decode()}
+    fields = [["id", "string"], ["text", "string"], ["metadata", metadata]]
+    if rejects:
+        fields += [[name, "string"] for name in STRING_COLUMNS]
+    return {"fields": fields}
+
+
+class BinaryColumn:
+    """A column of byte strings read back from notes: the values end to end in ``data``,
+    value ``i`` at ``data[offsets[i]:offsets[i + 1]]`` (``offsets``: int64s, from 0)."""
+
+    __slots__ = ("data", "offsets")
+
+    def __init__(self, data: bytes, offsets: Any) -> None:
+        self.data = data
+        self.offsets = offsets
+
+    @classmethod
+    def from_values(cls, values: list[bytes]) -> BinaryColumn:
+        return cls(b"".join(values), array("q", itertools.accumulate(map(len, values), initial=0)))
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def to_pylist(self, limit: int | None = None) -> list[bytes]:
+        """The values (the first ``limit`` of them), as ``pyarrow.Array.to_pylist`` gives a
+        binary array's."""
+        data, ends = self.data, self.offsets
+        count = len(ends) - 1 if limit is None else min(limit, len(ends) - 1)
+        return [data[ends[i] : ends[i + 1]] for i in range(count)]
+
+    def arrow(self) -> Any:
+        """The values as an Arrow binary array."""
+        return column_array(self.data, self.offsets)
 
 
 class Notes:
-    """A shard's committed notes, read back."""
+    """A shard's committed notes, read back: ``info`` (the header), ``columns`` (each a
+    :class:`BinaryColumn` of JSON texts)."""
 
-    def __init__(self, info: dict[str, Any], table: Any) -> None:
+    def __init__(self, info: dict[str, Any], columns: dict[str, BinaryColumn]) -> None:
         self.info = info
-        self.table = table
+        self.columns = columns
 
     @property
     def rows(self) -> int:
         return int(self.info["rows"])
 
     @property
-    def ids(self) -> Any:
-        """The ids as an Arrow binary array of JSON texts."""
-        return self.table.column("id").combine_chunks()
+    def ids(self) -> BinaryColumn:
+        """The ids as JSON texts."""
+        return self.columns["id"]
 
     def schema(self) -> Any:
-        """The shard's Arrow schema, or None where the note has none (Parquet: read the footer;
-        JSON lines whose metadata no type covers: read the shard to say why)."""
-        import pyarrow as pa
-
+        """The shard's schema: a list of ``[name, type]`` (:mod:`tamis.io.jsontypes`) or an
+        Arrow schema, or None where the note has none (Parquet: read the footer; JSON lines
+        whose metadata no type covers: read the shard to say why)."""
+        if self.info.get("fields") is not None:
+            return self.info["fields"]
         encoded = self.info.get("schema")
         if encoded is None:
             return None
+        import pyarrow as pa
+
         return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(encoded)))
 
     def metadata_objects(self, limit: int | None = None, only: tuple[bytes, ...] | None = None) -> list[dict[str, Any]] | None:
         """The first ``limit`` records' metadata (each decoded as the report decodes a line's),
         or None where the notes have no metadata column or a value does not decode (then the
         shard itself is read). ``only``: see :func:`decode_metadata_text`."""
-        if "metadata" not in self.table.column_names:
+        column = self.columns.get("metadata")
+        if column is None:
             return None
-        column = self.table.column("metadata")
-        values = (column if limit is None else column.slice(0, limit)).to_pylist()
         out = []
-        for raw in values:
+        for raw in column.to_pylist(limit):
             meta = decode_metadata_text(raw, only)
             if meta is None:
                 return None
@@ -424,13 +513,16 @@ class Notes:
     def metadata_texts(self) -> list[bytes] | None:
         """Every record's metadata as stored (JSON text), for a reader that decodes only the
         rows it samples (:func:`decode_metadata_text`); None where the notes have no metadata."""
-        if "metadata" not in self.table.column_names:
-            return None
-        return self.table.column("metadata").to_pylist()
+        column = self.columns.get("metadata")
+        return None if column is None else column.to_pylist()
 
     def column_values(self, name: str) -> list[Any]:
         """A JSON-text column decoded to Python values."""
-        return [orjson.loads(v) for v in self.table.column(name).to_pylist()]
+        return [orjson.loads(v) for v in self.columns[name].to_pylist()]
+
+    def to_pydict(self) -> dict[str, list[bytes]]:
+        """Every column's values, by name (as ``pyarrow.Table.to_pydict`` gives them)."""
+        return {name: column.to_pylist() for name, column in self.columns.items()}
 
 
 def decode_metadata_text(raw: bytes | str, only: tuple[bytes, ...] | None = None) -> dict[str, Any] | None:
@@ -458,21 +550,70 @@ def decode_metadata_text(raw: bytes | str, only: tuple[bytes, ...] | None = None
 
 def read_notes(shard: Path, *, rejects: bool | None = None) -> Notes | None:
     """The notes of ``shard`` if they exist and describe it (same size, same kind), else None."""
-    import pyarrow as pa
-
     path = notes_path(shard)
     try:
         size = shard.stat().st_size
+        with open(path, "rb") as fh:
+            if fh.read(len(MAGIC)).startswith(ARROW_MAGIC):
+                notes = _read_arrow_notes(path)
+            else:
+                fh.seek(0)
+                notes = _parse_notes(fh.read())
+    except OSError:
+        return None
+    if notes is None:
+        return None
+    info = notes.info
+    if info.get("shard_bytes") != size:
+        return None
+    if rejects is not None and bool(info.get("rejects")) != rejects:
+        return None
+    if info.get("rejects") and "reason" not in notes.columns:
+        return None
+    return notes
+
+
+def _parse_notes(data: bytes) -> Notes | None:
+    """Version 2 notes (see the module's docstring), None where anything does not add up."""
+    end = len(data) - len(MAGIC) - _FOOTER.size
+    if end < len(MAGIC) or not data.startswith(MAGIC) or not data.endswith(MAGIC):
+        return None
+    try:
+        (header_bytes,) = _FOOTER.unpack_from(data, end)
+        info = orjson.loads(data[end - header_bytes : end]) if header_bytes <= end - len(MAGIC) else None
+        if not isinstance(info, dict) or info.get("version") != VERSION:
+            return None
+        if len(MAGIC) + info["body_bytes"] + header_bytes != end:
+            return None
+        body, rows, at = zlib.decompress(memoryview(data)[len(MAGIC) : end - header_bytes]), int(info["rows"]), 0
+        columns = {}
+        for name, size in info["columns"]:
+            offsets = array("q", body[at : at + 8 * (rows + 1)])
+            if sys.byteorder != "little":  # pragma: no cover - big-endian machines
+                offsets.byteswap()
+            at += 8 * (rows + 1)
+            if len(offsets) != rows + 1 or offsets[0] != 0 or offsets[-1] != size:
+                return None
+            columns[str(name)] = BinaryColumn(body[at : at + size], offsets)
+            at += size
+    except (KeyError, TypeError, ValueError, zlib.error, struct.error):
+        return None
+    return Notes(info, columns) if at == len(body) else None
+
+
+def _read_arrow_notes(path: Path) -> Notes | None:
+    """Version 1 notes (an Arrow IPC file: runs made before version 2), their columns copied
+    into :class:`BinaryColumn` objects."""
+    import pyarrow as pa
+
+    try:
         with pa.memory_map(str(path)) as source:
-            # Decompressed in this thread: a shard's few columns (see ShardNotes.save).
+            # Decompressed in this thread: a shard's few columns.
             table = pa.ipc.open_file(source, options=pa.ipc.IpcReadOptions(use_threads=False)).read_all()
         info = orjson.loads((table.schema.metadata or {})[META_KEY])
     except (OSError, KeyError, ValueError, pa.ArrowException):
         return None
-    if not isinstance(info, dict) or info.get("version") != VERSION or info.get("shard_bytes") != size:
+    if not isinstance(info, dict) or info.get("version") != ARROW_VERSION or table.num_rows != info.get("rows"):
         return None
-    if rejects is not None and bool(info.get("rejects")) != rejects:
-        return None
-    if table.num_rows != info.get("rows") or (info.get("rejects") and "reason" not in table.column_names):
-        return None
-    return Notes(info, table)
+    columns = {name: BinaryColumn.from_values(table.column(name).to_pylist()) for name in table.column_names}
+    return Notes(info, columns)
