@@ -200,11 +200,11 @@ pathlib.Path(sys.argv[2]).write_text(json.dumps(out))
 }
 
 
-def _timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
+def _timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
     """Run a command to its end: (wall seconds, CPU seconds of it and every process it reaped)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, env=env)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode:
@@ -223,13 +223,17 @@ def write_pages(files: dict[str, Path] | dict[str, bytes], folder: Path) -> dict
     return names
 
 
-def run_tamis(folder: Path, names: dict[str, str], extractor: str, workdir: Path) -> tuple[dict[str, str | None], tuple[float, float], Counter[str]]:
-    """``tamis run`` with the extract step alone, one worker; outputs by page key, times, path counts."""
+def run_tamis(
+    folder: Path, names: dict[str, str], extractor: str, workdir: Path, tree: str | None = None
+) -> tuple[dict[str, str | None], tuple[float, float], Counter[str]]:
+    """``tamis run`` with the extract step alone, one worker; outputs by page key, times, path counts.
+    ``tree``: another checkout's tamis (on PYTHONPATH, its extensions built in place) instead."""
     config = workdir / f"extract-{extractor}.yaml"
     config.write_text(f"steps:\n  - step: extract\n    extractor: {extractor}\n", encoding="utf-8")
-    out_dir = workdir / f"run-{extractor}"
+    out_dir = workdir / f"run-{extractor}{'-baseline' if tree else ''}"
     tamis = str(Path(sys.executable).with_name("tamis"))
-    seconds = _timed([tamis, "run", str(config), "-i", str(folder), "-o", str(out_dir), "-w", "1", "--no-report", "--quiet", "--overwrite"], workdir)
+    command = [tamis, "run", str(config), "-i", str(folder), "-o", str(out_dir), "-w", "1", "--no-report", "--quiet", "--overwrite"]
+    seconds = _timed(command, workdir, None if tree is None else {**os.environ, "PYTHONPATH": tree})
     outputs: dict[str, str | None] = dict.fromkeys(names.values())
     paths: Counter[str] = Counter()
     for shard in sorted((out_dir / "output").glob("*.jsonl.gz")):
@@ -276,6 +280,10 @@ def main() -> int:
         "--wceb", type=Path, default=None, metavar="DIR",
         help="the web-content-extraction-benchmark's 2026 pages (bench/wceb_pages.py): a third set, scored like scrapinghub-aeb",
     )  # fmt: skip
+    parser.add_argument(
+        "--baseline", default=None, metavar="DIR",
+        help="another checkout of tamis (extensions built in place): its extractors run beside this one's in every round, labelled baseline",
+    )  # fmt: skip
     args = parser.parse_args()
     import trafilatura
 
@@ -284,6 +292,8 @@ def main() -> int:
     # trafilatura's); an editable checkout under PYTHONDONTWRITEBYTECODE=1 would compile every
     # module at every start-up (0.3-0.5 s a process), which no user pays.
     compileall.compile_dir(str(ROOT / "tamis"), quiet=1)
+    if args.baseline:
+        compileall.compile_dir(str(Path(args.baseline) / "tamis"), quiet=1)
 
     # 1. The AEB metric reproduces the published peer rows.
     truth, aeb_files = load_aeb(args.corpus)
@@ -327,6 +337,8 @@ def main() -> int:
         runs: dict[str, tuple[dict[str, str | None], tuple[float, float]]] = {}
         shares = {}
         contenders = [(f"tamis {e}" + (" (default)" if e == Extract().extractor else ""), e) for e in args.extractors]
+        if args.baseline:
+            contenders += [(f"baseline {e}", e) for e in args.extractors]
         contenders += [("trafilatura.extract", "trafilatura"), ("resiliparse extract_plain_text", "resiliparse")]
         # Each round runs every contender once, the next round in the opposite order, so a load
         # that comes and goes on a shared machine falls on all of them; each keeps its fastest
@@ -334,8 +346,8 @@ def main() -> int:
         for round_number in range(args.repeat):
             order = contenders if round_number % 2 == 0 else contenders[::-1]
             for label, name in order:
-                if label.startswith("tamis "):
-                    outputs, seconds, paths = run_tamis(folder, names, name, args.workdir)
+                if label.startswith(("tamis ", "baseline ")):
+                    outputs, seconds, paths = run_tamis(folder, names, name, args.workdir, args.baseline if label.startswith("baseline ") else None)
                     shares[label] = paths
                 else:
                     outputs, seconds = run_peer(folder, names, name, args.workdir)

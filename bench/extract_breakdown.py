@@ -42,7 +42,7 @@ def per_page(folder: Path, repeat: int) -> tuple[int, int, dict[str, float]]:
     import orjson
 
     from tamis.extract import blocks
-    from tamis.extract.learned import drop_repeated, keep_blocks, kept_text, model, page_confidence, probability_of
+    from tamis.extract.learned import keep_blocks, kept_text, model, page_confidence, post_rules, probability_of
     from tamis.extract.metadata import page_metadata_lxml
     from tamis.steps.extract_html import drop_boilerplate_lines, extract_main_text, warm_up
 
@@ -79,7 +79,7 @@ def per_page(folder: Path, repeat: int) -> tuple[int, int, dict[str, float]]:
             spent["forest"] += t5 - t4
             lengths = page.lengths()
             kept = keep_blocks(probability_of(log_odds), lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap)
-            kept = drop_repeated(page.texts, kept) if kept.any() else kept
+            kept = post_rules(page.texts, rows, kept) if kept.any() else kept
             page_confidence(log_odds, lengths, forest.keep_threshold)
             t6 = clock()
             spent["keep rules + confidence"] += t6 - t5

@@ -3,6 +3,7 @@
     .venv/bin/python bench/fit_extract_router.py [--corpus ../shared/corpus]
         [--extra-readability DIR] [--extra-wceb DIR --wceb-weight W --wceb-types T] [--speedup 3.3]
         [--model NPZ] [--keep K ...] [--tail T ...] [--no-held-out] [--oof-only] [--write] [--without FEATURE ...]
+        [--post-rule NAME ... [--route-detached GAP/CHARS ...]]
 
 (needs scikit-learn, at fitting time only, as bench/train_extract_model.py.)
 
@@ -41,6 +42,15 @@ development half in the out-of-fold training (folds by site, as train_extract_mo
 at ``--wceb-weight``, the shipped model's option, 0 = not trained on) and in the rule's choice (the
 budget and the smallest margin then hold on all three sets), its held-out half scored last.
 
+``--post-rule NAME ...`` (after the out-of-fold predictions; no cost table needed): candidate rules over
+the kept blocks (``POST_RULES``: figure captions, landmarks, h1, short stretches detached from the
+main one, link lines at the kept text's edges; ``A+B`` applies both), each on top of the shipped
+``learned.post_rules``, scored on the development halves out of fold and then on the held-out halves
+(report only, unless ``--no-held-out``): each set's F1 and margin over trafilatura with the shipped
+router (routed pages get trafilatura's text, computed for those pages only and cached as
+``fast-texts.pkl``) and the learned pass alone; ``--route-detached GAP/CHARS ...`` adds router
+variants that also send pages keeping a detached stretch (their routed share printed).
+
 Caches in ``--workdir``: the pages' blocks, trafilatura's texts, the per-page costs (delete
 ``costs.pkl`` and ``costs-wceb.pkl`` after a change of the learned pass's or trafilatura's speed)
 and the out-of-fold probabilities, one file per training setting (``oof-<hash>.pkl``: the
@@ -71,7 +81,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_extract import _norm, _read, aeb_doc, halves, load_aeb, load_teval  # noqa: E402
-from train_extract_model import fit, load_extra, load_pages, load_wceb_blocks, page_text, trafilatura_texts, training_rows, without_features  # noqa: E402
+from train_extract_model import fit, load_extra, load_pages, load_wceb_blocks, trafilatura_texts, training_rows, without_features  # noqa: E402
 from wceb_pages import load_wceb  # noqa: E402
 
 from tamis.extract import blocks as block_features  # noqa: E402
@@ -281,6 +291,156 @@ def use_forest(forest: learned.Forest) -> None:
     learned.model = lambda: forest
 
 
+# --------------------------------------------------------------------------- candidate post-rules
+#
+# Rules over the KEPT blocks after keep_blocks and the shipped learned.post_rules (``--post-rule NAME ...``): each
+# takes the page's block texts, feature rows and kept mask and returns the kept mask. Compared out
+# of fold (the same OOF probabilities, the shipped router) on the development halves of every set;
+# the held-out halves are only reported. General and structural: what the blocks' tags, landmarks,
+# links and places against the kept text say, never a site, phrase or class.
+
+
+def _column(rows: np.ndarray, name: str) -> np.ndarray:
+    return rows[:, block_features.FEATURE_NAMES.index(name)].astype(np.float64)
+
+
+def _stretches(kept: np.ndarray, gap: int) -> tuple[np.ndarray, np.ndarray]:
+    """The kept blocks' indices and each one's stretch number: a new stretch starts after at least
+    ``gap`` dropped blocks (keep_blocks' tail cut's cut)."""
+    where = np.flatnonzero(kept)
+    return where, np.concatenate([[0], np.cumsum(np.diff(where) - 1 >= gap)]).astype(np.int64)
+
+
+def rule_detached(gap: int, max_chars: float, side: str = "both"):
+    """Kept stretches (cut where ``gap`` or more dropped blocks lie between kept ones) other than the
+    one holding the most kept characters, when shorter than ``max_chars``: dropped on ``side``
+    (both, after or before the main stretch)."""
+
+    def rule(texts: list[str], rows: np.ndarray, kept: np.ndarray) -> np.ndarray:
+        if not kept.any():
+            return kept
+        lengths = np.array([len(t) for t in texts], dtype=np.float64)
+        where, stretch = _stretches(kept, gap)
+        chars = np.bincount(stretch, weights=lengths[where])
+        main = int(np.argmax(chars))
+        away = stretch > main if side == "after" else stretch < main if side == "before" else stretch != main
+        drop = away & (chars[stretch] < max_chars)
+        out = kept.copy()
+        out[where[drop]] = False
+        return out
+
+    return rule
+
+
+def rule_tags(names: tuple[str, ...], unless_main_share: float = 1.01):
+    """Kept blocks with any of the feature flags ``names`` (``tag=figcaption``, ``in=figure``) dropped,
+    unless that many of the kept characters carry them (the page's content is the figure)."""
+
+    def rule(texts: list[str], rows: np.ndarray, kept: np.ndarray) -> np.ndarray:
+        if not kept.any() or not len(rows):
+            return kept
+        flagged = np.zeros(len(kept), dtype=bool)
+        for name in names:
+            flagged |= _column(rows, name) > 0
+        lengths = np.array([len(t) for t in texts], dtype=np.float64)
+        kept_chars = (lengths * kept).sum()
+        if kept_chars and (lengths * (kept & flagged)).sum() >= unless_main_share * kept_chars:
+            return kept
+        return kept & ~flagged
+
+    return rule
+
+
+def rule_h1(before_long_only: bool):
+    """Kept ``h1`` blocks dropped (all, or only those before the first long kept block: the title)."""
+
+    def rule(texts: list[str], rows: np.ndarray, kept: np.ndarray) -> np.ndarray:
+        if not kept.any() or not len(rows):
+            return kept
+        h1 = _column(rows, "tag=h1") > 0
+        if before_long_only:
+            long_kept = np.flatnonzero(kept & (_column(rows, "long") > 0))
+            limit = long_kept[0] if len(long_kept) else len(kept)
+            h1 &= np.arange(len(kept)) < limit
+        return kept & ~h1
+
+    return rule
+
+
+def rule_edge_links(density: float, max_chars: int):
+    """At each end of the kept text, kept blocks shorter than ``max_chars`` whose link density is at
+    least ``density`` dropped, one after another until a block that is not (related-link lines,
+    share bars, tag lists at the edges of the article)."""
+
+    def rule(texts: list[str], rows: np.ndarray, kept: np.ndarray) -> np.ndarray:
+        if not kept.any() or not len(rows):
+            return kept
+        links = _column(rows, "link_density")
+        out = kept.copy()
+        where = np.flatnonzero(kept)
+        for order in (where, where[::-1]):
+            for index in order.tolist():
+                if len(texts[index]) < max_chars and links[index] >= density:
+                    out[index] = False
+                else:
+                    break
+        if not out.any():
+            return kept
+        return out
+
+    return rule
+
+
+def rule_link_lines(density: float, max_chars: int):
+    """Every kept block shorter than ``max_chars`` with a link density of at least ``density``."""
+
+    def rule(texts: list[str], rows: np.ndarray, kept: np.ndarray) -> np.ndarray:
+        if not kept.any() or not len(rows):
+            return kept
+        lengths = np.array([len(t) for t in texts])
+        out = kept & ~((lengths < max_chars) & (_column(rows, "link_density") >= density))
+        return out if out.any() else kept
+
+    return rule
+
+
+POST_RULES = {
+    "none": lambda texts, rows, kept: kept,
+    "figcaption": rule_tags(("tag=figcaption",)),
+    "figure": rule_tags(("tag=figcaption", "in=figure")),
+    "figure-unless-main": rule_tags(("tag=figcaption", "in=figure"), 0.5),
+    "in-aside": rule_tags(("in=aside",)),
+    "in-form": rule_tags(("in=form",)),
+    "in-nav-footer": rule_tags(("in=nav", "in=footer")),
+    "in-nav": rule_tags(("in=nav",)),
+    "in-footer": rule_tags(("in=footer",)),
+    "in-header": rule_tags(("in=header",)),
+    "h1": rule_h1(False),
+    "h1-title": rule_h1(True),
+    **{f"detached-{gap}-{chars}": rule_detached(gap, chars) for gap in (2, 3, 4, 6) for chars in (100, 200, 400, 800, float("inf"))},
+    **{f"detached-{side}-{gap}-{chars}": rule_detached(gap, chars, side) for side in ("after", "before") for gap in (2, 3, 4) for chars in (50, 100, 200, 400)},
+    **{f"edge-links-{d}-{c}": rule_edge_links(d, c) for d in (0.5, 0.8) for c in (80, 150)},
+    **{f"link-lines-{d}-{c}": rule_link_lines(d, c) for d in (0.5, 0.8) for c in (80, 150)},
+}
+POST_RULE = POST_RULES["none"]
+# What the candidates stand on: the shipped rules (learned.post_rules), or (``--post-base repeated``)
+# drop_repeated alone, as before session 15's caption rule: the same comparison of that rule.
+POST_BASES = {"shipped": learned.post_rules, "repeated": lambda texts, rows, kept: learned.drop_repeated(texts, kept)}
+POST_BASE = POST_BASES["shipped"]
+
+
+def post_rule(name: str):
+    """A POST_RULES rule by name, or several joined by ``+`` applied in turn."""
+    rules = [POST_RULES[part] for part in name.split("+")]
+
+    def rule(texts: list[str], rows: np.ndarray, kept: np.ndarray) -> np.ndarray:
+        for one in rules:
+            kept = one(texts, rows, kept)
+        return kept
+
+    return rule
+
+
 def learned_page(texts: list[str], rows: np.ndarray, probability: np.ndarray) -> tuple[str, np.ndarray | None]:
     """The learned text (as the step writes it) and the router's signals (None: nothing kept, the
     hybrid routes the page whatever the router says)."""
@@ -288,9 +448,11 @@ def learned_page(texts: list[str], rows: np.ndarray, probability: np.ndarray) ->
     if not texts:
         return "", None
     lengths = np.array([len(t) for t in texts], dtype=np.float64)
-    kept = learned.drop_repeated(texts, keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap))
-    post = {"keep": forest.keep_threshold, "smooth": forest.smooth, "isolated": forest.isolated_chars, "tail": forest.tail_gap}
-    text = page_text(texts, probability, post)
+    kept = POST_BASE(texts, rows, keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap))
+    if kept.any():
+        ruled = POST_RULE(texts, rows, kept)
+        kept = ruled if ruled.any() else kept  # a rule never empties a page
+    text = drop_boilerplate_lines("\n".join(t for t, k in zip(texts, kept, strict=True) if k))[0] if kept.any() else ""
     if not kept.any():
         return text, None
     log_odds = np.log(np.clip(probability, 1e-12, 1 - 1e-12) / np.clip(1 - probability, 1e-12, 1))
@@ -426,6 +588,127 @@ def write_constants(rule: Rule, variant: str) -> None:
     HYBRID_PATH.write_text(head + begin + body + end + tail, encoding="utf-8")
 
 
+def compare_post_rules(names: list[str], data: dict, stores: list[str], development: dict, held_out: dict, oof: dict, teacher: dict, args) -> None:
+    """Each candidate post-rule's F1 and margin over trafilatura, development halves out of fold
+    (what a rule is chosen on) then held-out halves with the shipped model (reported only): the
+    learned pass alone, and with the shipped router (routed pages, and those where nothing is
+    kept: trafilatura fast=True, as the hybrid calls it). trafilatura's fast text is computed only
+    for the pages routed (cached in the workdir), so no per-page cost table is needed; a router
+    variant's speed is then its routed share (bench_extract.py measures it)."""
+    global POST_RULE
+    forest = learned.model()
+    fast_texts = FastTexts(args)
+
+    def held_probability(store: str, key: str) -> np.ndarray:
+        rows = data[store][key][1]
+        return forest.probability(rows) if len(rows) else np.zeros(0)
+
+    halves_of = {"development (oof)": (development, lambda s, k: oof[(s, k)]), "held-out": (held_out, held_probability)}
+    for half, (keys, probabilities) in halves_of.items():
+        if (half == "held-out" and args.no_held_out) or (half != "held-out" and args.held_out_only):
+            continue
+        bars, routed, traf = {}, {}, {}
+        for store in stores:
+            bars[store] = set_f1(store, np.array([page_score(store, data, key, tidy(teacher[store][key])) for key in keys[store]]))
+            routed[store] = np.array([route_page(data[store][key][0], probabilities(store, key)) for key in keys[store]])
+        print(f"post-rules, {half} halves (trafilatura {' / '.join(f'{bars[s]:.4f}' for s in stores)}; margins over it; "
+              f"routed: confidence < {hybrid.ROUTE_CONFIDENCE} or nothing kept, {' / '.join(f'{routed[s].mean():.1%}' for s in stores)}):", flush=True)
+        for store in stores:
+            traf[store] = [page_score(store, data, key, tidy(fast_texts.get(store, key))) if routed[store][i] else None for i, key in enumerate(keys[store])]
+        fast_texts.save()
+        for name in names:
+            POST_RULE = post_rule(name)
+            cells, margins = [], []
+            for store in stores:
+                own = [page_score(store, data, key, learned_page(*data[store][key], probabilities(store, key))[0]) for key in keys[store]]
+                alone = set_f1(store, np.array(own))
+                mixed = set_f1(store, np.array([traf[store][i] if routed[store][i] else own[i] for i in range(len(own))]))
+                margins.append(mixed - bars[store])
+                cells.append(f"{store} {mixed:.4f} {mixed - bars[store]:+.4f} (alone {alone - bars[store]:+.4f})")
+            print(f"  {name:<22} {' | '.join(cells)} | smallest {min(margins):+.4f}", flush=True)
+        POST_RULE = POST_RULES["none"]
+        # A router signal: pages where a kept stretch lies detached from the main one (cut at
+        # ``gap`` dropped blocks, shorter than ``chars``) go to trafilatura too.
+        for gap, chars in args.route_detached:
+            cells, margins = [], []
+            for store in stores:
+                extra = np.array([has_detached(*data[store][key], probabilities(store, key), gap, chars) for key in keys[store]])
+                sent = routed[store] | extra
+                scores = []
+                for i, key in enumerate(keys[store]):
+                    if sent[i]:
+                        scores.append(traf[store][i] or page_score(store, data, key, tidy(fast_texts.get(store, key))))
+                    else:
+                        scores.append(page_score(store, data, key, learned_page(data[store][key][0], data[store][key][1], probabilities(store, key))[0]))
+                f1 = set_f1(store, np.array(scores))
+                margins.append(f1 - bars[store])
+                cells.append(f"{store} {f1:.4f} {f1 - bars[store]:+.4f} {sent.mean():.1%} routed")
+            fast_texts.save()
+            print(f"  {'route detached ' + str(gap) + '/' + str(chars):<22} {' | '.join(cells)} | smallest {min(margins):+.4f}", flush=True)
+
+
+def route_page(texts: list[str], probability: np.ndarray) -> bool:
+    """Whether the shipped hybrid sends the page to trafilatura: nothing kept, or confidence under
+    ROUTE_CONFIDENCE (the router's only signal while ROUTE_SECOND is None)."""
+    if not texts:
+        return True
+    forest = learned.model()
+    lengths = np.array([len(t) for t in texts], dtype=np.float64)
+    if not keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap).any():
+        return True
+    log_odds = np.log(np.clip(probability, 1e-12, 1 - 1e-12) / np.clip(1 - probability, 1e-12, 1))
+    return learned.page_confidence(log_odds, lengths, forest.keep_threshold) < hybrid.ROUTE_CONFIDENCE
+
+
+class FastTexts:
+    """trafilatura fast=True's text of a page, computed when first asked for and cached in the workdir."""
+
+    def __init__(self, args) -> None:
+        self.path = args.workdir / "fast-texts.pkl"
+        self.texts: dict = pickle.loads(self.path.read_bytes()) if self.path.is_file() else {}
+        self.args = args
+        self.raw: dict | None = None
+        self.dirty = False
+
+    def get(self, store: str, key: str) -> str:
+        if (store, key) not in self.texts:
+            import trafilatura
+
+            if self.raw is None:
+                self.raw = {}
+                for name, files in _page_sources(self.args.corpus, self.path, None):
+                    self.raw[name] = files
+                if self.args.extra_wceb is not None:
+                    self.raw.update(_page_sources(self.args.corpus, self.path, self.args.extra_wceb))
+            html, _ = decode_html(self.raw[store][key])
+            try:
+                text = trafilatura.extract(html, include_comments=False, include_tables=True, include_formatting=False, **VARIANTS[self.args.variant]) or ""
+            except Exception:  # noqa: BLE001 - a page trafilatura cannot read counts as empty
+                text = ""
+            self.texts[(store, key)] = text
+            self.dirty = True
+        return self.texts[(store, key)]
+
+    def save(self) -> None:
+        if self.dirty:
+            self.path.write_bytes(pickle.dumps(self.texts))
+            self.dirty = False
+
+
+def has_detached(texts: list[str], rows: np.ndarray, probability: np.ndarray, gap: int, chars: float) -> bool:
+    """Whether the learned pass keeps a stretch shorter than ``chars`` away from its main stretch."""
+    if not texts:
+        return False
+    forest = learned.model()
+    lengths = np.array([len(t) for t in texts], dtype=np.float64)
+    kept = POST_BASE(texts, rows, keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap))
+    if not kept.any():
+        return False
+    where, stretch = _stretches(kept, gap)
+    totals = np.bincount(stretch, weights=lengths[where])
+    return bool(((np.arange(len(totals)) != np.argmax(totals)) & (totals < chars)).any())
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -469,6 +752,16 @@ def main() -> int:
     )
     parser.add_argument("--without", nargs="+", default=[], metavar="FEATURE", help="train without these features (train_extract_model.py --without)")
     parser.add_argument("--oof-only", action="store_true", help="compute (cache) the out-of-fold predictions and stop (no costs, no rule)")
+    parser.add_argument(
+        "--post-rule", nargs="+", default=[], metavar="NAME",
+        help="compare these candidate rules over the kept blocks (POST_RULES; A+B: both in turn) with the shipped router, and stop",
+    )  # fmt: skip
+    parser.add_argument("--post-base", choices=tuple(POST_BASES), default="shipped", help="with --post-rule: the rules the candidates stand on")
+    parser.add_argument("--held-out-only", action="store_true", help="with --post-rule: only the held-out halves' report")
+    parser.add_argument(
+        "--route-detached", nargs="+", default=[], metavar="GAP/CHARS", type=lambda v: (int(v.split("/")[0]), float(v.split("/")[1])),
+        help="with --post-rule: also route the pages that keep a stretch shorter than CHARS, GAP or more dropped blocks from the main one",
+    )  # fmt: skip
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -496,6 +789,11 @@ def main() -> int:
     pages = [(store, key) for store in stores for key in development[store]]
     oof = out_of_fold(data, teacher, pages, args, args.workdir)
     if args.oof_only:
+        return 0
+    if args.post_rule:
+        global POST_BASE
+        POST_BASE = POST_BASES[args.post_base]
+        compare_post_rules(args.post_rule, data, stores, development, held_out, oof, teacher, args)
         return 0
     costs = page_costs_and_texts(args.corpus, args.workdir / "costs.pkl")
     if "wceb" in stores:

@@ -13,12 +13,14 @@ from tamis.extract.learned import (
     MODEL_PATH,
     REPEAT_MIN_CHARS,
     Forest,
+    drop_marked,
     drop_repeated,
     extract_learned,
     keep_blocks,
     load_forest,
     model,
     page_confidence,
+    post_rules,
     save_forest,
 )
 from tamis.steps.extract_html import EXTRACTORS, extract_main_text
@@ -194,6 +196,46 @@ def test_extract_learned_writes_a_repeated_caption_once():
     html = ARTICLE.replace("<h2>What changes</h2>", f"<h2>What changes</h2>{slides}")
     text = extract_learned(html).text
     assert text.count(caption) <= 1
+    assert all(p in text for p in PARAGRAPHS)
+
+
+def test_drop_marked_drops_kept_captions_and_nav_and_footer_blocks_unless_nothing_else_is_kept():
+    caption = B.FEATURE_NAMES.index("tag=figcaption")
+    in_figure = B.FEATURE_NAMES.index("in=figure")
+    rows = np.zeros((7, len(B.FEATURE_NAMES)), dtype=np.float32)
+    rows[1, caption] = rows[1, in_figure] = 1.0
+    rows[3, caption] = rows[3, in_figure] = 1.0
+    rows[4, in_figure] = 1.0  # inside a figure but not its caption: stays
+    rows[5, B.FEATURE_NAMES.index("in=nav")] = 1.0
+    rows[6, B.FEATURE_NAMES.index("in=footer")] = 1.0
+    kept = np.array([True, True, True, False, True, True, True])
+    out = drop_marked(rows, kept)
+    assert out.tolist() == [True, False, True, False, True, False, False]
+    assert kept.tolist() == [True, True, True, False, True, True, True]  # not changed in place
+    # a page whose kept text is only marked blocks (a photo page) keeps them
+    only = np.array([False, True, False, True, False, True, False])
+    assert drop_marked(rows, only).tolist() == only.tolist()
+    assert drop_marked(rows, np.zeros(7, dtype=bool)).tolist() == [False] * 7
+    assert drop_marked(np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32), np.zeros(0, dtype=bool)).shape == (0,)
+    # post_rules: the repeated texts first, then the marked blocks
+    texts = ["Paragraph " * 10, "Caption of the photo " * 4, "Paragraph " * 10, "x", "y", "Home", "Contact"]
+    assert post_rules(texts, rows, kept).tolist() == [True, False, False, False, True, False, False]
+
+
+def test_extract_learned_leaves_out_figure_captions():
+    caption = "The new library wing seen from the park on Monday morning, before the opening ceremony."
+    figure = f"<figure><img src='/wing.jpg' alt=''><figcaption>{caption}</figcaption></figure>"
+    html = ARTICLE.replace("<h2>What changes</h2>", f"<h2>What changes</h2>{figure}")
+    text = extract_learned(html).text
+    assert caption not in text
+    assert all(p in text for p in PARAGRAPHS)
+
+
+def test_extract_learned_leaves_out_an_article_footer():
+    footer = "<footer><p>Filed under: budget, library, roads. Share this story with your friends.</p></footer>"
+    html = ARTICLE.replace(PARAGRAPHS[-1], PARAGRAPHS[-1] + "</p>" + footer + "<p>")
+    text = extract_learned(html).text
+    assert "Filed under" not in text
     assert all(p in text for p in PARAGRAPHS)
 
 

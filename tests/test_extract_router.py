@@ -143,3 +143,19 @@ def test_the_hybrid_takes_the_pages_utf8_bytes_as_the_worker_sends_them(monkeypa
     seen = []
     monkeypatch.setattr(hybrid, "_trafilatura", lambda html, fast=False, precision=False: seen.append(html) or "routed")
     assert hybrid.extract_learned_hybrid(page.encode()).text == "routed" and seen == [page]
+
+
+def test_candidate_post_rules_drop_what_they_name():
+    fit = pytest.importorskip("fit_extract_router")
+    texts = ["Title", "x" * 300, "y" * 300, "Share this", "z" * 50, "Related link"]
+    rows = np.zeros((6, len(B.FEATURE_NAMES)), dtype=np.float32)
+    # kept: the title and the article (blocks 0-2), then after one dropped block a short stretch (4-5)
+    kept = np.array([True, True, True, False, True, True])
+    after = fit.rule_detached(1, 100.0, "after")(texts, rows, kept)
+    assert np.flatnonzero(after).tolist() == [0, 1, 2]
+    assert fit.rule_detached(1, 100.0, "before")(texts, rows, kept).tolist() == kept.tolist()  # nothing before the main stretch
+    assert fit.rule_detached(1, 50.0, "after")(texts, rows, kept).tolist() == kept.tolist()  # the stretch holds 62 characters
+    assert fit.rule_detached(2, 100.0)(texts, rows, kept).tolist() == kept.tolist()  # one dropped block does not cut at 2
+    rows[:, B.FEATURE_NAMES.index("tag=figcaption")] = 1.0
+    assert not fit.POST_RULES["figcaption"](texts, rows, kept).any()  # (learned_page then keeps the page as it was)
+    assert fit.post_rule("detached-after-2-100+figcaption")(texts, rows, kept).tolist() == [False] * 6

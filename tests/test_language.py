@@ -274,3 +274,47 @@ def test_dequantized_rows_equal_fasttexts_add_code_row_by_row(dsub, lastdsub, qn
             for k in range(lastdsub if sub == nsubq - 1 else dsub):
                 expected[sub * dsub + k] += alpha * centroids[start + k]
         assert rows[i].tobytes() == expected.tobytes()
+
+
+def test_tokens_of_every_length_and_separators_at_every_offset_predict_as_fasttext(lid_models):
+    # The compiled scan reads a token 16 bytes at a time and the caches hash and compare it 8 bytes
+    # at a time (fasttext.c: plain_run_end, token_hash, same_short): tokens of 1 to 40 bytes, ASCII
+    # or not, tokens that differ in one byte only (each answered again from the front cache), and
+    # every separator (and two control characters that are not) at every offset of a 16-byte block.
+    from tamis.steps import fasttext_model
+
+    model, _, library = lid_models
+    fresh = fasttext_model.CompiledPredictor(model)
+    letters = "thequickbrownfoxjumpsoverthelazydogagain"
+    texts = [" ".join(letters[:length] for length in range(1, 41)), " ".join(letters[:length] + "é" for length in range(1, 30))]
+    for length in range(1, 25):
+        for at in range(length):
+            texts.append(" ".join(letters[:length][:at] + c + letters[:length][at + 1 :] for c in "xyz"))
+    for separator in [" ", "\t", "\n", "\x1c", "\0", "\x85", "\xa0", "\u3000", "\x7f", "\x01"]:
+        for offset in range(17):
+            texts.append("w" * offset + separator + "bonjour" + separator + "é" * offset + separator + "le monde")
+    for _ in range(2):
+        for text in texts:
+            _assert_same(fresh.predict(text), _fasttext_predict(library, text))
+
+
+def test_tokens_whose_cache_hashes_collide_are_told_apart_by_their_bytes(lid_models):
+    # The caches place a token by token_hash (32 bits) and decide by its bytes: tokens of one
+    # length with the same hash meet in the same front-cache entry and slot chain; each must keep
+    # its own ids (fastText's prediction), whichever was seen first.
+    from tamis._native import _fasttext
+    from tamis.steps import fasttext_model
+
+    model, _, library = lid_models
+    seen: dict[int, bytes] = {}
+    pairs = []
+    for i in range(300_000):
+        token = b"k%010dz" % i
+        other = seen.setdefault(_fasttext.token_hash(token), token)
+        if other != token:
+            pairs.append((other.decode(), token.decode()))
+    assert pairs
+    fresh = fasttext_model.CompiledPredictor(model)
+    for first, second in pairs[:8]:
+        for text in (first, second, first, second, f"{second} {first}"):
+            _assert_same(fresh.predict(text), _fasttext_predict(library, text))

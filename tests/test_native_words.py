@@ -117,6 +117,45 @@ def test_counts_pass_over_ngrams_holding_a_unique_one_at_any_sizes() -> None:
         assert ngram_stats(words, top, dup) == expected, (words, top, dup)
 
 
+
+def test_documents_larger_than_the_kept_tables_and_a_call_from_inside_a_hash_match_the_reference() -> None:
+    # ngram_stats keeps its word and n-gram tables from call to call for documents up to 16,384
+    # words (words.c: POOL_SLOTS), each call leaving them free: documents on either side of that
+    # size, one after the other, and a call made while the tables are in use (from a str
+    # subclass's __hash__) must each give the reference's answers.
+    rng = random.Random(5)
+
+    def check(words: list[str]) -> None:
+        expected = [top_ngram_chars_reference(words, n) for n in TOP], [duplicate_ngram_chars_reference(words, n) for n in DUP]
+        assert ngram_stats(words, TOP, DUP) == expected
+
+    for size in (16_384, 16_385, 40_000, 3, 16_000, 0, 500):
+        words = [rng.choice("abcdefghij") * rng.randint(1, 3) for _ in range(size)]
+        check(words + words[: size // 3])
+
+    # The inner document holds "x" where the outer one first had it (index 6), and has a table of
+    # the same size (39 and 42 words): a table shared while in use would give it the outer
+    # document's id for "x".
+    inner_words = ["q", "r", "s", "t", "u", "v", "x", "x", "u", "x", "q", "r", "s", "t"] * 3
+    inner: list[tuple[list[int], list[int]]] = []
+
+    class Calling(str):
+        def __hash__(self) -> int:
+            if not inner:
+                inner.append(ngram_stats(inner_words, TOP, [2, *DUP]))
+            return str.__hash__(self)
+
+        def __eq__(self, other: object) -> bool:
+            return str.__eq__(self, other)
+
+    words = ["the", "cat", "the", "cat", "sat", "on", "x", Calling("y"), "the", "cat", "sat", "on", "y"] * 3
+    found = ngram_stats(words, TOP, DUP)  # first: the references hash the words too
+    assert inner
+    assert found == ([top_ngram_chars_reference(words, n) for n in TOP], [duplicate_ngram_chars_reference(words, n) for n in DUP])
+    assert inner == [([top_ngram_chars_reference(inner_words, n) for n in TOP],
+                      [duplicate_ngram_chars_reference(inner_words, n) for n in [2, *DUP]])]
+    check(inner_words)
+
 _LINE_PIECES = ["-", "•", "...", "…", "..", ".", " ", "\t", "\u3000", "\x1c", "\x85", "\u2028", "a", "é", "\U0001f600", "\n", "\r", "\r\n"]
 
 

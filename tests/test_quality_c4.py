@@ -181,3 +181,27 @@ def test_compiled_chunk_memo_stays_bounded(monkeypatch):
     native, reference = _c4_pair(C4Quality(), text, "en")
     assert native == reference and native[0]["sentences"] == 401
     assert sum(map(len, c4._SUMMARIES.values())) <= 50
+
+
+# Letters of several scripts and cases (ß, ª and ǅ among them), digits, marks and apostrophes,
+# and every language's abbreviations: a chunk "<word>." that plain_word_then_period accepts is
+# cut by the language's word regex into the word and its period, and summarised the same.
+_LETTERS = st.sampled_from([*"abzAZéÉßªǅΣσжЖ中ไ1²\u0301'’-_", "Mr", "etc", "Dr", "cf", "bzw", "St"])
+_CODES = ["en", "fr", "de", "es", "it", "pt", "nl", "pl", "ru", "tr", "zh", "ja", "th", "vi", "hi", "ar", "xx", None]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_LETTERS, min_size=1, max_size=5).map("".join))
+def test_a_plain_word_and_its_period_are_cut_as_the_regex_cuts_them(word):
+    chunk = word + "."
+    for code in _CODES:
+        language = settings_for(code)
+        if c4.plain_word_then_period(chunk, language.abbreviations):
+            regex = word_regex(language)
+            assert tokenize(chunk, regex) == [word, "."], (code, chunk)
+            assert c4._chunk_summary(tokenize(chunk, regex)) == c4._WORD_THEN_PERIOD
+
+
+def test_abbreviations_capitals_and_digits_before_a_period_are_left_to_the_regex():
+    for chunk, code in (("Mr.", "en"), ("etc.", "en"), ("bzw.", "de"), ("MIGRATE.", "de"), ("A.", "en"), ("mp3.", "en"), ("x.", "en")):
+        assert c4.plain_word_then_period(chunk, settings_for(code).abbreviations) == (chunk == "x."), chunk

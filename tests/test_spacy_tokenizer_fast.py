@@ -245,12 +245,12 @@ def test_compiled_splitter_errors_and_worst_case() -> None:
     assert native.tokenize(text, long_chunk_words) == spacy.tokenize_reference(text, SpacyTokenizer("en", compiled=False), long_chunk_words)
 
 
-def test_compiled_front_memo_reads_chunks_in_place() -> None:
-    """The compiled splitter finds a known chunk's tokens from its characters in the text (a
-    fixed-size cache in front of the memo dict): the same chunk in texts of every str width
-    (its own str is as narrow as its characters allow), and more distinct chunks than the cache
-    holds (so entries are replaced and met again), give the Python loop's words."""
-    fresh = SpacyTokenizer("en")  # its own splitter: an empty cache
+def test_compiled_chunk_memo_reads_chunks_in_place() -> None:
+    """The compiled splitter finds a known chunk's tokens from its characters in the text (its
+    chunk memo is a table keyed by characters): the same chunk in texts of every str width
+    (its own str is as narrow as its characters allow), and enough distinct chunks for the table
+    to grow several times, give the Python loop's words."""
+    fresh = SpacyTokenizer("en")  # its own splitter: an empty memo
     python_path = SpacyTokenizer("en", compiled=False)
     words = ["don't", "end.", "(see", "U.S.", "e.g.", "x", "naïve,", "3.5%", "--verbose", "“quoted”"]
     for widener in ("", "é", "ő", "😀"):  # text kinds: ASCII/latin-1, latin-1, UCS-2, UCS-4
@@ -260,6 +260,62 @@ def test_compiled_front_memo_reads_chunks_in_place() -> None:
     draw = random.Random(3)
     many = " ".join(f"w{draw.randrange(60_000)}{draw.choice(['', '.', ',', ')', '!'])}" for _ in range(40_000))
     assert spacy.tokenize(many, fresh, long_chunk_words) == spacy.tokenize_reference(many, python_path, long_chunk_words)
+
+
+def test_compiled_chunk_memo_is_cleared_at_its_limit() -> None:
+    """A splitter whose chunk memo holds at most a few dozen chunks clears it when full (as the
+    Python path clears its dict) and still gives the Python loop's words, special cases included."""
+    tokenizer = SpacyTokenizer("en")
+    assert "_arguments" in tokenizer.__dict__, "built from the stored tables"
+    small = spacy._Splitter(tokenizer._specials, *tokenizer._arguments, tokenizer._merge_specials,
+                            tokenizer._longest_special, 40, spacy.MAX_CHUNK, *tokenizer._affixes)
+    python_path = SpacyTokenizer("en", compiled=False)
+    draw = random.Random(5)
+    pieces = ["don't", "U.S.", "e.g.", "(see", "end.", "3.5%", ":-)", "o'clock", "x"]
+    text = " ".join(f"{draw.choice(pieces)}{draw.randrange(30)}" if draw.random() < 0.5 else draw.choice(pieces) for _ in range(3_000))
+    for _ in range(2):
+        assert small.tokenize(text, long_chunk_words) == spacy.tokenize_reference(text, python_path, long_chunk_words)
+        assert len(small.memo()) <= 41 and len(small.cut_memo()) <= 41
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "de", "ru"])
+def test_a_splitter_copied_without_specials_cuts_what_one_built_without_them_cuts(language: str) -> None:
+    """``without_specials`` (the special-case matcher's plain splitter) copies the splitter's
+    tables instead of reading the character sets again: it cuts every chunk as a splitter built
+    from the same arguments with no special case does."""
+    tokenizer = SpacyTokenizer(language)
+    assert "_arguments" in tokenizer.__dict__, "built from the stored tables"
+    copied = tokenizer._native.without_specials()
+    built = spacy._Splitter({}, *tokenizer._arguments, None, 0, spacy._MEMO_LIMIT, spacy.MAX_CHUNK, *tokenizer._affixes)
+    chunks = [*catalog_chunks(language, 400), *(wrapper.format(word) for wrapper in WRAPPERS for word in ("don't", "U.S.", "x😀", "3.5"))]
+    for chunk in chunks:
+        assert copied.chunk_tokens(chunk) == built.chunk_tokens(chunk), (language, chunk)
+    text = " ".join(chunks)
+    assert copied.tokenize(text, long_chunk_words) == built.tokenize(text, long_chunk_words)
+
+
+def test_compiled_chunk_memo_reads_a_bounded_number_of_slots() -> None:
+    """Chunks made to share one memo slot (the table's hash is not keyed: an input can be built
+    so) fill at most 32 slots from there; the others are not kept, and cut again each time
+    instead of lengthening every lookup (linear whatever the input), with the same words."""
+
+    def home(chunk: str, bits: int = 8) -> int:  # the splitter's slot: FNV-1a over code points, Fibonacci hashing
+        value = 1469598103934665603
+        for char in chunk:
+            value = ((value ^ ord(char)) * 1099511628211) % 2**64
+        return (value * 0x9E3779B97F4A7C15 % 2**64) >> (64 - bits)
+
+    draw = random.Random(11)
+    colliding: list[str] = []
+    while len(colliding) < 60:  # one in 256 of them lands on slot 0 of the first table (256 slots)
+        chunk = f"w{draw.randrange(10**9)}"
+        if home(chunk) == 0 and chunk not in colliding:
+            colliding.append(chunk)
+    fresh = SpacyTokenizer("en")
+    python_path = SpacyTokenizer("en", compiled=False)
+    text = " ".join(colliding * 3)
+    assert spacy.tokenize(text, fresh, long_chunk_words) == spacy.tokenize_reference(text, python_path, long_chunk_words)
+    assert len(fresh._native.memo()) == 32
 
 
 def test_compiled_memo_lists_are_left_to_refcounting() -> None:
@@ -272,10 +328,11 @@ def test_compiled_memo_lists_are_left_to_refcounting() -> None:
     python_path = SpacyTokenizer("en", compiled=False)
     text = "plain words, (quoted) don't U.S. end. --verbose x=1 e.g. naïve 3.5% " * 3
     assert spacy.tokenize(text, fresh, long_chunk_words) == spacy.tokenize_reference(text, python_path, long_chunk_words)
-    for memo in (fresh._memo, fresh._cuts):
+    chunks = fresh._native.memo()  # the compiled memos (tables keyed by characters)
+    for memo in (chunks, fresh._native.cut_memo()):
         assert memo, "the splitter memoised nothing"
         for chunk, tokens in memo.items():
             assert not gc.is_tracked(tokens), (chunk, tokens)
-    assert any(len(tokens) > 1 for tokens in fresh._memo.values())  # cut chunks, not only whole ones
+    assert any(len(tokens) > 1 for tokens in chunks.values())  # cut chunks, not only whole ones
     # the memos' lists, read again, give the same words (the lists are the same objects, unchanged)
     assert spacy.tokenize(text, fresh, long_chunk_words) == spacy.tokenize_reference(text, python_path, long_chunk_words)

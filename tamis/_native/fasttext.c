@@ -30,6 +30,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define CACHE_MAX_TOKEN 64          /* longer tokens are computed every time, not cached */
 #define CACHE_MAX_RECORDS (1 << 19) /* default: beyond this many tokens the cache is emptied */
@@ -67,6 +70,7 @@ typedef struct {
     PyObject_HEAD
     int32_t dim, minn, maxn, bucket, nwords, loss, osz;
     int64_t pruneidx_size;
+    uint64_t bucket_magic; /* ceil(2**64 / bucket): n-gram hash % bucket by two multiplies (bucket_of) */
     int32_t eos_id;
     float *rows;   /* dequantised input rows: rows_owner's bytes, held, not copied (3.2 MB for lid.176) */
     PyObject *rows_owner;
@@ -95,15 +99,68 @@ typedef struct {
     float *hidden;
 } Model;
 
-/* fastText's hash: FNV-1a over the bytes, each sign-extended (its int8_t cast). */
-static inline uint32_t ft_hash(const char *s, size_t n) {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (uint32_t)(int8_t)s[i];
-        h *= 16777619u;
-    }
-    return h;
+static inline uint64_t read64(const char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
 }
+
+static inline uint32_t read32(const char *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Where a token's entry goes in the caches (the slot table and the front cache): a hash of its
+ * bytes read eight at a time. It only places entries (equality is decided by the bytes) and is
+ * never fastText's: the n-gram hashes of compute_subwords are fastText's FNV-1a, byte by byte.
+ * FNV-1a over the token (one multiply a byte, each waiting for the last) cost more than the
+ * rest of a cached token's work. */
+static inline uint32_t token_hash(const char *p, size_t len) {
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)len, tail;
+    if (len >= 8) {
+        for (size_t i = 0; i + 8 < len; i += 8) {
+            h = (h ^ read64(p + i)) * 0xbf58476d1ce4e5b9ULL;
+            h ^= h >> 31;
+        }
+        tail = read64(p + len - 8); /* overlaps the last round's bytes where len is not a multiple of 8 */
+    } else if (len >= 4) {
+        tail = (uint64_t)read32(p) | (uint64_t)read32(p + len - 4) << 32;
+    } else if (len > 0) {
+        tail = (uint64_t)(unsigned char)p[0] | (uint64_t)(unsigned char)p[len >> 1] << 8 | (uint64_t)(unsigned char)p[len - 1] << 16;
+    } else {
+        tail = 0;
+    }
+    h = (h ^ tail) * 0xff51afd7ed558ccdULL;
+    h ^= h >> 32;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 29;
+    return (uint32_t)h;
+}
+
+/* a[0:len] == b[0:len] for len <= 24 (front-cache keys): a few fixed-width reads instead of a
+ * call to memcmp. Every read stays inside the len bytes. */
+static inline int same_short(const char *a, const char *b, size_t len) {
+    if (len >= 8) {
+        if (read64(a) != read64(b) || read64(a + len - 8) != read64(b + len - 8)) return 0;
+        return len <= 16 || read64(a + 8) == read64(b + 8);
+    }
+    if (len >= 4) return read32(a) == read32(b) && read32(a + len - 4) == read32(b + len - 4);
+    return len == 0 || (a[0] == b[0] && a[len >> 1] == b[len >> 1] && a[len - 1] == b[len - 1]);
+}
+
+/* hash % bucket (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019): exact
+ * for every 32-bit hash and bucket, two multiplies instead of a division per n-gram. */
+static inline uint32_t bucket_mod(uint64_t magic, uint32_t bucket, uint32_t hash) {
+#if defined(__SIZEOF_INT128__)
+    return (uint32_t)(((__uint128_t)(magic * hash) * bucket) >> 64);
+#else
+    (void)magic;
+    return hash % bucket;
+#endif
+}
+
+static inline uint32_t bucket_of(const Model *m, uint32_t hash) { return bucket_mod(m->bucket_magic, (uint32_t)m->bucket, hash); }
 
 static int grow(void **buffer, size_t *cap, size_t need, size_t item) {
     if (need <= *cap) return 0;
@@ -128,7 +185,12 @@ static int push_id(Model *m, int32_t id) {
 /* fastText's pushHash: a bucket kept by pruning (or every bucket of an unpruned model). Most
  * n-grams of a pruned model (lid.176.ftz keeps ~43,000 of 2,000,000 buckets) fall in a bucket
  * pruning dropped: the bit map (256 kB for lid.176, where the map's keys and values are 1 MB)
- * answers those with one read; a kept bucket's row offset comes from the map. */
+ * answers those with one read (is_kept, asked first by compute_subwords); a kept bucket's row
+ * offset comes from the map. */
+static inline int is_kept(const Model *m, uint32_t id) {
+    return m->pruneidx_size < 0 || (m->pruneidx_size > 0 && ((m->kept[id >> 6] >> (id & 63)) & 1));
+}
+
 static int push_hash(Model *m, int32_t id) {
     if (m->pruneidx_size == 0 || id < 0) return 0;
     if (m->pruneidx_size > 0) {
@@ -148,7 +210,8 @@ static int push_hash(Model *m, int32_t id) {
  * but the lone "<" and ">", appended to m->ids. FNV-1a reads the bytes in order, so the hash of
  * the n-gram at i is carried from the (n-1)-gram's, one character's bytes more: each byte is
  * hashed once per start instead of once per n-gram (fastText hashes each n-gram's string
- * anew; the values are the same). */
+ * anew; the values are the same). A token of ASCII bytes (one byte a character) takes a loop
+ * without the UTF-8 continuation tests; its n-grams and their order are the same. */
 static int compute_subwords(Model *m, const char *token, size_t len) {
     char stack[CACHE_MAX_TOKEN + 2];
     char *word = len + 2 <= sizeof(stack) ? stack : malloc(len + 2);
@@ -160,22 +223,45 @@ static int compute_subwords(Model *m, const char *token, size_t len) {
     memcpy(word + 1, token, len);
     word[len + 1] = '>';
     size_t size = len + 2;
-    int rc = 0;
-    for (size_t i = 0; i < size && rc == 0; i++) {
-        if ((word[i] & 0xC0) == 0x80) continue;
-        size_t j = i;
-        uint32_t hash = 2166136261u; /* ft_hash(word + i, j - i) */
-        for (int32_t n = 1; j < size && n <= m->maxn; n++) {
-            do {
-                hash ^= (uint32_t)(int8_t)word[j];
-                hash *= 16777619u;
-                j++;
-            } while (j < size && (word[j] & 0xC0) == 0x80);
-            if (n >= m->minn && !(n == 1 && (i == 0 || j == size))) {
-                int32_t h = (int32_t)(hash % (uint32_t)m->bucket);
-                if (push_hash(m, h) < 0) {
+    int rc = 0, ascii = 1;
+    for (size_t k = 0; k < len; k++) ascii &= (unsigned char)token[k] < 0x80;
+    if (ascii && m->minn >= 2 && m->pruneidx_size > 0) {
+        /* lid.176's case (minn 2, maxn 4, pruned): no lone-character n-gram to leave out, each
+         * start's first minn - 1 bytes only hashed, the model's fields in locals (push_hash
+         * writes memory, so read through m they would be reloaded at every n-gram) */
+        const size_t maxn = m->maxn > 0 ? (size_t)m->maxn : 0, minn = (size_t)m->minn;
+        const uint64_t *kept = m->kept, magic = m->bucket_magic;
+        const uint32_t bucket = (uint32_t)m->bucket;
+        for (size_t i = 0; i + minn <= size && rc == 0; i++) {
+            uint32_t hash = 2166136261u; /* ft_hash(word + i, j - i) */
+            size_t j = i, first = i + minn - 1, stop = size - i < maxn ? size : i + maxn;
+            for (; j < first; j++) hash = (hash ^ (uint32_t)(unsigned char)word[j]) * 16777619u;
+            for (; j < stop; j++) {
+                hash = (hash ^ (uint32_t)(unsigned char)word[j]) * 16777619u; /* ASCII: the int8_t cast changes nothing */
+                uint32_t h = bucket_mod(magic, bucket, hash);
+                if (((kept[h >> 6] >> (h & 63)) & 1) && push_hash(m, (int32_t)h) < 0) {
                     rc = -1;
                     break;
+                }
+            }
+        }
+    } else {
+        for (size_t i = 0; i < size && rc == 0; i++) {
+            if ((word[i] & 0xC0) == 0x80) continue;
+            size_t j = i;
+            uint32_t hash = 2166136261u; /* ft_hash(word + i, j - i) */
+            for (int32_t n = 1; j < size && n <= m->maxn; n++) {
+                do {
+                    hash ^= (uint32_t)(int8_t)word[j];
+                    hash *= 16777619u;
+                    j++;
+                } while (j < size && (word[j] & 0xC0) == 0x80);
+                if (n >= m->minn && !(n == 1 && (i == 0 || j == size))) {
+                    uint32_t h = bucket_of(m, hash);
+                    if (is_kept(m, h) && push_hash(m, (int32_t)h) < 0) {
+                        rc = -1;
+                        break;
+                    }
                 }
             }
         }
@@ -265,7 +351,7 @@ static int unknown_token_ids(Model *m, const char *token, size_t len) {
     return compute_subwords(m, token, len);
 }
 
-/* Append token's ids to the line (through the cache); hash: ft_hash(token, len). */
+/* Append token's ids to the line (through the cache); hash: token_hash(token, len). */
 static int token_ids(Model *m, const char *token, size_t len, uint32_t hash, size_t *line_len) {
     int32_t r;
     int slot = find_slot(m, token, len, hash, &r);
@@ -347,6 +433,24 @@ static void dfs(const Model *m, float threshold_log, int32_t node, float score, 
     dfs(m, threshold_log, m->right[node], score + std_log(f), best, label);
 }
 
+/* Where the run of bytes 0x21..0x7F starting at i ends (such a byte is an ASCII character that
+ * is never a separator): sixteen bytes a test where SSE2 is there. What stops it (a control
+ * character, a space, a non-ASCII character) is read by the caller. */
+static inline size_t plain_run_end(const unsigned char *s, size_t i, size_t n) {
+#if defined(__SSE2__)
+    const __m128i space = _mm_set1_epi8(0x20);
+    while (i + 16 <= n) {
+        /* a signed comparison: 0x80..0xFF are negative, so only 0x21..0x7F are above 0x20 */
+        __m128i bytes = _mm_loadu_si128((const __m128i *)(s + i));
+        unsigned stops = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(bytes, space)) ^ 0xFFFFu;
+        if (stops) return i + (size_t)__builtin_ctz(stops);
+        i += 16;
+    }
+#endif
+    while (i < n && (signed char)s[i] > 0x20) i++;
+    return i;
+}
+
 static PyObject *predict_utf8(Model *m, const char *text, Py_ssize_t size);
 
 static PyObject *Model_predict(Model *m, PyObject *arg) {
@@ -376,40 +480,50 @@ static PyObject *predict_utf8(Model *m, const char *text, Py_ssize_t size) {
     if (m->n_records - m->n_permanent >= m->max_cached || m->ids_len - m->ids_permanent > CACHE_MAX_IDS) reset_cache(m);
     while (i < n && !ended) {
         size_t step;
-        while (i < n && is_separator(decode(s, i, &step))) i += step;
+        for (;;) { /* the separators before the token */
+            if (i >= n) break;
+            if (s[i] < 0x80) {
+                if (!ascii_separator[s[i]]) break;
+                i++;
+            } else {
+                if (!is_separator(decode(s, i, &step))) break;
+                i += step;
+            }
+        }
         if (i >= n) break;
         size_t start = i;
-        uint32_t hash = 2166136261u; /* ft_hash of the token, taken as it is scanned */
         for (;;) {
-            if (s[i] < 0x80) { /* ASCII: one byte, a table's answer */
+            i = plain_run_end(s, i, n);
+            if (i >= n) break;
+            if (s[i] < 0x80) { /* an ASCII control character or space: a table's answer */
                 if (ascii_separator[s[i]]) break;
-                hash = (hash ^ s[i]) * 16777619u;
                 i++;
             } else {
                 if (is_separator(decode(s, i, &step))) break;
-                for (size_t k = 0; k < step; k++) hash = (hash ^ (uint32_t)(int8_t)s[i + k]) * 16777619u;
                 i += step;
             }
-            if (i >= n) break;
         }
         size_t len = i - start;
+        const char *token = text + start;
+        uint32_t hash = token_hash(token, len);
         FrontEntry *entry = len <= FRONT_KEY ? &m->front[(hash * 2654435761u) >> (32 - FRONT_BITS)] : NULL;
-        if (entry != NULL && entry->hash == hash && entry->key_len == len && memcmp(entry->key, text + start, len) == 0) {
+        if (entry != NULL && entry->hash == hash && entry->key_len == len && same_short(entry->key, token, len)) {
             if (grow((void **)&m->line_ids, &m->line_cap, line_len + FRONT_IDS, sizeof(int32_t)) < 0) return NULL;
-            memcpy(m->line_ids + line_len, entry->ids, entry->n_ids * sizeof(int32_t));
+            memcpy(m->line_ids + line_len, entry->ids, sizeof(entry->ids)); /* all FRONT_IDS: a fixed-size copy, no call */
             line_len += entry->n_ids;
             continue;  /* "</s>" (4 bytes, one id) is never taken: see below */
         }
         size_t before = line_len;
-        if (token_ids(m, text + start, len, hash, &line_len) < 0) return NULL;
-        if (entry != NULL && line_len - before <= FRONT_IDS && !(len == 4 && memcmp(text + start, "</s>", 4) == 0)) {
+        if (token_ids(m, token, len, hash, &line_len) < 0) return NULL;
+        int eos = len == 4 && memcmp(token, "</s>", 4) == 0;
+        if (entry != NULL && line_len - before <= FRONT_IDS && !eos) {
             entry->hash = hash;
             entry->key_len = (uint8_t)len;
             entry->n_ids = (uint8_t)(line_len - before);
-            memcpy(entry->key, text + start, len);
+            memcpy(entry->key, token, len);
             memcpy(entry->ids, m->line_ids + before, (line_len - before) * sizeof(int32_t));
         }
-        if (len == 4 && memcmp(text + start, "</s>", 4) == 0) ended = 1;
+        if (eos) ended = 1;
     }
     if (!ended) { /* the line end fastText reads as "</s>" */
         if (grow((void **)&m->line_ids, &m->line_cap, line_len + 1, sizeof(int32_t)) < 0) return NULL;
@@ -491,6 +605,7 @@ static int Model_init(Model *m, PyObject *args, PyObject *kwds) {
         PyErr_SetString(PyExc_ValueError, "unsupported fastText model parameters");
         return -1;
     }
+    m->bucket_magic = UINT64_MAX / (uint64_t)m->bucket + 1;
     Py_ssize_t n_entries = PyList_GET_SIZE(entries);
     if (PyBytes_GET_SIZE(is_label) != n_entries) {
         PyErr_SetString(PyExc_ValueError, "is_label: one byte per entry");
@@ -564,7 +679,7 @@ static int Model_init(Model *m, PyObject *args, PyObject *kwds) {
         }
         const char *w = PyBytes_AS_STRING(word);
         size_t len = (size_t)PyBytes_GET_SIZE(word);
-        uint32_t hash = ft_hash(w, len);
+        uint32_t hash = token_hash(w, len);
         int32_t r;
         int slot = find_slot(m, w, len, hash, &r);
         if (r >= 0) continue; /* a duplicate entry: fastText's find() returns the first */
@@ -669,8 +784,17 @@ done:
     return result;
 }
 
+static PyObject *token_hash_py(PyObject *Py_UNUSED(self), PyObject *arg) {
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "token_hash() takes bytes");
+        return NULL;
+    }
+    return PyLong_FromUnsignedLong(token_hash(PyBytes_AS_STRING(arg), (size_t)PyBytes_GET_SIZE(arg)));
+}
+
 static PyMethodDef module_methods[] = {
     {"is_separator", is_separator_py, METH_O, "is_separator(code point) -> whether predict splits there"},
+    {"token_hash", token_hash_py, METH_O, "token_hash(bytes) -> where the caches place a token (tests build collisions with it)"},
     {"dequantize", dequantize_py, METH_VARARGS, "dequantize(codes, centroids, norm_codes, norm_centroids, m, nsubq, dsub, lastdsub) -> float32 rows"},
     {NULL, NULL, 0, NULL},
 };

@@ -14,7 +14,11 @@
  *
  * Work per chunk: linear scans for the flags plus the searches the Python path runs; a chunk
  * longer than max_chunk goes to ``fallback`` (the affix loop is quadratic in a chunk's length).
- * The memo dicts are the Python tokenizer's own (shared, cleared at the same limit).
+ * The chunk memo and the special cases are tables keyed by characters (char_table below): a
+ * chunk, or a piece of one, is looked up where it stands in the text, with no str made for it;
+ * the cut memo (what is left of a chunk after an affix round, cut) is such a table too, so a
+ * piece already cut is found before a str is made for it. Both are cleared at the limit the
+ * Python path clears its dicts at (they only spare work).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -41,9 +45,74 @@ typedef struct {
     uint8_t flags;
 } astral_flag;
 
+/* An open-addressing table keyed by characters: a key found from the characters of a text
+ * where they stand (its hash taken while scanning them, a hit compared in place), with no str
+ * made for the piece. Linear probing, at most half full. */
+struct memo_entry {
+    uint64_t hash;
+    PyObject *key;     /* str, NULL: an empty slot */
+    PyObject *tokens;  /* the chunk memo: its tokens (a list, never changed once kept: tokenize
+                        * copies from it); the special cases: the value in ``specials`` */
+    PyObject *single;  /* the list's one item (borrowed), NULL when it has another number */
+};
+
+struct char_table {
+    struct memo_entry *slots;  /* 1 << bits of them, NULL until the first key */
+    int bits;
+    Py_ssize_t used;
+    Py_ssize_t probe_limit;    /* slots a lookup reads at most */
+};
+
+/* The words of a tokenize call, gathered as references (each a new one) and handed to the
+ * list made at the end (one allocation, no append call or list growth per word). */
+struct word_sink {
+    PyObject **items;
+    Py_ssize_t count, cap;
+};
+
+/* Room for ``more`` words; -1 on a memory error. */
+static int sink_reserve(struct word_sink *sink, Py_ssize_t more) {
+    if (sink->count + more <= sink->cap) return 0;
+    Py_ssize_t cap = sink->cap ? sink->cap : 1024;
+    while (cap < sink->count + more) cap *= 2;
+    PyObject **items = PyMem_Realloc(sink->items, (size_t)cap * sizeof(PyObject *));
+    if (items == NULL) { PyErr_NoMemory(); return -1; }
+    sink->items = items;
+    sink->cap = cap;
+    return 0;
+}
+
+static inline int sink_push(struct word_sink *sink, PyObject *word) {
+    if (sink->count == sink->cap && sink_reserve(sink, 1) < 0) return -1;
+    Py_INCREF(word);
+    sink->items[sink->count++] = word;
+    return 0;
+}
+
+/* Appends the items of ``tokens`` (a list). */
+static int sink_extend(struct word_sink *sink, PyObject *tokens) {
+    Py_ssize_t n = PyList_GET_SIZE(tokens);
+    if (sink_reserve(sink, n) < 0) return -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *word = PyList_GET_ITEM(tokens, i);
+        Py_INCREF(word);
+        sink->items[sink->count++] = word;
+    }
+    return 0;
+}
+
+/* Drops the words gathered (an error: no list is made). */
+static void sink_drop(struct word_sink *sink) {
+    for (Py_ssize_t i = 0; i < sink->count; i++) Py_DECREF(sink->items[i]);
+    sink->count = 0;
+}
+
+/* The chunk memo's probe limit: far above what a half-full table needs (a few slots) */
+#define MEMO_PROBES 32
+
 typedef struct {
     PyObject_HEAD
-    PyObject *specials, *memo, *cuts;        /* dicts */
+    PyObject *specials;                      /* a dict */
     PyObject *prefix_search;                 /* callable or NULL */
     int prefix_test;                         /* test the first character before searching */
     PyObject *suffix_full;                   /* callable or NULL */
@@ -67,27 +136,12 @@ typedef struct {
     uint8_t bmp[65536];
     astral_flag *astral;
     Py_ssize_t n_astral, astral_cap;
-    struct front_entry *front;               /* FRONT_SLOTS entries, allocated at the first tokenize */
+    struct char_table chunks;                /* the chunk memo: chunk -> its tokens (a list) */
+    struct char_table cuts;                  /* the cut memo (_cut's): a text -> its cut (a list) */
+    struct char_table special_keys;          /* ``specials`` by characters: key -> its value */
+    struct word_sink sink;                   /* tokenize's words, kept for the next call */
+    int sink_busy;                           /* a tokenize call is using ``sink`` */
 } Splitter;
-
-/* The front memo: a chunk's tokens found from its characters where they stand in the text, before
- * any object is made for the chunk. The memo dict (``memo``, the Python tokenizer's) needs the
- * chunk as a str: a copy, its hash, a lookup, a free, for every chunk of every text, most of the
- * time of a text whose chunks are nearly all known. Here the hash is taken during the whitespace
- * scan and a hit compares the characters in place. A fixed-size cache (FRONT_WAYS entries per
- * set, a new chunk replacing one of them), not a second memo: a lookup reads at most FRONT_WAYS
- * entries whatever the input, and a miss goes the dict's way and fills a slot. Entries hold the
- * very lists the memo holds (never changed once memoised: tokenize only copies from them). */
-#define FRONT_SETS 8192
-#define FRONT_WAYS 4
-#define FRONT_SLOTS (FRONT_SETS * FRONT_WAYS)
-
-struct front_entry {
-    uint64_t hash;
-    PyObject *key;     /* the chunk (str), NULL: empty */
-    PyObject *tokens;  /* its tokens (list) */
-    PyObject *single;  /* its one token (borrowed from tokens), NULL when it has another number */
-};
 
 #define FNV_OFFSET 1469598103934665603ULL
 #define FNV_PRIME 1099511628211ULL
@@ -97,48 +151,130 @@ static int same_chars(PyObject *key, int kind, const void *data, Py_ssize_t star
     if (PyUnicode_GET_LENGTH(key) != n) return 0;
     int key_kind = PyUnicode_KIND(key);
     const void *key_data = PyUnicode_DATA(key);
-    if (key_kind == kind) return memcmp(key_data, (const char *)data + start * kind, (size_t)(n * kind)) == 0;
+    if (key_kind == kind) {
+        const unsigned char *a = key_data, *b = (const unsigned char *)data + start * kind;
+        size_t bytes = (size_t)(n * kind);
+        if (bytes > 16) return memcmp(a, b, bytes) == 0;
+        for (size_t i = 0; i < bytes; i++)  /* most keys are short: no call */
+            if (a[i] != b[i]) return 0;
+        return 1;
+    }
     /* a chunk's str is as narrow as its characters allow: a wider text may hold it */
     for (Py_ssize_t i = 0; i < n; i++)
         if (PyUnicode_READ(key_kind, key_data, i) != PyUnicode_READ(kind, data, start + i)) return 0;
     return 1;
 }
 
-/* The entry of the chunk text[start:start+n] with ``hash``, or NULL if not in the front memo. */
-static const struct front_entry *front_get(const Splitter *s, uint64_t hash, int kind, const void *data, Py_ssize_t start, Py_ssize_t n) {
-    const struct front_entry *set = s->front + (hash % FRONT_SETS) * FRONT_WAYS;
-    for (int way = 0; way < FRONT_WAYS; way++)
-        if (set[way].key != NULL && set[way].hash == hash && same_chars(set[way].key, kind, data, start, n)) return set + way;
+static inline uint64_t fnv_step(uint64_t hash, Py_UCS4 c) { return (hash ^ c) * FNV_PRIME; }
+
+/* The hash of text[start:start+n] (FNV-1a over the code points, so a str of any width holding
+ * the same characters has the same hash). */
+static uint64_t hash_chars(int kind, const void *data, Py_ssize_t start, Py_ssize_t n) {
+    uint64_t hash = FNV_OFFSET;
+    for (Py_ssize_t i = start; i < start + n; i++) hash = fnv_step(hash, PyUnicode_READ(kind, data, i));
+    return hash;
+}
+
+static inline size_t home_of(const struct char_table *t, uint64_t hash) {
+    /* Fibonacci hashing: the top bits of a multiply, so every bit of the hash places the key */
+    return (size_t)((hash * 0x9E3779B97F4A7C15ULL) >> (64 - t->bits));
+}
+
+/* The next entry with ``hash`` on its probe sequence (*at: the slot to read next, *probes: how
+ * many were read), or NULL at an empty slot or past the table's probe limit. */
+static struct memo_entry *table_next(const struct char_table *t, uint64_t hash, size_t *at, Py_ssize_t *probes) {
+    size_t mask = ((size_t)1 << t->bits) - 1;
+    while (*probes < t->probe_limit) {
+        struct memo_entry *entry = t->slots + *at;
+        if (entry->key == NULL) return NULL;
+        *at = (*at + 1) & mask;
+        ++*probes;
+        if (entry->hash == hash) return entry;
+    }
     return NULL;
 }
 
-/* Keeps (chunk, tokens) in the front memo: an empty way of its set, else the way the hash's top bits name. */
-static void front_put(Splitter *s, uint64_t hash, PyObject *chunk, PyObject *tokens) {
-    struct front_entry *set = s->front + (hash % FRONT_SETS) * FRONT_WAYS;
-    int way = 0;
-    while (way < FRONT_WAYS && set[way].key != NULL) way++;
-    if (way == FRONT_WAYS) way = (int)(hash >> 62);
-    struct front_entry *entry = set + way;
-    Py_XDECREF(entry->key);
-    Py_XDECREF(entry->tokens);
-    Py_INCREF(chunk);
-    Py_INCREF(tokens);
-    entry->hash = hash;
-    entry->key = chunk;
-    entry->tokens = tokens;
-    /* most chunks are one token (often the chunk itself): appended from the entry, without
-     * reading the list object and its item array (two more cache lines a chunk on a long run) */
-    entry->single = PyList_GET_SIZE(tokens) == 1 ? PyList_GET_ITEM(tokens, 0) : NULL;
+/* The entry of the characters text[start:start+n] (``hash``: theirs), or NULL. */
+static struct memo_entry *table_find(const struct char_table *t, uint64_t hash, int kind, const void *data, Py_ssize_t start, Py_ssize_t n) {
+    if (t->slots == NULL) return NULL;
+    size_t at = home_of(t, hash);
+    Py_ssize_t probes = 0;
+    struct memo_entry *entry;
+    while ((entry = table_next(t, hash, &at, &probes)) != NULL)
+        if (same_chars(entry->key, kind, data, start, n)) return entry;
+    return NULL;
 }
 
-static void front_free(Splitter *s) {
-    if (s->front == NULL) return;
-    for (Py_ssize_t i = 0; i < FRONT_SLOTS; i++) {
-        Py_XDECREF(s->front[i].key);
-        Py_XDECREF(s->front[i].tokens);
+/* Places an entry (its references already taken) in the first empty slot within the probe
+ * limit: 1, or 0 when there is none (the caller keeps the references). */
+static int table_place(struct char_table *t, uint64_t hash, PyObject *key, PyObject *tokens) {
+    size_t mask = ((size_t)1 << t->bits) - 1, at = home_of(t, hash);
+    for (Py_ssize_t probes = 0; probes < t->probe_limit; probes++, at = (at + 1) & mask) {
+        struct memo_entry *entry = t->slots + at;
+        if (entry->key != NULL) continue;
+        entry->hash = hash;
+        entry->key = key;
+        entry->tokens = tokens;
+        /* most chunks are one token (often the chunk itself): appended from the entry, without
+         * reading the list object and its item array */
+        entry->single = PyList_CheckExact(tokens) && PyList_GET_SIZE(tokens) == 1 ? PyList_GET_ITEM(tokens, 0) : NULL;
+        t->used++;
+        return 1;
     }
-    PyMem_Free(s->front);
-    s->front = NULL;
+    return 0;
+}
+
+/* Doubles the slots (the first: 256) and places the entries again; one that no longer fits
+ * within the probe limit is dropped (only a memo has a limit: a dropped chunk is cut again). */
+static int table_grow(struct char_table *t) {
+    int bits = t->slots == NULL ? 8 : t->bits + 1;
+    if (bits > 40) { PyErr_NoMemory(); return -1; }
+    struct memo_entry *old = t->slots;
+    size_t old_size = old == NULL ? 0 : (size_t)1 << t->bits;
+    t->slots = PyMem_Calloc((size_t)1 << bits, sizeof(struct memo_entry));
+    if (t->slots == NULL) { t->slots = old; PyErr_NoMemory(); return -1; }
+    t->bits = bits;
+    t->used = 0;
+    for (size_t i = 0; i < old_size; i++)
+        if (old[i].key != NULL && !table_place(t, old[i].hash, old[i].key, old[i].tokens)) {
+            Py_DECREF(old[i].key);
+            Py_DECREF(old[i].tokens);
+        }
+    PyMem_Free(old);
+    return 0;
+}
+
+/* Adds key -> tokens (not in the table): new references taken. 0, or -1 on a memory error. At
+ * most half the slots are used. A memo key with no empty slot within the probe limit is not
+ * kept (the limit bounds every lookup whatever the input: an input made of colliding chunks
+ * costs a cut per chunk, not a scan of the table). */
+static int table_add(struct char_table *t, uint64_t hash, PyObject *key, PyObject *tokens) {
+    if (t->slots == NULL || 2 * (t->used + 1) > ((Py_ssize_t)1 << t->bits))
+        if (table_grow(t) < 0) return -1;
+    Py_INCREF(key);
+    Py_INCREF(tokens);
+    if (!table_place(t, hash, key, tokens)) {
+        Py_DECREF(key);
+        Py_DECREF(tokens);
+    }
+    return 0;
+}
+
+static void table_clear(struct char_table *t) {
+    if (t->slots == NULL) return;
+    size_t size = (size_t)1 << t->bits;
+    for (size_t i = 0; i < size; i++) {
+        Py_XDECREF(t->slots[i].key);
+        Py_XDECREF(t->slots[i].tokens);
+    }
+    memset(t->slots, 0, size * sizeof(struct memo_entry));
+    t->used = 0;
+}
+
+static void table_free(struct char_table *t) {
+    table_clear(t);
+    PyMem_Free(t->slots);
+    t->slots = NULL;
 }
 
 static uint8_t flags_of(const Splitter *s, Py_UCS4 c) {
@@ -207,30 +343,33 @@ static PyObject *optional(PyObject *value) {
 }
 
 static void Splitter_dealloc(Splitter *s) {
-    Py_XDECREF(s->specials); Py_XDECREF(s->memo); Py_XDECREF(s->cuts);
+    Py_XDECREF(s->specials);
     Py_XDECREF(s->prefix_search); Py_XDECREF(s->suffix_full); Py_XDECREF(s->suffix_wide);
     Py_XDECREF(s->infix_finditer); Py_XDECREF(s->infix_match); Py_XDECREF(s->token_match); Py_XDECREF(s->url_match);
     Py_XDECREF(s->merge);
     Py_XDECREF(s->prefix_affix); Py_XDECREF(s->suffix_affix); Py_XDECREF(s->infix_affix); Py_XDECREF(s->url_affix);
     free(s->astral);
-    front_free(s);
+    table_free(&s->chunks);
+    table_free(&s->cuts);
+    table_free(&s->special_keys);
+    PyMem_Free(s->sink.items);
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
 
-/* Splitter(specials, memo, cuts,
+/* Splitter(specials,
  *          prefix_search, prefix_first,
  *          suffix_full, suffix_margin, suffix_wide, wide_chars, suffix_any, suffix_after_digit,
  *          infix_finditer, infix_match, infix_chars, token_match, token_chars, url_match, url_chars,
  *          merge, longest_special, memo_limit, max_chunk[, prefix_affix, suffix_affix, infix_affix, url_affix])
  * Character sets are str (or None: unbounded, never skip the search). A None search is "no rule". */
 static int Splitter_init(Splitter *s, PyObject *args, PyObject *kwds) {
-    PyObject *specials, *memo, *cuts, *prefix_search, *prefix_first, *suffix_full, *suffix_wide, *wide_chars;
+    PyObject *specials, *prefix_search, *prefix_first, *suffix_full, *suffix_wide, *wide_chars;
     PyObject *suffix_any, *suffix_digit, *infix_finditer, *infix_match, *infix_chars, *token_match, *token_chars;
     PyObject *url_match, *url_chars, *merge;
     PyObject *affixes[4] = {Py_None, Py_None, Py_None, Py_None};
     Py_ssize_t margin, longest_special, memo_limit, max_chunk;
     (void)kwds;
-    if (!PyArg_ParseTuple(args, "O!O!O!OOOnOOOOOOOOOOOOnnn|OOOO", &PyDict_Type, &specials, &PyDict_Type, &memo, &PyDict_Type, &cuts,
+    if (!PyArg_ParseTuple(args, "O!OOOnOOOOOOOOOOOOnnn|OOOO", &PyDict_Type, &specials,
                           &prefix_search, &prefix_first, &suffix_full, &margin, &suffix_wide, &wide_chars,
                           &suffix_any, &suffix_digit, &infix_finditer, &infix_match, &infix_chars, &token_match, &token_chars,
                           &url_match, &url_chars, &merge, &longest_special, &memo_limit, &max_chunk,
@@ -245,8 +384,12 @@ static int Splitter_init(Splitter *s, PyObject *args, PyObject *kwds) {
     s->suffix_affix = optional(affixes[1]);
     s->infix_affix = optional(affixes[2]);
     s->url_affix = optional(affixes[3]);
-    Py_INCREF(specials); Py_INCREF(memo); Py_INCREF(cuts);
-    s->specials = specials; s->memo = memo; s->cuts = cuts;
+    if (s->specials != NULL) {
+        PyErr_SetString(PyExc_TypeError, "a Splitter is initialised once");
+        return -1;
+    }
+    Py_INCREF(specials);
+    s->specials = specials;
     s->prefix_search = optional(prefix_search);
     s->suffix_full = optional(suffix_full);
     s->suffix_margin = margin;
@@ -261,12 +404,22 @@ static int Splitter_init(Splitter *s, PyObject *args, PyObject *kwds) {
      * of the table) is skipped. The specials are complete when the splitter is built (the
      * tokenizer never adds one after). */
     s->special_bound = 0;
+    s->chunks.probe_limit = s->cuts.probe_limit = MEMO_PROBES;
+    /* the special cases by their characters: no probe limit (the keys are the rules', fixed;
+     * a lookup stops at the first empty slot of a table at most half full) */
+    s->special_keys.probe_limit = PY_SSIZE_T_MAX;
     {
         Py_ssize_t pos = 0;
         PyObject *key, *value;
         while (PyDict_Next(specials, &pos, &key, &value)) {
-            Py_ssize_t length = PyUnicode_Check(key) ? PyUnicode_GET_LENGTH(key) : PY_SSIZE_T_MAX;
+            if (!PyUnicode_CheckExact(key)) {
+                PyErr_SetString(PyExc_TypeError, "special cases must be keyed by str");
+                return -1;
+            }
+            Py_ssize_t length = PyUnicode_GET_LENGTH(key);
             if (length > s->special_bound) s->special_bound = length;
+            uint64_t hash = hash_chars(PyUnicode_KIND(key), PyUnicode_DATA(key), 0, length);
+            if (table_add(&s->special_keys, hash, key, value) < 0) return -1;
         }
     }
     s->memo_limit = memo_limit;
@@ -547,40 +700,46 @@ fail:
     return NULL;
 }
 
-static PyObject *cut(Splitter *s, PyObject *text, PyObject *specials, PyObject *memo);
+static PyObject *cut_range(Splitter *s, PyObject *text, Py_ssize_t start, Py_ssize_t end, int plain_checked);
 
 /* [*head, *(cut(text[start:end]) if non-empty), *tail] where head / tail are slices of ``text``
- * (empty when their bounds are equal): the three shapes of an affix round. */
+ * (empty when their bounds are equal): the three shapes of an affix round; the list made at
+ * its size (no growth). */
 static PyObject *round_result(Splitter *s, PyObject *text, Py_ssize_t pre_len, Py_ssize_t start, Py_ssize_t end,
-                              Py_ssize_t n, PyObject *specials, PyObject *memo) {
-    PyObject *out = PyList_New(0);
-    if (out == NULL) return NULL;
-    if (pre_len && append_slice(out, text, 0, pre_len) < 0) goto fail;
-    if (end > start) {
-        PyObject *rest = PyUnicode_Substring(text, start, end);
-        if (rest == NULL) goto fail;
-        PyObject *inner = cut(s, rest, specials, memo);
-        Py_DECREF(rest);
-        if (inner == NULL) goto fail;
-        int rc = extend(out, inner);
-        Py_DECREF(inner);
-        if (rc < 0) goto fail;
+                              Py_ssize_t n) {
+    PyObject *inner = NULL;
+    if (end > start && (inner = cut_range(s, text, start, end, 0)) == NULL) return NULL;
+    Py_ssize_t inner_size = inner == NULL ? 0 : PyList_GET_SIZE(inner), at = 0;
+    PyObject *out = PyList_New((pre_len > 0) + inner_size + (end < n));
+    if (out == NULL) goto fail;
+    if (pre_len) {
+        PyObject *head = PyUnicode_Substring(text, 0, pre_len);
+        if (head == NULL) goto fail;
+        PyList_SET_ITEM(out, at++, head);
     }
-    if (end < n && append_slice(out, text, end, n) < 0) goto fail;
+    for (Py_ssize_t i = 0; i < inner_size; i++) {
+        PyObject *token = PyList_GET_ITEM(inner, i);
+        Py_INCREF(token);
+        PyList_SET_ITEM(out, at++, token);
+    }
+    if (end < n) {
+        PyObject *tail = PyUnicode_Substring(text, end, n);
+        if (tail == NULL) goto fail;
+        PyList_SET_ITEM(out, at++, tail);
+    }
+    Py_XDECREF(inner);
     return out;
-fail:
-    Py_DECREF(out);
+fail:  /* a list's unset items are NULL: its dealloc skips them */
+    Py_XDECREF(inner);
+    Py_XDECREF(out);
     return NULL;
 }
 
-/* Looks ``key`` (a new reference, consumed) up in ``specials``: a borrowed value or NULL;
- * *error set on a lookup error. */
-static PyObject *special_of(PyObject *specials, PyObject *key, int *error) {
-    if (key == NULL) { *error = 1; return NULL; }
-    PyObject *found = PyDict_GetItemWithError(specials, key);
-    Py_DECREF(key);
-    if (found == NULL && PyErr_Occurred()) *error = 1;
-    return found;
+/* specials.get(text[start:start+n]) (borrowed), read in place: no str made for the piece. */
+static PyObject *special_at(const Splitter *s, int kind, const void *data, Py_ssize_t start, Py_ssize_t n) {
+    if (n > s->special_bound) return NULL;  /* longer than every key */
+    const struct memo_entry *entry = table_find(&s->special_keys, hash_chars(kind, data, start, n), kind, data, start, n);
+    return entry == NULL ? NULL : entry->tokens;
 }
 
 /* _cut_once's first test: no prefix can start ``text`` (non-empty), no suffix end it, no infix
@@ -596,23 +755,23 @@ static int plainly_one_token(const Splitter *s, PyObject *text, Py_ssize_t n) {
            && (!s->infix_finditer || !any_flag(s, kind, data, 0, n, F_INFIX));
 }
 
-/* SpacyTokenizer._cut_once: a new list. */
-static PyObject *cut_once(Splitter *s, PyObject *text, PyObject *specials, PyObject *memo) {
+/* SpacyTokenizer._cut_once: a new list. ``plain_checked``: plainly_one_token(text) is known to
+ * be false (the chunk's own test, made before its cut). */
+static PyObject *cut_once(Splitter *s, PyObject *text, int plain_checked) {
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    PyObject *special = n <= s->special_bound ? PyDict_GetItemWithError(specials, text) : NULL;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    PyObject *special = special_at(s, kind, data, 0, n);
     if (special != NULL) return PySequence_List(special);
-    if (PyErr_Occurred()) return NULL;
     if (n == 0) return PyList_New(0);
-    if (plainly_one_token(s, text, n)) return one_token(text);
+    if (!plain_checked && plainly_one_token(s, text, n)) return one_token(text);
     int found = gated_match(s, s->token_match, NULL, s->token_test, F_TOKEN, text);
     if (found < 0) return NULL;
     if (found) return one_token(text);
     Py_ssize_t pre_len = find_prefix(s, text);
     if (pre_len < 0) return NULL;
-    int error = 0;
-    if (pre_len && pre_len < n && n - pre_len <= s->special_bound) {
-        PyObject *hit = special_of(specials, PyUnicode_Substring(text, pre_len, n), &error);
-        if (error) return NULL;
+    if (pre_len && pre_len < n) {
+        PyObject *hit = special_at(s, kind, data, pre_len, n - pre_len);
         if (hit != NULL) {
             PyObject *out = PyList_New(0);
             if (out == NULL || append_slice(out, text, 0, pre_len) < 0 || extend(out, hit) < 0) { Py_XDECREF(out); return NULL; }
@@ -627,9 +786,8 @@ static PyObject *cut_once(Splitter *s, PyObject *text, PyObject *specials, PyObj
         Py_DECREF(rest);
         if (suf_len < 0) return NULL;
     }
-    if (suf_len && suf_len < n && n - suf_len <= s->special_bound) {
-        PyObject *hit = special_of(specials, PyUnicode_Substring(text, 0, n - suf_len), &error);
-        if (error) return NULL;
+    if (suf_len && suf_len < n) {
+        PyObject *hit = special_at(s, kind, data, 0, n - suf_len);
         if (hit != NULL) {
             PyObject *out = PySequence_List(hit);
             if (out == NULL || append_slice(out, text, n - suf_len, n) < 0) { Py_XDECREF(out); return NULL; }
@@ -637,9 +795,9 @@ static PyObject *cut_once(Splitter *s, PyObject *text, PyObject *specials, PyObj
         }
     }
     if (pre_len && suf_len && pre_len + suf_len <= n)
-        return round_result(s, text, pre_len, pre_len, n - suf_len, n, specials, memo);
-    if (pre_len) return round_result(s, text, pre_len, pre_len, n, n, specials, memo);
-    if (suf_len) return round_result(s, text, 0, 0, n - suf_len, n, specials, memo);
+        return round_result(s, text, pre_len, pre_len, n - suf_len, n);
+    if (pre_len) return round_result(s, text, pre_len, pre_len, n, n);
+    if (suf_len) return round_result(s, text, 0, 0, n - suf_len, n);
     found = gated_match(s, s->url_match, s->url_affix, s->url_test, F_URL, text);
     if (found < 0) return NULL;
     if (found) return one_token(text);
@@ -659,77 +817,117 @@ static void untrack_if_strs(PyObject *list) {
     PyObject_GC_UnTrack(list);
 }
 
-/* SpacyTokenizer._cut: a new reference to the memoised list. */
-static PyObject *cut(Splitter *s, PyObject *text, PyObject *specials, PyObject *memo) {
-    PyObject *found = PyDict_GetItemWithError(memo, text);
-    if (found != NULL) { Py_INCREF(found); return found; }
-    if (PyErr_Occurred()) return NULL;
-    if (PyDict_GET_SIZE(memo) > s->memo_limit) PyDict_Clear(memo);
-    found = cut_once(s, text, specials, memo);
+/* SpacyTokenizer._cut of ``text`` (``hash``: its characters'), not in the cut memo: a new
+ * reference to the memoised list. */
+static PyObject *cut_new(Splitter *s, PyObject *text, uint64_t hash, int plain_checked) {
+    if (s->cuts.used > s->memo_limit) table_clear(&s->cuts);
+    PyObject *found = cut_once(s, text, plain_checked);
     if (found == NULL) return NULL;
     untrack_if_strs(found);
-    if (PyDict_SetItem(memo, text, found) < 0) { Py_DECREF(found); return NULL; }
+    if (table_add(&s->cuts, hash, text, found) < 0) { Py_DECREF(found); return NULL; }
     return found;
+}
+
+/* SpacyTokenizer._cut(text[start:end]): a new reference to the memoised list; the piece is
+ * looked up where it stands in ``text``, and made a str only if it is new. */
+static PyObject *cut_range(Splitter *s, PyObject *text, Py_ssize_t start, Py_ssize_t end, int plain_checked) {
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    uint64_t hash = hash_chars(kind, data, start, end - start);
+    const struct memo_entry *known = table_find(&s->cuts, hash, kind, data, start, end - start);
+    if (known != NULL) {
+        Py_INCREF(known->tokens);
+        return known->tokens;
+    }
+    PyObject *piece = PyUnicode_Substring(text, start, end);
+    if (piece == NULL) return NULL;
+    PyObject *found = cut_new(s, piece, hash, plain_checked);
+    Py_DECREF(piece);
+    return found;
+}
+
+/* The hash of ``hash``'s characters followed by those of ``token`` (a str). */
+static uint64_t hash_more(uint64_t hash, PyObject *token) {
+    int kind = PyUnicode_KIND(token);
+    const void *data = PyUnicode_DATA(token);
+    for (Py_ssize_t i = 0, n = PyUnicode_GET_LENGTH(token); i < n; i++) hash = fnv_step(hash, PyUnicode_READ(kind, data, i));
+    return hash;
+}
+
+/* Whether ``key`` holds the characters of tokens[i..j] joined (``length`` of them). */
+static int key_is_run(PyObject *key, PyObject *tokens, Py_ssize_t i, Py_ssize_t j, Py_ssize_t length) {
+    if (PyUnicode_GET_LENGTH(key) != length) return 0;
+    int kind = PyUnicode_KIND(key);
+    const void *data = PyUnicode_DATA(key);
+    Py_ssize_t at = 0;
+    for (Py_ssize_t k = i; k <= j; k++) {
+        PyObject *token = PyList_GET_ITEM(tokens, k);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(token);
+        if (!same_chars(token, kind, data, at, n)) return 0;
+        at += n;
+    }
+    return 1;
 }
 
 /* Whether a run of two tokens or more spells a special case (at most longest_special
  * characters): only then can the special-case matcher (_merge_specials, whose every span is
- * such a run) change the tokens, so only then is it called. -1 on error. */
+ * such a run) change the tokens, so only then is it called. Each run is looked up by its
+ * characters (its hash extended token by token, no joined str made). -1 on error. */
 static int spells_special(const Splitter *s, PyObject *tokens) {
     Py_ssize_t n = PyList_GET_SIZE(tokens);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (!PyUnicode_Check(PyList_GET_ITEM(tokens, i))) {
+            PyErr_SetString(PyExc_TypeError, "tokens must be str");
+            return -1;
+        }
+    if (s->special_keys.slots == NULL) return 0;
     for (Py_ssize_t i = 0; i + 1 < n; i++) {
         PyObject *first = PyList_GET_ITEM(tokens, i);
         Py_ssize_t length = PyUnicode_GET_LENGTH(first);
-        PyObject *key = NULL;
+        if (length > s->longest_special) continue;  /* any run from here is longer */
+        uint64_t hash = hash_more(FNV_OFFSET, first);
         for (Py_ssize_t j = i + 1; j < n; j++) {
             PyObject *next = PyList_GET_ITEM(tokens, j);
             length += PyUnicode_GET_LENGTH(next);
             if (length > s->longest_special) break;
-            PyObject *joined = PyUnicode_Concat(key ? key : first, next);
-            Py_XDECREF(key);
-            key = joined;
-            if (key == NULL) return -1;
-            int found = PyDict_Contains(s->specials, key);
-            if (found) { Py_DECREF(key); return found; }
+            hash = hash_more(hash, next);
+            size_t at = home_of(&s->special_keys, hash);
+            Py_ssize_t probes = 0;
+            const struct memo_entry *entry;
+            while ((entry = table_next(&s->special_keys, hash, &at, &probes)) != NULL)
+                if (key_is_run(entry->key, tokens, i, j, length)) return 1;
         }
-        Py_XDECREF(key);
     }
     return 0;
 }
 
-/* SpacyTokenizer.chunk_tokens: a new reference. */
-static PyObject *chunk_tokens(Splitter *s, PyObject *chunk) {
-    PyObject *tokens = PyDict_GetItemWithError(s->memo, chunk);
-    if (tokens != NULL) { Py_INCREF(tokens); return tokens; }
-    if (PyErr_Occurred()) return NULL;
-    if (PyDict_GET_SIZE(s->memo) > s->memo_limit) PyDict_Clear(s->memo);
+/* SpacyTokenizer.chunk_tokens for a chunk not in the chunk memo (``hash``: its characters'):
+ * its tokens, kept in the memo; a new reference. */
+static PyObject *new_chunk_tokens(Splitter *s, PyObject *chunk, uint64_t hash) {
+    if (s->chunks.used > s->memo_limit) table_clear(&s->chunks);
     Py_ssize_t n = PyUnicode_GET_LENGTH(chunk);
-    if (n > 0 && plainly_one_token(s, chunk, n)) {
-        /* what _cut would give (and keep in its memo, which only spares work): one token */
-        int special = n <= s->special_bound ? PyDict_Contains(s->specials, chunk) : 0;
-        if (special < 0) return NULL;
-        if (!special) {
-            tokens = one_token(chunk);
-            if (tokens != NULL) untrack_if_strs(tokens);
-            if (tokens == NULL || PyDict_SetItem(s->memo, chunk, tokens) < 0) { Py_XDECREF(tokens); return NULL; }
-            return tokens;
+    PyObject *tokens;
+    /* what _cut would give (and keep in its memo, which only spares work): one token, unless a special case */
+    int plain = n > 0 && plainly_one_token(s, chunk, n);
+    if (plain && special_at(s, PyUnicode_KIND(chunk), PyUnicode_DATA(chunk), 0, n) == NULL)
+        tokens = one_token(chunk);
+    else {
+        /* the cut memo's very list (_tokenize's list(...) copies it: neither memo's lists are
+         * ever changed, so both keep the one list; the matcher returns a new one) */
+        tokens = cut_range(s, chunk, 0, n, n > 0 && !plain);
+        if (tokens == NULL) return NULL;
+        int runs = PyList_GET_SIZE(tokens) > 1 && s->merge != NULL ? spells_special(s, tokens) : 0;
+        if (runs < 0) { Py_DECREF(tokens); return NULL; }
+        if (runs) {
+            PyObject *merged = PyObject_CallOneArg(s->merge, tokens);
+            Py_DECREF(tokens);
+            if (merged == NULL) return NULL;
+            tokens = merged;
         }
     }
-    PyObject *cuts = cut(s, chunk, s->specials, s->cuts);
-    if (cuts == NULL) return NULL;
-    tokens = PySequence_List(cuts);  /* _tokenize's list(...): the memoised cut is never handed out */
-    Py_DECREF(cuts);
     if (tokens == NULL) return NULL;
-    int runs = PyList_GET_SIZE(tokens) > 1 && s->merge != NULL ? spells_special(s, tokens) : 0;
-    if (runs < 0) { Py_DECREF(tokens); return NULL; }
-    if (runs) {
-        PyObject *merged = PyObject_CallOneArg(s->merge, tokens);
-        Py_DECREF(tokens);
-        if (merged == NULL) return NULL;
-        tokens = merged;
-    }
     untrack_if_strs(tokens);
-    if (PyDict_SetItem(s->memo, chunk, tokens) < 0) { Py_DECREF(tokens); return NULL; }
+    if (table_add(&s->chunks, hash, chunk, tokens) < 0) { Py_DECREF(tokens); return NULL; }
     return tokens;
 }
 
@@ -738,75 +936,227 @@ static PyObject *Splitter_chunk_tokens(Splitter *s, PyObject *chunk) {
         PyErr_SetString(PyExc_TypeError, "chunk must be str");
         return NULL;
     }
-    return chunk_tokens(s, chunk);
+    int kind = PyUnicode_KIND(chunk);
+    const void *data = PyUnicode_DATA(chunk);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(chunk);
+    uint64_t hash = hash_chars(kind, data, 0, n);
+    const struct memo_entry *known = table_find(&s->chunks, hash, kind, data, 0, n);
+    if (known != NULL) {
+        Py_INCREF(known->tokens);
+        return known->tokens;
+    }
+    return new_chunk_tokens(s, chunk, hash);
 }
 
-static PyObject *tokenize_words(Splitter *s, PyObject *text, PyObject *fallback, PyObject *words);
+/* {key: tokens}: a table's entries (the very lists it keeps). */
+static PyObject *table_dict(const struct char_table *t) {
+    PyObject *memo = PyDict_New();
+    if (memo == NULL || t->slots == NULL) return memo;
+    for (size_t i = 0, size = (size_t)1 << t->bits; i < size; i++)
+        if (t->slots[i].key != NULL && PyDict_SetItem(memo, t->slots[i].key, t->slots[i].tokens) < 0) {
+            Py_DECREF(memo);
+            return NULL;
+        }
+    return memo;
+}
+
+static PyObject *Splitter_memo(Splitter *s, PyObject *unused) {
+    (void)unused;
+    return table_dict(&s->chunks);
+}
+
+static PyObject *Splitter_cut_memo(Splitter *s, PyObject *unused) {
+    (void)unused;
+    return table_dict(&s->cuts);
+}
+
+static int tokenize_words(Splitter *s, PyObject *text, PyObject *fallback, struct word_sink *sink);
 
 /* tokenize(text, fallback): each whitespace chunk (str.split()'s) cut, or fallback(chunk) for a long one. */
 static PyObject *Splitter_tokenize(Splitter *s, PyObject *args) {
     PyObject *text, *fallback;
     if (!PyArg_ParseTuple(args, "UO:tokenize", &text, &fallback)) return NULL;
-    PyObject *words = PyList_New(0);
-    if (words == NULL) return NULL;
+    /* the splitter's sink, kept from call to call; a call made while it is in use (a fallback
+     * tokenizing with this splitter) gathers into one of its own */
+    struct word_sink own = {NULL, 0, 0};
+    struct word_sink *sink = s->sink_busy ? &own : &s->sink;
+    s->sink_busy += sink == &s->sink;
     /* Cyclic GC paused for the call (as tamis.gcpause does around bulk work): each new chunk
      * allocates lists for the memos, and a collection every 700 of them walked the growing
      * memos again and again (a fifth of this function's time on the bench); refcounting frees
      * everything made here (no cycles), and collection resumes, and catches up, after. */
     int gc_was_enabled = PyGC_Disable();
-    PyObject *result = tokenize_words(s, text, fallback, words);
+    int rc = tokenize_words(s, text, fallback, sink);
     if (gc_was_enabled) PyGC_Enable();
-    if (result == NULL) Py_DECREF(words);
-    return result;
+    PyObject *words = rc < 0 ? NULL : PyList_New(sink->count);
+    if (words == NULL) sink_drop(sink);
+    else {
+        /* the list takes the sink's references */
+        if (sink->count > 0) memcpy(((PyListObject *)words)->ob_item, sink->items, (size_t)sink->count * sizeof(PyObject *));
+        sink->count = 0;
+    }
+    if (sink == &s->sink) s->sink_busy = 0;
+    PyMem_Free(own.items);
+    return words;
 }
 
-/* The loop of tokenize: appends to ``words`` and returns it, or NULL on error. */
-static PyObject *tokenize_words(Splitter *s, PyObject *text, PyObject *fallback, PyObject *words) {
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text), i = 0;
+/* Chunks scanned ahead of the one being looked up: a known chunk costs little more than two
+ * reads from memory (its memo slot, then its key str, which is also the token appended), and
+ * each is a miss on a long text's random chunks; scanned AHEAD chunks early, a chunk's slot is
+ * prefetched when it is scanned and its key when it is KEY_AHEAD chunks from its turn, so the
+ * lookups find them in cache. Only hints: every lookup reads the table as it then is. */
+#define AHEAD 8
+#define KEY_AHEAD 4
+
+struct scanned {
+    Py_ssize_t start, end;
+    uint64_t hash;
+};
+
+/* str.isspace() of the first 256 code points (filled at module init): the scan's test for a
+ * character below 256 without Py_UNICODE_ISSPACE's branch to the database above 127. */
+static uint8_t latin1_space[256];
+
+static inline int is_space(Py_UCS4 c) { return c < 256 ? latin1_space[c] : Py_UNICODE_ISSPACE(c); }
+
+/* The next chunk at or after *at (str.split()'s whitespace): 0 when there is none. One loop per
+ * str width, so no character read goes through PyUnicode_READ's switch. */
+#define SCAN_CHUNK(NAME, TYPE)                                                                   \
+    static int NAME(const TYPE *data, Py_ssize_t n, Py_ssize_t *at, struct scanned *out) {     \
+        Py_ssize_t i = *at;                                                                      \
+        while (i < n && is_space(data[i])) i++;                                                  \
+        if (i == n) { *at = n; return 0; }                                                       \
+        out->start = i;                                                                          \
+        uint64_t hash = FNV_OFFSET;                                                              \
+        for (; i < n && !is_space(data[i]); i++) hash = fnv_step(hash, data[i]);                 \
+        out->end = *at = i;                                                                      \
+        out->hash = hash;                                                                        \
+        return 1;                                                                                \
+    }
+SCAN_CHUNK(scan_chunk_1, Py_UCS1)
+SCAN_CHUNK(scan_chunk_2, Py_UCS2)
+SCAN_CHUNK(scan_chunk_4, Py_UCS4)
+
+static inline int scan_chunk(int kind, const void *data, Py_ssize_t n, Py_ssize_t *at, struct scanned *out) {
+    if (kind == PyUnicode_1BYTE_KIND) return scan_chunk_1(data, n, at, out);
+    if (kind == PyUnicode_2BYTE_KIND) return scan_chunk_2(data, n, at, out);
+    return scan_chunk_4(data, n, at, out);
+}
+
+/* The loop of tokenize: gathers the words into ``sink``; -1 on error. */
+static int tokenize_words(Splitter *s, PyObject *text, PyObject *fallback, struct word_sink *sink) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), at = 0;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    if (s->front == NULL) {
-        s->front = PyMem_Calloc(FRONT_SLOTS, sizeof(struct front_entry));
-        if (s->front == NULL) return PyErr_NoMemory();
-    }
-    while (i < n) {
-        while (i < n && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i))) i++;
-        if (i == n) break;
-        Py_ssize_t start = i;
-        uint64_t hash = FNV_OFFSET;
-        for (; i < n; i++) {
-            Py_UCS4 c = PyUnicode_READ(kind, data, i);
-            if (Py_UNICODE_ISSPACE(c)) break;
-            hash = (hash ^ c) * FNV_PRIME;
+    struct scanned ring[AHEAD];
+    size_t head = 0, tail = 0;  /* chunks scanned, chunks done */
+    for (;;) {
+        while (head - tail < AHEAD && scan_chunk(kind, data, n, &at, ring + head % AHEAD)) {
+            if (s->chunks.slots != NULL) __builtin_prefetch(s->chunks.slots + home_of(&s->chunks, ring[head % AHEAD].hash));
+            head++;
         }
-        int short_chunk = i - start <= s->max_chunk;
-        const struct front_entry *known = short_chunk ? front_get(s, hash, kind, data, start, i - start) : NULL;
+        if (head == tail) break;
+        if (head - tail > KEY_AHEAD && s->chunks.slots != NULL) {
+            const struct memo_entry *slot = s->chunks.slots + home_of(&s->chunks, ring[(tail + KEY_AHEAD) % AHEAD].hash);
+            if (slot->key != NULL) __builtin_prefetch(slot->key);
+        }
+        const struct scanned chunk_at = ring[tail % AHEAD];
+        tail++;
+        Py_ssize_t start = chunk_at.start, end = chunk_at.end;
+        int short_chunk = end - start <= s->max_chunk;
+        const struct memo_entry *known = short_chunk ? table_find(&s->chunks, chunk_at.hash, kind, data, start, end - start) : NULL;
         if (known != NULL) {
-            if ((known->single != NULL ? PyList_Append(words, known->single) : extend(words, known->tokens)) < 0) return NULL;
+            if ((known->single != NULL ? sink_push(sink, known->single) : sink_extend(sink, known->tokens)) < 0) return -1;
             continue;
         }
-        PyObject *chunk = PyUnicode_Substring(text, start, i);
-        if (chunk == NULL) return NULL;
-        PyObject *tokens = short_chunk ? chunk_tokens(s, chunk) : PyObject_CallOneArg(fallback, chunk);
-        if (tokens != NULL && short_chunk && PyList_CheckExact(tokens)) front_put(s, hash, chunk, tokens);
+        PyObject *chunk = PyUnicode_Substring(text, start, end);
+        if (chunk == NULL) return -1;
+        PyObject *tokens = short_chunk ? new_chunk_tokens(s, chunk, chunk_at.hash) : PyObject_CallOneArg(fallback, chunk);
         Py_DECREF(chunk);
-        if (tokens == NULL) return NULL;
-        int rc;
-        if (PyList_CheckExact(tokens)) rc = extend(words, tokens);
+        if (tokens == NULL) return -1;
+        int rc = 0;
+        if (PyList_CheckExact(tokens)) rc = sink_extend(sink, tokens);
         else {  /* a fallback may return any iterable */
-            PyObject *result = PyObject_CallMethod(words, "extend", "O", tokens);
-            rc = result == NULL ? -1 : 0;
-            Py_XDECREF(result);
+            PyObject *iterator = PyObject_GetIter(tokens), *word;
+            if (iterator == NULL) rc = -1;
+            else {
+                while (rc == 0 && (word = PyIter_Next(iterator)) != NULL) {
+                    rc = sink_push(sink, word);
+                    Py_DECREF(word);
+                }
+                if (PyErr_Occurred()) rc = -1;
+                Py_DECREF(iterator);
+            }
         }
         Py_DECREF(tokens);
-        if (rc < 0) return NULL;
+        if (rc < 0) return -1;
     }
-    return words;
+    return 0;
+}
+
+static PyTypeObject SplitterType;
+
+static PyObject *held(PyObject *value) {
+    Py_XINCREF(value);
+    return value;
+}
+
+/* without_specials() -> the same splitter with no special case (and so no special-case
+ * matcher) and empty memos: what Splitter({}, <this one's searches and character sets>, None,
+ * 0, memo_limit, max_chunk, <its programs>) builds, copied from this one instead of read again
+ * (its flag tables: the character sets run to thousands of astral characters, sorted at init). */
+static PyObject *Splitter_without_specials(Splitter *s, PyObject *unused) {
+    (void)unused;
+    if (s->specials == NULL) {
+        PyErr_SetString(PyExc_ValueError, "the splitter is not initialised");
+        return NULL;
+    }
+    Splitter *plain = (Splitter *)SplitterType.tp_alloc(&SplitterType, 0);
+    if (plain == NULL) return NULL;
+    plain->specials = PyDict_New();
+    if (plain->specials == NULL) { Py_DECREF(plain); return NULL; }
+    if (s->n_astral > 0) {
+        plain->astral = malloc((size_t)s->n_astral * sizeof(astral_flag));
+        if (plain->astral == NULL) { Py_DECREF(plain); return PyErr_NoMemory(); }
+        memcpy(plain->astral, s->astral, (size_t)s->n_astral * sizeof(astral_flag));
+    }
+    plain->n_astral = plain->astral_cap = s->n_astral;
+    memcpy(plain->bmp, s->bmp, sizeof s->bmp);
+    plain->prefix_search = held(s->prefix_search);
+    plain->prefix_test = s->prefix_test;
+    plain->suffix_full = held(s->suffix_full);
+    plain->suffix_margin = s->suffix_margin;
+    plain->suffix_wide = held(s->suffix_wide);
+    plain->suffix_test = s->suffix_test;
+    plain->wide_test = s->wide_test;
+    plain->infix_finditer = held(s->infix_finditer);
+    plain->infix_match = held(s->infix_match);
+    plain->infix_test = s->infix_test;
+    plain->token_match = held(s->token_match);
+    plain->url_match = held(s->url_match);
+    plain->token_test = s->token_test;
+    plain->url_test = s->url_test;
+    plain->one_token_test = s->one_token_test;
+    plain->merge = NULL;
+    plain->prefix_affix = held(s->prefix_affix);
+    plain->suffix_affix = held(s->suffix_affix);
+    plain->infix_affix = held(s->infix_affix);
+    plain->url_affix = held(s->url_affix);
+    plain->longest_special = 0;
+    plain->special_bound = 0;
+    plain->memo_limit = s->memo_limit;
+    plain->max_chunk = s->max_chunk;
+    plain->chunks.probe_limit = plain->cuts.probe_limit = MEMO_PROBES;
+    plain->special_keys.probe_limit = PY_SSIZE_T_MAX;
+    return (PyObject *)plain;
 }
 
 static PyMethodDef Splitter_methods[] = {
     {"tokenize", (PyCFunction)Splitter_tokenize, METH_VARARGS, "tokenize(text, fallback) -> the words of text"},
     {"chunk_tokens", (PyCFunction)Splitter_chunk_tokens, METH_O, "chunk_tokens(chunk) -> the tokens of one whitespace-free chunk"},
+    {"memo", (PyCFunction)Splitter_memo, METH_NOARGS, "memo() -> {chunk: tokens}, the chunk memo's entries"},
+    {"cut_memo", (PyCFunction)Splitter_cut_memo, METH_NOARGS, "cut_memo() -> {text: tokens}, the cut memo's entries"},
+    {"without_specials", (PyCFunction)Splitter_without_specials, METH_NOARGS, "without_specials() -> this splitter with no special case"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -826,6 +1176,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_spacy_split", "spaC
 
 PyMODINIT_FUNC PyInit__spacy_split(void) {
     if (PyType_Ready(&SplitterType) < 0 || PyType_Ready(&AffixType) < 0) return NULL;
+    for (Py_UCS4 c = 0; c < 256; c++) latin1_space[c] = Py_UNICODE_ISSPACE(c) ? 1 : 0;
     str_span = PyUnicode_InternFromString("span");
     str_start = PyUnicode_InternFromString("start");
     if (str_span == NULL || str_start == NULL) return NULL;

@@ -13,10 +13,10 @@
  * Words get exact ids (a hash table on the str objects: Python's cached str hash, then
  * equality), n-grams are compared exactly (their ids), so no collision can change a result.
  * Every table is open addressing sized to twice the items, so the work is linear in the number
- * of words for each n, whatever the words. Positions whose n-gram occurs once are marked n by
- * n (an n-gram holding an (n-1)-gram that occurs once occurs once too: count_repeatable), so
- * each count passes over them, and so do the duplicate scans: most documents repeat no 5-gram,
- * and then none of the six scans touches a table.
+ * of words for each n, whatever the words. The positions whose n-gram may repeat are listed n
+ * by n (an n-gram holding an (n-1)-gram that occurs once occurs once too: count_repeatable), and
+ * each count and duplicate scan walks that list, not every position: most documents repeat no
+ * 5-gram, and then none of the six scans has anything to visit.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -64,52 +64,52 @@ typedef struct {
 } WordSlot;
 
 /* Word ids (first-seen order) and cumulative lengths in code points: the number of distinct
- * words, or -1 on error. */
-static Py_ssize_t word_ids(PyObject *words, Py_ssize_t n, int32_t *ids, int64_t *cumlen) {
-    size_t size = table_size(n), mask = size - 1;
-    WordSlot *table = malloc(size * sizeof(WordSlot));
-    if (!table) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    memset(table, 0xFF, size * sizeof(WordSlot));  /* every first = EMPTY (-1) */
+ * words, or -1 on error. ``table``: size slots (a power of two), all free, left all free (the
+ * slots taken are listed in ``taken``, room for n, and freed at the end). */
+static Py_ssize_t word_ids(PyObject *words, Py_ssize_t n, int32_t *ids, int64_t *cumlen, WordSlot *table, size_t size, int32_t *taken) {
+    size_t mask = size - 1;
     int32_t next_id = 0;
+    Py_ssize_t result = -1;
     cumlen[0] = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *word = PyList_GET_ITEM(words, i);
         if (!PyUnicode_Check(word)) {
             PyErr_SetString(PyExc_TypeError, "words must be str");
-            goto fail;
+            goto done;
         }
         Py_hash_t h = PyObject_Hash(word);
-        if (h == -1) goto fail;
+        if (h == -1) goto done;
         size_t s = (size_t)mix((uint64_t)h) & mask;
         for (;;) {
             WordSlot *slot = &table[s];
             if (slot->first == EMPTY) {
                 slot->first = (int32_t)i; slot->hash = h; slot->id = next_id;
+                taken[next_id] = (int32_t)s;
                 ids[i] = next_id++;
                 break;
             }
             if (slot->hash == h) {
                 PyObject *other = PyList_GET_ITEM(words, slot->first);
                 int equal = other == word ? 1 : PyUnicode_Compare(other, word) == 0;
-                if (equal == 0 && PyErr_Occurred()) goto fail;
+                if (equal == 0 && PyErr_Occurred()) goto done;
                 if (equal) { ids[i] = slot->id; break; }
             }
             s = (s + 1) & mask;
         }
         cumlen[i + 1] = cumlen[i] + PyUnicode_GET_LENGTH(word);
     }
-    free(table);
-    return next_id;
-fail:
-    free(table);
-    return -1;
+    result = next_id;
+done:
+    for (int32_t k = 0; k < next_id; k++) table[taken[k]].first = EMPTY;
+    return result;
 }
 
+/* n <= 1000 ids compared in a loop (not a call to memcmp: most n here are 2 to 10) */
 static inline int same_gram(const int32_t *ids, Py_ssize_t a, Py_ssize_t b, int n) {
-    return a == b || memcmp(ids + a, ids + b, (size_t)n * sizeof(int32_t)) == 0;
+    if (a == b) return 1;
+    for (int k = 0; k < n; k++)
+        if (ids[a + k] != ids[b + k]) return 0;
+    return 1;
 }
 
 /* One slot of an n-gram table (key, first position, count: one 16-byte read a probe). The
@@ -194,72 +194,105 @@ static int64_t top_chars(GramTable *t, const uint64_t *keys, const int32_t *ids,
     return best_chars(t, cumlen, n);
 }
 
-/* unique[i] = 1 where the word at i occurs once in the document (ids are dense: a count array,
- * no table). */
-static int mark_unique_words(const int32_t *ids, Py_ssize_t n, Py_ssize_t distinct, uint8_t *unique) {
+/* The positions whose word occurs more than once, in order, into pos (ids are dense: a count
+ * array, no table): how many. */
+static Py_ssize_t repeated_words(const int32_t *ids, Py_ssize_t n, Py_ssize_t distinct, int32_t *pos) {
     int32_t *count = calloc((size_t)distinct + 1, sizeof(int32_t));
     if (!count) { PyErr_NoMemory(); return -1; }
     for (Py_ssize_t i = 0; i < n; i++) count[ids[i]]++;
-    for (Py_ssize_t i = 0; i < n; i++) unique[i] = count[ids[i]] == 1;
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (count[ids[i]] > 1) pos[kept++] = (int32_t)i;
     free(count);
-    return 0;
+    return kept;
 }
 
-/* The n-grams (n >= 2) that can occur more than once, counted; ``unique`` holds the (n-1)-grams'
- * marks and leaves with the n-grams' (returns how many are not marked). An n-gram holds two (n-1)-grams (at i and at i + 1), each
- * occurring at least as often as it does: where either occurs once, so does the n-gram, and it
- * is passed over (no probe, no slot). Every occurrence of a repeated n-gram is counted, in
- * document order, so the table's repeated n-grams have their exact counts and their first-seen
- * order; what it leaves out occurs once. Marks are exact at each n where the chain went through
- * every smaller n; any mark is right (an n-gram marked occurs once). Most of a text's bigrams
- * and most longer n-grams are passed over this way (bench_recipe's 1,130 pages: 70 % of the
- * bigram positions are counted, 35 % of the trigrams', 18 % of the 5-grams'). */
-static Py_ssize_t count_repeatable(GramTable *t, const uint64_t *keys, const int32_t *ids, Py_ssize_t m, int n, size_t *where, uint8_t *unique) {
+/* The n-grams (n >= 2) that can occur more than once, counted. ``pos`` lists (in order) the
+ * positions whose (n-1)-gram may repeat, and leaves with those whose n-gram repeats (returns how
+ * many). An n-gram holds two (n-1)-grams (at i and at i + 1), each occurring at least as often
+ * as it does: where either occurs once (is not listed), so does the n-gram, and it is passed over
+ * (no probe, no slot, no visit: the work is the list's length, not the document's). Every
+ * occurrence of a repeated n-gram is counted, in document order, so the table's repeated n-grams
+ * have their exact counts and their first-seen order; what it leaves out occurs once. The lists
+ * are exact at each n where the chain went through every smaller n; any list holds every
+ * position whose n-gram repeats. Most of a text's bigrams and most longer n-grams are passed
+ * over this way (bench_recipe's 1,130 pages: 70 % of the bigram positions are counted, 35 % of
+ * the trigrams', 18 % of the 5-grams'). keys[i] becomes the n-gram's key where i is counted. */
+static Py_ssize_t count_repeatable(GramTable *t, uint64_t *keys, const int32_t *ids, int n, int32_t *pos, Py_ssize_t n_pos, int32_t *where) {
     clear_table(t);
+    /* the candidates: listed positions whose next position is listed too, compacted in place */
     Py_ssize_t candidates = 0;
-    for (Py_ssize_t i = 0; i < m; i++) candidates += !(unique[i] | unique[i + 1]);
+    for (Py_ssize_t k = 0; k + 1 < n_pos; k++)
+        if (pos[k + 1] == pos[k] + 1) pos[candidates++] = pos[k];
     fit_table(t, candidates, t->allocated);
-    for (Py_ssize_t i = 0; i < m; i++) {
-        if (unique[i] | unique[i + 1]) continue;
+    for (Py_ssize_t k = 0; k < candidates; k++) {
+        Py_ssize_t i = pos[k];
+        keys[i] = keys[i] * 0x9E3779B97F4A7C15ULL + (uint64_t)ids[i + n - 1];
         int found;
         size_t s = find_slot(t, keys, ids, i, n, &found);
         if (found) t->slots[s].count++;
         else take_slot(t, s, keys[i], i);
-        where[i] = s;
+        where[k] = (int32_t)s;
     }
-    /* in order: unique[i + 1] is still the (n-1)-gram's when unique[i] is rewritten */
     Py_ssize_t repeats = 0;
-    for (Py_ssize_t i = 0; i < m; i++) {
-        unique[i] = (unique[i] | unique[i + 1]) || t->slots[where[i]].count == 1;
-        repeats += !unique[i];
-    }
+    for (Py_ssize_t k = 0; k < candidates; k++)
+        if (t->slots[where[k]].count > 1) pos[repeats++] = pos[k];
     return repeats;
 }
 
-/* ``unique``: positions whose n-gram occurs once (marked at this n or a smaller one). Such an
- * n-gram is never found in the table and no later one can find it, so the scan passes over it without a lookup or an insert: the same sum, and in a document without
- * repeats (most of them) no table work at all. */
-static int64_t dup_chars(GramTable *t, const uint64_t *keys, const int32_t *ids, const int64_t *cumlen, Py_ssize_t m, int n,
-                         const uint8_t *unique) {
+/* ``pos``: the positions (in order, below m) whose n-gram may repeat (listed at this n or a
+ * smaller one): any other occurs once, is never found in the table, and no later one can find
+ * it, so the scan passes over it without a lookup or an insert: the same sum, and in a document
+ * without repeats (most of them) no table work at all. */
+static int64_t dup_chars(GramTable *t, const uint64_t *keys, const int32_t *ids, const int64_t *cumlen, int n, const int32_t *pos,
+                         Py_ssize_t n_pos) {
     clear_table(t);
-    Py_ssize_t candidates = 0;
-    for (Py_ssize_t i = 0; i < m; i++) candidates += !unique[i];
-    fit_table(t, candidates, t->allocated);
+    fit_table(t, n_pos, t->allocated);
     int64_t repeated = 0;
-    Py_ssize_t i = 0;
-    while (i < m) {
-        if (unique[i]) { i++; continue; }
+    Py_ssize_t next = 0; /* the scan's position: a listed one below it was jumped over */
+    for (Py_ssize_t k = 0; k < n_pos; k++) {
+        Py_ssize_t i = pos[k];
+        if (i < next) continue;
         int found;
         size_t s = find_slot(t, keys, ids, i, n, &found);
         if (found) {
             repeated += cumlen[i + n] - cumlen[i];
-            i += n;
+            next = i + n;
         } else {
             take_slot(t, s, keys[i], i);
-            i += 1;
+            next = i + 1;
         }
     }
     return repeated;
+}
+
+/* The word and n-gram tables of documents up to POOL_SLOTS slots (16,384 words) are kept from
+ * call to call, all free between calls (each call frees the slots it took), instead of being
+ * allocated and filled with EMPTY for every document (two tables of 2-4 slots a word: the
+ * largest share of a short document's work). A call that finds them in use (a str subclass's
+ * __hash__ or __eq__, run by Python, calling back) or a larger document allocates its own. */
+#define POOL_SLOTS ((size_t)1 << 15)
+static WordSlot *word_pool = NULL;
+static GramSlot *gram_pool = NULL;
+static int pool_busy = 0;
+
+static int take_pools(void) {
+    if (pool_busy) return 0;
+    if (!word_pool) {
+        WordSlot *w = malloc(POOL_SLOTS * sizeof(WordSlot));
+        GramSlot *g = malloc(POOL_SLOTS * sizeof(GramSlot));
+        if (!w || !g) {
+            free(w);
+            free(g);
+            return 0; /* the caller allocates its own (and reports no memory if that fails too) */
+        }
+        memset(w, 0xFF, POOL_SLOTS * sizeof(WordSlot));
+        memset(g, 0xFF, POOL_SLOTS * sizeof(GramSlot));
+        word_pool = w;
+        gram_pool = g;
+    }
+    pool_busy = 1;
+    return 1;
 }
 
 static int read_sizes(PyObject *seq, const char *what, int **out, Py_ssize_t *count) {
@@ -286,7 +319,9 @@ static PyObject *ngram_stats(PyObject *self, PyObject *args) {
     PyObject *result = NULL, *top_list = NULL, *dup_list = NULL;
     int32_t *ids = NULL; int64_t *cumlen = NULL; uint64_t *keys = NULL;
     GramTable table = {NULL, 0, 0, NULL, 0};
-    size_t *where = NULL; uint8_t *unique = NULL;
+    WordSlot *word_table = NULL;
+    int pooled = 0;
+    int32_t *where = NULL, *pos = NULL;
     if (read_sizes(top_seq, "top_ns", &top_ns, &n_top) < 0 || read_sizes(dup_seq, "dup_ns", &dup_ns, &n_dup) < 0) goto done;
     Py_ssize_t n = PyList_GET_SIZE(words);
     if (n >= INT32_MAX / 2) { /* positions and slots are int32 */
@@ -295,18 +330,23 @@ static PyObject *ngram_stats(PyObject *self, PyObject *args) {
     }
     int64_t *top_out = calloc((size_t)n_top + 1, sizeof(int64_t)), *dup_out = calloc((size_t)n_dup + 1, sizeof(int64_t));
     size_t size = table_size(n);
+    pooled = size <= POOL_SLOTS && take_pools();
     ids = malloc(((size_t)n + 1) * sizeof(int32_t));
     cumlen = malloc(((size_t)n + 1) * sizeof(int64_t));
     keys = malloc(((size_t)n + 1) * sizeof(uint64_t));
-    table.slots = malloc(size * sizeof(GramSlot));
+    word_table = pooled ? word_pool : malloc(size * sizeof(WordSlot));
+    table.slots = pooled ? gram_pool : malloc(size * sizeof(GramSlot));
     table.used = malloc(((size_t)n + 1) * sizeof(int32_t));
     table.mask = size - 1;
     table.allocated = size;
-    where = malloc(((size_t)n + 1) * sizeof(size_t));
-    unique = malloc((size_t)n + 1);
-    if (!top_out || !dup_out || !ids || !cumlen || !keys || !table.slots || !table.used || !where || !unique) { PyErr_NoMemory(); goto free_outs; }
-    memset(table.slots, 0xFF, size * sizeof(GramSlot));  /* every first = EMPTY (-1) */
-    Py_ssize_t distinct = word_ids(words, n, ids, cumlen);
+    where = malloc(((size_t)n + 1) * sizeof(int32_t));
+    pos = malloc(((size_t)n + 1) * sizeof(int32_t));
+    if (!top_out || !dup_out || !ids || !cumlen || !keys || !word_table || !table.slots || !table.used || !where || !pos) { PyErr_NoMemory(); goto free_outs; }
+    if (!pooled) {
+        memset(word_table, 0xFF, size * sizeof(WordSlot));  /* every first = EMPTY (-1) */
+        memset(table.slots, 0xFF, size * sizeof(GramSlot));
+    }
+    Py_ssize_t distinct = word_ids(words, n, ids, cumlen, word_table, size, where);  /* where: scratch until the passes */
     if (distinct < 0) goto free_outs;
     int max_n = 0, min_dup = 0, max_top = 0;
     for (Py_ssize_t k = 0; k < n_top; k++) if (top_ns[k] > max_top) max_top = top_ns[k];
@@ -315,27 +355,27 @@ static PyObject *ngram_stats(PyObject *self, PyObject *args) {
         if (dup_ns[k] > max_n) max_n = dup_ns[k];
         if (min_dup == 0 || dup_ns[k] < min_dup) min_dup = dup_ns[k];
     }
-    /* unique[] marks the n-grams that occur once, n by n (count_repeatable) up to every top n
-     * and the smallest duplicate n; the duplicate scans at larger n keep the last marks */
+    /* pos lists the positions whose n-gram may repeat, n by n (count_repeatable) up to every top n
+     * and the smallest duplicate n; the duplicate scans at larger n keep the last list */
     int chain_end = max_top > min_dup ? max_top : min_dup;
-    if (mark_unique_words(ids, n, distinct, unique) < 0) goto free_outs;
+    Py_ssize_t repeats = repeated_words(ids, n, distinct, pos);
+    if (repeats < 0) goto free_outs;
     /* keys[i] for the n-gram at i, built n by n: key_n[i] = key_{n-1}[i] * M + ids[i + n - 1],
-     * only where it can still be read (a position marked is never probed again) */
+     * only where it can still be read (a position left off the list is never probed again) */
     for (Py_ssize_t i = 0; i < n; i++) keys[i] = (uint64_t)ids[i];
-    Py_ssize_t repeats = n;  /* positions not marked: once none is left, no pass has work */
     for (int g = 1; g <= max_n && g <= n; g++) {
         Py_ssize_t m = n - g + 1;
-        if (g > 1 && repeats > 0)
-            for (Py_ssize_t i = 0; i < m; i++)
-                if (!unique[i]) keys[i] = keys[i] * 0x9E3779B97F4A7C15ULL + (uint64_t)ids[i + g - 1];
         if (g > 1 && g <= chain_end) {
-            if (repeats > 0) repeats = count_repeatable(&table, keys, ids, m, g, where, unique);
+            if (repeats > 0) repeats = count_repeatable(&table, keys, ids, g, pos, repeats, where);
             else clear_table(&table);
+        } else if (g > 1) {
+            while (repeats > 0 && pos[repeats - 1] >= m) repeats--; /* past the last n-gram */
+            for (Py_ssize_t k = 0; k < repeats; k++) keys[pos[k]] = keys[pos[k]] * 0x9E3779B97F4A7C15ULL + (uint64_t)ids[pos[k] + g - 1];
         }
         for (Py_ssize_t k = 0; k < n_top; k++)
             if (top_ns[k] == g) top_out[k] = g == 1 ? top_chars(&table, keys, ids, cumlen, m, g) : best_chars(&table, cumlen, g);
         for (Py_ssize_t k = 0; k < n_dup; k++)
-            if (dup_ns[k] == g) dup_out[k] = repeats > 0 ? dup_chars(&table, keys, ids, cumlen, m, g, unique) : 0;
+            if (dup_ns[k] == g) dup_out[k] = repeats > 0 ? dup_chars(&table, keys, ids, cumlen, g, pos, repeats) : 0;
     }
     top_list = PyList_New(n_top);
     dup_list = PyList_New(n_dup);
@@ -348,8 +388,14 @@ free_outs:
     free(top_out); free(dup_out);
 done:
     Py_XDECREF(top_list); Py_XDECREF(dup_list);
-    free(top_ns); free(dup_ns); free(ids); free(cumlen); free(keys); free(table.slots); free(table.used);
-    free(where); free(unique);
+    if (pooled) {
+        clear_table(&table); /* the n-gram pool left all free (the word pool is, by word_ids) */
+        pool_busy = 0;
+    } else {
+        free(word_table); free(table.slots);
+    }
+    free(top_ns); free(dup_ns); free(ids); free(cumlen); free(keys); free(table.used);
+    free(where); free(pos);
     return result;
 }
 

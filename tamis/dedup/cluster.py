@@ -21,17 +21,20 @@ import glob
 import os
 from collections.abc import Iterator
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from tamis.dedup.lsh import native
 from tamis.io.atomic import write_scratch_bytes
+
+if TYPE_CHECKING:
+    import numpy as np
 
 EDGE_CHUNK = 1 << 22  # edges per read: 32 MiB of uint32 pairs
 
 
 def iter_edge_chunks(paths: list[Path], chunk: int = EDGE_CHUNK) -> Iterator[np.ndarray]:
     """(m, 2) uint32 edge arrays read from files of uint32 pairs, at most ``chunk`` at a time."""
+    import numpy as np
     for path in paths:
         total = os.path.getsize(path) // 8
         for start in range(0, total, chunk):
@@ -41,6 +44,7 @@ def iter_edge_chunks(paths: list[Path], chunk: int = EDGE_CHUNK) -> Iterator[np.
 
 def components(n_nodes: int, edge_files: list[Path]) -> np.ndarray:
     """Label of every node: the smallest node of its component."""
+    import numpy as np
     uf = native()
     parent = np.arange(n_nodes, dtype=np.uint32)
     for edges in iter_edge_chunks(edge_files):
@@ -57,12 +61,14 @@ def _round_inputs(root: Path, round_index: int, partition: int) -> list[Path]:
 
 
 def _directed(edges: np.ndarray) -> np.ndarray:
+    import numpy as np
     return np.concatenate([edges, edges[:, ::-1]])
 
 
 def unique_sorted(values: np.ndarray) -> np.ndarray:
     """Sorted distinct values. (numpy 2's ``np.unique`` hashes when asked for nothing else,
     which is ~15x slower than sorting on 64-bit keys.)"""
+    import numpy as np
     values = np.sort(values, kind="stable")
     if len(values) < 2:
         return values
@@ -70,6 +76,7 @@ def unique_sorted(values: np.ndarray) -> np.ndarray:
 
 
 def _unique_rows(edges: np.ndarray) -> np.ndarray:
+    import numpy as np
     if len(edges) == 0:
         return edges.reshape(0, 2).astype(np.uint32)
     packed = (edges[:, 0].astype(np.uint64) << np.uint64(32)) | edges[:, 1].astype(np.uint64)
@@ -80,6 +87,7 @@ def _unique_rows(edges: np.ndarray) -> np.ndarray:
 def load_partition(root: Path, round_index: int, partition: int, partitions: int, seed_files: list[Path]) -> np.ndarray:
     """Directed edges (key, neighbour) of ``partition``: round 0 reads the undirected seed
     edges, later rounds the previous round's output."""
+    import numpy as np
     if round_index == 0:
         parts = []
         for chunk in iter_edge_chunks(seed_files):
@@ -94,6 +102,7 @@ def load_partition(root: Path, round_index: int, partition: int, partitions: int
 
 def _group_min(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For sorted ``keys``: group starts, per-row index of its group, and the group minimum of values."""
+    import numpy as np
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(keys)]))
     return starts, group, np.minimum.reduceat(values, starts)
@@ -101,6 +110,7 @@ def _group_min(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.nda
 
 def is_star_forest(edges: np.ndarray) -> bool:
     """True when every key has no smaller neighbour, or a single neighbour that is smaller."""
+    import numpy as np
     if len(edges) == 0:
         return True
     keys, nbrs = edges[:, 0], edges[:, 1]
@@ -112,6 +122,7 @@ def is_star_forest(edges: np.ndarray) -> bool:
 
 def large_star(edges: np.ndarray) -> np.ndarray:
     """Each node links its larger neighbours to the smallest of itself and its neighbours."""
+    import numpy as np
     if len(edges) == 0:
         return edges
     keys, nbrs = edges[:, 0], edges[:, 1]
@@ -123,6 +134,7 @@ def large_star(edges: np.ndarray) -> np.ndarray:
 
 def small_star(edges: np.ndarray) -> np.ndarray:
     """Each node links itself and its smaller neighbours to the smallest of them."""
+    import numpy as np
     if len(edges) == 0:
         return edges
     low = edges[edges[:, 1] < edges[:, 0]]
@@ -141,6 +153,7 @@ def star_round(scratch: str, round_index: int, partition: int, partitions: int, 
     """One large-star (even rounds) or small-star (odd rounds) pass over one partition.
     Writes the next round's inputs and ``star{round}-flag-{partition}`` (1 = input was a star
     forest)."""
+    import numpy as np
     root = Path(scratch)
     edges = load_partition(root, round_index, partition, partitions, [Path(p) for p in seed_files])
     out = large_star(edges) if round_index % 2 == 0 else small_star(edges)
@@ -164,6 +177,7 @@ def star_members(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(member, root) pairs of the converged star forest (the input of ``round_index``) whose
     root falls in ``root_partition``."""
+    import numpy as np
     members, roots = [], []
     for p in range(partitions):
         edges = load_partition(Path(scratch), round_index, p, partitions, [Path(f) for f in seed_files])

@@ -15,12 +15,14 @@ from __future__ import annotations
 import functools
 import glob
 import math
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 import xxhash
 
+from tamis.dedup import plain
 from tamis.dedup.base import Decisions, GlobalStage, PassTask
 from tamis.dedup.cluster import unique_sorted
 from tamis.document import Document
@@ -31,6 +33,9 @@ from tamis.registry import register
 from tamis.steps.base import TaskContext, param
 from tamis.text import iter_lines_with_ends, normalized_utf8
 
+if TYPE_CHECKING:
+    import numpy as np
+
 UNITS = ("document", "line")
 BYTES_PER_UNIT = 32
 # Memory of one entry of FirstSeen's table (dict slot, 16-byte key object, the keeper's id).
@@ -38,10 +43,12 @@ BYTES_PER_SEEN = 160
 
 
 def _save_array(path: Path, array: np.ndarray) -> None:
+    import numpy as np
     write_bytes_atomic(path, np.ascontiguousarray(array).tobytes())
 
 
 def _load_array(path: Path, dtype: str, width: int = 1) -> np.ndarray:
+    import numpy as np
     data = np.fromfile(path, dtype=dtype)
     return data.reshape(-1, width) if width > 1 else data
 
@@ -66,6 +73,7 @@ class ExactDedup(GlobalStage):
     # ------------------------------------------------------------------ pass 1: hash
 
     def collect(self, docs: Iterable[Document], ctx: TaskContext) -> Iterator[Document]:
+        import numpy as np
         assert ctx.scratch_dir is not None
         collector = self.key_collector(ctx)
         if collector is not None:
@@ -275,6 +283,7 @@ class FirstSeen:
 
 
 def _partition_task(scratch: str, task: int, partitions: int) -> None:
+    import numpy as np
     root = Path(scratch)
     keys = _load_array(root / f"keys-{task:05d}.bin", "<u8", 2)
     part = keys[:, 0] % np.uint64(partitions)
@@ -288,6 +297,11 @@ def _partition_task(scratch: str, task: int, partitions: int) -> None:
 def _resolve_partition(scratch: str, partition: int, partitions: int, n_tasks: int) -> None:
     """First occurrence of every key in (task, ordinal) order; writes each task's duplicates."""
     root = Path(scratch)
+    if partitions == 1 and plain.plain(sum((root / f"keys-{t:05d}.bin").stat().st_size // 16 for t in range(n_tasks))):
+        plain.resolve_exact(root, partition, n_tasks)  # a small run: no numpy import
+        return
+    import numpy as np
+
     key_parts, task_parts, ord_parts = [], [], []
     for t in range(n_tasks):
         if partitions == 1:
@@ -326,7 +340,7 @@ def _resolve_partition(scratch: str, partition: int, partitions: int, n_tasks: i
 def _load_task_duplicates(scratch: Path, task: int) -> dict[int, tuple[int, int]]:
     duplicates: dict[int, tuple[int, int]] = {}
     for path in sorted(glob.glob(str(scratch / f"dups-*-{task:05d}.bin"))):
-        rows = _load_array(Path(path), "<u8", 3)
-        for ordinal, k_task, k_ord in rows.tolist():
-            duplicates[ordinal] = (k_task, k_ord)
+        rows = plain.read_array(path, "Q") if sys.byteorder == "little" else _load_array(Path(path), "<u8").tolist()
+        for k in range(0, len(rows), 3):
+            duplicates[rows[k]] = (rows[k + 1], rows[k + 2])
     return duplicates

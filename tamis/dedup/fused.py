@@ -34,14 +34,16 @@ import contextlib
 import functools
 import os
 import shutil
+import sys
+from array import array
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import ClassVar
 
-import numpy as np
 import xxhash
 
 from tamis.dedup import exact as exact_module
+from tamis.dedup import plain
 from tamis.dedup.base import Decisions, GlobalStage, PassTask, TextRewrite
 from tamis.dedup.exact import ExactDedup
 from tamis.dedup.index import task_stem
@@ -150,21 +152,26 @@ class FusedDedup(GlobalStage):
         assert ctx.scratch_dir is not None and self.exact is not None and self.minhash is not None
         exact_dir, minhash_dir = _dirs(ctx.scratch_dir)
         task = ctx.task_index
-        empties = np.fromfile(ctx.scratch_dir / f"empty-{task:05d}.u32", dtype="<u4")
+        empties = _u32_list(ctx.scratch_dir / f"empty-{task:05d}.u32")
         n_normalized = (exact_dir / f"keys-{task:05d}.bin").stat().st_size // 16
         # Position (in the task) of the k-th document that normalize kept, then exact dedup.
-        after_normalize = np.delete(np.arange(n_normalized + len(empties)), empties.astype(np.int64))
+        if empties:
+            skipped = set(empties)
+            after_normalize = [p for p in range(n_normalized + len(empties)) if p not in skipped]
+        else:
+            after_normalize = list(range(n_normalized))
         exact = self.exact.decisions(TaskContext(task, stats=ctx.stats, scratch_dir=exact_dir))
         near = self.minhash.decisions(TaskContext(task, stats=ctx.stats, scratch_dir=minhash_dir))
         assert exact is not None
-        after_exact = after_normalize[np.delete(np.arange(n_normalized), np.fromiter(exact.rejects, dtype=np.int64, count=len(exact.rejects)))]
+        removed = exact.rejects
+        after_exact = [p for k, p in enumerate(after_normalize) if k not in removed] if removed else after_normalize
         decided = Decisions()
-        if len(empties):
+        if empties:
             reason = f"{self.normalize.step_id if self.normalize else 'normalize'}:empty_after_normalize"
-            decided.rejects.update((int(p), (reason, None, None)) for p in empties.tolist())
-        position = after_normalize.tolist()
+            decided.rejects.update((p, (reason, None, None)) for p in empties)
+        position = after_normalize
         decided.rejects.update((position[k], found) for k, found in exact.rejects.items())
-        position = after_exact.tolist()
+        position = after_exact
         decided.rejects.update((position[k], found) for k, found in near.rejects.items())
         decided.annotations.update((position[k], extra) for k, extra in near.annotations.items())
         if self.normalize is not None:
@@ -277,8 +284,8 @@ class _FirstPass:
         finally:
             spill.close()
         spill.commit()
-        write_scratch_bytes(ctx.scratch_dir / f"empty-{task:05d}.u32", np.asarray(self.empties, dtype="<u4").tobytes())
-        write_scratch_bytes(ctx.scratch_dir / f"changed-{task:05d}.u32", np.asarray(self.changed, dtype="<u4").tobytes())
+        write_scratch_bytes(ctx.scratch_dir / f"empty-{task:05d}.u32", _u32_bytes(self.empties))
+        write_scratch_bytes(ctx.scratch_dir / f"changed-{task:05d}.u32", _u32_bytes(self.changed))
         write_scratch_bytes(exact_dir / f"keys-{task:05d}.bin", b"".join(self.hashes))
         self.ids.save(exact_dir / f"ids-{task:05d}")
 
@@ -289,7 +296,24 @@ def _changed(scratch: Path, task: int) -> frozenset[int] | None:
     path = scratch / f"changed-{task:05d}.u32"
     if not path.exists():
         return None
-    return frozenset(np.fromfile(path, dtype="<u4").tolist())
+    return frozenset(_u32_list(path))
+
+
+def _u32_bytes(values: list[int]) -> bytes:
+    """``values`` as little-endian uint32 (positions in a task), without numpy."""
+    out = array("I", values)
+    if sys.byteorder != "little":
+        out.byteswap()
+    return out.tobytes()
+
+
+def _u32_list(path: Path) -> list[int]:
+    """A file of little-endian uint32, as ints."""
+    out = array("I")
+    out.frombytes(path.read_bytes())
+    if sys.byteorder != "little":
+        out.byteswap()
+    return out.tolist()
 
 
 def _dirs(scratch: Path) -> tuple[Path, Path]:
@@ -332,6 +356,12 @@ def _keep_exact_survivors(scratch: str, task: int) -> None:
     root = Path(scratch)
     exact_dir, minhash_dir = root / "exact", root / "minhash"
     pre = minhash_dir / f"{PRE}-{task:05d}"
+    if plain.plain(os.path.getsize(str(pre) + ".counts") // 4):  # a small task: no numpy import
+        duplicates = exact_module._load_task_duplicates(exact_dir, task)
+        plain.keep_exact_survivors(str(pre), task_stem(minhash_dir, task), exact_dir / f"ids-{task:05d}", list(duplicates), _write_scratch, _link_or_copy)
+        return
+    import numpy as np
+
     counts = np.fromfile(str(pre) + ".counts", dtype="<u4")
     n = len(counts)
     keep = np.ones(n, dtype=bool)

@@ -23,12 +23,15 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 import orjson
 
 from tamis.errors import ConfigError
 from tamis.io.atomic import temp_name
+
+if TYPE_CHECKING:
+    import numpy as np
 
 INDEX_STEM = "index"
 SAVE_CHUNK = 1 << 16  # documents per read when saving an index
@@ -38,6 +41,7 @@ META_FIELDS = ("num_perm", "bands", "rows", "ngram", "char_ngrams", "seed")
 def fingerprint_starts(stem: str | Path, counts: np.ndarray) -> np.ndarray:
     """Where each document's fingerprints start in ``<stem>.fps`` (in fingerprints, int64):
     ``<stem>.fpo`` where the file has one, else the running sum of ``counts``."""
+    import numpy as np
     fpo = Path(str(stem) + ".fpo")
     if fpo.exists():
         starts = np.fromfile(fpo, dtype="<i8")
@@ -52,6 +56,7 @@ def fingerprint_starts(stem: str | Path, counts: np.ndarray) -> np.ndarray:
 
 def span_indices(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """The indices ``starts[i] .. starts[i] + lengths[i] - 1`` of every span, concatenated."""
+    import numpy as np
     lengths = lengths.astype(np.int64)
     total = int(lengths.sum())
     if not total:
@@ -112,6 +117,7 @@ class FingerprintReader:
     per document and keeps memory at what is asked for."""
 
     def __init__(self, sources: list[Source]) -> None:
+        import numpy as np
         self._sources = sources
         self._starts = np.asarray([s.start for s in sources], dtype=np.int64)
         self._offsets: dict[int, np.ndarray] = {}
@@ -119,6 +125,7 @@ class FingerprintReader:
 
     def _source_spans(self, k: int) -> np.ndarray:
         """(start, count) of every document of source ``k``, as an n x 2 int64 array."""
+        import numpy as np
         spans = self._offsets.get(k)
         if spans is None:
             counts = np.fromfile(self._sources[k].path(".counts"), dtype="<u4").astype(np.int64)
@@ -128,6 +135,7 @@ class FingerprintReader:
 
     def _ranges(self, docs: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
         """Per source: positions in ``docs``, and the [lo, hi) fingerprint range of each."""
+        import numpy as np
         which = np.searchsorted(self._starts, docs, side="right") - 1
         for k in np.flatnonzero(np.bincount(which)).tolist():
             sel = np.flatnonzero(which == k)
@@ -138,6 +146,7 @@ class FingerprintReader:
 
     def sizes(self, docs: np.ndarray) -> np.ndarray:
         """Number of distinct shingles of each of ``docs`` (global indices)."""
+        import numpy as np
         out = np.zeros(len(docs), dtype=np.int64)
         for _, sel, lo, hi in self._ranges(docs):
             out[sel] = hi - lo
@@ -148,6 +157,7 @@ class FingerprintReader:
         offsets. With ``into`` (large enough), they are read into its start and a view of
         that part is returned: a buffer used again costs no page faults (on a fresh 80 MB
         buffer those cost more than the reads)."""
+        import numpy as np
         lengths = np.zeros(len(docs), dtype=np.int64)
         los = np.zeros(len(docs), dtype=np.int64)
         source = np.zeros(len(docs), dtype=np.int64)
@@ -207,6 +217,7 @@ def save_index(folder: str, meta: dict, sources: list[Source], keep: np.ndarray,
 
 
 def _write_index(tmp: Path, meta: dict, sources: list[Source], keep: np.ndarray, bands: int) -> int:
+    import numpy as np
     stem = Path(index_stem(tmp))
     saved = 0
     with (

@@ -19,14 +19,20 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 TARGET_RECALL = 0.99
 
 
 def candidate_probability(similarity: float | np.ndarray, bands: int, rows: int) -> float | np.ndarray:
+    if isinstance(similarity, float | int):  # a number (choose_banding): no numpy import, the same pow()
+        return 1.0 - (1.0 - float(similarity) ** rows) ** bands
+    import numpy as np
+
     return 1.0 - (1.0 - np.power(similarity, rows)) ** bands
 
 
@@ -92,6 +98,7 @@ def permutations(seed: int, perms: int) -> tuple[bytes, bytes]:
 
 def drawn_permutations(seed: int, perms: int) -> tuple[bytes, bytes]:
     """:func:`permutations` drawn by numpy (what the stored draws of seed 1 were taken from)."""
+    import numpy as np
     rng = np.random.Generator(np.random.PCG64(seed))
     a = rng.integers(0, 1 << 32, size=perms, dtype=np.uint64).astype(np.uint32) | np.uint32(1)
     b = rng.integers(0, 1 << 32, size=perms, dtype=np.uint64).astype(np.uint32)
@@ -100,6 +107,7 @@ def drawn_permutations(seed: int, perms: int) -> tuple[bytes, bytes]:
 
 def bucket_edges(keys: np.ndarray, docs: np.ndarray) -> np.ndarray:
     """Edges (later doc, earlier doc) of one band. ``docs`` must be increasing (input order)."""
+    import numpy as np
     if len(keys) < 2:
         return np.empty((0, 2), dtype=np.uint32)
     order = np.argsort(keys, kind="stable")

@@ -60,13 +60,14 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 import orjson
 import xxhash
 
 from tamis.cpus import process_cpu_share
 from tamis.dedup import cluster as clustering
+from tamis.dedup import plain
 from tamis.dedup.base import Decisions, GlobalStage, PassTask
 from tamis.dedup.index import FingerprintReader, Source, check_meta, index_stem, save_index, task_stem
 from tamis.dedup.lsh import bucket_edges, choose_banding, native, permutations
@@ -77,6 +78,9 @@ from tamis.io.atomic import write_scratch_bytes
 from tamis.io.idstore import IdsByNumber, save_ids
 from tamis.registry import register
 from tamis.steps.base import TaskContext, param
+
+if TYPE_CHECKING:
+    import numpy as np
 
 BATCH_DOCS = 256
 THREAD_BATCH_DOCS = 2048  # the batch signed in the helper thread (SketchSpill) ...
@@ -110,17 +114,32 @@ def normalize_for_shingles(text: str) -> str:
 @functools.cache
 def unspaced_bitmap() -> bytes:
     """One bit per code point, set for the characters :mod:`tamis.dedup.shingles` makes units of
-    their own (its ``UNSPACED_CHARS``, a regex class body of single characters and ranges)."""
-    bits = np.zeros(0x110000, dtype=bool)
+    their own (its ``UNSPACED_CHARS``, a regex class body of single characters and ranges).
+    Bit ``c % 8`` of byte ``c // 8`` (numpy's ``packbits(..., bitorder="little")``)."""
+    bits = bytearray(0x110000 // 8)
     chars, k = UNSPACED_CHARS, 0
     while k < len(chars):
         if k + 2 < len(chars) and chars[k + 1] == "-":
-            bits[ord(chars[k]) : ord(chars[k + 2]) + 1] = True
+            _set_bits(bits, ord(chars[k]), ord(chars[k + 2]) + 1)
             k += 3
         else:
-            bits[ord(chars[k])] = True
+            _set_bits(bits, ord(chars[k]), ord(chars[k]) + 1)
             k += 1
-    return np.packbits(bits, bitorder="little").tobytes()
+    return bytes(bits)
+
+
+def _set_bits(bits: bytearray, lo: int, hi: int) -> None:
+    """Set bits [lo, hi): whole bytes at once, the ends bit by bit."""
+    while lo < hi and lo % 8:
+        bits[lo // 8] |= 1 << (lo % 8)
+        lo += 1
+    whole = (hi - lo) // 8
+    if whole > 0:
+        bits[lo // 8 : lo // 8 + whole] = b"\xff" * whole
+        lo += whole * 8
+    while lo < hi:
+        bits[lo // 8] |= 1 << (lo % 8)
+        lo += 1
 
 
 # choose_banding evaluates the candidate probability of every split; the banding is read once
@@ -148,7 +167,7 @@ def sketch_units(char_ngrams: bool, *, nfc_given: bool = False) -> tuple[Callabl
 
 def _folds_in_c(module: object) -> bool:
     try:
-        a = np.ones(1, dtype="<u4").tobytes()
+        a = (1).to_bytes(4, "little")  # one permutation: a = b = 1
         module.sketch(["\u00c9"], 1, 4, a, a, 1, 1)  # type: ignore[attr-defined]
     except NotImplementedError:  # CPython >= 3.13 hides its case-folding table
         return False
@@ -354,10 +373,12 @@ class MinHashDedup(GlobalStage):
         sketch, mode, prepare = sketch_units(self.char_ngrams, nfc_given=nfc_given)
         return (lambda batch, ngram, _char, a, b, bands, rows: sketch(batch, ngram, mode, a, b, bands, rows)), prepare
 
-    def _sketch(self, sketch, batch: list[str], languages: list[str], a: np.ndarray, b: np.ndarray) -> tuple[bytes, bytes, bytes]:
+    def _sketch(self, sketch, batch: list[str], languages: list[str], a: bytes, b: bytes) -> tuple[bytes, bytes, bytes]:
         bands, rows = self.banding
         keys, counts, fps = sketch(batch, self.ngram, int(self.char_ngrams), a, b, bands, rows)
         if self.per_language:
+            import numpy as np
+
             # Band keys of different languages never meet in a bucket: each is mixed with its language.
             salts = np.array([xxhash.xxh64_intdigest(language.encode()) for language in languages], dtype=np.uint64)
             keys = (np.frombuffer(keys, dtype=np.uint64).reshape(len(batch), bands) ^ salts[:, None]).tobytes()
@@ -443,15 +464,24 @@ class MinHashDedup(GlobalStage):
         names = IdsByNumber([(s.stem, s.start) for s in sources])
         reason = f"{self.step_id}:duplicate"
         decided = Decisions()
-        rows = _decision_rows(ctx.scratch_dir, ctx.task_index)
         try:
             # Each keeper's id read once, all of a file's at once (a cluster names its keeper many times).
-            unique_keepers, which = np.unique(rows[:, 2], return_inverse=True)
+            if _plain_run(ctx.scratch_dir):  # a small run: no numpy import
+                listed = plain.decision_rows(ctx.scratch_dir, ctx.task_index)
+                unique_keepers = sorted({row[2] for row in listed})
+                at = {keeper: k for k, keeper in enumerate(unique_keepers)}
+                which = [at[row[2]] for row in listed]
+            else:
+                import numpy as np
+
+                rows = _decision_rows(ctx.scratch_dir, ctx.task_index)
+                found, inverse = np.unique(rows[:, 2], return_inverse=True)
+                listed, unique_keepers, which = rows.tolist(), found.tolist(), inverse.tolist()
             keeper_ids = names.get_many(unique_keepers)
         finally:
             names.close()
         indexed = sources[0].size if self.against else 0
-        for (position, kind, keeper, value), k in zip(rows.tolist(), which.tolist(), strict=True):
+        for (position, kind, keeper, value), k in zip(listed, which, strict=True):
             if kind == HEAD:  # the head of a cluster is its own keeper: cluster_id is its id
                 decided.annotations[position] = {"cluster_id": keeper_ids[k], "cluster_size": value}
             else:
@@ -468,12 +498,22 @@ def _load_sources(scratch: Path) -> list[Source]:
     return [Source(stem, start, size) for stem, start, size in layout["sources"]]
 
 
+def _plain_run(scratch: Path) -> bool:
+    """Whether the run's passes and decisions take :mod:`tamis.dedup.plain` (few documents)."""
+    return plain.plain(orjson.loads((scratch / "layout.json").read_bytes())["documents"])
+
+
 def _bucket_task(scratch: str, group: int, groups: int) -> None:
     """Edges of the bands ``group``, ``group + groups``, ... over all documents."""
     root = Path(scratch)
     layout = orjson.loads((root / "layout.json").read_bytes())
     bands = layout["bands"]
     sources = [Source(stem, start, size) for stem, start, size in layout["sources"]]
+    if plain.plain(layout["documents"]):  # a small run: no numpy import
+        plain.bucket(root, group, groups, bands, sources)
+        return
+    import numpy as np
+
     out = root / f"cand-{group:04d}.u32"
     with open(str(out) + ".partial", "wb") as fh:
         for band in range(group, bands, groups):
@@ -491,6 +531,7 @@ def _bucket_task(scratch: str, group: int, groups: int) -> None:
 
 def _read_band(path: Path, bands: int, band: int, n: int, chunk_rows: int = 1 << 16) -> np.ndarray:
     """One column of an n x bands uint64 file, read in chunks (bounded memory)."""
+    import numpy as np
     out = np.empty(n, dtype=np.uint64)
     for start in range(0, n, chunk_rows):
         rows = min(chunk_rows, n - start)
@@ -512,6 +553,11 @@ def _verify_task(scratch: str, first: int, last: int, partitions: int, threshold
     """:func:`_verify_partition` for each partition in [first, last), the candidates loaded once
     and, where they fit PRELOAD_MB, the fingerprints of all their documents read once."""
     root = Path(scratch)
+    if _plain_run(root):  # a small run: no numpy import
+        plain.verify(root, first, last, partitions, threshold, verify, _load_sources(root), SKIP_CHUNK)
+        return
+    import numpy as np
+
     files = sorted(Path(p) for p in glob.glob(str(root / "cand-*.u32")))
     parts = [chunk[(chunk[:, 1] % partitions >= first) & (chunk[:, 1] % partitions < last)] for chunk in clustering.iter_edge_chunks(files)]
     edges = np.concatenate(parts) if parts else np.empty((0, 2), dtype=np.uint32)
@@ -551,6 +597,7 @@ def _verify_partition(
     is not verified at all. Edges are taken in decreasing number of bands they collided in, so
     the near-certain ones join the components first and most weak candidates inside a family
     of copies are skipped: the result is exactly the components of all verified candidates."""
+    import numpy as np
     out = root / f"edges-{partition:04d}.u32"
     if not verify or len(edges) == 0:
         write_scratch_bytes(out, np.ascontiguousarray(edges, dtype="<u4").tobytes())
@@ -588,6 +635,7 @@ def _verify_partition(
 def _known_similarities(edge_files: list[str], docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Verified edges between documents of ``docs`` (sorted): packed keys (later << 32 | earlier),
     sorted, and their Jaccard."""
+    import numpy as np
     keys, sims = [], []
     for name in edge_files:
         path = Path(name)
@@ -609,6 +657,7 @@ def _known_similarities(edge_files: list[str], docs: np.ndarray) -> tuple[np.nda
 def _in_sorted(values: np.ndarray, sorted_unique: np.ndarray) -> np.ndarray:
     """``np.isin(values, sorted_unique)`` for a sorted array of distinct values, by binary
     search (isin sorted both sides again on every call: a third of the resolve round)."""
+    import numpy as np
     if not len(sorted_unique):
         return np.zeros(len(values), dtype=bool)
     at = np.minimum(np.searchsorted(sorted_unique, values), len(sorted_unique) - 1)
@@ -617,6 +666,7 @@ def _in_sorted(values: np.ndarray, sorted_unique: np.ndarray) -> np.ndarray:
 
 def _similarities(scorer: _PairScorer, known: tuple[np.ndarray, np.ndarray], left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Jaccard of (left, right) pairs (left later than right): from ``known`` where verified, else computed."""
+    import numpy as np
     known_keys, known_sims = known
     sims = np.full(len(left), np.nan)
     if len(known_keys):
@@ -661,6 +711,7 @@ class _PairScorer:
     what they need per call."""
 
     def __init__(self, reader: FingerprintReader) -> None:
+        import numpy as np
         self._reader = reader
         self._docs = np.empty(0, dtype=np.int64)
         self._fps: bytes | bytearray = b""
@@ -676,6 +727,7 @@ class _PairScorer:
             self._buffer = None
 
     def preload(self, docs: np.ndarray) -> None:
+        import numpy as np
         docs = clustering.unique_sorted(docs)
         size = int(self._reader.sizes(docs).sum()) * 4
         if size <= PRELOAD_MB << 20:
@@ -693,6 +745,7 @@ class _PairScorer:
     def score(self, left: np.ndarray, right: np.ndarray, threshold: float = 0.0) -> np.ndarray:
         """Jaccard per pair. Below ``threshold`` the value may be an upper bound instead
         (J <= smaller / larger set size: such pairs are not even read)."""
+        import numpy as np
         sims = np.zeros(len(left))
         if len(left) == 0:
             return sims
@@ -724,6 +777,7 @@ def _are_sets(fps: np.ndarray, offsets: np.ndarray) -> bool:
     """Whether each document's fingerprints (``fps[offsets[k]:offsets[k+1]]``) are strictly
     increasing, as the collect stores them: then ``jaccard_pairs`` need not check the whole
     buffer again on every batch it scores."""
+    import numpy as np
     if len(fps) < 2:
         return True
     rising = fps[1:] > fps[:-1]
@@ -734,12 +788,16 @@ def _are_sets(fps: np.ndarray, offsets: np.ndarray) -> bool:
 
 def _cluster_task(scratch: str, n_docs: int, edge_files: list[str]) -> None:
     _spare_buffer.clear()  # the verify round is over: its preload buffer is not needed again
+    if plain.plain(n_docs):  # a small run: no numpy import
+        write_scratch_bytes(Path(scratch) / "labels.u32", plain.components(n_docs, edge_files))
+        return
     labels = clustering.components(n_docs, [Path(p) for p in edge_files])
     write_scratch_bytes(Path(scratch) / "labels.u32", labels.astype("<u4").tobytes())
 
 
 def _members(scratch: str, partition: int, partitions: int, membership: tuple, edge_files: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(member, root) of every non-singleton component whose root falls in ``partition``."""
+    import numpy as np
     kind, round_index, shards = membership
     if kind == "labels":
         labels = np.fromfile(Path(scratch) / "labels.u32", dtype="<u4")
@@ -754,6 +812,13 @@ def _resolve_task(scratch: str, partition: int, partitions: int, membership: tup
     """Apply the keeper rule to the components of ``partition`` and write per-task decisions."""
     _spare_buffer.clear()  # (sharded clustering has no _cluster_task to drop it)
     root = Path(scratch)
+    if membership[0] == "labels" and _plain_run(root):  # a small run: no numpy import
+        sources = _load_sources(root)
+        rows = plain.resolve(root, partition, partitions, edge_files, threshold, verify, sources, MAX_PIVOT_ROUNDS, WEDGE_BUDGET)
+        plain.write_decisions(root, partition, sources, rows)
+        return
+    import numpy as np
+
     members, roots = _members(scratch, partition, partitions, membership, edge_files)
     sources = _load_sources(root)
     # Every component: its root plus its members, as (group, doc) with the group = the root.
@@ -816,6 +881,7 @@ def star_scores(doc: np.ndarray, group: np.ndarray, known_keys: np.ndarray, wedg
     with the usual orientation (each edge from the lower-ranked end), all in numpy; a round
     whose wedges exceed ``wedge_budget`` is scored by degree alone (memory stays bounded).
     """
+    import numpy as np
     n = len(doc)
     scores = np.zeros(n, dtype=np.int64)
     if len(known_keys) == 0 or n == 0:
@@ -859,6 +925,7 @@ def star_scores(doc: np.ndarray, group: np.ndarray, known_keys: np.ndarray, wedg
 
 
 def _cat(parts: list[np.ndarray], dtype: str) -> np.ndarray:
+    import numpy as np
     return np.concatenate(parts).astype(dtype) if parts else np.empty(0, dtype=dtype)
 
 
@@ -874,6 +941,7 @@ def _write_decisions(
 ) -> None:
     """Rows (position in task, kind, keeper global index, value) per input task; value is the
     Jaccard x 1e6 for a duplicate and the cluster size for a head."""
+    import numpy as np
     dups = _cat(dup_doc, "i8")
     heads = _cat(head_doc, "i8")
     similarity = np.round(_cat(dup_sim, "f8") * 1e6).astype("i8")
@@ -898,6 +966,7 @@ def _write_decisions(
 def _decision_rows(scratch: Path, task: int) -> np.ndarray:
     """:func:`_load_decisions` as an n x 4 int64 array (position, kind, keeper, value), sorted
     by position; a position written twice keeps its last row, as the dict does."""
+    import numpy as np
     parts = [np.fromfile(path, dtype="<i8").reshape(-1, 4) for path in sorted(glob.glob(str(scratch / f"decisions-*-{task:05d}.i64")))]
     rows = np.concatenate(parts) if parts else np.empty((0, 4), dtype=np.int64)
     if not len(rows):
@@ -908,6 +977,7 @@ def _decision_rows(scratch: Path, task: int) -> np.ndarray:
 
 
 def _load_decisions(scratch: Path, task: int) -> dict[int, tuple[int, int, int]]:
+    import numpy as np
     decisions: dict[int, tuple[int, int, int]] = {}
     for path in sorted(glob.glob(str(scratch / f"decisions-*-{task:05d}.i64"))):
         for position, kind, keeper, value in np.fromfile(path, dtype="<i8").reshape(-1, 4).tolist():
@@ -916,6 +986,7 @@ def _load_decisions(scratch: Path, task: int) -> dict[int, tuple[int, int, int]]
 
 
 def _save_index_task(scratch: str, partitions: int, folder: str, meta: dict) -> None:
+    import numpy as np
     root = Path(scratch)
     layout = orjson.loads((root / "layout.json").read_bytes())
     sources = _load_sources(root)

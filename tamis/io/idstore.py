@@ -10,14 +10,15 @@ from __future__ import annotations
 import bisect
 import itertools
 import os
-from collections.abc import Sequence
+import sys
+from array import array
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-
-import numpy as np
 
 from tamis.io.atomic import write_bytes_atomic
 
 WHOLE_READ_BYTES = 64 << 20  # IdsByNumber.get_many reads a file's wanted span at once up to this
+PLAIN_NUMBERS = 4096  # IdsByNumber.get_many: ids looked up without numpy up to this many
 
 
 class IdWriter:
@@ -47,18 +48,33 @@ class IdWriter:
 
     def save(self, stem: Path) -> None:
         write_bytes_atomic(stem.with_suffix(".ids"), bytes(self._blob))
-        offsets = np.asarray(self._offsets, dtype=np.uint64)
-        write_bytes_atomic(stem.with_suffix(".off"), offsets.tobytes())
+        write_bytes_atomic(stem.with_suffix(".off"), _u64_bytes(self._offsets))
 
 
 def save_ids(stem: Path, ids: list[str]) -> None:
     """All of a task's ids at once (what :class:`IdWriter` writes), encoded in one go: a
     method call per document cost 5% of the minhash collect."""
     raw = [i.encode("utf-8", "surrogatepass") for i in ids]
-    offsets = np.zeros(len(raw) + 1, dtype="<u8")
-    np.cumsum(np.fromiter(map(len, raw), dtype=np.int64, count=len(raw)), out=offsets[1:])
     write_bytes_atomic(stem.with_suffix(".ids"), b"".join(raw))
-    write_bytes_atomic(stem.with_suffix(".off"), offsets.tobytes())
+    write_bytes_atomic(stem.with_suffix(".off"), _u64_bytes(itertools.accumulate(map(len, raw), initial=0)))
+
+
+def _u64_bytes(values: Iterable[int]) -> bytes:
+    """Little-endian uint64 (the ``.off`` files), without numpy: its import (~0.1 s) would be
+    most of a small run's dedup."""
+    out = array("Q", values)
+    if sys.byteorder != "little":
+        out.byteswap()
+    return out.tobytes()
+
+
+def read_offsets(path: Path) -> array:
+    """An ``.off`` file: its uint64 offsets."""
+    out = array("Q")
+    out.frombytes(path.read_bytes())
+    if sys.byteorder != "little":
+        out.byteswap()
+    return out
 
 
 class IdReader:
@@ -73,7 +89,7 @@ class IdReader:
     def _load(self) -> bytes:
         if self._blob is None:
             self._blob = self._stem.with_suffix(".ids").read_bytes()
-            self._offsets = np.fromfile(self._stem.with_suffix(".off"), dtype=np.uint64).tolist()
+            self._offsets = read_offsets(self._stem.with_suffix(".off")).tolist()
         return self._blob
 
     def __len__(self) -> int:
@@ -126,23 +142,33 @@ class IdsByNumber:
     def __init__(self, sources: list[tuple[str, int]]) -> None:
         self._stems = [stem for stem, _ in sources]
         self._starts = [start for _, start in sources]
-        self._offsets: dict[int, np.ndarray] = {}
+        self._offsets: dict[int, array] = {}
         self._fds: dict[int, int] = {}
 
-    def get(self, number: int) -> str:
-        k = bisect.bisect_right(self._starts, number) - 1
+    def _source(self, k: int) -> array:
+        """Source ``k``'s offsets, its id file opened on first use."""
         offsets = self._offsets.get(k)
         if offsets is None:
             stem = Path(self._stems[k])
-            offsets = self._offsets[k] = np.fromfile(stem.with_suffix(".off"), dtype="<u8")
+            offsets = self._offsets[k] = read_offsets(stem.with_suffix(".off"))
             self._fds[k] = os.open(stem.with_suffix(".ids"), os.O_RDONLY)
+        return offsets
+
+    def get(self, number: int) -> str:
+        k = bisect.bisect_right(self._starts, number) - 1
+        offsets = self._source(k)
         local = number - self._starts[k]
-        start, end = int(offsets[local]), int(offsets[local + 1])
+        start, end = offsets[local], offsets[local + 1]
         return os.pread(self._fds[k], end - start, start).decode("utf-8", "surrogatepass")
 
     def get_many(self, numbers: Sequence[int]) -> list[str]:
         """``[self.get(n) for n in numbers]``, one read per file: the span of a file's id blob
-        that holds the wanted ids (at most WHOLE_READ_BYTES, else one ``pread`` per id)."""
+        that holds the wanted ids (at most WHOLE_READ_BYTES, else one ``pread`` per id). Up to
+        PLAIN_NUMBERS numbers in plain Python (numpy's import would cost more), numpy above."""
+        if len(numbers) <= PLAIN_NUMBERS:
+            return self._get_many_plain(numbers)
+        import numpy as np
+
         wanted = np.asarray(numbers, dtype=np.int64)
         out: list[str] = [""] * len(wanted)
         if not len(wanted):
@@ -151,11 +177,7 @@ class IdsByNumber:
         for k in np.unique(which).tolist():
             sel = np.flatnonzero(which == k)
             local = wanted[sel] - self._starts[k]
-            offsets = self._offsets.get(k)
-            if offsets is None:
-                stem = Path(self._stems[k])
-                offsets = self._offsets[k] = np.fromfile(stem.with_suffix(".off"), dtype="<u8")
-                self._fds[k] = os.open(stem.with_suffix(".ids"), os.O_RDONLY)
+            offsets = np.frombuffer(self._source(k), dtype=np.uint64)
             starts, ends = offsets[local].astype(np.int64), offsets[local + 1].astype(np.int64)
             lo, hi = int(starts.min()), int(ends.max())
             if hi - lo > WHOLE_READ_BYTES:
@@ -165,6 +187,26 @@ class IdsByNumber:
             blob = os.pread(self._fds[k], hi - lo, lo)
             for i, a, b in zip(sel.tolist(), (starts - lo).tolist(), (ends - lo).tolist(), strict=True):
                 out[i] = blob[a:b].decode("utf-8", "surrogatepass")
+        return out
+
+    def _get_many_plain(self, numbers: Sequence[int]) -> list[str]:
+        """:meth:`get_many` with lists (the same reads)."""
+        out: list[str] = [""] * len(numbers)
+        by_source: dict[int, list[int]] = {}
+        for i, number in enumerate(numbers):
+            by_source.setdefault(bisect.bisect_right(self._starts, number) - 1, []).append(i)
+        for k in sorted(by_source):
+            offsets = self._source(k)
+            first = self._starts[k]
+            spans = [(i, offsets[numbers[i] - first], offsets[numbers[i] - first + 1]) for i in by_source[k]]
+            lo, hi = min(a for _, a, _ in spans), max(b for _, _, b in spans)
+            if hi - lo > WHOLE_READ_BYTES:
+                for i, _, _ in spans:
+                    out[i] = self.get(numbers[i])
+                continue
+            blob = os.pread(self._fds[k], hi - lo, lo)
+            for i, a, b in spans:
+                out[i] = blob[a - lo : b - lo].decode("utf-8", "surrogatepass")
         return out
 
     def close(self) -> None:

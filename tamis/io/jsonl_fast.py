@@ -35,7 +35,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import orjson
 import xxhash
 
@@ -64,6 +63,8 @@ from tamis.io.streams import StreamBroken
 from tamis.text import count_words, normalized_utf8, utf8_length
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from tamis.dedup.base import Decisions, KeyCollector
     from tamis.dedup.exact import FirstSeen
     from tamis.io.outputs import ShardWriter
@@ -232,6 +233,8 @@ def scan_block(
     With ``joined`` (and ``path_json``), ``textless`` is instead (lines, ends): the output
     lines end to end in one bytes and an int64 array of where each ends (an uncopied line
     is empty: see :func:`joined_lines`). See ``scan_block`` in jsonl.c."""
+    import numpy as np
+
     from tamis._native._jsonl import scan_block as scan
 
     _load_nfc_table()
@@ -269,6 +272,7 @@ def joined_lines(joined: bytes, ends: Any) -> list[bytes | None]:
 
 def digest_list(joined: bytes, rows: Any) -> list[bytes | None]:
     """:func:`scan_block`'s joined digests one per line, None for a declined line (chars -1)."""
+    import numpy as np
     keys: list[bytes | None] = [joined[k : k + 16] for k in range(0, len(joined), 16)]
     for i in np.flatnonzero(rows[:, 3] < 0).tolist():
         keys[i] = None
@@ -304,6 +308,8 @@ def _scan_pieces(blocks: Iterable[Block | BadRecord]) -> Iterator[Block | BadRec
 def block_texts(block: Block, numbers: Any) -> list[str | None]:
     """The text of each line :func:`scan_block` scanned (``numbers``: its rows), as the str
     ``orjson.loads`` gives; None for a line it declined. See ``block_texts`` in jsonl.c."""
+    import numpy as np
+
     from tamis._native._jsonl import block_texts as texts
 
     return texts(block.data, np.ascontiguousarray(numbers, dtype=np.int64).tobytes())
@@ -448,6 +454,7 @@ class TextlessSidecar:
         self._count += len(ids)
 
     def close(self) -> None:
+        import numpy as np
         self._stem.parent.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(self._stem.with_suffix(".lines"), b"".join(self._lines))
         numbers = np.concatenate(self._numbers) if self._numbers else np.zeros((0, 5), dtype=np.int64)
@@ -490,6 +497,7 @@ class SidecarReader:
     """What the first pass left for one task (see :class:`TextlessSidecar`), read back."""
 
     def __init__(self, directory: Path, task: InputTask, options: ReaderOptions) -> None:
+        import numpy as np
         stem = directory / f"{task.index:05d}"
         self.lines = stem.with_suffix(".lines").read_bytes().splitlines(keepends=True)
         # Rows of (chars, UTF-8 bytes, words, offset, length), one per document.
@@ -539,6 +547,8 @@ class JsonlSource(Source):
         again by offset), each document's output line without text is kept in a sidecar."""
         if not self._fast():
             return False
+        import numpy as np
+
         task, options = self.task, self.options
         sidecar = TextlessSidecar(leave_for, task.index) if leave_for is not None and is_seekable(task) else None
         path = task.files[0]
@@ -615,6 +625,8 @@ class JsonlSource(Source):
         whole, an annotation changes the metadata)."""
         if not self._fast() or not TextlessSidecar.exists(leave_for, self.task.index):
             return False
+        import numpy as np
+
         stats = ctx.stats
         sidecar = SidecarReader(leave_for, self.task, self.options)
         try:
@@ -655,6 +667,8 @@ class JsonlSource(Source):
         scanner declines or cannot copy is read and written the reference way, in its place."""
         if not self._fast():
             return False
+        import numpy as np
+
         task, options = self.task, self.options
         path = task.files[0]
         path_json = orjson.dumps(path)
@@ -751,6 +765,7 @@ class JsonlSource(Source):
         Declined lines are read by the reference parser through ``admit`` (as
         :meth:`collect_keys` does) and written the reference way, as are records the scanner
         cannot copy (as :meth:`write_decided_texts` does)."""
+        import numpy as np
         task, options = self.task, self.options
         path = task.files[0]
         path_json = orjson.dumps(path)
@@ -911,6 +926,7 @@ class _CopiedLines:
         kept and rejected lines go to different files, so each keeps its order). False, with
         nothing taken, where a reject's fields are not sure to be written as the reference
         writes them (the caller then goes record by record)."""
+        import numpy as np
         head = _reject_head(reason, None)  # the fields before the keeper's id, written once
         if head is None:
             return False
@@ -960,6 +976,7 @@ class _CopiedLines:
             self._rejected, self._reject_counts = [], []
 
     def close(self) -> None:
+        import numpy as np
         self.flush()
         self.flush_rejects()
         if self._kept_counts:
@@ -971,6 +988,7 @@ def take_lines_reference(joined: bytes, ends: Any, rejected: list[int]) -> tuple
     """Lines end to end (line ``i`` ending at ``ends[i]``) less the ``rejected`` positions
     (ascending): (the kept lines end to end, their int64 ends in it, each rejected line's
     int64 (start, end) in ``joined``). What the compiled ``take_lines`` gives."""
+    import numpy as np
     bounds = [0, *(int(end) for end in ends)]
     rising = all(a <= b for a, b in itertools.pairwise(bounds))
     if bounds[-1] != len(joined) or not rising or any(b <= a for a, b in itertools.pairwise([-1, *rejected, len(bounds) - 1])):

@@ -6,17 +6,20 @@ Thresholds come from the resolved config (a numeric parameter named for the sign
 ``min_<signal>``, ``max_<signal>``, ``<signal>_min``/``_max``/``_threshold``) and from the
 rejects' details (``rule=value (threshold T)``, written by ``Rejection.detail``), so a filter
 whose parameter names differ from its signal names still gets its line drawn.
+
+Plain Python lists, not numpy: a run writes its report at the end, and numpy's import (~0.1 s)
+would be most of the report's cost on the inputs a report samples (a few thousand documents).
+``tests/test_report.py`` compares the bins and counts with numpy's on random values.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 from tamis.report.funnel import rule_of, step_of
 from tamis.report.sample import Findings, Observation
@@ -71,20 +74,21 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
-def make_bins(values: Sequence[float] | np.ndarray, extra: Iterable[float] = ()) -> list[Bin]:
-    """Bins that suit the values: one per integer for small counts, powers of two for long
-    tails (lengths, word counts), equal widths otherwise. Thresholds stay inside the range."""
-    points = np.sort(np.asarray(values, dtype=np.float64))
-    if not len(points):
+def make_bins(values: Sequence[float], extra: Iterable[float] = ()) -> list[Bin]:
+    """Bins that suit the values (finite numbers): one per integer for small counts, powers of
+    two for long tails (lengths, word counts), equal widths otherwise. Thresholds stay inside
+    the range."""
+    points = sorted(map(float, values))
+    if not points:
         return []
-    lo, hi = float(points[0]), float(points[-1])
+    lo, hi = points[0], points[-1]
     for t in extra:
         lo, hi = min(lo, t), max(hi, t)
-    integers = bool(np.all(points == np.floor(points))) and lo == math.floor(lo) and hi == math.floor(hi)
+    integers = all(p.is_integer() for p in points) and lo == math.floor(lo) and hi == math.floor(hi)
     if integers and hi - lo < MAX_INTEGER_BINS:
         return [Bin(v, v + 1, _fmt(v)) for v in range(int(lo), int(hi) + 1)]
-    median = float(points[len(points) // 2])
-    p99 = float(points[min(len(points) - 1, int(len(points) * 0.99))])
+    median = points[len(points) // 2]
+    p99 = points[min(len(points) - 1, int(len(points) * 0.99))]
     if lo >= 0 and hi >= 64 and p99 > 20 * (median + 1):
         bins = [Bin(0, 1, "0")]
         edge = 1
@@ -169,20 +173,26 @@ def _threshold_number(text: str) -> float | None:
 
 
 class _Sample:
-    """The sampled documents as arrays: weights, and the step that rejected each ('' = kept)."""
+    """The sampled documents: weights, and the step that rejected each ('' = kept)."""
 
     def __init__(self, observations: list[Observation]) -> None:
-        self.weights = np.array([o.weight for o in observations], dtype=np.float64)
-        self.rejected_by = np.array([step_of(o.outcome) if o.outcome else "" for o in observations], dtype=object)
+        self.weights = [float(o.weight) for o in observations]
+        self.rejected_by = [step_of(o.outcome) if o.outcome else "" for o in observations]
 
-    def counts(self, values: np.ndarray, rows: np.ndarray, bins: list[Bin], passed_step: str | None = None) -> list[float]:
-        """Weighted documents per bin; with ``passed_step``, only those that step let through."""
-        edges = np.array([b.lo for b in bins], dtype=np.float64)
-        where = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(bins) - 1)
-        weights = self.weights[rows]
-        if passed_step is not None:
-            weights = weights * (self.rejected_by[rows] != passed_step)
-        return np.bincount(where, weights=weights, minlength=len(bins)).tolist()
+    def counts(self, values: list[float], rows: list[int], bins: list[Bin], passed_step: str | None = None) -> list[float]:
+        """Weighted documents per bin (the bin whose ``lo`` is the last at or below the value,
+        the first for values below all); with ``passed_step``, only those that step let
+        through. Summed in the order of ``values``, as numpy's weighted bincount sums."""
+        edges = [float(b.lo) for b in bins]
+        last = len(bins) - 1
+        out = [0.0] * len(bins)
+        weights, rejected_by = self.weights, self.rejected_by
+        for value, row in zip(values, rows, strict=True):
+            if passed_step is not None and rejected_by[row] == passed_step:
+                continue
+            at = min(max(bisect.bisect_right(edges, value) - 1, 0), last)
+            out[at] += weights[row]
+        return out
 
 
 def signal_distributions(findings: Findings, config: dict[str, Any], step_order: list[str]) -> list[Distribution]:
@@ -205,11 +215,12 @@ def signal_distributions(findings: Findings, config: dict[str, Any], step_order:
     dists = []
     for step, signal in sorted(by_key, key=lambda k: (order.get(k[0], len(order)), str(k[0]), str(k[1]))):
         raw_values, raw_rows = by_key[(step, signal)]
-        values = np.array(raw_values, dtype=np.float64)
-        rows = np.array(raw_rows, dtype=np.int64)
-        finite = np.isfinite(values)
-        values, rows = values[finite], rows[finite]
-        if not len(values):
+        finite = [k for k, value in enumerate(raw_values) if math.isfinite(value)]
+        if len(finite) < len(raw_values):
+            raw_values, raw_rows = [float(raw_values[k]) for k in finite], [raw_rows[k] for k in finite]
+        values = [float(value) for value in raw_values]
+        rows = raw_rows
+        if not values:
             continue
         thresholds = config_thresholds(params.get(step, {}), signal)
         seen = {t for t, _ in thresholds}
@@ -222,8 +233,8 @@ def _sampled(
     title: str,
     key: str,
     step: str | None,
-    values: np.ndarray,
-    rows: np.ndarray,
+    values: list[float],
+    rows: list[int],
     thresholds: list[tuple[float, str]],
     sample: _Sample,
     findings: Findings,
@@ -257,8 +268,8 @@ def language_score_distribution(findings: Findings, config: dict[str, Any]) -> D
             number = _number(value)
             if number is not None and "score" in name:
                 thresholds.append((number, f"{name} = {_fmt(number)}"))
-    rows = np.array([i for i, o in enumerate(findings.observations) if o.language_score is not None], dtype=np.int64)
-    values = np.array([findings.observations[i].language_score for i in rows], dtype=np.float64)
+    rows = [i for i, o in enumerate(findings.observations) if o.language_score is not None]
+    values = [float(findings.observations[i].language_score) for i in rows]  # type: ignore[arg-type]
     return _sampled("language score", "language-score", step, values, rows, thresholds, _Sample(findings.observations), findings)
 
 

@@ -689,7 +689,7 @@ class SpacyTokenizer(SpacyTokenizerReference):
             chars["wide_chars"], chars["suffix_any"], chars["suffix_digit"], infix,
             _Deferred(self, _infix_match) if stored["infix_match"] else None, chars["infix_chars"],
             token_match, chars["token_chars"], url, chars["url_chars"]]
-        self._native = _Splitter(specials, self._memo, self._cuts, *self._arguments,
+        self._native = _Splitter(specials, *self._arguments,
                                  self._merge_specials if longest else None, longest, _MEMO_LIMIT, MAX_CHUNK, *affixes)
         self._plain = None
 
@@ -698,7 +698,7 @@ class SpacyTokenizer(SpacyTokenizerReference):
         for the special-case matcher (:meth:`_pieces_of`) without the Python path's searches
         (built the first time a run of tokens spells a special case)."""
         if self._plain is None:
-            self._plain = _Splitter({}, {}, {}, *self._arguments, None, 0, _MEMO_LIMIT, MAX_CHUNK, *self._affixes)
+            self._plain = self._native.without_specials()  # its flag tables copied, not read again
         return self._plain
 
     def __getattr__(self, name: str) -> Any:
@@ -762,7 +762,7 @@ class SpacyTokenizer(SpacyTokenizerReference):
         url_match, url_chars = self._match_parts.get("_url_match", (None, None))
         anywhere, after_digit = self._suffix_last or (None, None)
         return _Splitter(
-            self._specials, self._memo, self._cuts,
+            self._specials,
             self._prefix, chars(self._prefix_first[0]) if self._prefix_first is not None else None,
             full, margin if margin is not None else -1, wide, chars(wide_chars), chars(anywhere), chars(after_digit),
             self._infix, self._infix.__self__.match if self._infix_consumes and self._infix is not None else None,

@@ -1,0 +1,92 @@
+"""The report's distributions in plain Python give numpy's bins and weighted counts."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+
+from tamis.report.distributions import Bin, _Sample, make_bins
+
+
+class _Obs:
+    def __init__(self, weight: float, outcome: str | None) -> None:
+        self.weight, self.outcome = weight, outcome
+
+
+def _numpy_bins(values: list[float], extra: list[float]) -> list[tuple[float, float, str]]:
+    """make_bins as it was written with numpy (the reference)."""
+    from tamis.report.distributions import LINEAR_BINS, MAX_INTEGER_BINS, _fmt
+
+    points = np.sort(np.asarray(values, dtype=np.float64))
+    if not len(points):
+        return []
+    lo, hi = float(points[0]), float(points[-1])
+    for t in extra:
+        lo, hi = min(lo, t), max(hi, t)
+    integers = bool(np.all(points == np.floor(points))) and lo == math.floor(lo) and hi == math.floor(hi)
+    if integers and hi - lo < MAX_INTEGER_BINS:
+        return [(v, v + 1, _fmt(v)) for v in range(int(lo), int(hi) + 1)]
+    median = float(points[len(points) // 2])
+    p99 = float(points[min(len(points) - 1, int(len(points) * 0.99))])
+    if lo >= 0 and hi >= 64 and p99 > 20 * (median + 1):
+        bins = [(0, 1, "0")]
+        edge = 1
+        while edge <= hi:
+            bins.append((edge, edge * 2, f"{_fmt(edge)}–{_fmt(edge * 2 - 1)}"))
+            edge *= 2
+        return bins
+    if hi == lo:
+        return [(lo, lo, _fmt(lo))]
+    if integers:
+        step = math.ceil((hi - lo + 1) / LINEAR_BINS)
+        return [(a, a + step, f"{_fmt(a)}–{_fmt(a + step - 1)}") for a in range(int(lo), int(hi) + 1, step)]
+    width = (hi - lo) / LINEAR_BINS
+    return [(lo + i * width, lo + (i + 1) * width, f"{lo + i * width:.3g}–{lo + (i + 1) * width:.3g}") for i in range(LINEAR_BINS)]
+
+
+def _numpy_counts(weights: list[float], rejected_by: list[str], values: list[float], rows: list[int], bins: list[Bin], passed: str | None) -> list[float]:
+    edges = np.array([b.lo for b in bins], dtype=np.float64)
+    where = np.clip(np.searchsorted(edges, np.asarray(values, dtype=np.float64), side="right") - 1, 0, len(bins) - 1)
+    w = np.array(weights, dtype=np.float64)[np.asarray(rows, dtype=np.int64)]
+    if passed is not None:
+        w = w * (np.array(rejected_by, dtype=object)[np.asarray(rows, dtype=np.int64)] != passed)
+    return np.bincount(where, weights=w, minlength=len(bins)).tolist()
+
+
+def _values(rng: random.Random, kind: int, n: int) -> list[float]:
+    if kind == 0:  # small counts
+        return [float(rng.randint(0, 30)) for _ in range(n)]
+    if kind == 1:  # long tail
+        return [float(int(rng.paretovariate(0.7))) for _ in range(n)]
+    if kind == 2:  # ratios
+        return [rng.random() for _ in range(n)]
+    if kind == 3:  # wide integers
+        return [float(rng.randint(-500, 5000)) for _ in range(n)]
+    return [rng.choice([0.25, 0.5, 3.0]) for _ in range(n)]  # few values, one may repeat only
+
+
+def test_bins_and_weighted_counts_match_numpy_on_random_values() -> None:
+    rng = random.Random(7)
+    steps = ["", "gopher_quality", "c4_quality", "language"]
+    for trial in range(300):
+        n = rng.randint(1, 400)
+        values = _values(rng, trial % 5, n)
+        extra = [rng.choice([0.1, 0.5, 10.0, 100.0, -3.0])] if trial % 3 == 0 else []
+        bins = make_bins(values, extra)
+        assert [(b.lo, b.hi, b.label) for b in bins] == _numpy_bins(values, extra)
+        observations = [_Obs(rng.choice([1.0, 2.5, 1 / 3, 7.25]), rng.choice([*steps, None]) or None) for _ in range(n + 5)]
+        observations = [_Obs(o.weight, f"{o.outcome}:rule" if o.outcome else None) for o in observations]
+        sample = _Sample(observations)  # type: ignore[arg-type]
+        rows = rng.sample(range(n + 5), n)
+        for passed in (None, "gopher_quality", "language"):
+            got = sample.counts(values, rows, bins, passed_step=passed)
+            assert got == _numpy_counts(sample.weights, sample.rejected_by, values, rows, bins, passed)
+
+
+def test_values_below_and_above_every_bin_fall_in_the_first_and_last() -> None:
+    bins = [Bin(0, 1, "0"), Bin(1, 2, "1"), Bin(2, 4, "2–3")]
+    sample = _Sample([_Obs(1.0, None), _Obs(2.0, "c4:x"), _Obs(4.0, None)])  # type: ignore[arg-type]
+    assert sample.counts([-5.0, 1.5, 99.0], [0, 1, 2], bins) == [1.0, 2.0, 4.0]
+    assert sample.counts([-5.0, 1.5, 99.0], [0, 1, 2], bins, passed_step="c4") == [1.0, 0.0, 4.0]
