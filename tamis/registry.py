@@ -4,7 +4,8 @@ Steps register with ``@register("name")``; input formats (``tamis.io.readers.reg
 and output formats (``tamis.io.outputs.register_output``) keep their own tables, so a new step
 or format needs only its registration. Formats live under ``tamis.io``: the modules there whose
 source registers one (``register_format(`` or ``@register_output``, read, not imported) are
-imported once (:func:`load_formats`) for the CLI's choices; the others (the dataset card, id
+imported once (:func:`load_formats`) where a name is not in the tables (``tamis.io.readers.FORMAT_MODULES``,
+``tamis.io.outputs``) that give the CLI's choices and a run's format without importing them; the others (the dataset card, id
 stores, remote runs: numpy, concurrent.futures ...) wait until a run uses them, which every
 ``tamis run`` paid at start when all of ``tamis.io`` was imported. A step is looked up by name: only
 the module whose source registers that name is imported (found by reading the sources of
@@ -160,16 +161,14 @@ def all_steps() -> dict[str, type[Step]]:
 
 def output_format_names() -> list[str]:
     """Every registered output format (``--format``)."""
-    load_formats()
-    from tamis.io.outputs import output_names
+    from tamis.io.outputs import output_names  # every output format is registered there (tests/test_readers.py)
 
     return output_names()
 
 
 def compression_names() -> list[str]:
     """The codecs output formats take (``--compression``)."""
-    load_formats()
-    from tamis.io.outputs import COMPRESSIONS
+    from tamis.io.outputs import COMPRESSIONS  # every output format is registered there (tests/test_readers.py)
 
     return list(COMPRESSIONS)
 

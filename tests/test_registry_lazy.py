@@ -40,3 +40,40 @@ def test_dedup_lookup_imports_no_other_step_module() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
+
+
+def test_format_tables_equal_what_the_modules_register() -> None:
+    # The static tables (the CLI's choices, a run's format lookup) against the full import.
+    from tamis.io import outputs, readers
+
+    registry.load_formats()
+    assert readers.input_format_names() == sorted(readers.FORMATS)
+    for name, (module, suffixes) in readers.FORMAT_MODULES.items():
+        spec = readers.FORMATS[name]
+        assert spec.suffixes == suffixes, name
+        assert spec.read.__module__ == module, name
+    outside = {name for name, spec in readers.FORMATS.items() if spec.read.__module__ != "tamis.io.readers"}
+    assert outside == set(readers.FORMAT_MODULES)
+    assert registry.output_format_names() == outputs.output_names()
+    scanned = set(registry._format_modules())
+    assert scanned == {"tamis.io.readers", "tamis.io.outputs", *(module for module, _ in readers.FORMAT_MODULES.values())}
+
+
+def test_jsonl_run_start_imports_no_other_format_module(tmp_path) -> None:
+    # Parsing the command line and planning a JSONL input import neither the WARC nor the
+    # HTML reader; a .warc.gz input imports the WARC reader only.
+    (tmp_path / "a.jsonl").write_text('{"text": "x"}\n')
+    (tmp_path / "b.warc.gz").write_bytes(b"")
+    code = (
+        "import sys, json\n"
+        "from tamis.cli import build_parser\n"
+        "from tamis.io.readers import ReaderOptions, plan_tasks\n"
+        "build_parser()\n"
+        f"jsonl = plan_tasks([{str(tmp_path / 'a.jsonl')!r}], ReaderOptions())\n"
+        "before = [m for m in ('tamis.io.warc', 'tamis.io.html') if m in sys.modules]\n"
+        f"warc = plan_tasks([{str(tmp_path / 'b.warc.gz')!r}], ReaderOptions())\n"
+        "after = [m for m in ('tamis.io.warc', 'tamis.io.html') if m in sys.modules]\n"
+        "print(json.dumps([before, after, jsonl[0].format, warc[0].format]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == [[], ["tamis.io.warc"], "jsonl", "warc"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import glob
 import gzip
+import importlib
 import itertools
 import os
 import threading
@@ -105,13 +106,58 @@ def register_format(spec: FormatSpec) -> FormatSpec:
     return spec
 
 
+# The formats other modules of tamis.io register, with the module and the suffixes each one
+# registers: a file's format is found from this table and only the module that reads it is
+# imported (a JSONL run no longer imports the WARC and HTML readers, nor reads every source of
+# tamis.io to find them). tests/test_readers.py checks it equals what the modules register.
+FORMAT_MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "html": ("tamis.io.html", (".html", ".htm", ".html.gz", ".htm.gz")),
+    "warc": ("tamis.io.warc", (".warc", ".warc.gz")),
+    "wet": ("tamis.io.warc", (".wet", ".wet.gz", ".warc.wet.gz", ".wet.warc.gz")),
+}
+
+
+def format_spec(name: str) -> FormatSpec | None:
+    """The spec of format ``name``, importing only the module that registers it (from
+    :data:`FORMAT_MODULES`); a name the table does not hold imports every format module."""
+    if name == UNREADABLE:
+        return None
+    spec = FORMATS.get(name)
+    if spec is None and name in FORMAT_MODULES:
+        importlib.import_module(FORMAT_MODULES[name][0])
+        spec = FORMATS.get(name)
+    if spec is None:
+        _ensure_formats()
+        spec = FORMATS.get(name)
+    return spec
+
+
+def _suffix_table() -> Iterator[tuple[str, tuple[str, ...]]]:
+    """(format, suffixes) of the registered formats and of the table's, not yet imported."""
+    for spec in FORMATS.values():
+        yield spec.name, spec.suffixes
+    for name, (_, suffixes) in FORMAT_MODULES.items():
+        if name not in FORMATS:
+            yield name, suffixes
+
+
 def detect_format(path: str) -> str | None:
+    """The format of ``path`` from its name (the longest suffix that matches); a name no known
+    suffix matches imports every format module and looks again."""
+    found = _detect_format(path)
+    if found is None and not _formats_loaded:
+        _ensure_formats()
+        found = _detect_format(path)
+    return found
+
+
+def _detect_format(path: str) -> str | None:
     name = path.lower()
     best: tuple[int, str] | None = None
-    for spec in FORMATS.values():
-        for suffix in spec.suffixes:
+    for fmt, suffixes in _suffix_table():
+        for suffix in suffixes:
             if name.endswith(suffix) and (best is None or len(suffix) > best[0]):
-                best = (len(suffix), spec.name)
+                best = (len(suffix), fmt)
     return best[1] if best else None
 
 
@@ -158,7 +204,6 @@ def _walk(path: str) -> list[str]:
 
 def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | None = None) -> list[InputTask]:
     """The deterministic task list for ``inputs``."""
-    _ensure_formats()
     tasks: list[InputTask] = []
     batch: list[str] = []
     batch_roots: list[str] = []
@@ -185,10 +230,10 @@ def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | No
             flush_batch()
             tasks.append(InputTask(len(tasks), UNREADABLE, (display_path(path), problem)))
             continue
-        if fmt not in FORMATS:
-            msg = f"unknown input format {fmt!r}; choose from: {', '.join(sorted(FORMATS))}"
+        spec = format_spec(fmt)
+        if spec is None:
+            msg = f"unknown input format {fmt!r}; choose from: {', '.join(input_format_names())}"
             raise ConfigError(msg)
-        spec = FORMATS[fmt]
         if spec.batch_small_files:
             if batch and (batch_format != fmt or len(batch) >= options.text_batch_files):
                 flush_batch()
@@ -214,10 +259,12 @@ def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | No
 
 
 def read_task(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
-    _ensure_formats()
     if task.format == UNREADABLE:
         return _read_unreadable(task)
-    return FORMATS[task.format].read(task, options)
+    spec = format_spec(task.format)
+    if spec is None:
+        raise KeyError(task.format)  # as before: only plan_tasks makes tasks, of known formats
+    return spec.read(task, options)
 
 
 # A file found in the input that cannot be read under its name: a task of its own that yields
@@ -736,9 +783,9 @@ _formats_loaded = False
 
 
 def input_format_names() -> list[str]:
-    """Every input format a reader is registered for (``--input-format``)."""
-    _ensure_formats()
-    return sorted(FORMATS)
+    """Every input format a reader is registered for (``--input-format``): the registered ones
+    and :data:`FORMAT_MODULES`'s, none imported for it."""
+    return sorted({*FORMATS, *FORMAT_MODULES})
 
 
 def _ensure_formats() -> None:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tamis.document import Document
-from tamis.io.readers import FORMATS, InputTask, ReaderOptions, ReadResult, read_task
+from tamis.io.readers import InputTask, ReaderOptions, ReadResult, format_spec, read_task
 
 if TYPE_CHECKING:
     from tamis.dedup.base import Decisions, KeyCollector
@@ -102,7 +102,7 @@ class Source:
 
 def source_for(task: InputTask, options: ReaderOptions) -> Source:
     """The source of ``task``'s format (``FormatSpec.source``: ``"module:Class"``)."""
-    spec = FORMATS.get(task.format)  # None: a file that cannot be read under its name (readers.UNREADABLE)
+    spec = format_spec(task.format)  # None: a file that cannot be read under its name (readers.UNREADABLE)
     if spec is None or spec.source is None:
         return Source(task, options)
     module, _, name = spec.source.partition(":")
