@@ -146,6 +146,10 @@ typedef struct {
 #define FNV_OFFSET 1469598103934665603ULL
 #define FNV_PRIME 1099511628211ULL
 
+/* Unaligned loads (memcpy: one mov each once compiled) */
+static inline uint64_t load64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static inline uint32_t load32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+
 /* Whether ``key`` holds the characters text[start:start+n] (``data``/``kind``: the text's). */
 static int same_chars(PyObject *key, int kind, const void *data, Py_ssize_t start, Py_ssize_t n) {
     if (PyUnicode_GET_LENGTH(key) != n) return 0;
@@ -155,7 +159,12 @@ static int same_chars(PyObject *key, int kind, const void *data, Py_ssize_t star
         const unsigned char *a = key_data, *b = (const unsigned char *)data + start * kind;
         size_t bytes = (size_t)(n * kind);
         if (bytes > 16) return memcmp(a, b, bytes) == 0;
-        for (size_t i = 0; i < bytes; i++)  /* most keys are short: no call */
+        /* most keys are short: no call, and no loop per byte. From 4 bytes on, the first and
+         * the last word of the width that fits (overlapping where bytes is not twice it) cover
+         * every byte, read within both strings. */
+        if (bytes >= 8) return load64(a) == load64(b) && load64(a + bytes - 8) == load64(b + bytes - 8);
+        if (bytes >= 4) return load32(a) == load32(b) && load32(a + bytes - 4) == load32(b + bytes - 4);
+        for (size_t i = 0; i < bytes; i++)
             if (a[i] != b[i]) return 0;
         return 1;
     }
