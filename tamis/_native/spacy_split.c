@@ -204,9 +204,15 @@ static struct memo_entry *table_next(const struct char_table *t, uint64_t hash, 
 }
 
 /* The entry of the characters text[start:start+n] (``hash``: theirs), or NULL. */
+static struct memo_entry *table_find_from(const struct char_table *t, uint64_t hash, size_t at, int kind, const void *data, Py_ssize_t start, Py_ssize_t n);
+
 static struct memo_entry *table_find(const struct char_table *t, uint64_t hash, int kind, const void *data, Py_ssize_t start, Py_ssize_t n) {
     if (t->slots == NULL) return NULL;
-    size_t at = home_of(t, hash);
+    return table_find_from(t, hash, home_of(t, hash), kind, data, start, n);
+}
+
+/* table_find from ``at``, the hash's home slot (taken by the caller). */
+static struct memo_entry *table_find_from(const struct char_table *t, uint64_t hash, size_t at, int kind, const void *data, Py_ssize_t start, Py_ssize_t n) {
     Py_ssize_t probes = 0;
     struct memo_entry *entry;
     while ((entry = table_next(t, hash, &at, &probes)) != NULL)
@@ -1034,6 +1040,8 @@ static PyObject *Splitter_tokenize(Splitter *s, PyObject *args) {
 struct scanned {
     Py_ssize_t start, end;
     uint64_t hash;
+    size_t home;  /* its home slot in the chunk memo when it was scanned (prefetched) ... */
+    int bits;     /* ... at this table size (0: no table then): the lookup takes it if still so */
 };
 
 /* str.isspace() of the first 256 code points (filled at module init): the scan's test for a
@@ -1075,19 +1083,33 @@ static int tokenize_words(Splitter *s, PyObject *text, PyObject *fallback, struc
     size_t head = 0, tail = 0;  /* chunks scanned, chunks done */
     for (;;) {
         while (head - tail < AHEAD && scan_chunk(kind, data, n, &at, ring + head % AHEAD)) {
-            if (s->chunks.slots != NULL) __builtin_prefetch(s->chunks.slots + home_of(&s->chunks, ring[head % AHEAD].hash));
+            struct scanned *scanned = ring + head % AHEAD;
+            scanned->bits = 0;
+            if (s->chunks.slots != NULL) {
+                scanned->home = home_of(&s->chunks, scanned->hash);
+                scanned->bits = s->chunks.bits;
+                __builtin_prefetch(s->chunks.slots + scanned->home);
+            }
             head++;
         }
         if (head == tail) break;
-        if (head - tail > KEY_AHEAD && s->chunks.slots != NULL) {
-            const struct memo_entry *slot = s->chunks.slots + home_of(&s->chunks, ring[(tail + KEY_AHEAD) % AHEAD].hash);
-            if (slot->key != NULL) __builtin_prefetch(slot->key);
+        if (head - tail > KEY_AHEAD) {
+            /* the memo may have grown since: a stale home is only a wasted hint */
+            const struct scanned *ahead = ring + (tail + KEY_AHEAD) % AHEAD;
+            if (ahead->bits != 0 && ahead->bits == s->chunks.bits) {
+                const struct memo_entry *slot = s->chunks.slots + ahead->home;
+                if (slot->key != NULL) __builtin_prefetch(slot->key);
+            }
         }
         const struct scanned chunk_at = ring[tail % AHEAD];
         tail++;
         Py_ssize_t start = chunk_at.start, end = chunk_at.end;
         int short_chunk = end - start <= s->max_chunk;
-        const struct memo_entry *known = short_chunk ? table_find(&s->chunks, chunk_at.hash, kind, data, start, end - start) : NULL;
+        /* the home slot taken at the scan, unless the memo has grown since (then found again) */
+        const struct memo_entry *known = !short_chunk ? NULL
+            : chunk_at.bits != 0 && chunk_at.bits == s->chunks.bits
+                ? table_find_from(&s->chunks, chunk_at.hash, chunk_at.home, kind, data, start, end - start)
+                : table_find(&s->chunks, chunk_at.hash, kind, data, start, end - start);
         if (known != NULL) {
             if ((known->single != NULL ? sink_push(sink, known->single) : sink_extend(sink, known->tokens)) < 0) return -1;
             continue;
