@@ -9,7 +9,7 @@ from tamis import dataclass_store
 dataclass_store.install()  # before the first dataclass (tamis.document's): their code from a store
 
 from tamis.document import Document  # noqa: E402 - after the store's set-up
-from tamis.errors import ConfigError  # noqa: E402, InputError, RetryableError, StorageError, TamisError, TaskError
+from tamis.errors import ConfigError, InputError, RetryableError, StorageError, TamisError, TaskError  # noqa: E402
 
 __all__ = [
     "ConfigError",

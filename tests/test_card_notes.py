@@ -599,3 +599,14 @@ def test_card_yaml_is_the_python_emitters_text() -> None:
             "dataset_info": [{"config_name": "kept", "features": features, "splits": [{"name": "train", "num_examples": rng.randint(0, 10**9)}]}],
         }
         assert card_yaml(data) == yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def test_binary_column_values_and_their_first_few() -> None:
+    from tamis.io.shardnotes import BinaryColumn
+
+    values = [b'"a"', b"", b'{"x":1}', "é".encode(), b"null"]
+    column = BinaryColumn.from_values(values)
+    assert len(column) == 5 and column.to_pylist() == values
+    assert [column.to_pylist(n) for n in (0, 2, 5, 9)] == [[], values[:2], values, values]
+    assert column.arrow().to_pylist() == values
+    assert BinaryColumn.from_values([]).to_pylist() == []

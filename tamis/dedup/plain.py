@@ -23,7 +23,7 @@ import os
 import sys
 from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -96,7 +96,9 @@ def resolve_exact(root: Path, partition: int, n_tasks: int) -> None:
 # ---------------------------------------------------------------------- fused: exact survivors
 
 
-def keep_exact_survivors(pre: str, stem: str, id_stem: Path, duplicates: Sequence[int], write, link) -> None:
+def keep_exact_survivors(
+    pre: str, stem: str, id_stem: Path, duplicates: Sequence[int], write: Callable[[str, bytes], None], link: Callable[[str, str], None]
+) -> None:
     """``fused._keep_exact_survivors``: the sketches, fingerprint starts and ids of the documents
     exact dedup kept (``duplicates``: the positions it removed); ``write``/``link`` are that
     function's file writers."""

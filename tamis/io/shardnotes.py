@@ -456,9 +456,10 @@ class BinaryColumn:
     def to_pylist(self, limit: int | None = None) -> list[bytes]:
         """The values (the first ``limit`` of them), as ``pyarrow.Array.to_pylist`` gives a
         binary array's."""
-        data, ends = self.data, self.offsets
-        count = len(ends) - 1 if limit is None else min(limit, len(ends) - 1)
-        return [data[ends[i] : ends[i + 1]] for i in range(count)]
+        data = self.data
+        count = len(self.offsets) - 1 if limit is None else min(limit, len(self.offsets) - 1)
+        ends = self.offsets[: count + 1].tolist()
+        return [data[a:b] for a, b in itertools.pairwise(ends)]
 
     def arrow(self) -> Any:
         """The values as an Arrow binary array."""
@@ -585,7 +586,7 @@ def _parse_notes(data: bytes) -> Notes | None:
             return None
         if len(MAGIC) + info["body_bytes"] + header_bytes != end:
             return None
-        body, rows, at = zlib.decompress(memoryview(data)[len(MAGIC) : end - header_bytes]), int(info["rows"]), 0
+        body, rows, at = _inflate(memoryview(data)[len(MAGIC) : end - header_bytes]), int(info["rows"]), 0
         columns = {}
         for name, size in info["columns"]:
             offsets = array("q", body[at : at + 8 * (rows + 1)])
@@ -596,9 +597,16 @@ def _parse_notes(data: bytes) -> Notes | None:
                 return None
             columns[str(name)] = BinaryColumn(body[at : at + size], offsets)
             at += size
-    except (KeyError, TypeError, ValueError, zlib.error, struct.error):
+    except (KeyError, TypeError, ValueError, zlib.error, struct.error, _InflateError):
         return None
     return Notes(info, columns) if at == len(body) else None
+
+
+try:  # ISA-L's inflate: the same deflate stream, ~2.4x zlib's speed (the card and the report read every shard's notes)
+    from isal.isal_zlib import decompress as _inflate
+    from isal.isal_zlib import error as _InflateError
+except ImportError:  # pragma: no cover - isal is a dependency
+    _inflate, _InflateError = zlib.decompress, zlib.error
 
 
 def _read_arrow_notes(path: Path) -> Notes | None:
