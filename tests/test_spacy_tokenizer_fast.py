@@ -262,6 +262,24 @@ def test_compiled_chunk_memo_reads_chunks_in_place() -> None:
     assert spacy.tokenize(many, fresh, long_chunk_words) == spacy.tokenize_reference(many, python_path, long_chunk_words)
 
 
+def test_compiled_chunk_memo_compares_keys_of_every_length() -> None:
+    """A known chunk is recognised by comparing its characters a word at a time (first and last
+    8 or 4 bytes, a byte loop under 4, memcmp over 16): chunks of every length from 1 to 40
+    characters, in texts of every str width, each also with one character changed at every
+    position, split twice (the second time from the memo), give the Python loop's words."""
+    fresh = SpacyTokenizer("en")
+    python_path = SpacyTokenizer("en", compiled=False)
+    for widener in ("", "é", "ő", "😀"):
+        chunks = []
+        for length in range(1, 41):
+            base = "".join("abcdefghij"[i % 10] for i in range(length))
+            chunks.append(base)
+            chunks.extend(base[:i] + "z" + base[i + 1:] for i in range(length))
+        text = f"{widener} " + " ".join(chunks)
+        for _ in range(2):
+            assert spacy.tokenize(text, fresh, long_chunk_words) == spacy.tokenize_reference(text, python_path, long_chunk_words)
+
+
 def test_compiled_chunk_memo_is_cleared_at_its_limit() -> None:
     """A splitter whose chunk memo holds at most a few dozen chunks clears it when full (as the
     Python path clears its dict) and still gives the Python loop's words, special cases included."""

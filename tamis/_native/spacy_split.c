@@ -146,6 +146,10 @@ typedef struct {
 #define FNV_OFFSET 1469598103934665603ULL
 #define FNV_PRIME 1099511628211ULL
 
+/* Unaligned loads (memcpy: one mov each once compiled) */
+static inline uint64_t load64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static inline uint32_t load32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+
 /* Whether ``key`` holds the characters text[start:start+n] (``data``/``kind``: the text's). */
 static int same_chars(PyObject *key, int kind, const void *data, Py_ssize_t start, Py_ssize_t n) {
     if (PyUnicode_GET_LENGTH(key) != n) return 0;
@@ -155,7 +159,12 @@ static int same_chars(PyObject *key, int kind, const void *data, Py_ssize_t star
         const unsigned char *a = key_data, *b = (const unsigned char *)data + start * kind;
         size_t bytes = (size_t)(n * kind);
         if (bytes > 16) return memcmp(a, b, bytes) == 0;
-        for (size_t i = 0; i < bytes; i++)  /* most keys are short: no call */
+        /* most keys are short: no call, and no loop per byte. From 4 bytes on, the first and
+         * the last word of the width that fits (overlapping where bytes is not twice it) cover
+         * every byte, read within both strings. */
+        if (bytes >= 8) return load64(a) == load64(b) && load64(a + bytes - 8) == load64(b + bytes - 8);
+        if (bytes >= 4) return load32(a) == load32(b) && load32(a + bytes - 4) == load32(b + bytes - 4);
+        for (size_t i = 0; i < bytes; i++)
             if (a[i] != b[i]) return 0;
         return 1;
     }
@@ -195,9 +204,15 @@ static struct memo_entry *table_next(const struct char_table *t, uint64_t hash, 
 }
 
 /* The entry of the characters text[start:start+n] (``hash``: theirs), or NULL. */
+static struct memo_entry *table_find_from(const struct char_table *t, uint64_t hash, size_t at, int kind, const void *data, Py_ssize_t start, Py_ssize_t n);
+
 static struct memo_entry *table_find(const struct char_table *t, uint64_t hash, int kind, const void *data, Py_ssize_t start, Py_ssize_t n) {
     if (t->slots == NULL) return NULL;
-    size_t at = home_of(t, hash);
+    return table_find_from(t, hash, home_of(t, hash), kind, data, start, n);
+}
+
+/* table_find from ``at``, the hash's home slot (taken by the caller). */
+static struct memo_entry *table_find_from(const struct char_table *t, uint64_t hash, size_t at, int kind, const void *data, Py_ssize_t start, Py_ssize_t n) {
     Py_ssize_t probes = 0;
     struct memo_entry *entry;
     while ((entry = table_next(t, hash, &at, &probes)) != NULL)
@@ -988,12 +1003,26 @@ static PyObject *Splitter_tokenize(Splitter *s, PyObject *args) {
     int gc_was_enabled = PyGC_Disable();
     int rc = tokenize_words(s, text, fallback, sink);
     if (gc_was_enabled) PyGC_Enable();
-    PyObject *words = rc < 0 ? NULL : PyList_New(sink->count);
+    PyObject *words = rc < 0 ? NULL : PyList_New(0);
     if (words == NULL) sink_drop(sink);
-    else {
-        /* the list takes the sink's references */
-        if (sink->count > 0) memcpy(((PyListObject *)words)->ob_item, sink->items, (size_t)sink->count * sizeof(PyObject *));
-        sink->count = 0;
+    else if (sink->count > 0) {
+        /* the list takes the sink's item array itself, references and all (a list's items are
+         * PyMem memory, as the sink's): no zeroed array of its own to copy them into (PyList_New's
+         * calloc + memset and the memcpy were ~4 % of a first pass's instructions). The array is
+         * first cut to the words' size (glibc shrinks in place); the next call gathers into a
+         * new one. */
+        PyObject **items = sink->items;
+        Py_ssize_t allocated = sink->cap;
+        if (sink->count < sink->cap) {
+            PyObject **fit = PyMem_Realloc(items, (size_t)sink->count * sizeof(PyObject *));
+            if (fit != NULL) { items = fit; allocated = sink->count; }
+        }
+        PyListObject *list = (PyListObject *)words;
+        list->ob_item = items;
+        list->allocated = allocated;
+        Py_SET_SIZE(list, sink->count);
+        sink->items = NULL;
+        sink->count = sink->cap = 0;
     }
     if (sink == &s->sink) s->sink_busy = 0;
     PyMem_Free(own.items);
@@ -1011,6 +1040,8 @@ static PyObject *Splitter_tokenize(Splitter *s, PyObject *args) {
 struct scanned {
     Py_ssize_t start, end;
     uint64_t hash;
+    size_t home;  /* its home slot in the chunk memo when it was scanned (prefetched) ... */
+    int bits;     /* ... at this table size (0: no table then): the lookup takes it if still so */
 };
 
 /* str.isspace() of the first 256 code points (filled at module init): the scan's test for a
@@ -1052,19 +1083,33 @@ static int tokenize_words(Splitter *s, PyObject *text, PyObject *fallback, struc
     size_t head = 0, tail = 0;  /* chunks scanned, chunks done */
     for (;;) {
         while (head - tail < AHEAD && scan_chunk(kind, data, n, &at, ring + head % AHEAD)) {
-            if (s->chunks.slots != NULL) __builtin_prefetch(s->chunks.slots + home_of(&s->chunks, ring[head % AHEAD].hash));
+            struct scanned *scanned = ring + head % AHEAD;
+            scanned->bits = 0;
+            if (s->chunks.slots != NULL) {
+                scanned->home = home_of(&s->chunks, scanned->hash);
+                scanned->bits = s->chunks.bits;
+                __builtin_prefetch(s->chunks.slots + scanned->home);
+            }
             head++;
         }
         if (head == tail) break;
-        if (head - tail > KEY_AHEAD && s->chunks.slots != NULL) {
-            const struct memo_entry *slot = s->chunks.slots + home_of(&s->chunks, ring[(tail + KEY_AHEAD) % AHEAD].hash);
-            if (slot->key != NULL) __builtin_prefetch(slot->key);
+        if (head - tail > KEY_AHEAD) {
+            /* the memo may have grown since: a stale home is only a wasted hint */
+            const struct scanned *ahead = ring + (tail + KEY_AHEAD) % AHEAD;
+            if (ahead->bits != 0 && ahead->bits == s->chunks.bits) {
+                const struct memo_entry *slot = s->chunks.slots + ahead->home;
+                if (slot->key != NULL) __builtin_prefetch(slot->key);
+            }
         }
         const struct scanned chunk_at = ring[tail % AHEAD];
         tail++;
         Py_ssize_t start = chunk_at.start, end = chunk_at.end;
         int short_chunk = end - start <= s->max_chunk;
-        const struct memo_entry *known = short_chunk ? table_find(&s->chunks, chunk_at.hash, kind, data, start, end - start) : NULL;
+        /* the home slot taken at the scan, unless the memo has grown since (then found again) */
+        const struct memo_entry *known = !short_chunk ? NULL
+            : chunk_at.bits != 0 && chunk_at.bits == s->chunks.bits
+                ? table_find_from(&s->chunks, chunk_at.hash, chunk_at.home, kind, data, start, end - start)
+                : table_find(&s->chunks, chunk_at.hash, kind, data, start, end - start);
         if (known != NULL) {
             if ((known->single != NULL ? sink_push(sink, known->single) : sink_extend(sink, known->tokens)) < 0) return -1;
             continue;
