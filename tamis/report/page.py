@@ -9,6 +9,7 @@ alternative next to them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from tamis.report.distributions import Distribution, length_distribution, signal
 from tamis.report.distributions import language_score_distribution as score_distribution
 from tamis.report.funnel import Funnel, FunnelRow, build_funnel, language_rows, rule_of, step_of, step_times
 from tamis.report.sample import Cluster, Findings
-from tamis.report.svg import BLUE, GREY, ORANGE, FunnelBar, Series, columns_svg, escape, funnel_svg
+from tamis.report.svg import BLUE, GREY, ORANGE, FunnelBar, Series, columns_svg, funnel_svg
 
 FIRST_LINES = 4
 LINE_CHARS = 200

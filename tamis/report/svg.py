@@ -10,13 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-
-def escape(text: str) -> str:
-    """``html.escape(text)`` (quotes included), the same five replacements in the same order:
-    the stdlib module's import (its entity table, ~2 ms) is not paid by every run's report."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;").replace("'", "&#x27;")
-
+from html import escape
 
 BLUE = "#1f5fbf"
 ORANGE = "#c2410c"
