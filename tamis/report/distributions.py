@@ -216,10 +216,8 @@ def signal_distributions(findings: Findings, config: dict[str, Any], step_order:
     for step, signal in sorted(by_key, key=lambda k: (order.get(k[0], len(order)), str(k[0]), str(k[1]))):
         raw_values, raw_rows = by_key[(step, signal)]
         finite = [k for k, value in enumerate(raw_values) if math.isfinite(value)]
-        if len(finite) < len(raw_values):
-            raw_values, raw_rows = [float(raw_values[k]) for k in finite], [raw_rows[k] for k in finite]
-        values = [float(value) for value in raw_values]
-        rows = raw_rows
+        values = [float(raw_values[k]) for k in finite]
+        rows = [raw_rows[k] for k in finite]
         if not values:
             continue
         thresholds = config_thresholds(params.get(step, {}), signal)
