@@ -136,6 +136,33 @@ def test_compiled_repair_of_nfc_text_is_the_python_loop(lines, ends, min_chars, 
     assert repair_repetition(text, min_chars) == reference
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from([*_NFC_LINES, "e\u0301" * 31, "\u0301x", "Å" * 31, "\u212b" * 31, "\u1100\u1161" * 12]), max_size=12),
+    st.lists(st.sampled_from(["\n", "\r\n", "\r", "\n\n"]), min_size=12, max_size=12),
+    st.integers(0, 40),
+)
+def test_repair_checks_nfc_in_its_compiled_pass(lines, ends, min_chars):
+    # Without marks, the compiled loop vouches for NFC itself (no code point NFC may change);
+    # a text it cannot vouch for (combining marks, the Angstrom sign, Hangul jamo: some NFC
+    # already, some not) is left to the full check, and the repair is the reference's either way.
+    import unicodedata
+
+    from tamis.steps import repetition
+    from tamis.text import nfc_unstable_bitmap
+
+    text = "".join(line + end for line, end in zip(lines, ends, strict=False))
+    assert repair_repetition(text, min_chars) == repair_repetition(text, min_chars, key_of=normalize_for_hash)
+    if repetition._repair_lines_native is not None and repetition._nfc_table_ready():
+        bits = nfc_unstable_bitmap()
+        unstable = any(ord(c) >= 0x80 and (ord(c) >= len(bits) * 8 or bits[ord(c) >> 3] >> (ord(c) & 7) & 1) for c in text)
+        checked = repetition._repair_lines_native(text, min_chars, True)
+        assert (checked is None) == unstable
+        if checked is not None:
+            assert unicodedata.is_normalized("NFC", text)
+            assert checked == repetition._repair_lines_native(text, min_chars)
+
+
 def test_compiled_repair_tells_apart_keys_of_every_length_around_a_hash_word():
     # The compiled key set hashes eight bytes at a time: keys of 0 to 25 bytes (tails of every
     # length, whole words), equal but for one byte at any place, or equal in their first words,

@@ -425,10 +425,39 @@ static int ask_class(PyObject *classify, Py_UCS4 ch) {
     return char_flags[ch];
 }
 
+/* Whether ``word`` is the stop word ``stop`` (no U+2019 in it; tested by the caller), U+2019
+ * read as "'" in the word where ``apostrophe`` is set: word.replace("\u2019", "'") == stop
+ * (then, as stop holds no U+2019, a word holding one is never equal to it as it is). */
+static int is_stop_word(int kind, const void *data, Py_ssize_t len, PyObject *stop, int apostrophe) {
+    if (!apostrophe) return kind == PyUnicode_KIND(stop) && memcmp(data, PyUnicode_DATA(stop), (size_t)(len * kind)) == 0;
+    int stop_kind = PyUnicode_KIND(stop);
+    const void *stop_data = PyUnicode_DATA(stop);
+    for (Py_ssize_t k = 0; k < len; k++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, k);
+        if ((c == 0x2019 ? '\'' : c) != PyUnicode_READ(stop_kind, stop_data, k)) return 0;
+    }
+    return 1;
+}
+
+#define MAX_STOP_WORDS 64
+
 static PyObject *word_totals(PyObject *self, PyObject *args) {
-    PyObject *words, *classify;
-    if (!PyArg_ParseTuple(args, "O!O", &PyList_Type, &words, &classify)) return NULL;
+    PyObject *words, *classify, *stops = NULL;
+    int apostrophe = 0;
+    if (!PyArg_ParseTuple(args, "O!O|O!p", &PyList_Type, &words, &classify, &PyTuple_Type, &stops, &apostrophe)) return NULL;
     if (!PyCallable_Check(classify)) { PyErr_SetString(PyExc_TypeError, "char_class must be callable"); return NULL; }
+    /* the stop words: at most 64 str of fewer than 64 characters, none holding U+2019 */
+    Py_ssize_t n_stops = stops ? PyTuple_GET_SIZE(stops) : 0;
+    uint64_t stop_lengths = 0, found = 0;
+    if (n_stops > MAX_STOP_WORDS) { PyErr_SetString(PyExc_ValueError, "word_totals: at most 64 stop words"); return NULL; }
+    for (Py_ssize_t j = 0; j < n_stops; j++) {
+        PyObject *stop = PyTuple_GET_ITEM(stops, j);
+        if (!PyUnicode_Check(stop) || PyUnicode_GET_LENGTH(stop) >= 64 || PyUnicode_FindChar(stop, 0x2019, 0, PyUnicode_GET_LENGTH(stop), 1) != -1) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "word_totals: stop words are str of fewer than 64 characters, without U+2019");
+            return NULL;
+        }
+        stop_lengths |= (uint64_t)1 << PyUnicode_GET_LENGTH(stop);
+    }
     if (!char_flags) {
         char_flags = calloc(MAX_CODE_POINT, 1);
         if (!char_flags) return PyErr_NoMemory();
@@ -462,6 +491,19 @@ static PyObject *word_totals(PyObject *self, PyObject *args) {
         }
         if (!symbol) { n_words++; word_chars += len; }
         alpha_words += alpha;
+        if (len < 64 && ((stop_lengths >> len) & 1)) {
+            for (Py_ssize_t j = 0; j < n_stops; j++) {
+                PyObject *stop = PyTuple_GET_ITEM(stops, j);
+                if (PyUnicode_GET_LENGTH(stop) == len && is_stop_word(kind, data, len, stop, apostrophe)) {
+                    found |= (uint64_t)1 << j;
+                    break;
+                }
+            }
+        }
+    }
+    if (stops) {
+        /* distinct stop words found: the tuple's are distinct (a duplicate would count twice) */
+        return Py_BuildValue("(LLLi)", n_words, word_chars, alpha_words, __builtin_popcountll(found));
     }
     return Py_BuildValue("(LLL)", n_words, word_chars, alpha_words);
 }
@@ -474,13 +516,55 @@ static PyObject *word_totals(PyObject *self, PyObject *args) {
  * trailing whitespace, with "..." or U+2026. One pass over the text, no list of lines: the
  * plain definition is tamis.steps.quality.gopher.line_marks_reference, which tests compare with
  * this. */
+/* The counts of a whole text that Gopher's symbol rules read, text.count("#") and
+ * text.count("...") + text.count("\u2026"), taken in the same pass as the lines: str.count's
+ * matches of "..." do not overlap, so a run of k periods holds k // 3 of them. */
+typedef struct {
+    Py_ssize_t hashes, ellipses;
+} SymbolCounts;
+
+static void symbol_counts(int kind, const void *data, Py_ssize_t n, SymbolCounts *out) {
+    Py_ssize_t hashes = 0, ellipses = 0, run = 0;
+    if (kind == PyUnicode_1BYTE_KIND) { /* no U+2026 in a one-byte string */
+        const Py_UCS1 *p = (const Py_UCS1 *)data;
+        for (Py_ssize_t i = 0; i < n; i++) hashes += p[i] == '#'; /* vectorised by the compiler */
+        for (const Py_UCS1 *at = p, *stop = p + n; (at = memchr(at, '.', (size_t)(stop - at))) != NULL;) {
+            const Py_UCS1 *dots = at;
+            while (at < stop && *at == '.') at++;
+            ellipses += (at - dots) / 3;
+        }
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            if (c == '.') { run++; continue; }
+            ellipses += run / 3 + (c == 0x2026);
+            hashes += c == '#';
+            run = 0;
+        }
+        ellipses += run / 3;
+    }
+    out->hashes = hashes;
+    out->ellipses = ellipses;
+}
+
+/* line_marks(text) -> (lines, lines starting with a bullet, lines ending with an ellipsis,
+ * text.count("#"), text.count("...") + text.count("\u2026")): gopher.line_marks_reference,
+ * which tests compare with this. */
 static PyObject *line_marks(PyObject *self, PyObject *arg) {
     if (!PyUnicode_Check(arg)) { PyErr_SetString(PyExc_TypeError, "line_marks() expects a str"); return NULL; }
     Py_ssize_t n = PyUnicode_GET_LENGTH(arg), pos = 0, lines = 0, bullets = 0, ellipses = 0;
     int kind = PyUnicode_KIND(arg);
     const void *data = PyUnicode_DATA(arg);
+    /* a one-byte text without "\r" (most): its line ends found by memchr */
+    int plain = kind == PyUnicode_1BYTE_KIND && memchr(data, '\r', (size_t)n) == NULL;
     while (pos < n) {
-        Py_ssize_t end = line_end(kind, data, pos, n);
+        Py_ssize_t end;
+        if (plain) {
+            const char *at = memchr((const char *)data + pos, '\n', (size_t)(n - pos));
+            end = at ? at - (const char *)data : n;
+        } else {
+            end = line_end(kind, data, pos, n);
+        }
         lines++;
         Py_ssize_t first = pos, last = end;
         while (first < end && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, first))) first++;
@@ -496,7 +580,9 @@ static PyObject *line_marks(PyObject *self, PyObject *arg) {
         /* past the line end (\r\n is one): at the text's end the loop stops, so a final end opens no empty line */
         pos = line_next(kind, data, end, n);
     }
-    return Py_BuildValue("(nnn)", lines, bullets, ellipses);
+    SymbolCounts symbols;
+    symbol_counts(kind, data, n, &symbols);
+    return Py_BuildValue("(nnnnn)", lines, bullets, ellipses, symbols.hashes, symbols.ellipses);
 }
 
 /* repeat_counts(text) -> (paragraphs, repeated paragraphs, their characters, lines, repeated
@@ -510,9 +596,25 @@ typedef struct {
     Py_ssize_t start, len; /* len -1: empty */
 } Span;
 
+static inline uint64_t read_u64(const char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* Where a span goes in the table, from its bytes read eight at a time (only placement: equal
+ * spans are found by comparing bytes). A byte-a-multiply FNV-1a over every line and paragraph
+ * was most of repeat_counts' work. Spans of fewer than 8 bytes read their bytes one by one. */
 static uint64_t span_hash(const char *bytes, size_t n) {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)bytes[i]) * 1099511628211ULL;
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8) h = (h ^ read_u64(bytes + i)) * 0xbf58476d1ce4e5b9ULL, h ^= h >> 31;
+        h ^= read_u64(bytes + n - 8); /* overlaps the last round's bytes where n is not a multiple of 8 */
+    } else {
+        uint64_t tail = 0;
+        for (size_t i = 0; i < n; i++) tail = tail << 8 | (unsigned char)bytes[i];
+        h ^= tail;
+    }
     return mix(h);
 }
 
@@ -527,11 +629,58 @@ static int span_add(Span *table, size_t mask, const char *data, int width, Py_ss
     }
 }
 
+/* repeat_counts of a one-byte string (most texts): the same passes, each line end found by
+ * memchr (sixteen or more bytes a step) instead of a read and a test per character. */
+static PyObject *repeat_counts_ucs1(const char *p, Py_ssize_t n) {
+    Py_ssize_t breaks = 0;
+    for (const char *at = p, *stop = p + n; (at = memchr(at, '\n', (size_t)(stop - at))) != NULL; at++) breaks++;
+    size_t size = table_size(breaks + 2), mask = size - 1;
+    Span *table = malloc(size * sizeof(Span));
+    if (!table) return PyErr_NoMemory();
+    /* paragraphs of text.strip() */
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi && Py_UNICODE_ISSPACE((Py_UCS1)p[lo])) lo++;
+    while (hi > lo && Py_UNICODE_ISSPACE((Py_UCS1)p[hi - 1])) hi--;
+    for (size_t s = 0; s < size; s++) table[s].len = -1;
+    Py_ssize_t paragraphs = 0, para_dups = 0, para_chars = 0;
+    for (Py_ssize_t pos = lo;;) {
+        Py_ssize_t end = pos; /* the next run of two or more "\n", or hi */
+        for (;;) {
+            const char *at = end < hi ? memchr(p + end, '\n', (size_t)(hi - end)) : NULL;
+            if (at == NULL) { end = hi; break; }
+            end = at - p;
+            if (end + 1 < hi && p[end + 1] == '\n') break;
+            end++;
+        }
+        paragraphs++;
+        if (span_add(table, mask, p, 1, pos, end - pos)) { para_dups++; para_chars += end - pos; }
+        if (end >= hi) break;
+        while (end < hi && p[end] == '\n') end++;
+        pos = end;
+    }
+    /* non-empty lines between "\n" */
+    for (size_t s = 0; s < size; s++) table[s].len = -1;
+    Py_ssize_t lines = 0, line_dups = 0, line_chars = 0;
+    for (Py_ssize_t pos = 0; pos < n;) {
+        const char *at = memchr(p + pos, '\n', (size_t)(n - pos));
+        Py_ssize_t end = at ? at - p : n;
+        if (end > pos) {
+            lines++;
+            if (span_add(table, mask, p, 1, pos, end - pos)) { line_dups++; line_chars += end - pos; }
+        }
+        pos = end + 1;
+    }
+    if (!lines) lines = 1;  /* [""] */
+    free(table);
+    return Py_BuildValue("(nnnnnn)", paragraphs, para_dups, para_chars, lines, line_dups, line_chars);
+}
+
 static PyObject *repeat_counts(PyObject *self, PyObject *arg) {
     if (!PyUnicode_Check(arg)) { PyErr_SetString(PyExc_TypeError, "repeat_counts() expects a str"); return NULL; }
     Py_ssize_t n = PyUnicode_GET_LENGTH(arg), breaks = 0;
     int kind = PyUnicode_KIND(arg);
     const void *data = PyUnicode_DATA(arg);
+    if (kind == PyUnicode_1BYTE_KIND) return repeat_counts_ucs1((const char *)data, n);
     for (Py_ssize_t i = 0; i < n; i++) breaks += PyUnicode_READ(kind, data, i) == '\n';
     size_t size = table_size(breaks + 2), mask = size - 1;
     Span *table = malloc(size * sizeof(Span));
@@ -885,9 +1034,10 @@ static PyMethodDef methods[] = {
     {"ngram_stats", ngram_stats, METH_VARARGS,
      "ngram_stats(words, top_ns, dup_ns) -> (top n-gram characters per n, duplicate n-gram characters per n)"},
     {"repeat_counts", repeat_counts, METH_O, "repeat_counts(text) -> Gopher's paragraph and line counts, repeats and their characters"},
-    {"line_marks", line_marks, METH_O, "line_marks(text) -> (lines, lines starting with a bullet, lines ending with an ellipsis)"},
+    {"line_marks", line_marks, METH_O, "line_marks(text) -> (lines, lines starting with a bullet, lines ending with an ellipsis, '#' count, ellipsis count)"},
     {"word_totals", word_totals, METH_VARARGS,
-     "word_totals(words, char_class) -> (words not made only of symbols, their characters, words holding a letter)"},
+     "word_totals(words, char_class[, stop_words, apostrophe]) -> (words not made only of symbols, their characters, words holding a letter"
+     "[, distinct stop words among the words])"},
     {"c4_lines", c4_lines, METH_VARARGS,
      "c4_lines(text, options, max_word_length, min_words_per_line, summaries, summarise, char_class) -> C4's line counts"},
     {"fineweb_counts", fineweb_counts, METH_VARARGS,
