@@ -767,11 +767,10 @@ static PyObject *repeat_counts(PyObject *self, PyObject *arg) {
 
 static int is_sentence_end(Py_UCS4 c) { return c == '.' || c == '!' || c == '?' || c == 0x3002 || c == 0xFF01 || c == 0xFF1F; }
 
+/* libc's memmem (pyconfig.h defines _GNU_SOURCE): a shift table over byte pairs, where a test of
+ * the first byte at every position then a memcmp cost ~18 % of the step on the recipe's pages. */
 static int holds(const unsigned char *hay, Py_ssize_t n, const char *needle) {
-    Py_ssize_t m = (Py_ssize_t)strlen(needle);
-    for (Py_ssize_t i = 0; i + m <= n; i++)
-        if (hay[i] == (unsigned char)needle[0] && memcmp(hay + i, needle, (size_t)m) == 0) return 1;
-    return 0;
+    return n > 0 && memmem(hay, (size_t)n, needle, strlen(needle)) != NULL;
 }
 
 static int class_of(PyObject *classify, Py_UCS4 ch) {
@@ -954,8 +953,10 @@ static PyObject *c4_lines(PyObject *self, PyObject *args) {
         if ((options & C4_JAVASCRIPT) && holds(folded, m, "javascript")) { removed[3]++; continue; }
         if ((options & C4_CURLY) && curly) { rule = 2; rest = pos; break; }
         if ((options & C4_POLICY) &&
-            (holds(folded, m, "terms of use") || holds(folded, m, "privacy policy") || holds(folded, m, "cookie policy") ||
-             holds(folded, m, "uses cookies") || holds(folded, m, "use of cookies") || holds(folded, m, "use cookies"))) {
+            (holds(folded, m, "terms of use") || holds(folded, m, "privacy policy") ||
+             (holds(folded, m, "cookie") && /* in each of the four others, as c4._may_hold_policy reads them */
+              (holds(folded, m, "cookie policy") || holds(folded, m, "uses cookies") || holds(folded, m, "use of cookies") ||
+               holds(folded, m, "use cookies"))))) {
             removed[4]++;
             continue;
         }
