@@ -10,7 +10,8 @@
  *   joined without spaces) and the scan jumps past it, so overlapping repeats count once.
  *
  * The plain definitions are tamis.steps.quality.ngrams.*_reference; tests compare the two.
- * Words get exact ids (a hash table on the words' characters, then equality), n-grams are compared exactly (their ids), so no collision can change a result.
+ * Words get exact ids (a hash table on the str objects: Python's cached str hash, then
+ * equality), n-grams are compared exactly (their ids), so no collision can change a result.
  * Every table is open addressing sized to twice the items, so the work is linear in the number
  * of words for each n, whatever the words. The positions whose n-gram may repeat are listed n
  * by n (an n-gram holding an (n-1)-gram that occurs once occurs once too: count_repeatable), and
@@ -55,27 +56,6 @@ static inline uint64_t mix(uint64_t x) {
     return x;
 }
 
-static inline uint64_t read_u64(const char *p) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-/* A hash of n bytes read eight at a time (fewer than 8: one by one), for placing items in the
- * tables here; equal items are always told by comparing them, never by this. */
-static uint64_t bytes_hash(const char *bytes, size_t n) {
-    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
-    if (n >= 8) {
-        for (size_t i = 0; i + 8 < n; i += 8) h = (h ^ read_u64(bytes + i)) * 0xbf58476d1ce4e5b9ULL, h ^= h >> 31;
-        h ^= read_u64(bytes + n - 8); /* overlaps the last round's bytes where n is not a multiple of 8 */
-    } else {
-        uint64_t tail = 0;
-        for (size_t i = 0; i < n; i++) tail = tail << 8 | (unsigned char)bytes[i];
-        h ^= tail;
-    }
-    return mix(h);
-}
-
 /* One slot of a word table: a probe reads one 16-byte entry (not three arrays). */
 typedef struct {
     Py_hash_t hash;
@@ -91,22 +71,14 @@ static Py_ssize_t word_ids(PyObject *words, Py_ssize_t n, int32_t *ids, int64_t 
     int32_t next_id = 0;
     Py_ssize_t result = -1;
     cumlen[0] = 0;
-    /* Words that are all exact str (the splitters' are) are hashed from their characters here
-     * and compared by them (equal str have the same kind and bytes): most are new objects whose
-     * SipHash Python would compute for this call alone. A str subclass may define its own hash
-     * and equality: then every word goes through Python's. */
-    int exact = 1;
-    for (Py_ssize_t i = 0; i < n && exact; i++) exact = PyUnicode_CheckExact(PyList_GET_ITEM(words, i));
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *word = PyList_GET_ITEM(words, i);
         if (!PyUnicode_Check(word)) {
             PyErr_SetString(PyExc_TypeError, "words must be str");
             goto done;
         }
-        Py_ssize_t len = PyUnicode_GET_LENGTH(word);
-        int kind = PyUnicode_KIND(word);
-        Py_hash_t h = exact ? (Py_hash_t)(bytes_hash(PyUnicode_DATA(word), (size_t)(len * kind)) ^ (uint64_t)kind) : PyObject_Hash(word);
-        if (h == -1 && !exact) goto done;
+        Py_hash_t h = PyObject_Hash(word);
+        if (h == -1) goto done;
         size_t s = (size_t)mix((uint64_t)h) & mask;
         for (;;) {
             WordSlot *slot = &table[s];
@@ -118,10 +90,7 @@ static Py_ssize_t word_ids(PyObject *words, Py_ssize_t n, int32_t *ids, int64_t 
             }
             if (slot->hash == h) {
                 PyObject *other = PyList_GET_ITEM(words, slot->first);
-                int equal = other == word ? 1
-                            : exact ? PyUnicode_GET_LENGTH(other) == len && PyUnicode_KIND(other) == kind &&
-                                          memcmp(PyUnicode_DATA(other), PyUnicode_DATA(word), (size_t)(len * kind)) == 0
-                                    : PyUnicode_Compare(other, word) == 0;
+                int equal = other == word ? 1 : PyUnicode_Compare(other, word) == 0;
                 if (equal == 0 && PyErr_Occurred()) goto done;
                 if (equal) { ids[i] = slot->id; break; }
             }
@@ -627,10 +596,27 @@ typedef struct {
     Py_ssize_t start, len; /* len -1: empty */
 } Span;
 
-/* Where a span goes in the table (only placement: equal spans are found by comparing bytes):
- * bytes_hash. A byte-a-multiply FNV-1a over every line and paragraph was most of
- * repeat_counts' work. */
-static uint64_t span_hash(const char *bytes, size_t n) { return bytes_hash(bytes, n); }
+static inline uint64_t read_u64(const char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* Where a span goes in the table, from its bytes read eight at a time (only placement: equal
+ * spans are found by comparing bytes). A byte-a-multiply FNV-1a over every line and paragraph
+ * was most of repeat_counts' work. Spans of fewer than 8 bytes read their bytes one by one. */
+static uint64_t span_hash(const char *bytes, size_t n) {
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8) h = (h ^ read_u64(bytes + i)) * 0xbf58476d1ce4e5b9ULL, h ^= h >> 31;
+        h ^= read_u64(bytes + n - 8); /* overlaps the last round's bytes where n is not a multiple of 8 */
+    } else {
+        uint64_t tail = 0;
+        for (size_t i = 0; i < n; i++) tail = tail << 8 | (unsigned char)bytes[i];
+        h ^= tail;
+    }
+    return mix(h);
+}
 
 /* Adds text[start:start+len] (``width`` bytes a character): 1 if an equal span was there, 0 if added. */
 static int span_add(Span *table, size_t mask, const char *data, int width, Py_ssize_t start, Py_ssize_t len) {
