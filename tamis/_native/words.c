@@ -429,12 +429,13 @@ static int ask_class(PyObject *classify, Py_UCS4 ch) {
  * read as "'" in the word where ``apostrophe`` is set: word.replace("\u2019", "'") == stop
  * (then, as stop holds no U+2019, a word holding one is never equal to it as it is). */
 static int is_stop_word(int kind, const void *data, Py_ssize_t len, PyObject *stop, int apostrophe) {
-    if (!apostrophe) return kind == PyUnicode_KIND(stop) && memcmp(data, PyUnicode_DATA(stop), (size_t)(len * kind)) == 0;
+    if (!apostrophe && kind != PyUnicode_KIND(stop)) return 0; /* equal str have the same kind */
     int stop_kind = PyUnicode_KIND(stop);
     const void *stop_data = PyUnicode_DATA(stop);
     for (Py_ssize_t k = 0; k < len; k++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, k);
-        if ((c == 0x2019 ? '\'' : c) != PyUnicode_READ(stop_kind, stop_data, k)) return 0;
+        if (apostrophe && c == 0x2019) c = '\'';
+        if (c != PyUnicode_READ(stop_kind, stop_data, k)) return 0;
     }
     return 1;
 }
@@ -446,17 +447,21 @@ static PyObject *word_totals(PyObject *self, PyObject *args) {
     int apostrophe = 0;
     if (!PyArg_ParseTuple(args, "O!O|O!p", &PyList_Type, &words, &classify, &PyTuple_Type, &stops, &apostrophe)) return NULL;
     if (!PyCallable_Check(classify)) { PyErr_SetString(PyExc_TypeError, "char_class must be callable"); return NULL; }
-    /* the stop words: at most 64 str of fewer than 64 characters, none holding U+2019 */
+    /* the stop words: at most 64 non-empty str of fewer than 64 characters, none holding U+2019.
+     * A word is compared only with those of its length and its first character (modulo 64):
+     * two bit sets, one AND, and most words have no candidate left. */
     Py_ssize_t n_stops = stops ? PyTuple_GET_SIZE(stops) : 0;
-    uint64_t stop_lengths = 0, found = 0;
+    uint64_t by_length[64] = {0}, by_first[64] = {0}, found = 0;
     if (n_stops > MAX_STOP_WORDS) { PyErr_SetString(PyExc_ValueError, "word_totals: at most 64 stop words"); return NULL; }
     for (Py_ssize_t j = 0; j < n_stops; j++) {
         PyObject *stop = PyTuple_GET_ITEM(stops, j);
-        if (!PyUnicode_Check(stop) || PyUnicode_GET_LENGTH(stop) >= 64 || PyUnicode_FindChar(stop, 0x2019, 0, PyUnicode_GET_LENGTH(stop), 1) != -1) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "word_totals: stop words are str of fewer than 64 characters, without U+2019");
+        if (!PyUnicode_Check(stop) || PyUnicode_GET_LENGTH(stop) >= 64 || PyUnicode_GET_LENGTH(stop) == 0 ||
+            PyUnicode_FindChar(stop, 0x2019, 0, PyUnicode_GET_LENGTH(stop), 1) != -1) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "word_totals: stop words are non-empty str of fewer than 64 characters, without U+2019");
             return NULL;
         }
-        stop_lengths |= (uint64_t)1 << PyUnicode_GET_LENGTH(stop);
+        by_length[PyUnicode_GET_LENGTH(stop)] |= (uint64_t)1 << j;
+        by_first[PyUnicode_READ_CHAR(stop, 0) & 63] |= (uint64_t)1 << j;
     }
     if (!char_flags) {
         char_flags = calloc(MAX_CODE_POINT, 1);
@@ -491,10 +496,12 @@ static PyObject *word_totals(PyObject *self, PyObject *args) {
         }
         if (!symbol) { n_words++; word_chars += len; }
         alpha_words += alpha;
-        if (len < 64 && ((stop_lengths >> len) & 1)) {
-            for (Py_ssize_t j = 0; j < n_stops; j++) {
-                PyObject *stop = PyTuple_GET_ITEM(stops, j);
-                if (PyUnicode_GET_LENGTH(stop) == len && is_stop_word(kind, data, len, stop, apostrophe)) {
+        if (len < 64 && by_length[len]) {
+            Py_UCS4 first = PyUnicode_READ(kind, data, 0);
+            uint64_t candidates = by_length[len] & by_first[(apostrophe && first == 0x2019 ? '\'' : first) & 63] & ~found;
+            for (; candidates; candidates &= candidates - 1) {
+                int j = __builtin_ctzll(candidates);
+                if (is_stop_word(kind, data, len, PyTuple_GET_ITEM(stops, j), apostrophe)) {
                     found |= (uint64_t)1 << j;
                     break;
                 }

@@ -68,15 +68,15 @@ def word_counts_reference(words: list[str], stop_words: frozenset[str], apostrop
     return (*word_totals_reference(words), stop_words_reference(words, stop_words, apostrophe))
 
 
-# The stop word lists as the compiled count takes them (a tuple of at most 64 words, none with a
-# U+2019), one per list; a list it cannot take (None) is counted by the reference.
+# The stop word lists as the compiled count takes them (a tuple of at most 64 non-empty words
+# shorter than 64 characters, none with a U+2019), one per list; a list it cannot take (None) is counted by the reference.
 _STOP_TUPLES: dict[frozenset[str], tuple[str, ...] | None] = {}
 
 
 def _stop_tuple(stop_words: frozenset[str]) -> tuple[str, ...] | None:
     found = _STOP_TUPLES.get(stop_words, False)
     if found is False:
-        fits = len(stop_words) <= 64 and all(type(w) is str and len(w) < 64 and "’" not in w for w in stop_words)
+        fits = len(stop_words) <= 64 and all(type(w) is str and 0 < len(w) < 64 and "’" not in w for w in stop_words)
         found = _STOP_TUPLES[stop_words] = tuple(stop_words) if fits else None
     return found
 
