@@ -239,6 +239,9 @@ class GopherRepetition(QualityFilter):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        # Per language: the n of each n-gram rule and its signal's name, read from the
+        # thresholds once instead of at every document (score and decide).
+        self._plans: dict[str | None, tuple[list[int], list[int], list[str], list[str]]] = {}
         for name in ("top_n_grams", "dup_n_grams"):
             pairs = getattr(self, name)
             if not isinstance(pairs, list | tuple) or not all(isinstance(p, list | tuple) and len(p) == 2 for p in pairs):
@@ -262,25 +265,33 @@ class GopherRepetition(QualityFilter):
             "dup_line_frac": line_dups / n_lines,
             "dup_line_char_frac": line_chars / length,
         }
-        t = self.thresholds(self.doc_language(doc))
-        top_ns, dup_ns = [int(n) for n, _ in t["top_n_grams"]], [int(n) for n, _ in t["dup_n_grams"]]
+        top_ns, dup_ns, top_keys, dup_keys = self._plan(self.doc_language(doc))
         top, dup = ngram_stats(self.stats(doc).words, top_ns, dup_ns)
-        for n, chars in zip(top_ns, top, strict=True):
-            signals[f"top_{n}_gram"] = chars / length
-        for n, chars in zip(dup_ns, dup, strict=True):
-            signals[f"dup_{n}_gram"] = chars / length
+        for key, chars in zip(top_keys, top, strict=True):
+            signals[key] = chars / length
+        for key, chars in zip(dup_keys, dup, strict=True):
+            signals[key] = chars / length
         return signals
+
+    def _plan(self, language: str | None) -> tuple[list[int], list[int], list[str], list[str]]:
+        plan = self._plans.get(language)
+        if plan is None:
+            t = self.thresholds(language)
+            top_ns, dup_ns = [int(n) for n, _ in t["top_n_grams"]], [int(n) for n, _ in t["dup_n_grams"]]
+            plan = self._plans[language] = (top_ns, dup_ns, [f"top_{n}_gram" for n in top_ns], [f"dup_{n}_gram" for n in dup_ns])
+        return plan
 
     def decide(self, signals: dict[str, Any], doc: Document) -> Rejection | None:
         if not signals["chars"]:
             return Rejection("empty")
-        t = self.thresholds(self.doc_language(doc))
+        language = self.doc_language(doc)
+        t = self.thresholds(language)
         for rule in ("dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac"):
             if t[rule] and signals[rule] > t[rule]:
                 return Rejection(rule, signals[rule], t[rule])
-        for kind, pairs in (("top", t["top_n_grams"]), ("dup", t["dup_n_grams"])):
-            for n, limit in pairs:
-                key = f"{kind}_{n}_gram"
+        _, _, top_keys, dup_keys = self._plan(language)
+        for keys, pairs in ((top_keys, t["top_n_grams"]), (dup_keys, t["dup_n_grams"])):
+            for key, (_, limit) in zip(keys, pairs, strict=True):
                 if signals[key] > limit:
                     return Rejection(key, signals[key], limit)
         return None
