@@ -399,7 +399,9 @@ done:
     return result;
 }
 
-/* word_totals(words, char_class) -> (words, word_chars, alpha_words): Gopher's word counts.
+/* word_totals(words, char_class[, stop_words, apostrophe]) -> (words, word_chars, alpha_words[,
+ * distinct stop words]): Gopher's word counts (with a tuple of stop words, the stop word rule's
+ * count too: gopher.stop_words_reference, U+2019 read as "'" in the words where apostrophe is set).
  *
  * A word made only of symbol characters does not count as a word (nor do its characters); a
  * word holding a letter is an alphabetic word. What a character is comes from the Python
@@ -515,7 +517,8 @@ static PyObject *word_totals(PyObject *self, PyObject *args) {
     return Py_BuildValue("(LLL)", n_words, word_chars, alpha_words);
 }
 
-/* line_marks(text) -> (lines, bullet lines, ellipsis lines): what Gopher's line rules count.
+/* line_marks(text) -> (lines, bullet lines, ellipsis lines, '#', ellipses): what Gopher's line
+ * and symbol rules count (the last two: symbol_counts below).
  *
  * Lines are tamis.text.split_lines(text)'s (ends: \r\n, \n, \r; a final end opens no empty last
  * line; an empty text has none); a bullet line starts, after its leading whitespace
@@ -554,9 +557,6 @@ static void symbol_counts(int kind, const void *data, Py_ssize_t n, SymbolCounts
     out->ellipses = ellipses;
 }
 
-/* line_marks(text) -> (lines, lines starting with a bullet, lines ending with an ellipsis,
- * text.count("#"), text.count("...") + text.count("\u2026")): gopher.line_marks_reference,
- * which tests compare with this. */
 static PyObject *line_marks(PyObject *self, PyObject *arg) {
     if (!PyUnicode_Check(arg)) { PyErr_SetString(PyExc_TypeError, "line_marks() expects a str"); return NULL; }
     Py_ssize_t n = PyUnicode_GET_LENGTH(arg), pos = 0, lines = 0, bullets = 0, ellipses = 0;
