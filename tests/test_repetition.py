@@ -201,3 +201,21 @@ def test_report_sample_keeps_the_first_repairs_and_every_repair_is_made():
     repair_repetition(texts[0], 30, marks)
     assert samples[0]["lines"] == [{"text": line[:240], "removed": gone} for line, gone in marks]
     assert ctx.stats.modified["repetition"] == len(texts)
+
+
+def test_compiled_repair_counts_line_ends_of_long_one_byte_texts():
+    # The one-byte line count reads sixteen characters a step and sums its counters every
+    # 4,080: long texts whose only "\r" or only non-ASCII character comes late, past a sum.
+    import random
+
+    from tamis.steps import repetition
+
+    rng = random.Random(7)
+    lines = [f"line {k % 37} of a long page, repeated now and then" for k in range(400)]
+    for late in ("\r\n", "\r", "é", "\xa0", ""):
+        text = "\n".join(lines[:300]) + late + "\n".join(lines[300:]) + "\n"
+        for sample in (text, text[: rng.randrange(len(text))], text[: rng.randrange(len(text))]):  # and prefixes of every length mod 16
+            reference = repair_repetition(sample, 30, key_of=normalize_for_hash)
+            assert repair_repetition(sample, 30) == reference
+            if repetition._repair_lines_native is not None:
+                assert repetition._repair_lines_native(sample, 30) == reference
