@@ -47,6 +47,13 @@ static inline Py_ssize_t line_next(int kind, const void *data, Py_ssize_t end, P
     return end + (PyUnicode_READ(kind, data, end) == '\r' && end + 1 < n && PyUnicode_READ(kind, data, end + 1) == '\n' ? 2 : 1);
 }
 
+/* The slot of a key in a table of mask + 1 slots (a power of two): the key times 2^64 / phi,
+ * its top bits (Fibonacci hashing: one multiply where mix below takes two and three shifts, at
+ * every probe of every word and n-gram). Only where a key lands: keys are compared exactly. */
+static inline size_t fib_slot(uint64_t key, size_t mask) {
+    return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 32) & mask; /* tables here hold fewer than 2^32 slots */
+}
+
 static inline uint64_t mix(uint64_t x) {
     x ^= x >> 33;
     x *= 0xff51afd7ed558ccdULL;
@@ -79,7 +86,7 @@ static Py_ssize_t word_ids(PyObject *words, Py_ssize_t n, int32_t *ids, int64_t 
         }
         Py_hash_t h = PyObject_Hash(word);
         if (h == -1) goto done;
-        size_t s = (size_t)mix((uint64_t)h) & mask;
+        size_t s = fib_slot((uint64_t)h, mask);
         for (;;) {
             WordSlot *slot = &table[s];
             if (slot->first == EMPTY) {
@@ -146,7 +153,7 @@ static void clear_table(GramTable *t) {
  * slot where it goes (found = 0). */
 static inline size_t find_slot(const GramTable *t, const uint64_t *keys, const int32_t *ids, Py_ssize_t pos, int n, int *found) {
     uint64_t key = keys[pos];
-    size_t s = (size_t)mix(key) & t->mask;
+    size_t s = fib_slot(key, t->mask);
     while (t->slots[s].first != EMPTY) {
         if (t->slots[s].key == key && same_gram(ids, t->slots[s].first, pos, n)) { *found = 1; return s; }
         s = (s + 1) & t->mask;
