@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import re
 import struct
 import sys
 import zlib
@@ -229,6 +230,25 @@ def metadata_shapes_column_reference(data: bytes | bytearray, offsets: bytes | b
     return metadata_shapes_reference([bytes(data[a:b]) for a, b in itertools.pairwise(ends)])
 
 
+_PLAIN_FLOAT = re.compile(rb"-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]+(?:[eE][+-]?[0-9]{1,2})?|[eE][+-]?[0-9]{1,2})")
+_JSON_SPACE = b" \t\n\r"
+
+
+def _plain_string(content: bytes) -> bool:
+    """A string value whose type is "string" whatever its text (see
+    :func:`metadata_shapes_reference`): no escape, no control byte, valid UTF-8 (Python's
+    strict decoder: no surrogate), not opening with four ASCII digits."""
+    if len(content) >= 4 and content[:4].isdigit():
+        return False
+    if b"\\" in content or any(c < 0x20 for c in content):
+        return False
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _shape_reference(meta: bytes) -> bytes:
     """One metadata text's shape (see :func:`metadata_shapes_reference`)."""
     out, i, n = bytearray(), 0, len(meta)
@@ -238,6 +258,13 @@ def _shape_reference(meta: bytes) -> bytes:
             j = i + 1
             while j < n and meta[j] != 0x22:
                 j += 2 if meta[j] == 0x5C else 1
+            k = j + 1
+            while k < n and meta[k] in _JSON_SPACE:
+                k += 1
+            if j < n and (k >= n or meta[k] != 0x3A) and _plain_string(meta[i + 1 : j]):
+                out += b'""'  # a value, not a key
+                i = j + 1
+                continue
             j = j + 1 if j < n else n
             out += meta[i:j]
             i = j
@@ -252,7 +279,8 @@ def _shape_reference(meta: bytes) -> bytes:
                 continue
             while j < n and (0x30 <= meta[j] <= 0x39 or meta[j] in b".eE+-"):
                 j += 1
-            out += meta[i:j]
+            j = max(j, i + 1)
+            out += b"0.0" if more and _PLAIN_FLOAT.fullmatch(meta, i, j) else meta[i:j]
             i = j
         else:
             out.append(c)
@@ -262,11 +290,16 @@ def _shape_reference(meta: bytes) -> bytes:
 
 def metadata_shapes_reference(metas: list[Any]) -> list[Any]:
     """The distinct shapes of metadata JSON texts, in order of first appearance: each text
-    with every integer of at most 18 digits (a minus sign allowed) written as ``0``, strings
-    and other numbers kept whole. Arrow's JSON reader infers int64 for any such integer, so
-    the shapes infer the schema all the texts infer (a handful of shapes where every record's
-    metadata differs, by its source line at least). An item that is not bytes is given back
-    as it is. What the compiled ``metadata_shapes`` returns (``tests/test_card_notes.py``)."""
+    with every value whose type does not depend on its text written as one text of that type
+    (what ``shardnotes.c`` says in full): an integer of at most 18 digits (a minus sign
+    allowed; Arrow's JSON reader infers int64 for any) as ``0``; a number with a fraction or
+    an exponent (strict JSON, at most 18 integer digits and 2 exponent digits: a finite
+    double) as ``0.0``; a string value (not a key) with no escape, no control byte, valid
+    UTF-8 and not opening with four digits (no timestamp) as ``""``. Keys, other strings and
+    numbers are kept whole. The shapes infer the schema all the texts infer (a handful of
+    shapes where every record's metadata differs by its source line and signal values). An
+    item that is not bytes is given back as it is. What the compiled ``metadata_shapes``
+    returns (``tests/test_card_notes.py``)."""
     found: dict[Any, None] = {}
     out: list[Any] = []
     for meta in metas:
