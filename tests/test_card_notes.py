@@ -4,6 +4,7 @@ the shards back gives, and are ignored wherever they do not describe the shard."
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,36 @@ def test_notes_of_the_dedup_command(tmp_path: Path):
     assert main(["dedup", "-i", *map(str, inputs), "-o", str(out), "--threshold", "0.8", "-w", "1", "-q"]) == 0
     assert (out / "report.html").is_file()
     _assert_notes_equal_read_back(out)
+
+
+def test_rejects_lines_held_for_the_report_are_the_shards_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A one-worker run holds the first lines of each reason of its rejects shards in memory
+    (shardnotes.held_lines): the same bytes as the shard's lines, so the report reads the same
+    findings with them as from the shard; a shard rewritten since holds none. Past HOLD_ROWS
+    nothing more is held (the report reads the shard from there)."""
+    from tamis.io import shardnotes
+
+    monkeypatch.setattr(shardnotes, "HOLD_ROWS", 40)
+    out = tmp_path / "out"
+    run_recipe(_inputs(tmp_path), out, [{"step": "normalize"}, {"step": "exact_dedup"}], workers=1)
+    shard = list_shards(out / "rejects")[0]
+    held = shardnotes.held_lines(shard)
+    lines = gzip.decompress(shard.read_bytes()).split(b"\n")
+    reasons = [orjson.loads(line)["reason"] for line in lines if line]
+    assert len(reasons) > 40 and held and max(held) < 40
+    firsts = {}
+    for row, reason in enumerate(reasons[:40]):
+        firsts.setdefault(reason, []).append(row)
+    assert sorted(held) == sorted(row for rows in firsts.values() for row in rows[: shardnotes.HOLD_PER_REASON])
+    assert all(held[row] == lines[row] for row in held)
+    with_held = _report_view(out)
+    monkeypatch.setattr(shardnotes, "_held_for_report", {})
+    assert shardnotes.held_lines(shard) == {} and _report_view(out) == with_held
+    shardnotes._hold_for_report(shardnotes._identity(shard.stat()), {0: b"not the shard's line"})
+    before = shard.stat()
+    shard.write_bytes(shard.read_bytes())  # rewritten (the same size): another modification time
+    os.utime(shard, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
+    assert shardnotes.held_lines(shard) == {} and _report_view(out) == with_held
 
 
 def test_notes_that_do_not_describe_the_shard_are_ignored(tmp_path: Path):

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import os
 import re
 import struct
 import sys
@@ -345,6 +346,44 @@ def _column_shapes(column: _Column) -> list[bytes]:
     return _native[1](column.data, column.offsets)
 
 
+# The report of a run shows the first few rejects of each reason whole (text and detail),
+# which the notes do not hold: reading them back decompressed most of the rejects shard (a rare
+# reason's first reject can be its last line), ~20 % of the report's time on the recipe. The
+# notes of a rejects shard hold those lines in memory instead (the first HOLD_PER_REASON of each
+# reason, the report's tamis.report.sample.SAMPLE_DOCS_PER_REASON), and a report made in the
+# same process (``tamis run`` with one worker) takes them from here: the same bytes as the
+# shard's lines, found by the file's identity (device, inode, size, modification time), so a
+# file rewritten since is read instead. Other processes, ``tamis report OUT`` and lines past
+# these bounds read the shard as before.
+HOLD_PER_REASON = 3
+HOLD_ROWS = 4096  # rows of a shard looked at (~1.5 us a row: at most ~6 ms a shard)
+HOLD_BYTES = 4 << 20  # per shard
+HOLD_TOTAL_BYTES = 16 << 20  # per process: older shards' lines are dropped first
+_held_for_report: dict[tuple[int, int, int, int], dict[int, bytes]] = {}
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _hold_for_report(identity: tuple[int, int, int, int], lines: dict[int, bytes]) -> None:
+    _held_for_report[identity] = lines
+    total = sum(len(line) for held in _held_for_report.values() for line in held.values())
+    while total > HOLD_TOTAL_BYTES and len(_held_for_report) > 1:
+        oldest = next(iter(_held_for_report))
+        total -= sum(map(len, _held_for_report.pop(oldest).values()))
+
+
+def held_lines(shard: Path) -> dict[int, bytes]:
+    """Lines of ``shard`` by row (as the shard holds them, without their newline) that this
+    process's writer held when it wrote the shard, if the file is still that one; else {}."""
+    try:
+        identity = _identity(shard.stat())
+    except OSError:
+        return {}
+    return _held_for_report.get(identity, {})
+
+
 class ShardNotes:
     """Collects the notes of one shard while it is written. ``json_lines``: the shard is JSON
     lines (its schema is inferred from the metadata; a Parquet shard carries its own)."""
@@ -356,6 +395,10 @@ class ShardNotes:
         self.ids, self.metas, self.reasons, self.keepers = _Column(), _Column(), _Column(), _Column()
         columns = (self.ids, self.metas, self.reasons, self.keepers) if rejects else (self.ids, self.metas)
         self._buffers = tuple(buf for column in columns for buf in (column.data, column.offsets))
+        # Rejects: the first lines of each reason, held for this process's report (see held_lines)
+        self._held: dict[int, bytes] = {}
+        self._held_bytes = 0
+        self._reason_counts: dict[bytes, int] = {}
 
     def add_record(self, record: dict[str, Any]) -> None:
         self.ids.append(orjson.dumps(record.get("id")))
@@ -369,12 +412,29 @@ class ShardNotes:
         them; a line laid out otherwise is parsed whole). The split is compiled
         (``tamis/_native/shardnotes.c``) where built, :func:`split_into_reference` the plain
         one; a line either leaves is noted the reference way, in its place."""
-        at, n = 0, len(lines)
+        at, n, first_row = 0, len(lines), len(self.ids)
         while at < n:
             at = _split_into(lines, at, self.rejects, self._buffers)
             if at < n:
                 self._add_line(lines[at])
                 at += 1
+        if self.rejects and first_row < HOLD_ROWS:
+            self._hold(lines, first_row)
+
+    def _hold(self, lines: list[bytes], first_row: int) -> None:
+        """Keep the first :data:`HOLD_PER_REASON` lines of each reason among the shard's first
+        :data:`HOLD_ROWS` rows (``lines[i]`` is row ``first_row + i``), within :data:`HOLD_BYTES`."""
+        offsets, data, counts, unpack = self.reasons.offsets, self.reasons.data, self._reason_counts, _INT64.unpack_from
+        for row in range(first_row, min(first_row + len(lines), HOLD_ROWS)):
+            reason = bytes(data[unpack(offsets, 8 * row)[0] : unpack(offsets, 8 * row + 8)[0]])
+            seen = counts.get(reason, 0)
+            if seen < HOLD_PER_REASON:
+                counts[reason] = seen + 1
+                line = lines[row - first_row]
+                line = line[:-1] if line.endswith(b"\n") else line
+                if self._held_bytes + len(line) <= HOLD_BYTES:
+                    self._held[row] = line
+                    self._held_bytes += len(line)
 
     def add_joined(self, joined: bytes | memoryview, ends: Any, first: int, stop: int) -> None:
         """Lines ``first`` to ``stop - 1`` of ``joined`` (lines end to end, line ``i`` ending
@@ -404,7 +464,8 @@ class ShardNotes:
         ``final``'s notes."""
         from tamis.io.atomic import atomic_open
 
-        info: dict[str, Any] = {"version": VERSION, "shard_bytes": shard_tmp.stat().st_size, "rows": len(self.ids)}
+        shard_stat = shard_tmp.stat()
+        info: dict[str, Any] = {"version": VERSION, "shard_bytes": shard_stat.st_size, "rows": len(self.ids)}
         info.update(rejects=self.rejects, json_lines=self.json_lines)
         if self.json_lines:  # inferred from the distinct shapes of the metadata (metadata_shapes_reference)
             info.update(schema_info(_column_shapes(self.metas), self.rejects))
@@ -428,6 +489,8 @@ class ShardNotes:
             info["body_bytes"] = written + len(chunk)
             header = orjson.dumps(info)
             fh.write(header + _FOOTER.pack(len(header)) + MAGIC)
+        if self._held:  # the rename to ``final`` keeps the file's identity
+            _hold_for_report(_identity(shard_stat), self._held)
 
 
 def _compressor() -> Any:
