@@ -33,6 +33,7 @@ SUFFIXES = ("_min", "_max", "_threshold")
 
 @dataclass
 class Bin:
+    """One histogram bin: its bounds and counts."""
     lo: float
     hi: float
     label: str
@@ -40,6 +41,7 @@ class Bin:
 
 @dataclass
 class Distribution:
+    """One value's histogram, before and after a step, with its thresholds."""
     title: str
     key: str  # unique, for anchors and tests
     bins: list[Bin]
