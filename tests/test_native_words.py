@@ -212,3 +212,17 @@ def test_compiled_repeat_counts_match_the_reference(pieces: list[str]) -> None:
 
     text = "".join(pieces)
     assert repeat_counts(text) == repeat_counts_reference(text)
+
+
+def test_compiled_line_marks_count_symbols_of_long_texts() -> None:
+    # The one-byte '#' count reads sixteen characters a step and sums its counters every 4,080:
+    # long texts, '#' and runs of periods at every place, one-, two- and four-byte strings.
+    from tamis._native._words import line_marks
+
+    from tamis.steps.quality.gopher import line_marks_reference
+
+    rng = random.Random(11)
+    for extra in ("", "é", "…", "\U0001f600"):
+        for _ in range(4):
+            text = "".join(rng.choice(["#", ".", "..", "....", "a", " ", "\n", "- ", "ab#"]) for _ in range(rng.randint(2000, 9000))) + extra
+            assert line_marks(text) == line_marks_reference(text)

@@ -328,7 +328,11 @@ static PyObject *count_words(PyObject *self, PyObject *arg) {
             space = _mm_or_si128(space, _mm_or_si128(_mm_cmpeq_epi8(b, _mm_set1_epi8(0x20)),
                                                      _mm_or_si128(_mm_cmpeq_epi8(b, _mm_set1_epi8((char)0x85)), _mm_cmpeq_epi8(b, _mm_set1_epi8((char)0xa0)))));
             unsigned mask = (unsigned)_mm_movemask_epi8(space);
-            words += __builtin_popcount(~mask & ((mask << 1) | prev_space) & 0xFFFFu);
+            unsigned starts = ~mask & ((mask << 1) | prev_space) & 0xFFFFu; /* counted without a libgcc call (no popcnt flag) */
+            starts -= (starts >> 1) & 0x5555u;
+            starts = (starts & 0x3333u) + ((starts >> 2) & 0x3333u);
+            starts = (starts + (starts >> 4)) & 0x0F0Fu;
+            words += (starts + (starts >> 8)) & 0x1Fu;
             prev_space = (mask >> 15) & 1u;
         }
 #endif
