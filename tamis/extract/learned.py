@@ -360,15 +360,18 @@ def page_confidence(log_odds: np.ndarray, lengths: np.ndarray, keep: float) -> f
     return float((lengths * sure).sum() / total)
 
 
-def extract_learned(html: str | bytes, details: dict | None = None) -> Extraction:
+def extract_learned(html: str | bytes, details: dict | None = None, fallback: bool = True) -> Extraction:
     """The blocks the classifier keeps, one per line; the lexbor fast path where lxml cannot hold
     the page (nested deeper than libxml2's 256 levels, or no document found) or nothing is kept.
     ``html`` may be the page's UTF-8 bytes (what lxml parses; the extraction worker sends them).
     ``details``, when given, receives the pass's arrays (``log_odds``, ``lengths``, ``kept``,
-    ``rows``): what ``tamis_learned_hybrid``'s router reads (tamis.extract.hybrid.route_signals)."""
+    ``rows``): what ``tamis_learned_hybrid``'s router reads (tamis.extract.hybrid.route_signals).
+    ``fallback=False``: where no document was found or nothing kept, the fast path is not run and
+    the result has no text and no metadata, only its ``method`` (the hybrid sends those pages to
+    trafilatura and runs the fast path itself only if trafilatura finds nothing)."""
     root = block_features.parse(html)
     if root is None:
-        return _fast_instead(html, "learned: lxml found no document")
+        return _fast_instead(html, "learned: lxml found no document", fallback)
     metadata = page_metadata_lxml(root)
     page = block_features.page_blocks(root)
     if page.max_depth >= block_features.DEEP:
@@ -380,7 +383,7 @@ def extract_learned(html: str | bytes, details: dict | None = None) -> Extractio
     lengths = page.lengths()
     kept = keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap)
     if not kept.any():
-        return _fast_instead(html, "learned: no block kept")
+        return _fast_instead(html, "learned: no block kept", fallback)
     kept = post_rules(page.texts, rows, kept)
     if details is not None:
         details.update(log_odds=log_odds, lengths=lengths, kept=kept, rows=rows)
@@ -410,7 +413,9 @@ def kept_text(page: block_features.PageBlocks, kept: np.ndarray) -> str:
     return "\n".join(lines)
 
 
-def _fast_instead(html: str | bytes, why: str) -> Extraction:
+def _fast_instead(html: str | bytes, why: str, run: bool = True) -> Extraction:
+    if not run:
+        return Extraction("", False, {}, f"fast ({why})")
     result = extract_fast(html.decode("utf-8", "surrogatepass") if isinstance(html, bytes) else html)
     result.method = f"fast ({why})"
     return result
