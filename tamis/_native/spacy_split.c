@@ -566,6 +566,12 @@ static PyObject *one_token(PyObject *text) {
 
 /* Whether any character of text[start:end] has ``flag``. */
 static int any_flag(const Splitter *s, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, uint8_t flag) {
+    if (kind == PyUnicode_1BYTE_KIND) {  /* most texts: one table read per character, no dispatch */
+        const Py_UCS1 *bytes = data;
+        for (Py_ssize_t i = start; i < end; i++)
+            if (s->bmp[bytes[i]] & flag) return 1;
+        return 0;
+    }
     for (Py_ssize_t i = start; i < end; i++)
         if (flags_of(s, PyUnicode_READ(kind, data, i)) & flag) return 1;
     return 0;
@@ -944,10 +950,19 @@ static PyObject *cut_new(Splitter *s, PyObject *text, uint64_t hash, int plain_c
 
 /* SpacyTokenizer._cut(text[start:end]): a new reference to the memoised list; the piece is
  * looked up where it stands in ``text``, and made a str only if it is new. */
+static PyObject *cut_range_hashed(Splitter *s, PyObject *text, Py_ssize_t start, Py_ssize_t end, int plain_checked,
+                                  uint64_t hash);
+
 static PyObject *cut_range(Splitter *s, PyObject *text, Py_ssize_t start, Py_ssize_t end, int plain_checked) {
+    return cut_range_hashed(s, text, start, end, plain_checked,
+                            hash_chars(PyUnicode_KIND(text), PyUnicode_DATA(text), start, end - start));
+}
+
+/* cut_range with the piece's memo hash known (a chunk's, taken at its scan: both memos hash alike) */
+static PyObject *cut_range_hashed(Splitter *s, PyObject *text, Py_ssize_t start, Py_ssize_t end, int plain_checked,
+                                  uint64_t hash) {
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    uint64_t hash = hash_chars(kind, data, start, end - start);
     const struct memo_entry *known = table_find(&s->cuts, hash, kind, data, start, end - start);
     if (known != NULL) {
         Py_INCREF(known->tokens);
@@ -1028,7 +1043,7 @@ static PyObject *new_chunk_tokens(Splitter *s, PyObject *chunk, uint64_t hash) {
     else {
         /* the cut memo's very list (_tokenize's list(...) copies it: neither memo's lists are
          * ever changed, so both keep the one list; the matcher returns a new one) */
-        tokens = cut_range(s, chunk, 0, n, n > 0 && !plain);
+        tokens = cut_range_hashed(s, chunk, 0, n, n > 0 && !plain, hash);
         if (tokens == NULL) return NULL;
         int runs = PyList_GET_SIZE(tokens) > 1 && s->merge != NULL ? spells_special(s, tokens) : 0;
         if (runs < 0) { Py_DECREF(tokens); return NULL; }
