@@ -317,10 +317,21 @@ def test_compiled_chunk_memo_reads_a_bounded_number_of_slots() -> None:
     so) fill at most 32 slots from there; the others are not kept, and cut again each time
     instead of lengthening every lookup (linear whatever the input), with the same words."""
 
-    def home(chunk: str, bits: int = 8) -> int:  # the splitter's slot: FNV-1a over code points, Fibonacci hashing
-        value = 1469598103934665603
-        for char in chunk:
-            value = ((value ^ ord(char)) * 1099511628211) % 2**64
+    def mum(a: int, b: int) -> int:
+        product = a * b
+        return (product % 2**64) ^ (product >> 64)
+
+    def home(chunk: str, bits: int = 8) -> int:
+        """The splitter's slot: its memo hash (spacy_split.c's hash_bytes over the narrowest str's
+        bytes, 16 a block, the last zero-padded), then Fibonacci hashing."""
+        widest = max(map(ord, chunk))
+        data = chunk.encode("latin-1" if widest < 256 else "utf-16-le" if widest < 65536 else "utf-32-le")
+        value = 0xA0761D6478BD642F
+        for at in range(0, len(data), 16):
+            block = data[at:at + 16].ljust(16, b"\0")
+            low, high = int.from_bytes(block[:8], "little"), int.from_bytes(block[8:], "little")
+            value = mum(low ^ value ^ 0xE7037ED1A0B428DB, high ^ 0x8EBC6AF09C88C6E3)
+        value = mum(value ^ 0x589965CC75374CC3, len(data) ^ 0xA0761D6478BD642F)
         return (value * 0x9E3779B97F4A7C15 % 2**64) >> (64 - bits)
 
     draw = random.Random(11)
@@ -334,6 +345,14 @@ def test_compiled_chunk_memo_reads_a_bounded_number_of_slots() -> None:
     text = " ".join(colliding * 3)
     assert spacy.tokenize(text, fresh, long_chunk_words) == spacy.tokenize_reference(text, python_path, long_chunk_words)
     assert len(fresh._native.memo()) == 32
+    # The hash is the narrowest str's: in a UCS-2 or UCS-4 text (a wide chunk elsewhere) the same
+    # chunks collide the same (hashed from wider characters they would spread over the table).
+    for wide in ("\u20ac\u20ac", "\U0001f600"):
+        assert home(wide) >= 64  # the wide chunk's own slot is away from the colliding run
+        fresh = SpacyTokenizer("en")
+        text = " ".join([wide, *colliding * 3])
+        assert spacy.tokenize(text, fresh, long_chunk_words) == spacy.tokenize_reference(text, python_path, long_chunk_words)
+        assert sum(chunk in fresh._native.memo() for chunk in colliding) == 32
 
 
 def test_compiled_memo_lists_are_left_to_refcounting() -> None:

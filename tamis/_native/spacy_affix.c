@@ -36,7 +36,14 @@ typedef struct {
     int32_t pc;
     int32_t max_width;   /* -1: unbounded */
     uint8_t begins, ends;  /* starts with ^ / ends with $ */
+    /* A first instruction that is a positive one-character lookbehind ((?<=[0-9]): most of
+     * spaCy's suffixes and infixes) is tested here before the machine is started for it:
+     * BEHIND_CHAR / BEHIND_CLASS with its operand, or BEHIND_NONE. */
+    uint8_t behind;
+    int32_t behind_operand;
 } Alternative;
+
+enum { BEHIND_NONE = 0, BEHIND_CHAR, BEHIND_CLASS };
 
 typedef struct {
     int32_t pc;
@@ -58,6 +65,12 @@ typedef struct {
     int32_t latin1_list[256];
     int32_t *list_offsets, *list_items;
     Py_ssize_t n_lists;
+    /* Each list's alternatives that are not "ends with $ and at most max_width wide" (the far
+     * lists), and the widest of those that are (-1: none): a start more than near_reach + 1
+     * before the end can only begin a far alternative (affix_search skips the others there
+     * anyway), so only the far list is read (spaCy's suffixes: all but `\.\.+$` are such). */
+    int32_t *far_offsets, *far_items;
+    Py_ssize_t near_reach;
     int32_t end_list;
     int all_begin;         /* every alternative starts with ^: only position 0 is tried */
     Py_ssize_t end_reach;  /* every alternative ends with $ and is at most this wide; -1 otherwise */
@@ -124,6 +137,15 @@ static int32_t list_of(const Affix *a, Py_UCS4 c) {
         else hi = mid;
     }
     return a->segment_lists[lo];
+}
+
+/* Whether the alternative's leading one-character lookbehind (if any) holds at ``s``: when it
+ * does not, running the alternative fails at its first instruction. */
+static inline int behind_holds(const Affix *a, const Alternative *alt, const Text *t, Py_ssize_t s) {
+    if (alt->behind == BEHIND_NONE) return 1;
+    if (s < 1) return 0;  /* a lookbehind reaching before the text fails */
+    Py_UCS4 c = READ_AT(t, s - 1);
+    return alt->behind == BEHIND_CHAR ? c == (Py_UCS4)alt->behind_operand : class_has(&a->classes[alt->behind_operand], c);
 }
 
 static int push(Affix *a, int32_t pc, Py_ssize_t pos) {
@@ -227,8 +249,14 @@ static int ensure_stamps(Affix *a, Py_ssize_t positions) {
 
 int affix_search(PyObject *self, PyObject *text, Py_ssize_t start, int must_advance,
                  Py_ssize_t *match_start, Py_ssize_t *match_end) {
+    return affix_search_view(self, PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text), start,
+                             must_advance, match_start, match_end);
+}
+
+int affix_search_view(PyObject *self, int kind, const void *data, Py_ssize_t length, Py_ssize_t start,
+                      int must_advance, Py_ssize_t *match_start, Py_ssize_t *match_end) {
     Affix *a = (Affix *)self;
-    Text t = {PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text)};
+    Text t = {kind, data, length};
     if (start < 0) start = 0;
     if (start > t.n) start = t.n;  /* as re reads a pos past the end */
     Py_ssize_t first = start, last = t.n;
@@ -242,13 +270,38 @@ int affix_search(PyObject *self, PyObject *text, Py_ssize_t start, int must_adva
         memset(a->stamps, 0, (size_t)a->n_slots * (size_t)a->stamp_cap * sizeof(uint32_t));
         a->generation = 1;
     }
-    for (Py_ssize_t s = first; s <= last; s++) {
+    Py_ssize_t s = first;
+    if (a->near_reach >= 0) {  /* the starts before the window of the bounded $ alternatives */
+        Py_ssize_t near = t.n - 1 - a->near_reach;
+        if (near > last + 1) near = last + 1;
+        for (; s < near; s++) {
+            int32_t list = list_of(a, READ_AT(&t, s));  /* s < near <= n - 1 */
+            const int32_t *item = a->far_items + a->far_offsets[list], *stop = a->far_items + a->far_offsets[list + 1];
+            for (; item < stop; item++) {
+                const Alternative *alt = &a->alts[*item];
+                if ((alt->begins && s != 0) || !behind_holds(a, alt, &t, s)) continue;
+                Py_ssize_t end;
+                int found = run(a, &t, alt->pc, s, s, must_advance && s == start, &end);
+                if (found < 0) {
+                    a->stack_size = 0;
+                    return -1;
+                }
+                if (found) {
+                    *match_start = s;
+                    *match_end = end;
+                    return 1;
+                }
+            }
+        }
+    }
+    for (; s <= last; s++) {
         int32_t list = s < t.n ? list_of(a, READ_AT(&t, s)) : a->end_list;
         const int32_t *item = a->list_items + a->list_offsets[list], *stop = a->list_items + a->list_offsets[list + 1];
         for (; item < stop; item++) {
             const Alternative *alt = &a->alts[*item];
             if (alt->begins && s != 0) continue;
             if (alt->ends && alt->max_width >= 0 && s + alt->max_width < t.n - 1) continue;
+            if (!behind_holds(a, alt, &t, s)) continue;
             Py_ssize_t end;
             int found = run(a, &t, alt->pc, s, s, must_advance && s == start, &end);
             if (found < 0) {
@@ -371,6 +424,8 @@ static void Affix_dealloc(Affix *a) {
     free(a->segment_lists);
     free(a->list_offsets);
     free(a->list_items);
+    free(a->far_offsets);
+    free(a->far_items);
     free(a->stack);
     free(a->stamps);
     Py_TYPE(a)->tp_free((PyObject *)a);
@@ -401,7 +456,15 @@ static int Affix_init(Affix *a, PyObject *args, PyObject *kwds) {
         int pc, width, begins, ends;
         if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fast, i), "iiii", &pc, &width, &begins, &ends)) { Py_DECREF(fast); return -1; }
         if (pc < 0 || pc >= a->n_code || width < -1) { Py_DECREF(fast); return fail_value("bad alternative"); }
-        a->alts[i] = (Alternative){pc, width, (uint8_t)(begins != 0), (uint8_t)(ends != 0)};
+        a->alts[i] = (Alternative){pc, width, (uint8_t)(begins != 0), (uint8_t)(ends != 0), BEHIND_NONE, 0};
+        /* [LOOK, positive, back 1, after] [CHAR c | CLASS k] [SUBMATCH]: one character behind
+         * (check_code has checked every operand; the lookaround's code lies within the program) */
+        const int32_t *in = a->code + pc;
+        if (pc + 7 <= a->n_code && in[0] == LOOK && in[1] == 0 && in[2] == 1 && in[6] == SUBMATCH
+            && (in[4] == CHAR || (in[4] == CLASS && in[5] >= 0 && in[5] < a->n_classes))) {
+            a->alts[i].behind = in[4] == CHAR ? BEHIND_CHAR : BEHIND_CLASS;
+            a->alts[i].behind_operand = in[5];
+        }
         if (!begins) a->all_begin = 0;
         if (!ends || width < 0) a->end_reach = -1;
         else if (a->end_reach >= 0 && width > a->end_reach) a->end_reach = width;
@@ -448,6 +511,23 @@ static int Affix_init(Affix *a, PyObject *args, PyObject *kwds) {
     }
     a->list_offsets[a->n_lists] = (int32_t)total;
     Py_DECREF(fast);
+    /* the far lists (see Affix): the items whose alternative is unbounded or not ended by $ */
+    a->near_reach = -1;
+    for (Py_ssize_t i = 0; i < a->n_alts; i++)
+        if (a->alts[i].ends && a->alts[i].max_width >= 0 && a->alts[i].max_width > a->near_reach)
+            a->near_reach = a->alts[i].max_width;
+    a->far_offsets = calloc((size_t)a->n_lists + 1, sizeof(int32_t));
+    a->far_items = malloc((size_t)(total ? total : 1) * sizeof(int32_t));
+    if (a->far_offsets == NULL || a->far_items == NULL) { PyErr_NoMemory(); return -1; }
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t i = 0; i < a->n_lists; i++) {
+        a->far_offsets[i] = (int32_t)kept;
+        for (int32_t j = a->list_offsets[i]; j < a->list_offsets[i + 1]; j++) {
+            const Alternative *alt = &a->alts[a->list_items[j]];
+            if (!(alt->ends && alt->max_width >= 0)) a->far_items[kept++] = a->list_items[j];
+        }
+    }
+    a->far_offsets[a->n_lists] = (int32_t)kept;
     for (Py_ssize_t i = 0; i < a->n_segments; i++)
         if (a->segment_lists[i] < 0 || a->segment_lists[i] >= a->n_lists) return fail_value("bad segment list");
     if (end_list < 0 || end_list >= a->n_lists) return fail_value("bad end list");

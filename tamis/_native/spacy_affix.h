@@ -15,4 +15,10 @@ extern PyTypeObject AffixType;
 int affix_search(PyObject *affix, PyObject *text, Py_ssize_t start, int must_advance,
                  Py_ssize_t *match_start, Py_ssize_t *match_end);
 
+/* affix_search over the ``length`` characters at ``data`` (of width ``kind``) as if they were a
+ * str of their own (a lookbehind sees nothing before ``data``): a piece of a text searched where
+ * it stands, with no str made for it. */
+int affix_search_view(PyObject *affix, int kind, const void *data, Py_ssize_t length, Py_ssize_t start,
+                      int must_advance, Py_ssize_t *match_start, Py_ssize_t *match_end);
+
 #endif

@@ -28,6 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 enum {
     F_PREFIX = 1,     /* a prefix match can start with it */
     F_SUFFIX = 2,     /* a suffix match can end with it */
@@ -176,12 +180,97 @@ static int same_chars(PyObject *key, int kind, const void *data, Py_ssize_t star
 
 static inline uint64_t fnv_step(uint64_t hash, Py_UCS4 c) { return (hash ^ c) * FNV_PRIME; }
 
-/* The hash of text[start:start+n] (FNV-1a over the code points, so a str of any width holding
- * the same characters has the same hash). */
-static uint64_t hash_chars(int kind, const void *data, Py_ssize_t start, Py_ssize_t n) {
+/* The special cases' hash of text[start:start+n] (FNV-1a over the code points, so a str of any
+ * width holding the same characters has the same hash; extended token by token by hash_more). */
+static uint64_t special_hash(int kind, const void *data, Py_ssize_t start, Py_ssize_t n) {
     uint64_t hash = FNV_OFFSET;
     for (Py_ssize_t i = start; i < start + n; i++) hash = fnv_step(hash, PyUnicode_READ(kind, data, i));
     return hash;
+}
+
+/* The memos' hash: the characters as the narrowest str holding them stores them (1, 2 or 4
+ * bytes each), hashed 16 bytes a step (the last block zero-padded) with a 64x64->128-bit
+ * multiply folded (wyhash's "mum"), then the byte length. A chunk of a Latin-1 text is hashed
+ * from its bytes where they stand (and, by the scan, from the 16 bytes it already loaded): a
+ * per-character FNV step was a multiply in a chain per character (callgrind: ~14 % of a first
+ * pass over the English pages). A str of another width holding the same characters hashes the
+ * same (the characters are narrowed first); two different texts that collide only cost a
+ * comparison. */
+#define MIX_0 0xa0761d6478bd642fULL
+#define MIX_1 0xe7037ed1a0b428dbULL
+#define MIX_2 0x8ebc6af09c88c6e3ULL
+#define MIX_3 0x589965cc75374cc3ULL
+
+static inline uint64_t mum(uint64_t a, uint64_t b) {
+    __uint128_t product = (__uint128_t)a * b;
+    return (uint64_t)product ^ (uint64_t)(product >> 64);
+}
+
+static inline uint64_t mix_block(uint64_t hash, uint64_t lo, uint64_t hi) { return mum(lo ^ hash ^ MIX_1, hi ^ MIX_2); }
+
+static inline uint64_t mix_end(uint64_t hash, size_t bytes) { return mum(hash ^ MIX_3, (uint64_t)bytes ^ MIX_0); }
+
+/* The first ``len`` (0..8) bytes at p as a little-endian word, zero above; reads only them. */
+static inline uint64_t load_upto8(const unsigned char *p, size_t len) {
+    if (len >= 4) {
+        uint64_t lo = load32(p), hi = (uint64_t)load32(p + len - 4) >> (8 * (8 - len));
+        return lo | hi << 32;
+    }
+    uint64_t word = 0;
+    for (size_t i = 0; i < len; i++) word |= (uint64_t)p[i] << (8 * i);
+    return word;
+}
+
+/* The memo hash of ``len`` bytes (a str's data at its own width). */
+static uint64_t hash_bytes(const unsigned char *p, size_t len) {
+    uint64_t hash = MIX_0;
+    size_t left = len;
+    for (; left > 16; p += 16, left -= 16) hash = mix_block(hash, load64(p), load64(p + 8));
+    if (left > 8) {
+        uint64_t hi = load64(p + left - 8) >> (8 * (16 - left));
+        hash = mix_block(hash, load64(p), hi);
+    } else if (left > 0) {
+        hash = mix_block(hash, load_upto8(p, left), 0);
+    }
+    return mix_end(hash, len);
+}
+
+/* Texts up to this long are narrowed into a buffer on the stack before hashing (a chunk the
+ * memos keep is at most max_chunk, 200 by default) */
+#define NARROW_MAX 256
+
+/* The memo hash of text[start:start+n] (``kind``/``data``: the text's), narrowed to the width
+ * of its widest character first. */
+static uint64_t hash_chars(int kind, const void *data, Py_ssize_t start, Py_ssize_t n) {
+    if (kind == PyUnicode_1BYTE_KIND) return hash_bytes((const unsigned char *)data + start, (size_t)n);
+    Py_UCS4 any = 0;  /* the bits of every character: below 256 (65536) iff all are */
+    for (Py_ssize_t i = start; i < start + n; i++) any |= PyUnicode_READ(kind, data, i);
+    int width = any < 256 ? 1 : any < 65536 ? 2 : 4;
+    if (width == kind) return hash_bytes((const unsigned char *)data + start * kind, (size_t)(n * kind));
+    if (n <= NARROW_MAX) {  /* narrowed (to 1 or 2 bytes: width < kind) into a buffer */
+        union { unsigned char bytes[NARROW_MAX]; Py_UCS2 units[NARROW_MAX]; } narrow;
+        if (width == 1)
+            for (Py_ssize_t i = 0; i < n; i++) narrow.bytes[i] = (unsigned char)PyUnicode_READ(kind, data, start + i);
+        else
+            for (Py_ssize_t i = 0; i < n; i++) narrow.units[i] = (Py_UCS2)PyUnicode_READ(kind, data, start + i);
+        return hash_bytes(narrow.bytes, (size_t)n * (size_t)width);
+    }
+    /* a longer text narrowed 16 bytes at a time: the blocks hash_bytes would read from the
+     * narrow str */
+    uint64_t hash = MIX_0;
+    union { unsigned char bytes[16]; Py_UCS2 units[8]; } block;
+    Py_ssize_t per_block = 16 / width, filled = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (filled == 0) memset(&block, 0, sizeof block);
+        Py_UCS4 c = PyUnicode_READ(kind, data, start + i);
+        if (width == 1) block.bytes[filled] = (unsigned char)c;
+        else block.units[filled] = (Py_UCS2)c;
+        if (++filled == per_block || i + 1 == n) {
+            hash = mix_block(hash, load64(block.bytes), load64(block.bytes + 8));
+            filled = 0;
+        }
+    }
+    return mix_end(hash, (size_t)n * (size_t)width);
 }
 
 static inline size_t home_of(const struct char_table *t, uint64_t hash) {
@@ -439,7 +528,7 @@ static int Splitter_init(Splitter *s, PyObject *args, PyObject *kwds) {
             }
             Py_ssize_t length = PyUnicode_GET_LENGTH(key);
             if (length > s->special_bound) s->special_bound = length;
-            uint64_t hash = hash_chars(PyUnicode_KIND(key), PyUnicode_DATA(key), 0, length);
+            uint64_t hash = special_hash(PyUnicode_KIND(key), PyUnicode_DATA(key), 0, length);
             if (table_add(&s->special_keys, hash, key, value) < 0) return -1;
         }
     }
@@ -477,6 +566,12 @@ static PyObject *one_token(PyObject *text) {
 
 /* Whether any character of text[start:end] has ``flag``. */
 static int any_flag(const Splitter *s, int kind, const void *data, Py_ssize_t start, Py_ssize_t end, uint8_t flag) {
+    if (kind == PyUnicode_1BYTE_KIND) {  /* most texts: one table read per character, no dispatch */
+        const Py_UCS1 *bytes = data;
+        for (Py_ssize_t i = start; i < end; i++)
+            if (s->bmp[bytes[i]] & flag) return 1;
+        return 0;
+    }
     for (Py_ssize_t i = start; i < end; i++)
         if (flags_of(s, PyUnicode_READ(kind, data, i)) & flag) return 1;
     return 0;
@@ -575,20 +670,30 @@ static PyObject *suffix_search(const Splitter *s, PyObject *text) {
     return found;
 }
 
-/* _find_suffix(text[start:]): ``rest`` is that slice. */
-static Py_ssize_t find_suffix(const Splitter *s, PyObject *rest) {
+/* _find_suffix(text[offset:]): the program searches that piece where it stands (as a str of
+ * its own: its lookbehinds see nothing before it); the re search is handed a str of it. */
+static Py_ssize_t find_suffix(const Splitter *s, PyObject *text, Py_ssize_t offset) {
     if (s->suffix_full == NULL) return 0;
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
     if (s->suffix_test) {
-        Py_ssize_t n = PyUnicode_GET_LENGTH(rest);
-        if (n == 0) return 0;  /* "" is in no character set */
-        int kind = PyUnicode_KIND(rest);
-        const void *data = PyUnicode_DATA(rest);
-        uint8_t last = flags_of(s, PyUnicode_READ(kind, data, n - 1));
-        if (!(last & F_SUFFIX) && (!(last & F_SUFFIX_DIGIT) || all_alpha(kind, data, 0, n))) return 0;
+        if (offset >= length) return 0;  /* "" is in no character set */
+        uint8_t last = flags_of(s, PyUnicode_READ(kind, data, length - 1));
+        if (!(last & F_SUFFIX) && (!(last & F_SUFFIX_DIGIT) || all_alpha(kind, data, offset, length))) return 0;
     }
     /* the program tries a suffix only where one can start (the window suffix_search reads) */
-    if (s->suffix_affix != NULL) return affix_width(s->suffix_affix, rest);
-    return match_width(suffix_search(s, rest));
+    if (s->suffix_affix != NULL) {
+        Py_ssize_t start, end;
+        int found = affix_search_view(s->suffix_affix, kind, (const char *)data + offset * kind, length - offset, 0, 0,
+                                      &start, &end);
+        return found < 0 ? -1 : found ? end - start : 0;
+    }
+    PyObject *rest = PyUnicode_Substring(text, offset, length);
+    if (rest == NULL) return -1;
+    Py_ssize_t width = match_width(suffix_search(s, rest));
+    Py_DECREF(rest);
+    return width;
 }
 
 /* Appends the items of ``items`` (a list) to ``out``; -1 on error. */
@@ -759,7 +864,7 @@ fail:  /* a list's unset items are NULL: its dealloc skips them */
 /* specials.get(text[start:start+n]) (borrowed), read in place: no str made for the piece. */
 static PyObject *special_at(const Splitter *s, int kind, const void *data, Py_ssize_t start, Py_ssize_t n) {
     if (n > s->special_bound) return NULL;  /* longer than every key */
-    const struct memo_entry *entry = table_find(&s->special_keys, hash_chars(kind, data, start, n), kind, data, start, n);
+    const struct memo_entry *entry = table_find(&s->special_keys, special_hash(kind, data, start, n), kind, data, start, n);
     return entry == NULL ? NULL : entry->tokens;
 }
 
@@ -799,14 +904,8 @@ static PyObject *cut_once(Splitter *s, PyObject *text, int plain_checked) {
             return out;
         }
     }
-    Py_ssize_t suf_len;
-    {
-        PyObject *rest = PyUnicode_Substring(text, pre_len, n);
-        if (rest == NULL) return NULL;
-        suf_len = find_suffix(s, rest);
-        Py_DECREF(rest);
-        if (suf_len < 0) return NULL;
-    }
+    Py_ssize_t suf_len = find_suffix(s, text, pre_len);
+    if (suf_len < 0) return NULL;
     if (suf_len && suf_len < n) {
         PyObject *hit = special_at(s, kind, data, 0, n - suf_len);
         if (hit != NULL) {
@@ -851,10 +950,19 @@ static PyObject *cut_new(Splitter *s, PyObject *text, uint64_t hash, int plain_c
 
 /* SpacyTokenizer._cut(text[start:end]): a new reference to the memoised list; the piece is
  * looked up where it stands in ``text``, and made a str only if it is new. */
+static PyObject *cut_range_hashed(Splitter *s, PyObject *text, Py_ssize_t start, Py_ssize_t end, int plain_checked,
+                                  uint64_t hash);
+
 static PyObject *cut_range(Splitter *s, PyObject *text, Py_ssize_t start, Py_ssize_t end, int plain_checked) {
+    return cut_range_hashed(s, text, start, end, plain_checked,
+                            hash_chars(PyUnicode_KIND(text), PyUnicode_DATA(text), start, end - start));
+}
+
+/* cut_range with the piece's memo hash known (a chunk's, taken at its scan: both memos hash alike) */
+static PyObject *cut_range_hashed(Splitter *s, PyObject *text, Py_ssize_t start, Py_ssize_t end, int plain_checked,
+                                  uint64_t hash) {
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    uint64_t hash = hash_chars(kind, data, start, end - start);
     const struct memo_entry *known = table_find(&s->cuts, hash, kind, data, start, end - start);
     if (known != NULL) {
         Py_INCREF(known->tokens);
@@ -935,7 +1043,7 @@ static PyObject *new_chunk_tokens(Splitter *s, PyObject *chunk, uint64_t hash) {
     else {
         /* the cut memo's very list (_tokenize's list(...) copies it: neither memo's lists are
          * ever changed, so both keep the one list; the matcher returns a new one) */
-        tokens = cut_range(s, chunk, 0, n, n > 0 && !plain);
+        tokens = cut_range_hashed(s, chunk, 0, n, n > 0 && !plain, hash);
         if (tokens == NULL) return NULL;
         int runs = PyList_GET_SIZE(tokens) > 1 && s->merge != NULL ? spells_special(s, tokens) : 0;
         if (runs < 0) { Py_DECREF(tokens); return NULL; }
@@ -1035,19 +1143,17 @@ static PyObject *Splitter_tokenize(Splitter *s, PyObject *args) {
     return words;
 }
 
-/* Chunks scanned ahead of the one being looked up: a known chunk costs little more than two
+/* Chunks scanned in a batch before they are looked up: a known chunk costs little more than two
  * reads from memory (its memo slot, then its key str, which is also the token appended), and
- * each is a miss on a long text's random chunks; scanned AHEAD chunks early, a chunk's slot is
- * prefetched when it is scanned and its key when it is KEY_AHEAD chunks from its turn, so the
- * lookups find them in cache. Only hints: every lookup reads the table as it then is. */
+ * each is a miss on a long text's random chunks; the batch's slots are prefetched together,
+ * then their keys, so the lookups find them in cache. Only hints: every lookup reads the table
+ * as it then is. */
 #define AHEAD 8
-#define KEY_AHEAD 4
 
 struct scanned {
     Py_ssize_t start, end;
     uint64_t hash;
-    size_t home;  /* its home slot in the chunk memo when it was scanned (prefetched) ... */
-    int bits;     /* ... at this table size (0: no table then): the lookup takes it if still so */
+    size_t home;  /* its home slot in the chunk memo at the batch's start (prefetched) */
 };
 
 /* str.isspace() of the first 256 code points (filled at module init): the scan's test for a
@@ -1057,22 +1163,101 @@ static uint8_t latin1_space[256];
 static inline int is_space(Py_UCS4 c) { return c < 256 ? latin1_space[c] : Py_UNICODE_ISSPACE(c); }
 
 /* The next chunk at or after *at (str.split()'s whitespace): 0 when there is none. One loop per
- * str width, so no character read goes through PyUnicode_READ's switch. */
-#define SCAN_CHUNK(NAME, TYPE)                                                                   \
+ * str width, so no character read goes through PyUnicode_READ's switch; the chunk is hashed
+ * once its end is known (hash_chars). */
+#define SCAN_CHUNK(NAME, TYPE, KIND)                                                             \
     static int NAME(const TYPE *data, Py_ssize_t n, Py_ssize_t *at, struct scanned *out) {     \
         Py_ssize_t i = *at;                                                                      \
         while (i < n && is_space(data[i])) i++;                                                  \
         if (i == n) { *at = n; return 0; }                                                       \
         out->start = i;                                                                          \
-        uint64_t hash = FNV_OFFSET;                                                              \
-        for (; i < n && !is_space(data[i]); i++) hash = fnv_step(hash, data[i]);                 \
+        while (i < n && !is_space(data[i])) i++;                                                 \
         out->end = *at = i;                                                                      \
-        out->hash = hash;                                                                        \
+        out->hash = hash_chars(KIND, data, out->start, i - out->start);                          \
         return 1;                                                                                \
     }
-SCAN_CHUNK(scan_chunk_1, Py_UCS1)
-SCAN_CHUNK(scan_chunk_2, Py_UCS2)
-SCAN_CHUNK(scan_chunk_4, Py_UCS4)
+SCAN_CHUNK(scan_chunk_4, Py_UCS4, PyUnicode_4BYTE_KIND)
+
+/* scan_chunk for a UCS-2 text: most of its chunks are Latin-1 (the text is wide for a few
+ * characters), narrowed into a buffer as they are scanned and hashed from it. */
+static int scan_chunk_2(const Py_UCS2 *data, Py_ssize_t n, Py_ssize_t *at, struct scanned *out) {
+    Py_ssize_t i = *at;
+    while (i < n && is_space(data[i])) i++;
+    if (i == n) { *at = n; return 0; }
+    const Py_ssize_t start = i;
+    out->start = start;
+    unsigned char narrow[NARROW_MAX];
+    Py_UCS2 any = 0;
+    for (; i < n && i - start < NARROW_MAX; i++) {
+        Py_UCS2 c = data[i];
+        if (c < 256 ? latin1_space[c] : Py_UNICODE_ISSPACE(c)) break;
+        any |= c;
+        narrow[i - start] = (unsigned char)c;
+    }
+    if (i - start < NARROW_MAX || i == n || is_space(data[i])) {  /* the whole chunk was read */
+        out->end = *at = i;
+        out->hash = any < 256 ? hash_bytes(narrow, (size_t)(i - start))
+                              : hash_bytes((const unsigned char *)(data + start), (size_t)(i - start) * 2);
+        return 1;
+    }
+    while (i < n && !is_space(data[i])) i++;
+    out->end = *at = i;
+    out->hash = hash_chars(PyUnicode_2BYTE_KIND, data, start, i - start);
+    return 1;
+}
+
+#if defined(__SSE2__)
+/* 0xFF in the first 16 bytes, then 0: loaded from (16 - len) it keeps a vector's first len bytes */
+static const unsigned char keep_first[32] = {
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* The bytes of ``v`` that can be Latin-1 whitespace (at most 0x20, 0x85 or 0xA0), as bits: a
+ * byte without its bit is no space; one with it is looked up (control characters are not). */
+static inline unsigned space_candidates(__m128i v) {
+    __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x20)), v);
+    __m128i nel = _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0x85)), nbsp = _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xA0));
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(low, _mm_or_si128(nel, nbsp)));
+}
+#endif
+
+/* scan_chunk for a Latin-1 text: 16 bytes a test where SSE2 is (a chunk of at most 16 hashed
+ * from the vector that found its end: the same value hash_bytes gives), one at a time within
+ * 16 bytes of the end. */
+static int scan_chunk_1(const Py_UCS1 *data, Py_ssize_t n, Py_ssize_t *at, struct scanned *out) {
+    Py_ssize_t i = *at;
+    while (i < n && latin1_space[data[i]]) i++;  /* most gaps are one space */
+    if (i == n) { *at = n; return 0; }
+    const Py_ssize_t start = i;
+    out->start = start;
+#if defined(__SSE2__)
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(data + i));
+        unsigned stops = space_candidates(v);
+        while (stops) {
+            Py_ssize_t end = i + __builtin_ctz(stops);
+            if (latin1_space[data[end]]) {
+                out->end = *at = end;
+                Py_ssize_t len = end - start;
+                if (i == start) {  /* the whole chunk is in v */
+                    v = _mm_and_si128(v, _mm_loadu_si128((const __m128i *)(keep_first + 16 - len)));
+                    uint64_t lo = (uint64_t)_mm_cvtsi128_si64(v), hi = (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(v, v));
+                    out->hash = mix_end(mix_block(MIX_0, lo, hi), (size_t)len);
+                } else {
+                    out->hash = hash_bytes(data + start, (size_t)len);
+                }
+                return 1;
+            }
+            stops &= stops - 1;
+        }
+    }
+#endif
+    while (i < n && !latin1_space[data[i]]) i++;
+    out->end = *at = i;
+    out->hash = hash_bytes(data + start, (size_t)(i - start));
+    return 1;
+}
 
 static inline int scan_chunk(int kind, const void *data, Py_ssize_t n, Py_ssize_t *at, struct scanned *out) {
     if (kind == PyUnicode_1BYTE_KIND) return scan_chunk_1(data, n, at, out);
@@ -1080,67 +1265,92 @@ static inline int scan_chunk(int kind, const void *data, Py_ssize_t n, Py_ssize_
     return scan_chunk_4(data, n, at, out);
 }
 
-/* The loop of tokenize: gathers the words into ``sink``; -1 on error. */
+/* The chunk memo's entry for text[start:start+n] (``hash``: its characters', ``at``: its home
+ * slot): table_find_from with the common comparison inline (a key of the text's width, at
+ * most 16 bytes: two word pairs), same_chars for the rest. */
+static inline const struct memo_entry *chunk_find(const struct char_table *t, uint64_t hash, size_t at, int kind,
+                                                  const void *data, Py_ssize_t start, Py_ssize_t n) {
+    size_t mask = ((size_t)1 << t->bits) - 1;
+    const unsigned char *b = (const unsigned char *)data + start * kind;
+    size_t bytes = (size_t)(n * kind);
+    for (Py_ssize_t probes = 0; probes < t->probe_limit; probes++, at = (at + 1) & mask) {
+        const struct memo_entry *entry = t->slots + at;
+        if (entry->key == NULL) return NULL;
+        if (entry->hash != hash) continue;
+        PyObject *key = entry->key;
+        if (PyUnicode_GET_LENGTH(key) != n) continue;
+        if (PyUnicode_KIND(key) == kind && bytes <= 16) {
+            /* the first and the last word of the width that fits cover every byte (as in same_chars) */
+            const unsigned char *a = PyUnicode_DATA(key);
+            int same = bytes >= 8 ? load64(a) == load64(b) && load64(a + bytes - 8) == load64(b + bytes - 8)
+                     : bytes >= 4 ? load32(a) == load32(b) && load32(a + bytes - 4) == load32(b + bytes - 4)
+                     : a[0] == b[0] && a[bytes / 2] == b[bytes / 2] && a[bytes - 1] == b[bytes - 1];
+            if (same) return entry;
+            continue;
+        }
+        if (same_chars(key, kind, data, start, n)) return entry;
+    }
+    return NULL;
+}
+
+/* The loop of tokenize: gathers the words into ``sink``; -1 on error. Chunks are scanned AHEAD
+ * at a time, their memo slots then key strs prefetched, then looked up in order. */
 static int tokenize_words(Splitter *s, PyObject *text, PyObject *fallback, struct word_sink *sink) {
     Py_ssize_t n = PyUnicode_GET_LENGTH(text), at = 0;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    struct scanned ring[AHEAD];
-    size_t head = 0, tail = 0;  /* chunks scanned, chunks done */
+    struct scanned batch[AHEAD];
     for (;;) {
-        while (head - tail < AHEAD && scan_chunk(kind, data, n, &at, ring + head % AHEAD)) {
-            struct scanned *scanned = ring + head % AHEAD;
-            scanned->bits = 0;
-            if (s->chunks.slots != NULL) {
-                scanned->home = home_of(&s->chunks, scanned->hash);
-                scanned->bits = s->chunks.bits;
-                __builtin_prefetch(s->chunks.slots + scanned->home);
+        int count = 0;
+        while (count < AHEAD && scan_chunk(kind, data, n, &at, batch + count)) count++;
+        const int bits = s->chunks.bits;  /* 0 while there is no table */
+        if (bits != 0) {
+            for (int j = 0; j < count; j++) {
+                batch[j].home = home_of(&s->chunks, batch[j].hash);
+                __builtin_prefetch(s->chunks.slots + batch[j].home);
             }
-            head++;
-        }
-        if (head == tail) break;
-        if (head - tail > KEY_AHEAD) {
-            /* the memo may have grown since: a stale home is only a wasted hint */
-            const struct scanned *ahead = ring + (tail + KEY_AHEAD) % AHEAD;
-            if (ahead->bits != 0 && ahead->bits == s->chunks.bits) {
-                const struct memo_entry *slot = s->chunks.slots + ahead->home;
-                if (slot->key != NULL) __builtin_prefetch(slot->key);
+            for (int j = 0; j < count; j++) {  /* the slots' reads overlap; then their keys' */
+                PyObject *key = s->chunks.slots[batch[j].home].key;
+                if (key != NULL) __builtin_prefetch(key);
             }
         }
-        const struct scanned chunk_at = ring[tail % AHEAD];
-        tail++;
-        Py_ssize_t start = chunk_at.start, end = chunk_at.end;
-        int short_chunk = end - start <= s->max_chunk;
-        /* the home slot taken at the scan, unless the memo has grown since (then found again) */
-        const struct memo_entry *known = !short_chunk ? NULL
-            : chunk_at.bits != 0 && chunk_at.bits == s->chunks.bits
-                ? table_find_from(&s->chunks, chunk_at.hash, chunk_at.home, kind, data, start, end - start)
-                : table_find(&s->chunks, chunk_at.hash, kind, data, start, end - start);
-        if (known != NULL) {
-            if ((known->single != NULL ? sink_push(sink, known->single) : sink_extend(sink, known->tokens)) < 0) return -1;
-            continue;
-        }
-        PyObject *chunk = PyUnicode_Substring(text, start, end);
-        if (chunk == NULL) return -1;
-        PyObject *tokens = short_chunk ? new_chunk_tokens(s, chunk, chunk_at.hash) : PyObject_CallOneArg(fallback, chunk);
-        Py_DECREF(chunk);
-        if (tokens == NULL) return -1;
-        int rc = 0;
-        if (PyList_CheckExact(tokens)) rc = sink_extend(sink, tokens);
-        else {  /* a fallback may return any iterable */
-            PyObject *iterator = PyObject_GetIter(tokens), *word;
-            if (iterator == NULL) rc = -1;
-            else {
-                while (rc == 0 && (word = PyIter_Next(iterator)) != NULL) {
-                    rc = sink_push(sink, word);
-                    Py_DECREF(word);
+        if (count == 0) break;
+        for (int j = 0; j < count; j++) {
+            const struct scanned *chunk_at = batch + j;
+            Py_ssize_t start = chunk_at->start, end = chunk_at->end;
+            int short_chunk = end - start <= s->max_chunk;
+            const struct memo_entry *known = NULL;
+            if (short_chunk && s->chunks.slots != NULL) {
+                /* the home slot taken at the scan, unless the memo has grown since (then found again) */
+                size_t home = bits == s->chunks.bits ? chunk_at->home : home_of(&s->chunks, chunk_at->hash);
+                known = chunk_find(&s->chunks, chunk_at->hash, home, kind, data, start, end - start);
+            }
+            if (known != NULL) {
+                if ((known->single != NULL ? sink_push(sink, known->single) : sink_extend(sink, known->tokens)) < 0) return -1;
+                continue;
+            }
+            PyObject *chunk = PyUnicode_Substring(text, start, end);
+            if (chunk == NULL) return -1;
+            PyObject *tokens = short_chunk ? new_chunk_tokens(s, chunk, chunk_at->hash) : PyObject_CallOneArg(fallback, chunk);
+            Py_DECREF(chunk);
+            if (tokens == NULL) return -1;
+            int rc = 0;
+            if (PyList_CheckExact(tokens)) rc = sink_extend(sink, tokens);
+            else {  /* a fallback may return any iterable */
+                PyObject *iterator = PyObject_GetIter(tokens), *word;
+                if (iterator == NULL) rc = -1;
+                else {
+                    while (rc == 0 && (word = PyIter_Next(iterator)) != NULL) {
+                        rc = sink_push(sink, word);
+                        Py_DECREF(word);
+                    }
+                    if (PyErr_Occurred()) rc = -1;
+                    Py_DECREF(iterator);
                 }
-                if (PyErr_Occurred()) rc = -1;
-                Py_DECREF(iterator);
             }
+            Py_DECREF(tokens);
+            if (rc < 0) return -1;
         }
-        Py_DECREF(tokens);
-        if (rc < 0) return -1;
     }
     return 0;
 }
