@@ -188,3 +188,17 @@ def test_a_page_the_learned_pass_keeps_nothing_of_runs_the_fast_path_only_if_tra
         assert asdict(hybrid.extract_learned_hybrid(html)) == asdict(expected)
         assert len(fast_calls) == 1
         fast_calls.clear()
+
+
+def test_a_page_with_route_max_chars_of_block_text_is_not_routed(monkeypatch):
+    calls = []
+    monkeypatch.setattr(hybrid, "_trafilatura", lambda html, fast=False, precision=False: calls.append(html) or "trafilatura's text")
+    monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", 1.01)  # every page is unsure
+    details: dict = {}
+    learned = extract_learned(ARTICLE, details)
+    chars = float(details["lengths"].sum())
+    monkeypatch.setattr(hybrid, "ROUTE_MAX_CHARS", chars + 1)
+    assert hybrid.extract_learned_hybrid(ARTICLE).method == "trafilatura" and len(calls) == 1
+    monkeypatch.setattr(hybrid, "ROUTE_MAX_CHARS", chars)
+    kept = hybrid.extract_learned_hybrid(ARTICLE)
+    assert (kept.method, kept.text) == ("learned", learned.text) and len(calls) == 1

@@ -169,6 +169,22 @@ ROUTE_SECOND: tuple[str, int, float] | None = None
 # END ROUTER CONSTANTS
 
 
+# A page with at least this many characters of block text is not routed, whatever its confidence:
+# trafilatura's cost grows with the page (wceb2026's routed pages: 179 ms a page against 115 ms over
+# all its pages; its 20 costliest routed pages hold 38 % of the routed CPU for 8 % of what routing
+# gains in F1), and a page that long gives the learned pass much text to stand on. Measured with
+# the shipped model (never trained on wceb2026, so out of sample on both its halves) and router,
+# per page (learned text against trafilatura fast=True's, trafilatura's CPU paired), session 16,
+# load ~8: the development half's F1 (chosen there) 10,000 chars -0.0058, 20,000 -0.0037, 30,000
+# -0.0012, 35,000 -0.0001, 40,000 to 100,000 +0.0003 (routed CPU 0.930 of before); the
+# smallest limit of that plateau is taken. Held-out half (reported only): +0.0011 at 40,000,
+# routed CPU 0.831, routed share 19.9 -> 18.6 %. trafilatura-eval: 2 routed pages of 990 are so
+# long, both with the same snippets found either way; scrapinghub-aeb: none. Pages the learned
+# pass keeps nothing of are routed as before. bench/fit_extract_router.py fits the confidence
+# limit without this cap (it changes no routed page of the two issue sets' development halves).
+ROUTE_MAX_CHARS = 40_000
+
+
 def route_signals(log_odds: np.ndarray, lengths: np.ndarray, kept: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """ROUTE_SIGNALS of one page from the learned pass's arrays (its blocks' log-odds, lengths,
     the kept mask after every page-level rule and the feature rows)."""
@@ -235,12 +251,15 @@ def extract_learned_hybrid(html: str | bytes) -> Extraction:
     # trafilatura, so the lexbor fast path's text (its main-content pass, ~60 % of the fast path's
     # CPU on those pages: 7 % of wceb2026's pages, mostly large listings) is computed below only
     # where trafilatura finds nothing; every page's text, metadata and path stay what they were.
-    learned = extract_learned(html, details if ROUTE_SECOND is not None else None, fallback=False)
+    learned = extract_learned(html, details, fallback=False)
     if "deeper" in learned.method:
         return learned  # trafilatura's lxml cannot hold the page either
     # The learned pass's long_share is its confidence (ROUTE_SIGNALS[0]); the other signals are
     # computed only when the fitted router reads one.
-    if learned.method == "learned" and learned.long_share >= ROUTE_CONFIDENCE and (ROUTE_SECOND is None or not routes(route_signals(**details))):
+    if learned.method == "learned" and (
+        (learned.long_share >= ROUTE_CONFIDENCE and (ROUTE_SECOND is None or not routes(route_signals(**details))))
+        or float(details["lengths"].sum()) >= ROUTE_MAX_CHARS
+    ):
         return learned
     text = _trafilatura(html.decode("utf-8", "replace") if isinstance(html, bytes) else html, fast=ROUTE_FAST, precision=ROUTE_PRECISION)
     if learned.method == "learned":
