@@ -6,7 +6,7 @@ Each round runs ``tamis run --input one.jsonl --output OUT --workers 1 -q`` (the
 its defaults: gzip, report, card) as a subprocess, for this checkout and, alternately, for
 ``--base`` (another checkout, e.g. ``git worktree add /tmp/base main`` with this checkout's
 ``tamis/_native/*.so`` copied in; run with this venv's python and ``PYTHONPATH=BASE``), so the two
-share the machine's load. It prints each side's CPU seconds (user + sys of the process: the
+share the machine's load, after one discarded warm-up run of each. It prints each side's CPU seconds (user + sys of the process: the
 figure to compare on a shared machine; min and median) and wall seconds (median).
 
 Then, for each side, where the CPU goes (``--phase-runs`` more runs in-process, ``time.process_time``, the least of each phase):
@@ -149,12 +149,15 @@ def main() -> None:
         if args.input:
             doc = args.input.resolve()
         figures: dict[str, list[tuple[float, float]]] = {name: [] for name in sides}
+        for root in sides.values():  # one discarded warm-up run of each side (page cache, as bench_recipe)
+            one_run(root, doc, Path(tmp) / "out", args.command)
         for _ in range(args.rounds):
             for name, root in sides.items():
                 figures[name].append(one_run(root, doc, Path(tmp) / "out", args.command))
         load = os.getloadavg()[0]
         what = f"{args.input.name} ({sum(1 for _ in args.input.open())} documents)" if args.input else "one document"
-        print(f"tamis {args.command}, its defaults, {what}, --workers 1 -q, subprocess; {args.rounds} rounds alternating; load {load:.1f}")
+        print(f"tamis {args.command}, its defaults, {what}, --workers 1 -q, subprocess; "
+              f"a discarded warm-up run each, then {args.rounds} rounds alternating; load {load:.1f}")
         for name, runs in figures.items():
             cpus, walls = [c for c, _ in runs], [w for _, w in runs]
             print(f"  {name:60s} CPU min {min(cpus):.3f} s  median {statistics.median(cpus):.3f} s   wall median {statistics.median(walls):.3f} s")

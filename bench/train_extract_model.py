@@ -71,7 +71,7 @@ from readability_pages import evaluation_sites, load_readability  # noqa: E402
 from wceb_pages import load_wceb, wceb_halves  # noqa: E402
 
 from tamis.extract import blocks as B  # noqa: E402
-from tamis.extract.learned import MODEL_PATH, Forest, drop_repeated, keep_blocks, page_confidence, save_forest  # noqa: E402
+from tamis.extract.learned import MODEL_PATH, Forest, keep_blocks, page_confidence, post_rules, save_forest  # noqa: E402
 from tamis.io.htmldecode import decode_html  # noqa: E402
 from tamis.steps.extract_html import drop_boilerplate_lines  # noqa: E402
 
@@ -336,12 +336,15 @@ def fit(params: dict, x, y, w):
 # --------------------------------------------------------------------------- scoring
 
 
-def page_text(texts: list[str], probability: np.ndarray, post: dict) -> str:
-    """What the ``extract`` step writes for the page: the kept blocks, then its boilerplate-line filter."""
+def page_text(texts: list[str], rows: np.ndarray, probability: np.ndarray, post: dict) -> str:
+    """What the ``extract`` step writes for the page: the kept blocks after the shipped page-level
+    rules (``learned.post_rules``, as extract_learned applies them), then its boilerplate-line filter."""
     if not texts:
         return ""
     lengths = np.array([len(t) for t in texts], dtype=np.float64)
-    kept = drop_repeated(texts, keep_blocks(probability, lengths, post["keep"], post["smooth"], post["isolated"], post["tail"]))
+    kept = keep_blocks(probability, lengths, post["keep"], post["smooth"], post["isolated"], post["tail"])
+    if kept.any():
+        kept = post_rules(texts, rows, kept)
     return drop_boilerplate_lines("\n".join(t for t, k in zip(texts, kept, strict=True) if k))[0]
 
 
@@ -362,7 +365,7 @@ def routing_table(data: dict, keys: dict[str, list[str]], probabilities: dict, p
         for store, store_keys in keys.items():
             outputs, sent = {}, 0
             for key in store_keys:
-                texts = data[store][key][0]
+                texts, rows = data[store][key]
                 probability = probabilities[(store, key)]
                 lengths = np.array([len(t) for t in texts], dtype=np.float64)
                 log_odds = np.log(np.clip(probability, 1e-12, 1 - 1e-12) / np.clip(1 - probability, 1e-12, 1))
@@ -370,7 +373,7 @@ def routing_table(data: dict, keys: dict[str, list[str]], probabilities: dict, p
                     outputs[key] = teacher[store][key]
                     sent += 1
                 else:
-                    outputs[key] = page_text(texts, probability, post)
+                    outputs[key] = page_text(texts, rows, probability, post)
             f1 = score_set(data, store, store_keys, outputs)[2]
             cells.append(f"{store} F1 {f1:.4f} ({f1 - bar[store]:+.4f}), {sent / len(store_keys):5.1%} to trafilatura")
         print(f"  hybrid, confidence below {limit:.2f} to trafilatura (cv): " + "; ".join(cells))
@@ -415,6 +418,7 @@ def error_analysis(data: dict, keys: dict[str, list[str]], probabilities: dict, 
             labels = block_labels(data, store, key)
             lengths = np.array([len(t) for t in texts], dtype=np.float64)
             kept = keep_blocks(probabilities[(store, key)], lengths, post["keep"], post["smooth"], post["isolated"], post["tail"])
+            kept = post_rules(texts, rows, kept) if kept.any() else kept
             for i in np.flatnonzero((kept & (labels == 0)) | (~kept & (labels == 1))):
                 kind = "kept, not content" if kept[i] else "dropped content"
                 totals[kind] += lengths[i]
@@ -549,7 +553,7 @@ def main() -> int:
         for post in posts:
             f1 = {}
             for store in stores:
-                outputs = {k: page_text(data[store][k][0], probabilities[(store, k)], post) for k in development[store]}
+                outputs = {k: page_text(*data[store][k], probabilities[(store, k)], post) for k in development[store]}
                 f1[store] = score_set(data, store, development[store], outputs)[2]
             margin = min(f1[store] - bar[store] for store in stores)
             print(f"  cv {label} {post}: {cells(f1)} (margin {margin:+.4f})", flush=True)
@@ -587,7 +591,7 @@ def main() -> int:
     report += [(store, f"{names[store]} whole set (includes training pages)", sorted(data[store])) for store in stores]
     print(f"{'':<58} {'P':>6} {'R':>6} {'F1':>6}   trafilatura P/R/F1")
     for store, title, keys in report:
-        outputs = {k: page_text(data[store][k][0], forest.probability(data[store][k][1]), post) for k in keys}
+        outputs = {k: page_text(*data[store][k], forest.probability(data[store][k][1]), post) for k in keys}
         p, r, f1 = score_set(data, store, keys, outputs)
         tp, tr, tf = score_set(data, store, keys, teacher[store])
         print(f"  {title:<56} {p:.4f} {r:.4f} {f1:.4f}   {tp:.4f} {tr:.4f} {tf:.4f}")

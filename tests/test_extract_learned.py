@@ -10,9 +10,11 @@ import pytest
 from tamis.extract import blocks as B
 from tamis.extract.hybrid import extract_learned_hybrid
 from tamis.extract.learned import (
+    CAPTION_MAX_CHARS,
     MODEL_PATH,
     REPEAT_MIN_CHARS,
     Forest,
+    drop_captions,
     drop_marked,
     drop_repeated,
     extract_learned,
@@ -220,6 +222,37 @@ def test_drop_marked_drops_kept_captions_and_nav_and_footer_blocks_unless_nothin
     # post_rules: the repeated texts first, then the marked blocks
     texts = ["Paragraph " * 10, "Caption of the photo " * 4, "Paragraph " * 10, "x", "y", "Home", "Contact"]
     assert post_rules(texts, rows, kept).tolist() == [True, False, False, False, True, False, False]
+
+
+def test_drop_captions_drops_short_kept_blocks_named_caption_or_credit_unless_nothing_else_is_kept():
+    own_caption = B.FEATURE_NAMES.index("own~caption")
+    own_credit = B.FEATURE_NAMES.index("own~credit")
+    rows = np.zeros((6, len(B.FEATURE_NAMES)), dtype=np.float32)
+    rows[1, own_caption] = 1.0
+    rows[2, own_credit] = 1.0
+    rows[3, own_caption] = 1.0  # named, but long: prose a template wraps, stays
+    rows[4, B.FEATURE_NAMES.index("above~caption")] = 1.0  # only an ancestor's word: stays
+    rows[5, own_caption] = 1.0  # named and short, but not kept
+    lengths = np.array([300.0, 80.0, 20.0, CAPTION_MAX_CHARS, 40.0, 30.0])
+    kept = np.array([True, True, True, True, True, False])
+    out = drop_captions(rows, lengths, kept)
+    assert out.tolist() == [True, False, False, True, True, False]
+    assert kept.tolist() == [True, True, True, True, True, False]  # not changed in place
+    only = np.array([False, True, True, False, False, False])
+    assert drop_captions(rows, lengths, only).tolist() == only.tolist()  # a page of captions keeps them
+    assert drop_captions(np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32), np.zeros(0), np.zeros(0, dtype=bool)).shape == (0,)
+    # post_rules applies it after the repeated and marked blocks
+    texts = ["P" * 300, "c" * 80, "r" * 20, "L" * CAPTION_MAX_CHARS, "a" * 40, "s" * 30]
+    assert post_rules(texts, rows, kept).tolist() == out.tolist()
+
+
+def test_extract_learned_leaves_out_a_photo_credit_set_in_a_div():
+    credit = "Photo: the new library wing seen from the park."
+    photo = f"<div class='photo'><img src='/wing.jpg' alt=''><div class='image-credit'>{credit}</div></div>"
+    html = ARTICLE.replace("<h2>What changes</h2>", f"<h2>What changes</h2>{photo}")
+    text = extract_learned(html).text
+    assert credit not in text
+    assert all(p in text for p in PARAGRAPHS)
 
 
 def test_extract_learned_leaves_out_figure_captions():

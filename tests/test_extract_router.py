@@ -159,3 +159,32 @@ def test_candidate_post_rules_drop_what_they_name():
     rows[:, B.FEATURE_NAMES.index("tag=figcaption")] = 1.0
     assert not fit.POST_RULES["figcaption"](texts, rows, kept).any()  # (learned_page then keeps the page as it was)
     assert fit.post_rule("detached-after-2-100+figcaption")(texts, rows, kept).tolist() == [False] * 6
+
+
+def test_a_page_the_learned_pass_keeps_nothing_of_runs_the_fast_path_only_if_trafilatura_finds_nothing(monkeypatch):
+    """The fast path's text is left to the hybrid on such pages: trafilatura's text comes with the
+    fast path's metadata, and where trafilatura finds nothing the whole fast-path result is what
+    extract_learned's own fallback gives (text, confidence, metadata, method)."""
+    from dataclasses import asdict
+
+    from tamis.extract import learned
+
+    monkeypatch.setattr(learned, "keep_blocks", lambda probability, *args: np.zeros(len(probability), dtype=bool))
+    page = ARTICLE.replace("Budget approved</title>", "Budget approuvé</title>")
+    expected = learned._fast_instead(page, "learned: no block kept")
+    assert expected.method == "fast (learned: no block kept)" and expected.metadata["title"] == "Budget approuvé"
+    assert learned.extract_learned(page) == expected  # the learned extractor's own fallback is unchanged
+    bare = learned.extract_learned(page, fallback=False)
+    assert (bare.method, bare.text, bare.metadata) == (expected.method, "", {})
+    fast_calls = []
+    real_fast = hybrid.extract_fast
+    monkeypatch.setattr(hybrid, "extract_fast", lambda tree: fast_calls.append(tree) or real_fast(tree))
+    for html in (page, page.encode()):
+        monkeypatch.setattr(hybrid, "_trafilatura", lambda html, fast=False, precision=False: "trafilatura's text")
+        routed = hybrid.extract_learned_hybrid(html)
+        assert (routed.method, routed.text, routed.metadata) == ("trafilatura", "trafilatura's text", expected.metadata)
+        assert fast_calls == []  # the fast path's main-content pass was not run
+        monkeypatch.setattr(hybrid, "_trafilatura", lambda html, fast=False, precision=False: "")
+        assert asdict(hybrid.extract_learned_hybrid(html)) == asdict(expected)
+        assert len(fast_calls) == 1
+        fast_calls.clear()

@@ -79,3 +79,13 @@ def test_two_byte_strings_of_any_length_match():
     samples = ["".join(rng.choice(words) + rng.choice(seps) for _ in range(n)) for n in (3, 40_000, 3, 400_000, 10)]
     for sample in samples:
         assert normalized_utf8(sample) == _normalized_utf8_reference(sample)
+
+
+def test_count_words_reads_every_one_byte_character_in_its_wide_steps():
+    # The one-byte count reads sixteen characters a step: every code point below 256, at every
+    # place in a step and across steps, beside letters and beside spaces.
+    for code in range(256):
+        for place in range(0, 34):
+            for filler in ("x", " "):
+                sample = filler * place + chr(code) + filler * (40 - place)
+                assert count_words(sample) == _count_words_reference(sample), (code, place, filler)

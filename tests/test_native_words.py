@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tamis._native._words import word_totals as _word_totals_native
 
-from tamis.steps.quality.gopher import word_totals, word_totals_reference
+from tamis.steps.quality.gopher import word_counts, word_counts_reference, word_totals, word_totals_reference
 from tamis.steps.quality.ngrams import duplicate_ngram_chars_reference, ngram_stats, top_ngram_chars_reference
 from tamis.steps.quality.ngrams_numpy import ngram_stats_numpy
 from tamis.steps.quality.words import split_words
@@ -65,6 +65,31 @@ _CHARS = "aZé日ⅫÑ\u0301٣1.-#…’«\u00a0\x00\u200b\ud800\U0001F600\U000E
 @given(st.lists(st.text(alphabet=_CHARS, max_size=6), max_size=40))
 def test_compiled_word_totals_match_the_reference(words: list[str]) -> None:
     assert word_totals(words) == word_totals_reference(words)
+
+
+_STOP_LISTS = [frozenset(), frozenset({"the", "of", "and", "to"}), frozenset({"l'", "d'", "le", "de", "la"}),
+               frozenset({"日", "é", "ab", "\U0001F600x", "'"}), frozenset(f"w{k}" for k in range(70)),
+               frozenset({"it’s", "of"}), frozenset({"", "a"}), frozenset({"the", "them", "ŧhe", "\u0174he"})]
+# over 64 words, one holding U+2019, an empty one: the reference counts them; first characters equal modulo 64
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["the", "of", "and", "l'", "l’", "d’", "le", "’", "'", "日", "é", "ab", "\U0001F600x", "x",
+                                 "w3", "w69", "it’s", "it's", "a’b", "the’", "Of", "de", "", "a", "them", "ŧhe", "\u0174he", "\u0134he"]), max_size=30),
+       st.sampled_from(_STOP_LISTS), st.booleans())
+def test_compiled_word_counts_match_the_reference(words: list[str], stop_words: frozenset[str], apostrophe: bool) -> None:
+    # The stop words found in the totals' pass: equal words of one-, two- and four-byte strings,
+    # U+2019 read as an apostrophe only where the text holds one, lists the compiled count
+    # cannot take.
+    assert word_counts(words, stop_words, apostrophe) == word_counts_reference(words, stop_words, apostrophe)
+
+
+def test_word_totals_refuses_stop_words_it_cannot_compare() -> None:
+    with pytest.raises(ValueError, match="stop words"):
+        _word_totals_native(["a"], lambda char: 2, ("it’s",), True)
+    with pytest.raises(ValueError, match="64 stop words"):
+        _word_totals_native(["a"], lambda char: 2, tuple(f"w{k}" for k in range(65)), True)
+    assert _word_totals_native(["a", "b", "a"], lambda char: 2, ("a", "c"), False) == (3, 3, 3, 1)
 
 
 def test_compiled_word_totals_match_the_reference_on_real_words() -> None:
@@ -156,7 +181,7 @@ def test_documents_larger_than_the_kept_tables_and_a_call_from_inside_a_hash_mat
                       [duplicate_ngram_chars_reference(inner_words, n) for n in [2, *DUP]])]
     check(inner_words)
 
-_LINE_PIECES = ["-", "•", "...", "…", "..", ".", " ", "\t", "\u3000", "\x1c", "\x85", "\u2028", "a", "é", "\U0001f600", "\n", "\r", "\r\n"]
+_LINE_PIECES = ["-", "•", "...", "…", "..", ".", "#", " ", "\t", "\u3000", "\x1c", "\x85", "\u2028", "a", "é", "\U0001f600", "\n", "\r", "\r\n"]
 
 
 @settings(max_examples=500, deadline=None)
@@ -173,7 +198,7 @@ def test_compiled_line_marks_match_the_reference(pieces: list[str]) -> None:
     assert line_marks(text) == line_marks_reference(text)
 
 
-_PARAGRAPH_PIECES = ["a", "b", "é", "\U0001f600", " ", "\t", "\u3000", "\n", "\n\n", "\n\n\n", "ab cd"]
+_PARAGRAPH_PIECES = ["a", "b", "é", "\U0001f600", " ", "\t", "\xa0", "\u3000", "\n", "\n\n", "\n\n\n", "ab cd", "abcdefgh", "abcdefghijklmnopq"]
 
 
 @settings(max_examples=500, deadline=None)
@@ -187,3 +212,17 @@ def test_compiled_repeat_counts_match_the_reference(pieces: list[str]) -> None:
 
     text = "".join(pieces)
     assert repeat_counts(text) == repeat_counts_reference(text)
+
+
+def test_compiled_line_marks_count_symbols_of_long_texts() -> None:
+    # The one-byte '#' count reads sixteen characters a step and sums its counters every 4,080:
+    # long texts, '#' and runs of periods at every place, one-, two- and four-byte strings.
+    from tamis._native._words import line_marks
+
+    from tamis.steps.quality.gopher import line_marks_reference
+
+    rng = random.Random(11)
+    for extra in ("", "é", "…", "\U0001f600"):
+        for _ in range(4):
+            text = "".join(rng.choice(["#", ".", "..", "....", "a", " ", "\n", "- ", "ab#"]) for _ in range(rng.randint(2000, 9000))) + extra
+            assert line_marks(text) == line_marks_reference(text)

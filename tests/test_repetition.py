@@ -136,6 +136,33 @@ def test_compiled_repair_of_nfc_text_is_the_python_loop(lines, ends, min_chars, 
     assert repair_repetition(text, min_chars) == reference
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from([*_NFC_LINES, "e\u0301" * 31, "\u0301x", "Å" * 31, "\u212b" * 31, "\u1100\u1161" * 12]), max_size=12),
+    st.lists(st.sampled_from(["\n", "\r\n", "\r", "\n\n"]), min_size=12, max_size=12),
+    st.integers(0, 40),
+)
+def test_repair_checks_nfc_in_its_compiled_pass(lines, ends, min_chars):
+    # Without marks, the compiled loop vouches for NFC itself (no code point NFC may change);
+    # a text it cannot vouch for (combining marks, the Angstrom sign, Hangul jamo: some NFC
+    # already, some not) is left to the full check, and the repair is the reference's either way.
+    import unicodedata
+
+    from tamis.steps import repetition
+    from tamis.text import nfc_unstable_bitmap
+
+    text = "".join(line + end for line, end in zip(lines, ends, strict=False))
+    assert repair_repetition(text, min_chars) == repair_repetition(text, min_chars, key_of=normalize_for_hash)
+    if repetition._repair_lines_native is not None and repetition._nfc_table_ready():
+        bits = nfc_unstable_bitmap()
+        unstable = any(ord(c) >= 0x80 and (ord(c) >= len(bits) * 8 or bits[ord(c) >> 3] >> (ord(c) & 7) & 1) for c in text)
+        checked = repetition._repair_lines_native(text, min_chars, True)
+        assert (checked is None) == unstable
+        if checked is not None:
+            assert unicodedata.is_normalized("NFC", text)
+            assert checked == repetition._repair_lines_native(text, min_chars)
+
+
 def test_compiled_repair_tells_apart_keys_of_every_length_around_a_hash_word():
     # The compiled key set hashes eight bytes at a time: keys of 0 to 25 bytes (tails of every
     # length, whole words), equal but for one byte at any place, or equal in their first words,
@@ -174,3 +201,21 @@ def test_report_sample_keeps_the_first_repairs_and_every_repair_is_made():
     repair_repetition(texts[0], 30, marks)
     assert samples[0]["lines"] == [{"text": line[:240], "removed": gone} for line, gone in marks]
     assert ctx.stats.modified["repetition"] == len(texts)
+
+
+def test_compiled_repair_counts_line_ends_of_long_one_byte_texts():
+    # The one-byte line count reads sixteen characters a step and sums its counters every
+    # 4,080: long texts whose only "\r" or only non-ASCII character comes late, past a sum.
+    import random
+
+    from tamis.steps import repetition
+
+    rng = random.Random(7)
+    lines = [f"line {k % 37} of a long page, repeated now and then" for k in range(400)]
+    for late in ("\r\n", "\r", "é", "\xa0", ""):
+        text = "\n".join(lines[:300]) + late + "\n".join(lines[300:]) + "\n"
+        for sample in (text, text[: rng.randrange(len(text))], text[: rng.randrange(len(text))]):  # and prefixes of every length mod 16
+            reference = repair_repetition(sample, 30, key_of=normalize_for_hash)
+            assert repair_repetition(sample, 30) == reference
+            if repetition._repair_lines_native is not None:
+                assert repetition._repair_lines_native(sample, 30) == reference

@@ -26,6 +26,9 @@
 #include "xxhash.h"
 
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* For one-byte strings: the UTF-8 of each code point once folded (case folding and
  * apostrophes), computed at import from the same rules as the general loop below. */
@@ -312,7 +315,28 @@ static PyObject *count_words(PyObject *self, PyObject *arg) {
         /* A word starts where a space is followed by a non-space: no branch per character. */
         const Py_UCS1 *p = (const Py_UCS1 *)data;
         unsigned prev_space = 1;
-        for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t i = 0;
+#if defined(__SSE2__)
+        /* Sixteen characters a step (every rejected and every kept text is counted): a bit per
+         * whitespace character of a one-byte string (\t..\r, \x1c..\x1f, space, \x85, \xa0:
+         * space_table's, which a test compares on all 256), the word starts counted from the bits. */
+        const __m128i four = _mm_set1_epi8(4), three = _mm_set1_epi8(3);
+        for (; i + 16 <= n; i += 16) {
+            __m128i b = _mm_loadu_si128((const __m128i *)(p + i));
+            __m128i controls = _mm_sub_epi8(b, _mm_set1_epi8(9)), separators = _mm_sub_epi8(b, _mm_set1_epi8(0x1c));
+            __m128i space = _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(controls, four), four), _mm_cmpeq_epi8(_mm_max_epu8(separators, three), three));
+            space = _mm_or_si128(space, _mm_or_si128(_mm_cmpeq_epi8(b, _mm_set1_epi8(0x20)),
+                                                     _mm_or_si128(_mm_cmpeq_epi8(b, _mm_set1_epi8((char)0x85)), _mm_cmpeq_epi8(b, _mm_set1_epi8((char)0xa0)))));
+            unsigned mask = (unsigned)_mm_movemask_epi8(space);
+            unsigned starts = ~mask & ((mask << 1) | prev_space) & 0xFFFFu; /* counted without a libgcc call (no popcnt flag) */
+            starts -= (starts >> 1) & 0x5555u;
+            starts = (starts & 0x3333u) + ((starts >> 2) & 0x3333u);
+            starts = (starts + (starts >> 4)) & 0x0F0Fu;
+            words += (starts + (starts >> 8)) & 0x1Fu;
+            prev_space = (mask >> 15) & 1u;
+        }
+#endif
+        for (; i < n; i++) {
             unsigned space = space_table[p[i]];
             words += prev_space & (space ^ 1u);
             prev_space = space;
@@ -566,17 +590,71 @@ static int keep_span(Py_ssize_t **spans, Py_ssize_t *n_spans, Py_ssize_t *cap, P
 static PyObject *repair_lines(PyObject *self, PyObject *args) {
     PyObject *text;
     Py_ssize_t min_chars;
-    if (!PyArg_ParseTuple(args, "Un:repair_lines", &text, &min_chars)) return NULL;
+    int check_nfc = 0;
+    if (!PyArg_ParseTuple(args, "Un|p:repair_lines", &text, &min_chars, &check_nfc)) return NULL;
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
+    if (check_nfc && nfc_unstable == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "repair_lines(check_nfc=True) needs set_nfc_unstable() first");
+        return NULL;
+    }
     if (n == 0) return Py_BuildValue("(OnN)", text, (Py_ssize_t)0, PyBool_FromLong(0));
     /* Every line's key fits in 12 bytes a character + 16 (the fold loops' slack): the arena
-     * holds all the distinct keys of the text, so it is sized once. */
-    Py_ssize_t lines = 1;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        lines += c == '\n' || c == '\r';
+     * holds all the distinct keys of the text, so it is sized once. With check_nfc, the same
+     * pass looks for a code point NFC may change (normalize_quick's test): a text without one
+     * is NFC, one with one is left to the caller (None), which checks it the full way. */
+    Py_ssize_t lines = 1, returns = 0;
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *p = (const Py_UCS1 *)data;
+        int unstable = 0;
+        Py_ssize_t i = 0;
+#if defined(__SSE2__)
+        /* sixteen characters a step: per-byte counters (at most 255 steps between two sums) */
+        const __m128i newline = _mm_set1_epi8('\n'), carriage = _mm_set1_epi8('\r'), zero = _mm_setzero_si128();
+        __m128i high = zero;
+        while (i + 16 <= n) {
+            __m128i ln = zero, cr = zero;
+            for (int step = 0; step < 255 && i + 16 <= n; step++, i += 16) {
+                __m128i b = _mm_loadu_si128((const __m128i *)(p + i));
+                ln = _mm_sub_epi8(ln, _mm_cmpeq_epi8(b, newline));
+                cr = _mm_sub_epi8(cr, _mm_cmpeq_epi8(b, carriage));
+                high = _mm_or_si128(high, b);
+            }
+            __m128i sums = _mm_add_epi64(_mm_sad_epu8(ln, zero), _mm_slli_epi64(_mm_sad_epu8(cr, zero), 32));
+            uint64_t both[2];
+            _mm_storeu_si128((__m128i *)both, sums);
+            lines += (Py_ssize_t)((both[0] & 0xFFFFFFFFu) + (both[1] & 0xFFFFFFFFu));
+            returns += (Py_ssize_t)((both[0] >> 32) + (both[1] >> 32));
+        }
+        unstable = _mm_movemask_epi8(high) != 0;
+#endif
+        for (; i < n; i++) {
+            Py_UCS1 c = p[i];
+            lines += c == '\n';
+            returns += c == '\r';
+            unstable |= c >= 0x80;
+        }
+        lines += returns;
+        if (unstable && check_nfc) {
+            for (Py_ssize_t i = 0; i < n; i++)
+                if (p[i] >= 0x80 && is_nfc_unstable(p[i])) Py_RETURN_NONE;
+        }
+    } else if (kind == PyUnicode_2BYTE_KIND) {
+        const Py_UCS2 *p = (const Py_UCS2 *)data;
+        unsigned seen = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_UCS2 c = p[i];
+            lines += c == '\n' || c == '\r';
+            seen |= quick_class[c];
+        }
+        if ((seen & QUICK_UNSTABLE) && check_nfc) Py_RETURN_NONE;
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            lines += c == '\n' || c == '\r';
+            if (check_nfc && c >= 0x80 && is_nfc_unstable(c)) Py_RETURN_NONE;
+        }
     }
     Py_ssize_t table = 16;
     while (table < 2 * lines) table *= 2;
@@ -593,12 +671,19 @@ static PyObject *repair_lines(PyObject *self, PyObject *args) {
     Py_ssize_t removed = 0, non_blank = 0;
     Py_ssize_t pending_start = -1, pending_end = -1; /* blank lines waiting (always one run of lines) */
     Py_ssize_t pos = 0;
+    /* a one-byte text without "\r" (most): each line's end found by memchr */
+    const char *newlines = kind == PyUnicode_1BYTE_KIND && returns == 0 ? (const char *)data : NULL;
     while (pos < n) {
         Py_ssize_t end = pos;
-        while (end < n) {
-            Py_UCS4 c = PyUnicode_READ(kind, data, end);
-            if (c == '\n' || c == '\r') break;
-            end++;
+        if (newlines) {
+            const char *at = memchr(newlines + pos, '\n', (size_t)(n - pos));
+            end = at ? at - newlines : n;
+        } else {
+            while (end < n) {
+                Py_UCS4 c = PyUnicode_READ(kind, data, end);
+                if (c == '\n' || c == '\r') break;
+                end++;
+            }
         }
         Py_ssize_t next = end;
         if (next < n) {
@@ -681,7 +766,8 @@ static PyMethodDef methods[] = {
     {"fold_spaces_utf8", fold_spaces_utf8, METH_VARARGS, "UTF-8 of s with whitespace runs collapsed and apostrophes folded (and case folded)."},
     {"count_words", count_words, METH_O, "len(s.split()) without building the list."},
 #if HAVE_FOLD
-    {"repair_lines", repair_lines, METH_VARARGS, "repair_repetition(s, min_chars) of a text in NFC: (text, removed, all identical)."},
+    {"repair_lines", repair_lines, METH_VARARGS,
+     "repair_repetition(s, min_chars) of a text in NFC: (text, removed, all identical); with check_nfc, None for a text that may not be NFC."},
 #endif
     {NULL, NULL, 0, NULL},
 };

@@ -23,6 +23,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define EMPTY (-1)
 
@@ -45,6 +48,13 @@ static inline Py_ssize_t line_end(int kind, const void *data, Py_ssize_t pos, Py
 /* Where the next line starts after a line ending at end < n: past its "\r\n", "\r" or "\n". */
 static inline Py_ssize_t line_next(int kind, const void *data, Py_ssize_t end, Py_ssize_t n) {
     return end + (PyUnicode_READ(kind, data, end) == '\r' && end + 1 < n && PyUnicode_READ(kind, data, end + 1) == '\n' ? 2 : 1);
+}
+
+/* The slot of a key in a table of mask + 1 slots (a power of two): the key times 2^64 / phi,
+ * its top bits (Fibonacci hashing: one multiply where mix below takes two and three shifts, at
+ * every probe of every word and n-gram). Only where a key lands: keys are compared exactly. */
+static inline size_t fib_slot(uint64_t key, size_t mask) {
+    return (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 32) & mask; /* tables here hold fewer than 2^32 slots */
 }
 
 static inline uint64_t mix(uint64_t x) {
@@ -79,7 +89,7 @@ static Py_ssize_t word_ids(PyObject *words, Py_ssize_t n, int32_t *ids, int64_t 
         }
         Py_hash_t h = PyObject_Hash(word);
         if (h == -1) goto done;
-        size_t s = (size_t)mix((uint64_t)h) & mask;
+        size_t s = fib_slot((uint64_t)h, mask);
         for (;;) {
             WordSlot *slot = &table[s];
             if (slot->first == EMPTY) {
@@ -146,7 +156,7 @@ static void clear_table(GramTable *t) {
  * slot where it goes (found = 0). */
 static inline size_t find_slot(const GramTable *t, const uint64_t *keys, const int32_t *ids, Py_ssize_t pos, int n, int *found) {
     uint64_t key = keys[pos];
-    size_t s = (size_t)mix(key) & t->mask;
+    size_t s = fib_slot(key, t->mask);
     while (t->slots[s].first != EMPTY) {
         if (t->slots[s].key == key && same_gram(ids, t->slots[s].first, pos, n)) { *found = 1; return s; }
         s = (s + 1) & t->mask;
@@ -399,7 +409,9 @@ done:
     return result;
 }
 
-/* word_totals(words, char_class) -> (words, word_chars, alpha_words): Gopher's word counts.
+/* word_totals(words, char_class[, stop_words, apostrophe]) -> (words, word_chars, alpha_words[,
+ * distinct stop words]): Gopher's word counts (with a tuple of stop words, the stop word rule's
+ * count too: gopher.stop_words_reference, U+2019 read as "'" in the words where apostrophe is set).
  *
  * A word made only of symbol characters does not count as a word (nor do its characters); a
  * word holding a letter is an alphabetic word. What a character is comes from the Python
@@ -425,10 +437,44 @@ static int ask_class(PyObject *classify, Py_UCS4 ch) {
     return char_flags[ch];
 }
 
+/* Whether ``word`` is the stop word ``stop`` (no U+2019 in it; tested by the caller), U+2019
+ * read as "'" in the word where ``apostrophe`` is set: word.replace("\u2019", "'") == stop
+ * (then, as stop holds no U+2019, a word holding one is never equal to it as it is). */
+static int is_stop_word(int kind, const void *data, Py_ssize_t len, PyObject *stop, int apostrophe) {
+    if (!apostrophe && kind != PyUnicode_KIND(stop)) return 0; /* equal str have the same kind */
+    int stop_kind = PyUnicode_KIND(stop);
+    const void *stop_data = PyUnicode_DATA(stop);
+    for (Py_ssize_t k = 0; k < len; k++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, k);
+        if (apostrophe && c == 0x2019) c = '\'';
+        if (c != PyUnicode_READ(stop_kind, stop_data, k)) return 0;
+    }
+    return 1;
+}
+
+#define MAX_STOP_WORDS 64
+
 static PyObject *word_totals(PyObject *self, PyObject *args) {
-    PyObject *words, *classify;
-    if (!PyArg_ParseTuple(args, "O!O", &PyList_Type, &words, &classify)) return NULL;
+    PyObject *words, *classify, *stops = NULL;
+    int apostrophe = 0;
+    if (!PyArg_ParseTuple(args, "O!O|O!p", &PyList_Type, &words, &classify, &PyTuple_Type, &stops, &apostrophe)) return NULL;
     if (!PyCallable_Check(classify)) { PyErr_SetString(PyExc_TypeError, "char_class must be callable"); return NULL; }
+    /* the stop words: at most 64 non-empty str of fewer than 64 characters, none holding U+2019.
+     * A word is compared only with those of its length and its first character (modulo 64):
+     * two bit sets, one AND, and most words have no candidate left. */
+    Py_ssize_t n_stops = stops ? PyTuple_GET_SIZE(stops) : 0;
+    uint64_t by_length[64] = {0}, by_first[64] = {0}, found = 0;
+    if (n_stops > MAX_STOP_WORDS) { PyErr_SetString(PyExc_ValueError, "word_totals: at most 64 stop words"); return NULL; }
+    for (Py_ssize_t j = 0; j < n_stops; j++) {
+        PyObject *stop = PyTuple_GET_ITEM(stops, j);
+        if (!PyUnicode_Check(stop) || PyUnicode_GET_LENGTH(stop) >= 64 || PyUnicode_GET_LENGTH(stop) == 0 ||
+            PyUnicode_FindChar(stop, 0x2019, 0, PyUnicode_GET_LENGTH(stop), 1) != -1) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "word_totals: stop words are non-empty str of fewer than 64 characters, without U+2019");
+            return NULL;
+        }
+        by_length[PyUnicode_GET_LENGTH(stop)] |= (uint64_t)1 << j;
+        by_first[PyUnicode_READ_CHAR(stop, 0) & 63] |= (uint64_t)1 << j;
+    }
     if (!char_flags) {
         char_flags = calloc(MAX_CODE_POINT, 1);
         if (!char_flags) return PyErr_NoMemory();
@@ -462,11 +508,27 @@ static PyObject *word_totals(PyObject *self, PyObject *args) {
         }
         if (!symbol) { n_words++; word_chars += len; }
         alpha_words += alpha;
+        if (len < 64 && by_length[len]) {
+            Py_UCS4 first = PyUnicode_READ(kind, data, 0);
+            uint64_t candidates = by_length[len] & by_first[(apostrophe && first == 0x2019 ? '\'' : first) & 63] & ~found;
+            for (; candidates; candidates &= candidates - 1) {
+                int j = __builtin_ctzll(candidates);
+                if (is_stop_word(kind, data, len, PyTuple_GET_ITEM(stops, j), apostrophe)) {
+                    found |= (uint64_t)1 << j;
+                    break;
+                }
+            }
+        }
+    }
+    if (stops) {
+        /* distinct stop words found: the tuple's are distinct (a duplicate would count twice) */
+        return Py_BuildValue("(LLLi)", n_words, word_chars, alpha_words, __builtin_popcountll(found));
     }
     return Py_BuildValue("(LLL)", n_words, word_chars, alpha_words);
 }
 
-/* line_marks(text) -> (lines, bullet lines, ellipsis lines): what Gopher's line rules count.
+/* line_marks(text) -> (lines, bullet lines, ellipsis lines, '#', ellipses): what Gopher's line
+ * and symbol rules count (the last two: symbol_counts below).
  *
  * Lines are tamis.text.split_lines(text)'s (ends: \r\n, \n, \r; a final end opens no empty last
  * line; an empty text has none); a bullet line starts, after its leading whitespace
@@ -474,13 +536,64 @@ static PyObject *word_totals(PyObject *self, PyObject *args) {
  * trailing whitespace, with "..." or U+2026. One pass over the text, no list of lines: the
  * plain definition is tamis.steps.quality.gopher.line_marks_reference, which tests compare with
  * this. */
+/* The counts of a whole text that Gopher's symbol rules read, text.count("#") and
+ * text.count("...") + text.count("\u2026"), taken in the same pass as the lines: str.count's
+ * matches of "..." do not overlap, so a run of k periods holds k // 3 of them. */
+typedef struct {
+    Py_ssize_t hashes, ellipses;
+} SymbolCounts;
+
+static void symbol_counts(int kind, const void *data, Py_ssize_t n, SymbolCounts *out) {
+    Py_ssize_t hashes = 0, ellipses = 0, run = 0;
+    if (kind == PyUnicode_1BYTE_KIND) { /* no U+2026 in a one-byte string */
+        const Py_UCS1 *p = (const Py_UCS1 *)data;
+        Py_ssize_t i = 0;
+#if defined(__SSE2__)
+        /* sixteen characters a step into per-byte counters, summed every 255 steps */
+        const __m128i hash = _mm_set1_epi8('#'), zero = _mm_setzero_si128();
+        while (i + 16 <= n) {
+            __m128i counts = zero;
+            for (int step = 0; step < 255 && i + 16 <= n; step++, i += 16)
+                counts = _mm_sub_epi8(counts, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + i)), hash));
+            __m128i sums = _mm_sad_epu8(counts, zero);
+            hashes += _mm_cvtsi128_si32(sums) + _mm_cvtsi128_si32(_mm_srli_si128(sums, 8));
+        }
+#endif
+        for (; i < n; i++) hashes += p[i] == '#';
+        for (const Py_UCS1 *at = p, *stop = p + n; (at = memchr(at, '.', (size_t)(stop - at))) != NULL;) {
+            const Py_UCS1 *dots = at;
+            while (at < stop && *at == '.') at++;
+            ellipses += (at - dots) / 3;
+        }
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            if (c == '.') { run++; continue; }
+            if (run) { ellipses += run / 3; run = 0; }
+            ellipses += c == 0x2026;
+            hashes += c == '#';
+        }
+        ellipses += run / 3;
+    }
+    out->hashes = hashes;
+    out->ellipses = ellipses;
+}
+
 static PyObject *line_marks(PyObject *self, PyObject *arg) {
     if (!PyUnicode_Check(arg)) { PyErr_SetString(PyExc_TypeError, "line_marks() expects a str"); return NULL; }
     Py_ssize_t n = PyUnicode_GET_LENGTH(arg), pos = 0, lines = 0, bullets = 0, ellipses = 0;
     int kind = PyUnicode_KIND(arg);
     const void *data = PyUnicode_DATA(arg);
+    /* a one-byte text without "\r" (most): its line ends found by memchr */
+    int plain = kind == PyUnicode_1BYTE_KIND && memchr(data, '\r', (size_t)n) == NULL;
     while (pos < n) {
-        Py_ssize_t end = line_end(kind, data, pos, n);
+        Py_ssize_t end;
+        if (plain) {
+            const char *at = memchr((const char *)data + pos, '\n', (size_t)(n - pos));
+            end = at ? at - (const char *)data : n;
+        } else {
+            end = line_end(kind, data, pos, n);
+        }
         lines++;
         Py_ssize_t first = pos, last = end;
         while (first < end && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, first))) first++;
@@ -496,7 +609,9 @@ static PyObject *line_marks(PyObject *self, PyObject *arg) {
         /* past the line end (\r\n is one): at the text's end the loop stops, so a final end opens no empty line */
         pos = line_next(kind, data, end, n);
     }
-    return Py_BuildValue("(nnn)", lines, bullets, ellipses);
+    SymbolCounts symbols;
+    symbol_counts(kind, data, n, &symbols);
+    return Py_BuildValue("(nnnnn)", lines, bullets, ellipses, symbols.hashes, symbols.ellipses);
 }
 
 /* repeat_counts(text) -> (paragraphs, repeated paragraphs, their characters, lines, repeated
@@ -510,9 +625,25 @@ typedef struct {
     Py_ssize_t start, len; /* len -1: empty */
 } Span;
 
+static inline uint64_t read_u64(const char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* Where a span goes in the table, from its bytes read eight at a time (only placement: equal
+ * spans are found by comparing bytes). A byte-a-multiply FNV-1a over every line and paragraph
+ * was most of repeat_counts' work. Spans of fewer than 8 bytes read their bytes one by one. */
 static uint64_t span_hash(const char *bytes, size_t n) {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)bytes[i]) * 1099511628211ULL;
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8) h = (h ^ read_u64(bytes + i)) * 0xbf58476d1ce4e5b9ULL, h ^= h >> 31;
+        h ^= read_u64(bytes + n - 8); /* overlaps the last round's bytes where n is not a multiple of 8 */
+    } else {
+        uint64_t tail = 0;
+        for (size_t i = 0; i < n; i++) tail = tail << 8 | (unsigned char)bytes[i];
+        h ^= tail;
+    }
     return mix(h);
 }
 
@@ -527,11 +658,58 @@ static int span_add(Span *table, size_t mask, const char *data, int width, Py_ss
     }
 }
 
+/* repeat_counts of a one-byte string (most texts): the same passes, each line end found by
+ * memchr (sixteen or more bytes a step) instead of a read and a test per character. */
+static PyObject *repeat_counts_ucs1(const char *p, Py_ssize_t n) {
+    Py_ssize_t breaks = 0;
+    for (const char *at = p, *stop = p + n; (at = memchr(at, '\n', (size_t)(stop - at))) != NULL; at++) breaks++;
+    size_t size = table_size(breaks + 2), mask = size - 1;
+    Span *table = malloc(size * sizeof(Span));
+    if (!table) return PyErr_NoMemory();
+    /* paragraphs of text.strip() */
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi && Py_UNICODE_ISSPACE((Py_UCS1)p[lo])) lo++;
+    while (hi > lo && Py_UNICODE_ISSPACE((Py_UCS1)p[hi - 1])) hi--;
+    for (size_t s = 0; s < size; s++) table[s].len = -1;
+    Py_ssize_t paragraphs = 0, para_dups = 0, para_chars = 0;
+    for (Py_ssize_t pos = lo;;) {
+        Py_ssize_t end = pos; /* the next run of two or more "\n", or hi */
+        for (;;) {
+            const char *at = end < hi ? memchr(p + end, '\n', (size_t)(hi - end)) : NULL;
+            if (at == NULL) { end = hi; break; }
+            end = at - p;
+            if (end + 1 < hi && p[end + 1] == '\n') break;
+            end++;
+        }
+        paragraphs++;
+        if (span_add(table, mask, p, 1, pos, end - pos)) { para_dups++; para_chars += end - pos; }
+        if (end >= hi) break;
+        while (end < hi && p[end] == '\n') end++;
+        pos = end;
+    }
+    /* non-empty lines between "\n" */
+    for (size_t s = 0; s < size; s++) table[s].len = -1;
+    Py_ssize_t lines = 0, line_dups = 0, line_chars = 0;
+    for (Py_ssize_t pos = 0; pos < n;) {
+        const char *at = memchr(p + pos, '\n', (size_t)(n - pos));
+        Py_ssize_t end = at ? at - p : n;
+        if (end > pos) {
+            lines++;
+            if (span_add(table, mask, p, 1, pos, end - pos)) { line_dups++; line_chars += end - pos; }
+        }
+        pos = end + 1;
+    }
+    if (!lines) lines = 1;  /* [""] */
+    free(table);
+    return Py_BuildValue("(nnnnnn)", paragraphs, para_dups, para_chars, lines, line_dups, line_chars);
+}
+
 static PyObject *repeat_counts(PyObject *self, PyObject *arg) {
     if (!PyUnicode_Check(arg)) { PyErr_SetString(PyExc_TypeError, "repeat_counts() expects a str"); return NULL; }
     Py_ssize_t n = PyUnicode_GET_LENGTH(arg), breaks = 0;
     int kind = PyUnicode_KIND(arg);
     const void *data = PyUnicode_DATA(arg);
+    if (kind == PyUnicode_1BYTE_KIND) return repeat_counts_ucs1((const char *)data, n);
     for (Py_ssize_t i = 0; i < n; i++) breaks += PyUnicode_READ(kind, data, i) == '\n';
     size_t size = table_size(breaks + 2), mask = size - 1;
     Span *table = malloc(size * sizeof(Span));
@@ -604,11 +782,10 @@ static PyObject *repeat_counts(PyObject *self, PyObject *arg) {
 
 static int is_sentence_end(Py_UCS4 c) { return c == '.' || c == '!' || c == '?' || c == 0x3002 || c == 0xFF01 || c == 0xFF1F; }
 
+/* libc's memmem (pyconfig.h defines _GNU_SOURCE): a shift table over byte pairs, where a test of
+ * the first byte at every position then a memcmp cost ~18 % of the step on the recipe's pages. */
 static int holds(const unsigned char *hay, Py_ssize_t n, const char *needle) {
-    Py_ssize_t m = (Py_ssize_t)strlen(needle);
-    for (Py_ssize_t i = 0; i + m <= n; i++)
-        if (hay[i] == (unsigned char)needle[0] && memcmp(hay + i, needle, (size_t)m) == 0) return 1;
-    return 0;
+    return n > 0 && memmem(hay, (size_t)n, needle, strlen(needle)) != NULL;
 }
 
 static int class_of(PyObject *classify, Py_UCS4 ch) {
@@ -791,8 +968,10 @@ static PyObject *c4_lines(PyObject *self, PyObject *args) {
         if ((options & C4_JAVASCRIPT) && holds(folded, m, "javascript")) { removed[3]++; continue; }
         if ((options & C4_CURLY) && curly) { rule = 2; rest = pos; break; }
         if ((options & C4_POLICY) &&
-            (holds(folded, m, "terms of use") || holds(folded, m, "privacy policy") || holds(folded, m, "cookie policy") ||
-             holds(folded, m, "uses cookies") || holds(folded, m, "use of cookies") || holds(folded, m, "use cookies"))) {
+            (holds(folded, m, "terms of use") || holds(folded, m, "privacy policy") ||
+             (holds(folded, m, "cookie") && /* in each of the four others, as c4._may_hold_policy reads them */
+              (holds(folded, m, "cookie policy") || holds(folded, m, "uses cookies") || holds(folded, m, "use of cookies") ||
+               holds(folded, m, "use cookies"))))) {
             removed[4]++;
             continue;
         }
@@ -885,9 +1064,10 @@ static PyMethodDef methods[] = {
     {"ngram_stats", ngram_stats, METH_VARARGS,
      "ngram_stats(words, top_ns, dup_ns) -> (top n-gram characters per n, duplicate n-gram characters per n)"},
     {"repeat_counts", repeat_counts, METH_O, "repeat_counts(text) -> Gopher's paragraph and line counts, repeats and their characters"},
-    {"line_marks", line_marks, METH_O, "line_marks(text) -> (lines, lines starting with a bullet, lines ending with an ellipsis)"},
+    {"line_marks", line_marks, METH_O, "line_marks(text) -> (lines, lines starting with a bullet, lines ending with an ellipsis, '#' count, ellipsis count)"},
     {"word_totals", word_totals, METH_VARARGS,
-     "word_totals(words, char_class) -> (words not made only of symbols, their characters, words holding a letter)"},
+     "word_totals(words, char_class[, stop_words, apostrophe]) -> (words not made only of symbols, their characters, words holding a letter"
+     "[, distinct stop words among the words])"},
     {"c4_lines", c4_lines, METH_VARARGS,
      "c4_lines(text, options, max_word_length, min_words_per_line, summaries, summarise, char_class) -> C4's line counts"},
     {"fineweb_counts", fineweb_counts, METH_VARARGS,

@@ -294,9 +294,54 @@ def drop_marked(rows: np.ndarray, kept: np.ndarray) -> np.ndarray:
     return out if out.any() else kept
 
 
+# A short kept block whose own element chain (from its block element down) carries a class or id
+# word saying caption or credit (the generic words of blocks.HINT_WORDS: ``caption``, ``credit``)
+# is dropped: a photo's caption or credit line set in a ``div``/``p``/``span`` instead of a
+# ``figcaption`` (drop_marked takes those), which the model keeps where it stands inside the
+# article's column. Short only: a long block so named is prose a template happens to wrap.
+# Chosen by the out-of-fold F1 of the shipped model on the three development halves (session 16;
+# margins over trafilatura, teval / AEB / wceb2026, routed pages with trafilatura fast=True's text;
+# on top of drop_repeated and drop_marked, which read +0.0085 / +0.0057 / -0.0037;
+# bench/fit_extract_router.py --post-rule with the rule as a candidate): caption or credit blocks
+# under 100 characters +0.0091 / +0.0058 / -0.0037, under 150 +0.0094 / +0.0063, under 200
+# +0.0094 / +0.0067, under 300 +0.0094 / +0.0072 / -0.0037 (shipped: the best teval margin, and
+# of those the best AEB one), under 400 +0.0091 / +0.0082 (teval pays); "caption" alone under 150
+# +0.0091 / +0.0063. wceb2026's margin does not move at any length. Measured there and not taken:
+# with an ancestor's caption word or any block inside a ``figure`` too (under 150) +0.0097 /
+# +0.0055 / -0.0045, inside a ``figure`` alone +0.0088 / +0.0058 / -0.0045; a short block whose
+# container (the block element around its own) holds an ``img`` and groups under 400 characters
+# of blocks (the walk's img ids; a scratch computation, not shipped): under 100 characters
+# +0.0081 / +0.0072 / -0.0037, headings spared -0.0038 on wceb, under 200 +0.0065 / +0.0084 / -0.0042,
+# under 300 in containers under 800 +0.0016 / +0.0082 / -0.0050 (teval's snippets sit in such
+# boxes: teasers, product features, section heads); short kept stretches detached from the main
+# one (two or more dropped blocks away) under 100 characters +0.0074 / +0.0069 / -0.0029, sparing
+# stretches that hold a heading +0.0074 / +0.0063 / -0.0029, sparing sentence-ended paragraphs
+# before the main stretch (leads) +0.0077 / +0.0062 / -0.0030, both +0.0077 / +0.0060 / -0.0031,
+# only when their link density is 0.5 or more (under 200) +0.0084 / +0.0057 / -0.0037, only when
+# every block is caption-shaped (in a figure, figcaption or caption/credit word; under 200)
+# +0.0074 / +0.0063 / -0.0038, after the main stretch only, heading and lead spared (under 200)
+# +0.0073 / +0.0057 / -0.0046: every detached-stretch variant costs teval what it gives AEB.
+CAPTION_FEATURES = ("own~caption", "own~credit")
+CAPTION_MAX_CHARS = 300
+
+
+def drop_captions(rows: np.ndarray, lengths: np.ndarray, kept: np.ndarray, max_chars: int = CAPTION_MAX_CHARS) -> np.ndarray:
+    """``kept`` without the kept blocks shorter than ``max_chars`` that CAPTION_FEATURES name, unless nothing else is kept."""
+    if not len(rows) or not kept.any():
+        return kept
+    names = block_features.FEATURE_NAMES
+    named = (rows[:, [names.index(name) for name in CAPTION_FEATURES]] > 0).any(axis=1)
+    out = kept & ~(named & (lengths < max_chars))
+    return out if out.any() else kept
+
+
 def post_rules(texts: list[str], rows: np.ndarray, kept: np.ndarray) -> np.ndarray:
-    """The page-level rules over the kept blocks, after keep_blocks: repeated texts, then what HTML marks as beside the content."""
-    return drop_marked(rows, drop_repeated(texts, kept))
+    """The page-level rules over the kept blocks, after keep_blocks: repeated texts, then what HTML
+    marks as beside the content, then short blocks named as captions or credits."""
+    kept = drop_marked(rows, drop_repeated(texts, kept))
+    if not kept.any():
+        return kept
+    return drop_captions(rows, np.fromiter(map(len, texts), dtype=np.float64, count=len(texts)), kept)
 
 
 # A block whose log-odds are this far from the keep threshold's (either side) is a confident
@@ -315,15 +360,18 @@ def page_confidence(log_odds: np.ndarray, lengths: np.ndarray, keep: float) -> f
     return float((lengths * sure).sum() / total)
 
 
-def extract_learned(html: str | bytes, details: dict | None = None) -> Extraction:
+def extract_learned(html: str | bytes, details: dict | None = None, fallback: bool = True) -> Extraction:
     """The blocks the classifier keeps, one per line; the lexbor fast path where lxml cannot hold
     the page (nested deeper than libxml2's 256 levels, or no document found) or nothing is kept.
     ``html`` may be the page's UTF-8 bytes (what lxml parses; the extraction worker sends them).
     ``details``, when given, receives the pass's arrays (``log_odds``, ``lengths``, ``kept``,
-    ``rows``): what ``tamis_learned_hybrid``'s router reads (tamis.extract.hybrid.route_signals)."""
+    ``rows``): what ``tamis_learned_hybrid``'s router reads (tamis.extract.hybrid.route_signals).
+    ``fallback=False``: where no document was found or nothing kept, the fast path is not run and
+    the result has no text and no metadata, only its ``method`` (the hybrid sends those pages to
+    trafilatura and runs the fast path itself only if trafilatura finds nothing)."""
     root = block_features.parse(html)
     if root is None:
-        return _fast_instead(html, "learned: lxml found no document")
+        return _fast_instead(html, "learned: lxml found no document", fallback)
     metadata = page_metadata_lxml(root)
     page = block_features.page_blocks(root)
     if page.max_depth >= block_features.DEEP:
@@ -335,7 +383,7 @@ def extract_learned(html: str | bytes, details: dict | None = None) -> Extractio
     lengths = page.lengths()
     kept = keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap)
     if not kept.any():
-        return _fast_instead(html, "learned: no block kept")
+        return _fast_instead(html, "learned: no block kept", fallback)
     kept = post_rules(page.texts, rows, kept)
     if details is not None:
         details.update(log_odds=log_odds, lengths=lengths, kept=kept, rows=rows)
@@ -365,7 +413,9 @@ def kept_text(page: block_features.PageBlocks, kept: np.ndarray) -> str:
     return "\n".join(lines)
 
 
-def _fast_instead(html: str | bytes, why: str) -> Extraction:
+def _fast_instead(html: str | bytes, why: str, run: bool = True) -> Extraction:
+    if not run:
+        return Extraction("", False, {}, f"fast ({why})")
     result = extract_fast(html.decode("utf-8", "surrogatepass") if isinstance(html, bytes) else html)
     result.method = f"fast ({why})"
     return result

@@ -22,6 +22,7 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 
@@ -49,6 +50,14 @@ except ImportError:  # pragma: no cover - not built, or a CPython (>= 3.13) whos
     _repair_lines_native = None
 
 
+@functools.cache
+def _nfc_table_ready() -> bool:
+    """Whether the compiled NFC table is handed over (the normalize step's, shared)."""
+    from tamis.steps.normalize import _quick
+
+    return _quick() is not None
+
+
 def repair_repetition(
     text: str,
     min_chars: int,
@@ -68,6 +77,13 @@ def repair_repetition(
     """
     if not text:
         return text, 0, False
+    if key_of is None and marks is None and _repair_lines_native is not None and _nfc_table_ready():
+        # The compiled loop checks NFC in the pass that counts the lines (normalize_quick's
+        # table: no code point NFC may change); only a text it cannot vouch for (None) is
+        # checked the full way below.
+        repaired = _repair_lines_native(text, min_chars, True)
+        if repaired is not None:
+            return repaired
     if key_of is None:
         nfc = text.isascii() or unicodedata.is_normalized("NFC", text)
         if nfc and marks is None and _repair_lines_native is not None:

@@ -54,24 +54,61 @@ def word_totals_reference(words: list[str]) -> tuple[int, int, int]:
     return n_words, word_chars, alpha_words
 
 
+def stop_words_reference(words: list[str], stop_words: frozenset[str], apostrophe: bool) -> int:
+    """The distinct stop words among ``words``; with ``apostrophe`` (the text holds a U+2019),
+    l’ and d’ count as l' and d' too: the plain definition of what the stop word rule counts."""
+    found = stop_words.intersection(words)
+    if apostrophe:
+        found = found | stop_words.intersection(w.replace("’", "'") for w in words if "’" in w)
+    return len(found)
+
+
+def word_counts_reference(words: list[str], stop_words: frozenset[str], apostrophe: bool) -> tuple[int, int, int, int]:
+    """:func:`word_totals_reference` and :func:`stop_words_reference` of one document."""
+    return (*word_totals_reference(words), stop_words_reference(words, stop_words, apostrophe))
+
+
+# The stop word lists as the compiled count takes them (a tuple of at most 64 non-empty words
+# shorter than 64 characters, none with a U+2019), one per list; a list it cannot take (None) is counted by the reference.
+_STOP_TUPLES: dict[frozenset[str], tuple[str, ...] | None] = {}
+
+
+def _stop_tuple(stop_words: frozenset[str]) -> tuple[str, ...] | None:
+    found = _STOP_TUPLES.get(stop_words, False)
+    if found is False:
+        fits = len(stop_words) <= 64 and all(type(w) is str and 0 < len(w) < 64 and "’" not in w for w in stop_words)
+        found = _STOP_TUPLES[stop_words] = tuple(stop_words) if fits else None
+    return found
+
+
 try:
     from tamis._native._words import word_totals as _word_totals_native
 except ImportError:  # pragma: no cover - the extension is built on install; this keeps a broken build usable
     word_totals = word_totals_reference
+    word_counts = word_counts_reference
 else:
 
     def word_totals(words: list[str]) -> tuple[int, int, int]:
         """:func:`word_totals_reference`, compiled (one pass over the words' characters)."""
         return _word_totals_native(words, char_class)
 
+    def word_counts(words: list[str], stop_words: frozenset[str], apostrophe: bool) -> tuple[int, int, int, int]:
+        """:func:`word_counts_reference`, compiled: the stop words are found in the same pass
+        over the words as the totals, compared by their characters (no str hash, no set)."""
+        stops = _stop_tuple(stop_words)
+        if stops is None:
+            return word_counts_reference(words, stop_words, apostrophe)
+        return _word_totals_native(words, char_class, stops, apostrophe)
 
-def line_marks_reference(text: str) -> tuple[int, int, int]:
-    """(lines, lines starting with a bullet, lines ending with an ellipsis) of ``text``, lines
-    as :func:`tamis.text.split_lines` cuts them: the plain definition of what the line rules count."""
+
+def line_marks_reference(text: str) -> tuple[int, int, int, int, int]:
+    """(lines, lines starting with a bullet, lines ending with an ellipsis, hash symbols,
+    ellipses) of ``text``, lines as :func:`tamis.text.split_lines` cuts them: the plain
+    definition of what the line and symbol rules count."""
     lines = split_lines(text)
     bullets = sum(1 for line in lines if line.lstrip().startswith(("•", "-")))
     ellipsis_lines = sum(1 for line in lines if line.rstrip().endswith(("...", "…")))
-    return len(lines), bullets, ellipsis_lines
+    return len(lines), bullets, ellipsis_lines, text.count("#"), text.count("...") + text.count("…")
 
 
 try:
@@ -138,25 +175,22 @@ class GopherQuality(QualityFilter):
         text = doc.text
         words = stats.words
         n_tokens = len(words)
-        n_words, word_chars, alpha_words = word_totals(words)
-        # Counted in one compiled pass over the text (no list of lines: most documents stop here,
-        # before a step that reads stats.splitlines).
-        n_lines, bullets, ellipsis_lines = line_marks(text)
-        n_lines = max(n_lines, 1)
         stop_words = stats.settings.stop_words
-        found = stop_words.intersection(words)
-        if "’" in text:  # l’ and d’ count as l' and d'
-            found = found | stop_words.intersection(w.replace("’", "'") for w in words if "’" in w)
+        n_words, word_chars, alpha_words, n_stop_words = word_counts(words, stop_words, "’" in text)
+        # Counted in one compiled call over the text (no list of lines: most documents stop here,
+        # before a step that reads stats.splitlines), the symbol counts with them.
+        n_lines, bullets, ellipsis_lines, hashes, ellipses = line_marks(text)
+        n_lines = max(n_lines, 1)
         denominator = max(n_tokens, 1)
         return {
             "words": n_words,
             "avg_word_length": word_chars / n_words if n_words else 0.0,
-            "hash_ratio": text.count("#") / denominator,
-            "ellipsis_ratio": (text.count("...") + text.count("…")) / denominator,
+            "hash_ratio": hashes / denominator,
+            "ellipsis_ratio": ellipses / denominator,
             "bullet_lines_ratio": bullets / n_lines,
             "ellipsis_lines_ratio": ellipsis_lines / n_lines,
             "alpha_words_ratio": alpha_words / denominator,
-            "stop_words": len(found),
+            "stop_words": n_stop_words,
         }
 
     def decide(self, signals: dict[str, Any], doc: Document) -> Rejection | None:
@@ -205,6 +239,9 @@ class GopherRepetition(QualityFilter):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        # Per language: the n of each n-gram rule and its signal's name, read from the
+        # thresholds once instead of at every document (score and decide).
+        self._plans: dict[str | None, tuple[list[int], list[int], list[str], list[str]]] = {}
         for name in ("top_n_grams", "dup_n_grams"):
             pairs = getattr(self, name)
             if not isinstance(pairs, list | tuple) or not all(isinstance(p, list | tuple) and len(p) == 2 for p in pairs):
@@ -228,25 +265,33 @@ class GopherRepetition(QualityFilter):
             "dup_line_frac": line_dups / n_lines,
             "dup_line_char_frac": line_chars / length,
         }
-        t = self.thresholds(self.doc_language(doc))
-        top_ns, dup_ns = [int(n) for n, _ in t["top_n_grams"]], [int(n) for n, _ in t["dup_n_grams"]]
+        top_ns, dup_ns, top_keys, dup_keys = self._plan(self.doc_language(doc))
         top, dup = ngram_stats(self.stats(doc).words, top_ns, dup_ns)
-        for n, chars in zip(top_ns, top, strict=True):
-            signals[f"top_{n}_gram"] = chars / length
-        for n, chars in zip(dup_ns, dup, strict=True):
-            signals[f"dup_{n}_gram"] = chars / length
+        for key, chars in zip(top_keys, top, strict=True):
+            signals[key] = chars / length
+        for key, chars in zip(dup_keys, dup, strict=True):
+            signals[key] = chars / length
         return signals
+
+    def _plan(self, language: str | None) -> tuple[list[int], list[int], list[str], list[str]]:
+        plan = self._plans.get(language)
+        if plan is None:
+            t = self.thresholds(language)
+            top_ns, dup_ns = [int(n) for n, _ in t["top_n_grams"]], [int(n) for n, _ in t["dup_n_grams"]]
+            plan = self._plans[language] = (top_ns, dup_ns, [f"top_{n}_gram" for n in top_ns], [f"dup_{n}_gram" for n in dup_ns])
+        return plan
 
     def decide(self, signals: dict[str, Any], doc: Document) -> Rejection | None:
         if not signals["chars"]:
             return Rejection("empty")
-        t = self.thresholds(self.doc_language(doc))
+        language = self.doc_language(doc)
+        t = self.thresholds(language)
         for rule in ("dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac"):
             if t[rule] and signals[rule] > t[rule]:
                 return Rejection(rule, signals[rule], t[rule])
-        for kind, pairs in (("top", t["top_n_grams"]), ("dup", t["dup_n_grams"])):
-            for n, limit in pairs:
-                key = f"{kind}_{n}_gram"
+        _, _, top_keys, dup_keys = self._plan(language)
+        for keys, pairs in ((top_keys, t["top_n_grams"]), (dup_keys, t["dup_n_grams"])):
+            for key, (_, limit) in zip(keys, pairs, strict=True):
                 if signals[key] > limit:
                     return Rejection(key, signals[key], limit)
         return None
