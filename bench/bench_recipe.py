@@ -22,14 +22,21 @@ says which step bounds it.
   (``filter_no_terminal_punct=False``, as FineWeb) → FineWebQualityFilter → JsonlWriter (gzip);
   then MinHash: signatures, buckets, clusters, filter (5-grams, 14 bands x 8 rows) → JsonlWriter.
 
-Each side runs ``--runs`` times (default 3, one after the other, the same input and a fresh output
-folder each time) and is reported by its median run (wall time; every run's wall and CPU listed), as
-hyperfine and pytest-benchmark report a command: one run of a 2-second command swings by a third on
-this machine (page cache, other processes), the median of three does not swing so.
+Method (as hyperfine runs commands, with ``--warmup 1``): each command -- tamis's default run,
+tamis's seven-language run (labelled, below) and datatrove's pipeline -- first runs once as a
+warm-up, labelled and discarded (the first run after other work pays a cold page cache for the
+interpreter, the libraries and the model: session 15 saw tamis at 2.1-2.3 s cold against
+~1.55 s warm). Then ``--runs`` rounds (default 7: the bench fits in ~5 minutes on an idle
+machine), each running every command once in the same order, so the commands alternate and
+share the machine's minutes alike; every run is a subprocess, wall time with start-up, one
+worker, a fresh output folder, the same input. Each command is reported by the median of its
+runs (wall and CPU each), with their spread (min-max) and every run listed; the ratio is of
+the medians, and the ratio of each round's pair is given as its spread. Both sides are timed
+the same way; neither's settings change between warm-up and timed runs.
 
 Prints docs/s per core of each (wall time, one worker; and per CPU second), the ratio of wall
 times and of CPU times (on a shared machine the CPU ratio is the steadier one), and per-step
-times of both runs (tamis: its ``stats.json`` step times, wall and CPU; datatrove: its
+times of each side's median run (tamis: its ``stats.json`` step times, wall and CPU; datatrove: its
 executors' stats). Then, labelled as another setting, ``tamis run`` with the language step
 narrowed to the seven languages the datatrove pipeline keeps (the default keeps every
 language, so it segments Chinese, Japanese and Korean pages datatrove drops), and the floors
@@ -51,6 +58,7 @@ import os
 import random
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -160,12 +168,16 @@ def seven_config(root: Path) -> Path:
 
 
 def startup_floor(root: Path) -> float:
-    """CPU seconds of ``tamis run`` (default recipe, one worker) on a single English document:
-    interpreter, imports, model load, output and report, what every run pays."""
+    """CPU seconds of ``tamis run`` (default recipe, one worker) on a single English document,
+    the least of three runs: interpreter, imports, model load, output and report, what every
+    run pays."""
     one = root / "one.jsonl"
     one.write_text(json.dumps({"id": "one", "text": "The bridge over the river closes on Monday for two years of repairs. " * 5}) + "\n")
-    _, cpu, _ = run_tamis(one, root / "tamis-one")
-    return cpu
+    cpus = []
+    for index in range(3):  # the least of three: a floor
+        _, cpu, _ = run_tamis(one, root / f"tamis-one-{index}")
+        cpus.append(cpu)
+    return min(cpus)
 
 
 def output_records(out: Path) -> dict[str, tuple[str, dict]]:
@@ -187,7 +199,12 @@ def against_baseline(docs_path: Path, root: Path, seven: Path, baseline: str, re
     settings: CPU and wall of each run and the CPU of the word-statistics steps, and whether any
     output or reject record (text, reason, signals) differs."""
     steps = ("repetition", "gopher_repetition", "gopher_quality", "c4_quality")
-    print(f"\nagainst the baseline checkout {baseline} ({repeat} alternating pairs; CPU s of the run, wall s, steps' CPU s)")
+    print(f"\nagainst the baseline checkout {baseline} ({repeat} alternating pairs after one discarded warm-up run of each; "
+          "CPU s of the run, wall s, steps' CPU s)")
+    for side, tree in (("baseline", baseline), ("this", None)):
+        wall, cpu, _ = run_tamis(docs_path, root / f"ab-warm-up-{side}", None, tree)
+        shutil.rmtree(root / f"ab-warm-up-{side}", ignore_errors=True)
+        print(f"    warm-up, discarded: {side:9s} CPU {cpu:6.2f}  wall {wall:6.2f}")
     for label, config in (("default", None), ("seven languages", seven)):
         for pair in range(repeat):
             runs = {}
@@ -265,20 +282,52 @@ def run_datatrove(python: str, docs_path: Path, work: Path, model_path: str) -> 
     return wall, cpu, json.loads(lines[-1].removeprefix("REPORT "))
 
 
-def median_run(runs: int, run: Callable[[Path], tuple[float, float, dict]], out: Path) -> tuple[float, float, dict]:
-    """``run`` ``runs`` times, each into a fresh folder beside ``out``; the median run by wall time
-    (its wall, CPU and stats), every run's wall and CPU printed on one line."""
-    results = []
-    for index in range(max(1, runs)):
-        folder = out.with_name(f"{out.name}-{index}")
-        results.append(run(folder))
+Result = tuple[float, float, dict]  # one run: wall s, CPU s, its stats (tamis) or report (datatrove)
+
+
+def timed_rounds(commands: dict[str, Callable[[Path], Result]], runs: int, scratch: Path) -> dict[str, list[Result]]:
+    """Each command once as a warm-up (printed, labelled, discarded), then ``runs`` rounds that
+    run every command once, in the same order: the commands alternate, as in hyperfine's
+    ``--warmup 1`` with the runs interleaved. Each run writes a fresh folder, removed after."""
+    for index, (name, run) in enumerate(commands.items()):
+        folder = scratch / f"warm-up-{index}"
+        wall, cpu, _ = run(folder)
         shutil.rmtree(folder, ignore_errors=True)
-    ordered = sorted(results, key=lambda result: result[0])
-    median = ordered[(len(ordered) - 1) // 2]
-    if len(results) > 1:
-        listed = ", ".join(f"{wall:.2f}/{cpu:.2f}" for wall, cpu, _ in results)
-        print(f"  (runs, wall/CPU s in order: {listed}; the median by wall is reported)")
-    return median
+        print(f"  warm-up, discarded: {name:34s} {wall:6.2f} s wall, {cpu:6.2f} CPU-s", flush=True)
+    results: dict[str, list[Result]] = {name: [] for name in commands}
+    for round_index in range(max(1, runs)):
+        for index, (name, run) in enumerate(commands.items()):
+            folder = scratch / f"run-{index}-{round_index}"
+            results[name].append(run(folder))
+            shutil.rmtree(folder, ignore_errors=True)
+    return results
+
+
+def medians(results: list[Result]) -> Result:
+    """The median wall and the median CPU of the runs (each its own median), and the stats of
+    the median run by wall (the lower middle one for an even count): its per-step times."""
+    middle = sorted(results, key=lambda result: result[0])[(len(results) - 1) // 2]
+    return statistics.median(r[0] for r in results), statistics.median(r[1] for r in results), middle[2]
+
+
+def spread(results: list[Result]) -> str:
+    """Every run (wall/CPU s, in order) and each figure's min-max."""
+    walls, cpus = [r[0] for r in results], [r[1] for r in results]
+    listed = ", ".join(f"{wall:.2f}/{cpu:.2f}" for wall, cpu, _ in results)
+    return (f"    {len(results)} runs, wall/CPU s in order: {listed}\n"
+            f"    wall median {statistics.median(walls):.2f} s (min {min(walls):.2f}, max {max(walls):.2f}); "
+            f"CPU median {statistics.median(cpus):.2f} s (min {min(cpus):.2f}, max {max(cpus):.2f})")
+
+
+def ratio_line(theirs: list[Result], ours: list[Result]) -> str:
+    """The ratio of the medians (datatrove / tamis), wall and CPU, and the spread of the ratio
+    of each round's pair (the two runs nearest in time)."""
+    wall = statistics.median(r[0] for r in theirs) / statistics.median(r[0] for r in ours)
+    cpu = statistics.median(r[1] for r in theirs) / statistics.median(r[1] for r in ours)
+    pair_wall = [t[0] / o[0] for t, o in zip(theirs, ours, strict=True)]
+    pair_cpu = [t[1] / o[1] for t, o in zip(theirs, ours, strict=True)]
+    return (f"ratio (datatrove time / tamis time, medians): {wall:.1f}x wall, {cpu:.1f}x CPU; "
+            f"round by round {min(pair_wall):.1f}-{max(pair_wall):.1f}x wall, {min(pair_cpu):.1f}-{max(pair_cpu):.1f}x CPU")
 
 
 def main() -> int:
@@ -290,7 +339,8 @@ def main() -> int:
     parser.add_argument("--baseline", help="another checkout of tamis (extensions built in place): its runs alternate with this one's")
     parser.add_argument("--repeat", type=int, default=3, help="alternating pairs against --baseline")
     parser.add_argument("--baseline-only", action="store_true", help="only the runs against --baseline")
-    parser.add_argument("--runs", type=int, default=3, help="runs of each side; the median run (wall) is reported")
+    parser.add_argument("--runs", type=int, default=7, help="timed rounds after the warm-up; each command's median is reported "
+                        "(7: the bench fits in ~5 minutes on an idle machine)")
     args = parser.parse_args()
 
     import tamis
@@ -316,26 +366,40 @@ def main() -> int:
             against_baseline(docs_path, root, seven_config(root), args.baseline, args.repeat)
             if args.baseline_only:
                 return 0
-        tamis_wall, tamis_cpu, stats = median_run(args.runs, lambda out: run_tamis(docs_path, out), root / "tamis-out")
-        print_tamis("tamis run (default recipe):", len(docs), tamis_wall, tamis_cpu, stats)
+        config = seven_config(root)
+        default, seven, datatrove = "tamis run (default recipe)", "tamis run, seven languages", "datatrove FineWeb pipeline"
+        commands: dict[str, Callable[[Path], Result]] = {
+            default: lambda out: run_tamis(docs_path, out),
+            seven: lambda out: run_tamis(docs_path, out, config),
+        }
         if not args.skip_datatrove:
-            dt_wall, dt_cpu, report = median_run(
-                args.runs, lambda out: run_datatrove(args.datatrove_python, docs_path, out, str(bundled_model_path())), root / "datatrove")
+            model = str(bundled_model_path())
+            commands[datatrove] = lambda out: run_datatrove(args.datatrove_python, docs_path, out, model)
+        print(f"method: each command once as a warm-up (discarded), then {args.runs} rounds of "
+              f"{' / '.join(commands)}, one after the other; medians reported (load {os.getloadavg()[0]:.1f})", flush=True)
+        results = timed_rounds(commands, args.runs, root / "runs")
+        print(f"(load after the rounds {os.getloadavg()[0]:.1f})\n")
+        tamis_wall, tamis_cpu, stats = medians(results[default])
+        print_tamis("tamis run (default recipe):", len(docs), tamis_wall, tamis_cpu, stats)
+        print(spread(results[default]))
+        if not args.skip_datatrove:
+            dt_wall, dt_cpu, report = medians(results[datatrove])
             print(f"datatrove FineWeb pipeline:  {dt_wall:7.2f} s  {len(docs) / dt_wall:8.1f} docs/s per core  "
                   f"(CPU {dt_cpu:.2f} s, {len(docs) / dt_cpu:.1f} docs per CPU s)")
+            print(spread(results[datatrove]))
             for stage, data in report.items():
                 print(f"    {stage:28s} {data['seconds']:7.2f} s")
                 for step_name, total, _ in data["steps"]:
                     if isinstance(total, int | float):
                         print(f"        {step_name:36s} {total:7.2f} s")
-            print(f"ratio (datatrove time / tamis time): {dt_wall / tamis_wall:.1f}x wall, {dt_cpu / tamis_cpu:.1f}x CPU")
+            print(ratio_line(results[datatrove], results[default]))
 
         print("\nanother setting (labelled): the default recipe, language step narrowed to datatrove's seven languages")
-        config = seven_config(root)
-        seven_wall, seven_cpu, seven_stats = median_run(args.runs, lambda out: run_tamis(docs_path, out, config), root / "tamis-seven")
+        seven_wall, seven_cpu, seven_stats = medians(results[seven])
         print_tamis("tamis run, seven languages:", len(docs), seven_wall, seven_cpu, seven_stats)
+        print(spread(results[seven]))
         if not args.skip_datatrove:
-            print(f"ratio (datatrove time / tamis time): {dt_wall / seven_wall:.1f}x wall, {dt_cpu / seven_cpu:.1f}x CPU")
+            print(ratio_line(results[datatrove], results[seven]))
 
         print("\nfloors, CPU seconds in-process (paid whatever the rest of the recipe costs):")
         found = floors(docs)

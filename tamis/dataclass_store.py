@@ -72,15 +72,52 @@ def _exec(source: Any, globals: Any = None, locals: Any = None, /) -> None:  # n
     builtins.exec(source, globals, locals)
 
 
+class _InspectOnUse:
+    """``dataclasses``' name ``inspect`` until it is used: the module is imported then.
+
+    ``dataclasses`` imports ``inspect`` (with ``ast``, ``dis``, ``tokenize``: ~4 % of a
+    one-document run's instructions) for one call, ``inspect.signature(cls)``, which writes the
+    ``__doc__`` of a dataclass that has no docstring. tamis's run-path dataclasses have one
+    (``tests/test_dataclass_store.py`` checks that a default run imports no ``inspect``); the
+    first dataclass without one, anywhere, imports it here, and ``dataclasses`` holds the real
+    module from then on."""
+
+    def __getattr__(self, name: str) -> Any:
+        import dataclasses
+        import inspect
+
+        dataclasses.inspect = inspect  # type: ignore[attr-defined]
+        return getattr(inspect, name)
+
+
+def _import_dataclasses() -> None:
+    """Import ``dataclasses`` without ``inspect`` where neither is imported yet (see
+    :class:`_InspectOnUse`): a stand-in module answers its ``import inspect`` (its other
+    imports, ``re``, ``copy``, ``functools`` ..., import no ``inspect``), then is removed."""
+    if "dataclasses" in sys.modules or "inspect" in sys.modules:
+        return
+    stand_in = type(sys)("inspect")
+    sys.modules["inspect"] = stand_in
+    try:
+        import dataclasses
+    finally:
+        if sys.modules.get("inspect") is stand_in:
+            del sys.modules["inspect"]
+    if getattr(dataclasses, "inspect", None) is stand_in:
+        dataclasses.inspect = _InspectOnUse()  # type: ignore[attr-defined]
+
+
 def install() -> None:
-    """Give ``dataclasses`` the store-backed ``exec`` (once). ``TAMIS_DATACLASS_STORE=0``
-    leaves it as it is."""
+    """Give ``dataclasses`` the store-backed ``exec`` (once), and import it without ``inspect``
+    (:func:`_import_dataclasses`). ``TAMIS_DATACLASS_STORE=0`` leaves both as they are."""
     global _store
-    import dataclasses
     import os
 
     if _store is not None or os.environ.get("TAMIS_DATACLASS_STORE") == "0":
         return
+    _import_dataclasses()
+    import dataclasses
+
     _store = load()
     if _store:
         dataclasses.exec = _exec  # type: ignore[attr-defined]  # the module's global shadows the builtin

@@ -8,8 +8,9 @@ imported once (:func:`load_formats`) where a name is not in the tables (``tamis.
 ``tamis.io.outputs``) that give the CLI's choices and a run's format without importing them; the others (the dataset card, id
 stores, remote runs: numpy, concurrent.futures ...) wait until a run uses them, which every
 ``tamis run`` paid at start when all of ``tamis.io`` was imported. A step is looked up by name: only
-the module whose source registers that name is imported (found by reading the sources of
-``tamis.steps`` and ``tamis.dedup``, a few milliseconds), not every step module (the language
+the module that registers that name is imported (the built-in steps' from :data:`STEP_MODULES`,
+any other found by reading the sources of ``tamis.steps`` and ``tamis.dedup``, a few
+milliseconds), not every step module (the language
 tables and word rules alone take ~0.7 s to import where no bytecode is cached, which a
 ``tamis dedup`` paid at every start). :func:`load_builtins` still imports everything, for the
 listings (``tamis steps``) and for names the source scan does not find. The CLI's choices come
@@ -99,6 +100,26 @@ def _format_modules() -> list[str]:
             if (b"@register_output" in source or b"register_format(" in source) and _FORMAT_REGISTRATION.search(source)]
 
 
+# Where each built-in step registers: what the source scan below finds (tests/test_registry_lazy.py
+# checks the two agree), so that a run imports its steps' modules without reading the ~50 sources
+# of tamis.steps and tamis.dedup (3-8 CPU-ms of every start). A name not here is looked up by the scan.
+STEP_MODULES = {
+    "extract": "tamis.steps.extract",
+    "language": "tamis.steps.language",
+    "normalize": "tamis.steps.normalize",
+    "pii": "tamis.steps.pii",
+    "c4_quality": "tamis.steps.quality.c4",
+    "fineweb_quality": "tamis.steps.quality.fineweb",
+    "gopher_quality": "tamis.steps.quality.gopher",
+    "gopher_repetition": "tamis.steps.quality.gopher",
+    "repetition": "tamis.steps.repetition",
+    "url_filter": "tamis.steps.url_filter",
+    "exact_dedup": "tamis.dedup.exact",
+    "minhash": "tamis.dedup.minhash",
+    "substring_dedup": "tamis.dedup.substring",
+}
+
+
 def _modules_registering(name: str) -> list[str]:
     """The step modules whose source holds ``@register("name")`` (read, not imported)."""
     return _registrations().get(name, [])
@@ -131,6 +152,8 @@ def _package_sources(package_name: str) -> Iterator[tuple[str, bytes]]:
 
 
 def get_step_class(name: str) -> type[Step]:
+    if name not in _REGISTRY and not _LOADED and name in STEP_MODULES:
+        importlib.import_module(STEP_MODULES[name])
     if name not in _REGISTRY and not _LOADED:
         for module in _modules_registering(name):
             importlib.import_module(module)

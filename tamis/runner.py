@@ -8,13 +8,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tamis.errors import ConfigError, StorageError
 from tamis.executors.base import Executor, RunOutcome, execute
 from tamis.executors.plan import RunPlan
-from tamis.gcpause import set_up_done
-from tamis.io import storage
+from tamis.gcpause import gc_paused, set_up_done
+from tamis.io import storage, yamltext
 from tamis.io.atomic import make_directory, remove_partial_files, replace_directory, write_bytes_atomic
 from tamis.io.readers import InputTask, plan_tasks
 from tamis.pipeline import RunConfig, build_steps, split_segments
@@ -113,7 +111,7 @@ def prepare_run_dir(
             if not resolved_path.exists():
                 msg = f"--resume: {root} is not a tamis run directory (no config.resolved.yaml)"
                 raise ConfigError(msg)
-            previous = yaml.safe_load(resolved_path.read_text(encoding="utf-8")) or {}
+            previous = yamltext.load(resolved_path.read_text(encoding="utf-8")) or {}
             check_resumable(previous, str(root), fingerprint, inputs)
             remove_partial_files(root)
             (root / "stats.json").unlink(missing_ok=True)
@@ -153,11 +151,18 @@ def _resolved_yaml(config: RunConfig, steps: list[Step], inputs: str | None) -> 
 
 
 def dump_yaml(data: Any) -> str:
-    """``yaml.safe_dump`` (keys in order, Unicode as is) through libyaml's emitter where PyYAML
-    has it, about 8x less time on a resolved config, which every run writes. The same text (it is
-    the emitter PyYAML's Python one was written after) but for a character beyond the Basic
-    Multilingual Plane (an emoji, say), which libyaml writes as a ``"\\U0001F44D"`` escape
-    where Python's writes it as is: both read back as the same value."""
+    """``yaml.safe_dump`` (keys in order, Unicode as is): the plain data of a resolved config is
+    written by :mod:`tamis.io.yamltext` (the same text, without importing PyYAML), anything else
+    through libyaml's emitter where PyYAML has it, about 8x less time than PyYAML's Python one.
+    libyaml's is the same text but for a character beyond the Basic Multilingual Plane (an emoji,
+    say), which it writes as a ``"\\U0001F44D"`` escape where Python's writes it as is: both
+    read back as the same value. The report reads the text back through
+    :func:`tamis.io.yamltext.load`, which knows it."""
+    text = yamltext.dump(data, remember=True)
+    if text is not None:
+        return text
+    import yaml
+
     return yaml.dump(data, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False, allow_unicode=True)
 
 
@@ -275,8 +280,13 @@ def _card(root: Path, stats: dict[str, Any]) -> None:
 
 
 def write_report_if_available(root: Path) -> None:
-    try:
-        from tamis.report import write_report  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    write_report(root)
+    # Importing the report's modules (html's entity table, a few thousand objects) started
+    # cyclic collections over everything the run left behind (a language model's tables,
+    # loaded after set-up and never frozen): ~20 ms of CPU for nothing to free. The report
+    # itself already runs with collection paused.
+    with gc_paused():
+        try:
+            from tamis.report import write_report  # type: ignore[attr-defined]
+        except ImportError:
+            return
+        write_report(root)

@@ -22,6 +22,7 @@ _REJECTED_KEYS = ("rejected_docs", "rejected_bytes", "rejected_words")
 
 @dataclass
 class TaskStats:
+    """One task's counts (read, kept, rejected by reason, bytes, languages), merged into stats.json."""
     read: int = 0
     kept: int = 0
     bytes_in: int = 0

@@ -4,6 +4,7 @@ the shards back gives, and are ignored wherever they do not describe the shard."
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,36 @@ def test_notes_of_the_dedup_command(tmp_path: Path):
     assert main(["dedup", "-i", *map(str, inputs), "-o", str(out), "--threshold", "0.8", "-w", "1", "-q"]) == 0
     assert (out / "report.html").is_file()
     _assert_notes_equal_read_back(out)
+
+
+def test_rejects_lines_held_for_the_report_are_the_shards_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A one-worker run holds the first lines of each reason of its rejects shards in memory
+    (shardnotes.held_lines): the same bytes as the shard's lines, so the report reads the same
+    findings with them as from the shard; a shard rewritten since holds none. Past HOLD_ROWS
+    nothing more is held (the report reads the shard from there)."""
+    from tamis.io import shardnotes
+
+    monkeypatch.setattr(shardnotes, "HOLD_ROWS", 40)
+    out = tmp_path / "out"
+    run_recipe(_inputs(tmp_path), out, [{"step": "normalize"}, {"step": "exact_dedup"}], workers=1)
+    shard = list_shards(out / "rejects")[0]
+    held = shardnotes.held_lines(shard)
+    lines = gzip.decompress(shard.read_bytes()).split(b"\n")
+    reasons = [orjson.loads(line)["reason"] for line in lines if line]
+    assert len(reasons) > 40 and held and max(held) < 40
+    firsts = {}
+    for row, reason in enumerate(reasons[:40]):
+        firsts.setdefault(reason, []).append(row)
+    assert sorted(held) == sorted(row for rows in firsts.values() for row in rows[: shardnotes.HOLD_PER_REASON])
+    assert all(held[row] == lines[row] for row in held)
+    with_held = _report_view(out)
+    monkeypatch.setattr(shardnotes, "_held_for_report", {})
+    assert shardnotes.held_lines(shard) == {} and _report_view(out) == with_held
+    shardnotes._hold_for_report(shardnotes._identity(shard.stat()), {0: b"not the shard's line"})
+    before = shard.stat()
+    shard.write_bytes(shard.read_bytes())  # rewritten (the same size): another modification time
+    os.utime(shard, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
+    assert shardnotes.held_lines(shard) == {} and _report_view(out) == with_held
 
 
 def test_notes_that_do_not_describe_the_shard_are_ignored(tmp_path: Path):
@@ -427,9 +458,10 @@ def _metadata_texts(seed: int) -> list[bytes]:
         if kind == 0:
             return rng.choice([0, -1, 7, 10**17, 10**18 - 1, -(10**18) + 1, 10**18, 2**63 - 1, -(2**63), 10**25])
         if kind == 1:
-            return rng.choice([0.5, -2.25, 1e300, 3.0])
+            return rng.choice([0.5, -2.25, 1e300, 3.0, 1e-07, -1.5e20, 0.1 + 0.2, rng.random()])
         if kind == 2:
-            return rng.choice(["", "12", "2024-01-05T10:00:00", 'a\\"9"', "x\\", "\u00e9 1", '"-3"'])
+            plain = ["", "12", "2024-01-05T10:00:00", 'a\\"9"', "x\\", "\u00e9 1", '"-3"']
+            return rng.choice([*plain, "1234", "123", "\ud800", "a\tb", "\U0001f600 ok", f"w{rng.randrange(99)}"])
         if kind == 3:
             return rng.choice([None, True, False])
         if kind in (4, 5):
@@ -443,10 +475,13 @@ def _metadata_texts(seed: int) -> list[bytes]:
         import json
 
         metadata = {"source": {"path": "in.jsonl", "line": rng.randrange(10**9)}, "v": value(0)}
-        meta = json.dumps(metadata, separators=(",", ":"), ensure_ascii=rng.random() < 0.5).encode()
+        spaced = rng.random() < 0.2  # JSON whitespace between keys, colons and values
+        meta = json.dumps(metadata, separators=(", ", " : ") if spaced else (",", ":"), ensure_ascii=rng.random() < 0.5).encode("utf-8", "surrogatepass")
         texts.append(meta)
         cut = rng.randrange(len(meta) + 1)
-        texts.append(rng.choice([meta[:cut], meta[cut:], meta.replace(b"1", b"-", 1), b"1e5-2.", b"--", b'"\\']))
+        mangled = [meta.replace(b"1", b"-", 1), meta.replace(b"0", b"00", 1), meta.replace(b"e", b"\xc3", 1)]
+        mangled += [meta.replace(b"5", b"5e123", 1), meta.replace(b"w", b"w\x01", 1)]
+        texts.append(rng.choice([meta[:cut], meta[cut:], *mangled, b"1e5-2.", b"--", b'"\\', b'"x"', b'["1.5","1e5",-0.0e0]']))
     return texts
 
 
@@ -469,8 +504,10 @@ def test_compiled_metadata_shapes_are_the_reference():
         shapes = metadata_shapes(values.data, values.offsets)
         assert shapes == metadata_shapes_column_reference(values.data, values.offsets) == metadata_shapes_reference(texts)
         assert len(shapes) < len(texts) // 2
-    values = column([b'{"a":12,"b":"34","c":-5,"d":1.5}', b'{"a":99,"b":"34","c":0,"d":1.5}'])
-    assert metadata_shapes(values.data, values.offsets) == [b'{"a":0,"b":"34","c":0,"d":1.5}']
+    texts = [b'{"a":12,"b":"34","c":-5,"d":1.5}', b'{"a":99,"b":"x y","c":0,"d":2e-07}']
+    values = column([*texts, b'{"2024":"2024-01","b":"\xc3\xa9","c":"\xed\xa0\x80","d":1e400}'])
+    expected = [b'{"a":0,"b":"","c":0,"d":0.0}', b'{"2024":"2024-01","b":"","c":"\xed\xa0\x80","d":1e400}']  # keys, dates, surrogates, 1e400 kept
+    assert metadata_shapes(values.data, values.offsets) == expected == metadata_shapes_reference(values.values())
     assert metadata_shapes(b"", bytes(8)) == []
     with pytest.raises(ValueError, match="offsets"):
         metadata_shapes(b"abc", bytes(8) + (9).to_bytes(8, "little"))
@@ -504,6 +541,39 @@ def test_schema_from_metadata_shapes_is_the_schema_from_every_text():
             except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
                 got = type(exc)
             assert got == expected
+
+
+def test_notes_schema_from_shapes_is_the_schema_from_every_text():
+    """The notes' schema entry (jsontypes' fields, or Arrow's schema where jsontypes is unsure)
+    from the distinct shapes is the entry from all the texts, on groups that jsontypes
+    answers and groups it hands to Arrow (dates, long integers, broken texts)."""
+    import random
+
+    from tamis.io.shardnotes import metadata_shapes_reference, schema_info
+
+    groups = []
+    for seed in range(8):
+        texts = _metadata_texts(seed)
+        groups += [texts[::2], texts, [t for t in texts[::2] if b"2024-" not in t and b"0000000000000000000" not in t and b"\\ud8" not in t]]
+    groups.append([b'{"n":%s,"s":"%s"}' % (value, text) for value in (b"1", b"2.5", b"-3e-07", b"0.0") for text in (b"a", b"\xc3\xa9", b"12", b"")])
+    rng = random.Random(7)
+    for _ in range(6):  # one type per field (a schema jsontypes gives): fields present or not, values of all kinds
+        kinds = {f"f{k}": rng.choice(["int", "float", "str", "list", "obj"]) for k in range(5)}
+        make = {
+            "int": lambda: rng.randrange(-(10**12), 10**12),
+            "float": lambda: rng.choice([rng.random(), rng.randrange(9), -rng.random() * 1e-9, 1e20 * rng.random()]),
+            "str": lambda: rng.choice(["", "x", "\u00e9t\u00e9", f"w{rng.randrange(9)}", "12", "line\nbreak", "\U0001f600"]),
+            "list": lambda: [rng.random() for _ in range(rng.randrange(3))],
+            "obj": lambda: {"a": rng.randrange(5), "b": rng.choice([None, "s", "\\u00e9"])},
+        }
+        groups.append([orjson.dumps({key: make[kind]() for key, kind in kinds.items() if rng.random() < 0.8}) for _ in range(60)])
+    answered = 0
+    for texts in groups:
+        for rejects in (False, True):
+            expected = schema_info(texts, rejects)
+            assert schema_info(metadata_shapes_reference(texts), rejects) == expected
+            answered += "fields" in expected
+    assert answered >= 12  # not only Arrow's answers compared
 
 
 @pytest.mark.parametrize("rejects", [False, True])

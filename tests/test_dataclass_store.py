@@ -118,3 +118,15 @@ def test_a_run_uses_the_store_and_can_go_without() -> None:
     for setting, expected in (("1", bool(dataclass_store.load())), ("0", False)):
         done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env={"TAMIS_DATACLASS_STORE": setting, "PATH": ""})
         assert done.stdout.strip() == str(expected)
+
+
+def test_dataclasses_imports_inspect_only_when_a_class_needs_it() -> None:
+    # a dataclass without a docstring gets its signature as __doc__: inspect is imported then,
+    # and the class is what it is without the store (the same __doc__)
+    code = ("import sys, tamis, dataclasses; before = 'inspect' in sys.modules\n"
+            "@dataclasses.dataclass\nclass Point:\n    x: int\n    y: str = 'a'\n"
+            "print(before, 'inspect' in sys.modules, dataclasses.inspect is sys.modules['inspect'], Point.__doc__)")
+    expected = {"1": "False True True Point(x: int, y: str = 'a')", "0": "True True True Point(x: int, y: str = 'a')"}
+    for setting, line in expected.items():
+        done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env={"TAMIS_DATACLASS_STORE": setting, "PATH": ""})
+        assert done.stdout.strip() == line

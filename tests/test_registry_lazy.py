@@ -18,6 +18,15 @@ def test_source_scan_finds_every_registered_step() -> None:
         assert registry._modules_registering(name) == [cls.__module__], name
 
 
+def test_step_table_equals_what_the_sources_register() -> None:
+    # STEP_MODULES spares a run the source scan: it must name what the scan finds, and every
+    # built-in step's defining module
+    scanned = dict(registry._registrations())
+    assert {name: [module] for name, module in registry.STEP_MODULES.items()} == scanned
+    builtin = {name: cls for name, cls in registry.all_steps().items() if cls.__module__.startswith("tamis.")}
+    assert {name: cls.__module__ for name, cls in builtin.items()} == registry.STEP_MODULES
+
+
 def test_unknown_step_still_names_every_step() -> None:
     try:
         registry.get_step_class("no_such_step")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 
 import numpy as np
 
@@ -83,6 +84,7 @@ def test_bins_and_weighted_counts_match_numpy_on_random_values() -> None:
         for passed in (None, "gopher_quality", "language"):
             got = sample.counts(values, rows, bins, passed_step=passed)
             assert got == _numpy_counts(sample.weights, sample.rejected_by, values, rows, bins, passed)
+            assert sample.before_after(values, rows, bins, passed) == (_numpy_counts(sample.weights, sample.rejected_by, values, rows, bins, None), got)
 
 
 def test_values_below_and_above_every_bin_fall_in_the_first_and_last() -> None:
@@ -90,3 +92,28 @@ def test_values_below_and_above_every_bin_fall_in_the_first_and_last() -> None:
     sample = _Sample([_Obs(1.0, None), _Obs(2.0, "c4:x"), _Obs(4.0, None)])  # type: ignore[arg-type]
     assert sample.counts([-5.0, 1.5, 99.0], [0, 1, 2], bins) == [1.0, 2.0, 4.0]
     assert sample.counts([-5.0, 1.5, 99.0], [0, 1, 2], bins, passed_step="c4") == [1.0, 0.0, 4.0]
+
+
+def test_signal_distributions_leave_out_non_finite_values() -> None:
+    """A signal holding inf or nan is drawn from its finite values and their documents only,
+    as it would be without those documents' value; a sum that alone overflows changes nothing."""
+    from tamis.report.distributions import signal_distributions
+    from tamis.report.sample import Findings, Observation
+
+    def findings(values: list[object]) -> Findings:
+        observations = [Observation({"q": {"x": v, "flag": True}}, None, None if i % 3 else "q:x") for i, v in enumerate(values)]
+        return Findings(observations, 0, 0, Counter(), Counter(), {}, {}, [], Counter(), Counter())
+
+    def drawn(values: list[object]) -> tuple[object, ...]:
+        (dist,) = signal_distributions(findings(values), {}, ["q"])
+        return dist.sampled_docs, [(b.lo, b.hi) for b in dist.bins], dist.before, dist.after
+
+    rng = random.Random(3)
+    finite = [rng.choice([rng.random() * 50, rng.randrange(30)]) for _ in range(200)]
+    with_bad = list(finite)
+    for at, bad in ((5, math.inf), (50, math.nan), (120, -math.inf)):
+        with_bad[at] = bad
+    expected = drawn([v if i not in (5, 50, 120) else None for i, v in enumerate(with_bad)])  # None: not a number, not drawn
+    assert drawn(with_bad) == expected and expected[0] == 197
+    huge = [1.5e308, 1.6e308, 1.0, 2.0]  # finite values whose sum overflows
+    assert drawn(huge)[0] == 4

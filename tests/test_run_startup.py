@@ -45,6 +45,9 @@ def test_default_run_loads_no_dataframe_library_and_no_segmenter_it_does_not_nee
     assert "tamis.steps.extract" in loaded
     assert not loaded & {"tamis.steps.extract_html", "tamis.extract", "lxml", "resiliparse"}
     assert "tamis.unicode_tables" in loaded
+    # config.resolved.yaml and the card's header are written, and the config read back by the
+    # report, without PyYAML (tamis.io.yamltext); no dataclass on the path needs inspect.
+    assert not loaded & {"yaml", "inspect"}
 
 
 def test_binary_array_and_duplicate_ids_count_across_shards_in_first_seen_order() -> None:

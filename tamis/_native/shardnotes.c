@@ -231,14 +231,94 @@ done:
 /* ------------------------------------------------------------------ metadata shapes
  *
  * The card's schema of a JSON-lines shard is what Arrow's JSON reader infers from the
- * records' metadata objects. Every record's metadata differs (its source line at least), so
- * the notes used to hand Arrow all of them, shard after shard (~7 % of a one-pass exact dedup).
- * Arrow infers int64 for every integer literal that fits in 64 bits, whatever its value, so a
- * metadata object with each such integer (at most 18 digits, a minus sign allowed) written as
- * 0 infers the same type: its "shape". Strings are kept whole (a string's content decides
- * whether Arrow reads a timestamp), as are numbers with a fraction or an exponent and longer
- * integers. The schema is then inferred from the distinct shapes, a handful per shard.
- * metadata_shapes_reference in tamis/io/shardnotes.py is the plain version. */
+ * records' metadata objects. Every record's metadata differs (its source line, its signal
+ * values), so the notes used to hand Arrow all of them, shard after shard (~7 % of a one-pass
+ * exact dedup), and then tamis.io.jsontypes all distinct ones (~45 ms for the recipe's 1,052
+ * rejects: nearly every one had its own floats). Only a value's type matters, so each value
+ * whose type does not depend on its text is written as one text of that type, its "shape":
+ * - an integer of at most 18 digits (a minus sign allowed): Arrow infers int64 whatever its
+ *   value; written 0;
+ * - a JSON number with a fraction or an exponent (strict grammar, at most 18 integer digits,
+ *   an exponent of at most 2 digits: finite in a double): double; written 0.0;
+ * - a string that is a value, not a key (no ':' follows it), holding no escape, no control
+ *   byte, only valid UTF-8 (no surrogate) and not opening with four ASCII digits (Arrow may
+ *   read those as a timestamp, tamis.io.jsontypes declines them): string; written "".
+ * Keys, other strings and numbers are kept whole (their text decides). The schema is then
+ * inferred from the distinct shapes, a handful per shard. metadata_shapes_reference in
+ * tamis/io/shardnotes.py is the plain version. */
+
+/* Length of the valid UTF-8 sequence at s[i:n] (strict, as Python decodes it: no overlong
+ * form, no surrogate, nothing past U+10FFFF), or 0. */
+static Py_ssize_t utf8_length(const unsigned char *s, Py_ssize_t i, Py_ssize_t n) {
+    unsigned char c = s[i];
+    Py_ssize_t k;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) k = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        k = 3;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        k = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else return 0;
+    if (i + k > n || s[i + 1] < lo || s[i + 1] > hi) return 0;
+    for (Py_ssize_t m = 2; m < k; m++)
+        if (s[i + m] < 0x80 || s[i + m] > 0xBF) return 0;
+    return k;
+}
+
+/* Whether the string s[open:close] (quotes excluded) is a plain string value as above. */
+static int plain_string(const char *s, Py_ssize_t open, Py_ssize_t close) {
+    const unsigned char *u = (const unsigned char *)s;
+    if (close - open >= 4 && u[open] >= '0' && u[open] <= '9' && u[open + 1] >= '0' && u[open + 1] <= '9' && u[open + 2] >= '0' && u[open + 2] <= '9' &&
+        u[open + 3] >= '0' && u[open + 3] <= '9')
+        return 0;
+    Py_ssize_t i = open;
+    while (i < close) {
+        unsigned char c = u[i];
+        if (c < 0x80) {
+            if (c < 0x20 || c == '\\') return 0;
+            i++;
+            continue;
+        }
+        Py_ssize_t k = utf8_length(u, i, close);
+        if (k == 0) return 0;
+        i += k;
+    }
+    return 1;
+}
+
+/* Whether a ':' follows s[i:] after JSON whitespace (the string before i is a key). */
+static int key_follows(const char *s, Py_ssize_t i, Py_ssize_t n) {
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+    return i < n && s[i] == ':';
+}
+
+/* Whether s[i:end] is one JSON number with a fraction or an exponent, of at most 18 integer
+ * digits and an exponent of at most 2 digits. */
+static int plain_float(const char *s, Py_ssize_t i, Py_ssize_t end) {
+    Py_ssize_t j = i + (s[i] == '-'), d = j;
+    while (j < end && s[j] >= '0' && s[j] <= '9') j++;
+    if (j == d || j - d > 18 || (s[d] == '0' && j - d > 1)) return 0;
+    int marked = 0;
+    if (j < end && s[j] == '.') {
+        Py_ssize_t f = ++j;
+        while (j < end && s[j] >= '0' && s[j] <= '9') j++;
+        if (j == f) return 0;
+        marked = 1;
+    }
+    if (j < end && (s[j] == 'e' || s[j] == 'E')) {
+        j++;
+        if (j < end && (s[j] == '+' || s[j] == '-')) j++;
+        Py_ssize_t e = j;
+        while (j < end && s[j] >= '0' && s[j] <= '9') j++;
+        if (j == e || j - e > 2) return 0;
+        marked = 1;
+    }
+    return marked && j == end;
+}
 
 /* The shape of s[0:n] written to out (at most n bytes); returns its length. */
 static Py_ssize_t shape_of(const char *s, Py_ssize_t n, char *out) {
@@ -248,6 +328,12 @@ static Py_ssize_t shape_of(const char *s, Py_ssize_t n, char *out) {
         if (c == '"') { /* a string, copied through its closing quote (or to the end) */
             Py_ssize_t j = i + 1;
             while (j < n && s[j] != '"') j += s[j] == '\\' ? 2 : 1;
+            if (j < n && !key_follows(s, j + 1, n) && plain_string(s, i + 1, j)) {
+                out[o++] = '"';
+                out[o++] = '"';
+                i = j + 1;
+                continue;
+            }
             j = j < n ? j + 1 : n;
             memcpy(out + o, s + i, (size_t)(j - i));
             o += j - i;
@@ -265,6 +351,12 @@ static Py_ssize_t shape_of(const char *s, Py_ssize_t n, char *out) {
             }
             while (j < n && ((s[j] >= '0' && s[j] <= '9') || s[j] == '.' || s[j] == 'e' || s[j] == 'E' || s[j] == '+' || s[j] == '-')) j++;
             if (j == i) j = i + 1;
+            if (more && plain_float(s, i, j)) { /* "0.0" is no longer than any such number */
+                memcpy(out + o, "0.0", 3);
+                o += 3;
+                i = j;
+                continue;
+            }
             memcpy(out + o, s + i, (size_t)(j - i));
             o += j - i;
             i = j;
@@ -359,7 +451,7 @@ fail:
 static PyMethodDef methods[] = {
     {"split_into", split_into, METH_VARARGS, "Append each line's id, metadata (and reason, duplicate_of) JSON slices to column buffers; the first line left to the reference."},
     {"split_joined_into", split_joined_into, METH_VARARGS, "split_into for lines end to end in one buffer (line i ends at the int64 ends[i])."},
-    {"metadata_shapes", metadata_shapes, METH_VARARGS, "The distinct shapes (integers written as 0) of a column's metadata JSON texts, in order."},
+    {"metadata_shapes", metadata_shapes, METH_VARARGS, "The distinct shapes (values whose type does not depend on their text written as 0, 0.0 or \"\") of a column's metadata JSON texts, in order."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -49,6 +49,7 @@ class Executor(Protocol):
 
 @dataclass
 class RunOutcome:
+    """What a run ended with: stats.json's summary, the failed tasks, the input errors."""
     stats: dict[str, Any]
     failed: dict[str, str] = field(default_factory=dict)
     input_errors: int = 0

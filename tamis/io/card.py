@@ -32,9 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from tamis.io import jsontypes
+from tamis.io import jsontypes, yamltext
 from tamis.io.outputs import list_shards
 from tamis.io.shardnotes import BinaryColumn, binary_array, metadata_schema, read_notes, schema_info, split_record
 
@@ -233,6 +231,11 @@ def card_yaml(data: Any) -> str:
     differently: a card of a few hundred feature lines took the Python emitter ~0.09 s, about a
     tenth of a small run. The card shows names as they are (an emoji in a metadata key), so a
     header with such a character still goes through the Python emitter."""
+    text = yamltext.emit(data)  # plain data (tamis's own metadata): the same text, no PyYAML import
+    if text is not None:
+        return text
+    import yaml
+
     dumper = getattr(yaml, "CSafeDumper", None)
     if dumper is None or _LIBYAML_DIFFERS.search("\n".join(_strings(data, []))):
         dumper = yaml.SafeDumper

@@ -37,6 +37,7 @@ from tamis.text import utf8_length
 
 @dataclass(frozen=True)
 class ReaderOptions:
+    """How records are read: fields, decoding, size limits, batching."""
     text_field: str = "text"
     id_field: str = "id"
     encoding: str = field(default="utf-8", metadata={"choices": ("utf-8", "auto")})  # auto: detect legacy encodings
@@ -77,6 +78,7 @@ class InputTask:
 
 @dataclass
 class BadRecord:
+    """An input record that could not be read: the error, and the document where one was made."""
     error: InputError
     doc: Document | None = None
 
@@ -86,6 +88,7 @@ ReadResult = Document | BadRecord
 
 @dataclass(frozen=True)
 class FormatSpec:
+    """An input format: its name, file suffixes and reader."""
     name: str
     suffixes: tuple[str, ...]
     read: Callable[[InputTask, ReaderOptions], Iterator[ReadResult]]

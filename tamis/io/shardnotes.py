@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import base64
 import itertools
+import os
+import re
 import struct
 import sys
 import zlib
@@ -229,6 +231,25 @@ def metadata_shapes_column_reference(data: bytes | bytearray, offsets: bytes | b
     return metadata_shapes_reference([bytes(data[a:b]) for a, b in itertools.pairwise(ends)])
 
 
+_PLAIN_FLOAT = re.compile(rb"-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]+(?:[eE][+-]?[0-9]{1,2})?|[eE][+-]?[0-9]{1,2})")
+_JSON_SPACE = b" \t\n\r"
+
+
+def _plain_string(content: bytes) -> bool:
+    """A string value whose type is "string" whatever its text (see
+    :func:`metadata_shapes_reference`): no escape, no control byte, valid UTF-8 (Python's
+    strict decoder: no surrogate), not opening with four ASCII digits."""
+    if len(content) >= 4 and content[:4].isdigit():
+        return False
+    if b"\\" in content or any(c < 0x20 for c in content):
+        return False
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _shape_reference(meta: bytes) -> bytes:
     """One metadata text's shape (see :func:`metadata_shapes_reference`)."""
     out, i, n = bytearray(), 0, len(meta)
@@ -238,6 +259,13 @@ def _shape_reference(meta: bytes) -> bytes:
             j = i + 1
             while j < n and meta[j] != 0x22:
                 j += 2 if meta[j] == 0x5C else 1
+            k = j + 1
+            while k < n and meta[k] in _JSON_SPACE:
+                k += 1
+            if j < n and (k >= n or meta[k] != 0x3A) and _plain_string(meta[i + 1 : j]):
+                out += b'""'  # a value, not a key
+                i = j + 1
+                continue
             j = j + 1 if j < n else n
             out += meta[i:j]
             i = j
@@ -252,7 +280,8 @@ def _shape_reference(meta: bytes) -> bytes:
                 continue
             while j < n and (0x30 <= meta[j] <= 0x39 or meta[j] in b".eE+-"):
                 j += 1
-            out += meta[i:j]
+            j = max(j, i + 1)
+            out += b"0.0" if more and _PLAIN_FLOAT.fullmatch(meta, i, j) else meta[i:j]
             i = j
         else:
             out.append(c)
@@ -262,11 +291,16 @@ def _shape_reference(meta: bytes) -> bytes:
 
 def metadata_shapes_reference(metas: list[Any]) -> list[Any]:
     """The distinct shapes of metadata JSON texts, in order of first appearance: each text
-    with every integer of at most 18 digits (a minus sign allowed) written as ``0``, strings
-    and other numbers kept whole. Arrow's JSON reader infers int64 for any such integer, so
-    the shapes infer the schema all the texts infer (a handful of shapes where every record's
-    metadata differs, by its source line at least). An item that is not bytes is given back
-    as it is. What the compiled ``metadata_shapes`` returns (``tests/test_card_notes.py``)."""
+    with every value whose type does not depend on its text written as one text of that type
+    (what ``shardnotes.c`` says in full): an integer of at most 18 digits (a minus sign
+    allowed; Arrow's JSON reader infers int64 for any) as ``0``; a number with a fraction or
+    an exponent (strict JSON, at most 18 integer digits and 2 exponent digits: a finite
+    double) as ``0.0``; a string value (not a key) with no escape, no control byte, valid
+    UTF-8 and not opening with four digits (no timestamp) as ``""``. Keys, other strings and
+    numbers are kept whole. The shapes infer the schema all the texts infer (a handful of
+    shapes where every record's metadata differs by its source line and signal values). An
+    item that is not bytes is given back as it is. What the compiled ``metadata_shapes``
+    returns (``tests/test_card_notes.py``)."""
     found: dict[Any, None] = {}
     out: list[Any] = []
     for meta in metas:
@@ -312,6 +346,44 @@ def _column_shapes(column: _Column) -> list[bytes]:
     return _native[1](column.data, column.offsets)
 
 
+# The report of a run shows the first few rejects of each reason whole (text and detail),
+# which the notes do not hold: reading them back decompressed most of the rejects shard (a rare
+# reason's first reject can be its last line), ~20 % of the report's time on the recipe. The
+# notes of a rejects shard hold those lines in memory instead (the first HOLD_PER_REASON of each
+# reason, the report's tamis.report.sample.SAMPLE_DOCS_PER_REASON), and a report made in the
+# same process (``tamis run`` with one worker) takes them from here: the same bytes as the
+# shard's lines, found by the file's identity (device, inode, size, modification time), so a
+# file rewritten since is read instead. Other processes, ``tamis report OUT`` and lines past
+# these bounds read the shard as before.
+HOLD_PER_REASON = 3
+HOLD_ROWS = 4096  # rows of a shard looked at (~1.5 us a row: at most ~6 ms a shard)
+HOLD_BYTES = 4 << 20  # per shard
+HOLD_TOTAL_BYTES = 16 << 20  # per process: older shards' lines are dropped first
+_held_for_report: dict[tuple[int, int, int, int], dict[int, bytes]] = {}
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _hold_for_report(identity: tuple[int, int, int, int], lines: dict[int, bytes]) -> None:
+    _held_for_report[identity] = lines
+    total = sum(len(line) for held in _held_for_report.values() for line in held.values())
+    while total > HOLD_TOTAL_BYTES and len(_held_for_report) > 1:
+        oldest = next(iter(_held_for_report))
+        total -= sum(map(len, _held_for_report.pop(oldest).values()))
+
+
+def held_lines(shard: Path) -> dict[int, bytes]:
+    """Lines of ``shard`` by row (as the shard holds them, without their newline) that this
+    process's writer held when it wrote the shard, if the file is still that one; else {}."""
+    try:
+        identity = _identity(shard.stat())
+    except OSError:
+        return {}
+    return _held_for_report.get(identity, {})
+
+
 class ShardNotes:
     """Collects the notes of one shard while it is written. ``json_lines``: the shard is JSON
     lines (its schema is inferred from the metadata; a Parquet shard carries its own)."""
@@ -323,6 +395,10 @@ class ShardNotes:
         self.ids, self.metas, self.reasons, self.keepers = _Column(), _Column(), _Column(), _Column()
         columns = (self.ids, self.metas, self.reasons, self.keepers) if rejects else (self.ids, self.metas)
         self._buffers = tuple(buf for column in columns for buf in (column.data, column.offsets))
+        # Rejects: the first lines of each reason, held for this process's report (see held_lines)
+        self._held: dict[int, bytes] = {}
+        self._held_bytes = 0
+        self._reason_counts: dict[bytes, int] = {}
 
     def add_record(self, record: dict[str, Any]) -> None:
         self.ids.append(orjson.dumps(record.get("id")))
@@ -336,12 +412,29 @@ class ShardNotes:
         them; a line laid out otherwise is parsed whole). The split is compiled
         (``tamis/_native/shardnotes.c``) where built, :func:`split_into_reference` the plain
         one; a line either leaves is noted the reference way, in its place."""
-        at, n = 0, len(lines)
+        at, n, first_row = 0, len(lines), len(self.ids)
         while at < n:
             at = _split_into(lines, at, self.rejects, self._buffers)
             if at < n:
                 self._add_line(lines[at])
                 at += 1
+        if self.rejects and first_row < HOLD_ROWS:
+            self._hold(lines, first_row)
+
+    def _hold(self, lines: list[bytes], first_row: int) -> None:
+        """Keep the first :data:`HOLD_PER_REASON` lines of each reason among the shard's first
+        :data:`HOLD_ROWS` rows (``lines[i]`` is row ``first_row + i``), within :data:`HOLD_BYTES`."""
+        offsets, data, counts, unpack = self.reasons.offsets, self.reasons.data, self._reason_counts, _INT64.unpack_from
+        for row in range(first_row, min(first_row + len(lines), HOLD_ROWS)):
+            reason = bytes(data[unpack(offsets, 8 * row)[0] : unpack(offsets, 8 * row + 8)[0]])
+            seen = counts.get(reason, 0)
+            if seen < HOLD_PER_REASON:
+                counts[reason] = seen + 1
+                line = lines[row - first_row]
+                line = line[:-1] if line.endswith(b"\n") else line
+                if self._held_bytes + len(line) <= HOLD_BYTES:
+                    self._held[row] = line
+                    self._held_bytes += len(line)
 
     def add_joined(self, joined: bytes | memoryview, ends: Any, first: int, stop: int) -> None:
         """Lines ``first`` to ``stop - 1`` of ``joined`` (lines end to end, line ``i`` ending
@@ -371,7 +464,8 @@ class ShardNotes:
         ``final``'s notes."""
         from tamis.io.atomic import atomic_open
 
-        info: dict[str, Any] = {"version": VERSION, "shard_bytes": shard_tmp.stat().st_size, "rows": len(self.ids)}
+        shard_stat = shard_tmp.stat()
+        info: dict[str, Any] = {"version": VERSION, "shard_bytes": shard_stat.st_size, "rows": len(self.ids)}
         info.update(rejects=self.rejects, json_lines=self.json_lines)
         if self.json_lines:  # inferred from the distinct shapes of the metadata (metadata_shapes_reference)
             info.update(schema_info(_column_shapes(self.metas), self.rejects))
@@ -395,6 +489,8 @@ class ShardNotes:
             info["body_bytes"] = written + len(chunk)
             header = orjson.dumps(info)
             fh.write(header + _FOOTER.pack(len(header)) + MAGIC)
+        if self._held:  # the rename to ``final`` keeps the file's identity
+            _hold_for_report(_identity(shard_stat), self._held)
 
 
 def _compressor() -> Any:
@@ -541,12 +637,18 @@ def decode_metadata_text(raw: bytes | str, only: tuple[bytes, ...] | None = None
                     break
             else:
                 return {}
-    from tamis.io.outputs import decode_metadata
+    global _decode_metadata
+    if _decode_metadata is None:  # imported once (outputs imports this module; an import statement per call cost ~5 % of the report's reading)
+        from tamis.io.outputs import decode_metadata
 
+        _decode_metadata = decode_metadata
     try:
-        return decode_metadata({"metadata": orjson.loads(raw)})["metadata"]
+        return _decode_metadata({"metadata": orjson.loads(raw)})["metadata"]
     except orjson.JSONDecodeError:
         return None
+
+
+_decode_metadata: Any = None
 
 
 def read_notes(shard: Path, *, rejects: bool | None = None) -> Notes | None:

@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import orjson
-import yaml
 
 from tamis.errors import ConfigError
 from tamis.gcpause import gc_paused
+from tamis.io import yamltext
 from tamis.io.atomic import atomic_open
 from tamis.report.page import RunView, render
 from tamis.report.sample import collect
@@ -39,11 +39,8 @@ def load_run(root: Path, *, read_shards: bool = True) -> RunView:
         raise ConfigError(msg)
     config_path = root / "config.resolved.yaml"
     config_text = config_path.read_text(encoding="utf-8") if config_path.is_file() else ""
-    try:
-        # libyaml's parser where built (pure-Python YAML took ~50 ms of every run's end on this file tamis wrote)
-        config = yaml.load(config_text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
-    except yaml.YAMLError:
-        config = {}
+    # the text this run just wrote is known without PyYAML; another goes to libyaml's parser
+    config = yamltext.load_or_none(config_text) or {}
     findings = collect(root, stats) if read_shards else None
     return RunView(root=root, stats=stats, config_text=config_text, config=config if isinstance(config, dict) else {}, findings=findings)
 

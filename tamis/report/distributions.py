@@ -33,6 +33,7 @@ SUFFIXES = ("_min", "_max", "_threshold")
 
 @dataclass
 class Bin:
+    """One histogram bin: its bounds and counts."""
     lo: float
     hi: float
     label: str
@@ -40,6 +41,7 @@ class Bin:
 
 @dataclass
 class Distribution:
+    """One value's histogram, before and after a step, with its thresholds."""
     title: str
     key: str  # unique, for anchors and tests
     bins: list[Bin]
@@ -84,7 +86,7 @@ def make_bins(values: Sequence[float], extra: Iterable[float] = ()) -> list[Bin]
     lo, hi = points[0], points[-1]
     for t in extra:
         lo, hi = min(lo, t), max(hi, t)
-    integers = all(p.is_integer() for p in points) and lo == math.floor(lo) and hi == math.floor(hi)
+    integers = all(map(float.is_integer, points)) and lo == math.floor(lo) and hi == math.floor(hi)
     if integers and hi - lo < MAX_INTEGER_BINS:
         return [Bin(v, v + 1, _fmt(v)) for v in range(int(lo), int(hi) + 1)]
     median = points[len(points) // 2]
@@ -179,45 +181,72 @@ class _Sample:
         self.weights = [float(o.weight) for o in observations]
         self.rejected_by = [step_of(o.outcome) if o.outcome else "" for o in observations]
 
-    def counts(self, values: list[float], rows: list[int], bins: list[Bin], passed_step: str | None = None) -> list[float]:
+    def before_after(self, values: list[float], rows: list[int], bins: list[Bin], step: str | None) -> tuple[list[float], list[float]]:
         """Weighted documents per bin (the bin whose ``lo`` is the last at or below the value,
-        the first for values below all); with ``passed_step``, only those that step let
-        through. Summed in the order of ``values``, as numpy's weighted bincount sums."""
+        the first for values below all): all of them, and those ``step`` let through (all of
+        them where ``step`` is None). Summed in the order of ``values``, as numpy's weighted
+        bincount sums. One pass fills both."""
         edges = [float(b.lo) for b in bins]
-        last = len(bins) - 1
-        out = [0.0] * len(bins)
-        weights, rejected_by = self.weights, self.rejected_by
+        before = [0.0] * len(bins)
+        after = [0.0] * len(bins)
+        weights, rejected_by, find = self.weights, self.rejected_by, bisect.bisect_right
         for value, row in zip(values, rows, strict=True):
-            if passed_step is not None and rejected_by[row] == passed_step:
-                continue
-            at = min(max(bisect.bisect_right(edges, value) - 1, 0), last)
-            out[at] += weights[row]
-        return out
+            # lo=1: a value below every edge lands in bin 0; bisect never passes len(edges),
+            # so the last bin takes everything above
+            at = find(edges, value, 1) - 1
+            weight = weights[row]
+            before[at] += weight
+            if rejected_by[row] != step:
+                after[at] += weight
+        return before, after
+
+    def counts(self, values: list[float], rows: list[int], bins: list[Bin], passed_step: str | None = None) -> list[float]:
+        """One of :meth:`before_after`'s lists: all documents, or with ``passed_step`` only
+        those that step let through."""
+        before, after = self.before_after(values, rows, bins, passed_step)
+        return before if passed_step is None else after
+
+
+def _all_finite(values: list[float]) -> bool:
+    """True where every value is finite, seen from their sum (an inf or a nan carries into it);
+    False also where only the sum overflows (the caller then checks value by value)."""
+    try:
+        return math.isfinite(sum(values))
+    except OverflowError:
+        return False
 
 
 def signal_distributions(findings: Findings, config: dict[str, Any], step_order: list[str]) -> list[Distribution]:
-    by_key: dict[tuple[str, str], tuple[list[float], list[int]]] = {}
-    get = by_key.get
+    # step -> signal -> (values, rows): the step's table looked up once per document
+    by_step: dict[str, dict[str, tuple[list[float], list[int]]]] = {}
     for row, o in enumerate(findings.observations):
         for step, signals in o.signals.items():
             if not isinstance(signals, dict):
                 continue
+            table = by_step.get(step)
+            if table is None:
+                table = by_step[step] = {}
             for name, raw in signals.items():
-                if type(raw) is int or type(raw) is float:  # not bool, not str
-                    found = get((step, name))
+                kind = type(raw)
+                if kind is float or kind is int:  # not bool, not str
+                    found = table.get(name)
                     if found is None:  # (setdefault would build two lists per value)
-                        found = by_key[(step, name)] = ([], [])
+                        found = table[name] = ([], [])
                     found[0].append(raw)
                     found[1].append(row)
+    by_key = {(step, name): found for step, table in by_step.items() for name, found in table.items()}
     sample = _Sample(findings.observations)
     params = step_params(config)
     order = {s: i for i, s in enumerate(step_order)}
     dists = []
     for step, signal in sorted(by_key, key=lambda k: (order.get(k[0], len(order)), str(k[0]), str(k[1]))):
         raw_values, raw_rows = by_key[(step, signal)]
-        finite = [k for k, value in enumerate(raw_values) if math.isfinite(value)]
-        values = [float(raw_values[k]) for k in finite]
-        rows = [raw_rows[k] for k in finite]
+        if _all_finite(raw_values):
+            values, rows = list(map(float, raw_values)), raw_rows
+        else:
+            finite = [k for k, value in enumerate(raw_values) if math.isfinite(value)]
+            values = [float(raw_values[k]) for k in finite]
+            rows = [raw_rows[k] for k in finite]
         if not values:
             continue
         thresholds = config_thresholds(params.get(step, {}), signal)
@@ -240,13 +269,14 @@ def _sampled(
     """A distribution of values measured on the sampled documents (``rows``): all those that
     reached ``step``, and those that passed it."""
     bins = make_bins(values, (t for t, _ in thresholds))
+    before, after = sample.before_after(values, rows, bins, step)
     return Distribution(
         title=title,
         step=step,
         key=key,
         bins=bins,
-        before=sample.counts(values, rows, bins),
-        after=sample.counts(values, rows, bins, passed_step=step),
+        before=before,
+        after=after,
         thresholds=thresholds,
         sampled_docs=len(values),
         estimated=findings.sampled,

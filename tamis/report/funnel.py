@@ -18,6 +18,7 @@ from typing import Any
 
 @dataclass
 class ReasonCount:
+    """Documents and bytes one rejection reason removed."""
     reason: str
     rule: str
     docs: int
@@ -26,6 +27,7 @@ class ReasonCount:
 
 @dataclass
 class FunnelRow:
+    """One step of the funnel: what it removed and what remained after it."""
     step: str
     docs_after: int
     bytes_after: int | None
@@ -37,6 +39,7 @@ class FunnelRow:
 
 @dataclass
 class Funnel:
+    """Every step's row, from the documents read to those kept."""
     read: int
     bytes_in: int
     kept: int
@@ -112,6 +115,7 @@ def step_times(stats: dict[str, Any]) -> list[StepTime]:
 
 @dataclass
 class LanguageRow:
+    """Kept and rejected documents, words and bytes of one language."""
     language: str
     kept_docs: int
     kept_words: int

@@ -89,6 +89,7 @@ pre.config { background:#f3f5f8; padding:10px; border-radius:6px; overflow:auto;
 
 @dataclass
 class RunView:
+    """A run directory as the report reads it: stats, config and findings."""
     root: Path
     stats: dict[str, Any]
     config_text: str

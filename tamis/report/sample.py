@@ -49,6 +49,7 @@ class Observation:
 
 @dataclass
 class Cluster:
+    """A duplicate cluster: its keeper and the documents removed as its copies."""
     step: str
     keeper: str
     size: int
@@ -60,6 +61,7 @@ class Cluster:
 
 @dataclass
 class Findings:
+    """What the report's bounded read of the shards found."""
     observations: list[Observation]
     kept_sampled: int
     kept_total: int

@@ -12,7 +12,10 @@ The report must cost a small fraction of the run, so it reads shards in two ways
 Where the writer committed a shard's notes (:mod:`tamis.io.shardnotes`: every record's id and,
 for rejects, its ``reason`` and ``duplicate_of``), those answer instead: a reject shard is then
 decompressed only as far as its last whole record wanted, and a lookup by id reads only the
-shards that hold the ids, only up to the last of them.
+shards that hold the ids, only up to the last of them. In the process that wrote a rejects
+shard, the first lines of each reason come from the writer's memory
+(:func:`tamis.io.shardnotes.held_lines`: the same bytes), so the shard is often not
+decompressed at all.
 
 Shards are listed and read through :mod:`tamis.io.outputs` (the one shard reader).
 """
@@ -26,7 +29,7 @@ from typing import Any
 import orjson
 
 from tamis.io.outputs import JsonlOutput, decode_metadata, list_shards, read_shard
-from tamis.io.shardnotes import Notes, read_notes, split_record
+from tamis.io.shardnotes import Notes, held_lines, read_notes, split_record
 
 SMALL_BLOCK_BYTES = 256 << 10  # for reads that stop after a few records: decompress little more than needed
 REASON_KEY = b',"reason":'
@@ -111,7 +114,7 @@ def noted_rejects(path: Path) -> tuple[Notes, ShardLines] | None:
     if not JsonlOutput.owns(path.name):
         return None
     notes = read_notes(path, rejects=True)
-    return None if notes is None else (notes, ShardLines(path))
+    return None if notes is None else (notes, ShardLines(path, held=held_lines(path)))
 
 
 class ShardLines:
@@ -120,12 +123,16 @@ class ShardLines:
     never split. Lines are positions in the shard as its writer wrote them (one record a line,
     no blank lines), which is what its notes number. Close it to stop early."""
 
-    def __init__(self, path: Path, block_bytes: int = SMALL_BLOCK_BYTES) -> None:
-        self._blocks = JsonlOutput.blocks(path, block_bytes)
+    def __init__(self, path: Path, block_bytes: int = SMALL_BLOCK_BYTES, held: dict[int, bytes] | None = None) -> None:
+        self._blocks = JsonlOutput.blocks(path, block_bytes)  # opened at the first line not held
         self._start = 0  # the position of self._lines[0]
         self._lines: list[bytes] = []
+        self._held = held or {}  # lines the writer of this process held (shardnotes.held_lines)
 
     def line(self, position: int) -> bytes | None:
+        held = self._held.get(position)
+        if held is not None:
+            return held
         while position >= self._start + len(self._lines):
             self._start += len(self._lines)
             self._lines = []

@@ -22,6 +22,7 @@ WIDTH = 760
 
 @dataclass
 class FunnelBar:
+    """One bar of the funnel chart."""
     label: str
     remaining: int
     removed: int
@@ -52,6 +53,7 @@ def funnel_svg(bars: list[FunnelBar], title: str, desc: str, width: int = WIDTH)
 
 @dataclass
 class Series:
+    """One series of a chart: its name and values."""
     name: str
     values: list[float]
     color: str

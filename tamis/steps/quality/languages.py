@@ -59,6 +59,7 @@ GOPHER_STOP_WORDS_EN = ("the", "be", "to", "of", "and", "that", "have", "with")
 
 @dataclass(frozen=True)
 class LanguageSettings:
+    """One language's quality settings: stop words, segmenter, thresholds."""
     code: str
     stop_words: frozenset[str]
     # Threshold overrides, by filter parameter name (same meaning as the parameter).
