@@ -5,8 +5,8 @@ and compiles it with ``exec`` as the class is defined: a ``tamis run`` defines a
 dataclasses and that compiling was ~60 % of their cost, 30-40 CPU-ms of every run's start
 (``dataclasses._create_fn``: 1.1 % of the recipe bench's 1,130 pages).
 
-:func:`install` (called first thing by ``tamis/__init__.py``) gives the ``dataclasses`` module
-its own ``exec``: for a text found in the store it runs the stored code object, which is
+:func:`install` (called first thing by ``tamis/__init__.py``; only in the ``tamis`` command, see
+:func:`wanted`) gives the ``dataclasses`` module its own ``exec``: for a text found in the store it runs the stored code object, which is
 what ``compile(text, "<string>", "exec", dont_inherit=True)`` gives (the same compile the
 builtin ``exec`` does on a string, with no ``__future__`` flags, as ``dataclasses`` has none);
 any other text is compiled as before. Only the compile is skipped: the classes and their
@@ -107,13 +107,27 @@ def _import_dataclasses() -> None:
         dataclasses.inspect = _InspectOnUse()  # type: ignore[attr-defined]
 
 
-def install() -> None:
-    """Give ``dataclasses`` the store-backed ``exec`` (once), and import it without ``inspect``
-    (:func:`_import_dataclasses`). ``TAMIS_DATACLASS_STORE=0`` leaves both as they are."""
-    global _store
+def wanted() -> bool:
+    """Whether this process is the ``tamis`` command (its script's name is ``tamis``), or
+    ``TAMIS_DATACLASS_STORE=1`` asks for the store; ``TAMIS_DATACLASS_STORE=0`` turns it off.
+    Both changes reach every dataclass the process defines and its ``inspect`` import, so a
+    program that imports tamis as a library (a notebook, a Ray worker, a user's pipeline) keeps
+    the standard library's ``dataclasses`` as it is, at ~35 ms more to import tamis."""
     import os
 
-    if _store is not None or os.environ.get("TAMIS_DATACLASS_STORE") == "0":
+    setting = os.environ.get("TAMIS_DATACLASS_STORE")
+    if setting in ("0", "1"):
+        return setting == "1"
+    argv = getattr(sys, "argv", None) or [""]
+    return os.path.basename(str(argv[0])) == "tamis"
+
+
+def install() -> None:
+    """Give ``dataclasses`` the store-backed ``exec`` (once), and import it without ``inspect``
+    (:func:`_import_dataclasses`), where :func:`wanted`; else leave both as they are."""
+    global _store
+
+    if _store is not None or not wanted():
         return
     _import_dataclasses()
     import dataclasses

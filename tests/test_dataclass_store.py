@@ -83,8 +83,8 @@ def test_classes_built_with_the_store_are_those_built_without() -> None:
     import tamis.dataclass_store as store_module
 
     original = store_module._store
-    installed = getattr(dataclasses, "exec", None)
-    assert installed is store_module._exec or not dataclass_store.load()
+    installed = getattr(dataclasses, "exec", None)  # None: this process is not the tamis command
+    assert installed in (None, store_module._exec)
     texts: list[str] = []
 
     def recording(source: Any, globals: Any = None, locals: Any = None, /) -> None:  # noqa: A002
@@ -118,6 +118,14 @@ def test_a_run_uses_the_store_and_can_go_without() -> None:
     for setting, expected in (("1", bool(dataclass_store.load())), ("0", False)):
         done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env={"TAMIS_DATACLASS_STORE": setting, "PATH": ""})
         assert done.stdout.strip() == str(expected)
+    # unset: only the tamis command installs it; a program importing tamis keeps dataclasses as is
+    library = "import sys, dataclasses, tamis; print(getattr(dataclasses, 'exec', None) is None, 'inspect' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", library], check=True, capture_output=True, text=True, env={"PATH": ""})
+    assert done.stdout.strip() == "True True"
+    command = ("import sys; sys.argv = ['/usr/bin/tamis']; import dataclasses, tamis, tamis.dataclass_store as s; "
+               "print(getattr(dataclasses, 'exec', None) is s._exec)")
+    done = subprocess.run([sys.executable, "-c", command], check=True, capture_output=True, text=True, env={"PATH": ""})
+    assert done.stdout.strip() == str(bool(dataclass_store.load()))
 
 
 def test_dataclasses_imports_inspect_only_when_a_class_needs_it() -> None:

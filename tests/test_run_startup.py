@@ -3,6 +3,7 @@ every run's time; bench/bench_recipe.py measures it beside datatrove)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,8 +28,9 @@ def test_default_run_loads_no_dataframe_library_and_no_segmenter_it_does_not_nee
     text = "The river bridge closes on Monday for two years of repairs, the city said. " * 12
     docs = tmp_path / "docs.jsonl"
     docs.write_bytes(b"".join(orjson.dumps({"id": f"d{i}", "text": f"Page {i}. {text}"}) + b"\n" for i in range(3)))
+    # as the tamis command runs (the dataclass store is the command's: TAMIS_DATACLASS_STORE=1)
     done = subprocess.run([sys.executable, "-c", _RUN_AND_LIST_MODULES, str(docs), str(tmp_path / "out")],
-                          capture_output=True, text=True, check=True)
+                          capture_output=True, text=True, check=True, env={**os.environ, "TAMIS_DATACLASS_STORE": "1"})
     loaded = set(done.stdout.split())
     assert "tamis.steps.quality.gopher" in loaded  # the default recipe ran
     # pyarrow's pa.array on a list and pyarrow.compute import pandas (about 0.5 s); the model
