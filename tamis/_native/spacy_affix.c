@@ -247,6 +247,23 @@ static int ensure_stamps(Affix *a, Py_ssize_t positions) {
     return 0;
 }
 
+/* Runs alternative ``alt`` from s: 1 with the match's bounds set, 0 for no match, -1 on an
+ * error (the machine's stack emptied). */
+static inline int try_at(Affix *a, const Alternative *alt, const Text *t, Py_ssize_t s, int must_advance,
+                         Py_ssize_t *match_start, Py_ssize_t *match_end) {
+    Py_ssize_t end;
+    int found = run(a, t, alt->pc, s, s, must_advance, &end);
+    if (found < 0) {
+        a->stack_size = 0;
+        return -1;
+    }
+    if (found) {
+        *match_start = s;
+        *match_end = end;
+    }
+    return found;
+}
+
 int affix_search(PyObject *self, PyObject *text, Py_ssize_t start, int must_advance,
                  Py_ssize_t *match_start, Py_ssize_t *match_end) {
     return affix_search_view(self, PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text), start,
@@ -280,17 +297,8 @@ int affix_search_view(PyObject *self, int kind, const void *data, Py_ssize_t len
             for (; item < stop; item++) {
                 const Alternative *alt = &a->alts[*item];
                 if ((alt->begins && s != 0) || !behind_holds(a, alt, &t, s)) continue;
-                Py_ssize_t end;
-                int found = run(a, &t, alt->pc, s, s, must_advance && s == start, &end);
-                if (found < 0) {
-                    a->stack_size = 0;
-                    return -1;
-                }
-                if (found) {
-                    *match_start = s;
-                    *match_end = end;
-                    return 1;
-                }
+                int found = try_at(a, alt, &t, s, must_advance && s == start, match_start, match_end);
+                if (found) return found;
             }
         }
     }
@@ -302,17 +310,8 @@ int affix_search_view(PyObject *self, int kind, const void *data, Py_ssize_t len
             if (alt->begins && s != 0) continue;
             if (alt->ends && alt->max_width >= 0 && s + alt->max_width < t.n - 1) continue;
             if (!behind_holds(a, alt, &t, s)) continue;
-            Py_ssize_t end;
-            int found = run(a, &t, alt->pc, s, s, must_advance && s == start, &end);
-            if (found < 0) {
-                a->stack_size = 0;
-                return -1;
-            }
-            if (found) {
-                *match_start = s;
-                *match_end = end;
-                return 1;
-            }
+            int found = try_at(a, alt, &t, s, must_advance && s == start, match_start, match_end);
+            if (found) return found;
         }
     }
     return 0;
