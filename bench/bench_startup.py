@@ -106,6 +106,9 @@ def environment(root: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(root)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    # "python -c" is not the tamis script, which installs the dataclass store itself
+    # (tamis.dataclass_store.wanted): ask for it, so that both runs start as the command does
+    env.setdefault("TAMIS_DATACLASS_STORE", "1")
     return env
 
 
