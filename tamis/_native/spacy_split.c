@@ -154,6 +154,17 @@ typedef struct {
 static inline uint64_t load64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 static inline uint32_t load32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 
+/* Whether the ``bytes`` (at most 16) at a and b are equal. Most keys are short: no call, and no
+ * loop per byte. From 4 bytes on, the first and the last word of the width that fits
+ * (overlapping where bytes is not twice it) cover every byte, read within both strings. */
+static inline int same_short_bytes(const unsigned char *a, const unsigned char *b, size_t bytes) {
+    if (bytes >= 8) return load64(a) == load64(b) && load64(a + bytes - 8) == load64(b + bytes - 8);
+    if (bytes >= 4) return load32(a) == load32(b) && load32(a + bytes - 4) == load32(b + bytes - 4);
+    for (size_t i = 0; i < bytes; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
 /* Whether ``key`` holds the characters text[start:start+n] (``data``/``kind``: the text's). */
 static int same_chars(PyObject *key, int kind, const void *data, Py_ssize_t start, Py_ssize_t n) {
     if (PyUnicode_GET_LENGTH(key) != n) return 0;
@@ -162,15 +173,7 @@ static int same_chars(PyObject *key, int kind, const void *data, Py_ssize_t star
     if (key_kind == kind) {
         const unsigned char *a = key_data, *b = (const unsigned char *)data + start * kind;
         size_t bytes = (size_t)(n * kind);
-        if (bytes > 16) return memcmp(a, b, bytes) == 0;
-        /* most keys are short: no call, and no loop per byte. From 4 bytes on, the first and
-         * the last word of the width that fits (overlapping where bytes is not twice it) cover
-         * every byte, read within both strings. */
-        if (bytes >= 8) return load64(a) == load64(b) && load64(a + bytes - 8) == load64(b + bytes - 8);
-        if (bytes >= 4) return load32(a) == load32(b) && load32(a + bytes - 4) == load32(b + bytes - 4);
-        for (size_t i = 0; i < bytes; i++)
-            if (a[i] != b[i]) return 0;
-        return 1;
+        return bytes > 16 ? memcmp(a, b, bytes) == 0 : same_short_bytes(a, b, bytes);
     }
     /* a chunk's str is as narrow as its characters allow: a wider text may hold it */
     for (Py_ssize_t i = 0; i < n; i++)
@@ -1162,21 +1165,19 @@ static uint8_t latin1_space[256];
 
 static inline int is_space(Py_UCS4 c) { return c < 256 ? latin1_space[c] : Py_UNICODE_ISSPACE(c); }
 
-/* The next chunk at or after *at (str.split()'s whitespace): 0 when there is none. One loop per
- * str width, so no character read goes through PyUnicode_READ's switch; the chunk is hashed
- * once its end is known (hash_chars). */
-#define SCAN_CHUNK(NAME, TYPE, KIND)                                                             \
-    static int NAME(const TYPE *data, Py_ssize_t n, Py_ssize_t *at, struct scanned *out) {     \
-        Py_ssize_t i = *at;                                                                      \
-        while (i < n && is_space(data[i])) i++;                                                  \
-        if (i == n) { *at = n; return 0; }                                                       \
-        out->start = i;                                                                          \
-        while (i < n && !is_space(data[i])) i++;                                                 \
-        out->end = *at = i;                                                                      \
-        out->hash = hash_chars(KIND, data, out->start, i - out->start);                          \
-        return 1;                                                                                \
-    }
-SCAN_CHUNK(scan_chunk_4, Py_UCS4, PyUnicode_4BYTE_KIND)
+/* The next chunk at or after *at (str.split()'s whitespace): 0 when there is none. One function
+ * per str width (below: scan_chunk_2, scan_chunk_1), so no character read goes through
+ * PyUnicode_READ's switch; the chunk is hashed once its end is known (hash_chars). */
+static int scan_chunk_4(const Py_UCS4 *data, Py_ssize_t n, Py_ssize_t *at, struct scanned *out) {
+    Py_ssize_t i = *at;
+    while (i < n && is_space(data[i])) i++;
+    if (i == n) { *at = n; return 0; }
+    out->start = i;
+    while (i < n && !is_space(data[i])) i++;
+    out->end = *at = i;
+    out->hash = hash_chars(PyUnicode_4BYTE_KIND, data, out->start, i - out->start);
+    return 1;
+}
 
 /* scan_chunk for a UCS-2 text: most of its chunks are Latin-1 (the text is wide for a few
  * characters), narrowed into a buffer as they are scanned and hashed from it. */
@@ -1280,12 +1281,7 @@ static inline const struct memo_entry *chunk_find(const struct char_table *t, ui
         PyObject *key = entry->key;
         if (PyUnicode_GET_LENGTH(key) != n) continue;
         if (PyUnicode_KIND(key) == kind && bytes <= 16) {
-            /* the first and the last word of the width that fits cover every byte (as in same_chars) */
-            const unsigned char *a = PyUnicode_DATA(key);
-            int same = bytes >= 8 ? load64(a) == load64(b) && load64(a + bytes - 8) == load64(b + bytes - 8)
-                     : bytes >= 4 ? load32(a) == load32(b) && load32(a + bytes - 4) == load32(b + bytes - 4)
-                     : a[0] == b[0] && a[bytes / 2] == b[bytes / 2] && a[bytes - 1] == b[bytes - 1];
-            if (same) return entry;
+            if (same_short_bytes(PyUnicode_DATA(key), b, bytes)) return entry;
             continue;
         }
         if (same_chars(key, kind, data, start, n)) return entry;
