@@ -246,19 +246,16 @@ def test_drop_captions_drops_short_kept_blocks_named_caption_or_credit_unless_no
     assert post_rules(texts, rows, kept).tolist() == out.tolist()
 
 
-def test_extract_learned_leaves_out_a_photo_credit_set_in_a_div():
-    credit = "Photo: the new library wing seen from the park."
-    photo = f"<div class='photo'><img src='/wing.jpg' alt=''><div class='image-credit'>{credit}</div></div>"
-    html = ARTICLE.replace("<h2>What changes</h2>", f"<h2>What changes</h2>{photo}")
-    text = extract_learned(html).text
-    assert credit not in text
-    assert all(p in text for p in PARAGRAPHS)
-
-
-def test_extract_learned_leaves_out_figure_captions():
-    caption = "The new library wing seen from the park on Monday morning, before the opening ceremony."
-    figure = f"<figure><img src='/wing.jpg' alt=''><figcaption>{caption}</figcaption></figure>"
-    html = ARTICLE.replace("<h2>What changes</h2>", f"<h2>What changes</h2>{figure}")
+@pytest.mark.parametrize(("caption", "markup"), [
+    # a photo credit set in a div whose class names it (drop_captions)
+    ("Photo: the new library wing seen from the park.",
+     "<div class='photo'><img src='/wing.jpg' alt=''><div class='image-credit'>{}</div></div>"),
+    # a figure's caption (drop_marked)
+    ("The new library wing seen from the park on Monday morning, before the opening ceremony.",
+     "<figure><img src='/wing.jpg' alt=''><figcaption>{}</figcaption></figure>"),
+], ids=["credit-in-a-div", "figcaption"])
+def test_extract_learned_leaves_out_captions(caption: str, markup: str):
+    html = ARTICLE.replace("<h2>What changes</h2>", f"<h2>What changes</h2>{markup.format(caption)}")
     text = extract_learned(html).text
     assert caption not in text
     assert all(p in text for p in PARAGRAPHS)
