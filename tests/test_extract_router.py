@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from lxml import etree
 
 from tamis.extract import blocks as B
 from tamis.extract import hybrid
@@ -142,7 +143,10 @@ def test_the_hybrid_takes_the_pages_utf8_bytes_as_the_worker_sends_them(monkeypa
     monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", 1.01)
     seen = []
     monkeypatch.setattr(hybrid, "_trafilatura", lambda html, fast=False, precision=False: seen.append(html) or "routed")
-    assert hybrid.extract_learned_hybrid(page.encode()).text == "routed" and seen == [page]
+    # The routed page reaches trafilatura decoded, less its sure furniture (PRUNE_LOG_ODDS), or as it came without that.
+    assert hybrid.extract_learned_hybrid(page.encode()).text == "routed" and "<title>Budget approuvé</title>" in seen[0]
+    monkeypatch.setattr(hybrid, "PRUNE_LOG_ODDS", None)
+    assert hybrid.extract_learned_hybrid(page.encode()).text == "routed" and seen[1] == page
 
 
 def test_candidate_post_rules_drop_what_they_name():
@@ -202,3 +206,74 @@ def test_a_page_with_route_max_chars_of_block_text_is_not_routed(monkeypatch):
     monkeypatch.setattr(hybrid, "ROUTE_MAX_CHARS", chars)
     kept = hybrid.extract_learned_hybrid(ARTICLE)
     assert (kept.method, kept.text) == ("learned", learned.text) and len(calls) == 1
+
+
+TRICKY = """<html><body><div id="a">lead <span>in</span> text<script>x = 1</script> after</div>
+<div hidden><p>hidden paragraph</p></div><p style="display: none">gone</p><p style="color: none-ish">shown</p>
+<nav><ul><li><a href="/">Home</a></li><li><a href="/b">B</a></li></ul></nav>tail of nav
+<!-- a comment --><div aria-hidden="true">aria</div><section><h2>Heading</h2><p>Body <b>bold</b> text.</p></section>
+<aside><p>Menu</p><noscript><p>no script</p></noscript></aside><footer><p>Copyright</p></footer>closing words</body></html>"""
+
+
+@pytest.mark.parametrize("html", [ARTICLE, TRICKY], ids=["article", "tricky"])
+def test_elements_by_id_are_the_walks_ids(html: str):
+    """Both walks (compiled and reference) number the same elements as elements_by_id, at the same
+    depths; the holders are the parents of the hidden elements and of noscript/template."""
+    root = B.parse(html)
+    body = root.find("body")
+    elements, holders = hybrid.elements_by_id(body)
+    assert elements[1] is body
+    depths = [0] + [1 + len(list(element.iterancestors())) - len(list(body.iterancestors())) for element in elements[1:]]
+    compiled = B.page_blocks(B.parse(html))
+    reference = B.PageBlocks.from_blocks(*B.segment(B.parse(html)))
+    assert depths == compiled.element_depth.tolist() == reference.element_depth.tolist()
+    tags = [element.tag for element in elements]
+    assert "script" not in tags and "noscript" not in tags and "nav" in tags
+    if html is TRICKY:
+        # body holds the three hidden elements, the aside its noscript
+        assert sorted(elements[i].tag for i in holders) == ["aside", "body", "body", "body"]
+
+
+def test_furniture_ids_are_the_outermost_elements_holding_only_sure_furniture():
+    page = B.page_blocks(B.parse(TRICKY))
+    ids = page.columns[:, B.COLUMNS.index("element")]
+    elements, holders = hybrid.elements_by_id(B.parse(TRICKY).find("body"))
+    # Every block sure furniture but the section's heading and paragraph: the nav (not the ul or
+    # li inside it: the outermost only) and the footer go, the section stays, and so does the
+    # aside, which holds a noscript (text the walk did not see).
+    log_odds = np.array([5.0 if ("Heading" in text or "Body" in text) else -9.0 for text in page.texts])
+    found = [elements[i].tag for i in hybrid.furniture_ids(page, log_odds, -4.0, holders)]
+    assert "nav" in found and "footer" in found and "section" not in found and "ul" not in found and "li" not in found
+    assert "aside" not in found and "aside" in [elements[i].tag for i in hybrid.furniture_ids(page, log_odds, -4.0)]
+    assert hybrid.furniture_ids(page, np.full(len(ids), 5.0), -4.0) == []
+    everything = hybrid.furniture_ids(page, np.full(len(ids), -9.0), -4.0)  # all sure furniture: the body's children holding blocks
+    assert everything[0] == 2 and all(elements[i].getparent() is elements[1] for i in everything)  # (id 1: body, never)
+
+
+def test_pruned_html_cuts_sure_furniture_and_keeps_tails():
+    root = B.parse(TRICKY)
+    page = B.page_blocks(root)
+    log_odds = np.array([5.0 if ("Heading" in text or "Body" in text or "closing" in text) else -9.0 for text in page.texts])
+    html = hybrid.pruned_html(root, page, log_odds, 0.0, 4.0)
+    assert html is not None
+    for gone in ("Home", "Copyright", "lead", "shown", "Menu"):  # the p in the aside goes, the aside stays
+        assert gone not in html
+    # kept: the content, tails, what the walk did not see (hidden, noscript) and the aside holding a noscript
+    for kept in ("Heading", "Body <b>bold</b> text.", "closing words", "tail of nav", "hidden paragraph", "aria", "no script", "<aside>"):
+        assert kept in html
+    # Nothing sure: the page as it was.
+    root = B.parse(TRICKY)
+    page = B.page_blocks(root)
+    html = hybrid.pruned_html(root, page, np.zeros(len(page.texts)), 0.0, 4.0)
+    assert html == etree.tostring(B.parse(TRICKY), encoding="unicode", method="html")
+
+
+def test_a_routed_page_reaches_trafilatura_without_its_sure_furniture(monkeypatch):
+    seen = []
+    monkeypatch.setattr(hybrid, "_trafilatura", lambda html, fast=False, precision=False: seen.append(html) or "trafilatura's text")
+    monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", 1.01)
+    assert hybrid.extract_learned_hybrid(ARTICLE).method == "trafilatura"
+    assert PARAGRAPHS[0] in seen[0] and "Copyright 2024" not in seen[0] and len(seen[0]) < len(ARTICLE)
+    monkeypatch.setattr(hybrid, "PRUNE_LOG_ODDS", None)
+    hybrid.extract_learned_hybrid(ARTICLE)
+    assert seen[1] == ARTICLE

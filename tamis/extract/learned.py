@@ -365,7 +365,7 @@ def extract_learned(html: str | bytes, details: dict | None = None, fallback: bo
     the page (nested deeper than libxml2's 256 levels, or no document found) or nothing is kept.
     ``html`` may be the page's UTF-8 bytes (what lxml parses; the extraction worker sends them).
     ``details``, when given, receives the pass's arrays (``log_odds``, ``lengths``, ``kept``,
-    ``rows``): what ``tamis_learned_hybrid``'s router reads (tamis.extract.hybrid.route_signals).
+    ``rows``) and its ``root`` and ``page`` (blocks.PageBlocks): what ``tamis_learned_hybrid``'s router reads (tamis.extract.hybrid.route_signals).
     ``fallback=False``: where no document was found or nothing kept, the fast path is not run and
     the result has no text and no metadata, only its ``method`` (the hybrid sends those pages to
     trafilatura and runs the fast path itself only if trafilatura finds nothing)."""
@@ -386,7 +386,8 @@ def extract_learned(html: str | bytes, details: dict | None = None, fallback: bo
         return _fast_instead(html, "learned: no block kept", fallback)
     kept = post_rules(page.texts, rows, kept)
     if details is not None:
-        details.update(log_odds=log_odds, lengths=lengths, kept=kept, rows=rows)
+        # root and page too: the hybrid hands a routed page's tree, pruned, to trafilatura.
+        details.update(log_odds=log_odds, lengths=lengths, kept=kept, rows=rows, root=root, page=page)
     confidence = page_confidence(log_odds, lengths, forest.keep_threshold)
     return Extraction(kept_text(page, kept), True, metadata, "learned", long_share=confidence)
 
