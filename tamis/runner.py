@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import glob
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from tamis.io import storage, yamltext
 from tamis.io.atomic import make_directory, remove_partial_files, replace_directory, write_bytes_atomic
 from tamis.io.readers import InputTask, plan_tasks
 from tamis.pipeline import RunConfig, build_steps, split_segments
+from tamis.sha256 import sha256
 from tamis.steps.base import Step
 
 RUN_ENTRIES = {"output", "rejects", "_markers", "_progress", "dedup", "errors", "errors.jsonl", "stats.json"}
@@ -66,7 +66,7 @@ def input_fingerprint(tasks: list[InputTask]) -> str:
     ``--resume`` refuses a run whose input changed: a file added that sorts first would shift
     every task's index, so finished tasks would be skipped for the wrong files.
     """
-    digest = hashlib.sha256()
+    digest = sha256()
     for path, size, mtime in input_listing(tasks):
         digest.update(f"{path!a}\0{size}\0{mtime}\n".encode())
     return digest.hexdigest()[:16]
