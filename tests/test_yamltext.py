@@ -76,7 +76,8 @@ def test_each_string_and_number_as_key_value_and_item() -> None:
             if _check(data):
                 written.add(repr(value))
     # plain, single-quoted, hex digests, integers and floats are written without PyYAML
-    assert {"'/tmp/in/docs.jsonl'", "'*'", "'23af128ca96abe93'", "'yes'", "'-5'", "'0b3f0c1d2e4a5b69'", "'0b101'", "'0x1f'", "'0B101'", "0.65", "30.0", "-0.0", "True", "None", str(2**70)} <= written
+    assert {"'/tmp/in/docs.jsonl'", "'*'", "'23af128ca96abe93'", "'yes'", "'-5'", "0.65", "30.0", "-0.0", "True", "None", str(2**70)} <= written
+    assert {"'0b3f0c1d2e4a5b69'", "'0b101'", "'0x1f'", "'0B101'"} <= written  # radix look-alikes, plain or quoted
     # anything uncertain is left to PyYAML
     assert not written & {"''", "' '", "'a b'", "'é'", "'~'", "'0999'", "'<<'", "1e-05", "inf"}
 
