@@ -655,15 +655,18 @@ def decode_metadata_text(raw: bytes | str, only: tuple[bytes, ...] | None = None
                     break
             else:
                 return {}
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if type(value) is dict:  # the usual case: what decode_metadata gives back unchanged
+        return value
     global _decode_metadata
     if _decode_metadata is None:  # imported once (outputs imports this module; an import statement per call cost ~5 % of the report's reading)
         from tamis.io.outputs import decode_metadata
 
         _decode_metadata = decode_metadata
-    try:
-        return _decode_metadata({"metadata": orjson.loads(raw)})["metadata"]
-    except orjson.JSONDecodeError:
-        return None
+    return _decode_metadata({"metadata": value})["metadata"]  # type: ignore[no-any-return]
 
 
 _decode_metadata: Any = None
