@@ -341,7 +341,7 @@ def drop_marked(rows: np.ndarray, kept: np.ndarray) -> np.ndarray:
 # interview's question asked of each guest), captions over CAPTION_MAX_CHARS or named only above
 # the block, and appeals inside the article's own container ("support us", newsletter boxes)
 # whose blocks look like the article's paragraphs; none of these pages is near the router's limit
-# (their confidence 0.83-1.00 against ROUTE_CONFIDENCE 0.64).
+# (their confidence 0.86-1.00 against ROUTE_CONFIDENCE 0.64).
 CAPTION_FEATURES = ("own~caption", "own~credit")
 CAPTION_MAX_CHARS = 300
 
