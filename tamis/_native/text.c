@@ -779,5 +779,7 @@ PyMODINIT_FUNC PyInit__text(void) {
     if (init_key_table() < 0) return NULL;
     init_latin1_fold();
     init_latin1_key();
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && add_unicode_core_capsule(m) < 0) Py_CLEAR(m);
+    return m;
 }
