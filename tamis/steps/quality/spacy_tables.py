@@ -24,7 +24,6 @@ rules, a missing or unreadable file or language: the splitter is built live, as 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import struct
@@ -37,6 +36,7 @@ from typing import Any
 
 import orjson
 
+from tamis.sha256 import sha256
 from tamis.steps.quality.regex_code import compile_recording, from_instructions, interpreter_tag
 from tamis.steps.quality.spacy_affix import Program
 
@@ -265,7 +265,7 @@ def live_tables(language: str, programs_seen: dict[str, Any] | None = None) -> d
         if program is None or (name == "url_match" and not all(begins for _pc, _width, begins, _ends in program.alternatives)):
             return None
         as_json = orjson.loads(orjson.dumps(program_to_json(program)))  # as the store holds it
-        programs[name] = digest = hashlib.sha256(_text(as_json)).hexdigest()[:24]
+        programs[name] = digest = sha256(_text(as_json)).hexdigest()[:24]
         if programs_seen is not None:
             programs_seen[digest] = as_json
     margin, wide, wide_chars = -1, None, None
