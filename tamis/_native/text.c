@@ -875,5 +875,7 @@ PyMODINIT_FUNC PyInit__text(void) {
 #if defined(__SSE2__)
     init_plain_ascii();
 #endif
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && add_unicode_core_capsule(m) < 0) Py_CLEAR(m);
+    return m;
 }
