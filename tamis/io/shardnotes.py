@@ -401,11 +401,14 @@ class ShardNotes:
         self._reason_counts: dict[bytes, int] = {}
 
     def add_record(self, record: dict[str, Any]) -> None:
-        self.ids.append(orjson.dumps(record.get("id")))
+        """One record, each field serialised on its own (a record orjson refuses, or a Parquet
+        shard's). A value with a lone surrogate (an id read from undecodable input) is noted
+        as :func:`tamis.io.outputs.dumps` writes it, escaped, as the shard's line holds it."""
+        self.ids.append(_json(record.get("id")))
         self.metas.append(_json(record.get("metadata")))
         if self.rejects:
-            self.reasons.append(orjson.dumps(record.get("reason")))
-            self.keepers.append(orjson.dumps(record.get("duplicate_of")))
+            self.reasons.append(_json(record.get("reason")))
+            self.keepers.append(_json(record.get("duplicate_of")))
 
     def add_lines(self, lines: list[bytes]) -> None:
         """Records already serialised as JSON lines (found by position, as the card reads
@@ -615,11 +618,26 @@ class Notes:
 
     def column_values(self, name: str) -> list[Any]:
         """A JSON-text column decoded to Python values."""
-        return [orjson.loads(v) for v in self.columns[name].to_pylist()]
+        texts = self.columns[name].to_pylist()
+        try:
+            return [orjson.loads(v) for v in texts]
+        except orjson.JSONDecodeError:  # a value with a lone surrogate, escaped
+            return [json_value(v) for v in texts]
 
     def to_pydict(self) -> dict[str, list[bytes]]:
         """Every column's values, by name (as ``pyarrow.Table.to_pydict`` gives them)."""
         return {name: column.to_pylist() for name, column in self.columns.items()}
+
+
+def json_value(text: bytes) -> Any:
+    """A noted JSON text decoded: by orjson, or where it refuses a lone surrogate (noted
+    escaped, as :func:`_json` writes it), by the json module."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        import json
+
+        return json.loads(text)
 
 
 def decode_metadata_text(raw: bytes | str, only: tuple[bytes, ...] | None = None) -> dict[str, Any] | None:
