@@ -427,13 +427,21 @@ class ShardNotes:
     def _hold(self, lines: list[bytes], first_row: int) -> None:
         """Keep the first :data:`HOLD_PER_REASON` lines of each reason among the shard's first
         :data:`HOLD_ROWS` rows (``lines[i]`` is row ``first_row + i``), within :data:`HOLD_BYTES`."""
-        offsets, data, counts, unpack = self.reasons.offsets, self.reasons.data, self._reason_counts, _INT64.unpack_from
-        for row in range(first_row, min(first_row + len(lines), HOLD_ROWS)):
-            reason = bytes(data[unpack(offsets, 8 * row)[0] : unpack(offsets, 8 * row + 8)[0]])
+        stop = min(first_row + len(lines), HOLD_ROWS)
+        if stop <= first_row:
+            return
+        # the rows' reason ends in one unpack, their reasons in one bytes object (sliced to
+        # hashable bytes with one copy a row)
+        ends = struct.unpack_from(f"={stop - first_row + 1}q", self.reasons.offsets, 8 * first_row)
+        base = ends[0]
+        reasons, counts = bytes(self.reasons.data[base : ends[-1]]), self._reason_counts
+        for i in range(stop - first_row):
+            reason = reasons[ends[i] - base : ends[i + 1] - base]
             seen = counts.get(reason, 0)
             if seen < HOLD_PER_REASON:
                 counts[reason] = seen + 1
-                line = lines[row - first_row]
+                row = first_row + i
+                line = lines[i]
                 line = line[:-1] if line.endswith(b"\n") else line
                 if self._held_bytes + len(line) <= HOLD_BYTES:
                     self._held[row] = line
@@ -655,15 +663,18 @@ def decode_metadata_text(raw: bytes | str, only: tuple[bytes, ...] | None = None
                     break
             else:
                 return {}
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if type(value) is dict:  # the usual case: what decode_metadata gives back unchanged
+        return value
     global _decode_metadata
     if _decode_metadata is None:  # imported once (outputs imports this module; an import statement per call cost ~5 % of the report's reading)
         from tamis.io.outputs import decode_metadata
 
         _decode_metadata = decode_metadata
-    try:
-        return _decode_metadata({"metadata": orjson.loads(raw)})["metadata"]
-    except orjson.JSONDecodeError:
-        return None
+    return _decode_metadata({"metadata": value})["metadata"]  # type: ignore[no-any-return]
 
 
 _decode_metadata: Any = None
