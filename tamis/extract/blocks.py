@@ -287,7 +287,8 @@ FEATURE_NAMES: list[str] = (
     # Out-of-fold margins over trafilatura with the shipped router, development halves, shipped
     # training, teval / AEB / wceb2026: without +0.0094 / +0.0072 / -0.0037; the two img features
     # +0.0069 / +0.0067 / -0.0054; the two control features +0.0072 / +0.0098 / -0.0009 (the best
-    # smallest margin, but teval pays 0.0022); held-out halves (report only, a model trained on
+    # smallest margin, but teval pays 0.0022), the container flag alone +0.0103 / +0.0051 / -0.0011
+    # (AEB pays 0.0021: no variant raises all three); held-out halves (report only, a model trained on
     # every development page, trafilatura 0.9312 / 0.9610 / 0.7675): shipped 0.9380 / 0.9577 /
     # 0.7591, with the control features 0.9363 / 0.9576 / 0.7649. By sklearn's documentation the
     # seed acts only on binning samples above 200k rows and on max_features < 1, neither of which
