@@ -11,7 +11,7 @@ figure to compare on a shared machine; min and median) and wall seconds (median)
 
 Then, for each side, where the CPU goes (``--phase-runs`` more runs in-process, ``time.process_time``, the least of each phase):
 inclusive times of the run's phases (a phase holds the imports it triggers) and of the first
-import of numpy, pyarrow and yaml wherever it happens. Every module is byte-compiled first, as
+import of numpy, pyarrow, yaml, hashlib and shutil wherever it happens (none, on a default run). Every module is byte-compiled first, as
 pip compiles an installed package.
 """
 
@@ -38,7 +38,7 @@ PHASES_DRIVER = r'''
 import importlib.abc, importlib.util, json, sys, time
 clock = time.process_time
 found = {}
-WATCH = ("numpy", "pyarrow", "yaml")
+WATCH = ("numpy", "pyarrow", "yaml", "hashlib", "shutil")  # none of them on a default run's path
 # wrapped once imported (importing them here would move their imports out of the phases)
 LATER = {"tamis.steps.fasttext_model": ("load", "  lid.176 load"), "tamis.io.shardnotes": ("ShardNotes.save", "  shard notes"),
          "tamis.io.card": ("write_card", "dataset card (README.md)")}

@@ -57,13 +57,9 @@ def from_paths():
     return False
 
 def storable(pattern):
-    # The store is JSON read by orjson, which refuses lone surrogates (the card's pattern of
-    # characters libyaml writes differently holds a surrogate range): such a pattern is compiled
-    # by re as before, and the store stays readable.
-    try:
-        pattern.encode("utf-8") if isinstance(pattern, str) else None
-    except UnicodeEncodeError:
-        return False
+    # A pattern holding a lone surrogate (jsontypes', the card's) is stored as kind "u" (its
+    # UTF-8 with surrogates passed, in base64: regex_code.encode_entry), since orjson refuses
+    # lone surrogates in JSON text; every pattern is storable.
     return True
 
 def recording(pattern, flags=0):
@@ -82,6 +78,8 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(docs, "w", encoding="utf-8") as fh:
         for i, page in enumerate(PAGES):
             fh.write(json.dumps({"id": f"p{i}", "text": " ".join([page] * 8)}) + "\n")
+        for i, page in enumerate(PAGES):  # repeated lines: repetition measures their keys (shingles.line_length)
+            fh.write(json.dumps({"id": f"r{i}", "text": "\n".join([page] * 6)}) + "\n")
     _compiler.compile = recording
     try:
         with contextlib.redirect_stdout(sys.stderr):  # the run's summary is not this script's output

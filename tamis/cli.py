@@ -121,9 +121,32 @@ EXIT_CODES_HELP = """exit codes:
   141  the output pipe was closed (tamis ... | head)"""
 
 
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``, which argparse's formatter asks for its width,
+    without importing shutil (bz2, lzma, a namedtuple: ~1 % of a short run, paid for each
+    of the ~30 formatters a run's parser builds): ``COLUMNS`` if a positive integer, else the
+    terminal's width of stdout, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        size = os.get_terminal_size(sys.__stdout__.fileno())  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+    return size.columns or 80
+
+
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the exit-code table as written; every option's help says its default (an option
     whose help does not is given ``(default: X)``, ``(default: none)`` or ``(required)``)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None) -> None:
+        if width is None:  # what argparse.HelpFormatter computes, as it computes it
+            width = _terminal_columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""

@@ -8,7 +8,6 @@ step parameters are refused with the list of what is valid, before any work star
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from tamis.io.outputs import output_format
 from tamis.io.readers import ReaderOptions, input_format_names
 from tamis.recipes import RECIPES, recipe
 from tamis.registry import EXECUTORS, get_step_class
+from tamis.sha256 import sha256
 from tamis.steps.base import Step
 from tamis.validation import check_fields
 
@@ -120,7 +120,7 @@ class RunConfig:
 
     def fingerprint(self, steps: list[Step] | None = None) -> str:
         blob = orjson.dumps(self.fingerprint_source(steps), option=orjson.OPT_SORT_KEYS)
-        return hashlib.sha256(blob).hexdigest()[:16]
+        return sha256(blob).hexdigest()[:16]
 
     def resolved(self, steps: list[Step] | None = None) -> dict[str, Any]:
         steps = build_steps(self.step_configs()) if steps is None else steps

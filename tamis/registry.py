@@ -38,8 +38,11 @@ _STEP_PACKAGES = ("tamis.steps", "tamis.dedup")
 _FORMAT_PACKAGE = "tamis.io"
 _PACKAGES = (*_STEP_PACKAGES, _FORMAT_PACKAGE)
 _LOADED_PACKAGES: set[str] = set()
-_REGISTRATION = re.compile(rb"""@register\(\s*["']([^"'\\]+)["']\s*\)""")
-_FORMAT_REGISTRATION = re.compile(rb"^\s*(?:@register_output\b|register_format\()", re.MULTILINE)
+# Compiled where a source is scanned (an unknown name, a format not in the tables), not at every
+# import: ``tamis.cli`` imports this module before a run's patterns are seeded from the store,
+# and the two compiles were ~1 % of a short run.
+_REGISTRATION = rb"""@register\(\s*["']([^"'\\]+)["']\s*\)"""
+_FORMAT_REGISTRATION = rb"^\s*(?:@register_output\b|register_format\()"
 
 S = TypeVar("S", bound="type[Step]")
 
@@ -97,7 +100,7 @@ def _format_modules() -> list[str]:
     # The literal test first: the pattern (a line start, then spaces) is tried at every line of
     # every source (~6 ms of every start); it can only match where one of its literals stands.
     return [module for module, source in _package_sources(_FORMAT_PACKAGE)
-            if (b"@register_output" in source or b"register_format(" in source) and _FORMAT_REGISTRATION.search(source)]
+            if (b"@register_output" in source or b"register_format(" in source) and re.search(_FORMAT_REGISTRATION, source, re.MULTILINE)]
 
 
 # Where each built-in step registers: what the source scan below finds (tests/test_registry_lazy.py
@@ -132,7 +135,7 @@ def _registrations() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for package_name in _STEP_PACKAGES:
         for module, source in _package_sources(package_name):
-            for name in dict.fromkeys(m.group(1).decode("utf-8", "replace") for m in _REGISTRATION.finditer(source)):
+            for name in dict.fromkeys(m.group(1).decode("utf-8", "replace") for m in re.finditer(_REGISTRATION, source)):
                 found.setdefault(name, []).append(module)
     return found
 

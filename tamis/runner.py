@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import glob
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from tamis.io import storage, yamltext
 from tamis.io.atomic import make_directory, remove_partial_files, replace_directory, write_bytes_atomic
 from tamis.io.readers import InputTask, plan_tasks
 from tamis.pipeline import RunConfig, build_steps, split_segments
+from tamis.sha256 import sha256
 from tamis.steps.base import Step
 
 RUN_ENTRIES = {"output", "rejects", "_markers", "_progress", "dedup", "errors", "errors.jsonl", "stats.json"}
@@ -66,7 +66,7 @@ def input_fingerprint(tasks: list[InputTask]) -> str:
     ``--resume`` refuses a run whose input changed: a file added that sorts first would shift
     every task's index, so finished tasks would be skipped for the wrong files.
     """
-    digest = hashlib.sha256()
+    digest = sha256()
     for path, size, mtime in input_listing(tasks):
         digest.update(f"{path!a}\0{size}\0{mtime}\n".encode())
     return digest.hexdigest()[:16]
@@ -92,8 +92,12 @@ def input_listing(tasks: list[InputTask]) -> list[tuple[str, int | None, int | N
 
 
 def prepare_run_dir(
-    config: RunConfig, steps: list[Step], *, resume: bool, overwrite: bool, tasks: list[InputTask] | None = None
+    config: RunConfig, steps: list[Step], *, resume: bool, overwrite: bool, tasks: list[InputTask] | None = None,
+    fingerprint: str | None = None,
 ) -> Path:
+    """Check and create (or continue, or replace) the run directory, and write its resolved
+    config. ``fingerprint``: ``config.fingerprint(steps)`` where the caller has it (it builds
+    every step's parameters: computed once per run, not at each use)."""
     assert config.output is not None
     check_output_location(config.output)
     if resume and overwrite:
@@ -104,7 +108,7 @@ def prepare_run_dir(
         msg = f"output {root} exists and is not a directory"
         raise ConfigError(msg)
     resolved_path = root / "config.resolved.yaml"
-    fingerprint = config.fingerprint(steps)
+    fingerprint = fingerprint or config.fingerprint(steps)
     inputs = input_fingerprint(tasks) if tasks is not None else None
     if root.exists() and any(root.iterdir()):
         if resume:
@@ -121,7 +125,7 @@ def prepare_run_dir(
             raise ConfigError(msg)
         replace_directory(root, lambda name: name in RUN_ENTRIES)
     make_directory(root, "run directory")
-    write_bytes_atomic(resolved_path, _resolved_yaml(config, steps, inputs))
+    write_bytes_atomic(resolved_path, _resolved_yaml(config, steps, inputs, fingerprint))
     return root
 
 
@@ -142,8 +146,8 @@ def check_resumable(previous: dict[str, Any], shown: str, fingerprint: str, inpu
         raise ConfigError(msg)
 
 
-def _resolved_yaml(config: RunConfig, steps: list[Step], inputs: str | None) -> bytes:
-    resolved: dict[str, Any] = {"fingerprint": config.fingerprint(steps)}
+def _resolved_yaml(config: RunConfig, steps: list[Step], inputs: str | None, fingerprint: str) -> bytes:
+    resolved: dict[str, Any] = {"fingerprint": fingerprint}
     if inputs is not None:
         resolved["input_fingerprint"] = inputs
     resolved.update(config.resolved(steps))
@@ -166,18 +170,20 @@ def dump_yaml(data: Any) -> str:
     return yaml.dump(data, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False, allow_unicode=True)
 
 
-def prepare_remote_run(config: RunConfig, steps: list[Step], *, resume: bool, overwrite: bool, tasks: list[InputTask]) -> Path:
+def prepare_remote_run(
+    config: RunConfig, steps: list[Step], *, resume: bool, overwrite: bool, tasks: list[InputTask], fingerprint: str | None = None
+) -> Path:
     """The run directory on an object store: checked like a folder; returns its staging copy."""
     assert config.output is not None
     check_output_location(config.output)
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite contradict each other: --resume continues a run, --overwrite replaces it")
-    fingerprint, inputs = config.fingerprint(steps), input_fingerprint(tasks)
+    fingerprint, inputs = fingerprint or config.fingerprint(steps), input_fingerprint(tasks)
     from tamis.io import remote_run
 
     return remote_run.prepare(
         config.output,
-        _resolved_yaml(config, steps, inputs),
+        _resolved_yaml(config, steps, inputs, fingerprint),
         lambda previous: check_resumable(previous, storage.describe(config.output or ""), fingerprint, inputs),
         resume=resume,
         overwrite=overwrite,
@@ -195,10 +201,10 @@ def make_executor(config: RunConfig, *, progress: bool = False) -> Executor:
     return LocalExecutor(config.workers, progress=progress)
 
 
-def build_plan(config: RunConfig, root: Path, steps: list[Step], *, progress: bool = False) -> RunPlan:
+def build_plan(config: RunConfig, root: Path, steps: list[Step], *, progress: bool = False, fingerprint: str | None = None) -> RunPlan:
     return RunPlan(
         run_dir=str(root),
-        fingerprint=config.fingerprint(steps),
+        fingerprint=fingerprint or config.fingerprint(steps),
         segments=split_segments(steps),
         reader=config.reader_options(),
         fmt=config.format,
@@ -231,13 +237,14 @@ def run(
     steps = build_steps(config.step_configs())  # once: some steps read files when built
     set_up_done()  # the modules and steps: out of later collections (the command line only)
     remote = config.output if storage.is_remote(config.output) else None
+    fingerprint = config.fingerprint(steps)  # once: it asks every step for its parameters
     if remote is not None:
         from tamis.io import remote_run  # an object store's run only (concurrent.futures, tempfile: ~0.03 s)
 
-        root = prepare_remote_run(config, steps, resume=resume, overwrite=overwrite, tasks=tasks)
+        root = prepare_remote_run(config, steps, resume=resume, overwrite=overwrite, tasks=tasks, fingerprint=fingerprint)
     else:
-        root = prepare_run_dir(config, steps, resume=resume, overwrite=overwrite, tasks=tasks)
-    plan = build_plan(config, root, steps, progress=progress)
+        root = prepare_run_dir(config, steps, resume=resume, overwrite=overwrite, tasks=tasks, fingerprint=fingerprint)
+    plan = build_plan(config, root, steps, progress=progress, fingerprint=fingerprint)
     plan.remote = remote
     plan.storage_options = storage.current_options()
     if remote is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -680,3 +681,31 @@ def test_binary_column_values_and_their_first_few() -> None:
     assert [column.to_pylist(n) for n in (0, 2, 5, 9)] == [[], values[:2], values, values]
     assert column.arrow().to_pylist() == values
     assert BinaryColumn.from_values([]).to_pylist() == []
+
+
+def test_held_reject_lines_are_the_first_of_each_reason_whatever_the_batches() -> None:
+    """The notes of a rejects shard hold the first HOLD_PER_REASON lines of each reason among
+    the first HOLD_ROWS rows, the same whether the lines come one by one or in batches."""
+    import random
+
+    from tamis.io import shardnotes as S
+    from tamis.io.outputs import dumps
+
+    rng = random.Random(5)
+    reasons = [f"step:r{k}" for k in range(12)]
+    records = [{"id": f"d{i}", "text": "t" * rng.randrange(5), "metadata": {}, "reason": rng.choice(reasons), "detail": None} for i in range(S.HOLD_ROWS + 300)]
+    lines = [dumps({**record, "duplicate_of": None}) for record in records]
+    expected: dict[int, bytes] = {}
+    seen: Counter[bytes] = Counter()
+    for row, line in enumerate(lines[: S.HOLD_ROWS]):
+        reason = orjson.dumps(orjson.loads(line)["reason"])
+        seen[reason] += 1
+        if seen[reason] <= S.HOLD_PER_REASON:
+            expected[row] = line[:-1]
+    for sizes in ([len(lines)], [1] * 40 + [len(lines) - 40], [rng.randrange(1, 500) for _ in range(40)]):
+        notes, at = S.ShardNotes(rejects=True, json_lines=True), 0
+        for size in sizes:
+            notes.add_lines(lines[at : at + size])
+            at += size
+        notes.add_lines(lines[at:])
+        assert notes._held == expected

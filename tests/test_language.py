@@ -227,6 +227,39 @@ def test_the_compiled_models_buffers_read_without_numpy_equal_the_references_arr
     assert len(buffers.rows) == 4 * model.rows.size and len(buffers.prune_keys) == 4 * model.pruneidx_size
 
 
+def test_the_compiled_dictionary_reads_what_the_python_one_reads():
+    import struct
+
+    from tamis.steps import fasttext_model
+    from tamis.steps.language import bundled_model_path
+
+    whole = bundled_model_path().read_bytes()
+    reader = fasttext_model._Reader(whole)
+    reader.take("ii"), reader.take("12id")
+    size = reader.take("iii")[0]
+    reader.take("qq")
+    start = reader.at
+    entries, counts, is_label = fasttext_model._dictionary(reader, size)
+    end = reader.at
+    reader.at = start
+    assert fasttext_model._compiled_dictionary(reader, size) == (entries, counts, bytes(is_label))
+    assert reader.at == end and size == len(entries) > 7000 and sum(is_label) == 176
+    # a made-up dictionary: empty words, bytes above 127, counts of every sign, types other than 0 and 1
+    made = [(b"", 0, 0), (b"\xff\x80abc", -5, 1), (b"__label__x", 2**62, 1), (b"w", 7, 2), (b"v" * 300, -(2**63), -1)]
+    blob = b"".join(word + b"\0" + struct.pack("<qb", count, kind) for word, count, kind in made)
+    for at, data in ((0, blob), (3, b"pad" + blob + b"tail")):
+        python_reader, compiled_reader = fasttext_model._Reader(data), fasttext_model._Reader(data)
+        python_reader.at = compiled_reader.at = at
+        entries, counts, is_label = fasttext_model._dictionary(python_reader, len(made))
+        assert fasttext_model._compiled_dictionary(compiled_reader, len(made)) == (entries, counts, bytes(is_label))
+        assert python_reader.at == compiled_reader.at == at + len(blob)
+    for cut in range(len(blob)):  # cut short anywhere: both refuse it
+        with pytest.raises((ValueError, struct.error)):
+            fasttext_model._dictionary(fasttext_model._Reader(blob[:cut]), len(made))
+        with pytest.raises(ValueError):
+            fasttext_model._compiled_dictionary(fasttext_model._Reader(blob[:cut]), len(made))
+
+
 def test_a_file_that_is_not_a_fasttext_model_is_left_to_the_library(tmp_path):
     from tamis.steps import fasttext_model
 
@@ -241,7 +274,7 @@ def test_a_file_that_is_not_a_fasttext_model_is_left_to_the_library(tmp_path):
         assert fasttext_model.load(path) is None
 
 
-@pytest.mark.parametrize(("dsub", "lastdsub", "qnorm"), [(2, 2, True), (3, 1, True), (4, 2, False), (5, 5, False)])
+@pytest.mark.parametrize(("dsub", "lastdsub", "qnorm"), [(2, 2, True), (2, 2, False), (3, 1, True), (4, 2, False), (5, 5, False)])
 def test_dequantized_rows_equal_fasttexts_add_code_row_by_row(dsub, lastdsub, qnorm):
     """The one-gather dequantisation and the compiled one (what a run reads lid.176 with) equal
     fastText's ProductQuantizer::addcode, written row by row (the last sub-quantizer has its own

@@ -246,3 +246,30 @@ def test_the_sketch_shingles_a_mostly_unspaced_document_by_characters():
     assert sketch([prepare("用 Python 写")], 5, mode, a, b, 4, 5) != sketch(["用 Python 写"], 5, mode & ~8, a, b, 4, 5)
     english = "The bridge over the river was built by 李 a century ago and still carries traffic"
     assert prepare(english) == english  # the sketch itself makes 李 a unit
+
+
+def test_settings_built_on_demand_equal_those_built_at_once():
+    # SETTINGS builds a language's settings when it is first asked for; built all at once, in
+    # the order of the sources (hand-written, FineWeb-2's, derived), they are the same.
+    from tamis.steps.quality import languages
+    from tamis.steps.quality.language_data import DERIVED
+
+    eager = dict(languages._HAND_WRITTEN)
+    for code, data in FINEWEB2.items():
+        eager[code] = languages._fineweb2_settings(code, data)
+    for code in DERIVED:
+        if code not in eager:
+            eager[code] = languages._derived_settings(code)
+    assert list(SETTINGS) == list(eager) == list(languages.SUPPORTED_LANGUAGES) and len(SETTINGS) == len(eager)
+    assert all(SETTINGS[code] == eager[code] and settings_for(code) is SETTINGS[code] for code in eager)
+    assert "ug" not in SETTINGS and SETTINGS.get("ug") is None and settings_for("ug").source == "script family"
+    with pytest.raises(KeyError):
+        SETTINGS["ug"]
+
+
+def test_importing_the_settings_builds_none():
+    import subprocess
+    import sys
+
+    code = "from tamis.steps.quality import languages as l; assert not l._BUILT; l.settings_for('fr'); assert list(l._BUILT) == ['fr']"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -78,6 +78,22 @@ def test_unit_modes_and_folding_in_c_are_bit_identical_to_the_reference(mode: in
         assert compiled.sketch(texts, 3, mode, a, b, 4, 5) == compiled.sketch(folded, 3, mode & 3, a, b, 4, 5)
 
 
+@pytest.mark.parametrize("mode", [4, 6])
+def test_every_bmp_code_point_folds_and_classes_as_the_reference(mode: int):
+    """The compiled module's per-code-point tables (FOLD_CLASS, filled at import) against the
+    reference on every BMP character: each alone, and each run of 64 as one word (where a word
+    character's fold joins or leaves a word)."""
+    from tamis.dedup.minhash import unspaced_bitmap
+
+    compiled.set_unspaced(unspaced_bitmap())
+    codes = [c for c in range(1, 0x10000) if not 0xD800 <= c < 0xE000]
+    texts = [" ".join(chr(c) for c in codes[i:i + 64]) for i in range(0, len(codes), 64)]
+    texts += ["".join(chr(c) for c in codes[i:i + 64]) for i in range(0, len(codes), 64)]
+    a, b = permutations(3, 4 * 5)
+    for ngram in (1, 2):
+        assert compiled.sketch(texts, ngram, mode, a, b, 4, 5) == reference.sketch(texts, ngram, mode, a, b, 4, 5)
+
+
 # Pages as they come: Chinese and Japanese man pages (option names in Latin), a Thai line, an
 # English page naming a Chinese author, folds that change the character count (ß, İ, ﬃ, ͅ).
 REAL_TEXTS = [

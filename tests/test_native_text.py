@@ -3,6 +3,8 @@
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tamis import text
 from tamis.text import _count_words_reference, _normalized_utf8_reference, _utf8_length_reference, count_words, normalized_utf8, utf8_length
@@ -89,3 +91,21 @@ def test_count_words_reads_every_one_byte_character_in_its_wide_steps():
             for filler in ("x", " "):
                 sample = filler * place + chr(code) + filler * (40 - place)
                 assert count_words(sample) == _count_words_reference(sample), (code, place, filler)
+
+
+_PLAIN_BLOCK_PIECES = ["word", "Word", "WORDS", "x", "Z", "a-b", "(c)", "@~", "{}", "`", " ", "  ", " \t", "\t", "\n", "\x0b", "\x1c", "\x7f",
+                       "é", "É", "ß", "\xa0", "\x85", "’", "Ω", "中", "\u200b", "\u2028"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PLAIN_BLOCK_PIECES), max_size=40), st.sampled_from(["", "’", "\u0100"]), st.integers(0, 20))
+def test_sixteen_character_plain_blocks_fold_as_the_reference(pieces, widen, pad):
+    # One- and two-byte strings take printable ASCII with single spaces sixteen characters a
+    # step (no space pending, no space last, none first before anything was written): blocks
+    # of every makeup, at every offset (pad), beside spaces, controls, DEL and non-ASCII, with
+    # and without case folding, and in the repair's line keys.
+    sample = "y" * pad + "".join(pieces) + widen
+    assert normalized_utf8(sample) == _normalized_utf8_reference(sample), repr(sample)
+    assert text._fold_spaces_utf8(sample.casefold()) == _normalized_utf8_reference(sample), repr(sample)
+    if sample.isascii() and "`" not in sample:  # case kept: only the spaces change
+        assert text._fold_spaces_utf8(sample) == " ".join(sample.split()).encode(), repr(sample)

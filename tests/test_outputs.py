@@ -8,6 +8,7 @@ builds from it, and the CLI offers it: nothing else in tamis changes.
 from __future__ import annotations
 
 import gzip
+import json
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -185,3 +186,32 @@ def test_write_serialises_once_and_notes_as_write_lines_does(tmp_path: Path, rej
     (shard,) = odd.close()
     assert gzip.decompress(shard.read_bytes()) == outputs.dumps({**records[0], "text": "lone \udc80"})
     assert b"\\udc80" in gzip.decompress(shard.read_bytes()) and notes_path(shard).exists()
+
+
+@pytest.mark.parametrize("rejects", [False, True])
+def test_an_id_with_a_lone_surrogate_is_noted_as_its_line_holds_it(tmp_path: Path, rejects: bool) -> None:
+    """ShardNotes.add_record raised on a lone surrogate in the id (orjson refuses it): the id is
+    now noted escaped, as the shard's line writes it, and the card counts it like any id."""
+    from tamis.io.card import describe_folder, duplicate_ids
+    from tamis.io.shardnotes import read_notes
+
+    folder = "rejects" if rejects else "output"
+    record: dict[str, Any] = {"id": "doc \ud800 é", "text": "text \udc80", "metadata": {"n": 1}}
+    if rejects:
+        record.update(reason="a:b", detail=None, duplicate_of="keeper \udfff")
+    fmt = outputs.rejects_format("gzip") if rejects else output_format("jsonl", "gzip")
+    shards = []
+    for part in ("p", "q"):  # the same id in two shards: one repeated id
+        writer = ShardWriter(tmp_path / folder, part, fmt, rejects=rejects, notes=True)
+        writer.write(record)
+        writer.write({**record, "id": "plain"})
+        shards += writer.close()
+    line = gzip.decompress(shards[0].read_bytes()).splitlines(keepends=True)[0]
+    assert line == outputs.dumps(record)
+    notes = read_notes(shards[0], rejects=rejects)
+    assert notes is not None and notes.rows == 2
+    noted = notes.ids.to_pylist()[0]
+    assert noted == b'"doc \\ud800 \\u00e9"' and json.loads(noted) == record["id"]  # the line's escaped form
+    if rejects:
+        assert notes.column_values("duplicate_of")[0] == "keeper \udfff" and notes.column_values("reason") == ["a:b", "a:b"]
+    assert duplicate_ids([describe_folder(tmp_path, folder)]) == (2, ["doc \ud800 é", "plain"])

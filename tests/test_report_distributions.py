@@ -117,3 +117,80 @@ def test_signal_distributions_leave_out_non_finite_values() -> None:
     assert drawn(with_bad) == expected and expected[0] == 197
     huge = [1.5e308, 1.6e308, 1.0, 2.0]  # finite values whose sum overflows
     assert drawn(huge)[0] == 4
+
+
+def _random_signals(rng: random.Random, n: int) -> list[dict[str, object]]:
+    """Rows of {step: {signal: value}} with every kind of value the report meets or must skip."""
+    kinds = [
+        lambda: rng.random() * 100,
+        lambda: rng.randint(-50, 10**6),
+        lambda: float(rng.randint(0, 9)),
+        lambda: rng.choice([True, False]),
+        lambda: rng.choice(["0.5", None, [1.0], {"x": 1}]),
+        lambda: rng.choice([math.inf, -math.inf, math.nan, 0.0, -0.0, 2**60, -(2**63)]),
+    ]
+    rows: list[dict[str, object]] = []
+    for _ in range(n):
+        row: dict[str, object] = {}
+        for step in rng.sample(["gopher_quality", "c4_quality", "fineweb_quality", "language"], rng.randint(0, 4)):
+            if rng.random() < 0.05:
+                row[step] = rng.choice([None, 3.0, "text", [1, 2]])  # not a signals table
+                continue
+            row[step] = {name: rng.choice(kinds)() for name in rng.sample(["words", "ratio", "lines", "x", "flag"], rng.randint(0, 5))}
+        rows.append(row)
+    return rows
+
+
+def test_compiled_grouping_bins_and_counts_equal_their_references() -> None:
+    """group_signals, bin_facts and weighted_counts (tamis/_native/report.c) give what their
+    Python references give, value for value (floats compared by their bits: -0.0 is not 0.0)."""
+    from tamis._native import _report
+    from tamis.report.distributions import _group_signals, bin_facts_reference, group_signals_reference
+
+    def bits(values: object) -> list[str]:
+        return [float(v).hex() for v in values]  # type: ignore[attr-defined]
+
+    rng = random.Random(11)
+    steps = ["", "gopher_quality", "c4_quality", "language"]
+    for trial in range(150):
+        n = rng.randint(0, 300)
+        signals = _random_signals(rng, n)
+        expected = group_signals_reference(signals)
+        found = _report.group_signals(signals)
+        assert found is not None
+        got = {key: (memoryview(v).cast("d"), memoryview(r).cast("i")) for key, (v, r) in found.items()}
+        assert got.keys() == expected.keys()
+        observations = [_Obs(rng.choice([1.0, 2.5, 1 / 3, 7.25]), f"{rng.choice(steps)}:rule" if rng.random() < 0.7 else None) for _ in range(n)]
+        sample = _Sample(observations)  # type: ignore[arg-type]
+        for key, (values, rows) in expected.items():
+            native_values, native_rows = got[key]
+            assert bits(native_values) == bits(values) and native_rows.tolist() == rows
+            facts = _report.bin_facts(native_values)
+            assert bits(facts[:4]) == bits(bin_facts_reference(values)[:4]) and facts[4] == bin_facts_reference(values)[4]
+            extra = [rng.choice([0.1, 0.5, 10.0, -3.0])] if trial % 2 else []
+            bins = make_bins(native_values, extra)
+            assert [(b.lo, b.hi, b.label) for b in bins] == [(b.lo, b.hi, b.label) for b in make_bins(values, extra)]
+            for passed in (None, "gopher_quality", key[0]):
+                assert sample.before_after(native_values, native_rows, bins, passed) == sample.before_after_reference(values, rows, bins, passed)
+        assert _group_signals(observations=[_Sig(s) for s in signals]).keys() == expected.keys()  # type: ignore[arg-type]
+
+
+class _Sig:
+    def __init__(self, signals: dict[str, object]) -> None:
+        self.signals = signals
+
+
+def test_compiled_grouping_leaves_odd_inputs_to_the_reference() -> None:
+    """A dict subclass or an integer past a double's range: the compiled loop answers None and
+    the reference runs (which raises on the integer, as the report always did)."""
+    from tamis._native import _report
+
+    class Table(dict):  # type: ignore[type-arg]
+        pass
+
+    assert _report.group_signals([{"q": Table(x=1.0)}]) is None
+    assert _report.group_signals([Table(q={"x": 1.0})]) is None
+    assert _report.group_signals([{"q": {"x": 10**400}}]) is None
+    assert _report.group_signals(({"q": {"x": 1.0}},)) is None  # not a list
+    found = _report.group_signals([{"q": {"x": 1.0}}, {"q": {"x": 2, "y": True}}])
+    assert {k: (memoryview(v).cast("d").tolist(), memoryview(r).cast("i").tolist()) for k, (v, r) in found.items()} == {("q", "x"): ([1.0, 2.0], [0, 1])}

@@ -30,7 +30,7 @@ def test_every_stored_pattern_equals_what_re_compiles(store: str) -> None:
         pytest.skip(f"no stored {store} patterns for this Python ({path.name})")
     entries = regex_code.stored_entries(path)
     # A store that exists must load: orjson refuses lone surrogates, and a pattern holding some
-    # once emptied a whole store (bench/derive_run_regex_code.py leaves such patterns out).
+    # once emptied a whole store (such a pattern's text is now stored in base64, kind "u").
     assert entries, f"{path.name} does not load"
     for entry in entries:
         (kind, text, flags), pattern = regex_code.build_entry(entry)

@@ -62,6 +62,24 @@ def test_a_splitter_from_the_tables_cuts_what_the_live_one_and_the_python_path_c
     assert "_completed" not in stored.__dict__
 
 
+@pytest.mark.parametrize("language", ["en", "fr", "id", "ru", "xx"])
+def test_a_splitter_from_the_tables_tests_every_character_as_the_live_one(language: str) -> None:
+    # The stored character sets come sorted (finish_astral merges their runs), the live build's
+    # in a set's order (sorted whole): every code point, the astral letters of spaCy's classes
+    # above all, must get the same flags either way.
+    needs_store()
+    stored = spacy.SpacyTokenizer(language)
+    assert "_arguments" in stored.__dict__, "not built from the stored tables"
+    live = spacy.SpacyTokenizer(language, tables=False)
+    flags = stored._native.char_flags
+    live_flags = live._native.char_flags
+    codes = [*range(0x30000), *range(0xE0000, 0x110000, 7)]
+    assert [flags(c) for c in codes] == [live_flags(c) for c in codes]
+    assert any(flags(c) for c in range(0x10000, 0x30000)), "no astral character in the sets: the test tests nothing"
+    plain = stored._plain_splitter()  # its flag tables are a copy
+    assert [plain.char_flags(c) for c in codes] == [flags(c) for c in codes]
+
+
 def test_a_splitter_from_the_tables_builds_the_python_path_on_demand() -> None:
     needs_store()
     stored = spacy.SpacyTokenizer("en")

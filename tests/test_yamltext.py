@@ -19,7 +19,8 @@ DUMPERS = [yaml.SafeDumper] + ([yaml.CSafeDumper] if hasattr(yaml, "CSafeDumper"
 # Strings around every rule's edge: plain, quoted, and those left to PyYAML.
 STRINGS = [
     "text", "id", "utf-8", "/tmp/in/docs.jsonl", "rejects/part-*.jsonl.gz", "<EMAIL>", "a.b", "x-y", "_x", "a+b", "a=b",
-    "23af128ca96abe93", "0fc034e051be00a3", "3d", "1e5", "0b101", "0x1f", "0o17", "0999", "0123", "1_000", "12:30",
+    "23af128ca96abe93", "0fc034e051be00a3", "0b3f0c1d2e4a5b69", "0b0110", "0x0fa3", "0B101", "0X1f", "3d", "1e5", "0b101", "0x1f", "0o17", "0b", "0x",
+    "0b1_0", "+0x1f", "-0b1", "0xg1", "0999", "0123", "1_000", "12:30",
     "2001-12-14", "1.5", "1.", ".5", "-5", "+3", "0", "42", "-0.0", "*", "&a", "!tag", "#x", "%x", "@x", "`x", "|x", ">x",
     "[x", "{x", ",x", "?x", ":x", "-x", "-", "--- x", "...", "~", "<<", "=", "", " ", "a b", "a: b", "a #b", "a\nb", "a'b", 'a"b',
     "yes", "No", "TRUE", "off", "null", "Null", "y", "n", "é", "日本", "a\tb", "\x85", "\u2028", "👍", "x" * 130, "a" * 90,
@@ -76,8 +77,22 @@ def test_each_string_and_number_as_key_value_and_item() -> None:
                 written.add(repr(value))
     # plain, single-quoted, hex digests, integers and floats are written without PyYAML
     assert {"'/tmp/in/docs.jsonl'", "'*'", "'23af128ca96abe93'", "'yes'", "'-5'", "0.65", "30.0", "-0.0", "True", "None", str(2**70)} <= written
+    assert {"'0b3f0c1d2e4a5b69'", "'0b101'", "'0x1f'", "'0B101'"} <= written  # radix look-alikes, plain or quoted
     # anything uncertain is left to PyYAML
     assert not written & {"''", "' '", "'a b'", "'é'", "'~'", "'0999'", "'<<'", "1e-05", "inf"}
+
+
+def test_hex_digests_are_written_without_pyyaml_as_pyyaml_writes_them() -> None:
+    # a run's fingerprints are 16 hex digits; those opening with "0b" (1 in 256) went to PyYAML
+    rng = random.Random(11)
+    digests = [f"{rng.getrandbits(64):016x}" for _ in range(2000)]
+    digests += ["0b" + f"{rng.getrandbits(56):014x}" for _ in range(300)]
+    digests += ["0b" + "".join(rng.choice("01") for _ in range(14)) for _ in range(20)]  # reads as an integer: quoted
+    digests += ["0x" + f"{rng.getrandbits(56):014x}" for _ in range(20)]  # likewise
+    for digest in digests:
+        assert _check({"fingerprint": digest, "input_fingerprint": digest, "items": [digest]}), digest
+    assert yamltext.emit({"f": "0b0110"}) == "f: '0b0110'\n"
+    assert yamltext.emit({"f": "0b3f0c1d2e4a5b69"}) == "f: 0b3f0c1d2e4a5b69\n"
 
 
 def test_the_resolved_default_config_and_a_card_are_written_without_pyyaml() -> None:

@@ -191,6 +191,14 @@ static inline int is_kept(const Model *m, uint32_t id) {
     return m->pruneidx_size < 0 || (m->pruneidx_size > 0 && ((m->kept[id >> 6] >> (id & 63)) & 1));
 }
 
+/* The row offset of a bucket the bit map says is kept (0 <= b < bucket): its value in the map.
+ * Every bucket whose bit is set is a key of the map (Model_init sets the bits from its keys). */
+static inline int32_t kept_row(const Model *m, uint32_t b) {
+    size_t s = (b * 2654435761u) & m->prune_mask;
+    while (m->prune[s][0] != (int32_t)b) s = (s + 1) & m->prune_mask;
+    return m->prune[s][1];
+}
+
 static int push_hash(Model *m, int32_t id) {
     if (m->pruneidx_size == 0 || id < 0) return 0;
     if (m->pruneidx_size > 0) {
@@ -227,23 +235,44 @@ static int compute_subwords(Model *m, const char *token, size_t len) {
     for (size_t k = 0; k < len; k++) ascii &= (unsigned char)token[k] < 0x80;
     if (ascii && m->minn >= 2 && m->pruneidx_size > 0) {
         /* lid.176's case (minn 2, maxn 4, pruned): no lone-character n-gram to leave out, each
-         * start's first minn - 1 bytes only hashed, the model's fields in locals (push_hash
-         * writes memory, so read through m they would be reloaded at every n-gram) */
+         * start's first minn - 1 bytes only hashed, the model's fields in locals (a push writes
+         * memory, so read through m they would be reloaded at every n-gram). The ids have room
+         * for every n-gram of the token before the loop (at most maxn - minn + 1 a start), so a
+         * kept bucket's row goes in with no capacity test and no call (kept_row). */
         const size_t maxn = m->maxn > 0 ? (size_t)m->maxn : 0, minn = (size_t)m->minn;
         const uint64_t *kept = m->kept, magic = m->bucket_magic;
         const uint32_t bucket = (uint32_t)m->bucket;
-        for (size_t i = 0; i + minn <= size && rc == 0; i++) {
-            uint32_t hash = 2166136261u; /* ft_hash(word + i, j - i) */
-            size_t j = i, first = i + minn - 1, stop = size - i < maxn ? size : i + maxn;
-            for (; j < first; j++) hash = (hash ^ (uint32_t)(unsigned char)word[j]) * 16777619u;
-            for (; j < stop; j++) {
-                hash = (hash ^ (uint32_t)(unsigned char)word[j]) * 16777619u; /* ASCII: the int8_t cast changes nothing */
-                uint32_t h = bucket_mod(magic, bucket, hash);
-                if (((kept[h >> 6] >> (h & 63)) & 1) && push_hash(m, (int32_t)h) < 0) {
-                    rc = -1;
-                    break;
+        const int32_t nwords = m->nwords;
+        const size_t most = maxn >= minn ? size * (maxn - minn + 1) : 0;
+        if (grow((void **)&m->ids, &m->ids_cap, m->ids_len + most, sizeof(int32_t)) < 0) {
+            rc = -1;
+        } else {
+            int32_t *out = m->ids + m->ids_len;
+            const unsigned char *w = (const unsigned char *)word;
+            size_t i = 0;
+            if (minn == 2 && maxn == 4) {
+                /* the starts with all three n-grams (2, 3 and 4 bytes), unrolled: the same
+                 * hashes, tests and order as the loop below, which takes the last starts */
+                for (; i + 4 <= size; i++) {
+                    const uint32_t h1 = (2166136261u ^ w[i]) * 16777619u;
+                    const uint32_t h2 = (h1 ^ w[i + 1]) * 16777619u, h3 = (h2 ^ w[i + 2]) * 16777619u, h4 = (h3 ^ w[i + 3]) * 16777619u;
+                    const uint32_t b2 = bucket_mod(magic, bucket, h2), b3 = bucket_mod(magic, bucket, h3), b4 = bucket_mod(magic, bucket, h4);
+                    if ((kept[b2 >> 6] >> (b2 & 63)) & 1) *out++ = nwords + kept_row(m, b2);
+                    if ((kept[b3 >> 6] >> (b3 & 63)) & 1) *out++ = nwords + kept_row(m, b3);
+                    if ((kept[b4 >> 6] >> (b4 & 63)) & 1) *out++ = nwords + kept_row(m, b4);
                 }
             }
+            for (; i + minn <= size; i++) {
+                uint32_t hash = 2166136261u; /* ft_hash(word + i, j - i) */
+                size_t j = i, first = i + minn - 1, stop = size - i < maxn ? size : i + maxn;
+                for (; j < first; j++) hash = (hash ^ (uint32_t)w[j]) * 16777619u;
+                for (; j < stop; j++) {
+                    hash = (hash ^ (uint32_t)w[j]) * 16777619u; /* ASCII: the int8_t cast changes nothing */
+                    uint32_t h = bucket_mod(magic, bucket, hash);
+                    if ((kept[h >> 6] >> (h & 63)) & 1) *out++ = nwords + kept_row(m, h);
+                }
+            }
+            m->ids_len = (size_t)(out - m->ids);
         }
     } else {
         for (size_t i = 0; i < size && rc == 0; i++) {
@@ -767,6 +796,19 @@ static PyObject *dequantize_py(PyObject *Py_UNUSED(self), PyObject *args) {
     const uint8_t *code = (const uint8_t *)codes.buf, *norm_code = qnorm ? (const uint8_t *)norm_codes.buf : NULL;
     const float *cent = (const float *)centroids.buf, *norm_cent = qnorm ? (const float *)norm_centroids.buf : NULL;
     const float *last = cent + full * ksub * dsub;
+    if (dsub == 2 && lastdsub == 2) {
+        /* fastText's default (quantize's dsub 2, lid.176's): the same products, two a code,
+         * without the inner loops' bookkeeping (~18 instructions a value, a quarter of the load) */
+        for (Py_ssize_t i = 0; i < m; i++, code += nsubq) {
+            const float alpha = qnorm ? norm_cent[norm_code[i]] : 1.0f;
+            for (Py_ssize_t j = 0; j <= full; j++, out += 2) {
+                const float *c = cent + (j * ksub + code[j]) * 2;
+                out[0] = alpha * c[0];
+                out[1] = alpha * c[1];
+            }
+        }
+        goto done;
+    }
     for (Py_ssize_t i = 0; i < m; i++, out += n, code += nsubq) {
         const float alpha = qnorm ? norm_cent[norm_code[i]] : 1.0f;
         for (Py_ssize_t j = 0; j < full; j++) {
@@ -784,6 +826,54 @@ done:
     return result;
 }
 
+/* dictionary(data, offset, size) -> (entries, counts, is_label, end)
+ * fastText's Dictionary::load from offset: size entries, each its word's bytes, a NUL, an
+ * int64 count and an int8 type (1: a label), little-endian. entries: list of bytes; counts:
+ * list of int; is_label: bytes, 1 per entry; end: the offset after the last entry. What
+ * tamis/steps/fasttext_model.py's _dictionary reads in Python (tests/test_language.py compares
+ * them): its loop was ~half of lid.176's load (7,411 entries, ~1 us each). ValueError for data
+ * cut short. */
+static PyObject *dictionary_py(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer data;
+    Py_ssize_t offset, size;
+    if (!PyArg_ParseTuple(args, "y*nn", &data, &offset, &size)) return NULL;
+    PyObject *entries = NULL, *counts = NULL, *is_label = NULL, *result = NULL;
+    if (offset < 0 || offset > data.len || size < 0 || size > data.len) {
+        PyErr_SetString(PyExc_ValueError, "a fastText model file cut short");
+        goto done;
+    }
+    entries = PyList_New(size);
+    counts = PyList_New(size);
+    is_label = PyBytes_FromStringAndSize(NULL, size);
+    if (!entries || !counts || !is_label) goto done;
+    const char *buf = (const char *)data.buf;
+    char *labels = PyBytes_AS_STRING(is_label);
+    Py_ssize_t at = offset;
+    for (Py_ssize_t e = 0; e < size; e++) {
+        const char *end = memchr(buf + at, 0, (size_t)(data.len - at));
+        if (end == NULL || data.len - (end - buf) < 10) {
+            PyErr_SetString(PyExc_ValueError, "a fastText model file cut short");
+            goto done;
+        }
+        PyObject *word = PyBytes_FromStringAndSize(buf + at, end - (buf + at));
+        if (!word) goto done;
+        PyList_SET_ITEM(entries, e, word);
+        int64_t count = (int64_t)read64(end + 1);
+        PyObject *number = PyLong_FromLongLong((long long)count);
+        if (!number) goto done;
+        PyList_SET_ITEM(counts, e, number);
+        labels[e] = (char)(end[9] == 1);
+        at = (end - buf) + 10;
+    }
+    result = Py_BuildValue("(OOOn)", entries, counts, is_label, at);
+done:
+    Py_XDECREF(entries);
+    Py_XDECREF(counts);
+    Py_XDECREF(is_label);
+    PyBuffer_Release(&data);
+    return result;
+}
+
 static PyObject *token_hash_py(PyObject *Py_UNUSED(self), PyObject *arg) {
     if (!PyBytes_Check(arg)) {
         PyErr_SetString(PyExc_TypeError, "token_hash() takes bytes");
@@ -795,6 +885,7 @@ static PyObject *token_hash_py(PyObject *Py_UNUSED(self), PyObject *arg) {
 static PyMethodDef module_methods[] = {
     {"is_separator", is_separator_py, METH_O, "is_separator(code point) -> whether predict splits there"},
     {"token_hash", token_hash_py, METH_O, "token_hash(bytes) -> where the caches place a token (tests build collisions with it)"},
+    {"dictionary", dictionary_py, METH_VARARGS, "dictionary(data, offset, size) -> (entries, counts, is_label bytes, end offset)"},
     {"dequantize", dequantize_py, METH_VARARGS, "dequantize(codes, centroids, norm_codes, norm_centroids, m, nsubq, dsub, lastdsub) -> float32 rows"},
     {NULL, NULL, 0, NULL},
 };

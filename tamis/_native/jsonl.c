@@ -1499,5 +1499,7 @@ PyMODINIT_FUNC PyInit__jsonl(void) {
     init_ascii_tables();
     simd_level = best_simd_level();
     if (init_bmp_info() < 0) return NULL;
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && add_unicode_core_capsule(m) < 0) Py_CLEAR(m);
+    return m;
 }

@@ -121,13 +121,17 @@ static void init_tables(void) {
 #endif
     }
 #if HAVE_FOLD
+    /* \w of c and of its fold read from WORD_BMP, filled above by the same test (a second
+     * Py_UNICODE_ISALNUM per code point and per fold was a third of the module's import) */
+#define BMP_WORD(c) ((WORD_BMP[(c) >> 3] >> ((c) & 7)) & 1)
     for (Py_UCS4 c = 0; c < 0x10000; c++) {
         Py_UCS4 f = FOLD_BMP[c];
-        uint32_t e = (c == '_' || Py_UNICODE_ISALNUM(c)) ? R_WORD : 0;
+        uint32_t e = BMP_WORD(c) ? R_WORD : 0;
         if (f == FOLD_MANY) e |= F_MANY;
-        else e |= f | ((f == '_' || Py_UNICODE_ISALNUM(f)) ? F_WORD : 0);
+        else e |= f | ((f < 0x10000 ? BMP_WORD(f) : f == '_' || Py_UNICODE_ISALNUM(f)) ? F_WORD : 0);
         FOLD_CLASS[c] = e;
     }
+#undef BMP_WORD
 #endif
 }
 

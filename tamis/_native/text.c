@@ -82,11 +82,63 @@ static void init_latin1_key(void) {
     }
 }
 
+#if defined(__SSE2__)
+/* Whether the tables map each printable ASCII character (0x21-0x7E) but the backtick to itself,
+ * upper case to lower case where case folds, and the space to a space: checked at import
+ * (init_plain_ascii), so that the sixteen-at-a-time steps below write what the tables would
+ * (the backtick, an apostrophe, folds to "'": a block holding one takes the per-character
+ * way). [casefold] for latin1_key; plain_ascii_utf8 for key_utf8 (which always folds case). */
+static int plain_ascii_latin1[2], plain_ascii_utf8;
+
+/* A block of printable ASCII and single spaces (0x20-0x7E but the backtick, no two spaces side
+ * by side, not ending with a space) whose keys are its own bytes (case folded where asked), entered with no
+ * space pending and, unless something was already written, not starting with a space: what
+ * the per-character loops would write for it, one byte a character. ``b``: its bytes;
+ * returns 0 (and writes nothing) for any other block. A line of prose is mostly such blocks. */
+static inline int plain_block(__m128i b, int casefold, unsigned pending_space, unsigned any, unsigned char *out) {
+    const __m128i space = _mm_set1_epi8(' ');
+    /* signed: 0x80-0xFF are negative, so only 0x20-0x7F pass the first test, and 0x7F not the second */
+    __m128i inside = _mm_and_si128(_mm_cmpgt_epi8(b, _mm_set1_epi8(0x1F)), _mm_cmplt_epi8(b, _mm_set1_epi8(0x7F)));
+    unsigned printable = (unsigned)_mm_movemask_epi8(_mm_andnot_si128(_mm_cmpeq_epi8(b, _mm_set1_epi8('`')), inside));
+    unsigned spaces = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, space));
+    if (printable != 0xFFFFu || (spaces & (spaces >> 1)) || (spaces & 0x8000u) || pending_space || (!any && (spaces & 1u))) return 0;
+    if (casefold) {
+        __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(b, _mm_set1_epi8('A' - 1)), _mm_cmplt_epi8(b, _mm_set1_epi8('Z' + 1)));
+        b = _mm_add_epi8(b, _mm_and_si128(upper, _mm_set1_epi8(0x20)));
+    }
+    _mm_storeu_si128((__m128i *)out, b);
+    return 1;
+}
+#endif
+
 static Py_ssize_t fold_latin1(const Py_UCS1 *p, Py_ssize_t n, int casefold, unsigned char *buf) {
     const KeyBytes *table = latin1_key[casefold != 0];
-    Py_ssize_t len = 0;
+    Py_ssize_t len = 0, i = 0;
     unsigned pending_space = 0, any = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
+#if defined(__SSE2__)
+    const int plain = plain_ascii_latin1[casefold != 0];
+    while (i + 16 <= n) {
+        /* sixteen characters in one step where they make a plain block, else one at a time */
+        if (plain && plain_block(_mm_loadu_si128((const __m128i *)(p + i)), casefold, pending_space, any, buf + len)) {
+            i += 16;
+            len += 16;
+            any = 1;
+            continue;
+        }
+        for (Py_ssize_t stop = i + 16; i < stop; i++) {
+            KeyBytes k = table[p[i]];
+            unsigned counts = k.space ^ 1u;
+            buf[len] = ' ';
+            len += pending_space & counts;
+            buf[len] = k.b0;
+            buf[len + 1] = k.b1;
+            len += k.len;
+            pending_space = k.space & any;
+            any |= counts;
+        }
+    }
+#endif
+    for (; i < n; i++) {
         KeyBytes k = table[p[i]];
         unsigned counts = k.space ^ 1u;
         buf[len] = ' ';
@@ -148,24 +200,21 @@ static int init_key_table(void) {
  * Writes at most 4 bytes past the output's length (the buffer has 12 a code point). */
 #define HAVE_KEY_UTF8_LOOP 1
 #define SCRATCH_KEEP (16 << 20)
-static Py_ssize_t key_utf8_loop(const Py_UCS2 *p, Py_ssize_t n, unsigned char *buf) {
-    Py_ssize_t len = 0;
-    unsigned pending_space = 0, any = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 c = p[i];
-        uint32_t e = key_utf8[c];
-        if (e & KU_RARE) {
-            if (key_bmp[c] == KEY_SKIP) continue;
-            if (pending_space) {
-                buf[len++] = ' ';
-                pending_space = 0;
-            }
-            any = 1;
-            Py_UCS4 folded[3];
-            int n_folded = fold_cp(c, folded);
-            for (int k = 0; k < n_folded; k++) len = put_utf8(buf, len, folded[k]);
-            continue;
+static inline void key_utf8_char(Py_UCS4 c, unsigned char *buf, Py_ssize_t *len_io, unsigned *pending_io, unsigned *any_io) {
+    Py_ssize_t len = *len_io;
+    unsigned pending_space = *pending_io, any = *any_io;
+    uint32_t e = key_utf8[c];
+    if (e & KU_RARE) {
+        if (key_bmp[c] == KEY_SKIP) return;
+        if (pending_space) {
+            buf[len++] = ' ';
+            pending_space = 0;
         }
+        any = 1;
+        Py_UCS4 folded[3];
+        int n_folded = fold_cp(c, folded);
+        for (int k = 0; k < n_folded; k++) len = put_utf8(buf, len, folded[k]);
+    } else {
         unsigned space = (e >> 26) & 1u, counts = space ^ 1u;
         buf[len] = ' ';
         len += pending_space & counts;
@@ -174,6 +223,30 @@ static Py_ssize_t key_utf8_loop(const Py_UCS2 *p, Py_ssize_t n, unsigned char *b
         pending_space = space & any;
         any |= counts;
     }
+    *len_io = len;
+    *pending_io = pending_space;
+    *any_io = any;
+}
+
+static Py_ssize_t key_utf8_loop(const Py_UCS2 *p, Py_ssize_t n, unsigned char *buf) {
+    Py_ssize_t len = 0, i = 0;
+    unsigned pending_space = 0, any = 0;
+#if defined(__SSE2__)
+    while (plain_ascii_utf8 && i + 16 <= n) {
+        /* sixteen characters narrowed to bytes (unsigned saturation: a character past 0x7F
+         * becomes 0x00 or 0x80-0xFF, which no plain block holds) in one step where they make a
+         * plain block, else one at a time */
+        __m128i low = _mm_loadu_si128((const __m128i *)(p + i)), high = _mm_loadu_si128((const __m128i *)(p + i + 8));
+        if (plain_block(_mm_packus_epi16(low, high), 1, pending_space, any, buf + len)) {
+            i += 16;
+            len += 16;
+            any = 1;
+            continue;
+        }
+        for (Py_ssize_t stop = i + 16; i < stop; i++) key_utf8_char(p[i], buf, &len, &pending_space, &any);
+    }
+#endif
+    for (; i < n; i++) key_utf8_char(p[i], buf, &len, &pending_space, &any);
     return len;
 }
 #endif
@@ -774,10 +847,35 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_text", "Compiled text primitives.", -1, methods};
 
+#if defined(__SSE2__)
+static void init_plain_ascii(void) {
+    for (int fold = 0; fold < 2; fold++) {
+        int plain = latin1_key[fold][' '].space == 1;
+        for (int c = 0x21; c < 0x7F; c++) {
+            if (c == '`') continue;
+            int want = fold && c >= 'A' && c <= 'Z' ? c + 32 : c;
+            const KeyBytes *k = &latin1_key[fold][c];
+            plain &= k->space == 0 && k->len == 1 && k->b0 == want;
+        }
+        plain_ascii_latin1[fold] = plain;
+    }
+#ifdef HAVE_KEY_UTF8_LOOP
+    int plain = key_utf8[' '] == KU_SPACE;
+    for (uint32_t c = 0x21; c < 0x7F; c++) plain &= c == '`' || key_utf8[c] == ((c >= 'A' && c <= 'Z' ? c + 32 : c) | (1u << 24));
+    plain_ascii_utf8 = plain;
+#endif
+}
+#endif
+
 PyMODINIT_FUNC PyInit__text(void) {
     if (init_unicode_core() < 0) return NULL;
     if (init_key_table() < 0) return NULL;
     init_latin1_fold();
     init_latin1_key();
-    return PyModule_Create(&module);
+#if defined(__SSE2__)
+    init_plain_ascii();
+#endif
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && add_unicode_core_capsule(m) < 0) Py_CLEAR(m);
+    return m;
 }

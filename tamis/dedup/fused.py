@@ -33,7 +33,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import shutil
 import sys
 from array import array
 from collections.abc import Iterable, Iterator
@@ -341,6 +340,8 @@ def _link_or_copy(source: str, target: str) -> None:
     try:
         os.link(source, partial)
     except OSError:
+        import shutil  # here, not at import: a run imports no shutil (bz2, lzma) for this
+
         shutil.copyfile(source, partial)
     os.replace(partial, target)
 

@@ -19,7 +19,6 @@ go in; saving over an index that the run read with ``against`` keeps its documen
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,6 +197,8 @@ class FingerprintReader:
 def save_index(folder: str, meta: dict, sources: list[Source], keep: np.ndarray, bands: int) -> int:
     """Write the kept documents of ``sources`` (``keep``: bool per global index) as an index
     folder, atomically (a temporary folder renamed over the old one). Returns its size."""
+    import shutil  # here: a run that saves no index imports no shutil (bz2, lzma)
+
     target = Path(folder)
     tmp = temp_name(target)  # this process's own: two runs saving at once never share it
     tmp.mkdir(parents=True)

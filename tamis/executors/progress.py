@@ -143,6 +143,21 @@ class Bar:
 
 
 def remove_folder(root: Path) -> None:
-    import shutil
+    """Remove the progress files (``_progress/<name>.json``, no sub-folders), errors ignored,
+    as ``shutil.rmtree(..., ignore_errors=True)`` does; shutil itself (bz2, lzma, a namedtuple)
+    only where something else is in there."""
+    folder = root / FOLDER
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:  # no progress folder (one task, or already gone)
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            import shutil
 
-    shutil.rmtree(root / FOLDER, ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)
+            return
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+    with contextlib.suppress(OSError):
+        os.rmdir(folder)

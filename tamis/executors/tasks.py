@@ -14,10 +14,9 @@ writes through output formats (:mod:`tamis.io.outputs`).
 from __future__ import annotations
 
 import functools
-import glob
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,17 +56,28 @@ def _prepared(step: Step) -> Any:
 
 
 def _clean_task_outputs(plan: RunPlan, segment: int, task: int) -> None:
-    """A redone task starts from nothing: remove whatever an earlier attempt left."""
-    patterns = [str(plan.root / "rejects" / f"part-{task:05d}-s{segment}-*"), str(plan.root / "errors" / f"seg{segment}-task{task:05d}.jsonl*")]
+    """A redone task starts from nothing: remove whatever an earlier attempt left.
+
+    Each folder is listed once and its names matched by prefix (``glob`` compiled a pattern per
+    file name asked, ~1 % of a short run); like ``*`` in glob, no match opens with a dot."""
+    wanted: list[tuple[Path, Callable[[str], bool]]] = [
+        (plan.root / "rejects", lambda name: name.startswith(f"part-{task:05d}-s{segment}-")),
+        (plan.root / "errors", lambda name: name.startswith(f"seg{segment}-task{task:05d}.jsonl")),
+    ]
     if plan.segments[segment].stage is not None:
-        patterns.append(str(plan.spill_dir(segment) / f"{task:05d}-*"))
-        patterns.append(str(plan.sidecar_dir / f"{task:05d}.*"))
-        patterns.append(str(plan.stage_dir(segment) / f"*-{task:05d}.*"))
+        wanted.append((plan.spill_dir(segment), lambda name: name.startswith(f"{task:05d}-")))
+        wanted.append((plan.sidecar_dir, lambda name: name.startswith(f"{task:05d}.")))
+        wanted.append((plan.stage_dir(segment), lambda name: f"-{task:05d}." in name and not name.startswith(".")))
     else:
-        patterns.append(str(plan.root / "output" / f"part-{task:05d}-*"))
-    for pattern in patterns:
-        for path in glob.glob(pattern):
-            os.unlink(path)
+        wanted.append((plan.root / "output", lambda name: name.startswith(f"part-{task:05d}-")))
+    for folder, matches in wanted:
+        try:
+            names = os.listdir(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for name in names:
+            if matches(name):
+                os.unlink(os.path.join(folder, name))
 
 
 class _Task:

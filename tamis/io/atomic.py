@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
@@ -112,6 +111,8 @@ def replace_directory(root: Path, is_ours: Callable[[str], bool]) -> None:
         raise ConfigError(msg)
     for entry in root.iterdir():
         if entry.is_dir():
+            import shutil  # here: a run that replaces nothing imports no shutil (bz2, lzma)
+
             shutil.rmtree(entry)
         else:
             entry.unlink()

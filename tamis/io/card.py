@@ -34,7 +34,7 @@ from typing import Any
 
 from tamis.io import jsontypes, yamltext
 from tamis.io.outputs import list_shards
-from tamis.io.shardnotes import BinaryColumn, binary_array, metadata_schema, read_notes, schema_info, split_record
+from tamis.io.shardnotes import BinaryColumn, binary_array, json_value, metadata_schema, read_notes, schema_info, split_record
 
 _binary_array = binary_array  # its former name here (tests/test_run_startup.py imports it)
 
@@ -176,7 +176,6 @@ PYTHON_COUNT_MAX_IDS = 2_000_000  # up to this many ids, counted in a dict (abov
 def duplicate_ids(folders: list[Folder], examples: int = 5) -> tuple[int, list[str]]:
     """How many ids occur more than once across the folders (each such id counted once), and
     a few of them."""
-    import orjson
 
     arrays = [ids for f in folders for ids in f.ids if len(ids)]
     if not arrays:
@@ -192,7 +191,7 @@ def duplicate_ids(folders: list[Folder], examples: int = 5) -> tuple[int, list[s
             seen.update(array.to_pylist())
         total = sum(len(a) for a in arrays)
         repeated_values = [] if len(seen) == total else [v for v, n in seen.items() if n > 1]
-        return len(repeated_values), [str(orjson.loads(v)) for v in repeated_values[:examples]]
+        return len(repeated_values), [str(json_value(v)) for v in repeated_values[:examples]]
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -202,7 +201,7 @@ def duplicate_ids(folders: list[Folder], examples: int = 5) -> tuple[int, list[s
     # import pandas (about 0.4 s of every run).
     ones = pc.divide(counts.field("counts"), counts.field("counts"))
     repeated = counts.filter(pc.greater(counts.field("counts"), ones))
-    shown = [orjson.loads(v) for v in repeated.field("values")[:examples].to_pylist()]
+    shown = [json_value(v) for v in repeated.field("values")[:examples].to_pylist()]
     return len(repeated), [str(v) for v in shown]
 
 

@@ -401,11 +401,14 @@ class ShardNotes:
         self._reason_counts: dict[bytes, int] = {}
 
     def add_record(self, record: dict[str, Any]) -> None:
-        self.ids.append(orjson.dumps(record.get("id")))
+        """One record, each field serialised on its own (a record orjson refuses, or a Parquet
+        shard's). A value with a lone surrogate (an id read from undecodable input) is noted
+        as :func:`tamis.io.outputs.dumps` writes it, escaped, as the shard's line holds it."""
+        self.ids.append(_json(record.get("id")))
         self.metas.append(_json(record.get("metadata")))
         if self.rejects:
-            self.reasons.append(orjson.dumps(record.get("reason")))
-            self.keepers.append(orjson.dumps(record.get("duplicate_of")))
+            self.reasons.append(_json(record.get("reason")))
+            self.keepers.append(_json(record.get("duplicate_of")))
 
     def add_lines(self, lines: list[bytes]) -> None:
         """Records already serialised as JSON lines (found by position, as the card reads
@@ -424,13 +427,21 @@ class ShardNotes:
     def _hold(self, lines: list[bytes], first_row: int) -> None:
         """Keep the first :data:`HOLD_PER_REASON` lines of each reason among the shard's first
         :data:`HOLD_ROWS` rows (``lines[i]`` is row ``first_row + i``), within :data:`HOLD_BYTES`."""
-        offsets, data, counts, unpack = self.reasons.offsets, self.reasons.data, self._reason_counts, _INT64.unpack_from
-        for row in range(first_row, min(first_row + len(lines), HOLD_ROWS)):
-            reason = bytes(data[unpack(offsets, 8 * row)[0] : unpack(offsets, 8 * row + 8)[0]])
+        stop = min(first_row + len(lines), HOLD_ROWS)
+        if stop <= first_row:
+            return
+        # the rows' reason ends in one unpack, their reasons in one bytes object (sliced to
+        # hashable bytes with one copy a row)
+        ends = struct.unpack_from(f"={stop - first_row + 1}q", self.reasons.offsets, 8 * first_row)
+        base = ends[0]
+        reasons, counts = bytes(self.reasons.data[base : ends[-1]]), self._reason_counts
+        for i in range(stop - first_row):
+            reason = reasons[ends[i] - base : ends[i + 1] - base]
             seen = counts.get(reason, 0)
             if seen < HOLD_PER_REASON:
                 counts[reason] = seen + 1
-                line = lines[row - first_row]
+                row = first_row + i
+                line = lines[i]
                 line = line[:-1] if line.endswith(b"\n") else line
                 if self._held_bytes + len(line) <= HOLD_BYTES:
                     self._held[row] = line
@@ -615,11 +626,26 @@ class Notes:
 
     def column_values(self, name: str) -> list[Any]:
         """A JSON-text column decoded to Python values."""
-        return [orjson.loads(v) for v in self.columns[name].to_pylist()]
+        texts = self.columns[name].to_pylist()
+        try:
+            return [orjson.loads(v) for v in texts]
+        except orjson.JSONDecodeError:  # a value with a lone surrogate, escaped
+            return [json_value(v) for v in texts]
 
     def to_pydict(self) -> dict[str, list[bytes]]:
         """Every column's values, by name (as ``pyarrow.Table.to_pydict`` gives them)."""
         return {name: column.to_pylist() for name, column in self.columns.items()}
+
+
+def json_value(text: bytes) -> Any:
+    """A noted JSON text decoded: by orjson, or where it refuses a lone surrogate (noted
+    escaped, as :func:`_json` writes it), by the json module."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        import json
+
+        return json.loads(text)
 
 
 def decode_metadata_text(raw: bytes | str, only: tuple[bytes, ...] | None = None) -> dict[str, Any] | None:
@@ -637,15 +663,18 @@ def decode_metadata_text(raw: bytes | str, only: tuple[bytes, ...] | None = None
                     break
             else:
                 return {}
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if type(value) is dict:  # the usual case: what decode_metadata gives back unchanged
+        return value
     global _decode_metadata
     if _decode_metadata is None:  # imported once (outputs imports this module; an import statement per call cost ~5 % of the report's reading)
         from tamis.io.outputs import decode_metadata
 
         _decode_metadata = decode_metadata
-    try:
-        return _decode_metadata({"metadata": orjson.loads(raw)})["metadata"]
-    except orjson.JSONDecodeError:
-        return None
+    return _decode_metadata({"metadata": value})["metadata"]  # type: ignore[no-any-return]
 
 
 _decode_metadata: Any = None

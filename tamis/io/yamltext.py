@@ -32,10 +32,13 @@ import orjson
 # makes plain style impossible, and a line never folds (PyYAML folds only at spaces).
 _PLAIN = re.compile(r"[A-Za-z_/<][A-Za-z0-9_./<>*+=@%~-]*")
 # Also plain: a digit, then digits and letters, with a letter somewhere (a hex digest, "3d"): no
-# implicit type reads it (an integer has no letter but in "0x" and "0b", a float has a ".", a
-# date a "-", a sexagesimal number a ":").
+# implicit type reads it (a float has a ".", a date a "-", a sexagesimal number a ":"), but for
+# an integer in base 2 or 16, which _RADIX_INT tells exactly.
 _ALNUM = re.compile(r"[0-9][0-9A-Za-z]*[A-Za-z][0-9A-Za-z]*")
-_RADIX = re.compile(r"0[xXbBoO]")
+# PyYAML's int resolver's two alternatives that take a letter (lower-case "0b" and "0x" only; YAML
+# 1.1 has no "0o"): such a string reads back as an integer, so PyYAML single-quotes it. A hex
+# digest opening with "0b" (1 in 256) is plain unless every digit after it is 0 or 1.
+_RADIX_INT = re.compile(r"[-+]?0b[0-1_]+|[-+]?0x[0-9a-fA-F_]+")
 # The words YAML 1.1 reads as booleans or null (PyYAML's resolver), and the merge key: quoted.
 _WORDS = frozenset({
     "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
@@ -71,9 +74,10 @@ def _scalar(value: Any) -> str:
     if kind is str:
         if _PLAIN.fullmatch(value) and value not in _WORDS and value != "<<":
             return value
-        if _ALNUM.fullmatch(value) and not _RADIX.match(value):
+        radix_int = _RADIX_INT.fullmatch(value)
+        if not radix_int and _ALNUM.fullmatch(value):
             return value
-        if _QUOTABLE.fullmatch(value) and (value[0] in _INDICATOR_START or value in _WORDS or _NUMBER.fullmatch(value)):
+        if _QUOTABLE.fullmatch(value) and (value[0] in _INDICATOR_START or value in _WORDS or radix_int or _NUMBER.fullmatch(value)):
             return f"'{value}'"
     raise _Unsure
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,17 +81,14 @@ def make_bins(values: Sequence[float], extra: Iterable[float] = ()) -> list[Bin]
     """Bins that suit the values (finite numbers): one per integer for small counts, powers of
     two for long tails (lengths, word counts), equal widths otherwise. Thresholds stay inside
     the range."""
-    points = sorted(map(float, values))
-    if not points:
+    if not len(values):
         return []
-    lo, hi = points[0], points[-1]
+    lo, hi, median, p99, integers = _bin_facts(values)
     for t in extra:
         lo, hi = min(lo, t), max(hi, t)
-    integers = all(map(float.is_integer, points)) and lo == math.floor(lo) and hi == math.floor(hi)
+    integers = integers and lo == math.floor(lo) and hi == math.floor(hi)
     if integers and hi - lo < MAX_INTEGER_BINS:
         return [Bin(v, v + 1, _fmt(v)) for v in range(int(lo), int(hi) + 1)]
-    median = points[len(points) // 2]
-    p99 = points[min(len(points) - 1, int(len(points) * 0.99))]
     if lo >= 0 and hi >= 64 and p99 > 20 * (median + 1):
         bins = [Bin(0, 1, "0")]
         edge = 1
@@ -106,6 +104,35 @@ def make_bins(values: Sequence[float], extra: Iterable[float] = ()) -> list[Bin]
         return [Bin(a, a + step, f"{_fmt(a)}–{_fmt(a + step - 1)}") for a in starts]
     width = (hi - lo) / LINEAR_BINS
     return [Bin(lo + i * width, lo + (i + 1) * width, f"{lo + i * width:.3g}–{lo + (i + 1) * width:.3g}") for i in range(LINEAR_BINS)]
+
+
+def bin_facts_reference(values: Sequence[float]) -> tuple[float, float, float, float, bool]:
+    """(lowest, highest, median, 99th percentile, all integers) of ``values`` (one or more
+    finite numbers) sorted as ``sorted`` sorts them: what the compiled ``bin_facts`` returns."""
+    points = sorted(map(float, values))
+    return points[0], points[-1], points[len(points) // 2], points[min(len(points) - 1, int(len(points) * 0.99))], all(map(float.is_integer, points))
+
+
+def _bin_facts(values: Sequence[float]) -> tuple[float, float, float, float, bool]:
+    native = _native()
+    if native is not None and isinstance(values, memoryview):  # native doubles (from group_signals)
+        return native.bin_facts(values)  # type: ignore[no-any-return]
+    return bin_facts_reference(values)
+
+
+_NATIVE: Any = False  # not looked up yet
+
+
+def _native() -> Any:
+    """``tamis._native._report`` (the per-value loops, compiled), or None where not built."""
+    global _NATIVE
+    if _NATIVE is False:
+        try:
+            from tamis._native import _report
+        except ImportError:  # pragma: no cover - the extension is built on install
+            _report = None
+        _NATIVE = _report
+    return _NATIVE
 
 
 def step_params(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -148,22 +175,35 @@ def config_thresholds(params: dict[str, Any], signal: str) -> list[tuple[float, 
     return found
 
 
-def detail_thresholds(samples: dict[str, list[dict[str, Any]]], step: str, signal: str) -> list[tuple[float, str]]:
+def detail_thresholds(
+    samples: dict[str, list[dict[str, Any]]], step: str, signal: str, details: list[tuple[str, str, str, float]] | None = None
+) -> list[tuple[float, str]]:
+    """Thresholds of ``signal`` named in the sample rejects' details of ``step``. ``details``:
+    :func:`parsed_details` of ``samples``, parsed once for every signal of a report."""
     found: dict[float, str] = {}
-    for reason, records in samples.items():
-        if step_of(reason) != step:
+    for reason_step, reason_rule, rule, threshold in parsed_details(samples) if details is None else details:
+        if reason_step != step:
             continue
+        if rule != signal and signal not in reason_rule and rule not in signal:
+            continue
+        if threshold not in found:
+            found[threshold] = f"{_fmt(threshold)} (in rejects' details)"
+    return sorted(found.items())
+
+
+def parsed_details(samples: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str, str, float]]:
+    """(step, rule of the reason, rule named in the detail, threshold) of every sample reject
+    whose detail reads ``rule=value (threshold T)`` with a finite T, in sample order."""
+    out = []
+    for reason, records in samples.items():
+        step, reason_rule = step_of(reason), rule_of(reason)
         for record in records:
             match = DETAIL_RE.match(str(record.get("detail") or ""))
-            if not match:
-                continue
-            rule = match["rule"]
-            if rule != signal and signal not in rule_of(reason) and rule not in signal:
-                continue
-            threshold = _threshold_number(match["threshold"])
-            if threshold is not None:
-                found.setdefault(threshold, f"{_fmt(threshold)} (in rejects' details)")
-    return sorted(found.items())
+            if match:
+                threshold = _threshold_number(match["threshold"])
+                if threshold is not None:
+                    out.append((step, reason_rule, match["rule"], threshold))
+    return out
 
 
 def _threshold_number(text: str) -> float | None:
@@ -179,13 +219,34 @@ class _Sample:
 
     def __init__(self, observations: list[Observation]) -> None:
         self.weights = [float(o.weight) for o in observations]
-        self.rejected_by = [step_of(o.outcome) if o.outcome else "" for o in observations]
+        steps: dict[str | None, str] = {}  # a reason's step, worked out once per reason
+        rejected_by = self.rejected_by = []
+        for o in observations:
+            step = steps.get(o.outcome)
+            if step is None:
+                step = steps[o.outcome] = step_of(o.outcome) if o.outcome else ""
+            rejected_by.append(step)
+        self._weight_bytes: bytes | None = None  # the weights as native doubles, made once
+        self._passed: dict[str | None, bytes] = {}  # step -> 1 for each row that step let through
 
-    def before_after(self, values: list[float], rows: list[int], bins: list[Bin], step: str | None) -> tuple[list[float], list[float]]:
+    def before_after(self, values: Sequence[float], rows: Sequence[int], bins: list[Bin], step: str | None) -> tuple[list[float], list[float]]:
         """Weighted documents per bin (the bin whose ``lo`` is the last at or below the value,
         the first for values below all): all of them, and those ``step`` let through (all of
         them where ``step`` is None). Summed in the order of ``values``, as numpy's weighted
-        bincount sums. One pass fills both."""
+        bincount sums. One pass fills both (compiled for the native doubles and int32 rows
+        of ``group_signals``; :meth:`before_after_reference` otherwise)."""
+        native = _native()
+        if native is not None and isinstance(values, memoryview) and isinstance(rows, memoryview) and bins:
+            if self._weight_bytes is None:
+                self._weight_bytes = array("d", self.weights).tobytes()
+            passed = self._passed.get(step)
+            if passed is None:
+                passed = self._passed[step] = bytes([by != step for by in self.rejected_by])
+            return native.weighted_counts(values, rows, [float(b.lo) for b in bins], self._weight_bytes, passed)  # type: ignore[no-any-return]
+        return self.before_after_reference(values, rows, bins, step)
+
+    def before_after_reference(self, values: Sequence[float], rows: Sequence[int], bins: list[Bin], step: str | None) -> tuple[list[float], list[float]]:
+        """:meth:`before_after` in Python: what the compiled ``weighted_counts`` returns."""
         edges = [float(b.lo) for b in bins]
         before = [0.0] * len(bins)
         after = [0.0] * len(bins)
@@ -200,7 +261,7 @@ class _Sample:
                 after[at] += weight
         return before, after
 
-    def counts(self, values: list[float], rows: list[int], bins: list[Bin], passed_step: str | None = None) -> list[float]:
+    def counts(self, values: Sequence[float], rows: Sequence[int], bins: list[Bin], passed_step: str | None = None) -> list[float]:
         """One of :meth:`before_after`'s lists: all documents, or with ``passed_step`` only
         those that step let through."""
         before, after = self.before_after(values, rows, bins, passed_step)
@@ -216,11 +277,14 @@ def _all_finite(values: list[float]) -> bool:
         return False
 
 
-def signal_distributions(findings: Findings, config: dict[str, Any], step_order: list[str]) -> list[Distribution]:
+def group_signals_reference(signals_by_row: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[list[float], list[int]]]:
+    """(step, signal) -> (values, rows) of every value whose type is float or int (not bool) and
+    that is finite, from each row's ``{step: {signal: value}}``: what the compiled
+    ``group_signals`` returns (with native doubles and int32s, as bytes)."""
     # step -> signal -> (values, rows): the step's table looked up once per document
     by_step: dict[str, dict[str, tuple[list[float], list[int]]]] = {}
-    for row, o in enumerate(findings.observations):
-        for step, signals in o.signals.items():
+    for row, by_name in enumerate(signals_by_row):
+        for step, signals in by_name.items():
             if not isinstance(signals, dict):
                 continue
             table = by_step.get(step)
@@ -234,25 +298,43 @@ def signal_distributions(findings: Findings, config: dict[str, Any], step_order:
                         found = table[name] = ([], [])
                     found[0].append(raw)
                     found[1].append(row)
-    by_key = {(step, name): found for step, table in by_step.items() for name, found in table.items()}
+    grouped = {}
+    for step, table in by_step.items():
+        for name, (raw_values, raw_rows) in table.items():
+            if _all_finite(raw_values):
+                values, rows = list(map(float, raw_values)), raw_rows
+            else:
+                finite = [k for k, value in enumerate(raw_values) if math.isfinite(value)]
+                values = [float(raw_values[k]) for k in finite]
+                rows = [raw_rows[k] for k in finite]
+            if values:
+                grouped[(step, name)] = (values, rows)
+    return grouped
+
+
+def _group_signals(observations: list[Observation]) -> dict[tuple[str, str], tuple[Sequence[float], Sequence[int]]]:
+    signals = [o.signals for o in observations]
+    native = _native()
+    found = native.group_signals(signals) if native is not None else None
+    if found is None:  # not built, or an input the compiled loop leaves to the reference
+        return group_signals_reference(signals)  # type: ignore[return-value]
+    return {key: (memoryview(values).cast("d"), memoryview(rows).cast("i")) for key, (values, rows) in found.items()}
+
+
+def signal_distributions(findings: Findings, config: dict[str, Any], step_order: list[str]) -> list[Distribution]:
+    by_key = _group_signals(findings.observations)
     sample = _Sample(findings.observations)
     params = step_params(config)
     order = {s: i for i, s in enumerate(step_order)}
+    details = parsed_details(findings.samples)
+    estimated = findings.sampled  # (a walk over every reason: once, not per signal)
     dists = []
     for step, signal in sorted(by_key, key=lambda k: (order.get(k[0], len(order)), str(k[0]), str(k[1]))):
-        raw_values, raw_rows = by_key[(step, signal)]
-        if _all_finite(raw_values):
-            values, rows = list(map(float, raw_values)), raw_rows
-        else:
-            finite = [k for k, value in enumerate(raw_values) if math.isfinite(value)]
-            values = [float(raw_values[k]) for k in finite]
-            rows = [raw_rows[k] for k in finite]
-        if not values:
-            continue
+        values, rows = by_key[(step, signal)]
         thresholds = config_thresholds(params.get(step, {}), signal)
         seen = {t for t, _ in thresholds}
-        thresholds += [(t, label) for t, label in detail_thresholds(findings.samples, step, signal) if t not in seen]
-        dists.append(_sampled(f"{step} · {signal}", f"signal-{step}-{signal}", step, values, rows, thresholds, sample, findings))
+        thresholds += [(t, label) for t, label in detail_thresholds(findings.samples, step, signal, details) if t not in seen]
+        dists.append(_sampled(f"{step} · {signal}", f"signal-{step}-{signal}", step, values, rows, thresholds, sample, estimated))
     return dists
 
 
@@ -260,11 +342,11 @@ def _sampled(
     title: str,
     key: str,
     step: str | None,
-    values: list[float],
-    rows: list[int],
+    values: Sequence[float],
+    rows: Sequence[int],
     thresholds: list[tuple[float, str]],
     sample: _Sample,
-    findings: Findings,
+    estimated: bool,
 ) -> Distribution:
     """A distribution of values measured on the sampled documents (``rows``): all those that
     reached ``step``, and those that passed it."""
@@ -279,7 +361,7 @@ def _sampled(
         after=after,
         thresholds=thresholds,
         sampled_docs=len(values),
-        estimated=findings.sampled,
+        estimated=estimated,
         before_label=f"reached {step}" if step else "scored",
         after_label=f"passed {step}" if step else "scored",
     )
@@ -298,7 +380,7 @@ def language_score_distribution(findings: Findings, config: dict[str, Any]) -> D
                 thresholds.append((number, f"{name} = {_fmt(number)}"))
     rows = [i for i, o in enumerate(findings.observations) if o.language_score is not None]
     values = [float(findings.observations[i].language_score) for i in rows]  # type: ignore[arg-type]
-    return _sampled("language score", "language-score", step, values, rows, thresholds, _Sample(findings.observations), findings)
+    return _sampled("language score", "language-score", step, values, rows, thresholds, _Sample(findings.observations), findings.sampled)
 
 
 def length_distribution(stats: dict[str, Any]) -> Distribution | None:

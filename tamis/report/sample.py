@@ -23,9 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from tamis.io.shardnotes import decode_metadata_text
+from tamis.io.shardnotes import decode_metadata_text, json_value
 from tamis.report.funnel import step_of
 from tamis.report.shards import find_records, iter_metadata, iter_reject_tails, list_shards, noted_rejects, parse_line, parse_metadata
 
@@ -170,7 +168,7 @@ def collect(root: Path, stats: dict[str, Any], *, kept_budget: int = 20_000, rej
                             if line is not None:  # whole only if shown, else the metadata is all that is read
                                 record = parse_line(line) if len(samples.get(reason, ())) < SAMPLE_DOCS_PER_REASON else parse_metadata(line, rejects=True)
                     shown = seen(reason, keeper)
-                    if shown is not None and len(shown) < MEMBERS_SHOWN and (value := orjson.loads(raw_id)) is not None:
+                    if shown is not None and len(shown) < MEMBERS_SHOWN and (value := json_value(raw_id)) is not None:
                         shown.append(str(value))
                     if record is not None:
                         sampled(reason, record)

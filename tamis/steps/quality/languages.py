@@ -46,6 +46,7 @@ Script families (:mod:`tamis.steps.quality.language_table`) and what each rule d
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,7 +92,9 @@ class LanguageSettings:
     fineweb2_language_score: float | None = None
 
 
-SETTINGS: dict[str, LanguageSettings] = {
+# The languages whose rules are written here (what spaCy's tokenizer does with apostrophes,
+# hyphens and abbreviations); FineWeb-2's values complete them (_settings_of).
+_HAND_WRITTEN: dict[str, LanguageSettings] = {
     "en": LanguageSettings(
         code="en",
         stop_words=frozenset(GOPHER_STOP_WORDS_EN),
@@ -204,7 +207,7 @@ def _fineweb2_settings(code: str, data: dict[str, Any]) -> LanguageSettings:
         # its stop words (whole words) describe.
         thresholds.update(min_avg_word_length=0, max_avg_word_length=0)
         stop_words = frozenset()
-    hand_written = SETTINGS.get(code)
+    hand_written = _HAND_WRITTEN.get(code)
     common = {
         "stop_words": stop_words, "thresholds": thresholds, "name": LANGUAGES.get(code) or data["name"], "source": "fineweb-2",
         "fineweb2_subset": data["subset"], "fineweb2_language_score": data["language_score"],
@@ -232,14 +235,52 @@ def _derived_settings(code: str) -> LanguageSettings:
     )
 
 
-SETTINGS["en"] = dataclasses.replace(SETTINGS["en"], name=LANGUAGES["en"], source="papers")
-for _code, _data in FINEWEB2.items():  # largest web text first
-    SETTINGS[_code] = _fineweb2_settings(_code, _data)
-for _code in DERIVED:
-    if _code not in SETTINGS:
-        SETTINGS[_code] = _derived_settings(_code)
+_HAND_WRITTEN["en"] = dataclasses.replace(_HAND_WRITTEN["en"], name=LANGUAGES["en"], source="papers")
 
-SUPPORTED_LANGUAGES: tuple[str, ...] = tuple(SETTINGS)
+
+def _settings_of(code: str) -> LanguageSettings:
+    """The settings of a language of SUPPORTED_LANGUAGES: FineWeb-2's values (over the hand-written
+    ones, where both exist), else the derived ones, else the hand-written ones."""
+    data = FINEWEB2.get(code)
+    if data is not None:
+        return _fineweb2_settings(code, data)
+    if code in DERIVED:
+        return _derived_settings(code)
+    return _HAND_WRITTEN[code]
+
+
+class _Settings(Mapping[str, LanguageSettings]):
+    """Every language's own settings by code (``SETTINGS``), each built the first time it is asked
+    for: a run meets a dozen of the ~190 languages, and building them all (their stop-word sets
+    above all) was most of this module's import, paid by every run's start."""
+
+    def __init__(self, codes: tuple[str, ...]) -> None:
+        self._codes = codes
+        self._known = frozenset(codes)
+        self._built: dict[str, LanguageSettings] = {}
+
+    def __getitem__(self, code: str) -> LanguageSettings:
+        found = self._built.get(code)
+        if found is None:
+            if code not in self._known:
+                raise KeyError(code)
+            found = self._built[code] = _settings_of(code)
+        return found
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._known
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._codes)
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+
+# The hand-written languages first, then FineWeb-2's (largest web text first), then the derived ones.
+SUPPORTED_LANGUAGES: tuple[str, ...] = tuple(dict.fromkeys([*_HAND_WRITTEN, *FINEWEB2, *DERIVED]))
+SETTINGS: Mapping[str, LanguageSettings] = _Settings(SUPPORTED_LANGUAGES)
+_BUILT = SETTINGS._built  # type: ignore[attr-defined]
 
 # A language without a code (no letters in the text): the generic tokenizer, English
 # thresholds, no stop-word rule.
@@ -251,7 +292,9 @@ def settings_for(language: str | None) -> LanguageSettings:
     """The settings of ``language`` (an ISO 639-1 code where one exists): its own, else its script family's."""
     if language is None:
         return GENERIC
-    found = SETTINGS.get(language)
+    found = _BUILT.get(language)  # once built, one dict lookup (called for every document)
+    if found is None:
+        found = SETTINGS.get(language)
     if found is None:
         found = _FAMILY_CACHE.get(language)
         if found is None:

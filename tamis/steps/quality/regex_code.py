@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import gzip
-import hashlib
 import re
 import sys
 from array import array
@@ -29,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from tamis.sha256 import sha256
 
 try:
     import _sre
@@ -51,7 +52,7 @@ def tag() -> str:
 
 
 def key(text: str, flags: int) -> str:
-    return hashlib.sha256(f"{flags}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()
+    return sha256(f"{flags}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def encode_code(code: list[int]) -> str:
@@ -116,7 +117,9 @@ def from_instructions(text: str, flags: int, final_flags: int, code: list[int] |
 
 # ------------------------------------------------------------------ patterns seeded in re's cache
 # Stored as [kind, text, flags asked, then _sre.compile's flags, code, groups, groupindex,
-# indexgroup]; a bytes pattern's text in base64 (kind "b"), a str's as it is ("s"). Used by
+# indexgroup]; a bytes pattern's text in base64 (kind "b"), a str's as it is ("s"), or, for a
+# str holding a lone surrogate (which JSON as orjson writes and reads cannot hold), its UTF-8
+# with surrogates passed, in base64 (kind "u"). Used by
 # tamis.extract.regex_seed (the extractor's imports) and by seed_run_patterns (a run's own).
 
 
@@ -144,14 +147,31 @@ def encode_entry(pattern: str | bytes, flags: int, compiled: list) -> list:
     """One stored pattern for :func:`seed_cache` (``compiled``: what ``re``'s compiler handed
     to ``_sre.compile`` for it)."""
     final_flags, code, groups, groupindex, indexgroup = compiled
-    text = base64.b64encode(pattern).decode("ascii") if isinstance(pattern, bytes) else pattern
-    return ["b" if isinstance(pattern, bytes) else "s", text, flags, final_flags, encode_code(code), groups, groupindex, indexgroup]
+    if isinstance(pattern, bytes):
+        kind, text = "b", base64.b64encode(pattern).decode("ascii")
+    elif _has_surrogate(pattern):
+        kind, text = "u", base64.b64encode(pattern.encode("utf-8", "surrogatepass")).decode("ascii")
+    else:
+        kind, text = "s", pattern
+    return [kind, text, flags, final_flags, encode_code(code), groups, groupindex, indexgroup]
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def build_entry(entry: list) -> tuple[tuple[type, str | bytes, int], re.Pattern]:
     """(``re``'s cache key, the pattern) of a stored entry; raises where the engine refuses it."""
     kind, text, flags, final_flags, code, groups, groupindex, indexgroup = entry
-    pattern: str | bytes = base64.b64decode(text) if kind == "b" else text
+    pattern: str | bytes = text
+    if kind == "b":
+        pattern = base64.b64decode(text)
+    elif kind == "u":
+        pattern = base64.b64decode(text).decode("utf-8", "surrogatepass")
     compiled = _sre.compile(pattern, final_flags, decode_code(code), groups, groupindex, tuple(indexgroup))
     return (type(pattern), pattern, flags), compiled
 

@@ -14,17 +14,16 @@ program: url_match's is the same in every language). A language's member of ``sp
 is read and decompressed only when that language is met (~1 ms).
 
 The store: a 4-byte header length, the header (JSON: the interpreter tags the tables were
-derived under, the rules file they were derived from, each member's place), two zlib preset
-dictionaries (the most common programs; the most common character sets: the members repeat
-them, spaCy's letter classes above all, and compress to a quarter against them), then one
-zlib-compressed JSON member per language and per program. A store for another Python, other
+derived under, the rules file they were derived from, each member's place and length), two
+preset dictionaries (the most common programs; the most common character sets: the members
+repeat them, spaCy's letter classes above all, and compress to a quarter against them), then one
+raw-deflate-compressed JSON member per language and per program. A store for another Python, other
 rules, a missing or unreadable file or language: the splitter is built live, as before.
 ``tests/test_spacy_tables.py`` compares every stored member with :func:`live_store`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import struct
@@ -37,12 +36,17 @@ from typing import Any
 
 import orjson
 
+from tamis.sha256 import sha256
 from tamis.steps.quality.regex_code import compile_recording, from_instructions, interpreter_tag
 from tamis.steps.quality.spacy_affix import Program
 
 PATH = Path(__file__).with_name("spacy_tables.bin")
 RULES = Path(__file__).with_name("spacy_rules.json.gz")
-FORMAT = 1
+FORMAT = 2
+# Members are raw deflate streams (no zlib header or Adler-32): zlib's Adler-32 of each preset
+# dictionary (32 kB, every member read) and of each member's text was ~22M of the ~180M
+# instructions 17 languages' set-up took. Each member's length is in the header instead.
+_WBITS = -15
 # The four patterns the compiled matcher runs (the order of Splitter's last four arguments).
 AFFIXES = ("prefix", "suffix", "infix", "url_match")
 # The character sets of a language's member (its "chars"), the splitter's character tests.
@@ -101,19 +105,19 @@ def _read(name: str, any_interpreter: bool = False) -> bytes | None:
     if place is None or not (any_interpreter or interpreter_tag() in header["tags"]):
         return None
     try:
-        data = _bytes()
+        data = _view()  # slices of a view: no copy of the 32 kB dictionary per member
         first, size = header["dictionaries"][_kind(name)]
-        decompressor = zlib.decompressobj(zdict=data[start + first:start + first + size])
+        decompressor = zlib.decompressobj(_WBITS, zdict=data[start + first:start + first + size])
         found = decompressor.decompress(data[start + place[0]:start + place[0] + place[1]])
-        return found if decompressor.eof else None
+        return found if decompressor.eof and len(found) == place[2] else None
     except (OSError, KeyError, zlib.error):
         return None
 
 
 @cache
-def _bytes() -> bytes:
+def _view() -> memoryview:
     """The whole store (~0.4 MB, read once: a process meets a dozen languages and their programs)."""
-    return PATH.read_bytes()
+    return memoryview(PATH.read_bytes())
 
 
 # Integer lists are stored as 32-bit words, not JSON: parsing a number from JSON costs ~60 ns (a
@@ -261,7 +265,7 @@ def live_tables(language: str, programs_seen: dict[str, Any] | None = None) -> d
         if program is None or (name == "url_match" and not all(begins for _pc, _width, begins, _ends in program.alternatives)):
             return None
         as_json = orjson.loads(orjson.dumps(program_to_json(program)))  # as the store holds it
-        programs[name] = digest = hashlib.sha256(_text(as_json)).hexdigest()[:24]
+        programs[name] = digest = sha256(_text(as_json)).hexdigest()[:24]
         if programs_seen is not None:
             programs_seen[digest] = as_json
     margin, wide, wide_chars = -1, None, None
@@ -331,10 +335,11 @@ def encode_store(members: dict[str, Any], tags: list[str], rules_languages: list
         offset += len(dictionaries[kind])
     dictionary_places, places = places, {}
     for name in sorted(members):
-        compressor = zlib.compressobj(9, zdict=dictionaries[_kind(name)])
-        blob = compressor.compress(_encode(name, members[name])) + compressor.flush()
+        compressor = zlib.compressobj(9, zlib.DEFLATED, _WBITS, zdict=dictionaries[_kind(name)])
+        encoded = _encode(name, members[name])
+        blob = compressor.compress(encoded) + compressor.flush()
         blobs.append(blob)
-        places[name] = [offset, len(blob)]
+        places[name] = [offset, len(blob), len(encoded)]
         offset += len(blob)
     header = json.dumps({"format": FORMAT, "rules": rules_stamp(), "tags": sorted(tags), "dictionaries": dictionary_places,
                          "rules_languages": sorted(rules_languages), "members": places},

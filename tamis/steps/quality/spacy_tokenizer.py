@@ -18,7 +18,6 @@ suffix pattern once per character it strips, quadratic in a chunk's length: chun
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 import re
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from typing import Any
 import orjson
 
 from tamis.gcpause import gc_paused, set_up_done
+from tamis.sha256 import sha256
 from tamis.steps.quality import spacy_tables
 from tamis.steps.quality.regex_code import compile_pattern
 from tamis.steps.quality.spacy_affix import top_level_pieces
@@ -937,7 +937,7 @@ def program_key(stored: str) -> str:
 
 @cache
 def _letters_digest() -> str:
-    return hashlib.sha256(orjson.dumps(_payload()["letter_classes"], option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return sha256(orjson.dumps(_payload()["letter_classes"], option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def affix_program_live(stored: str, flags: int) -> Any:
