@@ -111,6 +111,20 @@ static inline int plain_block(__m128i b, int casefold, unsigned pending_space, u
 }
 #endif
 
+/* One character of fold_latin1: its pending space and folded bytes written, the length moved by
+ * what counts (the per-character step both of its loops take). */
+static inline Py_ssize_t latin1_key_step(KeyBytes k, unsigned char *buf, Py_ssize_t len, unsigned *pending_space, unsigned *any) {
+    unsigned counts = k.space ^ 1u;
+    buf[len] = ' ';
+    len += *pending_space & counts;
+    buf[len] = k.b0;
+    buf[len + 1] = k.b1;
+    len += k.len;
+    *pending_space = k.space & *any;
+    *any |= counts;
+    return len;
+}
+
 static Py_ssize_t fold_latin1(const Py_UCS1 *p, Py_ssize_t n, int casefold, unsigned char *buf) {
     const KeyBytes *table = latin1_key[casefold != 0];
     Py_ssize_t len = 0, i = 0;
@@ -126,28 +140,12 @@ static Py_ssize_t fold_latin1(const Py_UCS1 *p, Py_ssize_t n, int casefold, unsi
             continue;
         }
         for (Py_ssize_t stop = i + 16; i < stop; i++) {
-            KeyBytes k = table[p[i]];
-            unsigned counts = k.space ^ 1u;
-            buf[len] = ' ';
-            len += pending_space & counts;
-            buf[len] = k.b0;
-            buf[len + 1] = k.b1;
-            len += k.len;
-            pending_space = k.space & any;
-            any |= counts;
+            len = latin1_key_step(table[p[i]], buf, len, &pending_space, &any);
         }
     }
 #endif
     for (; i < n; i++) {
-        KeyBytes k = table[p[i]];
-        unsigned counts = k.space ^ 1u;
-        buf[len] = ' ';
-        len += pending_space & counts;
-        buf[len] = k.b0;
-        buf[len + 1] = k.b1;
-        len += k.len;
-        pending_space = k.space & any;
-        any |= counts;
+        len = latin1_key_step(table[p[i]], buf, len, &pending_space, &any);
     }
     return len;
 }

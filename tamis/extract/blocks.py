@@ -120,6 +120,21 @@ _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.
 _ANCESTOR_BIT = {tag: 1 << i for i, tag in enumerate(ANCESTOR_TAGS)}
 
 
+def remove_keeping_tail(element) -> None:
+    """Remove ``element`` and its subtree; the text after it (its tail) stays where it was."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    tail = element.tail
+    if tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(element)
+
+
 def _drop_hidden(body) -> None:
     for element in _HIDDEN_XPATH(body):
         if element is body:
@@ -128,17 +143,7 @@ def _drop_hidden(body) -> None:
         shown_by_attributes = element.get("hidden") is None and element.get("aria-hidden") != "true"
         if style is not None and shown_by_attributes and _HIDDEN_STYLE_RE.search(style) is None:
             continue
-        parent = element.getparent()
-        if parent is None:
-            continue
-        tail = element.tail
-        if tail:  # the text after a hidden element is shown: keep it
-            previous = element.getprevious()
-            if previous is not None:
-                previous.tail = (previous.tail or "") + tail
-            else:
-                parent.text = (parent.text or "") + tail
-        parent.remove(element)
+        remove_keeping_tail(element)  # the text after a hidden element is shown: keep it
 
 
 @dataclass

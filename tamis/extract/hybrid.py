@@ -241,21 +241,6 @@ def elements_by_id(body) -> tuple[list, list[int]]:
     return found, holders
 
 
-def _remove_keeping_tail(element) -> None:
-    """Remove ``element`` and its subtree; the text after it (its tail) stays where it was."""
-    parent = element.getparent()
-    if parent is None:
-        return
-    tail = element.tail
-    if tail:
-        previous = element.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + tail
-        else:
-            parent.text = (parent.text or "") + tail
-    parent.remove(element)
-
-
 def furniture_ids(page, log_odds: np.ndarray, below: float, holders: list[int] = ()) -> list[int]:
     """The pre-order ids of the outermost elements (the body's descendants) whose subtree holds at
     least one block, every block's log-odds under ``below``, and none of ``holders`` (elements
@@ -289,6 +274,8 @@ def pruned_html(root, page, log_odds: np.ndarray, threshold: float, margin: floa
     reads the page as it came). Mutates ``root``."""
     from lxml import etree
 
+    from tamis.extract import blocks as block_features
+
     body = root.find("body")
     if body is None:
         body = root
@@ -296,7 +283,7 @@ def pruned_html(root, page, log_odds: np.ndarray, threshold: float, margin: floa
     if len(elements) != len(page.element_depth):
         return None
     for element in furniture_ids(page, log_odds, threshold - margin, holders):
-        _remove_keeping_tail(elements[element])
+        block_features.remove_keeping_tail(elements[element])
     return etree.tostring(root, encoding="unicode", method="html")
 
 
