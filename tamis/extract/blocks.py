@@ -135,15 +135,19 @@ def remove_keeping_tail(element) -> None:
     parent.remove(element)
 
 
+def is_hidden(element) -> bool:
+    """Whether the page hides ``element``: ``hidden``, ``aria-hidden="true"``, or a style of
+    ``display: none`` / ``visibility: hidden`` (the literal tests first, as _HIDDEN_XPATH's)."""
+    if element.get("hidden") is not None or element.get("aria-hidden") == "true":
+        return True
+    style = element.get("style")
+    return style is not None and ("none" in style or "hidden" in style) and _HIDDEN_STYLE_RE.search(style) is not None
+
+
 def _drop_hidden(body) -> None:
     for element in _HIDDEN_XPATH(body):
-        if element is body:
-            continue
-        style = element.get("style")
-        shown_by_attributes = element.get("hidden") is None and element.get("aria-hidden") != "true"
-        if style is not None and shown_by_attributes and _HIDDEN_STYLE_RE.search(style) is None:
-            continue
-        remove_keeping_tail(element)  # the text after a hidden element is shown: keep it
+        if element is not body and is_hidden(element):
+            remove_keeping_tail(element)  # the text after a hidden element is shown: keep it
 
 
 @dataclass

@@ -213,7 +213,6 @@ def elements_by_id(body) -> tuple[list, list[int]]:
 
     skip = block_features.SKIP_TAGS
     unseen = ("noscript", "template")
-    hidden_style = block_features._HIDDEN_STYLE_RE
     found = [body, body]  # id 0 is the walk's page-wide entry, id 1 the body itself
     ids = {body: 1}
     holders: list[int] = []
@@ -223,13 +222,7 @@ def elements_by_id(body) -> tuple[list, list[int]]:
         tag = element.tag
         if not isinstance(tag, str):  # a comment, entity or processing instruction: no id
             continue
-        style = element.get("style")
-        if (
-            element.get("hidden") is not None
-            or element.get("aria-hidden") == "true"
-            or (style is not None and ("none" in style or "hidden" in style) and hidden_style.search(style) is not None)
-            or tag in unseen
-        ):
+        if tag in unseen or block_features.is_hidden(element):
             walker.skip_subtree()
             holders.append(ids.get(element.getparent(), 1))
             continue
