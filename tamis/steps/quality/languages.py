@@ -240,13 +240,13 @@ _HAND_WRITTEN["en"] = dataclasses.replace(_HAND_WRITTEN["en"], name=LANGUAGES["e
 
 def _settings_of(code: str) -> LanguageSettings:
     """The settings of a language of SUPPORTED_LANGUAGES: FineWeb-2's values (over the hand-written
-    ones, where both exist), else the derived ones, else the hand-written ones."""
+    ones, where both exist), else the hand-written ones, else the derived ones (a derived code
+    never replaces a language already given)."""
     data = FINEWEB2.get(code)
     if data is not None:
         return _fineweb2_settings(code, data)
-    if code in DERIVED:
-        return _derived_settings(code)
-    return _HAND_WRITTEN[code]
+    found = _HAND_WRITTEN.get(code)
+    return found if found is not None else _derived_settings(code)
 
 
 class _Settings(Mapping[str, LanguageSettings]):
