@@ -129,7 +129,10 @@ def test_a_run_in_process_leaves_the_collector_as_it_was(tmp_path: Path) -> None
     docs.write_bytes(orjson.dumps({"id": "d", "text": "The bridge closes on Monday, the city said."}) + b"\n")
     frozen = gc.get_freeze_count()
     assert main(["run", "--input", str(docs), "--output", str(tmp_path / "out"), "--workers", "1", "-q"]) in (0, 1)
-    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    # Nothing frozen by the run: a freeze would add the run's tens of thousands of objects. The
+    # count may fall (CI saw 214,146 -> 214,145): an object an earlier test in this worker froze
+    # can still be freed by reference counting while the run clears a cache.
+    assert gc.isenabled() and gc.get_freeze_count() <= frozen
 
 
 _RUN_AND_LIST_FSYNCS = """
