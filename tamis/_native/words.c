@@ -1060,7 +1060,61 @@ static PyObject *fineweb_counts(PyObject *self, PyObject *args) {
     return Py_BuildValue("(nnnn)", lines, punct, short_lines, dup_chars);
 }
 
+/* digit_run(text, count) -> bool: whether ``text`` holds ``count`` decimal digits (re's \d:
+ * Py_UNICODE_ISDECIMAL) with nothing between them but whitespace (re's \s: Py_UNICODE_ISSPACE)
+ * and "+()./-": what pii._NINE_DIGITS.search finds (count 9; its plain definition, which tests
+ * compare with this). One pass: the digits of the current run of digits and those characters
+ * are counted, any other character starts the count again. The pattern's scan tests a class at
+ * every character and tries the rest at every digit (~85 instructions a character of a page
+ * that reaches the pii step). */
+static inline int run_separator(Py_UCS4 c) {
+    return c == '+' || c == '(' || c == ')' || c == '.' || c == '/' || c == '-' || Py_UNICODE_ISSPACE(c);
+}
+
+/* The class of each code point below U+0100 (1: a decimal digit, only 0-9 there; 2: a separator;
+ * 0: another character), filled at the first call: one load a character. */
+static unsigned char latin1_run_class[256];
+static int latin1_run_class_ready = 0;
+
+static PyObject *digit_run(PyObject *self, PyObject *args) {
+    PyObject *text;
+    Py_ssize_t count;
+    if (!PyArg_ParseTuple(args, "Un", &text, &count)) return NULL;
+    if (count <= 0) Py_RETURN_TRUE;
+    if (!latin1_run_class_ready) {
+        for (int c = 0; c < 256; c++) latin1_run_class[c] = (c >= '0' && c <= '9') ? 1 : run_separator((Py_UCS4)c) ? 2 : 0;
+        latin1_run_class_ready = 1;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), digits = 0;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *p = (const Py_UCS1 *)data;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            unsigned char k = latin1_run_class[p[i]];
+            if (k == 1) {
+                if (++digits >= count) Py_RETURN_TRUE;
+            } else if (k == 0) {
+                digits = 0;
+            }
+        }
+        Py_RETURN_FALSE;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        int k = c < 256 ? latin1_run_class[c] : Py_UNICODE_ISDECIMAL(c) ? 1 : run_separator(c) ? 2 : 0;
+        if (k == 1) {
+            if (++digits >= count) Py_RETURN_TRUE;
+        } else if (k == 0) {
+            digits = 0;
+        }
+    }
+    Py_RETURN_FALSE;
+}
+
 static PyMethodDef methods[] = {
+    {"digit_run", digit_run, METH_VARARGS,
+     "digit_run(text, count) -> whether text holds count decimal digits with only whitespace and +()./- between them"},
     {"ngram_stats", ngram_stats, METH_VARARGS,
      "ngram_stats(words, top_ns, dup_ns) -> (top n-gram characters per n, duplicate n-gram characters per n)"},
     {"repeat_counts", repeat_counts, METH_O, "repeat_counts(text) -> Gopher's paragraph and line counts, repeats and their characters"},
