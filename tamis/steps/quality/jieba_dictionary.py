@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import threading
 from bisect import bisect_left
 from collections.abc import Callable
 from pathlib import Path
@@ -45,9 +46,6 @@ LAZY_CHARACTERS = 60_000
 # The stand-in word that carries the frequencies of the words not (yet) added.
 STAND_IN = " "
 
-# By a UTF-8 lead byte's high nibble (0-7: one byte, C-D: two, E: three, F: four), the key
-# bits a character's bytes fill.
-_KEY_MASKS = [0xFF000000] * 12 + [0xFFFF0000] * 2 + [0xFFFFFF00, 0xFFFFFFFF]
 
 
 def extension_module() -> ModuleType | None:
@@ -90,49 +88,42 @@ def dictionary_frame(library: bytes) -> tuple[bytes, int] | None:
 
 
 class Dictionary:
-    """jieba-rs's dictionary text, its lines found by their first character without parsing
-    them all: ``words_in(text)`` gives each dictionary word occurring in ``text`` with its
+    """jieba-rs's dictionary text, the lines of a character found by bisection in the sorted
+    text itself (no index of its 349,045 lines is built, and no numpy: a default run does not
+    import it): ``words_in(text)`` gives each dictionary word occurring in ``text`` with its
     frequency. ``total`` (every word's frequency summed, what jieba-rs divides by) is given:
     the known dictionaries' (the tests sum it from the parsed lines)."""
 
     def __init__(self, text: bytes, total: int) -> None:
-        import numpy as np
-
         if not text.endswith(b"\n"):
             raise ValueError("a dictionary ends with a line end")
         self._text = text
         self.total = total
-        padded = np.frombuffer(text + b"\0\0\0", dtype=np.uint8)
-        ends = np.flatnonzero(padded == 10)
-        self.words = len(ends)
-        starts = np.concatenate(([0], ends[:-1] + 1))
-        # A line's first character as its UTF-8 bytes read big-endian, zero-padded to 4 bytes
-        # (the lead byte's high nibble says how many): sorted UTF-8 lines give non-decreasing
-        # keys, one run of lines for each first character.
-        key = padded[starts].astype(np.uint32)
-        mask = np.array(_KEY_MASKS, dtype=np.uint32)[key >> 4]
-        key <<= 24
-        for k in (1, 2, 3):
-            key |= padded[starts + k].astype(np.uint32) << (24 - 8 * k)
-        key &= mask
-        runs = np.concatenate(([0], np.flatnonzero(key[1:] != key[:-1]) + 1))
-        keys = key[runs]
-        if np.any(keys[1:] <= keys[:-1]):
-            raise ValueError("the dictionary's lines are not sorted")
-        self._keys = keys.tolist()
-        self._run_starts = np.append(starts[runs], len(text)).tolist()
         self._lines: dict[str, list[str]] = {}
 
+    def _first_line(self, key: bytes, low: int, after: bool) -> int:
+        """Where the first line from ``low`` on begins whose first bytes are at least ``key``
+        (``after``: more than ``key``); the text's end if none. The lines are sorted, so a
+        line's first bytes never decrease from one line to the next."""
+        text, high, size = self._text, len(self._text), len(key)
+        while low < high:
+            middle = (low + high) // 2
+            start = text.rfind(b"\n", low, middle) + 1 or low  # the line holding ``middle``
+            first = text[start : start + size]
+            if first > key or (first == key and not after):
+                high = start
+            else:
+                low = text.index(b"\n", start) + 1
+        return low
+
     def _lines_of(self, char: str) -> list[str]:
+        """The dictionary's lines that begin with ``char`` (one run of the sorted text)."""
         lines = self._lines.get(char)
         if lines is None:
-            encoded = char.encode("utf-8", "surrogatepass")
-            key = int.from_bytes(encoded.ljust(4, b"\0"), "big") if len(encoded) <= 4 else -1
-            i = bisect_left(self._keys, key)
-            if i < len(self._keys) and self._keys[i] == key:
-                lines = self._text[self._run_starts[i] : self._run_starts[i + 1] - 1].decode().split("\n")
-            else:
-                lines = []
+            key = char.encode("utf-8", "surrogatepass")
+            start = self._first_line(key, 0, after=False)
+            end = self._first_line(key, start, after=True)
+            lines = self._text[start : end - 1].decode().split("\n") if end > start else []
             self._lines[char] = lines
         return lines
 
@@ -173,8 +164,17 @@ class LazyJieba:
         self._added_total = 0
         self._left = limit
         self._full = None
+        # add_word borrows the Jieba mutably while a cut (which lets go of the GIL) borrows it:
+        # threads sharing the segmenter take turns.
+        self._lock = threading.Lock()
 
     def cut(self, text: str) -> list[str]:
+        if self._full is not None:
+            return self._full.cut(text)
+        with self._lock:
+            return self._cut(text)
+
+    def _cut(self, text: str) -> list[str]:
         if self._full is not None:
             return self._full.cut(text)
         self._left -= len(text)
@@ -205,14 +205,11 @@ def load() -> Callable[[str], list[str]] | None:
     origin = getattr(module, "__file__", None)
     if origin is None:
         return None
-    found = dictionary_frame(Path(origin).read_bytes())
-    if found is None or found[1] not in KNOWN_DICTIONARIES:
-        return None
-    words, total = KNOWN_DICTIONARIES[found[1]]
     try:
-        dictionary = Dictionary(found[0], total)
-    except ValueError:
-        return None
-    if dictionary.words != words:
+        found = dictionary_frame(Path(origin).read_bytes())
+        if found is None or found[1] not in KNOWN_DICTIONARIES:
+            return None
+        dictionary = Dictionary(found[0], KNOWN_DICTIONARIES[found[1]][1])
+    except (OSError, ValueError):
         return None
     return LazyJieba(module, dictionary).cut
