@@ -39,10 +39,12 @@ _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 KNOWN_DICTIONARIES: dict[int, tuple[int, int]] = {
     0xC9D8_D2B9_7659_FC56: (349_045, 60_101_964),  # rjieba 0.2.2 (jieba-rs 0.11.0)
 }
-# After this many characters cut with the words found one text at a time, build Jieba() (the
-# walk costs ~3 us a character, the full build ~0.15-0.19 s: a run never pays much more than
-# twice the build, and one with a few Chinese pages pays a fraction of it).
-LAZY_CHARACTERS = 60_000
+# After this many characters cut with the words found one text at a time, build Jieba().
+# callgrind (the recipe sample's 3 Chinese pages, 9,832 characters): Jieba() 441M instructions;
+# this way ~99M to find and decompress the dictionary, then ~8,600 a character. At 40,000
+# characters a run has paid about one build more than Jieba() alone: never much more than
+# twice the build, and a run with a few Chinese pages pays a fraction of it.
+LAZY_CHARACTERS = 40_000
 # The stand-in word that carries the frequencies of the words not (yet) added.
 STAND_IN = " "
 
