@@ -254,7 +254,7 @@ def test_drop_widgets_drops_kept_blocks_whose_own_class_names_a_widget_unless_no
     rows[2, B.FEATURE_NAMES.index("own~related")] = 1.0
     rows[3, B.FEATURE_NAMES.index("above~comment")] = 1.0  # only an ancestor's word (a body class): stays
     rows[4, B.FEATURE_NAMES.index("own~content")] = 1.0  # a word that names the article: stays
-    rows[5, B.FEATURE_NAMES.index("own~share")] = 1.0  # named, but not kept
+    rows[5, B.FEATURE_NAMES.index("own~comment")] = 1.0  # named, but not kept
     kept = np.array([True, True, True, True, True, False])
     out = drop_widgets(rows, kept)
     assert out.tolist() == [True, False, False, True, True, False]
