@@ -47,6 +47,7 @@ def parsed(parts) -> dict[str, int]:
     for line in text.decode("utf-8").split("\n")[:-1]:
         fields = line.split()  # jieba-rs: split_whitespace
         assert line == " ".join(fields) and len(fields) == 3, line  # exactly "word freq tag", one space apart
+        assert min(fields[0]) > " ", line  # a word sorts after its own first character's line
         words[fields[0]] = int(fields[1])
     return words
 

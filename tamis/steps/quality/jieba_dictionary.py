@@ -139,10 +139,14 @@ class Dictionary:
                 lines = self._lines_of(char)
             if not lines:
                 continue
+            # The run's first line is the character's own, if it is a word: "c 5 n" sorts before
+            # every longer word (a word's characters all come after the space).
+            if lines[0][1] == " ":
+                found[char] = int(lines[0][2 : lines[0].index(" ", 2)])
             low, count = 0, len(lines)
             # A word holds no space: a piece that reaches one begins no line (the walk ends
             # there at the latest, as each line is a word, a space and more).
-            for end in range(start + 1, size + 1):
+            for end in range(start + 2, size + 1):
                 piece = text[start:end]
                 if piece[-1] == " ":
                     break
