@@ -1093,10 +1093,16 @@ static PyObject *new_chunk_tokens(Splitter *s, PyObject *chunk, uint64_t hash) {
     if (plain && special_at(s, PyUnicode_KIND(chunk), PyUnicode_DATA(chunk), 0, n) == NULL)
         tokens = one_token(chunk);
     else {
-        /* the cut memo's very list (_tokenize's list(...) copies it: neither memo's lists are
-         * ever changed, so both keep the one list; the matcher returns a new one) */
-        tokens = cut_range_hashed(s, chunk, 0, n, n > 0 && !plain, hash);
-        if (tokens == NULL) return NULL;
+        /* the cut memo's very list where it holds the chunk (an earlier chunk's rest: _tokenize's
+         * list(...) copies it, but neither memo's lists are ever changed, so both keep the one
+         * list; the matcher returns a new one); else the chunk is cut without an entry of its
+         * own there: the chunk memo keeps it, and a later rest spelling it is cut again (the cut
+         * memo only spares work; an entry for every new chunk cost more than those cuts) */
+        const struct memo_entry *known = table_find(&s->cuts, hash, PyUnicode_KIND(chunk), PyUnicode_DATA(chunk), 0, n);
+        if (known != NULL) {
+            tokens = known->tokens;
+            Py_INCREF(tokens);
+        } else if ((tokens = cut_once(s, chunk, n > 0 && !plain)) == NULL) return NULL;
         int runs = PyList_GET_SIZE(tokens) > 1 && s->merge != NULL ? spells_special(s, tokens) : 0;
         if (runs < 0) { Py_DECREF(tokens); return NULL; }
         if (runs) {
