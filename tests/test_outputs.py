@@ -215,3 +215,37 @@ def test_an_id_with_a_lone_surrogate_is_noted_as_its_line_holds_it(tmp_path: Pat
     if rejects:
         assert notes.column_values("duplicate_of")[0] == "keeper \udfff" and notes.column_values("reason") == ["a:b", "a:b"]
     assert duplicate_ids([describe_folder(tmp_path, folder)]) == (2, ["doc \ud800 é", "plain"])
+
+
+@pytest.mark.parametrize("rejects", [False, True])
+def test_batched_write_gives_the_bytes_of_one_record_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rejects: bool) -> None:
+    """ShardWriter.write serialises and notes its records a batch at a time: the shards (their
+    gzip bytes, so the sink's flushes too), the notes and the shard ends are those of writing
+    each record at once (a batch of 1), with records orjson refuses among them and bulk
+    write_lines between writes kept in order; ``records`` counts the waiting ones."""
+    from tamis.io.shardnotes import notes_path
+
+    rng = random.Random(11)
+    records: list[dict[str, Any]] = []
+    for i in range(700):
+        text = "w" * rng.randrange(12_000) + ("é" if i % 7 == 0 else "") + (" \udc80" if i % 97 == 5 else "")
+        record: dict[str, Any] = {"id": f"d{i}", "text": text, "metadata": {"language": rng.choice(["en", None]), "signals": {"s": {"x": rng.random()}}}}
+        if rejects:
+            record.update(reason=rng.choice(["a:b", "c:d"]), detail=None, duplicate_of=None if i % 5 else f"d{i - 1}")
+        records.append(record)
+    fmt = outputs.rejects_format("gzip") if rejects else output_format("jsonl", "gzip")
+
+    def written(folder: str, batch: int) -> list[tuple[bytes, bytes]]:
+        monkeypatch.setattr(outputs, "WRITE_BATCH", batch)
+        writer = ShardWriter(tmp_path / folder / "rejects", "part", fmt, max_bytes=1_500_000, rejects=rejects, notes=True)  # flushes (1 MB) inside shards
+        for i, record in enumerate(records):
+            if i % 250 == 249:
+                writer.write_lines([outputs.dumps(record)])
+            else:
+                writer.write(record)
+            assert writer.records == i + 1
+        return [(path.read_bytes(), notes_path(path).read_bytes()) for path in writer.close()]
+
+    one, batched = written("one", 1), written("batched", 64)
+    assert len(one) >= 3
+    assert batched == one

@@ -4,8 +4,14 @@ Steps are generators chained one into the next, so the time a step takes is meas
 the time spent inside its ``next()`` (which includes every step upstream of it) minus the
 same for the step before it. Wall time is measured on every call (``perf_counter_ns``, tens
 of nanoseconds); CPU time costs about a microsecond a reading, so it is read on about one
-call in 16, at random gaps (and on the first, where set-up happens), and a
-step's CPU time is its exact wall time times the CPU/wall ratio of those calls. A fast path
+call in 16, at random gaps (and on the first, where set-up happens). A step's CPU time is its
+own exact wall time (its level's minus the level below's) times the CPU/wall ratio of its
+level's sampled calls, and the chain's steps are scaled together so that they add up to the
+outermost level's estimate (its wall time times its ratio), or, given the task's measured
+CPU, with the chain's consumer (writing, spilling: its own wall time at the outermost ratio)
+to that CPU less the task's one-call phases. Not the difference of two levels'
+estimates: those come from different sampled calls, and under load their noise exceeds a small
+step's own time, which then read as 0 (clipped) or as a share of its neighbour's. A fast path
 that does a whole phase in one call (the compiled key collect, the bulk apply) is timed as
 that one call.
 """
@@ -28,10 +34,11 @@ class _Level:
         self.name = name
         self.wall_ns = self.cpu_ns = self.sampled_wall_ns = self.out = 0
 
-    def cpu_estimate(self) -> float:
+    def cpu_ratio(self) -> float:
+        """CPU per wall second of the level's sampled calls (1 if none was sampled)."""
         if self.sampled_wall_ns <= 0:
-            return float(self.wall_ns)
-        return self.wall_ns * min(1.5, self.cpu_ns / self.sampled_wall_ns)
+            return 1.0
+        return min(1.5, self.cpu_ns / self.sampled_wall_ns)
 
 
 class StepClock:
@@ -93,15 +100,25 @@ class StepClock:
         totals, what the chain's consumer took (writing the output or a spill) is a last row
         named ``consumer``."""
         rows = list(self._rows)
-        below_wall, below_cpu, docs_in = 0, 0.0, 0
+        below_wall, docs_in = 0, 0
+        # (name, docs in, docs out, own wall, own CPU before scaling: own wall times the level's ratio)
+        own: list[tuple[str, int, int, int, float]] = []
         for k, level in enumerate(self._levels):
-            cpu = level.cpu_estimate()
-            rows.append(_row(level.name, docs_in if k else level.out, level.out, level.wall_ns - below_wall, cpu - below_cpu))
-            below_wall, below_cpu, docs_in = level.wall_ns, cpu, level.out
-        if total_wall_ns is not None and total_cpu_ns is not None and self._levels:
-            others_wall = sum(r["wall_ns"] for r in rows)
-            others_cpu = sum(r["cpu_ns"] for r in rows)
-            rows.append(_row(consumer, docs_in, docs_in, total_wall_ns - others_wall, total_cpu_ns - others_cpu))
+            own_wall = max(0, level.wall_ns - below_wall)
+            own.append((level.name, docs_in if k else level.out, level.out, own_wall, own_wall * level.cpu_ratio()))
+            below_wall, docs_in = level.wall_ns, level.out
+        if own:
+            outer = self._levels[-1]
+            chain_cpu = outer.wall_ns * outer.cpu_ratio()
+            if total_wall_ns is not None and total_cpu_ns is not None:
+                # the consumer's own wall time at the outermost ratio, and the steps with it
+                # share what the task measured, less its one-call phases: exact in sum
+                consumer_wall = max(0, total_wall_ns - outer.wall_ns - sum(r["wall_ns"] for r in rows))
+                own.append((consumer, docs_in, docs_in, consumer_wall, consumer_wall * outer.cpu_ratio()))
+                chain_cpu = max(0, total_cpu_ns - sum(r["cpu_ns"] for r in rows))
+            unscaled = sum(row[-1] for row in own)
+            scale = chain_cpu / unscaled if unscaled > 0 else 0.0
+            rows.extend(_row(name, n_in, n_out, wall_ns, cpu * scale) for name, n_in, n_out, wall_ns, cpu in own)
         for row in rows:
             del row["wall_ns"], row["cpu_ns"]
         return rows
