@@ -46,6 +46,14 @@ def test_ties_go_to_the_first_seen_and_short_documents_count_nothing() -> None:
 def test_equal_strings_that_are_different_objects_are_one_word() -> None:
     words = ["".join(["ab", "c"]) for _ in range(6)]  # six distinct str objects, one word
     assert ngram_stats(words, [2], [5]) == ([len("abc abc") * 5], [0 + len("abc") * 5])
+    # the str hash read where the object keeps one (hashed before) and computed where not, the
+    # characters compared for equal hashes: one word whatever mix, in every kind of str
+    for text in ("abc", "é" * 3, "日本", "\U0001f600x"):
+        words = ["".join([text, ""]) + "" for _ in range(8)]
+        words = [w if i % 3 else w[:0] + text[:1] + text[1:] for i, w in enumerate(words)]
+        for word in words[::2]:
+            hash(word)
+        assert ngram_stats(words, [2], [5]) == ([(len(text) * 2 + 1) * 7], [len(text) * 5])
 
 
 def test_bad_arguments_are_clear_errors() -> None:

@@ -73,10 +73,34 @@ typedef struct {
     int32_t id;
 } WordSlot;
 
-/* Word ids (first-seen order) and cumulative lengths in code points: the number of distinct
- * words, or -1 on error. ``table``: size slots (a power of two), all free, left all free (the
- * slots taken are listed in ``taken``, room for n, and freed at the end). */
-static Py_ssize_t word_ids(PyObject *words, Py_ssize_t n, int32_t *ids, int64_t *cumlen, WordSlot *table, size_t size, int32_t *taken) {
+/* A word's str hash: the one CPython keeps in an exact str object once computed (the
+ * tokenizer's memo hands out the same objects again, so most words carry theirs), read where it
+ * is, else PyObject_Hash (which computes and keeps it; and a str subclass's own __hash__). */
+static inline Py_hash_t word_hash(PyObject *word) {
+#if PY_VERSION_HEX < 0x030E0000 && !defined(Py_GIL_DISABLED) && !defined(Py_LIMITED_API)
+    if (PyUnicode_CheckExact(word)) {
+        Py_hash_t h = ((PyASCIIObject *)word)->hash;
+        if (h != -1) return h;
+    }
+#endif
+    return PyObject_Hash(word);
+}
+
+/* Whether two str hold the same characters (PyUnicode_Compare's equality, without its call and
+ * its ordering: equal strings have the same length and the same kind, the canonical one). */
+static inline int same_text(PyObject *a, PyObject *b) {
+    if (a == b) return 1;
+    Py_ssize_t len = PyUnicode_GET_LENGTH(a);
+    int kind = PyUnicode_KIND(a);
+    return len == PyUnicode_GET_LENGTH(b) && kind == PyUnicode_KIND(b) && memcmp(PyUnicode_DATA(a), PyUnicode_DATA(b), (size_t)len * kind) == 0;
+}
+
+/* Word ids (first-seen order), each id's count and cumulative lengths in code points: the number
+ * of distinct words, or -1 on error. ``table``: size slots (a power of two), all free, left all
+ * free (the slots taken are listed in ``taken``, room for n, and freed at the end); ``count``:
+ * n zeros. */
+static Py_ssize_t word_ids(PyObject *words, Py_ssize_t n, int32_t *ids, int32_t *count, int64_t *cumlen, WordSlot *table, size_t size,
+                           int32_t *taken) {
     size_t mask = size - 1;
     int32_t next_id = 0;
     Py_ssize_t result = -1;
@@ -87,7 +111,7 @@ static Py_ssize_t word_ids(PyObject *words, Py_ssize_t n, int32_t *ids, int64_t 
             PyErr_SetString(PyExc_TypeError, "words must be str");
             goto done;
         }
-        Py_hash_t h = PyObject_Hash(word);
+        Py_hash_t h = word_hash(word);
         if (h == -1) goto done;
         size_t s = fib_slot((uint64_t)h, mask);
         for (;;) {
@@ -98,14 +122,13 @@ static Py_ssize_t word_ids(PyObject *words, Py_ssize_t n, int32_t *ids, int64_t 
                 ids[i] = next_id++;
                 break;
             }
-            if (slot->hash == h) {
-                PyObject *other = PyList_GET_ITEM(words, slot->first);
-                int equal = other == word ? 1 : PyUnicode_Compare(other, word) == 0;
-                if (equal == 0 && PyErr_Occurred()) goto done;
-                if (equal) { ids[i] = slot->id; break; }
+            if (slot->hash == h && same_text(PyList_GET_ITEM(words, slot->first), word)) {
+                ids[i] = slot->id;
+                break;
             }
             s = (s + 1) & mask;
         }
+        count[ids[i]]++;
         cumlen[i + 1] = cumlen[i] + PyUnicode_GET_LENGTH(word);
     }
     result = next_id;
@@ -204,16 +227,12 @@ static int64_t top_chars(GramTable *t, const uint64_t *keys, const int32_t *ids,
     return best_chars(t, cumlen, n);
 }
 
-/* The positions whose word occurs more than once, in order, into pos (ids are dense: a count
- * array, no table): how many. */
-static Py_ssize_t repeated_words(const int32_t *ids, Py_ssize_t n, Py_ssize_t distinct, int32_t *pos) {
-    int32_t *count = calloc((size_t)distinct + 1, sizeof(int32_t));
-    if (!count) { PyErr_NoMemory(); return -1; }
-    for (Py_ssize_t i = 0; i < n; i++) count[ids[i]]++;
+/* The positions whose word occurs more than once (``count``: each id's, from word_ids), in
+ * order, into pos: how many. */
+static Py_ssize_t repeated_words(const int32_t *ids, Py_ssize_t n, const int32_t *count, int32_t *pos) {
     Py_ssize_t kept = 0;
     for (Py_ssize_t i = 0; i < n; i++)
         if (count[ids[i]] > 1) pos[kept++] = (int32_t)i;
-    free(count);
     return kept;
 }
 
@@ -331,7 +350,7 @@ static PyObject *ngram_stats(PyObject *self, PyObject *args) {
     GramTable table = {NULL, 0, 0, NULL, 0};
     WordSlot *word_table = NULL;
     int pooled = 0;
-    int32_t *where = NULL, *pos = NULL;
+    int32_t *where = NULL, *pos = NULL, *count = NULL;
     if (read_sizes(top_seq, "top_ns", &top_ns, &n_top) < 0 || read_sizes(dup_seq, "dup_ns", &dup_ns, &n_dup) < 0) goto done;
     Py_ssize_t n = PyList_GET_SIZE(words);
     if (n >= INT32_MAX / 2) { /* positions and slots are int32 */
@@ -351,12 +370,16 @@ static PyObject *ngram_stats(PyObject *self, PyObject *args) {
     table.allocated = size;
     where = malloc(((size_t)n + 1) * sizeof(int32_t));
     pos = malloc(((size_t)n + 1) * sizeof(int32_t));
-    if (!top_out || !dup_out || !ids || !cumlen || !keys || !word_table || !table.slots || !table.used || !where || !pos) { PyErr_NoMemory(); goto free_outs; }
+    count = calloc((size_t)n + 1, sizeof(int32_t));
+    if (!top_out || !dup_out || !ids || !cumlen || !keys || !word_table || !table.slots || !table.used || !where || !pos || !count) {
+        PyErr_NoMemory();
+        goto free_outs;
+    }
     if (!pooled) {
         memset(word_table, 0xFF, size * sizeof(WordSlot));  /* every first = EMPTY (-1) */
         memset(table.slots, 0xFF, size * sizeof(GramSlot));
     }
-    Py_ssize_t distinct = word_ids(words, n, ids, cumlen, word_table, size, where);  /* where: scratch until the passes */
+    Py_ssize_t distinct = word_ids(words, n, ids, count, cumlen, word_table, size, where);  /* where: scratch until the passes */
     if (distinct < 0) goto free_outs;
     int max_n = 0, min_dup = 0, max_top = 0;
     for (Py_ssize_t k = 0; k < n_top; k++) if (top_ns[k] > max_top) max_top = top_ns[k];
@@ -368,8 +391,7 @@ static PyObject *ngram_stats(PyObject *self, PyObject *args) {
     /* pos lists the positions whose n-gram may repeat, n by n (count_repeatable) up to every top n
      * and the smallest duplicate n; the duplicate scans at larger n keep the last list */
     int chain_end = max_top > min_dup ? max_top : min_dup;
-    Py_ssize_t repeats = repeated_words(ids, n, distinct, pos);
-    if (repeats < 0) goto free_outs;
+    Py_ssize_t repeats = repeated_words(ids, n, count, pos);
     /* keys[i] for the n-gram at i, built n by n: key_n[i] = key_{n-1}[i] * M + ids[i + n - 1],
      * only where it can still be read (a position left off the list is never probed again) */
     for (Py_ssize_t i = 0; i < n; i++) keys[i] = (uint64_t)ids[i];
@@ -405,7 +427,7 @@ done:
         free(word_table); free(table.slots);
     }
     free(top_ns); free(dup_ns); free(ids); free(cumlen); free(keys); free(table.used);
-    free(where); free(pos);
+    free(where); free(pos); free(count);
     return result;
 }
 
@@ -1060,7 +1082,61 @@ static PyObject *fineweb_counts(PyObject *self, PyObject *args) {
     return Py_BuildValue("(nnnn)", lines, punct, short_lines, dup_chars);
 }
 
+/* digit_run(text, count) -> bool: whether ``text`` holds ``count`` decimal digits (re's \d:
+ * Py_UNICODE_ISDECIMAL) with nothing between them but whitespace (re's \s: Py_UNICODE_ISSPACE)
+ * and "+()./-": what pii._NINE_DIGITS.search finds (count 9; its plain definition, which tests
+ * compare with this). One pass: the digits of the current run of digits and those characters
+ * are counted, any other character starts the count again. The pattern's scan tests a class at
+ * every character and tries the rest at every digit (~85 instructions a character of a page
+ * that reaches the pii step). */
+static inline int run_separator(Py_UCS4 c) {
+    return c == '+' || c == '(' || c == ')' || c == '.' || c == '/' || c == '-' || Py_UNICODE_ISSPACE(c);
+}
+
+/* The class of each code point below U+0100 (1: a decimal digit, only 0-9 there; 2: a separator;
+ * 0: another character), filled at the first call: one load a character. */
+static unsigned char latin1_run_class[256];
+static int latin1_run_class_ready = 0;
+
+static PyObject *digit_run(PyObject *self, PyObject *args) {
+    PyObject *text;
+    Py_ssize_t count;
+    if (!PyArg_ParseTuple(args, "Un", &text, &count)) return NULL;
+    if (count <= 0) Py_RETURN_TRUE;
+    if (!latin1_run_class_ready) {
+        for (int c = 0; c < 256; c++) latin1_run_class[c] = (c >= '0' && c <= '9') ? 1 : run_separator((Py_UCS4)c) ? 2 : 0;
+        latin1_run_class_ready = 1;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), digits = 0;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *p = (const Py_UCS1 *)data;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            unsigned char k = latin1_run_class[p[i]];
+            if (k == 1) {
+                if (++digits >= count) Py_RETURN_TRUE;
+            } else if (k == 0) {
+                digits = 0;
+            }
+        }
+        Py_RETURN_FALSE;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        int k = c < 256 ? latin1_run_class[c] : Py_UNICODE_ISDECIMAL(c) ? 1 : run_separator(c) ? 2 : 0;
+        if (k == 1) {
+            if (++digits >= count) Py_RETURN_TRUE;
+        } else if (k == 0) {
+            digits = 0;
+        }
+    }
+    Py_RETURN_FALSE;
+}
+
 static PyMethodDef methods[] = {
+    {"digit_run", digit_run, METH_VARARGS,
+     "digit_run(text, count) -> whether text holds count decimal digits with only whitespace and +()./- between them"},
     {"ngram_stats", ngram_stats, METH_VARARGS,
      "ngram_stats(words, top_ns, dup_ns) -> (top n-gram characters per n, duplicate n-gram characters per n)"},
     {"repeat_counts", repeat_counts, METH_O, "repeat_counts(text) -> Gopher's paragraph and line counts, repeats and their characters"},

@@ -431,7 +431,8 @@ def extract_learned(html: str | bytes, details: dict | None = None, fallback: bo
     the page (nested deeper than libxml2's 256 levels, or no document found) or nothing is kept.
     ``html`` may be the page's UTF-8 bytes (what lxml parses; the extraction worker sends them).
     ``details``, when given, receives the pass's arrays (``log_odds``, ``lengths``, ``kept``,
-    ``rows``) and its ``root`` and ``page`` (blocks.PageBlocks): what ``tamis_learned_hybrid``'s router reads (tamis.extract.hybrid.route_signals).
+    ``rows``) and its ``root`` and ``page`` (blocks.PageBlocks): what ``tamis_learned_hybrid``'s router reads (tamis.extract.hybrid.route_signals);
+    where nothing is kept, ``root`` only.
     ``fallback=False``: where no document was found or nothing kept, the fast path is not run and
     the result has no text and no metadata, only its ``method`` (the hybrid sends those pages to
     trafilatura and runs the fast path itself only if trafilatura finds nothing)."""
@@ -449,6 +450,8 @@ def extract_learned(html: str | bytes, details: dict | None = None, fallback: bo
     lengths = page.lengths()
     kept = keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap)
     if not kept.any():
+        if details is not None:  # the hybrid hands trafilatura this tree, not the page to parse again
+            details["root"] = root
         return _fast_instead(html, "learned: no block kept", fallback)
     kept = post_rules(page.texts, rows, kept)
     if details is not None:
