@@ -12,7 +12,10 @@ translated messages (/usr/share/locale/LANG/LC_MESSAGES/*.mo, the translations o
 page-sized documents at line ends; and the article bodies of ../shared/corpus/scrapinghub-aeb's
 pages written in that script (real web articles).
 
-Words: for Thai, tamis's newmm (PyThaiNLP's dictionary as a sorted list instead of its trie)
+Words: for Chinese, rjieba's cut with its dictionary given as the texts hold its words (what
+tamis runs: tamis/steps/quality/jieba_dictionary.py) against ``Jieba()``, the whole dictionary
+built at rjieba's import, on the Chinese documents below and on every man page holding an
+ideograph (any language): documents cut differently. For Thai, tamis's newmm (PyThaiNLP's dictionary as a sorted list instead of its trie)
 against PyThaiNLP's ``word_tokenize(engine="newmm-safe")``. For Kiwi, tamis's configuration against ``Kiwi()`` with every built-in dictionary
 (what datatrove's KiwiTokenizer, and so FineWeb-2, constructs), both through tamis's
 ``segment`` (the same pieces, long-run cuts and number stripping): documents and words that
@@ -55,7 +58,9 @@ LOADS = {
         "import kiwipiepy; kiwipiepy.Kiwi(load_multi_dict=False, load_default_dict=False).tokenize('한국어')"),
     "kiwi: no multi-word, one thread (num_workers=0)": (
         "import kiwipiepy; kiwipiepy.Kiwi(load_multi_dict=False, num_workers=0).tokenize('한국어')"),
-    "jieba (rjieba)": "from tamis.steps.quality.segmenters import segmenter; segmenter('jieba')('中文分词')",
+    "jieba: tamis (dictionary words given as texts hold them)": (
+        "from tamis.steps.quality.segmenters import segmenter; segmenter('jieba')('中文分词')"),
+    "jieba: rjieba's import (Jieba(), the whole dictionary)": "import rjieba; rjieba.cut('中文分词')",
     "sudachi (core, mode A)": "from tamis.steps.quality.segmenters import segmenter; segmenter('sudachi')('日本語')",
     "newmm: tamis (sorted word list)": "from tamis.steps.quality.segmenters import segmenter; segmenter('newmm')('ภาษาไทย')",
     "newmm: pythainlp's default (dictionary trie)": (
@@ -124,6 +129,29 @@ def compare_thai_words(docs: list[dict]) -> None:
     changed = sum(a != b for a, b in zip(ours, theirs, strict=True))
     print(f"Thai words, PyThaiNLP's newmm-safe vs tamis's: {len(docs)} documents, {sum(map(len, theirs)):,} words; "
           f"{changed} documents differ")
+
+
+def compare_jieba_words(docs: list[dict], label: str) -> None:
+    """rjieba's cut with its dictionary given as texts hold its words (what tamis runs) against
+    ``Jieba()`` (rjieba's import): every document through one lazy instance, none switched to
+    the full build, so each cut is the lazy one."""
+    from tamis.steps.quality import jieba_dictionary
+
+    module = jieba_dictionary.extension_module()
+    assert module is not None, "rjieba is not installed"
+    found = jieba_dictionary.dictionary_frame(Path(module.__file__).read_bytes())
+    assert found is not None and found[1] in jieba_dictionary.KNOWN_DICTIONARIES, "rjieba's dictionary is not a known one"
+    _, total = jieba_dictionary.KNOWN_DICTIONARIES[found[1]]
+    lazy = jieba_dictionary.LazyJieba(module, jieba_dictionary.Dictionary(found[0], total), limit=sys.maxsize)
+    full = module.Jieba()
+    changed = characters = cut_words = 0
+    for doc in docs:
+        ours, theirs = lazy.cut(doc["text"]), full.cut(doc["text"])
+        changed += ours != theirs
+        characters += len(doc["text"])
+        cut_words += len(theirs)
+    print(f"Chinese cuts, {label}: {len(docs)} documents, {characters:,} characters, {cut_words:,} tokens (Jieba()); "
+          f"{changed} documents cut differently by tamis's lazily given dictionary")
 
 
 def kiwi_words(docs: list[dict], options: dict) -> list[list[str]]:
@@ -219,6 +247,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--verdicts", action="store_true", help="also run the default recipe on the Korean documents twice")
     parser.add_argument("--skip-loads", action="store_true")
+    parser.add_argument("--only-jieba", action="store_true", help="only the jieba loads and the Chinese cuts (lazy dictionary vs Jieba())")
     parser.add_argument("--corpus", type=Path, default=HERE.parent.parent / "shared" / "corpus", help="../shared/corpus")
     args = parser.parse_args()
 
@@ -227,15 +256,25 @@ def main() -> int:
         # Round-robin, every configuration once a round: on a shared machine the load drifts over
         # minutes, and configurations measured one after the other read that drift as a difference
         # (Kiwi's typo dictionary read as 0.9 s that way; 0.02 s in rounds).
-        runs: dict[str, list[float]] = {label: [] for label in LOADS}
+        loads = {label: code for label, code in LOADS.items() if label.startswith("jieba") or not args.only_jieba}
+        runs: dict[str, list[float]] = {label: [] for label in loads}
         for _ in range(args.repeat):
-            for label, code in LOADS.items():
+            for label, code in loads.items():
                 runs[label].append(load_seconds(code))
         for label, times in runs.items():
             print(f"    {label:52s} {statistics.median(times):5.2f} s   ({', '.join(f'{r:.2f}' for r in times)})")
 
     from tamis.steps.quality import segmenters
 
+    compare_jieba_words(real_documents("zh", args.corpus), "zh man pages, messages, AEB articles")
+    sys.path.insert(0, str(HERE))
+    from corpus import man_pages
+
+    han = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
+    compare_jieba_words([{"id": doc_id, "text": text} for doc_id, text in man_pages() if han.search(text)],
+                        "every man page holding an ideograph (any language)")
+    if args.only_jieba:
+        return 0
     compare_thai_words(real_documents("th", args.corpus))
     korean = real_documents("ko", args.corpus)
     compare_kiwi_words(korean, "Kiwi()", {})

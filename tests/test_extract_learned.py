@@ -13,10 +13,12 @@ from tamis.extract.learned import (
     CAPTION_MAX_CHARS,
     MODEL_PATH,
     REPEAT_MIN_CHARS,
+    WIDGET_FEATURES,
     Forest,
     drop_captions,
     drop_marked,
     drop_repeated,
+    drop_widgets,
     extract_learned,
     keep_blocks,
     load_forest,
@@ -244,6 +246,36 @@ def test_drop_captions_drops_short_kept_blocks_named_caption_or_credit_unless_no
     # post_rules applies it after the repeated and marked blocks
     texts = ["P" * 300, "c" * 80, "r" * 20, "L" * CAPTION_MAX_CHARS, "a" * 40, "s" * 30]
     assert post_rules(texts, rows, kept).tolist() == out.tolist()
+
+
+def test_drop_widgets_drops_kept_blocks_whose_own_class_names_a_widget_unless_nothing_else_is_kept():
+    rows = np.zeros((6, len(B.FEATURE_NAMES)), dtype=np.float32)
+    rows[1, B.FEATURE_NAMES.index("own~newsletter")] = 1.0
+    rows[2, B.FEATURE_NAMES.index("own~related")] = 1.0
+    rows[3, B.FEATURE_NAMES.index("above~comment")] = 1.0  # only an ancestor's word (a body class): stays
+    rows[4, B.FEATURE_NAMES.index("own~content")] = 1.0  # a word that names the article: stays
+    rows[5, B.FEATURE_NAMES.index("own~comment")] = 1.0  # named, but not kept
+    kept = np.array([True, True, True, True, True, False])
+    out = drop_widgets(rows, kept)
+    assert out.tolist() == [True, False, False, True, True, False]
+    assert kept.tolist() == [True, True, True, True, True, False]  # not changed in place
+    only = np.array([False, True, True, False, False, False])
+    assert drop_widgets(rows, only).tolist() == only.tolist()  # a page of widget text keeps it
+    assert drop_widgets(np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32), np.zeros(0, dtype=bool)).shape == (0,)
+    # every word is one of the blocks' hint words, read from the block's own chain
+    assert all(name in B.FEATURE_NAMES and name.startswith("own~") for name in WIDGET_FEATURES)
+    # post_rules applies it after the caption rule
+    texts = ["P" * 300, "n" * 200, "r" * 80, "c" * 300, "a" * 300, "s" * 30]
+    assert post_rules(texts, rows, kept).tolist() == out.tolist()
+
+
+def test_extract_learned_leaves_out_a_sign_up_box_in_the_article_column():
+    appeal = "Get the best of our reporting in your inbox every morning, free of charge, and never miss a story again."
+    box = f"<div class='newsletter-signup'>{appeal}</div>"  # the block's own element names it
+    html = ARTICLE.replace(f"<p>{PARAGRAPHS[2]}</p>", f"<p>{PARAGRAPHS[2]}</p>{box}")
+    text = extract_learned(html).text
+    assert appeal not in text
+    assert all(p in text for p in PARAGRAPHS)
 
 
 @pytest.mark.parametrize(("caption", "markup"), [

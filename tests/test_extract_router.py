@@ -18,6 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from test_extract_learned import ARTICLE, PARAGRAPHS
 
 
+def _html(tree) -> str:
+    return etree.tostring(tree, encoding="unicode", method="html")
+
+
 def signal(values: np.ndarray, name: str) -> float:
     return float(values[hybrid.ROUTE_SIGNALS.index(name)])
 
@@ -142,11 +146,12 @@ def test_the_hybrid_takes_the_pages_utf8_bytes_as_the_worker_sends_them(monkeypa
     assert extract_main_text(page.encode(), "tamis_learned_hybrid") == extract_main_text(page, "tamis_learned_hybrid")
     monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", 1.01)
     seen = []
-    monkeypatch.setattr(hybrid, "_trafilatura", lambda html, fast=False, precision=False: seen.append(html) or "routed")
-    # The routed page reaches trafilatura decoded, less its sure furniture (PRUNE_LOG_ODDS), or as it came without that.
-    assert hybrid.extract_learned_hybrid(page.encode()).text == "routed" and "<title>Budget approuvé</title>" in seen[0]
+    monkeypatch.setattr(hybrid, "_trafilatura", lambda page, fast=False, precision=False: seen.append(page) or "routed")
+    # The routed page reaches trafilatura as the learned pass's tree of the decoded page, less its
+    # sure furniture (PRUNE_LOG_ODDS), or whole without that.
+    assert hybrid.extract_learned_hybrid(page.encode()).text == "routed" and "<title>Budget approuvé</title>" in _html(seen[0])
     monkeypatch.setattr(hybrid, "PRUNE_LOG_ODDS", None)
-    assert hybrid.extract_learned_hybrid(page.encode()).text == "routed" and seen[1] == page
+    assert hybrid.extract_learned_hybrid(page.encode()).text == "routed" and _html(seen[1]) == _html(B.parse(page))
 
 
 def test_candidate_post_rules_drop_what_they_name():
@@ -250,12 +255,13 @@ def test_furniture_ids_are_the_outermost_elements_holding_only_sure_furniture():
     assert everything[0] == 2 and all(elements[i].getparent() is elements[1] for i in everything)  # (id 1: body, never)
 
 
-def test_pruned_html_cuts_sure_furniture_and_keeps_tails():
+def test_pruned_tree_cuts_sure_furniture_and_keeps_tails():
     root = B.parse(TRICKY)
     page = B.page_blocks(root)
     log_odds = np.array([5.0 if ("Heading" in text or "Body" in text or "closing" in text) else -9.0 for text in page.texts])
-    html = hybrid.pruned_html(root, page, log_odds, 0.0, 4.0)
-    assert html is not None
+    pruned = hybrid.pruned_tree(root, page, log_odds, 0.0, 4.0)
+    assert pruned is root
+    html = _html(pruned)
     for gone in ("Home", "Copyright", "lead", "shown", "Menu"):  # the p in the aside goes, the aside stays
         assert gone not in html
     # kept: the content, tails, what the walk did not see (hidden, noscript) and the aside holding a noscript
@@ -264,16 +270,45 @@ def test_pruned_html_cuts_sure_furniture_and_keeps_tails():
     # Nothing sure: the page as it was.
     root = B.parse(TRICKY)
     page = B.page_blocks(root)
-    html = hybrid.pruned_html(root, page, np.zeros(len(page.texts)), 0.0, 4.0)
-    assert html == etree.tostring(B.parse(TRICKY), encoding="unicode", method="html")
+    assert _html(hybrid.pruned_tree(root, page, np.zeros(len(page.texts)), 0.0, 4.0)) == _html(B.parse(TRICKY))
 
 
 def test_a_routed_page_reaches_trafilatura_without_its_sure_furniture(monkeypatch):
     seen = []
-    monkeypatch.setattr(hybrid, "_trafilatura", lambda html, fast=False, precision=False: seen.append(html) or "trafilatura's text")
+    monkeypatch.setattr(hybrid, "_trafilatura", lambda page, fast=False, precision=False: seen.append(_html(page)) or "trafilatura's text")
     monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", 1.01)
     assert hybrid.extract_learned_hybrid(ARTICLE).method == "trafilatura"
-    assert PARAGRAPHS[0] in seen[0] and "Copyright 2024" not in seen[0] and len(seen[0]) < len(ARTICLE)
+    whole = _html(B.parse(ARTICLE))
+    assert PARAGRAPHS[0] in seen[0] and "Copyright 2024" not in seen[0] and len(seen[0]) < len(whole)
     monkeypatch.setattr(hybrid, "PRUNE_LOG_ODDS", None)
     hybrid.extract_learned_hybrid(ARTICLE)
-    assert seen[1] == ARTICLE
+    assert seen[1] == whole
+
+
+def test_a_page_the_learned_pass_keeps_nothing_of_reaches_trafilatura_as_its_tree(monkeypatch):
+    """Such a page is routed whole, uncut (no block is kept, so nothing is sure to be content), as
+    the learned pass's tree; a page lxml finds no document in goes as it came."""
+    from tamis.extract import learned
+
+    monkeypatch.setattr(learned, "keep_blocks", lambda probability, *args: np.zeros(len(probability), dtype=bool))
+    seen = []
+    monkeypatch.setattr(hybrid, "_trafilatura", lambda page, fast=False, precision=False: seen.append(page) or "trafilatura's text")
+    assert hybrid.extract_learned_hybrid(ARTICLE.encode()).text == "trafilatura's text"
+    assert not isinstance(seen[0], str) and _html(seen[0]) == _html(B.parse(ARTICLE))
+    monkeypatch.setattr(B, "parse", lambda html: None)
+    assert hybrid.extract_learned_hybrid(ARTICLE.encode()).text == "trafilatura's text" and seen[1] == ARTICLE
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_trafilatura_reads_the_same_text_from_the_tree_as_from_its_html(fast: bool):
+    """trafilatura given the learned pass's tree (pruned or not) finds what it finds in that tree
+    serialized; blocks' parser makes plain elements again after the call (the learned pass's)."""
+    pytest.importorskip("trafilatura")
+    for html in (ARTICLE, TRICKY):
+        root = B.parse(html)
+        page = B.page_blocks(root)
+        trees = [root, hybrid.pruned_tree(B.parse(html), page, np.where(np.arange(len(page.texts)) % 3 == 0, -9.0, 5.0), 0.0, 4.0)]
+        for tree in trees:
+            text = hybrid._trafilatura(tree, fast=fast)
+            assert text and text == hybrid._trafilatura(_html(tree), fast=fast)
+    assert type(B.parse(ARTICLE)) is etree._Element

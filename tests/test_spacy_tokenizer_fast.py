@@ -373,3 +373,23 @@ def test_compiled_memo_lists_are_left_to_refcounting() -> None:
     assert any(len(tokens) > 1 for tokens in chunks.values())  # cut chunks, not only whole ones
     # the memos' lists, read again, give the same words (the lists are the same objects, unchanged)
     assert spacy.tokenize(text, fresh, long_chunk_words) == spacy.tokenize_reference(text, python_path, long_chunk_words)
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "de", "ru"])
+def test_chunks_met_whole_and_as_an_affix_rounds_rest_cut_as_the_python_loop_cuts_them(language: str) -> None:
+    """A new chunk is kept in the chunk memo only, and a round's rest that is plainly one token
+    goes into its list without the cut memo: a piece met first as a whole chunk and then as
+    another chunk's rest (and the other way round), plain or not, still gives the Python
+    loop's words, in either order and when read again."""
+    pieces = ["word", "foo)", "(foo", "bar.", "U.S.", "e.g.", "don't", "x=1", "3.5%", "a-b", "naïve", "l'eau", "…"]
+    wrappers = ["{}", "({})", "{},", "({}),", '"{}"', "[{}].", "{}:", "¿{}?"]
+    chunks = [wrap.format(piece) for piece in pieces for wrap in wrappers]
+    for order in (chunks, chunks[::-1], random.Random(7).sample(chunks, len(chunks))):
+        fresh = SpacyTokenizer(language)
+        python_path = SpacyTokenizer(language, compiled=False)
+        text = " ".join(order)
+        expected = spacy.tokenize_reference(text, python_path, long_chunk_words)
+        assert spacy.tokenize(text, fresh, long_chunk_words) == expected
+        assert spacy.tokenize(text, fresh, long_chunk_words) == expected  # every chunk known
+        for chunk in order:  # one chunk at a time, from the memos as they now are
+            assert spacy.tokenize(chunk, fresh, long_chunk_words) == spacy.tokenize_reference(chunk, python_path, long_chunk_words)

@@ -860,15 +860,27 @@ fail:
 }
 
 static PyObject *cut_range(Splitter *s, PyObject *text, Py_ssize_t start, Py_ssize_t end, int plain_checked);
+static PyObject *special_at(const Splitter *s, int kind, const void *data, Py_ssize_t start, Py_ssize_t n);
+static int plain_range(const Splitter *s, int kind, const void *data, Py_ssize_t start, Py_ssize_t end);
 
 /* [*head, *(cut(text[start:end]) if non-empty), *tail] where head / tail are slices of ``text``
  * (empty when their bounds are equal): the three shapes of an affix round; the list made at
- * its size (no growth). */
+ * its size (no growth). A rest that is no special case and plainly one token (what _cut_once
+ * tests first) is that token, put in the list as it is: its cut would be [rest] whether the
+ * cut memo holds it or not (the memo only spares work), so neither is asked. Most rounds end
+ * there ("word," "(word"); the memo lookup, its entry and a one-item list were most of such a
+ * round's cost. */
 static PyObject *round_result(Splitter *s, PyObject *text, Py_ssize_t pre_len, Py_ssize_t start, Py_ssize_t end,
                               Py_ssize_t n) {
-    PyObject *inner = NULL;
-    if (end > start && (inner = cut_range(s, text, start, end, 0)) == NULL) return NULL;
-    Py_ssize_t inner_size = inner == NULL ? 0 : PyList_GET_SIZE(inner), at = 0;
+    PyObject *inner = NULL, *rest = NULL;
+    if (end > start) {
+        int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        if (special_at(s, kind, data, start, end - start) == NULL && plain_range(s, kind, data, start, end)) {
+            if ((rest = PyUnicode_Substring(text, start, end)) == NULL) return NULL;
+        } else if ((inner = cut_range(s, text, start, end, 0)) == NULL) return NULL;
+    }
+    Py_ssize_t inner_size = inner != NULL ? PyList_GET_SIZE(inner) : rest != NULL, at = 0;
     PyObject *out = PyList_New((pre_len > 0) + inner_size + (end < n));
     if (out == NULL) goto fail;
     if (pre_len) {
@@ -876,7 +888,11 @@ static PyObject *round_result(Splitter *s, PyObject *text, Py_ssize_t pre_len, P
         if (head == NULL) goto fail;
         PyList_SET_ITEM(out, at++, head);
     }
-    for (Py_ssize_t i = 0; i < inner_size; i++) {
+    if (rest != NULL) {
+        PyList_SET_ITEM(out, at++, rest);
+        rest = NULL;
+    }
+    for (Py_ssize_t i = 0; inner != NULL && i < inner_size; i++) {
         PyObject *token = PyList_GET_ITEM(inner, i);
         Py_INCREF(token);
         PyList_SET_ITEM(out, at++, token);
@@ -890,6 +906,7 @@ static PyObject *round_result(Splitter *s, PyObject *text, Py_ssize_t pre_len, P
     return out;
 fail:  /* a list's unset items are NULL: its dealloc skips them */
     Py_XDECREF(inner);
+    Py_XDECREF(rest);
     Py_XDECREF(out);
     return NULL;
 }
@@ -904,14 +921,16 @@ static PyObject *special_at(const Splitter *s, int kind, const void *data, Py_ss
 /* _cut_once's first test: no prefix can start ``text`` (non-empty), no suffix end it, no infix
  * cut it, so the affix loop strips nothing and token_match, url_match and the infix step all
  * leave it whole: one token (unless it is a special case, looked up before). */
-static int plainly_one_token(const Splitter *s, PyObject *text, Py_ssize_t n) {
+static int plain_range(const Splitter *s, int kind, const void *data, Py_ssize_t start, Py_ssize_t end) {
     if (!s->one_token_test) return 0;
-    int kind = PyUnicode_KIND(text);
-    const void *data = PyUnicode_DATA(text);
-    uint8_t last = flags_of(s, PyUnicode_READ(kind, data, n - 1));
-    return (!s->prefix_search || !(flags_of(s, PyUnicode_READ(kind, data, 0)) & F_PREFIX))
-           && (!s->suffix_full || (!(last & F_SUFFIX) && (!(last & F_SUFFIX_DIGIT) || all_alpha(kind, data, 0, n))))
-           && (!s->infix_finditer || !any_flag(s, kind, data, 0, n, F_INFIX));
+    uint8_t last = flags_of(s, PyUnicode_READ(kind, data, end - 1));
+    return (!s->prefix_search || !(flags_of(s, PyUnicode_READ(kind, data, start)) & F_PREFIX))
+           && (!s->suffix_full || (!(last & F_SUFFIX) && (!(last & F_SUFFIX_DIGIT) || all_alpha(kind, data, start, end))))
+           && (!s->infix_finditer || !any_flag(s, kind, data, start, end, F_INFIX));
+}
+
+static int plainly_one_token(const Splitter *s, PyObject *text, Py_ssize_t n) {
+    return plain_range(s, PyUnicode_KIND(text), PyUnicode_DATA(text), 0, n);
 }
 
 /* SpacyTokenizer._cut_once: a new list. ``plain_checked``: plainly_one_token(text) is known to
@@ -1074,10 +1093,16 @@ static PyObject *new_chunk_tokens(Splitter *s, PyObject *chunk, uint64_t hash) {
     if (plain && special_at(s, PyUnicode_KIND(chunk), PyUnicode_DATA(chunk), 0, n) == NULL)
         tokens = one_token(chunk);
     else {
-        /* the cut memo's very list (_tokenize's list(...) copies it: neither memo's lists are
-         * ever changed, so both keep the one list; the matcher returns a new one) */
-        tokens = cut_range_hashed(s, chunk, 0, n, n > 0 && !plain, hash);
-        if (tokens == NULL) return NULL;
+        /* the cut memo's very list where it holds the chunk (an earlier chunk's rest: _tokenize's
+         * list(...) copies it, but neither memo's lists are ever changed, so both keep the one
+         * list; the matcher returns a new one); else the chunk is cut without an entry of its
+         * own there: the chunk memo keeps it, and a later rest spelling it is cut again (the cut
+         * memo only spares work; an entry for every new chunk cost more than those cuts) */
+        const struct memo_entry *known = table_find(&s->cuts, hash, PyUnicode_KIND(chunk), PyUnicode_DATA(chunk), 0, n);
+        if (known != NULL) {
+            tokens = known->tokens;
+            Py_INCREF(tokens);
+        } else if ((tokens = cut_once(s, chunk, n > 0 && !plain)) == NULL) return NULL;
         int runs = PyList_GET_SIZE(tokens) > 1 && s->merge != NULL ? spells_special(s, tokens) : 0;
         if (runs < 0) { Py_DECREF(tokens); return NULL; }
         if (runs) {
