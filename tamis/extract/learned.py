@@ -297,10 +297,14 @@ def drop_marked(rows: np.ndarray, kept: np.ndarray) -> np.ndarray:
     """``kept`` without the kept blocks MARKED_FEATURES name, unless nothing else is kept."""
     if not len(rows) or not kept.any():
         return kept
-    names = block_features.FEATURE_NAMES
-    marked = (rows[:, [names.index(name) for name in MARKED_FEATURES]] > 0).any(axis=1)
-    out = kept & ~marked
+    out = kept & ~_named(rows, MARKED_FEATURES)
     return out if out.any() else kept
+
+
+def _named(rows: np.ndarray, features: tuple[str, ...]) -> np.ndarray:
+    """Which blocks (rows) have any of ``features`` (their names in FEATURE_NAMES) set."""
+    names = block_features.FEATURE_NAMES
+    return (rows[:, [names.index(name) for name in features]] > 0).any(axis=1)
 
 
 # A short kept block whose own element chain (from its block element down) carries a class or id
@@ -350,9 +354,7 @@ def drop_captions(rows: np.ndarray, lengths: np.ndarray, kept: np.ndarray, max_c
     """``kept`` without the kept blocks shorter than ``max_chars`` that CAPTION_FEATURES name, unless nothing else is kept."""
     if not len(rows) or not kept.any():
         return kept
-    names = block_features.FEATURE_NAMES
-    named = (rows[:, [names.index(name) for name in CAPTION_FEATURES]] > 0).any(axis=1)
-    out = kept & ~(named & (lengths < max_chars))
+    out = kept & ~(_named(rows, CAPTION_FEATURES) & (lengths < max_chars))
     return out if out.any() else kept
 
 
@@ -394,9 +396,7 @@ def drop_widgets(rows: np.ndarray, kept: np.ndarray) -> np.ndarray:
     """``kept`` without the kept blocks WIDGET_FEATURES name, unless nothing else is kept."""
     if not len(rows) or not kept.any():
         return kept
-    names = block_features.FEATURE_NAMES
-    named = (rows[:, [names.index(name) for name in WIDGET_FEATURES]] > 0).any(axis=1)
-    out = kept & ~named
+    out = kept & ~_named(rows, WIDGET_FEATURES)
     return out if out.any() else kept
 
 
