@@ -1002,19 +1002,10 @@ static PyObject *cut_new(Splitter *s, PyObject *text, uint64_t hash, int plain_c
 
 /* SpacyTokenizer._cut(text[start:end]): a new reference to the memoised list; the piece is
  * looked up where it stands in ``text``, and made a str only if it is new. */
-static PyObject *cut_range_hashed(Splitter *s, PyObject *text, Py_ssize_t start, Py_ssize_t end, int plain_checked,
-                                  uint64_t hash);
-
 static PyObject *cut_range(Splitter *s, PyObject *text, Py_ssize_t start, Py_ssize_t end, int plain_checked) {
-    return cut_range_hashed(s, text, start, end, plain_checked,
-                            hash_chars(PyUnicode_KIND(text), PyUnicode_DATA(text), start, end - start));
-}
-
-/* cut_range with the piece's memo hash known (a chunk's, taken at its scan: both memos hash alike) */
-static PyObject *cut_range_hashed(Splitter *s, PyObject *text, Py_ssize_t start, Py_ssize_t end, int plain_checked,
-                                  uint64_t hash) {
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
+    uint64_t hash = hash_chars(kind, data, start, end - start);
     const struct memo_entry *known = table_find(&s->cuts, hash, kind, data, start, end - start);
     if (known != NULL) {
         Py_INCREF(known->tokens);
