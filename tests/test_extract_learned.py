@@ -622,3 +622,28 @@ def test_training_without_a_feature_group_zeroes_exactly_those_columns():
     assert (rows[:, [names.index("log_chars"), names.index("parent_link_density")]] == 1).all()
     with pytest.raises(SystemExit):
         without_features(data, ["no_such_feature"])
+
+
+def test_wcxb_training_pages_join_every_fold_at_their_weight_and_types():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from train_extract_model import training_rows
+
+    width = len(B.FEATURE_NAMES)
+    gold = "The council approved the budget on Tuesday after a long debate."
+    texts = [gold, "Subscribe to our newsletter for more stories like this one"]
+    data = {
+        "teval": {}, "aeb": {"a1": (texts, np.full((2, width), 1.0, dtype=np.float32))}, "truth": {"a1": gold}, "extra": {},
+        "wcxb": {"w1": (texts, np.full((2, width), 2.0, dtype=np.float32)), "w2": (texts, np.full((2, width), 3.0, dtype=np.float32))},
+        "wcxb_truth": {"w1": gold, "w2": gold}, "wcxb_types": {"w1": "article", "w2": "forum"}, "wcxb_train_types": {"article", "forum"},
+    }  # fmt: skip
+    x, y, w = training_rows(data, [("aeb", "a1")], {}, 0.0, 1.0)
+    assert x[:, 0].tolist() == [1.0, 1.0]  # weight 0: no WCXB rows
+    x, y, w = training_rows(data, [("aeb", "a1")], {}, 0.0, 1.0, wcxb_weight=0.3)
+    assert x[:, 0].tolist() == [1.0, 1.0, 2.0, 2.0, 3.0, 3.0] and y.tolist() == [1, 0] * 3
+    assert w.tolist() == pytest.approx([1.0, 1.0, 0.3, 0.3, 0.3, 0.3])  # labelled against main_content, at their weight
+    data["wcxb_train_types"] = {"article"}
+    x, _, _ = training_rows(data, [("aeb", "a1")], {}, 0.0, 1.0, wcxb_weight=0.3)
+    assert x[:, 0].tolist() == [1.0, 1.0, 2.0, 2.0]  # --wcxb-types article: the forum page is not trained on
