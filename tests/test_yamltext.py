@@ -121,3 +121,88 @@ def test_load_answers_as_pyyaml() -> None:
     with pytest.raises(yaml.YAMLError):
         yamltext.load("a: [1\n")
     assert yamltext.emit("scalar") is None and yamltext.emit({}) is None and yamltext.emit(None) is None
+
+
+# --------------------------------------------------------------------------- read_plain (configs)
+
+_SCALARS = [
+    "extract", "tamis_learned_hybrid", "en", "y", "n", "yes", "No", "ON", "off", "true", "FALSE", "null", "Null", "~", "nULL",
+    "0", "-0", "7", "-12", "00", "+1", "1_000", "0x1f", "0b11", "017", "1:30", "1e3", "0.5", "-1.25", "10.50", ".5", "1.", ".inf",
+    "2024-01-01", "s3://bucket/key", "/data/in.jsonl", "./x", "../y", ".hidden", "data/*.jsonl", "*alias", "&anchor", "!tag",
+    "a b", "a  b", "a: b", "a:b", "a:", "it's", "\"q\"", "'q'", "[1, 2]", "{a: 1}", "a[1]", "x # c", "x#c", "- x", "?x", "%x",
+    "@x", "`x", "|", ">", "=", "<<", "é", "a\tb",
+]
+_KEYS = ["steps", "step", "input", "output", "workers", "extractor", "max_chars", "x-y", "on", "null", "y", "2", "a b", "_k"]
+
+
+def _scalar_of(rng: random.Random) -> str:
+    return rng.choice(_SCALARS[:20] if rng.random() < 0.8 else _SCALARS)
+
+
+def _key_of(rng: random.Random) -> str:
+    return rng.choice(_KEYS[:8] if rng.random() < 0.9 else _KEYS)
+
+
+def _config_text(rng: random.Random, depth: int = 0, indent: int = 0) -> list[str]:
+    """A random block mapping or sequence in the styles users write (and some they should not)."""
+    pad = " " * indent
+    lines: list[str] = []
+    if depth < 3 and rng.random() < 0.3:  # a sequence
+        for _ in range(rng.randint(1, 3)):
+            if depth < 2 and rng.random() < 0.5:
+                inner = _config_text(rng, 3, indent + 2)
+                first = inner[0].lstrip(" ")
+                lines.append(f"{pad}- {first}")
+                lines.extend(inner[1:])
+            else:
+                lines.append(f"{pad}- {_scalar_of(rng)}")
+        return lines
+    for _ in range(rng.randint(1, 4)):
+        key = _key_of(rng)
+        roll = rng.random()
+        if depth < 3 and roll < 0.25:
+            lines.append(f"{pad}{key}:")
+            lines.extend(_config_text(rng, depth + 1, indent + rng.choice([0, 2, 2, 4])))
+        elif roll < 0.3:
+            lines.append(f"{pad}{key}:")
+        else:
+            lines.append(f"{pad}{key}: {_scalar_of(rng)}")
+        if rng.random() < 0.1:
+            lines.append(rng.choice(["", "# a comment", f"{pad}  # indented comment", "   "]))
+    return lines
+
+
+def test_read_plain_is_what_safe_load_gives_or_declines() -> None:
+    rng = random.Random(3)
+    read = declined = 0
+    for _ in range(3000):
+        text = "\n".join(_config_text(rng)) + rng.choice(["\n", "", "\n\n", " \n"])
+        got = yamltext.read_plain(text)
+        if got is None:
+            declined += 1
+            continue
+        assert got == yaml.safe_load(text), text
+        assert [type(v) for v in _leaves(got)] == [type(v) for v in _leaves(yaml.safe_load(text))], text  # 1 vs 1.0 vs True
+        read += 1
+    assert read > 500 and declined > 500
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value]
+
+
+def test_the_configs_users_write_are_read_without_pyyaml() -> None:
+    texts = [
+        "steps:\n  - step: extract\n    extractor: tamis_learned_hybrid\n",
+        "steps:\n- step: extract\n  extractor: tamis_learned_hybrid\n",
+        "# my run\ninput: data/*.jsonl\noutput: runs/one\nworkers: 4\nsteps:\n  - step: extract\n  - step: language\n    keep: [en]\n",
+        "input:\n  - a.jsonl\n  - b.jsonl\noutput: out\nexecutor: local\nsteps:\n  - step: gopher_quality\n    min_words: 50\n    max_symbol_ratio: 0.1\n",
+    ]
+    assert yamltext.read_plain(texts[0]) == yaml.safe_load(texts[0])
+    assert yamltext.read_plain(texts[1]) == yaml.safe_load(texts[1])
+    assert yamltext.read_plain(texts[2]) is None  # a flow list: PyYAML reads it
+    assert yamltext.read_plain(texts[3]) == yaml.safe_load(texts[3])

@@ -192,3 +192,134 @@ def load_or_none(text: str) -> Any:
         return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError:
         return None
+
+
+# --------------------------------------------------------------------------- reading a config
+
+# A config file as users write them: block mappings of identifier keys, block sequences (indented
+# under their key or not), comment lines, and plain scalars whose YAML 1.1 type is certain.
+# read_plain() answers what yaml.safe_load gives for such a text and declines (None) for anything
+# else: flow collections, quotes, anchors, tags, block scalars, document markers, multi-line
+# scalars, a "#" anywhere but in a whole-line comment, tabs, control or non-ASCII characters, a
+# trailing space, a key given twice, a scalar whose type PyYAML's resolver might read otherwise
+# (see _plain_value). No regex: this module is imported by every run (its patterns would be
+# compiled at every start), and configs are a few lines.
+_TRUE = frozenset({"yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})
+_FALSE = frozenset({"no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})
+_NULL = frozenset({"null", "Null", "NULL", "~"})
+
+
+class _NotPlain(Exception):
+    """The config holds something read_plain does not read: PyYAML reads it."""
+
+
+def _decimal(text: str) -> bool:
+    """0|[1-9][0-9]* (the text is ASCII: isdigit is 0-9 only)."""
+    return text.isdigit() and (text == "0" or text[0] != "0")
+
+
+def _plain_value(text: str) -> Any:
+    """A plain scalar's value as PyYAML's SafeLoader resolves it (YAML 1.1), where certain."""
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    if text in _NULL:
+        return None
+    whole, dot, fraction = text.removeprefix("-").partition(".")
+    if _decimal(whole) and not dot:
+        return int(text)
+    if _decimal(whole) and fraction.isdigit():  # -?(0|[1-9][0-9]*)\.[0-9]+: PyYAML's float too
+        return float(text)
+    if ": " in text or text.endswith(":") or text != text.strip(" "):
+        raise _NotPlain
+    first = text[0]
+    # Resolvers by first character (PyYAML): int, float and timestamp start with a digit, a sign
+    # or "."; merge with "<"; value with "="; null with "~". A letter, "_" or "/" leaves a string,
+    # as does "./" or "../" (a path: no float starts so).
+    if first.isalpha() or first in "_/" or text.startswith(("./", "../")):
+        return text
+    raise _NotPlain
+
+
+def read_plain(text: str) -> Any:
+    """``yaml.safe_load(text)`` for a config in the plain subset above; None where the text is
+    outside it (the caller reads it with PyYAML)."""
+    if not text.isascii() or not text.replace("\n", "").isprintable():  # tabs, CR, controls: PyYAML's
+        return None
+    lines: list[tuple[int, str]] = []
+    for raw in text.split("\n"):
+        stripped = raw.strip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        if "#" in stripped or raw.endswith(" ") or stripped.startswith(("---", "...", "%")):
+            return None
+        lines.append((len(raw) - len(raw.lstrip(" ")), stripped))
+    if not lines:
+        return None  # an empty document: PyYAML says None, and the caller may say more
+    try:
+        value, end = _block(lines, 0, lines[0][0])
+    except (_NotPlain, RecursionError):
+        return None
+    return value if end == len(lines) else None
+
+
+def _block(lines: list[tuple[int, str]], at: int, indent: int) -> tuple[Any, int]:
+    """The block node starting at line ``at``, indented ``indent``: (value, next line)."""
+    if lines[at][1] == "-" or lines[at][1].startswith("- "):
+        return _sequence_block(lines, at, indent)
+    return _mapping_block(lines, at, indent)
+
+
+def _sequence_block(lines: list[tuple[int, str]], at: int, indent: int) -> tuple[list[Any], int]:
+    items: list[Any] = []
+    while at < len(lines) and lines[at][0] == indent and (lines[at][1] == "-" or lines[at][1].startswith("- ")):
+        rest = lines[at][1][2:]
+        if not rest.strip():
+            raise _NotPlain  # "-" alone: an item on the next lines, or null
+        if rest.startswith("- ") or rest == "-":
+            raise _NotPlain  # a sequence in a sequence on one line
+        if _key_of(rest) is not None:  # a mapping opening on the item's line, its keys at indent + 2
+            lines[at] = (indent + 2, rest)
+            item, at = _mapping_block(lines, at, indent + 2)
+        else:
+            item, at = _plain_value(rest), at + 1
+        items.append(item)
+    if at < len(lines) and lines[at][0] > indent:
+        raise _NotPlain
+    return items, at
+
+
+def _key_of(content: str) -> str | None:
+    key, colon, rest = content.partition(":")
+    if not colon or (rest and not rest.startswith(" ")):
+        return None
+    # [A-Za-z_][A-Za-z0-9_-]* (the text is ASCII), not a word PyYAML reads as a bool or null
+    if not key or not (key[0].isalpha() or key[0] == "_") or not key.replace("_", "a").replace("-", "a").isalnum():
+        raise _NotPlain
+    if key in _TRUE or key in _FALSE or key in _NULL:
+        raise _NotPlain
+    return key
+
+
+def _mapping_block(lines: list[tuple[int, str]], at: int, indent: int) -> tuple[dict[str, Any], int]:
+    found: dict[str, Any] = {}
+    while at < len(lines) and lines[at][0] == indent:
+        content = lines[at][1]
+        if content == "-" or content.startswith("- "):
+            break  # a sequence at a mapping's indentation ends the mapping (its parent's)
+        key = _key_of(content)
+        if key is None or key in found:
+            raise _NotPlain
+        rest = content[len(key) + 1 :].strip(" ")
+        at += 1
+        if rest:
+            found[key] = _plain_value(rest)
+            continue
+        if at < len(lines) and (lines[at][0] > indent or (lines[at][0] == indent and (lines[at][1] == "-" or lines[at][1].startswith("- ")))):
+            found[key], at = _block(lines, at, lines[at][0])
+        else:
+            found[key] = None
+    if at < len(lines) and lines[at][0] > indent:
+        raise _NotPlain
+    return found, at

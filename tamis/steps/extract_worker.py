@@ -13,7 +13,9 @@ capped at WALL_CAP times the limit: on a machine busy with other work a page get
 it would get on an idle one, instead of being rejected for the time it waited. The child's
 start-up (importing the extractor) is not charged to any page; forked, it costs almost nothing
 (a started child pays the interpreter and numpy/lxml again: 0.25 CPU-s for the learned
-extractor, 0.8 for trafilatura).
+extractor, 0.8 for trafilatura). A forked child of an extractor that routes only some pages to
+trafilatura imports it at the first such page, and that import is not charged either
+(:class:`_CreditedImport`).
 
 Frames are a 4-byte big-endian length followed by the body: a page goes as its UTF-8 bytes
 (orjson's escaping and parsing of a 150 kB page cost 1.3 ms, encoding 0.1 ms), an answer as
