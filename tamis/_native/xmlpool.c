@@ -53,6 +53,7 @@ typedef struct free_block {
 static char *base = NULL; /* the reservation: CLASSES * CLASS_SPAN bytes */
 static char *bump[CLASSES]; /* the next never-used block of each class */
 static free_block *free_list[CLASSES];
+static uint64_t live[CLASSES]; /* blocks of each class handed out and not freed by the owner */
 static pthread_t owner;
 static int installed = 0; /* libxml2 calls the pool's functions (from install on, for good) */
 static int serving = 0;   /* and the pool serves new blocks (install .. uninstall) */
@@ -60,7 +61,7 @@ static free_fn sys_free;
 static malloc_fn sys_malloc, sys_malloc_atomic;
 static realloc_fn sys_realloc;
 static strdup_fn sys_strdup;
-static uint64_t served = 0, passed = 0, stranded = 0;
+static uint64_t served = 0, passed = 0, stranded = 0, resets = 0;
 
 static inline int in_pool(const void *p) {
     return (uintptr_t)((const char *)p - base) < (uintptr_t)CLASSES * CLASS_SPAN;
@@ -74,6 +75,7 @@ static void *pool_malloc(size_t size) {
         free_block *block = free_list[c];
         if (block != NULL) {
             free_list[c] = block->next;
+            live[c]++;
             served++;
             return block;
         }
@@ -81,6 +83,7 @@ static void *pool_malloc(size_t size) {
         if (bump[c] + bytes <= base + (c + 1) * CLASS_SPAN) {
             void *fresh = bump[c];
             bump[c] += bytes;
+            live[c]++;
             served++;
             return fresh;
         }
@@ -102,6 +105,17 @@ static void pool_free(void *p) {
         return;
     }
     size_t c = class_of(p);
+    if (--live[c] == 0) {
+        /* The class's last block is back (a page's tree is freed whole before the next page is
+         * parsed): its region starts over, so the next page's nodes are laid out one after the
+         * other in allocation order, as glibc carves them from fresh memory, instead of being
+         * popped in the order the last tree was freed (scattered: a cache miss a node, measured
+         * 10 % of the child's samples in the allocation). */
+        bump[c] = base + c * CLASS_SPAN;
+        free_list[c] = NULL;
+        resets++;
+        return;
+    }
     free_block *block = (free_block *)p;
     block->next = free_list[c];
     free_list[c] = block;
@@ -150,6 +164,7 @@ static PyObject *install(PyObject *self, PyObject *arg) {
     for (int c = 0; c < CLASSES; c++) {
         bump[c] = base + (size_t)c * CLASS_SPAN;
         free_list[c] = NULL;
+        live[c] = 0;
     }
     owner = pthread_self();
     serving = 1;
@@ -172,20 +187,29 @@ static PyObject *uninstall(PyObject *self, PyObject *unused) {
 
 static PyObject *stats(PyObject *self, PyObject *unused) {
     uint64_t used = 0, idle = 0;
-    if (base != NULL)
-        for (int c = 0; c < CLASSES; c++) {
-            used += (uint64_t)(bump[c] - (base + (size_t)c * CLASS_SPAN));
-            for (free_block *b = free_list[c]; b != NULL; b = b->next) idle += (uint64_t)(c + 1) * GRAIN;
+    PyObject *alive = PyList_New(CLASSES);
+    if (alive == NULL) return NULL;
+    for (int c = 0; c < CLASSES; c++) {
+        PyObject *count = PyLong_FromUnsignedLongLong(live[c]);
+        if (count == NULL) {
+            Py_DECREF(alive);
+            return NULL;
         }
-    return Py_BuildValue("{s:O,s:K,s:K,s:K,s:K,s:K}", "installed", serving ? Py_True : Py_False, "served", (unsigned long long)served,
-                         "passed", (unsigned long long)passed, "stranded", (unsigned long long)stranded, "bytes_touched",
-                         (unsigned long long)used, "bytes_free", (unsigned long long)idle);
+        PyList_SET_ITEM(alive, c, count);
+        if (base == NULL) continue;
+        used += (uint64_t)(bump[c] - (base + (size_t)c * CLASS_SPAN));
+        for (free_block *b = free_list[c]; b != NULL; b = b->next) idle += (uint64_t)(c + 1) * GRAIN;
+    }
+    return Py_BuildValue("{s:O,s:K,s:K,s:K,s:K,s:K,s:K,s:N}", "installed", serving ? Py_True : Py_False, "served", (unsigned long long)served,
+                         "passed", (unsigned long long)passed, "stranded", (unsigned long long)stranded, "resets",
+                         (unsigned long long)resets, "bytes_touched", (unsigned long long)used, "bytes_free", (unsigned long long)idle,
+                         "live", alive);
 }
 
 static PyMethodDef methods[] = {
     {"install", install, METH_O, "Serve libxml2's small allocations from the pool (etree module path); False where it cannot."},
     {"uninstall", uninstall, METH_NOARGS, "libxml2's previous allocator again (only once no pool block is alive)."},
-    {"stats", stats, METH_NOARGS, "Counters: installed, served, passed, stranded, bytes_touched, bytes_free."},
+    {"stats", stats, METH_NOARGS, "Counters: installed, served, passed, stranded, resets, bytes_touched, bytes_free, live (blocks a class)."},
     {NULL, NULL, 0, NULL},
 };
 
