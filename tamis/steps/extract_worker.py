@@ -474,13 +474,20 @@ def _pool_libxml2() -> bool:
     the child's CPU parsing and freeing trees (perf on trafilatura-eval). Only where its memory
     comes from: every tree and text is the same (tests/test_extract_xmlpool.py). Only the child:
     it runs one thread and only extracts, and the parent's libxml2 keeps glibc. False where the
-    pool is not built or cannot be set up."""
+    pool is not built or cannot be set up, and under strict overcommit accounting (Linux mode 2),
+    which would charge its whole reservation (2 GiB of address space, backed only where used)."""
     try:
         from lxml import etree
 
         from tamis._native import _xmlpool
     except ImportError:  # pragma: no cover - a source checkout without the build
         return False
+    try:
+        with open("/proc/sys/vm/overcommit_memory", "rb") as fh:
+            if fh.read(1) == b"2":
+                return False
+    except OSError:
+        pass  # no /proc: the reservation's own mmap decides
     return bool(_xmlpool.install(etree.__file__))
 
 
