@@ -1,7 +1,7 @@
 """Extraction quality and speed: tamis's ``extract`` step against trafilatura and resiliparse.
 
     .venv/bin/python bench/bench_extract.py [--corpus ../shared/corpus] [--extractors tamis trafilatura tamis_quick tamis_fast]
-        [--wceb DIR]
+        [--wceb DIR] [--wcxb DIR]
 
 1. The article-extraction-benchmark metric (scrapinghub-aeb, its SOURCE.md) is checked first:
    scored on ``peer-output/*.json`` it must give the published P/R/F1 to 3 decimals.
@@ -24,6 +24,12 @@
    Apache-2.0, kept outside the project), its pages whose site is in either of the other sets left
    out, scored like scrapinghub-aeb (word 4-grams against the page's ``main_content``), halves by
    the same hash taken of the page's site, and F1 per page type (articles, the rest, each type).
+   ``--wcxb DIR`` (with ``--wceb DIR``) adds a fourth: WCXB v1.0's TEST split (Murrough Foley's Web
+   Content Extraction Benchmark, 511 pages of 2025; ``bench/wcxb_pages.py``; CC-BY-4.0 in its
+   metadata, Apache-2.0 in its README; kept outside the project), every page whose url or site is
+   in one of the other three sets left out. Nothing was fitted on it: all of it is held out (its
+   dev split is what ``train_extract_model.py --extra-wcxb`` may train on). Scored and broken down
+   by page type as wceb2026 is.
 4. Speed per set: pages per CPU second of the whole process tree (the per-core figure; tamis's
    extraction child included) and pages per wall second, with the ratio to trafilatura; each
    contender's fastest of ``--repeat`` rounds (alternating order), since on a shared machine a
@@ -281,6 +287,10 @@ def main() -> int:
         help="the web-content-extraction-benchmark's 2026 pages (bench/wceb_pages.py): a third set, scored like scrapinghub-aeb",
     )  # fmt: skip
     parser.add_argument(
+        "--wcxb", type=Path, default=None, metavar="DIR",
+        help="WCXB v1.0 (bench/wcxb_pages.py; needs --wceb): its test split as a fourth set, all held out, scored like scrapinghub-aeb",
+    )  # fmt: skip
+    parser.add_argument(
         "--baseline", default=None, metavar="DIR",
         help="another checkout of tamis (extensions built in place): its extractors run beside this one's in every round, labelled baseline",
     )  # fmt: skip
@@ -315,7 +325,8 @@ def main() -> int:
         "trafilatura-eval": (teval_files, lambda keys, outputs: teval_score({k: items[k] for k in keys}, outputs), halves(list(teval_files))),
         "scrapinghub-aeb": (aeb_files, lambda keys, outputs: aeb_score({k: truth[k] for k in keys}, outputs), halves(list(aeb_files))),
     }
-    wceb_types: dict[str, str] = {}
+    page_types: dict[str, dict[str, str]] = {}  # set -> page key -> page type (the sets that name them)
+    golds: dict[str, dict[str, str]] = {}
     if args.wceb is None or not (args.wceb / "ground-truth").is_dir():
         print(f"\n(third set skipped: {'no --wceb DIR given' if args.wceb is None else f'{args.wceb} has no ground-truth/'})")
     else:
@@ -323,13 +334,25 @@ def main() -> int:
         from wceb_pages import load_wceb, wceb_halves
 
         wceb, left_out = load_wceb(args.wceb, evaluation_sites(args.corpus))
-        wceb_truth = {page.key: page.gold for page in wceb}
-        wceb_types = {page.key: page.page_type for page in wceb}
+        wceb_truth = golds["wceb2026"] = {page.key: page.gold for page in wceb}
+        page_types["wceb2026"] = {page.key: page.page_type for page in wceb}
         print(f"\nwceb2026: {len(wceb)} pages kept, {len(left_out)} left out (site in another set, or no page)")
         sets["wceb2026"] = (
             {page.key: page.raw for page in wceb},
             lambda keys, outputs: aeb_score({k: wceb_truth[k] for k in keys}, outputs),
             wceb_halves(wceb),
+        )
+    if args.wcxb is not None:
+        from wcxb_pages import load_wcxb
+
+        wcxb = load_wcxb(args.wcxb, args.corpus, args.wceb).test
+        wcxb_truth = golds["wcxb-test"] = {page.key: page.gold for page in wcxb}
+        page_types["wcxb-test"] = {page.key: page.page_type for page in wcxb}
+        print(f"WCXB test split: {len(wcxb)} pages kept (url or site in another set, or no main_content: left out)")
+        sets["wcxb-test"] = (
+            {page.key: page.raw for page in wcxb},
+            lambda keys, outputs: aeb_score({k: wcxb_truth[k] for k in keys}, outputs),
+            (set(), {page.key for page in wcxb}),
         )
     for set_name, (files, score, (development, held_out)) in sets.items():
         folder = args.workdir / f"pages-{set_name}"
@@ -364,6 +387,8 @@ def main() -> int:
                 print(f"  {name:<38} F1 {value:.4f}  (published)")
         elif set_name == "wceb2026":
             print("  (halves by the page's site: a site's pages all fall in one half; scored like scrapinghub-aeb)")
+        elif set_name == "wcxb-test":
+            print("  (WCXB's test split: nothing fitted on it, so F1 held is F1; scored like scrapinghub-aeb)")
         else:
             for name, (f, p, r) in AEB_PUBLISHED.items():
                 print(f"  {name:<38} P {p:.3f}   R {r:.3f}   F1 {f:.3f}   (published)")
@@ -373,22 +398,24 @@ def main() -> int:
         traf_cpu = runs["trafilatura.extract"][1][1]
         for label, (outputs, (wall, cpu)) in runs.items():
             p, r, f = score(keys, outputs)
-            f_dev, f_held = score(development, outputs)[2], score(held_out, outputs)[2]
+            f_dev = f"{score(development, outputs)[2]:7.4f}" if development else f"{'-':>7}"
+            f_held = score(held_out, outputs)[2]
             speed = f"{len(keys) / cpu:11.1f} {len(keys) / wall:12.1f}  {traf_cpu / cpu:8.2f}x"
-            print(f"  {label:<32} {p:9.4f} {r:7.4f} {f:7.4f} {f_dev:7.4f} {f_held:7.4f}   {speed}")
+            print(f"  {label:<32} {p:9.4f} {r:7.4f} {f:7.4f} {f_dev} {f_held:7.4f}   {speed}")
         if set_name == "trafilatura-eval":
             print(f"  French pages only ({len(french)}):")
             for label, (outputs, _) in runs.items():
                 print(f"    {label:<30} F1 {score(list(french), outputs)[2]:.4f}")
-        if set_name == "wceb2026":
+        if set_name in page_types:
+            types, gold = page_types[set_name], golds[set_name]
             by_type: dict[str, list[str]] = {}
             for key in keys:
-                by_type.setdefault(wceb_types[key], []).append(key)
-            groups = [("articles", by_type.get("article", [])), ("the rest", [k for k in keys if wceb_types[k] != "article"])]
+                by_type.setdefault(types[key], []).append(key)
+            groups = [("articles", by_type.get("article", [])), ("the rest", [k for k in keys if types[k] != "article"])]
             groups += [(name, by_type[name]) for name in sorted(by_type, key=lambda n: -len(by_type[n])) if name != "article" and len(by_type[name]) >= 10]
             print("  F1 by page type (all pages / held-out half): " + ", ".join(f"{name} {len(group)}" for name, group in groups))
             for label, (outputs, _) in runs.items():
-                triples = {k: aeb_doc(wceb_truth[k], outputs.get(k) or "") for k in keys}
+                triples = {k: aeb_doc(gold[k], outputs.get(k) or "") for k in keys}
                 cells = []
                 for name, group in groups:
                     held_group = [triples[k] for k in group if k in held_out]

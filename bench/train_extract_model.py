@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/train_extract_model.py [--corpus ../shared/corpus] [--write]
         [--extra-readability DIR --extra-weight W ...] [--extra-wceb DIR --wceb-weight W ... --wceb-types all article ...]
+        [--extra-wcxb DIR --wcxb-weight W ... --wcxb-types all article ...]
         [--trees N --depth D --rate R --leaf L --max-features F] [--keep P ... --tail G ...] [--errors N]
         [--without FEATURE ...]
 
@@ -30,6 +31,13 @@ exported arrays and never imports it.)
      either evaluation set are left out; each block is labelled against Readability's expected
      article as an AEB block is against its ``articleBody``, at a weight chosen below. They are in
      the training rows of every cross-validation fold.
+   * ``--extra-wcxb DIR`` (WCXB v1.0's pages, ``bench/wcxb_pages.py``; needs ``--extra-wceb``, whose
+     pages it holds): its DEV split's pages whose url and site are in none of the other sets and
+     whose site is in no page of its test split, as extra TRAINING pages (never scored in CV: in
+     the training rows of every fold, as the Readability pages), each block labelled against the
+     page's ``main_content`` as a wceb2026 block is, at a weight chosen below (``--wcxb-types
+     article``: its article pages only). Its TEST split is never trained on; the final model is
+     scored on it beside the held-out halves.
 3. Hyper-parameters (teacher weight, AEB weight, Readability pages' weight, keep threshold, neighbour smoothing, the short-block
    rule, the tail cut after the article) are
    chosen by 5-fold cross-validation over the development pages of both sets (folds by page),
@@ -69,6 +77,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_extract import _norm, _read, aeb_score, halves, load_aeb, load_teval, teval_score  # noqa: E402
 from readability_pages import evaluation_sites, load_readability  # noqa: E402
 from wceb_pages import load_wceb, wceb_halves  # noqa: E402
+from wcxb_pages import load_wcxb, training_pages  # noqa: E402
 
 from tamis.extract import blocks as B  # noqa: E402
 from tamis.extract.learned import MODEL_PATH, Forest, keep_blocks, page_confidence, post_rules, save_forest  # noqa: E402
@@ -160,6 +169,44 @@ def load_wceb_blocks(corpus: Path, folder: Path, cache: Path) -> tuple[dict, dic
     return rows, gold, types, sites, split, teacher
 
 
+def _rows(blocks: dict) -> dict:
+    """{key: (texts, feature rows)} of cached blocks (features computed on each load, as above)."""
+    rows = {}
+    for key, page in blocks.items():
+        if page is None or not page.texts:
+            rows[key] = ([], np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32))
+        else:
+            rows[key] = (page.texts, page.features())
+    return rows
+
+
+def load_wcxb_blocks(corpus: Path, folder: Path, wceb: Path, cache: Path) -> dict:
+    """WCXB's training pages (dev split, ``wcxb_pages.training_pages``) and test pages cut into
+    blocks: {"train": {key: (texts, rows)}, "test": {...}, "gold": {key: main_content}, "types":
+    {key: page type}, "teacher": {test key: trafilatura's text}}."""
+    if cache.is_file():
+        data = pickle.loads(cache.read_bytes())
+    else:
+        import trafilatura
+
+        pages = load_wcxb(folder, corpus, wceb)
+        train, left_out = training_pages(pages)
+        print(f"WCXB: {len(train)} dev pages to train on, {len(pages.test)} test pages ({len(pages.left_out) + len(left_out)} left out)")
+        data = {"train": {}, "test": {}, "gold": {}, "types": {}, "teacher": {}}
+        for name, group in (("train", train), ("test", pages.test)):
+            for page in group:
+                data[name][page.key] = page_blocks(page.raw)
+                data["gold"][page.key], data["types"][page.key] = page.gold, page.page_type
+        for page in pages.test:
+            try:
+                data["teacher"][page.key] = trafilatura.extract(page.html(), include_comments=False, include_tables=True) or ""
+            except Exception:  # noqa: BLE001 - a page trafilatura cannot read counts as empty
+                data["teacher"][page.key] = ""
+        cache.write_bytes(pickle.dumps(data))
+    data["train"], data["test"] = _rows(data["train"]), _rows(data["test"])
+    return data
+
+
 def without_features(data: dict, names: list[str]) -> None:
     """Set the named feature columns to zero on every page of every store (a constant column is
     never split on, so the trees are those trained without them): the A/B of a feature group by
@@ -168,7 +215,7 @@ def without_features(data: dict, names: list[str]) -> None:
     columns = [i for i, feature in enumerate(B.FEATURE_NAMES) for name in names if feature == name or (name.endswith("*") and feature.startswith(name[:-1]))]
     if names and not columns:
         raise SystemExit(f"--without {names}: no such feature")
-    for store in ("teval", "aeb", "extra", "wceb"):
+    for store in ("teval", "aeb", "extra", "wceb", "wcxb", "wcxb_test"):
         for _, rows in data.get(store, {}).values():
             rows[:, columns] = 0.0
 
@@ -249,14 +296,17 @@ def teacher_guess(texts: list[str], reference: str) -> np.ndarray:
     return np.array([1.0 if _norm(t) in normed else 0.0 for t in texts])
 
 
-def page_rows(data: dict, store: str, key: str, teacher: dict, teacher_weight: float, gold_weight: float, extra_weight: float = 0.0, wceb_weight: float = 0.0):
+def page_rows(
+    data: dict, store: str, key: str, teacher: dict, teacher_weight: float, gold_weight: float, extra_weight: float = 0.0, wceb_weight: float = 0.0,
+    wcxb_weight: float = 0.0,
+):  # fmt: skip
     """(rows, labels, weights) of one training page, the unlabelled blocks left out."""
     texts, rows = data[store][key]
     if not texts:
         return None
-    if store == "wceb":
-        labels = gold_labels(texts, data["wceb_truth"][key]).astype(np.float64)
-        weights = np.where(labels >= 0, wceb_weight, 0.0)
+    if store in ("wceb", "wcxb"):
+        labels = gold_labels(texts, data[f"{store}_truth"][key]).astype(np.float64)
+        weights = np.where(labels >= 0, wceb_weight if store == "wceb" else wcxb_weight, 0.0)
     elif store in ("aeb", "extra"):
         gold = data["truth" if store == "aeb" else "extra_truth"][key]
         labels = gold_labels(texts, gold).astype(np.float64)
@@ -275,15 +325,18 @@ def page_rows(data: dict, store: str, key: str, teacher: dict, teacher_weight: f
 
 
 def training_rows(
-    data: dict, pages: list[tuple[str, str]], teacher: dict, teacher_weight: float, gold_weight: float, extra_weight: float = 0.0, wceb_weight: float = 0.0
-):
+    data: dict, pages: list[tuple[str, str]], teacher: dict, teacher_weight: float, gold_weight: float, extra_weight: float = 0.0, wceb_weight: float = 0.0,
+    wcxb_weight: float = 0.0,
+):  # fmt: skip
     xs, ys, ws = [], [], []
     if extra_weight > 0:
         pages = pages + [("extra", key) for key in sorted(data["extra"])]
+    if wcxb_weight > 0:  # WCXB's training pages: in every fold's rows, never scored
+        pages = pages + [("wcxb", key) for key in sorted(data.get("wcxb", {})) if data["wcxb_types"][key] in data["wcxb_train_types"]]
     for store, key in pages:
         if store == "wceb" and (wceb_weight <= 0 or data["wceb_types"][key] not in data["wceb_train_types"]):
             continue
-        got = page_rows(data, store, key, teacher, teacher_weight, gold_weight, extra_weight, wceb_weight)
+        got = page_rows(data, store, key, teacher, teacher_weight, gold_weight, extra_weight, wceb_weight, wcxb_weight)
         if got is not None:
             xs.append(got[0])
             ys.append(got[1])
@@ -351,8 +404,8 @@ def page_text(texts: list[str], rows: np.ndarray, probability: np.ndarray, post:
 def score_set(data: dict, store: str, keys: list[str], outputs: dict[str, str]) -> tuple[float, float, float]:
     if store == "aeb":
         return aeb_score({k: data["truth"][k] for k in keys}, outputs)
-    if store == "wceb":
-        return aeb_score({k: data["wceb_truth"][k] for k in keys}, outputs)
+    if store in ("wceb", "wcxb_test"):
+        return aeb_score({k: data[f"{store}_truth"][k] for k in keys}, outputs)
     return teval_score({k: data["items"][k] for k in keys}, outputs)
 
 
@@ -469,6 +522,14 @@ def main() -> int:
     parser.add_argument(
         "--wceb-types", nargs="+", default=["all"], help="page types of the third set to train on, each tried: all, article (its article pages only)"
     )
+    parser.add_argument(
+        "--extra-wcxb", type=Path, default=None, metavar="DIR",
+        help="WCXB v1.0 (needs --extra-wceb): dev pages of sites in no other set nor in its test split as extra training pages; its test split scored",
+    )  # fmt: skip
+    parser.add_argument("--wcxb-weight", type=float, nargs="+", default=[0.0, 0.3, 1.0], help="weights of WCXB's training pages' labels to try")
+    parser.add_argument(
+        "--wcxb-types", nargs="+", default=["all"], help="page types of WCXB's training pages, each tried: all, article (its article pages only)"
+    )
     parser.add_argument("--keep", type=float, nargs="+", default=[0.3, 0.4, 0.5], help="keep thresholds to try")
     parser.add_argument("--smooth", type=float, nargs="+", default=[0.0, 0.2, 0.35], help="neighbour smoothing weights to try")
     parser.add_argument("--isolated", type=int, nargs="+", default=[0, 80], help="isolated-block lengths to try")
@@ -509,6 +570,18 @@ def main() -> int:
         wceb_weights, wceb_type_choices = args.wceb_weight, args.wceb_types
         rows = sum(len(rows) for _, rows in data["wceb"].values())
         print(f"wceb2026 pages: {len(data['wceb'])} ({rows:,} blocks; development half {len(wceb_split[0])}, held-out half {len(wceb_split[1])})")
+    data["wcxb"], data["wcxb_truth"], data["wcxb_types"], data["wcxb_train_types"], data["wcxb_test"] = {}, {}, {}, set(), {}
+    wcxb_weights, wcxb_type_choices = [0.0], ["all"]
+    if args.extra_wcxb is not None:
+        if args.extra_wceb is None:
+            raise SystemExit("--extra-wcxb needs --extra-wceb DIR (WCXB holds wceb2026's pages; --wceb-weight 0 scores it without training on it)")
+        wcxb = load_wcxb_blocks(args.corpus, args.extra_wcxb, args.extra_wceb, args.workdir / "wcxb.pkl")
+        data["wcxb"], data["wcxb_test"], teacher["wcxb_test"] = wcxb["train"], wcxb["test"], wcxb["teacher"]
+        data["wcxb_truth"] = data["wcxb_test_truth"] = wcxb["gold"]
+        data["wcxb_types"] = wcxb["types"]
+        wcxb_weights, wcxb_type_choices = args.wcxb_weight, args.wcxb_types
+        rows = sum(len(rows) for _, rows in data["wcxb"].values())
+        print(f"WCXB training pages: {len(data['wcxb'])} ({rows:,} blocks); test pages {len(data['wcxb_test'])}")
     without_features(data, args.without)
     print(f"pages, features and trafilatura's output: {time.perf_counter() - started:.0f} s", flush=True)
     splits = {store: halves(list(data[store])) for store in ("teval", "aeb")}
@@ -532,19 +605,22 @@ def main() -> int:
 
     best = None
     params = {"trees": args.trees, "depth": args.depth, "rate": args.rate, "leaf": args.leaf, "max_features": args.max_features, "seed": args.seed}
-    settings = list(itertools.product(args.teacher, args.gold, extra_weights, wceb_weights, wceb_type_choices))
-    settings = [s for i, s in enumerate(settings) if s[3] > 0 or s[4] == wceb_type_choices[0] or i == 0]  # weight 0: the types do not matter
+    settings = list(itertools.product(args.teacher, args.gold, extra_weights, wceb_weights, wceb_type_choices, wcxb_weights, wcxb_type_choices))
+    # weight 0: the types do not matter
+    settings = [s for s in settings if (s[3] > 0 or s[4] == wceb_type_choices[0]) and (s[5] > 0 or s[6] == wcxb_type_choices[0])]
     if args.skip_cv:
         settings, posts = settings[:1], posts[:1]
         best = (float("nan"), settings[0], "given setting (no cv)", posts[0], None, dict.fromkeys(stores, float("nan")))
-    for teacher_weight, gold_weight, extra_weight, wceb_weight, wceb_types in [] if args.skip_cv else settings:
+    for teacher_weight, gold_weight, extra_weight, wceb_weight, wceb_types, wcxb_weight, wcxb_types in [] if args.skip_cv else settings:
         data["wceb_train_types"] = set(data["wceb_types"].values()) if wceb_types == "all" else {wceb_types}
+        data["wcxb_train_types"] = set(data["wcxb_types"].values()) if wcxb_types == "all" else {wcxb_types}
         label = f"teacher {teacher_weight} gold {gold_weight} extra {extra_weight}" + (f" wceb {wceb_weight} ({wceb_types})" if "wceb" in stores else "")
+        label += f" wcxb {wcxb_weight} ({wcxb_types})" if data["wcxb"] else ""
         probabilities: dict[tuple[str, str], np.ndarray] = {}
         for fold in folds:
             held = set(fold)
             train = [page for page in pages if page not in held and (gold_weight > 0 or page[0] != "aeb")]
-            x, y, w = training_rows(data, train, teacher, teacher_weight, gold_weight, extra_weight, wceb_weight)
+            x, y, w = training_rows(data, train, teacher, teacher_weight, gold_weight, extra_weight, wceb_weight, wcxb_weight)
             clf = fit(params, x, y, w)
             for store, key in fold:
                 rows = data[store][key][1]
@@ -560,12 +636,13 @@ def main() -> int:
             if setting_best is None or margin > setting_best[0]:
                 setting_best = (margin, post, f1)
             if best is None or margin > best[0]:
-                best = (margin, (teacher_weight, gold_weight, extra_weight, wceb_weight, wceb_types), label, post, probabilities, f1)
+                best = (margin, (teacher_weight, gold_weight, extra_weight, wceb_weight, wceb_types, wcxb_weight, wcxb_types), label, post, probabilities, f1)
         margin_here, post_here, f1_here = setting_best
         print(f"best for {label}: {post_here} {cells(f1_here)} (margin {margin_here:+.4f})", flush=True)
     margin, chosen, label, post, out_of_fold, best_f1 = best
-    teacher_weight, gold_weight, extra_weight, wceb_weight, wceb_types = chosen
+    teacher_weight, gold_weight, extra_weight, wceb_weight, wceb_types, wcxb_weight, wcxb_types = chosen
     data["wceb_train_types"] = set(data["wceb_types"].values()) if wceb_types == "all" else {wceb_types}
+    data["wcxb_train_types"] = set(data["wcxb_types"].values()) if wcxb_types == "all" else {wcxb_types}
     print(f"chosen by 5-fold cross-validation on the development halves: {label} {post} (margin {margin:+.4f}; cv {cells(best_f1)})")
     if out_of_fold is not None:
         routing_table(data, development, out_of_fold, post, teacher, bar)
@@ -573,7 +650,7 @@ def main() -> int:
         error_analysis(data, development, out_of_fold, post, args.errors)
 
     train = [page for page in pages if gold_weight > 0 or page[0] != "aeb"]
-    x, y, w = training_rows(data, train, teacher, teacher_weight, gold_weight, extra_weight, wceb_weight)
+    x, y, w = training_rows(data, train, teacher, teacher_weight, gold_weight, extra_weight, wceb_weight, wcxb_weight)
     clf = fit(params, x, y, w)
     forest = export(clf, post)
     sample = np.vstack([data["teval"][k][1] for k in held_out["teval"][:50] if len(data["teval"][k][1])])
@@ -581,12 +658,19 @@ def main() -> int:
     print(f"exported arrays vs sklearn: largest probability difference {difference:.2e} over {len(sample)} blocks")
     assert difference < 1e-6
 
-    names = {"teval": "trafilatura-eval", "aeb": "scrapinghub-aeb", "wceb": "wceb2026"}
+    names = {"teval": "trafilatura-eval", "aeb": "scrapinghub-aeb", "wceb": "wceb2026", "wcxb_test": "WCXB test split"}
     report = [] if args.no_held_out else [(store, f"{names[store]} held-out half", held_out[store]) for store in stores]
     if "wceb" in stores and not args.no_held_out:
         report += [
             ("wceb", "wceb2026 held-out half, articles", [k for k in held_out["wceb"] if data["wceb_types"][k] == "article"]),
             ("wceb", "wceb2026 held-out half, other page types", [k for k in held_out["wceb"] if data["wceb_types"][k] != "article"]),
+        ]
+    if data["wcxb_test"] and not args.no_held_out:  # never trained on (its sites in no training page)
+        test_keys = sorted(data["wcxb_test"])
+        report += [
+            ("wcxb_test", "WCXB test split (never trained on)", test_keys),
+            ("wcxb_test", "WCXB test split, articles", [k for k in test_keys if data["wcxb_types"][k] == "article"]),
+            ("wcxb_test", "WCXB test split, other page types", [k for k in test_keys if data["wcxb_types"][k] != "article"]),
         ]
     report += [(store, f"{names[store]} whole set (includes training pages)", sorted(data[store])) for store in stores]
     print(f"{'':<58} {'P':>6} {'R':>6} {'F1':>6}   trafilatura P/R/F1")

@@ -41,9 +41,13 @@ class WcebPage:
         return decode_html(self.raw)[0]
 
 
-def load_wceb(folder: Path, excluded: set[str] = frozenset()) -> tuple[list[WcebPage], list[tuple[str, str]]]:
+def load_wceb(
+    folder: Path, excluded: set[str] = frozenset(), excluded_urls: set[str] = frozenset(), prefix: str = ""
+) -> tuple[list[WcebPage], list[tuple[str, str]]]:
     """(kept pages in key order, [(key, why left out)]). ``excluded``: registered domains whose pages
-    are left out (``readability_pages.evaluation_sites``: the other two sets' sites)."""
+    are left out (``readability_pages.evaluation_sites``: the other two sets' sites); ``excluded_urls``:
+    addresses whose pages are left out; ``prefix``: put before every key (WCXB's dev/ and test/ folders
+    reuse file ids, ``bench/wcxb_pages.py``)."""
     truth_dir, html_dir = folder / "ground-truth", folder / "html"
     if not truth_dir.is_dir() or not html_dir.is_dir():
         raise FileNotFoundError(f"{folder}: no ground-truth/ and html/ folders (not a wceb2026 copy)")
@@ -51,10 +55,10 @@ def load_wceb(folder: Path, excluded: set[str] = frozenset()) -> tuple[list[Wceb
     kept: list[WcebPage] = []
     skipped: list[tuple[str, str]] = []
     for truth_path in sorted(truth_dir.glob("*.json")):
-        key = truth_path.stem
+        key = prefix + truth_path.stem
         record = json.loads(truth_path.read_text(encoding="utf-8"))
         gold = (record.get("ground_truth") or {}).get("main_content") or ""
-        html_path = html_dir / f"{key}.html.gz"
+        html_path = html_dir / f"{truth_path.stem}.html.gz"
         if not html_path.is_file():
             skipped.append((key, "no html file"))
             continue
@@ -63,6 +67,9 @@ def load_wceb(folder: Path, excluded: set[str] = frozenset()) -> tuple[list[Wceb
             continue
         url = record.get("url") or ""
         site = registered_domain(url) if url else ""
+        if url and url.strip().rstrip("/") in excluded_urls:
+            skipped.append((key, "its url is in another evaluation set"))
+            continue
         if site and (site in excluded or brand(site) in excluded_brands):
             skipped.append((key, f"site {site} is in another evaluation set"))
             continue

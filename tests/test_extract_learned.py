@@ -485,6 +485,48 @@ def test_wceb_pages_load_decode_and_leave_out_evaluation_sites(tmp_path):
     assert ("0002" in development) == ("0007" in development)  # one site's pages fall in one half
 
 
+def test_wcxb_pages_leave_out_the_other_sets_and_train_on_no_test_site(tmp_path):
+    import gzip
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from wcxb_pages import load_wcxb, training_pages
+
+    def page(folder: Path, key: str, url: str, page_type: str = "article") -> None:
+        (folder / "html").mkdir(parents=True, exist_ok=True)
+        (folder / "ground-truth").mkdir(parents=True, exist_ok=True)
+        record = {"url": url, "_internal": {"page_type": {"primary": page_type}}, "ground_truth": {"main_content": f"Text of {key}."}}
+        (folder / "ground-truth" / f"{key}.json").write_text(json.dumps(record), encoding="utf-8")
+        (folder / "html" / f"{key}.html.gz").write_bytes(gzip.compress(f"<p>Text of {key}.</p>".encode()))
+
+    corpus = tmp_path / "corpus"
+    (corpus / "trafilatura-eval").mkdir(parents=True)
+    (corpus / "scrapinghub-aeb").mkdir(parents=True)
+    (corpus / "trafilatura-eval" / "evaldata.json").write_text(json.dumps({"https://teval.com/a": {}}), encoding="utf-8")
+    (corpus / "scrapinghub-aeb" / "ground-truth.json").write_text(json.dumps({"x": {"url": "https://aeb.org/b"}}), encoding="utf-8")
+    wceb, wcxb = tmp_path / "wceb", tmp_path / "wcxb"
+    page(wceb, "0001", "https://shared.net/post/")  # in wceb2026: its url and its site go
+    page(wcxb / "dev", "0001", "https://shared.net/post")  # the same page (trailing slash aside)
+    page(wcxb / "dev", "0002", "https://blog.shared.net/other")  # another page of a wceb2026 site
+    page(wcxb / "dev", "0003", "https://www.teval.com/c")  # a trafilatura-eval site
+    page(wcxb / "dev", "0004", "https://news.aeb.co.uk/d")  # scrapinghub-aeb's brand under another suffix
+    page(wcxb / "dev", "0005", "https://kept.io/e", "forum")
+    page(wcxb / "dev", "0006", "https://tested.com/f")  # a site WCXB's test split also has: not trained on
+    page(wcxb / "test", "0001", "https://tested.com/g", "product")  # the same file id as a dev page
+    page(wcxb / "test", "0007", "https://shared.net/h")
+    pages = load_wcxb(wcxb, corpus, wceb)
+    assert [(p.key, p.site, p.page_type) for p in pages.dev] == [("dev-0005", "kept.io", "forum"), ("dev-0006", "tested.com", "article")]
+    assert [(p.key, p.page_type) for p in pages.test] == [("test-0001", "product")]
+    assert sorted(key for key, _ in pages.left_out) == ["dev-0001", "dev-0002", "dev-0003", "dev-0004", "test-0007"]
+    assert pages.test[0].gold == "Text of 0001." and pages.test[0].raw == b"<p>Text of 0001.</p>"
+    train, left_out = training_pages(pages)
+    assert [p.key for p in train] == ["dev-0005"] and [key for key, _ in left_out] == ["dev-0006"]
+    with pytest.raises(FileNotFoundError):
+        load_wcxb(wcxb, corpus, None)  # wceb2026's pages could not be told apart
+
+
 # --------------------------------------------------------------------------- extraction
 
 
@@ -580,3 +622,28 @@ def test_training_without_a_feature_group_zeroes_exactly_those_columns():
     assert (rows[:, [names.index("log_chars"), names.index("parent_link_density")]] == 1).all()
     with pytest.raises(SystemExit):
         without_features(data, ["no_such_feature"])
+
+
+def test_wcxb_training_pages_join_every_fold_at_their_weight_and_types():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from train_extract_model import training_rows
+
+    width = len(B.FEATURE_NAMES)
+    gold = "The council approved the budget on Tuesday after a long debate."
+    texts = [gold, "Subscribe to our newsletter for more stories like this one"]
+    data = {
+        "teval": {}, "aeb": {"a1": (texts, np.full((2, width), 1.0, dtype=np.float32))}, "truth": {"a1": gold}, "extra": {},
+        "wcxb": {"w1": (texts, np.full((2, width), 2.0, dtype=np.float32)), "w2": (texts, np.full((2, width), 3.0, dtype=np.float32))},
+        "wcxb_truth": {"w1": gold, "w2": gold}, "wcxb_types": {"w1": "article", "w2": "forum"}, "wcxb_train_types": {"article", "forum"},
+    }  # fmt: skip
+    x, y, w = training_rows(data, [("aeb", "a1")], {}, 0.0, 1.0)
+    assert x[:, 0].tolist() == [1.0, 1.0]  # weight 0: no WCXB rows
+    x, y, w = training_rows(data, [("aeb", "a1")], {}, 0.0, 1.0, wcxb_weight=0.3)
+    assert x[:, 0].tolist() == [1.0, 1.0, 2.0, 2.0, 3.0, 3.0] and y.tolist() == [1, 0] * 3
+    assert w.tolist() == pytest.approx([1.0, 1.0, 0.3, 0.3, 0.3, 0.3])  # labelled against main_content, at their weight
+    data["wcxb_train_types"] = {"article"}
+    x, _, _ = training_rows(data, [("aeb", "a1")], {}, 0.0, 1.0, wcxb_weight=0.3)
+    assert x[:, 0].tolist() == [1.0, 1.0, 2.0, 2.0]  # --wcxb-types article: the forum page is not trained on

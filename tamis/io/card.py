@@ -18,7 +18,8 @@ infer; a schema that cannot be unified (a metadata key that is a number in one r
 string in another) leaves that configuration without declared features, and says so in the card.
 
 The types come from :mod:`tamis.io.jsontypes` (plain Python) wherever it is certain of Arrow's
-answer, as it is for tamis's own metadata: a JSON-lines run's card imports no pyarrow. Parquet
+answer, as it is for tamis's own metadata and the extract step's (its page dates are typed as
+Arrow's reader types them): a JSON-lines run's card imports no pyarrow. Parquet
 shards, notes whose schema only Arrow could infer, and unusual metadata go through pyarrow, as
 before: the same card either way.
 """

@@ -13,7 +13,9 @@ capped at WALL_CAP times the limit: on a machine busy with other work a page get
 it would get on an idle one, instead of being rejected for the time it waited. The child's
 start-up (importing the extractor) is not charged to any page; forked, it costs almost nothing
 (a started child pays the interpreter and numpy/lxml again: 0.25 CPU-s for the learned
-extractor, 0.8 for trafilatura).
+extractor, 0.8 for trafilatura). A forked child of an extractor that routes only some pages to
+trafilatura imports it at the first such page, and that import is not charged either
+(:class:`_CreditedImport`).
 
 Frames are a 4-byte big-endian length followed by the body: a page goes as its UTF-8 bytes
 (orjson's escaping and parsing of a 150 kB page cost 1.3 ms, encoding 0.1 ms), an answer as
@@ -29,6 +31,9 @@ from __future__ import annotations
 import contextlib
 import gc
 import importlib
+import importlib.abc
+import importlib.util
+import mmap
 import os
 import select
 import signal
@@ -50,6 +55,7 @@ import orjson
 from tamis.io.htmldecode import utf8_of
 
 _HEADER = struct.Struct(">I")
+_CREDIT = struct.Struct("=d")  # CPU seconds a forked child spent on imports no page is charged for
 DEFAULT_TARGET = "tamis.steps.extract_html:extract_main_text"
 START_TIMEOUT_S = 120.0
 # A page's wall time is capped at this many times its limit in CPU seconds: what kills a child
@@ -106,21 +112,30 @@ class PageClock:
     """One page's limit: ``limit_s`` CPU seconds of the child ``pid`` from now, at most
     WALL_CAP * limit_s wall seconds; ``limit_s`` wall seconds where the child's CPU time cannot be
     read, or with no ``pid`` (the child's start). ``deadline`` is the wall time to wait until;
-    :meth:`extend` moves it on at that time while the child has CPU time left."""
+    :meth:`extend` moves it on at that time while the child has CPU time left. ``credit``: a
+    forked child's shared count of CPU seconds that no page is charged (a first import, see
+    :class:`_CreditedImport`), taken off what the page used."""
 
-    def __init__(self, pid: int | None, limit_s: float) -> None:
+    def __init__(self, pid: int | None, limit_s: float, credit: mmap.mmap | None = None) -> None:
         self.pid = pid
         self.limit_s = limit_s
+        self.credit = credit
         self.started = time.monotonic()
         self.deadline = self.started + limit_s
-        self.cpu_at_start = None if pid is None else _cpu_seconds(pid)
+        self.cpu_at_start = None if pid is None else self._charged()
+
+    def _charged(self) -> float | None:
+        cpu = _cpu_seconds(self.pid) if self.pid is not None else None
+        if cpu is None or self.credit is None:
+            return cpu
+        return cpu - _CREDIT.unpack_from(self.credit)[0]
 
     def extend(self) -> bool:
         """At the deadline: True, with a later deadline, if the page has used less than its limit
         in CPU seconds and the wall cap is not reached; False (the page is over its time)."""
         if self.pid is None or self.cpu_at_start is None:
             return False
-        cpu = _cpu_seconds(self.pid)
+        cpu = self._charged()
         now = time.monotonic()
         cap = self.started + WALL_CAP * self.limit_s
         if cpu is None or now >= cap:
@@ -244,13 +259,53 @@ def _freeze_once() -> None:
         gc.freeze()
 
 
-class _ForkedChild:
-    """What :class:`IsolatedExtractor` uses of ``subprocess.Popen``, for a child made by ``os.fork``."""
+# Modules a forked child imports only when a page first needs them, their CPU credited to no page:
+# trafilatura, for an extractor that routes only some pages to it (extract_html.ROUTED_TRAFILATURA).
+_LATE_IMPORTS = ("trafilatura",)
 
-    def __init__(self, pid: int, stdin_fd: int, stdout_fd: int) -> None:
+
+class _CreditedImport(importlib.abc.MetaPathFinder):
+    """In a forked child: the first import of each module in ``names`` (with everything it
+    imports) adds its CPU seconds to the shared ``credit``, which the parent's :class:`PageClock`
+    takes off the page that asked for it, so a page is charged what it would have cost with the
+    module imported before the fork, as it was. What the import built is then frozen, as the
+    parent's modules are (``_become_worker``)."""
+
+    def __init__(self, names: tuple[str, ...], credit: mmap.mmap) -> None:
+        self.pending = set(names)
+        self.credit = credit
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name not in self.pending:
+            return None
+        self.pending.discard(name)
+        spec = importlib.util.find_spec(name)  # the usual finders (this one now passes on the name)
+        if spec is None or spec.loader is None:
+            return spec
+        run, credit = spec.loader.exec_module, self.credit
+
+        def exec_module(module: Any) -> None:
+            started = time.process_time()
+            try:
+                run(module)
+            finally:
+                used = time.process_time() - started
+                _CREDIT.pack_into(credit, 0, _CREDIT.unpack_from(credit)[0] + used)
+                gc.freeze()
+
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+class _ForkedChild:
+    """What :class:`IsolatedExtractor` uses of ``subprocess.Popen``, for a child made by ``os.fork``
+    (and its ``credit``: see :class:`PageClock`)."""
+
+    def __init__(self, pid: int, stdin_fd: int, stdout_fd: int, credit: mmap.mmap | None = None) -> None:
         self.pid = pid
         self.stdin = os.fdopen(stdin_fd, "wb", buffering=0)
         self.stdout = os.fdopen(stdout_fd, "rb", buffering=0)
+        self.credit = credit
         self.returncode: int | None = None
 
     def poll(self) -> int | None:
@@ -305,9 +360,11 @@ class IsolatedExtractor:
 
     def _fork(self) -> _ForkedChild:
         try:
-            func, raw = _prepare(self.target, self.method)
+            func, raw = _prepare(self.target, self.method, late_imports=True)
         except Exception as exc:  # noqa: BLE001 - the same clear message as a child that failed to start
             raise WorkerFailure(f"the extraction worker did not start: {type(exc).__name__}: {exc}") from None
+        late = tuple(name for name in _LATE_IMPORTS if name not in sys.modules)
+        credit = mmap.mmap(-1, _CREDIT.size) if late else None  # anonymous and shared: the child writes, this process reads
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         _widen_pipe(to_child_w)
@@ -322,13 +379,15 @@ class IsolatedExtractor:
                 os.close(to_child_w)
                 os.close(from_child_r)
                 _become_worker()
+                if credit is not None:
+                    sys.meta_path.insert(0, _CreditedImport(late, credit))
                 _serve_frames(to_child_r, from_child_w, func, self.method, raw)
             finally:
                 os._exit(0)  # never the parent's atexit handlers, buffered output or finalizers
         os.close(to_child_r)
         os.close(from_child_w)
         self._reader = _FrameReader(from_child_r)
-        return _ForkedChild(pid, to_child_w, from_child_r)
+        return _ForkedChild(pid, to_child_w, from_child_r, credit)
 
     def _exec(self) -> subprocess.Popen[bytes]:
         env = dict(os.environ)
@@ -409,7 +468,7 @@ class IsolatedExtractor:
             failed: Exception | None = None
             for index in todo:
                 try:
-                    answer = orjson.loads(reader.read(PageClock(proc.pid, self.timeout_s)))
+                    answer = orjson.loads(reader.read(PageClock(proc.pid, self.timeout_s, getattr(proc, "credit", None))))
                 except ExtractTimeout as exc:
                     failed = exc
                 except (WorkerFailure, orjson.JSONDecodeError) as exc:
@@ -443,16 +502,18 @@ class IsolatedExtractor:
             self.proc = None
 
 
-def _prepare(target: str, method: str) -> tuple[Any, bool]:
+def _prepare(target: str, method: str, late_imports: bool = False) -> tuple[Any, bool]:
     """The extraction function, whether it takes the page's UTF-8 bytes, and its modules imported
-    and warmed up (before the first timed page)."""
+    and warmed up (before the first timed page). ``late_imports`` (a forked child's parent): the
+    modules of _LATE_IMPORTS that the extractor needs only for some pages are left to the child
+    (a started child imports everything here, before it says it is ready)."""
     func = _resolve(target)
     takes_utf8 = getattr(importlib.import_module(target.partition(":")[0]), "takes_utf8", None)
     raw = bool(takes_utf8 and takes_utf8(method))
     if target == DEFAULT_TARGET:
         from tamis.steps.extract_html import warm_up
 
-        warm_up(method)
+        warm_up(method, trafilatura=not late_imports)
     return func, raw
 
 
