@@ -287,7 +287,8 @@ class _CreditedImport(importlib.abc.MetaPathFinder):
         def exec_module(module: Any) -> None:
             started = time.process_time()
             try:
-                run(module)
+                with _pool_paused():
+                    run(module)
             finally:
                 used = time.process_time() - started
                 _CREDIT.pack_into(credit, 0, _CREDIT.unpack_from(credit)[0] + used)
@@ -550,6 +551,22 @@ def _pool_libxml2() -> bool:
     except OSError:
         pass  # no /proc: the reservation's own mmap decides
     return bool(_xmlpool.install(etree.__file__))
+
+
+@contextlib.contextmanager
+def _pool_paused() -> Any:
+    """glibc's malloc for what a late import builds (trafilatura compiles its XPath expressions
+    at import: libxml2 blocks that live as long as the child): the pool's classes then still
+    empty out with each page and start over."""
+    pool = sys.modules.get("tamis._native._xmlpool")
+    paused = pool is not None and pool.uninstall()
+    try:
+        yield
+    finally:
+        if paused:
+            from lxml import etree
+
+            pool.install(etree.__file__)
 
 
 def _serve_frames(in_fd: int, out_fd: int, func: Any, method: str, raw: bool) -> None:
