@@ -323,13 +323,17 @@ def pruned_tree(root, page, log_odds: np.ndarray, threshold: float, margin: floa
 # routed page's trafilatura call timed with and without the cut back to back, order alternating,
 # load 3-10): wceb2026's 173 routed pages 0.896 and 0.947 of their CPU in two runs, 0.876 / 0.892
 # on its development / held-out halves in a third; trafilatura-eval's 39 0.941, scrapinghub-aeb's 3
-# 0.868; every routed page's text the same (215 of 215; and bench/check_extract_identity.py over
-# the 2,117 pages). Measured and not taken: also the other tags trafilatura deletes whole (link,
-# meta, form fields, buttons, iframe, embed, object, noscript...): 0.890, but 15 of wceb2026's 173
-# texts differ (2 of trafilatura-eval's 39); without buttons and noscript 0.904, 4 differ. A
-# deeper furniture cut beside it (PRUNE_LOG_ODDS 2 / 1 / 0, wceb2026's development half, chosen
-# there): F1 0.7934 -> 0.7921 / 0.7893 / 0.7851 for 0.877 / 0.890 / 0.813 of 3's CPU (0.876 with
-# the cut alone at 3): the cut at 3 leaves little that trafilatura's cost grows with.
+# 0.868; every routed page's text the same (215 of 215; and `tamis run`'s records of wceb2026's 946
+# pages). The child's whole answer a page (extract_main_text), alternating, load ~8: wceb2026 0.976
+# of its CPU, trafilatura-eval 1.006 (4 % routed); 946 + 990 answers the same. Measured and not
+# taken: also the other tags trafilatura deletes whole (link, meta, form fields, buttons, iframe,
+# embed, object, noscript...): 0.890, but 15 of wceb2026's 173 texts differ (2 of
+# trafilatura-eval's 39); without buttons and noscript 0.904, 4 differ; attribute-less spans
+# unwrapped: 0.982, 1 differs; every attribute trafilatura's code never names dropped: 0.966, none
+# differ here, but a page of another site may carry one it reads. A deeper furniture cut beside
+# it (PRUNE_LOG_ODDS 2 / 1 / 0, wceb2026's development half, chosen there): F1 0.7934 -> 0.7921 /
+# 0.7893 / 0.7851 for 0.877 / 0.890 / 0.813 of 3's CPU (0.876 with the cut alone at 3): the cut
+# at 3 leaves little that trafilatura's cost grows with.
 INERT_TAGS = ("svg", "style", "script")
 
 
