@@ -32,8 +32,10 @@ EXTRACTORS = ("tamis", "trafilatura", "tamis_quick", "tamis_fast", "tamis_learne
 _RUN = "import sys; from tamis.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
-def _records(folder: Path) -> dict[str, str]:
-    """Page file name -> hash of what the run wrote for it (output record, or reject rule)."""
+def _records(folder: Path, pages: Path) -> dict[str, str]:
+    """Page file name -> hash of what the run wrote for it (output record, or reject rule). The
+    pages' folder is taken out of the record (its id and source path name it) before hashing, so
+    two runs compare equal whatever ``--workdir`` each used."""
     found: dict[str, str] = {}
     for kind in ("output", "rejects"):
         for shard in sorted((folder / kind).glob("*.jsonl.gz")):
@@ -44,7 +46,8 @@ def _records(folder: Path) -> dict[str, str]:
                     if kind == "rejects":
                         # A reject's detail may carry timings; its rule is what the step decided.
                         record = {"rule": record.get("reason") or record.get("rule") or record.get("metadata", {}).get("reject")}
-                    digest = hashlib.sha256(json.dumps([kind, record], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+                    text = json.dumps([kind, record], sort_keys=True, ensure_ascii=False).replace(json.dumps(str(pages))[1:-1], "PAGES")
+                    digest = hashlib.sha256(text.encode()).hexdigest()
                     found[name] = digest[:16]
     return found
 
@@ -57,7 +60,7 @@ def run_extractor(pages: Path, extractor: str, workdir: Path) -> dict[str, str]:
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return _records(out)
+    return _records(out, pages)
 
 
 def main() -> int:
