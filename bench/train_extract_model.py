@@ -94,6 +94,28 @@ def page_blocks(raw: bytes) -> B.PageBlocks | None:
     return B.page_blocks(root)
 
 
+def _rows(blocks: dict) -> dict:
+    """{key: (texts, feature rows)} of cached blocks (the cache holds blocks; their features are computed on each load)."""
+    rows = {}
+    for key, page in blocks.items():
+        if page is None or not page.texts:
+            rows[key] = ([], np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32))
+        else:
+            rows[key] = (page.texts, page.features())
+    return rows
+
+
+def trafilatura_text(html: str) -> str:
+    """trafilatura's text of a decoded page, as the ``trafilatura`` extractor calls it (every set's
+    teacher and bar); a page it cannot read counts as empty."""
+    import trafilatura
+
+    try:
+        return trafilatura.extract(html, include_comments=False, include_tables=True) or ""
+    except Exception:  # noqa: BLE001 - a page trafilatura cannot read counts as empty
+        return ""
+
+
 def load_pages(corpus: Path, cache: Path) -> dict:
     """Every page's block texts and feature rows. The cache holds the blocks (cutting is the slow
     part), not the features: they are computed again on each load, so a feature change needs no
@@ -109,11 +131,7 @@ def load_pages(corpus: Path, cache: Path) -> dict:
                 data[name][key] = page_blocks(_read(path))
         cache.write_bytes(pickle.dumps(data))
     for name in ("teval", "aeb"):
-        for key, page in data[name].items():
-            if page is None or not page.texts:
-                data[name][key] = ([], np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32))
-            else:
-                data[name][key] = (page.texts, page.features())
+        data[name] = _rows(data[name])
     return data
 
 
@@ -143,41 +161,18 @@ def load_wceb_blocks(corpus: Path, folder: Path, cache: Path) -> tuple[dict, dic
     if cache.is_file():
         blocks, gold, types, sites, split, teacher = pickle.loads(cache.read_bytes())
     else:
-        import trafilatura
-
         pages, skipped = load_wceb(folder, evaluation_sites(corpus))
         print(f"wceb2026 pages: {len(pages)} kept, {len(skipped)} left out (site in another set, or no page)")
         blocks, teacher = {}, {}
         for page in pages:
-            html = page.html()
             blocks[page.key] = page_blocks(page.raw)
-            try:
-                teacher[page.key] = trafilatura.extract(html, include_comments=False, include_tables=True) or ""
-            except Exception:  # noqa: BLE001 - a page trafilatura cannot read counts as empty
-                teacher[page.key] = ""
+            teacher[page.key] = trafilatura_text(page.html())
         gold = {page.key: page.gold for page in pages}
         types = {page.key: page.page_type for page in pages}
         sites = {page.key: page.site or page.key for page in pages}
         split = wceb_halves(pages)
         cache.write_bytes(pickle.dumps((blocks, gold, types, sites, split, teacher)))
-    rows = {}
-    for key, page in blocks.items():
-        if page is None or not page.texts:
-            rows[key] = ([], np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32))
-        else:
-            rows[key] = (page.texts, page.features())
-    return rows, gold, types, sites, split, teacher
-
-
-def _rows(blocks: dict) -> dict:
-    """{key: (texts, feature rows)} of cached blocks (features computed on each load, as above)."""
-    rows = {}
-    for key, page in blocks.items():
-        if page is None or not page.texts:
-            rows[key] = ([], np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32))
-        else:
-            rows[key] = (page.texts, page.features())
-    return rows
+    return _rows(blocks), gold, types, sites, split, teacher
 
 
 def load_wcxb_blocks(corpus: Path, folder: Path, wceb: Path, cache: Path) -> dict:
@@ -187,8 +182,6 @@ def load_wcxb_blocks(corpus: Path, folder: Path, wceb: Path, cache: Path) -> dic
     if cache.is_file():
         data = pickle.loads(cache.read_bytes())
     else:
-        import trafilatura
-
         pages = load_wcxb(folder, corpus, wceb)
         train, left_out = training_pages(pages)
         print(f"WCXB: {len(train)} dev pages to train on, {len(pages.test)} test pages ({len(pages.left_out) + len(left_out)} left out)")
@@ -198,10 +191,7 @@ def load_wcxb_blocks(corpus: Path, folder: Path, wceb: Path, cache: Path) -> dic
                 data[name][page.key] = page_blocks(page.raw)
                 data["gold"][page.key], data["types"][page.key] = page.gold, page.page_type
         for page in pages.test:
-            try:
-                data["teacher"][page.key] = trafilatura.extract(page.html(), include_comments=False, include_tables=True) or ""
-            except Exception:  # noqa: BLE001 - a page trafilatura cannot read counts as empty
-                data["teacher"][page.key] = ""
+            data["teacher"][page.key] = trafilatura_text(page.html())
         cache.write_bytes(pickle.dumps(data))
     data["train"], data["test"] = _rows(data["train"]), _rows(data["test"])
     return data
@@ -225,18 +215,12 @@ def trafilatura_texts(corpus: Path, cache: Path) -> dict[str, dict[str, str]]:
     (the weak labels' source on the development half, and the bar to pass on every half)."""
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
-    import trafilatura
-
     _, teval_files, _ = load_teval(corpus, cache.parent / "teval")
     _, aeb_files = load_aeb(corpus)
     out: dict[str, dict[str, str]] = {"teval": {}, "aeb": {}}
     for name, files in (("teval", teval_files), ("aeb", aeb_files)):
         for key, path in files.items():
-            html, _ = decode_html(_read(path))
-            try:
-                out[name][key] = trafilatura.extract(html, include_comments=False, include_tables=True) or ""
-            except Exception:  # noqa: BLE001 - a page trafilatura cannot read counts as empty
-                out[name][key] = ""
+            out[name][key] = trafilatura_text(decode_html(_read(path))[0])
     cache.write_bytes(pickle.dumps(out))
     return out
 
