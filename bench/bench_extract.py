@@ -327,6 +327,14 @@ def main() -> int:
     }
     page_types: dict[str, dict[str, str]] = {}  # set -> page key -> page type (the sets that name them)
     golds: dict[str, dict[str, str]] = {}
+
+    def add_named_pages(name: str, pages: list, split: tuple[set[str], set[str]]) -> None:
+        """A set of pages in wceb2026's layout (bench/wceb_pages.py): scored like scrapinghub-aeb
+        against each page's gold text, and broken down by page type."""
+        gold = golds[name] = {page.key: page.gold for page in pages}
+        page_types[name] = {page.key: page.page_type for page in pages}
+        sets[name] = ({page.key: page.raw for page in pages}, lambda keys, outputs: aeb_score({k: gold[k] for k in keys}, outputs), split)
+
     if args.wceb is None or not (args.wceb / "ground-truth").is_dir():
         print(f"\n(third set skipped: {'no --wceb DIR given' if args.wceb is None else f'{args.wceb} has no ground-truth/'})")
     else:
@@ -334,26 +342,14 @@ def main() -> int:
         from wceb_pages import load_wceb, wceb_halves
 
         wceb, left_out = load_wceb(args.wceb, evaluation_sites(args.corpus))
-        wceb_truth = golds["wceb2026"] = {page.key: page.gold for page in wceb}
-        page_types["wceb2026"] = {page.key: page.page_type for page in wceb}
         print(f"\nwceb2026: {len(wceb)} pages kept, {len(left_out)} left out (site in another set, or no page)")
-        sets["wceb2026"] = (
-            {page.key: page.raw for page in wceb},
-            lambda keys, outputs: aeb_score({k: wceb_truth[k] for k in keys}, outputs),
-            wceb_halves(wceb),
-        )
+        add_named_pages("wceb2026", wceb, wceb_halves(wceb))
     if args.wcxb is not None:
         from wcxb_pages import load_wcxb
 
         wcxb = load_wcxb(args.wcxb, args.corpus, args.wceb).test
-        wcxb_truth = golds["wcxb-test"] = {page.key: page.gold for page in wcxb}
-        page_types["wcxb-test"] = {page.key: page.page_type for page in wcxb}
         print(f"WCXB test split: {len(wcxb)} pages kept (url or site in another set, or no main_content: left out)")
-        sets["wcxb-test"] = (
-            {page.key: page.raw for page in wcxb},
-            lambda keys, outputs: aeb_score({k: wcxb_truth[k] for k in keys}, outputs),
-            (set(), {page.key for page in wcxb}),
-        )
+        add_named_pages("wcxb-test", wcxb, (set(), {page.key for page in wcxb}))  # all of it held out
     for set_name, (files, score, (development, held_out)) in sets.items():
         folder = args.workdir / f"pages-{set_name}"
         names = write_pages(files, folder)
