@@ -229,8 +229,7 @@ def to_arrow(kind: Type) -> Any:
     import pyarrow as pa
 
     if isinstance(kind, str):
-        simple = {"null": pa.null(), "bool": pa.bool_(), "int64": pa.int64(), "double": pa.float64(), "string": pa.string()}
-        return pa.timestamp("s") if kind == TIMESTAMP else simple[kind]
+        return {"null": pa.null(), "bool": pa.bool_(), "int64": pa.int64(), "double": pa.float64(), "string": pa.string(), TIMESTAMP: pa.timestamp("s")}[kind]
     if kind[0] == "list":
         return pa.list_(to_arrow(kind[1]))
     return pa.struct([pa.field(name, to_arrow(inner)) for name, inner in kind[1]])

@@ -564,9 +564,7 @@ def _pool_paused() -> Any:
         yield
     finally:
         if paused:
-            from lxml import etree
-
-            pool.install(etree.__file__)
+            _pool_libxml2()  # installed before the pause: serving again
 
 
 def _serve_frames(in_fd: int, out_fd: int, func: Any, method: str, raw: bool) -> None:
