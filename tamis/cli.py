@@ -642,7 +642,7 @@ def _end_process(code: int) -> None:
     their hooks run (``threading._shutdown``: concurrent.futures' workers), then the atexit
     handlers (logging's flush, weakref finalizers such as temporary folders, multiprocessing's
     and Ray's shutdown, an extract worker's close), then stdout and stderr are flushed. Where a
-    flush fails (a closed pipe), the interpreter ends the usual way and says so as before.
+    flush fails (a closed pipe) or a thread-exit hook raises, the interpreter ends the usual way.
     Only for the command line's own process (``argv`` None) after a return, never after an
     exception; ``TAMIS_FULL_EXIT=1`` keeps the full teardown."""
     if os.environ.get("TAMIS_FULL_EXIT"):
@@ -650,7 +650,14 @@ def _end_process(code: int) -> None:
     import atexit
     import threading
 
-    threading._shutdown()  # type: ignore[attr-defined]  # what Py_FinalizeEx calls first
+    try:
+        threading._shutdown()  # type: ignore[attr-defined]  # what Py_FinalizeEx calls first
+    except Exception:  # noqa: BLE001 - a thread-exit hook failed; the interpreter's exit runs them again
+        # CPython 3.11's process-pool hook writes to a pool's wake-up pipe without the lock its
+        # manager thread closes it under: after Ctrl-C it can meet a pipe just closed (EBADF).
+        # Py_FinalizeEx reports such a failure and keeps the exit code; leaving through it does
+        # the same, and its second pass finds the pipe marked closed and joins the threads.
+        return
     atexit._run_exitfuncs()
     try:
         sys.stdout.flush()

@@ -219,6 +219,29 @@ def test_a_finished_run_ends_without_teardown_but_with_its_atexit_handlers_exit_
     assert outputs[0] == outputs[1] and outputs[0]
 
 
+def test_a_thread_exit_hook_that_fails_once_leaves_through_the_interpreter_with_the_runs_exit_code(tmp_path: Path) -> None:
+    """CPython 3.11's process-pool exit hook can meet a wake-up pipe its manager thread has just
+    closed (EBADF, after Ctrl-C): _end_process then leaves the interpreter's own exit to run the
+    hooks again, keeping the run's exit code and printing no traceback."""
+    docs = tmp_path / "docs.jsonl"
+    lines = [orjson.dumps({"id": f"d{i}", "text": f"Page {i}. The bridge closes on Monday for repairs."}) + b"\n" for i in range(3)]
+    docs.write_bytes(b"".join(lines) + b"{not json\n")
+    code = ("import sys, threading; from tamis.cli import main\n"
+            "calls = []\n"
+            "def hook():\n"
+            "    calls.append(1)\n"
+            "    if len(calls) == 1: raise OSError(9, 'Bad file descriptor')\n"
+            "    print('hook ran again', flush=True)\n"
+            "threading._register_atexit(hook)\n"
+            "sys.exit(main())")
+    env = {k: v for k, v in os.environ.items() if k != "TAMIS_FULL_EXIT"}
+    done = subprocess.run([sys.executable, "-c", code, "run", "--input", str(docs), "--output", str(tmp_path / "out"), "--workers", "1", "-q"],
+                          capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 1, done.stderr  # the bad line: input errors, not the hook
+    assert "read 4 = kept" in done.stdout and "hook ran again" in done.stdout
+    assert "Traceback" not in done.stderr, done.stderr
+
+
 def test_run_info_host_is_socket_gethostname() -> None:
     """stats.json's host is what socket.gethostname() gives (read without importing socket)."""
     import socket

@@ -131,6 +131,12 @@ class LocalExecutor:
                 process.join(timeout=5)
         with contextlib.suppress(Exception):
             pool.shutdown(wait=False, cancel_futures=True)
+        # Let the pool's manager thread finish closing its pipes now (its workers are dead, so
+        # it does at once): left running, it races CPython's exit hook for process pools, which
+        # writes to a wake-up pipe the thread may be closing at that moment (EBADF at exit).
+        manager = getattr(pool, "_executor_manager_thread", None)
+        if manager is not None:
+            manager.join(timeout=5)
 
     def _drop_pool(self) -> None:
         if self._pool is not None:
