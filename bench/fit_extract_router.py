@@ -1,7 +1,7 @@
 """Fit ``tamis_learned_hybrid``'s router: which pages go to trafilatura, under a CPU budget.
 
     .venv/bin/python bench/fit_extract_router.py [--corpus ../shared/corpus]
-        [--extra-readability DIR] [--extra-wceb DIR --wceb-weight W --wceb-types T] [--speedup 3.3]
+        [--extra-readability DIR] [--extra-wceb DIR --wceb-weight W --wceb-types T] [--extra-wcxb DIR --wcxb-weight W --wcxb-types T] [--speedup 3.3]
         [--model NPZ] [--keep K ...] [--tail T ...] [--no-held-out] [--oof-only] [--write] [--without FEATURE ...]
         [--post-rule NAME ... [--route-detached GAP/CHARS ...]]
 
@@ -41,6 +41,11 @@
 development half in the out-of-fold training (folds by site, as train_extract_model.py; trained on
 at ``--wceb-weight``, the shipped model's option, 0 = not trained on) and in the rule's choice (the
 budget and the smallest margin then hold on all three sets), its held-out half scored last.
+``--extra-wcxb DIR`` (with ``--extra-wceb``) adds WCXB (``bench/wcxb_pages.py``) as a fourth store the
+same way: its development pages (dev split, sites in no other set nor in its test split) out of fold
+by site (trained on at ``--wcxb-weight``, 0 = scored only), in the rule's choice and budget (per-page
+costs measured as wceb2026's, ``costs-wcxb.pkl``; the modelled speed is for its test split's page
+count, what bench_extract.py runs), its test split scored last as its held-out half.
 
 ``--post-rule NAME ...`` (after the out-of-fold predictions; no cost table needed): candidate rules over
 the kept blocks (``POST_RULES``: figure captions, landmarks, h1, short stretches detached from the
@@ -52,7 +57,7 @@ router (routed pages get trafilatura's text, computed for those pages only and c
 variants that also send pages keeping a detached stretch (their routed share printed).
 
 Caches in ``--workdir``: the pages' blocks, trafilatura's texts, the per-page costs (delete
-``costs.pkl`` and ``costs-wceb.pkl`` after a change of the learned pass's or trafilatura's speed)
+``costs.pkl``, ``costs-wceb.pkl`` and ``costs-wcxb.pkl`` after a change of the learned pass's or trafilatura's speed)
 and the out-of-fold probabilities, one file per training setting (``oof-<hash>.pkl``: the
 training options and the feature list; ``--oof-only`` fills it and stops, so that candidates'
 predictions can be computed while another fit runs). ``--without FEATURE ...`` trains without those
@@ -81,8 +86,22 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_extract import _norm, _read, aeb_doc, halves, load_aeb, load_teval  # noqa: E402
-from train_extract_model import fit, load_extra, load_pages, load_wceb_blocks, trafilatura_texts, training_rows, without_features  # noqa: E402
+from train_extract_model import (  # noqa: E402
+    GOLD,
+    SITE_STORES,
+    add_site_set,
+    cv_folds,
+    fit,
+    load_extra,
+    load_pages,
+    load_site_sets,
+    site_folds,
+    trafilatura_texts,
+    training_rows,
+    without_features,
+)
 from wceb_pages import load_wceb  # noqa: E402
+from wcxb_pages import load_wcxb, training_pages  # noqa: E402
 
 from tamis.extract import blocks as block_features  # noqa: E402
 from tamis.extract import hybrid, learned  # noqa: E402
@@ -107,7 +126,7 @@ def page_score(store: str, data: dict, key: str, text: str) -> tuple[float, floa
         tp = sum(1 for s in item["with"] if _norm(s) in normed)
         fp = sum(1 for s in item["without"] if _norm(s) in normed)
         return float(tp), float(fp), float(len(item["with"]) - tp), 0.0
-    tp, fp, fn = aeb_doc(data["wceb_truth" if store == "wceb" else "truth"][key], text)
+    tp, fp, fn = aeb_doc(data[GOLD[store]][key], text)
     if fp == fn == 0:
         return 1.0, 1.0, 1.0, 1.0
     precision = 0.0 if tp == fp == 0 else tp / (tp + fp)
@@ -166,29 +185,35 @@ def fixed_costs(workdir: Path, variant: str, rounds: int = 3) -> dict[str, float
     return {"tamis_start": best["tamis_start"], "trafilatura_start": best["trafilatura_start"], "routed_once": max(0.0, best["routed_once"] - best["base"])}
 
 
-def _page_sources(corpus: Path, cache: Path, wceb: Path | None) -> list[tuple[str, dict[str, bytes]]]:
+def _page_sources(corpus: Path, cache: Path, site_set: str | None = None, folders: dict | None = None) -> list[tuple[str, dict[str, bytes]]]:
     """(store, {page key: raw bytes}) of the pages a cost cache covers: trafilatura-eval's and
-    AEB's, or with ``wceb`` the third set's only."""
-    if wceb is None:
+    AEB's, or with ``site_set`` one site set's only (SITE_STORES; ``folders``: {"wceb": DIR,
+    "wcxb": DIR}, WCXB's pages told apart from wceb2026's by its folder): wceb2026's pages, or
+    WCXB's development pages and test split."""
+    if site_set is None:
         _, teval_files, _ = load_teval(corpus, cache.parent / "teval")
         _, aeb_files = load_aeb(corpus)
         return [("teval", {k: _read(p) for k, p in teval_files.items()}), ("aeb", {k: _read(p) for k, p in aeb_files.items()})]
     from readability_pages import evaluation_sites
 
-    return [("wceb", {page.key: page.raw for page in load_wceb(wceb, evaluation_sites(corpus))[0]})]
+    folders = folders or {}
+    if site_set == "wceb":
+        return [("wceb", {page.key: page.raw for page in load_wceb(folders["wceb"], evaluation_sites(corpus))[0]})]
+    pages = load_wcxb(folders["wcxb"], corpus, folders["wceb"])
+    return [("wcxb", {page.key: page.raw for page in training_pages(pages)[0] + pages.test})]
 
 
-def page_costs_and_texts(corpus: Path, cache: Path, wceb: Path | None = None) -> dict:
+def page_costs_and_texts(corpus: Path, cache: Path, site_set: str | None = None, folders: dict | None = None) -> dict:
     """Per page: CPU seconds of the learned pass and of trafilatura (fallbacks / fast), and
-    trafilatura's fast text (its full text comes from train_extract_model's cache). ``wceb``: the
-    third set's pages only (their own cache)."""
+    trafilatura's fast text (its full text comes from train_extract_model's cache). ``site_set``: one
+    site set's pages only (their own cache; _page_sources)."""
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
     import trafilatura
 
     from tamis.extract.learned import extract_learned
 
-    sources = _page_sources(corpus, cache, wceb)
+    sources = _page_sources(corpus, cache, site_set, folders)
     extract_learned(WARM_PAGE)
     trafilatura.extract(WARM_PAGE)
     out: dict = {store: {} for store, _ in sources}
@@ -220,7 +245,7 @@ def page_costs_and_texts(corpus: Path, cache: Path, wceb: Path | None = None) ->
 VARIANTS = {"full": {"fast": False}, "fast": {"fast": True}, "precision": {"fast": True, "favor_precision": True}}
 
 
-def variant_costs(corpus: Path, cache: Path, variant: str, wceb: Path | None = None) -> dict:
+def variant_costs(corpus: Path, cache: Path, variant: str, site_set: str | None = None, folders: dict | None = None) -> dict:
     """Per page: CPU seconds and text of trafilatura with a VARIANTS setting that
     page_costs_and_texts does not measure (its own cache, so the full/fast cache stays valid),
     beside fast=True timed again on the same page in the same minutes (``fast_paired``: the
@@ -229,7 +254,7 @@ def variant_costs(corpus: Path, cache: Path, variant: str, wceb: Path | None = N
         return pickle.loads(cache.read_bytes())
     import trafilatura
 
-    sources = _page_sources(corpus, cache, wceb)
+    sources = _page_sources(corpus, cache, site_set, folders)
     trafilatura.extract(WARM_PAGE, **VARIANTS[variant])
     out: dict = {store: {} for store, _ in sources}
     clock = time.process_time
@@ -259,23 +284,22 @@ def out_of_fold(data: dict, teacher: dict, pages: list[tuple[str, str]], args, w
     setting = (
         args.trees, args.depth, args.rate, args.teacher, args.gold, args.extra_weight, args.extra_negatives_only,
         args.wceb_weight, args.wceb_types, tuple(block_features.FEATURE_NAMES), tuple(pages), *(("without", *args.without) if args.without else ()),
+        *(("wcxb", args.wcxb_weight, args.wcxb_types) if any(store == "wcxb" for store, _ in pages) else ()),
     )  # fmt: skip
     cache = workdir / f"oof-{hashlib.sha1(repr(setting).encode()).hexdigest()[:12]}.pkl"
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
     params = {"trees": args.trees, "depth": args.depth, "rate": args.rate}
-    # As train_extract_model.py folds: the two sets' pages in turn, the third set's by site.
-    plain = [page for page in pages if page[0] != "wceb"]
-    folds = [plain[i::5] for i in range(5)]
-    wceb_keys = [key for store, key in pages if store == "wceb"]
-    site_fold = {site: i % 5 for i, site in enumerate(sorted({data["wceb_sites"][k] for k in wceb_keys}))} if wceb_keys else {}
-    for key in wceb_keys:
-        folds[site_fold[data["wceb_sites"][key]]].append(("wceb", key))
+    # As train_extract_model.py folds: the two sets' pages in turn, the site sets' by site.
+    development: dict[str, list[str]] = {}
+    for store, key in pages:
+        development.setdefault(store, []).append(key)
+    folds = cv_folds(development, data)
     probabilities = {}
     for number, fold in enumerate(folds):
         held = set(fold)
         train = [page for page in pages if page not in held]
-        x, y, w = training_rows(data, train, teacher, args.teacher, args.gold, args.extra_weight, args.wceb_weight)
+        x, y, w = training_rows(data, train, teacher, args.teacher, args.gold, args.extra_weight, args.wceb_weight, args.wcxb_weight)
         clf = fit(params, x, y, w)
         for store, key in fold:
             rows = data[store][key][1]
@@ -485,7 +509,7 @@ def page_table(data: dict, store: str, keys: list[str], probabilities, teacher: 
         "signals": np.array(signals), "forced": np.array(forced), "learned": np.array(learned_scores), "traf": np.array(traf_scores),
         "learned_cost": np.array(learned_cost), "traf_cost": np.array(traf_cost), "full_cost": np.array(full_cost),
         "full_scores": np.array([page_score(store, data, key, tidy(teacher[store][key])) for key in keys]),
-        "set_pages": len(data[store]),
+        "set_pages": data.get("bench_pages", {}).get(store, len(data[store])),
     }  # fmt: skip
 
 
@@ -676,10 +700,9 @@ class FastTexts:
 
             if self.raw is None:
                 self.raw = {}
-                for name, files in _page_sources(self.args.corpus, self.path, None):
-                    self.raw[name] = files
-                if self.args.extra_wceb is not None:
-                    self.raw.update(_page_sources(self.args.corpus, self.path, self.args.extra_wceb))
+                folders = site_folders(self.args)
+                for site_store in (None, *folders):
+                    self.raw.update(_page_sources(self.args.corpus, self.path, site_store, folders))
             html, _ = decode_html(self.raw[store][key])
             try:
                 text = trafilatura.extract(html, include_comments=False, include_tables=True, include_formatting=False, **VARIANTS[self.args.variant]) or ""
@@ -709,6 +732,14 @@ def has_detached(texts: list[str], rows: np.ndarray, probability: np.ndarray, ga
     return bool(((np.arange(len(totals)) != np.argmax(totals)) & (totals < chars)).any())
 
 
+def site_folders(args) -> dict[str, Path]:
+    """The site sets' folders given ({"wceb": DIR, "wcxb": DIR}; WCXB only with wceb2026)."""
+    folders = {"wceb": args.extra_wceb} if args.extra_wceb is not None else {}
+    if folders and getattr(args, "extra_wcxb", None) is not None:
+        folders["wcxb"] = args.extra_wcxb
+    return folders
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -725,6 +756,12 @@ def main() -> int:
     parser.add_argument("--extra-wceb", type=Path, default=None, metavar="DIR", help="the third set (bench/wceb_pages.py)")
     parser.add_argument("--wceb-weight", type=float, default=0.0, help="the shipped model's weight of the third set's labels")
     parser.add_argument("--wceb-types", default="all", help="the shipped model's page types of the third set trained on (all, article)")
+    parser.add_argument(
+        "--extra-wcxb", type=Path, default=None, metavar="DIR",
+        help="WCXB v1.0 (bench/wcxb_pages.py; needs --extra-wceb): a fourth set, its development pages scored out of fold by site, its test split held out",
+    )  # fmt: skip
+    parser.add_argument("--wcxb-weight", type=float, default=0.0, help="the model's weight of WCXB's development pages' labels (0: scored, not trained on)")
+    parser.add_argument("--wcxb-types", default="all", help="the model's page types of WCXB's development pages trained on (all, article)")
     parser.add_argument("--trees", type=int, default=300)
     parser.add_argument("--depth", type=int, default=5)
     parser.add_argument("--rate", type=float, default=0.1)
@@ -775,14 +812,11 @@ def main() -> int:
     else:
         args.extra_weight = 0.0
     stores = ["teval", "aeb"]
-    data["wceb"], data["wceb_truth"], data["wceb_types"], data["wceb_sites"], data["wceb_train_types"] = {}, {}, {}, {}, set()
     splits = {store: halves(list(data[store])) for store in stores}
-    if args.extra_wceb is not None:
-        data["wceb"], data["wceb_truth"], data["wceb_types"], data["wceb_sites"], splits["wceb"], teacher["wceb"] = load_wceb_blocks(
-            args.corpus, args.extra_wceb, args.workdir / "wceb.pkl"
-        )
-        data["wceb_train_types"] = set(data["wceb_types"].values()) if args.wceb_types == "all" else {args.wceb_types}
-        stores.append("wceb")
+    train_types = {"wceb": args.wceb_types, "wcxb": args.wcxb_types}
+    for store, loaded in load_site_sets(args.corpus, args.extra_wceb, args.extra_wcxb, args.workdir).items():
+        splits[store] = add_site_set(data, teacher, store, loaded, train_types[store])
+        stores.append(store)
     without_features(data, args.without)
     development = {store: sorted(splits[store][0]) for store in splits}
     held_out = {store: sorted(splits[store][1]) for store in splits}
@@ -795,14 +829,14 @@ def main() -> int:
         POST_BASE = POST_BASES[args.post_base]
         compare_post_rules(args.post_rule, data, stores, development, held_out, oof, teacher, args)
         return 0
+    folders = site_folders(args)
     costs = page_costs_and_texts(args.corpus, args.workdir / "costs.pkl")
-    if "wceb" in stores:
-        costs.update(page_costs_and_texts(args.corpus, args.workdir / "costs-wceb.pkl", args.extra_wceb))
+    for site_store in folders:
+        costs.update(page_costs_and_texts(args.corpus, args.workdir / f"costs-{site_store}.pkl", site_store, folders))
     if args.variant not in ("full", "fast"):
-        for name, wceb in (("", None), ("-wceb", args.extra_wceb)):
-            if name and "wceb" not in stores:
-                continue
-            for store, pages_costs in variant_costs(args.corpus, args.workdir / f"costs-{args.variant}{name}.pkl", args.variant, wceb).items():
+        for site_store in (None, *folders):
+            name = f"-{site_store}" if site_store else ""
+            for store, pages_costs in variant_costs(args.corpus, args.workdir / f"costs-{args.variant}{name}.pkl", args.variant, site_store, folders).items():
                 for key, got in pages_costs.items():
                     costs[store][key].update(got)
         paired = [(c[args.variant], c["fast_paired"]) for store in stores for c in costs[store].values()]
@@ -815,13 +849,13 @@ def main() -> int:
             f"  {store}: CPU ms a page: learned {1e3 * np.mean([c['learned'] for c in page]):.1f}, "
             f"trafilatura {1e3 * np.mean([c['full'] for c in page]):.1f}, trafilatura fast {1e3 * np.mean([c['fast'] for c in page]):.1f}"
         )
-    # The router's own cross-validation folds: pages in turn, the third set's by site (as the
+    # The router's own cross-validation folds: pages in turn, the site sets' by site (as the
     # block model's), so that a rule is never chosen on pages of the site it then routes.
-    site_fold = {site: i % 5 for i, site in enumerate(sorted({data["wceb_sites"][k] for k in development.get("wceb", [])}))}
-    folds = {
-        store: np.array([site_fold[data["wceb_sites"][k]] for k in development[store]] if store == "wceb" else np.arange(len(development[store])) % 5)
-        for store in stores
-    }  # fmt: skip
+    folds = {store: np.arange(len(development[store])) % 5 for store in stores}
+    for store in SITE_STORES:
+        if store in stores:
+            fold_of = site_folds(development[store], data[f"{store}_sites"])
+            folds[store] = np.array([fold_of[key] for key in development[store]])
 
     shipped = load_forest(args.model) if args.model is not None else learned.model()
     posts = [
@@ -839,7 +873,7 @@ def main() -> int:
         alone = {store: outcome(store, t, np.zeros(len(t["forced"]), dtype=bool), fixed) for store, t in tables.items()}
         print(f"  learned alone (cv; nothing kept: routed): {describe(alone, bars)}")
         confidence = {store: tables[store]["signals"][:, 0] for store in tables}
-        for limit in (0.6, 0.7, 0.8):
+        for limit in sorted({0.6, 0.7, 0.8, hybrid.ROUTE_CONFIDENCE}):  # the shipped limit among them
             result = {store: outcome(store, tables[store], confidence[store] < limit, fixed) for store in tables}
             print(f"  confidence below {limit:.2f}: {describe(result, bars)}")
         # The rule families, compared by nested cross-validation (each fold's pages routed by the

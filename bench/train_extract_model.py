@@ -32,15 +32,18 @@ exported arrays and never imports it.)
      article as an AEB block is against its ``articleBody``, at a weight chosen below. They are in
      the training rows of every cross-validation fold.
    * ``--extra-wcxb DIR`` (WCXB v1.0's pages, ``bench/wcxb_pages.py``; needs ``--extra-wceb``, whose
-     pages it holds): its DEV split's pages whose url and site are in none of the other sets and
-     whose site is in no page of its test split, as extra TRAINING pages (never scored in CV: in
-     the training rows of every fold, as the Readability pages), each block labelled against the
-     page's ``main_content`` as a wceb2026 block is, at a weight chosen below (``--wcxb-types
-     article``: its article pages only). Its TEST split is never trained on; the final model is
-     scored on it beside the held-out halves.
+     pages it holds): a fourth set, handled as wceb2026 is. Its development pages are its DEV
+     split's pages whose url and site are in none of the other sets and whose site is in no page
+     of its test split: CV folds by site, trained on in the other folds (each block labelled
+     against the page's ``main_content`` as a wceb2026 block is, at a weight chosen below,
+     ``--wcxb-types article``: its article pages only; weight 0: scored, never trained on), and
+     scored out of fold against ``main_content``: it joins the CV criterion (``--no-wcxb-criterion``:
+     scored and printed, left out of the smallest margin, session 19's three-set criterion). Its
+     TEST split (sites in no development page) is its held-out half: never trained on, scored last.
 3. Hyper-parameters (teacher weight, AEB weight, Readability pages' weight, keep threshold, neighbour smoothing, the short-block
    rule, the tail cut after the article) are
-   chosen by 5-fold cross-validation over the development pages of both sets (folds by page),
+   chosen by 5-fold cross-validation over the development pages of every set (folds by page; by site
+   for wceb2026 and WCXB),
    scored with each set's own metric on the text the kept blocks make, after the ``extract``
    step's boilerplate-line filter. The criterion is the smaller of the two margins over
    trafilatura on the same pages, so neither set is traded for the other. The trees' capacity
@@ -116,6 +119,54 @@ def trafilatura_text(html: str) -> str:
         return ""
 
 
+# The sets whose gold is a page's whole main text (labelled and scored by word 4-grams, AEB's
+# metric) and, for the two with sites of many pages, whose CV folds are by site.
+GOLD = {"aeb": "truth", "extra": "extra_truth", "wceb": "wceb_truth", "wcxb": "wcxb_truth"}
+SITE_STORES = ("wceb", "wcxb")
+
+
+def site_folds(keys: list[str], sites: dict[str, str]) -> dict[str, int]:
+    """Each page's CV fold (0-4) by its site, so that a site's pages are never on both sides: the
+    sites in sorted order, dealt to the folds in turn."""
+    fold = {site: i % 5 for i, site in enumerate(sorted({sites[k] for k in keys}))}
+    return {key: fold[sites[key]] for key in keys}
+
+
+def cv_folds(development: dict[str, list[str]], data: dict) -> list[list[tuple[str, str]]]:
+    """The five CV folds of the development pages: trafilatura-eval's and AEB's pages in turn, the
+    site sets' (SITE_STORES, where loaded) by site."""
+    plain = [(store, key) for store in ("teval", "aeb") for key in development.get(store, [])]
+    folds = [plain[i::5] for i in range(5)]
+    for store in SITE_STORES:
+        for key, fold in site_folds(development.get(store, []), data.get(f"{store}_sites", {})).items():
+            folds[fold].append((store, key))
+    return folds
+
+
+def load_site_sets(corpus: Path, wceb: Path | None, wcxb: Path | None, workdir: Path) -> dict[str, tuple]:
+    """The site sets given (wceb2026, WCXB), each as (pages' rows, gold, types, sites, (development
+    keys, held-out keys), trafilatura's texts)."""
+    sets = {}
+    if wceb is not None:
+        sets["wceb"] = load_wceb_blocks(corpus, wceb, workdir / "wceb.pkl")
+    if wcxb is not None:
+        if wceb is None:
+            raise SystemExit("--extra-wcxb needs --extra-wceb DIR (WCXB holds wceb2026's pages; --wceb-weight 0 scores it without training on it)")
+        sets["wcxb"] = load_wcxb_blocks(corpus, wcxb, wceb, workdir / "wcxb.pkl")
+    return sets
+
+
+def add_site_set(data: dict, teacher: dict, store: str, loaded: tuple, train_types: str) -> tuple[set, set]:
+    """Put a site set's pages, gold, page types (``train_types``: those trained on, all or one)
+    and sites into ``data``, trafilatura's texts into ``teacher``; returns its (development,
+    held-out) keys."""
+    data[store], data[f"{store}_truth"], data[f"{store}_types"], data[f"{store}_sites"], split, teacher[store] = loaded
+    data[f"{store}_train_types"] = set(data[f"{store}_types"].values()) if train_types == "all" else {train_types}
+    # What bench_extract.py runs of the set (the modelled speed's page count): WCXB's test split only.
+    data.setdefault("bench_pages", {})[store] = len(split[1]) if store == "wcxb" else len(data[store])
+    return split
+
+
 def load_pages(corpus: Path, cache: Path) -> dict:
     """Every page's block texts and feature rows. The cache holds the blocks (cutting is the slow
     part), not the features: they are computed again on each load, so a feature change needs no
@@ -175,26 +226,24 @@ def load_wceb_blocks(corpus: Path, folder: Path, cache: Path) -> tuple[dict, dic
     return _rows(blocks), gold, types, sites, split, teacher
 
 
-def load_wcxb_blocks(corpus: Path, folder: Path, wceb: Path, cache: Path) -> dict:
-    """WCXB's training pages (dev split, ``wcxb_pages.training_pages``) and test pages cut into
-    blocks: {"train": {key: (texts, rows)}, "test": {...}, "gold": {key: main_content}, "types":
-    {key: page type}, "teacher": {test key: trafilatura's text}}."""
+def load_wcxb_blocks(corpus: Path, folder: Path, wceb: Path, cache: Path) -> tuple[dict, dict, dict, dict, tuple[set, set], dict[str, str]]:
+    """WCXB's development pages (dev split, ``wcxb_pages.training_pages``) and test pages cut into
+    blocks, as load_wceb_blocks returns wceb2026's: ({key: (texts, rows)}, {key: main_content},
+    {key: page type}, {key: site}, (development keys, test keys), {key: trafilatura's text})."""
     if cache.is_file():
-        data = pickle.loads(cache.read_bytes())
+        blocks, gold, types, sites, split, teacher = pickle.loads(cache.read_bytes())
     else:
         pages = load_wcxb(folder, corpus, wceb)
         train, left_out = training_pages(pages)
-        print(f"WCXB: {len(train)} dev pages to train on, {len(pages.test)} test pages ({len(pages.left_out) + len(left_out)} left out)")
-        data = {"train": {}, "test": {}, "gold": {}, "types": {}, "teacher": {}}
-        for name, group in (("train", train), ("test", pages.test)):
-            for page in group:
-                data[name][page.key] = page_blocks(page.raw)
-                data["gold"][page.key], data["types"][page.key] = page.gold, page.page_type
-        for page in pages.test:
-            data["teacher"][page.key] = trafilatura_text(page.html())
-        cache.write_bytes(pickle.dumps(data))
-    data["train"], data["test"] = _rows(data["train"]), _rows(data["test"])
-    return data
+        print(f"WCXB: {len(train)} development pages (dev split), {len(pages.test)} test pages ({len(pages.left_out) + len(left_out)} left out)")
+        blocks, gold, types, sites, teacher = {}, {}, {}, {}, {}
+        for page in train + pages.test:
+            blocks[page.key] = page_blocks(page.raw)
+            teacher[page.key] = trafilatura_text(page.html())
+            gold[page.key], types[page.key], sites[page.key] = page.gold, page.page_type, page.site or page.key
+        split = ({page.key for page in train}, {page.key for page in pages.test})
+        cache.write_bytes(pickle.dumps((blocks, gold, types, sites, split, teacher)))
+    return _rows(blocks), gold, types, sites, split, teacher
 
 
 def without_features(data: dict, names: list[str]) -> None:
@@ -205,7 +254,7 @@ def without_features(data: dict, names: list[str]) -> None:
     columns = [i for i, feature in enumerate(B.FEATURE_NAMES) for name in names if feature == name or (name.endswith("*") and feature.startswith(name[:-1]))]
     if names and not columns:
         raise SystemExit(f"--without {names}: no such feature")
-    for store in ("teval", "aeb", "extra", "wceb", "wcxb", "wcxb_test"):
+    for store in ("teval", "aeb", "extra", *SITE_STORES):
         for _, rows in data.get(store, {}).values():
             rows[:, columns] = 0.0
 
@@ -288,12 +337,11 @@ def page_rows(
     texts, rows = data[store][key]
     if not texts:
         return None
-    if store in ("wceb", "wcxb"):
-        labels = gold_labels(texts, data[f"{store}_truth"][key]).astype(np.float64)
+    if store in SITE_STORES:
+        labels = gold_labels(texts, data[GOLD[store]][key]).astype(np.float64)
         weights = np.where(labels >= 0, wceb_weight if store == "wceb" else wcxb_weight, 0.0)
     elif store in ("aeb", "extra"):
-        gold = data["truth" if store == "aeb" else "extra_truth"][key]
-        labels = gold_labels(texts, gold).astype(np.float64)
+        labels = gold_labels(texts, data[GOLD[store]][key]).astype(np.float64)
         weights = np.where(labels >= 0, gold_weight if store == "aeb" else extra_weight, 0.0)
         if store == "extra" and data.get("extra_negatives_only"):
             weights[labels == 1] = 0.0  # Readability keeps captions, bylines, ...: only what it drops is taken
@@ -315,11 +363,10 @@ def training_rows(
     xs, ys, ws = [], [], []
     if extra_weight > 0:
         pages = pages + [("extra", key) for key in sorted(data["extra"])]
-    if wcxb_weight > 0:  # WCXB's training pages: in every fold's rows, never scored
-        pages = pages + [("wcxb", key) for key in sorted(data.get("wcxb", {})) if data["wcxb_types"][key] in data["wcxb_train_types"]]
+    site_weights = {"wceb": wceb_weight, "wcxb": wcxb_weight}
     for store, key in pages:
-        if store == "wceb" and (wceb_weight <= 0 or data["wceb_types"][key] not in data["wceb_train_types"]):
-            continue
+        if store in site_weights and (site_weights[store] <= 0 or data[f"{store}_types"][key] not in data[f"{store}_train_types"]):
+            continue  # a site set's page at weight 0, or of a page type not trained on: scored only
         got = page_rows(data, store, key, teacher, teacher_weight, gold_weight, extra_weight, wceb_weight, wcxb_weight)
         if got is not None:
             xs.append(got[0])
@@ -386,10 +433,8 @@ def page_text(texts: list[str], rows: np.ndarray, probability: np.ndarray, post:
 
 
 def score_set(data: dict, store: str, keys: list[str], outputs: dict[str, str]) -> tuple[float, float, float]:
-    if store == "aeb":
-        return aeb_score({k: data["truth"][k] for k in keys}, outputs)
-    if store in ("wceb", "wcxb_test"):
-        return aeb_score({k: data[f"{store}_truth"][k] for k in keys}, outputs)
+    if store in GOLD:
+        return aeb_score({k: data[GOLD[store]][k] for k in keys}, outputs)
     return teval_score({k: data["items"][k] for k in keys}, outputs)
 
 
@@ -418,9 +463,7 @@ def routing_table(data: dict, keys: dict[str, list[str]], probabilities: dict, p
 
 def block_labels(data: dict, store: str, key: str) -> np.ndarray:
     texts = data[store][key][0]
-    if store == "wceb":
-        return gold_labels(texts, data["wceb_truth"][key])
-    return gold_labels(texts, data["truth"][key]) if store == "aeb" else snippet_labels(texts, data["items"][key])
+    return gold_labels(texts, data[GOLD[store]][key]) if store in GOLD else snippet_labels(texts, data["items"][key])
 
 
 def _error_place(row: np.ndarray, at: dict[str, int]) -> dict[str, str]:
@@ -472,6 +515,10 @@ def error_analysis(data: dict, keys: dict[str, list[str]], probabilities: dict, 
             print(f"    {length:6.0f}  {kind:<17} {side:<10} {key[:24]:<24} {text!r}")
 
 
+NAMES = {"teval": "trafilatura-eval", "aeb": "scrapinghub-aeb", "wceb": "wceb2026", "wcxb": "WCXB"}
+HELD_OUT = {"teval": "held-out half", "aeb": "held-out half", "wceb": "held-out half", "wcxb": "test split (sites never trained on)"}
+
+
 def post_grid(keeps, smooths, isolateds, tails) -> list[dict]:
     return [
         {"keep": keep, "smooth": smooth, "isolated": isolated, "tail": tail}
@@ -514,6 +561,10 @@ def main() -> int:
     parser.add_argument(
         "--wcxb-types", nargs="+", default=["all"], help="page types of WCXB's training pages, each tried: all, article (its article pages only)"
     )
+    parser.add_argument(
+        "--wcxb-criterion", action=argparse.BooleanOptionalAction, default=True,
+        help="WCXB's development pages in the CV criterion (--no-wcxb-criterion: scored and printed, left out of the smallest margin)",
+    )  # fmt: skip
     parser.add_argument("--keep", type=float, nargs="+", default=[0.3, 0.4, 0.5], help="keep thresholds to try")
     parser.add_argument("--smooth", type=float, nargs="+", default=[0.0, 0.2, 0.35], help="neighbour smoothing weights to try")
     parser.add_argument("--isolated", type=int, nargs="+", default=[0, 80], help="isolated-block lengths to try")
@@ -544,42 +595,27 @@ def main() -> int:
         rows = sum(len(rows) for _, rows in data["extra"].values())
         print(f"readability training pages: {len(data['extra'])} ({rows:,} blocks)")
     stores = ["teval", "aeb"]
-    data["wceb"], data["wceb_truth"], data["wceb_types"], data["wceb_train_types"] = {}, {}, {}, set()
-    wceb_weights, wceb_type_choices, wceb_sites, wceb_split = [0.0], ["all"], {}, (set(), set())
-    if args.extra_wceb is not None:
-        data["wceb"], data["wceb_truth"], data["wceb_types"], wceb_sites, wceb_split, teacher["wceb"] = load_wceb_blocks(
-            args.corpus, args.extra_wceb, args.workdir / "wceb.pkl"
-        )
-        stores.append("wceb")
-        wceb_weights, wceb_type_choices = args.wceb_weight, args.wceb_types
-        rows = sum(len(rows) for _, rows in data["wceb"].values())
-        print(f"wceb2026 pages: {len(data['wceb'])} ({rows:,} blocks; development half {len(wceb_split[0])}, held-out half {len(wceb_split[1])})")
-    data["wcxb"], data["wcxb_truth"], data["wcxb_types"], data["wcxb_train_types"], data["wcxb_test"] = {}, {}, {}, set(), {}
-    wcxb_weights, wcxb_type_choices = [0.0], ["all"]
-    if args.extra_wcxb is not None:
-        if args.extra_wceb is None:
-            raise SystemExit("--extra-wcxb needs --extra-wceb DIR (WCXB holds wceb2026's pages; --wceb-weight 0 scores it without training on it)")
-        wcxb = load_wcxb_blocks(args.corpus, args.extra_wcxb, args.extra_wceb, args.workdir / "wcxb.pkl")
-        data["wcxb"], data["wcxb_test"], teacher["wcxb_test"] = wcxb["train"], wcxb["test"], wcxb["teacher"]
-        data["wcxb_truth"] = data["wcxb_test_truth"] = wcxb["gold"]
-        data["wcxb_types"] = wcxb["types"]
-        wcxb_weights, wcxb_type_choices = args.wcxb_weight, args.wcxb_types
-        rows = sum(len(rows) for _, rows in data["wcxb"].values())
-        print(f"WCXB training pages: {len(data['wcxb'])} ({rows:,} blocks); test pages {len(data['wcxb_test'])}")
+    splits = {store: halves(list(data[store])) for store in stores}
+    site_sets = load_site_sets(args.corpus, args.extra_wceb, args.extra_wcxb, args.workdir)
+    choices = {"wceb": (args.wceb_weight, args.wceb_types), "wcxb": (args.wcxb_weight, args.wcxb_types)}
+    weights = {store: [0.0] for store in SITE_STORES}
+    type_choices = {store: ["all"] for store in SITE_STORES}
+    for store, loaded in site_sets.items():
+        splits[store] = add_site_set(data, teacher, store, loaded, "all")
+        stores.append(store)
+        weights[store], type_choices[store] = choices[store]
+        rows = sum(len(rows) for _, rows in data[store].values())
+        print(f"{NAMES[store]} pages: {len(data[store])} ({rows:,} blocks; development {len(splits[store][0])}, held-out {len(splits[store][1])})")
+    wceb_weights, wceb_type_choices = weights["wceb"], type_choices["wceb"]
+    wcxb_weights, wcxb_type_choices = weights["wcxb"], type_choices["wcxb"]
     without_features(data, args.without)
     print(f"pages, features and trafilatura's output: {time.perf_counter() - started:.0f} s", flush=True)
-    splits = {store: halves(list(data[store])) for store in ("teval", "aeb")}
-    if "wceb" in stores:
-        splits["wceb"] = wceb_split
     development = {store: sorted(splits[store][0]) for store in splits}
     held_out = {store: sorted(splits[store][1]) for store in splits}
-    pages = [(store, key) for store in ("teval", "aeb") for key in development[store]]
-    folds = [pages[i::5] for i in range(5)]
-    if "wceb" in stores:  # by site: a site's pages are all in one fold
-        site_fold = {site: i % 5 for i, site in enumerate(sorted({wceb_sites[k] for k in development["wceb"]}))}
-        for key in development["wceb"]:
-            folds[site_fold[wceb_sites[key]]].append(("wceb", key))
-        pages += [("wceb", key) for key in development["wceb"]]
+    folds = cv_folds(development, data)
+    pages = [(store, key) for store in stores for key in development[store]]  # the training rows' order
+    # The criterion: the smallest margin over trafilatura across these sets' development pages.
+    criterion = [store for store in stores if store != "wcxb" or args.wcxb_criterion]
     bar = {store: score_set(data, store, development[store], teacher[store])[2] for store in stores}
     print("trafilatura on the development halves: " + ", ".join(f"{store} F1 {bar[store]:.4f}" for store in stores))
     posts = post_grid(args.keep, args.smooth, args.isolated, args.tail)
@@ -599,7 +635,7 @@ def main() -> int:
         data["wceb_train_types"] = set(data["wceb_types"].values()) if wceb_types == "all" else {wceb_types}
         data["wcxb_train_types"] = set(data["wcxb_types"].values()) if wcxb_types == "all" else {wcxb_types}
         label = f"teacher {teacher_weight} gold {gold_weight} extra {extra_weight}" + (f" wceb {wceb_weight} ({wceb_types})" if "wceb" in stores else "")
-        label += f" wcxb {wcxb_weight} ({wcxb_types})" if data["wcxb"] else ""
+        label += f" wcxb {wcxb_weight} ({wcxb_types})" if "wcxb" in stores else ""
         probabilities: dict[tuple[str, str], np.ndarray] = {}
         for fold in folds:
             held = set(fold)
@@ -615,7 +651,7 @@ def main() -> int:
             for store in stores:
                 outputs = {k: page_text(*data[store][k], probabilities[(store, k)], post) for k in development[store]}
                 f1[store] = score_set(data, store, development[store], outputs)[2]
-            margin = min(f1[store] - bar[store] for store in stores)
+            margin = min(f1[store] - bar[store] for store in criterion)
             print(f"  cv {label} {post}: {cells(f1)} (margin {margin:+.4f})", flush=True)
             if setting_best is None or margin > setting_best[0]:
                 setting_best = (margin, post, f1)
@@ -642,21 +678,14 @@ def main() -> int:
     print(f"exported arrays vs sklearn: largest probability difference {difference:.2e} over {len(sample)} blocks")
     assert difference < 1e-6
 
-    names = {"teval": "trafilatura-eval", "aeb": "scrapinghub-aeb", "wceb": "wceb2026", "wcxb_test": "WCXB test split"}
-    report = [] if args.no_held_out else [(store, f"{names[store]} held-out half", held_out[store]) for store in stores]
-    if "wceb" in stores and not args.no_held_out:
-        report += [
-            ("wceb", "wceb2026 held-out half, articles", [k for k in held_out["wceb"] if data["wceb_types"][k] == "article"]),
-            ("wceb", "wceb2026 held-out half, other page types", [k for k in held_out["wceb"] if data["wceb_types"][k] != "article"]),
-        ]
-    if data["wcxb_test"] and not args.no_held_out:  # never trained on (its sites in no training page)
-        test_keys = sorted(data["wcxb_test"])
-        report += [
-            ("wcxb_test", "WCXB test split (never trained on)", test_keys),
-            ("wcxb_test", "WCXB test split, articles", [k for k in test_keys if data["wcxb_types"][k] == "article"]),
-            ("wcxb_test", "WCXB test split, other page types", [k for k in test_keys if data["wcxb_types"][k] != "article"]),
-        ]
-    report += [(store, f"{names[store]} whole set (includes training pages)", sorted(data[store])) for store in stores]
+    report = [] if args.no_held_out else [(store, f"{NAMES[store]} {HELD_OUT[store]}", held_out[store]) for store in stores]
+    for store in SITE_STORES if not args.no_held_out else ():
+        if store in stores:
+            report += [
+                (store, f"{NAMES[store]} {HELD_OUT[store]}, articles", [k for k in held_out[store] if data[f"{store}_types"][k] == "article"]),
+                (store, f"{NAMES[store]} {HELD_OUT[store]}, other page types", [k for k in held_out[store] if data[f"{store}_types"][k] != "article"]),
+            ]
+    report += [(store, f"{NAMES[store]} whole set (includes training pages)", sorted(data[store])) for store in stores]
     print(f"{'':<58} {'P':>6} {'R':>6} {'F1':>6}   trafilatura P/R/F1")
     for store, title, keys in report:
         outputs = {k: page_text(*data[store][k], forest.probability(data[store][k][1]), post) for k in keys}

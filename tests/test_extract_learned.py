@@ -523,6 +523,14 @@ def test_wcxb_pages_leave_out_the_other_sets_and_train_on_no_test_site(tmp_path)
     assert pages.test[0].gold == "Text of 0001." and pages.test[0].raw == b"<p>Text of 0001.</p>"
     train, left_out = training_pages(pages)
     assert [p.key for p in train] == ["dev-0005"] and [key for key, _ in left_out] == ["dev-0006"]
+    from train_extract_model import load_wcxb_blocks
+
+    for _ in range(2):  # cut and cached, then read back from the cache
+        rows, gold, types, sites, split, teacher = load_wcxb_blocks(corpus, wcxb, wceb, tmp_path / "wcxb.pkl")
+        assert split == ({"dev-0005"}, {"test-0001"})  # development pages (scored, trained on), test pages held out
+        assert sorted(rows) == sorted(teacher) == ["dev-0005", "test-0001"]
+        assert sites == {"dev-0005": "kept.io", "test-0001": "tested.com"} and types == {"dev-0005": "forum", "test-0001": "product"}
+        assert gold["dev-0005"] == "Text of 0005." and rows["dev-0005"][0] == ["Text of 0005."]
     with pytest.raises(FileNotFoundError):
         load_wcxb(wcxb, corpus, None)  # wceb2026's pages could not be told apart
 
@@ -624,7 +632,7 @@ def test_training_without_a_feature_group_zeroes_exactly_those_columns():
         without_features(data, ["no_such_feature"])
 
 
-def test_wcxb_training_pages_join_every_fold_at_their_weight_and_types():
+def test_wcxb_development_pages_are_trained_on_at_their_weight_and_types_when_in_the_training_folds():
     import sys
     from pathlib import Path
 
@@ -639,11 +647,39 @@ def test_wcxb_training_pages_join_every_fold_at_their_weight_and_types():
         "wcxb": {"w1": (texts, np.full((2, width), 2.0, dtype=np.float32)), "w2": (texts, np.full((2, width), 3.0, dtype=np.float32))},
         "wcxb_truth": {"w1": gold, "w2": gold}, "wcxb_types": {"w1": "article", "w2": "forum"}, "wcxb_train_types": {"article", "forum"},
     }  # fmt: skip
-    x, y, w = training_rows(data, [("aeb", "a1")], {}, 0.0, 1.0)
-    assert x[:, 0].tolist() == [1.0, 1.0]  # weight 0: no WCXB rows
-    x, y, w = training_rows(data, [("aeb", "a1")], {}, 0.0, 1.0, wcxb_weight=0.3)
+    pages = [("aeb", "a1"), ("wcxb", "w1"), ("wcxb", "w2")]
+    x, y, w = training_rows(data, pages, {}, 0.0, 1.0)
+    assert x[:, 0].tolist() == [1.0, 1.0]  # weight 0: scored, never trained on
+    x, y, w = training_rows(data, pages, {}, 0.0, 1.0, wcxb_weight=0.3)
     assert x[:, 0].tolist() == [1.0, 1.0, 2.0, 2.0, 3.0, 3.0] and y.tolist() == [1, 0] * 3
     assert w.tolist() == pytest.approx([1.0, 1.0, 0.3, 0.3, 0.3, 0.3])  # labelled against main_content, at their weight
+    x, _, _ = training_rows(data, pages[:2], {}, 0.0, 1.0, wcxb_weight=0.3)
+    assert x[:, 0].tolist() == [1.0, 1.0, 2.0, 2.0]  # a page in the held fold is not trained on
     data["wcxb_train_types"] = {"article"}
-    x, _, _ = training_rows(data, [("aeb", "a1")], {}, 0.0, 1.0, wcxb_weight=0.3)
+    x, _, _ = training_rows(data, pages, {}, 0.0, 1.0, wcxb_weight=0.3)
     assert x[:, 0].tolist() == [1.0, 1.0, 2.0, 2.0]  # --wcxb-types article: the forum page is not trained on
+
+
+def test_cv_folds_deal_the_issue_sets_pages_in_turn_and_the_site_sets_by_site():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from train_extract_model import cv_folds, score_set
+
+    development = {
+        "teval": [f"t{i}" for i in range(7)], "aeb": ["a0", "a1"],
+        "wceb": ["e0", "e1", "e2"], "wcxb": [f"x{i}" for i in range(12)],
+    }  # fmt: skip
+    sites = {"wceb_sites": {"e0": "one.org", "e1": "two.org", "e2": "one.org"}, "wcxb_sites": {f"x{i}": f"site{i % 6}.com" for i in range(12)}}
+    folds = cv_folds(development, sites)
+    fold_of = {page: number for number, fold in enumerate(folds) for page in fold}
+    assert sorted(fold_of) == sorted((store, key) for store, keys in development.items() for key in keys)  # every page once
+    assert [fold_of[("teval", f"t{i}")] for i in range(7)] == [0, 1, 2, 3, 4, 0, 1] and fold_of[("aeb", "a0")] == 2
+    assert fold_of[("wceb", "e0")] == fold_of[("wceb", "e2")] != fold_of[("wceb", "e1")]
+    for i in range(6):  # a WCXB site's pages in one fold: never trained on while scored
+        assert fold_of[("wcxb", f"x{i}")] == fold_of[("wcxb", f"x{i + 6}")]
+    assert len({fold_of[("wcxb", f"x{i}")] for i in range(6)}) == 5  # six sites over the five folds
+    gold = "The council approved the budget on Tuesday after a long debate."
+    data = {"wcxb_truth": {"x0": gold, "x1": gold}}
+    assert score_set(data, "wcxb", ["x0", "x1"], {"x0": gold, "x1": ""}) == pytest.approx((1.0, 0.5, 2 / 3))  # AEB's metric on main_content
