@@ -491,6 +491,16 @@ def tidy(text: str) -> str:
 # --------------------------------------------------------------------------- the table of pages
 
 
+_TRAF_SCORES: dict[tuple[str, str, str], tuple[float, float, float, float]] = {}
+
+
+def _traf_score(store: str, data: dict, key: str, variant: str, text: str) -> tuple[float, float, float, float]:
+    """A trafilatura text's page_score, computed once a run (the same for every post-processing tried)."""
+    if (store, key, variant) not in _TRAF_SCORES:
+        _TRAF_SCORES[(store, key, variant)] = page_score(store, data, key, tidy(text))
+    return _TRAF_SCORES[(store, key, variant)]
+
+
 def page_table(data: dict, store: str, keys: list[str], probabilities, teacher: dict, costs: dict, variant: str) -> dict:
     """Per page of one set: signals, scores of the learned text and of trafilatura's, costs."""
     signals, forced, learned_scores, traf_scores, learned_cost, traf_cost, full_cost = [], [], [], [], [], [], []
@@ -501,14 +511,14 @@ def page_table(data: dict, store: str, keys: list[str], probabilities, teacher: 
         signals.append(np.zeros(len(hybrid.ROUTE_SIGNALS)) if page_signals is None else page_signals)
         traf_text = teacher[store][key] if variant == "full" else costs[store][key][f"{variant}_text"]
         learned_scores.append(page_score(store, data, key, text))
-        traf_scores.append(page_score(store, data, key, tidy(traf_text)))
+        traf_scores.append(_traf_score(store, data, key, variant, traf_text))
         learned_cost.append(costs[store][key]["learned"])
         traf_cost.append(costs[store][key][variant])
         full_cost.append(costs[store][key]["full"])
     return {
         "signals": np.array(signals), "forced": np.array(forced), "learned": np.array(learned_scores), "traf": np.array(traf_scores),
         "learned_cost": np.array(learned_cost), "traf_cost": np.array(traf_cost), "full_cost": np.array(full_cost),
-        "full_scores": np.array([page_score(store, data, key, tidy(teacher[store][key])) for key in keys]),
+        "full_scores": np.array([_traf_score(store, data, key, "full", teacher[store][key]) for key in keys]),
         "set_pages": data.get("bench_pages", {}).get(store, len(data[store])),
     }  # fmt: skip
 
