@@ -21,7 +21,8 @@ each lost copy is attributed, in this order, to:
   zero-width characters and HTML entities are folded (the text is there, written differently);
 * the stage of the block walk (``blocks.page_blocks``) in whose blocks its tokens stand, the latest
   stage any occurrence on the page survived to: ``b: model`` (the smoothed probability under the
-  keep threshold; ``b: model (smoothing)`` where the block's own probability was over it),
+  keep threshold, and not in a hole keep_blocks fills; ``b: model (smoothing)`` where the block's
+  own probability was over it),
   ``c: isolated`` / ``c: tail cut`` (keep_blocks's run rules), ``c: drop_repeated`` / ``c: drop_marked``
   / ``c: drop_captions`` / ``c: drop_widgets`` (learned.post_rules), ``d: line rules``
   (extract_html.drop_boilerplate_lines); ``f: kept, gold repeats it`` where every occurrence was kept
@@ -103,10 +104,13 @@ def block_stages(page: B.PageBlocks, details: dict) -> tuple[np.ndarray, np.ndar
     lengths, rows, texts = details["lengths"], details["rows"], page.texts
     keep = forest.keep_threshold
     steps = [
-        L.keep_blocks(probability, lengths, keep, forest.smooth, 0, 0),
-        L.keep_blocks(probability, lengths, keep, forest.smooth, forest.isolated_chars, 0),
-        L.keep_blocks(probability, lengths, keep, forest.smooth, forest.isolated_chars, forest.tail_gap),
+        L.keep_blocks(probability, lengths, keep, forest.smooth, 0, 0, hole_blocks=0),
+        L.keep_blocks(probability, lengths, keep, forest.smooth, forest.isolated_chars, 0, hole_blocks=0),
+        L.keep_blocks(probability, lengths, keep, forest.smooth, forest.isolated_chars, forest.tail_gap, hole_blocks=0),
     ]
+    # The holes keep_blocks fills (HOLE_BLOCKS) count as kept from the start: stages only remove.
+    filled = L.keep_blocks(probability, lengths, keep, forest.smooth, forest.isolated_chars, forest.tail_gap) & ~steps[-1]
+    steps = [step | filled for step in steps]
     steps.append(L.drop_repeated(texts, steps[-1]))
     steps.append(L.drop_marked(rows, steps[-1]))
     if steps[-1].any():
