@@ -217,6 +217,9 @@ def model() -> Forest:
 # its margin before but teval's, which stays the largest), +0.0047 / +0.0074 / +0.0071 / +0.0021;
 # 5 blocks at 0.02 +0.0065 / +0.0079 / +0.0070 / +0.0017; floor 500 with 4 blocks at 0.02 +0.0078 /
 # +0.0088 / +0.0053 / -0.0000, floor 300 with 3 at 0.05 +0.0093 / +0.0073 / +0.0031 / -0.0029.
+# Measured there and not taken: holes filled only with blocks under 60 / 120 / 250 characters
+# (teval's `without` snippets inside articles are what holes let in) +0.0099 / +0.0060 / +0.0051 /
+# -0.0002, +0.0080 / +0.0048 / +0.0058 / +0.0008, +0.0078 / +0.0079 / +0.0064 / +0.0012.
 # The learned pass alone (no router), shipped before / now: +0.0060 / +0.0078 / -0.0244 / -0.0241
 # -> +0.0030 / +0.0079 / -0.0081 / -0.0022. Held-out halves and WCXB's test split (reported, never
 # chosen on; bench_extract.py, the default): teval 0.9385 -> 0.9347, AEB 0.9576 -> 0.9567, wceb2026
