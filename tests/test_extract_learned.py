@@ -11,8 +11,11 @@ from tamis.extract import blocks as B
 from tamis.extract.hybrid import extract_learned_hybrid
 from tamis.extract.learned import (
     CAPTION_MAX_CHARS,
+    HOLE_BLOCKS,
+    HOLE_PROBABILITY,
     MODEL_PATH,
     REPEAT_MIN_CHARS,
+    TAIL_GAP_CHARS,
     WIDGET_FEATURES,
     Forest,
     drop_captions,
@@ -138,20 +141,25 @@ def test_shipped_model_loads_and_matches_the_features(tmp_path):
         load_forest(stale)
 
 
+def keep_blocks_without_holes(*args, **kwargs):
+    """keep_blocks with hole filling off (HOLE_BLOCKS), for the tests of its other rules."""
+    return keep_blocks(*args, hole_blocks=0, **kwargs)
+
+
 def test_keep_blocks_threshold_smoothing_and_isolated_short_blocks():
     probability = np.array([0.9, 0.45, 0.9, 0.1, 0.6, 0.1, 0.2])
     lengths = np.array([300.0, 40.0, 300.0, 20.0, 15.0, 30.0, 500.0])
-    plain = keep_blocks(probability, lengths, 0.5)
+    plain = keep_blocks_without_holes(probability, lengths, 0.5)
     assert plain.tolist() == [True, False, True, False, True, False, False]  # the threshold alone
     # Smoothing: the 0.45 block between two 0.9 blocks rises to 0.5*0.45 + 0.5*0.9 = 0.675; the 0.6
     # block between two 0.1 blocks falls to 0.35; the first block's missing neighbour is itself.
-    smoothed = keep_blocks(probability, lengths, 0.5, smooth=0.5)
+    smoothed = keep_blocks_without_holes(probability, lengths, 0.5, smooth=0.5)
     assert smoothed.tolist() == [True, True, True, False, False, False, False]
     # A kept block shorter than isolated_chars with both neighbours dropped goes; a long one stays.
-    assert keep_blocks(probability, lengths, 0.5, isolated_chars=16).tolist() == [True, False, True, False, False, False, False]
-    assert keep_blocks(probability, lengths, 0.5, isolated_chars=15).tolist() == plain.tolist()
-    assert keep_blocks(np.array([0.9]), np.array([5.0]), 0.5, smooth=0.3, isolated_chars=10).tolist() == [False]
-    assert keep_blocks(np.zeros(0), np.zeros(0), 0.5, smooth=0.3, isolated_chars=10).shape == (0,)
+    assert keep_blocks_without_holes(probability, lengths, 0.5, isolated_chars=16).tolist() == [True, False, True, False, False, False, False]
+    assert keep_blocks_without_holes(probability, lengths, 0.5, isolated_chars=15).tolist() == plain.tolist()
+    assert keep_blocks_without_holes(np.array([0.9]), np.array([5.0]), 0.5, smooth=0.3, isolated_chars=10).tolist() == [False]
+    assert keep_blocks_without_holes(np.zeros(0), np.zeros(0), 0.5, smooth=0.3, isolated_chars=10).shape == (0,)
 
 
 def drop_repeated_reference(texts: list[str], kept: np.ndarray, min_chars: int = REPEAT_MIN_CHARS) -> list[bool]:
@@ -308,18 +316,57 @@ def test_keep_blocks_tail_gap_drops_the_stretches_after_the_article():
     probability = np.array([kept_probability, dropped, kept_probability, kept_probability, kept_probability, dropped, dropped,
                             kept_probability, dropped, dropped, dropped, kept_probability, kept_probability])  # fmt: skip
     lengths = np.array([40.0, 10, 400, 300, 500, 20, 20, 150, 10, 10, 10, 200, 100])
-    plain = keep_blocks(probability, lengths, 0.5)
-    assert keep_blocks(probability, lengths, 0.5, tail_gap=0).tolist() == plain.tolist()
+    plain = keep_blocks_without_holes(probability, lengths, 0.5)
+    assert keep_blocks_without_holes(probability, lengths, 0.5, tail_gap=0).tolist() == plain.tolist()
     # gap >= 2 splits after the article: both later stretches go; the title before it stays
-    cut = keep_blocks(probability, lengths, 0.5, tail_gap=2)
+    cut = keep_blocks_without_holes(probability, lengths, 0.5, tail_gap=2, tail_chars=0)
     assert np.flatnonzero(cut).tolist() == [0, 2, 3, 4]
     # gap >= 3 splits only before the last stretch: the teaser after two dropped blocks stays
-    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, tail_gap=3)).tolist() == [0, 2, 3, 4, 7]
+    assert np.flatnonzero(keep_blocks_without_holes(probability, lengths, 0.5, tail_gap=3, tail_chars=0)).tolist() == [0, 2, 3, 4, 7]
     # gap >= 1 splits the title off; it comes before the article, so it stays
-    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, tail_gap=1)).tolist() == [0, 2, 3, 4]
+    assert np.flatnonzero(keep_blocks_without_holes(probability, lengths, 0.5, tail_gap=1, tail_chars=0)).tolist() == [0, 2, 3, 4]
     # the largest stretch is chosen by kept characters, not by block count
-    assert np.flatnonzero(keep_blocks(np.array([0.9, 0.9, 0.1, 0.1, 0.9]), np.array([10.0, 10, 5, 5, 900]), 0.5, tail_gap=2)).tolist() == [0, 1, 4]
-    assert keep_blocks(np.full(3, 0.1), np.ones(3), 0.5, tail_gap=2).tolist() == [False] * 3
+    chosen = keep_blocks_without_holes(np.array([0.9, 0.9, 0.1, 0.1, 0.9]), np.array([10.0, 10, 5, 5, 900]), 0.5, tail_gap=2, tail_chars=0)
+    assert np.flatnonzero(chosen).tolist() == [0, 1, 4]
+    assert keep_blocks_without_holes(np.full(3, 0.1), np.ones(3), 0.5, tail_gap=2, tail_chars=0).tolist() == [False] * 3
+
+
+def test_keep_blocks_tail_cut_needs_a_run_of_dropped_characters():
+    """A run of tail_gap dropped blocks cuts only when it also holds tail_chars characters: short
+    labels between two sections of an article do not end it, a long run of furniture does."""
+    high, low = 0.9, 0.1
+    # article (2 blocks) | 3 short dropped labels (30 chars) | section | 3 dropped blocks (900 chars) | comments
+    probability = np.array([high, high, low, low, low, high, low, low, low, high])
+    lengths = np.array([500.0, 400, 10, 10, 10, 300, 300, 300, 300, 200])
+    assert np.flatnonzero(keep_blocks_without_holes(probability, lengths, 0.5, tail_gap=3, tail_chars=0)).tolist() == [0, 1]
+    assert np.flatnonzero(keep_blocks_without_holes(probability, lengths, 0.5, tail_gap=3, tail_chars=31)).tolist() == [0, 1, 5]
+    assert np.flatnonzero(keep_blocks_without_holes(probability, lengths, 0.5, tail_gap=3, tail_chars=30)).tolist() == [0, 1]  # 30 >= 30: it cuts
+    assert np.flatnonzero(keep_blocks_without_holes(probability, lengths, 0.5, tail_gap=3, tail_chars=901)).tolist() == [0, 1, 5, 9]
+    # both conditions: 3 dropped blocks are not a gap of 4, however long
+    assert np.flatnonzero(keep_blocks_without_holes(probability, lengths, 0.5, tail_gap=4, tail_chars=1)).tolist() == [0, 1, 5, 9]
+    # the default is the shipped TAIL_GAP_CHARS
+    shipped = keep_blocks_without_holes(probability, lengths, 0.5, tail_gap=3, tail_chars=TAIL_GAP_CHARS)
+    assert keep_blocks_without_holes(probability, lengths, 0.5, tail_gap=3).tolist() == shipped.tolist()
+
+
+def test_keep_blocks_fills_short_holes_between_kept_blocks():
+    """A run of at most hole_blocks dropped blocks between two kept ones is kept when every block
+    of it reaches hole_probability; runs before the first or after the last kept block are not holes."""
+    # lead | heading (0.2) | paragraph | two labels (0.2, 0.01) | paragraph | footer (0.2)
+    probability = np.array([0.2, 0.9, 0.2, 0.9, 0.2, 0.01, 0.9, 0.2])
+    lengths = np.array([30.0, 400, 20, 500, 10, 10, 300, 40])
+    off = keep_blocks(probability, lengths, 0.5, hole_blocks=0)
+    assert np.flatnonzero(off).tolist() == [1, 3, 6]
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, hole_blocks=1, hole_probability=0.1)).tolist() == [1, 2, 3, 6]
+    # a run of two holds a block under the floor: it stays dropped, whatever its length
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, hole_blocks=2, hole_probability=0.1)).tolist() == [1, 2, 3, 6]
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, hole_blocks=2, hole_probability=0.01)).tolist() == [1, 2, 3, 4, 5, 6]
+    # holes are filled after the tail cut: a cut-off stretch does not make the run before it a hole
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, tail_gap=2, tail_chars=0, hole_blocks=2, hole_probability=0.01)).tolist() == [1, 2, 3]
+    assert keep_blocks(np.full(3, 0.2), np.ones(3), 0.5, hole_blocks=3, hole_probability=0.0).tolist() == [False] * 3
+    # the defaults are the shipped HOLE_BLOCKS and HOLE_PROBABILITY
+    shipped = keep_blocks(probability, lengths, 0.5, hole_blocks=HOLE_BLOCKS, hole_probability=HOLE_PROBABILITY)
+    assert keep_blocks(probability, lengths, 0.5).tolist() == shipped.tolist()
 
 
 def test_main_run_is_the_maximum_sum_stretch():
