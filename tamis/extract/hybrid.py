@@ -215,7 +215,7 @@ REPEATED_LINK_DENSITY = 0.5
 # ROUTER CONSTANTS (written by bench/fit_extract_router.py --write)
 ROUTE_FAST = True
 ROUTE_PRECISION = False
-ROUTE_CONFIDENCE = 0.66
+ROUTE_CONFIDENCE = 0.64
 ROUTE_SECOND: tuple[str, int, float] | None = None
 # END ROUTER CONSTANTS
 
