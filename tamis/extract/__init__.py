@@ -22,7 +22,7 @@
   300-tree depth-5 gradient-boosted classifier (arrays in ``block_model.npz``; sklearn only at
   training time, ``bench/train_extract_model.py``) keeps the blocks of probability >= 0.2 (each
   block's probability mixed at 0.2 with its two neighbours' mean), and cuts off the kept stretches that follow the article
-  past 16 dropped blocks (until session 19: 0.3, no smoothing, 8; chosen in session 20 by the
+  past 8 dropped blocks (until session 19: 0.3, no smoothing; chosen in session 20 by the
   router's nested CV on four sets, ``hybrid.py``). It is trained on the
   development halves of BOTH sets: trafilatura-eval's snippets label the blocks they name,
   scrapinghub-aeb's gold article text labels every block by word 4-grams (keeping exactly those
