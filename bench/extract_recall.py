@@ -120,28 +120,11 @@ def block_stages(page: B.PageBlocks, details: dict) -> tuple[np.ndarray, np.ndar
         steps += [steps[-1], steps[-1]]
     if not np.array_equal(steps[-1], details["kept"]):
         raise AssertionError("the stages do not end in extract_learned's kept blocks: this script is out of date")
-    # The line rules: a kept line (a block, or a table row's kept cells) the step's filter drops.
+    # The line rules: a kept line (a block, or a table row's kept cells: learned.kept_lines) the step's filter drops.
     survives = steps[-1].copy()
-    tags = page.columns[:, B.COLUMNS.index("tag")]
-    groups = page.columns[:, B.COLUMNS.index("group")]
-    cells = {B.OWN_TAGS.index("td"), B.OWN_TAGS.index("th")}
-    line: list[int] = []
-    previous_row = -1
-
-    def judge(members: list[int]) -> None:
-        if members:
-            text = L.CELL_SEPARATOR.join(texts[i] for i in members)
-            if drop_boilerplate_lines(text)[1]:
-                survives[members] = False
-
-    for index in np.flatnonzero(steps[-1]).tolist():
-        row = int(groups[index]) if int(tags[index]) in cells else -1
-        if not (row >= 0 and row == previous_row):
-            judge(line)
-            line = []
-        line.append(index)
-        previous_row = row
-    judge(line)
+    for line in L.kept_lines(page, steps[-1]):
+        if drop_boilerplate_lines(L.CELL_SEPARATOR.join(texts[i] for i in line))[1]:
+            survives[line] = False
     steps.append(survives)
     stage = np.full(len(texts), FINAL, dtype=np.int64)
     for number in range(len(steps) - 1, -1, -1):

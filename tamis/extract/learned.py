@@ -534,22 +534,28 @@ _CELL_TAGS = frozenset(block_features.OWN_TAGS.index(tag) for tag in ("td", "th"
 CELL_SEPARATOR = " | "
 
 
-def kept_text(page: block_features.PageBlocks, kept: np.ndarray) -> str:
-    """The kept blocks, one per line, except that the kept cells of one table row share a line,
-    joined by ``CELL_SEPARATOR`` (a row reads across, as trafilatura writes it). A cell block is a
-    ``td``/``th`` holding its text directly; its group is its row (``tr``)."""
+def kept_lines(page: block_features.PageBlocks, kept: np.ndarray) -> list[list[int]]:
+    """The kept blocks' indices, one list per output line: a block alone, except that the kept
+    cells of one table row share a line (a row reads across, as trafilatura writes it). A cell
+    block is a ``td``/``th`` holding its text directly; its group is its row (``tr``)."""
     tags = page.columns[:, block_features.COLUMNS.index("tag")]
     rows = page.columns[:, block_features.COLUMNS.index("group")]
-    lines: list[str] = []
+    lines: list[list[int]] = []
     previous_row = -1
     for index in np.flatnonzero(kept).tolist():
         row = int(rows[index]) if int(tags[index]) in _CELL_TAGS else -1
         if row >= 0 and row == previous_row:
-            lines[-1] += CELL_SEPARATOR + page.texts[index]
+            lines[-1].append(index)
         else:
-            lines.append(page.texts[index])
+            lines.append([index])
         previous_row = row
-    return "\n".join(lines)
+    return lines
+
+
+def kept_text(page: block_features.PageBlocks, kept: np.ndarray) -> str:
+    """The kept blocks, one per line (kept_lines), a table row's kept cells joined by ``CELL_SEPARATOR``."""
+    texts = page.texts
+    return "\n".join(CELL_SEPARATOR.join([texts[i] for i in line]) for line in kept_lines(page, kept))
 
 
 def _fast_instead(html: str | bytes, why: str, run: bool = True) -> Extraction:
