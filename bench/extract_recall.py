@@ -296,7 +296,7 @@ def analyse(key: str, url: str, page_type: str, raw: bytes, gold: str, teacher: 
     return loss
 
 
-def report(title: str, losses: list[PageLoss], top: int) -> None:
+def report(title: str, losses: list[PageLoss]) -> None:
     pages = len(losses)
     if not pages:
         return
@@ -375,8 +375,8 @@ def main() -> int:
             traf = [1 - sum((_shingles(p.gold) - _shingles(teacher[p.key])).values()) / max(1, sum(_shingles(p.gold).values())) for p in pages]
             print(f"\n#### {name} (trafilatura's mean recall on the same pages {np.mean(traf):.4f})")
             articles = [loss for loss in losses if loss.page_type == "article"]
-            report(f"{name}, articles", articles, args.top)
-            report(f"{name}, all pages", losses, args.top)
+            report(f"{name}, articles", articles)
+            report(f"{name}, all pages", losses)
             report_top(f"{name}, all pages", losses, args.top)
     return 0
 
