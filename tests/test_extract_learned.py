@@ -236,7 +236,8 @@ def test_drop_marked_drops_kept_captions_and_nav_and_footer_blocks_unless_nothin
     assert drop_marked(rows, np.zeros(7, dtype=bool)).tolist() == [False] * 7
     assert drop_marked(np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32), np.zeros(0, dtype=bool)).shape == (0,)
     # post_rules: the repeated texts first, then the marked blocks
-    texts = ["Paragraph " * 10, "Caption of the photo " * 4, "Paragraph " * 10, "x", "y", "Home", "Contact"]
+    # (block 4 stands three dropped blocks from block 0: as long as a paragraph, drop_detached leaves it)
+    texts = ["Paragraph " * 10, "Caption of the photo " * 4, "Paragraph " * 10, "x", "y" * DETACHED_MAX_CHARS, "Home", "Contact"]
     assert post_rules(texts, rows, kept).tolist() == [True, False, False, False, True, False, False]
 
 
