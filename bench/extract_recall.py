@@ -24,7 +24,7 @@ each lost copy is attributed, in this order, to:
   keep threshold, and not in a hole keep_blocks fills; ``b: model (smoothing)`` where the block's
   own probability was over it),
   ``c: isolated`` / ``c: tail cut`` (keep_blocks's run rules), ``c: drop_repeated`` / ``c: drop_marked``
-  / ``c: drop_captions`` / ``c: drop_widgets`` / ``c: drop_bylines`` / ``c: drop_detached`` (learned.post_rules), ``d: line rules``
+  / ``c: drop_captions`` / ``c: drop_widgets`` / ``c: drop_widget_areas`` / ``c: drop_bylines`` / ``c: drop_detached`` (learned.post_rules), ``d: line rules``
   (extract_html.drop_boilerplate_lines); ``f: kept, gold repeats it`` where every occurrence was kept
   but the gold holds more copies;
 * ``a: never a block`` where no block holds it, by where it stands in the page as saved: inside an
@@ -74,7 +74,7 @@ from tamis.steps.extract_html import drop_boilerplate_lines, tidy_paragraphs  # 
 # The block stages in pipeline order: a block's stage is the first it did not pass (FINAL: all).
 STAGES = (
     "b: model", "c: isolated", "c: tail cut", "c: drop_repeated", "c: drop_marked", "c: drop_captions", "c: drop_widgets",
-    "c: drop_bylines", "c: drop_detached", "d: line rules",
+    "c: drop_widget_areas", "c: drop_bylines", "c: drop_detached", "d: line rules",
 )  # fmt: skip
 FINAL = len(STAGES)
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None)
@@ -119,10 +119,11 @@ def block_stages(page: B.PageBlocks, details: dict) -> tuple[np.ndarray, np.ndar
     if steps[-1].any():
         steps.append(L.drop_captions(rows, lengths, steps[-1]))
         steps.append(L.drop_widgets(rows, steps[-1]))
+        steps.append(L.drop_widget_areas(rows, lengths, steps[-1]))
         steps.append(L.drop_bylines(rows, lengths, steps[-1]))
         steps.append(L.drop_detached(lengths, steps[-1]))
     else:
-        steps += [steps[-1]] * 4
+        steps += [steps[-1]] * 5
     if not np.array_equal(steps[-1], details["kept"]):
         raise AssertionError("the stages do not end in extract_learned's kept blocks: this script is out of date")
     # The line rules: a kept line (a block, or a table row's kept cells: learned.kept_lines) the step's filter drops.

@@ -20,6 +20,8 @@ from tamis.extract.learned import (
     MODEL_PATH,
     REPEAT_MIN_CHARS,
     TAIL_GAP_CHARS,
+    WIDGET_AREA_FEATURES,
+    WIDGET_AREA_MAX_SHARE,
     WIDGET_FEATURES,
     Forest,
     drop_bylines,
@@ -27,6 +29,7 @@ from tamis.extract.learned import (
     drop_detached,
     drop_marked,
     drop_repeated,
+    drop_widget_areas,
     drop_widgets,
     extract_learned,
     keep_blocks,
@@ -279,9 +282,10 @@ def test_drop_widgets_drops_kept_blocks_whose_own_class_names_a_widget_unless_no
     assert drop_widgets(np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32), np.zeros(0, dtype=bool)).shape == (0,)
     # every word is one of the blocks' hint words, read from the block's own chain
     assert all(name in B.FEATURE_NAMES and name.startswith("own~") for name in WIDGET_FEATURES)
-    # post_rules applies it after the caption rule
+    # post_rules applies it after the caption rule; then drop_widget_areas takes block 3 (inside a
+    # comment area, a third of the kept text)
     texts = ["P" * 300, "n" * 200, "r" * 80, "c" * 300, "a" * 300, "s" * 30]
-    assert post_rules(texts, rows, kept).tolist() == out.tolist()
+    assert post_rules(texts, rows, kept).tolist() == [True, False, False, False, True, False]
 
 
 def test_drop_bylines_drops_kept_author_and_meta_blocks_unless_they_hold_much_of_the_kept_text():
@@ -305,6 +309,38 @@ def test_drop_bylines_drops_kept_author_and_meta_blocks_unless_they_hold_much_of
     # post_rules applies it after the widget rule
     texts = ["P" * 400, "b" * 30, "m" * 40, "Q" * 400, "R" * 400, "a" * 200, "x" * 50]
     assert post_rules(texts, rows, kept).tolist() == out.tolist()
+
+
+def test_drop_widget_areas_drops_kept_blocks_inside_a_named_widget_unless_it_wraps_most_of_the_kept_text():
+    rows = np.zeros((6, len(B.FEATURE_NAMES)), dtype=np.float32)
+    rows[2, B.FEATURE_NAMES.index("above~comment")] = 1.0  # a comment list's paragraphs: no class of their own
+    rows[3, B.FEATURE_NAMES.index("above~comment")] = 1.0
+    rows[4, B.FEATURE_NAMES.index("above~related")] = 1.0  # a related-stories box's teaser line
+    rows[5, B.FEATURE_NAMES.index("above~content")] = 1.0  # an ancestor naming the article: stays
+    lengths = np.array([600.0, 600.0, 150.0, 120.0, 60.0, 300.0])
+    kept = np.ones(6, dtype=bool)
+    out = drop_widget_areas(rows, lengths, kept)
+    assert out.tolist() == [True, True, False, False, False, True]
+    assert kept.all()  # not changed in place
+    # a body or wrapper class naming the whole page ("has-comments") reads on every block: kept whole
+    wrapped = rows.copy()
+    wrapped[:, B.FEATURE_NAMES.index("above~comment")] = 1.0
+    assert drop_widget_areas(wrapped, lengths, kept).tolist() == kept.tolist()
+    assert (lengths * (kept & ~out)).sum() < WIDGET_AREA_MAX_SHARE * lengths.sum()
+    assert all(name in B.FEATURE_NAMES and name.startswith("above~") for name in WIDGET_AREA_FEATURES)
+    assert drop_widget_areas(np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32), np.zeros(0), np.zeros(0, dtype=bool)).shape == (0,)
+
+
+def test_extract_learned_leaves_out_a_comment_thread_after_the_article():
+    replies = [
+        "Thanks for writing this up, the part about the library funds was exactly what I had been wondering about.",
+        "I went to two of the hearings and the chair is right: people asked for the library far more than the roads.",
+    ]
+    thread = "<div class='comments'>" + "".join(f"<p>{r}</p>" for r in replies) + "</div>"  # the replies carry no class of their own
+    html = ARTICLE.replace("</article>", f"{thread}</article>")
+    text = extract_learned(html).text
+    assert not any(r in text for r in replies)
+    assert all(p in text for p in PARAGRAPHS)
 
 
 def test_drop_detached_drops_short_stretches_apart_from_the_article():
