@@ -463,6 +463,17 @@ def test_keep_blocks_fills_short_holes_between_kept_blocks():
     assert keep_blocks(probability, lengths, 0.5).tolist() == shipped.tolist()
 
 
+def test_keep_blocks_hole_floor_is_shipped_at_one_percent():
+    """With the shipped floor (HOLE_PROBABILITY 0.01), a sub-heading the model puts at 0.015
+    between two kept paragraphs is kept (it was not at session 20's 0.02); a line at 0.005 is not."""
+    # paragraph | sub-heading (0.015) | paragraph | label (0.005) | paragraph
+    probability = np.array([0.9, 0.015, 0.9, 0.005, 0.9])
+    lengths = np.array([400.0, 30, 500, 10, 300])
+    assert HOLE_PROBABILITY == 0.01
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5)).tolist() == [0, 1, 2, 4]
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, hole_probability=0.02)).tolist() == [0, 2, 4]
+
+
 def test_main_run_is_the_maximum_sum_stretch():
     rng = np.random.default_rng(7)
     for _ in range(300):
