@@ -1,10 +1,11 @@
 """Where the learned extractor keeps text the gold lacks: every extra output 4-gram attributed to the kept block that produced it.
 
     PYTHONPATH=. /work/bench-venv/bin/python bench/extract_precision.py --wceb DIR --wcxb DIR [--corpus ../shared/corpus]
-        [--workdir /tmp/NAME-recall] [--top 10] [--sets wcxb wceb] [--limit N]
+        [--workdir /tmp/NAME-recall] [--top 10] [--sets wcxb wceb aeb] [--limit N]
 
 (the same pages, options and trafilatura cache as bench/extract_recall.py: DEVELOPMENT pages only,
-WCXB's dev split and wceb2026's development half; never a test split or held-out half.)
+WCXB's dev split, wceb2026's and scrapinghub-aeb's development halves; never a test split or
+held-out half; not trafilatura-eval, whose snippet gold is not a page's main text.)
 
 Each page runs through ``tamis_learned`` as the ``extract`` step runs it (the block classifier, its
 page rules, the step's line rules). The metric is scrapinghub-aeb's (word 4-grams): an output 4-gram

@@ -1,15 +1,20 @@
 """Where the learned extractor loses gold text: every missed gold 4-gram attributed to the stage that lost it.
 
     PYTHONPATH=. /work/bench-venv/bin/python bench/extract_recall.py --wceb DIR --wcxb DIR [--corpus ../shared/corpus]
-        [--workdir /tmp/NAME-recall] [--top 10] [--sets wcxb wceb]
+        [--workdir /tmp/NAME-recall] [--top 10] [--sets wcxb wceb aeb]
 
 (needs trafilatura: the bench venv's, with this tree first on PYTHONPATH.)
 
 Pages: DEVELOPMENT pages only. WCXB's dev split (``wcxb_pages.training_pages``: sites in no other set
 and in no WCXB test page; the shipped model never trained on them: unseen sites) and wceb2026's
 development half (``wceb_pages.wceb_halves``; not in the shipped model's training rows, but its
-page-level rules were chosen by CV over it). WCXB's test
-split and the held-out halves are never read.
+page-level rules were chosen by CV over it), and scrapinghub-aeb's development half
+(``bench_extract.halves``, the split every bench and fit uses; gold: the page's ``articleBody``, the
+metric's own unit; the shipped model trained on these pages, so its figures are in-sample for the
+model, out of sample for nothing). WCXB's test split and the held-out halves are never read.
+trafilatura-eval is not read: its gold is a few ``with``/``without`` snippets a page, not the page's
+main text, so a 4-gram the output has and the gold lacks is not an error and a lost 4-gram's share of
+the "gold" is not what its metric counts (snippet hits); neither attribution would measure that metric.
 
 Each page is decoded as the ``extract`` step decodes it and run through ``tamis_learned`` (the block
 classifier, its page rules, the step's line rules) and ``tamis_learned_hybrid`` (the same, with the
@@ -46,6 +51,7 @@ from __future__ import annotations
 import argparse
 import html as html_lib
 import itertools
+import json
 import pickle
 import sys
 import unicodedata
@@ -59,10 +65,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_extract import _TOKEN_RE, _shingles  # noqa: E402
+from bench_extract import _TOKEN_RE, _read, _shingles, halves, load_aeb  # noqa: E402
 from readability_pages import evaluation_sites  # noqa: E402
 from train_extract_model import trafilatura_text  # noqa: E402
-from wceb_pages import load_wceb, wceb_halves  # noqa: E402
+from wceb_pages import WcebPage, load_wceb, wceb_halves  # noqa: E402
 from wcxb_pages import load_wcxb, training_pages  # noqa: E402
 
 from tamis.extract import blocks as B  # noqa: E402
@@ -354,9 +360,15 @@ def add_set_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wceb", type=Path, required=True)
     parser.add_argument("--wcxb", type=Path, required=True)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/tamis-extract-recall"))
-    parser.add_argument("--sets", nargs="+", default=["wcxb", "wceb"], choices=["wcxb", "wceb"])
+    parser.add_argument("--sets", nargs="+", default=["wcxb", "wceb", "aeb"], choices=["wcxb", "wceb", "aeb"])
     parser.add_argument("--top", type=int, default=10)
     parser.add_argument("--limit", type=int, default=0, help="at most this many pages a set (a quick look)")
+
+
+def aeb_urls(corpus: Path) -> dict[str, str]:
+    """{scrapinghub-aeb page key: its URL} (load_aeb gives the gold and the files only)."""
+    records = json.loads((corpus / "scrapinghub-aeb" / "ground-truth.json").read_text(encoding="utf-8"))
+    return {key: record.get("url") or "" for key, record in records.items()}
 
 
 def development_sets(args: argparse.Namespace) -> tuple[dict[str, list], dict[str, str]]:
@@ -371,6 +383,13 @@ def development_sets(args: argparse.Namespace) -> tuple[dict[str, list], dict[st
         pages, _ = load_wceb(args.wceb, evaluation_sites(args.corpus))
         development, _ = wceb_halves(pages)
         sets["wceb2026 dev half"] = [page for page in pages if page.key in development]
+    if "aeb" in args.sets:
+        # bench_extract's own split (``halves``, the one every bench and fit scores): the
+        # development half only. Every AEB page is an article; its gold is the articleBody.
+        truth, files = load_aeb(args.corpus)
+        development, _ = halves(list(files))
+        urls = aeb_urls(args.corpus)
+        sets["scrapinghub-aeb dev half"] = [WcebPage(key, _read(files[key]), truth[key], urls.get(key, ""), "article", "") for key in sorted(development)]
     if args.limit:
         sets = {title: pages[: args.limit] for title, pages in sets.items()}
     cache_path = args.workdir / "trafilatura.pickle"
