@@ -1,7 +1,8 @@
 """The web-content-extraction-benchmark's 1000 pages of 2026 (``wceb2026``): a third extraction set.
 
 The set lives outside the project (its path is an argument; never copied in): ``html/NNNN.html.gz``
-(the page as saved) and ``ground-truth/NNNN.json`` (``url``, ``ground_truth.main_content``: the
+(the page as saved) and ``ground-truth/NNNN.json`` (or, in the benchmark's repository as checked
+out, ``release/html/`` and ``benchmark/ground-truth/``) (``url``, ``ground_truth.main_content``: the
 page's whole main text, AI-generated and human-verified; ``_internal.page_type.primary``: article,
 forum, service, product, documentation, collection, listing, blog). Apache-2.0.
 
@@ -49,8 +50,13 @@ def load_wceb(
     addresses whose pages are left out; ``prefix``: put before every key (WCXB's dev/ and test/ folders
     reuse file ids, ``bench/wcxb_pages.py``)."""
     truth_dir, html_dir = folder / "ground-truth", folder / "html"
+    if not truth_dir.is_dir() and (folder / "benchmark" / "ground-truth").is_dir():
+        # the benchmark's repository as checked out: its ground truth and its release's pages
+        truth_dir, html_dir = folder / "benchmark" / "ground-truth", folder / "release" / "html"
     if not truth_dir.is_dir() or not html_dir.is_dir():
-        raise FileNotFoundError(f"{folder}: no ground-truth/ and html/ folders (not a wceb2026 copy)")
+        raise FileNotFoundError(
+            f"{folder}: no ground-truth/ and html/ folders, nor benchmark/ground-truth/ and release/html/ (not a wceb2026 copy)"
+        )
     excluded_brands = {brand(domain) for domain in excluded}
     kept: list[WcebPage] = []
     skipped: list[tuple[str, str]] = []

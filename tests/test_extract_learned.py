@@ -653,6 +653,15 @@ def test_wceb_pages_load_decode_and_leave_out_evaluation_sites(tmp_path):
     development, held_out = wceb_halves(pages)
     assert development | held_out == {"0001", "0002", "0007"} and not development & held_out
     assert ("0002" in development) == ("0007" in development)  # one site's pages fall in one half
+    # the benchmark's repository as checked out: ground truth under benchmark/, pages under release/
+    (tmp_path / "repository" / "benchmark").mkdir(parents=True)
+    (tmp_path / "repository" / "release").mkdir()
+    (tmp_path / "ground-truth").rename(tmp_path / "repository" / "benchmark" / "ground-truth")
+    (tmp_path / "html").rename(tmp_path / "repository" / "release" / "html")
+    again, _ = load_wceb(tmp_path / "repository", {"brand.de", "evalsite.com"})
+    assert [(p.key, p.raw) for p in again] == [(p.key, p.raw) for p in pages]
+    with pytest.raises(FileNotFoundError, match="not a wceb2026 copy"):
+        load_wceb(tmp_path)
 
 
 def test_wcxb_pages_leave_out_the_other_sets_and_train_on_no_test_site(tmp_path):
