@@ -24,7 +24,7 @@ each lost copy is attributed, in this order, to:
   keep threshold, and not in a hole keep_blocks fills; ``b: model (smoothing)`` where the block's
   own probability was over it),
   ``c: isolated`` / ``c: tail cut`` (keep_blocks's run rules), ``c: drop_repeated`` / ``c: drop_marked``
-  / ``c: drop_captions`` / ``c: drop_widgets`` (learned.post_rules), ``d: line rules``
+  / ``c: drop_captions`` / ``c: drop_widgets`` / ``c: drop_widget_areas`` / ``c: drop_bylines`` / ``c: drop_detached`` (learned.post_rules), ``d: line rules``
   (extract_html.drop_boilerplate_lines); ``f: kept, gold repeats it`` where every occurrence was kept
   but the gold holds more copies;
 * ``a: never a block`` where no block holds it, by where it stands in the page as saved: inside an
@@ -72,7 +72,10 @@ from tamis.io.htmldecode import decode_html  # noqa: E402
 from tamis.steps.extract_html import drop_boilerplate_lines, tidy_paragraphs  # noqa: E402
 
 # The block stages in pipeline order: a block's stage is the first it did not pass (FINAL: all).
-STAGES = ("b: model", "c: isolated", "c: tail cut", "c: drop_repeated", "c: drop_marked", "c: drop_captions", "c: drop_widgets", "d: line rules")
+STAGES = (
+    "b: model", "c: isolated", "c: tail cut", "c: drop_repeated", "c: drop_marked", "c: drop_captions", "c: drop_widgets",
+    "c: drop_widget_areas", "c: drop_bylines", "c: drop_detached", "d: line rules",
+)  # fmt: skip
 FINAL = len(STAGES)
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None)
 _ATTRIBUTES = ("alt", "title", "aria-label", "content", "value", "placeholder")
@@ -116,8 +119,11 @@ def block_stages(page: B.PageBlocks, details: dict) -> tuple[np.ndarray, np.ndar
     if steps[-1].any():
         steps.append(L.drop_captions(rows, lengths, steps[-1]))
         steps.append(L.drop_widgets(rows, steps[-1]))
+        steps.append(L.drop_widget_areas(rows, lengths, steps[-1]))
+        steps.append(L.drop_bylines(rows, lengths, steps[-1]))
+        steps.append(L.drop_detached(lengths, steps[-1]))
     else:
-        steps += [steps[-1], steps[-1]]
+        steps += [steps[-1]] * 5
     if not np.array_equal(steps[-1], details["kept"]):
         raise AssertionError("the stages do not end in extract_learned's kept blocks: this script is out of date")
     # The line rules: a kept line (a block, or a table row's kept cells: learned.kept_lines) the step's filter drops.
@@ -342,8 +348,8 @@ def report_top(title: str, losses: list[PageLoss], top: int) -> None:
         print(f"   {share:.4f} {count:5d} {count / loss.gold_total:4.0%} {loss.key} {loss.page_type:9s} {cause:28s} {snippet!r}  ({loss.url[:60]})")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_set_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that say which development pages to read (development_sets), and --top."""
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
     parser.add_argument("--wceb", type=Path, required=True)
     parser.add_argument("--wcxb", type=Path, required=True)
@@ -351,7 +357,12 @@ def main() -> int:
     parser.add_argument("--sets", nargs="+", default=["wcxb", "wceb"], choices=["wcxb", "wceb"])
     parser.add_argument("--top", type=int, default=10)
     parser.add_argument("--limit", type=int, default=0, help="at most this many pages a set (a quick look)")
-    args = parser.parse_args()
+
+
+def development_sets(args: argparse.Namespace) -> tuple[dict[str, list], dict[str, str]]:
+    """({title: development pages} of the sets ``args.sets`` names, at most ``args.limit`` a set;
+    {page key: trafilatura's text}, cached in ``args.workdir``): the pages this script and
+    bench/extract_precision.py attribute, never a test split or held-out half."""
     args.workdir.mkdir(parents=True, exist_ok=True)
     sets = {}
     if "wcxb" in args.sets:
@@ -360,15 +371,24 @@ def main() -> int:
         pages, _ = load_wceb(args.wceb, evaluation_sites(args.corpus))
         development, _ = wceb_halves(pages)
         sets["wceb2026 dev half"] = [page for page in pages if page.key in development]
+    if args.limit:
+        sets = {title: pages[: args.limit] for title, pages in sets.items()}
     cache_path = args.workdir / "trafilatura.pickle"
     teacher: dict[str, str] = pickle.loads(cache_path.read_bytes()) if cache_path.is_file() else {}
-    for title, pages in sets.items():
-        if args.limit:
-            pages = pages[: args.limit]
-        for page in pages:
-            if page.key not in teacher:
-                teacher[page.key] = trafilatura_text(page.html())
+    missing = [page for pages in sets.values() for page in pages if page.key not in teacher]
+    for page in missing:
+        teacher[page.key] = trafilatura_text(page.html())
+    if missing:
         cache_path.write_bytes(pickle.dumps(teacher))
+    return sets, teacher
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_set_arguments(parser)
+    args = parser.parse_args()
+    sets, teacher = development_sets(args)
+    for title, pages in sets.items():
         for hybrid in (False, True):
             name = f"{title}, {'tamis_learned_hybrid' if hybrid else 'tamis_learned'}"
             losses = [loss for page in pages if (loss := analyse(page.key, page.url, page.page_type, page.raw, page.gold, teacher[page.key], hybrid))]

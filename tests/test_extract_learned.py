@@ -10,17 +10,26 @@ import pytest
 from tamis.extract import blocks as B
 from tamis.extract.hybrid import extract_learned_hybrid
 from tamis.extract.learned import (
+    BYLINE_FEATURES,
+    BYLINE_MAX_SHARE,
     CAPTION_MAX_CHARS,
+    DETACHED_GAP,
+    DETACHED_MAX_CHARS,
     HOLE_BLOCKS,
     HOLE_PROBABILITY,
     MODEL_PATH,
     REPEAT_MIN_CHARS,
     TAIL_GAP_CHARS,
+    WIDGET_AREA_FEATURES,
+    WIDGET_AREA_MAX_SHARE,
     WIDGET_FEATURES,
     Forest,
+    drop_bylines,
     drop_captions,
+    drop_detached,
     drop_marked,
     drop_repeated,
+    drop_widget_areas,
     drop_widgets,
     extract_learned,
     keep_blocks,
@@ -230,7 +239,8 @@ def test_drop_marked_drops_kept_captions_and_nav_and_footer_blocks_unless_nothin
     assert drop_marked(rows, np.zeros(7, dtype=bool)).tolist() == [False] * 7
     assert drop_marked(np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32), np.zeros(0, dtype=bool)).shape == (0,)
     # post_rules: the repeated texts first, then the marked blocks
-    texts = ["Paragraph " * 10, "Caption of the photo " * 4, "Paragraph " * 10, "x", "y", "Home", "Contact"]
+    # (block 4 stands three dropped blocks from block 0: as long as a paragraph, drop_detached leaves it)
+    texts = ["Paragraph " * 10, "Caption of the photo " * 4, "Paragraph " * 10, "x", "y" * DETACHED_MAX_CHARS, "Home", "Contact"]
     assert post_rules(texts, rows, kept).tolist() == [True, False, False, False, True, False, False]
 
 
@@ -272,9 +282,93 @@ def test_drop_widgets_drops_kept_blocks_whose_own_class_names_a_widget_unless_no
     assert drop_widgets(np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32), np.zeros(0, dtype=bool)).shape == (0,)
     # every word is one of the blocks' hint words, read from the block's own chain
     assert all(name in B.FEATURE_NAMES and name.startswith("own~") for name in WIDGET_FEATURES)
-    # post_rules applies it after the caption rule
+    # post_rules applies it after the caption rule; then drop_widget_areas takes block 3 (inside a
+    # comment area, a third of the kept text)
     texts = ["P" * 300, "n" * 200, "r" * 80, "c" * 300, "a" * 300, "s" * 30]
+    assert post_rules(texts, rows, kept).tolist() == [True, False, False, False, True, False]
+
+
+def test_drop_bylines_drops_kept_author_and_meta_blocks_unless_they_hold_much_of_the_kept_text():
+    rows = np.zeros((7, len(B.FEATURE_NAMES)), dtype=np.float32)
+    rows[1, B.FEATURE_NAMES.index("own~byline")] = 1.0  # "By Jane Doe, March 5"
+    rows[2, B.FEATURE_NAMES.index("own~meta")] = 1.0  # the post's meta line
+    rows[5, B.FEATURE_NAMES.index("above~author")] = 1.0  # an author box's bio paragraph: its container is named
+    rows[6, B.FEATURE_NAMES.index("above~meta")] = 1.0  # only an ancestor's "meta": stays
+    lengths = np.array([400.0, 30.0, 40.0, 400.0, 400.0, 200.0, 50.0])
+    kept = np.array([True, True, True, True, True, True, True])
+    out = drop_bylines(rows, lengths, kept)
+    assert out.tolist() == [True, False, False, True, True, False, True]
+    assert kept.tolist() == [True] * 7  # not changed in place
+    # an ancestor so named around most of the kept text (a page of one author's posts) keeps it all
+    wrapped = rows.copy()
+    wrapped[[0, 3, 4], B.FEATURE_NAMES.index("above~author")] = 1.0
+    assert drop_bylines(wrapped, lengths, kept).tolist() == kept.tolist()
+    assert (lengths * (kept & ~out)).sum() < BYLINE_MAX_SHARE * lengths.sum()  # the first page's named share
+    assert drop_bylines(np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32), np.zeros(0), np.zeros(0, dtype=bool)).shape == (0,)
+    assert all(name in B.FEATURE_NAMES for name in BYLINE_FEATURES)
+    # post_rules applies it after the widget rule
+    texts = ["P" * 400, "b" * 30, "m" * 40, "Q" * 400, "R" * 400, "a" * 200, "x" * 50]
     assert post_rules(texts, rows, kept).tolist() == out.tolist()
+
+
+def test_drop_widget_areas_drops_kept_blocks_inside_a_named_widget_unless_it_wraps_most_of_the_kept_text():
+    rows = np.zeros((6, len(B.FEATURE_NAMES)), dtype=np.float32)
+    rows[2, B.FEATURE_NAMES.index("above~comment")] = 1.0  # a comment list's paragraphs: no class of their own
+    rows[3, B.FEATURE_NAMES.index("above~comment")] = 1.0
+    rows[4, B.FEATURE_NAMES.index("above~related")] = 1.0  # a related-stories box's teaser line
+    rows[5, B.FEATURE_NAMES.index("above~content")] = 1.0  # an ancestor naming the article: stays
+    lengths = np.array([600.0, 600.0, 150.0, 120.0, 60.0, 300.0])
+    kept = np.ones(6, dtype=bool)
+    out = drop_widget_areas(rows, lengths, kept)
+    assert out.tolist() == [True, True, False, False, False, True]
+    assert kept.all()  # not changed in place
+    # a body or wrapper class naming the whole page ("has-comments") reads on every block: kept whole
+    wrapped = rows.copy()
+    wrapped[:, B.FEATURE_NAMES.index("above~comment")] = 1.0
+    assert drop_widget_areas(wrapped, lengths, kept).tolist() == kept.tolist()
+    assert (lengths * (kept & ~out)).sum() < WIDGET_AREA_MAX_SHARE * lengths.sum()
+    assert all(name in B.FEATURE_NAMES and name.startswith("above~") for name in WIDGET_AREA_FEATURES)
+    assert drop_widget_areas(np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32), np.zeros(0), np.zeros(0, dtype=bool)).shape == (0,)
+
+
+def test_extract_learned_leaves_out_a_comment_thread_after_the_article():
+    replies = [
+        "Thanks for writing this up, the part about the library funds was exactly what I had been wondering about.",
+        "I went to two of the hearings and the chair is right: people asked for the library far more than the roads.",
+    ]
+    thread = "<div class='comments'>" + "".join(f"<p>{r}</p>" for r in replies) + "</div>"  # the replies carry no class of their own
+    html = ARTICLE.replace("</article>", f"{thread}</article>")
+    text = extract_learned(html).text
+    assert not any(r in text for r in replies)
+    assert all(p in text for p in PARAGRAPHS)
+
+
+def test_drop_detached_drops_short_stretches_apart_from_the_article():
+    assert DETACHED_GAP == 2
+    # blocks: a label, two dropped, the article (3 kept, one dropped inside), two dropped, a rating line
+    lengths = np.array([20.0, 50.0, 50.0, 300.0, 10.0, 300.0, 300.0, 50.0, 50.0, 40.0])
+    kept = np.array([True, False, False, True, False, True, True, False, False, True])
+    out = drop_detached(lengths, kept)
+    assert out.tolist() == [False, False, False, True, False, True, True, False, False, False]
+    assert kept[0] and kept[9]  # not changed in place
+    # one dropped block between is not a gap; a long stretch apart stays (a lead, a later section)
+    near = np.array([True, False, True, True, False, True, True, False, False, True])
+    assert drop_detached(lengths, near).tolist() == [True, False, True, True, False, True, True, False, False, False]
+    far = lengths.copy()
+    far[9] = DETACHED_MAX_CHARS
+    assert drop_detached(far, kept)[9]
+    # one stretch, or nothing kept: unchanged
+    assert drop_detached(lengths, np.zeros(10, dtype=bool)).tolist() == [False] * 10
+    assert drop_detached(np.zeros(0), np.zeros(0, dtype=bool)).shape == (0,)
+
+
+def test_extract_learned_leaves_out_an_author_box_after_the_article():
+    bio = "Jane Doe is a reporter who has covered the city council and its budgets for the paper since 2015."
+    box = f"<div class='author-box'><img src='/jane.jpg' alt=''><p>{bio}</p></div>"  # the bio's container names it
+    html = ARTICLE.replace("</article>", f"{box}</article>")
+    text = extract_learned(html).text
+    assert bio not in text
+    assert all(p in text for p in PARAGRAPHS)
 
 
 def test_extract_learned_leaves_out_a_sign_up_box_in_the_article_column():

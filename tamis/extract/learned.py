@@ -469,14 +469,147 @@ def drop_widgets(rows: np.ndarray, kept: np.ndarray) -> np.ndarray:
     return out if out.any() else kept
 
 
+# A kept block that its own element chain or an ancestor's names as the author's or a byline
+# (blocks.HINT_WORDS' ``author`` and ``byline``), or whose own chain says ``meta`` (the post's meta
+# line: by whom, when, filed under what), is dropped, unless such blocks hold BYLINE_MAX_SHARE or
+# more of the kept characters (an ancestor so named around the whole article: a page of one
+# author's posts). The byline above an article and the author box after it (a bio: "X is a writer
+# who...") are what the model keeps most often of the text the gold lacks where it stands beside
+# the article's paragraphs: bench/extract_precision.py on WCXB's development articles put 0.0048
+# of the 0.0586 precision points lost in whole blocks that end the kept text (author boxes above
+# all), 0.0064 of wceb2026's development articles' 0.0702. Structural (HTML's class/id words, as
+# drop_widgets; an ancestor's too, since an author box's paragraphs carry no class of their own),
+# chosen by the out-of-fold F1 of the shipped model's training (session 21, s21-prec:
+# bench/fit_extract_router.py --post-rule on the four development sets, the shipped router;
+# out-of-fold models trained WITHOUT Mozilla Readability's pages, absent from that machine, so the
+# margins over trafilatura are lower than session 20's; teval / AEB / wceb2026 / WCXB dev):
+# before -0.0006 / -0.0009 / +0.0091 / +0.0122; own author/byline words alone -0.0000 / -0.0003 /
+# +0.0086 / +0.0124; with an ancestor's, unguarded, +0.0002 / +0.0008 / +0.0090 / +0.0131 (the
+# unguarded rule empties pages whose wrapper is so named: only the page fallback saves them; the
+# same words under 100 / 300 / 800 characters, without the guard, -0.0008 / -0.0044 ..., -0.0035
+# / -0.0004 ..., -0.0067 / -0.0040 ...); guarded at 0.2 / 0.5 / 0.8 of the kept characters
+# +0.0006 / +0.0008 / +0.0090 / +0.0131, the same, +0.0002 / +0.0008; with ``meta`` (shipped, 0.5)
+# +0.0012 / +0.0008 / +0.0090 / +0.0132; with date/time too +0.0012 / +0.0009 / +0.0090 /
+# +0.0132; with an ancestor's meta too +0.0009 / +0.0013 / +0.0088 / +0.0130; with share/social
+# +0.0015 / +0.0008 / +0.0089 / +0.0132; only the own chain's words (author, byline, meta)
+# +0.0006 / -0.0002 / +0.0086 / +0.0125. Bylines after the article's last long block only:
+# -0.0006 / -0.0015 / +0.0090 / +0.0122.
+BYLINE_FEATURES = ("own~author", "own~byline", "own~meta", "above~author", "above~byline")
+BYLINE_MAX_SHARE = 0.5
+
+
+def drop_bylines(rows: np.ndarray, lengths: np.ndarray, kept: np.ndarray, max_share: float = BYLINE_MAX_SHARE) -> np.ndarray:
+    """``kept`` without the kept blocks BYLINE_FEATURES name, unless they hold ``max_share`` or more
+    of the kept characters (or are all that is kept)."""
+    return _drop_named_minority(rows, lengths, kept, BYLINE_FEATURES, max_share)
+
+
+def _drop_named_minority(rows: np.ndarray, lengths: np.ndarray, kept: np.ndarray, features: tuple[str, ...], max_share: float) -> np.ndarray:
+    """``kept`` without the kept blocks that have any of ``features``, unless those hold
+    ``max_share`` or more of the kept characters (a word on a wrapper of the whole page)."""
+    if not len(rows) or not kept.any():
+        return kept
+    named = kept & _named(rows, features)
+    if not named.any() or (lengths * named).sum() >= max_share * (lengths * kept).sum():
+        return kept
+    return kept & ~named
+
+
+# A kept block inside an element whose class/id words name a page widget (WIDGET_FEATURES' words
+# on an ANCESTOR: a comment list's paragraphs, a related-stories box's teaser lines, a newsletter
+# box's text, none with a class of its own) is dropped, unless such blocks hold
+# WIDGET_AREA_MAX_SHARE or more of the kept characters: drop_widgets reads only the block's own
+# chain because an ancestor's word may name the whole page (a body class "has-comments"); the
+# share guard keeps those pages whole instead. Chosen as drop_bylines was (session 21, the same
+# out-of-fold margins, on top of drop_bylines and drop_detached, which read +0.0021 / +0.0019 /
+# +0.0093 / +0.0141): guarded at 0.2 / 0.35 / 0.5 (shipped) / 0.65 / 0.8 of the kept characters
+# +0.0043 / +0.0046 / +0.0098 / +0.0150, +0.0053 / +0.0046 / +0.0096 / +0.0154, +0.0053 / +0.0046 /
+# +0.0098 / +0.0154, +0.0056 / +0.0046 / +0.0098 / +0.0164, +0.0056 / +0.0046 / +0.0072 / +0.0138;
+# unguarded +0.0059 / +0.0046 / +0.0008 / +0.0136 (session 18's finding: an ancestor's word names
+# whole pages of wceb2026). Parts measured there: comment/reply alone (0.5) +0.0024 / +0.0042 /
+# +0.0100 / +0.0145, related/recommend/newsletter/subscribe/signup/promo/sponsor alone +0.0043 /
+# +0.0024 / +0.0094 / +0.0144, both +0.0046 / +0.0046 / +0.0101 / +0.0148. Not taken: with
+# share/social too +0.0053 / +0.0032 / +0.0098 / +0.0154 (AEB pays); the same guard on a block's
+# own date/time words +0.0053 / +0.0048 / +0.0097 / +0.0154 (under the 0.0005 a change must earn),
+# own share/social words +0.0024 / +0.0019 / +0.0092 / +0.0141, own tag/category words +0.0021 /
+# +0.0019 / +0.0093 / +0.0139 (each on top of the bylines and detached rules alone); link-dense
+# short blocks (link density 0.5+, under 80 characters) +0.0039 / +0.0031 / +0.0070 / +0.0116
+# (wceb2026 and WCXB pay 0.0023 / 0.0025). As shipped, in post_rules' order (after drop_widgets,
+# before the bylines and detached rules): +0.0056 / +0.0046 / +0.0098 / +0.0154, smallest margin
+# +0.0046 (session 20's rules in the same scoring: -0.0009). Held-out halves and WCXB's test split
+# (reported, never chosen on; trafilatura 0.9312 / 0.9610 / 0.7675 / 0.8529): session 20's rules
+# 0.9352 / 0.9530 / 0.7723 / 0.8407, with drop_bylines and drop_detached 0.9366 / 0.9552 / 0.7743 /
+# 0.8419, with this rule too 0.9387 / 0.9580 / 0.7745 / 0.8434; articles of WCXB's test split and
+# wceb2026's held-out half (tamis_learned_hybrid as the extract step writes it, in-process)
+# 0.9410 / 0.9414 -> 0.9429 / 0.9438 -> 0.9474 / 0.9440.
+WIDGET_AREA_FEATURES = tuple(name.replace("own~", "above~") for name in WIDGET_FEATURES)
+WIDGET_AREA_MAX_SHARE = 0.5
+
+
+def drop_widget_areas(rows: np.ndarray, lengths: np.ndarray, kept: np.ndarray, max_share: float = WIDGET_AREA_MAX_SHARE) -> np.ndarray:
+    """``kept`` without the kept blocks inside an element WIDGET_AREA_FEATURES name, unless they
+    hold ``max_share`` or more of the kept characters (or are all that is kept)."""
+    return _drop_named_minority(rows, lengths, kept, WIDGET_AREA_FEATURES, max_share)
+
+
+# A short stretch of kept blocks standing apart from the article is dropped: the kept blocks fall
+# into stretches wherever DETACHED_GAP or more dropped blocks lie between two kept ones (as
+# keep_blocks' tail cut splits them, without its character floor), and a stretch other than the
+# one holding the most kept characters is dropped when it holds under DETACHED_MAX_CHARS
+# characters: a label, date, rating, "Read the review" link or teaser title the model keeps amid
+# furniture on either side of the article (bench/extract_precision.py: WCXB's development articles
+# lose 0.0210 of their 0.0586 precision points in detached stretches, most in short blocks with
+# no sentence). Both sides: before the article too (a lead is longer than this). Chosen as
+# drop_bylines was (session 21, the same out-of-fold margins, on top of drop_bylines, which reads
+# +0.0012 / +0.0008 / +0.0090 / +0.0132): gap 2 under 100 characters (shipped) +0.0021 / +0.0019 /
+# +0.0093 / +0.0141, gap 3 +0.0021 / +0.0015 / +0.0092 / +0.0141; gap 2 under 60 / 80 / 120 / 150
+# characters +0.0012 / +0.0010 / +0.0099 / +0.0139, +0.0015 / +0.0013 / +0.0094 / +0.0140, +0.0007
+# / +0.0029 / +0.0094 / +0.0142, +0.0002 / +0.0035 / +0.0094 / +0.0139 (AEB gains with the length,
+# teval pays: its snippets count short leads and headings set apart). Alone (without
+# drop_bylines): +0.0002 / -0.0000 / +0.0093 / +0.0131; measured alone and not taken: under 200
+# characters -0.0035 / +0.0024 / +0.0088 / +0.0124, after the article only (under 100) -0.0000 /
+# -0.0008 / +0.0093 / +0.0126, before it only -0.0004 / -0.0001 / +0.0090 / +0.0126; trailing
+# stretches under 400 characters (author boxes by place, not by name) +0.0007 / +0.0013 / +0.0074
+# / +0.0097 (wceb2026 and WCXB pay 0.0017 / 0.0025: later sections of their articles stand that
+# far apart). Both rules (bylines with date/time words too: +0.0021 / +0.0021 / +0.0092 / +0.0141,
+# under the 0.0005 a change must earn). Held-out halves and WCXB's test split (reported, never
+# chosen on; fit_extract_router's in-process scoring, the shipped model and router, trafilatura
+# 0.9312 / 0.9610 / 0.7675 / 0.8529): before 0.9352 / 0.9530 / 0.7723 / 0.8407, drop_bylines
+# alone 0.9364 / 0.9537 / 0.7733 / 0.8412, drop_detached alone 0.9351 / 0.9544 / 0.7733 / 0.8413,
+# both 0.9366 / 0.9552 / 0.7743 / 0.8419.
+DETACHED_GAP = 2
+DETACHED_MAX_CHARS = 100
+
+
+def drop_detached(lengths: np.ndarray, kept: np.ndarray, gap: int = DETACHED_GAP, max_chars: float = DETACHED_MAX_CHARS) -> np.ndarray:
+    """``kept`` without its stretches (split at ``gap`` or more dropped blocks) other than the one
+    holding the most kept characters, when they hold under ``max_chars`` characters."""
+    where = np.flatnonzero(kept)
+    if len(where) < 2:
+        return kept
+    stretch = np.concatenate([[0], np.cumsum(np.diff(where) - 1 >= gap)])
+    if not stretch[-1]:
+        return kept
+    chars = np.bincount(stretch, weights=lengths[where])
+    drop = (stretch != int(np.argmax(chars))) & (chars[stretch] < max_chars)
+    if not drop.any():
+        return kept
+    out = kept.copy()
+    out[where[drop]] = False
+    return out
+
+
 def post_rules(texts: list[str], rows: np.ndarray, kept: np.ndarray) -> np.ndarray:
     """The page-level rules over the kept blocks, after keep_blocks: repeated texts, then what HTML
     marks as beside the content, then short blocks named as captions or credits, then blocks named
-    as page widgets."""
+    as page widgets or inside one, then bylines and author boxes, then short stretches detached
+    from the article."""
     kept = drop_marked(rows, drop_repeated(texts, kept))
     if not kept.any():
         return kept
-    return drop_widgets(rows, drop_captions(rows, np.fromiter(map(len, texts), dtype=np.float64, count=len(texts)), kept))
+    lengths = np.fromiter(map(len, texts), dtype=np.float64, count=len(texts))
+    kept = drop_widget_areas(rows, lengths, drop_widgets(rows, drop_captions(rows, lengths, kept)))
+    return drop_detached(lengths, drop_bylines(rows, lengths, kept))
 
 
 # A block whose log-odds are this far from the keep threshold's (either side) is a confident
