@@ -107,11 +107,11 @@ def block_stages(page: B.PageBlocks, details: dict) -> tuple[np.ndarray, np.ndar
     lengths, rows, texts = details["lengths"], details["rows"], page.texts
     keep = forest.keep_threshold
     steps = [
-        L.keep_blocks(probability, lengths, keep, forest.smooth, 0, 0, hole_blocks=0),
-        L.keep_blocks(probability, lengths, keep, forest.smooth, forest.isolated_chars, 0, hole_blocks=0),
-        L.keep_blocks(probability, lengths, keep, forest.smooth, forest.isolated_chars, forest.tail_gap, hole_blocks=0),
+        L.keep_blocks(probability, lengths, keep, forest.smooth, 0, 0, hole_blocks=0, span_probability=0),
+        L.keep_blocks(probability, lengths, keep, forest.smooth, forest.isolated_chars, 0, hole_blocks=0, span_probability=0),
+        L.keep_blocks(probability, lengths, keep, forest.smooth, forest.isolated_chars, forest.tail_gap, hole_blocks=0, span_probability=0),
     ]
-    # The holes keep_blocks fills (HOLE_BLOCKS) count as kept from the start: stages only remove.
+    # The holes and the span keep_blocks fills (HOLE_BLOCKS, SPAN_PROBABILITY) count as kept from the start: stages only remove.
     filled = L.keep_blocks(probability, lengths, keep, forest.smooth, forest.isolated_chars, forest.tail_gap) & ~steps[-1]
     steps = [step | filled for step in steps]
     steps.append(L.drop_repeated(texts, steps[-1]))

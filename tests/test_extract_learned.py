@@ -19,6 +19,7 @@ from tamis.extract.learned import (
     HOLE_PROBABILITY,
     MODEL_PATH,
     REPEAT_MIN_CHARS,
+    SPAN_PROBABILITY,
     TAIL_GAP_CHARS,
     WIDGET_AREA_FEATURES,
     WIDGET_AREA_MAX_SHARE,
@@ -151,8 +152,8 @@ def test_shipped_model_loads_and_matches_the_features(tmp_path):
 
 
 def keep_blocks_without_holes(*args, **kwargs):
-    """keep_blocks with hole filling off (HOLE_BLOCKS), for the tests of its other rules."""
-    return keep_blocks(*args, hole_blocks=0, **kwargs)
+    """keep_blocks with hole and span filling off (HOLE_BLOCKS, SPAN_PROBABILITY), for the tests of its other rules."""
+    return keep_blocks(*args, hole_blocks=0, span_probability=0, **kwargs)
 
 
 def test_keep_blocks_threshold_smoothing_and_isolated_short_blocks():
@@ -445,22 +446,50 @@ def test_keep_blocks_tail_cut_needs_a_run_of_dropped_characters():
 
 def test_keep_blocks_fills_short_holes_between_kept_blocks():
     """A run of at most hole_blocks dropped blocks between two kept ones is kept when every block
-    of it reaches hole_probability; runs before the first or after the last kept block are not holes."""
+    of it reaches hole_probability; runs before the first or after the last kept block are not holes
+    (span filling off: SPAN_PROBABILITY would keep the 0.2 blocks between kept ones)."""
     # lead | heading (0.2) | paragraph | two labels (0.2, 0.01) | paragraph | footer (0.2)
     probability = np.array([0.2, 0.9, 0.2, 0.9, 0.2, 0.01, 0.9, 0.2])
     lengths = np.array([30.0, 400, 20, 500, 10, 10, 300, 40])
-    off = keep_blocks(probability, lengths, 0.5, hole_blocks=0)
+    off = keep_blocks(probability, lengths, 0.5, hole_blocks=0, span_probability=0)
     assert np.flatnonzero(off).tolist() == [1, 3, 6]
-    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, hole_blocks=1, hole_probability=0.1)).tolist() == [1, 2, 3, 6]
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, hole_blocks=1, hole_probability=0.1, span_probability=0)).tolist() == [1, 2, 3, 6]
     # a run of two holds a block under the floor: it stays dropped, whatever its length
-    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, hole_blocks=2, hole_probability=0.1)).tolist() == [1, 2, 3, 6]
-    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, hole_blocks=2, hole_probability=0.01)).tolist() == [1, 2, 3, 4, 5, 6]
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, hole_blocks=2, hole_probability=0.1, span_probability=0)).tolist() == [1, 2, 3, 6]
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, hole_blocks=2, hole_probability=0.01, span_probability=0)).tolist() == [1, 2, 3, 4, 5, 6]
     # holes are filled after the tail cut: a cut-off stretch does not make the run before it a hole
-    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, tail_gap=2, tail_chars=0, hole_blocks=2, hole_probability=0.01)).tolist() == [1, 2, 3]
-    assert keep_blocks(np.full(3, 0.2), np.ones(3), 0.5, hole_blocks=3, hole_probability=0.0).tolist() == [False] * 3
+    cut = keep_blocks(probability, lengths, 0.5, tail_gap=2, tail_chars=0, hole_blocks=2, hole_probability=0.01, span_probability=0)
+    assert np.flatnonzero(cut).tolist() == [1, 2, 3]
+    assert keep_blocks(np.full(3, 0.2), np.ones(3), 0.5, hole_blocks=3, hole_probability=0.0, span_probability=0).tolist() == [False] * 3
     # the defaults are the shipped HOLE_BLOCKS and HOLE_PROBABILITY
     shipped = keep_blocks(probability, lengths, 0.5, hole_blocks=HOLE_BLOCKS, hole_probability=HOLE_PROBABILITY)
     assert keep_blocks(probability, lengths, 0.5).tolist() == shipped.tolist()
+
+
+def test_keep_blocks_hole_floor_is_shipped_at_one_percent():
+    """With the shipped floor (HOLE_PROBABILITY 0.01), a sub-heading the model puts at 0.015
+    between two kept paragraphs is kept (it was not at session 20's 0.02); a line at 0.005 is not."""
+    # paragraph | sub-heading (0.015) | paragraph | label (0.005) | paragraph
+    probability = np.array([0.9, 0.015, 0.9, 0.005, 0.9])
+    lengths = np.array([400.0, 30, 500, 10, 300])
+    assert HOLE_PROBABILITY == 0.01
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5)).tolist() == [0, 1, 2, 4]
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, hole_probability=0.02)).tolist() == [0, 2, 4]
+
+
+def test_keep_blocks_span_fill_keeps_doubted_blocks_inside_the_article():
+    """With the shipped SPAN_PROBABILITY (0.1), a dropped block between the first and last kept
+    blocks whose own probability reaches 0.1 is kept however long the dropped run around it (here
+    five blocks, past HOLE_BLOCKS, one under the hole floor); blocks before the first or after the
+    last kept block, and blocks under 0.1, stay dropped."""
+    # lead (0.15) | paragraph | sub-heading (0.12), list items (0.15, 0.005, 0.11), ad (0.05) | paragraph | footer (0.15)
+    probability = np.array([0.15, 0.9, 0.12, 0.15, 0.005, 0.11, 0.05, 0.9, 0.15])
+    lengths = np.array([40.0, 500, 30, 50, 20, 60, 30, 400, 60])
+    assert SPAN_PROBABILITY == 0.1
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5)).tolist() == [1, 2, 3, 5, 7]
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, span_probability=0)).tolist() == [1, 7]
+    # filled after the tail cut: a stretch the cut drops does not widen the span
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, tail_gap=5, tail_chars=0)).tolist() == [1]
 
 
 def test_main_run_is_the_maximum_sum_stretch():
