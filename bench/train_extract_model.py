@@ -406,6 +406,14 @@ def export(clf, post: dict) -> Forest:
     )  # fmt: skip
 
 
+def set_train_types(data: dict, types: dict[str, str]) -> None:
+    """The page types each loaded site set trains on ("all" or one type); a set not loaded (no
+    --extra-wceb / --extra-wcxb) is skipped, so the script runs on the two issue sets alone."""
+    for store, chosen in types.items():
+        if f"{store}_types" in data:
+            data[f"{store}_train_types"] = set(data[f"{store}_types"].values()) if chosen == "all" else {chosen}
+
+
 def fit(params: dict, x, y, w):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -632,8 +640,7 @@ def main() -> int:
         settings, posts = settings[:1], posts[:1]
         best = (float("nan"), settings[0], "given setting (no cv)", posts[0], None, dict.fromkeys(stores, float("nan")))
     for teacher_weight, gold_weight, extra_weight, wceb_weight, wceb_types, wcxb_weight, wcxb_types in [] if args.skip_cv else settings:
-        data["wceb_train_types"] = set(data["wceb_types"].values()) if wceb_types == "all" else {wceb_types}
-        data["wcxb_train_types"] = set(data["wcxb_types"].values()) if wcxb_types == "all" else {wcxb_types}
+        set_train_types(data, {"wceb": wceb_types, "wcxb": wcxb_types})
         label = f"teacher {teacher_weight} gold {gold_weight} extra {extra_weight}" + (f" wceb {wceb_weight} ({wceb_types})" if "wceb" in stores else "")
         label += f" wcxb {wcxb_weight} ({wcxb_types})" if "wcxb" in stores else ""
         probabilities: dict[tuple[str, str], np.ndarray] = {}
@@ -661,8 +668,7 @@ def main() -> int:
         print(f"best for {label}: {post_here} {cells(f1_here)} (margin {margin_here:+.4f})", flush=True)
     margin, chosen, label, post, out_of_fold, best_f1 = best
     teacher_weight, gold_weight, extra_weight, wceb_weight, wceb_types, wcxb_weight, wcxb_types = chosen
-    data["wceb_train_types"] = set(data["wceb_types"].values()) if wceb_types == "all" else {wceb_types}
-    data["wcxb_train_types"] = set(data["wcxb_types"].values()) if wcxb_types == "all" else {wcxb_types}
+    set_train_types(data, {"wceb": wceb_types, "wcxb": wcxb_types})
     print(f"chosen by 5-fold cross-validation on the development halves: {label} {post} (margin {margin:+.4f}; cv {cells(best_f1)})")
     if out_of_fold is not None:
         routing_table(data, development, out_of_fold, post, teacher, bar)
