@@ -163,6 +163,15 @@ def _cpu_of(cmd: list[str], cwd: Path) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def tamis_command() -> Path:
+    """The ``tamis`` a user runs: the one beside this interpreter, else the checkout's own
+    ``.venv`` (``make venv``; a scratch environment holding scikit-learn often has no tamis)."""
+    for candidate in (Path(sys.executable).with_name("tamis"), ROOT / ".venv" / "bin" / "tamis"):
+        if candidate.is_file():
+            return candidate
+    raise SystemExit(f"no tamis command beside {sys.executable} nor in {ROOT / '.venv' / 'bin'}: run `make venv` first")
+
+
 def fixed_costs(workdir: Path, variant: str, rounds: int = 3) -> dict[str, float]:
     """CPU seconds (the least of ``rounds``): ``tamis run`` of the learned extractor on one small
     page, the trafilatura script's start-up (interpreter and import), and what the hybrid pays once
@@ -172,7 +181,7 @@ def fixed_costs(workdir: Path, variant: str, rounds: int = 3) -> dict[str, float
     (page_dir / "page.html").write_text("<html><body><p>" + "A paragraph of text. " * 20 + "</p></body></html>", encoding="utf-8")
     config = workdir / "learned.yaml"
     config.write_text("steps:\n  - step: extract\n    extractor: tamis_learned\n", encoding="utf-8")
-    tamis = str(Path(sys.executable).with_name("tamis"))
+    tamis = str(tamis_command())
     python = sys.executable
     base = "import numpy, lxml.etree, tamis.extract.learned"
     commands = {
