@@ -31,7 +31,6 @@ Then the ``--top`` kept blocks that lose most (precision points), with their tex
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -44,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_extract import _TOKEN_RE, _shingles  # noqa: E402
-from extract_recall import _LANDMARKS, FINAL, _bucket, _snippet, add_set_arguments, block_stages, development_sets  # noqa: E402
+from extract_recall import _LANDMARKS, FINAL, _bucket, _snippet, block_stages, parse_development_sets  # noqa: E402
 
 from tamis.extract import blocks as B  # noqa: E402
 from tamis.extract import hybrid as H  # noqa: E402
@@ -221,10 +220,7 @@ def report(title: str, losses: list[PageExtra], top: int) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    add_set_arguments(parser)
-    args = parser.parse_args()
-    sets, teacher = development_sets(args)
+    args, sets, teacher = parse_development_sets(__doc__.split("\n")[0])
     for title, pages in sets.items():
         losses = [loss for page in pages if (loss := analyse(page.key, page.url, page.page_type, page.raw, page.gold, teacher[page.key]))]
         print(f"\n#### {title}, tamis_learned")

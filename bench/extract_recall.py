@@ -324,7 +324,7 @@ def report(title: str, losses: list[PageLoss]) -> None:
     recall = sum(loss.recall for loss in losses) / pages
     print(f"\n== {title}: {pages} pages, {gold} gold 4-grams, mean recall {recall:.4f}, lost {sum(lost.values())} ({sum(lost.values()) / gold:.1%})")
     print(f"   {'cause':34s} {'lost':>8s} {'of gold':>8s} {'recall pts':>10s} {'traf. has':>9s}")
-    for cause, count in sorted(lost.items(), key=lambda item: -points[item[0]]):
+    for cause, count in sorted(((cause, count) for cause, count in lost.items() if count > 0), key=lambda item: -points[item[0]]):
         print(f"   {cause:34s} {count:8d} {count / gold:8.2%} {points[cause]:10.4f} {recovered[cause] / count:9.0%}")
     detail = Counter()
     for loss in losses:
@@ -402,11 +402,17 @@ def development_sets(args: argparse.Namespace) -> tuple[dict[str, list], dict[st
     return sets, teacher
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def parse_development_sets(description: str) -> tuple[argparse.Namespace, dict[str, list], dict[str, str]]:
+    """The command line's options (add_set_arguments), then development_sets of them: what this
+    script's and bench/extract_precision.py's main read first."""
+    parser = argparse.ArgumentParser(description=description)
     add_set_arguments(parser)
     args = parser.parse_args()
-    sets, teacher = development_sets(args)
+    return (args, *development_sets(args))
+
+
+def main() -> int:
+    args, sets, teacher = parse_development_sets(__doc__.split("\n")[0])
     for title, pages in sets.items():
         for hybrid in (False, True):
             name = f"{title}, {'tamis_learned_hybrid' if hybrid else 'tamis_learned'}"
