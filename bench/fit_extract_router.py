@@ -337,13 +337,6 @@ def _column(rows: np.ndarray, name: str) -> np.ndarray:
     return rows[:, block_features.FEATURE_NAMES.index(name)].astype(np.float64)
 
 
-def _stretches(kept: np.ndarray, gap: int) -> tuple[np.ndarray, np.ndarray]:
-    """The kept blocks' indices and each one's stretch number: a new stretch starts after at least
-    ``gap`` dropped blocks (keep_blocks' tail cut's cut)."""
-    where = np.flatnonzero(kept)
-    return where, np.concatenate([[0], np.cumsum(np.diff(where) - 1 >= gap)]).astype(np.int64)
-
-
 def rule_detached(gap: int, max_chars: float, side: str = "both"):
     """Kept stretches (cut where ``gap`` or more dropped blocks lie between kept ones) other than the
     one holding the most kept characters, when shorter than ``max_chars``: dropped on ``side``
@@ -353,7 +346,7 @@ def rule_detached(gap: int, max_chars: float, side: str = "both"):
         if not kept.any():
             return kept
         lengths = np.array([len(t) for t in texts], dtype=np.float64)
-        where, stretch = _stretches(kept, gap)
+        where, stretch = learned.kept_stretches(kept, gap)
         chars = np.bincount(stretch, weights=lengths[where])
         main = int(np.argmax(chars))
         away = stretch > main if side == "after" else stretch < main if side == "before" else stretch != main
@@ -367,19 +360,12 @@ def rule_detached(gap: int, max_chars: float, side: str = "both"):
 
 def rule_tags(names: tuple[str, ...], unless_main_share: float = 1.01):
     """Kept blocks with any of the feature flags ``names`` (``tag=figcaption``, ``in=figure``) dropped,
-    unless that many of the kept characters carry them (the page's content is the figure)."""
+    unless that many of the kept characters carry them (the page's content is the figure):
+    learned.drop_named_minority, the shipped rules' own mechanism."""
 
     def rule(texts: list[str], rows: np.ndarray, kept: np.ndarray) -> np.ndarray:
-        if not kept.any() or not len(rows):
-            return kept
-        flagged = np.zeros(len(kept), dtype=bool)
-        for name in names:
-            flagged |= _column(rows, name) > 0
         lengths = np.array([len(t) for t in texts], dtype=np.float64)
-        kept_chars = (lengths * kept).sum()
-        if kept_chars and (lengths * (kept & flagged)).sum() >= unless_main_share * kept_chars:
-            return kept
-        return kept & ~flagged
+        return learned.drop_named_minority(rows, lengths, kept, names, unless_main_share)
 
     return rule
 
@@ -746,7 +732,7 @@ def has_detached(texts: list[str], rows: np.ndarray, probability: np.ndarray, ga
     kept = POST_BASE(texts, rows, keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap))
     if not kept.any():
         return False
-    where, stretch = _stretches(kept, gap)
+    where, stretch = learned.kept_stretches(kept, gap)
     totals = np.bincount(stretch, weights=lengths[where])
     return bool(((np.arange(len(totals)) != np.argmax(totals)) & (totals < chars)).any())
 

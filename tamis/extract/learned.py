@@ -21,7 +21,7 @@ so) is what ``tamis_learned_hybrid`` hands to trafilatura.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -321,20 +321,31 @@ def keep_blocks(
         article = int(np.argmax(np.bincount(stretch, weights=lengths[where])))
         kept[where[stretch > article]] = False
     if hole_blocks > 0 and kept.any():
-        where = np.flatnonzero(kept)
-        inside = np.zeros(len(kept), dtype=bool)
-        inside[where[0] : where[-1] + 1] = True
+        inside = _kept_span(kept)
         run = np.cumsum(kept)  # a dropped block's run: the number of kept blocks before it
         dropped = ~kept & inside
         size = np.bincount(run, weights=dropped)[run]  # dropped blocks in its run
         doubtful = np.bincount(run, weights=dropped & (probability < hole_probability))[run]  # of them, under the floor
         kept = kept | (dropped & (size <= hole_blocks) & (doubtful == 0))
     if span_probability > 0 and kept.any():
-        where = np.flatnonzero(kept)
-        inside = np.zeros(len(kept), dtype=bool)
-        inside[where[0] : where[-1] + 1] = True
-        kept = kept | (inside & (probability >= span_probability))
+        kept = kept | (_kept_span(kept) & (probability >= span_probability))
     return kept
+
+
+def _kept_span(kept: np.ndarray) -> np.ndarray:
+    """The blocks from the first kept one to the last (``kept`` holds at least one)."""
+    where = np.flatnonzero(kept)
+    inside = np.zeros(len(kept), dtype=bool)
+    inside[where[0] : where[-1] + 1] = True
+    return inside
+
+
+def kept_stretches(kept: np.ndarray, gap: int) -> tuple[np.ndarray, np.ndarray]:
+    """The kept blocks' indices and each one's stretch number: a new stretch starts wherever ``gap``
+    or more dropped blocks lie between two kept ones (keep_blocks' tail cut without its character
+    floor; drop_detached, and the bench's candidate rules)."""
+    where = np.flatnonzero(kept)
+    return where, np.concatenate([[0], np.cumsum(np.diff(where) - 1 >= gap)]).astype(np.int64)
 
 
 # A kept block whose text (whitespace collapsed, case folded) repeats an earlier KEPT block's, when
@@ -421,8 +432,14 @@ def drop_marked(rows: np.ndarray, kept: np.ndarray) -> np.ndarray:
 
 def _named(rows: np.ndarray, features: tuple[str, ...]) -> np.ndarray:
     """Which blocks (rows) have any of ``features`` (their names in FEATURE_NAMES) set."""
+    return (rows[:, _feature_columns(features)] > 0).any(axis=1)
+
+
+@cache
+def _feature_columns(features: tuple[str, ...]) -> list[int]:
+    """``features``' columns in FEATURE_NAMES, found once a tuple (post_rules runs on every page)."""
     names = block_features.FEATURE_NAMES
-    return (rows[:, [names.index(name) for name in features]] > 0).any(axis=1)
+    return [names.index(name) for name in features]
 
 
 # A short kept block whose own element chain (from its block element down) carries a class or id
@@ -550,10 +567,10 @@ BYLINE_MAX_SHARE = 0.5
 def drop_bylines(rows: np.ndarray, lengths: np.ndarray, kept: np.ndarray, max_share: float = BYLINE_MAX_SHARE) -> np.ndarray:
     """``kept`` without the kept blocks BYLINE_FEATURES name, unless they hold ``max_share`` or more
     of the kept characters (or are all that is kept)."""
-    return _drop_named_minority(rows, lengths, kept, BYLINE_FEATURES, max_share)
+    return drop_named_minority(rows, lengths, kept, BYLINE_FEATURES, max_share)
 
 
-def _drop_named_minority(rows: np.ndarray, lengths: np.ndarray, kept: np.ndarray, features: tuple[str, ...], max_share: float) -> np.ndarray:
+def drop_named_minority(rows: np.ndarray, lengths: np.ndarray, kept: np.ndarray, features: tuple[str, ...], max_share: float) -> np.ndarray:
     """``kept`` without the kept blocks that have any of ``features``, unless those hold
     ``max_share`` or more of the kept characters (a word on a wrapper of the whole page)."""
     if not len(rows) or not kept.any():
@@ -598,7 +615,7 @@ WIDGET_AREA_MAX_SHARE = 0.5
 def drop_widget_areas(rows: np.ndarray, lengths: np.ndarray, kept: np.ndarray, max_share: float = WIDGET_AREA_MAX_SHARE) -> np.ndarray:
     """``kept`` without the kept blocks inside an element WIDGET_AREA_FEATURES name, unless they
     hold ``max_share`` or more of the kept characters (or are all that is kept)."""
-    return _drop_named_minority(rows, lengths, kept, WIDGET_AREA_FEATURES, max_share)
+    return drop_named_minority(rows, lengths, kept, WIDGET_AREA_FEATURES, max_share)
 
 
 # A short stretch of kept blocks standing apart from the article is dropped: the kept blocks fall
@@ -633,11 +650,8 @@ DETACHED_MAX_CHARS = 100
 def drop_detached(lengths: np.ndarray, kept: np.ndarray, gap: int = DETACHED_GAP, max_chars: float = DETACHED_MAX_CHARS) -> np.ndarray:
     """``kept`` without its stretches (split at ``gap`` or more dropped blocks) other than the one
     holding the most kept characters, when they hold under ``max_chars`` characters."""
-    where = np.flatnonzero(kept)
-    if len(where) < 2:
-        return kept
-    stretch = np.concatenate([[0], np.cumsum(np.diff(where) - 1 >= gap)])
-    if not stretch[-1]:
+    where, stretch = kept_stretches(kept, gap)
+    if len(where) < 2 or not stretch[-1]:
         return kept
     chars = np.bincount(stretch, weights=lengths[where])
     drop = (stretch != int(np.argmax(chars))) & (chars[stretch] < max_chars)
