@@ -161,7 +161,7 @@ def add_site_set(data: dict, teacher: dict, store: str, loaded: tuple, train_typ
     and sites into ``data``, trafilatura's texts into ``teacher``; returns its (development,
     held-out) keys."""
     data[store], data[f"{store}_truth"], data[f"{store}_types"], data[f"{store}_sites"], split, teacher[store] = loaded
-    data[f"{store}_train_types"] = set(data[f"{store}_types"].values()) if train_types == "all" else {train_types}
+    set_train_types(data, {store: train_types})
     # What bench_extract.py runs of the set (the modelled speed's page count): WCXB's test split only.
     data.setdefault("bench_pages", {})[store] = len(split[1]) if store == "wcxb" else len(data[store])
     return split
