@@ -28,8 +28,8 @@ each lost copy is attributed, in this order, to:
   stage any occurrence on the page survived to: ``b: model`` (the smoothed probability under the
   keep threshold, and not in a hole keep_blocks fills; ``b: model (smoothing)`` where the block's
   own probability was over it),
-  ``c: isolated`` / ``c: tail cut`` (keep_blocks's run rules), ``c: drop_repeated`` / ``c: drop_marked``
-  / ``c: drop_captions`` / ``c: drop_widgets`` / ``c: drop_widget_areas`` / ``c: drop_bylines`` / ``c: drop_detached`` (learned.post_rules), ``d: line rules``
+  ``c: isolated`` / ``c: tail cut`` (keep_blocks's run rules), ``c: drop_repeated`` ... ``c: drop_detached``
+  (learned.post_rules, one stage a rule: learned.post_rule_stages), ``d: line rules``
   (extract_html.drop_boilerplate_lines); ``f: kept, gold repeats it`` where every occurrence was kept
   but the gold holds more copies;
 * ``a: never a block`` where no block holds it, by where it stands in the page as saved: inside an
@@ -78,10 +78,7 @@ from tamis.io.htmldecode import decode_html  # noqa: E402
 from tamis.steps.extract_html import drop_boilerplate_lines, tidy_paragraphs  # noqa: E402
 
 # The block stages in pipeline order: a block's stage is the first it did not pass (FINAL: all).
-STAGES = (
-    "b: model", "c: isolated", "c: tail cut", "c: drop_repeated", "c: drop_marked", "c: drop_captions", "c: drop_widgets",
-    "c: drop_widget_areas", "c: drop_bylines", "c: drop_detached", "d: line rules",
-)  # fmt: skip
+STAGES = ("b: model", "c: isolated", "c: tail cut", *(f"c: {name}" for name in L.POST_RULE_NAMES), "d: line rules")
 FINAL = len(STAGES)
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None)
 _ATTRIBUTES = ("alt", "title", "aria-label", "content", "value", "placeholder")
@@ -120,16 +117,7 @@ def block_stages(page: B.PageBlocks, details: dict) -> tuple[np.ndarray, np.ndar
     # The holes and the span keep_blocks fills (HOLE_BLOCKS, SPAN_PROBABILITY) count as kept from the start: stages only remove.
     filled = L.keep_blocks(probability, lengths, keep, forest.smooth, forest.isolated_chars, forest.tail_gap) & ~steps[-1]
     steps = [step | filled for step in steps]
-    steps.append(L.drop_repeated(texts, steps[-1]))
-    steps.append(L.drop_marked(rows, steps[-1]))
-    if steps[-1].any():
-        steps.append(L.drop_captions(rows, lengths, steps[-1]))
-        steps.append(L.drop_widgets(rows, steps[-1]))
-        steps.append(L.drop_widget_areas(rows, lengths, steps[-1]))
-        steps.append(L.drop_bylines(rows, lengths, steps[-1]))
-        steps.append(L.drop_detached(lengths, steps[-1]))
-    else:
-        steps += [steps[-1]] * 5
+    steps += L.post_rule_stages(texts, rows, steps[-1])
     if not np.array_equal(steps[-1], details["kept"]):
         raise AssertionError("the stages do not end in extract_learned's kept blocks: this script is out of date")
     # The line rules: a kept line (a block, or a table row's kept cells: learned.kept_lines) the step's filter drops.

@@ -662,17 +662,31 @@ def drop_detached(lengths: np.ndarray, kept: np.ndarray, gap: int = DETACHED_GAP
     return out
 
 
-def post_rules(texts: list[str], rows: np.ndarray, kept: np.ndarray) -> np.ndarray:
-    """The page-level rules over the kept blocks, after keep_blocks: repeated texts, then what HTML
-    marks as beside the content, then short blocks named as captions or credits, then blocks named
-    as page widgets or inside one, then bylines and author boxes, then short stretches detached
-    from the article."""
-    kept = drop_marked(rows, drop_repeated(texts, kept))
-    if not kept.any():
-        return kept
+POST_RULE_NAMES = ("drop_repeated", "drop_marked", "drop_captions", "drop_widgets", "drop_widget_areas", "drop_bylines", "drop_detached")
+
+
+def post_rule_stages(texts: list[str], rows: np.ndarray, kept: np.ndarray) -> list[np.ndarray]:
+    """The kept blocks after each of post_rules' rules in turn (POST_RULE_NAMES): repeated texts,
+    then what HTML marks as beside the content, then short blocks named as captions or credits,
+    then blocks named as page widgets or inside one, then bylines and author boxes, then short
+    stretches detached from the article. Once nothing is kept the later stages keep nothing too.
+    bench/extract_recall.py attributes its losses by these stages."""
+    stages = [drop_repeated(texts, kept)]
+    stages.append(drop_marked(rows, stages[-1]))
+    if not stages[-1].any():
+        return stages + [stages[-1]] * (len(POST_RULE_NAMES) - len(stages))
     lengths = np.fromiter(map(len, texts), dtype=np.float64, count=len(texts))
-    kept = drop_widget_areas(rows, lengths, drop_widgets(rows, drop_captions(rows, lengths, kept)))
-    return drop_detached(lengths, drop_bylines(rows, lengths, kept))
+    stages.append(drop_captions(rows, lengths, stages[-1]))
+    stages.append(drop_widgets(rows, stages[-1]))
+    stages.append(drop_widget_areas(rows, lengths, stages[-1]))
+    stages.append(drop_bylines(rows, lengths, stages[-1]))
+    stages.append(drop_detached(lengths, stages[-1]))
+    return stages
+
+
+def post_rules(texts: list[str], rows: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """The page-level rules over the kept blocks, after keep_blocks: post_rule_stages' last."""
+    return post_rule_stages(texts, rows, kept)[-1]
 
 
 # A block whose log-odds are this far from the keep threshold's (either side) is a confident
