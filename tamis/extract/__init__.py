@@ -23,7 +23,9 @@
   training time, ``bench/train_extract_model.py``) keeps the blocks of probability >= 0.2 (each
   block's probability mixed at 0.2 with its two neighbours' mean), and cuts off the kept stretches that follow the article
   past 8 dropped blocks (until session 19: 0.3, no smoothing; chosen in session 20 by the
-  router's nested CV on four sets, ``hybrid.py``). It is trained on the
+  router's nested CV on four sets, ``hybrid.py``); around that, learned.keep_blocks fills doubtful
+  blocks inside the kept span and learned.post_rules drops repeated texts, captions, widgets,
+  bylines and short stretches detached from the article (since session 21). It is trained on the
   development halves of BOTH sets: trafilatura-eval's snippets label the blocks they name,
   scrapinghub-aeb's gold article text labels every block by word 4-grams (keeping exactly those
   blocks scores 0.991 on AEB), plus, since session 8, the blocks that Mozilla Readability's test
@@ -32,8 +34,8 @@
   on the smaller margin over trafilatura (+0.0055: 0.9309 / 0.9638 against 0.9237 / 0.9583;
   +0.0037 without the Readability pages, with neighbour smoothing 0.2, isolated blocks under 80
   chars dropped and a tail gap of 12). ``tamis_learned_hybrid`` sends the pages it
-  is unsure of (since session 9: under 0.74 of the characters decided 2 log-odds from the
-  threshold, a rule fitted under a CPU budget by ``bench/fit_extract_router.py``, see
+  is unsure of (since session 11: under 0.64 of the characters decided 2 log-odds from the
+  threshold, session 9's limit 0.74, a rule fitted under a CPU budget by ``bench/fit_extract_router.py``, see
   :mod:`tamis.extract.hybrid`) to trafilatura with ``fast=True``. Held-out halves (never trained on; trafilatura 0.9283 / 0.9609): ``tamis_learned``
   0.9322 / 0.9510 (session 7's model 0.9317 / 0.9468, session 6's 0.9297 / 0.9404). The AEB gap is
   precision (0.918 against 0.945, 0.911 before; related stories and teasers next to the article, which session 6 found rarer in the
