@@ -108,11 +108,10 @@ def block_aspects(page: B.PageBlocks, details: dict, index: int, position: int, 
 def main_stretch(kept: np.ndarray, lengths: np.ndarray, gap: int = 2) -> np.ndarray:
     """Which kept blocks stand in the stretch holding the most kept characters (stretches split
     where ``gap`` or more dropped blocks lie between two kept ones)."""
-    where = np.flatnonzero(kept)
+    where, stretch = L.kept_stretches(kept, gap)
     inside = np.zeros(len(kept), dtype=bool)
     if not len(where):
         return inside
-    stretch = np.concatenate([[0], np.cumsum(np.diff(where) - 1 >= gap)])
     main = int(np.argmax(np.bincount(stretch, weights=lengths[where])))
     inside[where[stretch == main]] = True
     return inside
@@ -132,7 +131,7 @@ def analyse(key: str, url: str, page_type: str, raw: bytes, gold: str, teacher: 
     if "kept" not in details:
         loss.unattributed = loss.extra_total
         return loss
-    loss.routed = not (result.long_share >= H.ROUTE_CONFIDENCE and (H.ROUTE_SECOND is None or not H.routes(H._signals_of(details))))
+    loss.routed = not H.learned_stands(result, details)
     page = details["page"]
     stage, _ = block_stages(page, details)
     final = stage == FINAL

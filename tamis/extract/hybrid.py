@@ -431,6 +431,17 @@ def routes(signals: np.ndarray) -> bool:
     return bool(direction * signals[ROUTE_SIGNALS.index(name)] >= direction * limit)
 
 
+def learned_stands(learned: Extraction, details: dict) -> bool:
+    """Whether the hybrid keeps the learned pass's text as it is (extract_learned with
+    ``fallback=False`` and its ``details``): the pass kept blocks, and the router does not send the
+    page, or the page holds ROUTE_MAX_CHARS of block text. The learned pass's long_share is its
+    confidence (ROUTE_SIGNALS[0]); the other signals are computed only when the fitted router reads one."""
+    return learned.method == "learned" and (
+        (learned.long_share >= ROUTE_CONFIDENCE and (ROUTE_SECOND is None or not routes(_signals_of(details))))
+        or float(details["lengths"].sum()) >= ROUTE_MAX_CHARS
+    )
+
+
 def extract_learned_hybrid(html: str | bytes) -> Extraction:
     """The learned classifier's text; trafilatura's on the pages the router sends it and on those
     where the learned pass kept nothing; never empty when either found text. ``html`` may be the
@@ -445,12 +456,7 @@ def extract_learned_hybrid(html: str | bytes) -> Extraction:
     learned = extract_learned(html, details, fallback=False)
     if "deeper" in learned.method:
         return learned  # trafilatura's lxml cannot hold the page either
-    # The learned pass's long_share is its confidence (ROUTE_SIGNALS[0]); the other signals are
-    # computed only when the fitted router reads one.
-    if learned.method == "learned" and (
-        (learned.long_share >= ROUTE_CONFIDENCE and (ROUTE_SECOND is None or not routes(_signals_of(details))))
-        or float(details["lengths"].sum()) >= ROUTE_MAX_CHARS
-    ):
+    if learned_stands(learned, details):
         return learned
     # trafilatura reads the learned pass's own tree where it has one (see _html_elements), less its
     # sure furniture (PRUNE_LOG_ODDS) where the pass kept blocks; else the page as it came.
