@@ -839,6 +839,41 @@ def test_wcxb_development_pages_are_trained_on_at_their_weight_and_types_when_in
     assert x[:, 0].tolist() == [1.0, 1.0, 2.0, 2.0]  # --wcxb-types article: the forum page is not trained on
 
 
+def test_site_sets_content_labels_are_trained_on_only_as_the_site_positives_mode_says():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from train_extract_model import training_rows
+
+    width = len(B.FEATURE_NAMES)
+    column = {name: i for i, name in enumerate(B.FEATURE_NAMES)}
+    gold = "The council approved the budget on Tuesday after a long debate. The vote was close and the mayor spoke last."
+    texts = [
+        "The council approved the budget on Tuesday after a long debate.",
+        "Subscribe to our newsletter for more stories",
+        "The vote was close and the mayor spoke last.",
+    ]
+    rows = np.zeros((3, width), dtype=np.float32)
+    rows[:, 0] = [1.0, 2.0, 3.0]
+    rows[0, column["long"]] = 1.0  # a long block inside the main run: both conventions call it content
+    rows[2, column["long"]] = 1.0
+    rows[2, column["run_after"]] = 1.0  # a content block after the main run: main_content's convention only
+    data = {
+        "teval": {}, "aeb": {}, "extra": {}, "wcxb": {"w1": (texts, rows)}, "wcxb_truth": {"w1": gold},
+        "wcxb_types": {"w1": "article"}, "wcxb_train_types": {"article"},
+    }  # fmt: skip
+    pages = [("wcxb", "w1")]
+    x, y, _ = training_rows(data, pages, {}, 0.0, 1.0, wcxb_weight=0.3)
+    assert x[:, 0].tolist() == [1.0, 2.0, 3.0] and y.tolist() == [1, 0, 1]  # the default: every label
+    data["site_positives"] = "none"  # --site-negatives-only
+    x, y, _ = training_rows(data, pages, {}, 0.0, 1.0, wcxb_weight=0.3)
+    assert x[:, 0].tolist() == [2.0] and y.tolist() == [0]
+    data["site_positives"] = "long-in-run"  # --site-positives-in-run
+    x, y, _ = training_rows(data, pages, {}, 0.0, 1.0, wcxb_weight=0.3)
+    assert x[:, 0].tolist() == [1.0, 2.0] and y.tolist() == [1, 0]
+
+
 def test_cv_folds_deal_the_issue_sets_pages_in_turn_and_the_site_sets_by_site():
     import sys
     from pathlib import Path
