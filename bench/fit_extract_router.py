@@ -630,9 +630,10 @@ def write_constants(rule: Rule, variant: str) -> None:
     head, rest = source.split(begin)
     _, tail = rest.split(end)
     confidence, second, direction, limit = rule
-    body = f"ROUTE_FAST = {variant != 'full'}\nROUTE_PRECISION = {variant == 'precision'}\nROUTE_CONFIDENCE = {confidence!r}\n"
+    # float(): a numpy scalar's repr under numpy 2 is "np.float64(0.44)"; the signal's name in double quotes, as ruff format writes it
+    body = f"ROUTE_FAST = {variant != 'full'}\nROUTE_PRECISION = {variant == 'precision'}\nROUTE_CONFIDENCE = {float(confidence)!r}\n"
     if second >= 0:
-        body += f"ROUTE_SECOND: tuple[str, int, float] | None = ({hybrid.ROUTE_SIGNALS[second]!r}, {direction}, {round(limit, 6)!r})\n"
+        body += f'ROUTE_SECOND: tuple[str, int, float] | None = ("{hybrid.ROUTE_SIGNALS[second]}", {direction}, {round(float(limit), 6)!r})\n'
     else:
         body += "ROUTE_SECOND: tuple[str, int, float] | None = None\n"
     HYBRID_PATH.write_text(head + begin + body + end + tail, encoding="utf-8")
