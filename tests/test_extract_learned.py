@@ -15,10 +15,12 @@ from tamis.extract.learned import (
     CAPTION_MAX_CHARS,
     DETACHED_GAP,
     DETACHED_MAX_CHARS,
+    HEADING_CHARS,
     HOLE_BLOCKS,
     HOLE_PROBABILITY,
     MODEL_PATH,
     REPEAT_MIN_CHARS,
+    SIBLING_FILL,
     SPAN_PROBABILITY,
     TAIL_GAP_CHARS,
     WIDGET_AREA_FEATURES,
@@ -490,6 +492,53 @@ def test_keep_blocks_span_fill_keeps_doubted_blocks_inside_the_article():
     assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, span_probability=0)).tolist() == [1, 7]
     # filled after the tail cut: a stretch the cut drops does not widen the span
     assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, tail_gap=5, tail_chars=0)).tolist() == [1]
+
+
+def test_keep_blocks_fills_siblings_and_headings_inside_the_article():
+    """Given each block's tag and container (PageBlocks.columns), a dropped block between the first
+    and last kept blocks whose container holds a kept block is kept (SIBLING_FILL), and so is a
+    dropped h2-h4 there of at most HEADING_CHARS characters that a kept block directly follows,
+    whatever their probabilities (here under every floor, so no hole or span fill reaches them).
+    Blocks outside the kept span, in a container without kept blocks, or headings followed by a
+    dropped block, stay dropped; without the columns, or with the constants off, nothing is added."""
+    t = {tag: B.OWN_TAGS.index(tag) for tag in ("p", "h2", "h3", "div")}
+    # 0 before the article (its container) | 1 p | 2 h3 sub-heading (own container) | 3 p | 4 p sibling |
+    # 5 h2 before a dropped block | 6 div box | 7 p | 8 h2 of 300 characters | 9 p | 10 p after the article
+    probability = np.array([0.001, 0.9, 0.001, 0.9, 0.001, 0.001, 0.001, 0.9, 0.001, 0.9, 0.001])
+    lengths = np.array([30.0, 400, 40, 300, 50, 30, 60, 300, 300, 300, 40])
+    tags = np.array([t["div"], t["p"], t["h3"], t["p"], t["p"], t["h2"], t["div"], t["p"], t["h2"], t["p"], t["p"]])
+    groups = np.array([3, 3, 5, 3, 3, 6, 6, 3, 7, 3, 3])
+    assert SIBLING_FILL is True and HEADING_CHARS == 200
+    without = keep_blocks(probability, lengths, 0.5)
+    assert np.flatnonzero(without).tolist() == [1, 3, 7, 9]
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, tags=tags, groups=groups)).tolist() == [1, 2, 3, 4, 7, 9]
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, tags=tags, groups=groups, sibling_fill=False)).tolist() == [1, 2, 3, 7, 9]
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, tags=tags, groups=groups, heading_chars=0)).tolist() == [1, 3, 4, 7, 9]
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, tags=tags, groups=groups, heading_chars=300)).tolist() == [1, 2, 3, 4, 7, 8, 9]
+    off = keep_blocks(probability, lengths, 0.5, tags=tags, groups=groups, sibling_fill=False, heading_chars=0)
+    assert off.tolist() == without.tolist()
+    # a page where nothing is kept stays empty
+    assert not keep_blocks(np.full(3, 0.001), np.ones(3), 0.5, tags=tags[:3], groups=groups[:3]).any()
+
+
+def test_extract_learned_hands_keep_blocks_the_pages_tags_and_containers(monkeypatch):
+    """extract_learned passes each block's tag and container (PageBlocks.columns) to keep_blocks,
+    so the sibling and heading fills run on real pages."""
+    from tamis.extract import learned
+
+    seen = {}
+    original = learned.keep_blocks
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(learned, "keep_blocks", spy)
+    details: dict = {}
+    extract_learned(ARTICLE, details)
+    columns = details["page"].columns
+    assert seen["tags"].tolist() == columns[:, B.COLUMNS.index("tag")].tolist()
+    assert seen["groups"].tolist() == columns[:, B.COLUMNS.index("group")].tolist()
 
 
 def test_main_run_is_the_maximum_sum_stretch():

@@ -194,7 +194,7 @@ def test_a_page_the_learned_pass_keeps_nothing_of_runs_the_fast_path_only_if_tra
 
     from tamis.extract import learned
 
-    monkeypatch.setattr(learned, "keep_blocks", lambda probability, *args: np.zeros(len(probability), dtype=bool))
+    monkeypatch.setattr(learned, "keep_blocks", lambda probability, *args, **kwargs: np.zeros(len(probability), dtype=bool))
     page = ARTICLE.replace("Budget approved</title>", "Budget approuvé</title>")
     expected = learned._fast_instead(page, "learned: no block kept")
     assert expected.method == "fast (learned: no block kept)" and expected.metadata["title"] == "Budget approuvé"
@@ -306,7 +306,7 @@ def test_a_page_the_learned_pass_keeps_nothing_of_reaches_trafilatura_as_its_tre
     the learned pass's tree; a page lxml finds no document in goes as it came."""
     from tamis.extract import learned
 
-    monkeypatch.setattr(learned, "keep_blocks", lambda probability, *args: np.zeros(len(probability), dtype=bool))
+    monkeypatch.setattr(learned, "keep_blocks", lambda probability, *args, **kwargs: np.zeros(len(probability), dtype=bool))
     seen = []
     monkeypatch.setattr(hybrid, "_trafilatura", lambda page, fast=False, precision=False: seen.append(page) or "trafilatura's text")
     assert hybrid.extract_learned_hybrid(ARTICLE.encode()).text == "trafilatura's text"
