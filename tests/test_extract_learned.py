@@ -449,6 +449,29 @@ def test_extract_learned_leaves_out_a_list_of_links_inside_the_article(monkeypat
     assert any(t in extract_learned(html).text for t in titles)
 
 
+@pytest.mark.parametrize(
+    ("line", "box"),
+    [
+        # a theme's widget box after the article: the paragraph has no class of its own (drop_widget_boxes)
+        ("please consider a small monthly gift", "<div class='widget support-box'><p>Our reporting is free for everyone. If you value it, {}.</p></div>"),
+        # a post's footer named by its class, not the footer element (drop_footer_areas)
+        ("Was this article helpful?", "<div class='entry-footer'><p>{} Tell us what you think, and what we should write about next.</p></div>"),
+    ],
+    ids=["widget-box", "footer-class"],
+)
+def test_extract_learned_leaves_out_a_widget_box_and_a_classed_footer(monkeypatch, line: str, box: str):
+    from tamis.extract import learned
+
+    html = ARTICLE.replace(f"<p>{PARAGRAPHS[-1]}</p>", f"<p>{PARAGRAPHS[-1]}</p>{box.format(line)}")
+    text = extract_learned(html).text
+    assert line not in text
+    assert all(p in text for p in PARAGRAPHS)
+    # with both rules off (no words), the model keeps the box where it stands in the article
+    monkeypatch.setattr(learned, "WIDGET_BOX_FEATURES", ())
+    monkeypatch.setattr(learned, "FOOTER_AREA_FEATURES", ())
+    assert line in extract_learned(html).text
+
+
 def test_extract_learned_leaves_out_an_author_box_after_the_article():
     bio = "Jane Doe is a reporter who has covered the city council and its budgets for the paper since 2015."
     box = f"<div class='author-box'><img src='/jane.jpg' alt=''><p>{bio}</p></div>"  # the bio's container names it
