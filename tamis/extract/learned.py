@@ -718,8 +718,9 @@ def drop_link_groups(rows: np.ndarray, kept: np.ndarray, min_density: float = LI
 # beside other kept text) for AEB's 0.0026 (a support appeal, a staff box); footer alone moves no
 # set down. The group density with both: 0.5 / 0.6 / 0.7 / 0.8 / 0.9 smallest +0.0095 (wceb2026
 # +0.0112) / +0.0095 / +0.0095 / +0.0092 / +0.0096 (articles 0.9473 / 0.9493, 0.9483 / 0.9498,
-# 0.9485 / 0.9497, 0.9484 / 0.9498, 0.9484 / 0.9496: 0.6-0.9 tie within 0.0005, and 0.7's articles
-# are a hair ahead). Measured there and not taken, alone on the rules before these three (smallest
+# 0.9485 / 0.9497, 0.9484 / 0.9498, 0.9484 / 0.9496: 0.6-0.9 tie within 0.0005; of the three whose
+# articles average 0.9491, 0.7 has the higher smallest margin than 0.8 and the better wceb2026 articles
+# than 0.6). Measured there and not taken, alone on the rules before these three (smallest
 # +0.0084): own/ancestor teaser/card words (0.2 / 0.5) +0.0060 / +0.0056, sidebar/side +0.0087,
 # ad/banner -0.0016, hidden +0.0079, more +0.0084, date/time +0.0084 (wceb2026 -0.0013),
 # tag/category +0.0059, kept blocks outside the walk's main container (in_main 0) under 60 / 100 /
