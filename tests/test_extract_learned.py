@@ -15,22 +15,32 @@ from tamis.extract.learned import (
     CAPTION_MAX_CHARS,
     DETACHED_GAP,
     DETACHED_MAX_CHARS,
+    FOOTER_AREA_FEATURES,
+    FOOTER_AREA_MAX_SHARE,
+    HEADING_CHARS,
     HOLE_BLOCKS,
     HOLE_PROBABILITY,
+    LINK_GROUP_MIN_DENSITY,
     MODEL_PATH,
     REPEAT_MIN_CHARS,
+    SIBLING_FILL,
     SPAN_PROBABILITY,
     TAIL_GAP_CHARS,
     WIDGET_AREA_FEATURES,
     WIDGET_AREA_MAX_SHARE,
+    WIDGET_BOX_FEATURES,
+    WIDGET_BOX_MAX_SHARE,
     WIDGET_FEATURES,
     Forest,
     drop_bylines,
     drop_captions,
     drop_detached,
+    drop_footer_areas,
+    drop_link_groups,
     drop_marked,
     drop_repeated,
     drop_widget_areas,
+    drop_widget_boxes,
     drop_widgets,
     extract_learned,
     keep_blocks,
@@ -363,6 +373,107 @@ def test_drop_detached_drops_short_stretches_apart_from_the_article():
     assert drop_detached(np.zeros(0), np.zeros(0, dtype=bool)).shape == (0,)
 
 
+def test_drop_link_groups_drops_kept_blocks_of_a_group_made_of_links():
+    assert LINK_GROUP_MIN_DENSITY == 0.7
+    column = B.FEATURE_NAMES.index("group_link_density")
+    rows = np.zeros((7, len(B.FEATURE_NAMES)), dtype=np.float32)
+    rows[[0, 1, 2], column] = 0.05  # the article's paragraphs, a link or two among them
+    rows[[3, 4], column] = 0.9  # a "See also" list: every item a link
+    rows[5, column] = 0.6  # a list with some links, more text outside them: stays
+    rows[6, column] = 1.0  # a list of links, but not kept
+    kept = np.array([True, True, True, True, True, True, False])
+    out = drop_link_groups(rows, kept)
+    assert out.tolist() == [True, True, True, False, False, True, False]
+    assert kept.tolist() == [True] * 6 + [False]  # not changed in place
+    # the density is read in float64: a float32 0.7 (just under 0.7) stays, as it was measured
+    rows[5, column] = 0.7
+    assert drop_link_groups(rows, kept)[5]
+    rows[5, column] = 0.6
+    # off (0), a page of nothing but link lists, nothing kept: unchanged
+    assert drop_link_groups(rows, kept, 0.0).tolist() == kept.tolist()
+    only = np.array([False, False, False, True, True, False, False])
+    assert drop_link_groups(rows, only).tolist() == only.tolist()
+    assert drop_link_groups(rows, np.zeros(7, dtype=bool)).tolist() == [False] * 7
+    assert drop_link_groups(np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32), np.zeros(0, dtype=bool)).shape == (0,)
+    # post_rules applies it after drop_detached
+    texts = ["P" * 400, "Q" * 400, "R" * 400, "s" * 50, "t" * 50, "u" * 200, "v" * 30]
+    assert post_rules(texts, rows, kept).tolist() == out.tolist()
+
+
+def test_drop_widget_boxes_and_footer_areas_drop_named_blocks_unless_they_wrap_most_of_the_kept_text(monkeypatch):
+    from tamis.extract import learned
+
+    assert WIDGET_BOX_FEATURES == ("above~widget",) and WIDGET_BOX_MAX_SHARE == 0.5
+    assert FOOTER_AREA_FEATURES == ("own~footer", "above~footer") and FOOTER_AREA_MAX_SHARE == 0.5
+    rows = np.zeros((7, len(B.FEATURE_NAMES)), dtype=np.float32)
+    rows[2, B.FEATURE_NAMES.index("above~widget")] = 1.0  # an appeal in a theme's widget box
+    rows[3, B.FEATURE_NAMES.index("above~widget")] = 1.0
+    rows[4, B.FEATURE_NAMES.index("own~footer")] = 1.0  # "Was this article helpful?" in a post-footer div
+    rows[5, B.FEATURE_NAMES.index("above~footer")] = 1.0  # a disclaimer inside an entry-footer
+    rows[6, B.FEATURE_NAMES.index("own~widget")] = 1.0  # only the block's own chain says widget: stays
+    lengths = np.array([600.0, 600.0, 150.0, 100.0, 40.0, 120.0, 300.0])
+    kept = np.ones(7, dtype=bool)
+    boxes = drop_widget_boxes(rows, lengths, kept)
+    assert boxes.tolist() == [True, True, False, False, True, True, True]
+    footers = drop_footer_areas(rows, lengths, kept)
+    assert footers.tolist() == [True, True, True, True, False, False, True]
+    assert kept.all()  # not changed in place
+    # a page builder that wraps every paragraph in a "widget" (a wrapper named around most of the kept text): kept whole
+    wrapped = rows.copy()
+    wrapped[:, B.FEATURE_NAMES.index("above~widget")] = 1.0
+    wrapped[:, B.FEATURE_NAMES.index("above~footer")] = 1.0
+    assert drop_widget_boxes(wrapped, lengths, kept).tolist() == kept.tolist()
+    assert drop_footer_areas(wrapped, lengths, kept).tolist() == kept.tolist()
+    assert all(name in B.FEATURE_NAMES for name in WIDGET_BOX_FEATURES + FOOTER_AREA_FEATURES)
+    assert drop_widget_boxes(np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32), np.zeros(0), np.zeros(0, dtype=bool)).shape == (0,)
+    # post_rules applies both after drop_link_groups
+    texts = ["P" * 600, "Q" * 600, "a" * 150, "b" * 100, "c" * 40, "d" * 120, "e" * 300]
+    assert post_rules(texts, rows, kept).tolist() == [True, True, False, False, False, False, True]
+    # off (empty words): unchanged
+    monkeypatch.setattr(learned, "WIDGET_BOX_FEATURES", ())
+    monkeypatch.setattr(learned, "FOOTER_AREA_FEATURES", ())
+    assert drop_widget_boxes(rows, lengths, kept).tolist() == kept.tolist()
+    assert drop_footer_areas(rows, lengths, kept).tolist() == kept.tolist()
+    assert post_rules(texts, rows, kept).all()
+
+
+def test_extract_learned_leaves_out_a_list_of_links_inside_the_article(monkeypatch):
+    from tamis.extract import learned
+
+    titles = ["How the library budget grew", "Roads to wait for spring repairs", "What the hearings asked for"]
+    related = "<p>See also:</p><ul class='links'>" + "".join(f"<li><a href='/s/{i}'>{t}</a></li>" for i, t in enumerate(titles)) + "</ul>"
+    html = ARTICLE.replace(f"<p>{PARAGRAPHS[-1]}</p>", f"<p>{PARAGRAPHS[-1]}</p>{related}")
+    text = extract_learned(html).text
+    assert not any(t in text for t in titles)
+    assert all(p in text for p in PARAGRAPHS)
+    # with the rule off, the model keeps the list where it stands in the article
+    monkeypatch.setattr(learned, "drop_link_groups", lambda rows, kept: kept)
+    assert any(t in extract_learned(html).text for t in titles)
+
+
+@pytest.mark.parametrize(
+    ("line", "box"),
+    [
+        # a theme's widget box after the article: the paragraph has no class of its own (drop_widget_boxes)
+        ("please consider a small monthly gift", "<div class='widget support-box'><p>Our reporting is free for everyone. If you value it, {}.</p></div>"),
+        # a post's footer named by its class, not the footer element (drop_footer_areas)
+        ("Was this article helpful?", "<div class='entry-footer'><p>{} Tell us what you think, and what we should write about next.</p></div>"),
+    ],
+    ids=["widget-box", "footer-class"],
+)
+def test_extract_learned_leaves_out_a_widget_box_and_a_classed_footer(monkeypatch, line: str, box: str):
+    from tamis.extract import learned
+
+    html = ARTICLE.replace(f"<p>{PARAGRAPHS[-1]}</p>", f"<p>{PARAGRAPHS[-1]}</p>{box.format(line)}")
+    text = extract_learned(html).text
+    assert line not in text
+    assert all(p in text for p in PARAGRAPHS)
+    # with both rules off (no words), the model keeps the box where it stands in the article
+    monkeypatch.setattr(learned, "WIDGET_BOX_FEATURES", ())
+    monkeypatch.setattr(learned, "FOOTER_AREA_FEATURES", ())
+    assert line in extract_learned(html).text
+
+
 def test_extract_learned_leaves_out_an_author_box_after_the_article():
     bio = "Jane Doe is a reporter who has covered the city council and its budgets for the paper since 2015."
     box = f"<div class='author-box'><img src='/jane.jpg' alt=''><p>{bio}</p></div>"  # the bio's container names it
@@ -490,6 +601,53 @@ def test_keep_blocks_span_fill_keeps_doubted_blocks_inside_the_article():
     assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, span_probability=0)).tolist() == [1, 7]
     # filled after the tail cut: a stretch the cut drops does not widen the span
     assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, tail_gap=5, tail_chars=0)).tolist() == [1]
+
+
+def test_keep_blocks_fills_siblings_and_headings_inside_the_article():
+    """Given each block's tag and container (PageBlocks.columns), a dropped block between the first
+    and last kept blocks whose container holds a kept block is kept (SIBLING_FILL), and so is a
+    dropped h2-h4 there of at most HEADING_CHARS characters that a kept block directly follows,
+    whatever their probabilities (here under every floor, so no hole or span fill reaches them).
+    Blocks outside the kept span, in a container without kept blocks, or headings followed by a
+    dropped block, stay dropped; without the columns, or with the constants off, nothing is added."""
+    t = {tag: B.OWN_TAGS.index(tag) for tag in ("p", "h2", "h3", "div")}
+    # 0 before the article (its container) | 1 p | 2 h3 sub-heading (own container) | 3 p | 4 p sibling |
+    # 5 h2 before a dropped block | 6 div box | 7 p | 8 h2 of 300 characters | 9 p | 10 p after the article
+    probability = np.array([0.001, 0.9, 0.001, 0.9, 0.001, 0.001, 0.001, 0.9, 0.001, 0.9, 0.001])
+    lengths = np.array([30.0, 400, 40, 300, 50, 30, 60, 300, 300, 300, 40])
+    tags = np.array([t["div"], t["p"], t["h3"], t["p"], t["p"], t["h2"], t["div"], t["p"], t["h2"], t["p"], t["p"]])
+    groups = np.array([3, 3, 5, 3, 3, 6, 6, 3, 7, 3, 3])
+    assert SIBLING_FILL is True and HEADING_CHARS == 200
+    without = keep_blocks(probability, lengths, 0.5)
+    assert np.flatnonzero(without).tolist() == [1, 3, 7, 9]
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, tags=tags, groups=groups)).tolist() == [1, 2, 3, 4, 7, 9]
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, tags=tags, groups=groups, sibling_fill=False)).tolist() == [1, 2, 3, 7, 9]
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, tags=tags, groups=groups, heading_chars=0)).tolist() == [1, 3, 4, 7, 9]
+    assert np.flatnonzero(keep_blocks(probability, lengths, 0.5, tags=tags, groups=groups, heading_chars=300)).tolist() == [1, 2, 3, 4, 7, 8, 9]
+    off = keep_blocks(probability, lengths, 0.5, tags=tags, groups=groups, sibling_fill=False, heading_chars=0)
+    assert off.tolist() == without.tolist()
+    # a page where nothing is kept stays empty
+    assert not keep_blocks(np.full(3, 0.001), np.ones(3), 0.5, tags=tags[:3], groups=groups[:3]).any()
+
+
+def test_extract_learned_hands_keep_blocks_the_pages_tags_and_containers(monkeypatch):
+    """extract_learned passes each block's tag and container (PageBlocks.columns) to keep_blocks,
+    so the sibling and heading fills run on real pages."""
+    from tamis.extract import learned
+
+    seen = {}
+    original = learned.keep_blocks
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(learned, "keep_blocks", spy)
+    details: dict = {}
+    extract_learned(ARTICLE, details)
+    columns = details["page"].columns
+    assert seen["tags"].tolist() == columns[:, B.COLUMNS.index("tag")].tolist()
+    assert seen["groups"].tolist() == columns[:, B.COLUMNS.index("group")].tolist()
 
 
 def test_main_run_is_the_maximum_sum_stretch():

@@ -194,7 +194,7 @@ def test_a_page_the_learned_pass_keeps_nothing_of_runs_the_fast_path_only_if_tra
 
     from tamis.extract import learned
 
-    monkeypatch.setattr(learned, "keep_blocks", lambda probability, *args: np.zeros(len(probability), dtype=bool))
+    monkeypatch.setattr(learned, "keep_blocks", lambda probability, *args, **kwargs: np.zeros(len(probability), dtype=bool))
     page = ARTICLE.replace("Budget approved</title>", "Budget approuvé</title>")
     expected = learned._fast_instead(page, "learned: no block kept")
     assert expected.method == "fast (learned: no block kept)" and expected.metadata["title"] == "Budget approuvé"
@@ -306,7 +306,7 @@ def test_a_page_the_learned_pass_keeps_nothing_of_reaches_trafilatura_as_its_tre
     the learned pass's tree; a page lxml finds no document in goes as it came."""
     from tamis.extract import learned
 
-    monkeypatch.setattr(learned, "keep_blocks", lambda probability, *args: np.zeros(len(probability), dtype=bool))
+    monkeypatch.setattr(learned, "keep_blocks", lambda probability, *args, **kwargs: np.zeros(len(probability), dtype=bool))
     seen = []
     monkeypatch.setattr(hybrid, "_trafilatura", lambda page, fast=False, precision=False: seen.append(page) or "trafilatura's text")
     assert hybrid.extract_learned_hybrid(ARTICLE.encode()).text == "trafilatura's text"
@@ -367,3 +367,21 @@ def test_a_routed_page_reaches_trafilatura_without_its_inert_elements(monkeypatc
     page = ARTICLE.replace("</body>", "<script>x()</script><style>a{}</style><svg><path d='M0'/></svg></body>")
     assert hybrid.extract_learned_hybrid(page).method == "trafilatura"
     assert PARAGRAPHS[0] in seen[0] and "x()" not in seen[0] and "<style" not in seen[0] and "<svg" not in seen[0]
+
+
+def test_the_benchs_bootstrap_scores_pages_as_its_metrics_and_spreads_only_with_the_draw():
+    """bench_extract.py's held-out bootstrap: teval_f1 of the pages' counts is teval_score's F1, a
+    margin of zero never moves, and a margin one page makes is spread around its value."""
+    import bench_extract
+
+    items = {f"p{i}": {"with": ["a b", "c d", "e"], "without": ["x y"]} for i in range(6)}
+    outputs = {"p0": "a b c d e", "p1": "a b x y", "p2": None, "p3": "e", "p4": "c d x y e", "p5": ""}
+    counts = [bench_extract.teval_counts(items[k], outputs[k]) for k in items]
+    assert bench_extract.teval_f1(counts) == pytest.approx(bench_extract.teval_score(items, outputs)[2], abs=1e-12)
+    assert bench_extract.teval_f1([]) == 0.0
+    sd, low, high, share = bench_extract.bootstrap_margin(counts, counts, bench_extract.teval_f1, resamples=200)
+    assert (sd, low, high, share) == (0.0, 0.0, 0.0, 1.0)
+    better = [*counts[:5], (3, 0, 0)]  # the same pages, the empty one now perfect
+    sd, low, high, share = bench_extract.bootstrap_margin(better, counts, bench_extract.teval_f1, resamples=400)
+    margin = bench_extract.teval_f1(better) - bench_extract.teval_f1(counts)
+    assert margin > 0 and sd > 0 and low <= margin <= high and 0.0 < share <= 1.0
