@@ -78,7 +78,10 @@ def per_page(folder: Path, repeat: int) -> tuple[int, int, dict[str, float]]:
             t5 = clock()
             spent["forest"] += t5 - t4
             lengths = page.lengths()
-            kept = keep_blocks(probability_of(log_odds), lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap)
+            kept = keep_blocks(
+                probability_of(log_odds), lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap,
+                tags=page.tags(), groups=page.groups(),
+            )  # fmt: skip
             kept = post_rules(page.texts, rows, kept) if kept.any() else kept
             page_confidence(log_odds, lengths, forest.keep_threshold)
             t6 = clock()

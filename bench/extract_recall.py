@@ -116,8 +116,8 @@ def block_stages(page: B.PageBlocks, details: dict) -> tuple[np.ndarray, np.ndar
     ]
     # The blocks keep_blocks fills (holes, span, siblings and headings: HOLE_BLOCKS, SPAN_PROBABILITY, SIBLING_FILL,
     # HEADING_CHARS) count as kept from the start: stages only remove.
-    tags, groups = page.columns[:, B.COLUMNS.index("tag")], page.columns[:, B.COLUMNS.index("group")]
-    filled = L.keep_blocks(probability, lengths, keep, forest.smooth, forest.isolated_chars, forest.tail_gap, tags=tags, groups=groups) & ~steps[-1]
+    filled = L.keep_blocks(probability, lengths, keep, forest.smooth, forest.isolated_chars, forest.tail_gap, tags=page.tags(), groups=page.groups())
+    filled &= ~steps[-1]
     steps = [step | filled for step in steps]
     steps += L.post_rule_stages(texts, rows, steps[-1])
     if not np.array_equal(steps[-1], details["kept"]):

@@ -89,6 +89,7 @@ from bench_extract import _norm, _read, aeb_doc, halves, load_aeb, load_teval  #
 from train_extract_model import (  # noqa: E402
     GOLD,
     SITE_STORES,
+    PageRows,
     add_site_positive_options,
     add_site_set,
     cv_folds,
@@ -463,14 +464,14 @@ def post_rule(name: str):
     return rule
 
 
-def learned_page(texts: list[str], rows: np.ndarray, probability: np.ndarray) -> tuple[str, np.ndarray | None]:
+def learned_page(page: PageRows, probability: np.ndarray) -> tuple[str, np.ndarray | None]:
     """The learned text (as the step writes it) and the router's signals (None: nothing kept, the
     hybrid routes the page whatever the router says)."""
-    forest = learned.model()
+    texts, rows = page.texts, page.rows
     if not texts:
         return "", None
     lengths = np.array([len(t) for t in texts], dtype=np.float64)
-    kept = POST_BASE(texts, rows, keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap))
+    kept = POST_BASE(texts, rows, shipped_keep(page, probability, lengths))
     if kept.any():
         ruled = POST_RULE(texts, rows, kept)
         kept = ruled if ruled.any() else kept  # a rule never empties a page
@@ -479,6 +480,13 @@ def learned_page(texts: list[str], rows: np.ndarray, probability: np.ndarray) ->
         return text, None
     log_odds = np.log(np.clip(probability, 1e-12, 1 - 1e-12) / np.clip(1 - probability, 1e-12, 1))
     return text, hybrid.route_signals(log_odds, lengths, kept, rows)
+
+
+def shipped_keep(page: PageRows, probability: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """keep_blocks as extract_learned calls it: the model's page-level settings, the page's tags and
+    containers (its sibling and heading fills)."""
+    forest = learned.model()
+    return keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap, tags=page.tags, groups=page.groups)
 
 
 def tidy(text: str) -> str:
@@ -503,8 +511,7 @@ def page_table(data: dict, store: str, keys: list[str], probabilities, teacher: 
     """Per page of one set: signals, scores of the learned text and of trafilatura's, costs."""
     signals, forced, learned_scores, traf_scores, learned_cost, traf_cost, full_cost = [], [], [], [], [], [], []
     for key in keys:
-        texts, rows = data[store][key]
-        text, page_signals = learned_page(texts, rows, probabilities(store, key))
+        text, page_signals = learned_page(data[store][key], probabilities(store, key))
         forced.append(page_signals is None)
         signals.append(np.zeros(len(hybrid.ROUTE_SIGNALS)) if page_signals is None else page_signals)
         traf_text = teacher[store][key] if variant == "full" else costs[store][key][f"{variant}_text"]
@@ -654,28 +661,39 @@ def compare_post_rules(names: list[str], data: dict, stores: list[str], developm
         rows = data[store][key][1]
         return forest.probability(rows) if len(rows) else np.zeros(0)
 
+    traf: dict[tuple[str, str], float] = {}
+
+    def traf_score(store: str, key: str) -> float:
+        """The page's score with trafilatura fast=True's text (what a routed page gets)."""
+        if (store, key) not in traf:
+            traf[(store, key)] = page_score(store, data, key, tidy(fast_texts.get(store, key)))
+        return traf[(store, key)]
+
     halves_of = {"development (oof)": (development, lambda s, k: oof[(s, k)]), "held-out": (held_out, held_probability)}
     for half, (keys, probabilities) in halves_of.items():
         if (half == "held-out" and args.no_held_out) or (half != "held-out" and args.held_out_only):
             continue
-        bars, routed, traf = {}, {}, {}
+        bars, routed = {}, {}
         for store in stores:
             bars[store] = set_f1(store, np.array([page_score(store, data, key, tidy(teacher[store][key])) for key in keys[store]]))
-            routed[store] = np.array([route_page(data[store][key][0], probabilities(store, key)) for key in keys[store]])
-        print(f"post-rules, {half} halves (trafilatura {' / '.join(f'{bars[s]:.4f}' for s in stores)}; margins over it; "
-              f"routed: confidence < {hybrid.ROUTE_CONFIDENCE} or nothing kept, {' / '.join(f'{routed[s].mean():.1%}' for s in stores)}):", flush=True)
-        for store in stores:
-            traf[store] = [page_score(store, data, key, tidy(fast_texts.get(store, key))) if routed[store][i] else None for i, key in enumerate(keys[store])]
-        fast_texts.save()
+            routed[store] = np.array([route_page(data[store][key], probabilities(store, key)) for key in keys[store]])
+        print(f"post-rules, {half} halves (trafilatura {' / '.join(f'{bars[s]:.4f}' for s in stores)}; margins over it; the shipped "
+              f"router, on each candidate's kept blocks: routed without one {' / '.join(f'{routed[s].mean():.1%}' for s in stores)}):", flush=True)
+
         for name in names:
             POST_RULE = post_rule(name)
             cells, margins = [], []
             for store in stores:
-                own = [page_score(store, data, key, learned_page(*data[store][key], probabilities(store, key))[0]) for key in keys[store]]
-                alone = set_f1(store, np.array(own))
-                mixed = set_f1(store, np.array([traf[store][i] if routed[store][i] else own[i] for i in range(len(own))]))
-                margins.append(mixed - bars[store])
-                cells.append(f"{store} {mixed:.4f} {mixed - bars[store]:+.4f} (alone {alone - bars[store]:+.4f})")
+                own, mixed = [], []
+                for key in keys[store]:
+                    text, page_signals = learned_page(data[store][key], probabilities(store, key))
+                    own.append(page_score(store, data, key, text))
+                    sent = page_signals is None or (hybrid.routes(page_signals) and page_chars(data[store][key]) < hybrid.ROUTE_MAX_CHARS)
+                    mixed.append(traf_score(store, key) if sent else own[-1])
+                alone, f1 = set_f1(store, np.array(own)), set_f1(store, np.array(mixed))
+                margins.append(f1 - bars[store])
+                cells.append(f"{store} {f1:.4f} {f1 - bars[store]:+.4f} (alone {alone - bars[store]:+.4f})")
+            fast_texts.save()
             print(f"  {name:<22} {' | '.join(cells)} | smallest {min(margins):+.4f}", flush=True)
         POST_RULE = POST_RULES["none"]
         # A router signal: pages where a kept stretch lies detached from the main one (cut at
@@ -683,14 +701,14 @@ def compare_post_rules(names: list[str], data: dict, stores: list[str], developm
         for gap, chars in args.route_detached:
             cells, margins = [], []
             for store in stores:
-                extra = np.array([has_detached(*data[store][key], probabilities(store, key), gap, chars) for key in keys[store]])
+                extra = np.array([has_detached(data[store][key], probabilities(store, key), gap, chars) for key in keys[store]])
                 sent = routed[store] | extra
                 scores = []
                 for i, key in enumerate(keys[store]):
                     if sent[i]:
-                        scores.append(traf[store][i] or page_score(store, data, key, tidy(fast_texts.get(store, key))))
+                        scores.append(traf_score(store, key))
                     else:
-                        scores.append(page_score(store, data, key, learned_page(data[store][key][0], data[store][key][1], probabilities(store, key))[0]))
+                        scores.append(page_score(store, data, key, learned_page(data[store][key], probabilities(store, key))[0]))
                 f1 = set_f1(store, np.array(scores))
                 margins.append(f1 - bars[store])
                 cells.append(f"{store} {f1:.4f} {f1 - bars[store]:+.4f} {sent.mean():.1%} routed")
@@ -698,17 +716,16 @@ def compare_post_rules(names: list[str], data: dict, stores: list[str], developm
             print(f"  {'route detached ' + str(gap) + '/' + str(chars):<22} {' | '.join(cells)} | smallest {min(margins):+.4f}", flush=True)
 
 
-def route_page(texts: list[str], probability: np.ndarray) -> bool:
-    """Whether the shipped hybrid sends the page to trafilatura: nothing kept, or confidence under
-    ROUTE_CONFIDENCE (the router's only signal while ROUTE_SECOND is None)."""
-    if not texts:
-        return True
-    forest = learned.model()
-    lengths = np.array([len(t) for t in texts], dtype=np.float64)
-    if not keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap).any():
-        return True
-    log_odds = np.log(np.clip(probability, 1e-12, 1 - 1e-12) / np.clip(1 - probability, 1e-12, 1))
-    return learned.page_confidence(log_odds, lengths, forest.keep_threshold) < hybrid.ROUTE_CONFIDENCE
+def page_chars(page: PageRows) -> float:
+    return float(sum(len(t) for t in page.texts))
+
+
+def route_page(page: PageRows, probability: np.ndarray) -> bool:
+    """Whether the shipped hybrid sends the page to trafilatura under the shipped page rules
+    (hybrid.learned_stands): nothing kept, or the router (hybrid.routes: ROUTE_CONFIDENCE and
+    ROUTE_SECOND) sends it and it holds under ROUTE_MAX_CHARS of block text."""
+    _, page_signals = learned_page(page, probability)
+    return page_signals is None or (hybrid.routes(page_signals) and page_chars(page) < hybrid.ROUTE_MAX_CHARS)
 
 
 class FastTexts:
@@ -745,13 +762,12 @@ class FastTexts:
             self.dirty = False
 
 
-def has_detached(texts: list[str], rows: np.ndarray, probability: np.ndarray, gap: int, chars: float) -> bool:
+def has_detached(page: PageRows, probability: np.ndarray, gap: int, chars: float) -> bool:
     """Whether the learned pass keeps a stretch shorter than ``chars`` away from its main stretch."""
-    if not texts:
+    if not page.texts:
         return False
-    forest = learned.model()
-    lengths = np.array([len(t) for t in texts], dtype=np.float64)
-    kept = POST_BASE(texts, rows, keep_blocks(probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap))
+    lengths = np.array([len(t) for t in page.texts], dtype=np.float64)
+    kept = POST_BASE(page.texts, page.rows, shipped_keep(page, probability, lengths))
     if not kept.any():
         return False
     where, stretch = learned.kept_stretches(kept, gap)

@@ -70,6 +70,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -97,14 +98,25 @@ def page_blocks(raw: bytes) -> B.PageBlocks | None:
     return B.page_blocks(root)
 
 
+class PageRows(NamedTuple):
+    """A cached page as training and fitting read it: its blocks' texts and feature rows, and each
+    block's tag and container (PageBlocks.tags / groups), which keep_blocks' sibling and heading
+    fills read: without them a script would score a text the ``extract`` step does not write."""
+
+    texts: list[str]
+    rows: np.ndarray
+    tags: np.ndarray | None = None
+    groups: np.ndarray | None = None
+
+
 def _rows(blocks: dict) -> dict:
-    """{key: (texts, feature rows)} of cached blocks (the cache holds blocks; their features are computed on each load)."""
+    """{key: PageRows} of cached blocks (the cache holds blocks; their features are computed on each load)."""
     rows = {}
     for key, page in blocks.items():
         if page is None or not page.texts:
-            rows[key] = ([], np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32))
+            rows[key] = PageRows([], np.zeros((0, len(B.FEATURE_NAMES)), dtype=np.float32))
         else:
-            rows[key] = (page.texts, page.features())
+            rows[key] = PageRows(page.texts, page.features(), page.tags(), page.groups())
     return rows
 
 
@@ -334,7 +346,7 @@ def page_rows(
     wcxb_weight: float = 0.0,
 ):  # fmt: skip
     """(rows, labels, weights) of one training page, the unlabelled blocks left out."""
-    texts, rows = data[store][key]
+    texts, rows = data[store][key][:2]  # a PageRows (or a (texts, rows) pair)
     if not texts:
         return None
     if store in SITE_STORES:
@@ -474,16 +486,21 @@ def fit(params: dict, x, y, w):
 # --------------------------------------------------------------------------- scoring
 
 
-def page_text(texts: list[str], rows: np.ndarray, probability: np.ndarray, post: dict) -> str:
-    """What the ``extract`` step writes for the page: the kept blocks after the shipped page-level
-    rules (``learned.post_rules``, as extract_learned applies them), then its boilerplate-line filter."""
-    if not texts:
+def page_kept(page: PageRows, probability: np.ndarray, post: dict) -> np.ndarray:
+    """The blocks extract_learned keeps: keep_blocks with the page's tags and containers (its
+    fills), then the shipped page-level rules (``learned.post_rules``)."""
+    lengths = np.array([len(t) for t in page.texts], dtype=np.float64)
+    kept = keep_blocks(probability, lengths, post["keep"], post["smooth"], post["isolated"], post["tail"], tags=page.tags, groups=page.groups)
+    return post_rules(page.texts, page.rows, kept) if kept.any() else kept
+
+
+def page_text(page: PageRows, probability: np.ndarray, post: dict) -> str:
+    """What the ``extract`` step writes for the page: the kept blocks (page_kept), then its
+    boilerplate-line filter."""
+    if not page.texts:
         return ""
-    lengths = np.array([len(t) for t in texts], dtype=np.float64)
-    kept = keep_blocks(probability, lengths, post["keep"], post["smooth"], post["isolated"], post["tail"])
-    if kept.any():
-        kept = post_rules(texts, rows, kept)
-    return drop_boilerplate_lines("\n".join(t for t, k in zip(texts, kept, strict=True) if k))[0]
+    kept = page_kept(page, probability, post)
+    return drop_boilerplate_lines("\n".join(t for t, k in zip(page.texts, kept, strict=True) if k))[0]
 
 
 def score_set(data: dict, store: str, keys: list[str], outputs: dict[str, str]) -> tuple[float, float, float]:
@@ -501,15 +518,15 @@ def routing_table(data: dict, keys: dict[str, list[str]], probabilities: dict, p
         for store, store_keys in keys.items():
             outputs, sent = {}, 0
             for key in store_keys:
-                texts, rows = data[store][key]
+                page = data[store][key]
                 probability = probabilities[(store, key)]
-                lengths = np.array([len(t) for t in texts], dtype=np.float64)
+                lengths = np.array([len(t) for t in page.texts], dtype=np.float64)
                 log_odds = np.log(np.clip(probability, 1e-12, 1 - 1e-12) / np.clip(1 - probability, 1e-12, 1))
                 if page_confidence(log_odds, lengths, post["keep"]) < limit:
                     outputs[key] = teacher[store][key]
                     sent += 1
                 else:
-                    outputs[key] = page_text(texts, rows, probability, post)
+                    outputs[key] = page_text(page, probability, post)
             f1 = score_set(data, store, store_keys, outputs)[2]
             cells.append(f"{store} F1 {f1:.4f} ({f1 - bar[store]:+.4f}), {sent / len(store_keys):5.1%} to trafilatura")
         print(f"  hybrid, confidence below {limit:.2f} to trafilatura (cv): " + "; ".join(cells))
@@ -546,13 +563,13 @@ def error_analysis(data: dict, keys: dict[str, list[str]], probabilities: dict, 
         totals: Counter = Counter()
         longest = []
         for key in store_keys:
-            texts, rows = data[store][key]
+            page = data[store][key]
+            texts, rows = page.texts, page.rows
             if not texts:
                 continue
             labels = block_labels(data, store, key)
             lengths = np.array([len(t) for t in texts], dtype=np.float64)
-            kept = keep_blocks(probabilities[(store, key)], lengths, post["keep"], post["smooth"], post["isolated"], post["tail"])
-            kept = post_rules(texts, rows, kept) if kept.any() else kept
+            kept = page_kept(page, probabilities[(store, key)], post)
             for i in np.flatnonzero((kept & (labels == 0)) | (~kept & (labels == 1))):
                 kind = "kept, not content" if kept[i] else "dropped content"
                 totals[kind] += lengths[i]
@@ -704,7 +721,7 @@ def main() -> int:
         for post in posts:
             f1 = {}
             for store in stores:
-                outputs = {k: page_text(*data[store][k], probabilities[(store, k)], post) for k in development[store]}
+                outputs = {k: page_text(data[store][k], probabilities[(store, k)], post) for k in development[store]}
                 f1[store] = score_set(data, store, development[store], outputs)[2]
             margin = min(f1[store] - bar[store] for store in criterion)
             print(f"  cv {label} {post}: {cells(f1)} (margin {margin:+.4f})", flush=True)
@@ -742,7 +759,7 @@ def main() -> int:
     report += [(store, f"{NAMES[store]} whole set (includes training pages)", sorted(data[store])) for store in stores]
     print(f"{'':<58} {'P':>6} {'R':>6} {'F1':>6}   trafilatura P/R/F1")
     for store, title, keys in report:
-        outputs = {k: page_text(*data[store][k], forest.probability(data[store][k][1]), post) for k in keys}
+        outputs = {k: page_text(data[store][k], forest.probability(data[store][k].rows), post) for k in keys}
         p, r, f1 = score_set(data, store, keys, outputs)
         tp, tr, tf = score_set(data, store, keys, teacher[store])
         print(f"  {title:<56} {p:.4f} {r:.4f} {f1:.4f}   {tp:.4f} {tr:.4f} {tf:.4f}")

@@ -385,3 +385,51 @@ def test_the_benchs_bootstrap_scores_pages_as_its_metrics_and_spreads_only_with_
     sd, low, high, share = bench_extract.bootstrap_margin(better, counts, bench_extract.teval_f1, resamples=400)
     margin = bench_extract.teval_f1(better) - bench_extract.teval_f1(counts)
     assert margin > 0 and sd > 0 and low <= margin <= high and 0.0 < share <= 1.0
+
+
+def test_the_bench_scripts_score_the_text_and_route_the_page_as_the_hybrid_does(monkeypatch):
+    """train_extract_model.page_text and fit_extract_router.learned_page / route_page model what
+    extract_learned keeps and whether the hybrid routes the page: they must read the page's tags and
+    containers as extract_learned does (keep_blocks' sibling and heading fills), or every fit scores
+    a text the ``extract`` step does not write (and, through the kept blocks, routes other pages)."""
+    fit = pytest.importorskip("fit_extract_router")
+    import train_extract_model
+
+    from tamis.extract import learned
+    from tamis.steps.extract_html import drop_boilerplate_lines
+
+    html = f"""<!doctype html><html><head><title>Budget</title></head><body>
+<nav><ul><li><a href="/">Home</a></li><li><a href="/n">News</a></li></ul></nav>
+<main><article><h1>Council approves the budget</h1><div class="body"><p>{PARAGRAPHS[0]}</p><p>Photo: archive.</p>
+<p>{PARAGRAPHS[1]}</p><p>Read on.</p><p>{PARAGRAPHS[2]}</p><h2>Next steps</h2><p>{PARAGRAPHS[3]}</p></div></article></main>
+<footer><p>Copyright 2026</p></footer></body></html>"""
+    page = B.page_blocks(B.parse(html))
+    doubted = {"Photo: archive.", "Read on.", "Next steps", "Home", "News", "Copyright 2026", "Council approves the budget"}
+    log_odds = np.array([-7.0 if text in doubted else 3.0 for text in page.texts])  # the model drops the short lines
+    shipped = model()
+
+    class Fixed:  # the shipped forest's page settings, these log-odds
+        keep_threshold, smooth, isolated_chars, tail_gap = shipped.keep_threshold, 0.0, shipped.isolated_chars, shipped.tail_gap
+        feature_names = shipped.feature_names
+
+        def log_odds(self, rows):
+            return log_odds
+
+        def probability(self, rows):
+            return learned.probability_of(log_odds)
+
+    monkeypatch.setattr(learned, "model", Fixed)
+    details: dict = {}
+    extracted = extract_learned(html, details, fallback=False)
+    written = drop_boilerplate_lines(extracted.text)[0]
+    assert "Read on." in written and "Next steps" in written  # the sibling and heading fills ran
+    assert "Photo: archive." in written and "Home" not in written
+
+    rows = train_extract_model.PageRows(page.texts, page.features(), page.tags(), page.groups())
+    post = {"keep": Fixed.keep_threshold, "smooth": Fixed.smooth, "isolated": Fixed.isolated_chars, "tail": Fixed.tail_gap}
+    probability = learned.probability_of(log_odds)
+    assert train_extract_model.page_text(rows, probability, post) == written
+    assert fit.learned_page(rows, probability)[0] == written
+    assert fit.route_page(rows, probability) == (not hybrid.learned_stands(extracted, details))
+    # without the tags and containers the scripts would score another text
+    assert train_extract_model.page_text(rows._replace(tags=None, groups=None), probability, post) != written

@@ -391,6 +391,15 @@ class PageBlocks:
         """Each block's text length in characters (float64)."""
         return self.columns[:, _C_LENGTH].astype(np.float64)
 
+    def tags(self) -> np.ndarray:
+        """Each block's own tag, as an OWN_TAGS index (N_OWN - 1: another tag)."""
+        return self.columns[:, _C_TAG]
+
+    def groups(self) -> np.ndarray:
+        """Each block's container: the id of the element its siblings share (blocks of one list,
+        one box or one column of paragraphs have the same)."""
+        return self.columns[:, _C_GROUP]
+
 
 def page_blocks(root) -> PageBlocks:
     """The page's blocks: the compiled walk where it is built and can decide, else the reference

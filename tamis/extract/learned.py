@@ -301,12 +301,10 @@ SPAN_PROBABILITY = 0.1
 # chosen on; in-process, trafilatura 0.9312 / 0.9610 / 0.7675 / 0.8529): off 0.9377 / 0.9577 /
 # 0.7766 / 0.8464 (articles wceb 0.9448, WCXB 0.9480); shipped 0.9372 / 0.9565 / 0.7783 / 0.8483
 # (0.9455, 0.9485): AEB's held-out half falls 0.0012 (ten pages lose 0.01-0.02 of precision).
-# Only callers that pass keep_blocks the page's tags and containers get the two fills (extract_learned).
+# The two fills need the page's tags and containers (PageBlocks.tags / groups): extract_learned passes them,
+# and so do the bench scripts that model its text (train_extract_model.page_text, fit_extract_router.learned_page).
 SIBLING_FILL = True
 HEADING_CHARS = 200
-# The columns of PageBlocks.columns the two fills read.
-_TAG_COLUMN = block_features.COLUMNS.index("tag")
-_GROUP_COLUMN = block_features.COLUMNS.index("group")
 
 
 def keep_blocks(
@@ -900,7 +898,7 @@ def extract_learned(html: str | bytes, details: dict | None = None, fallback: bo
     lengths = page.lengths()
     kept = keep_blocks(
         probability, lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, forest.tail_gap,
-        tags=page.columns[:, _TAG_COLUMN], groups=page.columns[:, _GROUP_COLUMN],
+        tags=page.tags(), groups=page.groups(),
     )  # fmt: skip
     if not kept.any():
         if details is not None:  # the hybrid hands trafilatura this tree, not the page to parse again
