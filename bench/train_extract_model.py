@@ -267,7 +267,8 @@ def without_features(data: dict, names: list[str]) -> None:
     if names and not columns:
         raise SystemExit(f"--without {names}: no such feature")
     for store in ("teval", "aeb", "extra", *SITE_STORES):
-        for _, rows in data.get(store, {}).values():
+        for page in data.get(store, {}).values():
+            rows = page[1]
             rows[:, columns] = 0.0
 
 
@@ -664,7 +665,7 @@ def main() -> int:
         data["extra"], data["extra_truth"] = load_extra(args.corpus, args.extra_readability, args.workdir / "readability.pkl")
         extra_weights = args.extra_weight
         data["extra_negatives_only"] = args.extra_negatives_only
-        rows = sum(len(rows) for _, rows in data["extra"].values())
+        rows = sum(len(page[1]) for page in data["extra"].values())
         print(f"readability training pages: {len(data['extra'])} ({rows:,} blocks)")
     data["site_positives"] = site_positives_mode(args)
     stores = ["teval", "aeb"]
@@ -677,7 +678,7 @@ def main() -> int:
         splits[store] = add_site_set(data, teacher, store, loaded, "all")
         stores.append(store)
         weights[store], type_choices[store] = choices[store]
-        rows = sum(len(rows) for _, rows in data[store].values())
+        rows = sum(len(page[1]) for page in data[store].values())
         print(f"{NAMES[store]} pages: {len(data[store])} ({rows:,} blocks; development {len(splits[store][0])}, held-out {len(splits[store][1])})")
     wceb_weights, wceb_type_choices = weights["wceb"], type_choices["wceb"]
     wcxb_weights, wcxb_type_choices = weights["wcxb"], type_choices["wcxb"]
