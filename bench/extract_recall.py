@@ -26,9 +26,9 @@ each lost copy is attributed, in this order, to:
   zero-width characters and HTML entities are folded (the text is there, written differently);
 * the stage of the block walk (``blocks.page_blocks``) in whose blocks its tokens stand, the latest
   stage any occurrence on the page survived to: ``b: model`` (the smoothed probability under the
-  keep threshold, and not in a hole keep_blocks fills; ``b: model (smoothing)`` where the block's
+  keep threshold, and not among the blocks keep_blocks fills: holes, the span, siblings, sub-headings; ``b: model (smoothing)`` where the block's
   own probability was over it),
-  ``c: isolated`` / ``c: tail cut`` (keep_blocks's run rules), ``c: drop_repeated`` ... ``c: drop_detached``
+  ``c: isolated`` / ``c: tail cut`` (keep_blocks's run rules), ``c: drop_repeated`` ... ``c: drop_footer_areas``
   (learned.post_rules, one stage a rule: learned.post_rule_stages), ``d: line rules``
   (extract_html.drop_boilerplate_lines); ``f: kept, gold repeats it`` where every occurrence was kept
   but the gold holds more copies;

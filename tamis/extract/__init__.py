@@ -24,8 +24,10 @@
   block's probability mixed at 0.2 with its two neighbours' mean), and cuts off the kept stretches that follow the article
   past 8 dropped blocks (until session 19: 0.3, no smoothing; chosen in session 20 by the
   router's nested CV on four sets, ``hybrid.py``); around that, learned.keep_blocks fills doubtful
-  blocks inside the kept span and learned.post_rules drops repeated texts, captions, widgets,
-  bylines and short stretches detached from the article (since session 21). It is trained on the
+  blocks inside the kept span (since session 22 also those sharing a kept block's container and
+  sub-headings over kept text) and learned.post_rules drops repeated texts, captions, widgets,
+  bylines and short stretches detached from the article (since session 21), lists of links and
+  widget and footer areas (session 22). It is trained on the
   development halves of BOTH sets: trafilatura-eval's snippets label the blocks they name,
   scrapinghub-aeb's gold article text labels every block by word 4-grams (keeping exactly those
   blocks scores 0.991 on AEB), plus, since session 8, the blocks that Mozilla Readability's test

@@ -7,12 +7,17 @@ scrapinghub-aeb's gold article text labels every block of its pages by word 4-gr
 its metric), so the model learns both what is page furniture and what a whole article leaves out
 (titles, bylines, captions, related links). It is exported as plain arrays, so no machine-learning
 library is imported at run time. The two held-out halves are never trained on
-(``bench/bench_extract.py`` reports them separately).
+(``bench/bench_extract.py`` reports them separately). The blocks Mozilla Readability's test pages
+leave out of their article are trained on as not content too (``--extra-readability``).
 
 Each block is kept when its probability, mixed with its neighbours' (``keep_blocks``), reaches the
 threshold stored with the model, a short kept block alone between dropped ones goes too, and what
 is kept after the article past a long run of dropped blocks (teasers, related stories) goes, and a
-short run of dropped blocks between kept ones stays (TAIL_GAP_CHARS, HOLE_BLOCKS); the
+short run of dropped blocks between kept ones stays (TAIL_GAP_CHARS, HOLE_BLOCKS), and so do the
+doubtful blocks inside the kept span that reach SPAN_PROBABILITY, share a container with a kept
+block (SIBLING_FILL) or are a sub-heading over kept text (HEADING_CHARS). ``post_rules`` then drops
+what the page's structure names as beside the article (repeated texts, landmarks, captions,
+widgets, bylines, detached short stretches, lists of links, widget and footer areas). The
 threshold and the page-level rules are chosen by cross-validation over the development pages. A
 page whose blocks the model cannot separate (no block kept, or too little of its text confidently
 so) is what ``tamis_learned_hybrid`` hands to trafilatura.
