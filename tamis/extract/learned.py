@@ -347,7 +347,7 @@ def keep_blocks(
       whose own probability reaches this (under ``keep``) is kept, whatever the run around it
       (SPAN_PROBABILITY; 0: none).
     * ``tags``, ``groups``: each block's own tag (blocks.COLUMNS ``tag``: a blocks.OWN_TAGS index)
-      and container (``group``: the element its siblings share), as PageBlocks.columns holds them;
+      and container (``group``: the element its siblings share), PageBlocks.tags() / groups();
       without them (None) the two fills below are off. Then, on the kept blocks after the span fill:
       ``sibling_fill`` keeps every dropped block between the first and the last kept block whose
       container holds a kept block (SIBLING_FILL), and ``heading_chars`` keeps every dropped h2-h4
