@@ -688,8 +688,7 @@ def compare_post_rules(names: list[str], data: dict, stores: list[str], developm
                 for key in keys[store]:
                     text, page_signals = learned_page(data[store][key], probabilities(store, key))
                     own.append(page_score(store, data, key, text))
-                    sent = page_signals is None or (hybrid.routes(page_signals) and page_chars(data[store][key]) < hybrid.ROUTE_MAX_CHARS)
-                    mixed.append(traf_score(store, key) if sent else own[-1])
+                    mixed.append(traf_score(store, key) if page_routed(data[store][key], page_signals) else own[-1])
                 alone, f1 = set_f1(store, np.array(own)), set_f1(store, np.array(mixed))
                 margins.append(f1 - bars[store])
                 cells.append(f"{store} {f1:.4f} {f1 - bars[store]:+.4f} (alone {alone - bars[store]:+.4f})")
@@ -716,16 +715,17 @@ def compare_post_rules(names: list[str], data: dict, stores: list[str], developm
             print(f"  {'route detached ' + str(gap) + '/' + str(chars):<22} {' | '.join(cells)} | smallest {min(margins):+.4f}", flush=True)
 
 
-def page_chars(page: PageRows) -> float:
-    return float(sum(len(t) for t in page.texts))
+def page_routed(page: PageRows, page_signals: np.ndarray | None) -> bool:
+    """Whether the shipped hybrid sends the page to trafilatura, given learned_page's signals:
+    nothing kept (None), or hybrid.router_sends, the rule the hybrid itself routes by."""
+    if page_signals is None:
+        return True
+    return hybrid.router_sends(float(page_signals[0]), float(sum(len(t) for t in page.texts)), lambda: page_signals)
 
 
 def route_page(page: PageRows, probability: np.ndarray) -> bool:
-    """Whether the shipped hybrid sends the page to trafilatura under the shipped page rules
-    (hybrid.learned_stands): nothing kept, or the router (hybrid.routes: ROUTE_CONFIDENCE and
-    ROUTE_SECOND) sends it and it holds under ROUTE_MAX_CHARS of block text."""
-    _, page_signals = learned_page(page, probability)
-    return page_signals is None or (hybrid.routes(page_signals) and page_chars(page) < hybrid.ROUTE_MAX_CHARS)
+    """Whether the shipped hybrid sends the page to trafilatura under the shipped page rules."""
+    return page_routed(page, learned_page(page, probability)[1])
 
 
 class FastTexts:

@@ -9,7 +9,7 @@ levels of nesting and returns nothing for deeper pages, which lexbor parses whol
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from copy import copy
 
@@ -443,15 +443,22 @@ def routes(signals: np.ndarray) -> bool:
     return bool(direction * signals[ROUTE_SIGNALS.index(name)] >= direction * limit)
 
 
+def router_sends(confidence: float, block_chars: float, signals: Callable[[], np.ndarray]) -> bool:
+    """Whether the router sends a page whose learned pass kept blocks to trafilatura: the page holds
+    under ROUTE_MAX_CHARS of block text, and its confidence (ROUTE_SIGNALS[0]) is under
+    ROUTE_CONFIDENCE or ROUTE_SECOND's signal is past its limit (``routes``). ``signals`` gives every
+    ROUTE_SIGNALS value; it is called only when the fitted router reads a second one. The one rule
+    the hybrid and bench/fit_extract_router.py route by."""
+    if block_chars >= ROUTE_MAX_CHARS:
+        return False
+    return confidence < ROUTE_CONFIDENCE or (ROUTE_SECOND is not None and routes(signals()))
+
+
 def learned_stands(learned: Extraction, details: dict) -> bool:
     """Whether the hybrid keeps the learned pass's text as it is (extract_learned with
     ``fallback=False`` and its ``details``): the pass kept blocks, and the router does not send the
-    page, or the page holds ROUTE_MAX_CHARS of block text. The learned pass's long_share is its
-    confidence (ROUTE_SIGNALS[0]); the other signals are computed only when the fitted router reads one."""
-    return learned.method == "learned" and (
-        (learned.long_share >= ROUTE_CONFIDENCE and (ROUTE_SECOND is None or not routes(_signals_of(details))))
-        or float(details["lengths"].sum()) >= ROUTE_MAX_CHARS
-    )
+    page (its long_share is its confidence)."""
+    return learned.method == "learned" and not router_sends(learned.long_share, float(details["lengths"].sum()), lambda: _signals_of(details))
 
 
 def extract_learned_hybrid(html: str | bytes) -> Extraction:
