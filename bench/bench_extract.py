@@ -95,10 +95,12 @@ def teval_counts(item: dict[str, Any], result: str | None) -> tuple[int, int, in
 
 
 def teval_score(items: dict[str, dict[str, Any]], outputs: dict[str, str | None]) -> tuple[float, float, float]:
-    tp = fp = fn = 0
-    for key, item in items.items():
-        t, f, n = teval_counts(item, outputs.get(key))
-        tp, fp, fn = tp + t, fp + f, fn + n
+    return teval_from_counts([teval_counts(item, outputs.get(key)) for key, item in items.items()])
+
+
+def teval_from_counts(counts: list[tuple[int, int, int]]) -> tuple[float, float, float]:
+    """(precision, recall, F1) of trafilatura-eval pages from their ``teval_counts``, summed."""
+    tp, fp, fn = (sum(column) for column in zip(*counts, strict=True)) if counts else (0, 0, 0)
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     return precision, recall, (2 * tp / (2 * tp + fp + fn) if tp else 0.0)
@@ -145,8 +147,7 @@ def aeb_from_triples(triples: list[tuple[float, float, float]]) -> tuple[float, 
 
 def teval_f1(counts: list[tuple[int, int, int]]) -> float:
     """teval_score's F1 from the pages' ``teval_counts`` (so that resampled pages need not be scored again)."""
-    tp, fp, fn = (sum(column) for column in zip(*counts, strict=True)) if counts else (0, 0, 0)
-    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    return teval_from_counts(counts)[2]
 
 
 BOOTSTRAP_RESAMPLES = 2000
