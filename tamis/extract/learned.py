@@ -816,16 +816,12 @@ FOOTER_AREA_MAX_SHARE = 0.5
 def drop_widget_boxes(rows: np.ndarray, lengths: np.ndarray, kept: np.ndarray, max_share: float = WIDGET_BOX_MAX_SHARE) -> np.ndarray:
     """``kept`` without the kept blocks inside an element WIDGET_BOX_FEATURES name, unless they
     hold ``max_share`` or more of the kept characters (or are all that is kept)."""
-    if not WIDGET_BOX_FEATURES:
-        return kept
     return drop_named_minority(rows, lengths, kept, WIDGET_BOX_FEATURES, max_share)
 
 
 def drop_footer_areas(rows: np.ndarray, lengths: np.ndarray, kept: np.ndarray, max_share: float = FOOTER_AREA_MAX_SHARE) -> np.ndarray:
     """``kept`` without the kept blocks FOOTER_AREA_FEATURES name (own chain or ancestor), unless
     they hold ``max_share`` or more of the kept characters (or are all that is kept)."""
-    if not FOOTER_AREA_FEATURES:
-        return kept
     return drop_named_minority(rows, lengths, kept, FOOTER_AREA_FEATURES, max_share)
 
 
