@@ -33,7 +33,10 @@
    or more, with the best smaller margin over trafilatura (as train_extract_model.py chooses).
 4. The held-out halves (never trained or fitted on) are scored last (unless ``--no-held-out``), with
    the model and the chosen rule: F1 against trafilatura's, the routed share and the modelled
-   speed-up (beside the learned pass alone and the shipped rule).
+   speed-up (beside the learned pass alone and the shipped rule). Then each whole set with every
+   page scored by a model that never trained on it (development pages out of fold, routed by the
+   nested CV's rules; held-out pages as just scored): the whole-set comparison with trafilatura
+   that the training pages would otherwise flatter.
    ``--write`` stores the rule (and the trafilatura setting routed pages get: ``--variant``) between the marker
    lines of ``tamis/extract/hybrid.py``.
 
@@ -479,7 +482,7 @@ def learned_page(page: PageRows, probability: np.ndarray) -> tuple[str, np.ndarr
     if not kept.any():
         return text, None
     log_odds = np.log(np.clip(probability, 1e-12, 1 - 1e-12) / np.clip(1 - probability, 1e-12, 1))
-    return text, hybrid.route_signals(log_odds, lengths, kept, rows)
+    return text, hybrid.route_signals(log_odds, lengths, kept, rows, page.tags, page.groups)
 
 
 def shipped_keep(page: PageRows, probability: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -509,10 +512,11 @@ def _traf_score(store: str, data: dict, key: str, variant: str, text: str) -> tu
 
 def page_table(data: dict, store: str, keys: list[str], probabilities, teacher: dict, costs: dict, variant: str) -> dict:
     """Per page of one set: signals, scores of the learned text and of trafilatura's, costs."""
-    signals, forced, learned_scores, traf_scores, learned_cost, traf_cost, full_cost = [], [], [], [], [], [], []
+    signals, forced, too_long, learned_scores, traf_scores, learned_cost, traf_cost, full_cost = [], [], [], [], [], [], [], []
     for key in keys:
         text, page_signals = learned_page(data[store][key], probabilities(store, key))
         forced.append(page_signals is None)
+        too_long.append(sum(len(t) for t in data[store][key].texts) >= hybrid.ROUTE_MAX_CHARS)
         signals.append(np.zeros(len(hybrid.ROUTE_SIGNALS)) if page_signals is None else page_signals)
         traf_text = teacher[store][key] if variant == "full" else costs[store][key][f"{variant}_text"]
         learned_scores.append(page_score(store, data, key, text))
@@ -521,17 +525,30 @@ def page_table(data: dict, store: str, keys: list[str], probabilities, teacher: 
         traf_cost.append(costs[store][key][variant])
         full_cost.append(costs[store][key]["full"])
     return {
-        "signals": np.array(signals), "forced": np.array(forced), "learned": np.array(learned_scores), "traf": np.array(traf_scores),
+        "signals": np.array(signals), "forced": np.array(forced), "too_long": np.array(too_long, dtype=bool),
+        "learned": np.array(learned_scores), "traf": np.array(traf_scores),
         "learned_cost": np.array(learned_cost), "traf_cost": np.array(traf_cost), "full_cost": np.array(full_cost),
         "full_scores": np.array([_traf_score(store, data, key, "full", teacher[store][key]) for key in keys]),
         "set_pages": data.get("bench_pages", {}).get(store, len(data[store])),
     }  # fmt: skip
 
 
+def sent(table: dict, routed: np.ndarray) -> np.ndarray:
+    """The pages the hybrid sends to trafilatura when a rule routes ``routed``: never a page of
+    ROUTE_MAX_CHARS or more of block text (hybrid.router_sends), always one where the learned pass
+    kept nothing."""
+    return (routed & ~table["too_long"]) | table["forced"]
+
+
+def mixed_scores(table: dict, routed: np.ndarray) -> np.ndarray:
+    """Each page's page_score row in the hybrid's text: trafilatura's where it is sent, the learned pass's elsewhere."""
+    return np.where(sent(table, routed)[:, None], table["traf"], table["learned"])
+
+
 def outcome(store: str, table: dict, routed: np.ndarray, fixed: dict) -> tuple[float, float, float]:
     """(F1 of the mix, modelled speed-up over trafilatura per core on a set of the whole set's size, routed share)."""
-    routed = routed | table["forced"]
-    mixed = np.where(routed[:, None], table["traf"], table["learned"])
+    routed = sent(table, routed)
+    mixed = mixed_scores(table, routed)
     # Per-page costs scaled to the whole set's page count (what bench_extract.py runs), fixed costs once.
     scale = table["set_pages"] / len(routed)
     per_page = table["learned_cost"].sum() + table["traf_cost"][routed].sum()
@@ -609,7 +626,7 @@ def site_articles(tables: dict, routed: dict, articles: dict) -> str:
     parts, pooled, pooled_traf = [], [], []
     for store in (s for s in SITE_STORES if s in tables and s in articles):
         table, mask = tables[store], articles[store]
-        mixed = np.where((routed[store] | table["forced"])[:, None], table["traf"], table["learned"])[mask]
+        mixed = mixed_scores(table, routed[store])[mask]
         pooled.append(mixed)
         pooled_traf.append(table["full_scores"][mask])
         parts.append(f"{store} {set_f1(store, mixed):.4f} (trafilatura {set_f1(store, table['full_scores'][mask]):.4f}, {mask.sum()} pages)")
@@ -941,11 +958,11 @@ def main() -> int:
         _, rule, result = found
         print(f"  chosen on all development pages: {rule_text(rule)}: {describe(result, bars)}")
         if best is None or chosen_family[0] > best[0]:
-            best = (chosen_family[0], post, rule, chosen_family[2], bars, site_articles(tables, chosen_family[3], articles))
+            best = (chosen_family[0], post, rule, chosen_family[2], bars, site_articles(tables, chosen_family[3], articles), tables, chosen_family[3])
     if best is None:
         print("no post-processing and rule keep the budget")
         return 1
-    margin, post, rule, result, bars, best_articles = best
+    margin, post, rule, result, bars, best_articles, dev_tables, dev_routed = best
     print(f"best by nested cv: {post}, {rule_text(rule)}: {describe(result, bars)} (smallest margin {margin:+.4f})")
     print(f"  its site sets' article pages (nested cv): {best_articles}")
     if args.model is not None and post != posts[0]:
@@ -971,6 +988,16 @@ def main() -> int:
             old = {store: outcome(store, t, routed_by(shipped_rule, t["signals"]), fixed) for store, t in held_tables.items()}
             print(f"  shipped {rule_text(shipped_rule)}: {describe(old, held_bars)}")
         print(f"  {rule_text(rule)}: {describe(chosen, held_bars)}")
+        # Every page of each set scored by a model that never trained on it: the development pages
+        # out of fold (routed by the nested CV's rules), the held-out ones by the model and a rule.
+        for held_rule in [shipped_rule, rule] if shipped_rule not in (None, rule) else [rule]:
+            cells = []
+            for store in stores:
+                held_mix = mixed_scores(held_tables[store], routed_by(held_rule, held_tables[store]["signals"]))
+                mix = np.vstack([mixed_scores(dev_tables[store], dev_routed[store]), held_mix])
+                traf = np.vstack([dev_tables[store]["full_scores"], held_tables[store]["full_scores"]])
+                cells.append(f"{store} F1 {set_f1(store, mix):.4f} ({set_f1(store, mix) - set_f1(store, traf):+.4f}, {len(mix)} pages)")
+            print(f"every page out of sample (development out of fold; held-out {rule_text(held_rule)}): {'; '.join(cells)}")
     if args.write:
         write_constants(rule, args.variant)
         print(f"wrote the router into {HYBRID_PATH.relative_to(ROOT)}")

@@ -38,8 +38,8 @@ def test_route_signals_read_the_kept_runs_and_the_page(monkeypatch):
 
     from tamis.extract import learned
 
-    # Without neighbour smoothing, so that the tail cut's reference (keep_blocks without the cut)
-    # keeps the same blocks as ``kept`` below whatever smoothing the shipped model uses.
+    # Without neighbour smoothing, so that keep_blocks keeps ``kept`` below whatever smoothing the
+    # shipped model uses.
     forest = dataclasses.replace(model(), smooth=0.0)
     monkeypatch.setattr(learned, "model", lambda: forest)
     threshold = np.log(forest.keep_threshold / (1 - forest.keep_threshold))
@@ -168,6 +168,23 @@ def test_the_hybrid_takes_the_pages_utf8_bytes_as_the_worker_sends_them(monkeypa
     assert hybrid.extract_learned_hybrid(page.encode()).text == "routed" and "<title>Budget approuvé</title>" in _html(seen[0])
     monkeypatch.setattr(hybrid, "PRUNE_LOG_ODDS", None)
     assert hybrid.extract_learned_hybrid(page.encode()).text == "routed" and _html(seen[1]) == _uncut(page)
+
+
+def test_the_fits_tables_send_pages_as_the_hybrid_does():
+    """A rule's routed pages are sent to trafilatura except those of ROUTE_MAX_CHARS or more of block
+    text (hybrid.router_sends), and a page the learned pass kept nothing of always is: in the
+    modelled F1 and routed share (outcome) as in the mixed page rows."""
+    fit = pytest.importorskip("fit_extract_router")
+    table = {
+        "forced": np.array([False, False, True, False]), "too_long": np.array([False, True, False, False]),
+        "learned": np.array([[1.0, 0, 0, 0]] * 4), "traf": np.array([[0.0, 1, 1, 0]] * 4),
+        "learned_cost": np.ones(4), "traf_cost": np.ones(4), "full_cost": np.ones(4), "set_pages": 4,
+    }  # fmt: skip
+    routed = np.array([True, True, False, False])  # the rule routes pages 0 and 1; page 1 is too long
+    assert fit.sent(table, routed).tolist() == [True, False, True, False]
+    assert fit.mixed_scores(table, routed)[:, 0].tolist() == [0.0, 1.0, 0.0, 1.0]
+    fixed = {"tamis_start": 0.0, "trafilatura_start": 0.0, "routed_once": 0.0}
+    assert fit.outcome("teval", table, routed, fixed)[2] == 0.5
 
 
 def test_candidate_post_rules_drop_what_they_name():
@@ -433,3 +450,23 @@ def test_the_bench_scripts_score_the_text_and_route_the_page_as_the_hybrid_does(
     assert fit.route_page(rows, probability) == (not hybrid.learned_stands(extracted, details))
     # without the tags and containers the scripts would score another text
     assert train_extract_model.page_text(rows._replace(tags=None, groups=None), probability, post) != written
+
+
+def test_tail_cut_is_the_share_keep_blocks_cut_after_the_article_not_what_post_rules_drop(monkeypatch):
+    import dataclasses
+
+    from tamis.extract import learned
+
+    forest = dataclasses.replace(model(), smooth=0.0, tail_gap=3)
+    monkeypatch.setattr(learned, "model", lambda: forest)
+    threshold = np.log(forest.keep_threshold / (1 - forest.keep_threshold))
+    # An article (two kept blocks), a run of furniture long enough to cut, then a kept teaser.
+    log_odds = threshold + np.array([6.0, 6.0, -9.0, -9.0, -9.0, -9.0, 6.0])
+    lengths = np.array([900.0, 100.0] + [learned.TAIL_GAP_CHARS] * 4 + [250.0])
+    rows = np.zeros((7, len(B.FEATURE_NAMES)), dtype=np.float32)
+    trimmed = learned.keep_blocks(learned.probability_of(log_odds), lengths, forest.keep_threshold, 0.0, forest.isolated_chars, 3)
+    assert trimmed.tolist() == [True, True, False, False, False, False, False]
+    assert signal(hybrid.route_signals(log_odds, lengths, trimmed, rows), "tail_cut") == pytest.approx(250 / 1250)
+    # A post_rule that drops the second block changes ``kept``, not what the tail cut dropped.
+    ruled = trimmed & (np.arange(7) != 1)
+    assert signal(hybrid.route_signals(log_odds, lengths, ruled, rows), "tail_cut") == pytest.approx(250 / 1250)

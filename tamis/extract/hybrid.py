@@ -384,9 +384,12 @@ def drop_inert(root) -> None:
         block_features.remove_keeping_tail(element)
 
 
-def route_signals(log_odds: np.ndarray, lengths: np.ndarray, kept: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def route_signals(
+    log_odds: np.ndarray, lengths: np.ndarray, kept: np.ndarray, rows: np.ndarray, tags: np.ndarray | None = None, groups: np.ndarray | None = None
+) -> np.ndarray:
     """ROUTE_SIGNALS of one page from the learned pass's arrays (its blocks' log-odds, lengths,
-    the kept mask after every page-level rule and the feature rows)."""
+    the kept mask after every page-level rule and the feature rows) and its blocks' tags and
+    containers (keep_blocks' fills: the tail cut is measured on what keep_blocks keeps)."""
     from tamis.extract import blocks as block_features
     from tamis.extract.learned import CONFIDENT_LOG_ODDS, keep_blocks, model, page_confidence, probability_of
 
@@ -417,9 +420,14 @@ def route_signals(log_odds: np.ndarray, lengths: np.ndarray, kept: np.ndarray, r
         run_chars = np.bincount(run, weights=kept_lengths)[1:]
         signals["log_stretches"] = float(np.log1p(len(run_chars)))
         signals["outside_main_run"] = float(1.0 - run_chars.max() / kept_chars)
-        untrimmed = keep_blocks(probability_of(log_odds), lengths, forest.keep_threshold, forest.smooth, forest.isolated_chars, 0)
+        # keep_blocks with and without its tail cut, both with the page's fills and before
+        # post_rules: ``kept`` carries post_rules' drops too, which are not the cut's.
+        probability = probability_of(log_odds)
+        settings = (forest.keep_threshold, forest.smooth, forest.isolated_chars)
+        trimmed = keep_blocks(probability, lengths, *settings, forest.tail_gap, tags=tags, groups=groups)
+        untrimmed = keep_blocks(probability, lengths, *settings, 0, tags=tags, groups=groups)
         before = float((lengths * untrimmed).sum())
-        signals["tail_cut"] = max(0.0, before - kept_chars) / before if before > 0 else 0.0
+        signals["tail_cut"] = max(0.0, before - float((lengths * trimmed).sum())) / before if before > 0 else 0.0
         if len(rows):
             link = rows[:, names.index("link_density")].astype(np.float64)
             long = rows[:, names.index("long")].astype(np.float64)
@@ -429,7 +437,8 @@ def route_signals(log_odds: np.ndarray, lengths: np.ndarray, kept: np.ndarray, r
 
 
 def _signals_of(details: dict) -> np.ndarray:
-    return route_signals(details["log_odds"], details["lengths"], details["kept"], details["rows"])
+    page = details["page"]
+    return route_signals(details["log_odds"], details["lengths"], details["kept"], details["rows"], page.tags(), page.groups())
 
 
 def routes(signals: np.ndarray) -> bool:
