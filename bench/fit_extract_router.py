@@ -36,7 +36,8 @@
    speed-up (beside the learned pass alone and the shipped rule). Then each whole set with every
    page scored by a model that never trained on it (development pages out of fold, routed by the
    nested CV's rules; held-out pages as just scored): the whole-set comparison with trafilatura
-   that the training pages would otherwise flatter.
+   that the training pages would otherwise flatter, with bench_extract's paired bootstrap of the
+   margin (its spread, and the share of page draws at or over trafilatura).
    ``--write`` stores the rule (and the trafilatura setting routed pages get: ``--variant``) between the marker
    lines of ``tamis/extract/hybrid.py``.
 
@@ -88,7 +89,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_extract import _norm, _read, aeb_doc, halves, load_aeb, load_teval  # noqa: E402
+from bench_extract import _norm, _read, aeb_doc, bootstrap_margin, halves, load_aeb, load_teval  # noqa: E402
 from train_extract_model import (  # noqa: E402
     GOLD,
     SITE_STORES,
@@ -996,7 +997,9 @@ def main() -> int:
                 held_mix = mixed_scores(held_tables[store], routed_by(held_rule, held_tables[store]["signals"]))
                 mix = np.vstack([mixed_scores(dev_tables[store], dev_routed[store]), held_mix])
                 traf = np.vstack([dev_tables[store]["full_scores"], held_tables[store]["full_scores"]])
-                cells.append(f"{store} F1 {set_f1(store, mix):.4f} ({set_f1(store, mix) - set_f1(store, traf):+.4f}, {len(mix)} pages)")
+                sd, _, _, at_or_over = bootstrap_margin(list(mix), list(traf), lambda rows, store=store: set_f1(store, np.array(rows)))
+                margin = set_f1(store, mix) - set_f1(store, traf)
+                cells.append(f"{store} F1 {set_f1(store, mix):.4f} ({margin:+.4f} +- {sd:.4f}, {at_or_over:.0%} of draws >= 0; {len(mix)} pages)")
             print(f"every page out of sample (development out of fold; held-out {rule_text(held_rule)}): {'; '.join(cells)}")
     if args.write:
         write_constants(rule, args.variant)
