@@ -86,7 +86,7 @@ from wcxb_pages import load_wcxb, training_pages  # noqa: E402
 from tamis.extract import blocks as B  # noqa: E402
 from tamis.extract.learned import MODEL_PATH, Forest, keep_blocks, page_confidence, post_rules, save_forest  # noqa: E402
 from tamis.io.htmldecode import decode_html  # noqa: E402
-from tamis.steps.extract_html import drop_boilerplate_lines  # noqa: E402
+from tamis.steps.extract_html import drop_boilerplate_lines, extracted_text  # noqa: E402
 
 
 def page_blocks(raw: bytes) -> B.PageBlocks | None:
@@ -496,12 +496,13 @@ def page_kept(page: PageRows, probability: np.ndarray, post: dict) -> np.ndarray
 
 
 def page_text(page: PageRows, probability: np.ndarray, post: dict) -> str:
-    """What the ``extract`` step writes for the page: the kept blocks (page_kept), then its
+    """What the ``extract`` step writes for the page: the kept blocks (page_kept), one a line,
+    as extract_main_text finishes every extractor's text (extracted_text), then the step's
     boilerplate-line filter."""
     if not page.texts:
         return ""
     kept = page_kept(page, probability, post)
-    return drop_boilerplate_lines("\n".join(t for t, k in zip(page.texts, kept, strict=True) if k))[0]
+    return drop_boilerplate_lines(extracted_text("\n".join(t for t, k in zip(page.texts, kept, strict=True) if k)))[0]
 
 
 def score_set(data: dict, store: str, keys: list[str], outputs: dict[str, str]) -> tuple[float, float, float]:

@@ -81,11 +81,18 @@ def lines_with_ends_reference(text: str) -> list[str]:
     return [content + end for content, end in iter_lines_with_ends(text)]
 
 
+def nfc(text: str) -> str:
+    """``text`` in Unicode NFC (the same letters, canonically encoded); itself when it already is
+    (ASCII and the quick check cost next to nothing)."""
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        return unicodedata.normalize("NFC", text)
+    return text
+
+
 def normalize_for_hash(text: str) -> str:
     """The comparison form of ``text`` (see the module docstring). Plain-Python reference of
     :func:`normalized_utf8`."""
-    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
+    text = nfc(text)
     text = text.casefold()  # before the apostrophes: folding can produce one (ŉ → ʼn)
     for apostrophe in APOSTROPHES:
         if apostrophe in text:

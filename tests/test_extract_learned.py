@@ -98,6 +98,18 @@ def test_blocks_follow_the_block_elements_and_skip_scripts_and_hidden_text():
     assert all("secret" not in t and "icon" not in t and "nope" not in t for t in texts)
 
 
+def test_ruby_readings_are_not_page_text():
+    """Furigana (<rt>) and their fallback parentheses (<rp>) annotate the characters they sit over:
+    read inline they would interleave every word with its pronunciation. The base text stays."""
+    html = (
+        "<html><body><p><ruby>子<rp>(</rp><rt>こ</rt><rp>)</rp></ruby>どもへの<ruby>虐待<rt>ぎゃくたい</rt></ruby>をなくす。</p>"
+        "<p>Tail <ruby>漢<rt>kan</rt>字<rt>ji</rt></ruby> end.</p></body></html>"
+    )
+    blocks, _, _ = blocks_of(html)
+    assert [b.text for b in blocks] == ["子どもへの虐待をなくす。", "Tail 漢字 end."]
+    assert B.page_blocks(B.parse(html)).texts == [b.text for b in blocks]  # the compiled walk too
+
+
 def test_class_and_id_hints_are_generic_words_own_and_above():
     blocks, _, _ = blocks_of('<html><body><div id="sidebar"><p class="comment-body">Nice post!</p></div></body></html>')
     (block,) = blocks

@@ -33,8 +33,13 @@ BLOCK_TAGS = frozenset((
     "form", "figure", "figcaption", "address", "body", "center", "details", "summary", "fieldset", "legend", "hr", "br",
     "menu", "dialog", "label", "option",
 ))  # fmt: skip
-# Elements whose text is never page text (scripts, styles, embedded documents, controls).
-SKIP_TAGS = ("script", "style", "template", "svg", "math", "iframe", "object", "embed", "noscript", "select", "textarea", "button", "head")
+# Elements whose text is never page text (scripts, styles, embedded documents, controls; ruby
+# annotations: the readings set over East Asian characters and their fallback parentheses,
+# which read inline would interleave every word with its pronunciation; trafilatura drops them too).
+SKIP_TAGS = (
+    "script", "style", "template", "svg", "math", "iframe", "object", "embed", "noscript", "select", "textarea", "button", "head",
+    "rt", "rp",
+)  # fmt: skip
 
 # The tag of the element holding the block, one-hot.
 OWN_TAGS = ("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "div", "blockquote", "pre", "dd", "dt", "figcaption", "caption", "span")

@@ -24,6 +24,7 @@ from tamis.extract.hybrid import extract_learned_hybrid, trafilatura_or_fast  # 
 from tamis.extract.learned import extract_learned  # noqa: E402
 from tamis.extract.metadata import page_metadata  # noqa: E402
 from tamis.io.htmldecode import declared_language, decode_html  # noqa: E402, F401 - re-exported for the extract step
+from tamis.text import nfc  # noqa: E402
 
 # Control characters other than tab, newline, form feed and carriage return, and U+FFFD (what
 # a decoder writes for bytes it could not read).
@@ -190,14 +191,25 @@ def takes_utf8(method: str) -> bool:
     return method in UTF8_EXTRACTORS
 
 
+def extracted_text(text: str) -> str:
+    """An extractor's text as the step writes it: one paragraph per line (tidy_paragraphs), in
+    Unicode NFC, as trafilatura writes its own. The same letters, canonically encoded: a page
+    that spells é as e and a combining accent, or a Bengali ya with its dot as one code point,
+    keeps its letters, and its text compares equal to anyone's NFC copy of it. No character is
+    dropped: invisible ones (soft hyphens, zero-width joiners) stay as the page has them, where
+    trafilatura drops every format character, the joiners that Persian and Indic spelling needs
+    among them."""
+    return nfc(tidy_paragraphs(text))
+
+
 def extract_main_text(html: str | bytes, method: str) -> dict[str, object]:
-    """The worker's answer for one page: ``text`` (one paragraph per line), the page's stated
-    ``metadata`` (title, url, date) and the ``path`` that produced the text. ``html`` may be
-    UTF-8 bytes for the extractors in UTF8_EXTRACTORS."""
+    """The worker's answer for one page: ``text`` (extracted_text: one paragraph per line, NFC),
+    the page's stated ``metadata`` (title, url, date) and the ``path`` that produced the text.
+    ``html`` may be UTF-8 bytes for the extractors in UTF8_EXTRACTORS."""
     if isinstance(html, bytes) and method not in UTF8_EXTRACTORS:
         html = html.decode("utf-8")
     result = EXTRACTORS[method](html)  # type: ignore[arg-type]
-    return {"text": tidy_paragraphs(result.text), "metadata": result.metadata, "path": result.method}
+    return {"text": extracted_text(result.text), "metadata": result.metadata, "path": result.method}
 
 
 WARM_UP_PAGE = "<html><body><p>warm up</p></body></html>"

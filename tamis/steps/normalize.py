@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 
 from tamis.document import Document
 from tamis.registry import register
 from tamis.steps.base import Step, TaskContext, param
-from tamis.text import APOSTROPHES, nfc_unstable_bitmap
+from tamis.text import APOSTROPHES, nfc, nfc_unstable_bitmap
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff\ufffe]")
 
@@ -73,8 +72,8 @@ class Normalize(Step):
     def normalize_reference_nfc_controls(self, text: str) -> str:
         """NFC and the controls removed as configured, the plain way (the definition the
         compiled one-scan path is tested against)."""
-        if self.nfc and not text.isascii() and not unicodedata.is_normalized("NFC", text):
-            text = unicodedata.normalize("NFC", text)
+        if self.nfc:
+            text = nfc(text)
         if self.strip_control:
             text = strip_controls(text)
         return text
