@@ -1,4 +1,4 @@
-"""``extract``: HTML pages → their main text, one paragraph per line.
+"""``extract``: HTML pages → their main text, one paragraph per line, in Unicode NFC.
 
 Only documents marked ``metadata["content_format"] == "html"`` (WARC responses, .html files)
 are touched; every other document passes through unchanged, so the step can head the
