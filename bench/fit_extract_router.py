@@ -513,11 +513,12 @@ def _traf_score(store: str, data: dict, key: str, variant: str, text: str) -> tu
 
 def page_table(data: dict, store: str, keys: list[str], probabilities, teacher: dict, costs: dict, variant: str) -> dict:
     """Per page of one set: signals, scores of the learned text and of trafilatura's, costs."""
-    signals, forced, too_long, learned_scores, traf_scores, learned_cost, traf_cost, full_cost = [], [], [], [], [], [], [], []
+    signals, forced, too_long, thin, learned_scores, traf_scores, learned_cost, traf_cost, full_cost = [], [], [], [], [], [], [], [], []
     for key in keys:
         text, page_signals = learned_page(data[store][key], probabilities(store, key))
         forced.append(page_signals is None)
         too_long.append(sum(len(t) for t in data[store][key].texts) >= hybrid.ROUTE_MAX_CHARS)
+        thin.append(page_signals is not None and kept_chars(page_signals) < hybrid.ROUTE_MIN_KEPT_CHARS)
         signals.append(np.zeros(len(hybrid.ROUTE_SIGNALS)) if page_signals is None else page_signals)
         traf_text = teacher[store][key] if variant == "full" else costs[store][key][f"{variant}_text"]
         learned_scores.append(page_score(store, data, key, text))
@@ -526,7 +527,7 @@ def page_table(data: dict, store: str, keys: list[str], probabilities, teacher: 
         traf_cost.append(costs[store][key][variant])
         full_cost.append(costs[store][key]["full"])
     return {
-        "signals": np.array(signals), "forced": np.array(forced), "too_long": np.array(too_long, dtype=bool),
+        "signals": np.array(signals), "forced": np.array(forced), "too_long": np.array(too_long, dtype=bool), "thin": np.array(thin, dtype=bool),
         "learned": np.array(learned_scores), "traf": np.array(traf_scores),
         "learned_cost": np.array(learned_cost), "traf_cost": np.array(traf_cost), "full_cost": np.array(full_cost),
         "full_scores": np.array([_traf_score(store, data, key, "full", teacher[store][key]) for key in keys]),
@@ -535,10 +536,15 @@ def page_table(data: dict, store: str, keys: list[str], probabilities, teacher: 
 
 
 def sent(table: dict, routed: np.ndarray) -> np.ndarray:
-    """The pages the hybrid sends to trafilatura when a rule routes ``routed``: never a page of
-    ROUTE_MAX_CHARS or more of block text (hybrid.router_sends), always one where the learned pass
-    kept nothing."""
-    return (routed & ~table["too_long"]) | table["forced"]
+    """The pages the hybrid sends to trafilatura when a rule routes ``routed`` (hybrid.router_sends):
+    those and the pages whose learned pass kept under ROUTE_MIN_KEPT_CHARS, never a page of
+    ROUTE_MAX_CHARS or more of block text; always one where the learned pass kept nothing."""
+    return ((routed | table["thin"]) & ~table["too_long"]) | table["forced"]
+
+
+def kept_chars(page_signals: np.ndarray) -> float:
+    """The characters the learned pass kept, from route_signals' log_kept_chars (log1p of a whole number)."""
+    return float(round(np.expm1(page_signals[hybrid.ROUTE_SIGNALS.index("log_kept_chars")])))
 
 
 def mixed_scores(table: dict, routed: np.ndarray) -> np.ndarray:
@@ -738,7 +744,7 @@ def page_routed(page: PageRows, page_signals: np.ndarray | None) -> bool:
     nothing kept (None), or hybrid.router_sends, the rule the hybrid itself routes by."""
     if page_signals is None:
         return True
-    return hybrid.router_sends(float(page_signals[0]), float(sum(len(t) for t in page.texts)), lambda: page_signals)
+    return hybrid.router_sends(float(page_signals[0]), float(sum(len(t) for t in page.texts)), kept_chars(page_signals), lambda: page_signals)
 
 
 def route_page(page: PageRows, probability: np.ndarray) -> bool:

@@ -171,20 +171,26 @@ def test_the_hybrid_takes_the_pages_utf8_bytes_as_the_worker_sends_them(monkeypa
 
 
 def test_the_fits_tables_send_pages_as_the_hybrid_does():
-    """A rule's routed pages are sent to trafilatura except those of ROUTE_MAX_CHARS or more of block
-    text (hybrid.router_sends), and a page the learned pass kept nothing of always is: in the
-    modelled F1 and routed share (outcome) as in the mixed page rows."""
+    """A rule's routed pages, and those whose learned pass kept under ROUTE_MIN_KEPT_CHARS, are sent
+    to trafilatura except those of ROUTE_MAX_CHARS or more of block text (hybrid.router_sends), and
+    a page the learned pass kept nothing of always is: in the modelled F1 and routed share
+    (outcome) as in the mixed page rows."""
     fit = pytest.importorskip("fit_extract_router")
     table = {
-        "forced": np.array([False, False, True, False]), "too_long": np.array([False, True, False, False]),
-        "learned": np.array([[1.0, 0, 0, 0]] * 4), "traf": np.array([[0.0, 1, 1, 0]] * 4),
-        "learned_cost": np.ones(4), "traf_cost": np.ones(4), "full_cost": np.ones(4), "set_pages": 4,
+        "forced": np.array([False, False, True, False, False]), "too_long": np.array([False, True, False, False, True]),
+        "thin": np.array([False, False, False, True, True]),
+        "learned": np.array([[1.0, 0, 0, 0]] * 5), "traf": np.array([[0.0, 1, 1, 0]] * 5),
+        "learned_cost": np.ones(5), "traf_cost": np.ones(5), "full_cost": np.ones(5), "set_pages": 5,
     }  # fmt: skip
-    routed = np.array([True, True, False, False])  # the rule routes pages 0 and 1; page 1 is too long
-    assert fit.sent(table, routed).tolist() == [True, False, True, False]
-    assert fit.mixed_scores(table, routed)[:, 0].tolist() == [0.0, 1.0, 0.0, 1.0]
+    # The rule routes pages 0 and 1 (1 is too long); 2 kept nothing; 3 kept too little; 4 too, but is too long.
+    routed = np.array([True, True, False, False, False])
+    assert fit.sent(table, routed).tolist() == [True, False, True, True, False]
+    assert fit.mixed_scores(table, routed)[:, 0].tolist() == [0.0, 1.0, 0.0, 0.0, 1.0]
     fixed = {"tamis_start": 0.0, "trafilatura_start": 0.0, "routed_once": 0.0}
-    assert fit.outcome("teval", table, routed, fixed)[2] == 0.5
+    assert fit.outcome("teval", table, routed, fixed)[2] == 0.6
+    signals = np.zeros(len(hybrid.ROUTE_SIGNALS))
+    signals[hybrid.ROUTE_SIGNALS.index("log_kept_chars")] = np.log1p(99)
+    assert fit.kept_chars(signals) == 99.0
 
 
 def test_candidate_post_rules_drop_what_they_name():
@@ -244,6 +250,22 @@ def test_a_page_with_route_max_chars_of_block_text_is_not_routed(monkeypatch):
     monkeypatch.setattr(hybrid, "ROUTE_MAX_CHARS", chars)
     kept = hybrid.extract_learned_hybrid(ARTICLE)
     assert (kept.method, kept.text) == ("learned", learned.text) and len(calls) == 1
+
+
+def test_a_page_whose_learned_pass_keeps_too_little_is_routed(monkeypatch):
+    calls = []
+    monkeypatch.setattr(hybrid, "_trafilatura", lambda html, fast=False, precision=False: calls.append(html) or "trafilatura's text")
+    monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", 0.0)  # no page is unsure
+    details: dict = {}
+    learned = extract_learned(ARTICLE, details)
+    kept = float((details["lengths"] * details["kept"]).sum())
+    monkeypatch.setattr(hybrid, "ROUTE_MIN_KEPT_CHARS", kept)
+    stands = hybrid.extract_learned_hybrid(ARTICLE)
+    assert (stands.method, stands.text) == ("learned", learned.text) and not calls
+    monkeypatch.setattr(hybrid, "ROUTE_MIN_KEPT_CHARS", kept + 1)
+    assert hybrid.extract_learned_hybrid(ARTICLE).method == "trafilatura" and len(calls) == 1
+    monkeypatch.setattr(hybrid, "ROUTE_MAX_CHARS", float(details["lengths"].sum()))  # too long to route
+    assert hybrid.extract_learned_hybrid(ARTICLE).method == "learned" and len(calls) == 1
 
 
 TRICKY = """<html><body><div id="a">lead <span>in</span> text<script>x = 1</script> after</div>

@@ -256,8 +256,23 @@ ROUTE_SECOND: tuple[str, int, float] | None = None
 # routed CPU 0.831, routed share 19.9 -> 18.6 %. trafilatura-eval: 2 routed pages of 990 are so
 # long, both with the same snippets found either way; scrapinghub-aeb: none. Pages the learned
 # pass keeps nothing of are routed as before. bench/fit_extract_router.py fits the confidence
-# limit without this cap (it changes no routed page of the two issue sets' development halves).
+# limit with this cap (hybrid.router_sends; since session 23, nested CV included).
 ROUTE_MAX_CHARS = 40_000
+
+# A page whose learned pass keeps fewer characters than this is routed whatever its confidence
+# (under ROUTE_MAX_CHARS of block text, as every routed page): a text of a dozen words is almost
+# always a pass that fastened on the wrong part of the page (a log-in prompt on a paywalled
+# article, a teaser), not the page's text; trafilatura's is the second opinion, as for a page the
+# pass keeps nothing of. Session 23, out of fold on the four development sets (the shipped model
+# and router, two out-of-fold draws: the session's caches before and after the ruby change),
+# margins over trafilatura teval / AEB / wceb2026 / WCXB:
+#   floor 0:   +0.0112 / +0.0110 / +0.0135 / +0.0121   |  +0.0104 / +0.0120 / +0.0137 / +0.0094
+#   floor 100: +0.0131 / +0.0110 / +0.0135 / +0.0121   |  +0.0122 / +0.0120 / +0.0145 / +0.0102
+#   floor 300: +0.0132 / +0.0110 / +0.0111 / +0.0151   |  +0.0120 / +0.0120 / +0.0121 / +0.0131
+#   floor 500: +0.0135 / +0.0110 / +0.0129 / +0.0161   |  +0.0120 / +0.0120 / +0.0139 / +0.0142
+# 100 is the largest floor that lowers no set in either draw and keeps every set's modelled
+# speed-up at the fit's 3.3x budget (routed share +0.6 / 0 / +0.3 / 0 points; 500: wceb2026 3.00-3.14x).
+ROUTE_MIN_KEPT_CHARS = 100
 
 
 # A routed page goes to trafilatura less the subtrees the learned pass is sure hold no content:
@@ -452,22 +467,29 @@ def routes(signals: np.ndarray) -> bool:
     return bool(direction * signals[ROUTE_SIGNALS.index(name)] >= direction * limit)
 
 
-def router_sends(confidence: float, block_chars: float, signals: Callable[[], np.ndarray]) -> bool:
+def router_sends(confidence: float, block_chars: float, kept_chars: float, signals: Callable[[], np.ndarray]) -> bool:
     """Whether the router sends a page whose learned pass kept blocks to trafilatura: the page holds
-    under ROUTE_MAX_CHARS of block text, and its confidence (ROUTE_SIGNALS[0]) is under
-    ROUTE_CONFIDENCE or ROUTE_SECOND's signal is past its limit (``routes``). ``signals`` gives every
-    ROUTE_SIGNALS value; it is called only when the fitted router reads a second one. The one rule
-    the hybrid and bench/fit_extract_router.py route by."""
+    under ROUTE_MAX_CHARS of block text, and the pass kept under ROUTE_MIN_KEPT_CHARS, or its
+    confidence (ROUTE_SIGNALS[0]) is under ROUTE_CONFIDENCE, or ROUTE_SECOND's signal is past its
+    limit (``routes``). ``signals`` gives every ROUTE_SIGNALS value; it is called only when the
+    fitted router reads a second one. The one rule the hybrid and bench/fit_extract_router.py
+    route by."""
     if block_chars >= ROUTE_MAX_CHARS:
         return False
-    return confidence < ROUTE_CONFIDENCE or (ROUTE_SECOND is not None and routes(signals()))
+    if kept_chars < ROUTE_MIN_KEPT_CHARS or confidence < ROUTE_CONFIDENCE:
+        return True
+    return ROUTE_SECOND is not None and routes(signals())
 
 
 def learned_stands(learned: Extraction, details: dict) -> bool:
     """Whether the hybrid keeps the learned pass's text as it is (extract_learned with
     ``fallback=False`` and its ``details``): the pass kept blocks, and the router does not send the
     page (its long_share is its confidence)."""
-    return learned.method == "learned" and not router_sends(learned.long_share, float(details["lengths"].sum()), lambda: _signals_of(details))
+    if learned.method != "learned":
+        return False
+    lengths = details["lengths"]
+    kept_chars = float((lengths * details["kept"]).sum())
+    return not router_sends(learned.long_share, float(lengths.sum()), kept_chars, lambda: _signals_of(details))
 
 
 def extract_learned_hybrid(html: str | bytes) -> Extraction:
