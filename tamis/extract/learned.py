@@ -807,6 +807,12 @@ def drop_link_groups(rows: np.ndarray, kept: np.ndarray, min_density: float = LI
 # 0.8468; articles of WCXB's test split and wceb2026's held-out half (tamis_learned_hybrid as the
 # extract step writes it) 0.9481 / 0.9438 -> 0.9490 / 0.9432 (in wceb2026's held-out half
 # drop_link_groups drops the product and company names two listicles set as links).
+# Session 23, measured and not taken (out of fold, two draws, margins over trafilatura teval / AEB
+# / wceb2026 / WCXB, base +0.0131 / +0.0110 / +0.0135 / +0.0121 and +0.0122 / +0.0120 / +0.0145 /
+# +0.0102): sparing a widget box's long, link-poor blocks (page builders wrap a whole article in
+# "widget" classes) +0.0135 / +0.0087 / +0.0135 / +0.0119 and +0.0123 / +0.0090 / +0.0145 /
+# +0.0100; sparing every block of such a box when one is long: AEB +0.0084 / +0.0073. AEB's
+# appeals and staff boxes are long prose in widgets.
 WIDGET_BOX_FEATURES = ("above~widget",)
 WIDGET_BOX_MAX_SHARE = 0.5
 FOOTER_AREA_FEATURES = ("own~footer", "above~footer")
