@@ -238,12 +238,18 @@ def test_a_page_the_learned_pass_keeps_nothing_of_runs_the_fast_path_only_if_tra
         fast_calls.clear()
 
 
-def test_a_page_with_route_max_chars_of_block_text_is_not_routed(monkeypatch):
-    calls = []
+def _routing(monkeypatch, confidence: float) -> tuple[list, object, dict]:
+    """trafilatura's calls (recorded, none made), ARTICLE's learned pass and its details, under a
+    confidence limit."""
+    calls: list = []
     monkeypatch.setattr(hybrid, "_trafilatura", lambda html, fast=False, precision=False: calls.append(html) or "trafilatura's text")
-    monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", 1.01)  # every page is unsure
+    monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", confidence)
     details: dict = {}
-    learned = extract_learned(ARTICLE, details)
+    return calls, extract_learned(ARTICLE, details), details
+
+
+def test_a_page_with_route_max_chars_of_block_text_is_not_routed(monkeypatch):
+    calls, learned, details = _routing(monkeypatch, 1.01)  # every page is unsure
     chars = float(details["lengths"].sum())
     monkeypatch.setattr(hybrid, "ROUTE_MAX_CHARS", chars + 1)
     assert hybrid.extract_learned_hybrid(ARTICLE).method == "trafilatura" and len(calls) == 1
@@ -253,11 +259,7 @@ def test_a_page_with_route_max_chars_of_block_text_is_not_routed(monkeypatch):
 
 
 def test_a_page_whose_learned_pass_keeps_too_little_is_routed(monkeypatch):
-    calls = []
-    monkeypatch.setattr(hybrid, "_trafilatura", lambda html, fast=False, precision=False: calls.append(html) or "trafilatura's text")
-    monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", 0.0)  # no page is unsure
-    details: dict = {}
-    learned = extract_learned(ARTICLE, details)
+    calls, learned, details = _routing(monkeypatch, 0.0)  # no page is unsure
     kept = float((details["lengths"] * details["kept"]).sum())
     monkeypatch.setattr(hybrid, "ROUTE_MIN_KEPT_CHARS", kept)
     stands = hybrid.extract_learned_hybrid(ARTICLE)
