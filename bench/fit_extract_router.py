@@ -555,7 +555,7 @@ def mixed_scores(table: dict, routed: np.ndarray) -> np.ndarray:
 def outcome(store: str, table: dict, routed: np.ndarray, fixed: dict) -> tuple[float, float, float]:
     """(F1 of the mix, modelled speed-up over trafilatura per core on a set of the whole set's size, routed share)."""
     routed = sent(table, routed)
-    mixed = mixed_scores(table, routed)
+    mixed = np.where(routed[:, None], table["traf"], table["learned"])
     # Per-page costs scaled to the whole set's page count (what bench_extract.py runs), fixed costs once.
     scale = table["set_pages"] / len(routed)
     per_page = table["learned_cost"].sum() + table["traf_cost"][routed].sum()
