@@ -163,6 +163,10 @@ BIG_SHAPES = {
     "one_char_lines": lambda n: "a\n" * (n // 2),
     "blank_lines": lambda n: "\n" * n,
     "combining_storm": lambda n: "e" + "\u0301" * n,
+    # marks of two combining classes out of canonical order: NFC's reordering (CPython's
+    # unicodedata sorts them by insertion) is quadratic in such a run without the stream-safe cut
+    "combining_reorder_storm": lambda n: "e" + "\u0301\u0316" * (n // 2),
+    "tibetan_vowel_storm": lambda n: "\u0f40" + "\u0f73" * n,  # each decomposes into two marks
     "zero_width_and_bidi": lambda n: ("a\u200b\u202eb\u2066" * (n // 5)),
     "every_script": lambda n: ("Слово 日本語 كلمة שלום ไทย हिन्दी 한국어 ελληνικά " * (n // 40)),
     "spaces_no_line_end": lambda n: "a" + " " * n + "b",
@@ -247,6 +251,24 @@ def test_html_decoding_is_linear(shape: str) -> None:
         declared_language(decoded)
 
     assert_linear(sniff, lambda n: make(max(n, 64) * 4), max_chars=400_000)
+
+
+EXTRACT_SHAPES = {name: BIG_SHAPES[name] for name in ("combining_storm", "combining_reorder_storm", "tibetan_vowel_storm", "zero_width_and_bidi")}
+
+
+@pytest.mark.parametrize("shape", sorted(EXTRACT_SHAPES))
+def test_html_extraction_is_linear(shape: str) -> None:
+    """The default extractor's answer for a page whose article holds hostile text: the block walk,
+    the classifier and the text the step writes (NFC)."""
+    from tamis.steps.extract_html import extract_main_text
+
+    make = EXTRACT_SHAPES[shape]
+
+    def extract(text: str) -> None:
+        page = f"<html><body><article><p>Some words first. {text}</p><p>{'An ordinary sentence of the article. ' * 4}</p></article></body></html>"
+        extract_main_text(page.encode("utf-8", "surrogatepass"), "tamis_learned_hybrid")
+
+    assert_linear(extract, lambda n: make(max(n, 64) * 16), max_chars=400_000)
 
 
 # --------------------------------------------------------------------------- the watchdog

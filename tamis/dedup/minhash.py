@@ -55,7 +55,6 @@ import glob
 import itertools
 import math
 import os
-import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -78,6 +77,7 @@ from tamis.io.atomic import write_scratch_bytes
 from tamis.io.idstore import IdsByNumber, save_ids
 from tamis.registry import register
 from tamis.steps.base import TaskContext, param
+from tamis.text import nfc
 
 if TYPE_CHECKING:
     import numpy as np
@@ -108,7 +108,7 @@ def normalize_for_shingles(text: str) -> str:
     ASCII is lower-casing), so it is passed as is: a tenth of the stage's CPU time on English."""
     if text.isascii():
         return text
-    return unicodedata.normalize("NFC", text).casefold()
+    return nfc(text).casefold()
 
 
 @functools.cache
@@ -179,9 +179,7 @@ def _as_is(text: str) -> str:
 
 
 def _nfc(text: str) -> str:
-    if text.isascii() or unicodedata.is_normalized("NFC", text):
-        return text
-    return unicodedata.normalize("NFC", text)
+    return nfc(text)
 
 
 def _casefold(text: str) -> str:

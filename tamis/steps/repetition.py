@@ -23,14 +23,13 @@ Rules:
 from __future__ import annotations
 
 import functools
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 
 from tamis.dedup.shingles import line_length
 from tamis.document import Document
 from tamis.registry import register
 from tamis.steps.base import Step, TaskContext, param
-from tamis.text import iter_lines_with_ends, lines_with_ends, normalized_utf8, normalized_utf8_of_nfc
+from tamis.text import is_nfc, iter_lines_with_ends, lines_with_ends, normalized_utf8, normalized_utf8_of_nfc
 
 SAMPLE_LINE_CHARS = 240
 
@@ -85,7 +84,7 @@ def repair_repetition(
         if repaired is not None:
             return repaired
     if key_of is None:
-        nfc = text.isascii() or unicodedata.is_normalized("NFC", text)
+        nfc = is_nfc(text)
         if nfc and marks is None and _repair_lines_native is not None:
             return _repair_lines_native(text, min_chars)
         key_of = normalized_utf8_of_nfc if nfc else normalized_utf8

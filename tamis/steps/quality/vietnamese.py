@@ -43,9 +43,10 @@ import gzip
 import json
 import re
 import string
-import unicodedata
 from functools import cache
 from pathlib import Path
+
+from tamis.text import nfc
 
 DATA = Path(__file__).with_name("vietnamese_model.json.gz")
 _MAX_CHUNK = 64
@@ -248,7 +249,7 @@ def _joins(previous: str, syllable: str) -> bool:
 
 def pyvi_tokenize(text: str) -> str:
     """pyvi's ``ViTokenizer.tokenize``: the NFC text's syllables, a word's joined by ``_``, words by spaces."""
-    normal = unicodedata.normalize("NFC", text)
+    normal = nfc(text)
     syllables: list[str] = []
     position = 0
     for match in _NOT_SPACE.finditer(normal):
