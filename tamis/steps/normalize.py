@@ -2,8 +2,10 @@
 
 Every hash-based step compares :func:`tamis.text.normalize_for_hash` forms, so duplicates are
 found whatever this step does. This step changes the *output* text, and by default only in
-ways no reader would notice: Unicode NFC (the same letters, canonically encoded) and removal
-of control characters other than tab and line ends. Folding typographic apostrophes and
+ways no reader would notice: Unicode NFC (the same letters, canonically encoded; a run of 31 or
+more combining marks, which no real text holds, first gets UAX #15's stream-safe joiners, so
+that NFC stays linear: :func:`tamis.text.nfc`) and removal of control characters other than tab
+and line ends. Folding typographic apostrophes and
 no-break spaces is available but off: French typography uses them on purpose.
 """
 
