@@ -55,6 +55,8 @@ SHAPES = {
     "one_char_lines": lambda r: "a\n" * r.randint(200, 2000),
     "trailing_spaces": lambda r: "a" + " " * r.randint(500, 5000) + "b",
     "combining_storm": lambda r: "e" + "\u0301" * r.randint(500, 5000),
+    "combining_reorder_storm": lambda r: "e" + "\u0301\u0316" * r.randint(250, 20_000),  # NFC's insertion sort (session 23)
+    "tibetan_vowel_storm": lambda r: "\u0f40" + "\u0f73" * r.randint(250, 20_000),
     "zero_width_bidi": lambda r: "a\u200b\u202eb\u2066" * r.randint(30, 600),
     "ip_like": lambda r: "1." * r.randint(30, 600) + "1",
     "email_like": lambda r: "a." * r.randint(30, 600) + "@b",
