@@ -100,8 +100,9 @@ _ASTRAL_RE = re.compile("[\U00010000-\U0010ffff]")
 @functools.cache
 def _unstable_run_res() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """Runs of more than STREAM_SAFE_RUN code points that NFC may change: (for text without
-    code points above the BMP, for any text). The first's class re compiles to one bitmap (6 ns
-    a character); with the astral ranges it is a list of ranges tried in turn (~70 ns)."""
+    code points above the BMP that NFC may change, for any text). The first's class re compiles to
+    one bitmap (6 ns a character); with the astral ranges it is a list of ranges tried in turn
+    (~70 ns)."""
     bits = nfc_unstable_bitmap()
     ranges: list[tuple[int, int]] = []
     for index, byte in enumerate(bits):
@@ -133,8 +134,31 @@ def stream_safe(text: str) -> str:
     if text.isascii() or len(text) <= STREAM_SAFE_RUN:
         return text
     bmp, every = _unstable_run_res()
-    pattern = every if _ASTRAL_RE.search(text) else bmp
+    pattern = every if _astral_unstable(text) else bmp
     return pattern.sub(_joined, text) if pattern.search(text) else text
+
+
+def _astral_unstable(text: str) -> bool:
+    """Whether ``text`` holds a code point above the BMP that NFC may change (a Brahmi sign, a
+    musical symbol's mark): only then does stream_safe need the slower class. Emoji are not."""
+    bits = nfc_unstable_bitmap()
+    for match in _ASTRAL_RE.finditer(text):
+        c = ord(match.group())
+        if c < NFC_TABLE_LIMIT and bits[c >> 3] >> (c & 7) & 1:
+            return True
+    return False
+
+
+def stream_safe_tree(root) -> None:
+    """:func:`stream_safe` on every text and tail of an lxml tree, in place (for a page handed to
+    a library that normalizes it itself: trafilatura's NFC has the same insertion sort)."""
+    for element in root.iter():
+        for name in ("text", "tail"):
+            value = getattr(element, name)
+            if value and not value.isascii():
+                safe = stream_safe(value)
+                if safe is not value:
+                    setattr(element, name, safe)
 
 
 def nfc(text: str) -> str:

@@ -256,17 +256,23 @@ def test_html_decoding_is_linear(shape: str) -> None:
 EXTRACT_SHAPES = {name: BIG_SHAPES[name] for name in ("combining_storm", "combining_reorder_storm", "tibetan_vowel_storm", "zero_width_and_bidi")}
 
 
+@pytest.mark.parametrize("route", ["learned", "routed", "trafilatura"])
 @pytest.mark.parametrize("shape", sorted(EXTRACT_SHAPES))
-def test_html_extraction_is_linear(shape: str) -> None:
-    """The default extractor's answer for a page whose article holds hostile text: the block walk,
-    the classifier and the text the step writes (NFC)."""
+def test_html_extraction_is_linear(shape: str, route: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An extractor's answer for a page whose article holds hostile text: the default's block walk,
+    classifier and NFC (``learned``), the same page sent to trafilatura by the router (``routed``:
+    trafilatura normalizes with unicodedata's NFC too), and the ``trafilatura`` extractor."""
+    from tamis.extract import hybrid
     from tamis.steps.extract_html import extract_main_text
 
     make = EXTRACT_SHAPES[shape]
+    if route == "routed":
+        monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", 1.01)  # every page is unsure
+    method = "trafilatura" if route == "trafilatura" else "tamis_learned_hybrid"
 
     def extract(text: str) -> None:
         page = f"<html><body><article><p>Some words first. {text}</p><p>{'An ordinary sentence of the article. ' * 4}</p></article></body></html>"
-        extract_main_text(page.encode("utf-8", "surrogatepass"), "tamis_learned_hybrid")
+        extract_main_text(page.encode("utf-8", "surrogatepass"), method)
 
     assert_linear(extract, lambda n: make(max(n, 64) * 16), max_chars=400_000)
 

@@ -68,3 +68,18 @@ def test_nfc_cuts_a_run_of_thousands_of_marks_in_linear_time():
         # each piece is its 10 code points in canonical order: the 220s before the 230s, II as its two marks
         piece = result.split("\u034f")[1]
         assert piece == unicodedata.normalize("NFC", storm[1:11])
+
+
+def test_stream_safe_reads_marks_above_the_bmp_and_leaves_emoji_alone():
+    """The fast class covers the BMP; a text with a mark above it (a musical symbol's, Brahmi's)
+    is scanned with the whole class, a text whose astral code points are emoji is not cut."""
+    import time
+
+    from tamis.text import nfc, stream_safe
+
+    storm = "a" + "\U0001d165\U0001d167" * 20_000  # combining classes 216 then 1: out of order
+    start = time.process_time()
+    result = nfc(storm)
+    assert time.process_time() - start < 2.0 and "\u034f" in result and unicodedata.is_normalized("NFC", result)
+    emoji = "caf\u00e9 \U0001f600 " * 100 + "e\u0301"
+    assert stream_safe(emoji) is emoji and nfc(emoji) == unicodedata.normalize("NFC", emoji)

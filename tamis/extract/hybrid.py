@@ -24,6 +24,10 @@ def _trafilatura(page, *, fast: bool = False, precision: bool = False) -> str:
     (blocks.parse), which trafilatura takes as it is (see _html_elements)."""
     import trafilatura
 
+    from tamis.text import stream_safe
+
+    if isinstance(page, str):
+        page = stream_safe(page)  # trafilatura's NFC sorts a run of marks by insertion (tamis.text.nfc)
     try:
         with _compiled_class_lookup(), _html_elements(page) as given:
             result = trafilatura.extract(given, fast=fast, favor_precision=precision, include_comments=False, include_tables=True, include_formatting=False)
@@ -500,6 +504,19 @@ def learned_stands(learned: Extraction, details: dict) -> bool:
     return not router_sends(learned.long_share, float(lengths.sum()), kept_chars, lambda: _signals_of(details))
 
 
+def _stream_safe_if_hostile(root, details: dict) -> None:
+    """Make a routed tree stream-safe (tamis.text.stream_safe_tree) where the learned pass's block
+    texts hold a run of marks NFC could only sort in quadratic time: trafilatura normalizes its
+    text with unicodedata. One scan of the block texts; the tree is walked only on such a page."""
+    from tamis.text import stream_safe, stream_safe_tree
+
+    page = details.get("page")
+    if page is not None:
+        joined = "\n".join(page.texts)
+        if stream_safe(joined) is not joined:
+            stream_safe_tree(root)
+
+
 def extract_learned_hybrid(html: str | bytes) -> Extraction:
     """The learned classifier's text; trafilatura's on the pages the router sends it and on those
     where the learned pass kept nothing; never empty when either found text. ``html`` may be the
@@ -528,6 +545,7 @@ def extract_learned_hybrid(html: str | bytes) -> Extraction:
         given = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
     else:
         drop_inert(given)
+        _stream_safe_if_hostile(given, details)
     text = _trafilatura(given, fast=ROUTE_FAST, precision=ROUTE_PRECISION)
     if learned.method == "learned":
         return Extraction(text, True, learned.metadata, "trafilatura") if text.strip() else learned

@@ -909,7 +909,7 @@ def extract_learned(html: str | bytes, details: dict | None = None, fallback: bo
     )  # fmt: skip
     if not kept.any():
         if details is not None:  # the hybrid hands trafilatura this tree, not the page to parse again
-            details["root"] = root
+            details.update(root=root, page=page)
         return _fast_instead(html, "learned: no block kept", fallback)
     kept = post_rules(page.texts, rows, kept)
     if details is not None:
