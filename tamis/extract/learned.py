@@ -887,7 +887,7 @@ def extract_learned(html: str | bytes, details: dict | None = None, fallback: bo
     ``html`` may be the page's UTF-8 bytes (what lxml parses; the extraction worker sends them).
     ``details``, when given, receives the pass's arrays (``log_odds``, ``lengths``, ``kept``,
     ``rows``) and its ``root`` and ``page`` (blocks.PageBlocks): what ``tamis_learned_hybrid``'s router reads (tamis.extract.hybrid.route_signals);
-    where nothing is kept, ``root`` only.
+    where nothing is kept, ``root`` and ``page`` only.
     ``fallback=False``: where no document was found or nothing kept, the fast path is not run and
     the result has no text and no metadata, only its ``method`` (the hybrid sends those pages to
     trafilatura and runs the fast path itself only if trafilatura finds nothing)."""

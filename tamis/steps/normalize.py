@@ -5,8 +5,8 @@ found whatever this step does. This step changes the *output* text, and by defau
 ways no reader would notice: Unicode NFC (the same letters, canonically encoded; a run of 31 or
 more combining marks, which no real text holds, first gets UAX #15's stream-safe joiners, so
 that NFC stays linear: :func:`tamis.text.nfc`) and removal of control characters other than tab
-and line ends. Folding typographic apostrophes and
-no-break spaces is available but off: French typography uses them on purpose.
+and line ends. Folding typographic apostrophes and no-break spaces is available but off: French
+typography uses them on purpose.
 """
 
 from __future__ import annotations
