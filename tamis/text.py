@@ -161,18 +161,15 @@ def stream_safe_tree(root) -> None:
                     setattr(element, name, safe)
 
 
+def is_nfc(text: str) -> bool:
+    """Whether ``nfc(text)`` is ``text`` (ASCII and the quick check cost next to nothing)."""
+    return text.isascii() or unicodedata.is_normalized("NFC", text)
+
+
 def nfc(text: str) -> str:
     """``text`` in Unicode NFC (the same letters, canonically encoded): itself when it already is
-    (ASCII and the quick check cost next to nothing), else NFC of its stream-safe form (see
-    STREAM_SAFE_RUN: linear in any input)."""
-    if text.isascii() or unicodedata.is_normalized("NFC", text):
-        return text
-    return unicodedata.normalize("NFC", stream_safe(text))
-
-
-def is_nfc(text: str) -> bool:
-    """Whether ``nfc(text)`` is ``text``."""
-    return text.isascii() or unicodedata.is_normalized("NFC", text)
+    (is_nfc), else NFC of its stream-safe form (see STREAM_SAFE_RUN: linear in any input)."""
+    return text if is_nfc(text) else unicodedata.normalize("NFC", stream_safe(text))
 
 
 def normalize_for_hash(text: str) -> str:

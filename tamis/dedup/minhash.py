@@ -161,7 +161,7 @@ def sketch_units(char_ngrams: bool, *, nfc_given: bool = False) -> tuple[Callabl
     if not char_ngrams:
         module.set_unspaced(unspaced_bitmap(), UNSPACED_DOCUMENT_SHARE)
     if _folds_in_c(module):
-        return module.sketch, mode | 4, (_as_is if nfc_given else _nfc)
+        return module.sketch, mode | 4, (_as_is if nfc_given else nfc)
     return module.sketch, mode, (_casefold if nfc_given else normalize_for_shingles)
 
 
@@ -176,10 +176,6 @@ def _folds_in_c(module: object) -> bool:
 
 def _as_is(text: str) -> str:
     return text
-
-
-def _nfc(text: str) -> str:
-    return nfc(text)
 
 
 def _casefold(text: str) -> str:
