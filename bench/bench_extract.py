@@ -150,6 +150,11 @@ def teval_f1(counts: list[tuple[int, int, int]]) -> float:
     return teval_from_counts(counts)[2]
 
 
+def aeb_f1(triples: list[tuple[float, float, float]]) -> float:
+    """aeb_score's F1 from the pages' ``aeb_doc`` triples (the same, for the AEB metric's sets)."""
+    return aeb_from_triples(triples)[2]
+
+
 BOOTSTRAP_RESAMPLES = 2000
 
 
@@ -358,7 +363,7 @@ def main() -> int:
     # Each set's score of one page and F1 of a list of them, for the bootstrap of the held-out margins.
     page_scores: dict[str, tuple[Any, Any]] = {
         "trafilatura-eval": (lambda key, output: teval_counts(items[key], output), teval_f1),
-        "scrapinghub-aeb": (lambda key, output: aeb_doc(truth[key], output or ""), lambda triples: aeb_from_triples(triples)[2]),
+        "scrapinghub-aeb": (lambda key, output: aeb_doc(truth[key], output or ""), aeb_f1),
     }
     page_types: dict[str, dict[str, str]] = {}  # set -> page key -> page type (the sets that name them)
     golds: dict[str, dict[str, str]] = {}
@@ -369,7 +374,7 @@ def main() -> int:
         gold = golds[name] = {page.key: page.gold for page in pages}
         page_types[name] = {page.key: page.page_type for page in pages}
         sets[name] = ({page.key: page.raw for page in pages}, lambda keys, outputs: aeb_score({k: gold[k] for k in keys}, outputs), split)
-        page_scores[name] = (lambda key, output: aeb_doc(gold[key], output or ""), lambda triples: aeb_from_triples(triples)[2])
+        page_scores[name] = (lambda key, output: aeb_doc(gold[key], output or ""), aeb_f1)
 
     if args.wceb is None or not (args.wceb / "ground-truth").is_dir():
         print(f"\n(third set skipped: {'no --wceb DIR given' if args.wceb is None else f'{args.wceb} has no ground-truth/'})")

@@ -319,7 +319,7 @@ def out_of_fold(data: dict, teacher: dict, pages: list[tuple[str, str]], args, w
         x, y, w = training_rows(data, train, teacher, args.teacher, args.gold, args.extra_weight, args.wceb_weight, args.wcxb_weight)
         clf = fit(params, x, y, w)
         for store, key in fold:
-            rows = data[store][key][1]
+            rows = data[store][key].rows
             probabilities[(store, key)] = clf.predict_proba(rows)[:, 1] if len(rows) else np.zeros(0)
         print(f"  fold {number + 1}/5 trained ({len(x):,} blocks)", flush=True)
     cache.write_bytes(pickle.dumps(probabilities))
@@ -682,7 +682,7 @@ def compare_post_rules(names: list[str], data: dict, stores: list[str], developm
     fast_texts = FastTexts(args)
 
     def held_probability(store: str, key: str) -> np.ndarray:
-        rows = data[store][key][1]
+        rows = data[store][key].rows
         return forest.probability(rows) if len(rows) else np.zeros(0)
 
     traf: dict[tuple[str, str], float] = {}
@@ -965,13 +965,13 @@ def main() -> int:
         _, rule, result = found
         print(f"  chosen on all development pages: {rule_text(rule)}: {describe(result, bars)}")
         if best is None or chosen_family[0] > best[0]:
-            best = (chosen_family[0], post, rule, chosen_family[2], bars, site_articles(tables, chosen_family[3], articles), tables, chosen_family[3])
+            best = (chosen_family[0], post, rule, chosen_family[2], bars, tables, chosen_family[3])
     if best is None:
         print("no post-processing and rule keep the budget")
         return 1
-    margin, post, rule, result, bars, best_articles, dev_tables, dev_routed = best
+    margin, post, rule, result, bars, dev_tables, dev_routed = best
     print(f"best by nested cv: {post}, {rule_text(rule)}: {describe(result, bars)} (smallest margin {margin:+.4f})")
-    print(f"  its site sets' article pages (nested cv): {best_articles}")
+    print(f"  its site sets' article pages (nested cv): {site_articles(dev_tables, dev_routed, articles)}")
     if args.model is not None and post != posts[0]:
         print("  (the held-out report below uses that post-processing; retrain the model with it before shipping)")
 
@@ -981,7 +981,7 @@ def main() -> int:
         use_forest(forest)
 
         def model_probability(store: str, key: str) -> np.ndarray:
-            rows = data[store][key][1]
+            rows = data[store][key].rows
             return forest.probability(rows) if len(rows) else np.zeros(0)
 
         held_tables = {store: page_table(data, store, held_out[store], model_probability, teacher, costs, args.variant) for store in stores}

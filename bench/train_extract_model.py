@@ -199,8 +199,8 @@ def load_pages(corpus: Path, cache: Path) -> dict:
 
 
 def load_extra(corpus: Path, folder: Path, cache: Path) -> tuple[dict, dict[str, str]]:
-    """Readability's real pages, cut into blocks as the evaluation pages are: ({name: (texts,
-    rows)}, {name: gold text})."""
+    """Readability's real pages, cut into blocks as the evaluation pages are: ({name: PageRows},
+    {name: gold text}); pages without a block are left out."""
     if cache.is_file():
         blocks, gold = pickle.loads(cache.read_bytes())
     else:
@@ -214,12 +214,12 @@ def load_extra(corpus: Path, folder: Path, cache: Path) -> tuple[dict, dict[str,
     extra = {}
     for name, page in blocks.items():
         if page is not None and page.texts:
-            extra[name] = (page.texts, page.features())
+            extra[name] = PageRows(page.texts, page.features(), page.tags(), page.groups())
     return extra, gold
 
 
 def load_wceb_blocks(corpus: Path, folder: Path, cache: Path) -> tuple[dict, dict[str, str], dict[str, str], dict[str, str], tuple[set, set], dict[str, str]]:
-    """The third set's pages cut into blocks: ({key: (texts, rows)}, {key: gold}, {key: page type},
+    """The third set's pages cut into blocks: ({key: PageRows}, {key: gold}, {key: page type},
     {key: site}, (development keys, held-out keys), {key: trafilatura's text})."""
     if cache.is_file():
         blocks, gold, types, sites, split, teacher = pickle.loads(cache.read_bytes())
@@ -240,7 +240,7 @@ def load_wceb_blocks(corpus: Path, folder: Path, cache: Path) -> tuple[dict, dic
 
 def load_wcxb_blocks(corpus: Path, folder: Path, wceb: Path, cache: Path) -> tuple[dict, dict, dict, dict, tuple[set, set], dict[str, str]]:
     """WCXB's development pages (dev split, ``wcxb_pages.training_pages``) and test pages cut into
-    blocks, as load_wceb_blocks returns wceb2026's: ({key: (texts, rows)}, {key: main_content},
+    blocks, as load_wceb_blocks returns wceb2026's: ({key: PageRows}, {key: main_content},
     {key: page type}, {key: site}, (development keys, test keys), {key: trafilatura's text})."""
     if cache.is_file():
         blocks, gold, types, sites, split, teacher = pickle.loads(cache.read_bytes())
@@ -268,8 +268,7 @@ def without_features(data: dict, names: list[str]) -> None:
         raise SystemExit(f"--without {names}: no such feature")
     for store in ("teval", "aeb", "extra", *SITE_STORES):
         for page in data.get(store, {}).values():
-            rows = page[1]
-            rows[:, columns] = 0.0
+            page.rows[:, columns] = 0.0
 
 
 def trafilatura_texts(corpus: Path, cache: Path) -> dict[str, dict[str, str]]:
@@ -347,7 +346,7 @@ def page_rows(
     wcxb_weight: float = 0.0,
 ):  # fmt: skip
     """(rows, labels, weights) of one training page, the unlabelled blocks left out."""
-    texts, rows = data[store][key][:2]  # a PageRows (or a (texts, rows) pair)
+    texts, rows = data[store][key].texts, data[store][key].rows
     if not texts:
         return None
     if store in SITE_STORES:
@@ -535,7 +534,7 @@ def routing_table(data: dict, keys: dict[str, list[str]], probabilities: dict, p
 
 
 def block_labels(data: dict, store: str, key: str) -> np.ndarray:
-    texts = data[store][key][0]
+    texts = data[store][key].texts
     return gold_labels(texts, data[GOLD[store]][key]) if store in GOLD else snippet_labels(texts, data["items"][key])
 
 
@@ -666,7 +665,7 @@ def main() -> int:
         data["extra"], data["extra_truth"] = load_extra(args.corpus, args.extra_readability, args.workdir / "readability.pkl")
         extra_weights = args.extra_weight
         data["extra_negatives_only"] = args.extra_negatives_only
-        rows = sum(len(page[1]) for page in data["extra"].values())
+        rows = sum(len(page.rows) for page in data["extra"].values())
         print(f"readability training pages: {len(data['extra'])} ({rows:,} blocks)")
     data["site_positives"] = site_positives_mode(args)
     stores = ["teval", "aeb"]
@@ -679,7 +678,7 @@ def main() -> int:
         splits[store] = add_site_set(data, teacher, store, loaded, "all")
         stores.append(store)
         weights[store], type_choices[store] = choices[store]
-        rows = sum(len(page[1]) for page in data[store].values())
+        rows = sum(len(page.rows) for page in data[store].values())
         print(f"{NAMES[store]} pages: {len(data[store])} ({rows:,} blocks; development {len(splits[store][0])}, held-out {len(splits[store][1])})")
     wceb_weights, wceb_type_choices = weights["wceb"], type_choices["wceb"]
     wcxb_weights, wcxb_type_choices = weights["wcxb"], type_choices["wcxb"]
@@ -717,7 +716,7 @@ def main() -> int:
             x, y, w = training_rows(data, train, teacher, teacher_weight, gold_weight, extra_weight, wceb_weight, wcxb_weight)
             clf = fit(params, x, y, w)
             for store, key in fold:
-                rows = data[store][key][1]
+                rows = data[store][key].rows
                 probabilities[(store, key)] = clf.predict_proba(rows)[:, 1] if len(rows) else np.zeros(0)
         setting_best = None
         for post in posts:
@@ -746,7 +745,7 @@ def main() -> int:
     x, y, w = training_rows(data, train, teacher, teacher_weight, gold_weight, extra_weight, wceb_weight, wcxb_weight)
     clf = fit(params, x, y, w)
     forest = export(clf, post)
-    sample = np.vstack([data["teval"][k][1] for k in held_out["teval"][:50] if len(data["teval"][k][1])])
+    sample = np.vstack([data["teval"][k].rows for k in held_out["teval"][:50] if len(data["teval"][k].rows)])
     difference = np.abs(forest.probability(sample) - clf.predict_proba(sample)[:, 1]).max()
     print(f"exported arrays vs sklearn: largest probability difference {difference:.2e} over {len(sample)} blocks")
     assert difference < 1e-6

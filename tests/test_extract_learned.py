@@ -968,11 +968,11 @@ def test_training_without_a_feature_group_zeroes_exactly_those_columns():
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-    from train_extract_model import without_features
+    from train_extract_model import PageRows, without_features
 
     names = B.FEATURE_NAMES
     rows = np.ones((3, len(names)), dtype=np.float32)
-    data = {"teval": {"a": (["x", "y", "z"], rows)}, "aeb": {}}
+    data = {"teval": {"a": PageRows(["x", "y", "z"], rows)}, "aeb": {}}
     without_features(data, ["link_density", "run_*"])
     zeroed = {names[i] for i in np.flatnonzero(rows[0] == 0)}
     assert zeroed == {"link_density", "run_before", "run_after", "run_distance"}
@@ -986,14 +986,14 @@ def test_wcxb_development_pages_are_trained_on_at_their_weight_and_types_when_in
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-    from train_extract_model import training_rows
+    from train_extract_model import PageRows, training_rows
 
     width = len(B.FEATURE_NAMES)
     gold = "The council approved the budget on Tuesday after a long debate."
     texts = [gold, "Subscribe to our newsletter for more stories like this one"]
     data = {
-        "teval": {}, "aeb": {"a1": (texts, np.full((2, width), 1.0, dtype=np.float32))}, "truth": {"a1": gold}, "extra": {},
-        "wcxb": {"w1": (texts, np.full((2, width), 2.0, dtype=np.float32)), "w2": (texts, np.full((2, width), 3.0, dtype=np.float32))},
+        "teval": {}, "aeb": {"a1": PageRows(texts, np.full((2, width), 1.0, dtype=np.float32))}, "truth": {"a1": gold}, "extra": {},
+        "wcxb": {"w1": PageRows(texts, np.full((2, width), 2.0, dtype=np.float32)), "w2": PageRows(texts, np.full((2, width), 3.0, dtype=np.float32))},
         "wcxb_truth": {"w1": gold, "w2": gold}, "wcxb_types": {"w1": "article", "w2": "forum"}, "wcxb_train_types": {"article", "forum"},
     }  # fmt: skip
     pages = [("aeb", "a1"), ("wcxb", "w1"), ("wcxb", "w2")]
@@ -1014,7 +1014,7 @@ def test_site_sets_content_labels_are_trained_on_only_as_the_site_positives_mode
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-    from train_extract_model import training_rows
+    from train_extract_model import PageRows, training_rows
 
     width = len(B.FEATURE_NAMES)
     column = {name: i for i, name in enumerate(B.FEATURE_NAMES)}
@@ -1030,7 +1030,7 @@ def test_site_sets_content_labels_are_trained_on_only_as_the_site_positives_mode
     rows[2, column["long"]] = 1.0
     rows[2, column["run_after"]] = 1.0  # a content block after the main run: main_content's convention only
     data = {
-        "teval": {}, "aeb": {}, "extra": {}, "wcxb": {"w1": (texts, rows)}, "wcxb_truth": {"w1": gold},
+        "teval": {}, "aeb": {}, "extra": {}, "wcxb": {"w1": PageRows(texts, rows)}, "wcxb_truth": {"w1": gold},
         "wcxb_types": {"w1": "article"}, "wcxb_train_types": {"article"},
     }  # fmt: skip
     pages = [("wcxb", "w1")]
