@@ -517,6 +517,23 @@ def _stream_safe_if_hostile(root, details: dict) -> None:
             stream_safe_tree(root)
 
 
+# A routed page takes trafilatura's text whenever trafilatura finds some, however short beside what
+# the learned pass kept. Session 24 measured the alternative out of fold (session 23's two draws,
+# margins teval / AEB / wceb2026 / WCXB from ROUTE_MIN_KEPT_CHARS' shipped +0.0131 / +0.0110 /
+# +0.0135 / +0.0121 and +0.0122 / +0.0120 / +0.0145 / +0.0102): keeping the learned text where
+# trafilatura's (fast=True) is under a tenth of its length lowers no set (wceb2026 +0.0011 to
+# +0.0018, WCXB +0.0023 to +0.0028; 4-5 of 1,357 pages), and at a fifth teval pays 0.0006 (its pages
+# where the learned pass kept a comment thread or related teasers under an article trafilatura had
+# whole). The tenth passed the session's criterion but was not taken: the held-out halves' report
+# (fit_extract_router.py --post-rule none) shows that failure on AEB, -0.0043 from one page (a short
+# post the learned pass kept with its long comment thread, trafilatura's text 7 % of it), against
+# wceb2026 +0.0013 and WCXB test +0.0033. Also measured: those pages through trafilatura again with
+# its fallbacks (fast=False), which finds the article there and lowers no set at a fifth (wceb2026
+# +0.0012 to +0.0020, WCXB +0.0048 to +0.0069), but the second call costs wceb2026's modelled
+# speed-up 3.33x -> 3.15x, under the fit's 3.3x budget; and routing the pages where comment-named
+# containers hold 20-70 % of the kept text (trafilatura drops comment threads): teval +0.0004, AEB
+# unchanged (no such page in its development half), wceb2026 -0.0023 to -0.0044 (its gold keeps
+# forum and comment threads), WCXB -0.0007 to -0.0012.
 def extract_learned_hybrid(html: str | bytes) -> Extraction:
     """The learned classifier's text; trafilatura's on the pages the router sends it and on those
     where the learned pass kept nothing; never empty when either found text. ``html`` may be the
