@@ -1,7 +1,7 @@
 """Extraction quality and speed: tamis's ``extract`` step against trafilatura and resiliparse.
 
     .venv/bin/python bench/bench_extract.py [--corpus ../shared/corpus] [--extractors tamis trafilatura tamis_quick tamis_fast]
-        [--wceb DIR] [--wcxb DIR]
+        [--wceb DIR] [--wcxb DIR] [--sample N]
 
 1. The article-extraction-benchmark metric (scrapinghub-aeb, its SOURCE.md) is checked first:
    scored on ``peer-output/*.json`` it must give the published P/R/F1 to 3 decimals.
@@ -33,7 +33,9 @@
 4. Speed per set: pages per CPU second of the whole process tree (the per-core figure; tamis's
    extraction child included) and pages per wall second, with the ratio to trafilatura; each
    contender's fastest of ``--repeat`` rounds (alternating order), since on a shared machine a
-   single run's CPU time moves by +-20% with the neighbours' load.
+   single run's CPU time moves by +-20% with the neighbours' load. ``--sample N`` runs each set on a
+   fixed draw of N of its pages: a small run, where the fixed costs of both sides (the interpreter,
+   the imports, trafilatura's import in tamis's extraction child once a page is routed) weigh most.
 5. How much of each held-out margin over trafilatura is the draw of pages: a paired bootstrap of the
    held-out half (its pages drawn again with replacement, 2000 times, every extractor scored on the
    same draw) gives the margin's spread, its 5-95 % range and the share of draws at or over 0.
@@ -47,6 +49,7 @@ import gzip
 import hashlib
 import json
 import os
+import random
 import re
 import resource
 import statistics
@@ -254,13 +257,17 @@ def _timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tupl
 
 
 def write_pages(files: dict[str, Path] | dict[str, bytes], folder: Path) -> dict[str, str]:
-    """The pages (a path, or the page's bytes) as ``NNNN.html`` files (raw bytes); returns file name -> page key."""
+    """The pages (a path, or the page's bytes) as ``NNNN.html`` files (raw bytes); returns file name -> page key.
+    Any other ``.html`` file in the folder (an earlier run's, of more pages) is removed: every contender reads the whole folder."""
     folder.mkdir(parents=True, exist_ok=True)
     names = {}
     for number, (key, source) in enumerate(files.items()):
         name = f"{number:05d}.html"
         (folder / name).write_bytes(source if isinstance(source, bytes) else _read(source))
         names[name] = key
+    for stale in folder.glob("*.html"):
+        if stale.name not in names:
+            stale.unlink()
     return names
 
 
@@ -329,6 +336,10 @@ def main() -> int:
         "--baseline", default=None, metavar="DIR",
         help="another checkout of tamis (extensions built in place): its extractors run beside this one's in every round, labelled baseline",
     )  # fmt: skip
+    parser.add_argument(
+        "--sample", type=int, default=None, metavar="N",
+        help="each set cut to a fixed draw of N of its pages (the speed of a small run, where start-up weighs most)",
+    )  # fmt: skip
     args = parser.parse_args()
     import trafilatura
 
@@ -391,8 +402,13 @@ def main() -> int:
         wcxb = load_wcxb(args.wcxb, args.corpus, args.wceb).test
         print(f"WCXB test split: {len(wcxb)} pages kept (url or site in another set, or no main_content: left out)")
         add_named_pages("wcxb-test", wcxb, (set(), {page.key for page in wcxb}))  # all of it held out
+    if args.sample:
+        for set_name, (files, score, (development, held_out)) in list(sets.items()):
+            drawn = set(random.Random(set_name).sample(sorted(files), min(args.sample, len(files))))
+            sets[set_name] = ({key: files[key] for key in files if key in drawn}, score, (development & drawn, held_out & drawn))
+        print(f"\neach set cut to {args.sample} pages (a fixed draw)")
     for set_name, (files, score, (development, held_out)) in sets.items():
-        folder = args.workdir / f"pages-{set_name}"
+        folder = args.workdir / f"pages-{set_name}{f'-{args.sample}' if args.sample else ''}"
         names = write_pages(files, folder)
         runs: dict[str, tuple[dict[str, str | None], tuple[float, float]]] = {}
         shares = {}

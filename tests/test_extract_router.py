@@ -428,6 +428,21 @@ def test_the_benchs_bootstrap_scores_pages_as_its_metrics_and_spreads_only_with_
     assert margin > 0 and sd > 0 and low <= margin <= high and 0.0 < share <= 1.0
 
 
+def test_the_benchs_page_folder_holds_this_runs_pages_only(tmp_path):
+    """bench_extract.write_pages: every contender reads the whole folder, so a smaller run (--sample)
+    after a larger one must not find the larger run's pages there."""
+    import bench_extract
+
+    folder = tmp_path / "pages"
+    names = bench_extract.write_pages({f"k{i}": f"<p>{i}</p>".encode() for i in range(5)}, folder)
+    assert sorted(p.name for p in folder.glob("*.html")) == sorted(names) and len(names) == 5
+    (folder / "notes.txt").write_text("kept")
+    names = bench_extract.write_pages({"a": b"<p>a</p>", "b": b"<p>b</p>"}, folder)
+    assert names == {"00000.html": "a", "00001.html": "b"}
+    assert sorted(p.name for p in folder.iterdir()) == ["00000.html", "00001.html", "notes.txt"]
+    assert (folder / "00001.html").read_bytes() == b"<p>b</p>"
+
+
 def test_the_bench_scripts_score_the_text_and_route_the_page_as_the_hybrid_does(monkeypatch):
     """train_extract_model.page_text and fit_extract_router.learned_page / route_page model what
     extract_learned keeps and whether the hybrid routes the page: they must read the page's tags and
