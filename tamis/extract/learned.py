@@ -679,7 +679,14 @@ def drop_named_minority(rows: np.ndarray, lengths: np.ndarray, kept: np.ndarray,
 # 0.9352 / 0.9530 / 0.7723 / 0.8407, with drop_bylines and drop_detached 0.9366 / 0.9552 / 0.7743 /
 # 0.8419, with this rule too 0.9387 / 0.9580 / 0.7745 / 0.8434; articles of WCXB's test split and
 # wceb2026's held-out half (tamis_learned_hybrid as the extract step writes it, in-process)
-# 0.9410 / 0.9414 -> 0.9429 / 0.9438 -> 0.9474 / 0.9440.
+# 0.9410 / 0.9414 -> 0.9429 / 0.9438 -> 0.9474 / 0.9440. Session 24, for a short post under a long
+# comment thread (the share guard keeps the thread): such blocks dropped whatever their share when
+# they all follow the last kept block no word names and those hold 0 / 200 / 400 / 800+ characters,
+# on top of the shipped rules (two out-of-fold draws, from +0.0131 / +0.0110 / +0.0135 / +0.0121 and
+# +0.0122 / +0.0120 / +0.0145 / +0.0102): with comment/reply alone wceb2026 -0.0018 / -0.0011 /
+# -0.0011 / +0.0006 in both draws (its gold keeps comment threads), WCXB -0.0002 / -0.0002 / +0.0014 /
+# 0; with every widget word at 400, wceb2026 -0.0015 to -0.0017, WCXB +0.0025; teval and AEB unchanged
+# (AEB's development half has no such page). No smallest margin rises: not taken.
 WIDGET_AREA_FEATURES = tuple(name.replace("own~", "above~") for name in WIDGET_FEATURES)
 WIDGET_AREA_MAX_SHARE = 0.5
 
