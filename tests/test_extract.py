@@ -8,6 +8,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from runutil import assert_accounting, kept, load_stats, rejected, run_recipe
 from test_warc import page, write_warc
 
@@ -86,6 +88,78 @@ def test_a_page_with_a_few_stray_bytes_keeps_its_label():
     decoded, encoding = decode_html(body + ("<p>" + "Mehr Text. " * 300 + "</p></body></html>").encode())
     assert encoding == "utf-8"
     assert "Schöne Grüße aus Köln" in decoded and decoded.count("\ufffd") == 2
+
+
+# Pages that say nothing of their encoding, in the legacy encodings their languages were written
+# in: each must come back letter for letter (bench/bench_decode.py measures the same on man pages).
+UNLABELLED = [
+    ("it", "cp1252", "La città è bellissima, però il caffè è più caro qui. Perché non andiamo là? Così potremo "
+     "mangiare un gelato e poi tornare a casa, dove la nonna ci aspetta già con la cena pronta."),
+    ("pt", "cp1252", "A informação sobre a situação económica não é clara. Os cidadãos estão preocupados com a "
+     "educação, a saúde pública e as eleições que serão realizadas no próximo mês em São Paulo."),
+    ("cs", "cp1250", "Vláda včera schválila návrh zákona o státním rozpočtu, který podle ministra financí přinese "
+     "úspory v řádu miliard korun. Opozice s návrhem nesouhlasí a žádá další jednání."),
+    ("pl", "iso8859-2", "Rząd przyjął wczoraj projekt ustawy o budżecie państwa. Według ministra finansów przyniesie "
+     "on oszczędności rzędu miliardów złotych, ale opozicja żąda dalszych rozmów."),
+    ("tr", "cp1254", "Türkiye'nin başkenti Ankara'dır; en kalabalık şehri ise İstanbul'dur. Öğrenciler "
+     "sınavlarına çalışırken çay içmeyi ve güzel şarkılar dinlemeyi çok severler."),
+    ("uk", "koi8-u", "Україна є державою в Східній Європі. Її столиця - Київ, а найбільші річки - Дніпро та "
+     "Дністер. Ґрунти тут родючі, і люди вирощують пшеницю та соняшник."),
+    ("ru", "cp1251", "Москва является столицей России и крупнейшим городом страны. В ней находятся Кремль, "
+     "Красная площадь и множество музеев, театров и парков."),
+    ("ja", "shift_jis", "日本の首都は東京です。東京には多くの人が住んでおり、電車やバスで通勤しています。"
+     "春には桜が咲き、多くの人が花見を楽しみます。"),
+    ("ko", "cp949", "대한민국의 수도는 서울입니다. 서울에는 많은 사람들이 살고 있으며, 지하철과 버스로 "
+     "출퇴근합니다. 봄에는 벚꽃이 피고 사람들은 꽃구경을 즐깁니다."),
+    ("zh", "gbk", "北京是中华人民共和国的首都，也是全国的政治和文化中心。每年有很多游客来参观故宫、长城和天坛。"),
+    ("zh-tw", "big5", "臺北是臺灣的首都，也是政治、經濟和文化的中心。每年有許多遊客來參觀故宮博物院和臺北一百零一大樓。"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("language", "encoding", "text"), UNLABELLED, ids=[f"{c[0]}-{c[1]}" for c in UNLABELLED])
+def test_a_page_that_says_nothing_of_its_encoding_is_read_letter_for_letter(language, encoding, text):
+    html = f"<html><head><title>t</title></head><body><p>{text}</p></body></html>"
+    decoded, used = decode_html(html.encode(encoding))
+    assert decoded == html, (used, decoded[:120])
+    with_lang = html.replace("<html>", f"<html lang='{language}'>")
+    assert decode_html(with_lang.encode(encoding))[0] == with_lang
+
+
+def test_an_unlabelled_legacy_page_with_two_accents_is_not_read_as_utf8():
+    """A few bytes UTF-8 cannot read make a page UTF-8 with stray bytes only where UTF-8 read letters
+    beyond ASCII elsewhere: a windows-1252 page whose only non-ASCII letters are two accents was
+    read as UTF-8 with two replacement characters (the letters lost)."""
+    html = "<html><body><p>The menu lists a crème brûlée and nothing else worth the trip downtown.</p></body></html>"
+    decoded, encoding = decode_html(html.encode("cp1252"))
+    assert decoded == html and encoding == "cp1252"
+    utf8 = "<html><body><p>Schöne Grüße aus Köln, überall Fußgänger.</p>".encode() + b"<p>caf\xe9</p></body></html>"
+    decoded, encoding = decode_html(utf8)
+    assert encoding == "utf-8" and "Schöne Grüße aus Köln" in decoded and decoded.count("\ufffd") == 1
+
+
+def test_a_language_settles_a_latin_guess_outside_its_encodings(monkeypatch):
+    """uchardet's Latin code page stands only where it is one of the language's: the declared one, or
+    (none declared) the one fastText reads in the bytes' windows-1252 reading."""
+    from tamis.io import encodings
+
+    italian = "La città è bellissima, però il caffè è più caro qui, e la gente è molto gentile con tutti."
+    raw = italian.encode("cp1252")
+    monkeypatch.setattr(encodings, "_detected", lambda raw: (raw.decode("cp1257"), "cp1257"))  # a Baltic guess
+    assert encodings.guess(raw, "it") == (italian, "cp1252")
+    assert encodings.guess(raw, None) == (italian, "cp1252")  # detected: Italian
+    assert encodings.guess(raw, "lt") == (raw.decode("cp1257"), "cp1257")  # a Lithuanian page: its own code page
+    assert encodings.guess(b"\x00\x01 text", None) is None  # NUL bytes: not text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=3000))
+def test_any_bytes_decode_without_an_exception(raw):
+    from tamis.io.encodings import guess
+
+    text, encoding = decode_html(raw)
+    assert isinstance(text, str) and encoding
+    found = guess(raw)
+    assert found is None or (isinstance(found[0], str) and found[1])
 
 
 def test_declared_language_and_binary_share():

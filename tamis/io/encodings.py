@@ -1,20 +1,27 @@
-"""Guessing the legacy encoding of bytes that are not UTF-8 (``encoding: auto``).
+"""Guessing the legacy encoding of bytes that are not UTF-8 and do not say their encoding.
 
-charset-normalizer ranks candidate decodings, but on a short record the single-byte Latin
-code pages are all plausible and it may pick any of them: ``crème`` in Latin-1 (byte E8)
-comes out as ``crčme`` in cp1250. Two rules settle those ties, as a browser would:
+The one guesser of the project: ``encoding: auto`` of the text readers, and HTML pages with
+neither an HTTP charset nor a ``<meta charset>`` (``tamis.io.htmldecode``). A wrong guess writes
+other letters (Italian ``città è`` read as windows-1250 is ``cittŕ č``) and no later step can tell,
+so the order is the one that measured best (``bench/bench_decode.py``: translated man pages in 25
+languages, each in the legacy encodings its language was written in, 300 and 2,000 characters):
 
-1. A language the record declares (``language``, ``lang`` ...) or that is detected names a
-   family of encodings (French: cp1252, Latin-1, Latin-9; Polish: cp1250,
-   Latin-2 ...); the first of them that decodes the bytes into letters wins.
-   For Latin-script text the language is detected (fastText, as the language step does)
-   on the text read as cp1252: its mostly ASCII words tell it whatever the code page.
-2. Otherwise, among the Latin code pages that decode the bytes, the one that yields the most
-   letters (``ą`` in cp1250 is ``¹`` in cp1252) wins, and on a tie the West-European
-   windows-1252, by far the most common legacy encoding on the web (WHATWG's default).
-3. Text in another script (Cyrillic, Greek, CJK ...) is left to charset-normalizer.
+1. uchardet (through resiliparse, already a dependency), whose answer is taken when it is an
+   encoding web pages are written in (WHATWG's, less the rare ones: ISO-8859-3/4/10/14/16, the
+   Mac and DOS code pages) and the bytes decode in it without a C1 control, and, where the
+   record declares a language (``language``, ``lang``, ``<html lang>`` ...), when it is one of
+   that language's encodings (where the bytes declare none and uchardet names a Latin code page,
+   the language fastText reads in their windows-1252 reading stands for it: on a short text
+   uchardet picks among the Latin code pages almost at random);
+2. else the declared language's family of encodings (French: windows-1252, Latin-1, Latin-9;
+   Polish: windows-1250, Latin-2 ...): the first that decodes the bytes into letters;
+3. else uchardet's answer all the same, else charset-normalizer among the same web encodings,
+   windows-1252 on a tie (the web's most common legacy encoding, WHATWG's default).
 
-The encoding used is returned so that the reader records it in ``metadata.encoding``.
+KOI8-R is read as KOI8-U (they differ only where KOI8-R has box-drawing signs, which KOI8-U
+spends on Ukrainian letters), ISO-8859-9 as windows-1254, TIS-620 as windows-874 and EUC-KR as
+windows-949 (UHC), as WHATWG does for the last three. The encoding used is returned so that the
+reader records it in ``metadata.encoding``.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from typing import Any
 
 WESTERN = ("cp1252", "latin_1", "iso8859_15")
 CENTRAL = ("cp1250", "iso8859_2")
-CYRILLIC = ("cp1251", "koi8_r", "iso8859_5")
+CYRILLIC = ("cp1251", "koi8_r", "koi8_u", "iso8859_5")
 BALTIC = ("cp1257", "iso8859_13")
 FAMILIES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(
@@ -127,15 +134,6 @@ def family_of(language: str | None) -> tuple[str, ...]:
     return FAMILIES.get(code) or FAMILIES.get(code.split("-")[0], ())
 
 
-def _latin_script_share(text: str) -> float:
-    """Among the letters of ``text``, the share that are ASCII: high in Latin-script text
-    (a few accents), near zero in Cyrillic or Greek read through a Latin code page."""
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return 1.0
-    return sum(c.isascii() for c in letters) / len(letters)
-
-
 # Typographic signs legacy code pages were made for (dashes, quotes, the euro, ellipsis ...):
 # as plausible in a decoded text as letters.
 TYPOGRAPHY = frozenset("–—‘’‚“”„…«»€£¥°·§©®™•¡¿ ")
@@ -149,7 +147,13 @@ def _plausible_share(text: str) -> float:
     return sum(c.isalpha() or c in TYPOGRAPHY for c in wide) / len(wide)
 
 
-LATIN_ORDER = ("cp1252", "cp1250", "iso8859_2", "cp1257", "cp1254", "iso8859_15", "iso8859_16", "mac_roman")
+def _latin_script_share(text: str) -> float:
+    """Among the letters of ``text``, the share that are ASCII: high in Latin-script text
+    (a few accents), near zero in Cyrillic or Greek read through a Latin code page."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return 1.0
+    return sum(c.isascii() for c in letters) / len(letters)
 
 
 _IDENTIFIER: list[Any] = []
@@ -169,35 +173,77 @@ def detect_language(text: str) -> tuple[str | None, float]:
     return identifier.predict(text) if identifier is not None else (None, 0.0)
 
 
+# The single-byte code pages of Latin-script languages: where uchardet names one of these for
+# bytes that say no language, the language is detected first (their mostly ASCII words tell it
+# whatever the code page), since on a short text uchardet picks among them almost at random
+# ("Où est la gare ?" in Latin-1 is ISO-8859-13 to it).
+LATIN_PAGES = frozenset(("cp1250", "cp1252", "cp1254", "cp1257", "iso8859-2", "iso8859-13", "iso8859-15"))
+
+
+def _latin_language(raw: bytes) -> str | None:
+    """The language of Latin-script bytes, detected on their windows-1252 reading, where fastText is sure (0.5)."""
+    text = raw.decode("cp1252", "replace")
+    if _latin_script_share(text) < 0.5:
+        return None
+    language, probability = detect_language(text)
+    return language if probability >= 0.5 else None
+
+
 def guess(raw: bytes, language: str | None = None) -> tuple[str, str] | None:
-    """(text, encoding) for bytes that are not UTF-8, or None when nothing fits."""
-    for encoding in family_of(language):
+    """(text, encoding) for bytes that are not UTF-8, or None when nothing fits (NUL bytes: not text)."""
+    if b"\x00" in raw[:8192]:
+        return None
+    detected = _detected(raw)
+    if not language and detected is not None and detected[1] in LATIN_PAGES:
+        language = _latin_language(raw)
+    family = family_of(language)
+    if detected is not None and (not family or detected[1] in {WEB_ENCODINGS.get(_codec(e), _codec(e)) for e in family}):
+        return detected
+    for encoding in family:
         text = _decode(raw, encoding)
         if text is not None and _plausible_share(text) >= 0.9:
             return text, _codec(encoding)
-    latin = []
-    for rank, encoding in enumerate(LATIN_ORDER):
-        text = _decode(raw, encoding)
-        if text is not None:
-            latin.append((-_plausible_share(text), rank, _codec(encoding), text))
-    latin.sort()
-    if latin and _latin_script_share(latin[0][3]) >= 0.5:
-        # Latin-script text: its words (mostly ASCII) tell the language, and the language its
-        # code page; else the code page that reads the most letters, cp1252 first on a tie.
-        detected, probability = detect_language(latin[0][3])
-        if probability >= 0.5:
-            for encoding in family_of(detected):
-                text = _decode(raw, encoding)
-                if text is not None and _plausible_share(text) >= 0.9:
-                    return text, _codec(encoding)
-        _, _, encoding, text = latin[0]
-        return text, encoding
+    if detected is not None:
+        return detected
+    return _normalizer_guess(raw)
+
+
+# The encodings web pages are written in (WHATWG's, less ISO-8859-3/4/10/14/16, whose use is too
+# rare to win a guess over their common neighbours), each read as WHATWG reads it: Python's codec
+# name -> the codec that decodes it.
+WEB_ENCODINGS = {
+    **{name: name for name in (
+        "cp1250", "cp1251", "cp1252", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp1258", "cp874",
+        "iso8859-2", "iso8859-5", "iso8859-6", "iso8859-7", "iso8859-8", "iso8859-13", "iso8859-15", "cp866", "koi8-u",
+        "gb18030", "big5", "big5hkscs", "euc_jp", "shift_jis", "cp932", "iso2022_jp", "cp949",
+    )},
+    "koi8-r": "koi8-u", "iso8859-9": "cp1254", "tis-620": "cp874", "iso8859-11": "cp874", "euc_kr": "cp949",
+    "gb2312": "gb18030", "gbk": "gb18030", "latin-1": "cp1252", "iso8859-1": "cp1252", "ascii": "cp1252",
+}  # fmt: skip
+# How much of a large input each detector reads (uchardet: half from each end).
+SAMPLE_BYTES = 256 << 10
+
+
+def _detected(raw: bytes) -> tuple[str, str] | None:
+    """uchardet's guess as (text, encoding), where it is a web encoding the bytes decode in."""
+    from resiliparse.parse.encoding import detect_encoding
+
+    found = detect_encoding(raw, max_len=SAMPLE_BYTES, html5_compatible=False)
+    encoding = WEB_ENCODINGS.get(_codec(found)) if found else None
+    text = _decode(raw, encoding) if encoding else None
+    return (text, encoding) if text is not None else None
+
+
+def _normalizer_guess(raw: bytes) -> tuple[str, str] | None:
+    """charset-normalizer's best among the web encodings; windows-1252 where it ties with the best."""
     from charset_normalizer import from_bytes
 
-    best = from_bytes(raw).best()
-    if best is not None:
-        return str(best), _codec(best.encoding)
-    if latin:
-        _, _, encoding, text = latin[0]
-        return text, encoding
-    return None
+    matches = from_bytes(raw[:SAMPLE_BYTES], cp_isolation=sorted(WEB_ENCODINGS))
+    best = matches.best()
+    if best is None or not best.encoding:
+        return None
+    encoding = WEB_ENCODINGS.get(_codec(best.encoding), "cp1252")
+    tied = {WEB_ENCODINGS.get(_codec(m.encoding)) for m in matches if m.chaos <= best.chaos and m.coherence >= best.coherence}
+    if "cp1252" in tied:
+        encoding = "cp1252"
+    return raw.decode(encoding, "replace"), encoding

@@ -5,7 +5,8 @@ Shared by the readers that hold HTML (``tamis/io/html.py``, ``tamis/io/warc.py``
 
 Decoding follows the order a browser uses (WHATWG "encoding sniffing", simplified): a byte
 order mark, then the HTTP ``charset``, then a ``<meta charset>`` in the first 4 KiB, then
-UTF-8 if the bytes are valid UTF-8, then charset_normalizer's guess. ``iso-8859-1``,
+UTF-8 if the bytes are valid UTF-8 (or nearly: _nearly_utf8), then the project's guess
+(``tamis.io.encodings.guess``: uchardet, the ``<html lang>``'s encodings, charset-normalizer). ``iso-8859-1``,
 ``latin-1`` and ``us-ascii`` labels are read as windows-1252, as WHATWG specifies (pages that
 say latin-1 use the 0x80-0x9F punctuation of windows-1252 all the time).
 """
@@ -61,11 +62,11 @@ def _decode(body: bytes, http_charset: str | None) -> tuple[str, str, bool]:
     for bom, name in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if body.startswith(bom):
             return body[len(bom) :].decode(name, "replace"), name, False
-    candidates = [_codec(http_charset)]
+    labels = [_codec(http_charset)]
     match = _META_CHARSET_RE.search(body[:4096])
     if match:
-        candidates.append(_codec(match.group(1).decode("ascii", "ignore")))
-    for name in [*candidates, "utf-8"]:
+        labels.append(_codec(match.group(1).decode("ascii", "ignore")))
+    for name in labels:
         if name and not name.startswith("utf-16"):
             try:
                 return body.decode(name), name, name == "utf-8"
@@ -76,21 +77,29 @@ def _decode(body: bytes, http_charset: str | None) -> tuple[str, str, bool]:
                 text = body.decode(name, "replace")
                 if text.count("\ufffd") <= max(2, len(text) // 1000):
                     return text, name, False
-    if b"\x00" not in body[:8192]:
-        from charset_normalizer import from_bytes
+    try:
+        return body.decode("utf-8"), "utf-8", True
+    except UnicodeDecodeError:
+        text = body.decode("utf-8", "replace")
+        if _nearly_utf8(text):
+            return text, "utf-8", False
+    from tamis.io.encodings import guess
 
-        matches = from_bytes(body[: 256 << 10])
-        best = matches.best()
-        if best is not None and best.encoding:
-            name = _codec(best.encoding) or "cp1252"
-            # Latin-script guesses often tie (cp1250 = cp1252 = cp1257 on French text); on a
-            # tie, windows-1252 wins: it is the web's most common legacy encoding.
-            tied = {m.encoding for m in matches if m.chaos <= best.chaos and m.coherence >= best.coherence}
-            if name != "cp1252" and "cp1252" in tied:
-                name = "cp1252"
-            return body.decode(name, "replace"), name, False
+    found = guess(body, declared_language(body[: 64 << 10].decode("latin-1")))
+    if found is not None:
+        return found[0], found[1], False
     # Not text (or hopeless): keep it visible; the binary check rejects it.
     return body.decode("utf-8", "replace"), "binary", False
+
+
+def _nearly_utf8(text: str) -> bool:
+    """Whether bytes that say nothing of their encoding, read as UTF-8 with a few replacements,
+    are UTF-8 with stray bytes: the replacements are few, and the letters UTF-8 did read beyond
+    ASCII outnumber them two to one. A windows-1252 page with two accented letters and nothing
+    else beyond ASCII is not (it is guessed: tamis.io.encodings)."""
+    bad = text.count("\ufffd")
+    wide = sum(1 for c in text if ord(c) >= 0x80) - bad
+    return bad <= max(2, len(text) // 1000) and wide >= 2 * bad
 
 
 # Pages read as UTF-8 (by decode_html_keeping_utf8) and their bytes, until the extract step takes
