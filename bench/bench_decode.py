@@ -108,7 +108,8 @@ def main() -> int:
                     totals[name][2] += seconds
                     cells.append(f"{exact / max(len(bodies), 1):>18.0%}")
                 print(f"{folder:<8} {encoding:<10} {chars:>5} {len(bodies):>5}  " + "  ".join(cells), flush=True)
-    print("all: " + ", ".join(f"{name} {exact}/{count} exact ({exact / max(count, 1):.1%}), {1000 * seconds / max(count, 1):.2f} ms a page" for name, (exact, count, seconds) in totals.items()))
+    cells = [f"{name} {exact}/{n} exact ({exact / max(n, 1):.1%}), {1000 * seconds / max(n, 1):.2f} ms a page" for name, (exact, n, seconds) in totals.items()]
+    print("all: " + ", ".join(cells))
     return 0
 
 
