@@ -26,6 +26,7 @@ reader records it in ``metadata.encoding``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 WESTERN = ("cp1252", "latin_1", "iso8859_15")
@@ -97,15 +98,17 @@ def _codec(name: str) -> str:
         return name
 
 
+_C1 = re.compile("[\x80-\x9f]")
+_WIDE = re.compile("[^\x00-\x7f]")
+
+
 def _decode(raw: bytes, encoding: str) -> str | None:
     try:
         text = raw.decode(encoding)
     except (UnicodeDecodeError, LookupError):
         return None
     # C1 controls (U+0080-U+009F) mean the code page did not fit (Latin-1 decodes anything).
-    if any("\x80" <= c <= "\x9f" for c in text):
-        return None
-    return text
+    return None if _C1.search(text) else text
 
 
 def language_hint(raw: bytes) -> str | None:
@@ -134,19 +137,6 @@ def family_of(language: str | None) -> tuple[str, ...]:
     return FAMILIES.get(code) or FAMILIES.get(code.split("-")[0], ())
 
 
-# Typographic signs legacy code pages were made for (dashes, quotes, the euro, ellipsis ...):
-# as plausible in a decoded text as letters.
-TYPOGRAPHY = frozenset("–—‘’‚“”„…«»€£¥°·§©®™•¡¿ ")
-
-
-def _plausible_share(text: str) -> float:
-    """The share of non-ASCII characters that are letters or common typographic signs."""
-    wide = [c for c in text if ord(c) >= 0x80]
-    if not wide:
-        return 1.0
-    return sum(c.isalpha() or c in TYPOGRAPHY for c in wide) / len(wide)
-
-
 def _latin_script_share(text: str) -> float:
     """Among the letters of ``text``, the share that are ASCII: high in Latin-script text
     (a few accents), near zero in Cyrillic or Greek read through a Latin code page."""
@@ -154,6 +144,19 @@ def _latin_script_share(text: str) -> float:
     if not letters:
         return 1.0
     return sum(c.isascii() for c in letters) / len(letters)
+
+
+# Typographic signs legacy code pages were made for (dashes, quotes, the euro, ellipsis ...):
+# as plausible in a decoded text as letters.
+TYPOGRAPHY = frozenset("–—‘’‚“”„…«»€£¥°·§©®™•¡¿ ")
+
+
+def _plausible_share(text: str) -> float:
+    """The share of non-ASCII characters that are letters or common typographic signs."""
+    wide = _WIDE.findall(text)
+    if not wide:
+        return 1.0
+    return sum(c.isalpha() or c in TYPOGRAPHY for c in wide) / len(wide)
 
 
 _IDENTIFIER: list[Any] = []
@@ -182,7 +185,7 @@ LATIN_PAGES = frozenset(("cp1250", "cp1252", "cp1254", "cp1257", "iso8859-2", "i
 
 def _latin_language(raw: bytes) -> str | None:
     """The language of Latin-script bytes, detected on their windows-1252 reading, where fastText is sure (0.5)."""
-    text = raw.decode("cp1252", "replace")
+    text = raw[:SAMPLE_BYTES].decode("cp1252", "replace")
     if _latin_script_share(text) < 0.5:
         return None
     language, probability = detect_language(text)
@@ -199,10 +202,10 @@ def guess(raw: bytes, language: str | None = None) -> tuple[str, str] | None:
     family = family_of(language)
     if detected is not None and (not family or detected[1] in {WEB_ENCODINGS.get(_codec(e), _codec(e)) for e in family}):
         return detected
-    for encoding in family:
+    for encoding in dict.fromkeys(WEB_ENCODINGS.get(_codec(e), _codec(e)) for e in family):  # read as WHATWG reads them
         text = _decode(raw, encoding)
         if text is not None and _plausible_share(text) >= 0.9:
-            return text, _codec(encoding)
+            return text, encoding
     if detected is not None:
         return detected
     return _normalizer_guess(raw)

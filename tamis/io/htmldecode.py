@@ -94,7 +94,7 @@ def _decode(body: bytes, http_charset: str | None) -> tuple[str, str, bool]:
 
 def _nearly_utf8(text: str) -> bool:
     """Whether bytes that say nothing of their encoding, read as UTF-8 with a few replacements,
-    are UTF-8 with stray bytes: the replacements are few, and the letters UTF-8 did read beyond
+    are UTF-8 with stray bytes: the replacements are few, and the characters UTF-8 did read beyond
     ASCII outnumber them two to one. A windows-1252 page with two accented letters and nothing
     else beyond ASCII is not (it is guessed: tamis.io.encodings)."""
     bad = text.count("\ufffd")
