@@ -3,9 +3,10 @@
 Shared by the readers that hold HTML (``tamis/io/html.py``, ``tamis/io/warc.py``) and the
 ``extract`` step, so it lives with the readers: the readers never import a step.
 
-Decoding follows the order a browser uses (WHATWG "encoding sniffing", simplified): a byte
-order mark, then the HTTP ``charset``, then a ``<meta charset>`` in the first 4 KiB, then
-UTF-8 if the bytes are valid UTF-8 (or nearly: _nearly_utf8), then the project's guess
+Decoding follows the order a browser uses (WHATWG "encoding sniffing", simplified), but for one
+step: a byte order mark, then UTF-8 where the bytes are valid UTF-8 beyond ASCII (whatever a
+label says: see _decode), then the HTTP ``charset``, then a ``<meta charset>`` in the first 4 KiB,
+then UTF-8 if the bytes are nearly UTF-8 (_nearly_utf8), then the project's guess
 (``tamis.io.encodings.guess``: uchardet, the ``<html lang>``'s encodings, charset-normalizer). ``iso-8859-1``,
 ``latin-1`` and ``us-ascii`` labels are read as windows-1252, as WHATWG specifies (pages that
 say latin-1 use the 0x80-0x9F punctuation of windows-1252 all the time).
@@ -62,6 +63,16 @@ def _decode(body: bytes, http_charset: str | None) -> tuple[str, str, bool]:
     for bom, name in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if body.startswith(bom):
             return body[len(bom) :].decode(name, "replace"), name, False
+    # Bytes that are valid UTF-8 beyond ASCII are UTF-8 whatever a label says: text in a legacy
+    # encoding with one accented letter is not valid UTF-8, and servers and templates that say
+    # ISO-8859-1 over UTF-8 pages are common (wceb2026: 5 of the 7 pages whose meta names another
+    # encoding; read as windows-1252, their "–" was "â€“"). trafilatura reads them so too.
+    try:
+        utf8 = body.decode("utf-8")
+    except UnicodeDecodeError:
+        utf8 = None
+    if utf8 is not None and not utf8.isascii():
+        return utf8, "utf-8", True
     labels = [_codec(http_charset)]
     match = _META_CHARSET_RE.search(body[:4096])
     if match:
@@ -77,12 +88,11 @@ def _decode(body: bytes, http_charset: str | None) -> tuple[str, str, bool]:
                 text = body.decode(name, "replace")
                 if text.count("\ufffd") <= max(2, len(text) // 1000):
                     return text, name, False
-    try:
-        return body.decode("utf-8"), "utf-8", True
-    except UnicodeDecodeError:
-        text = body.decode("utf-8", "replace")
-        if _nearly_utf8(text):
-            return text, "utf-8", False
+    if utf8 is not None:
+        return utf8, "utf-8", True
+    text = body.decode("utf-8", "replace")
+    if _nearly_utf8(text):
+        return text, "utf-8", False
     from tamis.io.encodings import guess
 
     found = guess(body, declared_language(body[: 64 << 10].decode("latin-1")))
