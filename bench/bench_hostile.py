@@ -61,6 +61,7 @@ SHAPES = {
     "ip_like": lambda r: "1." * r.randint(30, 600) + "1",
     "email_like": lambda r: "a." * r.randint(30, 600) + "@b",
     "url_like": lambda r: "www." * r.randint(30, 600),
+    "mojibake_lines": lambda r: "Ã©\n" * r.randint(100, 3000),  # normalize's repair (ftfy) on every line
 }
 
 

@@ -172,6 +172,51 @@ def nfc(text: str) -> str:
     return text if is_nfc(text) else unicodedata.normalize("NFC", stream_safe(text))
 
 
+# Mojibake: UTF-8 read as windows-1252 or Latin-1 somewhere upstream ("Ã©" for "é", "â€™" for "’",
+# "Â " for a no-break space, "ä¸­æ–‡" for "中文"), a site's own double encoding or a decoder's
+# guess. Its mark is a character that starts a UTF-8 sequence read as Latin-1 (Â-ô) followed by one
+# that continues it (U+0080-U+00BF, or the windows-1252 signs at 0x80-0x9F). Only a text that shows
+# the mark goes to ftfy (Robyn Speer's repair, what datatrove's FTFYFormatter and NeMo Curator's
+# UnicodeReformatter run), with its encoding fixes alone (no quote, width or line-break changes):
+# it repairs what decodes back to UTF-8 it trusts and leaves the rest ("SÃO PAULO" stays).
+_MOJIBAKE_MARK = re.compile(
+    "[\xc2-\xf4][\x80-\xbf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014"
+    "\u2018\u2019\u201a\u201c\u201d\u201e\u2020\u2021\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]"
+)
+
+
+@functools.cache
+def _ftfy_config():
+    from ftfy import TextFixerConfig
+
+    return TextFixerConfig(
+        unescape_html=False, remove_terminal_escapes=False, fix_latin_ligatures=False, fix_character_width=False,
+        uncurl_quotes=False, fix_line_breaks=False, fix_surrogates=False, remove_control_chars=False, normalization=None,
+        explain=False,
+    )  # fmt: skip
+
+
+def has_mojibake_mark_reference(text: str) -> bool:
+    """Whether ``text`` shows the mark of UTF-8 read as windows-1252 / Latin-1 (see _MOJIBAKE_MARK):
+    the plain-Python definition of the compiled scan (``_text.mojibake_mark``)."""
+    return not text.isascii() and _MOJIBAKE_MARK.search(text) is not None
+
+
+try:  # one compiled scan, 3-4 times the regular expression's speed on accented text
+    from tamis._native._text import mojibake_mark as has_mojibake_mark
+except ImportError:  # pragma: no cover - the extension is built on install
+    has_mojibake_mark = has_mojibake_mark_reference
+
+
+def fix_mojibake(text: str) -> str:
+    """``text`` with its mojibake repaired by ftfy's encoding fixes; itself where it shows no mark."""
+    if not has_mojibake_mark(text):
+        return text
+    from ftfy import fix_text
+
+    return fix_text(text, _ftfy_config())
+
+
 def normalize_for_hash(text: str) -> str:
     """The comparison form of ``text`` (see the module docstring). Plain-Python reference of
     :func:`normalized_utf8`."""

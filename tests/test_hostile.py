@@ -42,6 +42,7 @@ ATOMS = [
     "(", ")", "[", "]", "{", "}", "<", ">", "|", "~", "^", "+", "&", "#", "*", "!", "?", "…", "–",
     "a", "ab", "X", "A.", "Q", "8", "0", "12", "é", "ß", "ﬁ", "\u0301", "\u0308",  # combining marks
     "\u200b", "\u200d", "\u2060", "\u202e", "\u2066", "\ufeff",  # zero-width and bidi controls
+    "Ã©", "â€™", "Â", "Ã",  # mojibake (normalize's repair)
     "日本", "한", "ع", "ש", "д", "ไ", "क्", "😀", "\u00a0", "www.", "http://", "x@", "\t",
 ]
 PREFIXES = ["", "8X", "Q7", "a", "A", "x@", "www.", "http://", "(", "-", "_", "l’", "don", "1.1.", "Il "]
@@ -170,6 +171,9 @@ BIG_SHAPES = {
     "zero_width_and_bidi": lambda n: ("a\u200b\u202eb\u2066" * (n // 5)),
     "every_script": lambda n: ("Слово 日本語 كلمة שלום ไทย हिन्दी 한국어 ελληνικά " * (n // 40)),
     "spaces_no_line_end": lambda n: "a" + " " * n + "b",
+    # mojibake for normalize's repair (ftfy): one run of repairable text, and a mark on every line
+    "mojibake_storm": lambda n: "cafÃ© â€™ " * (n // 10),
+    "mojibake_lines": lambda n: "Ã©\n" * (n // 3),
 }
 
 

@@ -83,3 +83,40 @@ def test_stream_safe_reads_marks_above_the_bmp_and_leaves_emoji_alone():
     assert time.process_time() - start < 2.0 and "\u034f" in result and unicodedata.is_normalized("NFC", result)
     emoji = "caf\u00e9 \U0001f600 " * 100 + "e\u0301"
     assert stream_safe(emoji) is emoji and nfc(emoji) == unicodedata.normalize("NFC", emoji)
+
+
+# --------------------------------------------------------------------------- mojibake
+
+MOJIBAKE_ALPHABET = st.sampled_from(["a", " ", "\n", "é", "Ã", "Â", "â", "©", "\x80", "\x9d", "€", "™", "ô", "õ", "¿", "À", "日", "😀"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(MOJIBAKE_ALPHABET, max_size=40).map("".join))
+def test_the_compiled_mojibake_mark_is_the_regular_expressions(text):
+    from tamis.text import has_mojibake_mark, has_mojibake_mark_reference
+
+    assert has_mojibake_mark(text) == has_mojibake_mark_reference(text)
+
+
+def test_mojibake_is_repaired_and_real_text_is_left_alone():
+    from tamis.text import fix_mojibake, has_mojibake_mark
+
+    # UTF-8 read as windows-1252 (accents, quotes, a no-break space, Chinese) and twice so
+    assert fix_mojibake("dÃ©tente, â€œcitÃ©â€\x9d et cats.Â ") == "détente, “cité” et cats.\u00a0"
+    assert fix_mojibake("ä¸\xadæ–‡") == "中文"
+    assert fix_mojibake("ÃƒÂ©tÃƒÂ©") == "été"
+    for real in ("SÃO PAULO é uma cidade", "naïve café « élève »", "Été à Noël", "Москва", "日本語", "plain ASCII", "À©"):
+        assert fix_mojibake(real) == real or not has_mojibake_mark(real), real
+    assert fix_mojibake("SÃO PAULO é uma cidade") == "SÃO PAULO é uma cidade"
+    assert fix_mojibake("naïve café « élève »") == "naïve café « élève »"
+    text = "no mark here: é à ü ß 中文"
+    assert fix_mojibake(text) is text  # no mark: not even copied
+
+
+def test_the_normalize_step_repairs_mojibake_unless_told_not_to():
+    from tamis.steps.normalize import Normalize
+
+    broken = "Le cafÃ© de la gare est ouvert, lâ€™Ã©tÃ© comme lâ€™hiver."
+    assert Normalize().normalize(broken) == "Le café de la gare est ouvert, l’été comme l’hiver."
+    assert Normalize().normalize_reference(broken) == Normalize().normalize(broken)
+    assert Normalize(fix_mojibake=False).normalize(broken) == broken

@@ -829,10 +829,53 @@ done:
 }
 #endif
 
+/* mojibake_mark(s): whether s holds a character that starts a UTF-8 sequence read as Latin-1
+ * (U+00C2-U+00F4) directly followed by one that continues it (U+0080-U+00BF, or one of the
+ * windows-1252 signs at 0x80-0x9F): tamis.text._MOJIBAKE_MARK's test in one scan, the regular
+ * expression its plain-Python reference (has_mojibake_mark_reference). */
+static inline int is_mojibake_lead(Py_UCS4 c) { return c >= 0xC2 && c <= 0xF4; }
+
+static inline int is_mojibake_continuation(Py_UCS4 c) {
+    if (c >= 0x80 && c <= 0xBF) return 1;
+    switch (c) {
+    case 0x0152: case 0x0153: case 0x0160: case 0x0161: case 0x0178: case 0x017D: case 0x017E: case 0x0192:
+    case 0x02C6: case 0x02DC: case 0x2013: case 0x2014: case 0x2018: case 0x2019: case 0x201A: case 0x201C:
+    case 0x201D: case 0x201E: case 0x2020: case 0x2021: case 0x2022: case 0x2026: case 0x2030: case 0x2039:
+    case 0x203A: case 0x20AC: case 0x2122:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static PyObject *mojibake_mark(PyObject *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "mojibake_mark() expects a str");
+        return NULL;
+    }
+    if (PyUnicode_IS_ASCII(arg)) Py_RETURN_FALSE;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    int kind = PyUnicode_KIND(arg);
+    const void *data = PyUnicode_DATA(arg);
+    if (kind == PyUnicode_1BYTE_KIND) {
+        /* only U+0080-U+00BF can continue here (the windows-1252 signs lie above U+00FF) */
+        const Py_UCS1 *p = (const Py_UCS1 *)data;
+        for (Py_ssize_t i = 1; i < n; i++)
+            if (p[i] >= 0x80 && p[i] <= 0xBF && p[i - 1] >= 0xC2 && p[i - 1] <= 0xF4) Py_RETURN_TRUE;
+        Py_RETURN_FALSE;
+    }
+    for (Py_ssize_t i = 1; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c >= 0x80 && is_mojibake_lead(PyUnicode_READ(kind, data, i - 1)) && is_mojibake_continuation(c)) Py_RETURN_TRUE;
+    }
+    Py_RETURN_FALSE;
+}
+
 static PyMethodDef methods[] = {
     {"set_nfc_unstable", set_nfc_unstable, METH_O, "Hand over the bitmap of code points NFC may change (tamis.text.nfc_unstable_bitmap)."},
     {"normalize_quick", normalize_quick, METH_O, "s NFC-stable: s without its control characters (s itself when none); else None."},
     {"strip_controls", strip_controls, METH_O, "s without the control characters the normalize step removes (s itself when none)."},
+    {"mojibake_mark", mojibake_mark, METH_O, "Whether s holds U+00C2-U+00F4 directly followed by a UTF-8 continuation read as windows-1252."},
     {"utf8_length", utf8_length, METH_O, "Bytes of s in UTF-8 (surrogates count 3), without encoding."},
     {"fold_spaces_utf8", fold_spaces_utf8, METH_VARARGS, "UTF-8 of s with whitespace runs collapsed and apostrophes folded (and case folded)."},
     {"count_words", count_words, METH_O, "len(s.split()) without building the list."},

@@ -5,7 +5,10 @@ found whatever this step does. This step changes the *output* text, and by defau
 ways no reader would notice: Unicode NFC (the same letters, canonically encoded; a run of 31 or
 more combining marks, which no real text holds, first gets UAX #15's stream-safe joiners, so
 that NFC stays linear: :func:`tamis.text.nfc`) and removal of control characters other than tab
-and line ends. Folding typographic apostrophes and no-break spaces is available but off: French
+and line ends. Before those, mojibake is repaired (:func:`tamis.text.fix_mojibake`: UTF-8 that was
+read as windows-1252 somewhere upstream, "Ã©" for "é", "â€™" for "’"; ftfy's encoding fixes, as
+FineWeb-2 runs datatrove's FTFYFormatter, on the texts that show the mark only). Folding
+typographic apostrophes and no-break spaces is available but off: French
 typography uses them on purpose.
 """
 
@@ -18,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from tamis.document import Document
 from tamis.registry import register
 from tamis.steps.base import Step, TaskContext, param
-from tamis.text import APOSTROPHES, nfc, nfc_unstable_bitmap
+from tamis.text import APOSTROPHES, fix_mojibake, nfc, nfc_unstable_bitmap
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff\ufffe]")
 
@@ -56,6 +59,7 @@ _TRAILING_WS_RE = re.compile(r"(?<![ \t\u00a0\u202f])[ \t\u00a0\u202f]++(?=\r\n|
 class Normalize(Step):
     """Canonical Unicode and clean characters in the output text."""
 
+    fix_mojibake: bool = param(True, "repair text decoded with the wrong encoding upstream (UTF-8 read as windows-1252: Ã© for é), with ftfy")
     nfc: bool = param(True, "apply Unicode NFC")
     strip_control: bool = param(True, "remove control characters (keeps tab, \\n, \\r) and stray BOMs")
     apostrophes: bool = param(False, "replace typographic apostrophes (’ ‘ ʼ ...) with '")
@@ -63,6 +67,8 @@ class Normalize(Step):
     trailing_whitespace: bool = param(False, "remove spaces at the end of each line")
 
     def normalize(self, text: str) -> str:
+        if self.fix_mojibake:
+            text = fix_mojibake(text)
         quick = _quick() if self.nfc and self.strip_control else None
         done = quick(text) if quick is not None else None  # None: NFC may change the text
         if done is not None:
@@ -82,6 +88,8 @@ class Normalize(Step):
 
     def normalize_reference(self, text: str) -> str:
         """:meth:`normalize` without the compiled one-scan path."""
+        if self.fix_mojibake:
+            text = fix_mojibake(text)
         return self._normalize_options(self.normalize_reference_nfc_controls(text))
 
     def _normalize_options(self, text: str) -> str:
