@@ -6,10 +6,10 @@ ways no reader would notice: Unicode NFC (the same letters, canonically encoded;
 more combining marks, which no real text holds, first gets UAX #15's stream-safe joiners, so
 that NFC stays linear: :func:`tamis.text.nfc`) and removal of control characters other than tab
 and line ends. Before those, mojibake is repaired (:func:`tamis.text.fix_mojibake`: UTF-8 that was
-read as windows-1252 somewhere upstream, "Ã©" for "é", "â€™" for "’"; ftfy's encoding fixes, as
-FineWeb-2 runs datatrove's FTFYFormatter, on the texts that show the mark only). Folding
-typographic apostrophes and no-break spaces is available but off: French
-typography uses them on purpose.
+read as windows-1252 somewhere upstream, "Ã©" for "é", "â€™" for "’"; ftfy's encoding fix, as
+FineWeb-2 runs datatrove's FTFYFormatter, on the lines that show the mark only). Folding
+typographic apostrophes and no-break spaces is available but off: French typography uses them on
+purpose.
 """
 
 from __future__ import annotations
