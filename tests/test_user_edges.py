@@ -370,6 +370,20 @@ def test_encoding_auto_prefers_the_declared_language_family(tmp_path: Path):
     assert doc["text"] == phrase and doc["metadata"]["encoding"] == "cp1250"
 
 
+def test_encoding_auto_reads_cyrillic_and_japanese_records_in_their_code_pages(tmp_path: Path):
+    """The one guesser (tamis.io.encodings) on records of other scripts. A Russian record whose
+    letters are mostly ASCII (a link, a product code) was read as windows-1252 by the guess of
+    before, which took mostly-ASCII letters for Latin-script text."""
+    russian = "Подробнее о Кремле: https://example.com/news/2024/05/moscow-kremlin-museum-tickets-and-opening-hours.html (ref. KREMLIN-2024-05)"
+    japanese = "日本の首都は東京です。東京には多くの人が住んでおり、電車で通勤しています。"
+    raw = b'{"id": "ru", "text": "' + russian.encode("cp1251") + b'"}\n' + b'{"id": "ja", "text": "' + japanese.encode("shift_jis") + b'"}\n'
+    (tmp_path / "a.jsonl").write_bytes(raw)
+    run_recipe([tmp_path / "a.jsonl"], tmp_path / "out", STEPS, reader={"encoding": "auto"})
+    got = {doc["id"]: doc for doc in kept(tmp_path / "out")}
+    assert got["ru"]["text"] == russian and got["ru"]["metadata"]["encoding"] == "cp1251"
+    assert got["ja"]["text"] == japanese and got["ja"]["metadata"]["encoding"] in ("shift_jis", "cp932")
+
+
 def test_every_command_help_lists_defaults_and_exit_codes(capsys):
     import argparse
 
