@@ -136,6 +136,15 @@ def test_valid_utf8_beyond_ascii_is_utf8_whatever_the_label_says():
     assert decode_html(ascii_page.encode()) == (ascii_page, "cp1252")
 
 
+def test_the_step_repairs_a_sites_own_mojibake():
+    """A page whose UTF-8 was once read as windows-1252 by its own site (valid UTF-8 of "Ã©"):
+    extracted_text repairs the lines that show the mark and leaves the others."""
+    from tamis.steps.extract_html import extracted_text
+
+    text = "Le cafÃ© de la gare est ouvert tout lâ€™Ã©tÃ©.\nSÃO PAULO reste tel quel, comme Noël."
+    assert extracted_text(text) == "Le café de la gare est ouvert tout l’été.\nSÃO PAULO reste tel quel, comme Noël."
+
+
 def test_an_unlabelled_legacy_page_with_two_accents_is_not_read_as_utf8():
     """A few bytes UTF-8 cannot read make a page UTF-8 with stray bytes only where UTF-8 read letters
     beyond ASCII elsewhere: a windows-1252 page whose only non-ASCII letters are two accents was
