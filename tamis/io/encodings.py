@@ -199,10 +199,10 @@ def guess(raw: bytes, language: str | None = None) -> tuple[str, str] | None:
     detected = _detected(raw)
     if not language and detected is not None and detected[1] in LATIN_PAGES:
         language = _latin_language(raw)
-    family = family_of(language)
-    if detected is not None and (not family or detected[1] in {WEB_ENCODINGS.get(_codec(e), _codec(e)) for e in family}):
+    family = tuple(dict.fromkeys(WEB_ENCODINGS.get(_codec(e), _codec(e)) for e in family_of(language)))  # read as WHATWG reads them
+    if detected is not None and (not family or detected[1] in family):
         return detected
-    for encoding in dict.fromkeys(WEB_ENCODINGS.get(_codec(e), _codec(e)) for e in family):  # read as WHATWG reads them
+    for encoding in family:
         text = _decode(raw, encoding)
         if text is not None and _plausible_share(text) >= 0.9:
             return text, encoding

@@ -86,7 +86,7 @@ def _decode(body: bytes, http_charset: str | None) -> tuple[str, str, bool]:
                 # web: UTF-8 pages with one pasted latin-1 word) keep the label; more mean
                 # the label is wrong, and the bytes are guessed below.
                 text = body.decode(name, "replace")
-                if text.count("\ufffd") <= max(2, len(text) // 1000):
+                if _few_replacements(text):
                     return text, name, False
     if utf8 is not None:
         return utf8, "utf-8", True
@@ -102,14 +102,22 @@ def _decode(body: bytes, http_charset: str | None) -> tuple[str, str, bool]:
     return body.decode("utf-8", "replace"), "binary", False
 
 
+def _few_replacements(text: str) -> bool:
+    """Whether ``text`` (bytes decoded with replacement) holds few enough U+FFFD to be what it was
+    read as, with stray bytes: at most 2, or one in a thousand characters."""
+    return text.count("\ufffd") <= max(2, len(text) // 1000)
+
+
 def _nearly_utf8(text: str) -> bool:
     """Whether bytes that say nothing of their encoding, read as UTF-8 with a few replacements,
     are UTF-8 with stray bytes: the replacements are few, and the characters UTF-8 did read beyond
     ASCII outnumber them two to one. A windows-1252 page with two accented letters and nothing
     else beyond ASCII is not (it is guessed: tamis.io.encodings)."""
+    if not _few_replacements(text):
+        return False
     bad = text.count("\ufffd")
-    wide = sum(1 for c in text if ord(c) >= 0x80) - bad
-    return bad <= max(2, len(text) // 1000) and wide >= 2 * bad
+    wide = len(text) - len(text.encode("ascii", "ignore")) - bad  # counted in C, not a loop per character
+    return wide >= 2 * bad
 
 
 # Pages read as UTF-8 (by decode_html_keeping_utf8) and their bytes, until the extract step takes
