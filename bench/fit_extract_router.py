@@ -22,9 +22,8 @@
    what the first routed page pays once: trafilatura's import and its first call) are measured as
    subprocesses.
 3. Each page's router signals (``tamis.extract.hybrid.route_signals``, from the out-of-fold
-   probabilities), its F1 with the learned text and with trafilatura's (with its fallbacks too
-   where the routed text is a fragment of the learned one: hybrid.FRAGMENT_SHARE, both calls' CPU
-   counted), and the modelled CPU of a run over a set of the whole set's size (fixed costs once, per-page costs scaled) give, for any
+   probabilities), its F1 with the learned text and with trafilatura's, and the modelled CPU of a
+   run over a set of the whole set's size (fixed costs once, per-page costs scaled) give, for any
    rule, each set's F1 and speed-up. Two rule families are compared by NESTED cross-validation
    (each fifth of the development pages routed by the rule chosen on the other four fifths; the
    third set's fifths by site, as the block model's folds):
@@ -512,14 +511,6 @@ def _traf_score(store: str, data: dict, key: str, variant: str, text: str) -> tu
     return _TRAF_SCORES[(store, key, variant)]
 
 
-def again_with_fallbacks(variant: str, routed_text: str, learned_text: str, full_text: str) -> bool:
-    """Whether the hybrid, having routed a page, takes trafilatura's text with its fallbacks
-    (``full_text``) instead of ``routed_text`` (the ``variant``'s): the routed text is a fragment
-    of the learned one (hybrid.is_fragment, on the texts as the step writes them) and the second
-    call finds text."""
-    return VARIANTS[variant]["fast"] and hybrid.is_fragment(tidy(routed_text), learned_text) and bool(full_text.strip())
-
-
 def page_table(data: dict, store: str, keys: list[str], probabilities, teacher: dict, costs: dict, variant: str) -> dict:
     """Per page of one set: signals, scores of the learned text and of trafilatura's, costs."""
     signals, forced, too_long, thin, learned_scores, traf_scores, learned_cost, traf_cost, full_cost = [], [], [], [], [], [], [], [], []
@@ -531,15 +522,10 @@ def page_table(data: dict, store: str, keys: list[str], probabilities, teacher: 
         signals.append(np.zeros(len(hybrid.ROUTE_SIGNALS)) if page_signals is None else page_signals)
         traf_text = teacher[store][key] if variant == "full" else costs[store][key][f"{variant}_text"]
         learned_scores.append(page_score(store, data, key, text))
+        traf_scores.append(_traf_score(store, data, key, variant, traf_text))
         learned_cost.append(costs[store][key]["learned"])
+        traf_cost.append(costs[store][key][variant])
         full_cost.append(costs[store][key]["full"])
-        if again_with_fallbacks(variant, traf_text, text, teacher[store][key]):
-            # hybrid.FRAGMENT_SHARE: routed, the page is read again with trafilatura's fallbacks.
-            traf_scores.append(_traf_score(store, data, key, "full", teacher[store][key]))
-            traf_cost.append(costs[store][key][variant] + costs[store][key]["full"])
-        else:
-            traf_scores.append(_traf_score(store, data, key, variant, traf_text))
-            traf_cost.append(costs[store][key][variant])
     return {
         "signals": np.array(signals), "forced": np.array(forced), "too_long": np.array(too_long, dtype=bool), "thin": np.array(thin, dtype=bool),
         "learned": np.array(learned_scores), "traf": np.array(traf_scores),
@@ -701,11 +687,8 @@ def compare_post_rules(names: list[str], data: dict, stores: list[str], developm
 
     traf: dict[tuple[str, str], float] = {}
 
-    def traf_score(store: str, key: str, learned_text: str) -> float:
-        """The page's score with trafilatura fast=True's text (what a routed page gets), or with its
-        fallbacks' where the quick text is a fragment of ``learned_text`` (again_with_fallbacks)."""
-        if again_with_fallbacks(args.variant, fast_texts.get(store, key), learned_text, teacher[store][key]):
-            return _traf_score(store, data, key, "full", teacher[store][key])
+    def traf_score(store: str, key: str) -> float:
+        """The page's score with trafilatura fast=True's text (what a routed page gets)."""
         if (store, key) not in traf:
             traf[(store, key)] = page_score(store, data, key, tidy(fast_texts.get(store, key)))
         return traf[(store, key)]
@@ -729,7 +712,7 @@ def compare_post_rules(names: list[str], data: dict, stores: list[str], developm
                 for key in keys[store]:
                     text, page_signals = learned_page(data[store][key], probabilities(store, key))
                     own.append(page_score(store, data, key, text))
-                    mixed.append(traf_score(store, key, text) if page_routed(data[store][key], page_signals) else own[-1])
+                    mixed.append(traf_score(store, key) if page_routed(data[store][key], page_signals) else own[-1])
                 alone, f1 = set_f1(store, np.array(own)), set_f1(store, np.array(mixed))
                 margins.append(f1 - bars[store])
                 cells.append(f"{store} {f1:.4f} {f1 - bars[store]:+.4f} (alone {alone - bars[store]:+.4f})")
@@ -745,8 +728,10 @@ def compare_post_rules(names: list[str], data: dict, stores: list[str], developm
                 sent = routed[store] | extra
                 scores = []
                 for i, key in enumerate(keys[store]):
-                    text = learned_page(data[store][key], probabilities(store, key))[0]
-                    scores.append(traf_score(store, key, text) if sent[i] else page_score(store, data, key, text))
+                    if sent[i]:
+                        scores.append(traf_score(store, key))
+                    else:
+                        scores.append(page_score(store, data, key, learned_page(data[store][key], probabilities(store, key))[0]))
                 f1 = set_f1(store, np.array(scores))
                 margins.append(f1 - bars[store])
                 cells.append(f"{store} {f1:.4f} {f1 - bars[store]:+.4f} {sent.mean():.1%} routed")

@@ -29,14 +29,6 @@ def _uncut(html: str) -> str:
     return _html(root)
 
 
-@pytest.fixture(autouse=True)
-def _no_second_call(monkeypatch):
-    """These tests route pages to a stand-in trafilatura whose text is a few words, a fragment of
-    what the learned pass keeps: the second call that draws (hybrid.FRAGMENT_SHARE) has its own
-    tests below, which set the share they test."""
-    monkeypatch.setattr(hybrid, "FRAGMENT_SHARE", 0.0)
-
-
 def signal(values: np.ndarray, name: str) -> float:
     return float(values[hybrid.ROUTE_SIGNALS.index(name)])
 
@@ -140,68 +132,6 @@ def test_the_real_trafilatura_call_on_a_routed_page(monkeypatch):
     monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", 1.01)
     result = hybrid.extract_learned_hybrid(ARTICLE)
     assert result.method == "trafilatura" and PARAGRAPHS[1] in result.text and "Copyright 2024" not in result.text
-
-
-def test_a_routed_page_whose_quick_text_is_a_fragment_is_read_again_with_trafilaturas_fallbacks(monkeypatch):
-    monkeypatch.setattr(hybrid, "FRAGMENT_SHARE", 0.15)
-    monkeypatch.setattr(hybrid, "ROUTE_CONFIDENCE", 1.01)
-    learned_text = extract_learned(ARTICLE).text
-    calls = []
-    answers = {True: "A caption.", False: "\n".join(PARAGRAPHS)}
-
-    def fake_trafilatura(page, *, fast: bool = False, precision: bool = False) -> str:
-        calls.append((fast, page))
-        return answers[fast]
-
-    monkeypatch.setattr(hybrid, "_trafilatura", fake_trafilatura)
-    for html in (ARTICLE, ARTICLE.encode()):
-        calls.clear()
-        routed = hybrid.extract_learned_hybrid(html)
-        # The quick call reads the learned pass's tree; the second, with fallbacks, the page as it came.
-        assert [fast for fast, _ in calls] == [True, False] and not isinstance(calls[0][1], str) and calls[1][1] == ARTICLE
-        assert (routed.method, routed.text) == ("trafilatura", answers[False])
-    # The second call finds nothing: the quick text stands.
-    answers[False] = " "
-    assert hybrid.extract_learned_hybrid(ARTICLE).text == "A caption."
-    # A quick text of FRAGMENT_SHARE of the learned text or more is not a fragment: one call.
-    answers[True] = "x" * int(0.15 * len(learned_text) + 1)
-    calls.clear()
-    assert hybrid.extract_learned_hybrid(ARTICLE).text == answers[True] and len(calls) == 1
-    # Where the routed call already had the fallbacks (ROUTE_FAST False) there is no second one.
-    monkeypatch.setattr(hybrid, "ROUTE_FAST", False)
-    answers[False] = "A caption."
-    calls.clear()
-    assert hybrid.extract_learned_hybrid(ARTICLE).text == "A caption." and len(calls) == 1
-
-
-def test_is_fragment():
-    assert hybrid.is_fragment("a" * 14, "b" * 100) == (hybrid.FRAGMENT_SHARE * 100 > 14)
-    assert not hybrid.is_fragment("", "b" * 100) and not hybrid.is_fragment(" \n", "b" * 100)  # nothing found is not a fragment
-    assert not hybrid.is_fragment("a", "")  # the learned pass kept nothing
-
-
-def test_the_fits_tables_read_a_fragment_again_as_the_hybrid_does(monkeypatch):
-    """page_table gives a routed page whose quick text is a fragment of the learned text the score
-    and the CPU of trafilatura with its fallbacks too (again_with_fallbacks), as the hybrid runs it."""
-    fit = pytest.importorskip("fit_extract_router")
-    monkeypatch.setattr(hybrid, "FRAGMENT_SHARE", 0.15)
-    learned_text = " ".join(PARAGRAPHS)
-    full = "\n".join(PARAGRAPHS[:3])
-    assert fit.again_with_fallbacks("fast", "A caption.", learned_text, full)
-    assert fit.again_with_fallbacks("precision", "A caption.", learned_text, full)
-    assert not fit.again_with_fallbacks("full", "A caption.", learned_text, full)  # the routed call had them
-    assert not fit.again_with_fallbacks("fast", "A caption.", learned_text, "")  # nothing found: the quick text stands
-    assert not fit.again_with_fallbacks("fast", PARAGRAPHS[0], learned_text, full)  # over the share
-    texts = {"k1": "A caption.", "k2": PARAGRAPHS[0]}
-    monkeypatch.setattr(fit, "learned_page", lambda page, probability: (learned_text, np.zeros(len(hybrid.ROUTE_SIGNALS))))
-    monkeypatch.setattr(fit, "page_score", lambda store, data, key, text: (float(len(text)), 0.0, 0.0, 0.0))
-    monkeypatch.setattr(fit, "_TRAF_SCORES", {})
-    data = {"aeb": {key: type("Page", (), {"texts": ["x"]})() for key in texts}}
-    costs = {"aeb": {key: {"learned": 1.0, "full": 10.0, "fast": 3.0, "fast_text": text} for key, text in texts.items()}}
-    teacher = {"aeb": dict.fromkeys(texts, full)}
-    table = fit.page_table(data, "aeb", list(texts), lambda store, key: None, teacher, costs, "fast")
-    assert table["traf"][:, 0].tolist() == [float(len(fit.tidy(full))), float(len(fit.tidy(PARAGRAPHS[0])))]
-    assert table["traf_cost"].tolist() == [13.0, 3.0]
 
 
 def test_the_fitting_scores_add_up_to_the_benchmarks_metrics():

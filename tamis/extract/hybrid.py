@@ -517,36 +517,8 @@ def _stream_safe_if_hostile(root, details: dict) -> None:
             stream_safe_tree(root)
 
 
-# A routed page whose trafilatura text (fast=True: no readability / jusText comparison) is under
-# FRAGMENT_SHARE of the length of what the learned pass kept is read once more by trafilatura with
-# its fallbacks (fast=False, its default), on the page as it came: there fast=True often returned
-# a lead, a caption or a teaser of an article the learned pass kept whole, and trafilatura's own
-# comparison with readability and jusText finds the article. Session 25, out of fold on the four
-# development sets (session 23's two draws; margins over trafilatura teval / AEB / wceb2026 / WCXB
-# and the modelled speed-up of wceb2026, the slowest set):
-#   share 0 (none): +0.0131 / +0.0110 / +0.0135 / +0.0121, 3.43x | +0.0122 / +0.0120 / +0.0145 / +0.0102, 3.33x
-#   share 0.1:      +0.0131 / +0.0110 / +0.0156 / +0.0151, 3.31x | +0.0122 / +0.0120 / +0.0157 / +0.0132, 3.15x
-#   share 0.15:     +0.0131 / +0.0110 / +0.0156 / +0.0162, 3.31x | +0.0122 / +0.0120 / +0.0157 / +0.0154, 3.15x
-#   share 0.2:      +0.0131 / +0.0110 / +0.0155 / +0.0169, 3.25x | +0.0122 / +0.0120 / +0.0157 / +0.0171, 3.15x
-#   share 0.25:     +0.0131 / +0.0110 / +0.0128 / +0.0169, 2.99x | +0.0122 / +0.0120 / +0.0151 / +0.0171, 2.99x
-# No set falls from 0.1 to 0.2; at 0.25 wceb2026 does. 0.15, the middle of that plateau, is taken
-# (0-2 of teval's 485 development pages, none of AEB's 78, 3-4 of wceb2026's 468, 2-3 of WCXB's
-# 326 are read twice). The second call costs what trafilatura itself costs on those pages: the
-# modelled speed-up of wceb2026 falls under the fit's 3.3x budget in one draw (3.15x); the
-# change is taken on the speed bench_extract.py measures, every set 3.3x or more (see the README).
-FRAGMENT_SHARE = 0.15
-
-
-def is_fragment(routed_text: str, learned_text: str) -> bool:
-    """Whether trafilatura's text of a routed page is a fragment beside what the learned pass kept:
-    some text, under FRAGMENT_SHARE of its length (extract_learned_hybrid then asks trafilatura
-    again with its fallbacks; bench/fit_extract_router.py models the same rule)."""
-    return bool(routed_text.strip()) and len(routed_text) < FRAGMENT_SHARE * len(learned_text)
-
-
 # A routed page takes trafilatura's text whenever trafilatura finds some, however short beside what
-# the learned pass kept (a fragment is asked for again with trafilatura's fallbacks, above, and
-# whatever that returns stands). Session 24 measured the alternative out of fold (session 23's two draws,
+# the learned pass kept. Session 24 measured the alternative out of fold (session 23's two draws,
 # margins teval / AEB / wceb2026 / WCXB from ROUTE_MIN_KEPT_CHARS' shipped +0.0131 / +0.0110 /
 # +0.0135 / +0.0121 and +0.0122 / +0.0120 / +0.0145 / +0.0102): keeping the learned text where
 # trafilatura's (fast=True) is under a tenth of its length lowers no set (wceb2026 +0.0011 to
@@ -555,9 +527,10 @@ def is_fragment(routed_text: str, learned_text: str) -> bool:
 # whole). The tenth passed the session's criterion but was not taken: the held-out halves' report
 # (fit_extract_router.py --post-rule none) shows that failure on AEB, -0.0043 from one page (a short
 # post the learned pass kept with its long comment thread, trafilatura's text 7 % of it), against
-# wceb2026 +0.0013 and WCXB test +0.0033. Also measured then: those pages through trafilatura again
-# with its fallbacks (fast=False), declined in session 24 for its modelled speed and taken in
-# session 25 (FRAGMENT_SHARE above); and routing the pages where comment-named
+# wceb2026 +0.0013 and WCXB test +0.0033. Also measured: those pages through trafilatura again with
+# its fallbacks (fast=False), which finds the article there and lowers no set at a fifth (wceb2026
+# +0.0012 to +0.0020, WCXB +0.0048 to +0.0069), but the second call costs wceb2026's modelled
+# speed-up 3.33x -> 3.15x, under the fit's 3.3x budget; and routing the pages where comment-named
 # containers hold 20-70 % of the kept text (trafilatura drops comment threads): teval +0.0004, AEB
 # unchanged (no such page in its development half), wceb2026 -0.0023 to -0.0044 (its gold keeps
 # forum and comment threads), WCXB -0.0007 to -0.0012.
@@ -592,11 +565,6 @@ def extract_learned_hybrid(html: str | bytes) -> Extraction:
         _stream_safe_if_hostile(given, details)
     text = _trafilatura(given, fast=ROUTE_FAST, precision=ROUTE_PRECISION)
     if learned.method == "learned":
-        if ROUTE_FAST and is_fragment(text, learned.text):
-            # trafilatura as its users call it, with its fallbacks, on the page as it came (where
-            # they were measured: FRAGMENT_SHARE); its quick text stands if this finds nothing.
-            fuller = _trafilatura(html.decode("utf-8", "replace") if isinstance(html, bytes) else html)
-            text = fuller if fuller.strip() else text
         return Extraction(text, True, learned.metadata, "trafilatura") if text.strip() else learned
     # The fast path's part, left to here: its metadata beside trafilatura's text, or its whole
     # result where trafilatura found nothing (as learned._fast_instead would have given it).
