@@ -136,6 +136,28 @@ def test_valid_utf8_beyond_ascii_is_utf8_whatever_the_label_says():
     assert decode_html(ascii_page.encode()) == (ascii_page, "cp1252")
 
 
+def test_a_label_reads_as_whatwg_reads_it():
+    """Pages labelled with a subset encoding are written in its superset, as browsers read them:
+    GB2312 and GBK as GB18030, EUC-KR as windows-949, ISO-8859-9 as windows-1254 (ISO-8859-1 as
+    windows-1252, above). A KOI8-R label stays KOI8-R; a label Python does not know is no label."""
+    from tamis.io.encodings import web_codec
+
+    assert [web_codec(label) for label in ("GB2312", "gbk", "EUC-KR", "iso-8859-9", "latin1", "koi8-r", "'utf-8'", "x-unknown", None)] == [
+        "gb18030", "gb18030", "cp949", "cp1254", "cp1252", "koi8-r", "utf-8", None, None,
+    ]  # fmt: skip
+    # "镕" is in GBK, not in GB2312: a page that says gb2312 and uses it reads whole.
+    chinese = "<html><head><meta charset='gb2312'></head><body><p>朱镕基在北京会见了来访的代表团。</p></body></html>"
+    assert decode_html(chinese.encode("gbk")) == (chinese, "gb18030")
+    # "똠" is in windows-949 (UHC), not in EUC-KR's KS X 1001.
+    korean = "<html><head><meta charset='euc-kr'></head><body><p>똠방각하 서울 뉴스 기사입니다.</p></body></html>"
+    assert decode_html(korean.encode("cp949")) == (korean, "cp949")
+    # windows-1254's curly quotes and euro sign where ISO-8859-9 has C1 controls.
+    turkish = "<html><head><meta charset='iso-8859-9'></head><body><p>“Güzel” bir gün: 5 € değil.</p></body></html>"
+    assert decode_html(turkish.encode("cp1254")) == (turkish, "cp1254")
+    russian = "<html><head><meta charset='koi8-r'></head><body><p>Привет, мир.</p></body></html>"
+    assert decode_html(russian.encode("koi8-r")) == (russian, "koi8-r")
+
+
 def test_the_step_repairs_a_sites_own_mojibake():
     """A page whose UTF-8 was once read as windows-1252 by its own site (valid UTF-8 of "Ã©"):
     extracted_text repairs the lines that show the mark and leaves the others."""

@@ -223,6 +223,26 @@ WEB_ENCODINGS = {
     "koi8-r": "koi8-u", "iso8859-9": "cp1254", "tis-620": "cp874", "iso8859-11": "cp874", "euc_kr": "cp949",
     "gb2312": "gb18030", "gbk": "gb18030", "latin-1": "cp1252", "iso8859-1": "cp1252", "ascii": "cp1252",
 }  # fmt: skip
+
+
+def web_codec(label: str | None) -> str | None:
+    """The codec that decodes a page an HTTP header or a ``<meta charset>`` labels ``label`` as
+    WHATWG's Encoding Standard (what browsers do) reads it: Python's codec for the label, through
+    WEB_ENCODINGS (ISO-8859-1 and ASCII as windows-1252, GB2312 and GBK as GB18030, EUC-KR as
+    windows-949, ISO-8859-9 as windows-1254 ...: each the superset that pages so labelled are
+    written in); None for a label Python does not know. A KOI8-R label stays KOI8-R: WHATWG keeps
+    the two apart, and only a guess reads KOI8-R as KOI8-U."""
+    import codecs
+
+    if not label:
+        return None
+    try:
+        name = codecs.lookup(label.strip().strip("\"'").lower()).name
+    except LookupError:
+        return None
+    return name if name == "koi8-r" else WEB_ENCODINGS.get(name, name)
+
+
 # How much of a large input each detector reads (uchardet: half from each end).
 SAMPLE_BYTES = 256 << 10
 

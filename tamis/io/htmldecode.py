@@ -18,6 +18,8 @@ import codecs
 import re
 import threading
 
+from tamis.io.encodings import web_codec
+
 # Each attempt stays inside its own tag, at most 2 kB of it ([^<>]{0,2048}): with an unbounded
 # [^>]+, every "<meta" of a page that never closes its tags scanned to the page's end (n²/2:
 # 48 kB of "<html " took 4.7 s).
@@ -27,19 +29,6 @@ _META_LANG_RE = re.compile(
     r"""<meta[^<>]{1,2048}http-equiv\s*=\s*["']?content-language["']?[^<>]{0,2048}content\s*=\s*["']?\s*([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)""",
     re.IGNORECASE,
 )
-_WHATWG_ALIASES = {"iso-8859-1": "cp1252", "iso8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "ascii": "cp1252", "us-ascii": "cp1252"}
-
-
-def _codec(label: str | None) -> str | None:
-    if not label:
-        return None
-    label = label.strip().strip("\"'").lower()
-    label = _WHATWG_ALIASES.get(label, label)
-    try:
-        name = codecs.lookup(label).name
-    except LookupError:
-        return None
-    return "cp1252" if name in ("latin-1", "iso8859-1", "ascii") else name
 
 
 def decode_html(body: bytes, http_charset: str | None = None) -> tuple[str, str]:
@@ -73,10 +62,10 @@ def _decode(body: bytes, http_charset: str | None) -> tuple[str, str, bool]:
         utf8 = None
     if utf8 is not None and not utf8.isascii():
         return utf8, "utf-8", True
-    labels = [_codec(http_charset)]
+    labels = [web_codec(http_charset)]
     match = _META_CHARSET_RE.search(body[:4096])
     if match:
-        labels.append(_codec(match.group(1).decode("ascii", "ignore")))
+        labels.append(web_codec(match.group(1).decode("ascii", "ignore")))
     for name in labels:
         if name and not name.startswith("utf-16"):
             try:
