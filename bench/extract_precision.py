@@ -49,7 +49,7 @@ from tamis.extract import blocks as B  # noqa: E402
 from tamis.extract import hybrid as H  # noqa: E402
 from tamis.extract import learned as L  # noqa: E402
 from tamis.io.htmldecode import decode_html  # noqa: E402
-from tamis.steps.extract_html import drop_boilerplate_lines, extracted_text  # noqa: E402
+from tamis.steps.extract_html import written_text  # noqa: E402
 
 ASPECTS = ("tag", "place", "edge", "stretch", "length", "links", "margin", "landmark", "whole")
 PAIRS = (("edge", "tag"), ("place", "tag"), ("edge", "whole"), ("stretch", "length"), ("links", "length"), ("edge", "links"))
@@ -124,7 +124,7 @@ def analyse(key: str, url: str, page_type: str, raw: bytes, gold: str, teacher: 
         return None
     details: dict = {}
     result = L.extract_learned(html.encode("utf-8", "surrogatepass"), details)
-    text = drop_boilerplate_lines(extracted_text(result.text))[0]
+    text = written_text(result.text)
     output = _shingles(text)
     extra = output - gold_grams
     loss = PageExtra(key, url, page_type, sum(gold_grams.values()), max(1, sum(output.values())), sum(extra.values()))

@@ -75,7 +75,7 @@ from tamis.extract import blocks as B  # noqa: E402
 from tamis.extract import learned as L  # noqa: E402
 from tamis.extract.hybrid import extract_learned_hybrid  # noqa: E402
 from tamis.io.htmldecode import decode_html  # noqa: E402
-from tamis.steps.extract_html import drop_boilerplate_lines, extracted_text  # noqa: E402
+from tamis.steps.extract_html import drop_boilerplate_lines, written_text  # noqa: E402
 
 # The block stages in pipeline order: a block's stage is the first it did not pass (FINAL: all).
 STAGES = ("b: model", "c: isolated", "c: tail cut", *(f"c: {name}" for name in L.POST_RULE_NAMES), "d: line rules")
@@ -204,7 +204,7 @@ def analyse(key: str, url: str, page_type: str, raw: bytes, gold: str, teacher: 
     data = html.encode("utf-8", "surrogatepass")
     if hybrid:
         result = extract_learned_hybrid(data)
-        text = drop_boilerplate_lines(extracted_text(result.text))[0]
+        text = written_text(result.text)
         if result.method == "trafilatura":
             missing = gold_grams - _shingles(text)
             lost = sum(missing.values())
@@ -214,7 +214,7 @@ def analyse(key: str, url: str, page_type: str, raw: bytes, gold: str, teacher: 
             return loss
     details: dict = {}
     result = L.extract_learned(data, details)
-    text = drop_boilerplate_lines(extracted_text(result.text))[0]
+    text = written_text(result.text)
     output = _shingles(text)
     missing = gold_grams - output
     loss.recall = 1 - sum(missing.values()) / total

@@ -114,7 +114,7 @@ from tamis.extract import blocks as block_features  # noqa: E402
 from tamis.extract import hybrid, learned  # noqa: E402
 from tamis.extract.learned import keep_blocks, load_forest  # noqa: E402
 from tamis.io.htmldecode import decode_html  # noqa: E402
-from tamis.steps.extract_html import drop_boilerplate_lines, extracted_text  # noqa: E402
+from tamis.steps.extract_html import written_text  # noqa: E402
 
 HYBRID_PATH = ROOT / "tamis" / "extract" / "hybrid.py"
 WARM_PAGE = "<html><body><p>warm up</p></body></html>"
@@ -479,7 +479,7 @@ def learned_page(page: PageRows, probability: np.ndarray) -> tuple[str, np.ndarr
     if kept.any():
         ruled = POST_RULE(texts, rows, kept)
         kept = ruled if ruled.any() else kept  # a rule never empties a page
-    text = drop_boilerplate_lines(extracted_text("\n".join(t for t, k in zip(texts, kept, strict=True) if k)))[0] if kept.any() else ""
+    text = written_text("\n".join(t for t, k in zip(texts, kept, strict=True) if k)) if kept.any() else ""
     if not kept.any():
         return text, None
     log_odds = np.log(np.clip(probability, 1e-12, 1 - 1e-12) / np.clip(1 - probability, 1e-12, 1))
@@ -495,7 +495,7 @@ def shipped_keep(page: PageRows, probability: np.ndarray, lengths: np.ndarray) -
 
 def tidy(text: str) -> str:
     """A trafilatura text as the ``extract`` step writes it."""
-    return drop_boilerplate_lines(extracted_text(text))[0]
+    return written_text(text)
 
 
 # --------------------------------------------------------------------------- the table of pages

@@ -86,7 +86,7 @@ from wcxb_pages import load_wcxb, training_pages  # noqa: E402
 from tamis.extract import blocks as B  # noqa: E402
 from tamis.extract.learned import MODEL_PATH, Forest, keep_blocks, page_confidence, post_rules, save_forest  # noqa: E402
 from tamis.io.htmldecode import decode_html  # noqa: E402
-from tamis.steps.extract_html import drop_boilerplate_lines, extracted_text  # noqa: E402
+from tamis.steps.extract_html import written_text  # noqa: E402
 
 
 def page_blocks(raw: bytes) -> B.PageBlocks | None:
@@ -501,7 +501,7 @@ def page_text(page: PageRows, probability: np.ndarray, post: dict) -> str:
     if not page.texts:
         return ""
     kept = page_kept(page, probability, post)
-    return drop_boilerplate_lines(extracted_text("\n".join(t for t, k in zip(page.texts, kept, strict=True) if k)))[0]
+    return written_text("\n".join(t for t, k in zip(page.texts, kept, strict=True) if k))
 
 
 def score_set(data: dict, store: str, keys: list[str], outputs: dict[str, str]) -> tuple[float, float, float]:

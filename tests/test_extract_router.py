@@ -452,7 +452,7 @@ def test_the_bench_scripts_score_the_text_and_route_the_page_as_the_hybrid_does(
     import train_extract_model
 
     from tamis.extract import learned
-    from tamis.steps.extract_html import drop_boilerplate_lines, extracted_text
+    from tamis.steps.extract_html import written_text
 
     html = f"""<!doctype html><html><head><title>Budget</title></head><body>
 <nav><ul><li><a href="/">Home</a></li><li><a href="/n">News</a></li></ul></nav>
@@ -477,7 +477,7 @@ def test_the_bench_scripts_score_the_text_and_route_the_page_as_the_hybrid_does(
     monkeypatch.setattr(learned, "model", Fixed)
     details: dict = {}
     extracted = extract_learned(html, details, fallback=False)
-    written = drop_boilerplate_lines(extracted_text(extracted.text))[0]  # what the step writes
+    written = written_text(extracted.text)  # what the step writes
     assert "Read on." in written and "Next steps at the Caf\u00e9" in written  # the sibling and heading fills ran; NFC
     assert "Photo: archive." in written and "Home" not in written
 

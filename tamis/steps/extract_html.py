@@ -205,6 +205,13 @@ def extracted_text(text: str) -> str:
     return nfc(fix_mojibake(tidy_paragraphs(text)))
 
 
+def written_text(text: str) -> str:
+    """An extractor's text as the ``extract`` step writes it with its defaults: extracted_text (in
+    the worker), then drop_boilerplate_lines (in the step). What the benchmark and fitting scripts
+    score, so that they score what users get."""
+    return drop_boilerplate_lines(extracted_text(text))[0]
+
+
 def extract_main_text(html: str | bytes, method: str) -> dict[str, object]:
     """The worker's answer for one page: ``text`` (extracted_text: one paragraph per line, NFC),
     the page's stated ``metadata`` (title, url, date) and the ``path`` that produced the text.
