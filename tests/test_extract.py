@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -471,6 +472,39 @@ def test_html_files_are_read_and_extracted(tmp_path: Path):
     assert [Path(r["id"]).name for r in records] == ["one.html", "two.htm"]
     assert records[0]["metadata"]["declared_language"] == "de"
     assert "Trop cher, l’été." in records[1]["text"]
+
+
+def test_a_gzip_page_under_an_html_name_is_read_decompressed(tmp_path: Path):
+    """A page saved as the server sent it (Content-Encoding: gzip) under ``.html``: read as its
+    page, not rejected as binary; cut short, a clear reject naming the file; never inflated past
+    max_doc_bytes."""
+    import gzip
+    import zlib
+
+    from tamis.io.html import gunzip_capped
+
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "saved.html").write_bytes(gzip.compress(page(1, para="Gzip sent, gzip saved.").encode()))
+    (tmp_path / "pages" / "cut.html").write_bytes(gzip.compress(page(2).encode())[:-30])
+    (tmp_path / "pages" / "plain.html").write_bytes(page(3).encode())
+    out = tmp_path / "run"
+    run_recipe([tmp_path / "pages"], out, [{"step": "extract"}])
+    records = {Path(r["id"]).name: r for r in kept(out)}
+    assert sorted(records) == ["plain.html", "saved.html"] and "Gzip sent, gzip saved." in records["saved.html"]["text"]
+    # A file that cannot be read is an input error (errors.jsonl, the console), as a cut .html.gz is.
+    errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
+    assert [(Path(e["path"]).name, e["reason"]) for e in errors] == [("cut.html", "reader:unreadable_file")]
+    assert "gzip data under a name without .gz" in errors[0]["message"] and rejected(out) == []
+    assert_accounting(out, [r["id"] for r in kept(out)])
+    # Members one after the other, as gzip reads them; the cap holds however far the data inflates.
+    body = b"<p>" + b"x" * 100_000 + b"</p>"
+    assert gunzip_capped(gzip.compress(body[:50]) + gzip.compress(body[50:]), 10**6) == body
+    assert gunzip_capped(gzip.compress(body), 1_000) == body[:1_000]
+    assert gunzip_capped(gzip.compress(body) + b"\x00" * 8, 10**6) == body  # trailing padding
+    with pytest.raises((zlib.error, EOFError)):
+        gunzip_capped(gzip.compress(body)[:-100], 10**6)
+    with pytest.raises(zlib.error):
+        gunzip_capped(b"\x1f\x8b\x08" + b"not deflate at all", 10**6)
 
 
 # --------------------------------------------------------------------------- tamis's own extractor

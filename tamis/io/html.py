@@ -33,6 +33,29 @@ def read_capped(fh: Any, limit: int) -> bytes:
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+
+
+def gunzip_capped(data: bytes, limit: int) -> bytes:
+    """The decompressed bytes of gzip ``data`` (members one after the other), at most ``limit`` of
+    them: a small file cannot inflate past what the reader would keep. Raises zlib.error or
+    EOFError (a member cut short)."""
+    out: list[bytes] = []
+    total = 0
+    while data and total < limit:
+        inflater = zlib.decompressobj(wbits=31)
+        out.append(inflater.decompress(data, limit - total))
+        total += len(out[-1])
+        if total >= limit:
+            break
+        if not inflater.eof:
+            raise EOFError("the gzip stream ends inside a member")
+        data = inflater.unused_data
+        if data and not data.startswith(_GZIP_MAGIC[:2]):
+            break  # trailing bytes that are not another member (padding): ignored, as gzip does
+    return b"".join(out)
+
+
 def read_html_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
     from tamis.io.htmldecode import declared_language, decode_html_keeping_utf8
 
@@ -44,6 +67,15 @@ def read_html_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadRes
         except (OSError, EOFError, zlib.error) as exc:
             yield BadRecord(InputError(f"cannot read: {exc}", path=path, reason="reader:unreadable_file"))
             continue
+        if raw.startswith(_GZIP_MAGIC):
+            # A page saved as the server sent it, gzip-encoded, under an .html name (a download
+            # tool that kept the Content-Encoding): HTML never starts with these bytes.
+            try:
+                raw = gunzip_capped(raw, options.max_doc_bytes + 1)
+            except (zlib.error, EOFError) as exc:
+                msg = f"gzip data under a name without .gz, and it does not decompress: {exc}"
+                yield BadRecord(InputError(msg, path=path, reason="reader:unreadable_file"))
+                continue
         if len(raw) > options.max_doc_bytes:
             msg = f"page is larger than max_doc_bytes={options.max_doc_bytes:,} (kept its first bytes in the reject)"
             doc = Document(path, raw[: options.max_doc_bytes].decode("utf-8", "backslashreplace"), {"source": source})
