@@ -476,7 +476,7 @@ def test_html_files_are_read_and_extracted(tmp_path: Path):
 
 def test_a_gzip_page_under_an_html_name_is_read_decompressed(tmp_path: Path):
     """A page saved as the server sent it (Content-Encoding: gzip) under ``.html``: read as its
-    page, not rejected as binary; cut short, a clear reject naming the file; never inflated past
+    page, not rejected as binary; cut short, an input error naming the file; never inflated past
     max_doc_bytes."""
     import gzip
     import zlib

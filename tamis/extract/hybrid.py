@@ -534,15 +534,15 @@ def _stream_safe_if_hostile(root, details: dict) -> None:
 # the middle of the range where no set falls: wceb2026 +0.0021 / +0.0012, WCXB +0.0041 / +0.0052 in
 # the two draws; fit_extract_router modelling both calls) and measured the step as users run it
 # (bench_extract.py against the session's start, same run; then `tamis run` alone, alternating,
-# three rounds): held-out F1 wceb2026 0.7782 -> 0.7822 (articles 0.9435 -> 0.9461), WCXB test
+# two or three rounds): held-out F1 wceb2026 0.7782 -> 0.7822 (articles 0.9435 -> 0.9461), WCXB test
 # 0.8514 -> 0.8543, teval 0.9387 -> 0.9390, AEB unchanged, but the step's CPU rose by 11 % on
 # wceb2026 (9 of 1,000 pages read twice), 12 % on teval (4 of 990) and 25-30 % on WCXB test (5 of
 # 435): 3.80x -> 3.19x on wceb2026 in the bench's run. The model left out what trafilatura pays
 # once a process for its jusText rescue (every language's stoplist read, 0.13 CPU-s, which the
 # fit's warm-up page had already paid) and per call (the stoplists lower-cased again, 0.07 s).
 # Not taken: it halves the binding set's margin over the 3x bar for +0.003 F1. trafilatura with
-# favor_recall=True instead (fast=True, a fifth of the cost) finds none of those articles (2 of
-# 13 pages, on the pruned tree only). And routing the pages where comment-named
+# favor_recall=True instead (fast=True, a fifth of the cost) finds the article on 2 of those 13
+# pages only (and only from the pruned tree). And routing the pages where comment-named
 # containers hold 20-70 % of the kept text (trafilatura drops comment threads): teval +0.0004, AEB
 # unchanged (no such page in its development half), wceb2026 -0.0023 to -0.0044 (its gold keeps
 # forum and comment threads), WCXB -0.0007 to -0.0012.
