@@ -159,6 +159,16 @@ def test_a_label_reads_as_whatwg_reads_it():
     assert decode_html(russian.encode("koi8-r")) == (russian, "koi8-r")
 
 
+def test_a_utf16_page_without_its_byte_order_mark_is_read():
+    """trafilatura's charset detection reads such a page; tamis read it as UTF-8 with a NUL in
+    every other character (or gave up: "binary") and rejected it as extract:binary."""
+    html = "<html><head><title>Budget</title></head><body><p>Le conseil a voté le budget, après trois heures de débat.</p></body></html>"
+    assert decode_html(html.encode("utf-16-le")) == (html, "utf-16-le")
+    assert decode_html(html.encode("utf-16-be")) == (html, "utf-16-be")
+    ascii_only = "<html><body><p>Plain words only, in UTF-16, which UTF-8 would have read with NULs.</p></body></html>"
+    assert decode_html(ascii_only.encode("utf-16-le")) == (ascii_only, "utf-16-le")
+
+
 def test_the_step_repairs_a_sites_own_mojibake():
     """A page whose UTF-8 was once read as windows-1252 by its own site (valid UTF-8 of "Ã©"):
     extracted_text repairs the lines that show the mark and leaves the others."""

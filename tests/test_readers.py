@@ -107,6 +107,40 @@ def test_encoding_auto_reads_legacy_encodings(tmp_path: Path):
     assert [r["reason"] for r in rejected(strict)] == ["reader:invalid_utf8"]
 
 
+def test_text_files_in_utf16_and_utf32_are_read(tmp_path: Path):
+    """What Windows tools save as "Unicode" text: UTF-16 (or UTF-32) with its byte order mark is
+    read in either mode (the mark says the encoding: no guess); UTF-16 without a mark is read
+    with encoding: auto (utf16_by_zeros), and in strict mode is an invalid-UTF-8 reject whose
+    message (use encoding: auto) is then true."""
+    text = "Le conseil a voté le budget mardi soir, après trois heures de débat.\nLa séance a fini tard."
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, encoding in (("u16.txt", "utf-16"), ("u16be.txt", "utf-16-be"), ("u32.txt", "utf-32"), ("u8.txt", "utf-8")):
+        (folder / name).write_bytes(text.encode(encoding))
+    (folder / "u16be-mark.txt").write_bytes(b"\xfe\xff" + text.encode("utf-16-be"))
+    found = {}
+    for mode in ("utf-8", "auto"):
+        out = tmp_path / mode
+        run_recipe([folder], out, STEPS, reader={"encoding": mode})
+        found[mode] = {r["id"]: (r["text"], r["metadata"].get("encoding")) for r in kept(out)}
+        assert all(body == text for body, _ in found[mode].values())
+        assert_accounting(out, [*found[mode], *(r["id"] for r in rejected(out))])
+    marked = {"u16": (text, "utf-16-le"), "u16be-mark": (text, "utf-16-be"), "u32": (text, "utf-32-le"), "u8": (text, None)}
+    assert found["utf-8"] == marked
+    assert found["auto"] == {**marked, "u16be": (text, "utf-16-be")}
+    assert [(r["id"], r["reason"]) for r in rejected(tmp_path / "utf-8")] == [("u16be", "reader:invalid_utf8")]
+
+
+def test_utf16_by_zeros_takes_only_utf16():
+    from tamis.io.encodings import utf16_by_zeros
+
+    page = "<html><body><p>Grüße aus Köln – 東京</p></body></html>" * 20
+    assert utf16_by_zeros(page.encode("utf-16-le")) == (page, "utf-16-le")
+    assert utf16_by_zeros(page.encode("utf-16-be")) == (page, "utf-16-be")
+    for other in (page.encode("utf-8"), page.encode("gb18030"), bytes(range(256)) * 16, b"\x00" * 4096, b"<p>\x00</p>" * 400):
+        assert utf16_by_zeros(other) is None
+
+
 def test_truncated_gzip_keeps_what_was_readable_and_says_where(tmp_path: Path):
     blob = gzip.compress(b"".join(orjson.dumps(d) + b"\n" for d in docs(2000)))
     path = tmp_path / "cut.jsonl.gz"

@@ -111,6 +111,56 @@ def _decode(raw: bytes, encoding: str) -> str | None:
     return None if _C1.search(text) else text
 
 
+def few_replacements(text: str) -> bool:
+    """Whether ``text`` (bytes decoded with replacement) holds few enough U+FFFD to be what it was
+    read as, with stray bytes: at most 2, or one in a thousand characters."""
+    return text.count("\ufffd") <= max(2, len(text) // 1000)
+
+
+# Unicode's signatures (byte order marks) of the encodings wider than a byte; UTF-32LE's first,
+# since it starts with UTF-16LE's.
+_WIDE_SIGNATURES = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"),
+)  # fmt: skip
+ZERO_SAMPLE = 4096  # the bytes utf16_by_zeros counts zeros in
+
+
+def utf16_by_zeros(raw: bytes) -> tuple[str, str] | None:
+    """(text, encoding) of UTF-16 bytes that carry no byte order mark, told by their zero bytes:
+    markup and Latin letters in UTF-16 have a zero as the high byte of nearly every code unit, all
+    at odd offsets (little-endian) or all at even ones (big-endian), where text in UTF-8 or any
+    8-bit encoding has no zero at all. Taken where, in the first ZERO_SAMPLE bytes, a third or more
+    of one side's bytes are zeros and under 1 % of the other's, and the decoding replaces few code
+    units (few_replacements). None otherwise. What a Windows tool writes as "Unicode" without its
+    mark; trafilatura's charset detection reads such pages, WHATWG's sniffing does not."""
+    sample = raw[:ZERO_SAMPLE]
+    half = len(sample) // 2
+    if half < 8:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd * 3 >= half and even * 100 < half:
+        encoding = "utf-16-le"
+    elif even * 3 >= half and odd * 100 < half:
+        encoding = "utf-16-be"
+    else:
+        return None
+    text = raw[: len(raw) - len(raw) % 2].decode(encoding, "replace")
+    return (text, encoding) if few_replacements(text) else None
+
+
+def wide_unicode(raw: bytes, *, guess_unmarked: bool) -> tuple[str, str] | None:
+    """(text, encoding) of a whole text file in UTF-16 or UTF-32: by its byte order mark (what
+    Windows tools write for "Unicode" text), and with ``guess_unmarked`` also UTF-16 without one
+    (utf16_by_zeros); None for anything else (UTF-8 and the 8-bit encodings are read as before).
+    A mark is the file saying its encoding, so it is read whatever ``encoding`` the run asks for."""
+    for mark, encoding in _WIDE_SIGNATURES:
+        if raw.startswith(mark):
+            body = raw[len(mark) :]
+            width = 4 if encoding.startswith("utf-32") else 2
+            return body[: len(body) - len(body) % width].decode(encoding, "replace"), encoding
+    return utf16_by_zeros(raw) if guess_unmarked else None
+
+
 def language_hint(raw: bytes) -> str | None:
     """A language a JSON record declares, read from its bytes without decoding them."""
     import orjson

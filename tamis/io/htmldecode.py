@@ -18,7 +18,7 @@ import codecs
 import re
 import threading
 
-from tamis.io.encodings import web_codec
+from tamis.io.encodings import few_replacements, utf16_by_zeros, web_codec
 
 # Each attempt stays inside its own tag, at most 2 kB of it ([^<>]{0,2048}): with an unbounded
 # [^>]+, every "<meta" of a page that never closes its tags scanned to the page's end (n²/2:
@@ -52,6 +52,9 @@ def _decode(body: bytes, http_charset: str | None) -> tuple[str, str, bool]:
     for bom, name in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if body.startswith(bom):
             return body[len(bom) :].decode(name, "replace"), name, False
+    wide = utf16_by_zeros(body)  # before UTF-8: UTF-16 of ASCII markup is valid UTF-8 (with NULs)
+    if wide is not None:
+        return wide[0], wide[1], False
     # Bytes that are valid UTF-8 beyond ASCII are UTF-8 whatever a label says: text in a legacy
     # encoding with one accented letter is not valid UTF-8, and servers and templates that say
     # ISO-8859-1 over UTF-8 pages are common (wceb2026: 5 of the 7 pages whose meta names another
@@ -75,7 +78,7 @@ def _decode(body: bytes, http_charset: str | None) -> tuple[str, str, bool]:
                 # web: UTF-8 pages with one pasted latin-1 word) keep the label; more mean
                 # the label is wrong, and the bytes are guessed below.
                 text = body.decode(name, "replace")
-                if _few_replacements(text):
+                if few_replacements(text):
                     return text, name, False
     if utf8 is not None:
         return utf8, "utf-8", True
@@ -91,18 +94,12 @@ def _decode(body: bytes, http_charset: str | None) -> tuple[str, str, bool]:
     return body.decode("utf-8", "replace"), "binary", False
 
 
-def _few_replacements(text: str) -> bool:
-    """Whether ``text`` (bytes decoded with replacement) holds few enough U+FFFD to be what it was
-    read as, with stray bytes: at most 2, or one in a thousand characters."""
-    return text.count("\ufffd") <= max(2, len(text) // 1000)
-
-
 def _nearly_utf8(text: str) -> bool:
     """Whether bytes that say nothing of their encoding, read as UTF-8 with a few replacements,
     are UTF-8 with stray bytes: the replacements are few, and the characters UTF-8 did read beyond
     ASCII outnumber them two to one. A windows-1252 page with two accented letters and nothing
     else beyond ASCII is not (it is guessed: tamis.io.encodings)."""
-    if not _few_replacements(text):
+    if not few_replacements(text):
         return False
     bad = text.count("\ufffd")
     wide = len(text) - len(text.encode("ascii", "ignore")) - bad  # counted in C, not a loop per character

@@ -729,8 +729,11 @@ def read_text_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadRes
             continue
         if raw.startswith(UTF8_BOM):
             raw = raw[3:]
+        from tamis.io.encodings import wide_unicode
+
+        wide = wide_unicode(raw, guess_unmarked=options.encoding == "auto")
         try:
-            text, detected = decode_text(raw, options.encoding, path=path, line=None)
+            text, detected = wide if wide is not None else decode_text(raw, options.encoding, path=path, line=None)
         except InputError as err:
             yield BadRecord(err, Document(doc_id, escaped(raw), {"source": source}))
             continue
