@@ -131,6 +131,21 @@ def test_text_files_in_utf16_and_utf32_are_read(tmp_path: Path):
     assert [(r["id"], r["reason"]) for r in rejected(tmp_path / "utf-8")] == [("u16be", "reader:invalid_utf8")]
 
 
+def test_a_utf16_jsonl_file_says_what_to_do(tmp_path: Path):
+    """PowerShell 5's ``>`` writes UTF-16: every line is a located reject, as before, and each
+    message now says why and what to do; a bad UTF-8 line says nothing of it."""
+    lines = "".join(orjson.dumps(d).decode() + "\r\n" for d in docs(3))
+    (tmp_path / "wide.jsonl").write_bytes(lines.encode("utf-16"))
+    (tmp_path / "bad.jsonl").write_bytes(b'{"id": "x", "text": "no end\n')
+    out = tmp_path / "run"
+    run_recipe([tmp_path / "wide.jsonl", tmp_path / "bad.jsonl"], out, STEPS)
+    found = {(Path(e["path"]).name, e["line"]): e["message"] for e in errors(out)}
+    wide = [message for (name, _), message in found.items() if name == "wide.jsonl"]
+    assert len(wide) >= 3 and all("looks like UTF-16" in m and "iconv -f UTF-16 -t UTF-8" in m for m in wide)
+    assert "UTF-16" not in found[("bad.jsonl", 1)]
+    assert_accounting(out, [r["id"] for r in rejected(out)])
+
+
 def test_utf16_by_zeros_takes_only_utf16():
     from tamis.io.encodings import utf16_by_zeros
 

@@ -565,6 +565,14 @@ def open_failed(path: str, exc: OSError) -> BadRecord:
     return BadRecord(InputError(f"cannot open: {exc}", path=path, reason="reader:unreadable_file"))
 
 
+def _wide_hint(raw: bytes) -> str:
+    """What to do about a bad JSON line that is UTF-16 or UTF-32 (a zero byte beside nearly every
+    character, as PowerShell 5's ``>`` writes text): JSONL is read as UTF-8. Empty otherwise."""
+    if raw.count(0) * 3 < len(raw):
+        return ""
+    return "; the file looks like UTF-16 or UTF-32 (a zero byte beside each character): JSONL is read as UTF-8, so convert it first (iconv -f UTF-16 -t UTF-8)"
+
+
 def _parse_json_record(
     raw: bytes, path: str, line_no: int, options: ReaderOptions, text_field: str, id_field: str
 ) -> ReadResult:
@@ -593,10 +601,10 @@ def _parse_json_record(
                         target.metadata["encoding"] = detected  # what the bytes were read as
                     return result
             doc = Document(derived_id(path, line_no), escaped(raw), {"source": source})
-            msg = f"invalid UTF-8 at byte {uexc.start} of the line"
+            msg = f"invalid UTF-8 at byte {uexc.start} of the line{_wide_hint(raw)}"
             return BadRecord(InputError(msg, path=path, line=line_no, reason="reader:invalid_utf8"), doc)
         doc = Document(derived_id(path, line_no), escaped(raw), {"source": source})
-        return BadRecord(InputError(f"malformed JSON: {exc}", path=path, line=line_no, reason="reader:invalid_json"), doc)
+        return BadRecord(InputError(f"malformed JSON: {exc}{_wide_hint(raw)}", path=path, line=line_no, reason="reader:invalid_json"), doc)
     if not isinstance(record, dict):
         doc = Document(derived_id(path, line_no), escaped(raw), {"source": source})
         msg = f"a JSON line must be an object, got {type(record).__name__}"
