@@ -279,6 +279,11 @@ def _print_summary(stats: dict[str, Any], root: Any, seconds: float) -> None:
         print(f"  input errors: {stats['input_errors']:,} (see {root / 'errors.jsonl'})")
         for line in first_input_errors(root / "errors.jsonl"):
             print(f"    {line}")
+    skipped = stats.get("skipped_files") or {}
+    if skipped:
+        shown = ", ".join(f"{suffix} {n:,}" for suffix, n in list(skipped.items())[:6]) + (", ..." if len(skipped) > 6 else "")
+        hint = "--input-format reads a folder of one format whatever the names"
+        print(f"  files left out (their names say no format tamis reads): {sum(skipped.values()):,} ({shown}); {hint}")
     print(f"  output: {root / 'output'}   rejects: {root / 'rejects'}   stats: {root / 'stats.json'}")
 
 

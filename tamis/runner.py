@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -233,7 +234,8 @@ def run(
     config.validate()
     assert config.output is not None
     storage.configure(storage_options)
-    tasks = plan_tasks(config.input, config.reader_options(), config.input_format)
+    skipped: Counter[str] = Counter()
+    tasks = plan_tasks(config.input, config.reader_options(), config.input_format, skipped)
     steps = build_steps(config.step_configs())  # once: some steps read files when built
     set_up_done()  # the modules and steps: out of later collections (the command line only)
     remote = config.output if storage.is_remote(config.output) else None
@@ -256,7 +258,12 @@ def run(
         try:
             # README.md (load_dataset(OUT) works; counts repeated ids) before stats.json, which then
             # holds what the card found: one write of stats.json, not two.
-            outcome = execute(plan, tasks, executor, limit=config.limit, step_ids=[s.step_id for s in steps], before_stats=lambda stats: _card(root, stats))
+            def before_stats(stats: dict[str, Any]) -> None:
+                if skipped:  # files in the input folders that no reader takes: said, not silently left
+                    stats["skipped_files"] = dict(sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0])))
+                _card(root, stats)
+
+            outcome = execute(plan, tasks, executor, limit=config.limit, step_ids=[s.step_id for s in steps], before_stats=before_stats)
         except BaseException:  # an interrupt (Ctrl-C, SIGTERM) or a bug: stop the workers now
             if own_executor:
                 getattr(executor, "abort", executor.close)()

@@ -146,6 +146,24 @@ def test_a_utf16_jsonl_file_says_what_to_do(tmp_path: Path):
     assert_accounting(out, [r["id"] for r in rejected(out)])
 
 
+def test_files_no_reader_takes_are_counted_and_said(tmp_path: Path, capsys):
+    """A site mirror's .php and .aspx pages, a .csv beside the data: left out as before (a folder's
+    README or checksums are no input), and now counted by suffix in stats.json and the summary."""
+    folder = tmp_path / "mirror"
+    (folder / "sub").mkdir(parents=True)
+    write_jsonl(folder / "data.jsonl", docs(2))
+    for name in ("page.php", "sub/item.aspx", "sub/other.php", "table.csv"):
+        (folder / name).write_text("<p>not read</p>")
+    out = tmp_path / "run"
+    assert main(["run", "-i", str(folder), "-o", str(out), "--no-report", "-w", "1"]) == 0
+    stats = orjson.loads((out / "stats.json").read_bytes())
+    assert stats["read"] == 2 and stats["skipped_files"] == {".php": 2, ".aspx": 1, ".csv": 1}
+    assert "files left out (their names say no format tamis reads): 4 (.php 2, .aspx 1, .csv 1)" in capsys.readouterr().out
+    clean = tmp_path / "clean"
+    assert main(["run", "-i", str(folder / "data.jsonl"), "-o", str(clean), "--no-report", "-w", "1"]) == 0
+    assert "skipped_files" not in orjson.loads((clean / "stats.json").read_bytes())
+
+
 def test_utf16_by_zeros_takes_only_utf16():
     from tamis.io.encodings import utf16_by_zeros
 

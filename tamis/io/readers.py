@@ -21,6 +21,7 @@ import itertools
 import os
 import threading
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,8 +206,10 @@ def _walk(path: str) -> list[str]:
     return sorted(found)
 
 
-def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | None = None) -> list[InputTask]:
-    """The deterministic task list for ``inputs``."""
+def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | None = None, skipped: Counter[str] | None = None) -> list[InputTask]:
+    """The deterministic task list for ``inputs``. ``skipped`` counts, by suffix, the files found
+    in input folders whose format no name tells (a site mirror's ``.php`` pages, a ``.csv``): they
+    are left out, and the run's summary says so."""
     tasks: list[InputTask] = []
     batch: list[str] = []
     batch_roots: list[str] = []
@@ -227,6 +230,8 @@ def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | No
                     ".warc[.gz], .wet[.gz] or .html, or pass --input-format"
                 )
                 raise ConfigError(msg)
+            if skipped is not None:
+                skipped[os.path.splitext(path.rstrip("/"))[1].lower() or "no suffix"] += 1
             continue  # unknown files inside folders are skipped (README, checksums ...)
         problem = _unreadable_name(path)
         if problem is not None:  # an input error like any other: listed, and the rest goes on
