@@ -164,6 +164,24 @@ def test_files_no_reader_takes_are_counted_and_said(tmp_path: Path, capsys):
     assert "skipped_files" not in orjson.loads((clean / "stats.json").read_bytes())
 
 
+def test_a_parquet_binary_text_column_is_decoded_and_every_row_counted(tmp_path: Path):
+    """A text column of Parquet's binary type (bytes, no UTF-8 annotation): each value decoded as
+    a text file's bytes are (UTF-8; legacy code pages with encoding: auto); a value that does not
+    decode is a located reject, and the rows after it are read. Before, the first value ended
+    the file's reading as "Parquet data is corrupt" and its rows were never counted."""
+    body = "Le conseil a voté le budget mardi soir, après trois heures de débat."
+    table = pa.table({"id": ["a", "b", "c", "d"], "text": pa.array([body.encode(), body.encode("cp1252"), None, b"plain"], pa.binary())})
+    pq.write_table(table, tmp_path / "binary.parquet")
+    found = {}
+    for mode in ("utf-8", "auto"):
+        out = tmp_path / mode
+        run_recipe([tmp_path / "binary.parquet"], out, STEPS, reader={"encoding": mode})
+        found[mode] = ({r["id"]: r["text"] for r in kept(out)}, {r["id"]: r["reason"] for r in rejected(out)})
+        assert_accounting(out, ["a", "b", "c", "d"])
+    assert found["utf-8"] == ({"a": body, "d": "plain"}, {"b": "reader:invalid_utf8", "c": "reader:missing_text"})
+    assert found["auto"] == ({"a": body, "b": body, "d": "plain"}, {"c": "reader:missing_text"})
+
+
 def test_utf16_by_zeros_takes_only_utf16():
     from tamis.io.encodings import utf16_by_zeros
 

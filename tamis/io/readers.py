@@ -693,9 +693,16 @@ def _record_to_doc(
     elif not isinstance(doc_id, str):
         doc_id = id_text(doc_id, raw, id_field)
     metadata = metadata_of(record, source)
+    if isinstance(text, bytes):  # a Parquet binary column holding text: decoded as a text file is
+        try:
+            text, detected = decode_text(text, options.encoding, path=path, line=line_no)
+        except InputError as err:
+            return BadRecord(err, Document(doc_id, escaped(text), metadata))
+        if detected:
+            metadata["encoding"] = detected
     if not isinstance(text, str):
         what = "has no" if text is None else f"has a non-string ({type(text).__name__})"
-        doc = Document(doc_id, "" if text is None else escaped(orjson.dumps(text)), metadata)
+        doc = Document(doc_id, "" if text is None else escaped(orjson.dumps(text, default=str)), metadata)
         msg = f"record {what} {text_field!r} field"
         return BadRecord(InputError(msg, path=path, line=line_no, reason="reader:missing_text"), doc)
     doc = Document(doc_id, text, metadata)
@@ -780,15 +787,22 @@ def read_parquet(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult
         return
     row = 0
     seen_any = False
-    try:
-        for batch in parquet.iter_batches(batch_size=4096):
-            for record in batch.to_pylist():
-                row += 1
-                seen_any = True
-                yield _record_to_doc(record, b"", {"path": path, "line": row}, path, row, options, options.text_field, options.id_field)
-    except Exception as exc:  # noqa: BLE001
-        yield BadRecord(InputError(f"Parquet data is corrupt after row {row}: {exc}", path=path, line=row + 1, reason="reader:truncated"))
-        return
+    batches = iter(parquet.iter_batches(batch_size=4096))
+    while True:
+        # Only pyarrow's reading is guarded here: a fault in a record's own handling is not the
+        # file's corruption, and must not end the file's reading under that name.
+        try:
+            batch = next(batches, None)
+            records = None if batch is None else batch.to_pylist()
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises several unrelated types
+            yield BadRecord(InputError(f"Parquet data is corrupt after row {row}: {exc}", path=path, line=row + 1, reason="reader:truncated"))
+            return
+        if records is None:
+            break
+        for record in records:
+            row += 1
+            seen_any = True
+            yield _record_to_doc(record, b"", {"path": path, "line": row}, path, row, options, options.text_field, options.id_field)
     if not seen_any:
         yield BadRecord(InputError("file is empty (no rows)", path=path, reason="reader:empty_file"))
 
