@@ -182,6 +182,35 @@ def test_a_parquet_binary_text_column_is_decoded_and_every_row_counted(tmp_path:
     assert found["auto"] == ({"a": body, "b": body, "d": "plain"}, {"c": "reader:missing_text"})
 
 
+def test_bzip2_and_xz_inputs_are_read(tmp_path: Path):
+    """JSON Lines, text and HTML under .bz2 and .xz (as datatrove's fsspec infers them): read as
+    their gzip forms are; an xz stream cut short keeps the records before the cut, as gzip's does."""
+    import bz2
+    import lzma
+
+    lines = b"".join(orjson.dumps(d) + b"\n" for d in docs(300))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.jsonl.bz2").write_bytes(bz2.compress(lines))
+    (folder / "b.ndjson.xz").write_bytes(lzma.compress(lines.replace(b'"d', b'"x')))
+    (folder / "c.txt.xz").write_bytes(lzma.compress(b"A text file that xz compressed, with words."))
+    (folder / "d.md.bz2").write_bytes(bz2.compress(b"A markdown file that bzip2 compressed, with words."))
+    out = tmp_path / "run"
+    run_recipe([folder], out, STEPS)
+    ids = [r["id"] for r in kept(out)]
+    assert ids == [f"d{i}" for i in range(300)] + [f"x{i}" for i in range(300)] + ["c", "d"]
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    (cut / "e.jsonl.xz").write_bytes(lzma.compress(lines)[:-200])
+    out = tmp_path / "cut-run"
+    run_recipe([cut], out, STEPS)
+    (err,) = errors(out)
+    assert err["reason"] == "reader:truncated" and "Compressed file ended" in err["message"]
+    got = [r["id"] for r in kept(out)]
+    assert 0 < len(got) < 300 and got == [f"d{i}" for i in range(len(got))]
+    assert_accounting(out, got + [r["id"] for r in rejected(out)])
+
+
 def test_utf16_by_zeros_takes_only_utf16():
     from tamis.io.encodings import utf16_by_zeros
 

@@ -1,4 +1,4 @@
-"""Plain HTML files (``.html``, ``.htm``, ``.html.gz``, ``.htm.gz``): one page per file.
+"""Plain HTML files (``.html``, ``.htm``, each also gzip-, zstd-, bzip2- or xz-compressed): one page per file.
 
 The page is decoded like a WARC payload (BOM, ``<meta charset>``, UTF-8, then a guess) and
 marked ``metadata["content_format"] = "html"`` for the ``extract`` step. The document id is
@@ -13,7 +13,7 @@ from typing import Any
 
 from tamis.document import Document
 from tamis.errors import InputError
-from tamis.io.readers import BadRecord, FormatSpec, InputTask, ReaderOptions, ReadResult, open_binary, register_format
+from tamis.io.readers import BadRecord, FormatSpec, InputTask, ReaderOptions, ReadResult, compressed_forms, open_binary, register_format
 
 _CHUNK = 256 << 10
 
@@ -94,4 +94,4 @@ def read_html_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadRes
             yield doc
 
 
-register_format(FormatSpec("html", (".html", ".htm", ".html.gz", ".htm.gz"), read_html_files, batch_small_files=True))
+register_format(FormatSpec("html", compressed_forms(".html", ".htm"), read_html_files, batch_small_files=True))

@@ -110,12 +110,23 @@ def register_format(spec: FormatSpec) -> FormatSpec:
     return spec
 
 
+ZSTD_SUFFIXES = (".zst", ".zstd")
+# The codecs a line format's files may be compressed with, by suffix (as datatrove's fsspec infers
+# them); bzip2 and xz from the standard library, for dumps that ship so (Wikipedia's, .xz corpora).
+COMPRESSION_SUFFIXES = (".gz", *ZSTD_SUFFIXES, ".bz2", ".xz")
+
+
+def compressed_forms(*bases: str) -> tuple[str, ...]:
+    """Each base suffix as it is and under every COMPRESSION_SUFFIXES codec (``.txt``, ``.txt.gz`` ...)."""
+    return tuple(base + codec for base in bases for codec in ("", *COMPRESSION_SUFFIXES))
+
+
 # The formats other modules of tamis.io register, with the module and the suffixes each one
 # registers: a file's format is found from this table and only the module that reads it is
 # imported (a JSONL run no longer imports the WARC and HTML readers, nor reads every source of
 # tamis.io to find them). tests/test_readers.py checks it equals what the modules register.
 FORMAT_MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "html": ("tamis.io.html", (".html", ".htm", ".html.gz", ".htm.gz")),
+    "html": ("tamis.io.html", compressed_forms(".html", ".htm")),
     "warc": ("tamis.io.warc", (".warc", ".warc.gz")),
     "wet": ("tamis.io.warc", (".wet", ".wet.gz", ".warc.wet.gz", ".wet.warc.gz")),
 }
@@ -226,8 +237,8 @@ def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | No
         if fmt is None:
             if len(inputs) == 1 and (path == inputs[0] if storage.is_remote(path) else os.path.isfile(inputs[0])):
                 msg = (
-                    f"cannot tell the format of {display_path(path)}; name it .jsonl[.gz|.zst], .parquet, .txt, "
-                    ".warc[.gz], .wet[.gz] or .html, or pass --input-format"
+                    f"cannot tell the format of {display_path(path)}; name it .jsonl, .parquet, .txt, .warc[.gz], .wet[.gz] "
+                    "or .html (JSONL, text and HTML also .gz, .zst, .bz2 or .xz), or pass --input-format"
                 )
                 raise ConfigError(msg)
             if skipped is not None:
@@ -347,13 +358,12 @@ def _too_large(doc: Document, size: int, options: ReaderOptions, path: str, line
 # --------------------------------------------------------------------------- JSONL
 
 
-ZSTD_SUFFIXES = (".zst", ".zstd")
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def is_compressed(path: str) -> bool:
-    """A gzip or zstd file: read as a stream, never split into byte ranges or seeked into."""
-    return path.lower().endswith((".gz", *ZSTD_SUFFIXES))
+    """A compressed file (COMPRESSION_SUFFIXES): read as a stream, never split into byte ranges or seeked into."""
+    return path.lower().endswith(COMPRESSION_SUFFIXES)
 
 
 def open_binary(path: str) -> Any:
@@ -363,6 +373,12 @@ def open_binary(path: str) -> Any:
         return gzip.open(storage.open_input(path), "rb") if storage.is_remote(path) else gzip.open(path, "rb")
     if lower.endswith(ZSTD_SUFFIXES):
         return ZstdFrames(storage.open_input(path))
+    if lower.endswith((".bz2", ".xz")):
+        import bz2
+        import lzma
+
+        opener = bz2.open if lower.endswith(".bz2") else lzma.open
+        return opener(storage.open_input(path) if storage.is_remote(path) else path, "rb")
     return storage.open_input(path)
 
 
@@ -807,10 +823,10 @@ def read_parquet(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult
         yield BadRecord(InputError("file is empty (no rows)", path=path, reason="reader:empty_file"))
 
 
-JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".jsonl.zstd", ".ndjson", ".ndjson.gz", ".json", ".json.gz")
+JSONL_SUFFIXES = compressed_forms(".jsonl", ".ndjson", ".json")
 register_format(FormatSpec("jsonl", JSONL_SUFFIXES, read_jsonl, _split_jsonl, source="tamis.io.jsonl_fast:JsonlSource"))
 register_format(FormatSpec("parquet", (".parquet",), read_parquet))
-register_format(FormatSpec("text", (".txt", ".txt.gz", ".md"), read_text_files, batch_small_files=True))
+register_format(FormatSpec("text", compressed_forms(".txt", ".md"), read_text_files, batch_small_files=True))
 
 _formats_loaded = False
 
