@@ -211,6 +211,25 @@ def test_bzip2_and_xz_inputs_are_read(tmp_path: Path):
     assert_accounting(out, got + [r["id"] for r in rejected(out)])
 
 
+def test_a_json_file_that_is_not_json_lines_says_how_to_make_it_so(tmp_path: Path):
+    """One JSON array on one line, an indented array, an indented object: each line is a located
+    reject as before, and the first says what the file looks like and the jq command that
+    rewrites it as JSON Lines."""
+    records = docs(2)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "array.json").write_bytes(orjson.dumps(records))
+    (folder / "indented.json").write_bytes(orjson.dumps(records, option=orjson.OPT_INDENT_2))
+    (folder / "object.json").write_bytes(orjson.dumps(records[0], option=orjson.OPT_INDENT_2))
+    out = tmp_path / "run"
+    run_recipe([folder], out, STEPS)
+    first = {Path(e["path"]).name: e["message"] for e in errors(out) if e["line"] == 1}
+    assert first["array.json"].startswith("a JSON line must be an object, got list; the file looks like one JSON array")
+    assert "looks like indented JSON" in first["indented.json"] and "jq -c '.[]' FILE > FILE.jsonl" in first["indented.json"]
+    assert "jq -c '.' FILE > FILE.jsonl" in first["object.json"]
+    assert kept(out) == [] and len(rejected(out)) == len(errors(out))
+
+
 def test_utf16_by_zeros_takes_only_utf16():
     from tamis.io.encodings import utf16_by_zeros
 

@@ -586,6 +586,10 @@ def open_failed(path: str, exc: OSError) -> BadRecord:
     return BadRecord(InputError(f"cannot open: {exc}", path=path, reason="reader:unreadable_file"))
 
 
+# A JSON file that is not JSON Lines (one object a line): what to run to make it so.
+_ARRAY_HINT = "; the file looks like {}, not JSON Lines (one object a line): jq -c '{}' FILE > FILE.jsonl makes it so"
+
+
 def _wide_hint(raw: bytes) -> str:
     """What to do about a bad JSON line that is UTF-16 or UTF-32 (a zero byte beside nearly every
     character, as PowerShell 5's ``>`` writes text): JSONL is read as UTF-8. Empty otherwise."""
@@ -625,10 +629,13 @@ def _parse_json_record(
             msg = f"invalid UTF-8 at byte {uexc.start} of the line{_wide_hint(raw)}"
             return BadRecord(InputError(msg, path=path, line=line_no, reason="reader:invalid_utf8"), doc)
         doc = Document(derived_id(path, line_no), escaped(raw), {"source": source})
-        return BadRecord(InputError(f"malformed JSON: {exc}{_wide_hint(raw)}", path=path, line=line_no, reason="reader:invalid_json"), doc)
+        opening = raw.strip()
+        hint = _wide_hint(raw) or (_ARRAY_HINT.format("indented JSON", ".[]" if opening == b"[" else ".") if opening in (b"[", b"{") else "")
+        return BadRecord(InputError(f"malformed JSON: {exc}{hint}", path=path, line=line_no, reason="reader:invalid_json"), doc)
     if not isinstance(record, dict):
         doc = Document(derived_id(path, line_no), escaped(raw), {"source": source})
-        msg = f"a JSON line must be an object, got {type(record).__name__}"
+        hint = _ARRAY_HINT.format("one JSON array", ".[]") if isinstance(record, list) else ""
+        msg = f"a JSON line must be an object, got {type(record).__name__}{hint}"
         return BadRecord(InputError(msg, path=path, line=line_no, reason="reader:invalid_json"), doc)
     return _record_to_doc(record, raw, source, path, line_no, options, text_field, id_field)
 
