@@ -230,6 +230,30 @@ def test_a_json_file_that_is_not_json_lines_says_how_to_make_it_so(tmp_path: Pat
     assert kept(out) == [] and len(rejected(out)) == len(errors(out))
 
 
+def test_a_linked_folder_is_read_once_and_hidden_folders_are_not(tmp_path: Path):
+    """``data/ -> elsewhere`` inside an input folder is read (os.walk alone left it out, silently);
+    a loop of links ends; a folder reached twice is read once; .git and other hidden folders are
+    no input (and so not counted as files left out)."""
+    import os
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    write_jsonl(outside / "linked.jsonl", docs(2, "l"))
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    write_jsonl(folder / "sub" / "own.jsonl", docs(2, "o"))
+    os.symlink(outside, folder / "data")
+    os.symlink(outside, folder / "sub" / "again")  # the same folder by a second link
+    os.symlink(folder, folder / "sub" / "loop")  # a loop back to the top
+    (folder / ".git").mkdir()
+    (folder / ".git" / "HEAD").write_text("ref: refs/heads/main")
+    write_jsonl(folder / ".git" / "hidden.jsonl", docs(1, "h"))
+    out = tmp_path / "run"
+    run_recipe([folder], out, STEPS)
+    assert sorted(r["id"] for r in kept(out)) == ["l0", "l1", "o0", "o1"]
+    assert "skipped_files" not in orjson.loads((out / "stats.json").read_bytes())
+
+
 def test_utf16_by_zeros_takes_only_utf16():
     from tamis.io.encodings import utf16_by_zeros
 

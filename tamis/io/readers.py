@@ -208,11 +208,21 @@ def expand_inputs_with_roots(inputs: list[str]) -> list[tuple[str, str]]:
 
 
 def _walk(path: str) -> list[str]:
+    """The files under ``path``, hidden names (files and folders) left out. A folder linked in
+    (``data/ -> /mnt/disk/data``) is read as if it were there, once: a folder reached again, by a
+    link or a loop of links, is not walked twice."""
     if not os.path.isdir(path):
         return [path]
     found = []
-    for root, dirs, names in os.walk(path):
-        dirs.sort()
+    seen = {os.path.realpath(path)}
+    for root, dirs, names in os.walk(path, followlinks=True):
+        walked = []
+        for name in sorted(dirs):
+            real = os.path.realpath(os.path.join(root, name))
+            if not name.startswith(".") and real not in seen:
+                seen.add(real)
+                walked.append(name)
+        dirs[:] = walked
         found.extend(os.path.join(root, n) for n in sorted(names) if not n.startswith("."))
     return sorted(found)
 
