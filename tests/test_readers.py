@@ -254,6 +254,29 @@ def test_a_linked_folder_is_read_once_and_hidden_folders_are_not(tmp_path: Path)
     assert "skipped_files" not in orjson.loads((out / "stats.json").read_bytes())
 
 
+def test_a_json_line_escaping_half_a_surrogate_pair_is_kept(tmp_path: Path):
+    """JSON escapes a lone UTF-16 surrogate legally ("\\ud83d": half an emoji, from text cut at a
+    UTF-16 length); orjson refuses the line, so the record was a reader:invalid_json reject. Now
+    the half becomes U+FFFD, in the text, the id and the metadata, and the record is read; a pair
+    stays the character it spells, and the rest of the line is as written. Both JSONL paths."""
+    import json
+
+    lines = [
+        json.dumps({"id": "cut\ud83d", "text": "Half an emoji \ud83d here, and a whole one \U0001f600 there.", "tags": ["a\udc00"]}),
+        json.dumps({"id": "fine", "text": "A line orjson reads."}),
+        '{"id": "broken", "text": "\\ud83d" ',  # not JSON for either parser: a reject, as before
+    ]
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run_recipe([tmp_path / "in.jsonl"], tmp_path / "run", STEPS)
+    assert main(["dedup", "-i", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "dedup"), "--no-report", "-w", "1", "-q"]) == 1
+    for command in ("run", "dedup"):
+        out = tmp_path / command
+        records = {r["id"]: r for r in kept(out)}
+        assert records["cut\ufffd"]["text"] == "Half an emoji \ufffd here, and a whole one \U0001f600 there."
+        assert records["cut\ufffd"]["metadata"]["tags"] == ["a\ufffd"] and "fine" in records
+        assert [r["reason"] for r in rejected(out)] == ["reader:invalid_json"]
+
+
 def test_utf16_by_zeros_takes_only_utf16():
     from tamis.io.encodings import utf16_by_zeros
 

@@ -596,6 +596,40 @@ def open_failed(path: str, exc: OSError) -> BadRecord:
     return BadRecord(InputError(f"cannot open: {exc}", path=path, reason="reader:unreadable_file"))
 
 
+_LONE_SURROGATE = None
+
+
+def _with_lone_surrogates(raw: bytes) -> Any:
+    """A JSON line whose strings escape a lone UTF-16 surrogate (``"\\ud83d"``: half an emoji, as
+    text cut by a UTF-16 length and then serialized writes it) read with each such half as U+FFFD:
+    valid JSON that orjson refuses, since no UTF-8 text can hold the half. None if the line is not
+    JSON for Python's parser either."""
+    import json
+    import re
+
+    global _LONE_SURROGATE
+    if _LONE_SURROGATE is None:
+        _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+    try:
+        record = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return _LONE_SURROGATE.sub("\ufffd", value)
+        if isinstance(value, list):
+            return [clean(item) for item in value]
+        if isinstance(value, dict):
+            return {clean(key): clean(item) for key, item in value.items()}
+        return value
+
+    try:
+        return clean(record)
+    except RecursionError:  # nested deeper than the walk may go: the line stays a reject
+        return None
+
+
 # A JSON file that is not JSON Lines (one object a line): what to run to make it so.
 _ARRAY_HINT = "; the file looks like {}, not JSON Lines (one object a line): jq -c '{}' FILE > FILE.jsonl makes it so"
 
@@ -617,6 +651,10 @@ def _parse_json_record(
     try:
         record = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        if "surrogate" in str(exc):
+            record = _with_lone_surrogates(raw)
+            if isinstance(record, dict):
+                return _record_to_doc(record, raw, source, path, line_no, options, text_field, id_field)
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError as uexc:
