@@ -134,19 +134,22 @@ def test_local_run_killed_three_times_resumes_to_the_same_output(crash_case, tmp
     out, log = tmp_path / "out", tmp_path / "run.log"
     flags = ("-w", "2")
     # exact_dedup and minhash run as one stage (tamis/dedup/fused.py): segment 0 ends with it.
+    # (marker prefix, markers, whether to wait for a shard being written: the kill then lands
+    # mid-write and leaves a partial file for the resume to clean, rather than by luck of timing).
     kill_points = [
-        ("seg0-", 3),  # reading: some input tasks done, others half written
-        ("stage0-minhash-", 1),  # inside minhash's global rounds (after exact dedup's)
-        ("seg1-", 2),  # writing the output, after both dedup stages
+        ("seg0-", 3, True),  # reading: some input tasks done, others half written
+        ("stage0-minhash-", 1, False),  # inside minhash's global rounds (after exact dedup's)
+        ("seg1-", 2, True),  # writing the output, after both dedup stages
     ]
     done_before: dict[str, tuple[int, int]] = {}
     partial_after_kill = []
-    for attempt, (prefix, count) in enumerate(kill_points):
+    for attempt, (prefix, count, mid_write) in enumerate(kill_points):
         resume = ("--resume",) if attempt else ()
 
-        def kill_point(prefix: str = prefix, count: int = count, at_start: int = len(done_before)) -> bool:
+        def kill_point(prefix: str = prefix, count: int = count, mid_write: bool = mid_write, at_start: int = len(done_before)) -> bool:
             # There, and only once this attempt has finished something of its own.
-            return len(_markers(out, prefix)) >= count and len(_markers(out)) > at_start
+            there = len(_markers(out, prefix)) >= count and len(_markers(out)) > at_start
+            return there and (not mid_write or bool(_partial_files(out)))
 
         _kill_group_when(_start(_command(config, out, *flags, *resume), log), kill_point, log)
         assert not (out / "stats.json").exists()
