@@ -603,7 +603,7 @@ def _with_lone_surrogates(raw: bytes) -> Any:
     """A JSON line whose strings escape a lone UTF-16 surrogate (``"\\ud83d"``: half an emoji, as
     text cut by a UTF-16 length and then serialized writes it) read with each such half as U+FFFD:
     valid JSON that orjson refuses, since no UTF-8 text can hold the half. None if the line is not
-    JSON for Python's parser either."""
+    JSON for Python's parser either, or its bytes are not UTF-8."""
     import json
     import re
 
@@ -611,8 +611,10 @@ def _with_lone_surrogates(raw: bytes) -> Any:
     if _LONE_SURROGATE is None:
         _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
     try:
-        record = json.loads(raw)
-    except (ValueError, RecursionError):
+        # Decoded here, strictly: json.loads of bytes would guess UTF-16 or UTF-32 too, and a line
+        # whose bytes are not UTF-8 (orjson says "surrogates not allowed" of some) is no such line.
+        record = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
 
     def clean(value: Any) -> Any:
