@@ -231,3 +231,46 @@ def test_fifty_megabyte_page_is_rejected_by_the_reader(tmp_path: Path):
     assert items[0].error.reason == "reader:too_large"
     assert items[0].doc is not None and len(items[0].doc.text) <= ReaderOptions().max_doc_bytes
     assert items[1].metadata["url"] == "http://example.com/0"
+
+
+def test_an_encoded_payload_decodes_at_most_max_doc_bytes(tmp_path: Path):
+    """A site's "zip bomb" (a few hundred kB of gzip or brotli that decode to 200 MB) is a
+    reader:too_large reject decoded only as far as max_doc_bytes, where it was decoded whole
+    first (memory for all of it); a gzip payload cut short gives the page it holds, where it
+    was left compressed (a binary reject)."""
+    import resource
+    import zlib
+
+    import brotli
+
+    # Compressed a megabyte at a time, so that making them never holds the 200 MB this test
+    # process's peak memory must not see.
+    chunk = b"a" * (1 << 20)
+    gz, br = zlib.compressobj(1, zlib.DEFLATED, 31), brotli.Compressor(quality=1)
+    gz_bomb, br_bomb = [gz.compress(b"<html><body><p>")], [br.process(b"<html><body><p>")]
+    for _ in range(200):
+        gz_bomb.append(gz.compress(chunk))
+        br_bomb.append(br.process(chunk))
+    gz_bomb.append(gz.compress(b"</p></body></html>") + gz.flush())
+    br_bomb.append(br.process(b"</p></body></html>") + br.finish())
+    page_html = page(1, para="A page whose gzip was cut short at its end, after this paragraph.").encode()
+    cut = gzip.compress(page_html)[:-12]  # the trailer (CRC, size) lost: the deflate data whole
+    path = tmp_path / "encoded.warc.gz"
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for url, body, encoding in (
+            ("http://bomb.example/gz", b"".join(gz_bomb), "gzip"),
+            ("http://bomb.example/br", b"".join(br_bomb), "br"),
+            ("http://cut.example/", cut, "gzip"),
+        ):
+            http = StatusAndHeaders("200 OK", [("Content-Type", "text/html"), ("Content-Encoding", encoding)], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    items = read_all(path)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert [item.error.reason for item in items[:2]] == ["reader:too_large", "reader:too_large"]
+    assert all(len(item.doc.text) <= ReaderOptions().max_doc_bytes for item in items[:2])
+    assert grown_mb < 120, grown_mb  # a 200 MB decoding would raise the peak by 200 MB at least
+    assert items[2].metadata["url"] == "http://cut.example/" and "after this paragraph" in items[2].text
+    with pytest.raises(zlib.error):
+        zlib.decompress(cut, 47)  # what the reader used to do with it

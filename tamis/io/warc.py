@@ -313,23 +313,29 @@ def _dechunk(body: bytes) -> bytes:
         pos = line_end + 2 + size + 2
 
 
-def decode_payload(body: bytes, headers: dict[str, str]) -> bytes:
-    """Undo transfer and content encodings that the crawler stored as received."""
+def decode_payload(body: bytes, headers: dict[str, str], limit: int | None = None) -> bytes:
+    """Undo transfer and content encodings that the crawler stored as received. ``limit``: at
+    most that many decoded bytes (the reader passes max_doc_bytes + 1, so a page over it is still
+    told too large): a payload a few kB long may decode to gigabytes (a "zip bomb" a site
+    serves), and decoding it whole would take that much memory before any size check."""
     if "chunked" in headers.get("transfer-encoding", "").lower():
         body = _dechunk(body)
     encoding = headers.get("content-encoding", "").lower().strip()
+    cap = 0 if limit is None else limit  # zlib's max_length: 0 is no limit
     try:
         if encoding in ("gzip", "x-gzip"):
-            return zlib.decompress(body, 47)
+            return zlib.decompressobj(47).decompress(body, cap)
         if encoding == "deflate":
             try:
-                return zlib.decompress(body)
+                return zlib.decompressobj().decompress(body, cap)
             except zlib.error:
-                return zlib.decompress(body, -15)
+                return zlib.decompressobj(-15).decompress(body, cap)
         if encoding == "br":
             import brotli
 
-            return brotli.decompress(body)
+            if limit is None:
+                return brotli.decompress(body)
+            return brotli.Decompressor().process(body, output_buffer_limit=limit)[:limit]
     except Exception:  # noqa: BLE001 - a wrong header: the body was stored already decoded
         return body
     return body
@@ -388,7 +394,7 @@ def read_warc(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
             content_type = http_headers.get("content-type") or headers.get("warc-identified-payload-type", "")
             if not is_html_type(content_type):
                 continue
-            body = decode_payload(body, http_headers)
+            body = decode_payload(body, http_headers, options.max_doc_bytes + 1)
             meta = _base_metadata(headers, path, item.number)
             meta["content_type"] = content_type
             if status is not None:
@@ -398,7 +404,7 @@ def read_warc(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
             doc_id = _record_id(headers, path, item.number)
             if len(body) > options.max_doc_bytes:
                 doc = Document(doc_id, escaped(body[: options.max_doc_bytes]), meta)
-                msg = f"page of {len(body):,} bytes is larger than max_doc_bytes={options.max_doc_bytes:,} (kept its first bytes in the reject)"
+                msg = f"page is larger than max_doc_bytes={options.max_doc_bytes:,} once decoded (kept its first bytes in the reject)"
                 yield BadRecord(InputError(msg, path=path, line=item.number, reason="reader:too_large"), doc)
                 continue
             text, encoding = decode_html_keeping_utf8(bytes(body), http_charset(content_type))
