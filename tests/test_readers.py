@@ -280,6 +280,65 @@ def test_a_json_line_escaping_half_a_surrogate_pair_is_kept(tmp_path: Path):
         assert sorted(r["reason"] for r in rejected(out)) == ["reader:invalid_json", "reader:invalid_utf8"]
 
 
+def _giant_line_file(path: Path, before: int, after: int, line_bytes: int) -> None:
+    """Records, one JSON line of ``line_bytes`` (no newline inside), records: written a
+    megabyte at a time (gzip where the name says so), never held whole."""
+    with gzip.open(path, "wb", compresslevel=1) if path.suffix == ".gz" else open(path, "wb") as fh:
+        fh.write(b"".join(orjson.dumps(d) + b"\n" for d in docs(before, "b")))
+        fh.write(b'{"id": "giant", "text": "')
+        chunk = b"a" * (1 << 20)
+        for _ in range(line_bytes >> 20):
+            fh.write(chunk)
+        fh.write(b'"}\n')
+        fh.write(b"".join(orjson.dumps(d) + b"\n" for d in docs(before + after, "z")[before:]))  # texts unlike the first ones
+
+
+@pytest.mark.parametrize("name", ["giant.jsonl.gz", "giant.jsonl"])
+def test_a_line_longer_than_the_cap_is_read_past_not_held(tmp_path: Path, name: str):
+    """One JSON line longer than any record (line_cap: 8 x max_doc_bytes, 64 MiB at least): a
+    reader:too_large reject in its place, its first max_doc_bytes kept, the records around it
+    read, in both JSONL paths (run's reader, dedup's block framing) and across byte ranges
+    (plain file, 4 MiB ranges). The dedup path used to glue such a line read by read
+    (quadratic: a 4.6 MB gzip file of one 1 GB line ran past 120 s), and both held it whole."""
+    from tamis.io.readers import line_cap
+
+    path = tmp_path / name
+    cap = line_cap(ReaderOptions(max_doc_bytes=1 << 20))
+    _giant_line_file(path, 3, 4, cap + (2 << 20))
+    runs = {"run": tmp_path / "run", "dedup": tmp_path / "dedup"}
+    run_recipe([path], runs["run"], STEPS, reader={"max_doc_bytes": 1 << 20, "chunk_bytes": 4 << 20})
+    assert main(["dedup", "-i", str(path), "-o", str(runs["dedup"]), "--no-report", "-q", "-w", "1", "--max-doc-bytes", str(1 << 20)]) == 1
+    for out in runs.values():
+        assert [r["id"] for r in kept(out)] == [f"b{i}" for i in range(3)] + [f"z{i}" for i in range(3, 7)]
+        (reject,) = rejected(out)
+        assert reject["reason"] == "reader:too_large" and reject["id"].endswith(":4") and len(reject["text"]) == 1 << 20
+        (err,) = errors(out)
+        assert err["line"] == 4 and f"line of {cap + (2 << 20) + 27:,} bytes is longer than any record read" in err["message"]
+        assert_accounting(out, [r["id"] for r in kept(out)] + [reject["id"]])
+
+
+def test_iter_stream_lines_caps_a_line_as_splitting_would_not():
+    """Lines as bytes.split gives them, and each line over ``max_line`` as an Overlong with its
+    head and length, whatever the reads' sizes."""
+    import io
+    import random
+
+    from tamis.io.streams import Overlong, iter_stream_lines
+
+    rng = random.Random(5)
+    for _ in range(2000):
+        data = b"".join(rng.choice([b"a", b"bb", b"\n", b"ccccccc", b"\n\n"]) for _ in range(rng.randint(0, 60)))
+        block = rng.randint(1, 8)
+        cap = rng.randint(block + 1, block + 12)
+        lines = data.split(b"\n")
+        if lines[-1] == b"":
+            lines.pop()
+        want = [line if len(line) <= cap else (line[:3], len(line)) for line in lines]
+        got = [g if isinstance(g, bytes) else (g.head, g.length) for g in iter_stream_lines(io.BytesIO(data), block, max_line=cap, keep=3)]
+        assert got == want, (data, block, cap)
+        assert all(not isinstance(g, Overlong) for g in iter_stream_lines(io.BytesIO(data), block))
+
+
 def test_utf16_by_zeros_takes_only_utf16():
     from tamis.io.encodings import utf16_by_zeros
 

@@ -48,18 +48,21 @@ from tamis.io.readers import (
     InputTask,
     ReaderOptions,
     ReadResult,
+    _line_to_its_end,
     _parse_json_record,
     count_newline_bytes,
     derived_id,
     empty_file,
     is_compressed,
+    line_cap,
     metadata_of,
     open_binary,
     open_failed,
+    overlong_line,
     truncated_stream,
 )
 from tamis.io.sources import Admit, Source
-from tamis.io.streams import StreamBroken
+from tamis.io.streams import Overlong, StreamBroken
 from tamis.text import count_words, normalized_utf8, utf8_length
 
 if TYPE_CHECKING:
@@ -166,18 +169,33 @@ def jsonl_blocks(task: InputTask, options: ReaderOptions) -> Iterator[Block | Ba
         any_record = any_record or not data.isspace()
         return found
 
+    def overlong(head: bytes, length: int) -> BadRecord:
+        """A line over the cap, read past: a reject in its place, counted as one line."""
+        nonlocal line, offset, any_record
+        settle()
+        bad = overlong_line(Overlong(head, length), path, line, options)
+        line += 1
+        offset += length + 1
+        any_record = True
+        return bad
+
+    cap, keep = line_cap(options), options.max_doc_bytes  # BLOCK is under the cap: only a glued line can pass it
     try:
         if task.end is not None:
             fh.seek(task.start)
         remaining = None if task.end is None else task.end - task.start
         read = getattr(fh, "read1", fh.read)
-        pending = b""
+        # The line cut by reads: its pieces (glued once, at its end: gluing at every read copied a
+        # long line over and over), its size, and its head once it is over the cap.
+        parts: list[bytes] = []
+        size = 0
+        over: bytes | None = None
         while remaining is None or remaining > 0:
             try:
                 chunk = read(BLOCK if remaining is None else min(BLOCK, remaining))
             except Exception as exc:  # noqa: BLE001 - any decompression failure is a broken stream
                 settle()  # the lines before the break, counted
-                yield truncated_stream(path, line - 1, StreamBroken(exc, pending))
+                yield truncated_stream(path, line - 1, StreamBroken(exc, over if over is not None else b"".join(parts)))
                 return
             if not chunk:
                 break
@@ -185,23 +203,38 @@ def jsonl_blocks(task: InputTask, options: ReaderOptions) -> Iterator[Block | Ba
                 remaining -= len(chunk)
             first = chunk.find(b"\n") + 1
             if first == 0:  # no line ends in this read
-                pending += chunk
+                size += len(chunk)
+                if over is None:
+                    parts.append(chunk)
+                    if size > cap:
+                        over, parts = b"".join(parts)[:keep], []
                 continue
             start = 0
-            if pending:  # the line cut by the previous read, glued to its end
-                head = pending + chunk[:first]
-                pending = b""
-                yield block(head, 0, len(head))
+            if over is not None:  # the overlong line ends here
+                yield overlong(over, size + first - 1)
+                over = None
+                start = first
+            elif parts:  # the line cut by the previous reads, glued to its end
+                parts.append(chunk[:first])
+                head = b"".join(parts)
+                parts = []
+                yield overlong(head[:keep], len(head) - 1) if len(head) - 1 > cap else block(head, 0, len(head))
                 start = first
             limit = chunk.rfind(b"\n") + 1
             if limit > start:
                 yield block(chunk, start, limit)
-            pending = chunk[limit:]
-        if task.end is not None and pending:
-            pending += fh.readline()  # the range cut its last line: it is this range's to read
-        if pending:
-            data = pending if pending.endswith(b"\n") else pending + b"\n"
-            yield block(data, 0, len(data))
+            tail = chunk[limit:]
+            parts, size = ([tail] if tail else []), len(tail)
+        if task.end is not None and (parts or over is not None):
+            # The range cut its last line: it is this range's to read, to its end (held up to the cap).
+            rest = _line_to_its_end(fh, Overlong(over, size) if over is not None else b"".join(parts), cap, keep)
+            parts, over, size = ([rest], None, len(rest)) if isinstance(rest, bytes) else ([], rest.head, rest.length)
+        if over is not None:
+            yield overlong(over, size)
+        elif parts:
+            data = b"".join(parts)
+            data = data if data.endswith(b"\n") else data + b"\n"
+            yield overlong(data[:keep], len(data) - 1) if len(data) - 1 > cap else block(data, 0, len(data))
     finally:
         fh.close()
     settle()

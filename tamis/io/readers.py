@@ -32,7 +32,7 @@ import orjson
 from tamis.document import Document
 from tamis.errors import ConfigError, InputError
 from tamis.io import storage
-from tamis.io.streams import StreamBroken, ZstdFrames, iter_stream_lines
+from tamis.io.streams import Overlong, StreamBroken, ZstdFrames, iter_stream_lines
 from tamis.text import utf8_length
 
 
@@ -506,8 +506,15 @@ def _aligned_start(path: str, start: int) -> int:
         fh.seek(start - 1)
         if fh.read(1) == b"\n":
             return start
-        fh.readline()  # the line in progress belongs to the previous range
-        return fh.tell()
+        # The line in progress belongs to the previous range: found a megabyte at a time, not
+        # read whole (readline() would hold a gigabyte-long line in memory at planning).
+        at = start
+        while chunk := fh.read(1 << 20):
+            newline = chunk.find(b"\n")
+            if newline >= 0:
+                return at + newline + 1
+            at += len(chunk)
+        return at
 
 
 class _RangeReader:
@@ -525,28 +532,63 @@ class _RangeReader:
         return block
 
 
-def _ranged_lines(path: str, start: int, end: int) -> Iterator[bytes]:
-    """Lines that start inside [start, end) of an uncompressed file (``start`` aligned)."""
+def _ranged_lines(path: str, start: int, end: int, cap: int, keep: int) -> Iterator[bytes | Overlong]:
+    """Lines that start inside [start, end) of an uncompressed file (``start`` aligned); a line
+    longer than ``cap`` as an :class:`Overlong` (iter_stream_lines)."""
     with storage.open_input(path) as fh:
         fh.seek(start)
-        previous: bytes | None = None
-        for line in iter_stream_lines(_RangeReader(fh, end - start)):
+        previous: bytes | Overlong | None = None
+        for line in iter_stream_lines(_RangeReader(fh, end - start), max_line=cap, keep=keep):
             if previous is not None:
                 yield previous
             previous = line
         if previous is not None:
             fh.seek(end - 1)
             if fh.read(1) != b"\n":  # the range cut the last line: read it to its end
-                rest = fh.readline()
-                previous += rest[:-1] if rest.endswith(b"\n") else rest
+                previous = _line_to_its_end(fh, previous, cap, keep)
             yield previous
+
+
+def _line_to_its_end(fh: Any, line: bytes | Overlong, cap: int, keep: int) -> bytes | Overlong:
+    """``line`` (cut where a range ended) continued from ``fh`` to its newline, held up to ``cap``."""
+    overlong = line.head if isinstance(line, Overlong) else None  # the head, once over the cap
+    parts = [line] if isinstance(line, bytes) else []
+    length = line.length if isinstance(line, Overlong) else len(line)
+    while piece := fh.readline(1 << 20):
+        ended = piece.endswith(b"\n")
+        if ended:
+            piece = piece[:-1]
+        length += len(piece)
+        if overlong is None:
+            parts.append(piece)
+            if length > cap:
+                overlong, parts = b"".join(parts)[:keep], []
+        if ended:
+            break
+    return b"".join(parts) if overlong is None else Overlong(overlong, length)
+
+
+def line_cap(options: ReaderOptions) -> int:
+    """The longest JSON line a reader holds: 8 times max_doc_bytes (a text at the limit, escaped,
+    beside its metadata), 64 MiB at least. A longer line (one JSON array of a whole dataset on
+    one line, a binary file) is read past and rejected as reader:too_large, its first
+    max_doc_bytes kept: memory follows the cap, not the line."""
+    return max(8 * options.max_doc_bytes, 64 << 20)
+
+
+def overlong_line(line: Overlong, path: str, line_no: int, options: ReaderOptions) -> BadRecord:
+    cap = line_cap(options)
+    msg = f"line of {line.length:,} bytes is longer than any record read ({cap:,} bytes: 8 x max_doc_bytes); not parsed, its first bytes kept in the reject"
+    doc = Document(derived_id(path, line_no), escaped(line.head), {"source": {"path": path, "line": line_no}})
+    return BadRecord(InputError(msg, path=path, line=line_no, reason="reader:too_large"), doc)
 
 
 def read_jsonl(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
     path = task.files[0]
+    cap = line_cap(options)
     if task.end is not None:
         line_no = task.line_at_start() - 1
-        lines: Iterator[bytes] = _ranged_lines(path, task.start, task.end)
+        lines: Iterator[bytes | Overlong] = _ranged_lines(path, task.start, task.end, cap, options.max_doc_bytes)
         fh = None
     else:
         line_no = 0
@@ -555,12 +597,16 @@ def read_jsonl(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
         except OSError as exc:
             yield open_failed(path, exc)
             return
-        lines = iter_stream_lines(fh)
+        lines = iter_stream_lines(fh, max_line=cap, keep=options.max_doc_bytes)
     seen_any = False
     text_field, id_field = options.text_field, options.id_field
     try:
         for raw in lines:
             line_no += 1
+            if isinstance(raw, Overlong):
+                seen_any = True
+                yield overlong_line(raw, path, line_no, options)
+                continue
             if raw.endswith(b"\r"):
                 raw = raw[:-1]
             if not raw or raw.isspace():  # not strip(): that copies every line

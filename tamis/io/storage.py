@@ -4,7 +4,8 @@ Local paths keep the plain ``open``/``os`` code (fsspec is never imported for th
 goes through fsspec (``pip install 'tamis[s3]'`` or ``'tamis[gcs]'`` for the backends):
 
 - **listing**: a prefix is read like a folder (every key below it, recursively, in key order,
-  which is a local sorted listing's order; zero-byte ``dir/`` keys and hidden names skipped);
+  which is a local sorted listing's order; zero-byte ``dir/`` keys and hidden names, of objects
+  and of folders, skipped);
   globs (``*``, ``?``, ``[..]``, ``**``) are expanded by the store and sorted.
 - **reading**: big sequential reads (64 MiB ranged requests: per-request costs dominate smaller
   ones, ``bench/bench_s3.py``), and a read that fails mid-way on a transient error (throttling,
@@ -216,6 +217,12 @@ def is_hidden(key: str) -> bool:
     return key.rstrip("/").rsplit("/", 1)[-1].startswith(".")
 
 
+def is_hidden_below(relative: str) -> bool:
+    """Whether a key below a listed prefix lies in a hidden name: its own or a folder's
+    (``c/.dot/x.jsonl``), as a local folder's walk leaves hidden folders out."""
+    return any(part.startswith(".") for part in relative.strip("/").split("/"))
+
+
 def list_files(url: str, *, fresh: bool = False) -> list[tuple[str, int]]:
     """Every object below ``url`` (a prefix read like a folder), recursively, in key order,
     with sizes; zero-byte folder keys (``dir/``) are skipped. ``fresh`` drops the client's
@@ -273,7 +280,7 @@ def expand_remote_with_roots(item: str) -> list[tuple[str, str]]:
     except Exception as exc:
         raise _input_error(item, exc) from exc
     root = item.rstrip("/")
-    files = [(url, root) for url, _ in listed if not is_hidden(url[len(root) :])]
+    files = [(url, root) for url, _ in listed if not is_hidden_below(url[len(root) :])]
     if not files:
         msg = f"input not found: {item} (no object at or below it)"
         raise ConfigError(msg)

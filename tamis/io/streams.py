@@ -6,6 +6,7 @@ copy it over and over (quadratic). Blocks are collected until a newline shows up
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,32 +21,62 @@ class StreamBroken(Exception):
         self.fragment = fragment
 
 
-def iter_stream_lines(fh: Any, block_size: int = BLOCK) -> Iterator[bytes]:
+class Overlong:
+    """A line longer than the reader's cap, in place of the line: its first ``head`` bytes and
+    its ``length`` (newline excluded). The rest was read past, never held."""
+
+    __slots__ = ("head", "length")
+
+    def __init__(self, head: bytes, length: int) -> None:
+        self.head = head
+        self.length = length
+
+
+def iter_stream_lines(fh: Any, block_size: int = BLOCK, max_line: int | None = None, keep: int = 0) -> Iterator[bytes | Overlong]:
     """Lines without their ``\\n``. ``read1`` is used where the stream has it, so data
-    decompressed before a truncation is handed over before the error."""
+    decompressed before a truncation is handed over before the error. A line longer than
+    ``max_line`` (which must exceed ``block_size``: only a line glued from several reads can) comes
+    as an :class:`Overlong` holding its first ``keep`` bytes: memory stays bounded by the cap, not
+    by the line (a 4 MB gzip file may hold one 1 GB line)."""
     read = getattr(fh, "read1", fh.read)
     parts: list[bytes] = []
+    size = 0  # of the line in progress
+    head: bytes | None = None  # set while reading past an overlong line
     while True:
         try:
             block = read(block_size)
         except Exception as exc:
-            raise StreamBroken(exc, b"".join(parts)) from exc
+            raise StreamBroken(exc, head if head is not None else b"".join(parts)) from exc
         if not block:
             break
         if b"\n" not in block:
-            parts.append(block)
+            size += len(block)
+            if head is None:
+                parts.append(block)
+                if max_line is not None and size > max_line:
+                    head, parts = b"".join(parts)[:keep], []
             continue
         lines = block.split(b"\n")
-        if parts:
-            parts.append(lines[0])
-            lines[0] = b"".join(parts)
-            parts = []
+        first = lines[0]
+        if head is not None:
+            yield Overlong(head, size + len(first))
+            head = None
+        else:
+            if parts:
+                parts.append(first)
+                first = b"".join(parts)
+                parts = []
+            yield first if max_line is None or len(first) <= max_line else Overlong(first[:keep], len(first))
         tail = lines.pop()
-        yield from lines
+        yield from itertools.islice(lines, 1, None)  # within one read: never over the cap
+        size = len(tail)
         if tail:
             parts.append(tail)
-    if parts:
-        yield b"".join(parts)
+    if head is not None:
+        yield Overlong(head, size)
+    elif parts:
+        line = b"".join(parts)
+        yield line if max_line is None or len(line) <= max_line else Overlong(line[:keep], len(line))
 
 
 class ZstdFrames:
