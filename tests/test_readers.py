@@ -339,6 +339,33 @@ def test_iter_stream_lines_caps_a_line_as_splitting_would_not():
         assert all(not isinstance(g, Overlong) for g in iter_stream_lines(io.BytesIO(data), block))
 
 
+def test_damaged_compressed_text_and_html_files_are_located_errors(tmp_path: Path):
+    """A cut or corrupt .txt/.html under any codec is one located input error; the files beside
+    it are read (an lzma or zstd error used to fail the whole batch's task), and a text file that
+    decompresses past max_doc_bytes is a reader:too_large reject read only that far."""
+    import lzma
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a-cut.txt.xz").write_bytes(lzma.compress(b"Some text that is long enough to matter here.")[:-20])
+    (folder / "b-junk.html.xz").write_bytes(b"not xz at all")
+    (folder / "c-junk.txt.bz2").write_bytes(b"BZh9 garbage")
+    (folder / "d-junk.txt.zst").write_bytes(b"\x28\xb5\x2f\xfd garbage")
+    (folder / "e-cut.txt.gz").write_bytes(gzip.compress(b"Some text that is long enough to matter here.")[:-10])
+    (folder / "f-fine.txt").write_text("A fine text file, with words in it.")
+    (folder / "g-big.txt.gz").write_bytes(gzip.compress(b"word " * (3 << 20)))  # 15 MB of text
+    out = tmp_path / "run"
+    run_recipe([folder], out, STEPS, reader={"max_doc_bytes": 1 << 20})
+    assert [r["id"] for r in kept(out)] == ["f-fine"]
+    (big,) = rejected(out)
+    assert big["id"] == "g-big" and big["reason"] == "reader:too_large" and len(big["text"]) <= (1 << 20) + 1
+    found = {Path(e["path"]).name: e["reason"] for e in errors(out)}
+    assert found == {name: "reader:unreadable_file" for name in ("a-cut.txt.xz", "b-junk.html.xz", "c-junk.txt.bz2", "d-junk.txt.zst", "e-cut.txt.gz")} | {
+        "g-big.txt.gz": "reader:too_large"
+    }
+    assert_accounting(out, ["f-fine", "g-big"])
+
+
 def test_utf16_by_zeros_takes_only_utf16():
     from tamis.io.encodings import utf16_by_zeros
 
