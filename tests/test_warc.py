@@ -274,3 +274,53 @@ def test_an_encoded_payload_decodes_at_most_max_doc_bytes(tmp_path: Path):
     assert items[2].metadata["url"] == "http://cut.example/" and "after this paragraph" in items[2].text
     with pytest.raises(zlib.error):
         zlib.decompress(cut, 47)  # what the reader used to do with it
+
+
+class _Zeros(io.RawIOBase):
+    """``size`` zero bytes, made as read (a record's payload never held by the test)."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = min(len(buffer), self.left)
+        buffer[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+def test_a_record_over_the_block_cap_is_read_past_not_held(tmp_path: Path):
+    """An archive's 100 MB video record beside its pages: skipped without being held (the reader
+    held every block whole, twice: 2 GB of memory for a 500 MB video); a page over the cap
+    (2 x max_doc_bytes as stored) is a reader:too_large reject with its first max_doc_bytes;
+    a record the file ends inside of is a located truncation, the records before it read."""
+    import resource
+
+    path = tmp_path / "archive.warc.gz"
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for url, size, ctype in (("http://v.example/video.mp4", 100 << 20, "video/mp4"), ("http://big.example/", 5 << 20, "text/html")):
+            http = StatusAndHeaders("200 OK", [("Content-Type", ctype)], protocol="HTTP/1.1")
+            payload = io.BufferedReader(_Zeros(size))
+            writer.write_record(writer.create_warc_record(url, "response", payload=payload, length=size, http_headers=http))
+        for url, body, ctype in html_pages(2):
+            writer.write_record(_response(writer, url, body, ctype))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    items = read_all(path, max_doc_bytes=1 << 20)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 40, grown_mb  # holding the video would be 100 MB at least
+    big, *pages = items
+    assert isinstance(big, BadRecord) and big.error.reason == "reader:too_large" and "5,242,9" in big.error.message
+    assert big.doc is not None and len(big.doc.text.encode()) <= 1 << 20 and big.doc.metadata["url"] == "http://big.example/"
+    assert [p.metadata["url"] for p in pages] == ["http://example.com/0", "http://example.com/1"]
+    # A record whose Content-Length runs past the end of the file (plain WARC, cut there).
+    whole = tmp_path / "whole.warc"
+    write_warc(whole, [*html_pages(1), ("http://cut.example/", b"<p>" + b"x" * (3 << 20) + b"</p>", "text/html")], gz=False, extras=False)
+    cut = tmp_path / "cut.warc"
+    cut.write_bytes(whole.read_bytes()[: -(2 << 20)])
+    first, last = read_all(cut, max_doc_bytes=1 << 20)
+    assert first.metadata["url"] == "http://example.com/0"
+    assert isinstance(last, BadRecord) and last.error.reason == "reader:truncated" and "the file ends first" in last.error.message

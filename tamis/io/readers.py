@@ -226,6 +226,14 @@ def _walk(path: str) -> list[str]:
     return sorted(found)
 
 
+def _suffix_of(path: str) -> str:
+    """A file's suffix as the summary names it: with the one before a codec's (``.wat.gz``)."""
+    stem, suffix = os.path.splitext(os.path.basename(path.rstrip("/")).lower())
+    if suffix in COMPRESSION_SUFFIXES:
+        suffix = os.path.splitext(stem)[1] + suffix
+    return suffix or "no suffix"
+
+
 def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | None = None, skipped: Counter[str] | None = None) -> list[InputTask]:
     """The deterministic task list for ``inputs``. ``skipped`` counts, by suffix, the files found
     in input folders whose format no name tells (a site mirror's ``.php`` pages, a ``.csv``): they
@@ -251,7 +259,7 @@ def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | No
                 )
                 raise ConfigError(msg)
             if skipped is not None:
-                skipped[os.path.splitext(path.rstrip("/"))[1].lower() or "no suffix"] += 1
+                skipped[_suffix_of(path)] += 1
             continue  # unknown files inside folders are skipped (README, checksums ...)
         problem = _unreadable_name(path)
         if problem is not None:  # an input error like any other: listed, and the rest goes on

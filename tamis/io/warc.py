@@ -53,7 +53,12 @@ class _Break:
 class WarcRecord:
     number: int
     headers: dict[str, str]  # lower-cased names
-    block: bytes
+    block: bytes  # the whole block, or its first bytes where ``length`` is over the reader's cap
+    length: int = -1  # the block's Content-Length, set where only its first bytes are held
+
+    @property
+    def whole(self) -> bool:
+        return self.length < 0
 
 
 @dataclass
@@ -94,7 +99,9 @@ def _iter_gzip_members(fh: Any, pending: bytes) -> Iterator[bytes | _Break]:
                 yield _Break(f"gzip member starting at byte {member_start:,} is cut short (the file ends inside it)")
             return
         try:
-            out = decomp.decompress(pending)
+            # At most _READ_BLOCK decompressed bytes a call: a megabyte of gzip may inflate to a
+            # gigabyte (a video of zeros, a bomb), and a record read past must not be held.
+            out = decomp.decompress(pending, _READ_BLOCK)
         except zlib.error as exc:
             # Resynchronise on the next gzip member after the damaged one.
             rest = pending
@@ -119,6 +126,10 @@ def _iter_gzip_members(fh: Any, pending: bytes) -> Iterator[bytes | _Break]:
             continue
         if out:
             yield out
+        if decomp.unconsumed_tail and not decomp.eof:  # input left over by the output limit
+            consumed += len(pending) - len(decomp.unconsumed_tail)
+            pending = decomp.unconsumed_tail
+            continue
         if decomp.eof:
             unused = decomp.unused_data
             consumed += len(pending) - len(unused)
@@ -187,6 +198,19 @@ class _Buffer:
                 return False
         return True
 
+    def skip_to(self, end: int) -> bool:
+        """Consume the data up to ``end`` (an index into ``data``) without holding it: what lies
+        past it becomes ``data``'s start. False if the data ends (or breaks) first."""
+        while len(self.data) < end:
+            end -= len(self.data)
+            self.data = bytearray()
+            self.pos = 0
+            if not self.fill():
+                return False
+        del self.data[:end]
+        self.pos = 0
+        return True
+
     def resume_after_break(self) -> None:
         """Forget what was read before a damaged spot; go on with the next member."""
         self.data = bytearray()
@@ -208,8 +232,11 @@ def _parse_headers(raw: bytes) -> dict[str, str]:
     return headers
 
 
-def iter_records(path: str) -> Iterator[WarcRecord | FramingError]:
-    """Every record of a WARC/WET file, in order, with framing problems as ``FramingError``."""
+def iter_records(path: str, max_block: int | None = None, keep: int = 0) -> Iterator[WarcRecord | FramingError]:
+    """Every record of a WARC/WET file, in order, with framing problems as ``FramingError``. A
+    block over ``max_block`` bytes (a video beside the pages of an archive's crawl) is read
+    past: only its first ``keep`` bytes are held (its HTTP headers among them), so memory
+    follows the cap, not the record."""
     buf = _Buffer(_iter_chunks(path))
     number = 0
     while True:
@@ -252,6 +279,9 @@ def iter_records(path: str) -> Iterator[WarcRecord | FramingError]:
             yield FramingError(number, f"missing or invalid Content-Length {headers.get('content-length')!r}", "reader:bad_record", headers)
             continue
         block_end = block_start + length
+        if max_block is not None and length > max_block:
+            yield from _read_past(buf, number, headers, block_start, length, keep)
+            continue
         if buf.ensure(block_end + 4) and buf.data[block_end : block_end + 4] == b"\r\n\r\n":
             buf.pos = block_end + 4
             yield WarcRecord(number, headers, bytes(buf.data[block_start:block_end]))
@@ -276,6 +306,32 @@ def iter_records(path: str) -> Iterator[WarcRecord | FramingError]:
         else:
             message = f"Content-Length says {length:,} bytes but the file ends after {len(block):,}"
             yield FramingError(number, message, "reader:truncated", headers, block)
+
+
+def _read_past(buf: _Buffer, number: int, headers: dict[str, str], block_start: int, length: int, keep: int) -> Iterator[WarcRecord | FramingError]:
+    """A block over the cap: its first ``keep`` bytes as the record's block, the rest consumed
+    unheld. Its end is checked as any record's; a wrong Content-Length can then only resume at
+    the next record after the span it claimed (the data inside it was not kept to search)."""
+    buf.ensure(block_start + keep)
+    head = bytes(buf.data[block_start : block_start + keep])
+    if buf.skip_to(block_start + length):
+        if buf.ensure(4) and buf.data[:4] == b"\r\n\r\n":
+            buf.pos = 4
+            yield WarcRecord(number, headers, head, length)
+            return
+        following = buf.find(_WARC_START, 0)
+        if following >= 0:
+            buf.pos = following
+            message = f"Content-Length says {length:,} bytes but no record ends there; reading goes on at the next record after them"
+            yield FramingError(number, message, "reader:bad_content_length", headers, head)
+            return
+        buf.pos = len(buf.data)
+    message = f"record {number} is incomplete (its Content-Length says {length:,} bytes)"
+    if buf.brk is not None:
+        yield FramingError(number, f"{buf.brk.message}; {message}", "reader:truncated", headers, head)
+        buf.resume_after_break()
+    else:
+        yield FramingError(number, f"the file ends first: {message}", "reader:truncated", headers, head)
 
 
 # --------------------------------------------------------------------------- HTTP payloads
@@ -377,12 +433,19 @@ def _framing_bad_record(item: FramingError, path: str) -> BadRecord:
     return BadRecord(InputError(item.message, path=path, line=item.number, reason=item.reason), doc)
 
 
+def block_cap(options: ReaderOptions) -> int:
+    """The largest record block the readers hold whole: twice max_doc_bytes. A larger block is
+    over max_doc_bytes whatever it holds (an HTTP payload only grows when decoded), so it is a
+    reader:too_large reject if it is a page, and skipped if not, held in part either way."""
+    return 2 * options.max_doc_bytes
+
+
 def read_warc(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
     from tamis.io.htmldecode import declared_language, decode_html_keeping_utf8
 
     path = task.files[0]
     try:
-        records = iter_records(path)
+        records = iter_records(path, block_cap(options), options.max_doc_bytes)
         for item in records:
             if isinstance(item, FramingError):
                 yield _framing_bad_record(item, path)
@@ -394,7 +457,6 @@ def read_warc(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
             content_type = http_headers.get("content-type") or headers.get("warc-identified-payload-type", "")
             if not is_html_type(content_type):
                 continue
-            body = decode_payload(body, http_headers, options.max_doc_bytes + 1)
             meta = _base_metadata(headers, path, item.number)
             meta["content_type"] = content_type
             if status is not None:
@@ -402,6 +464,12 @@ def read_warc(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
             if "warc-truncated" in headers:  # the crawler kept only the start of the page
                 meta["warc_truncated"] = headers["warc-truncated"]
             doc_id = _record_id(headers, path, item.number)
+            if not item.whole:  # over the cap as stored, so over max_doc_bytes decoded: held in part only
+                doc = Document(doc_id, escaped(item.block), meta)
+                msg = f"page of {item.length:,} bytes as stored is larger than max_doc_bytes={options.max_doc_bytes:,} (kept its first bytes in the reject)"
+                yield BadRecord(InputError(msg, path=path, line=item.number, reason="reader:too_large"), doc)
+                continue
+            body = decode_payload(body, http_headers, options.max_doc_bytes + 1)
             if len(body) > options.max_doc_bytes:
                 doc = Document(doc_id, escaped(body[: options.max_doc_bytes]), meta)
                 msg = f"page is larger than max_doc_bytes={options.max_doc_bytes:,} once decoded (kept its first bytes in the reject)"
@@ -421,7 +489,7 @@ def read_warc(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
 def read_wet(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
     path = task.files[0]
     try:
-        for item in iter_records(path):
+        for item in iter_records(path, block_cap(options), options.max_doc_bytes):
             if isinstance(item, FramingError):
                 yield _framing_bad_record(item, path)
                 continue
@@ -433,6 +501,10 @@ def read_wet(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
             if "warc-identified-content-language" in headers:
                 meta["warc_language"] = headers["warc-identified-content-language"]
             doc_id = _record_id(headers, path, item.number)
+            if not item.whole:
+                msg = f"document of {item.length:,} bytes is larger than max_doc_bytes={options.max_doc_bytes:,} (kept its first bytes in the reject)"
+                yield BadRecord(InputError(msg, path=path, line=item.number, reason="reader:too_large"), Document(doc_id, escaped(item.block), meta))
+                continue
             try:
                 text = item.block.decode("utf-8")
             except UnicodeDecodeError as exc:
