@@ -354,16 +354,18 @@ def test_damaged_compressed_text_and_html_files_are_located_errors(tmp_path: Pat
     (folder / "e-cut.txt.gz").write_bytes(gzip.compress(b"Some text that is long enough to matter here.")[:-10])
     (folder / "f-fine.txt").write_text("A fine text file, with words in it.")
     (folder / "g-big.txt.gz").write_bytes(gzip.compress(b"word " * (3 << 20)))  # 15 MB of text
+    (folder / "h-big.txt").write_bytes("é".encode() * (1 << 20))  # 2 MiB: the cut falls inside a character
     out = tmp_path / "run"
     run_recipe([folder], out, STEPS, reader={"max_doc_bytes": 1 << 20})
     assert [r["id"] for r in kept(out)] == ["f-fine"]
-    (big,) = rejected(out)
-    assert big["id"] == "g-big" and big["reason"] == "reader:too_large" and len(big["text"]) <= (1 << 20) + 1
+    assert [(r["id"], r["reason"]) for r in rejected(out)] == [("g-big", "reader:too_large"), ("h-big", "reader:too_large")]
+    assert all(len(r["text"].encode()) <= 1 << 20 for r in rejected(out))
     found = {Path(e["path"]).name: e["reason"] for e in errors(out)}
     assert found == {name: "reader:unreadable_file" for name in ("a-cut.txt.xz", "b-junk.html.xz", "c-junk.txt.bz2", "d-junk.txt.zst", "e-cut.txt.gz")} | {
-        "g-big.txt.gz": "reader:too_large"
+        "g-big.txt.gz": "reader:too_large",
+        "h-big.txt": "reader:too_large",
     }
-    assert_accounting(out, ["f-fine", "g-big"])
+    assert_accounting(out, ["f-fine", "g-big", "h-big"])
 
 
 def test_utf16_by_zeros_takes_only_utf16():

@@ -894,6 +894,11 @@ def read_text_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadRes
             continue
         if raw.startswith(UTF8_BOM):
             raw = raw[3:]
+        if len(raw) > options.max_doc_bytes:  # before decoding: the cut may fall inside a character
+            msg = f"file is larger than max_doc_bytes={options.max_doc_bytes:,} (kept its first bytes in the reject)"
+            doc = Document(doc_id, escaped(raw[: options.max_doc_bytes]), {"source": source})
+            yield BadRecord(InputError(msg, path=path, reason="reader:too_large"), doc)
+            continue
         from tamis.io.encodings import wide_unicode
 
         wide = wide_unicode(raw, guess_unmarked=options.encoding == "auto")
@@ -906,10 +911,7 @@ def read_text_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadRes
         if detected:
             metadata["encoding"] = detected
         doc = Document(doc_id, text, metadata)
-        if len(raw) > options.max_doc_bytes:
-            msg = f"file is larger than max_doc_bytes={options.max_doc_bytes:,} (kept its first bytes in the reject)"
-            yield BadRecord(InputError(msg, path=path, reason="reader:too_large"), doc)
-        elif not text.strip():
+        if not text.strip():
             yield BadRecord(InputError("file is empty", path=path, reason="reader:empty"), doc)
         else:
             yield doc
