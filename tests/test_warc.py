@@ -324,3 +324,22 @@ def test_a_record_over_the_block_cap_is_read_past_not_held(tmp_path: Path):
     first, last = read_all(cut, max_doc_bytes=1 << 20)
     assert first.metadata["url"] == "http://example.com/0"
     assert isinstance(last, BadRecord) and last.error.reason == "reader:truncated" and "the file ends first" in last.error.message
+
+
+def test_a_content_length_that_claims_too_much_resumes_at_the_next_record(tmp_path: Path):
+    """A record whose Content-Length claims 50 MB (over the block cap, so read past unheld)
+    while its block is a few bytes: the reader resumes at the first record start inside the
+    claimed span, so the pages after it are read, as they were when every block was held."""
+    good = tmp_path / "good.warc"
+    write_warc(good, html_pages(3), gz=False, extras=False)
+    data = good.read_bytes()
+    first_end = data.index(b"WARC/1.", 1)  # where the second record starts
+    head, rest = data[:first_end], data[first_end:]
+    length = re.search(rb"Content-Length: (\d+)", head)
+    assert length is not None
+    broken = head.replace(length.group(0), b"Content-Length: " + str(50 << 20).encode(), 1)
+    path = tmp_path / "claims.warc"
+    path.write_bytes(broken + rest)
+    items = read_all(path, max_doc_bytes=1 << 20)
+    assert isinstance(items[0], BadRecord) and items[0].error.reason == "reader:bad_content_length"
+    assert [item.metadata["url"] for item in items[1:]] == ["http://example.com/1", "http://example.com/2"]

@@ -198,18 +198,43 @@ class _Buffer:
                 return False
         return True
 
-    def skip_to(self, end: int) -> bool:
-        """Consume the data up to ``end`` (an index into ``data``) without holding it: what lies
-        past it becomes ``data``'s start. False if the data ends (or breaks) first."""
-        while len(self.data) < end:
-            end -= len(self.data)
-            self.data = bytearray()
-            self.pos = 0
+    def skip_to(self, end: int, start: int) -> tuple[int, int]:
+        """Consume ``data[start:end]`` without holding it, until a WARC record start shows up in
+        it: from that one on, the data is kept (as a block read whole would be), so that a
+        Content-Length that claims too much can still resume there. Returns (``end`` and the
+        record start's index, -1 if none) in ``data`` as it then is; ``data`` holds ``end`` unless
+        it ended (or broke) first. ``start`` >= 1: a record start needs the newline before it."""
+        searched = start  # data before it holds no record start (searched already)
+        while True:
+            limit = min(end, len(self.data))
+            hit = self._record_start(searched, limit)
+            if hit >= 0:
+                del self.data[:hit]
+                self.pos = 0
+                self.ensure(end - hit)
+                return end - hit, 0
+            if limit == end:
+                del self.data[:end]
+                self.pos = 0
+                return 0, -1
+            # Searched up to limit. Keep its last 16 bytes (a record start may straddle the next
+            # read) and the byte before them (a record start's newline), drop the rest.
+            cut = max(searched, limit - 16) - 1
+            del self.data[:cut]
+            end, searched, self.pos = end - cut, 1, 0
             if not self.fill():
-                return False
-        del self.data[:end]
-        self.pos = 0
-        return True
+                return end, -1
+
+    def _record_start(self, start: int, limit: int) -> int:
+        """The index of the first WARC record start (``WARC/1.x`` at a line start) in
+        ``data[start:limit]``, -1 if none; ``start`` >= 1. Found as a plain string first (a
+        video is searched at memory speed), then checked."""
+        at = start
+        while (at := self.data.find(b"WARC/1.", at, limit)) >= 0:
+            if self.data[at - 1] == 0x0A and _WARC_START.match(self.data, at):
+                return at
+            at += 1
+        return -1
 
     def resume_after_break(self) -> None:
         """Forget what was read before a damaged spot; go on with the next member."""
@@ -310,22 +335,23 @@ def iter_records(path: str, max_block: int | None = None, keep: int = 0) -> Iter
 
 def _read_past(buf: _Buffer, number: int, headers: dict[str, str], block_start: int, length: int, keep: int) -> Iterator[WarcRecord | FramingError]:
     """A block over the cap: its first ``keep`` bytes as the record's block, the rest consumed
-    unheld. Its end is checked as any record's; a wrong Content-Length can then only resume at
-    the next record after the span it claimed (the data inside it was not kept to search)."""
+    unheld (buf.skip_to: up to a record start inside it, if one shows up). Its end is checked
+    as any record's; a wrong Content-Length resumes at the first record start inside the span
+    it claimed, else at the first one after it."""
     buf.ensure(block_start + keep)
     head = bytes(buf.data[block_start : block_start + keep])
-    if buf.skip_to(block_start + length):
-        if buf.ensure(4) and buf.data[:4] == b"\r\n\r\n":
-            buf.pos = 4
-            yield WarcRecord(number, headers, head, length)
-            return
-        following = buf.find(_WARC_START, 0)
-        if following >= 0:
-            buf.pos = following
-            message = f"Content-Length says {length:,} bytes but no record ends there; reading goes on at the next record after them"
-            yield FramingError(number, message, "reader:bad_content_length", headers, head)
-            return
-        buf.pos = len(buf.data)
+    end, inside = buf.skip_to(block_start + length, block_start)
+    if buf.ensure(end + 4) and buf.data[end : end + 4] == b"\r\n\r\n":
+        buf.pos = end + 4
+        yield WarcRecord(number, headers, head, length)
+        return
+    following = inside if inside >= 0 else buf.find(_WARC_START, end)
+    if following >= 0:
+        buf.pos = following
+        message = f"Content-Length says {length:,} bytes but no record ends there; reading goes on at the next record found"
+        yield FramingError(number, message, "reader:bad_content_length", headers, head)
+        return
+    buf.pos = len(buf.data)
     message = f"record {number} is incomplete (its Content-Length says {length:,} bytes)"
     if buf.brk is not None:
         yield FramingError(number, f"{buf.brk.message}; {message}", "reader:truncated", headers, head)
