@@ -484,6 +484,35 @@ def test_html_files_are_read_and_extracted(tmp_path: Path):
     assert "Trop cher, l’été." in records[1]["text"]
 
 
+def test_a_jsonl_of_scraped_pages_is_extracted_and_text_passes(tmp_path: Path):
+    """A JSONL corpus of pages ({"url", "html"} read with --text-field html): each record whose
+    text opens as an HTML page is extracted by the default (pages: sniffed), as datatrove's
+    extractors take any document's text; text that mentions a tag stays as it is. pages: marked
+    leaves them all; pages: all takes every record as a page."""
+    import orjson
+
+    from tamis.steps.extract import opens_as_html
+
+    html = page(1, para="The flood barrier opened on Tuesday after four years of building work.")
+    records = [
+        {"id": "page", "url": "https://example.org/a", "html": "\n  " + html},
+        {"id": "text", "html": "The <html> element is the root of a document, and every page has one."},
+    ]
+    path = tmp_path / "pages.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    texts = {}
+    for mode in ("sniffed", "marked", "all"):
+        out = tmp_path / mode
+        run_recipe([path], out, [{"step": "extract", "pages": mode}], reader={"text_field": "html"})
+        texts[mode] = {r["id"]: r["text"] for r in kept(out)}
+    assert "flood barrier opened on Tuesday" in texts["sniffed"]["page"] and "<" not in texts["sniffed"]["page"]
+    assert texts["sniffed"]["text"] == records[1]["html"] and texts["marked"]["page"] == records[0]["html"]
+    assert texts["all"]["page"] == texts["sniffed"]["page"]
+    assert opens_as_html("\ufeff<?xml version='1.0'?>\n<!-- saved -->\n<!DOCTYPE html PUBLIC '-//W3C//DTD XHTML 1.0//EN'>")
+    assert not opens_as_html("<head><title>a fragment</title></head>") and not opens_as_html("<htmlx>")
+    assert not opens_as_html("<!-- " + "--> <!-- " * 2000 + "text")  # a run of comments: bounded, and no page
+
+
 def test_a_gzip_page_under_an_html_name_is_read_decompressed(tmp_path: Path):
     """A page saved as the server sent it (Content-Encoding: gzip) under ``.html``: read as its
     page, not rejected as binary; cut short, an input error naming the file; never inflated past

@@ -1,8 +1,10 @@
 """``extract``: HTML pages → their main text, one paragraph per line, in Unicode NFC.
 
-Only documents marked ``metadata["content_format"] == "html"`` (WARC responses, .html files)
-are touched; every other document passes through unchanged, so the step can head the
-default recipe without changing JSONL corpora.
+Documents marked ``metadata["content_format"] == "html"`` (WARC responses, .html files) are
+pages, and by default (``pages: sniffed``) so is a document whose text opens as an HTML page
+(``<!doctype html>`` or ``<html>`` first: a JSONL of scraped pages, as datatrove's extractors
+take any document's text); every other document passes through unchanged, so the step can head
+the default recipe without changing a corpus of text.
 
 Rejections: ``extract:too_large`` (more than ``max_chars`` characters of HTML),
 ``extract:binary`` (the body is not text: more than ``max_binary_share`` control or
@@ -36,6 +38,7 @@ title, canonical URL and date go into ``metadata`` where the input did not alrea
 from __future__ import annotations
 
 import atexit
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -52,6 +55,19 @@ EXTRACTOR_NAMES = ("trafilatura", "trafilatura_fast", "resiliparse", "tamis", "t
 _TIMEOUT_DETAIL = "no result within {:g} CPU seconds; the extraction worker was killed and replaced"
 
 
+# A document's text opens as an HTML page: <!doctype html> or <html> first, after white space, a
+# byte order mark, an XML declaration and comments. Tried on the first 1,024 characters only (a
+# bounded slice: every quantifier is bounded by it), so a JSONL corpus of plain text costs a
+# microsecond a document and is never taken for pages.
+# The comments are one atomic group: once read, never re-split (a run of "-->" cannot make the
+# match try every way of grouping them).
+_OPENS_AS_HTML = re.compile(r"\ufeff?\s*(?:<\?xml[^>]*\?>\s*)?(?>(?:<!--.*?-->\s*)*)<(?:!doctype\s+html|html[\s>])", re.IGNORECASE | re.DOTALL)
+
+
+def opens_as_html(text: str) -> bool:
+    return _OPENS_AS_HTML.match(text[:1024]) is not None
+
+
 @register("extract")
 class Extract(Step):
     """Turn HTML pages (from WARC or .html inputs) into their main text; other documents pass."""
@@ -66,6 +82,11 @@ class Extract(Step):
     drop_boilerplate: bool = param(True, "drop short furniture lines (copyright, share, newsletter, cookie ...) the extractor left in")
     isolate: bool = param(True, "extract in a child process that is killed on timeout (False: in-process, no time limit)")
     batch_pages: int = param(32, "pages sent to the extraction worker at a time (it never waits for its next page)")
+    pages: str = param(
+        "sniffed",
+        "which documents are pages: marked (WARC responses, .html files), sniffed (those, and any whose text opens with <!doctype html> or <html>), all",
+        choices=("marked", "sniffed", "all"),
+    )
 
     @property
     def times_itself(self) -> bool:  # type: ignore[override]  # the child process has its own per-page limit (timeout_s)
@@ -126,6 +147,12 @@ class Extract(Step):
                 window = []
         yield from self._run_window(window, ctx)
 
+    def _is_page(self, doc: Document) -> bool:
+        """Whether ``doc`` is an HTML page to extract (``pages``)."""
+        if doc.metadata.get("content_format") == "html" or self.pages == "all":
+            return True
+        return self.pages == "sniffed" and doc.metadata.get("content_format") is None and opens_as_html(doc.text)
+
     def _precheck(self, doc: Document) -> tuple[str, str] | None:
         """(rule, detail) if the page is refused before extraction."""
         from tamis.steps.extract_html import binary_share
@@ -144,7 +171,7 @@ class Extract(Step):
         refused: dict[int, tuple[str, str]] = {}
         to_extract: list[int] = []
         for position, doc in enumerate(window):
-            if doc.metadata.get("content_format") != "html":
+            if not self._is_page(doc):
                 continue
             problem = self._precheck(doc)
             if problem is None:
