@@ -18,7 +18,7 @@ import pytest
 
 from tamis.extract import blocks, learned, metadata
 from tamis.extract.learned import Forest
-from tamis.io.html import read_capped
+from tamis.io.readers import read_capped
 from tamis.steps.extract_html import (
     _CASE_FOLD,
     BOILERPLATE_KEYWORDS,

@@ -883,6 +883,8 @@ def read_capped(fh: Any, limit: int) -> bytes:
 
 
 def read_text_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
+    from tamis.io.encodings import wide_unicode
+
     for position, path in enumerate(task.files):
         doc_id = relative_id(path, task.root_of(position), FORMATS["text"].suffixes)
         source = {"path": path, "line": None}
@@ -899,8 +901,6 @@ def read_text_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadRes
             doc = Document(doc_id, escaped(raw[: options.max_doc_bytes]), {"source": source})
             yield BadRecord(InputError(msg, path=path, reason="reader:too_large"), doc)
             continue
-        from tamis.io.encodings import wide_unicode
-
         wide = wide_unicode(raw, guess_unmarked=options.encoding == "auto")
         try:
             text, detected = wide if wide is not None else decode_text(raw, options.encoding, path=path, line=None)
