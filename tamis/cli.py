@@ -60,6 +60,22 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+BATCH_HELP = (
+    "read JSONL files of a quarter of this or less (compressed: a sixteenth) several to a task, "
+    "up to this many MB a task (a task writes its own output shard); 0: one task per file (default: 8)"
+)
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -89,6 +105,7 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_config: bool = True) ->
     p.add_argument("--id-field", help="JSON/Parquet field holding the id (default: id)")
     p.add_argument("--encoding", choices=["utf-8", "auto"], help="input decoding: strict UTF-8, or auto-detect legacy encodings (default: utf-8)")
     p.add_argument("--max-doc-bytes", type=int, help="reject larger documents as reader:too_large (default: 16777216, 16 MiB)")
+    p.add_argument("--batch-mb", type=_non_negative_int, help=BATCH_HELP)
     p.add_argument("--limit", type=int, help="process only the first N documents in input order (default: all)")
     p.add_argument("--resume", action="store_true", help="continue a run: redo only unfinished tasks")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
@@ -210,6 +227,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     for flag, key in (("text_field", "text_field"), ("id_field", "id_field"), ("encoding", "encoding"), ("max_doc_bytes", "max_doc_bytes")):
         if getattr(args, flag, None) is not None:
             reader[key] = getattr(args, flag)
+    if getattr(args, "batch_mb", None) is not None:
+        reader["batch_bytes"] = args.batch_mb << 20
     out: dict[str, Any] = {
         "input": args.input,
         "output": args.output,
@@ -463,6 +482,7 @@ def add_tokenize_parsers(sub: Any) -> None:
     tok_p.add_argument("--text-field", help="JSON/Parquet field holding the text (default: text)")
     tok_p.add_argument("--id-field", help="JSON/Parquet field holding the id (default: id)")
     tok_p.add_argument("--max-doc-bytes", type=int, help="reject larger documents as reader:too_large (default: 16777216, 16 MiB)")
+    tok_p.add_argument("--batch-mb", type=_non_negative_int, help=BATCH_HELP)
     tok_p.add_argument("--resume", action="store_true", help="continue: redo only unfinished tasks")
     tok_p.add_argument("--overwrite", action="store_true", help="replace an existing TOKDIR")
     tok_p.add_argument("--strict", action="store_true", help="stop at the first input error")
@@ -500,7 +520,10 @@ def _is_tokdir(root: Path) -> bool:
 
 def _tokenize_reader(args: argparse.Namespace) -> dict[str, Any]:
     pairs = (("text_field", "text_field"), ("id_field", "id_field"), ("max_doc_bytes", "max_doc_bytes"))
-    return {key: getattr(args, flag) for flag, key in pairs if getattr(args, flag, None) is not None}
+    reader = {key: getattr(args, flag) for flag, key in pairs if getattr(args, flag, None) is not None}
+    if args.batch_mb is not None:
+        reader["batch_bytes"] = args.batch_mb << 20
+    return reader
 
 
 def cmd_tokenize(args: argparse.Namespace) -> int:

@@ -38,6 +38,11 @@ def _inputs(tmp_path: Path) -> list[Path]:
     return [write_jsonl(src / "a.jsonl", a), write_jsonl(src / "b.jsonl", b), write_jsonl(src / "c.jsonl", c)]
 
 
+# One task, hence one output shard, per input file (small files are otherwise read together):
+# the notes are checked across several shards.
+PER_FILE = {"reader": {"batch_bytes": 0}}
+
+
 def _card_view(out: Path) -> tuple[Any, ...]:
     folders = [describe_folder(out, "output"), describe_folder(out, "rejects")]
     described = tuple((f.pattern, f.features, f.rows, f.problem) for f in folders)
@@ -82,7 +87,7 @@ def _assert_notes_equal_read_back(out: Path) -> None:
 @pytest.mark.parametrize(("fmt", "workers"), [("jsonl", 2), ("parquet", 1)])
 def test_notes_give_what_reading_the_shards_back_gives(tmp_path: Path, fmt: str, workers: int):
     out = tmp_path / "out"
-    run_recipe(_inputs(tmp_path), out, [{"step": "normalize"}, {"step": "exact_dedup"}], format=fmt, workers=workers)
+    run_recipe(_inputs(tmp_path), out, [{"step": "normalize"}, {"step": "exact_dedup"}], format=fmt, workers=workers, **PER_FILE)
     _assert_notes_equal_read_back(out)
 
 
@@ -90,7 +95,7 @@ def test_notes_of_the_dedup_command(tmp_path: Path):
     """``tamis dedup`` (the fused stage, kept lines written in bulk) with its defaults."""
     out = tmp_path / "out"
     inputs = _inputs(tmp_path)
-    assert main(["dedup", "-i", *map(str, inputs), "-o", str(out), "--threshold", "0.8", "-w", "1", "-q"]) == 0
+    assert main(["dedup", "-i", *map(str, inputs), "-o", str(out), "--threshold", "0.8", "-w", "1", "-q", "--batch-mb", "0"]) == 0
     assert (out / "report.html").is_file()
     _assert_notes_equal_read_back(out)
 
@@ -104,7 +109,7 @@ def test_rejects_lines_held_for_the_report_are_the_shards_lines(tmp_path: Path, 
 
     monkeypatch.setattr(shardnotes, "HOLD_ROWS", 40)
     out = tmp_path / "out"
-    run_recipe(_inputs(tmp_path), out, [{"step": "normalize"}, {"step": "exact_dedup"}], workers=1)
+    run_recipe(_inputs(tmp_path), out, [{"step": "normalize"}, {"step": "exact_dedup"}], workers=1, **PER_FILE)
     shard = list_shards(out / "rejects")[0]
     held = shardnotes.held_lines(shard)
     lines = gzip.decompress(shard.read_bytes()).split(b"\n")
@@ -127,7 +132,7 @@ def test_rejects_lines_held_for_the_report_are_the_shards_lines(tmp_path: Path, 
 
 def test_notes_that_do_not_describe_the_shard_are_ignored(tmp_path: Path):
     out = tmp_path / "out"
-    run_recipe(_inputs(tmp_path), out, [{"step": "exact_dedup"}])
+    run_recipe(_inputs(tmp_path), out, [{"step": "exact_dedup"}], **PER_FILE)
     shard = list_shards(out / "output")[0]
     lines = gzip.decompress(shard.read_bytes()).splitlines(keepends=True)
     shard.write_bytes(gzip.compress(b"".join(lines[1:])))  # another file under the same name
@@ -144,7 +149,7 @@ def test_notes_a_crash_cut_short_or_emptied_are_ignored(tmp_path: Path):
     # Notes are renamed whole but not fsynced (they only save time): after a crash of the machine
     # one may be empty or cut short; read_notes refuses it and the card reads the shard instead.
     out = tmp_path / "out"
-    run_recipe(_inputs(tmp_path), out, [{"step": "exact_dedup"}])
+    run_recipe(_inputs(tmp_path), out, [{"step": "exact_dedup"}], **PER_FILE)
     truth = _card_view(out)
     shard = list_shards(out / "output")[0]
     whole = notes_path(shard).read_bytes()
@@ -167,7 +172,7 @@ def test_metadata_no_type_covers_is_reported_as_when_read_back(tmp_path: Path):
 def test_resumed_run_keeps_notes_matching_its_shards(tmp_path: Path):
     inputs = _inputs(tmp_path)
     out = tmp_path / "out"
-    run_recipe(inputs, out, [{"step": "exact_dedup"}])
+    run_recipe(inputs, out, [{"step": "exact_dedup"}], **PER_FILE)
     before = _card_view(out)
     # a task that reruns rewrites its shards and their notes
     for marker in (out / "_markers").glob("seg0-task00001*"):
@@ -175,7 +180,7 @@ def test_resumed_run_keeps_notes_matching_its_shards(tmp_path: Path):
     from tamis.pipeline import RunConfig
     from tamis.runner import run
 
-    cfg = RunConfig(input=[str(p) for p in inputs], output=str(out), steps=[{"step": "exact_dedup"}], report=False)
+    cfg = RunConfig(input=[str(p) for p in inputs], output=str(out), steps=[{"step": "exact_dedup"}], report=False, **PER_FILE)
     run(cfg, resume=True)
     assert all(read_notes(p) is not None for p in list_shards(out / "output"))
     assert _card_view(out) == before
@@ -222,7 +227,7 @@ def test_notes_of_runs_before_version_2_are_read(tmp_path: Path):
     and the card is the same."""
     inputs = _inputs(tmp_path)
     out = tmp_path / "out"
-    run_recipe(inputs, out, [{"step": "exact_dedup"}], workers=2)
+    run_recipe(inputs, out, [{"step": "exact_dedup"}], workers=2, **PER_FILE)
     card, report = _card_view(out), _report_view(out)
     assert _rewrite_as_version_1(out) >= 3
     assert _card_view(out) == card and _report_view(out) == report
@@ -231,7 +236,7 @@ def test_notes_of_runs_before_version_2_are_read(tmp_path: Path):
     from tamis.pipeline import RunConfig
     from tamis.runner import run
 
-    cfg = RunConfig(input=[str(p) for p in inputs], output=str(out), steps=[{"step": "exact_dedup"}], report=False, workers=2)
+    cfg = RunConfig(input=[str(p) for p in inputs], output=str(out), steps=[{"step": "exact_dedup"}], report=False, workers=2, **PER_FILE)
     run(cfg, resume=True)
     versions = {read_notes(p).info["version"] for p in list_shards(out / "output") + list_shards(out / "rejects")}
     assert versions == {1, 2}  # the rerun task's notes are new, the others old

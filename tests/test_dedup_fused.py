@@ -193,7 +193,7 @@ def test_block_texts_are_the_texts_orjson_reads():
         b'{"text":"\\n"}',
     ]
     data = b"\n".join(lines) + b"\n"
-    block = Block(data, 0, len(data), 1, 0)
+    block = Block(data, 0, len(data), 1, 0, "x.jsonl")
     _, numbers, _, _, _ = scan_block(block, ReaderOptions(), fold=False)
     texts = block_texts(block, numbers)
     assert len(texts) == len(lines) == len(numbers)
@@ -240,7 +240,7 @@ def test_sketches_signed_in_a_helper_thread_are_the_same_files(tmp_path: Path, m
     outs = {}
     for thread in ("1", "0"):
         monkeypatch.setenv("TAMIS_SKETCH_THREAD", thread)
-        outs[thread] = _run(tmp_path, f"thread{thread}", inputs, monkeypatch, fused=fused)
+        outs[thread] = _run(tmp_path, f"thread{thread}", inputs, monkeypatch, fused=fused, reader={"batch_bytes": 0})  # a task per file: several tasks' files
     scratch = {k: sorted(p for p in (out / "dedup").rglob("*") if p.is_file() and p.suffix in (".keys", ".counts", ".fps")) for k, out in outs.items()}
     assert len(scratch["1"]) >= 6
     assert [p.relative_to(outs["1"]) for p in scratch["1"]] == [p.relative_to(outs["0"]) for p in scratch["0"]]

@@ -29,9 +29,10 @@ def test_partitioned_resolve_gives_the_same_result(tmp_path: Path):
     records = [{"id": f"d{i}", "text": f"text number {i % 700}"} for i in range(3000)]
     files = [write_jsonl(tmp_path / f"part{k}.jsonl", records[k * 1000 : (k + 1) * 1000]) for k in range(3)]
     single, parted = tmp_path / "single", tmp_path / "parted"
-    run_recipe(files, single, DOC_STEPS)
+    per_file = {"batch_bytes": 0}  # three tasks: the partitioned passes run across tasks
+    run_recipe(files, single, DOC_STEPS, reader=per_file)
     # As if the units did not fit the memory budget: three hash partitions.
-    run_recipe(files, parted, [{"step": "exact_dedup", "partitions": 3}])
+    run_recipe(files, parted, [{"step": "exact_dedup", "partitions": 3}], reader=per_file)
     assert len(list((parted / "_markers").glob("stage0-partition-*"))) == 3
     assert [d["id"] for d in kept(single)] == [d["id"] for d in kept(parted)] == [f"d{i}" for i in range(700)]
     assert sorted((r["id"], r["duplicate_of"]) for r in rejected(single)) == sorted((r["id"], r["duplicate_of"]) for r in rejected(parted))

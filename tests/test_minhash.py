@@ -373,7 +373,7 @@ def test_verify_partitions_grouped_in_one_task_keep_the_same_edges(tmp_path: Pat
     for name, task_edges in (("grouped", minhash_module.VERIFY_TASK_EDGES), ("apart", 1)):
         monkeypatch.setattr(minhash_module, "VERIFY_TASK_EDGES", task_edges)
         out = tmp_path / name
-        run_recipe(files, out, [{"step": "minhash"}], workers=1)
+        run_recipe(files, out, [{"step": "minhash"}], workers=1, reader={"batch_bytes": 0})  # a task per file
         verify_markers = sorted(p.name for p in (out / "_markers").glob("stage0-verify-*"))
         assert len(verify_markers) == (1 if name == "grouped" else 4), verify_markers
         edges[name] = {p.name: p.read_bytes() for p in sorted(out.glob("dedup/*/*/edges-*"))}

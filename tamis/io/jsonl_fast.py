@@ -29,6 +29,7 @@ All of it is reached through :class:`JsonlSource`, the JSONL format's source
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 from collections.abc import Iterable, Iterator
@@ -95,7 +96,7 @@ def has_jsonl_scanner() -> bool:
 
 def is_seekable(task: InputTask) -> bool:
     """Uncompressed JSONL on a filesystem: a record can be read again from its byte offset."""
-    return not is_compressed(task.files[0]) and not storage.is_remote(task.files[0])
+    return not any(is_compressed(path) or storage.is_remote(path) for path in task.files)
 
 
 _nfc_loaded = False
@@ -115,14 +116,16 @@ def _load_nfc_table() -> None:
 
 
 class Block:
-    """Complete lines of a task: ``data[start:limit]``, the number of its first line, and
-    where ``data[start]`` is in the file (None for a compressed stream). ``newlines``: its
-    newline count where :func:`scan_block` has counted it (the framing then does not)."""
+    """Complete lines of one of a task's files: ``data[start:limit]``, the file, the number of
+    its first line, and where ``data[start]`` is in the file (None for a compressed stream).
+    ``newlines``: its newline count where :func:`scan_block` has counted it (the framing then
+    does not)."""
 
-    __slots__ = ("data", "first_line", "limit", "newlines", "offset", "start")
+    __slots__ = ("data", "first_line", "limit", "newlines", "offset", "path", "start")
 
-    def __init__(self, data: bytes, start: int, limit: int, first_line: int, offset: int | None) -> None:
+    def __init__(self, data: bytes, start: int, limit: int, first_line: int, offset: int | None, path: str) -> None:
         self.data, self.start, self.limit, self.first_line, self.offset = data, start, limit, first_line, offset
+        self.path = path
         self.newlines: int | None = None
 
     def count_newlines(self) -> int:
@@ -130,18 +133,33 @@ class Block:
             self.newlines = count_newline_bytes(memoryview(self.data)[self.start : self.limit])
         return self.newlines
 
+    @property
+    def path_json(self) -> bytes:
+        """The file's path as a JSON string (the scanner writes it into ``metadata.source``)."""
+        return _path_json(self.path)
+
+
+@functools.lru_cache(maxsize=1024)
+def _path_json(path: str) -> bytes:
+    return orjson.dumps(path)
+
 
 def jsonl_blocks(task: InputTask, options: ReaderOptions) -> Iterator[Block | BadRecord]:
     """The task's lines a block at a time, framed as :func:`tamis.io.readers.read_jsonl`
     frames them (byte ranges own the lines that start in them; a file's last line may lack
     its newline); a broken stream or an empty file comes as a BadRecord in its place. A
-    block always ends with a newline (one is added after a last line that has none).
+    block always ends with a newline (one is added after a last line that has none), and
+    holds lines of one file: a batch of small files gives each file's blocks in turn.
 
     A line cut between two reads is glued on its own (a small block) rather than by
     copying the next read whole. A block's newlines are counted when the next block is
     made, after the caller had it: where the caller scanned it, the scan's count is taken
     (one pass over the bytes fewer)."""
-    path = task.files[0]
+    for path in task.files:
+        yield from _file_blocks(task, path, options)
+
+
+def _file_blocks(task: InputTask, path: str, options: ReaderOptions) -> Iterator[Block | BadRecord]:
     try:
         fh = open_binary(path) if task.end is None else storage.open_input(path)
     except OSError as exc:
@@ -162,7 +180,7 @@ def jsonl_blocks(task: InputTask, options: ReaderOptions) -> Iterator[Block | Ba
     def block(data: bytes, start: int, limit: int) -> Block:
         nonlocal offset, any_record, previous
         settle()
-        found = previous = Block(data, start, limit, line, offset if seekable else None)
+        found = previous = Block(data, start, limit, line, offset if seekable else None, path)
         offset += limit - start
         # Every byte of data is handed out in some block, so a non-space byte anywhere in
         # it means a non-blank line; isspace() stops at the first one (no copy).
@@ -329,7 +347,7 @@ def _scan_pieces(blocks: Iterable[Block | BadRecord]) -> Iterator[Block | BadRec
         data, start, line, total = block.data, block.start, block.first_line, 0
         while start < block.limit:
             cut = data.find(b"\n", start + size - 1, block.limit) + 1 if start + size < block.limit else block.limit
-            piece = Block(data, start, cut, line, None if block.offset is None else block.offset + start - block.start)
+            piece = Block(data, start, cut, line, None if block.offset is None else block.offset + start - block.start, block.path)
             yield piece
             newlines = piece.count_newlines()
             line += newlines
@@ -348,11 +366,11 @@ def block_texts(block: Block, numbers: Any) -> list[str | None]:
     return texts(block.data, np.ascontiguousarray(numbers, dtype=np.int64).tobytes())
 
 
-def declined_line(block: Block, row: Any, path: str, options: ReaderOptions) -> ReadResult:
+def declined_line(block: Block, row: Any, options: ReaderOptions) -> ReadResult:
     """The record of a line the scanner left to the reference parser, read by it (``row``:
     the line's row of :func:`scan_block`'s numbers)."""
     line_no, start, length = int(row[0]), int(row[1]), int(row[2])
-    return _parse_json_record(block.data[start : start + length], path, line_no, options, options.text_field, options.id_field)
+    return _parse_json_record(block.data[start : start + length], block.path, line_no, options, options.text_field, options.id_field)
 
 
 # --------------------------------------------------------------------------- lazy documents
@@ -441,14 +459,12 @@ def scan_jsonl_textless(task: InputTask, options: ReaderOptions) -> Iterator[Rea
     """The task's records as :class:`LazyTextDocument` s, read again from the input: the
     scanner measures each text and, where it can, makes the output line without text.
     Records it is not sure of are read by the reference parser, whole."""
-    path = task.files[0]
-    path_json = orjson.dumps(path)
     origin = _FromLine(options)
     for block in jsonl_blocks(task, options):
         if isinstance(block, BadRecord):
             continue  # the first pass counted and rejected it
-        _, numbers, ids, _, textless = scan_block(block, options, fold=False, path_json=path_json)
-        data = block.data
+        _, numbers, ids, _, textless = scan_block(block, options, fold=False, path_json=block.path_json)
+        data, path = block.data, block.path
         for row, doc_id, line in zip(numbers.tolist(), ids, textless, strict=True):
             line_no, start, length, chars, n_bytes, words, text_start, text_end = row
             raw = data[start : start + length]
@@ -466,7 +482,8 @@ def scan_jsonl_textless(task: InputTask, options: ReaderOptions) -> Iterator[Rea
 class TextlessSidecar:
     """What the first pass leaves for a second pass that writes no text, per task: each
     document's output line without text, (chars, bytes, words), its byte range in the input
-    (to read it again if it is rejected), its language where the metadata has one, its id.
+    and which of the task's files holds it (to read it again if it is rejected), its language
+    where the metadata has one, its id.
     """
 
     def __init__(self, directory: Path, task: int) -> None:
@@ -478,7 +495,8 @@ class TextlessSidecar:
         self._count = 0
 
     def add_many(self, ids: list[str], lines: list[bytes], numbers: np.ndarray, languages: dict[int, Any]) -> None:
-        """``numbers``: rows of (chars, bytes, words, offset, length), one per document."""
+        """``numbers``: rows of (chars, bytes, words, offset, length, file), one per document
+        (file: the position of its file in the task's files)."""
         self._ids.extend(ids)
         self._lines.extend(lines)
         self._numbers.append(numbers)
@@ -490,7 +508,7 @@ class TextlessSidecar:
         import numpy as np
         self._stem.parent.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(self._stem.with_suffix(".lines"), b"".join(self._lines))
-        numbers = np.concatenate(self._numbers) if self._numbers else np.zeros((0, 5), dtype=np.int64)
+        numbers = np.concatenate(self._numbers) if self._numbers else np.zeros((0, SIDECAR_COLUMNS), dtype=np.int64)
         write_bytes_atomic(self._stem.with_suffix(".numbers"), np.ascontiguousarray(numbers, dtype=np.int64).tobytes())
         write_bytes_atomic(self._stem.with_suffix(".languages"), orjson.dumps({str(k): v for k, v in self._languages.items()}))
         self._ids.save(self._stem)
@@ -500,30 +518,36 @@ class TextlessSidecar:
         return (directory / f"{task:05d}.off").exists()  # the last file close() writes
 
 
+SIDECAR_COLUMNS = 6  # chars, UTF-8 bytes, words, offset, length, file
+
+
 class _FromSidecar:
     """Decodes a lazy document from the sidecar and the input: where = (index, output line)."""
 
-    def __init__(self, path: str, options: ReaderOptions, offsets: list[int], lengths: list[int]) -> None:
-        self._path = path
+    def __init__(self, paths: tuple[str, ...], options: ReaderOptions, offsets: list[int], lengths: list[int], files: list[int]) -> None:
+        self._paths = paths
         self._options = options
         self._offsets = offsets
         self._lengths = lengths
-        self._fd: int | None = None
+        self._files = files
+        self._fds: dict[int, int] = {}
 
     def text(self, where: tuple[int, bytes]) -> str:
-        if self._fd is None:
-            self._fd = os.open(self._path, os.O_RDONLY)
         index = where[0]
-        raw = os.pread(self._fd, self._lengths[index], self._offsets[index])
+        file = self._files[index]
+        fd = self._fds.get(file)
+        if fd is None:
+            fd = self._fds[file] = os.open(self._paths[file], os.O_RDONLY)
+        raw = os.pread(fd, self._lengths[index], self._offsets[index])
         return orjson.loads(raw)[self._options.text_field]
 
     def metadata(self, where: tuple[int, bytes]) -> dict[str, Any]:
         return orjson.loads(where[1])["metadata"]
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds = {}
 
 
 class SidecarReader:
@@ -533,11 +557,11 @@ class SidecarReader:
         import numpy as np
         stem = directory / f"{task.index:05d}"
         self.lines = stem.with_suffix(".lines").read_bytes().splitlines(keepends=True)
-        # Rows of (chars, UTF-8 bytes, words, offset, length), one per document.
-        self.numbers = np.fromfile(stem.with_suffix(".numbers"), dtype=np.int64).reshape(-1, 5)
+        # Rows of (chars, UTF-8 bytes, words, offset, length, file), one per document.
+        self.numbers = np.fromfile(stem.with_suffix(".numbers"), dtype=np.int64).reshape(-1, SIDECAR_COLUMNS)
         self.languages = {int(k): v for k, v in orjson.loads(stem.with_suffix(".languages").read_bytes()).items()}
         self.ids = IdReader(stem).all()
-        self._origin = _FromSidecar(task.files[0], options, self.numbers[:, 3].tolist(), self.numbers[:, 4].tolist())
+        self._origin = _FromSidecar(task.files, options, *(self.numbers[:, k].tolist() for k in (3, 4, 5)))
 
     def documents(self) -> Iterator[LazyTextDocument]:
         """Every document, lazily decoded: kept ones are written as their line."""
@@ -584,8 +608,7 @@ class JsonlSource(Source):
 
         task, options = self.task, self.options
         sidecar = TextlessSidecar(leave_for, task.index) if leave_for is not None and is_seekable(task) else None
-        path = task.files[0]
-        path_json = orjson.dumps(path) if sidecar is not None else None
+        file_of = {path: position for position, path in enumerate(task.files)}
         # A collector that wants texts (the fused dedup collect) gets each record's text as
         # the str orjson would give (block_texts); the scanner then folds no key.
         wants_texts = getattr(collector, "wants_texts", False)
@@ -596,20 +619,22 @@ class JsonlSource(Source):
             if isinstance(block, BadRecord):
                 admit(block)
                 continue
+            path = block.path
+            path_json = block.path_json if sidecar is not None else None
             _, numbers, ids, keys, lines = scan_block(block, options, fold=not wants_texts, path_json=path_json, digest=hashed)
             if wants_texts:
                 keys = block_texts(block, numbers)
             scanned = numbers[:, 3] >= 0
             stats.observe_read_many(numbers[scanned, 3].tolist(), numbers[scanned, 4].tolist())
             valid = scanned.copy()
-            # (chars, bytes, words, offset in the file, length) of each line, for the sidecar
-            table = numbers[:, [3, 4, 5, 1, 2]].copy() if sidecar is not None else None
+            # (chars, bytes, words, offset in the file, length, file) of each line, for the sidecar
+            table = numbers[:, [3, 4, 5, 1, 2, 0]].copy() if sidecar is not None else None
             languages: dict[int, Any] = {}
             for i in [i for i, doc_id in enumerate(ids) if doc_id is None]:
                 if scanned[i]:
                     ids[i] = derived_id(path, int(numbers[i, 0]))
             for i in np.flatnonzero(~scanned).tolist():
-                _, doc = admit(declined_line(block, numbers[i], path, options))
+                _, doc = admit(declined_line(block, numbers[i], options))
                 if doc is not None:  # counted by admit
                     valid[i] = True
                     ids[i], keys[i] = doc.id, doc.text if wants_texts else digest(normalized_utf8(doc.text)) if hashed else normalized_utf8(doc.text)
@@ -636,6 +661,7 @@ class JsonlSource(Source):
             if sidecar is not None and table is not None:
                 assert block.offset is not None
                 table[:, 3] += block.offset - block.start
+                table[:, 5] = file_of[path]
                 kept = np.flatnonzero(valid).tolist()
                 order = {i: n for n, i in enumerate(kept)}
                 named = {order[i]: lang for i, lang in languages.items() if lang is not None and i in order}
@@ -703,8 +729,6 @@ class JsonlSource(Source):
         import numpy as np
 
         task, options = self.task, self.options
-        path = task.files[0]
-        path_json = orjson.dumps(path)
         stats = ctx.stats
         refused, annotations, rewrite = decisions.rejects, decisions.annotations, decisions.rewrite
         every = rewrite is not None and rewrite.changed is None  # the rewrite may change any text
@@ -721,7 +745,8 @@ class JsonlSource(Source):
             if isinstance(block, BadRecord):
                 count += block.doc is not None
                 continue  # the first pass counted and rejected it; it has no position
-            _, numbers, ids, _, lines = scan_block(block, options, fold=False, path_json=path_json, with_text=True)
+            path = block.path
+            _, numbers, ids, _, lines = scan_block(block, options, fold=False, path_json=block.path_json, with_text=True)
             n = len(ids)
             at = int(np.searchsorted(marks, position))
             if not every and (at == len(marks) or marks[at] >= position + n) and lines.count(None) == 0 and (limit < 0 or count + n <= limit):
@@ -800,8 +825,6 @@ class JsonlSource(Source):
         cannot copy (as :meth:`write_decided_texts` does)."""
         import numpy as np
         task, options = self.task, self.options
-        path = task.files[0]
-        path_json = orjson.dumps(path)
         stats = ctx.stats
         keepers = seen.keepers
         find = keepers.get
@@ -815,8 +838,9 @@ class JsonlSource(Source):
                 continue
             # the output lines come as one buffer (out, ends): a block's kept lines go to the
             # writer as one piece, with no bytes object per line
+            path = block.path
             _, numbers, ids, joined, (out, ends) = scan_block(
-                block, options, fold=True, path_json=path_json, with_text=True, digest=True, digests_joined=True, joined=True
+                block, options, fold=True, path_json=block.path_json, with_text=True, digest=True, digests_joined=True, joined=True
             )
             scanned = numbers[:, 3] >= 0
             everything = bool(scanned.all())
@@ -835,7 +859,7 @@ class JsonlSource(Source):
                 digests = digest_list(joined, numbers)
                 valid = scanned.copy()
                 for i in np.flatnonzero(~scanned).tolist():
-                    _, doc = admit(declined_line(block, numbers[i], path, options))
+                    _, doc = admit(declined_line(block, numbers[i], options))
                     if doc is not None:  # counted by admit
                         valid[i] = True
                         ids[i], digests[i] = doc.id, digest(normalized_utf8(doc.text))

@@ -43,12 +43,18 @@ class ReaderOptions:
     encoding: str = field(default="utf-8", metadata={"choices": ("utf-8", "auto")})  # auto: detect legacy encodings
     max_doc_bytes: int = field(default=16 << 20, metadata={"min": 1})
     chunk_bytes: int = field(default=128 << 20, metadata={"min": 1})  # large plain JSONL files are split into ranges of this size
-    text_batch_files: int = field(default=512, metadata={"min": 1})  # plain-text files are read this many to a task
+    text_batch_files: int = field(default=512, metadata={"min": 1})  # plain-text files (and small JSONL files) are read at most this many to a task
+    # Small JSONL files (a quarter of this or less) are read several to a task, up to this many bytes
+    # (a compressed file counted at COMPRESSED_WEIGHT times its size): a task costs tens of
+    # milliseconds and a few files of its own in the run directory and an output shard, which a
+    # folder of small files paid per file. Batches stay small enough to keep every worker busy.
+    # 0: one task per file.
+    batch_bytes: int = field(default=8 << 20, metadata={"min": 0})
 
 
 @dataclass(frozen=True)
 class InputTask:
-    """One unit of reading: a file, a byte range of a file, or a batch of small text files."""
+    """One unit of reading: a file, a byte range of a file, or a batch of small files (read whole, in order)."""
 
     index: int
     format: str
@@ -95,7 +101,8 @@ class FormatSpec:
     # Split one file into (start, end, first line number or the file's LineStarts) ranges;
     # None = one task.
     split: Callable[[str, ReaderOptions], list[tuple[int, int, int | LineStarts]] | None] | None = None
-    batch_small_files: bool = False
+    batch_small_files: bool = False  # every file is batched (text_batch_files a task)
+    batch_by_size: bool = False  # files up to a quarter of batch_bytes are batched (batch_bytes a task)
     extra: dict[str, Any] = field(default_factory=dict)
     # "module:Class" of a tamis.io.sources.Source subclass with fast paths (None: the reader)
     source: str | None = None
@@ -241,13 +248,23 @@ def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | No
     tasks: list[InputTask] = []
     batch: list[str] = []
     batch_roots: list[str] = []
-    batch_format = ""
+    batch_key: tuple[str, bool, bool] = ("", False, False)
+    batch_size = 0
 
     def flush_batch() -> None:
-        nonlocal batch, batch_roots
+        nonlocal batch, batch_roots, batch_size
         if batch:
-            tasks.append(InputTask(len(tasks), batch_format, tuple(batch), roots=tuple(batch_roots)))
-            batch, batch_roots = [], []
+            tasks.append(InputTask(len(tasks), batch_key[0], tuple(batch), roots=tuple(batch_roots)))
+            batch, batch_roots, batch_size = [], [], 0
+
+    def add_to_batch(path: str, root: str, key: tuple[str, bool, bool], size: int, byte_limit: int) -> None:
+        nonlocal batch_key, batch_size
+        if batch and (batch_key != key or len(batch) >= options.text_batch_files or batch_size + size > byte_limit):
+            flush_batch()
+        batch_key = key
+        batch.append(path)
+        batch_roots.append(root)
+        batch_size += size
 
     for path, root in expand_inputs_with_roots(inputs):
         fmt = input_format or detect_format(path)
@@ -271,14 +288,18 @@ def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | No
             msg = f"unknown input format {fmt!r}; choose from: {', '.join(input_format_names())}"
             raise ConfigError(msg)
         if spec.batch_small_files:
-            if batch and (batch_format != fmt or len(batch) >= options.text_batch_files):
-                flush_batch()
-            batch_format = fmt
-            batch.append(path)
-            batch_roots.append(root)
+            add_to_batch(path, root, (fmt, False, False), 0, 1)
             continue
-        flush_batch()
         ranges = spec.split(path, options) if spec.split else None
+        if not ranges and spec.batch_by_size and options.batch_bytes > 0:
+            size = _size_or_none(path)
+            if size is not None and is_compressed(path):
+                size *= COMPRESSED_WEIGHT
+            if size is not None and size <= options.batch_bytes // 4:
+                # batched with files like it: the compiled paths read uncompressed local files by offset
+                add_to_batch(path, root, (fmt, is_compressed(path), storage.is_remote(path)), size, options.batch_bytes)
+                continue
+        flush_batch()
         if ranges:
             for start, end, first in ranges:
                 if isinstance(first, LineStarts):
@@ -292,6 +313,19 @@ def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | No
         msg = f"no readable input in {', '.join(inputs)} (JSONL, Parquet, text, WARC/WET or HTML files)"
         raise ConfigError(msg)
     return tasks
+
+
+# What a compressed file's bytes are taken to hold when small files are batched: text compresses
+# three to five times with gzip or zstd (the size read is not known before reading).
+COMPRESSED_WEIGHT = 4
+
+
+def _size_or_none(path: str) -> int | None:
+    """The file's size; None where it cannot be had (its task's reading then says why)."""
+    try:
+        return storage.size(path)
+    except OSError:
+        return None
 
 
 def read_task(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
@@ -591,7 +625,13 @@ def overlong_line(line: Overlong, path: str, line_no: int, options: ReaderOption
 
 
 def read_jsonl(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
-    path = task.files[0]
+    """The task's records: a byte range of one file, one whole file, or a batch of small
+    files one after the other."""
+    for path in task.files:
+        yield from _read_jsonl_file(path, task, options)
+
+
+def _read_jsonl_file(path: str, task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
     cap = line_cap(options)
     if task.end is not None:
         line_no = task.line_at_start() - 1
@@ -956,7 +996,7 @@ def read_parquet(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult
 
 
 JSONL_SUFFIXES = compressed_forms(".jsonl", ".ndjson", ".json")
-register_format(FormatSpec("jsonl", JSONL_SUFFIXES, read_jsonl, _split_jsonl, source="tamis.io.jsonl_fast:JsonlSource"))
+register_format(FormatSpec("jsonl", JSONL_SUFFIXES, read_jsonl, _split_jsonl, batch_by_size=True, source="tamis.io.jsonl_fast:JsonlSource"))
 register_format(FormatSpec("parquet", (".parquet",), read_parquet))
 register_format(FormatSpec("text", compressed_forms(".txt", ".md"), read_text_files, batch_small_files=True))
 
