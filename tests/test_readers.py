@@ -1,6 +1,7 @@
 """Readers: every format, configurable fields, and bad input that is reported, never lost."""
 
 import gzip
+import itertools
 from pathlib import Path
 
 import orjson
@@ -553,3 +554,31 @@ def test_a_batch_of_small_files_locates_each_file_and_line(tmp_path: Path):
         assert sorted((Path(e["path"]).name, e.get("line")) for e in errors) == [("empty.jsonl", None), ("f07.jsonl", 2)], name
     assert sorted(map(orjson.dumps, kept(outs["batched"]))) == sorted(map(orjson.dumps, kept(outs["per-file"])))
     assert sorted(map(orjson.dumps, rejected(outs["batched"]))) == sorted(map(orjson.dumps, rejected(outs["per-file"])))
+
+
+def test_a_large_parquet_file_is_read_in_ranges_of_row_groups(tmp_path: Path):
+    """A Parquet file larger than chunk_bytes is read by several tasks, each a range of whole row
+    groups, as a large JSONL file is by byte ranges: the same rows in the same order, numbered by
+    their place in the file; what holds for the whole file (no text column, no rows) is said once."""
+    rows = [{"id": None if i % 7 == 0 else f"p{i}", "text": f"Row {i} " + "words " * (i % 50), "n": i} for i in range(5000)]
+    path = tmp_path / "big.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=250)  # 20 row groups
+    whole = ReaderOptions(chunk_bytes=1 << 30)
+    options = ReaderOptions(chunk_bytes=30_000)
+    assert len(plan_tasks([str(path)], whole)) == 1
+    tasks = plan_tasks([str(path)], options)
+    assert 3 <= len(tasks) <= 20 and tasks[0].start == 0 and tasks[-1].end == 20
+    assert all(a.end == b.start for a, b in itertools.pairwise(tasks))
+
+    def read(opts: ReaderOptions) -> list[tuple[str, str, dict]]:
+        return [(d.id, d.text, d.metadata) for task in plan_tasks([str(path)], opts) for d in read_task(task, opts)]
+
+    assert read(options) == read(whole)
+    assert read(options)[14][0] == f"{path}:15"  # a derived id numbers the row in the file
+    no_text = ReaderOptions(chunk_bytes=30_000, text_field="body")
+    errors = [item.error for task in plan_tasks([str(path)], no_text) for item in read_task(task, no_text)]
+    assert [e.reason for e in errors] == ["reader:missing_text"]
+    out = tmp_path / "run"
+    run_recipe([path], out, STEPS, reader={"chunk_bytes": 30_000}, workers=2)
+    assert_accounting(out, [r["id"] or f"{path}:{i + 1}" for i, r in enumerate(rows)])
+    assert len(list((out / "output").iterdir())) == len(tasks)

@@ -960,10 +960,41 @@ def read_text_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadRes
 # --------------------------------------------------------------------------- Parquet
 
 
+def _split_parquet(path: str, options: ReaderOptions) -> list[tuple[int, int, int | LineStarts]] | None:
+    """Ranges of whole row groups of about ``chunk_bytes`` (as pyarrow reads them, uncompressed),
+    as (first row group, end row group, number of the first row): a large Parquet file is read by
+    several tasks, as a large JSONL file is. None (one task) for a file of one row group, or whose
+    footer cannot be read (its task says why)."""
+    if storage.size(path) <= options.chunk_bytes // 8:  # no file this small holds chunk_bytes of data
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.read_metadata(storage.open_input(path) if storage.is_remote(path) else path)
+    except Exception:  # noqa: BLE001 - pyarrow raises several unrelated types
+        return None
+    ranges: list[tuple[int, int, int | LineStarts]] = []
+    start, size, first_row, rows = 0, 0, 1, 0
+    for group in range(metadata.num_row_groups):
+        info = metadata.row_group(group)
+        size += info.total_byte_size
+        rows += info.num_rows
+        if size >= options.chunk_bytes and group + 1 < metadata.num_row_groups:
+            ranges.append((start, group + 1, first_row))
+            start, size, first_row = group + 1, 0, rows + 1
+    if not ranges:
+        return None
+    ranges.append((start, metadata.num_row_groups, first_row))
+    return ranges
+
+
 def read_parquet(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
+    """The file's rows, or those of a range of its row groups (``task.start`` to ``task.end``,
+    the first numbered ``task.first_line``): a row's number is its place in the file."""
     import pyarrow.parquet as pq
 
     path = task.files[0]
+    first = task.start == 0  # the file's first task: the one that says what holds for the whole file
     try:
         parquet = pq.ParquetFile(storage.open_input(path) if storage.is_remote(path) else path)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several unrelated types
@@ -971,11 +1002,13 @@ def read_parquet(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult
         return
     if options.text_field not in parquet.schema_arrow.names and options.text_field.split(".")[0] not in parquet.schema_arrow.names:
         msg = f"no column {options.text_field!r} (columns: {', '.join(parquet.schema_arrow.names)})"
-        yield BadRecord(InputError(msg, path=path, reason="reader:missing_text"))
+        if first:
+            yield BadRecord(InputError(msg, path=path, reason="reader:missing_text"))
         return
-    row = 0
+    row = 0 if task.end is None else task.first_line - 1
     seen_any = False
-    batches = iter(parquet.iter_batches(batch_size=4096))
+    groups = None if task.end is None else list(range(task.start, task.end))
+    batches = iter(parquet.iter_batches(batch_size=4096, row_groups=groups))
     while True:
         # Only pyarrow's reading is guarded here: a fault in a record's own handling is not the
         # file's corruption, and must not end the file's reading under that name.
@@ -991,13 +1024,13 @@ def read_parquet(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult
             row += 1
             seen_any = True
             yield _record_to_doc(record, b"", {"path": path, "line": row}, path, row, options, options.text_field, options.id_field)
-    if not seen_any:
+    if not seen_any and first:
         yield BadRecord(InputError("file is empty (no rows)", path=path, reason="reader:empty_file"))
 
 
 JSONL_SUFFIXES = compressed_forms(".jsonl", ".ndjson", ".json")
 register_format(FormatSpec("jsonl", JSONL_SUFFIXES, read_jsonl, _split_jsonl, batch_by_size=True, source="tamis.io.jsonl_fast:JsonlSource"))
-register_format(FormatSpec("parquet", (".parquet",), read_parquet))
+register_format(FormatSpec("parquet", (".parquet",), read_parquet, _split_parquet))
 register_format(FormatSpec("text", compressed_forms(".txt", ".md"), read_text_files, batch_small_files=True))
 
 _formats_loaded = False
