@@ -87,6 +87,9 @@ THREAD_BATCH_DOCS = 2048  # the batch signed in the helper thread (SketchSpill) 
 THREAD_BATCH_CHARS = 8 << 20  # ... or fewer documents holding this many characters: memory stays bounded
 SKETCH_AHEAD = 2  # batches a first pass may have in its helper thread, not yet written
 MAX_PIVOT_ROUNDS = 64
+# Candidate pairs (rows of the cand files) a partition of the verify and resolve passes takes on
+# (``partitions: 0``). Fewer partitions let verify skip more pairs already joined; more run in parallel.
+PARTITION_EDGES = 1 << 22
 VERIFY_CHUNK = 1 << 18  # pairs whose similarity is computed in one batch
 PRELOAD_MB = 256  # fingerprint sets a verify/resolve task reads once and keeps
 WEDGE_BUDGET = 2_000_000  # pairs of edges a resolve round may check for triangles (~100 MB)
@@ -306,7 +309,7 @@ class MinHashDedup(GlobalStage):
     against: str | None = param(None, "saved index folder: also remove documents that duplicate an indexed document")
     save_index: str | None = param(None, "folder to save this run's index (kept documents) for later `against` runs")
     cluster_shards: int = param(0, "clustering: 0 = one task unless labels exceed memory_budget_mb; N > 1 = N-way sharded star rounds")
-    partitions: int = param(0, "parallel tasks of the bucket/verify/resolve passes (0 = one per input task, at most 16)")
+    partitions: int = param(0, "partitions of the candidate pairs and components: tasks of the verify/resolve passes (0 = one per 4M pairs, at most 16)")
     memory_budget_mb: int = param(1024, "memory one clustering task may use")
 
     def __post_init__(self) -> None:
@@ -390,10 +393,12 @@ class MinHashDedup(GlobalStage):
             raise ConfigError(msg)
         layout = {"sources": [[s.stem, s.start, s.size] for s in sources], "documents": n_docs, "bands": bands}
         write_scratch_bytes(scratch / "layout.json", orjson.dumps(layout))
-        parts = self.partitions or max(1, min(16, n_tasks))
-
-        groups = min(bands, parts)
+        groups = min(bands, max(1, min(16, n_tasks)))  # any grouping of the bands finds the same candidates
         yield [PassTask(f"bucket-{g:04d}", functools.partial(_bucket_task, root, g, groups)) for g in range(groups)]
+        # The partitions (which edges verify skips, which components a resolve round holds) are a
+        # function of the documents only (their candidate pairs), never of the input tasks: the kept
+        # set is the same however the input is cut into tasks (byte ranges, batches of small files).
+        parts = self.partitions or _partitions_for(_candidate_rows(scratch))
         yield [
             PassTask(f"verify-{first:04d}-{last - 1:04d}", functools.partial(_verify_task, root, first, last, parts, self.threshold, self.verify))
             for first, last in _verify_groups(scratch, parts)
@@ -534,10 +539,19 @@ def _read_band(path: Path, bands: int, band: int, n: int, chunk_rows: int = 1 <<
     return out
 
 
+def _candidate_rows(scratch: Path) -> int:
+    """The candidate pairs the bucket round wrote, repeats included (the same for any grouping of bands)."""
+    return sum(os.path.getsize(p) // 8 for p in glob.glob(str(scratch / "cand-*.u32")))
+
+
+def _partitions_for(rows: int) -> int:
+    return max(1, min(16, math.ceil(rows / PARTITION_EDGES)))
+
+
 def _verify_groups(scratch: Path, partitions: int) -> list[tuple[int, int]]:
     """The verify round's tasks: consecutive partitions [first, last) holding about
     VERIFY_TASK_EDGES candidate rows each (read after the bucket round wrote them)."""
-    rows = sum(os.path.getsize(p) // 8 for p in glob.glob(str(scratch / "cand-*.u32")))
+    rows = _candidate_rows(scratch)
     tasks = max(1, min(partitions, math.ceil(rows / VERIFY_TASK_EDGES)))
     cuts = [round(k * partitions / tasks) for k in range(tasks + 1)]
     return list(itertools.pairwise(cuts))
