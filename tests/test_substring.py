@@ -53,6 +53,10 @@ def test_native_matches_reference(seed: int) -> None:
     flags64 = np.zeros(len(text), dtype=np.uint8)
     native.mark_groups(text, sa64, k, flags64)
     assert flags64.tobytes() == bytes(expected)
+    boundary = rng.randrange(len(text))  # first copies of k-grams repeated from here on: | 4
+    bounded = np.zeros(len(text), dtype=np.uint8)
+    native.mark_groups(text, sa, k, bounded, boundary)
+    assert bounded.tobytes() == bytes(ref.mark_groups(text, k, boundary))
 
     pairs = np.frombuffer(native.cover(flags, k, 0, len(text)), np.int64).reshape(-1, 2).tolist()
     assert [tuple(p) for p in pairs] == ref.cover(expected, k, 0, len(text))
@@ -136,7 +140,10 @@ def _ids(records: list[dict]) -> list[str]:
     return [r["id"] for r in records]
 
 
-def _run(tmp_path: Path, records: list[dict], name: str, files: int = 2, **step: object) -> tuple[dict, dict, Path]:
+def _run(
+    tmp_path: Path, records: list[dict], name: str, files: int = 2, reader: dict | None = None, workers: int = 2, **step: object
+) -> tuple[dict, dict, Path]:
+    """The stage over ``records`` cut into ``files`` files, a task each unless ``reader`` says otherwise."""
     inputs = []
     per = -(-len(records) // files)
     for i in range(files):
@@ -144,7 +151,7 @@ def _run(tmp_path: Path, records: list[dict], name: str, files: int = 2, **step:
         write_jsonl(path, records[i * per : (i + 1) * per])
         inputs.append(path)
     out = tmp_path / f"{name}-out"
-    run_recipe(inputs, out, steps=[{"step": "substring_dedup", **step}], workers=2)
+    run_recipe(inputs, out, steps=[{"step": "substring_dedup", **step}], workers=workers, reader={"batch_bytes": 0} if reader is None else reader)
     assert_accounting(out, _ids(records))
     return {r["id"]: r for r in kept(out)}, {r["id"]: r for r in rejected(out)}, out
 
@@ -235,6 +242,58 @@ def test_too_short_and_the_only_kept_copy(tmp_path: Path) -> None:
     # `shared` (removed from `again`): it is kept
     assert kept_docs["holder"]["text"] == shared
     assert shared not in kept_docs["again"]["text"]
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_cut_document_is_kept_only_for_a_first_copy_whatever_the_shards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    """A document cut below min_chars is rejected as too short unless it holds the first copy of
+    a k-gram removed elsewhere, checked against a dictionary of every k-gram; and the same
+    documents are kept, cut the same, over one shard, many shards, many tasks, or a scan whose
+    earlier-shard windows take several suffix arrays. (A k-gram that only earlier shards
+    repeated protected whichever of its copies a later shard's windows held first.)"""
+    from tamis.dedup import substring
+
+    rng = random.Random(seed)
+    pieces = [" ".join(rng.choice(["ab", "cd", "ef", "gh", "ij"]) for _ in range(rng.randint(8, 20))) for _ in range(30)]
+    records = []
+    for i in range(150):
+        text = " ".join(rng.choice(pieces) if rng.random() < 0.6 else f"w{rng.randrange(10**5)}" for _ in range(rng.randint(2, 12)))
+        records.append({"id": f"r{i}", "text": text})
+    k, min_chars = 24, 60
+    step = {"min_bytes": k, "anchor_bytes": 8, "min_chars": min_chars, "max_providers": 10_000}
+    runs = {
+        "one-shard": _run(tmp_path, records, "one", files=1, shard_mb=256, **step),
+        "many-shards": _run(tmp_path, records, "many", files=1, shard_mb=0.002, **step),
+        "many-tasks": _run(tmp_path, records, "tasks", files=5, shard_mb=0.003, **step),
+    }
+    monkeypatch.setattr(substring, "SCAN_CHUNK_MIN", 200)  # one worker: the passes run in this process
+    runs["small-scan-chunks"] = _run(tmp_path, records, "chunks", files=1, shard_mb=0.002, workers=1, **step)
+    flags = ref.mark_groups(b"".join(r["text"].encode() + b"\xff" for r in records), k)
+    starts = np.cumsum([0] + [len(r["text"].encode()) + 1 for r in records]).tolist()
+    holds_first = {r["id"] for r, a, b in zip(records, starts, starts[1:], strict=False) if 2 in flags[a:b]}
+    one_kept, one_rejected, _ = runs["one-shard"]
+    short = {i for i, r in one_rejected.items() if r["reason"] == "substring_dedup:too_short"}
+    assert short and not short & holds_first
+    assert {i for i, r in one_kept.items() if len(r["text"]) < min_chars and r["text"] != next(x["text"] for x in records if x["id"] == i)} <= holds_first
+    for name, (kept_docs, rejected_docs, _) in runs.items():
+        assert {i: r["text"] for i, r in kept_docs.items()} == {i: r["text"] for i, r in one_kept.items()}, name
+        assert {i: r["reason"] for i, r in rejected_docs.items()} == {i: r["reason"] for i, r in one_rejected.items()}, name
+
+
+def test_a_k_gram_only_earlier_shards_repeat_protects_no_document(tmp_path: Path) -> None:
+    """The project's demo text (12,000 documents, 24 MB): over one shard and over 2 MB shards, the
+    same documents are kept, cut the same. Before, a later shard's scan saw a document's copy of
+    a k-gram that only earlier shards repeated (its windows held that copy, not the first one)
+    and kept it as a first copy: demo-0000729, cut to 138 characters, was kept over 12 shards and
+    rejected as too short over one."""
+    from tamis.demo import generate
+
+    records = [{"id": d["id"], "text": d["text"]} for d in generate(12_000, seed=0)]
+    one_kept, one_rejected, _ = _run(tmp_path, records, "one", files=1, shard_mb=256)
+    many_kept, many_rejected, _ = _run(tmp_path, records, "many", files=1, shard_mb=2)
+    assert one_rejected["demo-0000729"]["reason"] == "substring_dedup:too_short"
+    assert {i: r["reason"] for i, r in many_rejected.items()} == {i: r["reason"] for i, r in one_rejected.items()}
+    assert {i: r["text"] for i, r in many_kept.items()} == {i: r["text"] for i, r in one_kept.items()}
 
 
 @pytest.mark.parametrize(("shard_mb", "seed"), [(256, 0), (0.004, 1), (0.002, 2)])

@@ -12,11 +12,14 @@
  *                                 ties). A k-gram (k = q + w - 1) holds exactly one window, so
  *                                 every copy of it selects the same anchor at the same offset.
  *                                 Returns (hashes u64[], positions u64[]) in position order.
- *   mark_groups(text, sa, k, flags)
+ *   mark_groups(text, sa, k, flags[, boundary])
  *                                 walks the suffix array: a group is a run of suffixes whose
  *                                 first k bytes are equal (and hold no 0xFF). Its smallest
  *                                 position is the first occurrence: flags |= 2 there; every
- *                                 other member gets flags |= 1 (seen earlier).
+ *                                 other member gets flags |= 1 (seen earlier). With a boundary,
+ *                                 a first occurrence before it whose group has a member at or
+ *                                 after it also gets flags |= 4 (the first copy of a k-gram
+ *                                 that the text from the boundary on repeats).
  *   cover(flags, k, lo, hi)       merged byte ranges [p, p + k) of positions p in [lo, hi)
  *                                 with flags & 1, as int64 pairs (absolute positions).
  *   group_bounds(text, sa, pos, k)
@@ -177,7 +180,8 @@ static int sa_width(Py_buffer *sb, Py_ssize_t n) {
 static PyObject *py_mark_groups(PyObject *self, PyObject *args) {
     Py_buffer tb, sb, fb;
     Py_ssize_t k;
-    if (!PyArg_ParseTuple(args, "y*y*nw*", &tb, &sb, &k, &fb)) return NULL;
+    Py_ssize_t boundary = -1;
+    if (!PyArg_ParseTuple(args, "y*y*nw*|n", &tb, &sb, &k, &fb, &boundary)) return NULL;
     PyObject *result = NULL;
     Py_ssize_t n = tb.len;
     int width = sa_width(&sb, n);
@@ -206,15 +210,17 @@ static PyObject *py_mark_groups(PyObject *self, PyObject *args) {
             else break;
         }
         if (j - i >= 2 && memchr(t + p, SEPARATOR, (size_t)k) == NULL) {
-            int64_t first = p;
+            int64_t first = p, last = p;
             for (Py_ssize_t m = i + 1; m < j; m++) {
                 int64_t pm = sa_at(sa, width, m);
                 if (pm < first) first = pm;
+                if (pm > last) last = pm;
             }
             for (Py_ssize_t m = i; m < j; m++) {
                 int64_t pm = sa_at(sa, width, m);
                 flags[pm] |= (pm == first) ? 2 : 1;
             }
+            if (boundary >= 0 && first < boundary && last >= boundary) flags[first] |= 4;
             groups++;
         }
         i = j;
@@ -396,7 +402,7 @@ done:
 
 static PyMethodDef methods[] = {
     {"winnow", py_winnow, METH_VARARGS, "winnow(text, q, w) -> (hashes u64 bytes, positions u64 bytes)"},
-    {"mark_groups", py_mark_groups, METH_VARARGS, "mark_groups(text, sa, k, flags) -> number of groups"},
+    {"mark_groups", py_mark_groups, METH_VARARGS, "mark_groups(text, sa, k, flags[, boundary]) -> number of groups"},
     {"cover", py_cover, METH_VARARGS, "cover(flags, k, lo, hi) -> int64 pairs bytes"},
     {"group_bounds", py_group_bounds, METH_VARARGS, "group_bounds(text, sa, pos, k) -> (lo, hi)"},
     {"flagged_ranges", py_flagged_ranges, METH_VARARGS, "flagged_ranges(flags, mask, want, starts, ends) -> int64 bytes"},

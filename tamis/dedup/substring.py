@@ -71,6 +71,7 @@ from tamis.steps.base import TaskContext, param
 SEPARATOR = b"\xff"
 ANCHOR_ROW_BYTES = 96  # peak bytes per anchor in the join pass: inputs, sort order, sorted copies, run tables
 JOIN_SHARD_FACTOR = 4  # a join pass holds at most this many shards' worth of anchors
+SCAN_CHUNK_MIN = 4 << 20  # earlier shards' windows a scan's suffix array takes, at least (else a quarter shard)
 MAX_SNAP_CHARS = 64  # a cut end moves at most this far to reach a word boundary
 LINE_BREAKS = "\n\r"
 
@@ -371,7 +372,7 @@ def _scan_task(scratch: str, shard: int, k: int, q: int) -> None:
     own = b"".join(data + SEPARATOR for data in _window_bytes(info, own_lo, own_hi))
     own_start = np.cumsum(np.append(0, own_hi - own_lo + 1)).astype(np.int64)  # in `own`
     windows = _provider_windows(root, shard, rows, k, q)
-    budget = max((info.byte_hi - info.byte_lo) // 4, 4 << 20)
+    budget = max((info.byte_hi - info.byte_lo) // 4, SCAN_CHUNK_MIN)
     chunks: list[list[tuple[int, int, int, bytes]]] = [[]]
     size = 0
     for window in windows:
@@ -388,6 +389,9 @@ def _scan_task(scratch: str, shard: int, k: int, q: int) -> None:
 
     flags_own = np.zeros(len(own), dtype=np.uint8)
     protected: set[tuple[int, int]] = set()
+    # The k-grams (xxh3-128 of their bytes) whose first provided copy an earlier chunk held: a
+    # chunk sees only its own windows, so a later copy in a later chunk is the first it sees.
+    first_seen_before: set[int] = set()
     # per document: (first removed offset, source shard, source doc, source offset)
     first_dup: dict[int, tuple[int, int, int, int]] = {}
     for chunk in chunks if own else []:
@@ -397,11 +401,25 @@ def _scan_task(scratch: str, shard: int, k: int, q: int) -> None:
         del prefix
         sa = divsufsort(corpus)
         flags = np.zeros(len(corpus), dtype=np.uint8)
-        native.mark_groups(corpus, sa, k, flags)
+        native.mark_groups(corpus, sa, k, flags, boundary)
         w_start = np.cumsum([0] + [len(w[3]) + 1 for w in chunk], dtype=np.int64)
-        if chunk:
-            # earlier-shard positions that are the first copy of something here
-            hit = np.frombuffer(native.flagged_ranges(flags, 2, 2, w_start[:-1], w_start[1:] - 1), dtype=np.int64)
+        if chunk and len(chunks) == 1:
+            # earlier-shard positions that are the first copy of something here (flag 4: a
+            # k-gram only earlier shards repeat is theirs to judge, and its first copy may not
+            # be among the windows)
+            hit = np.frombuffer(native.flagged_ranges(flags, 4, 4, w_start[:-1], w_start[1:] - 1), dtype=np.int64)
+            protected.update((chunk[i][0], chunk[i][1]) for i in hit.tolist())
+        elif chunk:  # the same, less the k-grams an earlier chunk's windows held first
+            firsts_here = np.flatnonzero(flags[:boundary] & 4)
+            kept_firsts = []
+            found_here: set[int] = set()
+            for position in firsts_here.tolist():
+                key = xxhash.xxh3_128_intdigest(corpus[position : position + k])
+                if key not in first_seen_before:
+                    found_here.add(key)
+                    kept_firsts.append(position)
+            first_seen_before |= found_here
+            hit = np.unique(np.searchsorted(w_start, np.asarray(kept_firsts, dtype=np.int64), side="right") - 1)
             protected.update((chunk[i][0], chunk[i][1]) for i in hit.tolist())
         firsts = np.frombuffer(native.first_flagged(flags, 1, own_start[:-1] + boundary, own_start[1:] - 1 + boundary), dtype=np.int64)
         group_first: dict[int, int] = {}

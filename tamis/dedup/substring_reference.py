@@ -44,9 +44,10 @@ def winnow(text: bytes, q: int, w: int) -> tuple[list[int], list[int]]:
     return out_h, out_p
 
 
-def mark_groups(text: bytes, k: int) -> bytearray:
+def mark_groups(text: bytes, k: int, boundary: int = -1) -> bytearray:
     """flags[p] = 2 at the first occurrence of each k-gram that occurs more than once (and holds
-    no separator), 1 at its later occurrences, 0 elsewhere."""
+    no separator), 1 at its later occurrences, 0 elsewhere; with a boundary, | 4 at a first
+    occurrence before it of a k-gram that also occurs at or after it."""
     flags = bytearray(len(text))
     seen: dict[bytes, int] = {}
     for p in range(len(text) - k + 1):
@@ -57,6 +58,8 @@ def mark_groups(text: bytes, k: int) -> bytearray:
         if first != p:
             flags[p] |= 1
             flags[first] |= 2
+            if 0 <= first < boundary <= p:
+                flags[first] |= 4
     return flags
 
 
