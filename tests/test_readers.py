@@ -582,3 +582,27 @@ def test_a_large_parquet_file_is_read_in_ranges_of_row_groups(tmp_path: Path):
     run_recipe([path], out, STEPS, reader={"chunk_bytes": 30_000}, workers=2)
     assert_accounting(out, [r["id"] or f"{path}:{i + 1}" for i, r in enumerate(rows)])
     assert len(list((out / "output").iterdir())) == len(tasks)
+
+
+def test_a_folder_of_small_parquet_files_is_read_several_to_a_task(tmp_path: Path):
+    """Spark writes a folder of small part files (and a _SUCCESS marker): they are read a batch at
+    a time, as small JSONL files are, each file's rows numbered in it, each file's problems its own."""
+    folder = tmp_path / "spark-out"
+    folder.mkdir()
+    ids = []
+    for k in range(30):
+        rows = [{"id": None if i == 1 else f"k{k}-{i}", "text": f"Row {i} of part {k}, with enough words to be kept."} for i in range(4)]
+        pq.write_table(pa.Table.from_pylist(rows), folder / f"part-{k:05d}.snappy.parquet")
+        ids += [r["id"] or f"{folder / f'part-{k:05d}.snappy.parquet'}:{i + 1}" for i, r in enumerate(rows)]
+    pq.write_table(pa.Table.from_pylist([{"id": "x", "body": "no text column"}]), folder / "part-00030.snappy.parquet")
+    (folder / "_SUCCESS").write_bytes(b"")
+    tasks = plan_tasks([str(folder)], ReaderOptions())
+    assert len(tasks) == 1 and len(tasks[0].files) == 31
+    assert len(plan_tasks([str(folder)], ReaderOptions(batch_bytes=0))) == 31
+    out = tmp_path / "run"
+    run_recipe([folder], out, STEPS)
+    assert_accounting(out, ids)
+    by_id = {d["id"]: d for d in kept(out)}
+    assert by_id[f"{folder / 'part-00007.snappy.parquet'}:2"]["metadata"]["source"] == {"path": str(folder / "part-00007.snappy.parquet"), "line": 2}
+    errors = [orjson.loads(line) for line in (out / "errors.jsonl").read_bytes().splitlines()]
+    assert [(Path(e["path"]).name, e["reason"]) for e in errors] == [("part-00030.snappy.parquet", "reader:missing_text")]

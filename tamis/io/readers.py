@@ -103,6 +103,7 @@ class FormatSpec:
     split: Callable[[str, ReaderOptions], list[tuple[int, int, int | LineStarts]] | None] | None = None
     batch_small_files: bool = False  # every file is batched (text_batch_files a task)
     batch_by_size: bool = False  # files up to a quarter of batch_bytes are batched (batch_bytes a task)
+    packed: bool = False  # the format compresses its data itself (Parquet): batched as a compressed file
     extra: dict[str, Any] = field(default_factory=dict)
     # "module:Class" of a tamis.io.sources.Source subclass with fast paths (None: the reader)
     source: str | None = None
@@ -293,7 +294,7 @@ def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | No
         ranges = spec.split(path, options) if spec.split else None
         if not ranges and spec.batch_by_size and options.batch_bytes > 0:
             size = _size_or_none(path)
-            if size is not None and is_compressed(path):
+            if size is not None and (spec.packed or is_compressed(path)):
                 size *= COMPRESSED_WEIGHT
             if size is not None and size <= options.batch_bytes // 4:
                 # batched with files like it: the compiled paths read uncompressed local files by offset
@@ -989,11 +990,16 @@ def _split_parquet(path: str, options: ReaderOptions) -> list[tuple[int, int, in
 
 
 def read_parquet(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
-    """The file's rows, or those of a range of its row groups (``task.start`` to ``task.end``,
-    the first numbered ``task.first_line``): a row's number is its place in the file."""
+    """The rows of the task's files (a batch of small files, one after the other), or those of a
+    range of one file's row groups (``task.start`` to ``task.end``, the first numbered
+    ``task.first_line``): a row's number is its place in its file."""
+    for path in task.files:
+        yield from _read_parquet_file(path, task, options)
+
+
+def _read_parquet_file(path: str, task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
     import pyarrow.parquet as pq
 
-    path = task.files[0]
     first = task.start == 0  # the file's first task: the one that says what holds for the whole file
     try:
         parquet = pq.ParquetFile(storage.open_input(path) if storage.is_remote(path) else path)
@@ -1030,7 +1036,7 @@ def read_parquet(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult
 
 JSONL_SUFFIXES = compressed_forms(".jsonl", ".ndjson", ".json")
 register_format(FormatSpec("jsonl", JSONL_SUFFIXES, read_jsonl, _split_jsonl, batch_by_size=True, source="tamis.io.jsonl_fast:JsonlSource"))
-register_format(FormatSpec("parquet", (".parquet",), read_parquet, _split_parquet))
+register_format(FormatSpec("parquet", (".parquet",), read_parquet, _split_parquet, batch_by_size=True, packed=True))
 register_format(FormatSpec("text", compressed_forms(".txt", ".md"), read_text_files, batch_small_files=True))
 
 _formats_loaded = False
