@@ -43,9 +43,9 @@ class ReaderOptions:
     encoding: str = field(default="utf-8", metadata={"choices": ("utf-8", "auto")})  # auto: detect legacy encodings
     max_doc_bytes: int = field(default=16 << 20, metadata={"min": 1})
     chunk_bytes: int = field(default=128 << 20, metadata={"min": 1})  # large plain JSONL files are split into ranges of this size
-    text_batch_files: int = field(default=512, metadata={"min": 1})  # plain-text files (and small JSONL files) are read at most this many to a task
-    # Small JSONL files (a quarter of this or less) are read several to a task, up to this many bytes
-    # (a compressed file counted at COMPRESSED_WEIGHT times its size): a task costs tens of
+    text_batch_files: int = field(default=512, metadata={"min": 1})  # text files (and small JSONL and Parquet files) are read at most this many to a task
+    # Small JSONL and Parquet files (a quarter of this or less) are read several to a task, up to this
+    # many bytes (a compressed or Parquet file counted at COMPRESSED_WEIGHT times its size): a task costs tens of
     # milliseconds and a few files of its own in the run directory and an output shard, which a
     # folder of small files paid per file. Batches stay small enough to keep every worker busy.
     # 0: one task per file.
@@ -289,7 +289,7 @@ def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | No
             msg = f"unknown input format {fmt!r}; choose from: {', '.join(input_format_names())}"
             raise ConfigError(msg)
         if spec.batch_small_files:
-            add_to_batch(path, root, (fmt, False, False), 0, 1)
+            add_to_batch(path, root, (fmt, False, False), 0, 1)  # counted in files only
             continue
         ranges = spec.split(path, options) if spec.split else None
         if not ranges and spec.batch_by_size and options.batch_bytes > 0:
