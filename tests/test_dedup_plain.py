@@ -239,28 +239,26 @@ def test_a_small_default_run_imports_no_numpy(tmp_path: Path) -> None:
     assert found["stack"] is None, importers
 
 
-def test_plain_verify_skips_edges_already_joined_as_numpy_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Edges are checked for being joined a chunk at a time: small chunks make the later ones skip
-    # edges inside families already joined (which changes the verified edges the keeper rule sees).
+def test_plain_verify_checks_every_candidate_in_batches_as_numpy_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Candidates are verified a batch at a time, each of them, also inside families that verified
+    # edges already join (the keeper rule scores on those pairs): small batches, both paths alike.
     from tamis.dedup import minhash
 
-    monkeypatch.setattr(minhash, "SKIP_CHUNK", 3)
-    joined = []
-    real = plain._native
+    monkeypatch.setattr(minhash, "VERIFY_BATCH", 3)
+    scored = []
+    real = plain.Fingerprints.score
 
-    class Counting:
-        def __getattr__(self, name: str):
-            return getattr(real(), name)
+    def counting(self, left, right, *threshold):
+        if threshold:  # verify's calls (resolve's give no threshold)
+            scored.append(len(left))
+        return real(self, left, right, *threshold)
 
-        def connected(self, parent, edges):
-            found = real().connected(parent, edges)
-            joined.append(sum(found))
-            return found
-
-    monkeypatch.setattr(plain, "_native", Counting)
+    monkeypatch.setattr(plain.Fingerprints, "score", counting)
     records = _families(9)
     inputs = [write_jsonl(tmp_path / "a.jsonl", records)]
     with_numpy = _run(tmp_path, "numpy", inputs, monkeypatch, False, DEDUP, workers=1)
     without = _run(tmp_path, "plain", inputs, monkeypatch, True, DEDUP, workers=1)
-    assert sum(joined) > 0
+    assert len(scored) > 3 and max(scored) <= 3
+    pairs = np.concatenate([np.fromfile(p, dtype="<u4").reshape(-1, 2) for p in without.glob("dedup/**/cand-*.u32")])
+    assert sum(scored) == len(np.unique(pairs, axis=0))  # every distinct candidate, once
     _same_runs(with_numpy, without)

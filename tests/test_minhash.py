@@ -340,12 +340,12 @@ def _split(records: list[dict], tmp_path: Path, parts: int) -> list[Path]:
 
 def test_kept_set_is_the_same_for_workers_tasks_and_sharded_clustering(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """However the input is cut into tasks (files, byte ranges, batches of small files), run by any
-    number of workers: the same kept set, keepers and clusters. Verify skips candidate pairs already
-    joined a chunk at a time (a few pairs here, as in a large run), so which pairs the keeper rule
-    sees verified must not depend on the tasks (it did: their count set the partitions)."""
+    number of workers: the same kept set, keepers and clusters. Verify takes its candidates a few
+    at a time here, as a large run does; it once skipped pairs already joined, so which pairs the
+    keeper rule saw verified depended on the partitions, hence on the tasks."""
     from tamis.dedup import minhash
 
-    monkeypatch.setattr(minhash, "SKIP_CHUNK", 3)
+    monkeypatch.setattr(minhash, "VERIFY_BATCH", 3)
     records = _corpus(seed=5)
     one = write_jsonl(tmp_path / "all.jsonl", records)
     per_file = {"batch_bytes": 0}

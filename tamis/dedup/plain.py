@@ -242,7 +242,7 @@ class Fingerprints:
 # ---------------------------------------------------------------------- minhash: verify
 
 
-def verify(root: Path, first: int, last: int, partitions: int, threshold: float, check: bool, sources: list[Source], skip_chunk: int) -> None:
+def verify(root: Path, first: int, last: int, partitions: int, threshold: float, check: bool, sources: list[Source], batch: int) -> None:
     """``minhash._verify_task``: the candidates of partitions [first, last) (by the earlier
     document), each distinct once, taken by decreasing number of bands they collided in (then
     by (later, earlier)), and verified per partition."""
@@ -256,37 +256,28 @@ def verify(root: Path, first: int, last: int, partitions: int, threshold: float,
     fingerprints = Fingerprints(sources) if check and packed else None
     for partition in range(first, last):
         edges = [(key >> 32, key & LOW32) for key in packed if (key & LOW32) % partitions == partition]
-        _verify_partition(root, partition, edges, check, threshold, fingerprints, skip_chunk)
+        _verify_partition(root, partition, edges, check, threshold, fingerprints, batch)
 
 
 def _verify_partition(
-    root: Path, partition: int, edges: list[tuple[int, int]], check: bool, threshold: float, fingerprints: Fingerprints | None, skip_chunk: int
+    root: Path, partition: int, edges: list[tuple[int, int]], check: bool, threshold: float, fingerprints: Fingerprints | None, batch: int
 ) -> None:
-    """``minhash._verify_partition``: an edge is verified only if its ends are not joined yet
-    by the edges kept before its chunk; kept if its Jaccard is >= threshold."""
+    """``minhash._verify_partition``: every edge kept if its Jaccard is >= threshold."""
     out = root / f"edges-{partition:04d}.u32"
     if not check or not edges:
         write_scratch_bytes(out, array("I", [end for edge in edges for end in edge]).tobytes())
         write_scratch_bytes(out.with_suffix(".f64"), b"")
         return
     assert fingerprints is not None
-    uf = _native()
-    local = {doc: i for i, doc in enumerate(sorted({end for edge in edges for end in edge}))}
-    parent = array("I", range(len(local)))
     kept: list[int] = []
     kept_sims = array("d")
-    for start in range(0, len(edges), skip_chunk):
-        chunk = edges[start : start + skip_chunk]
-        joined = uf.connected(parent, array("I", [local[end] for edge in chunk for end in edge]))
-        todo = [edge for edge, done in zip(chunk, joined, strict=True) if not done]
-        if not todo:
-            continue
-        sims = fingerprints.score([u for u, _ in todo], [v for _, v in todo], threshold)
-        ok = [(edge, sim) for edge, sim in zip(todo, sims, strict=True) if sim >= threshold]
-        uf.union_edges(parent, array("I", [local[end] for edge, _ in ok for end in edge]))
-        for edge, sim in ok:
-            kept += edge
-            kept_sims.append(sim)
+    for start in range(0, len(edges), batch):
+        chunk = edges[start : start + batch]
+        sims = fingerprints.score([u for u, _ in chunk], [v for _, v in chunk], threshold)
+        for edge, sim in zip(chunk, sims, strict=True):
+            if sim >= threshold:
+                kept += edge
+                kept_sims.append(sim)
     write_scratch_bytes(out, array("I", kept).tobytes())
     write_scratch_bytes(out.with_suffix(".f64"), kept_sims.tobytes())
 
