@@ -175,7 +175,9 @@ def test_resumed_run_keeps_notes_matching_its_shards(tmp_path: Path):
     run_recipe(inputs, out, [{"step": "exact_dedup"}], **PER_FILE)
     before = _card_view(out)
     # a task that reruns rewrites its shards and their notes
-    for marker in (out / "_markers").glob("seg0-task00001*"):
+    markers = list((out / "_markers").glob("seg0-task00001*"))
+    assert markers  # the run had a second task
+    for marker in markers:
         marker.unlink()
     from tamis.pipeline import RunConfig
     from tamis.runner import run
@@ -231,7 +233,9 @@ def test_notes_of_runs_before_version_2_are_read(tmp_path: Path):
     card, report = _card_view(out), _report_view(out)
     assert _rewrite_as_version_1(out) >= 3
     assert _card_view(out) == card and _report_view(out) == report
-    for marker in (out / "_markers").glob("seg1-task00001*"):
+    markers = list((out / "_markers").glob("seg1-task00001*"))
+    assert markers  # the run had a second task
+    for marker in markers:
         marker.unlink()
     from tamis.pipeline import RunConfig
     from tamis.runner import run
