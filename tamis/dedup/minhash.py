@@ -570,11 +570,9 @@ def _verify_task(scratch: str, first: int, last: int, partitions: int, threshold
     parts = [chunk[(chunk[:, 1] % partitions >= first) & (chunk[:, 1] % partitions < last)] for chunk in clustering.iter_edge_chunks(files)]
     edges = np.concatenate(parts) if parts else np.empty((0, 2), dtype=np.uint32)
     packed = (edges[:, 0].astype(np.uint64) << np.uint64(32)) | edges[:, 1].astype(np.uint64)
-    # An edge's partition is a function of the edge: its count of repeats is the same here as
-    # among its partition's candidates alone, and this order filtered by partition is the order
-    # each partition sorted its own candidates in.
-    packed, collisions = np.unique(packed, return_counts=True)
-    packed = packed[np.lexsort((packed, -collisions))]
+    # Each distinct candidate once, in key order (later, earlier): a partition's edges are the same
+    # and in the same order however partitions are grouped into tasks.
+    packed = np.unique(packed)
     edges = np.stack([(packed >> np.uint64(32)).astype(np.uint32), (packed & np.uint64(0xFFFFFFFF)).astype(np.uint32)], axis=1)
     of_partition = edges[:, 1] % partitions
     shared: _PairScorer | None = None

@@ -244,15 +244,14 @@ class Fingerprints:
 
 def verify(root: Path, first: int, last: int, partitions: int, threshold: float, check: bool, sources: list[Source], batch: int) -> None:
     """``minhash._verify_task``: the candidates of partitions [first, last) (by the earlier
-    document), each distinct once, taken by decreasing number of bands they collided in (then
-    by (later, earlier)), and verified per partition."""
-    collisions: Counter[int] = Counter()
+    document), each distinct once, in key order (later, earlier), and verified per partition."""
+    distinct: set[int] = set()
     for path in sorted(Path(p) for p in glob.glob(str(root / "cand-*.u32"))):
         pairs = read_array(path, "I")
         for k in range(0, len(pairs), 2):
             if first <= pairs[k + 1] % partitions < last:
-                collisions[(pairs[k] << 32) | pairs[k + 1]] += 1
-    packed = sorted(collisions, key=lambda key: (-collisions[key], key))
+                distinct.add((pairs[k] << 32) | pairs[k + 1])
+    packed = sorted(distinct)
     fingerprints = Fingerprints(sources) if check and packed else None
     for partition in range(first, last):
         edges = [(key >> 32, key & LOW32) for key in packed if (key & LOW32) % partitions == partition]
