@@ -941,31 +941,6 @@ done:
     return result;
 }
 
-/* connected(parent, edges) -> bytes: 1 where both ends of the edge are already in one set. */
-static PyObject *connected(PyObject *self, PyObject *args) {
-    Py_buffer pbuf, ebuf;
-    if (!PyArg_ParseTuple(args, "w*y*", &pbuf, &ebuf)) return NULL;
-    uint32_t *parent = pbuf.buf;
-    const uint32_t *e = ebuf.buf;
-    Py_ssize_t n = pbuf.len / 4, m = ebuf.len / 8;
-    PyObject *result = PyBytes_FromStringAndSize(NULL, m);
-    if (result) {
-        char *out = PyBytes_AS_STRING(result);
-        for (Py_ssize_t k = 0; k < m; k++) {
-            uint32_t u = e[2 * k], v = e[2 * k + 1];
-            if ((Py_ssize_t)u >= n || (Py_ssize_t)v >= n) {
-                Py_CLEAR(result);
-                PyErr_SetString(PyExc_IndexError, "connected: node out of range");
-                break;
-            }
-            out[k] = find_root(parent, u) == find_root(parent, v);
-        }
-    }
-    PyBuffer_Release(&pbuf);
-    PyBuffer_Release(&ebuf);
-    return result;
-}
-
 /* flatten(parent): every entry becomes its set's root (one pass, since parent[i] <= i). */
 static PyObject *flatten(PyObject *self, PyObject *args) {
     Py_buffer pbuf;
@@ -1014,7 +989,6 @@ static PyMethodDef methods[] = {
     {"sketch", sketch, METH_VARARGS, "Band keys, shingle counts and fingerprints of a list of normalised texts."},
     {"jaccard_pairs", jaccard_pairs, METH_VARARGS, "Exact Jaccard of fingerprint sets for pairs of documents."},
     {"union_edges", union_edges, METH_VARARGS, "Union-find over a buffer of uint32 edges (root = smallest member)."},
-    {"connected", connected, METH_VARARGS, "Per edge: are both ends already in one set?"},
     {"flatten", flatten, METH_VARARGS, "Point every node at its root."},
     {"use_simd", use_simd, METH_O, "Vectorised (True, the default) or plain MinHash inner loop; returns whether a vector variant is in use."},
     {NULL, NULL, 0, NULL},

@@ -156,11 +156,6 @@ def _find(parent: np.ndarray, x: int) -> int:
     return x
 
 
-def connected(parent: np.ndarray, edges: bytes) -> bytes:
-    pairs = np.frombuffer(edges, dtype="<u4").reshape(-1, 2).tolist()
-    return bytes(int(_find(parent, u) == _find(parent, v)) for u, v in pairs)
-
-
 def union_edges(parent: np.ndarray, edges: bytes) -> None:
     pairs = np.frombuffer(edges, dtype="<u4").reshape(-1, 2).tolist()
 
