@@ -61,8 +61,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 BATCH_HELP = (
-    "read JSONL and Parquet files of a quarter of this or less (compressed and Parquet: a sixteenth) several to a task, "
-    "up to this many MB a task (a task writes its own output shard); 0: one task per file (default: 8)"
+    "read JSONL, Parquet, text and HTML files of a quarter of this or less (compressed and Parquet: a sixteenth) several "
+    "to a task, up to this many MB a task (a task writes its own output shard); 0: one task per file (default: 8)"
 )
 
 

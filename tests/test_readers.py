@@ -584,6 +584,38 @@ def test_a_large_parquet_file_is_read_in_ranges_of_row_groups(tmp_path: Path):
     assert len(list((out / "output").iterdir())) == len(tasks)
 
 
+def test_text_and_html_files_are_batched_by_size(tmp_path: Path):
+    """Text and HTML files join batches by size as JSONL files do: a folder of a few hundred pages
+    or a few dozen books was one task (512 files a task), so one worker did all of it while the
+    others waited. A file over a quarter of batch_bytes is a task of its own; plain and compressed
+    files share batches (only the compiled JSONL paths need them apart)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    page = "<html><body><article><p>" + "A sentence of the page, long enough to count. " * 40 + "</p></article></body></html>"
+    for k in range(6):
+        (folder / f"a{k}.html").write_text(page, encoding="utf-8")  # ~1.9 kB each
+    (folder / "b.txt").write_text("A book. " * 4000, encoding="utf-8")  # 32 kB: alone
+    (folder / "c0.txt").write_text("Short text.", encoding="utf-8")
+    (folder / "c1.txt.gz").write_bytes(gzip.compress(b"Short compressed text."))
+    (folder / "c2.md").write_text("# Short note", encoding="utf-8")
+    options = ReaderOptions(batch_bytes=8_000)  # files up to 2 kB join a batch, 8 kB a batch
+    tasks = plan_tasks([str(folder)], options)
+    assert [[Path(f).name for f in t.files] for t in tasks] == [
+        ["a0.html", "a1.html", "a2.html", "a3.html"],
+        ["a4.html", "a5.html"],
+        ["b.txt"],
+        ["c0.txt", "c1.txt.gz", "c2.md"],
+    ]
+    assert [len(t.files) for t in plan_tasks([str(folder)], ReaderOptions())] == [6, 4]  # 8 MB batches: the format changes once
+    assert len(plan_tasks([str(folder)], ReaderOptions(batch_bytes=0))) == 10  # a task per file
+    assert [len(t.files) for t in plan_tasks([str(folder)], ReaderOptions(text_batch_files=3))] == [3, 3, 3, 1]
+    out = tmp_path / "run"
+    run_recipe([folder], out, [], reader={"batch_bytes": 8_000})
+    pages = [str(folder / f"a{k}.html") for k in range(6)]  # a page's id is its path, a text file's its name
+    assert_accounting(out, [*pages, "b", "c0", "c1", "c2"])
+    assert [r["id"] for r in kept(out)] == [*pages, "b", "c0", "c1", "c2"]  # input order across the batches
+
+
 def test_a_folder_of_small_parquet_files_is_read_several_to_a_task(tmp_path: Path):
     """Spark writes a folder of small part files (and a _SUCCESS marker): they are read a batch at
     a time, as small JSONL files are, each file's rows numbered in it, each file's problems its own."""

@@ -76,4 +76,4 @@ def read_html_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadRes
             yield doc
 
 
-register_format(FormatSpec("html", compressed_forms(".html", ".htm"), read_html_files, batch_small_files=True))
+register_format(FormatSpec("html", compressed_forms(".html", ".htm"), read_html_files, batch_by_size=True))

@@ -43,12 +43,12 @@ class ReaderOptions:
     encoding: str = field(default="utf-8", metadata={"choices": ("utf-8", "auto")})  # auto: detect legacy encodings
     max_doc_bytes: int = field(default=16 << 20, metadata={"min": 1})
     chunk_bytes: int = field(default=128 << 20, metadata={"min": 1})  # large plain JSONL files are split into ranges of this size
-    text_batch_files: int = field(default=512, metadata={"min": 1})  # text files (and small JSONL and Parquet files) are read at most this many to a task
-    # Small JSONL and Parquet files (a quarter of this or less) are read several to a task, up to this
-    # many bytes (a compressed or Parquet file counted at COMPRESSED_WEIGHT times its size): a task costs tens of
-    # milliseconds and a few files of its own in the run directory and an output shard, which a
-    # folder of small files paid per file. Batches stay small enough to keep every worker busy.
-    # 0: one task per file.
+    text_batch_files: int = field(default=512, metadata={"min": 1})  # small files are read at most this many to a task
+    # Small files of every format but WARC and WET (a quarter of this or less) are read several to a task, up to
+    # this many bytes (a compressed or Parquet file counted at COMPRESSED_WEIGHT times its size): a task
+    # costs tens of milliseconds and a few files of its own in the run directory and an output shard,
+    # which a folder of small files paid per file. Batches stay small enough to keep every worker busy,
+    # and a large text or HTML file is a task of its own. 0: one task per file.
     batch_bytes: int = field(default=8 << 20, metadata={"min": 0})
 
 
@@ -101,8 +101,9 @@ class FormatSpec:
     # Split one file into (start, end, first line number or the file's LineStarts) ranges;
     # None = one task.
     split: Callable[[str, ReaderOptions], list[tuple[int, int, int | LineStarts]] | None] | None = None
-    batch_small_files: bool = False  # every file is batched (text_batch_files a task)
     batch_by_size: bool = False  # files up to a quarter of batch_bytes are batched (batch_bytes a task)
+    # A batch holds either plain or compressed files (the compiled paths read uncompressed local files by offset)
+    batch_by_compression: bool = False
     packed: bool = False  # the format compresses its data itself (Parquet): batched as a compressed file
     extra: dict[str, Any] = field(default_factory=dict)
     # "module:Class" of a tamis.io.sources.Source subclass with fast paths (None: the reader)
@@ -288,17 +289,14 @@ def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | No
         if spec is None:
             msg = f"unknown input format {fmt!r}; choose from: {', '.join(input_format_names())}"
             raise ConfigError(msg)
-        if spec.batch_small_files:
-            add_to_batch(path, root, (fmt, False, False), 0, 1)  # counted in files only
-            continue
         ranges = spec.split(path, options) if spec.split else None
         if not ranges and spec.batch_by_size and options.batch_bytes > 0:
             size = _size_or_none(path)
             if size is not None and (spec.packed or is_compressed(path)):
                 size *= COMPRESSED_WEIGHT
             if size is not None and size <= options.batch_bytes // 4:
-                # batched with files like it: the compiled paths read uncompressed local files by offset
-                add_to_batch(path, root, (fmt, is_compressed(path), storage.is_remote(path)), size, options.batch_bytes)
+                key = (fmt, spec.batch_by_compression and is_compressed(path), spec.batch_by_compression and storage.is_remote(path))
+                add_to_batch(path, root, key, size, options.batch_bytes)
                 continue
         flush_batch()
         if ranges:
@@ -1035,9 +1033,11 @@ def _read_parquet_file(path: str, task: InputTask, options: ReaderOptions) -> It
 
 
 JSONL_SUFFIXES = compressed_forms(".jsonl", ".ndjson", ".json")
-register_format(FormatSpec("jsonl", JSONL_SUFFIXES, read_jsonl, _split_jsonl, batch_by_size=True, source="tamis.io.jsonl_fast:JsonlSource"))
+register_format(
+    FormatSpec("jsonl", JSONL_SUFFIXES, read_jsonl, _split_jsonl, batch_by_size=True, batch_by_compression=True, source="tamis.io.jsonl_fast:JsonlSource")
+)
 register_format(FormatSpec("parquet", (".parquet",), read_parquet, _split_parquet, batch_by_size=True, packed=True))
-register_format(FormatSpec("text", compressed_forms(".txt", ".md"), read_text_files, batch_small_files=True))
+register_format(FormatSpec("text", compressed_forms(".txt", ".md"), read_text_files, batch_by_size=True))
 
 _formats_loaded = False
 
