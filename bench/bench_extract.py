@@ -288,7 +288,7 @@ def run_tamis(
         with gzip.open(shard, "rt", encoding="utf-8") as fh:
             for line in fh:
                 record = json.loads(line)
-                outputs[names[Path(record["id"]).name]] = record["text"]
+                outputs[names[Path(record["metadata"]["source"]["path"]).name]] = record["text"]
                 paths[record.get("metadata", {}).get("extract_path", extractor)] += 1
     return outputs, seconds, paths
 

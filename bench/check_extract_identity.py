@@ -42,7 +42,7 @@ def _records(folder: Path, pages: Path) -> dict[str, str]:
             with gzip.open(shard, "rt", encoding="utf-8") as fh:
                 for line in fh:
                     record = json.loads(line)
-                    name = Path(record["id"]).name
+                    name = Path(record["metadata"]["source"]["path"]).name
                     if kind == "rejects":
                         # A reject's detail may carry timings; its rule is what the step decided.
                         record = {"rule": record.get("reason") or record.get("rule") or record.get("metadata", {}).get("reject")}

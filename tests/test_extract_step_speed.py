@@ -422,7 +422,7 @@ def test_pages_read_as_utf8_reach_the_child_as_the_bytes_read(tmp_path, monkeypa
     for name, raw in pages.items():
         (tmp_path / name).write_bytes(raw)
     task = InputTask(0, "html", tuple(str(tmp_path / name) for name in pages))
-    docs = {os.path.basename(doc.id): doc for doc in read_html_files(task, ReaderOptions())}
+    docs = {os.path.basename(doc.metadata["source"]["path"]): doc for doc in read_html_files(task, ReaderOptions())}
     for name, raw in pages.items():
         text = docs[name].text
         held = htmldecode._utf8_held.get(id(text))
