@@ -158,7 +158,7 @@ def test_text_file_ids_are_relative_to_the_input_folder(tmp_path: Path):
 
 
 def test_html_file_ids_are_relative_to_the_input_folder(tmp_path: Path):
-    """A saved page's id was its absolute path (/home/alice/mirror/...): the same mirror read from
+    """A saved page's id was its path as given (/home/alice/mirror/...): the same mirror read from
     another folder or machine got other ids. It is now a text file's kind of id."""
     for sub in ("a", "b"):
         (tmp_path / "in" / sub).mkdir(parents=True)
