@@ -476,7 +476,7 @@ def add_tokenize_parsers(sub: Any) -> None:
     tok_p.add_argument("--workers", "-w", type=int, metavar="N", help="worker processes, one core each (default: all cores)")
     tok_p.add_argument("--executor", choices=["local", "ray"], default="local", help="where tasks run (default: local)")
     tok_p.add_argument("--ray-address", help="address of a running Ray cluster (default: start one locally)")
-    tok_p.add_argument("--input-format", help="force the input format (jsonl, parquet, text) (default: from each file's name)")
+    tok_p.add_argument("--input-format", help="force the input format (jsonl, json, parquet, text) (default: from each file's name)")
     tok_p.add_argument("--text-field", help="JSON/Parquet field holding the text (default: text)")
     tok_p.add_argument("--id-field", help="JSON/Parquet field holding the id (default: id)")
     tok_p.add_argument("--max-doc-bytes", type=int, help="reject larger documents as reader:too_large (default: 16777216, 16 MiB)")
@@ -504,7 +504,7 @@ def add_tokenize_parsers(sub: Any) -> None:
     train_p.add_argument("--special-tokens", nargs="*", metavar="TOKEN", help="special tokens (default: <|endoftext|>)")
     train_p.add_argument("--min-frequency", type=int, default=2, help="a merge needs a pair seen this often (default: 2)")
     train_p.add_argument("--limit", type=int, help="train on the first N documents only (default: all)")
-    train_p.add_argument("--input-format", help="force the input format (jsonl, parquet, text) (default: from each file's name)")
+    train_p.add_argument("--input-format", help="force the input format (jsonl, json, parquet, text) (default: from each file's name)")
     train_p.add_argument("--text-field", help="JSON/Parquet field holding the text (default: text)")
     train_p.add_argument("--workers", "-w", type=int, help="trainer threads (default: all cores)")
 

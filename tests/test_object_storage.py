@@ -222,6 +222,35 @@ def test_reads_resume_at_their_offset_after_throttling(s3: Any, bucket: str, mon
         storage.open_input(f"s3://{bucket}/missing")
 
 
+def test_json_documents_on_a_store_are_told_from_json_lines_by_a_small_read(s3: Any, bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A .json(.gz) object is told apart (JSON array or JSON Lines) from its first 16 kB, one
+    ranged GET, never a 64 MiB read block: C4's 1,024 .json.gz objects would be 64 GB at planning."""
+    from tamis.io.readers import ReaderOptions, plan_tasks, read_task
+
+    records = [{"id": f"r{i}", "text": f"Record {i} " + "word " * 3000} for i in range(40)]
+    s3.put_object(Bucket=bucket, Key="in/array.json.gz", Body=gzip.compress(orjson.dumps(records, option=orjson.OPT_INDENT_2)))
+    s3.put_object(Bucket=bucket, Key="in/lines.json", Body=b"".join(orjson.dumps(r | {"id": "l" + r["id"]}) + b"\n" for r in records))
+    asked: list[int] = []
+    real_head = storage.read_head
+
+    def read_head(url: str, n: int) -> bytes:
+        asked.append(n)
+        return real_head(url, n)
+
+    def no_block_reads(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("planning opened a read-block reader")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(storage, "read_head", read_head)
+        patch.setattr(storage, "RetryingReader", no_block_reads)
+        tasks = plan_tasks([f"s3://{bucket}/in/"], ReaderOptions(batch_bytes=0))
+    assert [t.format for t in tasks] == ["json", "jsonl"]
+    assert asked == [16 << 10, 16 << 10]
+    assert len(real_head(f"s3://{bucket}/in/lines.json", 16 << 10)) == 16 << 10  # a ranged read: 16 kB of a larger object
+    read = [d.id for t in tasks for d in read_task(t, ReaderOptions())]
+    assert read == [r["id"] for r in records] + ["l" + r["id"] for r in records]
+
+
 def test_storage_options_parse_and_configure_s3() -> None:
     options = storage.parse_storage_options(["anon=false", "client_kwargs.region_name=eu-west-3", "default_block_size=33554432", "profile=prod"])
     assert options == {"anon": False, "client_kwargs": {"region_name": "eu-west-3"}, "default_block_size": 33554432, "profile": "prod"}

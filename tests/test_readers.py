@@ -212,23 +212,76 @@ def test_bzip2_and_xz_inputs_are_read(tmp_path: Path):
     assert_accounting(out, got + [r["id"] for r in rejected(out)])
 
 
-def test_a_json_file_that_is_not_json_lines_says_how_to_make_it_so(tmp_path: Path):
-    """One JSON array on one line, an indented array, an indented object: each line is a located
-    reject as before, and the first says what the file looks like and the jq command that
-    rewrites it as JSON Lines."""
+def test_a_jsonl_file_that_is_not_json_lines_says_how_to_make_it_so(tmp_path: Path):
+    """One JSON array on one line, an indented array, an indented object under a JSON Lines name:
+    each line is a located reject, and the first says what the file looks like and the jq
+    command that rewrites it as JSON Lines. (Under a .json name they are read: below.)"""
     records = docs(2)
     folder = tmp_path / "in"
     folder.mkdir()
-    (folder / "array.json").write_bytes(orjson.dumps(records))
-    (folder / "indented.json").write_bytes(orjson.dumps(records, option=orjson.OPT_INDENT_2))
-    (folder / "object.json").write_bytes(orjson.dumps(records[0], option=orjson.OPT_INDENT_2))
+    (folder / "array.jsonl").write_bytes(orjson.dumps(records))
+    (folder / "indented.jsonl").write_bytes(orjson.dumps(records, option=orjson.OPT_INDENT_2))
+    (folder / "object.ndjson").write_bytes(orjson.dumps(records[0], option=orjson.OPT_INDENT_2))
     out = tmp_path / "run"
     run_recipe([folder], out, STEPS)
     first = {Path(e["path"]).name: e["message"] for e in errors(out) if e["line"] == 1}
-    assert first["array.json"].startswith("a JSON line must be an object, got list; the file looks like one JSON array")
-    assert "looks like indented JSON" in first["indented.json"] and "jq -c '.[]' FILE > FILE.jsonl" in first["indented.json"]
-    assert "jq -c '.' FILE > FILE.jsonl" in first["object.json"]
+    assert first["array.jsonl"].startswith("a JSON line must be an object, got list; the file looks like one JSON array")
+    assert "looks like indented JSON" in first["indented.jsonl"] and "jq -c '.[]' FILE > FILE.jsonl" in first["indented.jsonl"]
+    assert "jq -c '.' FILE > FILE.jsonl" in first["object.ndjson"]
     assert kept(out) == [] and len(rejected(out)) == len(errors(out))
+
+
+def test_a_json_file_holding_one_document_is_read_record_by_record(tmp_path: Path):
+    """A .json file holding a JSON array of records (``json.dump(records, f, indent=2)``, what
+    Hugging Face's json loader reads) was read as JSON Lines: every line of it a reject, and
+    ``read`` counted lines. It is read as one document: each object a record, numbered in the
+    array; one indented object is one record. A .json file of JSON Lines stays JSON Lines."""
+    records = docs(3)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a-indented.json").write_bytes(orjson.dumps(records, option=orjson.OPT_INDENT_2))
+    (folder / "b-compact.json").write_bytes(orjson.dumps([{"text": r["text"] + " Again."} for r in records]))
+    (folder / "c-zipped.json.gz").write_bytes(gzip.compress(b"\xef\xbb\xbf \n" + orjson.dumps([{"id": "z1", "text": "A zipped record."}])))
+    (folder / "d-object.json").write_bytes(orjson.dumps({"id": "o1", "text": "One indented object."}, option=orjson.OPT_INDENT_2))
+    (folder / "e-lines.json").write_bytes(b"".join(orjson.dumps(r | {"id": "l-" + r["id"]}) + b"\n" for r in records))
+    (folder / "f-mixed.json").write_bytes(b'[\n  {"id": "m1", "text": "Kept."},\n  "a string",\n  {"id": "m3", "body": "no text", "lang": "en"}\n]')
+    (folder / "g-empty.json").write_bytes(b"[]")
+    (folder / "h-broken.json").write_bytes(b'[\n  {"id": "x", "text": "fine"},\n  {"id": "y", "text": oops}\n]')
+    tasks = plan_tasks([str(folder)], ReaderOptions(batch_bytes=0))
+    assert [t.format for t in tasks] == ["json", "json", "json", "json", "jsonl", "json", "json", "json"]
+    out = tmp_path / "run"
+    run_recipe([folder], out, STEPS)
+    compact = str(folder / "b-compact.json")
+    ids = [r["id"] for r in records] + [f"{compact}:{i}" for i in (1, 2, 3)] + ["z1", "o1"] + ["l-" + r["id"] for r in records] + ["m1", "m3"]
+    assert [r["id"] for r in kept(out)] == [*ids[:11], "m1"]
+    assert kept(out)[3]["metadata"]["source"] == {"path": compact, "line": 1}
+    found = {(Path(e["path"]).name, e["line"], e["reason"]) for e in errors(out)}
+    assert found == {
+        ("f-mixed.json", 2, "reader:invalid_json"),
+        ("f-mixed.json", 3, "reader:missing_text"),
+        ("g-empty.json", None, "reader:empty_file"),
+        ("h-broken.json", 3, "reader:invalid_json"),
+    }
+    messages = {e["line"]: e["message"] for e in errors(out) if e["path"].endswith("f-mixed.json")}
+    assert messages[2] == "record 2 of the JSON document is not an object (got str)"
+    assert messages[3] == "record has no 'text' field (its fields: body, lang; --text-field names the one to read)"
+    assert_accounting(out, [*ids, f"{folder / 'f-mixed.json'}:2", f"{folder / 'h-broken.json'}:3"])
+    # Forced: --input-format json reads a file of any name as one document; jsonl keeps a .json file JSON Lines
+    assert [t.format for t in plan_tasks([str(folder / "a-indented.json")], ReaderOptions(), input_format="jsonl")] == ["jsonl"]
+    (tmp_path / "records.txt").write_bytes(orjson.dumps(records))
+    assert [d.id for d in read_task(plan_tasks([str(tmp_path / "records.txt")], ReaderOptions(), input_format="json")[0], ReaderOptions())] == ids[:3]
+
+
+def test_a_json_document_over_the_cap_is_refused_with_the_command_that_converts_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from tamis.io import readers
+
+    monkeypatch.setattr(readers, "line_cap", lambda options: 1000)
+    path = tmp_path / "big.json"
+    path.write_bytes(orjson.dumps(docs(40), option=orjson.OPT_INDENT_2))
+    (task,) = plan_tasks([str(path)], ReaderOptions())
+    (bad,) = read_task(task, ReaderOptions())
+    assert isinstance(bad, BadRecord) and bad.error.reason == "reader:too_large" and bad.error.line == 1
+    assert "jq -c '.[]'" in str(bad.error) and bad.doc is not None and bad.doc.text.startswith("[")
 
 
 def test_a_linked_folder_is_read_once_and_hidden_folders_are_not(tmp_path: Path):

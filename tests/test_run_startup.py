@@ -75,7 +75,7 @@ def test_the_command_line_is_parsed_without_importing_what_only_a_run_uses() -> 
             "print(output_format_names(), input_format_names()); print(' '.join(sorted(sys.modules)))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     names, modules = done.stdout.splitlines()
-    assert names == "['jsonl', 'parquet'] ['html', 'jsonl', 'parquet', 'text', 'warc', 'wet']"
+    assert names == "['jsonl', 'parquet'] ['html', 'json', 'jsonl', 'parquet', 'text', 'warc', 'wet']"
     assert not set(modules.split()) & {"numpy", "pyarrow", "yaml", "tamis.io.card", "tamis.io.idstore", "tamis.io.remote_run"}
 
 

@@ -20,6 +20,7 @@ import importlib
 import itertools
 import os
 import threading
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -285,6 +286,8 @@ def plan_tasks(inputs: list[str], options: ReaderOptions, input_format: str | No
             flush_batch()
             tasks.append(InputTask(len(tasks), UNREADABLE, (display_path(path), problem)))
             continue
+        if fmt == "jsonl" and input_format is None and is_json_document(path):
+            fmt = "json"  # a .json file holding one JSON array (or one indented object), not JSON Lines
         spec = format_spec(fmt)
         if spec is None:
             msg = f"unknown input format {fmt!r}; choose from: {', '.join(input_format_names())}"
@@ -857,6 +860,7 @@ def _record_to_doc(
         doc_id = derived_id(path, line_no)
     elif not isinstance(doc_id, str):
         doc_id = id_text(doc_id, raw, id_field)
+    fields = list(record)[:8] if text is None else None  # for the message below (metadata_of adds "source")
     metadata = metadata_of(record, source)
     if isinstance(text, bytes):  # a Parquet binary column holding text: decoded as a text file is
         try:
@@ -869,6 +873,8 @@ def _record_to_doc(
         what = "has no" if text is None else f"has a non-string ({type(text).__name__})"
         doc = Document(doc_id, "" if text is None else escaped(orjson.dumps(text, default=str)), metadata)
         msg = f"record {what} {text_field!r} field"
+        if fields:
+            msg += f" (its fields: {', '.join(fields)}; --text-field names the one to read)"
         return BadRecord(InputError(msg, path=path, line=line_no, reason="reader:missing_text"), doc)
     doc = Document(doc_id, text, metadata)
     if len(raw) > options.max_doc_bytes or len(text) > options.max_doc_bytes // 4:
@@ -878,6 +884,98 @@ def _record_to_doc(
     if not text or text.isspace():  # isspace stops at the first letter; strip() would copy
         return BadRecord(InputError("document text is empty", path=path, line=line_no, reason="reader:empty"), doc)
     return doc
+
+
+# --------------------------------------------------------------------------- JSON documents
+
+# What is read of a .json file to tell a JSON document from JSON Lines.
+_SNIFF_BYTES = 16 << 10
+
+
+def is_json_document(path: str) -> bool:
+    """Whether a ``.json`` file (any codec) holds one JSON document rather than JSON Lines: it
+    opens with ``[`` (an array of records, as ``json.dump(records, f)`` writes them and Hugging
+    Face's ``json`` loader reads them), or its first line is a lone ``{`` (one indented object).
+    A file that cannot be read is left to the JSONL reader, which says why."""
+    if not _strip_suffix(path.lower(), COMPRESSION_SUFFIXES).endswith(".json"):
+        return False
+    try:
+        head = _decompressed_head(path)
+    except Exception:  # noqa: BLE001 - any codec's error: the JSONL reader reports it, located
+        return False
+    if head.startswith(UTF8_BOM):
+        head = head[3:]
+    head = head.lstrip()
+    if head.startswith(b"["):
+        return True
+    first_line = head.split(b"\n", 1)[0].strip()
+    return first_line == b"{" and b"\n" in head
+
+
+def _decompressed_head(path: str) -> bytes:
+    """The first bytes of the file's data (a few kB or more), from one small read: C4's 1,024
+    ``.json.gz`` files on S3 are 1,024 ranged GETs of 16 kB at planning, not of a read block each."""
+    raw = storage.read_head(path, _SNIFF_BYTES)
+    lower = path.lower()
+    if lower.endswith(".gz"):
+        return zlib.decompressobj(wbits=31).decompress(raw, _SNIFF_BYTES)
+    if lower.endswith(ZSTD_SUFFIXES):
+        import zstandard
+
+        return zstandard.ZstdDecompressor().decompressobj().decompress(raw)[:_SNIFF_BYTES]
+    if lower.endswith((".bz2", ".xz")):  # whole blocks (hundreds of kB) before any output: read as a stream
+        with open_binary(path) as fh:
+            return fh.read(_SNIFF_BYTES)
+    return raw
+
+
+def read_json_documents(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
+    """Each file of the task as one JSON document: an array's objects are its records (numbered
+    from 1: ``metadata.source.line`` and derived ids give a record's number in the array), a
+    single object is one record."""
+    for path in task.files:
+        yield from _read_json_document(path, options)
+
+
+def _read_json_document(path: str, options: ReaderOptions) -> Iterator[ReadResult]:
+    # Parsed whole (its records in memory at once, several times its size), so held to the longest
+    # line a JSONL file may have; larger ones are refused with the command that makes them JSON Lines.
+    cap = line_cap(options)
+    try:
+        with open_binary(path) as fh:
+            raw = read_capped(fh, cap + 1)
+    except Exception as exc:  # noqa: BLE001 - each codec raises its own
+        yield BadRecord(InputError(f"cannot read: {exc}", path=path, reason="reader:unreadable_file"))
+        return
+    convert = f"make it JSON Lines (one object a line, read a line at a time): jq -c '.[]' {display_path(path)} > FILE.jsonl"
+    if len(raw) > cap:
+        msg = f"a JSON document of more than {cap >> 20} MiB is not read whole; {convert}"
+        doc = Document(derived_id(path, 1), escaped(raw[: options.max_doc_bytes]), {"source": {"path": path, "line": 1}})
+        yield BadRecord(InputError(msg, path=path, line=1, reason="reader:too_large"), doc)
+        return
+    if raw.startswith(UTF8_BOM):
+        raw = raw[3:]
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.pos) + 1
+        doc = Document(derived_id(path, line), escaped(raw[: options.max_doc_bytes]), {"source": {"path": path, "line": line}})
+        yield BadRecord(InputError(f"malformed JSON document: {exc}", path=path, line=line, reason="reader:invalid_json"), doc)
+        return
+    del raw
+    records = value if isinstance(value, list) else [value]
+    if not records:
+        yield empty_file(path)
+        return
+    text_field, id_field = options.text_field, options.id_field
+    for number, record in enumerate(records, 1):
+        source = {"path": path, "line": number}
+        if isinstance(record, dict):
+            yield _record_to_doc(record, b"", source, path, number, options, text_field, id_field)
+            continue
+        doc = Document(derived_id(path, number), escaped(orjson.dumps(record)[: options.max_doc_bytes]), {"source": source})
+        msg = f"record {number} of the JSON document is not an object (got {type(record).__name__})"
+        yield BadRecord(InputError(msg, path=path, line=number, reason="reader:invalid_json"), doc)
 
 
 # --------------------------------------------------------------------------- plain text
@@ -1036,6 +1134,9 @@ JSONL_SUFFIXES = compressed_forms(".jsonl", ".ndjson", ".json")
 register_format(
     FormatSpec("jsonl", JSONL_SUFFIXES, read_jsonl, _split_jsonl, batch_by_size=True, batch_by_compression=True, source="tamis.io.jsonl_fast:JsonlSource")
 )
+# No suffix of its own: planning reads the first bytes of .json files (is_json_document), and
+# --input-format json reads any file as one JSON document.
+register_format(FormatSpec("json", (), read_json_documents, batch_by_size=True))
 register_format(FormatSpec("parquet", (".parquet",), read_parquet, _split_parquet, batch_by_size=True, packed=True))
 register_format(FormatSpec("text", compressed_forms(".txt", ".md"), read_text_files, batch_by_size=True))
 

@@ -596,6 +596,16 @@ def read_bytes(url: str) -> bytes:
     return bytes(retrying(lambda: fs.cat_file(fs._strip_protocol(url)), url))
 
 
+def read_head(url: str, n: int) -> bytes:
+    """The first ``n`` bytes (fewer if the file is shorter): one ranged GET for an object, never a
+    whole read block (64 MiB) to look at a file's first bytes."""
+    if not is_remote(url):
+        with open(local_path(url), "rb") as fh:
+            return fh.read(n)
+    fs = filesystem(url)
+    return bytes(retrying(lambda: fs.cat_file(fs._strip_protocol(url), start=0, end=n), url))
+
+
 def download_file(url: str, local: str) -> None:
     """Copy an object to a local file, atomically (a temporary name renamed when whole)."""
     from pathlib import Path
