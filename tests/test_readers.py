@@ -246,9 +246,10 @@ def test_a_json_file_holding_one_document_is_read_record_by_record(tmp_path: Pat
     (folder / "e-lines.json").write_bytes(b"".join(orjson.dumps(r | {"id": "l-" + r["id"]}) + b"\n" for r in records))
     (folder / "f-mixed.json").write_bytes(b'[\n  {"id": "m1", "text": "Kept."},\n  "a string",\n  {"id": "m3", "body": "no text", "lang": "en"}\n]')
     (folder / "g-empty.json").write_bytes(b"[]")
+    (folder / "g-stream.json").write_bytes(b'{\n  "id": "s1",\n  "text": "jq ."\n}\n{\n  "id": "s2",\n  "text": "output"\n}\n')
     (folder / "h-broken.json").write_bytes(b'[\n  {"id": "x", "text": "fine"},\n  {"id": "y", "text": oops}\n]')
     tasks = plan_tasks([str(folder)], ReaderOptions(batch_bytes=0))
-    assert [t.format for t in tasks] == ["json", "json", "json", "json", "jsonl", "json", "json", "json"]
+    assert [t.format for t in tasks] == ["json", "json", "json", "json", "jsonl", "json", "json", "json", "json"]
     out = tmp_path / "run"
     run_recipe([folder], out, STEPS)
     compact = str(folder / "b-compact.json")
@@ -260,12 +261,15 @@ def test_a_json_file_holding_one_document_is_read_record_by_record(tmp_path: Pat
         ("f-mixed.json", 2, "reader:invalid_json"),
         ("f-mixed.json", 3, "reader:missing_text"),
         ("g-empty.json", None, "reader:empty_file"),
+        ("g-stream.json", 5, "reader:invalid_json"),
         ("h-broken.json", 3, "reader:invalid_json"),
     }
     messages = {e["line"]: e["message"] for e in errors(out) if e["path"].endswith("f-mixed.json")}
     assert messages[2] == "record 2 of the JSON document is not an object (got str)"
     assert messages[3] == "record has no 'text' field (its fields: body, lang; --text-field names the one to read)"
-    assert_accounting(out, [*ids, f"{folder / 'f-mixed.json'}:2", f"{folder / 'h-broken.json'}:3"])
+    stream = next(e["message"] for e in errors(out) if e["path"].endswith("g-stream.json"))
+    assert stream.endswith("several JSON values one after another: jq -c . FILE > FILE.jsonl makes them JSON Lines")
+    assert_accounting(out, [*ids, f"{folder / 'f-mixed.json'}:2", f"{folder / 'g-stream.json'}:5", f"{folder / 'h-broken.json'}:3"])
     # Forced: --input-format json reads a file of any name as one document; jsonl keeps a .json file JSON Lines
     assert [t.format for t in plan_tasks([str(folder / "a-indented.json")], ReaderOptions(), input_format="jsonl")] == ["jsonl"]
     (tmp_path / "records.txt").write_bytes(orjson.dumps(records))

@@ -960,7 +960,10 @@ def _read_json_document(path: str, options: ReaderOptions) -> Iterator[ReadResul
     except orjson.JSONDecodeError as exc:
         line = raw.count(b"\n", 0, exc.pos) + 1
         doc = Document(derived_id(path, line), escaped(raw[: options.max_doc_bytes]), {"source": {"path": path, "line": line}})
-        yield BadRecord(InputError(f"malformed JSON document: {exc}", path=path, line=line, reason="reader:invalid_json"), doc)
+        msg = f"malformed JSON document: {exc}"
+        if "after document" in str(exc):  # one value, then more: indented objects one after another (jq's output)
+            msg += "; it looks like several JSON values one after another: jq -c . FILE > FILE.jsonl makes them JSON Lines"
+        yield BadRecord(InputError(msg, path=path, line=line, reason="reader:invalid_json"), doc)
         return
     del raw
     records = value if isinstance(value, list) else [value]
