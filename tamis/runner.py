@@ -10,7 +10,7 @@ from typing import Any
 
 from tamis.errors import ConfigError, StorageError
 from tamis.executors.base import Executor, RunOutcome, execute
-from tamis.executors.plan import RunPlan
+from tamis.executors.plan import ATTEMPTS_FLAG, RunPlan
 from tamis.gcpause import gc_paused, set_up_done
 from tamis.io import storage, yamltext
 from tamis.io.atomic import make_directory, remove_partial_files, replace_directory, write_bytes_atomic
@@ -126,6 +126,8 @@ def prepare_run_dir(
             raise ConfigError(msg)
         replace_directory(root, lambda name: name in RUN_ENTRIES)
     make_directory(root, "run directory")
+    (root / "_markers").mkdir(exist_ok=True)
+    write_bytes_atomic(root / "_markers" / ATTEMPTS_FLAG, b"")  # its tasks mark their attempts (tamis.executors.tasks)
     write_bytes_atomic(resolved_path, _resolved_yaml(config, steps, inputs, fingerprint))
     return root
 
@@ -215,6 +217,7 @@ def build_plan(config: RunConfig, root: Path, steps: list[Step], *, progress: bo
         strict=config.strict,
         keep_text=config.keep_text,
         progress=progress,
+        attempt_sentinels=(root / "_markers" / ATTEMPTS_FLAG).exists(),
     )
 
 

@@ -52,3 +52,71 @@ def test_removes_what_the_glob_patterns_matched(tmp_path: Path, staged: bool) ->
     after = {str(path) for path in tmp_path.rglob("*") if path.is_file()}
     assert before - after == expected
     assert all(os.path.basename(path) in NAMES for path in expected)
+
+
+def _stale_output(out: Path) -> Path:
+    """A shard an earlier attempt of task 0 left beside the one it will write again."""
+    stale = out / "output" / "part-00000-0099.jsonl.gz"
+    stale.write_bytes((out / "output" / "part-00000-0000.jsonl.gz").read_bytes())
+    (out / "_markers" / "seg0-task00000.json").unlink()
+    return stale
+
+
+@pytest.mark.parametrize("case", ["sentinel", "old-run-directory"])
+def test_only_a_task_an_earlier_attempt_may_have_left_files_for_lists_its_folders(tmp_path: Path, case: str) -> None:
+    """A task lists the run's folders to clean only when its attempt sentinel says an earlier
+    attempt ran (a crash, a Ray retry): listing them at every task cost each task the whole
+    run's file count (4,000 tasks took 122 s, 1,000 took 10 s). A run directory an earlier
+    version made (no flag) is cleaned at every task, as before."""
+    from runutil import assert_accounting, kept, run_recipe, write_jsonl
+
+    from tamis.executors.plan import ATTEMPTS_FLAG, attempt_sentinel
+
+    records = [[{"id": f"d{k}-{i}", "text": f"Document {i} of file {k}, with words enough."} for i in range(3)] for k in range(3)]
+    inputs = [write_jsonl(tmp_path / f"in{k}.jsonl", rows) for k, rows in enumerate(records)]
+    out = tmp_path / "run"
+    steps = [{"step": "normalize"}]
+    run_recipe(inputs, out, steps, reader={"batch_bytes": 0})
+    assert (out / "_markers" / ATTEMPTS_FLAG).exists() and not list((out / "_markers").glob(".attempt-seg*"))  # removed once marked
+    expected = sorted(r["id"] for r in kept(out))
+    stale = _stale_output(out)
+    if case == "sentinel":
+        attempt_sentinel(out, "seg0-task00000").write_bytes(b"")  # the crashed attempt's
+    else:
+        (out / "_markers" / ATTEMPTS_FLAG).unlink()
+    from tamis.pipeline import RunConfig
+    from tamis.runner import run
+
+    run(RunConfig(input=[str(p) for p in inputs], output=str(out), steps=steps, report=False, reader={"batch_bytes": 0}), resume=True)
+    assert not stale.exists()
+    assert sorted(r["id"] for r in kept(out)) == expected
+    assert_accounting(out, expected)
+
+
+def test_a_first_attempt_does_not_list_the_run_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runutil import run_recipe, write_jsonl
+
+    from tamis.executors import tasks
+
+    listed: list[int] = []
+    monkeypatch.setattr(tasks, "_clean_task_outputs", lambda plan, segment, task: listed.append(task))
+    inputs = [write_jsonl(tmp_path / f"in{k}.jsonl", [{"id": f"d{k}", "text": "A document with a few words."}]) for k in range(4)]
+    run_recipe(inputs, tmp_path / "run", [{"step": "normalize"}], reader={"batch_bytes": 0}, workers=1)
+    assert listed == []
+
+
+def test_a_task_finds_its_partition_files_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The apply tasks of exact and MinHash dedup find their files of each partition by name from
+    the count the passes wrote, not by a glob of the scratch folder (every task's files: quadratic);
+    a folder without the count (an earlier version's) is globbed as before."""
+    from tamis.dedup import plain
+
+    for partition, task in [(0, 3), (2, 3), (1, 4), (2, 30003)]:
+        (tmp_path / f"decisions-{partition:04d}-{task:05d}.i64").write_bytes(b"")
+    (tmp_path / plain.DECISION_PARTITIONS).write_text("3")
+    monkeypatch.setattr(plain.glob, "glob", lambda pattern: pytest.fail("globbed"))
+    assert [Path(p).name for p in plain.decision_files(tmp_path, 3)] == ["decisions-0000-00003.i64", "decisions-0002-00003.i64"]
+    assert plain.decision_files(tmp_path, 5) == []
+    monkeypatch.undo()
+    (tmp_path / plain.DECISION_PARTITIONS).unlink()
+    assert [Path(p).name for p in plain.decision_files(tmp_path, 3)] == ["decisions-0000-00003.i64", "decisions-0002-00003.i64"]

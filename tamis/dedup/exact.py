@@ -13,7 +13,6 @@ parallel.
 from __future__ import annotations
 
 import functools
-import glob
 import math
 import sys
 from collections.abc import Iterable, Iterator
@@ -339,7 +338,7 @@ def _resolve_partition(scratch: str, partition: int, partitions: int, n_tasks: i
 
 def _load_task_duplicates(scratch: Path, task: int) -> dict[int, tuple[int, int]]:
     duplicates: dict[int, tuple[int, int]] = {}
-    for path in sorted(glob.glob(str(scratch / f"dups-*-{task:05d}.bin"))):
+    for path in plain.partition_files(scratch, "dups", task, ".bin", "partitions"):
         rows = plain.read_array(path, "Q") if sys.byteorder == "little" else _load_array(Path(path), "<u8").tolist()
         for k in range(0, len(rows), 3):
             duplicates[rows[k]] = (rows[k + 1], rows[k + 2])

@@ -399,6 +399,7 @@ class MinHashDedup(GlobalStage):
         # function of the documents only (their candidate pairs), never of the input tasks: the kept
         # set is the same however the input is cut into tasks (byte ranges, batches of small files).
         parts = self.partitions or _partitions_for(_candidate_rows(scratch))
+        write_scratch_bytes(scratch / plain.DECISION_PARTITIONS, str(parts).encode())  # the apply tasks find their files by name
         yield [
             PassTask(f"verify-{first:04d}-{last - 1:04d}", functools.partial(_verify_task, root, first, last, parts, self.threshold, self.verify))
             for first, last in _verify_groups(scratch, parts)
@@ -965,7 +966,7 @@ def _decision_rows(scratch: Path, task: int) -> np.ndarray:
     """:func:`_load_decisions` as an n x 4 int64 array (position, kind, keeper, value), sorted
     by position; a position written twice keeps its last row, as the dict does."""
     import numpy as np
-    parts = [np.fromfile(path, dtype="<i8").reshape(-1, 4) for path in sorted(glob.glob(str(scratch / f"decisions-*-{task:05d}.i64")))]
+    parts = [np.fromfile(path, dtype="<i8").reshape(-1, 4) for path in plain.decision_files(scratch, task)]
     rows = np.concatenate(parts) if parts else np.empty((0, 4), dtype=np.int64)
     if not len(rows):
         return rows.astype(np.int64)
@@ -977,7 +978,7 @@ def _decision_rows(scratch: Path, task: int) -> np.ndarray:
 def _load_decisions(scratch: Path, task: int) -> dict[int, tuple[int, int, int]]:
     import numpy as np
     decisions: dict[int, tuple[int, int, int]] = {}
-    for path in sorted(glob.glob(str(scratch / f"decisions-*-{task:05d}.i64"))):
+    for path in plain.decision_files(scratch, task):
         for position, kind, keeper, value in np.fromfile(path, dtype="<i8").reshape(-1, 4).tolist():
             decisions[position] = (kind, keeper, value)
     return decisions

@@ -31,6 +31,10 @@ class RunPlan:
     remote: str | None = None
     storage_options: dict[str, Any] = field(default_factory=dict, repr=False)
     session: str | None = None  # the driver's token in its staging folder
+    # Each task marks its first attempt (attempt_sentinel) and lists its folders to clean only
+    # when an earlier attempt may have left files: set for run directories this version created
+    # (ATTEMPTS_FLAG); a run directory without the flag is cleaned at every task, as before.
+    attempt_sentinels: bool = False
 
     def replays_input(self, segment: int) -> bool:
         """Segment ``segment`` re-reads the input instead of a spill: when a stage is the
@@ -74,6 +78,16 @@ class RunPlan:
 
     def marker(self, name: str) -> Path:
         return self.root / "_markers" / f"{name}.json"
+
+
+# In ``_markers/`` of a run directory whose tasks mark their attempts (RunPlan.attempt_sentinels).
+ATTEMPTS_FLAG = ".attempt-sentinels"
+
+
+def attempt_sentinel(root: Path, marker_name: str) -> Path:
+    """The file a task creates when it starts and removes once its marker is written: found at
+    a task's start, it says an earlier attempt (a crashed run, a Ray retry) may have left files."""
+    return root / "_markers" / f".attempt-{marker_name}"
 
 
 def segment_marker_name(segment: int, task: int) -> str:

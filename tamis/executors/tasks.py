@@ -25,7 +25,7 @@ import orjson
 from tamis.document import Document
 from tamis.errors import InputError, TaskError
 from tamis.executors import staging
-from tamis.executors.plan import RunPlan, segment_marker_name
+from tamis.executors.plan import RunPlan, attempt_sentinel, segment_marker_name
 from tamis.executors.progress import reporting
 from tamis.executors.timing import StepClock
 from tamis.gcpause import gc_paused, set_up_done
@@ -224,10 +224,25 @@ def _without_gc(fn: Any, *args: Any) -> Any:
         return fn(*args)
 
 
+def _first_attempt(plan: RunPlan, marker_name: str) -> bool:
+    """Whether no earlier attempt of this task can have left files: its attempt sentinel is
+    created now and was not there. Listing the run's folders to clean each task cost every task
+    the whole run's file count (quadratic in the tasks); a first attempt has nothing to clean."""
+    if not plan.attempt_sentinels:
+        return False
+    try:
+        os.close(os.open(attempt_sentinel(plan.root, marker_name), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except OSError:  # there already (an earlier attempt), or it cannot be made: clean
+        return False
+    return True
+
+
 def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int | None = None) -> dict[str, Any]:
     """Run one task of one segment to completion and write its marker; returns its stats."""
     started, cpu_started = time.perf_counter_ns(), time.thread_time_ns()
-    _clean_task_outputs(plan, segment, task.index)
+    marker_name = segment_marker_name(segment, task.index)
+    if not _first_attempt(plan, marker_name):
+        _clean_task_outputs(plan, segment, task.index)
     staged = staging.before_segment_task(plan, segment, task.index)
     work = _Task(plan, segment, task, max_docs)
     try:
@@ -250,7 +265,8 @@ def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int
     wall, cpu = time.perf_counter_ns() - started, time.thread_time_ns() - cpu_started
     consumer = "write" if work.seg.stage is None else f"spill {segment}"
     result = {"stats": work.stats.to_dict(), "errors": len(work.errors), "seconds": wall / 1e9, "steps": work.clock.rows(consumer, wall, cpu)}
-    staging.commit_segment_task(plan, segment, task.index, segment_marker_name(segment, task.index), result, staged)
+    staging.commit_segment_task(plan, segment, task.index, marker_name, result, staged)
+    attempt_sentinel(plan.root, marker_name).unlink(missing_ok=True)  # after the marker: a redo finds one or the other
     return result
 
 
