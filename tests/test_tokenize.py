@@ -250,6 +250,39 @@ def test_resume_finishes_a_failed_run_with_the_same_bytes(tmp_path, corpus, toke
         tokenize(config)
 
 
+def test_an_encode_task_cleans_only_after_an_earlier_attempt(tmp_path, corpus, tokenizer_file, monkeypatch):
+    """An encode task deletes an earlier attempt's files only when its attempt sentinel says there
+    was one (globbing folders of every task's files at each task was quadratic in the tasks)."""
+    from tamis.executors.plan import ATTEMPTS_FLAG, attempt_sentinel
+
+    common = {"format": "megatron", "eos": EOS, "shard_tokens": 2500, "workers": 1, "reader": {"batch_bytes": 0}}  # a task per file
+    real_encode = tokenize_tasks.encode_task
+
+    def encode_then_fail(plan, task):
+        result = real_encode(plan, task)
+        if task.index == 1:  # its spill written, then the marker lost: a crash after the work
+            plan.marker(tokenize_tasks.encode_marker_name(1)).unlink()
+            attempt_sentinel(plan.root, tokenize_tasks.encode_marker_name(1)).write_bytes(b"")
+            stale = plan.root / "rejects" / "part-00001-0099.jsonl.gz"
+            stale.write_bytes(gzip.compress(b'{"id": "stale", "text": "left by the first attempt", "reason": "x"}\n'))
+            raise OSError("killed (simulated)")
+        return result
+
+    monkeypatch.setattr(tokenize_run, "encode_task", encode_then_fail)
+    globbed: list[str] = []
+    real_glob = tokenize_tasks.glob.glob
+    monkeypatch.setattr(tokenize_tasks.glob, "glob", lambda pattern: globbed.append(pattern) or real_glob(pattern))
+    out = tmp_path / "crash"
+    assert _tokenize(corpus, tokenizer_file, out, **common).failed
+    assert (out / "_markers" / ATTEMPTS_FLAG).exists() and globbed == []  # first attempts list nothing
+    monkeypatch.setattr(tokenize_run, "encode_task", real_encode)
+    resumed = tokenize(TokenizeConfig(input=[str(p) for p in corpus], output=str(out), tokenizer=tokenizer_file, **common), resume=True)
+    assert not resumed.failed and resumed.stats["read"] == 120 and len(globbed) == 3  # task 1's three folders, once
+    assert not (out / "rejects" / "part-00001-0099.jsonl.gz").exists() and not list((out / "_markers").glob(".attempt-e*"))
+    _tokenize(corpus, tokenizer_file, tmp_path / "clean", **common)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "clean").glob("tokens-*")} == {p.name: p.read_bytes() for p in out.glob("tokens-*")}
+
+
 def test_rejects_are_accounted_and_kept_whole(tmp_path, tokenizer_file):
     from tokenizers import Tokenizer, models, pre_tokenizers
 

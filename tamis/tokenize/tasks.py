@@ -28,6 +28,7 @@ import orjson
 
 from tamis.document import Document
 from tamis.errors import InputError, TaskError
+from tamis.executors.plan import attempt_sentinel
 from tamis.io.atomic import write_bytes_atomic
 from tamis.io.outputs import ShardWriter, rejects_format
 from tamis.io.readers import BadRecord, InputTask, ReaderOptions, read_task
@@ -58,6 +59,7 @@ class TokenizePlan:
     strict: bool
     name: str = "tokens"
     info: dict[str, Any] = field(default_factory=dict)  # what the memmap sidecar and .ds.metadata name
+    attempt_sentinels: bool = False  # as RunPlan's: an encode task cleans only after an earlier attempt
 
     @property
     def root(self) -> Path:
@@ -240,6 +242,14 @@ def share_encoder(plan: TokenizePlan, encoder: Encoder) -> None:
 
 
 def _clean_task_outputs(plan: TokenizePlan, task: int) -> None:
+    """Delete what an earlier attempt of encode task ``task`` left: only where its attempt
+    sentinel was found (each glob lists a folder of every task's files: quadratic in the tasks)."""
+    if plan.attempt_sentinels:
+        try:
+            os.close(os.open(attempt_sentinel(plan.root, encode_marker_name(task)), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            return  # a first attempt: nothing of it to delete
+        except OSError:
+            pass
     patterns = [str(plan.root / "rejects" / f"part-{task:05d}-*"), str(plan.root / "errors" / f"task{task:05d}.jsonl*"), str(plan.spill(task, "*"))]
     for pattern in patterns:
         for path in glob.glob(pattern):
@@ -392,6 +402,7 @@ def encode_task(plan: TokenizePlan, task: InputTask) -> dict[str, Any]:
     assert n_docs == counts.documents and n_tokens == counts.tokens
     result = {"stats": stats.to_dict(), "errors": len(errors), "tokens": counts.to_dict(), "seconds": time.perf_counter() - started}
     write_bytes_atomic(plan.marker(encode_marker_name(task.index)), orjson.dumps(result))
+    attempt_sentinel(plan.root, encode_marker_name(task.index)).unlink(missing_ok=True)
     return result
 
 
