@@ -41,9 +41,9 @@ import orjson
 
 from tamis.errors import InputError, TaskError
 from tamis.executors import staging
-from tamis.executors.plan import RunPlan, segment_marker_name
+from tamis.executors.plan import RunPlan, attempt_sentinel, segment_marker_name
 from tamis.executors.progress import Bar, reporting
-from tamis.executors.tasks import _clean_task_outputs, _prepared, _Task, _without_gc
+from tamis.executors.tasks import _clean_task_outputs, _first_attempt, _prepared, _Task, _without_gc
 from tamis.io.atomic import write_bytes_atomic
 from tamis.io.readers import InputTask
 from tamis.io.sources import source_for
@@ -175,6 +175,9 @@ def run_stream_task(plan: RunPlan, task: InputTask, seen: FirstSeen, closer: _Cl
         raise TaskError(msg)
     started, cpu_started = time.perf_counter_ns(), time.thread_time_ns()
     for segment in (0, 1):
+        # Cleaned whatever the sentinels say, and the sentinels set: a crash mid-stream leaves them
+        # for whichever way a resume takes this task (the stream again, or the passes).
+        _first_attempt(plan, segment_marker_name(segment, task.index))
         _clean_task_outputs(plan, segment, task.index)
     from tamis.dedup.exact import TableFull  # numpy and xxhash: imported only when a run streams
 
@@ -232,6 +235,7 @@ def run_stream_task(plan: RunPlan, task: InputTask, seen: FirstSeen, closer: _Cl
         )
         for segment, result in enumerate(results):
             staging.commit_segment_task(plan, segment, task.index, segment_marker_name(segment, task.index), result, None)
+            attempt_sentinel(plan.root, segment_marker_name(segment, task.index)).unlink(missing_ok=True)
 
     seen.next_task = task.index + 1
     if closer is None:
