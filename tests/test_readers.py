@@ -248,28 +248,30 @@ def test_a_json_file_holding_one_document_is_read_record_by_record(tmp_path: Pat
     (folder / "g-empty.json").write_bytes(b"[]")
     (folder / "g-stream.json").write_bytes(b'{\n  "id": "s1",\n  "text": "jq ."\n}\n{\n  "id": "s2",\n  "text": "output"\n}\n')
     (folder / "h-broken.json").write_bytes(b'[\n  {"id": "x", "text": "fine"},\n  {"id": "y", "text": oops}\n]')
+    (folder / "i-stream-broken.json").write_bytes(b'{\n  "id": "t1",\n  "text": "ok"\n}\n{\n  "id": "t2",\n  "text": oops\n}\n')
+    (folder / "j-stream-deep.json").write_bytes(b'{\n  "text": "ok"\n}\n' + b"[" * 100_000 + b"]" * 100_000)
     tasks = plan_tasks([str(folder)], ReaderOptions(batch_bytes=0))
-    assert [t.format for t in tasks] == ["json", "json", "json", "json", "jsonl", "json", "json", "json", "json"]
+    assert [t.format for t in tasks] == ["json", "json", "json", "json", "jsonl", "json", "json", "json", "json", "json", "json"]
     out = tmp_path / "run"
     run_recipe([folder], out, STEPS)
     compact = str(folder / "b-compact.json")
     ids = [r["id"] for r in records] + [f"{compact}:{i}" for i in (1, 2, 3)] + ["z1", "o1"] + ["l-" + r["id"] for r in records] + ["m1", "m3"]
-    assert [r["id"] for r in kept(out)] == [*ids[:11], "m1"]
+    assert [r["id"] for r in kept(out)] == [*ids[:11], "m1", "s1", "s2"]  # g-stream.json: jq's output, values one after another
     assert kept(out)[3]["metadata"]["source"] == {"path": compact, "line": 1}
     found = {(Path(e["path"]).name, e["line"], e["reason"]) for e in errors(out)}
     assert found == {
         ("f-mixed.json", 2, "reader:invalid_json"),
         ("f-mixed.json", 3, "reader:missing_text"),
         ("g-empty.json", None, "reader:empty_file"),
-        ("g-stream.json", 5, "reader:invalid_json"),
         ("h-broken.json", 3, "reader:invalid_json"),
+        ("i-stream-broken.json", 7, "reader:invalid_json"),  # where the second value breaks
+        ("j-stream-deep.json", 4, "reader:invalid_json"),  # too deep for either parser: one reject, no crash
     }
     messages = {e["line"]: e["message"] for e in errors(out) if e["path"].endswith("f-mixed.json")}
     assert messages[2] == "record 2 of the JSON document is not an object (got str)"
     assert messages[3] == "record has no 'text' field (its fields: body, lang; --text-field names the one to read)"
-    stream = next(e["message"] for e in errors(out) if e["path"].endswith("g-stream.json"))
-    assert stream.endswith("several JSON values one after another: jq -c . FILE > FILE.jsonl makes them JSON Lines")
-    assert_accounting(out, [*ids, f"{folder / 'f-mixed.json'}:2", f"{folder / 'g-stream.json'}:5", f"{folder / 'h-broken.json'}:3"])
+    broken = [f"{folder / name}:{line}" for name, line in (("f-mixed.json", 2), ("h-broken.json", 3), ("i-stream-broken.json", 7), ("j-stream-deep.json", 4))]
+    assert_accounting(out, [*ids, "s1", "s2", *broken])
     # Forced: --input-format json reads a file of any name as one document; jsonl keeps a .json file JSON Lines
     assert [t.format for t in plan_tasks([str(folder / "a-indented.json")], ReaderOptions(), input_format="jsonl")] == ["jsonl"]
     (tmp_path / "records.txt").write_bytes(orjson.dumps(records))

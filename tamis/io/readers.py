@@ -929,10 +929,38 @@ def _decompressed_head(path: str) -> bytes:
     return raw
 
 
+def _json_values(raw: bytes) -> Any:
+    """The JSON values (a list) of a text holding several one after another, separated by
+    whitespace (each a record, as an array's elements are); the JSONDecodeError where one is
+    malformed; None where the text is not UTF-8 or nests too deep. Each value is parsed once
+    from where the last ended: linear in the text."""
+    import json
+
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    decoder = json.JSONDecoder()
+    values: list[Any] = []
+    at, end = 0, len(text)
+    while True:
+        while at < end and text[at] in " \t\r\n":
+            at += 1
+        if at == end:
+            return values
+        try:
+            value, at = decoder.raw_decode(text, at)
+        except json.JSONDecodeError as exc:
+            return exc
+        except RecursionError:  # nested past the parser's depth: said as orjson says it
+            return None
+        values.append(value)
+
+
 def read_json_documents(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
     """Each file of the task as one JSON document: an array's objects are its records (numbered
     from 1: ``metadata.source.line`` and derived ids give a record's number in the array), a
-    single object is one record."""
+    single object is one record, and so is each of several values one after another."""
     for path in task.files:
         yield from _read_json_document(path, options)
 
@@ -958,13 +986,17 @@ def _read_json_document(path: str, options: ReaderOptions) -> Iterator[ReadResul
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.pos) + 1
-        doc = Document(derived_id(path, line), escaped(raw[: options.max_doc_bytes]), {"source": {"path": path, "line": line}})
-        msg = f"malformed JSON document: {exc}"
-        if "after document" in str(exc):  # one value, then more: indented objects one after another (jq's output)
-            msg += "; it looks like several JSON values one after another: jq -c . FILE > FILE.jsonl makes them JSON Lines"
-        yield BadRecord(InputError(msg, path=path, line=line, reason="reader:invalid_json"), doc)
-        return
+        # One value, then more: indented objects one after another (jq's output, mongoexport --pretty)
+        stream = _json_values(raw) if "after document" in str(exc) else None
+        if not isinstance(stream, list):
+            if stream is None:
+                problem, line = str(exc), exc.lineno
+            else:  # where the values one after another stop being JSON
+                problem, line = f"{stream.msg} (in a file of JSON values one after another)", stream.lineno
+            doc = Document(derived_id(path, line), escaped(raw[: options.max_doc_bytes]), {"source": {"path": path, "line": line}})
+            yield BadRecord(InputError(f"malformed JSON document: {problem}", path=path, line=line, reason="reader:invalid_json"), doc)
+            return
+        value = stream
     del raw
     records = value if isinstance(value, list) else [value]
     if not records:
