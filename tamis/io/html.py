@@ -13,18 +13,7 @@ from typing import Any
 
 from tamis.document import Document
 from tamis.errors import InputError
-from tamis.io.readers import (
-    BadRecord,
-    FormatSpec,
-    InputTask,
-    ReaderOptions,
-    ReadResult,
-    compressed_forms,
-    open_binary,
-    read_capped,
-    register_format,
-    relative_id,
-)
+from tamis.io.readers import BadRecord, FormatSpec, InputTask, ReaderOptions, ReadResult, compressed_forms, open_binary, read_capped, register_format
 
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 
@@ -52,10 +41,7 @@ def gunzip_capped(data: bytes, limit: int) -> bytes:
 def read_html_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadResult]:
     from tamis.io.htmldecode import declared_language, decode_html_keeping_utf8
 
-    for position, path in enumerate(task.files):
-        # As a text file's: the path under the input folder without the suffix, so that the same
-        # pages read from another folder or machine keep their ids (the path is in metadata.source)
-        doc_id = relative_id(path, task.root_of(position), HTML_SUFFIXES)
+    for path in task.files:
         source = {"path": path, "line": None}
         try:
             with open_binary(path) as fh:  # plain or compressed, a file or an object
@@ -74,7 +60,7 @@ def read_html_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadRes
                 continue
         if len(raw) > options.max_doc_bytes:
             msg = f"page is larger than max_doc_bytes={options.max_doc_bytes:,} (kept its first bytes in the reject)"
-            doc = Document(doc_id, raw[: options.max_doc_bytes].decode("utf-8", "backslashreplace"), {"source": source})
+            doc = Document(path, raw[: options.max_doc_bytes].decode("utf-8", "backslashreplace"), {"source": source})
             yield BadRecord(InputError(msg, path=path, reason="reader:too_large"), doc)
             continue
         text, encoding = decode_html_keeping_utf8(raw)
@@ -83,12 +69,11 @@ def read_html_files(task: InputTask, options: ReaderOptions) -> Iterator[ReadRes
         if language:
             metadata["declared_language"] = language
         metadata["content_format"] = "html"
-        doc = Document(doc_id, text, metadata)
+        doc = Document(path, text, metadata)
         if not text or text.isspace():  # not text.strip(): that copies the whole page to find its first letter
             yield BadRecord(InputError("file is empty", path=path, reason="reader:empty"), doc)
         else:
             yield doc
 
 
-HTML_SUFFIXES = compressed_forms(".html", ".htm")
-register_format(FormatSpec("html", HTML_SUFFIXES, read_html_files, batch_by_size=True))
+register_format(FormatSpec("html", compressed_forms(".html", ".htm"), read_html_files, batch_by_size=True))
