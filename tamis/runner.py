@@ -10,7 +10,7 @@ from typing import Any
 
 from tamis.errors import ConfigError, StorageError
 from tamis.executors.base import Executor, RunOutcome, execute
-from tamis.executors.plan import ATTEMPTS_FLAG, RunPlan
+from tamis.executors.plan import RunPlan
 from tamis.gcpause import gc_paused, set_up_done
 from tamis.io import storage, yamltext
 from tamis.io.atomic import make_directory, remove_partial_files, replace_directory, write_bytes_atomic
@@ -126,8 +126,6 @@ def prepare_run_dir(
             raise ConfigError(msg)
         replace_directory(root, lambda name: name in RUN_ENTRIES)
     make_directory(root, "run directory")
-    (root / "_markers").mkdir(exist_ok=True)
-    write_bytes_atomic(root / "_markers" / ATTEMPTS_FLAG, b"")  # its tasks mark their attempts (tamis.executors.tasks)
     write_bytes_atomic(resolved_path, _resolved_yaml(config, steps, inputs, fingerprint))
     return root
 
@@ -217,7 +215,6 @@ def build_plan(config: RunConfig, root: Path, steps: list[Step], *, progress: bo
         strict=config.strict,
         keep_text=config.keep_text,
         progress=progress,
-        attempt_sentinels=(root / "_markers" / ATTEMPTS_FLAG).exists(),
     )
 
 
@@ -251,6 +248,10 @@ def run(
         root = prepare_run_dir(config, steps, resume=resume, overwrite=overwrite, tasks=tasks, fingerprint=fingerprint)
     plan = build_plan(config, root, steps, progress=progress, fingerprint=fingerprint)
     plan.remote = remote
+    # A new run's tasks mark their attempts and clean only after an earlier one (a Ray retry); a
+    # resumed run, whose earlier attempts left no sentinel if an older version made them, and a
+    # run staged from a store clean at every task.
+    plan.attempt_sentinels = not resume and remote is None
     plan.storage_options = storage.current_options()
     if remote is not None:
         plan.session = os.urandom(8).hex()  # secrets.token_hex(8), without importing secrets at every start

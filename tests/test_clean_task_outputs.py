@@ -7,6 +7,7 @@ import glob
 import os
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -54,40 +55,60 @@ def test_removes_what_the_glob_patterns_matched(tmp_path: Path, staged: bool) ->
     assert all(os.path.basename(path) in NAMES for path in expected)
 
 
-def _stale_output(out: Path) -> Path:
-    """A shard an earlier attempt of task 0 left beside the one it will write again."""
-    stale = out / "output" / "part-00000-0099.jsonl.gz"
-    stale.write_bytes((out / "output" / "part-00000-0000.jsonl.gz").read_bytes())
-    (out / "_markers" / "seg0-task00000.json").unlink()
-    return stale
+def _new_run(tmp_path: Path) -> tuple[Any, list[Any]]:
+    """A new run's plan and tasks (three files, a task each), its directory prepared."""
+    from runutil import write_jsonl
 
-
-@pytest.mark.parametrize("case", ["sentinel", "old-run-directory"])
-def test_only_a_task_an_earlier_attempt_may_have_left_files_for_lists_its_folders(tmp_path: Path, case: str) -> None:
-    """A task lists the run's folders to clean only when its attempt sentinel says an earlier
-    attempt ran (a crash, a Ray retry): listing them at every task cost each task the whole
-    run's file count (4,000 tasks took 122 s, 1,000 took 10 s). A run directory an earlier
-    version made (no flag) is cleaned at every task, as before."""
-    from runutil import assert_accounting, kept, run_recipe, write_jsonl
-
-    from tamis.executors.plan import ATTEMPTS_FLAG, attempt_sentinel
+    from tamis.io.readers import plan_tasks
+    from tamis.pipeline import RunConfig, build_steps
+    from tamis.runner import build_plan, prepare_run_dir
 
     records = [[{"id": f"d{k}-{i}", "text": f"Document {i} of file {k}, with words enough."} for i in range(3)] for k in range(3)]
     inputs = [write_jsonl(tmp_path / f"in{k}.jsonl", rows) for k, rows in enumerate(records)]
-    out = tmp_path / "run"
-    steps = [{"step": "normalize"}]
-    run_recipe(inputs, out, steps, reader={"batch_bytes": 0})
-    assert (out / "_markers" / ATTEMPTS_FLAG).exists() and not list((out / "_markers").glob(".attempt-seg*"))  # removed once marked
-    expected = sorted(r["id"] for r in kept(out))
-    stale = _stale_output(out)
-    if case == "sentinel":
-        attempt_sentinel(out, "seg0-task00000").write_bytes(b"")  # the crashed attempt's
-    else:
-        (out / "_markers" / ATTEMPTS_FLAG).unlink()
+    config = RunConfig(input=[str(p) for p in inputs], output=str(tmp_path / "run"), steps=[{"step": "normalize"}], report=False, reader={"batch_bytes": 0})
+    steps = build_steps(config.step_configs())
+    tasks = plan_tasks(config.input, config.reader_options())
+    root = prepare_run_dir(config, steps, resume=False, overwrite=False, tasks=tasks)
+    plan = build_plan(config, root, steps)
+    plan.attempt_sentinels = True  # as run() sets it for a new run
+    return plan, tasks
+
+
+def test_a_task_cleans_only_when_its_sentinel_shows_an_earlier_attempt(tmp_path: Path) -> None:
+    """In a new run, a task lists the run's folders to clean only when its attempt sentinel is
+    there (an earlier attempt crashed, or Ray retries it): listing them at every task cost each
+    task the whole run's file count (4,000 tasks took 110 s, 1,000 took 10 s)."""
+    from tamis.executors.plan import attempt_sentinel
+    from tamis.executors.tasks import run_segment_task
+
+    plan, tasks = _new_run(tmp_path)
+    run_segment_task(plan, 0, tasks[0])
+    sentinel = attempt_sentinel(plan.root, "seg0-task00000")
+    assert (plan.root / "_markers" / "seg0-task00000.json").exists() and not sentinel.exists()  # removed once marked
+    stale = plan.root / "output" / "part-00000-0099.jsonl.gz"
+    stale.write_bytes(b"")
+    run_segment_task(plan, 0, tasks[0])  # no sentinel: a first attempt, nothing listed
+    assert stale.exists()
+    sentinel.write_bytes(b"")  # what a crashed attempt leaves
+    run_segment_task(plan, 0, tasks[0])
+    assert not stale.exists() and not sentinel.exists()
+
+
+def test_a_resumed_run_cleans_every_task_it_redoes(tmp_path: Path) -> None:
+    """A resumed run's tasks clean whatever the sentinels say: an earlier version left none."""
+    from runutil import assert_accounting, kept, run_recipe, write_jsonl
+
     from tamis.pipeline import RunConfig
     from tamis.runner import run
 
-    run(RunConfig(input=[str(p) for p in inputs], output=str(out), steps=steps, report=False, reader={"batch_bytes": 0}), resume=True)
+    inputs = [write_jsonl(tmp_path / f"in{k}.jsonl", [{"id": f"d{k}", "text": f"Document of file {k}, with words enough."}]) for k in range(3)]
+    out = tmp_path / "run"
+    run_recipe(inputs, out, [{"step": "normalize"}], reader={"batch_bytes": 0})
+    expected = sorted(r["id"] for r in kept(out))
+    stale = out / "output" / "part-00000-0099.jsonl.gz"
+    stale.write_bytes((out / "output" / "part-00000-0000.jsonl.gz").read_bytes())
+    (out / "_markers" / "seg0-task00000.json").unlink()
+    run(RunConfig(input=[str(p) for p in inputs], output=str(out), steps=[{"step": "normalize"}], report=False, reader={"batch_bytes": 0}), resume=True)
     assert not stale.exists()
     assert sorted(r["id"] for r in kept(out)) == expected
     assert_accounting(out, expected)

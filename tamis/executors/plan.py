@@ -3,6 +3,7 @@ each file of the run directory goes."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,8 @@ class RunPlan:
     storage_options: dict[str, Any] = field(default_factory=dict, repr=False)
     session: str | None = None  # the driver's token in its staging folder
     # Each task marks its first attempt (attempt_sentinel) and lists its folders to clean only
-    # when an earlier attempt may have left files: set for run directories this version created
-    # (ATTEMPTS_FLAG); a run directory without the flag is cleaned at every task, as before.
+    # when an earlier attempt may have left files: set for a new run (tamis.runner.run); a resumed
+    # run cleans at every task, as before.
     attempt_sentinels: bool = False
 
     def replays_input(self, segment: int) -> bool:
@@ -80,14 +81,21 @@ class RunPlan:
         return self.root / "_markers" / f"{name}.json"
 
 
-# In ``_markers/`` of a run directory whose tasks mark their attempts (RunPlan.attempt_sentinels).
-ATTEMPTS_FLAG = ".attempt-sentinels"
-
-
 def attempt_sentinel(root: Path, marker_name: str) -> Path:
     """The file a task creates when it starts and removes once its marker is written: found at
     a task's start, it says an earlier attempt (a crashed run, a Ray retry) may have left files."""
     return root / "_markers" / f".attempt-{marker_name}"
+
+
+def mark_first_attempt(root: Path, marker_name: str) -> bool:
+    """Create the task's attempt sentinel; whether it was not there (no earlier attempt)."""
+    path = attempt_sentinel(root, marker_name)
+    try:
+        path.parent.mkdir(exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except OSError:  # there already (an earlier attempt), or it cannot be made: the caller cleans
+        return False
+    return True
 
 
 def segment_marker_name(segment: int, task: int) -> str:

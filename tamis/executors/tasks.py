@@ -25,7 +25,7 @@ import orjson
 from tamis.document import Document
 from tamis.errors import InputError, TaskError
 from tamis.executors import staging
-from tamis.executors.plan import RunPlan, attempt_sentinel, segment_marker_name
+from tamis.executors.plan import RunPlan, attempt_sentinel, mark_first_attempt, segment_marker_name
 from tamis.executors.progress import reporting
 from tamis.executors.timing import StepClock
 from tamis.gcpause import gc_paused, set_up_done
@@ -228,13 +228,7 @@ def _first_attempt(plan: RunPlan, marker_name: str) -> bool:
     """Whether no earlier attempt of this task can have left files: its attempt sentinel is
     created now and was not there. Listing the run's folders to clean each task cost every task
     the whole run's file count (quadratic in the tasks); a first attempt has nothing to clean."""
-    if not plan.attempt_sentinels:
-        return False
-    try:
-        os.close(os.open(attempt_sentinel(plan.root, marker_name), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-    except OSError:  # there already (an earlier attempt), or it cannot be made: clean
-        return False
-    return True
+    return plan.attempt_sentinels and mark_first_attempt(plan.root, marker_name)
 
 
 def run_segment_task(plan: RunPlan, segment: int, task: InputTask, max_docs: int | None = None) -> dict[str, Any]:

@@ -22,7 +22,6 @@ import yaml
 from tamis import __version__
 from tamis.errors import ConfigError, StorageError
 from tamis.executors.base import Call, Executor, markers_not_visible, run_info
-from tamis.executors.plan import ATTEMPTS_FLAG
 from tamis.io.atomic import make_directory, remove_partial_files, replace_directory, write_bytes_atomic
 from tamis.io.readers import InputTask, ReaderOptions, plan_tasks
 from tamis.stats import TaskStats
@@ -174,8 +173,6 @@ def prepare_output(config: TokenizeConfig, fingerprint: str, *, resume: bool, ov
             raise ConfigError(msg)
         replace_directory(root, lambda name: name in OWN_ENTRIES or SHARD_FILE.match(name) is not None)
     make_directory(root, "output directory")
-    (root / "_markers").mkdir(exist_ok=True)
-    write_bytes_atomic(root / "_markers" / ATTEMPTS_FLAG, b"")  # its encode tasks mark their attempts
     resolved = {"command": "tokenize", "fingerprint": fingerprint, **dataclasses.asdict(config)}
     resolved["reader"] = dataclasses.asdict(config.reader_options())
     write_bytes_atomic(resolved_path, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True).encode())
@@ -233,7 +230,7 @@ def tokenize(
         reader=reader,
         strict=config.strict,
         name=config.name,
-        attempt_sentinels=(root / "_markers" / ATTEMPTS_FLAG).exists(),
+        attempt_sentinels=not resume,  # a resumed run cleans every encode task, as before
         info={
             "tokenizer": config.tokenizer,
             "tokenizer_sha256": file_sha256(config.tokenizer),

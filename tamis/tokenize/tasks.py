@@ -28,7 +28,7 @@ import orjson
 
 from tamis.document import Document
 from tamis.errors import InputError, TaskError
-from tamis.executors.plan import attempt_sentinel
+from tamis.executors.plan import attempt_sentinel, mark_first_attempt
 from tamis.io.atomic import write_bytes_atomic
 from tamis.io.outputs import ShardWriter, rejects_format
 from tamis.io.readers import BadRecord, InputTask, ReaderOptions, read_task
@@ -244,12 +244,8 @@ def share_encoder(plan: TokenizePlan, encoder: Encoder) -> None:
 def _clean_task_outputs(plan: TokenizePlan, task: int) -> None:
     """Delete what an earlier attempt of encode task ``task`` left: only where its attempt
     sentinel was found (each glob lists a folder of every task's files: quadratic in the tasks)."""
-    if plan.attempt_sentinels:
-        try:
-            os.close(os.open(attempt_sentinel(plan.root, encode_marker_name(task)), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-            return  # a first attempt: nothing of it to delete
-        except OSError:
-            pass
+    if plan.attempt_sentinels and mark_first_attempt(plan.root, encode_marker_name(task)):
+        return  # a first attempt: nothing of it to delete
     patterns = [str(plan.root / "rejects" / f"part-{task:05d}-*"), str(plan.root / "errors" / f"task{task:05d}.jsonl*"), str(plan.spill(task, "*"))]
     for pattern in patterns:
         for path in glob.glob(pattern):
