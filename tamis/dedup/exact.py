@@ -40,6 +40,9 @@ BYTES_PER_UNIT = 32
 # Memory of one entry of FirstSeen's table (dict slot, 16-byte key object, the keeper's id).
 BYTES_PER_SEEN = 160
 
+# The resolve round's partition count, in the scratch folder: the apply tasks find their dups files by it.
+PARTITIONS_FILE = "partitions"
+
 
 def _save_array(path: Path, array: np.ndarray) -> None:
     import numpy as np
@@ -112,7 +115,7 @@ class ExactDedup(GlobalStage):
     def global_passes(self, scratch: Path, n_tasks: int) -> Iterator[list[PassTask]]:
         total_units = sum((scratch / f"keys-{t:05d}.bin").stat().st_size // 16 for t in range(n_tasks))
         partitions = self.partitions or max(1, math.ceil(total_units * BYTES_PER_UNIT / (self.memory_budget_mb << 20)))
-        (scratch / "partitions").write_text(str(partitions))
+        (scratch / PARTITIONS_FILE).write_text(str(partitions))
         if partitions > 1:
             yield [
                 PassTask(f"partition-{t:05d}", functools.partial(_partition_task, str(scratch), t, partitions))
@@ -338,7 +341,7 @@ def _resolve_partition(scratch: str, partition: int, partitions: int, n_tasks: i
 
 def _load_task_duplicates(scratch: Path, task: int) -> dict[int, tuple[int, int]]:
     duplicates: dict[int, tuple[int, int]] = {}
-    for path in plain.partition_files(scratch, "dups", task, ".bin", "partitions"):
+    for path in plain.partition_files(scratch, "dups", task, ".bin", PARTITIONS_FILE):
         rows = plain.read_array(path, "Q") if sys.byteorder == "little" else _load_array(Path(path), "<u8").tolist()
         for k in range(0, len(rows), 3):
             duplicates[rows[k]] = (rows[k + 1], rows[k + 2])

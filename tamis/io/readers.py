@@ -975,8 +975,8 @@ def _read_json_document(path: str, options: ReaderOptions) -> Iterator[ReadResul
     except Exception as exc:  # noqa: BLE001 - each codec raises its own
         yield BadRecord(InputError(f"cannot read: {exc}", path=path, reason="reader:unreadable_file"))
         return
-    convert = f"make it JSON Lines (one object a line, read a line at a time): jq -c '.[]' {display_path(path)} > FILE.jsonl"
     if len(raw) > cap:
+        convert = f"make it JSON Lines (one object a line, read a line at a time): jq -c '.[]' {display_path(path)} > FILE.jsonl"
         msg = f"a JSON document of more than {cap >> 20} MiB is not read whole; {convert}"
         doc = Document(derived_id(path, 1), escaped(raw[: options.max_doc_bytes]), {"source": {"path": path, "line": 1}})
         yield BadRecord(InputError(msg, path=path, line=1, reason="reader:too_large"), doc)

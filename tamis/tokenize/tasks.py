@@ -242,8 +242,9 @@ def share_encoder(plan: TokenizePlan, encoder: Encoder) -> None:
 
 
 def _clean_task_outputs(plan: TokenizePlan, task: int) -> None:
-    """Delete what an earlier attempt of encode task ``task`` left: only where its attempt
-    sentinel was found (each glob lists a folder of every task's files: quadratic in the tasks)."""
+    """Delete what an earlier attempt of encode task ``task`` left. In a new run only a task that
+    finds its attempt sentinel looks (each glob lists a folder of every task's files: quadratic
+    in the tasks); a resumed run looks for every task it redoes."""
     if plan.attempt_sentinels and mark_first_attempt(plan.root, encode_marker_name(task)):
         return  # a first attempt: nothing of it to delete
     patterns = [str(plan.root / "rejects" / f"part-{task:05d}-*"), str(plan.root / "errors" / f"task{task:05d}.jsonl*"), str(plan.spill(task, "*"))]
